@@ -1,0 +1,2 @@
+/* agent/output.c: not written yet */
+#include "agent/output.h"

@@ -1,0 +1,46 @@
+/* output.h: how the CLI prints devices: JSON (jansson), a table for people, or CSV.
+ *
+ * The JSON shapes are stable and checked by scripts (README "JSON output"):
+ * DEVICE = {"ip", "serial", "vendor", "model", "sys_descr", "sys_object_id", "sys_name",
+ *   "mac", "page_count", "status": {"printer": NAME|null, "errors": [NAME...]},
+ *   "supplies": [SUPPLY...]} and, from the store, "first_seen", "last_seen",
+ *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings".
+ * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",
+ *   "max", "level", "percent", "state"}; unknown values are null. */
+#ifndef ASR_OUTPUT_H
+#define ASR_OUTPUT_H
+
+#include <stdio.h>
+
+#include "common/device.h"
+#include "store/store.h"
+
+typedef enum { ASR_FMT_TABLE = 0, ASR_FMT_JSON, ASR_FMT_CSV } asr_format;
+
+/* Parses "table", "json", "csv"; ASR_ERR_INVALID otherwise. */
+asr_result asr_format_parse(const char *s, asr_format *out);
+
+/* A growing list of devices to print at the end of a command. */
+typedef struct asr_report asr_report;
+
+/* Creates an empty report; NULL when out of memory. */
+asr_report *asr_report_new(void);
+void asr_report_free(asr_report *r);
+
+/* Adds a device seen live (discover, inspect). */
+asr_result asr_report_add_device(asr_report *r, const asr_device *d);
+
+/* Adds a device from the store (status), with its history fields. now gives ages. */
+asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now);
+
+/* Prints: JSON {"devices":[...], extra members...}; the table and CSV forms print one
+ * row per device (table: with a line and a bar per supply when bars is set).
+ * extra is a NULL-terminated list of name/value pairs for the JSON object
+ * ("scanned", "254", ...), values printed as numbers. */
+asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
+                            const char *const *extra);
+
+/* Prints one device as a JSON object (inspect --format json). */
+asr_result asr_report_print_one(const asr_device *d, FILE *out, asr_format fmt);
+
+#endif

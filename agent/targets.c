@@ -1,0 +1,2 @@
+/* agent/targets.c: not written yet */
+#include "agent/targets.h"

@@ -1,0 +1,96 @@
+/* device.h: what the agent knows of one printer and its supplies.
+ *
+ * The SNMP layer fills an asr_device from a printer's answers (snmp/printer.c), the
+ * store saves and loads it (store/), and the CLI prints it (agent/output.c). Every
+ * string here is valid UTF-8, NUL-terminated and bounded: printers are untrusted. */
+#ifndef ASR_DEVICE_H
+#define ASR_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+#define ASR_DESCR_MAX 256   /* a supply description: 255 bytes of UTF-8 + NUL */
+#define ASR_SUPPLIES_MAX 64 /* supplies kept per device; more are dropped with a warning */
+#define ASR_PERCENT_NULL (-1)
+
+/* Normalized state of a supply (docs/supplies.md). */
+typedef enum {
+  ASR_STATE_UNKNOWN = 0,
+  ASR_STATE_OK,
+  ASR_STATE_LOW,
+  ASR_STATE_EMPTY,
+  ASR_STATE_FULL,
+  ASR_STATE_SOME_REMAINING,
+  ASR_STATE_COUNT
+} asr_supply_state;
+
+/* prtMarkerSuppliesClass (RFC 3805), 0 when the printer does not say. */
+typedef enum {
+  ASR_CLASS_UNKNOWN = 0,
+  ASR_CLASS_OTHER = 1,
+  ASR_CLASS_CONSUMED = 3,     /* supplyThatIsConsumed */
+  ASR_CLASS_RECEPTACLE = 4,   /* receptacleThatIsFilled */
+} asr_supply_class;
+
+typedef struct {
+  int32_t index;                  /* prtMarkerSuppliesIndex */
+  int32_t hr_index;               /* hrDeviceIndex of the row (0 for scalar rows) */
+  char description[ASR_DESCR_MAX];/* decoded, cleaned description */
+  char part_number[64];           /* a part number found in the description, or "" */
+  int32_t type;                   /* PrtMarkerSuppliesTypeTC code, 0 = not reported */
+  int32_t klass;                  /* asr_supply_class (effective, possibly inferred) */
+  int32_t unit;                   /* PrtMarkerSuppliesSupplyUnitTC code, 0 = not reported */
+  char colorant[32];              /* "black", "cyan", ... or "" (null) */
+  bool has_max, has_level;
+  int64_t max;                    /* prtMarkerSuppliesMaxCapacity exactly as reported */
+  int64_t level;                  /* prtMarkerSuppliesLevel exactly as reported */
+  int percent;                    /* 0..100, or ASR_PERCENT_NULL */
+  asr_supply_state state;
+} asr_supply;
+
+typedef struct {
+  char ip[48];
+  char sys_object_id[256];  /* dotted, no leading dot */
+  char vendor[64];          /* from the enterprise number, or "" */
+  char model[256];
+  char sys_descr[512];
+  char sys_name[256];
+  char serial[128];
+  char mac[18];             /* "aa:bb:cc:dd:ee:ff" or "" */
+  bool is_printer;
+  bool has_page_count;
+  int64_t page_count;       /* prtMarkerLifeCount */
+  int32_t printer_status;   /* hrPrinterStatus, 0 = not reported */
+  uint32_t error_bits;      /* hrPrinterDetectedErrorState: bit n of the MIB = (1u << n) */
+  bool has_error_state;
+  size_t n_supplies;
+  asr_supply supplies[ASR_SUPPLIES_MAX];
+} asr_device;
+
+/* Sets every field of d to "unknown" (zero, empty strings, percent null). */
+void asr_device_init(asr_device *d);
+
+/* RFC 3805 name of a PrtMarkerSuppliesTypeTC code ("toner", "wasteToner", ...), or
+ * NULL when the code is 0 or not in the MIB. */
+const char *asr_supply_type_name(int32_t type);
+
+/* RFC 3805 name of a prtMarkerSuppliesClass ("consumed", "filled") or NULL. */
+const char *asr_supply_class_name(int32_t klass);
+
+/* RFC 3805 name of a PrtMarkerSuppliesSupplyUnitTC code ("percent", "tenThousandthsOfInches",
+ * ...) or NULL. */
+const char *asr_supply_unit_name(int32_t unit);
+
+/* "ok", "low", "empty", "full", "some_remaining", "unknown". */
+const char *asr_supply_state_name(asr_supply_state s);
+
+/* hrPrinterStatus name: "other", "unknown", "idle", "printing", "warmup", or NULL. */
+const char *asr_printer_status_name(int32_t status);
+
+/* Name of hrPrinterDetectedErrorState bit n (0..15: "lowPaper", "noPaper", ...) or NULL. */
+const char *asr_printer_error_name(unsigned bit);
+
+#endif

@@ -1,0 +1,120 @@
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+asr_result asr_strlcpy(char *dst, const char *src, size_t n)
+{
+  size_t len;
+
+  if (n == 0)
+    return ASR_ERR_TOO_LARGE;
+  len = strlen(src);
+  if (len >= n) {
+    memcpy(dst, src, n - 1);
+    dst[n - 1] = '\0';
+    return ASR_ERR_TOO_LARGE;
+  }
+  memcpy(dst, src, len + 1);
+  return ASR_OK;
+}
+
+static asr_result vfmt(char *dst, size_t n, const char *fmt, va_list ap)
+{
+  int r;
+
+  if (n == 0)
+    return ASR_ERR_TOO_LARGE;
+  r = vsnprintf(dst, n, fmt, ap);
+  if (r < 0) {
+    dst[0] = '\0';
+    return ASR_ERR_INVALID;
+  }
+  return (size_t)r >= n ? ASR_ERR_TOO_LARGE : ASR_OK;
+}
+
+asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...)
+{
+  va_list ap;
+  asr_result r;
+
+  va_start(ap, fmt);
+  r = vfmt(dst, n, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)
+{
+  va_list ap;
+  asr_result r;
+
+  if (*len >= n)
+    return ASR_ERR_TOO_LARGE;
+  va_start(ap, fmt);
+  r = vfmt(dst + *len, n - *len, fmt, ap);
+  va_end(ap);
+  *len += strlen(dst + *len);
+  return r;
+}
+
+asr_result asr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+  char *end;
+  long long v;
+
+  if (!s || !*s)
+    return ASR_ERR_INVALID;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno || *end != '\0' || v < min || v > max)
+    return ASR_ERR_INVALID;
+  *out = v;
+  return ASR_OK;
+}
+
+asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+  int64_t v;
+
+  if (!s || *s == '-' || *s == '+')
+    return ASR_ERR_INVALID;
+  if (asr_parse_i64(s, min, max, &v) != ASR_OK)
+    return ASR_ERR_INVALID;
+  *out = (unsigned)v;
+  return ASR_OK;
+}
+
+int64_t asr_now(void)
+{
+  return (int64_t)time(NULL);
+}
+
+int64_t asr_monotonic_ms(void)
+{
+  struct timespec ts;
+
+  timespec_get(&ts, TIME_UTC); /* C11; replaced by a monotonic clock below where available */
+#if defined(CLOCK_MONOTONIC)
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void asr_time_iso(int64_t t, char *buf, size_t n)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+
+#if defined(_WIN32)
+  gmtime_s(&tm, &tt);
+#else
+  gmtime_r(&tt, &tm);
+#endif
+  if (strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && n > 0)
+    buf[0] = '\0';
+}

@@ -1,0 +1,36 @@
+/* util.h: bounded string and number helpers (the house bans sprintf, strcpy, strcat
+ * and atoi; these are what we use instead). */
+#ifndef ASR_UTIL_H
+#define ASR_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+/* Copies src into dst of size n, always NUL-terminated; ASR_ERR_TOO_LARGE if cut. */
+asr_result asr_strlcpy(char *dst, const char *src, size_t n);
+
+/* Formats into dst of size n, always NUL-terminated; ASR_ERR_TOO_LARGE if cut. */
+asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Appends formatted text at dst+*len (bounded by n), advancing *len; cut -> TOO_LARGE. */
+asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Parses a whole decimal integer in [min, max]; ASR_ERR_INVALID otherwise. */
+asr_result asr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses a whole decimal unsigned integer in [min, max]; ASR_ERR_INVALID otherwise. */
+asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/* Current wall-clock time as seconds since the epoch (UTC). */
+int64_t asr_now(void);
+
+/* Monotonic milliseconds, for timeouts and durations. */
+int64_t asr_monotonic_ms(void);
+
+/* Formats epoch seconds as ISO 8601 UTC ("2026-11-21T08:00:00Z") into buf (>= 21). */
+void asr_time_iso(int64_t t, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,2 @@
+/* snmp/charset.c: not written yet */
+#include "snmp/charset.h"

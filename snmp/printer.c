@@ -1,0 +1,2 @@
+/* snmp/printer.c: not written yet */
+#include "snmp/printer.h"

@@ -1,0 +1,2 @@
+/* snmp/recording.c: not written yet */
+#include "snmp/recording.h"

@@ -1,0 +1,2 @@
+/* snmp/scan.c: not written yet */
+#include "snmp/scan.h"

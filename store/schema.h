@@ -1,0 +1,3 @@
+#ifndef ASR_SCHEMA_H
+#define ASR_SCHEMA_H
+#endif

@@ -1,0 +1,2 @@
+/* store/store.c: not written yet */
+#include "store/store.h"

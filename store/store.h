@@ -1,0 +1,91 @@
+/* store.h: the agent's SQLite database (the only agent code that includes sqlite3.h).
+ *
+ * One file, WAL, foreign keys on, a busy timeout, and a schema version with forward
+ * migrations. Devices are keyed by serial number (MAC when there is none, address when
+ * there is neither) and followed across address changes. Each successful poll stores
+ * one reading row per device with every supply's level packed in it, so a year of
+ * hourly polls of a printer stays well under 1 MB; each failed poll stores a failure
+ * row with its reason. The database holds SNMP credentials: it is created 0600. */
+#ifndef ASR_STORE_H
+#define ASR_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/cred.h"
+#include "common/device.h"
+#include "common/result.h"
+
+typedef struct asr_store asr_store;
+
+/* A known device as the store sees it: identity, credentials, poll history summary, and
+ * in dev.supplies the supplies of its last good reading. */
+typedef struct {
+  int64_t id;
+  asr_device dev;          /* dev.ip is the last known address */
+  uint16_t port;
+  asr_snmp_cred cred;      /* the credentials it last answered to */
+  int64_t first_seen;      /* epoch seconds */
+  int64_t last_seen;       /* last time it answered (discovery or poll) */
+  int64_t last_good_poll;  /* 0 = never */
+  int64_t last_reading_at; /* time of the reading in dev.supplies, 0 = none */
+  int64_t last_failure_at; /* 0 = never */
+  char last_failure[160];  /* reason of the last failed poll */
+  unsigned failed_polls;   /* failed polls since the last good one */
+  int64_t readings;        /* reading rows stored for this device */
+} asr_store_device;
+
+/* One supply level of a stored reading. */
+typedef struct {
+  int32_t index;
+  int64_t level;
+  int64_t max;
+} asr_store_level;
+
+/* Opens (creating if needed, with parent directory) and migrates the database.
+ * ASR_ERR_DB_LOCKED when another process holds it past the busy timeout,
+ * ASR_ERR_DB_VERSION when it was written by a newer asr-agent, ASR_ERR_DB when it is
+ * not a database. err receives a message naming the file and the problem. */
+asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n);
+
+/* Closes the database (NULL is fine). */
+void asr_store_close(asr_store *st);
+
+/* The schema version this program writes, and the one in the open file. */
+int asr_store_schema_latest(void);
+int asr_store_schema_version(asr_store *st);
+
+/* The last SQLite error text of this handle, for messages (never holds secrets). */
+const char *asr_store_errmsg(asr_store *st);
+
+/* Records a device that answered at time now: finds it by serial (else MAC, else
+ * address), creates it when new, updates identity, address, port and credentials, and
+ * when dev has supplies or a page count stores a reading in the same transaction.
+ * *id receives the device id. */
+asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
+                          const asr_snmp_cred *cred, int64_t now, int64_t *id);
+
+/* Records a failed poll of device id at time now with its reason. */
+asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_result code,
+                                    const char *reason);
+
+typedef int (*asr_store_device_cb)(const asr_store_device *d, void *ctx);
+
+/* Calls cb for every device, ordered by address, or only for those whose serial or
+ * address equals one of the selectors (n_sel = 0 means all). cb returning non-zero
+ * stops the walk. */
+asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
+                                    asr_store_device_cb cb, void *ctx);
+
+/* Selectors that matched no device are reported by calling cb for each (may be NULL). */
+asr_result asr_store_unmatched(asr_store *st, const char *const *sel, size_t n_sel,
+                               void (*cb)(const char *sel, void *ctx), void *ctx);
+
+typedef int (*asr_store_reading_cb)(int64_t t, int64_t page_count, bool has_page_count,
+                                    const asr_store_level *levels, size_t n, void *ctx);
+
+/* Calls cb for each reading of device id with since <= t < until, oldest first. */
+asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, int64_t until,
+                                     asr_store_reading_cb cb, void *ctx);
+
+#endif

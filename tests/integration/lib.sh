@@ -1,0 +1,1 @@
+# shell helpers for integration tests

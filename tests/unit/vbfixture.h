@@ -1,0 +1,3 @@
+#ifndef VBFIXTURE_H
+#define VBFIXTURE_H
+#endif
