@@ -1,1 +1,267 @@
+/* cli.c: what the commands share: SNMP options, exit statuses, messages. */
 #include "agent/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/secret.h"
+#include "common/log.h"
+#include "common/util.h"
+
+void asr_cli_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("asr-agent: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int asr_cli_exit_for(asr_result r)
+{
+  switch (r) {
+  case ASR_OK:
+    return ASR_EXIT_OK;
+  case ASR_ERR_USAGE:
+  case ASR_ERR_TARGET:
+  case ASR_ERR_TOO_LARGE:
+  case ASR_ERR_RESOLVE:
+  case ASR_ERR_INVALID:
+  case ASR_ERR_SECRET:
+    return ASR_EXIT_USAGE;
+  case ASR_ERR_IO:
+  case ASR_ERR_PARSE:
+    return ASR_EXIT_INPUT;
+  case ASR_ERR_DB:
+  case ASR_ERR_DB_LOCKED:
+  case ASR_ERR_DB_VERSION:
+    return ASR_EXIT_DB;
+  case ASR_ERR_TIMEOUT:
+  case ASR_ERR_AUTH:
+  case ASR_ERR_NOT_FOUND:
+  case ASR_ERR_NOT_PRINTER:
+  case ASR_ERR_PROTOCOL:
+    return ASR_EXIT_FAILURE;
+  default:
+    return ASR_EXIT_INTERNAL;
+  }
+}
+
+const char *asr_cli_db_path(const char *opt)
+{
+  const char *env = getenv("ASR_AGENT_DB");
+
+  if (opt && *opt)
+    return opt;
+  if (env && *env)
+    return env;
+  return ASR_STATEDIR "/agent.db";
+}
+
+int asr_cli_isatty(int fd)
+{
+  return isatty(fd);
+}
+
+void asr_cli_log_level(int verbose, int quiet)
+{
+  int level = ASR_LOG_WARN + verbose - quiet;
+
+  if (level < ASR_LOG_ERR)
+    level = ASR_LOG_ERR;
+  if (level > ASR_LOG_DEBUG)
+    level = ASR_LOG_DEBUG;
+  asr_log_set_level((asr_log_level)level);
+}
+
+void asr_cli_snmp_init(asr_cli_snmp *s)
+{
+  memset(s, 0, sizeof(*s));
+  asr_scan_opts_init(&s->scan);
+  s->port = 161;
+  s->version = ASR_SNMP_V2C;
+}
+
+static int take_uint(const char *name, const char *arg, unsigned min, unsigned max, unsigned *out)
+{
+  if (asr_parse_uint(arg, min, max, out) != ASR_OK) {
+    asr_cli_error("--%s: '%s' is not a number from %u to %u", name, arg, min, max);
+    return -1;
+  }
+  return 1;
+}
+
+static int take_version(asr_cli_snmp *s, const char *arg)
+{
+  if (strcmp(arg, "1") == 0)
+    s->version = ASR_SNMP_V1;
+  else if (strcmp(arg, "2c") == 0 || strcmp(arg, "2") == 0)
+    s->version = ASR_SNMP_V2C;
+  else {
+    asr_cli_error("--snmp-version: '%s' is not 1 or 2c (for SNMPv3 use --v3-user)", arg);
+    return -1;
+  }
+  return 1;
+}
+
+static int take_community(asr_cli_snmp *s, const char *arg)
+{
+  if (s->n_communities >= ASR_CLI_COMMUNITIES_MAX) {
+    asr_cli_error("--community: at most %d communities", ASR_CLI_COMMUNITIES_MAX);
+    return -1;
+  }
+  if (!*arg || strlen(arg) >= sizeof(s->creds[0].community)) {
+    asr_cli_error("--community: a community is 1 to %zu characters",
+                  sizeof(s->creds[0].community) - 1);
+    return -1;
+  }
+  s->communities[s->n_communities++] = arg;
+  return 1;
+}
+
+int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg)
+{
+  switch (code) {
+  case ASR_OPT_COMMUNITY:
+    return take_community(s, arg);
+  case ASR_OPT_SNMP_VERSION:
+    return take_version(s, arg);
+  case ASR_OPT_V3_USER:
+    s->v3_user = arg;
+    return 1;
+  case ASR_OPT_V3_AUTH_PROTO:
+    s->v3_auth = arg;
+    return 1;
+  case ASR_OPT_V3_PRIV_PROTO:
+    s->v3_priv = arg;
+    return 1;
+  case ASR_OPT_V3_CONTEXT:
+    s->v3_context = arg;
+    return 1;
+  case ASR_OPT_V3_AUTH_PASS_FILE:
+    s->v3_auth_file = arg;
+    return 1;
+  case ASR_OPT_V3_PRIV_PASS_FILE:
+    s->v3_priv_file = arg;
+    return 1;
+  case ASR_OPT_PORT:
+    return take_uint("port", arg, 1, 65535, &s->port);
+  case ASR_OPT_TIMEOUT:
+    return take_uint("timeout", arg, 10, 60000, &s->scan.timeout_ms);
+  case ASR_OPT_RETRIES:
+    return take_uint("retries", arg, 0, 10, &s->scan.retries);
+  case ASR_OPT_CONCURRENCY:
+    return take_uint("concurrency", arg, 1, 900, &s->scan.concurrency);
+  default:
+    return 0;
+  }
+}
+
+/* Reads one v3 pass phrase: the file when given, else the environment variable. */
+static asr_result read_pass(const char *what, const char *file, const char *env, char *out,
+                            size_t n, int required)
+{
+  char err[512];
+  asr_result r;
+
+  if (file) {
+    r = asr_secret_from_file(file, out, n, err, sizeof(err));
+    if (r)
+      asr_cli_error("%s pass phrase: %s", what, err);
+    return r;
+  }
+  r = asr_secret_from_env(env, out, n);
+  if (r == ASR_ERR_NOT_FOUND && !required)
+    return ASR_OK;
+  if (r == ASR_ERR_NOT_FOUND)
+    asr_cli_error("%s pass phrase: give --v3-%s-pass-file FILE or set %s", what,
+                  strcmp(what, "auth") == 0 ? "auth" : "priv", env);
+  else if (r)
+    asr_cli_error("%s pass phrase in %s is too long", what, env);
+  return r;
+}
+
+static asr_result finish_v3_protos(asr_cli_snmp *s, asr_snmp_cred *c)
+{
+  if (s->v3_auth && asr_snmp_auth_parse(s->v3_auth, &c->auth_proto) != ASR_OK) {
+    asr_cli_error("--v3-auth-proto: '%s' is not MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512",
+                  s->v3_auth);
+    return ASR_ERR_USAGE;
+  }
+  if (s->v3_priv && asr_snmp_priv_parse(s->v3_priv, &c->priv_proto) != ASR_OK) {
+    asr_cli_error("--v3-priv-proto: '%s' is not DES, AES, AES-192 or AES-256", s->v3_priv);
+    return ASR_ERR_USAGE;
+  }
+  if (c->priv_proto != ASR_PRIV_NONE && c->auth_proto == ASR_AUTH_NONE) {
+    asr_cli_error("--v3-priv-proto needs --v3-auth-proto (privacy without authentication)");
+    return ASR_ERR_USAGE;
+  }
+  return ASR_OK;
+}
+
+static asr_result finish_v3(asr_cli_snmp *s, asr_snmp_cred *c)
+{
+  asr_result r;
+
+  c->version = ASR_SNMP_V3;
+  if (asr_strlcpy(c->user, s->v3_user, sizeof(c->user)) != ASR_OK || !*s->v3_user) {
+    asr_cli_error("--v3-user: a user name is 1 to %zu characters", sizeof(c->user) - 1);
+    return ASR_ERR_USAGE;
+  }
+  if (s->v3_context && asr_strlcpy(c->context, s->v3_context, sizeof(c->context)) != ASR_OK) {
+    asr_cli_error("--v3-context: at most %zu characters", sizeof(c->context) - 1);
+    return ASR_ERR_USAGE;
+  }
+  r = finish_v3_protos(s, c);
+  if (r)
+    return r;
+  if (c->auth_proto != ASR_AUTH_NONE) {
+    r = read_pass("auth", s->v3_auth_file, "ASR_SNMP_AUTH_PASS", c->auth_pass,
+                  sizeof(c->auth_pass), 1);
+    if (r)
+      return r;
+  }
+  if (c->priv_proto != ASR_PRIV_NONE)
+    r = read_pass("priv", s->v3_priv_file, "ASR_SNMP_PRIV_PASS", c->priv_pass,
+                  sizeof(c->priv_pass), 1);
+  return r;
+}
+
+asr_result asr_cli_snmp_finish(asr_cli_snmp *s)
+{
+  asr_result r;
+
+  s->n_creds = 0;
+  if (!s->v3_user && (s->v3_auth || s->v3_priv || s->v3_context || s->v3_auth_file ||
+                      s->v3_priv_file)) {
+    asr_cli_error("SNMPv3 options need --v3-user");
+    return ASR_ERR_USAGE;
+  }
+  if (s->v3_user) {
+    r = finish_v3(s, &s->creds[s->n_creds]);
+    if (r)
+      return r;
+    s->n_creds++;
+  }
+  if (s->v3_user && s->n_communities == 0)
+    return ASR_OK;
+  if (s->n_communities == 0)
+    s->communities[s->n_communities++] = "public";
+  for (size_t i = 0; i < s->n_communities; i++) {
+    asr_snmp_cred *c = &s->creds[s->n_creds++];
+
+    c->version = s->version;
+    asr_strlcpy(c->community, s->communities[i], sizeof(c->community));
+  }
+  return ASR_OK;
+}
+
+void asr_cli_snmp_wipe(asr_cli_snmp *s)
+{
+  asr_secret_wipe(s->creds, sizeof(s->creds));
+}

@@ -8,7 +8,9 @@
 
 #include <stdio.h>
 
+#include "common/cred.h"
 #include "common/result.h"
+#include "snmp/scan.h"
 
 /* Exit statuses of asr-agent (asr-agent(8), EXIT STATUS). */
 enum {
@@ -39,5 +41,64 @@ const char *asr_cli_db_path(const char *opt);
 
 /* True when stdout (fd 1) / stderr (fd 2) is a terminal. */
 int asr_cli_isatty(int fd);
+
+/* Long options shared by the commands (getopt_long codes). */
+enum {
+  ASR_OPT_HELP = 'h',
+  ASR_OPT_COMMUNITY = 256,
+  ASR_OPT_SNMP_VERSION,
+  ASR_OPT_V3_USER,
+  ASR_OPT_V3_AUTH_PROTO,
+  ASR_OPT_V3_PRIV_PROTO,
+  ASR_OPT_V3_CONTEXT,
+  ASR_OPT_V3_AUTH_PASS_FILE,
+  ASR_OPT_V3_PRIV_PASS_FILE,
+  ASR_OPT_PORT,
+  ASR_OPT_TIMEOUT,
+  ASR_OPT_RETRIES,
+  ASR_OPT_CONCURRENCY,
+  ASR_OPT_FORMAT,
+  ASR_OPT_ALL,
+  ASR_OPT_DB,
+  ASR_OPT_NO_SAVE,
+  ASR_OPT_FORCE,
+  ASR_OPT_VERBOSE,
+  ASR_OPT_QUIET,
+  ASR_OPT_NO_PROGRESS,
+};
+
+#define ASR_CLI_COMMUNITIES_MAX 16
+
+/* The SNMP settings of a command line: credentials to try and engine options. */
+typedef struct {
+  asr_scan_opts scan;
+  unsigned port;
+  asr_snmp_version version; /* for communities: v1 or v2c */
+  const char *communities[ASR_CLI_COMMUNITIES_MAX];
+  size_t n_communities;
+  const char *v3_user, *v3_auth, *v3_priv, *v3_context;
+  const char *v3_auth_file, *v3_priv_file;
+  asr_snmp_cred creds[ASR_CLI_COMMUNITIES_MAX + 1];
+  size_t n_creds;
+} asr_cli_snmp;
+
+/* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1). */
+void asr_cli_snmp_init(asr_cli_snmp *s);
+
+/* Takes one SNMP option (an ASR_OPT_* code and its argument). Returns 1 when the code
+ * is an SNMP option and was taken, 0 when it is not an SNMP option, -1 on a bad value
+ * (message printed). */
+int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg);
+
+/* Builds s->creds from the options: the v3 user first when given (pass phrases from the
+ * files or ASR_SNMP_AUTH_PASS / ASR_SNMP_PRIV_PASS), then each community. Prints the
+ * problem and returns non-zero on error. */
+asr_result asr_cli_snmp_finish(asr_cli_snmp *s);
+
+/* Wipes the secrets in s. */
+void asr_cli_snmp_wipe(asr_cli_snmp *s);
+
+/* Sets the log level from -v / -q counts (default warnings). */
+void asr_cli_log_level(int verbose, int quiet);
 
 #endif

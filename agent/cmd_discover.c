@@ -1,8 +1,325 @@
+/* asr-agent discover: scans targets for printers and remembers them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "agent/cli.h"
+#include "agent/output.h"
+#include "agent/targets.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "snmp/printer.h"
+#include "snmp/scan.h"
+#include "store/store.h"
+
+static const struct option discover_options[] = {
+    {"community", required_argument, NULL, ASR_OPT_COMMUNITY},
+    {"snmp-version", required_argument, NULL, ASR_OPT_SNMP_VERSION},
+    {"v3-user", required_argument, NULL, ASR_OPT_V3_USER},
+    {"v3-auth-proto", required_argument, NULL, ASR_OPT_V3_AUTH_PROTO},
+    {"v3-priv-proto", required_argument, NULL, ASR_OPT_V3_PRIV_PROTO},
+    {"v3-context", required_argument, NULL, ASR_OPT_V3_CONTEXT},
+    {"v3-auth-pass-file", required_argument, NULL, ASR_OPT_V3_AUTH_PASS_FILE},
+    {"v3-priv-pass-file", required_argument, NULL, ASR_OPT_V3_PRIV_PASS_FILE},
+    {"port", required_argument, NULL, ASR_OPT_PORT},
+    {"timeout", required_argument, NULL, ASR_OPT_TIMEOUT},
+    {"retries", required_argument, NULL, ASR_OPT_RETRIES},
+    {"concurrency", required_argument, NULL, ASR_OPT_CONCURRENCY},
+    {"format", required_argument, NULL, ASR_OPT_FORMAT},
+    {"all", no_argument, NULL, ASR_OPT_ALL},
+    {"db", required_argument, NULL, ASR_OPT_DB},
+    {"no-save", no_argument, NULL, ASR_OPT_NO_SAVE},
+    {"force", no_argument, NULL, ASR_OPT_FORCE},
+    {"no-progress", no_argument, NULL, ASR_OPT_NO_PROGRESS},
+    {"verbose", no_argument, NULL, ASR_OPT_VERBOSE},
+    {"quiet", no_argument, NULL, ASR_OPT_QUIET},
+    {"help", no_argument, NULL, ASR_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  asr_cli_snmp snmp;
+  asr_format fmt;
+  int all, no_save, force, progress, verbose, quiet;
+  const char *db;
+} discover_args;
+
+typedef struct {
+  const discover_args *a;
+  asr_store *st;
+  asr_report *report;
+  asr_device *dev;
+  size_t scanned, responded, printers, failed_saves;
+  int64_t now;
+  int progress_shown;
+} discover_ctx;
+
+static void discover_usage(FILE *out)
+{
+  fprintf(out,
+          "usage: asr-agent discover [options] TARGET...\n"
+          "TARGET: an IPv4 address, a CIDR block (a.b.c.0/24), a range (a.b.c.10-a.b.c.60 or\n"
+          "a.b.c.10-60) or a host name.\n"
+          "  --community NAME        SNMP v1/v2c community, repeatable, tried in order (public)\n"
+          "  --snmp-version 1|2c     version used with communities (2c)\n"
+          "  --v3-user NAME          SNMPv3 user (tried first)\n"
+          "  --v3-auth-proto P       MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512\n"
+          "  --v3-priv-proto P       DES, AES, AES-192, AES-256\n"
+          "  --v3-context NAME       SNMPv3 context name\n"
+          "  --v3-auth-pass-file F   file holding the auth pass phrase (or ASR_SNMP_AUTH_PASS)\n"
+          "  --v3-priv-pass-file F   file holding the priv pass phrase (or ASR_SNMP_PRIV_PASS)\n"
+          "  --port N                UDP port (161)\n"
+          "  --timeout MS            per request (1000)\n"
+          "  --retries N             per request (1)\n"
+          "  --concurrency N         hosts queried at once (256)\n"
+          "  --format table|json|csv output (table on a terminal, else json)\n"
+          "  --all                   also list hosts that answered but are not printers\n"
+          "  --db PATH               database (default $ASR_AGENT_DB or %s)\n"
+          "  --no-save               do not save what was found\n"
+          "  --force                 allow targets larger than a /16\n"
+          "  --no-progress           no progress line on a terminal\n"
+          "  -v, --verbose / -q, --quiet\n",
+          asr_cli_db_path(NULL));
+}
+
+/* Options that belong to discover itself; 1 taken, 0 unknown, -1 bad value. */
+static int discover_option(discover_args *a, int c, const char *arg)
+{
+  switch (c) {
+  case ASR_OPT_FORMAT:
+    if (asr_format_parse(arg, &a->fmt) != ASR_OK) {
+      asr_cli_error("--format: '%s' is not table, json or csv", arg);
+      return -1;
+    }
+    return 1;
+  case ASR_OPT_ALL:
+    a->all = 1;
+    return 1;
+  case ASR_OPT_DB:
+    a->db = arg;
+    return 1;
+  case ASR_OPT_NO_SAVE:
+    a->no_save = 1;
+    return 1;
+  case ASR_OPT_FORCE:
+    a->force = 1;
+    return 1;
+  case ASR_OPT_NO_PROGRESS:
+    a->progress = 0;
+    return 1;
+  case 'v':
+  case ASR_OPT_VERBOSE:
+    a->verbose++;
+    return 1;
+  case 'q':
+  case ASR_OPT_QUIET:
+    a->quiet++;
+    return 1;
+  default:
+    return asr_cli_snmp_option(&a->snmp, c, arg);
+  }
+}
+
+/* Parses argv; returns -1 to go on, or the exit status. */
+static int discover_parse(discover_args *a, int argc, char **argv)
+{
+  int c, taken;
+
+  memset(a, 0, sizeof(*a));
+  asr_cli_snmp_init(&a->snmp);
+  a->fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
+  a->progress = asr_cli_isatty(2);
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "hvq", discover_options, NULL)) != -1) {
+    if (c == ASR_OPT_HELP) {
+      discover_usage(stdout);
+      return ASR_EXIT_OK;
+    }
+    taken = c == '?' ? 0 : discover_option(a, c, optarg);
+    if (taken <= 0) {
+      if (taken == 0)
+        discover_usage(stderr);
+      return ASR_EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    asr_cli_error("discover needs at least one TARGET");
+    discover_usage(stderr);
+    return ASR_EXIT_USAGE;
+  }
+  asr_cli_log_level(a->verbose, a->quiet);
+  return asr_cli_snmp_finish(&a->snmp) ? ASR_EXIT_USAGE : -1;
+}
+
+static int parse_targets(asr_targets *t, char **specs, int n, int force)
+{
+  char err[256];
+
+  for (int i = 0; i < n; i++) {
+    asr_result r = asr_targets_add(t, specs[i], force, err, sizeof(err));
+
+    if (r) {
+      asr_cli_error("target '%s': %s", specs[i], err[0] ? err : asr_result_str(r));
+      return r == ASR_ERR_NOMEM ? ASR_EXIT_INTERNAL : ASR_EXIT_USAGE;
+    }
+  }
+  return -1;
+}
+
+static void report_failure(const asr_scan_result *res)
+{
+  /* Silence is normal while scanning; a host that answered and then failed is not. */
+  if (res->status == ASR_ERR_TIMEOUT && res->cred_index < 0)
+    return;
+  asr_log(res->status == ASR_ERR_AUTH ? ASR_LOG_WARN : ASR_LOG_INFO, "%s: %s", res->job->address,
+          res->reason[0] ? res->reason : asr_result_str(res->status));
+}
+
+static void save_printer(discover_ctx *x, const asr_scan_result *res)
+{
+  int64_t id;
+  asr_result r;
+
+  r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now, &id);
+  if (r) {
+    x->failed_saves++;
+    asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
+  }
+}
+
+static void on_result(const asr_scan_result *res, void *ctx)
+{
+  discover_ctx *x = ctx;
+  asr_result r;
+
+  x->scanned++;
+  if (res->cred_index >= 0)
+    x->responded++;
+  if (res->status != ASR_OK)
+    report_failure(res);
+  if (!res->vbs || res->cred_index < 0)
+    goto out;
+  r = asr_printer_build(res->vbs, res->job->address, x->dev);
+  if (r == ASR_OK)
+    x->printers++;
+  if ((r == ASR_OK || x->a->all) && asr_report_add_device(x->report, x->dev) != ASR_OK)
+    asr_log(ASR_LOG_ERR, "out of memory listing %s", res->job->address);
+  if (r == ASR_OK && x->st && res->status == ASR_OK)
+    save_printer(x, res);
+out:
+  asr_vbset_free(res->vbs);
+}
+
+static void on_progress(size_t done, size_t total, size_t responded, void *ctx)
+{
+  discover_ctx *x = ctx;
+
+  if (!x->a->progress)
+    return;
+  fprintf(stderr, "\rscanning: %zu/%zu addresses, %zu answered, %zu printers ", done, total,
+          responded, x->printers);
+  fflush(stderr);
+  x->progress_shown = 1;
+}
+
+static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
+{
+  asr_scan_job *jobs = calloc(t->n ? t->n : 1, sizeof(*jobs));
+
+  for (size_t i = 0; jobs && i < t->n; i++) {
+    asr_targets_format(t->addrs[i], jobs[i].address, sizeof(jobs[i].address));
+    jobs[i].port = (uint16_t)s->port;
+    jobs[i].creds = s->creds;
+    jobs[i].n_creds = s->n_creds;
+  }
+  return jobs;
+}
+
+static int print_discovery(discover_ctx *x)
+{
+  char scanned[24], responded[24], printers[24];
+  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers, NULL};
+
+  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
+  asr_fmt(responded, sizeof(responded), "%zu", x->responded);
+  asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
+    return ASR_EXIT_INTERNAL;
+  if (x->a->fmt == ASR_FMT_TABLE)
+    printf("%zu addresses scanned, %zu answered, %zu printers\n", x->scanned, x->responded,
+           x->printers);
+  if (x->failed_saves)
+    return ASR_EXIT_DB;
+  return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
+}
+
+static int open_store(const discover_args *a, asr_store **st)
+{
+  char err[512] = "";
+  asr_result r;
+
+  *st = NULL;
+  if (a->no_save)
+    return -1;
+  r = asr_store_open(asr_cli_db_path(a->db), st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  return -1;
+}
+
+static int run_scan(discover_ctx *x, const asr_targets *t)
+{
+  asr_scan_job *jobs = make_jobs(t, &x->a->snmp);
+  asr_result r;
+
+  if (!jobs)
+    return ASR_EXIT_INTERNAL;
+  r = asr_scan_run(jobs, t->n, &x->a->snmp.scan, on_result, on_progress, x);
+  if (x->progress_shown)
+    fputs("\r\033[K", stderr);
+  free(jobs);
+  if (r) {
+    asr_cli_error("scan failed: %s", asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  return print_discovery(x);
+}
 
 int asr_cmd_discover(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return ASR_EXIT_INTERNAL;
+  discover_args a;
+  discover_ctx x;
+  asr_targets t = {0};
+  int status;
+
+  memset(&x, 0, sizeof(x));
+  status = discover_parse(&a, argc, argv);
+  if (status >= 0)
+    goto out;
+  status = parse_targets(&t, argv + optind, argc - optind, a.force);
+  if (status >= 0)
+    goto out;
+  status = open_store(&a, &x.st);
+  if (status >= 0)
+    goto out;
+  x.a = &a;
+  x.now = asr_now();
+  x.report = asr_report_new();
+  x.dev = malloc(sizeof(*x.dev));
+  if (!x.report || !x.dev || asr_scan_init() != ASR_OK) {
+    status = ASR_EXIT_INTERNAL;
+    goto out;
+  }
+  status = run_scan(&x, &t);
+  asr_scan_fini();
+out:
+  free(x.dev);
+  asr_report_free(x.report);
+  asr_store_close(x.st);
+  asr_targets_free(&t);
+  asr_cli_snmp_wipe(&a.snmp);
+  return status;
 }

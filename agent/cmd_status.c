@@ -1,8 +1,115 @@
+/* asr-agent status: every known device with its supplies and poll history. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "agent/cli.h"
+#include "agent/output.h"
+#include "common/util.h"
+#include "store/store.h"
+
+static const struct option status_options[] = {
+    {"db", required_argument, NULL, ASR_OPT_DB},
+    {"format", required_argument, NULL, ASR_OPT_FORMAT},
+    {"help", no_argument, NULL, ASR_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  asr_report *report;
+  int64_t now;
+  asr_result r;
+} status_ctx;
+
+static void status_usage(FILE *out)
+{
+  fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
+               "Shows every known device (or the named ones) with its supplies, its last good\n"
+               "poll and its age, and its failed polls.\n");
+}
+
+static int add_device(const asr_store_device *d, void *ctx)
+{
+  status_ctx *x = ctx;
+
+  x->r = asr_report_add_stored(x->report, d, x->now);
+  return x->r != ASR_OK;
+}
+
+static int status_parse(int argc, char **argv, const char **db, asr_format *fmt)
+{
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", status_options, NULL)) != -1) {
+    if (c == ASR_OPT_HELP) {
+      status_usage(stdout);
+      return ASR_EXIT_OK;
+    } else if (c == ASR_OPT_DB) {
+      *db = optarg;
+    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, fmt) == ASR_OK &&
+               *fmt != ASR_FMT_CSV) {
+      continue;
+    } else {
+      if (c == ASR_OPT_FORMAT)
+        asr_cli_error("--format: '%s' is not table or json", optarg);
+      else
+        status_usage(stderr);
+      return ASR_EXIT_USAGE;
+    }
+  }
+  return -1;
+}
+
+/* status never creates a database: a missing file is an error, not an empty fleet. */
+static int open_existing(const char *path, asr_store **st)
+{
+  char err[512] = "";
+  struct stat sb;
+  asr_result r;
+
+  if (stat(path, &sb) != 0) {
+    asr_cli_error("%s: no database here (run 'asr-agent discover' first, or give --db)", path);
+    return ASR_EXIT_DB;
+  }
+  r = asr_store_open(path, st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  return -1;
+}
 
 int asr_cmd_status(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return ASR_EXIT_INTERNAL;
+  asr_format fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
+  const char *db = NULL;
+  asr_store *st = NULL;
+  status_ctx x = {0};
+  int status;
+
+  status = status_parse(argc, argv, &db, &fmt);
+  if (status >= 0)
+    return status;
+  status = open_existing(asr_cli_db_path(db), &st);
+  if (status >= 0)
+    return status;
+  x.report = asr_report_new();
+  x.now = asr_now();
+  status = ASR_EXIT_INTERNAL;
+  if (!x.report)
+    goto out;
+  if (asr_store_foreach_device(st, (const char *const *)argv + optind, (size_t)(argc - optind),
+                               add_device, &x) != ASR_OK) {
+    asr_cli_error("%s", asr_store_errmsg(st));
+    status = ASR_EXIT_DB;
+    goto out;
+  }
+  if (x.r == ASR_OK && asr_report_print(x.report, stdout, fmt, asr_cli_isatty(1), NULL) == ASR_OK)
+    status = ASR_EXIT_OK;
+out:
+  asr_report_free(x.report);
+  asr_store_close(st);
+  return status;
 }

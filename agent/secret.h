@@ -1,7 +1,8 @@
 /* secret.h: reads pass phrases from a file or the environment, never from argv.
  *
- * A secrets file holds "name = value" lines (auth = ..., priv = ...), or a single line
- * that is the pass phrase itself. It must not be readable by group or others. */
+ * A pass-phrase file holds the pass phrase on its first line (a trailing newline and
+ * carriage return are removed). It must be a regular file that group and others cannot
+ * read (mode 0600 or stricter), like ssh keys. */
 #ifndef ASR_SECRET_H
 #define ASR_SECRET_H
 
@@ -9,13 +10,13 @@
 
 #include "common/result.h"
 
-/* Reads the value for key ("auth" or "priv") from the file at path into out.
- * ASR_ERR_SECRET (with a message in err) when unreadable, group/world-readable or
- * missing the key; ASR_ERR_NOT_FOUND when the key is absent. */
-asr_result asr_secret_from_file(const char *path, const char *key, char *out, size_t n, char *err,
-                                size_t errn);
+/* Reads the pass phrase in the file at path into out (size n). ASR_ERR_SECRET with a
+ * message in err naming the file when it is unreadable, readable by group or others,
+ * empty, or longer than n - 1 bytes. */
+asr_result asr_secret_from_file(const char *path, char *out, size_t n, char *err, size_t errn);
 
-/* Reads an environment variable into out; ASR_ERR_NOT_FOUND when unset or empty. */
+/* Reads an environment variable into out; ASR_ERR_NOT_FOUND when unset or empty,
+ * ASR_ERR_SECRET when longer than n - 1 bytes. */
 asr_result asr_secret_from_env(const char *var, char *out, size_t n);
 
 /* Overwrites a secret buffer with zeros in a way the compiler keeps. */

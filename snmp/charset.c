@@ -1,2 +1,252 @@
-/* snmp/charset.c: not written yet */
+/* snmp/charset.c: printer bytes -> clean, bounded UTF-8.
+ *
+ * Decoding runs in two stages. A decoder (UTF-8, Latin-1, windows-1252, UTF-16) turns
+ * the input into code points one at a time; a writer cleans them (controls dropped,
+ * separators collapsed into one space, leading and trailing blanks removed) and
+ * encodes them into the caller's buffer without ever cutting a character. Every
+ * rule is listed in docs/supplies.md ("Character sets"). */
 #include "snmp/charset.h"
+
+#include <stdbool.h>
+
+#define REPLACEMENT 0xFFFDu
+
+/* IANA MIBenum values we decode (https://www.iana.org/assignments/character-sets). */
+enum {
+  MIB_ASCII = 3,
+  MIB_LATIN1 = 4,
+  MIB_UTF8 = 106,
+  MIB_UCS2 = 1000, /* ISO-10646-UCS-2: big-endian UTF-16 without surrogates */
+  MIB_UTF16BE = 1013,
+  MIB_UTF16LE = 1014,
+  MIB_UTF16 = 1015,
+  MIB_CP1252 = 2252,
+};
+
+/* windows-1252 0x80..0x9F (0 = undefined -> U+FFFD). */
+static const uint16_t cp1252_high[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
+};
+
+/* The cleaning writer: out[0..len) is valid UTF-8, always NUL-terminated. */
+typedef struct {
+  char *out;
+  size_t n, len;
+  bool pending_space; /* a separator was seen after visible text */
+  bool full;          /* a character did not fit: stop writing */
+} writer;
+
+static size_t utf8_encode(uint32_t cp, uint8_t *b)
+{
+  if (cp < 0x80) {
+    b[0] = (uint8_t)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    b[0] = (uint8_t)(0xC0 | (cp >> 6));
+    b[1] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    b[0] = (uint8_t)(0xE0 | (cp >> 12));
+    b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  b[0] = (uint8_t)(0xF0 | (cp >> 18));
+  b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+  b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+  b[3] = (uint8_t)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* Separators: blanks and the NUL/CR/LF that split HP descriptions into pieces. */
+static bool is_separator(uint32_t cp)
+{
+  return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0 || cp == 0x0B ||
+         cp == 0x0C || cp == 0xA0 || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
+}
+
+static bool is_dropped(uint32_t cp)
+{
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF ||
+         (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF;
+}
+
+static void put(writer *w, uint32_t cp)
+{
+  uint8_t b[5];
+  size_t k, need;
+
+  if (w->full)
+    return;
+  if (is_separator(cp)) {
+    w->pending_space = w->len > 0;
+    return;
+  }
+  if (is_dropped(cp))
+    return;
+  k = 0;
+  if (w->pending_space)
+    b[k++] = ' ';
+  k += utf8_encode(cp, b + k);
+  need = w->len + k + 1;
+  if (need > w->n) {
+    w->full = true;
+    return;
+  }
+  for (size_t i = 0; i < k; i++)
+    w->out[w->len++] = (char)b[i];
+  w->out[w->len] = '\0';
+  w->pending_space = false;
+}
+
+/* Decodes one UTF-8 sequence at in[*i]; invalid -> REPLACEMENT (one byte consumed). */
+static uint32_t utf8_next(const uint8_t *in, size_t len, size_t *i, bool *bad)
+{
+  uint8_t c = in[*i];
+  uint32_t cp, min;
+  size_t extra;
+
+  if (c < 0x80) {
+    (*i)++;
+    return c;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    extra = 1, cp = c & 0x1F, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    extra = 2, cp = c & 0x0F, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    extra = 3, cp = c & 0x07, min = 0x10000;
+  } else {
+    goto invalid;
+  }
+  if (len - *i <= extra)
+    goto invalid;
+  for (size_t k = 1; k <= extra; k++) {
+    uint8_t cc = in[*i + k];
+
+    if ((cc & 0xC0) != 0x80)
+      goto invalid;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
+    goto invalid;
+  *i += extra + 1;
+  return cp;
+invalid:
+  *bad = true;
+  (*i)++;
+  return REPLACEMENT;
+}
+
+int asr_utf8_valid(const uint8_t *s, size_t len)
+{
+  size_t i = 0;
+  bool bad = false;
+
+  while (i < len && !bad)
+    utf8_next(s, len, &i, &bad);
+  return !bad;
+}
+
+static void decode_utf8(writer *w, const uint8_t *in, size_t len)
+{
+  size_t i = 0;
+  bool bad = false;
+
+  while (i < len && !w->full)
+    put(w, utf8_next(in, len, &i, &bad));
+}
+
+static void decode_8bit(writer *w, const uint8_t *in, size_t len, bool cp1252)
+{
+  for (size_t i = 0; i < len && !w->full; i++) {
+    uint32_t cp = in[i];
+
+    if (cp1252 && cp >= 0x80 && cp < 0xA0)
+      cp = cp1252_high[cp - 0x80] ? cp1252_high[cp - 0x80] : REPLACEMENT;
+    put(w, cp);
+  }
+}
+
+static uint32_t u16_at(const uint8_t *p, bool le)
+{
+  return le ? (uint32_t)(p[0] | (p[1] << 8)) : (uint32_t)((p[0] << 8) | p[1]);
+}
+
+/* UTF-16: a leading BOM decides the byte order (else le); surrogates paired;
+ * a lone surrogate or an odd last byte becomes U+FFFD. */
+static void decode_utf16(writer *w, const uint8_t *in, size_t len, bool le)
+{
+  size_t i = 0;
+
+  if (len >= 2 && ((in[0] == 0xFE && in[1] == 0xFF) || (in[0] == 0xFF && in[1] == 0xFE))) {
+    le = in[0] == 0xFF;
+    i = 2;
+  }
+  for (; i + 1 < len && !w->full; i += 2) {
+    uint32_t u = u16_at(in + i, le), lo;
+
+    if (u >= 0xD800 && u < 0xDC00 && i + 3 < len) {
+      lo = u16_at(in + i + 2, le);
+      if (lo >= 0xDC00 && lo < 0xE000) {
+        put(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+        i += 2;
+        continue;
+      }
+    }
+    put(w, (u >= 0xD800 && u < 0xE000) ? REPLACEMENT : u);
+  }
+  if (i < len)
+    put(w, REPLACEMENT);
+}
+
+/* Trailing NULs and blanks are padding: cut them before decoding 8-bit and UTF-8 input
+ * (UTF-16 is trimmed by the writer, a NUL code unit being a separator). */
+static size_t trim_padding(const uint8_t *in, size_t len)
+{
+  while (len > 0 && (in[len - 1] == 0 || in[len - 1] == ' '))
+    len--;
+  return len;
+}
+
+size_t asr_charset_decode(const uint8_t *in, size_t len, int mibenum, char *out, size_t n)
+{
+  writer w = {out, n, 0, false, false};
+
+  if (n == 0)
+    return 0;
+  out[0] = '\0';
+  if (!in)
+    return 0;
+  switch (mibenum) {
+  case MIB_UTF16BE:
+  case MIB_UTF16:
+  case MIB_UCS2:
+    decode_utf16(&w, in, len, false);
+    break;
+  case MIB_UTF16LE:
+    decode_utf16(&w, in, len, true);
+    break;
+  case MIB_LATIN1:
+    decode_8bit(&w, in, trim_padding(in, len), false);
+    break;
+  case MIB_CP1252:
+    decode_8bit(&w, in, trim_padding(in, len), true);
+    break;
+  case MIB_UTF8:
+    decode_utf8(&w, in, trim_padding(in, len));
+    break;
+  default: /* unknown, US-ASCII and the rest: UTF-8 when valid, else Latin-1 */
+    len = trim_padding(in, len);
+    if (asr_utf8_valid(in, len))
+      decode_utf8(&w, in, len);
+    else
+      decode_8bit(&w, in, len, false);
+    break;
+  }
+  return w.len;
+}

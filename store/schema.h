@@ -1,3 +1,142 @@
+/* schema.h: the database schema of asr-agent and its migrations, as data.
+ *
+ * The schema version lives in PRAGMA user_version. asr_schema_steps is an ordered list of
+ * migrations: step N takes a database from version N-1 to version N; store.c applies each
+ * pending step in its own transaction (BEGIN IMMEDIATE, the SQL, user_version = N, COMMIT),
+ * so a crash or an error leaves the file at the last complete version. A step is never
+ * edited once released: a schema change is a new step appended at the end.
+ *
+ * Only store/store.c includes this file.
+ *
+ * Schema (version 1)
+ * ------------------
+ * devices: one row per printer we have seen.
+ *   key            "serial:<serial>", else "mac:<mac>", else "ip:<ip>": the identity.
+ *                  A device first seen without serial gets "serial:" when one is read
+ *                  later from the same MAC address (store.c, find_device()).
+ *   serial, mac    as reported ("" when unknown); indexed for the lookups of a save.
+ *   ip, port       the address it last answered at (kept as history when it leaves).
+ *   ip_current     1 when this device is the one last seen at ip; 0 once another device
+ *                  answered at that address ("a different printer at a known address is
+ *                  a new device") or this one moved: the address is then history only
+ *                  and a poll by address does not reach this device.
+ *   sys_object_id, vendor, model, sys_descr, sys_name, is_printer: identity as reported.
+ *   snmp_version, community, v3_user, auth_proto, auth_pass, priv_proto, priv_pass,
+ *   context        the SNMP credentials the device last answered to, IN CLEAR TEXT:
+ *                  the agent needs them to poll. This is why the file is created 0600
+ *                  in a 0700 directory. Protocols are stored by name ("SHA-256", "AES").
+ *   first_seen, last_seen, last_good_poll, last_reading_at, last_failure_at: epoch
+ *                  seconds, 0 = never. last_failure: reason of the last failed poll.
+ *   failed_polls   failed polls since the last good one.
+ *   printer_status hrPrinterStatus (0 = not reported); error_bits hrPrinterDetected-
+ *                  ErrorState (NULL = not reported); page_count prtMarkerLifeCount
+ *                  (NULL = not reported); all from the last good reading.
+ *   readings       number of rows in readings for this device, kept by the triggers
+ *                  below so that listing devices never counts rows.
+ *
+ * supplies: the current view: the supplies of the device's last reading, one row per
+ *   prtMarkerSuppliesIndex. Supplies a new reading no longer reports are removed.
+ *   max_capacity / level are NULL when not reported, otherwise exactly as reported
+ *   (RFC 3805 special values -1 other, -2 unknown, -3 some remaining included);
+ *   percent is -1 when not computable; state is asr_supply_state_name().
+ *
+ * readings: ONE row per good poll of a device, WITHOUT ROWID, keyed (device_id, t).
+ *   page_count NULL when not reported. levels packs every supply's (index, level, max):
+ *     byte 0     format (1)
+ *     then per supply three zig-zag LEB128 varints:
+ *                index - previous index (previous starts at 0), level, max
+ *   A year of hourly polls (8760 rows) of a printer with 10 supplies takes about
+ *   0.4 MB (bench/bench_store.sh, check_store.c test_size_goal print the figure).
+ *   Two readings in the same second: the later replaces the earlier.
+ *
+ * poll_failures: one row per failed poll: (device_id, t, code, reason), code being an
+ *   asr_result value (common/result.h).
+ *
+ * Deleting a device deletes its supplies, readings and failures (ON DELETE CASCADE;
+ * store.c turns foreign_keys on for every connection). */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
+
+typedef struct {
+  int version;     /* user_version after this step */
+  const char *sql; /* one or more statements */
+} asr_schema_step;
+
+static const asr_schema_step asr_schema_steps[] = {
+    {1, "CREATE TABLE devices ("
+        " id INTEGER PRIMARY KEY,"
+        " key TEXT NOT NULL UNIQUE,"
+        " serial TEXT NOT NULL DEFAULT '',"
+        " mac TEXT NOT NULL DEFAULT '',"
+        " ip TEXT NOT NULL DEFAULT '',"
+        " ip_current INTEGER NOT NULL DEFAULT 1,"
+        " port INTEGER NOT NULL DEFAULT 161,"
+        " sys_object_id TEXT NOT NULL DEFAULT '',"
+        " vendor TEXT NOT NULL DEFAULT '',"
+        " model TEXT NOT NULL DEFAULT '',"
+        " sys_descr TEXT NOT NULL DEFAULT '',"
+        " sys_name TEXT NOT NULL DEFAULT '',"
+        " is_printer INTEGER NOT NULL DEFAULT 0,"
+        " snmp_version INTEGER NOT NULL DEFAULT 2,"
+        " community TEXT NOT NULL DEFAULT '',"
+        " v3_user TEXT NOT NULL DEFAULT '',"
+        " auth_proto TEXT NOT NULL DEFAULT 'none',"
+        " auth_pass TEXT NOT NULL DEFAULT '',"
+        " priv_proto TEXT NOT NULL DEFAULT 'none',"
+        " priv_pass TEXT NOT NULL DEFAULT '',"
+        " context TEXT NOT NULL DEFAULT '',"
+        " first_seen INTEGER NOT NULL DEFAULT 0,"
+        " last_seen INTEGER NOT NULL DEFAULT 0,"
+        " last_good_poll INTEGER NOT NULL DEFAULT 0,"
+        " last_reading_at INTEGER NOT NULL DEFAULT 0,"
+        " last_failure_at INTEGER NOT NULL DEFAULT 0,"
+        " last_failure TEXT NOT NULL DEFAULT '',"
+        " failed_polls INTEGER NOT NULL DEFAULT 0,"
+        " printer_status INTEGER NOT NULL DEFAULT 0,"
+        " error_bits INTEGER,"
+        " page_count INTEGER,"
+        " readings INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX devices_serial ON devices(serial) WHERE serial <> '';"
+        "CREATE INDEX devices_mac ON devices(mac) WHERE mac <> '';"
+        "CREATE INDEX devices_ip ON devices(ip);"
+        "CREATE TABLE supplies ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL,"
+        " hr_index INTEGER NOT NULL DEFAULT 0,"
+        " description TEXT NOT NULL DEFAULT '',"
+        " part_number TEXT NOT NULL DEFAULT '',"
+        " type INTEGER NOT NULL DEFAULT 0,"
+        " class INTEGER NOT NULL DEFAULT 0,"
+        " unit INTEGER NOT NULL DEFAULT 0,"
+        " colorant TEXT NOT NULL DEFAULT '',"
+        " max_capacity INTEGER,"
+        " level INTEGER,"
+        " percent INTEGER NOT NULL DEFAULT -1,"
+        " state TEXT NOT NULL DEFAULT 'unknown',"
+        " PRIMARY KEY (device_id, idx)"
+        ");"
+        "CREATE TABLE readings ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL,"
+        " page_count INTEGER,"
+        " levels BLOB NOT NULL,"
+        " PRIMARY KEY (device_id, t)"
+        ") WITHOUT ROWID;"
+        "CREATE TRIGGER readings_count_ins AFTER INSERT ON readings BEGIN"
+        " UPDATE devices SET readings = readings + 1 WHERE id = NEW.device_id; END;"
+        "CREATE TRIGGER readings_count_del AFTER DELETE ON readings BEGIN"
+        " UPDATE devices SET readings = readings - 1 WHERE id = OLD.device_id; END;"
+        "CREATE TABLE poll_failures ("
+        " id INTEGER PRIMARY KEY,"
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL,"
+        " code INTEGER NOT NULL,"
+        " reason TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX poll_failures_device ON poll_failures(device_id, t);"},
+};
+
+#define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))
+
 #endif

@@ -33,6 +33,9 @@ typedef struct {
   char last_failure[160];  /* reason of the last failed poll */
   unsigned failed_polls;   /* failed polls since the last good one */
   int64_t readings;        /* reading rows stored for this device */
+  bool superseded;         /* another device answered at dev.ip since (or this one moved):
+                              the address is history, polling it would reach another
+                              printer. Selecting by address never returns such a device. */
 } asr_store_device;
 
 /* One supply level of a stored reading. */
@@ -48,6 +51,9 @@ typedef struct {
  * not a database. err receives a message naming the file and the problem. */
 asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n);
 
+/* Busy timeout in milliseconds for handles opened from now on (default 5000). */
+void asr_store_set_busy_timeout(int ms);
+
 /* Closes the database (NULL is fine). */
 void asr_store_close(asr_store *st);
 
@@ -55,25 +61,36 @@ void asr_store_close(asr_store *st);
 int asr_store_schema_latest(void);
 int asr_store_schema_version(asr_store *st);
 
-/* The last SQLite error text of this handle, for messages (never holds secrets). */
+/* The last error of this handle, "PATH: what failed: why", for messages (never holds
+ * secrets). Every failure is also logged once through asr_log (ASR_LOG_ERR). */
 const char *asr_store_errmsg(asr_store *st);
 
 /* Records a device that answered at time now: finds it by serial (else MAC, else
  * address), creates it when new, updates identity, address, port and credentials, and
  * when dev has supplies or a page count stores a reading in the same transaction.
- * *id receives the device id. */
+ * *id receives the device id (id may be NULL).
+ * Identity: a serial wins (the device follows its serial across address changes); a
+ * MAC matches a device of that MAC (one without serial when dev has a serial: its key
+ * is then upgraded to the serial); with neither, the key is the address. A device with
+ * another key at the same address becomes superseded (asr_store_device.superseded).
+ * Empty identity strings in dev keep the stored values. cred NULL keeps the stored
+ * credentials. Storing a reading (a good poll, whether from discovery or poll)
+ * replaces the device's current supplies, sets last_good_poll and resets failed_polls.
+ * One transaction: on any error nothing of this call remains. */
 asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
                           const asr_snmp_cred *cred, int64_t now, int64_t *id);
 
-/* Records a failed poll of device id at time now with its reason. */
+/* Records a failed poll of device id at time now with its reason (failed_polls += 1,
+ * last_failure and last_failure_at). ASR_ERR_NOT_FOUND when there is no device id. */
 asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_result code,
                                     const char *reason);
 
 typedef int (*asr_store_device_cb)(const asr_store_device *d, void *ctx);
 
-/* Calls cb for every device, ordered by address, or only for those whose serial or
- * address equals one of the selectors (n_sel = 0 means all). cb returning non-zero
- * stops the walk. */
+/* Calls cb for every device, ordered by address (IPv4 numerically), or only for those
+ * whose serial, key ("serial:X", "mac:M", "ip:A") or current address equals one of the
+ * selectors (n_sel = 0 means all). cb returning non-zero stops the walk. cb may call any
+ * store function (e.g. asr_store_save after polling the device). */
 asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
                                     asr_store_device_cb cb, void *ctx);
 
@@ -87,5 +104,19 @@ typedef int (*asr_store_reading_cb)(int64_t t, int64_t page_count, bool has_page
 /* Calls cb for each reading of device id with since <= t < until, oldest first. */
 asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, int64_t until,
                                      asr_store_reading_cb cb, void *ctx);
+
+/* Loads device id into *out; ASR_ERR_NOT_FOUND when there is none. */
+asr_result asr_store_get(asr_store *st, int64_t id, asr_store_device *out);
+
+/* Largest encoded levels blob: a format byte and three 10-byte varints per supply. */
+#define ASR_STORE_LEVELS_MAX (1 + ASR_SUPPLIES_MAX * 30)
+
+/* Packs n levels as the readings.levels blob (store/schema.h) into buf; returns the
+ * length, or 0 when n > ASR_SUPPLIES_MAX or cap is too small. */
+size_t asr_store_levels_encode(const asr_store_level *lv, size_t n, uint8_t *buf, size_t cap);
+
+/* Unpacks a levels blob into out (at most cap entries); returns how many were decoded.
+ * Corrupt or truncated data stops the decoding at the last whole entry. */
+size_t asr_store_levels_decode(const uint8_t *buf, size_t len, asr_store_level *out, size_t cap);
 
 #endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh: installs, with apt-get, the Debian 12 packages asr-agent needs and that are
+# missing. `deps.sh build` for building and the quick start; `deps.sh test` adds what the
+# test suite uses (check, snmpsim, nftables, clang, clang-format, sqlite3).
+set -eu
+
+build_pkgs="build-essential autoconf automake pkg-config libsnmp-dev libsqlite3-dev \
+libjansson-dev snmp snmpsim python3"
+test_pkgs="check clang clang-format nftables sqlite3 valgrind"
+
+case "${1:-build}" in
+  build) want="$build_pkgs" ;;
+  test) want="$build_pkgs $test_pkgs" ;;
+  *) echo "usage: deps.sh [build|test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "deps.sh: need root (or sudo) to install:$missing" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "deps.sh: installing:$missing"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null

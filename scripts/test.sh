@@ -1,0 +1,40 @@
+#!/bin/sh
+# test.sh: the whole test suite, as CI runs it (.ci/run). Installs what is missing, checks
+# the formatting, builds with gcc and clang with -Werror, runs the unit and integration
+# tests, checks the agent against ../shared/printers/train when present, and runs
+# make distcheck.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/deps.sh" test
+
+echo "== clang-format"
+files=$(find common snmp store agent tests/unit -name '*.[ch]' | sort)
+# shellcheck disable=SC2086
+if ! clang-format --dry-run --Werror $files; then
+  echo "clang-format: the files above need 'clang-format -i'" >&2
+  exit 1
+fi
+
+echo "== autoreconf"
+autoreconf -fi >/dev/null 2>&1
+
+echo "== gcc build, unit and integration tests"
+rm -rf _build-gcc && mkdir _build-gcc
+(cd _build-gcc && ../configure --quiet --enable-werror CC=gcc && make -j2 --quiet >/dev/null \
+  && { make -j2 check || { cat tests/*/*.log >&2; exit 1; }; })
+
+echo "== clang build and unit tests"
+rm -rf _build-clang && mkdir _build-clang
+(cd _build-clang && ../configure --quiet --enable-werror CC=clang && make -j2 --quiet >/dev/null \
+  && { make -j2 check TESTS='$(UNIT_TESTS)' >/dev/null || { cat tests/unit/*.log >&2; exit 1; }; })
+
+if [ -d "$top/../shared/printers/train" ]; then
+  echo "== real printer recordings (../shared/printers/train)"
+  (cd _build-gcc && make --quiet check-recordings RECORDINGS="$top/../shared/printers/train")
+fi
+
+echo "== make distcheck"
+(cd _build-gcc && make --quiet distcheck >/dev/null 2>&1) || {
+  echo "make distcheck failed; rerun 'make distcheck' in _build-gcc for details" >&2; exit 1; }
+echo "== all tests passed"
