@@ -20,32 +20,32 @@ typedef struct {
 
 /* IANA Private Enterprise Numbers (https://www.iana.org/assignments/enterprise-numbers). */
 static const vendor_row vendors[] = {
-    {11, "HP"},              /* Hewlett-Packard (JetDirect) */
-    {236, "Samsung"},        /* Samsung Electronics */
-    {253, "Xerox"},          /* Xerox Corporation */
-    {297, "FUJIFILM"},       /* Fuji Xerox, now FUJIFILM Business Innovation */
-    {367, "Ricoh"},          /* Ricoh, also its OEMs Gestetner, Lanier, NRG, Savin */
-    {641, "Lexmark"},        /* Lexmark International (also Toshiba/Dell OEM engines) */
-    {674, "Dell"},           /* Dell */
-    {683, "Zebra"},          /* Extended Systems: ZebraNet print servers */
-    {1129, "Toshiba"},       /* Toshiba (TEC label and e-STUDIO printers) */
-    {1248, "Epson"},         /* Seiko Epson */
-    {1347, "Kyocera"},       /* Kyocera (Mita) */
-    {1602, "Canon"},         /* Canon */
-    {2001, "Oki"},           /* Oki Data */
-    {2385, "Sharp"},         /* Sharp */
-    {2435, "Brother"},       /* Brother Industries */
-    {10642, "Zebra"},        /* Zebra Technologies */
+    {11, "HP"},                /* Hewlett-Packard (JetDirect) */
+    {236, "Samsung"},          /* Samsung Electronics */
+    {253, "Xerox"},            /* Xerox Corporation */
+    {297, "FUJIFILM"},         /* Fuji Xerox, now FUJIFILM Business Innovation */
+    {367, "Ricoh"},            /* Ricoh, also its OEMs Gestetner, Lanier, NRG, Savin */
+    {641, "Lexmark"},          /* Lexmark International (also Toshiba/Dell OEM engines) */
+    {674, "Dell"},             /* Dell */
+    {683, "Zebra"},            /* Extended Systems: ZebraNet print servers */
+    {1129, "Toshiba"},         /* Toshiba (TEC label and e-STUDIO printers) */
+    {1248, "Epson"},           /* Seiko Epson */
+    {1347, "Kyocera"},         /* Kyocera (Mita) */
+    {1602, "Canon"},           /* Canon */
+    {2001, "Oki"},             /* Oki Data */
+    {2385, "Sharp"},           /* Sharp */
+    {2435, "Brother"},         /* Brother Industries */
+    {10642, "Zebra"},          /* Zebra Technologies */
     {18334, "Konica Minolta"}, /* Konica Minolta (also Develop, ineo) */
-    {40093, "Pantum"},       /* Pantum */
+    {40093, "Pantum"},         /* Pantum */
 };
 
 /* First word(s) of sysDescr -> vendor, for enterprise numbers not in the table above. */
 static const vendor_row descr_vendors[] = {
-    {0, "HP"},      {0, "Xerox"},   {0, "Ricoh"},   {0, "Lexmark"}, {0, "Canon"},
-    {0, "Brother"}, {0, "Kyocera"}, {0, "Epson"},   {0, "Konica Minolta"},
-    {0, "Sharp"},   {0, "Toshiba"}, {0, "Samsung"}, {0, "Oki"},     {0, "Dell"},
-    {0, "Zebra"},   {0, "FUJIFILM"}, {0, "Pantum"},
+    {0, "HP"},       {0, "Xerox"},   {0, "Ricoh"}, {0, "Lexmark"},        {0, "Canon"},
+    {0, "Brother"},  {0, "Kyocera"}, {0, "Epson"}, {0, "Konica Minolta"}, {0, "Sharp"},
+    {0, "Toshiba"},  {0, "Samsung"}, {0, "Oki"},   {0, "Dell"},           {0, "Zebra"},
+    {0, "FUJIFILM"}, {0, "Pantum"},
 };
 
 typedef struct {
@@ -56,11 +56,12 @@ typedef struct {
 /* Vendor-private serial numbers, tried in this order when neither prtGeneralSerialNumber
  * nor entPhysicalSerialNum gave one (the same list as FusionInventory/GLPI agent). */
 static const serial_row serial_oids[] = {
-    {11, "1.3.6.1.4.1.11.2.3.9.4.2.1.1.3.3.0"},     /* HP-LASERJET-COMMON-MIB serial-number (PML) */
-    {253, "1.3.6.1.4.1.253.8.53.3.2.1.3.1"},        /* XEROX-HOST-RESOURCES-EXT-MIB xcmHrDevInfoSerialNumber */
-    {297, "1.3.6.1.4.1.253.8.53.3.2.1.3.1"},        /* Fuji Xerox answers the Xerox object too */
-    {367, "1.3.6.1.4.1.367.3.2.1.2.1.4.0"},         /* RicohPrivateMIB ricohEngSerialNumber (machine id) */
-    {641, "1.3.6.1.4.1.641.2.1.2.1.6.1"},           /* LEXMARK-PVT-MIB prtgenSerialNo */
+    {11, "1.3.6.1.4.1.11.2.3.9.4.2.1.1.3.3.0"}, /* HP-LASERJET-COMMON-MIB serial-number (PML) */
+    {253,
+     "1.3.6.1.4.1.253.8.53.3.2.1.3.1"}, /* XEROX-HOST-RESOURCES-EXT-MIB xcmHrDevInfoSerialNumber */
+    {297, "1.3.6.1.4.1.253.8.53.3.2.1.3.1"}, /* Fuji Xerox answers the Xerox object too */
+    {367, "1.3.6.1.4.1.367.3.2.1.2.1.4.0"},  /* RicohPrivateMIB ricohEngSerialNumber (machine id) */
+    {641, "1.3.6.1.4.1.641.2.1.2.1.6.1"},    /* LEXMARK-PVT-MIB prtgenSerialNo */
     {674, "1.3.6.1.4.1.674.10898.100.2.1.2.1.6.1"}, /* Dell printer MIB serial (Lexmark based) */
     {683, "1.3.6.1.4.1.683.1.5.0"},                 /* ESI (ZebraNet) print server serial */
     {1248, "1.3.6.1.4.1.1248.1.2.2.1.1.1.5.1"},     /* EPSON private MIB serial number */

@@ -20,9 +20,9 @@ typedef enum {
 
 /* Which prtMarkerSuppliesMaxCapacity a LEVEL row applies to. */
 typedef enum {
-  ASR_QMAX_ANY = 0,   /* whatever the maximum */
-  ASR_QMAX_UNKNOWN,   /* a negative maximum (-1, -2, -3 or garbage) or none */
-  ASR_QMAX_100,       /* a maximum of exactly 100 */
+  ASR_QMAX_ANY = 0, /* whatever the maximum */
+  ASR_QMAX_UNKNOWN, /* a negative maximum (-1, -2, -3 or garbage) or none */
+  ASR_QMAX_100,     /* a maximum of exactly 100 */
 } asr_quirk_max;
 
 typedef struct {
