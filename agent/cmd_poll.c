@@ -73,8 +73,8 @@ static int collect(const asr_store_device *d, void *ctx)
   poll_target *t;
   asr_scan_job *j;
 
-  if (!d->dev.ip[0])
-    return 0; /* superseded: another printer answers at its last address */
+  if (d->superseded)
+    return 0; /* another printer answers at its last address now */
   if (x->n == x->cap && grow_targets(x) != ASR_OK)
     return 1;
   t = &x->targets[x->n];

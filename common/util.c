@@ -23,7 +23,8 @@ asr_result asr_strlcpy(char *dst, const char *src, size_t n)
   return ASR_OK;
 }
 
-static asr_result vfmt(char *dst, size_t n, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static asr_result vfmt(char *dst, size_t n, const char *fmt,
+                                                             va_list ap)
 {
   int r;
 

@@ -41,12 +41,18 @@
  *   percent is -1 when not computable; state is asr_supply_state_name().
  *
  * readings: ONE row per good poll of a device, WITHOUT ROWID, keyed (device_id, t).
- *   page_count NULL when not reported. levels packs every supply's (index, level, max):
+ *   page_count NULL when not reported. levels packs every supply's (index, level, max)
+ *   as LEB128 varints of zig-zag encoded values:
  *     byte 0     format (1)
- *     then per supply three zig-zag LEB128 varints:
- *                index - previous index (previous starts at 0), level, max
- *   A year of hourly polls (8760 rows) of a printer with 10 supplies takes about
- *   0.4 MB (bench/bench_store.sh, check_store.c test_size_goal print the figure).
+ *     per supply head  = zigzag(index - previous index) * 2 + (max == previous max)
+ *                level = zigzag(level)
+ *                max   = zigzag(max), present only when the head's low bit is 0
+ *     (previous index and max start at 0; a supply not reporting a level or a maximum
+ *     is stored with -2, RFC 3805's "unknown").
+ *   A corrupt blob decodes up to its last whole entry (asr_store_levels_decode).
+ *   A year of hourly polls (8760 rows) of a printer with 10 supplies, levels changing
+ *   every hour, takes about 0.53 MB (check_store.c test_size_goal and
+ *   bench/bench_store.sh print the figure), 62 bytes per reading all included.
  *   Two readings in the same second: the later replaces the earlier.
  *
  * poll_failures: one row per failed poll: (device_id, t, code, reason), code being an

@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,10 +31,17 @@
 
 #define LEVELS_FORMAT 1
 #define STORE_ERR_MAX 512
+/* Errors are logged once here at INFO, with their context: the caller gets the same
+ * text from asr_store_errmsg() and reports it, so the default log shows it once. */
+#define STORE_ERR_LOG ASR_LOG_INFO
 
 /* ---------------------------------------------------------------------------------------
- * The levels blob: a format byte, then per supply zig-zag LEB128 varints of
- * (index - previous index, level, max). Pure code: no SQLite here. */
+ * The levels blob (format in store/schema.h): a format byte, then per supply
+ *   head  = zigzag(index - previous index) * 2 + (max == previous max)   (varint)
+ *   level = zigzag(level)                                                (varint)
+ *   max   = zigzag(max), only when the head's low bit is 0               (varint)
+ * The previous index and max start at 0. Supplies of one kind share a maximum, so most
+ * entries drop it. Pure code: no SQLite here. */
 
 static uint64_t zigzag(int64_t v)
 {
@@ -44,11 +53,9 @@ static int64_t unzigzag(uint64_t u)
   return (u & 1) ? -(int64_t)(u >> 1) - 1 : (int64_t)(u >> 1);
 }
 
-/* Writes v at buf[*pos] (bounded by cap); false when it does not fit. */
-static bool put_varint(uint8_t *buf, size_t cap, size_t *pos, int64_t v)
+/* Writes u as LEB128 at buf[*pos] (bounded by cap); false when it does not fit. */
+static bool put_varint(uint8_t *buf, size_t cap, size_t *pos, uint64_t u)
 {
-  uint64_t u = zigzag(v);
-
   do {
     if (*pos >= cap)
       return false;
@@ -58,8 +65,8 @@ static bool put_varint(uint8_t *buf, size_t cap, size_t *pos, int64_t v)
   return true;
 }
 
-/* Reads one varint at buf[*pos]; false when truncated or longer than 64 bits. */
-static bool get_varint(const uint8_t *buf, size_t len, size_t *pos, int64_t *v)
+/* Reads one LEB128 varint at buf[*pos]; false when truncated or longer than 64 bits. */
+static bool get_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v)
 {
   uint64_t u = 0;
 
@@ -72,50 +79,1263 @@ static bool get_varint(const uint8_t *buf, size_t len, size_t *pos, int64_t *v)
       return false;
     u |= (uint64_t)(b & 0x7f) << shift;
     if (!(b & 0x80)) {
-      *v = unzigzag(u);
+      *v = u;
       return true;
     }
   }
   return false;
 }
 
+/* Index deltas of int32 values fit in 33 bits: the head never overflows. */
+static bool put_level(uint8_t *buf, size_t cap, size_t *pos, const asr_store_level *lv,
+                      int64_t prev_index, int64_t prev_max)
+{
+  bool same = lv->max == prev_max;
+  uint64_t head = zigzag((int64_t)lv->index - prev_index) << 1 | (same ? 1 : 0);
+
+  if (!put_varint(buf, cap, pos, head) || !put_varint(buf, cap, pos, zigzag(lv->level)))
+    return false;
+  return same || put_varint(buf, cap, pos, zigzag(lv->max));
+}
+
 size_t asr_store_levels_encode(const asr_store_level *lv, size_t n, uint8_t *buf, size_t cap)
 {
   size_t pos = 0;
-  int64_t prev = 0;
+  int64_t prev_index = 0, prev_max = 0;
 
   if (n > ASR_SUPPLIES_MAX || cap < 1)
     return 0;
   buf[pos++] = LEVELS_FORMAT;
   for (size_t i = 0; i < n; i++) {
-    if (!put_varint(buf, cap, &pos, (int64_t)lv[i].index - prev) ||
-        !put_varint(buf, cap, &pos, lv[i].level) || !put_varint(buf, cap, &pos, lv[i].max))
+    if (!put_level(buf, cap, &pos, &lv[i], prev_index, prev_max))
       return 0;
-    prev = lv[i].index;
+    prev_index = lv[i].index;
+    prev_max = lv[i].max;
   }
   return pos;
+}
+
+/* Decodes one entry; false on truncation or an index outside int32. */
+static bool get_level(const uint8_t *buf, size_t len, size_t *pos, asr_store_level *out,
+                      int64_t prev_index, int64_t prev_max)
+{
+  uint64_t head, level, max;
+  int64_t delta;
+
+  if (!get_varint(buf, len, pos, &head) || !get_varint(buf, len, pos, &level))
+    return false;
+  if (head & 1)
+    max = zigzag(prev_max);
+  else if (!get_varint(buf, len, pos, &max))
+    return false;
+  delta = unzigzag(head >> 1);
+  if (delta < INT32_MIN - prev_index || delta > INT32_MAX - prev_index)
+    return false;
+  out->index = (int32_t)(prev_index + delta);
+  out->level = unzigzag(level);
+  out->max = unzigzag(max);
+  return true;
 }
 
 size_t asr_store_levels_decode(const uint8_t *buf, size_t len, asr_store_level *out, size_t cap)
 {
   size_t pos = 1, n = 0;
-  int64_t prev = 0;
+  int64_t prev_index = 0, prev_max = 0;
 
   if (!buf || len < 1 || buf[0] != LEVELS_FORMAT)
     return 0;
-  while (n < cap && pos < len) {
-    int64_t delta, level, max, index;
-    if (!get_varint(buf, len, &pos, &delta) || !get_varint(buf, len, &pos, &level) ||
-        !get_varint(buf, len, &pos, &max))
-      break;
-    if (delta < INT32_MIN - prev || delta > INT32_MAX - prev)
-      break;
-    index = prev + delta;
-    out[n].index = (int32_t)index;
-    out[n].level = level;
-    out[n].max = max;
-    prev = index;
+  while (n < cap && pos < len && get_level(buf, len, &pos, &out[n], prev_index, prev_max)) {
+    prev_index = out[n].index;
+    prev_max = out[n].max;
     n++;
   }
   return n;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The handle, error conversion and the statement cache. */
+
+typedef enum {
+  S_BEGIN,
+  S_COMMIT,
+  S_ROLLBACK,
+  S_FIND_SERIAL,
+  S_FIND_MAC,
+  S_FIND_KEY,
+  S_INSERT_DEVICE,
+  S_UPDATE_IDENTITY,
+  S_UPDATE_CRED,
+  S_SUPERSEDE,
+  S_UPDATE_POLL,
+  S_DELETE_SUPPLIES,
+  S_INSERT_SUPPLY,
+  S_INSERT_READING,
+  S_FAIL_DEVICE,
+  S_INSERT_FAILURE,
+  S_LIST,
+  S_GET_DEVICE,
+  S_GET_SUPPLIES,
+  S_MATCH,
+  S_COUNT
+} stmt_id;
+
+#define DEVICE_ROW " id, key, serial, mac, ip, port "
+
+/* Every statement of the agent: one row each, prepared on first use. */
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    /* the device with this serial (a serial wins) */
+    [S_FIND_SERIAL] = "SELECT" DEVICE_ROW "FROM devices WHERE serial = ?1 AND serial <> ''"
+                      " ORDER BY last_seen DESC LIMIT 1",
+    /* the device with this MAC; without serial when ?2 (the new serial) is not empty */
+    [S_FIND_MAC] = "SELECT" DEVICE_ROW "FROM devices WHERE mac = ?1 AND mac <> ''"
+                   " AND (?2 = '' OR serial = '') ORDER BY last_seen DESC LIMIT 1",
+    /* the device with this key ("ip:A" when it has neither serial nor MAC) */
+    [S_FIND_KEY] = "SELECT" DEVICE_ROW "FROM devices WHERE key = ?1",
+    [S_INSERT_DEVICE] = "INSERT INTO devices (key, first_seen) VALUES (?1, ?2)",
+    /* identity: an empty value keeps what we know */
+    [S_UPDATE_IDENTITY] =
+        "UPDATE devices SET key = ?2, serial = ?3, mac = ?4, ip = coalesce(nullif(?5, ''), ip),"
+        " ip_current = 1,"
+        " port = ?6, sys_object_id = coalesce(nullif(?7, ''), sys_object_id),"
+        " vendor = coalesce(nullif(?8, ''), vendor), model = coalesce(nullif(?9, ''), model),"
+        " sys_descr = coalesce(nullif(?10, ''), sys_descr),"
+        " sys_name = coalesce(nullif(?11, ''), sys_name), is_printer = ?12,"
+        " last_seen = max(last_seen, ?13) WHERE id = ?1",
+    [S_UPDATE_CRED] = "UPDATE devices SET snmp_version = ?2, community = ?3, v3_user = ?4,"
+                      " auth_proto = ?5, auth_pass = ?6, priv_proto = ?7, priv_pass = ?8,"
+                      " context = ?9 WHERE id = ?1",
+    /* another device now answers at this address */
+    [S_SUPERSEDE] = "UPDATE devices SET ip_current = 0 WHERE ip = ?1 AND id <> ?2"
+                    " AND ip_current = 1",
+    [S_UPDATE_POLL] = "UPDATE devices SET last_good_poll = max(last_good_poll, ?2),"
+                      " last_reading_at = max(last_reading_at, ?2), failed_polls = 0,"
+                      " printer_status = ?3, error_bits = ?4, page_count = ?5 WHERE id = ?1",
+    [S_DELETE_SUPPLIES] = "DELETE FROM supplies WHERE device_id = ?1",
+    /* OR REPLACE: a printer reporting one index twice must not fail the save */
+    [S_INSERT_SUPPLY] = "INSERT OR REPLACE INTO supplies (device_id, idx, hr_index, description,"
+                        " part_number, type, class, unit, colorant, max_capacity, level,"
+                        " percent, state)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [S_INSERT_READING] = "INSERT INTO readings (device_id, t, page_count, levels)"
+                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, t) DO UPDATE"
+                         " SET page_count = excluded.page_count, levels = excluded.levels",
+    [S_FAIL_DEVICE] = "UPDATE devices SET failed_polls = failed_polls + 1,"
+                      " last_failure_at = ?2, last_failure = ?3 WHERE id = ?1",
+    [S_INSERT_FAILURE] = "INSERT INTO poll_failures (device_id, t, code, reason)"
+                         " VALUES (?1, ?2, ?3, ?4)",
+    [S_LIST] = "SELECT id, serial, key, ip, ip_current FROM devices"
+               " ORDER BY ip COLLATE asr_ip, id",
+    [S_GET_DEVICE] =
+        "SELECT serial, mac, ip, port, sys_object_id, vendor, model, sys_descr, sys_name,"
+        " is_printer, snmp_version, community, v3_user, auth_proto, auth_pass, priv_proto,"
+        " priv_pass, context, first_seen, last_seen, last_good_poll, last_reading_at,"
+        " last_failure_at, last_failure, failed_polls, printer_status, error_bits,"
+        " page_count, readings, ip_current FROM devices WHERE id = ?1",
+    [S_GET_SUPPLIES] = "SELECT idx, hr_index, description, part_number, type, class, unit,"
+                       " colorant, max_capacity, level, percent, state FROM supplies"
+                       " WHERE device_id = ?1 ORDER BY idx",
+    [S_MATCH] = "SELECT 1 FROM devices WHERE ?1 <> '' AND (serial = ?1 OR key = ?1"
+                " OR (ip = ?1 AND ip_current = 1)) LIMIT 1",
+};
+
+struct asr_store {
+  sqlite3 *db;
+  char *path;
+  char err[STORE_ERR_MAX];
+  sqlite3_stmt *stmt[S_COUNT];
+};
+
+static int busy_timeout_ms = 5000;
+
+void asr_store_set_busy_timeout(int ms)
+{
+  busy_timeout_ms = ms < 0 ? 0 : ms;
+}
+
+const char *asr_store_errmsg(asr_store *st)
+{
+  if (!st)
+    return "no database";
+  return st->err[0] ? st->err : "no error";
+}
+
+static asr_result result_for(int rc)
+{
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return ASR_ERR_DB_LOCKED;
+  case SQLITE_NOMEM:
+    return ASR_ERR_NOMEM;
+  default:
+    return ASR_ERR_DB;
+  }
+}
+
+/* Sets the handle's message and logs it once. */
+static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    asr_strlcpy(st->err, "database error", sizeof(st->err));
+  asr_log(level, "%s", st->err);
+}
+
+/* Converts a failed SQLite call (rc) while doing `what` into an asr_result. */
+static asr_result db_fail(asr_store *st, int rc, const char *what)
+{
+  asr_result r = result_for(rc);
+
+  if (r == ASR_ERR_DB_LOCKED)
+    set_err(st, STORE_ERR_LOG, "%s: database is locked by another process", st->path);
+  else if ((rc & 0xff) == SQLITE_NOTADB)
+    set_err(st, STORE_ERR_LOG, "%s: file is not a database", st->path);
+  else
+    set_err(st, STORE_ERR_LOG, "%s: %s: %s", st->path, what,
+            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+  return r;
+}
+
+/* The cached statement id, prepared on first use, ready to bind. */
+static asr_result stmt_get(asr_store *st, stmt_id id, sqlite3_stmt **out)
+{
+  if (!st->stmt[id]) {
+    int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
+                                NULL);
+    if (rc != SQLITE_OK)
+      return db_fail(st, rc, "preparing a statement");
+  }
+  *out = st->stmt[id];
+  return ASR_OK;
+}
+
+/* Steps a statement that returns no row we need, then resets it. */
+static asr_result stmt_run(asr_store *st, sqlite3_stmt *s, const char *what)
+{
+  asr_result r = ASR_OK;
+  int rc = sqlite3_step(s);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    r = db_fail(st, rc, what);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return r;
+}
+
+/* Steps a query: *row tells whether a row is there (then the caller reads and resets). */
+static asr_result stmt_row(asr_store *st, sqlite3_stmt *s, const char *what, bool *row)
+{
+  int rc = sqlite3_step(s);
+
+  *row = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return ASR_OK;
+  return db_fail(st, rc, what);
+}
+
+static void stmt_done(sqlite3_stmt *s)
+{
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+/* Runs a cached statement without parameters. */
+static asr_result exec_id(asr_store *st, stmt_id id, const char *what)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, id, &s);
+
+  if (r)
+    return r;
+  return stmt_run(st, s, what);
+}
+
+static asr_result tx_begin(asr_store *st)
+{
+  return exec_id(st, S_BEGIN, "starting a transaction");
+}
+
+static asr_result tx_commit(asr_store *st)
+{
+  return exec_id(st, S_COMMIT, "committing");
+}
+
+/* Rolls back the open transaction, if any (after an error: its own error is logged). */
+static void tx_rollback(asr_store *st)
+{
+  if (!sqlite3_get_autocommit(st->db))
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Binds a bounded string field (printers' strings may lack their NUL: never trusted). */
+static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap)
+{
+  size_t n = v ? strnlen(v, cap) : 0;
+
+  sqlite3_bind_text(s, i, v ? v : "", (int)n, SQLITE_STATIC);
+}
+
+#define BIND_FIELD(s, i, field) bind_str((s), (i), (field), sizeof(field))
+
+/* Copies a text column into a field, never cutting a UTF-8 sequence in half. */
+static void col_str(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+  const char *v = (const char *)sqlite3_column_text(s, col);
+  size_t n;
+
+  if (!v)
+    v = "";
+  if (asr_strlcpy(dst, v, cap) != ASR_OK) {
+    n = strlen(dst);
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xc0) == 0x80)
+      n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0x80))
+      n--;
+    dst[n] = '\0';
+  }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening: the file and its directory, the version check, pragmas, migrations. */
+
+/* Orders IPv4 addresses numerically, before any other address, then bytewise. */
+static bool parse_ipv4(const char *s, int len, uint32_t *out)
+{
+  uint32_t v = 0, part = 0;
+  int dots = 0, digits = 0;
+
+  for (int i = 0; i < len; i++) {
+    if (s[i] == '.') {
+      if (!digits || ++dots > 3)
+        return false;
+      v = v << 8 | part;
+      part = 0;
+      digits = 0;
+    } else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
+      part = part * 10 + (uint32_t)(s[i] - '0');
+      digits++;
+      if (part > 255)
+        return false;
+    } else {
+      return false;
+    }
+  }
+  if (dots != 3 || !digits)
+    return false;
+  *out = v << 8 | part;
+  return true;
+}
+
+static int ip_collate(void *unused, int alen, const void *a, int blen, const void *b)
+{
+  uint32_t va, vb;
+  bool a4 = parse_ipv4(a, alen, &va), b4 = parse_ipv4(b, blen, &vb);
+  int c;
+
+  (void)unused;
+  if (a4 && b4)
+    return va < vb ? -1 : va > vb;
+  if (a4 != b4)
+    return a4 ? -1 : 1;
+  c = memcmp(a, b, (size_t)(alen < blen ? alen : blen));
+  if (c)
+    return c;
+  return alen < blen ? -1 : alen > blen;
+}
+
+/* Creates the missing directories of path's parent (0700). */
+static asr_result make_parents(asr_store *st)
+{
+  char dir[PATH_MAX];
+  asr_result r = asr_strlcpy(dir, st->path, sizeof(dir));
+
+  if (r) {
+    set_err(st, STORE_ERR_LOG, "%s: path too long", st->path);
+    return ASR_ERR_DB;
+  }
+  for (char *p = dir + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+      set_err(st, STORE_ERR_LOG, "%s: cannot create directory %s: %s", st->path, dir,
+              strerror(errno));
+      return ASR_ERR_DB;
+    }
+    *p = '/';
+  }
+  return ASR_OK;
+}
+
+/* Creates the file 0600 when it does not exist and checks we can read and write it. */
+static asr_result prepare_file(asr_store *st)
+{
+  struct stat sb;
+  int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+  if (fd < 0) {
+    set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    set_err(st, STORE_ERR_LOG, "%s: not a regular file", st->path);
+    close(fd);
+    return ASR_ERR_DB;
+  }
+  close(fd);
+  return ASR_OK;
+}
+
+/* Narrows the mode of our database when others could read it (it holds credentials). */
+static void narrow_mode(asr_store *st)
+{
+  struct stat sb;
+
+  if (stat(st->path, &sb) == 0 && (sb.st_mode & 077) && chmod(st->path, 0600) == 0)
+    asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds credentials)", st->path);
+}
+
+/* Runs one SQL text (possibly several statements) outside the cache. */
+static asr_result exec_sql(asr_store *st, const char *sql, const char *what)
+{
+  int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, what);
+  return ASR_OK;
+}
+
+/* Reads an integer pragma or the first column of a one-row query. */
+static asr_result query_int(asr_store *st, const char *sql, int *out)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = ASR_OK;
+  int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int(s, 0);
+  else if (rc == SQLITE_DONE)
+    *out = 0;
+  else
+    r = db_fail(st, rc, "reading the schema version");
+  sqlite3_finalize(s);
+  return r;
+}
+
+int asr_store_schema_latest(void)
+{
+  return asr_schema_steps[ASR_SCHEMA_STEPS - 1].version;
+}
+
+int asr_store_schema_version(asr_store *st)
+{
+  int v = -1;
+
+  if (!st || query_int(st, "PRAGMA user_version", &v) != ASR_OK)
+    return -1;
+  return v;
+}
+
+/* Applies one migration step in its own transaction (unless another process did). */
+static asr_result migrate_step(asr_store *st, const asr_schema_step *step)
+{
+  char sql[64];
+  int v = 0;
+  asr_result r = tx_begin(st);
+
+  if (r)
+    return r;
+  r = query_int(st, "PRAGMA user_version", &v);
+  if (r || v >= step->version)
+    goto out;
+  r = exec_sql(st, step->sql, "migrating the schema");
+  if (!r)
+    r = asr_fmt(sql, sizeof(sql), "PRAGMA user_version = %d", step->version);
+  if (!r)
+    r = exec_sql(st, sql, "setting the schema version");
+out:
+  if (!r)
+    r = tx_commit(st);
+  if (r)
+    tx_rollback(st);
+  else if (v < step->version)
+    asr_log(ASR_LOG_INFO, "%s: schema migrated to version %d", st->path, step->version);
+  return r;
+}
+
+/* Refuses files we must not touch: newer schema, or someone else's database. */
+static asr_result check_version(asr_store *st, int version)
+{
+  int tables = 0;
+  asr_result r;
+
+  if (version > asr_store_schema_latest()) {
+    set_err(st, STORE_ERR_LOG,
+            "%s: database schema version %d is newer than this program's (%d):"
+            " use a newer asr-agent",
+            st->path, version, asr_store_schema_latest());
+    return ASR_ERR_DB_VERSION;
+  }
+  if (version > 0)
+    return ASR_OK;
+  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+  if (r)
+    return r;
+  if (tables > 0) {
+    set_err(st, STORE_ERR_LOG, "%s: not an asr-agent database (it has tables but no version)",
+            st->path);
+    return ASR_ERR_DB;
+  }
+  return ASR_OK;
+}
+
+/* WAL, synchronous NORMAL (safe with WAL), foreign keys. */
+static asr_result set_pragmas(asr_store *st)
+{
+  sqlite3_stmt *s = NULL;
+  const char *mode;
+  asr_result r = ASR_OK;
+  int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    r = db_fail(st, rc, "setting WAL mode");
+    goto out;
+  }
+  mode = (const char *)sqlite3_column_text(s, 0);
+  if (!mode || strcmp(mode, "wal") != 0)
+    asr_log(ASR_LOG_WARN, "%s: WAL mode unavailable, journal mode is %s", st->path,
+            mode ? mode : "unknown");
+  r = exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+               "setting the connection options");
+out:
+  sqlite3_finalize(s);
+  return r;
+}
+
+static asr_result open_db(asr_store *st)
+{
+  int version = 0, rc;
+  asr_result r;
+
+  rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "opening");
+  sqlite3_extended_result_codes(st->db, 1);
+  sqlite3_busy_timeout(st->db, busy_timeout_ms);
+  r = query_int(st, "PRAGMA user_version", &version);
+  if (!r)
+    r = check_version(st, version);
+  if (!r && sqlite3_db_readonly(st->db, "main") == 1) {
+    set_err(st, STORE_ERR_LOG, "%s: cannot write the database (permission denied)", st->path);
+    r = ASR_ERR_DB;
+  }
+  if (!r)
+    r = set_pragmas(st);
+  for (size_t i = 0; !r && i < ASR_SCHEMA_STEPS; i++) {
+    if (asr_schema_steps[i].version > version)
+      r = migrate_step(st, &asr_schema_steps[i]);
+  }
+  if (!r) {
+    rc = sqlite3_create_collation(st->db, "asr_ip", SQLITE_UTF8, NULL, ip_collate);
+    if (rc != SQLITE_OK)
+      r = db_fail(st, rc, "registering the address order");
+  }
+  return r;
+}
+
+static char *dup_str(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
+
+asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n)
+{
+  asr_store *st;
+  asr_result r;
+
+  *out = NULL;
+  if (err && n)
+    err[0] = '\0';
+  if (!path || !path[0]) {
+    if (err && n)
+      asr_strlcpy(err, "no database path", n);
+    return ASR_ERR_INVALID;
+  }
+  st = calloc(1, sizeof(*st));
+  if (st)
+    st->path = dup_str(path);
+  if (!st || !st->path) {
+    free(st);
+    return ASR_ERR_NOMEM;
+  }
+  r = make_parents(st);
+  if (!r)
+    r = prepare_file(st);
+  if (!r)
+    r = open_db(st);
+  if (!r)
+    narrow_mode(st);
+  if (r) {
+    if (err && n)
+      asr_strlcpy(err, st->err, n);
+    asr_store_close(st);
+    return r;
+  }
+  *out = st;
+  return ASR_OK;
+}
+
+void asr_store_close(asr_store *st)
+{
+  if (!st)
+    return;
+  for (size_t i = 0; i < S_COUNT; i++)
+    sqlite3_finalize(st->stmt[i]);
+  if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+    asr_log(ASR_LOG_WARN, "%s: closing: %s", st->path, sqlite3_errmsg(st->db));
+  free(st->path);
+  free(st);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Saving a device: identity, credentials, supplies and a reading, in one transaction. */
+
+typedef struct {
+  int64_t id; /* 0: no such device yet */
+  char serial[128];
+  char mac[18];
+} found_device;
+
+/* Runs a S_FIND_* query with up to two text parameters; fills f when a row comes. */
+static asr_result lookup(asr_store *st, stmt_id sid, const char *a, const char *b, found_device *f)
+{
+  sqlite3_stmt *s = NULL;
+  bool row;
+  asr_result r = stmt_get(st, sid, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+  if (b)
+    sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a device", &row);
+  if (!r && row) {
+    f->id = sqlite3_column_int64(s, 0);
+    col_str(s, 2, f->serial, sizeof(f->serial));
+    col_str(s, 3, f->mac, sizeof(f->mac));
+  }
+  stmt_done(s);
+  return r;
+}
+
+/* A serial wins; else a MAC (only a device without serial when we have one); else the
+ * key of the address. serial, mac and key are the NUL-terminated values of dev. */
+static asr_result find_device(asr_store *st, const char *serial, const char *mac, const char *key,
+                              found_device *f)
+{
+  asr_result r;
+
+  memset(f, 0, sizeof(*f));
+  if (serial[0]) {
+    r = lookup(st, S_FIND_SERIAL, serial, NULL, f);
+    if (r || f->id)
+      return r;
+  }
+  if (mac[0]) {
+    r = lookup(st, S_FIND_MAC, mac, serial, f);
+    if (r || f->id)
+      return r;
+  }
+  if (serial[0] || mac[0])
+    return ASR_OK;
+  return lookup(st, S_FIND_KEY, key, NULL, f);
+}
+
+/* The identity of a save: dev's bounded strings, merged with what the store knows. */
+typedef struct {
+  char serial[128];
+  char mac[18];
+  char ip[48];
+  char key[200];
+} identity;
+
+static asr_result make_key(identity *idn)
+{
+  if (idn->serial[0])
+    return asr_fmt(idn->key, sizeof(idn->key), "serial:%s", idn->serial);
+  if (idn->mac[0])
+    return asr_fmt(idn->key, sizeof(idn->key), "mac:%s", idn->mac);
+  if (idn->ip[0])
+    return asr_fmt(idn->key, sizeof(idn->key), "ip:%s", idn->ip);
+  return ASR_ERR_INVALID;
+}
+
+static void copy_field(char *dst, size_t cap, const char *src, size_t src_cap)
+{
+  size_t n = strnlen(src, src_cap);
+
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* Finds or creates the device row of dev; *id receives it. */
+static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t now, identity *idn,
+                                 int64_t *id)
+{
+  found_device f;
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  copy_field(idn->serial, sizeof(idn->serial), dev->serial, sizeof(dev->serial));
+  copy_field(idn->mac, sizeof(idn->mac), dev->mac, sizeof(dev->mac));
+  copy_field(idn->ip, sizeof(idn->ip), dev->ip, sizeof(dev->ip));
+  if (make_key(idn) != ASR_OK) {
+    set_err(st, STORE_ERR_LOG, "%s: a device without serial, MAC or address", st->path);
+    return ASR_ERR_INVALID;
+  }
+  r = find_device(st, idn->serial, idn->mac, idn->key, &f);
+  if (r)
+    return r;
+  if (f.id) {
+    if (!idn->serial[0])
+      asr_strlcpy(idn->serial, f.serial, sizeof(idn->serial));
+    if (!idn->mac[0])
+      asr_strlcpy(idn->mac, f.mac, sizeof(idn->mac));
+    *id = f.id;
+    return make_key(idn);
+  }
+  r = stmt_get(st, S_INSERT_DEVICE, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, idn->key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  r = stmt_run(st, s, "adding a device");
+  *id = sqlite3_last_insert_rowid(st->db);
+  return r;
+}
+
+/* Writes identity and address of device id, and supersedes others at that address. */
+static asr_result save_identity(asr_store *st, int64_t id, const asr_device *dev,
+                                const identity *idn, uint16_t port, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_UPDATE_IDENTITY, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, idn->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, idn->serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, idn->mac, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, idn->ip, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 6, port);
+  BIND_FIELD(s, 7, dev->sys_object_id);
+  BIND_FIELD(s, 8, dev->vendor);
+  BIND_FIELD(s, 9, dev->model);
+  BIND_FIELD(s, 10, dev->sys_descr);
+  BIND_FIELD(s, 11, dev->sys_name);
+  sqlite3_bind_int(s, 12, dev->is_printer ? 1 : 0);
+  sqlite3_bind_int64(s, 13, now);
+  r = stmt_run(st, s, "updating a device");
+  if (r || !idn->ip[0])
+    return r;
+  r = stmt_get(st, S_SUPERSEDE, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, idn->ip, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, id);
+  return stmt_run(st, s, "marking the previous device at an address");
+}
+
+static asr_result save_cred(asr_store *st, int64_t id, const asr_snmp_cred *c)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_UPDATE_CRED, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int(s, 2, (int)c->version);
+  BIND_FIELD(s, 3, c->community);
+  BIND_FIELD(s, 4, c->user);
+  sqlite3_bind_text(s, 5, asr_snmp_auth_name(c->auth_proto), -1, SQLITE_STATIC);
+  BIND_FIELD(s, 6, c->auth_pass);
+  sqlite3_bind_text(s, 7, asr_snmp_priv_name(c->priv_proto), -1, SQLITE_STATIC);
+  BIND_FIELD(s, 8, c->priv_pass);
+  BIND_FIELD(s, 9, c->context);
+  return stmt_run(st, s, "saving the credentials of a device");
+}
+
+static asr_result save_supply(asr_store *st, sqlite3_stmt *s, int64_t id, const asr_supply *p)
+{
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int(s, 2, p->index);
+  sqlite3_bind_int(s, 3, p->hr_index);
+  BIND_FIELD(s, 4, p->description);
+  BIND_FIELD(s, 5, p->part_number);
+  sqlite3_bind_int(s, 6, p->type);
+  sqlite3_bind_int(s, 7, p->klass);
+  sqlite3_bind_int(s, 8, p->unit);
+  BIND_FIELD(s, 9, p->colorant);
+  if (p->has_max)
+    sqlite3_bind_int64(s, 10, p->max);
+  if (p->has_level)
+    sqlite3_bind_int64(s, 11, p->level);
+  sqlite3_bind_int(s, 12, p->percent);
+  sqlite3_bind_text(s, 13, asr_supply_state_name(p->state), -1, SQLITE_STATIC);
+  return stmt_run(st, s, "saving a supply");
+}
+
+/* Replaces the current supplies of device id with those of dev. */
+static asr_result save_supplies(asr_store *st, int64_t id, const asr_device *dev, size_t n)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_DELETE_SUPPLIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = stmt_run(st, s, "removing old supplies");
+  if (!r)
+    r = stmt_get(st, S_INSERT_SUPPLY, &s);
+  for (size_t i = 0; !r && i < n; i++)
+    r = save_supply(st, s, id, &dev->supplies[i]);
+  return r;
+}
+
+/* The readings row: every supply's (index, level, max); not reported = -2 (unknown). */
+static asr_result save_levels(asr_store *st, int64_t id, const asr_device *dev, size_t n,
+                              int64_t now)
+{
+  asr_store_level lv[ASR_SUPPLIES_MAX];
+  uint8_t blob[ASR_STORE_LEVELS_MAX];
+  size_t len;
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  for (size_t i = 0; i < n; i++) {
+    const asr_supply *p = &dev->supplies[i];
+    lv[i].index = p->index;
+    lv[i].level = p->has_level ? p->level : -2;
+    lv[i].max = p->has_max ? p->max : -2;
+  }
+  len = asr_store_levels_encode(lv, n, blob, sizeof(blob));
+  r = stmt_get(st, S_INSERT_READING, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, now);
+  if (dev->has_page_count)
+    sqlite3_bind_int64(s, 3, dev->page_count);
+  sqlite3_bind_blob(s, 4, blob, (int)len, SQLITE_STATIC);
+  return stmt_run(st, s, "saving a reading");
+}
+
+/* A good poll: supplies, the reading row, the device's status and poll counters. */
+static asr_result save_reading(asr_store *st, int64_t id, const asr_device *dev, int64_t now)
+{
+  size_t n = dev->n_supplies;
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  if (n > ASR_SUPPLIES_MAX)
+    n = ASR_SUPPLIES_MAX;
+  r = save_supplies(st, id, dev, n);
+  if (!r)
+    r = save_levels(st, id, dev, n, now);
+  if (!r)
+    r = stmt_get(st, S_UPDATE_POLL, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, now);
+  sqlite3_bind_int(s, 3, dev->printer_status);
+  if (dev->has_error_state)
+    sqlite3_bind_int64(s, 4, dev->error_bits);
+  if (dev->has_page_count)
+    sqlite3_bind_int64(s, 5, dev->page_count);
+  return stmt_run(st, s, "saving the status of a device");
+}
+
+asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
+                          const asr_snmp_cred *cred, int64_t now, int64_t *id)
+{
+  identity idn;
+  int64_t did = 0;
+  asr_result r;
+
+  if (!st || !dev)
+    return ASR_ERR_INVALID;
+  r = tx_begin(st);
+  if (r)
+    return r;
+  r = resolve_device(st, dev, now, &idn, &did);
+  if (!r)
+    r = save_identity(st, did, dev, &idn, port, now);
+  if (!r && cred)
+    r = save_cred(st, did, cred);
+  if (!r && (dev->n_supplies > 0 || dev->has_page_count))
+    r = save_reading(st, did, dev, now);
+  if (!r)
+    r = tx_commit(st);
+  if (r) {
+    tx_rollback(st);
+    return r;
+  }
+  if (id)
+    *id = did;
+  return ASR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Failed polls. */
+
+asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_result code,
+                                    const char *reason)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  if (!st)
+    return ASR_ERR_INVALID;
+  if (!reason)
+    reason = "";
+  r = tx_begin(st);
+  if (!r)
+    r = stmt_get(st, S_FAIL_DEVICE, &s);
+  if (r)
+    goto out;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, now);
+  bind_str(s, 3, reason, 1024);
+  r = stmt_run(st, s, "recording a failed poll");
+  if (!r && sqlite3_changes(st->db) == 0) {
+    set_err(st, STORE_ERR_LOG, "%s: no device %lld", st->path, (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  if (!r)
+    r = stmt_get(st, S_INSERT_FAILURE, &s);
+  if (r)
+    goto out;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, now);
+  sqlite3_bind_int(s, 3, (int)code);
+  bind_str(s, 4, reason, 1024);
+  r = stmt_run(st, s, "recording a failed poll");
+  if (!r)
+    r = tx_commit(st);
+out:
+  if (r)
+    tx_rollback(st);
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Loading and walking devices. */
+
+static asr_snmp_cred load_cred(sqlite3_stmt *s, int col)
+{
+  asr_snmp_cred c;
+  const char *name;
+  int v = sqlite3_column_int(s, col);
+
+  memset(&c, 0, sizeof(c));
+  c.version = (v >= ASR_SNMP_V1 && v <= ASR_SNMP_V3) ? (asr_snmp_version)v : ASR_SNMP_V2C;
+  col_str(s, col + 1, c.community, sizeof(c.community));
+  col_str(s, col + 2, c.user, sizeof(c.user));
+  name = (const char *)sqlite3_column_text(s, col + 3);
+  if (!name || asr_snmp_auth_parse(name, &c.auth_proto) != ASR_OK)
+    c.auth_proto = ASR_AUTH_NONE;
+  col_str(s, col + 4, c.auth_pass, sizeof(c.auth_pass));
+  name = (const char *)sqlite3_column_text(s, col + 5);
+  if (!name || asr_snmp_priv_parse(name, &c.priv_proto) != ASR_OK)
+    c.priv_proto = ASR_PRIV_NONE;
+  col_str(s, col + 6, c.priv_pass, sizeof(c.priv_pass));
+  col_str(s, col + 7, c.context, sizeof(c.context));
+  return c;
+}
+
+/* Fills d from a S_GET_DEVICE row (columns in the order of that statement). */
+static void load_device_row(sqlite3_stmt *s, asr_store_device *d)
+{
+  asr_device *dev = &d->dev;
+
+  col_str(s, 0, dev->serial, sizeof(dev->serial));
+  col_str(s, 1, dev->mac, sizeof(dev->mac));
+  col_str(s, 2, dev->ip, sizeof(dev->ip));
+  d->port = (uint16_t)sqlite3_column_int(s, 3);
+  col_str(s, 4, dev->sys_object_id, sizeof(dev->sys_object_id));
+  col_str(s, 5, dev->vendor, sizeof(dev->vendor));
+  col_str(s, 6, dev->model, sizeof(dev->model));
+  col_str(s, 7, dev->sys_descr, sizeof(dev->sys_descr));
+  col_str(s, 8, dev->sys_name, sizeof(dev->sys_name));
+  dev->is_printer = sqlite3_column_int(s, 9) != 0;
+  d->cred = load_cred(s, 10);
+  d->first_seen = sqlite3_column_int64(s, 18);
+  d->last_seen = sqlite3_column_int64(s, 19);
+  d->last_good_poll = sqlite3_column_int64(s, 20);
+  d->last_reading_at = sqlite3_column_int64(s, 21);
+  d->last_failure_at = sqlite3_column_int64(s, 22);
+  col_str(s, 23, d->last_failure, sizeof(d->last_failure));
+  d->failed_polls = (unsigned)sqlite3_column_int64(s, 24);
+  dev->printer_status = sqlite3_column_int(s, 25);
+  dev->has_error_state = sqlite3_column_type(s, 26) != SQLITE_NULL;
+  dev->error_bits = (uint32_t)sqlite3_column_int64(s, 26);
+  dev->has_page_count = sqlite3_column_type(s, 27) != SQLITE_NULL;
+  dev->page_count = sqlite3_column_int64(s, 27);
+  d->readings = sqlite3_column_int64(s, 28);
+  d->superseded = sqlite3_column_int(s, 29) == 0;
+}
+
+static asr_supply_state state_from_name(const char *name)
+{
+  for (int i = 0; name && i < ASR_STATE_COUNT; i++) {
+    if (strcmp(name, asr_supply_state_name((asr_supply_state)i)) == 0)
+      return (asr_supply_state)i;
+  }
+  return ASR_STATE_UNKNOWN;
+}
+
+static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
+{
+  p->index = sqlite3_column_int(s, 0);
+  p->hr_index = sqlite3_column_int(s, 1);
+  col_str(s, 2, p->description, sizeof(p->description));
+  col_str(s, 3, p->part_number, sizeof(p->part_number));
+  p->type = sqlite3_column_int(s, 4);
+  p->klass = sqlite3_column_int(s, 5);
+  p->unit = sqlite3_column_int(s, 6);
+  col_str(s, 7, p->colorant, sizeof(p->colorant));
+  p->has_max = sqlite3_column_type(s, 8) != SQLITE_NULL;
+  p->max = sqlite3_column_int64(s, 8);
+  p->has_level = sqlite3_column_type(s, 9) != SQLITE_NULL;
+  p->level = sqlite3_column_int64(s, 9);
+  p->percent = sqlite3_column_int(s, 10);
+  p->state = state_from_name((const char *)sqlite3_column_text(s, 11));
+}
+
+static asr_result load_supplies(asr_store *st, int64_t id, asr_device *dev)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = stmt_get(st, S_GET_SUPPLIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  while (!r && dev->n_supplies < ASR_SUPPLIES_MAX) {
+    r = stmt_row(st, s, "reading supplies", &row);
+    if (r || !row)
+      break;
+    load_supply_row(s, &dev->supplies[dev->n_supplies++]);
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result asr_store_get(asr_store *st, int64_t id, asr_store_device *out)
+{
+  sqlite3_stmt *s = NULL;
+  bool row;
+  asr_result r;
+
+  if (!st || !out)
+    return ASR_ERR_INVALID;
+  memset(out, 0, sizeof(*out));
+  asr_device_init(&out->dev);
+  out->id = id;
+  r = stmt_get(st, S_GET_DEVICE, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = stmt_row(st, s, "reading a device", &row);
+  if (!r && row)
+    load_device_row(s, out);
+  stmt_done(s);
+  if (!r && !row)
+    return ASR_ERR_NOT_FOUND;
+  if (!r)
+    r = load_supplies(st, id, &out->dev);
+  return r;
+}
+
+/* True when the S_LIST row matches one of the selectors (serial, key, current address). */
+static bool row_selected(sqlite3_stmt *s, const char *const *sel, size_t n_sel)
+{
+  const char *serial = (const char *)sqlite3_column_text(s, 1);
+  const char *key = (const char *)sqlite3_column_text(s, 2);
+  const char *ip = (const char *)sqlite3_column_text(s, 3);
+  bool current = sqlite3_column_int(s, 4) != 0;
+
+  if (n_sel == 0)
+    return true;
+  for (size_t i = 0; i < n_sel; i++) {
+    const char *v = sel[i];
+    if (!v || !v[0])
+      continue;
+    if ((serial && strcmp(v, serial) == 0) || (key && strcmp(v, key) == 0) ||
+        (current && ip && strcmp(v, ip) == 0))
+      return true;
+  }
+  return false;
+}
+
+typedef struct {
+  int64_t *v;
+  size_t n, cap;
+} id_list;
+
+static asr_result ids_push(id_list *l, int64_t id)
+{
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    int64_t *v = realloc(l->v, cap * sizeof(*v));
+    if (!v)
+      return ASR_ERR_NOMEM;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = id;
+  return ASR_OK;
+}
+
+/* The ids of the selected devices in address order (read before any callback runs, so
+ * the callbacks may write). */
+static asr_result list_ids(asr_store *st, const char *const *sel, size_t n_sel, id_list *l)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = stmt_get(st, S_LIST, &s);
+
+  while (!r) {
+    r = stmt_row(st, s, "listing devices", &row);
+    if (r || !row)
+      break;
+    if (row_selected(s, sel, n_sel))
+      r = ids_push(l, sqlite3_column_int64(s, 0));
+  }
+  if (s)
+    stmt_done(s);
+  return r;
+}
+
+/* Overwrites secrets before memory is released. */
+static void wipe(void *p, size_t n)
+{
+  volatile unsigned char *v = p;
+
+  while (n--)
+    *v++ = 0;
+}
+
+asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
+                                    asr_store_device_cb cb, void *ctx)
+{
+  id_list ids = {NULL, 0, 0};
+  asr_store_device *d = NULL;
+  asr_result r;
+
+  if (!st || !cb || (n_sel && !sel))
+    return ASR_ERR_INVALID;
+  r = list_ids(st, sel, n_sel, &ids);
+  if (!r && ids.n) {
+    d = malloc(sizeof(*d));
+    if (!d)
+      r = ASR_ERR_NOMEM;
+  }
+  for (size_t i = 0; !r && i < ids.n; i++) {
+    r = asr_store_get(st, ids.v[i], d);
+    if (r == ASR_ERR_NOT_FOUND) {
+      r = ASR_OK; /* deleted by a callback meanwhile */
+      continue;
+    }
+    if (!r && cb(d, ctx))
+      break;
+  }
+  if (d) {
+    wipe(&d->cred, sizeof(d->cred));
+    free(d);
+  }
+  free(ids.v);
+  return r;
+}
+
+asr_result asr_store_unmatched(asr_store *st, const char *const *sel, size_t n_sel,
+                               void (*cb)(const char *sel, void *ctx), void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row;
+  asr_result r;
+
+  if (!st || (n_sel && !sel))
+    return ASR_ERR_INVALID;
+  r = stmt_get(st, S_MATCH, &s);
+  for (size_t i = 0; !r && i < n_sel; i++) {
+    sqlite3_bind_text(s, 1, sel[i] ? sel[i] : "", -1, SQLITE_STATIC);
+    r = stmt_row(st, s, "matching selectors", &row);
+    stmt_done(s);
+    if (!r && !row && cb)
+      cb(sel[i] ? sel[i] : "", ctx);
+  }
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Walking readings. A private statement: the callback may use the store meanwhile. */
+
+asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, int64_t until,
+                                     asr_store_reading_cb cb, void *ctx)
+{
+  static const char sql[] = "SELECT t, page_count, levels FROM readings"
+                            " WHERE device_id = ?1 AND t >= ?2 AND t < ?3 ORDER BY t";
+  asr_store_level lv[ASR_SUPPLIES_MAX];
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = ASR_OK;
+  int rc;
+
+  if (!st || !cb)
+    return ASR_ERR_INVALID;
+  rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "preparing a statement");
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, since);
+  sqlite3_bind_int64(s, 3, until);
+  while (!r) {
+    const uint8_t *blob;
+    size_t n;
+    r = stmt_row(st, s, "reading readings", &row);
+    if (r || !row)
+      break;
+    blob = sqlite3_column_blob(s, 2);
+    n = asr_store_levels_decode(blob, (size_t)sqlite3_column_bytes(s, 2), lv, ASR_SUPPLIES_MAX);
+    if (cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+           sqlite3_column_type(s, 1) != SQLITE_NULL, lv, n, ctx))
+      break;
+  }
+  sqlite3_finalize(s);
+  return r;
 }

@@ -22,7 +22,7 @@ typedef struct asr_store asr_store;
  * in dev.supplies the supplies of its last good reading. */
 typedef struct {
   int64_t id;
-  asr_device dev;          /* dev.ip is the last known address */
+  asr_device dev; /* dev.ip is the last known address */
   uint16_t port;
   asr_snmp_cred cred;      /* the credentials it last answered to */
   int64_t first_seen;      /* epoch seconds */
@@ -62,7 +62,8 @@ int asr_store_schema_latest(void);
 int asr_store_schema_version(asr_store *st);
 
 /* The last error of this handle, "PATH: what failed: why", for messages (never holds
- * secrets). Every failure is also logged once through asr_log (ASR_LOG_ERR). */
+ * secrets). Every failure is also logged once through asr_log at ASR_LOG_INFO (the
+ * caller reports errmsg to the user, so the default log level does not repeat it). */
 const char *asr_store_errmsg(asr_store *st);
 
 /* Records a device that answered at time now: finds it by serial (else MAC, else
