@@ -27,6 +27,7 @@ ITEST_N=0
 itest_cleanup()
 {
   sim_stop
+  db_unlock
   if [ -n "$NFT_TABLE" ]; then
     nft delete table inet "$NFT_TABLE" 2>/dev/null
     NFT_TABLE=""
@@ -302,4 +303,51 @@ sim_kill()
 now_ms()
 {
   python3 -c 'import time; print(int(time.time() * 1000))'
+}
+
+# db_lock DB SECONDS: a background process holds an exclusive lock on DB (readers too)
+# for SECONDS; returns once the lock is held. LOCK_PID is its pid (killed on exit).
+db_lock()
+{
+  rm -f "$TMPD/lock.ready"
+  python3 - "$1" "$TMPD/lock.ready" "$2" <<'PYEOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute('PRAGMA locking_mode=EXCLUSIVE')
+c.execute('BEGIN EXCLUSIVE')
+c.execute('SELECT count(*) FROM sqlite_master').fetchall()
+open(sys.argv[2], 'w').close()
+time.sleep(float(sys.argv[3]))
+c.execute('ROLLBACK')
+c.close()
+PYEOF
+  LOCK_PID=$!
+  _i=0
+  while [ ! -f "$TMPD/lock.ready" ] && [ $_i -lt 100 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  [ -f "$TMPD/lock.ready" ]
+}
+
+# db_unlock: stops the lock holder started by db_lock.
+db_unlock()
+{
+  if [ -n "${LOCK_PID:-}" ]; then
+    kill "$LOCK_PID" 2>/dev/null
+    wait "$LOCK_PID" 2>/dev/null
+    LOCK_PID=""
+  fi
+}
+
+# db_dump DB OUT: a stable text dump of the database (schema and rows).
+db_dump()
+{
+  python3 - "$1" "$2" <<'PYEOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+with open(sys.argv[2], 'w') as out:
+    for line in c.iterdump():
+        out.write(line + '\n')
+PYEOF
 }
