@@ -160,7 +160,7 @@ static int parse_targets(asr_targets *t, char **specs, int n, int force)
     asr_result r = asr_targets_add(t, specs[i], force, err, sizeof(err));
 
     if (r) {
-      asr_cli_error("target '%s': %s", specs[i], err[0] ? err : asr_result_str(r));
+      asr_cli_error("bad target: %s", err[0] ? err : asr_result_str(r));
       return r == ASR_ERR_NOMEM ? ASR_EXIT_INTERNAL : ASR_EXIT_USAGE;
     }
   }

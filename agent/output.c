@@ -1,2 +1,707 @@
-/* agent/output.c: not written yet */
+/* agent/output.c: prints devices as JSON (jansson), a table for people, or CSV.
+ *
+ * Every device added to a report is turned at once into a compact jansson object (the
+ * JSON shape of output.h), and the table and CSV forms are rendered from those objects:
+ * one source of truth, and a report of thousands of printers costs a few KB each instead
+ * of a full asr_device (~30 KB).
+ *
+ * Strings come from printers. The model hands us UTF-8 without control characters, but
+ * this is the last line before a terminal, a JSON parser or a spreadsheet, so we guard
+ * again: invalid UTF-8 becomes U+FFFD in JSON (jansson would refuse the string), and the
+ * table and CSV forms replace control characters (C0, DEL, C1) and invalid bytes by '?'.
+ *
+ * Decisions: empty strings are null in JSON (except ip); a type, class or unit code
+ * that the MIB does not name is "other" (0 is null); CSV has one row per device, with
+ * the supplies summarized in one cell ("desc: 45% ok | ..."), so every row has the same
+ * width; cells from printers that begin with = + - @ get a leading ' (CSV injection). */
 #include "agent/output.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+#define BAR_CELLS 20
+#define DESCR_COLS 30
+
+struct asr_report {
+  json_t *devices; /* array of DEVICE objects */
+  int stored;      /* devices came from the store: history columns in CSV and table */
+};
+
+asr_result asr_format_parse(const char *s, asr_format *out)
+{
+  static const struct {
+    const char *name;
+    asr_format fmt;
+  } names[] = {{"table", ASR_FMT_TABLE}, {"json", ASR_FMT_JSON}, {"csv", ASR_FMT_CSV}};
+
+  for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++) {
+    if (strcasecmp(s, names[i].name) == 0) {
+      *out = names[i].fmt;
+      return ASR_OK;
+    }
+  }
+  return ASR_ERR_INVALID;
+}
+
+/* ---- text cleaning ---- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+  unsigned c = s[0];
+
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+      return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+      return 0; /* overlong, or a UTF-16 surrogate */
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+      return 0;
+    if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+      return 0; /* overlong, or above U+10FFFF */
+    return 4;
+  }
+  return 0;
+}
+
+/* True for C0 controls, DEL, and C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
+static int is_control(const unsigned char *s, size_t len)
+{
+  if (len == 1)
+    return s[0] < 0x20 || s[0] == 0x7f;
+  return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+}
+
+/* Copies s into a new buffer: for JSON (text == 0) invalid bytes become U+FFFD; for text
+ * output, invalid bytes and control characters become '?'. NULL when out of memory. */
+static char *clean_utf8(const char *s, int text)
+{
+  size_t n = strlen(s), o = 0;
+  char *out = malloc(n * 3 + 1);
+  const unsigned char *p = (const unsigned char *)s;
+
+  if (!out)
+    return NULL;
+  while (*p) {
+    size_t len = utf8_seq(p);
+
+    if (len == 0 || (text && is_control(p, len))) {
+      if (text) {
+        out[o++] = '?';
+      } else {
+        memcpy(out + o, "\xef\xbf\xbd", 3);
+        o += 3;
+      }
+      p += len ? len : 1;
+      continue;
+    }
+    memcpy(out + o, p, len);
+    o += len;
+    p += len;
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* ---- JSON building ---- */
+
+/* A string member, null when empty. Returns -1 when out of memory. */
+static int set_str(json_t *o, const char *key, const char *s)
+{
+  char *c;
+  int r;
+
+  if (!s || !*s)
+    return json_object_set_new(o, key, json_null());
+  c = clean_utf8(s, 0);
+  if (!c)
+    return -1;
+  r = json_object_set_new(o, key, json_string(c));
+  free(c);
+  return r;
+}
+
+static int set_int_or_null(json_t *o, const char *key, int known, json_int_t v)
+{
+  return json_object_set_new(o, key, known ? json_integer(v) : json_null());
+}
+
+/* A MIB code as its name: 0 -> null, unnamed -> "other". */
+static int set_code(json_t *o, const char *key, int32_t code, const char *name)
+{
+  if (code == 0)
+    return json_object_set_new(o, key, json_null());
+  return json_object_set_new(o, key, json_string(name ? name : "other"));
+}
+
+static int set_time(json_t *o, const char *key, int64_t t)
+{
+  char buf[32];
+
+  if (t <= 0)
+    return json_object_set_new(o, key, json_null());
+  asr_time_iso(t, buf, sizeof(buf));
+  return json_object_set_new(o, key, buf[0] ? json_string(buf) : json_null());
+}
+
+static json_t *supply_json(const asr_supply *s)
+{
+  json_t *o = json_object();
+  int bad = 0;
+
+  if (!o)
+    return NULL;
+  bad |= json_object_set_new(o, "index", json_integer(s->index));
+  bad |= set_str(o, "description", s->description);
+  bad |= set_str(o, "part_number", s->part_number);
+  bad |= set_code(o, "type", s->type, asr_supply_type_name(s->type));
+  bad |= set_code(o, "class", s->klass, asr_supply_class_name(s->klass));
+  bad |= set_str(o, "colorant", s->colorant);
+  bad |= set_code(o, "unit", s->unit, asr_supply_unit_name(s->unit));
+  bad |= set_int_or_null(o, "max", s->has_max, s->max);
+  bad |= set_int_or_null(o, "level", s->has_level, s->level);
+  bad |= set_int_or_null(o, "percent", s->percent >= 0 && s->percent <= 100, s->percent);
+  bad |= json_object_set_new(o, "state", json_string(asr_supply_state_name(s->state)));
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *status_json(const asr_device *d)
+{
+  json_t *o = json_object(), *errors = json_array();
+  int bad = !o || !errors;
+
+  for (unsigned bit = 0; !bad && d->has_error_state && bit < 32; bit++) {
+    const char *name = asr_printer_error_name(bit);
+
+    if ((d->error_bits & (1u << bit)) && name)
+      bad |= json_array_append_new(errors, json_string(name));
+  }
+  if (!bad)
+    bad |= set_code(o, "printer", d->printer_status, asr_printer_status_name(d->printer_status));
+  if (!bad) {
+    bad |= json_object_set_new(o, "errors", errors);
+    errors = NULL;
+  }
+  json_decref(errors);
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static int set_identity(json_t *o, const asr_device *d)
+{
+  int bad = 0;
+
+  bad |= json_object_set_new(o, "ip", json_string(d->ip[0] ? d->ip : ""));
+  bad |= set_str(o, "serial", d->serial);
+  bad |= set_str(o, "vendor", d->vendor);
+  bad |= set_str(o, "model", d->model);
+  bad |= set_str(o, "sys_descr", d->sys_descr);
+  bad |= set_str(o, "sys_object_id", d->sys_object_id);
+  bad |= set_str(o, "sys_name", d->sys_name);
+  bad |= set_str(o, "mac", d->mac);
+  bad |= set_int_or_null(o, "page_count", d->has_page_count, d->page_count);
+  bad |= json_object_set_new(o, "status", status_json(d));
+  return bad;
+}
+
+/* The DEVICE object of output.h; NULL when out of memory. */
+static json_t *device_json(const asr_device *d)
+{
+  json_t *o = json_object(), *supplies = json_array();
+  int bad = !o || !supplies;
+  size_t n = d->n_supplies < ASR_SUPPLIES_MAX ? d->n_supplies : ASR_SUPPLIES_MAX;
+
+  if (!bad)
+    bad |= set_identity(o, d);
+  for (size_t i = 0; i < n && !bad; i++)
+    bad |= json_array_append_new(supplies, supply_json(&d->supplies[i]));
+  if (!bad) {
+    bad |= json_object_set_new(o, "supplies", supplies);
+    supplies = NULL;
+  }
+  json_decref(supplies);
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static int set_history(json_t *o, const asr_store_device *d, int64_t now)
+{
+  int bad = 0;
+  int64_t age = now - d->last_good_poll;
+
+  bad |= set_time(o, "first_seen", d->first_seen);
+  bad |= set_time(o, "last_seen", d->last_seen);
+  bad |= set_time(o, "last_good_poll", d->last_good_poll);
+  bad |= set_int_or_null(o, "age_seconds", d->last_good_poll > 0, age > 0 ? age : 0);
+  bad |= json_object_set_new(o, "failed_polls", json_integer(d->failed_polls));
+  bad |= set_str(o, "last_failure", d->failed_polls || d->last_failure_at ? d->last_failure : "");
+  bad |= set_time(o, "last_failure_at", d->last_failure_at);
+  bad |= set_time(o, "last_reading_at", d->last_reading_at);
+  bad |= json_object_set_new(o, "readings", json_integer(d->readings));
+  return bad;
+}
+
+/* ---- the report ---- */
+
+asr_report *asr_report_new(void)
+{
+  asr_report *r = calloc(1, sizeof(*r));
+
+  if (!r)
+    return NULL;
+  r->devices = json_array();
+  if (!r->devices) {
+    free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void asr_report_free(asr_report *r)
+{
+  if (!r)
+    return;
+  json_decref(r->devices);
+  free(r);
+}
+
+asr_result asr_report_add_device(asr_report *r, const asr_device *d)
+{
+  json_t *o = device_json(d);
+
+  if (!o || json_array_append_new(r->devices, o))
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
+asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now)
+{
+  json_t *o = device_json(&d->dev);
+
+  if (!o || set_history(o, d, now)) {
+    json_decref(o);
+    return ASR_ERR_NOMEM;
+  }
+  if (json_array_append_new(r->devices, o))
+    return ASR_ERR_NOMEM;
+  r->stored = 1;
+  return ASR_OK;
+}
+
+/* ---- reading the objects back ---- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+  const char *s = json_string_value(json_object_get(o, key));
+
+  return s ? s : "";
+}
+
+/* Integer member: 1 and *v when present, 0 when null or missing. */
+static int jint(const json_t *o, const char *key, json_int_t *v)
+{
+  const json_t *x = json_object_get(o, key);
+
+  if (!json_is_integer(x))
+    return 0;
+  *v = json_integer_value(x);
+  return 1;
+}
+
+/* Dotted quad as a number for sorting; addresses that are not one sort last. */
+static uint64_t ip_key(const char *ip)
+{
+  unsigned a[4];
+  char tail;
+
+  if (sscanf(ip, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4 || a[0] > 255 ||
+      a[1] > 255 || a[2] > 255 || a[3] > 255)
+    return UINT64_MAX;
+  return ((uint64_t)a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+}
+
+typedef struct {
+  json_t *dev;
+  uint64_t key;
+  size_t pos;
+} sort_item;
+
+static int sort_cmp(const void *pa, const void *pb)
+{
+  const sort_item *a = pa, *b = pb;
+
+  if (a->key != b->key)
+    return a->key < b->key ? -1 : 1;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+/* Sorts the devices by address (stable), in place. */
+static asr_result sort_devices(json_t *arr)
+{
+  size_t n = json_array_size(arr);
+  sort_item *items;
+
+  if (n < 2)
+    return ASR_OK;
+  items = calloc(n, sizeof(*items));
+  if (!items)
+    return ASR_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) {
+    items[i].dev = json_incref(json_array_get(arr, i));
+    items[i].key = ip_key(jstr(items[i].dev, "ip"));
+    items[i].pos = i;
+  }
+  qsort(items, n, sizeof(*items), sort_cmp);
+  for (size_t i = 0; i < n; i++)
+    json_array_set_new(arr, i, items[i].dev);
+  free(items);
+  return ASR_OK;
+}
+
+/* ---- JSON output ---- */
+
+static asr_result dump_json(const json_t *o, FILE *out)
+{
+  if (json_dumpf(o, out, JSON_INDENT(2)) != 0 || fputc('\n', out) == EOF || ferror(out))
+    return ASR_ERR_IO;
+  return ASR_OK;
+}
+
+/* {"devices": [...], extra...}; extra values that are integers are numbers. */
+static asr_result print_json(asr_report *r, FILE *out, const char *const *extra)
+{
+  json_t *o = json_object();
+  asr_result res = ASR_ERR_NOMEM;
+  int bad;
+
+  if (!o)
+    return ASR_ERR_NOMEM;
+  bad = json_object_set(o, "devices", r->devices);
+  for (size_t i = 0; extra && extra[i] && extra[i + 1] && !bad; i += 2) {
+    int64_t v;
+
+    if (asr_parse_i64(extra[i + 1], INT64_MIN, INT64_MAX, &v) == ASR_OK)
+      bad |= json_object_set_new(o, extra[i], json_integer(v));
+    else
+      bad |= set_str(o, extra[i], extra[i + 1]);
+  }
+  if (!bad)
+    res = dump_json(o, out);
+  json_decref(o);
+  return res;
+}
+
+/* ---- table output ---- */
+
+/* Prints s cleaned, cut to cols code points on a UTF-8 boundary, padded to cols when pad. */
+static void put_cell(FILE *out, const char *s, size_t cols, int pad)
+{
+  char *c = clean_utf8(s && *s ? s : "-", 1);
+  const unsigned char *p = (const unsigned char *)(c ? c : "?");
+  size_t used = 0;
+
+  while (*p && used < cols) {
+    size_t len = utf8_seq(p);
+
+    if (len == 0)
+      len = 1;
+    fwrite(p, 1, len, out);
+    p += len;
+    used++;
+  }
+  while (pad && used++ < cols)
+    fputc(' ', out);
+  free(c);
+}
+
+static void format_age(json_int_t age, char *buf, size_t n)
+{
+  if (age < 120)
+    asr_fmt(buf, n, "%llds ago", (long long)age);
+  else if (age < 7200)
+    asr_fmt(buf, n, "%lldm ago", (long long)(age / 60));
+  else if (age < 172800)
+    asr_fmt(buf, n, "%lldh ago", (long long)(age / 3600));
+  else
+    asr_fmt(buf, n, "%lldd ago", (long long)(age / 86400));
+}
+
+/* The "lowToner,doorOpen" list of a device's error names. */
+static void join_errors(const json_t *dev, const char *sep, char *buf, size_t n)
+{
+  const json_t *errors = json_object_get(json_object_get(dev, "status"), "errors");
+  size_t len = 0, i;
+  json_t *e;
+
+  buf[0] = '\0';
+  json_array_foreach(errors, i, e)
+  {
+    asr_append(buf, n, &len, "%s%s", i ? sep : "",
+               json_string_value(e) ? json_string_value(e) : "");
+  }
+}
+
+static void print_bar(FILE *out, json_int_t pct)
+{
+  int filled = (int)(pct * BAR_CELLS / 100);
+
+  fputs("  [", out);
+  for (int i = 0; i < BAR_CELLS; i++)
+    fputc(i < filled ? '#' : '.', out);
+  fputc(']', out);
+}
+
+static void print_supply_row(FILE *out, const json_t *s, int bars)
+{
+  json_int_t pct;
+  char buf[16] = "-";
+  int known = jint(s, "percent", &pct);
+
+  if (known)
+    asr_fmt(buf, sizeof(buf), "%lld%%", (long long)pct);
+  fputs("    ", out);
+  put_cell(out, jstr(s, "description"), DESCR_COLS, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(s, "colorant"), 10, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(s, "state"), 14, 1);
+  fprintf(out, " %4s", buf);
+  if (bars && known)
+    print_bar(out, pct);
+  fputc('\n', out);
+}
+
+static void print_device_row(FILE *out, const json_t *dev, int stored)
+{
+  json_int_t v;
+  char pages[24] = "-", age[32] = "never", errors[512];
+
+  if (jint(dev, "page_count", &v))
+    asr_fmt(pages, sizeof(pages), "%lld", (long long)v);
+  if (jint(dev, "age_seconds", &v))
+    format_age(v, age, sizeof(age));
+  put_cell(out, jstr(dev, "ip"), 15, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(dev, "serial"), 20, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(dev, "vendor"), 12, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(dev, "model"), 30, 1);
+  fputc(' ', out);
+  put_cell(out, jstr(json_object_get(dev, "status"), "printer"), 9, 1);
+  fprintf(out, " %12s", pages);
+  if (stored)
+    fprintf(out, "  %-10s", age);
+  join_errors(dev, ",", errors, sizeof(errors));
+  if (errors[0]) {
+    fputs("  errors: ", out);
+    put_cell(out, errors, sizeof(errors), 0);
+  }
+  fputc('\n', out);
+}
+
+static void print_table_device(FILE *out, const json_t *dev, int stored, int bars)
+{
+  size_t i;
+  json_t *s;
+
+  print_device_row(out, dev, stored);
+  json_array_foreach(json_object_get(dev, "supplies"), i, s)
+  {
+    print_supply_row(out, s, bars);
+  }
+}
+
+static void print_table_header(FILE *out, int stored)
+{
+  fprintf(out, "%-15s %-20s %-12s %-30s %-9s %12s%s\n", "IP", "SERIAL", "VENDOR", "MODEL", "STATUS",
+          "PAGES", stored ? "  LAST POLL" : "");
+}
+
+static asr_result print_table(const json_t *devices, FILE *out, int stored, int bars)
+{
+  size_t i;
+  json_t *dev;
+
+  if (json_array_size(devices) == 0) {
+    fputs("no devices\n", out);
+    return ferror(out) ? ASR_ERR_IO : ASR_OK;
+  }
+  print_table_header(out, stored);
+  json_array_foreach(devices, i, dev)
+  {
+    print_table_device(out, dev, stored, bars);
+  }
+  return ferror(out) ? ASR_ERR_IO : ASR_OK;
+}
+
+/* ---- CSV output ---- */
+
+/* One RFC 4180 cell. Text from printers (text != 0) is cleaned and guarded against formula
+ * injection: a leading = + - @ gets a ' in front. */
+static void csv_cell(FILE *out, const char *s, int text, int last)
+{
+  char *c = clean_utf8(s ? s : "", 1);
+  const char *p = c ? c : "?";
+  int quote = strpbrk(p, ",\"\r\n") != NULL || (p[0] == ' ');
+
+  if (text && strchr("=+-@", p[0]) && p[0])
+    quote = 1;
+  if (quote)
+    fputc('"', out);
+  if (text && p[0] && strchr("=+-@", p[0]))
+    fputc('\'', out);
+  for (; *p; p++) {
+    if (*p == '"')
+      fputc('"', out);
+    fputc(*p, out);
+  }
+  if (quote)
+    fputc('"', out);
+  fputs(last ? "\r\n" : ",", out);
+  free(c);
+}
+
+static void csv_num(FILE *out, const json_t *o, const char *key, int last)
+{
+  json_int_t v;
+  char buf[32] = "";
+
+  if (jint(o, key, &v))
+    asr_fmt(buf, sizeof(buf), "%lld", (long long)v);
+  csv_cell(out, buf, 0, last);
+}
+
+/* "Black Toner: 45% ok | Waste: - unknown" */
+static void csv_supplies(FILE *out, const json_t *dev, int last)
+{
+  char buf[8192];
+  size_t len = 0, i;
+  json_t *s;
+
+  buf[0] = '\0';
+  json_array_foreach(json_object_get(dev, "supplies"), i, s)
+  {
+    json_int_t pct;
+    char p[16] = "-";
+
+    if (jint(s, "percent", &pct))
+      asr_fmt(p, sizeof(p), "%lld%%", (long long)pct);
+    asr_append(buf, sizeof(buf), &len, "%s%s: %s %s", i ? " | " : "", jstr(s, "description"), p,
+               jstr(s, "state"));
+  }
+  csv_cell(out, buf, 1, last);
+}
+
+static const char *const csv_live_cols[] = {"ip",  "serial", "vendor", "model",      "sys_name",
+                                            "mac", "status", "errors", "page_count", "supplies"};
+static const char *const csv_stored_cols[] = {"first_seen",  "last_seen",    "last_good_poll",
+                                              "age_seconds", "failed_polls", "last_failure"};
+
+static void csv_row(FILE *out, const json_t *dev, int stored)
+{
+  char errors[512];
+
+  join_errors(dev, " ", errors, sizeof(errors));
+  csv_cell(out, jstr(dev, "ip"), 1, 0);
+  csv_cell(out, jstr(dev, "serial"), 1, 0);
+  csv_cell(out, jstr(dev, "vendor"), 1, 0);
+  csv_cell(out, jstr(dev, "model"), 1, 0);
+  csv_cell(out, jstr(dev, "sys_name"), 1, 0);
+  csv_cell(out, jstr(dev, "mac"), 1, 0);
+  csv_cell(out, jstr(json_object_get(dev, "status"), "printer"), 1, 0);
+  csv_cell(out, errors, 1, 0);
+  csv_num(out, dev, "page_count", 0);
+  csv_supplies(out, dev, !stored);
+  if (!stored)
+    return;
+  csv_cell(out, jstr(dev, "first_seen"), 1, 0);
+  csv_cell(out, jstr(dev, "last_seen"), 1, 0);
+  csv_cell(out, jstr(dev, "last_good_poll"), 1, 0);
+  csv_num(out, dev, "age_seconds", 0);
+  csv_num(out, dev, "failed_polls", 0);
+  csv_cell(out, jstr(dev, "last_failure"), 1, 1);
+}
+
+static asr_result print_csv(const json_t *devices, FILE *out, int stored)
+{
+  size_t nl = sizeof(csv_live_cols) / sizeof(csv_live_cols[0]);
+  size_t ns = sizeof(csv_stored_cols) / sizeof(csv_stored_cols[0]);
+  size_t i;
+  json_t *dev;
+
+  for (i = 0; i < nl; i++)
+    csv_cell(out, csv_live_cols[i], 0, !stored && i + 1 == nl);
+  for (i = 0; stored && i < ns; i++)
+    csv_cell(out, csv_stored_cols[i], 0, i + 1 == ns);
+  json_array_foreach(devices, i, dev)
+  {
+    csv_row(out, dev, stored);
+  }
+  return ferror(out) ? ASR_ERR_IO : ASR_OK;
+}
+
+/* ---- entry points ---- */
+
+asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
+                            const char *const *extra)
+{
+  asr_result res = sort_devices(r->devices);
+
+  if (res)
+    return res;
+  switch (fmt) {
+  case ASR_FMT_JSON:
+    return print_json(r, out, extra);
+  case ASR_FMT_CSV:
+    return print_csv(r->devices, out, r->stored);
+  case ASR_FMT_TABLE:
+  default:
+    return print_table(r->devices, out, r->stored, bars);
+  }
+}
+
+asr_result asr_report_print_one(const asr_device *d, FILE *out, asr_format fmt)
+{
+  json_t *o = device_json(d), *arr = NULL;
+  asr_result res = ASR_ERR_NOMEM;
+
+  if (!o)
+    return ASR_ERR_NOMEM;
+  if (fmt == ASR_FMT_JSON) {
+    res = dump_json(o, out);
+    goto out;
+  }
+  arr = json_array();
+  if (!arr || json_array_append(arr, o))
+    goto out;
+  if (fmt == ASR_FMT_CSV)
+    res = print_csv(arr, out, 0);
+  else
+    res = print_table(arr, out, 0, 1);
+out:
+  json_decref(arr);
+  json_decref(o);
+  return res;
+}

@@ -1,5 +1,6 @@
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ asr_result asr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
   char *end;
   long long v;
 
-  if (!s || !*s)
+  if (!s || !*s || isspace((unsigned char)*s)) /* strtoll would skip leading blanks */
     return ASR_ERR_INVALID;
   errno = 0;
   v = strtoll(s, &end, 10);
@@ -110,12 +111,14 @@ void asr_time_iso(int64_t t, char *buf, size_t n)
 {
   time_t tt = (time_t)t;
   struct tm tm;
+  int ok;
 
 #if defined(_WIN32)
-  gmtime_s(&tm, &tt);
+  ok = gmtime_s(&tm, &tt) == 0;
 #else
-  gmtime_r(&tt, &tm);
+  ok = gmtime_r(&tt, &tm) != NULL;
 #endif
-  if (strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && n > 0)
+  /* A time gmtime cannot represent, or a buffer too small, gives "". */
+  if ((!ok || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) && n > 0)
     buf[0] = '\0';
 }

@@ -376,8 +376,10 @@ static int is_walk_start(const char *s)
 
 static void set_octets(rec_reader *rd, asr_vb *vb, asr_vb_type type)
 {
+  static uint8_t empty[1];
+
   vb->type = type;
-  vb->bytes = rd->val.p;
+  vb->bytes = rd->val.p ? rd->val.p : empty; /* an empty string is "", never NULL */
   vb->len = rd->val.len;
 }
 

@@ -5,8 +5,16 @@
 
 #include "common/util.h"
 
+/* A varbind and its insertion number: the sort key after the OID, so that the first of
+ * several duplicates is the one kept (qsort is not stable, and the addresses it passes
+ * to the comparator say nothing about insertion order). */
+typedef struct {
+  asr_vb vb;
+  size_t seq;
+} vb_item;
+
 struct asr_vbset {
-  asr_vb *items;
+  vb_item *items;
   size_t n, cap, limit;
 };
 
@@ -31,7 +39,7 @@ void asr_vbset_free(asr_vbset *s)
   if (!s)
     return;
   for (size_t i = 0; i < s->n; i++)
-    vb_clear(&s->items[i]);
+    vb_clear(&s->items[i].vb);
   free(s->items);
   free(s);
 }
@@ -55,7 +63,7 @@ static void *dup_mem(const void *src, size_t n, size_t extra)
 static asr_result grow(asr_vbset *s)
 {
   size_t cap;
-  asr_vb *items;
+  vb_item *items;
 
   if (s->n < s->cap)
     return ASR_OK;
@@ -72,8 +80,11 @@ asr_result asr_vbset_add(asr_vbset *s, const asr_vb *vb)
 {
   asr_vb copy = *vb;
   asr_result r;
+  int want_bytes = vb->bytes || vb->len || vb->type == ASR_VB_OCTETS || vb->type == ASR_VB_IPADDR;
 
-  if (vb->oid_len == 0 || vb->oid_len > ASR_OID_MAX || vb->oidval_len > ASR_OID_MAX)
+  if (!vb->oid || vb->oid_len == 0 || vb->oid_len > ASR_OID_MAX || vb->oidval_len > ASR_OID_MAX)
+    return ASR_ERR_INVALID;
+  if ((vb->len && !vb->bytes) || (vb->oidval_len && !vb->oidval))
     return ASR_ERR_INVALID;
   if (s->n >= s->limit)
     return ASR_ERR_LIMIT;
@@ -83,13 +94,16 @@ asr_result asr_vbset_add(asr_vbset *s, const asr_vb *vb)
   if (copy.len > ASR_VB_VALUE_MAX)
     copy.len = ASR_VB_VALUE_MAX;
   copy.oid = dup_mem(vb->oid, vb->oid_len * sizeof(uint32_t), 0);
-  copy.bytes = vb->bytes || copy.len ? dup_mem(vb->bytes, copy.len, 1) : NULL;
+  /* String-like values always get a NUL-terminated buffer, even when empty. */
+  copy.bytes = want_bytes ? dup_mem(vb->bytes, copy.len, 1) : NULL;
   copy.oidval = vb->oidval_len ? dup_mem(vb->oidval, vb->oidval_len * sizeof(uint32_t), 0) : NULL;
-  if (!copy.oid || ((vb->bytes || copy.len) && !copy.bytes) || (vb->oidval_len && !copy.oidval)) {
+  if (!copy.oid || (want_bytes && !copy.bytes) || (vb->oidval_len && !copy.oidval)) {
     vb_clear(&copy);
     return ASR_ERR_NOMEM;
   }
-  s->items[s->n++] = copy;
+  s->items[s->n].vb = copy;
+  s->items[s->n].seq = s->n;
+  s->n++;
   return ASR_OK;
 }
 
@@ -114,12 +128,12 @@ int asr_oid_under(const uint32_t *oid, size_t len, const uint32_t *prefix, size_
 /* Sort key: OID, then insertion order, so that the first duplicate added is kept. */
 static int vb_cmp(const void *pa, const void *pb)
 {
-  const asr_vb *a = pa, *b = pb;
-  int c = asr_oid_cmp(a->oid, a->oid_len, b->oid, b->oid_len);
+  const vb_item *a = pa, *b = pb;
+  int c = asr_oid_cmp(a->vb.oid, a->vb.oid_len, b->vb.oid, b->vb.oid_len);
 
   if (c)
     return c;
-  return a < b ? -1 : (a > b);
+  return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
 void asr_vbset_finish(asr_vbset *s)
@@ -130,9 +144,9 @@ void asr_vbset_finish(asr_vbset *s)
     return;
   qsort(s->items, s->n, sizeof(*s->items), vb_cmp);
   for (size_t i = 0; i < s->n; i++) {
-    if (out > 0 && asr_oid_cmp(s->items[out - 1].oid, s->items[out - 1].oid_len, s->items[i].oid,
-                               s->items[i].oid_len) == 0) {
-      vb_clear(&s->items[i]);
+    if (out > 0 && asr_oid_cmp(s->items[out - 1].vb.oid, s->items[out - 1].vb.oid_len,
+                               s->items[i].vb.oid, s->items[i].vb.oid_len) == 0) {
+      vb_clear(&s->items[i].vb);
       continue;
     }
     s->items[out++] = s->items[i];
@@ -147,7 +161,7 @@ size_t asr_vbset_count(const asr_vbset *s)
 
 const asr_vb *asr_vbset_at(const asr_vbset *s, size_t i)
 {
-  return i < s->n ? &s->items[i] : NULL;
+  return i < s->n ? &s->items[i].vb : NULL;
 }
 
 /* Index of the first varbind >= oid (binary search). */
@@ -158,7 +172,7 @@ static size_t lower_bound(const asr_vbset *s, const uint32_t *oid, size_t len)
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
 
-    if (asr_oid_cmp(s->items[mid].oid, s->items[mid].oid_len, oid, len) < 0)
+    if (asr_oid_cmp(s->items[mid].vb.oid, s->items[mid].vb.oid_len, oid, len) < 0)
       lo = mid + 1;
     else
       hi = mid;
@@ -170,22 +184,23 @@ const asr_vb *asr_vbset_get(const asr_vbset *s, const uint32_t *oid, size_t len)
 {
   size_t i = lower_bound(s, oid, len);
 
-  if (i >= s->n || asr_oid_cmp(s->items[i].oid, s->items[i].oid_len, oid, len) != 0)
+  if (i >= s->n || asr_oid_cmp(s->items[i].vb.oid, s->items[i].vb.oid_len, oid, len) != 0)
     return NULL;
-  if (s->items[i].type == ASR_VB_NONE)
+  if (s->items[i].vb.type == ASR_VB_NONE)
     return NULL;
-  return &s->items[i];
+  return &s->items[i].vb;
 }
 
 size_t asr_vbset_subtree(const asr_vbset *s, const uint32_t *prefix, size_t plen, size_t *first)
 {
   size_t i = lower_bound(s, prefix, plen), j;
 
-  if (i < s->n && s->items[i].oid_len == plen &&
-      asr_oid_cmp(s->items[i].oid, s->items[i].oid_len, prefix, plen) == 0)
+  if (i < s->n && s->items[i].vb.oid_len == plen &&
+      asr_oid_cmp(s->items[i].vb.oid, s->items[i].vb.oid_len, prefix, plen) == 0)
     i++;
   *first = i;
-  for (j = i; j < s->n && asr_oid_under(s->items[j].oid, s->items[j].oid_len, prefix, plen); j++)
+  for (j = i; j < s->n && asr_oid_under(s->items[j].vb.oid, s->items[j].vb.oid_len, prefix, plen);
+       j++)
     ;
   return j - i;
 }

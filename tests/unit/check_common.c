@@ -1,9 +1,341 @@
+/* check_common.c: common/util.c, result.c, and the name tables of device.c and cred.c
+ * (every row, and the codes just outside each table). */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-START_TEST(test_placeholder)
+#include "common/cred.h"
+#include "common/device.h"
+#include "common/result.h"
+#include "common/util.h"
+
+START_TEST(test_strlcpy)
 {
-  ck_assert_int_eq(1, 1);
+  char buf[6];
+
+  ck_assert_int_eq(asr_strlcpy(buf, "hello", sizeof(buf)), ASR_OK);
+  ck_assert_str_eq(buf, "hello");
+  ck_assert_int_eq(asr_strlcpy(buf, "hello!", sizeof(buf)), ASR_ERR_TOO_LARGE);
+  ck_assert_str_eq(buf, "hello");
+  ck_assert_int_eq(asr_strlcpy(buf, "", sizeof(buf)), ASR_OK);
+  ck_assert_str_eq(buf, "");
+  ck_assert_int_eq(asr_strlcpy(buf, "x", 0), ASR_ERR_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(test_fmt_append)
+{
+  char buf[8];
+  size_t len = 0;
+
+  ck_assert_int_eq(asr_fmt(buf, sizeof(buf), "%d-%s", 42, "ab"), ASR_OK);
+  ck_assert_str_eq(buf, "42-ab");
+  ck_assert_int_eq(asr_fmt(buf, sizeof(buf), "%s", "123456789"), ASR_ERR_TOO_LARGE);
+  ck_assert_str_eq(buf, "1234567");
+  ck_assert_int_eq(asr_fmt(buf, 0, "x"), ASR_ERR_TOO_LARGE);
+  ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%s", "abc"), ASR_OK);
+  ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%d", 12), ASR_OK);
+  ck_assert_str_eq(buf, "abc12");
+  ck_assert_uint_eq(len, 5);
+  ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%s", "xyz"), ASR_ERR_TOO_LARGE);
+  ck_assert_str_eq(buf, "abc12xy");
+  ck_assert_uint_eq(len, 7);
+  ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%s", "q"), ASR_ERR_TOO_LARGE);
+  ck_assert_str_eq(buf, "abc12xy");
+  ck_assert_uint_eq(len, 7);
+}
+END_TEST
+
+START_TEST(test_parse_i64)
+{
+  int64_t v = 0;
+
+  ck_assert_int_eq(asr_parse_i64("-17", -100, 100, &v), ASR_OK);
+  ck_assert_int_eq(v, -17);
+  ck_assert_int_eq(asr_parse_i64("9223372036854775807", INT64_MIN, INT64_MAX, &v), ASR_OK);
+  ck_assert_int_eq(v, INT64_MAX);
+  ck_assert_int_eq(asr_parse_i64("-9223372036854775808", INT64_MIN, INT64_MAX, &v), ASR_OK);
+  ck_assert_int_eq(v, INT64_MIN);
+  v = 5;
+  ck_assert_int_eq(asr_parse_i64("9223372036854775808", INT64_MIN, INT64_MAX, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("101", -100, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("-101", -100, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("", 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64(NULL, 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("12x", 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("12 ", 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64(" 12", 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_i64("0x10", 0, 100, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(v, 5);                                     /* untouched on failure */
+  ck_assert_int_eq(asr_parse_i64("010", 0, 100, &v), ASR_OK); /* decimal, not octal */
+  ck_assert_int_eq(v, 10);
+}
+END_TEST
+
+START_TEST(test_parse_uint)
+{
+  unsigned v = 7;
+
+  ck_assert_int_eq(asr_parse_uint("65535", 1, 65535, &v), ASR_OK);
+  ck_assert_uint_eq(v, 65535);
+  ck_assert_int_eq(asr_parse_uint("0", 1, 65535, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint("65536", 1, 65535, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint("-1", 0, 10, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint("+1", 0, 10, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint(" 1", 0, 10, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint("4294967295", 0, UINT32_MAX, &v), ASR_OK);
+  ck_assert_uint_eq(v, 4294967295u);
+  ck_assert_int_eq(asr_parse_uint("4294967296", 0, UINT32_MAX, &v), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_parse_uint(NULL, 0, 1, &v), ASR_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_time)
+{
+  char buf[32];
+  int64_t a, b;
+
+  asr_time_iso(0, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "1970-01-01T00:00:00Z");
+  asr_time_iso(1795248000, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "2026-11-21T08:00:00Z");
+  asr_time_iso(1795248000, buf, 5); /* too small: empty, not cut */
+  ck_assert_str_eq(buf, "");
+  asr_time_iso(INT64_MAX, buf, sizeof(buf)); /* not representable: empty, no garbage */
+  ck_assert_uint_lt(strlen(buf), sizeof(buf));
+  ck_assert_int_gt(asr_now(), 1700000000);
+  a = asr_monotonic_ms();
+  b = asr_monotonic_ms();
+  ck_assert_int_ge(b, a);
+}
+END_TEST
+
+START_TEST(test_result_names)
+{
+  for (int r = 0; r < ASR_RESULT_COUNT; r++) {
+    const char *s = asr_result_str((asr_result)r);
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_ne(s, "unknown error");
+    for (int q = 0; q < r; q++)
+      ck_assert_str_ne(s, asr_result_str((asr_result)q)); /* each text distinct */
+  }
+  ck_assert_str_eq(asr_result_str(ASR_OK), "success");
+  ck_assert_str_eq(asr_result_str(ASR_RESULT_COUNT), "unknown error");
+  ck_assert_str_eq(asr_result_str((asr_result)-1), "unknown error");
+}
+END_TEST
+
+/* RFC 3805 / IANA PrtMarkerSuppliesTypeTC, every row. */
+START_TEST(test_supply_types)
+{
+  static const char *want[] = {NULL,
+                               "other",
+                               "unknown",
+                               "toner",
+                               "wasteToner",
+                               "ink",
+                               "inkCartridge",
+                               "inkRibbon",
+                               "wasteInk",
+                               "opc",
+                               "developer",
+                               "fuserOil",
+                               "solidWax",
+                               "ribbonWax",
+                               "wasteWax",
+                               "fuser",
+                               "coronaWire",
+                               "fuserOilWick",
+                               "cleanerUnit",
+                               "fuserCleaningPad",
+                               "transferUnit",
+                               "tonerCartridge",
+                               "fuserOiler",
+                               "water",
+                               "wasteWater",
+                               "glueWaterAdditive",
+                               "wastePaper",
+                               "bindingSupply",
+                               "bandingSupply",
+                               "stitchingWire",
+                               "shrinkWrap",
+                               "paperWrap",
+                               "staples",
+                               "inserts",
+                               "covers",
+                               "matteToner",
+                               "matteInk"};
+
+  for (int32_t i = 0; i < (int32_t)(sizeof(want) / sizeof(want[0])); i++) {
+    if (want[i])
+      ck_assert_str_eq(asr_supply_type_name(i), want[i]);
+    else
+      ck_assert_ptr_null(asr_supply_type_name(i));
+  }
+  ck_assert_ptr_null(asr_supply_type_name(37));
+  ck_assert_ptr_null(asr_supply_type_name(-1));
+  ck_assert_ptr_null(asr_supply_type_name(INT32_MAX));
+  ck_assert_ptr_null(asr_supply_type_name(INT32_MIN));
+}
+END_TEST
+
+START_TEST(test_supply_units)
+{
+  static const char *want[] = {NULL,
+                               "other",
+                               "unknown",
+                               "tenThousandthsOfInches",
+                               "micrometers",
+                               NULL,
+                               NULL,
+                               "impressions",
+                               "sheets",
+                               NULL,
+                               NULL,
+                               "hours",
+                               "thousandthsOfOunces",
+                               "tenthsOfGrams",
+                               "hundrethsOfFluidOunces",
+                               "tenthsOfMilliliters",
+                               "feet",
+                               "meters",
+                               "items",
+                               "percent"};
+
+  for (int32_t i = 0; i < (int32_t)(sizeof(want) / sizeof(want[0])); i++) {
+    if (want[i])
+      ck_assert_str_eq(asr_supply_unit_name(i), want[i]);
+    else
+      ck_assert_ptr_null(asr_supply_unit_name(i));
+  }
+  ck_assert_ptr_null(asr_supply_unit_name(20));
+  ck_assert_ptr_null(asr_supply_unit_name(-5));
+}
+END_TEST
+
+START_TEST(test_class_state_status)
+{
+  ck_assert_str_eq(asr_supply_class_name(1), "other");
+  ck_assert_str_eq(asr_supply_class_name(3), "consumed");
+  ck_assert_str_eq(asr_supply_class_name(4), "filled");
+  ck_assert_ptr_null(asr_supply_class_name(0));
+  ck_assert_ptr_null(asr_supply_class_name(2));
+  ck_assert_ptr_null(asr_supply_class_name(5));
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_UNKNOWN), "unknown");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_OK), "ok");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_LOW), "low");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_EMPTY), "empty");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_FULL), "full");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_SOME_REMAINING), "some_remaining");
+  ck_assert_str_eq(asr_supply_state_name(ASR_STATE_COUNT), "unknown");
+  ck_assert_str_eq(asr_supply_state_name((asr_supply_state)-1), "unknown");
+  ck_assert_ptr_null(asr_printer_status_name(0));
+  ck_assert_str_eq(asr_printer_status_name(1), "other");
+  ck_assert_str_eq(asr_printer_status_name(2), "unknown");
+  ck_assert_str_eq(asr_printer_status_name(3), "idle");
+  ck_assert_str_eq(asr_printer_status_name(4), "printing");
+  ck_assert_str_eq(asr_printer_status_name(5), "warmup");
+  ck_assert_ptr_null(asr_printer_status_name(6));
+  ck_assert_ptr_null(asr_printer_status_name(-3));
+}
+END_TEST
+
+/* hrPrinterDetectedErrorState bits, RFC 3805 2.2.13.2. */
+START_TEST(test_printer_errors)
+{
+  static const char *want[] = {"lowPaper",
+                               "noPaper",
+                               "lowToner",
+                               "noToner",
+                               "doorOpen",
+                               "jammed",
+                               "offline",
+                               "serviceRequested",
+                               "inputTrayMissing",
+                               "outputTrayMissing",
+                               "markerSupplyMissing",
+                               "outputNearFull",
+                               "outputFull",
+                               "inputTrayEmpty",
+                               "overduePreventMaint"};
+
+  for (unsigned i = 0; i < 15; i++)
+    ck_assert_str_eq(asr_printer_error_name(i), want[i]);
+  ck_assert_ptr_null(asr_printer_error_name(15));
+  ck_assert_ptr_null(asr_printer_error_name(16));
+  ck_assert_ptr_null(asr_printer_error_name(UINT32_MAX));
+}
+END_TEST
+
+START_TEST(test_device_init)
+{
+  asr_device *d = malloc(sizeof(*d));
+
+  ck_assert_ptr_nonnull(d);
+  memset(d, 0x5a, sizeof(*d));
+  asr_device_init(d);
+  ck_assert_str_eq(d->serial, "");
+  ck_assert_str_eq(d->ip, "");
+  ck_assert_uint_eq(d->n_supplies, 0);
+  ck_assert(!d->has_page_count);
+  ck_assert_int_eq(d->printer_status, 0);
+  free(d);
+}
+END_TEST
+
+START_TEST(test_cred_names)
+{
+  static const struct {
+    const char *in;
+    asr_auth_proto p;
+    const char *name;
+  } auth[] = {{"md5", ASR_AUTH_MD5, "MD5"},
+              {"SHA", ASR_AUTH_SHA, "SHA"},
+              {"sha-1", ASR_AUTH_SHA, "SHA"},
+              {"SHA1", ASR_AUTH_SHA, "SHA"},
+              {"SHA-224", ASR_AUTH_SHA224, "SHA-224"},
+              {"sha224", ASR_AUTH_SHA224, "SHA-224"},
+              {"SHA-256", ASR_AUTH_SHA256, "SHA-256"},
+              {"SHA256", ASR_AUTH_SHA256, "SHA-256"},
+              {"sha-384", ASR_AUTH_SHA384, "SHA-384"},
+              {"SHA384", ASR_AUTH_SHA384, "SHA-384"},
+              {"SHA-512", ASR_AUTH_SHA512, "SHA-512"},
+              {"sha512", ASR_AUTH_SHA512, "SHA-512"},
+              {"none", ASR_AUTH_NONE, "none"}};
+  static const struct {
+    const char *in;
+    asr_priv_proto p;
+    const char *name;
+  } priv[] = {{"des", ASR_PRIV_DES, "DES"},
+              {"AES", ASR_PRIV_AES, "AES"},
+              {"aes-128", ASR_PRIV_AES, "AES"},
+              {"AES128", ASR_PRIV_AES, "AES"},
+              {"AES-192", ASR_PRIV_AES192, "AES-192"},
+              {"aes192", ASR_PRIV_AES192, "AES-192"},
+              {"AES-256", ASR_PRIV_AES256, "AES-256"},
+              {"AES256", ASR_PRIV_AES256, "AES-256"},
+              {"NONE", ASR_PRIV_NONE, "none"}};
+  asr_auth_proto a;
+  asr_priv_proto p;
+
+  for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
+    ck_assert_int_eq(asr_snmp_auth_parse(auth[i].in, &a), ASR_OK);
+    ck_assert_int_eq(a, auth[i].p);
+    ck_assert_str_eq(asr_snmp_auth_name(a), auth[i].name);
+  }
+  for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+    ck_assert_int_eq(asr_snmp_priv_parse(priv[i].in, &p), ASR_OK);
+    ck_assert_int_eq(p, priv[i].p);
+    ck_assert_str_eq(asr_snmp_priv_name(p), priv[i].name);
+  }
+  ck_assert_int_eq(asr_snmp_auth_parse("SHA-3", &a), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_snmp_auth_parse("", &a), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_snmp_priv_parse("3DES", &p), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_snmp_priv_parse("AES-512", &p), ASR_ERR_INVALID);
+  ck_assert_str_eq(asr_snmp_auth_name((asr_auth_proto)99), "none");
+  ck_assert_str_eq(asr_snmp_priv_name((asr_priv_proto)99), "none");
 }
 END_TEST
 
@@ -14,7 +346,18 @@ int main(void)
   SRunner *sr;
   int failed;
 
-  tcase_add_test(tc, test_placeholder);
+  tcase_add_test(tc, test_strlcpy);
+  tcase_add_test(tc, test_fmt_append);
+  tcase_add_test(tc, test_parse_i64);
+  tcase_add_test(tc, test_parse_uint);
+  tcase_add_test(tc, test_time);
+  tcase_add_test(tc, test_result_names);
+  tcase_add_test(tc, test_supply_types);
+  tcase_add_test(tc, test_supply_units);
+  tcase_add_test(tc, test_class_state_status);
+  tcase_add_test(tc, test_printer_errors);
+  tcase_add_test(tc, test_device_init);
+  tcase_add_test(tc, test_cred_names);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
