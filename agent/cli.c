@@ -170,7 +170,7 @@ static asr_result read_pass(const char *what, const char *file, const char *env,
   asr_result r;
 
   if (file) {
-    r = asr_secret_from_file(file, out, n, err, sizeof(err));
+    r = asr_secret_from_file(file, what, out, n, err, sizeof(err));
     if (r)
       asr_cli_error("%s pass phrase: %s", what, err);
     return r;
@@ -179,8 +179,7 @@ static asr_result read_pass(const char *what, const char *file, const char *env,
   if (r == ASR_ERR_NOT_FOUND && !required)
     return ASR_OK;
   if (r == ASR_ERR_NOT_FOUND)
-    asr_cli_error("%s pass phrase: give --v3-%s-pass-file FILE or set %s", what,
-                  strcmp(what, "auth") == 0 ? "auth" : "priv", env);
+    asr_cli_error("%s pass phrase: give --v3-%s-pass-file FILE or set %s", what, what, env);
   else if (r)
     asr_cli_error("%s pass phrase in %s is too long", what, env);
   return r;
@@ -221,14 +220,14 @@ static asr_result finish_v3(asr_cli_snmp *s, asr_snmp_cred *c)
   if (r)
     return r;
   if (c->auth_proto != ASR_AUTH_NONE) {
-    r = read_pass("auth", s->v3_auth_file, "ASR_SNMP_AUTH_PASS", c->auth_pass,
-                  sizeof(c->auth_pass), 1);
+    r = read_pass("auth", s->v3_auth_file, "ASR_SNMP_AUTH_PASS", c->auth_pass, sizeof(c->auth_pass),
+                  1);
     if (r)
       return r;
   }
   if (c->priv_proto != ASR_PRIV_NONE)
-    r = read_pass("priv", s->v3_priv_file, "ASR_SNMP_PRIV_PASS", c->priv_pass,
-                  sizeof(c->priv_pass), 1);
+    r = read_pass("priv", s->v3_priv_file, "ASR_SNMP_PRIV_PASS", c->priv_pass, sizeof(c->priv_pass),
+                  1);
   return r;
 }
 
@@ -237,8 +236,8 @@ asr_result asr_cli_snmp_finish(asr_cli_snmp *s)
   asr_result r;
 
   s->n_creds = 0;
-  if (!s->v3_user && (s->v3_auth || s->v3_priv || s->v3_context || s->v3_auth_file ||
-                      s->v3_priv_file)) {
+  if (!s->v3_user &&
+      (s->v3_auth || s->v3_priv || s->v3_context || s->v3_auth_file || s->v3_priv_file)) {
     asr_cli_error("SNMPv3 options need --v3-user");
     return ASR_ERR_USAGE;
   }

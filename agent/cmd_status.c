@@ -2,7 +2,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agent/cli.h"
 #include "agent/output.h"
@@ -62,17 +61,12 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt)
   return -1;
 }
 
-/* status never creates a database: a missing file is an error, not an empty fleet. */
-static int open_existing(const char *path, asr_store **st)
+/* A new database is created empty (a fresh install shows "no devices"). */
+static int open_store(const char *path, asr_store **st)
 {
   char err[512] = "";
-  struct stat sb;
   asr_result r;
 
-  if (stat(path, &sb) != 0) {
-    asr_cli_error("%s: no database here (run 'asr-agent discover' first, or give --db)", path);
-    return ASR_EXIT_DB;
-  }
   r = asr_store_open(path, st, err, sizeof(err));
   if (r) {
     asr_cli_error("%s", err[0] ? err : asr_result_str(r));
@@ -92,7 +86,7 @@ int asr_cmd_status(int argc, char **argv)
   status = status_parse(argc, argv, &db, &fmt);
   if (status >= 0)
     return status;
-  status = open_existing(asr_cli_db_path(db), &st);
+  status = open_store(asr_cli_db_path(db), &st);
   if (status >= 0)
     return status;
   x.report = asr_report_new();

@@ -46,7 +46,78 @@ static void chomp(char *s)
     s[--len] = '\0';
 }
 
-asr_result asr_secret_from_file(const char *path, char *out, size_t n, char *err, size_t errn)
+/* For an "auth = ..." or "priv = ..." line: copies the key into key and returns the
+ * value; NULL for any other line. */
+static const char *keyed_line(const char *line, char key[5])
+{
+  const char *p = line + strspn(line, " \t");
+
+  if (strncmp(p, "auth", 4) != 0 && strncmp(p, "priv", 4) != 0)
+    return NULL;
+  memcpy(key, p, 4);
+  key[4] = '\0';
+  p += 4;
+  p += strspn(p, " \t");
+  if (*p != '=')
+    return NULL;
+  p++;
+  return p + strspn(p, " \t");
+}
+
+static asr_result take_value(const char *v, char *out, size_t n, const char *path, char *err,
+                             size_t errn)
+{
+  if (!*v) {
+    asr_fmt(err, errn, "%s: empty pass phrase", path);
+    return ASR_ERR_SECRET;
+  }
+  if (asr_strlcpy(out, v, n) != ASR_OK) {
+    asr_fmt(err, errn, "%s: pass phrase longer than %zu bytes", path, n - 1);
+    return ASR_ERR_SECRET;
+  }
+  return ASR_OK;
+}
+
+/* The first line, or the value of the "key = ..." line when the file is keyed. */
+static asr_result read_value(FILE *f, const char *path, const char *key, char *out, size_t n,
+                             char *err, size_t errn)
+{
+  char line[512], first[512] = "", k[5];
+  const char *v;
+  int line_no = 0, keyed = 0;
+  asr_result r = ASR_ERR_SECRET;
+
+  while (fgets(line, sizeof(line), f)) {
+    line_no++;
+    if (!strchr(line, '\n') && !feof(f)) {
+      asr_fmt(err, errn, "%s: line %d is too long", path, line_no);
+      goto out;
+    }
+    chomp(line);
+    v = keyed_line(line, k);
+    if (!v) {
+      if (line_no == 1)
+        asr_strlcpy(first, line, sizeof(first));
+      continue;
+    }
+    keyed = 1;
+    if (strcmp(k, key) == 0) {
+      r = take_value(v, out, n, path, err, errn);
+      goto out;
+    }
+  }
+  if (keyed)
+    asr_fmt(err, errn, "%s: no '%s = ...' line", path, key);
+  else
+    r = take_value(first, out, n, path, err, errn);
+out:
+  asr_secret_wipe(line, sizeof(line));
+  asr_secret_wipe(first, sizeof(first));
+  return r;
+}
+
+asr_result asr_secret_from_file(const char *path, const char *key, char *out, size_t n, char *err,
+                                size_t errn)
 {
   FILE *f = fopen(path, "r");
   asr_result r;
@@ -56,24 +127,8 @@ asr_result asr_secret_from_file(const char *path, char *out, size_t n, char *err
     return ASR_ERR_SECRET;
   }
   r = check_mode(f, path, err, errn);
-  if (r)
-    goto out;
-  r = ASR_ERR_SECRET;
-  if (!fgets(out, (int)n, f)) {
-    asr_fmt(err, errn, "%s: empty pass-phrase file", path);
-    goto out;
-  }
-  if (!strchr(out, '\n') && !feof(f) && fgetc(f) != EOF) {
-    asr_fmt(err, errn, "%s: pass phrase longer than %zu bytes", path, n - 1);
-    goto out;
-  }
-  chomp(out);
-  if (out[0] == '\0') {
-    asr_fmt(err, errn, "%s: empty pass phrase", path);
-    goto out;
-  }
-  r = ASR_OK;
-out:
+  if (r == ASR_OK)
+    r = read_value(f, path, key, out, n, err, errn);
   if (r)
     asr_secret_wipe(out, n);
   fclose(f);

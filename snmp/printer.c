@@ -430,8 +430,11 @@ static void fill_page_count(const asr_vbset *vbs, uint32_t hr, asr_device *d)
     if (hr > 0 && vb->oid_len > plen && vb->oid[plen] != hr)
       continue;
     if (vb_int(vb, &v)) {
-      d->has_page_count = v >= 0;
-      d->page_count = v >= 0 ? v : 0;
+      /* A Counter64 past 2^63 arrives saturated: no real printer counts that far. */
+      int absurd = v < 0 || (vb->type == ASR_VB_COUNTER64 && v == INT64_MAX);
+
+      d->has_page_count = !absurd;
+      d->page_count = absurd ? 0 : v;
       return;
     }
   }
@@ -590,8 +593,11 @@ static void fill_description(const raw_row *r, int charset, uint32_t ent, asr_su
       len = (size_t)(nul - vb->bytes); /* without the quirk: a C string */
   }
   asr_charset_decode(vb->bytes, len, charset, s->description, sizeof(s->description));
-  if (asr_quirks_has(ASR_QUIRK_DESCR_PN, ent))
-    asr_quirks_split_part_number(s->description, s->part_number, sizeof(s->part_number));
+  if (asr_quirks_has(ASR_QUIRK_DESCR_PN, ent) &&
+      asr_quirks_split_part_number(s->description, s->part_number, sizeof(s->part_number)))
+    return;
+  if (asr_quirks_has(ASR_QUIRK_DESCR_HP_PN, ent))
+    asr_quirks_hp_part_number(s->description, s->part_number, sizeof(s->part_number));
 }
 
 /* True when word occurs in s at a word start (ASCII case-insensitive); when whole, it

@@ -94,6 +94,9 @@ const asr_quirk asr_quirks[] = {
     /* Xerox: "Black Toner, PN 006R01509;SN48178080E0000481". */
     {ASR_QUIRK_DESCR_PN, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
      "', PN <part>;SN<serial>' suffix cut, part number kept (Xerox)"},
+    /* HP: "Black Cartridge HP CF410A": the order number follows "HP". */
+    {ASR_QUIRK_DESCR_HP_PN, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
+     "'HP <part>' at the end of a description: part number kept (HP)"},
     /* Pantum and other small agents: 43.11.1.1.<col>.<supply>, no hrDeviceIndex. */
     {ASR_QUIRK_SCALAR_ROW, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
      "supply rows with one index sub-identifier (Pantum)"},
@@ -218,5 +221,39 @@ int asr_quirks_split_part_number(char *descr, char *part, size_t n)
   while (pn > descr && pn[-1] == ' ')
     pn--;
   *pn = '\0';
+  return 1;
+}
+
+/* An HP order number: 5 to 12 capitals and digits, with at least one of each. */
+static int is_hp_part(const char *p)
+{
+  size_t len = strlen(p), letters = 0, digits = 0;
+
+  if (len < 5 || len > 12)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] >= 'A' && p[i] <= 'Z')
+      letters++;
+    else if (p[i] >= '0' && p[i] <= '9')
+      digits++;
+    else
+      return 0;
+  }
+  return letters > 0 && digits > 0;
+}
+
+int asr_quirks_hp_part_number(const char *descr, char *part, size_t n)
+{
+  const char *hp = NULL, *p = descr;
+
+  while ((p = strstr(p, " HP ")) != NULL) {
+    hp = p;
+    p += 4;
+  }
+  if (!hp || !is_hp_part(hp + 4) || asr_strlcpy(part, hp + 4, n) != ASR_OK) {
+    if (n)
+      part[0] = '\0';
+    return 0;
+  }
   return 1;
 }

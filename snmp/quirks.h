@@ -11,11 +11,12 @@
 
 /* What a quirk row changes. */
 typedef enum {
-  ASR_QUIRK_LEVEL = 1,  /* a vendor prtMarkerSuppliesLevel code -> state and percent */
-  ASR_QUIRK_DESCR_JOIN, /* NUL/CR/LF inside a description: the pieces joined by one space */
-  ASR_QUIRK_DESCR_PN,   /* ", PN <part>;SN<serial>" suffix cut, the part number kept */
-  ASR_QUIRK_SCALAR_ROW, /* supply rows indexed by one sub-identifier (<col>.<supply>) */
-  ASR_QUIRK_ANY_ORDER,  /* OIDs answered out of order: the model reads the sorted vbset */
+  ASR_QUIRK_LEVEL = 1,   /* a vendor prtMarkerSuppliesLevel code -> state and percent */
+  ASR_QUIRK_DESCR_JOIN,  /* NUL/CR/LF inside a description: the pieces joined by one space */
+  ASR_QUIRK_DESCR_PN,    /* ", PN <part>;SN<serial>" suffix cut, the part number kept */
+  ASR_QUIRK_DESCR_HP_PN, /* "... HP CF410A": the HP part number after "HP" kept (description too) */
+  ASR_QUIRK_SCALAR_ROW,  /* supply rows indexed by one sub-identifier (<col>.<supply>) */
+  ASR_QUIRK_ANY_ORDER,   /* OIDs answered out of order: the model reads the sorted vbset */
 } asr_quirk_kind;
 
 /* Which prtMarkerSuppliesMaxCapacity a LEVEL row applies to. */
@@ -59,5 +60,9 @@ size_t asr_quirks_serial_oids(uint32_t enterprise, const char **oids, size_t max
  * cut and the part number ("" for "unknown") copied into part (size n). Returns 1 when
  * the suffix was found. */
 int asr_quirks_split_part_number(char *descr, char *part, size_t n);
+
+/* Applies the HP rule: when descr ends with "HP <part>" and the part is 5 to 12 capitals
+ * and digits holding both, the part is copied into part (size n). Returns 1 when found. */
+int asr_quirks_hp_part_number(const char *descr, char *part, size_t n);
 
 #endif

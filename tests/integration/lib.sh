@@ -182,12 +182,13 @@ valid_utf8()
   python3 -c 'import sys; open(sys.argv[1],"rb").read().decode("utf-8")' "$1" 2>/dev/null
 }
 
-# no_control FILE: no C0 control bytes other than tab/newline, no DEL, no C1 (U+0080..9F).
+# no_control FILE: no C0 control bytes other than tab/newline (and the CR of a CRLF line end,
+# as RFC 4180 CSV has), no DEL, no C1 (U+0080..9F).
 no_control()
 {
   python3 - "$1" <<'EOF'
 import re, sys
-t = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
+t = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace').replace('\r\n', '\n')
 bad = re.findall('[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]', t)
 if bad:
     print('#   control characters in %s: %r' % (sys.argv[1], sorted(set(bad))))

@@ -23,7 +23,7 @@ OPTS="--timeout 500 --retries 1"
 RANGE="$NET.1-$NET.10"
 
 # --- JSON, --no-save ---
-run "$O.json" "$E" "$ASR_AGENT" discover --no-save --format json $OPTS $RANGE
+run "$O.json" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $OPTS $RANGE
 check_status "discover --no-save --format json $RANGE" 0 "$RC"
 check "JSON output is valid" valid_json "$O.json"
 jcheck "scanned = 10" "$O.json" 'd["scanned"] == 10'
@@ -47,14 +47,14 @@ jcheck "devices listed in address order" "$O.json" \
 check "--no-save leaves no database" test ! -e "$DB"
 
 # --- --all shows the router ---
-run "$O.all" "$E" "$ASR_AGENT" discover --no-save --all --format json $OPTS $RANGE
+run "$O.all" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --all --format json $OPTS $RANGE
 check_status "discover --all" 0 "$RC"
 jcheck "--all lists the router too (6 devices)" "$O.all" \
   'len(d["devices"]) == 6 and dev_by(d["devices"], "ip", "127.40.0.5").get("sys_name") == "edge-rtr-1"'
 jcheck "--all still counts 5 printers" "$O.all" 'd["printers"] == 5'
 
 # --- CSV ---
-run "$O.csv" "$E" "$ASR_AGENT" discover --no-save --format csv $OPTS $RANGE
+run "$O.csv" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format csv $OPTS $RANGE
 check_status "discover --format csv" 0 "$RC"
 check "CSV parses: a header and 5 rows of equal width" python3 - "$O.csv" <<'EOF'
 import csv, sys
@@ -69,7 +69,7 @@ check "CSV has the serials" grep -q "LMC4410X0001" "$O.csv"
 check "CSV header names ip and serial" sh -c "head -1 '$O.csv' | grep -qi 'ip' && head -1 '$O.csv' | grep -qi 'serial'"
 
 # --- table ---
-run "$O.txt" "$E" "$ASR_AGENT" discover --no-save --format table $OPTS $RANGE
+run "$O.txt" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format table $OPTS $RANGE
 check_status "discover --format table" 0 "$RC"
 check "table lists the serial of the inkjet" grep -q "PIP750K42QX" "$O.txt"
 check "table lists the address of the MFP" grep -q "127.40.0.4" "$O.txt"
@@ -78,7 +78,7 @@ check "table has no control characters" no_control "$O.txt"
 check "still no database after --no-save runs" test ! -e "$DB"
 
 # --- saved, then status ---
-run "$O.save" "$E" "$ASR_AGENT" discover --format json $OPTS $RANGE
+run "$O.save" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $RANGE
 check_status "discover (saving)" 0 "$RC"
 check "the database now exists" test -s "$DB"
 run "$O.st" "$E" "$ASR_AGENT" status --format json
@@ -92,14 +92,14 @@ jcheck "status has one reading per device" "$O.st" 'all(x.get("readings") == 1 f
 run "$O.st2" "$E" "$ASR_AGENT" status --format table
 check_status "status --format table" 0 "$RC"
 check "status table lists a serial" grep -q "SMXZ60600007" "$O.st2"
-run "$O.again" "$E" "$ASR_AGENT" discover --format json $OPTS $RANGE
+run "$O.again" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $RANGE
 run "$O.st3" "$E" "$ASR_AGENT" status --format json
 jcheck "rediscovery does not duplicate devices" "$O.st3" 'len(d["devices"]) == 5'
 
 # --- community list tried in order ---
-run "$O.c1" "$E" "$ASR_AGENT" discover --no-save --format json $OPTS $NET.7
+run "$O.c1" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $OPTS $NET.7
 if [ "$RC" = 5 ]; then ok "default community: $NET.7 does not answer (exit 5)"; else not_ok "default community: $NET.7 should not answer (exit $RC, expected 5)"; fi
-run "$O.c2" "$E" "$ASR_AGENT" discover --community wrong --community secret2 --format json $OPTS $NET.7
+run "$O.c2" "$E" "$ASR_AGENT" discover --port $SIM_PORT --community wrong --community secret2 --format json $OPTS $NET.7
 check_status "--community wrong --community secret2" 0 "$RC"
 jcheck "found the Xerox with the second community" "$O.c2" \
   'd["printers"] == 1 and d["devices"][0]["serial"] == "XZ7000K55"'
@@ -113,7 +113,7 @@ jcheck "the poll stored a second reading" "$O.st4" \
 jcheck "no failed poll" "$O.st4" 'dev_by(d["devices"], "serial", "XZ7000K55").get("failed_polls") == 0'
 
 # --- nothing answers ---
-run "$O.none" "$E" "$ASR_AGENT" discover --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
+run "$O.none" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
 check_status "discover where nothing answers -> exit 5" 5 "$RC"
 check "output still valid JSON" valid_json "$O.none"
 

@@ -59,7 +59,7 @@ and all(len(v.encode()) <= 512 for x in (d["devices"] if "devices" in d else [d]
 }
 
 for fmt in json table csv; do
-  run "$O.$fmt" "$E.$fmt" "$ASR_AGENT" discover --no-save --all --format $fmt $OPTS \
+  run "$O.$fmt" "$E.$fmt" "$ASR_AGENT" discover --port $SIM_PORT --no-save --all --format $fmt $OPTS \
     $NET.1-$NET.12 $NET.50
   check "discover --all --format $fmt: no crash (exit $RC)" not_crashed "$RC"
   check "discover --format $fmt: output valid UTF-8 without control characters" no_control "$O.$fmt"
@@ -90,7 +90,7 @@ sys.exit(0 if rows and len(set(len(r) for r in rows)) == 1 else 1)
 EOF
 
 # save, poll, status
-run "$O.save" "$E" "$ASR_AGENT" discover --format json $OPTS $NET.1-$NET.12 $NET.50
+run "$O.save" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1-$NET.12 $NET.50
 check "discover (saving) no crash (exit $RC)" not_crashed "$RC"
 run "$O.p" "$E" "$ASR_AGENT" poll $OPTS
 check "poll of the hostile printers: no crash (exit $RC)" not_crashed "$RC"

@@ -124,7 +124,7 @@ no_localization	drum 1000/20000 = 5 %	s(2)['percent'] == 5 and s(2)['state'] == 
 no_serial	no serial	d['serial'] in (None, '')
 no_serial	MAC still there	d['mac'] == '02:40:11:00:00:0e'
 no_serial	supply 15 %	s(1)['percent'] == 15
-truncated_supplies	first row complete	s(1)['percent'] == 42 and s(1)['description'] == 'Black Toner HW-1' and s(1)['colorant'] is None
+truncated_supplies	first row complete	s(1)['percent'] == 42 and s(1)['description'] == 'Black Toner HW-1' and s(1)['colorant'] == 'black'
 truncated_supplies	cut row kept, level unknown	s(2)['description'] == 'Drum HW-2' and s(2)['level'] is None and s(2)['percent'] is None and s(2)['state'] == 'unknown'
 truncated_supplies	serial read before the cut	d['serial'] == 'HALFWAY0001'
 out_of_order.walk	serial	d['serial'] == 'LXZS410OOO7'

@@ -31,7 +31,7 @@ else:
 EOF
 }
 
-run "$O.d" "$E" "$ASR_AGENT" discover --format json $OPTS $NET.1-$NET.5
+run "$O.d" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1-$NET.5
 check_status "discover $NET.1-5" 0 "$RC"
 jcheck "3 printers" "$O.d" 'd["printers"] == 3'
 run "$O.s0" "$E" "$ASR_AGENT" status --format json
@@ -100,7 +100,7 @@ sim_reset
 sim_add $NET.1 inkjet
 sim_add $NET.20 colour_laser
 sim_start
-run "$O.d2" "$E" "$ASR_AGENT" discover --format json $OPTS $NET.1 $NET.20
+run "$O.d2" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1 $NET.20
 check_status "rediscover $NET.1 and $NET.20" 0 "$RC"
 run "$O.s6" "$E" "$ASR_AGENT" status --format json
 jcheck "4 devices now (the inkjet is new)" "$O.s6" 'len(d["devices"]) == 4'

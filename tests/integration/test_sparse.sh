@@ -42,7 +42,7 @@ O="$TMPD/out"
 E="$TMPD/err"
 BOUND=$((TIMEOUT_MS * (RETRIES + 1) + 2000))
 t0=$(now_ms)
-run "$O" "$E" timeout 120 "$ASR_AGENT" discover --no-save --format json \
+run "$O" "$E" timeout 120 "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json \
   --timeout $TIMEOUT_MS --retries $RETRIES $NET.0/24
 t1=$(now_ms)
 el=$((t1 - t0))

@@ -36,7 +36,7 @@ printf 'auth = %s\npriv = %s\n' "$AUTH" "$PRIV" >"$TMPD/both.pass"
 chmod 600 "$TMPD/auth.pass" "$TMPD/priv.pass" "$TMPD/both.pass"
 
 # run in the background and look at the process list while it runs
-"$ASR_AGENT" discover --no-save --format json $V3 $OPTS --v3-auth-pass-file "$TMPD/auth.pass" \
+"$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $V3 $OPTS --v3-auth-pass-file "$TMPD/auth.pass" \
   --v3-priv-pass-file "$TMPD/priv.pass" $NET.1 >"$O.f" 2>"$E.f" &
 apid=$!
 : >"$TMPD/ps.txt"
@@ -56,16 +56,17 @@ check "pass phrases not on stdout/stderr" no_secret "$O.f" "$E.f"
 grep -v snmpsimd "$TMPD/ps.txt" >"$TMPD/ps2.txt"
 check "pass phrases not in the agent's process list entries" no_secret "$TMPD/ps2.txt"
 
-run "$O.b" "$E.b" "$ASR_AGENT" discover --no-save --format json $V3 $OPTS \
+run "$O.b" "$E.b" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $V3 $OPTS \
   --v3-auth-pass-file "$TMPD/both.pass" --v3-priv-pass-file "$TMPD/both.pass" $NET.1
 check_status "discover v3 with one 'auth = / priv =' file" 0 "$RC"
 jcheck "found the printer" "$O.b" 'd["printers"] == 1'
 
 # pass phrases from the environment, saved: then poll uses the stored credentials
-run "$O.e" "$E.e" env ASR_SNMP_AUTH_PASS="$AUTH" ASR_SNMP_PRIV_PASS="$PRIV" "$ASR_AGENT" discover --format json $V3 $OPTS $NET.1
+run "$O.e" "$E.e" env ASR_SNMP_AUTH_PASS="$AUTH" ASR_SNMP_PRIV_PASS="$PRIV" "$ASR_AGENT" discover --port $SIM_PORT --format json $V3 $OPTS $NET.1
 check_status "discover v3 with pass phrases from the environment" 0 "$RC"
 jcheck "found the printer" "$O.e" 'd["printers"] == 1'
 check "pass phrases not on stdout/stderr" no_secret "$O.e" "$E.e"
+sleep 1 # readings are unique per device and second
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 check_status "poll over v3 with the stored credentials" 0 "$RC"
 run "$O.s" "$E.s" "$ASR_AGENT" status --format json
@@ -78,7 +79,7 @@ check "status table does not print the pass phrases" no_secret "$O.st"
 printf 'wrong-phrase-123456\n' >"$TMPD/wrong.pass"
 chmod 600 "$TMPD/wrong.pass"
 t0=$(now_ms)
-run "$O.w" "$E.w" timeout 30 "$ASR_AGENT" discover --no-save --format json $V3 $OPTS \
+run "$O.w" "$E.w" timeout 30 "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $V3 $OPTS \
   --v3-auth-pass-file "$TMPD/wrong.pass" --v3-priv-pass-file "$TMPD/priv.pass" $NET.1
 t1=$(now_ms)
 if [ "$RC" = 5 ] || [ "$RC" = 1 ]; then ok "wrong auth pass phrase -> exit $RC (5 or 1)"; else not_ok "wrong auth pass phrase -> exit $RC (expected 5 or 1)"; fi
@@ -89,14 +90,14 @@ check "the right pass phrases are not echoed" no_secret "$O.w" "$E.w"
 
 # a group-readable pass-phrase file is refused, without printing it
 chmod 644 "$TMPD/auth.pass"
-run "$O.r" "$E.r" "$ASR_AGENT" discover --no-save --format json $V3 $OPTS \
+run "$O.r" "$E.r" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $V3 $OPTS \
   --v3-auth-pass-file "$TMPD/auth.pass" --v3-priv-pass-file "$TMPD/priv.pass" $NET.1
 if [ "$RC" = 2 ] || [ "$RC" = 3 ]; then ok "a 0644 pass-phrase file is refused (exit $RC)"; else not_ok "a 0644 pass-phrase file is refused (exit $RC, expected 2 or 3)"; fi
 check "the refusal names the file" grep -qF "auth.pass" "$E.r"
 check "the refusal does not print the pass phrase" no_secret "$O.r" "$E.r"
 
 # a pass phrase on the command line is not an option at all
-run "$O.c" "$E.c" "$ASR_AGENT" discover --no-save $V3 --v3-auth-pass "$AUTH" $NET.1
+run "$O.c" "$E.c" "$ASR_AGENT" discover --port $SIM_PORT --no-save $V3 --v3-auth-pass "$AUTH" $NET.1
 check_status "no --v3-auth-pass option (secrets never in argv)" 2 "$RC"
 
 finish

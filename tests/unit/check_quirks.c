@@ -39,7 +39,7 @@ static const asr_supply *one_supply(const char *enterprise, const char *max, con
 
 START_TEST(test_row_count)
 {
-  ck_assert_uint_eq(asr_quirks_count, 9); /* update with a test for each new row */
+  ck_assert_uint_eq(asr_quirks_count, 10); /* update with a test for each new row */
 }
 END_TEST
 
@@ -148,6 +148,30 @@ START_TEST(test_descr_part_number)
   ck_assert_int_eq(asr_quirks_split_part_number(d, part, sizeof(part)), 1);
   ck_assert_str_eq(d, "Waste Cartridge");
   ck_assert_str_eq(part, "008R1");
+}
+END_TEST
+
+/* Row: HP "... HP <part>" order numbers. */
+START_TEST(test_descr_hp_part_number)
+{
+  static const char *const lines[] = {
+      SYSOID "11.2.3.9.1",
+      SUP "6.1.1|4|Black Cartridge 999A HP ZF990A",
+      SUP "6.1.2|4|Clean Rollers HP None",
+      SUP "6.1.3|4|Fuser Kit HP 110V-ZZ154A, 220V-ZZ158A",
+      NULL,
+  };
+  char part[8];
+
+  build(lines);
+  ck_assert_str_eq(dev.supplies[0].description, "Black Cartridge 999A HP ZF990A");
+  ck_assert_str_eq(dev.supplies[0].part_number, "ZF990A");
+  ck_assert_str_eq(dev.supplies[1].part_number, "");
+  ck_assert_str_eq(dev.supplies[2].part_number, "");
+  ck_assert_int_eq(asr_quirks_hp_part_number("Drum HP QQ123456789012", part, sizeof(part)), 0);
+  ck_assert_int_eq(asr_quirks_hp_part_number("Toner HP AB12C", part, sizeof(part)), 1);
+  ck_assert_str_eq(part, "AB12C");
+  ck_assert_int_eq(asr_quirks_hp_part_number("Toner HP ABCDEF", part, sizeof(part)), 0);
 }
 END_TEST
 
@@ -263,6 +287,7 @@ int main(void)
   tcase_add_test(tc, test_canon_stages);
   tcase_add_test(tc, test_descr_join);
   tcase_add_test(tc, test_descr_part_number);
+  tcase_add_test(tc, test_descr_hp_part_number);
   tcase_add_test(tc, test_scalar_rows);
   tcase_add_test(tc, test_any_order);
   tcase_add_test(tc, test_vendors);

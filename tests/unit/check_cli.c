@@ -1,0 +1,258 @@
+/* check_cli.c: the CLI's shared pieces: pass-phrase files, SNMP options, exit statuses. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/cli.h"
+#include "agent/secret.h"
+
+static char tmpdir[] = "/tmp/check_cli.XXXXXX";
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+  FILE *f = fopen(path, "w");
+
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static void setup(void)
+{
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+  char cmd[128];
+
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+}
+
+START_TEST(secret_file_private)
+{
+  char path[256], out[64], err[256];
+
+  snprintf(path, sizeof(path), "%s/auth", tmpdir);
+  write_file(path, "s3cret phrase\r\nsecond line\n", 0600);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)), ASR_OK);
+  ck_assert_str_eq(out, "s3cret phrase");
+}
+END_TEST
+
+START_TEST(secret_file_group_readable_refused)
+{
+  char path[256], out[64], err[256];
+
+  snprintf(path, sizeof(path), "%s/auth", tmpdir);
+  write_file(path, "s3cret\n", 0640);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)),
+                   ASR_ERR_SECRET);
+  ck_assert_ptr_nonnull(strstr(err, "readable by group or others"));
+  ck_assert_ptr_null(strstr(err, "s3cret"));
+}
+END_TEST
+
+START_TEST(secret_file_errors)
+{
+  char path[256], out[8], err[256];
+
+  snprintf(path, sizeof(path), "%s/missing", tmpdir);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)),
+                   ASR_ERR_SECRET);
+  ck_assert_ptr_nonnull(strstr(err, "missing"));
+  snprintf(path, sizeof(path), "%s/empty", tmpdir);
+  write_file(path, "\n", 0600);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)),
+                   ASR_ERR_SECRET);
+  snprintf(path, sizeof(path), "%s/long", tmpdir);
+  write_file(path, "much-too-long-for-eight\n", 0600);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)),
+                   ASR_ERR_SECRET);
+  ck_assert_ptr_nonnull(strstr(err, "longer than 7 bytes"));
+}
+END_TEST
+
+START_TEST(secret_file_keyed)
+{
+  char path[256], out[64], err[256];
+
+  snprintf(path, sizeof(path), "%s/both", tmpdir);
+  write_file(path, "# SNMPv3 pass phrases\npriv =  p r i v\n  auth=authphrase\n", 0600);
+  ck_assert_int_eq(asr_secret_from_file(path, "auth", out, sizeof(out), err, sizeof(err)), ASR_OK);
+  ck_assert_str_eq(out, "authphrase");
+  ck_assert_int_eq(asr_secret_from_file(path, "priv", out, sizeof(out), err, sizeof(err)), ASR_OK);
+  ck_assert_str_eq(out, "p r i v");
+  write_file(path, "auth = only-auth\n", 0600);
+  ck_assert_int_eq(asr_secret_from_file(path, "priv", out, sizeof(out), err, sizeof(err)),
+                   ASR_ERR_SECRET);
+  ck_assert_ptr_nonnull(strstr(err, "no 'priv = ...' line"));
+  ck_assert_ptr_null(strstr(err, "only-auth"));
+}
+END_TEST
+
+START_TEST(secret_env)
+{
+  char out[16];
+
+  unsetenv("ASR_TEST_SECRET");
+  ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_ERR_NOT_FOUND);
+  setenv("ASR_TEST_SECRET", "abc", 1);
+  ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_OK);
+  ck_assert_str_eq(out, "abc");
+  setenv("ASR_TEST_SECRET", "0123456789abcdefXYZ", 1);
+  ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_ERR_SECRET);
+  asr_secret_wipe(out, sizeof(out));
+  ck_assert_int_eq(out[0], 0);
+}
+END_TEST
+
+START_TEST(snmp_defaults_public_v2c)
+{
+  asr_cli_snmp s;
+
+  asr_cli_snmp_init(&s);
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_OK);
+  ck_assert_uint_eq(s.n_creds, 1);
+  ck_assert_int_eq(s.creds[0].version, ASR_SNMP_V2C);
+  ck_assert_str_eq(s.creds[0].community, "public");
+  ck_assert_uint_eq(s.port, 161);
+}
+END_TEST
+
+START_TEST(snmp_communities_in_order)
+{
+  asr_cli_snmp s;
+
+  asr_cli_snmp_init(&s);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_COMMUNITY, "first"), 1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_COMMUNITY, "second"), 1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_SNMP_VERSION, "1"), 1);
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_OK);
+  ck_assert_uint_eq(s.n_creds, 2);
+  ck_assert_str_eq(s.creds[0].community, "first");
+  ck_assert_str_eq(s.creds[1].community, "second");
+  ck_assert_int_eq(s.creds[1].version, ASR_SNMP_V1);
+}
+END_TEST
+
+START_TEST(snmp_bad_values)
+{
+  asr_cli_snmp s;
+
+  asr_cli_snmp_init(&s);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_PORT, "0"), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_PORT, "65536"), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_TIMEOUT, "12x"), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_RETRIES, "-1"), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_SNMP_VERSION, "3"), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_COMMUNITY, ""), -1);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_FORMAT, "json"), 0);
+  ck_assert_int_eq(asr_cli_snmp_option(&s, ASR_OPT_PORT, "1161"), 1);
+  ck_assert_uint_eq(s.port, 1161);
+}
+END_TEST
+
+START_TEST(snmp_v3_from_env)
+{
+  asr_cli_snmp s;
+
+  setenv("ASR_SNMP_AUTH_PASS", "authpass123", 1);
+  setenv("ASR_SNMP_PRIV_PASS", "privpass123", 1);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "sha-256");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES-256");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_OK);
+  ck_assert_uint_eq(s.n_creds, 1); /* v3 only: no implicit "public" */
+  ck_assert_int_eq(s.creds[0].version, ASR_SNMP_V3);
+  ck_assert_int_eq(s.creds[0].auth_proto, ASR_AUTH_SHA256);
+  ck_assert_int_eq(s.creds[0].priv_proto, ASR_PRIV_AES256);
+  ck_assert_str_eq(s.creds[0].auth_pass, "authpass123");
+  ck_assert_str_eq(s.creds[0].priv_pass, "privpass123");
+  asr_cli_snmp_wipe(&s);
+  ck_assert_int_eq(s.creds[0].auth_pass[0], 0);
+  unsetenv("ASR_SNMP_AUTH_PASS");
+  unsetenv("ASR_SNMP_PRIV_PASS");
+}
+END_TEST
+
+START_TEST(snmp_v3_errors)
+{
+  asr_cli_snmp s;
+
+  unsetenv("ASR_SNMP_AUTH_PASS");
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK); /* no pass phrase anywhere */
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "ROT13");
+  ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
+  ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK); /* v3 option without a user */
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
+  ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK); /* privacy without authentication */
+}
+END_TEST
+
+START_TEST(exit_statuses)
+{
+  ck_assert_int_eq(asr_cli_exit_for(ASR_OK), ASR_EXIT_OK);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_TARGET), ASR_EXIT_USAGE);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_PARSE), ASR_EXIT_INPUT);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_LOCKED), ASR_EXIT_DB);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_VERSION), ASR_EXIT_DB);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_TIMEOUT), ASR_EXIT_FAILURE);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_NOMEM), ASR_EXIT_INTERNAL);
+}
+END_TEST
+
+START_TEST(db_path_precedence)
+{
+  unsetenv("ASR_AGENT_DB");
+  ck_assert_ptr_nonnull(strstr(asr_cli_db_path(NULL), "agent.db"));
+  setenv("ASR_AGENT_DB", "/tmp/env.db", 1);
+  ck_assert_str_eq(asr_cli_db_path(NULL), "/tmp/env.db");
+  ck_assert_str_eq(asr_cli_db_path("/tmp/opt.db"), "/tmp/opt.db");
+  unsetenv("ASR_AGENT_DB");
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("cli");
+  TCase *tc = tcase_create("core");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, secret_file_private);
+  tcase_add_test(tc, secret_file_group_readable_refused);
+  tcase_add_test(tc, secret_file_errors);
+  tcase_add_test(tc, secret_file_keyed);
+  tcase_add_test(tc, secret_env);
+  tcase_add_test(tc, snmp_defaults_public_v2c);
+  tcase_add_test(tc, snmp_communities_in_order);
+  tcase_add_test(tc, snmp_bad_values);
+  tcase_add_test(tc, snmp_v3_from_env);
+  tcase_add_test(tc, snmp_v3_errors);
+  tcase_add_test(tc, exit_statuses);
+  tcase_add_test(tc, db_path_precedence);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
