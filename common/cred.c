@@ -7,10 +7,10 @@ static const struct {
   const char *name;
   asr_auth_proto proto;
 } auth_names[] = {
-    {"none", ASR_AUTH_NONE},      {"MD5", ASR_AUTH_MD5},         {"SHA", ASR_AUTH_SHA},
-    {"SHA-1", ASR_AUTH_SHA},      {"SHA1", ASR_AUTH_SHA},        {"SHA-224", ASR_AUTH_SHA224},
-    {"SHA224", ASR_AUTH_SHA224},  {"SHA-256", ASR_AUTH_SHA256},  {"SHA256", ASR_AUTH_SHA256},
-    {"SHA-384", ASR_AUTH_SHA384}, {"SHA384", ASR_AUTH_SHA384},   {"SHA-512", ASR_AUTH_SHA512},
+    {"none", ASR_AUTH_NONE},      {"MD5", ASR_AUTH_MD5},        {"SHA", ASR_AUTH_SHA},
+    {"SHA-1", ASR_AUTH_SHA},      {"SHA1", ASR_AUTH_SHA},       {"SHA-224", ASR_AUTH_SHA224},
+    {"SHA224", ASR_AUTH_SHA224},  {"SHA-256", ASR_AUTH_SHA256}, {"SHA256", ASR_AUTH_SHA256},
+    {"SHA-384", ASR_AUTH_SHA384}, {"SHA384", ASR_AUTH_SHA384},  {"SHA-512", ASR_AUTH_SHA512},
     {"SHA512", ASR_AUTH_SHA512},
 };
 
@@ -18,9 +18,9 @@ static const struct {
   const char *name;
   asr_priv_proto proto;
 } priv_names[] = {
-    {"none", ASR_PRIV_NONE},     {"DES", ASR_PRIV_DES},         {"AES", ASR_PRIV_AES},
-    {"AES-128", ASR_PRIV_AES},   {"AES128", ASR_PRIV_AES},      {"AES-192", ASR_PRIV_AES192},
-    {"AES192", ASR_PRIV_AES192}, {"AES-256", ASR_PRIV_AES256},  {"AES256", ASR_PRIV_AES256},
+    {"none", ASR_PRIV_NONE},     {"DES", ASR_PRIV_DES},        {"AES", ASR_PRIV_AES},
+    {"AES-128", ASR_PRIV_AES},   {"AES128", ASR_PRIV_AES},     {"AES-192", ASR_PRIV_AES192},
+    {"AES192", ASR_PRIV_AES192}, {"AES-256", ASR_PRIV_AES256}, {"AES256", ASR_PRIV_AES256},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

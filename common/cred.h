@@ -17,7 +17,13 @@ typedef enum {
   ASR_AUTH_SHA512
 } asr_auth_proto;
 
-typedef enum { ASR_PRIV_NONE = 0, ASR_PRIV_DES, ASR_PRIV_AES, ASR_PRIV_AES192, ASR_PRIV_AES256 } asr_priv_proto;
+typedef enum {
+  ASR_PRIV_NONE = 0,
+  ASR_PRIV_DES,
+  ASR_PRIV_AES,
+  ASR_PRIV_AES192,
+  ASR_PRIV_AES256
+} asr_priv_proto;
 
 /* One set of credentials. Pass phrases are secrets: never logged, never in argv. */
 typedef struct {

@@ -78,10 +78,22 @@ static const char *const printer_status_names[] = {
 
 /* hrPrinterDetectedErrorState bits (RFC 2790, RFC 3805 section 2.2.13.2). */
 static const char *const printer_error_names[] = {
-    "lowPaper",         "noPaper",           "lowToner",           "noToner",
-    "doorOpen",         "jammed",            "offline",            "serviceRequested",
-    "inputTrayMissing", "outputTrayMissing", "markerSupplyMissing", "outputNearFull",
-    "outputFull",       "inputTrayEmpty",    "overduePreventMaint", NULL,
+    "lowPaper",
+    "noPaper",
+    "lowToner",
+    "noToner",
+    "doorOpen",
+    "jammed",
+    "offline",
+    "serviceRequested",
+    "inputTrayMissing",
+    "outputTrayMissing",
+    "markerSupplyMissing",
+    "outputNearFull",
+    "outputFull",
+    "inputTrayEmpty",
+    "overduePreventMaint",
+    NULL,
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -31,40 +31,40 @@ typedef enum {
 typedef enum {
   ASR_CLASS_UNKNOWN = 0,
   ASR_CLASS_OTHER = 1,
-  ASR_CLASS_CONSUMED = 3,     /* supplyThatIsConsumed */
-  ASR_CLASS_RECEPTACLE = 4,   /* receptacleThatIsFilled */
+  ASR_CLASS_CONSUMED = 3,   /* supplyThatIsConsumed */
+  ASR_CLASS_RECEPTACLE = 4, /* receptacleThatIsFilled */
 } asr_supply_class;
 
 typedef struct {
-  int32_t index;                  /* prtMarkerSuppliesIndex */
-  int32_t hr_index;               /* hrDeviceIndex of the row (0 for scalar rows) */
-  char description[ASR_DESCR_MAX];/* decoded, cleaned description */
-  char part_number[64];           /* a part number found in the description, or "" */
-  int32_t type;                   /* PrtMarkerSuppliesTypeTC code, 0 = not reported */
-  int32_t klass;                  /* asr_supply_class (effective, possibly inferred) */
-  int32_t unit;                   /* PrtMarkerSuppliesSupplyUnitTC code, 0 = not reported */
-  char colorant[32];              /* "black", "cyan", ... or "" (null) */
+  int32_t index;                   /* prtMarkerSuppliesIndex */
+  int32_t hr_index;                /* hrDeviceIndex of the row (0 for scalar rows) */
+  char description[ASR_DESCR_MAX]; /* decoded, cleaned description */
+  char part_number[64];            /* a part number found in the description, or "" */
+  int32_t type;                    /* PrtMarkerSuppliesTypeTC code, 0 = not reported */
+  int32_t klass;                   /* asr_supply_class (effective, possibly inferred) */
+  int32_t unit;                    /* PrtMarkerSuppliesSupplyUnitTC code, 0 = not reported */
+  char colorant[32];               /* "black", "cyan", ... or "" (null) */
   bool has_max, has_level;
-  int64_t max;                    /* prtMarkerSuppliesMaxCapacity exactly as reported */
-  int64_t level;                  /* prtMarkerSuppliesLevel exactly as reported */
-  int percent;                    /* 0..100, or ASR_PERCENT_NULL */
+  int64_t max;   /* prtMarkerSuppliesMaxCapacity exactly as reported */
+  int64_t level; /* prtMarkerSuppliesLevel exactly as reported */
+  int percent;   /* 0..100, or ASR_PERCENT_NULL */
   asr_supply_state state;
 } asr_supply;
 
 typedef struct {
   char ip[48];
-  char sys_object_id[256];  /* dotted, no leading dot */
-  char vendor[64];          /* from the enterprise number, or "" */
+  char sys_object_id[256]; /* dotted, no leading dot */
+  char vendor[64];         /* from the enterprise number, or "" */
   char model[256];
   char sys_descr[512];
   char sys_name[256];
   char serial[128];
-  char mac[18];             /* "aa:bb:cc:dd:ee:ff" or "" */
+  char mac[18]; /* "aa:bb:cc:dd:ee:ff" or "" */
   bool is_printer;
   bool has_page_count;
-  int64_t page_count;       /* prtMarkerLifeCount */
-  int32_t printer_status;   /* hrPrinterStatus, 0 = not reported */
-  uint32_t error_bits;      /* hrPrinterDetectedErrorState: bit n of the MIB = (1u << n) */
+  int64_t page_count;     /* prtMarkerLifeCount */
+  int32_t printer_status; /* hrPrinterStatus, 0 = not reported */
+  uint32_t error_bits;    /* hrPrinterDetectedErrorState: bit n of the MIB = (1u << n) */
   bool has_error_state;
   size_t n_supplies;
   asr_supply supplies[ASR_SUPPLIES_MAX];

@@ -15,31 +15,31 @@
 #include "snmp/vbset.h"
 
 typedef struct {
-  unsigned timeout_ms;  /* per request (default 1000) */
-  unsigned retries;     /* per request (default 1) */
-  unsigned concurrency; /* jobs in flight (default 256) */
+  unsigned timeout_ms;      /* per request (default 1000) */
+  unsigned retries;         /* per request (default 1) */
+  unsigned concurrency;     /* jobs in flight (default 256) */
   unsigned max_repetitions; /* GETBULK (default 16) */
-  int probe_only;       /* stop after the probe (no walk): not used by discover */
+  int probe_only;           /* stop after the probe (no walk): not used by discover */
 } asr_scan_opts;
 
 /* One host to query, with the credentials to try in order. */
 typedef struct {
-  char address[64];     /* numeric IPv4 address */
+  char address[64]; /* numeric IPv4 address */
   uint16_t port;
   const asr_snmp_cred *creds;
   size_t n_creds;
-  void *user;           /* handed back in the result */
+  void *user; /* handed back in the result */
 } asr_scan_job;
 
 /* What came of one job. */
 typedef struct {
   const asr_scan_job *job;
-  asr_result status;    /* OK, TIMEOUT, AUTH, PROTOCOL, ... */
-  char reason[160];     /* human text for status != OK ("no answer after 2 tries") */
-  int cred_index;       /* which credential answered, -1 when none */
-  int is_printer;       /* probe answered and the model says printer */
-  asr_vbset *vbs;       /* answers (finished); owned by the callback, which must free it */
-  unsigned requests;    /* requests sent for this job */
+  asr_result status; /* OK, TIMEOUT, AUTH, PROTOCOL, ... */
+  char reason[160];  /* human text for status != OK ("no answer after 2 tries") */
+  int cred_index;    /* which credential answered, -1 when none */
+  int is_printer;    /* probe answered and the model says printer */
+  asr_vbset *vbs;    /* answers (finished); owned by the callback, which must free it */
+  unsigned requests; /* requests sent for this job */
 } asr_scan_result;
 
 typedef void (*asr_scan_cb)(const asr_scan_result *res, void *ctx);

@@ -14,7 +14,7 @@
 
 #include "common/result.h"
 
-#define ASR_OID_MAX 128     /* sub-identifiers in one OID */
+#define ASR_OID_MAX 128        /* sub-identifiers in one OID */
 #define ASR_VB_VALUE_MAX 65535 /* bytes kept of one value; longer values are cut */
 
 typedef enum {
@@ -22,9 +22,9 @@ typedef enum {
   ASR_VB_INTEGER,  /* INTEGER, Integer32 */
   ASR_VB_UNSIGNED, /* Gauge32, Counter32, TimeTicks, Unsigned32 */
   ASR_VB_COUNTER64,
-  ASR_VB_OCTETS,   /* OCTET STRING, Opaque */
-  ASR_VB_OID,      /* OBJECT IDENTIFIER: value in oidval/oidval_len */
-  ASR_VB_IPADDR,   /* IpAddress: 4 bytes in bytes */
+  ASR_VB_OCTETS, /* OCTET STRING, Opaque */
+  ASR_VB_OID,    /* OBJECT IDENTIFIER: value in oidval/oidval_len */
+  ASR_VB_IPADDR, /* IpAddress: 4 bytes in bytes */
   ASR_VB_NULL
 } asr_vb_type;
 
@@ -32,10 +32,10 @@ typedef struct {
   uint32_t *oid;
   size_t oid_len;
   asr_vb_type type;
-  int64_t num;        /* INTEGER / UNSIGNED; COUNTER64 saturated at INT64_MAX */
-  uint8_t *bytes;     /* OCTETS / IPADDR (NUL-terminated for convenience, len excludes it) */
+  int64_t num;    /* INTEGER / UNSIGNED; COUNTER64 saturated at INT64_MAX */
+  uint8_t *bytes; /* OCTETS / IPADDR (NUL-terminated for convenience, len excludes it) */
   size_t len;
-  uint32_t *oidval;   /* OID values */
+  uint32_t *oidval; /* OID values */
   size_t oidval_len;
 } asr_vb;
 
