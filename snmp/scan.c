@@ -991,6 +991,8 @@ static void deliver(scan_run *run, scan_job *j)
   run->done++;
   if (res.status)
     asr_log(ASR_LOG_DEBUG, "%s: %s: %s", j->job->address, asr_result_str(res.status), res.reason);
+  asr_log(ASR_LOG_DEBUG, "%s: done after %u requests, %zu varbinds", j->job->address, res.requests,
+          asr_vbset_count(res.vbs));
   job_free(j);
   run->cb(&res, run->ctx);
 }
