@@ -485,7 +485,7 @@ static void print_supply_row(FILE *out, const json_t *s, int bars)
   fputc(' ', out);
   put_cell(out, jstr(s, "colorant"), 10, 1);
   fputc(' ', out);
-  put_cell(out, jstr(s, "state"), 14, 1);
+  put_cell(out, jstr(s, "state"), 15, 1);
   fprintf(out, " %4s", buf);
   if (bars && known)
     print_bar(out, pct);

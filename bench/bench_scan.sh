@@ -13,6 +13,7 @@ set -eu
 agent=$(cd "$(dirname "${1:?usage: bench_scan.sh PATH/asr-agent}")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/asr-bench.XXXXXX)
+chmod 755 "$work" # snmpsimd drops to user nobody: it must reach the recordings
 fleet="$work/fleet"
 measure="python3 $top/bench/measure.py"
 recs="colour_laser,mono_laser,inkjet,mfp_waste,quirk_xerox_pn,quirk_hp_nul"

@@ -5,6 +5,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/_build"
 work=$(mktemp -d /tmp/asr-quickstart.XXXXXX)
+chmod 755 "$work" # snmpsimd drops to user nobody: it must reach the recordings
 fleet="$work/fleet"
 
 cleanup() {
