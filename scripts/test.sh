@@ -37,4 +37,6 @@ fi
 echo "== make distcheck"
 (cd _build-gcc && make --quiet distcheck >/dev/null 2>&1) || {
   echo "make distcheck failed; rerun 'make distcheck' in _build-gcc for details" >&2; exit 1; }
+summary() { sed -n "s/^# $1: *//p" _build-gcc/test-suite.log; }
 echo "== all tests passed"
+echo "tests: $(summary PASS) passed, $(summary FAIL) failed, $(summary SKIP) skipped"
