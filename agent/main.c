@@ -15,6 +15,8 @@ static const struct {
     {"poll", asr_cmd_poll, "read the supplies of known printers"},
     {"status", asr_cmd_status, "show known printers and their supplies"},
     {"inspect", asr_cmd_inspect, "read a recorded printer (snmpwalk -On or snmprec)"},
+    {"enroll", asr_cmd_enroll, "register this agent with the central service"},
+    {"upload", asr_cmd_upload, "send the pending readings to the central service now"},
 };
 
 static void usage(FILE *out)

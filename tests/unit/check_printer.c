@@ -539,6 +539,36 @@ START_TEST(test_too_many_supplies)
 }
 END_TEST
 
+static char last_warning[256];
+
+static void keep_sink(asr_log_level level, const char *msg, void *ctx)
+{
+  (void)ctx;
+  if (level == ASR_LOG_WARN)
+    snprintf(last_warning, sizeof(last_warning), "%s", msg);
+}
+
+/* Found while fuzzing: inspect builds with ip "", and the warning read ": more than 64
+ * supplies". It names the recording instead. */
+START_TEST(test_too_many_supplies_without_address)
+{
+  asr_vbset *s = asr_vbset_new();
+  char line[96];
+
+  for (int i = 1; i <= ASR_SUPPLIES_MAX + 1; i++) {
+    snprintf(line, sizeof(line), SUP "9.1.%d|2|%d", i, i);
+    ck_assert(vbfix_add(s, line));
+  }
+  asr_vbset_finish(s);
+  last_warning[0] = '\0';
+  asr_log_set_sink(keep_sink, NULL);
+  ck_assert_int_eq(asr_printer_build(s, "", &dev), ASR_OK);
+  asr_log_set_sink(NULL, NULL);
+  ck_assert_str_eq(last_warning, "recording: more than 64 supplies, the rest ignored");
+  asr_vbset_free(s);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("printer");
@@ -565,6 +595,7 @@ int main(void)
   tcase_add_test(tc, test_charset_from_localization);
   tcase_add_test(tc, test_garbage_values);
   tcase_add_test(tc, test_too_many_supplies);
+  tcase_add_test(tc, test_too_many_supplies_without_address);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,2 @@
+/* central/ccli.c: being written */
+#include "central/ccli.h"

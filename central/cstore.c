@@ -1,0 +1,2 @@
+/* central/cstore.c: being written */
+#include "central/cstore.h"

@@ -1,0 +1,2 @@
+/* central/ingest.c: being written */
+#include "central/ingest.h"

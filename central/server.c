@@ -1,0 +1,2 @@
+/* central/server.c: being written */
+#include "central/server.h"

@@ -1,0 +1,2 @@
+/* store/outbox.c: being written */
+#include "store/outbox.h"

@@ -1,0 +1,3 @@
+#!/bin/sh
+# being written (issue 3)
+exit 77

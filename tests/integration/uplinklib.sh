@@ -1,0 +1,1 @@
+# helpers for the uplink integration tests (being written)

@@ -1,0 +1,2 @@
+/* uplink/batch.c: being written */
+#include "uplink/batch.h"

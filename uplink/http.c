@@ -1,0 +1,2 @@
+/* uplink/http.c: being written */
+#include "uplink/http.h"

@@ -1,0 +1,127 @@
+/* sign.c: HMAC-SHA256 request signatures, SHA-256 digests and random secrets (OpenSSL). */
+#include "uplink/sign.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "common/util.h"
+
+static void to_hex(const unsigned char *b, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[b[i] >> 4];
+    out[2 * i + 1] = digits[b[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+static int hex_nibble(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes exactly n bytes of hex; ASR_ERR_INVALID on a bad digit or length. */
+static asr_result from_hex(const char *hex, unsigned char *out, size_t n)
+{
+  if (strlen(hex) != 2 * n)
+    return ASR_ERR_INVALID;
+  for (size_t i = 0; i < n; i++) {
+    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+
+    if (hi < 0 || lo < 0)
+      return ASR_ERR_INVALID;
+    out[i] = (unsigned char)(hi << 4 | lo);
+  }
+  return ASR_OK;
+}
+
+asr_result asr_sign_random_hex(char *out, size_t n)
+{
+  unsigned char buf[64];
+
+  if (n > sizeof(buf) || RAND_bytes(buf, (int)n) != 1)
+    return ASR_ERR_INVALID;
+  to_hex(buf, n, out);
+  OPENSSL_cleanse(buf, sizeof(buf));
+  return ASR_OK;
+}
+
+asr_result asr_sign_sha256_hex(const void *data, size_t len, char *hex, size_t hexn)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+
+  if (hexn < ASR_SIGN_HEX_LEN + 1)
+    return ASR_ERR_TOO_LARGE;
+  if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    return ASR_ERR_INVALID;
+  to_hex(md, 32, hex);
+  return ASR_OK;
+}
+
+/* The raw 32-byte HMAC of the canonical string of a request. */
+static asr_result request_mac(const char *secret_hex, const char *method, const char *path,
+                              int64_t timestamp, const void *body, size_t body_len,
+                              unsigned char mac[32])
+{
+  unsigned char key[32];
+  char digest[ASR_SIGN_HEX_LEN + 1], canonical[1024];
+  unsigned int maclen = 0;
+  asr_result r;
+
+  r = from_hex(secret_hex, key, sizeof(key));
+  if (r == ASR_OK)
+    r = asr_sign_sha256_hex(body, body_len, digest, sizeof(digest));
+  if (r == ASR_OK)
+    r = asr_fmt(canonical, sizeof(canonical), "v1\n%s\n%s\n%lld\n%s", method, path,
+                (long long)timestamp, digest);
+  if (r == ASR_OK && (!HMAC(EVP_sha256(), key, (int)sizeof(key), (const unsigned char *)canonical,
+                            strlen(canonical), mac, &maclen) ||
+                      maclen != 32))
+    r = ASR_ERR_INVALID;
+  OPENSSL_cleanse(key, sizeof(key));
+  return r;
+}
+
+asr_result asr_sign_request(const char *secret_hex, const char *method, const char *path,
+                            int64_t timestamp, const void *body, size_t body_len, char *out,
+                            size_t outn)
+{
+  unsigned char mac[32];
+  asr_result r;
+
+  if (outn < ASR_SIGN_HEADER_LEN + 1)
+    return ASR_ERR_TOO_LARGE;
+  r = request_mac(secret_hex, method, path, timestamp, body, body_len, mac);
+  if (r)
+    return r;
+  memcpy(out, "v1=", 3);
+  to_hex(mac, sizeof(mac), out + 3);
+  return ASR_OK;
+}
+
+asr_result asr_sign_verify(const char *secret_hex, const char *method, const char *path,
+                           int64_t timestamp, const void *body, size_t body_len, const char *header)
+{
+  unsigned char want[32], got[32];
+  asr_result r;
+
+  if (!header || strncmp(header, "v1=", 3) != 0 || from_hex(header + 3, got, sizeof(got)))
+    return ASR_ERR_INVALID;
+  r = request_mac(secret_hex, method, path, timestamp, body, body_len, want);
+  if (r)
+    return r;
+  return CRYPTO_memcmp(want, got, sizeof(want)) == 0 ? ASR_OK : ASR_ERR_AUTH;
+}

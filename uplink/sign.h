@@ -1,0 +1,34 @@
+/* sign.h: request signing of the asr protocol (docs/protocol.md, "Signed requests"), and
+ * the random identifiers and secrets. The only code that includes OpenSSL; asr-central
+ * links it to verify what the agent signs. */
+#ifndef ASR_SIGN_H
+#define ASR_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+#define ASR_SIGN_HEX_LEN 64                        /* hex of 32 bytes (secret, digest, HMAC) */
+#define ASR_SIGN_HEADER_LEN (3 + ASR_SIGN_HEX_LEN) /* "v1=" + hex */
+#define ASR_SIGN_MAX_SKEW 300 /* seconds a timestamp may differ from the receiver's clock */
+
+/* Writes n random bytes as 2n lowercase hex characters and a NUL into out (size >= 2n+1). */
+asr_result asr_sign_random_hex(char *out, size_t n);
+
+/* Lowercase hex SHA-256 of len bytes into hex (size >= 65). */
+asr_result asr_sign_sha256_hex(const void *data, size_t len, char *hex, size_t hexn);
+
+/* The X-ASR-Signature value ("v1=" + hex HMAC) for a request, into out (size >= 68).
+ * secret_hex is the 64-hex-character agent secret. */
+asr_result asr_sign_request(const char *secret_hex, const char *method, const char *path,
+                            int64_t timestamp, const void *body, size_t body_len, char *out,
+                            size_t outn);
+
+/* Checks a signature header value in constant time: ASR_OK when it matches,
+ * ASR_ERR_AUTH when not, ASR_ERR_INVALID when malformed. */
+asr_result asr_sign_verify(const char *secret_hex, const char *method, const char *path,
+                           int64_t timestamp, const void *body, size_t body_len,
+                           const char *header);
+
+#endif

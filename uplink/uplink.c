@@ -1,0 +1,2 @@
+/* uplink/uplink.c: being written */
+#include "uplink/uplink.h"
