@@ -6,14 +6,14 @@
 #   scripts/fuzz.sh repro TARGET FILE...  build, then run TARGET (recording or printer) once
 #                                         on each FILE (a reproducer) and show the report
 #
-# Work files go to $FUZZ_WORK (default ./fuzz-work in the current directory): the binaries,
-# the corpus grown from fuzz/corpus/<target> (the seeds in the tree are never written), the
-# logs, and crash-*/leak-*/timeout-* reproducers. Exits non-zero on the first crash, leak,
-# sanitizer report or invariant violation, printing the reproducer's path.
+# Work files go to $FUZZ_WORK (default $TMPDIR/asr-agent-fuzz, never the source tree): the
+# binaries, the corpus grown from fuzz/corpus/<target> (the seeds in the tree are never
+# written), the logs, and crash-*/leak-*/timeout-* reproducers. Exits non-zero on the first
+# crash, leak, sanitizer report or invariant violation, printing the reproducer's path.
 # Needs clang and libclang-rt-14-dev (installed with apt-get when missing), libjansson-dev.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-work=${FUZZ_WORK:-$(pwd)/fuzz-work}
+work=${FUZZ_WORK:-${TMPDIR:-/tmp}/asr-agent-fuzz}
 cc=${FUZZ_CC:-clang}
 targets="recording printer"
 
@@ -66,8 +66,8 @@ run_one() {
   echo "fuzz.sh: fuzzing $t for ${secs}s (log: $log)" >&2
   # shellcheck disable=SC2086
   if "$work/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$crashes" $dict "$corpus" "$top/fuzz/corpus/$t" \
-    >"$log" 2>&1; then
+    -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$crashes" $dict \
+    "$corpus" "$top/fuzz/corpus/$t" >"$log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" | sed "s/^/  $t: /" >&2
     return 0
   fi
@@ -97,5 +97,7 @@ status=0
 for t in $targets; do
   run_one "$t" "$secs" || status=1
 done
-[ $status -eq 0 ] && echo "fuzz.sh: no crash, leak or invariant violation in ${secs}s per target" >&2
+if [ $status -eq 0 ]; then
+  echo "fuzz.sh: no crash, leak or invariant violation in ${secs}s per target" >&2
+fi
 exit $status

@@ -752,17 +752,24 @@ static void fill_supply(const asr_vbset *vbs, const raw_row *r, uint32_t ent, as
   asr_supply_normalize(s, ent);
 }
 
+/* The device as logs name it: its address, or "recording" (inspect has no address). */
+static const char *log_name(const asr_device *d)
+{
+  return d->ip[0] ? d->ip : "recording";
+}
+
 static void fill_supplies(const asr_vbset *vbs, uint32_t ent, asr_device *d)
 {
   raw_table *t = calloc(1, sizeof(*t));
 
   if (!t) {
-    asr_log(ASR_LOG_ERR, "%s: out of memory reading supplies", d->ip);
+    asr_log(ASR_LOG_ERR, "%s: out of memory reading supplies", log_name(d));
     return;
   }
   collect_rows(vbs, ent, t);
   if (t->dropped)
-    asr_log(ASR_LOG_WARN, "%s: more than %d supplies, the rest ignored", d->ip, ASR_SUPPLIES_MAX);
+    asr_log(ASR_LOG_WARN, "%s: more than %d supplies, the rest ignored", log_name(d),
+            ASR_SUPPLIES_MAX);
   for (size_t i = 0; i < t->n; i++)
     fill_supply(vbs, &t->rows[i], ent, &d->supplies[i]);
   d->n_supplies = t->n;
