@@ -34,6 +34,9 @@ if [ -d "$top/../shared/printers/train" ]; then
   (cd _build-gcc && make --quiet check-recordings RECORDINGS="$top/../shared/printers/train")
 fi
 
+echo "== fuzzing the untrusted paths (15 s a target; scripts/fuzz.sh SECONDS for longer)"
+sh "$top/scripts/fuzz.sh" 15 >/tmp/asr-fuzz.log 2>&1 || { tail -30 /tmp/asr-fuzz.log >&2; exit 1; }
+
 echo "== make distcheck"
 (cd _build-gcc && make --quiet distcheck >/dev/null 2>&1) || {
   echo "make distcheck failed; rerun 'make distcheck' in _build-gcc for details" >&2; exit 1; }
