@@ -209,7 +209,8 @@ sim_add()
   _c=${3:-public}
   case $1 in
     127.4[0-9].*) ;;
-    *) echo "lib.sh: refusing address $1 (tests use 127.40-127.49)"; exit 99 ;;
+    127.5[2-9].*) ;; # the uplink tests (uplinklib.sh) keep their printers here
+    *) echo "lib.sh: refusing address $1 (tests use 127.40-127.49 and 127.52-127.59)"; exit 99 ;;
   esac
   mkdir -p "$TMPD/sim/data/$_c"
   if [ -f "$2" ]; then _src=$2; else _src="$RECDIR/$2.snmprec"; fi
