@@ -1,2 +1,584 @@
-/* central/ccli.c: being written */
+/* ccli.c: the asr-central commands: serve, site add/list, devices, agent revoke.
+ * Results go to stdout, diagnostics and the request log to stderr. */
 #include "central/ccli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "central/cstore.h"
+#include "central/ingest.h"
+#include "central/server.h"
+#include "common/log.h"
+#include "common/util.h"
+
+enum {
+  OPT_HELP = 'h',
+  OPT_DB = 256,
+  OPT_LISTEN,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_THREADS,
+  OPT_MAX_BODY,
+  OPT_CONTACT,
+  OPT_ADDRESS,
+  OPT_FORMAT,
+  OPT_SITE,
+  OPT_VERBOSE,
+};
+
+static void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void cli_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("asr-central: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+static void log_sink(asr_log_level level, const char *msg, void *ctx)
+{
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+
+  (void)ctx;
+  fprintf(stderr, "asr-central: %s: %s\n", names[level], msg);
+}
+
+void ccli_log_init(int verbose)
+{
+  int level = ASR_LOG_WARN + verbose;
+
+  asr_log_set_sink(log_sink, NULL);
+  asr_log_set_level((asr_log_level)(level > ASR_LOG_DEBUG ? ASR_LOG_DEBUG : level));
+}
+
+static int exit_for(asr_result r)
+{
+  switch (r) {
+  case ASR_OK:
+    return CCLI_EXIT_OK;
+  case ASR_ERR_DB:
+  case ASR_ERR_DB_LOCKED:
+  case ASR_ERR_DB_VERSION:
+    return CCLI_EXIT_DB;
+  case ASR_ERR_INVALID:
+  case ASR_ERR_NOT_FOUND:
+    return CCLI_EXIT_FAILURE;
+  case ASR_ERR_USAGE:
+    return CCLI_EXIT_USAGE;
+  default:
+    return CCLI_EXIT_INTERNAL;
+  }
+}
+
+/* Opens the database of --db (required), printing the problem. */
+static asr_result open_db(const char *path, cstore **st)
+{
+  char err[512];
+  asr_result r;
+
+  if (!path || !*path) {
+    cli_error("--db FILE is required");
+    return ASR_ERR_USAGE;
+  }
+  r = cstore_open(path, st, err, sizeof(err));
+  if (r)
+    cli_error("%s", err);
+  return r;
+}
+
+/* "json" or "table" into *json; -1 with a message otherwise. */
+static int parse_format(const char *arg, int *json)
+{
+  if (strcmp(arg, "json") == 0)
+    *json = 1;
+  else if (strcmp(arg, "table") == 0)
+    *json = 0;
+  else {
+    cli_error("--format: '%s' is not json or table", arg);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * serve */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void request_log(const central_request_log *l, void *ctx)
+{
+  (void)ctx;
+  fprintf(stderr, "asr-central: %s %s %d agent=%s batch=%s %lldms\n", l->method, l->path, l->status,
+          *l->agent_id ? l->agent_id : "-", *l->batch_id ? l->batch_id : "-", (long long)l->ms);
+}
+
+static void serve_usage(FILE *out)
+{
+  fprintf(out, "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
+               " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n");
+}
+
+static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
+{
+  unsigned v = 0;
+
+  switch (c) {
+  case OPT_LISTEN:
+    o->listen = arg;
+    return 0;
+  case OPT_DB:
+    o->db_path = arg;
+    return 0;
+  case OPT_TLS_CERT:
+    o->tls_cert = arg;
+    return 0;
+  case OPT_TLS_KEY:
+    o->tls_key = arg;
+    return 0;
+  case OPT_VERBOSE:
+    (*verbose)++;
+    return 0;
+  case OPT_THREADS:
+    if (asr_parse_uint(arg, 1, 64, &v) != ASR_OK)
+      break;
+    o->threads = v;
+    return 0;
+  case OPT_MAX_BODY:
+    if (asr_parse_uint(arg, 1024, INGEST_MAX_COMPRESSED, &v) != ASR_OK)
+      break;
+    o->max_body = v;
+    return 0;
+  default:
+    return -1;
+  }
+  cli_error("'%s': not a valid value (--threads 1..64, --max-body 1024..%u)", arg,
+            INGEST_MAX_COMPRESSED);
+  return -1;
+}
+
+static int serve_args(int argc, char **argv, central_server_opts *o, int *verbose)
+{
+  static const struct option longopts[] = {
+      {"listen", required_argument, NULL, OPT_LISTEN},
+      {"db", required_argument, NULL, OPT_DB},
+      {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+      {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+      {"threads", required_argument, NULL, OPT_THREADS},
+      {"max-body", required_argument, NULL, OPT_MAX_BODY},
+      {"verbose", no_argument, NULL, OPT_VERBOSE},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      serve_usage(stdout);
+      return 1;
+    }
+    if (serve_option(o, c == 'v' ? OPT_VERBOSE : c, optarg, verbose))
+      return -1;
+  }
+  if (optind != argc || !o->listen || !o->db_path) {
+    serve_usage(stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* Checks the database once before listening (so a bad --db fails at start). */
+static asr_result serve_check_db(const char *path)
+{
+  cstore *st = NULL;
+  asr_result r = open_db(path, &st);
+
+  cstore_close(st);
+  return r;
+}
+
+static void serve_wait(void)
+{
+  struct sigaction sa;
+  struct timespec ts = {0, 200000000L};
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  while (!stop_requested)
+    nanosleep(&ts, NULL);
+}
+
+int ccli_serve(int argc, char **argv)
+{
+  char err[512], ss[128];
+  central_server_opts o;
+  central_server *sv = NULL;
+  int verbose = 0, loopback = 0, rc;
+  size_t sslen = sizeof(ss);
+  asr_result r;
+
+  central_server_opts_init(&o);
+  rc = serve_args(argc, argv, &o, &verbose);
+  if (rc)
+    return rc > 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+  ccli_log_init(verbose);
+  if (central_parse_listen(o.listen, ss, &sslen, &loopback) != ASR_OK) {
+    cli_error("--listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:8443 or [::1]:8443)", o.listen);
+    return CCLI_EXIT_USAGE;
+  }
+  if (!o.tls_cert && !loopback)
+    cli_error("warning: plain HTTP on a non-loopback address (%s): use --tls-cert/--tls-key",
+              o.listen);
+  r = serve_check_db(o.db_path);
+  if (r)
+    return exit_for(r);
+  o.log_cb = request_log;
+  r = central_server_start(&o, &sv, err, sizeof(err));
+  if (r) {
+    cli_error("%s", err);
+    return r == ASR_ERR_USAGE ? CCLI_EXIT_USAGE : CCLI_EXIT_NETWORK;
+  }
+  fprintf(stderr, "asr-central: listening on %s (%s), port %u\n", o.listen,
+          o.tls_cert ? "https" : "http", (unsigned)central_server_port(sv));
+  serve_wait();
+  fprintf(stderr, "asr-central: stopping\n");
+  central_server_stop(sv);
+  return CCLI_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * site add / site list */
+
+typedef struct {
+  const char *db, *contact, *address;
+  int json;
+} site_opts;
+
+static int site_args(int argc, char **argv, site_opts *o)
+{
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, OPT_DB},
+      {"contact", required_argument, NULL, OPT_CONTACT},
+      {"address", required_argument, NULL, OPT_ADDRESS},
+      {"format", required_argument, NULL, OPT_FORMAT},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == OPT_DB)
+      o->db = optarg;
+    else if (c == OPT_CONTACT)
+      o->contact = optarg;
+    else if (c == OPT_ADDRESS)
+      o->address = optarg;
+    else if (c == OPT_FORMAT && parse_format(optarg, &o->json) == 0)
+      continue;
+    else
+      return -1;
+  }
+  return 0;
+}
+
+/* A loose e-mail check: one '@' with text on both sides, no spaces. */
+static bool email_ok(const char *s)
+{
+  const char *at = strchr(s, '@');
+
+  return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " \t\r\n") &&
+         strlen(s) < CSTORE_NAME_MAX;
+}
+
+/* A site name: 1..255 bytes of printable text. */
+static bool name_ok(const char *s)
+{
+  size_t n = strlen(s);
+
+  if (n == 0 || n >= CSTORE_NAME_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return false;
+  }
+  return true;
+}
+
+static int site_add(const char *name, const site_opts *o)
+{
+  char token[CSTORE_TOKEN_LEN + 1];
+  cstore *st = NULL;
+  asr_result r;
+
+  if (!name_ok(name)) {
+    cli_error("site add: NAME must be 1 to 255 printable bytes");
+    return CCLI_EXIT_USAGE;
+  }
+  if (!o->contact || !email_ok(o->contact)) {
+    cli_error("site add: --contact EMAIL is required (one @, no spaces)");
+    return CCLI_EXIT_USAGE;
+  }
+  if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
+    cli_error("site add: --address must be 1 to 255 printable bytes");
+    return CCLI_EXIT_USAGE;
+  }
+  r = open_db(o->db, &st);
+  if (!r) {
+    r = cstore_site_add(st, name, o->contact, o->address, asr_now(), token, sizeof(token));
+    if (r)
+      cli_error("%s", cstore_errmsg(st));
+    else
+      printf("%s\n", token);
+  }
+  cstore_close(st);
+  return exit_for(r);
+}
+
+static int print_site(const cstore_site *s, void *ctx)
+{
+  char when[32];
+  json_t *arr = ctx;
+
+  asr_time_iso(s->created_at, when, sizeof(when));
+  if (arr)
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "name", s->name, "contact",
+                                    s->contact, "address", s->address, "created_at", when, "agents",
+                                    (json_int_t)s->agents, "devices", (json_int_t)s->devices));
+  else
+    printf("%-24s %-32s %6lld %8lld  %s\n", s->name, s->contact, (long long)s->agents,
+           (long long)s->devices, when);
+  return 0;
+}
+
+static int site_list(const site_opts *o)
+{
+  cstore *st = NULL;
+  json_t *arr = o->json ? json_array() : NULL;
+  asr_result r = open_db(o->db, &st);
+
+  if (!r && !o->json)
+    printf("%-24s %-32s %6s %8s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED");
+  if (!r)
+    r = cstore_site_foreach(st, print_site, arr);
+  if (r && st)
+    cli_error("%s", cstore_errmsg(st));
+  if (!r && arr) {
+    json_t *doc = json_pack("{s:O}", "sites", arr);
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
+  }
+  json_decref(arr);
+  cstore_close(st);
+  return exit_for(r);
+}
+
+int ccli_site(int argc, char **argv)
+{
+  site_opts o = {NULL, NULL, NULL, 0};
+  const char *sub = argc > 1 ? argv[1] : "";
+
+  if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0) {
+    fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT] --db FILE\n"
+                    "       asr-central site list --db FILE [--format json|table]\n");
+    return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+  }
+  if (site_args(argc - 1, argv + 1, &o))
+    return CCLI_EXIT_USAGE;
+  if (strcmp(sub, "list") == 0)
+    return optind == argc - 1 ? site_list(&o) : CCLI_EXIT_USAGE;
+  if (optind != argc - 2) {
+    cli_error("site add: one NAME expected");
+    return CCLI_EXIT_USAGE;
+  }
+  return site_add(argv[optind + 1], &o);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * devices */
+
+static json_t *opt_int_json(bool has, int64_t v)
+{
+  return has ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *supplies_json(const cstore_device_row *d)
+{
+  json_t *arr = json_array();
+
+  for (size_t i = 0; arr && i < d->n_supplies; i++) {
+    const cstore_supply_row *s = &d->supplies[i];
+    json_array_append_new(arr, json_pack("{s:i,s:s?,s:s?,s:o,s:o,s:o}", "index", (int)s->index,
+                                         "type", s->type, "colorant", s->colorant, "percent",
+                                         opt_int_json(s->has_percent, s->percent), "level",
+                                         opt_int_json(s->has_level, s->level), "max",
+                                         opt_int_json(s->has_max, s->max)));
+  }
+  return arr;
+}
+
+static json_t *device_json(const cstore_device_row *d)
+{
+  char when[32];
+  bool serial = d->serial && *d->serial;
+  json_t *o;
+
+  asr_time_iso(d->last_reading_at, when, sizeof(when));
+  o = json_pack("{s:s?,s:s,s:s?,s:s?,s:o,s:I}", "serial", serial ? d->serial : NULL, "site",
+                d->site, "agent", d->agent, "last_reading_at", d->last_reading_at ? when : NULL,
+                "supplies", supplies_json(d), "readings", (json_int_t)d->readings);
+  if (o && !serial)
+    json_object_set_new(o, "key", json_string(d->key));
+  return o;
+}
+
+static void device_table(const cstore_device_row *d)
+{
+  char when[32] = "-", sup[512] = "";
+  size_t len = 0;
+
+  if (d->last_reading_at)
+    asr_time_iso(d->last_reading_at, when, sizeof(when));
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    const cstore_supply_row *s = &d->supplies[i];
+    const char *name = s->colorant ? s->colorant : s->type ? s->type : "?";
+    if (s->has_percent)
+      asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
+    else
+      asr_append(sup, sizeof(sup), &len, "%s%s ?", i ? ", " : "", name);
+  }
+  printf("%-16s %-28s %-20s %8lld  %s\n", d->site, d->serial && *d->serial ? d->serial : d->key,
+         when, (long long)d->readings, sup);
+}
+
+static int print_device(const cstore_device_row *d, void *ctx)
+{
+  json_t *arr = ctx;
+
+  if (arr)
+    json_array_append_new(arr, device_json(d));
+  else
+    device_table(d);
+  return 0;
+}
+
+static int devices_args(int argc, char **argv, site_opts *o, const char **site)
+{
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, OPT_DB},
+      {"site", required_argument, NULL, OPT_SITE},
+      {"format", required_argument, NULL, OPT_FORMAT},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == OPT_DB)
+      o->db = optarg;
+    else if (c == OPT_SITE)
+      *site = optarg;
+    else if (c != OPT_FORMAT || parse_format(optarg, &o->json) != 0)
+      return -1;
+  }
+  return optind == argc ? 0 : -1;
+}
+
+void *ccli_devices_json(struct cstore *st, const char *site)
+{
+  json_t *arr = json_array(), *doc = NULL;
+  asr_result r = arr ? cstore_device_foreach(st, site, print_device, arr) : ASR_ERR_NOMEM;
+
+  if (r)
+    cli_error("%s", cstore_errmsg(st));
+  else
+    doc = json_pack("{s:O}", "devices", arr);
+  json_decref(arr);
+  return doc;
+}
+
+int ccli_devices(int argc, char **argv)
+{
+  site_opts o = {NULL, NULL, NULL, 1};
+  const char *site = NULL;
+  cstore *st = NULL;
+  json_t *doc = NULL;
+  asr_result r;
+
+  if (devices_args(argc, argv, &o, &site)) {
+    fprintf(stderr, "usage: asr-central devices [--site NAME] --format json|table --db FILE\n");
+    return CCLI_EXIT_USAGE;
+  }
+  r = open_db(o.db, &st);
+  if (r)
+    return exit_for(r);
+  if (o.json) {
+    doc = ccli_devices_json(st, site);
+    r = doc ? ASR_OK : ASR_ERR_NOT_FOUND;
+    if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
+      putchar('\n');
+    json_decref(doc);
+  } else {
+    printf("%-16s %-28s %-20s %8s  %s\n", "SITE", "SERIAL/KEY", "LAST READING", "READINGS",
+           "SUPPLIES");
+    r = cstore_device_foreach(st, site, print_device, NULL);
+    if (r)
+      cli_error("%s", cstore_errmsg(st));
+  }
+  cstore_close(st);
+  return exit_for(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * agent revoke */
+
+int ccli_agent(int argc, char **argv)
+{
+  static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                           {NULL, 0, NULL, 0}};
+  const char *db = NULL;
+  cstore *st = NULL;
+  asr_result r;
+  int c;
+
+  if (argc < 2 || strcmp(argv[1], "revoke") != 0) {
+    fprintf(stderr, "usage: asr-central agent revoke AGENT_ID --db FILE\n");
+    return CCLI_EXIT_USAGE;
+  }
+  while ((c = getopt_long(argc - 1, argv + 1, "", longopts, NULL)) != -1) {
+    if (c != OPT_DB)
+      return CCLI_EXIT_USAGE;
+    db = optarg;
+  }
+  if (optind != argc - 2)
+    return CCLI_EXIT_USAGE;
+  r = open_db(db, &st);
+  if (!r)
+    r = cstore_agent_revoke(st, argv[optind + 1]);
+  if (r == ASR_ERR_NOT_FOUND)
+    cli_error("no agent '%s'", argv[optind + 1]);
+  else if (r && st)
+    cli_error("%s", cstore_errmsg(st));
+  cstore_close(st);
+  return exit_for(r);
+}

@@ -1,2 +1,1063 @@
-/* central/cstore.c: being written */
+/* cstore.c: the database of asr-central; the only central code that includes sqlite3.h.
+ *
+ * Reading order: the schema and its migrations (data), the statements (data), the
+ * handle and error conversion, opening, sites and agents, applying a batch (the hot
+ * path), and the listings.
+ *
+ * Why it looks like this:
+ * - Every statement is a row of stmt_sql[], prepared once per handle on first use and
+ *   reset after each use: a batch of 60,000 readings is one transaction of a few
+ *   hundred thousand steps of a dozen cached statements.
+ * - Readings, levels and events are INSERT OR IGNORE into WITHOUT ROWID tables keyed by
+ *   what makes them unique, so the same reading in two batches is stored once; each
+ *   device's "readings" column counts the rows that were really inserted.
+ * - A batch is applied under BEGIN IMMEDIATE: writers queue on the busy timeout, and a
+ *   batch that still meets a busy file is retried whole (it was rolled back). */
 #include "central/cstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "uplink/sign.h"
+
+#define CSTORE_ERR_MAX 512
+#define APPLY_TRIES 20 /* whole-transaction retries of a batch meeting a busy file */
+
+/* ---------------------------------------------------------------------------------------
+ * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
+ *   sites     a customer site: unique name, contact, address, its enrolment token.
+ *   agents    an enrolled agent: id "ag_..", its site, its secret (hex, needed to check
+ *             HMACs: the file is 0600), hostname and version, last_seen (any batch,
+ *             heartbeats included), revoked (1: its requests get 403).
+ *   devices   a printer of a site, unique (site_id, key); identity and state as the
+ *             newest batch (by created_at) said; last_reading_at the time of its newest
+ *             reading; readings the number of its rows in readings.
+ *   supplies  one row per (device, supply index): the description, and in level, max,
+ *             percent the values of the newest reading that reported it (at level_t).
+ *   readings  one per (device, t): the page count.
+ *   levels    one per (device, supply index, t): level and max as reported, percent.
+ *   events    one per (device, t, kind): detail, and the batch that brought it.
+ *   batches   every committed batch id, its agent, when, and its counts. */
+static const struct {
+  int version;
+  const char *sql;
+} schema_steps[] = {
+    {1, "CREATE TABLE sites ("
+        " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, contact TEXT NOT NULL,"
+        " address TEXT NOT NULL DEFAULT '', token TEXT NOT NULL UNIQUE,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE TABLE agents ("
+        " id TEXT PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " secret TEXT NOT NULL, hostname TEXT NOT NULL DEFAULT '',"
+        " agent_version TEXT NOT NULL DEFAULT '', enrolled_at INTEGER NOT NULL,"
+        " last_seen INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE devices ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " key TEXT NOT NULL, serial TEXT, mac TEXT, ip TEXT, vendor TEXT, model TEXT,"
+        " sys_object_id TEXT, sys_descr TEXT, sys_name TEXT, printer_status TEXT,"
+        " errors TEXT, state TEXT, state_since INTEGER, last_good_poll INTEGER,"
+        " failed_polls INTEGER, agent_id TEXT, updated_at INTEGER NOT NULL DEFAULT 0,"
+        " last_reading_at INTEGER NOT NULL DEFAULT 0, readings INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (site_id, key));"
+        "CREATE TABLE supplies ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, description TEXT, part_number TEXT, type TEXT, class TEXT,"
+        " colorant TEXT, unit TEXT, level INTEGER, max INTEGER, percent INTEGER,"
+        " level_t INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
+        "CREATE TABLE readings ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL, page_count INTEGER, PRIMARY KEY (device_id, t)) WITHOUT ROWID;"
+        "CREATE TABLE levels ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, t INTEGER NOT NULL, level INTEGER, max INTEGER,"
+        " percent INTEGER, PRIMARY KEY (device_id, idx, t)) WITHOUT ROWID;"
+        "CREATE TABLE events ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT, batch_id TEXT NOT NULL,"
+        " PRIMARY KEY (device_id, t, kind)) WITHOUT ROWID;"
+        "CREATE TABLE batches ("
+        " id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),"
+        " received_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+        " devices INTEGER NOT NULL, readings INTEGER NOT NULL,"
+        " readings_new INTEGER NOT NULL, events INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX batches_agent ON batches(agent_id, received_at);"},
+};
+
+#define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
+
+/* ---------------------------------------------------------------------------------------
+ * Statements: one row each, prepared on first use. */
+typedef enum {
+  S_BEGIN,
+  S_COMMIT,
+  S_SITE_ADD,
+  S_SITE_BY_NAME,
+  S_SITE_BY_TOKEN,
+  S_SITES,
+  S_AGENT_ADD,
+  S_AGENT_GET,
+  S_AGENT_REVOKE,
+  S_AGENT_SEEN,
+  S_BATCH_GET,
+  S_BATCH_ADD,
+  S_DEVICE_UPSERT,
+  S_DEVICE_ID,
+  S_DEVICE_COUNT,
+  S_SUPPLY_META,
+  S_SUPPLY_LEVEL,
+  S_READING_ADD,
+  S_LEVEL_ADD,
+  S_EVENT_ADD,
+  S_DEVICES,
+  S_DEVICE_SUPPLIES,
+  S_COUNT
+} stmt_id;
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_SITE_ADD] = "INSERT INTO sites (name, contact, address, token, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_SITE_BY_NAME] = "SELECT id FROM sites WHERE name = ?1",
+    [S_SITE_BY_TOKEN] = "SELECT id, name FROM sites WHERE token = ?1",
+    [S_SITES] = "SELECT id, name, contact, address, created_at,"
+                " (SELECT count(*) FROM agents a WHERE a.site_id = s.id),"
+                " (SELECT count(*) FROM devices d WHERE d.site_id = s.id)"
+                " FROM sites s ORDER BY name",
+    [S_AGENT_ADD] = "INSERT INTO agents (id, site_id, secret, hostname, agent_version,"
+                    " enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_AGENT_GET] = "SELECT site_id, secret, revoked FROM agents WHERE id = ?1",
+    [S_AGENT_REVOKE] = "UPDATE agents SET revoked = 1 WHERE id = ?1",
+    /* every batch, heartbeats included, says the agent is alive */
+    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = max(last_seen, ?2),"
+                     " agent_version = coalesce(?3, agent_version) WHERE id = ?1",
+    [S_BATCH_GET] = "SELECT readings FROM batches WHERE id = ?1",
+    [S_BATCH_ADD] = "INSERT INTO batches (id, agent_id, received_at, created_at, devices,"
+                    " readings, readings_new, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* identity and state: what the newest batch said (an older batch arriving late does
+     * not overwrite it); a value the batch did not carry keeps the stored one */
+    [S_DEVICE_UPSERT] =
+        "INSERT INTO devices (site_id, key, serial, mac, ip, vendor, model, sys_object_id,"
+        " sys_descr, sys_name, printer_status, errors, state, state_since, last_good_poll,"
+        " failed_polls, agent_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        " ON CONFLICT (site_id, key) DO UPDATE SET"
+        " serial = coalesce(excluded.serial, serial), mac = coalesce(excluded.mac, mac),"
+        " ip = coalesce(excluded.ip, ip), vendor = coalesce(excluded.vendor, vendor),"
+        " model = coalesce(excluded.model, model),"
+        " sys_object_id = coalesce(excluded.sys_object_id, sys_object_id),"
+        " sys_descr = coalesce(excluded.sys_descr, sys_descr),"
+        " sys_name = coalesce(excluded.sys_name, sys_name),"
+        " printer_status = coalesce(excluded.printer_status, printer_status),"
+        " errors = coalesce(excluded.errors, errors), state = coalesce(excluded.state, state),"
+        " state_since = coalesce(excluded.state_since, state_since),"
+        " last_good_poll = coalesce(excluded.last_good_poll, last_good_poll),"
+        " failed_polls = coalesce(excluded.failed_polls, failed_polls),"
+        " agent_id = excluded.agent_id, updated_at = excluded.updated_at"
+        " WHERE excluded.updated_at >= devices.updated_at",
+    [S_DEVICE_ID] = "SELECT id FROM devices WHERE site_id = ?1 AND key = ?2",
+    [S_DEVICE_COUNT] = "UPDATE devices SET readings = readings + ?2,"
+                       " last_reading_at = max(last_reading_at, ?3) WHERE id = ?1",
+    [S_SUPPLY_META] =
+        "INSERT INTO supplies (device_id, idx, description, part_number, type, class,"
+        " colorant, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT (device_id, idx) DO UPDATE SET description = excluded.description,"
+        " part_number = excluded.part_number, type = excluded.type, class = excluded.class,"
+        " colorant = excluded.colorant, unit = excluded.unit",
+    /* the values of the newest reading that reported the supply */
+    [S_SUPPLY_LEVEL] = "INSERT INTO supplies (device_id, idx, level, max, percent, level_t)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET level = excluded.level, max = excluded.max,"
+                       " percent = excluded.percent, level_t = excluded.level_t"
+                       " WHERE excluded.level_t >= supplies.level_t",
+    [S_READING_ADD] = "INSERT OR IGNORE INTO readings (device_id, t, page_count)"
+                      " VALUES (?1, ?2, ?3)",
+    [S_LEVEL_ADD] = "INSERT OR IGNORE INTO levels (device_id, idx, t, level, max, percent)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_EVENT_ADD] = "INSERT OR IGNORE INTO events (device_id, t, kind, detail, batch_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_DEVICES] = "SELECT d.id, d.key, d.serial, s.name, d.agent_id, d.ip, d.vendor, d.model,"
+                  " d.state, d.last_reading_at, d.readings FROM devices d"
+                  " JOIN sites s ON s.id = d.site_id WHERE ?1 IS NULL OR s.name = ?1"
+                  " ORDER BY s.name, d.key",
+    /* the supplies of the last reading (all described ones before any reading) */
+    [S_DEVICE_SUPPLIES] = "SELECT idx, type, colorant, description, level, max, percent"
+                          " FROM supplies WHERE device_id = ?1 AND (?2 = 0 OR level_t = ?2)"
+                          " ORDER BY idx",
+};
+
+struct cstore {
+  sqlite3 *db;
+  char *path;
+  char err[CSTORE_ERR_MAX];
+  sqlite3_stmt *stmt[S_COUNT];
+};
+
+static int busy_timeout_ms = 30000;
+
+void cstore_set_busy_timeout(int ms)
+{
+  busy_timeout_ms = ms < 0 ? 0 : ms;
+}
+
+const char *cstore_errmsg(cstore *st)
+{
+  if (!st)
+    return "no database";
+  return st->err[0] ? st->err : "no error";
+}
+
+static void set_err(cstore *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets the handle's message and logs it once (at INFO: callers report errmsg). */
+static void set_err(cstore *st, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    asr_strlcpy(st->err, "database error", sizeof(st->err));
+  asr_log(ASR_LOG_INFO, "%s", st->err);
+}
+
+/* Converts a failed SQLite call (rc) while doing `what` into an asr_result. */
+static asr_result db_fail(cstore *st, int rc, const char *what)
+{
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    set_err(st, "%s: %s: database is busy", st->path, what);
+    return ASR_ERR_DB_LOCKED;
+  case SQLITE_NOMEM:
+    set_err(st, "%s: %s: out of memory", st->path, what);
+    return ASR_ERR_NOMEM;
+  default:
+    set_err(st, "%s: %s: %s", st->path, what, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    return ASR_ERR_DB;
+  }
+}
+
+/* The cached statement id, prepared on first use, ready to bind. */
+static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
+{
+  if (!st->stmt[id]) {
+    int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
+                                NULL);
+    if (rc != SQLITE_OK)
+      return db_fail(st, rc, "preparing a statement");
+  }
+  *out = st->stmt[id];
+  return ASR_OK;
+}
+
+static void stmt_done(sqlite3_stmt *s)
+{
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+/* Steps a statement that returns no row we need, then resets it. */
+static asr_result stmt_run(cstore *st, sqlite3_stmt *s, const char *what)
+{
+  asr_result r = ASR_OK;
+  int rc = sqlite3_step(s);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    r = db_fail(st, rc, what);
+  stmt_done(s);
+  return r;
+}
+
+/* Steps a query: *row tells whether a row is there (the caller reads, then resets). */
+static asr_result stmt_row(cstore *st, sqlite3_stmt *s, const char *what, bool *row)
+{
+  int rc = sqlite3_step(s);
+
+  *row = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return ASR_OK;
+  stmt_done(s);
+  return db_fail(st, rc, what);
+}
+
+static asr_result exec_id(cstore *st, stmt_id id, const char *what)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, id, &s);
+
+  return r ? r : stmt_run(st, s, what);
+}
+
+static void tx_rollback(cstore *st)
+{
+  if (!sqlite3_get_autocommit(st->db))
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Binds a string, or NULL when v is NULL. */
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* Binds an integer, or NULL when v < 0 (absent). */
+static void bind_opt_i64(sqlite3_stmt *s, int i, int64_t v)
+{
+  if (v >= 0)
+    sqlite3_bind_int64(s, i, v);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening: the file (0600), pragmas, version check, migrations. */
+
+static asr_result exec_sql(cstore *st, const char *sql, const char *what)
+{
+  int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+  return rc == SQLITE_OK ? ASR_OK : db_fail(st, rc, what);
+}
+
+static asr_result query_int(cstore *st, const char *sql, int *out)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = ASR_OK;
+  int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int(s, 0);
+  else if (rc == SQLITE_DONE)
+    *out = 0;
+  else
+    r = db_fail(st, rc, "reading the schema");
+  sqlite3_finalize(s);
+  return r;
+}
+
+int cstore_schema_latest(void)
+{
+  return schema_steps[SCHEMA_STEPS - 1].version;
+}
+
+int cstore_schema_version(cstore *st)
+{
+  int v = -1;
+
+  if (!st || query_int(st, "PRAGMA user_version", &v) != ASR_OK)
+    return -1;
+  return v;
+}
+
+/* Creates the file 0600 when missing; narrows a wider mode (it holds secrets).
+ * Never opens an existing database file: closing any descriptor of a file drops every
+ * POSIX lock this process holds on it, which would break the SQLite connections other
+ * threads have open (another process could then checkpoint and delete the WAL under
+ * them). A new file is created before any connection can lock it. */
+static asr_result prepare_file(cstore *st)
+{
+  struct stat sb;
+  int fd;
+
+  if (stat(st->path, &sb) == 0) {
+    if (!S_ISREG(sb.st_mode)) {
+      set_err(st, "%s: not a regular file", st->path);
+      return ASR_ERR_DB;
+    }
+    if ((sb.st_mode & 077) && chmod(st->path, 0600) == 0)
+      asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds secrets)", st->path);
+    return ASR_OK;
+  }
+  fd = open(st->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    set_err(st, "%s: cannot create: %s", st->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  if (fd >= 0)
+    close(fd);
+  return ASR_OK;
+}
+
+static asr_result migrate_step(cstore *st, int version, const char *sql)
+{
+  char set[64];
+  int v = 0;
+  asr_result r = exec_id(st, S_BEGIN, "starting a migration");
+
+  if (r)
+    return r;
+  r = query_int(st, "PRAGMA user_version", &v);
+  if (r || v >= version)
+    goto out;
+  r = exec_sql(st, sql, "migrating the schema");
+  if (!r)
+    r = asr_fmt(set, sizeof(set), "PRAGMA user_version = %d", version);
+  if (!r)
+    r = exec_sql(st, set, "setting the schema version");
+out:
+  if (!r)
+    r = exec_id(st, S_COMMIT, "committing a migration");
+  if (r)
+    tx_rollback(st);
+  return r;
+}
+
+static asr_result check_version(cstore *st)
+{
+  int v = 0, tables = 0;
+  asr_result r = query_int(st, "PRAGMA user_version", &v);
+
+  if (r)
+    return r;
+  if (v > cstore_schema_latest()) {
+    set_err(st, "%s: schema version %d is newer than this program's (%d): use a newer asr-central",
+            st->path, v, cstore_schema_latest());
+    return ASR_ERR_DB_VERSION;
+  }
+  if (v > 0)
+    return ASR_OK;
+  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+  if (!r && tables > 0) {
+    set_err(st, "%s: not an asr-central database", st->path);
+    r = ASR_ERR_DB;
+  }
+  return r;
+}
+
+static asr_result open_db(cstore *st)
+{
+  int rc = sqlite3_open_v2(st->path, &st->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  asr_result r;
+
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "opening");
+  sqlite3_busy_timeout(st->db, busy_timeout_ms);
+  r = check_version(st);
+  if (!r)
+    r = exec_sql(st,
+                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                 " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
+                 "setting pragmas");
+  for (size_t i = 0; !r && i < SCHEMA_STEPS; i++)
+    r = migrate_step(st, schema_steps[i].version, schema_steps[i].sql);
+  return r;
+}
+
+asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
+{
+  cstore *st = calloc(1, sizeof(*st));
+  asr_result r = ASR_ERR_NOMEM;
+
+  *out = NULL;
+  if (!st || !(st->path = strdup(path)))
+    goto fail;
+  r = prepare_file(st);
+  if (!r)
+    r = open_db(st);
+  if (r)
+    goto fail;
+  *out = st;
+  return ASR_OK;
+fail:
+  if (err && n)
+    asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n);
+  cstore_close(st);
+  return r;
+}
+
+void cstore_close(cstore *st)
+{
+  if (!st)
+    return;
+  for (int i = 0; i < S_COUNT; i++)
+    sqlite3_finalize(st->stmt[i]);
+  sqlite3_close(st->db);
+  free(st->path);
+  free(st);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sites and agents. */
+
+asr_result cstore_site_add(cstore *st, const char *name, const char *contact, const char *address,
+                           int64_t now, char *token, size_t tokenn)
+{
+  char hex[33];
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r;
+
+  if (tokenn < CSTORE_TOKEN_LEN + 1 || asr_sign_random_hex(hex, 16) != ASR_OK)
+    return ASR_ERR_INVALID;
+  r = stmt_get(st, S_SITE_BY_NAME, &s);
+  if (!r) {
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    r = stmt_row(st, s, "looking up a site", &row);
+    stmt_done(s);
+  }
+  if (!r && row) {
+    set_err(st, "site '%s' exists already", name);
+    return ASR_ERR_INVALID;
+  }
+  if (!r)
+    r = asr_fmt(token, tokenn, "st_%s", hex);
+  if (!r)
+    r = stmt_get(st, S_SITE_ADD, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, address ? address : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, token, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, now);
+  return stmt_run(st, s, "adding a site");
+}
+
+static const char *col_text(sqlite3_stmt *s, int col)
+{
+  return (const char *)sqlite3_column_text(s, col);
+}
+
+asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = stmt_get(st, S_SITES, &s);
+
+  while (!r && row) {
+    cstore_site site;
+    r = stmt_row(st, s, "listing sites", &row);
+    if (r || !row)
+      break;
+    site.id = sqlite3_column_int64(s, 0);
+    site.name = col_text(s, 1);
+    site.contact = col_text(s, 2);
+    site.address = col_text(s, 3);
+    site.created_at = sqlite3_column_int64(s, 4);
+    site.agents = sqlite3_column_int64(s, 5);
+    site.devices = sqlite3_column_int64(s, 6);
+    if (cb(&site, ctx))
+      break;
+  }
+  if (s)
+    stmt_done(s);
+  return r;
+}
+
+/* Finds the site of a token: its id and name. */
+static asr_result site_by_token(cstore *st, const char *token, int64_t *id, char *site,
+                                size_t siten)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_SITE_BY_TOKEN, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a site token", &row);
+  if (!r && !row)
+    r = ASR_ERR_NOT_FOUND;
+  if (!r) {
+    *id = sqlite3_column_int64(s, 0);
+    r = asr_strlcpy(site, col_text(s, 1), siten);
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, const char *version,
+                         int64_t now, cstore_agent *agent, char *site, size_t siten)
+{
+  char hex[33];
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  memset(agent, 0, sizeof(*agent));
+  r = site_by_token(st, token, &agent->site_id, site, siten);
+  if (!r && (asr_sign_random_hex(hex, 16) || asr_sign_random_hex(agent->secret, 32)))
+    r = ASR_ERR_INVALID;
+  if (!r)
+    r = asr_fmt(agent->id, sizeof(agent->id), "ag_%s", hex);
+  if (!r)
+    r = stmt_get(st, S_AGENT_ADD, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, agent->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, agent->site_id);
+  sqlite3_bind_text(s, 3, agent->secret, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, hostname ? hostname : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, version ? version : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, now);
+  return stmt_run(st, s, "adding an agent");
+}
+
+asr_result cstore_agent_get(cstore *st, const char *id, cstore_agent *out)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_AGENT_GET, &s);
+
+  memset(out, 0, sizeof(*out));
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up an agent", &row);
+  if (!r && !row)
+    r = ASR_ERR_NOT_FOUND;
+  if (!r) {
+    out->site_id = sqlite3_column_int64(s, 0);
+    out->revoked = sqlite3_column_int(s, 2) != 0;
+    if (asr_strlcpy(out->secret, col_text(s, 1), sizeof(out->secret)) ||
+        asr_strlcpy(out->id, id, sizeof(out->id)))
+      r = ASR_ERR_INVALID;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_agent_revoke(cstore *st, const char *id)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_AGENT_REVOKE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  r = stmt_run(st, s, "revoking an agent");
+  if (!r && sqlite3_changes(st->db) == 0)
+    r = ASR_ERR_NOT_FOUND;
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Applying a batch. Per device of the batch: its row id, how many of its readings were
+ * new, and which of its readings is the newest (whose levels become the supplies'). */
+
+typedef struct {
+  int64_t id;
+  int64_t fresh;
+  size_t newest; /* index into readings, valid when has_newest */
+  bool has_newest;
+} dev_state;
+
+static asr_result device_upsert(cstore *st, const cstore_agent *ag, const cstore_dev *d,
+                                int64_t when, int64_t *id)
+{
+  const char *str[] = {d->serial,         d->mac,           d->ip,        d->vendor,
+                       d->model,          d->sys_object_id, d->sys_descr, d->sys_name,
+                       d->printer_status, d->errors_json,   d->state};
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_DEVICE_UPSERT, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
+  for (int i = 0; i < (int)(sizeof(str) / sizeof(str[0])); i++)
+    bind_opt(s, 3 + i, str[i]);
+  bind_opt_i64(s, 14, d->state_since);
+  bind_opt_i64(s, 15, d->last_good_poll);
+  bind_opt_i64(s, 16, d->failed_polls);
+  sqlite3_bind_text(s, 17, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 18, when);
+  r = stmt_run(st, s, "storing a device");
+  if (!r)
+    r = stmt_get(st, S_DEVICE_ID, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "finding a device", &row);
+  if (!r && !row)
+    r = db_fail(st, SQLITE_INTERNAL, "finding a stored device");
+  if (!r)
+    *id = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  return r;
+}
+
+static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta *m)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_SUPPLY_META, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, m->index);
+  bind_opt(s, 3, m->description);
+  bind_opt(s, 4, m->part_number);
+  bind_opt(s, 5, m->type);
+  bind_opt(s, 6, m->klass);
+  bind_opt(s, 7, m->colorant);
+  bind_opt(s, 8, m->unit);
+  return stmt_run(st, s, "storing a supply");
+}
+
+static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                int64_t when, dev_state *ds)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < b->n_devices; i++) {
+    r = device_upsert(st, ag, &b->devices[i], when, &ds[i].id);
+    for (size_t j = 0; !r && j < b->devices[i].n_supplies; j++)
+      r = supply_meta(st, ds[i].id, &b->devices[i].supplies[j]);
+  }
+  return r;
+}
+
+/* Binds the level, max, percent of lv at parameters i, i+1, i+2. */
+static void bind_level(sqlite3_stmt *s, int i, const cstore_level *lv)
+{
+  if (lv->has_level)
+    sqlite3_bind_int64(s, i, lv->level);
+  else
+    sqlite3_bind_null(s, i);
+  if (lv->has_max)
+    sqlite3_bind_int64(s, i + 1, lv->max);
+  else
+    sqlite3_bind_null(s, i + 1);
+  if (lv->has_percent)
+    sqlite3_bind_int(s, i + 2, lv->percent);
+  else
+    sqlite3_bind_null(s, i + 2);
+}
+
+static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, int64_t dev,
+                              const cstore_reading *rd, bool *fresh)
+{
+  asr_result r;
+
+  sqlite3_bind_int64(rs, 1, dev);
+  sqlite3_bind_int64(rs, 2, rd->t);
+  if (rd->has_page_count)
+    sqlite3_bind_int64(rs, 3, rd->page_count);
+  else
+    sqlite3_bind_null(rs, 3);
+  r = stmt_run(st, rs, "storing a reading");
+  *fresh = !r && sqlite3_changes(st->db) > 0;
+  for (size_t i = 0; !r && i < rd->n_levels; i++) {
+    sqlite3_bind_int64(ls, 1, dev);
+    sqlite3_bind_int(ls, 2, rd->levels[i].index);
+    sqlite3_bind_int64(ls, 3, rd->t);
+    bind_level(ls, 4, &rd->levels[i]);
+    r = stmt_run(st, ls, "storing a level");
+  }
+  return r;
+}
+
+static asr_result apply_readings(cstore *st, const cstore_batch *b, dev_state *ds,
+                                 int64_t *fresh_total)
+{
+  sqlite3_stmt *rs = NULL, *ls = NULL;
+  asr_result r = stmt_get(st, S_READING_ADD, &rs);
+
+  if (!r)
+    r = stmt_get(st, S_LEVEL_ADD, &ls);
+  for (size_t i = 0; !r && i < b->n_readings; i++) {
+    const cstore_reading *rd = &b->readings[i];
+    dev_state *d = &ds[rd->device];
+    bool fresh = false;
+
+    r = reading_add(st, rs, ls, d->id, rd, &fresh);
+    d->fresh += fresh;
+    *fresh_total += fresh;
+    if (!d->has_newest || rd->t >= b->readings[d->newest].t) {
+      d->newest = i;
+      d->has_newest = true;
+    }
+  }
+  return r;
+}
+
+/* Per device with readings: its counters, and the supplies' values of its newest one. */
+static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_state *ds)
+{
+  sqlite3_stmt *cs = NULL, *ss = NULL;
+  asr_result r = stmt_get(st, S_DEVICE_COUNT, &cs);
+
+  if (!r)
+    r = stmt_get(st, S_SUPPLY_LEVEL, &ss);
+  for (size_t i = 0; !r && i < b->n_devices; i++) {
+    const cstore_reading *rd = &b->readings[ds[i].newest];
+    if (!ds[i].has_newest)
+      continue;
+    sqlite3_bind_int64(cs, 1, ds[i].id);
+    sqlite3_bind_int64(cs, 2, ds[i].fresh);
+    sqlite3_bind_int64(cs, 3, rd->t);
+    r = stmt_run(st, cs, "counting readings");
+    for (size_t j = 0; !r && j < rd->n_levels; j++) {
+      sqlite3_bind_int64(ss, 1, ds[i].id);
+      sqlite3_bind_int(ss, 2, rd->levels[j].index);
+      bind_level(ss, 3, &rd->levels[j]);
+      sqlite3_bind_int64(ss, 6, rd->t);
+      r = stmt_run(st, ss, "storing a supply level");
+    }
+  }
+  return r;
+}
+
+static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_state *ds)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_EVENT_ADD, &s);
+
+  for (size_t i = 0; !r && i < b->n_events; i++) {
+    sqlite3_bind_int64(s, 1, ds[b->events[i].device].id);
+    sqlite3_bind_int64(s, 2, b->events[i].t);
+    sqlite3_bind_text(s, 3, b->events[i].kind, -1, SQLITE_STATIC);
+    bind_opt(s, 4, b->events[i].detail);
+    sqlite3_bind_text(s, 5, b->batch_id, -1, SQLITE_STATIC);
+    r = stmt_run(st, s, "storing an event");
+  }
+  return r;
+}
+
+/* The readings count of a committed batch id; *found false when it is new. */
+static asr_result batch_lookup(cstore *st, const char *id, bool *found, int64_t *readings)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_BATCH_GET, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a batch", found);
+  if (!r && *found)
+    *readings = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  return r;
+}
+
+static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                               int64_t now, int64_t fresh)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_BATCH_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, now);
+  sqlite3_bind_int64(s, 4, b->created_at);
+  sqlite3_bind_int64(s, 5, (int64_t)b->n_devices);
+  sqlite3_bind_int64(s, 6, (int64_t)b->n_readings);
+  sqlite3_bind_int64(s, 7, fresh);
+  sqlite3_bind_int64(s, 8, (int64_t)b->n_events);
+  r = stmt_run(st, s, "recording the batch");
+  if (!r)
+    r = stmt_get(st, S_AGENT_SEEN, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  bind_opt(s, 3, b->agent_version);
+  return stmt_run(st, s, "updating the agent");
+}
+
+/* One attempt: the whole batch in one transaction, rolled back on any error. */
+static asr_result apply_once(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now,
+                             dev_state *ds, cstore_applied *res)
+{
+  bool dup = false;
+  asr_result r = exec_id(st, S_BEGIN, "starting a transaction");
+
+  memset(res, 0, sizeof(*res));
+  memset(ds, 0, sizeof(*ds) * b->n_devices);
+  if (!r)
+    r = batch_lookup(st, b->batch_id, &dup, &res->readings);
+  if (r || dup)
+    goto out;
+  res->readings = (int64_t)b->n_readings;
+  r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
+  if (!r)
+    r = apply_readings(st, b, ds, &res->readings_new);
+  if (!r)
+    r = apply_newest(st, b, ds);
+  if (!r)
+    r = apply_events(st, b, ds);
+  if (!r)
+    r = batch_record(st, ag, b, now, res->readings_new);
+  if (!r)
+    r = exec_id(st, S_COMMIT, "committing the batch");
+out:
+  res->duplicate = dup;
+  tx_rollback(st);
+  return r;
+}
+
+asr_result cstore_apply(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
+                        cstore_applied *res)
+{
+  dev_state *ds = calloc(b->n_devices ? b->n_devices : 1, sizeof(*ds));
+  asr_result r = ASR_ERR_NOMEM;
+
+  if (!ds)
+    return r;
+  for (int i = 0; i < APPLY_TRIES; i++) {
+    r = apply_once(st, agent, b, now, ds, res);
+    if (r != ASR_ERR_DB_LOCKED)
+      break;
+    struct timespec ts = {0, 20000000L * (i + 1)};
+    nanosleep(&ts, NULL);
+  }
+  free(ds);
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Listings. */
+
+#define SUPPLY_ROWS_MAX 256
+
+/* Copies a text column into buf (CSTORE_NAME_MAX); NULL when the column is NULL. */
+static const char *col_copy(sqlite3_stmt *s, int col, char *buf)
+{
+  const char *v = col_text(s, col);
+
+  if (!v)
+    return NULL;
+  asr_strlcpy(buf, v, CSTORE_NAME_MAX);
+  return buf;
+}
+
+static asr_result device_supplies(cstore *st, cstore_device_row *d, cstore_supply_row *rows)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = stmt_get(st, S_DEVICE_SUPPLIES, &s);
+
+  d->n_supplies = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, d->id);
+  sqlite3_bind_int64(s, 2, d->last_reading_at);
+  while (!r && d->n_supplies < SUPPLY_ROWS_MAX) {
+    cstore_supply_row *o = &rows[d->n_supplies];
+    r = stmt_row(st, s, "listing supplies", &row);
+    if (r || !row)
+      break;
+    o->index = sqlite3_column_int(s, 0);
+    o->type = col_copy(s, 1, o->buf[0]);
+    o->colorant = col_copy(s, 2, o->buf[1]);
+    o->description = col_copy(s, 3, o->buf[2]);
+    o->has_level = sqlite3_column_type(s, 4) != SQLITE_NULL;
+    o->level = sqlite3_column_int64(s, 4);
+    o->has_max = sqlite3_column_type(s, 5) != SQLITE_NULL;
+    o->max = sqlite3_column_int64(s, 5);
+    o->has_percent = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    o->percent = sqlite3_column_int(s, 6);
+    d->n_supplies++;
+  }
+  return r;
+}
+
+static asr_result site_exists(cstore *st, const char *site)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a site", &row);
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "no site '%s'", site);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+static void device_from_row(sqlite3_stmt *s, cstore_device_row *d)
+{
+  d->id = sqlite3_column_int64(s, 0);
+  d->key = col_text(s, 1);
+  d->serial = col_text(s, 2);
+  d->site = col_text(s, 3);
+  d->agent = col_text(s, 4);
+  d->ip = col_text(s, 5);
+  d->vendor = col_text(s, 6);
+  d->model = col_text(s, 7);
+  d->state = col_text(s, 8);
+  d->last_reading_at = sqlite3_column_int64(s, 9);
+  d->readings = sqlite3_column_int64(s, 10);
+}
+
+asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb cb, void *ctx)
+{
+  cstore_supply_row *rows = calloc(SUPPLY_ROWS_MAX, sizeof(*rows));
+  sqlite3_stmt *s = NULL, *ss = NULL;
+  bool row = true;
+  asr_result r = rows ? ASR_OK : ASR_ERR_NOMEM;
+
+  if (!r && site)
+    r = site_exists(st, site);
+  if (!r)
+    r = stmt_get(st, S_DEVICES, &s);
+  if (!r)
+    bind_opt(s, 1, site);
+  while (!r && row) {
+    cstore_device_row d;
+    r = stmt_row(st, s, "listing devices", &row);
+    if (r || !row)
+      break;
+    device_from_row(s, &d);
+    r = device_supplies(st, &d, rows);
+    d.supplies = rows;
+    if (!r && cb(&d, ctx))
+      break;
+    if (!r && !stmt_get(st, S_DEVICE_SUPPLIES, &ss))
+      stmt_done(ss);
+  }
+  if (s)
+    stmt_done(s);
+  if (!stmt_get(st, S_DEVICE_SUPPLIES, &ss))
+    stmt_done(ss);
+  free(rows);
+  return r;
+}
+
+int64_t cstore_count(cstore *st, const char *table)
+{
+  static const char *const tables[] = {"devices", "readings", "levels", "events",
+                                       "batches", "agents",   "sites",  "supplies"};
+  char sql[64];
+  sqlite3_stmt *s = NULL;
+  int64_t n = -1;
+
+  for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+    if (strcmp(table, tables[i]) != 0 ||
+        asr_fmt(sql, sizeof(sql), "SELECT count(*) FROM %s", table))
+      continue;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  return n;
+}

@@ -1,2 +1,751 @@
-/* central/ingest.c: being written */
+/* ingest.c: enrolment, the verification of signed requests and the strict decoding of
+ * batches (jansson); pure of HTTP. See ingest.h for the order of the checks.
+ *
+ * Reading order: answers, the clock, enrolment, header checks, the schema check of a
+ * batch (one small function per JSON object: batch, device, supply, reading, level,
+ * event), and the batch request that chains them.
+ *
+ * The schema check converts the JSON document into the plain arrays of a cstore_batch
+ * (strings point into the document) in one pass, and stops at the first bad field with
+ * its path. Only a batch that passed entirely reaches the database. */
 #include "central/ingest.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "uplink/gz.h"
+#include "uplink/sign.h"
+
+#define ERR_MAX 300
+#define TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
+/* ---------------------------------------------------------------------------------------
+ * Answers. */
+
+void ingest_answer_free(ingest_answer *a)
+{
+  free(a->body);
+  a->body = NULL;
+}
+
+/* Sets the answer to status and the JSON text of obj (stolen). */
+static int answer_json(ingest_answer *a, int status, json_t *obj)
+{
+  free(a->body);
+  a->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+  json_decref(obj);
+  a->status = a->body ? status : 500;
+  if (!a->body)
+    a->body = strdup("{\"error\":\"out of memory\"}");
+  return a->status;
+}
+
+static int answer_error(ingest_answer *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets an error answer {"error": message}. */
+static int answer_error(ingest_answer *a, int status, const char *fmt, ...)
+{
+  char msg[ERR_MAX];
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+    asr_strlcpy(msg, "error", sizeof(msg));
+  va_end(ap);
+  return answer_json(a, status, json_pack("{s:s}", "error", msg));
+}
+
+int64_t ingest_now(void)
+{
+  const char *env = getenv("ASR_CENTRAL_NOW");
+  int64_t t;
+
+  if (env && *env && asr_parse_i64(env, 0, TIME_MAX, &t) == ASR_OK)
+    return t;
+  return asr_now();
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Small checks. */
+
+static bool is_lower_hex(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  }
+  return s[n] == '\0';
+}
+
+/* "pfx" + n lowercase hex characters. */
+static bool is_hex_id(const char *s, const char *pfx, size_t n)
+{
+  size_t p = strlen(pfx);
+
+  return s && strncmp(s, pfx, p) == 0 && strnlen(s, p + n + 1) == p + n && is_lower_hex(s + p, n);
+}
+
+/* A JSON string of at most max bytes without NUL (jansson checked the UTF-8). */
+static bool str_ok(const json_t *v, size_t max)
+{
+  size_t n = json_string_length(v);
+
+  return json_is_string(v) && n <= max && strlen(json_string_value(v)) == n;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Enrolment. */
+
+static const char *enroll_field(json_t *root, const char *name, bool required, int *bad)
+{
+  json_t *v = json_object_get(root, name);
+
+  if (!v || json_is_null(v)) {
+    *bad |= required;
+    return NULL;
+  }
+  if (!str_ok(v, INGEST_STR_MAX)) {
+    *bad = 1;
+    return NULL;
+  }
+  return json_string_value(v);
+}
+
+int ingest_enroll(cstore *st, const void *body, size_t len, int64_t now, ingest_answer *ans)
+{
+  char site[CSTORE_NAME_MAX];
+  cstore_agent ag;
+  const char *token, *host, *version;
+  int bad = 0, status;
+  json_t *root = json_loadb(body, len, 0, NULL);
+  asr_result r;
+
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return answer_error(ans, 400, "body: not a JSON object");
+  }
+  token = enroll_field(root, "site_token", true, &bad);
+  host = enroll_field(root, "hostname", false, &bad);
+  version = enroll_field(root, "agent_version", false, &bad);
+  if (bad) {
+    status = answer_error(
+        ans, 400,
+        "site_token, hostname, agent_version: strings of at most 255 bytes, site_token required");
+    goto out;
+  }
+  r = cstore_enroll(st, token, host, version, now, &ag, site, sizeof(site));
+  if (r == ASR_ERR_NOT_FOUND)
+    status = answer_error(ans, 401, "site_token: unknown site token");
+  else if (r)
+    status = answer_error(ans, 500, "internal error: the agent was not enrolled");
+  else {
+    asr_strlcpy(ans->agent_id, ag.id, sizeof(ans->agent_id));
+    status = answer_json(
+        ans, 201, json_pack("{s:s,s:s,s:s}", "agent_id", ag.id, "secret", ag.secret, "site", site));
+    asr_log(ASR_LOG_INFO, "enrolled agent %s for site %s", ag.id, site);
+  }
+  memset(&ag, 0, sizeof(ag));
+out:
+  json_decref(root);
+  return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Headers of a signed request. */
+
+size_t ingest_body_limit(const ingest_request *req)
+{
+  return req->max_body && req->max_body < INGEST_MAX_COMPRESSED ? req->max_body
+                                                                : INGEST_MAX_COMPRESSED;
+}
+
+static int check_header_form(const ingest_request *req, int64_t *ts, ingest_answer *ans)
+{
+  if (!req->agent || !req->timestamp || !req->signature)
+    return answer_error(
+        ans, 401, "missing header: X-ASR-Agent, X-ASR-Timestamp and X-ASR-Signature are required");
+  if (!is_hex_id(req->agent, "ag_", 32))
+    return answer_error(ans, 401, "X-ASR-Agent: malformed agent id");
+  if (asr_parse_i64(req->timestamp, 0, TIME_MAX, ts) != ASR_OK)
+    return answer_error(ans, 401, "X-ASR-Timestamp: not Unix seconds");
+  if (!is_hex_id(req->signature, "v1=", ASR_SIGN_HEX_LEN))
+    return answer_error(ans, 401, "X-ASR-Signature: malformed (v1= and 64 lowercase hex)");
+  return 0;
+}
+
+int ingest_check_headers(cstore *st, const ingest_request *req, int64_t content_length, int64_t now,
+                         cstore_agent *agent, ingest_answer *ans)
+{
+  int64_t ts = 0;
+  int status = check_header_form(req, &ts, ans);
+  asr_result r;
+
+  if (status)
+    return status;
+  asr_strlcpy(ans->agent_id, req->agent, sizeof(ans->agent_id));
+  r = cstore_agent_get(st, req->agent, agent);
+  if (r == ASR_ERR_NOT_FOUND)
+    return answer_error(ans, 401, "X-ASR-Agent: unknown agent");
+  if (r)
+    return answer_error(ans, 503, "internal error: the agent could not be checked");
+  if (agent->revoked)
+    return answer_error(ans, 403, "X-ASR-Agent: this agent was revoked");
+  if (ts > now + ASR_SIGN_MAX_SKEW || ts < now - ASR_SIGN_MAX_SKEW)
+    return answer_error(ans, 401,
+                        "X-ASR-Timestamp: %lld seconds away from the central's clock (at most %d)",
+                        (long long)(ts - now), ASR_SIGN_MAX_SKEW);
+  if (content_length > (int64_t)ingest_body_limit(req))
+    return answer_error(ans, 413, "body: more than %zu bytes compressed", ingest_body_limit(req));
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The schema check. Each check_* takes a JSON value and the path of its owner, and on a
+ * bad field writes "path.field: problem" into the context's message. */
+
+struct ingest_doc {
+  json_t *root;
+  cstore_batch batch;
+  cstore_supply_meta *supplies; /* all devices' supplies */
+  cstore_level *levels;         /* all readings' levels */
+};
+
+typedef struct {
+  char *err;
+  size_t errn;
+  ingest_doc *doc;
+  size_t n_supplies, n_levels; /* used of doc->supplies and doc->levels */
+} vctx;
+
+static asr_result bad(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static asr_result bad(vctx *v, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (vsnprintf(v->err, v->errn, fmt, ap) < 0)
+    asr_strlcpy(v->err, "invalid batch", v->errn);
+  va_end(ap);
+  return ASR_ERR_INVALID;
+}
+
+/* An optional string member (absent or null: *out NULL). */
+static asr_result opt_str(vctx *v, json_t *obj, const char *path, const char *name, size_t max,
+                          const char **out)
+{
+  json_t *m = json_object_get(obj, name);
+
+  *out = NULL;
+  if (!m || json_is_null(m))
+    return ASR_OK;
+  if (!json_is_string(m))
+    return bad(v, "%s.%s: not a string", path, name);
+  if (!str_ok(m, max))
+    return bad(v, "%s.%s: longer than %zu bytes or holds a NUL", path, name, max);
+  *out = json_string_value(m);
+  return ASR_OK;
+}
+
+/* A required string member of 1..max bytes. */
+static asr_result req_str(vctx *v, json_t *obj, const char *path, const char *name, size_t max,
+                          const char **out)
+{
+  asr_result r = opt_str(v, obj, path, name, max, out);
+
+  if (!r && (!*out || !**out))
+    return bad(v, "%s.%s: missing or empty", path, name);
+  return r;
+}
+
+/* An optional integer member in [min, max] (absent or null: *out = dflt). */
+static asr_result opt_int(vctx *v, json_t *obj, const char *path, const char *name, int64_t min,
+                          int64_t max, int64_t dflt, int64_t *out)
+{
+  json_t *m = json_object_get(obj, name);
+
+  *out = dflt;
+  if (!m || json_is_null(m))
+    return ASR_OK;
+  if (!json_is_integer(m))
+    return bad(v, "%s.%s: not an integer", path, name);
+  if (json_integer_value(m) < min || json_integer_value(m) > max)
+    return bad(v, "%s.%s: out of range (%lld to %lld)", path, name, (long long)min, (long long)max);
+  *out = json_integer_value(m);
+  return ASR_OK;
+}
+
+/* A required integer member in [min, max]. */
+static asr_result req_int(vctx *v, json_t *obj, const char *path, const char *name, int64_t min,
+                          int64_t max, int64_t *out)
+{
+  json_t *m = json_object_get(obj, name);
+
+  if (!m || json_is_null(m))
+    return bad(v, "%s.%s: missing", path, name);
+  return opt_int(v, obj, path, name, min, max, 0, out);
+}
+
+/* An array member of at most max elements; absent (optional) gives NULL. */
+static asr_result get_array(vctx *v, json_t *obj, const char *path, const char *name, size_t max,
+                            bool required, json_t **out)
+{
+  json_t *m = json_object_get(obj, name);
+
+  *out = NULL;
+  if (!m && !required)
+    return ASR_OK;
+  if (!json_is_array(m))
+    return bad(v, "%s%s%s: %s", path, *path ? "." : "", name, m ? "not an array" : "missing");
+  if (json_array_size(m) > max)
+    return bad(v, "%s%s%s: more than %zu elements", path, *path ? "." : "", name, max);
+  *out = m;
+  return ASR_OK;
+}
+
+static asr_result check_supply(vctx *v, json_t *o, const char *path, cstore_supply_meta *s)
+{
+  int64_t index = 0;
+  asr_result r;
+
+  if (!json_is_object(o))
+    return bad(v, "%s: not an object", path);
+  r = req_int(v, o, path, "index", INT32_MIN, INT32_MAX, &index);
+  s->index = (int32_t)index;
+  if (!r)
+    r = opt_str(v, o, path, "description", INGEST_STR_MAX, &s->description);
+  if (!r)
+    r = opt_str(v, o, path, "part_number", INGEST_STR_MAX, &s->part_number);
+  if (!r)
+    r = opt_str(v, o, path, "type", INGEST_STR_MAX, &s->type);
+  if (!r)
+    r = opt_str(v, o, path, "class", INGEST_STR_MAX, &s->klass);
+  if (!r)
+    r = opt_str(v, o, path, "colorant", INGEST_STR_MAX, &s->colorant);
+  if (!r)
+    r = opt_str(v, o, path, "unit", INGEST_STR_MAX, &s->unit);
+  return r;
+}
+
+static asr_result check_supplies(vctx *v, json_t *dev, const char *path, cstore_dev *d)
+{
+  char sp[96];
+  json_t *arr = NULL;
+  asr_result r = get_array(v, dev, path, "supplies", INGEST_MAX_SUPPLIES, false, &arr);
+  size_t n = arr ? json_array_size(arr) : 0;
+
+  if (r || !n)
+    return r;
+  d->supplies = v->doc->supplies + v->n_supplies;
+  v->n_supplies += n;
+  d->n_supplies = n;
+  for (size_t i = 0; !r && i < n; i++) {
+    asr_fmt(sp, sizeof(sp), "%s.supplies[%zu]", path, i);
+    r = check_supply(v, json_array_get(arr, i), sp, &d->supplies[i]);
+    for (size_t j = 0; !r && j < i; j++) {
+      if (d->supplies[j].index == d->supplies[i].index)
+        r = bad(v, "%s.index: %d described twice", sp, (int)d->supplies[i].index);
+    }
+  }
+  return r;
+}
+
+static asr_result check_status(vctx *v, json_t *dev, const char *path, cstore_dev *d)
+{
+  char sp[96];
+  json_t *st = json_object_get(dev, "status"), *errors = NULL;
+  asr_result r;
+
+  if (!st || json_is_null(st))
+    return ASR_OK;
+  asr_fmt(sp, sizeof(sp), "%s.status", path);
+  if (!json_is_object(st))
+    return bad(v, "%s: not an object", sp);
+  r = opt_str(v, st, sp, "printer", INGEST_STR_MAX, &d->printer_status);
+  if (!r)
+    r = get_array(v, st, sp, "errors", INGEST_MAX_ERRORS, false, &errors);
+  for (size_t i = 0; !r && errors && i < json_array_size(errors); i++) {
+    if (!str_ok(json_array_get(errors, i), INGEST_STR_MAX))
+      r = bad(v, "%s.errors[%zu]: not a string of at most %d bytes", sp, i, INGEST_STR_MAX);
+  }
+  if (!r && errors && !(d->errors_json = json_dumps(errors, JSON_COMPACT)))
+    r = ASR_ERR_NOMEM;
+  return r;
+}
+
+static asr_result check_state(vctx *v, json_t *dev, const char *path, cstore_dev *d)
+{
+  asr_result r = opt_str(v, dev, path, "state", INGEST_STR_MAX, &d->state);
+
+  if (!r && d->state && strcmp(d->state, "active") && strcmp(d->state, "silent") &&
+      strcmp(d->state, "disconnected"))
+    r = bad(v, "%s.state: not active, silent or disconnected", path);
+  return r;
+}
+
+static asr_result check_device(vctx *v, json_t *o, const char *path, cstore_dev *d)
+{
+  static const struct {
+    const char *name;
+    size_t off, max;
+  } strs[] = {
+      {"serial", offsetof(cstore_dev, serial), INGEST_STR_MAX},
+      {"mac", offsetof(cstore_dev, mac), INGEST_STR_MAX},
+      {"ip", offsetof(cstore_dev, ip), INGEST_STR_MAX},
+      {"vendor", offsetof(cstore_dev, vendor), INGEST_STR_MAX},
+      {"model", offsetof(cstore_dev, model), INGEST_STR_MAX},
+      {"sys_object_id", offsetof(cstore_dev, sys_object_id), INGEST_STR_MAX},
+      {"sys_descr", offsetof(cstore_dev, sys_descr), 512},
+      {"sys_name", offsetof(cstore_dev, sys_name), INGEST_STR_MAX},
+  };
+  asr_result r;
+
+  if (!json_is_object(o))
+    return bad(v, "%s: not an object", path);
+  r = req_str(v, o, path, "key", INGEST_STR_MAX, &d->key);
+  for (size_t i = 0; !r && i < sizeof(strs) / sizeof(strs[0]); i++)
+    r = opt_str(v, o, path, strs[i].name, strs[i].max,
+                (const char **)(void *)((char *)d + strs[i].off));
+  if (!r)
+    r = opt_int(v, o, path, "state_since", 0, TIME_MAX, -1, &d->state_since);
+  if (!r)
+    r = opt_int(v, o, path, "last_good_poll", 0, TIME_MAX, -1, &d->last_good_poll);
+  if (!r)
+    r = opt_int(v, o, path, "failed_polls", 0, INT64_MAX, -1, &d->failed_polls);
+  if (!r)
+    r = check_state(v, o, path, d);
+  if (!r)
+    r = check_status(v, o, path, d);
+  if (!r)
+    r = check_supplies(v, o, path, d);
+  return r;
+}
+
+/* One [index, level, max, percent]. */
+static asr_result check_level(vctx *v, json_t *a, const char *path, cstore_level *lv)
+{
+  json_t *m[4];
+
+  if (!json_is_array(a) || json_array_size(a) != 4)
+    return bad(v, "%s: not an array [index, level, max, percent]", path);
+  for (int i = 0; i < 4; i++) {
+    static const char *const names[] = {"index", "level", "max", "percent"};
+    m[i] = json_array_get(a, (size_t)i);
+    if (!json_is_integer(m[i]) && (i == 0 || !json_is_null(m[i])))
+      return bad(v, "%s: %s is not an integer", path, names[i]);
+  }
+  if (json_integer_value(m[0]) < INT32_MIN || json_integer_value(m[0]) > INT32_MAX)
+    return bad(v, "%s: index is out of range", path);
+  lv->index = (int32_t)json_integer_value(m[0]);
+  lv->has_level = json_is_integer(m[1]);
+  lv->level = json_integer_value(m[1]);
+  lv->has_max = json_is_integer(m[2]);
+  lv->max = json_integer_value(m[2]);
+  lv->has_percent = json_is_integer(m[3]);
+  if (lv->has_percent && (json_integer_value(m[3]) < 0 || json_integer_value(m[3]) > 100))
+    return bad(v, "%s: percent is out of range (0 to 100)", path);
+  lv->percent = (int)json_integer_value(m[3]);
+  return ASR_OK;
+}
+
+static asr_result check_levels(vctx *v, json_t *o, const char *path, cstore_reading *rd)
+{
+  char lp[96];
+  json_t *arr = NULL;
+  asr_result r = get_array(v, o, path, "levels", INGEST_MAX_SUPPLIES, false, &arr);
+  size_t n = arr ? json_array_size(arr) : 0;
+
+  if (r || !n)
+    return r;
+  rd->levels = v->doc->levels + v->n_levels;
+  v->n_levels += n;
+  rd->n_levels = n;
+  for (size_t i = 0; !r && i < n; i++) {
+    asr_fmt(lp, sizeof(lp), "%s.levels[%zu]", path, i);
+    r = check_level(v, json_array_get(arr, i), lp, &rd->levels[i]);
+    for (size_t j = 0; !r && j < i; j++) {
+      if (rd->levels[j].index == rd->levels[i].index)
+        r = bad(v, "%s: supply index %d repeated", lp, (int)rd->levels[i].index);
+    }
+  }
+  return r;
+}
+
+static asr_result check_reading(vctx *v, json_t *o, const char *path, cstore_reading *rd)
+{
+  int64_t dev = 0, n_dev = (int64_t)v->doc->batch.n_devices;
+  asr_result r;
+
+  if (!json_is_object(o))
+    return bad(v, "%s: not an object", path);
+  r = req_int(v, o, path, "device", 0, n_dev - 1, &dev);
+  rd->device = (size_t)dev;
+  if (!r)
+    r = req_int(v, o, path, "t", 0, TIME_MAX, &rd->t);
+  if (!r)
+    r = opt_int(v, o, path, "page_count", 0, INT64_MAX, -1, &rd->page_count);
+  rd->has_page_count = rd->page_count >= 0;
+  if (!r)
+    r = check_levels(v, o, path, rd);
+  return r;
+}
+
+static asr_result check_event(vctx *v, json_t *o, const char *path, cstore_event *ev)
+{
+  int64_t dev = 0, n_dev = (int64_t)v->doc->batch.n_devices;
+  asr_result r;
+
+  if (!json_is_object(o))
+    return bad(v, "%s: not an object", path);
+  r = req_int(v, o, path, "device", 0, n_dev - 1, &dev);
+  ev->device = (size_t)dev;
+  if (!r)
+    r = req_int(v, o, path, "t", 0, TIME_MAX, &ev->t);
+  if (!r)
+    r = req_str(v, o, path, "kind", INGEST_STR_MAX, &ev->kind);
+  if (!r)
+    r = opt_str(v, o, path, "detail", INGEST_STR_MAX, &ev->detail);
+  return r;
+}
+
+/* Allocates the arrays of the batch; levels and supplies sized by counting first. */
+static asr_result alloc_arrays(ingest_doc *doc, json_t *devs, json_t *reads, json_t *evs)
+{
+  cstore_batch *b = &doc->batch;
+  size_t n_sup = 0, n_lev = 0;
+
+  b->n_devices = json_array_size(devs);
+  b->n_readings = json_array_size(reads);
+  b->n_events = evs ? json_array_size(evs) : 0;
+  for (size_t i = 0; i < b->n_devices; i++)
+    n_sup += json_array_size(json_object_get(json_array_get(devs, i), "supplies"));
+  for (size_t i = 0; i < b->n_readings; i++)
+    n_lev += json_array_size(json_object_get(json_array_get(reads, i), "levels"));
+  b->devices = calloc(b->n_devices + 1, sizeof(*b->devices));
+  b->readings = calloc(b->n_readings + 1, sizeof(*b->readings));
+  b->events = calloc(b->n_events + 1, sizeof(*b->events));
+  doc->supplies = calloc(n_sup + 1, sizeof(*doc->supplies));
+  doc->levels = calloc(n_lev + 1, sizeof(*doc->levels));
+  if (!b->devices || !b->readings || !b->events || !doc->supplies || !doc->levels)
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
+/* batch_id: the agent id, a dash, then 1 to 64 of [A-Za-z0-9._-] (docs/protocol.md). */
+static asr_result check_ids(vctx *v, json_t *root, const char *agent_id, cstore_batch *b)
+{
+  size_t n = strlen(agent_id);
+  asr_result r = req_str(v, root, "batch", "agent_id", INGEST_STR_MAX, &b->agent_id);
+
+  if (!r && strcmp(b->agent_id, agent_id) != 0)
+    return bad(v, "agent_id: not the agent that signed the request");
+  if (!r)
+    r = req_str(v, root, "batch", "batch_id", INGEST_STR_MAX, &b->batch_id);
+  if (r)
+    return r;
+  if (strncmp(b->batch_id, agent_id, n) != 0 || b->batch_id[n] != '-' || !b->batch_id[n + 1] ||
+      strlen(b->batch_id + n + 1) > 64 ||
+      strspn(b->batch_id + n + 1, "0123456789abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-") != strlen(b->batch_id + n + 1))
+    return bad(v, "batch_id: not the agent id, a dash and a sequence");
+  return ASR_OK;
+}
+
+static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t **devs,
+                            json_t **reads, json_t **evs)
+{
+  cstore_batch *b = &v->doc->batch;
+  int64_t proto = 0;
+  json_t *p = json_object_get(root, "protocol");
+  asr_result r;
+
+  if (!json_is_integer(p))
+    return bad(v, "protocol: missing or not an integer (this central speaks %d)", INGEST_PROTOCOL);
+  proto = json_integer_value(p);
+  if (proto != INGEST_PROTOCOL)
+    return bad(v, "protocol: version %lld is not supported (this central speaks %d)",
+               (long long)proto, INGEST_PROTOCOL);
+  r = check_ids(v, root, agent_id, b);
+  if (!r)
+    r = opt_str(v, root, "batch", "agent_version", INGEST_STR_MAX, &b->agent_version);
+  if (!r)
+    r = opt_int(v, root, "batch", "created_at", 0, TIME_MAX, 0, &b->created_at);
+  if (!r)
+    r = get_array(v, root, "", "devices", INGEST_MAX_DEVICES, true, devs);
+  if (!r)
+    r = get_array(v, root, "", "readings", INGEST_MAX_READINGS, true, reads);
+  if (!r)
+    r = get_array(v, root, "", "events", INGEST_MAX_EVENTS, false, evs);
+  return r;
+}
+
+static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
+{
+  char path[64];
+  cstore_batch *b = &v->doc->batch;
+  json_t *devs = NULL, *reads = NULL, *evs = NULL;
+  asr_result r = check_top(v, root, agent_id, &devs, &reads, &evs);
+
+  if (!r)
+    r = alloc_arrays(v->doc, devs, reads, evs);
+  for (size_t i = 0; !r && i < b->n_devices; i++) {
+    asr_fmt(path, sizeof(path), "devices[%zu]", i);
+    r = check_device(v, json_array_get(devs, i), path, &b->devices[i]);
+  }
+  for (size_t i = 0; !r && i < b->n_readings; i++) {
+    asr_fmt(path, sizeof(path), "readings[%zu]", i);
+    r = check_reading(v, json_array_get(reads, i), path, &b->readings[i]);
+  }
+  for (size_t i = 0; !r && i < b->n_events; i++) {
+    asr_fmt(path, sizeof(path), "events[%zu]", i);
+    r = check_event(v, json_array_get(evs, i), path, &b->events[i]);
+  }
+  return r;
+}
+
+asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
+                         char *err, size_t errn)
+{
+  json_error_t jerr;
+  ingest_doc *doc = calloc(1, sizeof(*doc));
+  vctx v = {err, errn, doc, 0, 0};
+  asr_result r = ASR_ERR_NOMEM;
+
+  *out = NULL;
+  if (!doc)
+    goto fail;
+  doc->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!doc->root) {
+    r = ASR_ERR_PARSE;
+    asr_fmt(err, errn, "body: not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+            jerr.column);
+    goto fail;
+  }
+  if (!json_is_object(doc->root)) {
+    r = bad(&v, "body: not a JSON object");
+    goto fail;
+  }
+  r = check_batch(&v, doc->root, agent_id);
+  if (r == ASR_ERR_NOMEM)
+    asr_strlcpy(err, "out of memory", errn);
+  if (r)
+    goto fail;
+  *out = doc;
+  return ASR_OK;
+fail:
+  ingest_doc_free(doc);
+  return r;
+}
+
+const cstore_batch *ingest_doc_batch(const ingest_doc *doc)
+{
+  return &doc->batch;
+}
+
+void ingest_doc_free(ingest_doc *doc)
+{
+  if (!doc)
+    return;
+  for (size_t i = 0; doc->batch.devices && i < doc->batch.n_devices; i++)
+    free(doc->batch.devices[i].errors_json);
+  free(doc->batch.devices);
+  free(doc->batch.readings);
+  free(doc->batch.events);
+  free(doc->supplies);
+  free(doc->levels);
+  json_decref(doc->root);
+  free(doc);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A batch request. */
+
+/* Signature, encoding and gunzip: the JSON text into *json (malloc'd) or an answer. */
+static int open_body(const cstore_agent *agent, const ingest_request *req, uint8_t **json,
+                     size_t *json_len, ingest_answer *ans)
+{
+  int64_t ts = 0;
+  asr_result r;
+
+  if (req->body_len > ingest_body_limit(req))
+    return answer_error(ans, 413, "body: more than %zu bytes compressed", ingest_body_limit(req));
+  asr_parse_i64(req->timestamp, 0, TIME_MAX, &ts);
+  r = asr_sign_verify(agent->secret, req->method, req->path, ts, req->body, req->body_len,
+                      req->signature);
+  if (r)
+    return answer_error(ans, 401, "X-ASR-Signature: the signature does not match");
+  if (!req->content_encoding || strcasecmp(req->content_encoding, "gzip") != 0)
+    return answer_error(ans, 400, "Content-Encoding: a batch body must be gzip");
+  r = asr_gz_decompress(req->body, req->body_len, INGEST_MAX_DECOMPRESSED, json, json_len);
+  if (r == ASR_ERR_TOO_LARGE)
+    return answer_error(ans, 413, "body: more than %u bytes decompressed", INGEST_MAX_DECOMPRESSED);
+  if (r == ASR_ERR_NOMEM)
+    return answer_error(ans, 503, "out of memory");
+  if (r)
+    return answer_error(ans, 400, "body: not a gzip stream");
+  return 0;
+}
+
+static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
+                       ingest_answer *ans)
+{
+  cstore_applied res;
+  asr_result r = cstore_apply(st, agent, b, now, &res);
+
+  if (r == ASR_ERR_DB_LOCKED) {
+    ans->retry_after = 5;
+    return answer_error(ans, 503, "busy: the batch was not stored, retry later");
+  }
+  if (r) {
+    asr_log(ASR_LOG_ERR, "batch %s: %s", b->batch_id, cstore_errmsg(st));
+    return answer_error(ans, 500, "internal error: the batch was not stored");
+  }
+  return answer_json(ans, 200,
+                     json_pack("{s:s,s:s,s:I}", "batch_id", b->batch_id, "status",
+                               res.duplicate ? "duplicate" : "stored", "readings",
+                               (json_int_t)res.readings));
+}
+
+int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_request *req, int64_t now,
+                      ingest_answer *ans)
+{
+  char err[ERR_MAX];
+  uint8_t *json = NULL;
+  size_t json_len = 0;
+  ingest_doc *doc = NULL;
+  int status = open_body(agent, req, &json, &json_len, ans);
+  asr_result r;
+
+  if (status)
+    goto out;
+  r = ingest_decode((const char *)json, json_len, agent->id, &doc, err, sizeof(err));
+  if (r == ASR_ERR_NOMEM)
+    status = answer_error(ans, 503, "out of memory");
+  else if (r)
+    status = answer_error(ans, 400, "%s", err);
+  if (r)
+    goto out;
+  asr_strlcpy(ans->batch_id, doc->batch.batch_id, sizeof(ans->batch_id));
+  status = store_batch(st, agent, &doc->batch, now, ans);
+out:
+  ingest_doc_free(doc);
+  free(json);
+  return status;
+}
+
+int ingest_batch(cstore *st, const ingest_request *req, int64_t now, ingest_answer *ans)
+{
+  cstore_agent agent;
+  int status = ingest_check_headers(st, req, (int64_t)req->body_len, now, &agent, ans);
+
+  if (!status)
+    status = ingest_batch_body(st, &agent, req, now, ans);
+  memset(&agent, 0, sizeof(agent));
+  return status;
+}

@@ -1,4 +1,95 @@
-/* central/ingest.h: being written */
+/* ingest.h: what asr-central does with a request, pure of HTTP (docs/protocol.md).
+ *
+ * The server (central/server.c) hands over the method, path, the signature headers and
+ * the body; these functions answer with an HTTP status and a JSON body. The order of the
+ * checks of a batch is the protocol's: headers present and well formed, agent known and
+ * not revoked, timestamp within ASR_SIGN_MAX_SKEW, body size, signature over the
+ * compressed bytes, gunzip (bounded), JSON parse, a strict schema check of every field,
+ * and only then one transaction (cstore_apply). A malformed batch gets 400 with a
+ * message naming the field ("readings[3].levels[1]: level is not an integer") and
+ * nothing of it is stored. */
 #ifndef ASR_INGEST_H
 #define ASR_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "central/cstore.h"
+#include "common/result.h"
+
+#define INGEST_MAX_COMPRESSED (8u << 20)    /* 8 MiB: 413 beyond */
+#define INGEST_MAX_DECOMPRESSED (64u << 20) /* 64 MiB: 413 beyond */
+#define INGEST_MAX_ENROLL (64u << 10)       /* an enrolment body */
+#define INGEST_MAX_DEVICES 100000
+#define INGEST_MAX_READINGS 1000000
+#define INGEST_MAX_EVENTS 1000000
+#define INGEST_MAX_SUPPLIES 64
+#define INGEST_MAX_ERRORS 64 /* status.errors entries */
+#define INGEST_STR_MAX 255   /* bytes of a string (sys_descr: 512) */
+#define INGEST_PROTOCOL 1
+
+/* An answer: HTTP status and a malloc'd JSON object text. agent_id and batch_id are
+ * filled as soon as known, for the request log. */
+typedef struct {
+  int status;
+  char *body;
+  int retry_after; /* seconds, 0 = no Retry-After header */
+  char agent_id[CSTORE_AGENT_ID_LEN + 1];
+  char batch_id[CSTORE_NAME_MAX];
+} ingest_answer;
+
+/* A signed request as received (header values NULL when absent). */
+typedef struct {
+  const char *method, *path;
+  const char *agent, *timestamp, *signature, *content_encoding;
+  const void *body;
+  size_t body_len;
+  size_t max_body; /* compressed body limit, 0 = INGEST_MAX_COMPRESSED */
+} ingest_request;
+
+/* The compressed body limit of a request: max_body, at most INGEST_MAX_COMPRESSED. */
+size_t ingest_body_limit(const ingest_request *req);
+
+/* Frees the body of an answer and clears it. */
+void ingest_answer_free(ingest_answer *a);
+
+/* The clock of the timestamp check: $ASR_CENTRAL_NOW (Unix seconds, a test hook) when
+ * set and valid, else the system clock. */
+int64_t ingest_now(void);
+
+/* POST /v1/enroll: {"site_token", "hostname", "agent_version"} -> 201 with the new
+ * agent's id and secret, 400 malformed, 401 unknown token. Returns the status. */
+int ingest_enroll(cstore *st, const void *body, size_t len, int64_t now, ingest_answer *ans);
+
+/* The checks possible before the body arrives: headers present and well formed, agent
+ * known (401) and not revoked (403), timestamp within ASR_SIGN_MAX_SKEW of now (401),
+ * and content_length (-1 unknown) within INGEST_MAX_COMPRESSED (413). Returns 0 and
+ * fills *agent when the request may go on, else the status (answer in ans). */
+int ingest_check_headers(cstore *st, const ingest_request *req, int64_t content_length, int64_t now,
+                         cstore_agent *agent, ingest_answer *ans);
+
+/* The whole of POST /v1/batches: ingest_check_headers, then the body size, signature,
+ * gunzip, parse, schema check and one transaction. Returns the status. */
+int ingest_batch(cstore *st, const ingest_request *req, int64_t now, ingest_answer *ans);
+
+/* The checks of a batch once the headers passed (agent from ingest_check_headers).
+ * Returns the status. */
+int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_request *req, int64_t now,
+                      ingest_answer *ans);
+
+/* A decoded, validated batch: the document and the plain arrays pointing into it. */
+typedef struct ingest_doc ingest_doc;
+
+/* Parses and checks a batch's JSON text of agent agent_id (the batch's agent_id must be
+ * it). ASR_ERR_PARSE (not JSON) or ASR_ERR_INVALID (schema) with the message in err,
+ * e.g. "readings[3].levels[1]: level is not an integer". */
+asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
+                         char *err, size_t errn);
+
+/* The batch of a decoded document (valid while the document lives). */
+const cstore_batch *ingest_doc_batch(const ingest_doc *doc);
+
+/* Frees a decoded document (NULL is fine). */
+void ingest_doc_free(ingest_doc *doc);
+
 #endif

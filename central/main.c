@@ -1,8 +1,50 @@
-/* asr-central: the reference central endpoint (being written). */
+/* asr-central: the reference central endpoint of asr (docs/protocol.md).
+ * main() only picks the command; see central/ccli.c. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "config.h"
+#include "central/ccli.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+    {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
+    {"site", ccli_site, "add or list sites (site add prints the site token)"},
+    {"devices", ccli_devices, "list the devices and their last supplies"},
+    {"agent", ccli_agent, "revoke an enrolled agent (its requests get 403)"},
+};
+
+static void usage(FILE *out)
 {
-  fprintf(stderr, "asr-central: not written yet\n");
-  return 70;
+  fprintf(out, "usage: asr-central COMMAND [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n'asr-central COMMAND --help' shows a command's options; see asr-central(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2) {
+    usage(stderr);
+    return CCLI_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return CCLI_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    printf("asr-central %s\n", PACKAGE_VERSION);
+    return CCLI_EXIT_OK;
+  }
+  ccli_log_init(0);
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "asr-central: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return CCLI_EXIT_USAGE;
 }

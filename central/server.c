@@ -1,2 +1,522 @@
-/* central/server.c: being written */
+/* server.c: asr-central's HTTP(S) endpoint on libmicrohttpd; the only code that includes
+ * microhttpd.h. The protocol's logic lives in central/ingest.c; this file moves bytes.
+ *
+ * How a request goes through libmicrohttpd (MHD calls on_request several times):
+ *  1. headers received (*con_cls NULL): route by path and method (404, 405); for a batch
+ *     run the checks that need no body (signature headers, agent, timestamp,
+ *     Content-Length) so that a bad request is answered before its body is read;
+ *  2. body pieces: appended to a buffer bounded by the body limit; past it the pieces
+ *     are dropped (413 at the end), and a client that keeps sending is cut off;
+ *  3. end of body (*upload_data_size 0): ingest and answer.
+ * MHD then calls on_completed, which logs the request and frees its context.
+ *
+ * Threads: MHD's pool of worker threads calls us; each thread opens its own database
+ * handle on first use (thread-specific data, closed when the thread ends). */
 #include "central/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "central/cstore.h"
+#include "central/ingest.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define PEM_MAX (1u << 20)
+#define DISCARD_MAX (8u << 20) /* bytes dropped past the limit before cutting the client */
+
+struct central_server {
+  struct MHD_Daemon *mhd;
+  char *db_path;
+  size_t max_body;
+  central_log_cb log_cb;
+  void *log_ctx;
+  pthread_key_t db_key;
+  char *cert, *key;
+};
+
+typedef enum { R_ENROLL, R_BATCH, R_DONE } req_kind;
+
+/* One request in progress. */
+typedef struct {
+  req_kind kind;
+  char method[16], path[96];
+  uint8_t *buf;
+  size_t len, cap, limit, dropped;
+  bool too_large;
+  int64_t start_ms;
+  ingest_answer ans;
+  cstore_agent agent;
+} request;
+
+void central_server_opts_init(central_server_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->threads = 4;
+  o->max_connections = 512;
+  o->timeout = 60;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The listen address. */
+
+static asr_result parse_port(const char *s, uint16_t *port)
+{
+  unsigned p = 0;
+
+  if (asr_parse_uint(s, 0, 65535, &p) != ASR_OK)
+    return ASR_ERR_INVALID;
+  *port = (uint16_t)p;
+  return ASR_OK;
+}
+
+asr_result central_parse_listen(const char *s, void *out, size_t *outlen, int *loopback)
+{
+  char host[64];
+  const char *colon = strrchr(s, ':');
+  size_t hl = colon ? (size_t)(colon - s) : 0;
+  uint16_t port = 0;
+
+  if (!colon || hl < 2 || hl >= sizeof(host) || parse_port(colon + 1, &port))
+    return ASR_ERR_INVALID;
+  memcpy(host, s, hl);
+  host[hl] = '\0';
+  if (host[0] == '[' && host[hl - 1] == ']') {
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    host[hl - 1] = '\0';
+    if (*outlen < sizeof(a6) || inet_pton(AF_INET6, host + 1, &a6.sin6_addr) != 1)
+      return ASR_ERR_INVALID;
+    *loopback = IN6_IS_ADDR_LOOPBACK(&a6.sin6_addr);
+    memcpy(out, &a6, sizeof(a6));
+    *outlen = sizeof(a6);
+    return ASR_OK;
+  }
+  struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+  if (*outlen < sizeof(a4) || inet_pton(AF_INET, host, &a4.sin_addr) != 1)
+    return ASR_ERR_INVALID;
+  *loopback = (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+  memcpy(out, &a4, sizeof(a4));
+  *outlen = sizeof(a4);
+  return ASR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Database handles, one per worker thread. */
+
+static void close_db(void *p)
+{
+  cstore_close(p);
+}
+
+/* The calling thread's database handle, opened on first use (NULL on failure). */
+static cstore *thread_db(central_server *sv)
+{
+  char err[256];
+  cstore *st = pthread_getspecific(sv->db_key);
+
+  if (st)
+    return st;
+  if (cstore_open(sv->db_path, &st, err, sizeof(err)) != ASR_OK) {
+    asr_log(ASR_LOG_ERR, "%s", err);
+    return NULL;
+  }
+  if (pthread_setspecific(sv->db_key, st) != 0) {
+    cstore_close(st);
+    return NULL;
+  }
+  return st;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Answers. */
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq)
+{
+  const char *body = rq->ans.body ? rq->ans.body : "{\"error\":\"internal error\"}";
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+  char ra[16];
+
+  resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  if (!resp)
+    return MHD_NO;
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  if (rq->ans.status == 405)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+  if (rq->ans.retry_after > 0 && asr_fmt(ra, sizeof(ra), "%d", rq->ans.retry_after) == ASR_OK)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+  ret = MHD_queue_response(c, (unsigned)rq->ans.status, resp);
+  MHD_destroy_response(resp);
+  rq->kind = R_DONE;
+  return ret;
+}
+
+/* A fixed error answer. */
+static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int status,
+                                  const char *json)
+{
+  free(rq->ans.body);
+  rq->ans.body = strdup(json);
+  rq->ans.status = status;
+  return send_answer(c, rq);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Requests. */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+  return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Content-Length, or -1 when absent or not a number. */
+static int64_t content_length(struct MHD_Connection *c)
+{
+  const char *v = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  int64_t n = -1;
+
+  if (!v || asr_parse_i64(v, 0, INT64_MAX, &n) != ASR_OK)
+    return -1;
+  return n;
+}
+
+/* Copies s into dst, bounded, with every byte outside printable ASCII as '?'. */
+static void printable(char *dst, size_t n, const char *s)
+{
+  size_t i = 0;
+
+  for (; s && s[i] && i + 1 < n; i++)
+    dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+  dst[i] = '\0';
+}
+
+static void fill_request(struct MHD_Connection *c, central_server *sv, const request *rq,
+                         ingest_request *ir)
+{
+  memset(ir, 0, sizeof(*ir));
+  ir->method = "POST";
+  ir->path = "/v1/batches";
+  ir->agent = header(c, "X-ASR-Agent");
+  ir->timestamp = header(c, "X-ASR-Timestamp");
+  ir->signature = header(c, "X-ASR-Signature");
+  ir->content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+  ir->body = rq->buf;
+  ir->body_len = rq->len;
+  ir->max_body = sv->max_body;
+}
+
+/* The checks of a batch before its body. A body announced over the limit is refused
+ * at once when the client waits for "100 Continue" (it never sends it) or when it is
+ * far over; otherwise it is read and dropped (never buffered) and 413 answered at its
+ * end, so that a client that sends its body before reading the answer gets the 413
+ * instead of a reset connection. */
+static enum MHD_Result batch_headers(struct MHD_Connection *c, request *rq, cstore *st,
+                                     const ingest_request *ir)
+{
+  const char *expect = header(c, MHD_HTTP_HEADER_EXPECT);
+  int64_t cl = content_length(c);
+  bool over = cl > (int64_t)rq->limit;
+  bool now = over && ((expect && strcasecmp(expect, "100-continue") == 0) ||
+                      cl - (int64_t)rq->limit > (int64_t)DISCARD_MAX);
+
+  if (ingest_check_headers(st, ir, now ? cl : -1, ingest_now(), &rq->agent, &rq->ans))
+    return send_answer(c, rq);
+  rq->too_large = over;
+  return MHD_YES;
+}
+
+/* First call: route, and check what can be checked before the body. */
+static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, request *rq,
+                                  const char *url, const char *method)
+{
+  ingest_request ir;
+  cstore *st;
+  bool post = strcmp(method, "POST") == 0;
+
+  if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0)
+    return send_error(c, rq, 404, "{\"error\":\"no such path\"}");
+  if (!post)
+    return send_error(c, rq, 405, "{\"error\":\"method not allowed: use POST\"}");
+  if (strcmp(url, "/v1/enroll") == 0) {
+    rq->kind = R_ENROLL;
+    rq->limit = INGEST_MAX_ENROLL;
+    if (content_length(c) > (int64_t)rq->limit)
+      return send_error(c, rq, 413, "{\"error\":\"body: too large for an enrolment\"}");
+    return MHD_YES;
+  }
+  rq->kind = R_BATCH;
+  fill_request(c, sv, rq, &ir);
+  rq->limit = ingest_body_limit(&ir);
+  st = thread_db(sv);
+  if (!st)
+    return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
+  return batch_headers(c, rq, st, &ir);
+}
+
+/* A piece of body: kept while within the limit, dropped past it. */
+static enum MHD_Result on_body(request *rq, const char *data, size_t n)
+{
+  if (rq->kind == R_DONE)
+    return MHD_YES;
+  if (rq->too_large || n > rq->limit - rq->len) {
+    rq->too_large = true;
+    rq->dropped += n;
+    free(rq->buf);
+    rq->buf = NULL;
+    rq->len = rq->cap = 0;
+    return rq->dropped > rq->limit + DISCARD_MAX ? MHD_NO : MHD_YES;
+  }
+  if (rq->len + n > rq->cap) {
+    size_t cap = rq->cap ? rq->cap : 16384;
+    uint8_t *p;
+    while (cap < rq->len + n)
+      cap *= 2;
+    if (cap > rq->limit)
+      cap = rq->limit;
+    p = realloc(rq->buf, cap + 1);
+    if (!p)
+      return MHD_NO;
+    rq->buf = p;
+    rq->cap = cap;
+  }
+  memcpy(rq->buf + rq->len, data, n);
+  rq->len += n;
+  return MHD_YES;
+}
+
+/* The whole body is there: ingest it and answer. */
+static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c, request *rq)
+{
+  ingest_request ir;
+  cstore *st;
+
+  if (rq->kind == R_DONE)
+    return MHD_YES;
+  if (rq->too_large)
+    return send_error(c, rq, 413, "{\"error\":\"body: more than the compressed size limit\"}");
+  st = thread_db(sv);
+  if (!st)
+    return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
+  if (rq->kind == R_ENROLL) {
+    ingest_enroll(st, rq->buf ? rq->buf : (const uint8_t *)"", rq->len, ingest_now(), &rq->ans);
+    return send_answer(c, rq);
+  }
+  fill_request(c, sv, rq, &ir);
+  ingest_batch_body(st, &rq->agent, &ir, ingest_now(), &rq->ans);
+  return send_answer(c, rq);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+  central_server *sv = cls;
+  request *rq = *con_cls;
+
+  (void)version;
+  if (!rq) {
+    rq = calloc(1, sizeof(*rq));
+    if (!rq)
+      return MHD_NO;
+    *con_cls = rq;
+    rq->start_ms = asr_monotonic_ms();
+    printable(rq->method, sizeof(rq->method), method);
+    printable(rq->path, sizeof(rq->path), url);
+    return on_headers(sv, c, rq, url, method);
+  }
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    return on_body(rq, upload_data, n);
+  }
+  return on_complete(sv, c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  central_server *sv = cls;
+  request *rq = *con_cls;
+
+  (void)c;
+  (void)toe;
+  if (!rq)
+    return;
+  if (sv->log_cb) {
+    central_request_log l = {rq->method,       rq->path,         rq->ans.status,
+                             rq->ans.agent_id, rq->ans.batch_id, asr_monotonic_ms() - rq->start_ms};
+    sv->log_cb(&l, sv->log_ctx);
+  }
+  ingest_answer_free(&rq->ans);
+  memset(&rq->agent, 0, sizeof(rq->agent));
+  free(rq->buf);
+  free(rq);
+  *con_cls = NULL;
+}
+
+/* libmicrohttpd's own messages, into our log (its format strings are its own). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+  char msg[512];
+  size_t n;
+
+  (void)cls;
+  if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+    return;
+  n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+    msg[--n] = '\0';
+  asr_log(ASR_LOG_INFO, "http: %s", msg);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Starting and stopping. */
+
+/* Reads a PEM file (at most PEM_MAX bytes) into a new NUL-terminated buffer. */
+static asr_result read_pem(const char *path, char **out, char *err, size_t n)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = malloc(PEM_MAX + 1);
+  size_t len = 0;
+  asr_result r = ASR_ERR_IO;
+
+  if (!f || !buf) {
+    asr_fmt(err, n, "%s: cannot read", path);
+    goto out;
+  }
+  len = fread(buf, 1, PEM_MAX + 1, f);
+  if (len == 0 || len > PEM_MAX || ferror(f)) {
+    asr_fmt(err, n, "%s: empty, unreadable or larger than %u bytes", path, PEM_MAX);
+    goto out;
+  }
+  buf[len] = '\0';
+  *out = buf;
+  buf = NULL;
+  r = ASR_OK;
+out:
+  if (f)
+    fclose(f);
+  free(buf);
+  return r;
+}
+
+static asr_result load_tls(central_server *sv, const central_server_opts *o, char *err, size_t n)
+{
+  asr_result r;
+
+  if (!o->tls_cert && !o->tls_key)
+    return ASR_OK;
+  if (!o->tls_cert || !o->tls_key) {
+    asr_strlcpy(err, "--tls-cert and --tls-key go together", n);
+    return ASR_ERR_USAGE;
+  }
+  if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    asr_strlcpy(err, "this libmicrohttpd was built without TLS", n);
+    return ASR_ERR_INVALID;
+  }
+  r = read_pem(o->tls_cert, &sv->cert, err, n);
+  if (!r)
+    r = read_pem(o->tls_key, &sv->key, err, n);
+  return r;
+}
+
+static asr_result start_mhd(central_server *sv, const central_server_opts *o,
+                            const struct sockaddr *sa, char *err, size_t n)
+{
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  struct MHD_OptionItem opts[] = {
+      {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL}, /* first: catches all */
+      {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
+      {MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 4, NULL},
+      {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+      {MHD_OPTION_CONNECTION_TIMEOUT, o->timeout, NULL},
+      {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
+      {MHD_OPTION_END, 0, NULL}, /* the certificate, with TLS */
+      {MHD_OPTION_END, 0, NULL}, /* the key, with TLS */
+      {MHD_OPTION_END, 0, NULL},
+  };
+
+  if (sa->sa_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  if (sv->cert) {
+    flags |= MHD_USE_TLS;
+    opts[6] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, sv->cert};
+    opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, sv->key};
+  }
+  sv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
+                             MHD_OPTION_END);
+  if (!sv->mhd) {
+    asr_fmt(err, n, "cannot listen on %s (address in use, not local, or bad certificate)",
+            o->listen);
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
+}
+
+asr_result central_server_start(const central_server_opts *o, central_server **out, char *err,
+                                size_t n)
+{
+  struct sockaddr_storage ss;
+  size_t sslen = sizeof(ss);
+  int loopback = 0;
+  central_server *sv = calloc(1, sizeof(*sv));
+  asr_result r = ASR_ERR_NOMEM;
+
+  *out = NULL;
+  if (!sv || !(sv->db_path = strdup(o->db_path)) || pthread_key_create(&sv->db_key, close_db)) {
+    asr_strlcpy(err, "out of memory", n);
+    free(sv ? sv->db_path : NULL);
+    free(sv);
+    return r;
+  }
+  sv->max_body = o->max_body;
+  sv->log_cb = o->log_cb;
+  sv->log_ctx = o->log_ctx;
+  r = central_parse_listen(o->listen, &ss, &sslen, &loopback);
+  if (r)
+    asr_fmt(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
+  if (!r)
+    r = load_tls(sv, o, err, n);
+  if (!r)
+    r = start_mhd(sv, o, (const struct sockaddr *)&ss, err, n);
+  if (r) {
+    central_server_stop(sv);
+    return r;
+  }
+  *out = sv;
+  return ASR_OK;
+}
+
+uint16_t central_server_port(central_server *s)
+{
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+  return info ? info->port : 0;
+}
+
+void central_server_stop(central_server *s)
+{
+  if (!s)
+    return;
+  if (s->mhd)
+    MHD_stop_daemon(s->mhd);
+  pthread_key_delete(s->db_key);
+  free(s->cert);
+  if (s->key) {
+    memset(s->key, 0, strlen(s->key));
+    free(s->key);
+  }
+  free(s->db_path);
+  free(s);
+}

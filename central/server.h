@@ -1,4 +1,56 @@
-/* central/server.h: being written */
+/* server.h: the HTTP(S) endpoint of asr-central on libmicrohttpd (the only code that
+ * includes microhttpd.h). Routes POST /v1/enroll and POST /v1/batches to central/ingest.c;
+ * 404 for other paths, 405 for other methods. A bounded pool of worker threads, each
+ * with its own database handle; a connection limit and a per-connection timeout.
+ * HTTPS when given a certificate and key (TLS inside libmicrohttpd, GnuTLS). */
 #ifndef ASR_SERVER_H
 #define ASR_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+/* One finished request, for the request log (never holds secrets). */
+typedef struct {
+  const char *method, *path; /* path bounded and made printable */
+  int status;                /* 0 when the connection ended without an answer */
+  const char *agent_id;      /* "" when unknown */
+  const char *batch_id;      /* "" when none */
+  int64_t ms;                /* from the request's headers to its end */
+} central_request_log;
+
+typedef void (*central_log_cb)(const central_request_log *l, void *ctx);
+
+typedef struct {
+  const char *listen;             /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
+  const char *db_path;            /* the database (opened once per worker thread) */
+  const char *tls_cert, *tls_key; /* PEM files; both or neither */
+  unsigned threads;               /* worker threads (default 4) */
+  unsigned max_connections;       /* default 512 */
+  unsigned timeout;               /* seconds of inactivity before a connection closes (60) */
+  size_t max_body;                /* compressed batch limit, 0 = 8 MiB */
+  central_log_cb log_cb;          /* called once per request (may be NULL) */
+  void *log_ctx;
+} central_server_opts;
+
+typedef struct central_server central_server;
+
+/* Sets the defaults. */
+void central_server_opts_init(central_server_opts *o);
+
+/* Parses "ADDR:PORT" / "[ADDR6]:PORT" into a sockaddr (out, size *outlen in and out);
+ * *loopback tells whether ADDR is 127.0.0.0/8 or ::1. ASR_ERR_INVALID when malformed. */
+asr_result central_parse_listen(const char *s, void *out, size_t *outlen, int *loopback);
+
+/* Starts serving in background threads. err receives the reason of a failure. */
+asr_result central_server_start(const central_server_opts *o, central_server **out, char *err,
+                                size_t n);
+
+/* The port it listens on (useful with port 0). */
+uint16_t central_server_port(central_server *s);
+
+/* Stops serving (finishing the requests under way) and frees the server (NULL is fine). */
+void central_server_stop(central_server *s);
+
 #endif
