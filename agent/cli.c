@@ -264,3 +264,25 @@ void asr_cli_snmp_wipe(asr_cli_snmp *s)
 {
   asr_secret_wipe(s->creds, sizeof(s->creds));
 }
+
+int asr_cli_proxy_user(const char *file, char *out, size_t n)
+{
+  char err[512];
+
+  out[0] = '\0';
+  if (file && *file) {
+    if (asr_secret_from_file(file, "proxy", out, n, err, sizeof(err)) != ASR_OK) {
+      asr_cli_error("proxy credentials: %s", err);
+      return ASR_EXIT_USAGE;
+    }
+  } else if (asr_secret_from_env("ASR_PROXY_USER", out, n) == ASR_ERR_SECRET) {
+    asr_cli_error("proxy credentials: ASR_PROXY_USER is too long");
+    return ASR_EXIT_USAGE;
+  }
+  if (out[0] && !strchr(out, ':')) {
+    asr_secret_wipe(out, n);
+    asr_cli_error("proxy credentials: give them as user:password");
+    return ASR_EXIT_USAGE;
+  }
+  return -1;
+}

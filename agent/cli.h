@@ -100,6 +100,11 @@ asr_result asr_cli_snmp_finish(asr_cli_snmp *s);
 /* Wipes the secrets in s. */
 void asr_cli_snmp_wipe(asr_cli_snmp *s);
 
+/* Reads the proxy credentials ("user:password") from file when given, else from
+ * ASR_PROXY_USER; out is "" when there are none. Returns -1 to go on, or an exit status
+ * after printing the problem. */
+int asr_cli_proxy_user(const char *file, char *out, size_t n);
+
 /* Sets the log level from -v / -q counts (default warnings). */
 void asr_cli_log_level(int verbose, int quiet);
 

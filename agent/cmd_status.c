@@ -6,6 +6,7 @@
 #include "agent/cli.h"
 #include "agent/output.h"
 #include "common/util.h"
+#include "store/outbox.h"
 #include "store/store.h"
 
 static const struct option status_options[] = {
@@ -25,7 +26,7 @@ static void status_usage(FILE *out)
 {
   fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
                "Shows every known device (or the named ones) with its supplies, its last good\n"
-               "poll and its age, and its failed polls.\n");
+               "poll and its age, and its failed polls, then the upload state.\n");
 }
 
 static int add_device(const asr_store_device *d, void *ctx)
@@ -59,6 +60,30 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt)
     }
   }
   return -1;
+}
+
+/* The upload state (enrolment, outbox) into the report. */
+static asr_result add_uplink(asr_store *st, asr_report *report)
+{
+  asr_outbox_status s;
+  asr_report_uplink u;
+  asr_result r = asr_outbox_get_status(st, &s);
+
+  if (r)
+    return r;
+  memset(&u, 0, sizeof(u));
+  u.enrolled = s.enrolled;
+  u.endpoint = s.endpoint;
+  u.agent_id = s.agent_id;
+  u.site = s.site;
+  u.last_upload = s.last_upload;
+  u.pending_batches = s.pending_batches;
+  u.pending_readings = s.pending_readings;
+  u.held_batches = s.held_batches;
+  u.last_error = s.last_error;
+  u.stopped = s.stopped;
+  u.outbox_full = s.outbox_full;
+  return asr_report_set_uplink(report, &u);
 }
 
 /* A new database is created empty (a fresh install shows "no devices"). */
@@ -96,6 +121,11 @@ int asr_cmd_status(int argc, char **argv)
     goto out;
   if (asr_store_foreach_device(st, (const char *const *)argv + optind, (size_t)(argc - optind),
                                add_device, &x) != ASR_OK) {
+    asr_cli_error("%s", asr_store_errmsg(st));
+    status = ASR_EXIT_DB;
+    goto out;
+  }
+  if (add_uplink(st, x.report) != ASR_OK) {
     asr_cli_error("%s", asr_store_errmsg(st));
     status = ASR_EXIT_DB;
     goto out;

@@ -1,8 +1,228 @@
+/* asr-agent upload: builds batches of the readings not sent yet and sends every pending
+ * batch to the central service now (uplink/uplink.h has the policy). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "agent/cli.h"
+#include "agent/secret.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "config.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "uplink/batch.h"
+#include "uplink/http.h"
+#include "uplink/uplink.h"
+
+#define EXIT_STOPPED 6 /* the central refused our credentials (401/403): uploads stopped */
+
+enum {
+  OPT_MAX_READINGS = 420,
+  OPT_MAX_WAIT,
+  OPT_OUTBOX_MAX_MB,
+  OPT_RETRY_AUTH,
+  OPT_RETRY_HELD,
+  OPT_CONNECT_TIMEOUT,
+  OPT_NO_BUILD,
+};
+
+static const struct option upload_options[] = {
+    {"db", required_argument, NULL, ASR_OPT_DB},
+    {"max-readings", required_argument, NULL, OPT_MAX_READINGS},
+    {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+    {"outbox-max-mb", required_argument, NULL, OPT_OUTBOX_MAX_MB},
+    {"retry-auth", no_argument, NULL, OPT_RETRY_AUTH},
+    {"retry-held", no_argument, NULL, OPT_RETRY_HELD},
+    {"no-build", no_argument, NULL, OPT_NO_BUILD},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"timeout", required_argument, NULL, ASR_OPT_TIMEOUT},
+    {"verbose", no_argument, NULL, ASR_OPT_VERBOSE},
+    {"quiet", no_argument, NULL, ASR_OPT_QUIET},
+    {"help", no_argument, NULL, ASR_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  asr_uplink_opts o;
+  const char *db;
+  unsigned connect_s, timeout_s;
+  int verbose, quiet;
+} upload_args;
+
+static void upload_usage(FILE *out)
+{
+  fprintf(out, "usage: asr-agent upload [--db PATH] [--max-readings N] [--max-wait SECONDS]\n"
+               "         [--outbox-max-mb N] [--retry-auth] [--retry-held] [--no-build]\n"
+               "         [--connect-timeout S] [--timeout S] [-v|-q]\n"
+               "Batches the readings not sent yet and sends every pending batch to the\n"
+               "central service; exit 0 when everything is delivered (asr-agent(8)).\n");
+}
+
+static int take_number(const char *name, const char *arg, unsigned min, unsigned max, unsigned *out)
+{
+  if (asr_parse_uint(arg, min, max, out) != ASR_OK) {
+    asr_cli_error("--%s: '%s' is not a number from %u to %u", name, arg, min, max);
+    return -1;
+  }
+  return 0;
+}
+
+static int take_option(upload_args *a, int c, const char *arg)
+{
+  unsigned v = 0;
+
+  switch (c) {
+  case ASR_OPT_DB:
+    a->db = arg;
+    return 0;
+  case OPT_MAX_READINGS:
+    if (take_number("max-readings", arg, 2, 1000000, &v))
+      return -1;
+    a->o.max_readings = v;
+    return 0;
+  case OPT_MAX_WAIT:
+    return take_number("max-wait", arg, 0, 86400, &a->o.max_wait_s);
+  case OPT_OUTBOX_MAX_MB:
+    if (take_number("outbox-max-mb", arg, 1, 1000000, &v))
+      return -1;
+    a->o.outbox_max_bytes = (int64_t)v << 20;
+    return 0;
+  case OPT_CONNECT_TIMEOUT:
+    return take_number("connect-timeout", arg, 1, 3600, &a->connect_s);
+  case ASR_OPT_TIMEOUT:
+    return take_number("timeout", arg, 1, 3600, &a->timeout_s);
+  case OPT_RETRY_AUTH:
+    a->o.retry_auth = true;
+    return 0;
+  case OPT_RETRY_HELD:
+    a->o.retry_held = true;
+    return 0;
+  case OPT_NO_BUILD:
+    a->o.no_build = true;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+static int upload_parse(int argc, char **argv, upload_args *a)
+{
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "hvq", upload_options, NULL)) != -1) {
+    if (c == ASR_OPT_HELP) {
+      upload_usage(stdout);
+      return ASR_EXIT_OK;
+    } else if (c == 'v' || c == ASR_OPT_VERBOSE) {
+      a->verbose++;
+    } else if (c == 'q' || c == ASR_OPT_QUIET) {
+      a->quiet++;
+    } else if (c == '?' || take_option(a, c, optarg) != 0) {
+      if (c == '?')
+        upload_usage(stderr);
+      return ASR_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    asr_cli_error("upload: unexpected argument '%s'", argv[optind]);
+    return ASR_EXIT_USAGE;
+  }
+  asr_cli_log_level(a->verbose, a->quiet);
+  return -1;
+}
+
+/* The exit status of a run (asr-agent(8), EXIT STATUS). */
+static int run_status(asr_result r, const asr_uplink_report *rep)
+{
+  if (r == ASR_OK)
+    return ASR_EXIT_OK;
+  if (rep->stopped)
+    return EXIT_STOPPED;
+  switch (r) {
+  case ASR_ERR_LIMIT:
+    return ASR_EXIT_FAILURE; /* batches held aside */
+  case ASR_ERR_TIMEOUT:
+  case ASR_ERR_AUTH:
+  case ASR_ERR_RESOLVE:
+  case ASR_ERR_PROTOCOL:
+  case ASR_ERR_INVALID:
+    return ASR_EXIT_NETWORK;
+  default:
+    return asr_cli_exit_for(r);
+  }
+}
+
+static void report(const upload_args *a, asr_result r, const asr_uplink_report *rep)
+{
+  if (r)
+    asr_cli_error("upload: %s", rep->error[0] ? rep->error : asr_result_str(r));
+  if (rep->outbox_full)
+    asr_cli_error("upload: the outbox is over its bound with undelivered batches (all kept)");
+  if (a->quiet)
+    return;
+  fprintf(stderr,
+          "asr-agent: upload: %zu batches built%s, %zu delivered (%lld readings, %zu"
+          " duplicates), %zu split, %zu held, %lld pending\n",
+          rep->built, rep->heartbeats ? " + heartbeat" : "", rep->delivered,
+          (long long)rep->readings_delivered, rep->duplicates, rep->splits, rep->held,
+          (long long)rep->pending_batches);
+}
+
+static int run(asr_store *st, upload_args *a)
+{
+  asr_outbox_cred cred;
+  asr_uplink_report rep;
+  char proxy_user[512] = "";
+  int status;
+  asr_result r;
+
+  if (asr_outbox_get_cred(st, &cred) != ASR_OK) {
+    asr_cli_error("not enrolled: run 'asr-agent enroll --endpoint URL' first");
+    return ASR_EXIT_USAGE;
+  }
+  status = asr_cli_proxy_user(cred.proxy_user_file, proxy_user, sizeof(proxy_user));
+  if (status >= 0)
+    goto out;
+  asr_uplink_http_opts(&cred, proxy_user[0] ? proxy_user : NULL, &a->o.http);
+  a->o.http.connect_timeout_ms = a->connect_s * 1000;
+  a->o.http.timeout_ms = a->timeout_s * 1000;
+  if (asr_http_global_init() != ASR_OK) {
+    status = ASR_EXIT_INTERNAL;
+    goto out;
+  }
+  r = asr_uplink_upload(st, &cred, &a->o, &rep);
+  asr_http_global_fini();
+  report(a, r, &rep);
+  status = run_status(r, &rep);
+out:
+  asr_secret_wipe(proxy_user, sizeof(proxy_user));
+  asr_secret_wipe(&cred, sizeof(cred));
+  return status;
+}
 
 int asr_cmd_upload(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return ASR_EXIT_INTERNAL;
+  upload_args a;
+  asr_store *st = NULL;
+  char err[512] = "";
+  int status;
+  asr_result r;
+
+  memset(&a, 0, sizeof(a));
+  asr_uplink_opts_init(&a.o);
+  a.o.agent_version = PACKAGE_VERSION;
+  status = upload_parse(argc, argv, &a);
+  if (status >= 0)
+    return status;
+  r = asr_store_open(asr_cli_db_path(a.db), &st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  status = run(st, &a);
+  asr_store_close(st);
+  return status;
 }

@@ -28,6 +28,7 @@
 
 struct asr_report {
   json_t *devices; /* array of DEVICE objects */
+  json_t *uplink;  /* the upload state (status), or NULL */
   int stored;      /* devices came from the store: history columns in CSV and table */
 };
 
@@ -283,6 +284,7 @@ void asr_report_free(asr_report *r)
   if (!r)
     return;
   json_decref(r->devices);
+  json_decref(r->uplink);
   free(r);
 }
 
@@ -306,6 +308,33 @@ asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64
   if (json_array_append_new(r->devices, o))
     return ASR_ERR_NOMEM;
   r->stored = 1;
+  return ASR_OK;
+}
+
+asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u)
+{
+  json_t *o = json_object();
+  int bad = !o;
+
+  if (!bad) {
+    bad |= set_str(o, "endpoint", u->enrolled ? u->endpoint : "");
+    bad |= set_str(o, "agent_id", u->enrolled ? u->agent_id : "");
+    bad |= set_str(o, "site", u->enrolled ? u->site : "");
+    bad |= set_time(o, "last_upload", u->last_upload);
+    bad |= json_object_set_new(o, "pending_batches", json_integer(u->pending_batches));
+    bad |= json_object_set_new(o, "pending_readings", json_integer(u->pending_readings));
+    bad |= json_object_set_new(o, "held_batches", json_integer(u->held_batches));
+    bad |= set_str(o, "last_error", u->last_error);
+    bad |= json_object_set_new(o, "stopped", json_boolean(u->stopped && u->stopped[0]));
+    bad |= set_str(o, "stopped_reason", u->stopped);
+    bad |= json_object_set_new(o, "outbox_full", json_boolean(u->outbox_full));
+  }
+  if (bad) {
+    json_decref(o);
+    return ASR_ERR_NOMEM;
+  }
+  json_decref(r->uplink);
+  r->uplink = o;
   return ASR_OK;
 }
 
@@ -398,6 +427,8 @@ static asr_result print_json(asr_report *r, FILE *out, const char *const *extra)
   if (!o)
     return ASR_ERR_NOMEM;
   bad = json_object_set(o, "devices", r->devices);
+  if (r->uplink)
+    bad |= json_object_set(o, "uplink", r->uplink);
   for (size_t i = 0; extra && extra[i] && extra[i + 1] && !bad; i += 2) {
     int64_t v;
 
@@ -556,6 +587,33 @@ static asr_result print_table(const json_t *devices, FILE *out, int stored, int 
   return ferror(out) ? ASR_ERR_IO : ASR_OK;
 }
 
+/* "uplink: ..." after the devices table. */
+static void print_uplink_line(FILE *out, const json_t *u)
+{
+  const char *last = jstr(u, "last_upload"), *err = jstr(u, "last_error");
+  json_int_t pb = 0, pr = 0, held = 0;
+
+  if (!u)
+    return;
+  if (!*jstr(u, "agent_id")) {
+    fputs("uplink: not enrolled\n", out);
+    return;
+  }
+  jint(u, "pending_batches", &pb);
+  jint(u, "pending_readings", &pr);
+  jint(u, "held_batches", &held);
+  fprintf(out, "uplink: %s as %s: last upload %s, %lld batches pending (%lld readings), %lld held",
+          jstr(u, "endpoint"), jstr(u, "agent_id"), *last ? last : "never", (long long)pb,
+          (long long)pr, (long long)held);
+  if (json_is_true(json_object_get(u, "stopped")))
+    fprintf(out, "; STOPPED: %s", jstr(u, "stopped_reason"));
+  else if (*err)
+    fprintf(out, "; last error: %s", err);
+  if (json_is_true(json_object_get(u, "outbox_full")))
+    fputs("; OUTBOX OVER ITS BOUND", out);
+  fputc('\n', out);
+}
+
 /* ---- CSV output ---- */
 
 /* One RFC 4180 cell. Text from printers (text != 0) is cleaned and guarded against formula
@@ -678,7 +736,12 @@ asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
     return print_csv(r->devices, out, r->stored);
   case ASR_FMT_TABLE:
   default:
-    return print_table(r->devices, out, r->stored, bars);
+    res = print_table(r->devices, out, r->stored, bars);
+    if (!res && r->uplink) {
+      print_uplink_line(out, r->uplink);
+      res = ferror(out) ? ASR_ERR_IO : ASR_OK;
+    }
+    return res;
   }
 }
 

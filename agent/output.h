@@ -40,6 +40,23 @@ asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64
 asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
                             const char *const *extra);
 
+/* The upload state that status shows (asr-agent(8), "status"). */
+typedef struct {
+  int enrolled;
+  const char *endpoint, *agent_id, *site;
+  int64_t last_upload; /* 0 = never */
+  int64_t pending_batches, pending_readings, held_batches;
+  const char *last_error; /* "" = none */
+  const char *stopped;    /* why uploads stopped (401/403), "" = not stopped */
+  int outbox_full;        /* undelivered batches exceed the outbox bound */
+} asr_report_uplink;
+
+/* Adds the upload state: JSON "uplink": {"endpoint", "agent_id", "site", "last_upload"
+ * (ISO or null), "pending_batches", "pending_readings", "held_batches", "last_error"
+ * (or null), "stopped" (bool), "stopped_reason" (or null), "outbox_full" (bool)} (all
+ * null/0/false when not enrolled); the table form ends with one "uplink:" line. */
+asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u);
+
 /* Prints one device as a JSON object (inspect --format json). */
 asr_result asr_report_print_one(const asr_device *d, FILE *out, asr_format fmt);
 

@@ -59,7 +59,39 @@
  *   asr_result value (common/result.h).
  *
  * Deleting a device deletes its supplies, readings and failures (ON DELETE CASCADE;
- * store.c turns foreign_keys on for every connection). */
+ * store.c turns foreign_keys on for every connection).
+ *
+ * Schema (version 2): the uplink (store/outbox.c holds its SQL)
+ * ---------------------------------------------------------------
+ * upload_queue: the readings not delivered yet, WITHOUT ROWID keyed (t, device_id) (time
+ *                 order, the order batches are built in). Filled by triggers on readings:
+ *                 a new reading is queued; a reading replaced in the same second is queued
+ *                 again (sent again: the central keeps one per device and time); a deleted
+ *                 reading leaves the queue. The migration queues every existing reading.
+ *   batch         NULL = not batched yet; > 0 = the seq of the undelivered (pending or
+ *                 held) outbox batch that carries it (indexed, partial). Delivering a
+ *                 batch deletes its rows: the queue only holds what is on its way, so the
+ *                 history in readings costs nothing more.
+ * outbox: one row per batch built (docs/protocol.md, "Upload").
+ *   seq            the agent's batch sequence (batch_id = agent_id "-" 10-digit seq).
+ *   position       the sending order: seq for a batch built from new readings; the two
+ *                  halves of a split batch (413) take the position of the batch they
+ *                  replace, so they are sent where it would have been (then by seq).
+ *   batch_id       as sent; never reused.
+ *   state          'pending' (to send), 'delivered' (2xx), 'held' (other 4xx: kept aside
+ *                  with last_error, never deleted).
+ *   body           the gzip body exactly as sent (the same bytes on every attempt);
+ *                  NULL once pruned (delivered batches only, oldest first).
+ *   body_size, n_readings, attempts, next_attempt_at, last_error, created_at,
+ *   delivered_at   as named; times in epoch seconds, 0 = never.
+ * uplink: at most one row (id = 1): the enrolment and the upload state.
+ *   endpoint, agent_id, secret (64 hex: the request credential, IN CLEAR TEXT like the
+ *   SNMP credentials), site, enrolled_at; TLS and proxy settings: ca_file, ca_path, pin,
+ *   client_cert, client_key, proxy ("" = environment, "none", or a URL),
+ *   proxy_user_file (a path: the proxy password stays in that 0600 file);
+ *   stopped (the reason when the central answered 401/403; "" = not stopped),
+ *   last_upload (time of the last 2xx), last_error, last_error_at, next_seq;
+ *   outbox_full (1 when the last run found undelivered bodies over the outbox bound). */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
@@ -141,6 +173,60 @@ static const asr_schema_step asr_schema_steps[] = {
         " reason TEXT NOT NULL DEFAULT ''"
         ");"
         "CREATE INDEX poll_failures_device ON poll_failures(device_id, t);"},
+    {2, "CREATE TABLE upload_queue ("
+        " t INTEGER NOT NULL,"
+        " device_id INTEGER NOT NULL,"
+        " batch INTEGER,"
+        " PRIMARY KEY (t, device_id)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX upload_queue_batch ON upload_queue(batch) WHERE batch > 0;"
+        "INSERT INTO upload_queue (t, device_id) SELECT t, device_id FROM readings;"
+        /* (not INSERT OR REPLACE: the outer statement's conflict rule would override it) */
+        "CREATE TRIGGER readings_queue_ins AFTER INSERT ON readings BEGIN"
+        " DELETE FROM upload_queue WHERE t = NEW.t AND device_id = NEW.device_id;"
+        " INSERT INTO upload_queue (t, device_id) VALUES (NEW.t, NEW.device_id); END;"
+        "CREATE TRIGGER readings_queue_upd AFTER UPDATE ON readings BEGIN"
+        " DELETE FROM upload_queue WHERE t = NEW.t AND device_id = NEW.device_id;"
+        " INSERT INTO upload_queue (t, device_id) VALUES (NEW.t, NEW.device_id); END;"
+        "CREATE TRIGGER readings_queue_del AFTER DELETE ON readings BEGIN"
+        " DELETE FROM upload_queue WHERE t = OLD.t AND device_id = OLD.device_id; END;"
+        "CREATE TABLE outbox ("
+        " seq INTEGER PRIMARY KEY,"
+        " position INTEGER NOT NULL,"
+        " batch_id TEXT NOT NULL UNIQUE,"
+        " state TEXT NOT NULL DEFAULT 'pending'"
+        "  CHECK (state IN ('pending', 'delivered', 'held')),"
+        " body BLOB,"
+        " body_size INTEGER NOT NULL DEFAULT 0,"
+        " n_readings INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " created_at INTEGER NOT NULL DEFAULT 0,"
+        " delivered_at INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX outbox_state ON outbox(state, position, seq);"
+        "CREATE TABLE uplink ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " endpoint TEXT NOT NULL DEFAULT '',"
+        " agent_id TEXT NOT NULL DEFAULT '',"
+        " secret TEXT NOT NULL DEFAULT '',"
+        " site TEXT NOT NULL DEFAULT '',"
+        " enrolled_at INTEGER NOT NULL DEFAULT 0,"
+        " ca_file TEXT NOT NULL DEFAULT '',"
+        " ca_path TEXT NOT NULL DEFAULT '',"
+        " pin TEXT NOT NULL DEFAULT '',"
+        " client_cert TEXT NOT NULL DEFAULT '',"
+        " client_key TEXT NOT NULL DEFAULT '',"
+        " proxy TEXT NOT NULL DEFAULT '',"
+        " proxy_user_file TEXT NOT NULL DEFAULT '',"
+        " stopped TEXT NOT NULL DEFAULT '',"
+        " last_upload INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " last_error_at INTEGER NOT NULL DEFAULT 0,"
+        " next_seq INTEGER NOT NULL DEFAULT 1,"
+        " outbox_full INTEGER NOT NULL DEFAULT 0"
+        ");"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

@@ -1303,6 +1303,24 @@ asr_result asr_store_unmatched(asr_store *st, const char *const *sel, size_t n_s
 }
 
 /* ---------------------------------------------------------------------------------------
+ * For store/outbox.c: the connection and the error conversion. */
+
+sqlite3 *asr_store_sqlite(asr_store *st)
+{
+  return st ? st->db : NULL;
+}
+
+asr_result asr_store_fail(asr_store *st, int rc, const char *what)
+{
+  return db_fail(st, rc, what);
+}
+
+void asr_store_set_error(asr_store *st, const char *msg)
+{
+  set_err(st, STORE_ERR_LOG, "%s: %s", st->path, msg);
+}
+
+/* ---------------------------------------------------------------------------------------
  * Walking readings. A private statement: the callback may use the store meanwhile. */
 
 asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, int64_t until,

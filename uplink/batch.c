@@ -1,2 +1,533 @@
-/* uplink/batch.c: being written */
+/* uplink/batch.c: builds a batch from the store (JSON with jansson, then gzip).
+ *
+ * Reading order: pure helpers (ids, percent, enterprise, heartbeat rule), the builder (a
+ * device table hashed by store id, JSON of devices and readings), then build and split.
+ *
+ * Why it looks like this: a day of a 10,000-printer site is ~60,000 readings of ~6
+ * supplies. The store walk is one statement in time order; each device is loaded once
+ * (asr_store_get) the first time one of its readings comes, and its supplies metadata
+ * goes into the JSON once; a reading is [index, level, max, percent] arrays only. The
+ * supplies metadata needed to normalize old levels (type, class, unit) is kept compactly
+ * per device, not as whole asr_device structures. */
 #include "uplink/batch.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "snmp/printer.h"
+#include "uplink/gz.h"
+
+/* ---- pure helpers ---- */
+
+asr_result asr_batch_id(const char *agent_id, int64_t seq, char *out, size_t n)
+{
+  if (!agent_id || !*agent_id || seq < 0 || seq > 9999999999LL)
+    return ASR_ERR_INVALID;
+  return asr_fmt(out, n, "%s-%010lld", agent_id, (long long)seq);
+}
+
+uint32_t asr_batch_enterprise(const char *oid)
+{
+  static const char prefix[] = "1.3.6.1.4.1.";
+  uint64_t v = 0;
+  const char *p;
+
+  if (!oid || strncmp(oid, prefix, sizeof(prefix) - 1) != 0)
+    return 0;
+  for (p = oid + sizeof(prefix) - 1; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > UINT32_MAX)
+      return 0;
+  }
+  return (*p == '.' || *p == '\0') ? (uint32_t)v : 0;
+}
+
+int asr_batch_percent(const asr_supply *meta, int64_t level, int64_t max, uint32_t enterprise)
+{
+  asr_supply s = *meta;
+
+  s.has_level = true; /* the store keeps "not reported" as -2, RFC 3805's unknown */
+  s.level = level;
+  s.has_max = true;
+  s.max = max;
+  asr_supply_normalize(&s, enterprise);
+  return s.percent;
+}
+
+bool asr_batch_heartbeat_due(bool has_new, bool pending, int64_t last_delivered, int64_t now)
+{
+  if (has_new || pending)
+    return false;
+  return last_delivered <= 0 || now - last_delivered >= ASR_BATCH_HEARTBEAT_SECONDS;
+}
+
+/* ---- the builder ---- */
+
+typedef struct {
+  int64_t id;
+  uint32_t enterprise;
+  size_t first, n; /* its supplies in builder.sup */
+} dev_entry;
+
+typedef struct {
+  asr_store *st;
+  const asr_batch_opts *o;
+  json_t *devices, *readings;
+  dev_entry *devs;
+  size_t n_devs, cap_devs;
+  uint32_t *slots; /* open addressing: device id -> index + 1 in devs, 0 = empty */
+  size_t n_slots;
+  int32_t (*sup)[4]; /* index, type, class, unit of every supply of every device */
+  size_t n_sup, cap_sup;
+  asr_store_device *scratch;
+  asr_result err;
+} builder;
+
+static void builder_free(builder *b)
+{
+  json_decref(b->devices);
+  json_decref(b->readings);
+  free(b->devs);
+  free(b->slots);
+  free(b->sup);
+  if (b->scratch)
+    memset(&b->scratch->cred, 0, sizeof(b->scratch->cred));
+  free(b->scratch);
+}
+
+static asr_result builder_init(builder *b, asr_store *st, const asr_batch_opts *o)
+{
+  memset(b, 0, sizeof(*b));
+  b->st = st;
+  b->o = o;
+  b->devices = json_array();
+  b->readings = json_array();
+  b->n_slots = 1024;
+  b->slots = calloc(b->n_slots, sizeof(*b->slots));
+  b->scratch = malloc(sizeof(*b->scratch));
+  if (!b->devices || !b->readings || !b->slots || !b->scratch)
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
+static size_t slot_of(int64_t id, size_t n_slots)
+{
+  uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+  return (size_t)(h >> 32) & (n_slots - 1);
+}
+
+/* Finds device id: its index in devs, or -1 (then *slot is where it goes). */
+static long find_dev(const builder *b, int64_t id, size_t *slot)
+{
+  size_t i = slot_of(id, b->n_slots);
+
+  while (b->slots[i]) {
+    if (b->devs[b->slots[i] - 1].id == id)
+      return (long)b->slots[i] - 1;
+    i = (i + 1) & (b->n_slots - 1);
+  }
+  *slot = i;
+  return -1;
+}
+
+/* Doubles the hash table when it is half full. */
+static asr_result grow_slots(builder *b)
+{
+  size_t n = b->n_slots * 2, slot = 0;
+  uint32_t *old = b->slots;
+
+  if (b->n_devs * 2 < b->n_slots)
+    return ASR_OK;
+  b->slots = calloc(n, sizeof(*b->slots));
+  if (!b->slots) {
+    b->slots = old;
+    return ASR_ERR_NOMEM;
+  }
+  b->n_slots = n;
+  for (size_t i = 0; i < b->n_devs; i++) {
+    find_dev(b, b->devs[i].id, &slot);
+    b->slots[slot] = (uint32_t)i + 1;
+  }
+  free(old);
+  return ASR_OK;
+}
+
+static asr_result grow(void **p, size_t *cap, size_t need, size_t size)
+{
+  size_t n = *cap ? *cap : 256;
+  void *np;
+
+  if (need <= *cap)
+    return ASR_OK;
+  while (n < need)
+    n *= 2;
+  np = realloc(*p, n * size);
+  if (!np)
+    return ASR_ERR_NOMEM;
+  *p = np;
+  *cap = n;
+  return ASR_OK;
+}
+
+/* A JSON string of printer text: invalid UTF-8 bytes become '?' (jansson refuses them). */
+static json_t *jtext(const char *s)
+{
+  json_t *j = json_string(s ? s : "");
+  char buf[512];
+  size_t i;
+
+  if (j)
+    return j;
+  for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
+    buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+  buf[i] = '\0';
+  return json_string(buf);
+}
+
+/* A MIB code's name: "" when not reported, "other" when the MIB does not name it. */
+static json_t *jcode(int32_t code, const char *name)
+{
+  return json_string(code == 0 ? "" : (name ? name : "other"));
+}
+
+static json_t *supply_meta_json(const asr_supply *s)
+{
+  json_t *o = json_object();
+  int bad = !o;
+
+  if (bad)
+    return NULL;
+  bad |= json_object_set_new(o, "index", json_integer(s->index));
+  bad |= json_object_set_new(o, "description", jtext(s->description));
+  bad |= json_object_set_new(o, "part_number", jtext(s->part_number));
+  bad |= json_object_set_new(o, "type", jcode(s->type, asr_supply_type_name(s->type)));
+  bad |= json_object_set_new(o, "class", jcode(s->klass, asr_supply_class_name(s->klass)));
+  bad |= json_object_set_new(o, "colorant", jtext(s->colorant));
+  bad |= json_object_set_new(o, "unit", jcode(s->unit, asr_supply_unit_name(s->unit)));
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *status_json(const asr_device *d)
+{
+  json_t *o = json_object(), *errors = json_array();
+  const char *name = asr_printer_status_name(d->printer_status);
+  int bad = !o || !errors;
+
+  for (unsigned bit = 0; !bad && d->has_error_state && bit < 16; bit++) {
+    const char *e = asr_printer_error_name(bit);
+
+    if ((d->error_bits & (1u << bit)) && e)
+      bad |= json_array_append_new(errors, json_string(e));
+  }
+  if (!bad)
+    bad |= json_object_set_new(o, "printer", name ? json_string(name) : json_null());
+  if (!bad) {
+    bad |= json_object_set_new(o, "errors", errors);
+    errors = NULL;
+  }
+  json_decref(errors);
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* The identity members of a DEVICE of the protocol. */
+static int set_identity(json_t *o, const asr_store_device *sd)
+{
+  const asr_device *d = &sd->dev;
+  char key[256];
+  int bad = 0;
+
+  if (d->serial[0])
+    asr_fmt(key, sizeof(key), "serial:%s", d->serial);
+  else if (d->mac[0])
+    asr_fmt(key, sizeof(key), "mac:%s", d->mac);
+  else
+    asr_fmt(key, sizeof(key), "ip:%s", d->ip);
+  bad |= json_object_set_new(o, "key", jtext(key));
+  bad |= json_object_set_new(o, "serial", jtext(d->serial));
+  bad |= json_object_set_new(o, "mac", jtext(d->mac));
+  bad |= json_object_set_new(o, "ip", jtext(d->ip));
+  bad |= json_object_set_new(o, "vendor", jtext(d->vendor));
+  bad |= json_object_set_new(o, "model", jtext(d->model));
+  bad |= json_object_set_new(o, "sys_object_id", jtext(d->sys_object_id));
+  bad |= json_object_set_new(o, "status", status_json(d));
+  bad |= json_object_set_new(o, "state", json_string("active"));
+  bad |= json_object_set_new(o, "state_since", json_integer(sd->first_seen));
+  bad |= json_object_set_new(o, "last_good_poll", json_integer(sd->last_good_poll));
+  bad |= json_object_set_new(o, "failed_polls", json_integer(sd->failed_polls));
+  return bad;
+}
+
+static json_t *device_json(const asr_store_device *sd)
+{
+  json_t *o = json_object(), *sup = json_array();
+  int bad = !o || !sup;
+
+  if (!bad)
+    bad |= set_identity(o, sd);
+  for (size_t i = 0; !bad && i < sd->dev.n_supplies; i++)
+    bad |= json_array_append_new(sup, supply_meta_json(&sd->dev.supplies[i]));
+  if (!bad) {
+    bad |= json_object_set_new(o, "supplies", sup);
+    sup = NULL;
+  }
+  json_decref(sup);
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* Keeps the normalization metadata of the device's supplies. */
+static asr_result keep_supplies(builder *b, dev_entry *e, const asr_device *d)
+{
+  asr_result r = grow((void **)&b->sup, &b->cap_sup, b->n_sup + d->n_supplies, sizeof(*b->sup));
+
+  if (r)
+    return r;
+  e->first = b->n_sup;
+  e->n = d->n_supplies;
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    const asr_supply *s = &d->supplies[i];
+    int32_t *m = b->sup[b->n_sup++];
+
+    m[0] = s->index;
+    m[1] = s->type;
+    m[2] = s->klass;
+    m[3] = s->unit;
+  }
+  return ASR_OK;
+}
+
+/* Adds device id to the batch (loaded from the store); *idx receives its index. */
+static asr_result add_device(builder *b, int64_t id, size_t slot, size_t *idx)
+{
+  dev_entry *e;
+  asr_result r = grow((void **)&b->devs, &b->cap_devs, b->n_devs + 1, sizeof(*b->devs));
+
+  if (!r)
+    r = asr_store_get(b->st, id, b->scratch);
+  if (r)
+    return r;
+  if (json_array_append_new(b->devices, device_json(b->scratch)))
+    return ASR_ERR_NOMEM;
+  e = &b->devs[b->n_devs];
+  e->id = id;
+  e->enterprise = asr_batch_enterprise(b->scratch->dev.sys_object_id);
+  r = keep_supplies(b, e, &b->scratch->dev);
+  if (r)
+    return r;
+  b->slots[slot] = (uint32_t)b->n_devs + 1;
+  *idx = b->n_devs++;
+  return grow_slots(b);
+}
+
+/* The percent of one stored level, with the device's metadata for that supply. */
+static int level_percent(const builder *b, const dev_entry *e, const asr_store_level *lv)
+{
+  asr_supply meta;
+
+  memset(&meta, 0, sizeof(meta));
+  meta.index = lv->index;
+  for (size_t i = 0; i < e->n; i++) {
+    const int32_t *m = b->sup[e->first + i];
+
+    if (m[0] == lv->index) {
+      meta.type = m[1];
+      meta.klass = m[2];
+      meta.unit = m[3];
+      break;
+    }
+  }
+  return asr_batch_percent(&meta, lv->level, lv->max, e->enterprise);
+}
+
+static json_t *levels_json(const builder *b, const dev_entry *e, const asr_store_level *lv,
+                           size_t n)
+{
+  json_t *arr = json_array();
+  int bad = !arr;
+
+  for (size_t i = 0; !bad && i < n; i++) {
+    json_t *l = json_array();
+    int pct = level_percent(b, e, &lv[i]);
+
+    bad = !l;
+    if (!bad) {
+      bad |= json_array_append_new(l, json_integer(lv[i].index));
+      bad |= json_array_append_new(l, json_integer(lv[i].level));
+      bad |= json_array_append_new(l, json_integer(lv[i].max));
+      bad |= json_array_append_new(l, pct >= 0 && pct <= 100 ? json_integer(pct) : json_null());
+      bad |= json_array_append_new(arr, l);
+    }
+  }
+  if (bad) {
+    json_decref(arr);
+    return NULL;
+  }
+  return arr;
+}
+
+/* The walk's callback: one reading into the batch. */
+static int add_reading(int64_t device_id, int64_t t, bool has_pc, int64_t pc,
+                       const asr_store_level *lv, size_t n, void *ctx)
+{
+  builder *b = ctx;
+  size_t slot = 0, idx;
+  long found = find_dev(b, device_id, &slot);
+  json_t *o;
+  int bad;
+
+  if (found >= 0) {
+    idx = (size_t)found;
+  } else {
+    b->err = add_device(b, device_id, slot, &idx);
+    if (b->err)
+      return 1;
+  }
+  o = json_object();
+  bad = !o;
+  if (!bad) {
+    bad |= json_object_set_new(o, "device", json_integer((json_int_t)idx));
+    bad |= json_object_set_new(o, "t", json_integer(t));
+    /* a counter: a negative value from a printer is no count (the central would refuse it) */
+    bad |= json_object_set_new(o, "page_count", has_pc && pc >= 0 ? json_integer(pc) : json_null());
+    bad |= json_object_set_new(o, "levels", levels_json(b, &b->devs[idx], lv, n));
+    bad |= json_array_append_new(b->readings, o);
+  }
+  if (bad)
+    b->err = ASR_ERR_NOMEM;
+  return bad;
+}
+
+/* The whole document of batch seq, serialized compactly and gzip'd into out. */
+static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, asr_batch_built *st)
+{
+  json_t *doc = json_object(), *events = json_array();
+  char *text = NULL;
+  asr_result r = asr_batch_id(b->o->agent_id, seq, out->batch_id, sizeof(out->batch_id));
+  int bad = !doc || !events || r;
+
+  if (!bad) {
+    bad |= json_object_set_new(doc, "protocol", json_integer(1));
+    bad |= json_object_set_new(doc, "batch_id", json_string(out->batch_id));
+    bad |= json_object_set_new(doc, "agent_id", json_string(b->o->agent_id));
+    bad |= json_object_set_new(doc, "agent_version", json_string(b->o->agent_version));
+    bad |= json_object_set_new(doc, "created_at", json_integer(b->o->now));
+    bad |= json_object_set(doc, "devices", b->devices);
+    bad |= json_object_set(doc, "readings", b->readings);
+    bad |= json_object_set(doc, "events", events);
+  }
+  if (!bad)
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  r = r ? r : (text ? ASR_OK : ASR_ERR_NOMEM);
+  if (!r) {
+    st->json_len = strlen(text);
+    r = asr_gz_compress(text, st->json_len, &out->body, &out->body_len);
+    st->body_len = out->body_len;
+  }
+  free(text);
+  json_decref(events);
+  json_decref(doc);
+  return r;
+}
+
+/* Walks (from_seq, limit), builds and stores one batch at position; in the caller's
+ * transaction. */
+static asr_result build_one(asr_store *st, const asr_batch_opts *o, int64_t from_seq, size_t limit,
+                            int64_t position, asr_batch_built *out)
+{
+  builder b;
+  asr_outbox_batch ob;
+  asr_outbox_cut cut;
+  asr_result r;
+
+  memset(&ob, 0, sizeof(ob));
+  r = builder_init(&b, st, o);
+  if (!r)
+    r = asr_outbox_next_seq(st, &ob.seq);
+  if (!r)
+    r = asr_outbox_walk(st, from_seq, limit, add_reading, &b, &cut);
+  if (r == ASR_ERR_LIMIT)
+    r = b.err ? b.err : ASR_ERR_NOMEM;
+  if (!r) {
+    ob.position = position;
+    ob.n_readings = (int64_t)cut.count;
+    r = finish_body(&b, ob.seq, &ob, out);
+  }
+  if (!r)
+    r = asr_outbox_add(st, &ob, from_seq, &cut, o->now);
+  if (!r) {
+    out->seq = ob.seq;
+    out->n_readings = cut.count;
+    out->n_devices = b.n_devs;
+  }
+  free(ob.body);
+  builder_free(&b);
+  return r;
+}
+
+asr_result asr_batch_build(asr_store *st, const asr_batch_opts *o, bool heartbeat,
+                           asr_batch_built *out)
+{
+  bool has_new = false;
+  asr_result r;
+
+  memset(out, 0, sizeof(*out));
+  if (!o->agent_id || !o->agent_id[0] || o->max_readings < 1)
+    return ASR_ERR_INVALID;
+  r = asr_outbox_begin(st);
+  if (!r)
+    r = asr_outbox_has_new(st, &has_new);
+  if (!r && (has_new || heartbeat))
+    r = build_one(st, o, 0, o->max_readings, 0, out);
+  if (!r)
+    r = asr_outbox_commit(st);
+  if (r) {
+    asr_outbox_rollback(st);
+    memset(out, 0, sizeof(*out));
+  }
+  return r;
+}
+
+asr_result asr_batch_split(asr_store *st, const asr_batch_opts *o, const asr_outbox_batch *ob)
+{
+  asr_batch_built first, second;
+  asr_result r;
+
+  if (ob->n_readings < 2)
+    return ASR_ERR_LIMIT;
+  r = asr_outbox_begin(st);
+  if (!r)
+    r = build_one(st, o, ob->seq, (size_t)ob->n_readings / 2, ob->position, &first);
+  if (!r)
+    r = build_one(st, o, ob->seq, 0, ob->position, &second);
+  if (!r && first.n_readings + second.n_readings != (size_t)ob->n_readings) {
+    asr_log(ASR_LOG_WARN, "batch %s: carried %lld readings, split into %zu + %zu", ob->batch_id,
+            (long long)ob->n_readings, first.n_readings, second.n_readings);
+  }
+  if (!r)
+    r = asr_outbox_remove(st, ob->seq);
+  if (!r)
+    r = asr_outbox_commit(st);
+  if (r) {
+    asr_outbox_rollback(st);
+    return r;
+  }
+  asr_log(ASR_LOG_INFO, "batch %s split into %lld (%zu readings) and %lld (%zu readings)",
+          ob->batch_id, (long long)first.seq, first.n_readings, (long long)second.seq,
+          second.n_readings);
+  return ASR_OK;
+}
