@@ -11,7 +11,8 @@
 # the central acknowledging the same batch again (a duplicate: verified, parsed, not stored).
 # (The uncompressed JSON, ~19 MB, is over the central's 8 MiB body limit: not posted.)
 # Usage: sh bench/bench_uplink.sh [ASR_AGENT [ASR_CENTRAL]]   (from the build dir)
-# BENCH_DEVICES / BENCH_READINGS change the size. Addresses 127.54.0.x, ports 18710-18719.
+# BENCH_DEVICES / BENCH_READINGS change the size; BENCH_PERCENT_SHARE (default 0.7) is the
+# share of printers reporting levels in percent (the rest in units, changing every reading). Addresses 127.54.0.x, ports 18710-18719.
 # This is a benchmark, not a test: it exits 0 unless something could not run.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -43,7 +44,7 @@ fault_start $F 18711 front
 # the site's day, written straight into the agent's database (store/schema.h)
 t=$(now_ms)
 python3 - "$DB" "$DEVICES" "$PER_DAY" <<'EOF' || exit 1
-import random, sqlite3, sys, time
+import os, random, sqlite3, sys, time
 db, ndev, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def varint(v, out):
     while True:
@@ -71,6 +72,7 @@ SUP = [(1, 'Black Toner', 'TK-1K', 3, 3, 'black', 20000), (2, 'Cyan Toner', 'TK-
        (3, 'Magenta Toner', 'TK-1M', 3, 3, 'magenta', 12000), (4, 'Yellow Toner', 'TK-1Y', 3, 3, 'yellow', 12000),
        (5, 'Drum Unit', 'DR-1', 9, 3, '', 100000)]
 rnd = random.Random(42)
+PERCENT_SHARE = float(os.environ.get('BENCH_PERCENT_SHARE', '0.7'))
 now = int(time.time())
 c = sqlite3.connect(db)
 c.execute('PRAGMA foreign_keys=ON')
@@ -87,20 +89,28 @@ with c:
              ip, '1.3.6.1.4.1.99999.2', 'Bench', 'Bench Colour 500', 'Bench Colour 500 printer',
              'prn-%d' % d, now - 86400 * 30, now, now, now, 100000 + d))
         dev = cur.lastrowid
-        lv = [rnd.randint(1000, m) for (_, _, _, _, _, _, m) in SUP]
+        # Most printers report percent (max 100: a level moves a step every few hours);
+        # the others report units (a few dozen units less at every reading).
+        pct = rnd.random() < PERCENT_SHARE
+        mx = [100 if pct else m for (_, _, _, _, _, _, m) in SUP]
+        lv = [rnd.randint(5, m) for m in mx]
         pages = rnd.randint(1000, 900000)
         t0 = now - 86400 + rnd.randint(0, 3599)
         for k in range(per):
-            lv = [max(0, x - rnd.randint(0, 40)) for x in lv]
+            if pct:
+                lv = [max(0, x - (1 if rnd.random() < 0.15 else 0)) for x in lv]
+            else:
+                lv = [max(0, x - rnd.randint(0, 40)) for x in lv]
             pages += rnd.randint(0, 300)
-            blob = levels([(s[0], lv[j], s[6]) for j, s in enumerate(SUP)])
+            blob = levels([(s[0], lv[j], mx[j]) for j, s in enumerate(SUP)])
             c.execute('INSERT INTO readings (device_id, t, page_count, levels) VALUES (?,?,?,?)',
                       (dev, t0 + k * (86400 // per), pages, blob))
         for j, s in enumerate(SUP):
             c.execute("INSERT INTO supplies (device_id, idx, hr_index, description, part_number,"
                       " type, class, unit, colorant, max_capacity, level, percent, state)"
-                      " VALUES (?,?,1,?,?,?,?,19,?,?,?,?,'ok')",
-                      (dev, s[0], s[1], s[2], s[3], s[4], s[5], s[6], lv[j], lv[j] * 100 // s[6]))
+                      " VALUES (?,?,1,?,?,?,?,?,?,?,?,?,'ok')",
+                      (dev, s[0], s[1], s[2], s[3], s[4], 19 if pct else 7, s[5], mx[j], lv[j],
+                       lv[j] * 100 // mx[j]))
 EOF
 echo "# generated $DEVICES devices x $PER_DAY readings in $(($(now_ms) - t)) ms"
 
@@ -115,6 +125,7 @@ fault_stop
 set -- "$TMPD"/cap/*.body
 [ -f "$1" ] || { echo "bench_uplink: the agent sent no batch"; exit 1; }
 BODY=$1
+[ -n "${BENCH_KEEP:-}" ] && cp "$BODY" "$BENCH_KEEP"
 python3 -c 'import gzip,sys; sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],"rb").read()))' "$BODY" >"$TMPD/raw.json"
 
 # 2. the central commits it (signed with the agent's credential, as the agent would)

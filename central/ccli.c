@@ -461,7 +461,10 @@ static void device_table(const cstore_device_row *d)
     asr_time_iso(d->last_reading_at, when, sizeof(when));
   for (size_t i = 0; i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    const char *name = s->colorant ? s->colorant : s->type ? s->type : "?";
+    const char *name = s->colorant && *s->colorant ? s->colorant
+                       : s->type && *s->type       ? s->type
+                                                   : "?";
+
     if (s->has_percent)
       asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
     else

@@ -412,13 +412,54 @@ static int add_reading(int64_t device_id, int64_t t, bool has_pc, int64_t pc,
   return bad;
 }
 
+/* A reading's place: its device, then where the walk (time order) put it. */
+typedef struct {
+  json_int_t device;
+  size_t pos;
+} reading_place;
+
+static int place_cmp(const void *pa, const void *pb)
+{
+  const reading_place *a = pa, *b = pb;
+
+  if (a->device != b->device)
+    return a->device < b->device ? -1 : 1;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+/* The readings grouped by device, each device's in time order. Why: a device's levels
+ * rarely change from one reading to the next, and gzip only finds repeats within 32 KB;
+ * grouped, a day of 10,000 printers compresses about twice as well as in time order. */
+static json_t *readings_by_device(json_t *readings)
+{
+  size_t n = json_array_size(readings);
+  reading_place *p = malloc((n ? n : 1) * sizeof(*p));
+  json_t *out = p ? json_array() : NULL;
+  int bad = !out;
+
+  for (size_t i = 0; !bad && i < n; i++) {
+    p[i].device = json_integer_value(json_object_get(json_array_get(readings, i), "device"));
+    p[i].pos = i;
+  }
+  if (!bad)
+    qsort(p, n, sizeof(*p), place_cmp);
+  for (size_t i = 0; !bad && i < n; i++)
+    bad |= json_array_append(out, json_array_get(readings, p[i].pos));
+  free(p);
+  if (bad) {
+    json_decref(out);
+    return NULL;
+  }
+  return out;
+}
+
 /* The whole document of batch seq, serialized compactly and gzip'd into out. */
 static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, asr_batch_built *st)
 {
-  json_t *doc = json_object(), *events = json_array();
+  json_t *doc = json_object(), *events = json_array(), *grouped = readings_by_device(b->readings);
   char *text = NULL;
   asr_result r = asr_batch_id(b->o->agent_id, seq, out->batch_id, sizeof(out->batch_id));
-  int bad = !doc || !events || r;
+  int bad = !doc || !events || !grouped || r;
 
   if (!bad) {
     bad |= json_object_set_new(doc, "protocol", json_integer(1));
@@ -427,7 +468,7 @@ static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, as
     bad |= json_object_set_new(doc, "agent_version", json_string(b->o->agent_version));
     bad |= json_object_set_new(doc, "created_at", json_integer(b->o->now));
     bad |= json_object_set(doc, "devices", b->devices);
-    bad |= json_object_set(doc, "readings", b->readings);
+    bad |= json_object_set(doc, "readings", grouped);
     bad |= json_object_set(doc, "events", events);
   }
   if (!bad)
@@ -440,6 +481,7 @@ static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, as
   }
   free(text);
   json_decref(events);
+  json_decref(grouped);
   json_decref(doc);
   return r;
 }

@@ -357,11 +357,12 @@ START_TEST(test_batch_json_shape)
                    "filled");
   rd = json_object_get(j, "readings");
   ck_assert_uint_eq(json_array_size(rd), 3);
-  /* time order, then device: CNB1@1794999000, CNB2@1794999000, CNB1@1794999100 */
+  /* grouped by device, each in time order: CNB1@1794999000, CNB1@1794999100, CNB2@1794999000 */
   ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 0), "device")), 0);
-  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 1), "device")), 1);
-  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 2), "device")), 0);
-  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 2), "t")), 1794999100);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 1), "device")), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 1), "t")), 1794999100);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 2), "device")), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 2), "t")), 1794999000);
   ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 0), "page_count")), 48211);
   lv = json_array_get(json_object_get(json_array_get(rd, 0), "levels"), 0);
   ck_assert_uint_eq(json_array_size(lv), 4); /* [index, level, max, percent] */
