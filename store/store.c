@@ -478,22 +478,30 @@ static asr_result make_parents(asr_store *st)
   return ASR_OK;
 }
 
-/* Creates the file 0600 when it does not exist and checks we can read and write it. */
+/* Creates the file 0600 when it does not exist; an existing one is only stat'ed, never
+ * opened: closing any descriptor of a file drops the POSIX locks that other SQLite
+ * connections of this process hold on it. */
 static asr_result prepare_file(asr_store *st)
 {
   struct stat sb;
-  int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open(st->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-  if (fd < 0) {
+  if (fd >= 0) {
+    close(fd);
+    return ASR_OK;
+  }
+  if (errno != EEXIST) {
+    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    set_err(st, STORE_ERR_LOG, "%s: not a regular file", st->path);
+    return ASR_ERR_DB;
+  }
+  if (access(st->path, R_OK | W_OK) != 0) {
     set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    set_err(st, STORE_ERR_LOG, "%s: not a regular file", st->path);
-    close(fd);
-    return ASR_ERR_DB;
-  }
-  close(fd);
   return ASR_OK;
 }
 
