@@ -17,6 +17,8 @@ static const struct {
     {"inspect", asr_cmd_inspect, "read a recorded printer (snmpwalk -On or snmprec)"},
     {"enroll", asr_cmd_enroll, "register this agent with the central service"},
     {"upload", asr_cmd_upload, "send the pending readings to the central service now"},
+    {"run", asr_cmd_run, "run as a daemon: discovery, polls and the daily upload on schedule"},
+    {"config", asr_cmd_config, "check the configuration file (config check [FILE])"},
 };
 
 static void usage(FILE *out)

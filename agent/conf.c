@@ -1,0 +1,2 @@
+/* agent/conf.c: being written (issue 4) */
+#include "agent/conf.h"

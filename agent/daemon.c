@@ -1,0 +1,2 @@
+/* agent/daemon.c: being written (issue 4) */
+#include "agent/daemon.h"

@@ -1,0 +1,2 @@
+/* agent/health.c: being written (issue 4) */
+#include "agent/health.h"

@@ -1,0 +1,2 @@
+/* common/clock.c: being written (issue 4) */
+#include "common/clock.h"

@@ -1,0 +1,2 @@
+/* store/events.c: being written (issue 4) */
+#include "store/events.h"

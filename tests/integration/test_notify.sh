@@ -1,0 +1,3 @@
+#!/bin/sh
+# being written (issue 4)
+exit 77
