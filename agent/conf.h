@@ -1,4 +1,66 @@
-/* agent/conf.h: being written (issue 4) */
+/* conf.h: the configuration file of asr-agent (/etc/asr-agent/asr-agent.conf).
+ *
+ * One directive a line, "name value", '#' starts a comment. The directives are a table
+ * (agent/conf.c: name, type, range, default, reloadable?), documented in
+ * asr-agent.conf(5). Secrets (SNMPv3 pass phrases, proxy credentials) never live in this
+ * file: it names a 0600 secrets file instead. A file is applied only when all of it is
+ * valid; every error is reported as "file:line: problem". */
 #ifndef ASR_CONF_H
 #define ASR_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+#define ASR_CONF_DEFAULT_PATH "/etc/asr-agent/asr-agent.conf"
+#define ASR_CONF_MAX_LIST 64
+
+typedef struct {
+  /* where things are */
+  char database[512];     /* database: state dir + /agent.db */
+  char secrets_file[512]; /* secrets_file: 0600 file with v3 pass phrases ("auth = ..") */
+  /* the central (enrolment stores the rest in the database) */
+  char endpoint[512]; /* endpoint: https URL, "" = not configured */
+  char ca_file[512], ca_path[512], pin[160], client_cert[512], client_key[512];
+  char proxy[512]; /* proxy: URL, "none", or "" (environment) */
+  char proxy_user_file[512];
+  /* scanning and SNMP */
+  char targets[ASR_CONF_MAX_LIST][128]; /* scan_targets: one or more targets a line */
+  size_t n_targets;
+  char communities[ASR_CONF_MAX_LIST][128]; /* community: repeatable, tried in order */
+  size_t n_communities;
+  char v3_user[64], v3_auth_proto[16], v3_priv_proto[16], v3_context[64];
+  unsigned snmp_port, snmp_timeout_ms, snmp_retries, concurrency;
+  /* schedules (seconds) */
+  int64_t discovery_interval; /* default 86400 */
+  int64_t poll_interval;      /* default 3600 */
+  int upload_window_start;    /* minutes after midnight UTC, default 60 (01:00) */
+  int upload_window_end;      /* default 300 (05:00) */
+  /* health */
+  int64_t silent_after;          /* default 86400 */
+  unsigned silent_min_failures;  /* default 3 */
+  int64_t disconnected_after;    /* default 604800 */
+  int64_t upload_warning_after;  /* default 2 days: status --check WARNING */
+  int64_t upload_critical_after; /* default 7 days: status --check CRITICAL */
+  /* data */
+  int64_t retention;  /* readings older than this are pruned, default 400 days */
+  char log_level[16]; /* error, warning, info, debug (default info) */
+} asr_conf;
+
+typedef void (*asr_conf_error_cb)(const char *msg, void *ctx);
+
+/* Sets every directive to its default. */
+void asr_conf_defaults(asr_conf *c);
+
+/* Reads the file at path into c (defaults first). Calls err for each problem with
+ * "path:line: problem" and returns ASR_ERR_PARSE when there was any; c is then left in
+ * an unspecified state (callers parse into a scratch copy and keep the old one). */
+asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, void *ctx);
+
+/* Names the directives whose values differ between a and b and cannot change on a reload
+ * (e.g. database); writes them into out ("database, secrets_file"), "" when none. */
+void asr_conf_not_reloadable(const asr_conf *a, const asr_conf *b, char *out, size_t n);
+
 #endif
