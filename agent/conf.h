@@ -56,8 +56,31 @@ void asr_conf_defaults(asr_conf *c);
 
 /* Reads the file at path into c (defaults first). Calls err for each problem with
  * "path:line: problem" and returns ASR_ERR_PARSE when there was any; c is then left in
- * an unspecified state (callers parse into a scratch copy and keep the old one). */
+ * an unspecified state (callers parse into a scratch copy and keep the old one). A file
+ * that cannot be opened: "path: reason" and ASR_ERR_NOT_FOUND (it does not exist; c holds
+ * the defaults) or ASR_ERR_IO. The secrets file is not read here: see
+ * asr_conf_check_secrets. */
 asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, void *ctx);
+
+/* Checks the secrets file that c names (nothing to do when none): a regular file, mode
+ * 0600 or stricter, only "auth = ..." / "priv = ..." lines ('#' comments and blank lines
+ * allowed), holding the pass phrases that v3_auth_proto / v3_priv_proto need. Calls err
+ * for each problem ("secretsfile:line: problem", never a secret) and returns
+ * ASR_ERR_SECRET when there was any. */
+asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void *ctx);
+
+/* Parses a duration: "3600" (seconds), "90s", "15m", "24h", "7d", "2w". */
+asr_result asr_conf_parse_duration(const char *s, int64_t *out);
+
+/* 1 when a reload may change the directive, 0 when not, -1 for an unknown name. */
+int asr_conf_reloadable(const char *name);
+
+/* The default of a directive as written in the file ("" = none), NULL when unknown. */
+const char *asr_conf_default(const char *name);
+
+/* The number of directives, and the name of the i-th (NULL past the end). */
+size_t asr_conf_directive_count(void);
+const char *asr_conf_directive_name(size_t i);
 
 /* Names the directives whose values differ between a and b and cannot change on a reload
  * (e.g. database); writes them into out ("database, secrets_file"), "" when none. */
