@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/health.h"
 #include "agent/output.h"
 #include "agent/targets.h"
 #include "common/log.h"
@@ -185,7 +186,10 @@ static void save_printer(discover_ctx *x, const asr_scan_result *res)
   if (r) {
     x->failed_saves++;
     asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
+    return;
   }
+  /* an answer: a printer that moved address (found by its serial) is not silent */
+  asr_health_after_poll(x->st, id, true, ASR_OK, "", x->now, NULL);
 }
 
 static void on_result(const asr_scan_result *res, void *ctx)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/health.h"
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -39,6 +40,7 @@ typedef struct {
   size_t ok, failed;
   int64_t now;
   int quiet;
+  int all; /* every device was selected */
 } poll_ctx;
 
 static void poll_usage(FILE *out)
@@ -98,6 +100,8 @@ static void record_failure(poll_ctx *x, int64_t id, const char *address, asr_res
     asr_cli_error("%s: not polled: %s", address, reason);
   if (asr_store_record_failure(x->st, id, x->now, code, reason) != ASR_OK)
     asr_log(ASR_LOG_ERR, "%s: failure not recorded: %s", address, asr_store_errmsg(x->st));
+  else
+    asr_health_after_poll(x->st, id, false, code, reason, x->now, NULL); /* logs its errors */
 }
 
 /* The printer at the address is not the one we knew: record that, and save the new one. */
@@ -137,6 +141,7 @@ static void on_result(const asr_scan_result *res, void *ctx)
     goto out;
   }
   x->ok++;
+  asr_health_after_poll(x->st, id, true, ASR_OK, "", x->now, NULL);
 out:
   asr_vbset_free(res->vbs);
 }
@@ -191,6 +196,8 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
     asr_cli_error("poll failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
+  if (x->all) /* devices no longer polled (superseded) still go silent, then disconnected */
+    asr_health_sweep(x->st, x->now, NULL, NULL);
   if (!x->quiet)
     fprintf(stderr, "asr-agent: polled %zu devices: %zu read, %zu failed\n", x->n, x->ok,
             x->failed);
@@ -210,6 +217,7 @@ static int poll_select(poll_ctx *x, char **sel, size_t n_sel)
     return ASR_EXIT_DB;
   if (report_unmatched_status)
     return ASR_EXIT_USAGE;
+  x->all = n_sel == 0;
   if (x->n == 0) {
     asr_cli_error("no devices to poll: run 'asr-agent discover' first");
     return ASR_EXIT_FAILURE;

@@ -4,19 +4,25 @@
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/health.h"
 #include "agent/output.h"
 #include "common/util.h"
+#include "store/events.h"
 #include "store/outbox.h"
 #include "store/store.h"
+
+#define OPT_CHECK 1000 /* status only: above the shared ASR_OPT_* codes */
 
 static const struct option status_options[] = {
     {"db", required_argument, NULL, ASR_OPT_DB},
     {"format", required_argument, NULL, ASR_OPT_FORMAT},
+    {"check", no_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, ASR_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
+  asr_store *st;
   asr_report *report;
   int64_t now;
   asr_result r;
@@ -25,19 +31,28 @@ typedef struct {
 static void status_usage(FILE *out)
 {
   fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
+               "       asr-agent status [--db PATH] --check\n"
                "Shows every known device (or the named ones) with its supplies, its last good\n"
-               "poll and its age, and its failed polls, then the upload state.\n");
+               "poll and its age, its state and its failed polls, then the upload state.\n"
+               "--check prints one line for monitoring (silent and disconnected printers,\n"
+               "upload health) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n");
 }
 
 static int add_device(const asr_store_device *d, void *ctx)
 {
   status_ctx *x = ctx;
+  char state[ASR_EVENTS_STATE_MAX];
+  int64_t since = 0;
 
   x->r = asr_report_add_stored(x->report, d, x->now);
+  if (!x->r)
+    x->r = asr_events_get_state(x->st, d->id, state, sizeof(state), &since);
+  if (!x->r)
+    x->r = asr_report_set_state(x->report, state, since, x->now);
   return x->r != ASR_OK;
 }
 
-static int status_parse(int argc, char **argv, const char **db, asr_format *fmt)
+static int status_parse(int argc, char **argv, const char **db, asr_format *fmt, int *check)
 {
   int c;
 
@@ -48,6 +63,8 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt)
       return ASR_EXIT_OK;
     } else if (c == ASR_OPT_DB) {
       *db = optarg;
+    } else if (c == OPT_CHECK) {
+      *check = 1;
     } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, fmt) == ASR_OK &&
                *fmt != ASR_FMT_CSV) {
       continue;
@@ -100,20 +117,42 @@ static int open_store(const char *path, asr_store **st)
   return -1;
 }
 
+/* status --check: one line, the monitoring-plugin exit status (3 when the database cannot
+ * be opened: the check then knows nothing). */
+static int status_check(const char *path)
+{
+  char err[512] = "", line[1024];
+  asr_store *st = NULL;
+  asr_check_status s;
+  asr_result r = asr_store_open(path, &st, err, sizeof(err));
+
+  if (r) {
+    printf("ASR-AGENT UNKNOWN - %s\n", err[0] ? err : asr_result_str(r));
+    return ASR_CHECK_UNKNOWN;
+  }
+  s = asr_health_check(st, asr_now(), line, sizeof(line));
+  asr_store_close(st);
+  printf("%s\n", line);
+  return fflush(stdout) == 0 ? (int)s : ASR_CHECK_UNKNOWN;
+}
+
 int asr_cmd_status(int argc, char **argv)
 {
   asr_format fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   const char *db = NULL;
   asr_store *st = NULL;
   status_ctx x = {0};
-  int status;
+  int status, check = 0;
 
-  status = status_parse(argc, argv, &db, &fmt);
+  status = status_parse(argc, argv, &db, &fmt, &check);
   if (status >= 0)
     return status;
+  if (check)
+    return status_check(asr_cli_db_path(db));
   status = open_store(asr_cli_db_path(db), &st);
   if (status >= 0)
     return status;
+  x.st = st;
   x.report = asr_report_new();
   x.now = asr_now();
   status = ASR_EXIT_INTERNAL;

@@ -27,13 +27,71 @@ typedef struct {
 /* Default policy (24 h and 3 failures; 7 days). */
 void asr_health_policy_init(asr_health_policy *p);
 
+/* The process-wide policy the commands (poll, discover) apply: set by whoever loaded the
+ * configuration (the daemon, at start and on reload); p NULL restores the defaults. */
+void asr_health_set_policy(const asr_health_policy *p);
+
+/* Copies the process-wide policy into out (the defaults until one was set). */
+void asr_health_policy_current(asr_health_policy *out);
+
 /* "active", "silent", "disconnected". */
 const char *asr_dev_state_name(asr_dev_state s);
 
 /* Records what a poll of device id found at time now and updates its state, with the
  * events it causes, in the store: ok with the saved device, or a failure with its code and
- * reason. Call after asr_store_save / asr_store_record_failure. */
+ * reason. Call after asr_store_save / asr_store_record_failure. p NULL: the process-wide
+ * policy (asr_health_policy_current). A good poll that stored a reading is compared with
+ * the reading before: supplies that jumped up make one "replaced" event. */
 asr_result asr_health_after_poll(asr_store *st, int64_t id, bool ok, asr_result code,
                                  const char *reason, int64_t now, const asr_health_policy *p);
+
+/* ---- extensions (issue 4, health engineer): pure rules, sweep and status --check ---- */
+
+/* A level jump up of more than this many percentage points is a replacement. */
+#define ASR_HEALTH_REPLACE_JUMP 20
+
+/* Parses a state name; false when it is none of them. */
+bool asr_dev_state_parse(const char *name, asr_dev_state *out);
+
+/* The state a device in state cur goes to after a poll at now: ok answers make it
+ * active; otherwise disconnected once now - last_answer >= disconnected_after, silent
+ * once now - last_answer >= silent_after and failed_polls >= min_failures, else cur
+ * (a failure never makes a flag milder). Pure. */
+asr_dev_state asr_health_next(asr_dev_state cur, bool ok, int64_t last_answer,
+                              unsigned failed_polls, int64_t now, const asr_health_policy *p);
+
+/* The short reason of a failed poll's code: "timeout", "auth failure", "host
+ * unreachable", "not a printer any more", "a different printer at the address"... */
+const char *asr_health_reason(asr_result code);
+
+/* 0 when a supply's percent going from old_pct to new_pct (0..100; -1 unknown) is no
+ * replacement, 1 when it is one, 2 when it is one made early (old_pct above
+ * ASR_SUPPLY_LOW_PERCENT). Pure. */
+int asr_health_replaced(int old_pct, int new_pct);
+
+/* Applies the time rules to every device at now without polling (for the daemon after a
+ * poll round: devices that are not polled any more, e.g. superseded, still go silent
+ * and disconnected). *changed (may be NULL) receives how many changed state. */
+asr_result asr_health_sweep(asr_store *st, int64_t now, const asr_health_policy *p,
+                            size_t *changed);
+
+/* Monitoring-plugin statuses (exit codes of status --check). */
+typedef enum {
+  ASR_CHECK_OK = 0,
+  ASR_CHECK_WARNING = 1,
+  ASR_CHECK_CRITICAL = 2,
+  ASR_CHECK_UNKNOWN = 3
+} asr_check_status;
+
+/* The upload-health thresholds of status --check (seconds without a successful upload). */
+#define ASR_HEALTH_UPLOAD_WARNING (2 * 86400)
+#define ASR_HEALTH_UPLOAD_CRITICAL (7 * 86400)
+
+/* Writes the one line of `status --check` for the database st at now into line (n
+ * bytes) and returns its status: silent printers WARNING, disconnected CRITICAL; no
+ * upload for 2 days WARNING, 7 days CRITICAL, uploads stopped CRITICAL (not enrolled:
+ * printers only); st NULL or unreadable UNKNOWN. Perfdata: devices, silent,
+ * disconnected. */
+asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t n);
 
 #endif

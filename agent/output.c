@@ -297,6 +297,20 @@ asr_result asr_report_add_device(asr_report *r, const asr_device *d)
   return ASR_OK;
 }
 
+asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since, int64_t now)
+{
+  json_t *o = json_array_get(r->devices, json_array_size(r->devices) - 1);
+  int bad = !o;
+
+  if (!bad) {
+    bad |= json_object_set_new(o, "state", json_string(state && *state ? state : "active"));
+    bad |= set_time(o, "state_since", since);
+    bad |= json_object_set_new(o, "state_seconds",
+                               since > 0 && now >= since ? json_integer(now - since) : json_null());
+  }
+  return bad ? ASR_ERR_NOMEM : ASR_OK;
+}
+
 asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now)
 {
   json_t *o = device_json(&d->dev);
@@ -523,6 +537,22 @@ static void print_supply_row(FILE *out, const json_t *s, int bars)
   fputc('\n', out);
 }
 
+/* "active", "silent 3d", "disconnected 8d": the state and for how long (status). */
+static void print_state_cell(FILE *out, const json_t *dev, int pad)
+{
+  const char *state = jstr(dev, "state");
+  char cell[40], age[32] = "";
+  json_int_t v;
+
+  if (strcmp(state, "active") != 0 && *state && jint(dev, "state_seconds", &v)) {
+    format_age(v, age, sizeof(age));
+    age[strcspn(age, " ")] = '\0'; /* "3d ago" -> "3d" */
+  }
+  asr_fmt(cell, sizeof(cell), "%s%s%s", *state ? state : "-", age[0] ? " " : "", age);
+  fputs("  ", out);
+  put_cell(out, cell, 15, pad);
+}
+
 static void print_device_row(FILE *out, const json_t *dev, int stored)
 {
   json_int_t v;
@@ -542,9 +572,11 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   fputc(' ', out);
   put_cell(out, jstr(json_object_get(dev, "status"), "printer"), 9, 1);
   fprintf(out, " %12s", pages);
-  if (stored)
-    fprintf(out, "  %-10s", age);
   join_errors(dev, ",", errors, sizeof(errors));
+  if (stored) {
+    fprintf(out, "  %-10s", age);
+    print_state_cell(out, dev, errors[0] != '\0');
+  }
   if (errors[0]) {
     fputs("  errors: ", out);
     put_cell(out, errors, sizeof(errors), 0);
@@ -567,7 +599,7 @@ static void print_table_device(FILE *out, const json_t *dev, int stored, int bar
 static void print_table_header(FILE *out, int stored)
 {
   fprintf(out, "%-15s %-20s %-12s %-30s %-9s %12s%s\n", "IP", "SERIAL", "VENDOR", "MODEL", "STATUS",
-          "PAGES", stored ? "  LAST POLL" : "");
+          "PAGES", stored ? "  LAST POLL   STATE" : "");
 }
 
 static asr_result print_table(const json_t *devices, FILE *out, int stored, int bars)

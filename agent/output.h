@@ -4,7 +4,9 @@
  * DEVICE = {"ip", "serial", "vendor", "model", "sys_descr", "sys_object_id", "sys_name",
  *   "mac", "page_count", "status": {"printer": NAME|null, "errors": [NAME...]},
  *   "supplies": [SUPPLY...]} and, from the store, "first_seen", "last_seen",
- *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings".
+ *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings", and
+ *   with asr_report_set_state "state" ("active", "silent", "disconnected"), "state_since"
+ *   (ISO time) and "state_seconds".
  * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",
  *   "max", "level", "percent", "state"}; unknown values are null. */
 #ifndef ASR_OUTPUT_H
@@ -32,6 +34,10 @@ asr_result asr_report_add_device(asr_report *r, const asr_device *d);
 
 /* Adds a device from the store (status), with its history fields. now gives ages. */
 asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now);
+
+/* Sets the state of the device added last (status): "state", "state_since" (ISO, or null
+ * when since is 0), "state_seconds" (now - since, or null); the table shows it. */
+asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since, int64_t now);
 
 /* Prints: JSON {"devices":[...], extra members...}; the table and CSV forms print one
  * row per device (table: with a line and a bar per supply when bars is set).

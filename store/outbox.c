@@ -156,6 +156,7 @@ asr_result asr_outbox_enroll(asr_store *st, const asr_outbox_cred *c, int64_t no
     return r;
   r = exec(st,
            "UPDATE upload_queue SET batch = NULL WHERE batch > 0;"
+           "UPDATE event_queue SET batch = NULL WHERE batch > 0;"
            "DELETE FROM outbox WHERE state <> 'delivered'",
            "releasing the batches of the previous enrolment");
   if (!r)
@@ -463,8 +464,10 @@ asr_result asr_outbox_remove(asr_store *st, int64_t seq)
 asr_result asr_outbox_has_new(asr_store *st, bool *out)
 {
   int64_t v = 0;
-  asr_result r =
-      query_i64(st, "SELECT EXISTS (SELECT 1 FROM upload_queue WHERE batch IS NULL)", 0, &v);
+  asr_result r = query_i64(st,
+                           "SELECT EXISTS (SELECT 1 FROM upload_queue WHERE batch IS NULL)"
+                           " OR EXISTS (SELECT 1 FROM event_queue WHERE batch IS NULL)",
+                           0, &v);
 
   *out = v != 0;
   return r;
@@ -564,6 +567,9 @@ asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now)
   if (!r)
     r = update_batch(st, "DELETE FROM upload_queue WHERE batch > 0 AND batch = ?1", seq, "", now,
                      "marking readings delivered");
+  if (!r)
+    r = update_batch(st, "DELETE FROM event_queue WHERE batch > 0 AND batch = ?1", seq, "", now,
+                     "marking events delivered");
   if (!r)
     r = update_batch(st,
                      "UPDATE uplink SET last_upload = ?3, last_error = '', last_error_at = 0"

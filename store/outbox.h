@@ -133,7 +133,7 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
 /* Deletes the undelivered batch seq once its readings moved to other batches (a split). */
 asr_result asr_outbox_remove(asr_store *st, int64_t seq);
 
-/* True when there are readings not batched yet. */
+/* True when there are readings or events not batched yet. */
 asr_result asr_outbox_has_new(asr_store *st, bool *out);
 
 /* The time of the last delivered batch (0 = never) and whether a batch is pending. */

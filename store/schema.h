@@ -91,7 +91,18 @@
  *   proxy_user_file (a path: the proxy password stays in that 0600 file);
  *   stopped (the reason when the central answered 401/403; "" = not stopped),
  *   last_upload (time of the last 2xx), last_error, last_error_at, next_seq;
- *   outbox_full (1 when the last run found undelivered bodies over the outbox bound). */
+ *   outbox_full (1 when the last run found undelivered bodies over the outbox bound).
+ *
+ * Schema (version 3): device states and events (store/events.c holds their SQL)
+ * ------------------------------------------------------------------------------
+ * devices.state        'active', 'silent' or 'disconnected' (agent/health.h has the rules);
+ * devices.state_since  when it entered that state (the migration takes first_seen).
+ * events: one row per fact the agent noticed about a device, kept as history:
+ *   id, device_id, t (epoch seconds), kind ("silent", "disconnected", "reconnected",
+ *   "replaced"), detail (one line: the reason, the supply and its levels).
+ * event_queue: the events not delivered yet, like upload_queue: a row per event, filled
+ *   by a trigger on events; batch NULL = not batched yet, > 0 = the seq of the
+ *   undelivered outbox batch that carries it; deleted when that batch is delivered. */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
@@ -227,6 +238,25 @@ static const asr_schema_step asr_schema_steps[] = {
         " next_seq INTEGER NOT NULL DEFAULT 1,"
         " outbox_full INTEGER NOT NULL DEFAULT 0"
         ");"},
+    {3, "ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT 'active'"
+        "  CHECK (state IN ('active', 'silent', 'disconnected'));"
+        "ALTER TABLE devices ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE devices SET state_since = first_seen;"
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY,"
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " detail TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX events_device ON events(device_id, t);"
+        "CREATE TABLE event_queue ("
+        " event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+        " batch INTEGER"
+        ");"
+        "CREATE INDEX event_queue_batch ON event_queue(batch) WHERE batch > 0;"
+        "CREATE TRIGGER events_queue_ins AFTER INSERT ON events BEGIN"
+        " INSERT INTO event_queue (event_id) VALUES (NEW.id); END;"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "snmp/printer.h"
+#include "store/events.h"
 #include "uplink/gz.h"
 
 /* ---- pure helpers ---- */
@@ -75,7 +76,7 @@ typedef struct {
 typedef struct {
   asr_store *st;
   const asr_batch_opts *o;
-  json_t *devices, *readings;
+  json_t *devices, *readings, *events;
   dev_entry *devs;
   size_t n_devs, cap_devs;
   uint32_t *slots; /* open addressing: device id -> index + 1 in devs, 0 = empty */
@@ -90,6 +91,7 @@ static void builder_free(builder *b)
 {
   json_decref(b->devices);
   json_decref(b->readings);
+  json_decref(b->events);
   free(b->devs);
   free(b->slots);
   free(b->sup);
@@ -105,10 +107,11 @@ static asr_result builder_init(builder *b, asr_store *st, const asr_batch_opts *
   b->o = o;
   b->devices = json_array();
   b->readings = json_array();
+  b->events = json_array();
   b->n_slots = 1024;
   b->slots = calloc(b->n_slots, sizeof(*b->slots));
   b->scratch = malloc(sizeof(*b->scratch));
-  if (!b->devices || !b->readings || !b->slots || !b->scratch)
+  if (!b->devices || !b->readings || !b->events || !b->slots || !b->scratch)
     return ASR_ERR_NOMEM;
   return ASR_OK;
 }
@@ -241,8 +244,8 @@ static json_t *status_json(const asr_device *d)
   return o;
 }
 
-/* The identity members of a DEVICE of the protocol. */
-static int set_identity(json_t *o, const asr_store_device *sd)
+/* The identity members of a DEVICE of the protocol, with its state (store/events.h). */
+static int set_identity(json_t *o, const asr_store_device *sd, const char *state, int64_t since)
 {
   const asr_device *d = &sd->dev;
   char key[256];
@@ -262,20 +265,20 @@ static int set_identity(json_t *o, const asr_store_device *sd)
   bad |= json_object_set_new(o, "model", jtext(d->model));
   bad |= json_object_set_new(o, "sys_object_id", jtext(d->sys_object_id));
   bad |= json_object_set_new(o, "status", status_json(d));
-  bad |= json_object_set_new(o, "state", json_string("active"));
-  bad |= json_object_set_new(o, "state_since", json_integer(sd->first_seen));
+  bad |= json_object_set_new(o, "state", json_string(state));
+  bad |= json_object_set_new(o, "state_since", json_integer(since));
   bad |= json_object_set_new(o, "last_good_poll", json_integer(sd->last_good_poll));
   bad |= json_object_set_new(o, "failed_polls", json_integer(sd->failed_polls));
   return bad;
 }
 
-static json_t *device_json(const asr_store_device *sd)
+static json_t *device_json(const asr_store_device *sd, const char *state, int64_t since)
 {
   json_t *o = json_object(), *sup = json_array();
   int bad = !o || !sup;
 
   if (!bad)
-    bad |= set_identity(o, sd);
+    bad |= set_identity(o, sd, state, since);
   for (size_t i = 0; !bad && i < sd->dev.n_supplies; i++)
     bad |= json_array_append_new(sup, supply_meta_json(&sd->dev.supplies[i]));
   if (!bad) {
@@ -315,13 +318,17 @@ static asr_result keep_supplies(builder *b, dev_entry *e, const asr_device *d)
 static asr_result add_device(builder *b, int64_t id, size_t slot, size_t *idx)
 {
   dev_entry *e;
+  char state[ASR_EVENTS_STATE_MAX];
+  int64_t since = 0;
   asr_result r = grow((void **)&b->devs, &b->cap_devs, b->n_devs + 1, sizeof(*b->devs));
 
   if (!r)
     r = asr_store_get(b->st, id, b->scratch);
+  if (!r)
+    r = asr_events_get_state(b->st, id, state, sizeof(state), &since);
   if (r)
     return r;
-  if (json_array_append_new(b->devices, device_json(b->scratch)))
+  if (json_array_append_new(b->devices, device_json(b->scratch, state, since)))
     return ASR_ERR_NOMEM;
   e = &b->devs[b->n_devs];
   e->id = id;
@@ -412,6 +419,36 @@ static int add_reading(int64_t device_id, int64_t t, bool has_pc, int64_t pc,
   return bad;
 }
 
+/* The events walk's callback: one event into the batch (its device added if new). */
+static int add_event(const asr_event *ev, void *ctx)
+{
+  builder *b = ctx;
+  size_t slot = 0, idx;
+  long found = find_dev(b, ev->device_id, &slot);
+  json_t *o;
+  int bad;
+
+  if (found >= 0) {
+    idx = (size_t)found;
+  } else {
+    b->err = add_device(b, ev->device_id, slot, &idx);
+    if (b->err)
+      return 1;
+  }
+  o = json_object();
+  bad = !o;
+  if (!bad) {
+    bad |= json_object_set_new(o, "device", json_integer((json_int_t)idx));
+    bad |= json_object_set_new(o, "t", json_integer(ev->t));
+    bad |= json_object_set_new(o, "kind", jtext(ev->kind));
+    bad |= json_object_set_new(o, "detail", jtext(ev->detail));
+    bad |= json_array_append_new(b->events, o);
+  }
+  if (bad)
+    b->err = ASR_ERR_NOMEM;
+  return bad;
+}
+
 /* A reading's place: its device, then where the walk (time order) put it. */
 typedef struct {
   json_int_t device;
@@ -456,10 +493,10 @@ static json_t *readings_by_device(json_t *readings)
 /* The whole document of batch seq, serialized compactly and gzip'd into out. */
 static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, asr_batch_built *st)
 {
-  json_t *doc = json_object(), *events = json_array(), *grouped = readings_by_device(b->readings);
+  json_t *doc = json_object(), *grouped = readings_by_device(b->readings);
   char *text = NULL;
   asr_result r = asr_batch_id(b->o->agent_id, seq, out->batch_id, sizeof(out->batch_id));
-  int bad = !doc || !events || !grouped || r;
+  int bad = !doc || !grouped || r;
 
   if (!bad) {
     bad |= json_object_set_new(doc, "protocol", json_integer(1));
@@ -469,7 +506,7 @@ static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, as
     bad |= json_object_set_new(doc, "created_at", json_integer(b->o->now));
     bad |= json_object_set(doc, "devices", b->devices);
     bad |= json_object_set(doc, "readings", grouped);
-    bad |= json_object_set(doc, "events", events);
+    bad |= json_object_set(doc, "events", b->events);
   }
   if (!bad)
     text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -480,7 +517,6 @@ static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, as
     st->body_len = out->body_len;
   }
   free(text);
-  json_decref(events);
   json_decref(grouped);
   json_decref(doc);
   return r;
@@ -494,6 +530,8 @@ static asr_result build_one(asr_store *st, const asr_batch_opts *o, int64_t from
   builder b;
   asr_outbox_batch ob;
   asr_outbox_cut cut;
+  int64_t ev_last = 0;
+  size_t ev_count = 0;
   asr_result r;
 
   memset(&ob, 0, sizeof(ob));
@@ -502,6 +540,8 @@ static asr_result build_one(asr_store *st, const asr_batch_opts *o, int64_t from
     r = asr_outbox_next_seq(st, &ob.seq);
   if (!r)
     r = asr_outbox_walk(st, from_seq, limit, add_reading, &b, &cut);
+  if (!r) /* the events ride with the first batch built from these readings (a split's half) */
+    r = asr_events_walk(st, from_seq, 0, add_event, &b, &ev_last, &ev_count);
   if (r == ASR_ERR_LIMIT)
     r = b.err ? b.err : ASR_ERR_NOMEM;
   if (!r) {
@@ -511,7 +551,10 @@ static asr_result build_one(asr_store *st, const asr_batch_opts *o, int64_t from
   }
   if (!r)
     r = asr_outbox_add(st, &ob, from_seq, &cut, o->now);
+  if (!r)
+    r = asr_events_mark(st, ob.seq, from_seq, ev_last, ev_count);
   if (!r) {
+    out->n_events = ev_count;
     out->seq = ob.seq;
     out->n_readings = cut.count;
     out->n_devices = b.n_devs;

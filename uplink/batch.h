@@ -31,15 +31,17 @@ typedef struct {
   int64_t seq;       /* 0 when no batch was built */
   size_t n_readings; /* readings in it (0 for a heartbeat) */
   size_t n_devices;
+  size_t n_events;           /* events in it */
   size_t json_len, body_len; /* before and after gzip */
 } asr_batch_built;
 
 /* Writes the batch id of seq ("AGENT-0000000042") into out (size n). */
 asr_result asr_batch_id(const char *agent_id, int64_t seq, char *out, size_t n);
 
-/* Builds one batch of up to o->max_readings new readings and stores it in the outbox in
- * one transaction. With no new reading: builds a heartbeat (no readings, no devices)
- * when heartbeat is set, else nothing (out->seq 0). */
+/* Builds one batch of up to o->max_readings new readings, with the events not batched yet
+ * (up to ASR_EVENTS_BATCH_MAX) and the devices both refer to, and stores it in the outbox
+ * in one transaction. With no new reading or event: builds a heartbeat (no readings, no
+ * devices) when heartbeat is set, else nothing (out->seq 0). */
 asr_result asr_batch_build(asr_store *st, const asr_batch_opts *o, bool heartbeat,
                            asr_batch_built *out);
 

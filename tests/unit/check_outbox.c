@@ -391,12 +391,16 @@ START_TEST(test_migration_queues_history)
   ck_assert_int_eq(sqlite3_exec(db,
                                 "DROP TRIGGER readings_queue_ins; DROP TRIGGER readings_queue_upd;"
                                 "DROP TRIGGER readings_queue_del; DROP TABLE upload_queue;"
-                                "DROP TABLE outbox; DROP TABLE uplink; PRAGMA user_version = 1",
+                                "DROP TABLE outbox; DROP TABLE uplink;"
+                                "DROP TABLE event_queue; DROP TABLE events;"
+                                "ALTER TABLE devices DROP COLUMN state;"
+                                "ALTER TABLE devices DROP COLUMN state_since;"
+                                "PRAGMA user_version = 1",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   sqlite3_close(db);
   st = open_db();
-  ck_assert_int_eq(asr_store_schema_version(st), 2);
+  ck_assert_int_eq(asr_store_schema_version(st), asr_store_schema_latest());
   ck_assert_int_eq(status(st).pending_readings, 2);
   asr_store_close(st);
 }
