@@ -1,8 +1,172 @@
+/* cmd_run.c: `asr-agent run`, the daemon in the foreground (systemd and the Windows service
+ * manager supervise it). Parses the options, loads the configuration (refusing to start on
+ * an invalid file, exit 3) and hands over to agent/daemon.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "agent/cli.h"
+#include "agent/conf.h"
+#include "agent/daemon.h"
+#include "agent/secret.h"
+#include "agent/svc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+
+enum { OPT_CONFIG = 1000, OPT_TEST_CLOCK, OPT_TEST_UNTIL, OPT_TEST_SEED, OPT_SYSLOG };
+
+typedef struct {
+  const char *config;
+  const char *clock;
+  const char *until;
+  const char *seed;
+  bool use_syslog;
+} run_args;
+
+static void run_usage(FILE *out)
+{
+  fprintf(out,
+          "usage: asr-agent run [--config FILE] [--syslog] [--test-clock START[:FACTOR]]\n"
+          "  runs discovery, polls and the daily upload on the schedule of the configuration\n"
+          "  file (default %s) until SIGTERM; SIGHUP reloads the file.\n"
+          "  --syslog                log to syslog (default: stderr; journald prefixes under\n"
+          "                          systemd)\n"
+          "  --test-clock SPEC       tests only: simulated clock from START (epoch seconds or\n"
+          "                          YYYY-MM-DDTHH:MM:SSZ), FACTOR times real time; the daemon\n"
+          "                          jumps it to each timer (also $ASR_TEST_CLOCK)\n"
+          "  --test-until TIME       tests only: stop when the clock reaches TIME\n"
+          "  --test-seed N           tests only: seed of the upload minute\n",
+          ASR_CONF_DEFAULT_PATH);
+}
+
+static int run_parse(int argc, char **argv, run_args *a)
+{
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, OPT_CONFIG},
+      {"test-clock", required_argument, NULL, OPT_TEST_CLOCK},
+      {"test-until", required_argument, NULL, OPT_TEST_UNTIL},
+      {"test-seed", required_argument, NULL, OPT_TEST_SEED},
+      {"syslog", no_argument, NULL, OPT_SYSLOG},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == OPT_CONFIG) {
+      a->config = optarg;
+    } else if (c == OPT_TEST_CLOCK) {
+      a->clock = optarg;
+    } else if (c == OPT_TEST_UNTIL) {
+      a->until = optarg;
+    } else if (c == OPT_TEST_SEED) {
+      a->seed = optarg;
+    } else if (c == OPT_SYSLOG) {
+      a->use_syslog = true;
+    } else if (c == 'h') {
+      run_usage(stdout);
+      return ASR_EXIT_OK;
+    } else {
+      run_usage(stderr);
+      return ASR_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    asr_cli_error("run: unexpected argument '%s'", argv[optind]);
+    return ASR_EXIT_USAGE;
+  }
+  return -1;
+}
+
+/* The simulated clock and the test stop time, when asked for. */
+static int run_clock(const run_args *a, asr_daemon *d)
+{
+  int64_t start;
+  unsigned factor;
+
+  if (a->clock) {
+    if (asr_clock_parse(a->clock, &start, &factor) != ASR_OK) {
+      asr_cli_error("--test-clock: '%s' is not START[:FACTOR]", a->clock);
+      return ASR_EXIT_USAGE;
+    }
+    asr_clock_simulate(start, factor);
+  } else if (asr_clock_from_env() != ASR_OK) {
+    asr_cli_error("ASR_TEST_CLOCK: not START[:FACTOR]");
+    return ASR_EXIT_USAGE;
+  }
+  if (a->until && asr_clock_parse_iso(a->until, &d->until) != ASR_OK &&
+      asr_parse_i64(a->until, 1, INT64_MAX, &d->until) != ASR_OK) {
+    asr_cli_error("--test-until: '%s' is not a time", a->until);
+    return ASR_EXIT_USAGE;
+  }
+  return -1;
+}
+
+static void print_error(const char *msg, void *ctx)
+{
+  (void)ctx;
+  fprintf(stderr, "%s\n", msg);
+}
+
+/* Loads the configuration; an invalid file stops the start (exit 3). */
+static int run_config(const run_args *a, asr_daemon *d)
+{
+  const char *path = a->config ? a->config : ASR_CONF_DEFAULT_PATH;
+
+  if (asr_strlcpy(d->conf_path, path, sizeof(d->conf_path)) != ASR_OK) {
+    asr_cli_error("--config: path too long");
+    return ASR_EXIT_USAGE;
+  }
+  if (asr_conf_load(path, &d->conf, print_error, NULL) != ASR_OK ||
+      asr_conf_check_secrets(&d->conf, print_error, NULL) != ASR_OK) {
+    asr_cli_error("run: %s is not valid: not starting", path);
+    return ASR_EXIT_INPUT;
+  }
+  return -1;
+}
+
+static uint64_t run_seed(const run_args *a)
+{
+  int64_t v;
+
+  if (a->seed && asr_parse_i64(a->seed, 0, INT64_MAX, &v) == ASR_OK)
+    return (uint64_t)v;
+  /* a different minute for each agent: the time of day of its start is random enough
+   * across a fleet, mixed with the monotonic clock */
+  return (uint64_t)asr_monotonic_ms() * UINT64_C(6364136223846793005) ^ (uint64_t)asr_clock_now();
+}
 
 int asr_cmd_run(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return ASR_EXIT_INTERNAL;
+  run_args a;
+  asr_daemon *d = calloc(1, sizeof(*d));
+  int status = ASR_EXIT_INTERNAL;
+
+  memset(&a, 0, sizeof(a));
+  if (!d)
+    goto out;
+  status = run_parse(argc, argv, &a);
+  if (status < 0)
+    status = run_clock(&a, d);
+  if (status < 0)
+    status = run_config(&a, d);
+  if (status >= 0)
+    goto out;
+  d->seed = run_seed(&a);
+  asr_svc_log_init(a.use_syslog);
+  status = asr_daemon_prepare(d);
+  if (status >= 0)
+    goto out;
+  asr_svc_quiet_stdout();
+  asr_svc_init();
+  status = asr_daemon_run(d);
+  asr_svc_fini();
+out:
+  if (d)
+    asr_secret_wipe(d, sizeof(*d));
+  free(d);
+  return status;
 }

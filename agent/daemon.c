@@ -1,2 +1,609 @@
-/* agent/daemon.c: being written (issue 4) */
+/* agent/daemon.c: the daemon's schedule and main loop (see daemon.h).
+ *
+ * Why the work runs through the command functions: discovery, polls and uploads already
+ * exist as `asr-agent discover/poll/upload`, with their option parsing, credentials,
+ * store transactions and health updates. The daemon builds their argv from the
+ * configuration and calls them in-process, one step at a time, checking the stop and
+ * reload flags between steps. Each step is bounded (SNMP timeouts, the upload's
+ * --max-wait), so a stop request is honoured within seconds; a step's transactions are
+ * committed or rolled back by the step itself. */
 #include "agent/daemon.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cli.h"
+#include "agent/health.h"
+#include "store/events.h"
+#include "agent/secret.h"
+#include "agent/svc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "store/outbox.h"
+#include "store/store.h"
+
+#define DAY 86400
+#define UPLOAD_RETRY_S 1800 /* a failed upload is tried again half an hour later */
+#define UPLOAD_RETRIES_MAX 6
+#define WAIT_MAX_MS 60000 /* re-read the clock at least every minute (suspend, clock steps) */
+
+/* ---------------------------------------------------------------------------------------
+ * The schedule: pure functions of the clock. */
+
+static uint64_t splitmix64(uint64_t x)
+{
+  x += UINT64_C(0x9E3779B97F4A7C15);
+  x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return x ^ (x >> 31);
+}
+
+int64_t asr_sched_next(int64_t due, int64_t interval, int64_t now)
+{
+  int64_t next;
+
+  if (interval <= 0)
+    interval = 1;
+  next = due + interval;
+  return next > now ? next : now + interval;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+  return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+int64_t asr_sched_upload_at(uint64_t seed, int64_t day, int start, int end)
+{
+  int64_t len = ((int64_t)end - start + 1440) % 1440;
+
+  if (len == 0)
+    len = 1440;
+  return day * DAY + (int64_t)start * 60 +
+         (int64_t)(splitmix64(seed ^ splitmix64((uint64_t)day)) % (uint64_t)len) * 60;
+}
+
+int64_t asr_sched_next_upload(uint64_t seed, int64_t t, int start, int end)
+{
+  /* a window may wrap past midnight: the upload of day d can fall on day d + 1 */
+  for (int64_t day = floor_div(t, DAY) - 1;; day++) {
+    int64_t at = asr_sched_upload_at(seed, day, start, end);
+    if (at > t)
+      return at;
+  }
+}
+
+int64_t asr_sched_first_upload(uint64_t seed, int64_t now, int64_t last_upload, int start, int end)
+{
+  int64_t prev = asr_sched_next_upload(seed, now - 2 * DAY, start, end);
+
+  /* the last upload time that was due at or before now */
+  for (int64_t at = prev; at <= now; at = asr_sched_next_upload(seed, at, start, end))
+    prev = at;
+  if (last_upload > 0 && prev <= now && last_upload < prev)
+    return now; /* missed while down or asleep: catch up once */
+  return asr_sched_next_upload(seed, now, start, end);
+}
+
+void asr_daemon_start_schedule(asr_daemon *d, int64_t now)
+{
+  const asr_conf *c = &d->conf;
+
+  d->next_discovery = now;
+  d->next_poll = now;
+  d->next_upload = asr_sched_first_upload(d->seed, now, d->last_upload, c->upload_window_start,
+                                          c->upload_window_end);
+  d->next_prune = now;
+  d->upload_retries = 0;
+}
+
+int64_t asr_daemon_next_due(const asr_daemon *d)
+{
+  int64_t t = d->next_poll;
+
+  if (d->conf.n_targets && d->next_discovery < t)
+    t = d->next_discovery;
+  if (d->next_upload < t)
+    t = d->next_upload;
+  if (d->next_prune < t)
+    t = d->next_prune;
+  return t;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reloading. */
+
+static void log_conf_error(const char *msg, void *ctx)
+{
+  (void)ctx;
+  asr_log(ASR_LOG_ERR, "%s", msg);
+}
+
+/* The health rules of the configuration, for every poll this process runs. */
+static void apply_health_policy(const asr_conf *c)
+{
+  asr_health_policy p;
+
+  asr_health_policy_init(&p);
+  p.silent_after = c->silent_after;
+  p.min_failures = c->silent_min_failures;
+  p.disconnected_after = c->disconnected_after;
+  asr_health_set_policy(&p);
+}
+
+static void apply_log_level(const asr_conf *c)
+{
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (strcmp(c->log_level, names[i]) == 0)
+      asr_log_set_level((asr_log_level)i);
+  }
+}
+
+/* Re-derives the due times that depend on the configuration (intervals, window). */
+static void reschedule(asr_daemon *d, const asr_conf *old, int64_t now)
+{
+  const asr_conf *c = &d->conf;
+
+  if (c->poll_interval != old->poll_interval && d->next_poll > now + c->poll_interval)
+    d->next_poll = now + c->poll_interval;
+  if (c->discovery_interval != old->discovery_interval &&
+      d->next_discovery > now + c->discovery_interval)
+    d->next_discovery = now + c->discovery_interval;
+  if (c->upload_window_start != old->upload_window_start ||
+      c->upload_window_end != old->upload_window_end)
+    d->next_upload =
+        asr_sched_next_upload(d->seed, now, c->upload_window_start, c->upload_window_end);
+}
+
+asr_result asr_daemon_reload(asr_daemon *d, const char *path)
+{
+  asr_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
+  char fixed[256] = "";
+  asr_result r = ASR_ERR_NOMEM;
+
+  if (!fresh || !old)
+    goto out;
+  r = asr_conf_load(path, fresh, log_conf_error, NULL);
+  if (!r)
+    r = asr_conf_check_secrets(fresh, log_conf_error, NULL);
+  if (r) {
+    asr_log(ASR_LOG_ERR, "reload: %s is not valid: keeping the running configuration", path);
+    goto out;
+  }
+  asr_conf_not_reloadable(&d->conf, fresh, fixed, sizeof(fixed));
+  if (fixed[0]) {
+    asr_log(ASR_LOG_ERR,
+            "reload: %s: %s cannot change without a restart: keeping the running"
+            " configuration",
+            path, fixed);
+    r = ASR_ERR_INVALID;
+    goto out;
+  }
+  *old = d->conf;
+  d->conf = *fresh;
+  apply_log_level(&d->conf);
+  apply_health_policy(&d->conf);
+  reschedule(d, old, asr_clock_now());
+  asr_log(ASR_LOG_INFO, "reload: %s applied", path);
+out:
+  if (fresh)
+    asr_secret_wipe(fresh, sizeof(*fresh));
+  if (old)
+    asr_secret_wipe(old, sizeof(*old));
+  free(fresh);
+  free(old);
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The steps: the command functions called in-process with an argv from the configuration.
+ */
+
+#define ARGV_MAX 200
+
+typedef struct {
+  char *argv[ARGV_MAX + 1];
+  int argc;
+  char buf[16384];
+  size_t used;
+  bool overflow;
+} argv_buf;
+
+static void arg_add(argv_buf *a, const char *s)
+{
+  size_t n = strlen(s) + 1;
+
+  if (a->argc >= ARGV_MAX || n > sizeof(a->buf) - a->used) {
+    a->overflow = true;
+    return;
+  }
+  memcpy(a->buf + a->used, s, n);
+  a->argv[a->argc++] = a->buf + a->used;
+  a->argv[a->argc] = NULL;
+  a->used += n;
+}
+
+static void arg_addf(argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void arg_addf(argv_buf *a, const char *fmt, ...)
+{
+  char tmp[64];
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(tmp))
+    a->overflow = true;
+  else
+    arg_add(a, tmp);
+}
+
+/* The options every step shares: database and verbosity. */
+static void args_common(argv_buf *a, const asr_conf *c, const char *cmd)
+{
+  memset(a, 0, sizeof(*a));
+  arg_add(a, cmd);
+  arg_add(a, "--db");
+  arg_add(a, c->database);
+  if (strcmp(c->log_level, "error") == 0)
+    arg_add(a, "-q");
+  else if (strcmp(c->log_level, "info") == 0)
+    arg_add(a, "-v");
+  else if (strcmp(c->log_level, "debug") == 0)
+    arg_add(a, "-vv");
+}
+
+static void args_snmp_engine(argv_buf *a, const asr_conf *c)
+{
+  arg_addf(a, "--timeout=%u", c->snmp_timeout_ms);
+  arg_addf(a, "--retries=%u", c->snmp_retries);
+  arg_addf(a, "--concurrency=%u", c->concurrency);
+}
+
+static void args_credentials(argv_buf *a, const asr_conf *c)
+{
+  for (size_t i = 0; i < c->n_communities && i < ASR_CLI_COMMUNITIES_MAX; i++) {
+    arg_add(a, "--community");
+    arg_add(a, c->communities[i]);
+  }
+  if (!c->v3_user[0])
+    return;
+  arg_add(a, "--v3-user");
+  arg_add(a, c->v3_user);
+  if (c->v3_auth_proto[0]) {
+    arg_add(a, "--v3-auth-proto");
+    arg_add(a, c->v3_auth_proto);
+    arg_add(a, "--v3-auth-pass-file");
+    arg_add(a, c->secrets_file);
+  }
+  if (c->v3_priv_proto[0]) {
+    arg_add(a, "--v3-priv-proto");
+    arg_add(a, c->v3_priv_proto);
+    arg_add(a, "--v3-priv-pass-file");
+    arg_add(a, c->secrets_file);
+  }
+  if (c->v3_context[0]) {
+    arg_add(a, "--v3-context");
+    arg_add(a, c->v3_context);
+  }
+}
+
+/* Adds each scan target; a directive value may hold several, separated by blanks. */
+static void args_targets(argv_buf *a, const asr_conf *c)
+{
+  for (size_t i = 0; i < c->n_targets; i++) {
+    char line[sizeof(c->targets[0])], *save = NULL;
+    asr_strlcpy(line, c->targets[i], sizeof(line));
+    for (char *t = strtok_r(line, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save))
+      arg_add(a, t);
+  }
+}
+
+typedef int (*step_fn)(int argc, char **argv);
+
+/* Runs one command with its argv; the log level is restored afterwards (the commands set
+ * it from -v/-q). */
+static int run_step(const char *name, step_fn fn, argv_buf *a, const asr_conf *c)
+{
+  int64_t t0 = asr_monotonic_ms();
+  int status;
+
+  if (a->overflow) {
+    asr_log(ASR_LOG_ERR, "%s: too many targets or credentials for one run", name);
+    status = ASR_EXIT_USAGE;
+  } else {
+    status = fn(a->argc, a->argv);
+  }
+  fflush(stdout);
+  apply_log_level(c);
+  asr_log(status == ASR_EXIT_OK ? ASR_LOG_INFO : ASR_LOG_WARN, "%s: exit %d after %lld ms", name,
+          status, (long long)(asr_monotonic_ms() - t0));
+  asr_secret_wipe(a->buf, sizeof(a->buf));
+  return status;
+}
+
+static int step_discover(const asr_conf *c)
+{
+  argv_buf *a = malloc(sizeof(*a));
+  int status;
+
+  if (!a)
+    return ASR_EXIT_INTERNAL;
+  args_common(a, c, "discover");
+  arg_add(a, "--no-progress");
+  arg_addf(a, "--port=%u", c->snmp_port);
+  args_snmp_engine(a, c);
+  args_credentials(a, c);
+  args_targets(a, c);
+  status = run_step("discovery", asr_cmd_discover, a, c);
+  free(a);
+  return status;
+}
+
+static int step_poll(const asr_conf *c)
+{
+  argv_buf *a = malloc(sizeof(*a));
+  int status;
+
+  if (!a)
+    return ASR_EXIT_INTERNAL;
+  args_common(a, c, "poll");
+  args_snmp_engine(a, c);
+  status = run_step("poll", asr_cmd_poll, a, c);
+  free(a);
+  return status;
+}
+
+static int step_upload(const asr_conf *c)
+{
+  argv_buf *a = malloc(sizeof(*a));
+  int status;
+
+  if (!a)
+    return ASR_EXIT_INTERNAL;
+  args_common(a, c, "upload");
+  /* bounded, so that a stop request is honoured within seconds; a failed run is retried
+   * by the schedule, not by a long wait here */
+  arg_add(a, "--max-wait=2");
+  arg_add(a, "--connect-timeout=2");
+  arg_add(a, "--timeout=4");
+  status = run_step("upload", asr_cmd_upload, a, c);
+  free(a);
+  return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * What the store says: device counts for the status line, the last upload, pruning. */
+
+typedef struct {
+  size_t devices, silent;
+} count_ctx;
+
+/* Reads the device counts and the last upload from the store into *x and d. */
+static asr_result store_facts(asr_daemon *d, count_ctx *x)
+{
+  asr_store *st = NULL;
+  asr_outbox_status os;
+  asr_events_counts counts = {0};
+  char err[512] = "";
+  asr_result r;
+
+  memset(x, 0, sizeof(*x));
+  r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+  if (r) {
+    asr_log(ASR_LOG_ERR, "%s", err[0] ? err : asr_result_str(r));
+    return r;
+  }
+  r = asr_events_count_states(st, &counts);
+  x->devices = (size_t)counts.devices;
+  x->silent = (size_t)(counts.silent + counts.disconnected);
+  if (!r && asr_outbox_get_status(st, &os) == ASR_OK) {
+    d->enrolled = os.enrolled;
+    if (os.last_upload > d->last_upload)
+      d->last_upload = os.last_upload;
+  }
+  asr_store_close(st);
+  return r;
+}
+
+static void publish_status(asr_daemon *d)
+{
+  count_ctx x;
+  char line[160], when[32] = "never";
+
+  if (store_facts(d, &x) != ASR_OK)
+    return;
+  if (d->last_upload > 0) {
+    int64_t s = ((d->last_upload % DAY) + DAY) % DAY;
+    asr_fmt(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
+  }
+  if (asr_fmt(line, sizeof(line), "%zu devices, %zu silent, last upload %s", x.devices, x.silent,
+              when) == ASR_OK)
+    asr_svc_status(line);
+}
+
+static void step_prune(asr_daemon *d, int64_t now)
+{
+  asr_store *st = NULL;
+  char err[512] = "";
+  int64_t n = 0;
+  asr_result r;
+
+  r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+  if (!r)
+    r = asr_store_prune(st, now - d->conf.retention, &n);
+  if (r)
+    asr_log(ASR_LOG_ERR, "pruning: %s", st ? asr_store_errmsg(st) : err);
+  else
+    asr_log(ASR_LOG_INFO, "pruning: %lld readings older than %lld days removed", (long long)n,
+            (long long)(d->conf.retention / DAY));
+  asr_store_close(st);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The main loop. */
+
+static struct {
+  int64_t interval_ms, next_ms; /* watchdog pings, monotonic; interval 0 = none */
+} wd;
+
+/* Pings the watchdog when it is due; called between steps and around every wait. */
+static void keepalive(void)
+{
+  int64_t t = asr_monotonic_ms();
+
+  if (wd.interval_ms > 0 && t >= wd.next_ms) {
+    asr_svc_watchdog();
+    wd.next_ms = t + wd.interval_ms;
+  }
+}
+
+static void log_time(const char *what, int64_t t)
+{
+  char iso[32];
+
+  asr_time_iso(t, iso, sizeof(iso));
+  asr_log(ASR_LOG_INFO, "%s %s", what, iso);
+}
+
+static void schedule_upload(asr_daemon *d, int status)
+{
+  const asr_conf *c = &d->conf;
+  int64_t now = asr_clock_now();
+  int64_t next = asr_sched_next_upload(d->seed, now, c->upload_window_start, c->upload_window_end);
+
+  /* a network failure is tried again soon, a few times, before the next window */
+  if (status == ASR_EXIT_NETWORK && d->upload_retries < UPLOAD_RETRIES_MAX &&
+      now + UPLOAD_RETRY_S < next) {
+    d->upload_retries++;
+    next = now + UPLOAD_RETRY_S;
+  } else {
+    d->upload_retries = 0;
+  }
+  d->next_upload = next;
+  log_time("next upload at", next);
+}
+
+static void due_upload(asr_daemon *d, bool enrolled)
+{
+  int status = ASR_EXIT_OK;
+
+  if (enrolled) {
+    status = step_upload(&d->conf);
+    d->runs[2]++;
+  } else {
+    asr_log(ASR_LOG_INFO, "upload: not enrolled yet: skipped");
+  }
+  schedule_upload(d, status);
+}
+
+/* Runs every step that is due, in order, checking the stop flag between them. */
+static void run_due(asr_daemon *d)
+{
+  const asr_conf *c = &d->conf;
+  count_ctx x;
+
+  if (c->n_targets && asr_clock_now() >= d->next_discovery && !asr_svc_stop_requested()) {
+    step_discover(c);
+    d->runs[0]++;
+    d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
+    keepalive();
+  }
+  if (store_facts(d, &x) != ASR_OK)
+    x.devices = 0;
+  if (asr_clock_now() >= d->next_poll && !asr_svc_stop_requested()) {
+    if (x.devices)
+      step_poll(c);
+    d->runs[1]++;
+    d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());
+    keepalive();
+  }
+  if (asr_clock_now() >= d->next_upload && !asr_svc_stop_requested()) {
+    due_upload(d, d->enrolled);
+    keepalive();
+  }
+  if (asr_clock_now() >= d->next_prune && !asr_svc_stop_requested()) {
+    step_prune(d, asr_clock_now());
+    d->runs[3]++;
+    d->next_prune = asr_sched_next(d->next_prune, DAY, asr_clock_now());
+  }
+  publish_status(d);
+}
+
+int asr_daemon_prepare(asr_daemon *d)
+{
+  count_ctx x;
+
+  apply_log_level(&d->conf);
+  apply_health_policy(&d->conf);
+  if (store_facts(d, &x) != ASR_OK)
+    return ASR_EXIT_DB;
+  asr_daemon_start_schedule(d, asr_clock_now());
+  asr_log(ASR_LOG_INFO, "%zu devices known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
+          d->conf.upload_window_start / 60, d->conf.upload_window_start % 60,
+          d->conf.upload_window_end / 60, d->conf.upload_window_end % 60);
+  return -1;
+}
+
+/* Sleeps until the next due time (or jumps there under a simulated clock). */
+static void wait_next(const asr_daemon *d)
+{
+  int64_t now = asr_clock_now(), next = asr_daemon_next_due(d), ms;
+
+  if (d->until && d->until < next)
+    next = d->until;
+  if (next <= now)
+    return;
+  if (asr_clock_is_simulated()) {
+    asr_clock_advance(next - now);
+    asr_svc_wait(0);
+    return;
+  }
+  ms = (next - now) * 1000;
+  if (ms > WAIT_MAX_MS)
+    ms = WAIT_MAX_MS;
+  if (wd.interval_ms > 0 && wd.next_ms - asr_monotonic_ms() < ms)
+    ms = wd.next_ms - asr_monotonic_ms();
+  asr_svc_wait(ms);
+}
+
+static void reload(asr_daemon *d)
+{
+  asr_svc_reloading();
+  asr_daemon_reload(d, d->conf_path);
+  asr_svc_ready();
+  publish_status(d);
+}
+
+int asr_daemon_run(asr_daemon *d)
+{
+  wd.interval_ms = asr_svc_watchdog_interval_ms();
+  wd.next_ms = asr_monotonic_ms();
+  keepalive();
+  log_time("next upload at", d->next_upload);
+  asr_svc_ready();
+  asr_log(ASR_LOG_INFO, "running: poll every %lld s, discovery every %lld s",
+          (long long)d->conf.poll_interval, (long long)d->conf.discovery_interval);
+  while (!asr_svc_stop_requested()) {
+    if (asr_svc_take_reload())
+      reload(d);
+    if (d->until && asr_clock_now() >= d->until)
+      break;
+    if (asr_clock_now() >= asr_daemon_next_due(d))
+      run_due(d);
+    keepalive();
+    if (!asr_svc_stop_requested() && !(d->until && asr_clock_now() >= d->until))
+      wait_next(d);
+  }
+  asr_svc_stopping();
+  asr_log(ASR_LOG_INFO, "stopping: %u discoveries, %u polls, %u uploads run", d->runs[0],
+          d->runs[1], d->runs[2]);
+  return ASR_EXIT_OK;
+}

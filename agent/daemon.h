@@ -1,4 +1,68 @@
-/* agent/daemon.h: being written (issue 4) */
+/* agent/daemon.h: `asr-agent run`, the daemon: schedules and the main loop.
+ *
+ * The schedule is pure functions of the clock (tested in check_daemon.c): each periodic job
+ * has a next due time; after it ran, the next one is one interval later on the same grid,
+ * or, when the daemon slept or was down past several due times, one interval from now
+ * (missed runs are caught up once, not replayed). The daily upload runs at a random minute
+ * inside the upload window, a new minute each day from a seeded PRNG. The loop sleeps until
+ * the next timer (asr_svc_wait), or under a simulated clock jumps straight to it. */
 #ifndef ASR_DAEMON_H
 #define ASR_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/conf.h"
+#include "common/result.h"
+
+/* The state of a running daemon. */
+typedef struct {
+  asr_conf conf;
+  char conf_path[512];
+  uint64_t seed;          /* of the upload minute */
+  int64_t until;          /* tests: stop when the clock reaches it, 0 = never */
+  int64_t next_discovery; /* due times, epoch seconds */
+  int64_t next_poll;
+  int64_t next_upload;
+  int64_t next_prune;
+  int64_t last_upload;     /* last delivered upload (from the store), 0 = never */
+  bool enrolled;           /* the store holds an enrolment */
+  unsigned upload_retries; /* failed uploads since the last window */
+  unsigned runs[4];        /* discoveries, polls, uploads, prunes run */
+} asr_daemon;
+
+/* The next due time of a job of period interval that was due at due and ran at now:
+ * due + interval, or now + interval when that is already past (catch up once). */
+int64_t asr_sched_next(int64_t due, int64_t interval, int64_t now);
+
+/* The upload time of day day (days since the epoch): the window opens at start minutes
+ * after midnight UTC and closes at end (end <= start wraps past midnight; equal means the
+ * whole day); the minute inside it comes from seed and day. */
+int64_t asr_sched_upload_at(uint64_t seed, int64_t day, int start, int end);
+
+/* The first upload time strictly after t. */
+int64_t asr_sched_next_upload(uint64_t seed, int64_t t, int start, int end);
+
+/* The first upload time at start-up: now when an upload was missed (the last delivered
+ * one is more than a day and a window old), else the next one after now. */
+int64_t asr_sched_first_upload(uint64_t seed, int64_t now, int64_t last_upload, int start, int end);
+
+/* Sets the schedule of a daemon starting at now (discovery and poll due at once). */
+void asr_daemon_start_schedule(asr_daemon *d, int64_t now);
+
+/* Loads path into a scratch copy and applies it to d only when all of it is valid and no
+ * directive that needs a restart changed; otherwise logs every problem and keeps the old
+ * configuration. Returns ASR_OK when applied. */
+asr_result asr_daemon_reload(asr_daemon *d, const char *path);
+
+/* The earliest due time of d. */
+int64_t asr_daemon_next_due(const asr_daemon *d);
+
+/* Opens the store once (it must open: exit 4 otherwise), reads the last upload and sets
+ * the schedule from the clock. Returns -1 to go on, else an exit status. */
+int asr_daemon_prepare(asr_daemon *d);
+
+/* Runs the daemon until a stop request (or d->until); returns an exit status. */
+int asr_daemon_run(asr_daemon *d);
+
 #endif

@@ -1,4 +1,5 @@
 #include "common/util.h"
+#include "common/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,7 +94,7 @@ asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *o
 
 int64_t asr_now(void)
 {
-  return (int64_t)time(NULL);
+  return asr_clock_now(); /* the one clock: real, or simulated under a test */
 }
 
 int64_t asr_monotonic_ms(void)

@@ -1365,3 +1365,44 @@ asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, i
   sqlite3_finalize(s);
   return r;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * Retention: the daemon's daily pruning. One transaction; the readings still queued for
+ * the central (upload_queue) are kept whatever their age, so pruning never loses data. */
+
+asr_result asr_store_prune(asr_store *st, int64_t before, int64_t *n)
+{
+  static const char *const sql[] = {
+      "DELETE FROM readings WHERE t < ?1 AND NOT EXISTS (SELECT 1 FROM upload_queue q"
+      " WHERE q.t = readings.t AND q.device_id = readings.device_id)",
+      "DELETE FROM poll_failures WHERE t < ?1",
+  };
+  asr_result r = ASR_OK;
+  int64_t deleted = 0;
+  int rc;
+
+  if (!st)
+    return ASR_ERR_INVALID;
+  rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "starting the pruning");
+  for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && !r; i++) {
+    sqlite3_stmt *s = NULL;
+    rc = sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(s, 1, before);
+      rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+      r = db_fail(st, rc, "pruning old readings");
+    else if (i == 0)
+      deleted = sqlite3_changes(st->db);
+    sqlite3_finalize(s);
+  }
+  rc = sqlite3_exec(st->db, r ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  if (!r && rc != SQLITE_OK)
+    r = db_fail(st, rc, "committing the pruning");
+  if (!r && n)
+    *n = deleted;
+  return r;
+}

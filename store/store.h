@@ -106,6 +106,10 @@ typedef int (*asr_store_reading_cb)(int64_t t, int64_t page_count, bool has_page
 asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, int64_t until,
                                      asr_store_reading_cb cb, void *ctx);
 
+/* Deletes, in one transaction, the readings and poll failures older than before, except
+ * readings still queued for the central; *n (may be NULL) gets the readings deleted. */
+asr_result asr_store_prune(asr_store *st, int64_t before, int64_t *n);
+
 /* Loads device id into *out; ASR_ERR_NOT_FOUND when there is none. */
 asr_result asr_store_get(asr_store *st, int64_t id, asr_store_device *out);
 
