@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/secret.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 void asr_cli_error(const char *fmt, ...)
@@ -60,12 +60,16 @@ const char *asr_cli_db_path(const char *opt)
     return opt;
   if (env && *env)
     return env;
-  return ASR_STATEDIR "/agent.db";
+  static char def[512];
+
+  if (asr_platform_path(ASR_STATEDIR "/agent.db", def, sizeof(def)) != ASR_OK)
+    return ASR_STATEDIR "/agent.db";
+  return def;
 }
 
 int asr_cli_isatty(int fd)
 {
-  return isatty(fd);
+  return asr_platform_isatty(fd);
 }
 
 void asr_cli_log_level(int verbose, int quiet)

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/cli.h"
 #include "agent/secret.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "config.h"
 #include "store/outbox.h"
@@ -81,18 +81,12 @@ static void enroll_usage(FILE *out)
 /* A file option: stored as an absolute path of an existing file or directory. */
 static int take_path(const char *name, const char *arg, char *out, size_t n)
 {
-  char abs[PATH_MAX];
-
   if (!*arg) {
     out[0] = '\0'; /* "" clears the setting (enroll --update) */
     return 0;
   }
-  if (!realpath(arg, abs)) {
-    asr_cli_error("--%s: %s: no such file or directory", name, arg);
-    return -1;
-  }
-  if (asr_strlcpy(out, abs, n) != ASR_OK) {
-    asr_cli_error("--%s: path too long", name);
+  if (!asr_platform_realpath(arg, out, n)) {
+    asr_cli_error("--%s: %s: no such file or directory (or path too long)", name, arg);
     return -1;
   }
   return 0;
@@ -289,7 +283,7 @@ static int do_enroll(asr_store *st, enroll_args *a, const char *token, const cha
   int status = ASR_EXIT_OK;
   asr_result r;
 
-  gethostname(host, sizeof(host) - 1);
+  asr_platform_hostname(host, sizeof(host));
   asr_uplink_http_opts(&a->c, proxy_user[0] ? proxy_user : NULL, &ho);
   ho.connect_timeout_ms = a->connect_s * 1000;
   ho.timeout_ms = a->timeout_s * 1000;

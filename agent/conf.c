@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "agent/secret.h"
 #include "agent/targets.h"
 #include "common/cred.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "uplink/http.h"
 
@@ -820,7 +820,7 @@ void asr_conf_defaults(asr_conf *c)
 
     if (!directives[i].def[0])
       continue;
-    asr_strlcpy(v, directives[i].def, sizeof(v));
+    asr_platform_path(directives[i].def, v, sizeof(v)); /* %ProgramData% on Windows */
     set_value(&p, &directives[i], v);
   }
   asr_targets_free(&p.scratch);
@@ -908,19 +908,13 @@ const char *asr_conf_directive_name(size_t i)
 /* Group or others may read it, or it is not a regular file: refuse (as ssh does). */
 static int secrets_mode_ok(parser *p, FILE *f)
 {
-  struct stat st;
+  asr_result r = asr_platform_file_private(f);
 
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (r == ASR_ERR_SECRET)
+    perr(p, "readable by group or others: chmod 600 it");
+  else if (r != ASR_OK)
     perr(p, "not a regular file");
-    return 0;
-  }
-#if !defined(_WIN32)
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    perr(p, "readable by group or others (mode %03o): chmod 600 it", st.st_mode & 0777u);
-    return 0;
-  }
-#endif
-  return 1;
+  return r == ASR_OK;
 }
 
 /* One line of the secrets file: blank, comment, "auth = ..." or "priv = ...". */

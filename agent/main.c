@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "agent/cli.h"
+#include "common/platform.h"
 
 static const struct {
   const char *name;
@@ -45,8 +46,17 @@ int main(int argc, char **argv)
     return ASR_EXIT_OK;
   }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-    if (strcmp(argv[1], commands[i].name) == 0)
-      return commands[i].run(argc - 1, argv + 1);
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      int status;
+
+      if (asr_platform_init() != ASR_OK) {
+        fprintf(stderr, "asr-agent: cannot initialise the network stack\n");
+        return ASR_EXIT_INTERNAL;
+      }
+      status = commands[i].run(argc - 1, argv + 1);
+      asr_platform_fini();
+      return status;
+    }
   }
   fprintf(stderr, "asr-agent: unknown command '%s'\n", argv[1]);
   usage(stderr);

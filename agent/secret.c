@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "common/platform.h"
 #include "common/util.h"
 
 void asr_secret_wipe(void *p, size_t n)
@@ -19,23 +19,15 @@ void asr_secret_wipe(void *p, size_t n)
 /* Group or others may read the file: refuse, as ssh does for keys. */
 static asr_result check_mode(FILE *f, const char *path, char *err, size_t errn)
 {
-  struct stat st;
+  asr_result r = asr_platform_file_private(f);
 
-  if (fstat(fileno(f), &st) != 0) {
+  if (r == ASR_ERR_IO)
     asr_fmt(err, errn, "%s: %s", path, strerror(errno));
-    return ASR_ERR_SECRET;
-  }
-  if (!S_ISREG(st.st_mode)) {
+  else if (r == ASR_ERR_INVALID)
     asr_fmt(err, errn, "%s: not a regular file", path);
-    return ASR_ERR_SECRET;
-  }
-#if !defined(_WIN32)
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+  else if (r != ASR_OK)
     asr_fmt(err, errn, "%s: readable by group or others (chmod 600 it)", path);
-    return ASR_ERR_SECRET;
-  }
-#endif
-  return ASR_OK;
+  return r == ASR_OK ? ASR_OK : ASR_ERR_SECRET;
 }
 
 static void chomp(char *s)

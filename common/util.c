@@ -1,5 +1,6 @@
 #include "common/util.h"
 #include "common/clock.h"
+#include "common/platform.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -99,26 +100,14 @@ int64_t asr_now(void)
 
 int64_t asr_monotonic_ms(void)
 {
-  struct timespec ts;
-
-  timespec_get(&ts, TIME_UTC); /* C11; replaced by a monotonic clock below where available */
-#if defined(CLOCK_MONOTONIC)
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-#endif
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return asr_platform_monotonic_ms();
 }
 
 void asr_time_iso(int64_t t, char *buf, size_t n)
 {
-  time_t tt = (time_t)t;
   struct tm tm;
-  int ok;
+  bool ok = asr_platform_gmtime(t, &tm);
 
-#if defined(_WIN32)
-  ok = gmtime_s(&tm, &tt) == 0;
-#else
-  ok = gmtime_r(&tt, &tm) != NULL;
-#endif
   /* A time gmtime cannot represent, or a buffer too small, gives "". */
   if ((!ok || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) && n > 0)
     buf[0] = '\0';

@@ -33,7 +33,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#ifndef _WIN32
+#include <sys/select.h> /* Windows: select() and FD_SETSIZE come from winsock2.h */
+#endif
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>

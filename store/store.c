@@ -15,17 +15,15 @@
 #include "store/store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "store/schema.h"
 
@@ -465,10 +463,10 @@ static asr_result make_parents(asr_store *st)
     return ASR_ERR_DB;
   }
   for (char *p = dir + 1; *p; p++) {
-    if (*p != '/')
+    if (!asr_platform_is_sep(*p))
       continue;
     *p = '\0';
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (asr_platform_mkdir_private(dir) != ASR_OK) {
       set_err(st, STORE_ERR_LOG, "%s: cannot create directory %s: %s", st->path, dir,
               strerror(errno));
       return ASR_ERR_DB;
@@ -483,22 +481,15 @@ static asr_result make_parents(asr_store *st)
  * connections of this process hold on it. */
 static asr_result prepare_file(asr_store *st)
 {
-  struct stat sb;
-  int fd = open(st->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int created = asr_platform_create_private(st->path);
 
-  if (fd >= 0) {
-    close(fd);
+  if (created == 1)
     return ASR_OK;
-  }
-  if (errno != EEXIST) {
+  if (created < 0) {
     set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
-  if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    set_err(st, STORE_ERR_LOG, "%s: not a regular file", st->path);
-    return ASR_ERR_DB;
-  }
-  if (access(st->path, R_OK | W_OK) != 0) {
+  if (!asr_platform_is_rw_file(st->path)) {
     set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
@@ -508,9 +499,7 @@ static asr_result prepare_file(asr_store *st)
 /* Narrows the mode of our database when others could read it (it holds credentials). */
 static void narrow_mode(asr_store *st)
 {
-  struct stat sb;
-
-  if (stat(st->path, &sb) == 0 && (sb.st_mode & 077) && chmod(st->path, 0600) == 0)
+  if (asr_platform_narrow(st->path))
     asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds credentials)", st->path);
 }
 

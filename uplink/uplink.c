@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "uplink/batch.h"
 #include "uplink/sign.h"
@@ -84,12 +85,7 @@ static uint32_t jitter(void)
 
 static void sleep_ms(int64_t ms)
 {
-  struct timespec ts;
-
-  ts.tv_sec = (time_t)(ms / 1000);
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  while (nanosleep(&ts, &ts) != 0)
-    ;
+  asr_platform_sleep_ms(ms);
 }
 
 asr_result asr_uplink_url(const char *endpoint, const char *path, char *out, size_t n)

@@ -1,0 +1,69 @@
+/* platform.h: the few operating-system services the core needs, behind one interface.
+ *
+ * Two implementations, chosen by the build (Makefile.am), never by #ifdef in the logic:
+ * platform_posix.c (Linux and other POSIX systems) and platform_win.c (Windows, mingw-w64).
+ * Paths may contain environment references written %NAME% (Windows only: ASR_STATEDIR is
+ * "%ProgramData%/asr-agent" there); asr_platform_path() resolves them at run time. */
+#ifndef ASR_PLATFORM_H
+#define ASR_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/result.h"
+
+/* Initialises what the platform needs before any other call (Windows: Winsock). */
+asr_result asr_platform_init(void);
+
+/* Releases what asr_platform_init acquired. */
+void asr_platform_fini(void);
+
+/* Copies path into out (n bytes) with environment references resolved (Windows) or as is
+ * (POSIX); ASR_ERR_INVALID when the result does not fit. */
+asr_result asr_platform_path(const char *path, char *out, size_t n);
+
+/* True for a directory separator of the platform ('/'; also '\\' on Windows). */
+bool asr_platform_is_sep(char c);
+
+/* Creates the directory dir readable by its owner only; ASR_OK when it already exists.
+ * On failure errno tells why. */
+asr_result asr_platform_mkdir_private(const char *dir);
+
+/* Creates the file path, read-write for its owner only, when it does not exist: 1 when
+ * created, 0 when it existed already, -1 otherwise (errno tells why). */
+int asr_platform_create_private(const char *path);
+
+/* True when path names a regular file we may read and write. */
+bool asr_platform_is_rw_file(const char *path);
+
+/* Narrows the permissions of path to its owner when others may read it; true when it did. */
+bool asr_platform_narrow(const char *path);
+
+/* Checks an open file: ASR_ERR_INVALID when it is not a regular file, ASR_ERR_SECRET when
+ * group or others may read it (POSIX; Windows relies on the folder's ACL), ASR_ERR_IO when
+ * it cannot be examined (errno). */
+asr_result asr_platform_file_private(FILE *f);
+
+/* Copies this machine's host name into out (n bytes); "" when it is unknown. */
+void asr_platform_hostname(char *out, size_t n);
+
+/* True when the descriptor fd is a terminal (console). */
+bool asr_platform_isatty(int fd);
+
+/* Copies the absolute form of the existing path into out; false when it does not exist or
+ * does not fit. */
+bool asr_platform_realpath(const char *path, char *out, size_t n);
+
+/* Sleeps ms milliseconds (not interrupted early). */
+void asr_platform_sleep_ms(int64_t ms);
+
+/* Milliseconds of a monotonic clock (arbitrary origin). */
+int64_t asr_platform_monotonic_ms(void);
+
+/* Breaks t (seconds since the epoch) into UTC fields; false when it cannot. */
+bool asr_platform_gmtime(int64_t t, struct tm *out);
+
+#endif

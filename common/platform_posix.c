@@ -1,0 +1,123 @@
+/* platform_posix.c: common/platform.h for POSIX systems (Linux). */
+#include "common/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+asr_result asr_platform_init(void)
+{
+  return ASR_OK;
+}
+
+void asr_platform_fini(void) {}
+
+asr_result asr_platform_path(const char *path, char *out, size_t n)
+{
+  return asr_strlcpy(out, path, n) == ASR_OK ? ASR_OK : ASR_ERR_INVALID;
+}
+
+bool asr_platform_is_sep(char c)
+{
+  return c == '/';
+}
+
+asr_result asr_platform_mkdir_private(const char *dir)
+{
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return ASR_ERR_IO;
+  return ASR_OK;
+}
+
+int asr_platform_create_private(const char *path)
+{
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+  if (fd >= 0) {
+    close(fd);
+    return 1;
+  }
+  return errno == EEXIST ? 0 : -1;
+}
+
+bool asr_platform_is_rw_file(const char *path)
+{
+  struct stat sb;
+
+  if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    errno = errno ? errno : EINVAL;
+    return false;
+  }
+  return access(path, R_OK | W_OK) == 0;
+}
+
+bool asr_platform_narrow(const char *path)
+{
+  struct stat sb;
+
+  return stat(path, &sb) == 0 && (sb.st_mode & 077) && chmod(path, 0600) == 0;
+}
+
+asr_result asr_platform_file_private(FILE *f)
+{
+  struct stat st;
+
+  if (fstat(fileno(f), &st) != 0)
+    return ASR_ERR_IO;
+  if (!S_ISREG(st.st_mode))
+    return ASR_ERR_INVALID;
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    return ASR_ERR_SECRET;
+  return ASR_OK;
+}
+
+void asr_platform_hostname(char *out, size_t n)
+{
+  if (n == 0)
+    return;
+  if (gethostname(out, n) != 0)
+    out[0] = '\0';
+  out[n - 1] = '\0'; /* POSIX leaves truncation unterminated */
+}
+
+bool asr_platform_isatty(int fd)
+{
+  return isatty(fd) != 0;
+}
+
+bool asr_platform_realpath(const char *path, char *out, size_t n)
+{
+  char abs[PATH_MAX];
+
+  return realpath(path, abs) && asr_strlcpy(out, abs, n) == ASR_OK;
+}
+
+void asr_platform_sleep_ms(int64_t ms)
+{
+  struct timespec ts;
+
+  ts.tv_sec = (time_t)(ms / 1000);
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+int64_t asr_platform_monotonic_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool asr_platform_gmtime(int64_t t, struct tm *out)
+{
+  time_t tt = (time_t)t;
+
+  return gmtime_r(&tt, out) != NULL;
+}
