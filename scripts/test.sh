@@ -9,7 +9,7 @@ cd "$top"
 "$top/scripts/deps.sh" test
 
 echo "== clang-format"
-files=$(find common snmp store agent tests/unit -name '*.[ch]' | sort)
+files=$(find common snmp store agent uplink central replenish tests/unit fuzz -name '*.[ch]' | sort)
 # shellcheck disable=SC2086
 if ! clang-format --dry-run --Werror $files; then
   echo "clang-format: the files above need 'clang-format -i'" >&2

@@ -1,0 +1,158 @@
+/* forecast.c: average daily use, days to empty and cartridge jumps (docs/replenishment.md).
+ *
+ * Why "total drop over total days" and not a median or mean of daily drops: printer levels
+ * are coarse and noisy, days go missing and offices print in weekly cycles. Within one
+ * cartridge the daily drops telescope to first - last, so rounding noise only counts at
+ * the two ends, a missing day is just a longer gap, and a window of whole weeks averages a
+ * weekly cycle exactly (a median of daily drops would take a weekday for the average). A
+ * median-of-3 filter was tried and dropped: for a device that empties a cartridge in three
+ * days, "drop, then replacement" looks exactly like "one wild low value". A rise of at
+ * least jump_fraction of the capacity is a new cartridge: that step is left out, never
+ * counted as negative use; so are the days a supply sat empty (it could not print). */
+#include "replenish/forecast.h"
+
+#include <math.h>
+
+void asr_rp_forecast_conf_default(asr_rp_forecast_conf *c)
+{
+  c->long_window_days = 28;
+  c->short_window_days = 7;
+  c->spike_ratio = 1.25;
+  c->jump_fraction = 0.10;
+  c->min_span_days = 3;
+  c->early_fraction = 0.25;
+}
+
+asr_result asr_rp_forecast_conf_check(const asr_rp_forecast_conf *c)
+{
+  if (c->long_window_days < 7 || c->long_window_days > 365)
+    return ASR_ERR_INVALID;
+  if (c->short_window_days < 2 || c->short_window_days > c->long_window_days)
+    return ASR_ERR_INVALID;
+  if (!(c->spike_ratio >= 1.0 && c->spike_ratio <= 10.0))
+    return ASR_ERR_INVALID;
+  if (!(c->jump_fraction > 0.0 && c->jump_fraction < 1.0))
+    return ASR_ERR_INVALID;
+  if (c->min_span_days < 1 || c->min_span_days > c->short_window_days)
+    return ASR_ERR_INVALID;
+  if (!(c->early_fraction > 0.0 && c->early_fraction < 1.0))
+    return ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+/* Reading i (kept as a function: the place for a future filter of wild values). */
+static double level_at(const asr_rp_reading *r, size_t n, size_t i, double jump)
+{
+  (void)n;
+  (void)jump;
+  return r[i].level;
+}
+
+/* The latest reading on or before last_day - window (the first one when there is none), so
+ * the window spans at least window days even when its first day's report is missing. */
+static size_t window_start(const asr_rp_reading *r, size_t n, int window)
+{
+  int64_t from = r[n - 1].day - window;
+  size_t i = n - 1;
+  while (i > 0 && r[i].day > from)
+    i--;
+  return i;
+}
+
+double asr_rp_average_use(const asr_rp_reading *r, size_t n, double capacity, int window,
+                          const asr_rp_forecast_conf *c, int *span)
+{
+  double used = 0.0, jump = c->jump_fraction * capacity;
+  int64_t days = 0;
+  *span = 0;
+  if (n < 2)
+    return 0.0;
+  for (size_t i = window_start(r, n, window) + 1; i < n; i++) {
+    double prev = level_at(r, n, i - 1, jump), cur = level_at(r, n, i, jump);
+    if (cur - prev >= jump || prev <= 0.0 || cur <= 0.0)
+      continue; /* a new cartridge, or days spent (partly) empty: not a measure of use */
+    used += prev - cur;
+    days += r[i].day - r[i - 1].day;
+  }
+  *span = (int)days;
+  if (days <= 0 || used <= 0.0)
+    return 0.0;
+  return used / (double)days;
+}
+
+static int count_jumps(const asr_rp_reading *r, size_t n, double capacity, int window,
+                       const asr_rp_forecast_conf *c)
+{
+  int jumps = 0;
+  double jump = c->jump_fraction * capacity;
+  for (size_t i = window_start(r, n, window) + 1; i < n; i++)
+    if (level_at(r, n, i, jump) - level_at(r, n, i - 1, jump) >= jump)
+      jumps++;
+  return jumps;
+}
+
+static bool sorted_days(const asr_rp_reading *r, size_t n)
+{
+  for (size_t i = 1; i < n; i++)
+    if (r[i].day <= r[i - 1].day)
+      return false;
+  return true;
+}
+
+static void fill_days_left(asr_rp_forecast *f, double capacity, int64_t today)
+{
+  int64_t since = today > f->last_day ? today - f->last_day : 0;
+  f->remaining = f->remaining - f->daily_use * (double)since;
+  if (f->remaining < 0.0)
+    f->remaining = 0.0;
+  f->days_left = ASR_RP_FOREVER;
+  f->empty_day = INT64_MAX;
+  if (f->daily_use <= capacity * 1e-6)
+    return;
+  f->days_left = f->remaining / f->daily_use;
+  if (f->days_left < ASR_RP_FOREVER)
+    f->empty_day = today + (int64_t)floor(f->days_left);
+  else
+    f->days_left = ASR_RP_FOREVER;
+}
+
+asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
+                                   int64_t today, const asr_rp_forecast_conf *c,
+                                   asr_rp_forecast *out)
+{
+  int span_l = 0, span_s = 0;
+  *out = (asr_rp_forecast){.valid = false, .days_left = ASR_RP_FOREVER, .empty_day = INT64_MAX};
+  if (!(capacity > 0.0) || (n > 0 && r == NULL) || !sorted_days(r, n))
+    return ASR_ERR_INVALID;
+  if (n == 0)
+    return ASR_OK;
+  out->last_day = r[n - 1].day;
+  out->remaining = r[n - 1].level;
+  out->long_use = asr_rp_average_use(r, n, capacity, c->long_window_days, c, &span_l);
+  out->short_use = asr_rp_average_use(r, n, capacity, c->short_window_days, c, &span_s);
+  out->replacements = count_jumps(r, n, capacity, c->long_window_days, c);
+  if (span_l < c->min_span_days)
+    return ASR_OK;
+  out->valid = true;
+  out->daily_use = out->long_use;
+  if (span_s >= c->min_span_days && out->short_use >= c->spike_ratio * out->long_use)
+    out->daily_use = out->short_use;
+  fill_days_left(out, capacity, today);
+  return ASR_OK;
+}
+
+void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_forecast_conf *c,
+                       int *stock, asr_rp_jump *out)
+{
+  *out = (asr_rp_jump){0};
+  if (cur - prev < c->jump_fraction * capacity)
+    return;
+  out->replaced = true;
+  out->early = prev >= c->early_fraction * capacity;
+  if (*stock > 0) {
+    (*stock)--;
+    out->from_stock = true;
+  } else {
+    out->unknown_stock = true;
+  }
+}

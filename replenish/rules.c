@@ -1,0 +1,350 @@
+/* rules.c: the ordering rules (docs/replenishment.md): trigger, quantity, waste toner with
+ * black toner, consolidation per site and contact, no duplicates but usage spikes, high
+ * usage, reporting states and disconnection notices.
+ *
+ * Why "days left counting the shipped stock" (eff_days) is the one trigger: a supply is
+ * due when its level plus the cartridges already shipped to the device last no more than
+ * the trigger. A shipment thus covers the need and no duplicate is ordered; when usage
+ * rises so that level + stock run out sooner than forecast when the order was placed, the
+ * same test fires again before the covered date, and that order is a usage spike. */
+#include "replenish/rules.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The supply types that are ordered (RFC 3805 PrtMarkerSuppliesTypeTC). */
+static const int32_t eligible_types[] = {
+    3,  /* toner */
+    4,  /* wasteToner */
+    5,  /* ink */
+    6,  /* inkCartridge */
+    21, /* tonerCartridge */
+};
+
+#define TYPE_WASTE_TONER 4
+
+void asr_rp_conf_default(asr_rp_conf *c)
+{
+  memset(c, 0, sizeof(*c));
+  c->trigger_days = 21.0;
+  c->cover_days = 30.0;
+  c->consolidate = true;
+  c->consolidate_days = 45;
+  c->high_use_per_week = 2.0;
+  c->high_use_window_days = 28;
+  c->spike_margin_days = 3;
+  c->silent_days = 2;
+  c->disconnect_days = 7;
+  c->final_days = 30;
+  asr_rp_forecast_conf_default(&c->forecast);
+  c->n_overrides = 0;
+}
+
+static bool in_range(double v, double lo, double hi)
+{
+  return v >= lo && v <= hi; /* false for NaN */
+}
+
+static asr_result check_overrides(const asr_rp_conf *c)
+{
+  if (c->n_overrides > ASR_RP_OVERRIDES_MAX)
+    return ASR_ERR_INVALID;
+  for (size_t i = 0; i < c->n_overrides; i++)
+    if (c->overrides[i].type <= 0 || !in_range(c->overrides[i].trigger_days, 1.0, 365.0))
+      return ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+asr_result asr_rp_conf_check(const asr_rp_conf *c)
+{
+  if (!in_range(c->trigger_days, 1.0, 365.0) || !in_range(c->cover_days, 1.0, 365.0))
+    return ASR_ERR_INVALID;
+  if (c->consolidate_days < 0 || c->consolidate_days > 365)
+    return ASR_ERR_INVALID;
+  if (!in_range(c->high_use_per_week, 0.1, 100.0))
+    return ASR_ERR_INVALID;
+  if (c->high_use_window_days < 7 || c->high_use_window_days > 365)
+    return ASR_ERR_INVALID;
+  if (c->spike_margin_days < 0 || c->spike_margin_days > 60)
+    return ASR_ERR_INVALID;
+  if (c->disconnect_days < 7 || c->disconnect_days > 14)
+    return ASR_ERR_INVALID;
+  if (c->silent_days < 1 || c->silent_days > c->disconnect_days)
+    return ASR_ERR_INVALID;
+  if (c->final_days <= c->disconnect_days || c->final_days > 365)
+    return ASR_ERR_INVALID;
+  if (check_overrides(c) != ASR_OK)
+    return ASR_ERR_INVALID;
+  return asr_rp_forecast_conf_check(&c->forecast);
+}
+
+bool asr_rp_type_eligible(int32_t type)
+{
+  for (size_t i = 0; i < sizeof(eligible_types) / sizeof(eligible_types[0]); i++)
+    if (eligible_types[i] == type)
+      return true;
+  return false;
+}
+
+bool asr_rp_is_black_toner(int32_t type, const char *colorant)
+{
+  return (type == 3 || type == 21) && colorant != NULL && strcmp(colorant, "black") == 0;
+}
+
+double asr_rp_trigger_for(const asr_rp_conf *c, int32_t type)
+{
+  for (size_t i = 0; i < c->n_overrides && i < ASR_RP_OVERRIDES_MAX; i++)
+    if (c->overrides[i].type == type)
+      return c->overrides[i].trigger_days;
+  return c->trigger_days;
+}
+
+asr_rp_dev_state asr_rp_device_state(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  int64_t since = today - d->last_report;
+  if (since >= c->disconnect_days)
+    return ASR_RP_DISCONNECTED;
+  if (since >= c->silent_days)
+    return ASR_RP_SILENT;
+  return ASR_RP_ACTIVE;
+}
+
+static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
+{
+  double use = e->fc.daily_use;
+  e->eff_days = e->fc.days_left + (double)s->stock * s->capacity / use;
+  double wait = ceil(e->eff_days - e->trigger_at);
+  e->trigger_day = today + (wait > 0.0 ? (int64_t)wait : 0);
+  e->due = e->eff_days <= e->trigger_at;
+  e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days;
+  e->quantity = (int)ceil(c->cover_days * use / s->capacity - 1e-9) - s->stock;
+}
+
+asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today,
+                              asr_rp_eval *out)
+{
+  int span = 0;
+  memset(out, 0, sizeof(*out));
+  out->eff_days = ASR_RP_FOREVER;
+  out->trigger_day = ASR_RP_NEVER;
+  asr_result r = asr_rp_forecast_compute(s->readings, s->n_readings, s->capacity, today,
+                                         &c->forecast, &out->fc);
+  if (r != ASR_OK)
+    return r;
+  out->eligible_type = asr_rp_type_eligible(s->type);
+  out->trigger_at = asr_rp_trigger_for(c, s->type);
+  double hu = asr_rp_average_use(s->readings, s->n_readings, s->capacity, c->high_use_window_days,
+                                 &c->forecast, &span);
+  if (out->fc.valid)
+    out->cartridges_per_week = hu * 7.0 / s->capacity;
+  out->high_use = out->eligible_type && out->cartridges_per_week >= c->high_use_per_week;
+  if (out->fc.valid && out->fc.days_left < ASR_RP_FOREVER)
+    eval_due(c, s, today, out);
+  return ASR_OK;
+}
+
+bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  asr_rp_eval e;
+  for (size_t i = 0; i < d->n_supplies; i++)
+    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) == ASR_OK && e.high_use)
+      return true;
+  return false;
+}
+
+bool asr_rp_device_orderable(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  return d->enrolled && asr_rp_device_state(c, d, today) != ASR_RP_DISCONNECTED &&
+         !asr_rp_device_high_use(c, d, today);
+}
+
+int64_t asr_rp_covered_until(const asr_rp_eval *e, const asr_rp_supply *s, int quantity,
+                             int64_t today)
+{
+  if (!e->fc.valid || e->fc.days_left >= ASR_RP_FOREVER || e->fc.daily_use <= 0.0)
+    return ASR_RP_NEVER;
+  double after = e->eff_days + (double)quantity * s->capacity / e->fc.daily_use;
+  double wait = floor(after - e->trigger_at);
+  return today + (wait > 0.0 ? (int64_t)wait : 0);
+}
+
+asr_rp_notice asr_rp_notice_due(const asr_rp_conf *c, int64_t last_report, int64_t today,
+                                unsigned *sent)
+{
+  int64_t since = today - last_report;
+  if (since < c->disconnect_days) {
+    *sent = 0;
+    return ASR_RP_NOTICE_NONE;
+  }
+  if (!(*sent & ASR_RP_SENT_DISCONNECTED)) {
+    *sent |= ASR_RP_SENT_DISCONNECTED;
+    return ASR_RP_NOTICE_DISCONNECTED;
+  }
+  if (since >= c->final_days && !(*sent & ASR_RP_SENT_FINAL)) {
+    *sent |= ASR_RP_SENT_FINAL;
+    return ASR_RP_NOTICE_FINAL;
+  }
+  return ASR_RP_NOTICE_NONE;
+}
+
+const char *asr_rp_reason_str(asr_rp_reason r)
+{
+  switch (r) {
+  case ASR_RP_REASON_TRIGGER:
+    return "trigger";
+  case ASR_RP_REASON_CONSOLIDATED:
+    return "consolidated";
+  case ASR_RP_REASON_SPIKE:
+    return "usage spike";
+  }
+  return "unknown";
+}
+
+const char *asr_rp_state_str(asr_rp_dev_state s)
+{
+  switch (s) {
+  case ASR_RP_ACTIVE:
+    return "active";
+  case ASR_RP_SILENT:
+    return "silent";
+  case ASR_RP_DISCONNECTED:
+    return "disconnected";
+  }
+  return "unknown";
+}
+
+/* ---- A day's plan ---------------------------------------------------------------- */
+
+static const char *nz(const char *s)
+{
+  return s != NULL ? s : "";
+}
+
+static bool same_group(const asr_rp_device *a, const asr_rp_device *b)
+{
+  return strcmp(nz(a->site), nz(b->site)) == 0 && strcmp(nz(a->contact), nz(b->contact)) == 0;
+}
+
+/* True when d is orderable and one of its eligible supplies is due today. */
+static bool device_due(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  asr_rp_eval e;
+  if (!asr_rp_device_orderable(c, d, today))
+    return false;
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK)
+      continue;
+    if (e.eligible_type && e.due && e.quantity > 0)
+      return true;
+  }
+  return false;
+}
+
+static asr_result push_line(asr_rp_plan *p, size_t dev, size_t sup, int q, asr_rp_reason why)
+{
+  if (p->n_lines >= p->max_lines)
+    return ASR_ERR_LIMIT;
+  p->lines[p->n_lines++] =
+      (asr_rp_line){.device = dev, .supply = sup, .quantity = q, .reason = why};
+  return ASR_OK;
+}
+
+/* Adds one waste toner container per black toner cartridge ordered for device dev (its
+ * lines start at from): raises the waste line's quantity, or adds one. */
+static asr_result add_waste(asr_rp_plan *p, const asr_rp_device *d, size_t dev, size_t from)
+{
+  int black = 0;
+  asr_rp_reason why = ASR_RP_REASON_TRIGGER;
+  size_t waste = SIZE_MAX;
+  for (size_t i = 0; i < d->n_supplies && waste == SIZE_MAX; i++)
+    if (d->supplies[i].type == TYPE_WASTE_TONER)
+      waste = i;
+  for (size_t l = from; l < p->n_lines; l++) {
+    const asr_rp_supply *s = &d->supplies[p->lines[l].supply];
+    if (asr_rp_is_black_toner(s->type, s->colorant)) {
+      black += p->lines[l].quantity;
+      why = p->lines[l].reason;
+    }
+  }
+  if (black == 0 || waste == SIZE_MAX)
+    return ASR_OK;
+  for (size_t l = from; l < p->n_lines; l++) {
+    if (p->lines[l].supply == waste) {
+      if (p->lines[l].quantity < black)
+        p->lines[l].quantity = black;
+      return ASR_OK;
+    }
+  }
+  return push_line(p, dev, waste, black, why);
+}
+
+/* Adds the lines of device dev: its due supplies, and with soon its supplies whose own
+ * trigger falls within consolidate_days. */
+static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_t dev,
+                             int64_t today, bool soon, asr_rp_plan *p)
+{
+  size_t from = p->n_lines;
+  asr_rp_eval e;
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || !e.eligible_type ||
+        e.quantity <= 0)
+      continue;
+    asr_rp_reason why = e.spike ? ASR_RP_REASON_SPIKE : ASR_RP_REASON_TRIGGER;
+    if (!e.due && !(soon && e.trigger_day <= today + c->consolidate_days))
+      continue;
+    asr_result r = push_line(p, dev, i, e.quantity, e.due ? why : ASR_RP_REASON_CONSOLIDATED);
+    if (r != ASR_OK)
+      return r;
+  }
+  return add_waste(p, d, dev, from);
+}
+
+/* Opens the order of leader: with consolidation every orderable device of its group. */
+static asr_result add_order(const asr_rp_conf *c, const asr_rp_device *d, size_t n, size_t leader,
+                            int64_t today, asr_rp_plan *p)
+{
+  asr_result r = ASR_OK;
+  if (p->n_orders >= p->max_orders)
+    return ASR_ERR_LIMIT;
+  asr_rp_order *o = &p->orders[p->n_orders];
+  *o = (asr_rp_order){.trigger_device = leader, .first_line = p->n_lines};
+  for (size_t k = 0; k < n && r == ASR_OK; k++) {
+    if (k == leader || (c->consolidate && same_group(&d[k], &d[leader]) &&
+                        asr_rp_device_orderable(c, &d[k], today)))
+      r = add_device(c, &d[k], k, today, c->consolidate, p);
+  }
+  if (r != ASR_OK)
+    return r;
+  o->n_lines = p->n_lines - o->first_line;
+  if (o->n_lines > 0)
+    p->n_orders++;
+  return ASR_OK;
+}
+
+/* True when an earlier due device of the same group already opened today's order. */
+static bool has_leader(const asr_rp_conf *c, const asr_rp_device *d, size_t i, int64_t today)
+{
+  if (!c->consolidate)
+    return false;
+  for (size_t j = 0; j < i; j++)
+    if (same_group(&d[j], &d[i]) && device_due(c, &d[j], today))
+      return true;
+  return false;
+}
+
+asr_result asr_rp_plan_day(const asr_rp_conf *c, const asr_rp_device *d, size_t n, int64_t today,
+                           asr_rp_plan *plan)
+{
+  plan->n_orders = 0;
+  plan->n_lines = 0;
+  if (asr_rp_conf_check(c) != ASR_OK || (n > 0 && d == NULL))
+    return ASR_ERR_INVALID;
+  for (size_t i = 0; i < n; i++) {
+    if (!device_due(c, &d[i], today) || has_leader(c, d, i, today))
+      continue;
+    asr_result r = add_order(c, d, n, i, today, plan);
+    if (r != ASR_OK)
+      return r;
+  }
+  return ASR_OK;
+}

@@ -1,0 +1,176 @@
+/* rules.h: the ordering rules of Automatic Supplies Replenishment (docs/replenishment.md).
+ *
+ * Pure functions over histories: the caller (asr-central's engine, the agent's status, the
+ * simulation) passes every device with its supplies' daily readings, its shipped stock and
+ * "today"; the rules say what to order, in which shipment, and which notices are due. No
+ * I/O, no clock, no allocation: results go into arrays the caller provides. */
+#ifndef ASR_REPLENISH_RULES_H
+#define ASR_REPLENISH_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "replenish/forecast.h"
+
+#define ASR_RP_OVERRIDES_MAX 8
+#define ASR_RP_NEVER INT64_MAX /* a day that never comes */
+
+/* A product type that orders at another number of days left than trigger_days. */
+typedef struct {
+  int32_t type;        /* PrtMarkerSuppliesTypeTC code */
+  double trigger_days; /* days of printing left that trigger an order */
+} asr_rp_type_trigger;
+
+/* Every number of the rules (defaults in asr_rp_conf_default, ranges in asr_rp_conf_check). */
+typedef struct {
+  double trigger_days;           /* order at this many days of printing left (21) */
+  double cover_days;             /* an order covers this many days of average use (30) */
+  bool consolidate;              /* add the group's other soon-due supplies to a shipment (true) */
+  int consolidate_days;          /* ... whose own trigger falls within this many days (45) */
+  double high_use_per_week;      /* cartridges of one supply a week that make a device
+                                    not eligible (2.0) */
+  int high_use_window_days;      /* ... averaged over this many days (28) */
+  int spike_margin_days;         /* a trigger this many days before the covered date is a
+                                    usage spike (3) */
+  int silent_days;               /* days without a report: the device is silent (2) */
+  int disconnect_days;           /* ... disconnected, first notice; 7..14 (7) */
+  int final_days;                /* ... final follow-up notice (30) */
+  asr_rp_forecast_conf forecast; /* the usage estimate (forecast.h) */
+  size_t n_overrides;            /* per-type triggers in use (0) */
+  asr_rp_type_trigger overrides[ASR_RP_OVERRIDES_MAX];
+} asr_rp_conf;
+
+/* One supply of a device as the engine knows it. */
+typedef struct {
+  int32_t type;                   /* PrtMarkerSuppliesTypeTC code */
+  const char *colorant;           /* "black", "cyan", ... or NULL */
+  double capacity;                /* units of one full cartridge (> 0) */
+  const asr_rp_reading *readings; /* daily readings, sorted by day (remaining, see forecast.h) */
+  size_t n_readings;
+  int stock;             /* cartridges shipped to this device and not yet installed */
+  int64_t covered_until; /* covered date of the latest open order line, or 0 (none) */
+} asr_rp_supply;
+
+/* One enrolled (or not) device. */
+typedef struct {
+  const char *serial;  /* the label on the shipment */
+  const char *site;    /* site name */
+  const char *contact; /* the site's supplies contact */
+  bool enrolled;
+  int64_t last_report; /* day of its latest report (or its agent's heartbeat) */
+  const asr_rp_supply *supplies;
+  size_t n_supplies;
+} asr_rp_device;
+
+/* Reporting state of a device. */
+typedef enum {
+  ASR_RP_ACTIVE = 0,   /* reported within silent_days */
+  ASR_RP_SILENT,       /* no report for silent_days */
+  ASR_RP_DISCONNECTED, /* no report for disconnect_days: not ordered for, notices */
+} asr_rp_dev_state;
+
+/* What the rules think of one supply today. */
+typedef struct {
+  asr_rp_forecast fc;
+  bool eligible_type;         /* toner, wasteToner, ink, inkCartridge, tonerCartridge */
+  double cartridges_per_week; /* over high_use_window_days */
+  bool high_use;              /* cartridges_per_week >= high_use_per_week */
+  double trigger_at;          /* days left that trigger (trigger_days or the type's) */
+  double eff_days;            /* days left counting the shipped stock */
+  int64_t trigger_day;        /* forecast order date, ASR_RP_NEVER when none */
+  bool due;                   /* eff_days <= trigger_at: order today */
+  bool spike;                 /* due before covered_until - spike_margin_days */
+  int quantity;               /* cartridges an order today would carry (may be <= 0) */
+} asr_rp_eval;
+
+/* Why a line is in an order. */
+typedef enum {
+  ASR_RP_REASON_TRIGGER = 1,  /* its forecast reached the trigger */
+  ASR_RP_REASON_CONSOLIDATED, /* its trigger falls within consolidate_days */
+  ASR_RP_REASON_SPIKE,        /* usage rose: stock runs out before the covered date */
+} asr_rp_reason;
+
+/* One order line: device index, supply index (into the arrays passed in), quantity. */
+typedef struct {
+  size_t device, supply;
+  int quantity;
+  asr_rp_reason reason;
+} asr_rp_line;
+
+/* One order (one shipment): lines[first_line .. first_line + n_lines) of the plan. */
+typedef struct {
+  size_t trigger_device; /* the device whose trigger opened the order */
+  size_t first_line, n_lines;
+} asr_rp_order;
+
+/* The caller's arrays that receive a day's orders. */
+typedef struct {
+  asr_rp_order *orders;
+  size_t max_orders, n_orders;
+  asr_rp_line *lines;
+  size_t max_lines, n_lines;
+} asr_rp_plan;
+
+/* Notices about a silent device (sent flags are kept by the caller, one set per device). */
+typedef enum {
+  ASR_RP_NOTICE_NONE = 0,
+  ASR_RP_NOTICE_DISCONNECTED, /* first notice after disconnect_days */
+  ASR_RP_NOTICE_FINAL,        /* follow-up after final_days */
+} asr_rp_notice;
+
+#define ASR_RP_SENT_DISCONNECTED 1u
+#define ASR_RP_SENT_FINAL 2u
+
+/* Fills c with the documented defaults. */
+void asr_rp_conf_default(asr_rp_conf *c);
+
+/* ASR_OK when every number of c is in its documented range, ASR_ERR_INVALID otherwise. */
+asr_result asr_rp_conf_check(const asr_rp_conf *c);
+
+/* True for the supply types that are ordered (toner, waste toner, ink and their cartridges). */
+bool asr_rp_type_eligible(int32_t type);
+
+/* True for a black toner (toner or tonerCartridge with colorant "black"). */
+bool asr_rp_is_black_toner(int32_t type, const char *colorant);
+
+/* Days of printing left that trigger an order of this type (override or trigger_days). */
+double asr_rp_trigger_for(const asr_rp_conf *c, int32_t type);
+
+/* Reporting state of a device on day today. */
+asr_rp_dev_state asr_rp_device_state(const asr_rp_conf *c, const asr_rp_device *d, int64_t today);
+
+/* Evaluates one supply on day today. ASR_ERR_INVALID on bad readings or capacity. */
+asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today,
+                              asr_rp_eval *out);
+
+/* True when the device is high-usage (some eligible supply at >= high_use_per_week). */
+bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today);
+
+/* True when orders may be placed for d today: enrolled, not disconnected, not high-usage. */
+bool asr_rp_device_orderable(const asr_rp_conf *c, const asr_rp_device *d, int64_t today);
+
+/* Covered date of a line of quantity cartridges ordered today for a supply evaluated as e:
+ * the day its stock is forecast to reach the trigger again. */
+int64_t asr_rp_covered_until(const asr_rp_eval *e, const asr_rp_supply *s, int quantity,
+                             int64_t today);
+
+/* Computes today's orders for devices d[0..n) into plan (n_orders, n_lines reset first).
+ * ASR_ERR_LIMIT when the caller's arrays are too small, ASR_ERR_INVALID on bad input. */
+asr_result asr_rp_plan_day(const asr_rp_conf *c, const asr_rp_device *d, size_t n, int64_t today,
+                           asr_rp_plan *plan);
+
+/* The notice due today for a device last heard of on last_report, given the notices already
+ * sent (*sent, ASR_RP_SENT_* bits, updated; cleared when the device reports again). Call it
+ * again after a notice: both may be due on the same day. */
+asr_rp_notice asr_rp_notice_due(const asr_rp_conf *c, int64_t last_report, int64_t today,
+                                unsigned *sent);
+
+/* Short English name of a reason ("trigger", "consolidated", "usage spike"). */
+const char *asr_rp_reason_str(asr_rp_reason r);
+
+/* Short English name of a device state ("active", "silent", "disconnected"). */
+const char *asr_rp_state_str(asr_rp_dev_state s);
+
+#endif

@@ -1,0 +1,284 @@
+/* check_replenish.c: the pure replenishment rules (replenish/): usage, trigger, quantity,
+ * waste toner with black toner, consolidation, duplicates and spikes, high usage, stock and
+ * jumps, reporting states and notices, each at its boundaries. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "replenish/rules.h"
+
+#define T 20000 /* "today" in epoch days */
+#define CAPY 1000.0
+
+/* 29 daily readings ending today at level end, falling by use a day. */
+static void linear(asr_rp_reading *r, double end, double use)
+{
+  for (int k = 0; k < 29; k++)
+    r[k] = (asr_rp_reading){.day = T - 28 + k, .level = end + use * (28 - k)};
+}
+
+static asr_rp_supply sup(int32_t type, const char *col, const asr_rp_reading *r, size_t n)
+{
+  return (asr_rp_supply){
+      .type = type, .colorant = col, .capacity = CAPY, .readings = r, .n_readings = n};
+}
+
+START_TEST(test_average_use_robust)
+{
+  asr_rp_forecast_conf c;
+  asr_rp_forecast_conf_default(&c);
+  asr_rp_reading r[29];
+  int span;
+  linear(r, 100.0, 10.0);
+  r[10].level += 99.0; /* a rise smaller than a jump: noise, telescopes away */
+  ck_assert_double_eq_tol(asr_rp_average_use(r, 29, CAPY, 28, &c, &span), 10.0, 1e-9);
+  r[10].level -= 99.0;
+  for (int k = 15; k < 29; k++)
+    r[k].level += 800.0; /* a replacement at day 15: not negative use */
+  ck_assert_double_eq_tol(asr_rp_average_use(r, 29, CAPY, 28, &c, &span), 10.0, 1e-9);
+  ck_assert_int_eq(span, 27);
+  asr_rp_reading gap[3] = {{T - 4, 500}, {T - 2, 480}, {T, 460}}; /* missing days */
+  ck_assert_double_eq_tol(asr_rp_average_use(gap, 3, CAPY, 28, &c, &span), 10.0, 1e-9);
+}
+END_TEST
+
+START_TEST(test_weekly_cycle_exact)
+{
+  asr_rp_forecast_conf c;
+  asr_rp_forecast_conf_default(&c);
+  asr_rp_reading r[29];
+  double lv = 900.0;
+  int span;
+  for (int k = 0; k < 29; k++) {
+    r[k] = (asr_rp_reading){T - 28 + k, lv};
+    lv -= (k % 7 >= 5) ? 0.0 : 14.0;
+  }
+  ck_assert_double_eq_tol(asr_rp_average_use(r, 29, CAPY, 28, &c, &span), 10.0, 1e-9);
+}
+END_TEST
+
+START_TEST(test_trigger_boundary)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  linear(r, 210.0, 10.0); /* exactly 21 days left */
+  asr_rp_supply s = sup(3, "black", r, 29);
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due);
+  ck_assert_int_eq(e.quantity, 1); /* 30 x 10 = 300 units -> 1 cartridge */
+  linear(r, 211.0, 10.0);          /* 21.1 days: not yet, tomorrow */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(!e.due);
+  ck_assert_int_eq(e.trigger_day, T + 1);
+  c.overrides[0] = (asr_rp_type_trigger){.type = 3, .trigger_days = 28};
+  c.n_overrides = 1; /* this product type orders earlier */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due);
+}
+END_TEST
+
+START_TEST(test_quantity_and_stock)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  linear(r, 700.0, 100.0); /* 7 days left, 3000 units in 30 days = 3 cartridges */
+  asr_rp_supply s = sup(3, "black", r, 29);
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_int_eq(e.quantity, 3);
+  s.stock = 1; /* 7 + 10 = 17 days: still due, one fewer */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due);
+  ck_assert_int_eq(e.quantity, 2);
+  s.stock = 2; /* 27 days: covered, no duplicate */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(!e.due);
+}
+END_TEST
+
+START_TEST(test_spike)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  linear(r, 400.0, 10.0);
+  for (int k = 21; k < 29; k++) /* the last 7 days at 40 a day */
+    r[k].level = 400.0 + 40.0 * (28 - k);
+  for (int k = 0; k < 21; k++)
+    r[k].level = 680.0 + 10.0 * (21 - k);
+  asr_rp_supply s = sup(3, "black", r, 29);
+  s.covered_until = T + 20; /* the last order meant to last until then */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.daily_use, 40.0, 1e-9); /* short window wins */
+  ck_assert(e.due);                                    /* 400 / 40 = 10 days */
+  ck_assert(e.spike);
+}
+END_TEST
+
+START_TEST(test_high_use_boundary)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  double per_day = 2000.0 / 7.0; /* exactly 2 cartridges a week */
+  double lv = 1000.0;
+  for (int k = 0; k < 29; k++) {
+    r[k] = (asr_rp_reading){T - 28 + k, lv};
+    lv -= per_day;
+    if (lv <= 0.0)
+      lv += 1000.0;
+  }
+  asr_rp_supply s = sup(3, "black", r, 29);
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.cartridges_per_week, 2.0, 1e-6);
+  c.high_use_per_week = 2.0 - 1e-3;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.high_use);
+  c.high_use_per_week = 2.0 + 1e-3;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(!e.high_use);
+  asr_rp_device d = {
+      .serial = "S", .enrolled = true, .last_report = T, .supplies = &s, .n_supplies = 1};
+  c.high_use_per_week = 1.5;
+  ck_assert(!asr_rp_device_orderable(&c, &d, T));
+}
+END_TEST
+
+START_TEST(test_plan_consolidation_and_waste)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  static asr_rp_reading due[29], in45[29], in46[29], waste[29];
+  linear(due, 200.0, 10.0);  /* 20 days: due */
+  linear(in45, 660.0, 10.0); /* 66 days: trigger in 45 days */
+  linear(in46, 670.0, 10.0); /* 67 days: trigger in 46 days */
+  linear(waste, 900.0, 1.0); /* waste toner, far from full */
+  asr_rp_supply s0[2] = {sup(3, "black", due, 29), sup(4, NULL, waste, 29)};
+  asr_rp_supply s1[1] = {sup(3, "cyan", in45, 29)};
+  asr_rp_supply s2[1] = {sup(3, "cyan", in46, 29)};
+  asr_rp_supply s3[1] = {sup(3, "cyan", in45, 29)};
+  asr_rp_supply s4[1] = {sup(9, NULL, due, 29)}; /* a drum: shown, not ordered */
+  asr_rp_device d[5] = {{"A", "s1", "x", true, T, s0, 2},
+                        {"B", "s1", "x", true, T, s1, 1},
+                        {"C", "s1", "x", true, T, s2, 1},
+                        {"D", "s1", "y", true, T, s3, 1},
+                        {"E", "s1", "x", true, T, s4, 1}};
+  asr_rp_order o[4];
+  asr_rp_line l[16];
+  asr_rp_plan p = {.orders = o, .max_orders = 4, .lines = l, .max_lines = 16};
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 5, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 1);
+  ck_assert_int_eq(p.n_lines, 3); /* A black, A waste with it, B (45 days); not C, D, E */
+  ck_assert_int_eq(l[0].device, 0);
+  ck_assert_int_eq(l[0].reason, ASR_RP_REASON_TRIGGER);
+  ck_assert_int_eq(l[1].supply, 1);
+  ck_assert_int_eq(l[1].quantity, 1);
+  ck_assert_int_eq(l[2].device, 1);
+  ck_assert_int_eq(l[2].reason, ASR_RP_REASON_CONSOLIDATED);
+  c.consolidate = false;
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 5, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 2);
+  p.max_lines = 1;
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 5, T, &p), ASR_ERR_LIMIT);
+  d[0].last_report = T - 7; /* disconnected: not ordered for */
+  p.max_lines = 16;
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 5, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 0);
+}
+END_TEST
+
+START_TEST(test_jump_and_stock)
+{
+  asr_rp_forecast_conf c;
+  asr_rp_forecast_conf_default(&c);
+  asr_rp_jump j;
+  int stock = 1;
+  asr_rp_jump_apply(50.0, 149.0, CAPY, &c, &stock, &j); /* rise < 10 %: noise */
+  ck_assert(!j.replaced);
+  asr_rp_jump_apply(50.0, 150.0, CAPY, &c, &stock, &j);
+  ck_assert(j.replaced && j.from_stock && !j.early);
+  ck_assert_int_eq(stock, 0);
+  asr_rp_jump_apply(250.0, 990.0, CAPY, &c, &stock, &j); /* 25 % left: early, not ours */
+  ck_assert(j.replaced && j.early && j.unknown_stock);
+  asr_rp_jump_apply(249.0, 990.0, CAPY, &c, &stock, &j);
+  ck_assert(!j.early);
+}
+END_TEST
+
+START_TEST(test_states_and_notices)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_device d = {.serial = "S", .enrolled = true, .last_report = T - 1};
+  unsigned sent = 0;
+  ck_assert_int_eq(asr_rp_device_state(&c, &d, T), ASR_RP_ACTIVE);
+  ck_assert_int_eq(asr_rp_device_state(&c, &d, T + 1), ASR_RP_SILENT);
+  ck_assert_int_eq(asr_rp_device_state(&c, &d, T + 6), ASR_RP_DISCONNECTED);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 6, &sent), ASR_RP_NOTICE_NONE);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 7, &sent), ASR_RP_NOTICE_DISCONNECTED);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 8, &sent), ASR_RP_NOTICE_NONE); /* once */
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 29, &sent), ASR_RP_NOTICE_NONE);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 30, &sent), ASR_RP_NOTICE_FINAL);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 31, &sent), ASR_RP_NOTICE_NONE);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T + 31, T + 31, &sent), ASR_RP_NOTICE_NONE);
+  ck_assert_uint_eq(sent, 0); /* reported again: a new disconnection notifies again */
+  sent = 0;                   /* both due at once: one per call */
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 40, &sent), ASR_RP_NOTICE_DISCONNECTED);
+  ck_assert_int_eq(asr_rp_notice_due(&c, T, T + 40, &sent), ASR_RP_NOTICE_FINAL);
+}
+END_TEST
+
+START_TEST(test_conf_and_types)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  ck_assert_int_eq(asr_rp_conf_check(&c), ASR_OK);
+  c.disconnect_days = 14;
+  ck_assert_int_eq(asr_rp_conf_check(&c), ASR_OK);
+  c.disconnect_days = 15;
+  ck_assert_int_eq(asr_rp_conf_check(&c), ASR_ERR_INVALID);
+  asr_rp_conf_default(&c);
+  c.trigger_days = NAN;
+  ck_assert_int_eq(asr_rp_conf_check(&c), ASR_ERR_INVALID);
+  static const int32_t yes[] = {3, 4, 5, 6, 21}, no[] = {0, 1, 9, 15, 20};
+  for (size_t i = 0; i < 5; i++) {
+    ck_assert(asr_rp_type_eligible(yes[i]));
+    ck_assert(!asr_rp_type_eligible(no[i]));
+  }
+  ck_assert(asr_rp_is_black_toner(21, "black"));
+  ck_assert(!asr_rp_is_black_toner(5, "black"));
+  asr_rp_reading bad[2] = {{T, 5}, {T, 4}};
+  asr_rp_forecast f;
+  ck_assert_int_eq(asr_rp_forecast_compute(bad, 2, CAPY, T, &c.forecast, &f), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_rp_forecast_compute(bad, 1, 0.0, T, &c.forecast, &f), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_rp_forecast_compute(bad, 1, CAPY, T, &c.forecast, &f), ASR_OK);
+  ck_assert(!f.valid);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("replenish");
+  TCase *tc = tcase_create("rules");
+  tcase_add_test(tc, test_average_use_robust);
+  tcase_add_test(tc, test_weekly_cycle_exact);
+  tcase_add_test(tc, test_trigger_boundary);
+  tcase_add_test(tc, test_quantity_and_stock);
+  tcase_add_test(tc, test_spike);
+  tcase_add_test(tc, test_high_use_boundary);
+  tcase_add_test(tc, test_plan_consolidation_and_waste);
+  tcase_add_test(tc, test_jump_and_stock);
+  tcase_add_test(tc, test_states_and_notices);
+  tcase_add_test(tc, test_conf_and_types);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
