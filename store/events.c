@@ -13,50 +13,12 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "store/sqlutil.h"
 
 /* state_since 0 (never changed since the migration or the insert) reads as first_seen */
 #define SINCE_SQL "CASE WHEN state_since > 0 THEN state_since ELSE first_seen END"
 
 /* ---- helpers ---- */
-
-static asr_result prep(asr_store *st, const char *sql, sqlite3_stmt **s)
-{
-  int rc = sqlite3_prepare_v2(asr_store_sqlite(st), sql, -1, s, NULL);
-
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(*s);
-    *s = NULL;
-    return asr_store_fail(st, rc, "preparing an events statement");
-  }
-  return ASR_OK;
-}
-
-/* Steps a statement to its end and finalizes it. */
-static asr_result finish(asr_store *st, sqlite3_stmt *s, const char *what)
-{
-  int rc = sqlite3_step(s);
-  asr_result r = ASR_OK;
-
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = asr_store_fail(st, rc, what);
-  sqlite3_finalize(s);
-  return r;
-}
-
-static asr_result exec(asr_store *st, const char *sql, const char *what)
-{
-  int rc = sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL);
-
-  return rc == SQLITE_OK ? ASR_OK : asr_store_fail(st, rc, what);
-}
-
-static void col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-  const char *v = (const char *)sqlite3_column_text(s, col);
-
-  if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK)
-    dst[0] = '\0';
-}
 
 /* Copies text into dst as one line: control characters become spaces, cut to cap bytes
  * on a UTF-8 boundary. */
@@ -78,7 +40,7 @@ static void one_line(char *dst, size_t cap, const char *src)
 static asr_result query_i64(asr_store *st, const char *sql, int64_t p1, int64_t *out, bool *row)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   *out = 0;
@@ -103,7 +65,7 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
 {
   static const char sql[] = "SELECT state, " SINCE_SQL " FROM devices WHERE id = ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   if (n)
@@ -114,7 +76,7 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
   sqlite3_bind_int64(s, 1, id);
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
-    col_copy(s, 0, state, n);
+    asr_sql_col_copy(s, 0, state, n);
     *since = sqlite3_column_int64(s, 1);
   } else if (rc == SQLITE_DONE) {
     r = ASR_ERR_NOT_FOUND;
@@ -128,14 +90,15 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
 static asr_result update_state(asr_store *st, int64_t id, const char *state, int64_t t)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, "UPDATE devices SET state = ?2, state_since = ?3 WHERE id = ?1", &s);
+  asr_result r =
+      asr_sql_prep(st, "UPDATE devices SET state = ?2, state_since = ?3 WHERE id = ?1", &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, t);
-  r = finish(st, s, "changing a device state");
+  r = asr_sql_finish(st, s, "changing a device state");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
@@ -145,7 +108,7 @@ asr_result asr_events_set_state(asr_store *st, int64_t id, const char *state, in
                                 const char *kind, const char *detail)
 {
   bool own = sqlite3_get_autocommit(asr_store_sqlite(st)) != 0;
-  asr_result r = own ? exec(st, "BEGIN IMMEDIATE", "starting a state change") : ASR_OK;
+  asr_result r = own ? asr_sql_exec(st, "BEGIN IMMEDIATE", "starting a state change") : ASR_OK;
 
   if (r)
     return r;
@@ -153,7 +116,7 @@ asr_result asr_events_set_state(asr_store *st, int64_t id, const char *state, in
   if (!r && kind)
     r = asr_events_add(st, id, t, kind, detail);
   if (own && !r)
-    r = exec(st, "COMMIT", "committing a state change");
+    r = asr_sql_exec(st, "COMMIT", "committing a state change");
   if (own && r && !sqlite3_get_autocommit(asr_store_sqlite(st)))
     sqlite3_exec(asr_store_sqlite(st), "ROLLBACK", NULL, NULL, NULL);
   return r;
@@ -173,14 +136,14 @@ asr_result asr_events_add(asr_store *st, int64_t id, int64_t t, const char *kind
   if (!kind || !kind[0] || strlen(kind) >= ASR_EVENTS_KIND_MAX)
     return ASR_ERR_INVALID;
   one_line(line, sizeof(line), detail ? detail : "");
-  r = prep(st, sql, &s);
+  r = asr_sql_prep(st, sql, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, t);
   sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, line, -1, SQLITE_STATIC);
-  r = finish(st, s, "recording an event");
+  r = asr_sql_finish(st, s, "recording an event");
   if (!r)
     asr_log(ASR_LOG_INFO, "device %lld: %s: %s", (long long)id, kind, line);
   return r;
@@ -201,8 +164,8 @@ static asr_result step_events(asr_store *st, sqlite3_stmt *s, asr_events_cb cb, 
     e.id = sqlite3_column_int64(s, 0);
     e.device_id = sqlite3_column_int64(s, 1);
     e.t = sqlite3_column_int64(s, 2);
-    col_copy(s, 3, e.kind, sizeof(e.kind));
-    col_copy(s, 4, e.detail, sizeof(e.detail));
+    asr_sql_col_copy(s, 3, e.kind, sizeof(e.kind));
+    asr_sql_col_copy(s, 4, e.detail, sizeof(e.detail));
     if (last_id)
       *last_id = e.id;
     if (count)
@@ -218,7 +181,7 @@ asr_result asr_events_foreach(asr_store *st, int64_t id, int64_t since, asr_even
   static const char sql[] = "SELECT id, device_id, t, kind, detail FROM events"
                             " WHERE (?1 = 0 OR device_id = ?1) AND t >= ?2 ORDER BY t, id";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
@@ -238,7 +201,7 @@ asr_result asr_events_last_levels(asr_store *st, int64_t id, asr_store_level *cu
   static const char sql[] = "SELECT t, levels FROM readings WHERE device_id = ?1"
                             " ORDER BY t DESC LIMIT 2";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc, row = 0;
 
   *n_cur = *n_prev = 0;
@@ -289,7 +252,7 @@ asr_result asr_events_count_states(asr_store *st, asr_events_counts *out)
   static const char sql[] = "SELECT count(*), total(state = 'active'), total(state = 'silent'),"
                             " total(state = 'disconnected') FROM devices";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -315,7 +278,7 @@ asr_result asr_events_foreach_flagged(asr_store *st, asr_events_state_cb cb, voi
       " FROM devices WHERE state <> 'active'"
       " ORDER BY state = 'silent', " SINCE_SQL ", id";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   if (r)
@@ -351,7 +314,7 @@ asr_result asr_events_walk(asr_store *st, int64_t from_seq, size_t limit, asr_ev
       " JOIN events e ON e.id = q.event_id WHERE q.batch > 0 AND q.batch = ?2"
       " ORDER BY q.event_id LIMIT ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, from_seq > 0 ? carried : fresh, &s);
+  asr_result r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
 
   *last_id = 0;
   *count = 0;
@@ -377,14 +340,14 @@ asr_result asr_events_mark(asr_store *st, int64_t seq, int64_t from_seq, int64_t
 
   if (count == 0)
     return ASR_OK;
-  r = prep(st, from_seq > 0 ? carried : fresh, &s);
+  r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_int64(s, 2, last_id);
   if (from_seq > 0)
     sqlite3_bind_int64(s, 3, from_seq);
-  r = finish(st, s, "marking batched events");
+  r = asr_sql_finish(st, s, "marking batched events");
   if (!r && (size_t)sqlite3_changes(asr_store_sqlite(st)) != count) {
     asr_store_set_error(st, "the events of a batch changed while it was built");
     r = ASR_ERR_DB;

@@ -14,59 +14,15 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "store/sqlutil.h"
 
 /* ---- helpers ---- */
-
-static asr_result prep(asr_store *st, const char *sql, sqlite3_stmt **s)
-{
-  int rc = sqlite3_prepare_v2(asr_store_sqlite(st), sql, -1, s, NULL);
-
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(*s);
-    *s = NULL;
-    return asr_store_fail(st, rc, "preparing an outbox statement");
-  }
-  return ASR_OK;
-}
-
-/* Steps a statement to its end and finalizes it. */
-static asr_result finish(asr_store *st, sqlite3_stmt *s, const char *what)
-{
-  int rc = sqlite3_step(s);
-  asr_result r = ASR_OK;
-
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = asr_store_fail(st, rc, what);
-  sqlite3_finalize(s);
-  return r;
-}
-
-/* Runs SQL without parameters. */
-static asr_result exec(asr_store *st, const char *sql, const char *what)
-{
-  int rc = sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL);
-
-  return rc == SQLITE_OK ? ASR_OK : asr_store_fail(st, rc, what);
-}
-
-static void col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-  const char *v = (const char *)sqlite3_column_text(s, col);
-
-  if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK)
-    dst[0] = '\0'; /* never half a path or key */
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-  sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
-}
 
 /* One integer from a one-row query with up to one integer parameter. */
 static asr_result query_i64(asr_store *st, const char *sql, int64_t p1, int64_t *out)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   if (r)
@@ -89,7 +45,7 @@ asr_result asr_outbox_get_cred(asr_store *st, asr_outbox_cred *out)
                             " ca_path, pin, client_cert, client_key, proxy, proxy_user_file"
                             " FROM uplink WHERE id = 1 AND agent_id <> ''";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -97,18 +53,18 @@ asr_result asr_outbox_get_cred(asr_store *st, asr_outbox_cred *out)
     return r;
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
-    col_copy(s, 0, out->endpoint, sizeof(out->endpoint));
-    col_copy(s, 1, out->agent_id, sizeof(out->agent_id));
-    col_copy(s, 2, out->secret, sizeof(out->secret));
-    col_copy(s, 3, out->site, sizeof(out->site));
+    asr_sql_col_copy(s, 0, out->endpoint, sizeof(out->endpoint));
+    asr_sql_col_copy(s, 1, out->agent_id, sizeof(out->agent_id));
+    asr_sql_col_copy(s, 2, out->secret, sizeof(out->secret));
+    asr_sql_col_copy(s, 3, out->site, sizeof(out->site));
     out->enrolled_at = sqlite3_column_int64(s, 4);
-    col_copy(s, 5, out->ca_file, sizeof(out->ca_file));
-    col_copy(s, 6, out->ca_path, sizeof(out->ca_path));
-    col_copy(s, 7, out->pin, sizeof(out->pin));
-    col_copy(s, 8, out->client_cert, sizeof(out->client_cert));
-    col_copy(s, 9, out->client_key, sizeof(out->client_key));
-    col_copy(s, 10, out->proxy, sizeof(out->proxy));
-    col_copy(s, 11, out->proxy_user_file, sizeof(out->proxy_user_file));
+    asr_sql_col_copy(s, 5, out->ca_file, sizeof(out->ca_file));
+    asr_sql_col_copy(s, 6, out->ca_path, sizeof(out->ca_path));
+    asr_sql_col_copy(s, 7, out->pin, sizeof(out->pin));
+    asr_sql_col_copy(s, 8, out->client_cert, sizeof(out->client_cert));
+    asr_sql_col_copy(s, 9, out->client_key, sizeof(out->client_key));
+    asr_sql_col_copy(s, 10, out->proxy, sizeof(out->proxy));
+    asr_sql_col_copy(s, 11, out->proxy_user_file, sizeof(out->proxy_user_file));
   } else if (rc == SQLITE_DONE) {
     r = ASR_ERR_NOT_FOUND;
   } else {
@@ -129,23 +85,23 @@ static asr_result write_cred(asr_store *st, const asr_outbox_cred *c, int64_t no
       " client_key = ?10, proxy = ?11, proxy_user_file = ?12, stopped = '', last_error = '',"
       " last_error_at = 0";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
-  bind_text(s, 1, c->endpoint);
-  bind_text(s, 2, c->agent_id);
-  bind_text(s, 3, c->secret);
-  bind_text(s, 4, c->site);
+  asr_sql_bind_text(s, 1, c->endpoint);
+  asr_sql_bind_text(s, 2, c->agent_id);
+  asr_sql_bind_text(s, 3, c->secret);
+  asr_sql_bind_text(s, 4, c->site);
   sqlite3_bind_int64(s, 5, now);
-  bind_text(s, 6, c->ca_file);
-  bind_text(s, 7, c->ca_path);
-  bind_text(s, 8, c->pin);
-  bind_text(s, 9, c->client_cert);
-  bind_text(s, 10, c->client_key);
-  bind_text(s, 11, c->proxy);
-  bind_text(s, 12, c->proxy_user_file);
-  return finish(st, s, "saving the enrolment");
+  asr_sql_bind_text(s, 6, c->ca_file);
+  asr_sql_bind_text(s, 7, c->ca_path);
+  asr_sql_bind_text(s, 8, c->pin);
+  asr_sql_bind_text(s, 9, c->client_cert);
+  asr_sql_bind_text(s, 10, c->client_key);
+  asr_sql_bind_text(s, 11, c->proxy);
+  asr_sql_bind_text(s, 12, c->proxy_user_file);
+  return asr_sql_finish(st, s, "saving the enrolment");
 }
 
 asr_result asr_outbox_enroll(asr_store *st, const asr_outbox_cred *c, int64_t now)
@@ -154,11 +110,11 @@ asr_result asr_outbox_enroll(asr_store *st, const asr_outbox_cred *c, int64_t no
 
   if (r)
     return r;
-  r = exec(st,
-           "UPDATE upload_queue SET batch = NULL WHERE batch > 0;"
-           "UPDATE event_queue SET batch = NULL WHERE batch > 0;"
-           "DELETE FROM outbox WHERE state <> 'delivered'",
-           "releasing the batches of the previous enrolment");
+  r = asr_sql_exec(st,
+                   "UPDATE upload_queue SET batch = NULL WHERE batch > 0;"
+                   "UPDATE event_queue SET batch = NULL WHERE batch > 0;"
+                   "DELETE FROM outbox WHERE state <> 'delivered'",
+                   "releasing the batches of the previous enrolment");
   if (!r)
     r = write_cred(st, c, now);
   if (!r)
@@ -176,13 +132,13 @@ asr_result asr_outbox_save_settings(asr_store *st, const asr_outbox_cred *c)
   const char *v[] = {c->endpoint,    c->ca_file,    c->ca_path, c->pin,
                      c->client_cert, c->client_key, c->proxy,   c->proxy_user_file};
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
   for (int i = 0; i < 8; i++)
-    bind_text(s, i + 1, v[i]);
-  r = finish(st, s, "saving the connection settings");
+    asr_sql_bind_text(s, i + 1, v[i]);
+  r = asr_sql_finish(st, s, "saving the connection settings");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
@@ -193,14 +149,14 @@ static asr_result update_uplink(asr_store *st, const char *sql, const char *text
                                 const char *what)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
-  bind_text(s, 1, text);
+  asr_sql_bind_text(s, 1, text);
   if (sqlite3_bind_parameter_count(s) > 1)
     sqlite3_bind_int64(s, 2, t);
-  return finish(st, s, what);
+  return asr_sql_finish(st, s, what);
 }
 
 asr_result asr_outbox_set_stopped(asr_store *st, const char *reason)
@@ -228,20 +184,20 @@ static asr_result status_uplink(asr_store *st, asr_outbox_status *out)
   static const char sql[] = "SELECT endpoint, agent_id, site, last_upload, last_error,"
                             " last_error_at, stopped, outbox_full FROM uplink WHERE id = 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   if (r)
     return r;
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
-    col_copy(s, 0, out->endpoint, sizeof(out->endpoint));
-    col_copy(s, 1, out->agent_id, sizeof(out->agent_id));
-    col_copy(s, 2, out->site, sizeof(out->site));
+    asr_sql_col_copy(s, 0, out->endpoint, sizeof(out->endpoint));
+    asr_sql_col_copy(s, 1, out->agent_id, sizeof(out->agent_id));
+    asr_sql_col_copy(s, 2, out->site, sizeof(out->site));
     out->last_upload = sqlite3_column_int64(s, 3);
-    col_copy(s, 4, out->last_error, sizeof(out->last_error));
+    asr_sql_col_copy(s, 4, out->last_error, sizeof(out->last_error));
     out->last_error_at = sqlite3_column_int64(s, 5);
-    col_copy(s, 6, out->stopped, sizeof(out->stopped));
+    asr_sql_col_copy(s, 6, out->stopped, sizeof(out->stopped));
     out->outbox_full = sqlite3_column_int(s, 7) != 0;
     out->enrolled = out->agent_id[0] != '\0';
   } else if (rc != SQLITE_DONE) {
@@ -257,7 +213,7 @@ static asr_result status_counts(asr_store *st, asr_outbox_status *out)
   static const char sql[] = "SELECT state, count(*), total(n_readings),"
                             " total(length(body)) FROM outbox GROUP BY state";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc = SQLITE_OK;
 
   while (!r) {
@@ -309,12 +265,12 @@ asr_result asr_outbox_get_status(asr_store *st, asr_outbox_status *out)
 
 asr_result asr_outbox_begin(asr_store *st)
 {
-  return exec(st, "BEGIN IMMEDIATE", "starting a batch");
+  return asr_sql_exec(st, "BEGIN IMMEDIATE", "starting a batch");
 }
 
 asr_result asr_outbox_commit(asr_store *st)
 {
-  return exec(st, "COMMIT", "committing a batch");
+  return asr_sql_exec(st, "COMMIT", "committing a batch");
 }
 
 void asr_outbox_rollback(asr_store *st)
@@ -329,16 +285,16 @@ asr_result asr_outbox_next_seq(asr_store *st, int64_t *seq)
 {
   asr_result r;
 
-  r = exec(st,
-           "INSERT OR IGNORE INTO uplink (id) VALUES (1);"
-           "UPDATE uplink SET next_seq = max(next_seq, (SELECT coalesce(max(seq), 0) + 1"
-           " FROM outbox)) WHERE id = 1",
-           "allocating a batch number");
+  r = asr_sql_exec(st,
+                   "INSERT OR IGNORE INTO uplink (id) VALUES (1);"
+                   "UPDATE uplink SET next_seq = max(next_seq, (SELECT coalesce(max(seq), 0) + 1"
+                   " FROM outbox)) WHERE id = 1",
+                   "allocating a batch number");
   if (!r)
     r = query_i64(st, "SELECT next_seq FROM uplink WHERE id = 1", 0, seq);
   if (!r)
-    r = exec(st, "UPDATE uplink SET next_seq = next_seq + 1 WHERE id = 1",
-             "allocating a batch number");
+    r = asr_sql_exec(st, "UPDATE uplink SET next_seq = next_seq + 1 WHERE id = 1",
+                     "allocating a batch number");
   return r;
 }
 
@@ -353,7 +309,7 @@ static asr_result walk_prepare(asr_store *st, int64_t from_seq, size_t limit, sq
       " JOIN readings r ON r.device_id = q.device_id AND r.t = q.t"
       " WHERE q.batch > 0 AND q.batch = ?2 ORDER BY q.t, q.device_id"
       " LIMIT ?1";
-  asr_result r = prep(st, from_seq > 0 ? carried : fresh, s);
+  asr_result r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, s);
 
   if (r)
     return r;
@@ -410,7 +366,7 @@ static asr_result mark_readings(asr_store *st, int64_t seq, int64_t from_seq,
 
   if (cut->count == 0)
     return ASR_OK;
-  r = prep(st, from_seq > 0 ? carried : fresh, &s);
+  r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
@@ -418,7 +374,7 @@ static asr_result mark_readings(asr_store *st, int64_t seq, int64_t from_seq,
   sqlite3_bind_int64(s, 3, cut->last_device);
   if (from_seq > 0)
     sqlite3_bind_int64(s, 4, from_seq);
-  r = finish(st, s, "marking batched readings");
+  r = asr_sql_finish(st, s, "marking batched readings");
   if (!r && (size_t)sqlite3_changes(asr_store_sqlite(st)) != cut->count) {
     asr_store_set_error(st, "the readings of a batch changed while it was built");
     r = ASR_ERR_DB;
@@ -433,18 +389,18 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
       "INSERT INTO outbox (seq, position, batch_id, state, body, body_size,"
       " n_readings, created_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7)";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, b->seq);
   sqlite3_bind_int64(s, 2, b->position > 0 ? b->position : b->seq);
-  bind_text(s, 3, b->batch_id);
+  asr_sql_bind_text(s, 3, b->batch_id);
   sqlite3_bind_blob(s, 4, b->body, (int)b->body_len, SQLITE_STATIC);
   sqlite3_bind_int64(s, 5, (int64_t)b->body_len);
   sqlite3_bind_int64(s, 6, b->n_readings);
   sqlite3_bind_int64(s, 7, now);
-  r = finish(st, s, "adding a batch to the outbox");
+  r = asr_sql_finish(st, s, "adding a batch to the outbox");
   if (!r)
     r = mark_readings(st, b->seq, from_seq, cut);
   return r;
@@ -453,12 +409,12 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
 asr_result asr_outbox_remove(asr_store *st, int64_t seq)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, "DELETE FROM outbox WHERE seq = ?1 AND state <> 'delivered'", &s);
+  asr_result r = asr_sql_prep(st, "DELETE FROM outbox WHERE seq = ?1 AND state <> 'delivered'", &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
-  return finish(st, s, "removing a split batch");
+  return asr_sql_finish(st, s, "removing a split batch");
 }
 
 asr_result asr_outbox_has_new(asr_store *st, bool *out)
@@ -495,7 +451,7 @@ asr_result asr_outbox_next_pending(asr_store *st, int64_t position, int64_t seq,
                             " FROM outbox WHERE state = 'pending' AND (position > ?1"
                             " OR (position = ?1 AND seq > ?2)) ORDER BY position, seq LIMIT 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -510,7 +466,7 @@ asr_result asr_outbox_next_pending(asr_store *st, int64_t position, int64_t seq,
 
     out->seq = sqlite3_column_int64(s, 0);
     out->position = sqlite3_column_int64(s, 1);
-    col_copy(s, 2, out->batch_id, sizeof(out->batch_id));
+    asr_sql_col_copy(s, 2, out->batch_id, sizeof(out->batch_id));
     out->n_readings = sqlite3_column_int64(s, 4);
     out->attempts = (unsigned)sqlite3_column_int(s, 5);
     out->body = malloc(len ? len : 1);
@@ -542,16 +498,16 @@ static asr_result update_batch(asr_store *st, const char *sql, int64_t seq, cons
                                int64_t t, const char *what)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = prep(st, sql, &s);
+  asr_result r = asr_sql_prep(st, sql, &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq); /* a parameter the statement lacks is ignored */
   if (sqlite3_bind_parameter_count(s) >= 2)
-    bind_text(s, 2, text);
+    asr_sql_bind_text(s, 2, text);
   if (sqlite3_bind_parameter_count(s) >= 3)
     sqlite3_bind_int64(s, 3, t);
-  return finish(st, s, what);
+  return asr_sql_finish(st, s, what);
 }
 
 asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now)
@@ -601,8 +557,8 @@ asr_result asr_outbox_attempt_failed(asr_store *st, int64_t seq, const char *rea
 
 asr_result asr_outbox_release_held(asr_store *st, int64_t *n)
 {
-  asr_result r = exec(st, "UPDATE outbox SET state = 'pending' WHERE state = 'held'",
-                      "releasing held batches");
+  asr_result r = asr_sql_exec(st, "UPDATE outbox SET state = 'pending' WHERE state = 'held'",
+                              "releasing held batches");
 
   *n = r ? 0 : sqlite3_changes(asr_store_sqlite(st));
   return r;
@@ -625,11 +581,11 @@ asr_result asr_outbox_prune(asr_store *st, int64_t max_bytes, int64_t *undeliver
   if (r)
     return r;
   kept = max_bytes - *undelivered;
-  r = prep(st, drop, &s);
+  r = asr_sql_prep(st, drop, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, kept < 0 ? 0 : kept);
-  r = finish(st, s, "pruning delivered batches");
+  r = asr_sql_finish(st, s, "pruning delivered batches");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) > 0)
     asr_log(ASR_LOG_INFO, "outbox: dropped the bodies of %d delivered batches (bound %lld bytes)",
             sqlite3_changes(asr_store_sqlite(st)), (long long)max_bytes);
