@@ -32,6 +32,7 @@ int asr_cmd_enroll(int argc, char **argv);
 int asr_cmd_upload(int argc, char **argv);
 int asr_cmd_run(int argc, char **argv);
 int asr_cmd_config(int argc, char **argv);
+int asr_cmd_service(int argc, char **argv);
 
 /* Prints "asr-agent: " + message on stderr. */
 void asr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@ static const struct {
     {"upload", asr_cmd_upload, "send the pending readings to the central service now"},
     {"run", asr_cmd_run, "run as a daemon: discovery, polls and the daily upload on schedule"},
     {"config", asr_cmd_config, "check the configuration file (config check [FILE])"},
+    {"service", asr_cmd_service, "Windows: install, uninstall, start or stop the service"},
 };
 
 static void usage(FILE *out)
