@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
-enum { OPT_CONFIG = 1000, OPT_TEST_CLOCK, OPT_TEST_UNTIL, OPT_TEST_SEED, OPT_SYSLOG };
+enum { OPT_CONFIG = 1000, OPT_TEST_CLOCK, OPT_TEST_UNTIL, OPT_TEST_SEED, OPT_SYSLOG, OPT_SERVICE };
 
 typedef struct {
   const char *config;
@@ -23,22 +23,32 @@ typedef struct {
   const char *until;
   const char *seed;
   bool use_syslog;
+  bool service; /* started by the Windows service manager (run --service) */
 } run_args;
+
+/* What run_body needs: the options and the daemon. */
+typedef struct {
+  run_args a;
+  asr_daemon *d;
+} run_ctx;
 
 static void run_usage(FILE *out)
 {
-  fprintf(out,
-          "usage: asr-agent run [--config FILE] [--syslog] [--test-clock START[:FACTOR]]\n"
-          "  runs discovery, polls and the daily upload on the schedule of the configuration\n"
-          "  file (default %s) until SIGTERM; SIGHUP reloads the file.\n"
-          "  --syslog                log to syslog (default: stderr; journald prefixes under\n"
-          "                          systemd)\n"
-          "  --test-clock SPEC       tests only: simulated clock from START (epoch seconds or\n"
-          "                          YYYY-MM-DDTHH:MM:SSZ), FACTOR times real time; the daemon\n"
-          "                          jumps it to each timer (also $ASR_TEST_CLOCK)\n"
-          "  --test-until TIME       tests only: stop when the clock reaches TIME\n"
-          "  --test-seed N           tests only: seed of the upload minute\n",
-          ASR_CONF_DEFAULT_PATH);
+  fprintf(
+      out,
+      "usage: asr-agent run [--config FILE] [--syslog] [--service] [--test-clock START[:FACTOR]]\n"
+      "  runs discovery, polls and the daily upload on the schedule of the configuration\n"
+      "  file (default %s) until SIGTERM; SIGHUP reloads the file.\n"
+      "  --syslog                log to syslog (default: stderr; journald prefixes under\n"
+      "                          systemd)\n"
+      "  --service               Windows: run under the Service Control Manager (the\n"
+      "                          command line `asr-agent service install` registers)\n"
+      "  --test-clock SPEC       tests only: simulated clock from START (epoch seconds or\n"
+      "                          YYYY-MM-DDTHH:MM:SSZ), FACTOR times real time; the daemon\n"
+      "                          jumps it to each timer (also $ASR_TEST_CLOCK)\n"
+      "  --test-until TIME       tests only: stop when the clock reaches TIME\n"
+      "  --test-seed N           tests only: seed of the upload minute\n",
+      ASR_CONF_DEFAULT_PATH);
 }
 
 static int run_parse(int argc, char **argv, run_args *a)
@@ -49,6 +59,7 @@ static int run_parse(int argc, char **argv, run_args *a)
       {"test-until", required_argument, NULL, OPT_TEST_UNTIL},
       {"test-seed", required_argument, NULL, OPT_TEST_SEED},
       {"syslog", no_argument, NULL, OPT_SYSLOG},
+      {"service", no_argument, NULL, OPT_SERVICE},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -66,6 +77,8 @@ static int run_parse(int argc, char **argv, run_args *a)
       a->seed = optarg;
     } else if (c == OPT_SYSLOG) {
       a->use_syslog = true;
+    } else if (c == OPT_SERVICE) {
+      a->service = true;
     } else if (c == 'h') {
       run_usage(stdout);
       return ASR_EXIT_OK;
@@ -105,10 +118,15 @@ static int run_clock(const run_args *a, asr_daemon *d)
   return -1;
 }
 
+/* Configuration errors: on stderr, or in the service's log (a service has no console). */
 static void print_error(const char *msg, void *ctx)
 {
-  (void)ctx;
-  fprintf(stderr, "%s\n", msg);
+  const run_args *a = ctx;
+
+  if (a->service)
+    asr_log(ASR_LOG_ERR, "%s", msg);
+  else
+    fprintf(stderr, "%s\n", msg);
 }
 
 /* Loads the configuration; an invalid file stops the start (exit 3). */
@@ -120,8 +138,10 @@ static int run_config(const run_args *a, asr_daemon *d)
     asr_cli_error("--config: path too long");
     return ASR_EXIT_USAGE;
   }
-  if (asr_conf_load(path, &d->conf, print_error, NULL) != ASR_OK ||
-      asr_conf_check_secrets(&d->conf, print_error, NULL) != ASR_OK) {
+  if (asr_conf_load(path, &d->conf, print_error, (void *)a) != ASR_OK ||
+      asr_conf_check_secrets(&d->conf, print_error, (void *)a) != ASR_OK) {
+    if (a->service)
+      asr_log(ASR_LOG_ERR, "%s is not valid: not starting", path);
     asr_cli_error("run: %s is not valid: not starting", path);
     return ASR_EXIT_INPUT;
   }
@@ -139,34 +159,58 @@ static uint64_t run_seed(const run_args *a)
   return (uint64_t)asr_monotonic_ms() * UINT64_C(6364136223846793005) ^ (uint64_t)asr_clock_now();
 }
 
-int asr_cmd_run(int argc, char **argv)
+/* Everything after the command line: the daemon's whole life (on Windows, as a service,
+ * on the thread the service manager gives it). */
+static int run_body(void *p)
 {
-  run_args a;
-  asr_daemon *d = calloc(1, sizeof(*d));
-  int status = ASR_EXIT_INTERNAL;
+  run_ctx *x = p;
+  asr_daemon *d = x->d;
+  int status;
 
-  memset(&a, 0, sizeof(a));
-  if (!d)
-    goto out;
-  status = run_parse(argc, argv, &a);
+  if (x->a.service)
+    asr_svc_log_init(false); /* configuration errors must reach the service's log */
+  status = run_clock(&x->a, d);
   if (status < 0)
-    status = run_clock(&a, d);
-  if (status < 0)
-    status = run_config(&a, d);
+    status = run_config(&x->a, d);
   if (status >= 0)
-    goto out;
-  d->seed = run_seed(&a);
-  asr_svc_log_init(a.use_syslog);
+    return status;
+  d->seed = run_seed(&x->a);
+  asr_svc_log_init(x->a.use_syslog);
   status = asr_daemon_prepare(d);
   if (status >= 0)
-    goto out;
+    return status;
   asr_svc_quiet_stdout();
   asr_svc_init();
   status = asr_daemon_run(d);
   asr_svc_fini();
+  return status;
+}
+
+int asr_cmd_run(int argc, char **argv)
+{
+  run_ctx x;
+  int status = ASR_EXIT_INTERNAL;
+
+  memset(&x, 0, sizeof(x));
+  x.d = calloc(1, sizeof(*x.d));
+  if (!x.d)
+    goto out;
+  status = run_parse(argc, argv, &x.a);
+  if (status >= 0)
+    goto out;
+  if (!x.a.service) {
+    status = run_body(&x);
+    goto out;
+  }
+  status = asr_svc_run_service(run_body, &x);
+  if (status < 0) {
+    asr_cli_error("run --service: not started by the Windows service manager (use `asr-agent "
+                  "service start`, or `asr-agent run` in a console)");
+    status = ASR_EXIT_USAGE;
+  }
 out:
-  if (d)
-    asr_secret_wipe(d, sizeof(*d));
-  free(d);
+  if (x.d)
+    asr_secret_wipe(x.d, sizeof(*x.d));
+  free(x.d);
   return status;
 }

@@ -2,7 +2,7 @@
  *
  * POSIX/systemd (svc_systemd.c): signals set flags, notifications go to $NOTIFY_SOCKET
  * (sd_notify protocol, without libsystemd), logs go to stderr with "<N>" priority prefixes
- * under journald, else to stderr or syslog. Windows (svc_windows.c, later): the service
+ * under journald, else to stderr or syslog. Windows (svc_windows.c): the service
  * control handler sets the same flags and reports the same states to the SCM. The daemon
  * loop only calls these functions; no platform code lives in agent/daemon.c. */
 #ifndef ASR_SVC_H
@@ -56,5 +56,14 @@ bool asr_svc_stop_requested(void);
 
 /* True when a reload was requested (SIGHUP) since the last call; clears the request. */
 bool asr_svc_take_reload(void);
+
+/* The name of the service in the platform's service manager (Windows SCM, Event Log). */
+#define ASR_SVC_NAME "asr-agent"
+
+/* Runs body(ctx) as a service of the platform's service manager and returns its exit
+ * status: on Windows under the service control dispatcher, which reports START_PENDING
+ * before body and STOPPED after it (asr_svc_ready/stopping report the states between).
+ * -1 when the process was not started by such a manager (POSIX: always). */
+int asr_svc_run_service(int (*body)(void *ctx), void *ctx);
 
 #endif

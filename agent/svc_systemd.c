@@ -240,3 +240,10 @@ void asr_svc_log_init(bool use_syslog)
     asr_log_set_sink(NULL, NULL);
   }
 }
+
+int asr_svc_run_service(int (*body)(void *ctx), void *ctx)
+{
+  (void)body; /* systemd runs `asr-agent run` as is: there is no dispatcher to talk to */
+  (void)ctx;
+  return -1;
+}

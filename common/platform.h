@@ -66,4 +66,26 @@ int64_t asr_platform_monotonic_ms(void);
 /* Breaks t (seconds since the epoch) into UTC fields; false when it cannot. */
 bool asr_platform_gmtime(int64_t t, struct tm *out);
 
+/* True when the platform has a service manager that `asr-agent service` drives (the
+ * Windows SCM); false on POSIX, where the package installs systemd units. */
+bool asr_platform_service_supported(void);
+
+/* Registers the service name (automatic start, LocalSystem) running this program with args
+ * appended to its quoted path, and the Event Log source name (Windows); logs why not. */
+asr_result asr_platform_service_install(const char *name, const char *display, const char *args);
+
+/* Stops (when running) and deletes the service name and its Event Log source. */
+asr_result asr_platform_service_uninstall(const char *name);
+
+/* Starts the service name and waits up to timeout_ms for RUNNING; ASR_ERR_IO when it
+ * stopped instead, ASR_ERR_TIMEOUT when still pending. */
+asr_result asr_platform_service_start(const char *name, int64_t timeout_ms);
+
+/* Asks the service name to stop and waits up to timeout_ms for STOPPED. */
+asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms);
+
+/* Restricts the existing file or directory path to SYSTEM and Administrators (Windows: a
+ * protected DACL, inherited by the contents of a directory) or to its owner (POSIX). */
+asr_result asr_platform_restrict(const char *path);
+
 #endif

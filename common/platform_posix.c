@@ -121,3 +121,45 @@ bool asr_platform_gmtime(int64_t t, struct tm *out)
 
   return gmtime_r(&tt, out) != NULL;
 }
+
+bool asr_platform_service_supported(void)
+{
+  return false;
+}
+
+asr_result asr_platform_service_install(const char *name, const char *display, const char *args)
+{
+  (void)name; /* systemd units come with the package (packaging/systemd) */
+  (void)display;
+  (void)args;
+  return ASR_ERR_INVALID;
+}
+
+asr_result asr_platform_service_uninstall(const char *name)
+{
+  (void)name;
+  return ASR_ERR_INVALID;
+}
+
+asr_result asr_platform_service_start(const char *name, int64_t timeout_ms)
+{
+  (void)name;
+  (void)timeout_ms;
+  return ASR_ERR_INVALID;
+}
+
+asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
+{
+  (void)name;
+  (void)timeout_ms;
+  return ASR_ERR_INVALID;
+}
+
+asr_result asr_platform_restrict(const char *path)
+{
+  struct stat sb;
+
+  if (stat(path, &sb) != 0)
+    return ASR_ERR_IO;
+  return chmod(path, S_ISDIR(sb.st_mode) ? 0700 : 0600) == 0 ? ASR_OK : ASR_ERR_IO;
+}

@@ -1,6 +1,15 @@
-/* platform_win.c: common/platform.h for Windows (mingw-w64). Files holding secrets live
- * under %ProgramData%\asr-agent, whose ACL (set by the installer) admits only SYSTEM and
- * Administrators; permission bits are not checked here. */
+/* platform_win.c: common/platform.h for Windows (mingw-w64).
+ *
+ * Files holding secrets live under %ProgramData%\asr-agent. Private directories and files
+ * are created with an explicit protected DACL admitting SYSTEM, Administrators and the user
+ * running us (SYSTEM for the service: the POSIX "owner only"); `asr-agent service install`
+ * narrows the data folder and the configuration file to SYSTEM and Administrators
+ * (asr_platform_restrict). Permission bits are not checked here.
+ *
+ * The service functions drive the Service Control Manager and register the Event Log
+ * source (HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\NAME, its
+ * EventMessageFile this program: without a message table the Event Viewer still shows the
+ * text, after a note that the description is missing). */
 #include "common/platform.h"
 
 #include <direct.h>
@@ -8,11 +17,23 @@
 #include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <winsock2.h>
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
+
+#include "common/log.h"
 #include "common/util.h"
+
+/* SYSTEM and Administrators, full control, inherited by files and folders, not by parents */
+#define SDDL_ADMIN_ONLY "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+/* the same for a file (no inheritance flags) */
+#define SDDL_ADMIN_ONLY_FILE "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+#define EVENTLOG_KEY "SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\"
+#define POLL_MS 200 /* between service state queries */
 
 asr_result asr_platform_init(void)
 {
@@ -45,23 +66,99 @@ bool asr_platform_is_sep(char c)
   return c == '/' || c == '\\';
 }
 
+/* The string SID of the user running us into out; false when unknown. */
+static bool user_sid(char *out, size_t n)
+{
+  HANDLE tok = NULL;
+  union {
+    TOKEN_USER tu;
+    char buf[256];
+  } u;
+  DWORD len = 0;
+  char *str = NULL;
+  bool ok = false;
+
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+    return false;
+  if (GetTokenInformation(tok, TokenUser, &u, sizeof(u), &len) &&
+      ConvertSidToStringSidA(u.tu.User.Sid, &str)) {
+    ok = asr_strlcpy(out, str, n) == ASR_OK;
+    LocalFree(str);
+  }
+  CloseHandle(tok);
+  return ok;
+}
+
+/* A protected DACL for SYSTEM, Administrators and us (LocalFree it); NULL on failure. */
+static PSECURITY_DESCRIPTOR private_sd(bool dir)
+{
+  char sid[192], sddl[512];
+  PSECURITY_DESCRIPTOR sd = NULL;
+  const char *base = dir ? SDDL_ADMIN_ONLY : SDDL_ADMIN_ONLY_FILE;
+  asr_result r;
+
+  if (user_sid(sid, sizeof(sid)))
+    r = asr_fmt(sddl, sizeof(sddl), "%s(A;%s;FA;;;%s)", base, dir ? "OICI" : "", sid);
+  else
+    r = asr_strlcpy(sddl, base, sizeof(sddl));
+  if (r != ASR_OK ||
+      !ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
+    return NULL;
+  return sd;
+}
+
+/* errno for the last Windows error of a file operation. */
+static void set_errno(DWORD err)
+{
+  if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+    errno = ENOENT;
+  else if (err == ERROR_ACCESS_DENIED)
+    errno = EACCES;
+  else if (err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS)
+    errno = EEXIST;
+  else
+    errno = EIO;
+}
+
 asr_result asr_platform_mkdir_private(const char *dir)
 {
-  if (_mkdir(dir) != 0 && errno != EEXIST && errno != EACCES)
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), private_sd(true), FALSE};
+  DWORD err = 0;
+
+  if (!sa.lpSecurityDescriptor) {
+    errno = ENOMEM;
     return ASR_ERR_IO;
-  return ASR_OK;
+  }
+  if (!CreateDirectoryA(dir, &sa))
+    err = GetLastError();
+  LocalFree(sa.lpSecurityDescriptor);
+  /* a drive ("C:") answers access denied */
+  if (err == 0 || err == ERROR_ALREADY_EXISTS || err == ERROR_ACCESS_DENIED)
+    return ASR_OK;
+  set_errno(err);
+  return ASR_ERR_IO;
 }
 
 int asr_platform_create_private(const char *path)
 {
-  int fd =
-      _open(path, _O_RDWR | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), private_sd(false), FALSE};
+  HANDLE h;
+  DWORD err;
 
-  if (fd >= 0) {
-    _close(fd);
+  if (!sa.lpSecurityDescriptor) {
+    errno = ENOMEM;
+    return -1;
+  }
+  h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                  CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+  err = GetLastError();
+  LocalFree(sa.lpSecurityDescriptor);
+  if (h != INVALID_HANDLE_VALUE) {
+    CloseHandle(h);
     return 1;
   }
-  return errno == EEXIST ? 0 : -1;
+  set_errno(err);
+  return err == ERROR_FILE_EXISTS ? 0 : -1;
 }
 
 bool asr_platform_is_rw_file(const char *path)
@@ -142,4 +239,225 @@ bool asr_platform_gmtime(int64_t t, struct tm *out)
   __time64_t tt = (__time64_t)t;
 
   return _gmtime64_s(out, &tt) == 0;
+}
+
+asr_result asr_platform_restrict(const char *path)
+{
+  DWORD attr = GetFileAttributesA(path), err;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  BOOL present = FALSE, defaulted = FALSE;
+  PACL dacl = NULL;
+  const char *sddl = (attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_DIRECTORY))
+                         ? SDDL_ADMIN_ONLY
+                         : SDDL_ADMIN_ONLY_FILE;
+
+  if (attr == INVALID_FILE_ATTRIBUTES)
+    return ASR_ERR_NOT_FOUND;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
+    return ASR_ERR_NOMEM;
+  GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
+  err = SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT,
+                              DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
+                              NULL, dacl, NULL);
+  LocalFree(sd);
+  if (err != ERROR_SUCCESS) {
+    asr_log(ASR_LOG_ERR, "%s: cannot set its access list (error %lu)", path, (unsigned long)err);
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
+}
+
+bool asr_platform_service_supported(void)
+{
+  return true;
+}
+
+/* Logs a failed SCM or registry call and returns the matching result. */
+static asr_result win_fail(const char *what, const char *name, DWORD err)
+{
+  char text[256] = "";
+
+  FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0, text,
+                 sizeof(text), NULL);
+  for (size_t n = strlen(text); n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n'); n--)
+    text[n - 1] = '\0';
+  asr_log(ASR_LOG_ERR, "%s %s: %s (error %lu)", what, name, text, (unsigned long)err);
+  if (err == ERROR_SERVICE_DOES_NOT_EXIST)
+    return ASR_ERR_NOT_FOUND;
+  if (err == ERROR_SERVICE_EXISTS || err == ERROR_SERVICE_MARKED_FOR_DELETE)
+    return ASR_ERR_INVALID;
+  if (err == ERROR_ACCESS_DENIED)
+    return ASR_ERR_USAGE;
+  return ASR_ERR_IO;
+}
+
+/* Opens the service name with the given rights; NULL (logged) on failure. */
+static SC_HANDLE open_service(const char *name, DWORD rights, SC_HANDLE *scm, asr_result *r)
+{
+  SC_HANDLE svc = NULL;
+
+  *scm = OpenSCManagerA(NULL, NULL, SC_MANAGER_CONNECT);
+  if (!*scm) {
+    *r = win_fail("cannot open the service manager for", name, GetLastError());
+    return NULL;
+  }
+  svc = OpenServiceA(*scm, name, rights);
+  if (!svc)
+    *r = win_fail("cannot open the service", name, GetLastError());
+  return svc;
+}
+
+/* Registers name as an Event Log source whose messages come from exe. */
+static asr_result register_source(const char *name, const char *exe)
+{
+  char key[256];
+  HKEY h;
+  DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE;
+  LONG rc;
+
+  if (asr_fmt(key, sizeof(key), EVENTLOG_KEY "%s", name) != ASR_OK)
+    return ASR_ERR_INVALID;
+  rc = RegCreateKeyExA(HKEY_LOCAL_MACHINE, key, 0, NULL, 0, KEY_SET_VALUE, NULL, &h, NULL);
+  if (rc != ERROR_SUCCESS)
+    return win_fail("cannot register the event source", name, (DWORD)rc);
+  rc = RegSetValueExA(h, "EventMessageFile", 0, REG_EXPAND_SZ, (const BYTE *)exe,
+                      (DWORD)strlen(exe) + 1);
+  if (rc == ERROR_SUCCESS)
+    rc = RegSetValueExA(h, "TypesSupported", 0, REG_DWORD, (const BYTE *)&types, sizeof(types));
+  RegCloseKey(h);
+  return rc == ERROR_SUCCESS ? ASR_OK : win_fail("cannot register the event source", name, rc);
+}
+
+/* Restarts the service a minute after it fails (three times a day at most). */
+static void set_recovery(SC_HANDLE svc)
+{
+  SC_ACTION act[3] = {{SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 60000}, {SC_ACTION_NONE, 0}};
+  SERVICE_FAILURE_ACTIONSA fa;
+
+  memset(&fa, 0, sizeof(fa));
+  fa.dwResetPeriod = 86400;
+  fa.cActions = 3;
+  fa.lpsaActions = act;
+  if (!ChangeServiceConfig2A(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
+    asr_log(ASR_LOG_WARN, "cannot set the recovery actions (error %lu)",
+            (unsigned long)GetLastError());
+}
+
+asr_result asr_platform_service_install(const char *name, const char *display, const char *args)
+{
+  char exe[MAX_PATH], cmd[2 * MAX_PATH + 64];
+  SC_HANDLE scm = NULL, svc = NULL;
+  asr_result r = ASR_OK;
+  DWORD n = GetModuleFileNameA(NULL, exe, sizeof(exe));
+
+  if (n == 0 || n >= sizeof(exe) || asr_fmt(cmd, sizeof(cmd), "\"%s\" %s", exe, args) != ASR_OK)
+    return ASR_ERR_TOO_LARGE;
+  scm = OpenSCManagerA(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
+  if (!scm)
+    return win_fail("cannot open the service manager for", name, GetLastError());
+  svc = CreateServiceA(scm, name, display, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
+                       SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd, NULL, NULL, NULL, NULL, NULL);
+  if (!svc) {
+    r = win_fail("cannot create the service", name, GetLastError());
+    goto out;
+  }
+  set_recovery(svc);
+  r = register_source(name, exe);
+  asr_log(ASR_LOG_INFO, "service %s installed: %s", name, cmd);
+out:
+  if (svc)
+    CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  return r;
+}
+
+/* Waits up to timeout_ms for the service to reach want; STOPPED instead of RUNNING fails. */
+static asr_result wait_state(SC_HANDLE svc, const char *name, DWORD want, int64_t timeout_ms)
+{
+  SERVICE_STATUS st;
+  int64_t end = asr_platform_monotonic_ms() + timeout_ms;
+
+  for (;;) {
+    if (!QueryServiceStatus(svc, &st))
+      return win_fail("cannot query the service", name, GetLastError());
+    if (st.dwCurrentState == want)
+      return ASR_OK;
+    if (want == SERVICE_RUNNING && st.dwCurrentState == SERVICE_STOPPED) {
+      asr_log(ASR_LOG_ERR, "service %s stopped at start (exit %lu, status %lu): see its log", name,
+              (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode);
+      return ASR_ERR_IO;
+    }
+    if (asr_platform_monotonic_ms() >= end)
+      return ASR_ERR_TIMEOUT;
+    Sleep(POLL_MS);
+  }
+}
+
+asr_result asr_platform_service_start(const char *name, int64_t timeout_ms)
+{
+  SC_HANDLE scm = NULL, svc;
+  asr_result r = ASR_OK;
+
+  svc = open_service(name, SERVICE_START | SERVICE_QUERY_STATUS, &scm, &r);
+  if (!svc)
+    goto out;
+  if (!StartServiceA(svc, 0, NULL) && GetLastError() != ERROR_SERVICE_ALREADY_RUNNING)
+    r = win_fail("cannot start the service", name, GetLastError());
+  else
+    r = wait_state(svc, name, SERVICE_RUNNING, timeout_ms);
+  CloseServiceHandle(svc);
+out:
+  if (scm)
+    CloseServiceHandle(scm);
+  return r;
+}
+
+/* Sends STOP to an open service unless it is stopped, and waits for STOPPED. */
+static asr_result stop_open(SC_HANDLE svc, const char *name, int64_t timeout_ms)
+{
+  SERVICE_STATUS st;
+
+  if (!QueryServiceStatus(svc, &st))
+    return win_fail("cannot query the service", name, GetLastError());
+  if (st.dwCurrentState == SERVICE_STOPPED)
+    return ASR_OK;
+  if (st.dwCurrentState != SERVICE_STOP_PENDING && !ControlService(svc, SERVICE_CONTROL_STOP, &st))
+    return win_fail("cannot stop the service", name, GetLastError());
+  return wait_state(svc, name, SERVICE_STOPPED, timeout_ms);
+}
+
+asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
+{
+  SC_HANDLE scm = NULL, svc;
+  asr_result r = ASR_OK;
+
+  svc = open_service(name, SERVICE_STOP | SERVICE_QUERY_STATUS, &scm, &r);
+  if (svc) {
+    r = stop_open(svc, name, timeout_ms);
+    CloseServiceHandle(svc);
+  }
+  if (scm)
+    CloseServiceHandle(scm);
+  return r;
+}
+
+asr_result asr_platform_service_uninstall(const char *name)
+{
+  SC_HANDLE scm = NULL, svc;
+  asr_result r = ASR_OK;
+  char key[256];
+
+  svc = open_service(name, SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE, &scm, &r);
+  if (!svc)
+    goto out;
+  r = stop_open(svc, name, 30000);
+  if (r == ASR_OK && !DeleteService(svc))
+    r = win_fail("cannot delete the service", name, GetLastError());
+  CloseServiceHandle(svc);
+  if (r == ASR_OK && asr_fmt(key, sizeof(key), EVENTLOG_KEY "%s", name) == ASR_OK)
+    RegDeleteKeyA(HKEY_LOCAL_MACHINE, key);
+out:
+  if (scm)
+    CloseServiceHandle(scm);
+  return r;
 }
