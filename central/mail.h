@@ -1,0 +1,65 @@
+/* mail.h: the e-mails asr-central sends to a site's supplies contact (pure: no I/O).
+ *
+ * Composes whole RFC 5322 messages (CRLF line ends, UTF-8 text/plain) for the notices of
+ * docs/replenishment.md: an order created, shipped, backordered, shipped after a backorder;
+ * a device disconnected, and the final follow-up. Printer-sent strings (serials, models,
+ * supply descriptions) are untrusted: they never reach a header, control characters are
+ * replaced, and long values are cut. The outbox (central/notify.c) stores the composed text
+ * and sends it with uplink/smtp.h. */
+#ifndef ASR_CENTRAL_MAIL_H
+#define ASR_CENTRAL_MAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+typedef enum {
+  CMAIL_ORDER_CREATED = 1,
+  CMAIL_ORDER_SHIPPED,
+  CMAIL_ORDER_BACKORDERED,
+  CMAIL_ORDER_SHIPPED_AFTER_BACKORDER,
+  CMAIL_DISCONNECTED, /* devices silent for disconnect_days */
+  CMAIL_FINAL,        /* ... still silent after final_days */
+} cmail_kind;
+
+/* One line of an order, as the contact reads it. */
+typedef struct {
+  const char *serial;   /* device serial: the label on the shipment */
+  const char *model;    /* NULL when unknown */
+  const char *supply;   /* supply description, e.g. "Black Toner Cartridge" */
+  const char *colorant; /* NULL when none */
+  int quantity;
+  const char *reason; /* "trigger", "consolidated", "usage spike" */
+} cmail_line;
+
+/* One silent device of a disconnection notice. */
+typedef struct {
+  const char *serial, *model, *ip; /* model, ip NULL when unknown */
+  int64_t last_report;             /* Unix seconds of its last report, 0 = never */
+} cmail_device;
+
+/* What to say. Unused members are NULL/0 for a kind that does not need them. */
+typedef struct {
+  cmail_kind kind;
+  const char *from;      /* From: address */
+  const char *to;        /* the site's supplies contact (an e-mail address) */
+  const char *site;      /* site name */
+  int64_t now;           /* Unix seconds: the Date: header */
+  const char *msgid_key; /* unique key of this notice (its outbox key): the Message-ID */
+  int64_t order_id;      /* order kinds */
+  const cmail_line *lines;
+  size_t n_lines;
+  const cmail_device *devices; /* CMAIL_DISCONNECTED / CMAIL_FINAL */
+  size_t n_devices;
+  int silent_days; /* days without a report, for the disconnection notices */
+} cmail_notice;
+
+/* Composes n into a new malloc'd message (*out, *len; NUL-terminated too); the caller frees.
+ * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing. */
+asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len);
+
+/* Short English name of a kind ("order created", ...). */
+const char *cmail_kind_str(cmail_kind k);
+
+#endif
