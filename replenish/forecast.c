@@ -21,6 +21,7 @@ void asr_rp_forecast_conf_default(asr_rp_forecast_conf *c)
   c->jump_fraction = 0.10;
   c->min_span_days = 3;
   c->early_fraction = 0.25;
+  c->mid_window_days = 14;
 }
 
 asr_result asr_rp_forecast_conf_check(const asr_rp_forecast_conf *c)
@@ -36,6 +37,8 @@ asr_result asr_rp_forecast_conf_check(const asr_rp_forecast_conf *c)
   if (c->min_span_days < 1 || c->min_span_days > c->short_window_days)
     return ASR_ERR_INVALID;
   if (!(c->early_fraction > 0.0 && c->early_fraction < 1.0))
+    return ASR_ERR_INVALID;
+  if (c->mid_window_days < c->short_window_days || c->mid_window_days > c->long_window_days)
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -59,25 +62,58 @@ static size_t window_start(const asr_rp_reading *r, size_t n, int window)
   return i;
 }
 
+/* The usable steps of the window: total drop and days, and per day of the week (index:
+ * day mod 7) the drops of the one-day steps. A new cartridge, or days spent (partly)
+ * empty, are left out: not a measure of use. */
+typedef struct {
+  double used, sum[7];
+  int64_t days;
+  int cnt[7];
+} steps;
+
+static void sum_steps(const asr_rp_reading *r, size_t n, double capacity, int window,
+                      const asr_rp_forecast_conf *c, steps *st)
+{
+  double jump = c->jump_fraction * capacity;
+  *st = (steps){0};
+  for (size_t i = n > 1 ? window_start(r, n, window) + 1 : n; i < n; i++) {
+    double prev = level_at(r, n, i - 1, jump), cur = level_at(r, n, i, jump);
+    if (cur - prev >= jump || prev <= 0.0 || cur <= 0.0)
+      continue;
+    st->used += prev - cur;
+    st->days += r[i].day - r[i - 1].day;
+    if (r[i].day - r[i - 1].day == 1) {
+      int k = (int)(((r[i].day % 7) + 7) % 7);
+      st->sum[k] += prev - cur;
+      st->cnt[k]++;
+    }
+  }
+}
+
+/* asr_rp_average_use; *balanced tells whether every day of the week had a one-day step. */
+static double average_use(const asr_rp_reading *r, size_t n, double capacity, int window,
+                          const asr_rp_forecast_conf *c, int *span, bool *balanced)
+{
+  steps st;
+  double week = 0.0;
+  sum_steps(r, n, capacity, window, c, &st);
+  *span = (int)st.days;
+  *balanced = false;
+  if (st.days <= 0 || st.used <= 0.0)
+    return 0.0;
+  for (int k = 0; k < 7 && week >= 0.0; k++)
+    week = st.cnt[k] > 0 ? week + st.sum[k] / st.cnt[k] : -1.0;
+  *balanced = week >= 0.0;
+  if (*balanced)
+    return week / 7.0; /* every day of the week seen: the mean of the seven */
+  return st.used / (double)st.days;
+}
+
 double asr_rp_average_use(const asr_rp_reading *r, size_t n, double capacity, int window,
                           const asr_rp_forecast_conf *c, int *span)
 {
-  double used = 0.0, jump = c->jump_fraction * capacity;
-  int64_t days = 0;
-  *span = 0;
-  if (n < 2)
-    return 0.0;
-  for (size_t i = window_start(r, n, window) + 1; i < n; i++) {
-    double prev = level_at(r, n, i - 1, jump), cur = level_at(r, n, i, jump);
-    if (cur - prev >= jump || prev <= 0.0 || cur <= 0.0)
-      continue; /* a new cartridge, or days spent (partly) empty: not a measure of use */
-    used += prev - cur;
-    days += r[i].day - r[i - 1].day;
-  }
-  *span = (int)days;
-  if (days <= 0 || used <= 0.0)
-    return 0.0;
-  return used / (double)days;
+  bool balanced;
+  return average_use(r, n, capacity, window, c, span, &balanced);
 }
 
 static int count_jumps(const asr_rp_reading *r, size_t n, double capacity, int window,
@@ -99,10 +135,34 @@ static bool sorted_days(const asr_rp_reading *r, size_t n)
   return true;
 }
 
-static void fill_days_left(asr_rp_forecast *f, double capacity, int64_t today)
+void asr_rp_weekday_use(const asr_rp_reading *r, size_t n, double capacity, int window,
+                        const asr_rp_forecast_conf *c, double prof[7])
 {
-  int64_t since = today > f->last_day ? today - f->last_day : 0;
-  f->remaining = f->remaining - f->daily_use * (double)since;
+  steps st;
+  sum_steps(r, n, capacity, window, c, &st);
+  for (int k = 0; k < 7; k++)
+    prof[k] = st.cnt[k] >= 2 ? fmax(st.sum[k] / st.cnt[k], 0.0) : NAN;
+}
+
+/* The use expected on the days (from, to]: each day of the week at its own share of the
+ * daily use (a weekly cycle prints nothing at weekends), beyond 4 weeks the plain daily use. */
+static double gap_use(const asr_rp_forecast *f, const double prof[7], int64_t from, int64_t to)
+{
+  double used = 0.0, scale = f->long_use > 0.0 ? f->daily_use / f->long_use : 1.0;
+  int64_t d = from + 1;
+  for (; d <= to && d <= from + 28; d++) {
+    double p = prof[((d % 7) + 7) % 7];
+    used += isnan(p) ? f->daily_use : p * scale;
+  }
+  if (d <= to)
+    used += f->daily_use * (double)(to - d + 1);
+  return used;
+}
+
+static void fill_days_left(asr_rp_forecast *f, const double prof[7], double capacity, int64_t today)
+{
+  if (today > f->last_day)
+    f->remaining -= gap_use(f, prof, f->last_day, today);
   if (f->remaining < 0.0)
     f->remaining = 0.0;
   f->days_left = ASR_RP_FOREVER;
@@ -116,11 +176,25 @@ static void fill_days_left(asr_rp_forecast *f, double capacity, int64_t today)
     f->days_left = ASR_RP_FOREVER;
 }
 
+/* The daily use: the long average; the mid one when higher and measured on every day of
+ * the week (a rise the long window still dilutes; an unbalanced mid window would tilt a
+ * weekly cycle); the short one when >= spike_ratio x long (a rise of the last days). */
+static void pick_use(asr_rp_forecast *f, bool mid_ok, int span_s, const asr_rp_forecast_conf *c)
+{
+  f->daily_use = f->long_use;
+  if (mid_ok && f->mid_use > f->daily_use)
+    f->daily_use = f->mid_use;
+  if (span_s >= c->min_span_days && f->short_use >= c->spike_ratio * f->long_use)
+    f->daily_use = f->short_use;
+}
+
 asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
                                    int64_t today, const asr_rp_forecast_conf *c,
                                    asr_rp_forecast *out)
 {
-  int span_l = 0, span_s = 0;
+  int span_l = 0, span_m = 0, span_s = 0;
+  bool mid_balanced = false;
+  double prof[7];
   *out = (asr_rp_forecast){.valid = false, .days_left = ASR_RP_FOREVER, .empty_day = INT64_MAX};
   if (!(capacity > 0.0) || (n > 0 && r == NULL) || !sorted_days(r, n))
     return ASR_ERR_INVALID;
@@ -129,15 +203,15 @@ asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double cap
   out->last_day = r[n - 1].day;
   out->remaining = r[n - 1].level;
   out->long_use = asr_rp_average_use(r, n, capacity, c->long_window_days, c, &span_l);
+  out->mid_use = average_use(r, n, capacity, c->mid_window_days, c, &span_m, &mid_balanced);
   out->short_use = asr_rp_average_use(r, n, capacity, c->short_window_days, c, &span_s);
   out->replacements = count_jumps(r, n, capacity, c->long_window_days, c);
   if (span_l < c->min_span_days)
     return ASR_OK;
   out->valid = true;
-  out->daily_use = out->long_use;
-  if (span_s >= c->min_span_days && out->short_use >= c->spike_ratio * out->long_use)
-    out->daily_use = out->short_use;
-  fill_days_left(out, capacity, today);
+  pick_use(out, mid_balanced && span_m >= c->min_span_days, span_s, c);
+  asr_rp_weekday_use(r, n, capacity, c->long_window_days, c, prof);
+  fill_days_left(out, prof, capacity, today);
   return ASR_OK;
 }
 

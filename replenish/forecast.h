@@ -29,6 +29,7 @@ typedef struct {
   double jump_fraction;  /* a rise >= this fraction of capacity is a new cartridge (0.10) */
   int min_span_days;     /* fewer days of usable history: no forecast (3) */
   double early_fraction; /* a jump from >= this fraction of capacity is early (0.25) */
+  int mid_window_days;   /* window that follows a rise once the short one settles (14) */
 } asr_rp_forecast_conf;
 
 /* The forecast of one supply on a given day. */
@@ -42,6 +43,7 @@ typedef struct {
   int64_t last_day;  /* day of the latest reading */
   int64_t empty_day; /* day the supply runs out (today + days_left), or INT64_MAX */
   int replacements;  /* jumps up seen in the long window */
+  double mid_use;    /* the mid-window average (units per day) */
 } asr_rp_forecast;
 
 /* What a new reading says about a cartridge replacement. */
@@ -71,6 +73,11 @@ double asr_rp_average_use(const asr_rp_reading *r, size_t n, double capacity, in
 asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
                                    int64_t today, const asr_rp_forecast_conf *c,
                                    asr_rp_forecast *out);
+
+/* Use expected on each day of the week (index: day mod 7) from the one-day steps of
+ * r[0..n) in the window; prof[k] is NAN for a day of the week with fewer than 2 steps. */
+void asr_rp_weekday_use(const asr_rp_reading *r, size_t n, double capacity, int window,
+                        const asr_rp_forecast_conf *c, double prof[7]);
 
 /* Classifies the step from reading prev to reading cur and consumes one cartridge of
  * *stock (shipped to the device, not yet installed) when the level jumped up. */

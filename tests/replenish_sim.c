@@ -31,6 +31,7 @@
 #define MAX_PENDING 32
 #define D0 20000 /* epoch day of simulated day 0 */
 #define CAP 1000.0
+#define SPIKE_SETTLE 7 /* days after a change of use when its lines are counted apart */
 
 enum profile { STEADY, WEEKLY, SPIKE, HIGH_USE };
 
@@ -47,6 +48,8 @@ typedef struct {
   int pend_day[MAX_PENDING]; /* arrivals in transit */
   int pend_qty[MAX_PENDING];
   size_t n_pend;
+  bool early_done; /* replaced early once */
+  int below_since; /* first day of the current run of true days left <= trigger, or -1 */
 } sim_supply;
 
 typedef struct {
@@ -56,7 +59,7 @@ typedef struct {
   int spike_day; /* day the use is multiplied by spike_factor */
   double spike_factor;
   int silent_from, silent_to; /* no reports in [from, to) */
-  int early_day;              /* a cartridge replaced early that day, or -1 */
+  int early_day; /* from that day, a cartridge with 30-70 % left is replaced early, or -1 */
   int64_t last_report;
   unsigned sent;
   bool out_today;
@@ -94,6 +97,7 @@ static void add_supply(sim_device *d, int type, const char *colorant, double fac
   s->colorant = colorant;
   s->factor = factor;
   s->level = CAP * (0.4 + 0.6 * rnd());
+  s->below_since = -1;
 }
 
 static void add_supplies(sim_device *d, unsigned i)
@@ -159,6 +163,59 @@ static double true_rate(const sim_device *d, const sim_supply *s, int day)
   return sum / 7.0;
 }
 
+/* Cartridges of the supply on the shelf or in transit: the true stock. */
+static int true_stock(const sim_supply *s)
+{
+  int n = s->shelf;
+  for (size_t p = 0; p < s->n_pend; p++)
+    n += s->pend_qty[p];
+  return n;
+}
+
+/* True days of printing left at the end of day: level and stock at the true rate. */
+static double true_days_left(const sim_device *d, const sim_supply *s, int day)
+{
+  double rate = true_rate(d, s, day);
+  return (s->level + true_stock(s) * CAP) / (rate > 0.0 ? rate : 1e-9);
+}
+
+/* Days from day until the true days left reach the trigger, printing the known (noise
+ * free) use of the coming days: how early an order placed on day is. */
+static int days_to_cross(const sim_device *d, const sim_supply *s, int day, double trigger)
+{
+  double left = s->level + true_stock(s) * CAP;
+  for (int k = 1; k < MAX_DAYS; k++) {
+    double rate = true_rate(d, s, day + k);
+    left -= day_use(d, s, day + k);
+    if (left / (rate > 0.0 ? rate : 1e-9) <= trigger)
+      return k;
+  }
+  return MAX_DAYS;
+}
+
+/* Days in (from, to] on which the device prints: the calendar days an order is early or
+ * late by, not counting the days nothing is printed (a weekly cycle's weekends), on which
+ * the true days left do not move. */
+static int printing_days(const sim_device *d, const sim_supply *s, int from, int to)
+{
+  int n = 0;
+  for (int k = from + 1; k <= to; k++)
+    n += day_use(d, s, k) > 0.0;
+  return n;
+}
+
+/* Records, at the end of the day, when each supply's true days left crossed the trigger. */
+static void track_truth(sim_device *d, int day, const asr_rp_conf *c)
+{
+  for (size_t k = 0; k < d->n_sup; k++) {
+    sim_supply *s = &d->sup[k];
+    if (true_days_left(d, s, day) > asr_rp_trigger_for(c, s->type))
+      s->below_since = -1;
+    else if (s->below_since < 0)
+      s->below_since = day;
+  }
+}
+
 static bool reports(const sim_device *d, int day)
 {
   if (day >= d->silent_from && day < d->silent_to)
@@ -178,6 +235,8 @@ static void install(sim_device *d, sim_supply *s, int day, double rest, sim_stat
     return;
   }
   s->level = 0.0;
+  if (getenv("SIM_DEBUG") && d->prof != HIGH_USE && day < d->silent_from)
+    fprintf(stderr, "stockout %s day %d sup %zu\n", d->serial, day, (size_t)(s - d->sup));
   if (!d->out_today && d->prof != HIGH_USE && day < d->silent_from)
     st->stockout_days++;
   else if (!d->out_today)
@@ -195,12 +254,14 @@ static void print_day(sim_device *d, int day, sim_stats *st)
         s->shelf += s->pend_qty[p];
         s->pend_qty[p] = 0;
       }
-    if (day == d->early_day && s->shelf > 0) {
+    if (d->early_day >= 0 && day >= d->early_day && !s->early_done && s->shelf > 0 &&
+        s->level >= 0.3 * CAP && s->level <= 0.7 * CAP) {
+      s->early_done = true; /* a visible jump: one with < 10 % used cannot be told apart */
       s->shelf--;
       s->level = CAP;
     }
     double use = day_use(d, s, day) * (0.9 + 0.2 * rnd());
-    if (day == -1 && s->level < true_rate(d, s, day) * 30.0)
+    if (day == -10 && s->level < true_rate(d, s, day) * 35.0)
       s->level = CAP;
     if (s->level >= use)
       s->level -= use;
@@ -251,30 +312,34 @@ static void build_view(sim_device *dev, size_t n, asr_rp_device *v, asr_rp_suppl
   }
 }
 
-/* Compares an order line with the truth: true days left (level + stock) at the true rate. */
+/* Compares an order line with the truth: the day the true days left (level + stock on the
+ * shelf and in transit, at the true rate) crossed the trigger, or will cross it. */
 static void score_line(const sim_device *d, const sim_supply *s, const asr_rp_eval *e,
                        const asr_rp_line *l, int day, sim_stats *st)
 {
-  double rate = true_rate(d, s, day);
-  double truth = (s->level + s->stock * CAP) / (rate > 0.0 ? rate : 1e-9);
-  /* calendar days between this order and the day the true days left crossed the trigger */
-  double err = truth <= e->trigger_at ? floor(e->trigger_at - truth) : ceil(truth - e->trigger_at);
-  bool changed = d->prof == SPIKE && day >= d->spike_day && day < d->spike_day + 14;
-  if (l->reason != ASR_RP_REASON_CONSOLIDATED && !e->due)
+  int from = s->below_since >= 0 ? s->below_since : day;
+  bool changed = (d->prof == SPIKE && day >= d->spike_day && day < d->spike_day + SPIKE_SETTLE) ||
+                 (from <= d->silent_to && day >= d->silent_from);
+  if (l->reason == ASR_RP_REASON_CONSOLIDATED) {
+    st->consolidated_lines++;
+    return;
+  }
+  if (!e->due)
     return; /* a waste toner container shipped with a black toner */
-  if (getenv("SIM_DEBUG") && l->reason != ASR_RP_REASON_CONSOLIDATED)
-    fprintf(stderr, "score %s day %d sup %zu truth %.1f rate %.1f est %.1f eff %.1f\n", d->serial,
-            day, l->supply, truth, rate, e->fc.daily_use, e->eff_days);
+  double err = s->below_since >= 0
+                   ? printing_days(d, s, s->below_since, day)
+                   : printing_days(d, s, day, day + days_to_cross(d, s, day, e->trigger_at));
+  if (getenv("SIM_DEBUG"))
+    fprintf(stderr, "score %s day %d sup %zu err %.0f truth %.1f est %.1f eff %.1f\n", d->serial,
+            day, l->supply, err, true_days_left(d, s, day), e->fc.daily_use, e->eff_days);
   if (l->reason == ASR_RP_REASON_TRIGGER && !changed) {
     st->trigger_lines++;
     if (err > st->max_trigger_error)
       st->max_trigger_error = err;
-  } else if (l->reason == ASR_RP_REASON_SPIKE || changed) {
+  } else {
     st->spike_lines++;
     if (err > st->max_spike_error)
       st->max_spike_error = err;
-  } else {
-    st->consolidated_lines++;
   }
 }
 
@@ -288,7 +353,7 @@ static void ship_line(const asr_rp_conf *c, sim_device *dev, asr_rp_device *v, c
   if (asr_rp_eval_supply(c, &v[l->device].supplies[l->supply], D0 + day, &e) != ASR_OK)
     return;
   score_line(d, s, &e, l, day, st);
-  if (getenv("SIM_HIST") && day == 0 && l->device == 21)
+  if (getenv("SIM_HIST") && (size_t)atoi(getenv("SIM_HIST")) == l->device)
     for (size_t h = 0; h < s->n_hist; h++)
       fprintf(stderr, "%lld:%.0f ", (long long)s->hist[h].day - D0, s->hist[h].level);
   if (getenv("SIM_DEBUG"))
@@ -373,6 +438,8 @@ static int simulate(const sim_opts *o, bool consolidate, sim_stats *st)
     }
     if (day < 0)
       continue;
+    for (unsigned i = 0; i < o->devices; i++)
+      track_truth(&dev[i], day, &c);
     if (run_engine(&c, dev, o->devices, day, o->delivery, st) != 0)
       return 1;
     count_notices(&c, dev, o->devices, day, st, marked);
