@@ -14,6 +14,7 @@
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
+#include "central/simulate.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -584,4 +585,46 @@ int ccli_agent(int argc, char **argv)
     cli_error("%s", cstore_errmsg(st));
   cstore_close(st);
   return exit_for(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * simulate (central/simulate.c; docs/replenishment.md) */
+
+static int simulate_usage(FILE *out, const char *why)
+{
+  if (why && *why)
+    cli_error("simulate: %s", why);
+  fprintf(out, "usage: asr-central simulate [--days N] [--devices N] [--sites N] "
+               "[--delivery DAYS] [--seed N] [--format table|json] "
+               "[--no-consolidation-compare]\n");
+  return out == stdout ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+}
+
+int ccli_simulate(int argc, char **argv)
+{
+  csim_opts o;
+  json_t *report = NULL;
+  char why[512];
+  char *table = NULL;
+
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+    return simulate_usage(stdout, NULL);
+  if (csim_parse_args(argc, argv, &o, why, sizeof(why)) != ASR_OK)
+    return simulate_usage(stderr, why);
+  asr_result r = csim_run(&o, &report);
+  if (r != ASR_OK) {
+    cli_error("simulate: %s", asr_result_str(r));
+    return exit_for(r);
+  }
+  if (o.json && json_dumpf(report, stdout, JSON_COMPACT) == 0)
+    putchar('\n');
+  table = o.json ? NULL : csim_table(report);
+  if (table)
+    fputs(table, stdout);
+  free(table);
+  bool broken = csim_broken(report, why, sizeof(why));
+  if (broken)
+    cli_error("simulate: promise broken: %s", why);
+  json_decref(report);
+  return broken ? CCLI_EXIT_FAILURE : CCLI_EXIT_OK;
 }

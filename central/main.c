@@ -15,6 +15,7 @@ static const struct {
     {"site", ccli_site, "add or list sites (site add prints the site token)"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"agent", ccli_agent, "revoke an enrolled agent (its requests get 403)"},
+    {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
 };
 
 static void usage(FILE *out)

@@ -218,11 +218,17 @@ asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double cap
 void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_forecast_conf *c,
                        int *stock, asr_rp_jump *out)
 {
+  asr_rp_jump_apply_used(prev, cur, capacity, 0.0, c, stock, out);
+}
+
+void asr_rp_jump_apply_used(double prev, double cur, double capacity, double used,
+                            const asr_rp_forecast_conf *c, int *stock, asr_rp_jump *out)
+{
   *out = (asr_rp_jump){0};
   if (cur - prev < c->jump_fraction * capacity)
     return;
   out->replaced = true;
-  out->early = prev >= c->early_fraction * capacity;
+  out->early = prev - (used > 0.0 ? used : 0.0) >= c->early_fraction * capacity;
   if (*stock > 0) {
     (*stock)--;
     out->from_stock = true;

@@ -84,4 +84,9 @@ void asr_rp_weekday_use(const asr_rp_reading *r, size_t n, double capacity, int 
 void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_forecast_conf *c,
                        int *stock, asr_rp_jump *out);
 
+/* asr_rp_jump_apply, judging "early" on the level the old cartridge had when it was taken
+ * out: prev minus used, the use forecast for the days since prev was read. */
+void asr_rp_jump_apply_used(double prev, double cur, double capacity, double used,
+                            const asr_rp_forecast_conf *c, int *stock, asr_rp_jump *out);
+
 #endif

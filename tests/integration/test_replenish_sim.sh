@@ -1,22 +1,129 @@
 #!/bin/sh
-# test_replenish_sim.sh: 180 simulated days of a 60-device fleet through the replenishment
-# rules (tests/replenish_sim, deterministic seed): no stock-out day on an eligible reporting
-# device, every order within a day of its forecast trigger (the simulation asserts both and
-# exits non-zero otherwise), and fewer shipments with consolidation than without.
-sim="${top_builddir:-.}/tests/replenish_sim"
-[ -x "$sim" ] || { echo "# $sim not built"; exit 77; }
-out=$("$sim" --seed 42 --format json) || { echo "not ok - the simulation's own checks failed"; exit 1; }
-echo "$out" | python3 -c '
+# test_replenish_sim.sh: `asr-central simulate` (central/simulate.c): simulated fleets through
+# the replenishment rules for several seeds and delivery times. The JSON report is checked
+# with python3: no stock-out day on an eligible reporting device, every order within one
+# printing day of the day the supply's true days left crossed the trigger, fewer shipments
+# with consolidation, every scenario seen (spike, high usage, silence, early replacement),
+# and the exit status agrees. Then the table, --no-consolidation-compare, bad arguments.
+central="${ASR_CENTRAL:-${top_builddir:-.}/asr-central}"
+[ -x "$central" ] || { echo "# $central not built"; exit 77; }
+command -v python3 >/dev/null || { echo "# no python3"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok - $1"; }
+notok() { echo "not ok - $1"; fails=$((fails + 1)); }
+
+check_json() { # $1: file, $2: exit status, $3: what
+  python3 - "$1" "$2" "$3" <<'EOF'
 import json, sys
-d = json.load(sys.stdin)
+path, status, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+text = open(path).read()
+d = json.loads(text)                       # ONE object, nothing else on stdout
 fails = 0
 def check(name, ok):
     global fails
-    print(("ok - " if ok else "not ok - ") + name)
+    print(("ok - " if ok else "not ok - ") + what + ": " + name)
     fails += 0 if ok else 1
+for k in ("stockout_days", "orders", "shipments", "shipments_without_consolidation",
+          "max_trigger_error_days", "notices"):
+    check("%s is a number" % k, isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool))
 check("no stock-out day on eligible reporting devices (%s)" % d["stockout_days"], d["stockout_days"] == 0)
-check("orders placed within 1 day of the trigger (max %s)" % d["max_trigger_error_days"], d["max_trigger_error_days"] <= 1)
-check("consolidation ships less (%s < %s)" % (d["shipments"], d["shipments_without_consolidation"]), d["shipments"] < d["shipments_without_consolidation"])
-check("orders were placed (%s)" % d["orders"], d["orders"] > 0)
+check("orders within 1 day of the trigger (max %s over %s lines)" % (d["max_trigger_error_days"], d["trigger_lines"]),
+      d["max_trigger_error_days"] <= 1 and d["trigger_lines"] > 0)
+check("consolidation ships less (%s < %s)" % (d["shipments"], d["shipments_without_consolidation"]),
+      d["shipments"] < d["shipments_without_consolidation"])
+check("orders were placed (%s)" % d["orders"], d["orders"] > 0 and d["shipments"] == d["orders"])
+nk = d["notices_by_kind"]
+check("notices = sum of the kinds (%s)" % d["notices"], d["notices"] == sum(nk.values()))
+check("disconnected and final notices sent once per silent device", nk["disconnected"] == 3 and nk["final"] == 2)
+check("the high-usage device reported, never ordered for",
+      d["high_usage_devices"] == 1 and all(x["order_lines"] == 0 for x in d["per_device"] if x["high_usage"]))
+early = [x["serial"] for x in d["per_device"] if x["early_replacements"]]
+check("early replacements reported, on the two scenario devices only (%s)" % early,
+      d["early_replacements"] >= 1 and set(early) <= {"SIM0045", "SIM0046"})
+check("usage spikes re-ordered (%s lines)" % d["changed_lines"], d["changed_lines"] > 0)
+check("shelf stock per device (%s devices)" % len(d["per_device"]),
+      len(d["per_device"]) == d["devices"] and sum(x["shelf_stock"] for x in d["per_device"]) == d["shelf_stock_total"])
+check("exit status 0", status == 0)
 sys.exit(1 if fails else 0)
-'
+EOF
+}
+
+# Several seeds with the default 3-day delivery, and longer deliveries.
+for run in "42 3" "1 3" "2 3" "3 3" "7 0" "11 7" "5 7"; do
+  set -- $run
+  "$central" simulate --seed "$1" --delivery "$2" --format json >"$tmp/out.json" 2>"$tmp/err"
+  st=$?
+  check_json "$tmp/out.json" "$st" "seed $1 delivery $2" || { fails=$((fails + 1)); cat "$tmp/err"; }
+  [ "$1" = 42 ] && cp "$tmp/out.json" "$tmp/s42.json"
+done
+
+# The documented limit: a 14-day delivery is longer than a tripled use leaves after the
+# 21-day trigger; only the spike devices run out, and the simulation says so (exit 1).
+"$central" simulate --seed 5 --delivery 14 --format json >"$tmp/d14.json" 2>"$tmp/err"
+st=$?
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+out = {x["serial"]: x["profile"] for x in d["per_device"] if x["stockout_days"]}
+assert d["stockout_days"] > 0 and set(out.values()) == {"spike"}, out
+' "$tmp/d14.json" && [ "$st" -eq 1 ] && grep -q 'stock-out days' "$tmp/err" &&
+  ok "delivery 14: only the usage spikes run out, exit 1" || notok "delivery 14 (exit $st)"
+
+# A bigger fleet over more sites, still within the promise.
+"$central" simulate --devices 120 --sites 10 --days 240 --seed 9 --format json >"$tmp/big.json" 2>"$tmp/err"
+st=$?
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["devices"] == 120 and d["sites"] == 10 and len(d["per_device"]) == 120, d["devices"]
+assert d["stockout_days"] == 0 and d["max_trigger_error_days"] <= 1, (d["stockout_days"], d["max_trigger_error_days"])
+assert {x["site"] for x in d["per_device"]} == {"site-%d" % i for i in range(1, 11)}
+' "$tmp/big.json" && [ "$st" -eq 0 ] && ok "120 devices, 10 sites, 240 days" || notok "120 devices, 10 sites, 240 days (exit $st)"
+
+# The table: the summary and one row per device.
+"$central" simulate --seed 42 >"$tmp/table" 2>"$tmp/err"
+st=$?
+if [ "$st" -eq 0 ] && grep -q '^stock-out days (eligible, reporting) *0$' "$tmp/table" &&
+  grep -q '^shipments .*(without consolidation [0-9]*)' "$tmp/table" &&
+  grep -q '^max trigger error (printing days) *[01] ' "$tmp/table" &&
+  grep -q '^notices .*disconnected' "$tmp/table" &&
+  [ "$(grep -c '^SIM0' "$tmp/table")" -eq 60 ]; then
+  ok "table output"
+else
+  notok "table output (exit $st)"; cat "$tmp/table"
+fi
+
+# Without the comparison run: no count, no consolidation promise, same shipments.
+"$central" simulate --seed 42 --no-consolidation-compare --format json >"$tmp/nc.json" 2>"$tmp/err"
+st=$?
+python3 -c '
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert b["shipments_without_consolidation"] is None
+assert a["shipments"] == b["shipments"], (a["shipments"], b["shipments"])
+' "$tmp/s42.json" "$tmp/nc.json" && [ "$st" -eq 0 ] && ok "--no-consolidation-compare" || notok "--no-consolidation-compare (exit $st)"
+
+# A broken promise exits 1: one site, one device cannot save a shipment by consolidating.
+"$central" simulate --devices 1 --sites 1 --days 60 --format json >"$tmp/one.json" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 1 ] && grep -q 'consolidation saved no shipment' "$tmp/err" &&
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/one.json" &&
+  ok "broken promise: exit 1 with the reason" || notok "broken promise: exit $st"
+
+# Bad arguments: exit 2 and a message naming the problem; nothing on stdout.
+for bad in "--days 0" "--days 366" "--devices 0" "--devices 201" "--sites 0" "--delivery 31" \
+  "--delivery -1" "--seed x" "--format xml" "--days" "--bogus 1" "extra"; do
+  "$central" simulate $bad >"$tmp/bad.out" 2>"$tmp/bad.err"
+  st=$?
+  if [ "$st" -eq 2 ] && [ ! -s "$tmp/bad.out" ] && grep -q 'simulate' "$tmp/bad.err"; then
+    ok "bad arguments '$bad': exit 2"
+  else
+    notok "bad arguments '$bad': exit $st"; cat "$tmp/bad.err"
+  fi
+done
+"$central" simulate --help >"$tmp/help" && grep -q 'usage: asr-central simulate' "$tmp/help" &&
+  ok "--help shows the usage, exit 0" || notok "--help"
+
+[ "$fails" -eq 0 ]
