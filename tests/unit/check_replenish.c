@@ -261,6 +261,181 @@ START_TEST(test_conf_and_types)
 }
 END_TEST
 
+/* 29 daily readings ending on day last: 14 a day on five days of the week, nothing on the
+ * two days (d - weekend) mod 7 == 0 or 6, level end on day last; a new cartridge (+800)
+ * installed on day jump. */
+static void weekly(asr_rp_reading *r, int64_t last, int64_t weekend, int64_t jump, double end)
+{
+  double lv = end;
+  for (int k = 28; k >= 0; k--) {
+    int64_t d = last - 28 + k;
+    r[k] = (asr_rp_reading){d, lv};
+    int64_t w = ((d - weekend) % 7 + 7) % 7;
+    lv += (w == 0 || w == 6) ? 0.0 : 14.0;
+    if (d == jump)
+      lv -= 800.0;
+  }
+}
+
+START_TEST(test_weekly_replacement_balanced)
+{
+  asr_rp_forecast_conf c;
+  asr_rp_forecast_conf_default(&c);
+  asr_rp_reading r[29];
+  int span;
+  /* the new cartridge goes in on a weekend day: that step is left out; a plain total
+   * over the remaining 27 days would say 280 / 27 = 10.37 */
+  weekly(r, T, T, T - 14, 850.0);
+  ck_assert_double_eq_tol(r[14].level - r[13].level, 800.0, 1e-9);
+  ck_assert_double_eq_tol(asr_rp_average_use(r, 29, CAPY, 28, &c, &span), 10.0, 1e-9);
+  ck_assert_int_eq(span, 27);
+  weekly(r, T, T, T - 16, 850.0); /* ... or on a working day: 266 / 27 would be 9.85 */
+  ck_assert_double_eq_tol(asr_rp_average_use(r, 29, CAPY, 28, &c, &span), 10.0, 1e-9);
+}
+END_TEST
+
+START_TEST(test_gap_bridged_by_day_of_week)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  weekly(r, T - 2, T, 0, 215.0); /* the last report on the last working day, today a weekend day */
+  asr_rp_supply s = sup(3, "black", r, 29);
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.daily_use, 10.0, 1e-9);
+  ck_assert_double_eq_tol(e.fc.remaining, r[28].level, 1e-9); /* nothing printed since */
+  ck_assert(!e.due);                                          /* 21.5 days, not 19.5 */
+  double prof[7];
+  asr_rp_weekday_use(r, 29, CAPY, 28, &c.forecast, prof);
+  ck_assert_double_eq_tol(prof[T % 7], 0.0, 1e-9);
+  ck_assert_double_eq_tol(prof[(T + 1) % 7], 14.0, 1e-9);
+  linear(r, 230.0, 10.0); /* a steady device: two missing days cost two days of use */
+  s.n_readings = 27;      /* the last two reports missing */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.remaining, 230.0, 1e-9);
+  ck_assert(!e.due);
+  s.n_readings = 29;
+  linear(r, 210.0, 10.0); /* one day since the last report: one day of use */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T + 1, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.remaining, 200.0, 1e-9);
+}
+END_TEST
+
+START_TEST(test_mid_window_follows_rise)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  double lv = 300.0; /* 30 a day for the last 20 days, 10 a day before */
+  for (int k = 28; k >= 0; k--) {
+    r[k] = (asr_rp_reading){T - 28 + k, lv};
+    lv += k > 8 ? 30.0 : 10.0;
+  }
+  asr_rp_supply s = sup(3, "black", r, 29);
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.long_use, 680.0 / 28.0, 1e-9); /* short/long 1.24 < 1.25 */
+  ck_assert_double_eq_tol(e.fc.daily_use, 30.0, 1e-9);        /* the mid window's */
+  ck_assert(e.due);                                           /* 300 / 30 = 10 days */
+  c.forecast.mid_window_days = 6;                             /* shorter than the short window */
+  ck_assert_int_eq(asr_rp_conf_check(&c), ASR_ERR_INVALID);
+}
+END_TEST
+
+/* One device of a plan test: id, site, contact, last report, its supplies. */
+static asr_rp_device dev(const char *id, const char *site, const char *contact, int64_t last,
+                         const asr_rp_supply *s, size_t n)
+{
+  return (asr_rp_device){.serial = id,
+                         .site = site,
+                         .contact = contact,
+                         .enrolled = true,
+                         .last_report = last,
+                         .supplies = s,
+                         .n_supplies = n};
+}
+
+START_TEST(test_plan_groups)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  static asr_rp_reading due[29], soon[29], hot[29];
+  linear(due, 200.0, 10.0);    /* 20 days: due */
+  linear(soon, 500.0, 10.0);   /* trigger in 29 days */
+  for (int k = 0; k < 29; k++) /* 3 cartridges a week */
+    hot[k] = (asr_rp_reading){T - 28 + k, 1000.0 - fmod(k * 3000.0 / 7.0, 1000.0) - 1.0};
+  asr_rp_supply a[1] = {sup(3, "black", due, 29)}, b[1] = {sup(3, "cyan", soon, 29)},
+                h[1] = {sup(3, "black", hot, 29)};
+  asr_rp_device d[6] = {dev("A", "s1", "x", T, a, 1), dev("B", "s1", "y", T, b, 1),
+                        dev("C", "s2", "x", T, b, 1), dev("D", "s1", "x", T - 7, b, 1),
+                        dev("E", "s1", "x", T, h, 1), dev("F", "s1", "x", T, b, 1)};
+  asr_rp_order o[6];
+  asr_rp_line l[16];
+  asr_rp_plan p = {.orders = o, .max_orders = 6, .lines = l, .max_lines = 16};
+  ck_assert(asr_rp_device_high_use(&c, &d[4], T));
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 6, T, &p), ASR_OK);
+  /* A's order takes F (same site and contact); not B (other contact), C (other site),
+   * D (disconnected), E (high usage: never ordered for, though its supply is due) */
+  ck_assert_int_eq(p.n_orders, 1);
+  ck_assert_int_eq(p.n_lines, 2);
+  ck_assert_int_eq(l[0].device, 0);
+  ck_assert_int_eq(l[1].device, 5);
+  ck_assert_int_eq(l[1].reason, ASR_RP_REASON_CONSOLIDATED);
+  a[0].stock = 1; /* a shipment covers A's need: no duplicate, no order */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 6, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 0);
+  a[0].stock = 0; /* ordered 10 days ago to last until T + 20: use rose, a spike order */
+  a[0].covered_until = T + 20;
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 6, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 1);
+  ck_assert_int_eq(l[0].reason, ASR_RP_REASON_SPIKE);
+  a[0].covered_until = T + 3; /* within spike_margin_days of the covered date: a trigger */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 6, T, &p), ASR_OK);
+  ck_assert_int_eq(l[0].reason, ASR_RP_REASON_TRIGGER);
+}
+END_TEST
+
+START_TEST(test_waste_per_black_cartridge)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  static asr_rp_reading black[29], waste[29], drum[29];
+  linear(black, 700.0, 100.0); /* 3 cartridges due */
+  linear(waste, 50.0, 10.0);   /* the waste container itself due: 1 */
+  linear(drum, 100.0, 10.0);   /* a drum near its end: shown, never ordered */
+  asr_rp_supply s[3] = {sup(3, "black", black, 29), sup(4, NULL, waste, 29),
+                        sup(9, NULL, drum, 29)};
+  asr_rp_device d = dev("A", "s1", "x", T, s, 3);
+  asr_rp_order o[2];
+  asr_rp_line l[8];
+  asr_rp_plan p = {.orders = o, .max_orders = 2, .lines = l, .max_lines = 8};
+  ck_assert_int_eq(asr_rp_plan_day(&c, &d, 1, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 2);
+  ck_assert_int_eq(l[0].quantity, 3);
+  ck_assert_int_eq(l[1].supply, 1);
+  ck_assert_int_eq(l[1].quantity, 3); /* raised from 1 to one per black toner */
+  asr_rp_eval e;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s[2], T, &e), ASR_OK);
+  ck_assert(e.fc.valid && !e.eligible_type && e.due); /* the forecast is shown */
+}
+END_TEST
+
+START_TEST(test_early_judged_on_use)
+{
+  asr_rp_forecast_conf c;
+  asr_rp_forecast_conf_default(&c);
+  asr_rp_jump j;
+  int stock = 2;
+  /* read at 600 yesterday; a device printing 400 a day had 200 left when it was swapped */
+  asr_rp_jump_apply_used(600.0, 990.0, CAPY, 400.0, &c, &stock, &j);
+  ck_assert(j.replaced && !j.early && j.from_stock);
+  asr_rp_jump_apply_used(600.0, 990.0, CAPY, 350.0, &c, &stock, &j); /* 250 left: early */
+  ck_assert(j.replaced && j.early && j.from_stock);
+  ck_assert_int_eq(stock, 0);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("replenish");
@@ -275,6 +450,12 @@ int main(void)
   tcase_add_test(tc, test_jump_and_stock);
   tcase_add_test(tc, test_states_and_notices);
   tcase_add_test(tc, test_conf_and_types);
+  tcase_add_test(tc, test_weekly_replacement_balanced);
+  tcase_add_test(tc, test_gap_bridged_by_day_of_week);
+  tcase_add_test(tc, test_mid_window_follows_rise);
+  tcase_add_test(tc, test_plan_groups);
+  tcase_add_test(tc, test_waste_per_black_cartridge);
+  tcase_add_test(tc, test_early_judged_on_use);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
