@@ -475,6 +475,20 @@ static asr_result simulate(sim_ctx *x, bool consolidate)
 
 /* ---- The report -------------------------------------------------------------------- */
 
+/* Cartridges on the shelf of each supply: {"black": 1, "waste": 3, ...}. */
+static json_t *shelf_json(const sim_device *d)
+{
+  json_t *o = json_object();
+  for (size_t k = 0; o != NULL && k < d->n_sup; k++) {
+    const sim_supply *s = &d->sup[k];
+    if (json_object_set_new(o, s->colorant ? s->colorant : "waste", json_integer(s->shelf))) {
+      json_decref(o);
+      o = NULL;
+    }
+  }
+  return o;
+}
+
 static json_t *device_json(const sim_ctx *x, const sim_device *d)
 {
   int shelf = 0, stock = 0;
@@ -484,13 +498,13 @@ static json_t *device_json(const sim_ctx *x, const sim_device *d)
     stock += d->sup[k].stock;
   }
   asr_rp_device v = {.last_report = d->last_report};
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "serial", d->serial,
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:o,s:i,s:I,s:I,s:I,s:I,s:I}", "serial", d->serial,
                    "site", d->site, "contact", d->contact, "profile", profile_names[d->prof],
                    "state", asr_rp_state_str(asr_rp_device_state(&x->c, &v, today)), "high_usage",
-                   d->high_use, "shelf_stock", shelf, "stock_believed", stock, "order_lines",
-                   (json_int_t)d->lines, "cartridges", (json_int_t)d->cartridges,
-                   "early_replacements", (json_int_t)d->early, "notices", (json_int_t)d->notices,
-                   "stockout_days", (json_int_t)d->stockouts);
+                   d->high_use, "shelf_stock", shelf, "shelf_by_supply", shelf_json(d),
+                   "stock_believed", stock, "order_lines", (json_int_t)d->lines, "cartridges",
+                   (json_int_t)d->cartridges, "early_replacements", (json_int_t)d->early, "notices",
+                   (json_int_t)d->notices, "stockout_days", (json_int_t)d->stockouts);
 }
 
 static json_t *devices_json(const sim_ctx *x, long *high, int *shelf_total, int *shelf_max)
