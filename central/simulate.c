@@ -77,6 +77,7 @@ typedef struct {
   long stockout_days, stockout_ineligible, orders, lines, cartridges;
   long trigger_lines, changed_lines, consolidated_lines;
   double max_trigger_error, max_changed_error;
+  long error_days[4]; /* trigger lines 0, 1, 2, >= 3 printing days from the crossing */
   long notices_order, notices_disconnected, notices_final, early_replacements, unknown_stock;
 } sim_stats;
 
@@ -381,6 +382,7 @@ static void score_line(const sim_device *d, const sim_supply *s, const asr_rp_ev
   if (l->reason == ASR_RP_REASON_TRIGGER && !changed) {
     st->trigger_lines++;
     st->max_trigger_error = fmax(st->max_trigger_error, err);
+    st->error_days[err < 3.0 ? (int)err : 3]++;
   } else {
     st->changed_lines++;
     st->max_changed_error = fmax(st->max_changed_error, err);
@@ -558,6 +560,10 @@ static json_t *report_json(const sim_ctx *x, long without)
       json_object_set_new(r, "shipments_without_consolidation",
                           without >= 0 ? json_integer(without) : json_null()) != 0 ||
       json_object_set_new(r, "notices_by_kind", notices_json(&x->st)) != 0 ||
+      json_object_set_new(
+          r, "trigger_lines_by_error_days",
+          json_pack("[I,I,I,I]", (json_int_t)x->st.error_days[0], (json_int_t)x->st.error_days[1],
+                    (json_int_t)x->st.error_days[2], (json_int_t)x->st.error_days[3])) != 0 ||
       json_object_set_new(r, "early_replacements", json_integer(x->st.early_replacements)) != 0 ||
       json_object_set_new(r, "high_usage_devices", json_integer(high)) != 0 ||
       json_object_set_new(r, "shelf_stock_total", json_integer(total)) != 0 ||
@@ -741,6 +747,13 @@ static void table_counts(const json_t *r, char *b, size_t n, size_t *len)
              "max trigger error (printing days)",
              json_real_value(json_object_get(r, "max_trigger_error_days")),
              json_real_value(json_object_get(r, "max_changed_error_days")));
+  const json_t *h = json_object_get(r, "trigger_lines_by_error_days");
+  asr_append(b, n, len, "%-40s %lld on the day, %lld at 1, %lld at 2, %lld at 3 or more\n",
+             "trigger lines by error (printing days)",
+             (long long)json_integer_value(json_array_get(h, 0)),
+             (long long)json_integer_value(json_array_get(h, 1)),
+             (long long)json_integer_value(json_array_get(h, 2)),
+             (long long)json_integer_value(json_array_get(h, 3)));
   asr_append(b, n, len, "%-40s %lld total, %lld max per device\n", "stock on the shelf at the end",
              (long long)num(r, "shelf_stock_total"), (long long)num(r, "shelf_stock_max"));
   asr_append(b, n, len, "%-40s %lld early, %lld not from our stock\n", "replacements reported",

@@ -22,6 +22,7 @@ void asr_rp_forecast_conf_default(asr_rp_forecast_conf *c)
   c->min_span_days = 3;
   c->early_fraction = 0.25;
   c->mid_window_days = 14;
+  c->mid_ratio = 1.10;
 }
 
 asr_result asr_rp_forecast_conf_check(const asr_rp_forecast_conf *c)
@@ -39,6 +40,8 @@ asr_result asr_rp_forecast_conf_check(const asr_rp_forecast_conf *c)
   if (!(c->early_fraction > 0.0 && c->early_fraction < 1.0))
     return ASR_ERR_INVALID;
   if (c->mid_window_days < c->short_window_days || c->mid_window_days > c->long_window_days)
+    return ASR_ERR_INVALID;
+  if (!(c->mid_ratio >= 1.0 && c->mid_ratio <= 10.0))
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -176,13 +179,14 @@ static void fill_days_left(asr_rp_forecast *f, const double prof[7], double capa
     f->days_left = ASR_RP_FOREVER;
 }
 
-/* The daily use: the long average; the mid one when higher and measured on every day of
- * the week (a rise the long window still dilutes; an unbalanced mid window would tilt a
- * weekly cycle); the short one when >= spike_ratio x long (a rise of the last days). */
+/* The daily use: the long average; the mid one when >= mid_ratio x long and measured on
+ * every day of the week (a rise the long window still dilutes; an unbalanced mid window
+ * would tilt a weekly cycle; without the ratio, the higher of two noisy averages orders
+ * early); the short one when >= spike_ratio x long (a rise of the last days). */
 static void pick_use(asr_rp_forecast *f, bool mid_ok, int span_s, const asr_rp_forecast_conf *c)
 {
   f->daily_use = f->long_use;
-  if (mid_ok && f->mid_use > f->daily_use)
+  if (mid_ok && f->mid_use >= c->mid_ratio * f->long_use)
     f->daily_use = f->mid_use;
   if (span_s >= c->min_span_days && f->short_use >= c->spike_ratio * f->long_use)
     f->daily_use = f->short_use;

@@ -30,6 +30,7 @@ typedef struct {
   int min_span_days;     /* fewer days of usable history: no forecast (3) */
   double early_fraction; /* a jump from >= this fraction of capacity is early (0.25) */
   int mid_window_days;   /* window that follows a rise once the short one settles (14) */
+  double mid_ratio;      /* mid average >= ratio x long average: use the mid one (1.10) */
 } asr_rp_forecast_conf;
 
 /* The forecast of one supply on a given day. */

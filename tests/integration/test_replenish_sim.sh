@@ -31,6 +31,9 @@ for k in ("stockout_days", "orders", "shipments", "shipments_without_consolidati
 check("no stock-out day on eligible reporting devices (%s)" % d["stockout_days"], d["stockout_days"] == 0)
 check("orders within 1 day of the trigger (max %s over %s lines)" % (d["max_trigger_error_days"], d["trigger_lines"]),
       d["max_trigger_error_days"] <= 1 and d["trigger_lines"] > 0)
+h = d["trigger_lines_by_error_days"]
+check("error distribution adds up, nothing at 2 or more (%s)" % h,
+      sum(h) == d["trigger_lines"] and h[2] == 0 and h[3] == 0 and h[0] > h[1])
 check("consolidation ships less (%s < %s)" % (d["shipments"], d["shipments_without_consolidation"]),
       d["shipments"] < d["shipments_without_consolidation"])
 check("orders were placed (%s)" % d["orders"], d["orders"] > 0 and d["shipments"] == d["orders"])

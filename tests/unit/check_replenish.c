@@ -338,7 +338,11 @@ START_TEST(test_mid_window_follows_rise)
   ck_assert_double_eq_tol(e.fc.long_use, 680.0 / 28.0, 1e-9); /* short/long 1.24 < 1.25 */
   ck_assert_double_eq_tol(e.fc.daily_use, 30.0, 1e-9);        /* the mid window's */
   ck_assert(e.due);                                           /* 300 / 30 = 10 days */
-  c.forecast.mid_window_days = 6;                             /* shorter than the short window */
+  c.forecast.mid_ratio = 1.3; /* 30 / 24.3 = 1.24: below this ratio, the long one */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.daily_use, 680.0 / 28.0, 1e-9);
+  c.forecast.mid_ratio = 1.10;
+  c.forecast.mid_window_days = 6; /* shorter than the short window */
   ck_assert_int_eq(asr_rp_conf_check(&c), ASR_ERR_INVALID);
 }
 END_TEST
