@@ -596,7 +596,7 @@ static int simulate_usage(FILE *out, const char *why)
     cli_error("simulate: %s", why);
   fprintf(out, "usage: asr-central simulate [--days N] [--devices N] [--sites N] "
                "[--delivery DAYS] [--seed N] [--format table|json] "
-               "[--no-consolidation-compare]\n");
+               "[--no-consolidation-compare] [--gauge-error PERCENT]\n");
   return out == stdout ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
 }
 

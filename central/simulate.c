@@ -323,6 +323,14 @@ static void see_jump(sim_ctx *x, sim_device *d, sim_supply *s, int day, double l
   x->st.unknown_stock += j.unknown_stock;
 }
 
+/* The level a printer reports: an integer, and with --gauge-error a fuel gauge that counts
+ * the use of its cartridge that many percent off. */
+static double reported(const sim_ctx *x, double level)
+{
+  double lv = CAP - (CAP - level) * (1.0 + x->o.gauge_error / 100.0);
+  return floor(fmin(fmax(lv, 0.0), CAP) + 0.5);
+}
+
 static void report_day(sim_ctx *x, sim_device *d, int day)
 {
   if (!reports(x, d, day))
@@ -330,7 +338,7 @@ static void report_day(sim_ctx *x, sim_device *d, int day)
   d->last_report = D0 + day;
   for (size_t k = 0; k < d->n_sup; k++) {
     sim_supply *s = &d->sup[k];
-    double lv = floor(s->level + 0.5);
+    double lv = reported(x, s->level);
     if (s->n_hist > 0 && day >= 0)
       see_jump(x, d, s, day, lv);
     if (s->n_hist < MAX_HIST)
@@ -553,9 +561,10 @@ static json_t *report_json(const sim_ctx *x, long without)
   int total = 0, max = 0;
   json_t *r = counts_json(&x->st);
   json_t *devs = devices_json(x, &high, &total, &max);
-  json_t *opts = json_pack("{s:i,s:i,s:i,s:i,s:I}", "days", (int)x->o.days, "devices",
-                           (int)x->o.devices, "sites", (int)x->o.sites, "delivery_days",
-                           (int)x->o.delivery, "seed", (json_int_t)x->o.seed);
+  json_t *opts =
+      json_pack("{s:i,s:i,s:i,s:i,s:I,s:i}", "days", (int)x->o.days, "devices", (int)x->o.devices,
+                "sites", (int)x->o.sites, "delivery_days", (int)x->o.delivery, "seed",
+                (json_int_t)x->o.seed, "gauge_error_percent", x->o.gauge_error);
   if (r == NULL || devs == NULL || opts == NULL || json_object_update(r, opts) != 0 ||
       json_object_set_new(r, "shipments_without_consolidation",
                           without >= 0 ? json_integer(without) : json_null()) != 0 ||
@@ -668,6 +677,12 @@ static asr_result parse_one(const char *a, const char *v, csim_opts *o)
     return asr_parse_uint(v, 0, 30, &o->delivery);
   if (strcmp(a, "--seed") == 0)
     return asr_parse_uint(v, 0, 4000000000u, &o->seed);
+  if (strcmp(a, "--gauge-error") == 0) {
+    int64_t g = 0;
+    asr_result r = asr_parse_i64(v, -50, 50, &g);
+    o->gauge_error = (int)g;
+    return r;
+  }
   if (strcmp(a, "--format") == 0 && (strcmp(v, "json") == 0 || strcmp(v, "table") == 0)) {
     o->json = strcmp(v, "json") == 0;
     return ASR_OK;
@@ -727,6 +742,9 @@ static void table_counts(const json_t *r, char *b, size_t n, size_t *len)
       b, n, len, "%-40s %lld days, %lld devices, %lld sites, delivery %lld days, seed %lld\n",
       "simulation", (long long)num(r, "days"), (long long)num(r, "devices"),
       (long long)num(r, "sites"), (long long)num(r, "delivery_days"), (long long)num(r, "seed"));
+  if (num(r, "gauge_error_percent") != 0)
+    asr_append(b, n, len, "%-40s %lld %%\n", "fuel gauges off by",
+               (long long)num(r, "gauge_error_percent"));
   asr_append(b, n, len, "%-40s %lld\n", "stock-out days (eligible, reporting)",
              (long long)num(r, "stockout_days"));
   asr_append(b, n, len, "%-40s %lld\n", "stock-out days (high usage or silent)",

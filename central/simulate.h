@@ -24,6 +24,7 @@ typedef struct {
   unsigned seed;     /* the random seed of use noise, levels and missing reports (42) */
   bool compare;      /* also run without consolidation to count the shipments saved (true) */
   bool json;         /* the caller's output format (not used by the simulation) */
+  int gauge_error;   /* printers report their use this many percent off (0; -50..50) */
 } csim_opts;
 
 /* Fills o with the defaults. */

@@ -115,9 +115,23 @@ st=$?
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/one.json" &&
   ok "broken promise: exit 1 with the reason" || notok "broken promise: exit $st"
 
+# The measure can fail: fuel gauges that count use 5 % high (or low) make the rules order
+# days early (late); the simulation, which knows the true levels, says so and exits 1.
+for g in 5 -5; do
+  "$central" simulate --seed 42 --gauge-error $g --format json >"$tmp/g.json" 2>"$tmp/err"
+  st=$?
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["gauge_error_percent"] == int(sys.argv[2]) and d["max_trigger_error_days"] > 1, d["max_trigger_error_days"]
+' "$tmp/g.json" $g && [ "$st" -eq 1 ] && grep -q 'printing days away from its trigger' "$tmp/err" &&
+    ok "gauges $g % off: the trigger error is caught, exit 1" || notok "gauges $g % off (exit $st)"
+done
+
 # Bad arguments: exit 2 and a message naming the problem; nothing on stdout.
 for bad in "--days 0" "--days 366" "--devices 0" "--devices 201" "--sites 0" "--delivery 31" \
-  "--delivery -1" "--seed x" "--format xml" "--days" "--bogus 1" "extra"; do
+  "--delivery -1" "--seed x" "--format xml" "--days" "--bogus 1" "extra" "--gauge-error 51" \
+  "--gauge-error 1.5"; do
   "$central" simulate $bad >"$tmp/bad.out" 2>"$tmp/bad.err"
   st=$?
   if [ "$st" -eq 2 ] && [ ! -s "$tmp/bad.out" ] && grep -q 'simulate' "$tmp/bad.err"; then
