@@ -271,6 +271,10 @@ static asr_result convert(CURL *c, CURLcode rc, const smtp_xfer *x, const char *
     asr_fmt(err, errn, "smtp: %s: %s (after %s)", what, x->reply, x->failed);
   else
     asr_fmt(err, errn, "smtp: %s: %s", what, detail);
+  for (char *p = err; *p; p++) {
+    if ((unsigned char)*p < 0x20)
+      *p = ' '; /* one line, whatever libcurl's text holds */
+  }
   return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include "central/mail.h"
 #include "common/util.h"
+#include "uplink/smtp.h"
 
 #define NOW INT64_C(1795000000) /* Wed, 18 Nov 2026 11:06:40 +0000 */
 
@@ -449,6 +450,42 @@ END_TEST
 
 /* ---- what is refused ---- */
 
+START_TEST(test_address_ok)
+{
+  static const char *const good[] = {"a@b", "supplies@acme.test", "asr-central@localhost",
+                                     "first.last+tag@sub.example.org"};
+  static const char *const bad[] = {NULL,
+                                    "",
+                                    "ab",
+                                    "@b.test",
+                                    "a@",
+                                    "a@b@c",
+                                    "a b@c.test",
+                                    "a@b.test\r\nBcc: x@y",
+                                    "<a@b.test>",
+                                    "A <a@b.test>",
+                                    "a@b.test,c@d.test",
+                                    "a\"q@b.test",
+                                    "m\xc3\xbcller@b.test",
+                                    "a@b\x7f.test",
+                                    "a@b;c",
+                                    "(x)a@b"};
+  char long_addr[300];
+
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    ck_assert_msg(asr_smtp_address_ok(good[i]), "refused %s", good[i]);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(!asr_smtp_address_ok(bad[i]), "accepted bad address %zu", i);
+  memset(long_addr, 'a', sizeof(long_addr));
+  memcpy(long_addr + 250, "@b.te", 6); /* 255 bytes: one too many */
+  ck_assert(!asr_smtp_address_ok(long_addr));
+  long_addr[250 - 1] = '\0';
+  ck_assert(!asr_smtp_address_ok(long_addr)); /* no @ */
+  memcpy(long_addr + 248, "@b.t", 5);         /* 252 bytes */
+  ck_assert(asr_smtp_address_ok(long_addr));
+}
+END_TEST
+
 START_TEST(test_refused)
 {
   cmail_notice n;
@@ -505,6 +542,7 @@ static Suite *mail_suite(void)
   tcase_add_test(tc, test_subject_site);
   tcase_add_test(tc, test_message_id_escaped);
   tcase_add_test(tc, test_long_lists);
+  tcase_add_test(tc, test_address_ok);
   tcase_add_test(tc, test_refused);
   suite_add_tcase(s, tc);
   return s;
