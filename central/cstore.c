@@ -31,23 +31,23 @@
 #include "uplink/sign.h"
 
 #define CSTORE_ERR_MAX 512
-#define APPLY_TRIES 20 /* whole-transaction retries of a batch meeting a busy file */
+#define APPLY_TRIES 20
+#define CSTORE_OSTMT_MAX                                                                           \
+  40 /* room for the replenishment statements (o_stmt_id) */ /* whole-transaction retries of a     \
+                                                                batch meeting a busy file */
 
 /* ---------------------------------------------------------------------------------------
- * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
- *   sites     a customer site: unique name, contact, address, its enrolment token.
- *   agents    an enrolled agent: id "ag_..", its site, its secret (hex, needed to check
- *             HMACs: the file is 0600), hostname and version, last_seen (any batch,
- *             heartbeats included), revoked (1: its requests get 403).
- *   devices   a printer of a site, unique (site_id, key); identity and state as the
- *             newest batch (by created_at) said; last_reading_at the time of its newest
- *             reading; readings the number of its rows in readings.
- *   supplies  one row per (device, supply index): the description, and in level, max,
- *             percent the values of the newest reading that reported it (at level_t).
- *   readings  one per (device, t): the page count.
- *   levels    one per (device, supply index, t): level and max as reported, percent.
- *   events    one per (device, t, kind): detail, and the batch that brought it.
- *   batches   every committed batch id, its agent, when, and its counts. */
+ * Schema (version 1; version 2 below adds replenishment). Times are Unix seconds. Strings a batch
+ * did not carry are NULL. sites     a customer site: unique name, contact, address, its enrolment
+ * token. agents    an enrolled agent: id "ag_..", its site, its secret (hex, needed to check HMACs:
+ * the file is 0600), hostname and version, last_seen (any batch, heartbeats included), revoked (1:
+ * its requests get 403). devices   a printer of a site, unique (site_id, key); identity and state
+ * as the newest batch (by created_at) said; last_reading_at the time of its newest reading;
+ * readings the number of its rows in readings. supplies  one row per (device, supply index): the
+ * description, and in level, max, percent the values of the newest reading that reported it (at
+ * level_t). readings  one per (device, t): the page count. levels    one per (device, supply index,
+ * t): level and max as reported, percent. events    one per (device, t, kind): detail, and the
+ * batch that brought it. batches   every committed batch id, its agent, when, and its counts. */
 static const struct {
   int version;
   const char *sql;
@@ -92,6 +92,58 @@ static const struct {
         " devices INTEGER NOT NULL, readings INTEGER NOT NULL,"
         " readings_new INTEGER NOT NULL, events INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE INDEX batches_agent ON batches(agent_id, received_at);"},
+    /* Replenishment (docs/replenishment.md). Days are whole days since the epoch (UTC).
+     *   orders       one shipment: its site, the contact it was grouped by, state, the
+     *                reason of its opening line, the day the engine made it, times of
+     *                creation, of the last change and of each warehouse step.
+     *   order_lines  (order, line): device, supply index, serial label, quantity, reason,
+     *                the day the line's stock is forecast to reach the trigger again.
+     *   stock        per (device, supply): cartridges ordered, delivered, and installed
+     *                (a level jump that consumed one); ordered - installed is the rules'
+     *                stock, delivered - installed the shelf; jumps_day the last day whose
+     *                reading was checked for a jump.
+     *   rp_devices   per device: high use (not eligible) and since when, the disconnection
+     *                notices sent (ASR_RP_SENT_* bits).
+     *   rp_events    early replacements, high use, cartridges not from us: once per
+     *                (device, supply, day, kind).
+     *   outbox       the mails: unique key (each notice once), recipient, the composed
+     *                message, state pending|sent|failed, tries, next try, last error.
+     *   rp_state     the engine's last run day. */
+    {2, "CREATE TABLE orders ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " contact TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'created' CHECK (state IN"
+        " ('created', 'shipped', 'backordered', 'delivered')), reason TEXT NOT NULL,"
+        " day INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " shipped_at INTEGER, backordered_at INTEGER, delivered_at INTEGER);"
+        "CREATE INDEX orders_site ON orders(site_id, state);"
+        "CREATE TABLE order_lines ("
+        " order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,"
+        " line INTEGER NOT NULL, device_id INTEGER NOT NULL REFERENCES devices(id),"
+        " idx INTEGER NOT NULL, serial TEXT NOT NULL, quantity INTEGER NOT NULL,"
+        " reason TEXT NOT NULL, covered_until INTEGER NOT NULL,"
+        " PRIMARY KEY (order_id, line)) WITHOUT ROWID;"
+        "CREATE INDEX order_lines_supply ON order_lines(device_id, idx);"
+        "CREATE TABLE stock ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, ordered INTEGER NOT NULL DEFAULT 0,"
+        " delivered INTEGER NOT NULL DEFAULT 0, installed INTEGER NOT NULL DEFAULT 0,"
+        " jumps_day INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
+        "CREATE TABLE rp_devices ("
+        " device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+        " high_use INTEGER NOT NULL DEFAULT 0, high_use_since INTEGER,"
+        " notices INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE rp_events ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " PRIMARY KEY (device_id, idx, day, kind)) WITHOUT ROWID;"
+        "CREATE TABLE outbox ("
+        " id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, site_id INTEGER REFERENCES sites(id),"
+        " rcpt TEXT NOT NULL, kind TEXT NOT NULL, message BLOB NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),"
+        " tries INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
+        "CREATE INDEX outbox_due ON outbox(state, next_try);"
+        "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -202,6 +254,7 @@ struct cstore {
   char *path;
   char err[CSTORE_ERR_MAX];
   sqlite3_stmt *stmt[S_COUNT];
+  sqlite3_stmt *ostmt[CSTORE_OSTMT_MAX]; /* replenishment statements (end of this file) */
 };
 
 static int busy_timeout_ms = 30000;
@@ -491,6 +544,8 @@ void cstore_close(cstore *st)
     return;
   for (int i = 0; i < S_COUNT; i++)
     sqlite3_finalize(st->stmt[i]);
+  for (int i = 0; i < CSTORE_OSTMT_MAX; i++)
+    sqlite3_finalize(st->ostmt[i]);
   sqlite3_close(st->db);
   free(st->path);
   free(st);
@@ -1060,4 +1115,146 @@ int64_t cstore_count(cstore *st, const char *table)
     sqlite3_finalize(s);
   }
   return n;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Replenishment: orders and their lines, stock, device flags, the outbox (schema 2).
+ * Its statements are a table of their own, cached like stmt_sql[]. */
+typedef enum { O_ORDERS, O_ORDER_LINES, O_COUNT } o_stmt_id;
+
+_Static_assert(O_COUNT <= CSTORE_OSTMT_MAX, "raise CSTORE_OSTMT_MAX");
+
+static const char *const o_sql[O_COUNT] = {
+    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at"
+                 " FROM orders o JOIN sites s ON s.id = o.site_id"
+                 " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
+                 " ORDER BY o.created_at DESC, o.id DESC",
+    [O_ORDER_LINES] = "SELECT l.serial, coalesce(p.description, p.type, 'supply ' || l.idx),"
+                      " p.colorant, l.idx, l.quantity, l.reason FROM order_lines l"
+                      " LEFT JOIN supplies p ON p.device_id = l.device_id AND p.idx = l.idx"
+                      " WHERE l.order_id = ?1 ORDER BY l.line",
+};
+
+static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
+{
+  if (!st->ostmt[id]) {
+    int rc =
+        sqlite3_prepare_v3(st->db, o_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->ostmt[id], NULL);
+    if (rc != SQLITE_OK)
+      return db_fail(st, rc, "preparing a statement");
+  }
+  *out = st->ostmt[id];
+  return ASR_OK;
+}
+
+#define ORDER_LINES_MAX 4096 /* lines listed per order */
+
+/* An order's lines with copies of their strings (valid while the callback runs). */
+typedef struct {
+  cstore_order_line *lines;
+  char (*buf)[4][CSTORE_NAME_MAX];
+  size_t n, cap;
+} order_lines_buf;
+
+static asr_result lines_grow(order_lines_buf *b)
+{
+  size_t cap = b->cap ? b->cap * 2 : 16;
+  cstore_order_line *l = realloc(b->lines, cap * sizeof(*l));
+  char(*buf)[4][CSTORE_NAME_MAX];
+
+  if (!l)
+    return ASR_ERR_NOMEM;
+  b->lines = l;
+  buf = realloc(b->buf, cap * sizeof(*buf));
+  if (!buf)
+    return ASR_ERR_NOMEM;
+  b->buf = buf;
+  b->cap = cap;
+  return ASR_OK;
+}
+
+static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
+{
+  l->serial = col_copy(s, 0, buf[0]);
+  l->supply = col_copy(s, 1, buf[1]);
+  l->colorant = col_copy(s, 2, buf[2]);
+  l->supply_index = sqlite3_column_int(s, 3);
+  l->quantity = sqlite3_column_int(s, 4);
+  l->reason = col_copy(s, 5, buf[3]);
+}
+
+/* Loads the lines of order id into b (pointers are fixed up after the last grow). */
+static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_ORDER_LINES, &s);
+
+  b->n = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  while (!r && b->n < ORDER_LINES_MAX) {
+    r = stmt_row(st, s, "listing order lines", &row);
+    if (r || !row)
+      break;
+    if (b->n == b->cap)
+      r = lines_grow(b);
+    if (!r) {
+      line_from_row(s, &b->lines[b->n], b->buf[b->n]);
+      b->n++;
+    }
+  }
+  stmt_done(s);
+  for (size_t i = 0; i < b->n; i++) {
+    /* the buffers may have moved: recompute every copied pointer */
+    cstore_order_line *l = &b->lines[i];
+    l->serial = l->serial ? b->buf[i][0] : NULL;
+    l->supply = l->supply ? b->buf[i][1] : NULL;
+    l->colorant = l->colorant ? b->buf[i][2] : NULL;
+    l->reason = l->reason ? b->buf[i][3] : NULL;
+  }
+  return r;
+}
+
+static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
+{
+  o->id = sqlite3_column_int64(s, 0);
+  o->site = col_text(s, 1);
+  o->state = col_text(s, 2);
+  o->reason = col_text(s, 3);
+  o->created_at = sqlite3_column_int64(s, 4);
+  o->updated_at = sqlite3_column_int64(s, 5);
+}
+
+asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
+                                void *ctx)
+{
+  order_lines_buf b = {0};
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = o_get(st, O_ORDERS, &s);
+  if (r)
+    return r;
+  bind_opt(s, 1, site);
+  sqlite3_bind_int(s, 2, open_only ? 1 : 0);
+  while (!r && row) {
+    cstore_order_row o;
+    r = stmt_row(st, s, "listing orders", &row);
+    if (r || !row)
+      break;
+    order_from_row(s, &o);
+    r = order_lines_load(st, o.id, &b);
+    o.n_lines = b.n;
+    o.lines = b.lines;
+    if (!r && cb(&o, ctx))
+      break;
+  }
+  stmt_done(s);
+  free(b.lines);
+  free(b.buf);
+  return r;
 }

@@ -168,6 +168,34 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
  * "agents" (for tests and benchmarks); -1 on error. */
 int64_t cstore_count(cstore *st, const char *table);
 
+/* ---------------------------------------------------------------------------------------
+ * Replenishment: orders, their lines, device stock and flags, notices, the mail outbox
+ * (schema version 2; central/engine.c and central/notify.c use these). */
+
+/* One line of an order, for listing (strings live as long as the callback runs). */
+typedef struct {
+  const char *serial, *supply, *colorant;
+  int32_t supply_index;
+  int quantity;
+  const char *reason;
+} cstore_order_line;
+
+/* One order with its lines, for listing. */
+typedef struct {
+  int64_t id;
+  const char *site, *state, *reason;
+  int64_t created_at, updated_at;
+  size_t n_lines;
+  const cstore_order_line *lines;
+} cstore_order_row;
+
+typedef int (*cstore_order_cb)(const cstore_order_row *o, void *ctx);
+
+/* Calls cb for each order (of site when not NULL; only created/shipped/backordered when
+ * open_only), newest first. ASR_ERR_NOT_FOUND when site is given and does not exist. */
+asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
+                                void *ctx);
+
 /* Busy timeout in milliseconds for handles opened from now on (default 30000). */
 void cstore_set_busy_timeout(int ms);
 
