@@ -31,23 +31,25 @@
 #include "uplink/sign.h"
 
 #define CSTORE_ERR_MAX 512
-#define APPLY_TRIES 20
-#define CSTORE_OSTMT_MAX                                                                           \
-  40 /* room for the replenishment statements (o_stmt_id) */ /* whole-transaction retries of a     \
-                                                                batch meeting a busy file */
+#define APPLY_TRIES 20      /* whole-transaction retries of a batch meeting a busy file */
+#define CSTORE_OSTMT_MAX 40 /* room for the replenishment statements (o_stmt_id) */
 
 /* ---------------------------------------------------------------------------------------
- * Schema (version 1; version 2 below adds replenishment). Times are Unix seconds. Strings a batch
- * did not carry are NULL. sites     a customer site: unique name, contact, address, its enrolment
- * token. agents    an enrolled agent: id "ag_..", its site, its secret (hex, needed to check HMACs:
- * the file is 0600), hostname and version, last_seen (any batch, heartbeats included), revoked (1:
- * its requests get 403). devices   a printer of a site, unique (site_id, key); identity and state
- * as the newest batch (by created_at) said; last_reading_at the time of its newest reading;
- * readings the number of its rows in readings. supplies  one row per (device, supply index): the
- * description, and in level, max, percent the values of the newest reading that reported it (at
- * level_t). readings  one per (device, t): the page count. levels    one per (device, supply index,
- * t): level and max as reported, percent. events    one per (device, t, kind): detail, and the
- * batch that brought it. batches   every committed batch id, its agent, when, and its counts. */
+ * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
+ *   sites     a customer site: unique name, contact, address, its enrolment token.
+ *   agents    an enrolled agent: id "ag_..", its site, its secret (hex, needed to check
+ *             HMACs: the file is 0600), hostname and version, last_seen (any batch,
+ *             heartbeats included), revoked (1: its requests get 403).
+ *   devices   a printer of a site, unique (site_id, key); identity and state as the
+ *             newest batch (by created_at) said; last_reading_at the time of its newest
+ *             reading; readings the number of its rows in readings.
+ *   supplies  one row per (device, supply index): the description, and in level, max,
+ *             percent the values of the newest reading that reported it (at level_t).
+ *   readings  one per (device, t): the page count.
+ *   levels    one per (device, supply index, t): level and max as reported, percent.
+ *   events    one per (device, t, kind): detail, and the batch that brought it.
+ *   batches   every committed batch id, its agent, when, and its counts.
+ * Version 2 adds replenishment (below). */
 static const struct {
   int version;
   const char *sql;
