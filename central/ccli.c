@@ -130,11 +130,12 @@ static void request_log(const central_request_log *l, void *ctx)
 
 static void serve_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
-               " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
-               "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS]\n"
-               "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
-               " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
+  fprintf(out,
+          "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
+          " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
+          "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
+          "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
+          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
 }
 
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)

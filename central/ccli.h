@@ -44,6 +44,7 @@ enum {
   CCLI_OPT_SMTP_CA_FILE,
   CCLI_OPT_SMTP_STARTTLS,
   CCLI_OPT_MAIL_INTERVAL,
+  CCLI_OPT_NO_REPLENISH,
 };
 #define CCLI_MAIL_INTERVAL 60 /* seconds between two flushes of the outbox in serve */
 struct option;

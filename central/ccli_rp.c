@@ -39,6 +39,7 @@ typedef struct {
   const char *db, *site, *rules, *mail_from, *smtp_url, *smtp_user, *smtp_password_file;
   const char *smtp_ca_file;
   int json, open_only, now, flush, status, starttls, disconnect_days, mail_interval;
+  int no_replenish;
 } rp_opts;
 
 static rp_opts serve_rp = {.disconnect_days = -1, .mail_interval = CCLI_MAIL_INTERVAL};
@@ -53,6 +54,7 @@ static const struct option ccli_rp_longopts[] = {
     {"smtp-ca-file", required_argument, NULL, CCLI_OPT_SMTP_CA_FILE},
     {"smtp-starttls", no_argument, NULL, CCLI_OPT_SMTP_STARTTLS},
     {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
+    {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
     {NULL, 0, NULL, 0},
 };
 
@@ -89,6 +91,9 @@ static int rp_option(rp_opts *o, int c, const char *arg)
     return 0;
   case CCLI_OPT_SMTP_STARTTLS:
     o->starttls = 1;
+    return 0;
+  case CCLI_OPT_NO_REPLENISH:
+    o->no_replenish = 1;
     return 0;
   case CCLI_OPT_MAIL_INTERVAL:
     if (asr_parse_uint(arg, 1, 86400, &v) != ASR_OK) {
@@ -469,7 +474,10 @@ static void runner_tick(cstore *st, int64_t *last_flush)
   int64_t now = asr_clock_now(), mono = asr_monotonic_ms() / 1000;
   cengine_opts eo = {.mail_from = serve_rp.mail_from, .now = now};
 
-  if (cengine_run_day(st, &runner.conf, now / 86400, &eo, &rep) != ASR_OK)
+  memset(&rep, 0, sizeof(rep));
+  if (serve_rp.no_replenish)
+    rep.already_ran = true;
+  else if (cengine_run_day(st, &runner.conf, now / 86400, &eo, &rep) != ASR_OK)
     asr_log(ASR_LOG_ERR, "replenish: %s", cstore_errmsg(st));
   else if (!rep.already_ran)
     asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
