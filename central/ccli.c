@@ -398,12 +398,8 @@ static int site_list(const site_opts *o)
     r = cstore_site_foreach(st, print_site, arr);
   if (r && st)
     cli_error("%s", cstore_errmsg(st));
-  if (!r && arr) {
-    json_t *doc = json_pack("{s:O}", "sites", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(doc);
-  }
+  if (!r && arr)
+    ccli_print_doc("sites", arr);
   json_decref(arr);
   cstore_close(st);
   return exit_for(r);
@@ -613,4 +609,13 @@ asr_result ccli_open_db(const char *path, struct cstore **st)
 int ccli_exit_for(asr_result r)
 {
   return exit_for(r);
+}
+
+void ccli_print_doc(const char *key, void *arr)
+{
+  json_t *doc = json_pack("{s:O}", key, (json_t *)arr);
+
+  if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
+    putchar('\n');
+  json_decref(doc);
 }

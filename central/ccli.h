@@ -65,6 +65,9 @@ asr_result ccli_open_db(const char *path, struct cstore **st);
 /* The exit status of a result. */
 int ccli_exit_for(asr_result r);
 
+/* Prints {"KEY": arr} (arr a JSON array) as indented JSON on stdout. */
+void ccli_print_doc(const char *key, void *arr);
+
 /* The devices document of `asr-central devices --format json` (of site, or all when
  * NULL) as a new JSON object {"devices": [...]}; NULL on error (message on stderr). */
 void *ccli_devices_json(struct cstore *st, const char *site);

@@ -366,12 +366,8 @@ int ccli_orders(int argc, char **argv)
   r = cstore_order_foreach(st, o.site, o.open_only != 0, print_order, arr);
   if (r)
     rp_error("%s", cstore_errmsg(st));
-  if (!r && arr) {
-    json_t *doc = json_pack("{s:O}", "orders", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(doc);
-  }
+  if (!r && arr)
+    ccli_print_doc("orders", arr);
   json_decref(arr);
   cstore_close(st);
   return rp_exit(r);
