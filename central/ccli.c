@@ -32,9 +32,9 @@ enum {
   OPT_VERBOSE,
 };
 
-static void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define cli_error ccli_error
 
-static void cli_error(const char *fmt, ...)
+void ccli_error(const char *fmt, ...)
 {
   va_list ap;
 
