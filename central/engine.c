@@ -306,14 +306,18 @@ static void build_rules_view(eng *e)
   }
 }
 
-/* Marks and reports the devices that use too much to be eligible. */
+/* Marks and reports the devices that use too much to be eligible (rules.h). */
 static void mark_high_use(eng *e)
 {
   for (size_t i = 0; i < e->n_dev; i++) {
     eng_device *d = &e->dev[i];
-    d->high_use = d->n_sup > 0 && asr_rp_device_high_use(e->c, &e->rdev[i], e->today);
-    if (d->high_use)
+    /* the mark stays once set: a device starved of toner shows no use, yet uses too much */
+    d->high_use =
+        d->high_use_stored || (d->n_sup > 0 && asr_rp_device_high_use(e->c, &e->rdev[i], e->today));
+    if (d->high_use) {
       e->rep->high_use++;
+      e->rdev[i].enrolled = false; /* the rules order nothing for it */
+    }
     if (d->high_use && !d->high_use_stored)
       say(e, "high use: %s (site %s) is not eligible: not ordered for", d->serial, d->site);
   }
