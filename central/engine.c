@@ -62,7 +62,8 @@ typedef struct {
 
 static void say(const eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* One line of the report to the caller (and the log at INFO). */
+/* One line of the report to the caller (and the log at INFO), control characters of
+ * printer-sent strings replaced. */
 static void say(const eng *e, const char *fmt, ...)
 {
   char line[1024];
@@ -73,6 +74,9 @@ static void say(const eng *e, const char *fmt, ...)
   va_end(ap);
   if (n < 0)
     return;
+  for (char *c = line; *c; c++) /* printer-sent text: no control characters */
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   asr_log(ASR_LOG_INFO, "replenish: %s", line);
   if (e->o && e->o->say)
     e->o->say(e->o->say_ctx, line);

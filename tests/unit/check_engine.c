@@ -283,6 +283,35 @@ START_TEST(test_engine_agent_silent)
 }
 END_TEST
 
+static void say_check(void *ctx, const char *line)
+{
+  int *n = ctx;
+
+  for (const char *c = line; *c; c++)
+    ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f, "control character in '%s'", line);
+  (*n)++;
+}
+
+/* A printer-sent serial with control characters never reaches the report raw. */
+START_TEST(test_engine_hostile_serial)
+{
+  cstore *st = open_store();
+  cstore_agent ag;
+  asr_rp_conf c;
+  cengine_report rep;
+  int lines = 0;
+  cengine_opts o = {.now = NOW, .say = say_check, .say_ctx = &lines};
+
+  asr_rp_conf_default(&c);
+  enrol(st, "acme", &ag);
+  feed(st, &ag, "E\x1b[2J\n1", 0, 9, 9000, 300, (D0 + 9) * 86400);
+  ck_assert_int_eq(cengine_run_day(st, &c, D0 + 9, &o, &rep), ASR_OK);
+  ck_assert_uint_eq(rep.orders, 1);
+  ck_assert_int_ge(lines, 2); /* the order and its line */
+  cstore_close(st);
+}
+END_TEST
+
 START_TEST(test_engine_bad_conf)
 {
   cstore *st = open_store();
@@ -388,6 +417,7 @@ int main(void)
   tcase_add_test(tc, test_order_store);
   tcase_add_test(tc, test_engine_day);
   tcase_add_test(tc, test_engine_agent_silent);
+  tcase_add_test(tc, test_engine_hostile_serial);
   tcase_add_test(tc, test_engine_bad_conf);
   tcase_add_test(tc, test_rules_file);
   tcase_add_test(tc, test_notify_errors);
