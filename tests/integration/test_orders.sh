@@ -265,22 +265,25 @@ fi
 check "6 mails in all reached the server (4 to acme, 2 to beta): none twice" \
   test "$(ls "$TMPD"/smtp*/mail-*.eml | wc -l)" -eq 6
 
-# serve runs the day's engine by itself (on its clock) and sends the mails.
+# serve runs the day's engine by itself, on its clock: day 47 at once, then day 48 when its
+# clock passes midnight (started 3 s before it).
 central_stop
 DAY=47
-ASR_TEST_CLOCK=$(clock 47 6)
+ASR_TEST_CLOCK=$(($(clock 48 0) - 3))
 export ASR_TEST_CLOCK
-CENTRAL_OPTS="--smtp-url $SMTP_URL --mail-from $FROM --mail-interval 1"
+CENTRAL_OPTS="-v --smtp-url $SMTP_URL --mail-from $FROM --mail-interval 1"
 central_start $A 18691
 unset ASR_TEST_CLOCK
 _i=0
-while [ $_i -lt 50 ]; do
-  central replenish --now
-  grep -q "ran already" "$O.replenish" && break
+while [ $_i -lt 100 ] && ! grep -q "replenish: day $((DAY0 + 48)):" "$TMPD/run/central.log"; do
   sleep 0.2
   _i=$((_i + 1))
 done
-check "serve ran day 47's engine itself (replenish --now finds it done)" grep -q "ran already" "$O.replenish"
+check "serve ran day 47 by itself" grep -q "replenish: day $((DAY0 + 47)):" "$TMPD/run/central.log"
+check "... and day 48 once its clock passed midnight" \
+  grep -q "replenish: day $((DAY0 + 48)):" "$TMPD/run/central.log"
+central replenish --now
+check "replenish --now on day 47 finds it done" grep -q "ran already" "$O.replenish"
 central_stop
 check "serve stopped cleanly" grep -q "stopping" "$TMPD/run/central.log"
 finish
