@@ -16,6 +16,7 @@
 #include "central/server.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "uplink/smtp.h"
 
 enum {
   OPT_HELP = 'h',
@@ -316,13 +317,10 @@ static int site_args(int argc, char **argv, site_opts *o)
   return 0;
 }
 
-/* A loose e-mail check: one '@' with text on both sides, no spaces. */
+/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
 static bool email_ok(const char *s)
 {
-  const char *at = strchr(s, '@');
-
-  return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " \t\r\n") &&
-         strlen(s) < CSTORE_NAME_MAX;
+  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -350,7 +348,8 @@ static int site_add(const char *name, const site_opts *o)
     return CCLI_EXIT_USAGE;
   }
   if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required (one @, no spaces)");
+    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
+              " (printable ASCII, no spaces, brackets or quotes)");
     return CCLI_EXIT_USAGE;
   }
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
