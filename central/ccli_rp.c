@@ -429,6 +429,8 @@ int ccli_mail(int argc, char **argv)
  * of its own with its own database handle (the HTTP workers never wait for it, except on
  * the database's write lock). The day comes from the injectable clock. */
 
+#define CCLI_SMTP_TIMEOUT_MS 10000 /* serve: one mail's whole SMTP transaction */
+
 static struct {
   pthread_t th;
   bool running;
@@ -502,6 +504,7 @@ int ccli_rp_start(const char *db)
   runner.mail = serve_rp.smtp_url != NULL;
   if (runner.mail && rp_smtp(&serve_rp, &runner.smtp, runner.pw, sizeof(runner.pw)) != ASR_OK)
     return CCLI_EXIT_USAGE;
+  runner.smtp.timeout_ms = CCLI_SMTP_TIMEOUT_MS; /* a stop waits at most this long */
   if (!runner.mail)
     asr_log(ASR_LOG_WARN, "no --smtp-url: the notices wait in the outbox");
   runner.stop = 0;
