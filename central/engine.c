@@ -204,6 +204,15 @@ static int64_t last_report_day(const eng_device *d)
   return t / 86400;
 }
 
+/* Days of readings to read: CENGINE_LOOKBACK_DAYS, or more when a window is longer. */
+static int64_t lookback(const asr_rp_conf *c)
+{
+  int64_t w = c->forecast.long_window_days > c->high_use_window_days ? c->forecast.long_window_days
+                                                                     : c->high_use_window_days;
+
+  return w + 7 > CENGINE_LOOKBACK_DAYS ? w + 7 : CENGINE_LOOKBACK_DAYS;
+}
+
 static asr_result load_device(eng *e, eng_device *d)
 {
   asr_result r = cstore_rp_supplies(e->st, d->id, add_supply, d);
@@ -211,8 +220,8 @@ static asr_result load_device(eng *e, eng_device *d)
   if (!r && d->oom)
     r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < d->n_sup; i++) {
-    r = cstore_rp_daily_levels(e->st, d->id, d->sup[i].index, e->today - CENGINE_LOOKBACK_DAYS,
-                               e->today, add_level, &d->sup[i]);
+    r = cstore_rp_daily_levels(e->st, d->id, d->sup[i].index, e->today - lookback(e->c), e->today,
+                               add_level, &d->sup[i]);
     if (!r && d->sup[i].oom)
       r = ASR_ERR_NOMEM;
   }
