@@ -7,7 +7,7 @@
 # through the outbox to a REAL SMTP server on loopback (aiosmtpd, smtpserver.py): each
 # expected mail arrives exactly once, a server that is down loses nothing, a 5xx marks the
 # mail failed. Finally `serve` runs the day's engine by itself.
-# Addresses 127.52.6.1 (central, port 18690) and 127.52.6.2 (SMTP, port 0).
+# Addresses 127.60.6.1 (central, ports 18690-18691) and 127.60.6.2 (SMTP, port 0).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/uplinklib.sh"
 
@@ -22,8 +22,8 @@ for _p in /usr/bin/python3 python3; do
   fi
 done
 [ -n "$PY" ] || skip "python3-aiosmtpd not installed (scripts/deps.sh test)"
-A=127.52.6.1
-SMTP_ADDR=127.52.6.2
+A=127.60.6.1
+SMTP_ADDR=127.60.6.2
 FROM=asr-central@provider.test
 FEED="$top_srcdir/tests/integration/orders_feed.py"
 SMTP_RUN=0
