@@ -17,6 +17,7 @@
 #include "central/simulate.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "uplink/smtp.h"
 
 enum {
   OPT_HELP = 'h',
@@ -33,9 +34,9 @@ enum {
   OPT_VERBOSE,
 };
 
-static void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define cli_error ccli_error
 
-static void cli_error(const char *fmt, ...)
+void ccli_error(const char *fmt, ...)
 {
   va_list ap;
 
@@ -131,8 +132,12 @@ static void request_log(const central_request_log *l, void *ctx)
 
 static void serve_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
-               " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n");
+  fprintf(out,
+          "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
+          " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
+          "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
+          "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
+          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
 }
 
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
@@ -166,7 +171,7 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
     o->max_body = v;
     return 0;
   default:
-    return -1;
+    return ccli_rp_serve_option(c, arg) == 0 ? 0 : -1;
   }
   cli_error("'%s': not a valid value (--threads 1..64, --max-body 1024..%u)", arg,
             INGEST_MAX_COMPRESSED);
@@ -184,11 +189,17 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"max-body", required_argument, NULL, OPT_MAX_BODY},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0},
   };
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
+  const struct option *rp = ccli_rp_options();
+  size_t nrp = 0;
   int c;
 
-  while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+  while (rp[nrp].name && nrp < 15)
+    nrp++;
+  memcpy(all, longopts, sizeof(longopts));
+  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  while ((c = getopt_long(argc, argv, "hv", all, NULL)) != -1) {
     if (c == OPT_HELP) {
       serve_usage(stdout);
       return 1;
@@ -258,10 +269,16 @@ int ccli_serve(int argc, char **argv)
     cli_error("%s", err);
     return r == ASR_ERR_USAGE ? CCLI_EXIT_USAGE : CCLI_EXIT_NETWORK;
   }
+  rc = ccli_rp_start(o.db_path);
+  if (rc) {
+    central_server_stop(sv);
+    return rc;
+  }
   fprintf(stderr, "asr-central: listening on %s (%s), port %u\n", o.listen,
           o.tls_cert ? "https" : "http", (unsigned)central_server_port(sv));
   serve_wait();
   fprintf(stderr, "asr-central: stopping\n");
+  ccli_rp_stop();
   central_server_stop(sv);
   return CCLI_EXIT_OK;
 }
@@ -301,13 +318,10 @@ static int site_args(int argc, char **argv, site_opts *o)
   return 0;
 }
 
-/* A loose e-mail check: one '@' with text on both sides, no spaces. */
+/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
 static bool email_ok(const char *s)
 {
-  const char *at = strchr(s, '@');
-
-  return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " \t\r\n") &&
-         strlen(s) < CSTORE_NAME_MAX;
+  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -335,7 +349,8 @@ static int site_add(const char *name, const site_opts *o)
     return CCLI_EXIT_USAGE;
   }
   if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required (one @, no spaces)");
+    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
+              " (printable ASCII, no spaces, brackets or quotes)");
     return CCLI_EXIT_USAGE;
   }
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
@@ -383,12 +398,8 @@ static int site_list(const site_opts *o)
     r = cstore_site_foreach(st, print_site, arr);
   if (r && st)
     cli_error("%s", cstore_errmsg(st));
-  if (!r && arr) {
-    json_t *doc = json_pack("{s:O}", "sites", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(doc);
-  }
+  if (!r && arr)
+    ccli_print_doc("sites", arr);
   json_decref(arr);
   cstore_close(st);
   return exit_for(r);
@@ -627,4 +638,26 @@ int ccli_simulate(int argc, char **argv)
     cli_error("simulate: promise broken: %s", why);
   json_decref(report);
   return broken ? CCLI_EXIT_FAILURE : CCLI_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * For the replenishment commands (central/ccli_rp.c). */
+
+asr_result ccli_open_db(const char *path, struct cstore **st)
+{
+  return open_db(path, st);
+}
+
+int ccli_exit_for(asr_result r)
+{
+  return exit_for(r);
+}
+
+void ccli_print_doc(const char *key, void *arr)
+{
+  json_t *doc = json_pack("{s:O}", key, (json_t *)arr);
+
+  if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
+    putchar('\n');
+  json_decref(doc);
 }
