@@ -1061,3 +1061,41 @@ int64_t cstore_count(cstore *st, const char *table)
   }
   return n;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * The supplies status page (central/view.c): read-only queries, prepared per call (a
+ * page is a few hundred of them), kept apart from the cached statements above. */
+
+/* The newest non-null percent per day: SQLite takes the bare column (percent) from the
+ * row of max(t). The primary key (device_id, idx, t) serves the whole WHERE. */
+static const char level_days_sql[] =
+    "SELECT t / 86400 AS day, max(t), percent FROM levels WHERE device_id = ?1 AND idx = ?2"
+    " AND t >= ?3 AND percent IS NOT NULL GROUP BY day ORDER BY day";
+
+asr_result cstore_level_days(cstore *st, int64_t device_id, int32_t idx, int64_t since_day,
+                             cstore_level_day *out, size_t max, size_t *n)
+{
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(st->db, level_days_sql, -1, &s, NULL);
+  asr_result r = ASR_OK;
+
+  *n = 0;
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "preparing the daily levels");
+  sqlite3_bind_int64(s, 1, device_id);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, since_day > 0 ? since_day * 86400 : 0);
+  for (rc = SQLITE_ROW; *n < max;) {
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+      break;
+    int p = sqlite3_column_int(s, 2);
+    out[*n].day = sqlite3_column_int64(s, 0);
+    out[*n].percent = p < 0 ? 0 : p > 100 ? 100 : p;
+    (*n)++;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    r = db_fail(st, rc, "reading the daily levels");
+  sqlite3_finalize(s);
+  return r;
+}
