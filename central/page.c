@@ -392,12 +392,23 @@ static void pb_days_left(pbuf *b, const view_supply *s)
     pb_printf(b, "%.0f d", floor(s->days_left));
 }
 
-static void pb_order_date(pbuf *b, const view_site *v, const view_supply *s)
+/* True when the rules order nothing for the device: disconnected or high usage. */
+static bool held(const view_device *d)
+{
+  return d->state == VIEW_DISCONNECTED || d->state == VIEW_NOT_ELIGIBLE;
+}
+
+static void pb_order_date(pbuf *b, const view_site *v, const view_device *dev, const view_supply *s)
 {
   char d[16];
 
   if (!s->eligible) {
     pb_puts(b, "<span class=\"mute\">not ordered</span>");
+    return;
+  }
+  if (held(dev)) {
+    pb_printf(b, "<span class=\"mute\">on hold (%s)</span>",
+              dev->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
     return;
   }
   if (!s->forecast || s->order_day == ASR_RP_NEVER || s->order_day > v->today + DAY_MAX) {
@@ -447,7 +458,7 @@ static const char css[] =
     ".serial{font:600 15px ui-monospace,'DejaVu Sans Mono',monospace;overflow-wrap:anywhere}"
     ".meta{color:var(--mute);font-size:13px;overflow-wrap:anywhere}"
     ".meta b{color:#374151;font-weight:600}"
-    "table{width:100%;border-collapse:collapse}"
+    "table{width:100%;border-collapse:collapse}table.supplies{table-layout:fixed}"
     "th,td{padding:6px 16px;text-align:left;vertical-align:middle;border-bottom:1px solid #f3f4f6}"
     "th{font-size:11px;color:var(--mute);font-weight:600;text-transform:uppercase;"
     "letter-spacing:.05em}"
@@ -517,9 +528,10 @@ static void index_row(pbuf *b, const view_site_summary *s)
   pb_text(b, s->contact);
   pb_printf(b,
             "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
-            "<td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
-            "<td class=\"num\">%lld</td></tr>",
-            (long long)s->agents, (long long)s->devices, (long long)s->active, (long long)s->silent,
+            "<td class=\"num\">%lld</td><td class=\"num%s\">%lld</td>"
+            "<td class=\"num%s\">%lld</td></tr>",
+            (long long)s->agents, (long long)s->devices, (long long)s->active,
+            s->silent ? " soon" : "", (long long)s->silent, s->disconnected ? " due" : "",
             (long long)s->disconnected);
 }
 
@@ -556,7 +568,7 @@ asr_result page_index_html(const view_index *v, char **out)
   return pb_finish(&b, out);
 }
 
-static void supply_row(pbuf *b, const view_site *v, const view_supply *s)
+static void supply_row(pbuf *b, const view_site *v, const view_device *d, const view_supply *s)
 {
   pb_printf(b,
             "<tr class=\"supply\"><td class=\"name\"><span class=\"sw\" "
@@ -570,7 +582,7 @@ static void supply_row(pbuf *b, const view_site *v, const view_supply *s)
   pb_puts(b, "</td><td class=\"num\">");
   pb_days_left(b, s);
   pb_puts(b, "</td><td class=\"num\">");
-  pb_order_date(b, v, s);
+  pb_order_date(b, v, d, s);
   pb_puts(b, "</td><td>");
   pb_chart(b, v, s);
   pb_puts(b, "</td></tr>");
@@ -608,10 +620,12 @@ static void device_card(pbuf *b, const view_site *v, const view_device *d)
     pb_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
     return;
   }
-  pb_puts(b, "<table><tr><th>Supply</th><th>Level</th><th>Days left</th>"
-             "<th>Order date</th><th>Last 90 days</th></tr>");
+  pb_puts(b, "<table class=\"supplies\"><colgroup><col style=\"width:29%\">"
+             "<col style=\"width:23%\"><col style=\"width:10%\"><col style=\"width:19%\">"
+             "<col style=\"width:19%\"></colgroup><tr><th>Supply</th><th>Level</th>"
+             "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
   for (size_t i = 0; i < d->n_supplies; i++)
-    supply_row(b, v, &d->supplies[i]);
+    supply_row(b, v, d, &d->supplies[i]);
   pb_puts(b, "</table></section>");
 }
 
@@ -664,7 +678,7 @@ static void site_chips(pbuf *b, const view_site *v)
   for (size_t i = 0; i < v->n_devices; i++) {
     const view_device *d = &v->devices[i];
     n[d->state <= VIEW_NOT_ELIGIBLE ? d->state : VIEW_SILENT]++;
-    for (size_t k = 0; k < d->n_supplies; k++)
+    for (size_t k = 0; !held(d) && k < d->n_supplies; k++)
       due += d->supplies[k].eligible && d->supplies[k].forecast &&
              d->supplies[k].order_day <= v->today;
   }
@@ -675,7 +689,8 @@ static void site_chips(pbuf *b, const view_site *v)
   pb_chip(b, "c-crit", n[VIEW_DISCONNECTED], "disconnected");
   pb_chip(b, "", n[VIEW_NOT_ELIGIBLE], "not eligible");
   pb_chip(b, due ? "c-crit" : "", due, "supplies due for order");
-  pb_chip(b, "", (int64_t)v->n_orders, "open orders");
+  if (v->has_orders)
+    pb_chip(b, "", (int64_t)v->n_orders, "open orders");
   pb_puts(b, "</div>");
 }
 

@@ -289,6 +289,14 @@ START_TEST(test_orders_and_empty)
   ck_assert_ptr_nonnull(strstr(h, "2 \xc3\x97 Black Toner"));
   ck_assert_ptr_nonnull(strstr(h, "SN&lt;1&gt;"));
   free(h);
+  /* a high-usage device: its due supply is on hold, not counted as due */
+  devices[0].state = VIEW_NOT_ELIGIBLE;
+  h = site_html(&v);
+  ck_assert_ptr_null(strstr(h, "due now"));
+  ck_assert_uint_eq(count(h, "on hold (high usage)"), 5);
+  ck_assert_ptr_nonnull(strstr(h, "<b>0</b>supplies due for order"));
+  ck_assert_ptr_nonnull(strstr(h, "b-noteligible\">not eligible<"));
+  free(h);
   v.n_devices = 0;
   h = site_html(&v);
   ck_assert_ptr_nonnull(strstr(h, "No device has reported yet."));
