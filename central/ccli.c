@@ -130,8 +130,12 @@ static void request_log(const central_request_log *l, void *ctx)
 
 static void serve_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
-               " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n");
+  fprintf(out,
+          "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
+          " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
+          "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
+          "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
+          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
 }
 
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
@@ -165,7 +169,7 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
     o->max_body = v;
     return 0;
   default:
-    return -1;
+    return ccli_rp_serve_option(c, arg) == 0 ? 0 : -1;
   }
   cli_error("'%s': not a valid value (--threads 1..64, --max-body 1024..%u)", arg,
             INGEST_MAX_COMPRESSED);
@@ -183,11 +187,17 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"max-body", required_argument, NULL, OPT_MAX_BODY},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0},
   };
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
+  const struct option *rp = ccli_rp_options();
+  size_t nrp = 0;
   int c;
 
-  while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+  while (rp[nrp].name && nrp < 15)
+    nrp++;
+  memcpy(all, longopts, sizeof(longopts));
+  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  while ((c = getopt_long(argc, argv, "hv", all, NULL)) != -1) {
     if (c == OPT_HELP) {
       serve_usage(stdout);
       return 1;
@@ -257,10 +267,16 @@ int ccli_serve(int argc, char **argv)
     cli_error("%s", err);
     return r == ASR_ERR_USAGE ? CCLI_EXIT_USAGE : CCLI_EXIT_NETWORK;
   }
+  rc = ccli_rp_start(o.db_path);
+  if (rc) {
+    central_server_stop(sv);
+    return rc;
+  }
   fprintf(stderr, "asr-central: listening on %s (%s), port %u\n", o.listen,
           o.tls_cert ? "https" : "http", (unsigned)central_server_port(sv));
   serve_wait();
   fprintf(stderr, "asr-central: stopping\n");
+  ccli_rp_stop();
   central_server_stop(sv);
   return CCLI_EXIT_OK;
 }
@@ -583,5 +599,18 @@ int ccli_agent(int argc, char **argv)
   else if (r && st)
     cli_error("%s", cstore_errmsg(st));
   cstore_close(st);
+  return exit_for(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * For the replenishment commands (central/ccli_rp.c). */
+
+asr_result ccli_open_db(const char *path, struct cstore **st)
+{
+  return open_db(path, st);
+}
+
+int ccli_exit_for(asr_result r)
+{
   return exit_for(r);
 }

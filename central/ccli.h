@@ -6,6 +6,8 @@
 #ifndef ASR_CCLI_H
 #define ASR_CCLI_H
 
+#include "common/result.h"
+
 /* Exit statuses of asr-central (asr-central(8), EXIT STATUS). */
 enum {
   CCLI_EXIT_OK = 0,
@@ -23,6 +25,45 @@ int ccli_devices(int argc, char **argv);
 int ccli_agent(int argc, char **argv);
 
 struct cstore;
+
+/* The replenishment commands (central/ccli_rp.c). */
+int ccli_replenish(int argc, char **argv);
+int ccli_orders(int argc, char **argv);
+int ccli_order(int argc, char **argv);
+int ccli_mail(int argc, char **argv);
+
+/* serve's replenishment options (ccli_rp_longopts, CCLI_OPT_* values): takes one into the
+ * serve settings; -1 when c is not one of them, -2 on a bad value (message printed). */
+enum {
+  CCLI_OPT_RULES = 400,
+  CCLI_OPT_DISCONNECT_DAYS,
+  CCLI_OPT_MAIL_FROM,
+  CCLI_OPT_SMTP_URL,
+  CCLI_OPT_SMTP_USER,
+  CCLI_OPT_SMTP_PASSWORD_FILE,
+  CCLI_OPT_SMTP_CA_FILE,
+  CCLI_OPT_SMTP_STARTTLS,
+  CCLI_OPT_MAIL_INTERVAL,
+  CCLI_OPT_NO_REPLENISH,
+};
+#define CCLI_MAIL_INTERVAL 60 /* seconds between two flushes of the outbox in serve */
+struct option;
+/* serve's extra long options (getopt_long rows, ending in a zero row). */
+const struct option *ccli_rp_options(void);
+int ccli_rp_serve_option(int c, const char *arg);
+
+/* Starts serve's thread (engine once a day on the injectable clock, outbox flushes) on the
+ * database db with the options taken so far; an exit status. */
+int ccli_rp_start(const char *db);
+
+/* Stops that thread (no effect when not started). */
+void ccli_rp_stop(void);
+
+/* Opens the database of --db (required), printing the problem; for the commands. */
+asr_result ccli_open_db(const char *path, struct cstore **st);
+
+/* The exit status of a result. */
+int ccli_exit_for(asr_result r);
 
 /* The devices document of `asr-central devices --format json` (of site, or all when
  * NULL) as a new JSON object {"devices": [...]}; NULL on error (message on stderr). */

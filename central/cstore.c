@@ -31,7 +31,8 @@
 #include "uplink/sign.h"
 
 #define CSTORE_ERR_MAX 512
-#define APPLY_TRIES 20 /* whole-transaction retries of a batch meeting a busy file */
+#define APPLY_TRIES 20      /* whole-transaction retries of a batch meeting a busy file */
+#define CSTORE_OSTMT_MAX 40 /* room for the replenishment statements (o_stmt_id) */
 
 /* ---------------------------------------------------------------------------------------
  * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
@@ -47,7 +48,8 @@
  *   readings  one per (device, t): the page count.
  *   levels    one per (device, supply index, t): level and max as reported, percent.
  *   events    one per (device, t, kind): detail, and the batch that brought it.
- *   batches   every committed batch id, its agent, when, and its counts. */
+ *   batches   every committed batch id, its agent, when, and its counts.
+ * Version 2 adds replenishment (below). */
 static const struct {
   int version;
   const char *sql;
@@ -92,6 +94,58 @@ static const struct {
         " devices INTEGER NOT NULL, readings INTEGER NOT NULL,"
         " readings_new INTEGER NOT NULL, events INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE INDEX batches_agent ON batches(agent_id, received_at);"},
+    /* Replenishment (docs/replenishment.md). Days are whole days since the epoch (UTC).
+     *   orders       one shipment: its site, the contact it was grouped by, state, the
+     *                reason of its opening line, the day the engine made it, times of
+     *                creation, of the last change and of each warehouse step.
+     *   order_lines  (order, line): device, supply index, serial label, quantity, reason,
+     *                the day the line's stock is forecast to reach the trigger again.
+     *   stock        per (device, supply): cartridges ordered, delivered, and installed
+     *                (a level jump that consumed one); ordered - installed is the rules'
+     *                stock, delivered - installed the shelf; jumps_day the last day whose
+     *                reading was checked for a jump.
+     *   rp_devices   per device: high use (not eligible) and since when, the disconnection
+     *                notices sent (ASR_RP_SENT_* bits).
+     *   rp_events    early replacements, high use, cartridges not from us: once per
+     *                (device, supply, day, kind).
+     *   outbox       the mails: unique key (each notice once), recipient, the composed
+     *                message, state pending|sent|failed, tries, next try, last error.
+     *   rp_state     the engine's last run day. */
+    {2, "CREATE TABLE orders ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " contact TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'created' CHECK (state IN"
+        " ('created', 'shipped', 'backordered', 'delivered')), reason TEXT NOT NULL,"
+        " day INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " shipped_at INTEGER, backordered_at INTEGER, delivered_at INTEGER);"
+        "CREATE INDEX orders_site ON orders(site_id, state);"
+        "CREATE TABLE order_lines ("
+        " order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,"
+        " line INTEGER NOT NULL, device_id INTEGER NOT NULL REFERENCES devices(id),"
+        " idx INTEGER NOT NULL, serial TEXT NOT NULL, quantity INTEGER NOT NULL,"
+        " reason TEXT NOT NULL, covered_until INTEGER NOT NULL,"
+        " PRIMARY KEY (order_id, line)) WITHOUT ROWID;"
+        "CREATE INDEX order_lines_supply ON order_lines(device_id, idx);"
+        "CREATE TABLE stock ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, ordered INTEGER NOT NULL DEFAULT 0,"
+        " delivered INTEGER NOT NULL DEFAULT 0, installed INTEGER NOT NULL DEFAULT 0,"
+        " jumps_day INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
+        "CREATE TABLE rp_devices ("
+        " device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+        " high_use INTEGER NOT NULL DEFAULT 0, high_use_since INTEGER,"
+        " notices INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE rp_events ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " idx INTEGER NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " PRIMARY KEY (device_id, idx, day, kind)) WITHOUT ROWID;"
+        "CREATE TABLE outbox ("
+        " id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, site_id INTEGER REFERENCES sites(id),"
+        " rcpt TEXT NOT NULL, kind TEXT NOT NULL, message BLOB NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),"
+        " tries INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
+        "CREATE INDEX outbox_due ON outbox(state, next_try);"
+        "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -202,6 +256,7 @@ struct cstore {
   char *path;
   char err[CSTORE_ERR_MAX];
   sqlite3_stmt *stmt[S_COUNT];
+  sqlite3_stmt *ostmt[CSTORE_OSTMT_MAX]; /* replenishment statements (end of this file) */
 };
 
 static int busy_timeout_ms = 30000;
@@ -491,6 +546,8 @@ void cstore_close(cstore *st)
     return;
   for (int i = 0; i < S_COUNT; i++)
     sqlite3_finalize(st->stmt[i]);
+  for (int i = 0; i < CSTORE_OSTMT_MAX; i++)
+    sqlite3_finalize(st->ostmt[i]);
   sqlite3_close(st->db);
   free(st->path);
   free(st);
@@ -1059,6 +1116,662 @@ int64_t cstore_count(cstore *st, const char *table)
       n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
   }
+  return n;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Replenishment: orders and their lines, stock, device flags, the outbox (schema 2).
+ * Its statements are a table of their own, cached like stmt_sql[]. */
+typedef enum {
+  O_ORDERS,
+  O_ORDER_LINES,
+  O_ORDER_ONE,
+  O_ORDER_HEAD,
+  O_ORDER_STATE,
+  O_ORDER_DELIVER,
+  O_ORDER_ADD,
+  O_LINE_ADD,
+  O_STOCK_ORDERED,
+  O_RP_DEVICES,
+  O_RP_SUPPLIES,
+  O_RP_LEVELS,
+  O_STOCK_UPDATE,
+  O_EVENT_ADD,
+  O_RPDEV_SET,
+  O_STATE_GET,
+  O_STATE_SET,
+  O_OUTBOX_ADD,
+  O_OUTBOX_NEXT,
+  O_OUTBOX_MARK,
+  O_OUTBOX_COUNT,
+  O_COUNT,
+} o_stmt_id;
+
+_Static_assert(O_COUNT <= CSTORE_OSTMT_MAX, "raise CSTORE_OSTMT_MAX");
+
+static const char *const o_sql[O_COUNT] = {
+    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at"
+                 " FROM orders o JOIN sites s ON s.id = o.site_id"
+                 " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
+                 " ORDER BY o.created_at DESC, o.id DESC",
+    [O_ORDER_LINES] = "SELECT l.serial, coalesce(p.description, p.type, 'supply ' || l.idx),"
+                      " p.colorant, l.idx, l.quantity, l.reason FROM order_lines l"
+                      " LEFT JOIN supplies p ON p.device_id = l.device_id AND p.idx = l.idx"
+                      " WHERE l.order_id = ?1 ORDER BY l.line",
+    [O_ORDER_ONE] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at"
+                    " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
+    [O_ORDER_HEAD] = "SELECT o.site_id, s.name, o.contact, o.state, o.backordered_at IS NOT NULL"
+                     " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
+    [O_ORDER_STATE] =
+        "UPDATE orders SET state = ?2, updated_at = ?3,"
+        " shipped_at = CASE WHEN ?2 = 'shipped' THEN ?3 ELSE shipped_at END,"
+        " backordered_at = CASE WHEN ?2 = 'backordered' THEN ?3 ELSE backordered_at END,"
+        " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?3 ELSE delivered_at END WHERE id = ?1",
+    /* delivered lines become the devices' stock on the shelf */
+    [O_ORDER_DELIVER] = "INSERT INTO stock (device_id, idx, delivered)"
+                        " SELECT device_id, idx, sum(quantity) FROM order_lines WHERE order_id = ?1"
+                        " GROUP BY device_id, idx ON CONFLICT (device_id, idx) DO UPDATE"
+                        " SET delivered = delivered + excluded.delivered",
+    [O_ORDER_ADD] = "INSERT INTO orders (site_id, contact, reason, day, created_at, updated_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [O_LINE_ADD] = "INSERT INTO order_lines (order_id, line, device_id, idx, serial, quantity,"
+                   " reason, covered_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [O_STOCK_ORDERED] = "INSERT INTO stock (device_id, idx, ordered) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT (device_id, idx) DO UPDATE"
+                        " SET ordered = ordered + excluded.ordered",
+    [O_RP_DEVICES] = "SELECT d.id, d.site_id, s.name, s.contact, d.key, d.serial, d.model, d.ip,"
+                     " d.last_reading_at, coalesce(a.last_seen, 0), coalesce(r.high_use, 0),"
+                     " coalesce(r.notices, 0) FROM devices d JOIN sites s ON s.id = d.site_id"
+                     " LEFT JOIN agents a ON a.id = d.agent_id"
+                     " LEFT JOIN rp_devices r ON r.device_id = d.id ORDER BY s.name, d.key",
+    [O_RP_SUPPLIES] =
+        "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
+        " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
+        " coalesce((SELECT max(l.covered_until) FROM order_lines l"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx), 0)"
+        " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
+        " WHERE p.device_id = ?1 ORDER BY p.idx",
+    /* the last level of each day: SQLite takes the bare columns from the max(t) row */
+    [O_RP_LEVELS] = "SELECT t / 86400, level, \"max\", percent, max(t) FROM levels"
+                    " WHERE device_id = ?1 AND idx = ?2 AND t >= ?3 * 86400"
+                    " AND t < (?4 + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
+    [O_STOCK_UPDATE] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET installed = installed + excluded.installed,"
+                       " jumps_day = max(jumps_day, excluded.jumps_day)",
+    [O_EVENT_ADD] = "INSERT OR IGNORE INTO rp_events (device_id, idx, day, kind)"
+                    " VALUES (?1, ?2, ?3, ?4)",
+    [O_RPDEV_SET] =
+        "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices)"
+        " VALUES (?1, ?2, CASE WHEN ?2 THEN ?3 END, ?4) ON CONFLICT (device_id) DO UPDATE SET"
+        " high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL WHEN high_use = 1"
+        " THEN high_use_since ELSE excluded.high_use_since END,"
+        " high_use = excluded.high_use, notices = excluded.notices",
+    [O_STATE_GET] = "SELECT v FROM rp_state WHERE k = ?1",
+    [O_STATE_SET] = "INSERT INTO rp_state (k, v) VALUES (?1, ?2)"
+                    " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    [O_OUTBOX_ADD] = "INSERT OR IGNORE INTO outbox (key, site_id, rcpt, kind, message, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [O_OUTBOX_NEXT] = "SELECT id, key, rcpt, kind, message, tries FROM outbox"
+                      " WHERE state = 'pending' AND next_try <= ?1 AND id > ?2 ORDER BY id LIMIT 1",
+    [O_OUTBOX_MARK] = "UPDATE outbox SET state = ?2, next_try = ?3, error = ?4, tries = tries + 1,"
+                      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+    [O_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?1",
+};
+
+static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
+{
+  if (!st->ostmt[id]) {
+    int rc =
+        sqlite3_prepare_v3(st->db, o_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->ostmt[id], NULL);
+    if (rc != SQLITE_OK)
+      return db_fail(st, rc, "preparing a statement");
+  }
+  *out = st->ostmt[id];
+  return ASR_OK;
+}
+
+#define ORDER_LINES_MAX 4096 /* lines listed per order */
+
+/* An order's lines with copies of their strings (valid while the callback runs). */
+typedef struct {
+  cstore_order_line *lines;
+  char (*buf)[4][CSTORE_NAME_MAX];
+  size_t n, cap;
+} order_lines_buf;
+
+static asr_result lines_grow(order_lines_buf *b)
+{
+  size_t cap = b->cap ? b->cap * 2 : 16;
+  cstore_order_line *l = realloc(b->lines, cap * sizeof(*l));
+  char(*buf)[4][CSTORE_NAME_MAX];
+
+  if (!l)
+    return ASR_ERR_NOMEM;
+  b->lines = l;
+  buf = realloc(b->buf, cap * sizeof(*buf));
+  if (!buf)
+    return ASR_ERR_NOMEM;
+  b->buf = buf;
+  b->cap = cap;
+  return ASR_OK;
+}
+
+static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
+{
+  l->serial = col_copy(s, 0, buf[0]);
+  l->supply = col_copy(s, 1, buf[1]);
+  l->colorant = col_copy(s, 2, buf[2]);
+  l->supply_index = sqlite3_column_int(s, 3);
+  l->quantity = sqlite3_column_int(s, 4);
+  l->reason = col_copy(s, 5, buf[3]);
+}
+
+/* Loads the lines of order id into b (pointers are fixed up after the last grow). */
+static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_ORDER_LINES, &s);
+
+  b->n = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  while (!r && b->n < ORDER_LINES_MAX) {
+    r = stmt_row(st, s, "listing order lines", &row);
+    if (r || !row)
+      break;
+    if (b->n == b->cap)
+      r = lines_grow(b);
+    if (!r) {
+      line_from_row(s, &b->lines[b->n], b->buf[b->n]);
+      b->n++;
+    }
+  }
+  stmt_done(s);
+  for (size_t i = 0; i < b->n; i++) {
+    /* the buffers may have moved: recompute every copied pointer */
+    cstore_order_line *l = &b->lines[i];
+    l->serial = l->serial ? b->buf[i][0] : NULL;
+    l->supply = l->supply ? b->buf[i][1] : NULL;
+    l->colorant = l->colorant ? b->buf[i][2] : NULL;
+    l->reason = l->reason ? b->buf[i][3] : NULL;
+  }
+  return r;
+}
+
+static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
+{
+  o->id = sqlite3_column_int64(s, 0);
+  o->site = col_text(s, 1);
+  o->state = col_text(s, 2);
+  o->reason = col_text(s, 3);
+  o->created_at = sqlite3_column_int64(s, 4);
+  o->updated_at = sqlite3_column_int64(s, 5);
+}
+
+/* Calls cb for each order row of the bound statement s (then resets it); *n counts them. */
+static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, void *ctx, size_t *n)
+{
+  order_lines_buf b = {0};
+  bool row = true;
+  asr_result r = ASR_OK;
+
+  *n = 0;
+  while (!r && row) {
+    cstore_order_row o;
+    r = stmt_row(st, s, "listing orders", &row);
+    if (r || !row)
+      break;
+    order_from_row(s, &o);
+    (*n)++;
+    r = order_lines_load(st, o.id, &b);
+    o.n_lines = b.n;
+    o.lines = b.lines;
+    if (!r && cb(&o, ctx))
+      break;
+  }
+  stmt_done(s);
+  free(b.lines);
+  free(b.buf);
+  return r;
+}
+
+asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
+                                void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  size_t n = 0;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = o_get(st, O_ORDERS, &s);
+  if (r)
+    return r;
+  bind_opt(s, 1, site);
+  sqlite3_bind_int(s, 2, open_only ? 1 : 0);
+  return orders_walk(st, s, cb, ctx, &n);
+}
+
+asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  size_t n = 0;
+  asr_result r = o_get(st, O_ORDER_ONE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = orders_walk(st, s, cb, ctx, &n);
+  if (!r && n == 0) {
+    set_err(st, "no order %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_ORDER_HEAD, &s);
+
+  memset(out, 0, sizeof(*out));
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = stmt_row(st, s, "looking up an order", &row);
+  if (!r && row) {
+    out->id = id;
+    out->site_id = sqlite3_column_int64(s, 0);
+    asr_strlcpy(out->site, col_text(s, 1), sizeof(out->site));
+    asr_strlcpy(out->contact, col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy(out->state, col_text(s, 3), sizeof(out->state));
+    out->was_backordered = sqlite3_column_int(s, 4) != 0;
+  }
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "no order %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_order_set_state(cstore *st, int64_t id, const char *state, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_ORDER_STATE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, now);
+  r = stmt_run(st, s, "changing an order's state");
+  if (r || strcmp(state, "delivered") != 0)
+    return r;
+  r = o_get(st, O_ORDER_DELIVER, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  return stmt_run(st, s, "adding a delivery to the stock");
+}
+
+asr_result cstore_order_add(cstore *st, int64_t site_id, const char *contact, const char *reason,
+                            int64_t day, int64_t now, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_ORDER_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, site_id);
+  sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, day);
+  sqlite3_bind_int64(s, 5, now);
+  r = stmt_run(st, s, "adding an order");
+  *id = r ? 0 : sqlite3_last_insert_rowid(st->db);
+  return r;
+}
+
+asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t dev, int32_t idx,
+                                 const char *serial, int quantity, const char *reason,
+                                 int64_t covered_until)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_LINE_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, order);
+  sqlite3_bind_int(s, 2, line);
+  sqlite3_bind_int64(s, 3, dev);
+  sqlite3_bind_int(s, 4, idx);
+  sqlite3_bind_text(s, 5, serial, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 6, quantity);
+  sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 8, covered_until);
+  r = stmt_run(st, s, "adding an order line");
+  if (!r)
+    r = o_get(st, O_STOCK_ORDERED, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int(s, 3, quantity);
+  return stmt_run(st, s, "counting ordered stock");
+}
+
+asr_result cstore_tx_begin(cstore *st)
+{
+  return exec_id(st, S_BEGIN, "starting a transaction");
+}
+
+asr_result cstore_tx_commit(cstore *st)
+{
+  asr_result r = exec_id(st, S_COMMIT, "committing");
+
+  if (r)
+    tx_rollback(st);
+  return r;
+}
+
+void cstore_tx_rollback(cstore *st)
+{
+  tx_rollback(st);
+}
+
+static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
+{
+  d->id = sqlite3_column_int64(s, 0);
+  d->site_id = sqlite3_column_int64(s, 1);
+  d->site = col_text(s, 2);
+  d->contact = col_text(s, 3);
+  d->key = col_text(s, 4);
+  d->serial = col_text(s, 5);
+  d->model = col_text(s, 6);
+  d->ip = col_text(s, 7);
+  d->last_reading_at = sqlite3_column_int64(s, 8);
+  d->agent_last_seen = sqlite3_column_int64(s, 9);
+  d->high_use = sqlite3_column_int(s, 10) != 0;
+  d->notices = (unsigned)sqlite3_column_int(s, 11);
+}
+
+asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_DEVICES, &s);
+
+  while (!r && row) {
+    cstore_rp_device d;
+    r = stmt_row(st, s, "listing devices", &row);
+    if (r || !row)
+      break;
+    rp_device_from_row(s, &d);
+    if (cb(&d, ctx))
+      break;
+  }
+  if (s)
+    stmt_done(s);
+  return r;
+}
+
+static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
+{
+  p->index = sqlite3_column_int(s, 0);
+  p->type = col_text(s, 1);
+  p->colorant = col_text(s, 2);
+  p->description = col_text(s, 3);
+  p->has_max = sqlite3_column_type(s, 4) != SQLITE_NULL;
+  p->max = sqlite3_column_int64(s, 4);
+  p->ordered = sqlite3_column_int64(s, 5);
+  p->delivered = sqlite3_column_int64(s, 6);
+  p->installed = sqlite3_column_int64(s, 7);
+  p->jumps_day = sqlite3_column_int64(s, 8);
+  p->covered_until = sqlite3_column_int64(s, 9);
+}
+
+asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_SUPPLIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  while (!r && row) {
+    cstore_rp_supply p;
+    r = stmt_row(st, s, "listing supplies", &row);
+    if (r || !row)
+      break;
+    rp_supply_from_row(s, &p);
+    if (cb(&p, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
+                                  cstore_rp_level_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_LEVELS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, from);
+  sqlite3_bind_int64(s, 4, to);
+  while (!r && row) {
+    cstore_rp_level l;
+    r = stmt_row(st, s, "reading levels", &row);
+    if (r || !row)
+      break;
+    l.day = sqlite3_column_int64(s, 0);
+    l.has_level = sqlite3_column_type(s, 1) != SQLITE_NULL;
+    l.level = sqlite3_column_int64(s, 1);
+    l.has_max = sqlite3_column_type(s, 2) != SQLITE_NULL;
+    l.max = sqlite3_column_int64(s, 2);
+    l.has_percent = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    l.percent = sqlite3_column_int(s, 3);
+    if (cb(&l, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
+                                  int64_t jumps_day)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_STOCK_UPDATE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, installed);
+  sqlite3_bind_int64(s, 4, jumps_day);
+  return stmt_run(st, s, "updating the stock");
+}
+
+asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
+                               bool *added)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_EVENT_ADD, &s);
+
+  *added = false;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, day);
+  sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+  r = stmt_run(st, s, "recording an event");
+  *added = !r && sqlite3_changes(st->db) > 0;
+  return r;
+}
+
+asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool high_use, int64_t day,
+                                unsigned notices)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_RPDEV_SET, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, high_use ? 1 : 0);
+  sqlite3_bind_int64(s, 3, day);
+  sqlite3_bind_int(s, 4, (int)notices);
+  return stmt_run(st, s, "storing a device's flags");
+}
+
+asr_result cstore_rp_last_day(cstore *st, int64_t *day)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_STATE_GET, &s);
+
+  *day = -1;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "reading the engine's state", &row);
+  if (!r && row)
+    *day = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_set_last_day(cstore *st, int64_t day)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_STATE_SET, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, day);
+  return stmt_run(st, s, "storing the engine's state");
+}
+
+asr_result cstore_outbox_add(cstore *st, const char *key, int64_t site_id, const char *rcpt,
+                             const char *kind, const char *msg, size_t len, int64_t now,
+                             bool *added)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_OUTBOX_ADD, &s);
+
+  *added = false;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  bind_opt_i64(s, 2, site_id > 0 ? site_id : -1);
+  sqlite3_bind_text(s, 3, rcpt, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_blob64(s, 5, msg, len, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, now);
+  r = stmt_run(st, s, "queueing a mail");
+  *added = !r && sqlite3_changes(st->db) > 0;
+  return r;
+}
+
+void cstore_mail_free(cstore_mail *m)
+{
+  free(m->key);
+  free(m->rcpt);
+  free(m->kind);
+  free(m->msg);
+  memset(m, 0, sizeof(*m));
+}
+
+static char *col_dup(sqlite3_stmt *s, int col)
+{
+  const char *v = col_text(s, col);
+
+  return strdup(v ? v : "");
+}
+
+static asr_result mail_from_row(sqlite3_stmt *s, cstore_mail *m)
+{
+  const void *blob = sqlite3_column_blob(s, 4);
+  int len = sqlite3_column_bytes(s, 4);
+
+  m->id = sqlite3_column_int64(s, 0);
+  m->key = col_dup(s, 1);
+  m->rcpt = col_dup(s, 2);
+  m->kind = col_dup(s, 3);
+  m->msg = malloc((size_t)len + 1);
+  m->tries = sqlite3_column_int64(s, 5);
+  if (!m->key || !m->rcpt || !m->kind || !m->msg)
+    return ASR_ERR_NOMEM;
+  if (len > 0)
+    memcpy(m->msg, blob, (size_t)len);
+  m->msg[len] = '\0';
+  m->len = (size_t)len;
+  return ASR_OK;
+}
+
+asr_result cstore_outbox_next(cstore *st, int64_t now, int64_t after, cstore_mail *out, bool *found)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_OUTBOX_NEXT, &s);
+
+  memset(out, 0, sizeof(*out));
+  *found = false;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, now);
+  sqlite3_bind_int64(s, 2, after);
+  r = stmt_row(st, s, "reading the outbox", &row);
+  if (!r && row)
+    r = mail_from_row(s, out);
+  stmt_done(s);
+  if (r)
+    cstore_mail_free(out);
+  *found = !r && row;
+  return r;
+}
+
+asr_result cstore_outbox_mark(cstore *st, int64_t id, const char *state, int64_t next_try,
+                              const char *error, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_OUTBOX_MARK, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, next_try);
+  bind_opt(s, 4, error);
+  sqlite3_bind_int64(s, 5, now);
+  return stmt_run(st, s, "marking a mail");
+}
+
+int64_t cstore_outbox_count(cstore *st, const char *state)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  int64_t n = -1;
+
+  if (o_get(st, O_OUTBOX_COUNT, &s))
+    return -1;
+  sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+  if (stmt_row(st, s, "counting mails", &row) == ASR_OK && row)
+    n = sqlite3_column_int64(s, 0);
+  stmt_done(s);
   return n;
 }
 

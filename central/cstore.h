@@ -168,6 +168,159 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
  * "agents" (for tests and benchmarks); -1 on error. */
 int64_t cstore_count(cstore *st, const char *table);
 
+/* ---------------------------------------------------------------------------------------
+ * Replenishment: orders, their lines, device stock and flags, notices, the mail outbox
+ * (schema version 2; central/engine.c and central/notify.c use these). */
+
+/* One line of an order, for listing (strings live as long as the callback runs). */
+typedef struct {
+  const char *serial, *supply, *colorant;
+  int32_t supply_index;
+  int quantity;
+  const char *reason;
+} cstore_order_line;
+
+/* One order with its lines, for listing. */
+typedef struct {
+  int64_t id;
+  const char *site, *state, *reason;
+  int64_t created_at, updated_at;
+  size_t n_lines;
+  const cstore_order_line *lines;
+} cstore_order_row;
+
+typedef int (*cstore_order_cb)(const cstore_order_row *o, void *ctx);
+
+/* Calls cb for each order (of site when not NULL; only created/shipped/backordered when
+ * open_only), newest first. ASR_ERR_NOT_FOUND when site is given and does not exist. */
+asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
+                                void *ctx);
+
+/* The head of an order (for a warehouse step and its mail). */
+typedef struct {
+  int64_t id, site_id;
+  char site[CSTORE_NAME_MAX], contact[CSTORE_NAME_MAX], state[16];
+  bool was_backordered; /* it has been backordered once */
+} cstore_order_head;
+
+/* Loads the head of order id; ASR_ERR_NOT_FOUND when there is none. */
+asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out);
+
+/* Calls cb once with order id and its lines; ASR_ERR_NOT_FOUND when there is none. */
+asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ctx);
+
+/* Sets the state of order id to state (and its time column) at now; "delivered" adds its
+ * lines to the devices' delivered stock. The caller checks the transition. */
+asr_result cstore_order_set_state(cstore *st, int64_t id, const char *state, int64_t now);
+
+/* Creates an order of site_id grouped by contact, made on day (state "created"). */
+asr_result cstore_order_add(cstore *st, int64_t site_id, const char *contact, const char *reason,
+                            int64_t day, int64_t now, int64_t *id);
+
+/* Adds line number line to order: quantity cartridges of supply idx of device dev (label
+ * serial), and counts them as ordered for that supply. */
+asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t dev, int32_t idx,
+                                 const char *serial, int quantity, const char *reason,
+                                 int64_t covered_until);
+
+/* Transactions of the engine and the warehouse steps (BEGIN IMMEDIATE: waits for other
+ * writers up to the busy timeout). */
+asr_result cstore_tx_begin(cstore *st);
+asr_result cstore_tx_commit(cstore *st);
+void cstore_tx_rollback(cstore *st);
+
+/* A device as the engine sees it (strings valid while the callback runs). */
+typedef struct {
+  int64_t id, site_id;
+  const char *site, *contact, *key, *serial, *model, *ip;
+  int64_t last_reading_at; /* Unix seconds, 0 = never */
+  int64_t agent_last_seen; /* Unix seconds of its agent's last batch or heartbeat, 0 = never */
+  bool high_use;           /* marked not eligible */
+  unsigned notices;        /* disconnection notices sent (ASR_RP_SENT_* bits) */
+} cstore_rp_device;
+
+typedef int (*cstore_rp_device_cb)(const cstore_rp_device *d, void *ctx);
+
+/* Calls cb for each device of every site, by site and key. */
+asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx);
+
+/* A supply of a device with its stock, for the engine. */
+typedef struct {
+  int32_t index;
+  const char *type, *colorant, *description; /* NULL when not reported */
+  bool has_max;
+  int64_t max;                           /* latest reported capacity */
+  int64_t ordered, delivered, installed; /* cartridges (see the stock table) */
+  int64_t jumps_day;                     /* last day checked for a replacement, -1 = none */
+  int64_t covered_until;                 /* latest covered date of its lines of open orders, 0 */
+} cstore_rp_supply;
+
+typedef int (*cstore_rp_supply_cb)(const cstore_rp_supply *s, void *ctx);
+
+/* Calls cb for each supply of device dev by index. */
+asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx);
+
+/* The last level of one day of a supply. */
+typedef struct {
+  int64_t day;
+  bool has_level, has_max, has_percent;
+  int64_t level, max;
+  int percent;
+} cstore_rp_level;
+
+typedef int (*cstore_rp_level_cb)(const cstore_rp_level *l, void *ctx);
+
+/* Calls cb with the last level of each day from..to (days, inclusive) of supply idx of
+ * device dev, by day. */
+asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
+                                  cstore_rp_level_cb cb, void *ctx);
+
+/* Records installed more cartridges of supply idx of dev consumed, and jumps_day. */
+asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
+                                  int64_t jumps_day);
+
+/* Records event kind of supply idx (-1: the device) on day once; *added says it is new. */
+asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
+                               bool *added);
+
+/* Stores the engine's flags of device dev: high use (since day when it becomes so), the
+ * disconnection notices sent. */
+asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool high_use, int64_t day,
+                                unsigned notices);
+
+/* The last day the engine ran (-1 = never), and setting it. */
+asr_result cstore_rp_last_day(cstore *st, int64_t *day);
+asr_result cstore_rp_set_last_day(cstore *st, int64_t day);
+
+/* One mail of the outbox (malloc'd copies: free with cstore_mail_free). */
+typedef struct {
+  int64_t id;
+  char *key, *rcpt, *kind, *msg;
+  size_t len;
+  int64_t tries;
+} cstore_mail;
+
+/* Queues a composed mail under key (unique: each notice once); *added false when a mail of
+ * that key is queued or sent already. */
+asr_result cstore_outbox_add(cstore *st, const char *key, int64_t site_id, const char *rcpt,
+                             const char *kind, const char *msg, size_t len, int64_t now,
+                             bool *added);
+
+/* Loads the first pending mail with id > after that is due at now; *found false when none. */
+asr_result cstore_outbox_next(cstore *st, int64_t now, int64_t after, cstore_mail *out,
+                              bool *found);
+
+/* Frees the strings of m (not m). */
+void cstore_mail_free(cstore_mail *m);
+
+/* Marks mail id "sent", "failed" (given up) or "pending" (retry at next_try), counts a try
+ * and keeps error (NULL: none). */
+asr_result cstore_outbox_mark(cstore *st, int64_t id, const char *state, int64_t next_try,
+                              const char *error, int64_t now);
+
+/* Counts the outbox's mails in state ("pending", "sent", "failed"); -1 on error. */
+int64_t cstore_outbox_count(cstore *st, const char *state);
+
 /* Busy timeout in milliseconds for handles opened from now on (default 30000). */
 void cstore_set_busy_timeout(int ms);
 

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "central/ccli.h"
+#include "common/clock.h"
 
 static const struct {
   const char *name;
@@ -15,6 +16,10 @@ static const struct {
     {"site", ccli_site, "add or list sites (site add prints the site token)"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"agent", ccli_agent, "revoke an enrolled agent (its requests get 403)"},
+    {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
+    {"orders", ccli_orders, "list the orders and their lines"},
+    {"order", ccli_order, "record a warehouse step: order ship|backorder|deliver ID"},
+    {"mail", ccli_mail, "send the pending notices now (--flush) or count them"},
 };
 
 static void usage(FILE *out)
@@ -40,6 +45,10 @@ int main(int argc, char **argv)
     return CCLI_EXIT_OK;
   }
   ccli_log_init(0);
+  if (asr_clock_from_env() != ASR_OK) {
+    fprintf(stderr, "asr-central: ASR_TEST_CLOCK does not parse (START[:FACTOR])\n");
+    return CCLI_EXIT_USAGE;
+  }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(argv[1], commands[i].name) == 0)
       return commands[i].run(argc - 1, argv + 1);

@@ -6,7 +6,7 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libsnmp-dev libsqlite3-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libmicrohttpd-dev snmp snmpsim python3 openssl"
-test_pkgs="check clang clang-format nftables sqlite3 valgrind openssl tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd chromium fonts-dejavu-core"
+test_pkgs="check python3-aiosmtpd clang clang-format nftables sqlite3 valgrind openssl tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd chromium fonts-dejavu-core"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

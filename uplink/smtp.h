@@ -33,4 +33,8 @@ typedef struct {
 asr_result asr_smtp_send(const asr_smtp_conf *c, const char *rcpt, const char *msg, size_t len,
                          char *err, size_t errn);
 
+/* True when a is a plain address for an SMTP envelope or an address header: local@domain,
+ * printable ASCII, no spaces, angle brackets, quotes or CR/LF, at most 254 bytes. */
+bool asr_smtp_address_ok(const char *a);
+
 #endif

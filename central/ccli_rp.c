@@ -1,0 +1,543 @@
+/* ccli_rp.c: the replenishment commands of asr-central (asr-central(8)): replenish, orders,
+ * order ship|backorder|deliver, mail, and the engine and outbox thread of serve.
+ * Results go to stdout, diagnostics to stderr. */
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "central/ccli.h"
+#include "central/cstore.h"
+#include "central/engine.h"
+#include "central/notify.h"
+#include "central/rulesconf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static void rp_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void rp_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("asr-central: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Options shared by the commands (and serve): the rules and the mail settings. */
+
+typedef struct {
+  const char *db, *site, *rules, *mail_from, *smtp_url, *smtp_user, *smtp_password_file;
+  const char *smtp_ca_file;
+  int json, open_only, now, flush, status, starttls, disconnect_days, mail_interval;
+  int no_replenish;
+} rp_opts;
+
+static rp_opts serve_rp = {.disconnect_days = -1, .mail_interval = CCLI_MAIL_INTERVAL};
+
+static const struct option ccli_rp_longopts[] = {
+    {"rules", required_argument, NULL, CCLI_OPT_RULES},
+    {"disconnect-days", required_argument, NULL, CCLI_OPT_DISCONNECT_DAYS},
+    {"mail-from", required_argument, NULL, CCLI_OPT_MAIL_FROM},
+    {"smtp-url", required_argument, NULL, CCLI_OPT_SMTP_URL},
+    {"smtp-user", required_argument, NULL, CCLI_OPT_SMTP_USER},
+    {"smtp-password-file", required_argument, NULL, CCLI_OPT_SMTP_PASSWORD_FILE},
+    {"smtp-ca-file", required_argument, NULL, CCLI_OPT_SMTP_CA_FILE},
+    {"smtp-starttls", no_argument, NULL, CCLI_OPT_SMTP_STARTTLS},
+    {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
+    {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
+    {NULL, 0, NULL, 0},
+};
+
+/* Takes one of ccli_rp_longopts into o; -1 when c is not one, -2 on a bad value. */
+static int rp_option(rp_opts *o, int c, const char *arg)
+{
+  unsigned v = 0;
+
+  switch (c) {
+  case CCLI_OPT_RULES:
+    o->rules = arg;
+    return 0;
+  case CCLI_OPT_DISCONNECT_DAYS:
+    if (asr_parse_uint(arg, 7, 14, &v) != ASR_OK) {
+      rp_error("--disconnect-days: '%s' is not a whole number from 7 to 14", arg);
+      return -2;
+    }
+    o->disconnect_days = (int)v;
+    return 0;
+  case CCLI_OPT_MAIL_FROM:
+    o->mail_from = arg;
+    return 0;
+  case CCLI_OPT_SMTP_URL:
+    o->smtp_url = arg;
+    return 0;
+  case CCLI_OPT_SMTP_USER:
+    o->smtp_user = arg;
+    return 0;
+  case CCLI_OPT_SMTP_PASSWORD_FILE:
+    o->smtp_password_file = arg;
+    return 0;
+  case CCLI_OPT_SMTP_CA_FILE:
+    o->smtp_ca_file = arg;
+    return 0;
+  case CCLI_OPT_SMTP_STARTTLS:
+    o->starttls = 1;
+    return 0;
+  case CCLI_OPT_NO_REPLENISH:
+    o->no_replenish = 1;
+    return 0;
+  case CCLI_OPT_MAIL_INTERVAL:
+    if (asr_parse_uint(arg, 1, 86400, &v) != ASR_OK) {
+      rp_error("--mail-interval: '%s' is not a number of seconds from 1 to 86400", arg);
+      return -2;
+    }
+    o->mail_interval = (int)v;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+const struct option *ccli_rp_options(void)
+{
+  return ccli_rp_longopts;
+}
+
+int ccli_rp_serve_option(int c, const char *arg)
+{
+  return rp_option(&serve_rp, c, arg);
+}
+
+/* The rules: defaults, then --rules FILE, then --disconnect-days. */
+static asr_result rp_conf(const rp_opts *o, asr_rp_conf *c)
+{
+  char err[512];
+
+  asr_rp_conf_default(c);
+  if (o->rules && crules_load(o->rules, c, err, sizeof(err)) != ASR_OK) {
+    rp_error("%s", err);
+    return ASR_ERR_USAGE;
+  }
+  if (o->disconnect_days > 0)
+    c->disconnect_days = o->disconnect_days;
+  if (asr_rp_conf_check(c) != ASR_OK) {
+    rp_error("the rules do not fit together (--disconnect-days and the --rules file)");
+    return ASR_ERR_USAGE;
+  }
+  return ASR_OK;
+}
+
+/* The SMTP settings of o (password read from its 0600 file into pw). */
+static asr_result rp_smtp(const rp_opts *o, asr_smtp_conf *c, char *pw, size_t pwn)
+{
+  char err[512];
+
+  memset(c, 0, sizeof(*c));
+  if (!o->smtp_url || !o->mail_from) {
+    rp_error("--smtp-url URL and --mail-from ADDRESS are required to send mail");
+    return ASR_ERR_USAGE;
+  }
+  c->url = o->smtp_url;
+  c->from = o->mail_from;
+  c->user = o->smtp_user;
+  c->ca_file = o->smtp_ca_file;
+  c->starttls = o->starttls != 0;
+  if (o->smtp_user && !o->smtp_password_file) {
+    rp_error("--smtp-user needs --smtp-password-file FILE (0600)");
+    return ASR_ERR_USAGE;
+  }
+  if (o->smtp_password_file) {
+    if (cnotify_read_password(o->smtp_password_file, pw, pwn, err, sizeof(err)) != ASR_OK) {
+      rp_error("%s", err);
+      return ASR_ERR_USAGE;
+    }
+    c->password = pw;
+  }
+  return ASR_OK;
+}
+
+/* Sends the due mails now; prints what happened. */
+static asr_result rp_flush(cstore *st, const rp_opts *o)
+{
+  char pw[CNOTIFY_PASSWORD_MAX];
+  asr_smtp_conf c;
+  cnotify_report rep;
+  asr_result r = rp_smtp(o, &c, pw, sizeof(pw));
+
+  if (!r)
+    r = cnotify_flush(st, &c, asr_clock_now(), 0, &rep);
+  memset(pw, 0, sizeof(pw));
+  if (r == ASR_ERR_USAGE)
+    return r;
+  if (r) {
+    rp_error("%s", cstore_errmsg(st));
+    return r;
+  }
+  printf("mail: %zu sent, %zu deferred, %zu failed; %lld pending\n", rep.sent, rep.deferred,
+         rep.failed, (long long)cstore_outbox_count(st, "pending"));
+  if (rep.deferred) {
+    rp_error("the mail server could not be reached: the mails stay in the outbox");
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
+}
+
+static int rp_exit(asr_result r)
+{
+  return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : ccli_exit_for(r);
+}
+
+/* Parses argv (after the command and its fixed words, which getopt permutes past) into o. */
+static int rp_args(int argc, char **argv, rp_opts *o)
+{
+  static const struct option own[] = {
+      {"db", required_argument, NULL, 'd'},     {"site", required_argument, NULL, 's'},
+      {"format", required_argument, NULL, 'f'}, {"open", no_argument, NULL, 'o'},
+      {"now", no_argument, NULL, 'n'},          {"flush", no_argument, NULL, 'F'},
+      {"status", no_argument, NULL, 'S'},       {"help", no_argument, NULL, 'h'},
+  };
+  struct option all[sizeof(own) / sizeof(own[0]) + sizeof(ccli_rp_longopts) / sizeof(own[0])];
+  int c;
+
+  memcpy(all, own, sizeof(own));
+  memcpy(all + sizeof(own) / sizeof(own[0]), ccli_rp_longopts, sizeof(ccli_rp_longopts));
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
+    if (c == 'd')
+      o->db = optarg;
+    else if (c == 's')
+      o->site = optarg;
+    else if (c == 'f') {
+      if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
+        rp_error("--format: '%s' is not json or table", optarg);
+        return -1;
+      }
+      o->json = strcmp(optarg, "json") == 0;
+    } else if (c == 'o' || c == 'n' || c == 'F' || c == 'S')
+      *(c == 'o' ? &o->open_only : c == 'n' ? &o->now : c == 'F' ? &o->flush : &o->status) = 1;
+    else if (c == 'h' || rp_option(o, c, optarg) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * replenish --now */
+
+static void say_stdout(void *ctx, const char *line)
+{
+  (void)ctx;
+  printf("%s\n", line);
+}
+
+static void print_report(const cengine_report *rep)
+{
+  char when[32];
+
+  asr_time_iso(rep->day * 86400, when, sizeof(when));
+  when[10] = '\0';
+  if (rep->already_ran) {
+    printf("day %s: the engine ran already today: nothing to do\n", when);
+    return;
+  }
+  printf("day %s: %zu devices, %zu orders (%zu lines), %zu high-use, %zu early replacements,"
+         " %zu notices, %zu mails queued\n",
+         when, rep->devices, rep->orders, rep->lines, rep->high_use, rep->early, rep->notices,
+         rep->mails);
+  if (rep->mail_errors)
+    rp_error("%zu mails could not be composed (see the log): check the sites' contacts",
+             rep->mail_errors);
+}
+
+int ccli_replenish(int argc, char **argv)
+{
+  rp_opts o = {.disconnect_days = -1};
+  asr_rp_conf conf;
+  cengine_report rep;
+  cstore *st = NULL;
+  asr_result r;
+
+  if (rp_args(argc, argv, &o) || optind != argc || !o.now) {
+    fprintf(stderr, "usage: asr-central replenish --now --db FILE [--rules FILE]"
+                    " [--disconnect-days N]\n       [--mail-from ADDRESS] [--smtp-url URL ...]\n");
+    return CCLI_EXIT_USAGE;
+  }
+  r = rp_conf(&o, &conf);
+  if (!r)
+    r = ccli_open_db(o.db, &st);
+  if (r)
+    return rp_exit(r);
+  cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now(), .say = say_stdout};
+  r = cengine_run_day(st, &conf, eo.now / 86400, &eo, &rep);
+  if (r)
+    rp_error("replenish: %s", cstore_errmsg(st));
+  else
+    print_report(&rep);
+  if (!r && o.smtp_url)
+    r = rp_flush(st, &o);
+  cstore_close(st);
+  return rp_exit(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * orders */
+
+/* Copies s for a terminal: control characters (printer-sent text) become '?'. */
+static const char *term_safe(const char *s, char *buf, size_t n)
+{
+  size_t i = 0;
+
+  for (; s && s[i] && i + 1 < n; i++)
+    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+  buf[i] = '\0';
+  return buf;
+}
+
+static json_t *order_json(const cstore_order_row *o)
+{
+  char c[32], u[32];
+  json_t *lines = json_array();
+
+  asr_time_iso(o->created_at, c, sizeof(c));
+  asr_time_iso(o->updated_at, u, sizeof(u));
+  for (size_t i = 0; lines && i < o->n_lines; i++) {
+    const cstore_order_line *l = &o->lines[i];
+    json_array_append_new(lines, json_pack("{s:s?,s:i,s:s?,s:s?,s:i,s:s?}", "serial", l->serial,
+                                           "supply_index", (int)l->supply_index, "supply",
+                                           l->supply, "colorant", l->colorant, "quantity",
+                                           l->quantity, "reason", l->reason));
+  }
+  return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)o->id, "site", o->site,
+                   "state", o->state, "reason", o->reason, "created_at", c, "updated_at", u,
+                   "lines", lines);
+}
+
+static void order_table(const cstore_order_row *o)
+{
+  char when[32], a[CSTORE_NAME_MAX], b[CSTORE_NAME_MAX], c[CSTORE_NAME_MAX];
+
+  asr_time_iso(o->created_at, when, sizeof(when));
+  printf("%-6lld %-16s %-12s %-13s %s\n", (long long)o->id, term_safe(o->site, a, sizeof(a)),
+         o->state, o->reason, when);
+  for (size_t i = 0; i < o->n_lines; i++) {
+    const cstore_order_line *l = &o->lines[i];
+    printf("       %-28s %3d  %-28s %-8s x%-3d %s\n", term_safe(l->serial, a, sizeof(a)),
+           (int)l->supply_index, term_safe(l->supply, b, sizeof(b)),
+           term_safe(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity, l->reason);
+  }
+}
+
+static int print_order(const cstore_order_row *o, void *ctx)
+{
+  if (ctx)
+    json_array_append_new(ctx, order_json(o));
+  else
+    order_table(o);
+  return 0;
+}
+
+int ccli_orders(int argc, char **argv)
+{
+  rp_opts o = {.disconnect_days = -1};
+  cstore *st = NULL;
+  json_t *arr = NULL;
+  asr_result r;
+
+  if (rp_args(argc, argv, &o) || optind != argc) {
+    fprintf(stderr,
+            "usage: asr-central orders --db FILE [--site NAME] [--open] [--format json|table]\n");
+    return CCLI_EXIT_USAGE;
+  }
+  r = ccli_open_db(o.db, &st);
+  if (r)
+    return rp_exit(r);
+  arr = o.json ? json_array() : NULL;
+  if (!o.json)
+    printf("%-6s %-16s %-12s %-13s %s\n", "ORDER", "SITE", "STATE", "REASON", "CREATED");
+  r = cstore_order_foreach(st, o.site, o.open_only != 0, print_order, arr);
+  if (r)
+    rp_error("%s", cstore_errmsg(st));
+  if (!r && arr) {
+    json_t *doc = json_pack("{s:O}", "orders", arr);
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
+  }
+  json_decref(arr);
+  cstore_close(st);
+  return rp_exit(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * order ship|backorder|deliver ID */
+
+int ccli_order(int argc, char **argv)
+{
+  rp_opts o = {.disconnect_days = -1};
+  cengine_step step = CENGINE_SHIP;
+  char err[512] = "";
+  int64_t id = 0;
+  cstore *st = NULL;
+  asr_result r;
+
+  if (rp_args(argc, argv, &o) || optind != argc - 2 ||
+      cengine_step_parse(argv[optind], &step) != ASR_OK) {
+    fprintf(stderr, "usage: asr-central order ship|backorder|deliver ID --db FILE"
+                    " [--mail-from ADDRESS] [--smtp-url URL ...]\n");
+    return CCLI_EXIT_USAGE;
+  }
+  if (asr_parse_i64(argv[optind + 1], 1, INT64_MAX, &id) != ASR_OK) {
+    rp_error("order %s: '%s' is not an order number", argv[optind], argv[optind + 1]);
+    return CCLI_EXIT_USAGE;
+  }
+  r = ccli_open_db(o.db, &st);
+  if (r)
+    return rp_exit(r);
+  cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now()};
+  r = cengine_order_step(st, id, step, &eo, err, sizeof(err));
+  if (r)
+    rp_error("order %s %lld: %s", cengine_step_str(step), (long long)id, err);
+  else
+    printf("order %lld: %s\n", (long long)id, cengine_step_str(step));
+  if (!r && o.smtp_url)
+    r = rp_flush(st, &o);
+  cstore_close(st);
+  return rp_exit(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * mail --flush | --status */
+
+int ccli_mail(int argc, char **argv)
+{
+  rp_opts o = {.disconnect_days = -1};
+  cstore *st = NULL;
+  asr_result r;
+
+  if (rp_args(argc, argv, &o) || optind != argc || o.flush == o.status) {
+    fprintf(stderr, "usage: asr-central mail --flush --db FILE --smtp-url URL --mail-from ADDRESS\n"
+                    "         [--smtp-user USER --smtp-password-file FILE] [--smtp-ca-file FILE]"
+                    " [--smtp-starttls]\n"
+                    "       asr-central mail --status --db FILE\n");
+    return CCLI_EXIT_USAGE;
+  }
+  r = ccli_open_db(o.db, &st);
+  if (!r && o.flush)
+    r = rp_flush(st, &o);
+  if (!r && o.status)
+    printf("pending %lld\nsent %lld\nfailed %lld\n", (long long)cstore_outbox_count(st, "pending"),
+           (long long)cstore_outbox_count(st, "sent"),
+           (long long)cstore_outbox_count(st, "failed"));
+  cstore_close(st);
+  return rp_exit(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * serve: the engine once a day and the outbox every --mail-interval seconds, in a thread
+ * of its own with its own database handle (the HTTP workers never wait for it, except on
+ * the database's write lock). The day comes from the injectable clock. */
+
+static struct {
+  pthread_t th;
+  bool running;
+  volatile int stop; /* read under lock */
+  pthread_mutex_t mu;
+  char db[4096];
+  asr_rp_conf conf;
+  asr_smtp_conf smtp;
+  char pw[CNOTIFY_PASSWORD_MAX];
+  bool mail;
+} runner = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool runner_stopping(void)
+{
+  pthread_mutex_lock(&runner.mu);
+  bool s = runner.stop != 0;
+  pthread_mutex_unlock(&runner.mu);
+  return s;
+}
+
+/* One tick: the day's run when a new day began, the outbox when due. */
+static void runner_tick(cstore *st, int64_t *last_flush)
+{
+  cengine_report rep;
+  cnotify_report nrep;
+  int64_t now = asr_clock_now(), mono = asr_monotonic_ms() / 1000;
+  cengine_opts eo = {.mail_from = serve_rp.mail_from, .now = now};
+
+  memset(&rep, 0, sizeof(rep));
+  if (serve_rp.no_replenish)
+    rep.already_ran = true;
+  else if (cengine_run_day(st, &runner.conf, now / 86400, &eo, &rep) != ASR_OK)
+    asr_log(ASR_LOG_ERR, "replenish: %s", cstore_errmsg(st));
+  else if (!rep.already_ran)
+    asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
+            (long long)rep.day, rep.orders, rep.notices, rep.mails);
+  if (!runner.mail || (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0))
+    return;
+  *last_flush = mono;
+  if (cnotify_flush(st, &runner.smtp, now, 0, &nrep) != ASR_OK)
+    asr_log(ASR_LOG_ERR, "mail: %s", cstore_errmsg(st));
+}
+
+static void *runner_main(void *arg)
+{
+  char err[512];
+  cstore *st = NULL;
+  int64_t last_flush = 0;
+  struct timespec ts = {0, 200000000L};
+
+  (void)arg;
+  if (cstore_open(runner.db, &st, err, sizeof(err)) != ASR_OK) {
+    asr_log(ASR_LOG_ERR, "replenish: %s", err);
+    return NULL;
+  }
+  while (!runner_stopping()) {
+    runner_tick(st, &last_flush);
+    for (int i = 0; i < 5 && !runner_stopping(); i++)
+      nanosleep(&ts, NULL);
+  }
+  cstore_close(st);
+  return NULL;
+}
+
+int ccli_rp_start(const char *db)
+{
+  asr_result r = rp_conf(&serve_rp, &runner.conf);
+
+  if (r || asr_strlcpy(runner.db, db, sizeof(runner.db)) != ASR_OK)
+    return CCLI_EXIT_USAGE;
+  runner.mail = serve_rp.smtp_url != NULL;
+  if (runner.mail && rp_smtp(&serve_rp, &runner.smtp, runner.pw, sizeof(runner.pw)) != ASR_OK)
+    return CCLI_EXIT_USAGE;
+  if (!runner.mail)
+    asr_log(ASR_LOG_WARN, "no --smtp-url: the notices wait in the outbox");
+  runner.stop = 0;
+  if (pthread_create(&runner.th, NULL, runner_main, NULL) != 0) {
+    rp_error("cannot start the replenishment thread");
+    return CCLI_EXIT_INTERNAL;
+  }
+  runner.running = true;
+  return CCLI_EXIT_OK;
+}
+
+void ccli_rp_stop(void)
+{
+  if (!runner.running)
+    return;
+  pthread_mutex_lock(&runner.mu);
+  runner.stop = 1;
+  pthread_mutex_unlock(&runner.mu);
+  pthread_join(runner.th, NULL);
+  runner.running = false;
+  memset(runner.pw, 0, sizeof(runner.pw));
+}

@@ -1,0 +1,159 @@
+/* rulesconf.c: the rules' numbers from a file (rulesconf.h). One table row per
+ * directive: name, kind, range, where it goes. */
+#include "central/rulesconf.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+typedef enum { K_INT, K_DOUBLE, K_BOOL } kind;
+
+static const struct {
+  const char *name;
+  kind k;
+  double min, max;
+  size_t off; /* offset in asr_rp_conf */
+} directives[] = {
+    {"trigger_days", K_DOUBLE, 1, 365, offsetof(asr_rp_conf, trigger_days)},
+    {"cover_days", K_DOUBLE, 1, 365, offsetof(asr_rp_conf, cover_days)},
+    {"consolidate", K_BOOL, 0, 1, offsetof(asr_rp_conf, consolidate)},
+    {"consolidate_days", K_INT, 0, 365, offsetof(asr_rp_conf, consolidate_days)},
+    {"high_use_per_week", K_DOUBLE, 0.1, 100, offsetof(asr_rp_conf, high_use_per_week)},
+    {"high_use_window_days", K_INT, 7, 365, offsetof(asr_rp_conf, high_use_window_days)},
+    {"spike_margin_days", K_INT, 0, 60, offsetof(asr_rp_conf, spike_margin_days)},
+    {"silent_days", K_INT, 1, 14, offsetof(asr_rp_conf, silent_days)},
+    {"disconnect_days", K_INT, 7, 14, offsetof(asr_rp_conf, disconnect_days)},
+    {"final_days", K_INT, 8, 365, offsetof(asr_rp_conf, final_days)},
+    {"long_window_days", K_INT, 7, 365, offsetof(asr_rp_conf, forecast.long_window_days)},
+    {"short_window_days", K_INT, 2, 365, offsetof(asr_rp_conf, forecast.short_window_days)},
+    {"spike_ratio", K_DOUBLE, 1, 10, offsetof(asr_rp_conf, forecast.spike_ratio)},
+    {"jump_fraction", K_DOUBLE, 0.01, 0.99, offsetof(asr_rp_conf, forecast.jump_fraction)},
+    {"min_span_days", K_INT, 1, 365, offsetof(asr_rp_conf, forecast.min_span_days)},
+    {"early_fraction", K_DOUBLE, 0.01, 0.99, offsetof(asr_rp_conf, forecast.early_fraction)},
+};
+
+#define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+
+/* A whole decimal number (no trailing text, finite). */
+static bool parse_double(const char *s, double *out)
+{
+  char *end = NULL;
+
+  errno = 0;
+  *out = strtod(s, &end);
+  return *s && end && *end == '\0' && errno == 0 && isfinite(*out);
+}
+
+static bool parse_bool(const char *s, double *out)
+{
+  if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
+    *out = 1;
+  else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0"))
+    *out = 0;
+  else
+    return false;
+  return true;
+}
+
+asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char *err, size_t n)
+{
+  for (size_t i = 0; i < N_DIRECTIVES; i++) {
+    double v = 0;
+    char *p = (char *)c + directives[i].off;
+    if (strcmp(name, directives[i].name) != 0)
+      continue;
+    bool ok = directives[i].k == K_BOOL ? parse_bool(value, &v) : parse_double(value, &v);
+    if (ok && directives[i].k == K_INT)
+      ok = v == floor(v);
+    if (!ok || v < directives[i].min || v > directives[i].max) {
+      asr_fmt(err, n, "%s: '%s' is not %s from %g to %g", name, value,
+              directives[i].k == K_INT ? "a whole number" : "a number", directives[i].min,
+              directives[i].max);
+      return ASR_ERR_INVALID;
+    }
+    if (directives[i].k == K_INT)
+      *(int *)(void *)p = (int)v;
+    else if (directives[i].k == K_BOOL)
+      *(bool *)(void *)p = v != 0;
+    else
+      *(double *)(void *)p = v;
+    return ASR_OK;
+  }
+  asr_fmt(err, n, "unknown rule '%s'", name);
+  return ASR_ERR_INVALID;
+}
+
+/* Cuts the blanks around s in place. */
+static char *trim(char *s)
+{
+  char *e;
+
+  while (*s == ' ' || *s == '\t')
+    s++;
+  e = s + strlen(s);
+  while (e > s && strchr(" \t\r\n", e[-1]))
+    *--e = '\0';
+  return s;
+}
+
+/* Applies one line (number no) of a rules file to c. */
+static asr_result apply_line(asr_rp_conf *c, char *line, const char *path, int no, char *err,
+                             size_t n)
+{
+  char why[256];
+  char *eq, *name;
+
+  line[strcspn(line, "#")] = '\0';
+  name = trim(line);
+  if (!*name)
+    return ASR_OK;
+  eq = strchr(name, '=');
+  if (!eq) {
+    asr_fmt(err, n, "%s:%d: expected NAME = VALUE", path, no);
+    return ASR_ERR_INVALID;
+  }
+  *eq = '\0';
+  if (crules_set(c, trim(name), trim(eq + 1), why, sizeof(why)) != ASR_OK) {
+    asr_fmt(err, n, "%s:%d: %s", path, no, why);
+    return ASR_ERR_INVALID;
+  }
+  return ASR_OK;
+}
+
+asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
+{
+  char line[512];
+  asr_rp_conf tmp = *c;
+  asr_result r = ASR_OK;
+  int no = 0;
+  FILE *f = fopen(path, "r");
+
+  if (!f) {
+    asr_fmt(err, n, "%s: cannot open: %s", path, strerror(errno));
+    return ASR_ERR_IO;
+  }
+  while (!r && fgets(line, sizeof(line), f)) {
+    no++;
+    if (!strchr(line, '\n') && !feof(f)) {
+      asr_fmt(err, n, "%s:%d: line too long", path, no);
+      r = ASR_ERR_INVALID;
+    } else
+      r = apply_line(&tmp, line, path, no, err, n);
+  }
+  fclose(f);
+  if (!r && asr_rp_conf_check(&tmp) != ASR_OK) {
+    asr_fmt(err, n,
+            "%s: the rules do not fit together (e.g. silent_days <= disconnect_days <"
+            " final_days, short_window_days <= long_window_days)",
+            path);
+    r = ASR_ERR_INVALID;
+  }
+  if (!r)
+    *c = tmp;
+  return r;
+}

@@ -1,0 +1,23 @@
+/* rulesconf.h: the numbers of the replenishment rules from a file (asr-central --rules).
+ *
+ * A file of "name = value" lines ('#' starts a comment); the names are the members of
+ * asr_rp_conf (docs/replenishment.md lists them with defaults and ranges). Values are
+ * range-checked one by one, then the whole set with asr_rp_conf_check; an error says
+ * "FILE:LINE: what is wrong" and leaves the caller's conf untouched. */
+#ifndef ASR_CENTRAL_RULESCONF_H
+#define ASR_CENTRAL_RULESCONF_H
+
+#include <stddef.h>
+
+#include "common/result.h"
+#include "replenish/rules.h"
+
+/* Sets one rule name to value in c. ASR_ERR_INVALID (err says why) on an unknown name or a
+ * value out of range. */
+asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char *err, size_t n);
+
+/* Applies the file path on top of *c (all of it or nothing). ASR_ERR_IO when it cannot be
+ * read, ASR_ERR_INVALID with "path:line: ..." in err otherwise. */
+asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n);
+
+#endif
