@@ -324,18 +324,4 @@ int64_t cstore_outbox_count(cstore *st, const char *state);
 /* Busy timeout in milliseconds for handles opened from now on (default 30000). */
 void cstore_set_busy_timeout(int ms);
 
-/* ---------------------------------------------------------------------------------------
- * The supplies status page (central/view.c): read-only queries. */
-
-/* One day of one supply: the newest non-null percent stored that day. */
-typedef struct {
-  int64_t day; /* days since 1970-01-01 (UTC) */
-  int percent; /* 0..100 as the agent normalized it */
-} cstore_level_day;
-
-/* Fills out[0..max) with the daily levels of supply idx of device device_id (the id of a
- * cstore_device_row) from day since_day on, oldest first; *n gets the count. */
-asr_result cstore_level_days(cstore *st, int64_t device_id, int32_t idx, int64_t since_day,
-                             cstore_level_day *out, size_t max, size_t *n);
-
 #endif

@@ -456,6 +456,7 @@ static const char css[] =
     ".head{display:flex;gap:14px;align-items:center;flex-wrap:wrap;padding:10px 16px;"
     "border-bottom:1px solid var(--line);background:#fafafa}"
     ".serial{font:600 15px ui-monospace,'DejaVu Sans Mono',monospace;overflow-wrap:anywhere}"
+    ".serial.sm{font-size:13px}"
     ".meta{color:var(--mute);font-size:13px;overflow-wrap:anywhere}"
     ".meta b{color:#374151;font-weight:600}"
     "table{width:100%;border-collapse:collapse}table.supplies{table-layout:fixed}"
@@ -482,7 +483,7 @@ static const char css[] =
     ".chart .nodata{fill:#9ca3af;font-size:11px;text-anchor:middle}"
     ".num{font-variant-numeric:tabular-nums}"
     ".mute{color:var(--mute)}.due{color:var(--crit);font-weight:700}"
-    ".soon{color:var(--warn);font-weight:600}"
+    ".soon{color:var(--warn);font-weight:600}.stock{font-size:12px;color:#075985}"
     ".empty{padding:14px 16px;color:var(--mute)}"
     "a{color:#1d4ed8}"
     "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}";
@@ -583,6 +584,11 @@ static void supply_row(pbuf *b, const view_site *v, const view_device *d, const 
   pb_days_left(b, s);
   pb_puts(b, "</td><td class=\"num\">");
   pb_order_date(b, v, d, s);
+  if (s->stock > 0)
+    pb_printf(b,
+              "<div class=\"stock\" title=\"cartridges ordered for this device and not "
+              "installed yet\">%lld in stock</div>",
+              (long long)s->stock);
   pb_puts(b, "</td><td>");
   pb_chart(b, v, s);
   pb_puts(b, "</td></tr>");
@@ -648,7 +654,7 @@ static void order_row(pbuf *b, const view_order *o)
     pb_puts(b, i ? "<br>" : "");
     pb_printf(b, "%d \xc3\x97 ", l->quantity);
     pb_text(b, l->supply);
-    pb_puts(b, " <span class=\"mute\">for</span> <span class=\"serial\">");
+    pb_puts(b, " <span class=\"mute\">for</span> <span class=\"serial sm\">");
     pb_text(b, l->serial);
     pb_puts(b, "</span>");
   }
@@ -794,6 +800,7 @@ static json_t *supply_json(const view_site *v, const view_supply *s)
     json_object_set_new(o, "order_date", order ? jday(s->order_day) : json_null());
     json_object_set_new(o, "order_due", json_boolean(order && s->order_day <= v->today));
     json_object_set_new(o, "high_use", json_boolean(s->high_use));
+    json_object_set_new(o, "stock", json_integer((json_int_t)s->stock));
     json_object_set_new(o, "history", hist ? hist : json_array());
   } else {
     json_decref(hist);

@@ -33,6 +33,7 @@
 #include "central/ingest.h"
 #include "central/page.h"
 #include "central/view.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -47,6 +48,7 @@ struct central_server {
   void *log_ctx;
   pthread_key_t db_key;
   char *cert, *key;
+  asr_rp_conf rules; /* of the status pages */
 };
 
 typedef enum { R_ENROLL, R_BATCH, R_DONE } req_kind;
@@ -282,7 +284,7 @@ static void page_store_fail(page_answer *a, asr_result r)
 }
 
 /* /sites/SEG or /api/sites/SEG: the site named by the decoded segment. */
-static void page_site(cstore *st, const char *seg, page_answer *a)
+static void page_site(cstore *st, const asr_rp_conf *rules, const char *seg, page_answer *a)
 {
   char name[CSTORE_NAME_MAX];
   view_site v;
@@ -295,7 +297,7 @@ static void page_site(cstore *st, const char *seg, page_answer *a)
   if (!r && !*name)
     r = ASR_ERR_NOT_FOUND;
   if (!r)
-    r = view_site_load(st, name, NULL, ingest_now(), &v);
+    r = view_site_load(st, name, rules, asr_clock_now(), &v);
   if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_TOO_LARGE) {
     page_fail(a, 404, "Not found", "no such site");
     return;
@@ -311,10 +313,10 @@ static void page_site(cstore *st, const char *seg, page_answer *a)
 }
 
 /* / and /api/sites: every site. */
-static void page_index(cstore *st, page_answer *a)
+static void page_index(cstore *st, const asr_rp_conf *rules, page_answer *a)
 {
   view_index v;
-  asr_result r = view_index_load(st, NULL, ingest_now(), &v);
+  asr_result r = view_index_load(st, rules, asr_clock_now(), &v);
 
   if (r) {
     page_store_fail(a, r);
@@ -326,16 +328,16 @@ static void page_index(cstore *st, page_answer *a)
     page_fail(a, 500, "Error", "the page could not be rendered");
 }
 
-static void page_route(cstore *st, const char *url, page_answer *a)
+static void page_route(cstore *st, const asr_rp_conf *rules, const char *url, page_answer *a)
 {
   a->status = 200;
   a->json = strncmp(url, "/api/", 5) == 0;
   if (!st)
     page_fail(a, 503, "Unavailable", "database unavailable");
   else if (strcmp(url, "/") == 0 || strcmp(url, "/api/sites") == 0)
-    page_index(st, a);
+    page_index(st, rules, a);
   else
-    page_site(st, url + (a->json ? 11 : 7), a);
+    page_site(st, rules, url + (a->json ? 11 : 7), a);
 }
 
 /* The headers of every page: no caching, no sniffing, nothing loaded from elsewhere. */
@@ -363,7 +365,7 @@ static enum MHD_Result on_page(central_server *sv, struct MHD_Connection *c, req
     rq->allow = "GET, HEAD";
     return send_error(c, rq, 405, "{\"error\":\"method not allowed: use GET\"}");
   }
-  page_route(thread_db(sv), url, &a);
+  page_route(thread_db(sv), &sv->rules, url, &a);
   if (!a.body)
     return send_error(c, rq, 500, "{\"error\":\"internal error\"}");
   resp = MHD_create_response_from_buffer(strlen(a.body), a.body, MHD_RESPMEM_MUST_FREE);
@@ -638,6 +640,10 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
     return r;
   }
   sv->max_body = o->max_body;
+  if (o->rules)
+    sv->rules = *o->rules;
+  else
+    asr_rp_conf_default(&sv->rules);
   sv->log_cb = o->log_cb;
   sv->log_ctx = o->log_ctx;
   r = central_parse_listen(o->listen, &ss, &sslen, &loopback);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/result.h"
+#include "replenish/rules.h"
 
 /* One finished request, for the request log (never holds secrets). */
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
   unsigned max_connections;       /* default 512 */
   unsigned timeout;               /* seconds of inactivity before a connection closes (60) */
   size_t max_body;                /* compressed batch limit, 0 = 8 MiB */
+  const asr_rp_conf *rules;       /* the rules of the status pages (copied; NULL: defaults) */
   central_log_cb log_cb;          /* called once per request (may be NULL) */
   void *log_ctx;
 } central_server_opts;

@@ -1,11 +1,14 @@
 /* view.c: loads the supplies status page's data (view.h) from central's store.
  *
- * A site's view is made in three steps: the site's row, its devices with the supplies of
- * their last reading (cstore_device_foreach), then per supply the daily levels of the last
- * VIEW_HISTORY_DAYS days (cstore_level_days), which feed both the chart and the rules
- * (asr_rp_eval_supply: days left, forecast order date, high usage) and, per device, the
- * reporting state. Strings and small arrays live in a list of allocations (the view's
- * "mem") freed at once; only the growing device and site arrays are realloc'd apart. */
+ * A site's view is made in four steps: the site's row, its devices with the supplies of
+ * their last reading (cstore_device_foreach), the engine's records of them (agent
+ * heartbeat, high-usage mark: cstore_rp_devices; stock and covered date:
+ * cstore_rp_supplies), then per supply the daily levels of the last VIEW_HISTORY_DAYS days
+ * (cstore_rp_daily_levels), which feed both the chart and the rules (asr_rp_eval_supply:
+ * days left counting the stock, forecast order date, high usage) and, per device, the
+ * reporting state as the engine sees it. Last, the site's open orders. Strings and small arrays
+ * live in a list of allocations (the view's "mem") freed at once; only the growing device and site
+ * arrays are realloc'd apart. */
 #include "central/view.h"
 
 #include <stddef.h>
@@ -14,8 +17,6 @@
 
 #include "central/cstore.h"
 #include "common/device.h"
-
-#define TYPE_CODE_MAX 64 /* PrtMarkerSuppliesTypeTC codes looked up by name */
 
 /* ---------------------------------------------------------------------------------------
  * Allocations owned by a view. */
@@ -108,17 +109,6 @@ const char *view_state_str(view_state s)
     return "not eligible";
   }
   return "unknown";
-}
-
-/* The PrtMarkerSuppliesTypeTC code of an RFC 3805 type name ("toner" -> 3), 0 if none. */
-static int32_t type_code(const char *name)
-{
-  for (int32_t t = 1; name && t < TYPE_CODE_MAX; t++) {
-    const char *n = asr_supply_type_name(t);
-    if (n && strcmp(n, name) == 0)
-      return t;
-  }
-  return 0;
 }
 
 static int64_t day_of(int64_t t)
@@ -221,11 +211,18 @@ void view_index_free(view_index *v)
 /* ---------------------------------------------------------------------------------------
  * A site: its row and its devices. */
 
+/* What the rules need of a device besides the view (parallel to v->devices). */
+typedef struct {
+  int64_t id;     /* the store's id */
+  bool high_use;  /* marked by the engine */
+  int64_t *cover; /* covered_until of each supply */
+} dev_extra;
+
 typedef struct {
   view_site *v;
   const char *name;
-  size_t cap, ids_cap;
-  int64_t *ids; /* the store's id of each device (parallel to v->devices) */
+  size_t cap, x_cap;
+  dev_extra *x;
   bool found, fail;
   asr_result r;
 } site_ctx;
@@ -263,12 +260,15 @@ static int site_device(const cstore_device_row *d, void *ctx)
 
   sc->r = grow((void **)&v->devices, &sc->cap, v->n_devices, sizeof(*v->devices));
   if (!sc->r)
-    sc->r = grow((void **)&sc->ids, &sc->ids_cap, v->n_devices, sizeof(*sc->ids));
+    sc->r = grow((void **)&sc->x, &sc->x_cap, v->n_devices, sizeof(*sc->x));
   if (sc->r)
     return 1;
   o = &v->devices[v->n_devices];
   memset(o, 0, sizeof(*o));
-  sc->ids[v->n_devices] = d->id;
+  sc->x[v->n_devices] = (dev_extra){.id = d->id};
+  sc->x[v->n_devices].cover = mem_array(&v->mem, d->n_supplies, sizeof(int64_t));
+  if (d->n_supplies && !sc->x[v->n_devices].cover)
+    sc->fail = true;
   o->serial = mem_str(&v->mem, d->serial, &sc->fail);
   o->key = mem_str(&v->mem, d->key, &sc->fail);
   o->model = mem_str(&v->mem, d->model, &sc->fail);
@@ -286,34 +286,101 @@ static int site_device(const cstore_device_row *d, void *ctx)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * The engine's records: heartbeats, high-usage marks, stock, covered dates. */
+
+static int rp_device(const cstore_rp_device *p, void *ctx)
+{
+  site_ctx *sc = ctx;
+
+  if (!p->site || strcmp(p->site, sc->v->name) != 0)
+    return 0;
+  for (size_t i = 0; i < sc->v->n_devices; i++) {
+    if (sc->x[i].id != p->id)
+      continue;
+    sc->v->devices[i].agent_seen = p->agent_last_seen;
+    sc->x[i].high_use = p->high_use;
+  }
+  return 0;
+}
+
+typedef struct {
+  view_device *d;
+  int64_t *cover;
+} supply_ctx;
+
+static int rp_supply(const cstore_rp_supply *p, void *ctx)
+{
+  supply_ctx *c = ctx;
+
+  for (size_t i = 0; i < c->d->n_supplies; i++) {
+    if (c->d->supplies[i].index != p->index)
+      continue;
+    c->d->supplies[i].stock = p->ordered > p->installed ? p->ordered - p->installed : 0;
+    if (c->cover)
+      c->cover[i] = p->covered_until;
+  }
+  return 0;
+}
+
+static asr_result load_engine_records(cstore *st, site_ctx *sc)
+{
+  asr_result r = cstore_rp_devices(st, rp_device, sc);
+
+  for (size_t i = 0; !r && i < sc->v->n_devices; i++) {
+    supply_ctx c = {&sc->v->devices[i], sc->x[i].cover};
+    r = cstore_rp_supplies(st, sc->x[i].id, rp_supply, &c);
+  }
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
  * The rules' judgement: history, forecast and state. */
 
-/* Loads the chart of supply s and evaluates it; rs and rd (VIEW_HISTORY_DAYS) receive
- * the supply as the rules see it. */
-static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, int64_t id,
-                               view_supply *s, asr_rp_supply *rs, asr_rp_reading *rd)
+typedef struct {
+  view_point *pts;
+  asr_rp_reading *rd;
+  size_t n;
+} level_ctx;
+
+/* One day's level (only those with a percent count). */
+static int add_level(const cstore_rp_level *l, void *ctx)
 {
-  cstore_level_day days[VIEW_HISTORY_DAYS];
+  level_ctx *lc = ctx;
+
+  if (lc->n >= VIEW_HISTORY_DAYS || !l->has_percent || l->percent < 0 || l->percent > 100)
+    return 0;
+  lc->pts[lc->n] = (view_point){l->day, l->percent};
+  lc->rd[lc->n] = (asr_rp_reading){l->day, (double)l->percent};
+  lc->n++;
+  return 0;
+}
+
+/* Loads the chart of supply s and evaluates it with its stock and covered date; rs and
+ * rd (VIEW_HISTORY_DAYS) receive the supply as the rules see it. */
+static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, int64_t id,
+                               int64_t cover, view_supply *s, asr_rp_supply *rs, asr_rp_reading *rd)
+{
+  view_point pts[VIEW_HISTORY_DAYS];
+  level_ctx lc = {pts, rd, 0};
   asr_rp_eval e;
-  size_t n = 0;
-  asr_result r = cstore_level_days(st, id, s->index, v->today - (VIEW_HISTORY_DAYS - 1), days,
-                                   VIEW_HISTORY_DAYS, &n);
+  asr_result r = cstore_rp_daily_levels(st, id, s->index, v->today - (VIEW_HISTORY_DAYS - 1),
+                                        v->today, add_level, &lc);
 
   if (r)
     return r;
-  s->points = mem_array(&v->mem, n, sizeof(*s->points));
-  if (n && !s->points)
+  s->points = mem_array(&v->mem, lc.n, sizeof(*s->points));
+  if (lc.n && !s->points)
     return ASR_ERR_NOMEM;
-  for (size_t i = 0; i < n; i++) {
-    s->points[i] = (view_point){days[i].day, days[i].percent};
-    rd[i] = (asr_rp_reading){days[i].day, (double)days[i].percent};
-  }
-  s->n_points = n;
-  *rs = (asr_rp_supply){.type = type_code(s->type),
+  if (lc.n)
+    memcpy(s->points, pts, lc.n * sizeof(*pts));
+  s->n_points = lc.n;
+  *rs = (asr_rp_supply){.type = asr_supply_type_code(s->type),
                         .colorant = s->colorant,
                         .capacity = 100.0,
                         .readings = rd,
-                        .n_readings = n};
+                        .n_readings = lc.n,
+                        .stock = s->stock > 1000 ? 1000 : (int)s->stock,
+                        .covered_until = cover};
   if (asr_rp_eval_supply(c, rs, v->today, &e) != ASR_OK)
     return ASR_OK; /* no forecast: shown as unknown */
   s->eligible = e.eligible_type;
@@ -325,7 +392,18 @@ static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, i
   return ASR_OK;
 }
 
-static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, int64_t id,
+/* The day of a device's last report as the engine counts it: its newest reading, or its
+ * agent's last batch when the agent fell silent first. */
+static int64_t report_day(const view_device *d)
+{
+  int64_t t = d->last_report;
+
+  if (d->agent_seen > 0 && d->agent_seen < t)
+    t = d->agent_seen;
+  return day_of(t);
+}
+
+static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, const dev_extra *x,
                                view_device *d)
 {
   size_t n = d->n_supplies ? d->n_supplies : 1;
@@ -335,11 +413,12 @@ static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, i
                        .site = v->name,
                        .contact = v->contact,
                        .enrolled = true,
-                       .last_report = day_of(d->last_report)};
+                       .last_report = report_day(d)};
   asr_result r = rs && rd ? ASR_OK : ASR_ERR_NOMEM;
 
   for (size_t i = 0; !r && i < d->n_supplies; i++)
-    r = judge_supply(st, c, v, id, &d->supplies[i], &rs[i], rd + i * VIEW_HISTORY_DAYS);
+    r = judge_supply(st, c, v, x->id, x->cover ? x->cover[i] : 0, &d->supplies[i], &rs[i],
+                     rd + i * VIEW_HISTORY_DAYS);
   if (r)
     goto out;
   dev.supplies = rs;
@@ -352,7 +431,8 @@ static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, i
     d->state = VIEW_DISCONNECTED;
     break;
   default:
-    d->state = asr_rp_device_high_use(c, &dev, v->today) ? VIEW_NOT_ELIGIBLE : VIEW_ACTIVE;
+    d->state =
+        x->high_use || asr_rp_device_high_use(c, &dev, v->today) ? VIEW_NOT_ELIGIBLE : VIEW_ACTIVE;
   }
   d->reporting = asr_rp_state_str(asr_rp_device_state(c, &dev, v->today));
 out:
@@ -361,15 +441,49 @@ out:
   return r;
 }
 
-/* "orders": the site's open orders. This store has no orders yet (another change adds
- * cstore_order_foreach); until then the page says that orders are not available. */
+typedef struct {
+  view_site *v;
+  size_t cap;
+  bool fail;
+} order_ctx;
+
+static int add_order(const cstore_order_row *o, void *ctx)
+{
+  order_ctx *oc = ctx;
+  view_site *v = oc->v;
+  view_order *w;
+
+  if (grow((void **)&v->orders, &oc->cap, v->n_orders, sizeof(*v->orders))) {
+    oc->fail = true;
+    return 1;
+  }
+  w = &v->orders[v->n_orders++];
+  *w = (view_order){.id = o->id, .created_at = o->created_at, .updated_at = o->updated_at};
+  w->state = mem_str(&v->mem, o->state, &oc->fail);
+  w->reason = mem_str(&v->mem, o->reason, &oc->fail);
+  w->lines = mem_array(&v->mem, o->n_lines, sizeof(*w->lines));
+  for (size_t i = 0; w->lines && i < o->n_lines; i++) {
+    const cstore_order_line *l = &o->lines[i];
+    view_order_line *m = &w->lines[w->n_lines++];
+    m->serial = mem_str(&v->mem, l->serial, &oc->fail);
+    m->supply = mem_str(&v->mem, l->supply, &oc->fail);
+    m->colorant = mem_str(&v->mem, l->colorant, &oc->fail);
+    m->reason = mem_str(&v->mem, l->reason, &oc->fail);
+    m->supply_index = l->supply_index;
+    m->quantity = l->quantity;
+  }
+  oc->fail = oc->fail || (o->n_lines && !w->lines);
+  return oc->fail;
+}
+
+/* The site's open orders (created, shipped, backordered), newest first. */
 static asr_result load_orders(cstore *st, view_site *v)
 {
-  (void)st;
-  v->has_orders = false;
-  v->n_orders = 0;
-  v->orders = NULL;
-  return ASR_OK;
+  order_ctx oc = {.v = v};
+  asr_result r = cstore_order_foreach(st, v->name, true, add_order, &oc);
+
+  v->has_orders = true;
+  return r ? r : oc.fail ? ASR_ERR_NOMEM : ASR_OK;
 }
 
 asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, int64_t now,
@@ -392,11 +506,13 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
     r = cstore_device_foreach(st, name, site_device, &sc);
   if (!r)
     r = sc.r ? sc.r : sc.fail ? ASR_ERR_NOMEM : ASR_OK;
+  if (!r)
+    r = load_engine_records(st, &sc);
   for (size_t i = 0; !r && i < out->n_devices; i++)
-    r = judge_device(st, c, out, sc.ids[i], &out->devices[i]);
+    r = judge_device(st, c, out, &sc.x[i], &out->devices[i]);
   if (!r)
     r = load_orders(st, out);
-  free(sc.ids);
+  free(sc.x);
   if (r)
     view_site_free(out);
   return r;

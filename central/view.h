@@ -6,7 +6,9 @@
  * printer did not report it) and stays valid until view_site_free / view_index_free.
  * Levels are the agent's normalized percent (docs/supplies.md): what remains, or for a
  * receptacle the space that remains, so the forecast treats every supply alike with a
- * capacity of 100. */
+ * capacity of 100. The engine's records (central/engine.c) add each supply's stock and
+ * covered date, each device's high-usage mark and its agent's heartbeat, and the open
+ * orders, so that the page shows what the engine will do. */
 #ifndef ASR_VIEW_H
 #define ASR_VIEW_H
 
@@ -47,6 +49,7 @@ typedef struct {
   double days_left;                    /* ASR_RP_FOREVER when not being used */
   int64_t order_day;                   /* forecast order date, ASR_RP_NEVER when none */
   bool high_use;                       /* >= high_use_per_week cartridges a week */
+  int64_t stock;                       /* cartridges ordered for it and not installed yet */
   size_t n_points;
   view_point *points; /* the daily levels of the last VIEW_HISTORY_DAYS days, oldest first */
 } view_supply;
@@ -55,6 +58,7 @@ typedef struct {
 typedef struct {
   char *serial, *key, *model, *vendor, *ip; /* NULL when not reported */
   int64_t last_report;                      /* Unix seconds of its newest reading, 0 = never */
+  int64_t agent_seen; /* Unix seconds of its agent's last batch or heartbeat, 0 = never */
   view_state state;
   const char *reporting; /* "active", "silent" or "disconnected" (static) */
   size_t n_supplies;

@@ -33,6 +33,8 @@ SITE_TOKEN=$("$ASR_CENTRAL" site add "$SITE" --contact "supplies@acme.example" \
 [ -n "$SITE_TOKEN" ] || { show "$O.site.err"; exit 99; }
 "$ASR_CENTRAL" site add "<b>Empty</b> site" --contact "x@example" --db "$CENTRAL_DB" \
   >/dev/null 2>&1 || exit 99
+# the engine runs on demand below (replenish --now), after the batch
+CENTRAL_OPTS=--no-replenish
 central_start $A 18770
 HTTP_PID=$CENTRAL_PID
 central_start $A $HTTPS_PORT srv
@@ -149,7 +151,7 @@ check "site page: a supply due now" grep -q 'class="due">due now' "$O.site"
 check "site page: an unknown level (yellow) is hatched" grep -q 'class="fill-unknown"' "$O.site"
 check "site page: the new device's one reading is a dot" grep -q '<circle class=' "$O.site"
 check "site page: 90-day lines" grep -q '<polyline class="ln-' "$O.site"
-check "site page: an open-orders section" grep -q 'id="orders"' "$O.site"
+check "site page: no open orders yet" grep -q 'No open orders.' "$O.site"
 
 get api "$HTTP/api/sites/$SITE_URL"
 check "GET /api/sites/NAME -> 200 JSON" grep -qi '^content-type: application/json' "$O.api.h"
@@ -163,8 +165,25 @@ jcheck "api: magenta after its replacement: ~27 days left, ordered within a week
   '(lambda s: s["percent"] == 40 and 22 <= s["days_left"] <= 32 and not s["order_due"] and s["order_date"] is not None)(sup(dev_by(d["devices"], "serial", "LAB-0001"), 3))'
 jcheck "api: yellow without a level, drum not ordered, new device without a forecast" "$O.api" \
   'sup(dev_by(d["devices"], "serial", "LAB-0001"), 4)["percent"] is None and not sup(dev_by(d["devices"], "serial", "LAB-0001"), 6)["eligible"] and sup(dev_by(d["devices"], "serial", "NEW-0006"), 1)["days_left"] is None and len(sup(dev_by(d["devices"], "serial", "NEW-0006"), 1)["history"]) == 1'
-jcheck "api: the open orders (a list, or null while this central keeps none)" "$O.api" \
-  'd["orders"] is None or isinstance(d["orders"], list)'
+jcheck "api: no open orders yet" "$O.api" 'd["orders"] == []'
+
+# The engine's day: an order for LAB-0001 (its black toner due, magenta consolidated).
+run "$O.rp" "$O.rp.err" "$ASR_CENTRAL" replenish --now --db "$CENTRAL_DB"
+check_status "asr-central replenish --now" 0 "$RC"
+get api2 "$HTTP/api/sites/$SITE_URL"
+jcheck "api: one open order, created, with LAB-0001's black and magenta toners" "$O.api2" \
+  'len(d["orders"]) == 1 and d["orders"][0]["state"] == "created" and {(l["serial"], l["supply_index"]) for l in d["orders"][0]["lines"]} >= {("LAB-0001", 1), ("LAB-0001", 3)}'
+jcheck "api: the ordered black toner is in stock and no longer due" "$O.api2" \
+  '(lambda s: s["stock"] >= 1 and not s["order_due"])(sup(dev_by(d["devices"], "serial", "LAB-0001"), 1))'
+jcheck "api: no order for the disconnected, high-usage or hostile devices" "$O.api2" \
+  'not any(l["serial"] != "LAB-0001" for l in d["orders"][0]["lines"])'
+OID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["orders"][0]["id"])' "$O.api2" 2>/dev/null)
+run "$O.ship" "$O.ship.err" "$ASR_CENTRAL" order ship "${OID:-0}" --db "$CENTRAL_DB"
+check_status "asr-central order ship $OID" 0 "$RC"
+get site2 "$HTTP/sites/$SITE_URL"
+check "site page: the order, shipped" grep -q "#$OID</td><td><span class=\"badge b-order\">shipped</span>" "$O.site2"
+check "site page: its lines name the device" grep -q '× Black Toner <span class="mute">for</span> <span class="serial sm">LAB-0001' "$O.site2"
+check "site page: the stock shows" grep -q 'in stock</div>' "$O.site2"
 
 # Unknown sites, malformed and hostile paths, methods.
 get nosite "$HTTP/sites/nosuchsite"
@@ -245,8 +264,8 @@ check "DOM: 11 charts" test "$(grep -o '<svg class="chart"' "$O.dom" | wc -l)" =
 check "DOM: the site's title" grep -q '<h1>Acme West &amp; Co</h1>' "$O.dom"
 check "DOM: the hostile serial is text, not a script" grep -q '&lt;script&gt;alert' "$O.dom"
 check "DOM: no script, img or injected element" sh -c '! grep -qi "<script\|<img\|<b>Bold" "$1"' _ "$O.dom"
-check "DOM: badges, due supplies, held orders" sh -c \
-  'grep -q "not eligible" "$1" && grep -q "due now" "$1" && grep -q "on hold (high usage)" "$1"' _ "$O.dom"
+check "DOM: badges, held orders, the shipped order" sh -c \
+  'grep -q "not eligible" "$1" && grep -q "on hold (high usage)" "$1" && grep -q ">shipped<" "$1"' _ "$O.dom"
 rm -f "$ART/page-site.png" "$ART/page-index.png"
 chrome "$HTTP/sites/$SITE_URL" "$O.shot" --screenshot="$ART/page-site.png"
 check_status "chromium --screenshot of /sites/NAME" 0 "$RC"

@@ -11,6 +11,7 @@
 #include "central/cstore.h"
 #include "central/page.h"
 #include "central/view.h"
+#include "common/device.h"
 #include "common/util.h"
 
 #define DAY INT64_C(20500) /* 2026-02-16 */
@@ -102,6 +103,17 @@ START_TEST(test_url_decode)
   ck_assert_int_eq(page_url_decode("a%00b", out, sizeof(out)), ASR_ERR_INVALID);
   ck_assert_int_eq(page_url_decode("0123456789abcdef", out, sizeof(out)), ASR_ERR_TOO_LARGE);
   ck_assert_int_eq(page_url_decode("0123456789abcde", out, sizeof(out)), ASR_OK);
+}
+END_TEST
+
+START_TEST(test_type_code)
+{
+  ck_assert_int_eq(asr_supply_type_code("toner"), 3);
+  ck_assert_int_eq(asr_supply_type_code("wasteToner"), 4);
+  ck_assert_int_eq(asr_supply_type_code("tonerCartridge"), 21);
+  ck_assert_int_eq(asr_supply_type_code("Toner"), 0);
+  ck_assert_int_eq(asr_supply_type_code(""), 0);
+  ck_assert_int_eq(asr_supply_type_code(NULL), 0);
 }
 END_TEST
 
@@ -468,6 +480,7 @@ START_TEST(test_view_from_store)
   view_site v;
   view_index ix;
   const view_supply *t;
+  int64_t order = 0;
 
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
   store_fill(st);
@@ -493,6 +506,23 @@ START_TEST(test_view_from_store)
                 (long long)(t->order_day - DAY));
   t = &v.devices[0].supplies[1];
   ck_assert(!t->has_percent && !t->eligible && t->n_points == 0);
+  ck_assert(v.has_orders && v.n_orders == 0);
+  view_site_free(&v);
+  /* an order of 2 cartridges for P1's toner: its stock, a later order date, the order */
+  ck_assert_int_eq(cstore_order_add(st, 2, "ops@east", "trigger", DAY, NOW, &order), ASR_OK);
+  ck_assert_int_eq(cstore_order_line_add(st, order, 1, 1, 1, "P1", 2, "trigger", DAY + 200),
+                   ASR_OK);
+  ck_assert_int_eq(view_site_load(st, "east", NULL, NOW, &v), ASR_OK);
+  t = &v.devices[0].supplies[0];
+  ck_assert_int_eq(t->stock, 2);
+  ck_assert_msg(t->order_day >= DAY + 238 && t->order_day <= DAY + 241, "order day %lld",
+                (long long)(t->order_day - DAY));
+  ck_assert_uint_eq(v.n_orders, 1);
+  ck_assert_str_eq(v.orders[0].state, "created");
+  ck_assert_uint_eq(v.orders[0].n_lines, 1);
+  ck_assert_str_eq(v.orders[0].lines[0].serial, "P1");
+  ck_assert_int_eq(v.orders[0].lines[0].quantity, 2);
+  ck_assert_str_eq(v.orders[0].lines[0].supply, "Black Toner");
   view_site_free(&v);
   ck_assert_int_eq(view_index_load(st, NULL, NOW, &ix), ASR_OK);
   ck_assert_uint_eq(ix.n_sites, 2);
@@ -517,6 +547,7 @@ int main(void)
   tcase_add_loop_test(tc, test_escape_table, 0, (int)(sizeof(escapes) / sizeof(escapes[0])));
   tcase_add_test(tc, test_escape_long_and_clean);
   tcase_add_test(tc, test_url_decode);
+  tcase_add_test(tc, test_type_code);
   tcase_add_test(tc, test_site_html_hostile);
   tcase_add_test(tc, test_bars_and_colours);
   tcase_add_test(tc, test_charts);
