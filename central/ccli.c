@@ -16,6 +16,7 @@
 #include "central/server.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "uplink/smtp.h"
 
 enum {
   OPT_HELP = 'h',
@@ -32,9 +33,9 @@ enum {
   OPT_VERBOSE,
 };
 
-static void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define cli_error ccli_error
 
-static void cli_error(const char *fmt, ...)
+void ccli_error(const char *fmt, ...)
 {
   va_list ap;
 
@@ -321,13 +322,10 @@ static int site_args(int argc, char **argv, site_opts *o)
   return 0;
 }
 
-/* A loose e-mail check: one '@' with text on both sides, no spaces. */
+/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
 static bool email_ok(const char *s)
 {
-  const char *at = strchr(s, '@');
-
-  return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " \t\r\n") &&
-         strlen(s) < CSTORE_NAME_MAX;
+  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -355,7 +353,8 @@ static int site_add(const char *name, const site_opts *o)
     return CCLI_EXIT_USAGE;
   }
   if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required (one @, no spaces)");
+    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
+              " (printable ASCII, no spaces, brackets or quotes)");
     return CCLI_EXIT_USAGE;
   }
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
@@ -403,12 +402,8 @@ static int site_list(const site_opts *o)
     r = cstore_site_foreach(st, print_site, arr);
   if (r && st)
     cli_error("%s", cstore_errmsg(st));
-  if (!r && arr) {
-    json_t *doc = json_pack("{s:O}", "sites", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(doc);
-  }
+  if (!r && arr)
+    ccli_print_doc("sites", arr);
   json_decref(arr);
   cstore_close(st);
   return exit_for(r);
@@ -618,4 +613,13 @@ asr_result ccli_open_db(const char *path, struct cstore **st)
 int ccli_exit_for(asr_result r)
 {
   return exit_for(r);
+}
+
+void ccli_print_doc(const char *key, void *arr)
+{
+  json_t *doc = json_pack("{s:O}", key, (json_t *)arr);
+
+  if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
+    putchar('\n');
+  json_decref(doc);
 }

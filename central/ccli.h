@@ -63,8 +63,14 @@ void ccli_rp_stop(void);
 /* Opens the database of --db (required), printing the problem; for the commands. */
 asr_result ccli_open_db(const char *path, struct cstore **st);
 
+/* Prints "asr-central: MESSAGE" on stderr (diagnostics of the commands). */
+void ccli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The exit status of a result. */
 int ccli_exit_for(asr_result r);
+
+/* Prints {"KEY": arr} (arr a JSON array) as indented JSON on stdout. */
+void ccli_print_doc(const char *key, void *arr);
 
 /* The devices document of `asr-central devices --format json` (of site, or all when
  * NULL) as a new JSON object {"devices": [...]}; NULL on error (message on stderr). */

@@ -19,19 +19,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-static void rp_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void rp_error(const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs("asr-central: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
 /* ---------------------------------------------------------------------------------------
  * Options shared by the commands (and serve): the rules and the mail settings. */
 
@@ -69,7 +56,7 @@ static int rp_option(rp_opts *o, int c, const char *arg)
     return 0;
   case CCLI_OPT_DISCONNECT_DAYS:
     if (asr_parse_uint(arg, 7, 14, &v) != ASR_OK) {
-      rp_error("--disconnect-days: '%s' is not a whole number from 7 to 14", arg);
+      ccli_error("--disconnect-days: '%s' is not a whole number from 7 to 14", arg);
       return -2;
     }
     o->disconnect_days = (int)v;
@@ -97,7 +84,7 @@ static int rp_option(rp_opts *o, int c, const char *arg)
     return 0;
   case CCLI_OPT_MAIL_INTERVAL:
     if (asr_parse_uint(arg, 1, 86400, &v) != ASR_OK) {
-      rp_error("--mail-interval: '%s' is not a number of seconds from 1 to 86400", arg);
+      ccli_error("--mail-interval: '%s' is not a number of seconds from 1 to 86400", arg);
       return -2;
     }
     o->mail_interval = (int)v;
@@ -124,13 +111,13 @@ static asr_result rp_conf(const rp_opts *o, asr_rp_conf *c)
 
   asr_rp_conf_default(c);
   if (o->rules && crules_load(o->rules, c, err, sizeof(err)) != ASR_OK) {
-    rp_error("%s", err);
+    ccli_error("%s", err);
     return ASR_ERR_USAGE;
   }
   if (o->disconnect_days > 0)
     c->disconnect_days = o->disconnect_days;
   if (asr_rp_conf_check(c) != ASR_OK) {
-    rp_error("the rules do not fit together (--disconnect-days and the --rules file)");
+    ccli_error("the rules do not fit together (--disconnect-days and the --rules file)");
     return ASR_ERR_USAGE;
   }
   return ASR_OK;
@@ -143,7 +130,7 @@ static asr_result rp_smtp(const rp_opts *o, asr_smtp_conf *c, char *pw, size_t p
 
   memset(c, 0, sizeof(*c));
   if (!o->smtp_url || !o->mail_from) {
-    rp_error("--smtp-url URL and --mail-from ADDRESS are required to send mail");
+    ccli_error("--smtp-url URL and --mail-from ADDRESS are required to send mail");
     return ASR_ERR_USAGE;
   }
   c->url = o->smtp_url;
@@ -152,12 +139,12 @@ static asr_result rp_smtp(const rp_opts *o, asr_smtp_conf *c, char *pw, size_t p
   c->ca_file = o->smtp_ca_file;
   c->starttls = o->starttls != 0;
   if (o->smtp_user && !o->smtp_password_file) {
-    rp_error("--smtp-user needs --smtp-password-file FILE (0600)");
+    ccli_error("--smtp-user needs --smtp-password-file FILE (0600)");
     return ASR_ERR_USAGE;
   }
   if (o->smtp_password_file) {
     if (cnotify_read_password(o->smtp_password_file, pw, pwn, err, sizeof(err)) != ASR_OK) {
-      rp_error("%s", err);
+      ccli_error("%s", err);
       return ASR_ERR_USAGE;
     }
     c->password = pw;
@@ -179,13 +166,13 @@ static asr_result rp_flush(cstore *st, const rp_opts *o)
   if (r == ASR_ERR_USAGE)
     return r;
   if (r) {
-    rp_error("%s", cstore_errmsg(st));
+    ccli_error("%s", cstore_errmsg(st));
     return r;
   }
   printf("mail: %zu sent, %zu deferred, %zu failed; %lld pending\n", rep.sent, rep.deferred,
          rep.failed, (long long)cstore_outbox_count(st, "pending"));
   if (rep.deferred) {
-    rp_error("the mail server could not be reached: the mails stay in the outbox");
+    ccli_error("the mail server could not be reached: the mails stay in the outbox");
     return ASR_ERR_IO;
   }
   return ASR_OK;
@@ -218,7 +205,7 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       o->site = optarg;
     else if (c == 'f') {
       if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
-        rp_error("--format: '%s' is not json or table", optarg);
+        ccli_error("--format: '%s' is not json or table", optarg);
         return -1;
       }
       o->json = strcmp(optarg, "json") == 0;
@@ -254,8 +241,8 @@ static void print_report(const cengine_report *rep)
          when, rep->devices, rep->orders, rep->lines, rep->high_use, rep->early, rep->notices,
          rep->mails);
   if (rep->mail_errors)
-    rp_error("%zu mails could not be composed (see the log): check the sites' contacts",
-             rep->mail_errors);
+    ccli_error("%zu mails could not be composed (see the log): check the sites' contacts",
+               rep->mail_errors);
 }
 
 int ccli_replenish(int argc, char **argv)
@@ -279,7 +266,7 @@ int ccli_replenish(int argc, char **argv)
   cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now(), .say = say_stdout};
   r = cengine_run_day(st, &conf, eo.now / 86400, &eo, &rep);
   if (r)
-    rp_error("replenish: %s", cstore_errmsg(st));
+    ccli_error("replenish: %s", cstore_errmsg(st));
   else
     print_report(&rep);
   if (!r && o.smtp_url)
@@ -365,13 +352,9 @@ int ccli_orders(int argc, char **argv)
     printf("%-6s %-16s %-12s %-13s %s\n", "ORDER", "SITE", "STATE", "REASON", "CREATED");
   r = cstore_order_foreach(st, o.site, o.open_only != 0, print_order, arr);
   if (r)
-    rp_error("%s", cstore_errmsg(st));
-  if (!r && arr) {
-    json_t *doc = json_pack("{s:O}", "orders", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(doc);
-  }
+    ccli_error("%s", cstore_errmsg(st));
+  if (!r && arr)
+    ccli_print_doc("orders", arr);
   json_decref(arr);
   cstore_close(st);
   return rp_exit(r);
@@ -396,7 +379,7 @@ int ccli_order(int argc, char **argv)
     return CCLI_EXIT_USAGE;
   }
   if (asr_parse_i64(argv[optind + 1], 1, INT64_MAX, &id) != ASR_OK) {
-    rp_error("order %s: '%s' is not an order number", argv[optind], argv[optind + 1]);
+    ccli_error("order %s: '%s' is not an order number", argv[optind], argv[optind + 1]);
     return CCLI_EXIT_USAGE;
   }
   r = ccli_open_db(o.db, &st);
@@ -405,7 +388,7 @@ int ccli_order(int argc, char **argv)
   cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now()};
   r = cengine_order_step(st, id, step, &eo, err, sizeof(err));
   if (r)
-    rp_error("order %s %lld: %s", cengine_step_str(step), (long long)id, err);
+    ccli_error("order %s %lld: %s", cengine_step_str(step), (long long)id, err);
   else
     printf("order %lld: %s\n", (long long)id, cengine_step_str(step));
   if (!r && o.smtp_url)
@@ -445,6 +428,8 @@ int ccli_mail(int argc, char **argv)
  * serve: the engine once a day and the outbox every --mail-interval seconds, in a thread
  * of its own with its own database handle (the HTTP workers never wait for it, except on
  * the database's write lock). The day comes from the injectable clock. */
+
+#define CCLI_SMTP_TIMEOUT_MS 10000 /* serve: one mail's whole SMTP transaction */
 
 static struct {
   pthread_t th;
@@ -519,11 +504,12 @@ int ccli_rp_start(const char *db)
   runner.mail = serve_rp.smtp_url != NULL;
   if (runner.mail && rp_smtp(&serve_rp, &runner.smtp, runner.pw, sizeof(runner.pw)) != ASR_OK)
     return CCLI_EXIT_USAGE;
+  runner.smtp.timeout_ms = CCLI_SMTP_TIMEOUT_MS; /* a stop waits at most this long */
   if (!runner.mail)
     asr_log(ASR_LOG_WARN, "no --smtp-url: the notices wait in the outbox");
   runner.stop = 0;
   if (pthread_create(&runner.th, NULL, runner_main, NULL) != 0) {
-    rp_error("cannot start the replenishment thread");
+    ccli_error("cannot start the replenishment thread");
     return CCLI_EXIT_INTERNAL;
   }
   runner.running = true;

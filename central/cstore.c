@@ -1231,6 +1231,19 @@ static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
   return ASR_OK;
 }
 
+/* Runs statement id with the integers v[0..n) bound to ?1..?n. */
+static asr_result o_run_i64(cstore *st, o_stmt_id id, const char *what, const int64_t *v, size_t n)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, id, &s);
+
+  if (r)
+    return r;
+  for (size_t i = 0; i < n; i++)
+    sqlite3_bind_int64(s, (int)i + 1, v[i]);
+  return stmt_run(st, s, what);
+}
+
 #define ORDER_LINES_MAX 4096 /* lines listed per order */
 
 /* An order's lines with copies of their strings (valid while the callback runs). */
@@ -1411,11 +1424,7 @@ asr_result cstore_order_set_state(cstore *st, int64_t id, const char *state, int
   r = stmt_run(st, s, "changing an order's state");
   if (r || strcmp(state, "delivered") != 0)
     return r;
-  r = o_get(st, O_ORDER_DELIVER, &s);
-  if (r)
-    return r;
-  sqlite3_bind_int64(s, 1, id);
-  return stmt_run(st, s, "adding a delivery to the stock");
+  return o_run_i64(st, O_ORDER_DELIVER, "adding a delivery to the stock", &id, 1);
 }
 
 asr_result cstore_order_add(cstore *st, int64_t site_id, const char *contact, const char *reason,
@@ -1454,14 +1463,10 @@ asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t de
   sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 8, covered_until);
   r = stmt_run(st, s, "adding an order line");
-  if (!r)
-    r = o_get(st, O_STOCK_ORDERED, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int(s, 3, quantity);
-  return stmt_run(st, s, "counting ordered stock");
+  const int64_t v[] = {dev, idx, quantity};
+  return o_run_i64(st, O_STOCK_ORDERED, "counting ordered stock", v, 3);
 }
 
 asr_result cstore_tx_begin(cstore *st)
@@ -1591,16 +1596,9 @@ asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t 
 asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
                                   int64_t jumps_day)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = o_get(st, O_STOCK_UPDATE, &s);
+  const int64_t v[] = {dev, idx, installed, jumps_day};
 
-  if (r)
-    return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, installed);
-  sqlite3_bind_int64(s, 4, jumps_day);
-  return stmt_run(st, s, "updating the stock");
+  return o_run_i64(st, O_STOCK_UPDATE, "updating the stock", v, 4);
 }
 
 asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
@@ -1624,16 +1622,9 @@ asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day
 asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool high_use, int64_t day,
                                 unsigned notices)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = o_get(st, O_RPDEV_SET, &s);
+  const int64_t v[] = {dev, high_use ? 1 : 0, day, notices};
 
-  if (r)
-    return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, high_use ? 1 : 0);
-  sqlite3_bind_int64(s, 3, day);
-  sqlite3_bind_int(s, 4, (int)notices);
-  return stmt_run(st, s, "storing a device's flags");
+  return o_run_i64(st, O_RPDEV_SET, "storing a device's flags", v, 4);
 }
 
 asr_result cstore_rp_last_day(cstore *st, int64_t *day)

@@ -32,6 +32,7 @@ typedef struct {
   int64_t stock, installed_new, jumps_day, last_day, covered_until;
   asr_rp_reading *r;
   size_t n, cap;
+  bool oom;
 } eng_supply;
 
 typedef struct {
@@ -41,7 +42,8 @@ typedef struct {
   bool high_use_stored, high_use;
   unsigned notices;
   eng_supply *sup;
-  size_t n_sup;
+  size_t n_sup, cap_sup;
+  bool oom;
   asr_rp_supply *rsup; /* the rules' view of sup */
 } eng_device;
 
@@ -55,11 +57,13 @@ typedef struct {
   size_t n_dev, cap_dev;
   asr_rp_device *rdev;
   cengine_report *rep;
+  bool oom;
 } eng;
 
 static void say(const eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* One line of the report to the caller (and the log at INFO). */
+/* One line of the report to the caller (and the log at INFO), control characters of
+ * printer-sent strings replaced. */
 static void say(const eng *e, const char *fmt, ...)
 {
   char line[1024];
@@ -70,12 +74,30 @@ static void say(const eng *e, const char *fmt, ...)
   va_end(ap);
   if (n < 0)
     return;
+  for (char *c = line; *c; c++) /* printer-sent text: no control characters */
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   asr_log(ASR_LOG_INFO, "replenish: %s", line);
   if (e->o && e->o->say)
     e->o->say(e->o->say_ctx, line);
 }
 
 /* ---- Loading ------------------------------------------------------------------------ */
+
+/* Room for element n of an array of *cap elements of size bytes: the array (moved when it
+ * grew), or NULL when out of memory (the old array stays valid). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+  size_t c = *cap ? *cap * 2 : 16;
+  void *m;
+
+  if (n < *cap)
+    return arr;
+  m = realloc(arr, c * size);
+  if (m)
+    *cap = c;
+  return m;
+}
 
 /* The PrtMarkerSuppliesTypeTC code of a stored type name (0 when unknown). */
 static int32_t type_code(const char *name)
@@ -91,14 +113,12 @@ static int32_t type_code(const char *name)
 static int add_supply(const cstore_rp_supply *p, void *ctx)
 {
   eng_device *d = ctx;
-  eng_supply *s;
+  eng_supply *s, *m = grow(d->sup, &d->cap_sup, d->n_sup, sizeof(*d->sup));
 
-  if (d->n_sup % 8 == 0) {
-    eng_supply *m = realloc(d->sup, (d->n_sup + 8) * sizeof(*m));
-    if (!m)
-      return 1;
-    d->sup = m;
-  }
+  d->oom = !m;
+  if (!m)
+    return 1;
+  d->sup = m;
   s = &d->sup[d->n_sup++];
   memset(s, 0, sizeof(*s));
   s->index = p->index;
@@ -133,18 +153,16 @@ static bool level_remaining(const eng_supply *s, const cstore_rp_level *l, doubl
 static int add_level(const cstore_rp_level *l, void *ctx)
 {
   eng_supply *s = ctx;
+  asr_rp_reading *m;
   double v;
 
   if (!level_remaining(s, l, &v))
     return 0;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    asr_rp_reading *m = realloc(s->r, cap * sizeof(*m));
-    if (!m)
-      return 1;
-    s->r = m;
-    s->cap = cap;
-  }
+  m = grow(s->r, &s->cap, s->n, sizeof(*s->r));
+  s->oom = !m;
+  if (!m)
+    return 1;
+  s->r = m;
   s->r[s->n++] = (asr_rp_reading){.day = l->day, .level = v};
   s->last_day = l->day;
   return 0;
@@ -153,16 +171,12 @@ static int add_level(const cstore_rp_level *l, void *ctx)
 static int add_device(const cstore_rp_device *p, void *ctx)
 {
   eng *e = ctx;
-  eng_device *d;
+  eng_device *d, *m = grow(e->dev, &e->cap_dev, e->n_dev, sizeof(*e->dev));
 
-  if (e->n_dev == e->cap_dev) {
-    size_t cap = e->cap_dev ? e->cap_dev * 2 : 32;
-    eng_device *m = realloc(e->dev, cap * sizeof(*m));
-    if (!m)
-      return 1;
-    e->dev = m;
-    e->cap_dev = cap;
-  }
+  e->oom = !m;
+  if (!m)
+    return 1;
+  e->dev = m;
   d = &e->dev[e->n_dev++];
   memset(d, 0, sizeof(*d));
   d->id = p->id;
@@ -190,13 +204,27 @@ static int64_t last_report_day(const eng_device *d)
   return t / 86400;
 }
 
+/* Days of readings to read: CENGINE_LOOKBACK_DAYS, or more when a window is longer. */
+static int64_t lookback(const asr_rp_conf *c)
+{
+  int64_t w = c->forecast.long_window_days > c->high_use_window_days ? c->forecast.long_window_days
+                                                                     : c->high_use_window_days;
+
+  return w + 7 > CENGINE_LOOKBACK_DAYS ? w + 7 : CENGINE_LOOKBACK_DAYS;
+}
+
 static asr_result load_device(eng *e, eng_device *d)
 {
   asr_result r = cstore_rp_supplies(e->st, d->id, add_supply, d);
 
-  for (size_t i = 0; !r && i < d->n_sup; i++)
-    r = cstore_rp_daily_levels(e->st, d->id, d->sup[i].index, e->today - CENGINE_LOOKBACK_DAYS,
-                               e->today, add_level, &d->sup[i]);
+  if (!r && d->oom)
+    r = ASR_ERR_NOMEM;
+  for (size_t i = 0; !r && i < d->n_sup; i++) {
+    r = cstore_rp_daily_levels(e->st, d->id, d->sup[i].index, e->today - lookback(e->c), e->today,
+                               add_level, &d->sup[i]);
+    if (!r && d->sup[i].oom)
+      r = ASR_ERR_NOMEM;
+  }
   d->last_report_day = last_report_day(d);
   d->rsup = calloc(d->n_sup ? d->n_sup : 1, sizeof(*d->rsup));
   if (!r && !d->rsup)
@@ -208,6 +236,8 @@ static asr_result load_fleet(eng *e)
 {
   asr_result r = cstore_rp_devices(e->st, add_device, e);
 
+  if (!r && e->oom)
+    r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < e->n_dev; i++)
     r = load_device(e, &e->dev[i]);
   if (!r) {
@@ -289,14 +319,18 @@ static void build_rules_view(eng *e)
   }
 }
 
-/* Marks and reports the devices that use too much to be eligible. */
+/* Marks and reports the devices that use too much to be eligible (rules.h). */
 static void mark_high_use(eng *e)
 {
   for (size_t i = 0; i < e->n_dev; i++) {
     eng_device *d = &e->dev[i];
-    d->high_use = d->n_sup > 0 && asr_rp_device_high_use(e->c, &e->rdev[i], e->today);
-    if (d->high_use)
+    /* the mark stays once set: a device starved of toner shows no use, yet uses too much */
+    d->high_use =
+        d->high_use_stored || (d->n_sup > 0 && asr_rp_device_high_use(e->c, &e->rdev[i], e->today));
+    if (d->high_use) {
       e->rep->high_use++;
+      e->rdev[i].enrolled = false; /* the rules order nothing for it */
+    }
     if (d->high_use && !d->high_use_stored)
       say(e, "high use: %s (site %s) is not eligible: not ordered for", d->serial, d->site);
   }

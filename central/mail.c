@@ -1,24 +1,476 @@
-/* mail.c: the notices' e-mails (stub: being written for issue 6). */
+/* mail.c: the notices' e-mails, composed as whole RFC 5322 messages (pure: no I/O).
+ *
+ * Why so careful: most of what a notice says comes from printers (serials, models, supply
+ * descriptions), and printers are untrusted. A string that reaches a mail could forge
+ * headers (a CR/LF), break the SMTP transaction (a bare "." line is libcurl's to stuff,
+ * but a 2000-byte line is ours to avoid), or carry invalid UTF-8 into a message that
+ * declares charset=utf-8. So every such string goes through clean(): valid UTF-8 only
+ * (bad bytes become U+FFFD), no control characters, at most a few dozen characters.
+ * Headers carry only our own values: the addresses (checked plain addresses), the
+ * Message-ID (the outbox key, escaped) and the Subject, whose only outside part is the
+ * cleaned site name; a Subject that is not ASCII is sent as RFC 2047 encoded-words.
+ *
+ * Reading order: the growing buffer, clean(), the header helpers (date, Message-ID,
+ * Subject), the body parts per kind, cmail_compose. */
 #include "central/mail.h"
 
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
-{
-  static const char text[] = "Subject: asr-central notice\r\n\r\n(being written)\r\n";
+#include "common/clock.h"
+#include "common/util.h"
+#include "uplink/smtp.h"
 
-  (void)n;
-  *out = malloc(sizeof(text));
-  if (*out == NULL)
-    return ASR_ERR_NOMEM;
-  memcpy(*out, text, sizeof(text));
-  *len = sizeof(text) - 1;
-  return ASR_OK;
+#define SITE_CHARS 64   /* the site name in the Subject and the text */
+#define SERIAL_CHARS 64 /* a serial number */
+#define TEXT_CHARS 96   /* a model, a supply description, a colour, a reason */
+#define IP_CHARS 64     /* an address (IPv6 with a zone fits) */
+#define FIELD_MAX 512   /* bytes of a cleaned field: TEXT_CHARS * 4 + the ellipsis */
+#define KEY_MAX 128     /* the outbox key that becomes the Message-ID */
+#define LIST_MAX 500    /* items listed in one mail; the rest are counted */
+#define DAY 86400
+#define DATE_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
+/* ---- a growing buffer ---- */
+
+typedef struct {
+  char *p;
+  size_t len, cap;
+  bool failed; /* out of memory or a format error: the compose fails */
+} mbuf;
+
+static void mb_add(mbuf *b, const char *s, size_t n)
+{
+  if (b->failed)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *p;
+
+    while (b->len + n + 1 > cap)
+      cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p) {
+      b->failed = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+/* Appends formatted text; every line of the message goes through here or mb_add. */
+static void mb_printf(mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mb_printf(mbuf *b, const char *fmt, ...)
+{
+  char line[2048];
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(line)) {
+    b->failed = true;
+    return;
+  }
+  mb_add(b, line, (size_t)n);
+}
+
+/* Appends text (ASCII, one paragraph) broken at spaces into lines of at most 76 columns,
+ * then a blank line. */
+static void mb_paragraph(mbuf *b, const char *text)
+{
+  size_t n = strlen(text);
+
+  while (n > 76) {
+    size_t cut = 76;
+
+    while (cut > 0 && text[cut] != ' ')
+      cut--;
+    if (cut == 0)
+      cut = 76;
+    mb_add(b, text, cut);
+    mb_add(b, "\r\n", 2);
+    text += cut + (text[cut] == ' ');
+    n = strlen(text);
+  }
+  mb_add(b, text, n);
+  mb_add(b, "\r\n\r\n", 4);
+}
+
+/* ---- untrusted strings ---- */
+
+/* Length of the valid UTF-8 sequence at s[0..n) and its code point; 0 when invalid
+ * (overlong, surrogate, beyond U+10FFFF, cut). */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
+{
+  static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+
+  if (len == 0 || s[0] > 0xF4 || len > n)
+    return 0;
+  *cp = len == 1 ? s[0] : s[0] & (0x7F >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    *cp = (*cp << 6) | (s[i] & 0x3F);
+  }
+  if (*cp < min[len] || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp < 0xE000))
+    return 0;
+  return len;
+}
+
+static bool is_control(unsigned long cp)
+{
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
+}
+
+/* Copies src into dst (FIELD_MAX bytes) as clean UTF-8 of at most max characters: invalid
+ * bytes and control characters become U+FFFD (tab, CR, LF a space), a longer text is cut
+ * and ends with "...". NULL or "" becomes dflt. */
+static void clean(char *dst, const char *src, size_t max, const char *dflt)
+{
+  const unsigned char *s = (const unsigned char *)(src && *src ? src : dflt);
+  size_t n = strlen((const char *)s), out = 0, chars = 0;
+
+  while (n > 0 && chars < max && out + 8 < FIELD_MAX) {
+    unsigned long cp = 0;
+    size_t len = utf8_seq(s, n, &cp);
+    const char *rep = len == 0 || is_control(cp) ? "\xEF\xBF\xBD" : NULL;
+
+    if (cp == '\t' || cp == '\r' || cp == '\n')
+      rep = " ";
+    if (rep) {
+      memcpy(dst + out, rep, strlen(rep));
+      out += strlen(rep);
+    } else {
+      memcpy(dst + out, s, len);
+      out += len;
+    }
+    len = len ? len : 1;
+    s += len;
+    n -= len;
+    chars++;
+  }
+  if (n > 0) {
+    memcpy(dst + out, "...", 3);
+    out += 3;
+  }
+  dst[out] = '\0';
+}
+
+/* ---- headers ---- */
+
+/* "Sat, 21 Nov 2026 08:00:00 +0000" (RFC 5322 3.3) from epoch seconds, UTC, computed
+ * (H. Hinnant's civil_from_days) rather than through the C library's locale and zones. */
+static void rfc5322_date(int64_t t, char *buf, size_t n)
+{
+  static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int64_t days = t / DAY, secs = t % DAY, z, era, doe, yoe, doy, mp, y, d, m;
+
+  days -= secs < 0;
+  secs += secs < 0 ? DAY : 0;
+  z = days + 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = z - era * 146097;
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = yoe + era * 400 + (m <= 2);
+  asr_fmt(buf, n, "%s, %02d %s %04lld %02d:%02d:%02d +0000", wd[((days % 7) + 7) % 7], (int)d,
+          mon[m - 1], (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+/* "<KEY@DOMAIN>": the key with every byte but [A-Za-z0-9_-] as "=XX", the domain of from. */
+static void message_id(mbuf *b, const char *key, const char *from)
+{
+  mb_add(b, "Message-ID: <", 13);
+  for (const unsigned char *k = (const unsigned char *)key; *k; k++) {
+    if ((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+        *k == '_' || *k == '-')
+      mb_add(b, (const char *)k, 1);
+    else
+      mb_printf(b, "=%02X", *k);
+  }
+  mb_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
+}
+
+/* Appends the base64 of s[0..n). */
+static void base64(mbuf *b, const unsigned char *s, size_t n)
+{
+  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned long v = (unsigned long)s[i] << 16;
+    char q[4];
+
+    v |= i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0;
+    v |= i + 2 < n ? s[i + 2] : 0;
+    q[0] = al[v >> 18 & 63];
+    q[1] = al[v >> 12 & 63];
+    q[2] = i + 1 < n ? al[v >> 6 & 63] : '=';
+    q[3] = i + 2 < n ? al[v & 63] : '=';
+    mb_add(b, q, 4);
+  }
+}
+
+/* "Subject: TEXT": as is when it is ASCII, else as RFC 2047 encoded-words of at most 42
+ * bytes of UTF-8 each (56 of base64: a line of 77) (cut between characters), folded one per line.
+ */
+static void subject(mbuf *b, const char *text)
+{
+  const unsigned char *s = (const unsigned char *)text;
+  size_t n = strlen(text);
+  bool ascii = true;
+
+  for (size_t i = 0; i < n; i++)
+    ascii = ascii && s[i] < 0x80;
+  if (ascii) {
+    mb_printf(b, "Subject: %s\r\n", text);
+    return;
+  }
+  mb_add(b, "Subject:", 8);
+  while (n > 0) {
+    size_t take = n < 42 ? n : 42;
+
+    while (take < n && take > 0 && (s[take] & 0xC0) == 0x80)
+      take--; /* text is clean UTF-8: back up to a character's first byte */
+    mb_add(b, " =?utf-8?B?", 11);
+    base64(b, s, take);
+    mb_add(b, "?=", 2);
+    s += take;
+    n -= take;
+    if (n > 0)
+      mb_add(b, "\r\n", 2);
+  }
+  mb_add(b, "\r\n", 2);
+}
+
+/* ---- what each kind says ---- */
+
+static bool is_order(cmail_kind k)
+{
+  return k >= CMAIL_ORDER_CREATED && k <= CMAIL_ORDER_SHIPPED_AFTER_BACKORDER;
+}
+
+static const struct {
+  cmail_kind kind;
+  const char *name;  /* cmail_kind_str: also the outbox's kind column */
+  const char *topic; /* the end of the Subject */
+  const char *intro; /* the body's first paragraph (an order number or day count follows) */
+} kinds[] = {
+    {CMAIL_ORDER_CREATED, "order created", "created",
+     "We have ordered supplies for your printers so that they do not run out."},
+    {CMAIL_ORDER_SHIPPED, "order shipped", "shipped",
+     "The supplies of this order have left our warehouse and are on their way to you."},
+    {CMAIL_ORDER_BACKORDERED, "order backordered", "delayed (backordered)",
+     "The supplies of this order are not in stock right now: the order is backordered. We "
+     "will ship it as soon as they arrive and write to you again then. There is nothing you "
+     "need to do."},
+    {CMAIL_ORDER_SHIPPED_AFTER_BACKORDER, "order shipped after backorder",
+     "shipped after the delay",
+     "The backordered supplies of this order have arrived at our warehouse and are now on "
+     "their way to you."},
+    {CMAIL_DISCONNECTED, "disconnection notice", "not reporting",
+     "The printers below have not reported their supply levels for a while. While we do not "
+     "hear from them we cannot see their levels, and we cannot send them supplies in time."},
+    {CMAIL_FINAL, "final disconnection notice", "still not reporting",
+     "This is our last reminder: the printers below have still not reported their supply "
+     "levels. Until they do, we cannot send them supplies automatically, and we will not "
+     "write again about them."},
+};
+
+static size_t kind_index(cmail_kind k)
+{
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    if (kinds[i].kind == k)
+      return i;
+  }
+  return SIZE_MAX;
 }
 
 const char *cmail_kind_str(cmail_kind k)
 {
-  (void)k;
-  return "notice";
+  size_t i = kind_index(k);
+
+  return i == SIZE_MAX ? "notice" : kinds[i].name;
+}
+
+/* The contact's words for a line's reason. */
+static const char *reason_text(const char *reason, char *buf)
+{
+  static const char *const known[][2] = {
+      {"trigger", "it will run out in a few weeks"},
+      {"consolidated", "added to save a delivery: it would have needed it soon"},
+      {"usage spike", "it prints more than before: the supplies sent earlier will not last"},
+  };
+
+  for (size_t i = 0; reason && i < sizeof(known) / sizeof(known[0]); i++) {
+    if (strcmp(reason, known[i][0]) == 0)
+      return known[i][1];
+  }
+  clean(buf, reason, TEXT_CHARS, "-");
+  return buf;
+}
+
+static void order_line(mbuf *b, size_t i, const cmail_line *l)
+{
+  char serial[FIELD_MAX], model[FIELD_MAX], supply[FIELD_MAX], colour[FIELD_MAX];
+  char why[FIELD_MAX];
+
+  clean(serial, l->serial, SERIAL_CHARS, "(no serial)");
+  clean(model, l->model, TEXT_CHARS, "");
+  clean(supply, l->supply, TEXT_CHARS, "(supply)");
+  clean(colour, l->colorant, TEXT_CHARS, "");
+  mb_printf(b, "%zu. Label: %s%s%s%s\r\n", i + 1, serial, model[0] ? " (" : "", model,
+            model[0] ? ")" : "");
+  mb_printf(b, "   Supply: %s%s%s\r\n", supply, colour[0] ? ", colour " : "", colour);
+  mb_printf(b, "   Quantity: %d\r\n", l->quantity);
+  mb_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
+}
+
+static void order_body(mbuf *b, const cmail_notice *n, const char *site)
+{
+  size_t shown = n->n_lines < LIST_MAX ? n->n_lines : LIST_MAX;
+  char text[512];
+
+  mb_printf(b, "Order: %lld\r\nSite: %s\r\n\r\n", (long long)n->order_id, site);
+  asr_fmt(text, sizeof(text),
+          "It holds %zu line%s. Each box is labelled with the serial number of the printer "
+          "it is for: please keep it near that printer and install it when the printer asks "
+          "for it.",
+          n->n_lines, n->n_lines == 1 ? "" : "s");
+  mb_paragraph(b, text);
+  for (size_t i = 0; i < shown; i++)
+    order_line(b, i, &n->lines[i]);
+  if (shown < n->n_lines)
+    mb_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
+}
+
+/* "2026-11-14 08:00 UTC (7 days ago)", or "never". */
+static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
+{
+  char iso[32];
+
+  if (t <= 0 || t > DATE_MAX) {
+    asr_strlcpy(buf, t <= 0 ? "never" : "unknown", bn);
+    return;
+  }
+  asr_time_iso(t, iso, sizeof(iso));
+  iso[10] = ' ';
+  iso[16] = '\0';
+  asr_fmt(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
+}
+
+static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
+{
+  char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], last[64];
+
+  clean(serial, d->serial, SERIAL_CHARS, "(no serial)");
+  clean(model, d->model, TEXT_CHARS, "model unknown");
+  clean(ip, d->ip, IP_CHARS, "unknown");
+  last_report(last, sizeof(last), d->last_report, now);
+  mb_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
+  mb_printf(b, "   Address: %s\r\n   Last report: %s\r\n\r\n", ip, last);
+}
+
+static const char reconnect[] =
+    "How to reconnect a printer:\r\n"
+    "- Check that the asr-agent is running on the computer that watches your printers:\r\n"
+    "  run `asr-agent status` there (on Windows, the \"asr-agent\" service must be\r\n"
+    "  running).\r\n"
+    "- Check that the printer is switched on, connected to the network, and reachable from\r\n"
+    "  that computer at the address shown above.\r\n"
+    "- If a printer was replaced, moved or retired, or if you need help, contact your\r\n"
+    "  supplies provider and quote the serial numbers above.\r\n\r\n";
+
+static void devices_body(mbuf *b, const cmail_notice *n, const char *site)
+{
+  size_t shown = n->n_devices < LIST_MAX ? n->n_devices : LIST_MAX;
+
+  mb_printf(b, "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
+            site, n->n_devices, n->silent_days);
+  for (size_t i = 0; i < shown; i++)
+    device_item(b, i, &n->devices[i], n->now);
+  if (shown < n->n_devices)
+    mb_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
+  mb_add(b, reconnect, sizeof(reconnect) - 1);
+}
+
+/* ---- the message ---- */
+
+static const char footer[] =
+    "This message was sent automatically by asr-central; please do not reply to it.\r\n";
+
+static asr_result check_notice(const cmail_notice *n)
+{
+  if (!n || kind_index(n->kind) == SIZE_MAX || !asr_smtp_address_ok(n->from) ||
+      !asr_smtp_address_ok(n->to) || !n->msgid_key || !n->msgid_key[0] ||
+      strlen(n->msgid_key) > KEY_MAX || n->now < 0 || n->now > DATE_MAX)
+    return ASR_ERR_INVALID;
+  if (is_order(n->kind) && (!n->lines || n->n_lines == 0 || n->order_id <= 0))
+    return ASR_ERR_INVALID;
+  if (!is_order(n->kind) && (!n->devices || n->n_devices == 0))
+    return ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+static void headers(mbuf *b, const cmail_notice *n, const char *site)
+{
+  const char *topic = kinds[kind_index(n->kind)].topic;
+  char date[64], subj[FIELD_MAX + 160];
+
+  rfc5322_date(n->now, date, sizeof(date));
+  if (is_order(n->kind))
+    asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
+  else
+    asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
+            n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
+            n->n_devices == 1 ? "" : "s", topic);
+  mb_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
+  subject(b, subj);
+  mb_printf(b, "Date: %s\r\n", date);
+  message_id(b, n->msgid_key, n->from);
+  mb_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
+}
+
+asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
+{
+  mbuf b = {0};
+  char site[FIELD_MAX];
+  asr_result r = check_notice(n);
+
+  *out = NULL;
+  *len = 0;
+  if (r)
+    return r;
+  clean(site, n->site, SITE_CHARS, "(unnamed site)");
+  headers(&b, n, site);
+  mb_add(&b, "Hello,\r\n\r\n", 10);
+  mb_paragraph(&b, kinds[kind_index(n->kind)].intro);
+  if (is_order(n->kind))
+    order_body(&b, n, site);
+  else
+    devices_body(&b, n, site);
+  mb_add(&b, footer, sizeof(footer) - 1);
+  if (b.failed) {
+    free(b.p);
+    return ASR_ERR_NOMEM;
+  }
+  *out = b.p;
+  *len = b.len;
+  return ASR_OK;
 }

@@ -2,12 +2,15 @@
  *
  *   smtp_send [--starttls] [--ca FILE] [--user U --password-file F] [--timeout MS]
  *             URL FROM RCPT MESSAGE-FILE
+ * MESSAGE-FILE "@order" or "@silent" sends a notice composed by central/mail.c instead, with
+ * hostile printer strings (CR/LF, invalid UTF-8) and a UTF-8 site name.
  * Prints the result's name on stdout ("ok", "invalid value", ...) and the error line on
  * stderr; exits 0 on ASR_OK, else 10 + the result code (so the script can tell them apart). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "central/mail.h"
 #include "common/util.h"
 #include "uplink/http.h"
 #include "uplink/smtp.h"
@@ -28,6 +31,42 @@ static long read_file(const char *path, char *buf, size_t n)
     return -1;
   buf[got] = '\0';
   return (long)got;
+}
+
+/* Composes the sample notice named by what ("@order", "@silent") into buf. */
+static long compose(const char *what, const char *from, const char *to, char *buf, size_t n)
+{
+  static const cmail_line lines[] = {
+      {"SN-1\r\nBcc: victim@evil.test", "Laser\xff 500", "Black Toner", "black", 2, "trigger"},
+      {"SN-2", NULL, "Cyan Toner\x1b[0m", "cyan", 1, "consolidated"}};
+  static const cmail_device devs[] = {{"SN-3", "Inkjet \xc3\x28", "10.0.0.3", 1794300000},
+                                      {"SN-4\n.", NULL, NULL, 0}};
+  cmail_notice nt = {.kind = CMAIL_ORDER_CREATED,
+                     .from = from,
+                     .to = to,
+                     .site = "Bäckerei Müller — Zürich",
+                     .now = 1795000000,
+                     .msgid_key = "order-7-created",
+                     .order_id = 7,
+                     .lines = lines,
+                     .n_lines = 2,
+                     .devices = devs,
+                     .n_devices = 2,
+                     .silent_days = 8};
+  char *m = NULL;
+  size_t len = 0;
+
+  if (strcmp(what, "@silent") == 0) {
+    nt.kind = CMAIL_DISCONNECTED;
+    nt.msgid_key = "disconnected-site1-day20775";
+  }
+  if (cmail_compose(&nt, &m, &len) != ASR_OK || len >= n) {
+    free(m);
+    return -1;
+  }
+  memcpy(buf, m, len + 1);
+  free(m);
+  return (long)len;
 }
 
 static int usage(void)
@@ -85,7 +124,10 @@ int main(int argc, char **argv)
   }
   c.url = argv[first];
   c.from = argv[first + 1];
-  len = read_file(argv[first + 3], msg, MSG_MAX);
+  if (argv[first + 3][0] == '@')
+    len = compose(argv[first + 3], c.from, argv[first + 2], msg, MSG_MAX);
+  else
+    len = read_file(argv[first + 3], msg, MSG_MAX);
   if (len < 0 || asr_http_global_init() != ASR_OK) {
     fprintf(stderr, "smtp_send: cannot read %s\n", argv[first + 3]);
     goto out;

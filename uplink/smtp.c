@@ -21,29 +21,9 @@
 #define SMTP_TIMEOUT_MS 30000u
 #define SMTP_CONNECT_MS 10000u
 #define SMTP_MSG_MAX (16u * 1024 * 1024)
-#define ADDR_MAX 254
+#define ADDR_MAX 254 /* as in smtp_addr.c */
 
 /* ---- checks ---- */
-
-bool asr_smtp_address_ok(const char *a)
-{
-  const char *at;
-  size_t n;
-
-  if (!a)
-    return false;
-  n = strlen(a);
-  at = strchr(a, '@');
-  if (n < 3 || n > ADDR_MAX || !at || at == a || at[1] == '\0' || strchr(at + 1, '@'))
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)a[i];
-
-    if (ch <= 0x20 || ch >= 0x7f || strchr("<>()[],;:\\\"", ch))
-      return false;
-  }
-  return true;
-}
 
 static bool scheme_ok(const char *url)
 {
@@ -291,6 +271,10 @@ static asr_result convert(CURL *c, CURLcode rc, const smtp_xfer *x, const char *
     asr_fmt(err, errn, "smtp: %s: %s (after %s)", what, x->reply, x->failed);
   else
     asr_fmt(err, errn, "smtp: %s: %s", what, detail);
+  for (char *p = err; *p; p++) {
+    if ((unsigned char)*p < 0x20)
+      *p = ' '; /* one line, whatever libcurl's text holds */
+  }
   return r;
 }
 

@@ -29,7 +29,9 @@ typedef struct {
  * c->from to rcpt. ASR_OK when the server accepted it; ASR_ERR_TIMEOUT / ASR_ERR_IO when
  * the server could not be reached or failed (try again later); ASR_ERR_INVALID when the
  * server refused the recipient or the message for good (5xx: do not retry);
- * ASR_ERR_USAGE on a bad conf. err gets one line naming the problem (no secrets). */
+ * ASR_ERR_USAGE on a bad conf. A 4xx, a refused AUTH or MAIL FROM and TLS failures are
+ * ASR_ERR_IO (the message is fine: keep it). err gets one line naming the problem and
+ * quoting the server's reply (sanitized; no secrets). */
 asr_result asr_smtp_send(const asr_smtp_conf *c, const char *rcpt, const char *msg, size_t len,
                          char *err, size_t errn);
 

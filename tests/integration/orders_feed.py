@@ -8,6 +8,7 @@ AGENTS.json maps a site name to {"agent": id, "secret": hex}. DAY0 is the epoch 
 simulated day 0. Every level is computed from the fleet below, so the test knows when each
 order is due. A supply is replaced (level back to max) the day after it would go below 0,
 or on its "early" day (while it still has plenty left)."""
+import gzip
 import json
 import os
 import sys
@@ -31,6 +32,11 @@ FLEET = {
     ],
     'beta': [
         ('BE0001', 'Laser 300', 9, [(1, TONER, 10000, 5000, 100, None)]),
+        ('BE0002', 'Laser 300', 9, [(1, TONER, 10000, 6000, 100, None)]),
+    ],
+    # its contact's mail server refuses the recipient for good (5xx)
+    'gamma': [
+        ('GA0001', 'Laser 100', 2, [(1, TONER, 10000, 8000, 100, None)]),
     ],
 }
 
@@ -84,7 +90,6 @@ def main():
         int(sys.argv[5])
     for site, cred in sorted(agents.items()):
         body = json.dumps(batch(site, cred, day0, day)).encode()
-        import gzip
         gz = gzip.compress(body)
         st, rb, _ = asrload.request(url, None, 'POST', '/v1/batches', gz,
                                     asrload.signed_headers(cred['agent'], cred['secret'],

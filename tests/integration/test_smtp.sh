@@ -126,7 +126,44 @@ expect_result "STARTTLS required but not offered: transient, not sent in clear" 
 check "still one message received (nothing sent by the refused attempts)" \
   [ "$(mails "$TMPD/plain")" = 1 ]
 
-## 4. the server is down, or silent
+## 4. notices composed by central/mail.c, read back by Python's e-mail parser
+# pymail FILE EXPR: EXPR on m (the parsed message, policy.default) and body (its text).
+pymail()
+{
+  "$PY" - "$1" "$2" <<'PYEOF'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+body = m.get_content()
+r = eval(sys.argv[2])
+if not r:
+    print('#   false: %s' % sys.argv[2])
+    print('#   Subject=%r To=%r Date=%r' % (m['Subject'], m['To'], m['Date']))
+sys.exit(0 if r else 1)
+PYEOF
+}
+send order "$URL" "$FROM" supplies@acme.test @order
+expect_result "an order notice from cmail_compose is accepted" order success
+send silentn "$URL" "$FROM" supplies@acme.test @silent
+expect_result "a disconnection notice is accepted" silentn success
+check "two notices received" [ "$(mails "$TMPD/plain")" = 3 ]
+check "order notice: Subject decodes to the UTF-8 site name and order number" \
+  pymail "$TMPD/plain/mail-2.eml" \
+  "m['Subject'] == 'Bäckerei Müller — Zürich: supplies order 7 created'"
+check "order notice: From, To, Date, Message-ID as a mail reader sees them" \
+  pymail "$TMPD/plain/mail-2.eml" "m['To'].addresses[0].addr_spec == 'supplies@acme.test' and \
+  m['From'].addresses[0].addr_spec == '$FROM' and \
+  m['Date'].datetime.isoformat() == '2026-11-18T11:06:40+00:00' and \
+  m['Message-ID'] == '<order-7-created@provider.test>'"
+check "order notice: no injected header, the hostile strings in the body on one line" \
+  pymail "$TMPD/plain/mail-2.eml" "m['Bcc'] is None and \
+  '1. Label: SN-1  Bcc: victim@evil.test (Laser\ufffd 500)' in body and \
+  'Supply: Cyan Toner\ufffd[0m, colour cyan' in body and m.get_content_charset() == 'utf-8'"
+check "disconnection notice: devices, last report and how to reconnect" \
+  pymail "$TMPD/plain/mail-3.eml" "m['Subject'].endswith(': 2 printers not reporting') and \
+  '1. Serial: SN-3 (Inkjet \ufffd()' in body and '2. Serial: SN-4 .' in body and \
+  '(8 days ago)' in body and 'asr-agent status' in body and m['Bcc'] is None"
+
+## 5. the server is down, or silent
 smtp_stop
 send down "$URL" "$FROM" contact@site.test "$TMPD/msg.eml"
 expect_result "server down: transient" down "input/output error"
@@ -148,7 +185,7 @@ send silent --timeout 1500 "smtp://$ADDR:$(cat "$TMPD/silent.port")" "$FROM" c@s
 expect_result "a server that never greets: timeout" silent "timeout"
 pid_stop "$SILENT_PID"
 
-## 5. TLS: STARTTLS and smtps with a test CA, AUTH over TLS
+## 6. TLS: STARTTLS and smtps with a test CA, AUTH over TLS
 tls_ca ca
 tls_ca other
 tls_cert ca srv "IP:$ADDR"
