@@ -12,86 +12,13 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/util.h"
-
-/* ---------------------------------------------------------------------------------------
- * The output buffer: grows, bounded by PAGE_MAX_BYTES; the first failure sticks. */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-  asr_result err;
-} pbuf;
-
-static void pb_add(pbuf *b, const char *s, size_t n)
-{
-  if (b->err)
-    return;
-  if (n > PAGE_MAX_BYTES - b->len) {
-    b->err = ASR_ERR_LIMIT;
-    return;
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 16384;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->err = ASR_ERR_NOMEM;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void pb_puts(pbuf *b, const char *s)
-{
-  pb_add(b, s, strlen(s));
-}
-
-static void pb_printf(pbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Our own formatted text (numbers, fixed words): never an untrusted string. */
-static void pb_printf(pbuf *b, const char *fmt, ...)
-{
-  char tmp[1024];
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(tmp)) {
-    if (!b->err)
-      b->err = ASR_ERR_LIMIT;
-    return;
-  }
-  pb_add(b, tmp, (size_t)n);
-}
-
-/* Hands the text over to *out, or frees it on failure. */
-static asr_result pb_finish(pbuf *b, char **out)
-{
-  *out = NULL;
-  if (!b->err && !b->p)
-    pb_add(b, "", 0);
-  if (b->err) {
-    free(b->p);
-    return b->err;
-  }
-  *out = b->p;
-  return ASR_OK;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Text safety. */
@@ -131,7 +58,7 @@ static const char *entity(unsigned char c)
 }
 
 /* Appends s cleaned (and HTML-escaped when html). */
-static void pb_clean(pbuf *b, const char *s, bool html)
+static void pb_clean(asr_buf *b, const char *s, bool html)
 {
   const unsigned char *p = (const unsigned char *)s;
 
@@ -139,38 +66,38 @@ static void pb_clean(pbuf *b, const char *s, bool html)
     size_t n = asr_utf8_seq(p);
     const char *ent = html && n == 1 ? entity(*p) : NULL;
     if (n == 0 || unwanted(p, n))
-      pb_puts(b, "\xef\xbf\xbd");
+      asr_buf_puts(b, "\xef\xbf\xbd");
     else if (ent)
-      pb_puts(b, ent);
+      asr_buf_puts(b, ent);
     else
-      pb_add(b, (const char *)p, n);
+      asr_buf_add(b, (const char *)p, n);
     p += n ? n : 1;
   }
 }
 
 /* An untrusted string as HTML text or attribute value; "—" for NULL or empty. */
-static void pb_text(pbuf *b, const char *s)
+static void pb_text(asr_buf *b, const char *s)
 {
   if (!s || !*s)
-    pb_puts(b, "\xe2\x80\x94");
+    asr_buf_puts(b, "\xe2\x80\x94");
   else
     pb_clean(b, s, true);
 }
 
 asr_result page_escape(const char *s, char **out)
 {
-  pbuf b = {0};
+  asr_buf b = {.max = PAGE_MAX_BYTES};
 
   pb_clean(&b, s, true);
-  return pb_finish(&b, out);
+  return asr_buf_finish(&b, out);
 }
 
 asr_result page_clean(const char *s, char **out)
 {
-  pbuf b = {0};
+  asr_buf b = {.max = PAGE_MAX_BYTES};
 
   pb_clean(&b, s, false);
-  return pb_finish(&b, out);
+  return asr_buf_finish(&b, out);
 }
 
 asr_result page_url_decode(const char *in, char *out, size_t n)
@@ -197,7 +124,7 @@ asr_result page_url_decode(const char *in, char *out, size_t n)
 }
 
 /* Appends s percent-encoded as a URL path segment (unreserved characters kept). */
-static void pb_url(pbuf *b, const char *s)
+static void pb_url(asr_buf *b, const char *s)
 {
   static const char hex[] = "0123456789ABCDEF";
 
@@ -206,9 +133,9 @@ static void pb_url(pbuf *b, const char *s)
     bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
                 strchr("-._~", *p);
     if (keep)
-      pb_add(b, (const char *)p, 1);
+      asr_buf_add(b, (const char *)p, 1);
     else
-      pb_add(b, e, 3);
+      asr_buf_add(b, e, 3);
   }
 }
 
@@ -263,10 +190,10 @@ static void age_str(int64_t now, int64_t t, char *buf, size_t n)
     asr_fmt(buf, n, "%lld d ago", (long long)(s / 86400));
 }
 
-static void pb_badge(pbuf *b, view_state s)
+static void pb_badge(asr_buf *b, view_state s)
 {
-  pb_printf(b, "<span class=\"badge b-%s\">%s</span>",
-            s == VIEW_NOT_ELIGIBLE ? "noteligible" : view_state_str(s), view_state_str(s));
+  asr_buf_printf(b, "<span class=\"badge b-%s\">%s</span>",
+                 s == VIEW_NOT_ELIGIBLE ? "noteligible" : view_state_str(s), view_state_str(s));
 }
 
 /* How urgent a supply looks: "crit", "warn", "ok", or "unknown" (no level). By days left
@@ -301,20 +228,20 @@ static const char *swatch(const char *colorant)
   return "#d1d5db";
 }
 
-static void pb_bar(pbuf *b, const view_site *v, const view_supply *s)
+static void pb_bar(asr_buf *b, const view_site *v, const view_supply *s)
 {
   const char *cls = level_class(v, s);
 
-  pb_puts(b, "<div class=\"lvl\"><span class=\"pct\">");
+  asr_buf_puts(b, "<div class=\"lvl\"><span class=\"pct\">");
   if (s->has_percent)
-    pb_printf(b, "%d%%", s->percent);
+    asr_buf_printf(b, "%d%%", s->percent);
   else
-    pb_puts(b, "?");
-  pb_printf(b,
-            "</span><span class=\"bar\" role=\"meter\" aria-valuemin=\"0\" "
-            "aria-valuemax=\"100\" aria-valuenow=\"%d\"><span class=\"fill-%s\" "
-            "style=\"width:%d%%\"></span></span></div>",
-            s->has_percent ? s->percent : 0, cls, s->has_percent ? s->percent : 100);
+    asr_buf_puts(b, "?");
+  asr_buf_printf(b,
+                 "</span><span class=\"bar\" role=\"meter\" aria-valuemin=\"0\" "
+                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"><span class=\"fill-%s\" "
+                 "style=\"width:%d%%\"></span></span></div>",
+                 s->has_percent ? s->percent : 0, cls, s->has_percent ? s->percent : 100);
 }
 
 #define CHART_W 180
@@ -336,7 +263,7 @@ static double chart_y(int percent)
 }
 
 /* The line of a chart: polylines split at gaps, a dot for a lone point. */
-static void chart_lines(pbuf *b, const view_site *v, const view_supply *s, const char *cls)
+static void chart_lines(asr_buf *b, const view_site *v, const view_supply *s, const char *cls)
 {
   size_t start = 0;
 
@@ -344,52 +271,53 @@ static void chart_lines(pbuf *b, const view_site *v, const view_supply *s, const
     if (i < s->n_points && s->points[i].day - s->points[i - 1].day <= CHART_GAP)
       continue;
     if (i - start == 1) {
-      pb_printf(b, "<circle class=\"pt-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>", cls,
-                chart_x(v, s->points[start].day), chart_y(s->points[start].percent));
+      asr_buf_printf(b, "<circle class=\"pt-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>", cls,
+                     chart_x(v, s->points[start].day), chart_y(s->points[start].percent));
     } else {
-      pb_printf(b, "<polyline class=\"ln-%s\" points=\"", cls);
+      asr_buf_printf(b, "<polyline class=\"ln-%s\" points=\"", cls);
       for (size_t k = start; k < i; k++)
-        pb_printf(b, "%s%.1f,%.1f", k > start ? " " : "", chart_x(v, s->points[k].day),
-                  chart_y(s->points[k].percent));
-      pb_puts(b, "\"/>");
+        asr_buf_printf(b, "%s%.1f,%.1f", k > start ? " " : "", chart_x(v, s->points[k].day),
+                       chart_y(s->points[k].percent));
+      asr_buf_puts(b, "\"/>");
     }
     start = i;
   }
 }
 
-static void pb_chart(pbuf *b, const view_site *v, const view_supply *s)
+static void pb_chart(asr_buf *b, const view_site *v, const view_supply *s)
 {
   const char *cls = level_class(v, s);
 
-  pb_printf(b,
-            "<svg class=\"chart\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-            "role=\"img\" aria-label=\"level over the last %d days\">",
-            CHART_W, CHART_H, CHART_W, CHART_H, VIEW_HISTORY_DAYS);
-  pb_printf(b, "<title>%zu daily levels over the last %d days</title>", s->n_points,
-            VIEW_HISTORY_DAYS);
-  pb_printf(b, "<rect class=\"frame\" x=\"0.5\" y=\"0.5\" width=\"%d\" height=\"%d\" rx=\"3\"/>",
-            CHART_W - 1, CHART_H - 1);
-  pb_printf(b, "<line class=\"mid\" x1=\"2\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", CHART_W - 2,
-            chart_y(50), chart_y(50));
+  asr_buf_printf(b,
+                 "<svg class=\"chart\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                 "role=\"img\" aria-label=\"level over the last %d days\">",
+                 CHART_W, CHART_H, CHART_W, CHART_H, VIEW_HISTORY_DAYS);
+  asr_buf_printf(b, "<title>%zu daily levels over the last %d days</title>", s->n_points,
+                 VIEW_HISTORY_DAYS);
+  asr_buf_printf(b,
+                 "<rect class=\"frame\" x=\"0.5\" y=\"0.5\" width=\"%d\" height=\"%d\" rx=\"3\"/>",
+                 CHART_W - 1, CHART_H - 1);
+  asr_buf_printf(b, "<line class=\"mid\" x1=\"2\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", CHART_W - 2,
+                 chart_y(50), chart_y(50));
   if (s->n_points == 0)
-    pb_printf(b, "<text x=\"%d\" y=\"%d\" class=\"nodata\">no history</text>", CHART_W / 2,
-              CHART_H / 2 + 4);
+    asr_buf_printf(b, "<text x=\"%d\" y=\"%d\" class=\"nodata\">no history</text>", CHART_W / 2,
+                   CHART_H / 2 + 4);
   else
     chart_lines(b, v, s, cls);
-  pb_puts(b, "</svg>");
+  asr_buf_puts(b, "</svg>");
 }
 
 /* Days left: "—" without a forecast, "not used" when idle. */
-static void pb_days_left(pbuf *b, const view_supply *s)
+static void pb_days_left(asr_buf *b, const view_supply *s)
 {
   if (!s->forecast)
-    pb_puts(b, "<span class=\"mute\" title=\"not enough history\">\xe2\x80\x94</span>");
+    asr_buf_puts(b, "<span class=\"mute\" title=\"not enough history\">\xe2\x80\x94</span>");
   else if (s->days_left >= ASR_RP_FOREVER)
-    pb_puts(b, "<span class=\"mute\">not used</span>");
+    asr_buf_puts(b, "<span class=\"mute\">not used</span>");
   else if (s->days_left < 1)
-    pb_puts(b, "&lt; 1 d");
+    asr_buf_puts(b, "&lt; 1 d");
   else
-    pb_printf(b, "%.0f d", floor(s->days_left));
+    asr_buf_printf(b, "%.0f d", floor(s->days_left));
 }
 
 /* True when the rules order nothing for the device: disconnected or high usage. */
@@ -398,30 +326,32 @@ static bool held(const view_device *d)
   return d->state == VIEW_DISCONNECTED || d->state == VIEW_NOT_ELIGIBLE;
 }
 
-static void pb_order_date(pbuf *b, const view_site *v, const view_device *dev, const view_supply *s)
+static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev,
+                          const view_supply *s)
 {
   char d[16];
 
   if (!s->eligible) {
-    pb_puts(b, "<span class=\"mute\">not ordered</span>");
+    asr_buf_puts(b, "<span class=\"mute\">not ordered</span>");
     return;
   }
   if (held(dev)) {
-    pb_printf(b, "<span class=\"mute\">on hold (%s)</span>",
-              dev->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
+    asr_buf_printf(b, "<span class=\"mute\">on hold (%s)</span>",
+                   dev->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
     return;
   }
   if (!s->forecast || s->order_day == ASR_RP_NEVER || s->order_day > v->today + DAY_MAX) {
-    pb_puts(b, "<span class=\"mute\">\xe2\x80\x94</span>");
+    asr_buf_puts(b, "<span class=\"mute\">\xe2\x80\x94</span>");
     return;
   }
   if (s->order_day <= v->today) {
-    pb_puts(b, "<span class=\"due\">due now</span>");
+    asr_buf_puts(b, "<span class=\"due\">due now</span>");
     return;
   }
   day_str(s->order_day, d, sizeof(d));
-  pb_printf(b, "<span class=\"%s\">%s</span> <span class=\"mute\">in %lld d</span>",
-            s->order_day - v->today <= 7 ? "soon" : "", d, (long long)(s->order_day - v->today));
+  asr_buf_printf(b, "<span class=\"%s\">%s</span> <span class=\"mute\">in %lld d</span>",
+                 s->order_day - v->today <= 7 ? "soon" : "", d,
+                 (long long)(s->order_day - v->today));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -489,56 +419,56 @@ static const char css[] =
     "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}";
 
 /* The document's head and the top of its header. */
-static void pb_open(pbuf *b, const char *title)
+static void pb_open(asr_buf *b, const char *title)
 {
-  pb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-             "<title>");
+  asr_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                  "<title>");
   pb_text(b, title);
-  pb_puts(b, " \xc2\xb7 asr-central</title><style>");
-  pb_puts(b, css);
-  pb_puts(b, "</style></head><body><header><div class=\"top\">"
-             "<span class=\"app\">Supplies status</span><h1>");
+  asr_buf_puts(b, " \xc2\xb7 asr-central</title><style>");
+  asr_buf_puts(b, css);
+  asr_buf_puts(b, "</style></head><body><header><div class=\"top\">"
+                  "<span class=\"app\">Supplies status</span><h1>");
   pb_text(b, title);
-  pb_puts(b, "</h1></div>");
+  asr_buf_puts(b, "</h1></div>");
 }
 
-static void pb_close(pbuf *b, int64_t now)
+static void pb_close(asr_buf *b, int64_t now)
 {
   char t[40];
 
   time_str(now, t, sizeof(t));
-  pb_printf(b,
-            "</main><footer>asr-central \xc2\xb7 as of %s \xc2\xb7 read-only</footer>"
-            "</body></html>\n",
-            t);
+  asr_buf_printf(b,
+                 "</main><footer>asr-central \xc2\xb7 as of %s \xc2\xb7 read-only</footer>"
+                 "</body></html>\n",
+                 t);
 }
 
-static void pb_chip(pbuf *b, const char *cls, int64_t n, const char *label)
+static void pb_chip(asr_buf *b, const char *cls, int64_t n, const char *label)
 {
-  pb_printf(b, "<div class=\"chip %s\"><b>%lld</b>%s</div>", cls, (long long)n, label);
+  asr_buf_printf(b, "<div class=\"chip %s\"><b>%lld</b>%s</div>", cls, (long long)n, label);
 }
 
-static void index_row(pbuf *b, const view_site_summary *s)
+static void index_row(asr_buf *b, const view_site_summary *s)
 {
-  pb_puts(b, "<tr><td class=\"name\"><a href=\"/sites/");
+  asr_buf_puts(b, "<tr><td class=\"name\"><a href=\"/sites/");
   pb_url(b, s->name);
-  pb_puts(b, "\">");
+  asr_buf_puts(b, "\">");
   pb_text(b, s->name);
-  pb_puts(b, "</a></td><td class=\"name\">");
+  asr_buf_puts(b, "</a></td><td class=\"name\">");
   pb_text(b, s->contact);
-  pb_printf(b,
-            "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
-            "<td class=\"num\">%lld</td><td class=\"num%s\">%lld</td>"
-            "<td class=\"num%s\">%lld</td></tr>",
-            (long long)s->agents, (long long)s->devices, (long long)s->active,
-            s->silent ? " soon" : "", (long long)s->silent, s->disconnected ? " due" : "",
-            (long long)s->disconnected);
+  asr_buf_printf(b,
+                 "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+                 "<td class=\"num\">%lld</td><td class=\"num%s\">%lld</td>"
+                 "<td class=\"num%s\">%lld</td></tr>",
+                 (long long)s->agents, (long long)s->devices, (long long)s->active,
+                 s->silent ? " soon" : "", (long long)s->silent, s->disconnected ? " due" : "",
+                 (long long)s->disconnected);
 }
 
 asr_result page_index_html(const view_index *v, char **out)
 {
-  pbuf b = {0};
+  asr_buf b = {.max = PAGE_MAX_BYTES};
   int64_t dev = 0, act = 0, sil = 0, dis = 0;
 
   for (size_t i = 0; i < v->n_sites; i++) {
@@ -548,136 +478,136 @@ asr_result page_index_html(const view_index *v, char **out)
     dis += v->sites[i].disconnected;
   }
   pb_open(&b, "All sites");
-  pb_puts(&b, "<div class=\"sub\">Every site enrolled at this asr-central</div></header><main>"
-              "<div class=\"chips\">");
+  asr_buf_puts(&b, "<div class=\"sub\">Every site enrolled at this asr-central</div></header><main>"
+                   "<div class=\"chips\">");
   pb_chip(&b, "", (int64_t)v->n_sites, "sites");
   pb_chip(&b, "", dev, "devices");
   pb_chip(&b, "c-ok", act, "active");
   pb_chip(&b, "c-warn", sil, "silent");
   pb_chip(&b, "c-crit", dis, "disconnected");
-  pb_puts(&b, "</div><section class=\"card\" id=\"sites\"><h2>Sites</h2>");
+  asr_buf_puts(&b, "</div><section class=\"card\" id=\"sites\"><h2>Sites</h2>");
   if (v->n_sites == 0)
-    pb_puts(&b, "<p class=\"empty\">No sites yet: create one with "
-                "<code>asr-central site add</code>.</p>");
+    asr_buf_puts(&b, "<p class=\"empty\">No sites yet: create one with "
+                     "<code>asr-central site add</code>.</p>");
   else
-    pb_puts(&b, "<table><tr><th>Site</th><th>Supplies contact</th><th>Agents</th>"
-                "<th>Devices</th><th>Active</th><th>Silent</th><th>Disconnected</th></tr>");
+    asr_buf_puts(&b, "<table><tr><th>Site</th><th>Supplies contact</th><th>Agents</th>"
+                     "<th>Devices</th><th>Active</th><th>Silent</th><th>Disconnected</th></tr>");
   for (size_t i = 0; i < v->n_sites; i++)
     index_row(&b, &v->sites[i]);
-  pb_puts(&b, v->n_sites ? "</table></section>" : "</section>");
+  asr_buf_puts(&b, v->n_sites ? "</table></section>" : "</section>");
   pb_close(&b, v->now);
-  return pb_finish(&b, out);
+  return asr_buf_finish(&b, out);
 }
 
-static void supply_row(pbuf *b, const view_site *v, const view_device *d, const view_supply *s)
+static void supply_row(asr_buf *b, const view_site *v, const view_device *d, const view_supply *s)
 {
-  pb_printf(b,
-            "<tr class=\"supply\"><td class=\"name\"><span class=\"sw\" "
-            "style=\"background:%s\"></span>",
-            swatch(s->colorant));
+  asr_buf_printf(b,
+                 "<tr class=\"supply\"><td class=\"name\"><span class=\"sw\" "
+                 "style=\"background:%s\"></span>",
+                 swatch(s->colorant));
   pb_text(b, s->description ? s->description : s->type);
-  pb_puts(b, " <span class=\"mute\">");
+  asr_buf_puts(b, " <span class=\"mute\">");
   pb_text(b, s->type);
-  pb_puts(b, "</span></td><td>");
+  asr_buf_puts(b, "</span></td><td>");
   pb_bar(b, v, s);
-  pb_puts(b, "</td><td class=\"num\">");
+  asr_buf_puts(b, "</td><td class=\"num\">");
   pb_days_left(b, s);
-  pb_puts(b, "</td><td class=\"num\">");
+  asr_buf_puts(b, "</td><td class=\"num\">");
   pb_order_date(b, v, d, s);
   if (s->stock > 0)
-    pb_printf(b,
-              "<div class=\"stock\" title=\"cartridges ordered for this device and not "
-              "installed yet\">%lld in stock</div>",
-              (long long)s->stock);
-  pb_puts(b, "</td><td>");
+    asr_buf_printf(b,
+                   "<div class=\"stock\" title=\"cartridges ordered for this device and not "
+                   "installed yet\">%lld in stock</div>",
+                   (long long)s->stock);
+  asr_buf_puts(b, "</td><td>");
   pb_chart(b, v, s);
-  pb_puts(b, "</td></tr>");
+  asr_buf_puts(b, "</td></tr>");
 }
 
-static void device_head(pbuf *b, const view_site *v, const view_device *d)
+static void device_head(asr_buf *b, const view_site *v, const view_device *d)
 {
   char t[40], age[40];
 
   time_str(d->last_report, t, sizeof(t));
   age_str(v->now, d->last_report, age, sizeof(age));
-  pb_puts(b, "<div class=\"head\"><span class=\"serial\">");
+  asr_buf_puts(b, "<div class=\"head\"><span class=\"serial\">");
   pb_text(b, d->serial ? d->serial : d->key);
-  pb_puts(b, "</span>");
+  asr_buf_puts(b, "</span>");
   pb_badge(b, d->state);
-  pb_puts(b, "<span class=\"meta\"><b>");
+  asr_buf_puts(b, "<span class=\"meta\"><b>");
   pb_text(b, d->model);
-  pb_puts(b, "</b> \xc2\xb7 ");
+  asr_buf_puts(b, "</b> \xc2\xb7 ");
   pb_text(b, d->vendor);
-  pb_puts(b, " \xc2\xb7 ");
+  asr_buf_puts(b, " \xc2\xb7 ");
   pb_text(b, d->ip);
-  pb_printf(b, "</span><span class=\"meta\" title=\"%s\">last report %s</span>", t, age);
+  asr_buf_printf(b, "</span><span class=\"meta\" title=\"%s\">last report %s</span>", t, age);
   if (d->state == VIEW_NOT_ELIGIBLE)
-    pb_puts(b, "<span class=\"meta\">high usage: not ordered for</span>");
-  pb_puts(b, "</div>");
+    asr_buf_puts(b, "<span class=\"meta\">high usage: not ordered for</span>");
+  asr_buf_puts(b, "</div>");
 }
 
-static void device_card(pbuf *b, const view_site *v, const view_device *d)
+static void device_card(asr_buf *b, const view_site *v, const view_device *d)
 {
-  pb_puts(b, "<section class=\"card device\" data-serial=\"");
+  asr_buf_puts(b, "<section class=\"card device\" data-serial=\"");
   pb_clean(b, d->serial ? d->serial : "", true);
-  pb_puts(b, "\">");
+  asr_buf_puts(b, "\">");
   device_head(b, v, d);
   if (d->n_supplies == 0) {
-    pb_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
+    asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
     return;
   }
-  pb_puts(b, "<table class=\"supplies\"><colgroup><col style=\"width:29%\">"
-             "<col style=\"width:23%\"><col style=\"width:10%\"><col style=\"width:19%\">"
-             "<col style=\"width:19%\"></colgroup><tr><th>Supply</th><th>Level</th>"
-             "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
+  asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col style=\"width:29%\">"
+                  "<col style=\"width:23%\"><col style=\"width:10%\"><col style=\"width:19%\">"
+                  "<col style=\"width:19%\"></colgroup><tr><th>Supply</th><th>Level</th>"
+                  "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
   for (size_t i = 0; i < d->n_supplies; i++)
     supply_row(b, v, d, &d->supplies[i]);
-  pb_puts(b, "</table></section>");
+  asr_buf_puts(b, "</table></section>");
 }
 
-static void order_row(pbuf *b, const view_order *o)
+static void order_row(asr_buf *b, const view_order *o)
 {
   char c[40], u[40];
 
   time_str(o->created_at, c, sizeof(c));
   time_str(o->updated_at, u, sizeof(u));
-  pb_printf(b,
-            "<tr class=\"order\"><td class=\"num\">#%lld</td><td><span class=\"badge "
-            "b-order\">",
-            (long long)o->id);
+  asr_buf_printf(b,
+                 "<tr class=\"order\"><td class=\"num\">#%lld</td><td><span class=\"badge "
+                 "b-order\">",
+                 (long long)o->id);
   pb_text(b, o->state);
-  pb_puts(b, "</span></td><td>");
+  asr_buf_puts(b, "</span></td><td>");
   pb_text(b, o->reason);
-  pb_printf(b, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td>", c, u);
+  asr_buf_printf(b, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td>", c, u);
   for (size_t i = 0; i < o->n_lines; i++) {
     const view_order_line *l = &o->lines[i];
-    pb_puts(b, i ? "<br>" : "");
-    pb_printf(b, "%d \xc3\x97 ", l->quantity);
+    asr_buf_puts(b, i ? "<br>" : "");
+    asr_buf_printf(b, "%d \xc3\x97 ", l->quantity);
     pb_text(b, l->supply);
-    pb_puts(b, " <span class=\"mute\">for</span> <span class=\"serial sm\">");
+    asr_buf_puts(b, " <span class=\"mute\">for</span> <span class=\"serial sm\">");
     pb_text(b, l->serial);
-    pb_puts(b, "</span>");
+    asr_buf_puts(b, "</span>");
   }
-  pb_puts(b, "</td></tr>");
+  asr_buf_puts(b, "</td></tr>");
 }
 
-static void orders_card(pbuf *b, const view_site *v)
+static void orders_card(asr_buf *b, const view_site *v)
 {
-  pb_puts(b, "<section class=\"card\" id=\"orders\"><h2>Open orders</h2>");
+  asr_buf_puts(b, "<section class=\"card\" id=\"orders\"><h2>Open orders</h2>");
   if (!v->has_orders)
-    pb_puts(b, "<p class=\"empty\">Orders are not available on this asr-central.</p>");
+    asr_buf_puts(b, "<p class=\"empty\">Orders are not available on this asr-central.</p>");
   else if (v->n_orders == 0)
-    pb_puts(b, "<p class=\"empty\">No open orders.</p>");
+    asr_buf_puts(b, "<p class=\"empty\">No open orders.</p>");
   else
-    pb_puts(b, "<table><tr><th>Order</th><th>State</th><th>Reason</th><th>Created</th>"
-               "<th>Updated</th><th>Lines</th></tr>");
+    asr_buf_puts(b, "<table><tr><th>Order</th><th>State</th><th>Reason</th><th>Created</th>"
+                    "<th>Updated</th><th>Lines</th></tr>");
   for (size_t i = 0; v->has_orders && i < v->n_orders; i++)
     order_row(b, &v->orders[i]);
-  pb_puts(b, v->has_orders && v->n_orders ? "</table></section>" : "</section>");
+  asr_buf_puts(b, v->has_orders && v->n_orders ? "</table></section>" : "</section>");
 }
 
 /* The site's counts: devices by state, supplies due now. */
-static void site_chips(pbuf *b, const view_site *v)
+static void site_chips(asr_buf *b, const view_site *v)
 {
   int64_t n[4] = {0}, due = 0;
 
@@ -688,7 +618,7 @@ static void site_chips(pbuf *b, const view_site *v)
       due += d->supplies[k].eligible && d->supplies[k].forecast &&
              d->supplies[k].order_day <= v->today;
   }
-  pb_puts(b, "<div class=\"chips\">");
+  asr_buf_puts(b, "<div class=\"chips\">");
   pb_chip(b, "", (int64_t)v->n_devices, "devices");
   pb_chip(b, "c-ok", n[VIEW_ACTIVE], "active");
   pb_chip(b, "c-warn", n[VIEW_SILENT], "silent");
@@ -697,47 +627,47 @@ static void site_chips(pbuf *b, const view_site *v)
   pb_chip(b, due ? "c-crit" : "", due, "supplies due for order");
   if (v->has_orders)
     pb_chip(b, "", (int64_t)v->n_orders, "open orders");
-  pb_puts(b, "</div>");
+  asr_buf_puts(b, "</div>");
 }
 
 asr_result page_site_html(const view_site *v, char **out)
 {
-  pbuf b = {0};
+  asr_buf b = {.max = PAGE_MAX_BYTES};
 
   pb_open(&b, v->name);
-  pb_puts(&b, "<div class=\"sub\">Supplies contact: ");
+  asr_buf_puts(&b, "<div class=\"sub\">Supplies contact: ");
   pb_text(&b, v->contact);
-  pb_puts(&b, " \xc2\xb7 ");
+  asr_buf_puts(&b, " \xc2\xb7 ");
   pb_text(&b, v->address);
-  pb_puts(&b, " \xc2\xb7 <a href=\"/\">all sites</a> \xc2\xb7 <a href=\"/api/sites/");
+  asr_buf_puts(&b, " \xc2\xb7 <a href=\"/\">all sites</a> \xc2\xb7 <a href=\"/api/sites/");
   pb_url(&b, v->name);
-  pb_puts(&b, "\">JSON</a></div></header><main>");
+  asr_buf_puts(&b, "\">JSON</a></div></header><main>");
   site_chips(&b, v);
   orders_card(&b, v);
-  pb_puts(&b, "<div id=\"devices\">");
+  asr_buf_puts(&b, "<div id=\"devices\">");
   if (v->n_devices == 0)
-    pb_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
-                "</p></section>");
+    asr_buf_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
+                     "</p></section>");
   for (size_t i = 0; i < v->n_devices; i++)
     device_card(&b, v, &v->devices[i]);
-  pb_puts(&b, "</div>");
+  asr_buf_puts(&b, "</div>");
   pb_close(&b, v->now);
-  return pb_finish(&b, out);
+  return asr_buf_finish(&b, out);
 }
 
 asr_result page_error_html(int status, const char *title, const char *message, char **out)
 {
-  pbuf b = {0};
+  asr_buf b = {.max = PAGE_MAX_BYTES};
 
   pb_open(&b, title);
-  pb_printf(&b,
-            "<div class=\"sub\">HTTP %d</div></header><main><section class=\"card\">"
-            "<p class=\"empty\">",
-            status);
+  asr_buf_printf(&b,
+                 "<div class=\"sub\">HTTP %d</div></header><main><section class=\"card\">"
+                 "<p class=\"empty\">",
+                 status);
   pb_text(&b, message);
-  pb_puts(&b, "</p><p class=\"empty\"><a href=\"/\">All sites</a></p></section>");
-  pb_puts(&b, "</main></body></html>\n");
-  return pb_finish(&b, out);
+  asr_buf_puts(&b, "</p><p class=\"empty\"><a href=\"/\">All sites</a></p></section>");
+  asr_buf_puts(&b, "</main></body></html>\n");
+  return asr_buf_finish(&b, out);
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "central/cstore.h"
 #include "central/page.h"
 #include "central/view.h"
+#include "common/buf.h"
 #include "common/device.h"
 #include "common/util.h"
 
@@ -103,6 +104,36 @@ START_TEST(test_url_decode)
   ck_assert_int_eq(page_url_decode("a%00b", out, sizeof(out)), ASR_ERR_INVALID);
   ck_assert_int_eq(page_url_decode("0123456789abcdef", out, sizeof(out)), ASR_ERR_TOO_LARGE);
   ck_assert_int_eq(page_url_decode("0123456789abcde", out, sizeof(out)), ASR_OK);
+}
+END_TEST
+
+/* common/buf.h, the pages' output buffer. */
+START_TEST(test_buf)
+{
+  asr_buf b = {.max = 5000};
+  char *out = (char *)"x", big[3000];
+
+  ck_assert_int_eq(asr_buf_finish(&b, &out), ASR_OK);
+  ck_assert_str_eq(out, "");
+  free(out);
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  asr_buf_printf(&b, "%s|%d", big, 42); /* longer than any first allocation */
+  asr_buf_add(&b, "\0z", 2);
+  ck_assert_uint_eq(b.len, 2999 + 3 + 2);
+  ck_assert_int_eq(b.err, ASR_OK);
+  asr_buf_puts(&b, big); /* past max: fails, and the failure sticks */
+  ck_assert_int_eq(b.err, ASR_ERR_LIMIT);
+  asr_buf_puts(&b, "ok");
+  ck_assert_uint_eq(b.len, 3004);
+  ck_assert_int_eq(asr_buf_finish(&b, &out), ASR_ERR_LIMIT);
+  ck_assert_ptr_null(out);
+  ck_assert_ptr_null(b.p);
+  ck_assert_uint_eq(b.max, 5000);
+  asr_buf_puts(&b, "again");
+  ck_assert_int_eq(asr_buf_finish(&b, &out), ASR_OK);
+  ck_assert_str_eq(out, "again");
+  free(out);
 }
 END_TEST
 
@@ -548,6 +579,7 @@ int main(void)
   tcase_add_test(tc, test_escape_long_and_clean);
   tcase_add_test(tc, test_url_decode);
   tcase_add_test(tc, test_type_code);
+  tcase_add_test(tc, test_buf);
   tcase_add_test(tc, test_site_html_hostile);
   tcase_add_test(tc, test_bars_and_colours);
   tcase_add_test(tc, test_charts);
