@@ -50,32 +50,6 @@ asr_result asr_format_parse(const char *s, asr_format *out)
 
 /* ---- text cleaning ---- */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-  unsigned c = s[0];
-
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-      return 0; /* overlong, or a UTF-16 surrogate */
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-      return 0; /* overlong, or above U+10FFFF */
-    return 4;
-  }
-  return 0;
-}
-
 /* True for C0 controls, DEL, and C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
 static int is_control(const unsigned char *s, size_t len)
 {
@@ -95,7 +69,7 @@ static char *clean_utf8(const char *s, int text)
   if (!out)
     return NULL;
   while (*p) {
-    size_t len = utf8_seq(p);
+    size_t len = asr_utf8_seq(p);
 
     if (len == 0 || (text && is_control(p, len))) {
       if (text) {
@@ -467,7 +441,7 @@ static void put_cell(FILE *out, const char *s, size_t cols, int pad)
   size_t used = 0;
 
   while (*p && used < cols) {
-    size_t len = utf8_seq(p);
+    size_t len = asr_utf8_seq(p);
 
     if (len == 0)
       len = 1;

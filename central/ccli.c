@@ -244,6 +244,7 @@ int ccli_serve(int argc, char **argv)
   char err[512], ss[128];
   central_server_opts o;
   central_server *sv = NULL;
+  asr_rp_conf rules;
   int verbose = 0, loopback = 0, rc;
   size_t sslen = sizeof(ss);
   asr_result r;
@@ -263,6 +264,10 @@ int ccli_serve(int argc, char **argv)
   r = serve_check_db(o.db_path);
   if (r)
     return exit_for(r);
+  rc = ccli_rp_serve_conf(&rules);
+  if (rc)
+    return rc;
+  o.rules = &rules;
   o.log_cb = request_log;
   r = central_server_start(&o, &sv, err, sizeof(err));
   if (r) {

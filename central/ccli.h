@@ -7,6 +7,7 @@
 #define ASR_CCLI_H
 
 #include "common/result.h"
+#include "replenish/rules.h"
 
 /* Exit statuses of asr-central (asr-central(8), EXIT STATUS). */
 enum {
@@ -78,5 +79,9 @@ void *ccli_devices_json(struct cstore *st, const char *site);
 
 /* Routes asr_log() to stderr as "asr-central: LEVEL: message" at the given verbosity. */
 void ccli_log_init(int verbose);
+
+/* serve's replenishment rules (--rules, --disconnect-days), for the status pages:
+ * CCLI_EXIT_OK, or CCLI_EXIT_USAGE after printing what is wrong. */
+int ccli_rp_serve_conf(asr_rp_conf *out);
 
 #endif

@@ -527,3 +527,8 @@ void ccli_rp_stop(void)
   runner.running = false;
   memset(runner.pw, 0, sizeof(runner.pw));
 }
+
+int ccli_rp_serve_conf(asr_rp_conf *out)
+{
+  return rp_conf(&serve_rp, out) == ASR_OK ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+}

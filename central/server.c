@@ -1,5 +1,6 @@
 /* server.c: asr-central's HTTP(S) endpoint on libmicrohttpd; the only code that includes
- * microhttpd.h. The protocol's logic lives in central/ingest.c; this file moves bytes.
+ * microhttpd.h. The protocol's logic lives in central/ingest.c, the supplies status pages
+ * in central/view.c (data) and central/page.c (rendering); this file moves bytes.
  *
  * How a request goes through libmicrohttpd (MHD calls on_request several times):
  *  1. headers received (*con_cls NULL): route by path and method (404, 405); for a batch
@@ -9,6 +10,9 @@
  *     are dropped (413 at the end), and a client that keeps sending is cut off;
  *  3. end of body (*upload_data_size 0): ingest and answer.
  * MHD then calls on_completed, which logs the request and frees its context.
+ * The read-only pages (GET or HEAD of /, /sites/NAME, /api/sites, /api/sites/NAME) are
+ * answered at step 1. MHD is told not to decode the path (unescape_none): page names are
+ * decoded by page_url_decode, which refuses an encoded NUL and bounds the length.
  *
  * Threads: MHD's pool of worker threads calls us; each thread opens its own database
  * handle on first use (thread-specific data, closed when the thread ends). */
@@ -27,6 +31,9 @@
 
 #include "central/cstore.h"
 #include "central/ingest.h"
+#include "central/page.h"
+#include "central/view.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -41,6 +48,7 @@ struct central_server {
   void *log_ctx;
   pthread_key_t db_key;
   char *cert, *key;
+  asr_rp_conf rules; /* of the status pages */
 };
 
 typedef enum { R_ENROLL, R_BATCH, R_DONE } req_kind;
@@ -49,6 +57,7 @@ typedef enum { R_ENROLL, R_BATCH, R_DONE } req_kind;
 typedef struct {
   req_kind kind;
   char method[16], path[96];
+  const char *allow; /* the Allow header of a 405 (NULL: POST) */
   uint8_t *buf;
   size_t len, cap, limit, dropped;
   bool too_large;
@@ -150,7 +159,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq)
     return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   if (rq->ans.status == 405)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow ? rq->allow : "POST");
   if (rq->ans.retry_after > 0 && asr_fmt(ra, sizeof(ra), "%d", rq->ans.retry_after) == ASR_OK)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
   ret = MHD_queue_response(c, (unsigned)rq->ans.status, resp);
@@ -233,6 +242,145 @@ static enum MHD_Result batch_headers(struct MHD_Connection *c, request *rq, csto
   return MHD_YES;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The supplies status pages (read-only). */
+
+/* A rendered page: status, content type and a malloc'd body. */
+typedef struct {
+  int status;
+  bool json;
+  char *body;
+} page_answer;
+
+static bool is_page(const char *url)
+{
+  return strcmp(url, "/") == 0 || strncmp(url, "/sites/", 7) == 0 ||
+         strcmp(url, "/api/sites") == 0 || strncmp(url, "/api/sites/", 11) == 0;
+}
+
+/* An error answer of a page route: JSON for the API, a small HTML page otherwise. */
+static void page_fail(page_answer *a, int status, const char *title, const char *message)
+{
+  char json[256];
+
+  free(a->body);
+  a->body = NULL;
+  a->status = status;
+  if (!a->json) {
+    page_error_html(status, title, message, &a->body);
+    return;
+  }
+  if (asr_fmt(json, sizeof(json), "{\"error\":\"%s\"}", message) == ASR_OK)
+    a->body = strdup(json);
+}
+
+/* The status of a store error: 503 while the database is busy, 500 otherwise. */
+static void page_store_fail(page_answer *a, asr_result r)
+{
+  if (r == ASR_ERR_DB_LOCKED)
+    page_fail(a, 503, "Busy", "database busy, try again");
+  else
+    page_fail(a, 500, "Error", "internal error");
+}
+
+/* /sites/SEG or /api/sites/SEG: the site named by the decoded segment. */
+static void page_site(cstore *st, const asr_rp_conf *rules, const char *seg, page_answer *a)
+{
+  char name[CSTORE_NAME_MAX];
+  view_site v;
+  asr_result r = strchr(seg, '/') ? ASR_ERR_NOT_FOUND : page_url_decode(seg, name, sizeof(name));
+
+  if (r == ASR_ERR_INVALID) {
+    page_fail(a, 400, "Bad request", "malformed %-escape in the site name");
+    return;
+  }
+  if (!r && !*name)
+    r = ASR_ERR_NOT_FOUND;
+  if (!r)
+    r = view_site_load(st, name, rules, asr_clock_now(), &v);
+  if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_TOO_LARGE) {
+    page_fail(a, 404, "Not found", "no such site");
+    return;
+  }
+  if (r) {
+    page_store_fail(a, r);
+    return;
+  }
+  r = a->json ? page_site_json(&v, &a->body) : page_site_html(&v, &a->body);
+  view_site_free(&v);
+  if (r)
+    page_fail(a, 500, "Error", "the page could not be rendered");
+}
+
+/* / and /api/sites: every site. */
+static void page_index(cstore *st, const asr_rp_conf *rules, page_answer *a)
+{
+  view_index v;
+  asr_result r = view_index_load(st, rules, asr_clock_now(), &v);
+
+  if (r) {
+    page_store_fail(a, r);
+    return;
+  }
+  r = a->json ? page_index_json(&v, &a->body) : page_index_html(&v, &a->body);
+  view_index_free(&v);
+  if (r)
+    page_fail(a, 500, "Error", "the page could not be rendered");
+}
+
+static void page_route(cstore *st, const asr_rp_conf *rules, const char *url, page_answer *a)
+{
+  a->status = 200;
+  a->json = strncmp(url, "/api/", 5) == 0;
+  if (!st)
+    page_fail(a, 503, "Unavailable", "database unavailable");
+  else if (strcmp(url, "/") == 0 || strcmp(url, "/api/sites") == 0)
+    page_index(st, rules, a);
+  else
+    page_site(st, rules, url + (a->json ? 11 : 7), a);
+}
+
+/* The headers of every page: no caching, no sniffing, nothing loaded from elsewhere. */
+static void page_headers(struct MHD_Response *resp, bool json)
+{
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          json ? "application/json" : "text/html; charset=utf-8");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+}
+
+/* GET or HEAD of a page (libmicrohttpd leaves out the body of a HEAD answer). */
+static enum MHD_Result on_page(central_server *sv, struct MHD_Connection *c, request *rq,
+                               const char *url, const char *method)
+{
+  page_answer a = {0};
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+
+  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    rq->allow = "GET, HEAD";
+    return send_error(c, rq, 405, "{\"error\":\"method not allowed: use GET\"}");
+  }
+  page_route(thread_db(sv), &sv->rules, url, &a);
+  if (!a.body)
+    return send_error(c, rq, 500, "{\"error\":\"internal error\"}");
+  resp = MHD_create_response_from_buffer(strlen(a.body), a.body, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(a.body);
+    return MHD_NO;
+  }
+  page_headers(resp, a.json);
+  ret = MHD_queue_response(c, (unsigned)a.status, resp);
+  MHD_destroy_response(resp);
+  rq->ans.status = a.status;
+  rq->kind = R_DONE;
+  return ret;
+}
+
 /* First call: route, and check what can be checked before the body. */
 static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, request *rq,
                                   const char *url, const char *method)
@@ -241,6 +389,8 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
   cstore *st;
   bool post = strcmp(method, "POST") == 0;
 
+  if (is_page(url))
+    return on_page(sv, c, rq, url, method);
   if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0)
     return send_error(c, rq, 404, "{\"error\":\"no such path\"}");
   if (!post)
@@ -380,6 +530,14 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
   asr_log(ASR_LOG_INFO, "http: %s", msg);
 }
 
+/* Leaves the path as sent (no %-decoding: the page routes decode their own segment). */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+  (void)cls;
+  (void)c;
+  return strlen(s);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Starting and stopping. */
 
@@ -442,6 +600,7 @@ static asr_result start_mhd(central_server *sv, const central_server_opts *o,
       {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
       {MHD_OPTION_CONNECTION_TIMEOUT, o->timeout, NULL},
       {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
+      {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
       {MHD_OPTION_END, 0, NULL}, /* the certificate, with TLS */
       {MHD_OPTION_END, 0, NULL}, /* the key, with TLS */
       {MHD_OPTION_END, 0, NULL},
@@ -451,8 +610,8 @@ static asr_result start_mhd(central_server *sv, const central_server_opts *o,
     flags |= MHD_USE_IPv6;
   if (sv->cert) {
     flags |= MHD_USE_TLS;
-    opts[6] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, sv->cert};
-    opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, sv->key};
+    opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, sv->cert};
+    opts[8] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, sv->key};
   }
   sv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
                              MHD_OPTION_END);
@@ -481,6 +640,10 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
     return r;
   }
   sv->max_body = o->max_body;
+  if (o->rules)
+    sv->rules = *o->rules;
+  else
+    asr_rp_conf_default(&sv->rules);
   sv->log_cb = o->log_cb;
   sv->log_ctx = o->log_ctx;
   r = central_parse_listen(o->listen, &ss, &sslen, &loopback);

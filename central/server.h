@@ -1,6 +1,8 @@
 /* server.h: the HTTP(S) endpoint of asr-central on libmicrohttpd (the only code that
- * includes microhttpd.h). Routes POST /v1/enroll and POST /v1/batches to central/ingest.c;
- * 404 for other paths, 405 for other methods. A bounded pool of worker threads, each
+ * includes microhttpd.h). Routes POST /v1/enroll and POST /v1/batches to central/ingest.c,
+ * and GET/HEAD of the read-only supplies status pages (/, /sites/NAME, /api/sites,
+ * /api/sites/NAME) to central/view.c and central/page.c; 404 for other paths, 405 for
+ * other methods. A bounded pool of worker threads, each
  * with its own database handle; a connection limit and a per-connection timeout.
  * HTTPS when given a certificate and key (TLS inside libmicrohttpd, GnuTLS). */
 #ifndef ASR_SERVER_H
@@ -10,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/result.h"
+#include "replenish/rules.h"
 
 /* One finished request, for the request log (never holds secrets). */
 typedef struct {
@@ -30,6 +33,7 @@ typedef struct {
   unsigned max_connections;       /* default 512 */
   unsigned timeout;               /* seconds of inactivity before a connection closes (60) */
   size_t max_body;                /* compressed batch limit, 0 = 8 MiB */
+  const asr_rp_conf *rules;       /* the rules of the status pages (copied; NULL: defaults) */
   central_log_cb log_cb;          /* called once per request (may be NULL) */
   void *log_ctx;
 } central_server_opts;

@@ -110,6 +110,14 @@ const char *asr_supply_type_name(int32_t type)
   return lookup(supply_types, COUNT_OF(supply_types), type);
 }
 
+int32_t asr_supply_type_code(const char *name)
+{
+  for (size_t t = 1; name && t < COUNT_OF(supply_types); t++)
+    if (supply_types[t] && strcmp(supply_types[t], name) == 0)
+      return (int32_t)t;
+  return 0;
+}
+
 const char *asr_supply_class_name(int32_t klass)
 {
   switch (klass) {

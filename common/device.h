@@ -77,6 +77,10 @@ void asr_device_init(asr_device *d);
  * NULL when the code is 0 or not in the MIB. */
 const char *asr_supply_type_name(int32_t type);
 
+/* The PrtMarkerSuppliesTypeTC code of an RFC 3805 type name ("toner" -> 3), 0 when the
+ * name is NULL or not one of the MIB's. */
+int32_t asr_supply_type_code(const char *name);
+
 /* RFC 3805 name of a prtMarkerSuppliesClass ("consumed", "filled") or NULL. */
 const char *asr_supply_class_name(int32_t klass);
 

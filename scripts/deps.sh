@@ -1,12 +1,12 @@
 #!/bin/sh
 # deps.sh: installs, with apt-get, the Debian 12 packages asr-agent needs and that are
 # missing. `deps.sh build` for building and the quick start; `deps.sh test` adds what the
-# test suite uses (check, snmpsim, nftables, clang, clang-format, sqlite3).
+# test suite uses (check, snmpsim, nftables, clang, clang-format, sqlite3, chromium).
 set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libsnmp-dev libsqlite3-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libmicrohttpd-dev snmp snmpsim python3 openssl"
-test_pkgs="check python3-aiosmtpd clang clang-format nftables sqlite3 valgrind openssl tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd"
+test_pkgs="check python3-aiosmtpd clang clang-format nftables sqlite3 valgrind openssl tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd chromium fonts-dejavu-core"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

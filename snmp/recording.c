@@ -164,17 +164,6 @@ static const char *skip_ws(const char *s)
   return s;
 }
 
-static int hex_val(int c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Length of the OID token at s ("1.3.6" or ".1.3.6"): digits and dots. */
 static size_t oid_token_len(const char *s)
 {
@@ -331,8 +320,8 @@ static asr_result hex_decode(rec_reader *rd, const char *s, const char *seps, in
       s++;
     if (!*s)
       return ASR_OK;
-    hi = hex_val((unsigned char)s[0]);
-    lo = hi < 0 ? -1 : hex_val((unsigned char)s[1]);
+    hi = asr_hex_val((unsigned char)s[0]);
+    lo = hi < 0 ? -1 : asr_hex_val((unsigned char)s[1]);
     if (hi < 0 || lo < 0) {
       if (stop_at_word)
         return ASR_OK;
@@ -355,7 +344,7 @@ static int is_hex_line(const char *s)
     s = skip_ws(s);
     if (!*s)
       return pairs > 0;
-    if (hex_val((unsigned char)s[0]) < 0 || hex_val((unsigned char)s[1]) < 0)
+    if (asr_hex_val((unsigned char)s[0]) < 0 || asr_hex_val((unsigned char)s[1]) < 0)
       return 0;
     if (s[2] && !is_space((unsigned char)s[2]))
       return 0;
@@ -681,8 +670,10 @@ static asr_result unescape_py(rec_reader *rd, const char *s)
       continue;
     }
     s++;
-    if (*s == 'x' && hex_val((unsigned char)s[1]) >= 0 && hex_val((unsigned char)s[2]) >= 0) {
-      if (buf_byte(rd, (uint8_t)(hex_val((unsigned char)s[1]) * 16 + hex_val((unsigned char)s[2]))))
+    if (*s == 'x' && asr_hex_val((unsigned char)s[1]) >= 0 &&
+        asr_hex_val((unsigned char)s[2]) >= 0) {
+      if (buf_byte(rd, (uint8_t)(asr_hex_val((unsigned char)s[1]) * 16 +
+                                 asr_hex_val((unsigned char)s[2]))))
         return rd->fail;
       s += 2;
       continue;

@@ -1,0 +1,129 @@
+/* view.h: what the supplies status page shows (issue 6, section 3), loaded from central's
+ * store (central/cstore.h) and judged by the replenishment rules (replenish/rules.h).
+ *
+ * A view is plain data: central/page.c renders it as HTML or JSON without any I/O, so the
+ * unit tests build views by hand. Every string is a copy owned by the view (NULL when the
+ * printer did not report it) and stays valid until view_site_free / view_index_free.
+ * Levels are the agent's normalized percent (docs/supplies.md): what remains, or for a
+ * receptacle the space that remains, so the forecast treats every supply alike with a
+ * capacity of 100. The engine's records (central/engine.c) add each supply's stock and
+ * covered date, each device's high-usage mark and its agent's heartbeat, and the open
+ * orders, so that the page shows what the engine will do. */
+#ifndef ASR_VIEW_H
+#define ASR_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "replenish/rules.h"
+
+typedef struct cstore cstore;
+
+#define VIEW_HISTORY_DAYS 90 /* days of levels in the charts */
+
+/* The state a device is shown in. */
+typedef enum {
+  VIEW_ACTIVE = 0,   /* reporting */
+  VIEW_SILENT,       /* no report for silent_days */
+  VIEW_DISCONNECTED, /* no report for disconnect_days */
+  VIEW_NOT_ELIGIBLE, /* reporting, but high usage: not ordered for */
+} view_state;
+
+/* One day of a supply's chart. */
+typedef struct {
+  int64_t day; /* days since 1970-01-01 (UTC) */
+  int percent; /* 0..100 */
+} view_point;
+
+/* One supply of a device. */
+typedef struct {
+  int32_t index;
+  char *description, *type, *colorant; /* NULL when not reported */
+  bool has_percent;                    /* the latest level is known */
+  int percent;                         /* the latest level, 0..100 */
+  bool eligible;                       /* a type that is ordered (toner, waste toner, ink) */
+  bool forecast;                       /* enough history for a forecast */
+  double daily_use;                    /* percent points a day */
+  double days_left;                    /* ASR_RP_FOREVER when not being used */
+  int64_t order_day;                   /* forecast order date, ASR_RP_NEVER when none */
+  bool high_use;                       /* >= high_use_per_week cartridges a week */
+  int64_t stock;                       /* cartridges ordered for it and not installed yet */
+  size_t n_points;
+  view_point *points; /* the daily levels of the last VIEW_HISTORY_DAYS days, oldest first */
+} view_supply;
+
+/* One device of a site. */
+typedef struct {
+  char *serial, *key, *model, *vendor, *ip; /* NULL when not reported */
+  int64_t last_report;                      /* Unix seconds of its newest reading, 0 = never */
+  int64_t agent_seen; /* Unix seconds of its agent's last batch or heartbeat, 0 = never */
+  view_state state;
+  const char *reporting; /* "active", "silent" or "disconnected" (static) */
+  size_t n_supplies;
+  view_supply *supplies;
+} view_device;
+
+/* One line of an order. */
+typedef struct {
+  char *serial, *supply, *colorant, *reason;
+  int32_t supply_index;
+  int quantity;
+} view_order_line;
+
+/* One open order of a site. */
+typedef struct {
+  int64_t id;
+  char *state, *reason;
+  int64_t created_at, updated_at;
+  size_t n_lines;
+  view_order_line *lines;
+} view_order;
+
+/* A site's page. */
+typedef struct {
+  char *name, *contact, *address;
+  int64_t now;         /* Unix seconds the view was made at */
+  int64_t today;       /* now in days since the epoch */
+  double trigger_days; /* days left that trigger an order (for the colours) */
+  size_t n_devices;
+  view_device *devices;
+  bool has_orders; /* false: this store keeps no orders (the section says so) */
+  size_t n_orders;
+  view_order *orders;
+  void *mem; /* the view's allocations */
+} view_site;
+
+/* One site of the index. */
+typedef struct {
+  char *name, *contact;
+  int64_t agents, devices, active, silent, disconnected;
+} view_site_summary;
+
+/* The index page: every site. */
+typedef struct {
+  int64_t now;
+  size_t n_sites;
+  view_site_summary *sites;
+  void *mem;
+} view_index;
+
+/* Short English name of a state ("active", "silent", "disconnected", "not eligible"). */
+const char *view_state_str(view_state s);
+
+/* Loads every site with its device counts by state at now (Unix seconds). */
+asr_result view_index_load(cstore *st, const asr_rp_conf *c, int64_t now, view_index *out);
+
+/* Frees what view_index_load allocated (a zeroed view is fine). */
+void view_index_free(view_index *v);
+
+/* Loads site name at now with the rules c (NULL: the defaults). ASR_ERR_NOT_FOUND when no
+ * site has that name. */
+asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, int64_t now,
+                          view_site *out);
+
+/* Frees what view_site_load allocated (a zeroed view is fine). */
+void view_site_free(view_site *v);
+
+#endif
