@@ -22,7 +22,6 @@
 #include "common/util.h"
 
 #define TYPE_CODE_MAX 64 /* PrtMarkerSuppliesTypeTC codes tried when mapping a name */
-#define TYPE_WASTE_TONER 4
 
 typedef struct {
   int32_t index, type;
@@ -145,8 +144,9 @@ static bool level_remaining(const eng_supply *s, const cstore_rp_level *l, doubl
     v = s->capacity * l->percent / 100.0;
   else
     return false;
-  /* a receptacle fills up: its remaining room falls as the printer works */
-  *out = s->type == TYPE_WASTE_TONER ? s->capacity - v : v;
+  /* a receptacle's level is already its remaining room (RFC 3805 prtMarkerSuppliesLevel,
+   * docs/supplies.md): it falls as the printer works, like a cartridge's */
+  *out = v;
   return true;
 }
 

@@ -2,8 +2,9 @@
  *
  * Pure C11: no I/O, no clock of its own (the caller passes "today"). Days are whole days
  * since 1970-01-01 (UTC). Levels are what REMAINS in the cartridge, in the supply's own
- * units (0..capacity); for a receptacle (waste toner) the caller passes capacity - level,
- * so "remaining" always falls as the printer works and jumps up at a replacement. */
+ * units (0..capacity); for a receptacle (waste toner) that is its remaining room, which
+ * is what RFC 3805's prtMarkerSuppliesLevel reports for one, so "remaining" always falls
+ * as the printer works and jumps up at a replacement. */
 #ifndef ASR_REPLENISH_FORECAST_H
 #define ASR_REPLENISH_FORECAST_H
 

@@ -42,10 +42,11 @@ FLEET = {
 
 
 def level(sup, day):
-    """The level of supply sup on simulated day (consumed; a receptacle's fill grows)."""
+    """The level of supply sup on simulated day: what remains of a consumed supply; for a
+    receptacle the room left (RFC 3805), which falls as its fill grows."""
     _, (kind, _, _), mx, start, use, early = sup
     if kind == 'wasteToner':
-        return min(mx, start + use * day)
+        return max(0, mx - min(mx, start + use * day))
     lv = start
     for d in range(1, day + 1):
         lv -= use
