@@ -1,23 +1,36 @@
-/* cmd_config.c: `asr-agent config check [FILE]`.
+/* cmd_config.c: `asr-agent config check|write|import [FILE]`.
  *
- * Reads the configuration file (FILE, --config FILE, or the default path) and the secrets
- * file it names, and prints "FILE: ok" (exit 0) or one "file:line: problem" line per error
- * on stderr (exit 3). The daemon runs the same checks before it starts and on SIGHUP. */
+ * check reads the configuration file (FILE, --config FILE, or the default path) and the
+ * secrets file it names, and prints "FILE: ok" (exit 0) or one "file:line: problem" line
+ * per error on stderr (exit 3). The daemon runs the same checks before it starts and on
+ * SIGHUP. write merges installer properties read from stdin (NAME=VALUE lines: secrets
+ * never on the command line) into the file, import those the MSI left in the registry
+ * (agent/confwrite.h); both exit 3 on a bad value, writing nothing. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/cli.h"
 #include "agent/conf.h"
+#include "agent/confwrite.h"
+#include "agent/secret.h"
+#include "common/util.h"
 
 enum { OPT_CONFIG = 1000 };
 
 static void usage(FILE *out)
 {
   fprintf(out,
-          "usage: asr-agent config check [--config FILE | FILE]\n"
-          "  checks the configuration file (default %s) and the secrets file it names;\n"
-          "  prints 'FILE: ok', or each problem as 'file:line: problem' (exit 3)\n",
+          "usage: asr-agent config check|write|import [--config FILE | FILE]\n"
+          "  check   checks the configuration file (default %s) and the secrets\n"
+          "          file it names; prints 'FILE: ok', or each problem as\n"
+          "          'file:line: problem' (exit 3)\n"
+          "  write   merges installer properties, NAME=VALUE lines on stdin (ENDPOINT,\n"
+          "          SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY), into the file; an empty\n"
+          "          or missing property keeps what the file has; a bad value: exit 3\n"
+          "  import  the same with the values the MSI left in the registry\n"
+          "          (HKLM\\SOFTWARE\\asr-agent\\Install, Windows), deleted once written\n",
           ASR_CONF_DEFAULT_PATH);
 }
 
@@ -65,14 +78,74 @@ static int options(int argc, char **argv, const char **path)
   return -1;
 }
 
+#define STDIN_LINE_MAX 2048 /* a NAME=VALUE line on stdin */
+#define STDIN_LINES_MAX 100
+
+/* Reads NAME=VALUE lines from stdin into p; -1 to go on, else an exit status. */
+static int read_stdin(asr_confwrite_props *p)
+{
+  char line[STDIN_LINE_MAX], err[256];
+  int n = 0, status = -1;
+
+  while (status < 0 && fgets(line, sizeof(line), stdin)) {
+    if (++n > STDIN_LINES_MAX || (!strchr(line, '\n') && !feof(stdin))) {
+      asr_cli_error("config write: stdin line %d: too long or too many lines", n);
+      status = ASR_EXIT_INPUT;
+    } else if (asr_confwrite_parse_line(p, line, err, sizeof(err)) != ASR_OK) {
+      asr_cli_error("config write: stdin line %d: %s", n, err);
+      status = ASR_EXIT_INPUT;
+    }
+  }
+  asr_secret_wipe(line, sizeof(line));
+  return status;
+}
+
+/* The exit status of a write or import. */
+static int written(const char *verb, const char *path, asr_result r)
+{
+  if (r == ASR_OK) {
+    printf("%s: written\n", path);
+    return ASR_EXIT_OK;
+  }
+  asr_cli_error("config %s: %s: not written", verb, path);
+  return r == ASR_ERR_INVALID || r == ASR_ERR_PARSE ? ASR_EXIT_INPUT : ASR_EXIT_FAILURE;
+}
+
+static int write_props(const char *path)
+{
+  asr_confwrite_props *p = calloc(1, sizeof(*p));
+  int status;
+
+  if (!p)
+    return ASR_EXIT_INTERNAL;
+  status = read_stdin(p);
+  if (status < 0)
+    status = written("write", path, asr_confwrite_apply(path, p, print_error, NULL));
+  asr_confwrite_wipe(p);
+  free(p);
+  return status;
+}
+
+static int import_props(const char *path)
+{
+  asr_result r = asr_confwrite_import(path, print_error, NULL);
+
+  if (r == ASR_ERR_NOT_FOUND) {
+    printf("%s: nothing to import\n", path);
+    return ASR_EXIT_OK;
+  }
+  return written("import", path, r);
+}
+
 int asr_cmd_config(int argc, char **argv)
 {
-  const char *path = NULL;
+  const char *path = NULL, *verb;
   int status = options(argc, argv, &path);
 
   if (status >= 0)
     return status;
-  if (optind >= argc || strcmp(argv[optind], "check") != 0) {
+  verb = optind < argc ? argv[optind] : "";
+  if (strcmp(verb, "check") != 0 && strcmp(verb, "write") != 0 && strcmp(verb, "import") != 0) {
     if (optind < argc)
       asr_cli_error("config: unknown subcommand '%s'", argv[optind]);
     usage(stderr);
@@ -82,8 +155,12 @@ int asr_cmd_config(int argc, char **argv)
   if (optind < argc && !path)
     path = argv[optind++];
   if (optind < argc) {
-    asr_cli_error("config check: unexpected argument '%s'", argv[optind]);
+    asr_cli_error("config %s: unexpected argument '%s'", verb, argv[optind]);
     return ASR_EXIT_USAGE;
   }
-  return check(path ? path : ASR_CONF_DEFAULT_PATH);
+  if (strcmp(verb, "write") == 0)
+    return write_props(asr_conf_path(path));
+  if (strcmp(verb, "import") == 0)
+    return import_props(asr_conf_path(path));
+  return check(asr_conf_path(path));
 }
