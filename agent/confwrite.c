@@ -203,15 +203,22 @@ asr_result asr_confwrite_check(const asr_confwrite_props *p, asr_conf_error_cb e
 
 /* ---- the file ---- */
 
+/* True when a property that goes into the file is given (then the marker is rewritten). */
+static bool any_in_file(const asr_confwrite_props *p)
+{
+  return p->v[ASR_PROP_ENDPOINT][0] || p->v[ASR_PROP_SCAN_TARGETS][0] ||
+         p->v[ASR_PROP_COMMUNITY][0] || p->v[ASR_PROP_PROXY][0];
+}
+
 /* True when the line (its start) sets a directive a given property replaces, or is our
- * own marker comment. */
+ * own marker comment that put_block writes again. */
 static bool replaced(const char *line, const asr_confwrite_props *p)
 {
   const char *s = line + strspn(line, " \t");
   size_t len = strcspn(s, " \t\r\n");
 
   if (strncmp(s, MARK, strlen(MARK)) == 0)
-    return true;
+    return any_in_file(p);
   for (int i = 0; i < ASR_PROP_COUNT; i++) {
     for (int j = 0; p->v[i][0] && owned[i][j]; j++)
       if (strlen(owned[i][j]) == len && strncmp(s, owned[i][j], len) == 0)
@@ -253,8 +260,7 @@ static void put_words(FILE *out, const char *name, const char *v)
 static void put_block(FILE *out, const asr_confwrite_props *p, const char *proxy_url,
                       const char *user_file)
 {
-  if (!p->v[ASR_PROP_ENDPOINT][0] && !p->v[ASR_PROP_SCAN_TARGETS][0] &&
-      !p->v[ASR_PROP_COMMUNITY][0] && !p->v[ASR_PROP_PROXY][0])
+  if (!any_in_file(p))
     return;
   fputs(MARK "\n", out);
   if (p->v[ASR_PROP_ENDPOINT][0])
