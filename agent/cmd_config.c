@@ -15,6 +15,7 @@
 #include "agent/conf.h"
 #include "agent/confwrite.h"
 #include "agent/secret.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 enum { OPT_CONFIG = 1000 };
@@ -126,9 +127,27 @@ static int write_props(const char *path)
   return status;
 }
 
+/* Windows: the folder of the configuration (the data folder the MSI creates with the
+ * rights it inherits) is narrowed to SYSTEM and Administrators. */
+static void restrict_folder(const char *path)
+{
+  char dir[512];
+  size_t len = strlen(path);
+
+  while (len > 0 && !asr_platform_is_sep(path[len - 1]))
+    len--;
+  if (!asr_platform_service_supported() || len < 2 ||
+      asr_fmt(dir, sizeof(dir), "%.*s", (int)len - 1, path) != ASR_OK)
+    return;
+  if (asr_platform_restrict(dir) != ASR_OK)
+    asr_cli_error("%s: cannot restrict it to SYSTEM and Administrators", dir);
+}
+
 static int import_props(const char *path)
 {
   asr_result r = asr_confwrite_import(path, print_error, NULL);
+
+  restrict_folder(path);
 
   if (r == ASR_ERR_NOT_FOUND) {
     printf("%s: nothing to import\n", path);

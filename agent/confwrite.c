@@ -470,6 +470,15 @@ static asr_result read_installer(asr_confwrite_props *p, asr_conf_error_cb err, 
   return r;
 }
 
+static bool exists(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+
+  if (f)
+    fclose(f);
+  return f != NULL || errno != ENOENT;
+}
+
 asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, void *ctx)
 {
   asr_confwrite_props *p = calloc(1, sizeof(*p));
@@ -478,7 +487,7 @@ asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, vo
   if (!p)
     return ASR_ERR_NOMEM;
   r = read_installer(p, err, ctx);
-  if (r == ASR_OK)
+  if (r == ASR_OK || (r == ASR_ERR_NOT_FOUND && !exists(conf_path)))
     r = asr_confwrite_apply(conf_path, p, err, ctx);
   for (int i = 0; r == ASR_OK && i < ASR_PROP_COUNT; i++) {
     if (asr_platform_install_forget(names[i]) != ASR_OK)

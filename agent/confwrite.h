@@ -61,7 +61,8 @@ asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props 
                                asr_conf_error_cb err, void *ctx);
 
 /* Reads the installer's values (asr_platform_install_value), applies them to conf_path and,
- * once written, deletes them. ASR_ERR_NOT_FOUND when there is nothing to import; else as
+ * once written, deletes them. With no values, a missing conf_path is created (comments
+ * only: the defaults), an existing one left alone: ASR_ERR_NOT_FOUND. Else as
  * asr_confwrite_apply (the values are kept when it fails). */
 asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, void *ctx);
 

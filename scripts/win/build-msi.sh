@@ -43,9 +43,8 @@ wixl -a x64 -D Version="$version" -D ExePath=asr-agent.exe \
   -D StartService="${ASR_MSI_START_SERVICE:-yes}" -o asr-agent.msi \
   "$top/packaging/windows/asr-agent.wxs"
 
-# What wixl cannot express: HideTarget (0x2000) on the actions that carry the site token,
-# and the public properties in SecureCustomProperties (next to MajorUpgrade's own).
-msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 11314 WHERE Action = 'WriteToken' OR Action = 'Enroll'"
+# What wixl cannot express: the public properties in SecureCustomProperties (next to
+# MajorUpgrade's own).
 msibuild asr-agent.msi -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENDPOINT;SITE_TOKEN;SCAN_TARGETS;COMMUNITY;PROXY;PURGE' WHERE Property = 'SecureCustomProperties'"
 
 echo "build-msi: asr-agent $version" >&2
