@@ -12,7 +12,7 @@
 #      with the central down: the configuration holds the values (and keeps a line written
 #      before), the registry values are gone, the service RUNNING (automatic start) retries
 #      the enrolment; once the central is up it enrols and deletes the token;
-#   3. a repair keeps the configuration; a major upgrade to 0.9.1 with one property changes
+#   3. a repair restores the program and keeps the configuration; a major upgrade to 0.9.1 with one property changes
 #      only that one and keeps the database (still enrolled); the service runs again;
 #   4. secrets never on a command line (service, custom actions) nor in the agent's log;
 #   5. the uninstall removes the service and the program and keeps the data; PURGE=1
@@ -169,8 +169,11 @@ check "agent log says enrolled" grep -q 'enrolment: enrolled' "$LOG"
 
 echo "# 3. repair and major upgrade keep the configuration and the database"
 cp "$DATA/asr-agent.conf" "$TMPD/conf.before"
-msi /fa "$V1" /qn
-check "repair (/fa)" [ $? -eq 0 ]
+# (Wine's msiexec /fa fails before installing anything: REINSTALL=ALL is the same repair)
+rm -f "$PROG/asr-agent.exe"
+msi /i "$V1" REINSTALL=ALL REINSTALLMODE=vomus /qn
+check "repair (REINSTALL=ALL REINSTALLMODE=vomus)" [ $? -eq 0 ]
+check "repair: the deleted program is back" [ -f "$PROG/asr-agent.exe" ]
 check "repair: configuration unchanged" cmp -s "$TMPD/conf.before" "$DATA/asr-agent.conf"
 check "repair: service RUNNING" wait_for 20 test "$(state)" = RUNNING
 msi /i "$V2" /qn SCAN_TARGETS=127.61.0.10
