@@ -111,7 +111,9 @@ build_msis || { echo "FAIL: scripts/win/build-msi.sh"; exit 1; }
 build_central || { echo "FAIL: native asr-central build (see $work/build-msi-linux)"; exit 1; }
 V1=$(winpath "$TMPD/asr-agent-0.9.0.msi")
 V2=$(winpath "$TMPD/asr-agent-0.9.1.msi")
-[ -d "$WINEPREFIX" ] || wine64 wineboot -i >/dev/null 2>&1
+wineserver -k >/dev/null 2>&1 # our own prefix: nothing else runs in it
+# a new prefix: let the first boot finish (its services hold the service database)
+[ -d "$WINEPREFIX" ] || { wine64 wineboot -i >/dev/null 2>&1 && wineserver -w; }
 wineserver -p # keep services alive between our commands
 msi_reset
 
@@ -157,7 +159,7 @@ wine64 reg query "$SVCKEY" /v Start 2>/dev/null | tr -d '\r' | grep -q '0x2' &&
   ok "automatic start" || not_ok "start type is not automatic"
 LOG=$DATA/asr-agent.log
 check "enrolment retried while the central is down" \
-  wait_for 30 grep -q 'enrolment failed (exit 5): next try in' "$LOG"
+  wait_for 30 grep -qs 'enrolment failed (exit 5): next try in' "$LOG"
 [ -f "$DATA/site-token" ] && ok "token kept while not enrolled" || not_ok "token gone too early"
 
 central_start "$ADDR" "$PORT" srv
