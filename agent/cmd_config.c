@@ -18,7 +18,10 @@
 #include "common/platform.h"
 #include "common/util.h"
 
-enum { OPT_CONFIG = 1000 };
+enum { OPT_CONFIG = 1000, OPT_SAVE, OPT_UNDO, OPT_COMMIT };
+
+/* import's part in the installer's transaction (--save, --undo, --commit), 0 = none */
+static int import_step;
 
 static void usage(FILE *out)
 {
@@ -31,7 +34,9 @@ static void usage(FILE *out)
           "          SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY), into the file; an empty\n"
           "          or missing property keeps what the file has; a bad value: exit 3\n"
           "  import  the same with the values the MSI left in the registry\n"
-          "          (HKLM\\SOFTWARE\\asr-agent\\Install, Windows), deleted once written\n",
+          "          (HKLM\\SOFTWARE\\asr-agent\\Install, Windows), deleted once written;\n"
+          "          the installer's transaction: --save keeps copies of the files first,\n"
+          "          --undo puts them back (rollback), --commit deletes them\n",
           ASR_CONF_DEFAULT_PATH);
 }
 
@@ -60,14 +65,20 @@ static int check(const char *path)
 static int options(int argc, char **argv, const char **path)
 {
   static const struct option longopts[] = {{"config", required_argument, NULL, OPT_CONFIG},
+                                           {"save", no_argument, NULL, OPT_SAVE},
+                                           {"undo", no_argument, NULL, OPT_UNDO},
+                                           {"commit", no_argument, NULL, OPT_COMMIT},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int code;
 
   optind = 1;
+  import_step = 0;
   while ((code = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (code == OPT_CONFIG) {
       *path = optarg;
+    } else if (code == OPT_SAVE || code == OPT_UNDO || code == OPT_COMMIT) {
+      import_step = code;
     } else if (code == 'h') {
       usage(stdout);
       return ASR_EXIT_OK;
@@ -143,10 +154,26 @@ static void restrict_folder(const char *path)
     asr_cli_error("%s: cannot restrict it to SYSTEM and Administrators", dir);
 }
 
+/* --undo and --commit: the installer's rollback and commit of an import --save. */
+static int import_end(const char *path)
+{
+  if (import_step == OPT_COMMIT) {
+    asr_confwrite_commit(path);
+    return ASR_EXIT_OK;
+  }
+  if (asr_confwrite_undo(path, print_error, NULL) != ASR_OK)
+    return ASR_EXIT_FAILURE;
+  printf("%s: put back as it was\n", path);
+  return ASR_EXIT_OK;
+}
+
 static int import_props(const char *path)
 {
-  asr_result r = asr_confwrite_import(path, print_error, NULL);
+  asr_result r;
 
+  if (import_step == OPT_UNDO || import_step == OPT_COMMIT)
+    return import_end(path);
+  r = asr_confwrite_import(path, import_step == OPT_SAVE, print_error, NULL);
   restrict_folder(path);
 
   if (r == ASR_ERR_NOT_FOUND) {

@@ -154,7 +154,7 @@ static int run_config(const run_args *a, asr_daemon *d)
 static void run_import(const run_args *a)
 {
   const char *path = asr_conf_path(a->config);
-  asr_result r = asr_confwrite_import(path, print_error, (void *)a);
+  asr_result r = asr_confwrite_import(path, false, print_error, (void *)a);
 
   if (r == ASR_OK)
     asr_log(ASR_LOG_INFO, "%s: the installer's settings written", path);

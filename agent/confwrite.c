@@ -421,13 +421,16 @@ static asr_result prepare(const char *conf_path, const asr_confwrite_props *p, a
     return ASR_ERR_IO;
   }
   r = write_tmp(conf_path, x->tmp, p, x->url, x->user[0] ? x->user_file : NULL, err, ctx);
-  if (r == ASR_OK && asr_conf_load(x->tmp, &x->conf, err, ctx) != ASR_OK)
+  /* the checks the daemon runs before it starts: a file it would refuse is not written */
+  if (r == ASR_OK && (asr_conf_load(x->tmp, &x->conf, err, ctx) != ASR_OK ||
+                      asr_conf_check_secrets(&x->conf, err, ctx) != ASR_OK))
     r = ASR_ERR_PARSE;
   return r;
 }
 
-asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props *p,
-                               asr_conf_error_cb err, void *ctx)
+/* apply, with save: asr_confwrite_save once everything is valid, before any change. */
+static asr_result apply(const char *conf_path, const asr_confwrite_props *p, bool save,
+                        asr_conf_error_cb err, void *ctx)
 {
   apply_ctx *x = NULL;
   asr_result r = asr_confwrite_check(p, err, ctx);
@@ -438,6 +441,8 @@ asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props 
   if (!x)
     return ASR_ERR_NOMEM;
   r = prepare(conf_path, p, x, err, ctx);
+  if (r == ASR_OK && save)
+    r = asr_confwrite_save(conf_path, err, ctx);
   if (r == ASR_OK)
     r = write_secrets(&x->conf, p, x->user, err, ctx);
   if (r == ASR_OK) {
@@ -451,6 +456,12 @@ asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props 
   asr_secret_wipe(x, sizeof(*x));
   free(x);
   return r;
+}
+
+asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props *p,
+                               asr_conf_error_cb err, void *ctx)
+{
+  return apply(conf_path, p, false, err, ctx);
 }
 
 /* Reads the installer's values into p; ASR_ERR_NOT_FOUND when there is none. */
@@ -479,7 +490,7 @@ static bool exists(const char *path)
   return f != NULL || errno != ENOENT;
 }
 
-asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, void *ctx)
+asr_result asr_confwrite_import(const char *conf_path, bool save, asr_conf_error_cb err, void *ctx)
 {
   asr_confwrite_props *p = calloc(1, sizeof(*p));
   asr_result r;
@@ -488,7 +499,7 @@ asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, vo
     return ASR_ERR_NOMEM;
   r = read_installer(p, err, ctx);
   if (r == ASR_OK || (r == ASR_ERR_NOT_FOUND && !exists(conf_path)))
-    r = asr_confwrite_apply(conf_path, p, err, ctx);
+    r = apply(conf_path, p, save, err, ctx);
   for (int i = 0; r == ASR_OK && i < ASR_PROP_COUNT; i++) {
     if (asr_platform_install_forget(names[i]) != ASR_OK)
       report(err, ctx, "%s: cannot delete the installer's value", names[i]);
@@ -496,6 +507,121 @@ asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, vo
   asr_confwrite_wipe(p);
   free(p);
   return r;
+}
+
+/* ---- the installer's transaction: save, undo, commit ---- */
+
+#define N_KEPT 4
+#define KEPT_SUFFIX ".rollback"
+#define NONE_SUFFIX ".rollback-none"
+
+typedef struct {
+  char f[N_KEPT][600];
+} kept_files;
+
+/* The files an import may change: the configuration, proxy-user and the service's log
+ * next to it, and the token file of the configuration as it is now (or the defaults). */
+static void kept_list(const char *conf_path, kept_files *k)
+{
+  asr_conf *c = malloc(sizeof(*c));
+
+  memset(k, 0, sizeof(*k));
+  asr_strlcpy(k->f[0], conf_path, sizeof(k->f[0]));
+  sibling(conf_path, "proxy-user", k->f[1], sizeof(k->f[1]));
+  sibling(conf_path, "asr-agent.log", k->f[2], sizeof(k->f[2]));
+  if (!c)
+    return;
+  if (asr_conf_load(conf_path, c, NULL, NULL) != ASR_OK)
+    asr_conf_defaults(c);
+  asr_conf_token_path(c, k->f[3], sizeof(k->f[3]));
+  asr_secret_wipe(c, sizeof(*c));
+  free(c);
+}
+
+/* Copies the file from into a new private file to. */
+static asr_result copy_private(const char *from, const char *to, asr_conf_error_cb err, void *ctx)
+{
+  FILE *in = fopen(from, "rb"), *out = NULL;
+  char buf[4096];
+  size_t n;
+
+  if (!in) {
+    report(err, ctx, "%s: cannot read it: %s", from, strerror(errno));
+    return ASR_ERR_IO;
+  }
+  out = create_private(to, err, ctx);
+  while (out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+    fwrite(buf, 1, n, out);
+  fclose(in);
+  asr_secret_wipe(buf, sizeof(buf));
+  return out ? close_checked(out, to, err, ctx) : ASR_ERR_IO;
+}
+
+/* The copy of file (suffix KEPT_SUFFIX or NONE_SUFFIX) into out. */
+static asr_result kept_name(const char *file, const char *suffix, char *out, size_t n)
+{
+  return asr_fmt(out, n, "%s%s", file, suffix);
+}
+
+asr_result asr_confwrite_save(const char *conf_path, asr_conf_error_cb err, void *ctx)
+{
+  kept_files k;
+  char bak[620], none[620];
+  asr_result r = ASR_OK;
+  FILE *f;
+
+  kept_list(conf_path, &k);
+  for (int i = 0; i < N_KEPT && r == ASR_OK; i++) {
+    if (!k.f[i][0] || kept_name(k.f[i], KEPT_SUFFIX, bak, sizeof(bak)) ||
+        kept_name(k.f[i], NONE_SUFFIX, none, sizeof(none)))
+      continue;
+    remove(bak);
+    remove(none);
+    if (exists(k.f[i])) {
+      r = copy_private(k.f[i], bak, err, ctx);
+      continue;
+    }
+    make_parent(none); /* the token's folder, which the import would create */
+    f = create_private(none, err, ctx);
+    r = f ? close_checked(f, none, err, ctx) : ASR_ERR_IO;
+  }
+  return r;
+}
+
+asr_result asr_confwrite_undo(const char *conf_path, asr_conf_error_cb err, void *ctx)
+{
+  kept_files k;
+  char bak[620], none[620];
+  asr_result r = ASR_OK;
+
+  kept_list(conf_path, &k);
+  for (int i = 0; i < N_KEPT; i++) {
+    if (!k.f[i][0] || kept_name(k.f[i], KEPT_SUFFIX, bak, sizeof(bak)) ||
+        kept_name(k.f[i], NONE_SUFFIX, none, sizeof(none)))
+      continue;
+    if (exists(bak) && asr_platform_replace(bak, k.f[i]) != ASR_OK) {
+      report(err, ctx, "%s: cannot put it back: %s", k.f[i], strerror(errno));
+      r = ASR_ERR_IO;
+    } else if (exists(none)) {
+      remove(k.f[i]);
+      remove(none);
+    }
+  }
+  return r;
+}
+
+void asr_confwrite_commit(const char *conf_path)
+{
+  kept_files k;
+  char name[620];
+
+  kept_list(conf_path, &k);
+  for (int i = 0; i < N_KEPT; i++) {
+    if (k.f[i][0] && kept_name(k.f[i], KEPT_SUFFIX, name, sizeof(name)) == ASR_OK)
+      remove(name);
+    if (k.f[i][0] && kept_name(k.f[i], NONE_SUFFIX, name, sizeof(name)) == ASR_OK)
+      remove(name);
+  }
 }
 
 void asr_confwrite_wipe(asr_confwrite_props *p)

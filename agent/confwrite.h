@@ -6,7 +6,8 @@
  * and PROXY. An empty property is "not given": the file keeps what it has (an upgrade or a
  * repair without properties changes nothing). A given property replaces every line of its
  * directives; other lines (comments, directives set by hand) stay as they are. Nothing is
- * written unless every property is valid and the resulting file parses (asr_conf_load).
+ * written unless every property is valid and the resulting file passes the checks the
+ * daemon runs before it starts (asr_conf_load, asr_conf_check_secrets).
  * Secrets go to files readable by SYSTEM and Administrators (Windows) or the owner (POSIX)
  * only: the site token to the enrolment token file (asr_conf_token_path), proxy
  * credentials ("http://user:password@host:port") to "proxy-user" next to the
@@ -63,8 +64,23 @@ asr_result asr_confwrite_apply(const char *conf_path, const asr_confwrite_props 
 /* Reads the installer's values (asr_platform_install_value), applies them to conf_path and,
  * once written, deletes them. With no values, a missing conf_path is created (comments
  * only: the defaults), an existing one left alone: ASR_ERR_NOT_FOUND. Else as
- * asr_confwrite_apply (the values are kept when it fails). */
-asr_result asr_confwrite_import(const char *conf_path, asr_conf_error_cb err, void *ctx);
+ * asr_confwrite_apply (the values are kept when it fails). With save, once everything
+ * is found valid and before anything changes, asr_confwrite_save keeps the copies that
+ * asr_confwrite_undo puts back (a failed import keeps none: it changed nothing). */
+asr_result asr_confwrite_import(const char *conf_path, bool save, asr_conf_error_cb err, void *ctx);
+
+/* The installer's transaction around an import: keeps a private copy of each file an
+ * import may change or create (the configuration file, proxy-user and the service's
+ * asr-agent.log next to it, the enrolment token file) as FILE.rollback, or notes with
+ * FILE.rollback-none that it did not exist. Problems go to err. */
+asr_result asr_confwrite_save(const char *conf_path, asr_conf_error_cb err, void *ctx);
+
+/* Puts back what asr_confwrite_save kept (a file that did not exist is deleted), for a
+ * failed installation; nothing to do when nothing was kept. */
+asr_result asr_confwrite_undo(const char *conf_path, asr_conf_error_cb err, void *ctx);
+
+/* Deletes the copies asr_confwrite_save kept (the installation succeeded). */
+void asr_confwrite_commit(const char *conf_path);
 
 /* Overwrites the properties with zeros. */
 void asr_confwrite_wipe(asr_confwrite_props *p);

@@ -7,7 +7,8 @@
 # (ASR_CENTRAL, or a native build in ${WIN_WORK:-/tmp/win}/build-msi-linux), then, in its
 # own Wine prefix (WINEPREFIX, default ${WIN_WORK:-/tmp/win}/wineprefix-test-msi):
 #   1. an install with a bad ENDPOINT fails and rolls back: no service, no program, no
-#      configuration, no registry values left;
+#      configuration, no registry values left; so does one onto a configuration the
+#      service would refuse (a missing secrets file), which stays as it was;
 #   2. `msiexec /i /qn ENDPOINT=https://... SITE_TOKEN=... SCAN_TARGETS COMMUNITY PROXY`
 #      with the central down: the configuration holds the values (and keeps a line written
 #      before), the registry values are gone, the service RUNNING (automatic start) retries
@@ -127,8 +128,24 @@ grep -aq 'ImportConfig' "$TMPD/failed.log" && ok "it failed at the configuration
 [ ! -e "$PROG/asr-agent.exe" ] && ok "rolled back: no program" || not_ok "program left behind"
 [ ! -e "$DATA/asr-agent.conf" ] && [ ! -e "$DATA/site-token" ] &&
   ok "rolled back: no configuration, no token" || not_ok "configuration or token left behind"
+[ ! -e "$DATA" ] && ok "rolled back: no data folder" || not_ok "data folder left: $(ls "$DATA")"
 ! has_value SITE_TOKEN && ! has_value ENDPOINT && ok "rolled back: no registry values" ||
   not_ok "registry values left behind"
+
+echo "# 1b. a configuration the service would refuse fails the installation, unchanged"
+mkdir -p "$DATA"
+printf 'secrets_file C:\\nonexistent\\secrets\n' >"$DATA/asr-agent.conf"
+cp "$DATA/asr-agent.conf" "$TMPD/conf.seeded"
+msi /i "$V1" /qn ENDPOINT=https://127.61.0.1:9 SITE_TOKEN=st_0123456789abcdef0123456789abcdef
+[ $? -ne 0 ] && ok "install onto a configuration the service refuses fails" ||
+  not_ok "install succeeded with a broken configuration"
+check "configuration unchanged byte for byte" cmp -s "$TMPD/conf.seeded" "$DATA/asr-agent.conf"
+[ ! -e "$DATA/site-token" ] && ok "no token left" || not_ok "token left behind"
+ls "$DATA" | grep -q 'rollback' && not_ok "rollback copies left: $(ls "$DATA")" ||
+  ok "no rollback copies left"
+[ -z "$(state)" ] && [ ! -e "$PROG/asr-agent.exe" ] && ok "no service, no program" ||
+  not_ok "service or program left behind"
+rm -rf "$DATA"
 
 echo "# 2. silent install with properties, the central down at first"
 tls_ca ca
@@ -166,6 +183,8 @@ central_start "$ADDR" "$PORT" srv
 check "enrolled once the central is up (token deleted)" \
   wait_for 60 test ! -e "$DATA/site-token"
 check "agent log says enrolled" grep -q 'enrolment: enrolled' "$LOG"
+ls "$DATA" | grep -q 'rollback' && not_ok "rollback copies left after the install" ||
+  ok "rollback copies deleted (commit)"
 "$ASR_CENTRAL" site list --db "$CENTRAL_DB" | awk '$1 == "acme" {print $3}' | grep -qx 1 &&
   ok "the central has the agent" || not_ok "the central has no agent for acme"
 

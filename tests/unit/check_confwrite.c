@@ -296,7 +296,49 @@ START_TEST(test_new_file_and_import)
   asr_fmt(p, sizeof(p), "%s/nope/asr-agent.conf", dir);
   ck_assert_int_eq(asr_confwrite_apply(p, &props, collect, NULL), ASR_ERR_IO);
   /* POSIX has no installer values */
-  ck_assert_int_eq(asr_confwrite_import(path, collect, NULL), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(asr_confwrite_import(path, true, collect, NULL), ASR_ERR_NOT_FOUND);
+}
+END_TEST
+
+/* The installer's transaction: undo puts every file back, commit keeps the new ones. */
+START_TEST(test_save_undo_commit)
+{
+  char before[4096], after[4096], p[400];
+
+  base_conf("endpoint https://old.example/asr\n");
+  read_text(path, before, sizeof(before));
+  ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
+  set("ENDPOINT=https://new.example/asr");
+  set("SITE_TOKEN=st_0123456789abcdef0123456789abcdef");
+  set("PROXY=http://bob:pw@proxy.example:3128");
+  ck_assert_int_eq(asr_confwrite_apply(path, &props, collect, NULL), ASR_OK);
+  ck_assert_int_eq(access(token, F_OK), 0);
+  ck_assert_int_eq(access(puser, F_OK), 0);
+  ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
+  read_text(path, after, sizeof(after));
+  ck_assert_str_eq(before, after);
+  ck_assert_int_eq(access(token, F_OK), -1); /* did not exist before: deleted */
+  ck_assert_int_eq(access(puser, F_OK), -1);
+  asr_fmt(p, sizeof(p), "%s.rollback", path);
+  ck_assert_int_eq(access(p, F_OK), -1); /* no copy left */
+  asr_fmt(p, sizeof(p), "%s.rollback-none", token);
+  ck_assert_int_eq(access(p, F_OK), -1);
+  /* undo without a save: nothing changes */
+  ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
+  read_text(path, after, sizeof(after));
+  ck_assert_str_eq(before, after);
+  /* save, apply, commit: the new files stay, the copies go */
+  ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
+  ck_assert_int_eq(asr_confwrite_apply(path, &props, collect, NULL), ASR_OK);
+  asr_confwrite_commit(path);
+  read_text(path, after, sizeof(after));
+  ck_assert_ptr_nonnull(strstr(after, "endpoint https://new.example/asr\n"));
+  ck_assert_int_eq(access(token, F_OK), 0);
+  asr_fmt(p, sizeof(p), "%s.rollback", path);
+  ck_assert_int_eq(access(p, F_OK), -1);
+  asr_fmt(p, sizeof(p), "%s.rollback-none", puser);
+  ck_assert_int_eq(access(p, F_OK), -1);
+  ck_assert_uint_eq(n_errs, 0);
 }
 END_TEST
 
@@ -332,6 +374,7 @@ int main(void)
   tcase_add_test(tc, test_merge_keeps);
   tcase_add_test(tc, test_bad_changes_nothing);
   tcase_add_test(tc, test_new_file_and_import);
+  tcase_add_test(tc, test_save_undo_commit);
   tcase_add_test(tc, test_token_path);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
