@@ -549,11 +549,13 @@ static int step_enroll(const asr_conf *c, const char *token_file)
  * left over once enrolled is deleted. */
 static void plan_enroll(asr_daemon *d, int64_t now)
 {
-  char path[600];
+  char path[600], abs[600];
 
   d->next_enroll = 0;
   d->enroll_backoff = 0;
-  if (asr_conf_token_path(&d->conf, path, sizeof(path)) != ASR_OK || !asr_platform_is_rw_file(path))
+  /* exists is enough: an unreadable token is for enroll to report */
+  if (asr_conf_token_path(&d->conf, path, sizeof(path)) != ASR_OK ||
+      !asr_platform_realpath(path, abs, sizeof(abs)))
     return;
   if (d->enrolled) {
     if (remove(path) == 0)
