@@ -302,6 +302,18 @@ static asr_result close_checked(FILE *f, const char *path, asr_conf_error_cb err
   return ASR_OK;
 }
 
+/* Creates the folder of path (its last level), private, when it is missing. */
+static void make_parent(const char *path)
+{
+  char dir[600];
+  size_t len = strlen(path);
+
+  while (len > 0 && !asr_platform_is_sep(path[len - 1]))
+    len--;
+  if (len > 1 && asr_fmt(dir, sizeof(dir), "%.*s", (int)len - 1, path) == ASR_OK)
+    asr_platform_mkdir_private(dir);
+}
+
 /* Writes the merged configuration into tmp. */
 static asr_result write_tmp(const char *conf_path, const char *tmp, const asr_confwrite_props *p,
                             const char *proxy_url, const char *user_file, asr_conf_error_cb err,
@@ -366,18 +378,6 @@ static asr_result sibling(const char *file, const char *name, char *out, size_t 
   return asr_fmt(out, n, "%s%c%s", abs, sep, name);
 }
 
-/* Creates the folder of path (its last level), private, when it is missing. */
-static void make_parent(const char *path)
-{
-  char dir[600];
-  size_t len = strlen(path);
-
-  while (len > 0 && !asr_platform_is_sep(path[len - 1]))
-    len--;
-  if (len > 1 && asr_fmt(dir, sizeof(dir), "%.*s", (int)len - 1, path) == ASR_OK)
-    asr_platform_mkdir_private(dir);
-}
-
 /* The secret files, once the new configuration c parsed. */
 static asr_result write_secrets(const asr_conf *c, const asr_confwrite_props *p,
                                 const char *proxy_user, asr_conf_error_cb err, void *ctx)
@@ -414,6 +414,7 @@ static asr_result prepare(const char *conf_path, const asr_confwrite_props *p, a
     report(err, ctx, "%s: path too long", conf_path);
     return ASR_ERR_INVALID;
   }
+  make_parent(conf_path); /* %ProgramData%\asr-agent before the MSI made it */
   if (p->v[ASR_PROP_PROXY][0])
     split_proxy(p->v[ASR_PROP_PROXY], x->url, sizeof(x->url), x->user, sizeof(x->user));
   if (x->user[0] && sibling(conf_path, "proxy-user", x->user_file, sizeof(x->user_file))) {

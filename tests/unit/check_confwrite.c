@@ -292,8 +292,20 @@ START_TEST(test_new_file_and_import)
   ck_assert_ptr_nonnull(strstr(text, "asr-agent.conf(5)"));
   ck_assert_int_eq(asr_conf_load(path, &c, collect, NULL), ASR_OK);
   ck_assert_str_eq(c.endpoint, "https://c.example/asr");
-  /* a folder that does not exist */
-  asr_fmt(p, sizeof(p), "%s/nope/asr-agent.conf", dir);
+  /* a missing folder is created, private; two missing levels are an error */
+  asr_fmt(p, sizeof(p), "%s/new/asr-agent.conf", dir);
+  ck_assert_int_eq(asr_confwrite_apply(p, &props, collect, NULL), ASR_OK);
+  {
+    struct stat st;
+    char d[340];
+
+    asr_fmt(d, sizeof(d), "%s/new", dir);
+    ck_assert_int_eq(stat(d, &st), 0);
+    ck_assert_int_eq(st.st_mode & 077, 0);
+    unlink(p);
+    rmdir(d);
+  }
+  asr_fmt(p, sizeof(p), "%s/nope/deeper/asr-agent.conf", dir);
   ck_assert_int_eq(asr_confwrite_apply(p, &props, collect, NULL), ASR_ERR_IO);
   /* POSIX has no installer values */
   ck_assert_int_eq(asr_confwrite_import(path, true, collect, NULL), ASR_ERR_NOT_FOUND);
