@@ -5,7 +5,12 @@
  * the directives a given property owns are replaced, the rest of the file is copied line
  * by line. The new file is written next to the old one (FILE.new, private from its
  * creation), parsed with the agent's own parser, and only then renamed over the old one:
- * a bad value leaves the old file untouched. */
+ * a bad value leaves the old file untouched.
+ *
+ * The installer's transaction (save, undo, commit) exists for the failures after a good
+ * import (a service that still does not start): Windows Installer then rolls back, and
+ * its rollback action puts the copies back. The copies are plain files next to the
+ * originals, private like them, so that the undo needs nothing but the file system. */
 #include "agent/confwrite.h"
 
 #include <errno.h>
