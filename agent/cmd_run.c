@@ -8,6 +8,7 @@
 
 #include "agent/cli.h"
 #include "agent/conf.h"
+#include "agent/confwrite.h"
 #include "agent/daemon.h"
 #include "agent/secret.h"
 #include "agent/svc.h"
@@ -132,7 +133,7 @@ static void print_error(const char *msg, void *ctx)
 /* Loads the configuration; an invalid file stops the start (exit 3). */
 static int run_config(const run_args *a, asr_daemon *d)
 {
-  const char *path = a->config ? a->config : ASR_CONF_DEFAULT_PATH;
+  const char *path = asr_conf_path(a->config);
 
   if (asr_strlcpy(d->conf_path, path, sizeof(d->conf_path)) != ASR_OK) {
     asr_cli_error("--config: path too long");
@@ -146,6 +147,19 @@ static int run_config(const run_args *a, asr_daemon *d)
     return ASR_EXIT_INPUT;
   }
   return -1;
+}
+
+/* Settings the installer left for us (Windows: the MSI's registry values) go into the
+ * configuration file first; a bad one is logged and the file kept as it was. */
+static void run_import(const run_args *a)
+{
+  const char *path = asr_conf_path(a->config);
+  asr_result r = asr_confwrite_import(path, false, print_error, (void *)a);
+
+  if (r == ASR_OK)
+    asr_log(ASR_LOG_INFO, "%s: the installer's settings written", path);
+  else if (r != ASR_ERR_NOT_FOUND)
+    asr_log(ASR_LOG_ERR, "%s: the installer's settings not written (%s)", path, asr_result_str(r));
 }
 
 static uint64_t run_seed(const run_args *a)
@@ -170,6 +184,8 @@ static int run_body(void *p)
   if (x->a.service)
     asr_svc_log_init(false); /* configuration errors must reach the service's log */
   status = run_clock(&x->a, d);
+  if (status < 0)
+    run_import(&x->a);
   if (status < 0)
     status = run_config(&x->a, d);
   if (status >= 0)

@@ -993,3 +993,25 @@ asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void
     perr(&p, "no 'priv = ...' line, and v3_priv_proto is set");
   return p.errors ? ASR_ERR_SECRET : ASR_OK;
 }
+
+const char *asr_conf_path(const char *opt)
+{
+  static char path[512];
+
+  if (opt)
+    return opt;
+  if (asr_platform_path(ASR_CONF_DEFAULT_PATH, path, sizeof(path)) != ASR_OK)
+    return ASR_CONF_DEFAULT_PATH;
+  return path;
+}
+
+asr_result asr_conf_token_path(const asr_conf *c, char *out, size_t n)
+{
+  size_t dir = strlen(c->database);
+
+  while (dir > 0 && !asr_platform_is_sep(c->database[dir - 1]))
+    dir--;
+  if (dir == 0)
+    return asr_strlcpy(out, "site-token", n);
+  return asr_fmt(out, n, "%.*ssite-token", (int)dir, c->database);
+}

@@ -14,7 +14,10 @@
 
 #include "common/result.h"
 
+/* configure sets it: Windows "%ProgramData%/asr-agent/asr-agent.conf" (see asr_conf_path) */
+#ifndef ASR_CONF_DEFAULT_PATH
 #define ASR_CONF_DEFAULT_PATH "/etc/asr-agent/asr-agent.conf"
+#endif
 #define ASR_CONF_MAX_LIST 64
 
 typedef struct {
@@ -85,5 +88,13 @@ const char *asr_conf_directive_name(size_t i);
 /* Names the directives whose values differ between a and b and cannot change on a reload
  * (e.g. database); writes them into out ("database, secrets_file"), "" when none. */
 void asr_conf_not_reloadable(const asr_conf *a, const asr_conf *b, char *out, size_t n);
+
+/* The configuration file to use: opt when given, else ASR_CONF_DEFAULT_PATH with its
+ * %NAME% references resolved (common/platform.h). Points to a static buffer or opt. */
+const char *asr_conf_path(const char *opt);
+
+/* The file holding a site token that waits for enrolment: "site-token" in the directory
+ * of c->database (the daemon enrols with it, then deletes it). */
+asr_result asr_conf_token_path(const asr_conf *c, char *out, size_t n);
 
 #endif

@@ -21,6 +21,7 @@
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -28,6 +29,8 @@
 #define DAY 86400
 #define UPLOAD_RETRY_S 1800 /* a failed upload is tried again half an hour later */
 #define UPLOAD_RETRIES_MAX 6
+#define ENROLL_BACKOFF_MIN_S 5    /* a failed enrolment is tried again after this, */
+#define ENROLL_BACKOFF_MAX_S 3600 /* doubling up to this */
 #define WAIT_MAX_MS 60000 /* re-read the clock at least every minute (suspend, clock steps) */
 
 /* ---------------------------------------------------------------------------------------
@@ -110,6 +113,8 @@ int64_t asr_daemon_next_due(const asr_daemon *d)
     t = d->next_upload;
   if (d->next_prune < t)
     t = d->next_prune;
+  if (d->next_enroll && d->next_enroll < t)
+    t = d->next_enroll;
   return t;
 }
 
@@ -504,6 +509,103 @@ static void due_upload(asr_daemon *d, bool enrolled)
   schedule_upload(d, status);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Enrolment with a site token the installer left (asr_conf_token_path). */
+
+/* Adds "opt value" when value is set. */
+static void arg_opt(argv_buf *a, const char *opt, const char *value)
+{
+  if (!value[0])
+    return;
+  arg_add(a, opt);
+  arg_add(a, value);
+}
+
+static int step_enroll(const asr_conf *c, const char *token_file)
+{
+  argv_buf *a = malloc(sizeof(*a));
+  int status;
+
+  if (!a)
+    return ASR_EXIT_INTERNAL;
+  args_common(a, c, "enroll");
+  arg_opt(a, "--endpoint", c->endpoint);
+  arg_opt(a, "--site-token-file", token_file);
+  arg_opt(a, "--ca-file", c->ca_file);
+  arg_opt(a, "--ca-path", c->ca_path);
+  arg_opt(a, "--pin", c->pin);
+  arg_opt(a, "--client-cert", c->client_cert);
+  arg_opt(a, "--client-key", c->client_key);
+  arg_opt(a, "--proxy", c->proxy);
+  arg_opt(a, "--proxy-user-file", c->proxy_user_file);
+  arg_add(a, "--connect-timeout=5");
+  arg_add(a, "--timeout=10");
+  status = run_step("enrolment", asr_cmd_enroll, a, c);
+  free(a);
+  return status;
+}
+
+/* Plans an enrolment at now when a site token waits and the store holds none; a token
+ * left over once enrolled is deleted. */
+static void plan_enroll(asr_daemon *d, int64_t now)
+{
+  char path[600], abs[600];
+
+  d->next_enroll = 0;
+  d->enroll_backoff = 0;
+  /* exists is enough: an unreadable token is for enroll to report */
+  if (asr_conf_token_path(&d->conf, path, sizeof(path)) != ASR_OK ||
+      !asr_platform_realpath(path, abs, sizeof(abs)))
+    return;
+  if (d->enrolled) {
+    if (remove(path) == 0)
+      asr_log(ASR_LOG_INFO, "enrolment: already enrolled: %s deleted", path);
+    return;
+  }
+  d->next_enroll = now;
+}
+
+/* One try; a network or server failure is tried again later, a bad token or setting
+ * waits for the administrator (a reload plans it again). */
+static void due_enroll(asr_daemon *d)
+{
+  char path[600];
+  int status;
+
+  if (d->enrolled) { /* by hand, meanwhile */
+    plan_enroll(d, asr_clock_now());
+    return;
+  }
+  if (asr_conf_token_path(&d->conf, path, sizeof(path)) != ASR_OK)
+    return;
+  status = d->conf.endpoint[0] ? step_enroll(&d->conf, path) : ASR_EXIT_USAGE;
+  if (!d->conf.endpoint[0])
+    asr_log(ASR_LOG_ERR, "enrolment: a site token waits in %s, but %s sets no endpoint", path,
+            d->conf_path);
+  if (status == ASR_EXIT_OK) {
+    d->enrolled = true;
+    d->next_enroll = 0;
+    if (remove(path) != 0)
+      asr_log(ASR_LOG_WARN, "enrolment: cannot delete %s", path);
+    asr_log(ASR_LOG_INFO, "enrolment: enrolled; the site token is deleted");
+    return;
+  }
+  if (status == ASR_EXIT_USAGE || status == ASR_EXIT_INPUT) {
+    asr_log(ASR_LOG_ERR,
+            "enrolment: not possible with these settings (exit %d): fix them "
+            "and reload or restart",
+            status);
+    d->next_enroll = 0;
+    return;
+  }
+  d->enroll_backoff = d->enroll_backoff ? d->enroll_backoff * 2 : ENROLL_BACKOFF_MIN_S;
+  if (d->enroll_backoff > ENROLL_BACKOFF_MAX_S)
+    d->enroll_backoff = ENROLL_BACKOFF_MAX_S;
+  d->next_enroll = asr_clock_now() + d->enroll_backoff;
+  asr_log(ASR_LOG_WARN, "enrolment failed (exit %d): next try in %lld s", status,
+          (long long)d->enroll_backoff);
+}
+
 /* Runs every step that is due, in order, checking the stop flag between them. */
 static void run_due(asr_daemon *d)
 {
@@ -523,6 +625,10 @@ static void run_due(asr_daemon *d)
       step_poll(c);
     d->runs[1]++;
     d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());
+    keepalive();
+  }
+  if (d->next_enroll && asr_clock_now() >= d->next_enroll && !asr_svc_stop_requested()) {
+    due_enroll(d);
     keepalive();
   }
   if (asr_clock_now() >= d->next_upload && !asr_svc_stop_requested()) {
@@ -546,6 +652,7 @@ int asr_daemon_prepare(asr_daemon *d)
   if (store_facts(d, &x) != ASR_OK)
     return ASR_EXIT_DB;
   asr_daemon_start_schedule(d, asr_clock_now());
+  plan_enroll(d, asr_clock_now());
   asr_log(ASR_LOG_INFO, "%zu devices known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
           d->conf.upload_window_start / 60, d->conf.upload_window_start % 60,
           d->conf.upload_window_end / 60, d->conf.upload_window_end % 60);
@@ -577,7 +684,8 @@ static void wait_next(const asr_daemon *d)
 static void reload(asr_daemon *d)
 {
   asr_svc_reloading();
-  asr_daemon_reload(d, d->conf_path);
+  if (asr_daemon_reload(d, d->conf_path) == ASR_OK)
+    plan_enroll(d, asr_clock_now());
   asr_svc_ready();
   publish_status(d);
 }

@@ -88,4 +88,17 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms);
  * protected DACL, inherited by the contents of a directory) or to its owner (POSIX). */
 asr_result asr_platform_restrict(const char *path);
 
+/* Reads the value name that the installer left for the agent (Windows: a string under
+ * HKLM\SOFTWARE\asr-agent\Install, written by the MSI) into out; ASR_ERR_NOT_FOUND when
+ * it is absent or empty (always on POSIX), ASR_ERR_TOO_LARGE when it does not fit. */
+asr_result asr_platform_install_value(const char *name, char *out, size_t n);
+
+/* Deletes the installer's value name (ASR_OK when it is absent; no-op on POSIX). */
+asr_result asr_platform_install_forget(const char *name);
+
+/* Replaces the file path by the file tmp (atomically where the system can). POSIX keeps
+ * the owner, group and mode (without access for others) of a path that existed; Windows keeps tmp's
+ * access list. */
+asr_result asr_platform_replace(const char *tmp, const char *path);
+
 #endif

@@ -163,3 +163,31 @@ asr_result asr_platform_restrict(const char *path)
     return ASR_ERR_IO;
   return chmod(path, S_ISDIR(sb.st_mode) ? 0700 : 0600) == 0 ? ASR_OK : ASR_ERR_IO;
 }
+
+asr_result asr_platform_install_value(const char *name, char *out, size_t n)
+{
+  (void)name; /* packages configure the agent with files, not an installer store */
+  if (n)
+    out[0] = '\0';
+  return ASR_ERR_NOT_FOUND;
+}
+
+asr_result asr_platform_install_forget(const char *name)
+{
+  (void)name;
+  return ASR_OK;
+}
+
+asr_result asr_platform_replace(const char *tmp, const char *path)
+{
+  struct stat sb;
+
+  if (stat(path, &sb) == 0) {
+    /* best effort: root keeps the service user's ownership of its file */
+    if (chown(tmp, sb.st_uid, sb.st_gid) != 0 && errno != EPERM)
+      return ASR_ERR_IO;
+    if (chmod(tmp, sb.st_mode & 0770) != 0) /* never for others */
+      return ASR_ERR_IO;
+  }
+  return rename(tmp, path) == 0 ? ASR_OK : ASR_ERR_IO;
+}

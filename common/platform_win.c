@@ -24,6 +24,7 @@
 
 #include <aclapi.h>
 #include <sddl.h>
+#include <shlobj.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -47,12 +48,31 @@ void asr_platform_fini(void)
   WSACleanup();
 }
 
+/* "%ProgramData%" at the start of path is the machine's ProgramData folder as the shell
+ * knows it, not the variable: a service may see another value (Wine gives services
+ * C:\users\Public), while the MSI writes to the folder (CommonAppDataFolder). */
+static const char *program_data(const char *path, char *dir, size_t n)
+{
+  static const char var[] = "%ProgramData%";
+  size_t len = sizeof(var) - 1;
+
+  if (n < MAX_PATH || _strnicmp(path, var, len) != 0 ||
+      SHGetFolderPathA(NULL, CSIDL_COMMON_APPDATA, NULL, SHGFP_TYPE_CURRENT, dir) != S_OK)
+    return NULL;
+  return path + len;
+}
+
 asr_result asr_platform_path(const char *path, char *out, size_t n)
 {
+  char dir[MAX_PATH], joined[2 * MAX_PATH];
+  const char *rest;
   DWORD len;
 
   if (n == 0 || n > MAXDWORD)
     return ASR_ERR_INVALID;
+  rest = program_data(path, dir, sizeof(dir));
+  if (rest && asr_fmt(joined, sizeof(joined), "%s%s", dir, rest) == ASR_OK)
+    path = joined;
   len = ExpandEnvironmentStringsA(path, out, (DWORD)n);
   if (len == 0 || len > n) {
     out[0] = '\0';
@@ -460,4 +480,52 @@ out:
   if (scm)
     CloseServiceHandle(scm);
   return r;
+}
+
+/* The installer's values: HKLM\SOFTWARE\asr-agent\Install (64-bit view). */
+#define INSTALL_KEY "SOFTWARE\\asr-agent\\Install"
+
+asr_result asr_platform_install_value(const char *name, char *out, size_t n)
+{
+  DWORD size = n > MAXDWORD ? MAXDWORD : (DWORD)n, type = 0;
+  LONG rc;
+
+  if (n == 0)
+    return ASR_ERR_TOO_LARGE;
+  out[0] = '\0';
+  rc = RegGetValueA(HKEY_LOCAL_MACHINE, INSTALL_KEY, name,
+                    RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND | RRF_SUBKEY_WOW6464KEY,
+                    &type, out, &size);
+  if (rc == ERROR_MORE_DATA) {
+    out[0] = '\0';
+    return ASR_ERR_TOO_LARGE;
+  }
+  if (rc != ERROR_SUCCESS) {
+    out[0] = '\0';
+    return ASR_ERR_NOT_FOUND;
+  }
+  out[n - 1] = '\0';
+  return out[0] ? ASR_OK : ASR_ERR_NOT_FOUND;
+}
+
+asr_result asr_platform_install_forget(const char *name)
+{
+  HKEY h;
+  LONG rc = RegOpenKeyExA(HKEY_LOCAL_MACHINE, INSTALL_KEY, 0, KEY_SET_VALUE | KEY_WOW64_64KEY, &h);
+
+  if (rc == ERROR_FILE_NOT_FOUND)
+    return ASR_OK;
+  if (rc != ERROR_SUCCESS)
+    return ASR_ERR_IO;
+  rc = RegDeleteValueA(h, name);
+  RegCloseKey(h);
+  return rc == ERROR_SUCCESS || rc == ERROR_FILE_NOT_FOUND ? ASR_OK : ASR_ERR_IO;
+}
+
+asr_result asr_platform_replace(const char *tmp, const char *path)
+{
+  if (MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    return ASR_OK;
+  set_errno(GetLastError());
+  return ASR_ERR_IO;
 }

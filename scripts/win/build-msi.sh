@@ -43,9 +43,12 @@ wixl -a x64 -D Version="$version" -D ExePath=asr-agent.exe \
   -D StartService="${ASR_MSI_START_SERVICE:-yes}" -o asr-agent.msi \
   "$top/packaging/windows/asr-agent.wxs"
 
-# What wixl cannot express: HideTarget (0x2000) on the actions that carry the site token,
-# and the public properties in SecureCustomProperties (next to MajorUpgrade's own).
-msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 11314 WHERE Action = 'WriteToken' OR Action = 'Enroll'"
+# What wixl cannot express: the rollback and commit actions (type 18, the installed
+# program, + 0x40 ignore the exit code + 0x400 in the script + 0x800 as LocalSystem,
+# + 0x100 rollback or 0x200 commit), and the public properties in SecureCustomProperties
+# (next to MajorUpgrade's own).
+msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 3410 WHERE Action = 'UndoImport'"
+msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 3666 WHERE Action = 'CommitImport'"
 msibuild asr-agent.msi -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENDPOINT;SITE_TOKEN;SCAN_TARGETS;COMMUNITY;PROXY;PURGE' WHERE Property = 'SecureCustomProperties'"
 
 echo "build-msi: asr-agent $version" >&2
