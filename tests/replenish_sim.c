@@ -16,6 +16,7 @@
  * saved nothing. Usage: replenish_sim [--days N] [--devices N] [--delivery N] [--seed N]
  *   [--format table|json] [--no-check] */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,11 @@ typedef struct {
   int shelf_max, shelf_total;
 } sim_stats;
 
-static unsigned long rng_state;
+static uint64_t rng_state;
 
 static double rnd(void)
 {
-  rng_state = rng_state * 6364136223846793005ul + 1442695040888963407ul;
+  rng_state = rng_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
   return (double)((rng_state >> 33) & 0xffffff) / (double)0x1000000;
 }
 
