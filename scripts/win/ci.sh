@@ -106,7 +106,7 @@ cross_build()
 (
   [ -f "$top/configure" ] || (cd "$top" && autoreconf -fi) || exit 1
   cd "$build" || exit 1
-  if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
+  if [ ! -f Makefile ] || [ -n "$(find "$top/configure" -newer Makefile)" ]; then
     PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" "$top/configure" --host=x86_64-w64-mingw32 \
       NET_SNMP_CONFIG="$prefix/bin/net-snmp-config" --enable-werror || exit 1
   fi
@@ -115,7 +115,8 @@ cross_build()
 
 unit_tests()
 (
-  cd "$build" && make -j2 check || { cat test-suite.log; exit 1; }
+  cd "$build" || exit 1
+  make -j2 check || { cat test-suite.log; exit 1; }
 )
 
 step deps deps
@@ -132,7 +133,7 @@ if needs deps build wine; then
   step unit unit_tests
   step service sh "$top/scripts/win/test-service.sh" "$build"
   if [ -f "$top/scripts/win/test-msi.sh" ]; then
-    step msi env WIN_BUILD="$build" sh "$top/scripts/win/test-msi.sh" "$build"
+    step msi env WIN_BUILD="$build" ASR_CENTRAL="$native/asr-central" sh "$top/scripts/win/test-msi.sh" "$build"
   else
     skipped=$((skipped + 1))
     echo "SKIP  msi: no scripts/win/test-msi.sh yet"

@@ -27,7 +27,7 @@ NATIVE_BUILD=$(cd "${2:-${NATIVE_BUILD:-$top_srcdir/_build-gcc}}" 2>/dev/null &&
 EXE=$WIN_BUILD/asr-agent.exe
 ASR_CENTRAL=$NATIVE_BUILD/asr-central
 top_builddir=$NATIVE_BUILD
-export top_srcdir top_builddir
+export top_srcdir top_builddir ASR_CENTRAL
 PATH=/usr/lib/wine:$PATH
 WINEPREFIX=${WINEPREFIX:-/tmp/win/wineprefix-test-fleet}
 WINEDEBUG=${WINEDEBUG:--all}
