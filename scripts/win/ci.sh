@@ -16,14 +16,14 @@
 # A step that fails stops the steps that need it (no build: no tests). Each test step has
 # its own fresh Wine prefix, a copy of one initialised at the start (wineboot, then waiting
 # for wineserver: a prefix still settling answers "service database locked"), under
-# $WIN_CI_DIR (default ${WIN_WORK:-/tmp/win}/ci) with the steps' logs (STEP.log). The last
+# $WIN_CI_DIR (default BUILD/ci) with the steps' logs (STEP.log). The last
 # lines of a failed step's log are printed and its prefix is kept; the others are removed.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 native=$(cd "${1:-$top/_build-gcc}" 2>/dev/null && pwd) || native=$top/_build-gcc
-ci=${WIN_CI_DIR:-${WIN_WORK:-/tmp/win}/ci}
 build=${WIN_BUILD:-$top/_build-win}
+ci=${WIN_CI_DIR:-$build/ci}
 PATH=/usr/lib/wine:$PATH
 WINEDEBUG=${WINEDEBUG:--all}
 export PATH WINEDEBUG
