@@ -34,8 +34,7 @@ if [ "${ASR_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "== Windows job skipped (ASR_SKIP_WINDOWS=1)"
 else
   echo "== Windows: cross-build, unit tests, service, MSI and fleet under Wine (scripts/win/ci.sh)"
-  rm -rf _build-win
-  WIN_BUILD="$top/_build-win" sh "$top/scripts/win/ci.sh" "$top/_build-gcc" || exit 1
+  WIN_FRESH=1 sh "$top/scripts/win/ci.sh" "$top/_build-gcc" || exit 1
 fi
 
 if [ -d "$top/../shared/printers/train" ]; then

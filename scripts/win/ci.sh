@@ -5,7 +5,7 @@
 #
 # Steps, one line each with PASS, FAIL or SKIP and its time:
 #   deps      scripts/win/build-deps.sh (cached by version: a few seconds when warm)
-#   build     configure --host=x86_64-w64-mingw32 and make asr-agent.exe (in _build-win)
+#   build     configure --host=x86_64-w64-mingw32 and make asr-agent.exe (in WIN_BUILD)
 #   wine      a Wine prefix for the steps below (wineboot)
 #   unit      the unit tests cross-built and run under Wine (make check, CK_FORK=no)
 #   service   scripts/win/test-service.sh (the Windows service under Wine)
@@ -18,11 +18,15 @@
 # for wineserver: a prefix still settling answers "service database locked"), under
 # $WIN_CI_DIR (default BUILD/ci) with the steps' logs (STEP.log). The last
 # lines of a failed step's log are printed and its prefix is kept; the others are removed.
+# WIN_BUILD is the cross-build directory, by default ${WIN_WORK:-/tmp/win}/ci-N, N a
+# checksum of the source tree's path: outside the tree (build-deb.sh copies the files git
+# does not ignore) and one per tree. WIN_FRESH=1 removes it first (scripts/test.sh does).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 native=$(cd "${1:-$top/_build-gcc}" 2>/dev/null && pwd) || native=$top/_build-gcc
-build=${WIN_BUILD:-$top/_build-win}
+build=${WIN_BUILD:-${WIN_WORK:-/tmp/win}/ci-$(printf '%s' "$top" | cksum | cut -d' ' -f1)}
+[ "${WIN_FRESH:-0}" = 1 ] && rm -rf "$build"
 ci=${WIN_CI_DIR:-$build/ci}
 PATH=/usr/lib/wine:$PATH
 WINEDEBUG=${WINEDEBUG:--all}
