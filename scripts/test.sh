@@ -1,8 +1,9 @@
 #!/bin/sh
 # test.sh: the whole test suite, as CI runs it (.ci/run). Installs what is missing, checks
 # the formatting, builds with gcc and clang with -Werror, runs the unit and integration
-# tests, checks the agent against ../shared/printers/train when present, and runs
-# make distcheck.
+# tests, runs the Windows job (scripts/win/ci.sh: cross-build, tests under Wine; skipped
+# with ASR_SKIP_WINDOWS=1), checks the agent against ../shared/printers/train when present,
+# and runs make distcheck.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -28,6 +29,13 @@ echo "== clang build and unit tests"
 rm -rf _build-clang && mkdir _build-clang
 (cd _build-clang && ../configure --quiet --enable-werror CC=clang && make -j2 --quiet >/dev/null \
   && { make -j2 check TESTS='$(UNIT_TESTS)' >/dev/null || { cat tests/unit/*.log >&2; exit 1; }; })
+
+if [ "${ASR_SKIP_WINDOWS:-0}" = 1 ]; then
+  echo "== Windows job skipped (ASR_SKIP_WINDOWS=1)"
+else
+  echo "== Windows: cross-build, unit tests, service, MSI and fleet under Wine (scripts/win/ci.sh)"
+  WIN_FRESH=1 sh "$top/scripts/win/ci.sh" "$top/_build-gcc" || exit 1
+fi
 
 if [ -d "$top/../shared/printers/train" ]; then
   echo "== real printer recordings (../shared/printers/train)"

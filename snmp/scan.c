@@ -1049,7 +1049,14 @@ static void reap(scan_run *run)
   }
 }
 
-/* Waits for answers or the next timer, and lets net-snmp dispatch them. */
+/* Waits for answers or the next timer, and lets net-snmp dispatch them.
+ *
+ * Why a large fd set: with `concurrency` sessions in flight the set holds up to 900
+ * sockets, more than FD_SETSIZE (64 on Windows, 1024 on Linux). net-snmp's large fd sets
+ * grow as sockets are added (a bit set on POSIX, an array of SOCKETs on Windows, whose
+ * select() takes any count), so FD_SETSIZE here is only the initial size and must stay
+ * the one net-snmp was built with (the struct embeds an fd_set). Tested with a /24 in
+ * flight under Wine (scripts/win/test-fleet.sh). */
 static void wait_once(void)
 {
   netsnmp_large_fd_set fds;

@@ -3,36 +3,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent/cli.h"
 #include "agent/secret.h"
+#include "tests/unit/testutil.h"
 
-static char tmpdir[] = "/tmp/check_cli.XXXXXX";
+static char tmpdir[200];
 
-static void write_file(const char *path, const char *text, mode_t mode)
+static void write_file(const char *path, const char *text, unsigned mode)
 {
-  FILE *f = fopen(path, "w");
-
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-  ck_assert_int_eq(chmod(path, mode), 0);
+  tu_write_file(path, text);
+  ck_assert_int_eq(tu_chmod(path, mode), 0);
 }
 
 static void setup(void)
 {
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  tu_tmpdir("check_cli", tmpdir, sizeof(tmpdir));
 }
 
 static void teardown(void)
 {
-  char cmd[128];
-
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
-  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+  tu_rmtree(tmpdir);
 }
 
 START_TEST(secret_file_private)
@@ -101,12 +92,12 @@ START_TEST(secret_env)
 {
   char out[16];
 
-  unsetenv("ASR_TEST_SECRET");
+  tu_setenv("ASR_TEST_SECRET", NULL);
   ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_ERR_NOT_FOUND);
-  setenv("ASR_TEST_SECRET", "abc", 1);
+  tu_setenv("ASR_TEST_SECRET", "abc");
   ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_OK);
   ck_assert_str_eq(out, "abc");
-  setenv("ASR_TEST_SECRET", "0123456789abcdefXYZ", 1);
+  tu_setenv("ASR_TEST_SECRET", "0123456789abcdefXYZ");
   ck_assert_int_eq(asr_secret_from_env("ASR_TEST_SECRET", out, sizeof(out)), ASR_ERR_SECRET);
   asr_secret_wipe(out, sizeof(out));
   ck_assert_int_eq(out[0], 0);
@@ -163,8 +154,8 @@ START_TEST(snmp_v3_from_env)
 {
   asr_cli_snmp s;
 
-  setenv("ASR_SNMP_AUTH_PASS", "authpass123", 1);
-  setenv("ASR_SNMP_PRIV_PASS", "privpass123", 1);
+  tu_setenv("ASR_SNMP_AUTH_PASS", "authpass123");
+  tu_setenv("ASR_SNMP_PRIV_PASS", "privpass123");
   asr_cli_snmp_init(&s);
   asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
   asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "sha-256");
@@ -178,8 +169,8 @@ START_TEST(snmp_v3_from_env)
   ck_assert_str_eq(s.creds[0].priv_pass, "privpass123");
   asr_cli_snmp_wipe(&s);
   ck_assert_int_eq(s.creds[0].auth_pass[0], 0);
-  unsetenv("ASR_SNMP_AUTH_PASS");
-  unsetenv("ASR_SNMP_PRIV_PASS");
+  tu_setenv("ASR_SNMP_AUTH_PASS", NULL);
+  tu_setenv("ASR_SNMP_PRIV_PASS", NULL);
 }
 END_TEST
 
@@ -187,7 +178,7 @@ START_TEST(snmp_v3_errors)
 {
   asr_cli_snmp s;
 
-  unsetenv("ASR_SNMP_AUTH_PASS");
+  tu_setenv("ASR_SNMP_AUTH_PASS", NULL);
   asr_cli_snmp_init(&s);
   asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
   asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
@@ -220,12 +211,12 @@ END_TEST
 
 START_TEST(db_path_precedence)
 {
-  unsetenv("ASR_AGENT_DB");
+  tu_setenv("ASR_AGENT_DB", NULL);
   ck_assert_ptr_nonnull(strstr(asr_cli_db_path(NULL), "agent.db"));
-  setenv("ASR_AGENT_DB", "/tmp/env.db", 1);
+  tu_setenv("ASR_AGENT_DB", "/tmp/env.db");
   ck_assert_str_eq(asr_cli_db_path(NULL), "/tmp/env.db");
   ck_assert_str_eq(asr_cli_db_path("/tmp/opt.db"), "/tmp/opt.db");
-  unsetenv("ASR_AGENT_DB");
+  tu_setenv("ASR_AGENT_DB", NULL);
 }
 END_TEST
 
@@ -238,7 +229,7 @@ int main(void)
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, secret_file_private);
-  tcase_add_test(tc, secret_file_group_readable_refused);
+  TU_ADD_MODES_TEST(tc, secret_file_group_readable_refused, "no POSIX file modes");
   tcase_add_test(tc, secret_file_errors);
   tcase_add_test(tc, secret_file_keyed);
   tcase_add_test(tc, secret_env);

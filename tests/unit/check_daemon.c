@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent/conf.h"
 #include "agent/daemon.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
+#include "tests/unit/testutil.h"
 
 #define DAY 86400
 #define T0 INT64_C(1735689600) /* 2025-01-01T00:00:00Z */
@@ -194,7 +195,7 @@ START_TEST(test_clock_simulated)
   ck_assert_int_lt(b, a + 30 * DAY + 5);
   asr_clock_advance(-DAY); /* never backwards */
   ck_assert_int_ge(asr_clock_now(), b);
-  usleep(20000); /* 20 ms real at x1000: ~20 s simulated */
+  asr_platform_sleep_ms(20); /* 20 ms real at x1000: ~20 s simulated */
   ck_assert_int_ge(asr_clock_now(), b + 10);
   asr_clock_real();
   ck_assert(!asr_clock_is_simulated());
@@ -204,26 +205,17 @@ END_TEST
 
 START_TEST(test_clock_env)
 {
-  setenv("ASR_TEST_CLOCK", "2025-01-01T00:00:00Z:10", 1);
+  tu_setenv("ASR_TEST_CLOCK", "2025-01-01T00:00:00Z:10");
   ck_assert_int_eq(asr_clock_from_env(), ASR_OK);
   ck_assert(asr_clock_is_simulated());
   ck_assert_int_lt(asr_clock_now() - T0, 3);
   asr_clock_real();
-  setenv("ASR_TEST_CLOCK", "soon", 1);
+  tu_setenv("ASR_TEST_CLOCK", "soon");
   ck_assert_int_ne(asr_clock_from_env(), ASR_OK);
   ck_assert(!asr_clock_is_simulated());
-  unsetenv("ASR_TEST_CLOCK");
+  tu_setenv("ASR_TEST_CLOCK", NULL);
 }
 END_TEST
-
-static void write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static int errors_logged;
 
@@ -236,39 +228,38 @@ static void count_sink(asr_log_level level, const char *msg, void *ctx)
 
 START_TEST(test_reload_keeps_old_on_error)
 {
-  char dir[] = "/tmp/check_daemon.XXXXXX", path[256], db[256];
+  char dir[256], path[300], db[400];
   asr_daemon d;
 
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tu_tmpdir("check_daemon", dir, sizeof(dir));
   asr_fmt(path, sizeof(path), "%s/agent.conf", dir);
   asr_fmt(db, sizeof(db), "database %s/agent.db\npoll_interval 2h\n", dir);
   memset(&d, 0, sizeof(d));
   asr_conf_defaults(&d.conf);
-  write_file(path, db);
+  tu_write_file(path, db);
   ck_assert_int_eq(asr_conf_load(path, &d.conf, NULL, NULL), ASR_OK);
   ck_assert_int_eq(d.conf.poll_interval, 7200);
   asr_log_set_sink(count_sink, NULL);
   /* valid: applied */
   asr_fmt(db, sizeof(db), "database %s/agent.db\npoll_interval 30m\n", dir);
-  write_file(path, db);
+  tu_write_file(path, db);
   ck_assert_int_eq(asr_daemon_reload(&d, path), ASR_OK);
   ck_assert_int_eq(d.conf.poll_interval, 1800);
   /* one bad line among good ones: nothing applied, the error logged */
   asr_fmt(db, sizeof(db), "database %s/agent.db\npoll_interval 5m\nupload_window 25:00\n", dir);
-  write_file(path, db);
+  tu_write_file(path, db);
   errors_logged = 0;
   ck_assert_int_ne(asr_daemon_reload(&d, path), ASR_OK);
   ck_assert_int_eq(d.conf.poll_interval, 1800);
   ck_assert_int_gt(errors_logged, 0);
   /* a directive that needs a restart changed: refused as a whole */
-  write_file(path, "database /tmp/elsewhere.db\npoll_interval 5m\n");
+  tu_write_file(path, "database /tmp/elsewhere.db\npoll_interval 5m\n");
   errors_logged = 0;
   ck_assert_int_ne(asr_daemon_reload(&d, path), ASR_OK);
   ck_assert_int_eq(d.conf.poll_interval, 1800);
   ck_assert_int_gt(errors_logged, 0);
   asr_log_set_sink(NULL, NULL);
-  unlink(path);
-  rmdir(dir);
+  tu_rmtree(dir);
 }
 END_TEST
 

@@ -4,7 +4,6 @@
  * events in a built batch, and the migration from schema 2. */
 #define _XOPEN_SOURCE 700
 #include <check.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "store/store.h"
 #include "uplink/batch.h"
 #include "uplink/gz.h"
+#include "tests/unit/testutil.h"
 
 #define AGENT "ag_0123456789abcdef0123456789abcdef"
 #define T0 1795000000
@@ -28,18 +28,9 @@
 
 static char tmpdir[256], dbpath[512];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void setup(void)
 {
-  asr_strlcpy(tmpdir, "/tmp/check_health.XXXXXX", sizeof(tmpdir));
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  tu_tmpdir("check_health", tmpdir, sizeof(tmpdir));
   asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
   asr_log_set_level(ASR_LOG_ERR);
   asr_health_set_policy(NULL);
@@ -47,7 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-  nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rmtree(tmpdir);
 }
 
 static asr_store *open_db(void)

@@ -2,7 +2,6 @@
  * (uplink/batch.c): build, mark, deliver, hold, split, prune, enrolment, crash safety. */
 #define _XOPEN_SOURCE 700
 #include <check.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,31 +12,23 @@
 #include "store/outbox.h"
 #include "store/store.h"
 #include "uplink/batch.h"
+#include "tests/unit/testutil.h"
 
 #define AGENT "ag_0123456789abcdef0123456789abcdef"
 #define T0 1795000000
 
 static char tmpdir[256], dbpath[512];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void setup(void)
 {
-  asr_strlcpy(tmpdir, "/tmp/check_outbox.XXXXXX", sizeof(tmpdir));
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  tu_tmpdir("check_outbox", tmpdir, sizeof(tmpdir));
   asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
   asr_log_set_level(ASR_LOG_ERR);
 }
 
 static void teardown(void)
 {
-  nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rmtree(tmpdir);
 }
 
 static asr_store *open_db(void)

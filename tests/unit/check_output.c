@@ -1,4 +1,4 @@
-/* check_output.c: agent/output.c. Output is captured in a memory stream and parsed back:
+/* check_output.c: agent/output.c. Output is captured in a stream and parsed back:
  * JSON with jansson, CSV by hand, the table by looking for its cells. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent/output.h"
+#include "tests/unit/testutil.h"
 
 static asr_device *dev;
 static asr_report *rep;
@@ -62,18 +63,18 @@ static void fill(asr_device *d, const char *ip)
   d->supplies[1].percent = ASR_PERCENT_NULL;
 }
 
-/* Runs print into a memory stream; the text lands in text/text_len. */
+/* Runs print into a captured stream; the text lands in text/text_len. */
 static asr_result capture(asr_format fmt, int bars, const char *const *extra, int one)
 {
-  FILE *f;
+  tu_capture c;
   asr_result r;
 
   free(text);
   text = NULL;
-  f = open_memstream(&text, &text_len);
-  ck_assert_ptr_nonnull(f);
-  r = one ? asr_report_print_one(dev, f, fmt) : asr_report_print(rep, f, fmt, bars, extra);
-  fclose(f);
+  ck_assert(tu_capture_open(&c));
+  r = one ? asr_report_print_one(dev, c.f, fmt) : asr_report_print(rep, c.f, fmt, bars, extra);
+  text = tu_capture_close(&c, &text_len);
+  ck_assert_ptr_nonnull(text);
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "snmp/recording.h"
+#include "tests/unit/testutil.h"
 
 #define FIXTURE(name) TEST_SRCDIR "/recordings/unit/" name
 
@@ -21,10 +22,10 @@ static void teardown(void)
   set = NULL;
 }
 
-/* Parses text (of len bytes) through a memory stream. */
+/* Parses text (of len bytes) through a stream. */
 static asr_result parse_n(const char *text, size_t len)
 {
-  FILE *f = fmemopen((void *)text, len, "rb");
+  FILE *f = tu_stream_from(text, len);
   asr_result r;
 
   ck_assert_ptr_nonnull(f);

@@ -2,7 +2,6 @@
  * the JSON shape of a built batch read back with jansson. */
 #define _XOPEN_SOURCE 700
 #include <check.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "uplink/gz.h"
 #include "uplink/http.h"
 #include "uplink/uplink.h"
+#include "tests/unit/testutil.h"
 
 #define AGENT "ag_0123456789abcdef0123456789abcdef"
 
@@ -255,25 +255,16 @@ END_TEST
 
 static char tmpdir[256], dbpath[512];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void setup(void)
 {
-  asr_strlcpy(tmpdir, "/tmp/check_uplink.XXXXXX", sizeof(tmpdir));
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  tu_tmpdir("check_uplink", tmpdir, sizeof(tmpdir));
   asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
   asr_log_set_level(ASR_LOG_ERR);
 }
 
 static void teardown(void)
 {
-  nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rmtree(tmpdir);
 }
 
 static void save_printer(asr_store *st, const char *serial, int64_t t, int64_t level)
