@@ -18,8 +18,8 @@
 #include "common/result.h"
 #include "replenish/rules.h"
 
-#define CENGINE_LOOKBACK_DAYS 120 /* days of readings the engine reads (more for longer windows)   \
-                                   */
+/* Days of readings the engine reads (more when a rules window is longer). */
+#define CENGINE_LOOKBACK_DAYS 120
 #define CENGINE_DEFAULT_FROM "asr-central@localhost"
 
 /* Receives one line of what the engine did (for the CLI to print); may be NULL. */
