@@ -63,10 +63,17 @@ skip()
   exit 77
 }
 
-# need_agent: skip when the binary is missing.
+# bail REASON: a hard error (exit 99): the test cannot run although it should.
+bail()
+{
+  echo "ERROR: $ITEST_NAME: $*"
+  exit 99
+}
+
+# need_agent: a hard error when the binary is missing (it is built before the tests run).
 need_agent()
 {
-  [ -x "$ASR_AGENT" ] || skip "asr-agent not built ($ASR_AGENT)"
+  [ -x "$ASR_AGENT" ] || bail "asr-agent not built ($ASR_AGENT)"
 }
 
 # need_sim: skip when snmpsimd or the net-snmp tools are missing.

@@ -15,7 +15,6 @@ need_agent
 need_central
 need_enroll
 need_cmd python3 openssl
-written "$ASR_AGENT" run || skip "asr-agent run: not written yet"
 
 CONF=$TMPD/agent.conf
 TOKEN_FILE=$TMPD/state/site-token

@@ -10,7 +10,6 @@
 uplink_init notify
 need_agent
 need_cmd python3
-written "$ASR_AGENT" run || skip "asr-agent run: not written yet"
 
 LISTENER="$TMPD/listen.py"
 cat >"$LISTENER" <<'PY'

@@ -13,15 +13,7 @@
 
 uplink_init orders
 need_central
-written "$ASR_CENTRAL" replenish || skip "asr-central replenish: not written yet"
-PY=""
-for _p in /usr/bin/python3 python3; do
-  if "$_p" -c 'import aiosmtpd' 2>/dev/null; then
-    PY=$_p
-    break
-  fi
-done
-[ -n "$PY" ] || skip "python3-aiosmtpd not installed (scripts/deps.sh test)"
+need_aiosmtpd
 A=127.60.6.1
 SMTP_ADDR=127.60.6.2
 FROM=asr-central@provider.test

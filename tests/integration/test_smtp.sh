@@ -11,15 +11,8 @@
 uplink_init smtp
 need_cmd openssl
 SEND="$top_builddir/tests/smtp_send"
-[ -x "$SEND" ] || skip "tests/smtp_send not built"
-PY=""
-for _p in /usr/bin/python3 python3; do
-  if "$_p" -c 'import aiosmtpd' 2>/dev/null; then
-    PY=$_p
-    break
-  fi
-done
-[ -n "$PY" ] || skip "python3-aiosmtpd not installed (scripts/deps.sh test)"
+[ -x "$SEND" ] || bail "tests/smtp_send not built"
+need_aiosmtpd
 ADDR=127.55.25.1
 FROM=asr-central@provider.test
 SRV_PID=""

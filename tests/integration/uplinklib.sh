@@ -89,31 +89,30 @@ need_cmd()
   done
 }
 
-# written CMD...: true when CMD --help does not say "not written yet" (stubs exit 70).
-written()
+# need_aiosmtpd: sets PY to a python3 that has aiosmtpd (Debian's python3-aiosmtpd is
+# seen by /usr/bin/python3, maybe not by another python3 on PATH); skips without one.
+need_aiosmtpd()
 {
-  _h=$("$@" --help 2>&1)
-  _rc=$?
-  case $_h in
-    *"not written yet"*) return 1 ;;
-  esac
-  [ "$_rc" -ne 70 ]
+  PY=""
+  for _p in /usr/bin/python3 python3; do
+    if "$_p" -c 'import aiosmtpd' 2>/dev/null; then
+      PY=$_p
+      return 0
+    fi
+  done
+  skip "python3-aiosmtpd not installed (scripts/deps.sh test)"
 }
 
-# need_central: skip until asr-central is built and written.
+# need_central: a hard error when asr-central is not built.
 need_central()
 {
-  [ -f "$ASR_CENTRAL" ] && [ -x "$ASR_CENTRAL" ] || skip "asr-central not built ($ASR_CENTRAL)"
-  written "$ASR_CENTRAL" || skip "asr-central: not written yet"
-  written "$ASR_CENTRAL" serve || skip "asr-central serve: not written yet"
+  [ -f "$ASR_CENTRAL" ] && [ -x "$ASR_CENTRAL" ] || bail "asr-central not built ($ASR_CENTRAL)"
 }
 
-# need_enroll: skip until asr-agent enroll and upload are written.
+# need_enroll: the agent, for enrol and upload.
 need_enroll()
 {
   need_agent
-  written "$ASR_AGENT" enroll || skip "asr-agent enroll: not written yet"
-  written "$ASR_AGENT" upload || skip "asr-agent upload: not written yet"
 }
 
 # wait_port ADDR PORT [TENTHS] [PID]: waits until a TCP connect succeeds (default 10 s);
