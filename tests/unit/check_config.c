@@ -285,14 +285,14 @@ START_TEST(test_targets_and_communities)
   ck_assert_uint_eq(c.n_communities, 2); /* they replace "public" */
   ck_assert_str_eq(c.communities[0], "one");
   ck_assert_str_eq(c.communities[1], "two#2");
-  bad("scan_targets 10.1.2.300\n", 1,
-      "scan_targets: 10.1.2.300: position 8: octet out of range (0-255)");
-  bad("\n\nscan_targets 10.1.2.0/24 bad!host\n", 3,
+  bad("scan_targets 127.1.2.300\n", 1,
+      "scan_targets: 127.1.2.300: position 9: octet out of range (0-255)");
+  bad("\n\nscan_targets 127.1.2.0/24 bad!host\n", 3,
       "scan_targets: bad!host: position 4: character not allowed in a host name");
-  bad("scan_targets 10.0.0.0/8\n", 1,
-      "scan_targets: 10.0.0.0/8: more than 65536 addresses in all scan targets");
-  bad("scan_targets 10.1.0.0/16\nscan_targets 10.2.0.0/16\n", 2,
-      "scan_targets: 10.2.0.0/16: more than 65536 addresses in all scan targets");
+  bad("scan_targets 127.0.0.0/8\n", 1,
+      "scan_targets: 127.0.0.0/8: more than 65536 addresses in all scan targets");
+  bad("scan_targets 127.1.0.0/16\nscan_targets 127.2.0.0/16\n", 2,
+      "scan_targets: 127.2.0.0/16: more than 65536 addresses in all scan targets");
   bad("scan_targets 10\n", 1, "scan_targets: 10: position 3: incomplete address (want a.b.c.d)");
   bad("community a b\n", 1, "community: a community is one word (no blanks)");
   bad("community=private\n", 1, "community: write 'name value', without '='");

@@ -19,7 +19,7 @@ static const cmail_line two_lines[] = {
 };
 
 static const cmail_device two_devices[] = {
-    {"SN-C3", "Brother HL-L8360", "10.1.2.3", NOW - 8 * 86400},
+    {"SN-C3", "Brother HL-L8360", "192.0.2.3", NOW - 8 * 86400},
     {"SN-D4", NULL, NULL, 0},
 };
 
@@ -214,7 +214,7 @@ START_TEST(test_disconnected)
   expect_header(m, "Subject", "Acme HQ: 2 printers not reporting");
   expect_header(m, "Message-ID", "<disconnected-site3-day20775@provider.test>");
   ck_assert_ptr_nonnull(strstr(m, "1. Serial: SN-C3 (Brother HL-L8360)\r\n"
-                                  "   Address: 10.1.2.3\r\n"
+                                  "   Address: 192.0.2.3\r\n"
                                   "   Last report: 2026-11-10 11:06 UTC (8 days ago)\r\n"));
   ck_assert_ptr_nonnull(strstr(m, "2. Serial: SN-D4 (model unknown)\r\n"
                                   "   Address: unknown\r\n   Last report: never\r\n"));
@@ -315,7 +315,7 @@ END_TEST
 START_TEST(test_hostile_devices)
 {
   cmail_device d[] = {
-      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "10.0.0.1\r\nSubject: x", NOW + 86400},
+      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "192.0.2.1\r\nSubject: x", NOW + 86400},
       {"", "", "", -1},
       {"SN\xe2\x80\xa8Z", "\xf4\x90\x80\x80", "fe80::1%eth0", INT64_C(999999999999999)},
   };
@@ -327,7 +327,7 @@ START_TEST(test_hostile_devices)
   n.n_devices = 3;
   m = compose_ok(&n, &len);
   ck_assert_ptr_nonnull(strstr(m, "1. Serial: \xef\xbf\xbd\xef\xbf\xbdSN (\xef\xbf\xbd"));
-  ck_assert_ptr_nonnull(strstr(m, "Address: 10.0.0.1  Subject: x\r\n"));
+  ck_assert_ptr_nonnull(strstr(m, "Address: 192.0.2.1  Subject: x\r\n"));
   ck_assert_ptr_nonnull(strstr(m, "(0 days ago)")); /* a report from the future */
   ck_assert_ptr_nonnull(strstr(m, "2. Serial: (no serial) (model unknown)\r\n"));
   ck_assert_ptr_nonnull(strstr(m, "3. Serial: SN\xef\xbf\xbdZ"));
@@ -424,7 +424,7 @@ START_TEST(test_long_lists)
   ck_assert_ptr_nonnull(d);
   for (size_t i = 0; i < many; i++) {
     l[i] = (cmail_line){"SN", "model", "Toner", "black", 1, "trigger"};
-    d[i] = (cmail_device){"SN", "model", "10.0.0.1", NOW - 86400 * 10};
+    d[i] = (cmail_device){"SN", "model", "192.0.2.1", NOW - 86400 * 10};
   }
   n.lines = l;
   n.n_lines = many;
