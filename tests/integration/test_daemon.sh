@@ -117,7 +117,8 @@ fleet "$NET.1=$TMPD/a_new.snmprec" "$NET.5=$REC_B" "$NET.3=$REC_D"
 phase 23 30
 check_status "days 23-30: new cartridges in A" 0 "$RC"
 t1=$(now_ms)
-check "30 simulated days in under a minute ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 60000
+# the speed of a simulated month is bench/bench_daemon.sh's figure, not a pass/fail here
+echo "# 30 simulated days took $((t1 - t0)) ms"
 
 agent_status "$O.s"
 jcheck "4 devices: B kept its history after the move, D is a new device" "$O.s" \
