@@ -103,14 +103,16 @@ static const struct {
      *   stock        per (device, supply): cartridges ordered, delivered, and installed
      *                (a level jump that consumed one); ordered - installed is the rules'
      *                stock, delivered - installed the shelf; jumps_day the last day whose
-     *                reading was checked for a jump.
+     *                (final) reading was checked for a jump: always before the run's day.
      *   rp_devices   per device: high use (not eligible) and since when, the disconnection
      *                notices sent (ASR_RP_SENT_* bits).
      *   rp_events    early replacements, high use, cartridges not from us: once per
      *                (device, supply, day, kind).
      *   outbox       the mails: unique key (each notice once), recipient, the composed
-     *                message, state pending|sent|failed, tries, next try, last error.
-     *   rp_state     the engine's last run day. */
+     *                message, state pending|sent|failed, tries, next try (or the end
+     *                of a sender's claim), last error.
+     *   rp_state     the engine's last run day ("last_day"), the database's random
+     *                instance id ("instance", drawn on first use). */
     {2, "CREATE TABLE orders ("
         " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
         " contact TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'created' CHECK (state IN"
@@ -1144,6 +1146,8 @@ typedef enum {
   O_OUTBOX_NEXT,
   O_OUTBOX_MARK,
   O_OUTBOX_COUNT,
+  O_OUTBOX_CLAIM,
+  O_INSTANCE_ADD,
   O_COUNT,
 } o_stmt_id;
 
@@ -1217,6 +1221,14 @@ static const char *const o_sql[O_COUNT] = {
     [O_OUTBOX_MARK] = "UPDATE outbox SET state = ?2, next_try = ?3, error = ?4, tries = tries + 1,"
                       " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
     [O_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?1",
+    /* a claim moves a due mail's next try to the claim's end: another flush skips it, and
+     * a claim its sender never settled (a crash) is due again once it ends */
+    [O_OUTBOX_CLAIM] = "UPDATE outbox SET next_try = ?3"
+                       " WHERE id = ?1 AND state = 'pending' AND next_try <= ?2",
+    /* the database's instance: 62 random bits, drawn once (SQLite's randomness source is
+     * the operating system's) */
+    [O_INSTANCE_ADD] = "INSERT OR IGNORE INTO rp_state (k, v)"
+                       " VALUES ('instance', (random() & 0x3fffffffffffffff) + 1)",
 };
 
 static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
@@ -1764,4 +1776,34 @@ int64_t cstore_outbox_count(cstore *st, const char *state)
     n = sqlite3_column_int64(s, 0);
   stmt_done(s);
   return n;
+}
+
+asr_result cstore_outbox_claim(cstore *st, int64_t id, int64_t now, int64_t until, bool *claimed)
+{
+  const int64_t v[] = {id, now, until};
+  asr_result r = o_run_i64(st, O_OUTBOX_CLAIM, "claiming a mail", v, 3);
+
+  *claimed = !r && sqlite3_changes(st->db) == 1;
+  return r;
+}
+
+asr_result cstore_rp_instance(cstore *st, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_INSTANCE_ADD, &s);
+
+  *id = 0;
+  if (!r)
+    r = stmt_run(st, s, "drawing the database's instance");
+  if (!r)
+    r = o_get(st, O_STATE_GET, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "instance", -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "reading the database's instance", &row);
+  if (!r && row)
+    *id = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  return r || row ? r : ASR_ERR_NOT_FOUND;
 }

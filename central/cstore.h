@@ -318,6 +318,15 @@ void cstore_mail_free(cstore_mail *m);
 asr_result cstore_outbox_mark(cstore *st, int64_t id, const char *state, int64_t next_try,
                               const char *error, int64_t now);
 
+/* The random id of this database (drawn and stored on first use, in rp_state; > 0): the
+ * mails' Message-IDs carry it, so two databases never make the same one. */
+asr_result cstore_rp_instance(cstore *st, int64_t *id);
+
+/* Claims pending mail id for its sender until time until (> now) when it is due at now:
+ * *claimed true for exactly one of several concurrent claimers (other handles or
+ * processes on the same file); a claim never settled by cstore_outbox_mark ends at until. */
+asr_result cstore_outbox_claim(cstore *st, int64_t id, int64_t now, int64_t until, bool *claimed);
+
 /* Counts the outbox's mails in state ("pending", "sent", "failed"); -1 on error. */
 int64_t cstore_outbox_count(cstore *st, const char *state);
 

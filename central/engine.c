@@ -50,7 +50,7 @@ typedef struct {
   cstore *st;
   const asr_rp_conf *c;
   const cengine_opts *o;
-  int64_t today, now;
+  int64_t today, now, instance; /* instance: the database's (cstore_rp_instance) */
   const char *from;
   eng_device *dev;
   size_t n_dev, cap_dev;
@@ -262,35 +262,68 @@ static void free_fleet(eng *e)
 
 /* ---- Replacements ------------------------------------------------------------------- */
 
+/* The use forecast from the readings before r[i] for the days between r[i - 1] and r[i]:
+ * what the old cartridge lost before it was taken out (as simulate.c's see_jump does). */
+static double used_before(const eng *e, const eng_supply *s, size_t i)
+{
+  asr_rp_forecast f;
+
+  if (s->r[i].level <= s->r[i - 1].level)
+    return 0.0; /* no jump up: nothing to judge */
+  if (asr_rp_forecast_compute(s->r, i, s->capacity, s->r[i].day, &e->c->forecast, &f) != ASR_OK ||
+      !f.valid)
+    return 0.0;
+  return f.daily_use * (double)(s->r[i].day - s->r[i - 1].day);
+}
+
+/* Records the replacement j found in reading i (an event once per day and kind). */
+static asr_result jump_events(eng *e, eng_device *d, eng_supply *s, size_t i, const asr_rp_jump *j)
+{
+  bool added = false;
+  asr_result r = ASR_OK;
+
+  if (j->early)
+    r = cstore_rp_event_add(e->st, d->id, s->index, s->r[i].day, "early replacement", &added);
+  if (!r && added) {
+    e->rep->early++;
+    say(e, "early replacement: %s (site %s) supply %d (%s) on day %lld", d->serial, d->site,
+        (int)s->index, s->desc, (long long)s->r[i].day);
+  }
+  if (!r && j->unknown_stock)
+    r = cstore_rp_event_add(e->st, d->id, s->index, s->r[i].day, "not from stock", &added);
+  return r;
+}
+
 /* Checks the readings after jumps_day for replacements: each consumes one cartridge of the
- * device's stock; early ones and cartridges not shipped by us are recorded. */
+ * device's stock; early ones and cartridges not shipped by us are recorded.
+ *
+ * Why today is checked but not settled: today's level is the newest reading so far, and a
+ * cartridge may still be replaced later today (after a mid-day `replenish --now` or a
+ * restart). Today's jumps count in today's plan (in memory) and their events are stored
+ * (once each), but only days before today are stored as checked, with the stock they
+ * consumed: tomorrow's run checks today's final level again and settles it. */
 static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
 {
   int stock = s->stock > 0 ? (int)(s->stock > 1000 ? 1000 : s->stock) : 0;
-  int before = stock;
+  int before = stock, settled = stock;
+  int64_t done = s->last_day < e->today ? s->last_day : e->today - 1;
   asr_result r = ASR_OK;
 
   for (size_t i = 1; !r && i < s->n; i++) {
     asr_rp_jump j;
-    bool added = false;
     if (s->r[i].day <= s->jumps_day)
       continue;
-    asr_rp_jump_apply(s->r[i - 1].level, s->r[i].level, s->capacity, &e->c->forecast, &stock, &j);
-    if (j.early)
-      r = cstore_rp_event_add(e->st, d->id, s->index, s->r[i].day, "early replacement", &added);
-    if (!r && added) {
-      e->rep->early++;
-      say(e, "early replacement: %s (site %s) supply %d (%s) on day %lld", d->serial, d->site,
-          (int)s->index, s->desc, (long long)s->r[i].day);
-    }
-    if (!r && j.unknown_stock)
-      r = cstore_rp_event_add(e->st, d->id, s->index, s->r[i].day, "not from stock", &added);
+    asr_rp_jump_apply_used(s->r[i - 1].level, s->r[i].level, s->capacity, used_before(e, s, i),
+                           &e->c->forecast, &stock, &j);
+    r = jump_events(e, d, s, i, &j);
+    if (s->r[i].day <= done)
+      settled = stock;
   }
-  if (r || s->n == 0 || s->last_day <= s->jumps_day)
+  s->stock -= before - stock; /* today's plan knows today's replacements */
+  if (r || s->n == 0 || done <= s->jumps_day)
     return r;
-  s->installed_new = before - stock;
-  s->stock -= s->installed_new;
-  return cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, s->last_day);
+  s->installed_new = before - settled;
+  return cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);
 }
 
 /* The rules' view of the fleet (after the replacements). */
@@ -421,7 +454,7 @@ static asr_result store_order(eng *e, const asr_rp_plan *p, const asr_rp_order *
 {
   const eng_device *lead = &e->dev[o->trigger_device];
   cmail_line *ml = calloc(o->n_lines ? o->n_lines : 1, sizeof(*ml));
-  char key[64];
+  char key[96];
   int64_t id = 0;
   asr_result r = ml ? ASR_OK : ASR_ERR_NOMEM;
 
@@ -434,7 +467,8 @@ static asr_result store_order(eng *e, const asr_rp_plan *p, const asr_rp_order *
       lead->contact, o->n_lines, lead->serial, asr_rp_reason_str(order_reason(p, o)));
   r = store_lines(e, p, o, id, ml);
   if (!r)
-    r = asr_fmt(key, sizeof(key), "order-%lld-created", (long long)id);
+    r = asr_fmt(key, sizeof(key), "%llx-order-%lld-created", (unsigned long long)e->instance,
+                (long long)id);
   if (r)
     goto out;
   cmail_notice n = {.kind = CMAIL_ORDER_CREATED,
@@ -521,8 +555,8 @@ static asr_result site_notice(eng *e, size_t i, unsigned bit, unsigned *due)
   }
   bool final = bit == ASR_RP_SENT_FINAL;
   if (!r)
-    r = asr_fmt(key, sizeof(key), "%s-site%lld-day%lld", final ? "final" : "disconnected",
-                (long long)lead->site_id, (long long)e->today);
+    r = asr_fmt(key, sizeof(key), "%llx-%s-site%lld-day%lld", (unsigned long long)e->instance,
+                final ? "final" : "disconnected", (long long)lead->site_id, (long long)e->today);
   if (!r) {
     cmail_notice m = {.kind = final ? CMAIL_FINAL : CMAIL_DISCONNECTED,
                       .from = e->from,
@@ -576,7 +610,10 @@ static asr_result store_flags(eng *e, const unsigned *before)
 static asr_result run_in_tx(eng *e)
 {
   unsigned *before = NULL;
-  asr_result r = load_fleet(e);
+  asr_result r = cstore_rp_instance(e->st, &e->instance);
+
+  if (!r)
+    r = load_fleet(e);
 
   for (size_t i = 0; !r && i < e->n_dev; i++)
     for (size_t k = 0; !r && k < e->dev[i].n_sup; k++)
@@ -697,11 +734,15 @@ static int step_mail_cb(const cstore_order_row *o, void *ctx)
 static asr_result step_notice(cstore *st, const cstore_order_head *h, cengine_step step,
                               const char *from, int64_t now)
 {
-  char key[64];
+  char key[96];
+  int64_t instance = 0;
   step_mail m = {.st = st, .site_id = h->site_id};
 
   if (step == CENGINE_DELIVER)
     return ASR_OK;
+  asr_result r = cstore_rp_instance(st, &instance);
+  if (r)
+    return r;
   m.n = (cmail_notice){.kind = CMAIL_ORDER_BACKORDERED,
                        .from = from,
                        .to = h->contact,
@@ -711,9 +752,10 @@ static asr_result step_notice(cstore *st, const cstore_order_head *h, cengine_st
                        .order_id = h->id};
   if (step == CENGINE_SHIP)
     m.n.kind = h->was_backordered ? CMAIL_ORDER_SHIPPED_AFTER_BACKORDER : CMAIL_ORDER_SHIPPED;
-  if (asr_fmt(key, sizeof(key), "order-%lld-%s", (long long)h->id, steps[step].name))
+  if (asr_fmt(key, sizeof(key), "%llx-order-%lld-%s", (unsigned long long)instance,
+              (long long)h->id, steps[step].name))
     return ASR_ERR_LIMIT;
-  asr_result r = cstore_order_get(st, h->id, step_mail_cb, &m);
+  r = cstore_order_get(st, h->id, step_mail_cb, &m);
   return r ? r : m.r;
 }
 

@@ -1,8 +1,12 @@
 /* notify.c: sends the mail outbox (notify.h).
  *
- * Why one mail at a time, each marked in its own statement right after the server's
- * answer: a crash between the 250 and the mark is the only way to send a mail twice, and
- * that window is one statement wide. A deferral ends the flush: when the server is down,
+ * Why one mail at a time, each claimed before it is sent and marked in its own statement
+ * right after the server's answer: the claim (cstore_outbox_claim) lets exactly one of
+ * several flushes at once (serve's timer, `asr-central mail --flush`, two CLIs) send a
+ * mail; the others skip it. A mail is sent twice only when its sender dies between the
+ * server's 250 and the mark (that window is one statement wide): the claim then ends after
+ * CNOTIFY_CLAIM_SECONDS and a later flush sends it again, or when a send outlives its
+ * claim (the SMTP timeout is far shorter). A deferral ends the flush: when the server is down,
  * trying every pending mail only multiplies the timeouts. */
 #include "central/notify.h"
 
@@ -23,6 +27,14 @@ int64_t cnotify_backoff(int64_t tries)
   for (int64_t i = 1; i < tries && d < CNOTIFY_BACKOFF_MAX; i++)
     d *= 2;
   return d < CNOTIFY_BACKOFF_MAX ? d : CNOTIFY_BACKOFF_MAX;
+}
+
+/* How long a flush owns a mail it sends: longer than the SMTP transaction can last. */
+static int64_t claim_seconds(const asr_smtp_conf *c)
+{
+  int64_t t = (c->timeout_ms ? (int64_t)c->timeout_ms : 30000) / 1000 + 60;
+
+  return t > CNOTIFY_CLAIM_SECONDS ? t : CNOTIFY_CLAIM_SECONDS;
 }
 
 /* Sends mail m and records the outcome; *stop when the flush should end. */
@@ -72,7 +84,13 @@ asr_result cnotify_flush(cstore *st, const asr_smtp_conf *c, int64_t now, size_t
     if (r || !found)
       break;
     after = m.id;
-    r = send_one(st, c, &m, now, rep, &stop);
+    bool mine = false;
+    int64_t until = now + claim_seconds(c);
+    r = cstore_outbox_claim(st, m.id, now, until, &mine);
+    if (!r && mine) /* not claimed: another flush is sending it */
+      r = send_one(st, c, &m, now, rep, &stop);
+    if (r == ASR_ERR_USAGE && mine) /* unsent and unmarked: give our claim back */
+      cstore_outbox_claim(st, m.id, until, now, &mine);
     cstore_mail_free(&m);
   }
   return r;

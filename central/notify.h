@@ -2,8 +2,10 @@
  *
  * The engine and the warehouse steps store each composed mail in the outbox (cstore.h) in
  * the same transaction as what caused it. cnotify_flush sends the mails that are due with
- * asr_smtp_send (uplink/smtp.h) and marks each one right after the server accepted it, so
- * nothing is sent twice; a server that cannot be reached leaves the mail pending with a
+ * asr_smtp_send (uplink/smtp.h), each claimed first (two flushes at once never both send
+ * it) and marked right after the server accepted it, so nothing is sent twice unless the
+ * process dies between the server's acceptance and the mark (then once more, after the
+ * claim ends); a server that cannot be reached leaves the mail pending with a
  * growing delay (nothing is lost while it is down); a server that refuses it for good
  * (5xx) marks it failed and logs it. */
 #ifndef ASR_CENTRAL_NOTIFY_H
@@ -16,9 +18,10 @@
 #include "common/result.h"
 #include "uplink/smtp.h"
 
-#define CNOTIFY_BACKOFF_MIN 60   /* seconds before the first retry */
-#define CNOTIFY_BACKOFF_MAX 3600 /* the delay doubles up to this */
-#define CNOTIFY_PASSWORD_MAX 256 /* bytes of an SMTP password */
+#define CNOTIFY_BACKOFF_MIN 60    /* seconds before the first retry */
+#define CNOTIFY_BACKOFF_MAX 3600  /* the delay doubles up to this */
+#define CNOTIFY_PASSWORD_MAX 256  /* bytes of an SMTP password */
+#define CNOTIFY_CLAIM_SECONDS 900 /* a flush owns a mail it sends at least this long */
 
 /* What one flush did. */
 typedef struct {

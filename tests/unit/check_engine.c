@@ -2,7 +2,11 @@
  * directory: the store's orders, stock, flags and outbox (cstore.h), the daily engine
  * (engine.h), the outbox delivery's error paths (notify.h) and the rules file
  * (rulesconf.h). The end-to-end path with a real SMTP server is test_orders.sh. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +25,11 @@
 #define CAP 10000
 
 static char dir[256], db_path[300];
+static int64_t feed_secs = 3600; /* time of day of the readings feed() stores */
 
 static void setup(void)
 {
+  feed_secs = 3600;
   asr_strlcpy(dir, "/tmp/check_engine.XXXXXX", sizeof(dir));
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
@@ -86,8 +92,10 @@ static void feed(cstore *st, const cstore_agent *ag, const char *serial, int fro
   for (size_t i = 0; i < n; i++) {
     int64_t level = start - use * (from + (int64_t)i);
     lv[i] = (cstore_level){1, true, true, true, level < 0 ? 0 : level, CAP, 0};
-    rd[i] = (cstore_reading){
-        .device = 0, .t = (D0 + from + (int64_t)i) * 86400 + 3600, .n_levels = 1, .levels = &lv[i]};
+    rd[i] = (cstore_reading){.device = 0,
+                             .t = (D0 + from + (int64_t)i) * 86400 + feed_secs,
+                             .n_levels = 1,
+                             .levels = &lv[i]};
   }
   cstore_batch b = {.batch_id = bid,
                     .agent_id = ag->id,
@@ -369,6 +377,66 @@ START_TEST(test_rules_file)
 }
 END_TEST
 
+static int get_installed(const cstore_rp_supply *p, void *ctx)
+{
+  *(int64_t *)ctx = p->installed;
+  return 0;
+}
+
+/* Cartridges of device dev's supply 1 that replacements consumed. */
+static int64_t installed(cstore *st, int64_t dev)
+{
+  int64_t n = -1;
+
+  ck_assert_int_eq(cstore_rp_supplies(st, dev, get_installed, &n), ASR_OK);
+  return n;
+}
+
+/* A cartridge replaced later on the day of a run is still counted (on the next run). */
+START_TEST(test_engine_late_replacement)
+{
+  cstore *st = open_store();
+  cstore_agent ag;
+  asr_rp_conf c;
+
+  asr_rp_conf_default(&c);
+  enrol(st, "late", &ag);
+  feed(st, &ag, "L1", 0, 9, 9000, 300, (D0 + 9) * 86400 + 7200);
+  ck_assert_uint_eq(run_day(st, &c, 9).orders, 1); /* one cartridge ordered, at 01:00 */
+  feed_secs = 50000;                               /* 13:53 the same day: replaced */
+  feed(st, &ag, "L1", 9, 9, CAP, 0, (D0 + 9) * 86400 + 50000);
+  feed_secs = 3600;
+  feed(st, &ag, "L1", 10, 10, CAP + 3000, 300, (D0 + 10) * 86400 + 7200);
+  cengine_report rep = run_day(st, &c, 10);
+  ck_assert_int_eq(installed(st, 1), 1); /* the shipped cartridge was consumed */
+  ck_assert_uint_eq(rep.early, 1);       /* 6300 of 10000 were left */
+  ck_assert_int_eq(run_day(st, &c, 11).early, 0);
+  ck_assert_int_eq(installed(st, 1), 1); /* once */
+  cstore_close(st);
+}
+END_TEST
+
+/* Early or not is judged on what the old cartridge had left when it was taken out: the
+ * forecast use of the days without readings is subtracted, as in the simulation. */
+START_TEST(test_engine_early_gap)
+{
+  cstore *st = open_store();
+  cstore_agent ag;
+  asr_rp_conf c;
+
+  asr_rp_conf_default(&c);
+  enrol(st, "gap", &ag);
+  /* G1: 3000 left on day 10, silent 10 days, replaced: it ran empty, not early */
+  feed(st, &ag, "G1", 0, 10, 6000, 300, (D0 + 10) * 86400 + 7200);
+  feed(st, &ag, "G1", 21, 21, CAP, 0, (D0 + 21) * 86400 + 7200);
+  /* G2: 6000 left on day 10, replaced on day 12 with 5400 left: early */
+  feed(st, &ag, "G2", 0, 10, 9000, 300, (D0 + 10) * 86400 + 7200);
+  feed(st, &ag, "G2", 12, 12, CAP, 0, (D0 + 12) * 86400 + 7200);
+  ck_assert_uint_eq(run_day(st, &c, 21).early, 1);
+  cstore_close(st);
+}
+END_TEST
+
 START_TEST(test_notify_errors)
 {
   char path[400], pw[CNOTIFY_PASSWORD_MAX], err[512];
@@ -404,6 +472,146 @@ START_TEST(test_notify_errors)
 }
 END_TEST
 
+/* Two flushes at once (two handles on one file, as serve's timer and `mail --flush`): a
+ * mail claimed by one is not taken by the other; a claim never settled ends. */
+START_TEST(test_notify_claim)
+{
+  cstore *a = open_store(), *b = open_store();
+  cnotify_report rep;
+  cstore_mail m;
+  bool added = false, found = false, mine = false;
+  asr_smtp_conf c = {
+      .url = "smtp://127.0.0.1:1", .from = "central@provider.test", .timeout_ms = 2000};
+
+  ck_assert_int_eq(
+      cstore_outbox_add(a, "k1", 0, "ops@acme.example", "notice", "M\r\n", 3, NOW, &added), ASR_OK);
+  /* both see it due; only the first claim wins */
+  ck_assert_int_eq(cstore_outbox_next(b, NOW, 0, &m, &found), ASR_OK);
+  ck_assert(found);
+  ck_assert_int_eq(cstore_outbox_claim(a, m.id, NOW, NOW + 900, &mine), ASR_OK);
+  ck_assert(mine);
+  ck_assert_int_eq(cstore_outbox_claim(b, m.id, NOW, NOW + 900, &mine), ASR_OK);
+  ck_assert(!mine);
+  cstore_mail_free(&m);
+  /* b's flush does not send the mail a is sending (the server being down shows a try) */
+  ck_assert_int_eq(cnotify_flush(b, &c, NOW + 10, 0, &rep), ASR_OK);
+  ck_assert_uint_eq(rep.deferred + rep.sent + rep.failed, 0);
+  ck_assert_int_eq(cstore_outbox_next(b, NOW + 10, 0, &m, &found), ASR_OK);
+  ck_assert(!found);
+  /* a died without marking it: once the claim ended, it is sent (tried) again */
+  ck_assert_int_eq(cnotify_flush(b, &c, NOW + 901, 0, &rep), ASR_OK);
+  ck_assert_uint_eq(rep.deferred, 1);
+  ck_assert_int_eq(cstore_outbox_count(a, "pending"), 1);
+  cstore_close(b);
+  cstore_close(a);
+}
+END_TEST
+
+/* A flush on its own handle in a thread (as serve's timer next to `mail --flush`). */
+typedef struct {
+  cstore *st;
+  const asr_smtp_conf *c;
+  cnotify_report rep;
+  asr_result r;
+} flush_job;
+
+static void *flush_thread(void *arg)
+{
+  flush_job *j = arg;
+
+  j->r = cnotify_flush(j->st, j->c, NOW, 0, &j->rep);
+  return NULL;
+}
+
+/* A loopback port that accepts connections (the kernel's backlog) and never answers: a
+ * mail server that holds a sender until its timeout. *fd gets the socket. */
+static int silent_server(int *fd)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof(a);
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(*fd, 0);
+  ck_assert_int_eq(bind(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(listen(*fd, 8), 0);
+  ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
+  return ntohs(a.sin_port);
+}
+
+/* Two flushes at once: while one is sending a mail (its server slow), the other does not
+ * send it too. Each try of this mail ends deferred, so the tries are counted. */
+START_TEST(test_notify_concurrent)
+{
+  cstore *a = open_store(), *b = open_store();
+  char url[64];
+  int fd = -1;
+  bool added = false;
+  pthread_t th;
+  cnotify_report rep;
+
+  asr_fmt(url, sizeof(url), "smtp://127.0.0.1:%d", silent_server(&fd));
+  asr_smtp_conf c = {.url = url, .from = "central@provider.test", .timeout_ms = 2000};
+  flush_job j = {.st = a, .c = &c};
+  ck_assert_int_eq(
+      cstore_outbox_add(a, "k1", 0, "ops@acme.example", "notice", "M\r\n", 3, NOW, &added), ASR_OK);
+  ck_assert_int_eq(pthread_create(&th, NULL, flush_thread, &j), 0);
+  usleep(500 * 1000); /* the thread's flush is waiting for the silent server */
+  ck_assert_int_eq(cnotify_flush(b, &c, NOW, 0, &rep), ASR_OK);
+  ck_assert_int_eq(pthread_join(th, NULL), 0);
+  ck_assert_int_eq(j.r, ASR_OK);
+  ck_assert_uint_eq(j.rep.deferred + rep.deferred, 1); /* tried once, not twice */
+  ck_assert_int_eq(cstore_outbox_count(a, "pending"), 1);
+  close(fd);
+  cstore_close(b);
+  cstore_close(a);
+}
+END_TEST
+
+/* Each database draws its own instance id once: the mails' keys (Message-IDs) carry it. */
+START_TEST(test_engine_instance)
+{
+  int64_t i1 = 0, i2 = 0, other = 0;
+  char other_path[400];
+  cstore *st = open_store(), *o = NULL;
+  char err[256];
+
+  ck_assert_int_eq(cstore_rp_instance(st, &i1), ASR_OK);
+  ck_assert_int_eq(cstore_rp_instance(st, &i2), ASR_OK);
+  ck_assert(i1 > 0);
+  ck_assert_int_eq(i1, i2);
+  asr_fmt(other_path, sizeof(other_path), "%s/other.db", dir);
+  ck_assert_msg(cstore_open(other_path, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(cstore_rp_instance(o, &other), ASR_OK);
+  ck_assert(other > 0 && other != i1);
+  cstore_close(o);
+  const char *sfx[] = {"", "-wal", "-shm"};
+  for (size_t k = 0; k < 3; k++) {
+    char p[420];
+    asr_fmt(p, sizeof(p), "%s%s", other_path, sfx[k]);
+    unlink(p);
+  }
+
+  /* an order's mail is keyed by the instance */
+  cstore_agent ag;
+  asr_rp_conf c;
+  char want[64];
+  asr_rp_conf_default(&c);
+  enrol(st, "inst", &ag);
+  feed(st, &ag, "I1", 0, 9, 9000, 300, (D0 + 9) * 86400 + 7200);
+  ck_assert_uint_eq(run_day(st, &c, 9).mails, 1);
+  asr_fmt(want, sizeof(want), "%llx-order-1-created", (unsigned long long)i1);
+  cstore_mail m;
+  bool found = false;
+  ck_assert_int_eq(cstore_outbox_next(st, NOW * 2, 0, &m, &found), ASR_OK);
+  ck_assert(found);
+  ck_assert_str_eq(m.key, want);
+  ck_assert_msg(strstr(m.msg, want) != NULL, "no Message-ID with %s", want);
+  cstore_mail_free(&m);
+  cstore_close(st);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("engine");
@@ -421,6 +629,11 @@ int main(void)
   tcase_add_test(tc, test_engine_bad_conf);
   tcase_add_test(tc, test_rules_file);
   tcase_add_test(tc, test_notify_errors);
+  tcase_add_test(tc, test_engine_late_replacement);
+  tcase_add_test(tc, test_engine_early_gap);
+  tcase_add_test(tc, test_notify_claim);
+  tcase_add_test(tc, test_notify_concurrent);
+  tcase_add_test(tc, test_engine_instance);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
