@@ -711,11 +711,21 @@ static json_t *jnum(double x)
   return isfinite(x) ? json_real(round(x * 100.0) / 100.0) : json_null();
 }
 
-static json_t *supply_json(const view_site *v, const view_supply *s)
+/* Why the rules order nothing for an eligible supply of d (as the page's "on hold"), or
+ * NULL. */
+static const char *hold_reason(const view_device *d, const view_supply *s)
+{
+  if (!s->eligible || !held(d))
+    return NULL;
+  return d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage";
+}
+
+static json_t *supply_json(const view_site *v, const view_device *d, const view_supply *s)
 {
   json_t *hist = json_array();
   bool days = s->forecast && s->days_left < ASR_RP_FOREVER;
-  bool order = s->eligible && s->forecast && s->order_day != ASR_RP_NEVER;
+  const char *hold = hold_reason(d, s);
+  bool order = s->eligible && !hold && s->forecast && s->order_day != ASR_RP_NEVER;
   json_t *o;
 
   for (size_t i = 0; hist && i < s->n_points; i++)
@@ -729,6 +739,7 @@ static json_t *supply_json(const view_site *v, const view_supply *s)
   if (o) {
     json_object_set_new(o, "order_date", order ? jday(s->order_day) : json_null());
     json_object_set_new(o, "order_due", json_boolean(order && s->order_day <= v->today));
+    json_object_set_new(o, "on_hold", hold ? json_string(hold) : json_null());
     json_object_set_new(o, "high_use", json_boolean(s->high_use));
     json_object_set_new(o, "stock", json_integer((json_int_t)s->stock));
     json_object_set_new(o, "history", hist ? hist : json_array());
@@ -743,7 +754,7 @@ static json_t *device_json(const view_site *v, const view_device *d)
   json_t *sup = json_array();
 
   for (size_t i = 0; sup && i < d->n_supplies; i++)
-    json_array_append_new(sup, supply_json(v, &d->supplies[i]));
+    json_array_append_new(sup, supply_json(v, d, &d->supplies[i]));
   return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o}", "serial", jstr(d->serial), "key",
                    jstr(d->key), "model", jstr(d->model), "vendor", jstr(d->vendor), "address",
                    jstr(d->ip), "last_report", jtime(d->last_report), "state",

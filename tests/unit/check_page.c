@@ -375,6 +375,7 @@ START_TEST(test_site_json)
   ck_assert(json_real_value(json_object_get(s0, "days_left")) == 200.0);
   ck_assert_str_eq(json_string_value(json_object_get(s0, "order_date")), "2026-08-14");
   ck_assert(json_is_false(json_object_get(s0, "order_due")));
+  ck_assert(json_is_null(json_object_get(s0, "on_hold")));
   ck_assert_uint_eq(json_array_size(json_object_get(s0, "history")), 90);
   ck_assert_str_eq(
       json_string_value(json_array_get(json_array_get(json_object_get(s0, "history"), 0), 0)),
@@ -389,6 +390,22 @@ START_TEST(test_site_json)
       json_object_get(json_array_get(json_object_get(doc, "devices"), 1), "last_report")));
   json_decref(doc);
   free(out);
+  /* disconnected or high usage: on hold as on the page, no order date, never due */
+  for (int k = 0; k < 2; k++) {
+    devices[0].state = k ? VIEW_NOT_ELIGIBLE : VIEW_DISCONNECTED;
+    devices[0].supplies[0].order_day = v.today - 1; /* due, were it not on hold */
+    ck_assert_int_eq(page_site_json(&v, &out), ASR_OK);
+    doc = json_loads(out, 0, &err);
+    ck_assert_msg(doc != NULL, "%s", err.text);
+    s0 = json_array_get(
+        json_object_get(json_array_get(json_object_get(doc, "devices"), 0), "supplies"), 0);
+    ck_assert(json_is_false(json_object_get(s0, "order_due")));
+    ck_assert(json_is_null(json_object_get(s0, "order_date")));
+    ck_assert_str_eq(json_string_value(json_object_get(s0, "on_hold")),
+                     k ? "high usage" : "disconnected");
+    json_decref(doc);
+    free(out);
+  }
   v.has_orders = true;
   v.n_orders = 1;
   v.orders = orders;
