@@ -849,6 +849,11 @@ static void table_counts(const json_t *r, char *b, size_t n, size_t *len)
       b, n, len, "%-40s %lld days, %lld devices, %lld sites, delivery %lld days, seed %lld\n",
       "simulation", (long long)num(r, "days"), (long long)num(r, "devices"),
       (long long)num(r, "sites"), (long long)num(r, "delivery_days"), (long long)num(r, "seed"));
+  asr_append(b, n, len, "%-40s %s\n", "driven through",
+             json_is_string(json_object_get(r, "mode")) &&
+                     strcmp(json_string_value(json_object_get(r, "mode")), "engine") == 0
+                 ? "the engine over a temporary database (--engine)"
+                 : "the rules only (replenish/)");
   if (num(r, "gauge_error_percent") != 0)
     asr_append(b, n, len, "%-40s %lld %%\n", "fuel gauges off by",
                (long long)num(r, "gauge_error_percent"));

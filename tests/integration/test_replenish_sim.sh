@@ -180,6 +180,15 @@ done
 [ -z "$(ls -A "$tmp/tmpdir")" ] && ok "engine mode: the temporary databases are removed" ||
   { notok "engine mode: left in TMPDIR:"; ls -la "$tmp/tmpdir"; }
 
+# The engine mode's table says so.
+TMPDIR="$tmp/tmpdir" "$central" simulate --engine --days 30 --devices 12 >"$tmp/etable" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 0 ] && grep -q '^driven through .*the engine' "$tmp/etable" &&
+  [ "$(grep -c '^SIM0' "$tmp/etable")" -eq 12 ] && [ -z "$(ls -A "$tmp/tmpdir")" ] &&
+  ok "engine mode: table output" || { notok "engine mode: table output (exit $st)"; cat "$tmp/etable" "$tmp/err"; }
+grep -q '^driven through .*the rules only' "$tmp/table" && ok "rules-only table says so" ||
+  notok "rules-only table: no 'driven through' line"
+
 # --keep-db: both runs' databases stay (0600); what they hold is what the report says.
 python3 - "$tmp/keep" "$tmp/e42.json" <<'EOF' && ok "--keep-db: the databases agree with the report" || notok "--keep-db"
 import json, os, sqlite3, stat, sys
