@@ -65,7 +65,7 @@ static asr_result make_dir(csime *e, const char *keep, const char *name, char *e
     e->temp = false;
     if (mkdir(keep, 0700) != 0 && errno != EEXIST) {
       asr_fmt(err, n, "%s: cannot create: %s", keep, strerror(errno));
-      return ASR_ERR_IO;
+      return ASR_ERR_INVALID; /* the user's directory: a failed command, not ours */
     }
     asr_strlcpy(e->dir, keep, sizeof(e->dir));
   } else {

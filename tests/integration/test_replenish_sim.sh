@@ -219,6 +219,13 @@ st=$?
   ok "--keep-db: an existing database is refused, untouched, exit 1" ||
   { notok "--keep-db over an existing database (exit $st)"; cat "$tmp/err"; }
 
+: >"$tmp/afile"
+"$central" simulate --engine --keep-db "$tmp/afile/sub" --days 5 >"$tmp/again.out" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 1 ] && grep -q "$tmp/afile/sub: cannot create" "$tmp/err" && [ ! -s "$tmp/again.out" ] &&
+  ok "--keep-db: a directory that cannot be made is refused, exit 1" ||
+  { notok "--keep-db under a file (exit $st)"; cat "$tmp/err"; }
+
 # Bad arguments: exit 2 and a message naming the problem; nothing on stdout.
 for bad in "--days 0" "--days 366" "--devices 0" "--devices 201" "--sites 0" "--delivery 31" \
   "--delivery -1" "--seed x" "--format xml" "--days" "--bogus 1" "extra" "--gauge-error 51" \
