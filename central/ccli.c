@@ -612,7 +612,8 @@ static int simulate_usage(FILE *out, const char *why)
     cli_error("simulate: %s", why);
   fprintf(out, "usage: asr-central simulate [--days N] [--devices N] [--sites N] "
                "[--delivery DAYS] [--seed N] [--format table|json] "
-               "[--no-consolidation-compare] [--gauge-error PERCENT]\n");
+               "[--no-consolidation-compare] [--gauge-error PERCENT] "
+               "[--engine [--keep-db DIR]]\n");
   return out == stdout ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
 }
 
@@ -627,9 +628,9 @@ int ccli_simulate(int argc, char **argv)
     return simulate_usage(stdout, NULL);
   if (csim_parse_args(argc, argv, &o, why, sizeof(why)) != ASR_OK)
     return simulate_usage(stderr, why);
-  asr_result r = csim_run(&o, &report);
+  asr_result r = csim_run(&o, &report, why, sizeof(why));
   if (r != ASR_OK) {
-    cli_error("simulate: %s", asr_result_str(r));
+    cli_error("simulate: %s", why);
     return exit_for(r);
   }
   if (o.json && json_dumpf(report, stdout, JSON_COMPACT) == 0)

@@ -1191,8 +1191,10 @@ static const char *const o_sql[O_COUNT] = {
     [O_RP_SUPPLIES] =
         "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
         " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
-        " coalesce((SELECT max(l.covered_until) FROM order_lines l"
-        " WHERE l.device_id = p.device_id AND l.idx = p.idx), 0)"
+        /* the newest line's covered date, not the largest: a usage spike's line re-dates
+         * the cover earlier than the line before it (rules.h, "usage spike") */
+        " coalesce((SELECT l.covered_until FROM order_lines l"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx ORDER BY l.order_id DESC LIMIT 1), 0)"
         " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
         " WHERE p.device_id = ?1 ORDER BY p.idx",
     /* the last level of each day: SQLite takes the bare columns from the max(t) row */

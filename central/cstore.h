@@ -252,7 +252,7 @@ typedef struct {
   int64_t max;                           /* latest reported capacity */
   int64_t ordered, delivered, installed; /* cartridges (see the stock table) */
   int64_t jumps_day;                     /* last day checked for a replacement, -1 = none */
-  int64_t covered_until;                 /* latest covered date of its lines of open orders, 0 */
+  int64_t covered_until;                 /* covered date of its newest order line, 0 = none */
 } cstore_rp_supply;
 
 typedef int (*cstore_rp_supply_cb)(const cstore_rp_supply *s, void *ctx);

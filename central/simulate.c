@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "central/simengine.h"
 #include "common/util.h"
 #include "replenish/rules.h"
 
@@ -91,6 +92,11 @@ typedef struct {
   asr_rp_order *orders;
   asr_rp_line *lines;
   sim_stats st;
+  csime *eng;          /* engine mode: the run's database (simengine.h) */
+  long eng_orders;     /* engine mode: orders read back day by day */
+  long eng_mails;      /* engine mode: mails queued in the outbox */
+  json_t *eng_notices; /* engine mode: the outbox's mails by kind */
+  char why[512];
 } sim_ctx;
 
 void csim_opts_default(csim_opts *o)
@@ -441,6 +447,65 @@ static asr_result run_engine(sim_ctx *x, int day)
   return ASR_OK;
 }
 
+/* Engine mode: the real engine's day over the store; its orders ship like the rules'. */
+static asr_result run_store_engine(sim_ctx *x, int day)
+{
+  size_t n = x->o.devices;
+  asr_rp_plan plan = {
+      .orders = x->orders, .max_orders = n, .lines = x->lines, .max_lines = n * MAX_SUP * 2};
+  asr_result r = csime_run_day(x->eng, x->v, n, D0 + day, (int)x->o.delivery, &plan);
+  if (r != ASR_OK) {
+    (void)asr_fmt(x->why, sizeof(x->why), "the engine on day %d: %s", day, asr_result_str(r));
+    return r;
+  }
+  for (size_t o = 0; o < plan.n_orders; o++)
+    for (size_t l = 0; l < plan.orders[o].n_lines; l++)
+      ship_line(x, &x->lines[plan.orders[o].first_line + l], day);
+  x->eng_orders += (long)plan.n_orders;
+  return ASR_OK;
+}
+
+/* Engine mode, morning and evening of a day: deliveries, then the reports into the store. */
+static asr_result store_day(sim_ctx *x, int day, bool morning)
+{
+  asr_result r;
+  if (morning)
+    return csime_deliver(x->eng, D0 + day);
+  build_view(x->dev, x->o.devices, x->v, x->vs);
+  r = csime_report(x->eng, x->v, x->o.devices, D0 + day);
+  if (r != ASR_OK)
+    (void)asr_fmt(x->why, sizeof(x->why), "storing the reports of day %d: %s", day,
+                  asr_result_str(r));
+  return r;
+}
+
+/* Engine mode, after the last day: what the engine did, read back from the store. */
+static asr_result engine_totals(sim_ctx *x)
+{
+  csime_totals t;
+  bool *high = calloc(x->o.devices, sizeof(*high));
+  asr_result r = high ? csime_totals_get(x->eng, x->v, x->o.devices, &t, high) : ASR_ERR_NOMEM;
+  if (r == ASR_OK && t.orders != x->eng_orders) {
+    (void)asr_fmt(x->why, sizeof(x->why), "the store holds %ld orders, the days made %ld", t.orders,
+                  x->eng_orders);
+    r = ASR_ERR_INVALID;
+  }
+  if (r == ASR_OK) {
+    x->st.orders = t.orders;
+    x->st.early_replacements = t.early;
+    x->eng_mails = t.mails;
+    json_decref(x->eng_notices);
+    x->eng_notices = t.notices_by_kind;
+    t.notices_by_kind = NULL;
+    for (size_t i = 0; i < x->o.devices; i++)
+      x->dev[i].high_use = high[i];
+  }
+  if (high && r != ASR_OK)
+    json_decref(t.notices_by_kind);
+  free(high);
+  return r;
+}
+
 /* Disconnection notices (each once, asr_rp_notice_due) and the high-usage marks. */
 static void count_notices(sim_ctx *x, int day)
 {
@@ -458,29 +523,51 @@ static void count_notices(sim_ctx *x, int day)
   }
 }
 
+/* One day: deliveries, printing, reports; from day 0 the truth, the orders, the notices. */
+static asr_result sim_day(sim_ctx *x, int day)
+{
+  asr_result r = x->eng ? store_day(x, day, true) : ASR_OK;
+  for (unsigned i = 0; r == ASR_OK && i < x->o.devices; i++) {
+    print_day(x, &x->dev[i], day);
+    report_day(x, &x->dev[i], day);
+  }
+  if (r == ASR_OK && x->eng)
+    r = store_day(x, day, false);
+  if (r != ASR_OK || day < 0)
+    return r;
+  for (unsigned i = 0; i < x->o.devices; i++)
+    track_truth(&x->dev[i], day, &x->c);
+  if (x->eng)
+    return run_store_engine(x, day);
+  r = run_engine(x, day);
+  if (r == ASR_OK)
+    count_notices(x, day);
+  return r;
+}
+
 static asr_result simulate(sim_ctx *x, bool consolidate)
 {
+  asr_result r = ASR_OK;
   asr_rp_conf_default(&x->c);
   x->c.consolidate = consolidate;
   x->rng = x->o.seed;
+  x->eng_orders = 0;
   memset(&x->st, 0, sizeof(x->st));
   for (unsigned i = 0; i < x->o.devices; i++)
     make_device(x, &x->dev[i], i);
-  for (int day = -WARMUP; day < (int)x->o.days; day++) {
-    for (unsigned i = 0; i < x->o.devices; i++) {
-      print_day(x, &x->dev[i], day);
-      report_day(x, &x->dev[i], day);
-    }
-    if (day < 0)
-      continue;
-    for (unsigned i = 0; i < x->o.devices; i++)
-      track_truth(&x->dev[i], day, &x->c);
-    asr_result r = run_engine(x, day);
-    if (r != ASR_OK)
-      return r;
-    count_notices(x, day);
+  if (x->o.engine) {
+    build_view(x->dev, x->o.devices, x->v, x->vs);
+    r = csime_open(x->o.keep_db, consolidate ? "simulate" : "simulate-no-consolidation", &x->c,
+                   x->v, x->o.devices, (int64_t)(D0 - WARMUP - 1) * 86400, &x->eng, x->why,
+                   sizeof(x->why));
   }
-  return ASR_OK;
+  for (int day = -WARMUP; r == ASR_OK && day < (int)x->o.days; day++)
+    r = sim_day(x, day);
+  if (r == ASR_OK && x->eng)
+    r = engine_totals(x);
+  csime_close(x->eng);
+  x->eng = NULL;
+  return r;
 }
 
 /* ---- The report -------------------------------------------------------------------- */
@@ -541,25 +628,27 @@ static json_t *notices_json(const sim_stats *s)
                    (json_int_t)s->notices_disconnected, "final", (json_int_t)s->notices_final);
 }
 
-static json_t *counts_json(const sim_stats *s)
+static json_t *counts_json(const sim_stats *s, long mails)
 {
-  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "stockout_days",
-                   (json_int_t)s->stockout_days, "stockout_days_not_eligible_or_silent",
-                   (json_int_t)s->stockout_ineligible, "orders", (json_int_t)s->orders, "shipments",
-                   (json_int_t)s->orders, "order_lines", (json_int_t)s->lines, "cartridges",
-                   (json_int_t)s->cartridges, "trigger_lines", (json_int_t)s->trigger_lines,
-                   "changed_lines", (json_int_t)s->changed_lines, "max_trigger_error_days",
-                   s->max_trigger_error, "max_changed_error_days", s->max_changed_error,
-                   "consolidated_lines", (json_int_t)s->consolidated_lines, "notices",
-                   (json_int_t)(2 * s->notices_order + s->notices_disconnected + s->notices_final),
-                   "replacements_not_from_stock", (json_int_t)s->unknown_stock);
+  return json_pack(
+      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "stockout_days",
+      (json_int_t)s->stockout_days, "stockout_days_not_eligible_or_silent",
+      (json_int_t)s->stockout_ineligible, "orders", (json_int_t)s->orders, "shipments",
+      (json_int_t)s->orders, "order_lines", (json_int_t)s->lines, "cartridges",
+      (json_int_t)s->cartridges, "trigger_lines", (json_int_t)s->trigger_lines, "changed_lines",
+      (json_int_t)s->changed_lines, "max_trigger_error_days", s->max_trigger_error,
+      "max_changed_error_days", s->max_changed_error, "consolidated_lines",
+      (json_int_t)s->consolidated_lines, "notices",
+      (json_int_t)(mails >= 0 ? mails
+                              : 2 * s->notices_order + s->notices_disconnected + s->notices_final),
+      "replacements_not_from_stock", (json_int_t)s->unknown_stock);
 }
 
 static json_t *report_json(const sim_ctx *x, long without)
 {
   long high = 0;
   int total = 0, max = 0;
-  json_t *r = counts_json(&x->st);
+  json_t *r = counts_json(&x->st, x->o.engine ? x->eng_mails : -1);
   json_t *devs = devices_json(x, &high, &total, &max);
   json_t *opts =
       json_pack("{s:i,s:i,s:i,s:i,s:I,s:i}", "days", (int)x->o.days, "devices", (int)x->o.devices,
@@ -568,7 +657,10 @@ static json_t *report_json(const sim_ctx *x, long without)
   if (r == NULL || devs == NULL || opts == NULL || json_object_update(r, opts) != 0 ||
       json_object_set_new(r, "shipments_without_consolidation",
                           without >= 0 ? json_integer(without) : json_null()) != 0 ||
-      json_object_set_new(r, "notices_by_kind", notices_json(&x->st)) != 0 ||
+      json_object_set_new(r, "mode", json_string(x->o.engine ? "engine" : "rules")) != 0 ||
+      json_object_set_new(r, "notices_by_kind",
+                          x->o.engine ? json_deep_copy(x->eng_notices) : notices_json(&x->st)) !=
+          0 ||
       json_object_set_new(
           r, "trigger_lines_by_error_days",
           json_pack("[I,I,I,I]", (json_int_t)x->st.error_days[0], (json_int_t)x->st.error_days[1],
@@ -610,6 +702,7 @@ static asr_result ctx_alloc(sim_ctx *x, const csim_opts *o)
 
 static void ctx_free(sim_ctx *x)
 {
+  json_decref(x->eng_notices);
   free(x->dev);
   free(x->v);
   free(x->vs);
@@ -617,13 +710,16 @@ static void ctx_free(sim_ctx *x)
   free(x->lines);
 }
 
-asr_result csim_run(const csim_opts *o, json_t **report)
+asr_result csim_run(const csim_opts *o, json_t **report, char *why, size_t why_len)
 {
   sim_ctx x;
   long without = -1;
   *report = NULL;
-  if (check_opts(o) != ASR_OK)
+  why[0] = '\0';
+  if (check_opts(o) != ASR_OK) {
+    (void)asr_fmt(why, why_len, "options out of range");
     return ASR_ERR_INVALID;
+  }
   asr_result r = ctx_alloc(&x, o);
   if (r == ASR_OK && o->compare) {
     r = simulate(&x, false);
@@ -635,6 +731,8 @@ asr_result csim_run(const csim_opts *o, json_t **report)
     *report = report_json(&x, without);
     r = *report ? ASR_OK : ASR_ERR_NOMEM;
   }
+  if (r != ASR_OK)
+    (void)asr_fmt(why, why_len, "%s", x.why[0] ? x.why : asr_result_str(r));
   ctx_free(&x);
   return r;
 }
@@ -683,6 +781,10 @@ static asr_result parse_one(const char *a, const char *v, csim_opts *o)
     o->gauge_error = (int)g;
     return r;
   }
+  if (strcmp(a, "--keep-db") == 0 && v[0] != '\0') {
+    o->keep_db = v;
+    return ASR_OK;
+  }
   if (strcmp(a, "--format") == 0 && (strcmp(v, "json") == 0 || strcmp(v, "table") == 0)) {
     o->json = strcmp(v, "json") == 0;
     return ASR_OK;
@@ -695,8 +797,9 @@ asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_
   csim_opts_default(o);
   why[0] = '\0';
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--no-consolidation-compare") == 0) {
-      o->compare = false;
+    if (strcmp(argv[i], "--no-consolidation-compare") == 0 || strcmp(argv[i], "--engine") == 0) {
+      o->compare = o->compare && strcmp(argv[i], "--engine") == 0;
+      o->engine = o->engine || strcmp(argv[i], "--engine") == 0;
       continue;
     }
     if (i + 1 >= argc || strncmp(argv[i], "--", 2) != 0) {
@@ -709,6 +812,10 @@ asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_
       return ASR_ERR_USAGE;
     }
     i++;
+  }
+  if (o->keep_db && !o->engine) {
+    (void)asr_fmt(why, why_len, "--keep-db needs --engine");
+    return ASR_ERR_USAGE;
   }
   return ASR_OK;
 }
@@ -742,6 +849,11 @@ static void table_counts(const json_t *r, char *b, size_t n, size_t *len)
       b, n, len, "%-40s %lld days, %lld devices, %lld sites, delivery %lld days, seed %lld\n",
       "simulation", (long long)num(r, "days"), (long long)num(r, "devices"),
       (long long)num(r, "sites"), (long long)num(r, "delivery_days"), (long long)num(r, "seed"));
+  asr_append(b, n, len, "%-40s %s\n", "driven through",
+             json_is_string(json_object_get(r, "mode")) &&
+                     strcmp(json_string_value(json_object_get(r, "mode")), "engine") == 0
+                 ? "the engine over a temporary database (--engine)"
+                 : "the rules only (replenish/)");
   if (num(r, "gauge_error_percent") != 0)
     asr_append(b, n, len, "%-40s %lld %%\n", "fuel gauges off by",
                (long long)num(r, "gauge_error_percent"));

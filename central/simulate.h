@@ -1,8 +1,10 @@
 /* simulate.h: `asr-central simulate`, the replay of a simulated fleet through the
  * replenishment rules (replenish/), the proof of issue 6 section 4 (docs/replenishment.md).
  *
- * Pure over replenish/: no database, no network, no clock; the same options and seed give
- * the same report. The report is one JSON object (jansson); csim_table renders it. */
+ * The rules-only mode is pure over replenish/: no database, no network, no clock. The
+ * engine mode (--engine, central/simengine.h) drives the real engine over a temporary
+ * central database instead. Either way the same options and seed give the same report:
+ * one JSON object (jansson) that csim_table renders. */
 #ifndef ASR_CSIM_H
 #define ASR_CSIM_H
 
@@ -17,14 +19,16 @@
 
 /* The options of a run (defaults in csim_opts_default). */
 typedef struct {
-  unsigned days;     /* simulated days after the warm-up (180; 1..CSIM_MAX_DAYS) */
-  unsigned devices;  /* devices of the fleet (60; 1..CSIM_MAX_DEVICES) */
-  unsigned sites;    /* sites they are spread over (6; 1..50) */
-  unsigned delivery; /* days from an order to its arrival (3; 0..30) */
-  unsigned seed;     /* the random seed of use noise, levels and missing reports (42) */
-  bool compare;      /* also run without consolidation to count the shipments saved (true) */
-  bool json;         /* the caller's output format (not used by the simulation) */
-  int gauge_error;   /* printers report their use this many percent off (0; -50..50) */
+  unsigned days;       /* simulated days after the warm-up (180; 1..CSIM_MAX_DAYS) */
+  unsigned devices;    /* devices of the fleet (60; 1..CSIM_MAX_DEVICES) */
+  unsigned sites;      /* sites they are spread over (6; 1..50) */
+  unsigned delivery;   /* days from an order to its arrival (3; 0..30) */
+  unsigned seed;       /* the random seed of use noise, levels and missing reports (42) */
+  bool compare;        /* also run without consolidation to count the shipments saved (true) */
+  bool json;           /* the caller's output format (not used by the simulation) */
+  int gauge_error;     /* printers report their use this many percent off (0; -50..50) */
+  bool engine;         /* drive the engine over a database (false: the rules only) */
+  const char *keep_db; /* engine mode: keep the databases in this directory (NULL: remove) */
 } csim_opts;
 
 /* Fills o with the defaults. */
@@ -35,8 +39,9 @@ void csim_opts_default(csim_opts *o);
 asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_t why_len);
 
 /* Runs the simulation; *report gets a new JSON object (the caller json_decref()s it).
- * ASR_ERR_INVALID on options out of range, ASR_ERR_NOMEM. */
-asr_result csim_run(const csim_opts *o, json_t **report);
+ * ASR_ERR_INVALID on options out of range, ASR_ERR_NOMEM, in the engine mode a store or
+ * file error; why names the problem. */
+asr_result csim_run(const csim_opts *o, json_t **report, char *why, size_t why_len);
 
 /* The broken promises of a report (stock-out, trigger error > 1 day, no shipment saved by
  * consolidation) as a message in why; false when every promise held. */

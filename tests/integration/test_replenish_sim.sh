@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_replenish_sim.sh: `asr-central simulate` (central/simulate.c): simulated fleets through
-# the replenishment rules for several seeds and delivery times. The JSON report is checked
+# the replenishment rules for several seeds and delivery times, and (--engine) through the
+# real engine over a temporary central database. The JSON report is checked
 # with python3: no stock-out day on an eligible reporting device, every order within one
 # printing day of the day the supply's true days left crossed the trigger, fewer shipments
 # with consolidation, every scenario seen (spike, high usage, silence, early replacement),
@@ -128,10 +129,107 @@ assert d["gauge_error_percent"] == int(sys.argv[2]) and d["max_trigger_error_day
     ok "gauges $g % off: the trigger error is caught, exit 1" || notok "gauges $g % off (exit $st)"
 done
 
+# The engine mode (central/simengine.c): the same fleet through the real engine over a
+# temporary central database (batches stored with cstore_apply, cengine_run_day, orders
+# shipped and delivered with cengine_order_step). The promises hold, the report comes from
+# the store's orders and the outbox, and the engine orders what the rules-only mode orders.
+check_engine() { # $1: engine report, $2: rules-only report, $3: exit status, $4: what
+  python3 - "$1" "$2" "$3" "$4" <<'EOF'
+import json, sys
+e, p = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+status, what = int(sys.argv[3]), sys.argv[4]
+fails = 0
+def check(name, ok):
+    global fails
+    print(("ok - " if ok else "not ok - ") + what + ": " + name)
+    fails += 0 if ok else 1
+check("mode engine", e.get("mode") == "engine" and p.get("mode") == "rules")
+check("no stock-out day on eligible reporting devices (%s)" % e["stockout_days"], e["stockout_days"] == 0)
+check("orders within 1 day of the trigger (max %s over %s lines)" % (e["max_trigger_error_days"], e["trigger_lines"]),
+      e["max_trigger_error_days"] <= 1 and e["trigger_lines"] > 0)
+check("consolidation ships less (%s < %s)" % (e["shipments"], e["shipments_without_consolidation"]),
+      e["shipments"] < e["shipments_without_consolidation"])
+nk = e["notices_by_kind"]
+check("notices queued in the outbox (%s = sum of %s)" % (e["notices"], nk),
+      e["notices"] > 0 and e["notices"] == sum(nk.values()))
+check("every order mailed as created and as shipped (%s)" % e["orders"],
+      e["orders"] > 0 and nk["order_created"] == e["orders"] and nk["order_shipped"] == e["orders"])
+check("disconnection and final notices mailed", nk["disconnected"] > 0 and nk["final"] > 0)
+check("the high-usage device marked by the engine, never ordered for",
+      e["high_usage_devices"] == 1 and all(x["order_lines"] == 0 for x in e["per_device"] if x["high_usage"]))
+for k in ("orders", "shipments_without_consolidation", "order_lines", "cartridges", "notices",
+          "trigger_lines", "changed_lines", "consolidated_lines", "trigger_lines_by_error_days"):
+    check("engine and rules agree on %s (%s, %s)" % (k, e[k], p[k]), e[k] == p[k])
+check("exit status 0", status == 0)
+sys.exit(1 if fails else 0)
+EOF
+}
+
+mkdir "$tmp/tmpdir"
+for run in "42 3" "11 7"; do
+  set -- $run
+  keep=""
+  [ "$1" = 42 ] && keep="--keep-db $tmp/keep"
+  "$central" simulate --seed "$1" --delivery "$2" --format json >"$tmp/rules.json" 2>"$tmp/err"
+  TMPDIR="$tmp/tmpdir" "$central" simulate --engine $keep --seed "$1" --delivery "$2" \
+    --format json >"$tmp/engine.json" 2>"$tmp/err"
+  st=$?
+  check_engine "$tmp/engine.json" "$tmp/rules.json" "$st" "engine, seed $1 delivery $2" ||
+    { fails=$((fails + 1)); cat "$tmp/err"; }
+  [ "$1" = 42 ] && cp "$tmp/engine.json" "$tmp/e42.json"
+done
+[ -z "$(ls -A "$tmp/tmpdir")" ] && ok "engine mode: the temporary databases are removed" ||
+  { notok "engine mode: left in TMPDIR:"; ls -la "$tmp/tmpdir"; }
+
+# The engine mode's table says so.
+TMPDIR="$tmp/tmpdir" "$central" simulate --engine --days 30 --devices 12 >"$tmp/etable" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 0 ] && grep -q '^driven through .*the engine' "$tmp/etable" &&
+  [ "$(grep -c '^SIM0' "$tmp/etable")" -eq 12 ] && [ -z "$(ls -A "$tmp/tmpdir")" ] &&
+  ok "engine mode: table output" || { notok "engine mode: table output (exit $st)"; cat "$tmp/etable" "$tmp/err"; }
+grep -q '^driven through .*the rules only' "$tmp/table" && ok "rules-only table says so" ||
+  notok "rules-only table: no 'driven through' line"
+
+# --keep-db: both runs' databases stay (0600); what they hold is what the report says.
+python3 - "$tmp/keep" "$tmp/e42.json" <<'EOF' && ok "--keep-db: the databases agree with the report" || notok "--keep-db"
+import json, os, sqlite3, stat, sys
+d = json.load(open(sys.argv[2]))
+for name in ("simulate.db", "simulate-no-consolidation.db"):
+    p = os.path.join(sys.argv[1], name)
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, (p, oct(os.stat(p).st_mode))
+db = sqlite3.connect(os.path.join(sys.argv[1], "simulate.db"))
+q = lambda sql: db.execute(sql).fetchall()
+assert q("SELECT count(*) FROM orders")[0][0] == d["orders"], q("SELECT count(*) FROM orders")
+states = dict(q("SELECT state, count(*) FROM orders GROUP BY state"))
+assert set(states) <= {"delivered", "shipped"} and states.get("delivered", 0) > 0, states
+assert q("SELECT count(*) FROM outbox")[0][0] == d["notices"], q("SELECT count(*) FROM outbox")
+assert q("SELECT coalesce(sum(quantity), 0) FROM order_lines")[0][0] == d["cartridges"]
+last = q("SELECT max(day) FROM orders WHERE state = 'delivered'")[0][0]
+first = q("SELECT min(day) FROM orders WHERE state = 'shipped'")[0][0]
+assert first is None or last < first, (last, first)   # delivered in order of their day
+assert q("SELECT count(DISTINCT serial) FROM devices")[0][0] == d["devices"]
+db2 = sqlite3.connect(os.path.join(sys.argv[1], "simulate-no-consolidation.db"))
+assert db2.execute("SELECT count(*) FROM orders").fetchone()[0] == d["shipments_without_consolidation"]
+EOF
+sum_before=$(cksum <"$tmp/keep/simulate.db")
+"$central" simulate --engine --keep-db "$tmp/keep" --days 10 --format json >"$tmp/again.out" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 1 ] && grep -q 'exists already' "$tmp/err" && [ ! -s "$tmp/again.out" ] &&
+  [ "$(cksum <"$tmp/keep/simulate.db")" = "$sum_before" ] &&
+  ok "--keep-db: an existing database is refused, untouched, exit 1" ||
+  { notok "--keep-db over an existing database (exit $st)"; cat "$tmp/err"; }
+
+: >"$tmp/afile"
+"$central" simulate --engine --keep-db "$tmp/afile/sub" --days 5 >"$tmp/again.out" 2>"$tmp/err"
+st=$?
+[ "$st" -eq 1 ] && grep -q "$tmp/afile/sub: cannot create" "$tmp/err" && [ ! -s "$tmp/again.out" ] &&
+  ok "--keep-db: a directory that cannot be made is refused, exit 1" ||
+  { notok "--keep-db under a file (exit $st)"; cat "$tmp/err"; }
+
 # Bad arguments: exit 2 and a message naming the problem; nothing on stdout.
 for bad in "--days 0" "--days 366" "--devices 0" "--devices 201" "--sites 0" "--delivery 31" \
   "--delivery -1" "--seed x" "--format xml" "--days" "--bogus 1" "extra" "--gauge-error 51" \
-  "--gauge-error 1.5"; do
+  "--gauge-error 1.5" "--keep-db $tmp/k2" "--engine --keep-db"; do
   "$central" simulate $bad >"$tmp/bad.out" 2>"$tmp/bad.err"
   st=$?
   if [ "$st" -eq 2 ] && [ ! -s "$tmp/bad.out" ] && grep -q 'simulate' "$tmp/bad.err"; then

@@ -1,0 +1,62 @@
+/* simengine.h: the engine mode of `asr-central simulate --engine` (docs/replenishment.md).
+ *
+ * Drives the real engine (central/engine.h) over a temporary central database
+ * (central/cstore.h) with the simulated fleet of central/simulate.c: each day the
+ * printers' reports go into the store as one batch per site (cstore_apply), the engine
+ * runs the day (cengine_run_day), the orders it created are shipped, and delivered after
+ * the delivery time (cengine_order_step). What the engine ordered is read back from the
+ * store (cstore_order_foreach), the notices from its outbox. */
+#ifndef ASR_CSIMENGINE_H
+#define ASR_CSIMENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "replenish/rules.h"
+
+typedef struct csime csime;
+
+/* Creates the database of one run: in a new temporary directory (removed by csime_close),
+ * or as keep_dir/NAME.db when keep_dir is not NULL (kept; an existing file is refused).
+ * Sites are made for each (site, contact) of the fleet v of n devices. ASR_ERR_IO or a
+ * store error with the reason in err. The sites are made at now (Unix seconds). */
+asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf *c,
+                      const asr_rp_device *v, size_t n, int64_t now, csime **out, char *err,
+                      size_t errn);
+
+/* Frees e, removing its temporary database (NULL is fine). */
+void csime_close(csime *e);
+
+/* Stores the reports of day (epoch days) of the fleet v: the devices whose newest reading
+ * is of that day, one batch per site. */
+asr_result csime_report(csime *e, const asr_rp_device *v, size_t n, int64_t day);
+
+/* Delivers the orders shipped to arrive on day or before. */
+asr_result csime_deliver(csime *e, int64_t day);
+
+/* Runs the engine on day, ships the orders it created to arrive on day + delivery, and
+ * fills plan (device and supply indices into v) with them. ASR_ERR_LIMIT when the plan's
+ * arrays are too small. */
+asr_result csime_run_day(csime *e, const asr_rp_device *v, size_t n, int64_t day, int delivery,
+                         asr_rp_plan *plan);
+
+/* What the engine did over the run, read back from the store: orders (all states), the
+ * mails of the outbox by kind (a new JSON object {"order_created": N, ...}), their total,
+ * the early replacements it found, and each device's high-use mark (high_use[n], by v's
+ * serials). */
+typedef struct {
+  long orders, mails, early;
+  json_t *notices_by_kind;
+} csime_totals;
+
+/* Fills t (t->notices_by_kind is the caller's to json_decref) and high_use. */
+asr_result csime_totals_get(csime *e, const asr_rp_device *v, size_t n, csime_totals *t,
+                            bool *high_use);
+
+/* The path of the database (for messages). */
+const char *csime_path(const csime *e);
+
+#endif
