@@ -307,11 +307,14 @@ static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
   int stock = s->stock > 0 ? (int)(s->stock > 1000 ? 1000 : s->stock) : 0;
   int before = stock, settled = stock;
   int64_t done = s->last_day < e->today ? s->last_day : e->today - 1;
+  /* a supply never checked before: its history before yesterday is not judged (those
+   * replacements predate the engine and no shipped stock can have gone into them) */
+  int64_t from = s->jumps_day >= 0 ? s->jumps_day : e->today - 2;
   asr_result r = ASR_OK;
 
   for (size_t i = 1; !r && i < s->n; i++) {
     asr_rp_jump j;
-    if (s->r[i].day <= s->jumps_day)
+    if (s->r[i].day <= from)
       continue;
     asr_rp_jump_apply_used(s->r[i - 1].level, s->r[i].level, s->capacity, used_before(e, s, i),
                            &e->c->forecast, &stock, &j);
@@ -320,7 +323,7 @@ static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
       settled = stock;
   }
   s->stock -= before - stock; /* today's plan knows today's replacements */
-  if (r || s->n == 0 || done <= s->jumps_day)
+  if (r || s->n == 0 || done <= from)
     return r;
   s->installed_new = before - settled;
   return cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);

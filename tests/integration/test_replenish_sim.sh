@@ -158,7 +158,8 @@ check("disconnection and final notices mailed", nk["disconnected"] > 0 and nk["f
 check("the high-usage device marked by the engine, never ordered for",
       e["high_usage_devices"] == 1 and all(x["order_lines"] == 0 for x in e["per_device"] if x["high_usage"]))
 for k in ("orders", "shipments_without_consolidation", "order_lines", "cartridges", "notices",
-          "trigger_lines", "changed_lines", "consolidated_lines", "trigger_lines_by_error_days"):
+          "trigger_lines", "changed_lines", "consolidated_lines", "trigger_lines_by_error_days",
+          "early_replacements"):
     check("engine and rules agree on %s (%s, %s)" % (k, e[k], p[k]), e[k] == p[k])
 check("exit status 0", status == 0)
 sys.exit(1 if fails else 0)

@@ -431,8 +431,27 @@ START_TEST(test_engine_early_gap)
   feed(st, &ag, "G1", 21, 21, CAP, 0, (D0 + 21) * 86400 + 7200);
   /* G2: 6000 left on day 10, replaced on day 12 with 5400 left: early */
   feed(st, &ag, "G2", 0, 10, 9000, 300, (D0 + 10) * 86400 + 7200);
+  ck_assert_uint_eq(run_day(st, &c, 11).early, 0); /* both checked up to day 10 */
   feed(st, &ag, "G2", 12, 12, CAP, 0, (D0 + 12) * 86400 + 7200);
   ck_assert_uint_eq(run_day(st, &c, 21).early, 1);
+  cstore_close(st);
+}
+END_TEST
+
+/* A supply the engine sees for the first time: replacements in its history before
+ * yesterday predate the engine and are not judged (no early report, no stock used). */
+START_TEST(test_engine_first_run_history)
+{
+  cstore *st = open_store();
+  cstore_agent ag;
+  asr_rp_conf c;
+
+  asr_rp_conf_default(&c);
+  enrol(st, "hist", &ag);
+  feed(st, &ag, "H1", 0, 10, 9000, 300, (D0 + 10) * 86400 + 7200);
+  feed(st, &ag, "H1", 12, 20, CAP + 3600, 300, (D0 + 12) * 86400 + 7200); /* early, day 12 */
+  ck_assert_uint_eq(run_day(st, &c, 21).early, 0);
+  ck_assert_uint_eq(run_day(st, &c, 22).early, 0);
   cstore_close(st);
 }
 END_TEST
@@ -631,6 +650,7 @@ int main(void)
   tcase_add_test(tc, test_notify_errors);
   tcase_add_test(tc, test_engine_late_replacement);
   tcase_add_test(tc, test_engine_early_gap);
+  tcase_add_test(tc, test_engine_first_run_history);
   tcase_add_test(tc, test_notify_claim);
   tcase_add_test(tc, test_notify_concurrent);
   tcase_add_test(tc, test_engine_instance);
