@@ -50,7 +50,7 @@ typedef struct {
   const asr_rp_reading *readings; /* daily readings, sorted by day (remaining, see forecast.h) */
   size_t n_readings;
   int stock;             /* cartridges shipped to this device and not yet installed */
-  int64_t covered_until; /* covered date of the latest open order line, or 0 (none) */
+  int64_t covered_until; /* covered date of the newest open order line, or 0 */
 } asr_rp_supply;
 
 /* One enrolled (or not) device. */
