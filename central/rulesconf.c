@@ -44,7 +44,7 @@ static const struct {
 #define TYPE_PREFIX "trigger_days."
 #define TYPE_TRIGGER_MIN 1.0
 #define TYPE_TRIGGER_MAX 365.0
-#define ELIGIBLE_NAMES "toner, wasteToner, ink, inkCartridge, tonerCartridge"
+#define TYPE_CODE_MAX 255 /* PrtMarkerSuppliesTypeTC codes looked at for the names */
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
 
@@ -69,21 +69,37 @@ static bool parse_bool(const char *s, double *out)
   return true;
 }
 
+/* The RFC 3805 names of the types the rules order, "toner, wasteToner, ...", into buf (from
+ * the tables of common/device.c and replenish/rules.c, so that the two stay the truth). */
+static void eligible_names(char *buf, size_t n)
+{
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (int32_t t = 1; t <= TYPE_CODE_MAX; t++) {
+    const char *tn = asr_supply_type_name(t);
+    if (tn && asr_rp_type_eligible(t))
+      asr_append(buf, n, &len, "%s%s", len ? ", " : "", tn);
+  }
+}
+
 /* Sets the trigger of the supply type named tname (an RFC 3805 PrtMarkerSuppliesTypeTC
  * name); a type set before gets the new value. */
 static asr_result set_type_trigger(asr_rp_conf *c, const char *name, const char *tname,
                                    const char *value, char *err, size_t n)
 {
   int32_t type = asr_supply_type_code(tname);
+  char names[256];
   double v = 0;
   size_t i = 0;
 
+  eligible_names(names, sizeof(names));
   if (type == 0) {
-    asr_fmt(err, n, "%s: unknown supply type '%s' (one of " ELIGIBLE_NAMES ")", name, tname);
+    asr_fmt(err, n, "%s: unknown supply type '%s' (one of %s)", name, tname, names);
     return ASR_ERR_INVALID;
   }
   if (!asr_rp_type_eligible(type)) {
-    asr_fmt(err, n, "%s: %s is never ordered (only " ELIGIBLE_NAMES " are)", name, tname);
+    asr_fmt(err, n, "%s: %s is never ordered (only %s are)", name, tname, names);
     return ASR_ERR_INVALID;
   }
   if (!parse_double(value, &v) || v < TYPE_TRIGGER_MIN || v > TYPE_TRIGGER_MAX) {

@@ -120,6 +120,19 @@ START_TEST(test_mid_window)
 }
 END_TEST
 
+/* Rules that do not fit together: the error names the relation and both values. */
+START_TEST(test_conflicts)
+{
+  load_bad("silent_days = 9\ndisconnect_days = 8\n",
+           "silent_days (9) is more than disconnect_days (8)");
+  load_bad("disconnect_days = 12\nfinal_days = 10\n",
+           "final_days (10) is not more than disconnect_days (12)");
+  load_bad("long_window_days = 7\nshort_window_days = 8\n",
+           "short_window_days (8) is more than long_window_days (7)");
+  load_bad("min_span_days = 8\n", "min_span_days (8) is more than short_window_days (7)");
+}
+END_TEST
+
 /* trigger_days.TYPE: several types, a repeated type replaces its value, the rest keep 21. */
 START_TEST(test_type_trigger)
 {
@@ -156,10 +169,12 @@ START_TEST(test_type_trigger_bad)
   load_bad("trigger_days.ink = nan\n", "is not a number from 1 to 365");
   load_bad("trigger_days.ink =\n", "trigger_days.ink: '' is not a number");
   load_bad("# x\ntrigger_days.tonr = 30\n",
-           ":2: trigger_days.tonr: unknown supply type 'tonr' (one of toner, wasteToner,");
+           ":2: trigger_days.tonr: unknown supply type 'tonr' (one of toner, wasteToner, ink,"
+           " inkCartridge, tonerCartridge)");
   load_bad("trigger_days.Toner = 30\n", "unknown supply type 'Toner'");
   load_bad("trigger_days. = 30\n", "unknown supply type ''");
-  load_bad("trigger_days.fuser = 30\n", "trigger_days.fuser: fuser is never ordered");
+  load_bad("trigger_days.fuser = 30\n", "trigger_days.fuser: fuser is never ordered (only toner,"
+                                        " wasteToner, ink, inkCartridge, tonerCartridge are)");
   load_bad("trigger_days.opc = 30\n", "opc is never ordered");
   /* the old spellings a reviewer tried are refused, naming the rule */
   load_bad("toner.trigger_days = 30\n", ":1: unknown rule 'toner.trigger_days'");
@@ -246,6 +261,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_every_directive);
   tcase_add_test(tc, test_mid_window);
+  tcase_add_test(tc, test_conflicts);
   tcase_add_test(tc, test_type_trigger);
   tcase_add_test(tc, test_type_trigger_bad);
   tcase_add_test(tc, test_type_orders_earlier);
