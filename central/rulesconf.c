@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/device.h"
 #include "common/util.h"
 
 typedef enum { K_INT, K_DOUBLE, K_BOOL } kind;
@@ -35,7 +36,15 @@ static const struct {
     {"jump_fraction", K_DOUBLE, 0.01, 0.99, offsetof(asr_rp_conf, forecast.jump_fraction)},
     {"min_span_days", K_INT, 1, 365, offsetof(asr_rp_conf, forecast.min_span_days)},
     {"early_fraction", K_DOUBLE, 0.01, 0.99, offsetof(asr_rp_conf, forecast.early_fraction)},
+    {"mid_window_days", K_INT, 2, 365, offsetof(asr_rp_conf, forecast.mid_window_days)},
+    {"mid_ratio", K_DOUBLE, 1, 10, offsetof(asr_rp_conf, forecast.mid_ratio)},
 };
+
+/* trigger_days.TYPE = N: the trigger of one supply type (asr_rp_conf.overrides). */
+#define TYPE_PREFIX "trigger_days."
+#define TYPE_TRIGGER_MIN 1.0
+#define TYPE_TRIGGER_MAX 365.0
+#define TYPE_CODE_MAX 255 /* PrtMarkerSuppliesTypeTC codes looked at for the names */
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
 
@@ -60,8 +69,61 @@ static bool parse_bool(const char *s, double *out)
   return true;
 }
 
+/* The RFC 3805 names of the types the rules order, "toner, wasteToner, ...", into buf (from
+ * the tables of common/device.c and replenish/rules.c, so that the two stay the truth). */
+static void eligible_names(char *buf, size_t n)
+{
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (int32_t t = 1; t <= TYPE_CODE_MAX; t++) {
+    const char *tn = asr_supply_type_name(t);
+    if (tn && asr_rp_type_eligible(t))
+      asr_append(buf, n, &len, "%s%s", len ? ", " : "", tn);
+  }
+}
+
+/* Sets the trigger of the supply type named tname (an RFC 3805 PrtMarkerSuppliesTypeTC
+ * name); a type set before gets the new value. */
+static asr_result set_type_trigger(asr_rp_conf *c, const char *name, const char *tname,
+                                   const char *value, char *err, size_t n)
+{
+  int32_t type = asr_supply_type_code(tname);
+  char names[256];
+  double v = 0;
+  size_t i = 0;
+
+  eligible_names(names, sizeof(names));
+  if (type == 0) {
+    asr_fmt(err, n, "%s: unknown supply type '%s' (one of %s)", name, tname, names);
+    return ASR_ERR_INVALID;
+  }
+  if (!asr_rp_type_eligible(type)) {
+    asr_fmt(err, n, "%s: %s is never ordered (only %s are)", name, tname, names);
+    return ASR_ERR_INVALID;
+  }
+  if (!parse_double(value, &v) || v < TYPE_TRIGGER_MIN || v > TYPE_TRIGGER_MAX) {
+    asr_fmt(err, n, "%s: '%s' is not a number from %g to %g", name, value, TYPE_TRIGGER_MIN,
+            TYPE_TRIGGER_MAX);
+    return ASR_ERR_INVALID;
+  }
+  while (i < c->n_overrides && i < ASR_RP_OVERRIDES_MAX && c->overrides[i].type != type)
+    i++;
+  if (i >= ASR_RP_OVERRIDES_MAX) {
+    asr_fmt(err, n, "%s: more than %d per-type triggers", name, ASR_RP_OVERRIDES_MAX);
+    return ASR_ERR_INVALID;
+  }
+  c->overrides[i].type = type;
+  c->overrides[i].trigger_days = v;
+  if (i == c->n_overrides)
+    c->n_overrides++;
+  return ASR_OK;
+}
+
 asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char *err, size_t n)
 {
+  if (strncmp(name, TYPE_PREFIX, strlen(TYPE_PREFIX)) == 0)
+    return set_type_trigger(c, name, name + strlen(TYPE_PREFIX), value, err, n);
   for (size_t i = 0; i < N_DIRECTIVES; i++) {
     double v = 0;
     char *p = (char *)c + directives[i].off;
@@ -125,6 +187,33 @@ static asr_result apply_line(asr_rp_conf *c, char *line, const char *path, int n
   return ASR_OK;
 }
 
+/* Names in err the relation between two rules that c breaks (the cross-checks of
+ * asr_rp_conf_check; each value alone was range-checked when it was read). */
+static void explain_conflict(const asr_rp_conf *c, const char *path, char *err, size_t n)
+{
+  const asr_rp_forecast_conf *f = &c->forecast;
+
+  if (c->silent_days > c->disconnect_days)
+    asr_fmt(err, n, "%s: silent_days (%d) is more than disconnect_days (%d)", path, c->silent_days,
+            c->disconnect_days);
+  else if (c->final_days <= c->disconnect_days)
+    asr_fmt(err, n, "%s: final_days (%d) is not more than disconnect_days (%d)", path,
+            c->final_days, c->disconnect_days);
+  else if (f->short_window_days > f->long_window_days)
+    asr_fmt(err, n, "%s: short_window_days (%d) is more than long_window_days (%d)", path,
+            f->short_window_days, f->long_window_days);
+  else if (f->min_span_days > f->short_window_days)
+    asr_fmt(err, n, "%s: min_span_days (%d) is more than short_window_days (%d)", path,
+            f->min_span_days, f->short_window_days);
+  else if (f->mid_window_days < f->short_window_days || f->mid_window_days > f->long_window_days)
+    asr_fmt(err, n,
+            "%s: mid_window_days (%d) is not from short_window_days (%d) to"
+            " long_window_days (%d)",
+            path, f->mid_window_days, f->short_window_days, f->long_window_days);
+  else
+    asr_fmt(err, n, "%s: the rules do not fit together", path);
+}
+
 asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
 {
   char line[512];
@@ -147,10 +236,7 @@ asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
   }
   fclose(f);
   if (!r && asr_rp_conf_check(&tmp) != ASR_OK) {
-    asr_fmt(err, n,
-            "%s: the rules do not fit together (e.g. silent_days <= disconnect_days <"
-            " final_days, short_window_days <= long_window_days)",
-            path);
+    explain_conflict(&tmp, path, err, n);
     r = ASR_ERR_INVALID;
   }
   if (!r)

@@ -1,9 +1,11 @@
 /* rulesconf.h: the numbers of the replenishment rules from a file (asr-central --rules).
  *
  * A file of "name = value" lines ('#' starts a comment); the names are the members of
- * asr_rp_conf (docs/replenishment.md lists them with defaults and ranges). Values are
- * range-checked one by one, then the whole set with asr_rp_conf_check; an error says
- * "FILE:LINE: what is wrong" and leaves the caller's conf untouched. */
+ * asr_rp_conf and of its forecast (asr_rp_forecast_conf), without the "forecast." prefix,
+ * and "trigger_days.TYPE" for the trigger of one supply type (an RFC 3805 type name,
+ * asr_rp_conf.overrides); docs/replenishment.md lists them with defaults and ranges.
+ * Values are range-checked one by one, then the whole set with asr_rp_conf_check; an
+ * error says "FILE:LINE: what is wrong" and leaves the caller's conf untouched. */
 #ifndef ASR_CENTRAL_RULESCONF_H
 #define ASR_CENTRAL_RULESCONF_H
 
@@ -12,8 +14,9 @@
 #include "common/result.h"
 #include "replenish/rules.h"
 
-/* Sets one rule name to value in c. ASR_ERR_INVALID (err says why) on an unknown name or a
- * value out of range. */
+/* Sets one rule name to value in c ("trigger_days.TYPE" adds or replaces that type's
+ * trigger). ASR_ERR_INVALID (err says why) on an unknown name or type, a value out of
+ * range, or a type that is never ordered. */
 asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char *err, size_t n);
 
 /* Applies the file path on top of *c (all of it or nothing). ASR_ERR_IO when it cannot be
