@@ -84,6 +84,10 @@ asr_result asr_platform_service_start(const char *name, int64_t timeout_ms);
 /* Asks the service name to stop and waits up to timeout_ms for STOPPED. */
 asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms);
 
+/* Asks the running service name to reload its configuration (Windows: the PARAMCHANGE
+ * control); ASR_ERR_INVALID when it is not running. */
+asr_result asr_platform_service_reload(const char *name);
+
 /* Restricts the existing file or directory path to SYSTEM and Administrators (Windows: a
  * protected DACL, inherited by the contents of a directory) or to its owner (POSIX). */
 asr_result asr_platform_restrict(const char *path);

@@ -155,6 +155,12 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
   return ASR_ERR_INVALID;
 }
 
+asr_result asr_platform_service_reload(const char *name)
+{
+  (void)name; /* systemctl reload asr-agent (SIGHUP) */
+  return ASR_ERR_INVALID;
+}
+
 asr_result asr_platform_restrict(const char *path)
 {
   struct stat sb;

@@ -461,6 +461,30 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
   return r;
 }
 
+asr_result asr_platform_service_reload(const char *name)
+{
+  SC_HANDLE scm = NULL, svc;
+  SERVICE_STATUS st;
+  asr_result r = ASR_OK;
+
+  svc = open_service(name, SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS, &scm, &r);
+  if (!svc)
+    goto out;
+  if (!QueryServiceStatus(svc, &st)) {
+    r = win_fail("cannot query the service", name, GetLastError());
+  } else if (st.dwCurrentState != SERVICE_RUNNING) {
+    asr_log(ASR_LOG_ERR, "service %s is not running: nothing to reload", name);
+    r = ASR_ERR_INVALID;
+  } else if (!ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st)) {
+    r = win_fail("cannot send the reload (paramchange) to the service", name, GetLastError());
+  }
+  CloseServiceHandle(svc);
+out:
+  if (scm)
+    CloseServiceHandle(scm);
+  return r;
+}
+
 asr_result asr_platform_service_uninstall(const char *name)
 {
   SC_HANDLE scm = NULL, svc;
