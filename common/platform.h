@@ -88,8 +88,9 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms);
  * control); ASR_ERR_INVALID when it is not running. */
 asr_result asr_platform_service_reload(const char *name);
 
-/* Restricts the existing file or directory path to SYSTEM and Administrators (Windows: a
- * protected DACL, inherited by the contents of a directory) or to its owner (POSIX). */
+/* Restricts the existing file or directory path to SYSTEM and Administrators (Windows:
+ * owner Administrators and a protected DACL, inherited by the contents of a directory;
+ * refused when another account owns it and ours cannot take it over) or to its owner (POSIX). */
 asr_result asr_platform_restrict(const char *path);
 
 /* Reads the value name that the installer left for the agent (Windows: a string under

@@ -36,6 +36,13 @@ bool tu_posix_modes(void);
 /* True when file modes deny this process access (POSIX modes, and not running as root). */
 bool tu_modes_deny_access(void);
 
+/* Windows: 1 when path's owner is the Administrators group, else 0. POSIX: 1 when its mode
+ * gives nothing to the group and others (what asr_platform_restrict does there). */
+int tu_restricted(const char *path);
+
+/* True when running under Wine (which takes a file's owner from its Unix owner). */
+bool tu_wine(void);
+
 /* Sets the POSIX mode of path (0 when done); a no-op answering 0 on Windows (ACLs). */
 int tu_chmod(const char *path, unsigned mode);
 

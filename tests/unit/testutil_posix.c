@@ -51,6 +51,18 @@ bool tu_posix_modes(void)
   return true;
 }
 
+int tu_restricted(const char *path)
+{
+  struct stat st;
+
+  return stat(path, &st) == 0 && (st.st_mode & 077) == 0;
+}
+
+bool tu_wine(void)
+{
+  return false;
+}
+
 bool tu_modes_deny_access(void)
 {
   return geteuid() != 0; /* root reads anything */

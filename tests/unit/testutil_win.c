@@ -9,6 +9,8 @@
 #include <string.h>
 #include <windows.h>
 
+#include <aclapi.h>
+
 #include "common/util.h"
 
 void tu_tmpdir(const char *name, char *out, size_t n)
@@ -75,6 +77,27 @@ FILE *tu_tmpfile(void)
 bool tu_posix_modes(void)
 {
   return false;
+}
+
+int tu_restricted(const char *path)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  int ok;
+
+  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
+                            NULL, &sd) != ERROR_SUCCESS)
+    return 0;
+  ok = owner && IsWellKnownSid(owner, WinBuiltinAdministratorsSid);
+  LocalFree(sd);
+  return ok;
+}
+
+bool tu_wine(void)
+{
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+
+  return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
 bool tu_modes_deny_access(void)
