@@ -98,6 +98,11 @@ asr_result asr_platform_restrict(const char *path);
  * it is absent or empty (always on POSIX), ASR_ERR_TOO_LARGE when it does not fit. */
 asr_result asr_platform_install_value(const char *name, char *out, size_t n);
 
+/* Creates the installer's key (Windows: HKLM\SOFTWARE\asr-agent\Install) with access for
+ * SYSTEM and Administrators only, before the installer writes secrets into it; no-op on
+ * POSIX. */
+asr_result asr_platform_install_lock(void);
+
 /* Deletes the installer's value name (ASR_OK when it is absent; no-op on POSIX). */
 asr_result asr_platform_install_forget(const char *name);
 

@@ -178,6 +178,11 @@ asr_result asr_platform_install_value(const char *name, char *out, size_t n)
   return ASR_ERR_NOT_FOUND;
 }
 
+asr_result asr_platform_install_lock(void)
+{
+  return ASR_OK; /* no installer store on POSIX */
+}
+
 asr_result asr_platform_install_forget(const char *name)
 {
   (void)name;

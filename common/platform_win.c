@@ -571,6 +571,34 @@ asr_result asr_platform_install_value(const char *name, char *out, size_t n)
   return out[0] ? ASR_OK : ASR_ERR_NOT_FOUND;
 }
 
+/* The installer's key: full access for SYSTEM and Administrators, nobody else, protected
+ * from HKLM\SOFTWARE's inherited Users:Read. */
+#define SDDL_KEY_ADMIN_ONLY "D:P(A;CI;KA;;;SY)(A;CI;KA;;;BA)"
+
+asr_result asr_platform_install_lock(void)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  HKEY h = NULL;
+  LONG rc;
+
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(SDDL_KEY_ADMIN_ONLY, SDDL_REVISION_1,
+                                                            &sd, NULL))
+    return ASR_ERR_NOMEM;
+  rc = RegCreateKeyExA(HKEY_LOCAL_MACHINE, INSTALL_KEY, 0, NULL, 0, WRITE_DAC | KEY_WOW64_64KEY,
+                       NULL, &h, NULL);
+  if (rc == ERROR_SUCCESS) {
+    rc = RegSetKeySecurity(h, DACL_SECURITY_INFORMATION, sd);
+    RegCloseKey(h);
+  }
+  LocalFree(sd);
+  if (rc != ERROR_SUCCESS) {
+    asr_log(ASR_LOG_ERR, "HKLM\\%s: cannot restrict it to SYSTEM and Administrators (error %lu)",
+            INSTALL_KEY, (unsigned long)rc);
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
+}
+
 asr_result asr_platform_install_forget(const char *name)
 {
   HKEY h;

@@ -162,6 +162,10 @@ msi /i "$V1" /qn /l*v "$(winpath "$TMPD/install.log")" "ENDPOINT=https://$ADDR:$
   "SITE_TOKEN=$SITE_TOKEN" SCAN_TARGETS=127.61.0.9 "COMMUNITY=public,$COMMUNITY_SECRET" \
   PROXY=none
 check "msiexec /i /qn with properties" [ $? -eq 0 ]
+# (the order, before WriteRegistryValues, is Windows Installer's script order: Wine runs
+# standard actions at once and deferred custom actions later, so it cannot show it)
+grep -aq 'LockInstallKey' "$TMPD/install.log" && ok "the installer's key locked (LockInstallKey)" ||
+  not_ok "LockInstallKey did not run (see $TMPD/install.log)"
 CONF=$(tr -d '\r' <"$DATA/asr-agent.conf" 2>/dev/null)
 has_line() { printf '%s\n' "$CONF" | grep -qx "$1"; }
 check "config: endpoint" has_line "endpoint https://$ADDR:$PORT"

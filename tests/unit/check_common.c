@@ -367,6 +367,25 @@ START_TEST(test_platform_restrict)
 }
 END_TEST
 
+/* asr_platform_install_lock: the installer's key private before the MSI writes secrets. */
+START_TEST(test_install_lock)
+{
+  if (!asr_platform_service_supported()) {
+    ck_assert_int_eq(asr_platform_install_lock(), ASR_OK); /* no-op */
+    tu_skip("test_install_lock (key)", "no installer key on POSIX");
+    return;
+  }
+  tu_install_key_reset(true);
+  ck_assert_int_eq(tu_install_key_private(), 0); /* inherits HKLM\SOFTWARE's rights */
+  ck_assert_int_eq(asr_platform_install_lock(), ASR_OK);
+  ck_assert_int_eq(tu_install_key_private(), 1);
+  tu_install_key_reset(false);
+  ck_assert_int_eq(asr_platform_install_lock(), ASR_OK); /* creates it */
+  ck_assert_int_eq(tu_install_key_private(), 1);
+  tu_install_key_reset(false);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("common");
@@ -376,6 +395,7 @@ int main(void)
 
   tcase_add_test(tc, test_strlcpy);
   tcase_add_test(tc, test_platform_restrict);
+  tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);

@@ -58,6 +58,16 @@ int tu_restricted(const char *path)
   return stat(path, &st) == 0 && (st.st_mode & 077) == 0;
 }
 
+void tu_install_key_reset(bool create)
+{
+  (void)create;
+}
+
+int tu_install_key_private(void)
+{
+  return -1;
+}
+
 bool tu_wine(void)
 {
   return false;
