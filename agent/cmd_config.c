@@ -18,9 +18,9 @@
 #include "common/platform.h"
 #include "common/util.h"
 
-enum { OPT_CONFIG = 1000, OPT_SAVE, OPT_UNDO, OPT_COMMIT };
+enum { OPT_CONFIG = 1000, OPT_SAVE, OPT_UNDO, OPT_COMMIT, OPT_LOCK };
 
-/* import's part in the installer's transaction (--save, --undo, --commit), 0 = none */
+/* import's part in the installer's transaction (--lock, --save, --undo, --commit), 0 = none */
 static int import_step;
 
 static void usage(FILE *out)
@@ -36,7 +36,9 @@ static void usage(FILE *out)
           "  import  the same with the values the MSI left in the registry\n"
           "          (HKLM\\SOFTWARE\\asr-agent\\Install, Windows), deleted once written;\n"
           "          the installer's transaction: --save keeps copies of the files first,\n"
-          "          --undo puts them back (rollback), --commit deletes them\n",
+          "          --undo puts them back (rollback), --commit deletes them; --lock,\n"
+          "          before the installer writes the values, makes their registry key\n"
+          "          SYSTEM's and Administrators' only\n",
           ASR_CONF_DEFAULT_PATH);
 }
 
@@ -68,6 +70,7 @@ static int options(int argc, char **argv, const char **path)
                                            {"save", no_argument, NULL, OPT_SAVE},
                                            {"undo", no_argument, NULL, OPT_UNDO},
                                            {"commit", no_argument, NULL, OPT_COMMIT},
+                                           {"lock", no_argument, NULL, OPT_LOCK},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int code;
@@ -77,7 +80,7 @@ static int options(int argc, char **argv, const char **path)
   while ((code = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (code == OPT_CONFIG) {
       *path = optarg;
-    } else if (code == OPT_SAVE || code == OPT_UNDO || code == OPT_COMMIT) {
+    } else if (code == OPT_SAVE || code == OPT_UNDO || code == OPT_COMMIT || code == OPT_LOCK) {
       import_step = code;
     } else if (code == 'h') {
       usage(stdout);
@@ -171,6 +174,12 @@ static int import_props(const char *path)
 {
   asr_result r;
 
+  if (import_step == OPT_LOCK) {
+    if (asr_platform_install_lock() != ASR_OK)
+      return ASR_EXIT_FAILURE;
+    printf("installer values: readable by SYSTEM and Administrators only\n");
+    return ASR_EXIT_OK;
+  }
   if (import_step == OPT_UNDO || import_step == OPT_COMMIT)
     return import_end(path);
   r = asr_confwrite_import(path, import_step == OPT_SAVE, print_error, NULL);

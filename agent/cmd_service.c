@@ -1,8 +1,9 @@
-/* cmd_service.c: `asr-agent service install|uninstall|start|stop [--config FILE]`, the
+/* cmd_service.c: `asr-agent service install|uninstall|start|stop|reload [--config FILE]`, the
  * Windows service through the Service Control Manager (common/platform.h does the SCM
  * calls). install registers `"<this exe>" run --service --config FILE` (automatic start,
  * LocalSystem), the Event Log source, and narrows the data folder and FILE to SYSTEM and
- * Administrators. On POSIX systemd manages the service (packaging/systemd): exit 2. */
+ * Administrators. reload sends the PARAMCHANGE control (the daemon rereads its configuration).
+ * On POSIX systemd manages the service (packaging/systemd): exit 2. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 
 static void service_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-agent service install|uninstall|start|stop [--config FILE]\n"
+  fprintf(out, "usage: asr-agent service install|uninstall|start|stop|reload [--config FILE]\n"
                "  Windows: controls the asr-agent service of the Service Control Manager.\n"
                "  install    registers it (automatic start) to run `asr-agent run --service\n"
                "             --config FILE` (default " ASR_STATEDIR "/asr-agent.conf, which must\n"
@@ -32,7 +33,9 @@ static void service_usage(FILE *out)
                "  uninstall  stops and removes it\n"
                "  start      starts it and waits until it runs\n"
                "  stop       stops it and waits until it stopped\n"
-               "  On Linux systemd manages the service (asr-agent.service).\n");
+               "  reload     asks the running service to reload its configuration\n"
+               "  On Linux systemd manages the service (asr-agent.service): systemctl reload\n"
+               "  asr-agent (SIGHUP) reloads it.\n");
 }
 
 /* The absolute configuration path: --config or the default in the data folder. */
@@ -92,6 +95,8 @@ static int service_action(const char *verb)
     r = asr_platform_service_uninstall(ASR_SVC_NAME);
   else if (strcmp(verb, "start") == 0)
     r = asr_platform_service_start(ASR_SVC_NAME, SVC_TIMEOUT_MS);
+  else if (strcmp(verb, "reload") == 0)
+    r = asr_platform_service_reload(ASR_SVC_NAME);
   else
     r = asr_platform_service_stop(ASR_SVC_NAME, SVC_TIMEOUT_MS);
   if (r == ASR_ERR_TIMEOUT)
@@ -104,7 +109,7 @@ static int service_action(const char *verb)
 
 static bool known_verb(const char *v)
 {
-  static const char *const verbs[] = {"install", "uninstall", "start", "stop"};
+  static const char *const verbs[] = {"install", "uninstall", "start", "stop", "reload"};
 
   for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
     if (strcmp(v, verbs[i]) == 0)
@@ -148,6 +153,11 @@ int asr_cmd_service(int argc, char **argv)
 
   if (status >= 0)
     return status;
+  if (!asr_platform_service_supported() && strcmp(argv[optind], "reload") == 0) {
+    asr_cli_error("service reload: on this system systemd manages the service: use "
+                  "`systemctl reload asr-agent` (or send SIGHUP to the daemon)");
+    return ASR_EXIT_USAGE;
+  }
   if (!asr_platform_service_supported()) {
     asr_cli_error("service: on this system systemd manages the service: use `systemctl "
                   "enable --now asr-agent` (unit in packaging/systemd)");

@@ -434,6 +434,21 @@ static asr_result prepare(const char *conf_path, const asr_confwrite_props *p, a
   return r;
 }
 
+/* A PROXY without credentials drops the proxy_user_file line: the old proxy-user file
+ * next to the configuration (a password) goes too. */
+static asr_result drop_old_user(const char *conf_path, asr_conf_error_cb err, void *ctx)
+{
+  char user_file[600];
+
+  if (sibling(conf_path, "proxy-user", user_file, sizeof(user_file)) != ASR_OK)
+    return ASR_OK; /* no folder: no file */
+  if (remove(user_file) != 0 && errno != ENOENT) {
+    report(err, ctx, "%s: cannot delete the old proxy credentials: %s", user_file, strerror(errno));
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
+}
+
 /* apply, with save: asr_confwrite_save once everything is valid, before any change. */
 static asr_result apply(const char *conf_path, const asr_confwrite_props *p, bool save,
                         asr_conf_error_cb err, void *ctx)
@@ -457,6 +472,8 @@ static asr_result apply(const char *conf_path, const asr_confwrite_props *p, boo
     if (r != ASR_OK)
       report(err, ctx, "%s: cannot replace it: %s", conf_path, strerror(errno));
   }
+  if (r == ASR_OK && p->v[ASR_PROP_PROXY][0] && !x->user[0])
+    r = drop_old_user(conf_path, err, ctx);
   if (r != ASR_OK && x->tmp[0])
     remove(x->tmp);
   asr_secret_wipe(x, sizeof(*x));
@@ -517,7 +534,7 @@ asr_result asr_confwrite_import(const char *conf_path, bool save, asr_conf_error
 
 /* ---- the installer's transaction: save, undo, commit ---- */
 
-#define N_KEPT 4
+#define N_KEPT 3
 #define KEPT_SUFFIX ".rollback"
 #define NONE_SUFFIX ".rollback-none"
 
@@ -525,8 +542,9 @@ typedef struct {
   char f[N_KEPT][600];
 } kept_files;
 
-/* The files an import may change: the configuration, proxy-user and the service's log
- * next to it, and the token file of the configuration as it is now (or the defaults). */
+/* The files an import may change: the configuration, proxy-user next to it, and the token
+ * file of the configuration as it is now (or the defaults). Not the service's log: a
+ * rollback neither deletes nor restores what the service logged. */
 static void kept_list(const char *conf_path, kept_files *k)
 {
   asr_conf *c = malloc(sizeof(*c));
@@ -534,12 +552,11 @@ static void kept_list(const char *conf_path, kept_files *k)
   memset(k, 0, sizeof(*k));
   asr_strlcpy(k->f[0], conf_path, sizeof(k->f[0]));
   sibling(conf_path, "proxy-user", k->f[1], sizeof(k->f[1]));
-  sibling(conf_path, "asr-agent.log", k->f[2], sizeof(k->f[2]));
   if (!c)
     return;
   if (asr_conf_load(conf_path, c, NULL, NULL) != ASR_OK)
     asr_conf_defaults(c);
-  asr_conf_token_path(c, k->f[3], sizeof(k->f[3]));
+  asr_conf_token_path(c, k->f[2], sizeof(k->f[2]));
   asr_secret_wipe(c, sizeof(*c));
   free(c);
 }

@@ -84,14 +84,24 @@ asr_result asr_platform_service_start(const char *name, int64_t timeout_ms);
 /* Asks the service name to stop and waits up to timeout_ms for STOPPED. */
 asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms);
 
-/* Restricts the existing file or directory path to SYSTEM and Administrators (Windows: a
- * protected DACL, inherited by the contents of a directory) or to its owner (POSIX). */
+/* Asks the running service name to reload its configuration (Windows: the PARAMCHANGE
+ * control); ASR_ERR_INVALID when it is not running. */
+asr_result asr_platform_service_reload(const char *name);
+
+/* Restricts the existing file or directory path to SYSTEM and Administrators (Windows:
+ * owner Administrators and a protected DACL, inherited by the contents of a directory;
+ * refused when another account owns it and ours cannot take it over) or to its owner (POSIX). */
 asr_result asr_platform_restrict(const char *path);
 
 /* Reads the value name that the installer left for the agent (Windows: a string under
  * HKLM\SOFTWARE\asr-agent\Install, written by the MSI) into out; ASR_ERR_NOT_FOUND when
  * it is absent or empty (always on POSIX), ASR_ERR_TOO_LARGE when it does not fit. */
 asr_result asr_platform_install_value(const char *name, char *out, size_t n);
+
+/* Creates the installer's key (Windows: HKLM\SOFTWARE\asr-agent\Install) with access for
+ * SYSTEM and Administrators only, before the installer writes secrets into it; no-op on
+ * POSIX. */
+asr_result asr_platform_install_lock(void);
 
 /* Deletes the installer's value name (ASR_OK when it is absent; no-op on POSIX). */
 asr_result asr_platform_install_forget(const char *name);

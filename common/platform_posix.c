@@ -155,6 +155,12 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
   return ASR_ERR_INVALID;
 }
 
+asr_result asr_platform_service_reload(const char *name)
+{
+  (void)name; /* systemctl reload asr-agent (SIGHUP) */
+  return ASR_ERR_INVALID;
+}
+
 asr_result asr_platform_restrict(const char *path)
 {
   struct stat sb;
@@ -170,6 +176,11 @@ asr_result asr_platform_install_value(const char *name, char *out, size_t n)
   if (n)
     out[0] = '\0';
   return ASR_ERR_NOT_FOUND;
+}
+
+asr_result asr_platform_install_lock(void)
+{
+  return ASR_OK; /* no installer store on POSIX */
 }
 
 asr_result asr_platform_install_forget(const char *name)

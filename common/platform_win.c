@@ -261,27 +261,66 @@ bool asr_platform_gmtime(int64_t t, struct tm *out)
   return _gmtime64_s(out, &tt) == 0;
 }
 
+/* True when path's owner is SYSTEM or Administrators. */
+static bool owned_by_admins(const char *path)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  bool ok;
+
+  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
+                            NULL, &sd) != ERROR_SUCCESS)
+    return false;
+  ok = owner && (IsWellKnownSid(owner, WinLocalSystemSid) ||
+                 IsWellKnownSid(owner, WinBuiltinAdministratorsSid));
+  LocalFree(sd);
+  return ok;
+}
+
+/* Sets the owner (Administrators, from sd) and the protected DACL of sd on path. Without
+ * the right to give the object away (not SYSTEM nor an elevated administrator), only the
+ * DACL, and only when SYSTEM or Administrators already own it: an object another account
+ * owns could have its access list changed back by that owner. */
+static DWORD set_admin_sd(const char *path, PSECURITY_DESCRIPTOR sd)
+{
+  BOOL present = FALSE, defaulted = FALSE;
+  PACL dacl = NULL;
+  PSID owner = NULL;
+  DWORD err, info = DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION;
+
+  GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
+  GetSecurityDescriptorOwner(sd, &owner, &defaulted);
+  err = SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT, info | OWNER_SECURITY_INFORMATION,
+                              owner, NULL, dacl, NULL);
+  if (err != ERROR_INVALID_OWNER && err != ERROR_PRIVILEGE_NOT_HELD && err != ERROR_ACCESS_DENIED)
+    return err;
+  if (!owned_by_admins(path)) {
+    asr_log(ASR_LOG_ERR,
+            "%s: owned by an account other than SYSTEM or Administrators, and this account "
+            "cannot take it over (error %lu): run as an administrator or SYSTEM, or remove it",
+            path, (unsigned long)err);
+    return err;
+  }
+  return SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT, info, NULL, NULL, dacl, NULL);
+}
+
 asr_result asr_platform_restrict(const char *path)
 {
   DWORD attr = GetFileAttributesA(path), err;
   PSECURITY_DESCRIPTOR sd = NULL;
-  BOOL present = FALSE, defaulted = FALSE;
-  PACL dacl = NULL;
   const char *sddl = (attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_DIRECTORY))
-                         ? SDDL_ADMIN_ONLY
-                         : SDDL_ADMIN_ONLY_FILE;
+                         ? "O:BA" SDDL_ADMIN_ONLY
+                         : "O:BA" SDDL_ADMIN_ONLY_FILE;
 
   if (attr == INVALID_FILE_ATTRIBUTES)
     return ASR_ERR_NOT_FOUND;
   if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
     return ASR_ERR_NOMEM;
-  GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
-  err = SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT,
-                              DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
-                              NULL, dacl, NULL);
+  err = set_admin_sd(path, sd);
   LocalFree(sd);
   if (err != ERROR_SUCCESS) {
-    asr_log(ASR_LOG_ERR, "%s: cannot set its access list (error %lu)", path, (unsigned long)err);
+    asr_log(ASR_LOG_ERR, "%s: cannot set its owner and access list (error %lu)", path,
+            (unsigned long)err);
     return ASR_ERR_IO;
   }
   return ASR_OK;
@@ -461,6 +500,30 @@ asr_result asr_platform_service_stop(const char *name, int64_t timeout_ms)
   return r;
 }
 
+asr_result asr_platform_service_reload(const char *name)
+{
+  SC_HANDLE scm = NULL, svc;
+  SERVICE_STATUS st;
+  asr_result r = ASR_OK;
+
+  svc = open_service(name, SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS, &scm, &r);
+  if (!svc)
+    goto out;
+  if (!QueryServiceStatus(svc, &st)) {
+    r = win_fail("cannot query the service", name, GetLastError());
+  } else if (st.dwCurrentState != SERVICE_RUNNING) {
+    asr_log(ASR_LOG_ERR, "service %s is not running: nothing to reload", name);
+    r = ASR_ERR_INVALID;
+  } else if (!ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st)) {
+    r = win_fail("cannot send the reload (paramchange) to the service", name, GetLastError());
+  }
+  CloseServiceHandle(svc);
+out:
+  if (scm)
+    CloseServiceHandle(scm);
+  return r;
+}
+
 asr_result asr_platform_service_uninstall(const char *name)
 {
   SC_HANDLE scm = NULL, svc;
@@ -506,6 +569,34 @@ asr_result asr_platform_install_value(const char *name, char *out, size_t n)
   }
   out[n - 1] = '\0';
   return out[0] ? ASR_OK : ASR_ERR_NOT_FOUND;
+}
+
+/* The installer's key: full access for SYSTEM and Administrators, nobody else, protected
+ * from HKLM\SOFTWARE's inherited Users:Read. */
+#define SDDL_KEY_ADMIN_ONLY "D:P(A;CI;KA;;;SY)(A;CI;KA;;;BA)"
+
+asr_result asr_platform_install_lock(void)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  HKEY h = NULL;
+  LONG rc;
+
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(SDDL_KEY_ADMIN_ONLY, SDDL_REVISION_1,
+                                                            &sd, NULL))
+    return ASR_ERR_NOMEM;
+  rc = RegCreateKeyExA(HKEY_LOCAL_MACHINE, INSTALL_KEY, 0, NULL, 0, WRITE_DAC | KEY_WOW64_64KEY,
+                       NULL, &h, NULL);
+  if (rc == ERROR_SUCCESS) {
+    rc = RegSetKeySecurity(h, DACL_SECURITY_INFORMATION, sd);
+    RegCloseKey(h);
+  }
+  LocalFree(sd);
+  if (rc != ERROR_SUCCESS) {
+    asr_log(ASR_LOG_ERR, "HKLM\\%s: cannot restrict it to SYSTEM and Administrators (error %lu)",
+            INSTALL_KEY, (unsigned long)rc);
+    return ASR_ERR_IO;
+  }
+  return ASR_OK;
 }
 
 asr_result asr_platform_install_forget(const char *name)

@@ -10,6 +10,9 @@
 #
 # Environment: WIN_WORK (default /tmp/win) holds the sources and the default prefix;
 # JOBS (default: number of CPUs) for make -j.
+#
+#   build-deps.sh --deb-src-lines FILE   prints the deb-src lines it would derive from a
+#                                        one-line sources.list FILE (and does nothing else)
 set -eu
 
 HOST=x86_64-w64-mingw32
@@ -20,6 +23,7 @@ SRCPKGS="sqlite3 openssl curl net-snmp jansson check"
 RECIPE=2
 # Compiled-in data paths of the libraries (OpenSSL, net-snmp): the agent's data folder.
 WIN_DATA=C:/ProgramData/asr-agent
+APT_ETC=/etc/apt
 here=$(cd "$(dirname "$0")" && pwd)
 
 log() { echo "== $*" >&2; }
@@ -44,14 +48,28 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $need
 }
 
-# apt-get source needs deb-src lines: mirror the deb lines of debian.sources.
+# The deb-src lines mirroring the deb lines of a one-line-style sources.list $1 (options
+# and components kept; comments, deb-src and other lines dropped).
+deb_src_lines() {
+  sed -n 's/^[[:space:]]*deb[[:space:]]\{1,\}/deb-src /p' "$1"
+}
+
+# apt-get source needs deb-src lines: mirror the deb lines of debian.sources (deb822) or,
+# without it, of a one-line /etc/apt/sources.list.
 ensure_deb_src() {
   apt-cache showsrc sqlite3 2>/dev/null | grep -q '^Package:' && return 0
-  src=/etc/apt/sources.list.d/debian.sources
-  [ -r "$src" ] || die "no deb-src lines and no $src to mirror: add deb-src lines by hand"
-  log "adding deb-src lines (/etc/apt/sources.list.d/asr-deb-src.sources)"
-  sed 's/^Types:.*/Types: deb-src/' "$src" \
-    | as_root tee /etc/apt/sources.list.d/asr-deb-src.sources >/dev/null
+  d822=$APT_ETC/sources.list.d/debian.sources
+  list=$APT_ETC/sources.list
+  if [ -r "$d822" ]; then
+    log "adding deb-src lines ($APT_ETC/sources.list.d/asr-deb-src.sources)"
+    sed 's/^Types:.*/Types: deb-src/' "$d822" \
+      | as_root tee "$APT_ETC/sources.list.d/asr-deb-src.sources" >/dev/null
+  elif [ -r "$list" ] && [ -n "$(deb_src_lines "$list")" ]; then
+    log "adding deb-src lines ($APT_ETC/sources.list.d/asr-deb-src.list, from $list)"
+    deb_src_lines "$list" | as_root tee "$APT_ETC/sources.list.d/asr-deb-src.list" >/dev/null
+  else
+    die "no deb-src lines and neither $d822 nor deb lines in $list to mirror: add deb-src lines by hand"
+  fi
   as_root apt-get update -qq
 }
 
@@ -217,4 +235,9 @@ main() {
   echo "$PREFIX"
 }
 
+if [ "${1:-}" = --deb-src-lines ]; then
+  [ -r "${2:-}" ] || die "--deb-src-lines: cannot read ${2:-(no file)}"
+  deb_src_lines "$2"
+  exit 0
+fi
 main "$@"

@@ -16,7 +16,8 @@
 #   3. a repair restores the program and keeps the configuration; a major upgrade to 0.9.1 with one property changes
 #      only that one and keeps the database (still enrolled); the service runs again;
 #   4. secrets never on a command line (service, custom actions) nor in the agent's log;
-#   5. the uninstall removes the service and the program and keeps the data; PURGE=1
+#   5. the uninstall removes the service, the program and the Event Log source (which the
+#      install registered) and keeps the data; PURGE=1
 #      removes the data too.
 # Prints each check; exits 1 when one failed, 77 (skip) without wine64, wixl or openssl.
 # Wine cannot prove: real service accounts, UAC, that the access lists are enforced, that
@@ -67,6 +68,7 @@ DATA=$WINEPREFIX/drive_c/ProgramData/asr-agent
 PROG="$WINEPREFIX/drive_c/Program Files/asr-agent"
 KEY='HKLM\SOFTWARE\asr-agent\Install'
 SVCKEY='HKLM\SYSTEM\CurrentControlSet\Services\asr-agent'
+EVKEY='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\asr-agent'
 COMMUNITY_SECRET=c0mmunity-s3cret-x
 
 state() { wine64 sc query asr-agent 2>/dev/null | tr -d '\r' | awk '/STATE/ {print $4}'; }
@@ -160,6 +162,10 @@ msi /i "$V1" /qn /l*v "$(winpath "$TMPD/install.log")" "ENDPOINT=https://$ADDR:$
   "SITE_TOKEN=$SITE_TOKEN" SCAN_TARGETS=127.61.0.9 "COMMUNITY=public,$COMMUNITY_SECRET" \
   PROXY=none
 check "msiexec /i /qn with properties" [ $? -eq 0 ]
+# (the order, before WriteRegistryValues, is Windows Installer's script order: Wine runs
+# standard actions at once and deferred custom actions later, so it cannot show it)
+grep -aq 'LockInstallKey' "$TMPD/install.log" && ok "the installer's key locked (LockInstallKey)" ||
+  not_ok "LockInstallKey did not run (see $TMPD/install.log)"
 CONF=$(tr -d '\r' <"$DATA/asr-agent.conf" 2>/dev/null)
 has_line() { printf '%s\n' "$CONF" | grep -qx "$1"; }
 check "config: endpoint" has_line "endpoint https://$ADDR:$PORT"
@@ -172,6 +178,11 @@ printf '%s\n' "$CONF" | grep -q "$SITE_TOKEN" && not_ok "site token in the confi
 ! has_value SITE_TOKEN && ! has_value COMMUNITY && ok "registry values deleted by the import" ||
   not_ok "registry values still there"
 check "service RUNNING" wait_for 20 test "$(state)" = RUNNING
+wine64 reg query "$EVKEY" /v EventMessageFile 2>/dev/null | tr -d '\r' |
+  grep -qi 'Program Files\\asr-agent\\asr-agent.exe' && ok "event source: EventMessageFile" ||
+  not_ok "event source not registered by the MSI (EventMessageFile)"
+wine64 reg query "$EVKEY" /v TypesSupported 2>/dev/null | tr -d '\r' | grep -q '0x7' &&
+  ok "event source: TypesSupported 7" || not_ok "event source: TypesSupported is not 7"
 wine64 reg query "$SVCKEY" /v Start 2>/dev/null | tr -d '\r' | grep -q '0x2' &&
   ok "automatic start" || not_ok "start type is not automatic"
 LOG=$DATA/asr-agent.log
@@ -231,6 +242,8 @@ msi /x "$V2" /qn
 check "msiexec /x" [ $? -eq 0 ]
 [ -z "$(state)" ] && ok "uninstall: service removed" || not_ok "uninstall: service left: $(state)"
 [ ! -e "$PROG/asr-agent.exe" ] && ok "uninstall: program removed" || not_ok "uninstall: program left"
+wine64 reg query "$EVKEY" >/dev/null 2>&1 && not_ok "uninstall: event source left" ||
+  ok "uninstall: event source removed"
 [ -f "$DATA/agent.db" ] && [ -f "$DATA/asr-agent.conf" ] && ok "uninstall: data kept" ||
   not_ok "uninstall: data lost"
 msi /i "$V2" /qn

@@ -4,8 +4,9 @@
 #   scripts/win/test-service.sh [BUILD_DIR]     # BUILD_DIR holds the cross-built asr-agent.exe
 #
 # Installs the service with a minimal configuration in C:\ProgramData\asr-agent, starts it
-# (`asr-agent service start`), checks the SCM says RUNNING and the log file appears, sends a
-# reload (paramchange), stops it (STOPPED), uninstalls it and checks it is gone. Uses its own
+# (`asr-agent service start`), checks the SCM says RUNNING and the log file appears in
+# %ProgramData%\asr-agent, sends a reload (`asr-agent service reload`: the PARAMCHANGE
+# control) and checks the log shows it, stops it (STOPPED), uninstalls it and checks it is gone. Uses its own
 # Wine prefix (WINEPREFIX, default /tmp/win/wineprefix-test-service), created when missing.
 # Exit 77 (skip) without wine64 or asr-agent.exe. Wine cannot prove real service accounts,
 # UAC, or that the access lists are enforced: smoke-test those on Windows itself.
@@ -49,7 +50,7 @@ trap cleanup EXIT
 wineserver -p   # keep services alive between our commands
 DATA=$WINEPREFIX/drive_c/ProgramData/asr-agent
 mkdir -p "$DATA"
-rm -f "$DATA"/asr-agent.log* "$WINEPREFIX"/drive_c/users/Public/asr-agent/asr-agent.log*
+rm -f "$DATA"/asr-agent.log*
 cat >"$DATA/asr-agent.conf" <<'CONF'
 # minimal configuration for the service test: no targets, default schedule
 log_level info
@@ -78,24 +79,31 @@ wine64 reg query 'HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\as
 
 agent service start && ok "start" || fail "start"
 wait_state RUNNING 20 && ok "SCM says RUNNING" || fail "state $(state), not RUNNING"
-i=0
-while [ $i -lt 20 ] && ! grep -qs 'running: poll every' "$DATA/asr-agent.log" \
-  "$WINEPREFIX/drive_c/users/Public/asr-agent/asr-agent.log"; do
-  sleep 1
-  i=$((i + 1))
-done
-# Wine gives services ProgramData=C:\users\Public (consoles get C:\ProgramData)
+# waits up to $2 seconds for the log to have a line matching $1
+wait_log() {
+  i=0
+  while [ "$i" -lt "$2" ] && ! grep -qs "$1" "$LOGDIR/asr-agent.log"; do
+    sleep 1
+    i=$((i + 1))
+  done
+  grep -qs "$1" "$LOGDIR/asr-agent.log"
+}
+# the service's log is in the real %ProgramData%\asr-agent (no fallback: it must be there)
 LOGDIR=$DATA
-[ -f "$LOGDIR/asr-agent.log" ] || LOGDIR=$WINEPREFIX/drive_c/users/Public/asr-agent
-grep -q 'running: poll every' "$LOGDIR/asr-agent.log" 2>/dev/null && ok "log file written" ||
+wait_log 'running: poll every' 20 && ok "log file written in ProgramData/asr-agent" ||
   fail "no 'running' line in $LOGDIR/asr-agent.log"
 [ -f "$LOGDIR/agent.db" ] && ok "database in the data folder" || fail "no $LOGDIR/agent.db"
 
-# (no paramchange test: Wine's sc has no `control`; asr-agent has no reload verb yet)
-[ "$(state)" = RUNNING ] && ok "still RUNNING after paramchange" || fail "not RUNNING after reload"
+# reload: the PARAMCHANGE control (Wine's sc has no `control`: our own verb sends it)
+agent service reload && ok "service reload" || fail "service reload"
+wait_log 'reload: .*applied' 20 && ok "the log shows the reload" ||
+  fail "no 'reload: ... applied' line in $LOGDIR/asr-agent.log"
+[ "$(state)" = RUNNING ] && ok "still RUNNING after the reload" || fail "not RUNNING after reload"
 
 agent service stop && ok "stop" || fail "stop"
 [ "$(state)" = STOPPED ] && ok "SCM says STOPPED" || fail "state $(state), not STOPPED"
+agent service reload >/dev/null 2>&1 && fail "reload of a stopped service" ||
+  ok "reload of a stopped service fails"
 grep -q 'stopping:' "$LOGDIR/asr-agent.log" && ok "clean stop logged" || fail "no 'stopping:' line"
 
 # a broken configuration: start fails and says so
@@ -110,6 +118,8 @@ mv "$DATA/good.conf" "$DATA/asr-agent.conf"
 agent service uninstall && ok "uninstall" || fail "uninstall"
 wine64 sc query asr-agent >/dev/null 2>&1 && fail "service still there" || ok "service gone"
 agent service stop >/dev/null 2>&1 && fail "stop after uninstall" || ok "stop after uninstall fails"
+agent service reload >/dev/null 2>&1 && fail "reload after uninstall" ||
+  ok "reload after uninstall fails"
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -33,6 +33,12 @@ for c in discover poll status inspect; do
   check_status "$c --no-such-option -> usage error" 2 "$RC"
   check "$c: the unknown option is named on stderr" grep -q "no-such-option" "$E"
 done
+# service: Windows only; on Linux reload says to use systemctl (SIGHUP)
+run "$O" "$E" "$ASR_AGENT" service reload
+check_status "service reload on Linux -> usage error" 2 "$RC"
+check "service reload points to systemctl reload" grep -q "systemctl reload asr-agent" "$E"
+run "$O" "$E" "$ASR_AGENT" service start
+check_status "service start on Linux -> usage error" 2 "$RC"
 run "$O" "$E" "$ASR_AGENT" discover --no-save
 check_status "discover without a target -> usage error" 2 "$RC"
 run "$O" "$E" "$ASR_AGENT" discover --no-save --format xml 127.40.0.1

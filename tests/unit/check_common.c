@@ -7,8 +7,10 @@
 
 #include "common/cred.h"
 #include "common/device.h"
+#include "common/platform.h"
 #include "common/result.h"
 #include "common/util.h"
+#include "tests/unit/testutil.h"
 
 START_TEST(test_strlcpy)
 {
@@ -339,6 +341,51 @@ START_TEST(test_cred_names)
 }
 END_TEST
 
+/* asr_platform_restrict: Windows gives the data folder and its files to Administrators
+ * (owner) with SYSTEM and Administrators only; POSIX narrows the mode to the owner. */
+START_TEST(test_platform_restrict)
+{
+  char dir[512], file[600];
+
+  tu_tmpdir("restrict", dir, sizeof(dir));
+  ck_assert_int_eq(asr_fmt(file, sizeof(file), "%s/secret", dir), ASR_OK);
+  tu_write_file(file, "s3cret\n");
+  ck_assert_int_eq(tu_chmod(dir, 0755), 0);
+  ck_assert_int_eq(tu_chmod(file, 0644), 0);
+  ck_assert_int_eq(asr_platform_restrict(file), ASR_OK);
+  ck_assert_int_eq(asr_platform_restrict(dir), ASR_OK);
+  if (tu_wine()) {
+    /* Wine accepts the owner but reports the Unix owner of the file */
+    tu_skip("test_platform_restrict (owner)", "Wine reports a file's Unix owner");
+  } else {
+    ck_assert_int_eq(tu_restricted(file), 1);
+    ck_assert_int_eq(tu_restricted(dir), 1);
+  }
+  ck_assert_int_eq(asr_fmt(file, sizeof(file), "%s/missing", dir), ASR_OK);
+  ck_assert_int_ne(asr_platform_restrict(file), ASR_OK); /* missing */
+  tu_rmtree(dir);
+}
+END_TEST
+
+/* asr_platform_install_lock: the installer's key private before the MSI writes secrets. */
+START_TEST(test_install_lock)
+{
+  if (!asr_platform_service_supported()) {
+    ck_assert_int_eq(asr_platform_install_lock(), ASR_OK); /* no-op */
+    tu_skip("test_install_lock (key)", "no installer key on POSIX");
+    return;
+  }
+  tu_install_key_reset(true);
+  ck_assert_int_eq(tu_install_key_private(), 0); /* inherits HKLM\SOFTWARE's rights */
+  ck_assert_int_eq(asr_platform_install_lock(), ASR_OK);
+  ck_assert_int_eq(tu_install_key_private(), 1);
+  tu_install_key_reset(false);
+  ck_assert_int_eq(asr_platform_install_lock(), ASR_OK); /* creates it */
+  ck_assert_int_eq(tu_install_key_private(), 1);
+  tu_install_key_reset(false);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("common");
@@ -347,6 +394,8 @@ int main(void)
   int failed;
 
   tcase_add_test(tc, test_strlcpy);
+  tcase_add_test(tc, test_platform_restrict);
+  tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);

@@ -354,6 +354,64 @@ START_TEST(test_save_undo_commit)
 }
 END_TEST
 
+/* A PROXY without credentials drops the proxy_user_file line and the old proxy-user file
+ * (a password); an undo puts the file back. */
+START_TEST(test_proxy_without_user_drops_file)
+{
+  char text[4096], user[128];
+  asr_conf c;
+
+  base_conf("");
+  set("PROXY=http://bob:pw@proxy.example:3128");
+  ck_assert_int_eq(asr_confwrite_apply(path, &props, collect, NULL), ASR_OK);
+  ck_assert_int_eq(access(puser, F_OK), 0);
+  memset(&props, 0, sizeof(props));
+  set("PROXY=http://proxy2.example:3128");
+  ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
+  ck_assert_int_eq(asr_confwrite_apply(path, &props, collect, NULL), ASR_OK);
+  ck_assert_int_eq(access(puser, F_OK), -1); /* the old password is gone */
+  ck_assert_int_eq(asr_conf_load(path, &c, collect, NULL), ASR_OK);
+  ck_assert_str_eq(c.proxy, "http://proxy2.example:3128");
+  read_text(path, text, sizeof(text));
+  ck_assert_ptr_null(strstr(text, "proxy_user_file"));
+  ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
+  read_text(puser, user, sizeof(user));
+  ck_assert_str_eq(user, "bob:pw\n"); /* the rollback restores it */
+  ck_assert_uint_eq(n_errs, 0);
+}
+END_TEST
+
+/* The service's log is not part of the installer's transaction: an undo neither deletes
+ * nor restores it, and no copy of it is made. */
+START_TEST(test_undo_keeps_log)
+{
+  char log[340], p[360], text[256];
+
+  asr_fmt(log, sizeof(log), "%s/asr-agent.log", dir);
+  base_conf("");
+  write_text(log, "before\n");
+  ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
+  asr_fmt(p, sizeof(p), "%s.rollback", log);
+  ck_assert_int_eq(access(p, F_OK), -1); /* no copy of the log */
+  write_text(log, "before\nthe service logged this\n");
+  set("ENDPOINT=https://new.example/asr");
+  ck_assert_int_eq(asr_confwrite_apply(path, &props, collect, NULL), ASR_OK);
+  ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
+  read_text(log, text, sizeof(text));
+  ck_assert_str_eq(text, "before\nthe service logged this\n"); /* not restored */
+  unlink(log);
+  /* a log that did not exist at the save is not deleted by the undo */
+  ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
+  write_text(log, "new\n");
+  ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
+  ck_assert_int_eq(access(log, F_OK), 0);
+  asr_fmt(p, sizeof(p), "%s.rollback-none", log);
+  ck_assert_int_eq(access(p, F_OK), -1);
+  unlink(log);
+  ck_assert_uint_eq(n_errs, 0);
+}
+END_TEST
+
 START_TEST(test_token_path)
 {
   asr_conf c;
@@ -387,6 +445,8 @@ int main(void)
   tcase_add_test(tc, test_bad_changes_nothing);
   tcase_add_test(tc, test_new_file_and_import);
   tcase_add_test(tc, test_save_undo_commit);
+  tcase_add_test(tc, test_proxy_without_user_drops_file);
+  tcase_add_test(tc, test_undo_keeps_log);
   tcase_add_test(tc, test_token_path);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);

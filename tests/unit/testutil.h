@@ -36,6 +36,21 @@ bool tu_posix_modes(void);
 /* True when file modes deny this process access (POSIX modes, and not running as root). */
 bool tu_modes_deny_access(void);
 
+/* Windows: 1 when path's owner is the Administrators group, else 0. POSIX: 1 when its mode
+ * gives nothing to the group and others (what asr_platform_restrict does there). */
+int tu_restricted(const char *path);
+
+/* Windows: recreates the installer's key HKLM\SOFTWARE\asr-agent\Install with default
+ * (inherited) rights when create, or deletes it; no-op on POSIX. */
+void tu_install_key_reset(bool create);
+
+/* Windows: 1 when the installer's key has a protected access list without Users or
+ * Everyone, 0 when not, -1 when it cannot be read. POSIX: -1 (no such key). */
+int tu_install_key_private(void);
+
+/* True when running under Wine (which takes a file's owner from its Unix owner). */
+bool tu_wine(void);
+
 /* Sets the POSIX mode of path (0 when done); a no-op answering 0 on Windows (ACLs). */
 int tu_chmod(const char *path, unsigned mode);
 

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
+
 #include "common/util.h"
 
 void tu_tmpdir(const char *name, char *out, size_t n)
@@ -75,6 +78,62 @@ FILE *tu_tmpfile(void)
 bool tu_posix_modes(void)
 {
   return false;
+}
+
+int tu_restricted(const char *path)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  int ok;
+
+  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
+                            NULL, &sd) != ERROR_SUCCESS)
+    return 0;
+  ok = owner && IsWellKnownSid(owner, WinBuiltinAdministratorsSid);
+  LocalFree(sd);
+  return ok;
+}
+
+#define TU_INSTALL_KEY "SOFTWARE\\asr-agent\\Install"
+
+void tu_install_key_reset(bool create)
+{
+  HKEY h;
+
+  RegDeleteKeyExA(HKEY_LOCAL_MACHINE, TU_INSTALL_KEY, KEY_WOW64_64KEY, 0);
+  if (create && RegCreateKeyExA(HKEY_LOCAL_MACHINE, TU_INSTALL_KEY, 0, NULL, 0,
+                                KEY_WRITE | KEY_WOW64_64KEY, NULL, &h, NULL) == ERROR_SUCCESS)
+    RegCloseKey(h);
+}
+
+int tu_install_key_private(void)
+{
+  HKEY h;
+  char buf[4096];
+  DWORD len = sizeof(buf);
+  LPSTR sddl = NULL;
+  int ok = -1;
+
+  if (RegOpenKeyExA(HKEY_LOCAL_MACHINE, TU_INSTALL_KEY, 0, READ_CONTROL | KEY_WOW64_64KEY, &h) !=
+      ERROR_SUCCESS)
+    return -1;
+  if (RegGetKeySecurity(h, DACL_SECURITY_INFORMATION, (PSECURITY_DESCRIPTOR)buf, &len) ==
+          ERROR_SUCCESS &&
+      ConvertSecurityDescriptorToStringSecurityDescriptorA(
+          (PSECURITY_DESCRIPTOR)buf, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &sddl, NULL)) {
+    ok = strncmp(sddl, "D:P", 3) == 0 && !strstr(sddl, ";BU)") && !strstr(sddl, ";WD)") &&
+         !strstr(sddl, ";AU)");
+    LocalFree(sddl);
+  }
+  RegCloseKey(h);
+  return ok;
+}
+
+bool tu_wine(void)
+{
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+
+  return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
 bool tu_modes_deny_access(void)
