@@ -130,6 +130,24 @@ run "$TMPD/o" "$TMPD/e" "$ASR_AGENT" run --config "$TMPD/bad.conf"
 check_status "invalid file: refuses to start" 3 "$RC"
 check "invalid file: both problems reported" \
   test "$(grep -c 'bad.conf:[23]:' "$TMPD/e")" -eq 2
+check "invalid file: no priority prefix off the journal" sh -c "! grep -q '^<' '$TMPD/e'"
+# ...and under the journal: each problem and the refusal at error priority ("<3>"), before
+# anything else, without the CLI's "asr-agent: " (journald names the program itself)
+python3 - "$ASR_AGENT" "$TMPD/bad.conf" "$TMPD/e" <<'PY'
+import os, subprocess, sys
+agent, conf, log = sys.argv[1:4]
+with open(log, "w") as f:
+    st = os.fstat(f.fileno())
+    env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    sys.exit(subprocess.call([agent, "run", "--config", conf], stdout=subprocess.DEVNULL,
+                             stderr=f, env=env, timeout=10))
+PY
+check_status "journal: invalid file refuses to start" 3 "$?"
+check "journal: both problems at error priority" \
+  test "$(grep -c '^<3>.*bad.conf:[23]:' "$TMPD/e")" -eq 2
+check "journal: 'not starting' at error priority" grep -q '^<3>run: .*bad.conf is not valid: not starting$' "$TMPD/e"
+check "journal: every line has a priority, none the doubled prefix" \
+  sh -c "! grep -v '^<[0-7]>' '$TMPD/e' && ! grep -q 'asr-agent: ' '$TMPD/e'"
 run "$TMPD/o" "$TMPD/e" "$ASR_AGENT" run --config "$TMPD/agent.conf" --test-clock yesterday
 check_status "bad --test-clock" 2 "$RC"
 
