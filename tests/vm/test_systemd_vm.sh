@@ -151,7 +151,7 @@ guest_image()
 share_disk()
 {
   _s="$TMPD/share"
-  mkdir -p "$_s/tls" "$_s/recordings"
+  mkdir -p "$_s/tls" "$_s/recordings" "$TMPD/tls"
   cp "$top_srcdir/tests/vm/guest.sh" "$_s/run.sh"
   cp "$DEB" "$_s/asr-agent.deb"
   cp "$CDEB" "$_s/asr-central.deb"
