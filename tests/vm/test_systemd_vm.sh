@@ -181,7 +181,7 @@ boot()
     -append "root=/dev/vda rw console=ttyS0 fsck.mode=skip panic=-1 quiet" \
     -drive "file=$IMG/rootfs.img,format=raw,if=virtio,snapshot=on" \
     -drive "file=$TMPD/share.img,format=raw,if=virtio,readonly=on" \
-    -device virtio-serial-pci -chardev "file,id=results,path=$TMPD/results.txt" \
+    -device virtio-rng-pci -device virtio-serial-pci -chardev "file,id=results,path=$TMPD/results.txt" \
     -device virtserialport,chardev=results,name=asr.results \
     >"$TMPD/qemu.log" 2>&1 &
   QEMU_PID=$!
