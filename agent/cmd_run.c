@@ -210,6 +210,7 @@ int asr_cmd_run(int argc, char **argv)
   x.d = calloc(1, sizeof(*x.d));
   if (!x.d)
     goto out;
+  asr_svc_log_init(false); /* a bad command line under systemd: in the journal at err */
   status = run_parse(argc, argv, &x.a);
   if (status >= 0)
     goto out;

@@ -20,16 +20,25 @@ shift 2
 
 tmp="$out.tmp"
 root="$tmp/root"
-rm -rf "$tmp"
-mkdir -p "$tmp"
+
+# unmount_under DIR: detaches every mount below DIR (debootstrap's and ours, left by a
+# build that was killed), deepest first, before anything there is removed: rm -rf would
+# otherwise descend into a bind-mounted /dev. rm also gets --one-file-system.
+unmount_under()
+{
+  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null; done
+}
 
 cleanup()
 {
-  for m in "$root/proc" "$root/sys" "$root/dev"; do
-    mountpoint -q "$m" 2>/dev/null && umount -l "$m"
-  done
-  rm -rf "$tmp"
+  unmount_under "$tmp"
+  rm -rf --one-file-system "$tmp"
 }
+unmount_under "$tmp"
+rm -rf --one-file-system "$tmp"
+mkdir -p "$tmp"
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -101,7 +110,7 @@ mount --bind /dev "$root/dev"
 chroot "$root" update-initramfs -u -k all >"$tmp/initramfs.log" 2>&1 ||
   { cat "$tmp/initramfs.log" >&2; exit 1; }
 chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$tmp/packages.txt"
-umount "$root/dev" "$root/sys" "$root/proc"
+unmount_under "$root"
 
 cp -L "$root/vmlinuz" "$tmp/vmlinuz" 2>/dev/null || cp "$root"/boot/vmlinuz-* "$tmp/vmlinuz"
 cp -L "$root/initrd.img" "$tmp/initrd.img" 2>/dev/null || cp "$root"/boot/initrd.img-* "$tmp/initrd.img"
@@ -109,8 +118,8 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 mb=$(du -sm "$root" | cut -f1)
 mkfs.ext4 -q -F -L asr-vm -d "$root" "$tmp/rootfs.img" "$((mb + 768))M" >/dev/null
-rm -rf "$root"
-rm -rf "$out"
+rm -rf --one-file-system "$root"
+rm -rf --one-file-system "$out"
 mv "$tmp" "$out"
 trap - EXIT
 echo "mkimage.sh: $out ($(du -sh "$out/rootfs.img" | cut -f1) used)" >&2

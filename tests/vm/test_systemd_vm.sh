@@ -140,11 +140,27 @@ guest_image()
     echo "# guest image: $IMG (cached)"
   fi
   touch "$IMG/.used"
-  # images of other package lists, unused for 30 days, go
-  find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'bookworm-*' ! -path "$IMG" \
-    ! -newermt '-30 days' -exec rm -rf {} + 2>/dev/null
+  prune_cache
   flock -u 8
   exec 8>&-
+}
+
+# prune_cache: (under the lock) images of other package lists unused for 30 days go; so do
+# the leftovers of killed builds (mkimage.sh removes its own on the next build of its key).
+prune_cache()
+{
+  for _d in "$CACHE"/bookworm-*; do
+    [ -d "$_d" ] && [ "$_d" != "$IMG" ] || continue
+    case $_d in
+      *.tmp) ;;
+      *) [ -n "$(find "$_d/.used" -newermt '-30 days' 2>/dev/null)" ] && continue ;;
+    esac
+    if awk -v d="$_d/" 'index($2, d) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
+      continue # something is still mounted there (a killed build): leave it to mkimage.sh
+    fi
+    echo "# removing the unused guest image $_d"
+    rm -rf --one-file-system "$_d"
+  done
 }
 
 # share_disk: the guest's second disk: run.sh, the packages, TLS files, recordings.
