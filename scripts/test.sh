@@ -43,7 +43,7 @@ elif [ "$vm_rc" != 0 ]; then
   echo "tests/vm/test_systemd_vm.sh failed (exit $vm_rc; log: _build-gcc/test-systemd-vm.log)" >&2
   exit 1
 else
-  grep '^# systemd_vm: ' _build-gcc/test-systemd-vm.log
+  grep -E '^# (total [0-9]+ s$|systemd_vm: [0-9])' _build-gcc/test-systemd-vm.log
 fi
 
 if [ "${ASR_SKIP_WINDOWS:-0}" = 1 ]; then
