@@ -134,8 +134,7 @@ static int take_deadline(asr_cli_snmp *s, const char *arg)
   int64_t v;
 
   if (asr_conf_parse_duration(arg, &v) != ASR_OK || v < 0 || v > 7 * 86400) {
-    asr_cli_error("--deadline: '%s' is not a duration up to 7d (600, 90s, 10m, 2h; 0 = none)",
-                  arg);
+    asr_cli_error("--deadline: '%s' is not a duration up to 7d (600, 90s, 10m, 2h; 0 = none)", arg);
     return -1;
   }
   s->scan.deadline_ms = (unsigned)(v * 1000);

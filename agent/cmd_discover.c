@@ -293,8 +293,8 @@ static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
 static int print_discovery(discover_ctx *x)
 {
   char scanned[24], responded[24], printers[24], skip[24], conflicts[24];
-  const char *extra[] = {"scanned",   scanned, "responded", responded, "printers", printers,
-                         "skipped",   skip,    "conflicts", conflicts, NULL};
+  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers,
+                         "skipped", skip,    "conflicts", conflicts, NULL};
 
   asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
   asr_fmt(responded, sizeof(responded), "%zu", x->responded);

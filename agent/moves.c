@@ -230,9 +230,8 @@ static void decide_by_run(asr_moves *m, waiting *w)
   if (w->state == W_UNDECIDED || addresses_of(m, w->id, where, sizeof(where)) < 2)
     return;
   identity_label(w->dev, who, sizeof(who));
-  asr_fmt(w->detail, sizeof(w->detail),
-          "%s answered at %s in one scan; the device stays at %s:%u", who, where,
-          w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
+  asr_fmt(w->detail, sizeof(w->detail), "%s answered at %s in one scan; the device stays at %s:%u",
+          who, where, w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
   w->state = W_CONFLICT;
 }
 
@@ -366,8 +365,7 @@ static void store_conflict(asr_moves *m, const waiting *w)
   if (asr_events_foreach(m->st, w->id, m->now - CONFLICT_REPEAT_S, find_same, &s) != ASR_OK)
     return;
   if (!s.found && asr_events_add(m->st, w->id, m->now, CONFLICT_KIND, w->detail) != ASR_OK)
-    asr_log(ASR_LOG_ERR, "%s: conflict event not stored: %s", w->dev->ip,
-            asr_store_errmsg(m->st));
+    asr_log(ASR_LOG_ERR, "%s: conflict event not stored: %s", w->dev->ip, asr_store_errmsg(m->st));
 }
 
 static void conclude(asr_moves *m, waiting *w)
@@ -384,8 +382,9 @@ static void conclude(asr_moves *m, waiting *w)
       asr_log(ASR_LOG_WARN, "%s: not saved", w->dev->ip);
     break;
   default:
-    asr_log(ASR_LOG_WARN, "%s: claims the identity of the device at %s:%u, not decided in this"
-                          " run (stopped or out of time): left to the next run",
+    asr_log(ASR_LOG_WARN,
+            "%s: claims the identity of the device at %s:%u, not decided in this"
+            " run (stopped or out of time): left to the next run",
             w->dev->ip, w->old.ip, (unsigned)w->old.port);
     break;
   }

@@ -65,16 +65,16 @@
 #include "snmp/printer.h"
 
 #define SCAN_APP "asr-agent"
-#define SCAN_MAX_COLS 32         /* walk columns */
-#define SCAN_MAX_PROBE 16        /* probe OIDs */
-#define SCAN_MAX_EXTRA 16        /* extra GET OIDs */
-#define SCAN_VB_BUDGET 5000      /* walked varbinds per host */
-#define SCAN_REQ_BUDGET 300      /* walk requests per host */
-#define SCAN_CONCURRENCY_MAX 900 /* select() and file descriptors */
-#define SCAN_PROGRESS_MS 100     /* progress callback period */
+#define SCAN_MAX_COLS 32                /* walk columns */
+#define SCAN_MAX_PROBE 16               /* probe OIDs */
+#define SCAN_MAX_EXTRA 16               /* extra GET OIDs */
+#define SCAN_VB_BUDGET 5000             /* walked varbinds per host */
+#define SCAN_REQ_BUDGET 300             /* walk requests per host */
+#define SCAN_CONCURRENCY_MAX 900        /* select() and file descriptors */
+#define SCAN_PROGRESS_MS 100            /* progress callback period */
 #define SCAN_HOST_DEADLINE_MAX 3600000u /* 1 h: the longest host deadline */
-#define SCAN_MAX_RESENDS 3       /* notInTimeWindow resends per job */
-#define SCAN_ENGINE_ID_MAX 32    /* RFC 3411 snmpEngineID */
+#define SCAN_MAX_RESENDS 3              /* notInTimeWindow resends per job */
+#define SCAN_ENGINE_ID_MAX 32           /* RFC 3411 snmpEngineID */
 /* Varbinds asked for in one GETBULK (repetitions x columns). Many agents, and snmpsimd,
  * silently drop a response over a few KB instead of answering tooBig. */
 #define SCAN_BULK_VBS 60
@@ -822,8 +822,7 @@ static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void
   (void)reqid;
   if (j && op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu && !from_peer(j, pdu)) {
     j->foreign++;
-    asr_log(ASR_LOG_DEBUG, "%s: an answer from another address or port ignored",
-            j->job->address);
+    asr_log(ASR_LOG_DEBUG, "%s: an answer from another address or port ignored", j->job->address);
     return 0;
   }
   if (!j || j->closing || j->action != JA_NONE)
@@ -1197,10 +1196,10 @@ static void cut_run(scan_run *run, const asr_scan_job *jobs, size_t next, size_t
   }
   reap(run);
   for (; next < n; next++)
-    deliver_unstarted(run, &jobs[next], ASR_ERR_TIMEOUT, why, why == ASR_SCAN_END_STOP
-                                                                   ? "not scanned: stopped"
-                                                                   : "not scanned: the run's "
-                                                                     "deadline was reached");
+    deliver_unstarted(run, &jobs[next], ASR_ERR_TIMEOUT, why,
+                      why == ASR_SCAN_END_STOP ? "not scanned: stopped"
+                                               : "not scanned: the run's "
+                                                 "deadline was reached");
 }
 
 /* Parses the OID tables of snmp/printer.c once per run. */
