@@ -175,8 +175,8 @@ static void not_reached(poll_ctx *x, const poll_target *t, const asr_scan_result
     x->stopped++;
     return;
   }
-  asr_fmt(reason, sizeof(reason), "not polled: the poll's deadline (%u s) was reached%s",
-          x->deadline_s, res->requests ? " while it answered" : "");
+  asr_fmt(reason, sizeof(reason), "poll deadline (%u s) reached %s", x->deadline_s,
+          res->requests ? "while it answered" : "before its turn");
   record_failure(x, t->id, res->job->address, ASR_ERR_TIMEOUT, reason);
 }
 

@@ -16,7 +16,7 @@
 #include "snmp/printer.h"
 #include "store/events.h"
 
-#define CONFLICT_KIND "serial_conflict"
+#define CONFLICT_KIND ASR_MOVES_CONFLICT_KIND
 #define CONFLICT_REPEAT_S 86400 /* the same conflict is stored again after a day */
 
 /* An address where a stored identity answered in this run. */

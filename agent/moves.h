@@ -28,7 +28,9 @@
 #include "snmp/scan.h"
 #include "store/store.h"
 
-#define ASR_MOVES_MAX 4096 /* devices waiting in one run; more are left to the next run */
+#define ASR_MOVES_MAX 1024 /* devices waiting in one run; more are left to the next run */
+#define ASR_MOVES_CONFLICT_KIND "serial_conflict" /* the event of a conflict */
+#define ASR_MOVES_CONFLICT_SHOWN (7 * 86400)      /* status shows a conflict this long */
 
 typedef struct asr_moves asr_moves;
 
