@@ -213,18 +213,19 @@ static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_s
   return ASR_OK;
 }
 
-/* A printer claiming the identity of one that answers elsewhere (asr_moves_conflict_cb). */
-static void on_conflict(const asr_device *dev, uint16_t port, int64_t id, const char *detail,
-                        void *ctx)
+/* A printer not saved (asr_moves_held_cb): it claims the identity of one that answers
+ * elsewhere, or its move could not be decided in this run. */
+static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
 {
   discover_ctx *x = ctx;
   char note[640];
 
   (void)port;
   (void)id;
-  x->conflicts++;
+  x->conflicts += conflict;
   asr_fmt(note, sizeof(note), "%s: not saved", detail);
-  list_device(x, dev, "conflict", note);
+  list_device(x, dev, conflict ? "conflict" : "problem", note);
 }
 
 /* A host the scan did not reach (deadline or stop): counted, the first one named. */
@@ -376,7 +377,7 @@ int asr_cmd_discover(int argc, char **argv)
   x.report = asr_report_new();
   x.dev = malloc(sizeof(*x.dev));
   if (x.st)
-    x.moves = asr_moves_new(x.st, x.now, save_printer, on_conflict, &x);
+    x.moves = asr_moves_new(x.st, x.now, save_printer, on_held, &x);
   if (!x.report || !x.dev || (x.st && !x.moves) || asr_scan_init() != ASR_OK) {
     status = ASR_EXIT_INTERNAL;
     goto out;

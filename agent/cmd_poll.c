@@ -150,18 +150,18 @@ static asr_result save_reading(const asr_device *dev, uint16_t port, const asr_s
   return ASR_OK;
 }
 
-/* The printer at an address answers with the identity of one that answers elsewhere too
- * (asr_moves_conflict_cb): nothing is saved for it. */
-static void on_conflict(const asr_device *dev, uint16_t port, int64_t id, const char *detail,
-                        void *ctx)
+/* The printer at an address answers with the identity of one that answers elsewhere too,
+ * or its move could not be decided (asr_moves_held_cb): nothing is saved for it. */
+static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
 {
   poll_ctx *x = ctx;
 
   (void)port;
   (void)id;
-  x->conflicts++;
+  x->conflicts += conflict;
   if (!x->quiet)
-    asr_cli_error("%s: identity conflict: %s: not saved", dev->ip, detail);
+    asr_cli_error("%s: %s%s: not saved", dev->ip, conflict ? "identity conflict: " : "", detail);
 }
 
 /* A device the poll did not reach: a stop leaves no trace (the next poll takes it), the
@@ -277,7 +277,7 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
 
   make_jobs(x);
   x->deadline_s = opts->deadline_ms / 1000;
-  x->moves = asr_moves_new(x->st, x->now, save_reading, on_conflict, x);
+  x->moves = asr_moves_new(x->st, x->now, save_reading, on_held, x);
   r = x->moves ? asr_scan_init() : ASR_ERR_NOMEM;
   if (r == ASR_OK)
     r = asr_scan_run(x->jobs, x->n, opts, on_result, NULL, x);

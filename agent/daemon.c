@@ -684,14 +684,17 @@ static void remember_start(const asr_daemon *d, const char *job, int64_t now)
   asr_store_close(st);
 }
 
-/* Sets the due times of discovery and polls from their last starts in the store. */
-static void resume_schedule(asr_daemon *d, asr_store *st, int64_t now)
+/* Sets the due times of discovery and polls from their last starts in the store. Without
+ * known devices discovery is due at once: there is no poll it could hold back, and an
+ * interrupted first discovery must not leave a site without printers for a day. */
+static void resume_schedule(asr_daemon *d, asr_store *st, size_t devices, int64_t now)
 {
   char fp[ASR_SCHED_FP_MAX], want[ASR_SCHED_FP_MAX];
   int64_t last = 0;
 
   targets_fingerprint(&d->conf, want, sizeof(want));
-  if (asr_sched_get(st, JOB_DISCOVERY, &last, fp, sizeof(fp)) == ASR_OK && strcmp(fp, want) == 0)
+  if (devices && asr_sched_get(st, JOB_DISCOVERY, &last, fp, sizeof(fp)) == ASR_OK &&
+      strcmp(fp, want) == 0)
     d->next_discovery = asr_sched_resume(last, d->conf.discovery_interval, now);
   if (asr_sched_get(st, JOB_POLL, &last, fp, sizeof(fp)) == ASR_OK)
     d->next_poll = asr_sched_resume(last, d->conf.poll_interval, now);
@@ -773,7 +776,7 @@ static asr_result prepare_facts(asr_daemon *d, count_ctx *x)
   if (!r)
     r = asr_store_open(d->conf.database, &st, err, sizeof(err));
   if (!r)
-    resume_schedule(d, st, asr_clock_now());
+    resume_schedule(d, st, x->devices, asr_clock_now());
   asr_store_close(st);
   return r;
 }

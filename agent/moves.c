@@ -43,7 +43,7 @@ struct asr_moves {
   asr_store *st;
   int64_t now;
   asr_moves_save_cb save;
-  asr_moves_conflict_cb conflict;
+  asr_moves_held_cb held;
   void *ctx;
   seen_addr *seen;
   size_t nseen, capseen;
@@ -52,12 +52,12 @@ struct asr_moves {
   asr_device *scratch; /* a device built from an old address's answer */
 };
 
-asr_moves *asr_moves_new(asr_store *st, int64_t now, asr_moves_save_cb save,
-                         asr_moves_conflict_cb conflict, void *ctx)
+asr_moves *asr_moves_new(asr_store *st, int64_t now, asr_moves_save_cb save, asr_moves_held_cb held,
+                         void *ctx)
 {
   asr_moves *m;
 
-  if (!st || !save || !conflict)
+  if (!st || !save || !held)
     return NULL;
   m = calloc(1, sizeof(*m));
   if (!m)
@@ -65,7 +65,7 @@ asr_moves *asr_moves_new(asr_store *st, int64_t now, asr_moves_save_cb save,
   m->st = st;
   m->now = now;
   m->save = save;
-  m->conflict = conflict;
+  m->held = held;
   m->ctx = ctx;
   return m;
 }
@@ -373,7 +373,7 @@ static void conclude(asr_moves *m, waiting *w)
   switch (w->state) {
   case W_CONFLICT:
     store_conflict(m, w);
-    m->conflict(w->dev, w->port, w->id, w->detail, m->ctx);
+    m->held(w->dev, w->port, w->id, true, w->detail, m->ctx);
     break;
   case W_MOVE:
     asr_log(ASR_LOG_INFO, "%s: moved here from %s:%u", w->dev->ip, w->old.ip,
@@ -382,10 +382,12 @@ static void conclude(asr_moves *m, waiting *w)
       asr_log(ASR_LOG_WARN, "%s: not saved", w->dev->ip);
     break;
   default:
-    asr_log(ASR_LOG_WARN,
-            "%s: claims the identity of the device at %s:%u, not decided in this"
-            " run (stopped or out of time): left to the next run",
-            w->dev->ip, w->old.ip, (unsigned)w->old.port);
+    asr_fmt(w->detail, sizeof(w->detail),
+            "claims the identity of the device at %s:%u; not decided in this run (stopped or"
+            " out of time): left to the next run",
+            w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
+    asr_log(ASR_LOG_WARN, "%s: %s", w->dev->ip, w->detail);
+    m->held(w->dev, w->port, w->id, false, w->detail, m->ctx);
     break;
   }
 }

@@ -39,15 +39,16 @@ typedef struct asr_moves asr_moves;
 typedef asr_result (*asr_moves_save_cb)(const asr_device *dev, uint16_t port,
                                         const asr_snmp_cred *cred, int64_t *id, void *ctx);
 
-/* A conflict: dev answered at dev->ip:port with the identity of device id, which stays at
- * its address; detail says where both answer (one line). */
-typedef void (*asr_moves_conflict_cb)(const asr_device *dev, uint16_t port, int64_t id,
-                                      const char *detail, void *ctx);
+/* A device not saved: a conflict (dev answered at dev->ip:port with the identity of device
+ * id, which stays at its address), or, conflict false, a move left undecided (the run was
+ * stopped or out of time); detail says why (one line). */
+typedef void (*asr_moves_held_cb)(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                                  const char *detail, void *ctx);
 
 /* A new run over the store st at time now (events are stamped with it); NULL when out of
  * memory. */
-asr_moves *asr_moves_new(asr_store *st, int64_t now, asr_moves_save_cb save,
-                         asr_moves_conflict_cb conflict, void *ctx);
+asr_moves *asr_moves_new(asr_store *st, int64_t now, asr_moves_save_cb save, asr_moves_held_cb held,
+                         void *ctx);
 
 void asr_moves_free(asr_moves *m);
 

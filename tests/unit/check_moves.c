@@ -23,7 +23,7 @@ static char tmpdir[256], dbpath[512];
 static asr_store *st;
 
 typedef struct {
-  unsigned saves, conflicts;
+  unsigned saves, conflicts, undecided;
   char last_saved[64], last_conflict[64], detail[600];
 } counts;
 
@@ -54,13 +54,17 @@ static asr_result save_cb(const asr_device *dev, uint16_t port, const asr_snmp_c
   return asr_store_save(st, dev, port, cred, T0, id);
 }
 
-static void conflict_cb(const asr_device *dev, uint16_t port, int64_t id, const char *detail,
-                        void *ctx)
+static void held_cb(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
 {
   counts *c = ctx;
 
   (void)port;
   (void)id;
+  if (!conflict) {
+    c->undecided++;
+    return;
+  }
   c->conflicts++;
   asr_strlcpy(c->last_conflict, dev->ip, sizeof(c->last_conflict));
   asr_strlcpy(c->detail, detail, sizeof(c->detail));
@@ -106,7 +110,7 @@ static counts run(const char *const *answers, size_t n, const asr_scan_opts *o)
   asr_moves *m;
 
   memset(&c, 0, sizeof(c));
-  m = asr_moves_new(st, T0, save_cb, conflict_cb, &c);
+  m = asr_moves_new(st, T0, save_cb, held_cb, &c);
   ck_assert_ptr_nonnull(m);
   for (size_t i = 0; i + 1 < n; i += 2)
     ck_assert_int_eq(asr_moves_offer(m, device(answers[i], answers[i + 1]), PORT, &cr), ASR_OK);
@@ -243,6 +247,7 @@ START_TEST(test_stop_leaves_undecided)
   c = run(moved, 2, &o);
   ck_assert_uint_eq(c.saves, 0);
   ck_assert_uint_eq(c.conflicts, 0);
+  ck_assert_uint_eq(c.undecided, 1);
   ck_assert_str_eq(ip_of("S1"), OLD);
 }
 END_TEST
