@@ -212,6 +212,20 @@ elapsed "$ASR_AGENT" poll $PFAST "$SERIAL_A"
 check_status "clone: the real printer is still polled" 0 "$RC"
 stop_hostile clone
 
+# a known printer at .21 starts answering with the serial of the one at .1: at the poll
+hostile clone $NET.21 --recording "$RECDIR/colour_laser.snmprec" \
+  --set '1.3.6.1.2.1.43.5.1.1.17.1|4|CLONE0021' --set '1.3.6.1.2.1.2.2.1.6.1|4x|02400000aa21'
+elapsed "$ASR_AGENT" discover $FAST --format json $NET.21
+jcheck "poll clone: first saved as a printer of its own" "$O" 'd["printers"] == 1'
+stop_hostile clone
+hostile clone $NET.21 --recording "$RECDIR/colour_laser.snmprec"
+elapsed "$ASR_AGENT" poll $PFAST
+check "poll clone: reported as an identity conflict" grep -q "$NET.21: identity conflict" "$E"
+run "$O.s" "$E.s" "$ASR_AGENT" status --format json
+jcheck "poll clone: the printer stays at its address" "$O.s" \
+  "dev_by(d['devices'], 'serial', '$SERIAL_A').get('ip') == '$NET.1'"
+stop_hostile clone
+
 # two clones and the real one silent: still a conflict (they must not take turns)
 hostile mover $NET.30 --recording "$RECDIR/no_serial.snmprec" --set '1.3.6.1.2.1.43.5.1.1.17.1|4|MOVE0001'
 elapsed "$ASR_AGENT" discover $FAST --format json $NET.30
