@@ -52,6 +52,7 @@ typedef struct {
   asr_report *report;
   asr_device *dev;
   size_t scanned, responded, printers, failed_saves;
+  asr_result store_err; /* the first save error: its exit status */
   int64_t now;
   int progress_shown;
 } discover_ctx;
@@ -182,9 +183,16 @@ static void save_printer(discover_ctx *x, const asr_scan_result *res)
   int64_t id;
   asr_result r;
 
+  /* a full disk or a damaged file: said once, and nothing more is tried */
+  if (x->store_err == ASR_ERR_DISK_FULL || x->store_err == ASR_ERR_DB_CORRUPT) {
+    x->failed_saves++;
+    return;
+  }
   r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now, &id);
   if (r) {
     x->failed_saves++;
+    if (!x->store_err || r == ASR_ERR_DISK_FULL || r == ASR_ERR_DB_CORRUPT)
+      x->store_err = r;
     asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
     return;
   }
@@ -253,8 +261,10 @@ static int print_discovery(discover_ctx *x)
   if (x->a->fmt == ASR_FMT_TABLE)
     printf("%zu addresses scanned, %zu answered, %zu printers\n", x->scanned, x->responded,
            x->printers);
-  if (x->failed_saves)
-    return ASR_EXIT_DB;
+  if (x->failed_saves) {
+    asr_cli_error("%zu printers not saved: %s", x->failed_saves, asr_store_errmsg(x->st));
+    return asr_cli_exit_for(x->store_err);
+  }
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
 }
 
