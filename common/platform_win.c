@@ -136,6 +136,8 @@ static void set_errno(DWORD err)
     errno = EACCES;
   else if (err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS)
     errno = EEXIST;
+  else if (err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL)
+    errno = ENOSPC;
   else
     errno = EIO;
 }

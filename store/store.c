@@ -864,7 +864,7 @@ static asr_result create_db(asr_store *st)
   remove_db_files(tmp); /* left by a crashed process that had our id */
   created = asr_platform_create_private(tmp);
   if (created != 1) {
-    if (asr_platform_disk_full_error(errno))
+    if (errno == ENOSPC || asr_platform_disk_full_error(errno))
       return disk_full(st, "creating the database");
     set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
