@@ -544,19 +544,17 @@ static asr_result make_parents(asr_store *st)
   return ASR_OK;
 }
 
-/* True when the journal or the WAL of path exists: another process is writing it (or
- * crashed doing so), and SQLite's locks and recovery decide. */
+/* True when path has a rollback journal, or a WAL with frames: another process is
+ * writing it (or crashed doing so), and SQLite's locks and recovery decide. */
 static bool has_journal(const char *path)
 {
-  static const char *const ext[] = {"-journal", "-wal"};
   char p[PATH_MAX];
-  int64_t size;
+  int64_t size = 0;
 
-  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-    if (asr_fmt(p, sizeof(p), "%s%s", path, ext[i]) == ASR_OK && asr_platform_file_size(p, &size))
-      return true;
-  }
-  return false;
+  if (asr_fmt(p, sizeof(p), "%s-journal", path) == ASR_OK && asr_platform_file_size(p, &size))
+    return true;
+  return asr_fmt(p, sizeof(p), "%s-wal", path) == ASR_OK && asr_platform_file_size(p, &size) &&
+         size > 0;
 }
 
 /* An existing file is only stat'ed, never opened here: closing any descriptor of a file
