@@ -2,9 +2,10 @@
 # test_db_damage.sh: a damaged agent database is noticed at once and never written to
 # (issue 10, item 7).
 #
-# A real database: the daemon discovers and polls 4 snmpsim printers for 3 simulated days
+# A real database: the daemon discovers and polls 6 snmpsim printers for 4 simulated days
 # and uploads every day to a plain-HTTP asr-central on loopback; then a few polls more
-# (readings pending). Then, for EVERY 4 KB page of that file in turn, a copy gets the page
+# (readings pending), and a short run of the daemon that prunes what is older than a day
+# (which leaves free pages in the file). Then, for EVERY 4 KB page of that file in turn, a copy gets the page
 # overwritten with random bytes, and:
 #   - when SQLite's integrity_check sees the damage: `status --check` is CRITICAL or
 #     UNKNOWN (never OK), and poll, upload and discover refuse it: exit 7 (damaged; 4 for
@@ -33,6 +34,8 @@ sim_add $NET.1 colour_laser
 sim_add $NET.2 mono_laser
 sim_add $NET.3 mfp_waste
 sim_add $NET.4 inkjet
+sim_add $NET.5 quirk_ricoh
+sim_add $NET.6 no_serial
 sim_start
 central_start $NET.10 18860 ""
 site_add acme
@@ -42,7 +45,7 @@ run "$O" "$E" "$ASR_AGENT" enroll --endpoint "$CENTRAL_URL" --site-token "$SITE_
 check_status "enroll" 0 "$RC"
 cat >"$TMPD/agent.conf" <<CONF
 database $DB
-scan_targets $NET.1-4
+scan_targets $NET.1-6
 snmp_port $SIM_PORT
 snmp_timeout 300ms
 snmp_retries 0
@@ -51,19 +54,24 @@ upload_window 00:00-23:59
 log_level error
 CONF
 NOW=$(date +%s)
-"$ASR_AGENT" run --config "$TMPD/agent.conf" --test-clock $((NOW - 3 * 86400)) \
+"$ASR_AGENT" run --config "$TMPD/agent.conf" --test-clock $((NOW - 4 * 86400)) \
   --test-until $((NOW - 120)) --test-seed 7 >"$O" 2>"$TMPD/run.log"
-check_status "the daemon ran 3 simulated days" 0 "$?"
+check_status "the daemon ran 4 simulated days" 0 "$?"
 for i in 1 2; do
   run "$O" "$E" "$ASR_AGENT" poll $OPTS
   sleep 1
 done
 check_status "polls after the daemon" 0 "$RC"
 run "$O" "$E" "$ASR_AGENT" status --format json
-jcheck "4 printers with readings" "$O" \
-  'len(d["devices"]) == 4 and all(x["readings"] >= 70 for x in d["devices"])'
+jcheck "6 printers with readings" "$O" \
+  'len(d["devices"]) == 6 and all(x["readings"] >= 90 for x in d["devices"])'
 jcheck "batches delivered, readings pending" "$O" \
-  'd["uplink"]["last_upload"] and d["uplink"]["pending_readings"] >= 8'
+  'd["uplink"]["last_upload"] and d["uplink"]["pending_readings"] >= 12'
+# the daily pruning, keeping a day: the pages of the older readings become free
+sed 's/^log_level .*/retention 1d/' "$TMPD/agent.conf" >"$TMPD/prune.conf"
+"$ASR_AGENT" run --config "$TMPD/prune.conf" --test-clock $((NOW + 60)) \
+  --test-until $((NOW + 120)) --test-seed 7 >"$O" 2>"$TMPD/run.log"
+check_status "the daemon pruned what is older than a day" 0 "$?"
 run "$O" "$E" "$ASR_AGENT" status --check --config "$TMPD/empty.conf"
 check_status "status --check on the database as it is" 0 "$RC"
 [ "$RC" = 0 ] || show "$O"
@@ -106,7 +114,8 @@ elif cmd == 'same':  # same A B: the data of A equals the data of B
     sys.exit(0 if dump(sys.argv[2]) == dump(sys.argv[3]) else 1)
 PYEOF
 PAGES=$(python3 "$TMPD/damage.py" pages "$BASE")
-echo "# the database has $PAGES pages"
+FREE=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA freelist_count").fetchone()[0])' "$BASE")
+echo "# the database has $PAGES pages, $FREE of them free"
 [ "$PAGES" -ge 30 ] || bail "the database is too small for the test ($PAGES pages)"
 
 # sums FILE: the checksum of FILE and the size of its WAL (0 when none)
@@ -147,7 +156,7 @@ while [ "$page" -le "$PAGES" ]; do
     [ "$rc" = 2 ] || [ "$rc" = 3 ] || why="$why; status --check exit $rc: $(head -c 200 "$O")"
     refused poll --db "$C" $OPTS
     refused upload --db "$C" --max-wait 2
-    refused discover --db "$C" --port "$SIM_PORT" $OPTS $NET.1-4
+    refused discover --db "$C" --port "$SIM_PORT" $OPTS $NET.1-6
     refused status --db "$C" --format json
     if [ -z "$why" ]; then ok "page $page damaged: noticed, refused, unchanged"; else
       not_ok "page $page damaged:$why"
