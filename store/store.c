@@ -314,13 +314,16 @@ static void folder_of(const char *path, char *dir, size_t n)
     asr_strlcpy(dir, "its folder", n);
 }
 
-/* SQLite's text of a problem on one line (quick_check answers may hold newlines). */
+/* SQLite's text of a problem as one line of printable ASCII, at most 160 bytes (quick_check
+ * answers hold newlines; a damaged schema's message may quote bytes of the file). */
 static void one_line(const char *src, char *dst, size_t n)
 {
   size_t j = 0;
 
-  for (size_t i = 0; src[i] && j + 1 < n; i++)
-    dst[j++] = src[i] == '\n' || src[i] == '\r' || src[i] == '\t' ? ' ' : src[i];
+  for (size_t i = 0; src[i] && j + 1 < n && j < 160; i++) {
+    unsigned char c = (unsigned char)src[i];
+    dst[j++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
   dst[j] = '\0';
 }
 
@@ -739,6 +742,9 @@ static asr_result check_integrity(asr_store *st)
     const char *v = (const char *)sqlite3_column_text(s, 0);
 
     if (!v || strcmp(v, "ok") != 0) {
+      static const char prefix[] = "*** in database main ***";
+      if (v && strncmp(v, prefix, sizeof(prefix) - 1) == 0)
+        v += sizeof(prefix) - 1 + strspn(v + sizeof(prefix) - 1, " \n");
       one_line(v ? v : "no answer from the check", why, sizeof(why));
       r = damaged(st, why);
     }
