@@ -11,15 +11,38 @@
 #include "common/platform.h"
 #include "common/util.h"
 
+/* A person reads "asr-agent: MSG" on stderr; a service's log (journal, syslog, Event Log)
+ * gets MSG at LEVEL, without the prefix (the log names the program itself). */
+static void cli_message(asr_log_level level, const char *fmt, va_list ap)
+{
+  char msg[1024];
+
+  if (!asr_log_has_sink()) {
+    fputs("asr-agent: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return;
+  }
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  asr_log(level, "%s", msg);
+}
+
 void asr_cli_error(const char *fmt, ...)
 {
   va_list ap;
 
-  fputs("asr-agent: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  cli_message(ASR_LOG_ERR, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+}
+
+void asr_cli_note(const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  cli_message(ASR_LOG_INFO, fmt, ap);
+  va_end(ap);
 }
 
 int asr_cli_exit_for(asr_result r)

@@ -36,8 +36,13 @@ int asr_cmd_run(int argc, char **argv);
 int asr_cmd_config(int argc, char **argv);
 int asr_cmd_service(int argc, char **argv);
 
-/* Prints "asr-agent: " + message on stderr. */
+/* Prints "asr-agent: " + message on stderr; when the program logs to a service's log
+ * (asr_log_has_sink: the daemon under systemd, syslog, the Windows service), logs the
+ * message at error level instead, without the prefix. */
 void asr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same for a summary line ("polled 3 devices: ..."), logged at info level. */
+void asr_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The exit status for a result code. */
 int asr_cli_exit_for(asr_result r);

@@ -220,8 +220,7 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
   if (x->all && !x->fatal) /* devices no longer polled (superseded) still go silent */
     asr_health_sweep(x->st, x->now, NULL, NULL);
   if (!x->quiet)
-    fprintf(stderr, "asr-agent: polled %zu devices: %zu read, %zu failed\n", x->n, x->ok,
-            x->failed);
+    asr_cli_note("polled %zu devices: %zu read, %zu failed", x->n, x->ok, x->failed);
   if (x->fatal)
     return asr_cli_exit_for(x->fatal);
   return x->failed ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
