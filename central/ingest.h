@@ -4,10 +4,13 @@
  * the body; these functions answer with an HTTP status and a JSON body. The order of the
  * checks of a batch is the protocol's: headers present and well formed, agent known and
  * not revoked, timestamp within ASR_SIGN_MAX_SKEW, body size, signature over the
- * compressed bytes, gunzip (bounded), JSON parse, a strict schema check of every field,
- * and only then one transaction (cstore_apply). A malformed batch gets 400 with a
- * message naming the field ("readings[3].levels[1]: level is not an integer") and
- * nothing of it is stored. */
+ * compressed bytes, gunzip (bounded), the JSON text's containers counted (bounded) before
+ * it is parsed, JSON parse, the batch's counts (bounded), a strict schema check of every
+ * field, and only then one transaction (cstore_apply). A malformed batch gets 400 with a
+ * message naming the field ("readings[3].levels[1]: level is not an integer"), one past
+ * a size bound 413 naming it ("readings: 100001 elements, more than ...: split it"), and
+ * nothing of it is stored. The decoding is metered (central/budget.h): past the request's
+ * memory 413, past the memory shared by all requests 503 with Retry-After. */
 #ifndef ASR_INGEST_H
 #define ASR_INGEST_H
 

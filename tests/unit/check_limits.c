@@ -25,9 +25,18 @@
 #include "central/server.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/device.h"
 #include "common/util.h"
+#include "store/events.h"
+#include "uplink/batch.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"
+
+/* The agent's batches stay within the central's bounds (docs/protocol.md, "Limits"): a
+ * batch of the default size is never refused, a larger one only split. */
+_Static_assert(ASR_BATCH_MAX_READINGS_DEFAULT <= INGEST_MAX_READINGS, "agent batch > central");
+_Static_assert(ASR_EVENTS_BATCH_MAX <= INGEST_MAX_EVENTS, "agent events > central");
+_Static_assert(ASR_SUPPLIES_MAX <= INGEST_MAX_SUPPLIES, "agent supplies > central");
 
 #define NOW INT64_C(1795000000)
 
