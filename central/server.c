@@ -55,7 +55,6 @@
 #define PEM_MAX (1u << 20)
 #define DISCARD_MAX (8u << 20) /* bytes dropped past the limit before cutting the client */
 
-#define URL_MAX 4096 /* a page's path at most (MHD's header memory bounds it before) */
 #define BUSY_BODY                                                                                  \
   "{\"error\":\"busy: the memory for bodies in flight is spent, the batch was not stored:"         \
   " retry later\"}"
@@ -479,8 +478,6 @@ static void page_cancel(void *arg)
 static enum MHD_Result page_submit(central_server *sv, struct MHD_Connection *c, request *rq,
                                    const char *url)
 {
-  if (strlen(url) > URL_MAX)
-    return send_error(c, rq, 414, "{\"error\":\"path too long\"}");
   rq->kind = R_PAGE;
   rq->sv = sv;
   rq->conn = c;
