@@ -783,20 +783,32 @@ static size_t memory_cap(const ingest_request *req)
   return req->max_memory ? req->max_memory : INGEST_BATCH_MEMORY;
 }
 
-/* gunzip charged to the thread's meter: what the inflated text may grow to is reserved
- * first (deflate expands at most DEFLATE_RATIO times), then exchanged for its real size.
- * ASR_ERR_LIMIT when the meter refused. */
-static asr_result gunzip_metered(const ingest_request *req, uint8_t **json, size_t *json_len)
+/* gunzip charged to the thread's meter m: what the inflated text may grow to is reserved
+ * first (deflate expands at most DEFLATE_RATIO times, and never past the limit or what is
+ * left of the meter's cap), then exchanged for its real size. ASR_ERR_LIMIT when the meter
+ * refused (m->status says why), ASR_ERR_TOO_LARGE past INGEST_MAX_DECOMPRESSED. */
+static asr_result gunzip_metered(const ingest_request *req, budget_meter *m, uint8_t **json,
+                                 size_t *json_len)
 {
-  size_t reserve = req->body_len < (INGEST_MAX_DECOMPRESSED >> 10)
-                       ? req->body_len * DEFLATE_RATIO + 65536
-                       : (size_t)INGEST_MAX_DECOMPRESSED + 65536;
+  const size_t slack = 65536, most = (size_t)INGEST_MAX_DECOMPRESSED + slack;
+  size_t room = !m->cap ? SIZE_MAX : m->cap > m->used + slack ? m->cap - m->used : slack;
+  size_t reserve =
+      req->body_len < most / DEFLATE_RATIO ? req->body_len * DEFLATE_RATIO + slack : most;
+  size_t max = INGEST_MAX_DECOMPRESSED;
   asr_result r;
 
+  if (reserve > room) { /* this batch may not inflate as far as the protocol allows */
+    reserve = room;
+    max = room - slack;
+  }
   if (!budget_charge(reserve))
     return ASR_ERR_LIMIT;
-  r = asr_gz_decompress(req->body, req->body_len, INGEST_MAX_DECOMPRESSED, json, json_len);
+  r = asr_gz_decompress(req->body, req->body_len, max, json, json_len);
   budget_credit(reserve);
+  if (r == ASR_ERR_TOO_LARGE && max < INGEST_MAX_DECOMPRESSED) {
+    m->status = BUDGET_OVER_REQUEST;
+    return ASR_ERR_LIMIT;
+  }
   if (!r && !budget_charge(budget_block_size(*json, *json_len + 1))) {
     free(*json);
     *json = NULL;
@@ -823,8 +835,8 @@ static int answer_memory(ingest_answer *ans, const budget_meter *m)
 
 /* Signature, encoding and gunzip: the JSON text into *json (malloc'd) or an answer
  * (OVER_MEMORY: none yet, the meter said no). */
-static int open_body(const cstore_agent *agent, const ingest_request *req, uint8_t **json,
-                     size_t *json_len, ingest_answer *ans)
+static int open_body(const cstore_agent *agent, const ingest_request *req, budget_meter *m,
+                     uint8_t **json, size_t *json_len, ingest_answer *ans)
 {
   int64_t ts = 0;
   asr_result r;
@@ -838,7 +850,7 @@ static int open_body(const cstore_agent *agent, const ingest_request *req, uint8
     return answer_error(ans, 401, "X-ASR-Signature: the signature does not match");
   if (!req->content_encoding || strcasecmp(req->content_encoding, "gzip") != 0)
     return answer_error(ans, 400, "Content-Encoding: a batch body must be gzip");
-  r = gunzip_metered(req, json, json_len);
+  r = gunzip_metered(req, m, json, json_len);
   if (r == ASR_ERR_LIMIT)
     return OVER_MEMORY;
   if (r == ASR_ERR_TOO_LARGE)
@@ -906,7 +918,7 @@ int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_reques
 
   ingest_init();
   budget_meter_begin(&m, req->memory, memory_cap(req));
-  status = open_body(agent, req, &json, &json_len, ans);
+  status = open_body(agent, req, &m, &json, &json_len, ans);
   if (!status)
     status = decode_and_store(st, agent, json, json_len, now, &m, ans);
   budget_free_block(json);

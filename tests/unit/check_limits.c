@@ -302,6 +302,30 @@ START_TEST(test_batch_memory)
   budget_give(mem, (size_t)60 << 20);
   ck_assert_uint_eq(budget_used(mem), 0);
 
+  /* a small cap and a body that could inflate past it, but does not: stored (what is
+   * reserved for gunzip is bounded by the cap, not by the body's worst case) */
+  {
+    char noise[60001], *small;
+    uint8_t *gz = NULL;
+    size_t gzlen = 0;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(noise) - 1; i++) {
+      x = x * 1103515245u + 12345u;
+      noise[i] = "0123456789abcdef"[(x >> 16) & 15];
+    }
+    noise[sizeof(noise) - 1] = '\0';
+    char *extra = malloc(sizeof(noise) + 32);
+    asr_fmt(extra, sizeof(noise) + 32, ",\"x_noise\":\"%s\"", noise);
+    small = batch_text(ag.id, 2, 2, 10, 2, extra);
+    free(extra);
+    ck_assert_int_eq(asr_gz_compress(small, strlen(small), &gz, &gzlen), ASR_OK);
+    ck_assert_uint_gt(gzlen * 1032, (size_t)24 << 20); /* its worst case passes the cap */
+    free(gz);
+    ck_assert_int_eq(send_text(st, &ag, small, (size_t)24 << 20, mem, &ans), 200);
+    ingest_answer_free(&ans);
+    free(small);
+  }
+
   /* room enough: stored, and the meter gave everything back */
   budget_free(mem);
   mem = budget_new((size_t)512 << 20);
