@@ -459,8 +459,16 @@ static void page_request(central_server *sv, const char *url, const char *method
 static void page_run(void *arg)
 {
   request *rq = arg;
+  size_t len;
 
   page_request(rq->sv, rq->url, rq->method, &rq->page);
+  /* the rendered page waits for its reader (maybe a slow one): it holds memory of the
+   * budget until the request ends (on_completed gives it back) */
+  len = rq->page.body ? strlen(rq->page.body) : 0;
+  if (budget_take(rq->sv->memory, len))
+    rq->reserved = len;
+  else
+    page_fail(&rq->page, 503, "Busy", "the server's memory is in use, try again");
   MHD_resume_connection(rq->conn);
 }
 
