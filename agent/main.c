@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "agent/cli.h"
+#include "common/clock.h"
 #include "common/platform.h"
 
 static const struct {
@@ -50,6 +51,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], commands[i].name) == 0) {
       int status;
 
+      /* every command honours the test clock, so tests step it instead of sleeping */
+      if (asr_clock_from_env() != ASR_OK) {
+        fprintf(stderr, "asr-agent: ASR_TEST_CLOCK: not START[:FACTOR]\n");
+        return ASR_EXIT_USAGE;
+      }
       if (asr_platform_init() != ASR_OK) {
         fprintf(stderr, "asr-agent: cannot initialise the network stack\n");
         return ASR_EXIT_INTERNAL;

@@ -308,6 +308,20 @@ sim_kill()
   fi
 }
 
+# tick: the agent's following commands run one simulated second after the previous tick
+# (every asr-agent command honours ASR_TEST_CLOCK, exported here), never before the real
+# time. Readings are unique per device and second: tests step the clock, they do not sleep.
+tick()
+{
+  _now=$(date +%s)
+  if [ -z "${ITEST_CLOCK:-}" ] || [ "$ITEST_CLOCK" -lt "$_now" ]; then
+    ITEST_CLOCK=$_now
+  fi
+  ITEST_CLOCK=$((ITEST_CLOCK + 1))
+  ASR_TEST_CLOCK=$ITEST_CLOCK
+  export ASR_TEST_CLOCK
+}
+
 # now_ms: milliseconds since the epoch.
 now_ms()
 {

@@ -66,7 +66,7 @@ run "$O.e" "$E.e" env ASR_SNMP_AUTH_PASS="$AUTH" ASR_SNMP_PRIV_PASS="$PRIV" "$AS
 check_status "discover v3 with pass phrases from the environment" 0 "$RC"
 jcheck "found the printer" "$O.e" 'd["printers"] == 1'
 check "pass phrases not on stdout/stderr" no_secret "$O.e" "$E.e"
-sleep 1 # readings are unique per device and second
+tick # readings are unique per device and second
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 check_status "poll over v3 with the stored credentials" 0 "$RC"
 run "$O.s" "$E.s" "$ASR_AGENT" status --format json
