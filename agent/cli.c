@@ -1,6 +1,7 @@
 /* cli.c: what the commands share: SNMP options, exit statuses, messages. */
 #include "agent/cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,136 @@ const char *asr_cli_db_path(const char *opt)
   if (asr_platform_path(ASR_STATEDIR "/agent.db", def, sizeof(def)) != ASR_OK)
     return ASR_STATEDIR "/agent.db";
   return def;
+}
+
+/* ---- option errors ---- */
+
+const char *asr_cli_closest(const char *word, const char *const *names)
+{
+  size_t len = strlen(word), best_d = len <= 3 ? 2 : len <= 8 ? 3 : len / 3 + 1; /* < this */
+  const char *best = NULL;
+
+  for (size_t i = 0; names && names[i]; i++) {
+    size_t d = asr_edit_distance(word, names[i]);
+
+    if (d < best_d) {
+      best_d = d;
+      best = names[i];
+    }
+  }
+  return best;
+}
+
+/* The long names of longopts, NULL-terminated, into names (at most n - 1 of them). */
+static void long_names(const struct option *lo, const char **names, size_t n)
+{
+  size_t k = 0;
+
+  for (size_t i = 0; lo && lo[i].name && k + 1 < n; i++)
+    names[k++] = lo[i].name;
+  names[k] = NULL;
+}
+
+/* "--comunity=x" -> "comunity" (the name as typed, without dashes or value). */
+static void typed_name(const char *arg, char *out, size_t n)
+{
+  while (*arg == '-')
+    arg++;
+  asr_strlcpy(out, arg, n);
+  out[strcspn(out, "=")] = '\0';
+}
+
+/* An abbreviation that several long options start with: lists them; 1 when it was one. */
+static int report_ambiguous(const char *typed, const struct option *lo)
+{
+  char list[512] = "";
+  size_t len = 0, hits = 0, tl = strlen(typed);
+
+  for (size_t i = 0; tl && lo[i].name; i++) {
+    if (strncmp(lo[i].name, typed, tl) == 0) {
+      asr_append(list, sizeof(list), &len, "%s--%s", hits ? ", " : "", lo[i].name);
+      hits++;
+    }
+  }
+  if (hits < 2)
+    return 0;
+  asr_cli_error("option '--%s' is ambiguous: %s", typed, list);
+  return 1;
+}
+
+/* True when name is one of the long options. */
+static int is_long_option(const char *name, const struct option *lo)
+{
+  for (size_t i = 0; lo && lo[i].name; i++) {
+    if (strcmp(lo[i].name, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The option argv[at] was refused: says why, with the closest known one. "-community"
+ * (one dash) is taken for the long option it resembles. */
+static void report_unknown(char **argv, int at, const struct option *lo)
+{
+  const char *names[128], *arg = argv[at], *best;
+  int dashes = arg[0] == '-' ? 1 + (arg[1] == '-') : 0;
+  char typed[128];
+
+  typed_name(arg, typed, sizeof(typed));
+  if (dashes == 2 && is_long_option(typed, lo)) {
+    asr_cli_error("option '--%s' takes no value", typed);
+    return;
+  }
+  if (dashes == 2 && report_ambiguous(typed, lo))
+    return;
+  long_names(lo, names, sizeof(names) / sizeof(names[0]));
+  best = dashes == 2 || strlen(typed) > 3 ? asr_cli_closest(typed, names) : NULL;
+  if (best)
+    asr_cli_error("unknown option '%.100s' (did you mean --%s?)", arg, best);
+  else if (dashes == 1 && optopt > ' ' && optopt < 0x7f)
+    asr_cli_error("unknown option '-%c'", optopt);
+  else
+    asr_cli_error("unknown option '%.100s'", arg);
+}
+
+/* A missing value: the option is the long one whose code is optopt, else -optopt. */
+static void report_missing(const struct option *lo)
+{
+  for (size_t i = 0; lo && lo[i].name; i++) {
+    if (lo[i].flag == NULL && lo[i].val == optopt) {
+      asr_cli_error("option '--%s' needs a value", lo[i].name);
+      return;
+    }
+  }
+  asr_cli_error("option '-%c' needs a value", optopt);
+}
+
+int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+  char spec[64];
+  int at = optind, c;
+
+  opterr = 0;
+  optopt = 0;
+  if (asr_fmt(spec, sizeof(spec), ":%s", shortopts) != ASR_OK)
+    return '?';
+  c = getopt_long(argc, argv, spec, longopts, NULL);
+  if (c == ':') {
+    report_missing(longopts);
+    return '?';
+  }
+  if (c == '?') {
+    /* getopt moved past a bad long option; a bad letter of a cluster may leave it */
+    if (optind > at && optind <= argc)
+      at = optind - 1;
+    report_unknown(argv, at < argc ? at : argc - 1, longopts);
+  }
+  return c;
+}
+
+void asr_cli_help_hint(const char *cmd)
+{
+  fprintf(stderr, "asr-agent: run 'asr-agent %s --help' for its options\n", cmd);
 }
 
 int asr_cli_isatty(int fd)

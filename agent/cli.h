@@ -108,6 +108,23 @@ void asr_cli_snmp_wipe(asr_cli_snmp *s);
  * after printing the problem. */
 int asr_cli_proxy_user(const char *file, char *out, size_t n);
 
+struct option;
+
+/* getopt_long(argc, argv, shortopts, longopts) with asr-agent's own messages on stderr:
+ * an unknown option is named with the closest one ("did you mean --community?"), an
+ * ambiguous abbreviation with its candidates, a missing value with the option's name.
+ * Returns getopt_long's code; '?' (the message printed) for each of those errors: the
+ * caller then points to its --help and exits 2. */
+int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/* Prints "run 'asr-agent CMD --help' for the options" on stderr (after a usage error). */
+void asr_cli_help_hint(const char *cmd);
+
+/* The closest of names (NULL-terminated) to word: at most 1 edit away for a word of up to
+ * 3 letters, 2 up to 8, a third of its length beyond; NULL when none is that close. For
+ * "did you mean". */
+const char *asr_cli_closest(const char *word, const char *const *names);
+
 /* Sets the log level from -v / -q counts (default warnings). */
 void asr_cli_log_level(int verbose, int quiet);
 

@@ -132,7 +132,7 @@ static int discover_parse(discover_args *a, int argc, char **argv)
   a->fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   a->progress = asr_cli_isatty(2);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", discover_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", discover_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       discover_usage(stdout);
       return ASR_EXIT_OK;
@@ -140,7 +140,7 @@ static int discover_parse(discover_args *a, int argc, char **argv)
     taken = c == '?' ? 0 : discover_option(a, c, optarg);
     if (taken <= 0) {
       if (taken == 0)
-        discover_usage(stderr);
+        asr_cli_help_hint("discover");
       return ASR_EXIT_USAGE;
     }
   }

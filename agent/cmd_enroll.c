@@ -206,14 +206,14 @@ static int enroll_parse(int argc, char **argv, enroll_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", enroll_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", enroll_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       enroll_usage(stdout);
       return ASR_EXIT_OK;
     }
     if (c == '?' || take_option(a, c, optarg) != 0) {
       if (c == '?')
-        enroll_usage(stderr);
+        asr_cli_help_hint("enroll");
       return ASR_EXIT_USAGE;
     }
   }

@@ -61,7 +61,7 @@ int asr_cmd_inspect(int argc, char **argv)
   int c, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hv", inspect_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hv", inspect_options)) != -1) {
     switch (c) {
     case ASR_OPT_FORMAT:
       if (asr_format_parse(optarg, &fmt) != ASR_OK || fmt == ASR_FMT_CSV) {
@@ -77,7 +77,7 @@ int asr_cmd_inspect(int argc, char **argv)
       verbose++;
       break;
     default:
-      inspect_usage(stderr);
+      asr_cli_help_hint("inspect");
       return ASR_EXIT_USAGE;
     }
   }

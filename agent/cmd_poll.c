@@ -160,7 +160,7 @@ static int poll_parse(int argc, char **argv, asr_cli_snmp *s, const char **db, i
   int c, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", poll_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", poll_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       poll_usage(stdout);
       return ASR_EXIT_OK;
@@ -172,7 +172,7 @@ static int poll_parse(int argc, char **argv, asr_cli_snmp *s, const char **db, i
       (*quiet)++;
     } else if (c == '?' || asr_cli_snmp_option(s, c, optarg) <= 0) {
       if (c == '?')
-        poll_usage(stderr);
+        asr_cli_help_hint("poll");
       return ASR_EXIT_USAGE;
     }
   }

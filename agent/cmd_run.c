@@ -67,7 +67,7 @@ static int run_parse(int argc, char **argv, run_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == OPT_CONFIG) {
       a->config = optarg;
     } else if (c == OPT_TEST_CLOCK) {
@@ -84,7 +84,7 @@ static int run_parse(int argc, char **argv, run_args *a)
       run_usage(stdout);
       return ASR_EXIT_OK;
     } else {
-      run_usage(stderr);
+      asr_cli_help_hint("run");
       return ASR_EXIT_USAGE;
     }
   }

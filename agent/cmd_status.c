@@ -57,7 +57,7 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt,
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", status_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "h", status_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       status_usage(stdout);
       return ASR_EXIT_OK;
@@ -72,7 +72,7 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt,
       if (c == ASR_OPT_FORMAT)
         asr_cli_error("--format: '%s' is not table or json", optarg);
       else
-        status_usage(stderr);
+        asr_cli_help_hint("status");
       return ASR_EXIT_USAGE;
     }
   }

@@ -112,7 +112,7 @@ static int upload_parse(int argc, char **argv, upload_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", upload_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", upload_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       upload_usage(stdout);
       return ASR_EXIT_OK;
@@ -122,7 +122,7 @@ static int upload_parse(int argc, char **argv, upload_args *a)
       a->quiet++;
     } else if (c == '?' || take_option(a, c, optarg) != 0) {
       if (c == '?')
-        upload_usage(stderr);
+        asr_cli_help_hint("upload");
       return ASR_EXIT_USAGE;
     }
   }

@@ -32,6 +32,23 @@ static void usage(FILE *out)
   fprintf(out, "\n'asr-agent COMMAND --help' shows a command's options; see asr-agent(8).\n");
 }
 
+/* An unknown command: named, with the closest one, then the list. */
+static void unknown_command(const char *name)
+{
+  const char *names[sizeof(commands) / sizeof(commands[0]) + 1], *best;
+  size_t n = sizeof(commands) / sizeof(commands[0]);
+
+  for (size_t i = 0; i < n; i++)
+    names[i] = commands[i].name;
+  names[n] = NULL;
+  best = asr_cli_closest(name, names);
+  if (best)
+    fprintf(stderr, "asr-agent: unknown command '%.100s' (did you mean %s?)\n", name, best);
+  else
+    fprintf(stderr, "asr-agent: unknown command '%.100s'\n", name);
+  usage(stderr);
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2) {
@@ -65,7 +82,6 @@ int main(int argc, char **argv)
       return status;
     }
   }
-  fprintf(stderr, "asr-agent: unknown command '%s'\n", argv[1]);
-  usage(stderr);
+  unknown_command(argv[1]);
   return ASR_EXIT_USAGE;
 }

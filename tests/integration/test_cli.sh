@@ -33,6 +33,23 @@ for c in discover poll status inspect; do
   check_status "$c --no-such-option -> usage error" 2 "$RC"
   check "$c: the unknown option is named on stderr" grep -q "no-such-option" "$E"
 done
+# a typo gets the option (or command) it resembles
+run "$O" "$E" "$ASR_AGENT" discover --comunity public --no-save 127.40.0.1
+check_status "discover --comunity -> usage error" 2 "$RC"
+check "--comunity: did you mean --community?" grep -q "did you mean --community?" "$E"
+run "$O" "$E" "$ASR_AGENT" status --fromat json
+check "status --fromat: did you mean --format?" grep -q "did you mean --format?" "$E"
+run "$O" "$E" "$ASR_AGENT" upload --max-wiat 3
+check "upload --max-wiat: did you mean --max-wait?" grep -q "did you mean --max-wait?" "$E"
+run "$O" "$E" "$ASR_AGENT" discover --co x 127.40.0.1
+check_status "an ambiguous abbreviation -> usage error" 2 "$RC"
+check "the ambiguous abbreviation lists its candidates" \
+  sh -c "grep -q -- '--community' '$E' && grep -q -- '--concurrency' '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --db
+check "a missing value names the option" grep -q "'--db' needs a value" "$E"
+run "$O" "$E" "$ASR_AGENT" stauts
+check_status "unknown command stauts -> usage error" 2 "$RC"
+check "stauts: did you mean status?" grep -q "did you mean status?" "$E"
 # service: Windows only; on Linux reload says to use systemctl (SIGHUP)
 run "$O" "$E" "$ASR_AGENT" service reload
 check_status "service reload on Linux -> usage error" 2 "$RC"

@@ -1,5 +1,6 @@
 /* check_cli.c: the CLI's shared pieces: pass-phrase files, SNMP options, exit statuses. */
 #include <check.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,51 @@ START_TEST(db_path_precedence)
 }
 END_TEST
 
+START_TEST(closest_option)
+{
+  static const char *const names[] = {"community", "concurrency", "timeout", "db", NULL};
+
+  ck_assert_str_eq(asr_cli_closest("comunity", names), "community");
+  ck_assert_str_eq(asr_cli_closest("timout", names), "timeout");
+  ck_assert_str_eq(asr_cli_closest("bd", names), "db");
+  ck_assert_str_eq(asr_cli_closest("concurency", names), "concurrency");
+  ck_assert_ptr_null(asr_cli_closest("frobnicate", names));
+  ck_assert_ptr_null(asr_cli_closest("x", names));
+  ck_assert_ptr_null(asr_cli_closest("comunity", NULL));
+}
+END_TEST
+
+/* The wrapper returns getopt_long's codes, and '?' for every kind of bad option. */
+START_TEST(getopt_errors)
+{
+  static const struct option lo[] = {
+      {"community", required_argument, NULL, 300},
+      {"concurrency", required_argument, NULL, 301},
+      {"all", no_argument, NULL, 302},
+      {NULL, 0, NULL, 0},
+  };
+  char a0[] = "discover", ok1[] = "--community", ok2[] = "x", typo[] = "--comunity", amb[] = "--co",
+       val[] = "--all=yes", miss[] = "--concurrency", shortbad[] = "-z";
+  char *good[] = {a0, ok1, ok2, NULL}, *t1[] = {a0, typo, ok2, NULL}, *t2[] = {a0, amb, NULL},
+       *t3[] = {a0, val, NULL}, *t4[] = {a0, miss, NULL}, *t5[] = {a0, shortbad, NULL};
+
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(3, good, "hv", lo), 300);
+  ck_assert_str_eq(optarg, "x");
+  ck_assert_int_eq(asr_cli_getopt(3, good, "hv", lo), -1);
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(3, t1, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t2, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t3, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t4, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t5, "hv", lo), '?');
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("cli");
@@ -240,6 +286,8 @@ int main(void)
   tcase_add_test(tc, snmp_v3_errors);
   tcase_add_test(tc, exit_statuses);
   tcase_add_test(tc, db_path_precedence);
+  tcase_add_test(tc, closest_option);
+  tcase_add_test(tc, getopt_errors);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
