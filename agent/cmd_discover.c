@@ -221,8 +221,9 @@ static void on_progress(size_t done, size_t total, size_t responded, void *ctx)
 
   if (!x->a->progress)
     return;
-  fprintf(stderr, "\rscanning: %zu/%zu addresses, %zu answered, %zu printers ", done, total,
-          responded, x->printers);
+  fprintf(stderr, "\rscanning: %zu/%zu %s, %zu answered, %zu %s ", done, total,
+          asr_plural((long long)total, "address", "addresses"), responded, x->printers,
+          asr_plural((long long)x->printers, "printer", "printers"));
   fflush(stderr);
   x->progress_shown = 1;
 }
@@ -251,8 +252,9 @@ static int print_discovery(discover_ctx *x)
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   if (x->a->fmt == ASR_FMT_TABLE)
-    printf("%zu addresses scanned, %zu answered, %zu printers\n", x->scanned, x->responded,
-           x->printers);
+    printf("%zu %s scanned, %zu answered, %zu %s\n", x->scanned,
+           asr_plural((long long)x->scanned, "address", "addresses"), x->responded, x->printers,
+           asr_plural((long long)x->printers, "printer", "printers"));
   if (x->failed_saves)
     return ASR_EXIT_DB;
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;

@@ -199,8 +199,8 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
   if (x->all) /* devices no longer polled (superseded) still go silent, then disconnected */
     asr_health_sweep(x->st, x->now, NULL, NULL);
   if (!x->quiet)
-    fprintf(stderr, "asr-agent: polled %zu devices: %zu read, %zu failed\n", x->n, x->ok,
-            x->failed);
+    fprintf(stderr, "asr-agent: polled %zu %s: %zu read, %zu failed\n", x->n,
+            asr_plural((long long)x->n, "device", "devices"), x->ok, x->failed);
   return x->failed ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
 }
 

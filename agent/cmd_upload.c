@@ -164,10 +164,12 @@ static void report(const upload_args *a, asr_result r, const asr_uplink_report *
   if (a->quiet)
     return;
   fprintf(stderr,
-          "asr-agent: upload: %zu batches built%s, %zu delivered (%lld readings, %zu"
-          " duplicates), %zu split, %zu held, %lld pending\n",
-          rep->built, rep->heartbeats ? " + heartbeat" : "", rep->delivered,
-          (long long)rep->readings_delivered, rep->duplicates, rep->splits, rep->held,
+          "asr-agent: upload: %zu %s built%s, %zu delivered (%lld %s, %zu %s), %zu split, %zu"
+          " held, %lld pending\n",
+          rep->built, asr_plural((long long)rep->built, "batch", "batches"),
+          rep->heartbeats ? " + heartbeat" : "", rep->delivered, (long long)rep->readings_delivered,
+          asr_plural(rep->readings_delivered, "reading", "readings"), rep->duplicates,
+          asr_plural((long long)rep->duplicates, "duplicate", "duplicates"), rep->splits, rep->held,
           (long long)rep->pending_batches);
 }
 

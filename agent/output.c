@@ -608,9 +608,10 @@ static void print_uplink_line(FILE *out, const json_t *u)
   jint(u, "pending_batches", &pb);
   jint(u, "pending_readings", &pr);
   jint(u, "held_batches", &held);
-  fprintf(out, "uplink: %s as %s: last upload %s, %lld batches pending (%lld readings), %lld held",
+  fprintf(out, "uplink: %s as %s: last upload %s, %lld %s pending (%lld %s), %lld held",
           jstr(u, "endpoint"), jstr(u, "agent_id"), *last ? last : "never", (long long)pb,
-          (long long)pr, (long long)held);
+          asr_plural(pb, "batch", "batches"), (long long)pr, asr_plural(pr, "reading", "readings"),
+          (long long)held);
   if (json_is_true(json_object_get(u, "stopped")))
     fprintf(out, "; STOPPED: %s", jstr(u, "stopped_reason"));
   else if (*err)

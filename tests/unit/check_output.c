@@ -377,6 +377,31 @@ START_TEST(test_print_one_table)
 }
 END_TEST
 
+/* The uplink line counts in words: "1 batch", "2 batches". */
+START_TEST(test_uplink_line)
+{
+  asr_report_uplink u;
+
+  memset(&u, 0, sizeof(u));
+  u.enrolled = 1;
+  u.endpoint = "https://central.example";
+  u.agent_id = "ag_1";
+  u.site = "acme";
+  u.last_error = "";
+  u.stopped = "";
+  u.pending_batches = 1;
+  u.pending_readings = 1;
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "1 batch pending (1 reading), 0 held"));
+  u.pending_batches = 2;
+  u.pending_readings = 40;
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "2 batches pending (40 readings), 0 held"));
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("output");
@@ -395,6 +420,7 @@ int main(void)
   tcase_add_test(tc, test_csv);
   tcase_add_test(tc, test_table);
   tcase_add_test(tc, test_print_one_table);
+  tcase_add_test(tc, test_uplink_line);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
