@@ -34,7 +34,10 @@ static int inspect_file(const char *path, asr_format fmt)
 
   r = asr_recording_load(path, &vbs, err, sizeof(err));
   if (r) {
-    asr_cli_error("%s: %s", path, err[0] ? err : asr_result_str(r));
+    if (err[0]) /* it names the file */
+      asr_cli_error("%s", err);
+    else
+      asr_cli_error("%s: %s", path, asr_result_str(r));
     status = asr_cli_exit_for(r);
     goto out;
   }

@@ -178,5 +178,12 @@ fi
 run "$O" "$E" "$ASR_AGENT" inspect "$TMPD/no-such-file.walk"
 check_status "inspect on a missing file -> exit 3" 3 "$RC"
 check "the missing file is named" grep -qF "no-such-file.walk" "$E"
+check "the missing file is named once" \
+  test "$(grep -o "no-such-file.walk" "$E" | wc -l)" = 1
+printf '1.3.6.1.2.1.1.1.0|4|x\nnot a line\n' >"$TMPD/bad.snmprec"
+run "$O" "$E" "$ASR_AGENT" inspect "$TMPD/bad.snmprec"
+check_status "inspect of a file that does not parse -> exit 3" 3 "$RC"
+check "the parse error names the file once and the line" \
+  sh -c "test \"\$(grep -o 'bad.snmprec' '$E' | wc -l)\" = 1 && grep -q 'line 2' '$E'"
 
 finish
