@@ -297,6 +297,22 @@ int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg)
   }
 }
 
+/* SNMPv3 (RFC 3414 11.2) turns a pass phrase into a key only from 8 characters on:
+ * net-snmp would refuse a shorter one at the first host, so it is refused here, before
+ * any packet, naming where it came from (never the pass phrase itself). */
+#define V3_PASS_MIN 8
+
+static asr_result check_pass_length(const char *what, const char *from, const char *pass)
+{
+  size_t len = strlen(pass);
+
+  if (len >= V3_PASS_MIN)
+    return ASR_OK;
+  asr_cli_error("%s pass phrase from %s is too short: %zu %s, SNMPv3 needs at least %d", what, from,
+                len, asr_plural((long long)len, "character", "characters"), V3_PASS_MIN);
+  return ASR_ERR_USAGE;
+}
+
 /* Reads one v3 pass phrase: the file when given, else the environment variable. */
 static asr_result read_pass(const char *what, const char *file, const char *env, char *out,
                             size_t n, int required)
@@ -308,9 +324,13 @@ static asr_result read_pass(const char *what, const char *file, const char *env,
     r = asr_secret_from_file(file, what, out, n, err, sizeof(err));
     if (r)
       asr_cli_error("%s pass phrase: %s", what, err);
+    else
+      r = check_pass_length(what, file, out);
     return r;
   }
   r = asr_secret_from_env(env, out, n);
+  if (r == ASR_OK)
+    return check_pass_length(what, env, out);
   if (r == ASR_ERR_NOT_FOUND && !required)
     return ASR_OK;
   if (r == ASR_ERR_NOT_FOUND)

@@ -195,6 +195,44 @@ START_TEST(snmp_v3_errors)
   asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
   asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
   ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK); /* privacy without authentication */
+  /* pass phrases under 8 characters are refused (RFC 3414 11.2), 8 are fine */
+  tu_setenv("ASR_SNMP_AUTH_PASS", "1234567");
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
+  tu_setenv("ASR_SNMP_AUTH_PASS", "12345678");
+  tu_setenv("ASR_SNMP_PRIV_PASS", "short");
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_OK); /* no privacy: the priv one is unused */
+  asr_cli_snmp_wipe(&s);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
+  tu_setenv("ASR_SNMP_AUTH_PASS", NULL);
+  tu_setenv("ASR_SNMP_PRIV_PASS", NULL);
+}
+END_TEST
+
+START_TEST(short_pass_file)
+{
+  char path[300];
+  asr_cli_snmp s;
+
+  snprintf(path, sizeof(path), "%s/auth.pass", tmpdir);
+  write_file(path, "seven77\n", 0600);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PASS_FILE, path);
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
 }
 END_TEST
 
@@ -284,6 +322,7 @@ int main(void)
   tcase_add_test(tc, snmp_bad_values);
   tcase_add_test(tc, snmp_v3_from_env);
   tcase_add_test(tc, snmp_v3_errors);
+  tcase_add_test(tc, short_pass_file);
   tcase_add_test(tc, exit_statuses);
   tcase_add_test(tc, db_path_precedence);
   tcase_add_test(tc, closest_option);
