@@ -52,6 +52,7 @@ typedef struct {
   asr_report *report;
   asr_device *dev;
   size_t scanned, responded, printers, failed_saves;
+  asr_result db_r; /* the first save error: later saves are skipped (a locked database) */
   int64_t now;
   int progress_shown;
 } discover_ctx;
@@ -180,12 +181,16 @@ static void report_failure(const asr_scan_result *res)
 static void save_printer(discover_ctx *x, const asr_scan_result *res)
 {
   int64_t id;
-  asr_result r;
+  asr_result r = x->db_r;
 
-  r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now, &id);
+  if (!r)
+    r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now,
+                       &id);
   if (r) {
     x->failed_saves++;
-    asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
+    if (!x->db_r) /* once: each later save would wait out the busy timeout again */
+      asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
+    x->db_r = r;
     return;
   }
   /* an answer: a printer that moved address (found by its serial) is not silent */
@@ -255,8 +260,11 @@ static int print_discovery(discover_ctx *x)
     printf("%zu %s scanned, %zu answered, %zu %s\n", x->scanned,
            asr_plural((long long)x->scanned, "address", "addresses"), x->responded, x->printers,
            asr_plural((long long)x->printers, "printer", "printers"));
-  if (x->failed_saves)
+  if (x->failed_saves) {
+    asr_cli_error("the database failed: %zu %s not saved", x->failed_saves,
+                  asr_plural((long long)x->failed_saves, "printer", "printers"));
     return ASR_EXIT_DB;
+  }
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
 }
 

@@ -38,6 +38,8 @@ typedef struct {
   asr_scan_job *jobs;
   size_t n, cap;
   size_t ok, failed;
+  size_t unsaved;  /* readings or failures not stored: the database failed */
+  asr_result db_r; /* the first database error (locked, ...); later saves are skipped */
   int64_t now;
   int quiet;
   int all; /* every device was selected */
@@ -92,14 +94,37 @@ static int collect(const asr_store_device *d, void *ctx)
   return 0;
 }
 
+/* A store call failed: the first error is reported and kept (poll then exits 4, as for a
+ * database it cannot open), and nothing more is written: each later write would wait out
+ * the busy timeout of a database that another process holds. */
+static void store_failed(poll_ctx *x, asr_result r, const char *address, const char *what)
+{
+  if (r == ASR_ERR_NOT_FOUND) { /* the device was deleted meanwhile: nothing to store */
+    asr_log(ASR_LOG_WARN, "%s: %s not saved: %s", address, what, asr_store_errmsg(x->st));
+    return;
+  }
+  x->unsaved++;
+  if (x->db_r)
+    return;
+  x->db_r = r;
+  asr_cli_error("%s: %s not saved: %s", address, what, asr_store_errmsg(x->st));
+}
+
 static void record_failure(poll_ctx *x, int64_t id, const char *address, asr_result code,
                            const char *reason)
 {
+  asr_result r;
+
   x->failed++;
   if (!x->quiet)
     asr_cli_error("%s: not polled: %s", address, reason);
-  if (asr_store_record_failure(x->st, id, x->now, code, reason) != ASR_OK)
-    asr_log(ASR_LOG_ERR, "%s: failure not recorded: %s", address, asr_store_errmsg(x->st));
+  if (x->db_r) {
+    x->unsaved++;
+    return;
+  }
+  r = asr_store_record_failure(x->st, id, x->now, code, reason);
+  if (r)
+    store_failed(x, r, address, "failed poll");
   else
     asr_health_after_poll(x->st, id, false, code, reason, x->now, NULL); /* logs its errors */
 }
@@ -135,9 +160,10 @@ static void on_result(const asr_scan_result *res, void *ctx)
     goto out;
   }
   other_printer(x, t, res);
-  if (asr_store_save(x->st, x->dev, res->job->port, &t->cred, x->now, &id) != ASR_OK) {
+  r = x->db_r ? x->db_r : asr_store_save(x->st, x->dev, res->job->port, &t->cred, x->now, &id);
+  if (r) {
     x->failed++;
-    asr_cli_error("%s: reading not saved: %s", res->job->address, asr_store_errmsg(x->st));
+    store_failed(x, r, res->job->address, "reading");
     goto out;
   }
   x->ok++;
@@ -196,11 +222,16 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
     asr_cli_error("poll failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
-  if (x->all) /* devices no longer polled (superseded) still go silent, then disconnected */
+  if (x->all && !x->db_r) /* devices no longer polled (superseded) go silent too */
     asr_health_sweep(x->st, x->now, NULL, NULL);
   if (!x->quiet)
     fprintf(stderr, "asr-agent: polled %zu %s: %zu read, %zu failed\n", x->n,
             asr_plural((long long)x->n, "device", "devices"), x->ok, x->failed);
+  if (x->db_r) {
+    asr_cli_error("the database failed: %zu %s not saved", x->unsaved,
+                  asr_plural((long long)x->unsaved, "result", "results"));
+    return asr_cli_exit_for(x->db_r) == ASR_EXIT_INTERNAL ? ASR_EXIT_INTERNAL : ASR_EXIT_DB;
+  }
   return x->failed ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
 }
 

@@ -353,6 +353,30 @@ PYEOF
   [ -f "$TMPD/lock.ready" ]
 }
 
+# db_write_lock DB SECONDS: a background process holds DB's write lock (BEGIN IMMEDIATE: in
+# WAL mode others still read and open it, only their writes wait) for SECONDS; returns once
+# held. db_unlock ends it.
+db_write_lock()
+{
+  rm -f "$TMPD/lock.ready"
+  python3 - "$1" "$TMPD/lock.ready" "$2" <<'PYEOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute('BEGIN IMMEDIATE')
+open(sys.argv[2], 'w').close()
+time.sleep(float(sys.argv[3]))
+c.execute('ROLLBACK')
+c.close()
+PYEOF
+  LOCK_PID=$!
+  _i=0
+  while [ ! -f "$TMPD/lock.ready" ] && [ $_i -lt 100 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  [ -f "$TMPD/lock.ready" ]
+}
+
 # db_unlock: stops the lock holder started by db_lock.
 db_unlock()
 {

@@ -75,6 +75,25 @@ run "$O.p" "$E" "$ASR_AGENT" poll $OPTS NO-SUCH-SERIAL
 if [ "$RC" = 1 ] || [ "$RC" = 2 ]; then ok "poll of an unknown device -> exit $RC (1 or 2)"; else not_ok "poll of an unknown device -> exit $RC"; fi
 check "the unknown device is named" grep -q "NO-SUCH-SERIAL" "$E"
 
+# another process holds the database's write lock: poll reads the printers but cannot
+# store, says the database is locked and exits 4 (asr-agent(8)); nothing is lost
+if db_write_lock "$DB" 40; then
+  tick
+  t0=$(now_ms)
+  run "$O.p" "$E" timeout 60 "$ASR_AGENT" poll $OPTS
+  t1=$(now_ms)
+  db_unlock
+  check_status "poll with the database write-locked -> exit 4" 4 "$RC"
+  check "the message says 'locked'" grep -qi "locked" "$E"
+  check "the lock is reported once, not per printer" test "$(grep -ci "locked" "$E")" = 1
+  if [ $((t1 - t0)) -lt 15000 ]; then ok "gave up in $((t1 - t0)) ms (one busy timeout, < 15 s)"; else not_ok "took $((t1 - t0)) ms (>= 15 s)"; fi
+  run "$O.sl" "$E" "$ASR_AGENT" status --format json
+  check "readings unchanged after the locked poll" \
+    test "$(readings "$O.sl" serial OSM220E7731)" = "$((r_mono1 + 1))"
+else
+  not_ok "could not take the write lock"
+fi
+
 # the simulator dies: poll fails with a reason, the last good reading stays
 sim_kill
 t0=$(now_ms)
