@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
+#include "store/store.h"
 
 void asr_cli_error(const char *fmt, ...)
 {
@@ -196,6 +197,65 @@ int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct op
 void asr_cli_help_hint(const char *cmd)
 {
   fprintf(stderr, "asr-agent: run 'asr-agent %s --help' for its options\n", cmd);
+}
+
+/* The folder of path into out ("." when path names none). */
+static void parent_of(const char *path, char *out, size_t n)
+{
+  size_t last = SIZE_MAX;
+
+  for (size_t i = 0; path[i]; i++) {
+    if (asr_platform_is_sep(path[i]))
+      last = i;
+  }
+  if (last == SIZE_MAX) {
+    asr_strlcpy(out, ".", n);
+    return;
+  }
+  if (asr_strlcpy(out, path, n) != ASR_OK)
+    out[0] = '\0';
+  else
+    out[last == 0 ? 1 : last] = '\0'; /* "/x.db" -> "/" */
+}
+
+bool asr_cli_db_usable(const char *opt, asr_cli_db_mode mode, char *msg, size_t n)
+{
+  char found[4096], dir[4096];
+
+  msg[0] = '\0';
+  if (!opt || !*opt || asr_platform_realpath(opt, found, sizeof(found)))
+    return true;
+  if (mode == ASR_CLI_DB_EXISTING) {
+    asr_fmt(msg, n,
+            "%s: no database there (a --db PATH must exist; 'discover' or 'enroll' creates a "
+            "new one)",
+            opt);
+    return false;
+  }
+  parent_of(opt, dir, sizeof(dir));
+  if (dir[0] && asr_platform_realpath(dir, found, sizeof(found)))
+    return true;
+  asr_fmt(msg, n, "%s: no folder %s (--db creates a database file, never its folders)", opt,
+          dir[0] ? dir : "for it");
+  return false;
+}
+
+int asr_cli_open_store(const char *opt, asr_cli_db_mode mode, asr_store **st)
+{
+  char err[512] = "";
+  asr_result r;
+
+  *st = NULL;
+  if (!asr_cli_db_usable(opt, mode, err, sizeof(err))) {
+    asr_cli_error("%s", err);
+    return ASR_EXIT_DB;
+  }
+  r = asr_store_open(asr_cli_db_path(opt), st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  return -1;
 }
 
 int asr_cli_isatty(int fd)

@@ -6,6 +6,7 @@
 #ifndef ASR_CLI_H
 #define ASR_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/cred.h"
@@ -43,6 +44,25 @@ int asr_cli_exit_for(asr_result r);
 /* The database path: the --db value if given, else $ASR_AGENT_DB, else the default
  * under the state directory. */
 const char *asr_cli_db_path(const char *opt);
+
+struct asr_store;
+
+/* How a command treats a database path that does not exist. */
+typedef enum {
+  ASR_CLI_DB_EXISTING = 0, /* status, poll, upload: a --db PATH must exist */
+  ASR_CLI_DB_CREATE        /* discover, enroll: may create a --db file, in an existing folder */
+} asr_cli_db_mode;
+
+/* Opens the command's database (asr_cli_db_path(opt)). The default location ($ASR_AGENT_DB,
+ * else the state directory) is created with its folder when missing; a path named with
+ * --db is never guessed at: it must exist, or with ASR_CLI_DB_CREATE its folder must (a
+ * typo does not silently start an empty database). Prints the problem; returns -1 to go
+ * on, else the exit status (4 for a database that cannot be used). */
+int asr_cli_open_store(const char *opt, asr_cli_db_mode mode, struct asr_store **st);
+
+/* The problem with a --db path before opening it: "" when it may be opened, else the
+ * message (into msg, n bytes) and false. */
+bool asr_cli_db_usable(const char *opt, asr_cli_db_mode mode, char *msg, size_t n);
 
 /* True when stdout (fd 1) / stderr (fd 2) is a terminal. */
 int asr_cli_isatty(int fd);

@@ -270,18 +270,10 @@ static int print_discovery(discover_ctx *x)
 
 static int open_store(const discover_args *a, asr_store **st)
 {
-  char err[512] = "";
-  asr_result r;
-
   *st = NULL;
   if (a->no_save)
     return -1;
-  r = asr_store_open(asr_cli_db_path(a->db), st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
-  return -1;
+  return asr_cli_open_store(a->db, ASR_CLI_DB_CREATE, st);
 }
 
 static int run_scan(discover_ctx *x, const asr_targets *t)

@@ -252,18 +252,6 @@ static int read_token(const enroll_args *a, char *out, size_t n)
   return -1;
 }
 
-static int open_db(const char *db, asr_store **st)
-{
-  char err[512] = "";
-  asr_result r = asr_store_open(asr_cli_db_path(db), st, err, sizeof(err));
-
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
-  return -1;
-}
-
 /* The exit status of a failed enrolment request. */
 static int request_failed(asr_result r, const char *err)
 {
@@ -357,7 +345,7 @@ int asr_cmd_enroll(int argc, char **argv)
   memset(&a, 0, sizeof(a));
   status = enroll_parse(argc, argv, &a);
   if (status < 0)
-    status = open_db(a.db, &st);
+    status = asr_cli_open_store(a.db, a.update ? ASR_CLI_DB_EXISTING : ASR_CLI_DB_CREATE, &st);
   if (status < 0 && a.update) {
     status = do_update(st, &a);
     goto out;

@@ -261,21 +261,16 @@ int asr_cmd_poll(int argc, char **argv)
   asr_cli_snmp s;
   poll_ctx x;
   const char *db = NULL;
-  char err[512] = "";
   int status;
-  asr_result r;
 
   memset(&x, 0, sizeof(x));
   asr_cli_snmp_init(&s);
   status = poll_parse(argc, argv, &s, &db, &x.quiet);
   if (status >= 0)
     goto out;
-  r = asr_store_open(asr_cli_db_path(db), &x.st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    status = asr_cli_exit_for(r);
+  status = asr_cli_open_store(db, ASR_CLI_DB_EXISTING, &x.st);
+  if (status >= 0)
     goto out;
-  }
   status = poll_select(&x, argv + optind, (size_t)(argc - optind));
   if (status >= 0)
     goto out;

@@ -14,6 +14,7 @@
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 enum { OPT_CONFIG = 1000, OPT_TEST_CLOCK, OPT_TEST_UNTIL, OPT_TEST_SEED, OPT_SYSLOG, OPT_SERVICE };
@@ -149,6 +150,24 @@ static int run_config(const run_args *a, asr_daemon *d)
   return -1;
 }
 
+/* A file named with --config must exist: only the default one is created (by the
+ * installer's import below); a typo must not start a daemon with nothing to do. */
+static int run_config_exists(const run_args *a)
+{
+  char abs[4096], msg[4200];
+
+  if (!a->config || asr_platform_realpath(a->config, abs, sizeof(abs)))
+    return -1;
+  asr_fmt(msg, sizeof(msg),
+          "run: %s: no such configuration file (a --config FILE must exist): not "
+          "starting",
+          a->config);
+  if (a->service)
+    asr_log(ASR_LOG_ERR, "%s", msg);
+  asr_cli_error("%s", msg);
+  return ASR_EXIT_INPUT;
+}
+
 /* Settings the installer left for us (Windows: the MSI's registry values) go into the
  * configuration file first; a bad one is logged and the file kept as it was. */
 static void run_import(const run_args *a)
@@ -184,6 +203,8 @@ static int run_body(void *p)
   if (x->a.service)
     asr_svc_log_init(false); /* configuration errors must reach the service's log */
   status = run_clock(&x->a, d);
+  if (status < 0)
+    status = run_config_exists(&x->a);
   if (status < 0)
     run_import(&x->a);
   if (status < 0)

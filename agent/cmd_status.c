@@ -103,29 +103,17 @@ static asr_result add_uplink(asr_store *st, asr_report *report)
   return asr_report_set_uplink(report, &u);
 }
 
-/* A new database is created empty (a fresh install shows "no devices"). */
-static int open_store(const char *path, asr_store **st)
-{
-  char err[512] = "";
-  asr_result r;
-
-  r = asr_store_open(path, st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
-  return -1;
-}
-
 /* status --check: one line, the monitoring-plugin exit status (3 when the database cannot
- * be opened: the check then knows nothing). */
-static int status_check(const char *path)
+ * be opened, or a --db PATH does not exist: the check then knows nothing). */
+static int status_check(const char *db)
 {
   char err[512] = "", line[1024];
   asr_store *st = NULL;
   asr_check_status s;
-  asr_result r = asr_store_open(path, &st, err, sizeof(err));
+  asr_result r = ASR_ERR_DB;
 
+  if (asr_cli_db_usable(db, ASR_CLI_DB_EXISTING, err, sizeof(err)))
+    r = asr_store_open(asr_cli_db_path(db), &st, err, sizeof(err));
   if (r) {
     printf("ASR-AGENT UNKNOWN - %s\n", err[0] ? err : asr_result_str(r));
     return ASR_CHECK_UNKNOWN;
@@ -148,8 +136,9 @@ int asr_cmd_status(int argc, char **argv)
   if (status >= 0)
     return status;
   if (check)
-    return status_check(asr_cli_db_path(db));
-  status = open_store(asr_cli_db_path(db), &st);
+    return status_check(db);
+  /* the default database is created empty (a fresh install shows "no devices") */
+  status = asr_cli_open_store(db, ASR_CLI_DB_EXISTING, &st);
   if (status >= 0)
     return status;
   x.st = st;

@@ -209,9 +209,7 @@ int asr_cmd_upload(int argc, char **argv)
 {
   upload_args a;
   asr_store *st = NULL;
-  char err[512] = "";
   int status;
-  asr_result r;
 
   memset(&a, 0, sizeof(a));
   asr_uplink_opts_init(&a.o);
@@ -219,11 +217,9 @@ int asr_cmd_upload(int argc, char **argv)
   status = upload_parse(argc, argv, &a);
   if (status >= 0)
     return status;
-  r = asr_store_open(asr_cli_db_path(a.db), &st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
+  status = asr_cli_open_store(a.db, ASR_CLI_DB_EXISTING, &st);
+  if (status >= 0)
+    return status;
   status = run(st, &a);
   asr_store_close(st);
   return status;

@@ -110,9 +110,33 @@ printf 'SQLite format 3\000' >"$TMPD/trunc.db"
 run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/trunc.db"
 check_status "a truncated SQLite header -> exit 4" 4 "$RC"
 
+# a --db PATH is never guessed at: a typo is an error, nothing is created (the default
+# location, $ASR_AGENT_DB here, is created below)
+for c in status poll upload "status --check" "enroll --update --proxy none"; do
+  # shellcheck disable=SC2086
+  run "$O" "$E" "$ASR_AGENT" $c --db "$TMPD/no/such/dir/typo.db"
+  if [ "$c" = "status --check" ]; then
+    check_status "$c --db on a missing path -> UNKNOWN" 3 "$RC"
+    check "$c: one UNKNOWN line naming the path" grep -q "^ASR-AGENT UNKNOWN - .*typo.db" "$O"
+  else
+    check_status "$c --db on a missing path -> exit 4" 4 "$RC"
+    check "$c: the message names the path" grep -qF "$TMPD/no/such/dir/typo.db" "$E"
+  fi
+done
+run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/typo.db"
+check_status "status --db on a missing file in an existing folder -> exit 4" 4 "$RC"
+run "$O" "$E" "$ASR_AGENT" discover --db "$TMPD/no/such/dir/typo.db" --timeout 100 --retries 0 127.40.0.250
+check_status "discover --db in a missing folder -> exit 4, before scanning" 4 "$RC"
+check "no folder and no file created for a mistyped --db" \
+  sh -c "test ! -e '$TMPD/no' && test ! -e '$TMPD/typo.db'"
+run "$O" "$E" "$ASR_AGENT" run --config "$TMPD/typo.conf"
+check_status "run --config on a missing file -> exit 3" 3 "$RC"
+check "run --config: the message names the file" grep -qF "$TMPD/typo.conf" "$E"
+check "run --config: the file is not created" test ! -e "$TMPD/typo.conf"
+
 # newer schema: a database created by this program, then marked with a far future version
-run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/new.db" --format json
-check_status "status on a new database exits 0" 0 "$RC"
+run "$O" "$E" env ASR_AGENT_DB="$TMPD/new.db" "$ASR_AGENT" status --format json
+check_status "status on a new database (the default location) exits 0" 0 "$RC"
 check "status on a new database prints {\"devices\": []}" pyjson "$O" 'd["devices"] == []'
 check "the new database is created 0600" \
   test "$(stat -c %a "$TMPD/new.db" 2>/dev/null)" = 600
@@ -133,8 +157,8 @@ EOF
 fi
 
 # locked: another process holds an exclusive lock; nothing is lost afterwards
-run "$O" "$E" "$ASR_AGENT" status --db "$DB" --format json
-check_status "status creates the test database" 0 "$RC"
+run "$O" "$E" "$ASR_AGENT" status --format json
+check_status "status creates the test database (\$ASR_AGENT_DB)" 0 "$RC"
 python3 - "$DB" <<'EOF'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
