@@ -259,6 +259,23 @@ START_TEST(db_path_precedence)
 }
 END_TEST
 
+START_TEST(db_named_must_exist)
+{
+  char path[300], msg[512];
+
+  ck_assert(asr_cli_db_usable(NULL, ASR_CLI_DB_EXISTING, msg, sizeof(msg))); /* the default */
+  snprintf(path, sizeof(path), "%s/typo.db", tmpdir);
+  ck_assert(!asr_cli_db_usable(path, ASR_CLI_DB_EXISTING, msg, sizeof(msg)));
+  ck_assert_ptr_nonnull(strstr(msg, path));
+  ck_assert(asr_cli_db_usable(path, ASR_CLI_DB_CREATE, msg, sizeof(msg))); /* folder exists */
+  tu_write_file(path, "");
+  ck_assert(asr_cli_db_usable(path, ASR_CLI_DB_EXISTING, msg, sizeof(msg)));
+  snprintf(path, sizeof(path), "%s/no/such/dir/x.db", tmpdir);
+  ck_assert(!asr_cli_db_usable(path, ASR_CLI_DB_CREATE, msg, sizeof(msg)));
+  ck_assert_ptr_nonnull(strstr(msg, "no/such/dir"));
+}
+END_TEST
+
 START_TEST(closest_option)
 {
   static const char *const names[] = {"community", "concurrency", "timeout", "db", NULL};
@@ -325,6 +342,7 @@ int main(void)
   tcase_add_test(tc, short_pass_file);
   tcase_add_test(tc, exit_statuses);
   tcase_add_test(tc, db_path_precedence);
+  tcase_add_test(tc, db_named_must_exist);
   tcase_add_test(tc, closest_option);
   tcase_add_test(tc, getopt_errors);
   suite_add_tcase(s, tc);
