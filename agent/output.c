@@ -232,6 +232,8 @@ static int set_history(json_t *o, const asr_store_device *d, int64_t now)
   bad |= json_object_set_new(o, "failed_polls", json_integer(d->failed_polls));
   bad |= set_str(o, "last_failure", d->failed_polls || d->last_failure_at ? d->last_failure : "");
   bad |= set_time(o, "last_failure_at", d->last_failure_at);
+  bad |= set_int_or_null(o, "last_failure_seconds", d->last_failure_at > 0,
+                         now > d->last_failure_at ? now - d->last_failure_at : 0);
   bad |= set_time(o, "last_reading_at", d->last_reading_at);
   bad |= json_object_set_new(o, "readings", json_integer(d->readings));
   return bad;
@@ -527,15 +529,53 @@ static void print_state_cell(FILE *out, const json_t *dev, int pad)
   put_cell(out, cell, 15, pad);
 }
 
+/* True when the last poll of a stored device failed (a failure after the last good one). */
+static int last_poll_failed(const json_t *dev)
+{
+  json_int_t n = 0;
+
+  return jint(dev, "failed_polls", &n) && n > 0;
+}
+
+/* The LAST POLL cell: the age of the last attempt, "FAILED" when it failed. */
+static void last_poll_cell(const json_t *dev, char *buf, size_t n)
+{
+  json_int_t v;
+  char age[32];
+
+  if (last_poll_failed(dev) && jint(dev, "last_failure_seconds", &v)) {
+    format_age(v, age, sizeof(age));
+    asr_fmt(buf, n, "%s FAILED", age);
+  } else if (jint(dev, "age_seconds", &v)) {
+    format_age(v, buf, n);
+  } else {
+    asr_strlcpy(buf, "never", n);
+  }
+}
+
+/* Under a device whose last polls failed: how many, why, and when it last answered. */
+static void print_failure_line(FILE *out, const json_t *dev)
+{
+  json_int_t n = 0, v;
+  char good[40] = "never";
+
+  if (!last_poll_failed(dev) || !jint(dev, "failed_polls", &n))
+    return;
+  if (jint(dev, "age_seconds", &v))
+    format_age(v, good, sizeof(good));
+  fprintf(out, "    ! %lld failed %s in a row: ", (long long)n, asr_plural(n, "poll", "polls"));
+  put_cell(out, *jstr(dev, "last_failure") ? jstr(dev, "last_failure") : "no reason given", 160, 0);
+  fprintf(out, "; last good poll %s\n", good);
+}
+
 static void print_device_row(FILE *out, const json_t *dev, int stored)
 {
   json_int_t v;
-  char pages[24] = "-", age[32] = "never", errors[512];
+  char pages[24] = "-", age[40], errors[512];
 
   if (jint(dev, "page_count", &v))
     asr_fmt(pages, sizeof(pages), "%lld", (long long)v);
-  if (jint(dev, "age_seconds", &v))
-    format_age(v, age, sizeof(age));
+  last_poll_cell(dev, age, sizeof(age));
   put_cell(out, jstr(dev, "ip"), 15, 1);
   fputc(' ', out);
   put_cell(out, jstr(dev, "serial"), 20, 1);
@@ -548,7 +588,8 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   fprintf(out, " %12s", pages);
   join_errors(dev, ",", errors, sizeof(errors));
   if (stored) {
-    fprintf(out, "  %-10s", age);
+    fputs("  ", out);
+    put_cell(out, age, 16, 1);
     print_state_cell(out, dev, errors[0] != '\0');
   }
   if (errors[0]) {
@@ -564,6 +605,8 @@ static void print_table_device(FILE *out, const json_t *dev, int stored, int bar
   json_t *s;
 
   print_device_row(out, dev, stored);
+  if (stored)
+    print_failure_line(out, dev);
   json_array_foreach(json_object_get(dev, "supplies"), i, s)
   {
     print_supply_row(out, s, bars);
@@ -573,7 +616,7 @@ static void print_table_device(FILE *out, const json_t *dev, int stored, int bar
 static void print_table_header(FILE *out, int stored)
 {
   fprintf(out, "%-15s %-20s %-12s %-30s %-9s %12s%s\n", "IP", "SERIAL", "VENDOR", "MODEL", "STATUS",
-          "PAGES", stored ? "  LAST POLL   STATE" : "");
+          "PAGES", stored ? "  LAST POLL         STATE" : "");
 }
 
 static asr_result print_table(const json_t *devices, FILE *out, int stored, int bars)

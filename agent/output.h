@@ -4,7 +4,8 @@
  * DEVICE = {"ip", "serial", "vendor", "model", "sys_descr", "sys_object_id", "sys_name",
  *   "mac", "page_count", "status": {"printer": NAME|null, "errors": [NAME...]},
  *   "supplies": [SUPPLY...]} and, from the store, "first_seen", "last_seen",
- *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings", and
+ *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "last_failure_at",
+ *   "last_failure_seconds", "last_reading_at", "readings", and
  *   with asr_report_set_state "state" ("active", "silent", "disconnected"), "state_since"
  *   (ISO time) and "state_seconds".
  * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",

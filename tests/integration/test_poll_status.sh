@@ -118,6 +118,8 @@ jcheck "a second failure counts 2" "$O.s5" 'all(x.get("failed_polls") == 2 for x
 run "$O.t" "$E" "$ASR_AGENT" status --format table
 check_status "status --format table after failures" 0 "$RC"
 check "status table clean" no_control "$O.t"
+check "the table shows the last poll FAILED, not only the last good one" grep -q "ago FAILED" "$O.t"
+check "the table says how many polls failed and why" grep -q "! 2 failed polls in a row: " "$O.t"
 
 # moved: the colour laser now answers at .20; an inkjet took its old address .1
 sim_reset

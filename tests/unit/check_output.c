@@ -218,7 +218,28 @@ START_TEST(test_stored)
   ck_assert_str_eq(json_string_value(json_object_get(d, "last_failure")), "timeout");
   ck_assert(json_is_null(json_object_get(d, "last_reading_at")));
   ck_assert_int_eq(json_integer_value(json_object_get(d, "readings")), 7);
+  ck_assert_int_eq(json_integer_value(json_object_get(d, "last_failure_seconds")), 200);
   json_decref(j);
+  /* the table shows the last attempt, failed, and why; not only the last good poll */
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "3m ago FAILED"));
+  ck_assert_ptr_nonnull(strstr(text, "! 2 failed polls in a row: timeout; last good poll 5m ago"));
+  /* one failure: singular; a good poll since: no failure line */
+  asr_report_free(rep);
+  rep = asr_report_new();
+  sd->failed_polls = 1;
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "! 1 failed poll in a row: timeout"));
+  asr_report_free(rep);
+  rep = asr_report_new();
+  sd->failed_polls = 0;
+  sd->last_good_poll = 1700000700;
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_null(strstr(text, "FAILED"));
+  ck_assert_ptr_null(strstr(text, "failed poll"));
+  ck_assert_ptr_nonnull(strstr(text, "100s ago"));
   /* never polled: nulls */
   asr_report_free(rep);
   rep = asr_report_new();
