@@ -19,7 +19,7 @@ static const struct option inspect_options[] = {
 
 static void inspect_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-agent inspect [--format json|table] FILE\n"
+  fprintf(out, "usage: asr-agent inspect [--format json|table|csv] FILE\n"
                "Reads a recorded printer (snmpwalk -On output or an snmprec file) and prints\n"
                "what the agent makes of it, through the same code as a live poll.\n");
 }
@@ -67,8 +67,8 @@ int asr_cmd_inspect(int argc, char **argv)
   while ((c = asr_cli_getopt(argc, argv, "hv", inspect_options)) != -1) {
     switch (c) {
     case ASR_OPT_FORMAT:
-      if (asr_format_parse(optarg, &fmt) != ASR_OK || fmt == ASR_FMT_CSV) {
-        asr_cli_error("--format: '%s' is not json or table", optarg);
+      if (asr_format_parse(optarg, &fmt) != ASR_OK) {
+        asr_cli_error("--format: '%s' is not json, table or csv", optarg);
         return ASR_EXIT_USAGE;
       }
       break;

@@ -30,7 +30,7 @@ typedef struct {
 
 static void status_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
+  fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json|csv] [DEVICE...]\n"
                "       asr-agent status [--db PATH] --check\n"
                "Shows every known device (or the named ones) with its supplies, its last good\n"
                "poll and its age, its state and its failed polls, then the upload state.\n"
@@ -65,12 +65,11 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt,
       *db = optarg;
     } else if (c == OPT_CHECK) {
       *check = 1;
-    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, fmt) == ASR_OK &&
-               *fmt != ASR_FMT_CSV) {
+    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, fmt) == ASR_OK) {
       continue;
     } else {
       if (c == ASR_OPT_FORMAT)
-        asr_cli_error("--format: '%s' is not table or json", optarg);
+        asr_cli_error("--format: '%s' is not table, json or csv", optarg);
       else
         asr_cli_help_hint("status");
       return ASR_EXIT_USAGE;

@@ -11,9 +11,10 @@
  * table and CSV forms replace control characters (C0, DEL, C1) and invalid bytes by '?'.
  *
  * Decisions: empty strings are null in JSON (except ip); a type, class or unit code
- * that the MIB does not name is "other" (0 is null); CSV has one row per device, with
- * the supplies summarized in one cell ("desc: 45% ok | ..."), so every row has the same
- * width; cells from printers that begin with = + - @ get a leading ' (CSV injection). */
+ * that the MIB does not name is "other" (0 is null); CSV has one row per supply with the
+ * printer's columns repeated (a spreadsheet then filters and sorts supplies; a printer
+ * without supplies has one row with empty supply cells), every row the same width; cells
+ * from printers that begin with = + - @ get a leading ' (CSV injection). */
 #include "agent/output.h"
 
 #include <jansson.h>
@@ -701,71 +702,125 @@ static void csv_num(FILE *out, const json_t *o, const char *key, int last)
   csv_cell(out, buf, 0, last);
 }
 
-/* "Black Toner: 45% ok | Waste: - unknown" */
-static void csv_supplies(FILE *out, const json_t *dev, int last)
-{
-  char buf[8192];
-  size_t len = 0, i;
-  json_t *s;
+/* Where a CSV column takes its value: a member of the device or of the supply, as text
+ * (from printers: cleaned, guarded) or as a number; the printer status; the error list. */
+typedef enum { CSV_DEV, CSV_DEV_NUM, CSV_PRINTER, CSV_ERRORS, CSV_SUP, CSV_SUP_NUM } csv_kind;
 
-  buf[0] = '\0';
-  json_array_foreach(json_object_get(dev, "supplies"), i, s)
-  {
-    json_int_t pct;
-    char p[16] = "-";
+typedef struct {
+  const char *header;
+  csv_kind kind;
+  const char *key; /* member of the device or supply object */
+} csv_col;
 
-    if (jint(s, "percent", &pct))
-      asr_fmt(p, sizeof(p), "%lld%%", (long long)pct);
-    asr_append(buf, sizeof(buf), &len, "%s%s: %s %s", i ? " | " : "", jstr(s, "description"), p,
-               jstr(s, "state"));
-  }
-  csv_cell(out, buf, 1, last);
-}
+/* The printer's columns, repeated on each of its supply rows. */
+static const csv_col csv_device_cols[] = {
+    {"ip", CSV_DEV, "ip"},
+    {"serial", CSV_DEV, "serial"},
+    {"vendor", CSV_DEV, "vendor"},
+    {"model", CSV_DEV, "model"},
+    {"sys_name", CSV_DEV, "sys_name"},
+    {"mac", CSV_DEV, "mac"},
+    {"status", CSV_PRINTER, NULL},
+    {"errors", CSV_ERRORS, NULL},
+    {"page_count", CSV_DEV_NUM, "page_count"},
+};
 
-static const char *const csv_live_cols[] = {"ip",  "serial", "vendor", "model",      "sys_name",
-                                            "mac", "status", "errors", "page_count", "supplies"};
-static const char *const csv_stored_cols[] = {"first_seen",  "last_seen",    "last_good_poll",
-                                              "age_seconds", "failed_polls", "last_failure"};
+/* status only: the history of a stored printer. */
+static const csv_col csv_stored_cols[] = {
+    {"state", CSV_DEV, "state"},
+    {"first_seen", CSV_DEV, "first_seen"},
+    {"last_seen", CSV_DEV, "last_seen"},
+    {"last_good_poll", CSV_DEV, "last_good_poll"},
+    {"age_seconds", CSV_DEV_NUM, "age_seconds"},
+    {"failed_polls", CSV_DEV_NUM, "failed_polls"},
+    {"last_failure", CSV_DEV, "last_failure"},
+    {"last_failure_at", CSV_DEV, "last_failure_at"},
+};
 
-static void csv_row(FILE *out, const json_t *dev, int stored)
+/* One supply per row (empty for a printer that reports none). */
+static const csv_col csv_supply_cols[] = {
+    {"supply_index", CSV_SUP_NUM, "index"},
+    {"supply_description", CSV_SUP, "description"},
+    {"supply_part_number", CSV_SUP, "part_number"},
+    {"supply_type", CSV_SUP, "type"},
+    {"supply_class", CSV_SUP, "class"},
+    {"supply_colorant", CSV_SUP, "colorant"},
+    {"supply_unit", CSV_SUP, "unit"},
+    {"supply_max", CSV_SUP_NUM, "max"},
+    {"supply_level", CSV_SUP_NUM, "level"},
+    {"supply_percent", CSV_SUP_NUM, "percent"},
+    {"supply_state", CSV_SUP, "state"},
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void csv_value(FILE *out, const csv_col *c, const json_t *dev, const json_t *sup, int last)
 {
   char errors[512];
 
-  join_errors(dev, " ", errors, sizeof(errors));
-  csv_cell(out, jstr(dev, "ip"), 1, 0);
-  csv_cell(out, jstr(dev, "serial"), 1, 0);
-  csv_cell(out, jstr(dev, "vendor"), 1, 0);
-  csv_cell(out, jstr(dev, "model"), 1, 0);
-  csv_cell(out, jstr(dev, "sys_name"), 1, 0);
-  csv_cell(out, jstr(dev, "mac"), 1, 0);
-  csv_cell(out, jstr(json_object_get(dev, "status"), "printer"), 1, 0);
-  csv_cell(out, errors, 1, 0);
-  csv_num(out, dev, "page_count", 0);
-  csv_supplies(out, dev, !stored);
-  if (!stored)
-    return;
-  csv_cell(out, jstr(dev, "first_seen"), 1, 0);
-  csv_cell(out, jstr(dev, "last_seen"), 1, 0);
-  csv_cell(out, jstr(dev, "last_good_poll"), 1, 0);
-  csv_num(out, dev, "age_seconds", 0);
-  csv_num(out, dev, "failed_polls", 0);
-  csv_cell(out, jstr(dev, "last_failure"), 1, 1);
+  switch (c->kind) {
+  case CSV_DEV:
+    csv_cell(out, jstr(dev, c->key), 1, last);
+    break;
+  case CSV_DEV_NUM:
+    csv_num(out, dev, c->key, last);
+    break;
+  case CSV_PRINTER:
+    csv_cell(out, jstr(json_object_get(dev, "status"), "printer"), 1, last);
+    break;
+  case CSV_ERRORS:
+    join_errors(dev, " ", errors, sizeof(errors));
+    csv_cell(out, errors, 1, last);
+    break;
+  case CSV_SUP:
+    csv_cell(out, sup ? jstr(sup, c->key) : "", 1, last);
+    break;
+  case CSV_SUP_NUM:
+  default:
+    csv_num(out, sup, c->key, last);
+    break;
+  }
 }
 
+static void csv_cols(FILE *out, const csv_col *cols, size_t n, const json_t *dev, const json_t *sup,
+                     int last)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (dev)
+      csv_value(out, &cols[i], dev, sup, last && i + 1 == n);
+    else
+      csv_cell(out, cols[i].header, 0, last && i + 1 == n);
+  }
+}
+
+/* One row: the printer's columns, its history when stored, one supply (or none). With
+ * dev NULL: the header. */
+static void csv_row(FILE *out, const json_t *dev, const json_t *sup, int stored)
+{
+  csv_cols(out, csv_device_cols, NCOLS(csv_device_cols), dev, sup, 0);
+  if (stored)
+    csv_cols(out, csv_stored_cols, NCOLS(csv_stored_cols), dev, sup, 0);
+  csv_cols(out, csv_supply_cols, NCOLS(csv_supply_cols), dev, sup, 1);
+}
+
+/* RFC 4180, one row per supply with the printer's columns repeated (what a spreadsheet
+ * filters and sorts); a printer without supplies gets one row with empty supply cells. */
 static asr_result print_csv(const json_t *devices, FILE *out, int stored)
 {
-  size_t nl = sizeof(csv_live_cols) / sizeof(csv_live_cols[0]);
-  size_t ns = sizeof(csv_stored_cols) / sizeof(csv_stored_cols[0]);
-  size_t i;
-  json_t *dev;
+  size_t i, k;
+  json_t *dev, *sup;
 
-  for (i = 0; i < nl; i++)
-    csv_cell(out, csv_live_cols[i], 0, !stored && i + 1 == nl);
-  for (i = 0; stored && i < ns; i++)
-    csv_cell(out, csv_stored_cols[i], 0, i + 1 == ns);
+  csv_row(out, NULL, NULL, stored);
   json_array_foreach(devices, i, dev)
   {
-    csv_row(out, dev, stored);
+    const json_t *supplies = json_object_get(dev, "supplies");
+
+    if (json_array_size(supplies) == 0)
+      csv_row(out, dev, NULL, stored);
+    json_array_foreach(supplies, k, sup)
+    {
+      csv_row(out, dev, sup, stored);
+    }
   }
   return ferror(out) ? ASR_ERR_IO : ASR_OK;
 }

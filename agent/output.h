@@ -40,8 +40,9 @@ asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64
  * when since is 0), "state_seconds" (now - since, or null); the table shows it. */
 asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since, int64_t now);
 
-/* Prints: JSON {"devices":[...], extra members...}; the table and CSV forms print one
- * row per device (table: with a line and a bar per supply when bars is set).
+/* Prints: JSON {"devices":[...], extra members...}; the table prints a row per device with
+ * a line (and a bar when bars is set) per supply; CSV (RFC 4180) a row per supply with the
+ * printer's columns repeated (one row with empty supply cells for a printer without).
  * extra is a NULL-terminated list of name/value pairs for the JSON object
  * ("scanned", "254", ...), values printed as numbers. */
 asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
@@ -64,7 +65,7 @@ typedef struct {
  * null/0/false when not enrolled); the table form ends with one "uplink:" line. */
 asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u);
 
-/* Prints one device as a JSON object (inspect --format json). */
+/* Prints one device: a JSON object, the table or CSV (inspect). */
 asr_result asr_report_print_one(const asr_device *d, FILE *out, asr_format fmt);
 
 #endif

@@ -56,13 +56,21 @@ jcheck "--all still counts 5 printers" "$O.all" 'd["printers"] == 5'
 # --- CSV ---
 run "$O.csv" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format csv $OPTS $RANGE
 check_status "discover --format csv" 0 "$RC"
-check "CSV parses: a header and 5 rows of equal width" python3 - "$O.csv" <<'EOF'
-import csv, sys
+check "CSV parses: a header, then one row per supply (as many as the JSON lists), all as wide" \
+  python3 - "$O.csv" "$O.json" <<'EOF'
+import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], encoding='utf-8', newline='')))
 rows = [r for r in rows if r]
-ok = len(rows) == 6 and len(set(len(r) for r in rows)) == 1
+devs = json.load(open(sys.argv[2]))['devices']
+want = 1 + sum(max(1, len(d['supplies'])) for d in devs)
+h = rows[0]
+ok = len(rows) == want and len(set(len(r) for r in rows)) == 1
+# each supply row carries its printer and its own supply: the colour laser's 10 supplies
+colour = [r for r in rows[1:] if r[h.index('serial')] == 'LMC4410X0001']
+ok = ok and len(colour) == 10 and sorted(int(r[h.index('supply_index')]) for r in colour) == list(range(1, 11))
+ok = ok and all(r[h.index('ip')] == '127.40.0.1' for r in colour)
 if not ok:
-    print('#   rows: %r' % rows[:8])
+    print('#   %d rows, expected %d: %r' % (len(rows), want, rows[:4]))
 sys.exit(0 if ok else 1)
 EOF
 check "CSV has the serials" grep -q "LMC4410X0001" "$O.csv"
@@ -91,6 +99,20 @@ jcheck "status keeps the supplies of the last reading" "$O.st" \
 jcheck "status has one reading per device" "$O.st" 'all(x.get("readings") == 1 for x in d["devices"])'
 run "$O.st2" "$E" "$ASR_AGENT" status --format table
 check_status "status --format table" 0 "$RC"
+run "$O.stc" "$E" "$ASR_AGENT" status --format csv
+check_status "status --format csv" 0 "$RC"
+check "status CSV: one row per supply, with the history columns" python3 - "$O.stc" "$O.st" <<'EOF'
+import csv, json, sys
+rows = [r for r in csv.reader(open(sys.argv[1], encoding='utf-8', newline='')) if r]
+devs = json.load(open(sys.argv[2]))['devices']
+h = rows[0]
+ok = len(rows) == 1 + sum(max(1, len(d['supplies'])) for d in devs)
+ok = ok and {'failed_polls', 'last_good_poll', 'state', 'supply_percent'} <= set(h)
+ok = ok and len(set(len(r) for r in rows)) == 1
+if not ok:
+    print('#   header %r, %d rows' % (h, len(rows)))
+sys.exit(0 if ok else 1)
+EOF
 check "status table lists a serial" grep -q "SMXZ60600007" "$O.st2"
 run "$O.again" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $RANGE
 run "$O.st3" "$E" "$ASR_AGENT" status --format json

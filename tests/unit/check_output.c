@@ -274,6 +274,7 @@ START_TEST(test_empty_report)
   ck_assert_str_eq(text, "no devices\n");
   ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
   ck_assert_ptr_null(strchr(strchr(text, '\n') + 1, '\n')); /* only the header */
+  ck_assert_ptr_nonnull(strstr(text, "supply_state"));
 }
 END_TEST
 
@@ -297,7 +298,9 @@ START_TEST(test_sorted_by_address)
 END_TEST
 
 /* Splits RFC 4180 CSV text into rows of cells (test helper; small inputs only). */
-static int csv_parse(const char *s, char cells[][16][256], int max_rows, int *ncols)
+#define CSV_COLS 40
+
+static int csv_parse(const char *s, char cells[][CSV_COLS][256], int max_rows, int *ncols)
 {
   int row = 0, col = 0;
   size_t len = 0;
@@ -328,15 +331,25 @@ static int csv_parse(const char *s, char cells[][16][256], int max_rows, int *nc
       cells[row][col][len++] = *s;
     }
     ck_assert_uint_lt(len, 255);
-    ck_assert_int_lt(col, 16);
+    ck_assert_int_lt(col, CSV_COLS);
   }
   return row;
 }
 
+/* The column of header name in a parsed CSV, -1 when absent. */
+static int csv_col_of(char cells[][CSV_COLS][256], int ncols, const char *name)
+{
+  for (int i = 0; i < ncols; i++) {
+    if (strcmp(cells[0][i], name) == 0)
+      return i;
+  }
+  return -1;
+}
+
 START_TEST(test_csv)
 {
-  static char cells[4][16][256];
-  int ncols[4], rows;
+  static char cells[8][CSV_COLS][256];
+  int ncols[8], rows, c;
 
   fill(dev, "127.0.0.4");
   snprintf(dev->model, sizeof(dev->model), "Model, \"X\"");
@@ -346,21 +359,77 @@ START_TEST(test_csv)
   fill(dev, "127.0.0.5");
   snprintf(dev->sys_name, sizeof(dev->sys_name), "-2+3");
   ck_assert_int_eq(asr_report_add_device(rep, dev), ASR_OK);
+  fill(dev, "127.0.0.6");
+  dev->n_supplies = 0; /* no supplies: one row all the same */
+  ck_assert_int_eq(asr_report_add_device(rep, dev), ASR_OK);
   ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
-  rows = csv_parse(text, cells, 4, ncols);
-  ck_assert_int_eq(rows, 3);
-  ck_assert_int_eq(ncols[0], ncols[1]);
-  ck_assert_int_eq(ncols[0], ncols[2]);
+  rows = csv_parse(text, cells, 8, ncols);
+  /* one row per supply, the printer's columns repeated: header + 2 + 2 + 1 */
+  ck_assert_int_eq(rows, 6);
+  for (int r = 1; r < rows; r++)
+    ck_assert_int_eq(ncols[r], ncols[0]);
   ck_assert_str_eq(cells[0][0], "ip");
   ck_assert_str_eq(cells[0][1], "serial");
   ck_assert_str_eq(cells[1][0], "127.0.0.4");
+  ck_assert_str_eq(cells[2][0], "127.0.0.4");
   ck_assert_str_eq(cells[1][1], "'=HYPERLINK(\"x\")");
+  ck_assert_str_eq(cells[2][1], "'=HYPERLINK(\"x\")");
   ck_assert_str_eq(cells[1][2], "'@vendor?");
   ck_assert_str_eq(cells[1][3], "Model, \"X\"");
-  ck_assert_str_eq(cells[2][4], "'-2+3");
+  ck_assert_str_eq(cells[3][4], "'-2+3");
   ck_assert_str_eq(cells[1][8], "5123456789");
-  ck_assert_ptr_nonnull(strstr(cells[1][9], "Black Toner: 45% ok"));
+  c = csv_col_of(cells, ncols[0], "supply_index");
+  ck_assert_int_ge(c, 0);
+  ck_assert_str_eq(cells[1][c], "1");
+  ck_assert_str_eq(cells[2][c], "2");
+  ck_assert_str_eq(cells[5][c], ""); /* the printer without supplies */
+  c = csv_col_of(cells, ncols[0], "supply_description");
+  ck_assert_str_eq(cells[1][c], "Black Toner");
+  c = csv_col_of(cells, ncols[0], "supply_percent");
+  ck_assert_str_eq(cells[1][c], "45");
+  ck_assert_str_eq(cells[2][c], "");
+  c = csv_col_of(cells, ncols[0], "supply_state");
+  ck_assert_str_eq(cells[1][c], "ok");
+  c = csv_col_of(cells, ncols[0], "supply_colorant");
+  ck_assert_str_eq(cells[1][c], "black");
+  ck_assert_int_eq(csv_col_of(cells, ncols[0], "failed_polls"), -1); /* live: no history */
   ck_assert_ptr_null(strchr(text, '\x07'));
+  ck_assert_ptr_nonnull(strstr(text, "\r\n"));
+}
+END_TEST
+
+/* status --format csv: the history columns too, on every supply row. */
+START_TEST(test_csv_stored)
+{
+  static char cells[8][CSV_COLS][256];
+  asr_store_device *sd = calloc(1, sizeof(*sd));
+  int ncols[8], rows, c;
+
+  ck_assert_ptr_nonnull(sd);
+  fill(&sd->dev, "127.0.0.3");
+  sd->first_seen = 1700000000;
+  sd->last_good_poll = 1700000500;
+  sd->failed_polls = 2;
+  sd->last_failure_at = 1700000600;
+  snprintf(sd->last_failure, sizeof(sd->last_failure), "timeout");
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(asr_report_set_state(rep, "active", 1700000000, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
+  rows = csv_parse(text, cells, 8, ncols);
+  ck_assert_int_eq(rows, 3);
+  ck_assert_int_eq(ncols[1], ncols[0]);
+  ck_assert_int_eq(ncols[2], ncols[0]);
+  c = csv_col_of(cells, ncols[0], "failed_polls");
+  ck_assert_int_ge(c, 0);
+  ck_assert_str_eq(cells[1][c], "2");
+  ck_assert_str_eq(cells[2][c], "2");
+  c = csv_col_of(cells, ncols[0], "last_failure");
+  ck_assert_str_eq(cells[2][c], "timeout");
+  c = csv_col_of(cells, ncols[0], "state");
+  ck_assert_str_eq(cells[1][c], "active");
+  c = csv_col_of(cells, ncols[0], "last_good_poll");
+  ck_assert_str_eq(cells[1][c], "2023-11-14T22:21:40Z");
+  free(sd);
 }
 END_TEST
 
@@ -439,6 +508,7 @@ int main(void)
   tcase_add_test(tc, test_empty_report);
   tcase_add_test(tc, test_sorted_by_address);
   tcase_add_test(tc, test_csv);
+  tcase_add_test(tc, test_csv_stored);
   tcase_add_test(tc, test_table);
   tcase_add_test(tc, test_print_one_table);
   tcase_add_test(tc, test_uplink_line);
