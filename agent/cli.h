@@ -16,12 +16,13 @@
 /* Exit statuses of asr-agent (asr-agent(8), EXIT STATUS). */
 enum {
   ASR_EXIT_OK = 0,
-  ASR_EXIT_FAILURE = 1,  /* the command ran but some work failed (e.g. devices not polled) */
-  ASR_EXIT_USAGE = 2,    /* bad command line or bad target */
-  ASR_EXIT_INPUT = 3,    /* an input file is unreadable or does not parse */
-  ASR_EXIT_DB = 4,       /* the database cannot be opened, is locked or is newer */
-  ASR_EXIT_NETWORK = 5,  /* nothing answered: no printer found or reachable */
-  ASR_EXIT_INTERNAL = 70 /* out of memory or another internal error */
+  ASR_EXIT_FAILURE = 1,      /* the command ran but some work failed (e.g. devices not polled) */
+  ASR_EXIT_USAGE = 2,        /* bad command line or bad target */
+  ASR_EXIT_INPUT = 3,        /* an input file is unreadable or does not parse */
+  ASR_EXIT_DB = 4,           /* the database cannot be opened, is locked or is newer */
+  ASR_EXIT_NETWORK = 5,      /* nothing answered: no printer found or reachable */
+  ASR_EXIT_INTERNAL = 70,    /* out of memory or another internal error */
+  ASR_EXIT_INTERRUPTED = 130 /* Ctrl-C (128 + SIGINT, as shells report it) */
 };
 
 /* Each command: argv[0] is the command name. */

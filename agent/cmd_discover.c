@@ -9,6 +9,7 @@
 #include "agent/output.h"
 #include "agent/targets.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"
@@ -51,7 +52,7 @@ typedef struct {
   asr_store *st;
   asr_report *report;
   asr_device *dev;
-  size_t scanned, responded, printers, failed_saves;
+  size_t scanned, responded, printers, failed_saves, auth_failures;
   asr_result db_r; /* the first save error: later saves are skipped (a locked database) */
   int64_t now;
   int progress_shown;
@@ -205,6 +206,8 @@ static void on_result(const asr_scan_result *res, void *ctx)
   x->scanned++;
   if (res->cred_index >= 0)
     x->responded++;
+  if (res->status == ASR_ERR_AUTH)
+    x->auth_failures++;
   if (res->status != ASR_OK)
     report_failure(res);
   if (!res->vbs || res->cred_index < 0)
@@ -246,6 +249,32 @@ static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
   return jobs;
 }
 
+/* Nothing answered: the usual causes, with the settings that were tried (never a
+ * community: it is a password). */
+static void hint_no_answer(const discover_ctx *x)
+{
+  const asr_cli_snmp *s = &x->a->snmp;
+
+  if (x->auth_failures) {
+    asr_cli_error("%zu %s refused the SNMPv3 credentials: check --v3-user, the protocols and "
+                  "the pass phrases",
+                  x->auth_failures, asr_plural((long long)x->auth_failures, "host", "hosts"));
+    return;
+  }
+  asr_cli_error(
+      "no SNMP answer from %zu %s (UDP port %u, %u ms timeout, %u %s). Check:", x->scanned,
+      asr_plural((long long)x->scanned, "address", "addresses"), s->port, s->scan.timeout_ms,
+      s->scan.retries, asr_plural(s->scan.retries, "retry", "retries"));
+  if (!s->v3_user && s->n_communities == 1 && strcmp(s->communities[0], "public") == 0)
+    fputs("  - the community: only 'public' was tried (--community NAME, repeatable)\n", stderr);
+  else
+    fputs("  - the community or SNMPv3 user: the ones given may be wrong\n", stderr);
+  fputs("  - that SNMP is enabled on the printers, and the port (--port)\n"
+        "  - a firewall between here and them that drops UDP (port 161 by default)\n"
+        "  - a slow network: a longer --timeout\n",
+        stderr);
+}
+
 static int print_discovery(discover_ctx *x)
 {
   char scanned[24], responded[24], printers[24];
@@ -265,7 +294,37 @@ static int print_discovery(discover_ctx *x)
                   asr_plural((long long)x->failed_saves, "printer", "printers"));
     return ASR_EXIT_DB;
   }
+  if (!x->responded)
+    hint_no_answer(x);
+  else if (!x->printers && !x->a->all)
+    asr_cli_error("%zu %s answered, none is a printer (--all lists them)", x->responded,
+                  asr_plural((long long)x->responded, "host", "hosts"));
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
+}
+
+static volatile sig_atomic_t discover_interrupted;
+
+/* Ctrl-C: the progress line ends, the user is told, and what was found is printed (and
+ * was saved as it came). */
+static int print_interrupted(discover_ctx *x, size_t total)
+{
+  char scanned[24], responded[24], printers[24];
+  const char *extra[] = {"scanned", scanned,       "responded", responded, "printers",
+                         printers,  "interrupted", "1",         NULL};
+
+  if (x->progress_shown)
+    fputc('\n', stderr);
+  asr_cli_error("interrupted after %zu of %zu %s: %zu %s found%s", x->scanned, total,
+                asr_plural((long long)total, "address", "addresses"), x->printers,
+                asr_plural((long long)x->printers, "printer", "printers"),
+                x->st ? (x->failed_saves ? ", some not saved" : " and saved")
+                      : " (not saved: --no-save)");
+  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
+  asr_fmt(responded, sizeof(responded), "%zu", x->responded);
+  asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
+    return ASR_EXIT_INTERNAL;
+  return ASR_EXIT_INTERRUPTED;
 }
 
 static int open_store(const discover_args *a, asr_store **st)
@@ -279,14 +338,23 @@ static int open_store(const discover_args *a, asr_store **st)
 static int run_scan(discover_ctx *x, const asr_targets *t)
 {
   asr_scan_job *jobs = make_jobs(t, &x->a->snmp);
+  asr_scan_opts opts = x->a->snmp.scan;
   asr_result r;
+  bool caught;
 
   if (!jobs)
     return ASR_EXIT_INTERNAL;
-  r = asr_scan_run(jobs, t->n, &x->a->snmp.scan, on_result, on_progress, x);
+  discover_interrupted = 0;
+  opts.stop = &discover_interrupted;
+  caught = asr_platform_interrupt_catch(&discover_interrupted);
+  r = asr_scan_run(jobs, t->n, &opts, on_result, on_progress, x);
+  if (caught)
+    asr_platform_interrupt_release();
+  free(jobs);
+  if (discover_interrupted)
+    return print_interrupted(x, t->n);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
-  free(jobs);
   if (r) {
     asr_cli_error("scan failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);

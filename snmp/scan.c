@@ -1030,6 +1030,19 @@ static void start_job(scan_run *run, const asr_scan_job *job)
     next_cred(j);
 }
 
+/* The run was asked to stop: the jobs in flight go without a result. */
+static int stop_requested(scan_run *run)
+{
+  if (!run->o.stop || !*run->o.stop)
+    return 0;
+  for (size_t i = 0; i < run->nactive; i++) {
+    close_session(run->active[i]);
+    job_free(run->active[i]);
+  }
+  run->nactive = 0;
+  return 1;
+}
+
 /* Carries out what the callbacks asked for: next credential, or delivery. */
 static void reap(scan_run *run)
 {
@@ -1170,7 +1183,7 @@ asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts 
   run->ctx = ctx;
   run->total = n;
   run->last_progress = asr_monotonic_ms();
-  while (next < n || run->nactive > 0) {
+  while ((next < n || run->nactive > 0) && !stop_requested(run)) {
     while (run->nactive < run->o.concurrency && next < n)
       start_job(run, &jobs[next++]);
     reap(run);

@@ -7,6 +7,7 @@
 #ifndef ASR_SCAN_H
 #define ASR_SCAN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ typedef struct {
   unsigned concurrency;     /* jobs in flight (default 256) */
   unsigned max_repetitions; /* GETBULK (default 16) */
   int probe_only;           /* stop after the probe (no walk): not used by discover */
+  /* When *stop turns non-zero (Ctrl-C): no job starts any more, those in flight are
+   * dropped without their callback, and asr_scan_run returns at once. NULL: never. */
+  volatile sig_atomic_t *stop;
 } asr_scan_opts;
 
 /* One host to query, with the credentials to try in order. */
@@ -53,8 +57,8 @@ asr_result asr_scan_init(void);
 /* Releases what asr_scan_init took. */
 void asr_scan_fini(void);
 
-/* Runs all jobs; calls cb once per job, in completion order, from this thread.
- * progress (may be NULL) is called at most every 100 ms. */
+/* Runs all jobs; calls cb once per job, in completion order, from this thread (until
+ * opts->stop says to stop). progress (may be NULL) is called at most every 100 ms. */
 asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
                         asr_scan_cb cb, asr_scan_progress progress, void *ctx);
 

@@ -134,9 +134,32 @@ jcheck "the poll stored a second reading" "$O.st4" \
   'dev_by(d["devices"], "serial", "XZ7000K55").get("readings") == 2'
 jcheck "no failed poll" "$O.st4" 'dev_by(d["devices"], "serial", "XZ7000K55").get("failed_polls") == 0'
 
-# --- nothing answers ---
-run "$O.none" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
+# --- nothing answers: exit 5 and a hint; debug logging without net-snmp's MIB noise ---
+run "$O.none" "$E" "$ASR_AGENT" discover -v -v --port $SIM_PORT --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
 check_status "discover where nothing answers -> exit 5" 5 "$RC"
 check "output still valid JSON" valid_json "$O.none"
+check "a hint: the community, the port, a firewall" \
+  sh -c "grep -q 'no SNMP answer from 4 addresses' '$E' && grep -q 'community' '$E' && grep -q -- '--port' '$E' && grep -qi 'firewall' '$E'"
+check "debug logging loads no MIB (no 'Cannot find module' lines)" \
+  sh -c "grep -q 'debug:' '$E' && ! grep -q 'Cannot find module' '$E'"
+run "$O.none" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $OPTS $NET.5
+check "hosts that answered but are no printers: said so" grep -q "none is a printer (--all lists them)" "$E"
+
+# --- Ctrl-C: the progress line ends, the user is told, what was found is printed and kept ---
+rm -f "$DB" "$DB-wal" "$DB-shm"
+python3 "$top_srcdir/tests/integration/ctrl_c.py" "$O.int" 2 "$ASR_AGENT" discover --port $SIM_PORT \
+  --format json --timeout 8000 --retries 0 $NET.1 $NET.200-$NET.210
+read -r int_rc int_s <"$O.int.rc"
+check_status "Ctrl-C during discover -> exit 130" 130 "$int_rc"
+check "it stops at once (${int_s} s after Ctrl-C)" awk -v s="$int_s" 'BEGIN { exit !(s < 2) }'
+check "the progress line ends with a newline before the message" python3 -c '
+import re, sys
+t = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+pat = r"scanning: [^\n]*\r?\nasr-agent: interrupted after \d+ of 12 addresses: 1 printer found and saved"
+sys.exit(0 if re.search(pat, t) else 1)' "$O.int"
+check "the printer found before Ctrl-C is listed" grep -q "LMC4410X0001" "$O.int"
+run "$O.st5" "$E" "$ASR_AGENT" status --format json
+jcheck "the printer found before Ctrl-C is saved" "$O.st5" \
+  '[x["serial"] for x in d["devices"]] == ["LMC4410X0001"]'
 
 finish
