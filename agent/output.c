@@ -144,6 +144,7 @@ static json_t *supply_json(const asr_supply *s)
   bad |= set_code(o, "type", s->type, asr_supply_type_name(s->type));
   bad |= set_code(o, "class", s->klass, asr_supply_class_name(s->klass));
   bad |= set_str(o, "colorant", s->colorant);
+  bad |= set_str(o, "colorant_std", s->colorant_std);
   bad |= set_code(o, "unit", s->unit, asr_supply_unit_name(s->unit));
   bad |= set_int_or_null(o, "max", s->has_max, s->max);
   bad |= set_int_or_null(o, "level", s->has_level, s->level);
@@ -494,18 +495,31 @@ static void print_bar(FILE *out, json_int_t pct)
   fputc(']', out);
 }
 
+/* The colorant cell: the canonical word, with the printer's own when it differs
+ * ("black (schwarz)"), or the printer's alone when it names no known colour. */
+static void colorant_cell(const json_t *s, char *buf, size_t n)
+{
+  const char *own = jstr(s, "colorant"), *std = jstr(s, "colorant_std");
+
+  if (!*std || !*own || strcmp(own, std) == 0)
+    asr_strlcpy(buf, *std ? std : own, n);
+  else
+    asr_fmt(buf, n, "%s (%s)", std, own);
+}
+
 static void print_supply_row(FILE *out, const json_t *s, int bars)
 {
   json_int_t pct;
-  char buf[16] = "-";
+  char buf[16] = "-", colorant[64];
   int known = jint(s, "percent", &pct);
 
   if (known)
     asr_fmt(buf, sizeof(buf), "%lld%%", (long long)pct);
+  colorant_cell(s, colorant, sizeof(colorant));
   fputs("    ", out);
   put_cell(out, jstr(s, "description"), DESCR_COLS, 1);
   fputc(' ', out);
-  put_cell(out, jstr(s, "colorant"), 10, 1);
+  put_cell(out, colorant, 18, 1);
   fputc(' ', out);
   put_cell(out, jstr(s, "state"), 15, 1);
   fprintf(out, " %4s", buf);
@@ -745,6 +759,7 @@ static const csv_col csv_supply_cols[] = {
     {"supply_type", CSV_SUP, "type"},
     {"supply_class", CSV_SUP, "class"},
     {"supply_colorant", CSV_SUP, "colorant"},
+    {"supply_colorant_std", CSV_SUP, "colorant_std"},
     {"supply_unit", CSV_SUP, "unit"},
     {"supply_max", CSV_SUP_NUM, "max"},
     {"supply_level", CSV_SUP_NUM, "level"},

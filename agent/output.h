@@ -8,8 +8,9 @@
  *   "last_failure_seconds", "last_reading_at", "readings", and
  *   with asr_report_set_state "state" ("active", "silent", "disconnected"), "state_since"
  *   (ISO time) and "state_seconds".
- * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",
- *   "max", "level", "percent", "state"}; unknown values are null. */
+ * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant" (the
+ *   printer's word), "colorant_std" (its canonical word, snmp/colorant.h), "unit", "max",
+ *   "level", "percent", "state"}; unknown values are null. */
 #ifndef ASR_OUTPUT_H
 #define ASR_OUTPUT_H
 

@@ -53,6 +53,7 @@ static void fill(asr_device *d, const char *ip)
   d->supplies[0].klass = ASR_CLASS_CONSUMED;
   d->supplies[0].unit = 19;
   snprintf(d->supplies[0].colorant, sizeof(d->supplies[0].colorant), "black");
+  snprintf(d->supplies[0].colorant_std, sizeof(d->supplies[0].colorant_std), "black");
   d->supplies[0].has_max = d->supplies[0].has_level = true;
   d->supplies[0].max = 100;
   d->supplies[0].level = 45;
@@ -131,6 +132,7 @@ START_TEST(test_json_shape)
   ck_assert_str_eq(json_string_value(json_object_get(s, "class")), "consumed");
   ck_assert_str_eq(json_string_value(json_object_get(s, "unit")), "percent");
   ck_assert_str_eq(json_string_value(json_object_get(s, "colorant")), "black");
+  ck_assert_str_eq(json_string_value(json_object_get(s, "colorant_std")), "black");
   ck_assert_int_eq(json_integer_value(json_object_get(s, "percent")), 45);
   ck_assert_int_eq(json_integer_value(json_object_get(s, "max")), 100);
   ck_assert_str_eq(json_string_value(json_object_get(s, "state")), "ok");
@@ -140,6 +142,7 @@ START_TEST(test_json_shape)
   ck_assert(json_is_null(json_object_get(s, "class")));
   ck_assert(json_is_null(json_object_get(s, "unit")));
   ck_assert(json_is_null(json_object_get(s, "colorant")));
+  ck_assert(json_is_null(json_object_get(s, "colorant_std")));
   ck_assert(json_is_null(json_object_get(s, "description")));
   ck_assert(json_is_null(json_object_get(s, "max")));
   ck_assert(json_is_null(json_object_get(s, "level")));
@@ -392,6 +395,9 @@ START_TEST(test_csv)
   ck_assert_str_eq(cells[1][c], "ok");
   c = csv_col_of(cells, ncols[0], "supply_colorant");
   ck_assert_str_eq(cells[1][c], "black");
+  c = csv_col_of(cells, ncols[0], "supply_colorant_std");
+  ck_assert_str_eq(cells[1][c], "black");
+  ck_assert_str_eq(cells[2][c], "");
   ck_assert_int_eq(csv_col_of(cells, ncols[0], "failed_polls"), -1); /* live: no history */
   ck_assert_ptr_null(strchr(text, '\x07'));
   ck_assert_ptr_nonnull(strstr(text, "\r\n"));
@@ -464,6 +470,10 @@ START_TEST(test_print_one_table)
   ck_assert_ptr_nonnull(strstr(text, "127.0.0.7"));
   ck_assert_ptr_nonnull(strstr(text, "Black Toner"));
   ck_assert_ptr_nonnull(strstr(text, "[#########"));
+  /* the canonical colorant, with the printer's word when it differs */
+  snprintf(dev->supplies[0].colorant, sizeof(dev->supplies[0].colorant), "schwarz");
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 1), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, " black (schwarz) "));
 }
 END_TEST
 
