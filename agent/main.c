@@ -26,9 +26,19 @@ static const struct {
 
 static void usage(FILE *out)
 {
+  char db[512], conf[512];
+
   fprintf(out, "usage: asr-agent COMMAND [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  /* where this build keeps things (a source build follows configure's localstatedir) */
+  if (asr_platform_path(ASR_STATEDIR "/agent.db", db, sizeof(db)) != ASR_OK ||
+      asr_platform_path(ASR_CONF_DEFAULT_PATH, conf, sizeof(conf)) != ASR_OK)
+    db[0] = conf[0] = '\0';
+  fprintf(out,
+          "\nthis build's defaults: database %s ($ASR_AGENT_DB overrides it),\n"
+          "configuration %s\n",
+          db, conf);
   fprintf(out, "\n'asr-agent COMMAND --help' shows a command's options; see asr-agent(8).\n");
 }
 

@@ -13,6 +13,8 @@ E="$TMPD/err"
 run "$O" "$E" "$ASR_AGENT" --help
 check_status "--help exits 0" 0 "$RC"
 check "--help lists the commands" grep -q "discover" "$O"
+check "--help says where this build keeps its database and configuration" \
+  sh -c "grep -q \"defaults: database .*/lib/asr-agent/agent.db\" '$O' && grep -q 'asr-agent.conf' '$O'"
 run "$O" "$E" "$ASR_AGENT" --version
 check_status "--version exits 0" 0 "$RC"
 check "--version prints 'asr-agent VERSION'" grep -Eq '^asr-agent [0-9]' "$O"
