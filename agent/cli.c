@@ -135,7 +135,8 @@ static int is_long_option(const char *name, const struct option *lo)
 }
 
 /* The option argv[at] was refused: says why, with the closest known one. "-community"
- * (one dash) is taken for the long option it resembles. */
+ * (one dash) is taken for the long option it resembles. Only the option's name is shown,
+ * never a value glued to it ("--v3-auth-pass=..." must not echo a pass phrase). */
 static void report_unknown(char **argv, int at, const struct option *lo)
 {
   const char *names[128], *arg = argv[at], *best;
@@ -152,11 +153,12 @@ static void report_unknown(char **argv, int at, const struct option *lo)
   long_names(lo, names, sizeof(names) / sizeof(names[0]));
   best = dashes == 2 || strlen(typed) > 3 ? asr_cli_closest(typed, names) : NULL;
   if (best)
-    asr_cli_error("unknown option '%.100s' (did you mean --%s?)", arg, best);
+    asr_cli_error("unknown option '%s%.100s' (did you mean --%s?)", dashes == 2 ? "--" : "-", typed,
+                  best);
   else if (dashes == 1 && optopt > ' ' && optopt < 0x7f)
     asr_cli_error("unknown option '-%c'", optopt);
   else
-    asr_cli_error("unknown option '%.100s'", arg);
+    asr_cli_error("unknown option '%s%.100s'", dashes == 2 ? "--" : "", typed);
 }
 
 /* A missing value: the option is the long one whose code is optopt, else -optopt. */
@@ -171,16 +173,39 @@ static void report_missing(const struct option *lo)
   asr_cli_error("option '-%c' needs a value", optopt);
 }
 
+/* getopt_long took the long option li: was it written whole? GNU getopt also takes a
+ * unique abbreviation, and "--v3-auth-pass SECRET" would then be read as
+ * --v3-auth-pass-file SECRET and the secret shown as a file name; scripts with
+ * abbreviations break when an option is added. So an abbreviation is refused, naming
+ * the option meant. */
+static int abbreviated(char **argv, const struct option *lo, int li)
+{
+  int at = optind - 1;
+  char typed[128];
+
+  if (optarg && at >= 1 && optarg == argv[at]) /* the value was the next element */
+    at--;
+  if (at < 1 || strncmp(argv[at], "--", 2) != 0)
+    return 0;
+  typed_name(argv[at], typed, sizeof(typed));
+  if (strcmp(typed, lo[li].name) == 0)
+    return 0;
+  asr_cli_error("option '--%s' is not written whole: write --%s", typed, lo[li].name);
+  return 1;
+}
+
 int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
   char spec[64];
-  int at = optind, c;
+  int at = optind, c, li = -1;
 
   opterr = 0;
   optopt = 0;
   if (asr_fmt(spec, sizeof(spec), ":%s", shortopts) != ASR_OK)
     return '?';
-  c = getopt_long(argc, argv, spec, longopts, NULL);
+  c = getopt_long(argc, argv, spec, longopts, &li);
+  if (c != -1 && c != '?' && c != ':' && li >= 0 && abbreviated(argv, longopts, li))
+    return '?';
   if (c == ':') {
     report_missing(longopts);
     return '?';

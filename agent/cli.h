@@ -133,9 +133,9 @@ struct option;
 
 /* getopt_long(argc, argv, shortopts, longopts) with asr-agent's own messages on stderr:
  * an unknown option is named with the closest one ("did you mean --community?"), an
- * ambiguous abbreviation with its candidates, a missing value with the option's name.
- * Returns getopt_long's code; '?' (the message printed) for each of those errors: the
- * caller then points to its --help and exits 2. */
+ * abbreviation is refused with the option it stands for (GNU getopt would take it), a
+ * missing value is named. Returns getopt_long's code; '?' (the message printed) for each
+ * of those errors: the caller then points to its --help and exits 2. */
 int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* Prints "run 'asr-agent CMD --help' for the options" on stderr (after a usage error). */

@@ -49,6 +49,16 @@ check "the ambiguous abbreviation lists its candidates" \
   sh -c "grep -q -- '--community' '$E' && grep -q -- '--concurrency' '$E'"
 run "$O" "$E" "$ASR_AGENT" discover --db
 check "a missing value names the option" grep -q "'--db' needs a value" "$E"
+run "$O" "$E" "$ASR_AGENT" discover --v3-auth-pass=Secret-Phrase-77 127.40.0.1
+check_status "a pass phrase glued to an abbreviated option -> usage error" 2 "$RC"
+check "the option is named, not its value" \
+  sh -c "grep -q \"'--v3-auth-pass' is not written whole: write --v3-auth-pass-file\" '$E' && ! grep -q Secret-Phrase-77 '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --v3-user u --v3-auth-proto SHA --v3-auth-pass Secret-Phrase-77 127.40.0.1
+check_status "--v3-auth-pass SECRET is not taken for --v3-auth-pass-file" 2 "$RC"
+check "the pass phrase is not shown as a file name" sh -c "! grep -q Secret-Phrase-77 '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --comunity=x-value 127.40.0.1
+check "an unknown option with a value: only its name is shown" \
+  sh -c "grep -q \"unknown option '--comunity' (did you mean --community?)\" '$E' && ! grep -q x-value '$E'"
 run "$O" "$E" "$ASR_AGENT" stauts
 check_status "unknown command stauts -> usage error" 2 "$RC"
 check "stauts: did you mean status?" grep -q "did you mean status?" "$E"

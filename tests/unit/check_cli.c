@@ -318,6 +318,17 @@ START_TEST(getopt_errors)
   ck_assert_int_eq(asr_cli_getopt(2, t4, "hv", lo), '?');
   optind = 1;
   ck_assert_int_eq(asr_cli_getopt(2, t5, "hv", lo), '?');
+  /* an abbreviation GNU getopt would take is refused: "--comm x" is not --community */
+  {
+    char ab[] = "--comm", val2[] = "--concurrency=5";
+    char *t6[] = {a0, ab, ok2, NULL}, *t7[] = {a0, val2, NULL};
+
+    optind = 1;
+    ck_assert_int_eq(asr_cli_getopt(3, t6, "hv", lo), '?');
+    optind = 1;
+    ck_assert_int_eq(asr_cli_getopt(2, t7, "hv", lo), 301);
+    ck_assert_str_eq(optarg, "5");
+  }
 }
 END_TEST
 
