@@ -498,10 +498,12 @@ static asr_result token_out(int fd, const site_opts *o, const char *token)
   return token_file_write(fd, o->token_file, token);
 }
 
-/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
-static bool email_ok(const char *s)
+/* The supplies contact: an address the notices can be sent to, given bare or as mail
+ * programs show it ("Ops <ops@acme.example>", uplink/smtp.h); *addr receives the address. */
+static bool contact_ok(const char *s, char *name, size_t name_n, char *addr, size_t addr_n)
 {
-  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
+  return s && asr_smtp_mailbox_parse(s, name, name_n, addr, addr_n) &&
+         strlen(addr) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -520,7 +522,7 @@ static bool name_ok(const char *s)
 
 static int site_add(const char *name, const site_opts *o)
 {
-  char token[CSTORE_TOKEN_LEN + 1];
+  char token[CSTORE_TOKEN_LEN + 1], who[CSTORE_NAME_MAX], addr[CSTORE_NAME_MAX];
   cstore *st = NULL;
   int fd = -1;
   asr_result r;
@@ -529,11 +531,19 @@ static int site_add(const char *name, const site_opts *o)
     cli_error("site add: NAME must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
-  if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
-              " (printable ASCII, no spaces, brackets or quotes)");
+  if (!o->contact) {
+    cli_error("site add: --contact is required: the supplies contact's e-mail address"
+              " (ops@acme.example, or 'Ops <ops@acme.example>')");
     return CCLI_EXIT_USAGE;
   }
+  if (!contact_ok(o->contact, who, sizeof(who), addr, sizeof(addr))) {
+    cli_error("site add: --contact '%.200s' is not an e-mail address: give local@domain"
+              " (printable ASCII, no spaces) or Name <local@domain>",
+              o->contact);
+    return CCLI_EXIT_USAGE;
+  }
+  if (who[0]) /* sites keep one address: the notices go to it */
+    fprintf(stderr, "asr-central: site add: contact %s (the name '%s' is not kept)\n", addr, who);
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
     cli_error("site add: --address must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
@@ -543,7 +553,7 @@ static int site_add(const char *name, const site_opts *o)
   if (!r && o->token_file && fd < 0)
     r = ASR_ERR_IO;
   if (!r) {
-    r = cstore_site_add(st, name, o->contact, o->address, asr_now(), token, sizeof(token));
+    r = cstore_site_add(st, name, addr, o->address, asr_now(), token, sizeof(token));
     if (r)
       cli_error("%s", cstore_errmsg(st));
     else

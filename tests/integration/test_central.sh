@@ -22,6 +22,17 @@ tls_cert ca srv "IP:$A,DNS:central.test"
 central_start $A 18610 srv
 site_add acme
 check "site add printed a token st_ + 32 hex" test "${#SITE_TOKEN}" = 35
+# a contact as mail programs write it: name and address
+run "$O.sa" "$O.sa.err" "$ASR_CENTRAL" site add beta --contact 'Ops Team <ops@beta.example>' \
+  --db "$CENTRAL_DB"
+check_status "site add --contact 'Ops Team <ops@beta.example>'" 0 "$RC"
+run "$O.sl" "$O.sl.err" "$ASR_CENTRAL" site list --format json --db "$CENTRAL_DB"
+jcheck "the site's contact is the address" "$O.sl" \
+  '[s["contact"] for s in d["sites"] if s["name"] == "beta"] == ["ops@beta.example"]'
+run "$O.sa" "$O.sa.err" "$ASR_CENTRAL" site add gamma --contact 'Ops Team' --db "$CENTRAL_DB"
+check_status "site add --contact without an address -> exit 2" 2 "$RC"
+check "the message quotes the contact given and says what is wanted" \
+  sh -c "grep -q \"'Ops Team' is not an e-mail address\" '$O.sa.err'"
 
 # send NAME ARGS...: one signed POST through asrload.py; O.NAME receives its answer
 send()

@@ -486,6 +486,43 @@ START_TEST(test_address_ok)
 }
 END_TEST
 
+/* A contact as mail programs write it: name and address apart. */
+START_TEST(test_mailbox_parse)
+{
+  char name[64], addr[64];
+
+  ck_assert(asr_smtp_mailbox_parse("Ops <ops@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(name, "Ops");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("  \"Ops, Site 7\"  < ops@x.test >  ", name, sizeof(name), addr,
+                                   sizeof(addr)));
+  ck_assert_str_eq(name, "Ops, Site 7");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("<ops@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(name, "");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse(" ops@x.test ", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("J\xc3\xbcrgen M\xc3\xbcller <jm@x.test>", name, sizeof(name),
+                                   addr, sizeof(addr)));
+  ck_assert_str_eq(name, "J\xc3\xbcrgen M\xc3\xbcller");
+  /* refused: no address, two, junk after it, header injection, a bad address */
+  ck_assert(!asr_smtp_mailbox_parse("Ops", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(
+      !asr_smtp_mailbox_parse("Ops <a@x.test> <b@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <a@x.test> x", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops\r\nBcc: c@d.test <a@x.test>", name, sizeof(name), addr,
+                                    sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <a b@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("O\"ps <a@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test>", name, 3, addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test>", name, sizeof(name), addr, 5));
+  ck_assert(!asr_smtp_mailbox_parse(NULL, name, sizeof(name), addr, sizeof(addr)));
+}
+END_TEST
+
 START_TEST(test_refused)
 {
   cmail_notice n;
@@ -543,6 +580,7 @@ static Suite *mail_suite(void)
   tcase_add_test(tc, test_message_id_escaped);
   tcase_add_test(tc, test_long_lists);
   tcase_add_test(tc, test_address_ok);
+  tcase_add_test(tc, test_mailbox_parse);
   tcase_add_test(tc, test_refused);
   suite_add_tcase(s, tc);
   return s;
