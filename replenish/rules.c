@@ -109,6 +109,17 @@ asr_rp_dev_state asr_rp_device_state(const asr_rp_conf *c, const asr_rp_device *
   return ASR_RP_ACTIVE;
 }
 
+/* Cartridges of an order: cover_days of use at the daily use, in whole cartridges (at least
+ * one). Why the stock is not subtracted: it was already counted in the trigger (the days left
+ * counting the stock reached trigger_days), so it covers the days until the order arrives;
+ * the order adds cover_days on top of them, and the next order comes cover_days later. */
+static int cover_quantity(const asr_rp_conf *c, const asr_rp_supply *s, double use)
+{
+  double q = ceil(c->cover_days * use / s->capacity - 1e-9);
+
+  return q < 1.0 ? 1 : q > ASR_RP_QUANTITY_MAX ? ASR_RP_QUANTITY_MAX : (int)q;
+}
+
 static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
 {
   double use = e->fc.daily_use;
@@ -117,7 +128,7 @@ static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today
   e->trigger_day = today + (wait > 0.0 ? (int64_t)wait : 0);
   e->due = e->eff_days <= e->trigger_at;
   e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days;
-  e->quantity = (int)ceil(c->cover_days * use / s->capacity - 1e-9) - s->stock;
+  e->quantity = cover_quantity(c, s, use);
 }
 
 asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today,
@@ -287,7 +298,7 @@ static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_
   asr_rp_eval e;
   for (size_t i = 0; i < d->n_supplies; i++) {
     if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || !e.eligible_type ||
-        e.quantity <= 0)
+        e.quantity < 1)
       continue;
     asr_rp_reason why = e.spike ? ASR_RP_REASON_SPIKE : ASR_RP_REASON_TRIGGER;
     if (!e.due && !(soon && e.trigger_day <= today + c->consolidate_days))

@@ -15,7 +15,8 @@
 #include "replenish/forecast.h"
 
 #define ASR_RP_OVERRIDES_MAX 8
-#define ASR_RP_NEVER INT64_MAX /* a day that never comes */
+#define ASR_RP_NEVER INT64_MAX   /* a day that never comes */
+#define ASR_RP_QUANTITY_MAX 1000 /* cartridges of one order line at most */
 
 /* A product type that orders at another number of days left than trigger_days. */
 typedef struct {
@@ -82,7 +83,9 @@ typedef struct {
   int64_t trigger_day;        /* forecast order date, ASR_RP_NEVER when none */
   bool due;                   /* eff_days <= trigger_at: order today */
   bool spike;                 /* due before covered_until - spike_margin_days */
-  int quantity;               /* cartridges an order today would carry (may be <= 0) */
+  int quantity;               /* cartridges an order today would carry: cover_days of use,
+                                 whole cartridges, >= 1 (the stock is not subtracted: it
+                                 counted in the trigger) */
 } asr_rp_eval;
 
 /* Why a line is in an order. */

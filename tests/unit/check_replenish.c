@@ -89,13 +89,70 @@ START_TEST(test_quantity_and_stock)
   asr_rp_supply s = sup(3, "black", r, 29);
   ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
   ck_assert_int_eq(e.quantity, 3);
-  s.stock = 1; /* 7 + 10 = 17 days: still due, one fewer */
+  s.stock = 1; /* 7 + 10 = 17 days: still due; the stock was counted in the trigger, so the
+                * order is still 30 days of use (issue 11, defect 1), not 30 days minus it */
   ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
   ck_assert(e.due);
-  ck_assert_int_eq(e.quantity, 2);
+  ck_assert_int_eq(e.quantity, 3);
   s.stock = 2; /* 27 days: covered, no duplicate */
   ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
   ck_assert(!e.due);
+}
+END_TEST
+
+/* Issue 11, defect 1: a printer using 1.9 cartridges a week (271 units a day) is ordered 30
+ * days of use (9 cartridges) at each trigger, whatever is in stock: the order after the
+ * first one comes 30 days later, not after 15. */
+START_TEST(test_quantity_thirty_days_each_order)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  double use = 1900.0 / 7.0;
+  linear(r, 21.0 * use - 4000.0, use); /* exactly 21 days with 4 cartridges in stock */
+  asr_rp_supply s = sup(3, "black", r, 29);
+  s.stock = 4;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due);
+  ck_assert_int_eq(e.quantity, 9); /* ceil(30 x 271.4 / 1000) */
+  ck_assert_double_ge(e.quantity * CAPY, c.cover_days * use);
+  ck_assert_double_lt((e.quantity - 1) * CAPY, c.cover_days * use);
+  /* its covered date: the stock lasts until the next trigger 30 days (and the rounding) on */
+  int64_t cov = asr_rp_covered_until(&e, &s, e.quantity, T);
+  ck_assert_int_ge(cov, T + 30);
+  ck_assert_int_le(cov, T + 34);
+}
+END_TEST
+
+/* Issue 11, defect 2: a supply of the group whose own trigger falls within the 45 days joins
+ * the order even when its stock covers part of the 30 days (a yellow at 10 % with one
+ * cartridge on the shelf, due in 34 days), at 30 days of its use. */
+START_TEST(test_consolidation_with_stock)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  static asr_rp_reading due[29], yellow[29];
+  linear(due, 200.0, 10.0);    /* 20 days: due */
+  linear(yellow, 100.0, 20.0); /* 5 days + 1 cartridge (50 days) = 55 days: trigger in 34 */
+  asr_rp_supply a[1] = {sup(3, "black", due, 29)}, b[1] = {sup(3, "yellow", yellow, 29)};
+  b[0].stock = 1;
+  asr_rp_device d[2] = {{"A", "s1", "x", true, T, a, 1}, {"B", "s1", "x", true, T, b, 1}};
+  asr_rp_order o[2];
+  asr_rp_line l[8];
+  asr_rp_plan p = {.orders = o, .max_orders = 2, .lines = l, .max_lines = 8};
+  asr_rp_eval e;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &b[0], T, &e), ASR_OK);
+  ck_assert_int_eq(e.trigger_day, T + 34);
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 2, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 1);
+  ck_assert_int_eq(p.n_lines, 2);
+  ck_assert_int_eq(l[1].device, 1);
+  ck_assert_int_eq(l[1].reason, ASR_RP_REASON_CONSOLIDATED);
+  ck_assert_int_eq(l[1].quantity, 1); /* 30 x 20 = 600 units: one cartridge */
+  b[0].stock = 3;                     /* 155 days: beyond the window, not added */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 2, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 1);
 }
 END_TEST
 
@@ -448,6 +505,8 @@ int main(void)
   tcase_add_test(tc, test_weekly_cycle_exact);
   tcase_add_test(tc, test_trigger_boundary);
   tcase_add_test(tc, test_quantity_and_stock);
+  tcase_add_test(tc, test_quantity_thirty_days_each_order);
+  tcase_add_test(tc, test_consolidation_with_stock);
   tcase_add_test(tc, test_spike);
   tcase_add_test(tc, test_high_use_boundary);
   tcase_add_test(tc, test_plan_consolidation_and_waste);
