@@ -12,6 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "replenish/colorant.h"
+
 /* The supply types that are ordered (RFC 3805 PrtMarkerSuppliesTypeTC). */
 static const int32_t eligible_types[] = {
     3,  /* toner */
@@ -86,9 +88,28 @@ bool asr_rp_type_eligible(int32_t type)
   return false;
 }
 
+static bool is_toner(int32_t type)
+{
+  return type == 3 || type == 21; /* toner, tonerCartridge */
+}
+
 bool asr_rp_is_black_toner(int32_t type, const char *colorant)
 {
-  return (type == 3 || type == 21) && colorant != NULL && strcmp(colorant, "black") == 0;
+  const char *std = asr_rp_colorant(NULL, colorant);
+
+  return is_toner(type) && std != NULL && strcmp(std, "black") == 0;
+}
+
+bool asr_rp_supply_black_toner(const asr_rp_supply *s)
+{
+  const char *std = asr_rp_colorant(s->colorant_std, s->colorant);
+
+  return is_toner(s->type) && std != NULL && strcmp(std, "black") == 0;
+}
+
+bool asr_rp_type_forecast_ordered(int32_t type)
+{
+  return asr_rp_type_eligible(type) && type != TYPE_WASTE_TONER;
 }
 
 double asr_rp_trigger_for(const asr_rp_conf *c, int32_t type)
@@ -127,7 +148,8 @@ static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today
   double wait = ceil(e->eff_days - e->trigger_at);
   e->trigger_day = today + (wait > 0.0 ? (int64_t)wait : 0);
   e->due = e->eff_days <= e->trigger_at;
-  e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days;
+  e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days &&
+             (s->covered_use <= 0.0 || use >= s->covered_use * c->forecast.spike_ratio);
   e->quantity = cover_quantity(c, s, use);
 }
 
@@ -207,6 +229,10 @@ const char *asr_rp_reason_str(asr_rp_reason r)
     return "consolidated";
   case ASR_RP_REASON_SPIKE:
     return "usage spike";
+  case ASR_RP_REASON_WASTE:
+    return "with black toner";
+  case ASR_RP_REASON_EXTRA:
+    return "extra";
   }
   return "unknown";
 }
@@ -245,7 +271,7 @@ static bool device_due(const asr_rp_conf *c, const asr_rp_device *d, int64_t tod
   for (size_t i = 0; i < d->n_supplies; i++) {
     if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK)
       continue;
-    if (e.eligible_type && e.due && e.quantity > 0)
+    if (asr_rp_type_forecast_ordered(d->supplies[i].type) && e.due)
       return true;
   }
   return false;
@@ -260,45 +286,71 @@ static asr_result push_line(asr_rp_plan *p, size_t dev, size_t sup, int q, asr_r
   return ASR_OK;
 }
 
-/* Adds one waste toner container per black toner cartridge ordered for device dev (its
- * lines start at from): raises the waste line's quantity, or adds one. */
-static asr_result add_waste(asr_rp_plan *p, const asr_rp_device *d, size_t dev, size_t from)
+/* Days a black toner of device d lasts after today's lines from line from (its days left
+ * counting the stock, plus what is ordered): 0 when no black toner is ordered. */
+static double black_horizon(const asr_rp_conf *c, const asr_rp_device *d, const asr_rp_plan *p,
+                            size_t from, int64_t today)
 {
-  int black = 0;
-  asr_rp_reason why = ASR_RP_REASON_TRIGGER;
+  double days = 0.0;
+  asr_rp_eval e;
+
+  for (size_t l = from; l < p->n_lines; l++) {
+    const asr_rp_supply *s = &d->supplies[p->lines[l].supply];
+    if (!asr_rp_supply_black_toner(s) || asr_rp_eval_supply(c, s, today, &e) != ASR_OK ||
+        !e.fc.valid || e.fc.daily_use <= 0.0)
+      continue;
+    double after = e.eff_days + (double)p->lines[l].quantity * s->capacity / e.fc.daily_use;
+    days = after > days ? after : days;
+  }
+  return days;
+}
+
+/* Waste containers to ship with a black toner that lasts horizon days: as many as the
+ * container will fill by then (its room left and the containers in stock counted), and at
+ * least one when none is in stock, so that an empty container is at hand when the black
+ * toner is changed. */
+static int waste_quantity(const asr_rp_conf *c, const asr_rp_supply *w, double horizon,
+                          int64_t today)
+{
+  asr_rp_eval e;
+  double need = 0.0;
+
+  if (asr_rp_eval_supply(c, w, today, &e) == ASR_OK && e.fc.valid && e.fc.daily_use > 0.0)
+    need = ceil((horizon * e.fc.daily_use - e.fc.remaining - (double)w->stock * w->capacity) /
+                    w->capacity -
+                1e-9);
+  if (need < 1.0 && w->stock <= 0)
+    need = 1.0;
+  return need > ASR_RP_QUANTITY_MAX ? ASR_RP_QUANTITY_MAX : (int)need;
+}
+
+/* Adds device dev's waste toner container line when its lines (from line from) carry black
+ * toner: a waste container ships with black toner only (never on its own forecast). */
+static asr_result add_waste(const asr_rp_conf *c, asr_rp_plan *p, const asr_rp_device *d,
+                            size_t dev, size_t from, int64_t today)
+{
   size_t waste = SIZE_MAX;
+  double horizon = black_horizon(c, d, p, from, today);
+
   for (size_t i = 0; i < d->n_supplies && waste == SIZE_MAX; i++)
     if (d->supplies[i].type == TYPE_WASTE_TONER)
       waste = i;
-  for (size_t l = from; l < p->n_lines; l++) {
-    const asr_rp_supply *s = &d->supplies[p->lines[l].supply];
-    if (asr_rp_is_black_toner(s->type, s->colorant)) {
-      black += p->lines[l].quantity;
-      why = p->lines[l].reason;
-    }
-  }
-  if (black == 0 || waste == SIZE_MAX)
+  if (horizon <= 0.0 || waste == SIZE_MAX)
     return ASR_OK;
-  for (size_t l = from; l < p->n_lines; l++) {
-    if (p->lines[l].supply == waste) {
-      if (p->lines[l].quantity < black)
-        p->lines[l].quantity = black;
-      return ASR_OK;
-    }
-  }
-  return push_line(p, dev, waste, black, why);
+  int q = waste_quantity(c, &d->supplies[waste], horizon, today);
+  return q > 0 ? push_line(p, dev, waste, q, ASR_RP_REASON_WASTE) : ASR_OK;
 }
 
 /* Adds the lines of device dev: its due supplies, and with soon its supplies whose own
- * trigger falls within consolidate_days. */
+ * trigger falls within consolidate_days; then the waste container of its black toner. */
 static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_t dev,
                              int64_t today, bool soon, asr_rp_plan *p)
 {
   size_t from = p->n_lines;
   asr_rp_eval e;
   for (size_t i = 0; i < d->n_supplies; i++) {
-    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || !e.eligible_type ||
-        e.quantity < 1)
+    if (!asr_rp_type_forecast_ordered(d->supplies[i].type) ||
+        asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || e.quantity < 1)
       continue;
     asr_rp_reason why = e.spike ? ASR_RP_REASON_SPIKE : ASR_RP_REASON_TRIGGER;
     if (!e.due && !(soon && e.trigger_day <= today + c->consolidate_days))
@@ -307,7 +359,7 @@ static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_
     if (r != ASR_OK)
       return r;
   }
-  return add_waste(p, d, dev, from);
+  return add_waste(c, p, d, dev, from, today);
 }
 
 /* Opens the order of leader: with consolidation every orderable device of its group. */

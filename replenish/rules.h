@@ -46,12 +46,14 @@ typedef struct {
 /* One supply of a device as the engine knows it. */
 typedef struct {
   int32_t type;                   /* PrtMarkerSuppliesTypeTC code */
-  const char *colorant;           /* "black", "cyan", ... or NULL */
+  const char *colorant;           /* the printer's own colorant text ("Black", "K"...) or NULL */
   double capacity;                /* units of one full cartridge (> 0) */
   const asr_rp_reading *readings; /* daily readings, sorted by day (remaining, see forecast.h) */
   size_t n_readings;
-  int stock;             /* cartridges shipped to this device and not yet installed */
-  int64_t covered_until; /* covered date of the newest open order line, or 0 */
+  int stock;                /* cartridges shipped to this device and not yet installed */
+  int64_t covered_until;    /* covered date of the newest open order line, or 0 */
+  const char *colorant_std; /* the agent's RFC 3805 standard name ("black"...) or NULL */
+  double covered_use;       /* the daily use that line was ordered for (0: not known) */
 } asr_rp_supply;
 
 /* One enrolled (or not) device. */
@@ -93,6 +95,8 @@ typedef enum {
   ASR_RP_REASON_TRIGGER = 1,  /* its forecast reached the trigger */
   ASR_RP_REASON_CONSOLIDATED, /* its trigger falls within consolidate_days */
   ASR_RP_REASON_SPIKE,        /* usage rose: stock runs out before the covered date */
+  ASR_RP_REASON_WASTE,        /* a waste toner container shipped with the black toner */
+  ASR_RP_REASON_EXTRA,        /* a special order (helpdesk): never made by the rules */
 } asr_rp_reason;
 
 /* One order line: device index, supply index (into the arrays passed in), quantity. */
@@ -135,8 +139,17 @@ asr_result asr_rp_conf_check(const asr_rp_conf *c);
 /* True for the supply types that are ordered (toner, waste toner, ink and their cartridges). */
 bool asr_rp_type_eligible(int32_t type);
 
-/* True for a black toner (toner or tonerCartridge with colorant "black"). */
+/* True for a black toner: toner or tonerCartridge whose colorant names black (the printer's
+ * own text normalized by asr_rp_colorant: "Black", "BK", "schwarz"...). */
 bool asr_rp_is_black_toner(int32_t type, const char *colorant);
+
+/* True for a black toner supply: its standard colorant (colorant_std, else its own text
+ * normalized) is black. */
+bool asr_rp_supply_black_toner(const asr_rp_supply *s);
+
+/* True for a supply that is ordered by its own forecast: an eligible type other than a waste
+ * container (those ship with black toner only). */
+bool asr_rp_type_forecast_ordered(int32_t type);
 
 /* Days of printing left that trigger an order of this type (override or trigger_days). */
 double asr_rp_trigger_for(const asr_rp_conf *c, int32_t type);
@@ -170,7 +183,8 @@ asr_result asr_rp_plan_day(const asr_rp_conf *c, const asr_rp_device *d, size_t 
 asr_rp_notice asr_rp_notice_due(const asr_rp_conf *c, int64_t last_report, int64_t today,
                                 unsigned *sent);
 
-/* Short English name of a reason ("trigger", "consolidated", "usage spike"). */
+/* Short English name of a reason ("trigger", "consolidated", "usage spike", "with black
+ * toner", "extra"). */
 const char *asr_rp_reason_str(asr_rp_reason r);
 
 /* Short English name of a device state ("active", "silent", "disconnected"). */

@@ -4,7 +4,9 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "replenish/colorant.h"
 #include "replenish/rules.h"
 
 #define T 20000 /* "today" in epoch days */
@@ -235,6 +237,7 @@ START_TEST(test_plan_consolidation_and_waste)
   ck_assert_int_eq(l[0].reason, ASR_RP_REASON_TRIGGER);
   ck_assert_int_eq(l[1].supply, 1);
   ck_assert_int_eq(l[1].quantity, 1);
+  ck_assert_int_eq(l[1].reason, ASR_RP_REASON_WASTE);
   ck_assert_int_eq(l[2].device, 1);
   ck_assert_int_eq(l[2].reason, ASR_RP_REASON_CONSOLIDATED);
   c.consolidate = false;
@@ -475,10 +478,147 @@ START_TEST(test_waste_per_black_cartridge)
   ck_assert_int_eq(p.n_lines, 2);
   ck_assert_int_eq(l[0].quantity, 3);
   ck_assert_int_eq(l[1].supply, 1);
-  ck_assert_int_eq(l[1].quantity, 3); /* raised from 1 to one per black toner */
+  /* the black toner lasts 7 + 30 days: the container (50 of room, 10 a day) fills one more */
+  ck_assert_int_eq(l[1].quantity, 1);
+  ck_assert_int_eq(l[1].reason, ASR_RP_REASON_WASTE);
   asr_rp_eval e;
   ck_assert_int_eq(asr_rp_eval_supply(&c, &s[2], T, &e), ASR_OK);
   ck_assert(e.fc.valid && !e.eligible_type && e.due); /* the forecast is shown */
+}
+END_TEST
+
+/* Issue 11, defect 5: the black toner is told by its normalized colorant, and a waste toner
+ * container ships with black toner only, never on its own forecast or by consolidation. */
+START_TEST(test_colorant_names)
+{
+  static const struct {
+    const char *std, *raw, *want;
+  } cases[] = {
+      {NULL, "black", "black"},
+      {NULL, "Black", "black"},
+      {NULL, " BLACK ", "black"},
+      {NULL, "BK", "black"},
+      {NULL, "K", "black"},
+      {NULL, "schwarz", "black"},
+      {NULL, "Schwarz", "black"},
+      {NULL, "noir", "black"},
+      {NULL, "nero", "black"},
+      {NULL, "negro", "black"},
+      {NULL, "zwart", "black"},
+      {NULL, "Black Toner", "black"},
+      {NULL, "black_toner", "black"},
+      {NULL, "Cyan", "cyan"},
+      {NULL, "C", "cyan"},
+      {NULL, "M", "magenta"},
+      {NULL, "Gelb", "yellow"},
+      {NULL, "jaune", "yellow"},
+      {NULL, "Y", "yellow"},
+      {NULL, "Photo Black", NULL},
+      {NULL, "Light Cyan", NULL},
+      {NULL, "blackish", NULL},
+      {NULL, "", NULL},
+      {NULL, NULL, NULL},
+      {NULL, "\xe9\xbb\x91", "black"},
+      {"black", "\xe4\xb8\x80?", "black"},
+      {"Black", NULL, "black"},
+      {"other", "schwarz", "black"},
+      {"unknown", "x", NULL},
+      {"cyan", "Black", "cyan"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *got = asr_rp_colorant(cases[i].std, cases[i].raw);
+    ck_assert_msg((got == NULL && cases[i].want == NULL) ||
+                      (got && cases[i].want && strcmp(got, cases[i].want) == 0),
+                  "case %zu (%s, %s): %s", i, cases[i].std ? cases[i].std : "-",
+                  cases[i].raw ? cases[i].raw : "-", got ? got : "NULL");
+  }
+  char longtext[200];
+  memset(longtext, 'k', sizeof(longtext) - 1);
+  longtext[sizeof(longtext) - 1] = '\0';
+  ck_assert_ptr_null(asr_rp_colorant(NULL, longtext));
+  ck_assert(asr_rp_is_black_toner(3, "schwarz"));
+  ck_assert(!asr_rp_is_black_toner(9, "black")); /* a drum is not toner */
+  asr_rp_supply s = {.type = 21, .colorant = "\xff\xfe", .colorant_std = "black"};
+  ck_assert(asr_rp_supply_black_toner(&s));
+}
+END_TEST
+
+START_TEST(test_waste_only_with_black)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  static asr_rp_reading black[29], far[29], wfull[29], wsoon[29];
+  linear(black, 200.0, 10.0); /* 20 days: due */
+  linear(far, 900.0, 10.0);   /* 90 days: not in the window */
+  linear(wfull, 50.0, 10.0);  /* the waste container is full in 5 days: due on its own */
+  linear(wsoon, 600.0, 10.0); /* ... in 60 days: within the window */
+  /* A: only its waste container is due; B's black toner opens the order and A joins with its
+   * cyan; C's black toner is far away but its container would join by consolidation */
+  asr_rp_supply a[3] = {sup(3, "Black", far, 29), sup(3, "cyan", black, 29),
+                        sup(4, NULL, wfull, 29)};
+  asr_rp_supply b[2] = {sup(3, "schwarz", black, 29), sup(4, NULL, wsoon, 29)};
+  asr_rp_supply cc[2] = {sup(3, "BK", far, 29), sup(4, NULL, wsoon, 29)};
+  asr_rp_device d[3] = {dev("A", "s1", "x", T, a, 3), dev("B", "s1", "x", T, b, 2),
+                        dev("C", "s1", "x", T, cc, 2)};
+  asr_rp_order o[3];
+  asr_rp_line l[16];
+  asr_rp_plan p = {.orders = o, .max_orders = 3, .lines = l, .max_lines = 16};
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 1, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 1); /* A alone: its cyan; its full container does not ship */
+  ck_assert_int_eq(l[0].supply, 1);
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 3, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 1);
+  ck_assert_int_eq(p.n_lines, 3); /* A cyan, B "schwarz" toner and its container; nothing of C */
+  ck_assert_int_eq(l[1].device, 1);
+  ck_assert_int_eq(l[1].supply, 0);
+  ck_assert_int_eq(l[2].device, 1);
+  ck_assert_int_eq(l[2].supply, 1);
+  ck_assert_int_eq(l[2].reason, ASR_RP_REASON_WASTE);
+  ck_assert_int_eq(l[2].quantity, 1);
+  for (size_t k = 0; k < p.n_lines; k++)
+    ck_assert(!(l[k].device == 2));
+  b[1].stock = 1; /* a container already on its way or on the shelf: none more */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 3, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 2);
+  b[1].stock = 0;
+  b[0].colorant = "Cyan"; /* a cyan toner brings no container */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 3, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 2);
+  b[0].colorant = "garbage";
+  b[0].colorant_std = "black"; /* the agent's standard name decides */
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 3, T, &p), ASR_OK);
+  ck_assert_int_eq(p.n_lines, 3);
+  /* a container that fills fast: as many as it fills while the black toner lasts (20 days
+   * and the cartridge ordered, 100 days: 120 days at 60 a day = 7200, 600 of room left: 7) */
+  linear(wsoon, 600.0, 60.0);
+  ck_assert_int_eq(asr_rp_plan_day(&c, d, 3, T, &p), ASR_OK);
+  ck_assert_int_eq(l[2].quantity, 7);
+}
+END_TEST
+
+/* Issue 11, defect 6: a trigger before the covered date is a usage spike only when the use
+ * rose; after an early replacement (the stock shrank, the use did not change) it is a
+ * trigger. */
+START_TEST(test_spike_needs_a_rise)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  linear(r, 200.0, 10.0); /* due, at the same use as when it was ordered */
+  asr_rp_supply s = sup(3, "black", r, 29);
+  s.covered_until = T + 20;
+  s.covered_use = 10.0;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due && !e.spike);
+  s.covered_use = 7.0; /* ordered for 7 a day, it uses 10: a rise of 43 % */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.due && e.spike);
+  s.covered_use = 0.0; /* not known (an order from before the use was kept): by date */
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert(e.spike);
+  ck_assert_str_eq(asr_rp_reason_str(ASR_RP_REASON_WASTE), "with black toner");
+  ck_assert_str_eq(asr_rp_reason_str(ASR_RP_REASON_EXTRA), "extra");
 }
 END_TEST
 
@@ -519,6 +659,9 @@ int main(void)
   tcase_add_test(tc, test_plan_groups);
   tcase_add_test(tc, test_waste_per_black_cartridge);
   tcase_add_test(tc, test_early_judged_on_use);
+  tcase_add_test(tc, test_colorant_names);
+  tcase_add_test(tc, test_waste_only_with_black);
+  tcase_add_test(tc, test_spike_needs_a_rise);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
