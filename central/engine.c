@@ -263,7 +263,8 @@ static void free_fleet(eng *e)
 /* ---- Replacements ------------------------------------------------------------------- */
 
 /* The use forecast from the readings before r[i] for the days between r[i - 1] and r[i]:
- * what the old cartridge lost before it was taken out (as simulate.c's see_jump does). */
+ * what the old cartridge lost before it was taken out (as simulate.c's see_jump does); -1
+ * when its history is too short for a forecast (never called early, asr_rp_jump_apply_used). */
 static double used_before(const eng *e, const eng_supply *s, size_t i)
 {
   asr_rp_forecast f;
@@ -272,7 +273,7 @@ static double used_before(const eng *e, const eng_supply *s, size_t i)
     return 0.0; /* no jump up: nothing to judge */
   if (asr_rp_forecast_compute(s->r, i, s->capacity, s->r[i].day, &e->c->forecast, &f) != ASR_OK ||
       !f.valid)
-    return 0.0;
+    return -1.0;
   return f.daily_use * (double)(s->r[i].day - s->r[i - 1].day);
 }
 

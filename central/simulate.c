@@ -319,7 +319,7 @@ static void see_jump(sim_ctx *x, sim_device *d, sim_supply *s, int day, double l
   asr_rp_forecast f;
   asr_rp_jump j;
   const asr_rp_reading *last = &s->hist[s->n_hist - 1];
-  double used = 0.0;
+  double used = -1.0; /* too little history: never early */
   if (asr_rp_forecast_compute(s->hist, s->n_hist, CAP, D0 + day, &x->c.forecast, &f) == ASR_OK &&
       f.valid)
     used = f.daily_use * (double)(D0 + day - last->day);

@@ -232,7 +232,7 @@ void asr_rp_jump_apply_used(double prev, double cur, double capacity, double use
   if (cur - prev < c->jump_fraction * capacity)
     return;
   out->replaced = true;
-  out->early = prev - (used > 0.0 ? used : 0.0) >= c->early_fraction * capacity;
+  out->early = used >= 0.0 && prev - used >= c->early_fraction * capacity;
   if (*stock > 0) {
     (*stock)--;
     out->from_stock = true;

@@ -87,7 +87,9 @@ void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_fo
                        int *stock, asr_rp_jump *out);
 
 /* asr_rp_jump_apply, judging "early" on the level the old cartridge had when it was taken
- * out: prev minus used, the use forecast for the days since prev was read. */
+ * out: prev minus used, the use forecast for the days since prev was read. used < 0 says the
+ * old cartridge's history is too short for a forecast: nobody can tell how much it had left,
+ * so the replacement is never called early (issue 11, defect 8). */
 void asr_rp_jump_apply_used(double prev, double cur, double capacity, double used,
                             const asr_rp_forecast_conf *c, int *stock, asr_rp_jump *out);
 

@@ -456,6 +456,25 @@ START_TEST(test_engine_first_run_history)
 }
 END_TEST
 
+/* Issue 11, defect 8: levels 66, 33, 99 % on three days: too little history to tell how much
+ * the old cartridge had left, so no early replacement is reported. */
+START_TEST(test_engine_no_early_without_history)
+{
+  cstore *st = open_store();
+  cstore_agent ag;
+  asr_rp_conf c;
+
+  asr_rp_conf_default(&c);
+  enrol(st, "young", &ag);
+  feed(st, &ag, "Y1", 0, 1, 6600, 3300, (D0 + 1) * 86400 + 7200); /* 6600, 3300 */
+  ck_assert_uint_eq(run_day(st, &c, 1).early, 0);
+  feed(st, &ag, "Y1", 2, 2, 9900, 0, (D0 + 2) * 86400 + 7200);
+  ck_assert_uint_eq(run_day(st, &c, 2).early, 0);
+  ck_assert_uint_eq(run_day(st, &c, 3).early, 0);
+  cstore_close(st);
+}
+END_TEST
+
 START_TEST(test_notify_errors)
 {
   char path[400], pw[CNOTIFY_PASSWORD_MAX], err[512];
@@ -651,6 +670,7 @@ int main(void)
   tcase_add_test(tc, test_engine_late_replacement);
   tcase_add_test(tc, test_engine_early_gap);
   tcase_add_test(tc, test_engine_first_run_history);
+  tcase_add_test(tc, test_engine_no_early_without_history);
   tcase_add_test(tc, test_notify_claim);
   tcase_add_test(tc, test_notify_concurrent);
   tcase_add_test(tc, test_engine_instance);

@@ -634,6 +634,9 @@ START_TEST(test_early_judged_on_use)
   asr_rp_jump_apply_used(600.0, 990.0, CAPY, 350.0, &c, &stock, &j); /* 250 left: early */
   ck_assert(j.replaced && j.early && j.from_stock);
   ck_assert_int_eq(stock, 0);
+  /* issue 11, defect 8: too little history to know what it had left: never early */
+  asr_rp_jump_apply_used(330.0, 990.0, CAPY, -1.0, &c, &stock, &j);
+  ck_assert(j.replaced && !j.early && j.unknown_stock);
 }
 END_TEST
 
