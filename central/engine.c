@@ -207,8 +207,8 @@ static int64_t last_report_day(const eng_device *d)
 /* Days of readings to read: CENGINE_LOOKBACK_DAYS, or more when a window is longer. */
 static int64_t lookback(const asr_rp_conf *c)
 {
-  int64_t w = c->forecast.long_window_days > c->high_use_window_days ? c->forecast.long_window_days
-                                                                     : c->high_use_window_days;
+  int64_t weeks = (int64_t)c->high_use_weeks * 7 + 7; /* the complete weeks and this one */
+  int64_t w = c->forecast.long_window_days > weeks ? c->forecast.long_window_days : weeks;
 
   return w + 7 > CENGINE_LOOKBACK_DAYS ? w + 7 : CENGINE_LOOKBACK_DAYS;
 }

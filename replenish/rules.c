@@ -33,7 +33,8 @@ void asr_rp_conf_default(asr_rp_conf *c)
   c->consolidate = true;
   c->consolidate_days = 45;
   c->high_use_per_week = 2.0;
-  c->high_use_window_days = 28;
+  c->high_use_weeks = 2;
+  c->delivery_days = 3;
   c->spike_margin_days = 3;
   c->silent_days = 2;
   c->disconnect_days = 7;
@@ -65,7 +66,9 @@ asr_result asr_rp_conf_check(const asr_rp_conf *c)
     return ASR_ERR_INVALID;
   if (!in_range(c->high_use_per_week, 0.1, 100.0))
     return ASR_ERR_INVALID;
-  if (c->high_use_window_days < 7 || c->high_use_window_days > 365)
+  if (c->high_use_weeks < 1 || c->high_use_weeks > 12)
+    return ASR_ERR_INVALID;
+  if (c->delivery_days < 0 || c->delivery_days > 60)
     return ASR_ERR_INVALID;
   if (c->spike_margin_days < 0 || c->spike_margin_days > 60)
     return ASR_ERR_INVALID;
@@ -141,6 +144,78 @@ static int cover_quantity(const asr_rp_conf *c, const asr_rp_supply *s, double u
   return q < 1.0 ? 1 : q > ASR_RP_QUANTITY_MAX ? ASR_RP_QUANTITY_MAX : (int)q;
 }
 
+int64_t asr_rp_week_start(int64_t day)
+{
+  return day - (((day + 3) % 7) + 7) % 7; /* day 0, 1970-01-01, was a Thursday */
+}
+
+/* The index of the first reading on or after day (n when none): binary search. */
+static size_t first_on_or_after(const asr_rp_reading *r, size_t n, int64_t day)
+{
+  size_t lo = 0, hi = n;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r[mid].day < day)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+bool asr_rp_week_cartridges(const asr_rp_supply *s, const asr_rp_conf *c, int64_t monday,
+                            double *out)
+{
+  const asr_rp_reading *r = s->readings;
+  double jump = c->forecast.jump_fraction * s->capacity, used[2] = {0.0, 0.0};
+  int64_t covered = 0, usable[2] = {0, 0}, sunday = monday + 6;
+  size_t i = first_on_or_after(r, s->n_readings, monday);
+
+  *out = 0.0;
+  for (i = i > 0 ? i : 1; i < s->n_readings && r[i - 1].day < sunday; i++) {
+    int64_t a = r[i - 1].day, b = r[i].day; /* the step's use fell on days a+1 .. b */
+    int64_t lo = a + 1 > monday ? a + 1 : monday, hi = b < sunday ? b : sunday;
+    if (hi < lo || b <= a || r[i - 1].level <= 0.0 || r[i].level <= 0.0)
+      continue; /* outside the week, or days spent empty (it could not print) */
+    covered += hi - lo + 1;
+    if (r[i].level - r[i - 1].level >= jump)
+      continue; /* a replacement: its day's use is not known, the other days' rate stands */
+    int k = b - a == 1 ? 0 : 1;
+    used[k] += (r[i - 1].level - r[i].level) * (double)(hi - lo + 1) / (double)(b - a);
+    usable[k] += hi - lo + 1;
+  }
+  /* the rate of the one-day steps when there are two: a longer step may hide a cartridge
+   * replaced in between (700, a missing day, 500: 400 a day with a new cartridge, or 100) */
+  int k = usable[0] >= 2 ? 0 : 1;
+  if (k == 1) {
+    used[1] += used[0];
+    usable[1] += usable[0];
+  }
+  if (covered < ASR_RP_WEEK_MIN_DAYS || usable[k] < 2)
+    return false;
+  *out = (used[k] > 0.0 ? used[k] : 0.0) * 7.0 / (double)usable[k] / s->capacity;
+  return true;
+}
+
+/* The weeks of rule 4 for one supply: the last high_use_weeks complete calendar weeks before
+ * today; high use when every measured one reached high_use_per_week. */
+static void judge_weeks(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
+{
+  int64_t monday = asr_rp_week_start(today) - 7; /* the last complete week */
+  bool all_high = true;
+
+  for (int w = 0; w < c->high_use_weeks; w++, monday -= 7) {
+    double cart = 0.0;
+    if (!asr_rp_week_cartridges(s, c, monday, &cart))
+      continue;
+    if (e->weeks_measured++ == 0)
+      e->cartridges_per_week = cart;
+    all_high = all_high && cart >= c->high_use_per_week;
+  }
+  e->high_use = e->weeks_measured > 0 && all_high;
+}
+
 static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
 {
   double use = e->fc.daily_use;
@@ -156,7 +231,6 @@ static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today
 asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today,
                               asr_rp_eval *out)
 {
-  int span = 0;
   memset(out, 0, sizeof(*out));
   out->eff_days = ASR_RP_FOREVER;
   out->trigger_day = ASR_RP_NEVER;
@@ -166,29 +240,59 @@ asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int6
     return r;
   out->eligible_type = asr_rp_type_eligible(s->type);
   out->trigger_at = asr_rp_trigger_for(c, s->type);
-  double hu = asr_rp_average_use(s->readings, s->n_readings, s->capacity, c->high_use_window_days,
-                                 &c->forecast, &span);
-  if (out->fc.valid)
-    out->cartridges_per_week = hu * 7.0 / s->capacity;
-  out->high_use = out->eligible_type && out->cartridges_per_week >= c->high_use_per_week;
+  if (asr_rp_type_forecast_ordered(s->type))
+    judge_weeks(c, s, today, out);
   if (out->fc.valid && out->fc.days_left < ASR_RP_FOREVER)
     eval_due(c, s, today, out);
   return ASR_OK;
 }
 
-bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+void asr_rp_judge(const asr_rp_conf *c, const asr_rp_device *d, int64_t today,
+                  asr_rp_judgement *out)
 {
   asr_rp_eval e;
-  for (size_t i = 0; i < d->n_supplies; i++)
-    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) == ASR_OK && e.high_use)
-      return true;
-  return false;
+  int64_t first = ASR_RP_NEVER;
+
+  *out = (asr_rp_judgement){.ready_on = ASR_RP_NEVER};
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    const asr_rp_supply *s = &d->supplies[i];
+    if (!asr_rp_type_forecast_ordered(s->type) || asr_rp_eval_supply(c, s, today, &e) != ASR_OK)
+      continue;
+    if (s->n_readings > 0 && s->readings[0].day < first)
+      first = s->readings[0].day;
+    if (e.weeks_measured == 0)
+      continue;
+    out->measured = true;
+    out->high_use = out->high_use || e.high_use;
+    out->worst = e.cartridges_per_week > out->worst ? e.cartridges_per_week : out->worst;
+  }
+  out->judged = out->measured || d->judged;
+  if (!out->measured)
+    out->high_use = d->judged && d->high_use;
+  if (!out->judged && first != ASR_RP_NEVER) {
+    /* the first week it can be measured in: its own when enough of it follows the first
+     * report; judged once that week has ended */
+    int64_t m = asr_rp_week_start(first);
+    out->ready_on = m + 6 - first >= ASR_RP_WEEK_MIN_DAYS ? m + 7 : m + 14;
+  }
+}
+
+bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  asr_rp_judgement j;
+
+  asr_rp_judge(c, d, today, &j);
+  return j.high_use;
 }
 
 bool asr_rp_device_orderable(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
 {
-  return d->enrolled && asr_rp_device_state(c, d, today) != ASR_RP_DISCONNECTED &&
-         !asr_rp_device_high_use(c, d, today);
+  asr_rp_judgement j;
+
+  if (!d->enrolled || asr_rp_device_state(c, d, today) == ASR_RP_DISCONNECTED)
+    return false;
+  asr_rp_judge(c, d, today, &j);
+  return j.judged && !j.high_use;
 }
 
 int64_t asr_rp_covered_until(const asr_rp_eval *e, const asr_rp_supply *s, int quantity,

@@ -21,7 +21,7 @@
 #include "common/util.h"
 
 #define NOW INT64_C(1795000000)
-#define D0 (NOW / 86400 - 40) /* simulated day 0 */
+#define D0 asr_rp_week_start(NOW / 86400 - 40) /* simulated day 0: a Monday */
 #define CAP 10000
 
 static char dir[256], db_path[300];

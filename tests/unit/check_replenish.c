@@ -25,6 +25,19 @@ static asr_rp_supply sup(int32_t type, const char *col, const asr_rp_reading *r,
       .type = type, .colorant = col, .capacity = CAPY, .readings = r, .n_readings = n};
 }
 
+/* One device of a plan test: id, site, contact, last report, its supplies. */
+static asr_rp_device dev(const char *id, const char *site, const char *contact, int64_t last,
+                         const asr_rp_supply *s, size_t n)
+{
+  return (asr_rp_device){.serial = id,
+                         .site = site,
+                         .contact = contact,
+                         .enrolled = true,
+                         .last_report = last,
+                         .supplies = s,
+                         .n_supplies = n};
+}
+
 START_TEST(test_average_use_robust)
 {
   asr_rp_forecast_conf c;
@@ -139,7 +152,7 @@ START_TEST(test_consolidation_with_stock)
   linear(yellow, 100.0, 20.0); /* 5 days + 1 cartridge (50 days) = 55 days: trigger in 34 */
   asr_rp_supply a[1] = {sup(3, "black", due, 29)}, b[1] = {sup(3, "yellow", yellow, 29)};
   b[0].stock = 1;
-  asr_rp_device d[2] = {{"A", "s1", "x", true, T, a, 1}, {"B", "s1", "x", true, T, b, 1}};
+  asr_rp_device d[2] = {dev("A", "s1", "x", T, a, 1), dev("B", "s1", "x", T, b, 1)};
   asr_rp_order o[2];
   asr_rp_line l[8];
   asr_rp_plan p = {.orders = o, .max_orders = 2, .lines = l, .max_lines = 8};
@@ -222,11 +235,9 @@ START_TEST(test_plan_consolidation_and_waste)
   asr_rp_supply s2[1] = {sup(3, "cyan", in46, 29)};
   asr_rp_supply s3[1] = {sup(3, "cyan", in45, 29)};
   asr_rp_supply s4[1] = {sup(9, NULL, due, 29)}; /* a drum: shown, not ordered */
-  asr_rp_device d[5] = {{"A", "s1", "x", true, T, s0, 2},
-                        {"B", "s1", "x", true, T, s1, 1},
-                        {"C", "s1", "x", true, T, s2, 1},
-                        {"D", "s1", "y", true, T, s3, 1},
-                        {"E", "s1", "x", true, T, s4, 1}};
+  asr_rp_device d[5] = {dev("A", "s1", "x", T, s0, 2), dev("B", "s1", "x", T, s1, 1),
+                        dev("C", "s1", "x", T, s2, 1), dev("D", "s1", "y", T, s3, 1),
+                        dev("E", "s1", "x", T, s4, 1)};
   asr_rp_order o[4];
   asr_rp_line l[16];
   asr_rp_plan p = {.orders = o, .max_orders = 4, .lines = l, .max_lines = 16};
@@ -406,19 +417,6 @@ START_TEST(test_mid_window_follows_rise)
   ck_assert_int_eq(asr_rp_conf_check(&c), ASR_ERR_INVALID);
 }
 END_TEST
-
-/* One device of a plan test: id, site, contact, last report, its supplies. */
-static asr_rp_device dev(const char *id, const char *site, const char *contact, int64_t last,
-                         const asr_rp_supply *s, size_t n)
-{
-  return (asr_rp_device){.serial = id,
-                         .site = site,
-                         .contact = contact,
-                         .enrolled = true,
-                         .last_report = last,
-                         .supplies = s,
-                         .n_supplies = n};
-}
 
 START_TEST(test_plan_groups)
 {
@@ -622,6 +620,120 @@ START_TEST(test_spike_needs_a_rise)
 }
 END_TEST
 
+/* Daily readings r[0..n) from day first of a supply that uses use[k] units on day k (its
+ * reading of day k is after that day's use), a new cartridge going in when one runs out. */
+static void series(asr_rp_reading *r, int64_t first, const double *use, int n, double start)
+{
+  double lv = start;
+  for (int k = 0; k < n; k++) {
+    lv -= use[k];
+    while (lv <= 0.0)
+      lv += CAPY;
+    r[k] = (asr_rp_reading){first + k, floor(lv)};
+  }
+}
+
+#define WEEKS 8
+#define TM (asr_rp_week_start(T) + 7) /* a Monday: today in the high-use tests */
+
+/* Judges a one-supply device that used per_week[w] cartridges in week w of the WEEKS weeks
+ * before TM (the last one is the week that ended the day before TM), on day today (its
+ * readings up to the day before). */
+static asr_rp_judgement judge_weeks_of(const double *per_week, int64_t today, bool judged,
+                                       bool high)
+{
+  static asr_rp_reading r[WEEKS * 7];
+  static double use[WEEKS * 7];
+  static asr_rp_supply s;
+  asr_rp_conf c;
+  asr_rp_judgement j;
+  asr_rp_conf_default(&c);
+  for (int k = 0; k < WEEKS * 7; k++)
+    use[k] = per_week[k / 7] * CAPY / 7.0;
+  series(r, TM - WEEKS * 7, use, WEEKS * 7, 800.0);
+  int64_t n = today - (TM - WEEKS * 7);
+  s = sup(3, "black", r, (size_t)(n < WEEKS * 7 ? n : WEEKS * 7));
+  asr_rp_device d = dev("H", "s1", "x", today - 1, &s, 1);
+  d.judged = judged;
+  d.high_use = high;
+  asr_rp_judge(&c, &d, today, &j);
+  return j;
+}
+
+/* Issue 11, defect 4: high use is judged per colour per calendar week, every day: 2 cartridges
+ * in each of the last two complete weeks. */
+START_TEST(test_high_use_per_week)
+{
+  ck_assert_int_eq(asr_rp_week_start(0), -3); /* 1970-01-01 was a Thursday */
+  ck_assert_int_eq(asr_rp_week_start(-3), -3);
+  ck_assert_int_eq(asr_rp_week_start(3), -3); /* Sunday 1970-01-04 */
+  ck_assert_int_eq(asr_rp_week_start(4), 4);
+  ck_assert_int_eq((TM + 3) % 7, 0);
+
+  /* (a) weeks alternating 3.5 and 0.7 cartridges (average 2.1): not every week: eligible */
+  const double alt[WEEKS] = {3.5, 0.7, 3.5, 0.7, 3.5, 0.7, 3.5, 0.7};
+  asr_rp_judgement j = judge_weeks_of(alt, TM, false, false);
+  ck_assert(j.measured && j.judged && !j.high_use);
+  ck_assert_double_eq_tol(j.worst, 0.7, 0.05); /* the latest week */
+  j = judge_weeks_of(alt, TM - 7, false, false);
+  ck_assert(j.judged && !j.high_use);
+  ck_assert_double_eq_tol(j.worst, 3.5, 0.1);
+
+  /* (b) 4 weeks at 2.5, then 0.17 a week: not eligible after the second week at 2.5, eligible
+   * again as soon as a week below 2 has ended */
+  const double drop[WEEKS] = {0.5, 0.5, 2.5, 2.5, 2.5, 2.5, 0.17, 0.17};
+  ck_assert(!judge_weeks_of(drop, TM - 5 * 7, false, false).high_use); /* one week at 2.5 */
+  ck_assert(judge_weeks_of(drop, TM - 4 * 7, false, false).high_use);
+  ck_assert(judge_weeks_of(drop, TM - 2 * 7, false, false).high_use);
+  ck_assert(judge_weeks_of(drop, TM - 2 * 7 + 6, false, false).high_use); /* re-judged daily */
+  j = judge_weeks_of(drop, TM - 7, true, true);
+  ck_assert(j.measured && !j.high_use); /* the week at 0.17 clears it */
+  ck_assert(!judge_weeks_of(drop, TM, true, true).high_use);
+
+  /* exactly 2 a week is high use (the promise says 2 cartridges every week) */
+  const double two[WEEKS] = {2, 2, 2, 2, 2, 2, 2, 2};
+  ck_assert(judge_weeks_of(two, TM, false, false).high_use);
+  const double under[WEEKS] = {1.9, 1.9, 1.9, 1.9, 1.9, 1.9, 1.9, 1.9};
+  ck_assert(!judge_weeks_of(under, TM, false, false).high_use);
+}
+END_TEST
+
+/* Issue 11, defect 4 (c): a device is not ordered for before its use was judged on a whole
+ * calendar week (levels 67, 34, 2, 71 % on days 0-3: no order on day 3); a device that was
+ * judged keeps that judgement while no week can be measured (it sat empty, or was silent). */
+START_TEST(test_no_order_before_judged)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[5] = {{TM + 2, 670}, {TM + 3, 340}, {TM + 4, 20}, {TM + 5, 710}, {TM + 6, 380}};
+  asr_rp_supply s = sup(3, "black", r, 5);
+  asr_rp_device d = dev("N", "s1", "x", TM + 6, &s, 1);
+  asr_rp_order o[1];
+  asr_rp_line l[4];
+  asr_rp_plan p = {.orders = o, .max_orders = 1, .lines = l, .max_lines = 4};
+  asr_rp_judgement j;
+  asr_rp_eval e;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, TM + 6, &e), ASR_OK);
+  ck_assert(e.fc.valid && e.due); /* its forecast says due (a cartridge in 3 days) ... */
+  asr_rp_judge(&c, &d, TM + 6, &j);
+  ck_assert(!j.judged); /* ... but its use is not judged yet */
+  /* its first report on a Wednesday: Thursday to Sunday measure this week, judged Monday */
+  ck_assert_int_eq(j.ready_on, TM + 7);
+  ck_assert(!asr_rp_device_orderable(&c, &d, TM + 6));
+  ck_assert_int_eq(asr_rp_plan_day(&c, &d, 1, TM + 6, &p), ASR_OK);
+  ck_assert_int_eq(p.n_orders, 0);
+  d.judged = true; /* judged before (and not high use): orderable */
+  ck_assert(asr_rp_device_orderable(&c, &d, TM + 6));
+  d.high_use = true; /* judged high use before, no week measured since: still held */
+  ck_assert(!asr_rp_device_orderable(&c, &d, TM + 6));
+  s.readings = r + 1; /* first report on a Thursday: 3 days of it, the next week counts */
+  s.n_readings = 4;
+  d.judged = d.high_use = false;
+  asr_rp_judge(&c, &d, TM + 6, &j);
+  ck_assert_int_eq(j.ready_on, TM + 14);
+}
+END_TEST
+
 START_TEST(test_early_judged_on_use)
 {
   asr_rp_forecast_conf c;
@@ -665,6 +777,8 @@ int main(void)
   tcase_add_test(tc, test_colorant_names);
   tcase_add_test(tc, test_waste_only_with_black);
   tcase_add_test(tc, test_spike_needs_a_rise);
+  tcase_add_test(tc, test_high_use_per_week);
+  tcase_add_test(tc, test_no_order_before_judged);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
