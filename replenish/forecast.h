@@ -22,6 +22,13 @@ typedef struct {
   double level; /* remaining, in the supply's units, 0..capacity */
 } asr_rp_reading;
 
+/* Days whose use is left out of the estimates: [from, to], a declared print job (a special
+ * order's job window, docs/replenishment.md): a step of the readings that touches one of
+ * these days measures no ordinary use. */
+typedef struct {
+  int64_t from, to; /* days since the epoch, inclusive */
+} asr_rp_window;
+
 /* The numbers of the usage estimate (defaults in asr_rp_forecast_conf_default). */
 typedef struct {
   int long_window_days;  /* trailing window of the average daily use (28) */
@@ -75,6 +82,16 @@ double asr_rp_average_use(const asr_rp_reading *r, size_t n, double capacity, in
 asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
                                    int64_t today, const asr_rp_forecast_conf *c,
                                    asr_rp_forecast *out);
+
+/* asr_rp_forecast_compute with the days of windows w[0..nw) left out of every average (a
+ * declared print job neither teaches the rate nor looks like a rise in use). */
+asr_result asr_rp_forecast_compute_ex(const asr_rp_reading *r, size_t n, double capacity,
+                                      int64_t today, const asr_rp_forecast_conf *c,
+                                      const asr_rp_window *w, size_t nw, asr_rp_forecast *out);
+
+/* True when the step of the readings from day a to day b (its use fell on days a+1 .. b)
+ * touches one of the windows w[0..nw). */
+bool asr_rp_step_excluded(int64_t a, int64_t b, const asr_rp_window *w, size_t nw);
 
 /* Use expected on each day of the week (index: day mod 7) from the one-day steps of
  * r[0..n) in the window; prof[k] is NAN for a day of the week with fewer than 2 steps. */

@@ -176,8 +176,9 @@ bool asr_rp_week_cartridges(const asr_rp_supply *s, const asr_rp_conf *c, int64_
   for (i = i > 0 ? i : 1; i < s->n_readings && r[i - 1].day < sunday; i++) {
     int64_t a = r[i - 1].day, b = r[i].day; /* the step's use fell on days a+1 .. b */
     int64_t lo = a + 1 > monday ? a + 1 : monday, hi = b < sunday ? b : sunday;
-    if (hi < lo || b <= a || r[i - 1].level <= 0.0 || r[i].level <= 0.0)
-      continue; /* outside the week, or days spent empty (it could not print) */
+    if (hi < lo || b <= a || r[i - 1].level <= 0.0 || r[i].level <= 0.0 ||
+        asr_rp_step_excluded(a, b, s->excluded, s->n_excluded))
+      continue; /* outside the week, days spent empty (it could not print), a print job */
     covered += hi - lo + 1;
     if (r[i].level - r[i - 1].level >= jump)
       continue; /* a replacement: its day's use is not known, the other days' rate stands */
@@ -234,8 +235,8 @@ asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int6
   memset(out, 0, sizeof(*out));
   out->eff_days = ASR_RP_FOREVER;
   out->trigger_day = ASR_RP_NEVER;
-  asr_result r = asr_rp_forecast_compute(s->readings, s->n_readings, s->capacity, today,
-                                         &c->forecast, &out->fc);
+  asr_result r = asr_rp_forecast_compute_ex(s->readings, s->n_readings, s->capacity, today,
+                                            &c->forecast, s->excluded, s->n_excluded, &out->fc);
   if (r != ASR_OK)
     return r;
   out->eligible_type = asr_rp_type_eligible(s->type);

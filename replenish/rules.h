@@ -52,10 +52,12 @@ typedef struct {
   double capacity;                /* units of one full cartridge (> 0) */
   const asr_rp_reading *readings; /* daily readings, sorted by day (remaining, see forecast.h) */
   size_t n_readings;
-  int stock;                /* cartridges shipped to this device and not yet installed */
-  int64_t covered_until;    /* covered date of the newest open order line, or 0 */
-  const char *colorant_std; /* the agent's RFC 3805 standard name ("black"...) or NULL */
-  double covered_use;       /* the daily use that line was ordered for (0: not known) */
+  int stock;                     /* cartridges shipped to this device and not yet installed */
+  int64_t covered_until;         /* covered date of the newest open order line, or 0 */
+  const char *colorant_std;      /* the agent's RFC 3805 standard name ("black"...) or NULL */
+  double covered_use;            /* the daily use that line was ordered for (0: not known) */
+  const asr_rp_window *excluded; /* declared print jobs: their days teach no use */
+  size_t n_excluded;
 } asr_rp_supply;
 
 /* One enrolled (or not) device. */

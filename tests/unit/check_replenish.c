@@ -734,6 +734,37 @@ START_TEST(test_no_order_before_judged)
 }
 END_TEST
 
+/* Issue 11, special orders: the use during a declared print job is left out of the learned
+ * rate, so it neither raises the forecast nor fires the spike rule, nor counts as high use. */
+START_TEST(test_job_window_left_out)
+{
+  asr_rp_conf c;
+  asr_rp_conf_default(&c);
+  asr_rp_reading r[29];
+  asr_rp_eval e;
+  linear(r, 400.0, 10.0);
+  /* a job printing 150 more a day on days T-8 .. T-6 (declared T-8 .. T-3), after the special
+   * order's cartridge went in on day T-9; 10 a day otherwise */
+  for (int k = 20; k < 29; k++)
+    r[k].level += 1000.0 - 150.0 * (k < 23 ? k - 19 : 3);
+  r[19].level += 990.0;
+  asr_rp_window job = {T - 8, T - 3};
+  asr_rp_supply s = sup(3, "black", r, 29);
+  s.covered_until = T + 20;
+  s.covered_use = 10.0;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_gt(e.fc.daily_use, 12.0); /* without the window: the job looks like use */
+  s.excluded = &job;
+  s.n_excluded = 1;
+  ck_assert_int_eq(asr_rp_eval_supply(&c, &s, T, &e), ASR_OK);
+  ck_assert_double_eq_tol(e.fc.daily_use, 10.0, 1e-9);
+  ck_assert(!e.spike);
+  ck_assert(asr_rp_step_excluded(T - 9, T - 8, &job, 1));
+  ck_assert(asr_rp_step_excluded(T - 3, T - 2, &job, 1) == false);
+  ck_assert(asr_rp_step_excluded(T - 4, T - 2, &job, 1));
+}
+END_TEST
+
 START_TEST(test_early_judged_on_use)
 {
   asr_rp_forecast_conf c;
@@ -779,6 +810,7 @@ int main(void)
   tcase_add_test(tc, test_spike_needs_a_rise);
   tcase_add_test(tc, test_high_use_per_week);
   tcase_add_test(tc, test_no_order_before_judged);
+  tcase_add_test(tc, test_job_window_left_out);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
