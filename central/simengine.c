@@ -358,7 +358,7 @@ static asr_result map_line(const day_orders *x, const cstore_order_line *l, asr_
   if (i == x->n || l->supply_index < 1 || (size_t)l->supply_index > x->v[i].n_supplies)
     return ASR_ERR_INVALID; /* the engine ordered for a device or supply not of the fleet */
   *out = (asr_rp_line){.device = i, .supply = (size_t)l->supply_index - 1, .quantity = l->quantity};
-  for (int k = ASR_RP_REASON_TRIGGER; k <= ASR_RP_REASON_SPIKE; k++)
+  for (int k = ASR_RP_REASON_TRIGGER; k <= ASR_RP_REASON_EXTRA; k++)
     if (l->reason && strcmp(l->reason, asr_rp_reason_str((asr_rp_reason)k)) == 0)
       out->reason = (asr_rp_reason)k;
   return out->reason ? ASR_OK : ASR_ERR_INVALID;

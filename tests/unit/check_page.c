@@ -557,9 +557,9 @@ START_TEST(test_view_from_store)
   ck_assert(v.has_orders && v.n_orders == 0);
   view_site_free(&v);
   /* an order of 2 cartridges for P1's toner: its stock, a later order date, the order */
-  ck_assert_int_eq(cstore_order_add(st, 2, "ops@east", "trigger", DAY, NOW, &order), ASR_OK);
-  ck_assert_int_eq(cstore_order_line_add(st, order, 1, 1, 1, "P1", 2, "trigger", DAY + 200),
-                   ASR_OK);
+  cstore_line_extra x = {.covered_until = DAY + 200};
+  ck_assert_int_eq(cstore_order_add(st, 2, 2, "asr", "trigger", NULL, DAY, NOW, &order), ASR_OK);
+  ck_assert_int_eq(cstore_order_line_add(st, order, 1, 1, 1, "P1", 2, "trigger", &x), ASR_OK);
   ck_assert_int_eq(view_site_load(st, "east", NULL, NOW, &v), ASR_OK);
   t = &v.devices[0].supplies[0];
   ck_assert_int_eq(t->stock, 2);
