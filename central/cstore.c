@@ -160,7 +160,8 @@ static const struct {
      *                    order of the helpdesk), note (its reason).
      *   order_lines      + their own warehouse state and times (a backorder holds its line
      *                    only), the daily use they were ordered for, a special order's job
-     *                    window (days).
+     *                    window (days) and how many of its cartridges went in on the job's
+     *                    days (consumed: the others stay reserved for the job until it ends).
      *   supplies         + colorant_std: the agent's RFC 3805 standard colorant name.
      *   rp_devices       + judged: its use was judged on a whole calendar week once. */
     {5, "CREATE TABLE contacts ("
@@ -198,6 +199,7 @@ static const struct {
         "ALTER TABLE order_lines ADD COLUMN daily_use REAL;"
         "ALTER TABLE order_lines ADD COLUMN job_from INTEGER;"
         "ALTER TABLE order_lines ADD COLUMN job_to INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0;"
         "UPDATE order_lines SET"
         " state = (SELECT o.state FROM orders o WHERE o.id = order_lines.order_id),"
         " shipped_at = (SELECT o.shipped_at FROM orders o WHERE o.id = order_lines.order_id),"
@@ -1222,6 +1224,8 @@ typedef enum {
   O_INSTANCE_ADD,
   O_RP_DELIVERIES,
   O_RP_JOBS,
+  O_RP_EXTRAS,
+  O_EXTRA_CONSUMED,
   O_EVENT_LAST,
   O_CONTACT_ADD,
   O_CONTACT_DUP,
@@ -1363,6 +1367,12 @@ static const char *const o_sql[O_COUNT] = {
                         " ORDER BY delivered_at",
     [O_RP_JOBS] = "SELECT job_from, job_to FROM order_lines"
                   " WHERE device_id = ?1 AND job_from IS NOT NULL AND job_to IS NOT NULL",
+    [O_RP_EXTRAS] = "SELECT l.order_id, l.line, l.quantity, l.consumed, l.job_from, l.job_to"
+                    " FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.kind = 'extra'"
+                    " AND l.device_id = ?1 AND l.idx = ?2 AND l.job_to >= ?3"
+                    " ORDER BY l.job_from, l.order_id",
+    [O_EXTRA_CONSUMED] = "UPDATE order_lines SET consumed = min(quantity, consumed + ?3)"
+                         " WHERE order_id = ?1 AND line = ?2",
     [O_EVENT_LAST] =
         "SELECT coalesce(max(day), 0) FROM rp_events WHERE device_id = ?1 AND kind = ?2",
     /* contacts (schema 5) */
@@ -1896,6 +1906,43 @@ asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ct
   }
   stmt_done(s);
   return r;
+}
+
+asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
+                            cstore_rp_extra_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_EXTRAS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, since);
+  while (!r && row) {
+    cstore_rp_extra x;
+    r = stmt_row(st, s, "reading special orders", &row);
+    if (r || !row)
+      break;
+    x.order = sqlite3_column_int64(s, 0);
+    x.line = sqlite3_column_int(s, 1);
+    x.quantity = sqlite3_column_int(s, 2);
+    x.consumed = sqlite3_column_int(s, 3);
+    x.job_from = sqlite3_column_int64(s, 4);
+    x.job_to = sqlite3_column_int64(s, 5);
+    if (cb(&x, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int more)
+{
+  const int64_t v[] = {order, line, more};
+
+  return o_run_i64(st, O_EXTRA_CONSUMED, "counting a special order's cartridges", v, 3);
 }
 
 asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day)

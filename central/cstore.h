@@ -326,6 +326,24 @@ asr_result cstore_rp_deliveries(cstore *st, int64_t dev, int32_t idx, cstore_rp_
 typedef int (*cstore_rp_job_cb)(int64_t from, int64_t to, void *ctx);
 asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ctx);
 
+/* A special order's line of a supply with a job window: its cartridges, how many went in on
+ * the job's days (consumed), the window (days). */
+typedef struct {
+  int64_t order;
+  int line, quantity, consumed;
+  int64_t job_from, job_to;
+} cstore_rp_extra;
+
+typedef int (*cstore_rp_extra_cb)(const cstore_rp_extra *x, void *ctx);
+
+/* Calls cb for each special order line of supply idx of device dev whose job ends on or after
+ * day since, by the job's start. */
+asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
+                            cstore_rp_extra_cb cb, void *ctx);
+
+/* Counts more of that line's cartridges as put in on its job's days (at most its quantity). */
+asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int more);
+
 /* The latest day of event kind of device dev (any supply); 0 when there is none. */
 asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day);
 

@@ -30,6 +30,13 @@ typedef struct {
   int quantity;
 } eng_delivery;
 
+/* A special order's cartridges for a print job: reserved for it until it ends, except those
+ * that went in on its days (consumed, stored; used: this run's, of which settled stored). */
+typedef struct {
+  cstore_rp_extra x;
+  int used, settled;
+} eng_extra;
+
 typedef struct {
   int32_t index, type;
   char colorant[CSTORE_NAME_MAX], colorant_std[CSTORE_NAME_MAX], desc[CSTORE_NAME_MAX];
@@ -41,6 +48,8 @@ typedef struct {
   double covered_use;
   eng_delivery *dl; /* deliveries by day */
   size_t n_dl, cap_dl;
+  eng_extra *ex; /* special orders whose job has not ended */
+  size_t n_ex, cap_ex;
   asr_rp_reading *r;
   size_t n, cap;
   bool oom;
@@ -48,6 +57,7 @@ typedef struct {
 
 typedef struct {
   int64_t id, site_id, contact_id, last_reading_at, agent_last_seen, last_report_day;
+  int64_t eligible_day; /* the day it was judged eligible again after high use, 0 = never */
   char site[CSTORE_NAME_MAX], contact[CSTORE_NAME_MAX], serial[CSTORE_NAME_MAX];
   char model[CSTORE_NAME_MAX], ip[CSTORE_NAME_MAX], contact_name[CSTORE_NAME_MAX];
   char address[CSTORE_NAME_MAX], group[32];
@@ -167,6 +177,19 @@ static int add_delivery(int64_t day, int quantity, void *ctx)
   return 0;
 }
 
+static int add_extra(const cstore_rp_extra *x, void *ctx)
+{
+  eng_supply *s = ctx;
+  eng_extra *m = grow(s->ex, &s->cap_ex, s->n_ex, sizeof(*s->ex));
+
+  s->oom = !m;
+  if (!m)
+    return 1;
+  s->ex = m;
+  s->ex[s->n_ex++] = (eng_extra){.x = *x};
+  return 0;
+}
+
 static int add_job(int64_t from, int64_t to, void *ctx)
 {
   eng_device *d = ctx;
@@ -275,6 +298,10 @@ static asr_result load_device(eng *e, eng_device *d)
 
   if (!r)
     r = cstore_rp_jobs(e->st, d->id, add_job, d);
+  if (!r)
+    r = cstore_rp_event_last(e->st, d->id, "eligible", &d->eligible_day);
+  if (!r && d->eligible_day > 0) /* learned again from the week that cleared it */
+    add_job(0, d->eligible_day - 8, d);
   if (!r && d->oom)
     r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < d->n_sup; i++) {
@@ -282,6 +309,9 @@ static asr_result load_device(eng *e, eng_device *d)
                                add_level, &d->sup[i]);
     if (!r)
       r = cstore_rp_deliveries(e->st, d->id, d->sup[i].index, add_delivery, &d->sup[i]);
+    if (!r)
+      r = cstore_rp_extras(e->st, d->id, d->sup[i].index, e->today - lookback(e->c), add_extra,
+                           &d->sup[i]);
     if (!r && d->sup[i].oom)
       r = ASR_ERR_NOMEM;
   }
@@ -314,6 +344,7 @@ static void free_fleet(eng *e)
     for (size_t k = 0; k < e->dev[i].n_sup; k++) {
       free(e->dev[i].sup[k].r);
       free(e->dev[i].sup[k].dl);
+      free(e->dev[i].sup[k].ex);
     }
     free(e->dev[i].sup);
     free(e->dev[i].rsup);
@@ -328,13 +359,16 @@ static void free_fleet(eng *e)
 /* The use forecast from the readings before r[i] for the days between r[i - 1] and r[i]:
  * what the old cartridge lost before it was taken out (as simulate.c's see_jump does); -1
  * when its history is too short for a forecast (never called early, asr_rp_jump_apply_used). */
-static double used_before(const eng *e, const eng_supply *s, size_t i)
+static double used_before(const eng *e, const eng_device *d, const eng_supply *s, size_t i)
 {
   asr_rp_forecast f;
 
   if (s->r[i].level <= s->r[i - 1].level)
     return 0.0; /* no jump up: nothing to judge */
-  if (asr_rp_forecast_compute(s->r, i, s->capacity, s->r[i].day, &e->c->forecast, &f) != ASR_OK ||
+  if (asr_rp_step_excluded(s->r[i - 1].day, s->r[i].day, d->jobs, d->n_jobs))
+    return -1.0; /* a print job's days: what the old cartridge had left is nobody's guess */
+  if (asr_rp_forecast_compute_ex(s->r, i, s->capacity, s->r[i].day, &e->c->forecast, d->jobs,
+                                 d->n_jobs, &f) != ASR_OK ||
       !f.valid)
     return -1.0;
   return f.daily_use * (double)(s->r[i].day - s->r[i - 1].day);
@@ -393,6 +427,46 @@ static int shelf_on(const eng_supply *s, int64_t day, int consumed)
  * restart). Today's jumps count in today's plan (in memory) and their events are stored
  * (once each), but only days before today are stored as checked, with the stock they
  * consumed: tomorrow's run checks today's final level again and settles it. */
+/* A cartridge of ours went in on day: one of a special order's when that day is one of its
+ * job's days and the order has cartridges left (the job uses them first). */
+static void extra_used(eng_supply *s, int64_t day, bool settled)
+{
+  for (size_t k = 0; k < s->n_ex; k++) {
+    eng_extra *x = &s->ex[k];
+    if (day < x->x.job_from || day > x->x.job_to || x->x.consumed + x->used >= x->x.quantity)
+      continue;
+    x->used++;
+    x->settled += settled;
+    return;
+  }
+}
+
+/* Stores the special orders' cartridges that went in on settled days. */
+static asr_result extras_store(eng *e, eng_supply *s)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t k = 0; !r && k < s->n_ex; k++)
+    if (s->ex[k].settled > 0)
+      r = cstore_rp_extra_consumed(e->st, s->ex[k].x.order, s->ex[k].x.line, s->ex[k].settled);
+  (void)e;
+  return r;
+}
+
+/* Cartridges of special orders reserved for jobs that have not ended (not in the rules'
+ * stock: the job will use them; what is left after it counts again). */
+static int64_t extras_reserved(const eng *e, const eng_supply *s)
+{
+  int64_t n = 0;
+
+  for (size_t k = 0; k < s->n_ex; k++) {
+    const eng_extra *x = &s->ex[k];
+    if (x->x.job_to >= e->today)
+      n += x->x.quantity - x->x.consumed - x->used;
+  }
+  return n > 0 ? n : 0;
+}
+
 static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
 {
   int consumed = 0, settled = 0;
@@ -407,24 +481,28 @@ static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
     if (s->r[i].day <= from)
       continue;
     int shelf = shelf_on(s, s->r[i].day, consumed), before = shelf;
-    asr_rp_jump_apply_used(s->r[i - 1].level, s->r[i].level, s->capacity, used_before(e, s, i),
+    asr_rp_jump_apply_used(s->r[i - 1].level, s->r[i].level, s->capacity, used_before(e, d, s, i),
                            &e->c->forecast, &shelf, &j);
     consumed += before - shelf;
+    if (j.from_stock)
+      extra_used(s, s->r[i].day, s->r[i].day <= done);
     r = jump_events(e, d, s, i, &j);
     if (s->r[i].day <= done)
       settled = consumed;
   }
   s->stock -= consumed; /* today's plan knows today's replacements */
+  s->stock -= extras_reserved(e, s);
   if (r || s->n == 0 || done <= from)
     return r;
   s->installed_new = settled;
-  return cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);
+  r = extras_store(e, s);
+  return r ? r : cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);
 }
 
-/* The rules' view of the fleet (after the replacements). */
-static void build_rules_view(eng *e)
+/* The rules' view of device i (after the replacements). */
+static void device_rules_view(eng *e, size_t i)
 {
-  for (size_t i = 0; i < e->n_dev; i++) {
+  {
     eng_device *d = &e->dev[i];
     for (size_t k = 0; k < d->n_sup; k++) {
       eng_supply *s = &d->sup[k];
@@ -453,6 +531,13 @@ static void build_rules_view(eng *e)
   }
 }
 
+/* The rules' view of the fleet (after the replacements). */
+static void build_rules_view(eng *e)
+{
+  for (size_t i = 0; i < e->n_dev; i++)
+    device_rules_view(e, i);
+}
+
 /* Judges every device's use on its calendar weeks (rule 4), again every day: a device that
  * uses too much is not ordered for, one whose use fell back is again; each change is an
  * event, said, and mailed to the device's contact (send_eligibility). */
@@ -478,8 +563,13 @@ static asr_result judge_fleet(eng *e)
       say(e, "high use: %s (site %s) is not eligible: %.1f cartridges of one colour a week",
           d->serial, d->site, d->worst);
     } else {
+      /* eligible again: the weeks of high use teach its rate nothing (they would order as
+       * if it still printed that much); it is learned again from the week that cleared it */
       e->rep->eligible_again++;
       say(e, "eligible again: %s (site %s): %.1f cartridges a week", d->serial, d->site, d->worst);
+      if (!r && add_job(0, e->today - 8, d))
+        r = ASR_ERR_NOMEM;
+      device_rules_view(e, i);
     }
   }
   return r;
