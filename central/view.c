@@ -236,6 +236,7 @@ typedef struct {
   bool judged;         /* ... its use judged once */
   int64_t *cover;      /* covered_until of each supply */
   double *use;         /* the daily use of each supply's newest line */
+  int64_t *reserved;   /* each supply's special-order cartridges kept for a job not ended */
   const char **std;    /* each supply's standard colorant (copies in the view's mem) */
   asr_rp_window *jobs; /* its special orders' job windows */
   size_t n_jobs;
@@ -292,8 +293,9 @@ static int site_device(const cstore_device_row *d, void *ctx)
   sc->x[v->n_devices].cover = mem_array(&v->mem, d->n_supplies, sizeof(int64_t));
   sc->x[v->n_devices].use = mem_array(&v->mem, d->n_supplies, sizeof(double));
   sc->x[v->n_devices].std = mem_array(&v->mem, d->n_supplies, sizeof(char *));
-  if (d->n_supplies &&
-      (!sc->x[v->n_devices].cover || !sc->x[v->n_devices].use || !sc->x[v->n_devices].std))
+  sc->x[v->n_devices].reserved = mem_array(&v->mem, d->n_supplies, sizeof(int64_t));
+  if (d->n_supplies && (!sc->x[v->n_devices].cover || !sc->x[v->n_devices].use ||
+                        !sc->x[v->n_devices].std || !sc->x[v->n_devices].reserved))
     sc->fail = true;
   o->serial = mem_str(&v->mem, d->serial, &sc->fail);
   o->key = mem_str(&v->mem, d->key, &sc->fail);
@@ -374,6 +376,36 @@ static int rp_job(int64_t from, int64_t to, void *ctx)
   return 0;
 }
 
+typedef struct {
+  int64_t *reserved;
+} extra_ctx;
+
+static int rp_extra(const cstore_rp_extra *x, void *ctx)
+{
+  extra_ctx *c = ctx;
+
+  *c->reserved += x->quantity > x->consumed ? x->quantity - x->consumed : 0;
+  return 0;
+}
+
+/* As the engine: special-order cartridges reserved for a job not ended are not the rules'
+ * stock; after high use the rate is learned from the week that cleared it. */
+static asr_result load_reservations(cstore *st, site_ctx *sc, size_t i)
+{
+  int64_t eligible = 0;
+  supply_ctx c = {sc->v, &sc->v->devices[i], &sc->x[i], false};
+  asr_result r = cstore_rp_event_last(st, sc->x[i].id, "eligible", &eligible);
+
+  if (!r && eligible > 0)
+    rp_job(0, eligible - 8, &c);
+  for (size_t k = 0; !r && k < sc->v->devices[i].n_supplies; k++) {
+    extra_ctx e = {&sc->x[i].reserved[k]};
+    r = cstore_rp_extras(st, sc->x[i].id, sc->v->devices[i].supplies[k].index, sc->v->today,
+                         rp_extra, &e);
+  }
+  return r ? r : c.fail ? ASR_ERR_NOMEM : ASR_OK;
+}
+
 static asr_result load_engine_records(cstore *st, site_ctx *sc)
 {
   asr_result r = cstore_rp_devices(st, rp_device, sc);
@@ -387,6 +419,8 @@ static asr_result load_engine_records(cstore *st, site_ctx *sc)
       r = cstore_rp_event_last(st, sc->x[i].id, "reconnected", &sc->v->devices[i].reconnected_day);
     if (!r && c.fail)
       r = ASR_ERR_NOMEM;
+    if (!r)
+      r = load_reservations(st, sc, i);
   }
   return r;
 }
@@ -411,6 +445,14 @@ static int add_level(const cstore_rp_level *l, void *ctx)
   lc->rd[lc->n] = (asr_rp_reading){l->day, (double)l->percent};
   lc->n++;
   return 0;
+}
+
+/* The rules' stock: ordered, not installed, less what a job keeps. */
+static int rules_stock(int64_t stock, int64_t reserved)
+{
+  int64_t n = stock - reserved;
+
+  return n <= 0 ? 0 : n > 1000 ? 1000 : (int)n;
 }
 
 /* A supply's one state (before its orders are looked at, load_orders). */
@@ -458,7 +500,7 @@ static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, c
                         .capacity = 100.0,
                         .readings = rd,
                         .n_readings = lc.n,
-                        .stock = s->stock > 1000 ? 1000 : (int)s->stock,
+                        .stock = rules_stock(s->stock, x->reserved ? x->reserved[k] : 0),
                         .covered_until = cover,
                         .covered_use = x->use ? x->use[k] : 0.0,
                         .excluded = x->jobs,
