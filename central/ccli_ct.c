@@ -199,7 +199,8 @@ static int contact_add(const ct_opts *o, const char *site)
   if (r)
     ccli_error("contact add: %s", cstore_errmsg(st));
   else {
-    printf("contact %lld added to site %s: %s\n", (long long)id, site, o->email);
+    printf("contact %lld added to site %s: %s (its registration mail queued)\n", (long long)id,
+           site, o->email);
     r = ccli_rp_registered(st, id);
   }
   cstore_close(st);

@@ -159,8 +159,9 @@ static asr_result rp_smtp(const rp_opts *o, asr_smtp_conf *c, char *pw, size_t p
   return ASR_OK;
 }
 
-/* Sends the due mails now; prints what happened. */
-static asr_result rp_flush(cstore *st, const rp_opts *o)
+/* Sends the due mails now; prints what happened (on stderr when out is, for a command
+ * whose stdout is its result: site add prints the token alone). */
+static asr_result rp_flush_to(cstore *st, const rp_opts *o, FILE *out)
 {
   char pw[CNOTIFY_PASSWORD_MAX];
   asr_smtp_conf c;
@@ -176,13 +177,19 @@ static asr_result rp_flush(cstore *st, const rp_opts *o)
     ccli_error("%s", cstore_errmsg(st));
     return r;
   }
-  printf("mail: %zu sent, %zu deferred, %zu failed; %lld pending\n", rep.sent, rep.deferred,
-         rep.failed, (long long)cstore_outbox_count(st, "pending"));
+  fprintf(out, "%smail: %zu sent, %zu deferred, %zu failed; %lld pending\n",
+          out == stderr ? "asr-central: " : "", rep.sent, rep.deferred, rep.failed,
+          (long long)cstore_outbox_count(st, "pending"));
   if (rep.deferred) {
     ccli_error("the mail server could not be reached: the mails stay in the outbox");
     return ASR_ERR_IO;
   }
   return ASR_OK;
+}
+
+static asr_result rp_flush(cstore *st, const rp_opts *o)
+{
+  return rp_flush_to(st, o, stdout);
 }
 
 static int rp_exit(asr_result r)
@@ -725,8 +732,8 @@ asr_result ccli_rp_registered(cstore *st, int64_t contact)
     return r;
   }
   if (queued)
-    printf("registration mail queued for contact %lld\n", (long long)contact);
-  return serve_rp.smtp_url ? rp_flush(st, &serve_rp) : ASR_OK;
+    asr_log(ASR_LOG_INFO, "registration mail queued for contact %lld", (long long)contact);
+  return serve_rp.smtp_url ? rp_flush_to(st, &serve_rp, stderr) : ASR_OK;
 }
 
 int ccli_rp_serve_conf(asr_rp_conf *out)
