@@ -30,8 +30,9 @@ typedef struct {
   int quantity;
 } eng_delivery;
 
-/* A special order's cartridges for a print job: reserved for it until it ends, except those
- * that went in on its days (consumed, stored; used: this run's, of which settled stored). */
+/* A special order's cartridges for a print job: reserved for it until it starts, except
+ * those that went in by its end (consumed, stored; used: this run's, of which settled
+ * stored). */
 typedef struct {
   cstore_rp_extra x;
   int used, settled;
@@ -427,13 +428,14 @@ static int shelf_on(const eng_supply *s, int64_t day, int consumed)
  * restart). Today's jumps count in today's plan (in memory) and their events are stored
  * (once each), but only days before today are stored as checked, with the stock they
  * consumed: tomorrow's run checks today's final level again and settles it. */
-/* A cartridge of ours went in on day: one of a special order's when that day is one of its
- * job's days and the order has cartridges left (the job uses them first). */
+/* A cartridge of ours went in on day: one of a special order's when the job has not ended
+ * and the order has cartridges left (a job uses them first; put in before it, they are
+ * no longer the job's). */
 static void extra_used(eng_supply *s, int64_t day, bool settled)
 {
   for (size_t k = 0; k < s->n_ex; k++) {
     eng_extra *x = &s->ex[k];
-    if (day < x->x.job_from || day > x->x.job_to || x->x.consumed + x->used >= x->x.quantity)
+    if (day > x->x.job_to || x->x.consumed + x->used >= x->x.quantity)
       continue;
     x->used++;
     x->settled += settled;
@@ -453,15 +455,17 @@ static asr_result extras_store(eng *e, eng_supply *s)
   return r;
 }
 
-/* Cartridges of special orders reserved for jobs that have not ended (not in the rules'
- * stock: the job will use them; what is left after it counts again). */
+/* Cartridges of special orders reserved for jobs that have not started: not in the rules'
+ * stock, or they would put off the supply's next order and the job would then leave it short.
+ * From the job's first day they count again: the job uses them instead of the toner the
+ * rules count on, so the days left counting them stay what they would be without the job. */
 static int64_t extras_reserved(const eng *e, const eng_supply *s)
 {
   int64_t n = 0;
 
   for (size_t k = 0; k < s->n_ex; k++) {
     const eng_extra *x = &s->ex[k];
-    if (x->x.job_to >= e->today)
+    if (e->today < x->x.job_from)
       n += x->x.quantity - x->x.consumed - x->used;
   }
   return n > 0 ? n : 0;

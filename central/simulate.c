@@ -563,8 +563,8 @@ static void see_jump(sim_ctx *x, sim_device *d, sim_supply *s, int day, double l
   asr_rp_jump_apply_used(last->level, lv, CAP, used, &x->c.forecast, &shelf, &j);
   s->books -= before - shelf;
   s->stock -= before - shelf;
-  if (j.from_stock && day >= d->job_from && day <= d->job_to && s->extra_used < s->extra_ordered)
-    s->extra_used++; /* a special order's cartridge went in on the job's days */
+  if (j.from_stock && day <= d->job_to && s->extra_used < s->extra_ordered)
+    s->extra_used++; /* a special order's cartridge went in by the job's end */
   d->early += j.early;
   x->st.early_replacements += j.early;
   if (j.unknown_stock && eligible_reporting(d, day))
@@ -603,11 +603,11 @@ static void report_day(sim_ctx *x, sim_device *d, int day)
 /* ---- The rules, and the checks of their orders -------------------------------------- */
 
 /* The rules' stock of a supply: ordered, not installed, less a special order's cartridges
- * reserved for a job that has not ended (as the engine counts them). */
+ * reserved for a job that has not started (as the engine counts them). */
 static int view_stock(const sim_device *d, const sim_supply *s)
 {
   int n = s->stock;
-  if (d->job_from >= 0 && d->last_day <= d->job_to)
+  if (d->job_from >= 0 && d->last_day < d->job_from)
     n -= s->extra_ordered - s->extra_used;
   return n > 0 ? n : 0;
 }

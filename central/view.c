@@ -378,17 +378,19 @@ static int rp_job(int64_t from, int64_t to, void *ctx)
 
 typedef struct {
   int64_t *reserved;
+  int64_t today;
 } extra_ctx;
 
 static int rp_extra(const cstore_rp_extra *x, void *ctx)
 {
   extra_ctx *c = ctx;
 
-  *c->reserved += x->quantity > x->consumed ? x->quantity - x->consumed : 0;
+  if (c->today < x->job_from) /* as the engine: reserved until the job starts */
+    *c->reserved += x->quantity > x->consumed ? x->quantity - x->consumed : 0;
   return 0;
 }
 
-/* As the engine: special-order cartridges reserved for a job not ended are not the rules'
+/* As the engine: special-order cartridges reserved for a job not started are not the rules'
  * stock; after high use the rate is learned from the week that cleared it. */
 static asr_result load_reservations(cstore *st, site_ctx *sc, size_t i)
 {
@@ -399,7 +401,7 @@ static asr_result load_reservations(cstore *st, site_ctx *sc, size_t i)
   if (!r && eligible > 0)
     rp_job(0, eligible - 8, &c);
   for (size_t k = 0; !r && k < sc->v->devices[i].n_supplies; k++) {
-    extra_ctx e = {&sc->x[i].reserved[k]};
+    extra_ctx e = {&sc->x[i].reserved[k], sc->v->today};
     r = cstore_rp_extras(st, sc->x[i].id, sc->v->devices[i].supplies[k].index, sc->v->today,
                          rp_extra, &e);
   }
