@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "central/cstore.h"
 #include "central/engine.h"
 #include "central/notify.h"
@@ -1217,6 +1219,124 @@ START_TEST(test_fleet_extra_order)
 }
 END_TEST
 
+/* The schema asr-central wrote before issue 11 (versions 1 and 2), as a fixture. */
+static const char schema_v2[] =
+    "CREATE TABLE sites ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, contact TEXT"
+    " NOT NULL, address TEXT NOT NULL DEFAULT '', token TEXT NOT NULL UNIQUE, created_at"
+    " INTEGER NOT NULL);"
+    "CREATE TABLE agents ( id TEXT PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES"
+    " sites(id), secret TEXT NOT NULL, hostname TEXT NOT NULL DEFAULT '', agent_version"
+    " TEXT NOT NULL DEFAULT '', enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL"
+    " DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE devices ( id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES"
+    " sites(id), key TEXT NOT NULL, serial TEXT, mac TEXT, ip TEXT, vendor TEXT, model"
+    " TEXT, sys_object_id TEXT, sys_descr TEXT, sys_name TEXT, printer_status TEXT, errors"
+    " TEXT, state TEXT, state_since INTEGER, last_good_poll INTEGER, failed_polls INTEGER,"
+    " agent_id TEXT, updated_at INTEGER NOT NULL DEFAULT 0, last_reading_at INTEGER NOT"
+    " NULL DEFAULT 0, readings INTEGER NOT NULL DEFAULT 0, UNIQUE (site_id, key));"
+    "CREATE TABLE supplies ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, idx INTEGER NOT NULL, description TEXT, part_number TEXT, type TEXT, class"
+    " TEXT, colorant TEXT, unit TEXT, level INTEGER, max INTEGER, percent INTEGER, level_t"
+    " INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE readings ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, t INTEGER NOT NULL, page_count INTEGER, PRIMARY KEY (device_id, t)) WITHOUT"
+    " ROWID;"
+    "CREATE TABLE levels ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, idx INTEGER NOT NULL, t INTEGER NOT NULL, level INTEGER, max INTEGER,"
+    " percent INTEGER, PRIMARY KEY (device_id, idx, t)) WITHOUT ROWID;"
+    "CREATE TABLE events ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, t INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT, batch_id TEXT NOT"
+    " NULL, PRIMARY KEY (device_id, t, kind)) WITHOUT ROWID;"
+    "CREATE TABLE batches ( id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES"
+    " agents(id), received_at INTEGER NOT NULL, created_at INTEGER NOT NULL, devices"
+    " INTEGER NOT NULL, readings INTEGER NOT NULL, readings_new INTEGER NOT NULL, events"
+    " INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX batches_agent ON batches(agent_id, received_at);"
+    "CREATE TABLE orders ( id INTEGER PRIMARY KEY, site_id INTEGER NOT"
+    " NULL REFERENCES sites(id), contact TEXT NOT NULL, state TEXT NOT NULL DEFAULT"
+    " 'created' CHECK (state IN ('created', 'shipped', 'backordered', 'delivered')),"
+    " reason TEXT NOT NULL, day INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at"
+    " INTEGER NOT NULL, shipped_at INTEGER, backordered_at INTEGER, delivered_at INTEGER);"
+    "CREATE INDEX orders_site ON orders(site_id, state);"
+    "CREATE TABLE order_lines ( order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE"
+    " CASCADE, line INTEGER NOT NULL, device_id INTEGER NOT NULL REFERENCES devices(id),"
+    " idx INTEGER NOT NULL, serial TEXT NOT NULL, quantity INTEGER NOT NULL, reason TEXT"
+    " NOT NULL, covered_until INTEGER NOT NULL, PRIMARY KEY (order_id, line)) WITHOUT"
+    " ROWID;"
+    "CREATE INDEX order_lines_supply ON order_lines(device_id, idx);"
+    "CREATE TABLE stock ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, idx INTEGER NOT NULL, ordered INTEGER NOT NULL DEFAULT 0, delivered INTEGER"
+    " NOT NULL DEFAULT 0, installed INTEGER NOT NULL DEFAULT 0, jumps_day INTEGER NOT NULL"
+    " DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE rp_devices ( device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON"
+    " DELETE CASCADE, high_use INTEGER NOT NULL DEFAULT 0, high_use_since INTEGER, notices"
+    " INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE rp_events ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
+    " CASCADE, idx INTEGER NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL, PRIMARY KEY"
+    " (device_id, idx, day, kind)) WITHOUT ROWID;"
+    "CREATE TABLE outbox ( id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, site_id"
+    " INTEGER REFERENCES sites(id), rcpt TEXT NOT NULL, kind TEXT NOT NULL, message BLOB"
+    " NOT NULL, state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent',"
+    " 'failed')), tries INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(state, next_try);"
+    "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* A database written before issue 11 (schema 2) with a site, a device and two orders, one
+ * shipped and one delivered: opened now it migrates to contacts and per-line states, its
+ * orders keep their contact and address, and the warehouse goes on with them. */
+START_TEST(test_migrate_from_2)
+{
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+  cstore *st;
+  cstore_order_head h;
+  int64_t contact = 0;
+  char err[256];
+  cengine_opts o = {.mail_from = "central@provider.test", .now = NOW};
+  static const char rows[] =
+      "INSERT INTO sites VALUES (1, 'acme', 'ops@acme.example', 'Dock 4', 'st_x', 1000);"
+      "INSERT INTO agents (id, site_id, secret, enrolled_at) VALUES ('ag_x', 1, 'aa', 1000);"
+      "INSERT INTO devices (id, site_id, key, serial, model) VALUES (1, 1, 'serial:S1', 'S1', "
+      "'M1');"
+      "INSERT INTO supplies (device_id, idx, type, colorant) VALUES (1, 1, 'toner', 'black');"
+      "INSERT INTO orders (id, site_id, contact, state, reason, day, created_at, updated_at,"
+      " shipped_at) VALUES (1, 1, 'ops@acme.example', 'shipped', 'trigger', 20000, 1, 2, 2);"
+      "INSERT INTO orders (id, site_id, contact, state, reason, day, created_at, updated_at,"
+      " shipped_at, delivered_at) VALUES (2, 1, 'ops@acme.example', 'delivered', 'trigger',"
+      " 19990, 1, 2, 2, 3);"
+      "INSERT INTO order_lines VALUES (1, 1, 1, 1, 'S1', 2, 'trigger', 20030);"
+      "INSERT INTO order_lines VALUES (2, 1, 1, 1, 'S1', 1, 'trigger', 20020);"
+      "INSERT INTO stock (device_id, idx, ordered, delivered) VALUES (1, 1, 3, 1);"
+      "PRAGMA user_version = 2;";
+
+  ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+  ck_assert_msg(sqlite3_exec(db, schema_v2, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+  ck_assert_msg(sqlite3_exec(db, rows, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+  sqlite3_close(db);
+  st = open_store();
+  ck_assert_int_eq(cstore_schema_version(st), cstore_schema_latest());
+  ck_assert_int_eq(cstore_contact_find(st, "acme", "ops@acme.example", &contact), ASR_OK);
+  ck_assert_int_eq(cstore_order_head_get(st, 1, &h), ASR_OK);
+  ck_assert_int_eq(h.contact_id, contact);
+  ck_assert_str_eq(h.address, "Dock 4");
+  ck_assert_str_eq(h.kind, "asr");
+  orders_seen s = list(st, NULL, false, ASR_OK);
+  ck_assert_int_eq(s.n, 2);
+  ck_assert_str_eq(s.states[0], "delivered"); /* by id, newest first */
+  ck_assert_str_eq(s.states[1], "shipped");
+  /* the shipped line is delivered now: the stock takes its 2 cartridges */
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_DELIVER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_int_eq(cengine_order_step(st, 2, CENGINE_DELIVER, &o, err, sizeof(err)),
+                   ASR_ERR_INVALID); /* delivered before the migration: its line is too */
+  tf_stock x = {.idx = 1};
+  ck_assert_int_eq(cstore_rp_supplies(st, 1, tf_stock_cb, &x), ASR_OK);
+  ck_assert_int_eq(x.got.delivered, 3);
+  cstore_close(st);
+}
+END_TEST
+
 START_TEST(test_notify_errors)
 {
   char path[400], pw[CNOTIFY_PASSWORD_MAX], err[512];
@@ -1424,6 +1544,7 @@ int main(void)
   tcase_add_test(tc, test_fleet_two_contacts);
   tcase_add_test(tc, test_contacts_store);
   tcase_add_test(tc, test_fleet_extra_order);
+  tcase_add_test(tc, test_migrate_from_2);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
