@@ -1482,11 +1482,11 @@ static void table_devices(const json_t *r, char *b, size_t n, size_t *len)
 {
   size_t i;
   json_t *d;
-  asr_append(b, n, len, "\n%-8s %-8s %-3s %-10s %-12s %5s %5s %6s %5s %5s %7s\n", "SERIAL", "SITE",
+  asr_append(b, n, len, "\n%-8s %-8s %-3s %-14s %-12s %5s %5s %6s %5s %5s %7s\n", "SERIAL", "SITE",
              "CT", "PROFILE", "STATE", "SHELF", "LINES", "CARTR.", "EARLY", "HIGH", "NOTICES");
   json_array_foreach(json_object_get(r, "per_device"), i, d)
   {
-    asr_append(b, n, len, "%-8s %-8s %-3s %-10s %-12s %5lld %5lld %6lld %5lld %5s %7lld\n",
+    asr_append(b, n, len, "%-8s %-8s %-3s %-14s %-12s %5lld %5lld %6lld %5lld %5s %7lld\n",
                json_string_value(json_object_get(d, "serial")),
                json_string_value(json_object_get(d, "site")),
                json_string_value(json_object_get(d, "contact")),
