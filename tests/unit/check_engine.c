@@ -21,6 +21,7 @@
 #include "central/rulesconf.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "tests/unit/schema_v2.h"
 
 #define NOW INT64_C(1795000000)
 #define D0 asr_rp_week_start(NOW / 86400 - 40) /* simulated day 0: a Monday */
@@ -1218,69 +1219,6 @@ START_TEST(test_fleet_extra_order)
   cstore_close(f.st);
 }
 END_TEST
-
-/* The schema asr-central wrote before issue 11 (versions 1 and 2), as a fixture. */
-static const char schema_v2[] =
-    "CREATE TABLE sites ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, contact TEXT"
-    " NOT NULL, address TEXT NOT NULL DEFAULT '', token TEXT NOT NULL UNIQUE, created_at"
-    " INTEGER NOT NULL);"
-    "CREATE TABLE agents ( id TEXT PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES"
-    " sites(id), secret TEXT NOT NULL, hostname TEXT NOT NULL DEFAULT '', agent_version"
-    " TEXT NOT NULL DEFAULT '', enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL"
-    " DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    "CREATE TABLE devices ( id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES"
-    " sites(id), key TEXT NOT NULL, serial TEXT, mac TEXT, ip TEXT, vendor TEXT, model"
-    " TEXT, sys_object_id TEXT, sys_descr TEXT, sys_name TEXT, printer_status TEXT, errors"
-    " TEXT, state TEXT, state_since INTEGER, last_good_poll INTEGER, failed_polls INTEGER,"
-    " agent_id TEXT, updated_at INTEGER NOT NULL DEFAULT 0, last_reading_at INTEGER NOT"
-    " NULL DEFAULT 0, readings INTEGER NOT NULL DEFAULT 0, UNIQUE (site_id, key));"
-    "CREATE TABLE supplies ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, idx INTEGER NOT NULL, description TEXT, part_number TEXT, type TEXT, class"
-    " TEXT, colorant TEXT, unit TEXT, level INTEGER, max INTEGER, percent INTEGER, level_t"
-    " INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
-    "CREATE TABLE readings ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, t INTEGER NOT NULL, page_count INTEGER, PRIMARY KEY (device_id, t)) WITHOUT"
-    " ROWID;"
-    "CREATE TABLE levels ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, idx INTEGER NOT NULL, t INTEGER NOT NULL, level INTEGER, max INTEGER,"
-    " percent INTEGER, PRIMARY KEY (device_id, idx, t)) WITHOUT ROWID;"
-    "CREATE TABLE events ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, t INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT, batch_id TEXT NOT"
-    " NULL, PRIMARY KEY (device_id, t, kind)) WITHOUT ROWID;"
-    "CREATE TABLE batches ( id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES"
-    " agents(id), received_at INTEGER NOT NULL, created_at INTEGER NOT NULL, devices"
-    " INTEGER NOT NULL, readings INTEGER NOT NULL, readings_new INTEGER NOT NULL, events"
-    " INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX batches_agent ON batches(agent_id, received_at);"
-    "CREATE TABLE orders ( id INTEGER PRIMARY KEY, site_id INTEGER NOT"
-    " NULL REFERENCES sites(id), contact TEXT NOT NULL, state TEXT NOT NULL DEFAULT"
-    " 'created' CHECK (state IN ('created', 'shipped', 'backordered', 'delivered')),"
-    " reason TEXT NOT NULL, day INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at"
-    " INTEGER NOT NULL, shipped_at INTEGER, backordered_at INTEGER, delivered_at INTEGER);"
-    "CREATE INDEX orders_site ON orders(site_id, state);"
-    "CREATE TABLE order_lines ( order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE"
-    " CASCADE, line INTEGER NOT NULL, device_id INTEGER NOT NULL REFERENCES devices(id),"
-    " idx INTEGER NOT NULL, serial TEXT NOT NULL, quantity INTEGER NOT NULL, reason TEXT"
-    " NOT NULL, covered_until INTEGER NOT NULL, PRIMARY KEY (order_id, line)) WITHOUT"
-    " ROWID;"
-    "CREATE INDEX order_lines_supply ON order_lines(device_id, idx);"
-    "CREATE TABLE stock ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, idx INTEGER NOT NULL, ordered INTEGER NOT NULL DEFAULT 0, delivered INTEGER"
-    " NOT NULL DEFAULT 0, installed INTEGER NOT NULL DEFAULT 0, jumps_day INTEGER NOT NULL"
-    " DEFAULT -1, PRIMARY KEY (device_id, idx)) WITHOUT ROWID;"
-    "CREATE TABLE rp_devices ( device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON"
-    " DELETE CASCADE, high_use INTEGER NOT NULL DEFAULT 0, high_use_since INTEGER, notices"
-    " INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE rp_events ( device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE"
-    " CASCADE, idx INTEGER NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL, PRIMARY KEY"
-    " (device_id, idx, day, kind)) WITHOUT ROWID;"
-    "CREATE TABLE outbox ( id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, site_id"
-    " INTEGER REFERENCES sites(id), rcpt TEXT NOT NULL, kind TEXT NOT NULL, message BLOB"
-    " NOT NULL, state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent',"
-    " 'failed')), tries INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
-    "CREATE INDEX outbox_due ON outbox(state, next_try);"
-    "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* A database written before issue 11 (schema 2) with a site, a device and two orders, one
  * shipped and one delivered: opened now it migrates to contacts and per-line states, its
