@@ -363,6 +363,8 @@ static asr_result check_supply(vctx *v, json_t *o, const char *path, cstore_supp
     r = opt_str(v, o, path, "colorant_std", INGEST_STR_MAX, &colorant_std);
   if (!r)
     r = opt_str(v, o, path, "unit", INGEST_STR_MAX, &s->unit);
+  if (!r) /* the agent's RFC 3805 standard colorant name (issue 11), optional */
+    r = opt_str(v, o, path, "colorant_std", INGEST_STR_MAX, &s->colorant_std);
   return r;
 }
 

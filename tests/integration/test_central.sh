@@ -88,7 +88,7 @@ jcheck "2 devices, 3 readings each (each reading stored once)" "$O.d1" \
 jcheck "device: site, agent, last_reading_at" "$O.d1" \
   'all(x["site"] == "acme" and x["agent"] == "'"$AG"'" and (x["last_reading_at"] if isinstance(x["last_reading_at"], int) else __import__("calendar").timegm(__import__("time").strptime(x["last_reading_at"], "%Y-%m-%dT%H:%M:%SZ"))) == '"$((T0 + 2 * 3600))"' for x in d["devices"])'
 jcheck "supplies: index, type, colorant, percent, level, max of the last reading" "$O.d1" \
-  'sup(dev_by(d["devices"], "serial", "CT0001"), 1) == {"index": 1, "type": "toner", "colorant": "black", "percent": 97, "level": 97, "max": 100} or print("#  ", sup(dev_by(d["devices"], "serial", "CT0001"), 1))'
+  'sup(dev_by(d["devices"], "serial", "CT0001"), 1) == {"index": 1, "type": "toner", "colorant": "black", "label": "black", "asr": True, "percent": 97, "level": 97, "max": 100} or print("#  ", sup(dev_by(d["devices"], "serial", "CT0001"), 1))'
 
 # authentication and replay
 python3 "$ASRLOAD" batch --agent "$AG" --seq 3 --devices 1 --readings 1 --t0 $NOW --prefix CX >"$TMPD/b3.json"

@@ -19,8 +19,8 @@ static const cmail_line two_lines[] = {
 };
 
 static const cmail_device two_devices[] = {
-    {"SN-C3", "Brother HL-L8360", "192.0.2.3", NOW - 8 * 86400},
-    {"SN-D4", NULL, NULL, 0},
+    {"SN-C3", "Brother HL-L8360", "192.0.2.3", NOW - 8 * 86400, NULL},
+    {"SN-D4", NULL, NULL, 0, NULL},
 };
 
 static cmail_notice order(cmail_kind k)
@@ -315,9 +315,9 @@ END_TEST
 START_TEST(test_hostile_devices)
 {
   cmail_device d[] = {
-      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "192.0.2.1\r\nSubject: x", NOW + 86400},
-      {"", "", "", -1},
-      {"SN\xe2\x80\xa8Z", "\xf4\x90\x80\x80", "fe80::1%eth0", INT64_C(999999999999999)},
+      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "192.0.2.1\r\nSubject: x", NOW + 86400, NULL},
+      {"", "", "", -1, NULL},
+      {"SN\xe2\x80\xa8Z", "\xf4\x90\x80\x80", "fe80::1%eth0", INT64_C(999999999999999), NULL},
   };
   cmail_notice n = silent(CMAIL_DISCONNECTED);
   size_t len;
@@ -424,7 +424,7 @@ START_TEST(test_long_lists)
   ck_assert_ptr_nonnull(d);
   for (size_t i = 0; i < many; i++) {
     l[i] = (cmail_line){"SN", "model", "Toner", "black", 1, "trigger"};
-    d[i] = (cmail_device){"SN", "model", "192.0.2.1", NOW - 86400 * 10};
+    d[i] = (cmail_device){"SN", "model", "192.0.2.1", NOW - 86400 * 10, NULL};
   }
   n.lines = l;
   n.n_lines = many;
