@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/addr.h"
 #include "common/result.h"
 
 /* Initialises what the platform needs before any other call (Windows: Winsock). */
@@ -110,5 +111,35 @@ asr_result asr_platform_install_forget(const char *name);
  * the owner, group and mode (without access for others) of a path that existed; Windows keeps tmp's
  * access list. */
 asr_result asr_platform_replace(const char *tmp, const char *path);
+
+/* ---- UDP sockets (the sweep: snmp/sweep.c) ----------------------------------------------
+ * A non-blocking datagram socket of one family, bound to an ephemeral port of any local
+ * address. Sends and receives never wait; asr_udp_wait waits for input with a deadline. */
+typedef struct asr_udp asr_udp;
+
+/* Opens a socket of family (ASR_AF_INET or ASR_AF_INET6) asking for a receive buffer of
+ * rcvbuf bytes (0: the system's default); ASR_ERR_IO when the system refuses (errno, or
+ * WSAGetLastError, logged). */
+asr_result asr_udp_open(int family, int rcvbuf, asr_udp **out);
+
+/* Sends one datagram to addr:port. ASR_ERR_LIMIT when the socket's buffer is full (try
+ * again later), ASR_ERR_IO for any other failure (e.g. no route). */
+asr_result asr_udp_send(asr_udp *u, const asr_addr *to, uint16_t port, const void *buf, size_t len);
+
+/* Receives one waiting datagram into buf (cap bytes): its size in *len, its source in
+ * *from and *port. ASR_ERR_NOT_FOUND when none is waiting, ASR_ERR_TOO_LARGE when it did not
+ * fit (dropped), ASR_ERR_IO on another error (e.g. an ICMP error reported by the system). */
+asr_result asr_udp_recv(asr_udp *u, void *buf, size_t cap, size_t *len, asr_addr *from,
+                        uint16_t *port);
+
+/* The socket's descriptor, for select() next to other sockets (a SOCKET on Windows). */
+int asr_udp_fd(const asr_udp *u);
+
+/* Waits at most timeout_ms (>= 0) until one of the n sockets has a datagram waiting;
+ * true when one has. */
+bool asr_udp_wait(asr_udp *const *socks, size_t n, int64_t timeout_ms);
+
+/* Closes the socket (NULL is fine). */
+void asr_udp_close(asr_udp *u);
 
 #endif
