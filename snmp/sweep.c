@@ -243,11 +243,15 @@ out:
 }
 
 /* Parses a datagram with net-snmp (its version read from the message); NULL when it is not
- * a well-formed SNMP message. */
+ * one well-formed SNMP message. */
 static netsnmp_pdu *parse(asr_sweep *s, size_t len)
 {
-  netsnmp_pdu *pdu = calloc(1, sizeof(*pdu));
+  netsnmp_pdu *pdu;
 
+  /* exactly one message: an answer with bytes after it is not an agent's */
+  if (asn_check_packet(s->scratch, len) != (int)len)
+    return NULL;
+  pdu = calloc(1, sizeof(*pdu));
   if (!pdu)
     return NULL;
   s->sess.version = SNMP_DEFAULT_VERSION;
@@ -298,8 +302,8 @@ static size_t pick_slots(const asr_sweep_opts *o, size_t *limit)
   uint64_t want = o->slots;
   size_t n = SWEEP_SLOTS_MIN;
 
-  if (!want) /* Little's law: addresses in flight = rate x time each probe waits */
-    want = (uint64_t)o->rate * o->timeout_ms / 1000 * 5 / 4;
+  if (!want) /* rate x timeout on average (Little), twice that while retries come in waves */
+    want = (uint64_t)o->rate * o->timeout_ms / 1000 * 2;
   if (want < 1)
     want = 1;
   if (want > ASR_SWEEP_SLOTS_MAX)
@@ -387,7 +391,8 @@ static uint32_t admit(asr_sweep *s)
     s->st.swept++; /* nothing to ask it with: done at once */
   }
   i = l_pop(s, SL_FREE);
-  s->in_use++;
+  if (++s->in_use > s->st.peak)
+    s->st.peak = s->in_use;
   s->slots[i].t = t;
   s->slots[i].cred = 0;
   s->slots[i].tries = 0;
@@ -554,6 +559,7 @@ int asr_sweep_finished(const asr_sweep *s)
 void asr_sweep_get_stats(const asr_sweep *s, asr_sweep_stats *st)
 {
   *st = s->st;
+  st->in_flight = s->in_use;
 }
 
 size_t asr_sweep_slots(const asr_sweep *s)

@@ -67,6 +67,8 @@ typedef struct {
   uint64_t ignored;     /* datagrams received that matched no probe (or did not parse) */
   uint64_t detailed;    /* answered addresses whose detail phase is over */
   uint64_t printers;    /* printers among them (asr_sweep_run; the caller may count too) */
+  uint64_t in_flight;   /* addresses in flight now (slots in use) */
+  uint64_t peak;        /* most addresses ever in flight at once */
 } asr_sweep_stats;
 
 typedef struct asr_sweep asr_sweep;
