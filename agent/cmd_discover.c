@@ -165,6 +165,10 @@ static int parse_targets(asr_targets *t, char **specs, int n, int force)
       return r == ASR_ERR_NOMEM ? ASR_EXIT_INTERNAL : ASR_EXIT_USAGE;
     }
   }
+  if (asr_targets_finish(t, force, err, sizeof(err)) != ASR_OK) {
+    asr_cli_error("bad target: %s", err);
+    return ASR_EXIT_USAGE;
+  }
   return -1;
 }
 
@@ -229,10 +233,14 @@ static void on_progress(size_t done, size_t total, size_t responded, void *ctx)
 
 static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
 {
-  asr_scan_job *jobs = calloc(t->n ? t->n : 1, sizeof(*jobs));
+  size_t n = (size_t)asr_targets_count(t);
+  asr_scan_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+  asr_targets_iter it;
+  asr_addr a;
 
-  for (size_t i = 0; jobs && i < t->n; i++) {
-    asr_targets_format(t->addrs[i], jobs[i].address, sizeof(jobs[i].address));
+  asr_targets_iter_init(&it);
+  for (size_t i = 0; jobs && i < n && asr_targets_next(t, &it, &a); i++) {
+    asr_addr_format(&a, jobs[i].address, sizeof(jobs[i].address));
     jobs[i].port = (uint16_t)s->port;
     jobs[i].creds = s->creds;
     jobs[i].n_creds = s->n_creds;
@@ -281,7 +289,7 @@ static int run_scan(discover_ctx *x, const asr_targets *t)
 
   if (!jobs)
     return ASR_EXIT_INTERNAL;
-  r = asr_scan_run(jobs, t->n, &x->a->snmp.scan, on_result, on_progress, x);
+  r = asr_scan_run(jobs, (size_t)asr_targets_count(t), &x->a->snmp.scan, on_result, on_progress, x);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
   free(jobs);
