@@ -574,3 +574,181 @@ void asr_sweep_free(asr_sweep *s)
   free(s->slots);
   free(s);
 }
+
+/* ---- the discovery run: sockets, the engine, the detail phase ---------------------------- */
+
+#define RUN_RCVBUF (1 << 20) /* answers that arrive in a burst wait here */
+#define RUN_READS 4096       /* datagrams read a socket a turn, at most */
+#define RUN_PROGRESS_MS 100
+
+typedef struct {
+  asr_sweep *sw;
+  asr_udp *sock[2]; /* IPv4, IPv6: opened when the first address of the family comes */
+  int sock_failed[2];
+  asr_scan_cb cb;
+  asr_sweep_progress_fn progress;
+  void *ctx;
+  int64_t last_progress;
+  asr_sweep_stats st; /* detailed and printers; the rest comes from the engine */
+  uint64_t total;
+  uint8_t buf[SWEEP_DGRAM_MAX];
+} sweep_run;
+
+static int fam_index(int family)
+{
+  return family == ASR_AF_INET6 ? 1 : 0;
+}
+
+static asr_result run_send(void *io, const asr_addr *to, uint16_t port, const uint8_t *buf,
+                           size_t len)
+{
+  sweep_run *x = io;
+  int f = fam_index(to->family);
+
+  if (!x->sock[f] && !x->sock_failed[f]) {
+    if (asr_udp_open(to->family, RUN_RCVBUF, &x->sock[f]) != ASR_OK) {
+      x->sock_failed[f] = 1;
+      asr_log(ASR_LOG_WARN, "sweep: no IPv%d socket: IPv%d addresses are not scanned", to->family,
+              to->family);
+    }
+  }
+  if (!x->sock[f])
+    return ASR_ERR_IO;
+  return asr_udp_send(x->sock[f], to, port, buf, len);
+}
+
+static void run_stats(const sweep_run *x, asr_sweep_stats *st)
+{
+  asr_sweep_get_stats(x->sw, st);
+  st->total = x->total;
+  st->detailed = x->st.detailed;
+  st->printers = x->st.printers;
+}
+
+static void run_progress(sweep_run *x, int force)
+{
+  asr_sweep_stats st;
+  int64_t now = asr_monotonic_ms();
+
+  if (!x->progress || (!force && now - x->last_progress < RUN_PROGRESS_MS))
+    return;
+  x->last_progress = now;
+  run_stats(x, &st);
+  x->progress(&st, x->ctx);
+}
+
+/* Reads what waits on each socket into the engine. */
+static void run_read(sweep_run *x)
+{
+  for (int f = 0; f < 2; f++) {
+    for (int i = 0; x->sock[f] && i < RUN_READS; i++) {
+      asr_addr from;
+      uint16_t port;
+      size_t len;
+      asr_result r = asr_udp_recv(x->sock[f], x->buf, sizeof(x->buf), &len, &from, &port);
+
+      if (r == ASR_ERR_NOT_FOUND)
+        break;
+      if (r == ASR_OK)
+        asr_sweep_input(x->sw, &from, port, x->buf, len);
+      /* too large, or an error the system reports for an earlier send: go on reading */
+    }
+  }
+}
+
+static int64_t feeder_service(void *ctx)
+{
+  sweep_run *x = ctx;
+  int64_t wake;
+
+  run_read(x);
+  wake = asr_sweep_step(x->sw, asr_monotonic_ms());
+  run_progress(x, 0);
+  if (wake < 0 || wake > RUN_PROGRESS_MS)
+    wake = RUN_PROGRESS_MS;
+  return wake;
+}
+
+static size_t feeder_sockets(void *ctx, int *fds, size_t max)
+{
+  sweep_run *x = ctx;
+  size_t n = 0;
+
+  for (int f = 0; f < 2 && n < max; f++) {
+    if (x->sock[f])
+      fds[n++] = asr_udp_fd(x->sock[f]);
+  }
+  return n;
+}
+
+/* An answered address as a job of the detail phase (freed in feeder_result). */
+static const asr_scan_job *feeder_next(void *ctx, int *more)
+{
+  sweep_run *x = ctx;
+  asr_sweep_target t;
+  asr_scan_job *job;
+  size_t cred;
+
+  if (!asr_sweep_take(x->sw, &t, &cred)) {
+    *more = !asr_sweep_finished(x->sw);
+    return NULL;
+  }
+  job = calloc(1, sizeof(*job));
+  if (!job) {
+    asr_log(ASR_LOG_ERR, "sweep: out of memory: an answering address is not detailed");
+    return NULL;
+  }
+  asr_addr_format(&t.addr, job->address, sizeof(job->address));
+  job->port = t.port;
+  job->creds = t.creds;
+  job->n_creds = t.n_creds;
+  return job;
+}
+
+static void feeder_result(const asr_scan_result *res, void *ctx)
+{
+  sweep_run *x = ctx;
+
+  x->st.detailed++;
+  if (res->is_printer)
+    x->st.printers++;
+  if (x->cb)
+    x->cb(res, x->ctx);
+  else
+    asr_vbset_free(res->vbs);
+  free((void *)res->job);
+  run_progress(x, 0);
+}
+
+asr_result asr_sweep_run(asr_sweep_next_fn next, void *next_ctx, uint64_t total,
+                         const asr_sweep_opts *so, const asr_scan_opts *scan, asr_scan_cb cb,
+                         asr_sweep_progress_fn progress, void *ctx, asr_sweep_stats *stats)
+{
+  asr_scan_feeder f = {feeder_next, feeder_service, feeder_sockets, NULL};
+  sweep_run *x = calloc(1, sizeof(*x));
+  asr_result r;
+
+  if (stats)
+    memset(stats, 0, sizeof(*stats));
+  if (!x)
+    return ASR_ERR_NOMEM;
+  x->cb = cb;
+  x->progress = progress;
+  x->ctx = ctx;
+  x->total = total;
+  x->last_progress = asr_monotonic_ms();
+  r = asr_sweep_new(so, next, next_ctx, run_send, x, &x->sw);
+  if (r)
+    goto out;
+  f.ctx = x;
+  r = asr_scan_run_fed(&f, scan, feeder_result, NULL, x);
+  run_progress(x, 1);
+  if (stats)
+    run_stats(x, stats);
+out:
+  asr_udp_close(x->sock[0]);
+  asr_udp_close(x->sock[1]);
+  asr_sweep_free(x->sw);
+  free(x);
+  return r;
+}

@@ -551,8 +551,7 @@ int main(void)
   tcase_add_test(tc, test_slots_backpressure);
   tcase_add_test(tc, test_send_failures);
   tcase_add_test(tc, test_ipv6_and_v3);
-  if (0)
-    tcase_add_test(tc, test_run_silent);
+  tcase_add_test(tc, test_run_silent);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
