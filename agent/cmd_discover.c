@@ -279,6 +279,10 @@ static int parse_targets(discover_args *a, char **specs, int n)
     asr_cli_error("bad target: %s", err[0] ? err : asr_result_str(r));
     return exit_for_target(r);
   }
+  if (asr_targets_count(&a->targets) == 0) {
+    asr_cli_error("nothing to scan: every address of the targets is excluded");
+    return ASR_EXIT_USAGE;
+  }
   return -1;
 }
 

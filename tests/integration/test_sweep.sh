@@ -134,7 +134,7 @@ jcheck "the printer from stdin" "$O.s" "[x['ip'] for x in d['devices']] == ['$NE
 printf '127.41.0.1\n127.41.0.300\n' >"$TMPD/bad.txt"
 run "$O.b" "$E.b" timeout 20 "$ASR_AGENT" discover --no-save --targets-from "$TMPD/bad.txt"
 check_status "a bad line in a targets file -> exit 2" 2 "$RC"
-check "the message names the file and line" grep -qF "bad.txt:2: 127.41.0.300: position 9" "$E.b"
+check "the message names the file and line" grep -qF "bad.txt:2: 127.41.0.300: position 10" "$E.b"
 run "$O.n" "$E.n" timeout 20 "$ASR_AGENT" discover --no-save --targets-from "$TMPD/none.txt"
 check_status "a missing targets file -> exit 3" 3 "$RC"
 # a wrong general community; the right one for two targets only
