@@ -149,6 +149,30 @@ check "communities never in the messages" sh -c "! grep -q -e other -e wrong '$E
 run "$O.x" "$E.x" timeout 20 "$ASR_AGENT" discover --no-save --target-community printer-1=x $NET.0.1
 check_status "--target-community with a host name -> exit 2" 2 "$RC"
 
+# --- the daemon's scheduled discovery goes the same way (exclude, target_community, scan_rate) ---
+cat >"$TMPD/agent.conf" <<CONF
+database $TMPD/daemon.db
+scan_targets $NET.0.0/22
+exclude $NET.1.77
+community nope
+target_community $NET.0.0/24 public
+snmp_port $SIM_PORT
+snmp_timeout 500ms
+snmp_retries 0
+scan_rate 5000
+log_level info
+CONF
+run "$O.d" "$E.d" timeout 120 "$ASR_AGENT" run --config "$TMPD/agent.conf" \
+  --test-clock 1735689600 --test-until 1735693200
+check_status "a daemon hour with a discovery" 0 "$RC"
+check "the daemon's discovery swept the /22 less the exclusion" grep -q "sweep: 1021 addresses" "$E.d"
+run "$O.t" "$E.t" "$ASR_AGENT" status --format json --db "$TMPD/daemon.db"
+jcheck "it found the printers its communities reach: $NET.0.1 and $NET.0.200" "$O.t" \
+  "sorted(x['ip'] for x in d['devices']) == ['$NET.0.1', '$NET.0.200']"
+c1=$(counter 1)
+if [ "$c1" = 0 ]; then ok "still no packet to an excluded address"; else
+  not_ok "packets to excluded addresses: $c1"; fi
+
 # --- IPv6: a /120 is refused wider, ::1 is scanned ---
 run "$O.w" "$E.w" timeout 20 "$ASR_AGENT" discover --no-save fd00::/112
 check_status "an IPv6 /112 -> exit 2" 2 "$RC"
