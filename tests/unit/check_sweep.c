@@ -10,6 +10,7 @@
 
 #include "common/addr.h"
 #include "common/cred.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/sweep.h"
 
@@ -521,6 +522,7 @@ START_TEST(test_run_silent)
   asr_scan_opts so;
   asr_sweep_stats st;
 
+  ck_assert_int_eq(asr_platform_init(), ASR_OK); /* Winsock */
   asr_sweep_opts_init(&o);
   o.timeout_ms = 100;
   o.retries = 1;
