@@ -64,9 +64,10 @@ typedef struct {
   int64_t deadline; /* when the probe in flight times out (SL_PENDING) */
   uint32_t reqid;   /* of the current credential's probes */
   uint32_t prev, next;
-  uint16_t cred; /* index of the credential being tried */
-  uint8_t tries; /* probes sent with it */
-  uint8_t state; /* SL_* */
+  uint16_t cred;  /* index of the credential being tried */
+  uint8_t tries;  /* probes sent with it */
+  uint8_t state;  /* SL_* */
+  uint8_t has_v3; /* one of its credentials is SNMPv3 */
 } slot;
 
 struct asr_sweep {
@@ -79,9 +80,10 @@ struct asr_sweep {
   size_t nslots; /* table size (a power of two) */
   size_t limit;  /* slots in use at most */
   size_t in_use;
-  uint32_t mask;  /* nslots - 1 */
-  slist lists[4]; /* by state: free, pending, due, answered */
-  int exhausted;  /* next said there are no more targets */
+  size_t v3_slots; /* slots in flight with an SNMPv3 credential */
+  uint32_t mask;   /* nslots - 1 */
+  slist lists[4];  /* by state: free, pending, due, answered */
+  int exhausted;   /* next said there are no more targets */
   int64_t now, blocked_until;
   int64_t tokens, burst; /* thousandths of a probe */
   uint64_t rng;
@@ -158,8 +160,18 @@ static uint32_t l_pop(asr_sweep *s, int state)
   return i;
 }
 
+/* Ends the SNMPv3 part of a slot (answered, or done with). */
+static void end_v3(asr_sweep *s, uint32_t i)
+{
+  if (s->slots[i].has_v3) {
+    s->slots[i].has_v3 = 0;
+    s->v3_slots--;
+  }
+}
+
 static void release(asr_sweep *s, uint32_t i)
 {
+  end_v3(s, i);
   memset(&s->slots[i].t, 0, sizeof(s->slots[i].t));
   l_push(s, i, SL_FREE);
   s->in_use--;
@@ -242,14 +254,32 @@ out:
   return len;
 }
 
+/* The version field of a message (net-snmp's ASN.1 reader), -1 when there is none. */
+static long msg_version(u_char *data, size_t len)
+{
+  u_char type = 0;
+  long version = -1;
+  size_t left = len;
+  u_char *p = asn_parse_sequence(data, &left, &type, ASN_SEQUENCE | ASN_CONSTRUCTOR, "message");
+
+  if (p)
+    p = asn_parse_int(p, &left, &type, &version, sizeof(version));
+  return p && type == ASN_INTEGER ? version : -1;
+}
+
 /* Parses a datagram with net-snmp (its version read from the message); NULL when it is not
- * one well-formed SNMP message. */
+ * one well-formed SNMP message, or an SNMPv3 one while no SNMPv3 probe is out: parsing one
+ * makes net-snmp keep a record of its engine ID, which a flood of forged ones would grow. */
 static netsnmp_pdu *parse(asr_sweep *s, size_t len)
 {
   netsnmp_pdu *pdu;
+  long version;
 
   /* exactly one message: an answer with bytes after it is not an agent's */
   if (asn_check_packet(s->scratch, len) != (int)len)
+    return NULL;
+  version = msg_version(s->scratch, len);
+  if (version < 0 || (version == SNMP_VERSION_3 && s->v3_slots == 0))
     return NULL;
   pdu = calloc(1, sizeof(*pdu));
   if (!pdu)
@@ -397,6 +427,9 @@ static uint32_t admit(asr_sweep *s)
   s->slots[i].cred = 0;
   s->slots[i].tries = 0;
   s->slots[i].reqid = new_id(s, i);
+  for (size_t c = 0; c < t.n_creds && !s->slots[i].has_v3; c++)
+    s->slots[i].has_v3 = t.creds[c].version == ASR_SNMP_V3;
+  s->v3_slots += s->slots[i].has_v3;
   return i;
 }
 
@@ -530,6 +563,7 @@ void asr_sweep_input(asr_sweep *s, const asr_addr *from, uint16_t port, const ui
   }
   l_unlink(s, i);
   l_push(s, i, SL_ANSWERED);
+  end_v3(s, i);
   s->st.answered++;
   s->st.swept++;
 }
