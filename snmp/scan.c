@@ -1,4 +1,4 @@
-/* scan.c: the asynchronous SNMP engine, and the only file that includes net-snmp.
+/* scan.c: the asynchronous SNMP detail engine; with sweep.c, the only files that include net-snmp.
  *
  * Why it looks like this. A discovery of a /24 must cost about one timeout, not 254
  * of them, so every host is a small state machine ("job") driven by net-snmp's

@@ -1,4 +1,4 @@
-/* scan.h: the asynchronous SNMP engine (the only code that includes net-snmp).
+/* scan.h: the asynchronous SNMP detail engine (with sweep.c, the only code that includes net-snmp).
  *
  * Many hosts are queried at once from one thread: each job goes probe -> walk ->
  * extra GETs, with at most `concurrency` jobs in flight. A /24 of silent hosts costs
