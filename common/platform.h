@@ -114,7 +114,8 @@ asr_result asr_platform_replace(const char *tmp, const char *path);
 
 /* ---- UDP sockets (the sweep: snmp/sweep.c) ----------------------------------------------
  * A non-blocking datagram socket of one family, bound to an ephemeral port of any local
- * address. Sends and receives never wait; asr_udp_wait waits for input with a deadline. */
+ * address. Sends and receives never wait: the caller selects on asr_udp_fd (snmp/scan.c's
+ * loop waits on these sockets and on net-snmp's together). */
 typedef struct asr_udp asr_udp;
 
 /* Opens a socket of family (ASR_AF_INET or ASR_AF_INET6) asking for a receive buffer of
@@ -134,10 +135,6 @@ asr_result asr_udp_recv(asr_udp *u, void *buf, size_t cap, size_t *len, asr_addr
 
 /* The socket's descriptor, for select() next to other sockets (a SOCKET on Windows). */
 int asr_udp_fd(const asr_udp *u);
-
-/* Waits at most timeout_ms (>= 0) until one of the n sockets has a datagram waiting;
- * true when one has. */
-bool asr_udp_wait(asr_udp *const *socks, size_t n, int64_t timeout_ms);
 
 /* Closes the socket (NULL is fine). */
 void asr_udp_close(asr_udp *u);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -144,25 +143,6 @@ asr_result asr_udp_recv(asr_udp *u, void *buf, size_t cap, size_t *len, asr_addr
 int asr_udp_fd(const asr_udp *u)
 {
   return u->fd;
-}
-
-bool asr_udp_wait(asr_udp *const *socks, size_t n, int64_t timeout_ms)
-{
-  struct pollfd p[4];
-  size_t k = n < 4 ? n : 4;
-  int r;
-
-  for (size_t i = 0; i < k; i++) {
-    p[i].fd = socks[i]->fd;
-    p[i].events = POLLIN;
-    p[i].revents = 0;
-  }
-  if (timeout_ms < 0)
-    timeout_ms = 0;
-  if (timeout_ms > 60000)
-    timeout_ms = 60000;
-  r = poll(p, (nfds_t)k, (int)timeout_ms);
-  return r > 0;
 }
 
 void asr_udp_close(asr_udp *u)

@@ -131,23 +131,6 @@ int asr_udp_fd(const asr_udp *u)
   return (int)u->s;
 }
 
-bool asr_udp_wait(asr_udp *const *socks, size_t n, int64_t timeout_ms)
-{
-  struct timeval tv;
-  fd_set set;
-
-  FD_ZERO(&set);
-  for (size_t i = 0; i < n && i < 4; i++)
-    FD_SET(socks[i]->s, &set);
-  if (timeout_ms < 0)
-    timeout_ms = 0;
-  if (timeout_ms > 60000)
-    timeout_ms = 60000;
-  tv.tv_sec = (long)(timeout_ms / 1000);
-  tv.tv_usec = (long)(timeout_ms % 1000) * 1000;
-  return select(0, &set, NULL, NULL, &tv) > 0;
-}
-
 void asr_udp_close(asr_udp *u)
 {
   if (!u)
