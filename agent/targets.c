@@ -83,12 +83,16 @@ static size_t merge(asr_range *r, size_t n)
   return out + 1;
 }
 
-/* Appends one range to a list, merging the list first when it grew well past its size. */
+/* Appends one range to a list, merging the list first when it grew well past its size.
+ * More separate ranges than a forced scan may hold addresses: ASR_ERR_TOO_LARGE (memory
+ * stays bounded whatever a file holds). */
 static asr_result push(asr_range **v, size_t *n, size_t *cap, size_t *merged, const asr_range *r)
 {
   if (*n == *cap && *n >= 2 * *merged + MERGE_SLACK) {
     *n = merge(*v, *n);
     *merged = *n;
+    if (*n > ASR_TARGETS_MAX_FORCED)
+      return ASR_ERR_TOO_LARGE;
   }
   if (*n == *cap) {
     size_t ncap = *cap ? *cap * 2 : 16;
@@ -370,6 +374,13 @@ static asr_result check_size(tparse *tp, const asr_range *r, int force)
   return ASR_OK;
 }
 
+static asr_result too_many(tparse *tp, asr_result r)
+{
+  if (r == ASR_ERR_TOO_LARGE)
+    asr_fmt(tp->err, tp->n, "%s: more than %d separate targets", tp->spec, ASR_TARGETS_MAX_FORCED);
+  return r;
+}
+
 static asr_result add_include(void *ctx, const asr_range *r)
 {
   add_ctx *x = ctx;
@@ -379,15 +390,16 @@ static asr_result add_include(void *ctx, const asr_range *r)
   if (res)
     return res;
   t->finished = 0;
-  return push(&t->inc, &t->n_inc, &t->cap_inc, &t->merged_inc, r);
+  return too_many(x->tp, push(&t->inc, &t->n_inc, &t->cap_inc, &t->merged_inc, r));
 }
 
 static asr_result add_exclude(void *ctx, const asr_range *r)
 {
-  asr_targets *t = ((add_ctx *)ctx)->t;
+  add_ctx *x = ctx;
+  asr_targets *t = x->t;
 
   t->finished = 0;
-  return push(&t->exc, &t->n_exc, &t->cap_exc, &t->merged_exc, r);
+  return too_many(x->tp, push(&t->exc, &t->n_exc, &t->cap_exc, &t->merged_exc, r));
 }
 
 asr_result asr_targets_add(asr_targets *t, const char *spec, int force, char *err, size_t n)
@@ -426,14 +438,12 @@ static line_status read_line(FILE *f, char *buf)
       break;
     if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f)
       bad = 1;
-    if (len < ASR_TARGETS_LINE_MAX)
-      buf[len] = (char)ch;
-    len++;
+    if (len == ASR_TARGETS_LINE_MAX) /* stop here: a line without end (/dev/zero) */
+      return L_LONG;
+    buf[len++] = (char)ch;
   }
   if (!any)
     return L_EOF;
-  if (len > ASR_TARGETS_LINE_MAX)
-    return L_LONG;
   if (len > 0 && buf[len - 1] == '\r')
     len--;
   buf[len] = '\0';
