@@ -15,6 +15,7 @@
 #include "agent/health.h"
 #include "agent/output.h"
 #include "agent/secret.h"
+#include "agent/svc.h"
 #include "agent/targets.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -449,9 +450,19 @@ static void log_sweep(const discover_ctx *x, int64_t ms)
           (unsigned long long)st->swept, (long long)ms, (unsigned long long)st->probes,
           (unsigned long long)st->answered, (unsigned long long)st->ignored,
           (unsigned long long)st->peak);
+  if (st->swept < st->total)
+    asr_log(ASR_LOG_WARN, "discovery stopped: %llu addresses not swept",
+            (unsigned long long)(st->total - st->swept));
   if (st->unreachable)
     asr_log(ASR_LOG_WARN, "%llu addresses could not be probed (no route, or no IPv6 here)",
             (unsigned long long)st->unreachable);
+}
+
+/* The daemon's stop request (never set in a command run from a shell). */
+static int stop_requested(void *ctx)
+{
+  (void)ctx;
+  return asr_svc_stop_requested();
 }
 
 static int run_scan(discover_ctx *x)
@@ -464,6 +475,7 @@ static int run_scan(discover_ctx *x)
   so.rate = x->a->rate;
   so.timeout_ms = x->a->snmp.scan.timeout_ms;
   so.retries = x->a->snmp.scan.retries;
+  so.stop = stop_requested;
   asr_targets_iter_init(&x->it);
   r = build_sets(x);
   if (!r)

@@ -585,6 +585,17 @@ int asr_sweep_take(asr_sweep *s, asr_sweep_target *t, size_t *cred)
   return 1;
 }
 
+void asr_sweep_stop(asr_sweep *s)
+{
+  s->exhausted = 1;
+  for (int l = SL_PENDING; l <= SL_ANSWERED; l++) {
+    for (uint32_t i = l_pop(s, l); i != NIL; i = l_pop(s, l)) {
+      s->st.abandoned++;
+      release(s, i);
+    }
+  }
+}
+
 int asr_sweep_finished(const asr_sweep *s)
 {
   return s->exhausted && s->in_use == 0;
@@ -622,6 +633,9 @@ typedef struct {
   asr_scan_cb cb;
   asr_sweep_progress_fn progress;
   void *ctx;
+  int (*stop)(void *ctx);
+  void *stop_ctx;
+  int stopped;
   int64_t last_progress;
   asr_sweep_stats st; /* detailed and printers; the rest comes from the engine */
   uint64_t total;
@@ -695,6 +709,11 @@ static int64_t feeder_service(void *ctx)
   sweep_run *x = ctx;
   int64_t wake;
 
+  if (x->stop && !x->stopped && x->stop(x->stop_ctx)) {
+    x->stopped = 1;
+    asr_sweep_stop(x->sw);
+    asr_log(ASR_LOG_INFO, "sweep: stopped");
+  }
   run_read(x);
   wake = asr_sweep_step(x->sw, asr_monotonic_ms());
   run_progress(x, 0);
@@ -770,6 +789,8 @@ asr_result asr_sweep_run(asr_sweep_next_fn next, void *next_ctx, uint64_t total,
   x->progress = progress;
   x->ctx = ctx;
   x->total = total;
+  x->stop = so ? so->stop : NULL;
+  x->stop_ctx = so ? so->stop_ctx : NULL;
   x->last_progress = asr_monotonic_ms();
   r = asr_sweep_new(so, next, next_ctx, run_send, x, &x->sw);
   if (r)

@@ -38,6 +38,9 @@ typedef struct {
   unsigned timeout_ms; /* per probe (default 1000) */
   unsigned retries;    /* per credential (default 1) */
   size_t slots;        /* addresses in flight at once; 0 = rate x timeout (bounded) */
+  /* asr_sweep_run: called about every 100 ms (may be NULL); non-zero stops the sweep */
+  int (*stop)(void *ctx);
+  void *stop_ctx;
 } asr_sweep_opts;
 
 /* One address to sweep, with the credentials to try in order (they must stay valid until
@@ -67,6 +70,7 @@ typedef struct {
   uint64_t ignored;     /* datagrams received that matched no probe (or did not parse) */
   uint64_t detailed;    /* answered addresses whose detail phase is over */
   uint64_t printers;    /* printers among them (asr_sweep_run; the caller may count too) */
+  uint64_t abandoned;   /* addresses dropped unswept by a stop (asr_sweep_stop) */
   uint64_t in_flight;   /* addresses in flight now (slots in use) */
   uint64_t peak;        /* most addresses ever in flight at once */
 } asr_sweep_stats;
@@ -98,6 +102,10 @@ void asr_sweep_input(asr_sweep *s, const asr_addr *from, uint16_t port, const ui
  * one that answered (index *cred in the target's list) and returns 1; 0 when none waits. */
 int asr_sweep_take(asr_sweep *s, asr_sweep_target *t, size_t *cred);
 
+/* Stops the sweep: no more targets are taken and no more probes sent; the addresses in
+ * flight, answered or not, are dropped (counted as abandoned). */
+void asr_sweep_stop(asr_sweep *s);
+
 /* True when every target was taken from the caller and every address is done with. */
 int asr_sweep_finished(const asr_sweep *s);
 
@@ -116,11 +124,12 @@ typedef void (*asr_sweep_progress_fn)(const asr_sweep_stats *st, void *ctx);
 
 /* Sweeps the targets next gives (total of them, 0 when unknown) and runs the detail phase
  * (scan options: timeout, retries, concurrency) for each address that answers, at most
- * `concurrency` at once, while the sweep goes on. cb is called once per answered address,
- * from this thread, with the detail phase's result (the job, valid during the call only,
- * carries the address as text, the port and the credentials from the one that answered;
- * cb owns res->vbs). progress (may be NULL) is called at most every 100 ms and once at the
- * end. Silent addresses get no call: the counters count them. */
+ * `concurrency` at once, while the sweep goes on. When so->stop says so, the sweep stops
+ * (asr_sweep_stop) and the run ends once the detail jobs already started are over. cb is called
+ * once per answered address, from this thread, with the detail phase's result (the job, valid
+ * during the call only, carries the address as text, the port and the credentials from the one that
+ * answered; cb owns res->vbs). progress (may be NULL) is called at most every 100 ms and once at
+ * the end. Silent addresses get no call: the counters count them. */
 asr_result asr_sweep_run(asr_sweep_next_fn next, void *next_ctx, uint64_t total,
                          const asr_sweep_opts *so, const asr_scan_opts *scan, asr_scan_cb cb,
                          asr_sweep_progress_fn progress, void *ctx, asr_sweep_stats *stats);

@@ -513,6 +513,29 @@ START_TEST(test_ipv6_and_v3)
 }
 END_TEST
 
+/* A stop drops what is in flight and takes no more targets. */
+START_TEST(test_stop)
+{
+  gen g = {.next = ip4("127.50.0.1"), .left = 1000, .port = 161, .creds = creds, .n_creds = 1};
+  asr_sweep *s = new_sweep(&g, 1000, 1000, 1);
+  asr_sweep_target t;
+  size_t cred;
+
+  asr_sweep_step(s, 0);
+  ck_assert_uint_eq(net.n, 20);
+  answer(s, &net.sent[3]);
+  asr_sweep_stop(s);
+  ck_assert(asr_sweep_finished(s));
+  ck_assert_int_eq(asr_sweep_take(s, &t, &cred), 0);
+  ck_assert_uint_eq(STAT(s, abandoned), 20);
+  ck_assert_uint_eq(STAT(s, in_flight), 0);
+  run_until(s, 5000);
+  ck_assert_uint_eq(net.n, 20);
+  ck_assert_uint_eq(g.left, 980);
+  asr_sweep_free(s);
+}
+END_TEST
+
 /* The real thing on loopback: a closed port answers nothing (or an ICMP error), the run
  * ends after the tries, with the address counted. */
 START_TEST(test_run_silent)
@@ -553,6 +576,7 @@ int main(void)
   tcase_add_test(tc, test_slots_backpressure);
   tcase_add_test(tc, test_send_failures);
   tcase_add_test(tc, test_ipv6_and_v3);
+  tcase_add_test(tc, test_stop);
   tcase_add_test(tc, test_run_silent);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
