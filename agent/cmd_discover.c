@@ -5,7 +5,9 @@
  * supplies), --concurrency at a time, while the sweep goes on. The targets are walked one
  * address at a time (agent/targets.h), with the credentials of their target: the v3 user
  * first when given, then the target's own communities (--target-community) or the general
- * ones (--community). */
+ * ones (--community). Printers found at a new address go through agent/moves.h (a move, or
+ * an identity conflict). The daemon's tick (asr_cli_set_scan_tick) and --deadline end the
+ * run early: what was not reached is counted as skipped. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +15,9 @@
 
 #include "agent/cli.h"
 #include "agent/health.h"
+#include "agent/moves.h"
 #include "agent/output.h"
 #include "agent/secret.h"
-#include "agent/svc.h"
 #include "agent/targets.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -39,6 +41,8 @@ static const struct option discover_options[] = {
     {"timeout", required_argument, NULL, ASR_OPT_TIMEOUT},
     {"retries", required_argument, NULL, ASR_OPT_RETRIES},
     {"concurrency", required_argument, NULL, ASR_OPT_CONCURRENCY},
+    {"host-deadline", required_argument, NULL, ASR_OPT_HOST_DEADLINE},
+    {"deadline", required_argument, NULL, ASR_OPT_DEADLINE},
     {"rate", required_argument, NULL, ASR_OPT_RATE},
     {"exclude", required_argument, NULL, ASR_OPT_EXCLUDE},
     {"targets-from", required_argument, NULL, ASR_OPT_TARGETS_FROM},
@@ -77,7 +81,9 @@ typedef struct {
   asr_store *st;
   asr_report *report;
   asr_device *dev;
-  size_t responded, printers, failed_saves;
+  asr_moves *moves; /* printers found at a new address wait for the end of the scan */
+  size_t scanned, responded, printers, failed_saves, skipped, conflicts;
+  char first_skipped[ASR_ADDR_STRLEN]; /* the first address not scanned (deadline or stop) */
   int64_t now;
   int progress_shown;
   asr_targets_iter it;
@@ -108,6 +114,10 @@ static void discover_usage(FILE *out)
           "  --retries N             per request (1)\n"
           "  --rate PPS              first probes a second, retries included (%d)\n"
           "  --concurrency N         answering hosts read at once (256)\n"
+          "  --host-deadline MS      the whole conversation with one host (0: 16 requests'\n"
+          "                          worth, timeout x (retries + 1) x 16)\n"
+          "  --deadline DURATION     the whole scan (600, 90s, 10m; 0 = none): addresses not\n"
+          "                          scanned by then are reported as skipped\n"
           "  --format table|json|csv output (table on a terminal, else json)\n"
           "  --all                   also list hosts that answered but are not printers\n"
           "  --db PATH               database (default $ASR_AGENT_DB or %s)\n"
@@ -356,19 +366,53 @@ static void report_failure(const asr_scan_result *res)
           res->reason[0] ? res->reason : asr_result_str(res->status));
 }
 
-static void save_printer(discover_ctx *x, const asr_scan_result *res)
+static void list_device(discover_ctx *x, const asr_device *dev, const char *note_key,
+                        const char *note)
 {
-  int64_t id;
+  if (asr_report_add_device(x->report, dev) != ASR_OK ||
+      (note_key && asr_report_set_note(x->report, note_key, note) != ASR_OK))
+    asr_log(ASR_LOG_ERR, "out of memory listing %s", dev->ip);
+}
+
+/* Saves a printer that answered (asr_moves_save_cb): listed, stored, and not silent. */
+static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_snmp_cred *cred,
+                               int64_t *id, void *ctx)
+{
+  discover_ctx *x = ctx;
   asr_result r;
 
-  r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now, &id);
+  list_device(x, dev, NULL, NULL);
+  r = asr_store_save(x->st, dev, port, cred, x->now, id);
   if (r) {
     x->failed_saves++;
-    asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
-    return;
+    asr_log(ASR_LOG_ERR, "%s: not saved: %s", dev->ip, asr_store_errmsg(x->st));
+    return r;
   }
   /* an answer: a printer that moved address (found by its serial) is not silent */
-  asr_health_after_poll(x->st, id, true, ASR_OK, "", x->now, NULL);
+  asr_health_after_poll(x->st, *id, true, ASR_OK, "", x->now, NULL);
+  return ASR_OK;
+}
+
+/* A printer not saved (asr_moves_held_cb): it claims the identity of one that answers
+ * elsewhere, or its move could not be decided in this run. */
+static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
+{
+  discover_ctx *x = ctx;
+  char note[640];
+
+  (void)port;
+  (void)id;
+  x->conflicts += conflict;
+  asr_fmt(note, sizeof(note), "%s: not saved", detail);
+  list_device(x, dev, conflict ? "conflict" : "problem", note);
+}
+
+/* A host the scan did not reach (deadline or stop): counted, the first one named. */
+static void skipped(discover_ctx *x, const asr_scan_result *res)
+{
+  if (x->skipped++ == 0)
+    asr_strlcpy(x->first_skipped, res->job->address, sizeof(x->first_skipped));
 }
 
 static void on_result(const asr_scan_result *res, void *ctx)
@@ -376,6 +420,11 @@ static void on_result(const asr_scan_result *res, void *ctx)
   discover_ctx *x = ctx;
   asr_result r;
 
+  if (res->end != ASR_SCAN_END_HOST) {
+    skipped(x, res);
+    goto out;
+  }
+  x->scanned++;
   if (res->cred_index >= 0)
     x->responded++;
   if (res->status != ASR_OK)
@@ -385,10 +434,14 @@ static void on_result(const asr_scan_result *res, void *ctx)
   r = asr_printer_build(res->vbs, res->job->address, x->dev);
   if (r == ASR_OK)
     x->printers++;
-  if ((r == ASR_OK || x->a->all) && asr_report_add_device(x->report, x->dev) != ASR_OK)
-    asr_log(ASR_LOG_ERR, "out of memory listing %s", res->job->address);
-  if (r == ASR_OK && x->st && res->status == ASR_OK)
-    save_printer(x, res);
+  if (r != ASR_OK && x->a->all)
+    list_device(x, x->dev, NULL, NULL);
+  else if (r == ASR_OK && res->status != ASR_OK) /* partial answers: listed, never saved */
+    list_device(x, x->dev, "problem", res->reason);
+  else if (r == ASR_OK && !x->st)
+    list_device(x, x->dev, NULL, NULL);
+  else if (r == ASR_OK)
+    asr_moves_offer(x->moves, x->dev, res->job->port, &res->job->creds[res->cred_index]);
 out:
   asr_vbset_free(res->vbs);
 }
@@ -408,19 +461,27 @@ static void on_progress(const asr_sweep_stats *st, void *ctx)
 
 static int print_discovery(discover_ctx *x)
 {
-  char scanned[24], responded[24], printers[24];
-  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers, NULL};
+  char scanned[24], responded[24], printers[24], skip[24], conflicts[24];
+  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers,
+                         "skipped", skip,    "conflicts", conflicts, NULL};
 
-  asr_fmt(scanned, sizeof(scanned), "%llu", (unsigned long long)x->stats.swept);
+  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
   asr_fmt(responded, sizeof(responded), "%zu", x->responded);
   asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  asr_fmt(skip, sizeof(skip), "%zu", x->skipped);
+  asr_fmt(conflicts, sizeof(conflicts), "%zu", x->conflicts);
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   if (x->a->fmt == ASR_FMT_TABLE)
-    printf("%llu addresses scanned, %zu answered, %zu printers\n",
-           (unsigned long long)x->stats.swept, x->responded, x->printers);
+    printf("%zu addresses scanned, %zu answered, %zu printers, %zu not scanned\n", x->scanned,
+           x->responded, x->printers, x->skipped);
+  if (x->skipped)
+    asr_cli_error("%zu addresses not scanned (deadline or stop), from %s on", x->skipped,
+                  x->first_skipped);
   if (x->failed_saves)
     return ASR_EXIT_DB;
+  if (x->skipped)
+    return ASR_EXIT_FAILURE;
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
 }
 
@@ -450,44 +511,56 @@ static void log_sweep(const discover_ctx *x, int64_t ms)
           (unsigned long long)st->swept, (long long)ms, (unsigned long long)st->probes,
           (unsigned long long)st->answered, (unsigned long long)st->ignored,
           (unsigned long long)st->peak);
-  if (st->swept < st->total)
-    asr_log(ASR_LOG_WARN, "discovery stopped: %llu addresses not swept",
-            (unsigned long long)(st->total - st->swept));
   if (st->unreachable)
     asr_log(ASR_LOG_WARN, "%llu addresses could not be probed (no route, or no IPv6 here)",
             (unsigned long long)st->unreachable);
 }
 
-/* The daemon's stop request (never set in a command run from a shell). */
-static int stop_requested(void *ctx)
+/* Adds what the sweep did to the counts: the silent addresses were scanned; those a stop or
+ * the deadline left unswept (or answered but never read) were skipped, the first named. */
+static void count_sweep(discover_ctx *x)
 {
-  (void)ctx;
-  return asr_svc_stop_requested();
+  const asr_sweep_stats *st = &x->stats;
+  asr_addr next;
+
+  x->scanned += (size_t)(st->swept - st->answered);
+  if (!st->skipped)
+    return;
+  if (x->skipped == 0 && st->first_skipped.family)
+    asr_addr_format(&st->first_skipped, x->first_skipped, sizeof(x->first_skipped));
+  else if (x->skipped == 0 && asr_targets_next(&x->a->targets, &x->it, &next))
+    asr_addr_format(&next, x->first_skipped, sizeof(x->first_skipped));
+  x->skipped += (size_t)st->skipped;
 }
 
 static int run_scan(discover_ctx *x)
 {
+  const asr_scan_opts *o = &x->a->snmp.scan;
+  int64_t t0 = asr_monotonic_ms(), deadline = o->deadline_ms ? t0 + o->deadline_ms : 0;
   asr_sweep_opts so;
-  int64_t t0 = asr_monotonic_ms();
   asr_result r;
 
   asr_sweep_opts_init(&so);
   so.rate = x->a->rate;
-  so.timeout_ms = x->a->snmp.scan.timeout_ms;
-  so.retries = x->a->snmp.scan.retries;
-  so.stop = stop_requested;
+  so.timeout_ms = o->timeout_ms;
+  so.retries = o->retries;
   asr_targets_iter_init(&x->it);
   r = build_sets(x);
   if (!r)
-    r = asr_sweep_run(next_target, x, asr_targets_count(&x->a->targets), &so, &x->a->snmp.scan,
-                      on_result, on_progress, x, &x->stats);
+    r = asr_sweep_run(next_target, x, asr_targets_count(&x->a->targets), &so, o, on_result,
+                      on_progress, x, &x->stats);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
+  if (!r) {
+    log_sweep(x, asr_monotonic_ms() - t0);
+    count_sweep(x);
+  }
+  if (!r && x->moves)
+    r = asr_moves_settle(x->moves, o, deadline);
   if (r) {
     asr_cli_error("scan failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
-  log_sweep(x, asr_monotonic_ms() - t0);
   return print_discovery(x);
 }
 
@@ -511,13 +584,16 @@ int asr_cmd_discover(int argc, char **argv)
   x.now = asr_now();
   x.report = asr_report_new();
   x.dev = malloc(sizeof(*x.dev));
-  if (!x.report || !x.dev || asr_scan_init() != ASR_OK) {
+  if (x.st)
+    x.moves = asr_moves_new(x.st, x.now, save_printer, on_held, &x);
+  if (!x.report || !x.dev || (x.st && !x.moves) || asr_scan_init() != ASR_OK) {
     status = ASR_EXIT_INTERNAL;
     goto out;
   }
   status = run_scan(&x);
   asr_scan_fini();
 out:
+  asr_moves_free(x.moves);
   free_sets(&x);
   free(x.dev);
   asr_report_free(x.report);

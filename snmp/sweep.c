@@ -590,7 +590,8 @@ void asr_sweep_stop(asr_sweep *s)
   s->exhausted = 1;
   for (int l = SL_PENDING; l <= SL_ANSWERED; l++) {
     for (uint32_t i = l_pop(s, l); i != NIL; i = l_pop(s, l)) {
-      s->st.abandoned++;
+      if (s->st.abandoned++ == 0)
+        s->st.first_skipped = s->slots[i].t.addr;
       release(s, i);
     }
   }
@@ -633,9 +634,6 @@ typedef struct {
   asr_scan_cb cb;
   asr_sweep_progress_fn progress;
   void *ctx;
-  int (*stop)(void *ctx);
-  void *stop_ctx;
-  int stopped;
   int64_t last_progress;
   asr_sweep_stats st; /* detailed and printers; the rest comes from the engine */
   uint64_t total;
@@ -667,10 +665,14 @@ static asr_result run_send(void *io, const asr_addr *to, uint16_t port, const ui
 
 static void run_stats(const sweep_run *x, asr_sweep_stats *st)
 {
+  uint64_t done;
+
   asr_sweep_get_stats(x->sw, st);
   st->total = x->total;
   st->detailed = x->st.detailed;
   st->printers = x->st.printers;
+  done = st->swept - st->answered + st->detailed; /* silent, and read (or cut while read) */
+  st->skipped = x->total > done ? x->total - done : 0;
 }
 
 static void run_progress(sweep_run *x, int force)
@@ -709,11 +711,6 @@ static int64_t feeder_service(void *ctx)
   sweep_run *x = ctx;
   int64_t wake;
 
-  if (x->stop && !x->stopped && x->stop(x->stop_ctx)) {
-    x->stopped = 1;
-    asr_sweep_stop(x->sw);
-    asr_log(ASR_LOG_INFO, "sweep: stopped");
-  }
   run_read(x);
   wake = asr_sweep_step(x->sw, asr_monotonic_ms());
   run_progress(x, 0);
@@ -758,6 +755,15 @@ static const asr_scan_job *feeder_next(void *ctx, int *more)
   return job;
 }
 
+/* The engine's run was cut (the tick or its deadline): the sweep stops too. */
+static void feeder_stop(void *ctx)
+{
+  sweep_run *x = ctx;
+
+  asr_sweep_stop(x->sw);
+  asr_log(ASR_LOG_DEBUG, "sweep: stopped");
+}
+
 static void feeder_result(const asr_scan_result *res, void *ctx)
 {
   sweep_run *x = ctx;
@@ -777,7 +783,7 @@ asr_result asr_sweep_run(asr_sweep_next_fn next, void *next_ctx, uint64_t total,
                          const asr_sweep_opts *so, const asr_scan_opts *scan, asr_scan_cb cb,
                          asr_sweep_progress_fn progress, void *ctx, asr_sweep_stats *stats)
 {
-  asr_scan_feeder f = {feeder_next, feeder_service, feeder_sockets, NULL};
+  asr_scan_feeder f = {feeder_next, feeder_service, feeder_sockets, feeder_stop, NULL};
   sweep_run *x = calloc(1, sizeof(*x));
   asr_result r;
 
@@ -789,8 +795,6 @@ asr_result asr_sweep_run(asr_sweep_next_fn next, void *next_ctx, uint64_t total,
   x->progress = progress;
   x->ctx = ctx;
   x->total = total;
-  x->stop = so ? so->stop : NULL;
-  x->stop_ctx = so ? so->stop_ctx : NULL;
   x->last_progress = asr_monotonic_ms();
   r = asr_sweep_new(so, next, next_ctx, run_send, x, &x->sw);
   if (r)

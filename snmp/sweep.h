@@ -38,9 +38,6 @@ typedef struct {
   unsigned timeout_ms; /* per probe (default 1000) */
   unsigned retries;    /* per credential (default 1) */
   size_t slots;        /* addresses in flight at once; 0 = rate x timeout (bounded) */
-  /* asr_sweep_run: called about every 100 ms (may be NULL); non-zero stops the sweep */
-  int (*stop)(void *ctx);
-  void *stop_ctx;
 } asr_sweep_opts;
 
 /* One address to sweep, with the credentials to try in order (they must stay valid until
@@ -62,17 +59,20 @@ typedef asr_result (*asr_sweep_send_fn)(void *io, const asr_addr *to, uint16_t p
                                         const uint8_t *buf, size_t len);
 
 typedef struct {
-  uint64_t total;       /* addresses to sweep, as the caller announced (0: unknown) */
-  uint64_t swept;       /* addresses done with: answered, silent or unreachable */
-  uint64_t answered;    /* addresses that answered a probe */
-  uint64_t probes;      /* datagrams sent */
-  uint64_t unreachable; /* addresses a probe could not be sent to */
-  uint64_t ignored;     /* datagrams received that matched no probe (or did not parse) */
-  uint64_t detailed;    /* answered addresses whose detail phase is over */
-  uint64_t printers;    /* printers among them (asr_sweep_run; the caller may count too) */
-  uint64_t abandoned;   /* addresses dropped unswept by a stop (asr_sweep_stop) */
-  uint64_t in_flight;   /* addresses in flight now (slots in use) */
-  uint64_t peak;        /* most addresses ever in flight at once */
+  uint64_t total;         /* addresses to sweep, as the caller announced (0: unknown) */
+  uint64_t swept;         /* addresses done with: answered, silent or unreachable */
+  uint64_t answered;      /* addresses that answered a probe */
+  uint64_t probes;        /* datagrams sent */
+  uint64_t unreachable;   /* addresses a probe could not be sent to */
+  uint64_t ignored;       /* datagrams received that matched no probe (or did not parse) */
+  uint64_t detailed;      /* answered addresses whose detail phase is over */
+  uint64_t printers;      /* printers among them (asr_sweep_run; the caller may count too) */
+  uint64_t abandoned;     /* addresses in flight dropped by a stop (asr_sweep_stop) */
+  uint64_t skipped;       /* asr_sweep_run: addresses never swept, or answered but not read,
+                             because the run was stopped or out of time */
+  asr_addr first_skipped; /* the first address dropped by a stop (family 0: none) */
+  uint64_t in_flight;     /* addresses in flight now (slots in use) */
+  uint64_t peak;          /* most addresses ever in flight at once */
 } asr_sweep_stats;
 
 typedef struct asr_sweep asr_sweep;
@@ -123,9 +123,10 @@ void asr_sweep_free(asr_sweep *s);
 typedef void (*asr_sweep_progress_fn)(const asr_sweep_stats *st, void *ctx);
 
 /* Sweeps the targets next gives (total of them, 0 when unknown) and runs the detail phase
- * (scan options: timeout, retries, concurrency) for each address that answers, at most
- * `concurrency` at once, while the sweep goes on. When so->stop says so, the sweep stops
- * (asr_sweep_stop) and the run ends once the detail jobs already started are over. cb is called
+ * (scan options: timeout, retries, concurrency, deadlines, tick) for each address that
+ * answers, at most `concurrency` at once, while the sweep goes on. When the tick asks to
+ * stop or the run's deadline passes, the detail jobs in flight are cut (delivered with
+ * `end` saying so) and the sweep stops: what it did not reach is stats->skipped. cb is called
  * once per answered address, from this thread, with the detail phase's result (the job, valid
  * during the call only, carries the address as text, the port and the credentials from the one that
  * answered; cb owns res->vbs). progress (may be NULL) is called at most every 100 ms and once at
