@@ -8,7 +8,8 @@
 # (nft drops its packets, as on a real LAN). Two targets are excluded: an nft counter on
 # the output hook proves that not one packet went to them (and a counter on an address
 # that is scanned proves that the counters count). Then: --targets-from a file and stdin,
-# --target-community, and an IPv6 scan of ::1. Needs root and nft; the nft table, the
+# --target-community, --deadline cutting the sweep, the daemon's scheduled discovery, and an
+# IPv6 scan of ::1. Needs root and nft; the nft table, the
 # simulators and the fronts are always removed on exit.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -118,6 +119,18 @@ check "the sweep's summary is logged" grep -q "sweep: 3837 addresses" "$E"
 el=$((t1 - t0))
 if [ $el -le 60000 ]; then ok "took $el ms"; else not_ok "took $el ms (> 60 s)"; fi
 check "udpfront.py still runs (the fronts were exercised)" kill -0 "$FRONT_PID"
+
+# --- the run's deadline cuts the sweep: what it did not reach is reported as skipped ---
+t0=$(now_ms)
+run "$O.l" "$E.l" timeout 60 "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json \
+  --timeout 1000 --retries 1 --deadline 1 --exclude $NET.8.0/24 --exclude $NET.1.77 $NET.0.0/20
+t1=$(now_ms)
+check_status "discover with --deadline 1 -> exit 1" 1 "$RC"
+jcheck "addresses not reached are skipped, the rest scanned" "$O.l" \
+  'd["skipped"] > 0 and d["scanned"] + d["skipped"] == 4094 - 257'
+check "the first skipped address is named" grep -q "not scanned (deadline or stop), from $NET\." "$E.l"
+if [ $((t1 - t0)) -le 10000 ]; then ok "ended after $((t1 - t0)) ms"; else
+  not_ok "ended after $((t1 - t0)) ms (deadline 1 s)"; fi
 
 # --- targets from a file and from stdin; communities per target ---
 printf '# two printers and a silent one\n%s, %s\n\n%s # silent\n' $NET.0.1 $NET.0.200 $NET.5.5 \
