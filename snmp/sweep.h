@@ -37,7 +37,7 @@ typedef struct {
                           credentials); 0 = ASR_SWEEP_RATE_DEFAULT */
   unsigned timeout_ms; /* per probe (default 1000) */
   unsigned retries;    /* per credential (default 1) */
-  size_t slots;        /* addresses in flight at once; 0 = rate x timeout (bounded) */
+  size_t slots;        /* addresses in flight at once; 0 = 2 x rate x timeout (bounded) */
 } asr_sweep_opts;
 
 /* One address to sweep, with the credentials to try in order (they must stay valid until
