@@ -632,6 +632,9 @@ static int run_scan(discover_ctx *x)
   o.tick_ctx = &chain;
   caught = asr_platform_interrupt_catch(&discover_interrupted);
   r = build_sets(x);
+  asr_log(ASR_LOG_DEBUG, "sweep: %llu addresses at %u probes/s, timeout %u ms, %u retries",
+          (unsigned long long)asr_targets_count(&x->a->targets), so.rate, so.timeout_ms,
+          so.retries);
   if (!r)
     r = asr_sweep_run(next_target, x, asr_targets_count(&x->a->targets), &so, &o, on_result,
                       on_progress, x, &x->stats);
