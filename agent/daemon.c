@@ -436,11 +436,13 @@ static int step_upload(const asr_conf *c)
   if (!a)
     return ASR_EXIT_INTERNAL;
   args_common(a, c, "upload");
-  /* bounded, so that a stop request is honoured within seconds; a failed run is retried
-   * by the schedule, not by a long wait here */
+  /* a failed run is retried by the schedule, not by a long wait here; a transfer has the
+   * time a slow link or proxy needs (a day's batch can be megabytes), and a stop request
+   * still ends it within a second (the scan tick is asked during the transfer, and pings
+   * the watchdog) */
   arg_add(a, "--max-wait=2");
-  arg_add(a, "--connect-timeout=2");
-  arg_add(a, "--timeout=4");
+  arg_add(a, "--connect-timeout=15");
+  arg_add(a, "--timeout=240");
   arg_addf(a, "--outbox-max-mb=%u", c->outbox_max_mb);
   status = run_step("upload", asr_cmd_upload, a, c);
   free(a);
