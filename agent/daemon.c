@@ -495,8 +495,8 @@ static void publish_status(asr_daemon *d)
     int64_t s = ((d->last_upload % DAY) + DAY) % DAY;
     asr_fmt(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
   }
-  if (asr_fmt(line, sizeof(line), "%zu devices, %zu silent, last upload %s", x.devices, x.silent,
-              when) == ASR_OK)
+  if (asr_fmt(line, sizeof(line), "%zu %s, %zu silent, last upload %s", x.devices,
+              asr_plural((long long)x.devices, "device", "devices"), x.silent, when) == ASR_OK)
     asr_svc_status(line);
 }
 
@@ -844,9 +844,10 @@ int asr_daemon_prepare(asr_daemon *d)
   if (prepare_facts(d, &x) != ASR_OK)
     return ASR_EXIT_DB;
   plan_enroll(d, asr_clock_now());
-  asr_log(ASR_LOG_INFO, "%zu devices known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
-          d->conf.upload_window_start / 60, d->conf.upload_window_start % 60,
-          d->conf.upload_window_end / 60, d->conf.upload_window_end % 60);
+  asr_log(ASR_LOG_INFO, "%zu %s known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
+          asr_plural((long long)x.devices, "device", "devices"), d->conf.upload_window_start / 60,
+          d->conf.upload_window_start % 60, d->conf.upload_window_end / 60,
+          d->conf.upload_window_end % 60);
   return -1;
 }
 
