@@ -6,6 +6,7 @@
 #include "config.h"
 #include "central/ccli.h"
 #include "common/clock.h"
+#include "uplink/http.h"
 
 static const struct {
   const char *name;
@@ -34,6 +35,19 @@ static void usage(FILE *out)
   fprintf(out, "\n'asr-central COMMAND --help' shows a command's options; see asr-central(8).\n");
 }
 
+/* libcurl (the SMTP of notices) is initialised here, before any command starts a thread
+ * (curl_global_init is not thread-safe), and released when the command returns. */
+static int run_command(int (*run)(int argc, char **argv), int argc, char **argv)
+{
+  if (asr_http_global_init() != ASR_OK) {
+    fprintf(stderr, "asr-central: libcurl cannot be initialised\n");
+    return CCLI_EXIT_INTERNAL;
+  }
+  int rc = run(argc, argv);
+  asr_http_global_fini();
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2) {
@@ -55,7 +69,7 @@ int main(int argc, char **argv)
   }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(argv[1], commands[i].name) == 0)
-      return commands[i].run(argc - 1, argv + 1);
+      return run_command(commands[i].run, argc - 1, argv + 1);
   }
   fprintf(stderr, "asr-central: unknown command '%s'\n", argv[1]);
   usage(stderr);
