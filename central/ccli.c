@@ -309,15 +309,12 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
   };
-  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
-  const struct option *rp = ccli_rp_options();
-  size_t nrp = 0;
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + CCLI_RP_NOPTS + 1];
   int c;
 
-  while (rp[nrp].name && nrp < 15)
-    nrp++;
-  memcpy(all, longopts, sizeof(longopts));
-  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  if (!ccli_rp_merge_options(all, sizeof(all) / sizeof(all[0]), longopts,
+                             sizeof(longopts) / sizeof(longopts[0])))
+    return -1;
   while ((c = getopt_long(argc, argv, "hv", all, NULL)) != -1) {
     if (c == OPT_HELP) {
       serve_usage(stdout);
@@ -437,15 +434,12 @@ static int site_args(int argc, char **argv, site_opts *o)
       {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
       {"help", no_argument, NULL, OPT_HELP},
   };
-  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
-  const struct option *rp = ccli_rp_options();
-  size_t nrp = 0;
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + CCLI_RP_NOPTS + 1];
   int c;
 
-  while (rp[nrp].name && nrp < 15)
-    nrp++;
-  memcpy(all, longopts, sizeof(longopts));
-  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  if (!ccli_rp_merge_options(all, sizeof(all) / sizeof(all[0]), longopts,
+                             sizeof(longopts) / sizeof(longopts[0])))
+    return -1;
   while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;

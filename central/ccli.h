@@ -6,6 +6,9 @@
 #ifndef ASR_CCLI_H
 #define ASR_CCLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "common/result.h"
 #include "replenish/rules.h"
 
@@ -49,9 +52,12 @@ enum {
   CCLI_OPT_NO_REPLENISH,
 };
 #define CCLI_MAIL_INTERVAL 60 /* seconds between two flushes of the outbox in serve */
+#define CCLI_RP_NOPTS 10      /* serve's replenishment and mail options (rows) */
 struct option;
-/* serve's extra long options (getopt_long rows, ending in a zero row). */
-const struct option *ccli_rp_options(void);
+/* Writes the nown rows of own, then the CCLI_RP_NOPTS rows of serve's replenishment and
+ * mail options (getopt_long rows) and the zero row into all, which has room for cap rows (nown +
+ * CCLI_RP_NOPTS + 1 are needed); false (all untouched) when they do not fit. */
+bool ccli_rp_merge_options(struct option *all, size_t cap, const struct option *own, size_t nown);
 int ccli_rp_serve_option(int c, const char *arg);
 
 /* Starts serve's thread (engine once a day on the injectable clock, outbox flushes) on the

@@ -37,15 +37,11 @@ static int ct_args(int argc, char **argv, ct_opts *o)
       {"format", required_argument, NULL, CT_FORMAT},
       {"help", no_argument, NULL, CT_HELP},
   };
-  struct option all[sizeof(own) / sizeof(own[0]) + 16];
-  const struct option *rp = ccli_rp_options();
-  size_t nrp = 0;
+  struct option all[sizeof(own) / sizeof(own[0]) + CCLI_RP_NOPTS + 1];
   int c;
 
-  while (rp[nrp].name && nrp < 15)
-    nrp++;
-  memcpy(all, own, sizeof(own));
-  memcpy(all + sizeof(own) / sizeof(own[0]), rp, (nrp + 1) * sizeof(all[0]));
+  if (!ccli_rp_merge_options(all, sizeof(all) / sizeof(all[0]), own, sizeof(own) / sizeof(own[0])))
+    return -1;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
     switch (c) {

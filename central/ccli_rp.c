@@ -101,9 +101,16 @@ static int rp_option(rp_opts *o, int c, const char *arg)
   }
 }
 
-const struct option *ccli_rp_options(void)
+_Static_assert(sizeof(ccli_rp_longopts) / sizeof(ccli_rp_longopts[0]) == CCLI_RP_NOPTS + 1,
+               "CCLI_RP_NOPTS must count the rows of ccli_rp_longopts");
+
+bool ccli_rp_merge_options(struct option *all, size_t cap, const struct option *own, size_t nown)
 {
-  return ccli_rp_longopts;
+  if (nown > cap || cap - nown < CCLI_RP_NOPTS + 1)
+    return false;
+  memcpy(all, own, nown * sizeof(all[0]));
+  memcpy(all + nown, ccli_rp_longopts, sizeof(ccli_rp_longopts));
+  return true;
 }
 
 int ccli_rp_serve_option(int c, const char *arg)
@@ -208,11 +215,11 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       {"line", required_argument, NULL, 'L'},   {"job", required_argument, NULL, 'J'},
       {"reason", required_argument, NULL, 'R'},
   };
-  struct option all[sizeof(own) / sizeof(own[0]) + sizeof(ccli_rp_longopts) / sizeof(own[0])];
+  struct option all[sizeof(own) / sizeof(own[0]) + CCLI_RP_NOPTS + 1];
   int c;
 
-  memcpy(all, own, sizeof(own));
-  memcpy(all + sizeof(own) / sizeof(own[0]), ccli_rp_longopts, sizeof(ccli_rp_longopts));
+  if (!ccli_rp_merge_options(all, sizeof(all) / sizeof(all[0]), own, sizeof(own) / sizeof(own[0])))
+    return -1;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
     if (c == 'd')

@@ -2,6 +2,7 @@
  * temporary directory and a real server on 127.50.0.1 (a raw socket client). */
 #include <arpa/inet.h>
 #include <check.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -789,6 +790,31 @@ START_TEST(test_http_server)
 }
 END_TEST
 
+/* The command options merged with serve's replenishment and mail options: every row of both,
+ * then exactly one zero row; an array one row short is refused, not overrun. */
+START_TEST(test_merge_options)
+{
+  static const struct option own[] = {{"db", required_argument, NULL, 'd'},
+                                      {"help", no_argument, NULL, 'h'}};
+  struct option all[2 + CCLI_RP_NOPTS + 2];
+  size_t n = 0;
+
+  memset(all, 0x5a, sizeof(all));
+  ck_assert(!ccli_rp_merge_options(all, 2 + CCLI_RP_NOPTS, own, 2));
+  ck_assert_int_eq(((unsigned char *)all)[0], 0x5a);
+  ck_assert(ccli_rp_merge_options(all, 2 + CCLI_RP_NOPTS + 1, own, 2));
+  while (n < sizeof(all) / sizeof(all[0]) && all[n].name)
+    n++;
+  ck_assert_uint_eq(n, 2 + CCLI_RP_NOPTS);
+  ck_assert_str_eq(all[0].name, "db");
+  ck_assert_str_eq(all[1].name, "help");
+  ck_assert_str_eq(all[2].name, "rules");
+  ck_assert_str_eq(all[n - 1].name, "no-replenish");
+  ck_assert_int_eq(all[n].val, 0);
+  ck_assert_ptr_null(all[n].flag);
+}
+END_TEST
+
 START_TEST(test_listen_and_clock)
 {
   char sa[128];
@@ -856,6 +882,7 @@ int main(void)
   tcase_add_test(tc, test_concurrency);
   tcase_add_test(tc, test_http_server);
   tcase_add_test(tc, test_listen_and_clock);
+  tcase_add_test(tc, test_merge_options);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
