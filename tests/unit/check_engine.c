@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -1377,13 +1378,24 @@ static int silent_server(int *fd)
   return ntohs(a.sin_port);
 }
 
+/* Waits (10 s at most) for a client on the silent server's socket fd and takes it: the
+ * point where a sender holds its claim and waits for the greeting. The connection, -1. */
+static int accepted_client(int fd)
+{
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+
+  if (poll(&p, 1, 10000) != 1)
+    return -1;
+  return accept(fd, NULL, NULL);
+}
+
 /* Two flushes at once: while one is sending a mail (its server slow), the other does not
  * send it too. Each try of this mail ends deferred, so the tries are counted. */
 START_TEST(test_notify_concurrent)
 {
   cstore *a = open_store(), *b = open_store();
   char url[64];
-  int fd = -1;
+  int fd = -1, client = -1;
   bool added = false;
   pthread_t th;
   cnotify_report rep;
@@ -1394,9 +1406,12 @@ START_TEST(test_notify_concurrent)
   ck_assert_int_eq(
       cstore_outbox_add(a, "k1", 0, "ops@acme.example", "notice", "M\r\n", 3, NOW, &added), ASR_OK);
   ck_assert_int_eq(pthread_create(&th, NULL, flush_thread, &j), 0);
-  usleep(500 * 1000); /* the thread's flush is waiting for the silent server */
+  /* the barrier: the thread's flush has claimed the mail and waits for the silent server */
+  client = accepted_client(fd);
+  ck_assert_int_ge(client, 0);
   ck_assert_int_eq(cnotify_flush(b, &c, NOW, 0, &rep), ASR_OK);
   ck_assert_int_eq(pthread_join(th, NULL), 0);
+  close(client);
   ck_assert_int_eq(j.r, ASR_OK);
   ck_assert_uint_eq(j.rep.deferred + rep.deferred, 1); /* tried once, not twice */
   ck_assert_int_eq(cstore_outbox_count(a, "pending"), 1);
