@@ -21,6 +21,7 @@
 #include "agent/targets.h"
 #include "common/log.h"
 #include "common/platform.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"

@@ -11,6 +11,7 @@
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/platform.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "config.h"
 #include "store/outbox.h"

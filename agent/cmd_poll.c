@@ -9,6 +9,7 @@
 #include "agent/moves.h"
 #include "agent/secret.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"

@@ -9,6 +9,7 @@
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "store/events.h"
 #include "store/outbox.h"

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"

@@ -143,3 +143,8 @@ asr_result asr_clock_from_env(void)
   asr_clock_simulate(start, factor);
   return ASR_OK;
 }
+
+int64_t asr_now(void)
+{
+  return asr_clock_now(); /* the one clock: real, or simulated under a test */
+}

@@ -47,4 +47,7 @@ asr_result asr_clock_parse_iso(const char *s, int64_t *out);
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t asr_clock_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* Current wall-clock time as seconds since the epoch (UTC). */
+int64_t asr_now(void);
+
 #endif

@@ -1,5 +1,4 @@
 #include "common/util.h"
-#include "common/clock.h"
 #include "common/platform.h"
 
 #include <ctype.h>
@@ -127,11 +126,6 @@ asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *o
     return ASR_ERR_INVALID;
   *out = (unsigned)v;
   return ASR_OK;
-}
-
-int64_t asr_now(void)
-{
-  return asr_clock_now(); /* the one clock: real, or simulated under a test */
 }
 
 int64_t asr_monotonic_ms(void)

@@ -39,6 +39,7 @@
 
 #include "common/log.h"
 #include "common/platform.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 #define NIL UINT32_MAX

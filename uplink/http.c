@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 #define CONNECT_TIMEOUT_MS 10000

@@ -19,6 +19,7 @@
 #include "central/ingest.h"
 #include "central/server.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"

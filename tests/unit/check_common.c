@@ -10,6 +10,7 @@
 #include "common/device.h"
 #include "common/platform.h"
 #include "common/result.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "tests/unit/testutil.h"
 
