@@ -156,7 +156,13 @@ class Agent(threading.Thread):
 
     def run(self):
         o = self.o
-        st, cred, _ = enroll(o.url, o.token, o.ca, 'load-%03d' % self.n)
+        # as a real agent does: a refused or dropped connection (the central's per-address
+        # connection limit, when 100 agents share one loopback address) is tried again
+        for attempt in range(10):
+            st, cred, rh = enroll(o.url, o.token, o.ca, 'load-%03d' % self.n)
+            if st and st < 500 and st != 429:
+                break
+            time.sleep(min(float(rh.get('Retry-After') or 0) or 0.2 * 2 ** attempt, 5))
         try:
             self.barrier.wait(120)
         except threading.BrokenBarrierError:
