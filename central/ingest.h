@@ -27,6 +27,7 @@
 #define INGEST_MAX_ERRORS 64 /* status.errors entries */
 #define INGEST_STR_MAX 255   /* bytes of a string (sys_descr: 512) */
 #define INGEST_PROTOCOL 1
+#define INGEST_MAX_REFUSALS_LISTED 100 /* refused parts named in an answer (the rest counted) */
 
 /* An answer: HTTP status and a malloc'd JSON object text. agent_id and batch_id are
  * filled as soon as known, for the request log. */
