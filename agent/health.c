@@ -446,6 +446,26 @@ static asr_check_status check_upload(asr_store *st, int64_t now, char *buf, size
   return age >= ASR_HEALTH_UPLOAD_WARNING ? ASR_CHECK_WARNING : ASR_CHECK_OK;
 }
 
+/* What the central refused in the last week (issue 10): appended to the upload part. */
+static asr_check_status check_refused(asr_store *st, int64_t now, char *buf, size_t n,
+                                      asr_result *r)
+{
+  asr_outbox_problems p;
+  size_t len = strlen(buf);
+
+  *r = asr_outbox_problems_since(st, now - ASR_HEALTH_PROBLEM_WINDOW, &p);
+  if (*r || (p.count == 0))
+    return ASR_CHECK_OK;
+  if (p.readings_refused > 0 || p.events_refused > 0)
+    asr_append(buf, n, &len, ", the central refused %lld reading%s and %lld event%s in 7 days",
+               (long long)p.readings_refused, p.readings_refused == 1 ? "" : "s",
+               (long long)p.events_refused, p.events_refused == 1 ? "" : "s");
+  if (p.id_reused > 0)
+    asr_append(buf, n, &len, ", %lld batch id%s reused (restored or copied database?)",
+               (long long)p.id_reused, p.id_reused == 1 ? "" : "s");
+  return ASR_CHECK_WARNING;
+}
+
 /* The printers part of the line and its status. */
 static asr_check_status check_printers(const asr_events_counts *c, const flagged_ctx *f, char *buf,
                                        size_t n)
@@ -472,7 +492,7 @@ asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t
   static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
   asr_events_counts c;
   flagged_ctx f;
-  char printers[600], upload[128];
+  char printers[600], upload[256];
   asr_check_status s;
   asr_result r = st ? asr_events_count_states(st, &c) : ASR_ERR_DB;
 
@@ -486,6 +506,8 @@ asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t
   }
   s = check_printers(&c, &f, printers, sizeof(printers));
   s = worse(s, check_upload(st, now, upload, sizeof(upload), &r));
+  if (!r)
+    s = worse(s, check_refused(st, now, upload, sizeof(upload), &r));
   if (r) {
     asr_fmt(line, n, "ASR-AGENT UNKNOWN - upload state not readable: %s", asr_store_errmsg(st));
     return ASR_CHECK_UNKNOWN;

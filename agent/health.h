@@ -87,11 +87,16 @@ typedef enum {
 #define ASR_HEALTH_UPLOAD_WARNING (2 * 86400)
 #define ASR_HEALTH_UPLOAD_CRITICAL (7 * 86400)
 
+/* How long what the central refused (and a reused batch id) stays a WARNING of status
+ * --check and is counted by status. */
+#define ASR_HEALTH_PROBLEM_WINDOW (7 * 86400)
+
 /* Writes the one line of `status --check` for the database st at now into line (n
  * bytes) and returns its status: silent printers WARNING, disconnected CRITICAL; no
  * upload for 2 days WARNING, 7 days CRITICAL, uploads stopped CRITICAL (not enrolled:
- * printers only); st NULL or unreadable UNKNOWN. Perfdata: devices, silent,
- * disconnected. */
+ * printers only); readings or events the central refused, or a batch id it knew with
+ * another content, in the last ASR_HEALTH_PROBLEM_WINDOW WARNING; st NULL or unreadable
+ * UNKNOWN. Perfdata: devices, silent, disconnected. */
 asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t n);
 
 #endif

@@ -102,7 +102,18 @@
  *   "replaced"), detail (one line: the reason, the supply and its levels).
  * event_queue: the events not delivered yet, like upload_queue: a row per event, filled
  *   by a trigger on events; batch NULL = not batched yet, > 0 = the seq of the
- *   undelivered outbox batch that carries it; deleted when that batch is delivered. */
+ *   undelivered outbox batch that carries it; deleted when that batch is delivered.
+ *
+ * Schema (version 4): what the central refused (store/outbox.c holds the SQL)
+ * ---------------------------------------------------------------------------
+ * upload_problems: one row per part of a delivered batch the central did not store
+ *   (docs/protocol.md, "Answers"), kept as history for status and status --check, the
+ *   newest ASR_OUTBOX_PROBLEMS_KEPT only:
+ *   id, at (when the central answered), batch_id, what ("device", "reading", "event";
+ *   "more": refusals the answer counted without listing them; "id_reused": the central
+ *   had committed another batch with this id), device (its key as sent, "" when unknown),
+ *   t (the reading's or event's time, NULL for a device), readings and events (how many
+ *   were refused with it), error (the central's reason, one line). */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
@@ -257,6 +268,18 @@ static const asr_schema_step asr_schema_steps[] = {
         "CREATE INDEX event_queue_batch ON event_queue(batch) WHERE batch > 0;"
         "CREATE TRIGGER events_queue_ins AFTER INSERT ON events BEGIN"
         " INSERT INTO event_queue (event_id) VALUES (NEW.id); END;"},
+    {4, "CREATE TABLE upload_problems ("
+        " id INTEGER PRIMARY KEY,"
+        " at INTEGER NOT NULL,"
+        " batch_id TEXT NOT NULL DEFAULT '',"
+        " what TEXT NOT NULL,"
+        " device TEXT NOT NULL DEFAULT '',"
+        " t INTEGER,"
+        " readings INTEGER NOT NULL DEFAULT 0,"
+        " events INTEGER NOT NULL DEFAULT 0,"
+        " error TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX upload_problems_at ON upload_problems(at);"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

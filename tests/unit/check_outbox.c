@@ -110,7 +110,7 @@ START_TEST(test_build_in_chunks_and_deliver)
   ck_assert_int_eq(s.pending_batches, 3);
   ck_assert_int_eq(s.pending_readings, 10);
   ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
-  ck_assert_str_eq(ob.batch_id, AGENT "-0000000001");
+  ck_assert(strncmp(ob.batch_id, AGENT "-0000000001-", strlen(AGENT) + 12) == 0);
   ck_assert_int_eq(ob.n_readings, 4);
   ck_assert_int_eq(asr_outbox_delivered(st, ob.seq, T0 + 3700), ASR_OK);
   asr_outbox_batch_free(&ob);
@@ -120,7 +120,7 @@ START_TEST(test_build_in_chunks_and_deliver)
   ck_assert_int_eq(s.delivered_batches, 1);
   ck_assert_int_eq(s.last_upload, T0 + 3700);
   ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
-  ck_assert_str_eq(ob.batch_id, AGENT "-0000000002"); /* in order */
+  ck_assert(strncmp(ob.batch_id, AGENT "-0000000002-", strlen(AGENT) + 12) == 0); /* in order */
   asr_outbox_batch_free(&ob);
   asr_store_close(st);
 }
@@ -384,6 +384,7 @@ START_TEST(test_migration_queues_history)
                                 "DROP TRIGGER readings_queue_del; DROP TABLE upload_queue;"
                                 "DROP TABLE outbox; DROP TABLE uplink;"
                                 "DROP TABLE event_queue; DROP TABLE events;"
+                                "DROP TABLE upload_problems;"
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
                                 "PRAGMA user_version = 1",
