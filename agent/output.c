@@ -638,8 +638,9 @@ static void print_problems(FILE *out, const json_t *u)
     fprintf(out, " (last: %s %s: %s)", jstr(last, "what"), jstr(last, "device"),
             jstr(last, "error"));
   if (reused > 0)
-    fprintf(out, "; %lld batch ids the central knew with another content (restored or copied"
-                 " database?)",
+    fprintf(out,
+            "; %lld batch ids the central knew with another content (restored or copied"
+            " database?)",
             (long long)reused);
 }
 

@@ -48,8 +48,8 @@ asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
 
 /* A part of a batch the central refused, or a reused batch id (store/outbox.h). */
 typedef struct {
-  int64_t at;                                /* 0 = none */
-  int64_t t;                                 /* the reading's or event's time, -1 = none */
+  int64_t at; /* 0 = none */
+  int64_t t;  /* the reading's or event's time, -1 = none */
   const char *batch_id, *what, *device, *error;
 } asr_report_problem;
 

@@ -16,6 +16,7 @@ static const struct {
     {"site", ccli_site, "add or list sites (site add prints the site token)"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"agent", ccli_agent, "revoke an enrolled agent (its requests get 403)"},
+    {"problems", ccli_problems, "list what agents sent that was refused or reused a batch id"},
     {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
     {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
     {"orders", ccli_orders, "list the orders and their lines"},

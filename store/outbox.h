@@ -83,13 +83,13 @@ typedef struct {
 #define ASR_OUTBOX_PROBLEMS_KEPT 5000 /* rows kept, the newest (store/schema.h, version 4) */
 
 typedef struct {
-  char what[16];                   /* "device", "reading", "event", "more", "id_reused" */
+  char what[16];                    /* "device", "reading", "event", "more", "id_reused" */
   char device[ASR_OUTBOX_TEXT_MAX]; /* its key as sent, "" when unknown */
-  int64_t t;                       /* the reading's or event's time, -1 when none */
-  int64_t readings, events;        /* refused with it */
-  char error[ASR_OUTBOX_TEXT_MAX]; /* the central's reason, one line */
-  int64_t at;                      /* read back: when the central answered */
-  char batch_id[128];              /* read back: the batch */
+  int64_t t;                        /* the reading's or event's time, -1 when none */
+  int64_t readings, events;         /* refused with it */
+  char error[ASR_OUTBOX_TEXT_MAX];  /* the central's reason, one line */
+  int64_t at;                       /* read back: when the central answered */
+  char batch_id[128];               /* read back: the batch */
 } asr_outbox_problem;
 
 /* The problems recorded since a time, for status and status --check. */
@@ -97,8 +97,8 @@ typedef struct {
   int64_t count;            /* rows */
   int64_t readings_refused; /* readings the central did not store */
   int64_t events_refused;
-  int64_t id_reused;        /* batches whose id the central had committed with another content */
-  asr_outbox_problem last;  /* the newest refusal, else the newest row; last.at 0 when none */
+  int64_t id_reused;       /* batches whose id the central had committed with another content */
+  asr_outbox_problem last; /* the newest refusal, else the newest row; last.at 0 when none */
 } asr_outbox_problems;
 
 /* ---- enrolment ---- */

@@ -412,9 +412,8 @@ static asr_result on_delivered(run_ctx *x, const asr_outbox_batch *b, const asr_
     r = asr_outbox_delivered_problems(x->st, b->seq, b->batch_id, asr_now(), a.problems, a.n);
   if (!r) {
     x->rep->delivered++;
-    x->rep->readings_delivered += a.readings_refused < b->n_readings
-                                      ? b->n_readings - a.readings_refused
-                                      : 0;
+    x->rep->readings_delivered +=
+        a.readings_refused < b->n_readings ? b->n_readings - a.readings_refused : 0;
     if (a.duplicate)
       x->rep->duplicates++;
     if (id && strcmp(id, b->batch_id) != 0)

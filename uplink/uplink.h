@@ -94,8 +94,8 @@ typedef struct {
   bool duplicate; /* "status": "duplicate" */
   bool id_reused; /* the id was committed before with another content */
   int64_t readings_refused, events_refused;
-  size_t n;                      /* problems */
-  asr_outbox_problem *problems;  /* malloc'd (asr_uplink_answer_free) */
+  size_t n;                          /* problems */
+  asr_outbox_problem *problems;      /* malloc'd (asr_uplink_answer_free) */
   char warning[ASR_OUTBOX_TEXT_MAX]; /* the central's warning, one line, or "" */
 } asr_uplink_answer;
 
@@ -113,10 +113,10 @@ typedef struct {
   int64_t readings_delivered;
   int64_t readings_refused, events_refused; /* what the central did not store */
   size_t ids_reused;                        /* batches whose id the central had seen */
-  int64_t pending_batches; /* still pending at the end */
-  bool stopped;            /* uploads are stopped (401/403) */
-  bool outbox_full;        /* undelivered data exceeds the outbox bound */
-  char error[256];         /* why the run did not deliver everything */
+  int64_t pending_batches;                  /* still pending at the end */
+  bool stopped;                             /* uploads are stopped (401/403) */
+  bool outbox_full;                         /* undelivered data exceeds the outbox bound */
+  char error[256];                          /* why the run did not deliver everything */
 } asr_uplink_report;
 
 /* Builds and sends (see the top of this file). ASR_OK when everything pending was

@@ -467,9 +467,9 @@ START_TEST(test_problems_bounded)
   for (int k = 0; k < 2; k++) {
     ck_assert_int_eq(asr_batch_build(st, &o, false, &b), ASR_OK);
     ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
-    ck_assert_int_eq(asr_outbox_delivered_problems(st, ob.seq, ob.batch_id, T0 + k, p,
-                                                   ASR_OUTBOX_PROBLEMS_KEPT),
-                     ASR_OK);
+    ck_assert_int_eq(
+        asr_outbox_delivered_problems(st, ob.seq, ob.batch_id, T0 + k, p, ASR_OUTBOX_PROBLEMS_KEPT),
+        ASR_OK);
     asr_outbox_batch_free(&ob);
   }
   ck_assert_int_eq(asr_outbox_problems_since(st, 0, &sum), ASR_OK);

@@ -467,9 +467,9 @@ START_TEST(test_old_reading_with_repeated_index)
   ck_assert_uint_gt(len, 0);
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
   save_printer(st, "CNB1", 1794999000, 108);
-  ck_assert_int_eq(sqlite3_prepare_v2(asr_store_sqlite(st), "UPDATE readings SET levels = ?1", -1,
-                                      &s, NULL),
-                   SQLITE_OK);
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(asr_store_sqlite(st), "UPDATE readings SET levels = ?1", -1, &s, NULL),
+      SQLITE_OK);
   sqlite3_bind_blob(s, 1, blob, (int)len, SQLITE_STATIC);
   ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
   sqlite3_finalize(s);
@@ -519,7 +519,8 @@ START_TEST(test_answer_refused_parts)
   ck_assert_str_eq(a.problems[2].what, "id_reused");
   asr_uplink_answer_free(&a);
   /* an answer of a central before issue 10, or no JSON at all: nothing refused */
-  ck_assert_int_eq(asr_uplink_parse_answer("{\"status\":\"duplicate\",\"readings\":3}", &a), ASR_OK);
+  ck_assert_int_eq(asr_uplink_parse_answer("{\"status\":\"duplicate\",\"readings\":3}", &a),
+                   ASR_OK);
   ck_assert(a.duplicate);
   ck_assert_uint_eq(a.n, 0);
   asr_uplink_answer_free(&a);
