@@ -5,9 +5,11 @@
  * checks of a batch is the protocol's: headers present and well formed, agent known and
  * not revoked, timestamp within ASR_SIGN_MAX_SKEW, body size, signature over the
  * compressed bytes, gunzip (bounded), JSON parse, a strict schema check of every field,
- * and only then one transaction (cstore_apply). A malformed batch gets 400 with a
- * message naming the field ("readings[3].levels[1]: level is not an integer") and
- * nothing of it is stored. */
+ * and only then one transaction (cstore_apply). A batch whose frame is malformed gets 400
+ * with a message naming the field and nothing of it is stored; a fault inside one device,
+ * reading or event ("readings[3].levels[1]: level is not an integer") refuses that part
+ * only: the rest is stored and the 200 answer lists what was refused (docs/protocol.md,
+ * "Refused parts"). */
 #ifndef ASR_INGEST_H
 #define ASR_INGEST_H
 

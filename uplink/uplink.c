@@ -5,9 +5,11 @@
  *
  * Exactly once, step by step: a batch is built and its readings marked in one store
  * transaction (uplink/batch.c); it is sent with the same bytes until a 2xx; only then is
- * it marked delivered. Killed between the central's commit and our mark, the next run
- * sends the same batch id again and the central answers "duplicate". A 413 replaces the
- * batch by two halves in one transaction: safe, the central did not commit it. */
+ * it marked delivered, with what the central refused of it, in one transaction. Killed
+ * between the central's commit and our mark, the next run sends the same batch id again
+ * and the central answers "duplicate". A 413 replaces the batch by two halves in one
+ * transaction: safe, the central did not commit it. Batch ids carry a random part, so a
+ * database restored from a backup never sends an id the central has committed. */
 #include "uplink/uplink.h"
 
 #include <jansson.h>
