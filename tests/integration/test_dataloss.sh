@@ -8,7 +8,8 @@
 #     a batch still pending in the backup): every reading of both timelines reaches the
 #     central, counted exactly, and no false alarm is raised.
 #  3. A batch id the central already committed, sent again with another content (a
-#     restored or copied database of an older agent): stored, flagged, the sender told.
+#     restored or copied database of an older agent): stored, flagged, the sender told
+#     (a raw client, then the agent itself: it warns, status and status --check say so).
 #  4. A batch an older agent had built with a repeated supply index and kept aside (400):
 #     sent again, the central stores every other reading and refuses only the bad one;
 #     the agent records it (status shows it, status --check warns), and later batches
@@ -177,6 +178,44 @@ jcheck "flagged at the central: the batch id reused" "$O.pr" \
   'len([p for p in d["problems"] if p["what"] == "id_reused" and p["agent"] == "'$L_ID'"]) == 1'
 grep -q "reused" "$TMPD/run/central.log" && ok "the central logs the reused id" ||
   not_ok "the central does not log the reused id"
+
+# ... and the real agent told: a batch of an older agent's restored database, numbered
+# like one the central committed (ids without their random part)
+central_devices "$O.c4"
+agent_status "$O.a4"
+central_stop
+poll_once
+upload "another batch built while the central is down" 5 --max-wait 2
+python3 - "$DB" <<'EOF' && ok "its id made the one of a delivered batch (the restore of an older agent)" || not_ok "cannot rewrite the id"
+import gzip, json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+old, = db.execute("SELECT batch_id FROM outbox WHERE state = 'delivered' ORDER BY seq LIMIT 1").fetchone()
+seq, body = db.execute("SELECT seq, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1").fetchone()
+doc = json.loads(gzip.decompress(body))
+doc['batch_id'] = old
+new = gzip.compress(json.dumps(doc, separators=(',', ':')).encode())
+db.execute("DELETE FROM outbox WHERE batch_id = ?", (old,))
+db.execute("UPDATE outbox SET batch_id = ?, body = ?, body_size = ? WHERE seq = ?", (old, new, len(new), seq))
+db.commit()
+EOF
+central_start $NET.10 $PORT srv
+upload "upload of the batch with a reused id" 0
+grep -q "another content" "$E.u" && ok "upload warns of the reused id" ||
+  { not_ok "upload does not warn of the reused id"; show "$E.u"; }
+agent_status "$O.as"
+central_devices "$O.cd"
+python3 - "$O.a4" "$O.c4" "$O.as" "$O.cd" <<'EOF' && ok "its readings stored (counts exact)" || not_ok "the batch with a reused id lost readings"
+import json, sys
+def counts(f):
+    return {x['serial']: x['readings'] for x in json.load(open(f))['devices'] if not x['serial'].startswith('RB')}
+a0, c0, a1, c1 = (counts(f) for f in sys.argv[1:5])
+print('#   agent %s -> %s, central %s -> %s' % (a0, a1, c0, c1))
+sys.exit(0 if all(c1[k] - c0[k] == a1[k] - a0[k] == 1 for k in a1) else 1)
+EOF
+jcheck "status: the reused id recorded" "$O.as" 'd["uplink"]["batch_ids_reused"] == 1'
+run "$O.k" "$E.k" "$ASR_AGENT" status --check
+check_status "status --check warns of the reused id" 1 "$RC"
+grep -q "batch id reused" "$O.k" && ok "status --check names it" || { not_ok "status --check does not name it"; show "$O.k"; }
 
 ## 4. a batch an older agent held aside with a repeated supply index -------------------
 # (the central has one reading per printer more than the agent since the restore of 2)
