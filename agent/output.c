@@ -634,9 +634,15 @@ static void print_problems(FILE *out, const json_t *u)
   if (rr > 0 || re > 0)
     fprintf(out, "; the central refused %lld readings and %lld events in the last 7 days",
             (long long)rr, (long long)re);
-  if (json_is_object(last) && strcmp(jstr(last, "what"), "id_reused") != 0)
-    fprintf(out, " (last: %s %s: %s)", jstr(last, "what"), jstr(last, "device"),
-            jstr(last, "error"));
+  if (json_is_object(last) && strcmp(jstr(last, "what"), "id_reused") != 0) {
+    fputs(" (last: ", out);
+    put_cell(out, jstr(last, "what"), 16, 0);
+    fputc(' ', out);
+    put_cell(out, jstr(last, "device"), 255, 0);
+    fputs(": ", out);
+    put_cell(out, jstr(last, "error"), 255, 0);
+    fputc(')', out);
+  }
   if (reused > 0)
     fprintf(out,
             "; %lld batch ids the central knew with another content (restored or copied"
