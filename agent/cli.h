@@ -20,6 +20,8 @@ enum {
   ASR_EXIT_INPUT = 3,    /* an input file is unreadable or does not parse */
   ASR_EXIT_DB = 4,       /* the database cannot be opened, is locked or is newer */
   ASR_EXIT_NETWORK = 5,  /* nothing answered: no printer found or reachable */
+  ASR_EXIT_DAMAGED = 7,  /* the database is damaged or empty: nothing was written to it */
+  ASR_EXIT_NOSPACE = 8,  /* the disk (or quota) of the database is full: nothing lost */
   ASR_EXIT_INTERNAL = 70 /* out of memory or another internal error */
 };
 
@@ -34,8 +36,13 @@ int asr_cmd_run(int argc, char **argv);
 int asr_cmd_config(int argc, char **argv);
 int asr_cmd_service(int argc, char **argv);
 
-/* Prints "asr-agent: " + message on stderr. */
+/* Prints "asr-agent: " + message on stderr; when the program logs to a service's log
+ * (asr_log_has_sink: the daemon under systemd, syslog, the Windows service), logs the
+ * message at error level instead, without the prefix. */
 void asr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same for a summary line ("polled 3 devices: ..."), logged at info level. */
+void asr_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The exit status for a result code. */
 int asr_cli_exit_for(asr_result r);
@@ -70,6 +77,8 @@ enum {
   ASR_OPT_VERBOSE,
   ASR_OPT_QUIET,
   ASR_OPT_NO_PROGRESS,
+  ASR_OPT_HOST_DEADLINE,
+  ASR_OPT_DEADLINE,
 };
 
 #define ASR_CLI_COMMUNITIES_MAX 16
@@ -87,12 +96,18 @@ typedef struct {
   size_t n_creds;
 } asr_cli_snmp;
 
-/* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1). */
+/* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1, the
+ * default host deadline, no run deadline, the tick set by asr_cli_set_scan_tick). */
 void asr_cli_snmp_init(asr_cli_snmp *s);
 
-/* Takes one SNMP option (an ASR_OPT_* code and its argument). Returns 1 when the code
- * is an SNMP option and was taken, 0 when it is not an SNMP option, -1 on a bad value
- * (message printed). */
+/* Sets the tick every scan of a command calls from now on (the daemon: watchdog pings and
+ * its stop flag, see asr_scan_tick); NULL for none. */
+void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx);
+
+/* Takes one SNMP option (an ASR_OPT_* code and its argument): --timeout MS, --retries N,
+ * --concurrency N, --host-deadline MS, --deadline DURATION, the credentials. Returns 1
+ * when the code is an SNMP option and was taken, 0 when it is not an SNMP option, -1 on a
+ * bad value (message printed). */
 int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg);
 
 /* Builds s->creds from the options: the v3 user first when given (pass phrases from the

@@ -1,6 +1,7 @@
 /* cmd_run.c: `asr-agent run`, the daemon in the foreground (systemd and the Windows service
- * manager supervise it). Parses the options, loads the configuration (refusing to start on
- * an invalid file, exit 3) and hands over to agent/daemon.c. */
+ * manager supervise it). Parses the options, chooses where logs go (journal, syslog, the
+ * Windows service's logs or stderr), loads the configuration (refusing to start on an
+ * invalid file, exit 3, which the unit does not restart) and hands over to agent/daemon.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,12 +120,12 @@ static int run_clock(const run_args *a, asr_daemon *d)
   return -1;
 }
 
-/* Configuration errors: on stderr, or in the service's log (a service has no console). */
+/* Configuration errors ("file:line: problem"): on stderr for a person, at error level in
+ * the service's log (journal, syslog, Event Log: a service has no console). */
 static void print_error(const char *msg, void *ctx)
 {
-  const run_args *a = ctx;
-
-  if (a->service)
+  (void)ctx;
+  if (asr_log_has_sink())
     asr_log(ASR_LOG_ERR, "%s", msg);
   else
     fprintf(stderr, "%s\n", msg);
@@ -139,12 +140,10 @@ static int run_config(const run_args *a, asr_daemon *d)
     asr_cli_error("--config: path too long");
     return ASR_EXIT_USAGE;
   }
-  if (asr_conf_load(path, &d->conf, print_error, (void *)a) != ASR_OK ||
-      asr_conf_check_secrets(&d->conf, print_error, (void *)a) != ASR_OK) {
-    if (a->service)
-      asr_log(ASR_LOG_ERR, "%s is not valid: not starting", path);
+  if (asr_conf_load(path, &d->conf, print_error, NULL) != ASR_OK ||
+      asr_conf_check_secrets(&d->conf, print_error, NULL) != ASR_OK) {
     asr_cli_error("run: %s is not valid: not starting", path);
-    return ASR_EXIT_INPUT;
+    return ASR_EXIT_INPUT; /* the unit's RestartPreventExitStatus: no restart loop */
   }
   return -1;
 }
@@ -154,7 +153,7 @@ static int run_config(const run_args *a, asr_daemon *d)
 static void run_import(const run_args *a)
 {
   const char *path = asr_conf_path(a->config);
-  asr_result r = asr_confwrite_import(path, false, print_error, (void *)a);
+  asr_result r = asr_confwrite_import(path, false, print_error, NULL);
 
   if (r == ASR_OK)
     asr_log(ASR_LOG_INFO, "%s: the installer's settings written", path);
@@ -181,8 +180,9 @@ static int run_body(void *p)
   asr_daemon *d = x->d;
   int status;
 
-  if (x->a.service)
-    asr_svc_log_init(false); /* configuration errors must reach the service's log */
+  /* the log first: under systemd a bad configuration must reach the journal at error
+   * priority, with its file:line reason, as everything the daemon says afterwards */
+  asr_svc_log_init(x->a.use_syslog);
   status = run_clock(&x->a, d);
   if (status < 0)
     run_import(&x->a);
@@ -191,7 +191,6 @@ static int run_body(void *p)
   if (status >= 0)
     return status;
   d->seed = run_seed(&x->a);
-  asr_svc_log_init(x->a.use_syslog);
   status = asr_daemon_prepare(d);
   if (status >= 0)
     return status;
@@ -211,6 +210,7 @@ int asr_cmd_run(int argc, char **argv)
   x.d = calloc(1, sizeof(*x.d));
   if (!x.d)
     goto out;
+  asr_svc_log_init(false); /* a bad command line under systemd: in the journal at err */
   status = run_parse(argc, argv, &x.a);
   if (status >= 0)
     goto out;

@@ -174,12 +174,11 @@ static void report(const upload_args *a, asr_result r, const asr_uplink_report *
             rep->ids_reused);
   if (a->quiet)
     return;
-  fprintf(stderr,
-          "asr-agent: upload: %zu batches built%s, %zu delivered (%lld readings, %zu"
-          " duplicates), %zu split, %zu held, %lld pending\n",
-          rep->built, rep->heartbeats ? " + heartbeat" : "", rep->delivered,
-          (long long)rep->readings_delivered, rep->duplicates, rep->splits, rep->held,
-          (long long)rep->pending_batches);
+  asr_cli_note("upload: %zu batches built%s, %zu delivered (%lld readings, %zu"
+               " duplicates), %zu split, %zu held, %lld pending",
+               rep->built, rep->heartbeats ? " + heartbeat" : "", rep->delivered,
+               (long long)rep->readings_delivered, rep->duplicates, rep->splits, rep->held,
+               (long long)rep->pending_batches);
 }
 
 static int run(asr_store *st, upload_args *a)

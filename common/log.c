@@ -19,6 +19,11 @@ void asr_log_set_sink(asr_log_sink sink, void *ctx)
   log_sink_ctx = ctx;
 }
 
+int asr_log_has_sink(void)
+{
+  return log_sink != NULL;
+}
+
 int asr_log_enabled(asr_log_level level)
 {
   return level <= log_threshold;

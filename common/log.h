@@ -17,6 +17,10 @@ void asr_log_set_level(asr_log_level level);
 /* Replaces the sink (NULL restores the default: "asr-agent: level: msg" on stderr). */
 void asr_log_set_sink(asr_log_sink sink, void *ctx);
 
+/* True when a sink is set: the program logs to a journal, syslog or an event log, which
+ * name the program themselves (the CLI's "asr-agent: " prefix would be doubled there). */
+int asr_log_has_sink(void);
+
 /* Logs one message; a trailing newline is added by the sink. */
 void asr_log(asr_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test.sh: the whole test suite, as CI runs it (.ci/run). Installs what is missing, checks
 # the formatting, builds with gcc and clang with -Werror, runs the unit and integration
-# tests, runs the Windows job (scripts/win/ci.sh: cross-build, tests under Wine; skipped
-# with ASR_SKIP_WINDOWS=1), checks the agent against ../shared/printers/train when present,
+# tests, the systemd VM test (tests/vm: the .deb in a Debian 12 guest under qemu), the
+# Windows job (scripts/win/ci.sh: cross-build, tests under Wine; skipped with
+# ASR_SKIP_WINDOWS=1), checks the agent against ../shared/printers/train when present,
 # and runs make distcheck.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,21 @@ rm -rf _build-clang && mkdir _build-clang
 (cd _build-clang && ../configure --quiet --enable-werror CC=clang && make -j2 --quiet >/dev/null \
   && { make -j2 check TESTS='$(UNIT_TESTS)' >/dev/null || { cat tests/unit/*.log >&2; exit 1; }; })
 
+echo "== the .deb's unit under a real systemd: a Debian 12 guest under qemu (tests/vm, ~3 min;"
+echo "   the guest image is built once from the apt mirror and cached in /var/cache/asr-agent-vm)"
+vm_rc=0
+top_srcdir="$top" top_builddir="$top/_build-gcc" sh "$top/tests/vm/test_systemd_vm.sh" \
+  >_build-gcc/test-systemd-vm.log 2>&1 || vm_rc=$?
+if [ "$vm_rc" = 77 ]; then
+  grep '^SKIP' _build-gcc/test-systemd-vm.log
+elif [ "$vm_rc" != 0 ]; then
+  cat _build-gcc/test-systemd-vm.log >&2
+  echo "tests/vm/test_systemd_vm.sh failed (exit $vm_rc; log: _build-gcc/test-systemd-vm.log)" >&2
+  exit 1
+else
+  grep -E '^# (total [0-9]+ s$|systemd_vm: [0-9])' _build-gcc/test-systemd-vm.log
+fi
+
 if [ "${ASR_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "== Windows job skipped (ASR_SKIP_WINDOWS=1)"
 else
@@ -49,5 +65,9 @@ echo "== make distcheck"
 (cd _build-gcc && make --quiet distcheck >/dev/null 2>&1) || {
   echo "make distcheck failed; rerun 'make distcheck' in _build-gcc for details" >&2; exit 1; }
 summary() { sed -n "s/^# $1: *//p" _build-gcc/test-suite.log; }
+vm=0
+[ "$vm_rc" = 0 ] && vm=1 # the VM test counts as one test, as a make check script does
+vm_skip=0
+[ "$vm_rc" = 77 ] && vm_skip=1
 echo "== all tests passed"
-echo "tests: $(summary PASS) passed, $(summary FAIL) failed, $(summary SKIP) skipped"
+echo "tests: $(($(summary PASS) + vm)) passed, $(summary FAIL) failed, $(($(summary SKIP) + vm_skip)) skipped"

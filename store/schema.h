@@ -103,6 +103,8 @@
  * event_queue: the events not delivered yet, like upload_queue: a row per event, filled
  *   by a trigger on events; batch NULL = not batched yet, > 0 = the seq of the
  *   undelivered outbox batch that carries it; deleted when that batch is delivered.
+ *   Kinds include "serial_conflict" (agent/moves.h): a responder at another address
+ *   reported this device's identity while the device still answered.
  *
  * Schema (version 4): what the central refused (store/outbox.c holds the SQL)
  * ---------------------------------------------------------------------------
@@ -113,7 +115,13 @@
  *   "more": refusals the answer counted without listing them; "id_reused": the central
  *   had committed another batch with this id), device (its key as sent, "" when unknown),
  *   t (the reading's or event's time, NULL for a device), readings and events (how many
- *   were refused with it), error (the central's reason, one line). */
+ *   were refused with it), error (the central's reason, one line).
+ *
+ * Schema (version 5): the daemon's schedule (store/sched.c holds its SQL)
+ * ------------------------------------------------------------------------
+ * schedule: one row per periodic job of the daemon ("discovery", "poll"): last_start
+ *   (epoch seconds, written before the job runs) and fingerprint (what it covered: a hash
+ *   of the scan targets), so that a restart does not run them again at once. */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
@@ -268,7 +276,7 @@ static const asr_schema_step asr_schema_steps[] = {
         "CREATE INDEX event_queue_batch ON event_queue(batch) WHERE batch > 0;"
         "CREATE TRIGGER events_queue_ins AFTER INSERT ON events BEGIN"
         " INSERT INTO event_queue (event_id) VALUES (NEW.id); END;"},
-    {4, "CREATE TABLE upload_problems ("
+    {4, "CREATE TABLE IF NOT EXISTS upload_problems ("
         " id INTEGER PRIMARY KEY,"
         " at INTEGER NOT NULL,"
         " batch_id TEXT NOT NULL DEFAULT '',"
@@ -279,7 +287,12 @@ static const asr_schema_step asr_schema_steps[] = {
         " events INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT ''"
         ");"
-        "CREATE INDEX upload_problems_at ON upload_problems(at);"},
+        "CREATE INDEX IF NOT EXISTS upload_problems_at ON upload_problems(at);"},
+    {5, "CREATE TABLE schedule ("
+        " job TEXT PRIMARY KEY,"
+        " last_start INTEGER NOT NULL DEFAULT 0,"
+        " fingerprint TEXT NOT NULL DEFAULT ''"
+        ") WITHOUT ROWID;"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

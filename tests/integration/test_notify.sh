@@ -17,20 +17,27 @@ import os, socket, sys
 path, out = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("\0" + path[1:] if path.startswith("@") else path)
+open(out + ".bound", "w").close()
 with open(out, "a", buffering=1) as f:
     while True:
         msg = s.recv(4096).decode("utf-8", "replace")
         f.write(msg.replace("\n", " ") + "\n")
 PY
 
-# listen SOCKET OUT: starts a listener (tracked) and waits for its socket.
+# listen SOCKET OUT: starts a listener (tracked) and waits until its socket is bound (10 s
+# at most: a loaded machine starts python3 slowly, and READY=1 sent before would be lost).
 listen()
 {
   : >"$2"
+  rm -f "$2.bound"
   python3 "$LISTENER" "$1" "$2" &
   pid_track $!
   LISTEN_PID=$!
-  sleep 0.3
+  _i=0
+  while [ ! -f "$2.bound" ] && [ $_i -lt 100 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+  done
 }
 
 # wait_for FILE PATTERN [COUNT] [TENTHS]: waits until PATTERN occurs COUNT times in FILE.
@@ -130,6 +137,35 @@ run "$TMPD/o" "$TMPD/e" "$ASR_AGENT" run --config "$TMPD/bad.conf"
 check_status "invalid file: refuses to start" 3 "$RC"
 check "invalid file: both problems reported" \
   test "$(grep -c 'bad.conf:[23]:' "$TMPD/e")" -eq 2
+check "invalid file: no priority prefix off the journal" sh -c "! grep -q '^<' '$TMPD/e'"
+# ...and under the journal: each problem and the refusal at error priority ("<3>"), before
+# anything else, without the CLI's "asr-agent: " (journald names the program itself)
+python3 - "$ASR_AGENT" "$TMPD/bad.conf" "$TMPD/e" <<'PY'
+import os, subprocess, sys
+agent, conf, log = sys.argv[1:4]
+with open(log, "w") as f:
+    st = os.fstat(f.fileno())
+    env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    sys.exit(subprocess.call([agent, "run", "--config", conf], stdout=subprocess.DEVNULL,
+                             stderr=f, env=env, timeout=10))
+PY
+check_status "journal: invalid file refuses to start" 3 "$?"
+check "journal: both problems at error priority" \
+  test "$(grep -c '^<3>.*bad.conf:[23]:' "$TMPD/e")" -eq 2
+check "journal: 'not starting' at error priority" grep -q '^<3>run: .*bad.conf is not valid: not starting$' "$TMPD/e"
+check "journal: every line has a priority, none the doubled prefix" \
+  sh -c "! grep -v '^<[0-7]>' '$TMPD/e' && ! grep -q 'asr-agent: ' '$TMPD/e'"
+python3 - "$ASR_AGENT" "$TMPD/e" <<'PY'
+import os, subprocess, sys
+agent, log = sys.argv[1:3]
+with open(log, "w") as f:
+    st = os.fstat(f.fileno())
+    env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    sys.exit(subprocess.call([agent, "run", "surplus"], stdout=subprocess.DEVNULL,
+                             stderr=f, env=env, timeout=10))
+PY
+check_status "journal: a bad command line (a drop-in's ExecStart)" 2 "$?"
+check "journal: the bad argument at error priority" grep -q "^<3>run: unexpected argument 'surplus'" "$TMPD/e"
 run "$TMPD/o" "$TMPD/e" "$ASR_AGENT" run --config "$TMPD/agent.conf" --test-clock yesterday
 check_status "bad --test-clock" 2 "$RC"
 

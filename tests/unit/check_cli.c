@@ -6,6 +6,7 @@
 
 #include "agent/cli.h"
 #include "agent/secret.h"
+#include "common/log.h"
 #include "tests/unit/testutil.h"
 
 static char tmpdir[200];
@@ -204,6 +205,8 @@ START_TEST(exit_statuses)
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_PARSE), ASR_EXIT_INPUT);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_LOCKED), ASR_EXIT_DB);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_VERSION), ASR_EXIT_DB);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_CORRUPT), 7); /* asr-agent(8): damaged */
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DISK_FULL), 8);  /* asr-agent(8): disk full */
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_TIMEOUT), ASR_EXIT_FAILURE);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_NOMEM), ASR_EXIT_INTERNAL);
 }
@@ -217,6 +220,44 @@ START_TEST(db_path_precedence)
   ck_assert_str_eq(asr_cli_db_path(NULL), "/tmp/env.db");
   ck_assert_str_eq(asr_cli_db_path("/tmp/opt.db"), "/tmp/opt.db");
   tu_setenv("ASR_AGENT_DB", NULL);
+}
+END_TEST
+
+/* A service's log: what reached the sink. */
+static struct {
+  int n;
+  asr_log_level level;
+  char msg[256];
+} logged;
+
+static void record(asr_log_level level, const char *msg, void *ctx)
+{
+  (void)ctx;
+  logged.n++;
+  logged.level = level;
+  snprintf(logged.msg, sizeof(logged.msg), "%s", msg);
+}
+
+/* Under a service's log the CLI's messages keep their level and lose the "asr-agent: "
+ * prefix (journald names the program: it would read "asr-agent: asr-agent: ..."). */
+START_TEST(messages_to_a_service_log)
+{
+  memset(&logged, 0, sizeof(logged));
+  asr_log_set_sink(record, NULL);
+  asr_log_set_level(ASR_LOG_INFO);
+  asr_cli_error("poll failed: %s", "timeout");
+  ck_assert_int_eq(logged.n, 1);
+  ck_assert_int_eq(logged.level, ASR_LOG_ERR);
+  ck_assert_str_eq(logged.msg, "poll failed: timeout");
+  asr_cli_note("polled %d devices: %d read, %d failed", 3, 3, 0);
+  ck_assert_int_eq(logged.n, 2);
+  ck_assert_int_eq(logged.level, ASR_LOG_INFO);
+  ck_assert_str_eq(logged.msg, "polled 3 devices: 3 read, 0 failed");
+  asr_log_set_level(ASR_LOG_WARN); /* log_level warning: the summary is not logged */
+  asr_cli_note("polled %d devices", 1);
+  ck_assert_int_eq(logged.n, 2);
+  asr_log_set_sink(NULL, NULL);
+  ck_assert(!asr_log_has_sink());
 }
 END_TEST
 
@@ -240,6 +281,7 @@ int main(void)
   tcase_add_test(tc, snmp_v3_errors);
   tcase_add_test(tc, exit_statuses);
   tcase_add_test(tc, db_path_precedence);
+  tcase_add_test(tc, messages_to_a_service_log);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
