@@ -2,19 +2,26 @@
  * Results go to stdout, diagnostics and the request log to stderr. */
 #include "central/ccli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
 #include "central/simulate.h"
+#include "common/clock.h"
+#include "common/device.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
@@ -33,6 +40,21 @@ enum {
   OPT_SITE,
   OPT_VERBOSE,
   OPT_LIMIT,
+  OPT_NAME,
+  OPT_MAX_CONNS,
+  OPT_PER_IP,
+  OPT_HEADER_TIMEOUT,
+  OPT_REQUEST_TIMEOUT,
+  OPT_MEMORY_BUDGET,
+  OPT_BATCH_MEMORY,
+  OPT_PAGE_THREADS,
+  OPT_PAGE_QUEUE,
+  OPT_TLS_MIN,
+  OPT_TLS_PRIO,
+  OPT_ROTATE,
+  OPT_REVOKE,
+  OPT_TOKEN_FILE,
+  OPT_KEEP_TOKEN,
 };
 
 #define cli_error ccli_error
@@ -135,10 +157,78 @@ static void serve_usage(FILE *out)
 {
   fprintf(out,
           "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
-          " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
+          " --tls-key FILE]\n       [--tls-min-version 1.2|1.3] [--tls-priorities STRING]"
+          " [--threads N] [--max-body BYTES] [-v]\n"
+          "       [--max-connections N] [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
+          "       [--request-timeout SECONDS] [--memory-budget BYTES] [--batch-memory BYTES]\n"
+          "       [--page-threads N] [--page-queue N]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
+}
+
+/* A size in bytes, with an optional K, M or G (binary) suffix, within [min, max]. */
+static asr_result parse_size(const char *arg, size_t min, size_t max, size_t *out)
+{
+  char digits[24];
+  size_t n = strlen(arg), shift = 0;
+  int64_t v = 0;
+
+  if (n && (arg[n - 1] == 'K' || arg[n - 1] == 'k'))
+    shift = 10;
+  else if (n && (arg[n - 1] == 'M' || arg[n - 1] == 'm'))
+    shift = 20;
+  else if (n && (arg[n - 1] == 'G' || arg[n - 1] == 'g'))
+    shift = 30;
+  if (shift)
+    n--;
+  if (n == 0 || n >= sizeof(digits))
+    return ASR_ERR_INVALID;
+  memcpy(digits, arg, n);
+  digits[n] = '\0';
+  if (asr_parse_i64(digits, 0, (int64_t)(max >> shift), &v) != ASR_OK)
+    return ASR_ERR_INVALID;
+  *out = (size_t)v << shift;
+  return *out >= min ? ASR_OK : ASR_ERR_INVALID;
+}
+
+/* serve's bounds of clients and requests; -1 with a message on a bad value. */
+static int serve_limit_option(central_server_opts *o, int c, const char *arg)
+{
+  static const struct {
+    int opt;
+    const char *name;
+    unsigned min, max;
+    size_t off;
+  } uints[] = {
+      {OPT_MAX_CONNS, "--max-connections", 16, 65536,
+       offsetof(central_server_opts, max_connections)},
+      {OPT_PER_IP, "--max-connections-per-ip", 1, 65536,
+       offsetof(central_server_opts, per_ip_connections)},
+      {OPT_HEADER_TIMEOUT, "--header-timeout", 1, 3600,
+       offsetof(central_server_opts, header_timeout)},
+      {OPT_REQUEST_TIMEOUT, "--request-timeout", 1, 86400,
+       offsetof(central_server_opts, request_timeout)},
+      {OPT_PAGE_THREADS, "--page-threads", 1, 64, offsetof(central_server_opts, page_threads)},
+      {OPT_PAGE_QUEUE, "--page-queue", 1, 4096, offsetof(central_server_opts, page_queue)},
+  };
+  size_t *size = c == OPT_MEMORY_BUDGET ? &o->memory_budget : &o->batch_memory;
+
+  for (size_t i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+    if (uints[i].opt != c)
+      continue;
+    if (asr_parse_uint(arg, uints[i].min, uints[i].max,
+                       (unsigned *)(void *)((char *)o + uints[i].off)) == ASR_OK)
+      return 0;
+    cli_error("%s: '%s' is not a number from %u to %u", uints[i].name, arg, uints[i].min,
+              uints[i].max);
+    return -1;
+  }
+  if (parse_size(arg, (size_t)16 << 20, (size_t)1 << 40, size) == ASR_OK)
+    return 0;
+  cli_error("%s: '%s' is not a size from 16M to 1024G (bytes, or a number and K, M or G)",
+            c == OPT_MEMORY_BUDGET ? "--memory-budget" : "--batch-memory", arg);
+  return -1;
 }
 
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
@@ -146,6 +236,25 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
   unsigned v = 0;
 
   switch (c) {
+  case OPT_MAX_CONNS:
+  case OPT_PER_IP:
+  case OPT_HEADER_TIMEOUT:
+  case OPT_REQUEST_TIMEOUT:
+  case OPT_PAGE_THREADS:
+  case OPT_PAGE_QUEUE:
+  case OPT_MEMORY_BUDGET:
+  case OPT_BATCH_MEMORY:
+    return serve_limit_option(o, c, arg);
+  case OPT_TLS_MIN:
+    if (!central_tls_priorities(arg)) {
+      cli_error("--tls-min-version: '%s' is not 1.2 or 1.3", arg);
+      return -1;
+    }
+    o->tls_min_version = arg;
+    return 0;
+  case OPT_TLS_PRIO:
+    o->tls_priorities = arg;
+    return 0;
   case OPT_LISTEN:
     o->listen = arg;
     return 0;
@@ -188,6 +297,16 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"tls-key", required_argument, NULL, OPT_TLS_KEY},
       {"threads", required_argument, NULL, OPT_THREADS},
       {"max-body", required_argument, NULL, OPT_MAX_BODY},
+      {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+      {"max-connections-per-ip", required_argument, NULL, OPT_PER_IP},
+      {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+      {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+      {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+      {"batch-memory", required_argument, NULL, OPT_BATCH_MEMORY},
+      {"page-threads", required_argument, NULL, OPT_PAGE_THREADS},
+      {"page-queue", required_argument, NULL, OPT_PAGE_QUEUE},
+      {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
+      {"tls-priorities", required_argument, NULL, OPT_TLS_PRIO},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
   };
@@ -210,6 +329,11 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
   }
   if (optind != argc || !o->listen || !o->db_path) {
     serve_usage(stderr);
+    return -1;
+  }
+  if (o->batch_memory && o->batch_memory > o->memory_budget) {
+    cli_error("--batch-memory (%zu MiB) is more than --memory-budget (%zu MiB)",
+              o->batch_memory >> 20, o->memory_budget >> 20);
     return -1;
   }
   return 0;
@@ -293,41 +417,108 @@ int ccli_serve(int argc, char **argv)
  * site add / site list */
 
 typedef struct {
-  const char *db, *contact, *address;
+  const char *db, *contact, *address, *name;
+  const char *token_file; /* site add, site token --rotate: the token goes there (0600) */
   int json;
+  int token_op; /* site token: OPT_ROTATE or OPT_REVOKE */
 } site_opts;
 
+/* site add/list options; the mail options (--mail-from, --smtp-url...) of the registration
+ * mail go to the replenishment settings (ccli_rp_serve_option). */
 static int site_args(int argc, char **argv, site_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
       {"contact", required_argument, NULL, OPT_CONTACT},
       {"address", required_argument, NULL, OPT_ADDRESS},
+      {"name", required_argument, NULL, OPT_NAME},
       {"format", required_argument, NULL, OPT_FORMAT},
+      {"rotate", no_argument, NULL, OPT_ROTATE},
+      {"revoke", no_argument, NULL, OPT_REVOKE},
+      {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
       {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0},
   };
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
+  const struct option *rp = ccli_rp_options();
+  size_t nrp = 0;
   int c;
 
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while (rp[nrp].name && nrp < 15)
+    nrp++;
+  memcpy(all, longopts, sizeof(longopts));
+  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
     else if (c == OPT_CONTACT)
       o->contact = optarg;
     else if (c == OPT_ADDRESS)
       o->address = optarg;
+    else if (c == OPT_NAME)
+      o->name = optarg;
+    else if (c == OPT_TOKEN_FILE)
+      o->token_file = optarg;
+    else if ((c == OPT_ROTATE || c == OPT_REVOKE) && (!o->token_op || o->token_op == c))
+      o->token_op = c;
     else if (c == OPT_FORMAT && parse_format(optarg, &o->json) == 0)
       continue;
-    else
+    else if (c == OPT_HELP || c == 'h' || c == OPT_FORMAT || ccli_rp_serve_option(c, optarg) != 0)
       return -1;
   }
   return 0;
 }
 
-/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
-static bool email_ok(const char *s)
+/* Opens (creating or truncating) the file a site token goes to, readable by its owner
+ * only whatever it was before; -1 with a message. */
+static int token_file_open(const char *path)
 {
-  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0 || fchmod(fd, 0600) != 0) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Writes the token and a newline to fd and closes it; the result. */
+static asr_result token_file_write(int fd, const char *path, const char *token)
+{
+  char line[CSTORE_TOKEN_LEN + 2];
+  size_t n = 0;
+  asr_result r = asr_fmt(line, sizeof(line), "%s\n", token);
+
+  n = strlen(line);
+  if (!r && (write(fd, line, n) != (ssize_t)n || fsync(fd) != 0)) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    r = ASR_ERR_IO;
+  }
+  memset(line, 0, sizeof(line));
+  if (close(fd) != 0 && !r) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    r = ASR_ERR_IO;
+  }
+  return r;
+}
+
+/* A new token: into --token-file (0600), else on standard output. */
+static asr_result token_out(int fd, const site_opts *o, const char *token)
+{
+  if (fd < 0) {
+    printf("%s\n", token);
+    return fflush(stdout) == 0 ? ASR_OK : ASR_ERR_IO;
+  }
+  return token_file_write(fd, o->token_file, token);
+}
+
+/* The supplies contact: an address the notices can be sent to, given bare or as mail
+ * programs show it ("Ops <ops@acme.example>", uplink/smtp.h); *addr receives the address. */
+static bool contact_ok(const char *s, char *name, size_t name_n, char *addr, size_t addr_n)
+{
+  return s && asr_smtp_mailbox_parse(s, name, name_n, addr, addr_n) &&
+         strlen(addr) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -344,33 +535,115 @@ static bool name_ok(const char *s)
   return true;
 }
 
+/* The site, its first contact (named) and the history, in one transaction. */
+static asr_result site_add_tx(cstore *st, const char *name, const site_opts *o, const char *addr,
+                              const char *who, char *token, size_t tokenn, int64_t *contact)
+{
+  asr_result r = cstore_tx_begin(st);
+  const char *cname = o->name ? o->name : (who && who[0] ? who : NULL);
+
+  if (!r)
+    r = cstore_site_add(st, name, addr, o->address, asr_clock_now(), token, tokenn);
+  if (!r)
+    r = cstore_contact_find(st, name, NULL, contact);
+  if (!r && cname)
+    r = cstore_contact_update(st, *contact, cname, NULL, NULL, asr_clock_now());
+  if (!r)
+    r = cstore_tx_commit(st);
+  else
+    cstore_tx_rollback(st);
+  return r;
+}
+
 static int site_add(const char *name, const site_opts *o)
 {
-  char token[CSTORE_TOKEN_LEN + 1];
+  char token[CSTORE_TOKEN_LEN + 1], who[CSTORE_NAME_MAX], addr[CSTORE_NAME_MAX];
   cstore *st = NULL;
+  int64_t contact = 0;
+  int fd = -1;
   asr_result r;
 
   if (!name_ok(name)) {
     cli_error("site add: NAME must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
-  if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
-              " (printable ASCII, no spaces, brackets or quotes)");
+  if (!o->contact) {
+    cli_error("site add: --contact is required: the supplies contact's e-mail address"
+              " (ops@acme.example, or 'Ops <ops@acme.example>')");
+    return CCLI_EXIT_USAGE;
+  }
+  if (!contact_ok(o->contact, who, sizeof(who), addr, sizeof(addr))) {
+    cli_error("site add: --contact '%.200s' is not an e-mail address: give local@domain"
+              " (printable ASCII, no spaces) or Name <local@domain>",
+              o->contact);
     return CCLI_EXIT_USAGE;
   }
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
     cli_error("site add: --address must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
+  if (o->name && (strlen(o->name) >= CSTORE_NAME_MAX || !name_ok(o->name))) {
+    cli_error("site add: --name (the contact's) must be 1 to 255 printable bytes");
+    return CCLI_EXIT_USAGE;
+  }
   r = open_db(o->db, &st);
+  fd = !r && o->token_file ? token_file_open(o->token_file) : -1;
+  if (!r && o->token_file && fd < 0)
+    r = ASR_ERR_IO;
   if (!r) {
-    r = cstore_site_add(st, name, o->contact, o->address, asr_now(), token, sizeof(token));
+    r = site_add_tx(st, name, o, addr, who, token, sizeof(token), &contact);
     if (r)
       cli_error("%s", cstore_errmsg(st));
-    else
-      printf("%s\n", token);
+    else {
+      r = token_out(fd, o, token);
+      fd = -1;
+    }
   }
+  memset(token, 0, sizeof(token));
+  if (fd >= 0)
+    close(fd);
+  if (!r) {
+    /* the confirmation mail: queued in the outbox now (sent now with --smtp-url) */
+    r = ccli_rp_registered(st, contact);
+    cstore_close(st);
+    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : exit_for(r);
+  }
+  cstore_close(st);
+  return exit_for(r);
+}
+
+/* site token NAME --rotate|--revoke */
+static int site_token(const char *name, const site_opts *o)
+{
+  char token[CSTORE_TOKEN_LEN + 1] = "";
+  cstore *st = NULL;
+  int fd = -1;
+  asr_result r = open_db(o->db, &st);
+
+  if (!r && o->token_op == OPT_ROTATE && o->token_file) {
+    fd = token_file_open(o->token_file);
+    r = fd < 0 ? ASR_ERR_IO : ASR_OK;
+  }
+  if (!r && o->token_op == OPT_ROTATE)
+    r = cstore_site_token_rotate(st, name, asr_now(), token, sizeof(token));
+  else if (!r)
+    r = cstore_site_token_revoke(st, name, asr_now());
+  if (r && st && r != ASR_ERR_IO)
+    cli_error("%s", cstore_errmsg(st));
+  if (!r && o->token_op == OPT_ROTATE) {
+    r = token_out(fd, o, token);
+    fd = -1;
+    fprintf(stderr, "asr-central: site '%s': a new site token%s%s; the old one enrols nothing\n",
+            name, o->token_file ? " is in " : " was printed", o->token_file ? o->token_file : "");
+  } else if (!r) {
+    fprintf(stderr,
+            "asr-central: site '%s': its site token is revoked, no agent can enrol with it"
+            " (its agents keep working); 'site token --rotate' issues a new one\n",
+            name);
+  }
+  if (fd >= 0)
+    close(fd);
+  memset(token, 0, sizeof(token));
   cstore_close(st);
   return exit_for(r);
 }
@@ -383,12 +656,13 @@ static int print_site(const cstore_site *s, void *ctx)
   asr_time_iso(s->created_at, when, sizeof(when));
   if (arr)
     json_array_append_new(arr,
-                          json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "name", s->name, "contact",
+                          json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "name", s->name, "contact",
                                     s->contact, "address", s->address, "created_at", when, "agents",
-                                    (json_int_t)s->agents, "devices", (json_int_t)s->devices));
+                                    (json_int_t)s->agents, "devices", (json_int_t)s->devices,
+                                    "token", s->token_revoked ? "revoked" : "active"));
   else
-    printf("%-24s %-32s %6lld %8lld  %s\n", s->name, s->contact, (long long)s->agents,
-           (long long)s->devices, when);
+    printf("%-24s %-32s %6lld %8lld  %-20s  %s\n", s->name, s->contact, (long long)s->agents,
+           (long long)s->devices, when, s->token_revoked ? "revoked" : "active");
   return 0;
 }
 
@@ -399,7 +673,8 @@ static int site_list(const site_opts *o)
   asr_result r = open_db(o->db, &st);
 
   if (!r && !o->json)
-    printf("%-24s %-32s %6s %8s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED");
+    printf("%-24s %-32s %6s %8s  %-20s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED",
+           "TOKEN");
   if (!r)
     r = cstore_site_foreach(st, print_site, arr);
   if (r && st)
@@ -411,25 +686,39 @@ static int site_list(const site_opts *o)
   return exit_for(r);
 }
 
+static int site_usage(const char *sub)
+{
+  fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--name TEXT] [--address TEXT]"
+                  " [--token-file FILE] --db FILE\n"
+                  "         [--mail-from ADDRESS] [--smtp-url URL ...]\n"
+                  "       asr-central site list --db FILE [--format json|table]\n"
+                  "       asr-central site token NAME --rotate [--token-file FILE] --db FILE\n"
+                  "       asr-central site token NAME --revoke --db FILE\n");
+  return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+}
+
 int ccli_site(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, 0};
+  site_opts o = {.json = 0};
   const char *sub = argc > 1 ? argv[1] : "";
 
-  if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0) {
-    fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT] --db FILE\n"
-                    "       asr-central site list --db FILE [--format json|table]\n");
-    return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
-  }
+  if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "token") != 0)
+    return site_usage(sub);
   if (site_args(argc - 1, argv + 1, &o))
     return CCLI_EXIT_USAGE;
   if (strcmp(sub, "list") == 0)
     return optind == argc - 1 ? site_list(&o) : CCLI_EXIT_USAGE;
   if (optind != argc - 2) {
-    cli_error("site add: one NAME expected");
+    cli_error("site %s: one NAME expected", sub);
     return CCLI_EXIT_USAGE;
   }
-  return site_add(argv[optind + 1], &o);
+  if (strcmp(sub, "add") == 0)
+    return site_add(argv[optind + 1], &o);
+  if (!o.token_op || (o.token_op == OPT_REVOKE && o.token_file)) {
+    cli_error("site token: --rotate [--token-file FILE] or --revoke");
+    return CCLI_EXIT_USAGE;
+  }
+  return site_token(argv[optind + 1], &o);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -440,17 +729,57 @@ static json_t *opt_int_json(bool has, int64_t v)
   return has ? json_integer((json_int_t)v) : json_null();
 }
 
+/* What people call a supply type (RFC 3805 names otherwise). */
+static const struct {
+  const char *type, *name;
+} type_names[] = {
+    {"opc", "drum"},
+    {"wasteToner", "waste toner"},
+    {"wasteInk", "waste ink"},
+    {"transferUnit", "transfer unit"},
+    {"cleanerUnit", "cleaner unit"},
+    {"fuserOil", "fuser oil"},
+    {"inkRibbon", "ink ribbon"},
+    {"coronaWire", "corona wire"},
+};
+
+/* A supply's label in `devices`: a toner or ink (ordered by ASR) by its colorant, any other
+ * supply (a drum, a fuser, a waste container) by its type, its colorant beside it: a drum
+ * must not read like a toner (issue 11). */
+static void supply_label(const cstore_supply_row *s, char *buf, size_t n)
+{
+  const char *type = s->type && *s->type ? s->type : NULL;
+  const char *col = s->colorant && *s->colorant ? s->colorant : NULL;
+  bool asr = type && asr_rp_type_forecast_ordered(asr_supply_type_code(type));
+
+  if (asr || !type) {
+    asr_strlcpy(buf, col ? col : type ? type : "?", n);
+    return;
+  }
+  for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+    if (strcmp(type, type_names[i].type) == 0)
+      type = type_names[i].name;
+  if (col && strcmp(s->type, "wasteToner") != 0)
+    asr_fmt(buf, n, "%s (%s)", type, col);
+  else
+    asr_strlcpy(buf, type, n);
+}
+
 static json_t *supplies_json(const cstore_device_row *d)
 {
   json_t *arr = json_array();
+  char label[CSTORE_NAME_MAX + 32];
 
   for (size_t i = 0; arr && i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    json_array_append_new(arr, json_pack("{s:i,s:s?,s:s?,s:o,s:o,s:o}", "index", (int)s->index,
-                                         "type", s->type, "colorant", s->colorant, "percent",
-                                         opt_int_json(s->has_percent, s->percent), "level",
-                                         opt_int_json(s->has_level, s->level), "max",
-                                         opt_int_json(s->has_max, s->max)));
+    supply_label(s, label, sizeof(label));
+    json_array_append_new(arr,
+                          json_pack("{s:i,s:s?,s:s?,s:s,s:b,s:o,s:o,s:o}", "index", (int)s->index,
+                                    "type", s->type, "colorant", s->colorant, "label", label, "asr",
+                                    s->type && asr_rp_type_eligible(asr_supply_type_code(s->type)),
+                                    "percent", opt_int_json(s->has_percent, s->percent), "level",
+                                    opt_int_json(s->has_level, s->level), "max",
+                                    opt_int_json(s->has_max, s->max)));
   }
   return arr;
 }
@@ -479,10 +808,11 @@ static void device_table(const cstore_device_row *d)
     asr_time_iso(d->last_reading_at, when, sizeof(when));
   for (size_t i = 0; i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    const char *name = s->colorant && *s->colorant ? s->colorant
-                       : s->type && *s->type       ? s->type
-                                                   : "?";
+    char name[CSTORE_NAME_MAX + 32];
 
+    supply_label(s, name, sizeof(name));
+    for (char *c = name; *c; c++) /* printer-sent text: no control characters */
+      *c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
     if (s->has_percent)
       asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
     else
@@ -540,7 +870,7 @@ void *ccli_devices_json(struct cstore *st, const char *site)
 
 int ccli_devices(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, 1};
+  site_opts o = {.json = 1};
   const char *site = NULL;
   cstore *st = NULL;
   json_t *doc = NULL;
@@ -644,7 +974,7 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
 
 int ccli_problems(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, 1};
+  site_opts o = {.json = 1};
   const char *site = NULL;
   int64_t limit = PROBLEMS_LIMIT_DEFAULT;
   cstore *st = NULL;
@@ -680,33 +1010,57 @@ int ccli_problems(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * agent revoke */
 
+/* What agent revoke did, on standard error. */
+static void say_locked_out(const char *id, const cstore_lockout *lo, bool keep)
+{
+  fprintf(stderr, "asr-central: agent %s (site '%s') is revoked: its requests get 403\n", id,
+          lo->site);
+  if (lo->token_revoked)
+    fprintf(stderr,
+            "asr-central: the site token it enrolled with is revoked too: no agent can enrol"
+            " with it; 'asr-central site token '%s' --rotate' issues a new one\n",
+            lo->site);
+  else if (!keep)
+    fprintf(stderr,
+            "asr-central: the site's token was issued after this agent enrolled (or was revoked"
+            " already): it is left as it is\n");
+}
+
 int ccli_agent(int argc, char **argv)
 {
   static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                           {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
                                            {NULL, 0, NULL, 0}};
   const char *db = NULL;
   cstore *st = NULL;
+  cstore_lockout lo;
+  bool keep = false;
   asr_result r;
   int c;
 
   if (argc < 2 || strcmp(argv[1], "revoke") != 0) {
-    fprintf(stderr, "usage: asr-central agent revoke AGENT_ID --db FILE\n");
+    fprintf(stderr, "usage: asr-central agent revoke AGENT_ID [--keep-site-token] --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
   while ((c = getopt_long(argc - 1, argv + 1, "", longopts, NULL)) != -1) {
-    if (c != OPT_DB)
+    if (c == OPT_KEEP_TOKEN)
+      keep = true;
+    else if (c == OPT_DB)
+      db = optarg;
+    else
       return CCLI_EXIT_USAGE;
-    db = optarg;
   }
   if (optind != argc - 2)
     return CCLI_EXIT_USAGE;
   r = open_db(db, &st);
   if (!r)
-    r = cstore_agent_revoke(st, argv[optind + 1]);
+    r = cstore_agent_lock_out(st, argv[optind + 1], keep, asr_now(), &lo);
   if (r == ASR_ERR_NOT_FOUND)
     cli_error("no agent '%s'", argv[optind + 1]);
   else if (r && st)
     cli_error("%s", cstore_errmsg(st));
+  else if (!r)
+    say_locked_out(argv[optind + 1], &lo, keep);
   cstore_close(st);
   return exit_for(r);
 }
