@@ -145,7 +145,7 @@ central_devices "$O.cd"
 counts "$O.cd" >"$O.c2"
 db_copy "$TMPD/backup2.db" "$DB"
 upload "the restored pending batch sent again" 0
-grep -q " 1 duplicates" "$E.u" && ok "it is a duplicate (the same content)" ||
+grep -q " 1 duplicate)" "$E.u" && ok "it is a duplicate (the same content)" ||
   { not_ok "the restored pending batch is not a duplicate"; show "$E.u"; }
 central_devices "$O.cd"
 counts "$O.cd" >"$O.c3"
