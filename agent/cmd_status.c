@@ -123,9 +123,12 @@ static int status_parse(int argc, char **argv, status_args *a)
 static asr_result add_uplink(asr_store *st, asr_report *report)
 {
   asr_outbox_status s;
+  asr_outbox_problems p;
   asr_report_uplink u;
   asr_result r = asr_outbox_get_status(st, &s);
 
+  if (!r)
+    r = asr_outbox_problems_since(st, asr_now() - ASR_HEALTH_PROBLEM_WINDOW, &p);
   if (r)
     return r;
   memset(&u, 0, sizeof(u));
@@ -140,6 +143,15 @@ static asr_result add_uplink(asr_store *st, asr_report *report)
   u.last_error = s.last_error;
   u.stopped = s.stopped;
   u.outbox_full = s.outbox_full;
+  u.refused_readings = p.readings_refused;
+  u.refused_events = p.events_refused;
+  u.ids_reused = p.id_reused;
+  u.last_problem.at = p.last.at;
+  u.last_problem.t = p.last.t;
+  u.last_problem.batch_id = p.last.batch_id;
+  u.last_problem.what = p.last.what;
+  u.last_problem.device = p.last.device;
+  u.last_problem.error = p.last.error;
   return asr_report_set_uplink(report, &u);
 }
 

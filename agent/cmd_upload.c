@@ -161,6 +161,17 @@ static void report(const upload_args *a, asr_result r, const asr_uplink_report *
     asr_cli_error("upload: %s", rep->error[0] ? rep->error : asr_result_str(r));
   if (rep->outbox_full)
     asr_cli_error("upload: the outbox is over its bound with undelivered batches (all kept)");
+  if (rep->readings_refused > 0 || rep->events_refused > 0)
+    fprintf(stderr,
+            "asr-agent: warning: upload: the central refused %lld readings and %lld events"
+            " (everything else is stored; `asr-agent status` says which and why)\n",
+            (long long)rep->readings_refused, (long long)rep->events_refused);
+  if (rep->ids_reused > 0)
+    fprintf(stderr,
+            "asr-agent: warning: upload: the central had committed %zu of these batch ids with"
+            " another content (stored as well): was this database restored from a backup or"
+            " copied to another machine?\n",
+            rep->ids_reused);
   if (a->quiet)
     return;
   asr_cli_note("upload: %zu %s built%s, %zu delivered (%lld %s, %zu %s), %zu split, %zu held,"

@@ -539,6 +539,27 @@ static asr_check_status check_disk(const asr_store *st, char *buf, size_t n)
   return ASR_CHECK_WARNING;
 }
 
+/* What the central refused in the last week (issue 10), "" when nothing. */
+static asr_check_status check_refused(asr_store *st, int64_t now, char *buf, size_t n,
+                                      asr_result *r)
+{
+  asr_outbox_problems p;
+  size_t len = 0;
+
+  buf[0] = '\0';
+  *r = asr_outbox_problems_since(st, now - ASR_HEALTH_PROBLEM_WINDOW, &p);
+  if (*r || p.count == 0)
+    return ASR_CHECK_OK;
+  if (p.readings_refused > 0 || p.events_refused > 0)
+    asr_append(buf, n, &len, "the central refused %lld reading%s and %lld event%s in 7 days",
+               (long long)p.readings_refused, p.readings_refused == 1 ? "" : "s",
+               (long long)p.events_refused, p.events_refused == 1 ? "" : "s");
+  if (p.id_reused > 0)
+    asr_append(buf, n, &len, "%s%lld batch id%s reused (restored or copied database?)",
+               len ? ", " : "", (long long)p.id_reused, p.id_reused == 1 ? "" : "s");
+  return ASR_CHECK_WARNING;
+}
+
 /* The printers part of the line and its status. */
 static asr_check_status check_printers(const asr_events_counts *c, const flagged_ctx *f, char *buf,
                                        size_t n)
@@ -594,7 +615,7 @@ asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *
   static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
   asr_events_counts c;
   flagged_ctx f;
-  char printers[600], upload[128], text[2048];
+  char printers[600], upload[128], refused[200], text[2048];
   size_t len = 0;
   asr_check_status s;
   asr_result r = st ? asr_events_count_states(st, &c) : ASR_ERR_DB;
@@ -612,6 +633,10 @@ asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *
   text[0] = '\0';
   add_part(text, sizeof(text), &len, printers);
   add_part(text, sizeof(text), &len, upload);
+  if (!r)
+    s = worse(s, check_refused(st, now, refused, sizeof(refused), &r));
+  if (!r)
+    add_part(text, sizeof(text), &len, refused);
   if (!r)
     s = worse(s, check_more(st, l, text, sizeof(text), &len, &r));
   if (r) {

@@ -103,16 +103,21 @@ typedef struct {
 /* The defaults: 2 days, 7 days, 100 MB, no problem. */
 void asr_check_limits_init(asr_check_limits *l);
 
+/* How long what the central refused (and a reused batch id) stays a WARNING of status
+ * --check and is counted by status. */
+#define ASR_HEALTH_PROBLEM_WINDOW (7 * 86400)
+
 /* Writes the one line of `status --check` for the database st at now into line (n
  * bytes) and returns its status. Each part adds its words and may raise the status:
  * printers: silent WARNING, disconnected CRITICAL; uploads: none for
  * upload_warning_after WARNING, upload_critical_after CRITICAL, stopped (401/403)
  * CRITICAL (not enrolled: nothing); outbox: batches held by the central WARNING (with
  * its reason), undelivered batches over ASR_HEALTH_OUTBOX_WARNING_PCT of the bound
- * WARNING, over the bound CRITICAL; disk: less than ASR_HEALTH_DISK_WARNING free
- * WARNING, ASR_HEALTH_DISK_CRITICAL CRITICAL (readings cannot be stored); a
- * configuration problem WARNING. st NULL or unreadable: UNKNOWN. Perfdata: devices,
- * silent, disconnected. */
+ * WARNING, over the bound CRITICAL; readings or events the central refused, or a batch
+ * id it knew with another content, in the last ASR_HEALTH_PROBLEM_WINDOW WARNING; disk:
+ * less than ASR_HEALTH_DISK_WARNING free WARNING, ASR_HEALTH_DISK_CRITICAL CRITICAL
+ * (readings cannot be stored); a configuration problem WARNING. st NULL or unreadable: UNKNOWN.
+ * Perfdata: devices, silent, disconnected. */
 asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *l, int64_t now,
                                          char *line, size_t n);
 

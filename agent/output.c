@@ -312,6 +312,31 @@ asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64
   return ASR_OK;
 }
 
+/* The newest problem the central reported, or null. */
+static json_t *problem_json(const asr_report_problem *p)
+{
+  json_t *o;
+  int bad;
+
+  if (p->at <= 0)
+    return json_null();
+  o = json_object();
+  bad = !o;
+  if (!bad) {
+    bad |= set_time(o, "at", p->at);
+    bad |= set_str(o, "batch_id", p->batch_id);
+    bad |= set_str(o, "what", p->what);
+    bad |= set_str(o, "device", p->device);
+    bad |= set_time(o, "t", p->t);
+    bad |= set_str(o, "error", p->error);
+  }
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u)
 {
   json_t *o = json_object();
@@ -329,6 +354,10 @@ asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u)
     bad |= json_object_set_new(o, "stopped", json_boolean(u->stopped && u->stopped[0]));
     bad |= set_str(o, "stopped_reason", u->stopped);
     bad |= json_object_set_new(o, "outbox_full", json_boolean(u->outbox_full));
+    bad |= json_object_set_new(o, "refused_readings", json_integer(u->refused_readings));
+    bad |= json_object_set_new(o, "refused_events", json_integer(u->refused_events));
+    bad |= json_object_set_new(o, "batch_ids_reused", json_integer(u->ids_reused));
+    bad |= json_object_set_new(o, "last_problem", problem_json(&u->last_problem));
   }
   if (bad) {
     json_decref(o);
@@ -676,6 +705,34 @@ static asr_result print_table(const json_t *devices, FILE *out, int stored, int 
   return ferror(out) ? ASR_ERR_IO : ASR_OK;
 }
 
+/* What the central refused lately, on the "uplink:" line. */
+static void print_problems(FILE *out, const json_t *u)
+{
+  const json_t *last = json_object_get(u, "last_problem");
+  json_int_t rr = 0, re = 0, reused = 0;
+
+  jint(u, "refused_readings", &rr);
+  jint(u, "refused_events", &re);
+  jint(u, "batch_ids_reused", &reused);
+  if (rr > 0 || re > 0)
+    fprintf(out, "; the central refused %lld readings and %lld events in the last 7 days",
+            (long long)rr, (long long)re);
+  if (json_is_object(last) && strcmp(jstr(last, "what"), "id_reused") != 0) {
+    fputs(" (last: ", out);
+    put_cell(out, jstr(last, "what"), 16, 0);
+    fputc(' ', out);
+    put_cell(out, jstr(last, "device"), 255, 0);
+    fputs(": ", out);
+    put_cell(out, jstr(last, "error"), 255, 0);
+    fputc(')', out);
+  }
+  if (reused > 0)
+    fprintf(out,
+            "; %lld batch ids the central knew with another content (restored or copied"
+            " database?)",
+            (long long)reused);
+}
+
 /* "uplink: ..." after the devices table. */
 static void print_uplink_line(FILE *out, const json_t *u)
 {
@@ -701,6 +758,7 @@ static void print_uplink_line(FILE *out, const json_t *u)
     fprintf(out, "; last error: %s", err);
   if (json_is_true(json_object_get(u, "outbox_full")))
     fputs("; OUTBOX OVER ITS BOUND", out);
+  print_problems(out, u);
   fputc('\n', out);
 }
 

@@ -54,6 +54,13 @@ asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since,
 asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
                             const char *const *extra);
 
+/* A part of a batch the central refused, or a reused batch id (store/outbox.h). */
+typedef struct {
+  int64_t at; /* 0 = none */
+  int64_t t;  /* the reading's or event's time, -1 = none */
+  const char *batch_id, *what, *device, *error;
+} asr_report_problem;
+
 /* The upload state that status shows (asr-agent(8), "status"). */
 typedef struct {
   int enrolled;
@@ -63,11 +70,16 @@ typedef struct {
   const char *last_error; /* "" = none */
   const char *stopped;    /* why uploads stopped (401/403), "" = not stopped */
   int outbox_full;        /* undelivered batches exceed the outbox bound */
+  /* what the central refused in the last ASR_HEALTH_PROBLEM_WINDOW (agent/health.h) */
+  int64_t refused_readings, refused_events, ids_reused;
+  asr_report_problem last_problem;
 } asr_report_uplink;
 
 /* Adds the upload state: JSON "uplink": {"endpoint", "agent_id", "site", "last_upload"
  * (ISO or null), "pending_batches", "pending_readings", "held_batches", "last_error"
- * (or null), "stopped" (bool), "stopped_reason" (or null), "outbox_full" (bool)} (all
+ * (or null), "stopped" (bool), "stopped_reason" (or null), "outbox_full" (bool),
+ * "refused_readings", "refused_events", "batch_ids_reused" (counts of the last 7 days),
+ * "last_problem" ({"at", "batch_id", "what", "device", "t", "error"} or null)} (all
  * null/0/false when not enrolled); the table form ends with one "uplink:" line. */
 asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u);
 

@@ -39,6 +39,7 @@ enum {
   OPT_FORMAT,
   OPT_SITE,
   OPT_VERBOSE,
+  OPT_LIMIT,
   OPT_NAME,
   OPT_MAX_CONNS,
   OPT_PER_IP,
@@ -889,6 +890,113 @@ int ccli_devices(int argc, char **argv)
     if (r)
       cli_error("%s", cstore_errmsg(st));
   }
+  cstore_close(st);
+  return exit_for(r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * problems: what the agents sent that was not stored as sent (issue 10) */
+
+#define PROBLEMS_LIMIT_DEFAULT 100
+#define PROBLEMS_LIMIT_MAX 1000000
+
+static json_t *problem_json(const cstore_problem_row *p)
+{
+  char when[32], t[32];
+
+  asr_time_iso(p->received_at, when, sizeof(when));
+  if (p->t >= 0)
+    asr_time_iso(p->t, t, sizeof(t));
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:s?,s:I,s:I,s:s}", "received_at", when, "site",
+                   p->site, "agent", p->agent, "batch_id", p->batch_id, "what", p->what, "device",
+                   p->device, "index", p->index >= 0 ? json_integer(p->index) : json_null(), "t",
+                   p->t >= 0 ? t : NULL, "readings", (json_int_t)p->readings, "events",
+                   (json_int_t)p->events, "error", p->error ? p->error : "");
+}
+
+/* Prints agent-sent text on a terminal line: control characters as '?'. */
+static void put_clean(const char *s, int width)
+{
+  int n = 0;
+
+  for (; s && *s; s++, n++)
+    putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+  for (; n < width; n++)
+    putchar(' ');
+}
+
+static int print_problem(const cstore_problem_row *p, void *ctx)
+{
+  json_t *arr = ctx;
+  char when[32];
+
+  if (arr)
+    return json_array_append_new(arr, problem_json(p)) != 0;
+  asr_time_iso(p->received_at, when, sizeof(when));
+  printf("%-20s %-16s %-10s ", when, p->site, p->what);
+  put_clean(p->device ? p->device : "-", 28);
+  printf(" %6lld  ", (long long)p->readings);
+  put_clean(p->error, 0);
+  putchar('\n');
+  return 0;
+}
+
+static int problems_args(int argc, char **argv, site_opts *o, const char **site, int64_t *limit)
+{
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, OPT_DB},
+      {"site", required_argument, NULL, OPT_SITE},
+      {"format", required_argument, NULL, OPT_FORMAT},
+      {"limit", required_argument, NULL, OPT_LIMIT},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == OPT_DB)
+      o->db = optarg;
+    else if (c == OPT_SITE)
+      *site = optarg;
+    else if (c == OPT_LIMIT && asr_parse_i64(optarg, 1, PROBLEMS_LIMIT_MAX, limit) == ASR_OK)
+      continue;
+    else if (c != OPT_FORMAT || parse_format(optarg, &o->json) != 0)
+      return -1;
+  }
+  return optind == argc ? 0 : -1;
+}
+
+int ccli_problems(int argc, char **argv)
+{
+  site_opts o = {.json = 1};
+  const char *site = NULL;
+  int64_t limit = PROBLEMS_LIMIT_DEFAULT;
+  cstore *st = NULL;
+  json_t *arr = NULL;
+  asr_result r;
+
+  if (problems_args(argc, argv, &o, &site, &limit)) {
+    fprintf(stderr, "usage: asr-central problems [--site NAME] [--limit N] --format json|table"
+                    " --db FILE\n");
+    return CCLI_EXIT_USAGE;
+  }
+  r = open_db(o.db, &st);
+  if (r)
+    return exit_for(r);
+  if (o.json && !(arr = json_array()))
+    r = ASR_ERR_NOMEM;
+  if (!r && !o.json)
+    printf("%-20s %-16s %-10s %-28s %6s  %s\n", "RECEIVED", "SITE", "WHAT", "DEVICE", "READ.",
+           "ERROR");
+  if (!r)
+    r = cstore_problem_foreach(st, site, limit, print_problem, arr);
+  if (r == ASR_ERR_NOT_FOUND)
+    cli_error("no site '%s'", site);
+  else if (r)
+    cli_error("%s", cstore_errmsg(st));
+  if (!r && arr)
+    ccli_print_doc("problems", arr);
+  json_decref(arr);
   cstore_close(st);
   return exit_for(r);
 }

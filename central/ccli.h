@@ -27,6 +27,7 @@ int ccli_serve(int argc, char **argv);
 int ccli_site(int argc, char **argv);
 int ccli_devices(int argc, char **argv);
 int ccli_agent(int argc, char **argv);
+int ccli_problems(int argc, char **argv);
 int ccli_simulate(int argc, char **argv);
 
 struct cstore;

@@ -49,7 +49,7 @@
  *   levels    one per (device, supply index, t): level and max as reported, percent.
  *   events    one per (device, t, kind): detail, and the batch that brought it.
  *   batches   every committed batch id, its agent, when, and its counts.
- * Version 2 adds replenishment (below). */
+ * Version 2 adds replenishment, 3 what was refused, 4 site tokens, 5 contacts (below). */
 static const struct {
   int version;
   const char *sql;
@@ -148,6 +148,27 @@ static const struct {
         " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
         "CREATE INDEX outbox_due ON outbox(state, next_try);"
         "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"},
+    /* What the agents sent that was not stored as sent (issue 10; docs/protocol.md).
+     *   batches.digest  hex SHA-256 of the batch's JSON text (NULL before version 3): a
+     *                   committed id comes again with the same content (a duplicate) or
+     *                   with another one (a restored or copied agent database);
+     *   batches.readings_refused, events_refused: what was refused of it.
+     *   problems  one row per refused part of a batch: a device (with its readings and
+     *             events), a reading, an event, "more" (refusals counted beyond those
+     *             listed), or "id_reused" (a committed id with another content: the batch
+     *             was stored all the same; digest is the new content's). device is the
+     *             key as sent, idx the position in the batch's array, t the time. */
+    {3, "ALTER TABLE batches ADD COLUMN digest TEXT;"
+        "ALTER TABLE batches ADD COLUMN readings_refused INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE batches ADD COLUMN events_refused INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TABLE problems ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " agent_id TEXT NOT NULL, batch_id TEXT NOT NULL, received_at INTEGER NOT NULL,"
+        " what TEXT NOT NULL, device TEXT, idx INTEGER, t INTEGER,"
+        " readings INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,"
+        " digest TEXT, error TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX problems_site ON problems(site_id, received_at);"
+        "CREATE INDEX problems_batch ON problems(batch_id, digest);"},
     /* Site tokens that can be rotated and revoked (issue 10).
      *   sites.token_gen       which token of the site this is (1, then +1 each rotation)
      *   sites.token_revoked   1: the token enrols nothing (revoked by hand, or with an agent
@@ -254,6 +275,10 @@ typedef enum {
   S_EVENT_ADD,
   S_DEVICES,
   S_DEVICE_SUPPLIES,
+  S_REUSE_GET,
+  S_PROBLEM_ADD,
+  S_BATCH_DIGEST,
+  S_PROBLEMS,
   S_COUNT
 } stmt_id;
 
@@ -286,9 +311,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOKEN_REVOKE_OF_AGENT] =
         "UPDATE sites SET token_revoked = 1, token_changed_at = ?2 WHERE token_revoked = 0"
         " AND (id, token_gen) = (SELECT site_id, token_gen FROM agents WHERE id = ?1)",
-    [S_BATCH_GET] = "SELECT readings FROM batches WHERE id = ?1",
+    [S_BATCH_GET] = "SELECT readings, digest FROM batches WHERE id = ?1",
     [S_BATCH_ADD] = "INSERT INTO batches (id, agent_id, received_at, created_at, devices,"
-                    " readings, readings_new, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    " readings, readings_new, events, digest, readings_refused, events_refused)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* a committed id whose other content was stored already (a reused id sent again) */
+    [S_REUSE_GET] = "SELECT 1 FROM problems WHERE batch_id = ?1 AND digest = ?2"
+                    " AND what = 'id_reused' LIMIT 1",
+    [S_PROBLEM_ADD] = "INSERT INTO problems (site_id, agent_id, batch_id, received_at, what,"
+                      " device, idx, t, readings, events, digest, error)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    /* a batch committed before version 3 gets its digest once its content is known */
+    [S_BATCH_DIGEST] = "UPDATE batches SET digest = ?2 WHERE id = ?1 AND digest IS NULL",
+    [S_PROBLEMS] = "SELECT p.id, s.name, p.agent_id, p.batch_id, p.what, p.device, p.error,"
+                   " p.received_at, p.idx, p.t, p.readings, p.events FROM problems p"
+                   " JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.name = ?1"
+                   " ORDER BY p.id DESC LIMIT ?2",
     /* identity and state: what the newest batch said (an older batch arriving late does
      * not overwrite it); a value the batch did not carry keeps the stored one */
     [S_DEVICE_UPSERT] =
@@ -981,6 +1019,8 @@ static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore
   asr_result r = ASR_OK;
 
   for (size_t i = 0; !r && i < b->n_devices; i++) {
+    if (b->devices[i].refused)
+      continue; /* its readings and events were refused with it */
     r = device_upsert(st, ag, &b->devices[i], when, &ds[i].id);
     for (size_t j = 0; !r && j < b->devices[i].n_supplies; j++)
       r = supply_meta(st, ds[i].id, &b->devices[i].supplies[j]);
@@ -1079,7 +1119,9 @@ static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_stat
   return r;
 }
 
-static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_state *ds)
+/* The events; *fresh counts those not stored before. */
+static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_state *ds,
+                               int64_t *fresh)
 {
   sqlite3_stmt *s = NULL;
   asr_result r = stmt_get(st, S_EVENT_ADD, &s);
@@ -1091,24 +1133,67 @@ static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_stat
     bind_opt(s, 4, b->events[i].detail);
     sqlite3_bind_text(s, 5, b->batch_id, -1, SQLITE_STATIC);
     r = stmt_run(st, s, "storing an event");
+    *fresh += !r && sqlite3_changes(st->db) > 0;
   }
   return r;
 }
 
-/* The readings count of a committed batch id; *found false when it is new. */
-static asr_result batch_lookup(cstore *st, const char *id, bool *found, int64_t *readings)
+/* What the central already knows of a batch id. */
+typedef enum {
+  SEEN_NEW,       /* never committed */
+  SEEN_SAME,      /* committed with this content: a duplicate */
+  SEEN_REUSED,    /* committed with another content (a restored or copied database) */
+  SEEN_REUSED_AS, /* committed with another content, and this content stored too before */
+  SEEN_NO_DIGEST  /* committed before schema 3: the content is not known */
+} batch_seen;
+
+/* How batch b was seen before; *readings the readings of the committed batch. */
+static asr_result batch_lookup(cstore *st, const cstore_batch *b, batch_seen *seen,
+                               int64_t *readings)
 {
   sqlite3_stmt *s = NULL;
+  bool found = false, same = false, no_digest = false;
   asr_result r = stmt_get(st, S_BATCH_GET, &s);
+
+  *seen = SEEN_NEW;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a batch", &found);
+  if (!r && found) {
+    const char *digest = col_text(s, 1);
+
+    *readings = sqlite3_column_int64(s, 0);
+    no_digest = !digest;
+    same = digest && b->digest && strcmp(digest, b->digest) == 0;
+  }
+  stmt_done(s);
+  if (r || !found)
+    return r;
+  *seen = same ? SEEN_SAME : no_digest ? SEEN_NO_DIGEST : SEEN_REUSED;
+  if (*seen != SEEN_REUSED || !b->digest || (r = stmt_get(st, S_REUSE_GET, &s)))
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, b->digest, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a reused batch id", &found);
+  stmt_done(s);
+  if (!r && found)
+    *seen = SEEN_REUSED_AS;
+  return r;
+}
+
+/* Every batch, heartbeats and reused ids included, says the agent is alive. */
+static asr_result agent_seen(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_AGENT_SEEN, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  r = stmt_row(st, s, "looking up a batch", found);
-  if (!r && *found)
-    *readings = sqlite3_column_int64(s, 0);
-  stmt_done(s);
-  return r;
+  sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  bind_opt(s, 3, b->agent_version);
+  return stmt_run(st, s, "updating the agent");
 }
 
 static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
@@ -1124,47 +1209,147 @@ static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_
   sqlite3_bind_int64(s, 3, now);
   sqlite3_bind_int64(s, 4, b->created_at);
   sqlite3_bind_int64(s, 5, (int64_t)b->n_devices);
-  sqlite3_bind_int64(s, 6, (int64_t)b->n_readings);
+  sqlite3_bind_int64(s, 6, (int64_t)b->n_readings_sent);
   sqlite3_bind_int64(s, 7, fresh);
   sqlite3_bind_int64(s, 8, (int64_t)b->n_events);
+  bind_opt(s, 9, b->digest);
+  sqlite3_bind_int64(s, 10, b->readings_refused);
+  sqlite3_bind_int64(s, 11, b->events_refused);
   r = stmt_run(st, s, "recording the batch");
-  if (!r)
-    r = stmt_get(st, S_AGENT_SEEN, &s);
+  return r ? r : agent_seen(st, ag, b, now);
+}
+
+/* One row of problems; p NULL for the id reuse, else a refusal ("more" when what is). */
+static asr_result problem_add(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                              int64_t now, const char *what, const cstore_refusal *p,
+                              const char *error)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_PROBLEM_ADD, &s);
+
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, now);
-  bind_opt(s, 3, b->agent_version);
-  return stmt_run(st, s, "updating the agent");
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, now);
+  sqlite3_bind_text(s, 5, what, -1, SQLITE_STATIC);
+  bind_opt(s, 6, p ? p->device : NULL);
+  bind_opt_i64(s, 7, p ? p->index : -1);
+  bind_opt_i64(s, 8, p ? p->t : -1);
+  sqlite3_bind_int64(s, 9, p ? p->readings : 0);
+  sqlite3_bind_int64(s, 10, p ? p->events : 0);
+  bind_opt(s, 11, p ? NULL : b->digest);
+  sqlite3_bind_text(s, 12, error, -1, SQLITE_STATIC);
+  return stmt_run(st, s, "recording a problem");
+}
+
+/* The refusals of b: one row each, and one for those counted but not listed. */
+static asr_result refusals_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                  int64_t now)
+{
+  cstore_refusal more;
+  asr_result r = ASR_OK;
+
+  memset(&more, 0, sizeof(more));
+  more.index = -1;
+  more.t = -1;
+  more.readings = b->readings_refused;
+  more.events = b->events_refused;
+  for (size_t i = 0; !r && i < b->n_refused; i++) {
+    r = problem_add(st, ag, b, now, b->refused[i].what, &b->refused[i], b->refused[i].error);
+    more.readings -= b->refused[i].readings;
+    more.events -= b->refused[i].events;
+  }
+  if (!r && b->refused_more > 0) {
+    asr_fmt(more.error, sizeof(more.error), "%lld more refused parts, not listed",
+            (long long)b->refused_more);
+    r = problem_add(st, ag, b, now, "more", &more, more.error);
+  }
+  return r;
+}
+
+/* A committed id with this other content: stored, flagged with its digest. */
+static asr_result reuse_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                               int64_t now)
+{
+  asr_result r = problem_add(st, ag, b, now, "id_reused", NULL,
+                             "batch_id committed before with another content: stored as well"
+                             " (agent database restored from a backup, or copied?)");
+
+  if (!r)
+    r = refusals_record(st, ag, b, now);
+  return r ? r : agent_seen(st, ag, b, now);
+}
+
+/* Stores the content of b; *fresh_events the events not stored before. */
+static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                int64_t now, dev_state *ds, cstore_applied *res,
+                                int64_t *fresh_events)
+{
+  asr_result r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
+
+  if (!r)
+    r = apply_readings(st, b, ds, &res->readings_new);
+  if (!r)
+    r = apply_newest(st, b, ds);
+  if (!r)
+    r = apply_events(st, b, ds, fresh_events);
+  return r;
+}
+
+/* After the content of a batch whose id was seen: what it was, and its record. */
+static asr_result record_seen(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                              int64_t now, batch_seen seen, int64_t fresh_events,
+                              cstore_applied *res)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  if (seen == SEEN_NO_DIGEST && res->readings_new == 0 && fresh_events == 0) {
+    res->duplicate = true; /* nothing new: the content committed before this version */
+    r = stmt_get(st, S_BATCH_DIGEST, &s);
+    if (r)
+      return r;
+    sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+    bind_opt(s, 2, b->digest);
+    return stmt_run(st, s, "recording the digest of a batch");
+  }
+  res->id_reused = true;
+  res->readings = (int64_t)b->n_readings_sent;
+  return reuse_record(st, ag, b, now);
 }
 
 /* One attempt: the whole batch in one transaction, rolled back on any error. */
 static asr_result apply_once(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now,
                              dev_state *ds, cstore_applied *res)
 {
-  bool dup = false;
+  batch_seen seen = SEEN_NEW;
+  int64_t fresh_events = 0, committed = 0;
   asr_result r = exec_id(st, S_BEGIN, "starting a transaction");
 
   memset(res, 0, sizeof(*res));
   memset(ds, 0, sizeof(*ds) * b->n_devices);
   if (!r)
-    r = batch_lookup(st, b->batch_id, &dup, &res->readings);
-  if (r || dup)
+    r = batch_lookup(st, b, &seen, &committed);
+  if (!r && (seen == SEEN_SAME || seen == SEEN_REUSED_AS)) {
+    res->duplicate = true; /* this very content is stored: nothing to do */
+    res->id_reused = seen == SEEN_REUSED_AS;
+    res->readings = seen == SEEN_SAME ? committed : (int64_t)b->n_readings_sent;
     goto out;
-  res->readings = (int64_t)b->n_readings;
-  r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
+  }
+  res->readings = seen == SEEN_NEW ? (int64_t)b->n_readings_sent : committed;
   if (!r)
-    r = apply_readings(st, b, ds, &res->readings_new);
-  if (!r)
-    r = apply_newest(st, b, ds);
-  if (!r)
-    r = apply_events(st, b, ds);
-  if (!r)
+    r = apply_content(st, ag, b, now, ds, res, &fresh_events);
+  if (!r && seen == SEEN_NEW)
     r = batch_record(st, ag, b, now, res->readings_new);
+  if (!r && seen == SEEN_NEW)
+    r = refusals_record(st, ag, b, now);
+  if (!r && seen != SEEN_NEW)
+    r = record_seen(st, ag, b, now, seen, fresh_events, res);
   if (!r)
     r = exec_id(st, S_COMMIT, "committing the batch");
 out:
-  res->duplicate = dup;
   tx_rollback(st);
   return r;
 }
@@ -1302,10 +1487,53 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
   return r;
 }
 
+static int64_t col_i64_or(sqlite3_stmt *s, int col, int64_t dflt)
+{
+  return sqlite3_column_type(s, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, col);
+}
+
+asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, cstore_problem_cb cb,
+                                  void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = stmt_get(st, S_PROBLEMS, &s);
+  if (r)
+    return r;
+  bind_opt(s, 1, site);
+  sqlite3_bind_int64(s, 2, limit);
+  while (!r && row) {
+    cstore_problem_row p;
+
+    r = stmt_row(st, s, "listing problems", &row);
+    if (r || !row)
+      break;
+    p.id = sqlite3_column_int64(s, 0);
+    p.site = col_text(s, 1);
+    p.agent = col_text(s, 2);
+    p.batch_id = col_text(s, 3);
+    p.what = col_text(s, 4);
+    p.device = col_text(s, 5);
+    p.error = col_text(s, 6);
+    p.received_at = sqlite3_column_int64(s, 7);
+    p.index = col_i64_or(s, 8, -1);
+    p.t = col_i64_or(s, 9, -1);
+    p.readings = sqlite3_column_int64(s, 10);
+    p.events = sqlite3_column_int64(s, 11);
+    if (cb(&p, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
 int64_t cstore_count(cstore *st, const char *table)
 {
-  static const char *const tables[] = {"devices", "readings", "levels", "events",
-                                       "batches", "agents",   "sites",  "supplies"};
+  static const char *const tables[] = {"devices", "readings", "levels",   "events",  "batches",
+                                       "agents",  "sites",    "supplies", "problems"};
   char sql[64];
   sqlite3_stmt *s = NULL;
   int64_t n = -1;

@@ -42,6 +42,7 @@ typedef struct {
   int64_t state_since, last_good_poll, failed_polls; /* -1 when absent */
   size_t n_supplies;
   cstore_supply_meta *supplies;
+  bool refused; /* invalid: neither it nor its readings and events are stored */
 } cstore_dev;
 
 /* One level of a reading: [index, level, max, percent], absent values flagged. */
@@ -67,14 +68,34 @@ typedef struct {
   const char *kind, *detail;
 } cstore_event;
 
-/* A validated batch (central/ingest.c builds it; cstore_apply stores it). */
+#define CSTORE_REFUSAL_ERR_MAX 320
+
+/* A part of a batch the central refused (docs/protocol.md, "Answers"): one device (with
+ * its readings and events), one reading or one event. */
+typedef struct {
+  const char *what;         /* "device", "reading", "event" */
+  int64_t index;            /* in the batch's devices, readings or events */
+  const char *device;       /* the device's key as sent, NULL when unknown */
+  int64_t t;                /* the reading's or event's time, -1 when none */
+  int64_t readings, events; /* refused with it (a device's) */
+  char error[CSTORE_REFUSAL_ERR_MAX];
+} cstore_refusal;
+
+/* A validated batch (central/ingest.c builds it; cstore_apply stores it): the devices
+ * (refused ones flagged), and only the readings and events to store. */
 typedef struct {
   const char *batch_id, *agent_id, *agent_version;
   int64_t created_at; /* 0 when absent */
+  const char *digest; /* hex SHA-256 of the batch's JSON text: its content */
   size_t n_devices, n_readings, n_events;
   cstore_dev *devices;
   cstore_reading *readings;
   cstore_event *events;
+  size_t n_readings_sent; /* readings in the batch as sent, refused ones included */
+  int64_t devices_refused, readings_refused, events_refused;
+  size_t n_refused; /* refusals listed (at most INGEST_MAX_REFUSALS_LISTED) */
+  cstore_refusal *refused;
+  int64_t refused_more; /* refusals counted but not listed */
 } cstore_batch;
 
 /* What an agent is, for the verification of its requests. */
@@ -87,7 +108,8 @@ typedef struct {
 
 /* The outcome of cstore_apply. */
 typedef struct {
-  bool duplicate;       /* the batch id was already committed: nothing stored */
+  bool duplicate;       /* this batch (id and content) was already committed: nothing stored */
+  bool id_reused;       /* the id was committed before with another content: stored, flagged */
   int64_t readings;     /* readings of the batch (as first committed, for a duplicate) */
   int64_t readings_new; /* readings that were not stored before */
 } cstore_applied;
@@ -178,9 +200,12 @@ asr_result cstore_site_token_rotate(cstore *st, const char *name, int64_t now, c
  * enrolled keep working. ASR_ERR_NOT_FOUND for no such site. */
 asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now);
 
-/* Stores a validated batch of agent in one transaction (retried while the file is busy):
- * a batch id already committed stores nothing and sets res->duplicate. On error nothing
- * of the batch remains. */
+/* Stores a validated batch of agent in one transaction (retried while the file is busy),
+ * with a row in "problems" per refusal it lists (and one for those it only counts). A
+ * batch id already committed with the same content (digest) stores nothing and sets
+ * res->duplicate; with another content (an agent database restored from a backup or
+ * copied) the batch is stored all the same, flagged in "problems" and res->id_reused
+ * set. On error nothing of the batch remains. */
 asr_result cstore_apply(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
                         cstore_applied *res);
 
@@ -191,8 +216,25 @@ typedef int (*cstore_device_cb)(const cstore_device_row *d, void *ctx);
 asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb cb, void *ctx);
 
 /* Counts rows of a table among "devices", "readings", "levels", "events", "batches",
- * "agents" (for tests and benchmarks); -1 on error. */
+ * "agents", "problems" (for tests and benchmarks); -1 on error. */
 int64_t cstore_count(cstore *st, const char *table);
+
+/* A problem with what an agent sent, for listing: a refused part of a batch ("device",
+ * "reading", "event", "more": refusals counted, not listed) or a batch id committed
+ * before with another content ("id_reused"). Strings live while the callback runs. */
+typedef struct {
+  int64_t id;
+  const char *site, *agent, *batch_id, *what, *device, *error; /* device: NULL when unknown */
+  int64_t received_at, index, t;                               /* index, t: -1 when none */
+  int64_t readings, events;
+} cstore_problem_row;
+
+typedef int (*cstore_problem_cb)(const cstore_problem_row *p, void *ctx);
+
+/* Calls cb for the newest problems (of site when not NULL), at most limit, newest first.
+ * ASR_ERR_NOT_FOUND when site is given and does not exist. */
+asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, cstore_problem_cb cb,
+                                  void *ctx);
 
 /* ---------------------------------------------------------------------------------------
  * Replenishment: orders, their lines, device stock and flags, notices, the mail outbox

@@ -6,8 +6,11 @@
  * event), and the batch request that chains them.
  *
  * The schema check converts the JSON document into the plain arrays of a cstore_batch
- * (strings point into the document) in one pass, and stops at the first bad field with
- * its path. Only a batch that passed entirely reaches the database. */
+ * (strings point into the document) in one pass. A fault in the batch's frame (protocol,
+ * ids, the arrays themselves) refuses the whole batch with the path of the first bad
+ * field. A fault inside one device, reading or event refuses only that part (a device
+ * with its readings and events): the rest is stored and the answer lists what was refused
+ * and why (issue 10: one printer's data must not hold a site's uploads). */
 #include "central/ingest.h"
 
 #include <jansson.h>
@@ -231,6 +234,8 @@ struct ingest_doc {
   cstore_batch batch;
   cstore_supply_meta *supplies; /* all devices' supplies */
   cstore_level *levels;         /* all readings' levels */
+  size_t *dev_refusal;          /* per device: its entry in batch.refused + 1, 0 = none */
+  char digest[ASR_SIGN_HEX_LEN + 1];
 };
 
 typedef struct {
@@ -573,6 +578,7 @@ static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs
   b->n_devices = json_array_size(devs);
   b->n_readings = json_array_size(reads);
   b->n_events = evs ? json_array_size(evs) : 0;
+  b->n_readings_sent = b->n_readings;
   for (size_t i = 0; i < b->n_devices; i++)
     n_sup += json_array_size(json_object_get(json_array_get(devs, i), "supplies"));
   for (size_t i = 0; i < b->n_readings; i++)
@@ -588,9 +594,104 @@ static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs
   b->events = metered_calloc(b->n_events + 1, sizeof(*b->events));
   doc->supplies = metered_calloc(n_sup + 1, sizeof(*doc->supplies));
   doc->levels = metered_calloc(n_lev + 1, sizeof(*doc->levels));
-  if (!b->devices || !b->readings || !b->events || !doc->supplies || !doc->levels)
+  doc->dev_refusal = metered_calloc(b->n_devices + 1, sizeof(*doc->dev_refusal));
+  if (!b->devices || !b->readings || !b->events || !doc->supplies || !doc->levels ||
+      !doc->dev_refusal)
     return ASR_ERR_NOMEM;
   return ASR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Refusals: a part of the batch that failed its check, with the message in v->err. */
+
+/* A new entry of the answer's list, or NULL when the list is full (then only counted). */
+static cstore_refusal *refusal_new(vctx *v, const char *what, size_t index, const char *device,
+                                   int64_t t)
+{
+  cstore_batch *b = &v->doc->batch;
+  cstore_refusal *p;
+
+  if (b->n_refused >= INGEST_MAX_REFUSALS_LISTED) {
+    b->refused_more++;
+    return NULL;
+  }
+  if (!b->refused &&
+      !(b->refused = metered_calloc(INGEST_MAX_REFUSALS_LISTED, sizeof(*b->refused))))
+    return NULL;
+  p = &b->refused[b->n_refused++];
+  p->what = what;
+  p->index = (int64_t)index;
+  p->device = device;
+  p->t = t;
+  asr_strlcpy(p->error, v->err, sizeof(p->error));
+  return p;
+}
+
+/* The key of device i when it is a valid one, else NULL. */
+static const char *key_of(json_t *devs, size_t i)
+{
+  json_t *k = json_object_get(json_array_get(devs, i), "key");
+
+  return str_ok(k, INGEST_STR_MAX) && json_string_length(k) > 0 ? json_string_value(k) : NULL;
+}
+
+/* The device index of a reading or event when it is one, else -1. */
+static int64_t device_of(const vctx *v, json_t *o)
+{
+  json_t *d = json_object_get(o, "device");
+
+  if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+      json_integer_value(d) >= (json_int_t)v->doc->batch.n_devices)
+    return -1;
+  return json_integer_value(d);
+}
+
+/* The time of a reading or event when it is one, else -1. */
+static int64_t time_of(json_t *o)
+{
+  json_t *t = json_object_get(o, "t");
+
+  if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > TIME_MAX)
+    return -1;
+  return json_integer_value(t);
+}
+
+static void refuse_device(vctx *v, json_t *devs, size_t i)
+{
+  cstore_refusal *p = refusal_new(v, "device", i, key_of(devs, i), -1);
+
+  v->doc->batch.devices[i].refused = true;
+  v->doc->batch.devices_refused++;
+  v->doc->dev_refusal[i] = p ? (size_t)(p - v->doc->batch.refused) + 1 : 0;
+}
+
+/* A valid reading or event of a refused device: counted with the device. */
+static void refuse_with_device(vctx *v, size_t dev, bool reading)
+{
+  size_t k = v->doc->dev_refusal[dev];
+  cstore_batch *b = &v->doc->batch;
+
+  if (reading)
+    b->readings_refused++;
+  else
+    b->events_refused++;
+  if (k > 0 && reading)
+    b->refused[k - 1].readings++;
+  else if (k > 0)
+    b->refused[k - 1].events++;
+}
+
+/* A reading or an event that failed its own check. */
+static void refuse_part(vctx *v, const char *what, json_t *devs, json_t *o, size_t i)
+{
+  int64_t dev = device_of(v, o);
+  cstore_batch *b = &v->doc->batch;
+
+  if (strcmp(what, "reading") == 0)
+    b->readings_refused++;
+  else
+    b->events_refused++;
+  refusal_new(v, what, i, dev >= 0 ? key_of(devs, (size_t)dev) : NULL, time_of(o));
 }
 
 /* batch_id: the agent id, a dash, then 1 to 64 of [A-Za-z0-9._-] (docs/protocol.md). */
@@ -653,6 +754,58 @@ static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t 
   return r;
 }
 
+/* The readings: the valid ones of valid devices kept (compacted), the others refused. */
+static asr_result check_readings(vctx *v, json_t *devs, json_t *reads)
+{
+  char path[64];
+  cstore_batch *b = &v->doc->batch;
+  size_t n = b->n_readings;
+  asr_result r = ASR_OK;
+
+  b->n_readings = 0;
+  for (size_t i = 0; !r && i < n; i++) {
+    cstore_reading *rd = &b->readings[b->n_readings];
+
+    asr_fmt(path, sizeof(path), "readings[%zu]", i);
+    r = check_reading(v, json_array_get(reads, i), path, rd);
+    if (r == ASR_ERR_INVALID) {
+      refuse_part(v, "reading", devs, json_array_get(reads, i), i);
+      r = ASR_OK;
+    } else if (!r && b->devices[rd->device].refused) {
+      refuse_with_device(v, rd->device, true);
+    } else if (!r) {
+      b->n_readings++;
+    }
+  }
+  return r;
+}
+
+/* The events, like the readings. */
+static asr_result check_events(vctx *v, json_t *devs, json_t *evs)
+{
+  char path[64];
+  cstore_batch *b = &v->doc->batch;
+  size_t n = b->n_events;
+  asr_result r = ASR_OK;
+
+  b->n_events = 0;
+  for (size_t i = 0; !r && i < n; i++) {
+    cstore_event *ev = &b->events[b->n_events];
+
+    asr_fmt(path, sizeof(path), "events[%zu]", i);
+    r = check_event(v, json_array_get(evs, i), path, ev);
+    if (r == ASR_ERR_INVALID) {
+      refuse_part(v, "event", devs, json_array_get(evs, i), i);
+      r = ASR_OK;
+    } else if (!r && b->devices[ev->device].refused) {
+      refuse_with_device(v, ev->device, false);
+    } else if (!r) {
+      b->n_events++;
+    }
+  }
+  return r;
+}
+
 static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
 {
   char path[64];
@@ -665,15 +818,15 @@ static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
   for (size_t i = 0; !r && i < b->n_devices; i++) {
     asr_fmt(path, sizeof(path), "devices[%zu]", i);
     r = check_device(v, json_array_get(devs, i), path, &b->devices[i]);
+    if (r == ASR_ERR_INVALID) {
+      refuse_device(v, devs, i);
+      r = ASR_OK;
+    }
   }
-  for (size_t i = 0; !r && i < b->n_readings; i++) {
-    asr_fmt(path, sizeof(path), "readings[%zu]", i);
-    r = check_reading(v, json_array_get(reads, i), path, &b->readings[i]);
-  }
-  for (size_t i = 0; !r && i < b->n_events; i++) {
-    asr_fmt(path, sizeof(path), "events[%zu]", i);
-    r = check_event(v, json_array_get(evs, i), path, &b->events[i]);
-  }
+  if (!r)
+    r = check_readings(v, devs, reads);
+  if (!r)
+    r = check_events(v, devs, evs);
   return r;
 }
 
@@ -745,10 +898,13 @@ asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ing
     goto fail;
   }
   r = check_batch(&v, doc->root, agent_id);
+  if (!r)
+    r = asr_sign_sha256_hex(json, len, doc->digest, sizeof(doc->digest));
   if (r == ASR_ERR_NOMEM)
     asr_strlcpy(err, "out of memory", errn);
   if (r)
     goto fail;
+  doc->batch.digest = doc->digest;
   *out = doc;
   return ASR_OK;
 fail:
@@ -772,6 +928,8 @@ void ingest_doc_free(ingest_doc *doc)
   budget_free_block(doc->batch.events);
   budget_free_block(doc->supplies);
   budget_free_block(doc->levels);
+  budget_free_block(doc->dev_refusal);
+  budget_free_block(doc->batch.refused);
   json_decref(doc->root);
   free(doc);
 }
@@ -868,10 +1026,76 @@ static int open_body(const cstore_agent *agent, const ingest_request *req, budge
   return 0;
 }
 
+/* A time member, null when there is none. */
+static json_t *jtime(int64_t t)
+{
+  return t >= 0 ? json_integer(t) : json_null();
+}
+
+/* One entry of the answer's "refused" list. */
+static json_t *refusal_json(const cstore_refusal *p)
+{
+  json_t *o = json_pack("{s:s,s:I,s:s?,s:s}", "what", p->what, "index", (json_int_t)p->index,
+                        "device", p->device, "error", p->error);
+  int bad = !o;
+
+  if (!bad && strcmp(p->what, "device") == 0) {
+    bad |= json_object_set_new(o, "readings", json_integer(p->readings));
+    bad |= json_object_set_new(o, "events", json_integer(p->events));
+  } else if (!bad) {
+    bad |= json_object_set_new(o, "t", jtime(p->t));
+  }
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* The members saying what was refused (only when something was). */
+static int add_refused(json_t *o, const cstore_batch *b)
+{
+  json_t *list;
+  int bad = 0;
+
+  if (b->devices_refused == 0 && b->readings_refused == 0 && b->events_refused == 0 &&
+      b->n_refused == 0)
+    return 0;
+  list = json_array();
+  bad |= !list;
+  for (size_t i = 0; !bad && i < b->n_refused; i++)
+    bad |= json_array_append_new(list, refusal_json(&b->refused[i]));
+  bad |= json_object_set_new(o, "refused", list);
+  bad |= json_object_set_new(o, "readings_refused", json_integer(b->readings_refused));
+  bad |= json_object_set_new(o, "events_refused", json_integer(b->events_refused));
+  bad |= json_object_set_new(o, "devices_refused", json_integer(b->devices_refused));
+  bad |= json_object_set_new(o, "refused_more", json_integer(b->refused_more));
+  return bad;
+}
+
+/* Logs what the central did not take as sent: a refused part, a reused id. */
+static void log_problems(const cstore_agent *agent, const cstore_batch *b,
+                         const cstore_applied *res)
+{
+  if (!res->duplicate && (b->readings_refused || b->events_refused || b->devices_refused))
+    asr_log(ASR_LOG_WARN,
+            "batch %s of agent %s: refused %lld readings, %lld events, %lld devices (first:"
+            " %s); the rest is stored",
+            b->batch_id, agent->id, (long long)b->readings_refused, (long long)b->events_refused,
+            (long long)b->devices_refused, b->n_refused ? b->refused[0].error : "not listed");
+  if (res->id_reused && !res->duplicate)
+    asr_log(ASR_LOG_WARN,
+            "batch %s of agent %s: batch id reused with another content: stored as well"
+            " (agent database restored from a backup, or copied?)",
+            b->batch_id, agent->id);
+}
+
 static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
                        ingest_answer *ans)
 {
   cstore_applied res;
+  json_t *o;
+  int bad;
   asr_result r = cstore_apply(st, agent, b, now, &res);
 
   if (r == ASR_ERR_DB_LOCKED) {
@@ -882,10 +1106,22 @@ static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch
     asr_log(ASR_LOG_ERR, "batch %s: %s", b->batch_id, cstore_errmsg(st));
     return answer_error(ans, 500, "internal error: the batch was not stored");
   }
-  return answer_json(ans, 200,
-                     json_pack("{s:s,s:s,s:I}", "batch_id", b->batch_id, "status",
-                               res.duplicate ? "duplicate" : "stored", "readings",
-                               (json_int_t)res.readings));
+  log_problems(agent, b, &res);
+  o = json_pack("{s:s,s:s,s:I}", "batch_id", b->batch_id, "status",
+                res.duplicate ? "duplicate" : "stored", "readings", (json_int_t)res.readings);
+  bad = !o || add_refused(o, b);
+  if (!bad && res.id_reused) {
+    bad |= json_object_set_new(o, "id_reused", json_true());
+    bad |= json_object_set_new(
+        o, "warning",
+        json_string("batch_id: already committed with another content; this batch is stored"
+                    " as well (was the agent's database restored from a backup or copied?)"));
+  }
+  if (bad) {
+    json_decref(o);
+    o = NULL;
+  }
+  return answer_json(ans, 200, o);
 }
 
 /* Decodes the JSON text and stores the batch: the status (OVER_MEMORY: no answer yet). */

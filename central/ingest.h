@@ -6,11 +6,14 @@
  * not revoked, timestamp within ASR_SIGN_MAX_SKEW, body size, signature over the
  * compressed bytes, gunzip (bounded), the JSON text's containers counted (bounded) before
  * it is parsed, JSON parse, the batch's counts (bounded), a strict schema check of every
- * field, and only then one transaction (cstore_apply). A malformed batch gets 400 with a
- * message naming the field ("readings[3].levels[1]: level is not an integer"), one past
- * a size bound 413 naming it ("readings: 100001 elements, more than ...: split it"), and
- * nothing of it is stored. The decoding is metered (central/budget.h): past the request's
- * memory 413, past the memory shared by all requests 503 with Retry-After. */
+ * field, and only then one transaction (cstore_apply). A batch whose frame is malformed
+ * gets 400 with a message naming the field, one past a size bound 413 naming it
+ * ("readings: 100001 elements, more than ...: split it"), and nothing of it is stored; a
+ * fault inside one device, reading or event ("readings[3].levels[1]: level is not an
+ * integer") refuses that part only: the rest is stored and the 200 answer lists what was
+ * refused (docs/protocol.md, "Refused parts"). The decoding is metered (central/budget.h):
+ * past the request's memory 413, past the memory shared by all requests 503 with
+ * Retry-After. */
 #ifndef ASR_INGEST_H
 #define ASR_INGEST_H
 
@@ -43,6 +46,7 @@
 #define INGEST_BATCH_MEMORY (384u << 20) /* decoding one batch, by default: 413 beyond */
 #define INGEST_STR_MAX 255               /* bytes of a string (sys_descr: 512) */
 #define INGEST_PROTOCOL 1
+#define INGEST_MAX_REFUSALS_LISTED 100 /* refused parts named in an answer (the rest counted) */
 
 /* An answer: HTTP status and a malloc'd JSON object text. agent_id and batch_id are
  * filled as soon as known, for the request log. */

@@ -20,6 +20,7 @@ static const struct {
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"device", ccli_device, "assign a device to a supplies contact: device assign SERIAL"},
     {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
+    {"problems", ccli_problems, "list what agents sent that was refused or reused a batch id"},
     {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
     {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
     {"orders", ccli_orders, "list the orders and their lines"},

@@ -182,6 +182,9 @@ static void fz_check_device(const asr_device *d)
   for (size_t i = 0; i < d->n_supplies; i++) {
     fz_check_supply(&d->supplies[i]);
     fz_check_rules(d, &d->supplies[i]);
+    /* a supply is known by its index, once per device (issue 10): listed by index */
+    if (i > 0 && d->supplies[i].index <= d->supplies[i - 1].index)
+      fz_fail("supplies", "an index repeated or out of order");
   }
 }
 

@@ -483,8 +483,12 @@ typedef struct {
   const asr_vb *col[COL_COUNT];
 } raw_row;
 
+/* Rows as answered, before the copies of a supply under other hrDevices are dropped: room
+ * for a printer that lists every one of its supplies twice. */
+#define RAW_ROWS_MAX (2 * ASR_SUPPLIES_MAX)
+
 typedef struct {
-  raw_row rows[ASR_SUPPLIES_MAX];
+  raw_row rows[RAW_ROWS_MAX];
   size_t n;
   int dropped;
 } raw_table;
@@ -495,7 +499,7 @@ static raw_row *row_for(raw_table *t, uint32_t hr, uint32_t index)
     if (t->rows[i].hr == hr && t->rows[i].index == index)
       return &t->rows[i];
   }
-  if (t->n == ASR_SUPPLIES_MAX) {
+  if (t->n == RAW_ROWS_MAX) {
     t->dropped = 1;
     return NULL;
   }
@@ -505,13 +509,38 @@ static raw_row *row_for(raw_table *t, uint32_t hr, uint32_t index)
   return &t->rows[t->n++];
 }
 
+/* By supply index, then by hrDeviceIndex. */
 static int row_cmp(const void *pa, const void *pb)
 {
   const raw_row *a = pa, *b = pb;
 
-  if (a->hr != b->hr)
-    return a->hr < b->hr ? -1 : 1;
-  return a->index < b->index ? -1 : (a->index > b->index);
+  if (a->index != b->index)
+    return a->index < b->index ? -1 : 1;
+  return a->hr < b->hr ? -1 : (a->hr > b->hr);
+}
+
+/* One row per supply index. RFC 3805 indexes prtMarkerSuppliesTable by (hrDeviceIndex,
+ * prtMarkerSuppliesIndex): an index is unique within one hrDevice only. The device we
+ * model is one printer, and the store, the central and its forecasts know a supply by its
+ * index within the device, so the index must be unique in the device (issue 10: some
+ * firmwares copy the printer's rows under another hrDeviceIndex, the CPU's, and the
+ * central refused the repeated index). Of the rows of one index, the printer hrDevice's
+ * is kept, else the lowest hrDeviceIndex's; the others are dropped. The rows end sorted
+ * by index. Returns how many were dropped. */
+static size_t unique_rows(raw_table *t, uint32_t printer_hr)
+{
+  size_t kept = 0, dropped;
+
+  qsort(t->rows, t->n, sizeof(t->rows[0]), row_cmp);
+  for (size_t i = 0; i < t->n; i++) {
+    if (kept == 0 || t->rows[kept - 1].index != t->rows[i].index)
+      t->rows[kept++] = t->rows[i];
+    else if (printer_hr > 0 && t->rows[i].hr == printer_hr)
+      t->rows[kept - 1] = t->rows[i]; /* the printer's own row wins */
+  }
+  dropped = t->n - kept;
+  t->n = kept;
+  return dropped;
 }
 
 /* Groups the columns of 43.11.1.1 into rows: <col>.<hr>.<supply>, or <col>.<supply> when
@@ -538,7 +567,6 @@ static void collect_rows(const asr_vbset *vbs, uint32_t ent, raw_table *t)
     if (r)
       r->col[col] = vb;
   }
-  qsort(t->rows, t->n, sizeof(t->rows[0]), row_cmp);
 }
 
 /* IANA MIBenum of the localization of hrDevice hr: prtLocalizationCharacterSet at
@@ -719,15 +747,24 @@ static const char *log_name(const asr_device *d)
   return d->ip[0] ? d->ip : "recording";
 }
 
-static void fill_supplies(const asr_vbset *vbs, uint32_t ent, asr_device *d)
+static void fill_supplies(const asr_vbset *vbs, uint32_t ent, uint32_t hr, asr_device *d)
 {
   raw_table *t = calloc(1, sizeof(*t));
+  size_t copies;
 
   if (!t) {
     asr_log(ASR_LOG_ERR, "%s: out of memory reading supplies", log_name(d));
     return;
   }
   collect_rows(vbs, ent, t);
+  copies = unique_rows(t, hr);
+  if (copies)
+    asr_log(ASR_LOG_DEBUG, "%s: %zu supplies listed again under another hrDevice, ignored",
+            log_name(d), copies);
+  if (t->n > ASR_SUPPLIES_MAX) {
+    t->n = ASR_SUPPLIES_MAX;
+    t->dropped = 1;
+  }
   if (t->dropped)
     asr_log(ASR_LOG_WARN, "%s: more than %d supplies, the rest ignored", log_name(d),
             ASR_SUPPLIES_MAX);
@@ -818,6 +855,6 @@ asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *o
   fill_serial(vbs, ent, hr, out);
   fill_page_count(vbs, hr, out);
   fill_status(vbs, hr, out);
-  fill_supplies(vbs, ent, out);
+  fill_supplies(vbs, ent, hr, out);
   return ASR_OK;
 }

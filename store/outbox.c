@@ -531,16 +531,14 @@ static asr_result update_batch(asr_store *st, const char *sql, int64_t seq, cons
   return asr_sql_finish(st, s, what);
 }
 
-asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now)
+/* The delivery of batch seq (inside a transaction). */
+static asr_result mark_delivered(asr_store *st, int64_t seq, int64_t now)
 {
-  asr_result r = asr_outbox_begin(st);
+  asr_result r = update_batch(st,
+                              "UPDATE outbox SET state = 'delivered', delivered_at = ?3,"
+                              " attempts = attempts + 1, last_error = ?2 WHERE seq = ?1",
+                              seq, "", now, "marking a batch delivered");
 
-  if (r)
-    return r;
-  r = update_batch(st,
-                   "UPDATE outbox SET state = 'delivered', delivered_at = ?3, attempts = attempts"
-                   " + 1, last_error = ?2 WHERE seq = ?1",
-                   seq, "", now, "marking a batch delivered");
   if (!r)
     r = update_batch(st, "DELETE FROM upload_queue WHERE batch > 0 AND batch = ?1", seq, "", now,
                      "marking readings delivered");
@@ -552,10 +550,144 @@ asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now)
                      "UPDATE uplink SET last_upload = ?3, last_error = '', last_error_at = 0"
                      " WHERE id = 1",
                      seq, "", now, "recording the upload");
+  return r;
+}
+
+/* Inserts n problems (inside a transaction), then drops the oldest beyond the bound. */
+static asr_result insert_problems(asr_store *st, const char *batch_id, int64_t at,
+                                  const asr_outbox_problem *p, size_t n)
+{
+  static const char sql[] =
+      "INSERT INTO upload_problems (at, batch_id, what, device, t, readings, events, error)"
+      " VALUES (?1, substr(?2, 1, 255), ?3, substr(?4, 1, 255), ?5, ?6, ?7, substr(?8, 1, 255))";
+  sqlite3_stmt *s = NULL;
+  asr_result r = ASR_OK;
+  int rc;
+
+  if (n == 0)
+    return ASR_OK;
+  r = asr_sql_prep(st, sql, &s);
+  for (size_t i = 0; !r && i < n; i++) {
+    sqlite3_bind_int64(s, 1, at);
+    asr_sql_bind_text(s, 2, batch_id ? batch_id : "");
+    asr_sql_bind_text(s, 3, p[i].what);
+    asr_sql_bind_text(s, 4, p[i].device);
+    if (p[i].t >= 0)
+      sqlite3_bind_int64(s, 5, p[i].t);
+    else
+      sqlite3_bind_null(s, 5);
+    sqlite3_bind_int64(s, 6, p[i].readings);
+    sqlite3_bind_int64(s, 7, p[i].events);
+    asr_sql_bind_text(s, 8, p[i].error);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+      r = asr_store_fail(st, rc, "recording a refusal");
+    sqlite3_reset(s);
+  }
+  sqlite3_finalize(s);
+  if (!r)
+    r = update_batch(st,
+                     "DELETE FROM upload_problems WHERE id <= (SELECT max(id) FROM"
+                     " upload_problems) - ?1",
+                     ASR_OUTBOX_PROBLEMS_KEPT, "", 0, "dropping old refusals");
+  return r;
+}
+
+asr_result asr_outbox_delivered_problems(asr_store *st, int64_t seq, const char *batch_id,
+                                         int64_t now, const asr_outbox_problem *p, size_t n)
+{
+  asr_result r = asr_outbox_begin(st);
+
+  if (r)
+    return r;
+  r = mark_delivered(st, seq, now);
+  if (!r)
+    r = insert_problems(st, batch_id, now, p, n);
   if (!r)
     r = asr_outbox_commit(st);
   if (r)
     asr_outbox_rollback(st);
+  return r;
+}
+
+asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now)
+{
+  return asr_outbox_delivered_problems(st, seq, "", now, NULL, 0);
+}
+
+asr_result asr_outbox_problems_add(asr_store *st, const char *batch_id, int64_t at,
+                                   const asr_outbox_problem *p, size_t n)
+{
+  asr_result r = asr_outbox_begin(st);
+
+  if (r)
+    return r;
+  r = insert_problems(st, batch_id, at, p, n);
+  if (!r)
+    r = asr_outbox_commit(st);
+  if (r)
+    asr_outbox_rollback(st);
+  return r;
+}
+
+/* The newest problem since (refusals before reused ids) into out->last. */
+static asr_result last_problem(asr_store *st, int64_t since, asr_outbox_problems *out)
+{
+  static const char sql[] = "SELECT at, batch_id, what, device, t, readings, events, error"
+                            " FROM upload_problems WHERE at >= ?1"
+                            " ORDER BY what = 'id_reused', id DESC LIMIT 1";
+  asr_outbox_problem *p = &out->last;
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(st, sql, &s);
+  int rc;
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, since);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    p->at = sqlite3_column_int64(s, 0);
+    asr_sql_col_copy(s, 1, p->batch_id, sizeof(p->batch_id));
+    asr_sql_col_copy(s, 2, p->what, sizeof(p->what));
+    asr_sql_col_copy(s, 3, p->device, sizeof(p->device));
+    p->t = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 4);
+    p->readings = sqlite3_column_int64(s, 5);
+    p->events = sqlite3_column_int64(s, 6);
+    asr_sql_col_copy(s, 7, p->error, sizeof(p->error));
+  } else if (rc != SQLITE_DONE) {
+    r = asr_store_fail(st, rc, "reading the refusals");
+  }
+  sqlite3_finalize(s);
+  return r;
+}
+
+asr_result asr_outbox_problems_since(asr_store *st, int64_t since, asr_outbox_problems *out)
+{
+  static const char sql[] =
+      "SELECT count(*), total(CASE WHEN what <> 'id_reused' THEN readings END),"
+      " total(CASE WHEN what <> 'id_reused' THEN events END),"
+      " total(CASE WHEN what = 'id_reused' THEN 1 END) FROM upload_problems WHERE at >= ?1";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(st, sql, &s);
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  out->last.t = -1;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, since);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    out->count = sqlite3_column_int64(s, 0);
+    out->readings_refused = (int64_t)sqlite3_column_double(s, 1);
+    out->events_refused = (int64_t)sqlite3_column_double(s, 2);
+    out->id_reused = (int64_t)sqlite3_column_double(s, 3);
+  } else {
+    r = asr_store_fail(st, rc, "counting the refusals");
+  }
+  sqlite3_finalize(s);
+  if (!r && out->count > 0)
+    r = last_problem(st, since, out);
   return r;
 }
 

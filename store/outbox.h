@@ -79,6 +79,28 @@ typedef struct {
   int64_t last_t, last_device;
 } asr_outbox_cut;
 
+/* What the central refused of a delivered batch (docs/protocol.md, "Answers"). */
+#define ASR_OUTBOX_PROBLEMS_KEPT 5000 /* rows kept, the newest (store/schema.h, version 4) */
+
+typedef struct {
+  char what[16];                    /* "device", "reading", "event", "more", "id_reused" */
+  char device[ASR_OUTBOX_TEXT_MAX]; /* its key as sent, "" when unknown */
+  int64_t t;                        /* the reading's or event's time, -1 when none */
+  int64_t readings, events;         /* refused with it */
+  char error[ASR_OUTBOX_TEXT_MAX];  /* the central's reason, one line */
+  int64_t at;                       /* read back: when the central answered */
+  char batch_id[128];               /* read back: the batch */
+} asr_outbox_problem;
+
+/* The problems recorded since a time, for status and status --check. */
+typedef struct {
+  int64_t count;            /* rows */
+  int64_t readings_refused; /* readings the central did not store */
+  int64_t events_refused;
+  int64_t id_reused;       /* batches whose id the central had committed with another content */
+  asr_outbox_problem last; /* the newest refusal, else the newest row; last.at 0 when none */
+} asr_outbox_problems;
+
 /* ---- enrolment ---- */
 
 /* Loads the enrolment; ASR_ERR_NOT_FOUND when the agent is not enrolled. */
@@ -155,6 +177,19 @@ void asr_outbox_batch_free(asr_outbox_batch *b);
 
 /* The batch was acknowledged (2xx): delivered, its readings too, last_upload = now. */
 asr_result asr_outbox_delivered(asr_store *st, int64_t seq, int64_t now);
+
+/* asr_outbox_delivered, and the n problems the central's answer reported (p may be NULL
+ * when n is 0) recorded for batch_id at now, in one transaction. */
+asr_result asr_outbox_delivered_problems(asr_store *st, int64_t seq, const char *batch_id,
+                                         int64_t now, const asr_outbox_problem *p, size_t n);
+
+/* Records n problems of batch_id at time at (outside a transaction); the oldest rows
+ * beyond ASR_OUTBOX_PROBLEMS_KEPT are dropped. */
+asr_result asr_outbox_problems_add(asr_store *st, const char *batch_id, int64_t at,
+                                   const asr_outbox_problem *p, size_t n);
+
+/* Sums the problems recorded at or after since. */
+asr_result asr_outbox_problems_since(asr_store *st, int64_t since, asr_outbox_problems *out);
 
 /* The central refused the batch for good (other 4xx): kept aside with the reason. */
 asr_result asr_outbox_hold(asr_store *st, int64_t seq, const char *reason, int64_t now);

@@ -106,6 +106,17 @@
  *   Kinds include "serial_conflict" (agent/moves.h): a responder at another address
  *   reported this device's identity while the device still answered.
  *
+ * Schema (version 4): what the central refused (store/outbox.c holds the SQL)
+ * ---------------------------------------------------------------------------
+ * upload_problems: one row per part of a delivered batch the central did not store
+ *   (docs/protocol.md, "Answers"), kept as history for status and status --check, the
+ *   newest ASR_OUTBOX_PROBLEMS_KEPT only:
+ *   id, at (when the central answered), batch_id, what ("device", "reading", "event";
+ *   "more": refusals the answer counted without listing them; "id_reused": the central
+ *   had committed another batch with this id), device (its key as sent, "" when unknown),
+ *   t (the reading's or event's time, NULL for a device), readings and events (how many
+ *   were refused with it), error (the central's reason, one line).
+ *
  * Schema (version 5): the daemon's schedule (store/sched.c holds its SQL)
  * ------------------------------------------------------------------------
  * schedule: one row per periodic job of the daemon ("discovery", "poll"): last_start
@@ -265,10 +276,18 @@ static const asr_schema_step asr_schema_steps[] = {
         "CREATE INDEX event_queue_batch ON event_queue(batch) WHERE batch > 0;"
         "CREATE TRIGGER events_queue_ins AFTER INSERT ON events BEGIN"
         " INSERT INTO event_queue (event_id) VALUES (NEW.id); END;"},
-    /* MERGE NOTE: version 4 belongs to another branch (store integrity / outbox bound);
-     * this empty step only keeps the versions contiguous until that branch is merged,
-     * and is replaced by its real step 4 then. */
-    {4, "SELECT 1;"},
+    {4, "CREATE TABLE IF NOT EXISTS upload_problems ("
+        " id INTEGER PRIMARY KEY,"
+        " at INTEGER NOT NULL,"
+        " batch_id TEXT NOT NULL DEFAULT '',"
+        " what TEXT NOT NULL,"
+        " device TEXT NOT NULL DEFAULT '',"
+        " t INTEGER,"
+        " readings INTEGER NOT NULL DEFAULT 0,"
+        " events INTEGER NOT NULL DEFAULT 0,"
+        " error TEXT NOT NULL DEFAULT ''"
+        ");"
+        "CREATE INDEX IF NOT EXISTS upload_problems_at ON upload_problems(at);"},
     {5, "CREATE TABLE schedule ("
         " job TEXT PRIMARY KEY,"
         " last_start INTEGER NOT NULL DEFAULT 0,"

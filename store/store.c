@@ -213,7 +213,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       " last_reading_at = max(last_reading_at, ?2), failed_polls = 0,"
                       " printer_status = ?3, error_bits = ?4, page_count = ?5 WHERE id = ?1",
     [S_DELETE_SUPPLIES] = "DELETE FROM supplies WHERE device_id = ?1",
-    /* OR REPLACE: a printer reporting one index twice must not fail the save */
+    /* OR REPLACE: a device listing one index twice must not fail the save (the model
+     * lists each once; the reading keeps the same, last, one: save_levels) */
     [S_INSERT_SUPPLY] = "INSERT OR REPLACE INTO supplies (device_id, idx, hr_index, description,"
                         " part_number, type, class, unit, colorant, max_capacity, level,"
                         " percent, state)"
@@ -1190,23 +1191,38 @@ static asr_result save_supplies(asr_store *st, int64_t id, const asr_device *dev
   return r;
 }
 
+/* True when supply i of dev is listed again later (the later one is the one kept, as in
+ * the supplies table: a supply is known by its index, once per reading). */
+static bool listed_again(const asr_device *dev, size_t i, size_t n)
+{
+  for (size_t j = i + 1; j < n; j++) {
+    if (dev->supplies[j].index == dev->supplies[i].index)
+      return true;
+  }
+  return false;
+}
+
 /* The readings row: every supply's (index, level, max); not reported = -2 (unknown). */
 static asr_result save_levels(asr_store *st, int64_t id, const asr_device *dev, size_t n,
                               int64_t now)
 {
   asr_store_level lv[ASR_SUPPLIES_MAX];
   uint8_t blob[ASR_STORE_LEVELS_MAX];
-  size_t len;
+  size_t len, k = 0;
   sqlite3_stmt *s = NULL;
   asr_result r;
 
   for (size_t i = 0; i < n; i++) {
     const asr_supply *p = &dev->supplies[i];
-    lv[i].index = p->index;
-    lv[i].level = p->has_level ? p->level : -2;
-    lv[i].max = p->has_max ? p->max : -2;
+
+    if (listed_again(dev, i, n))
+      continue;
+    lv[k].index = p->index;
+    lv[k].level = p->has_level ? p->level : -2;
+    lv[k].max = p->has_max ? p->max : -2;
+    k++;
   }
-  len = asr_store_levels_encode(lv, n, blob, sizeof(blob));
+  len = asr_store_levels_encode(lv, k, blob, sizeof(blob));
   r = stmt_get(st, S_INSERT_READING, &s);
   if (r)
     return r;

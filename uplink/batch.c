@@ -20,14 +20,21 @@
 #include "snmp/printer.h"
 #include "store/events.h"
 #include "uplink/gz.h"
+#include "uplink/sign.h"
 
 /* ---- pure helpers ---- */
 
-asr_result asr_batch_id(const char *agent_id, int64_t seq, char *out, size_t n)
+asr_result asr_batch_id(const char *agent_id, int64_t seq, const char *nonce, char *out, size_t n)
 {
+  static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
   if (!agent_id || !*agent_id || seq < 0 || seq > 9999999999LL)
     return ASR_ERR_INVALID;
-  return asr_fmt(out, n, "%s-%010lld", agent_id, (long long)seq);
+  if (!nonce || !*nonce)
+    return asr_fmt(out, n, "%s-%010lld", agent_id, (long long)seq);
+  if (strlen(nonce) > ASR_BATCH_NONCE_MAX || strspn(nonce, alnum) != strlen(nonce))
+    return ASR_ERR_INVALID;
+  return asr_fmt(out, n, "%s-%010lld-%s", agent_id, (long long)seq, nonce);
 }
 
 uint32_t asr_batch_enterprise(const char *oid)
@@ -363,6 +370,17 @@ static int level_percent(const builder *b, const dev_entry *e, const asr_store_l
   return asr_batch_percent(&meta, lv->level, lv->max, e->enterprise);
 }
 
+/* True when level i is listed again later in lv (a reading stored before issue 10 may
+ * list a supply twice: the last one is kept, as the store keeps it). */
+static bool level_again(const asr_store_level *lv, size_t i, size_t n)
+{
+  for (size_t j = i + 1; j < n; j++) {
+    if (lv[j].index == lv[i].index)
+      return true;
+  }
+  return false;
+}
+
 static json_t *levels_json(const builder *b, const dev_entry *e, const asr_store_level *lv,
                            size_t n)
 {
@@ -370,9 +388,13 @@ static json_t *levels_json(const builder *b, const dev_entry *e, const asr_store
   int bad = !arr;
 
   for (size_t i = 0; !bad && i < n; i++) {
-    json_t *l = json_array();
-    int pct = level_percent(b, e, &lv[i]);
+    json_t *l;
+    int pct;
 
+    if (level_again(lv, i, n))
+      continue;
+    l = json_array();
+    pct = level_percent(b, e, &lv[i]);
     bad = !l;
     if (!bad) {
       bad |= json_array_append_new(l, json_integer(lv[i].index));
@@ -492,12 +514,23 @@ static json_t *readings_by_device(json_t *readings)
   return out;
 }
 
+/* The id of batch seq: the sequence, then 64 random bits. The sequence alone repeats
+ * when the database goes back to a backup or is copied to another machine, and the
+ * central would take the new batch for one it has (issue 10); the random part never does. */
+static asr_result new_batch_id(const char *agent_id, int64_t seq, char *out, size_t n)
+{
+  char nonce[17];
+  asr_result r = asr_sign_random_hex(nonce, 8);
+
+  return r ? r : asr_batch_id(agent_id, seq, nonce, out, n);
+}
+
 /* The whole document of batch seq, serialized compactly and gzip'd into out. */
 static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, asr_batch_built *st)
 {
   json_t *doc = json_object(), *grouped = readings_by_device(b->readings);
   char *text = NULL;
-  asr_result r = asr_batch_id(b->o->agent_id, seq, out->batch_id, sizeof(out->batch_id));
+  asr_result r = new_batch_id(b->o->agent_id, seq, out->batch_id, sizeof(out->batch_id));
   int bad = !doc || !grouped || r;
 
   if (!bad) {

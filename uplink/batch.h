@@ -35,8 +35,13 @@ typedef struct {
   size_t json_len, body_len; /* before and after gzip */
 } asr_batch_built;
 
-/* Writes the batch id of seq ("AGENT-0000000042") into out (size n). */
-asr_result asr_batch_id(const char *agent_id, int64_t seq, char *out, size_t n);
+#define ASR_BATCH_NONCE_MAX 32 /* characters of the random part of a batch id */
+
+/* Writes the batch id of seq into out (size n): "AGENT-0000000042-NONCE", or
+ * "AGENT-0000000042" without a nonce (NULL or ""). The agent's batches carry 16 random
+ * hex characters: ids never repeat, even from a restored or copied database. A nonce is
+ * at most ASR_BATCH_NONCE_MAX letters and digits (else ASR_ERR_INVALID). */
+asr_result asr_batch_id(const char *agent_id, int64_t seq, const char *nonce, char *out, size_t n);
 
 /* Builds one batch of up to o->max_readings new readings, with the events not batched yet
  * (up to ASR_EVENTS_BATCH_MAX) and the devices both refer to, and stores it in the outbox

@@ -5,9 +5,11 @@
  *
  * Exactly once, step by step: a batch is built and its readings marked in one store
  * transaction (uplink/batch.c); it is sent with the same bytes until a 2xx; only then is
- * it marked delivered. Killed between the central's commit and our mark, the next run
- * sends the same batch id again and the central answers "duplicate". A 413 replaces the
- * batch by two halves in one transaction: safe, the central did not commit it. */
+ * it marked delivered, with what the central refused of it, in one transaction. Killed
+ * between the central's commit and our mark, the next run sends the same batch id again
+ * and the central answers "duplicate". A 413 replaces the batch by two halves in one
+ * transaction: safe, the central did not commit it. Batch ids carry a random part, so a
+ * database restored from a backup never sends an id the central has committed. */
 #include "uplink/uplink.h"
 
 #include <jansson.h>
@@ -122,6 +124,119 @@ static void answer_error(const char *body, char *out, size_t n)
       out[i] = ' ';
   }
   json_decref(j);
+}
+
+/* Copies src into dst (size n) as one printable line: control characters become spaces,
+ * and a cut never splits a UTF-8 character (jansson hands over valid UTF-8 only). */
+static void clean_copy(char *dst, size_t n, const char *src)
+{
+  size_t i = 0, k;
+
+  if (n == 0)
+    return;
+  while (src && src[i] && i + 1 < n) {
+    k = asr_utf8_seq((const unsigned char *)src + i);
+    if (k == 0 || i + k + 1 > n)
+      break;
+    memcpy(dst + i, src + i, k);
+    if (k == 1 && ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f))
+      dst[i] = ' ';
+    i += k;
+  }
+  dst[i] = '\0';
+}
+
+/* ---- the answer to a batch ---- */
+
+static int64_t member_int(const json_t *o, const char *name, int64_t dflt)
+{
+  const json_t *v = json_object_get(o, name);
+
+  return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : dflt;
+}
+
+/* One element of "refused" into p; false when it is not an object naming what. */
+static bool refused_entry(const json_t *e, asr_outbox_problem *p)
+{
+  const char *what = json_string_value(json_object_get(e, "what"));
+
+  memset(p, 0, sizeof(*p));
+  if (!json_is_object(e) || !what)
+    return false;
+  clean_copy(p->what, sizeof(p->what), what);
+  clean_copy(p->device, sizeof(p->device), json_string_value(json_object_get(e, "device")));
+  clean_copy(p->error, sizeof(p->error), json_string_value(json_object_get(e, "error")));
+  p->t = member_int(e, "t", -1);
+  p->readings = member_int(e, "readings", strcmp(what, "reading") == 0);
+  p->events = member_int(e, "events", strcmp(what, "event") == 0);
+  return true;
+}
+
+/* The refusals the answer counted but did not list, as one "more" problem. */
+static void refused_more(asr_uplink_answer *a, int64_t listed_r, int64_t listed_e, int64_t more)
+{
+  asr_outbox_problem *p = &a->problems[a->n];
+  int64_t r = a->readings_refused - listed_r, e = a->events_refused - listed_e;
+
+  if (more <= 0 && r <= 0 && e <= 0)
+    return;
+  memset(p, 0, sizeof(*p));
+  asr_strlcpy(p->what, "more", sizeof(p->what));
+  p->t = -1;
+  p->readings = r > 0 ? r : 0;
+  p->events = e > 0 ? e : 0;
+  asr_fmt(p->error, sizeof(p->error), "%lld more refused parts not listed by the central",
+          (long long)(more > 0 ? more : 0));
+  a->n++;
+}
+
+asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out)
+{
+  json_t *j = body && *body ? json_loads(body, 0, NULL) : NULL;
+  const json_t *list = json_object_get(j, "refused");
+  const char *status = json_string_value(json_object_get(j, "status"));
+  int64_t listed_r = 0, listed_e = 0;
+  size_t n = json_array_size(list);
+
+  memset(out, 0, sizeof(*out));
+  out->problems = calloc(ASR_UPLINK_PROBLEMS_MAX + 2, sizeof(*out->problems));
+  if (!out->problems) {
+    json_decref(j);
+    return ASR_ERR_NOMEM;
+  }
+  out->duplicate = status && strcmp(status, "duplicate") == 0;
+  out->id_reused = json_is_true(json_object_get(j, "id_reused"));
+  out->readings_refused = member_int(j, "readings_refused", 0);
+  out->events_refused = member_int(j, "events_refused", 0);
+  clean_copy(out->warning, sizeof(out->warning), json_string_value(json_object_get(j, "warning")));
+  for (size_t i = 0; i < n && out->n < ASR_UPLINK_PROBLEMS_MAX; i++) {
+    if (!refused_entry(json_array_get(list, i), &out->problems[out->n]))
+      continue;
+    listed_r += out->problems[out->n].readings;
+    listed_e += out->problems[out->n].events;
+    out->n++;
+  }
+  refused_more(out, listed_r, listed_e, member_int(j, "refused_more", 0) + (int64_t)(n - out->n));
+  if (out->id_reused) {
+    asr_outbox_problem *p = &out->problems[out->n++];
+
+    memset(p, 0, sizeof(*p));
+    asr_strlcpy(p->what, "id_reused", sizeof(p->what));
+    p->t = -1;
+    asr_strlcpy(p->error, out->warning[0] ? out->warning : "the batch id was already committed",
+                sizeof(p->error));
+  }
+  json_decref(j);
+  return ASR_OK;
+}
+
+void asr_uplink_answer_free(asr_uplink_answer *a)
+{
+  if (!a)
+    return;
+  free(a->problems);
+  a->problems = NULL;
+  a->n = 0;
 }
 
 /* ---- enrolment ---- */
@@ -264,22 +379,50 @@ static asr_result post_batch(run_ctx *x, const asr_outbox_batch *b, asr_http_res
   return asr_http_post(&x->o->http, x->url, headers, b->body, b->body_len, res);
 }
 
-/* A 2xx: the batch is delivered; counts a "duplicate" answer. */
+/* Says what the central refused of batch b, and a reused id (the log and the report). */
+static void tell_problems(run_ctx *x, const asr_outbox_batch *b, const asr_uplink_answer *a)
+{
+  const asr_outbox_problem *first = a->n > 0 ? &a->problems[0] : NULL;
+
+  x->rep->readings_refused += a->readings_refused;
+  x->rep->events_refused += a->events_refused;
+  if (a->readings_refused > 0 || a->events_refused > 0)
+    asr_log(ASR_LOG_WARN,
+            "batch %s: the central refused %lld readings and %lld events (first: %s %s: %s);"
+            " the rest is stored",
+            b->batch_id, (long long)a->readings_refused, (long long)a->events_refused,
+            first ? first->what : "?", first && first->device[0] ? first->device : "?",
+            first ? first->error : "?");
+  if (a->id_reused) {
+    x->rep->ids_reused++;
+    asr_log(ASR_LOG_WARN,
+            "batch %s: the central had committed another batch with this id (%s); this one was"
+            " stored too: was this database restored from a backup or copied to another machine?",
+            b->batch_id, a->warning[0] ? a->warning : "no detail");
+  }
+}
+
+/* A 2xx: the batch is delivered, with what the central refused of it (one transaction). */
 static asr_result on_delivered(run_ctx *x, const asr_outbox_batch *b, const asr_http_response *res)
 {
   json_t *j = json_loads(res->body, 0, NULL);
-  const char *status = json_string_value(json_object_get(j, "status"));
   const char *id = json_string_value(json_object_get(j, "batch_id"));
-  asr_result r = asr_outbox_delivered(x->st, b->seq, asr_now());
+  asr_uplink_answer a;
+  asr_result r = asr_uplink_parse_answer(res->body, &a);
 
+  if (!r)
+    r = asr_outbox_delivered_problems(x->st, b->seq, b->batch_id, asr_now(), a.problems, a.n);
   if (!r) {
     x->rep->delivered++;
-    x->rep->readings_delivered += b->n_readings;
-    if (status && strcmp(status, "duplicate") == 0)
+    x->rep->readings_delivered +=
+        a.readings_refused < b->n_readings ? b->n_readings - a.readings_refused : 0;
+    if (a.duplicate)
       x->rep->duplicates++;
     if (id && strcmp(id, b->batch_id) != 0)
       asr_log(ASR_LOG_WARN, "batch %s: the central acknowledged %s", b->batch_id, id);
+    tell_problems(x, b, &a);
   }
+  asr_uplink_answer_free(&a);
   json_decref(j);
   return r;
 }

@@ -85,14 +85,38 @@ typedef struct {
 /* Sets the defaults. */
 void asr_uplink_opts_init(asr_uplink_opts *o);
 
+/* What a 2xx answer to a batch says besides "delivered" (docs/protocol.md, "Answers"):
+ * the parts the central refused (each recorded as an asr_outbox_problem) and whether it
+ * had committed another batch with this id. */
+#define ASR_UPLINK_PROBLEMS_MAX 128 /* problems read from one answer (the rest counted) */
+
+typedef struct {
+  bool duplicate; /* "status": "duplicate" */
+  bool id_reused; /* the id was committed before with another content */
+  int64_t readings_refused, events_refused;
+  size_t n;                          /* problems */
+  asr_outbox_problem *problems;      /* malloc'd (asr_uplink_answer_free) */
+  char warning[ASR_OUTBOX_TEXT_MAX]; /* the central's warning, one line, or "" */
+} asr_uplink_answer;
+
+/* Reads the answer body of a 2xx. Anything missing or malformed counts as nothing refused
+ * (a central before issue 10 answers only status and readings). Strings are cleaned to
+ * one printable line and bounded. ASR_ERR_NOMEM only. */
+asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out);
+
+/* Frees the problems of an answer. */
+void asr_uplink_answer_free(asr_uplink_answer *a);
+
 /* What a run did. */
 typedef struct {
   size_t built, heartbeats, delivered, duplicates, held, splits;
   int64_t readings_delivered;
-  int64_t pending_batches; /* still pending at the end */
-  bool stopped;            /* uploads are stopped (401/403) */
-  bool outbox_full;        /* undelivered data exceeds the outbox bound */
-  char error[256];         /* why the run did not deliver everything */
+  int64_t readings_refused, events_refused; /* what the central did not store */
+  size_t ids_reused;                        /* batches whose id the central had seen */
+  int64_t pending_batches;                  /* still pending at the end */
+  bool stopped;                             /* uploads are stopped (401/403) */
+  bool outbox_full;                         /* undelivered data exceeds the outbox bound */
+  char error[256];                          /* why the run did not deliver everything */
 } asr_uplink_report;
 
 /* Builds and sends (see the top of this file). ASR_OK when everything pending was

@@ -89,7 +89,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.body'))) + sorted(glob.gl
         continue
     seen[b['batch_id']] = rs
     order.append(b['batch_id'])
-seqs = [int(x.rsplit('-', 1)[1]) for x in order]
+seqs = [int(x.split('-')[1]) for x in order]  # AGENT-SEQUENCE-RANDOM
 if seqs != sorted(seqs) or len(set(seqs)) != len(seqs):
     print('#   batches out of order: %s' % seqs); sys.exit(1)
 last, allr = {}, set()

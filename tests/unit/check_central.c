@@ -308,38 +308,50 @@ START_TEST(test_same_reading_two_batches)
 }
 END_TEST
 
-/* Malformed batches: each row breaks one field; the answer names it. */
+/* Malformed batches: each row breaks one field; the answer names it. A fault in the
+ * batch's frame refuses the whole batch (400); a fault inside one device, reading or event
+ * refuses only that part (a device with its readings and events), the rest is stored and
+ * the answer lists what was refused (issue 10: one printer must not hold a site's data).
+ * The batch of these rows: 2 devices, readings 0-1 of device 0 and 2-3 of device 1, one
+ * event of device 0. */
+enum { WHOLE, DEV0, DEV1, READING3, EVENT0 };
+
 static const struct {
   const char *path;    /* a JSON pointer-like path to replace: "a.b.0.c" */
   const char *value;   /* JSON text of the new value, NULL to delete the member */
   const char *message; /* expected part of the error */
+  int scope;           /* what is refused */
 } bad_rows[] = {
-    {"protocol", "2", "protocol: version 2 is not supported (this central speaks 1)"},
-    {"protocol", NULL, "protocol: missing"},
-    {"batch_id", "\"ag_x-1\"", "batch_id: not the agent id"},
-    {"batch_id", "7", "batch.batch_id: not a string"},
-    {"agent_id", "\"ag_00000000000000000000000000000000\"", "agent_id: not the agent that signed"},
-    {"devices", "{}", "devices: not an array"},
-    {"readings", NULL, "readings: missing"},
-    {"devices.0.key", NULL, "devices[0].key: missing or empty"},
-    {"devices.1.serial", "5", "devices[1].serial: not a string"},
-    {"devices.0.state", "\"sleepy\"", "devices[0].state: not active, silent or disconnected"},
-    {"devices.0.failed_polls", "-1", "devices[0].failed_polls: out of range"},
-    {"devices.0.supplies.1.index", "1.5", "devices[0].supplies[1].index: not an integer"},
-    {"devices.0.supplies.1.index", "1", "devices[0].supplies[1].index: 1 described twice"},
+    {"protocol", "2", "protocol: version 2 is not supported (this central speaks 1)", WHOLE},
+    {"protocol", NULL, "protocol: missing", WHOLE},
+    {"batch_id", "\"ag_x-1\"", "batch_id: not the agent id", WHOLE},
+    {"batch_id", "7", "batch.batch_id: not a string", WHOLE},
+    {"agent_id", "\"ag_00000000000000000000000000000000\"", "agent_id: not the agent that signed",
+     WHOLE},
+    {"devices", "{}", "devices: not an array", WHOLE},
+    {"readings", NULL, "readings: missing", WHOLE},
+    {"devices.0.key", NULL, "devices[0].key: missing or empty", DEV0},
+    {"devices.1.serial", "5", "devices[1].serial: not a string", DEV1},
+    {"devices.0.state", "\"sleepy\"", "devices[0].state: not active, silent or disconnected", DEV0},
+    {"devices.0.failed_polls", "-1", "devices[0].failed_polls: out of range", DEV0},
+    {"devices.0.supplies.1.index", "1.5", "devices[0].supplies[1].index: not an integer", DEV0},
+    {"devices.0.supplies.1.index", "1", "devices[0].supplies[1].index: 1 described twice", DEV0},
     {"devices.0.supplies.0.colorant_std", "[\"black\"]",
-     "devices[0].supplies[0].colorant_std: not a string"},
-    {"devices.0.status.errors.0", "3", "devices[0].status.errors[0]: not a string"},
-    {"readings.3.device", "9", "readings[3].device: out of range (0 to 1)"},
-    {"readings.3.t", "\"x\"", "readings[3].t: not an integer"},
-    {"readings.3.levels.1.1", "\"54\"", "readings[3].levels[1]: level is not an integer"},
-    {"readings.3.levels.1.0", "null", "readings[3].levels[1]: index is not an integer"},
-    {"readings.3.levels.1.3", "101", "readings[3].levels[1]: percent is out of range"},
-    {"readings.3.levels.1", "[1,2,3]", "readings[3].levels[1]: not an array [index, level, max"},
-    {"readings.3.levels.1.0", "1", "readings[3].levels[1]: supply index 1 repeated"},
-    {"readings.3.page_count", "-5", "readings[3].page_count: out of range"},
-    {"events.0.kind", "\"\"", "events[0].kind: missing or empty"},
-    {"events.0.device", "2", "events[0].device: out of range"},
+     "devices[0].supplies[0].colorant_std: not a string", DEV0},
+    {"devices.0.status.errors.0", "3", "devices[0].status.errors[0]: not a string", DEV0},
+    {"devices.1", "7", "devices[1]: not an object", DEV1},
+    {"readings.3.device", "9", "readings[3].device: out of range (0 to 1)", READING3},
+    {"readings.3.t", "\"x\"", "readings[3].t: not an integer", READING3},
+    {"readings.3.levels.1.1", "\"54\"", "readings[3].levels[1]: level is not an integer", READING3},
+    {"readings.3.levels.1.0", "null", "readings[3].levels[1]: index is not an integer", READING3},
+    {"readings.3.levels.1.3", "101", "readings[3].levels[1]: percent is out of range", READING3},
+    {"readings.3.levels.1", "[1,2,3]", "readings[3].levels[1]: not an array [index, level, max",
+     READING3},
+    {"readings.3.levels.1.0", "1", "readings[3].levels[1]: supply index 1 repeated", READING3},
+    {"readings.3.page_count", "-5", "readings[3].page_count: out of range", READING3},
+    {"readings.3", "[]", "readings[3]: not an object", READING3},
+    {"events.0.kind", "\"\"", "events[0].kind: missing or empty", EVENT0},
+    {"events.0.device", "2", "events[0].device: out of range", EVENT0},
 };
 
 /* Replaces (or deletes) the value at a dotted path of doc. */
@@ -364,23 +376,219 @@ static void set_path(json_t *doc, const char *path, const char *value)
     ck_assert_int_eq(json_object_del(cur, tok), 0);
 }
 
+/* The first element of the answer's "refused" list, or NULL. */
+static json_t *first_refused(json_t *answer)
+{
+  return json_array_get(json_object_get(answer, "refused"), 0);
+}
+
 START_TEST(test_malformed)
 {
+  static const struct {
+    int64_t devices, readings, events, readings_refused, events_refused;
+    const char *what, *device;
+  } want[] = {
+      [DEV0] = {1, 2, 0, 2, 1, "device", NULL},
+      [DEV1] = {1, 2, 1, 2, 0, "device", NULL},
+      [READING3] = {2, 3, 1, 1, 0, "reading", NULL},
+      [EVENT0] = {2, 4, 0, 0, 1, "event", NULL},
+  };
+  int scope = bad_rows[_i].scope;
   cstore_agent ag;
   ingest_answer ans;
   cstore *st = open_store();
-  json_t *b;
+  json_t *b, *a, *ref;
 
   enrol(st, "S", &ag);
   b = make_batch(ag.id, 1, 2, 2, NOW - 600);
   set_path(b, bad_rows[_i].path, bad_rows[_i].value);
-  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 400);
-  ck_assert_msg(strstr(ans.body, bad_rows[_i].message), "row %d: got %s", _i, ans.body);
+  if (scope == WHOLE) {
+    ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 400);
+    ck_assert_msg(strstr(ans.body, bad_rows[_i].message), "row %d: got %s", _i, ans.body);
+    ingest_answer_free(&ans);
+    ck_assert_int_eq(cstore_count(st, "devices"), 0);
+    ck_assert_int_eq(cstore_count(st, "readings"), 0);
+    ck_assert_int_eq(cstore_count(st, "batches"), 0);
+    json_decref(b);
+    cstore_close(st);
+    return;
+  }
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
+  a = json_loads(ans.body, 0, NULL);
+  ck_assert_ptr_nonnull(a);
+  ref = first_refused(a);
+  ck_assert_msg(ref &&
+                    strstr(json_string_value(json_object_get(ref, "error")), bad_rows[_i].message),
+                "row %d: got %s", _i, ans.body);
+  ck_assert_str_eq(json_string_value(json_object_get(a, "status")), "stored");
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "readings")), 4); /* in the batch */
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "readings_refused")),
+                   want[scope].readings_refused);
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "events_refused")),
+                   want[scope].events_refused);
+  ck_assert_str_eq(json_string_value(json_object_get(ref, "what")), want[scope].what);
+  if (want[scope].device)
+    ck_assert_str_eq(json_string_value(json_object_get(ref, "device")), want[scope].device);
+  ck_assert_int_eq(cstore_count(st, "devices"), want[scope].devices);
+  ck_assert_int_eq(cstore_count(st, "readings"), want[scope].readings);
+  ck_assert_int_eq(cstore_count(st, "events"), want[scope].events);
+  ck_assert_int_eq(cstore_count(st, "batches"), 1);
+  ck_assert_int_eq(cstore_count(st, "problems"), 1); /* flagged at the central */
+  json_decref(a);
   ingest_answer_free(&ans);
-  ck_assert_int_eq(cstore_count(st, "devices"), 0);
-  ck_assert_int_eq(cstore_count(st, "readings"), 0);
-  ck_assert_int_eq(cstore_count(st, "batches"), 0);
   json_decref(b);
+  cstore_close(st);
+}
+END_TEST
+
+/* The last problem listed (copied) and how many were. */
+static struct {
+  char what[32], device[64], agent[64];
+  int64_t t;
+} seen_problem;
+static int seen_problems;
+
+static int keep_problem(const cstore_problem_row *p, void *ctx)
+{
+  (void)ctx;
+  if (seen_problems++ == 0) {
+    asr_strlcpy(seen_problem.what, p->what, sizeof(seen_problem.what));
+    asr_strlcpy(seen_problem.device, p->device ? p->device : "", sizeof(seen_problem.device));
+    asr_strlcpy(seen_problem.agent, p->agent, sizeof(seen_problem.agent));
+    seen_problem.t = p->t;
+  }
+  return 0;
+}
+
+/* Issue 10: a printer listing a supply index twice (an agent before the fix sent its
+ * readings with levels 1, 2, 1, 2) must not hold the other printers' readings: they are
+ * stored, each of its readings is refused and named in the answer. */
+START_TEST(test_one_printer_does_not_hold_the_batch)
+{
+  cstore_agent ag;
+  ingest_answer ans;
+  cstore *st = open_store();
+  json_t *b, *a, *reads, *ref;
+  int64_t sum = 0;
+
+  enrol(st, "S", &ag);
+  b = make_batch(ag.id, 1, 3, 2, NOW - 600); /* readings 2 and 3 are device 1's */
+  reads = json_object_get(b, "readings");
+  for (size_t i = 2; i < 4; i++)
+    json_array_append_new(json_object_get(json_array_get(reads, i), "levels"),
+                          json_pack("[i,i,i,i]", 1, 50, 100, 50));
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
+  a = json_loads(ans.body, 0, NULL);
+  ck_assert_str_eq(json_string_value(json_object_get(a, "status")), "stored");
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "readings")), 6);
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "readings_refused")), 2);
+  ck_assert_uint_eq(json_array_size(json_object_get(a, "refused")), 2);
+  for (size_t i = 0; i < 2; i++) {
+    ref = json_array_get(json_object_get(a, "refused"), i);
+    ck_assert_str_eq(json_string_value(json_object_get(ref, "what")), "reading");
+    ck_assert_str_eq(json_string_value(json_object_get(ref, "device")), "serial:D1");
+    ck_assert_int_eq(json_integer_value(json_object_get(ref, "t")), NOW - 600 + 60 * (int64_t)i);
+    ck_assert_int_eq(json_integer_value(json_object_get(ref, "index")), 2 + (int64_t)i);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(ref, "error")), "supply index 1 repeated"));
+  }
+  json_decref(a);
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(cstore_count(st, "devices"), 3); /* its identity is fine */
+  ck_assert_int_eq(cstore_count(st, "readings"), 4);
+  ck_assert_int_eq(cstore_count(st, "problems"), 2);
+  ck_assert_int_eq(cstore_device_foreach(st, NULL, sum_readings, &sum), ASR_OK);
+  ck_assert_int_eq(sum, 4);
+  memset(&seen_problem, 0, sizeof(seen_problem));
+  seen_problems = 0;
+  ck_assert_int_eq(cstore_problem_foreach(st, "S", 10, keep_problem, NULL), ASR_OK);
+  ck_assert_int_eq(seen_problems, 2);
+  ck_assert_str_eq(seen_problem.what, "reading");
+  ck_assert_str_eq(seen_problem.device, "serial:D1");
+  ck_assert_str_eq(seen_problem.agent, ag.id);
+  ck_assert_int_eq(seen_problem.t, NOW - 540); /* newest first: reading 3 came last */
+  ck_assert_int_eq(cstore_problem_foreach(st, "nope", 10, keep_problem, NULL), ASR_ERR_NOT_FOUND);
+  /* the same batch again: a duplicate, nothing flagged twice */
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"duplicate\""));
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(cstore_count(st, "problems"), 2);
+  ck_assert_int_eq(cstore_count(st, "readings"), 4);
+  json_decref(b);
+  cstore_close(st);
+}
+END_TEST
+
+/* Many refused parts: the answer stays bounded, the counts are exact. */
+START_TEST(test_refused_list_bounded)
+{
+  cstore_agent ag;
+  ingest_answer ans;
+  cstore *st = open_store();
+  json_t *b, *a, *reads;
+  size_t n;
+
+  enrol(st, "S", &ag);
+  b = make_batch(ag.id, 1, 1, INGEST_MAX_REFUSALS_LISTED + 50, NOW - 86400);
+  reads = json_object_get(b, "readings");
+  n = json_array_size(reads);
+  for (size_t i = 1; i < n; i++) /* every reading but the first */
+    json_object_set_new(json_array_get(reads, i), "page_count", json_integer(-1));
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
+  a = json_loads(ans.body, 0, NULL);
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "readings_refused")), (json_int_t)n - 1);
+  ck_assert_uint_eq(json_array_size(json_object_get(a, "refused")), INGEST_MAX_REFUSALS_LISTED);
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "refused_more")),
+                   (json_int_t)(n - 1 - INGEST_MAX_REFUSALS_LISTED));
+  ck_assert_int_eq(cstore_count(st, "readings"), 1);
+  ck_assert_int_le(cstore_count(st, "problems"), INGEST_MAX_REFUSALS_LISTED + 1);
+  json_decref(a);
+  ingest_answer_free(&ans);
+  json_decref(b);
+  cstore_close(st);
+}
+END_TEST
+
+/* Issue 10: an agent database restored from a backup numbers its batches again from
+ * where the backup stood. A committed batch id with another content is not a duplicate:
+ * it is stored, flagged at the central, and the agent is told. */
+START_TEST(test_reused_batch_id_other_content)
+{
+  cstore_agent ag;
+  ingest_answer ans;
+  cstore *st = open_store();
+  json_t *first, *again, *a;
+
+  enrol(st, "S", &ag);
+  first = make_batch(ag.id, 7, 2, 2, NOW - 7200);
+  again = make_batch(ag.id, 7, 2, 3, NOW - 600); /* batch 7 of the restored database */
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, first, NOW, &ans), 200);
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"stored\""));
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, again, NOW, &ans), 200);
+  a = json_loads(ans.body, 0, NULL);
+  ck_assert_str_eq(json_string_value(json_object_get(a, "status")), "stored");
+  ck_assert(json_is_true(json_object_get(a, "id_reused")));
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "warning")), "restored"));
+  json_decref(a);
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(cstore_count(st, "readings"), 2 * 2 + 2 * 3); /* nothing lost */
+  ck_assert_int_eq(cstore_count(st, "events"), 2);
+  ck_assert_int_eq(cstore_count(st, "problems"), 1);
+  /* each content again: duplicates (the agent lost our answer: told again), nothing
+   * flagged twice */
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, again, NOW, &ans), 200);
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"duplicate\""));
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"id_reused\":true"));
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, first, NOW, &ans), 200);
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"duplicate\""));
+  ck_assert_ptr_null(strstr(ans.body, "id_reused"));
+  ingest_answer_free(&ans);
+  ck_assert_int_eq(cstore_count(st, "problems"), 1);
+  ck_assert_int_eq(cstore_count(st, "readings"), 10);
+  json_decref(first);
+  json_decref(again);
   cstore_close(st);
 }
 END_TEST
@@ -399,13 +607,18 @@ START_TEST(test_strings_unknown_heartbeat)
   big[256] = '\0';
   b = make_batch(ag.id, 1, 1, 1, NOW);
   json_object_set_new(json_array_get(json_object_get(b, "devices"), 0), "model", json_string(big));
-  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 400);
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200); /* the device refused */
   ck_assert_ptr_nonnull(strstr(ans.body, "devices[0].model: longer than 255 bytes"));
   ingest_answer_free(&ans);
+  json_object_set_new(b, "batch_id", json_sprintf("%s-0000000003", ag.id));
   json_object_set_new(json_array_get(json_object_get(b, "devices"), 0), "model",
                       json_stringn("a\0b", 3));
-  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 400);
+  ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 400); /* \u0000: not our JSON */
+  ck_assert_ptr_nonnull(strstr(ans.body, "body: not JSON"));
   ingest_answer_free(&ans);
+  ck_assert_int_eq(cstore_count(st, "devices"), 0);
+  ck_assert_int_eq(cstore_count(st, "readings"), 0);
+  json_object_set_new(b, "batch_id", json_sprintf("%s-0000000004", ag.id));
   memset(big, 'x', 512); /* sys_descr may hold 512 bytes */
   big[512] = '\0';
   json_object_set_new(json_array_get(json_object_get(b, "devices"), 0), "model", json_string("M"));
@@ -422,7 +635,7 @@ START_TEST(test_strings_unknown_heartbeat)
   ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
   ck_assert_ptr_nonnull(strstr(ans.body, "\"readings\":0"));
   ingest_answer_free(&ans);
-  ck_assert_int_eq(cstore_count(st, "batches"), 2);
+  ck_assert_int_eq(cstore_count(st, "batches"), 3);
   json_decref(b);
   cstore_close(st);
 }
@@ -875,6 +1088,9 @@ int main(void)
   tcase_add_test(tc, test_ingest_valid_and_duplicate);
   tcase_add_test(tc, test_same_reading_two_batches);
   tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof(bad_rows) / sizeof(bad_rows[0])));
+  tcase_add_test(tc, test_one_printer_does_not_hold_the_batch);
+  tcase_add_test(tc, test_refused_list_bounded);
+  tcase_add_test(tc, test_reused_batch_id_other_content);
   tcase_add_test(tc, test_strings_unknown_heartbeat);
   tcase_add_test(tc, test_signature_checks);
   tcase_add_test(tc, test_size_limits);

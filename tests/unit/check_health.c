@@ -491,6 +491,37 @@ START_TEST(test_check_upload)
 }
 END_TEST
 
+/* Issue 10: what the central refused (and a reused batch id) is a WARNING for a week. */
+START_TEST(test_check_refused)
+{
+  asr_store *st = open_db();
+  asr_outbox_problem p;
+  char line[1024];
+
+  save(st, "CNB1", "127.0.0.95", 50, 80, T0);
+  set_uplink(st, T0 + HOUR, NULL);
+  ck_assert_int_eq(check(st, T0 + 2 * HOUR, line), ASR_CHECK_OK);
+  memset(&p, 0, sizeof(p));
+  asr_strlcpy(p.what, "reading", sizeof(p.what));
+  asr_strlcpy(p.device, "serial:CNB1", sizeof(p.device));
+  asr_strlcpy(p.error, "readings[3].levels[2]: supply index 1 repeated", sizeof(p.error));
+  p.t = T0;
+  p.readings = 3;
+  ck_assert_int_eq(asr_outbox_problems_add(st, AGENT "-0000000001", T0 + HOUR, &p, 1), ASR_OK);
+  ck_assert_int_eq(check(st, T0 + 2 * HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_ptr_nonnull(strstr(line, "the central refused 3 readings"));
+  ck_assert_int_eq(check(st, T0 + HOUR + 7 * DAY - 1 - HOUR, line), ASR_CHECK_WARNING);
+  set_uplink(st, T0 + 8 * DAY, NULL);
+  ck_assert_int_eq(check(st, T0 + 8 * DAY + HOUR, line), ASR_CHECK_OK); /* a week later */
+  memset(&p, 0, sizeof(p));
+  asr_strlcpy(p.what, "id_reused", sizeof(p.what));
+  ck_assert_int_eq(asr_outbox_problems_add(st, AGENT "-0000000002", T0 + 8 * DAY, &p, 1), ASR_OK);
+  ck_assert_int_eq(check(st, T0 + 8 * DAY + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_ptr_nonnull(strstr(line, "batch id reused"));
+  asr_store_close(st);
+}
+END_TEST
+
 START_TEST(test_check_unknown_and_names)
 {
   asr_store *st = open_db();
@@ -736,6 +767,7 @@ START_TEST(test_migration_from_2)
   ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
   ck_assert_int_eq(sqlite3_exec(db,
                                 "DROP TABLE event_queue; DROP TABLE events;"
+                                "DROP TABLE upload_problems;"
                                 "DROP TABLE schedule;" /* version 5 */
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
@@ -782,6 +814,7 @@ int main(void)
   tcase_add_test(tc, test_check_printers);
   tcase_add_test(tc, test_check_upload);
   tcase_add_test(tc, test_check_unknown_and_names);
+  tcase_add_test(tc, test_check_refused);
   tcase_add_test(tc, test_check_outbox);
   tcase_add_test(tc, test_events_in_batch);
   tcase_add_test(tc, test_events_with_readings_and_enrol_again);

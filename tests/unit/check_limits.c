@@ -234,9 +234,12 @@ START_TEST(test_batch_bounds)
   ingest_answer_free(&ans);
   free(text);
 
-  /* 65 levels in one reading: malformed (400), not too large */
+  /* 65 levels in one reading: that reading is malformed (refused alone, the answer says
+   * why), not too large (413) */
   text = batch_text(ag.id, 3, 1, 1, INGEST_MAX_SUPPLIES + 1, "");
-  ck_assert_int_eq(send_text(st, &ag, text, 0, NULL, &ans), 400);
+  ck_assert_int_eq(send_text(st, &ag, text, 0, NULL, &ans), 200);
+  ck_assert_ptr_nonnull(strstr(ans.body, "\"readings_refused\":1"));
+  ck_assert_ptr_nonnull(strstr(ans.body, "readings[0].levels: more than 64 elements"));
   ingest_answer_free(&ans);
   free(text);
 

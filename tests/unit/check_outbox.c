@@ -110,7 +110,7 @@ START_TEST(test_build_in_chunks_and_deliver)
   ck_assert_int_eq(s.pending_batches, 3);
   ck_assert_int_eq(s.pending_readings, 10);
   ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
-  ck_assert_str_eq(ob.batch_id, AGENT "-0000000001");
+  ck_assert(strncmp(ob.batch_id, AGENT "-0000000001-", strlen(AGENT) + 12) == 0);
   ck_assert_int_eq(ob.n_readings, 4);
   ck_assert_int_eq(asr_outbox_delivered(st, ob.seq, T0 + 3700), ASR_OK);
   asr_outbox_batch_free(&ob);
@@ -120,7 +120,7 @@ START_TEST(test_build_in_chunks_and_deliver)
   ck_assert_int_eq(s.delivered_batches, 1);
   ck_assert_int_eq(s.last_upload, T0 + 3700);
   ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
-  ck_assert_str_eq(ob.batch_id, AGENT "-0000000002"); /* in order */
+  ck_assert(strncmp(ob.batch_id, AGENT "-0000000002-", strlen(AGENT) + 12) == 0); /* in order */
   asr_outbox_batch_free(&ob);
   asr_store_close(st);
 }
@@ -384,6 +384,7 @@ START_TEST(test_migration_queues_history)
                                 "DROP TRIGGER readings_queue_del; DROP TABLE upload_queue;"
                                 "DROP TABLE outbox; DROP TABLE uplink;"
                                 "DROP TABLE event_queue; DROP TABLE events;"
+                                "DROP TABLE upload_problems;"
                                 "DROP TABLE schedule;" /* version 5 */
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
@@ -394,6 +395,90 @@ START_TEST(test_migration_queues_history)
   st = open_db();
   ck_assert_int_eq(asr_store_schema_version(st), asr_store_schema_latest());
   ck_assert_int_eq(status(st).pending_readings, 2);
+  asr_store_close(st);
+}
+END_TEST
+
+/* A problem the central reported (tests fill what matters). */
+static asr_outbox_problem problem(const char *what, const char *device, int64_t t, int64_t readings)
+{
+  asr_outbox_problem p;
+
+  memset(&p, 0, sizeof(p));
+  asr_strlcpy(p.what, what, sizeof(p.what));
+  asr_strlcpy(p.device, device, sizeof(p.device));
+  asr_strlcpy(p.error, "readings[0].levels[2]: supply index 1 repeated", sizeof(p.error));
+  p.t = t;
+  p.readings = readings;
+  return p;
+}
+
+/* Issue 10: what the central refused is recorded with the delivery, in one transaction,
+ * and summed over a window for status and --check. */
+START_TEST(test_delivered_with_problems)
+{
+  asr_store *st = open_db();
+  asr_batch_opts o = opts(100);
+  asr_batch_built b;
+  asr_outbox_batch ob;
+  asr_outbox_problem p[3];
+  asr_outbox_problems sum;
+
+  poll_all(st, 3, T0);
+  ck_assert_int_eq(asr_batch_build(st, &o, false, &b), ASR_OK);
+  ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
+  p[0] = problem("reading", "serial:SN0001", T0, 1);
+  p[1] = problem("device", "serial:SN0002", -1, 4);
+  p[1].events = 2;
+  p[2] = problem("id_reused", "", -1, 0);
+  ck_assert_int_eq(asr_outbox_delivered_problems(st, ob.seq, ob.batch_id, T0 + 10, p, 3), ASR_OK);
+  ck_assert_int_eq(status(st).pending_batches, 0);
+  ck_assert_int_eq(status(st).pending_readings, 0);
+  ck_assert_int_eq(asr_outbox_problems_since(st, T0, &sum), ASR_OK);
+  ck_assert_int_eq(sum.count, 3);
+  ck_assert_int_eq(sum.readings_refused, 5);
+  ck_assert_int_eq(sum.events_refused, 2);
+  ck_assert_int_eq(sum.id_reused, 1);
+  ck_assert_int_eq(sum.last.at, T0 + 10);
+  ck_assert_str_eq(sum.last.batch_id, ob.batch_id);
+  ck_assert_str_eq(sum.last.what, "device"); /* the newest refusal (not the id note) */
+  ck_assert_str_eq(sum.last.device, "serial:SN0002");
+  ck_assert_int_eq(asr_outbox_problems_since(st, T0 + 11, &sum), ASR_OK); /* the window */
+  ck_assert_int_eq(sum.count, 0);
+  ck_assert_int_eq(sum.readings_refused, 0);
+  asr_outbox_batch_free(&ob);
+  asr_store_close(st);
+}
+END_TEST
+
+/* A failed transaction records neither the delivery nor the problems. */
+START_TEST(test_problems_bounded)
+{
+  asr_store *st = open_db();
+  asr_batch_opts o = opts(1);
+  asr_batch_built b;
+  asr_outbox_batch ob;
+  asr_outbox_problem *p = calloc(ASR_OUTBOX_PROBLEMS_KEPT, sizeof(*p));
+  asr_outbox_problems sum;
+
+  ck_assert_ptr_nonnull(p);
+  poll_all(st, 2, T0);
+  for (size_t i = 0; i < ASR_OUTBOX_PROBLEMS_KEPT; i++)
+    p[i] = problem("reading", "k", T0, 1);
+  for (int k = 0; k < 2; k++) {
+    ck_assert_int_eq(asr_batch_build(st, &o, false, &b), ASR_OK);
+    ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &ob), ASR_OK);
+    ck_assert_int_eq(
+        asr_outbox_delivered_problems(st, ob.seq, ob.batch_id, T0 + k, p, ASR_OUTBOX_PROBLEMS_KEPT),
+        ASR_OK);
+    asr_outbox_batch_free(&ob);
+  }
+  ck_assert_int_eq(asr_outbox_problems_since(st, 0, &sum), ASR_OK);
+  ck_assert_int_eq(sum.count, ASR_OUTBOX_PROBLEMS_KEPT); /* the oldest went */
+  ck_assert_int_eq(sum.last.at, T0 + 1);
+  ck_assert_int_eq(asr_outbox_problems_since(st, T0 + 1, &sum), ASR_OK);
+  ck_assert_int_eq(sum.count, ASR_OUTBOX_PROBLEMS_KEPT);
+  free(p);
   asr_store_close(st);
 }
 END_TEST
@@ -416,6 +501,8 @@ int main(void)
   tcase_add_test(tc, test_enrolment_and_stop);
   tcase_add_test(tc, test_activity_for_heartbeat);
   tcase_add_test(tc, test_migration_queues_history);
+  tcase_add_test(tc, test_delivered_with_problems);
+  tcase_add_test(tc, test_problems_bounded);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -463,6 +463,61 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* The upload state with what the central refused (issue 10): JSON members and the table's
+ * "uplink:" line, the central's text cleaned of control characters. */
+START_TEST(test_uplink_refused)
+{
+  asr_report_uplink u;
+  json_t *j, *up, *last;
+
+  memset(&u, 0, sizeof(u));
+  u.enrolled = 1;
+  u.endpoint = "https://central.example";
+  u.agent_id = "ag_0123456789abcdef0123456789abcdef";
+  u.site = "acme";
+  u.last_upload = 1795000000;
+  u.last_error = "";
+  u.stopped = "";
+  u.refused_readings = 2;
+  u.ids_reused = 1;
+  u.last_problem.at = 1795000000;
+  u.last_problem.t = 1794999000;
+  u.last_problem.batch_id = "ag_0123456789abcdef0123456789abcdef-0000000001-00";
+  u.last_problem.what = "reading";
+  u.last_problem.device = "serial:\x1b[31mX";
+  u.last_problem.error = "readings[3].levels[2]: supply index 1 repeated";
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_JSON, 0, NULL, 0), ASR_OK);
+  j = parse_json();
+  up = json_object_get(j, "uplink");
+  ck_assert_int_eq(json_integer_value(json_object_get(up, "refused_readings")), 2);
+  ck_assert_int_eq(json_integer_value(json_object_get(up, "refused_events")), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(up, "batch_ids_reused")), 1);
+  last = json_object_get(up, "last_problem");
+  ck_assert_str_eq(json_string_value(json_object_get(last, "what")), "reading");
+  ck_assert_str_eq(json_string_value(json_object_get(last, "t")), "2026-11-18T10:50:00Z");
+  ck_assert_ptr_null(strchr(text, '\x1b')); /* escaped in JSON */
+  json_decref(j);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text,
+                               "the central refused 2 readings and 0 events in the last 7 days"
+                               " (last: reading serial:"));
+  ck_assert_ptr_nonnull(strstr(text, "supply index 1 repeated)"));
+  ck_assert_ptr_nonnull(strstr(text, "1 batch ids the central knew with another content"));
+  ck_assert_ptr_null(strchr(text, '\x1b'));
+  u.refused_readings = 0; /* nothing refused: the line says nothing of it */
+  u.ids_reused = 0;
+  u.last_problem.at = 0;
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_null(strstr(text, "refused"));
+  ck_assert_int_eq(capture(ASR_FMT_JSON, 0, NULL, 0), ASR_OK);
+  j = parse_json();
+  ck_assert(json_is_null(json_object_get(json_object_get(j, "uplink"), "last_problem")));
+  json_decref(j);
+}
+END_TEST
+
 START_TEST(test_print_one_table)
 {
   fill(dev, "127.0.0.7");
@@ -522,6 +577,7 @@ int main(void)
   tcase_add_test(tc, test_table);
   tcase_add_test(tc, test_print_one_table);
   tcase_add_test(tc, test_uplink_line);
+  tcase_add_test(tc, test_uplink_refused);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -637,6 +637,80 @@ START_TEST(test_too_many_supplies_without_address)
 }
 END_TEST
 
+/* ---- one supply index under two hrDevices ------------------------------------------ */
+
+/* RFC 3805 indexes prtMarkerSuppliesTable by (hrDeviceIndex, prtMarkerSuppliesIndex). Some
+ * firmwares copy the printer's rows under another hrDeviceIndex (the CPU's): the device
+ * must list each supply once, the printer hrDevice's row winning (issue 10). */
+START_TEST(test_supply_index_under_two_hrdevices)
+{
+  static const char *const lines[] = {
+      HRTYPE "1|6|1.3.6.1.2.1.25.3.1.3", /* a CPU */
+      HRTYPE "2" PRINTER_TYPE,
+      SUP "6.1.1|4|Toner (stale copy)",
+      SUP "6.1.2|4|Drum (stale copy)",
+      SUP "6.1.3|4|Staples",
+      SUP "6.2.1|4|Black Toner",
+      SUP "6.2.2|4|Drum Unit",
+      SUP "8.1.1|2|100",
+      SUP "8.1.2|2|100",
+      SUP "8.1.3|2|100",
+      SUP "8.2.1|2|100",
+      SUP "8.2.2|2|100",
+      SUP "9.1.1|2|10",
+      SUP "9.1.2|2|20",
+      SUP "9.1.3|2|-3",
+      SUP "9.2.1|2|60",
+      SUP "9.2.2|2|70",
+      NULL,
+  };
+
+  ck_assert_int_eq(build(lines, "10.0.0.1"), ASR_OK);
+  ck_assert_uint_eq(dev.n_supplies, 3);
+  ck_assert_int_eq(dev.supplies[0].index, 1);
+  ck_assert_int_eq(dev.supplies[0].hr_index, 2);
+  ck_assert_str_eq(dev.supplies[0].description, "Black Toner");
+  ck_assert_int_eq(dev.supplies[0].level, 60);
+  ck_assert_int_eq(dev.supplies[1].index, 2);
+  ck_assert_int_eq(dev.supplies[1].hr_index, 2);
+  ck_assert_int_eq(dev.supplies[1].level, 70);
+  ck_assert_int_eq(dev.supplies[2].index, 3); /* listed under hrDevice 1 only: kept */
+  ck_assert_int_eq(dev.supplies[2].hr_index, 1);
+  ck_assert_str_eq(dev.supplies[2].description, "Staples");
+}
+END_TEST
+
+/* Without an hrDevicePrinter the lowest hrDeviceIndex wins; exact copies of many rows do
+ * not crowd real supplies out of the table's bound. */
+START_TEST(test_supply_index_copies_without_printer_hr)
+{
+  asr_vbset *s = asr_vbset_new();
+  char line[96];
+
+  for (int hr = 3; hr >= 1; hr -= 2) {
+    for (int i = 1; i <= 40; i++) {
+      snprintf(line, sizeof(line), SUP "8.%d.%d|2|100", hr, i);
+      ck_assert(vbfix_add(s, line));
+      snprintf(line, sizeof(line), SUP "9.%d.%d|2|%d", hr, i, hr == 1 ? i : 99);
+      ck_assert(vbfix_add(s, line));
+    }
+  }
+  asr_vbset_finish(s);
+  warnings = 0;
+  asr_log_set_sink(count_sink, NULL);
+  ck_assert_int_eq(asr_printer_build(s, "10.0.0.1", &dev), ASR_OK);
+  asr_log_set_sink(NULL, NULL);
+  ck_assert_int_eq(warnings, 0);
+  ck_assert_uint_eq(dev.n_supplies, 40);
+  for (int i = 0; i < 40; i++) {
+    ck_assert_int_eq(dev.supplies[i].index, i + 1);
+    ck_assert_int_eq(dev.supplies[i].hr_index, 1);
+    ck_assert_int_eq(dev.supplies[i].level, i + 1);
+  }
+  asr_vbset_free(s);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("printer");
@@ -666,6 +740,8 @@ int main(void)
   tcase_add_test(tc, test_garbage_values);
   tcase_add_test(tc, test_too_many_supplies);
   tcase_add_test(tc, test_too_many_supplies_without_address);
+  tcase_add_test(tc, test_supply_index_under_two_hrdevices);
+  tcase_add_test(tc, test_supply_index_copies_without_printer_hr);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

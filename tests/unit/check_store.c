@@ -856,6 +856,7 @@ START_TEST(test_supplies_current_view_and_counter)
   asr_store *st = open_ok();
   asr_store_device sd;
   asr_device d;
+  readings rd;
   int64_t id;
 
   make_device(&d, "C1", "", "10.0.4.1");
@@ -866,6 +867,15 @@ START_TEST(test_supplies_current_view_and_counter)
   ck_assert_int_eq(asr_store_get(st, id, &sd), ASR_OK);
   ck_assert_uint_eq(sd.dev.n_supplies, 2);
   ck_assert_int_eq(sd.dev.supplies[1].level, 25);
+  /* the reading holds each index once too, the same one as the current view (issue 10:
+   * a repeated index made the central refuse every batch) */
+  memset(&rd, 0, sizeof(rd));
+  ck_assert_int_eq(asr_store_foreach_reading(st, id, 0, INT64_MAX, reading_cb, &rd), ASR_OK);
+  ck_assert_uint_eq(rd.count, 1);
+  ck_assert_uint_eq(rd.n[0], 2);
+  ck_assert_int_eq(rd.lv[0][0].index, 1);
+  ck_assert_int_eq(rd.lv[0][1].index, 2);
+  ck_assert_int_eq(rd.lv[0][1].level, 25);
   d.n_supplies = 1; /* supply 2 is gone */
   save(st, &d, T0); /* same second: replaces, not counted twice */
   ck_assert_int_eq(asr_store_get(st, id, &sd), ASR_OK);

@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700
 #include <check.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,10 +209,13 @@ START_TEST(test_batch_id_and_enterprise)
 {
   char id[128];
 
-  ck_assert_int_eq(asr_batch_id(AGENT, 42, id, sizeof(id)), ASR_OK);
+  ck_assert_int_eq(asr_batch_id(AGENT, 42, NULL, id, sizeof(id)), ASR_OK);
   ck_assert_str_eq(id, AGENT "-0000000042");
-  ck_assert_int_eq(asr_batch_id(AGENT, 10000000000LL, id, sizeof(id)), ASR_ERR_INVALID);
-  ck_assert_int_eq(asr_batch_id("", 1, id, sizeof(id)), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_batch_id(AGENT, 42, "0123456789abcdef", id, sizeof(id)), ASR_OK);
+  ck_assert_str_eq(id, AGENT "-0000000042-0123456789abcdef");
+  ck_assert_int_eq(asr_batch_id(AGENT, 42, "x y", id, sizeof(id)), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_batch_id(AGENT, 10000000000LL, NULL, id, sizeof(id)), ASR_ERR_INVALID);
+  ck_assert_int_eq(asr_batch_id("", 1, NULL, id, sizeof(id)), ASR_ERR_INVALID);
   ck_assert_uint_eq(asr_batch_enterprise("1.3.6.1.4.1.11.2.3.9.1"), 11);
   ck_assert_uint_eq(asr_batch_enterprise("1.3.6.1.4.1.1347"), 1347);
   ck_assert_uint_eq(asr_batch_enterprise("1.3.6.1.4.2.11"), 0);
@@ -436,6 +440,159 @@ START_TEST(test_heartbeat_json)
 }
 END_TEST
 
+/* Copies a file (a backup, or its restore). */
+static void copy_file(const char *from, const char *to)
+{
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  char buf[8192];
+  size_t n;
+
+  ck_assert_ptr_nonnull(in);
+  ck_assert_ptr_nonnull(out);
+  while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+    ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+}
+
+/* Issue 10: a database restored from a backup numbers its batches again from where the
+ * backup stood; the ids it sends must still never have been used. */
+START_TEST(test_restored_database_new_batch_ids)
+{
+  asr_store *st = NULL;
+  asr_batch_opts o = {AGENT, "0.1.0", 1795000000, 100};
+  asr_batch_built built;
+  asr_outbox_batch b;
+  char backup[600], first[128], err[256];
+
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
+  save_printer(st, "CNB1", 1794999000, 108);
+  asr_store_close(st);
+  asr_fmt(backup, sizeof(backup), "%s/backup.db", tmpdir);
+  copy_file(dbpath, backup);
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
+  ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
+  ck_assert_int_eq(built.seq, 1);
+  ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &b), ASR_OK);
+  asr_strlcpy(first, b.batch_id, sizeof(first));
+  asr_outbox_batch_free(&b);
+  asr_store_close(st);
+  copy_file(backup, dbpath); /* the restore */
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
+  save_printer(st, "CNB1", 1794999500, 100);
+  ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
+  ck_assert_int_eq(built.seq, 1); /* the same number... */
+  ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &b), ASR_OK);
+  ck_assert_str_ne(b.batch_id, first); /* ...never the same id */
+  ck_assert(strncmp(b.batch_id, AGENT "-0000000001-", strlen(AGENT) + 12) == 0);
+  ck_assert(strncmp(first, AGENT "-0000000001-", strlen(AGENT) + 12) == 0);
+  asr_outbox_batch_free(&b);
+  asr_store_close(st);
+}
+END_TEST
+
+/* A database written before issue 10 may hold readings listing a supply index twice (the
+ * printer listed it under two hrDevices): the batch names each supply once per reading. */
+START_TEST(test_old_reading_with_repeated_index)
+{
+  asr_store *st = NULL;
+  asr_batch_opts o = {AGENT, "0.1.0", 1795000000, 100};
+  asr_batch_built built;
+  asr_outbox_batch b;
+  asr_store_level lv[4] = {{1, 90, 200}, {2, -3, 200}, {1, 108, 200}, {2, -3, 200}};
+  uint8_t blob[ASR_STORE_LEVELS_MAX];
+  size_t len = asr_store_levels_encode(lv, 4, blob, sizeof(blob));
+  sqlite3_stmt *s = NULL;
+  json_t *j, *levels;
+  char err[256];
+
+  ck_assert_uint_gt(len, 0);
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
+  save_printer(st, "CNB1", 1794999000, 108);
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(asr_store_sqlite(st), "UPDATE readings SET levels = ?1", -1, &s, NULL),
+      SQLITE_OK);
+  sqlite3_bind_blob(s, 1, blob, (int)len, SQLITE_STATIC);
+  ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+  sqlite3_finalize(s);
+  ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
+  j = pending_json(st, &b);
+  levels = json_object_get(json_array_get(json_object_get(j, "readings"), 0), "levels");
+  ck_assert_uint_eq(json_array_size(levels), 2);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(levels, 0), 0)), 1);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(levels, 0), 1)), 108);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(levels, 1), 0)), 2);
+  json_decref(j);
+  asr_outbox_batch_free(&b);
+  asr_store_close(st);
+}
+END_TEST
+
+/* The answer to a batch: what the central refused and a reused id, read and recorded with
+ * the delivery (docs/protocol.md, "Answers"). */
+START_TEST(test_answer_refused_parts)
+{
+  static const char body[] =
+      "{\"batch_id\":\"b\",\"status\":\"stored\",\"readings\":6,\"readings_refused\":3,"
+      "\"events_refused\":1,\"refused\":["
+      "{\"what\":\"reading\",\"index\":2,\"device\":\"serial:D1\",\"t\":1794999000,"
+      "\"error\":\"readings[2].levels[2]: supply index 1 repeated\"},"
+      "{\"what\":\"device\",\"index\":0,\"device\":\"serial:\\u001b[31mX\",\"readings\":2,"
+      "\"events\":1,\"error\":\"devices[0].state: not active, silent or disconnected\"}],"
+      "\"refused_more\":0,\"id_reused\":true,\"warning\":\"batch_id: already stored\"}";
+  asr_uplink_answer a;
+
+  ck_assert_int_eq(asr_uplink_parse_answer(body, &a), ASR_OK);
+  ck_assert(!a.duplicate);
+  ck_assert(a.id_reused);
+  ck_assert_int_eq(a.readings_refused, 3);
+  ck_assert_int_eq(a.events_refused, 1);
+  ck_assert_uint_eq(a.n, 3); /* two refusals and the reused id */
+  ck_assert_str_eq(a.problems[0].what, "reading");
+  ck_assert_str_eq(a.problems[0].device, "serial:D1");
+  ck_assert_int_eq(a.problems[0].t, 1794999000);
+  ck_assert_int_eq(a.problems[0].readings, 1);
+  ck_assert_ptr_nonnull(strstr(a.problems[0].error, "supply index 1 repeated"));
+  ck_assert_str_eq(a.problems[1].what, "device");
+  ck_assert_str_eq(a.problems[1].device, "serial: [31mX"); /* no control character */
+  ck_assert_int_eq(a.problems[1].t, -1);
+  ck_assert_int_eq(a.problems[1].readings, 2);
+  ck_assert_int_eq(a.problems[1].events, 1);
+  ck_assert_str_eq(a.problems[2].what, "id_reused");
+  asr_uplink_answer_free(&a);
+  /* an answer of a central before issue 10, or no JSON at all: nothing refused */
+  ck_assert_int_eq(asr_uplink_parse_answer("{\"status\":\"duplicate\",\"readings\":3}", &a),
+                   ASR_OK);
+  ck_assert(a.duplicate);
+  ck_assert_uint_eq(a.n, 0);
+  asr_uplink_answer_free(&a);
+  ck_assert_int_eq(asr_uplink_parse_answer("", &a), ASR_OK);
+  ck_assert_uint_eq(a.n, 0);
+  asr_uplink_answer_free(&a);
+  ck_assert_int_eq(asr_uplink_parse_answer(NULL, &a), ASR_OK);
+  asr_uplink_answer_free(&a);
+}
+END_TEST
+
+/* Refusals left off the answer's list are still counted in what the agent records. */
+START_TEST(test_answer_refused_more)
+{
+  static const char body[] = "{\"status\":\"stored\",\"readings\":500,\"readings_refused\":400,"
+                             "\"refused\":[{\"what\":\"reading\",\"t\":5,\"device\":\"k\","
+                             "\"error\":\"e\"}],\"refused_more\":399}";
+  asr_uplink_answer a;
+  int64_t readings = 0;
+
+  ck_assert_int_eq(asr_uplink_parse_answer(body, &a), ASR_OK);
+  ck_assert_uint_eq(a.n, 2);
+  for (size_t i = 0; i < a.n; i++)
+    readings += a.problems[i].readings;
+  ck_assert_int_eq(readings, 400);
+  ck_assert_str_eq(a.problems[1].what, "more");
+  asr_uplink_answer_free(&a);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("uplink");
@@ -460,6 +617,10 @@ int main(void)
   tcase_add_test(tb, test_batch_json_shape);
   tcase_add_test(tb, test_heartbeat_json);
   tcase_add_test(tb, test_batch_colorant_std);
+  tcase_add_test(tb, test_restored_database_new_batch_ids);
+  tcase_add_test(tb, test_old_reading_with_repeated_index);
+  tcase_add_test(tc, test_answer_refused_parts);
+  tcase_add_test(tc, test_answer_refused_more);
   suite_add_tcase(s, tb);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
