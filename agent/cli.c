@@ -17,6 +17,9 @@
 /* A person reads "asr-agent: MSG" on stderr; a service's log (journal, syslog, Event Log)
  * gets MSG at LEVEL, without the prefix (the log names the program itself). */
 static void cli_message(asr_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void cli_message(asr_log_level level, const char *fmt, va_list ap)
 {
   char msg[1024];
 
