@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/secret.h"
 #include "common/platform.h"

@@ -8,7 +8,7 @@
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "snmp/printer.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/daemon.h"
 #include "agent/secret.h"

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "common/result.h"
 
 typedef enum {

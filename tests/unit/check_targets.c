@@ -1,11 +1,11 @@
-/* check_targets.c: agent/targets.c. Pure parsing: nothing here sends a packet. The
+/* check_targets.c: conf/targets.c. Pure parsing: nothing here sends a packet. The
  * documentation block 192.0.2.0/24 and 127.x addresses are only parsed. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/targets.h"
+#include "conf/targets.h"
 
 static asr_targets t;
 static char err[256];

@@ -10,7 +10,7 @@
  * the caller's callback as "path:line: problem" and parsing goes on, so one run shows all
  * the errors (up to MAX_ERRORS). Checks between directives (silent_after against
  * poll_interval, ...) run after the whole file and name the line of the later one. */
-#include "agent/conf.h"
+#include "conf/conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,8 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/secret.h"
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "common/cred.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -443,7 +442,7 @@ static asr_result check_hostname(const char *t, char *why, size_t n)
   return ASR_OK;
 }
 
-/* Numeric targets go through agent/targets.c into the file's scratch list (the same
+/* Numeric targets go through conf/targets.c into the file's scratch list (the same
  * rules, messages and bound as on the command line); the split between numeric targets
  * and host names is the one of targets.h. */
 static asr_result check_target(parser *p, const char *t, char *why, size_t n)
@@ -921,6 +920,15 @@ const char *asr_conf_directive_name(size_t i)
 
 /* ---- the secrets file ---- */
 
+/* Overwrites a buffer that held a pass phrase. */
+static void conf_wipe(void *b, size_t n)
+{
+  volatile unsigned char *v = b;
+
+  while (n--)
+    *v++ = 0;
+}
+
 /* Group or others may read it, or it is not a regular file: refuse (as ssh does). */
 static int secrets_mode_ok(parser *p, FILE *f)
 {
@@ -979,7 +987,7 @@ static void secrets_read(parser *p, FILE *f, int have[2])
     else
       secrets_line(p, buf, have);
   }
-  asr_secret_wipe(buf, sizeof(buf));
+  conf_wipe(buf, sizeof(buf));
 }
 
 asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void *ctx)

@@ -1,7 +1,7 @@
 /* conf.h: the configuration file of asr-agent (/etc/asr-agent/asr-agent.conf).
  *
  * One directive a line, "name value", '#' starts a comment. The directives are a table
- * (agent/conf.c: name, type, range, default, reloadable?), documented in
+ * (conf/conf.c: name, type, range, default, reloadable?), documented in
  * asr-agent.conf(5). Secrets (SNMPv3 pass phrases, proxy credentials) never live in this
  * file: it names a 0600 secrets file instead. A file is applied only when all of it is
  * valid; every error is reported as "file:line: problem". */

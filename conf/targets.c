@@ -1,10 +1,10 @@
-/* agent/targets.c: scan targets from the command line (see targets.h for the syntax).
+/* conf/targets.c: scan targets from the command line (see targets.h for the syntax).
  *
  * A spec is parsed into one inclusive address range [first, last] (an address, a CIDR
  * block or a range) or resolved as a host name. The range is counted before anything is
  * added, so a refused spec leaves the list unchanged. Duplicates are dropped with an
  * open-addressing hash set kept next to the list, so expanding a /16 stays linear. */
-#include "agent/targets.h"
+#include "conf/targets.h"
 
 #include <stdlib.h>
 #include <string.h>
