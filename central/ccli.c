@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "central/cstore.h"
+#include "central/csiteconf.h"
 #include "central/ingest.h"
 #include "central/server.h"
 #include "central/simulate.h"
@@ -415,9 +416,13 @@ int ccli_site(int argc, char **argv)
   site_opts o = {NULL, NULL, NULL, 0};
   const char *sub = argc > 1 ? argv[1] : "";
 
+  if (strcmp(sub, "config") == 0) /* central/csiteconf.c */
+    return csiteconf_cli(argc - 1, argv + 1);
   if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0) {
     fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT] --db FILE\n"
-                    "       asr-central site list --db FILE [--format json|table]\n");
+                    "       asr-central site list --db FILE [--format json|table]\n"
+                    "       asr-central site config NAME --db FILE [--set KEY=VALUE]..."
+                    " [--unset KEY]... [--show] [--history]\n");
     return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
   }
   if (site_args(argc - 1, argv + 1, &o))
