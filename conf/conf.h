@@ -54,6 +54,8 @@ typedef struct {
   /* data */
   int64_t retention;  /* readings older than this are pruned, default 400 days */
   char log_level[16]; /* error, warning, info, debug (default info) */
+  /* bound of the outbox's batches in MB (default 100) */
+  unsigned outbox_max_mb;
   /* the central's configuration (issue 17) */
   int remote_config;                             /* remote_config: on (1, default) or off */
   unsigned char source[ASR_CONF_MAX_DIRECTIVES]; /* asr_conf_source of each directive */
