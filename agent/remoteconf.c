@@ -431,3 +431,42 @@ int asr_remoteconf_show(const char *conf_path, FILE *out)
   free(c);
   return ASR_EXIT_OK;
 }
+
+/* ---- config fetch ---- */
+
+int asr_remoteconf_fetch(const char *conf_path)
+{
+  asr_conf *c = malloc(sizeof(*c)), *fresh = malloc(sizeof(*fresh));
+  bool changed = false;
+  asr_result r = ASR_ERR_NOMEM;
+  int status = ASR_EXIT_INTERNAL;
+
+  if (!c || !fresh)
+    goto out;
+  if (asr_remoteconf_load(conf_path, c, print_error, NULL) != ASR_OK) {
+    status = ASR_EXIT_INPUT;
+    goto out;
+  }
+  if (!c->remote_config) {
+    asr_cli_error("config fetch: %s says remote_config off", conf_path);
+    status = ASR_EXIT_USAGE;
+    goto out;
+  }
+  r = asr_remoteconf_sync(conf_path, c, fresh, &changed);
+  if (r == ASR_OK) {
+    printf("%s\n", changed ? "configuration: a new version of the central applied"
+                           : "configuration: nothing new");
+    status = ASR_EXIT_OK;
+  } else {
+    asr_cli_error("config fetch: %s (see the log above)", asr_result_str(r));
+    status = r == ASR_ERR_PARSE || r == ASR_ERR_SECRET || r == ASR_ERR_INVALID ? ASR_EXIT_INPUT
+             : r == ASR_ERR_AUTH                                               ? ASR_EXIT_FAILURE
+                                                                               : ASR_EXIT_NETWORK;
+  }
+out:
+  if (fresh)
+    memset(fresh, 0, sizeof(*fresh));
+  free(c);
+  free(fresh);
+  return status;
+}

@@ -31,6 +31,10 @@ asr_result asr_remoteconf_load(const char *path, asr_conf *c, asr_conf_error_cb 
 asr_result asr_remoteconf_sync(const char *conf_path, const asr_conf *running, asr_conf *fresh,
                                bool *changed);
 
+/* asr-agent config fetch: one check-in now (what the daemon does after each upload); the
+ * daemon takes a new version at its next reload or check-in. Returns an exit status. */
+int asr_remoteconf_fetch(const char *conf_path);
+
 /* asr-agent config show: the effective configuration, the source of each value, never a
  * secret. Returns an exit status. */
 int asr_remoteconf_show(const char *conf_path, FILE *out);
