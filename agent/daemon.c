@@ -570,7 +570,7 @@ static void due_upload(asr_daemon *d, bool enrolled)
   if (enrolled) {
     status = step_upload(&d->conf);
     d->runs[2]++;
-    if (d->conf.remote_config && !asr_svc_stop_requested())
+    if (d->conf.remote_config && status != ASR_EXIT_NETWORK && !asr_svc_stop_requested())
       remote_sync(d);
   } else {
     asr_log(ASR_LOG_INFO, "upload: not enrolled yet: skipped");
