@@ -195,5 +195,5 @@ check "remote_config off: said" grep -q "remote configuration: off" "$O"
 run "$O" "$E" "$ASR_AGENT" config fetch --config "$CONF"
 check_status "remote_config off: no check-in" 2 "$RC"
 
-cp "$LOG" "$top_builddir/tests/integration/test_remote_config.run.log" 2>/dev/null
+[ "$ITEST_FAILS" -eq 0 ] || show "$LOG"
 finish
