@@ -47,6 +47,8 @@ typedef enum {
   T_DURATION,  /* seconds: "3600", "90s", "15m", "24h", "7d" */
   T_WINDOW,    /* "HH:MM-HH:MM" UTC */
   T_TARGETS,   /* one or more scan targets, repeatable */
+  T_EXCLUDE,   /* one or more targets never scanned, repeatable */
+  T_TCOMM,     /* a target and its communities, repeatable */
   T_COMMUNITY, /* one community, repeatable */
   T_LOGLEVEL,  /* error, warning, info, debug */
   T_AUTH,      /* an SNMPv3 authentication protocol (common/cred.h) */
@@ -81,7 +83,9 @@ static const directive directives[] = {
     {"proxy_user_file", T_PATH, F(proxy_user_file), 0, 0, "", 1},
     /* scanning and SNMP */
     {"scan_targets", T_TARGETS, F(targets), 0, 0, "", 1},
+    {"exclude", T_EXCLUDE, F(excludes), 0, 0, "", 1},
     {"community", T_COMMUNITY, F(communities), 0, 0, "public", 1},
+    {"target_community", T_TCOMM, F(target_communities), 0, 0, "", 1},
     {"v3_user", T_STRING, F(v3_user), 0, 0, "", 1},
     {"v3_auth_proto", T_AUTH, F(v3_auth_proto), 0, 0, "", 1},
     {"v3_priv_proto", T_PRIV, F(v3_priv_proto), 0, 0, "", 1},
@@ -90,6 +94,7 @@ static const directive directives[] = {
     {"snmp_timeout", T_MS, F(snmp_timeout_ms), 10, 60000, "1000", 1},
     {"snmp_retries", T_UINT, F(snmp_retries), 0, 10, "1", 1},
     {"concurrency", T_UINT, F(concurrency), 1, 900, "256", 1},
+    {"scan_rate", T_UINT, F(scan_rate), 1, 1000000, "20000", 1},
     {"snmp_host_deadline", T_MS, F(snmp_host_deadline_ms), 0, 3600000, "0", 1},
     {"discovery_deadline", T_DURATION, F(discovery_deadline), 1, DAY, "30m", 1},
     {"poll_deadline", T_DURATION, F(poll_deadline), 1, DAY, "10m", 1},
@@ -125,9 +130,9 @@ typedef struct {
   asr_conf_error_cb err;
   void *ctx;
   int errors;
-  int seen[N_DIRECTIVES];  /* line of the directive in the file, 0 = not there */
-  int local[N_DIRECTIVES]; /* line of a "local NAME VALUE" of the directive, 0 = none */
-  asr_targets scratch;     /* every scan target of the file, to bound the total */
+  int seen[N_DIRECTIVES];             /* line of the directive in the file, 0 = not there */
+  int local[N_DIRECTIVES];            /* line of a "local NAME VALUE" of it, 0 = none */
+  int target_line[ASR_CONF_MAX_LIST]; /* line of each scan target, for the total's message */
 } parser;
 
 static void perr(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -458,47 +463,58 @@ static asr_result check_hostname(const char *t, char *why, size_t n)
   return ASR_OK;
 }
 
-/* Numeric targets go through conf/targets.c into the file's scratch list (the same
- * rules, messages and bound as on the command line); the split between numeric targets
- * and host names is the one of targets.h. */
-static asr_result check_target(parser *p, const char *t, char *why, size_t n)
+/* Numeric when it has a ':' or starts with digits and then a dot, or has no letters (the
+ * split of targets.h); host names are only checked here, not resolved. */
+static int numeric_target(const char *t)
 {
   const char *q = t;
-  int numeric;
-  asr_result r;
 
   while (isdigit((unsigned char)*q))
     q++;
-  numeric =
-      q > t && (*q == '.' || !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"));
-  if (!numeric)
+  return strchr(t, ':') || *t == '[' || (q > t && *q == '.') ||
+         !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+}
+
+/* Numeric targets go through conf/targets.c (the same rules and messages as on the
+ * command line); the total is checked after the whole file (check_total). */
+static asr_result check_target(const char *t, int exclude, char *why, size_t n)
+{
+  asr_targets one = {0};
+  asr_result r;
+
+  if (!numeric_target(t))
     return check_hostname(t, why, n);
-  r = asr_targets_add(&p->scratch, t, 0, why, n);
-  if (r == ASR_ERR_TOO_LARGE)
+  r = exclude ? asr_targets_exclude(&one, t, why, n) : asr_targets_add(&one, t, 0, why, n);
+  if (r == ASR_ERR_TOO_LARGE && !exclude && !strchr(t, ':'))
     asr_fmt(why, n, "%s: more than %d addresses in all scan targets", t, ASR_TARGETS_MAX_UNFORCED);
+  asr_targets_free(&one);
   return r;
 }
 
+/* Adds one target to the list of d (scan_targets or exclude). */
 static asr_result add_target(parser *p, const directive *d, const char *t)
 {
-  asr_conf *c = p->c;
+  char(*list)[128] = field(p, d);
+  size_t *count = d->type == T_EXCLUDE ? &p->c->n_excludes : &p->c->n_targets;
   char why[512];
   asr_result r;
 
-  if (c->n_targets >= ASR_CONF_MAX_LIST) {
+  if (*count >= ASR_CONF_MAX_LIST) {
     perr(p, "%s: more than %d targets", d->name, ASR_CONF_MAX_LIST);
     return ASR_ERR_LIMIT;
   }
-  if (strlen(t) >= sizeof(c->targets[0])) {
-    perr(p, "%s: target longer than %zu characters", d->name, sizeof(c->targets[0]) - 1);
+  if (strlen(t) >= sizeof(list[0])) {
+    perr(p, "%s: target longer than %zu characters", d->name, sizeof(list[0]) - 1);
     return ASR_ERR_TOO_LARGE;
   }
-  r = check_target(p, t, why, sizeof(why));
+  r = check_target(t, d->type == T_EXCLUDE, why, sizeof(why));
   if (r) {
     perr(p, "%s: %s", d->name, why);
     return r;
   }
-  asr_strlcpy(c->targets[c->n_targets++], t, sizeof(c->targets[0]));
+  if (d->type == T_TARGETS)
+    p->target_line[*count] = p->line;
+  asr_strlcpy(list[(*count)++], t, sizeof(list[0]));
   return ASR_OK;
 }
 
@@ -521,6 +537,45 @@ static asr_result set_targets(parser *p, const directive *d, char *v)
     t += strspn(t, " \t,");
   }
   return r;
+}
+
+/* "TARGET NAME [NAME...]": checked through conf/targets.c, stored with single spaces. The
+ * communities are never echoed in a message. */
+static asr_result set_target_community(parser *p, const directive *d, char *v)
+{
+  asr_conf *c = p->c;
+  asr_targets one = {0};
+  char why[512], out[ASR_CONF_TC_LEN] = "", target[128] = "", *save = NULL;
+  size_t len = 0, words = 0;
+  asr_result r = ASR_OK;
+
+  if (c->n_target_communities >= ASR_CONF_MAX_LIST) {
+    perr(p, "%s: more than %d lines", d->name, ASR_CONF_MAX_LIST);
+    return ASR_ERR_LIMIT;
+  }
+  for (char *w = strtok_r(v, " \t", &save); w && !r; w = strtok_r(NULL, " \t", &save), words++) {
+    if (words > 0)
+      r = asr_targets_add_community(&one, target, w, why, sizeof(why));
+    else if (asr_strlcpy(target, w, sizeof(target)) != ASR_OK)
+      r = ASR_ERR_TOO_LARGE;
+    if (r == ASR_ERR_TOO_LARGE && words == 0)
+      asr_fmt(why, sizeof(why), "target longer than 127 characters");
+    if (!r && asr_append(out, sizeof(out), &len, "%s%s", words ? " " : "", w) != ASR_OK) {
+      asr_fmt(why, sizeof(why), "longer than %d characters", ASR_CONF_TC_LEN - 1);
+      r = ASR_ERR_TOO_LARGE;
+    }
+  }
+  asr_targets_free(&one);
+  if (!r && words < 2) {
+    asr_fmt(why, sizeof(why), "%s: give the target, then its communities", out);
+    r = ASR_ERR_INVALID;
+  }
+  if (r) {
+    perr(p, "%s: %s", d->name, why);
+    return r;
+  }
+  asr_strlcpy(c->target_communities[c->n_target_communities++], out, ASR_CONF_TC_LEN);
+  return ASR_OK;
 }
 
 /* ---- one directive ---- */
@@ -546,7 +601,10 @@ static asr_result set_value(parser *p, const directive *d, char *v)
   case T_WINDOW:
     return set_window(p, d, v);
   case T_TARGETS:
+  case T_EXCLUDE:
     return set_targets(p, d, v);
+  case T_TCOMM:
+    return set_target_community(p, d, v);
   case T_COMMUNITY:
     return set_community(p, d, v);
   case T_LOGLEVEL:
@@ -562,7 +620,8 @@ static asr_result set_value(parser *p, const directive *d, char *v)
 
 static int repeatable(const directive *d)
 {
-  return d->type == T_TARGETS || d->type == T_COMMUNITY;
+  return d->type == T_TARGETS || d->type == T_EXCLUDE || d->type == T_TCOMM ||
+         d->type == T_COMMUNITY;
 }
 
 static const directive *find(const char *name)
@@ -572,33 +631,6 @@ static const directive *find(const char *name)
       return &directives[i];
   }
   return NULL;
-}
-
-/* Edit distance, for "did you mean"; names are short (capped at 40). */
-static size_t distance(const char *a, const char *b)
-{
-  size_t la = strlen(a), lb = strlen(b), row[41], prev, tmp;
-
-  if (la > 40 || lb > 40)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = prev + (a[i - 1] != b[j - 1]);
-
-      if (row[j] + 1 < best)
-        best = row[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      tmp = row[j];
-      row[j] = best;
-      prev = tmp;
-    }
-  }
-  return row[lb];
 }
 
 static int secret_like(const char *name)
@@ -620,7 +652,7 @@ static void unknown(parser *p, const char *name)
     return;
   }
   for (size_t i = 0; i < N_DIRECTIVES; i++) {
-    size_t dd = distance(name, directives[i].name);
+    size_t dd = asr_edit_distance(name, directives[i].name);
 
     if (dd < best_d) {
       best_d = dd;
@@ -851,8 +883,33 @@ static void cross_v3(parser *p)
   }
 }
 
+/* The scan targets in order, less every exclusion: the first line that takes the total over
+ * the bound is named (host names count for nothing here: they are resolved at each scan). */
+static void check_total(parser *p)
+{
+  const asr_conf *c = p->c;
+  asr_targets all = {0};
+  char why[256];
+
+  for (size_t i = 0; i < c->n_excludes; i++)
+    asr_targets_exclude(&all, c->excludes[i], why, sizeof(why));
+  for (size_t i = 0; i < c->n_targets; i++) {
+    if (!numeric_target(c->targets[i]))
+      continue;
+    asr_targets_add(&all, c->targets[i], 0, why, sizeof(why));
+    if (asr_targets_finish(&all, 0, why, sizeof(why)) == ASR_ERR_TOO_LARGE) {
+      p->line = p->target_line[i];
+      perr(p, "scan_targets: %s: more than %d addresses in all scan targets", c->targets[i],
+           ASR_TARGETS_MAX_UNFORCED);
+      break;
+    }
+  }
+  asr_targets_free(&all);
+}
+
 static void cross_check(parser *p)
 {
+  check_total(p);
   cross_durations(p);
   cross_snmp(p);
   cross_v3(p);
@@ -883,7 +940,6 @@ void asr_conf_defaults(asr_conf *c)
     asr_platform_path(directives[i].def, v, sizeof(v)); /* %ProgramData% on Windows */
     set_value(&p, &directives[i], v);
   }
-  asr_targets_free(&p.scratch);
 }
 
 static void apply_overlay(parser *p, const asr_conf_overlay *ov);
@@ -924,7 +980,6 @@ asr_result asr_conf_load_with(const char *path, const asr_conf_overlay *ov, asr_
     apply_overlay(&p, ov);
   if (p.errors < MAX_ERRORS)
     cross_check(&p);
-  asr_targets_free(&p.scratch);
   return p.errors ? ASR_ERR_PARSE : ASR_OK;
 }
 
@@ -1166,18 +1221,20 @@ static void mark_sources(parser *p)
 /* Empties a directive's field before the central's value replaces the file's. */
 static void clear_field(parser *p, const directive *d)
 {
-  if (d->type == T_TARGETS) {
+  if (d->type == T_TARGETS)
     p->c->n_targets = 0;
-    asr_targets_free(&p->scratch);
-    memset(&p->scratch, 0, sizeof(p->scratch));
-  } else if (d->type == T_COMMUNITY) {
+  else if (d->type == T_EXCLUDE)
+    p->c->n_excludes = 0;
+  else if (d->type == T_TCOMM)
+    p->c->n_target_communities = 0;
+  else if (d->type == T_COMMUNITY)
     p->c->n_communities = 0;
-  }
   memset(field(p, d), 0, d->size);
 }
 
 /* One value of the central through the file's own path (directive_line), item by item
- * for a community list. */
+ * for a community list (communities separated by blanks) and for target_community (one
+ * "TARGET NAME [NAME...]" a line, lines separated by newlines). */
 static void overlay_value(parser *p, const directive *d, const char *value)
 {
   size_t i = (size_t)(d - directives);
@@ -1188,6 +1245,8 @@ static void overlay_value(parser *p, const directive *d, const char *value)
     return;
   }
   for (char *q = buf; *q; q++) {
+    if (d->type == T_TCOMM && *q == '\n')
+      continue;
     if ((unsigned char)*q < 0x20 || *q == 0x7f) {
       perr(p, "%s: control character in the value", d->name);
       return;
@@ -1195,14 +1254,24 @@ static void overlay_value(parser *p, const directive *d, const char *value)
   }
   clear_field(p, d);
   p->seen[i] = 0;
-  if (d->type != T_COMMUNITY) {
+  if (d->type != T_COMMUNITY && d->type != T_TCOMM) {
     directive_line(p, (char *)d->name, buf + strspn(buf, " \t"));
   } else {
+    const char *seps = d->type == T_COMMUNITY ? " \t" : "\n";
     char *save = NULL;
     int any = 0;
 
-    for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save), any = 1)
+    for (char *w = strtok_r(buf, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
+      size_t len;
+
+      w += strspn(w, " \t");
+      for (len = strlen(w); len > 0 && (w[len - 1] == ' ' || w[len - 1] == '\t'); len--)
+        w[len - 1] = '\0';
+      if (!*w)
+        continue;
       directive_line(p, (char *)d->name, w);
+      any = 1;
+    }
     if (!any)
       perr(p, "%s: missing value", d->name);
   }
@@ -1265,7 +1334,6 @@ asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_co
   apply_overlay(&p, &o);
   if (p.errors < MAX_ERRORS)
     cross_check(&p);
-  asr_targets_free(&p.scratch);
   return p.errors ? ASR_ERR_PARSE : ASR_OK;
 }
 
@@ -1290,6 +1358,9 @@ static void format_list(const asr_conf *c, const directive *d, char *out, size_t
   if (d->type == T_TARGETS) {
     for (size_t i = 0; i < c->n_targets; i++)
       asr_append(out, n, &len, "%s%s", i ? " " : "", c->targets[i]);
+  } else if (d->type == T_EXCLUDE) {
+    for (size_t i = 0; i < c->n_excludes; i++)
+      asr_append(out, n, &len, "%s%s", i ? " " : "", c->excludes[i]);
   }
 }
 
@@ -1313,10 +1384,13 @@ asr_result asr_conf_format(const asr_conf *c, size_t i, char *out, size_t n)
                    c->upload_window_start % 60, c->upload_window_end / 60,
                    c->upload_window_end % 60);
   case T_TARGETS:
+  case T_EXCLUDE:
     format_list(c, d, out, n);
     return ASR_OK;
   case T_COMMUNITY: /* a community is a password: never shown */
     return asr_fmt(out, n, c->n_communities ? "(%zu set)" : "", c->n_communities);
+  case T_TCOMM: /* nor are the communities of a target */
+    return asr_fmt(out, n, c->n_target_communities ? "(%zu set)" : "", c->n_target_communities);
   case T_ONOFF:
     return asr_strlcpy(out, *(const int *)(const void *)f ? "on" : "off", n);
   default:

@@ -158,7 +158,7 @@ wait "$HOLD_PID" 2>/dev/null
 HOLD_PID=""
 
 ## ---- a new database on a full disk ----
-run "$O" "$E" "$ASR_AGENT" status --db "$MNT/new.db" --format json
+run "$O" "$E" env ASR_AGENT_DB="$MNT/new.db" "$ASR_AGENT" status --format json
 says_full "a new database"
 check "no file is left for the new database" test -z "$(find "$MNT" -name 'new.db*')"
 rm -f "$MNT/filler" "$MNT/filler2"
@@ -171,7 +171,7 @@ check "... and is whole" grep -q "^-- quick_check: ok" "$TMPD/after.sql"
 sleep 1
 run "$O" "$E" "$ASR_AGENT" poll $OPTS
 check_status "with space again, poll works" 0 "$RC"
-run "$O" "$E" "$ASR_AGENT" status --db "$MNT/new.db" --format json
+run "$O" "$E" env ASR_AGENT_DB="$MNT/new.db" "$ASR_AGENT" status --format json
 check_status "with space again, a new database is created" 0 "$RC"
 
 finish
