@@ -181,6 +181,53 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+/* The sweep's directives (exclude, target_community, scan_rate) are the central's to set
+ * like the others: a list is replaced as a whole (target_community: one "TARGET NAME..."
+ * a line), a bad value is named, communities are never shown. */
+START_TEST(test_sweep_directives)
+{
+  asr_conf_pair p[] = {{"exclude", "192.0.2.9 192.0.2.10"},
+                       {"target_community", " 192.0.2.0/28 x \n\n192.0.2.64/28 y z"},
+                       {"scan_rate", "500"}};
+  asr_conf_overlay ov = {p, 3, "remote configuration 4", NULL};
+  asr_conf_pair bad[] = {
+      {"exclude", "192.0.2.300"}, {"target_community", "192.0.2.0/28"}, {"scan_rate", "0"}};
+  char v[200];
+
+  write_conf("scan_targets 192.0.2.0/24\nexclude 192.0.2.5\nexclude 192.0.2.6\n"
+             "exclude 192.0.2.7\ntarget_community 192.0.2.0/28 a b\n"
+             "target_community 192.0.2.16/28 c\ntarget_community 192.0.2.32/28 d\n"
+             "scan_rate 100\n");
+  ck_assert_int_eq(asr_conf_load_with(path, &ov, &c, collect, NULL), ASR_OK);
+  ck_assert_uint_eq(c.n_excludes, 2);
+  ck_assert_str_eq(c.excludes[1], "192.0.2.10");
+  ck_assert_uint_eq(c.n_target_communities, 2);
+  ck_assert_str_eq(c.target_communities[0], "192.0.2.0/28 x");
+  ck_assert_str_eq(c.target_communities[1], "192.0.2.64/28 y z");
+  ck_assert_uint_eq(c.scan_rate, 500);
+  ck_assert_int_eq(source_of("exclude"), ASR_CONF_SRC_REMOTE);
+  ck_assert_int_eq(source_of("target_community"), ASR_CONF_SRC_REMOTE);
+  for (size_t i = 0; i < asr_conf_directive_count(); i++) {
+    if (strcmp(asr_conf_directive_name(i), "exclude") == 0) {
+      ck_assert_int_eq(asr_conf_format(&c, i, v, sizeof(v)), ASR_OK);
+      ck_assert_str_eq(v, "192.0.2.9 192.0.2.10");
+    }
+    if (strcmp(asr_conf_directive_name(i), "target_community") == 0) {
+      ck_assert_int_eq(asr_conf_format(&c, i, v, sizeof(v)), ASR_OK);
+      ck_assert_str_eq(v, "(2 set)");
+    }
+  }
+  ov = (asr_conf_overlay){bad, 3, "site", NULL};
+  n_errs = 0;
+  ck_assert_int_eq(asr_conf_check_remote(&ov, &c, collect, NULL), ASR_ERR_PARSE);
+  ck_assert_uint_eq(n_errs, 3);
+  ck_assert_msg(strstr(errs[0], "exclude: ") && strstr(errs[0], "192.0.2.300"), "%s", errs[0]);
+  ck_assert_msg(strstr(errs[1], "target_community: ") && strstr(errs[1], "its communities"), "%s",
+                errs[1]);
+  ck_assert_msg(strstr(errs[2], "scan_rate"), "%s", errs[2]);
+}
+END_TEST
+
 START_TEST(test_remote_config_off)
 {
   asr_conf_pair p[] = {{"log_level", "debug"}};
@@ -336,6 +383,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_central_check_is_the_file_check);
   tcase_add_test(t, test_central_check_accepts_and_cross_checks);
   tcase_add_test(t, test_precedence);
+  tcase_add_test(t, test_sweep_directives);
   tcase_add_test(t, test_remote_config_off);
   tcase_add_test(t, test_local_syntax);
   tcase_add_test(t, test_overlay_bad_values_named);
