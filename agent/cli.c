@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/platform.h"

@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/confwrite.h"
+#include "agent/remoteconf.h"
 #include "agent/secret.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -26,7 +27,10 @@ static int import_step;
 static void usage(FILE *out)
 {
   fprintf(out,
-          "usage: asr-agent config check|write|import [--config FILE | FILE]\n"
+          "usage: asr-agent config check|show|fetch|write|import [--config FILE | FILE]\n"
+          "  fetch   checks in with the central now for its configuration\n"
+          "  show    prints the effective configuration (the file, the central's last\n"
+          "          good configuration over it) and the source of each value\n"
           "  check   checks the configuration file (default %s) and the secrets\n"
           "          file it names; prints 'FILE: ok', or each problem as\n"
           "          'file:line: problem' (exit 3)\n"
@@ -200,7 +204,8 @@ int asr_cmd_config(int argc, char **argv)
   if (status >= 0)
     return status;
   verb = optind < argc ? argv[optind] : "";
-  if (strcmp(verb, "check") != 0 && strcmp(verb, "write") != 0 && strcmp(verb, "import") != 0) {
+  if (strcmp(verb, "check") != 0 && strcmp(verb, "write") != 0 && strcmp(verb, "import") != 0 &&
+      strcmp(verb, "show") != 0 && strcmp(verb, "fetch") != 0) {
     if (optind < argc)
       asr_cli_error("config: unknown subcommand '%s'", argv[optind]);
     usage(stderr);
@@ -217,5 +222,9 @@ int asr_cmd_config(int argc, char **argv)
     return write_props(asr_conf_path(path));
   if (strcmp(verb, "import") == 0)
     return import_props(asr_conf_path(path));
+  if (strcmp(verb, "show") == 0) /* agent/remoteconf.c */
+    return asr_remoteconf_show(asr_conf_path(path), stdout);
+  if (strcmp(verb, "fetch") == 0)
+    return asr_remoteconf_fetch(asr_conf_path(path));
   return check(asr_conf_path(path));
 }

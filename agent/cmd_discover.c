@@ -3,7 +3,7 @@
  * Two phases (snmp/sweep.h): the sweep asks every address one small question from one
  * socket, paced at --rate; the addresses that answer get the detail phase (identity,
  * supplies), --concurrency at a time, while the sweep goes on. The targets are walked one
- * address at a time (agent/targets.h), with the credentials of their target: the v3 user
+ * address at a time (conf/targets.h), with the credentials of their target: the v3 user
  * first when given, then the target's own communities (--target-community) or the general
  * ones (--community). Printers found at a new address go through agent/moves.h (a move, or
  * an identity conflict). The daemon's tick (asr_cli_set_scan_tick) and --deadline end the
@@ -18,7 +18,7 @@
 #include "agent/moves.h"
 #include "agent/output.h"
 #include "agent/secret.h"
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/clock.h"

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "agent/remoteconf.h"
+#include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/daemon.h"
 #include "agent/secret.h"
@@ -141,7 +142,7 @@ static int run_config(const run_args *a, asr_daemon *d)
     asr_cli_error("--config: path too long");
     return ASR_EXIT_USAGE;
   }
-  if (asr_conf_load(path, &d->conf, print_error, NULL) != ASR_OK ||
+  if (asr_remoteconf_load(path, &d->conf, print_error, NULL) != ASR_OK ||
       asr_conf_check_secrets(&d->conf, print_error, NULL) != ASR_OK) {
     asr_cli_error("run: %s is not valid: not starting", path);
     return ASR_EXIT_INPUT; /* the unit's RestartPreventExitStatus: no restart loop */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/svc.h"
 #include "common/log.h"
 #include "common/platform.h"

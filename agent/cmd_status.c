@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"

@@ -31,15 +31,16 @@
 #define SEPARATORS " \t,;"
 #define MARK "# set by asr-agent config write/import from the installer's properties"
 
-static const char *const names[ASR_PROP_COUNT] = {"ENDPOINT", "SITE_TOKEN", "SCAN_TARGETS",
-                                                  "COMMUNITY", "PROXY"};
+static const char *const names[ASR_PROP_COUNT] = {"ENDPOINT",  "SITE_TOKEN", "SCAN_TARGETS",
+                                                  "COMMUNITY", "PROXY",      "REMOTE_CONFIG"};
 
 /* The directives a given property replaces (SITE_TOKEN: none, it is not in the file). */
 static const char *const owned[ASR_PROP_COUNT][3] = {{"endpoint", NULL},
                                                      {NULL},
                                                      {"scan_targets", NULL},
                                                      {"community", NULL},
-                                                     {"proxy", "proxy_user_file", NULL}};
+                                                     {"proxy", "proxy_user_file", NULL},
+                                                     {"remote_config", NULL}};
 
 const char *asr_confwrite_name(asr_confwrite_prop p)
 {
@@ -108,7 +109,9 @@ asr_result asr_confwrite_parse_line(asr_confwrite_props *p, const char *line, ch
     }
     return ASR_OK;
   }
-  asr_fmt(err, n, "unknown property '%.*s' (ENDPOINT, SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY)",
+  asr_fmt(err, n,
+          "unknown property '%.*s' (ENDPOINT, SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY,"
+          " REMOTE_CONFIG)",
           (int)(len < 64 ? len : 64), s);
   return ASR_ERR_INVALID;
 }
@@ -185,6 +188,9 @@ static bool check_one(const asr_confwrite_props *p, asr_confwrite_prop i, asr_co
            "by commas, none starting with '#'",
            ASR_CONF_MAX_LIST, COMMUNITY_MAX);
     ok = false;
+  } else if (i == ASR_PROP_REMOTE_CONFIG && strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+    report(err, ctx, "REMOTE_CONFIG: '%s': expected on or off", v);
+    ok = false;
   } else if (i == ASR_PROP_PROXY &&
              split_proxy(v, url, sizeof(url), user, sizeof(user)) != ASR_OK) {
     report(err, ctx,
@@ -212,7 +218,7 @@ asr_result asr_confwrite_check(const asr_confwrite_props *p, asr_conf_error_cb e
 static bool any_in_file(const asr_confwrite_props *p)
 {
   return p->v[ASR_PROP_ENDPOINT][0] || p->v[ASR_PROP_SCAN_TARGETS][0] ||
-         p->v[ASR_PROP_COMMUNITY][0] || p->v[ASR_PROP_PROXY][0];
+         p->v[ASR_PROP_COMMUNITY][0] || p->v[ASR_PROP_PROXY][0] || p->v[ASR_PROP_REMOTE_CONFIG][0];
 }
 
 /* True when the line (its start) sets a directive a given property replaces, or is our
@@ -276,6 +282,8 @@ static void put_block(FILE *out, const asr_confwrite_props *p, const char *proxy
     fprintf(out, "proxy %s\n", proxy_url);
   if (user_file)
     fprintf(out, "proxy_user_file %s\n", user_file);
+  if (p->v[ASR_PROP_REMOTE_CONFIG][0])
+    fprintf(out, "remote_config %s\n", p->v[ASR_PROP_REMOTE_CONFIG]);
 }
 
 /* Creates path afresh, private to SYSTEM and Administrators (the owner on POSIX), and

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "common/result.h"
 
 typedef enum {
@@ -28,6 +28,7 @@ typedef enum {
   ASR_PROP_SCAN_TARGETS,
   ASR_PROP_COMMUNITY,
   ASR_PROP_PROXY,
+  ASR_PROP_REMOTE_CONFIG, /* on|off: remote_config (issue 17) */
   ASR_PROP_COUNT
 } asr_confwrite_prop;
 

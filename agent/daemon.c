@@ -23,6 +23,7 @@
 
 #include "agent/cli.h"
 #include "agent/health.h"
+#include "agent/remoteconf.h"
 #include "store/events.h"
 #include "agent/secret.h"
 #include "agent/svc.h"
@@ -193,6 +194,34 @@ static void reschedule(asr_daemon *d, const asr_conf *old, int64_t now)
         asr_sched_next_upload(d->seed, now, c->upload_window_start, c->upload_window_end);
 }
 
+/* Makes fresh the running configuration (old receives the previous one). */
+static void adopt(asr_daemon *d, const asr_conf *fresh, asr_conf *old)
+{
+  *old = d->conf;
+  d->conf = *fresh;
+  apply_log_level(&d->conf);
+  apply_health_policy(&d->conf);
+  reschedule(d, old, asr_clock_now());
+}
+
+/* The central's configuration, checked in after each upload (agent/remoteconf.h): a new
+ * version applies all-or-nothing, like a reload. */
+static void remote_sync(asr_daemon *d)
+{
+  asr_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
+  bool changed = false;
+
+  if (fresh && old && asr_remoteconf_sync(d->conf_path, &d->conf, fresh, &changed) == ASR_OK &&
+      changed)
+    adopt(d, fresh, old);
+  if (fresh)
+    asr_secret_wipe(fresh, sizeof(*fresh));
+  if (old)
+    asr_secret_wipe(old, sizeof(*old));
+  free(fresh);
+  free(old);
+}
+
 asr_result asr_daemon_reload(asr_daemon *d, const char *path)
 {
   asr_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
@@ -201,7 +230,7 @@ asr_result asr_daemon_reload(asr_daemon *d, const char *path)
 
   if (!fresh || !old)
     goto out;
-  r = asr_conf_load(path, fresh, log_conf_error, NULL);
+  r = asr_remoteconf_load(path, fresh, log_conf_error, NULL);
   if (!r)
     r = asr_conf_check_secrets(fresh, log_conf_error, NULL);
   if (r) {
@@ -217,11 +246,7 @@ asr_result asr_daemon_reload(asr_daemon *d, const char *path)
     r = ASR_ERR_INVALID;
     goto out;
   }
-  *old = d->conf;
-  d->conf = *fresh;
-  apply_log_level(&d->conf);
-  apply_health_policy(&d->conf);
-  reschedule(d, old, asr_clock_now());
+  adopt(d, fresh, old);
   asr_log(ASR_LOG_INFO, "reload: %s applied", path);
 out:
   if (fresh)
@@ -578,6 +603,8 @@ static void due_upload(asr_daemon *d, bool enrolled)
   if (enrolled) {
     status = step_upload(&d->conf);
     d->runs[2]++;
+    if (d->conf.remote_config && status != ASR_EXIT_NETWORK && !asr_svc_stop_requested())
+      remote_sync(d);
   } else {
     asr_log(ASR_LOG_INFO, "upload: not enrolled yet: skipped");
   }

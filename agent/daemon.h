@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "common/result.h"
 
 /* The state of a running daemon. */

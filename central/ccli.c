@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "central/cstore.h"
+#include "central/csiteconf.h"
 #include "central/ingest.h"
 #include "central/server.h"
 #include "central/simulate.h"
@@ -687,7 +688,9 @@ static int site_usage(const char *sub)
                   "         [--mail-from ADDRESS] [--smtp-url URL ...]\n"
                   "       asr-central site list --db FILE [--format json|table]\n"
                   "       asr-central site token NAME --rotate [--token-file FILE] --db FILE\n"
-                  "       asr-central site token NAME --revoke --db FILE\n");
+                  "       asr-central site token NAME --revoke --db FILE\n"
+                  "       asr-central site config NAME --db FILE [--set KEY=VALUE]..."
+                  " [--unset KEY]... [--show] [--history]\n");
   return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
 }
 
@@ -696,6 +699,8 @@ int ccli_site(int argc, char **argv)
   site_opts o = {.json = 0};
   const char *sub = argc > 1 ? argv[1] : "";
 
+  if (strcmp(sub, "config") == 0) /* central/csiteconf.c */
+    return csiteconf_cli(argc - 1, argv + 1);
   if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "token") != 0)
     return site_usage(sub);
   if (site_args(argc - 1, argv + 1, &o))

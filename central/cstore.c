@@ -242,6 +242,30 @@ static const struct {
         "ALTER TABLE supplies ADD COLUMN colorant_std TEXT;"
         "ALTER TABLE rp_devices ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;"
         "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
+    /* Remote configuration (issue 17; central/cstore_conf.c has its statements).
+     *   site_config          a site's directives: value as the agent's file writes it, or
+     *                        a pass phrase sealed (uplink/seal.h) when sealed is 1.
+     *   site_config_version  the site's configuration version, raised by each change.
+     *   site_config_audit    each change: version, key, old and new ("(set)" for a
+     *                        secret), who and when.
+     *   agent_config         what each agent reported at its last check-in: the version it
+     *                        applied, the last refused version and why. */
+    {8, "CREATE TABLE site_config ("
+        " site_id INTEGER NOT NULL REFERENCES sites(id), key TEXT NOT NULL,"
+        " value TEXT NOT NULL, sealed INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (site_id, key)) WITHOUT ROWID;"
+        "CREATE TABLE site_config_version ("
+        " site_id INTEGER PRIMARY KEY REFERENCES sites(id), version INTEGER NOT NULL,"
+        " changed_at INTEGER NOT NULL);"
+        "CREATE TABLE site_config_audit ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " version INTEGER NOT NULL, key TEXT NOT NULL, old TEXT, new TEXT,"
+        " who TEXT NOT NULL, at INTEGER NOT NULL);"
+        "CREATE INDEX site_config_audit_site ON site_config_audit(site_id, id);"
+        "CREATE TABLE agent_config ("
+        " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
+        " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
+        " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -393,6 +417,11 @@ static int busy_timeout_ms = 30000;
 void cstore_set_busy_timeout(int ms)
 {
   busy_timeout_ms = ms < 0 ? 0 : ms;
+}
+
+void *cstore_sqlite(cstore *st)
+{
+  return st->db;
 }
 
 const char *cstore_errmsg(cstore *st)

@@ -149,6 +149,9 @@ typedef struct {
   const cstore_supply_row *supplies;
 } cstore_device_row;
 
+/* The SQLite handle, for the store's other files (central/cstore_conf.c) only. */
+void *cstore_sqlite(cstore *st);
+
 /* Opens (creating 0600 if needed) and migrates the database. ASR_ERR_DB_VERSION when
  * it was written by a newer asr-central; err receives "PATH: what is wrong". */
 asr_result cstore_open(const char *path, cstore **out, char *err, size_t n);

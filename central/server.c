@@ -41,6 +41,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "central/csiteconf.h"
 #include "central/budget.h"
 #include "central/connguard.h"
 #include "central/cstore.h"
@@ -73,7 +74,7 @@ struct central_server {
   pagepool *pages;   /* everything that is not the agents' protocol */
 };
 
-typedef enum { R_ENROLL, R_BATCH, R_PAGE, R_DONE } req_kind;
+typedef enum { R_ENROLL, R_BATCH, R_CONFIG, R_PAGE, R_DONE } req_kind;
 
 /* A rendered page: status, content type and a malloc'd body. */
 typedef struct {
@@ -537,7 +538,8 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
 
   if (strncmp(url, "/v1/", 4) != 0)
     return page_submit(sv, c, rq, url);
-  if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0)
+  if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0 &&
+      strcmp(url, CSITECONF_PATH) != 0)
     return send_error(c, rq, 404, "{\"error\":\"no such path\"}");
   if (!post)
     return send_error(c, rq, 405, "{\"error\":\"method not allowed: use POST\"}");
@@ -548,9 +550,9 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
       return send_error(c, rq, 413, "{\"error\":\"body: too large for an enrolment\"}");
     return MHD_YES;
   }
-  rq->kind = R_BATCH;
+  rq->kind = strcmp(url, CSITECONF_PATH) == 0 ? R_CONFIG : R_BATCH;
   fill_request(c, sv, rq, &ir);
-  rq->limit = ingest_body_limit(&ir);
+  rq->limit = rq->kind == R_CONFIG ? CSITECONF_MAX_BODY : ingest_body_limit(&ir);
   st = thread_db(sv);
   if (!st)
     return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
@@ -610,6 +612,11 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
     return send_answer(c, rq);
   }
   fill_request(c, sv, rq, &ir);
+  if (rq->kind == R_CONFIG) { /* the remote configuration's check-in */
+    ir.path = CSITECONF_PATH;
+    csiteconf_checkin(st, sv->db_path, &rq->agent, &ir, ingest_now(), &rq->ans);
+    return send_answer(c, rq);
+  }
   ingest_batch_body(st, &rq->agent, &ir, ingest_now(), &rq->ans);
   return send_answer(c, rq);
 }

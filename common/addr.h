@@ -3,7 +3,7 @@
  * An asr_addr holds the address bytes in network order: IPv4 in b[0..3] (the other bytes
  * zero), IPv6 in b[0..15]. Scan targets, the sweep and the UDP functions of
  * common/platform.h all speak it; text goes in and out only through the functions here
- * (numeric forms only: host names are resolved by agent/targets.c). */
+ * (numeric forms only: host names are resolved by conf/targets.c). */
 #ifndef ASR_ADDR_H
 #define ASR_ADDR_H
 

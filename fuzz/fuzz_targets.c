@@ -1,4 +1,4 @@
-/* fuzz/fuzz_targets.c: libFuzzer target for scan targets (agent/targets.c), fed text.
+/* fuzz/fuzz_targets.c: libFuzzer target for scan targets (conf/targets.c), fed text.
  *
  * The first byte chooses --force (bit 0); the rest is lines, each an operation chosen by
  * its first character: '+' a target, '-' an exclusion, '=' TARGET=COMMUNITY, '@' the rest of
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "common/log.h"
 
 static void fail(const char *what)

@@ -42,7 +42,7 @@ sources() {
   model="$top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c $top/snmp/printer.c"
   case $1 in
   recording | printer) echo "$base $model $top/snmp/recording.c $top/agent/output.c" ;;
-  targets) echo "$base $top/agent/targets.c" ;;
+  targets) echo "$base $top/conf/targets.c" ;;
   sweep) echo "$base $model $top/common/udp_posix.c $top/snmp/scan.c $top/snmp/sweep.c" ;;
   esac
 }

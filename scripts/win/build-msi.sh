@@ -49,7 +49,7 @@ wixl -a x64 -D Version="$version" -D ExePath=asr-agent.exe \
 # (next to MajorUpgrade's own).
 msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 3410 WHERE Action = 'UndoImport'"
 msibuild asr-agent.msi -q "UPDATE CustomAction SET Type = 3666 WHERE Action = 'CommitImport'"
-msibuild asr-agent.msi -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENDPOINT;SITE_TOKEN;SCAN_TARGETS;COMMUNITY;PROXY;PURGE' WHERE Property = 'SecureCustomProperties'"
+msibuild asr-agent.msi -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENDPOINT;SITE_TOKEN;SCAN_TARGETS;COMMUNITY;PROXY;REMOTE_CONFIG;PURGE' WHERE Property = 'SecureCustomProperties'"
 
 echo "build-msi: asr-agent $version" >&2
 echo "$build/asr-agent.msi"

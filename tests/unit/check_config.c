@@ -1,4 +1,4 @@
-/* check_config.c: agent/conf.c, the configuration file. Files are written under a
+/* check_config.c: conf/conf.c, the configuration file. Files are written under a
  * temporary directory; nothing is resolved or sent (host names are only checked). */
 #include <check.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "common/platform.h"
 #include "common/util.h"
 #include "tests/unit/testutil.h"

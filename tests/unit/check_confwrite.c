@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "common/util.h"
 

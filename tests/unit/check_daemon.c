@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/conf.h"
+#include "conf/conf.h"
 #include "agent/daemon.h"
 #include "common/clock.h"
 #include "common/log.h"

@@ -1,4 +1,4 @@
-/* check_targets.c: agent/targets.c. Pure parsing: nothing here sends a packet. The
+/* check_targets.c: conf/targets.c. Pure parsing: nothing here sends a packet. The
  * documentation blocks 192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32 and loopback and ULA
  * (fd00::/8) addresses are only parsed. */
 #include <check.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "tests/unit/testutil.h"
 
 static asr_targets t;

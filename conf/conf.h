@@ -1,7 +1,7 @@
 /* conf.h: the configuration file of asr-agent (/etc/asr-agent/asr-agent.conf).
  *
  * One directive a line, "name value", '#' starts a comment. The directives are a table
- * (agent/conf.c: name, type, range, default, reloadable?), documented in
+ * (conf/conf.c: name, type, range, default, reloadable?), documented in
  * asr-agent.conf(5). Secrets (SNMPv3 pass phrases, proxy credentials) never live in this
  * file: it names a 0600 secrets file instead. A file is applied only when all of it is
  * valid; every error is reported as "file:line: problem". */
@@ -19,7 +19,8 @@
 #define ASR_CONF_DEFAULT_PATH "/etc/asr-agent/asr-agent.conf"
 #endif
 #define ASR_CONF_MAX_LIST 64
-#define ASR_CONF_TC_LEN 512 /* a target_community value */
+#define ASR_CONF_MAX_DIRECTIVES 96 /* room in asr_conf.source */
+#define ASR_CONF_TC_LEN 512        /* a target_community value */
 
 typedef struct {
   /* where things are */
@@ -62,9 +63,33 @@ typedef struct {
   char log_level[16]; /* error, warning, info, debug (default info) */
   /* bound of the outbox's batches in MB (default 100) */
   unsigned outbox_max_mb;
+  /* the central's configuration (issue 17) */
+  int remote_config;                             /* remote_config: on (1, default) or off */
+  unsigned char source[ASR_CONF_MAX_DIRECTIVES]; /* asr_conf_source of each directive */
 } asr_conf;
 
 typedef void (*asr_conf_error_cb)(const char *msg, void *ctx);
+
+/* Where a directive's value comes from (asr-agent config show). */
+enum { ASR_CONF_SRC_DEFAULT = 0, ASR_CONF_SRC_FILE, ASR_CONF_SRC_LOCAL, ASR_CONF_SRC_REMOTE };
+
+/* What asr_conf_remote_key says of a name. */
+enum { ASR_CONF_KEY_DIRECTIVE = 1, ASR_CONF_KEY_SECRET = 2 };
+
+/* One value of the central's configuration: a directive's name and its value as the file
+ * would have it after the name (a community list: communities separated by blanks), or
+ * v3_auth_pass / v3_priv_pass and a pass phrase. */
+typedef struct {
+  const char *name, *value;
+} asr_conf_pair;
+
+/* The central's configuration, applied over the file (asr_conf_load_with). */
+typedef struct {
+  const asr_conf_pair *pairs;
+  size_t n;
+  const char *label;        /* in messages: "remote configuration 7: poll_interval: ..." */
+  const char *secrets_file; /* the 0600 file holding the central's pass phrases, or NULL */
+} asr_conf_overlay;
 
 /* Sets every directive to its default. */
 void asr_conf_defaults(asr_conf *c);
@@ -76,6 +101,38 @@ void asr_conf_defaults(asr_conf *c);
  * the defaults) or ASR_ERR_IO. The secrets file is not read here: see
  * asr_conf_check_secrets. */
 asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, void *ctx);
+
+/* asr_conf_load, then the central's configuration ov (NULL: none) over the file's values,
+ * unless the file says "remote_config off": a directive the file marks "local NAME VALUE"
+ * keeps the file's value, any other the central sets replaces it; then the checks between
+ * directives. Errors of the central's values are reported as "LABEL: problem". The source
+ * of each value is in c->source (asr_conf_directive_source). */
+asr_result asr_conf_load_with(const char *path, const asr_conf_overlay *ov, asr_conf *c,
+                              asr_conf_error_cb err, void *ctx);
+
+/* asr-central's check of a site's configuration: the defaults, then ov, then the checks
+ * between directives, with exactly the agent's rules (a pass phrase is assumed where the
+ * agent may hold one). ASR_ERR_PARSE after reporting every problem. */
+asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_conf_error_cb err,
+                                 void *ctx);
+
+/* ASR_CONF_KEY_DIRECTIVE when the central may set the directive, ASR_CONF_KEY_SECRET for
+ * a pass phrase (v3_auth_pass, v3_priv_pass), 0 for a directive only the file sets
+ * (database, endpoint, proxy, remote_config...), -1 for an unknown name. */
+int asr_conf_remote_key(const char *name);
+
+/* Checks an SNMPv3 pass phrase (8 to 127 bytes, no control character); why names the
+ * problem, never the pass phrase. */
+asr_result asr_conf_check_pass(const char *name, const char *v, char *why, size_t n);
+
+/* The value of the i-th directive as the file would write it ("1h", "01:00-05:00"); the
+ * communities are never shown ("(2 set)"). */
+asr_result asr_conf_format(const asr_conf *c, size_t i, char *out, size_t n);
+
+/* The source (ASR_CONF_SRC_*) of the i-th directive's value, -1 past the end, and its
+ * name ("default", "file", "local", "central"). */
+int asr_conf_directive_source(const asr_conf *c, size_t i);
+const char *asr_conf_source_name(int source);
 
 /* Checks the secrets file that c names (nothing to do when none): a regular file, mode
  * 0600 or stricter, only "auth = ..." / "priv = ..." lines ('#' comments and blank lines

@@ -1,4 +1,4 @@
-/* agent/targets.c: scan targets (see targets.h for the syntax).
+/* conf/targets.c: scan targets (see targets.h for the syntax).
  *
  * A spec is parsed into one inclusive address range (an address, a block or a range) or
  * resolved as a host name (one range per address). Targets and exclusions are kept as two
@@ -6,7 +6,7 @@
  * sorted and merged in place, so that a file that repeats itself stays small. finish merges
  * both and subtracts the exclusions: what is left is a short sorted list of disjoint
  * ranges, which the iteration walks one address at a time. */
-#include "agent/targets.h"
+#include "conf/targets.h"
 
 #include <stdlib.h>
 #include <string.h>

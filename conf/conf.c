@@ -10,7 +10,7 @@
  * the caller's callback as "path:line: problem" and parsing goes on, so one run shows all
  * the errors (up to MAX_ERRORS). Checks between directives (silent_after against
  * poll_interval, ...) run after the whole file and name the line of the later one. */
-#include "agent/conf.h"
+#include "conf/conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,8 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/secret.h"
-#include "agent/targets.h"
+#include "conf/targets.h"
 #include "common/cred.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -53,7 +52,8 @@ typedef enum {
   T_COMMUNITY, /* one community, repeatable */
   T_LOGLEVEL,  /* error, warning, info, debug */
   T_AUTH,      /* an SNMPv3 authentication protocol (common/cred.h) */
-  T_PRIV       /* an SNMPv3 privacy protocol */
+  T_PRIV,      /* an SNMPv3 privacy protocol */
+  T_ONOFF      /* on or off */
 } dtype;
 
 typedef struct {
@@ -112,9 +112,12 @@ static const directive directives[] = {
     {"retention", T_DURATION, F(retention), DAY, 3650 * DAY, "400d", 1},
     {"outbox_max_mb", T_UINT, F(outbox_max_mb), 1, 1000000, "100", 1},
     {"log_level", T_LOGLEVEL, F(log_level), 0, 0, "info", 1},
+    /* the central's configuration (issue 17) */
+    {"remote_config", T_ONOFF, F(remote_config), 0, 0, "on", 1},
 };
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+_Static_assert(N_DIRECTIVES <= ASR_CONF_MAX_DIRECTIVES, "asr_conf.source is too small");
 
 /* Names that look like secrets: refused with a pointer to secrets_file. */
 static const char *const secret_words[] = {"pass",     "secret",   "token",
@@ -128,6 +131,7 @@ typedef struct {
   void *ctx;
   int errors;
   int seen[N_DIRECTIVES];             /* line of the directive in the file, 0 = not there */
+  int local[N_DIRECTIVES];            /* line of a "local NAME VALUE" of it, 0 = none */
   int target_line[ASR_CONF_MAX_LIST]; /* line of each scan target, for the total's message */
 } parser;
 
@@ -389,6 +393,16 @@ static asr_result set_loglevel(parser *p, const directive *d, const char *v)
   return ASR_ERR_INVALID;
 }
 
+static asr_result set_onoff(parser *p, const directive *d, const char *v)
+{
+  if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+    perr(p, "%s: '%s': expected on or off", d->name, v);
+    return ASR_ERR_INVALID;
+  }
+  *(int *)field(p, d) = strcmp(v, "on") == 0;
+  return ASR_OK;
+}
+
 /* v3 protocols are kept under their canonical name (common/cred.c); "none" is "". */
 static asr_result set_proto(parser *p, const directive *d, const char *v)
 {
@@ -461,7 +475,7 @@ static int numeric_target(const char *t)
          !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 }
 
-/* Numeric targets go through agent/targets.c (the same rules and messages as on the
+/* Numeric targets go through conf/targets.c (the same rules and messages as on the
  * command line); the total is checked after the whole file (check_total). */
 static asr_result check_target(const char *t, int exclude, char *why, size_t n)
 {
@@ -525,7 +539,7 @@ static asr_result set_targets(parser *p, const directive *d, char *v)
   return r;
 }
 
-/* "TARGET NAME [NAME...]": checked through agent/targets.c, stored with single spaces. The
+/* "TARGET NAME [NAME...]": checked through conf/targets.c, stored with single spaces. The
  * communities are never echoed in a message. */
 static asr_result set_target_community(parser *p, const directive *d, char *v)
 {
@@ -598,6 +612,8 @@ static asr_result set_value(parser *p, const directive *d, char *v)
   case T_AUTH:
   case T_PRIV:
     return set_proto(p, d, v);
+  case T_ONOFF:
+    return set_onoff(p, d, v);
   }
   return ASR_ERR_INVALID;
 }
@@ -692,6 +708,29 @@ static void directive_line(parser *p, char *name, char *value)
   set_value(p, d, value);
 }
 
+/* "local NAME VALUE": the directive, marked as the administrator's (asr-agent.conf(5)). */
+static void local_line(parser *p, char *rest)
+{
+  char *name = rest, *value = rest + strcspn(rest, " \t");
+  const directive *d;
+
+  if (*value)
+    *value++ = '\0';
+  value += strspn(value, " \t");
+  d = find(name);
+  if (!*name) {
+    perr(p, "local: expected 'local NAME VALUE'");
+    return;
+  }
+  if (d && !d->reloadable) {
+    perr(p, "local %s: only what the central may set can be marked local", d->name);
+    return;
+  }
+  directive_line(p, name, value);
+  if (d)
+    p->local[d - directives] = p->line;
+}
+
 /* Splits a line (control characters already refused) into name and value; drops
  * comments ('#' at the start or after a blank) and surrounding blanks. */
 static void parse_line(parser *p, char *line)
@@ -711,6 +750,10 @@ static void parse_line(parser *p, char *line)
   s += strcspn(s, " \t");
   value = s + strspn(s, " \t");
   *s = '\0';
+  if (strcmp(name, "local") == 0) { /* "local NAME VALUE": the file wins over the central */
+    local_line(p, value);
+    return;
+  }
   directive_line(p, name, value);
 }
 
@@ -899,7 +942,16 @@ void asr_conf_defaults(asr_conf *c)
   }
 }
 
+static void apply_overlay(parser *p, const asr_conf_overlay *ov);
+static void mark_sources(parser *p);
+
 asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, void *ctx)
+{
+  return asr_conf_load_with(path, NULL, c, err, ctx);
+}
+
+asr_result asr_conf_load_with(const char *path, const asr_conf_overlay *ov, asr_conf *c,
+                              asr_conf_error_cb err, void *ctx)
 {
   parser p;
   FILE *f;
@@ -923,6 +975,9 @@ asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, v
     perr(&p, "read error");
   }
   fclose(f);
+  mark_sources(&p);
+  if (ov && p.c->remote_config)
+    apply_overlay(&p, ov);
   if (p.errors < MAX_ERRORS)
     cross_check(&p);
   return p.errors ? ASR_ERR_PARSE : ASR_OK;
@@ -976,6 +1031,15 @@ const char *asr_conf_directive_name(size_t i)
 }
 
 /* ---- the secrets file ---- */
+
+/* Overwrites a buffer that held a pass phrase. */
+static void conf_wipe(void *b, size_t n)
+{
+  volatile unsigned char *v = b;
+
+  while (n--)
+    *v++ = 0;
+}
 
 /* Group or others may read it, or it is not a regular file: refuse (as ssh does). */
 static int secrets_mode_ok(parser *p, FILE *f)
@@ -1035,7 +1099,7 @@ static void secrets_read(parser *p, FILE *f, int have[2])
     else
       secrets_line(p, buf, have);
   }
-  asr_secret_wipe(buf, sizeof(buf));
+  conf_wipe(buf, sizeof(buf));
 }
 
 asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void *ctx)
@@ -1086,4 +1150,250 @@ asr_result asr_conf_token_path(const asr_conf *c, char *out, size_t n)
   if (dir == 0)
     return asr_strlcpy(out, "site-token", n);
   return asr_fmt(out, n, "%.*ssite-token", (int)dir, c->database);
+}
+
+/* ---- the central's configuration (issue 17) ----
+ *
+ * The central sets directives by the names and values of this file: the same rows, the
+ * same parsers, the same checks between directives. An overlay is applied after the file:
+ * a directive the file marked `local` keeps the file's value, any other the central sets
+ * replaces the file's (every line of a repeatable one). asr-central checks a site's
+ * configuration with asr_conf_check_remote, the agent with asr_conf_load_with: one table,
+ * so they cannot disagree. */
+
+/* Reloadable directives the central may not set: where the agent reaches the central and
+ * whether it listens to it stay the administrator's. */
+static const char *const not_remote[] = {"endpoint", "ca_file",         "ca_path",
+                                         "pin",      "client_cert",     "client_key",
+                                         "proxy",    "proxy_user_file", "remote_config"};
+
+/* SNMPv3 pass phrases: not directives (the file names a secrets_file), but the central
+ * may send them; the same bounds as the secrets file. */
+static const char *const remote_secrets[] = {"v3_auth_pass", "v3_priv_pass"};
+
+#define PASS_MIN 8
+#define PASS_MAX 127
+
+int asr_conf_remote_key(const char *name)
+{
+  const directive *d = find(name);
+
+  for (size_t i = 0; i < sizeof(remote_secrets) / sizeof(remote_secrets[0]); i++) {
+    if (strcmp(name, remote_secrets[i]) == 0)
+      return ASR_CONF_KEY_SECRET;
+  }
+  if (!d)
+    return -1;
+  if (!d->reloadable)
+    return 0;
+  for (size_t i = 0; i < sizeof(not_remote) / sizeof(not_remote[0]); i++) {
+    if (strcmp(name, not_remote[i]) == 0)
+      return 0;
+  }
+  return ASR_CONF_KEY_DIRECTIVE;
+}
+
+asr_result asr_conf_check_pass(const char *name, const char *v, char *why, size_t n)
+{
+  size_t len = strlen(v);
+
+  for (size_t i = 0; i < len; i++) {
+    if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+      return asr_fmt(why, n, "%s: control character in the pass phrase", name), ASR_ERR_INVALID;
+  }
+  if (len < PASS_MIN)
+    return asr_fmt(why, n, "%s: pass phrase shorter than %d characters (SNMPv3 needs at least %d)",
+                   name, PASS_MIN, PASS_MIN),
+           ASR_ERR_INVALID;
+  if (len > PASS_MAX)
+    return asr_fmt(why, n, "%s: pass phrase longer than %d bytes", name, PASS_MAX), ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+static void mark_sources(parser *p)
+{
+  for (size_t i = 0; i < N_DIRECTIVES && i < ASR_CONF_MAX_DIRECTIVES; i++)
+    p->c->source[i] = p->local[i]  ? ASR_CONF_SRC_LOCAL
+                      : p->seen[i] ? ASR_CONF_SRC_FILE
+                                   : ASR_CONF_SRC_DEFAULT;
+}
+
+/* Empties a directive's field before the central's value replaces the file's. */
+static void clear_field(parser *p, const directive *d)
+{
+  if (d->type == T_TARGETS)
+    p->c->n_targets = 0;
+  else if (d->type == T_EXCLUDE)
+    p->c->n_excludes = 0;
+  else if (d->type == T_TCOMM)
+    p->c->n_target_communities = 0;
+  else if (d->type == T_COMMUNITY)
+    p->c->n_communities = 0;
+  memset(field(p, d), 0, d->size);
+}
+
+/* One value of the central through the file's own path (directive_line), item by item
+ * for a community list (communities separated by blanks) and for target_community (one
+ * "TARGET NAME [NAME...]" a line, lines separated by newlines). */
+static void overlay_value(parser *p, const directive *d, const char *value)
+{
+  size_t i = (size_t)(d - directives);
+  char buf[LINE_MAX_LEN + 1];
+
+  if (asr_strlcpy(buf, value, sizeof(buf)) != ASR_OK) {
+    perr(p, "%s: value longer than %d characters", d->name, LINE_MAX_LEN);
+    return;
+  }
+  for (char *q = buf; *q; q++) {
+    if (d->type == T_TCOMM && *q == '\n')
+      continue;
+    if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+      perr(p, "%s: control character in the value", d->name);
+      return;
+    }
+  }
+  clear_field(p, d);
+  p->seen[i] = 0;
+  if (d->type != T_COMMUNITY && d->type != T_TCOMM) {
+    directive_line(p, (char *)d->name, buf + strspn(buf, " \t"));
+  } else {
+    const char *seps = d->type == T_COMMUNITY ? " \t" : "\n";
+    char *save = NULL;
+    int any = 0;
+
+    for (char *w = strtok_r(buf, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
+      size_t len;
+
+      w += strspn(w, " \t");
+      for (len = strlen(w); len > 0 && (w[len - 1] == ' ' || w[len - 1] == '\t'); len--)
+        w[len - 1] = '\0';
+      if (!*w)
+        continue;
+      directive_line(p, (char *)d->name, w);
+      any = 1;
+    }
+    if (!any)
+      perr(p, "%s: missing value", d->name);
+  }
+  p->seen[i] = -1; /* set, by the central */
+}
+
+static void apply_overlay(parser *p, const asr_conf_overlay *ov)
+{
+  const char *path = p->path;
+  char why[256];
+
+  p->path = ov->label ? ov->label : "remote configuration";
+  p->line = -1;
+  for (size_t k = 0; k < ov->n; k++) {
+    const char *name = ov->pairs[k].name, *value = ov->pairs[k].value;
+    int kind = asr_conf_remote_key(name);
+    const directive *d = find(name);
+
+    if (kind == ASR_CONF_KEY_SECRET) {
+      if (asr_conf_check_pass(name, value, why, sizeof(why)) != ASR_OK)
+        perr(p, "%s", why);
+      continue;
+    }
+    if (kind < 0) {
+      perr(p, "unknown directive '%.64s'", name);
+      continue;
+    }
+    if (kind == 0) {
+      perr(p, "%s: only the configuration file may set it", name);
+      continue;
+    }
+    if (p->local[d - directives])
+      continue; /* the administrator's: the file wins */
+    overlay_value(p, d, value);
+    p->c->source[d - directives] = ASR_CONF_SRC_REMOTE;
+  }
+  if (ov->secrets_file && ov->secrets_file[0] && !p->local[find("v3_auth_proto") - directives]) {
+    asr_strlcpy(p->c->secrets_file, ov->secrets_file, sizeof(p->c->secrets_file));
+    p->c->source[find("secrets_file") - directives] = ASR_CONF_SRC_REMOTE;
+    p->seen[find("secrets_file") - directives] = -1;
+  }
+  p->path = path;
+  p->line = 0;
+}
+
+asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_conf_error_cb err,
+                                 void *ctx)
+{
+  asr_conf_overlay o = *ov;
+  parser p;
+
+  asr_conf_defaults(c);
+  memset(&p, 0, sizeof(p));
+  p.path = "(defaults)";
+  p.c = c;
+  p.err = err;
+  p.ctx = ctx;
+  /* the pass phrases may be the agent's own (its secrets_file): the agent checks that */
+  o.secrets_file = "/remote-secrets";
+  apply_overlay(&p, &o);
+  if (p.errors < MAX_ERRORS)
+    cross_check(&p);
+  return p.errors ? ASR_ERR_PARSE : ASR_OK;
+}
+
+const char *asr_conf_source_name(int source)
+{
+  static const char *const names[] = {"default", "file", "local", "central"};
+
+  return source >= 0 && source < 4 ? names[source] : "unknown";
+}
+
+int asr_conf_directive_source(const asr_conf *c, size_t i)
+{
+  return i < N_DIRECTIVES && i < ASR_CONF_MAX_DIRECTIVES ? c->source[i] : -1;
+}
+
+/* The value of a list field, items joined by blanks. */
+static void format_list(const asr_conf *c, const directive *d, char *out, size_t n)
+{
+  size_t len = 0;
+
+  out[0] = '\0';
+  if (d->type == T_TARGETS) {
+    for (size_t i = 0; i < c->n_targets; i++)
+      asr_append(out, n, &len, "%s%s", i ? " " : "", c->targets[i]);
+  } else if (d->type == T_EXCLUDE) {
+    for (size_t i = 0; i < c->n_excludes; i++)
+      asr_append(out, n, &len, "%s%s", i ? " " : "", c->excludes[i]);
+  }
+}
+
+asr_result asr_conf_format(const asr_conf *c, size_t i, char *out, size_t n)
+{
+  const directive *d = i < N_DIRECTIVES ? &directives[i] : NULL;
+  const char *f;
+
+  if (!d || !n)
+    return ASR_ERR_INVALID;
+  f = (const char *)c + d->off;
+  switch (d->type) {
+  case T_UINT:
+  case T_MS:
+    return asr_fmt(out, n, "%u", *(const unsigned *)(const void *)f);
+  case T_DURATION:
+    fmt_duration(*(const int64_t *)(const void *)f, out, n);
+    return ASR_OK;
+  case T_WINDOW:
+    return asr_fmt(out, n, "%02d:%02d-%02d:%02d", c->upload_window_start / 60,
+                   c->upload_window_start % 60, c->upload_window_end / 60,
+                   c->upload_window_end % 60);
+  case T_TARGETS:
+  case T_EXCLUDE:
+    format_list(c, d, out, n);
+    return ASR_OK;
+  case T_COMMUNITY: /* a community is a password: never shown */
+    return asr_fmt(out, n, c->n_communities ? "(%zu set)" : "", c->n_communities);
+  case T_TCOMM: /* nor are the communities of a target */
+    return asr_fmt(out, n, c->n_target_communities ? "(%zu set)" : "", c->n_target_communities);
+  case T_ONOFF:
+    return asr_strlcpy(out, *(const int *)(const void *)f ? "on" : "off", n);
+  default:
+    return asr_strlcpy(out, f, n);
+  }
 }
