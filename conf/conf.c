@@ -1388,9 +1388,13 @@ asr_result asr_conf_format(const asr_conf *c, size_t i, char *out, size_t n)
     format_list(c, d, out, n);
     return ASR_OK;
   case T_COMMUNITY: /* a community is a password: never shown */
-    return asr_fmt(out, n, c->n_communities ? "(%zu set)" : "", c->n_communities);
+    if (!c->n_communities)
+      return asr_strlcpy(out, "", n);
+    return asr_fmt(out, n, "(%zu set)", c->n_communities);
   case T_TCOMM: /* nor are the communities of a target */
-    return asr_fmt(out, n, c->n_target_communities ? "(%zu set)" : "", c->n_target_communities);
+    if (!c->n_target_communities)
+      return asr_strlcpy(out, "", n);
+    return asr_fmt(out, n, "(%zu set)", c->n_target_communities);
   case T_ONOFF:
     return asr_strlcpy(out, *(const int *)(const void *)f ? "on" : "off", n);
   default:
