@@ -62,7 +62,9 @@ need_pkg_tools()
   [ -f "$top_builddir/Makefile" ] || skip "no Makefile in $top_builddir (make deb)"
   # the package is built from a git checkout (build-deb.sh copies the files git knows);
   # make distcheck's read-only copy of the tarball is not one: the gcc build's run covers it
-  git -C "$top_srcdir" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+  # (distcheck's copy lies inside the checkout's ignored build folder: ask whether git
+  # tracks this very tree's Makefile.am, not only whether a work tree surrounds it)
+  git -C "$top_srcdir" ls-files --error-unmatch Makefile.am >/dev/null 2>&1 ||
     skip "not a git checkout (make distcheck): the package is built and installed from one"
   getent passwd asr-agent >/dev/null || USER_CREATED=1
 }
