@@ -1319,15 +1319,21 @@ static void run_loop(scan_run *run, const asr_scan_job *jobs, size_t n)
   }
 }
 
-asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
-                        asr_scan_cb cb, asr_scan_progress progress_cb, void *ctx)
+static void run_free(scan_run *run)
+{
+  free(run->active);
+  free(run);
+}
+
+/* A run for both entry points: net-snmp set up, options, tables, the active slots, the
+ * callbacks and the run's deadline from now. */
+static asr_result run_new(const asr_scan_opts *opts, asr_scan_cb cb, asr_scan_progress progress_cb,
+                          void *ctx, scan_run **out)
 {
   scan_run *run;
-  asr_result r;
+  asr_result r = asr_scan_init();
 
-  if (!cb || (n && !jobs))
-    return ASR_ERR_INVALID;
-  r = asr_scan_init();
+  *out = NULL;
   if (r)
     return r;
   run = calloc(1, sizeof(*run));
@@ -1338,21 +1344,36 @@ asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts 
   run->active = calloc(run->o.concurrency, sizeof(*run->active));
   if (!r && !run->active)
     r = ASR_ERR_NOMEM;
-  if (r)
-    goto out;
+  if (r) {
+    run_free(run);
+    return r;
+  }
   run->cb = cb;
   run->progress = progress_cb;
   run->ctx = ctx;
-  run->total = n;
   run->last_progress = asr_monotonic_ms();
   if (run->o.deadline_ms)
     run->deadline = run->last_progress + run->o.deadline_ms;
+  *out = run;
+  return ASR_OK;
+}
+
+asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
+                        asr_scan_cb cb, asr_scan_progress progress_cb, void *ctx)
+{
+  scan_run *run;
+  asr_result r;
+
+  if (!cb || (n && !jobs))
+    return ASR_ERR_INVALID;
+  r = run_new(opts, cb, progress_cb, ctx, &run);
+  if (r)
+    return r;
+  run->total = n;
   run_loop(run, jobs, n);
   progress(run, 1);
-out:
-  free(run->active);
-  free(run);
-  return r;
+  run_free(run);
+  return ASR_OK;
 }
 
 /* The next job the feeder has, while there is room; 0 when it has none now. */
@@ -1409,32 +1430,14 @@ asr_result asr_scan_run_fed(const asr_scan_feeder *feeder, const asr_scan_opts *
 
   if (!cb || !feeder || !feeder->next || !feeder->service || !feeder->sockets)
     return ASR_ERR_INVALID;
-  r = asr_scan_init();
+  r = run_new(opts, cb, progress_cb, ctx, &run);
   if (r)
     return r;
-  run = calloc(1, sizeof(*run));
-  if (!run)
-    return ASR_ERR_NOMEM;
-  run_opts(run, opts);
-  r = run_tables(run);
-  run->active = calloc(run->o.concurrency, sizeof(*run->active));
-  if (!r && !run->active)
-    r = ASR_ERR_NOMEM;
-  if (r)
-    goto out;
-  run->cb = cb;
-  run->progress = progress_cb;
-  run->ctx = ctx;
   run->feeder = feeder;
-  run->last_progress = asr_monotonic_ms();
-  if (run->o.deadline_ms)
-    run->deadline = run->last_progress + run->o.deadline_ms;
   run_fed(run);
   progress(run, 1);
-out:
-  free(run->active);
-  free(run);
-  return r;
+  run_free(run);
+  return ASR_OK;
 }
 
 /* ---- library set-up ----------------------------------------------------------------- */
