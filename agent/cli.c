@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/conf.h"
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/platform.h"
@@ -106,10 +107,23 @@ void asr_cli_log_level(int verbose, int quiet)
   asr_log_set_level((asr_log_level)level);
 }
 
+static struct {
+  asr_scan_tick fn;
+  void *ctx;
+} scan_tick;
+
+void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx)
+{
+  scan_tick.fn = tick;
+  scan_tick.ctx = ctx;
+}
+
 void asr_cli_snmp_init(asr_cli_snmp *s)
 {
   memset(s, 0, sizeof(*s));
   asr_scan_opts_init(&s->scan);
+  s->scan.tick = scan_tick.fn;
+  s->scan.tick_ctx = scan_tick.ctx;
   s->port = 161;
   s->version = ASR_SNMP_V2C;
 }
@@ -120,6 +134,33 @@ static int take_uint(const char *name, const char *arg, unsigned min, unsigned m
     asr_cli_error("--%s: '%s' is not a number from %u to %u", name, arg, min, max);
     return -1;
   }
+  return 1;
+}
+
+/* --host-deadline MS: 0 (the default: ASR_SCAN_HOST_REQUESTS requests' worth), or
+ * 100 ms to an hour. */
+static int take_host_deadline(asr_cli_snmp *s, const char *arg)
+{
+  unsigned v;
+
+  if (asr_parse_uint(arg, 0, 3600000, &v) != ASR_OK || (v > 0 && v < 100)) {
+    asr_cli_error("--host-deadline: '%s' is not 0 (default) or 100 to 3600000 ms", arg);
+    return -1;
+  }
+  s->scan.host_deadline_ms = v;
+  return 1;
+}
+
+/* --deadline DURATION: the whole run ("600", "90s", "10m", "2h"); 0 = none, at most 7 days. */
+static int take_deadline(asr_cli_snmp *s, const char *arg)
+{
+  int64_t v;
+
+  if (asr_conf_parse_duration(arg, &v) != ASR_OK || v < 0 || v > 7 * 86400) {
+    asr_cli_error("--deadline: '%s' is not a duration up to 7d (600, 90s, 10m, 2h; 0 = none)", arg);
+    return -1;
+  }
+  s->scan.deadline_ms = (unsigned)(v * 1000);
   return 1;
 }
 
@@ -184,6 +225,10 @@ int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg)
     return take_uint("retries", arg, 0, 10, &s->scan.retries);
   case ASR_OPT_CONCURRENCY:
     return take_uint("concurrency", arg, 1, 900, &s->scan.concurrency);
+  case ASR_OPT_HOST_DEADLINE:
+    return take_host_deadline(s, arg);
+  case ASR_OPT_DEADLINE:
+    return take_deadline(s, arg);
   default:
     return 0;
   }

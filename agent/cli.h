@@ -75,6 +75,8 @@ enum {
   ASR_OPT_VERBOSE,
   ASR_OPT_QUIET,
   ASR_OPT_NO_PROGRESS,
+  ASR_OPT_HOST_DEADLINE,
+  ASR_OPT_DEADLINE,
 };
 
 #define ASR_CLI_COMMUNITIES_MAX 16
@@ -92,12 +94,18 @@ typedef struct {
   size_t n_creds;
 } asr_cli_snmp;
 
-/* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1). */
+/* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1, the
+ * default host deadline, no run deadline, the tick set by asr_cli_set_scan_tick). */
 void asr_cli_snmp_init(asr_cli_snmp *s);
 
-/* Takes one SNMP option (an ASR_OPT_* code and its argument). Returns 1 when the code
- * is an SNMP option and was taken, 0 when it is not an SNMP option, -1 on a bad value
- * (message printed). */
+/* Sets the tick every scan of a command calls from now on (the daemon: watchdog pings and
+ * its stop flag, see asr_scan_tick); NULL for none. */
+void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx);
+
+/* Takes one SNMP option (an ASR_OPT_* code and its argument): --timeout MS, --retries N,
+ * --concurrency N, --host-deadline MS, --deadline DURATION, the credentials. Returns 1
+ * when the code is an SNMP option and was taken, 0 when it is not an SNMP option, -1 on a
+ * bad value (message printed). */
 int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg);
 
 /* Builds s->creds from the options: the v3 user first when given (pass phrases from the

@@ -6,6 +6,7 @@
 
 #include "agent/cli.h"
 #include "agent/health.h"
+#include "agent/moves.h"
 #include "agent/output.h"
 #include "agent/targets.h"
 #include "common/log.h"
@@ -27,6 +28,8 @@ static const struct option discover_options[] = {
     {"timeout", required_argument, NULL, ASR_OPT_TIMEOUT},
     {"retries", required_argument, NULL, ASR_OPT_RETRIES},
     {"concurrency", required_argument, NULL, ASR_OPT_CONCURRENCY},
+    {"host-deadline", required_argument, NULL, ASR_OPT_HOST_DEADLINE},
+    {"deadline", required_argument, NULL, ASR_OPT_DEADLINE},
     {"format", required_argument, NULL, ASR_OPT_FORMAT},
     {"all", no_argument, NULL, ASR_OPT_ALL},
     {"db", required_argument, NULL, ASR_OPT_DB},
@@ -51,7 +54,9 @@ typedef struct {
   asr_store *st;
   asr_report *report;
   asr_device *dev;
-  size_t scanned, responded, printers, failed_saves;
+  asr_moves *moves; /* printers found at a new address wait for the end of the scan */
+  size_t scanned, responded, printers, failed_saves, skipped, conflicts;
+  char first_skipped[64]; /* the first address not scanned (deadline or stop) */
   int64_t now;
   int progress_shown;
 } discover_ctx;
@@ -74,6 +79,10 @@ static void discover_usage(FILE *out)
           "  --timeout MS            per request (1000)\n"
           "  --retries N             per request (1)\n"
           "  --concurrency N         hosts queried at once (256)\n"
+          "  --host-deadline MS      the whole conversation with one host (0: 16 requests'\n"
+          "                          worth, timeout x (retries + 1) x 16)\n"
+          "  --deadline DURATION     the whole scan (600, 90s, 10m; 0 = none): addresses not\n"
+          "                          scanned by then are reported as skipped\n"
           "  --format table|json|csv output (table on a terminal, else json)\n"
           "  --all                   also list hosts that answered but are not printers\n"
           "  --db PATH               database (default $ASR_AGENT_DB or %s)\n"
@@ -177,19 +186,53 @@ static void report_failure(const asr_scan_result *res)
           res->reason[0] ? res->reason : asr_result_str(res->status));
 }
 
-static void save_printer(discover_ctx *x, const asr_scan_result *res)
+static void list_device(discover_ctx *x, const asr_device *dev, const char *note_key,
+                        const char *note)
 {
-  int64_t id;
+  if (asr_report_add_device(x->report, dev) != ASR_OK ||
+      (note_key && asr_report_set_note(x->report, note_key, note) != ASR_OK))
+    asr_log(ASR_LOG_ERR, "out of memory listing %s", dev->ip);
+}
+
+/* Saves a printer that answered (asr_moves_save_cb): listed, stored, and not silent. */
+static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_snmp_cred *cred,
+                               int64_t *id, void *ctx)
+{
+  discover_ctx *x = ctx;
   asr_result r;
 
-  r = asr_store_save(x->st, x->dev, res->job->port, &res->job->creds[res->cred_index], x->now, &id);
+  list_device(x, dev, NULL, NULL);
+  r = asr_store_save(x->st, dev, port, cred, x->now, id);
   if (r) {
     x->failed_saves++;
-    asr_log(ASR_LOG_ERR, "%s: not saved: %s", res->job->address, asr_store_errmsg(x->st));
-    return;
+    asr_log(ASR_LOG_ERR, "%s: not saved: %s", dev->ip, asr_store_errmsg(x->st));
+    return r;
   }
   /* an answer: a printer that moved address (found by its serial) is not silent */
-  asr_health_after_poll(x->st, id, true, ASR_OK, "", x->now, NULL);
+  asr_health_after_poll(x->st, *id, true, ASR_OK, "", x->now, NULL);
+  return ASR_OK;
+}
+
+/* A printer not saved (asr_moves_held_cb): it claims the identity of one that answers
+ * elsewhere, or its move could not be decided in this run. */
+static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
+{
+  discover_ctx *x = ctx;
+  char note[640];
+
+  (void)port;
+  (void)id;
+  x->conflicts += conflict;
+  asr_fmt(note, sizeof(note), "%s: not saved", detail);
+  list_device(x, dev, conflict ? "conflict" : "problem", note);
+}
+
+/* A host the scan did not reach (deadline or stop): counted, the first one named. */
+static void skipped(discover_ctx *x, const asr_scan_result *res)
+{
+  if (x->skipped++ == 0)
+    asr_strlcpy(x->first_skipped, res->job->address, sizeof(x->first_skipped));
 }
 
 static void on_result(const asr_scan_result *res, void *ctx)
@@ -197,6 +240,10 @@ static void on_result(const asr_scan_result *res, void *ctx)
   discover_ctx *x = ctx;
   asr_result r;
 
+  if (res->end != ASR_SCAN_END_HOST) {
+    skipped(x, res);
+    goto out;
+  }
   x->scanned++;
   if (res->cred_index >= 0)
     x->responded++;
@@ -207,10 +254,14 @@ static void on_result(const asr_scan_result *res, void *ctx)
   r = asr_printer_build(res->vbs, res->job->address, x->dev);
   if (r == ASR_OK)
     x->printers++;
-  if ((r == ASR_OK || x->a->all) && asr_report_add_device(x->report, x->dev) != ASR_OK)
-    asr_log(ASR_LOG_ERR, "out of memory listing %s", res->job->address);
-  if (r == ASR_OK && x->st && res->status == ASR_OK)
-    save_printer(x, res);
+  if (r != ASR_OK && x->a->all)
+    list_device(x, x->dev, NULL, NULL);
+  else if (r == ASR_OK && res->status != ASR_OK) /* partial answers: listed, never saved */
+    list_device(x, x->dev, "problem", res->reason);
+  else if (r == ASR_OK && !x->st)
+    list_device(x, x->dev, NULL, NULL);
+  else if (r == ASR_OK)
+    asr_moves_offer(x->moves, x->dev, res->job->port, &res->job->creds[res->cred_index]);
 out:
   asr_vbset_free(res->vbs);
 }
@@ -242,19 +293,27 @@ static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
 
 static int print_discovery(discover_ctx *x)
 {
-  char scanned[24], responded[24], printers[24];
-  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers, NULL};
+  char scanned[24], responded[24], printers[24], skip[24], conflicts[24];
+  const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers,
+                         "skipped", skip,    "conflicts", conflicts, NULL};
 
   asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
   asr_fmt(responded, sizeof(responded), "%zu", x->responded);
   asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  asr_fmt(skip, sizeof(skip), "%zu", x->skipped);
+  asr_fmt(conflicts, sizeof(conflicts), "%zu", x->conflicts);
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   if (x->a->fmt == ASR_FMT_TABLE)
-    printf("%zu addresses scanned, %zu answered, %zu printers\n", x->scanned, x->responded,
-           x->printers);
+    printf("%zu addresses scanned, %zu answered, %zu printers, %zu not scanned\n", x->scanned,
+           x->responded, x->printers, x->skipped);
+  if (x->skipped)
+    asr_cli_error("%zu addresses not scanned (deadline or stop), from %s on", x->skipped,
+                  x->first_skipped);
   if (x->failed_saves)
     return ASR_EXIT_DB;
+  if (x->skipped)
+    return ASR_EXIT_FAILURE;
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
 }
 
@@ -276,14 +335,18 @@ static int open_store(const discover_args *a, asr_store **st)
 
 static int run_scan(discover_ctx *x, const asr_targets *t)
 {
+  const asr_scan_opts *o = &x->a->snmp.scan;
   asr_scan_job *jobs = make_jobs(t, &x->a->snmp);
+  int64_t deadline = o->deadline_ms ? asr_monotonic_ms() + o->deadline_ms : 0;
   asr_result r;
 
   if (!jobs)
     return ASR_EXIT_INTERNAL;
-  r = asr_scan_run(jobs, t->n, &x->a->snmp.scan, on_result, on_progress, x);
+  r = asr_scan_run(jobs, t->n, o, on_result, on_progress, x);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
+  if (!r && x->moves)
+    r = asr_moves_settle(x->moves, o, deadline);
   free(jobs);
   if (r) {
     asr_cli_error("scan failed: %s", asr_result_str(r));
@@ -313,13 +376,16 @@ int asr_cmd_discover(int argc, char **argv)
   x.now = asr_now();
   x.report = asr_report_new();
   x.dev = malloc(sizeof(*x.dev));
-  if (!x.report || !x.dev || asr_scan_init() != ASR_OK) {
+  if (x.st)
+    x.moves = asr_moves_new(x.st, x.now, save_printer, on_held, &x);
+  if (!x.report || !x.dev || (x.st && !x.moves) || asr_scan_init() != ASR_OK) {
     status = ASR_EXIT_INTERNAL;
     goto out;
   }
   status = run_scan(&x, &t);
   asr_scan_fini();
 out:
+  asr_moves_free(x.moves);
   free(x.dev);
   asr_report_free(x.report);
   asr_store_close(x.st);

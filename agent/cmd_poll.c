@@ -6,6 +6,7 @@
 
 #include "agent/cli.h"
 #include "agent/health.h"
+#include "agent/moves.h"
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -18,6 +19,8 @@ static const struct option poll_options[] = {
     {"timeout", required_argument, NULL, ASR_OPT_TIMEOUT},
     {"retries", required_argument, NULL, ASR_OPT_RETRIES},
     {"concurrency", required_argument, NULL, ASR_OPT_CONCURRENCY},
+    {"host-deadline", required_argument, NULL, ASR_OPT_HOST_DEADLINE},
+    {"deadline", required_argument, NULL, ASR_OPT_DEADLINE},
     {"verbose", no_argument, NULL, ASR_OPT_VERBOSE},
     {"quiet", no_argument, NULL, ASR_OPT_QUIET},
     {"help", no_argument, NULL, ASR_OPT_HELP},
@@ -28,6 +31,9 @@ static const struct option poll_options[] = {
 typedef struct {
   int64_t id;
   char serial[128];
+  char address[64];
+  uint16_t port;
+  int64_t last_try; /* its last good or failed poll: the least recent go first */
   asr_snmp_cred cred;
 } poll_target;
 
@@ -36,8 +42,10 @@ typedef struct {
   asr_device *dev;
   poll_target *targets;
   asr_scan_job *jobs;
+  asr_moves *moves; /* a printer answering with the identity of another one waits */
   size_t n, cap;
-  size_t ok, failed;
+  size_t ok, failed, stopped, conflicts;
+  unsigned deadline_s; /* the poll's deadline, for the reason of a device it cut */
   int64_t now;
   int quiet;
   int all; /* every device was selected */
@@ -73,23 +81,31 @@ static int collect(const asr_store_device *d, void *ctx)
 {
   poll_ctx *x = ctx;
   poll_target *t;
-  asr_scan_job *j;
 
   if (d->superseded)
     return 0; /* another printer answers at its last address now */
   if (x->n == x->cap && grow_targets(x) != ASR_OK)
     return 1;
   t = &x->targets[x->n];
-  j = &x->jobs[x->n];
-  memset(j, 0, sizeof(*j));
   t->id = d->id;
   t->cred = d->cred;
   asr_strlcpy(t->serial, d->dev.serial, sizeof(t->serial));
-  asr_strlcpy(j->address, d->dev.ip, sizeof(j->address));
-  j->port = d->port ? d->port : 161;
-  j->n_creds = 1;
+  asr_strlcpy(t->address, d->dev.ip, sizeof(t->address));
+  t->port = d->port ? d->port : 161;
+  t->last_try = d->last_good_poll > d->last_failure_at ? d->last_good_poll : d->last_failure_at;
   x->n++;
   return 0;
+}
+
+/* Least recently tried first, so that a poll cut by its deadline does not starve the same
+ * devices every time; then by address (the store's order) for ties. */
+static int by_last_try(const void *a, const void *b)
+{
+  const poll_target *x = a, *y = b;
+
+  if (x->last_try != y->last_try)
+    return x->last_try < y->last_try ? -1 : 1;
+  return x->id < y->id ? -1 : (x->id > y->id);
 }
 
 static void record_failure(poll_ctx *x, int64_t id, const char *address, asr_result code,
@@ -117,13 +133,63 @@ static int other_printer(poll_ctx *x, const poll_target *t, const asr_scan_resul
   return 1;
 }
 
+/* Saves a reading (asr_moves_save_cb). */
+static asr_result save_reading(const asr_device *dev, uint16_t port, const asr_snmp_cred *cred,
+                               int64_t *id, void *ctx)
+{
+  poll_ctx *x = ctx;
+  asr_result r = asr_store_save(x->st, dev, port, cred, x->now, id);
+
+  if (r) {
+    x->failed++;
+    asr_cli_error("%s: reading not saved: %s", dev->ip, asr_store_errmsg(x->st));
+    return r;
+  }
+  x->ok++;
+  asr_health_after_poll(x->st, *id, true, ASR_OK, "", x->now, NULL);
+  return ASR_OK;
+}
+
+/* The printer at an address answers with the identity of one that answers elsewhere too,
+ * or its move could not be decided (asr_moves_held_cb): nothing is saved for it. */
+static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
+                    const char *detail, void *ctx)
+{
+  poll_ctx *x = ctx;
+
+  (void)port;
+  (void)id;
+  x->conflicts += conflict;
+  if (!x->quiet)
+    asr_cli_error("%s: %s%s: not saved", dev->ip, conflict ? "identity conflict: " : "", detail);
+}
+
+/* A device the poll did not reach: a stop leaves no trace (the next poll takes it), the
+ * poll's deadline is a failed poll with its reason (it shows in status, and a device the
+ * deadline always cuts goes silent instead of being forgotten). */
+static void not_reached(poll_ctx *x, const poll_target *t, const asr_scan_result *res)
+{
+  char reason[160];
+
+  if (res->end == ASR_SCAN_END_STOP) {
+    x->stopped++;
+    return;
+  }
+  asr_fmt(reason, sizeof(reason), "poll deadline (%u s) reached %s", x->deadline_s,
+          res->requests ? "while it answered" : "before its turn");
+  record_failure(x, t->id, res->job->address, ASR_ERR_TIMEOUT, reason);
+}
+
 static void on_result(const asr_scan_result *res, void *ctx)
 {
   poll_ctx *x = ctx;
   const poll_target *t = res->job->user;
-  int64_t id;
   asr_result r;
 
+  if (res->end != ASR_SCAN_END_HOST) {
+    not_reached(x, t, res);
+    goto out;
+  }
   if (res->status != ASR_OK) {
     record_failure(x, t->id, res->job->address, res->status,
                    res->reason[0] ? res->reason : asr_result_str(res->status));
@@ -135,13 +201,9 @@ static void on_result(const asr_scan_result *res, void *ctx)
     goto out;
   }
   other_printer(x, t, res);
-  if (asr_store_save(x->st, x->dev, res->job->port, &t->cred, x->now, &id) != ASR_OK) {
+  r = asr_moves_offer(x->moves, x->dev, res->job->port, &t->cred);
+  if (r == ASR_ERR_LIMIT || r == ASR_ERR_NOMEM)
     x->failed++;
-    asr_cli_error("%s: reading not saved: %s", res->job->address, asr_store_errmsg(x->st));
-    goto out;
-  }
-  x->ok++;
-  asr_health_after_poll(x->st, id, true, ASR_OK, "", x->now, NULL);
 out:
   asr_vbset_free(res->vbs);
 }
@@ -180,27 +242,60 @@ static int poll_parse(int argc, char **argv, asr_cli_snmp *s, const char **db, i
   return -1;
 }
 
+/* The scan jobs, least recently tried device first. */
+static void make_jobs(poll_ctx *x)
+{
+  qsort(x->targets, x->n, sizeof(*x->targets), by_last_try);
+  for (size_t i = 0; i < x->n; i++) {
+    asr_scan_job *j = &x->jobs[i];
+
+    memset(j, 0, sizeof(*j));
+    asr_strlcpy(j->address, x->targets[i].address, sizeof(j->address));
+    j->port = x->targets[i].port;
+    j->creds = &x->targets[i].cred;
+    j->n_creds = 1;
+    j->user = &x->targets[i];
+  }
+}
+
+static void poll_summary(const poll_ctx *x)
+{
+  char conflicts[64] = "", stopped[64] = "";
+
+  if (x->quiet)
+    return;
+  if (x->conflicts)
+    (void)asr_fmt(conflicts, sizeof(conflicts), ", %zu identity conflicts", x->conflicts);
+  if (x->stopped)
+    (void)asr_fmt(stopped, sizeof(stopped), ", %zu not polled (stopped)", x->stopped);
+  asr_cli_note("polled %zu devices: %zu read, %zu failed%s%s", x->n, x->ok, x->failed, conflicts,
+               stopped);
+}
+
 static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
 {
+  int64_t deadline = opts->deadline_ms ? asr_monotonic_ms() + opts->deadline_ms : 0;
   asr_result r;
 
-  for (size_t i = 0; i < x->n; i++) {
-    x->jobs[i].creds = &x->targets[i].cred;
-    x->jobs[i].user = &x->targets[i];
-  }
-  r = asr_scan_init();
+  make_jobs(x);
+  x->deadline_s = opts->deadline_ms / 1000;
+  x->moves = asr_moves_new(x->st, x->now, save_reading, on_held, x);
+  r = x->moves ? asr_scan_init() : ASR_ERR_NOMEM;
   if (r == ASR_OK)
     r = asr_scan_run(x->jobs, x->n, opts, on_result, NULL, x);
+  if (r == ASR_OK)
+    r = asr_moves_settle(x->moves, opts, deadline);
   asr_scan_fini();
+  asr_moves_free(x->moves);
+  x->moves = NULL;
   if (r) {
     asr_cli_error("poll failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
-  if (x->all) /* devices no longer polled (superseded) still go silent, then disconnected */
+  if (x->all && !x->stopped) /* devices no longer polled (superseded) still go silent */
     asr_health_sweep(x->st, x->now, NULL, NULL);
-  if (!x->quiet)
-    asr_cli_note("polled %zu devices: %zu read, %zu failed", x->n, x->ok, x->failed);
-  return x->failed ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
+  poll_summary(x);
+  return x->failed || x->stopped ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
 }
 
 static int poll_select(poll_ctx *x, char **sel, size_t n_sel)

@@ -5,6 +5,7 @@
 
 #include "agent/cli.h"
 #include "agent/health.h"
+#include "agent/moves.h"
 #include "agent/output.h"
 #include "common/util.h"
 #include "store/events.h"
@@ -38,6 +39,26 @@ static void status_usage(FILE *out)
                "upload health) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n");
 }
 
+/* Keeps the detail of the newest identity conflict (events come oldest first). */
+static int keep_conflict(const asr_event *e, void *ctx)
+{
+  if (strcmp(e->kind, ASR_MOVES_CONFLICT_KIND) == 0)
+    asr_strlcpy(ctx, e->detail, ASR_EVENTS_DETAIL_MAX);
+  return 0;
+}
+
+/* "conflict": another responder claimed this device's identity lately (agent/moves.h). */
+static asr_result add_conflict(status_ctx *x, int64_t id)
+{
+  char detail[ASR_EVENTS_DETAIL_MAX] = "";
+  asr_result r =
+      asr_events_foreach(x->st, id, x->now - ASR_MOVES_CONFLICT_SHOWN, keep_conflict, detail);
+
+  if (r || !detail[0])
+    return r;
+  return asr_report_set_note(x->report, "conflict", detail);
+}
+
 static int add_device(const asr_store_device *d, void *ctx)
 {
   status_ctx *x = ctx;
@@ -49,6 +70,8 @@ static int add_device(const asr_store_device *d, void *ctx)
     x->r = asr_events_get_state(x->st, d->id, state, sizeof(state), &since);
   if (!x->r)
     x->r = asr_report_set_state(x->report, state, since, x->now);
+  if (!x->r)
+    x->r = add_conflict(x, d->id);
   return x->r != ASR_OK;
 }
 

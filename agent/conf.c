@@ -90,6 +90,9 @@ static const directive directives[] = {
     {"snmp_timeout", T_MS, F(snmp_timeout_ms), 10, 60000, "1000", 1},
     {"snmp_retries", T_UINT, F(snmp_retries), 0, 10, "1", 1},
     {"concurrency", T_UINT, F(concurrency), 1, 900, "256", 1},
+    {"snmp_host_deadline", T_MS, F(snmp_host_deadline_ms), 0, 3600000, "0", 1},
+    {"discovery_deadline", T_DURATION, F(discovery_deadline), 1, DAY, "30m", 1},
+    {"poll_deadline", T_DURATION, F(poll_deadline), 1, DAY, "10m", 1},
     /* schedules */
     {"discovery_interval", T_DURATION, F(discovery_interval), HOUR, 30 * DAY, "24h", 1},
     {"poll_interval", T_DURATION, F(poll_interval), MINUTE, 7 * DAY, "1h", 1},
@@ -772,6 +775,18 @@ static void cross_durations(parser *p)
   }
 }
 
+/* A host deadline shorter than one request could never let a host answer. */
+static void cross_snmp(parser *p)
+{
+  const asr_conf *c = p->c;
+
+  if (c->snmp_host_deadline_ms && c->snmp_host_deadline_ms < c->snmp_timeout_ms) {
+    at_later(p, "snmp_host_deadline", "snmp_timeout");
+    perr(p, "snmp_host_deadline (%u ms) is shorter than snmp_timeout (%u ms)",
+         c->snmp_host_deadline_ms, c->snmp_timeout_ms);
+  }
+}
+
 static void cross_v3(parser *p)
 {
   const asr_conf *c = p->c;
@@ -795,6 +810,7 @@ static void cross_v3(parser *p)
 static void cross_check(parser *p)
 {
   cross_durations(p);
+  cross_snmp(p);
   cross_v3(p);
   if (p->c->client_key[0] && !p->c->client_cert[0]) {
     p->line = line_of(p, "client_key");

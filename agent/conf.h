@@ -36,6 +36,9 @@ typedef struct {
   size_t n_communities;
   char v3_user[64], v3_auth_proto[16], v3_priv_proto[16], v3_context[64];
   unsigned snmp_port, snmp_timeout_ms, snmp_retries, concurrency;
+  unsigned snmp_host_deadline_ms; /* one host's whole conversation, 0 = 16 requests' worth */
+  int64_t discovery_deadline;     /* seconds: a whole discovery, default 1800 */
+  int64_t poll_deadline;          /* seconds: a whole poll, default 600 */
   /* schedules (seconds) */
   int64_t discovery_interval; /* default 86400 */
   int64_t poll_interval;      /* default 3600 */

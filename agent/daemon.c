@@ -4,9 +4,16 @@
  * exist as `asr-agent discover/poll/upload`, with their option parsing, credentials,
  * store transactions and health updates. The daemon builds their argv from the
  * configuration and calls them in-process, one step at a time, checking the stop and
- * reload flags between steps. Each step is bounded (SNMP timeouts, the upload's
- * --max-wait), so a stop request is honoured within seconds; a step's transactions are
- * committed or rolled back by the step itself. */
+ * reload flags between steps; a step's transactions are committed or rolled back by the
+ * step itself.
+ *
+ * Why no step can hold the daemon: each is bounded (discovery and polls by their deadline
+ * and a deadline per host, uploads by --max-wait), and while the SNMP engine runs it calls
+ * scan_tick at least every ASR_SCAN_TICK_MS: the watchdog is pinged from there, and a stop
+ * request ends the step within a fraction of a second. Every periodic job's start is
+ * written to the store before it runs (store/sched.h), so a restart (by hand, by the
+ * watchdog, after a crash) resumes the schedule instead of discovering again at once, and
+ * when devices are known a due poll runs before a due discovery. */
 #include "agent/daemon.h"
 
 #include <stdarg.h>
@@ -24,6 +31,7 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "store/outbox.h"
+#include "store/sched.h"
 #include "store/store.h"
 
 #define DAY 86400
@@ -91,6 +99,13 @@ int64_t asr_sched_first_upload(uint64_t seed, int64_t now, int64_t last_upload, 
   return asr_sched_next_upload(seed, now, start, end);
 }
 
+int64_t asr_sched_resume(int64_t last, int64_t interval, int64_t now)
+{
+  if (last <= 0 || last > now)
+    return now; /* never ran, or the clock went back: run now */
+  return last + interval > now ? last + interval : now;
+}
+
 void asr_daemon_start_schedule(asr_daemon *d, int64_t now)
 {
   const asr_conf *c = &d->conf;
@@ -149,7 +164,18 @@ static void apply_log_level(const asr_conf *c)
   }
 }
 
-/* Re-derives the due times that depend on the configuration (intervals, window). */
+static bool same_targets(const asr_conf *a, const asr_conf *b)
+{
+  if (a->n_targets != b->n_targets || a->snmp_port != b->snmp_port)
+    return false;
+  for (size_t i = 0; i < a->n_targets; i++) {
+    if (strcmp(a->targets[i], b->targets[i]) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Re-derives the due times that depend on the configuration (intervals, window, targets). */
 static void reschedule(asr_daemon *d, const asr_conf *old, int64_t now)
 {
   const asr_conf *c = &d->conf;
@@ -159,6 +185,8 @@ static void reschedule(asr_daemon *d, const asr_conf *old, int64_t now)
   if (c->discovery_interval != old->discovery_interval &&
       d->next_discovery > now + c->discovery_interval)
     d->next_discovery = now + c->discovery_interval;
+  if (!same_targets(c, old))
+    d->next_discovery = now; /* new targets are discovered at once */
   if (c->upload_window_start != old->upload_window_start ||
       c->upload_window_end != old->upload_window_end)
     d->next_upload =
@@ -265,11 +293,14 @@ static void args_common(argv_buf *a, const asr_conf *c, const char *cmd)
     arg_add(a, "-vv");
 }
 
-static void args_snmp_engine(argv_buf *a, const asr_conf *c)
+/* The engine options and the step's deadline: its directive, at most one interval. */
+static void args_snmp_engine(argv_buf *a, const asr_conf *c, int64_t deadline, int64_t interval)
 {
   arg_addf(a, "--timeout=%u", c->snmp_timeout_ms);
   arg_addf(a, "--retries=%u", c->snmp_retries);
   arg_addf(a, "--concurrency=%u", c->concurrency);
+  arg_addf(a, "--host-deadline=%u", c->snmp_host_deadline_ms);
+  arg_addf(a, "--deadline=%lld", (long long)(deadline < interval ? deadline : interval));
 }
 
 static void args_credentials(argv_buf *a, const asr_conf *c)
@@ -344,7 +375,7 @@ static int step_discover(const asr_conf *c)
   args_common(a, c, "discover");
   arg_add(a, "--no-progress");
   arg_addf(a, "--port=%u", c->snmp_port);
-  args_snmp_engine(a, c);
+  args_snmp_engine(a, c, c->discovery_deadline, c->discovery_interval);
   args_credentials(a, c);
   args_targets(a, c);
   status = run_step("discovery", asr_cmd_discover, a, c);
@@ -360,7 +391,7 @@ static int step_poll(const asr_conf *c)
   if (!a)
     return ASR_EXIT_INTERNAL;
   args_common(a, c, "poll");
-  args_snmp_engine(a, c);
+  args_snmp_engine(a, c, c->poll_deadline, c->poll_interval);
   status = run_step("poll", asr_cmd_poll, a, c);
   free(a);
   return status;
@@ -459,7 +490,8 @@ static struct {
   int64_t interval_ms, next_ms; /* watchdog pings, monotonic; interval 0 = none */
 } wd;
 
-/* Pings the watchdog when it is due; called between steps and around every wait. */
+/* Pings the watchdog when it is due; called between steps, around every wait, and from
+ * inside the SNMP engine (scan_tick). */
 static void keepalive(void)
 {
   int64_t t = asr_monotonic_ms();
@@ -468,6 +500,14 @@ static void keepalive(void)
     asr_svc_watchdog();
     wd.next_ms = t + wd.interval_ms;
   }
+}
+
+/* The SNMP engine's tick during discovery and polls (asr_scan_tick): alive, and stop? */
+static int scan_tick(void *ctx)
+{
+  (void)ctx;
+  keepalive();
+  return asr_svc_stop_requested();
 }
 
 static void log_time(const char *what, int64_t t)
@@ -606,26 +646,108 @@ static void due_enroll(asr_daemon *d)
           (long long)d->enroll_backoff);
 }
 
-/* Runs every step that is due, in order, checking the stop flag between them. */
-static void run_due(asr_daemon *d)
+/* ---------------------------------------------------------------------------------------
+ * The schedule across restarts (store/sched.h). */
+
+#define JOB_DISCOVERY "discovery"
+#define JOB_POLL "poll"
+
+/* What a discovery covers (targets and port), as 16 hex digits of FNV-1a: a changed target
+ * list is discovered at the next start, not a day later. */
+static void targets_fingerprint(const asr_conf *c, char *out, size_t n)
+{
+  uint64_t h = UINT64_C(14695981039346656037);
+
+  for (size_t i = 0; i < c->n_targets; i++) {
+    for (const unsigned char *p = (const unsigned char *)c->targets[i]; *p; p++)
+      h = (h ^ *p) * UINT64_C(1099511628211);
+    h = (h ^ '\n') * UINT64_C(1099511628211);
+  }
+  h = (h ^ c->snmp_port) * UINT64_C(1099511628211);
+  asr_fmt(out, n, "%016llx", (unsigned long long)h);
+}
+
+/* Writes the start of job now, before it runs (a crash in it still counts as a run). */
+static void remember_start(const asr_daemon *d, const char *job, int64_t now)
+{
+  asr_store *st = NULL;
+  char err[512] = "", fp[ASR_SCHED_FP_MAX] = "";
+  asr_result r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+
+  if (strcmp(job, JOB_DISCOVERY) == 0)
+    targets_fingerprint(&d->conf, fp, sizeof(fp));
+  if (!r)
+    r = asr_sched_set(st, job, now, fp);
+  if (r)
+    asr_log(ASR_LOG_WARN, "schedule: %s: start not recorded: %s", job,
+            st ? asr_store_errmsg(st) : err);
+  asr_store_close(st);
+}
+
+/* Sets the due times of discovery and polls from their last starts in the store. Without
+ * known devices discovery is due at once: there is no poll it could hold back, and an
+ * interrupted first discovery must not leave a site without printers for a day. */
+static void resume_schedule(asr_daemon *d, asr_store *st, size_t devices, int64_t now)
+{
+  char fp[ASR_SCHED_FP_MAX], want[ASR_SCHED_FP_MAX];
+  int64_t last = 0;
+
+  targets_fingerprint(&d->conf, want, sizeof(want));
+  if (devices && asr_sched_get(st, JOB_DISCOVERY, &last, fp, sizeof(fp)) == ASR_OK &&
+      strcmp(fp, want) == 0)
+    d->next_discovery = asr_sched_resume(last, d->conf.discovery_interval, now);
+  if (asr_sched_get(st, JOB_POLL, &last, fp, sizeof(fp)) == ASR_OK)
+    d->next_poll = asr_sched_resume(last, d->conf.poll_interval, now);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Running what is due. */
+
+static void due_discovery(asr_daemon *d)
 {
   const asr_conf *c = &d->conf;
-  count_ctx x;
 
-  if (c->n_targets && asr_clock_now() >= d->next_discovery && !asr_svc_stop_requested()) {
-    step_discover(c);
-    d->runs[0]++;
-    d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
-    keepalive();
+  if (!c->n_targets || asr_clock_now() < d->next_discovery || asr_svc_stop_requested())
+    return;
+  remember_start(d, JOB_DISCOVERY, asr_clock_now());
+  step_discover(c);
+  d->runs[0]++;
+  d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
+  keepalive();
+}
+
+static void due_poll(asr_daemon *d, size_t devices)
+{
+  const asr_conf *c = &d->conf;
+
+  if (asr_clock_now() < d->next_poll || asr_svc_stop_requested())
+    return;
+  if (devices) {
+    remember_start(d, JOB_POLL, asr_clock_now());
+    step_poll(c);
   }
+  d->runs[1]++;
+  d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());
+  keepalive();
+}
+
+/* Runs every step that is due, checking the stop flag between them: a due poll of known
+ * devices first (readings are what the site is for; a discovery may take long), then
+ * discovery, then a poll of what discovery found when none ran. */
+static void run_due(asr_daemon *d)
+{
+  count_ctx x;
+  unsigned polls = d->runs[1];
+
   if (store_facts(d, &x) != ASR_OK)
     x.devices = 0;
-  if (asr_clock_now() >= d->next_poll && !asr_svc_stop_requested()) {
-    if (x.devices)
-      step_poll(c);
-    d->runs[1]++;
-    d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());
-    keepalive();
+  if (x.devices)
+    due_poll(d, x.devices);
+  due_discovery(d);
+  if (d->runs[1] == polls) {
+    if (store_facts(d, &x) != ASR_OK)
+      x.devices = 0;
+    due_poll(d, x.devices);
   }
   if (d->next_enroll && asr_clock_now() >= d->next_enroll && !asr_svc_stop_requested()) {
     due_enroll(d);
@@ -643,15 +765,30 @@ static void run_due(asr_daemon *d)
   publish_status(d);
 }
 
+/* Reads the device counts and the last upload (store_facts), then resumes the schedule. */
+static asr_result prepare_facts(asr_daemon *d, count_ctx *x)
+{
+  asr_store *st = NULL;
+  char err[512] = "";
+  asr_result r = store_facts(d, x);
+
+  asr_daemon_start_schedule(d, asr_clock_now());
+  if (!r)
+    r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+  if (!r)
+    resume_schedule(d, st, x->devices, asr_clock_now());
+  asr_store_close(st);
+  return r;
+}
+
 int asr_daemon_prepare(asr_daemon *d)
 {
   count_ctx x;
 
   apply_log_level(&d->conf);
   apply_health_policy(&d->conf);
-  if (store_facts(d, &x) != ASR_OK)
+  if (prepare_facts(d, &x) != ASR_OK)
     return ASR_EXIT_DB;
-  asr_daemon_start_schedule(d, asr_clock_now());
   plan_enroll(d, asr_clock_now());
   asr_log(ASR_LOG_INFO, "%zu devices known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
           d->conf.upload_window_start / 60, d->conf.upload_window_start % 60,
@@ -695,6 +832,7 @@ int asr_daemon_run(asr_daemon *d)
   wd.interval_ms = asr_svc_watchdog_interval_ms();
   wd.next_ms = asr_monotonic_ms();
   keepalive();
+  asr_cli_set_scan_tick(scan_tick, NULL);
   log_time("next upload at", d->next_upload);
   asr_svc_ready();
   asr_log(ASR_LOG_INFO, "running: poll every %lld s, discovery every %lld s",
@@ -710,6 +848,7 @@ int asr_daemon_run(asr_daemon *d)
     if (!asr_svc_stop_requested() && !(d->until && asr_clock_now() >= d->until))
       wait_next(d);
   }
+  asr_cli_set_scan_tick(NULL, NULL);
   asr_svc_stopping();
   asr_log(ASR_LOG_INFO, "stopping: %u discoveries, %u polls, %u uploads run", d->runs[0],
           d->runs[1], d->runs[2]);

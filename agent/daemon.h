@@ -49,7 +49,13 @@ int64_t asr_sched_next_upload(uint64_t seed, int64_t t, int start, int end);
  * one is more than a day and a window old), else the next one after now. */
 int64_t asr_sched_first_upload(uint64_t seed, int64_t now, int64_t last_upload, int start, int end);
 
-/* Sets the schedule of a daemon starting at now (discovery and poll due at once). */
+/* The due time of a periodic job of period interval last started at last (0 = never),
+ * for a daemon starting at now: one interval after the last start, now when that is past,
+ * when it never ran, or when last is in the future (the clock went back). */
+int64_t asr_sched_resume(int64_t last, int64_t interval, int64_t now);
+
+/* Sets the schedule of a daemon starting at now (discovery and poll due at once;
+ * asr_daemon_prepare then resumes them from the store with asr_sched_resume). */
 void asr_daemon_start_schedule(asr_daemon *d, int64_t now);
 
 /* Loads path into a scratch copy and applies it to d only when all of it is valid and no
@@ -61,10 +67,10 @@ asr_result asr_daemon_reload(asr_daemon *d, const char *path);
 int64_t asr_daemon_next_due(const asr_daemon *d);
 
 /* Opens the store once (it must open: exit 4 otherwise), reads the last upload and sets
- * the schedule from the clock; when a site token waits (asr_conf_token_path) and the store
- * holds no enrolment, enrols at once, then retries with a growing delay (up to an hour)
- * while that fails, and deletes the token once enrolled. Returns -1 to go on, else an
- * exit status. */
+ * the schedule from the clock and the last starts of discovery and polls in the store; when a site
+ * token waits (asr_conf_token_path) and the store holds no enrolment, enrols at once, then retries
+ * with a growing delay (up to an hour) while that fails, and deletes the token once enrolled.
+ * Returns -1 to go on, else an exit status. */
 int asr_daemon_prepare(asr_daemon *d);
 
 /* Runs the daemon until a stop request (or d->until); returns an exit status. */

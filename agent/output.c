@@ -285,6 +285,15 @@ asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since,
   return bad ? ASR_ERR_NOMEM : ASR_OK;
 }
 
+asr_result asr_report_set_note(asr_report *r, const char *key, const char *text)
+{
+  json_t *o = json_array_get(r->devices, json_array_size(r->devices) - 1);
+
+  if (!o || !key || set_str(o, key, text ? text : ""))
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
 asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now)
 {
   json_t *o = device_json(&d->dev);
@@ -558,12 +567,28 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   fputc('\n', out);
 }
 
+/* The notes a device may carry (asr_report_set_note), one line each under its row. */
+static void print_notes(FILE *out, const json_t *dev)
+{
+  static const char *const keys[] = {"conflict", "problem"};
+
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const char *v = jstr(dev, keys[i]);
+    if (!*v)
+      continue;
+    fprintf(out, "    %s: ", keys[i]);
+    put_cell(out, v, 400, 0);
+    fputc('\n', out);
+  }
+}
+
 static void print_table_device(FILE *out, const json_t *dev, int stored, int bars)
 {
   size_t i;
   json_t *s;
 
   print_device_row(out, dev, stored);
+  print_notes(out, dev);
   json_array_foreach(json_object_get(dev, "supplies"), i, s)
   {
     print_supply_row(out, s, bars);

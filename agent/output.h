@@ -6,7 +6,7 @@
  *   "supplies": [SUPPLY...]} and, from the store, "first_seen", "last_seen",
  *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings", and
  *   with asr_report_set_state "state" ("active", "silent", "disconnected"), "state_since"
- *   (ISO time) and "state_seconds".
+ *   (ISO time) and "state_seconds"; with asr_report_set_note "conflict" or "problem" (text).
  * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",
  *   "max", "level", "percent", "state"}; unknown values are null. */
 #ifndef ASR_OUTPUT_H
@@ -31,6 +31,11 @@ void asr_report_free(asr_report *r);
 
 /* Adds a device seen live (discover, inspect). */
 asr_result asr_report_add_device(asr_report *r, const asr_device *d);
+
+/* Sets the string member key of the device added last: "conflict" (its identity answers
+ * elsewhere too: docs/asr-agent.8) or "problem" (why it was not saved); the table shows
+ * them under the device. */
+asr_result asr_report_set_note(asr_report *r, const char *key, const char *text);
 
 /* Adds a device from the store (status), with its history fields. now gives ages. */
 asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64_t now);

@@ -26,7 +26,20 @@
  *
  * Everything from the wire is untrusted: OID and value lengths are checked while
  * converting to asr_vb, walks are bounded (varbinds and requests per host) and a
- * column stops when its answers leave the subtree or stop increasing. */
+ * column stops when its answers leave the subtree or stop increasing.
+ *
+ * Answers from elsewhere. A session's UDP socket is not connected, and net-snmp matches an
+ * answer to its request by request id alone: anyone who sees a request (or guesses its id)
+ * could answer for the printer from another port or address. on_pdu checks the source of
+ * every message against the session's peer and returns 0 for a foreign one, which tells
+ * net-snmp the request is still outstanding: its timer and retries go on, and the genuine
+ * answer is still taken when it comes.
+ *
+ * Time. Each job has a deadline (host_deadline_ms from its start: a printer that answers
+ * every request just before the timeout, or walks forever, is cut there), the run may have
+ * one (deadline_ms), and the loop never sleeps longer than ASR_SCAN_TICK_MS, so that the
+ * tick callback (the daemon's watchdog and stop flag) runs that often. A cut job is
+ * delivered like any other, with the partial answers and `end` saying who cut it. */
 #include "snmp/scan.h"
 
 #include <errno.h>
@@ -52,15 +65,16 @@
 #include "snmp/printer.h"
 
 #define SCAN_APP "asr-agent"
-#define SCAN_MAX_COLS 32         /* walk columns */
-#define SCAN_MAX_PROBE 16        /* probe OIDs */
-#define SCAN_MAX_EXTRA 16        /* extra GET OIDs */
-#define SCAN_VB_BUDGET 5000      /* walked varbinds per host */
-#define SCAN_REQ_BUDGET 300      /* walk requests per host */
-#define SCAN_CONCURRENCY_MAX 900 /* select() and file descriptors */
-#define SCAN_PROGRESS_MS 100     /* progress callback period */
-#define SCAN_MAX_RESENDS 3       /* notInTimeWindow resends per job */
-#define SCAN_ENGINE_ID_MAX 32    /* RFC 3411 snmpEngineID */
+#define SCAN_MAX_COLS 32                /* walk columns */
+#define SCAN_MAX_PROBE 16               /* probe OIDs */
+#define SCAN_MAX_EXTRA 16               /* extra GET OIDs */
+#define SCAN_VB_BUDGET 5000             /* walked varbinds per host */
+#define SCAN_REQ_BUDGET 300             /* walk requests per host */
+#define SCAN_CONCURRENCY_MAX 900        /* select() and file descriptors */
+#define SCAN_PROGRESS_MS 100            /* progress callback period */
+#define SCAN_HOST_DEADLINE_MAX 3600000u /* 1 h: the longest host deadline */
+#define SCAN_MAX_RESENDS 3              /* notInTimeWindow resends per job */
+#define SCAN_ENGINE_ID_MAX 32           /* RFC 3411 snmpEngineID */
 /* Varbinds asked for in one GETBULK (repetitions x columns). Many agents, and snmpsimd,
  * silently drop a response over a few KB instead of answering tooBig. */
 #define SCAN_BULK_VBS 60
@@ -109,6 +123,11 @@ typedef struct {
   uint8_t skip[SCAN_MAX_EXTRA > SCAN_MAX_PROBE ? SCAN_MAX_EXTRA : SCAN_MAX_PROBE];
   scan_oid *extra; /* extra GET OIDs (allocated only when there are some) */
   size_t nextra;
+  int64_t deadline;              /* monotonic ms: the host deadline */
+  netsnmp_sockaddr_storage peer; /* where the session sends (answers must come from it) */
+  int have_peer;
+  unsigned foreign; /* answers from elsewhere, ignored */
+  asr_scan_end end;
 } scan_job;
 
 struct scan_run {
@@ -125,6 +144,8 @@ struct scan_run {
   scan_job **active;
   size_t nactive, done, total, responded;
   int64_t last_progress;
+  int64_t deadline; /* monotonic ms, 0 = none */
+  unsigned host_ms; /* the host deadline */
 };
 
 /* Fixed OIDs the engine itself looks at (everything else comes from snmp/printer.c). */
@@ -779,12 +800,31 @@ static void on_response(scan_job *j, netsnmp_pdu *pdu)
   }
 }
 
-/* net-snmp's callback for every request of a job's session. */
+/* True when pdu came from the address and port the job's session sends to. */
+static int from_peer(const scan_job *j, const netsnmp_pdu *pdu)
+{
+  const netsnmp_indexed_addr_pair *got = pdu->transport_data;
+
+  if (!j->have_peer || !got || pdu->transport_data_length != (int)sizeof(*got))
+    return 0;
+  if (got->remote_addr.sa.sa_family != AF_INET || j->peer.sa.sa_family != AF_INET)
+    return 0;
+  return got->remote_addr.sin.sin_port == j->peer.sin.sin_port &&
+         got->remote_addr.sin.sin_addr.s_addr == j->peer.sin.sin_addr.s_addr;
+}
+
+/* net-snmp's callback for every request of a job's session. Returning 0 for a message
+ * from elsewhere keeps its request outstanding (see the top of this file). */
 static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void *magic)
 {
   scan_job *j = magic;
 
   (void)reqid;
+  if (j && op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu && !from_peer(j, pdu)) {
+    j->foreign++;
+    asr_log(ASR_LOG_DEBUG, "%s: an answer from another address or port ignored", j->job->address);
+    return 0;
+  }
   if (!j || j->closing || j->action != JA_NONE)
     return 1;
   if (op == NETSNMP_CALLBACK_OP_TIMED_OUT) {
@@ -880,6 +920,16 @@ static void wipe(void *p, size_t n)
     *v++ = 0;
 }
 
+/* Keeps the address the session sends to: answers must come from there (from_peer). */
+static void note_peer(scan_job *j)
+{
+  netsnmp_transport *t = snmp_sess_transport(snmp_sess_pointer(j->ss));
+
+  j->have_peer = t && t->data && t->data_length == (int)sizeof(netsnmp_indexed_addr_pair);
+  if (j->have_peer)
+    memcpy(&j->peer, &((const netsnmp_indexed_addr_pair *)t->data)->remote_addr, sizeof(j->peer));
+}
+
 /* Opens the session for the job's current credential. */
 static asr_result open_session(scan_job *j, const char **why)
 {
@@ -914,6 +964,8 @@ static asr_result open_session(scan_job *j, const char **why)
     *why = snmp_api_errstring(s.s_snmp_errno);
     r = j->ss ? ASR_OK : ASR_ERR_SNMP;
   }
+  if (!r)
+    note_peer(j);
   wipe(s.securityAuthKey, sizeof(s.securityAuthKey));
   wipe(s.securityPrivKey, sizeof(s.securityPrivKey));
   return r;
@@ -989,13 +1041,34 @@ static void deliver(scan_run *run, scan_job *j)
   res.is_printer = j->answered && asr_printer_is_printer(j->vbs);
   res.vbs = j->vbs;
   res.requests = j->requests;
+  res.end = j->end;
+  res.foreign = j->foreign;
   j->vbs = NULL;
   run->done++;
+  if (j->foreign)
+    asr_log(ASR_LOG_WARN, "%s: %u answers from another address or port ignored (spoofed?)",
+            j->job->address, j->foreign);
   if (res.status)
     asr_log(ASR_LOG_DEBUG, "%s: %s: %s", j->job->address, asr_result_str(res.status), res.reason);
   asr_log(ASR_LOG_DEBUG, "%s: done after %u requests, %zu varbinds", j->job->address, res.requests,
           asr_vbset_count(res.vbs));
   job_free(j);
+  run->cb(&res, run->ctx);
+}
+
+/* Hands over a job that never started (no memory, or the run was cut before it). */
+static void deliver_unstarted(scan_run *run, const asr_scan_job *job, asr_result status,
+                              asr_scan_end end, const char *reason)
+{
+  asr_scan_result res;
+
+  memset(&res, 0, sizeof(res));
+  res.job = job;
+  res.status = status;
+  res.cred_index = -1;
+  res.end = end;
+  asr_strlcpy(res.reason, reason, sizeof(res.reason));
+  run->done++;
   run->cb(&res, run->ctx);
 }
 
@@ -1006,16 +1079,8 @@ static void start_job(scan_run *run, const asr_scan_job *job)
   if (j)
     j->vbs = asr_vbset_new();
   if (!j || !j->vbs) {
-    asr_scan_result res;
-
     free(j);
-    memset(&res, 0, sizeof(res));
-    res.job = job;
-    res.status = ASR_ERR_NOMEM;
-    res.cred_index = -1;
-    asr_strlcpy(res.reason, "out of memory", sizeof(res.reason));
-    run->done++;
-    run->cb(&res, run->ctx);
+    deliver_unstarted(run, job, ASR_ERR_NOMEM, ASR_SCAN_END_HOST, "out of memory");
     return;
   }
   asr_vbset_set_limit(j->vbs, SCAN_VB_BUDGET + SCAN_MAX_PROBE + SCAN_MAX_EXTRA);
@@ -1023,6 +1088,7 @@ static void start_job(scan_run *run, const asr_scan_job *job)
   j->job = job;
   j->cred = -1;
   j->maxrep = run->o.max_repetitions;
+  j->deadline = asr_monotonic_ms() + run->host_ms;
   run->active[run->nactive++] = j;
   if (job->n_creds == 0 || !job->creds)
     job_finish(j, ASR_ERR_INVALID, "no credentials");
@@ -1060,14 +1126,15 @@ static void reap(scan_run *run)
 static void wait_once(void)
 {
   netsnmp_large_fd_set fds;
-  struct timeval tv = {1, 0};
+  struct timeval tv = {0, ASR_SCAN_TICK_MS * 1000};
   int nfds = 0, block = 0, n;
 
   netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
   snmp_select_info2(&nfds, &fds, &tv, &block);
-  if (block || tv.tv_sec > 1) { /* no timer pending: never sleep for long */
-    tv.tv_sec = 1;
-    tv.tv_usec = 0;
+  /* no timer pending, or a later one: never sleep past the next tick */
+  if (block || tv.tv_sec > 0 || tv.tv_usec > ASR_SCAN_TICK_MS * 1000) {
+    tv.tv_sec = 0;
+    tv.tv_usec = ASR_SCAN_TICK_MS * 1000;
   }
   n = netsnmp_large_fd_set_select(nfds, &fds, NULL, NULL, &tv);
   if (n > 0)
@@ -1089,6 +1156,50 @@ static void progress(scan_run *run, int force)
     return;
   run->last_progress = now;
   run->progress(run->done, run->total, run->responded, run->ctx);
+}
+
+/* Ends the jobs whose host deadline has passed (a slow or endless conversation). */
+static void expire_hosts(scan_run *run, int64_t now)
+{
+  for (size_t i = 0; i < run->nactive; i++) {
+    scan_job *j = run->active[i];
+
+    if (j->action != JA_NONE || now < j->deadline)
+      continue;
+    job_finish(j, ASR_ERR_TIMEOUT, "host deadline (%u ms) reached after %u requests%s",
+               run->host_ms, j->requests, j->answered ? ", answers incomplete" : "");
+  }
+}
+
+/* ASR_SCAN_END_HOST to go on, else who ends the run now: the tick or the deadline. */
+static asr_scan_end run_cut(const scan_run *run, int64_t now)
+{
+  if (run->o.tick && run->o.tick(run->o.tick_ctx))
+    return ASR_SCAN_END_STOP;
+  if (run->deadline && now >= run->deadline)
+    return ASR_SCAN_END_DEADLINE;
+  return ASR_SCAN_END_HOST;
+}
+
+/* Ends the run: the jobs in flight are cut, the others are skipped; each is delivered. */
+static void cut_run(scan_run *run, const asr_scan_job *jobs, size_t next, size_t n,
+                    asr_scan_end why)
+{
+  const char *what = why == ASR_SCAN_END_STOP ? "stopped" : "the run's deadline was reached";
+
+  asr_log(ASR_LOG_DEBUG, "scan: %s: %zu hosts in flight, %zu not started", what, run->nactive,
+          n - next);
+  for (size_t i = 0; i < run->nactive; i++) {
+    run->active[i]->end = why;
+    job_finish(run->active[i], ASR_ERR_TIMEOUT, "cut: %s after %u requests", what,
+               run->active[i]->requests);
+  }
+  reap(run);
+  for (; next < n; next++)
+    deliver_unstarted(run, &jobs[next], ASR_ERR_TIMEOUT, why,
+                      why == ASR_SCAN_END_STOP ? "not scanned: stopped"
+                                               : "not scanned: the run's "
+                                                 "deadline was reached");
 }
 
 /* Parses the OID tables of snmp/printer.c once per run. */
@@ -1132,6 +1243,17 @@ static void run_opts(scan_run *run, const asr_scan_opts *opts)
     run->o.max_repetitions = 16;
   if (run->o.max_repetitions > 100)
     run->o.max_repetitions = 100;
+  run->host_ms = asr_scan_host_deadline(&run->o);
+}
+
+unsigned asr_scan_host_deadline(const asr_scan_opts *o)
+{
+  uint64_t ms = o->host_deadline_ms;
+
+  if (ms == 0)
+    ms = (uint64_t)(o->timeout_ms ? o->timeout_ms : 1000) *
+         ((o->retries > 10 ? 10 : o->retries) + 1) * ASR_SCAN_HOST_REQUESTS;
+  return ms > SCAN_HOST_DEADLINE_MAX ? SCAN_HOST_DEADLINE_MAX : (unsigned)ms;
 }
 
 void asr_scan_opts_init(asr_scan_opts *o)
@@ -1143,11 +1265,34 @@ void asr_scan_opts_init(asr_scan_opts *o)
   o->max_repetitions = 16;
 }
 
+/* Starts jobs while there is room, waits for answers, and ends the run early when the tick
+ * or the run's deadline says so. */
+static void run_loop(scan_run *run, const asr_scan_job *jobs, size_t n)
+{
+  size_t next = 0;
+
+  while (next < n || run->nactive > 0) {
+    asr_scan_end cut = run_cut(run, asr_monotonic_ms());
+
+    if (cut != ASR_SCAN_END_HOST) {
+      cut_run(run, jobs, next, n, cut);
+      return;
+    }
+    while (run->nactive < run->o.concurrency && next < n)
+      start_job(run, &jobs[next++]);
+    reap(run);
+    if (run->nactive > 0)
+      wait_once();
+    expire_hosts(run, asr_monotonic_ms());
+    reap(run);
+    progress(run, 0);
+  }
+}
+
 asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
                         asr_scan_cb cb, asr_scan_progress progress_cb, void *ctx)
 {
   scan_run *run;
-  size_t next = 0;
   asr_result r;
 
   if (!cb || (n && !jobs))
@@ -1170,15 +1315,9 @@ asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts 
   run->ctx = ctx;
   run->total = n;
   run->last_progress = asr_monotonic_ms();
-  while (next < n || run->nactive > 0) {
-    while (run->nactive < run->o.concurrency && next < n)
-      start_job(run, &jobs[next++]);
-    reap(run);
-    if (run->nactive > 0)
-      wait_once();
-    reap(run);
-    progress(run, 0);
-  }
+  if (run->o.deadline_ms)
+    run->deadline = run->last_progress + run->o.deadline_ms;
+  run_loop(run, jobs, n);
   progress(run, 1);
 out:
   free(run->active);

@@ -3,7 +3,15 @@
  * Many hosts are queried at once from one thread: each job goes probe -> walk ->
  * extra GETs, with at most `concurrency` jobs in flight. A /24 of silent hosts costs
  * about one timeout x (retries + 1), not 254 of them. Every answer is untrusted and
- * bounded; every net-snmp error is converted to an asr_result here. */
+ * bounded; every net-snmp error is converted to an asr_result here.
+ *
+ * Time is bounded twice: the whole conversation with one host by host_deadline_ms (a
+ * printer answering every request just in time cannot hold a run for minutes), and the
+ * whole run by deadline_ms. A run also ends early when its tick callback asks: the caller
+ * (the daemon) is called back at least every ASR_SCAN_TICK_MS, to ping a watchdog and to
+ * honour a stop request within a fraction of a second. Every job is still reported, the
+ * ones the run cut or never started with `end` saying why. An answer counts only when it
+ * comes from the address and port the request went to. */
 #ifndef ASR_SCAN_H
 #define ASR_SCAN_H
 
@@ -14,13 +22,31 @@
 #include "common/cred.h"
 #include "snmp/vbset.h"
 
+#define ASR_SCAN_TICK_MS 100      /* the tick callback's period, at most */
+#define ASR_SCAN_HOST_REQUESTS 16 /* default host deadline, in requests' worth of time */
+
+/* Called during a run at least every ASR_SCAN_TICK_MS; non-zero stops the run. */
+typedef int (*asr_scan_tick)(void *ctx);
+
 typedef struct {
-  unsigned timeout_ms;      /* per request (default 1000) */
-  unsigned retries;         /* per request (default 1) */
-  unsigned concurrency;     /* jobs in flight (default 256) */
-  unsigned max_repetitions; /* GETBULK (default 16) */
-  int probe_only;           /* stop after the probe (no walk): not used by discover */
+  unsigned timeout_ms;       /* per request (default 1000) */
+  unsigned retries;          /* per request (default 1) */
+  unsigned concurrency;      /* jobs in flight (default 256) */
+  unsigned max_repetitions;  /* GETBULK (default 16) */
+  int probe_only;            /* stop after the probe (no walk): not used by discover */
+  unsigned host_deadline_ms; /* the whole conversation with one host; 0 = timeout_ms x
+                                (retries + 1) x ASR_SCAN_HOST_REQUESTS */
+  unsigned deadline_ms;      /* the whole run; 0 = none */
+  asr_scan_tick tick;        /* may be NULL */
+  void *tick_ctx;
 } asr_scan_opts;
+
+/* Who ended a job. */
+typedef enum {
+  ASR_SCAN_END_HOST = 0, /* the conversation with the host ended (status says how) */
+  ASR_SCAN_END_DEADLINE, /* the run's deadline came first (requests == 0: never started) */
+  ASR_SCAN_END_STOP,     /* the tick asked to stop (requests == 0: never started) */
+} asr_scan_end;
 
 /* One host to query, with the credentials to try in order. */
 typedef struct {
@@ -40,6 +66,8 @@ typedef struct {
   int is_printer;    /* probe answered and the model says printer */
   asr_vbset *vbs;    /* answers (finished); owned by the callback, which must free it */
   unsigned requests; /* requests sent for this job */
+  asr_scan_end end;  /* the host, or the run's deadline or stop (status TIMEOUT then) */
+  unsigned foreign;  /* answers from another address or port, ignored */
 } asr_scan_result;
 
 typedef void (*asr_scan_cb)(const asr_scan_result *res, void *ctx);
@@ -48,13 +76,17 @@ typedef void (*asr_scan_progress)(size_t done, size_t total, size_t responded, v
 /* Sets default options. */
 void asr_scan_opts_init(asr_scan_opts *o);
 
+/* The host deadline that o gives, in ms (host_deadline_ms, or the default it stands for). */
+unsigned asr_scan_host_deadline(const asr_scan_opts *o);
+
 /* Initializes net-snmp once (no config files, no MIBs loaded); idempotent. */
 asr_result asr_scan_init(void);
 /* Releases what asr_scan_init took. */
 void asr_scan_fini(void);
 
-/* Runs all jobs; calls cb once per job, in completion order, from this thread.
- * progress (may be NULL) is called at most every 100 ms. */
+/* Runs all jobs; calls cb once per job, in completion order, from this thread, also for
+ * the jobs a deadline or a stop cut or skipped. progress (may be NULL) is called at most
+ * every 100 ms. */
 asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
                         asr_scan_cb cb, asr_scan_progress progress, void *ctx);
 

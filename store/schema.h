@@ -102,7 +102,15 @@
  *   "replaced"), detail (one line: the reason, the supply and its levels).
  * event_queue: the events not delivered yet, like upload_queue: a row per event, filled
  *   by a trigger on events; batch NULL = not batched yet, > 0 = the seq of the
- *   undelivered outbox batch that carries it; deleted when that batch is delivered. */
+ *   undelivered outbox batch that carries it; deleted when that batch is delivered.
+ *   Kinds include "serial_conflict" (agent/moves.h): a responder at another address
+ *   reported this device's identity while the device still answered.
+ *
+ * Schema (version 5): the daemon's schedule (store/sched.c holds its SQL)
+ * ------------------------------------------------------------------------
+ * schedule: one row per periodic job of the daemon ("discovery", "poll"): last_start
+ *   (epoch seconds, written before the job runs) and fingerprint (what it covered: a hash
+ *   of the scan targets), so that a restart does not run them again at once. */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
@@ -257,6 +265,15 @@ static const asr_schema_step asr_schema_steps[] = {
         "CREATE INDEX event_queue_batch ON event_queue(batch) WHERE batch > 0;"
         "CREATE TRIGGER events_queue_ins AFTER INSERT ON events BEGIN"
         " INSERT INTO event_queue (event_id) VALUES (NEW.id); END;"},
+    /* MERGE NOTE: version 4 belongs to another branch (store integrity / outbox bound);
+     * this empty step only keeps the versions contiguous until that branch is merged,
+     * and is replaced by its real step 4 then. */
+    {4, "SELECT 1;"},
+    {5, "CREATE TABLE schedule ("
+        " job TEXT PRIMARY KEY,"
+        " last_start INTEGER NOT NULL DEFAULT 0,"
+        " fingerprint TEXT NOT NULL DEFAULT ''"
+        ") WITHOUT ROWID;"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

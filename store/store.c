@@ -177,7 +177,7 @@ typedef enum {
   S_COUNT
 } stmt_id;
 
-#define DEVICE_ROW " id, key, serial, mac, ip, port "
+#define DEVICE_ROW " id, key, serial, mac, ip, port, ip_current "
 
 /* Every statement of the agent: one row each, prepared on first use. */
 static const char *const stmt_sql[S_COUNT] = {
@@ -721,6 +721,9 @@ typedef struct {
   int64_t id; /* 0: no such device yet */
   char serial[128];
   char mac[18];
+  char ip[48];
+  uint16_t port;
+  bool ip_current;
 } found_device;
 
 /* Runs a S_FIND_* query with up to two text parameters; fills f when a row comes. */
@@ -740,6 +743,9 @@ static asr_result lookup(asr_store *st, stmt_id sid, const char *a, const char *
     f->id = sqlite3_column_int64(s, 0);
     col_str(s, 2, f->serial, sizeof(f->serial));
     col_str(s, 3, f->mac, sizeof(f->mac));
+    col_str(s, 4, f->ip, sizeof(f->ip));
+    f->port = (uint16_t)sqlite3_column_int(s, 5);
+    f->ip_current = sqlite3_column_int(s, 6) != 0;
   }
   stmt_done(s);
   return r;
@@ -797,6 +803,38 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t src_cap)
   dst[n] = '\0';
 }
 
+/* Fills idn from dev and finds the device it is (f->id 0 when none). */
+static asr_result identify(asr_store *st, const asr_device *dev, identity *idn, found_device *f)
+{
+  copy_field(idn->serial, sizeof(idn->serial), dev->serial, sizeof(dev->serial));
+  copy_field(idn->mac, sizeof(idn->mac), dev->mac, sizeof(dev->mac));
+  copy_field(idn->ip, sizeof(idn->ip), dev->ip, sizeof(dev->ip));
+  if (make_key(idn) != ASR_OK) {
+    set_err(st, STORE_ERR_LOG, "%s: a device without serial, MAC or address", st->path);
+    return ASR_ERR_INVALID;
+  }
+  return find_device(st, idn->serial, idn->mac, idn->key, f);
+}
+
+asr_result asr_store_match_device(asr_store *st, const asr_device *dev, asr_store_match *out)
+{
+  identity idn;
+  found_device f;
+  asr_result r;
+
+  if (!st || !dev || !out)
+    return ASR_ERR_INVALID;
+  memset(out, 0, sizeof(*out));
+  r = identify(st, dev, &idn, &f);
+  if (r || !f.id)
+    return r;
+  out->id = f.id;
+  asr_strlcpy(out->ip, f.ip, sizeof(out->ip));
+  out->port = f.port;
+  out->current = f.ip_current;
+  return ASR_OK;
+}
+
 /* Finds or creates the device row of dev; *id receives it. */
 static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t now, identity *idn,
                                  int64_t *id)
@@ -805,14 +843,7 @@ static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t n
   sqlite3_stmt *s = NULL;
   asr_result r;
 
-  copy_field(idn->serial, sizeof(idn->serial), dev->serial, sizeof(dev->serial));
-  copy_field(idn->mac, sizeof(idn->mac), dev->mac, sizeof(dev->mac));
-  copy_field(idn->ip, sizeof(idn->ip), dev->ip, sizeof(dev->ip));
-  if (make_key(idn) != ASR_OK) {
-    set_err(st, STORE_ERR_LOG, "%s: a device without serial, MAC or address", st->path);
-    return ASR_ERR_INVALID;
-  }
-  r = find_device(st, idn->serial, idn->mac, idn->key, &f);
+  r = identify(st, dev, idn, &f);
   if (r)
     return r;
   if (f.id) {

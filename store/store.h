@@ -81,6 +81,19 @@ const char *asr_store_errmsg(asr_store *st);
 asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
                           const asr_snmp_cred *cred, int64_t now, int64_t *id);
 
+/* The stored device that a save of dev would update, found the way asr_store_save finds
+ * it (serial, else MAC, else address): id (0 when dev would be a new device), the address
+ * and port it last answered at, and whether that address is still its own (false once
+ * another device answered there: superseded). */
+typedef struct {
+  int64_t id;
+  char ip[48];
+  uint16_t port;
+  bool current;
+} asr_store_match;
+
+asr_result asr_store_match_device(asr_store *st, const asr_device *dev, asr_store_match *out);
+
 /* Records a failed poll of device id at time now with its reason (failed_polls += 1,
  * last_failure and last_failure_at). ASR_ERR_NOT_FOUND when there is no device id. */
 asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_result code,

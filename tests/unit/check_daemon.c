@@ -150,6 +150,47 @@ START_TEST(test_start_schedule)
 }
 END_TEST
 
+START_TEST(test_resume_schedule)
+{
+  /* never ran: now */
+  ck_assert_int_eq(asr_sched_resume(0, DAY, T0), T0);
+  /* ran an hour ago, every day: a day after that start, not now (a restart loop must not
+   * discover again and again) */
+  ck_assert_int_eq(asr_sched_resume(T0 - 3600, DAY, T0), T0 - 3600 + DAY);
+  /* overdue: now, once */
+  ck_assert_int_eq(asr_sched_resume(T0 - 2 * DAY, DAY, T0), T0);
+  ck_assert_int_eq(asr_sched_resume(T0 - DAY, DAY, T0), T0);
+  /* the clock went back past the last start: now */
+  ck_assert_int_eq(asr_sched_resume(T0 + 600, DAY, T0), T0);
+}
+END_TEST
+
+START_TEST(test_reload_new_targets_discover_now)
+{
+  char dir[256], path[300], text[600];
+  asr_daemon d;
+  int64_t now;
+
+  tu_tmpdir("check_daemon", dir, sizeof(dir));
+  asr_fmt(path, sizeof(path), "%s/agent.conf", dir);
+  asr_fmt(text, sizeof(text), "database %s/agent.db\nscan_targets 127.0.0.1\n", dir);
+  tu_write_file(path, text);
+  memset(&d, 0, sizeof(d));
+  ck_assert_int_eq(asr_conf_load(path, &d.conf, NULL, NULL), ASR_OK);
+  now = asr_clock_now();
+  d.next_discovery = now + DAY;
+  /* same targets: the schedule stays */
+  ck_assert_int_eq(asr_daemon_reload(&d, path), ASR_OK);
+  ck_assert_int_eq(d.next_discovery, now + DAY);
+  /* a new target: discovered at once */
+  asr_fmt(text, sizeof(text), "database %s/agent.db\nscan_targets 127.0.0.1 127.0.0.2\n", dir);
+  tu_write_file(path, text);
+  ck_assert_int_eq(asr_daemon_reload(&d, path), ASR_OK);
+  ck_assert_int_le(d.next_discovery, asr_clock_now());
+  tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_clock_parse)
 {
   int64_t t;
@@ -277,6 +318,8 @@ int main(void)
   tcase_add_test(tc, test_seeds_differ);
   tcase_add_test(tc, test_first_upload);
   tcase_add_test(tc, test_start_schedule);
+  tcase_add_test(tc, test_resume_schedule);
+  tcase_add_test(tc, test_reload_new_targets_discover_now);
   tcase_add_test(tc, test_clock_parse);
   tcase_add_test(tc, test_clock_simulated);
   tcase_add_test(tc, test_clock_env);

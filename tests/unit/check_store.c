@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "store/sched.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
@@ -452,6 +453,57 @@ START_TEST(test_different_printer_at_known_address)
   ck_assert(!sd.superseded);
   ck_assert_int_eq(asr_store_get(st, neu, &sd), ASR_OK);
   ck_assert(!sd.superseded);
+  asr_store_close(st);
+}
+END_TEST
+
+START_TEST(test_match_device)
+{
+  asr_store *st = open_ok();
+  asr_store_match mt;
+  asr_device d;
+  int64_t id, other;
+
+  make_device(&d, "SER-M", "", "10.0.0.5");
+  ck_assert_int_eq(asr_store_match_device(st, &d, &mt), ASR_OK);
+  ck_assert_int_eq(mt.id, 0); /* a new device */
+  id = save(st, &d, T0);
+  asr_strlcpy(d.ip, "10.0.0.99", sizeof(d.ip)); /* the same serial elsewhere */
+  ck_assert_int_eq(asr_store_match_device(st, &d, &mt), ASR_OK);
+  ck_assert_int_eq(mt.id, id);
+  ck_assert_str_eq(mt.ip, "10.0.0.5"); /* where it lives: unchanged by a lookup */
+  ck_assert(mt.current);
+  make_device(&d, "SER-N", "", "10.0.0.5"); /* another printer took its address */
+  other = save(st, &d, T0 + 60);
+  ck_assert_int_ne(other, id);
+  make_device(&d, "SER-M", "", "10.0.0.99");
+  ck_assert_int_eq(asr_store_match_device(st, &d, &mt), ASR_OK);
+  ck_assert_int_eq(mt.id, id);
+  ck_assert(!mt.current);
+  asr_store_close(st);
+}
+END_TEST
+
+START_TEST(test_schedule_round_trip)
+{
+  asr_store *st = open_ok();
+  char fp[ASR_SCHED_FP_MAX];
+  int64_t t = -1;
+
+  ck_assert_int_eq(asr_sched_get(st, "discovery", &t, fp, sizeof(fp)), ASR_OK);
+  ck_assert_int_eq(t, 0);
+  ck_assert_str_eq(fp, "");
+  ck_assert_int_eq(asr_sched_set(st, "discovery", T0, "0123456789abcdef"), ASR_OK);
+  ck_assert_int_eq(asr_sched_set(st, "discovery", T0 + 5, "fedcba9876543210"), ASR_OK);
+  ck_assert_int_eq(asr_sched_set(st, "poll", T0 + 9, NULL), ASR_OK);
+  asr_store_close(st);
+  st = open_ok(); /* kept across opens (restarts) */
+  ck_assert_int_eq(asr_sched_get(st, "discovery", &t, fp, sizeof(fp)), ASR_OK);
+  ck_assert_int_eq(t, T0 + 5);
+  ck_assert_str_eq(fp, "fedcba9876543210");
+  ck_assert_int_eq(asr_sched_get(st, "poll", &t, fp, sizeof(fp)), ASR_OK);
+  ck_assert_int_eq(t, T0 + 9);
+  ck_assert_str_eq(fp, "");
   asr_store_close(st);
 }
 END_TEST
@@ -981,6 +1033,8 @@ int main(void)
   tcase_add_test(tc, test_locked_open);
   tcase_add_test(tc, test_locked_write_loses_nothing);
   tcase_add_test(tc, test_save_update_by_serial_and_move);
+  tcase_add_test(tc, test_match_device);
+  tcase_add_test(tc, test_schedule_round_trip);
   tcase_add_test(tc, test_different_printer_at_known_address);
   tcase_add_test(tc, test_mac_and_ip_keys);
   tcase_add_test(tc, test_hostile_strings_and_cred);
