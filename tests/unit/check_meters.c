@@ -9,6 +9,7 @@
 #include "snmp/alerts.h"
 #include "snmp/meters.h"
 #include "snmp/printer.h"
+#include "store/meters.h"
 #include "vbfixture.h"
 
 #define SUP "1.3.6.1.2.1.43.11.1.1."
@@ -128,6 +129,29 @@ START_TEST(test_hostile_values)
   ck_assert(!asr_meter_name_ok("Total"));
   ck_assert(!asr_meter_name_ok("a b"));
   ck_assert(!asr_meter_name_ok("x234567890123456789012345678901234"));
+}
+END_TEST
+
+/* The checks of a new read: kept as read, flagged and explained. */
+START_TEST(test_meter_check)
+{
+  char flag[16], note[160];
+
+  asr_meter_check(0, 0, 1000, 5, flag, sizeof(flag), note, sizeof(note)); /* first read */
+  ck_assert_str_eq(flag, "");
+  asr_meter_check(1000, 500, 4600, 560, flag, sizeof(flag), note, sizeof(note));
+  ck_assert_str_eq(flag, "");
+  asr_meter_check(1000, 50000, 4600, 49990, flag, sizeof(flag), note, sizeof(note));
+  ck_assert_str_eq(flag, "backwards");
+  ck_assert_ptr_nonnull(strstr(note, "50000 to 49990"));
+  asr_meter_check(1000, 50000, 4600, 12, flag, sizeof(flag), note, sizeof(note));
+  ck_assert_str_eq(flag, "reset");
+  /* an hour: 60 min * 300 ppm + 5000 = 23000 allowed */
+  asr_meter_check(1000, 100, 4600, 100 + 23000, flag, sizeof(flag), note, sizeof(note));
+  ck_assert_str_eq(flag, "");
+  asr_meter_check(1000, 100, 4600, 100 + 23001, flag, sizeof(flag), note, sizeof(note));
+  ck_assert_str_eq(flag, "jump");
+  ck_assert_ptr_nonnull(strstr(note, "implausible"));
 }
 END_TEST
 
@@ -269,6 +293,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_extra_gets);
   tcase_add_test(t, test_markers);
   tcase_add_test(t, test_hostile_values);
+  tcase_add_test(t, test_meter_check);
   tcase_add_test(t, test_alert_decode);
   tcase_add_test(t, test_alert_key_content);
   tcase_add_test(t, test_alert_hostile);

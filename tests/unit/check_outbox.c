@@ -384,7 +384,8 @@ START_TEST(test_migration_queues_history)
                                 "DROP TRIGGER readings_queue_del; DROP TABLE upload_queue;"
                                 "DROP TABLE outbox; DROP TABLE uplink;"
                                 "DROP TABLE event_queue; DROP TABLE events;"
-                                "DROP TABLE schedule;" /* version 5 */
+                                "DROP TABLE schedule;"                       /* version 5 */
+                                "DROP TABLE meter_reads; DROP TABLE alerts;" /* version 7 */
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
                                 "PRAGMA user_version = 1",
