@@ -566,11 +566,12 @@ static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t 
   asr_result r;
 
   if (!json_is_integer(p))
-    return bad(v, "protocol: missing or not an integer (this central speaks %d)", INGEST_PROTOCOL);
+    return bad(v, "protocol: missing or not an integer (this central speaks %d to %d)",
+               INGEST_PROTOCOL_MIN, INGEST_PROTOCOL);
   proto = json_integer_value(p);
-  if (proto != INGEST_PROTOCOL)
-    return bad(v, "protocol: version %lld is not supported (this central speaks %d)",
-               (long long)proto, INGEST_PROTOCOL);
+  if (proto < INGEST_PROTOCOL_MIN || proto > INGEST_PROTOCOL)
+    return bad(v, "protocol: version %lld is not supported (this central speaks %d to %d)",
+               (long long)proto, INGEST_PROTOCOL_MIN, INGEST_PROTOCOL);
   r = check_ids(v, root, agent_id, b);
   if (!r)
     r = opt_str(v, root, "batch", "agent_version", INGEST_STR_MAX, &b->agent_version);

@@ -24,9 +24,10 @@
 #define INGEST_MAX_READINGS 1000000
 #define INGEST_MAX_EVENTS 1000000
 #define INGEST_MAX_SUPPLIES 64
-#define INGEST_MAX_ERRORS 64 /* status.errors entries */
-#define INGEST_STR_MAX 255   /* bytes of a string (sys_descr: 512) */
-#define INGEST_PROTOCOL 1
+#define INGEST_MAX_ERRORS 64  /* status.errors entries */
+#define INGEST_STR_MAX 255    /* bytes of a string (sys_descr: 512) */
+#define INGEST_PROTOCOL 2     /* the newest version spoken (2: readings[].meters) */
+#define INGEST_PROTOCOL_MIN 1 /* the oldest still accepted: version 1 batches as ever */
 
 /* An answer: HTTP status and a malloc'd JSON object text. agent_id and batch_id are
  * filled as soon as known, for the request log. */

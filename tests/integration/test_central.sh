@@ -118,8 +118,8 @@ mutate()
     python3 -c 'import json,sys; b=json.load(sys.stdin); '"$2"'; json.dump(b, sys.stdout)' >"$TMPD/m$1.json"
   send "m$1" --agent "$AG" --secret "$SEC" --json "$TMPD/m$1.json" --gzip
 }
-mutate 10 'b["protocol"] = 2'
-jcheck "protocol 2 -> 400 naming the versions spoken" "$O.m10" 'd["status"] == 400 and "1" in d["body"].get("error", "")'
+mutate 10 'b["protocol"] = 3'
+jcheck "protocol 3 -> 400 naming the versions spoken" "$O.m10" 'd["status"] == 400 and "1" in d["body"].get("error", "")'
 mutate 11 'b["readings"][1]["levels"] = "lots"'
 jcheck "levels of the wrong type -> 400" "$O.m11" 'd["status"] == 400'
 mutate 12 'b["readings"][1]["device"] = 7'

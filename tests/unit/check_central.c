@@ -312,7 +312,7 @@ static const struct {
   const char *value;   /* JSON text of the new value, NULL to delete the member */
   const char *message; /* expected part of the error */
 } bad_rows[] = {
-    {"protocol", "2", "protocol: version 2 is not supported (this central speaks 1)"},
+    {"protocol", "3", "protocol: version 3 is not supported (this central speaks 1 to 2)"},
     {"protocol", NULL, "protocol: missing"},
     {"batch_id", "\"ag_x-1\"", "batch_id: not the agent id"},
     {"batch_id", "7", "batch.batch_id: not a string"},
