@@ -65,6 +65,10 @@ int asr_cli_exit_for(asr_result r)
   case ASR_ERR_DB_LOCKED:
   case ASR_ERR_DB_VERSION:
     return ASR_EXIT_DB;
+  case ASR_ERR_DB_CORRUPT:
+    return ASR_EXIT_DAMAGED;
+  case ASR_ERR_DISK_FULL:
+    return ASR_EXIT_NOSPACE;
   case ASR_ERR_TIMEOUT:
   case ASR_ERR_AUTH:
   case ASR_ERR_NOT_FOUND:

@@ -20,6 +20,8 @@ enum {
   ASR_EXIT_INPUT = 3,    /* an input file is unreadable or does not parse */
   ASR_EXIT_DB = 4,       /* the database cannot be opened, is locked or is newer */
   ASR_EXIT_NETWORK = 5,  /* nothing answered: no printer found or reachable */
+  ASR_EXIT_DAMAGED = 7,  /* the database is damaged or empty: nothing was written to it */
+  ASR_EXIT_NOSPACE = 8,  /* the disk (or quota) of the database is full: nothing lost */
   ASR_EXIT_INTERNAL = 70 /* out of memory or another internal error */
 };
 

@@ -57,6 +57,7 @@ typedef struct {
   asr_moves *moves; /* printers found at a new address wait for the end of the scan */
   size_t scanned, responded, printers, failed_saves, skipped, conflicts;
   char first_skipped[64]; /* the first address not scanned (deadline or stop) */
+  asr_result store_err;   /* the first save error: its exit status */
   int64_t now;
   int progress_shown;
 } discover_ctx;
@@ -202,9 +203,16 @@ static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_s
   asr_result r;
 
   list_device(x, dev, NULL, NULL);
+  /* a full disk or a damaged file: said once, and nothing more is tried */
+  if (x->store_err == ASR_ERR_DISK_FULL || x->store_err == ASR_ERR_DB_CORRUPT) {
+    x->failed_saves++;
+    return x->store_err;
+  }
   r = asr_store_save(x->st, dev, port, cred, x->now, id);
   if (r) {
     x->failed_saves++;
+    if (!x->store_err || r == ASR_ERR_DISK_FULL || r == ASR_ERR_DB_CORRUPT)
+      x->store_err = r;
     asr_log(ASR_LOG_ERR, "%s: not saved: %s", dev->ip, asr_store_errmsg(x->st));
     return r;
   }
@@ -310,8 +318,10 @@ static int print_discovery(discover_ctx *x)
   if (x->skipped)
     asr_cli_error("%zu addresses not scanned (deadline or stop), from %s on", x->skipped,
                   x->first_skipped);
-  if (x->failed_saves)
-    return ASR_EXIT_DB;
+  if (x->failed_saves) {
+    asr_cli_error("%zu printers not saved: %s", x->failed_saves, asr_store_errmsg(x->st));
+    return asr_cli_exit_for(x->store_err);
+  }
   if (x->skipped)
     return ASR_EXIT_FAILURE;
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;

@@ -46,6 +46,7 @@ typedef struct {
   size_t n, cap;
   size_t ok, failed, stopped, conflicts;
   unsigned deadline_s; /* the poll's deadline, for the reason of a device it cut */
+  asr_result fatal;    /* the store cannot take more (disk full, damaged): saving stops */
   int64_t now;
   int quiet;
   int all; /* every device was selected */
@@ -108,13 +109,31 @@ static int by_last_try(const void *a, const void *b)
   return x->id < y->id ? -1 : (x->id > y->id);
 }
 
+/* A store error that no later write can avoid: said once, and the poll stores no more. */
+static bool store_stopped(poll_ctx *x, asr_result r)
+{
+  if (r != ASR_ERR_DISK_FULL && r != ASR_ERR_DB_CORRUPT)
+    return false;
+  if (!x->fatal)
+    asr_cli_error("%s", asr_store_errmsg(x->st));
+  x->fatal = r;
+  return true;
+}
+
 static void record_failure(poll_ctx *x, int64_t id, const char *address, asr_result code,
                            const char *reason)
 {
+  asr_result r;
+
   x->failed++;
   if (!x->quiet)
     asr_cli_error("%s: not polled: %s", address, reason);
-  if (asr_store_record_failure(x->st, id, x->now, code, reason) != ASR_OK)
+  if (x->fatal)
+    return;
+  r = asr_store_record_failure(x->st, id, x->now, code, reason);
+  if (store_stopped(x, r))
+    return;
+  if (r != ASR_OK)
     asr_log(ASR_LOG_ERR, "%s: failure not recorded: %s", address, asr_store_errmsg(x->st));
   else
     asr_health_after_poll(x->st, id, false, code, reason, x->now, NULL); /* logs its errors */
@@ -138,11 +157,12 @@ static asr_result save_reading(const asr_device *dev, uint16_t port, const asr_s
                                int64_t *id, void *ctx)
 {
   poll_ctx *x = ctx;
-  asr_result r = asr_store_save(x->st, dev, port, cred, x->now, id);
+  asr_result r = x->fatal ? x->fatal : asr_store_save(x->st, dev, port, cred, x->now, id);
 
   if (r) {
     x->failed++;
-    asr_cli_error("%s: reading not saved: %s", dev->ip, asr_store_errmsg(x->st));
+    if (!x->fatal && !store_stopped(x, r))
+      asr_cli_error("%s: reading not saved: %s", dev->ip, asr_store_errmsg(x->st));
     return r;
   }
   x->ok++;
@@ -292,9 +312,11 @@ static int poll_run(poll_ctx *x, const asr_scan_opts *opts)
     asr_cli_error("poll failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
-  if (x->all && !x->stopped) /* devices no longer polled (superseded) still go silent */
+  if (x->all && !x->stopped && !x->fatal) /* devices no longer polled still go silent */
     asr_health_sweep(x->st, x->now, NULL, NULL);
   poll_summary(x);
+  if (x->fatal)
+    return asr_cli_exit_for(x->fatal);
   return x->failed || x->stopped ? ASR_EXIT_FAILURE : ASR_EXIT_OK;
 }
 
@@ -302,9 +324,11 @@ static int poll_select(poll_ctx *x, char **sel, size_t n_sel)
 {
   const char *const *s = (const char *const *)sel;
 
-  if (asr_store_foreach_device(x->st, s, n_sel, collect, x) != ASR_OK) {
+  asr_result r = asr_store_foreach_device(x->st, s, n_sel, collect, x);
+
+  if (r != ASR_OK) {
     asr_cli_error("%s", asr_store_errmsg(x->st));
-    return ASR_EXIT_DB;
+    return asr_cli_exit_for(r);
   }
   report_unmatched_status = 0;
   if (n_sel && asr_store_unmatched(x->st, s, n_sel, unmatched, NULL) != ASR_OK)

@@ -1,9 +1,11 @@
 /* asr-agent status: every known device with its supplies and poll history. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/conf.h"
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"
@@ -13,11 +15,13 @@
 #include "store/store.h"
 
 #define OPT_CHECK 1000 /* status only: above the shared ASR_OPT_* codes */
+#define OPT_CONFIG 1001
 
 static const struct option status_options[] = {
     {"db", required_argument, NULL, ASR_OPT_DB},
     {"format", required_argument, NULL, ASR_OPT_FORMAT},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, ASR_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -31,12 +35,16 @@ typedef struct {
 
 static void status_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
-               "       asr-agent status [--db PATH] --check\n"
-               "Shows every known device (or the named ones) with its supplies, its last good\n"
-               "poll and its age, its state and its failed polls, then the upload state.\n"
-               "--check prints one line for monitoring (silent and disconnected printers,\n"
-               "upload health) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n");
+  fprintf(out,
+          "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
+          "       asr-agent status [--db PATH] --check [--config FILE]\n"
+          "Shows every known device (or the named ones) with its supplies, its last good\n"
+          "poll and its age, its state and its failed polls, then the upload state.\n"
+          "--check prints one line for monitoring (silent and disconnected printers,\n"
+          "upload health, held batches, the outbox bound, the disk, the database's\n"
+          "integrity) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; its limits come\n"
+          "from the configuration file (default %s).\n",
+          ASR_CONF_DEFAULT_PATH);
 }
 
 /* Keeps the detail of the newest identity conflict (events come oldest first). */
@@ -75,7 +83,14 @@ static int add_device(const asr_store_device *d, void *ctx)
   return x->r != ASR_OK;
 }
 
-static int status_parse(int argc, char **argv, const char **db, asr_format *fmt, int *check)
+typedef struct {
+  const char *db;
+  const char *config; /* --config, NULL = the default file */
+  asr_format fmt;
+  int check;
+} status_args;
+
+static int status_parse(int argc, char **argv, status_args *a)
 {
   int c;
 
@@ -85,11 +100,13 @@ static int status_parse(int argc, char **argv, const char **db, asr_format *fmt,
       status_usage(stdout);
       return ASR_EXIT_OK;
     } else if (c == ASR_OPT_DB) {
-      *db = optarg;
+      a->db = optarg;
     } else if (c == OPT_CHECK) {
-      *check = 1;
-    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, fmt) == ASR_OK &&
-               *fmt != ASR_FMT_CSV) {
+      a->check = 1;
+    } else if (c == OPT_CONFIG) {
+      a->config = optarg;
+    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, &a->fmt) == ASR_OK &&
+               a->fmt != ASR_FMT_CSV) {
       continue;
     } else {
       if (c == ASR_OPT_FORMAT)
@@ -140,20 +157,61 @@ static int open_store(const char *path, asr_store **st)
   return -1;
 }
 
-/* status --check: one line, the monitoring-plugin exit status (3 when the database cannot
- * be opened: the check then knows nothing). */
-static int status_check(const char *path)
+/* Keeps the first problem of the configuration file. */
+static void first_problem(const char *msg, void *ctx)
 {
-  char err[512] = "", line[1024];
+  char *out = ctx;
+
+  if (!out[0])
+    asr_strlcpy(out, msg, 512);
+}
+
+/* The limits of status --check from the configuration file (asr-agent.conf(5)): the
+ * defaults when the default file does not exist, or with the problem when it does not
+ * load. */
+static void check_limits(const char *config, asr_check_limits *l, char problem[512])
+{
+  asr_conf *c = malloc(sizeof(*c));
+  asr_result r;
+
+  asr_check_limits_init(l);
+  problem[0] = '\0';
+  if (!c) {
+    asr_strlcpy(problem, "out of memory", 512);
+    l->config_problem = problem;
+    return;
+  }
+  r = asr_conf_load(asr_conf_path(config), c, first_problem, problem);
+  if (r == ASR_OK) {
+    l->upload_warning_after = c->upload_warning_after;
+    l->upload_critical_after = c->upload_critical_after;
+    l->outbox_max_bytes = (int64_t)c->outbox_max_mb << 20;
+  } else if (r == ASR_ERR_NOT_FOUND && !config) {
+    problem[0] = '\0'; /* no file: the agent runs from the command line */
+  }
+  l->config_problem = problem[0] ? problem : NULL;
+  free(c);
+}
+
+/* status --check: one line, the monitoring-plugin exit status. A damaged database or a
+ * full disk is CRITICAL (readings cannot be stored); a database that cannot be opened
+ * otherwise is UNKNOWN (the check then knows nothing). */
+static int status_check(const char *path, const char *config)
+{
+  char err[1024] = "", line[2600], problem[512];
   asr_store *st = NULL;
+  asr_check_limits limits;
   asr_check_status s;
   asr_result r = asr_store_open(path, &st, err, sizeof(err));
 
   if (r) {
-    printf("ASR-AGENT UNKNOWN - %s\n", err[0] ? err : asr_result_str(r));
-    return ASR_CHECK_UNKNOWN;
+    s = r == ASR_ERR_DB_CORRUPT || r == ASR_ERR_DISK_FULL ? ASR_CHECK_CRITICAL : ASR_CHECK_UNKNOWN;
+    printf("ASR-AGENT %s - %s\n", s == ASR_CHECK_CRITICAL ? "CRITICAL" : "UNKNOWN",
+           err[0] ? err : asr_result_str(r));
+    return fflush(stdout) == 0 ? (int)s : ASR_CHECK_UNKNOWN;
   }
-  s = asr_health_check(st, asr_now(), line, sizeof(line));
+  check_limits(config, &limits, problem);
+  s = asr_health_check_limits(st, &limits, asr_now(), line, sizeof(line));
   asr_store_close(st);
   printf("%s\n", line);
   return fflush(stdout) == 0 ? (int)s : ASR_CHECK_UNKNOWN;
@@ -161,18 +219,18 @@ static int status_check(const char *path)
 
 int asr_cmd_status(int argc, char **argv)
 {
-  asr_format fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
-  const char *db = NULL;
+  status_args a = {NULL, NULL, asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON, 0};
   asr_store *st = NULL;
   status_ctx x = {0};
-  int status, check = 0;
+  asr_result r;
+  int status;
 
-  status = status_parse(argc, argv, &db, &fmt, &check);
+  status = status_parse(argc, argv, &a);
   if (status >= 0)
     return status;
-  if (check)
-    return status_check(asr_cli_db_path(db));
-  status = open_store(asr_cli_db_path(db), &st);
+  if (a.check)
+    return status_check(asr_cli_db_path(a.db), a.config);
+  status = open_store(asr_cli_db_path(a.db), &st);
   if (status >= 0)
     return status;
   x.st = st;
@@ -181,18 +239,16 @@ int asr_cmd_status(int argc, char **argv)
   status = ASR_EXIT_INTERNAL;
   if (!x.report)
     goto out;
-  if (asr_store_foreach_device(st, (const char *const *)argv + optind, (size_t)(argc - optind),
-                               add_device, &x) != ASR_OK) {
+  r = asr_store_foreach_device(st, (const char *const *)argv + optind, (size_t)(argc - optind),
+                               add_device, &x);
+  if (!r)
+    r = add_uplink(st, x.report);
+  if (r) {
     asr_cli_error("%s", asr_store_errmsg(st));
-    status = ASR_EXIT_DB;
+    status = asr_cli_exit_for(r);
     goto out;
   }
-  if (add_uplink(st, x.report) != ASR_OK) {
-    asr_cli_error("%s", asr_store_errmsg(st));
-    status = ASR_EXIT_DB;
-    goto out;
-  }
-  if (x.r == ASR_OK && asr_report_print(x.report, stdout, fmt, asr_cli_isatty(1), NULL) == ASR_OK)
+  if (x.r == ASR_OK && asr_report_print(x.report, stdout, a.fmt, asr_cli_isatty(1), NULL) == ASR_OK)
     status = ASR_EXIT_OK;
 out:
   asr_report_free(x.report);

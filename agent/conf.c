@@ -105,6 +105,7 @@ static const directive directives[] = {
     {"upload_critical_after", T_DURATION, F(upload_critical_after), DAY, 365 * DAY, "7d", 1},
     /* data and logs */
     {"retention", T_DURATION, F(retention), DAY, 3650 * DAY, "400d", 1},
+    {"outbox_max_mb", T_UINT, F(outbox_max_mb), 1, 1000000, "100", 1},
     {"log_level", T_LOGLEVEL, F(log_level), 0, 0, "info", 1},
 };
 

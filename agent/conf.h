@@ -53,6 +53,8 @@ typedef struct {
   /* data */
   int64_t retention;  /* readings older than this are pruned, default 400 days */
   char log_level[16]; /* error, warning, info, debug (default info) */
+  /* bound of the outbox's batches in MB (default 100) */
+  unsigned outbox_max_mb;
 } asr_conf;
 
 typedef void (*asr_conf_error_cb)(const char *msg, void *ctx);

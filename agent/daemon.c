@@ -410,6 +410,7 @@ static int step_upload(const asr_conf *c)
   arg_add(a, "--max-wait=2");
   arg_add(a, "--connect-timeout=2");
   arg_add(a, "--timeout=4");
+  arg_addf(a, "--outbox-max-mb=%u", c->outbox_max_mb);
   status = run_step("upload", asr_cmd_upload, a, c);
   free(a);
   return status;
@@ -432,7 +433,8 @@ static asr_result store_facts(asr_daemon *d, count_ctx *x)
   asr_result r;
 
   memset(x, 0, sizeof(*x));
-  r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+  /* read between steps: the steps that write check the file (asr_store_open) */
+  r = asr_store_open_mode(d->conf.database, ASR_STORE_TRUST, &st, err, sizeof(err));
   if (r) {
     asr_log(ASR_LOG_ERR, "%s", err[0] ? err : asr_result_str(r));
     return r;
@@ -781,12 +783,31 @@ static asr_result prepare_facts(asr_daemon *d, count_ctx *x)
   return r;
 }
 
+/* At start: the whole database checked once (SQLite's quick_check); a damaged file or a
+ * full disk stops the start with its own exit status (asr-agent(8)). */
+static int verify_store(const asr_daemon *d)
+{
+  asr_store *st = NULL;
+  char err[1024] = "";
+  asr_result r = asr_store_open(d->conf.database, &st, err, sizeof(err));
+
+  asr_store_close(st);
+  if (!r)
+    return -1;
+  asr_log(ASR_LOG_ERR, "%s: not starting", err[0] ? err : asr_result_str(r));
+  return asr_cli_exit_for(r);
+}
+
 int asr_daemon_prepare(asr_daemon *d)
 {
   count_ctx x;
+  int status;
 
   apply_log_level(&d->conf);
   apply_health_policy(&d->conf);
+  status = verify_store(d);
+  if (status >= 0)
+    return status;
   if (prepare_facts(d, &x) != ASR_OK)
     return ASR_EXIT_DB;
   plan_enroll(d, asr_clock_now());

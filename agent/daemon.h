@@ -66,10 +66,11 @@ asr_result asr_daemon_reload(asr_daemon *d, const char *path);
 /* The earliest due time of d. */
 int64_t asr_daemon_next_due(const asr_daemon *d);
 
-/* Opens the store once (it must open: exit 4 otherwise), reads the last upload and sets
- * the schedule from the clock and the last starts of discovery and polls in the store; when a site
- * token waits (asr_conf_token_path) and the store holds no enrolment, enrols at once, then retries
- * with a growing delay (up to an hour) while that fails, and deletes the token once enrolled.
+/* Checks the whole store once (SQLite's quick_check: a damaged file exits 7, a full disk
+ * 8, another failure to open 4), reads the last upload and sets the schedule from the
+ * clock and the last starts of discovery and polls in the store; when a site token waits
+ * (asr_conf_token_path) and the store holds no enrolment, enrols at once, then retries with
+ * a growing delay (up to an hour) while that fails, and deletes the token once enrolled.
  * Returns -1 to go on, else an exit status. */
 int asr_daemon_prepare(asr_daemon *d);
 

@@ -22,6 +22,7 @@
 #include "store/events.h"
 #include "store/outbox.h"
 #include "uplink/batch.h"
+#include "uplink/uplink.h"
 
 /* ---- pure rules ---- */
 
@@ -415,8 +416,17 @@ static asr_check_status worse(asr_check_status a, asr_check_status b)
   return b > a ? b : a;
 }
 
+void asr_check_limits_init(asr_check_limits *l)
+{
+  l->upload_warning_after = ASR_HEALTH_UPLOAD_WARNING;
+  l->upload_critical_after = ASR_HEALTH_UPLOAD_CRITICAL;
+  l->outbox_max_bytes = (int64_t)ASR_UPLINK_OUTBOX_MAX_MB_DEFAULT << 20;
+  l->config_problem = NULL;
+}
+
 /* The upload part of the line and its status. */
-static asr_check_status check_upload(asr_store *st, int64_t now, char *buf, size_t n, asr_result *r)
+static asr_check_status check_upload(asr_store *st, const asr_check_limits *l, int64_t now,
+                                     char *buf, size_t n, asr_result *r)
 {
   asr_outbox_status u;
   asr_outbox_cred c;
@@ -441,9 +451,92 @@ static asr_check_status check_upload(asr_store *st, int64_t now, char *buf, size
     asr_fmt(buf, n, "last upload %s ago", ago);
   else
     asr_fmt(buf, n, "no upload since enrolment %s ago", ago);
-  if (age >= ASR_HEALTH_UPLOAD_CRITICAL)
+  if (age >= l->upload_critical_after)
     return ASR_CHECK_CRITICAL;
-  return age >= ASR_HEALTH_UPLOAD_WARNING ? ASR_CHECK_WARNING : ASR_CHECK_OK;
+  return age >= l->upload_warning_after ? ASR_CHECK_WARNING : ASR_CHECK_OK;
+}
+
+/* Text from a peer (the central's reason) for the line: printable ASCII, no '|'. */
+static void safe_text(const char *src, char *dst, size_t cap, size_t cols)
+{
+  size_t i = 0;
+
+  for (; src[i] && i + 1 < cap && i < cols; i++)
+    dst[i] = src[i] >= 0x20 && src[i] < 0x7f && src[i] != '|' ? src[i] : '?';
+  dst[i] = '\0';
+}
+
+/* "12.3 MB" (MB of 2^20 bytes, as outbox_max_mb). */
+static void fmt_mb(int64_t bytes, char *buf, size_t n)
+{
+  asr_fmt(buf, n, "%.1f MB", (double)bytes / (1 << 20));
+}
+
+/* Held batches: the central refused them (4xx); their readings wait for an operator. */
+static asr_check_status check_held(asr_store *st, const asr_outbox_status *u, char *buf, size_t n,
+                                   size_t *len, asr_result *r)
+{
+  char reason[ASR_OUTBOX_TEXT_MAX], clean[100];
+
+  if (u->held_batches <= 0)
+    return ASR_CHECK_OK;
+  *r = asr_outbox_held_reason(st, reason, sizeof(reason));
+  safe_text(*r ? "" : reason, clean, sizeof(clean), 80);
+  asr_append(buf, n, len, "%s%lld batch%s held (%lld readings not delivered: %s)", *len ? ", " : "",
+             (long long)u->held_batches, u->held_batches == 1 ? "" : "es",
+             (long long)u->held_readings, clean[0] ? clean : "refused by the central");
+  return ASR_CHECK_WARNING;
+}
+
+/* The outbox part (held batches, undelivered bytes against the bound), "" when fine. */
+static asr_check_status check_outbox(asr_store *st, const asr_check_limits *l, char *buf, size_t n,
+                                     asr_result *r)
+{
+  asr_outbox_status u;
+  asr_check_status s;
+  char have[32], bound[32];
+  size_t len = 0;
+
+  buf[0] = '\0';
+  *r = asr_outbox_get_status(st, &u);
+  if (*r)
+    return ASR_CHECK_UNKNOWN;
+  s = check_held(st, &u, buf, n, &len, r);
+  fmt_mb(u.undelivered_bytes, have, sizeof(have));
+  fmt_mb(l->outbox_max_bytes, bound, sizeof(bound));
+  if (u.outbox_full || u.undelivered_bytes > l->outbox_max_bytes) {
+    asr_append(buf, n, &len,
+               "%soutbox full: %s of undelivered batches over its bound of %s (all kept, not"
+               " sent)",
+               len ? ", " : "", have, bound);
+    return ASR_CHECK_CRITICAL;
+  }
+  if (u.undelivered_bytes * 100 >= l->outbox_max_bytes * ASR_HEALTH_OUTBOX_WARNING_PCT) {
+    asr_append(buf, n, &len, "%soutbox %lld%% full (%s of undelivered batches, bound %s)",
+               len ? ", " : "", (long long)(u.undelivered_bytes * 100 / l->outbox_max_bytes), have,
+               bound);
+    return ASR_CHECK_WARNING;
+  }
+  return s;
+}
+
+/* The disk of the database: when it is full, readings cannot be stored. "" when fine. */
+static asr_check_status check_disk(const asr_store *st, char *buf, size_t n)
+{
+  char dir[512], left[32];
+  int64_t free_bytes = 0;
+
+  buf[0] = '\0';
+  if (asr_store_free_space(st, &free_bytes, dir, sizeof(dir)) != ASR_OK ||
+      free_bytes >= ASR_HEALTH_DISK_WARNING)
+    return ASR_CHECK_OK;
+  fmt_mb(free_bytes, left, sizeof(left));
+  if (free_bytes < ASR_HEALTH_DISK_CRITICAL) {
+    asr_fmt(buf, n, "disk full: %s free in %s (readings cannot be stored)", left, dir);
+    return ASR_CHECK_CRITICAL;
+  }
+  asr_fmt(buf, n, "disk nearly full: %s free in %s", left, dir);
+  return ASR_CHECK_WARNING;
 }
 
 /* The printers part of the line and its status. */
@@ -467,12 +560,42 @@ static asr_check_status check_printers(const asr_events_counts *c, const flagged
   return c->silent ? ASR_CHECK_WARNING : ASR_CHECK_OK;
 }
 
-asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t n)
+/* Appends ", part" to the line's text when the part says something. */
+static void add_part(char *text, size_t n, size_t *len, const char *part)
+{
+  if (part[0])
+    asr_append(text, n, len, "%s%s", *len ? ", " : "", part);
+}
+
+/* The parts after the printers and uploads: outbox, disk, configuration. */
+static asr_check_status check_more(asr_store *st, const asr_check_limits *l, char *text, size_t n,
+                                   size_t *len, asr_result *r)
+{
+  char part[600];
+  asr_check_status s = check_outbox(st, l, part, sizeof(part), r);
+
+  if (*r)
+    return ASR_CHECK_UNKNOWN;
+  add_part(text, n, len, part);
+  s = worse(s, check_disk(st, part, sizeof(part)));
+  add_part(text, n, len, part);
+  if (l->config_problem && l->config_problem[0]) {
+    safe_text(l->config_problem, part, sizeof(part), 300);
+    asr_append(text, n, len, "%sconfiguration not used, defaults apply: %s", *len ? ", " : "",
+               part);
+    s = worse(s, ASR_CHECK_WARNING);
+  }
+  return s;
+}
+
+asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *l, int64_t now,
+                                         char *line, size_t n)
 {
   static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
   asr_events_counts c;
   flagged_ctx f;
-  char printers[600], upload[128];
+  char printers[600], upload[128], text[2048];
+  size_t len = 0;
   asr_check_status s;
   asr_result r = st ? asr_events_count_states(st, &c) : ASR_ERR_DB;
 
@@ -485,12 +608,25 @@ asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t
     return ASR_CHECK_UNKNOWN;
   }
   s = check_printers(&c, &f, printers, sizeof(printers));
-  s = worse(s, check_upload(st, now, upload, sizeof(upload), &r));
+  s = worse(s, check_upload(st, l, now, upload, sizeof(upload), &r));
+  text[0] = '\0';
+  add_part(text, sizeof(text), &len, printers);
+  add_part(text, sizeof(text), &len, upload);
+  if (!r)
+    s = worse(s, check_more(st, l, text, sizeof(text), &len, &r));
   if (r) {
     asr_fmt(line, n, "ASR-AGENT UNKNOWN - upload state not readable: %s", asr_store_errmsg(st));
     return ASR_CHECK_UNKNOWN;
   }
-  asr_fmt(line, n, "ASR-AGENT %s - %s, %s | devices=%lld silent=%lld disconnected=%lld", names[s],
-          printers, upload, (long long)c.devices, (long long)c.silent, (long long)c.disconnected);
+  asr_fmt(line, n, "ASR-AGENT %s - %s | devices=%lld silent=%lld disconnected=%lld", names[s], text,
+          (long long)c.devices, (long long)c.silent, (long long)c.disconnected);
   return s;
+}
+
+asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t n)
+{
+  asr_check_limits l;
+
+  asr_check_limits_init(&l);
+  return asr_health_check_limits(st, &l, now, line, n);
 }

@@ -86,12 +86,37 @@ typedef enum {
 /* The upload-health thresholds of status --check (seconds without a successful upload). */
 #define ASR_HEALTH_UPLOAD_WARNING (2 * 86400)
 #define ASR_HEALTH_UPLOAD_CRITICAL (7 * 86400)
+/* The outbox: WARNING from this share of its bound (percent) */
+#define ASR_HEALTH_OUTBOX_WARNING_PCT 80
+/* The database's disk: WARNING under this many free bytes, CRITICAL under that many */
+#define ASR_HEALTH_DISK_WARNING ((int64_t)64 << 20)
+#define ASR_HEALTH_DISK_CRITICAL ((int64_t)8 << 20)
+
+/* What status --check compares with: asr-agent.conf(5) sets them. */
+typedef struct {
+  int64_t upload_warning_after;  /* seconds, upload_warning_after */
+  int64_t upload_critical_after; /* seconds, upload_critical_after */
+  int64_t outbox_max_bytes;      /* outbox_max_mb in bytes */
+  const char *config_problem;    /* why the configuration was not used (a WARNING), or NULL */
+} asr_check_limits;
+
+/* The defaults: 2 days, 7 days, 100 MB, no problem. */
+void asr_check_limits_init(asr_check_limits *l);
 
 /* Writes the one line of `status --check` for the database st at now into line (n
- * bytes) and returns its status: silent printers WARNING, disconnected CRITICAL; no
- * upload for 2 days WARNING, 7 days CRITICAL, uploads stopped CRITICAL (not enrolled:
- * printers only); st NULL or unreadable UNKNOWN. Perfdata: devices, silent,
- * disconnected. */
+ * bytes) and returns its status. Each part adds its words and may raise the status:
+ * printers: silent WARNING, disconnected CRITICAL; uploads: none for
+ * upload_warning_after WARNING, upload_critical_after CRITICAL, stopped (401/403)
+ * CRITICAL (not enrolled: nothing); outbox: batches held by the central WARNING (with
+ * its reason), undelivered batches over ASR_HEALTH_OUTBOX_WARNING_PCT of the bound
+ * WARNING, over the bound CRITICAL; disk: less than ASR_HEALTH_DISK_WARNING free
+ * WARNING, ASR_HEALTH_DISK_CRITICAL CRITICAL (readings cannot be stored); a
+ * configuration problem WARNING. st NULL or unreadable: UNKNOWN. Perfdata: devices,
+ * silent, disconnected. */
+asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *l, int64_t now,
+                                         char *line, size_t n);
+
+/* asr_health_check_limits with the default limits. */
 asr_check_status asr_health_check(asr_store *st, int64_t now, char *line, size_t n);
 
 #endif

@@ -111,4 +111,27 @@ asr_result asr_platform_install_forget(const char *name);
  * access list. */
 asr_result asr_platform_replace(const char *tmp, const char *path);
 
+/* ---- the database's file and disk (store/store.c) ---- */
+
+/* The size in bytes of the existing file path into *size; false when it cannot be examined
+ * (errno tells why). */
+bool asr_platform_file_size(const char *path, int64_t *size);
+
+/* The bytes an unprivileged process may still write on the file system of dir into
+ * *bytes; ASR_ERR_IO when it cannot be known (errno). */
+asr_result asr_platform_free_space(const char *dir, int64_t *bytes);
+
+/* True when sys_err, an operating-system error number as SQLite reports it
+ * (sqlite3_system_errno: errno on POSIX, GetLastError on Windows), means the disk or
+ * the quota is full. */
+bool asr_platform_disk_full_error(int sys_err);
+
+/* The id of this process (to name its temporary files). */
+unsigned long asr_platform_pid(void);
+
+/* Gives the new file tmp the name path when no file has it, atomically (a file created at
+ * path meanwhile by another process is kept): 1 when tmp became path, 0 when path
+ * existed (tmp is left as it was), -1 on another error (errno). */
+int asr_platform_rename_new(const char *tmp, const char *path);
+
 #endif

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -201,4 +203,80 @@ asr_result asr_platform_replace(const char *tmp, const char *path)
       return ASR_ERR_IO;
   }
   return rename(tmp, path) == 0 ? ASR_OK : ASR_ERR_IO;
+}
+
+bool asr_platform_file_size(const char *path, int64_t *size)
+{
+  struct stat sb;
+
+  if (stat(path, &sb) != 0)
+    return false;
+  *size = (int64_t)sb.st_size;
+  return true;
+}
+
+asr_result asr_platform_free_space(const char *dir, int64_t *bytes)
+{
+  struct statvfs sv;
+
+  if (statvfs(dir, &sv) != 0)
+    return ASR_ERR_IO;
+  *bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+  return ASR_OK;
+}
+
+bool asr_platform_disk_full_error(int sys_err)
+{
+  return sys_err == ENOSPC || sys_err == EDQUOT;
+}
+
+unsigned long asr_platform_pid(void)
+{
+  return (unsigned long)getpid();
+}
+
+/* Makes the new name of a file durable: syncs the directory holding path. */
+static void sync_parent(const char *path)
+{
+  char dir[PATH_MAX];
+  char *slash;
+  int fd;
+
+  if (asr_strlcpy(dir, path, sizeof(dir)) != ASR_OK)
+    return;
+  slash = strrchr(dir, '/');
+  if (!slash)
+    asr_strlcpy(dir, ".", sizeof(dir));
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+}
+
+int asr_platform_rename_new(const char *tmp, const char *path)
+{
+  struct stat sb;
+
+  /* link() never replaces: the atomic "create if absent" for a whole file */
+  if (link(tmp, path) == 0) {
+    unlink(tmp);
+    sync_parent(path);
+    return 1;
+  }
+  if (errno == EEXIST)
+    return 0;
+  if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS)
+    return -1;
+  /* a file system without hard links: check, then rename (a narrow race) */
+  if (lstat(path, &sb) == 0)
+    return 0;
+  if (rename(tmp, path) != 0)
+    return -1;
+  sync_parent(path);
+  return 1;
 }

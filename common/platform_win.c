@@ -136,6 +136,8 @@ static void set_errno(DWORD err)
     errno = EACCES;
   else if (err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS)
     errno = EEXIST;
+  else if (err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL)
+    errno = ENOSPC;
   else
     errno = EIO;
 }
@@ -619,4 +621,50 @@ asr_result asr_platform_replace(const char *tmp, const char *path)
     return ASR_OK;
   set_errno(GetLastError());
   return ASR_ERR_IO;
+}
+
+bool asr_platform_file_size(const char *path, int64_t *size)
+{
+  struct _stat64 sb;
+
+  if (_stat64(path, &sb) != 0)
+    return false;
+  *size = (int64_t)sb.st_size;
+  return true;
+}
+
+asr_result asr_platform_free_space(const char *dir, int64_t *bytes)
+{
+  ULARGE_INTEGER avail;
+
+  if (!GetDiskFreeSpaceExA(dir, &avail, NULL, NULL)) {
+    set_errno(GetLastError());
+    return ASR_ERR_IO;
+  }
+  *bytes = avail.QuadPart > (ULONGLONG)INT64_MAX ? INT64_MAX : (int64_t)avail.QuadPart;
+  return ASR_OK;
+}
+
+bool asr_platform_disk_full_error(int sys_err)
+{
+  return sys_err == ERROR_DISK_FULL || sys_err == ERROR_HANDLE_DISK_FULL;
+}
+
+unsigned long asr_platform_pid(void)
+{
+  return (unsigned long)GetCurrentProcessId();
+}
+
+int asr_platform_rename_new(const char *tmp, const char *path)
+{
+  DWORD err;
+
+  /* without MOVEFILE_REPLACE_EXISTING the move fails when path exists */
+  if (MoveFileExA(tmp, path, MOVEFILE_WRITE_THROUGH))
+    return 1;
+  err = GetLastError();
+  if (err == ERROR_ALREADY_EXISTS || err == ERROR_FILE_EXISTS)
+    return 0;
+  set_errno(err);
+  return -1;
 }

@@ -21,6 +21,8 @@ static const char *const result_names[ASR_RESULT_COUNT] = {
     [ASR_ERR_SECRET] = "secret unreadable or unsafe",
     [ASR_ERR_PROTOCOL] = "protocol error",
     [ASR_ERR_LIMIT] = "limit reached",
+    [ASR_ERR_DB_CORRUPT] = "database is damaged",
+    [ASR_ERR_DISK_FULL] = "disk full",
 };
 
 const char *asr_result_str(asr_result r)

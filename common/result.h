@@ -27,6 +27,8 @@ typedef enum {
   ASR_ERR_SECRET,      /* a secret could not be read, or is stored unsafely */
   ASR_ERR_PROTOCOL,    /* the peer broke the protocol (garbage, bad PDU) */
   ASR_ERR_LIMIT,       /* an internal bound was reached */
+  ASR_ERR_DB_CORRUPT,  /* the database file is damaged (malformed, or empty) */
+  ASR_ERR_DISK_FULL,   /* no space left on the disk (or quota) of a file we write */
   ASR_RESULT_COUNT
 } asr_result;
 

@@ -261,6 +261,27 @@ asr_result asr_outbox_get_status(asr_store *st, asr_outbox_status *out)
   return r;
 }
 
+asr_result asr_outbox_held_reason(asr_store *st, char *out, size_t n)
+{
+  static const char sql[] = "SELECT last_error FROM outbox WHERE state = 'held'"
+                            " ORDER BY position, seq LIMIT 1";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(st, sql, &s);
+  int rc;
+
+  if (n)
+    out[0] = '\0';
+  if (r)
+    return r;
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    asr_sql_col_copy(s, 0, out, n);
+  else if (rc != SQLITE_DONE)
+    r = asr_store_fail(st, rc, "reading the held batches");
+  sqlite3_finalize(s);
+  return r;
+}
+
 /* ---- building batches ---- */
 
 asr_result asr_outbox_begin(asr_store *st)

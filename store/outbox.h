@@ -106,6 +106,10 @@ asr_result asr_outbox_set_full(asr_store *st, bool full);
 /* The upload state (not enrolled: enrolled false, counts still filled). */
 asr_result asr_outbox_get_status(asr_store *st, asr_outbox_status *out);
 
+/* Why the oldest held batch was refused (the central's answer, as stored) into out (n
+ * bytes); "" when no batch is held. */
+asr_result asr_outbox_held_reason(asr_store *st, char *out, size_t n);
+
 /* ---- building batches: begin, next_seq, walk, add, commit (one transaction) ---- */
 
 /* Starts the transaction of a batch (BEGIN IMMEDIATE). */

@@ -261,7 +261,9 @@ const char *asr_store_errmsg(asr_store *st)
   return st->err[0] ? st->err : "no error";
 }
 
-static asr_result result_for(int rc)
+/* The result of a failed SQLite call rc; sys_err is the operating system's error of the
+ * last file operation (a full disk shows as SQLITE_FULL, or as an I/O error with ENOSPC). */
+static asr_result result_for(int rc, int sys_err)
 {
   switch (rc & 0xff) {
   case SQLITE_BUSY:
@@ -269,6 +271,13 @@ static asr_result result_for(int rc)
     return ASR_ERR_DB_LOCKED;
   case SQLITE_NOMEM:
     return ASR_ERR_NOMEM;
+  case SQLITE_FULL:
+    return ASR_ERR_DISK_FULL;
+  case SQLITE_CORRUPT:
+    return ASR_ERR_DB_CORRUPT;
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+    return asr_platform_disk_full_error(sys_err) ? ASR_ERR_DISK_FULL : ASR_ERR_DB;
   default:
     return ASR_ERR_DB;
   }
@@ -291,18 +300,80 @@ static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
   asr_log(level, "%s", st->err);
 }
 
+/* The folder holding path ("." when path has none), for messages about its disk. */
+static void folder_of(const char *path, char *dir, size_t n)
+{
+  size_t len = strlen(path);
+
+  while (len > 0 && !asr_platform_is_sep(path[len - 1]))
+    len--;
+  while (len > 1 && asr_platform_is_sep(path[len - 1]))
+    len--;
+  if (len == 0)
+    asr_strlcpy(dir, ".", n);
+  else if (asr_fmt(dir, n, "%.*s", (int)len, path) != ASR_OK)
+    asr_strlcpy(dir, "its folder", n);
+}
+
+/* SQLite's text of a problem as one line of printable ASCII, at most 160 bytes (quick_check
+ * answers hold newlines; a damaged schema's message may quote bytes of the file). */
+static void one_line(const char *src, char *dst, size_t n)
+{
+  size_t j = 0;
+
+  for (size_t i = 0; src[i] && j + 1 < n && j < 160; i++) {
+    unsigned char c = (unsigned char)src[i];
+    dst[j++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  dst[j] = '\0';
+}
+
+/* The message of a damaged database: what, and how to recover (asr-agent(8), RECOVERY). */
+static asr_result damaged(asr_store *st, const char *why)
+{
+  set_err(st, STORE_ERR_LOG,
+          "%s: the database is damaged (%s): nothing is written to it; to recover, move it"
+          " aside and enrol again (the readings already uploaded are at the central):"
+          " see RECOVERY in asr-agent(8)",
+          st->path, why);
+  return ASR_ERR_DB_CORRUPT;
+}
+
+/* The message of a full disk, naming the folder; what was stored stays. */
+static asr_result disk_full(asr_store *st, const char *what)
+{
+  char dir[512];
+
+  folder_of(st->path, dir, sizeof(dir));
+  set_err(st, STORE_ERR_LOG,
+          "%s: %s: the disk is full (no space left in %s): free some space there;"
+          " everything stored before is kept",
+          st->path, what, dir);
+  return ASR_ERR_DISK_FULL;
+}
+
 /* Converts a failed SQLite call (rc) while doing `what` into an asr_result. */
 static asr_result db_fail(asr_store *st, int rc, const char *what)
 {
-  asr_result r = result_for(rc);
+  asr_result r = result_for(rc, st->db ? sqlite3_system_errno(st->db) : 0);
+  char why[256];
 
-  if (r == ASR_ERR_DB_LOCKED)
+  if (r == ASR_ERR_DB_LOCKED) {
     set_err(st, STORE_ERR_LOG, "%s: database is locked by another process", st->path);
-  else if ((rc & 0xff) == SQLITE_NOTADB)
-    set_err(st, STORE_ERR_LOG, "%s: file is not a database", st->path);
-  else
+  } else if (r == ASR_ERR_DISK_FULL) {
+    disk_full(st, what);
+  } else if (r == ASR_ERR_DB_CORRUPT) {
+    one_line(st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), why, sizeof(why));
+    damaged(st, why);
+  } else if ((rc & 0xff) == SQLITE_NOTADB) {
+    set_err(st, STORE_ERR_LOG,
+            "%s: file is not a database (or its first page is damaged): nothing is written"
+            " to it; see RECOVERY in asr-agent(8)",
+            st->path);
+  } else {
     set_err(st, STORE_ERR_LOG, "%s: %s: %s", st->path, what,
             st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+  }
   return r;
 }
 
@@ -477,24 +548,55 @@ static asr_result make_parents(asr_store *st)
   return ASR_OK;
 }
 
-/* Creates the file 0600 when it does not exist; an existing one is only stat'ed, never
- * opened: closing any descriptor of a file drops the POSIX locks that other SQLite
- * connections of this process hold on it. */
-static asr_result prepare_file(asr_store *st)
+/* True when path has a rollback journal, or a WAL with frames: another process is
+ * writing it (or crashed doing so), and SQLite's locks and recovery decide. */
+static bool has_journal(const char *path)
 {
-  int created = asr_platform_create_private(st->path);
+  char p[PATH_MAX];
+  int64_t size = 0;
 
-  if (created == 1)
-    return ASR_OK;
-  if (created < 0) {
-    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
-    return ASR_ERR_DB;
-  }
+  if (asr_fmt(p, sizeof(p), "%s-journal", path) == ASR_OK && asr_platform_file_size(p, &size))
+    return true;
+  return asr_fmt(p, sizeof(p), "%s-wal", path) == ASR_OK && asr_platform_file_size(p, &size) &&
+         size > 0;
+}
+
+/* An existing file is only stat'ed, never opened here: closing any descriptor of a file
+ * drops the POSIX locks that other SQLite connections of this process hold on it. A file
+ * of 0 bytes is refused: SQLite would take it for a new database and the agent would
+ * start afresh, unenrolled, over what may have been its data (this program never leaves
+ * one: create_db; another SQLite program creating a database has its journal beside). */
+static asr_result check_existing(asr_store *st, int64_t size)
+{
   if (!asr_platform_is_rw_file(st->path)) {
     set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
+  if (size == 0 && !has_journal(st->path)) {
+    set_err(st, STORE_ERR_LOG,
+            "%s: the file is empty (0 bytes), not an asr-agent database: nothing is written"
+            " to it; if it held the agent's data see RECOVERY in asr-agent(8), else remove"
+            " it and a new database is created",
+            st->path);
+    return ASR_ERR_DB_CORRUPT;
+  }
   return ASR_OK;
+}
+
+static asr_result create_db(asr_store *st);
+
+/* Checks an existing file, or creates a new database when there is none. */
+static asr_result prepare_file(asr_store *st)
+{
+  int64_t size = 0;
+
+  if (asr_platform_file_size(st->path, &size))
+    return check_existing(st, size);
+  if (errno != ENOENT) {
+    set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  return create_db(st);
 }
 
 /* Narrows the mode of our database when others could read it (it holds credentials). */
@@ -515,7 +617,7 @@ static asr_result exec_sql(asr_store *st, const char *sql, const char *what)
 }
 
 /* Reads an integer pragma or the first column of a one-row query. */
-static asr_result query_int(asr_store *st, const char *sql, int *out)
+static asr_result query_int(asr_store *st, const char *sql, int *out, const char *what)
 {
   sqlite3_stmt *s = NULL;
   asr_result r = ASR_OK;
@@ -528,7 +630,7 @@ static asr_result query_int(asr_store *st, const char *sql, int *out)
   else if (rc == SQLITE_DONE)
     *out = 0;
   else
-    r = db_fail(st, rc, "reading the schema version");
+    r = db_fail(st, rc, what);
   sqlite3_finalize(s);
   return r;
 }
@@ -542,7 +644,7 @@ int asr_store_schema_version(asr_store *st)
 {
   int v = -1;
 
-  if (!st || query_int(st, "PRAGMA user_version", &v) != ASR_OK)
+  if (!st || query_int(st, "PRAGMA user_version", &v, "reading the schema version") != ASR_OK)
     return -1;
   return v;
 }
@@ -556,7 +658,7 @@ static asr_result migrate_step(asr_store *st, const asr_schema_step *step)
 
   if (r)
     return r;
-  r = query_int(st, "PRAGMA user_version", &v);
+  r = query_int(st, "PRAGMA user_version", &v, "reading the schema version");
   if (r || v >= step->version)
     goto out;
   r = exec_sql(st, step->sql, "migrating the schema");
@@ -589,7 +691,7 @@ static asr_result check_version(asr_store *st, int version)
   }
   if (version > 0)
     return ASR_OK;
-  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables, "reading the schema");
   if (r)
     return r;
   if (tables > 0) {
@@ -625,33 +727,71 @@ out:
   return r;
 }
 
-static asr_result open_db(asr_store *st)
+/* SQLite's quick_check (every page of every table and index, without comparing indexes
+ * with their tables): a damaged file is refused before anything is written to it. About
+ * 2 s for the largest databases (1,000 printers after a year, 600 MB). */
+static asr_result check_integrity(asr_store *st)
 {
-  int version = 0, rc;
-  asr_result r;
+  sqlite3_stmt *s = NULL;
+  asr_result r = ASR_OK;
+  char why[256];
+  int rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &s, NULL);
 
-  rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(s, 0);
+
+    if (!v || strcmp(v, "ok") != 0) {
+      static const char prefix[] = "*** in database main ***";
+      if (v && strncmp(v, prefix, sizeof(prefix) - 1) == 0)
+        v += sizeof(prefix) - 1 + strspn(v + sizeof(prefix) - 1, " \n");
+      one_line(v ? v : "no answer from the check", why, sizeof(why));
+      r = damaged(st, why);
+    }
+  } else if (rc != SQLITE_DONE) {
+    r = db_fail(st, rc, "checking the database");
+  }
+  sqlite3_finalize(s);
+  return r;
+}
+
+/* Opens the SQLite connection with the agent's options (no I/O on the file yet). */
+static asr_result connect_db(asr_store *st)
+{
+  int rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL);
+
   if (rc != SQLITE_OK)
     return db_fail(st, rc, "opening");
   sqlite3_extended_result_codes(st->db, 1);
   sqlite3_busy_timeout(st->db, busy_timeout_ms);
-  r = query_int(st, "PRAGMA user_version", &version);
+  rc = sqlite3_create_collation(st->db, "asr_ip", SQLITE_UTF8, NULL, ip_collate);
+  if (rc != SQLITE_OK)
+    return db_fail(st, rc, "registering the address order");
+  return ASR_OK;
+}
+
+/* Opens, checks (read-only so far), then sets the options and migrates. */
+static asr_result open_db(asr_store *st, asr_store_mode mode)
+{
+  int version = 0;
+  asr_result r = connect_db(st);
+
+  if (!r)
+    r = query_int(st, "PRAGMA user_version", &version, "opening");
   if (!r)
     r = check_version(st, version);
   if (!r && sqlite3_db_readonly(st->db, "main") == 1) {
     set_err(st, STORE_ERR_LOG, "%s: cannot write the database (permission denied)", st->path);
     r = ASR_ERR_DB;
   }
+  if (!r && (mode == ASR_STORE_VERIFY || version < asr_store_schema_latest()))
+    r = check_integrity(st);
   if (!r)
     r = set_pragmas(st);
   for (size_t i = 0; !r && i < ASR_SCHEMA_STEPS; i++) {
     if (asr_schema_steps[i].version > version)
       r = migrate_step(st, &asr_schema_steps[i]);
-  }
-  if (!r) {
-    rc = sqlite3_create_collation(st->db, "asr_ip", SQLITE_UTF8, NULL, ip_collate);
-    if (rc != SQLITE_OK)
-      r = db_fail(st, rc, "registering the address order");
   }
   return r;
 }
@@ -666,7 +806,89 @@ static char *dup_str(const char *s)
   return p;
 }
 
-asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n)
+static asr_store *store_new(const char *path)
+{
+  asr_store *st = calloc(1, sizeof(*st));
+
+  if (st)
+    st->path = dup_str(path);
+  if (st && !st->path) {
+    free(st);
+    st = NULL;
+  }
+  return st;
+}
+
+/* Removes a temporary database with its WAL and shared-memory files. */
+static void remove_db_files(const char *path)
+{
+  static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+  char p[PATH_MAX];
+
+  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+    if (asr_fmt(p, sizeof(p), "%s%s", path, ext[i]) == ASR_OK)
+      remove(p);
+  }
+}
+
+/* Sets up the schema in the new file tmp and writes it all into the main file (WAL
+ * checkpointed and gone), so that the file is a whole database before it gets its name. */
+static asr_result init_tmp(asr_store *st, const char *tmp)
+{
+  asr_store *t = store_new(tmp);
+  asr_result r = t ? open_db(t, ASR_STORE_TRUST) : ASR_ERR_NOMEM;
+  int rc;
+
+  if (!r) {
+    rc = sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+      r = db_fail(t, rc, "writing the new database");
+  }
+  if (r == ASR_ERR_DISK_FULL)
+    disk_full(st, "creating the database");
+  else if (r && t)
+    set_err(st, STORE_ERR_LOG, "%s: cannot create the database: %s", st->path, t->err);
+  asr_store_close(t);
+  return r;
+}
+
+/* Creates a new database at st->path: built whole under a temporary name, then renamed
+ * into place only if no file appeared there meanwhile (two processes creating it at once
+ * end up sharing one). No empty file is ever left at st->path, even on a crash or a full
+ * disk: an empty file there is refused (check_existing). */
+static asr_result create_db(asr_store *st)
+{
+  char tmp[PATH_MAX];
+  int created, moved;
+  asr_result r;
+
+  if (asr_fmt(tmp, sizeof(tmp), "%s.new-%lu", st->path, asr_platform_pid()) != ASR_OK) {
+    set_err(st, STORE_ERR_LOG, "%s: path too long", st->path);
+    return ASR_ERR_DB;
+  }
+  remove_db_files(tmp); /* left by a crashed process that had our id */
+  created = asr_platform_create_private(tmp);
+  if (created != 1) {
+    if (errno == ENOSPC || asr_platform_disk_full_error(errno))
+      return disk_full(st, "creating the database");
+    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  r = init_tmp(st, tmp);
+  moved = r ? -1 : asr_platform_rename_new(tmp, st->path);
+  if (!r && moved < 0) {
+    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
+    r = ASR_ERR_DB;
+  }
+  if (moved != 1)
+    remove_db_files(tmp);
+  if (!r && moved == 1)
+    asr_log(ASR_LOG_INFO, "%s: new database created", st->path);
+  return r;
+}
+
+asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store **out, char *err,
+                               size_t n)
 {
   asr_store *st;
   asr_result r;
@@ -679,18 +901,14 @@ asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n
       asr_strlcpy(err, "no database path", n);
     return ASR_ERR_INVALID;
   }
-  st = calloc(1, sizeof(*st));
-  if (st)
-    st->path = dup_str(path);
-  if (!st || !st->path) {
-    free(st);
+  st = store_new(path);
+  if (!st)
     return ASR_ERR_NOMEM;
-  }
   r = make_parents(st);
   if (!r)
     r = prepare_file(st);
   if (!r)
-    r = open_db(st);
+    r = open_db(st, mode);
   if (!r)
     narrow_mode(st);
   if (r) {
@@ -701,6 +919,24 @@ asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n
   }
   *out = st;
   return ASR_OK;
+}
+
+asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n)
+{
+  return asr_store_open_mode(path, ASR_STORE_VERIFY, out, err, n);
+}
+
+const char *asr_store_path(const asr_store *st)
+{
+  return st ? st->path : "";
+}
+
+asr_result asr_store_free_space(const asr_store *st, int64_t *bytes, char *dir, size_t n)
+{
+  if (!st || n == 0)
+    return ASR_ERR_INVALID;
+  folder_of(st->path, dir, n);
+  return asr_platform_free_space(dir, bytes);
 }
 
 void asr_store_close(asr_store *st)

@@ -45,11 +45,34 @@ typedef struct {
   int64_t max;
 } asr_store_level;
 
-/* Opens (creating if needed, with parent directory) and migrates the database.
+/* How much an open checks before anything is written to the file. */
+typedef enum {
+  ASR_STORE_VERIFY = 0, /* SQLite's quick_check of every page (commands that write; about
+                           2 s for the largest databases) */
+  ASR_STORE_TRUST       /* the cheap checks only (frequent readers, e.g. the daemon's status
+                           line); quick_check still runs before a migration */
+} asr_store_mode;
+
+/* Opens (creating if needed, with parent directory) and migrates the database, after
+ * checking it with SQLite's quick_check (ASR_STORE_VERIFY).
  * ASR_ERR_DB_LOCKED when another process holds it past the busy timeout,
  * ASR_ERR_DB_VERSION when it was written by a newer asr-agent, ASR_ERR_DB when it is
- * not a database. err receives a message naming the file and the problem. */
+ * not a database, ASR_ERR_DB_CORRUPT when it is damaged or an empty file (nothing is then
+ * written to it), ASR_ERR_DISK_FULL when its disk is full. err receives a message naming
+ * the file and the problem (and, when damaged, how to recover). A new database is built
+ * under a temporary name and renamed into place, so an empty file is never left. */
 asr_result asr_store_open(const char *path, asr_store **out, char *err, size_t n);
+
+/* asr_store_open with the checks of mode. */
+asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store **out, char *err,
+                               size_t n);
+
+/* The path the store was opened with ("" for NULL). */
+const char *asr_store_path(const asr_store *st);
+
+/* The bytes still free for us on the disk of the database into *bytes, and its folder
+ * into dir (n bytes); ASR_ERR_IO when the system cannot tell. */
+asr_result asr_store_free_space(const asr_store *st, int64_t *bytes, char *dir, size_t n);
 
 /* Busy timeout in milliseconds for handles opened from now on (default 5000). */
 void asr_store_set_busy_timeout(int ms);
@@ -62,7 +85,9 @@ int asr_store_schema_latest(void);
 int asr_store_schema_version(asr_store *st);
 
 /* The last error of this handle, "PATH: what failed: why", for messages (never holds
- * secrets). Every failure is also logged once through asr_log at ASR_LOG_INFO (the
+ * secrets). Any call may fail with ASR_ERR_DB_CORRUPT (SQLite found a damaged page: the
+ * transaction is rolled back) or ASR_ERR_DISK_FULL (nothing of the call remains; what was
+ * stored before is kept). Every failure is also logged once through asr_log at ASR_LOG_INFO (the
  * caller reports errmsg to the user, so the default log level does not repeat it). */
 const char *asr_store_errmsg(asr_store *st);
 

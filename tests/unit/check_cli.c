@@ -205,6 +205,8 @@ START_TEST(exit_statuses)
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_PARSE), ASR_EXIT_INPUT);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_LOCKED), ASR_EXIT_DB);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_VERSION), ASR_EXIT_DB);
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DB_CORRUPT), 7); /* asr-agent(8): damaged */
+  ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_DISK_FULL), 8);  /* asr-agent(8): disk full */
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_TIMEOUT), ASR_EXIT_FAILURE);
   ck_assert_int_eq(asr_cli_exit_for(ASR_ERR_NOMEM), ASR_EXIT_INTERNAL);
 }

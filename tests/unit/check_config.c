@@ -102,11 +102,30 @@ START_TEST(test_defaults)
   ck_assert_int_eq(c.upload_warning_after, 2 * 86400);
   ck_assert_int_eq(c.upload_critical_after, 7 * 86400);
   ck_assert_int_eq(c.retention, 400 * 86400);
+  ck_assert_uint_eq(c.outbox_max_mb, 100);
   ck_assert_str_eq(c.log_level, "info");
   /* an empty file is the defaults */
   good("# nothing\n\n   \n");
   ck_assert_int_eq(c.poll_interval, 3600);
   ck_assert_uint_eq(c.n_communities, 1);
+}
+END_TEST
+
+/* The outbox bound (issue 10): MB, 1 to 1000000, reloadable. */
+START_TEST(test_outbox_max_mb)
+{
+  good("outbox_max_mb 250\n");
+  ck_assert_uint_eq(c.outbox_max_mb, 250);
+  good("outbox_max_mb 1\n");
+  ck_assert_uint_eq(c.outbox_max_mb, 1);
+  good("outbox_max_mb 1000000\n");
+  ck_assert_uint_eq(c.outbox_max_mb, 1000000);
+  bad("outbox_max_mb 0\n", 1, "outbox_max_mb: '0': expected a whole number from 1 to 1000000");
+  bad("\noutbox_max_mb 1000001\n", 2,
+      "outbox_max_mb: '1000001': expected a whole number from 1 to 1000000");
+  bad("outbox_max_mb 100MB\n", 1,
+      "outbox_max_mb: '100MB': expected a whole number from 1 to 1000000");
+  bad("outbox_max_mb -5\n", 1, "outbox_max_mb: '-5': expected a whole number from 1 to 1000000");
 }
 END_TEST
 
@@ -128,6 +147,8 @@ START_TEST(test_directive_table)
   ck_assert_int_eq(asr_conf_reloadable("poll_interval"), 1);
   ck_assert_int_eq(asr_conf_reloadable("nope"), -1);
   ck_assert_str_eq(asr_conf_default("poll_interval"), "1h");
+  ck_assert_str_eq(asr_conf_default("outbox_max_mb"), "100");
+  ck_assert_int_eq(asr_conf_reloadable("outbox_max_mb"), 1);
   ck_assert_ptr_null(asr_conf_default("nope"));
 }
 END_TEST
@@ -520,6 +541,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_defaults);
   tcase_add_test(tc, test_directive_table);
+  tcase_add_test(tc, test_outbox_max_mb);
   tcase_add_test(tc, test_durations);
   tcase_add_test(tc, test_numbers);
   tcase_add_test(tc, test_windows);

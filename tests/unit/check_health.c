@@ -515,6 +515,102 @@ START_TEST(test_check_unknown_and_names)
 }
 END_TEST
 
+/* A pending batch of body_len bytes (no readings), as an upload run would add it. */
+static int64_t add_batch(asr_store *st, size_t body_len, int64_t readings)
+{
+  asr_outbox_batch b;
+  asr_outbox_cut cut;
+  uint8_t *body = calloc(1, body_len);
+
+  ck_assert_ptr_nonnull(body);
+  memset(&b, 0, sizeof(b));
+  memset(&cut, 0, sizeof(cut));
+  ck_assert_int_eq(asr_outbox_begin(st), ASR_OK);
+  ck_assert_int_eq(asr_outbox_next_seq(st, &b.seq), ASR_OK);
+  asr_fmt(b.batch_id, sizeof(b.batch_id), "b-%lld", (long long)b.seq);
+  b.body = body;
+  b.body_len = body_len;
+  b.n_readings = readings;
+  ck_assert_int_eq(asr_outbox_add(st, &b, 0, &cut, T0), ASR_OK);
+  ck_assert_int_eq(asr_outbox_commit(st), ASR_OK);
+  free(body);
+  return b.seq;
+}
+
+static asr_check_status check_l(asr_store *st, const asr_check_limits *l, int64_t now, char *line)
+{
+  return asr_health_check_limits(st, l, now, line, 2048);
+}
+
+/* Issue 10: held batches and the outbox bound in status --check. */
+START_TEST(test_check_outbox)
+{
+  asr_store *st = open_db();
+  asr_check_limits l;
+  char line[2048];
+  int64_t held;
+
+  save(st, "CNB1", "127.0.0.95", 50, 80, T0);
+  set_uplink(st, T0, NULL);
+  asr_check_limits_init(&l);
+  ck_assert_int_eq(l.outbox_max_bytes, 100 << 20);
+  l.outbox_max_bytes = 1 << 20;
+  add_batch(st, 400 << 10, 10); /* 39% of the bound: nothing to say */
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_OK);
+  ck_assert_str_eq(line, "ASR-AGENT OK - 1 printer active, last upload 60 minutes ago |"
+                         " devices=1 silent=0 disconnected=0");
+  add_batch(st, 440 << 10, 10); /* 82% */
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_str_eq(line, "ASR-AGENT WARNING - 1 printer active, last upload 60 minutes ago,"
+                         " outbox 82% full (0.8 MB of undelivered batches, bound 1.0 MB) |"
+                         " devices=1 silent=0 disconnected=0");
+  held = add_batch(st, 10, 7);
+  ck_assert_int_eq(
+      asr_outbox_hold(st, held, "400: readings[3]: supply index 1 repeated|x\n", T0 + HOUR),
+      ASR_OK);
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_str_eq(line, "ASR-AGENT WARNING - 1 printer active, last upload 60 minutes ago,"
+                         " 1 batch held (7 readings not delivered: 400: readings[3]: supply index"
+                         " 1 repeated?x?), outbox 82% full (0.8 MB of undelivered batches, bound"
+                         " 1.0 MB) | devices=1 silent=0 disconnected=0");
+  add_batch(st, 200 << 10, 10); /* over the bound: readings are not being sent */
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_CRITICAL);
+  ck_assert_ptr_nonnull(strstr(line, "1 batch held (7 readings"));
+  ck_assert_ptr_nonnull(strstr(line, ", outbox full: 1.0 MB of undelivered batches over its bound"
+                                     " of 1.0 MB (all kept, not sent) |"));
+  /* under the default bound, but the last upload run found it full (its own bound) */
+  asr_check_limits_init(&l);
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_int_eq(asr_outbox_set_full(st, true), ASR_OK);
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_CRITICAL);
+  ck_assert_ptr_nonnull(strstr(line, "outbox full"));
+  ck_assert_int_eq(asr_outbox_set_full(st, false), ASR_OK);
+  /* two held batches; none once they go back to pending */
+  held = add_batch(st, 10, 3);
+  ck_assert_int_eq(asr_outbox_hold(st, held, "413: too large", T0 + HOUR), ASR_OK);
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_ptr_nonnull(strstr(line, "2 batches held (10 readings not delivered: 400: readings"));
+  {
+    int64_t n = 0;
+    ck_assert_int_eq(asr_outbox_release_held(st, &n), ASR_OK);
+    ck_assert_int_eq(n, 2);
+  }
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_OK);
+  /* the configured upload limits and a configuration problem */
+  l.upload_warning_after = HOUR / 2;
+  l.upload_critical_after = HOUR;
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR / 2, line), ASR_CHECK_WARNING);
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_CRITICAL);
+  asr_check_limits_init(&l);
+  l.config_problem = "/etc/asr-agent/asr-agent.conf:3: unknown directive 'x|y'";
+  ck_assert_int_eq(check_l(st, &l, T0 + HOUR, line), ASR_CHECK_WARNING);
+  ck_assert_ptr_nonnull(strstr(line,
+                               ", configuration not used, defaults apply:"
+                               " /etc/asr-agent/asr-agent.conf:3: unknown directive 'x?y' |"));
+  asr_store_close(st);
+}
+END_TEST
+
 /* ---- events in a batch ---- */
 
 static json_t *pending_json(asr_store *st)
@@ -682,6 +778,7 @@ int main(void)
   tcase_add_test(tc, test_check_printers);
   tcase_add_test(tc, test_check_upload);
   tcase_add_test(tc, test_check_unknown_and_names);
+  tcase_add_test(tc, test_check_outbox);
   tcase_add_test(tc, test_events_in_batch);
   tcase_add_test(tc, test_events_with_readings_and_enrol_again);
   tcase_add_test(tc, test_migration_from_2);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "store/sched.h"
 #include "store/schema.h"
@@ -220,18 +221,175 @@ START_TEST(test_schema_steps_ordered)
 }
 END_TEST
 
-START_TEST(test_open_v0_empty_file)
+/* An existing file of 0 bytes is not a new database: SQLite would set it up as one and the
+ * agent would start afresh, unenrolled, over what may have been its data. */
+START_TEST(test_empty_file_refused)
 {
   int fd = open(dbpath, O_CREAT | O_WRONLY, 0600);
-  asr_store *st;
-  asr_device d;
+  asr_store *st = NULL;
+  char err[1024], aside[600];
+  struct stat sb;
 
   ck_assert_int_ge(fd, 0);
   close(fd);
+  for (int mode = ASR_STORE_VERIFY; mode <= ASR_STORE_TRUST; mode++) {
+    ck_assert_int_eq(asr_store_open_mode(dbpath, (asr_store_mode)mode, &st, err, sizeof(err)),
+                     ASR_ERR_DB_CORRUPT);
+    ck_assert_ptr_null(st);
+    ck_assert_ptr_nonnull(strstr(err, dbpath));
+    ck_assert_ptr_nonnull(strstr(err, "the file is empty (0 bytes)"));
+    ck_assert_ptr_nonnull(strstr(err, "RECOVERY in asr-agent(8)"));
+  }
+  ck_assert_int_eq(stat(dbpath, &sb), 0);
+  ck_assert_int_eq(sb.st_size, 0);
+  asr_fmt(aside, sizeof(aside), "%s-wal", dbpath);
+  ck_assert_int_ne(stat(aside, &sb), 0);
+  ck_assert_str_eq(asr_result_str(ASR_ERR_DB_CORRUPT), "database is damaged");
+  /* removed: a new database is made whole */
+  ck_assert_int_eq(remove(dbpath), 0);
   st = open_ok();
-  ck_assert_int_eq(asr_store_schema_version(st), asr_store_schema_latest());
-  make_device(&d, "S1", "", "10.0.0.1");
-  save(st, &d, T0);
+  asr_store_close(st);
+  ck_assert_int_eq(stat(dbpath, &sb), 0);
+  ck_assert_int_gt(sb.st_size, 0);
+}
+END_TEST
+
+/* A new database gets its name only once whole: no empty file at the path at any time, no
+ * temporary file left. */
+START_TEST(test_new_database_whole)
+{
+  asr_store *st = open_ok();
+  char tmp[600];
+  struct stat sb;
+  sqlite3 *db;
+  sqlite3_stmt *s;
+
+  ck_assert_int_eq(stat(dbpath, &sb), 0);
+  ck_assert_int_ge(sb.st_size, 4096);
+  ck_assert_str_eq(asr_store_path(st), dbpath);
+  asr_fmt(tmp, sizeof(tmp), "%s.new-%lu", dbpath, asr_platform_pid());
+  ck_assert_int_ne(stat(tmp, &sb), 0);
+  asr_fmt(tmp, sizeof(tmp), "%s.new-%lu-wal", dbpath, asr_platform_pid());
+  ck_assert_int_ne(stat(tmp, &sb), 0);
+  /* another process sees a whole database at once, read from the main file alone */
+  db = raw_open(dbpath);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+  ck_assert_int_eq(sqlite3_column_int(s, 0), asr_store_schema_latest());
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  asr_store_close(st);
+}
+END_TEST
+
+/* Overwrites page (1-based, 4096 bytes) of path with bytes that are no SQLite page. */
+static void spoil_page(const char *path, long page)
+{
+  FILE *f = fopen(path, "r+b");
+  unsigned char junk[4096];
+
+  for (size_t i = 0; i < sizeof(junk); i++)
+    junk[i] = (unsigned char)(i * 131 + 7);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, (page - 1) * 4096, SEEK_SET), 0);
+  ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The root page of a table, as another process would read it. */
+static long root_page(const char *table)
+{
+  sqlite3 *db = raw_open(dbpath);
+  sqlite3_stmt *s;
+  long page;
+
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE name = ?1", -1, &s, NULL),
+      SQLITE_OK);
+  sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+  ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+  page = (long)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return page;
+}
+
+START_TEST(test_damaged_page_refused)
+{
+  static char before[262144], after[262144];
+  asr_store *st = open_ok();
+  asr_device d;
+  char err[1024];
+  size_t n1, n2;
+  long page;
+
+  for (int i = 0; i < 40; i++) {
+    char serial[16], ip[16];
+    asr_fmt(serial, sizeof(serial), "DMG%d", i);
+    asr_fmt(ip, sizeof(ip), "10.0.9.%d", i + 1);
+    make_device(&d, serial, "", ip);
+    add_supply(&d, 1, 50, 100);
+    save(st, &d, T0 + i);
+  }
+  asr_store_close(st);
+  page = root_page("readings");
+  ck_assert_int_gt(page, 1);
+  spoil_page(dbpath, page);
+  n1 = slurp(dbpath, before, sizeof(before));
+  /* a command that writes: refused at the open, the file untouched, how to recover said */
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_ERR_DB_CORRUPT);
+  ck_assert_ptr_null(st);
+  ck_assert_ptr_nonnull(strstr(err, dbpath));
+  ck_assert_ptr_nonnull(strstr(err, "the database is damaged"));
+  ck_assert_ptr_nonnull(strstr(err, "move it aside and enrol again"));
+  ck_assert_ptr_nonnull(strstr(err, "RECOVERY in asr-agent(8)"));
+  n2 = slurp(dbpath, after, sizeof(after));
+  ck_assert_uint_eq(n1, n2);
+  ck_assert_int_eq(memcmp(before, after, n1), 0);
+  /* a reader that trusts the file: the damage is reported as such when it is read */
+  ck_assert_int_eq(asr_store_open_mode(dbpath, ASR_STORE_TRUST, &st, err, sizeof(err)), ASR_OK);
+  make_device(&d, "DMG1", "", "10.0.9.2");
+  add_supply(&d, 1, 40, 100);
+  ck_assert_int_eq(asr_store_save(st, &d, 161, NULL, T0 + 100, NULL), ASR_ERR_DB_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(asr_store_errmsg(st), "the database is damaged"));
+  asr_store_close(st);
+}
+END_TEST
+
+/* SQLITE_FULL (here: the page limit of the connection) is a full disk, named with its
+ * folder; what was committed before stays. */
+START_TEST(test_disk_full_named)
+{
+  asr_store *st = open_ok();
+  char dir[600], sql[80];
+  asr_device d;
+  asr_result r = ASR_OK;
+  int saved = 0, pages = 0;
+  sqlite3_stmt *s;
+
+  ck_assert_int_eq(sqlite3_prepare_v2(asr_store_sqlite(st), "PRAGMA page_count", -1, &s, NULL),
+                   SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+  pages = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  asr_fmt(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages + 3);
+  ck_assert_int_eq(sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL), SQLITE_OK);
+  for (int i = 0; i < 2000 && r == ASR_OK; i++) {
+    char serial[32];
+    asr_fmt(serial, sizeof(serial), "FULL-%04d-%s", i, "padding-padding-padding-padding");
+    make_device(&d, serial, "", "10.0.10.1");
+    add_supply(&d, 1, 50, 100);
+    r = asr_store_save(st, &d, 161, NULL, T0 + i, NULL);
+    saved += r == ASR_OK;
+  }
+  ck_assert_int_eq(r, ASR_ERR_DISK_FULL);
+  ck_assert_int_gt(saved, 0);
+  asr_fmt(dir, sizeof(dir), "the disk is full (no space left in %s)", tmpdir);
+  ck_assert_msg(strstr(asr_store_errmsg(st), dir), "%s", asr_store_errmsg(st));
+  ck_assert_ptr_null(strstr(asr_store_errmsg(st), "disk I/O error"));
+  asr_store_close(st);
+  st = open_ok();
+  ck_assert_uint_eq(walk_sel(st, NULL, 0).n, (size_t)saved);
   asr_store_close(st);
 }
 END_TEST
@@ -348,7 +506,12 @@ START_TEST(test_locked_open)
   ck_assert_ptr_nonnull(strstr(err, "database is locked by another process"));
   raw_exec(db, "ROLLBACK");
   sqlite3_close(db);
-  st = open_ok(); /* once released, the file opens and migrates */
+  /* released: the creation was rolled back and left an empty file, which is refused (only
+   * this program's own creation is trusted, and it never leaves one) */
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_ERR_DB_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(err, "the file is empty"));
+  ck_assert_int_eq(remove(dbpath), 0);
+  st = open_ok();
   asr_store_close(st);
 }
 END_TEST
@@ -1025,7 +1188,10 @@ int main(void)
   tcase_add_test(tc, test_create_modes);
   tcase_add_test(tc, test_wal_and_pragmas);
   tcase_add_test(tc, test_schema_steps_ordered);
-  tcase_add_test(tc, test_open_v0_empty_file);
+  tcase_add_test(tc, test_empty_file_refused);
+  tcase_add_test(tc, test_new_database_whole);
+  tcase_add_test(tc, test_damaged_page_refused);
+  tcase_add_test(tc, test_disk_full_named);
   tcase_add_test(tc, test_future_version_untouched);
   tcase_add_test(tc, test_not_a_database);
   tcase_add_test(tc, test_foreign_database_refused);
