@@ -6,6 +6,7 @@
 #   size     the compressed batch                                               goal < 1 MB
 #   commit   seconds for asr-central to verify, inflate, check and commit that body,
 #            posted signed by tests/load/asrload.py                              goal < 3 s
+#   memory   asr-central's peak resident size (VmHWM) after the commit   goal < 384 MiB
 # and peers measured here on the same data: the same JSON uncompressed (size ratio), a
 # naive Python build of the same batch from the same database (json.dumps + gzip), and
 # the central acknowledging the same batch again (a duplicate: verified, parsed, not stored).
@@ -138,6 +139,7 @@ send_time() # send FILE ENCODING -> "STATUS SECONDS"
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["seconds"], d["body"].get("readings") if isinstance(d["body"], dict) else d["body"])'
 }
 commit=$(send_time "$BODY" gzip)
+HWM_KB=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$CENTRAL_PID/status" 2>/dev/null)
 # the peer at the central: the same batch again (an idempotent duplicate: checked, not stored)
 commit_raw=$(send_time "$BODY" gzip)
 
@@ -179,7 +181,7 @@ EOF
 )
 
 python3 - "$((t1 - t0))" "$(wc -c <"$BODY")" "$(wc -c <"$TMPD/raw.json")" "$commit" "$commit_raw" "$naive" \
-  "$DEVICES" "$PER_DAY" <<'EOF'
+  "$DEVICES" "$PER_DAY" "${HWM_KB:-0}" <<'EOF'
 import sys
 build_ms, gz, raw = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 cst, csec, cn = sys.argv[4].split(' ', 2)
@@ -197,5 +199,8 @@ print('  commit  %6.3f s   asr-central, gzip body, HTTP %s, %s readings stored (
       % (float(csec), cst, cn, goal(cst == '200' and float(csec) < 3)))
 print('  peer    %6.3f s   asr-central, the same batch again (duplicate), HTTP %s (commit/duplicate x%.1f)'
       % (float(rsec), rst, float(csec) / max(float(rsec), 1e-3)))
+hwm = int(sys.argv[9]) * 1024
+print('  memory  %6.0f MiB asr-central VmHWM after the commit (goal < 384 MiB, its --batch-memory: %s);'
+      ' x%.1f the uncompressed JSON' % (hwm / 2**20, goal(0 < hwm < 384 * 2**20), hwm / max(raw, 1)))
 EOF
 exit 0

@@ -2,14 +2,19 @@
  * Results go to stdout, diagnostics and the request log to stderr. */
 #include "central/ccli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "central/cstore.h"
 #include "central/ingest.h"
@@ -32,6 +37,20 @@ enum {
   OPT_FORMAT,
   OPT_SITE,
   OPT_VERBOSE,
+  OPT_MAX_CONNS,
+  OPT_PER_IP,
+  OPT_HEADER_TIMEOUT,
+  OPT_REQUEST_TIMEOUT,
+  OPT_MEMORY_BUDGET,
+  OPT_BATCH_MEMORY,
+  OPT_PAGE_THREADS,
+  OPT_PAGE_QUEUE,
+  OPT_TLS_MIN,
+  OPT_TLS_PRIO,
+  OPT_ROTATE,
+  OPT_REVOKE,
+  OPT_TOKEN_FILE,
+  OPT_KEEP_TOKEN,
 };
 
 #define cli_error ccli_error
@@ -134,10 +153,78 @@ static void serve_usage(FILE *out)
 {
   fprintf(out,
           "usage: asr-central serve --listen ADDR:PORT --db FILE [--tls-cert FILE"
-          " --tls-key FILE]\n       [--threads N] [--max-body BYTES] [-v]\n"
+          " --tls-key FILE]\n       [--tls-min-version 1.2|1.3] [--tls-priorities STRING]"
+          " [--threads N] [--max-body BYTES] [-v]\n"
+          "       [--max-connections N] [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
+          "       [--request-timeout SECONDS] [--memory-budget BYTES] [--batch-memory BYTES]\n"
+          "       [--page-threads N] [--page-queue N]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
+}
+
+/* A size in bytes, with an optional K, M or G (binary) suffix, within [min, max]. */
+static asr_result parse_size(const char *arg, size_t min, size_t max, size_t *out)
+{
+  char digits[24];
+  size_t n = strlen(arg), shift = 0;
+  int64_t v = 0;
+
+  if (n && (arg[n - 1] == 'K' || arg[n - 1] == 'k'))
+    shift = 10;
+  else if (n && (arg[n - 1] == 'M' || arg[n - 1] == 'm'))
+    shift = 20;
+  else if (n && (arg[n - 1] == 'G' || arg[n - 1] == 'g'))
+    shift = 30;
+  if (shift)
+    n--;
+  if (n == 0 || n >= sizeof(digits))
+    return ASR_ERR_INVALID;
+  memcpy(digits, arg, n);
+  digits[n] = '\0';
+  if (asr_parse_i64(digits, 0, (int64_t)(max >> shift), &v) != ASR_OK)
+    return ASR_ERR_INVALID;
+  *out = (size_t)v << shift;
+  return *out >= min ? ASR_OK : ASR_ERR_INVALID;
+}
+
+/* serve's bounds of clients and requests; -1 with a message on a bad value. */
+static int serve_limit_option(central_server_opts *o, int c, const char *arg)
+{
+  static const struct {
+    int opt;
+    const char *name;
+    unsigned min, max;
+    size_t off;
+  } uints[] = {
+      {OPT_MAX_CONNS, "--max-connections", 16, 65536,
+       offsetof(central_server_opts, max_connections)},
+      {OPT_PER_IP, "--max-connections-per-ip", 1, 65536,
+       offsetof(central_server_opts, per_ip_connections)},
+      {OPT_HEADER_TIMEOUT, "--header-timeout", 1, 3600,
+       offsetof(central_server_opts, header_timeout)},
+      {OPT_REQUEST_TIMEOUT, "--request-timeout", 1, 86400,
+       offsetof(central_server_opts, request_timeout)},
+      {OPT_PAGE_THREADS, "--page-threads", 1, 64, offsetof(central_server_opts, page_threads)},
+      {OPT_PAGE_QUEUE, "--page-queue", 1, 4096, offsetof(central_server_opts, page_queue)},
+  };
+  size_t *size = c == OPT_MEMORY_BUDGET ? &o->memory_budget : &o->batch_memory;
+
+  for (size_t i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+    if (uints[i].opt != c)
+      continue;
+    if (asr_parse_uint(arg, uints[i].min, uints[i].max,
+                       (unsigned *)(void *)((char *)o + uints[i].off)) == ASR_OK)
+      return 0;
+    cli_error("%s: '%s' is not a number from %u to %u", uints[i].name, arg, uints[i].min,
+              uints[i].max);
+    return -1;
+  }
+  if (parse_size(arg, (size_t)16 << 20, (size_t)1 << 40, size) == ASR_OK)
+    return 0;
+  cli_error("%s: '%s' is not a size from 16M to 1024G (bytes, or a number and K, M or G)",
+            c == OPT_MEMORY_BUDGET ? "--memory-budget" : "--batch-memory", arg);
+  return -1;
 }
 
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
@@ -145,6 +232,25 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
   unsigned v = 0;
 
   switch (c) {
+  case OPT_MAX_CONNS:
+  case OPT_PER_IP:
+  case OPT_HEADER_TIMEOUT:
+  case OPT_REQUEST_TIMEOUT:
+  case OPT_PAGE_THREADS:
+  case OPT_PAGE_QUEUE:
+  case OPT_MEMORY_BUDGET:
+  case OPT_BATCH_MEMORY:
+    return serve_limit_option(o, c, arg);
+  case OPT_TLS_MIN:
+    if (!central_tls_priorities(arg)) {
+      cli_error("--tls-min-version: '%s' is not 1.2 or 1.3", arg);
+      return -1;
+    }
+    o->tls_min_version = arg;
+    return 0;
+  case OPT_TLS_PRIO:
+    o->tls_priorities = arg;
+    return 0;
   case OPT_LISTEN:
     o->listen = arg;
     return 0;
@@ -187,6 +293,16 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"tls-key", required_argument, NULL, OPT_TLS_KEY},
       {"threads", required_argument, NULL, OPT_THREADS},
       {"max-body", required_argument, NULL, OPT_MAX_BODY},
+      {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+      {"max-connections-per-ip", required_argument, NULL, OPT_PER_IP},
+      {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+      {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+      {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+      {"batch-memory", required_argument, NULL, OPT_BATCH_MEMORY},
+      {"page-threads", required_argument, NULL, OPT_PAGE_THREADS},
+      {"page-queue", required_argument, NULL, OPT_PAGE_QUEUE},
+      {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
+      {"tls-priorities", required_argument, NULL, OPT_TLS_PRIO},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
   };
@@ -209,6 +325,11 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
   }
   if (optind != argc || !o->listen || !o->db_path) {
     serve_usage(stderr);
+    return -1;
+  }
+  if (o->batch_memory && o->batch_memory > o->memory_budget) {
+    cli_error("--batch-memory (%zu MiB) is more than --memory-budget (%zu MiB)",
+              o->batch_memory >> 20, o->memory_budget >> 20);
     return -1;
   }
   return 0;
@@ -293,7 +414,9 @@ int ccli_serve(int argc, char **argv)
 
 typedef struct {
   const char *db, *contact, *address;
+  const char *token_file; /* site add, site token --rotate: the token goes there (0600) */
   int json;
+  int token_op; /* site token: OPT_ROTATE or OPT_REVOKE */
 } site_opts;
 
 static int site_args(int argc, char **argv, site_opts *o)
@@ -303,6 +426,9 @@ static int site_args(int argc, char **argv, site_opts *o)
       {"contact", required_argument, NULL, OPT_CONTACT},
       {"address", required_argument, NULL, OPT_ADDRESS},
       {"format", required_argument, NULL, OPT_FORMAT},
+      {"rotate", no_argument, NULL, OPT_ROTATE},
+      {"revoke", no_argument, NULL, OPT_REVOKE},
+      {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -315,12 +441,61 @@ static int site_args(int argc, char **argv, site_opts *o)
       o->contact = optarg;
     else if (c == OPT_ADDRESS)
       o->address = optarg;
+    else if (c == OPT_TOKEN_FILE)
+      o->token_file = optarg;
+    else if ((c == OPT_ROTATE || c == OPT_REVOKE) && (!o->token_op || o->token_op == c))
+      o->token_op = c;
     else if (c == OPT_FORMAT && parse_format(optarg, &o->json) == 0)
       continue;
     else
       return -1;
   }
   return 0;
+}
+
+/* Opens (creating or truncating) the file a site token goes to, readable by its owner
+ * only whatever it was before; -1 with a message. */
+static int token_file_open(const char *path)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0 || fchmod(fd, 0600) != 0) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Writes the token and a newline to fd and closes it; the result. */
+static asr_result token_file_write(int fd, const char *path, const char *token)
+{
+  char line[CSTORE_TOKEN_LEN + 2];
+  size_t n = 0;
+  asr_result r = asr_fmt(line, sizeof(line), "%s\n", token);
+
+  n = strlen(line);
+  if (!r && (write(fd, line, n) != (ssize_t)n || fsync(fd) != 0)) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    r = ASR_ERR_IO;
+  }
+  memset(line, 0, sizeof(line));
+  if (close(fd) != 0 && !r) {
+    cli_error("--token-file %s: %s", path, strerror(errno));
+    r = ASR_ERR_IO;
+  }
+  return r;
+}
+
+/* A new token: into --token-file (0600), else on standard output. */
+static asr_result token_out(int fd, const site_opts *o, const char *token)
+{
+  if (fd < 0) {
+    printf("%s\n", token);
+    return fflush(stdout) == 0 ? ASR_OK : ASR_ERR_IO;
+  }
+  return token_file_write(fd, o->token_file, token);
 }
 
 /* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
@@ -347,6 +522,7 @@ static int site_add(const char *name, const site_opts *o)
 {
   char token[CSTORE_TOKEN_LEN + 1];
   cstore *st = NULL;
+  int fd = -1;
   asr_result r;
 
   if (!name_ok(name)) {
@@ -363,13 +539,56 @@ static int site_add(const char *name, const site_opts *o)
     return CCLI_EXIT_USAGE;
   }
   r = open_db(o->db, &st);
+  fd = !r && o->token_file ? token_file_open(o->token_file) : -1;
+  if (!r && o->token_file && fd < 0)
+    r = ASR_ERR_IO;
   if (!r) {
     r = cstore_site_add(st, name, o->contact, o->address, asr_now(), token, sizeof(token));
     if (r)
       cli_error("%s", cstore_errmsg(st));
     else
-      printf("%s\n", token);
+      r = token_out(fd, o, token);
+    fd = -1;
   }
+  if (fd >= 0)
+    close(fd);
+  memset(token, 0, sizeof(token));
+  cstore_close(st);
+  return exit_for(r);
+}
+
+/* site token NAME --rotate|--revoke */
+static int site_token(const char *name, const site_opts *o)
+{
+  char token[CSTORE_TOKEN_LEN + 1] = "";
+  cstore *st = NULL;
+  int fd = -1;
+  asr_result r = open_db(o->db, &st);
+
+  if (!r && o->token_op == OPT_ROTATE && o->token_file) {
+    fd = token_file_open(o->token_file);
+    r = fd < 0 ? ASR_ERR_IO : ASR_OK;
+  }
+  if (!r && o->token_op == OPT_ROTATE)
+    r = cstore_site_token_rotate(st, name, asr_now(), token, sizeof(token));
+  else if (!r)
+    r = cstore_site_token_revoke(st, name, asr_now());
+  if (r && st && r != ASR_ERR_IO)
+    cli_error("%s", cstore_errmsg(st));
+  if (!r && o->token_op == OPT_ROTATE) {
+    r = token_out(fd, o, token);
+    fd = -1;
+    fprintf(stderr, "asr-central: site '%s': a new site token%s%s; the old one enrols nothing\n",
+            name, o->token_file ? " is in " : " was printed", o->token_file ? o->token_file : "");
+  } else if (!r) {
+    fprintf(stderr,
+            "asr-central: site '%s': its site token is revoked, no agent can enrol with it"
+            " (its agents keep working); 'site token --rotate' issues a new one\n",
+            name);
+  }
+  if (fd >= 0)
+    close(fd);
+  memset(token, 0, sizeof(token));
   cstore_close(st);
   return exit_for(r);
 }
@@ -382,12 +601,13 @@ static int print_site(const cstore_site *s, void *ctx)
   asr_time_iso(s->created_at, when, sizeof(when));
   if (arr)
     json_array_append_new(arr,
-                          json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "name", s->name, "contact",
+                          json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "name", s->name, "contact",
                                     s->contact, "address", s->address, "created_at", when, "agents",
-                                    (json_int_t)s->agents, "devices", (json_int_t)s->devices));
+                                    (json_int_t)s->agents, "devices", (json_int_t)s->devices,
+                                    "token", s->token_revoked ? "revoked" : "active"));
   else
-    printf("%-24s %-32s %6lld %8lld  %s\n", s->name, s->contact, (long long)s->agents,
-           (long long)s->devices, when);
+    printf("%-24s %-32s %6lld %8lld  %-20s  %s\n", s->name, s->contact, (long long)s->agents,
+           (long long)s->devices, when, s->token_revoked ? "revoked" : "active");
   return 0;
 }
 
@@ -398,7 +618,8 @@ static int site_list(const site_opts *o)
   asr_result r = open_db(o->db, &st);
 
   if (!r && !o->json)
-    printf("%-24s %-32s %6s %8s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED");
+    printf("%-24s %-32s %6s %8s  %-20s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED",
+           "TOKEN");
   if (!r)
     r = cstore_site_foreach(st, print_site, arr);
   if (r && st)
@@ -410,25 +631,38 @@ static int site_list(const site_opts *o)
   return exit_for(r);
 }
 
+static int site_usage(const char *sub)
+{
+  fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT]"
+                  " [--token-file FILE] --db FILE\n"
+                  "       asr-central site list --db FILE [--format json|table]\n"
+                  "       asr-central site token NAME --rotate [--token-file FILE] --db FILE\n"
+                  "       asr-central site token NAME --revoke --db FILE\n");
+  return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+}
+
 int ccli_site(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, 0};
+  site_opts o = {NULL, NULL, NULL, NULL, 0, 0};
   const char *sub = argc > 1 ? argv[1] : "";
 
-  if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0) {
-    fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT] --db FILE\n"
-                    "       asr-central site list --db FILE [--format json|table]\n");
-    return strcmp(sub, "--help") == 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
-  }
+  if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "token") != 0)
+    return site_usage(sub);
   if (site_args(argc - 1, argv + 1, &o))
     return CCLI_EXIT_USAGE;
   if (strcmp(sub, "list") == 0)
     return optind == argc - 1 ? site_list(&o) : CCLI_EXIT_USAGE;
   if (optind != argc - 2) {
-    cli_error("site add: one NAME expected");
+    cli_error("site %s: one NAME expected", sub);
     return CCLI_EXIT_USAGE;
   }
-  return site_add(argv[optind + 1], &o);
+  if (strcmp(sub, "add") == 0)
+    return site_add(argv[optind + 1], &o);
+  if (!o.token_op || (o.token_op == OPT_REVOKE && o.token_file)) {
+    cli_error("site token: --rotate [--token-file FILE] or --revoke");
+    return CCLI_EXIT_USAGE;
+  }
+  return site_token(argv[optind + 1], &o);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -539,7 +773,7 @@ void *ccli_devices_json(struct cstore *st, const char *site)
 
 int ccli_devices(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, 1};
+  site_opts o = {NULL, NULL, NULL, NULL, 1, 0};
   const char *site = NULL;
   cstore *st = NULL;
   json_t *doc = NULL;
@@ -572,33 +806,57 @@ int ccli_devices(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * agent revoke */
 
+/* What agent revoke did, on standard error. */
+static void say_locked_out(const char *id, const cstore_lockout *lo, bool keep)
+{
+  fprintf(stderr, "asr-central: agent %s (site '%s') is revoked: its requests get 403\n", id,
+          lo->site);
+  if (lo->token_revoked)
+    fprintf(stderr,
+            "asr-central: the site token it enrolled with is revoked too: no agent can enrol"
+            " with it; 'asr-central site token '%s' --rotate' issues a new one\n",
+            lo->site);
+  else if (!keep)
+    fprintf(stderr,
+            "asr-central: the site's token was issued after this agent enrolled (or was revoked"
+            " already): it is left as it is\n");
+}
+
 int ccli_agent(int argc, char **argv)
 {
   static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                           {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
                                            {NULL, 0, NULL, 0}};
   const char *db = NULL;
   cstore *st = NULL;
+  cstore_lockout lo;
+  bool keep = false;
   asr_result r;
   int c;
 
   if (argc < 2 || strcmp(argv[1], "revoke") != 0) {
-    fprintf(stderr, "usage: asr-central agent revoke AGENT_ID --db FILE\n");
+    fprintf(stderr, "usage: asr-central agent revoke AGENT_ID [--keep-site-token] --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
   while ((c = getopt_long(argc - 1, argv + 1, "", longopts, NULL)) != -1) {
-    if (c != OPT_DB)
+    if (c == OPT_KEEP_TOKEN)
+      keep = true;
+    else if (c == OPT_DB)
+      db = optarg;
+    else
       return CCLI_EXIT_USAGE;
-    db = optarg;
   }
   if (optind != argc - 2)
     return CCLI_EXIT_USAGE;
   r = open_db(db, &st);
   if (!r)
-    r = cstore_agent_revoke(st, argv[optind + 1]);
+    r = cstore_agent_lock_out(st, argv[optind + 1], keep, asr_now(), &lo);
   if (r == ASR_ERR_NOT_FOUND)
     cli_error("no agent '%s'", argv[optind + 1]);
   else if (r && st)
     cli_error("%s", cstore_errmsg(st));
+  else if (!r)
+    say_locked_out(argv[optind + 1], &lo, keep);
   cstore_close(st);
   return exit_for(r);
 }

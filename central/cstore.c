@@ -148,6 +148,17 @@ static const struct {
         " created_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);"
         "CREATE INDEX outbox_due ON outbox(state, next_try);"
         "CREATE TABLE rp_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"},
+    /* Site tokens that can be rotated and revoked (issue 10).
+     *   sites.token_gen       which token of the site this is (1, then +1 each rotation)
+     *   sites.token_revoked   1: the token enrols nothing (revoked by hand, or with an agent
+     *                         that was enrolled with it)
+     *   sites.token_changed_at when it was issued or revoked
+     *   agents.token_gen      the site's token_gen the agent enrolled with */
+    {4, "ALTER TABLE sites ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 1;"
+        "ALTER TABLE sites ADD COLUMN token_revoked INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE sites ADD COLUMN token_changed_at INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE agents ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 1;"
+        "UPDATE sites SET token_changed_at = created_at;"},
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -165,6 +176,10 @@ typedef enum {
   S_AGENT_GET,
   S_AGENT_REVOKE,
   S_AGENT_SEEN,
+  S_AGENT_SITE,
+  S_TOKEN_ROTATE,
+  S_TOKEN_REVOKE,
+  S_TOKEN_REVOKE_OF_AGENT,
   S_BATCH_GET,
   S_BATCH_ADD,
   S_DEVICE_UPSERT,
@@ -183,21 +198,29 @@ typedef enum {
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
-    [S_SITE_ADD] = "INSERT INTO sites (name, contact, address, token, created_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_SITE_ADD] = "INSERT INTO sites (name, contact, address, token, created_at,"
+                   " token_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [S_SITE_BY_NAME] = "SELECT id FROM sites WHERE name = ?1",
-    [S_SITE_BY_TOKEN] = "SELECT id, name FROM sites WHERE token = ?1",
+    [S_SITE_BY_TOKEN] = "SELECT id, name, token_revoked, token_gen FROM sites WHERE token = ?1",
     [S_SITES] = "SELECT id, name, contact, address, created_at,"
                 " (SELECT count(*) FROM agents a WHERE a.site_id = s.id),"
-                " (SELECT count(*) FROM devices d WHERE d.site_id = s.id)"
-                " FROM sites s ORDER BY name",
+                " (SELECT count(*) FROM devices d WHERE d.site_id = s.id),"
+                " token_revoked, token_changed_at FROM sites s ORDER BY name",
     [S_AGENT_ADD] = "INSERT INTO agents (id, site_id, secret, hostname, agent_version,"
-                    " enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    " enrolled_at, token_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_AGENT_GET] = "SELECT site_id, secret, revoked FROM agents WHERE id = ?1",
     [S_AGENT_REVOKE] = "UPDATE agents SET revoked = 1 WHERE id = ?1",
     /* every batch, heartbeats included, says the agent is alive */
     [S_AGENT_SEEN] = "UPDATE agents SET last_seen = max(last_seen, ?2),"
                      " agent_version = coalesce(?3, agent_version) WHERE id = ?1",
+    [S_AGENT_SITE] = "SELECT s.name FROM agents a JOIN sites s ON s.id = a.site_id WHERE a.id = ?1",
+    [S_TOKEN_ROTATE] = "UPDATE sites SET token = ?2, token_gen = token_gen + 1, token_revoked = 0,"
+                       " token_changed_at = ?3 WHERE name = ?1",
+    [S_TOKEN_REVOKE] = "UPDATE sites SET token_revoked = 1, token_changed_at = ?2 WHERE name = ?1",
+    /* the site's token, when it is still the one the agent enrolled with */
+    [S_TOKEN_REVOKE_OF_AGENT] =
+        "UPDATE sites SET token_revoked = 1, token_changed_at = ?2 WHERE token_revoked = 0"
+        " AND (id, token_gen) = (SELECT site_id, token_gen FROM agents WHERE id = ?1)",
     [S_BATCH_GET] = "SELECT readings FROM batches WHERE id = ?1",
     [S_BATCH_ADD] = "INSERT INTO batches (id, agent_id, received_at, created_at, devices,"
                     " readings, readings_new, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -615,6 +638,8 @@ asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
     site.created_at = sqlite3_column_int64(s, 4);
     site.agents = sqlite3_column_int64(s, 5);
     site.devices = sqlite3_column_int64(s, 6);
+    site.token_revoked = sqlite3_column_int(s, 7) != 0;
+    site.token_changed_at = sqlite3_column_int64(s, 8);
     if (cb(&site, ctx))
       break;
   }
@@ -623,9 +648,10 @@ asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
   return r;
 }
 
-/* Finds the site of a token: its id and name. */
-static asr_result site_by_token(cstore *st, const char *token, int64_t *id, char *site,
-                                size_t siten)
+/* Finds the site of a token: its id, name and the token's generation. ASR_ERR_NOT_FOUND
+ * for no site, ASR_ERR_AUTH for a revoked token. */
+static asr_result site_by_token(cstore *st, const char *token, int64_t *id, int64_t *gen,
+                                char *site, size_t siten)
 {
   sqlite3_stmt *s = NULL;
   bool row = false;
@@ -639,7 +665,10 @@ static asr_result site_by_token(cstore *st, const char *token, int64_t *id, char
     r = ASR_ERR_NOT_FOUND;
   if (!r) {
     *id = sqlite3_column_int64(s, 0);
+    *gen = sqlite3_column_int64(s, 3);
     r = asr_strlcpy(site, col_text(s, 1), siten);
+    if (!r && sqlite3_column_int(s, 2) != 0)
+      r = ASR_ERR_AUTH;
   }
   stmt_done(s);
   return r;
@@ -650,10 +679,11 @@ asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, co
 {
   char hex[33];
   sqlite3_stmt *s = NULL;
+  int64_t gen = 1;
   asr_result r;
 
   memset(agent, 0, sizeof(*agent));
-  r = site_by_token(st, token, &agent->site_id, site, siten);
+  r = site_by_token(st, token, &agent->site_id, &gen, site, siten);
   if (!r && (asr_sign_random_hex(hex, 16) || asr_sign_random_hex(agent->secret, 32)))
     r = ASR_ERR_INVALID;
   if (!r)
@@ -668,6 +698,7 @@ asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, co
   sqlite3_bind_text(s, 4, hostname ? hostname : "", -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 5, version ? version : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 6, now);
+  sqlite3_bind_int64(s, 7, gen);
   return stmt_run(st, s, "adding an agent");
 }
 
@@ -707,6 +738,102 @@ asr_result cstore_agent_revoke(cstore *st, const char *id)
   if (!r && sqlite3_changes(st->db) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
+}
+
+/* The name of agent id's site. */
+static asr_result agent_site(cstore *st, const char *id, char *site, size_t n)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_AGENT_SITE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up an agent's site", &row);
+  if (!r && !row)
+    r = ASR_ERR_NOT_FOUND;
+  if (!r)
+    r = asr_strlcpy(site, col_text(s, 0), n);
+  stmt_done(s);
+  return r;
+}
+
+/* Revokes the site token agent id enrolled with, when it is still the site's; *revoked
+ * tells whether it was. */
+static asr_result revoke_token_of(cstore *st, const char *id, int64_t now, bool *revoked)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_TOKEN_REVOKE_OF_AGENT, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  r = stmt_run(st, s, "revoking a site token");
+  *revoked = !r && sqlite3_changes(st->db) > 0;
+  return r;
+}
+
+asr_result cstore_agent_lock_out(cstore *st, const char *id, bool keep_token, int64_t now,
+                                 cstore_lockout *out)
+{
+  asr_result r;
+
+  memset(out, 0, sizeof(*out));
+  r = exec_id(st, S_BEGIN, "starting a transaction");
+  if (!r)
+    r = cstore_agent_revoke(st, id);
+  if (!r)
+    r = agent_site(st, id, out->site, sizeof(out->site));
+  if (!r && !keep_token)
+    r = revoke_token_of(st, id, now, &out->token_revoked);
+  if (!r)
+    r = exec_id(st, S_COMMIT, "committing a revocation");
+  if (r)
+    tx_rollback(st);
+  return r;
+}
+
+/* Runs a statement on a site name with (name, text or NULL, now); ASR_ERR_NOT_FOUND when no
+ * site has that name. */
+static asr_result site_update(cstore *st, stmt_id id, const char *name, const char *text,
+                              int64_t now, const char *what)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, id, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  if (text) {
+    sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+  } else {
+    sqlite3_bind_int64(s, 2, now);
+  }
+  r = stmt_run(st, s, what);
+  if (!r && sqlite3_changes(st->db) == 0) {
+    set_err(st, "no site '%s'", name);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_site_token_rotate(cstore *st, const char *name, int64_t now, char *token,
+                                    size_t tokenn)
+{
+  char hex[33];
+
+  if (tokenn < CSTORE_TOKEN_LEN + 1 || asr_sign_random_hex(hex, 16) != ASR_OK ||
+      asr_fmt(token, tokenn, "st_%s", hex) != ASR_OK)
+    return ASR_ERR_INVALID;
+  return site_update(st, S_TOKEN_ROTATE, name, token, now, "rotating a site token");
+}
+
+asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now)
+{
+  return site_update(st, S_TOKEN_REVOKE, name, NULL, now, "revoking a site token");
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -95,7 +95,15 @@ typedef struct {
   int64_t id;
   const char *name, *contact, *address;
   int64_t created_at, agents, devices;
+  bool token_revoked;       /* its site token enrols nothing any more */
+  int64_t token_changed_at; /* when its token was issued or revoked */
 } cstore_site;
+
+/* What cstore_agent_lock_out did. */
+typedef struct {
+  char site[CSTORE_NAME_MAX]; /* the agent's site */
+  bool token_revoked;         /* the site token it enrolled with was revoked too */
+} cstore_lockout;
 
 /* A supply of a device, for listing: the values of the device's last reading. */
 typedef struct {
@@ -142,7 +150,7 @@ typedef int (*cstore_site_cb)(const cstore_site *s, void *ctx);
 asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx);
 
 /* Enrols a new agent with a site token: writes its id, secret and the site name.
- * ASR_ERR_NOT_FOUND when no site has that token. */
+ * ASR_ERR_NOT_FOUND when no site has that token, ASR_ERR_AUTH when it was revoked. */
 asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, const char *version,
                          int64_t now, cstore_agent *agent, char *site, size_t siten);
 
@@ -151,6 +159,22 @@ asr_result cstore_agent_get(cstore *st, const char *id, cstore_agent *out);
 
 /* Revokes agent id (its requests are then refused with 403); NOT_FOUND when unknown. */
 asr_result cstore_agent_revoke(cstore *st, const char *id);
+
+/* Locks agent id out, in one transaction: revokes it (its requests get 403) and, unless
+ * keep_token, its site's token when that is still the token the agent enrolled with, so
+ * that whoever holds the agent cannot enrol again with it (a new token must be issued:
+ * cstore_site_token_rotate). ASR_ERR_NOT_FOUND for an unknown agent. */
+asr_result cstore_agent_lock_out(cstore *st, const char *id, bool keep_token, int64_t now,
+                                 cstore_lockout *out);
+
+/* Issues site name a new token (written into token, size >= 36): it enrols from now on, and
+ * the old one (revoked or not) no longer does. ASR_ERR_NOT_FOUND for no such site. */
+asr_result cstore_site_token_rotate(cstore *st, const char *name, int64_t now, char *token,
+                                    size_t tokenn);
+
+/* Revokes site name's token: it enrols nothing until a new one is issued. The agents it
+ * enrolled keep working. ASR_ERR_NOT_FOUND for no such site. */
+asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now);
 
 /* Stores a validated batch of agent in one transaction (retried while the file is busy):
  * a batch id already committed stores nothing and sets res->duplicate. On error nothing

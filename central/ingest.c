@@ -11,6 +11,7 @@
 #include "central/ingest.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,18 @@ static int answer_error(ingest_answer *a, int status, const char *fmt, ...)
     asr_strlcpy(msg, "error", sizeof(msg));
   va_end(ap);
   return answer_json(a, status, json_pack("{s:s}", "error", msg));
+}
+
+static void set_alloc_funcs(void)
+{
+  json_set_alloc_funcs(budget_malloc, budget_free_block);
+}
+
+void ingest_init(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+  pthread_once(&once, set_alloc_funcs);
 }
 
 int64_t ingest_now(void)
@@ -142,6 +155,9 @@ int ingest_enroll(cstore *st, const void *body, size_t len, int64_t now, ingest_
   r = cstore_enroll(st, token, host, version, now, &ag, site, sizeof(site));
   if (r == ASR_ERR_NOT_FOUND)
     status = answer_error(ans, 401, "site_token: unknown site token");
+  else if (r == ASR_ERR_AUTH)
+    status = answer_error(
+        ans, 401, "site_token: this site token was revoked: ask the provider for a new one");
   else if (r)
     status = answer_error(ans, 500, "internal error: the agent was not enrolled");
   else {
@@ -234,6 +250,20 @@ static asr_result bad(vctx *v, const char *fmt, ...)
     asr_strlcpy(v->err, "invalid batch", v->errn);
   va_end(ap);
   return ASR_ERR_INVALID;
+}
+
+static asr_result too_large(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A batch past one of the bounds the agent meets by splitting it (413). */
+static asr_result too_large(vctx *v, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (vsnprintf(v->err, v->errn, fmt, ap) < 0)
+    asr_strlcpy(v->err, "batch too large", v->errn);
+  va_end(ap);
+  return ASR_ERR_TOO_LARGE;
 }
 
 /* An optional string member (absent or null: *out NULL). */
@@ -514,9 +544,23 @@ static asr_result check_event(vctx *v, json_t *o, const char *path, cstore_event
   return r;
 }
 
-/* Allocates the arrays of the batch; levels and supplies sized by counting first. */
-static asr_result alloc_arrays(ingest_doc *doc, json_t *devs, json_t *reads, json_t *evs)
+/* calloc charged to the thread's memory meter (freed by budget_free_block). */
+static void *metered_calloc(size_t n, size_t size)
 {
+  void *p = calloc(n, size);
+
+  if (p && !budget_charge(budget_block_size(p, n * size))) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* Allocates the arrays of the batch; levels and supplies sized by counting first, and
+ * bounded (413) before anything is allocated for them. */
+static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs)
+{
+  ingest_doc *doc = v->doc;
   cstore_batch *b = &doc->batch;
   size_t n_sup = 0, n_lev = 0;
 
@@ -527,11 +571,17 @@ static asr_result alloc_arrays(ingest_doc *doc, json_t *devs, json_t *reads, jso
     n_sup += json_array_size(json_object_get(json_array_get(devs, i), "supplies"));
   for (size_t i = 0; i < b->n_readings; i++)
     n_lev += json_array_size(json_object_get(json_array_get(reads, i), "levels"));
-  b->devices = calloc(b->n_devices + 1, sizeof(*b->devices));
-  b->readings = calloc(b->n_readings + 1, sizeof(*b->readings));
-  b->events = calloc(b->n_events + 1, sizeof(*b->events));
-  doc->supplies = calloc(n_sup + 1, sizeof(*doc->supplies));
-  doc->levels = calloc(n_lev + 1, sizeof(*doc->levels));
+  if (n_lev > INGEST_MAX_LEVELS)
+    return too_large(v, "readings: %zu levels in all, more than the %d a batch may hold: split it",
+                     n_lev, INGEST_MAX_LEVELS);
+  if (n_sup > INGEST_MAX_SUPPLIES_ALL)
+    return too_large(v, "devices: %zu supplies in all, more than the %d a batch may hold: split it",
+                     n_sup, INGEST_MAX_SUPPLIES_ALL);
+  b->devices = metered_calloc(b->n_devices + 1, sizeof(*b->devices));
+  b->readings = metered_calloc(b->n_readings + 1, sizeof(*b->readings));
+  b->events = metered_calloc(b->n_events + 1, sizeof(*b->events));
+  doc->supplies = metered_calloc(n_sup + 1, sizeof(*doc->supplies));
+  doc->levels = metered_calloc(n_lev + 1, sizeof(*doc->levels));
   if (!b->devices || !b->readings || !b->events || !doc->supplies || !doc->levels)
     return ASR_ERR_NOMEM;
   return ASR_OK;
@@ -557,6 +607,18 @@ static asr_result check_ids(vctx *v, json_t *root, const char *agent_id, cstore_
   return ASR_OK;
 }
 
+/* devices, readings or events: an array of at most max elements, else 413 (split it). */
+static asr_result top_array(vctx *v, json_t *root, const char *name, size_t max, bool required,
+                            json_t **out)
+{
+  asr_result r = get_array(v, root, "", name, SIZE_MAX, required, out);
+
+  if (!r && *out && json_array_size(*out) > max)
+    return too_large(v, "%s: %zu elements, more than the %zu a batch may hold: split it", name,
+                     json_array_size(*out), max);
+  return r;
+}
+
 static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t **devs,
                             json_t **reads, json_t **evs)
 {
@@ -578,11 +640,11 @@ static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t 
   if (!r)
     r = opt_int(v, root, "batch", "created_at", 0, TIME_MAX, 0, &b->created_at);
   if (!r)
-    r = get_array(v, root, "", "devices", INGEST_MAX_DEVICES, true, devs);
+    r = top_array(v, root, "devices", INGEST_MAX_DEVICES, true, devs);
   if (!r)
-    r = get_array(v, root, "", "readings", INGEST_MAX_READINGS, true, reads);
+    r = top_array(v, root, "readings", INGEST_MAX_READINGS, true, reads);
   if (!r)
-    r = get_array(v, root, "", "events", INGEST_MAX_EVENTS, false, evs);
+    r = top_array(v, root, "events", INGEST_MAX_EVENTS, false, evs);
   return r;
 }
 
@@ -594,7 +656,7 @@ static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
   asr_result r = check_top(v, root, agent_id, &devs, &reads, &evs);
 
   if (!r)
-    r = alloc_arrays(v->doc, devs, reads, evs);
+    r = alloc_arrays(v, devs, reads, evs);
   for (size_t i = 0; !r && i < b->n_devices; i++) {
     asr_fmt(path, sizeof(path), "devices[%zu]", i);
     r = check_device(v, json_array_get(devs, i), path, &b->devices[i]);
@@ -610,6 +672,48 @@ static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
   return r;
 }
 
+/* Counts the arrays and objects of a JSON text (brackets outside strings) without
+ * building anything, so that a document holding more than a batch may is refused before
+ * jansson spends memory on it. Not a parser: jansson checks the text afterwards. */
+static void count_containers(const char *s, size_t n, size_t *arrays, size_t *objects)
+{
+  bool in_string = false;
+
+  *arrays = *objects = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (in_string) {
+      if (s[i] == '\\')
+        i++;
+      else if (s[i] == '"')
+        in_string = false;
+    } else if (s[i] == '"') {
+      in_string = true;
+    } else if (s[i] == '[') {
+      (*arrays)++;
+    } else if (s[i] == '{') {
+      (*objects)++;
+    }
+  }
+}
+
+static asr_result check_size(vctx *v, const char *json, size_t len)
+{
+  size_t arrays = 0, objects = 0;
+
+  count_containers(json, len, &arrays, &objects);
+  if (arrays > INGEST_MAX_ARRAYS)
+    return too_large(v,
+                     "body: %zu JSON arrays, more than a batch may hold (at most %d readings"
+                     " and %d levels): split it",
+                     arrays, INGEST_MAX_READINGS, INGEST_MAX_LEVELS);
+  if (objects > INGEST_MAX_OBJECTS)
+    return too_large(v,
+                     "body: %zu JSON objects, more than a batch may hold (at most %d readings,"
+                     " %d devices, %d supplies): split it",
+                     objects, INGEST_MAX_READINGS, INGEST_MAX_DEVICES, INGEST_MAX_SUPPLIES_ALL);
+  return ASR_OK;
+}
+
 asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
                          char *err, size_t errn)
 {
@@ -620,6 +724,9 @@ asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ing
 
   *out = NULL;
   if (!doc)
+    goto fail;
+  r = check_size(&v, json, len);
+  if (r)
     goto fail;
   doc->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!doc->root) {
@@ -655,11 +762,11 @@ void ingest_doc_free(ingest_doc *doc)
     return;
   for (size_t i = 0; doc->batch.devices && i < doc->batch.n_devices; i++)
     free(doc->batch.devices[i].errors_json);
-  free(doc->batch.devices);
-  free(doc->batch.readings);
-  free(doc->batch.events);
-  free(doc->supplies);
-  free(doc->levels);
+  budget_free_block(doc->batch.devices);
+  budget_free_block(doc->batch.readings);
+  budget_free_block(doc->batch.events);
+  budget_free_block(doc->supplies);
+  budget_free_block(doc->levels);
   json_decref(doc->root);
   free(doc);
 }
@@ -667,9 +774,70 @@ void ingest_doc_free(ingest_doc *doc)
 /* ---------------------------------------------------------------------------------------
  * A batch request. */
 
-/* Signature, encoding and gunzip: the JSON text into *json (malloc'd) or an answer. */
-static int open_body(const cstore_agent *agent, const ingest_request *req, uint8_t **json,
-                     size_t *json_len, ingest_answer *ans)
+#define OVER_MEMORY (-1)              /* a status: the memory meter said no (413 or 503) */
+#define DEFLATE_RATIO 1032            /* deflate's largest expansion */
+#define TRIM_AFTER ((size_t)32 << 20) /* a batch that held this much gives memory back */
+
+/* The memory one batch's decoding may hold. */
+static size_t memory_cap(const ingest_request *req)
+{
+  return req->max_memory ? req->max_memory : INGEST_BATCH_MEMORY;
+}
+
+/* gunzip charged to the thread's meter m: what the inflated text may grow to is reserved
+ * first (deflate expands at most DEFLATE_RATIO times, and never past the limit or what is
+ * left of the meter's cap), then exchanged for its real size. ASR_ERR_LIMIT when the meter
+ * refused (m->status says why), ASR_ERR_TOO_LARGE past INGEST_MAX_DECOMPRESSED. */
+static asr_result gunzip_metered(const ingest_request *req, budget_meter *m, uint8_t **json,
+                                 size_t *json_len)
+{
+  const size_t slack = 65536, most = (size_t)INGEST_MAX_DECOMPRESSED + slack;
+  size_t room = !m->cap ? SIZE_MAX : m->cap > m->used + slack ? m->cap - m->used : slack;
+  size_t reserve =
+      req->body_len < most / DEFLATE_RATIO ? req->body_len * DEFLATE_RATIO + slack : most;
+  size_t max = INGEST_MAX_DECOMPRESSED;
+  asr_result r;
+
+  if (reserve > room) { /* this batch may not inflate as far as the protocol allows */
+    reserve = room;
+    max = room - slack;
+  }
+  if (!budget_charge(reserve))
+    return ASR_ERR_LIMIT;
+  r = asr_gz_decompress(req->body, req->body_len, max, json, json_len);
+  budget_credit(reserve);
+  if (r == ASR_ERR_TOO_LARGE && max < INGEST_MAX_DECOMPRESSED) {
+    m->status = BUDGET_OVER_REQUEST;
+    return ASR_ERR_LIMIT;
+  }
+  if (!r && !budget_charge(budget_block_size(*json, *json_len + 1))) {
+    free(*json);
+    *json = NULL;
+    return ASR_ERR_LIMIT;
+  }
+  return r;
+}
+
+/* The answer of a batch its memory meter refused: 413 when this batch alone needs more
+ * than one may hold, 503 (retry later) when the memory shared by all is spent now. */
+static int answer_memory(ingest_answer *ans, const budget_meter *m)
+{
+  if (m->status == BUDGET_OVER_SHARED) {
+    ans->retry_after = 5;
+    return answer_error(ans, 503,
+                        "busy: the memory for batches in flight is spent, the batch was not"
+                        " stored: retry later");
+  }
+  return answer_error(ans, 413,
+                      "body: decoding this batch needs more than %zu MiB (at most %d readings and"
+                      " %d levels a batch): split it",
+                      m->cap >> 20, INGEST_MAX_READINGS, INGEST_MAX_LEVELS);
+}
+
+/* Signature, encoding and gunzip: the JSON text into *json (malloc'd) or an answer
+ * (OVER_MEMORY: none yet, the meter said no). */
+static int open_body(const cstore_agent *agent, const ingest_request *req, budget_meter *m,
+                     uint8_t **json, size_t *json_len, ingest_answer *ans)
 {
   int64_t ts = 0;
   asr_result r;
@@ -683,7 +851,9 @@ static int open_body(const cstore_agent *agent, const ingest_request *req, uint8
     return answer_error(ans, 401, "X-ASR-Signature: the signature does not match");
   if (!req->content_encoding || strcasecmp(req->content_encoding, "gzip") != 0)
     return answer_error(ans, 400, "Content-Encoding: a batch body must be gzip");
-  r = asr_gz_decompress(req->body, req->body_len, INGEST_MAX_DECOMPRESSED, json, json_len);
+  r = gunzip_metered(req, m, json, json_len);
+  if (r == ASR_ERR_LIMIT)
+    return OVER_MEMORY;
   if (r == ASR_ERR_TOO_LARGE)
     return answer_error(ans, 413, "body: more than %u bytes decompressed", INGEST_MAX_DECOMPRESSED);
   if (r == ASR_ERR_NOMEM)
@@ -713,21 +883,21 @@ static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch
                                (json_int_t)res.readings));
 }
 
-int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_request *req, int64_t now,
-                      ingest_answer *ans)
+/* Decodes the JSON text and stores the batch: the status (OVER_MEMORY: no answer yet). */
+static int decode_and_store(cstore *st, const cstore_agent *agent, const uint8_t *json,
+                            size_t json_len, int64_t now, const budget_meter *m, ingest_answer *ans)
 {
   char err[ERR_MAX];
-  uint8_t *json = NULL;
-  size_t json_len = 0;
   ingest_doc *doc = NULL;
-  int status = open_body(agent, req, &json, &json_len, ans);
-  asr_result r;
+  asr_result r = ingest_decode((const char *)json, json_len, agent->id, &doc, err, sizeof(err));
+  int status;
 
-  if (status)
-    goto out;
-  r = ingest_decode((const char *)json, json_len, agent->id, &doc, err, sizeof(err));
-  if (r == ASR_ERR_NOMEM)
+  if (r && m->status)
+    status = OVER_MEMORY;
+  else if (r == ASR_ERR_NOMEM)
     status = answer_error(ans, 503, "out of memory");
+  else if (r == ASR_ERR_TOO_LARGE)
+    status = answer_error(ans, 413, "%s", err);
   else if (r)
     status = answer_error(ans, 400, "%s", err);
   if (r)
@@ -736,7 +906,28 @@ int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_reques
   status = store_batch(st, agent, &doc->batch, now, ans);
 out:
   ingest_doc_free(doc);
-  free(json);
+  return status;
+}
+
+int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_request *req, int64_t now,
+                      ingest_answer *ans)
+{
+  uint8_t *json = NULL;
+  size_t json_len = 0;
+  budget_meter m;
+  int status;
+
+  ingest_init();
+  budget_meter_begin(&m, req->memory, memory_cap(req));
+  status = open_body(agent, req, &m, &json, &json_len, ans);
+  if (!status)
+    status = decode_and_store(st, agent, json, json_len, now, &m, ans);
+  budget_free_block(json);
+  budget_meter_end(&m);
+  if (status == OVER_MEMORY)
+    status = answer_memory(ans, &m);
+  if (m.peak >= TRIM_AFTER)
+    budget_trim();
   return status;
 }
 

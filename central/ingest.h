@@ -4,28 +4,44 @@
  * the body; these functions answer with an HTTP status and a JSON body. The order of the
  * checks of a batch is the protocol's: headers present and well formed, agent known and
  * not revoked, timestamp within ASR_SIGN_MAX_SKEW, body size, signature over the
- * compressed bytes, gunzip (bounded), JSON parse, a strict schema check of every field,
- * and only then one transaction (cstore_apply). A malformed batch gets 400 with a
- * message naming the field ("readings[3].levels[1]: level is not an integer") and
- * nothing of it is stored. */
+ * compressed bytes, gunzip (bounded), the JSON text's containers counted (bounded) before
+ * it is parsed, JSON parse, the batch's counts (bounded), a strict schema check of every
+ * field, and only then one transaction (cstore_apply). A malformed batch gets 400 with a
+ * message naming the field ("readings[3].levels[1]: level is not an integer"), one past
+ * a size bound 413 naming it ("readings: 100001 elements, more than ...: split it"), and
+ * nothing of it is stored. The decoding is metered (central/budget.h): past the request's
+ * memory 413, past the memory shared by all requests 503 with Retry-After. */
 #ifndef ASR_INGEST_H
 #define ASR_INGEST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "central/budget.h"
 #include "central/cstore.h"
 #include "common/result.h"
 
+/* The bounds of one batch (docs/protocol.md, "Limits", says why these numbers). Past a
+ * bound marked 413 the batch is too large and the agent splits it; past one marked 400 it
+ * is malformed. */
 #define INGEST_MAX_COMPRESSED (8u << 20)    /* 8 MiB: 413 beyond */
 #define INGEST_MAX_DECOMPRESSED (64u << 20) /* 64 MiB: 413 beyond */
 #define INGEST_MAX_ENROLL (64u << 10)       /* an enrolment body */
-#define INGEST_MAX_DEVICES 100000
-#define INGEST_MAX_READINGS 1000000
-#define INGEST_MAX_EVENTS 1000000
-#define INGEST_MAX_SUPPLIES 64
-#define INGEST_MAX_ERRORS 64  /* status.errors entries */
-#define INGEST_STR_MAX 255    /* bytes of a string (sys_descr: 512) */
+#define INGEST_MAX_DEVICES 20000            /* devices of a batch: 413 beyond */
+#define INGEST_MAX_READINGS 100000          /* readings of a batch: 413 beyond */
+#define INGEST_MAX_LEVELS 1000000           /* levels of all its readings: 413 beyond */
+#define INGEST_MAX_SUPPLIES_ALL 200000      /* supplies of all its devices: 413 beyond */
+#define INGEST_MAX_EVENTS 10000             /* events of a batch: 413 beyond */
+#define INGEST_MAX_SUPPLIES 64              /* supplies of a device, levels of a reading: 400 */
+#define INGEST_MAX_ERRORS 64                /* status.errors entries: 400 */
+/* JSON containers a batch within those bounds may hold, counted before it is parsed. */
+#define INGEST_MAX_ARRAYS                                                                          \
+  (INGEST_MAX_LEVELS + INGEST_MAX_READINGS + 2 * INGEST_MAX_DEVICES + 3 + 1024)
+#define INGEST_MAX_OBJECTS                                                                         \
+  (INGEST_MAX_READINGS + INGEST_MAX_SUPPLIES_ALL + 2 * INGEST_MAX_DEVICES + INGEST_MAX_EVENTS +    \
+   1 + 1024)
+#define INGEST_BATCH_MEMORY (384u << 20) /* decoding one batch, by default: 413 beyond */
+#define INGEST_STR_MAX 255               /* bytes of a string (sys_descr: 512) */
 #define INGEST_PROTOCOL 2     /* the newest version spoken (2: readings[].meters) */
 #define INGEST_PROTOCOL_MIN 1 /* the oldest still accepted: version 1 batches as ever */
 
@@ -45,8 +61,14 @@ typedef struct {
   const char *agent, *timestamp, *signature, *content_encoding;
   const void *body;
   size_t body_len;
-  size_t max_body; /* compressed body limit, 0 = INGEST_MAX_COMPRESSED */
+  size_t max_body;   /* compressed body limit, 0 = INGEST_MAX_COMPRESSED */
+  size_t max_memory; /* memory decoding it may take, 0 = INGEST_BATCH_MEMORY (413 beyond) */
+  budget *memory;    /* shared by every request in flight (503 when spent), NULL = none */
 } ingest_request;
+
+/* Makes jansson allocate through the memory meters of central/budget.h; once per process,
+ * before any thread uses jansson (ingest_batch_body calls it too). */
+void ingest_init(void);
 
 /* The compressed body limit of a request: max_body, at most INGEST_MAX_COMPRESSED. */
 size_t ingest_body_limit(const ingest_request *req);

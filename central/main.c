@@ -13,9 +13,9 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
-    {"site", ccli_site, "add or list sites (site add prints the site token)"},
+    {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
-    {"agent", ccli_agent, "revoke an enrolled agent (its requests get 403)"},
+    {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
     {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
     {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
     {"orders", ccli_orders, "list the orders and their lines"},

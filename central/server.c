@@ -1,21 +1,33 @@
 /* server.c: asr-central's HTTP(S) endpoint on libmicrohttpd; the only code that includes
  * microhttpd.h. The protocol's logic lives in central/ingest.c, the supplies status pages
- * in central/view.c (data) and central/page.c (rendering); this file moves bytes.
+ * in central/view.c (data) and central/page.c (rendering); this file moves bytes and
+ * enforces what one client and one request may take.
  *
  * How a request goes through libmicrohttpd (MHD calls on_request several times):
- *  1. headers received (*con_cls NULL): route by path and method (404, 405); for a batch
- *     run the checks that need no body (signature headers, agent, timestamp,
- *     Content-Length) so that a bad request is answered before its body is read;
- *  2. body pieces: appended to a buffer bounded by the body limit; past it the pieces
- *     are dropped (413 at the end), and a client that keeps sending is cut off;
- *  3. end of body (*upload_data_size 0): ingest and answer.
- * MHD then calls on_completed, which logs the request and frees its context.
- * The read-only pages (GET or HEAD of /, /sites/NAME, /api/sites, /api/sites/NAME) are
- * answered at step 1. MHD is told not to decode the path (unescape_none): page names are
- * decoded by page_url_decode, which refuses an encoded NUL and bounds the length.
+ *  1. headers received (*con_cls NULL): route by path. The agents' protocol (/v1/...):
+ *     404, 405, and for a batch the checks that need no body (signature headers, agent,
+ *     timestamp, Content-Length) so that a bad request is answered before its body is
+ *     read; the body's bytes are reserved in the shared memory budget (503 when spent).
+ *     Anything else (the pages) is handed to the page pool and the connection suspended
+ *     until its answer is rendered (resumed by the pool's thread; 503 when the pool's
+ *     queue is full), so that the agents' workers never render a page;
+ *  2. body pieces: appended to a buffer bounded by the body limit; past it (or past the
+ *     budget) the pieces are dropped (413 or 503 at the end), and a client that keeps
+ *     sending is cut off;
+ *  3. end of body (*upload_data_size 0): ingest (its decoding metered, central/budget.h)
+ *     and answer.
+ * MHD then calls on_completed, which logs the request, gives back its memory and frees
+ * its context. MHD is told not to decode the path (unescape_none): page names are decoded
+ * by page_url_decode, which refuses an encoded NUL and bounds the length.
  *
- * Threads: MHD's pool of worker threads calls us; each thread opens its own database
- * handle on first use (thread-specific data, closed when the thread ends). */
+ * Limits: MHD bounds the connections in all and per client address, and closes a
+ * connection idle for --timeout; central/connguard.c adds what MHD lacks, a deadline for
+ * a request's headers and for the whole request (a client trickling a byte a second is
+ * cut, not kept forever). MHD tells us each connection's start and end (on_connection).
+ *
+ * Threads: MHD's pool of worker threads and the page pool's threads call us; each thread
+ * opens its own database handle on first use (thread-specific data, closed when the
+ * thread ends). */
 #include "central/server.h"
 
 #include <arpa/inet.h>
@@ -29,9 +41,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "central/budget.h"
+#include "central/connguard.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/page.h"
+#include "central/pagepool.h"
 #include "central/view.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -40,18 +55,33 @@
 #define PEM_MAX (1u << 20)
 #define DISCARD_MAX (8u << 20) /* bytes dropped past the limit before cutting the client */
 
+#define BUSY_BODY                                                                                  \
+  "{\"error\":\"busy: the memory for bodies in flight is spent, the batch was not stored:"         \
+  " retry later\"}"
+
 struct central_server {
   struct MHD_Daemon *mhd;
   char *db_path;
-  size_t max_body;
+  size_t max_body, batch_memory;
   central_log_cb log_cb;
   void *log_ctx;
   pthread_key_t db_key;
   char *cert, *key;
   asr_rp_conf rules; /* of the status pages */
+  budget *memory;    /* bodies and their decoding, all requests together */
+  connguard *guard;  /* request deadlines */
+  pagepool *pages;   /* everything that is not the agents' protocol */
 };
 
-typedef enum { R_ENROLL, R_BATCH, R_DONE } req_kind;
+typedef enum { R_ENROLL, R_BATCH, R_PAGE, R_DONE } req_kind;
+
+/* A rendered page: status, content type and a malloc'd body. */
+typedef struct {
+  int status;
+  bool json;
+  const char *allow; /* the Allow header of a 405 */
+  char *body;
+} page_answer;
 
 /* One request in progress. */
 typedef struct {
@@ -60,18 +90,51 @@ typedef struct {
   const char *allow; /* the Allow header of a 405 (NULL: POST) */
   uint8_t *buf;
   size_t len, cap, limit, dropped;
-  bool too_large;
+  size_t reserved; /* bytes of the memory budget held for the body */
+  int drop_status; /* 413 or 503: the body is read and dropped, then this answered */
   int64_t start_ms;
   ingest_answer ans;
   cstore_agent agent;
+  cg_conn *guard;
+  /* a page, rendered by the page pool while the connection is suspended */
+  central_server *sv;
+  struct MHD_Connection *conn;
+  char *url;
+  page_answer page;
 } request;
 
 void central_server_opts_init(central_server_opts *o)
 {
   memset(o, 0, sizeof(*o));
   o->threads = 4;
+  o->page_threads = 2;
+  o->page_queue = 16;
   o->max_connections = 512;
+  o->per_ip_connections = 32;
   o->timeout = 60;
+  o->header_timeout = 10;
+  o->request_timeout = 120;
+  o->memory_budget = CENTRAL_MEMORY_BUDGET;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * TLS: the GnuTLS priority strings (MHD_OPTION_HTTPS_PRIORITIES). TLS 1.2 keeps the
+ * ECDHE and DHE key exchanges (forward secrecy) with AEAD ciphers only; TLS 1.3 has
+ * nothing else. Static RSA key exchange, CBC suites, SHA-1 MACs, TLS 1.0/1.1 and SSL 3
+ * are refused. */
+
+static const char PRIO_TLS12[] =
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:"
+    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE";
+static const char PRIO_TLS13[] = "SECURE128:-VERS-ALL:+VERS-TLS1.3:%SERVER_PRECEDENCE";
+
+const char *central_tls_priorities(const char *min_version)
+{
+  if (!min_version || strcmp(min_version, "1.2") == 0)
+    return PRIO_TLS12;
+  if (strcmp(min_version, "1.3") == 0)
+    return PRIO_TLS13;
+  return NULL;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -178,6 +241,13 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int sta
   return send_answer(c, rq);
 }
 
+/* A 503 with Retry-After: what the request needs is in use by others right now. */
+static enum MHD_Result send_busy(struct MHD_Connection *c, request *rq, const char *json)
+{
+  rq->ans.retry_after = 5;
+  return send_error(c, rq, 503, json);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Requests. */
 
@@ -220,37 +290,52 @@ static void fill_request(struct MHD_Connection *c, central_server *sv, const req
   ir->body = rq->buf;
   ir->body_len = rq->len;
   ir->max_body = sv->max_body;
+  ir->max_memory = sv->batch_memory;
+  ir->memory = sv->memory;
 }
 
-/* The checks of a batch before its body. A body announced over the limit is refused
- * at once when the client waits for "100 Continue" (it never sends it) or when it is
- * far over; otherwise it is read and dropped (never buffered) and 413 answered at its
- * end, so that a client that sends its body before reading the answer gets the 413
- * instead of a reset connection. */
-static enum MHD_Result batch_headers(struct MHD_Connection *c, request *rq, cstore *st,
-                                     const ingest_request *ir)
+/* Reserves the body's bytes in the memory budget: the announced length, or the whole
+ * limit when the client announced none (chunked). */
+static bool reserve_body(central_server *sv, request *rq, int64_t cl)
+{
+  size_t n = cl >= 0 && cl <= (int64_t)rq->limit ? (size_t)cl : rq->limit;
+
+  if (!budget_take(sv->memory, n))
+    return false;
+  rq->reserved = n;
+  return true;
+}
+
+/* The checks of a batch before its body. A body announced over the limit, or one the
+ * memory budget has no room for, is refused at once when the client waits for "100
+ * Continue" (it never sends it) or when it is far over; otherwise it is read and
+ * dropped (never buffered) and 413 or 503 answered at its end, so that a client that
+ * sends its body before reading the answer gets the answer instead of a reset. */
+static enum MHD_Result batch_headers(central_server *sv, struct MHD_Connection *c, request *rq,
+                                     cstore *st, const ingest_request *ir)
 {
   const char *expect = header(c, MHD_HTTP_HEADER_EXPECT);
+  bool waits = expect && strcasecmp(expect, "100-continue") == 0;
   int64_t cl = content_length(c);
   bool over = cl > (int64_t)rq->limit;
-  bool now = over && ((expect && strcasecmp(expect, "100-continue") == 0) ||
-                      cl - (int64_t)rq->limit > (int64_t)DISCARD_MAX);
+  bool now = over && (waits || cl - (int64_t)rq->limit > (int64_t)DISCARD_MAX);
 
   if (ingest_check_headers(st, ir, now ? cl : -1, ingest_now(), &rq->agent, &rq->ans))
     return send_answer(c, rq);
-  rq->too_large = over;
+  if (over) {
+    rq->drop_status = 413;
+    return MHD_YES;
+  }
+  if (reserve_body(sv, rq, cl))
+    return MHD_YES;
+  if (waits)
+    return send_busy(c, rq, BUSY_BODY);
+  rq->drop_status = 503;
   return MHD_YES;
 }
 
 /* ---------------------------------------------------------------------------------------
  * The supplies status pages (read-only). */
-
-/* A rendered page: status, content type and a malloc'd body. */
-typedef struct {
-  int status;
-  bool json;
-  char *body;
-} page_answer;
 
 static bool is_page(const char *url)
 {
@@ -353,30 +438,91 @@ static void page_headers(struct MHD_Response *resp, bool json)
                           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
 }
 
-/* GET or HEAD of a page (libmicrohttpd leaves out the body of a HEAD answer). */
-static enum MHD_Result on_page(central_server *sv, struct MHD_Connection *c, request *rq,
-                               const char *url, const char *method)
+/* Any request that is not the agents' protocol: a page, or 404/405 (on a pool thread). */
+static void page_request(central_server *sv, const char *url, const char *method, page_answer *a)
 {
-  page_answer a = {0};
+  a->json = strncmp(url, "/api/", 5) == 0 || !is_page(url);
+  if (!is_page(url)) {
+    a->status = 404;
+    a->body = strdup("{\"error\":\"no such path\"}");
+  } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    a->json = true;
+    a->status = 405;
+    a->allow = "GET, HEAD";
+    a->body = strdup("{\"error\":\"method not allowed: use GET\"}");
+  } else {
+    page_route(thread_db(sv), &sv->rules, url, a);
+  }
+}
+
+/* The page pool's job: render, then let MHD carry on with the connection. */
+static void page_run(void *arg)
+{
+  request *rq = arg;
+  size_t len;
+
+  page_request(rq->sv, rq->url, rq->method, &rq->page);
+  /* the rendered page waits for its reader (maybe a slow one): it holds memory of the
+   * budget until the request ends (on_completed gives it back) */
+  len = rq->page.body ? strlen(rq->page.body) : 0;
+  if (budget_take(rq->sv->memory, len))
+    rq->reserved = len;
+  else
+    page_fail(&rq->page, 503, "Busy", "the server's memory is in use, try again");
+  MHD_resume_connection(rq->conn);
+}
+
+/* The pool stopped before rendering it. */
+static void page_cancel(void *arg)
+{
+  request *rq = arg;
+
+  page_fail(&rq->page, 503, "Unavailable", "the server is stopping");
+  MHD_resume_connection(rq->conn);
+}
+
+/* Hands a request to the page pool and suspends its connection until the page is ready;
+ * a full queue is answered 503 at once. */
+static enum MHD_Result page_submit(central_server *sv, struct MHD_Connection *c, request *rq,
+                                   const char *url)
+{
+  rq->kind = R_PAGE;
+  rq->sv = sv;
+  rq->conn = c;
+  rq->url = strdup(url);
+  if (!rq->url)
+    return MHD_NO;
+  connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
+  MHD_suspend_connection(c);
+  if (!pagepool_submit(sv->pages, page_run, page_cancel, rq)) {
+    rq->page.json = strncmp(url, "/api/", 5) == 0;
+    page_fail(&rq->page, 503, "Busy", "too many pages asked for at once, try again");
+    MHD_resume_connection(c);
+  }
+  return MHD_YES;
+}
+
+/* The page is rendered: queue it (libmicrohttpd leaves out the body of a HEAD answer). */
+static enum MHD_Result send_page(struct MHD_Connection *c, request *rq)
+{
+  page_answer *a = &rq->page;
   struct MHD_Response *resp;
   enum MHD_Result ret;
 
-  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-    rq->allow = "GET, HEAD";
-    return send_error(c, rq, 405, "{\"error\":\"method not allowed: use GET\"}");
-  }
-  page_route(thread_db(sv), &sv->rules, url, &a);
-  if (!a.body)
+  if (!a->body)
     return send_error(c, rq, 500, "{\"error\":\"internal error\"}");
-  resp = MHD_create_response_from_buffer(strlen(a.body), a.body, MHD_RESPMEM_MUST_FREE);
-  if (!resp) {
-    free(a.body);
+  resp = MHD_create_response_from_buffer(strlen(a->body), a->body, MHD_RESPMEM_MUST_FREE);
+  if (!resp)
     return MHD_NO;
-  }
-  page_headers(resp, a.json);
-  ret = MHD_queue_response(c, (unsigned)a.status, resp);
+  a->body = NULL; /* the response's now */
+  page_headers(resp, a->json);
+  if (a->allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
+  if (a->status == 503)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+  ret = MHD_queue_response(c, (unsigned)a->status, resp);
   MHD_destroy_response(resp);
-  rq->ans.status = a.status;
+  rq->ans.status = a->status;
   rq->kind = R_DONE;
   return ret;
 }
@@ -389,8 +535,8 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
   cstore *st;
   bool post = strcmp(method, "POST") == 0;
 
-  if (is_page(url))
-    return on_page(sv, c, rq, url, method);
+  if (strncmp(url, "/v1/", 4) != 0)
+    return page_submit(sv, c, rq, url);
   if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0)
     return send_error(c, rq, 404, "{\"error\":\"no such path\"}");
   if (!post)
@@ -408,7 +554,7 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
   st = thread_db(sv);
   if (!st)
     return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
-  return batch_headers(c, rq, st, &ir);
+  return batch_headers(sv, c, rq, st, &ir);
 }
 
 /* A piece of body: kept while within the limit, dropped past it. */
@@ -416,8 +562,9 @@ static enum MHD_Result on_body(request *rq, const char *data, size_t n)
 {
   if (rq->kind == R_DONE)
     return MHD_YES;
-  if (rq->too_large || n > rq->limit - rq->len) {
-    rq->too_large = true;
+  if (rq->drop_status || n > rq->limit - rq->len) {
+    if (!rq->drop_status)
+      rq->drop_status = 413;
     rq->dropped += n;
     free(rq->buf);
     rq->buf = NULL;
@@ -450,8 +597,11 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
 
   if (rq->kind == R_DONE)
     return MHD_YES;
-  if (rq->too_large)
+  connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
+  if (rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: more than the compressed size limit\"}");
+  if (rq->drop_status == 503)
+    return send_busy(c, rq, BUSY_BODY);
   st = thread_db(sv);
   if (!st)
     return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
@@ -462,6 +612,15 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   fill_request(c, sv, rq, &ir);
   ingest_batch_body(st, &rq->agent, &ir, ingest_now(), &rq->ans);
   return send_answer(c, rq);
+}
+
+/* The deadline record of a connection (connguard.h), set when it started. */
+static cg_conn *conn_guard(struct MHD_Connection *c)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+  return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -478,9 +637,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return MHD_NO;
     *con_cls = rq;
     rq->start_ms = asr_monotonic_ms();
+    rq->guard = conn_guard(c);
+    connguard_phase(sv->guard, rq->guard, CG_BODY);
     printable(rq->method, sizeof(rq->method), method);
     printable(rq->path, sizeof(rq->path), url);
     return on_headers(sv, c, rq, url, method);
+  }
+  if (rq->kind == R_PAGE || rq->kind == R_DONE) {
+    *upload_data_size = 0; /* a body sent with a page request is ignored */
+    return rq->kind == R_PAGE ? send_page(c, rq) : MHD_YES;
   }
   if (*upload_data_size) {
     size_t n = *upload_data_size;
@@ -496,7 +661,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   central_server *sv = cls;
   request *rq = *con_cls;
 
-  (void)c;
   (void)toe;
   if (!rq)
     return;
@@ -505,11 +669,31 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                              rq->ans.agent_id, rq->ans.batch_id, asr_monotonic_ms() - rq->start_ms};
     sv->log_cb(&l, sv->log_ctx);
   }
+  budget_give(sv->memory, rq->reserved);
+  connguard_phase(sv->guard, conn_guard(c), CG_HEADERS); /* the next request's clock */
   ingest_answer_free(&rq->ans);
   memset(&rq->agent, 0, sizeof(rq->agent));
   free(rq->buf);
+  free(rq->url);
+  free(rq->page.body);
   free(rq);
   *con_cls = NULL;
+}
+
+/* A connection starts or ends: its deadlines (connguard.h). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  central_server *sv = cls;
+  const union MHD_ConnectionInfo *ci;
+
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? connguard_open(sv->guard, ci->connect_fd) : NULL;
+    return;
+  }
+  connguard_close(sv->guard, *socket_context);
+  *socket_context = NULL;
 }
 
 /* libmicrohttpd's own messages, into our log (its format strings are its own). */
@@ -592,17 +776,22 @@ static asr_result load_tls(central_server *sv, const central_server_opts *o, cha
 static asr_result start_mhd(central_server *sv, const central_server_opts *o,
                             const struct sockaddr *sa, char *err, size_t n)
 {
-  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+  const char *prio =
+      o->tls_priorities ? o->tls_priorities : central_tls_priorities(o->tls_min_version);
   struct MHD_OptionItem opts[] = {
       {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL}, /* first: catches all */
       {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
       {MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 4, NULL},
       {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections, NULL},
       {MHD_OPTION_CONNECTION_TIMEOUT, o->timeout, NULL},
       {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
+      {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
       {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
       {MHD_OPTION_END, 0, NULL}, /* the certificate, with TLS */
       {MHD_OPTION_END, 0, NULL}, /* the key, with TLS */
+      {MHD_OPTION_END, 0, NULL}, /* the priorities, with TLS */
       {MHD_OPTION_END, 0, NULL},
   };
 
@@ -610,17 +799,46 @@ static asr_result start_mhd(central_server *sv, const central_server_opts *o,
     flags |= MHD_USE_IPv6;
   if (sv->cert) {
     flags |= MHD_USE_TLS;
-    opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, sv->cert};
-    opts[8] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, sv->key};
+    opts[9] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, sv->cert};
+    opts[10] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, sv->key};
+    opts[11] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)prio};
   }
   sv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
                              MHD_OPTION_END);
   if (!sv->mhd) {
-    asr_fmt(err, n, "cannot listen on %s (address in use, not local, or bad certificate)",
-            o->listen);
+    asr_fmt(err, n, "cannot listen on %s (address in use, not local, bad certificate%s)", o->listen,
+            o->tls_priorities ? ", or --tls-priorities not a GnuTLS priority string" : "");
     return ASR_ERR_IO;
   }
   return ASR_OK;
+}
+
+/* The memory budget, the request deadlines and the page pool, before MHD starts. */
+static asr_result start_limits(central_server *sv, const central_server_opts *o, char *err,
+                               size_t n)
+{
+  size_t total =
+      o->memory_budget > INGEST_MAX_COMPRESSED ? o->memory_budget : CENTRAL_MEMORY_BUDGET;
+  asr_result r = ASR_ERR_NOMEM;
+
+  if (!central_tls_priorities(o->tls_min_version)) {
+    asr_fmt(err, n, "--tls-min-version: '%s' is not 1.2 or 1.3", o->tls_min_version);
+    return ASR_ERR_USAGE;
+  }
+  /* one batch alone (its body, then its decoding) always fits in the budget */
+  sv->batch_memory = o->batch_memory ? o->batch_memory : INGEST_BATCH_MEMORY;
+  if (sv->batch_memory > total - INGEST_MAX_COMPRESSED)
+    sv->batch_memory = total - INGEST_MAX_COMPRESSED;
+  sv->memory = budget_new(total);
+  if (sv->memory)
+    r = connguard_start(o->header_timeout ? o->header_timeout : 10,
+                        o->request_timeout ? o->request_timeout : 120, &sv->guard);
+  if (!r)
+    r = pagepool_start(o->page_threads, o->page_queue, &sv->pages);
+  if (r)
+    asr_strlcpy(err, "out of memory", n);
+  ingest_init();
+  return r;
 }
 
 asr_result central_server_start(const central_server_opts *o, central_server **out, char *err,
@@ -650,6 +868,8 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
   if (r)
     asr_fmt(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
   if (!r)
+    r = start_limits(sv, o, err, n);
+  if (!r)
     r = load_tls(sv, o, err, n);
   if (!r)
     r = start_mhd(sv, o, (const struct sockaddr *)&ss, err, n);
@@ -672,8 +892,11 @@ void central_server_stop(central_server *s)
 {
   if (!s)
     return;
+  pagepool_stop(s->pages); /* first: every suspended connection is resumed */
   if (s->mhd)
     MHD_stop_daemon(s->mhd);
+  connguard_stop(s->guard);
+  budget_free(s->memory);
   pthread_key_delete(s->db_key);
   free(s->cert);
   if (s->key) {

@@ -2,9 +2,16 @@
  * includes microhttpd.h). Routes POST /v1/enroll and POST /v1/batches to central/ingest.c,
  * and GET/HEAD of the read-only supplies status pages (/, /sites/NAME, /api/sites,
  * /api/sites/NAME) to central/view.c and central/page.c; 404 for other paths, 405 for
- * other methods. A bounded pool of worker threads, each
- * with its own database handle; a connection limit and a per-connection timeout.
- * HTTPS when given a certificate and key (TLS inside libmicrohttpd, GnuTLS). */
+ * other methods.
+ *
+ * What one client or one request may take is bounded: connections in all and from one
+ * address, a deadline for a request's headers and for the whole request (central/
+ * connguard.h), the memory of bodies and of their decoding (central/budget.h: 503 with
+ * Retry-After when all of it is in use). The agents' protocol (/v1/...) runs on a pool of
+ * worker threads of its own; everything else (the pages) on a separate bounded pool
+ * (central/pagepool.h), so that no number of page requests can starve the uploads.
+ * HTTPS when given a certificate and key (TLS inside libmicrohttpd, GnuTLS): TLS 1.2 and
+ * 1.3, forward-secret AEAD suites only, unless told otherwise. */
 #ifndef ASR_SERVER_H
 #define ASR_SERVER_H
 
@@ -29,14 +36,29 @@ typedef struct {
   const char *listen;             /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
   const char *db_path;            /* the database (opened once per worker thread) */
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
-  unsigned threads;               /* worker threads (default 4) */
+  const char *tls_min_version;    /* "1.2" (default) or "1.3" */
+  const char *tls_priorities;     /* a GnuTLS priority string replacing the default one */
+  unsigned threads;               /* worker threads of the agents' protocol (default 4) */
+  unsigned page_threads;          /* threads rendering everything else (default 2) */
+  unsigned page_queue;            /* pages waiting for one at most (default 16; 503 beyond) */
   unsigned max_connections;       /* default 512 */
+  unsigned per_ip_connections;    /* connections from one address at most (default 32) */
   unsigned timeout;               /* seconds of inactivity before a connection closes (60) */
+  unsigned header_timeout;        /* seconds to receive a request's headers (10) */
+  unsigned request_timeout;       /* seconds to receive a whole request (120) */
   size_t max_body;                /* compressed batch limit, 0 = 8 MiB */
+  size_t batch_memory;            /* decoding one batch at most, 0 = INGEST_BATCH_MEMORY */
+  size_t memory_budget;           /* all batches in flight at most (default 1 GiB) */
   const asr_rp_conf *rules;       /* the rules of the status pages (copied; NULL: defaults) */
   central_log_cb log_cb;          /* called once per request (may be NULL) */
   void *log_ctx;
 } central_server_opts;
+
+#define CENTRAL_MEMORY_BUDGET ((size_t)1 << 30) /* default memory_budget */
+
+/* The GnuTLS priority string serve uses for tls_min_version ("1.2" or "1.3"; NULL: 1.2),
+ * or NULL for another value. Forward-secret AEAD suites only. */
+const char *central_tls_priorities(const char *tls_min_version);
 
 typedef struct central_server central_server;
 

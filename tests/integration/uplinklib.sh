@@ -152,7 +152,8 @@ tls_ca()
 tls_csr()
 {
   _d="$TMPD/tls"
-  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+  # shellcheck disable=SC2086 # TLS_NEWKEY (e.g. "rsa:2048") holds words on purpose
+  openssl req -new -nodes -newkey ${TLS_NEWKEY:-ec -pkeyopt ec_paramgen_curve:prime256v1} \
     -keyout "$_d/$1.key" -out "$_d/$1.csr" -subj "/CN=$2" >"$_d/$1.log" 2>&1 ||
     { show "$_d/$1.log"; exit 99; }
   chmod 600 "$_d/$1.key"
@@ -165,7 +166,8 @@ EOF
 }
 
 # tls_cert CA NAME SAN [CN]: NAME.pem / NAME.key signed by CA for SAN
-# ("IP:127.52.1.1,DNS:central.test"), valid 30 days from now.
+# ("IP:127.52.1.1,DNS:central.test"), valid 30 days from now. An EC P-256 key, or what
+# TLS_NEWKEY says (openssl req -newkey: "rsa:2048").
 tls_cert()
 {
   _d="$TMPD/tls"
