@@ -25,6 +25,7 @@ int ccli_site(int argc, char **argv);
 int ccli_devices(int argc, char **argv);
 int ccli_agent(int argc, char **argv);
 int ccli_simulate(int argc, char **argv);
+int ccli_meters(int argc, char **argv); /* central/ccli_meters.c */
 
 struct cstore;
 

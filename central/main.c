@@ -15,6 +15,7 @@ static const struct {
     {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
     {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
+    {"meters", ccli_meters, "billing meters per device: start, end and usage of a period"},
     {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
     {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
     {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
