@@ -221,6 +221,12 @@ static const critical_row *critical_of(const asr_alert *a)
   return NULL;
 }
 
+int64_t asr_alert_persist_seconds(const asr_alert *a)
+{
+  /* jam, coverOpen, doorOpen: critical only when they persist */
+  return a->code == 8 || a->code == 3 || a->code == 501 ? ASR_ALERT_PERSIST_S : 0;
+}
+
 int asr_alert_critical(const asr_alert *a)
 {
   return critical_of(a) != NULL || (a->severity == 3 && a->training == 5);

@@ -32,6 +32,11 @@ const char *asr_alert_route(const asr_alert *a);
 /* True when the alert is critical by the default table: an event for the central. */
 int asr_alert_critical(const asr_alert *a);
 
+/* Seconds a critical alert must persist before it becomes an event: jams, open covers
+ * and doors come and go in normal use (ASR_ALERT_PERSIST_S); 0 for the others. */
+#define ASR_ALERT_PERSIST_S 600
+int64_t asr_alert_persist_seconds(const asr_alert *a);
+
 /* The identity of an alert across polls: "group/group_index/location/code/severity/
  * training/description" hashed to 16 hex digits (index and time excluded). */
 void asr_alert_key(const asr_alert *a, char *out, size_t n);

@@ -304,6 +304,7 @@ static const asr_schema_step asr_schema_steps[] = {
         " first_seen INTEGER NOT NULL DEFAULT 0,"
         " last_seen INTEGER NOT NULL DEFAULT 0,"
         " cleared_at INTEGER NOT NULL DEFAULT 0,"
+        " raised INTEGER NOT NULL DEFAULT 0," /* 1: its critical event was recorded */
         " PRIMARY KEY (device_id, key)"
         ");"},
 };

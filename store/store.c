@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
+#include "store/alerts.h"
 #include "store/meters.h"
 #include "store/schema.h"
 
@@ -1265,6 +1266,8 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
     r = save_reading(st, did, dev, now);
   if (!r && dev->n_meters > 0)
     r = asr_meters_save(st, did, dev, now); /* store/meters.c: same time as the reading */
+  if (!r)
+    r = asr_alerts_track(st, did, dev, now); /* store/alerts.c: new, persisting, cleared */
   if (!r)
     r = tx_commit(st);
   if (r) {

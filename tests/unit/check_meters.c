@@ -9,7 +9,11 @@
 #include "snmp/alerts.h"
 #include "snmp/meters.h"
 #include "snmp/printer.h"
+#include "store/alerts.h"
+#include "store/events.h"
 #include "store/meters.h"
+#include "store/store.h"
+#include "testutil.h"
 #include "vbfixture.h"
 
 #define SUP "1.3.6.1.2.1.43.11.1.1."
@@ -283,6 +287,89 @@ START_TEST(test_alert_other_device)
 }
 END_TEST
 
+/* Alert tracking across polls on a real store: a critical alert is an event once, at
+ * once (toner empty) or once it persisted (a jam); an alert whose index moved is the same
+ * alert; a warning is never an event; a raised alert that is gone is cleared (event), and
+ * one that comes back is new again; a poll that did not read the table changes nothing. */
+typedef struct {
+  char text[2048];
+  int n;
+} evlist;
+
+static int add_event(const asr_event *e, void *ctx)
+{
+  evlist *l = ctx;
+  size_t k = strlen(l->text);
+
+  l->n++;
+  asr_fmt(l->text + k, sizeof(l->text) - k, "%lld %.14s|", (long long)e->t, e->kind);
+  return 0;
+}
+
+static asr_alert mk_alert(int32_t idx, int32_t sev, int32_t group, int32_t code, const char *d)
+{
+  asr_alert a;
+
+  memset(&a, 0, sizeof(a));
+  a.index = idx;
+  a.severity = sev;
+  a.training = 3;
+  a.group = group;
+  a.group_index = 1;
+  a.location = -1;
+  a.code = code;
+  asr_strlcpy(a.description, d, sizeof(a.description));
+  return a;
+}
+
+static void poll_at(asr_store *st, asr_device *d, int64_t t, const asr_alert *al, size_t n)
+{
+  d->has_alert_table = true;
+  d->n_alerts = d->alerts_total = n;
+  for (size_t i = 0; i < n; i++)
+    d->alerts[i] = al[i];
+  ck_assert_int_eq(asr_store_save(st, d, 161, NULL, t, NULL), ASR_OK);
+}
+
+START_TEST(test_alert_tracking)
+{
+  char dir[512], path[600], err[256];
+  asr_store *st = NULL;
+  asr_device d;
+  evlist ev = {"", 0};
+  const int64_t t0 = 1795000000;
+  asr_alert toner = mk_alert(3, 3, 11, 1101, "Toner empty\n(K)");
+  asr_alert jam = mk_alert(9, 3, 13, 8, "Jam");
+  asr_alert low = mk_alert(7, 4, 8, 802, "Tray 2 low");
+
+  tu_tmpdir("alerts", dir, sizeof(dir));
+  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  asr_device_init(&d);
+  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
+  asr_strlcpy(d.serial, "AL1", sizeof(d.serial));
+  d.is_printer = true;
+  poll_at(st, &d, t0, (asr_alert[]){toner, jam, low}, 3);
+  toner.index = 4; /* the window moved: same content, another index */
+  jam.index = 1;
+  poll_at(st, &d, t0 + 3600, (asr_alert[]){low, jam, toner}, 3);
+  d.has_alert_table = false; /* a poll without the table: nothing clears */
+  d.n_alerts = 0;
+  ck_assert_int_eq(asr_store_save(st, &d, 161, NULL, t0 + 5400, NULL), ASR_OK);
+  poll_at(st, &d, t0 + 7200, (asr_alert[]){low}, 1);
+  poll_at(st, &d, t0 + 10800, (asr_alert[]){low, toner}, 2);
+  ck_assert_int_eq(asr_events_foreach(st, 1, 0, add_event, &ev), ASR_OK);
+  /* toner at once; the jam an hour later; both cleared at +7200; the toner again at +10800 */
+  ck_assert_msg(ev.n == 5, "%d events: %s", ev.n, ev.text);
+  ck_assert_msg(strncmp(ev.text, "1795000000 alert:", 17) == 0, "%s", ev.text);
+  ck_assert_msg(strstr(ev.text, "1795003600 alert:"), "%s", ev.text);
+  ck_assert_msg(strstr(ev.text, "1795007200 alert_cleared:"), "%s", ev.text);
+  ck_assert_msg(strstr(ev.text, "1795010800 alert:"), "%s", ev.text);
+  asr_store_close(st);
+  tu_rmtree(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("meters");
@@ -298,6 +385,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_alert_key_content);
   tcase_add_test(t, test_alert_hostile);
   tcase_add_test(t, test_alert_other_device);
+  tcase_add_test(t, test_alert_tracking);
   suite_add_tcase(s, t);
   return s;
 }
