@@ -9,6 +9,7 @@
 itest_init poll_status
 need_agent
 need_sim
+need_cmd sqlite3
 NET=127.40.1
 sim_add $NET.1 colour_laser
 sim_add $NET.2 mono_laser
@@ -93,6 +94,12 @@ jcheck "meters: 7 of the Sharp, each read at discover and at the poll, nothing f
   'len([m for m in d["meters"] if m["device"] == "serial:SHZ3071M0042" and m["start_t"] < m["end_t"] and m["usage"] == 0 and m["flagged"] == 0]) == 7'
 jcheck "meters: the Sharp's print_total and the Printer-MIB counter" "$O.m9" \
   'sorted((m["meter"], m["end"]) for m in d["meters"] if m["device"] == "serial:SHZ3071M0042" and m["meter"] in ("print_total", "marker.1")) == [("marker.1", 231458), ("print_total", 171250)]'
+check "alerts: the Sharp's 3 alerts tracked, open, their index reuse-proof keys stored" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM alerts WHERE cleared_at = 0")" = 3
+check "alerts: toner empty is an event at once (once, across discover and poll)" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert:%' AND detail LIKE '%markerTonerEmpty%'")" = 1
+check "alerts: the jam is not an event yet (it must persist 10 minutes), the warning never" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert%'")" = 1
 
 # the simulator dies: poll fails with a reason, the last good reading stays
 sim_kill
