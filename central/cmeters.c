@@ -13,12 +13,12 @@
  *   flag, note     the agent's check (backwards, jump, reset) and its explanation, or NULL
  *   batch_id       the batch that brought it */
 const char cmeters_schema_sql[] =
-    "CREATE TABLE meter_reads ("
+    "CREATE TABLE IF NOT EXISTS meter_reads ("
     " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
     " name TEXT NOT NULL, t INTEGER NOT NULL, value INTEGER NOT NULL,"
     " unit TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', flag TEXT, note TEXT,"
     " PRIMARY KEY (device_id, name, t)) WITHOUT ROWID;"
-    "CREATE INDEX meter_reads_t ON meter_reads(t);";
+    "CREATE INDEX IF NOT EXISTS meter_reads_t ON meter_reads(t);";
 
 enum { X_METER_ADD, X_SITE, X_PERIOD };
 
