@@ -277,7 +277,7 @@ static const asr_schema_step asr_schema_steps[] = {
     /* MERGE NOTE: version 6 belongs to another branch; this empty step keeps the versions
      * contiguous until it is merged, and is replaced by its real step 6 then. */
     {6, "SELECT 1;"},
-    {7, "CREATE TABLE meter_reads ("
+    {7, "CREATE TABLE IF NOT EXISTS meter_reads ("
         " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
         " t INTEGER NOT NULL,"
         " name TEXT NOT NULL,"
@@ -288,8 +288,8 @@ static const asr_schema_step asr_schema_steps[] = {
         " note TEXT NOT NULL DEFAULT '',"
         " PRIMARY KEY (device_id, t, name)"
         ") WITHOUT ROWID;"
-        "CREATE INDEX meter_reads_name ON meter_reads(device_id, name, t);"
-        "CREATE TABLE alerts ("
+        "CREATE INDEX IF NOT EXISTS meter_reads_name ON meter_reads(device_id, name, t);"
+        "CREATE TABLE IF NOT EXISTS alerts ("
         " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
         " key TEXT NOT NULL,"
         " idx INTEGER NOT NULL DEFAULT 0,"
