@@ -1,6 +1,7 @@
 /* cli.c: what the commands share: SNMP options, exit statuses, messages. */
 #include "agent/cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
+#include "store/store.h"
 
 /* A person reads "asr-agent: MSG" on stderr; a service's log (journal, syslog, Event Log)
  * gets MSG at LEVEL, without the prefix (the log names the program itself). */
@@ -93,6 +95,220 @@ const char *asr_cli_db_path(const char *opt)
   if (asr_platform_path(ASR_STATEDIR "/agent.db", def, sizeof(def)) != ASR_OK)
     return ASR_STATEDIR "/agent.db";
   return def;
+}
+
+/* ---- option errors ---- */
+
+const char *asr_cli_closest(const char *word, const char *const *names)
+{
+  size_t len = strlen(word), best_d = len <= 3 ? 2 : len <= 8 ? 3 : len / 3 + 1; /* < this */
+  const char *best = NULL;
+
+  for (size_t i = 0; names && names[i]; i++) {
+    size_t d = asr_edit_distance(word, names[i]);
+
+    if (d < best_d) {
+      best_d = d;
+      best = names[i];
+    }
+  }
+  return best;
+}
+
+/* The long names of longopts, NULL-terminated, into names (at most n - 1 of them). */
+static void long_names(const struct option *lo, const char **names, size_t n)
+{
+  size_t k = 0;
+
+  for (size_t i = 0; lo && lo[i].name && k + 1 < n; i++)
+    names[k++] = lo[i].name;
+  names[k] = NULL;
+}
+
+/* "--comunity=x" -> "comunity" (the name as typed, without dashes or value). */
+static void typed_name(const char *arg, char *out, size_t n)
+{
+  while (*arg == '-')
+    arg++;
+  asr_strlcpy(out, arg, n);
+  out[strcspn(out, "=")] = '\0';
+}
+
+/* An abbreviation that several long options start with: lists them; 1 when it was one. */
+static int report_ambiguous(const char *typed, const struct option *lo)
+{
+  char list[512] = "";
+  size_t len = 0, hits = 0, tl = strlen(typed);
+
+  for (size_t i = 0; tl && lo[i].name; i++) {
+    if (strncmp(lo[i].name, typed, tl) == 0) {
+      asr_append(list, sizeof(list), &len, "%s--%s", hits ? ", " : "", lo[i].name);
+      hits++;
+    }
+  }
+  if (hits < 2)
+    return 0;
+  asr_cli_error("option '--%s' is ambiguous: %s", typed, list);
+  return 1;
+}
+
+/* True when name is one of the long options. */
+static int is_long_option(const char *name, const struct option *lo)
+{
+  for (size_t i = 0; lo && lo[i].name; i++) {
+    if (strcmp(lo[i].name, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The option argv[at] was refused: says why, with the closest known one. "-community"
+ * (one dash) is taken for the long option it resembles. Only the option's name is shown,
+ * never a value glued to it ("--v3-auth-pass=..." must not echo a pass phrase). */
+static void report_unknown(char **argv, int at, const struct option *lo)
+{
+  const char *names[128], *arg = argv[at], *best;
+  int dashes = arg[0] == '-' ? 1 + (arg[1] == '-') : 0;
+  char typed[128];
+
+  typed_name(arg, typed, sizeof(typed));
+  if (dashes == 2 && is_long_option(typed, lo)) {
+    asr_cli_error("option '--%s' takes no value", typed);
+    return;
+  }
+  if (dashes == 2 && report_ambiguous(typed, lo))
+    return;
+  long_names(lo, names, sizeof(names) / sizeof(names[0]));
+  best = dashes == 2 || strlen(typed) > 3 ? asr_cli_closest(typed, names) : NULL;
+  if (best)
+    asr_cli_error("unknown option '%s%.100s' (did you mean --%s?)", dashes == 2 ? "--" : "-", typed,
+                  best);
+  else if (dashes == 1 && optopt > ' ' && optopt < 0x7f)
+    asr_cli_error("unknown option '-%c'", optopt);
+  else
+    asr_cli_error("unknown option '%s%.100s'", dashes == 2 ? "--" : "", typed);
+}
+
+/* A missing value: the option is the long one whose code is optopt, else -optopt. */
+static void report_missing(const struct option *lo)
+{
+  for (size_t i = 0; lo && lo[i].name; i++) {
+    if (lo[i].flag == NULL && lo[i].val == optopt) {
+      asr_cli_error("option '--%s' needs a value", lo[i].name);
+      return;
+    }
+  }
+  asr_cli_error("option '-%c' needs a value", optopt);
+}
+
+/* getopt_long took the long option li: was it written whole? GNU getopt also takes a
+ * unique abbreviation, and "--v3-auth-pass SECRET" would then be read as
+ * --v3-auth-pass-file SECRET and the secret shown as a file name; scripts with
+ * abbreviations break when an option is added. So an abbreviation is refused, naming
+ * the option meant. */
+static int abbreviated(char **argv, const struct option *lo, int li)
+{
+  int at = optind - 1;
+  char typed[128];
+
+  if (optarg && at >= 1 && optarg == argv[at]) /* the value was the next element */
+    at--;
+  if (at < 1 || strncmp(argv[at], "--", 2) != 0)
+    return 0;
+  typed_name(argv[at], typed, sizeof(typed));
+  if (strcmp(typed, lo[li].name) == 0)
+    return 0;
+  asr_cli_error("option '--%s' is not written whole: write --%s", typed, lo[li].name);
+  return 1;
+}
+
+int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+  char spec[64];
+  int at = optind, c, li = -1;
+
+  opterr = 0;
+  optopt = 0;
+  if (asr_fmt(spec, sizeof(spec), ":%s", shortopts) != ASR_OK)
+    return '?';
+  c = getopt_long(argc, argv, spec, longopts, &li);
+  if (c != -1 && c != '?' && c != ':' && li >= 0 && abbreviated(argv, longopts, li))
+    return '?';
+  if (c == ':') {
+    report_missing(longopts);
+    return '?';
+  }
+  if (c == '?') {
+    /* getopt moved past a bad long option; a bad letter of a cluster may leave it */
+    if (optind > at && optind <= argc)
+      at = optind - 1;
+    report_unknown(argv, at < argc ? at : argc - 1, longopts);
+  }
+  return c;
+}
+
+void asr_cli_help_hint(const char *cmd)
+{
+  fprintf(stderr, "asr-agent: run 'asr-agent %s --help' for its options\n", cmd);
+}
+
+/* The folder of path into out ("." when path names none). */
+static void parent_of(const char *path, char *out, size_t n)
+{
+  size_t last = SIZE_MAX;
+
+  for (size_t i = 0; path[i]; i++) {
+    if (asr_platform_is_sep(path[i]))
+      last = i;
+  }
+  if (last == SIZE_MAX) {
+    asr_strlcpy(out, ".", n);
+    return;
+  }
+  if (asr_strlcpy(out, path, n) != ASR_OK)
+    out[0] = '\0';
+  else
+    out[last == 0 ? 1 : last] = '\0'; /* "/x.db" -> "/" */
+}
+
+bool asr_cli_db_usable(const char *opt, asr_cli_db_mode mode, char *msg, size_t n)
+{
+  char found[4096], dir[4096];
+
+  msg[0] = '\0';
+  if (!opt || !*opt || asr_platform_realpath(opt, found, sizeof(found)))
+    return true;
+  if (mode == ASR_CLI_DB_EXISTING) {
+    asr_fmt(msg, n,
+            "%s: no database there (a --db PATH must exist; 'discover' or 'enroll' creates a "
+            "new one)",
+            opt);
+    return false;
+  }
+  parent_of(opt, dir, sizeof(dir));
+  if (dir[0] && asr_platform_realpath(dir, found, sizeof(found)))
+    return true;
+  asr_fmt(msg, n, "%s: no folder %s (--db creates a database file, never its folders)", opt,
+          dir[0] ? dir : "for it");
+  return false;
+}
+
+int asr_cli_open_store(const char *opt, asr_cli_db_mode mode, asr_store **st)
+{
+  char err[512] = "";
+  asr_result r;
+
+  *st = NULL;
+  if (!asr_cli_db_usable(opt, mode, err, sizeof(err))) {
+    asr_cli_error("%s", err);
+    return ASR_EXIT_DB;
+  }
+  r = asr_store_open(asr_cli_db_path(opt), st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  return -1;
 }
 
 int asr_cli_isatty(int fd)
@@ -238,6 +454,22 @@ int asr_cli_snmp_option(asr_cli_snmp *s, int code, const char *arg)
   }
 }
 
+/* SNMPv3 (RFC 3414 11.2) turns a pass phrase into a key only from 8 characters on:
+ * net-snmp would refuse a shorter one at the first host, so it is refused here, before
+ * any packet, naming where it came from (never the pass phrase itself). */
+#define V3_PASS_MIN 8
+
+static asr_result check_pass_length(const char *what, const char *from, const char *pass)
+{
+  size_t len = strlen(pass);
+
+  if (len >= V3_PASS_MIN)
+    return ASR_OK;
+  asr_cli_error("%s pass phrase from %s is too short: %zu %s, SNMPv3 needs at least %d", what, from,
+                len, asr_plural((long long)len, "character", "characters"), V3_PASS_MIN);
+  return ASR_ERR_USAGE;
+}
+
 /* Reads one v3 pass phrase: the file when given, else the environment variable. */
 static asr_result read_pass(const char *what, const char *file, const char *env, char *out,
                             size_t n, int required)
@@ -249,9 +481,13 @@ static asr_result read_pass(const char *what, const char *file, const char *env,
     r = asr_secret_from_file(file, what, out, n, err, sizeof(err));
     if (r)
       asr_cli_error("%s pass phrase: %s", what, err);
+    else
+      r = check_pass_length(what, file, out);
     return r;
   }
   r = asr_secret_from_env(env, out, n);
+  if (r == ASR_OK)
+    return check_pass_length(what, env, out);
   if (r == ASR_ERR_NOT_FOUND && !required)
     return ASR_OK;
   if (r == ASR_ERR_NOT_FOUND)

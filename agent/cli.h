@@ -6,6 +6,7 @@
 #ifndef ASR_CLI_H
 #define ASR_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/cred.h"
@@ -15,14 +16,15 @@
 /* Exit statuses of asr-agent (asr-agent(8), EXIT STATUS). */
 enum {
   ASR_EXIT_OK = 0,
-  ASR_EXIT_FAILURE = 1,  /* the command ran but some work failed (e.g. devices not polled) */
-  ASR_EXIT_USAGE = 2,    /* bad command line or bad target */
-  ASR_EXIT_INPUT = 3,    /* an input file is unreadable or does not parse */
-  ASR_EXIT_DB = 4,       /* the database cannot be opened, is locked or is newer */
-  ASR_EXIT_NETWORK = 5,  /* nothing answered: no printer found or reachable */
-  ASR_EXIT_DAMAGED = 7,  /* the database is damaged or empty: nothing was written to it */
-  ASR_EXIT_NOSPACE = 8,  /* the disk (or quota) of the database is full: nothing lost */
-  ASR_EXIT_INTERNAL = 70 /* out of memory or another internal error */
+  ASR_EXIT_FAILURE = 1,      /* the command ran but some work failed (e.g. devices not polled) */
+  ASR_EXIT_USAGE = 2,        /* bad command line or bad target */
+  ASR_EXIT_INPUT = 3,        /* an input file is unreadable or does not parse */
+  ASR_EXIT_DB = 4,           /* the database cannot be opened, is locked or is newer */
+  ASR_EXIT_NETWORK = 5,      /* nothing answered: no printer found or reachable */
+  ASR_EXIT_DAMAGED = 7,      /* the database is damaged or empty: nothing was written to it */
+  ASR_EXIT_NOSPACE = 8,      /* the disk (or quota) of the database is full: nothing lost */
+  ASR_EXIT_INTERNAL = 70,    /* out of memory or another internal error */
+  ASR_EXIT_INTERRUPTED = 130 /* Ctrl-C (128 + SIGINT, as shells report it) */
 };
 
 /* Each command: argv[0] is the command name. */
@@ -51,6 +53,25 @@ int asr_cli_exit_for(asr_result r);
 /* The database path: the --db value if given, else $ASR_AGENT_DB, else the default
  * under the state directory. */
 const char *asr_cli_db_path(const char *opt);
+
+struct asr_store;
+
+/* How a command treats a database path that does not exist. */
+typedef enum {
+  ASR_CLI_DB_EXISTING = 0, /* status, poll, upload: a --db PATH must exist */
+  ASR_CLI_DB_CREATE        /* discover, enroll: may create a --db file, in an existing folder */
+} asr_cli_db_mode;
+
+/* Opens the command's database (asr_cli_db_path(opt)). The default location ($ASR_AGENT_DB,
+ * else the state directory) is created with its folder when missing; a path named with
+ * --db is never guessed at: it must exist, or with ASR_CLI_DB_CREATE its folder must (a
+ * typo does not silently start an empty database). Prints the problem; returns -1 to go
+ * on, else the exit status (4 for a database that cannot be used). */
+int asr_cli_open_store(const char *opt, asr_cli_db_mode mode, struct asr_store **st);
+
+/* The problem with a --db path before opening it: "" when it may be opened, else the
+ * message (into msg, n bytes) and false. */
+bool asr_cli_db_usable(const char *opt, asr_cli_db_mode mode, char *msg, size_t n);
 
 /* True when stdout (fd 1) / stderr (fd 2) is a terminal. */
 int asr_cli_isatty(int fd);
@@ -123,6 +144,23 @@ void asr_cli_snmp_wipe(asr_cli_snmp *s);
  * ASR_PROXY_USER; out is "" when there are none. Returns -1 to go on, or an exit status
  * after printing the problem. */
 int asr_cli_proxy_user(const char *file, char *out, size_t n);
+
+struct option;
+
+/* getopt_long(argc, argv, shortopts, longopts) with asr-agent's own messages on stderr:
+ * an unknown option is named with the closest one ("did you mean --community?"), an
+ * abbreviation is refused with the option it stands for (GNU getopt would take it), a
+ * missing value is named. Returns getopt_long's code; '?' (the message printed) for each
+ * of those errors: the caller then points to its --help and exits 2. */
+int asr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/* Prints "run 'asr-agent CMD --help' for the options" on stderr (after a usage error). */
+void asr_cli_help_hint(const char *cmd);
+
+/* The closest of names (NULL-terminated) to word: at most 1 edit away for a word of up to
+ * 3 letters, 2 up to 8, a third of its length beyond; NULL when none is that close. For
+ * "did you mean". */
+const char *asr_cli_closest(const char *word, const char *const *names);
 
 /* Sets the log level from -v / -q counts (default warnings). */
 void asr_cli_log_level(int verbose, int quiet);

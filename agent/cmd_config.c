@@ -77,7 +77,7 @@ static int options(int argc, char **argv, const char **path)
 
   optind = 1;
   import_step = 0;
-  while ((code = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((code = asr_cli_getopt(argc, argv, "h", longopts)) != -1) {
     if (code == OPT_CONFIG) {
       *path = optarg;
     } else if (code == OPT_SAVE || code == OPT_UNDO || code == OPT_COMMIT || code == OPT_LOCK) {
@@ -86,7 +86,7 @@ static int options(int argc, char **argv, const char **path)
       usage(stdout);
       return ASR_EXIT_OK;
     } else {
-      usage(stderr);
+      asr_cli_help_hint("config");
       return ASR_EXIT_USAGE;
     }
   }

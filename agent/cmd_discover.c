@@ -10,6 +10,7 @@
 #include "agent/output.h"
 #include "agent/targets.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"
@@ -55,7 +56,7 @@ typedef struct {
   asr_report *report;
   asr_device *dev;
   asr_moves *moves; /* printers found at a new address wait for the end of the scan */
-  size_t scanned, responded, printers, failed_saves, skipped, conflicts;
+  size_t scanned, responded, printers, failed_saves, skipped, conflicts, auth_failures;
   char first_skipped[64]; /* the first address not scanned (deadline or stop) */
   asr_result store_err;   /* the first save error: its exit status */
   int64_t now;
@@ -142,7 +143,7 @@ static int discover_parse(discover_args *a, int argc, char **argv)
   a->fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   a->progress = asr_cli_isatty(2);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", discover_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", discover_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       discover_usage(stdout);
       return ASR_EXIT_OK;
@@ -150,7 +151,7 @@ static int discover_parse(discover_args *a, int argc, char **argv)
     taken = c == '?' ? 0 : discover_option(a, c, optarg);
     if (taken <= 0) {
       if (taken == 0)
-        discover_usage(stderr);
+        asr_cli_help_hint("discover");
       return ASR_EXIT_USAGE;
     }
   }
@@ -203,16 +204,16 @@ static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_s
   asr_result r;
 
   list_device(x, dev, NULL, NULL);
-  /* a full disk or a damaged file: said once, and nothing more is tried */
-  if (x->store_err == ASR_ERR_DISK_FULL || x->store_err == ASR_ERR_DB_CORRUPT) {
+  /* a full disk, a damaged or locked file: said once, and nothing more is tried (each later
+   * save would wait out the busy timeout again) */
+  if (x->store_err) {
     x->failed_saves++;
     return x->store_err;
   }
   r = asr_store_save(x->st, dev, port, cred, x->now, id);
   if (r) {
     x->failed_saves++;
-    if (!x->store_err || r == ASR_ERR_DISK_FULL || r == ASR_ERR_DB_CORRUPT)
-      x->store_err = r;
+    x->store_err = r;
     asr_log(ASR_LOG_ERR, "%s: not saved: %s", dev->ip, asr_store_errmsg(x->st));
     return r;
   }
@@ -255,6 +256,8 @@ static void on_result(const asr_scan_result *res, void *ctx)
   x->scanned++;
   if (res->cred_index >= 0)
     x->responded++;
+  if (res->status == ASR_ERR_AUTH)
+    x->auth_failures++;
   if (res->status != ASR_OK)
     report_failure(res);
   if (!res->vbs || res->cred_index < 0)
@@ -280,8 +283,9 @@ static void on_progress(size_t done, size_t total, size_t responded, void *ctx)
 
   if (!x->a->progress)
     return;
-  fprintf(stderr, "\rscanning: %zu/%zu addresses, %zu answered, %zu printers ", done, total,
-          responded, x->printers);
+  fprintf(stderr, "\rscanning: %zu/%zu %s, %zu answered, %zu %s ", done, total,
+          asr_plural((long long)total, "address", "addresses"), responded, x->printers,
+          asr_plural((long long)x->printers, "printer", "printers"));
   fflush(stderr);
   x->progress_shown = 1;
 }
@@ -299,6 +303,32 @@ static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
   return jobs;
 }
 
+/* Nothing answered: the usual causes, with the settings that were tried (never a
+ * community: it is a password). */
+static void hint_no_answer(const discover_ctx *x)
+{
+  const asr_cli_snmp *s = &x->a->snmp;
+
+  if (x->auth_failures) {
+    asr_cli_error("%zu %s refused the SNMPv3 credentials: check --v3-user, the protocols and "
+                  "the pass phrases",
+                  x->auth_failures, asr_plural((long long)x->auth_failures, "host", "hosts"));
+    return;
+  }
+  asr_cli_error(
+      "no SNMP answer from %zu %s (UDP port %u, %u ms timeout, %u %s). Check:", x->scanned,
+      asr_plural((long long)x->scanned, "address", "addresses"), s->port, s->scan.timeout_ms,
+      s->scan.retries, asr_plural(s->scan.retries, "retry", "retries"));
+  if (!s->v3_user && s->n_communities == 1 && strcmp(s->communities[0], "public") == 0)
+    fputs("  - the community: only 'public' was tried (--community NAME, repeatable)\n", stderr);
+  else
+    fputs("  - the community or SNMPv3 user: the ones given may be wrong\n", stderr);
+  fputs("  - that SNMP is enabled on the printers, and the port (--port)\n"
+        "  - a firewall between here and them that drops UDP (port 161 by default)\n"
+        "  - a slow network: a longer --timeout\n",
+        stderr);
+}
+
 static int print_discovery(discover_ctx *x)
 {
   char scanned[24], responded[24], printers[24], skip[24], conflicts[24];
@@ -313,51 +343,102 @@ static int print_discovery(discover_ctx *x)
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   if (x->a->fmt == ASR_FMT_TABLE)
-    printf("%zu addresses scanned, %zu answered, %zu printers, %zu not scanned\n", x->scanned,
-           x->responded, x->printers, x->skipped);
+    printf("%zu %s scanned, %zu answered, %zu %s, %zu not scanned\n", x->scanned,
+           asr_plural((long long)x->scanned, "address", "addresses"), x->responded, x->printers,
+           asr_plural((long long)x->printers, "printer", "printers"), x->skipped);
   if (x->skipped)
-    asr_cli_error("%zu addresses not scanned (deadline or stop), from %s on", x->skipped,
-                  x->first_skipped);
+    asr_cli_error("%zu %s not scanned (deadline or stop), from %s on", x->skipped,
+                  asr_plural((long long)x->skipped, "address", "addresses"), x->first_skipped);
   if (x->failed_saves) {
-    asr_cli_error("%zu printers not saved: %s", x->failed_saves, asr_store_errmsg(x->st));
+    asr_cli_error("%zu %s not saved: %s", x->failed_saves,
+                  asr_plural((long long)x->failed_saves, "printer", "printers"),
+                  asr_store_errmsg(x->st));
     return asr_cli_exit_for(x->store_err);
   }
   if (x->skipped)
     return ASR_EXIT_FAILURE;
+  if (!x->responded)
+    hint_no_answer(x);
+  else if (!x->printers && !x->a->all)
+    asr_cli_error("%zu %s answered, none is a printer (--all lists them)", x->responded,
+                  asr_plural((long long)x->responded, "host", "hosts"));
   return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
+}
+
+static volatile sig_atomic_t discover_interrupted;
+
+/* The scan's tick (asr_scan_tick) during a discover: Ctrl-C stops it, and so does the
+ * tick it had (the daemon's stop request and watchdog). */
+typedef struct {
+  asr_scan_tick tick;
+  void *ctx;
+} chained_tick;
+
+static int interrupt_tick(void *ctx)
+{
+  const chained_tick *c = ctx;
+
+  if (discover_interrupted)
+    return 1;
+  return c->tick ? c->tick(c->ctx) : 0;
+}
+
+/* Ctrl-C: the progress line ends, the user is told, and what was found is printed (and
+ * was saved as it came). */
+static int print_interrupted(discover_ctx *x, size_t total)
+{
+  char scanned[24], responded[24], printers[24];
+  const char *extra[] = {"scanned", scanned,       "responded", responded, "printers",
+                         printers,  "interrupted", "1",         NULL};
+
+  if (x->progress_shown)
+    fputc('\n', stderr);
+  asr_cli_error("interrupted after %zu of %zu %s: %zu %s found%s", x->scanned, total,
+                asr_plural((long long)total, "address", "addresses"), x->printers,
+                asr_plural((long long)x->printers, "printer", "printers"),
+                x->st ? (x->failed_saves ? ", some not saved" : " and saved")
+                      : " (not saved: --no-save)");
+  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
+  asr_fmt(responded, sizeof(responded), "%zu", x->responded);
+  asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
+    return ASR_EXIT_INTERNAL;
+  return ASR_EXIT_INTERRUPTED;
 }
 
 static int open_store(const discover_args *a, asr_store **st)
 {
-  char err[512] = "";
-  asr_result r;
-
   *st = NULL;
   if (a->no_save)
     return -1;
-  r = asr_store_open(asr_cli_db_path(a->db), st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
-  return -1;
+  return asr_cli_open_store(a->db, ASR_CLI_DB_CREATE, st);
 }
 
 static int run_scan(discover_ctx *x, const asr_targets *t)
 {
-  const asr_scan_opts *o = &x->a->snmp.scan;
   asr_scan_job *jobs = make_jobs(t, &x->a->snmp);
-  int64_t deadline = o->deadline_ms ? asr_monotonic_ms() + o->deadline_ms : 0;
+  asr_scan_opts o = x->a->snmp.scan;
+  chained_tick chain = {o.tick, o.tick_ctx};
+  int64_t deadline = o.deadline_ms ? asr_monotonic_ms() + o.deadline_ms : 0;
   asr_result r;
+  bool caught;
 
   if (!jobs)
     return ASR_EXIT_INTERNAL;
-  r = asr_scan_run(jobs, t->n, o, on_result, on_progress, x);
+  discover_interrupted = 0;
+  o.tick = interrupt_tick;
+  o.tick_ctx = &chain;
+  caught = asr_platform_interrupt_catch(&discover_interrupted);
+  r = asr_scan_run(jobs, t->n, &o, on_result, on_progress, x);
+  if (!r && x->moves && !discover_interrupted)
+    r = asr_moves_settle(x->moves, &o, deadline);
+  if (caught)
+    asr_platform_interrupt_release();
+  free(jobs);
+  if (discover_interrupted)
+    return print_interrupted(x, t->n);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
-  if (!r && x->moves)
-    r = asr_moves_settle(x->moves, o, deadline);
-  free(jobs);
   if (r) {
     asr_cli_error("scan failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);

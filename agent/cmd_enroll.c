@@ -206,14 +206,14 @@ static int enroll_parse(int argc, char **argv, enroll_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", enroll_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", enroll_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       enroll_usage(stdout);
       return ASR_EXIT_OK;
     }
     if (c == '?' || take_option(a, c, optarg) != 0) {
       if (c == '?')
-        enroll_usage(stderr);
+        asr_cli_help_hint("enroll");
       return ASR_EXIT_USAGE;
     }
   }
@@ -248,18 +248,6 @@ static int read_token(const enroll_args *a, char *out, size_t n)
   if (r || !*out || strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(out)) {
     asr_cli_error("the site token is malformed (it looks like st_ and 32 hex digits)");
     return ASR_EXIT_USAGE;
-  }
-  return -1;
-}
-
-static int open_db(const char *db, asr_store **st)
-{
-  char err[512] = "";
-  asr_result r = asr_store_open(asr_cli_db_path(db), st, err, sizeof(err));
-
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
   }
   return -1;
 }
@@ -357,7 +345,7 @@ int asr_cmd_enroll(int argc, char **argv)
   memset(&a, 0, sizeof(a));
   status = enroll_parse(argc, argv, &a);
   if (status < 0)
-    status = open_db(a.db, &st);
+    status = asr_cli_open_store(a.db, a.update ? ASR_CLI_DB_EXISTING : ASR_CLI_DB_CREATE, &st);
   if (status < 0 && a.update) {
     status = do_update(st, &a);
     goto out;

@@ -19,7 +19,7 @@ static const struct option inspect_options[] = {
 
 static void inspect_usage(FILE *out)
 {
-  fprintf(out, "usage: asr-agent inspect [--format json|table] FILE\n"
+  fprintf(out, "usage: asr-agent inspect [--format json|table|csv] FILE\n"
                "Reads a recorded printer (snmpwalk -On output or an snmprec file) and prints\n"
                "what the agent makes of it, through the same code as a live poll.\n");
 }
@@ -34,7 +34,10 @@ static int inspect_file(const char *path, asr_format fmt)
 
   r = asr_recording_load(path, &vbs, err, sizeof(err));
   if (r) {
-    asr_cli_error("%s: %s", path, err[0] ? err : asr_result_str(r));
+    if (err[0]) /* it names the file */
+      asr_cli_error("%s", err);
+    else
+      asr_cli_error("%s: %s", path, asr_result_str(r));
     status = asr_cli_exit_for(r);
     goto out;
   }
@@ -61,11 +64,11 @@ int asr_cmd_inspect(int argc, char **argv)
   int c, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hv", inspect_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hv", inspect_options)) != -1) {
     switch (c) {
     case ASR_OPT_FORMAT:
-      if (asr_format_parse(optarg, &fmt) != ASR_OK || fmt == ASR_FMT_CSV) {
-        asr_cli_error("--format: '%s' is not json or table", optarg);
+      if (asr_format_parse(optarg, &fmt) != ASR_OK) {
+        asr_cli_error("--format: '%s' is not json, table or csv", optarg);
         return ASR_EXIT_USAGE;
       }
       break;
@@ -77,7 +80,7 @@ int asr_cmd_inspect(int argc, char **argv)
       verbose++;
       break;
     default:
-      inspect_usage(stderr);
+      asr_cli_help_hint("inspect");
       return ASR_EXIT_USAGE;
     }
   }

@@ -109,10 +109,12 @@ static int by_last_try(const void *a, const void *b)
   return x->id < y->id ? -1 : (x->id > y->id);
 }
 
-/* A store error that no later write can avoid: said once, and the poll stores no more. */
+/* A store error (full disk, damaged or locked file): said once, kept for the exit status,
+ * and the poll stores no more: each later write would wait out the busy timeout of a
+ * database another process holds. A device deleted meanwhile is not such an error. */
 static bool store_stopped(poll_ctx *x, asr_result r)
 {
-  if (r != ASR_ERR_DISK_FULL && r != ASR_ERR_DB_CORRUPT)
+  if (r == ASR_OK || r == ASR_ERR_NOT_FOUND)
     return false;
   if (!x->fatal)
     asr_cli_error("%s", asr_store_errmsg(x->st));
@@ -242,7 +244,7 @@ static int poll_parse(int argc, char **argv, asr_cli_snmp *s, const char **db, i
   int c, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", poll_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", poll_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       poll_usage(stdout);
       return ASR_EXIT_OK;
@@ -254,7 +256,7 @@ static int poll_parse(int argc, char **argv, asr_cli_snmp *s, const char **db, i
       (*quiet)++;
     } else if (c == '?' || asr_cli_snmp_option(s, c, optarg) <= 0) {
       if (c == '?')
-        poll_usage(stderr);
+        asr_cli_help_hint("poll");
       return ASR_EXIT_USAGE;
     }
   }
@@ -348,21 +350,16 @@ int asr_cmd_poll(int argc, char **argv)
   asr_cli_snmp s;
   poll_ctx x;
   const char *db = NULL;
-  char err[512] = "";
   int status;
-  asr_result r;
 
   memset(&x, 0, sizeof(x));
   asr_cli_snmp_init(&s);
   status = poll_parse(argc, argv, &s, &db, &x.quiet);
   if (status >= 0)
     goto out;
-  r = asr_store_open(asr_cli_db_path(db), &x.st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    status = asr_cli_exit_for(r);
+  status = asr_cli_open_store(db, ASR_CLI_DB_EXISTING, &x.st);
+  if (status >= 0)
     goto out;
-  }
   status = poll_select(&x, argv + optind, (size_t)(argc - optind));
   if (status >= 0)
     goto out;

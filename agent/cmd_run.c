@@ -15,6 +15,7 @@
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 enum { OPT_CONFIG = 1000, OPT_TEST_CLOCK, OPT_TEST_UNTIL, OPT_TEST_SEED, OPT_SYSLOG, OPT_SERVICE };
@@ -68,7 +69,7 @@ static int run_parse(int argc, char **argv, run_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == OPT_CONFIG) {
       a->config = optarg;
     } else if (c == OPT_TEST_CLOCK) {
@@ -85,7 +86,7 @@ static int run_parse(int argc, char **argv, run_args *a)
       run_usage(stdout);
       return ASR_EXIT_OK;
     } else {
-      run_usage(stderr);
+      asr_cli_help_hint("run");
       return ASR_EXIT_USAGE;
     }
   }
@@ -148,6 +149,24 @@ static int run_config(const run_args *a, asr_daemon *d)
   return -1;
 }
 
+/* A file named with --config must exist: only the default one is created (by the
+ * installer's import below); a typo must not start a daemon with nothing to do. */
+static int run_config_exists(const run_args *a)
+{
+  char abs[4096], msg[4200];
+
+  if (!a->config || asr_platform_realpath(a->config, abs, sizeof(abs)))
+    return -1;
+  asr_fmt(msg, sizeof(msg),
+          "run: %s: no such configuration file (a --config FILE must exist): not "
+          "starting",
+          a->config);
+  if (a->service)
+    asr_log(ASR_LOG_ERR, "%s", msg);
+  asr_cli_error("%s", msg);
+  return ASR_EXIT_INPUT;
+}
+
 /* Settings the installer left for us (Windows: the MSI's registry values) go into the
  * configuration file first; a bad one is logged and the file kept as it was. */
 static void run_import(const run_args *a)
@@ -184,6 +203,8 @@ static int run_body(void *p)
    * priority, with its file:line reason, as everything the daemon says afterwards */
   asr_svc_log_init(x->a.use_syslog);
   status = run_clock(&x->a, d);
+  if (status < 0)
+    status = run_config_exists(&x->a);
   if (status < 0)
     run_import(&x->a);
   if (status < 0)

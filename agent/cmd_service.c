@@ -128,14 +128,14 @@ static int service_parse(int argc, char **argv, const char **config)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == 'c') {
       *config = optarg;
     } else if (c == 'h') {
       service_usage(stdout);
       return ASR_EXIT_OK;
     } else {
-      service_usage(stderr);
+      asr_cli_help_hint("service");
       return ASR_EXIT_USAGE;
     }
   }

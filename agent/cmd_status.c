@@ -36,7 +36,7 @@ typedef struct {
 static void status_usage(FILE *out)
 {
   fprintf(out,
-          "usage: asr-agent status [--db PATH] [--format table|json] [DEVICE...]\n"
+          "usage: asr-agent status [--db PATH] [--format table|json|csv] [DEVICE...]\n"
           "       asr-agent status [--db PATH] --check [--config FILE]\n"
           "Shows every known device (or the named ones) with its supplies, its last good\n"
           "poll and its age, its state and its failed polls, then the upload state.\n"
@@ -95,7 +95,7 @@ static int status_parse(int argc, char **argv, status_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", status_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "h", status_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       status_usage(stdout);
       return ASR_EXIT_OK;
@@ -105,14 +105,13 @@ static int status_parse(int argc, char **argv, status_args *a)
       a->check = 1;
     } else if (c == OPT_CONFIG) {
       a->config = optarg;
-    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, &a->fmt) == ASR_OK &&
-               a->fmt != ASR_FMT_CSV) {
+    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, &a->fmt) == ASR_OK) {
       continue;
     } else {
       if (c == ASR_OPT_FORMAT)
-        asr_cli_error("--format: '%s' is not table or json", optarg);
+        asr_cli_error("--format: '%s' is not table, json or csv", optarg);
       else
-        status_usage(stderr);
+        asr_cli_help_hint("status");
       return ASR_EXIT_USAGE;
     }
   }
@@ -141,20 +140,6 @@ static asr_result add_uplink(asr_store *st, asr_report *report)
   u.stopped = s.stopped;
   u.outbox_full = s.outbox_full;
   return asr_report_set_uplink(report, &u);
-}
-
-/* A new database is created empty (a fresh install shows "no devices"). */
-static int open_store(const char *path, asr_store **st)
-{
-  char err[512] = "";
-  asr_result r;
-
-  r = asr_store_open(path, st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
-  return -1;
 }
 
 /* Keeps the first problem of the configuration file. */
@@ -196,14 +181,16 @@ static void check_limits(const char *config, asr_check_limits *l, char problem[5
 /* status --check: one line, the monitoring-plugin exit status. A damaged database or a
  * full disk is CRITICAL (readings cannot be stored); a database that cannot be opened
  * otherwise is UNKNOWN (the check then knows nothing). */
-static int status_check(const char *path, const char *config)
+static int status_check(const char *db, const char *config)
 {
   char err[1024] = "", line[2600], problem[512];
   asr_store *st = NULL;
   asr_check_limits limits;
   asr_check_status s;
-  asr_result r = asr_store_open(path, &st, err, sizeof(err));
+  asr_result r = ASR_ERR_DB;
 
+  if (asr_cli_db_usable(db, ASR_CLI_DB_EXISTING, err, sizeof(err)))
+    r = asr_store_open(asr_cli_db_path(db), &st, err, sizeof(err));
   if (r) {
     s = r == ASR_ERR_DB_CORRUPT || r == ASR_ERR_DISK_FULL ? ASR_CHECK_CRITICAL : ASR_CHECK_UNKNOWN;
     printf("ASR-AGENT %s - %s\n", s == ASR_CHECK_CRITICAL ? "CRITICAL" : "UNKNOWN",
@@ -229,8 +216,9 @@ int asr_cmd_status(int argc, char **argv)
   if (status >= 0)
     return status;
   if (a.check)
-    return status_check(asr_cli_db_path(a.db), a.config);
-  status = open_store(asr_cli_db_path(a.db), &st);
+    return status_check(a.db, a.config);
+  /* the default database is created empty (a fresh install shows "no devices") */
+  status = asr_cli_open_store(a.db, ASR_CLI_DB_EXISTING, &st);
   if (status >= 0)
     return status;
   x.st = st;

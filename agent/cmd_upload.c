@@ -112,7 +112,7 @@ static int upload_parse(int argc, char **argv, upload_args *a)
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hvq", upload_options, NULL)) != -1) {
+  while ((c = asr_cli_getopt(argc, argv, "hvq", upload_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       upload_usage(stdout);
       return ASR_EXIT_OK;
@@ -122,7 +122,7 @@ static int upload_parse(int argc, char **argv, upload_args *a)
       a->quiet++;
     } else if (c == '?' || take_option(a, c, optarg) != 0) {
       if (c == '?')
-        upload_usage(stderr);
+        asr_cli_help_hint("upload");
       return ASR_EXIT_USAGE;
     }
   }
@@ -163,11 +163,14 @@ static void report(const upload_args *a, asr_result r, const asr_uplink_report *
     asr_cli_error("upload: the outbox is over its bound with undelivered batches (all kept)");
   if (a->quiet)
     return;
-  asr_cli_note("upload: %zu batches built%s, %zu delivered (%lld readings, %zu"
-               " duplicates), %zu split, %zu held, %lld pending",
-               rep->built, rep->heartbeats ? " + heartbeat" : "", rep->delivered,
-               (long long)rep->readings_delivered, rep->duplicates, rep->splits, rep->held,
-               (long long)rep->pending_batches);
+  asr_cli_note("upload: %zu %s built%s, %zu delivered (%lld %s, %zu %s), %zu split, %zu held,"
+               " %lld pending",
+               rep->built, asr_plural((long long)rep->built, "batch", "batches"),
+               rep->heartbeats ? " + heartbeat" : "", rep->delivered,
+               (long long)rep->readings_delivered,
+               asr_plural(rep->readings_delivered, "reading", "readings"), rep->duplicates,
+               asr_plural((long long)rep->duplicates, "duplicate", "duplicates"), rep->splits,
+               rep->held, (long long)rep->pending_batches);
 }
 
 static int run(asr_store *st, upload_args *a)
@@ -206,9 +209,7 @@ int asr_cmd_upload(int argc, char **argv)
 {
   upload_args a;
   asr_store *st = NULL;
-  char err[512] = "";
   int status;
-  asr_result r;
 
   memset(&a, 0, sizeof(a));
   asr_uplink_opts_init(&a.o);
@@ -216,11 +217,9 @@ int asr_cmd_upload(int argc, char **argv)
   status = upload_parse(argc, argv, &a);
   if (status >= 0)
     return status;
-  r = asr_store_open(asr_cli_db_path(a.db), &st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
+  status = asr_cli_open_store(a.db, ASR_CLI_DB_EXISTING, &st);
+  if (status >= 0)
+    return status;
   status = run(st, &a);
   asr_store_close(st);
   return status;

@@ -558,33 +558,6 @@ static const directive *find(const char *name)
   return NULL;
 }
 
-/* Edit distance, for "did you mean"; names are short (capped at 40). */
-static size_t distance(const char *a, const char *b)
-{
-  size_t la = strlen(a), lb = strlen(b), row[41], prev, tmp;
-
-  if (la > 40 || lb > 40)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = prev + (a[i - 1] != b[j - 1]);
-
-      if (row[j] + 1 < best)
-        best = row[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      tmp = row[j];
-      row[j] = best;
-      prev = tmp;
-    }
-  }
-  return row[lb];
-}
-
 static int secret_like(const char *name)
 {
   for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++) {
@@ -604,7 +577,7 @@ static void unknown(parser *p, const char *name)
     return;
   }
   for (size_t i = 0; i < N_DIRECTIVES; i++) {
-    size_t dd = distance(name, directives[i].name);
+    size_t dd = asr_edit_distance(name, directives[i].name);
 
     if (dd < best_d) {
       best_d = dd;

@@ -408,7 +408,7 @@ static void fmt_ago(int64_t s, char *buf, size_t n)
   else if (s >= 2 * 3600)
     asr_fmt(buf, n, "%lld hours", (long long)(s / 3600));
   else
-    asr_fmt(buf, n, "%lld minutes", (long long)(s / 60));
+    asr_fmt(buf, n, "%lld %s", (long long)(s / 60), asr_plural(s / 60, "minute", "minutes"));
 }
 
 static asr_check_status worse(asr_check_status a, asr_check_status b)

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "agent/cli.h"
+#include "common/clock.h"
 #include "common/platform.h"
 
 static const struct {
@@ -26,10 +27,37 @@ static const struct {
 
 static void usage(FILE *out)
 {
+  char db[512], conf[512];
+
   fprintf(out, "usage: asr-agent COMMAND [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  /* where this build keeps things (a source build follows configure's localstatedir) */
+  if (asr_platform_path(ASR_STATEDIR "/agent.db", db, sizeof(db)) != ASR_OK ||
+      asr_platform_path(ASR_CONF_DEFAULT_PATH, conf, sizeof(conf)) != ASR_OK)
+    db[0] = conf[0] = '\0';
+  fprintf(out,
+          "\nthis build's defaults: database %s ($ASR_AGENT_DB overrides it),\n"
+          "configuration %s\n",
+          db, conf);
   fprintf(out, "\n'asr-agent COMMAND --help' shows a command's options; see asr-agent(8).\n");
+}
+
+/* An unknown command: named, with the closest one, then the list. */
+static void unknown_command(const char *name)
+{
+  const char *names[sizeof(commands) / sizeof(commands[0]) + 1], *best;
+  size_t n = sizeof(commands) / sizeof(commands[0]);
+
+  for (size_t i = 0; i < n; i++)
+    names[i] = commands[i].name;
+  names[n] = NULL;
+  best = asr_cli_closest(name, names);
+  if (best)
+    fprintf(stderr, "asr-agent: unknown command '%.100s' (did you mean %s?)\n", name, best);
+  else
+    fprintf(stderr, "asr-agent: unknown command '%.100s'\n", name);
+  usage(stderr);
 }
 
 int main(int argc, char **argv)
@@ -51,6 +79,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], commands[i].name) == 0) {
       int status;
 
+      /* every command honours the test clock, so tests step it instead of sleeping */
+      if (asr_clock_from_env() != ASR_OK) {
+        fprintf(stderr, "asr-agent: ASR_TEST_CLOCK: not START[:FACTOR]\n");
+        return ASR_EXIT_USAGE;
+      }
       if (asr_platform_init() != ASR_OK) {
         fprintf(stderr, "asr-agent: cannot initialise the network stack\n");
         return ASR_EXIT_INTERNAL;
@@ -60,7 +93,6 @@ int main(int argc, char **argv)
       return status;
     }
   }
-  fprintf(stderr, "asr-agent: unknown command '%s'\n", argv[1]);
-  usage(stderr);
+  unknown_command(argv[1]);
   return ASR_EXIT_USAGE;
 }

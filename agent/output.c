@@ -11,9 +11,10 @@
  * table and CSV forms replace control characters (C0, DEL, C1) and invalid bytes by '?'.
  *
  * Decisions: empty strings are null in JSON (except ip); a type, class or unit code
- * that the MIB does not name is "other" (0 is null); CSV has one row per device, with
- * the supplies summarized in one cell ("desc: 45% ok | ..."), so every row has the same
- * width; cells from printers that begin with = + - @ get a leading ' (CSV injection). */
+ * that the MIB does not name is "other" (0 is null); CSV has one row per supply with the
+ * printer's columns repeated (a spreadsheet then filters and sorts supplies; a printer
+ * without supplies has one row with empty supply cells), every row the same width; cells
+ * from printers that begin with = + - @ get a leading ' (CSV injection). */
 #include "agent/output.h"
 
 #include "snmp/alerts.h"
@@ -145,6 +146,7 @@ static json_t *supply_json(const asr_supply *s)
   bad |= set_code(o, "type", s->type, asr_supply_type_name(s->type));
   bad |= set_code(o, "class", s->klass, asr_supply_class_name(s->klass));
   bad |= set_str(o, "colorant", s->colorant);
+  bad |= set_str(o, "colorant_std", s->colorant_std);
   bad |= set_code(o, "unit", s->unit, asr_supply_unit_name(s->unit));
   bad |= set_int_or_null(o, "max", s->has_max, s->max);
   bad |= set_int_or_null(o, "level", s->has_level, s->level);
@@ -303,6 +305,8 @@ static int set_history(json_t *o, const asr_store_device *d, int64_t now)
   bad |= json_object_set_new(o, "failed_polls", json_integer(d->failed_polls));
   bad |= set_str(o, "last_failure", d->failed_polls || d->last_failure_at ? d->last_failure : "");
   bad |= set_time(o, "last_failure_at", d->last_failure_at);
+  bad |= set_int_or_null(o, "last_failure_seconds", d->last_failure_at > 0,
+                         now > d->last_failure_at ? now - d->last_failure_at : 0);
   bad |= set_time(o, "last_reading_at", d->last_reading_at);
   bad |= json_object_set_new(o, "readings", json_integer(d->readings));
   return bad;
@@ -571,18 +575,31 @@ static void print_bar(FILE *out, json_int_t pct)
   fputc(']', out);
 }
 
+/* The colorant cell: the canonical word, with the printer's own when it differs
+ * ("black (schwarz)"), or the printer's alone when it names no known colour. */
+static void colorant_cell(const json_t *s, char *buf, size_t n)
+{
+  const char *own = jstr(s, "colorant"), *std = jstr(s, "colorant_std");
+
+  if (!*std || !*own || strcmp(own, std) == 0)
+    asr_strlcpy(buf, *std ? std : own, n);
+  else
+    asr_fmt(buf, n, "%s (%s)", std, own);
+}
+
 static void print_supply_row(FILE *out, const json_t *s, int bars)
 {
   json_int_t pct;
-  char buf[16] = "-";
+  char buf[16] = "-", colorant[64];
   int known = jint(s, "percent", &pct);
 
   if (known)
     asr_fmt(buf, sizeof(buf), "%lld%%", (long long)pct);
+  colorant_cell(s, colorant, sizeof(colorant));
   fputs("    ", out);
   put_cell(out, jstr(s, "description"), DESCR_COLS, 1);
   fputc(' ', out);
-  put_cell(out, jstr(s, "colorant"), 10, 1);
+  put_cell(out, colorant, 18, 1);
   fputc(' ', out);
   put_cell(out, jstr(s, "state"), 15, 1);
   fprintf(out, " %4s", buf);
@@ -607,15 +624,53 @@ static void print_state_cell(FILE *out, const json_t *dev, int pad)
   put_cell(out, cell, 15, pad);
 }
 
+/* True when the last poll of a stored device failed (a failure after the last good one). */
+static int last_poll_failed(const json_t *dev)
+{
+  json_int_t n = 0;
+
+  return jint(dev, "failed_polls", &n) && n > 0;
+}
+
+/* The LAST POLL cell: the age of the last attempt, "FAILED" when it failed. */
+static void last_poll_cell(const json_t *dev, char *buf, size_t n)
+{
+  json_int_t v;
+  char age[32];
+
+  if (last_poll_failed(dev) && jint(dev, "last_failure_seconds", &v)) {
+    format_age(v, age, sizeof(age));
+    asr_fmt(buf, n, "%s FAILED", age);
+  } else if (jint(dev, "age_seconds", &v)) {
+    format_age(v, buf, n);
+  } else {
+    asr_strlcpy(buf, "never", n);
+  }
+}
+
+/* Under a device whose last polls failed: how many, why, and when it last answered. */
+static void print_failure_line(FILE *out, const json_t *dev)
+{
+  json_int_t n = 0, v;
+  char good[40] = "never";
+
+  if (!last_poll_failed(dev) || !jint(dev, "failed_polls", &n))
+    return;
+  if (jint(dev, "age_seconds", &v))
+    format_age(v, good, sizeof(good));
+  fprintf(out, "    ! %lld failed %s in a row: ", (long long)n, asr_plural(n, "poll", "polls"));
+  put_cell(out, *jstr(dev, "last_failure") ? jstr(dev, "last_failure") : "no reason given", 160, 0);
+  fprintf(out, "; last good poll %s\n", good);
+}
+
 static void print_device_row(FILE *out, const json_t *dev, int stored)
 {
   json_int_t v;
-  char pages[24] = "-", age[32] = "never", errors[512];
+  char pages[24] = "-", age[40], errors[512];
 
   if (jint(dev, "page_count", &v))
     asr_fmt(pages, sizeof(pages), "%lld", (long long)v);
-  if (jint(dev, "age_seconds", &v))
-    format_age(v, age, sizeof(age));
+  last_poll_cell(dev, age, sizeof(age));
   put_cell(out, jstr(dev, "ip"), 15, 1);
   fputc(' ', out);
   put_cell(out, jstr(dev, "serial"), 20, 1);
@@ -628,7 +683,8 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   fprintf(out, " %12s", pages);
   join_errors(dev, ",", errors, sizeof(errors));
   if (stored) {
-    fprintf(out, "  %-10s", age);
+    fputs("  ", out);
+    put_cell(out, age, 16, 1);
     print_state_cell(out, dev, errors[0] != '\0');
   }
   if (errors[0]) {
@@ -659,6 +715,8 @@ static void print_table_device(FILE *out, const json_t *dev, int stored, int bar
   json_t *s;
 
   print_device_row(out, dev, stored);
+  if (stored)
+    print_failure_line(out, dev);
   print_notes(out, dev);
   json_array_foreach(json_object_get(dev, "supplies"), i, s)
   {
@@ -669,7 +727,7 @@ static void print_table_device(FILE *out, const json_t *dev, int stored, int bar
 static void print_table_header(FILE *out, int stored)
 {
   fprintf(out, "%-15s %-20s %-12s %-30s %-9s %12s%s\n", "IP", "SERIAL", "VENDOR", "MODEL", "STATUS",
-          "PAGES", stored ? "  LAST POLL   STATE" : "");
+          "PAGES", stored ? "  LAST POLL         STATE" : "");
 }
 
 static asr_result print_table(const json_t *devices, FILE *out, int stored, int bars)
@@ -704,9 +762,10 @@ static void print_uplink_line(FILE *out, const json_t *u)
   jint(u, "pending_batches", &pb);
   jint(u, "pending_readings", &pr);
   jint(u, "held_batches", &held);
-  fprintf(out, "uplink: %s as %s: last upload %s, %lld batches pending (%lld readings), %lld held",
+  fprintf(out, "uplink: %s as %s: last upload %s, %lld %s pending (%lld %s), %lld held",
           jstr(u, "endpoint"), jstr(u, "agent_id"), *last ? last : "never", (long long)pb,
-          (long long)pr, (long long)held);
+          asr_plural(pb, "batch", "batches"), (long long)pr, asr_plural(pr, "reading", "readings"),
+          (long long)held);
   if (json_is_true(json_object_get(u, "stopped")))
     fprintf(out, "; STOPPED: %s", jstr(u, "stopped_reason"));
   else if (*err)
@@ -753,71 +812,126 @@ static void csv_num(FILE *out, const json_t *o, const char *key, int last)
   csv_cell(out, buf, 0, last);
 }
 
-/* "Black Toner: 45% ok | Waste: - unknown" */
-static void csv_supplies(FILE *out, const json_t *dev, int last)
-{
-  char buf[8192];
-  size_t len = 0, i;
-  json_t *s;
+/* Where a CSV column takes its value: a member of the device or of the supply, as text
+ * (from printers: cleaned, guarded) or as a number; the printer status; the error list. */
+typedef enum { CSV_DEV, CSV_DEV_NUM, CSV_PRINTER, CSV_ERRORS, CSV_SUP, CSV_SUP_NUM } csv_kind;
 
-  buf[0] = '\0';
-  json_array_foreach(json_object_get(dev, "supplies"), i, s)
-  {
-    json_int_t pct;
-    char p[16] = "-";
+typedef struct {
+  const char *header;
+  csv_kind kind;
+  const char *key; /* member of the device or supply object */
+} csv_col;
 
-    if (jint(s, "percent", &pct))
-      asr_fmt(p, sizeof(p), "%lld%%", (long long)pct);
-    asr_append(buf, sizeof(buf), &len, "%s%s: %s %s", i ? " | " : "", jstr(s, "description"), p,
-               jstr(s, "state"));
-  }
-  csv_cell(out, buf, 1, last);
-}
+/* The printer's columns, repeated on each of its supply rows. */
+static const csv_col csv_device_cols[] = {
+    {"ip", CSV_DEV, "ip"},
+    {"serial", CSV_DEV, "serial"},
+    {"vendor", CSV_DEV, "vendor"},
+    {"model", CSV_DEV, "model"},
+    {"sys_name", CSV_DEV, "sys_name"},
+    {"mac", CSV_DEV, "mac"},
+    {"status", CSV_PRINTER, NULL},
+    {"errors", CSV_ERRORS, NULL},
+    {"page_count", CSV_DEV_NUM, "page_count"},
+};
 
-static const char *const csv_live_cols[] = {"ip",  "serial", "vendor", "model",      "sys_name",
-                                            "mac", "status", "errors", "page_count", "supplies"};
-static const char *const csv_stored_cols[] = {"first_seen",  "last_seen",    "last_good_poll",
-                                              "age_seconds", "failed_polls", "last_failure"};
+/* status only: the history of a stored printer. */
+static const csv_col csv_stored_cols[] = {
+    {"state", CSV_DEV, "state"},
+    {"first_seen", CSV_DEV, "first_seen"},
+    {"last_seen", CSV_DEV, "last_seen"},
+    {"last_good_poll", CSV_DEV, "last_good_poll"},
+    {"age_seconds", CSV_DEV_NUM, "age_seconds"},
+    {"failed_polls", CSV_DEV_NUM, "failed_polls"},
+    {"last_failure", CSV_DEV, "last_failure"},
+    {"last_failure_at", CSV_DEV, "last_failure_at"},
+};
 
-static void csv_row(FILE *out, const json_t *dev, int stored)
+/* One supply per row (empty for a printer that reports none). */
+static const csv_col csv_supply_cols[] = {
+    {"supply_index", CSV_SUP_NUM, "index"},
+    {"supply_description", CSV_SUP, "description"},
+    {"supply_part_number", CSV_SUP, "part_number"},
+    {"supply_type", CSV_SUP, "type"},
+    {"supply_class", CSV_SUP, "class"},
+    {"supply_colorant", CSV_SUP, "colorant"},
+    {"supply_colorant_std", CSV_SUP, "colorant_std"},
+    {"supply_unit", CSV_SUP, "unit"},
+    {"supply_max", CSV_SUP_NUM, "max"},
+    {"supply_level", CSV_SUP_NUM, "level"},
+    {"supply_percent", CSV_SUP_NUM, "percent"},
+    {"supply_state", CSV_SUP, "state"},
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void csv_value(FILE *out, const csv_col *c, const json_t *dev, const json_t *sup, int last)
 {
   char errors[512];
 
-  join_errors(dev, " ", errors, sizeof(errors));
-  csv_cell(out, jstr(dev, "ip"), 1, 0);
-  csv_cell(out, jstr(dev, "serial"), 1, 0);
-  csv_cell(out, jstr(dev, "vendor"), 1, 0);
-  csv_cell(out, jstr(dev, "model"), 1, 0);
-  csv_cell(out, jstr(dev, "sys_name"), 1, 0);
-  csv_cell(out, jstr(dev, "mac"), 1, 0);
-  csv_cell(out, jstr(json_object_get(dev, "status"), "printer"), 1, 0);
-  csv_cell(out, errors, 1, 0);
-  csv_num(out, dev, "page_count", 0);
-  csv_supplies(out, dev, !stored);
-  if (!stored)
-    return;
-  csv_cell(out, jstr(dev, "first_seen"), 1, 0);
-  csv_cell(out, jstr(dev, "last_seen"), 1, 0);
-  csv_cell(out, jstr(dev, "last_good_poll"), 1, 0);
-  csv_num(out, dev, "age_seconds", 0);
-  csv_num(out, dev, "failed_polls", 0);
-  csv_cell(out, jstr(dev, "last_failure"), 1, 1);
+  switch (c->kind) {
+  case CSV_DEV:
+    csv_cell(out, jstr(dev, c->key), 1, last);
+    break;
+  case CSV_DEV_NUM:
+    csv_num(out, dev, c->key, last);
+    break;
+  case CSV_PRINTER:
+    csv_cell(out, jstr(json_object_get(dev, "status"), "printer"), 1, last);
+    break;
+  case CSV_ERRORS:
+    join_errors(dev, " ", errors, sizeof(errors));
+    csv_cell(out, errors, 1, last);
+    break;
+  case CSV_SUP:
+    csv_cell(out, sup ? jstr(sup, c->key) : "", 1, last);
+    break;
+  case CSV_SUP_NUM:
+  default:
+    csv_num(out, sup, c->key, last);
+    break;
+  }
 }
 
+static void csv_cols(FILE *out, const csv_col *cols, size_t n, const json_t *dev, const json_t *sup,
+                     int last)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (dev)
+      csv_value(out, &cols[i], dev, sup, last && i + 1 == n);
+    else
+      csv_cell(out, cols[i].header, 0, last && i + 1 == n);
+  }
+}
+
+/* One row: the printer's columns, its history when stored, one supply (or none). With
+ * dev NULL: the header. */
+static void csv_row(FILE *out, const json_t *dev, const json_t *sup, int stored)
+{
+  csv_cols(out, csv_device_cols, NCOLS(csv_device_cols), dev, sup, 0);
+  if (stored)
+    csv_cols(out, csv_stored_cols, NCOLS(csv_stored_cols), dev, sup, 0);
+  csv_cols(out, csv_supply_cols, NCOLS(csv_supply_cols), dev, sup, 1);
+}
+
+/* RFC 4180, one row per supply with the printer's columns repeated (what a spreadsheet
+ * filters and sorts); a printer without supplies gets one row with empty supply cells. */
 static asr_result print_csv(const json_t *devices, FILE *out, int stored)
 {
-  size_t nl = sizeof(csv_live_cols) / sizeof(csv_live_cols[0]);
-  size_t ns = sizeof(csv_stored_cols) / sizeof(csv_stored_cols[0]);
-  size_t i;
-  json_t *dev;
+  size_t i, k;
+  json_t *dev, *sup;
 
-  for (i = 0; i < nl; i++)
-    csv_cell(out, csv_live_cols[i], 0, !stored && i + 1 == nl);
-  for (i = 0; stored && i < ns; i++)
-    csv_cell(out, csv_stored_cols[i], 0, i + 1 == ns);
+  csv_row(out, NULL, NULL, stored);
   json_array_foreach(devices, i, dev)
   {
-    csv_row(out, dev, stored);
+    const json_t *supplies = json_object_get(dev, "supplies");
+
+    if (json_array_size(supplies) == 0)
+      csv_row(out, dev, NULL, stored);
+    json_array_foreach(supplies, k, sup)
+    {
+      csv_row(out, dev, sup, stored);
+    }
   }
   return ferror(out) ? ASR_ERR_IO : ASR_OK;
 }

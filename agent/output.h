@@ -4,16 +4,19 @@
  * DEVICE = {"ip", "serial", "vendor", "model", "sys_descr", "sys_object_id", "sys_name",
  *   "mac", "page_count", "status": {"printer": NAME|null, "errors": [NAME...]},
  *   "supplies": [SUPPLY...]} and, from the store, "first_seen", "last_seen",
- *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "readings", and
+ *   "last_good_poll", "age_seconds", "failed_polls", "last_failure", "last_failure_at",
+ *   "last_failure_seconds", "last_reading_at", "readings", and
  *   with asr_report_set_state "state" ("active", "silent", "disconnected"), "state_since"
  *   (ISO time) and "state_seconds"; with asr_report_set_note "conflict" or "problem" (text).
- * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant", "unit",
- *   "max", "level", "percent", "state"}; unknown values are null.
+ * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant" (the
+ *   printer's word), "colorant_std" (its canonical word, snmp/colorant.h), "unit", "max",
+ *   "level", "percent", "state"}; unknown values are null.
  * A polled or inspected DEVICE also has "meters": [{"name", "unit", "source", "value"}]
  * when the printer reported some, and "alerts": [ALERT...] with "alerts_total" when its
  * prtAlertTable was read. ALERT = {"index", "severity", "training", "group",
  * "group_index", "location", "code", "description", "time", "critical", "route", "key"}
  * (names of docs/meters.md; "key" the alert's identity across polls). */
+
 #ifndef ASR_OUTPUT_H
 #define ASR_OUTPUT_H
 
@@ -49,8 +52,9 @@ asr_result asr_report_add_stored(asr_report *r, const asr_store_device *d, int64
  * when since is 0), "state_seconds" (now - since, or null); the table shows it. */
 asr_result asr_report_set_state(asr_report *r, const char *state, int64_t since, int64_t now);
 
-/* Prints: JSON {"devices":[...], extra members...}; the table and CSV forms print one
- * row per device (table: with a line and a bar per supply when bars is set).
+/* Prints: JSON {"devices":[...], extra members...}; the table prints a row per device with
+ * a line (and a bar when bars is set) per supply; CSV (RFC 4180) a row per supply with the
+ * printer's columns repeated (one row with empty supply cells for a printer without).
  * extra is a NULL-terminated list of name/value pairs for the JSON object
  * ("scanned", "254", ...), values printed as numbers. */
 asr_result asr_report_print(asr_report *r, FILE *out, asr_format fmt, int bars,
@@ -73,7 +77,7 @@ typedef struct {
  * null/0/false when not enrolled); the table form ends with one "uplink:" line. */
 asr_result asr_report_set_uplink(asr_report *r, const asr_report_uplink *u);
 
-/* Prints one device as a JSON object (inspect --format json). */
+/* Prints one device: a JSON object, the table or CSV (inspect). */
 asr_result asr_report_print_one(const asr_device *d, FILE *out, asr_format fmt);
 
 #endif

@@ -20,6 +20,8 @@
 #include "central/ingest.h"
 #include "central/server.h"
 #include "central/simulate.h"
+#include "common/clock.h"
+#include "common/device.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
@@ -37,6 +39,7 @@ enum {
   OPT_FORMAT,
   OPT_SITE,
   OPT_VERBOSE,
+  OPT_NAME,
   OPT_MAX_CONNS,
   OPT_PER_IP,
   OPT_HEADER_TIMEOUT,
@@ -413,41 +416,52 @@ int ccli_serve(int argc, char **argv)
  * site add / site list */
 
 typedef struct {
-  const char *db, *contact, *address;
+  const char *db, *contact, *address, *name;
   const char *token_file; /* site add, site token --rotate: the token goes there (0600) */
   int json;
   int token_op; /* site token: OPT_ROTATE or OPT_REVOKE */
 } site_opts;
 
+/* site add/list options; the mail options (--mail-from, --smtp-url...) of the registration
+ * mail go to the replenishment settings (ccli_rp_serve_option). */
 static int site_args(int argc, char **argv, site_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
       {"contact", required_argument, NULL, OPT_CONTACT},
       {"address", required_argument, NULL, OPT_ADDRESS},
+      {"name", required_argument, NULL, OPT_NAME},
       {"format", required_argument, NULL, OPT_FORMAT},
       {"rotate", no_argument, NULL, OPT_ROTATE},
       {"revoke", no_argument, NULL, OPT_REVOKE},
       {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
       {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0},
   };
+  struct option all[sizeof(longopts) / sizeof(longopts[0]) + 16];
+  const struct option *rp = ccli_rp_options();
+  size_t nrp = 0;
   int c;
 
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while (rp[nrp].name && nrp < 15)
+    nrp++;
+  memcpy(all, longopts, sizeof(longopts));
+  memcpy(all + sizeof(longopts) / sizeof(longopts[0]), rp, (nrp + 1) * sizeof(all[0]));
+  while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
     else if (c == OPT_CONTACT)
       o->contact = optarg;
     else if (c == OPT_ADDRESS)
       o->address = optarg;
+    else if (c == OPT_NAME)
+      o->name = optarg;
     else if (c == OPT_TOKEN_FILE)
       o->token_file = optarg;
     else if ((c == OPT_ROTATE || c == OPT_REVOKE) && (!o->token_op || o->token_op == c))
       o->token_op = c;
     else if (c == OPT_FORMAT && parse_format(optarg, &o->json) == 0)
       continue;
-    else
+    else if (c == OPT_HELP || c == 'h' || c == OPT_FORMAT || ccli_rp_serve_option(c, optarg) != 0)
       return -1;
   }
   return 0;
@@ -498,10 +512,12 @@ static asr_result token_out(int fd, const site_opts *o, const char *token)
   return token_file_write(fd, o->token_file, token);
 }
 
-/* The supplies contact: a plain address the notices can be sent to (uplink/smtp.h). */
-static bool email_ok(const char *s)
+/* The supplies contact: an address the notices can be sent to, given bare or as mail
+ * programs show it ("Ops <ops@acme.example>", uplink/smtp.h); *addr receives the address. */
+static bool contact_ok(const char *s, char *name, size_t name_n, char *addr, size_t addr_n)
 {
-  return asr_smtp_address_ok(s) && strlen(s) < CSTORE_NAME_MAX;
+  return s && asr_smtp_mailbox_parse(s, name, name_n, addr, addr_n) &&
+         strlen(addr) < CSTORE_NAME_MAX;
 }
 
 /* A site name: 1..255 bytes of printable text. */
@@ -518,10 +534,31 @@ static bool name_ok(const char *s)
   return true;
 }
 
+/* The site, its first contact (named) and the history, in one transaction. */
+static asr_result site_add_tx(cstore *st, const char *name, const site_opts *o, const char *addr,
+                              const char *who, char *token, size_t tokenn, int64_t *contact)
+{
+  asr_result r = cstore_tx_begin(st);
+  const char *cname = o->name ? o->name : (who && who[0] ? who : NULL);
+
+  if (!r)
+    r = cstore_site_add(st, name, addr, o->address, asr_clock_now(), token, tokenn);
+  if (!r)
+    r = cstore_contact_find(st, name, NULL, contact);
+  if (!r && cname)
+    r = cstore_contact_update(st, *contact, cname, NULL, NULL, asr_clock_now());
+  if (!r)
+    r = cstore_tx_commit(st);
+  else
+    cstore_tx_rollback(st);
+  return r;
+}
+
 static int site_add(const char *name, const site_opts *o)
 {
-  char token[CSTORE_TOKEN_LEN + 1];
+  char token[CSTORE_TOKEN_LEN + 1], who[CSTORE_NAME_MAX], addr[CSTORE_NAME_MAX];
   cstore *st = NULL;
+  int64_t contact = 0;
   int fd = -1;
   asr_result r;
 
@@ -529,13 +566,23 @@ static int site_add(const char *name, const site_opts *o)
     cli_error("site add: NAME must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
-  if (!o->contact || !email_ok(o->contact)) {
-    cli_error("site add: --contact EMAIL is required: a plain address local@domain"
-              " (printable ASCII, no spaces, brackets or quotes)");
+  if (!o->contact) {
+    cli_error("site add: --contact is required: the supplies contact's e-mail address"
+              " (ops@acme.example, or 'Ops <ops@acme.example>')");
+    return CCLI_EXIT_USAGE;
+  }
+  if (!contact_ok(o->contact, who, sizeof(who), addr, sizeof(addr))) {
+    cli_error("site add: --contact '%.200s' is not an e-mail address: give local@domain"
+              " (printable ASCII, no spaces) or Name <local@domain>",
+              o->contact);
     return CCLI_EXIT_USAGE;
   }
   if (o->address && (strlen(o->address) >= CSTORE_NAME_MAX || !name_ok(o->address))) {
     cli_error("site add: --address must be 1 to 255 printable bytes");
+    return CCLI_EXIT_USAGE;
+  }
+  if (o->name && (strlen(o->name) >= CSTORE_NAME_MAX || !name_ok(o->name))) {
+    cli_error("site add: --name (the contact's) must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
   r = open_db(o->db, &st);
@@ -543,16 +590,23 @@ static int site_add(const char *name, const site_opts *o)
   if (!r && o->token_file && fd < 0)
     r = ASR_ERR_IO;
   if (!r) {
-    r = cstore_site_add(st, name, o->contact, o->address, asr_now(), token, sizeof(token));
+    r = site_add_tx(st, name, o, addr, who, token, sizeof(token), &contact);
     if (r)
       cli_error("%s", cstore_errmsg(st));
-    else
+    else {
       r = token_out(fd, o, token);
-    fd = -1;
+      fd = -1;
+    }
   }
+  memset(token, 0, sizeof(token));
   if (fd >= 0)
     close(fd);
-  memset(token, 0, sizeof(token));
+  if (!r) {
+    /* the confirmation mail: queued in the outbox now (sent now with --smtp-url) */
+    r = ccli_rp_registered(st, contact);
+    cstore_close(st);
+    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : exit_for(r);
+  }
   cstore_close(st);
   return exit_for(r);
 }
@@ -633,8 +687,9 @@ static int site_list(const site_opts *o)
 
 static int site_usage(const char *sub)
 {
-  fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--address TEXT]"
+  fprintf(stderr, "usage: asr-central site add NAME --contact EMAIL [--name TEXT] [--address TEXT]"
                   " [--token-file FILE] --db FILE\n"
+                  "         [--mail-from ADDRESS] [--smtp-url URL ...]\n"
                   "       asr-central site list --db FILE [--format json|table]\n"
                   "       asr-central site token NAME --rotate [--token-file FILE] --db FILE\n"
                   "       asr-central site token NAME --revoke --db FILE\n");
@@ -643,7 +698,7 @@ static int site_usage(const char *sub)
 
 int ccli_site(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, NULL, 0, 0};
+  site_opts o = {.json = 0};
   const char *sub = argc > 1 ? argv[1] : "";
 
   if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "token") != 0)
@@ -673,17 +728,57 @@ static json_t *opt_int_json(bool has, int64_t v)
   return has ? json_integer((json_int_t)v) : json_null();
 }
 
+/* What people call a supply type (RFC 3805 names otherwise). */
+static const struct {
+  const char *type, *name;
+} type_names[] = {
+    {"opc", "drum"},
+    {"wasteToner", "waste toner"},
+    {"wasteInk", "waste ink"},
+    {"transferUnit", "transfer unit"},
+    {"cleanerUnit", "cleaner unit"},
+    {"fuserOil", "fuser oil"},
+    {"inkRibbon", "ink ribbon"},
+    {"coronaWire", "corona wire"},
+};
+
+/* A supply's label in `devices`: a toner or ink (ordered by ASR) by its colorant, any other
+ * supply (a drum, a fuser, a waste container) by its type, its colorant beside it: a drum
+ * must not read like a toner (issue 11). */
+static void supply_label(const cstore_supply_row *s, char *buf, size_t n)
+{
+  const char *type = s->type && *s->type ? s->type : NULL;
+  const char *col = s->colorant && *s->colorant ? s->colorant : NULL;
+  bool asr = type && asr_rp_type_forecast_ordered(asr_supply_type_code(type));
+
+  if (asr || !type) {
+    asr_strlcpy(buf, col ? col : type ? type : "?", n);
+    return;
+  }
+  for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+    if (strcmp(type, type_names[i].type) == 0)
+      type = type_names[i].name;
+  if (col && strcmp(s->type, "wasteToner") != 0)
+    asr_fmt(buf, n, "%s (%s)", type, col);
+  else
+    asr_strlcpy(buf, type, n);
+}
+
 static json_t *supplies_json(const cstore_device_row *d)
 {
   json_t *arr = json_array();
+  char label[CSTORE_NAME_MAX + 32];
 
   for (size_t i = 0; arr && i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    json_array_append_new(arr, json_pack("{s:i,s:s?,s:s?,s:o,s:o,s:o}", "index", (int)s->index,
-                                         "type", s->type, "colorant", s->colorant, "percent",
-                                         opt_int_json(s->has_percent, s->percent), "level",
-                                         opt_int_json(s->has_level, s->level), "max",
-                                         opt_int_json(s->has_max, s->max)));
+    supply_label(s, label, sizeof(label));
+    json_array_append_new(arr,
+                          json_pack("{s:i,s:s?,s:s?,s:s,s:b,s:o,s:o,s:o}", "index", (int)s->index,
+                                    "type", s->type, "colorant", s->colorant, "label", label, "asr",
+                                    s->type && asr_rp_type_eligible(asr_supply_type_code(s->type)),
+                                    "percent", opt_int_json(s->has_percent, s->percent), "level",
+                                    opt_int_json(s->has_level, s->level), "max",
+                                    opt_int_json(s->has_max, s->max)));
   }
   return arr;
 }
@@ -712,10 +807,11 @@ static void device_table(const cstore_device_row *d)
     asr_time_iso(d->last_reading_at, when, sizeof(when));
   for (size_t i = 0; i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    const char *name = s->colorant && *s->colorant ? s->colorant
-                       : s->type && *s->type       ? s->type
-                                                   : "?";
+    char name[CSTORE_NAME_MAX + 32];
 
+    supply_label(s, name, sizeof(name));
+    for (char *c = name; *c; c++) /* printer-sent text: no control characters */
+      *c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
     if (s->has_percent)
       asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
     else
@@ -773,7 +869,7 @@ void *ccli_devices_json(struct cstore *st, const char *site)
 
 int ccli_devices(int argc, char **argv)
 {
-  site_opts o = {NULL, NULL, NULL, NULL, 1, 0};
+  site_opts o = {.json = 1};
   const char *site = NULL;
   cstore *st = NULL;
   json_t *doc = NULL;

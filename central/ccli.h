@@ -62,6 +62,15 @@ int ccli_rp_start(const char *db);
 /* Stops that thread (no effect when not started). */
 void ccli_rp_stop(void);
 
+/* Queues the registration confirmation of contact (after site add, contact add) with the mail
+ * options taken by ccli_rp_serve_option (--mail-from), and sends the outbox now when
+ * --smtp-url was given; prints what went wrong. */
+asr_result ccli_rp_registered(struct cstore *st, int64_t contact);
+
+/* The contact and device commands (central/ccli_ct.c). */
+int ccli_contact(int argc, char **argv);
+int ccli_device(int argc, char **argv);
+
 /* Opens the database of --db (required), printing the problem; for the commands. */
 asr_result ccli_open_db(const char *path, struct cstore **st);
 

@@ -16,17 +16,24 @@
 #include "central/notify.h"
 #include "central/rulesconf.h"
 #include "common/clock.h"
+#include "common/device.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "replenish/colorant.h"
 
 /* ---------------------------------------------------------------------------------------
  * Options shared by the commands (and serve): the rules and the mail settings. */
+
+#define RP_LINES_MAX 64 /* --line options of one command */
 
 typedef struct {
   const char *db, *site, *rules, *mail_from, *smtp_url, *smtp_user, *smtp_password_file;
   const char *smtp_ca_file;
   int json, open_only, now, flush, status, starttls, disconnect_days, mail_interval;
   int no_replenish;
+  int lines[RP_LINES_MAX]; /* order STEP ID --line N ... */
+  size_t n_lines;
+  const char *job, *reason; /* order extra */
 } rp_opts;
 
 static rp_opts serve_rp = {.disconnect_days = -1, .mail_interval = CCLI_MAIL_INTERVAL};
@@ -152,8 +159,9 @@ static asr_result rp_smtp(const rp_opts *o, asr_smtp_conf *c, char *pw, size_t p
   return ASR_OK;
 }
 
-/* Sends the due mails now; prints what happened. */
-static asr_result rp_flush(cstore *st, const rp_opts *o)
+/* Sends the due mails now; prints what happened (on stderr when out is, for a command
+ * whose stdout is its result: site add prints the token alone). */
+static asr_result rp_flush_to(cstore *st, const rp_opts *o, FILE *out)
 {
   char pw[CNOTIFY_PASSWORD_MAX];
   asr_smtp_conf c;
@@ -169,13 +177,19 @@ static asr_result rp_flush(cstore *st, const rp_opts *o)
     ccli_error("%s", cstore_errmsg(st));
     return r;
   }
-  printf("mail: %zu sent, %zu deferred, %zu failed; %lld pending\n", rep.sent, rep.deferred,
-         rep.failed, (long long)cstore_outbox_count(st, "pending"));
+  fprintf(out, "%smail: %zu sent, %zu deferred, %zu failed; %lld pending\n",
+          out == stderr ? "asr-central: " : "", rep.sent, rep.deferred, rep.failed,
+          (long long)cstore_outbox_count(st, "pending"));
   if (rep.deferred) {
     ccli_error("the mail server could not be reached: the mails stay in the outbox");
     return ASR_ERR_IO;
   }
   return ASR_OK;
+}
+
+static asr_result rp_flush(cstore *st, const rp_opts *o)
+{
+  return rp_flush_to(st, o, stdout);
 }
 
 static int rp_exit(asr_result r)
@@ -191,6 +205,8 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       {"format", required_argument, NULL, 'f'}, {"open", no_argument, NULL, 'o'},
       {"now", no_argument, NULL, 'n'},          {"flush", no_argument, NULL, 'F'},
       {"status", no_argument, NULL, 'S'},       {"help", no_argument, NULL, 'h'},
+      {"line", required_argument, NULL, 'L'},   {"job", required_argument, NULL, 'J'},
+      {"reason", required_argument, NULL, 'R'},
   };
   struct option all[sizeof(own) / sizeof(own[0]) + sizeof(ccli_rp_longopts) / sizeof(own[0])];
   int c;
@@ -211,6 +227,17 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       o->json = strcmp(optarg, "json") == 0;
     } else if (c == 'o' || c == 'n' || c == 'F' || c == 'S')
       *(c == 'o' ? &o->open_only : c == 'n' ? &o->now : c == 'F' ? &o->flush : &o->status) = 1;
+    else if (c == 'L') {
+      unsigned v = 0;
+      if (o->n_lines >= RP_LINES_MAX || asr_parse_uint(optarg, 1, 1000000, &v) != ASR_OK) {
+        ccli_error("--line: '%s' is not a line number (at most %d --line)", optarg, RP_LINES_MAX);
+        return -1;
+      }
+      o->lines[o->n_lines++] = (int)v;
+    } else if (c == 'J')
+      o->job = optarg;
+    else if (c == 'R')
+      o->reason = optarg;
     else if (c == 'h' || rp_option(o, c, optarg) != 0)
       return -1;
   }
@@ -289,23 +316,41 @@ static const char *term_safe(const char *s, char *buf, size_t n)
   return buf;
 }
 
+static json_t *line_json(const cstore_order_line *l)
+{
+  json_t *o = json_pack("{s:i,s:s?,s:i,s:s?,s:s?,s:s?,s:s?,s:i,s:s?,s:s?}", "line", l->line,
+                        "serial", l->serial, "supply_index", (int)l->supply_index, "supply",
+                        l->supply, "type", l->type, "colorant", l->colorant, "model", l->model,
+                        "quantity", l->quantity, "reason", l->reason, "state", l->state);
+  char d[32];
+
+  if (o && l->job_to > 0) {
+    json_t *job = json_object();
+    asr_time_iso(l->job_from * 86400, d, sizeof(d));
+    d[10] = '\0';
+    json_object_set_new(job, "from", json_string(d));
+    asr_time_iso(l->job_to * 86400, d, sizeof(d));
+    d[10] = '\0';
+    json_object_set_new(job, "to", json_string(d));
+    json_object_set_new(o, "job", job);
+  }
+  return o;
+}
+
 static json_t *order_json(const cstore_order_row *o)
 {
   char c[32], u[32];
-  json_t *lines = json_array();
+  json_t *lines = json_array(), *j;
 
   asr_time_iso(o->created_at, c, sizeof(c));
   asr_time_iso(o->updated_at, u, sizeof(u));
-  for (size_t i = 0; lines && i < o->n_lines; i++) {
-    const cstore_order_line *l = &o->lines[i];
-    json_array_append_new(lines, json_pack("{s:s?,s:i,s:s?,s:s?,s:i,s:s?}", "serial", l->serial,
-                                           "supply_index", (int)l->supply_index, "supply",
-                                           l->supply, "colorant", l->colorant, "quantity",
-                                           l->quantity, "reason", l->reason));
-  }
-  return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)o->id, "site", o->site,
-                   "state", o->state, "reason", o->reason, "created_at", c, "updated_at", u,
-                   "lines", lines);
+  for (size_t i = 0; lines && i < o->n_lines; i++)
+    json_array_append_new(lines, line_json(&o->lines[i]));
+  j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:o}", "id", (json_int_t)o->id,
+                "site", o->site, "state", o->state, "reason", o->reason, "created_at", c,
+                "updated_at", u, "kind", o->kind, "contact", o->contact, "contact_name",
+                o->contact_name, "address", o->address, "note", o->note, "lines", lines);
+  return j;
 }
 
 static void order_table(const cstore_order_row *o)
@@ -313,13 +358,16 @@ static void order_table(const cstore_order_row *o)
   char when[32], a[CSTORE_NAME_MAX], b[CSTORE_NAME_MAX], c[CSTORE_NAME_MAX];
 
   asr_time_iso(o->created_at, when, sizeof(when));
-  printf("%-6lld %-16s %-12s %-13s %s\n", (long long)o->id, term_safe(o->site, a, sizeof(a)),
-         o->state, o->reason, when);
+  printf("%-6lld %-16s %-12s %-13s %s %s%s\n", (long long)o->id, term_safe(o->site, a, sizeof(a)),
+         o->state, o->reason, when, term_safe(o->contact, b, sizeof(b)),
+         o->kind && strcmp(o->kind, "extra") == 0 ? " (special order)" : "");
   for (size_t i = 0; i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
-    printf("       %-28s %3d  %-28s %-8s x%-3d %s\n", term_safe(l->serial, a, sizeof(a)),
-           (int)l->supply_index, term_safe(l->supply, b, sizeof(b)),
-           term_safe(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity, l->reason);
+    printf("  %2d   %-28s %3d  %-28s %-8s x%-3d %-12s %s\n", l->line,
+           term_safe(l->serial, a, sizeof(a)), (int)l->supply_index,
+           term_safe(l->supply, b, sizeof(b)),
+           term_safe(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity,
+           l->state ? l->state : "-", l->reason);
   }
 }
 
@@ -361,7 +409,141 @@ int ccli_orders(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------------------------------
- * order ship|backorder|deliver ID */
+ * order ship|backorder|deliver ID [--line N]..., order extra SERIAL SUPPLY QUANTITY */
+
+/* "YYYY-MM-DD" -> days since the epoch. */
+static asr_result parse_day(const char *s, int64_t *day)
+{
+  char iso[32];
+  int64_t t = 0;
+
+  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) ||
+      asr_clock_parse_iso(iso, &t))
+    return ASR_ERR_INVALID;
+  *day = t / 86400;
+  return ASR_OK;
+}
+
+/* --job FROM..TO (dates, inclusive) into x. */
+static asr_result parse_job(const char *s, cengine_extra *x)
+{
+  char from[16];
+  const char *dots = s ? strstr(s, "..") : NULL;
+
+  if (!dots || (size_t)(dots - s) >= sizeof(from))
+    return ASR_ERR_INVALID;
+  memcpy(from, s, (size_t)(dots - s));
+  from[dots - s] = '\0';
+  if (parse_day(from, &x->job_from) || parse_day(dots + 2, &x->job_to) || x->job_to < x->job_from)
+    return ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+/* Finding a supply of a device by its index, standard colour or type name. */
+typedef struct {
+  const char *want;
+  const char *colour; /* want as a standard colorant, or NULL */
+  int32_t type;       /* want as a type code, 0 when not one */
+  bool waste;         /* want is "waste" */
+  int32_t found;      /* the supply's index */
+  int matches;
+  char names[512];
+  size_t len;
+} supply_pick;
+
+static int pick_supply(const cstore_rp_supply *p, void *ctx)
+{
+  supply_pick *x = ctx;
+  const char *std = asr_rp_colorant(p->colorant_std, p->colorant);
+  int32_t type = asr_supply_type_code(p->type);
+  bool toner = asr_rp_type_forecast_ordered(type);
+  bool hit = (x->colour && std && toner && strcmp(std, x->colour) == 0) ||
+             (x->type && type == x->type) || (x->waste && type == 4);
+
+  asr_append(x->names, sizeof(x->names), &x->len, "%s%d (%s%s%s)", x->len ? ", " : "",
+             (int)p->index, p->type ? p->type : "?", std ? " " : "", std ? std : "");
+  if (hit) {
+    x->found = p->index;
+    x->matches++;
+  }
+  return 0;
+}
+
+/* The supply index of SUPPLY (a number, "black", "cyan"..., "waste", or a type name). */
+static asr_result supply_arg(cstore *st, int64_t dev, const char *arg, int32_t *idx)
+{
+  int64_t n = 0;
+  supply_pick x = {.want = arg};
+
+  if (asr_parse_i64(arg, INT32_MIN, INT32_MAX, &n) == ASR_OK) {
+    *idx = (int32_t)n;
+    return ASR_OK;
+  }
+  x.colour = asr_rp_colorant(NULL, arg);
+  x.type = x.colour ? 0 : asr_supply_type_code(arg);
+  x.waste = strcmp(arg, "waste") == 0;
+  asr_result r = cstore_rp_supplies(st, dev, pick_supply, &x);
+  if (r)
+    return r;
+  if (x.matches != 1) {
+    ccli_error("order extra: '%s' names %s supply of the device (its supplies: %s): give its index",
+               arg, x.matches ? "more than one" : "no", x.names[0] ? x.names : "none");
+    return ASR_ERR_USAGE;
+  }
+  *idx = x.found;
+  return ASR_OK;
+}
+
+static int order_extra(rp_opts *o, int argc, char **argv)
+{
+  cengine_extra x = {.note = o->reason};
+  unsigned q = 0;
+  int64_t site = 0, id = 0;
+  char err[512] = "";
+  cstore *st = NULL;
+  asr_result r;
+
+  if (optind != argc - 4) {
+    fprintf(stderr,
+            "usage: asr-central order extra SERIAL SUPPLY QUANTITY --db FILE [--site NAME]"
+            " [--job FROM..TO] [--reason TEXT] [--mail-from ADDRESS] [--smtp-url URL ...]\n");
+    return CCLI_EXIT_USAGE;
+  }
+  if (asr_parse_uint(argv[optind + 3], 1, ASR_RP_QUANTITY_MAX, &q) != ASR_OK) {
+    ccli_error("order extra: '%s' is not a quantity from 1 to %d", argv[optind + 3],
+               ASR_RP_QUANTITY_MAX);
+    return CCLI_EXIT_USAGE;
+  }
+  if (o->job && parse_job(o->job, &x) != ASR_OK) {
+    ccli_error("--job: '%s' is not FROM..TO (dates YYYY-MM-DD, TO not before FROM)", o->job);
+    return CCLI_EXIT_USAGE;
+  }
+  if (o->reason && (strlen(o->reason) == 0 || strlen(o->reason) >= CSTORE_NAME_MAX)) {
+    ccli_error("--reason: 1 to 255 bytes");
+    return CCLI_EXIT_USAGE;
+  }
+  x.quantity = (int)q;
+  r = ccli_open_db(o->db, &st);
+  if (!r)
+    r = cstore_device_find(st, o->site, argv[optind + 1], &x.device, &site);
+  if (r && st)
+    ccli_error("order extra: %s", cstore_errmsg(st));
+  if (!r)
+    r = supply_arg(st, x.device, argv[optind + 2], &x.supply);
+  cengine_opts eo = {.mail_from = o->mail_from, .now = asr_clock_now()};
+  if (!r) {
+    r = cengine_extra_order(st, &x, &eo, &id, err, sizeof(err));
+    if (r)
+      ccli_error("order extra: %s", err);
+    else
+      printf("order %lld: special order of %d for %s, supply %d\n", (long long)id, x.quantity,
+             argv[optind + 1], (int)x.supply);
+  }
+  if (!r && o->smtp_url)
+    r = rp_flush(st, o);
+  cstore_close(st);
+  return rp_exit(r);
+}
 
 int ccli_order(int argc, char **argv)
 {
@@ -372,10 +554,15 @@ int ccli_order(int argc, char **argv)
   cstore *st = NULL;
   asr_result r;
 
-  if (rp_args(argc, argv, &o) || optind != argc - 2 ||
-      cengine_step_parse(argv[optind], &step) != ASR_OK) {
-    fprintf(stderr, "usage: asr-central order ship|backorder|deliver ID --db FILE"
-                    " [--mail-from ADDRESS] [--smtp-url URL ...]\n");
+  int bad = rp_args(argc, argv, &o);
+
+  if (!bad && optind < argc && strcmp(argv[optind], "extra") == 0)
+    return order_extra(&o, argc, argv);
+  if (bad || optind != argc - 2 || cengine_step_parse(argv[optind], &step) != ASR_OK) {
+    fprintf(stderr, "usage: asr-central order ship|backorder|deliver ID [--line N]... --db FILE"
+                    " [--mail-from ADDRESS] [--smtp-url URL ...]\n"
+                    "       asr-central order extra SERIAL SUPPLY QUANTITY --db FILE"
+                    " [--job FROM..TO] [--reason TEXT] [--site NAME]\n");
     return CCLI_EXIT_USAGE;
   }
   if (asr_parse_i64(argv[optind + 1], 1, INT64_MAX, &id) != ASR_OK) {
@@ -386,7 +573,7 @@ int ccli_order(int argc, char **argv)
   if (r)
     return rp_exit(r);
   cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now()};
-  r = cengine_order_step(st, id, step, &eo, err, sizeof(err));
+  r = cengine_order_step_lines(st, id, step, o.lines, o.n_lines, &eo, err, sizeof(err));
   if (r)
     ccli_error("order %s %lld: %s", cengine_step_str(step), (long long)id, err);
   else
@@ -526,6 +713,27 @@ void ccli_rp_stop(void)
   pthread_join(runner.th, NULL);
   runner.running = false;
   memset(runner.pw, 0, sizeof(runner.pw));
+}
+
+asr_result ccli_rp_registered(cstore *st, int64_t contact)
+{
+  cengine_opts eo = {.mail_from = serve_rp.mail_from, .now = asr_clock_now()};
+  bool queued = false;
+  asr_result r = cstore_tx_begin(st);
+
+  if (!r)
+    r = cengine_registered(st, contact, &eo, &queued);
+  if (!r)
+    r = cstore_tx_commit(st);
+  else
+    cstore_tx_rollback(st);
+  if (r) {
+    ccli_error("registration mail: %s", cstore_errmsg(st));
+    return r;
+  }
+  if (queued)
+    asr_log(ASR_LOG_INFO, "registration mail queued for contact %lld", (long long)contact);
+  return serve_rp.smtp_url ? rp_flush_to(st, &serve_rp, stderr) : ASR_OK;
 }
 
 int ccli_rp_serve_conf(asr_rp_conf *out)

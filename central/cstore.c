@@ -36,7 +36,7 @@
 
 #define CSTORE_ERR_MAX 512
 #define APPLY_TRIES 20      /* whole-transaction retries of a batch meeting a busy file */
-#define CSTORE_OSTMT_MAX 40 /* room for the replenishment statements (o_stmt_id) */
+#define CSTORE_OSTMT_MAX 64 /* room for the replenishment statements (o_stmt_id) */
 
 /* ---------------------------------------------------------------------------------------
  * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
@@ -164,8 +164,69 @@ static const struct {
         "ALTER TABLE sites ADD COLUMN token_changed_at INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE agents ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 1;"
         "UPDATE sites SET token_changed_at = created_at;"},
-    {5, "SELECT 1;"}, /* 5, 6: steps of other branches; until they are there, nothing */
-    {6, "SELECT 1;"},
+    /* Version 5 (issue 11): contacts, per-line warehouse states, special orders.
+     *   contacts         a site's supplies contacts: name, e-mail (unique in the site), delivery
+     *                    address; the site's first (lowest id) is the default of its devices.
+     *                    The sites' own contact and address become each site's first contact.
+     *   device_contacts  a device's contact when it was assigned one (else the site's first).
+     *   contact_history  every change: a contact created, a field changed (old, new), a device
+     *                    assigned to it; orders keep what they were made with.
+     *   orders           + the contact they were made for (id, name, address: a snapshot; the
+     *                    e-mail is the old contact column), kind 'asr' or 'extra' (a special
+     *                    order of the helpdesk), note (its reason).
+     *   order_lines      + their own warehouse state and times (a backorder holds its line
+     *                    only), the daily use they were ordered for, a special order's job
+     *                    window (days) and how many of its cartridges went in on the job's
+     *                    days (consumed: the others stay reserved for the job until it ends).
+     *   supplies         + colorant_std: the agent's RFC 3805 standard colorant name.
+     *   rp_devices       + judged: its use was judged on a whole calendar week once. */
+    {5, "CREATE TABLE contacts ("
+        " id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+        " name TEXT NOT NULL DEFAULT '', email TEXT NOT NULL, address TEXT NOT NULL DEFAULT '',"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (site_id, email));"
+        "INSERT INTO contacts (site_id, email, address, created_at, updated_at)"
+        " SELECT id, contact, address, created_at, created_at FROM sites ORDER BY id;"
+        "CREATE TABLE device_contacts ("
+        " device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+        " contact_id INTEGER NOT NULL REFERENCES contacts(id), since INTEGER NOT NULL);"
+        "CREATE TABLE contact_history ("
+        " id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+        " contact_id INTEGER NOT NULL REFERENCES contacts(id),"
+        " device_id INTEGER REFERENCES devices(id) ON DELETE SET NULL,"
+        " what TEXT NOT NULL, old TEXT, new TEXT);"
+        "CREATE INDEX contact_history_contact ON contact_history(contact_id, id);"
+        "INSERT INTO contact_history (at, contact_id, what, new)"
+        " SELECT created_at, id, 'created', email FROM contacts;"
+        "ALTER TABLE orders ADD COLUMN contact_id INTEGER REFERENCES contacts(id);"
+        "ALTER TABLE orders ADD COLUMN contact_name TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE orders ADD COLUMN address TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL DEFAULT 'asr'"
+        " CHECK (kind IN ('asr', 'extra'));"
+        "ALTER TABLE orders ADD COLUMN note TEXT;"
+        "UPDATE orders SET contact_id = (SELECT c.id FROM contacts c"
+        " WHERE c.site_id = orders.site_id AND c.email = orders.contact),"
+        " address = coalesce((SELECT c.address FROM contacts c"
+        " WHERE c.site_id = orders.site_id AND c.email = orders.contact), '');"
+        "ALTER TABLE order_lines ADD COLUMN state TEXT NOT NULL DEFAULT 'created'"
+        " CHECK (state IN ('created', 'backordered', 'shipped', 'delivered'));"
+        "ALTER TABLE order_lines ADD COLUMN shipped_at INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN backordered_at INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN delivered_at INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN daily_use REAL;"
+        "ALTER TABLE order_lines ADD COLUMN job_from INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN job_to INTEGER;"
+        "ALTER TABLE order_lines ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE order_lines SET"
+        " state = (SELECT o.state FROM orders o WHERE o.id = order_lines.order_id),"
+        " shipped_at = (SELECT o.shipped_at FROM orders o WHERE o.id = order_lines.order_id),"
+        " backordered_at = (SELECT o.backordered_at FROM orders o"
+        " WHERE o.id = order_lines.order_id),"
+        " delivered_at = (SELECT o.delivered_at FROM orders o WHERE o.id = order_lines.order_id);"
+        "CREATE INDEX order_lines_state ON order_lines(device_id, idx, state);"
+        "ALTER TABLE supplies ADD COLUMN colorant_std TEXT;"
+        "ALTER TABLE rp_devices ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
+    {6, "SELECT 1;"}, /* a step of another branch; until it is there, nothing */
     {7, cmeters_schema_sql}, /* billing meters (central/cmeters.c) */
 };
 
@@ -210,7 +271,10 @@ static const char *const stmt_sql[S_COUNT] = {
                    " token_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [S_SITE_BY_NAME] = "SELECT id FROM sites WHERE name = ?1",
     [S_SITE_BY_TOKEN] = "SELECT id, name, token_revoked, token_gen FROM sites WHERE token = ?1",
-    [S_SITES] = "SELECT id, name, contact, address, created_at,"
+    /* the site's contact and address: its first contact's (the default of its devices) */
+    [S_SITES] = "SELECT id, name, coalesce((SELECT c.email FROM contacts c WHERE c.site_id = s.id"
+                " ORDER BY c.id LIMIT 1), contact), coalesce((SELECT c.address FROM contacts c"
+                " WHERE c.site_id = s.id ORDER BY c.id LIMIT 1), address), created_at,"
                 " (SELECT count(*) FROM agents a WHERE a.site_id = s.id),"
                 " (SELECT count(*) FROM devices d WHERE d.site_id = s.id),"
                 " token_revoked, token_changed_at FROM sites s ORDER BY name",
@@ -258,10 +322,11 @@ static const char *const stmt_sql[S_COUNT] = {
                        " last_reading_at = max(last_reading_at, ?3) WHERE id = ?1",
     [S_SUPPLY_META] =
         "INSERT INTO supplies (device_id, idx, description, part_number, type, class,"
-        " colorant, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " colorant, unit, colorant_std) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         " ON CONFLICT (device_id, idx) DO UPDATE SET description = excluded.description,"
         " part_number = excluded.part_number, type = excluded.type, class = excluded.class,"
-        " colorant = excluded.colorant, unit = excluded.unit",
+        " colorant = excluded.colorant, unit = excluded.unit,"
+        " colorant_std = excluded.colorant_std",
     /* the values of the newest reading that reported the supply */
     [S_SUPPLY_LEVEL] = "INSERT INTO supplies (device_id, idx, level, max, percent, level_t)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id, idx) DO UPDATE"
@@ -626,6 +691,9 @@ void cstore_close(cstore *st)
 /* ---------------------------------------------------------------------------------------
  * Sites and agents. */
 
+static asr_result first_contact_add(cstore *st, int64_t site_id, const char *email,
+                                    const char *address, int64_t now);
+
 asr_result cstore_site_add(cstore *st, const char *name, const char *contact, const char *address,
                            int64_t now, char *token, size_t tokenn)
 {
@@ -657,7 +725,10 @@ asr_result cstore_site_add(cstore *st, const char *name, const char *contact, co
   sqlite3_bind_text(s, 3, address ? address : "", -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, token, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 5, now);
-  return stmt_run(st, s, "adding a site");
+  r = stmt_run(st, s, "adding a site");
+  if (!r) /* its first supplies contact: the default of its devices (schema 5) */
+    r = first_contact_add(st, sqlite3_last_insert_rowid(st->db), contact, address, now);
+  return r;
 }
 
 static const char *col_text(sqlite3_stmt *s, int col)
@@ -944,6 +1015,7 @@ static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta 
   bind_opt(s, 6, m->klass);
   bind_opt(s, 7, m->colorant);
   bind_opt(s, 8, m->unit);
+  bind_opt(s, 9, m->colorant_std);
   return stmt_run(st, s, "storing a supply");
 }
 
@@ -1303,8 +1375,9 @@ typedef enum {
   O_ORDER_LINES,
   O_ORDER_ONE,
   O_ORDER_HEAD,
-  O_ORDER_STATE,
-  O_ORDER_DELIVER,
+  O_LINE_STATE,
+  O_LINE_DELIVER,
+  O_ORDER_SYNC,
   O_ORDER_ADD,
   O_LINE_ADD,
   O_STOCK_ORDERED,
@@ -1322,56 +1395,113 @@ typedef enum {
   O_OUTBOX_COUNT,
   O_OUTBOX_CLAIM,
   O_INSTANCE_ADD,
+  O_RP_DELIVERIES,
+  O_RP_JOBS,
+  O_RP_EXTRAS,
+  O_EXTRA_CONSUMED,
+  O_EVENT_LAST,
+  O_CONTACT_ADD,
+  O_CONTACT_DUP,
+  O_CONTACTS,
+  O_CONTACT_FIND,
+  O_CONTACT_ROW,
+  O_CONTACT_SET,
+  O_HISTORY_ADD,
+  O_HISTORY,
+  O_DEVICE_ASSIGN,
+  O_DEVICE_SITE,
+  O_DEVICE_FIND,
   O_COUNT,
 } o_stmt_id;
 
 _Static_assert(O_COUNT <= CSTORE_OSTMT_MAX, "raise CSTORE_OSTMT_MAX");
 
 static const char *const o_sql[O_COUNT] = {
-    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at"
+    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
+                 " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
                  " FROM orders o JOIN sites s ON s.id = o.site_id"
                  " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
                  " ORDER BY o.created_at DESC, o.id DESC",
     [O_ORDER_LINES] = "SELECT l.serial, coalesce(p.description, p.type, 'supply ' || l.idx),"
-                      " p.colorant, l.idx, l.quantity, l.reason FROM order_lines l"
+                      " p.colorant, l.idx, l.quantity, l.reason, l.line, l.state, d.model, p.type,"
+                      " coalesce(l.job_from, 0), coalesce(l.job_to, 0),"
+                      " l.backordered_at IS NOT NULL FROM order_lines l"
                       " LEFT JOIN supplies p ON p.device_id = l.device_id AND p.idx = l.idx"
+                      " LEFT JOIN devices d ON d.id = l.device_id"
                       " WHERE l.order_id = ?1 ORDER BY l.line",
-    [O_ORDER_ONE] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at"
-                    " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
-    [O_ORDER_HEAD] = "SELECT o.site_id, s.name, o.contact, o.state, o.backordered_at IS NOT NULL"
+    [O_ORDER_ONE] =
+        "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
+        " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
+        " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
+    [O_ORDER_HEAD] = "SELECT o.site_id, s.name, o.contact, o.state, EXISTS (SELECT 1 FROM"
+                     " order_lines l WHERE l.order_id = o.id AND l.backordered_at IS NOT NULL),"
+                     " coalesce(o.contact_id, 0), o.address, o.contact_name, o.kind"
                      " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
-    [O_ORDER_STATE] =
-        "UPDATE orders SET state = ?2, updated_at = ?3,"
-        " shipped_at = CASE WHEN ?2 = 'shipped' THEN ?3 ELSE shipped_at END,"
-        " backordered_at = CASE WHEN ?2 = 'backordered' THEN ?3 ELSE backordered_at END,"
-        " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?3 ELSE delivered_at END WHERE id = ?1",
-    /* delivered lines become the devices' stock on the shelf */
-    [O_ORDER_DELIVER] = "INSERT INTO stock (device_id, idx, delivered)"
-                        " SELECT device_id, idx, sum(quantity) FROM order_lines WHERE order_id = ?1"
-                        " GROUP BY device_id, idx ON CONFLICT (device_id, idx) DO UPDATE"
-                        " SET delivered = delivered + excluded.delivered",
-    [O_ORDER_ADD] = "INSERT INTO orders (site_id, contact, reason, day, created_at, updated_at)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [O_LINE_STATE] =
+        "UPDATE order_lines SET state = ?3,"
+        " shipped_at = CASE WHEN ?3 = 'shipped' THEN ?4 ELSE shipped_at END,"
+        " backordered_at = CASE WHEN ?3 = 'backordered' THEN ?4 ELSE backordered_at END,"
+        " delivered_at = CASE WHEN ?3 = 'delivered' THEN ?4 ELSE delivered_at END"
+        " WHERE order_id = ?1 AND line = ?2",
+    /* a delivered line becomes its device's stock on the shelf */
+    [O_LINE_DELIVER] = "INSERT INTO stock (device_id, idx, delivered)"
+                       " SELECT device_id, idx, quantity FROM order_lines"
+                       " WHERE order_id = ?1 AND line = ?2 ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET delivered = delivered + excluded.delivered",
+    /* an order's state is its lines': all delivered, or the most advanced step one reached */
+    [O_ORDER_SYNC] =
+        "UPDATE orders SET updated_at = ?2, state = CASE"
+        " WHEN NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state <> 'delivered') THEN 'delivered'"
+        " WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state IN ('shipped', 'delivered')) THEN 'shipped'"
+        " WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state = 'backordered') THEN 'backordered' ELSE 'created' END,"
+        " shipped_at = coalesce(shipped_at, (SELECT min(l.shipped_at) FROM order_lines l"
+        " WHERE l.order_id = orders.id)),"
+        " backordered_at = coalesce(backordered_at, (SELECT min(l.backordered_at)"
+        " FROM order_lines l WHERE l.order_id = orders.id)),"
+        " delivered_at = CASE WHEN NOT EXISTS (SELECT 1 FROM order_lines l"
+        " WHERE l.order_id = orders.id AND l.state <> 'delivered') THEN coalesce(delivered_at, ?2)"
+        " END WHERE id = ?1",
+    /* the contact's e-mail, name and address are kept with the order: a later change of the
+     * contact leaves the order as it was made */
+    [O_ORDER_ADD] = "INSERT INTO orders (site_id, contact, contact_id, contact_name, address, kind,"
+                    " reason, note, day, created_at, updated_at)"
+                    " SELECT ?1, c.email, c.id, c.name, c.address, ?3, ?4, ?5, ?6, ?7, ?7"
+                    " FROM contacts c WHERE c.id = ?2 AND c.site_id = ?1",
     [O_LINE_ADD] = "INSERT INTO order_lines (order_id, line, device_id, idx, serial, quantity,"
-                   " reason, covered_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   " reason, covered_until, daily_use, job_from, job_to)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [O_STOCK_ORDERED] = "INSERT INTO stock (device_id, idx, ordered) VALUES (?1, ?2, ?3)"
                         " ON CONFLICT (device_id, idx) DO UPDATE"
                         " SET ordered = ordered + excluded.ordered",
-    [O_RP_DEVICES] = "SELECT d.id, d.site_id, s.name, s.contact, d.key, d.serial, d.model, d.ip,"
-                     " d.last_reading_at, coalesce(a.last_seen, 0), coalesce(r.high_use, 0),"
-                     " coalesce(r.notices, 0) FROM devices d JOIN sites s ON s.id = d.site_id"
-                     " LEFT JOIN agents a ON a.id = d.agent_id"
-                     " LEFT JOIN rp_devices r ON r.device_id = d.id ORDER BY s.name, d.key",
+    /* a device's contact: the one it was assigned, else its site's first */
+    [O_RP_DEVICES] =
+        "SELECT d.id, d.site_id, s.name, coalesce(c.email, s.contact), d.key, d.serial,"
+        " d.model, d.ip, d.last_reading_at, coalesce(a.last_seen, 0),"
+        " coalesce(r.high_use, 0), coalesce(r.notices, 0), coalesce(c.id, 0),"
+        " coalesce(c.name, ''), coalesce(c.address, s.address), coalesce(r.judged, 0)"
+        " FROM devices d JOIN sites s ON s.id = d.site_id"
+        " LEFT JOIN device_contacts dc ON dc.device_id = d.id"
+        " LEFT JOIN contacts c ON c.id = coalesce(dc.contact_id,"
+        " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"
+        " LEFT JOIN agents a ON a.id = d.agent_id"
+        " LEFT JOIN rp_devices r ON r.device_id = d.id ORDER BY s.name, d.key",
     [O_RP_SUPPLIES] =
         "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
         " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
-        /* the newest line's covered date, not the largest: a usage spike's line re-dates
-         * the cover earlier than the line before it (rules.h, "usage spike") */
-        " coalesce((SELECT l.covered_until FROM order_lines l"
-        " WHERE l.device_id = p.device_id AND l.idx = p.idx ORDER BY l.order_id DESC LIMIT 1), 0)"
+        /* the newest ASR line's covered date, not the largest: a usage spike's line re-dates
+         * the cover earlier than the line before it (rules.h, "usage spike"); a special
+         * order is no part of ASR's plan */
+        " coalesce((SELECT l.covered_until FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
+        " ORDER BY l.order_id DESC LIMIT 1), 0), p.colorant_std,"
+        " coalesce((SELECT l.daily_use FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
+        " ORDER BY l.order_id DESC LIMIT 1), 0)"
         " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
         " WHERE p.device_id = ?1 ORDER BY p.idx",
-    /* the last level of each day: SQLite takes the bare columns from the max(t) row */
     [O_RP_LEVELS] = "SELECT t / 86400, level, \"max\", percent, max(t) FROM levels"
                     " WHERE device_id = ?1 AND idx = ?2 AND t >= ?3 * 86400"
                     " AND t < (?4 + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
@@ -1382,11 +1512,11 @@ static const char *const o_sql[O_COUNT] = {
     [O_EVENT_ADD] = "INSERT OR IGNORE INTO rp_events (device_id, idx, day, kind)"
                     " VALUES (?1, ?2, ?3, ?4)",
     [O_RPDEV_SET] =
-        "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices)"
-        " VALUES (?1, ?2, CASE WHEN ?2 THEN ?3 END, ?4) ON CONFLICT (device_id) DO UPDATE SET"
+        "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices, judged)"
+        " VALUES (?1, ?2, CASE WHEN ?2 THEN ?3 END, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
         " high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL WHEN high_use = 1"
         " THEN high_use_since ELSE excluded.high_use_since END,"
-        " high_use = excluded.high_use, notices = excluded.notices",
+        " high_use = excluded.high_use, notices = excluded.notices, judged = excluded.judged",
     [O_STATE_GET] = "SELECT v FROM rp_state WHERE k = ?1",
     [O_STATE_SET] = "INSERT INTO rp_state (k, v) VALUES (?1, ?2)"
                     " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
@@ -1405,6 +1535,50 @@ static const char *const o_sql[O_COUNT] = {
      * the operating system's) */
     [O_INSTANCE_ADD] = "INSERT OR IGNORE INTO rp_state (k, v)"
                        " VALUES ('instance', (random() & 0x3fffffffffffffff) + 1)",
+    [O_RP_DELIVERIES] = "SELECT delivered_at / 86400, quantity FROM order_lines"
+                        " WHERE device_id = ?1 AND idx = ?2 AND state = 'delivered'"
+                        " ORDER BY delivered_at",
+    [O_RP_JOBS] = "SELECT job_from, job_to FROM order_lines"
+                  " WHERE device_id = ?1 AND job_from IS NOT NULL AND job_to IS NOT NULL",
+    [O_RP_EXTRAS] = "SELECT l.order_id, l.line, l.quantity, l.consumed, l.job_from, l.job_to"
+                    " FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.kind = 'extra'"
+                    " AND l.device_id = ?1 AND l.idx = ?2 AND l.job_to >= ?3"
+                    " ORDER BY l.job_from, l.order_id",
+    [O_EXTRA_CONSUMED] = "UPDATE order_lines SET consumed = min(quantity, consumed + ?3)"
+                         " WHERE order_id = ?1 AND line = ?2",
+    [O_EVENT_LAST] =
+        "SELECT coalesce(max(day), 0) FROM rp_events WHERE device_id = ?1 AND kind = ?2",
+    /* contacts (schema 5) */
+    [O_CONTACT_ADD] = "INSERT INTO contacts (site_id, name, email, address, created_at, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [O_CONTACT_DUP] = "SELECT id FROM contacts WHERE site_id = ?1 AND email = ?2 AND id <> ?3",
+    [O_CONTACTS] =
+        "SELECT c.id, c.site_id, s.name, c.name, c.email, c.address, c.created_at, c.updated_at,"
+        " (SELECT count(*) FROM devices d LEFT JOIN device_contacts dc ON dc.device_id = d.id"
+        " WHERE d.site_id = c.site_id AND coalesce(dc.contact_id, (SELECT min(c2.id)"
+        " FROM contacts c2 WHERE c2.site_id = c.site_id)) = c.id),"
+        " c.id = (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = c.site_id)"
+        " FROM contacts c JOIN sites s ON s.id = c.site_id"
+        " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR c.id = ?2) ORDER BY s.name, c.id",
+    [O_CONTACT_FIND] = "SELECT c.id FROM contacts c JOIN sites s ON s.id = c.site_id"
+                       " WHERE s.name = ?1 AND (?2 IS NULL OR c.email = ?2) ORDER BY c.id LIMIT 1",
+    [O_CONTACT_ROW] = "SELECT name, email, address, site_id FROM contacts WHERE id = ?1",
+    [O_CONTACT_SET] = "UPDATE contacts SET name = ?2, email = ?3, address = ?4, updated_at = ?5"
+                      " WHERE id = ?1",
+    [O_HISTORY_ADD] = "INSERT INTO contact_history (at, contact_id, device_id, what, old, new)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [O_HISTORY] = "SELECT at, contact_id, what, old, new FROM contact_history"
+                  " WHERE contact_id = ?1 ORDER BY id",
+    [O_DEVICE_ASSIGN] = "INSERT INTO device_contacts (device_id, contact_id, since)"
+                        " VALUES (?1, ?2, ?3) ON CONFLICT (device_id) DO UPDATE"
+                        " SET contact_id = excluded.contact_id, since = excluded.since",
+    [O_DEVICE_SITE] = "SELECT d.site_id, coalesce(d.serial, d.key), (SELECT c.email FROM contacts c"
+                      " WHERE c.id = coalesce(dc.contact_id, (SELECT min(c2.id) FROM contacts c2"
+                      " WHERE c2.site_id = d.site_id))) FROM devices d"
+                      " LEFT JOIN device_contacts dc ON dc.device_id = d.id WHERE d.id = ?1",
+    [O_DEVICE_FIND] = "SELECT d.id, d.site_id FROM devices d JOIN sites s ON s.id = d.site_id"
+                      " WHERE (?1 IS NULL OR s.name = ?1) AND (d.serial = ?2 OR d.key = ?2)"
+                      " ORDER BY d.id LIMIT 2",
 };
 
 static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
@@ -1433,11 +1607,12 @@ static asr_result o_run_i64(cstore *st, o_stmt_id id, const char *what, const in
 }
 
 #define ORDER_LINES_MAX 4096 /* lines listed per order */
+#define LINE_STRINGS 7       /* copied strings of a line (line_from_row) */
 
 /* An order's lines with copies of their strings (valid while the callback runs). */
 typedef struct {
   cstore_order_line *lines;
-  char (*buf)[4][CSTORE_NAME_MAX];
+  char (*buf)[LINE_STRINGS][CSTORE_NAME_MAX];
   size_t n, cap;
 } order_lines_buf;
 
@@ -1445,7 +1620,7 @@ static asr_result lines_grow(order_lines_buf *b)
 {
   size_t cap = b->cap ? b->cap * 2 : 16;
   cstore_order_line *l = realloc(b->lines, cap * sizeof(*l));
-  char(*buf)[4][CSTORE_NAME_MAX];
+  char(*buf)[LINE_STRINGS][CSTORE_NAME_MAX];
 
   if (!l)
     return ASR_ERR_NOMEM;
@@ -1466,6 +1641,24 @@ static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CST
   l->supply_index = sqlite3_column_int(s, 3);
   l->quantity = sqlite3_column_int(s, 4);
   l->reason = col_copy(s, 5, buf[3]);
+  l->line = sqlite3_column_int(s, 6);
+  l->state = col_copy(s, 7, buf[4]);
+  l->model = col_copy(s, 8, buf[5]);
+  l->type = col_copy(s, 9, buf[6]);
+  l->job_from = sqlite3_column_int64(s, 10);
+  l->job_to = sqlite3_column_int64(s, 11);
+  l->was_backordered = sqlite3_column_int(s, 12) != 0;
+}
+
+/* Points the strings of line i at b's copies again (the buffers may have moved). */
+static void line_fixup(order_lines_buf *b, size_t i)
+{
+  cstore_order_line *l = &b->lines[i];
+  const char **f[LINE_STRINGS] = {&l->serial, &l->supply, &l->colorant, &l->reason,
+                                  &l->state,  &l->model,  &l->type};
+
+  for (size_t k = 0; k < LINE_STRINGS; k++)
+    *f[k] = *f[k] ? b->buf[i][k] : NULL;
 }
 
 /* Loads the lines of order id into b (pointers are fixed up after the last grow). */
@@ -1491,14 +1684,8 @@ static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
     }
   }
   stmt_done(s);
-  for (size_t i = 0; i < b->n; i++) {
-    /* the buffers may have moved: recompute every copied pointer */
-    cstore_order_line *l = &b->lines[i];
-    l->serial = l->serial ? b->buf[i][0] : NULL;
-    l->supply = l->supply ? b->buf[i][1] : NULL;
-    l->colorant = l->colorant ? b->buf[i][2] : NULL;
-    l->reason = l->reason ? b->buf[i][3] : NULL;
-  }
+  for (size_t i = 0; i < b->n; i++)
+    line_fixup(b, i);
   return r;
 }
 
@@ -1510,6 +1697,13 @@ static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
   o->reason = col_text(s, 3);
   o->created_at = sqlite3_column_int64(s, 4);
   o->updated_at = sqlite3_column_int64(s, 5);
+  o->kind = col_text(s, 6);
+  o->contact = col_text(s, 7);
+  o->contact_name = col_text(s, 8);
+  o->address = col_text(s, 9);
+  o->note = col_text(s, 10);
+  o->day = sqlite3_column_int64(s, 11);
+  o->contact_id = sqlite3_column_int64(s, 12);
 }
 
 /* Calls cb for each order row of the bound statement s (then resets it); *n counts them. */
@@ -1590,6 +1784,10 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
     asr_strlcpy(out->contact, col_text(s, 2), sizeof(out->contact));
     asr_strlcpy(out->state, col_text(s, 3), sizeof(out->state));
     out->was_backordered = sqlite3_column_int(s, 4) != 0;
+    out->contact_id = sqlite3_column_int64(s, 5);
+    asr_strlcpy(out->address, col_text(s, 6) ? col_text(s, 6) : "", sizeof(out->address));
+    asr_strlcpy(out->contact_name, col_text(s, 7) ? col_text(s, 7) : "", sizeof(out->contact_name));
+    asr_strlcpy(out->kind, col_text(s, 8) ? col_text(s, 8) : "asr", sizeof(out->kind));
   }
   stmt_done(s);
   if (!r && !row) {
@@ -1599,43 +1797,61 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
   return r;
 }
 
-asr_result cstore_order_set_state(cstore *st, int64_t id, const char *state, int64_t now)
+asr_result cstore_line_set_state(cstore *st, int64_t id, int line, const char *state, int64_t now)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = o_get(st, O_ORDER_STATE, &s);
+  asr_result r = o_get(st, O_LINE_STATE, &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, now);
-  r = stmt_run(st, s, "changing an order's state");
+  sqlite3_bind_int(s, 2, line);
+  sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, now);
+  r = stmt_run(st, s, "changing an order line's state");
   if (r || strcmp(state, "delivered") != 0)
     return r;
-  return o_run_i64(st, O_ORDER_DELIVER, "adding a delivery to the stock", &id, 1);
+  const int64_t v[] = {id, line};
+  return o_run_i64(st, O_LINE_DELIVER, "adding a delivery to the stock", v, 2);
 }
 
-asr_result cstore_order_add(cstore *st, int64_t site_id, const char *contact, const char *reason,
-                            int64_t day, int64_t now, int64_t *id)
+asr_result cstore_order_sync(cstore *st, int64_t id, int64_t now)
+{
+  const int64_t v[] = {id, now};
+
+  return o_run_i64(st, O_ORDER_SYNC, "changing an order's state", v, 2);
+}
+
+asr_result cstore_order_add(cstore *st, int64_t site_id, int64_t contact_id, const char *kind,
+                            const char *reason, const char *note, int64_t day, int64_t now,
+                            int64_t *id)
 {
   sqlite3_stmt *s = NULL;
   asr_result r = o_get(st, O_ORDER_ADD, &s);
 
+  *id = 0;
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, site_id);
-  sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, day);
-  sqlite3_bind_int64(s, 5, now);
+  sqlite3_bind_int64(s, 2, contact_id);
+  sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+  bind_opt(s, 5, note);
+  sqlite3_bind_int64(s, 6, day);
+  sqlite3_bind_int64(s, 7, now);
   r = stmt_run(st, s, "adding an order");
+  if (!r && sqlite3_changes(st->db) != 1) {
+    set_err(st, "%s: no contact %lld of site %lld for an order", st->path, (long long)contact_id,
+            (long long)site_id);
+    return ASR_ERR_NOT_FOUND;
+  }
   *id = r ? 0 : sqlite3_last_insert_rowid(st->db);
   return r;
 }
 
 asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t dev, int32_t idx,
                                  const char *serial, int quantity, const char *reason,
-                                 int64_t covered_until)
+                                 const cstore_line_extra *x)
 {
   sqlite3_stmt *s = NULL;
   asr_result r = o_get(st, O_LINE_ADD, &s);
@@ -1649,7 +1865,13 @@ asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t de
   sqlite3_bind_text(s, 5, serial, -1, SQLITE_STATIC);
   sqlite3_bind_int(s, 6, quantity);
   sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 8, covered_until);
+  sqlite3_bind_int64(s, 8, x ? x->covered_until : 0);
+  if (x && x->daily_use > 0.0)
+    sqlite3_bind_double(s, 9, x->daily_use);
+  else
+    sqlite3_bind_null(s, 9);
+  bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
+  bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
   r = stmt_run(st, s, "adding an order line");
   if (r)
     return r;
@@ -1690,6 +1912,10 @@ static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
   d->agent_last_seen = sqlite3_column_int64(s, 9);
   d->high_use = sqlite3_column_int(s, 10) != 0;
   d->notices = (unsigned)sqlite3_column_int(s, 11);
+  d->contact_id = sqlite3_column_int64(s, 12);
+  d->contact_name = col_text(s, 13);
+  d->address = col_text(s, 14);
+  d->judged = sqlite3_column_int(s, 15) != 0;
 }
 
 asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
@@ -1725,6 +1951,8 @@ static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
   p->installed = sqlite3_column_int64(s, 7);
   p->jumps_day = sqlite3_column_int64(s, 8);
   p->covered_until = sqlite3_column_int64(s, 9);
+  p->colorant_std = col_text(s, 10);
+  p->covered_use = sqlite3_column_double(s, 11);
 }
 
 asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx)
@@ -1807,12 +2035,105 @@ asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day
   return r;
 }
 
-asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool high_use, int64_t day,
+asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool judged, bool high_use, int64_t day,
                                 unsigned notices)
 {
-  const int64_t v[] = {dev, high_use ? 1 : 0, day, notices};
+  const int64_t v[] = {dev, high_use ? 1 : 0, day, notices, judged ? 1 : 0};
 
-  return o_run_i64(st, O_RPDEV_SET, "storing a device's flags", v, 4);
+  return o_run_i64(st, O_RPDEV_SET, "storing a device's flags", v, 5);
+}
+
+asr_result cstore_rp_deliveries(cstore *st, int64_t dev, int32_t idx, cstore_rp_delivery_cb cb,
+                                void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_DELIVERIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  while (!r && row) {
+    r = stmt_row(st, s, "reading deliveries", &row);
+    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1), ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_JOBS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  while (!r && row) {
+    r = stmt_row(st, s, "reading job windows", &row);
+    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
+                            cstore_rp_extra_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_EXTRAS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, since);
+  while (!r && row) {
+    cstore_rp_extra x;
+    r = stmt_row(st, s, "reading special orders", &row);
+    if (r || !row)
+      break;
+    x.order = sqlite3_column_int64(s, 0);
+    x.line = sqlite3_column_int(s, 1);
+    x.quantity = sqlite3_column_int(s, 2);
+    x.consumed = sqlite3_column_int(s, 3);
+    x.job_from = sqlite3_column_int64(s, 4);
+    x.job_to = sqlite3_column_int64(s, 5);
+    if (cb(&x, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int more)
+{
+  const int64_t v[] = {order, line, more};
+
+  return o_run_i64(st, O_EXTRA_CONSUMED, "counting a special order's cartridges", v, 3);
+}
+
+asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_EVENT_LAST, &s);
+
+  *day = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "reading events", &row);
+  if (!r && row)
+    *day = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  return r;
 }
 
 asr_result cstore_rp_last_day(cstore *st, int64_t *day)
@@ -1982,4 +2303,348 @@ asr_result cstore_rp_instance(cstore *st, int64_t *id)
     *id = sqlite3_column_int64(s, 0);
   stmt_done(s);
   return r || row ? r : ASR_ERR_NOT_FOUND;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Contacts (schema 5): a site's supplies contacts, each device's contact, their history. */
+
+/* Records one change of contact (device: 0 for none). */
+static asr_result history_add(cstore *st, int64_t contact, int64_t device, const char *what,
+                              const char *old, const char *now_value, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_HISTORY_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, now);
+  sqlite3_bind_int64(s, 2, contact);
+  bind_opt_i64(s, 3, device > 0 ? device : -1);
+  sqlite3_bind_text(s, 4, what, -1, SQLITE_STATIC);
+  bind_opt(s, 5, old);
+  bind_opt(s, 6, now_value);
+  return stmt_run(st, s, "recording a contact's history");
+}
+
+/* Whether another contact (not except) of site_id has e-mail email. */
+static asr_result email_taken(cstore *st, int64_t site_id, const char *email, int64_t except,
+                              bool *taken)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_CONTACT_DUP, &s);
+
+  *taken = false;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, site_id);
+  sqlite3_bind_text(s, 2, email, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, except);
+  r = stmt_row(st, s, "looking up a contact", taken);
+  stmt_done(s);
+  if (!r && *taken)
+    set_err(st, "the site has a contact with the e-mail '%s' already", email);
+  return r;
+}
+
+asr_result cstore_contact_add(cstore *st, int64_t site_id, const char *name, const char *email,
+                              const char *address, int64_t now, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  bool taken = false;
+  asr_result r = email_taken(st, site_id, email, 0, &taken);
+
+  *id = 0;
+  if (!r && taken)
+    return ASR_ERR_INVALID;
+  if (!r)
+    r = o_get(st, O_CONTACT_ADD, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, site_id);
+  sqlite3_bind_text(s, 2, name ? name : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, email, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, address ? address : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, now);
+  r = stmt_run(st, s, "adding a contact");
+  if (r)
+    return r;
+  *id = sqlite3_last_insert_rowid(st->db);
+  return history_add(st, *id, 0, "created", NULL, email, now);
+}
+
+static void contact_from_row(sqlite3_stmt *s, cstore_contact *c)
+{
+  c->id = sqlite3_column_int64(s, 0);
+  c->site_id = sqlite3_column_int64(s, 1);
+  c->site = col_text(s, 2);
+  c->name = col_text(s, 3);
+  c->email = col_text(s, 4);
+  c->address = col_text(s, 5);
+  c->created_at = sqlite3_column_int64(s, 6);
+  c->updated_at = sqlite3_column_int64(s, 7);
+  c->devices = sqlite3_column_int64(s, 8);
+  c->first = sqlite3_column_int(s, 9) != 0;
+}
+
+/* Calls cb for the contacts of site (NULL: all) or the one of id (0: all); *n counts them. */
+static asr_result contacts_walk(cstore *st, const char *site, int64_t id, cstore_contact_cb cb,
+                                void *ctx, size_t *n)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_CONTACTS, &s);
+
+  *n = 0;
+  if (r)
+    return r;
+  bind_opt(s, 1, site);
+  sqlite3_bind_int64(s, 2, id);
+  while (!r && row) {
+    cstore_contact c;
+    r = stmt_row(st, s, "listing contacts", &row);
+    if (r || !row)
+      break;
+    contact_from_row(s, &c);
+    (*n)++;
+    if (cb(&c, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+asr_result cstore_contact_foreach(cstore *st, const char *site, cstore_contact_cb cb, void *ctx)
+{
+  size_t n = 0;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  return r ? r : contacts_walk(st, site, 0, cb, ctx, &n);
+}
+
+asr_result cstore_contact_get(cstore *st, int64_t id, cstore_contact_cb cb, void *ctx)
+{
+  size_t n = 0;
+  asr_result r = id > 0 ? contacts_walk(st, NULL, id, cb, ctx, &n) : ASR_OK;
+
+  if (!r && n == 0) {
+    set_err(st, "no contact %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_contact_find(cstore *st, const char *site, const char *email, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_CONTACT_FIND, &s);
+
+  *id = 0;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+  bind_opt(s, 2, email);
+  r = stmt_row(st, s, "looking up a contact", &row);
+  if (!r && row)
+    *id = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "site '%s' has no contact%s%s", site, email ? " " : "", email ? email : "");
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+/* A contact's current values (copies). */
+typedef struct {
+  char name[CSTORE_NAME_MAX], email[CSTORE_NAME_MAX], address[CSTORE_NAME_MAX];
+  int64_t site_id;
+} contact_values;
+
+static asr_result contact_values_get(cstore *st, int64_t id, contact_values *v)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_CONTACT_ROW, &s);
+
+  memset(v, 0, sizeof(*v));
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = stmt_row(st, s, "looking up a contact", &row);
+  if (!r && row) {
+    asr_strlcpy(v->name, col_text(s, 0) ? col_text(s, 0) : "", sizeof(v->name));
+    asr_strlcpy(v->email, col_text(s, 1) ? col_text(s, 1) : "", sizeof(v->email));
+    asr_strlcpy(v->address, col_text(s, 2) ? col_text(s, 2) : "", sizeof(v->address));
+    v->site_id = sqlite3_column_int64(s, 3);
+  }
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "no contact %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+/* Records the change of one field (what) from old to new when they differ. */
+static asr_result field_change(cstore *st, int64_t id, const char *what, const char *old,
+                               const char *new_value, int64_t now)
+{
+  if (!new_value || strcmp(old, new_value) == 0)
+    return ASR_OK;
+  return history_add(st, id, 0, what, old, new_value, now);
+}
+
+asr_result cstore_contact_update(cstore *st, int64_t id, const char *name, const char *email,
+                                 const char *address, int64_t now)
+{
+  contact_values v;
+  sqlite3_stmt *s = NULL;
+  bool taken = false;
+  asr_result r = contact_values_get(st, id, &v);
+
+  if (!r && email)
+    r = email_taken(st, v.site_id, email, id, &taken);
+  if (!r && taken)
+    return ASR_ERR_INVALID;
+  if (!r)
+    r = field_change(st, id, "name", v.name, name, now);
+  if (!r)
+    r = field_change(st, id, "email", v.email, email, now);
+  if (!r)
+    r = field_change(st, id, "address", v.address, address, now);
+  if (!r)
+    r = o_get(st, O_CONTACT_SET, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, name ? name : v.name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, email ? email : v.email, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, address ? address : v.address, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 5, now);
+  return stmt_run(st, s, "changing a contact");
+}
+
+asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_t now)
+{
+  contact_values v;
+  sqlite3_stmt *s = NULL;
+  char serial[CSTORE_NAME_MAX] = "", before[CSTORE_NAME_MAX] = "";
+  int64_t site = 0;
+  bool row = false;
+  asr_result r = contact_values_get(st, contact, &v);
+
+  if (!r)
+    r = o_get(st, O_DEVICE_SITE, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  r = stmt_row(st, s, "looking up a device", &row);
+  if (!r && row) {
+    site = sqlite3_column_int64(s, 0);
+    asr_strlcpy(serial, col_text(s, 1) ? col_text(s, 1) : "", sizeof(serial));
+    asr_strlcpy(before, col_text(s, 2) ? col_text(s, 2) : "", sizeof(before));
+  }
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "no device %lld", (long long)dev);
+    return ASR_ERR_NOT_FOUND;
+  }
+  if (!r && site != v.site_id) {
+    set_err(st, "device %s and contact %s are not of the same site", serial, v.email);
+    return ASR_ERR_INVALID;
+  }
+  const int64_t a[] = {dev, contact, now};
+  if (!r)
+    r = o_run_i64(st, O_DEVICE_ASSIGN, "assigning a device", a, 3);
+  if (!r)
+    r = history_add(st, contact, dev, "device", before[0] ? before : NULL, serial, now);
+  return r;
+}
+
+asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
+
+  *id = 0;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  r = stmt_row(st, s, "looking up a site", &row);
+  if (!r && row)
+    *id = sqlite3_column_int64(s, 0);
+  stmt_done(s);
+  if (!r && !row) {
+    set_err(st, "no site '%s'", name);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_device_find(cstore *st, const char *site, const char *serial, int64_t *dev,
+                              int64_t *site_id)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  int n = 0;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  *dev = *site_id = 0;
+  if (!r)
+    r = o_get(st, O_DEVICE_FIND, &s);
+  if (r)
+    return r;
+  bind_opt(s, 1, site);
+  sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+  while (!r && (r = stmt_row(st, s, "looking up a device", &row)) == ASR_OK && row) {
+    if (n++ == 0) {
+      *dev = sqlite3_column_int64(s, 0);
+      *site_id = sqlite3_column_int64(s, 1);
+    }
+  }
+  stmt_done(s);
+  if (!r && n == 0) {
+    set_err(st, "no device '%s'%s%s", serial, site ? " at site " : "", site ? site : "");
+    r = ASR_ERR_NOT_FOUND;
+  } else if (!r && n > 1) {
+    set_err(st, "several sites have a device '%s': name the site (--site)", serial);
+    r = ASR_ERR_INVALID;
+  }
+  return r;
+}
+
+asr_result cstore_contact_history(cstore *st, int64_t id, cstore_history_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_HISTORY, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  while (!r && row) {
+    cstore_history h;
+    r = stmt_row(st, s, "reading a contact's history", &row);
+    if (r || !row)
+      break;
+    h.at = sqlite3_column_int64(s, 0);
+    h.contact_id = sqlite3_column_int64(s, 1);
+    h.what = col_text(s, 2);
+    h.old = col_text(s, 3);
+    h.now = col_text(s, 4);
+    if (cb(&h, ctx))
+      break;
+  }
+  stmt_done(s);
+  return r;
+}
+
+static asr_result first_contact_add(cstore *st, int64_t site_id, const char *email,
+                                    const char *address, int64_t now)
+{
+  int64_t id = 0;
+
+  return cstore_contact_add(st, site_id, "", email, address, now, &id);
 }

@@ -25,10 +25,12 @@ typedef struct cstore cstore;
 #define CSTORE_SECRET_LEN 64   /* hex of 32 bytes */
 #define CSTORE_NAME_MAX 256    /* bound of names and strings (255 bytes + NUL) */
 
-/* A supply as described in a batch's devices[].supplies (NULL strings: not reported). */
+/* A supply as described in a batch's devices[].supplies (NULL strings: not reported).
+ * colorant is the printer's own text, colorant_std the agent's RFC 3805 standard name. */
 typedef struct {
   int32_t index;
   const char *description, *part_number, *type, *klass, *colorant, *unit;
+  const char *colorant_std;
 } cstore_supply_meta;
 
 /* A device of a batch. Strings are NULL when absent; they point into the decoded
@@ -211,6 +213,12 @@ typedef struct {
   int32_t supply_index;
   int quantity;
   const char *reason;
+  int line;                 /* its number in the order, from 1 */
+  const char *state;        /* created, backordered, shipped, delivered */
+  const char *model;        /* its device's model, NULL when not reported */
+  const char *type;         /* its supply's type name, NULL when not reported */
+  int64_t job_from, job_to; /* a special order's job window (days), 0 when none */
+  bool was_backordered;
 } cstore_order_line;
 
 /* One order with its lines, for listing. */
@@ -220,6 +228,12 @@ typedef struct {
   int64_t created_at, updated_at;
   size_t n_lines;
   const cstore_order_line *lines;
+  const char *kind;                   /* "asr", or "extra" (a special order) */
+  const char *contact, *contact_name; /* the contact it was made for (e-mail, name) */
+  const char *address;                /* ... and the delivery address then */
+  const char *note;                   /* a special order's reason, NULL when none */
+  int64_t day;                        /* the day it was made */
+  int64_t contact_id;
 } cstore_order_row;
 
 typedef int (*cstore_order_cb)(const cstore_order_row *o, void *ctx);
@@ -231,9 +245,10 @@ asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cs
 
 /* The head of an order (for a warehouse step and its mail). */
 typedef struct {
-  int64_t id, site_id;
+  int64_t id, site_id, contact_id;
   char site[CSTORE_NAME_MAX], contact[CSTORE_NAME_MAX], state[16];
-  bool was_backordered; /* it has been backordered once */
+  bool was_backordered; /* a line of it has been backordered once */
+  char address[CSTORE_NAME_MAX], contact_name[CSTORE_NAME_MAX], kind[8];
 } cstore_order_head;
 
 /* Loads the head of order id; ASR_ERR_NOT_FOUND when there is none. */
@@ -242,19 +257,34 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
 /* Calls cb once with order id and its lines; ASR_ERR_NOT_FOUND when there is none. */
 asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ctx);
 
-/* Sets the state of order id to state (and its time column) at now; "delivered" adds its
- * lines to the devices' delivered stock. The caller checks the transition. */
-asr_result cstore_order_set_state(cstore *st, int64_t id, const char *state, int64_t now);
+/* Sets the state of line line of order id to state (and its time column) at now;
+ * "delivered" adds its quantity to the device's delivered stock. The caller checks the
+ * transition, then calls cstore_order_sync. */
+asr_result cstore_line_set_state(cstore *st, int64_t id, int line, const char *state, int64_t now);
 
-/* Creates an order of site_id grouped by contact, made on day (state "created"). */
-asr_result cstore_order_add(cstore *st, int64_t site_id, const char *contact, const char *reason,
-                            int64_t day, int64_t now, int64_t *id);
+/* Sets order id's state from its lines' at now: delivered when all are, shipped when one is
+ * shipped or delivered, backordered when one is backordered, else created. */
+asr_result cstore_order_sync(cstore *st, int64_t id, int64_t now);
+
+/* Creates an order (state "created") of site_id for contact contact_id, kind "asr" or "extra"
+ * (a special order, with note its reason, or NULL), made on day: the contact's e-mail, name
+ * and delivery address are kept with it (a later change of the contact does not change it). */
+asr_result cstore_order_add(cstore *st, int64_t site_id, int64_t contact_id, const char *kind,
+                            const char *reason, const char *note, int64_t day, int64_t now,
+                            int64_t *id);
+
+/* What an order line carries besides its supply and quantity. */
+typedef struct {
+  int64_t covered_until;    /* the day its stock is forecast to reach the trigger again */
+  double daily_use;         /* the daily use it was ordered for (0: not known) */
+  int64_t job_from, job_to; /* a special order's job window (days), 0 when none */
+} cstore_line_extra;
 
 /* Adds line number line to order: quantity cartridges of supply idx of device dev (label
- * serial), and counts them as ordered for that supply. */
+ * serial), and counts them as ordered for that supply. x may be NULL. */
 asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t dev, int32_t idx,
                                  const char *serial, int quantity, const char *reason,
-                                 int64_t covered_until);
+                                 const cstore_line_extra *x);
 
 /* Transactions of the engine and the warehouse steps (BEGIN IMMEDIATE: waits for other
  * writers up to the busy timeout). */
@@ -270,6 +300,10 @@ typedef struct {
   int64_t agent_last_seen; /* Unix seconds of its agent's last batch or heartbeat, 0 = never */
   bool high_use;           /* marked not eligible */
   unsigned notices;        /* disconnection notices sent (ASR_RP_SENT_* bits) */
+  int64_t contact_id;      /* its supplies contact (contact: the e-mail), the site's first by
+                              default */
+  const char *contact_name, *address; /* ... its name and delivery address */
+  bool judged;                        /* its use was judged on a whole calendar week once */
 } cstore_rp_device;
 
 typedef int (*cstore_rp_device_cb)(const cstore_rp_device *d, void *ctx);
@@ -285,7 +319,9 @@ typedef struct {
   int64_t max;                           /* latest reported capacity */
   int64_t ordered, delivered, installed; /* cartridges (see the stock table) */
   int64_t jumps_day;                     /* last day checked for a replacement, -1 = none */
-  int64_t covered_until;                 /* covered date of its newest order line, 0 = none */
+  int64_t covered_until;                 /* covered date of its newest ASR order line, 0 = none */
+  const char *colorant_std; /* the agent's standard colorant name, NULL when not reported */
+  double covered_use;       /* the daily use that line was ordered for, 0 = not known */
 } cstore_rp_supply;
 
 typedef int (*cstore_rp_supply_cb)(const cstore_rp_supply *s, void *ctx);
@@ -312,13 +348,45 @@ asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t 
 asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
                                   int64_t jumps_day);
 
+/* One delivery of a supply: the day and the cartridges of a delivered line. */
+typedef int (*cstore_rp_delivery_cb)(int64_t day, int quantity, void *ctx);
+
+/* Calls cb for each delivered line of supply idx of device dev, by day of delivery. */
+asr_result cstore_rp_deliveries(cstore *st, int64_t dev, int32_t idx, cstore_rp_delivery_cb cb,
+                                void *ctx);
+
+/* Calls cb (from, to in days) for the job window of each special order line of device dev. */
+typedef int (*cstore_rp_job_cb)(int64_t from, int64_t to, void *ctx);
+asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ctx);
+
+/* A special order's line of a supply with a job window: its cartridges, how many went in on
+ * the job's days (consumed), the window (days). */
+typedef struct {
+  int64_t order;
+  int line, quantity, consumed;
+  int64_t job_from, job_to;
+} cstore_rp_extra;
+
+typedef int (*cstore_rp_extra_cb)(const cstore_rp_extra *x, void *ctx);
+
+/* Calls cb for each special order line of supply idx of device dev whose job ends on or after
+ * day since, by the job's start. */
+asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
+                            cstore_rp_extra_cb cb, void *ctx);
+
+/* Counts more of that line's cartridges as put in on its job's days (at most its quantity). */
+asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int more);
+
+/* The latest day of event kind of device dev (any supply); 0 when there is none. */
+asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day);
+
 /* Records event kind of supply idx (-1: the device) on day once; *added says it is new. */
 asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
                                bool *added);
 
-/* Stores the engine's flags of device dev: high use (since day when it becomes so), the
- * disconnection notices sent. */
-asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool high_use, int64_t day,
+/* Stores the engine's flags of device dev: judged, high use (since day when it becomes
+ * so), the disconnection notices sent. */
+asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool judged, bool high_use, int64_t day,
                                 unsigned notices);
 
 /* The last day the engine ran (-1 = never), and setting it. */
@@ -362,6 +430,69 @@ asr_result cstore_outbox_claim(cstore *st, int64_t id, int64_t now, int64_t unti
 
 /* Counts the outbox's mails in state ("pending", "sent", "failed"); -1 on error. */
 int64_t cstore_outbox_count(cstore *st, const char *state);
+
+/* ---------------------------------------------------------------------------------------
+ * Contacts (schema version 5): a site's supplies contacts, each device's contact, their
+ * history. The site's first contact (made by cstore_site_add) is the default of its
+ * devices; orders and notices follow the device's contact. */
+
+/* A contact, for listing (strings valid while the callback runs). */
+typedef struct {
+  int64_t id, site_id;
+  const char *site, *name, *email, *address;
+  int64_t created_at, updated_at;
+  int64_t devices; /* devices it is the contact of (assigned, or by default) */
+  bool first;      /* the site's first contact: the default of its devices */
+} cstore_contact;
+
+typedef int (*cstore_contact_cb)(const cstore_contact *c, void *ctx);
+
+/* Adds a contact to site_id (history: "created"); ASR_ERR_INVALID when the site has a contact
+ * with that e-mail already (errmsg says so). */
+asr_result cstore_contact_add(cstore *st, int64_t site_id, const char *name, const char *email,
+                              const char *address, int64_t now, int64_t *id);
+
+/* Calls cb for each contact (of site when not NULL) by site and id. ASR_ERR_NOT_FOUND when
+ * site is given and does not exist. */
+asr_result cstore_contact_foreach(cstore *st, const char *site, cstore_contact_cb cb, void *ctx);
+
+/* Calls cb once with contact id; ASR_ERR_NOT_FOUND when there is none. */
+asr_result cstore_contact_get(cstore *st, int64_t id, cstore_contact_cb cb, void *ctx);
+
+/* The contact of site (name) with e-mail email, or when email is NULL the site's first;
+ * ASR_ERR_NOT_FOUND when there is none. */
+asr_result cstore_contact_find(cstore *st, const char *site, const char *email, int64_t *id);
+
+/* Changes contact id's name, e-mail, address (NULL: unchanged), one history row per changed
+ * field; ASR_ERR_NOT_FOUND for no such contact, ASR_ERR_INVALID when the e-mail is another
+ * contact's of the site. */
+asr_result cstore_contact_update(cstore *st, int64_t id, const char *name, const char *email,
+                                 const char *address, int64_t now);
+
+/* Makes contact the contact of device dev (history "device"); ASR_ERR_INVALID when they are
+ * not of the same site. */
+asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_t now);
+
+/* Finds a device by serial (or key) in site (NULL: any site): its id and site id.
+ * ASR_ERR_NOT_FOUND when there is none, ASR_ERR_INVALID when several sites have one (errmsg
+ * says so: name the site). */
+asr_result cstore_device_find(cstore *st, const char *site, const char *serial, int64_t *dev,
+                              int64_t *site_id);
+
+/* The id of site name; ASR_ERR_NOT_FOUND when there is none. */
+asr_result cstore_site_id(cstore *st, const char *name, int64_t *id);
+
+/* One change of a contact. */
+typedef struct {
+  int64_t at, contact_id;
+  const char *what;      /* "created", "name", "email", "address", "device" */
+  const char *old, *now; /* the values (a device's serial for "device"), NULL when none */
+} cstore_history;
+
+typedef int (*cstore_history_cb)(const cstore_history *h, void *ctx);
+
+/* Calls cb for each change of contact id, oldest first. */
+asr_result cstore_contact_history(cstore *st, int64_t id, cstore_history_cb cb, void *ctx);
 
 /* Busy timeout in milliseconds for handles opened from now on (default 30000). */
 void cstore_set_busy_timeout(int ms);

@@ -38,6 +38,9 @@ typedef struct {
   int64_t day;
   bool already_ran; /* the engine had run on this day (or later): nothing was done */
   size_t devices, orders, lines, high_use, early, notices, mails, mail_errors;
+  size_t not_eligible, eligible_again; /* devices whose judgement changed today */
+  size_t reconnected;                  /* disconnected devices that reported again */
+  size_t not_from_stock;               /* replacements with no delivered cartridge of ours */
 } cengine_report;
 
 /* Runs the engine for day today (days since the epoch) under conf c: one transaction.
@@ -52,11 +55,39 @@ typedef enum {
   CENGINE_DELIVER,   /* shipped -> delivered: its lines become the devices' stock */
 } cengine_step;
 
-/* Applies step to order id with its mail to the site's contact, in one transaction.
- * ASR_ERR_NOT_FOUND for no such order, ASR_ERR_INVALID for a transition the order's state
- * does not allow; err names the problem. */
+/* Applies step to the lines of order id it applies to (ship: the created lines, else the
+ * backordered ones; backorder: the created lines; deliver: the shipped lines), with its mail
+ * to the order's contact, in one transaction. ASR_ERR_NOT_FOUND for no such order,
+ * ASR_ERR_INVALID when no line can take the step; err names the problem. */
 asr_result cengine_order_step(cstore *st, int64_t id, cengine_step step, const cengine_opts *o,
                               char *err, size_t n);
+
+/* cengine_order_step on the lines numbered lines[0..n_lines) only (a backorder holds its
+ * lines, the others ship): ASR_ERR_INVALID when one of them does not exist or cannot take
+ * the step. n_lines 0: as cengine_order_step. */
+asr_result cengine_order_step_lines(cstore *st, int64_t id, cengine_step step, const int *lines,
+                                    size_t n_lines, const cengine_opts *o, char *err, size_t n);
+
+/* A special order (the helpdesk's): extra cartridges of one supply of one device. */
+typedef struct {
+  int64_t device;           /* the store's device id */
+  int32_t supply;           /* its supply index */
+  int quantity;             /* 1 .. ASR_RP_QUANTITY_MAX */
+  int64_t job_from, job_to; /* the print job's days (inclusive), 0 when not declared */
+  const char *note;         /* why (the helpdesk's words), NULL when none */
+} cengine_extra;
+
+/* Creates special order x for the device's contact, with its order-created mail, in one
+ * transaction: shipped and tracked like the others, never consolidated with ASR's orders;
+ * its job window's use is left out of the device's learned rate. *id gets the order.
+ * ASR_ERR_NOT_FOUND for no such device or supply, ASR_ERR_INVALID for a quantity or window
+ * out of range; err names the problem. */
+asr_result cengine_extra_order(cstore *st, const cengine_extra *x, const cengine_opts *o,
+                               int64_t *id, char *err, size_t n);
+
+/* Queues the registration confirmation of contact (a site or contact just added) in the
+ * outbox, once: *queued false when it was queued before. */
+asr_result cengine_registered(cstore *st, int64_t contact, const cengine_opts *o, bool *queued);
 
 /* Parses "ship", "backorder", "deliver"; ASR_ERR_INVALID otherwise. */
 asr_result cengine_step_parse(const char *s, cengine_step *out);

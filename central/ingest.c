@@ -344,6 +344,7 @@ static asr_result get_array(vctx *v, json_t *obj, const char *path, const char *
 
 static asr_result check_supply(vctx *v, json_t *o, const char *path, cstore_supply_meta *s)
 {
+  const char *colorant_std = NULL;
   int64_t index = 0;
   asr_result r;
 
@@ -361,8 +362,12 @@ static asr_result check_supply(vctx *v, json_t *o, const char *path, cstore_supp
     r = opt_str(v, o, path, "class", INGEST_STR_MAX, &s->klass);
   if (!r)
     r = opt_str(v, o, path, "colorant", INGEST_STR_MAX, &s->colorant);
+  if (!r) /* optional (older agents do not send it): checked here, not kept yet */
+    r = opt_str(v, o, path, "colorant_std", INGEST_STR_MAX, &colorant_std);
   if (!r)
     r = opt_str(v, o, path, "unit", INGEST_STR_MAX, &s->unit);
+  if (!r) /* the agent's RFC 3805 standard colorant name (issue 11), optional */
+    r = opt_str(v, o, path, "colorant_std", INGEST_STR_MAX, &s->colorant_std);
   return r;
 }
 

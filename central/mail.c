@@ -265,6 +265,12 @@ static bool is_order(cmail_kind k)
   return k >= CMAIL_ORDER_CREATED && k <= CMAIL_ORDER_SHIPPED_AFTER_BACKORDER;
 }
 
+static bool is_devices(cmail_kind k)
+{
+  return k == CMAIL_DISCONNECTED || k == CMAIL_FINAL || k == CMAIL_NOT_ELIGIBLE ||
+         k == CMAIL_ELIGIBLE;
+}
+
 static const struct {
   cmail_kind kind;
   const char *name;  /* cmail_kind_str: also the outbox's kind column */
@@ -290,6 +296,18 @@ static const struct {
      "This is our last reminder: the printers below have still not reported their supply "
      "levels. Until they do, we cannot send them supplies automatically, and we will not "
      "write again about them."},
+    {CMAIL_REGISTERED, "registration", "registered for automatic supplies",
+     "You are now registered as a supplies contact for automatic supplies replenishment: we "
+     "watch the supply levels the printers of this site report and send you supplies before "
+     "they run out."},
+    {CMAIL_NOT_ELIGIBLE, "not eligible", "not eligible for automatic supplies",
+     "The printers below use two or more cartridges of one colour every week. Automatic "
+     "supplies are not meant for that volume, so we no longer order supplies for them "
+     "automatically. Please contact your supplies provider about a plan for high-volume "
+     "printing. We will write again if their use falls back."},
+    {CMAIL_ELIGIBLE, "eligible again", "eligible again for automatic supplies",
+     "The use of the printers below has fallen below two cartridges of one colour a week: we "
+     "order their supplies automatically again."},
 };
 
 static size_t kind_index(cmail_kind k)
@@ -315,6 +333,9 @@ static const char *reason_text(const char *reason, char *buf)
       {"trigger", "it will run out in a few weeks"},
       {"consolidated", "added to save a delivery: it would have needed it soon"},
       {"usage spike", "it prints more than before: the supplies sent earlier will not last"},
+      {"with black toner", "a waste toner container ships with the black toner, so that an empty "
+                           "one is at hand when the waste container is full"},
+      {"extra", "the extra supplies you asked for"},
   };
 
   for (size_t i = 0; reason && i < sizeof(known) / sizeof(known[0]); i++) {
@@ -341,12 +362,29 @@ static void order_line(mbuf *b, size_t i, const cmail_line *l)
   mb_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
 }
 
+/* "Delivery address: ..." when there is one (cleaned: it is typed by people). */
+static void address_line(mbuf *b, const char *address)
+{
+  char a[FIELD_MAX];
+
+  if (!address || !*address)
+    return;
+  clean(a, address, TEXT_CHARS * 2, "");
+  mb_printf(b, "Delivery address: %s\r\n", a);
+}
+
 static void order_body(mbuf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_lines < LIST_MAX ? n->n_lines : LIST_MAX;
-  char text[512];
+  char text[512], note[FIELD_MAX];
 
-  mb_printf(b, "Order: %lld\r\nSite: %s\r\n\r\n", (long long)n->order_id, site);
+  mb_printf(b, "Order: %lld\r\nSite: %s\r\n", (long long)n->order_id, site);
+  address_line(b, n->address);
+  if (n->note && *n->note) {
+    clean(note, n->note, TEXT_CHARS, "");
+    mb_printf(b, "Your request: %s\r\n", note);
+  }
+  mb_add(b, "\r\n", 2);
   asr_fmt(text, sizeof(text),
           "It holds %zu line%s. Each box is labelled with the serial number of the printer "
           "it is for: please keep it near that printer and install it when the printer asks "
@@ -376,14 +414,19 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
 
 static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
 {
-  char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], last[64];
+  char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], last[64], note[FIELD_MAX];
 
   clean(serial, d->serial, SERIAL_CHARS, "(no serial)");
   clean(model, d->model, TEXT_CHARS, "model unknown");
   clean(ip, d->ip, IP_CHARS, "unknown");
   last_report(last, sizeof(last), d->last_report, now);
   mb_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
-  mb_printf(b, "   Address: %s\r\n   Last report: %s\r\n\r\n", ip, last);
+  mb_printf(b, "   Address: %s\r\n   Last report: %s\r\n", ip, last);
+  if (d->note && *d->note) {
+    clean(note, d->note, TEXT_CHARS, "");
+    mb_printf(b, "   %s\r\n", note);
+  }
+  mb_add(b, "\r\n", 2);
 }
 
 static const char reconnect[] =
@@ -399,17 +442,50 @@ static const char reconnect[] =
 static void devices_body(mbuf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_devices < LIST_MAX ? n->n_devices : LIST_MAX;
+  bool silent = n->kind == CMAIL_DISCONNECTED || n->kind == CMAIL_FINAL;
 
-  mb_printf(b, "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
-            site, n->n_devices, n->silent_days);
+  if (silent)
+    mb_printf(b, "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
+              site, n->n_devices, n->silent_days);
+  else
+    mb_printf(b, "Site: %s\r\nPrinters: %zu\r\n\r\n", site, n->n_devices);
   for (size_t i = 0; i < shown; i++)
     device_item(b, i, &n->devices[i], n->now);
   if (shown < n->n_devices)
     mb_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
-  mb_add(b, reconnect, sizeof(reconnect) - 1);
+  if (silent)
+    mb_add(b, reconnect, sizeof(reconnect) - 1);
+}
+
+static const char registered_text[] =
+    "We will write to you when we order supplies for your printers, when an order ships or is "
+    "delayed, and when a printer stops reporting. Each box is labelled with the serial number "
+    "of the printer it is for. The site's printers are yours unless your provider assigns "
+    "some of them to another contact. If the delivery address or the contact changes, tell "
+    "your provider: the orders made after the change use the new one.";
+
+static void registered_body(mbuf *b, const cmail_notice *n, const char *site)
+{
+  char to[FIELD_MAX];
+
+  clean(to, n->contact_name, TEXT_CHARS, "");
+  mb_printf(b, "Site: %s\r\nSupplies contact: %s%s%s%s\r\n", site, to, to[0] ? " <" : "", n->to,
+            to[0] ? ">" : "");
+  address_line(b, n->address);
+  mb_add(b, "\r\n", 2);
+  mb_paragraph(b, registered_text);
 }
 
 /* ---- the message ---- */
+
+/* "Hello NAME," (the contact's name, cleaned), or "Hello,". */
+static void greeting(mbuf *b, const char *name)
+{
+  char who[FIELD_MAX];
+
+  clean(who, name, SITE_CHARS, "");
+  mb_printf(b, "Hello%s%s,\r\n\r\n", who[0] ? " " : "", who);
+}
 
 static const char footer[] =
     "This message was sent automatically by asr-central; please do not reply to it.\r\n";
@@ -422,7 +498,7 @@ static asr_result check_notice(const cmail_notice *n)
     return ASR_ERR_INVALID;
   if (is_order(n->kind) && (!n->lines || n->n_lines == 0 || n->order_id <= 0))
     return ASR_ERR_INVALID;
-  if (!is_order(n->kind) && (!n->devices || n->n_devices == 0))
+  if (is_devices(n->kind) && (!n->devices || n->n_devices == 0))
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -435,6 +511,8 @@ static void headers(mbuf *b, const cmail_notice *n, const char *site)
   rfc5322_date(n->now, date, sizeof(date));
   if (is_order(n->kind))
     asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
+  else if (n->kind == CMAIL_REGISTERED)
+    asr_fmt(subj, sizeof(subj), "%s: %s", site, topic);
   else
     asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
             n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
@@ -459,10 +537,12 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
     return r;
   clean(site, n->site, SITE_CHARS, "(unnamed site)");
   headers(&b, n, site);
-  mb_add(&b, "Hello,\r\n\r\n", 10);
+  greeting(&b, n->contact_name);
   mb_paragraph(&b, kinds[kind_index(n->kind)].intro);
   if (is_order(n->kind))
     order_body(&b, n, site);
+  else if (n->kind == CMAIL_REGISTERED)
+    registered_body(&b, n, site);
   else
     devices_body(&b, n, site);
   mb_add(&b, footer, sizeof(footer) - 1);

@@ -21,6 +21,9 @@ typedef enum {
   CMAIL_ORDER_SHIPPED_AFTER_BACKORDER,
   CMAIL_DISCONNECTED, /* devices silent for disconnect_days */
   CMAIL_FINAL,        /* ... still silent after final_days */
+  CMAIL_REGISTERED,   /* a site or contact registered: the confirmation */
+  CMAIL_NOT_ELIGIBLE, /* devices that use too much: no automatic supplies */
+  CMAIL_ELIGIBLE,     /* ... whose use fell back: automatic supplies again */
 } cmail_kind;
 
 /* One line of an order, as the contact reads it. */
@@ -30,13 +33,14 @@ typedef struct {
   const char *supply;   /* supply description, e.g. "Black Toner Cartridge" */
   const char *colorant; /* NULL when none */
   int quantity;
-  const char *reason; /* "trigger", "consolidated", "usage spike" */
+  const char *reason; /* "trigger", "consolidated", "usage spike", "with black toner", "extra" */
 } cmail_line;
 
 /* One silent device of a disconnection notice. */
 typedef struct {
   const char *serial, *model, *ip; /* model, ip NULL when unknown */
   int64_t last_report;             /* Unix seconds of its last report, 0 = never */
+  const char *note;                /* one more line about it (eligibility), NULL when none */
 } cmail_device;
 
 /* What to say. Unused members are NULL/0 for a kind that does not need them. */
@@ -52,11 +56,15 @@ typedef struct {
   size_t n_lines;
   const cmail_device *devices; /* CMAIL_DISCONNECTED / CMAIL_FINAL */
   size_t n_devices;
-  int silent_days; /* days without a report, for the disconnection notices */
+  int silent_days;          /* days without a report, for the disconnection notices */
+  const char *contact_name; /* the contact's name (the greeting), NULL when unknown */
+  const char *address;      /* the delivery address (orders, registration), NULL when none */
+  const char *note;         /* a special order's reason (the helpdesk's words), NULL */
 } cmail_notice;
 
 /* Composes n into a new malloc'd message (*out, *len; NUL-terminated too); the caller frees.
- * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing. */
+ * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing
+ * (order kinds: lines and order_id; device kinds: devices; a registration needs neither). */
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len);
 
 /* Short English name of a kind ("order created", ...). */

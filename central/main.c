@@ -14,13 +14,16 @@ static const struct {
 } commands[] = {
     {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
     {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
+    {"contact", ccli_contact,
+     "add, change, list the supplies contacts of sites, and their history"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"meters", ccli_meters, "billing meters per device: start, end and usage of a period"},
+    {"device", ccli_device, "assign a device to a supplies contact: device assign SERIAL"},
     {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
     {"simulate", ccli_simulate, "replay a simulated fleet through the replenishment rules"},
     {"replenish", ccli_replenish, "run the day's replenishment now (orders, notices)"},
     {"orders", ccli_orders, "list the orders and their lines"},
-    {"order", ccli_order, "record a warehouse step: order ship|backorder|deliver ID"},
+    {"order", ccli_order, "a warehouse step (order ship|backorder|deliver ID), or order extra"},
     {"mail", ccli_mail, "send the pending notices now (--flush) or count them"},
 };
 

@@ -193,7 +193,10 @@ static void age_str(int64_t now, int64_t t, char *buf, size_t n)
 static void pb_badge(asr_buf *b, view_state s)
 {
   asr_buf_printf(b, "<span class=\"badge b-%s\">%s</span>",
-                 s == VIEW_NOT_ELIGIBLE ? "noteligible" : view_state_str(s), view_state_str(s));
+                 s == VIEW_NOT_ELIGIBLE ? "noteligible"
+                 : s == VIEW_NO_RATE    ? "norate"
+                                        : view_state_str(s),
+                 view_state_str(s));
 }
 
 /* How urgent a supply looks: "crit", "warn", "ok", or "unknown" (no level). By days left
@@ -228,20 +231,25 @@ static const char *swatch(const char *colorant)
   return "#d1d5db";
 }
 
+/* A level bar. An empty supply (0 %) has no fill to colour: its whole track is drawn in the
+ * worst colour, striped, and says "empty", so that it looks worst, not blank (issue 11). */
 static void pb_bar(asr_buf *b, const view_site *v, const view_supply *s)
 {
   const char *cls = level_class(v, s);
+  bool empty = s->has_percent && s->percent == 0;
 
-  asr_buf_puts(b, "<div class=\"lvl\"><span class=\"pct\">");
+  asr_buf_printf(b, "<div class=\"lvl\"><span class=\"pct%s\">", empty ? " pct-empty" : "");
   if (s->has_percent)
     asr_buf_printf(b, "%d%%", s->percent);
   else
     asr_buf_puts(b, "?");
   asr_buf_printf(b,
-                 "</span><span class=\"bar\" role=\"meter\" aria-valuemin=\"0\" "
-                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"><span class=\"fill-%s\" "
-                 "style=\"width:%d%%\"></span></span></div>",
-                 s->has_percent ? s->percent : 0, cls, s->has_percent ? s->percent : 100);
+                 "</span><span class=\"bar%s\" role=\"meter\" aria-valuemin=\"0\" "
+                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"%s><span class=\"fill-%s\" "
+                 "style=\"width:%d%%\"></span></span>%s</div>",
+                 empty ? " bar-empty" : "", s->has_percent ? s->percent : 0,
+                 empty ? " aria-valuetext=\"empty\"" : "", cls, s->has_percent ? s->percent : 100,
+                 empty ? "<span class=\"empty-tag\">empty</span>" : "");
 }
 
 #define CHART_W 180
@@ -326,20 +334,18 @@ static bool held(const view_device *d)
   return d->state == VIEW_DISCONNECTED || d->state == VIEW_NOT_ELIGIBLE;
 }
 
-static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev,
-                          const view_supply *s)
+/* "no usage rate yet (N more days of reports)". */
+static void pb_no_rate(asr_buf *b, int days)
+{
+  asr_buf_printf(b, "<span class=\"mute\">no usage rate yet (%d more day%s of reports)</span>",
+                 days > 0 ? days : 1, days == 1 ? "" : "s");
+}
+
+/* An order date: "due now", or the date and how far. */
+static void pb_date(asr_buf *b, const view_site *v, const view_supply *s)
 {
   char d[16];
 
-  if (!s->eligible) {
-    asr_buf_puts(b, "<span class=\"mute\">not ordered</span>");
-    return;
-  }
-  if (held(dev)) {
-    asr_buf_printf(b, "<span class=\"mute\">on hold (%s)</span>",
-                   dev->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
-    return;
-  }
   if (!s->forecast || s->order_day == ASR_RP_NEVER || s->order_day > v->today + DAY_MAX) {
     asr_buf_puts(b, "<span class=\"mute\">\xe2\x80\x94</span>");
     return;
@@ -352,6 +358,62 @@ static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev
   asr_buf_printf(b, "<span class=\"%s\">%s</span> <span class=\"mute\">in %lld d</span>",
                  s->order_day - v->today <= 7 ? "soon" : "", d,
                  (long long)(s->order_day - v->today));
+}
+
+/* The supply's one state, in words (issue 11): not supplied by ASR, shipping with the black
+ * toner, on hold, no usage rate yet, ordered with its expected delivery, backordered, or its
+ * next order date. */
+static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev,
+                          const view_supply *s)
+{
+  char d[16];
+
+  if (!s->eligible || s->sstate == VIEW_S_NOT_ASR) {
+    asr_buf_puts(b, "<span class=\"mute\">not ordered</span>");
+    return;
+  }
+  if (held(dev)) {
+    asr_buf_printf(b, "<span class=\"mute\">on hold (%s)</span>",
+                   dev->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
+    return;
+  }
+  if (s->sstate == VIEW_S_ORDERED && s->next_delivery > 0) {
+    day_str(s->next_delivery, d, sizeof(d));
+    asr_buf_printf(b,
+                   "<span class=\"ordered\">ordered</span> <span class=\"mute\">next delivery "
+                   "expected %s (order %lld)</span>",
+                   d, (long long)s->open_order);
+    return;
+  }
+  if (s->sstate == VIEW_S_BACKORDERED) {
+    asr_buf_printf(b, "<span class=\"soon\">delayed (backordered, order %lld)</span>",
+                   (long long)s->open_order);
+    return;
+  }
+  if (s->sstate == VIEW_S_WITH_BLACK) {
+    asr_buf_puts(b, "<span class=\"mute\">ships with the black toner</span>");
+    return;
+  }
+  if (dev->state == VIEW_NO_RATE || s->sstate == VIEW_S_NO_RATE) {
+    pb_no_rate(b, dev->state == VIEW_NO_RATE ? dev->no_rate_days : s->no_rate_days);
+    return;
+  }
+  pb_date(b, v, s);
+}
+
+/* The stock balance: delivered and not installed (on the shelf), ordered and on the way. */
+static void pb_stock(asr_buf *b, const view_supply *s)
+{
+  if (s->shelf <= 0 && s->in_transit <= 0 && s->stock <= 0)
+    return;
+  asr_buf_puts(b, "<div class=\"stock\" title=\"cartridges of ours for this device: delivered and "
+                  "not installed, and on their way\">");
+  if (s->shelf > 0 || s->in_transit > 0)
+    asr_buf_printf(b, "%lld on the shelf, %lld on the way", (long long)s->shelf,
+                   (long long)s->in_transit);
+  else
+    asr_buf_printf(b, "%lld in stock", (long long)s->stock);
+  asr_buf_puts(b, "</div>");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -380,6 +442,11 @@ static const char css[] =
     ".b-active{background:#dcfce7;color:#166534}.b-silent{background:#fef3c7;color:#92400e}"
     ".b-disconnected{background:#fee2e2;color:#991b1b}"
     ".b-noteligible{background:#ede9fe;color:#5b21b6}.b-order{background:#e0f2fe;color:#075985}"
+    ".b-norate{background:#f1f5f9;color:#334155}"
+    ".bar.bar-empty{background:repeating-linear-gradient(45deg,var(--crit) 0 5px,#fca5a5 5px "
+    "10px);box-shadow:0 0 0 2px var(--crit)}"
+    ".pct.pct-empty{color:var(--crit)}"
+    ".empty-tag{color:var(--crit);font-weight:700;font-size:12px;text-transform:uppercase}"
     ".card{background:#fff;border:1px solid var(--line);border-radius:12px;margin:0 0 14px;"
     "overflow:hidden}"
     ".card h2{font-size:15px;margin:0;padding:10px 16px;border-bottom:1px solid var(--line)}"
@@ -514,11 +581,7 @@ static void supply_row(asr_buf *b, const view_site *v, const view_device *d, con
   pb_days_left(b, s);
   asr_buf_puts(b, "</td><td class=\"num\">");
   pb_order_date(b, v, d, s);
-  if (s->stock > 0)
-    asr_buf_printf(b,
-                   "<div class=\"stock\" title=\"cartridges ordered for this device and not "
-                   "installed yet\">%lld in stock</div>",
-                   (long long)s->stock);
+  pb_stock(b, s);
   asr_buf_puts(b, "</td><td>");
   pb_chart(b, v, s);
   asr_buf_puts(b, "</td></tr>");
@@ -543,7 +606,31 @@ static void device_head(asr_buf *b, const view_site *v, const view_device *d)
   asr_buf_printf(b, "</span><span class=\"meta\" title=\"%s\">last report %s</span>", t, age);
   if (d->state == VIEW_NOT_ELIGIBLE)
     asr_buf_puts(b, "<span class=\"meta\">high usage: not ordered for</span>");
+  if (d->state == VIEW_NO_RATE)
+    asr_buf_printf(b,
+                   "<span class=\"meta\">no usage rate yet (%d more day%s of reports): not ordered "
+                   "for</span>",
+                   d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
+  if (d->reconnected_day > 0 && d->reconnected_day > v->today - 30) {
+    char day[16];
+    day_str(d->reconnected_day, day, sizeof(day));
+    asr_buf_printf(b, "<span class=\"meta\">reconnected %s</span>", day);
+  }
+  if (d->contact) {
+    asr_buf_puts(b, "<span class=\"meta\">contact ");
+    pb_text(b, d->contact);
+    asr_buf_puts(b, "</span>");
+  }
   asr_buf_puts(b, "</div>");
+}
+
+/* True when supply s of device d is due for an order today (not on its way, not held). */
+static bool supply_due(const view_site *v, const view_device *d, const view_supply *s)
+{
+  return !held(d) && d->state != VIEW_NO_RATE && s->eligible && s->forecast &&
+         s->order_day <= v->today && s->sstate != VIEW_S_ORDERED &&
+         s->sstate != VIEW_S_BACKORDERED && s->sstate != VIEW_S_WITH_BLACK &&
+         s->sstate != VIEW_S_NOT_ASR;
 }
 
 static void device_card(asr_buf *b, const view_site *v, const view_device *d)
@@ -609,14 +696,13 @@ static void orders_card(asr_buf *b, const view_site *v)
 /* The site's counts: devices by state, supplies due now. */
 static void site_chips(asr_buf *b, const view_site *v)
 {
-  int64_t n[4] = {0}, due = 0;
+  int64_t n[VIEW_STATES] = {0}, due = 0;
 
   for (size_t i = 0; i < v->n_devices; i++) {
     const view_device *d = &v->devices[i];
-    n[d->state <= VIEW_NOT_ELIGIBLE ? d->state : VIEW_SILENT]++;
-    for (size_t k = 0; !held(d) && k < d->n_supplies; k++)
-      due += d->supplies[k].eligible && d->supplies[k].forecast &&
-             d->supplies[k].order_day <= v->today;
+    n[(size_t)d->state < VIEW_STATES ? d->state : VIEW_SILENT]++;
+    for (size_t k = 0; k < d->n_supplies; k++)
+      due += supply_due(v, d, &d->supplies[k]);
   }
   asr_buf_puts(b, "<div class=\"chips\">");
   pb_chip(b, "", (int64_t)v->n_devices, "devices");
@@ -624,6 +710,7 @@ static void site_chips(asr_buf *b, const view_site *v)
   pb_chip(b, "c-warn", n[VIEW_SILENT], "silent");
   pb_chip(b, "c-crit", n[VIEW_DISCONNECTED], "disconnected");
   pb_chip(b, "", n[VIEW_NOT_ELIGIBLE], "not eligible");
+  pb_chip(b, "", n[VIEW_NO_RATE], "no usage rate yet");
   pb_chip(b, due ? "c-crit" : "", due, "supplies due for order");
   if (v->has_orders)
     pb_chip(b, "", (int64_t)v->n_orders, "open orders");
@@ -715,9 +802,54 @@ static json_t *jnum(double x)
  * NULL. */
 static const char *hold_reason(const view_device *d, const view_supply *s)
 {
-  if (!s->eligible || !held(d))
+  if (!s->eligible || s->sstate == VIEW_S_NOT_ASR || (!held(d) && d->state != VIEW_NO_RATE))
     return NULL;
-  return d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage";
+  return d->state == VIEW_DISCONNECTED ? "disconnected"
+         : d->state == VIEW_NO_RATE    ? "no usage rate"
+                                       : "high usage";
+}
+
+/* The supply's one state as a key, and in words (the page's words, without markup). */
+static const char *supply_state_key(const view_device *d, const view_supply *s)
+{
+  if (s->eligible && s->sstate != VIEW_S_NOT_ASR && held(d))
+    return "on hold";
+  if (s->eligible && d->state == VIEW_NO_RATE && s->sstate != VIEW_S_WITH_BLACK &&
+      s->sstate != VIEW_S_ORDERED && s->sstate != VIEW_S_BACKORDERED)
+    return "no usage rate";
+  return view_supply_state_str(s->sstate);
+}
+
+static void supply_state_text(const view_site *v, const view_device *d, const view_supply *s,
+                              char *buf, size_t n)
+{
+  const char *key = supply_state_key(d, s);
+  char day[16];
+  int nd = d->state == VIEW_NO_RATE ? d->no_rate_days : s->no_rate_days;
+
+  if (strcmp(key, "on hold") == 0)
+    asr_fmt(buf, n, "on hold (%s)", d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
+  else if (strcmp(key, "no usage rate") == 0)
+    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)", nd > 0 ? nd : 1,
+            nd == 1 ? "" : "s");
+  else if (s->sstate == VIEW_S_ORDERED && s->next_delivery > 0) {
+    day_str(s->next_delivery, day, sizeof(day));
+    asr_fmt(buf, n, "next delivery expected %s (order %lld)", day, (long long)s->open_order);
+  } else if (s->sstate == VIEW_S_BACKORDERED)
+    asr_fmt(buf, n, "delayed: backordered (order %lld)", (long long)s->open_order);
+  else if (s->sstate == VIEW_S_WITH_BLACK)
+    asr_strlcpy(buf, "ships with the black toner", n);
+  else if (s->sstate == VIEW_S_NOT_ASR || !s->eligible)
+    asr_strlcpy(buf, "not supplied by ASR", n);
+  else if (s->sstate == VIEW_S_IDLE)
+    asr_strlcpy(buf, "not used", n);
+  else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today)
+    asr_strlcpy(buf, "order due now", n);
+  else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today + DAY_MAX) {
+    day_str(s->order_day, day, sizeof(day));
+    asr_fmt(buf, n, "next order %s", day);
+  } else
+    asr_strlcpy(buf, "no forecast", n);
 }
 
 static json_t *supply_json(const view_site *v, const view_device *d, const view_supply *s)
@@ -741,7 +873,15 @@ static json_t *supply_json(const view_site *v, const view_device *d, const view_
     json_object_set_new(o, "order_due", json_boolean(order && s->order_day <= v->today));
     json_object_set_new(o, "on_hold", hold ? json_string(hold) : json_null());
     json_object_set_new(o, "high_use", json_boolean(s->high_use));
+    char text[128];
+    supply_state_text(v, d, s, text, sizeof(text));
     json_object_set_new(o, "stock", json_integer((json_int_t)s->stock));
+    json_object_set_new(o, "shelf", json_integer((json_int_t)s->shelf));
+    json_object_set_new(o, "in_transit", json_integer((json_int_t)s->in_transit));
+    json_object_set_new(o, "next_delivery",
+                        s->next_delivery > 0 ? jday(s->next_delivery) : json_null());
+    json_object_set_new(o, "state", json_string(supply_state_key(d, s)));
+    json_object_set_new(o, "status", json_string(text));
     json_object_set_new(o, "history", hist ? hist : json_array());
   } else {
     json_decref(hist);
@@ -749,17 +889,43 @@ static json_t *supply_json(const view_site *v, const view_device *d, const view_
   return o;
 }
 
+/* The device's one state in words. */
+static void device_state_text(const view_device *d, char *buf, size_t n)
+{
+  if (d->state == VIEW_NO_RATE)
+    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)",
+            d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
+  else if (d->state == VIEW_NOT_ELIGIBLE)
+    asr_strlcpy(buf, "not eligible: high usage, not ordered for", n);
+  else if (d->state == VIEW_DISCONNECTED)
+    asr_strlcpy(buf, "disconnected: not ordered for until it reports", n);
+  else if (d->state == VIEW_SILENT)
+    asr_strlcpy(buf, "silent: no report lately", n);
+  else
+    asr_strlcpy(buf, "communicating, usage rate known", n);
+}
+
 static json_t *device_json(const view_site *v, const view_device *d)
 {
-  json_t *sup = json_array();
+  json_t *sup = json_array(), *o;
+  char text[96];
 
   for (size_t i = 0; sup && i < d->n_supplies; i++)
     json_array_append_new(sup, supply_json(v, d, &d->supplies[i]));
-  return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o}", "serial", jstr(d->serial), "key",
-                   jstr(d->key), "model", jstr(d->model), "vendor", jstr(d->vendor), "address",
-                   jstr(d->ip), "last_report", jtime(d->last_report), "state",
-                   view_state_str(d->state), "reporting", d->reporting ? d->reporting : "active",
-                   "supplies", sup ? sup : json_array());
+  device_state_text(d, text, sizeof(text));
+  o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:o}", "serial", jstr(d->serial), "key",
+                jstr(d->key), "model", jstr(d->model), "vendor", jstr(d->vendor), "address",
+                jstr(d->ip), "last_report", jtime(d->last_report), "state",
+                view_state_str(d->state), "state_text", text, "reporting",
+                d->reporting ? d->reporting : "active", "supplies", sup ? sup : json_array());
+  if (o) {
+    json_object_set_new(o, "no_rate_days",
+                        d->state == VIEW_NO_RATE ? json_integer(d->no_rate_days) : json_null());
+    json_object_set_new(o, "reconnected_on",
+                        d->reconnected_day > 0 ? jday(d->reconnected_day) : json_null());
+    json_object_set_new(o, "contact", jstr(d->contact));
+  }
+  return o;
 }
 
 static json_t *order_json(const view_order *o)

@@ -25,11 +25,12 @@ static const struct {
     {"consolidate", K_BOOL, 0, 1, offsetof(asr_rp_conf, consolidate)},
     {"consolidate_days", K_INT, 0, 365, offsetof(asr_rp_conf, consolidate_days)},
     {"high_use_per_week", K_DOUBLE, 0.1, 100, offsetof(asr_rp_conf, high_use_per_week)},
-    {"high_use_window_days", K_INT, 7, 365, offsetof(asr_rp_conf, high_use_window_days)},
+    {"high_use_weeks", K_INT, 1, 12, offsetof(asr_rp_conf, high_use_weeks)},
     {"spike_margin_days", K_INT, 0, 60, offsetof(asr_rp_conf, spike_margin_days)},
     {"silent_days", K_INT, 1, 14, offsetof(asr_rp_conf, silent_days)},
     {"disconnect_days", K_INT, 7, 14, offsetof(asr_rp_conf, disconnect_days)},
     {"final_days", K_INT, 8, 365, offsetof(asr_rp_conf, final_days)},
+    {"delivery_days", K_INT, 0, 60, offsetof(asr_rp_conf, delivery_days)},
     {"long_window_days", K_INT, 7, 365, offsetof(asr_rp_conf, forecast.long_window_days)},
     {"short_window_days", K_INT, 2, 365, offsetof(asr_rp_conf, forecast.short_window_days)},
     {"spike_ratio", K_DOUBLE, 1, 10, offsetof(asr_rp_conf, forecast.spike_ratio)},
@@ -146,7 +147,12 @@ asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char 
       *(double *)(void *)p = v;
     return ASR_OK;
   }
-  asr_fmt(err, n, "unknown rule '%s'", name);
+  if (strcmp(name, "high_use_window_days") == 0)
+    asr_fmt(err, n,
+            "high_use_window_days is no longer a rule: high use is judged per calendar"
+            " week (high_use_weeks, docs/replenishment.md)");
+  else
+    asr_fmt(err, n, "unknown rule '%s'", name);
   return ASR_ERR_INVALID;
 }
 

@@ -28,7 +28,7 @@
 
 typedef struct {
   char name[CSTORE_NAME_MAX], contact[CSTORE_NAME_MAX];
-  int64_t id;
+  int64_t id, second; /* the site's id, its second contact's (0: none yet) */
   cstore_agent ag;
 } sie_site;
 
@@ -53,6 +53,7 @@ struct csime {
   int64_t *ships; /* shipped orders: pairs of id (0: delivered) and arrival day */
   size_t n_ships, cap_ships;
   long early;
+  bool *assigned; /* each device of a second contact: assigned to it in the store */
 };
 
 /* ---- The database and its sites ------------------------------------------------------ */
@@ -88,26 +89,31 @@ static asr_result make_dir(csime *e, const char *keep, const char *name, char *e
   return ASR_OK;
 }
 
-/* The site of device d: its site for the first contact, "SITE-CONTACT" for another. */
-static asr_result site_name(const asr_rp_device *d, char *name, size_t nn, char *contact, size_t cn)
+/* A supplies contact's e-mail: supplies-CONTACT@SITE.example. */
+static asr_result contact_email(const asr_rp_device *d, char *out, size_t n)
 {
   const char *ct = d->contact && *d->contact ? d->contact : "a";
 
-  if (asr_fmt(contact, cn, "supplies-%s@%s.example", ct, d->site) != ASR_OK)
-    return ASR_ERR_LIMIT;
-  if (strcmp(ct, "a") == 0)
-    return asr_fmt(name, nn, "%s", d->site);
-  return asr_fmt(name, nn, "%s-%s", d->site, ct);
+  return asr_fmt(out, n, "supplies-%s@%s.example", ct, d->site);
 }
 
+/* A site of the fleet with its first supplies contact ("a") and an enrolled agent; its
+ * registration mail queued as `site add` does. */
 static asr_result site_add(csime *e, const char *name, const char *contact, int64_t now)
 {
   char token[CSTORE_TOKEN_LEN + 1], sname[CSTORE_NAME_MAX];
   sie_site *s = &e->sites[e->n_sites];
+  int64_t first = 0;
+  bool queued = false;
+  cengine_opts o = {.now = now};
   asr_result r = cstore_site_add(e->st, name, contact, NULL, now, token, sizeof(token));
 
   if (!r)
     r = cstore_enroll(e->st, token, "simulate", "simulate", now, &s->ag, sname, sizeof(sname));
+  if (!r)
+    r = cstore_contact_find(e->st, name, NULL, &first);
+  if (!r)
+    r = cengine_registered(e->st, first, &o, &queued);
   if (r)
     return r;
   s->id = s->ag.site_id;
@@ -117,23 +123,44 @@ static asr_result site_add(csime *e, const char *name, const char *contact, int6
   return ASR_OK;
 }
 
+/* The site's second contact ("b"), added once, with its registration mail. */
+static asr_result second_contact(csime *e, sie_site *s, const char *email, int64_t now)
+{
+  bool queued = false;
+  cengine_opts o = {.now = now};
+  asr_result r;
+
+  if (s->second)
+    return ASR_OK;
+  r = cstore_contact_add(e->st, s->id, "second contact", email, "the other building", now,
+                         &s->second);
+  return r ? r : cengine_registered(e->st, s->second, &o, &queued);
+}
+
+/* One site per site of the fleet, with its contacts: a device of contact "b" is assigned to
+ * the site's second contact once it has reported (csime_report). */
 static asr_result make_sites(csime *e, const asr_rp_device *v, size_t n, int64_t now)
 {
-  char name[CSTORE_NAME_MAX], contact[CSTORE_NAME_MAX];
+  char email[CSTORE_NAME_MAX];
 
   for (size_t i = 0; i < n; i++) {
     size_t s = 0;
-    asr_result r = site_name(&v[i], name, sizeof(name), contact, sizeof(contact));
+    asr_rp_device a = v[i];
+    a.contact = "a";
+    asr_result r = contact_email(&a, email, sizeof(email));
+    while (!r && s < e->n_sites && strcmp(e->sites[s].name, v[i].site) != 0)
+      s++;
+    if (!r && s == e->n_sites)
+      r = site_add(e, v[i].site, email, now);
+    if (!r && v[i].contact && strcmp(v[i].contact, "a") != 0) {
+      r = contact_email(&v[i], email, sizeof(email));
+      if (!r)
+        r = second_contact(e, &e->sites[s], email, now);
+    }
     if (r)
       return r;
-    while (s < e->n_sites && strcmp(e->sites[s].name, name) != 0)
-      s++;
-    if (s == e->n_sites) {
-      r = site_add(e, name, contact, now);
-      if (r)
-        return r;
-    }
     e->dev_site[i] = s;
+    e->assigned[i] = !v[i].contact || strcmp(v[i].contact, "a") == 0;
   }
   return ASR_OK;
 }
@@ -163,8 +190,9 @@ static asr_result alloc_fleet(csime *e, size_t n, size_t sup)
   e->sm = calloc(s, sizeof(*e->sm));
   e->desc = calloc(s, sizeof(*e->desc));
   e->lv = calloc(s, sizeof(*e->lv));
+  e->assigned = calloc(d, sizeof(*e->assigned));
   if (!e->sites || !e->dev_site || !e->lv_off || !e->devs || !e->b_devs || !e->b_rd || !e->key ||
-      !e->sm || !e->desc || !e->lv)
+      !e->sm || !e->desc || !e->lv || !e->assigned)
     return ASR_ERR_NOMEM;
   return ASR_OK;
 }
@@ -182,7 +210,8 @@ static void describe_supply(csime *e, size_t at, const asr_rp_supply *s, int32_t
                                    .type = type,
                                    .klass = waste ? "filled" : "consumed",
                                    .colorant = s->colorant,
-                                   .unit = "impressions"};
+                                   .unit = "impressions",
+                                   .colorant_std = s->colorant_std};
 }
 
 static void describe_fleet(csime *e, const asr_rp_device *v, size_t n)
@@ -268,6 +297,7 @@ void csime_close(csime *e)
   free(e->lv);
   free(e->ship_ids);
   free(e->ships);
+  free(e->assigned);
   free(e);
 }
 
@@ -330,12 +360,35 @@ static asr_result report_site(csime *e, const asr_rp_device *v, size_t n, size_t
   return cstore_apply(e->st, &e->sites[site].ag, &b, now, &res);
 }
 
+/* Assigns the devices of second contacts that have reported to their contact. */
+static asr_result assign_devices(csime *e, const asr_rp_device *v, size_t n, int64_t now)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < n; i++) {
+    int64_t dev = 0, site = 0;
+    if (e->assigned[i])
+      continue;
+    r = cstore_device_find(e->st, v[i].site, v[i].serial, &dev, &site);
+    if (r == ASR_ERR_NOT_FOUND) { /* not reported yet */
+      r = ASR_OK;
+      continue;
+    }
+    if (!r)
+      r = cstore_device_assign(e->st, dev, e->sites[e->dev_site[i]].second, now);
+    e->assigned[i] = !r;
+  }
+  return r;
+}
+
 asr_result csime_report(csime *e, const asr_rp_device *v, size_t n, int64_t day)
 {
   asr_result r = ASR_OK;
 
   for (size_t s = 0; !r && s < e->n_sites; s++)
     r = report_site(e, v, n, s, day);
+  if (!r)
+    r = assign_devices(e, v, n, day * 86400 + 7300);
   return r;
 }
 
@@ -358,7 +411,7 @@ static asr_result map_line(const day_orders *x, const cstore_order_line *l, asr_
   if (i == x->n || l->supply_index < 1 || (size_t)l->supply_index > x->v[i].n_supplies)
     return ASR_ERR_INVALID; /* the engine ordered for a device or supply not of the fleet */
   *out = (asr_rp_line){.device = i, .supply = (size_t)l->supply_index - 1, .quantity = l->quantity};
-  for (int k = ASR_RP_REASON_TRIGGER; k <= ASR_RP_REASON_SPIKE; k++)
+  for (int k = ASR_RP_REASON_TRIGGER; k <= ASR_RP_REASON_EXTRA; k++)
     if (l->reason && strcmp(l->reason, asr_rp_reason_str((asr_rp_reason)k)) == 0)
       out->reason = (asr_rp_reason)k;
   return out->reason ? ASR_OK : ASR_ERR_INVALID;
@@ -451,6 +504,91 @@ asr_result csime_deliver(csime *e, int64_t day)
   return r;
 }
 
+asr_result csime_extra(csime *e, const asr_rp_device *v, size_t dev, size_t sup, int quantity,
+                       int64_t job_from, int64_t job_to, int64_t day, int delivery, int64_t *id)
+{
+  char err[256];
+  int64_t d = 0, site = 0;
+  cengine_opts o = {.now = day * 86400 + 43200};
+  asr_result r = cstore_device_find(e->st, v[dev].site, v[dev].serial, &d, &site);
+
+  if (r)
+    return r;
+  cengine_extra x = {.device = d,
+                     .supply = (int32_t)sup + 1,
+                     .quantity = quantity,
+                     .job_from = job_from,
+                     .job_to = job_to,
+                     .note = "a big print job (simulated helpdesk request)"};
+  r = cengine_extra_order(e->st, &x, &o, id, err, sizeof(err));
+  if (!r)
+    r = ship(e, *id, day + delivery, o.now + 60);
+  return r;
+}
+
+typedef struct {
+  const asr_rp_device *v;
+  size_t n;
+  bool *judged, *high_use;
+} marks_ctx;
+
+static int device_marks(const cstore_rp_device *d, void *ctx)
+{
+  marks_ctx *m = ctx;
+
+  for (size_t i = 0; d->serial && i < m->n; i++)
+    if (strcmp(m->v[i].serial, d->serial) == 0) {
+      m->judged[i] = d->judged;
+      m->high_use[i] = d->high_use;
+    }
+  return 0;
+}
+
+asr_result csime_marks(csime *e, const asr_rp_device *v, size_t n, bool *judged, bool *high_use)
+{
+  marks_ctx m = {v, n, judged, high_use};
+
+  return cstore_rp_devices(e->st, device_marks, &m);
+}
+
+typedef struct {
+  int32_t idx;
+  int64_t delivered, installed;
+} stock_ctx;
+
+static int supply_stock(const cstore_rp_supply *p, void *ctx)
+{
+  stock_ctx *s = ctx;
+
+  if (p->index == s->idx) {
+    s->delivered = p->delivered;
+    s->installed = p->installed;
+  }
+  return 0;
+}
+
+asr_result csime_stock(csime *e, const asr_rp_device *v, size_t dev, size_t sup, int64_t *delivered,
+                       int64_t *installed)
+{
+  int64_t d = 0, site = 0;
+  stock_ctx s = {.idx = (int32_t)sup + 1};
+  asr_result r = cstore_device_find(e->st, v[dev].site, v[dev].serial, &d, &site);
+
+  if (!r)
+    r = cstore_rp_supplies(e->st, d, supply_stock, &s);
+  *delivered = s.delivered;
+  *installed = s.installed;
+  return r;
+}
+
+asr_result csime_settle(csime *e, int64_t day)
+{
+  cengine_opts o = {.now = day * 86400 + 79200};
+  cengine_report rep;
+
+  return cengine_run_day(e->st, &e->c, day, &o, &rep);
+}
+
 /* ---- Totals --------------------------------------------------------------------------- */
 
 static int count_order(const cstore_order_row *o, void *ctx)
@@ -467,19 +605,59 @@ static void kind_key(const char *kind, char *out, size_t n)
     kind = "disconnected";
   else if (strcmp(kind, "final disconnection notice") == 0)
     kind = "final";
+  else if (strcmp(kind, "eligible again") == 0)
+    kind = "eligible_again";
   asr_strlcpy(out, kind, n);
   for (char *c = out; *c; c++)
     if (*c == ' ')
       *c = '_';
 }
 
-static asr_result count_mails(csime *e, csime_totals *t)
+/* Counts the devices a disconnection notice names ("Serial: SERIAL (" in its body). */
+static void count_named(const cstore_mail *m, const asr_rp_device *v, size_t n, long *named)
+{
+  char needle[96];
+
+  for (size_t i = 0; named && i < n; i++) {
+    if (asr_fmt(needle, sizeof(needle), "Serial: %s (", v[i].serial) == ASR_OK &&
+        strstr(m->msg, needle))
+      named[i]++;
+  }
+}
+
+/* The order id and the step of an order mail's key ("I-order-ID-created", "I-order-ID-ship-L");
+ * 0 when the key is not an order's. */
+static int64_t order_key(const char *key, bool *created)
+{
+  const char *p = strstr(key, "-order-");
+  char *end = NULL;
+  long long id = p ? strtoll(p + 7, &end, 10) : 0;
+
+  *created = end && strcmp(end, "-created") == 0;
+  return end && (*created || strncmp(end, "-ship-", 6) == 0) ? (int64_t)id : 0;
+}
+
+/* Order mails not sent exactly once: every order made in the run is created and shipped
+ * whole, so each has one created and one shipped mail. */
+static long order_mails_off(const int64_t *created, const int64_t *shipped, long orders)
+{
+  long off = 0;
+
+  for (long i = 0; i < orders; i++)
+    off += labs((long)created[i] - 1) + labs((long)shipped[i] - 1);
+  return off;
+}
+
+static asr_result count_mails(csime *e, csime_totals *t, const asr_rp_device *v, size_t n,
+                              long *named)
 {
   cstore_mail m;
-  bool found = true;
+  bool found = true, created = false;
   int64_t after = 0;
   char key[64];
-  asr_result r = ASR_OK;
+  int64_t *nc = calloc((size_t)t->orders + 1, sizeof(*nc)),
+          *ns = calloc((size_t)t->orders + 1, sizeof(*ns));
+  asr_result r = nc && ns ? ASR_OK : ASR_ERR_NOMEM;
 
   while (!r && found) {
     r = cstore_outbox_next(e->st, INT64_MAX / 2, after, &m, &found);
@@ -489,10 +667,19 @@ static asr_result count_mails(csime *e, csime_totals *t)
     json_int_t c = json_integer_value(json_object_get(t->notices_by_kind, key));
     if (json_object_set_new(t->notices_by_kind, key, json_integer(c + 1)) != 0)
       r = ASR_ERR_NOMEM;
+    if (strcmp(key, "disconnected") == 0 || strcmp(key, "final") == 0)
+      count_named(&m, v, n, named);
+    int64_t id = order_key(m.key, &created);
+    if (id > 0 && id <= t->orders)
+      (created ? nc : ns)[id - 1]++;
     t->mails++;
     after = m.id;
     cstore_mail_free(&m);
   }
+  if (!r)
+    t->orders_not_mailed_once = order_mails_off(nc, ns, t->orders);
+  free(nc);
+  free(ns);
   return r;
 }
 
@@ -513,20 +700,21 @@ static int device_flags(const cstore_rp_device *d, void *ctx)
 }
 
 asr_result csime_totals_get(csime *e, const asr_rp_device *v, size_t n, csime_totals *t,
-                            bool *high_use)
+                            bool *high_use, long *named)
 {
   flags_ctx f = {.v = v, .n = n, .high_use = high_use};
   asr_result r;
 
   memset(t, 0, sizeof(*t));
   t->early = e->early;
-  t->notices_by_kind = json_pack("{s:i,s:i,s:i,s:i}", "order_created", 0, "order_shipped", 0,
-                                 "disconnected", 0, "final", 0);
+  t->notices_by_kind = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "order_created", 0,
+                                 "order_shipped", 0, "disconnected", 0, "final", 0, "registration",
+                                 0, "not_eligible", 0, "eligible_again", 0);
   if (!t->notices_by_kind)
     return ASR_ERR_NOMEM;
   r = cstore_order_foreach(e->st, NULL, false, count_order, &t->orders);
   if (!r)
-    r = count_mails(e, t);
+    r = count_mails(e, t, v, n, named);
   if (!r)
     r = cstore_rp_devices(e->st, device_flags, &f);
   return r;

@@ -21,8 +21,10 @@ typedef struct csime csime;
 
 /* Creates the database of one run: in a new temporary directory (removed by csime_close),
  * or as keep_dir/NAME.db when keep_dir is not NULL (kept; an existing file is refused).
- * Sites are made for each (site, contact) of the fleet v of n devices. ASR_ERR_IO or a
- * store error with the reason in err. The sites are made at now (Unix seconds). */
+ * One site per site of the fleet v of n devices, with its supplies contacts: "a" the site's
+ * first, another ("b") added to it, its devices assigned to it once they have reported; each
+ * contact's registration mail queued. ASR_ERR_IO or a store error with the reason in err.
+ * The sites are made at now (Unix seconds). */
 asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf *c,
                       const asr_rp_device *v, size_t n, int64_t now, csime **out, char *err,
                       size_t errn);
@@ -43,18 +45,37 @@ asr_result csime_deliver(csime *e, int64_t day);
 asr_result csime_run_day(csime *e, const asr_rp_device *v, size_t n, int64_t day, int delivery,
                          asr_rp_plan *plan);
 
+/* Creates a special order of quantity cartridges of supply sup (v's index) of device dev
+ * (v's index) on day for the job days job_from..job_to (epoch days, 0: none), ships it to
+ * arrive on day + delivery; *id gets the order. */
+asr_result csime_extra(csime *e, const asr_rp_device *v, size_t dev, size_t sup, int quantity,
+                       int64_t job_from, int64_t job_to, int64_t day, int delivery, int64_t *id);
+
+/* The engine's marks of every device (by v's serials): judged[n], high_use[n]. */
+asr_result csime_marks(csime *e, const asr_rp_device *v, size_t n, bool *judged, bool *high_use);
+
+/* The store's stock of supply sup of device dev (v's indices): delivered, installed. */
+asr_result csime_stock(csime *e, const asr_rp_device *v, size_t dev, size_t sup, int64_t *delivered,
+                       int64_t *installed);
+
+/* Runs the engine on day without new reports or shipping: it settles the replacements of
+ * the day before (csime_stock after it tells the books of the whole run). */
+asr_result csime_settle(csime *e, int64_t day);
+
 /* What the engine did over the run, read back from the store: orders (all states), the
  * mails of the outbox by kind (a new JSON object {"order_created": N, ...}), their total,
- * the early replacements it found, and each device's high-use mark (high_use[n], by v's
- * serials). */
+ * the early replacements it found, each device's high-use mark (high_use[n], by v's
+ * serials), how many disconnection notices named each device (named[n]), and the order mails
+ * that were not sent exactly once (an order created and shipped whole: one of each). */
 typedef struct {
   long orders, mails, early;
   json_t *notices_by_kind;
+  long orders_not_mailed_once;
 } csime_totals;
 
-/* Fills t (t->notices_by_kind is the caller's to json_decref) and high_use. */
+/* Fills t (t->notices_by_kind is the caller's to json_decref), high_use and named. */
 asr_result csime_totals_get(csime *e, const asr_rp_device *v, size_t n, csime_totals *t,
-                            bool *high_use);
+                            bool *high_use, long *named);
 
 /* The path of the database (for messages). */
 const char *csime_path(const csime *e);

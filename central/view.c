@@ -107,8 +107,26 @@ const char *view_state_str(view_state s)
     return "disconnected";
   case VIEW_NOT_ELIGIBLE:
     return "not eligible";
+  case VIEW_NO_RATE:
+    return "no usage rate";
   }
   return "unknown";
+}
+
+const char *view_supply_state_str(view_supply_state s)
+{
+  static const char *const names[] = {
+      [VIEW_S_OK] = "ok",
+      [VIEW_S_DUE] = "due",
+      [VIEW_S_ORDERED] = "ordered",
+      [VIEW_S_BACKORDERED] = "backordered",
+      [VIEW_S_NO_RATE] = "no usage rate",
+      [VIEW_S_IDLE] = "not used",
+      [VIEW_S_WITH_BLACK] = "with black toner",
+      [VIEW_S_NOT_ASR] = "not asr",
+  };
+
+  return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
 static int64_t day_of(int64_t t)
@@ -213,9 +231,15 @@ void view_index_free(view_index *v)
 
 /* What the rules need of a device besides the view (parallel to v->devices). */
 typedef struct {
-  int64_t id;     /* the store's id */
-  bool high_use;  /* marked by the engine */
-  int64_t *cover; /* covered_until of each supply */
+  int64_t id;          /* the store's id */
+  bool high_use;       /* marked by the engine */
+  bool judged;         /* ... its use judged once */
+  int64_t *cover;      /* covered_until of each supply */
+  double *use;         /* the daily use of each supply's newest line */
+  int64_t *reserved;   /* each supply's special-order cartridges kept for a job not ended */
+  const char **std;    /* each supply's standard colorant (copies in the view's mem) */
+  asr_rp_window *jobs; /* its special orders' job windows */
+  size_t n_jobs;
 } dev_extra;
 
 typedef struct {
@@ -267,7 +291,11 @@ static int site_device(const cstore_device_row *d, void *ctx)
   memset(o, 0, sizeof(*o));
   sc->x[v->n_devices] = (dev_extra){.id = d->id};
   sc->x[v->n_devices].cover = mem_array(&v->mem, d->n_supplies, sizeof(int64_t));
-  if (d->n_supplies && !sc->x[v->n_devices].cover)
+  sc->x[v->n_devices].use = mem_array(&v->mem, d->n_supplies, sizeof(double));
+  sc->x[v->n_devices].std = mem_array(&v->mem, d->n_supplies, sizeof(char *));
+  sc->x[v->n_devices].reserved = mem_array(&v->mem, d->n_supplies, sizeof(int64_t));
+  if (d->n_supplies && (!sc->x[v->n_devices].cover || !sc->x[v->n_devices].use ||
+                        !sc->x[v->n_devices].std || !sc->x[v->n_devices].reserved))
     sc->fail = true;
   o->serial = mem_str(&v->mem, d->serial, &sc->fail);
   o->key = mem_str(&v->mem, d->key, &sc->fail);
@@ -298,14 +326,18 @@ static int rp_device(const cstore_rp_device *p, void *ctx)
     if (sc->x[i].id != p->id)
       continue;
     sc->v->devices[i].agent_seen = p->agent_last_seen;
+    sc->v->devices[i].contact = mem_str(&sc->v->mem, p->contact, &sc->fail);
     sc->x[i].high_use = p->high_use;
+    sc->x[i].judged = p->judged;
   }
   return 0;
 }
 
 typedef struct {
+  view_site *v;
   view_device *d;
-  int64_t *cover;
+  dev_extra *x;
+  bool fail;
 } supply_ctx;
 
 static int rp_supply(const cstore_rp_supply *p, void *ctx)
@@ -313,13 +345,67 @@ static int rp_supply(const cstore_rp_supply *p, void *ctx)
   supply_ctx *c = ctx;
 
   for (size_t i = 0; i < c->d->n_supplies; i++) {
-    if (c->d->supplies[i].index != p->index)
+    view_supply *s = &c->d->supplies[i];
+    if (s->index != p->index)
       continue;
-    c->d->supplies[i].stock = p->ordered > p->installed ? p->ordered - p->installed : 0;
-    if (c->cover)
-      c->cover[i] = p->covered_until;
+    s->stock = p->ordered > p->installed ? p->ordered - p->installed : 0;
+    s->shelf = p->delivered > p->installed ? p->delivered - p->installed : 0;
+    s->in_transit = p->ordered > p->delivered ? p->ordered - p->delivered : 0;
+    c->x->cover[i] = p->covered_until;
+    c->x->use[i] = p->covered_use;
+    c->x->std[i] = mem_str(&c->v->mem, p->colorant_std, &c->fail);
   }
   return 0;
+}
+
+static int rp_job(int64_t from, int64_t to, void *ctx)
+{
+  supply_ctx *c = ctx;
+  asr_rp_window *w;
+
+  if (to < from || c->x->n_jobs >= 64)
+    return 0;
+  if (c->x->n_jobs == 0) {
+    c->x->jobs = mem_array(&c->v->mem, 64, sizeof(*c->x->jobs));
+    c->fail = c->fail || !c->x->jobs;
+    if (!c->x->jobs)
+      return 1;
+  }
+  w = &c->x->jobs[c->x->n_jobs++];
+  *w = (asr_rp_window){from, to};
+  return 0;
+}
+
+typedef struct {
+  int64_t *reserved;
+  int64_t today;
+} extra_ctx;
+
+static int rp_extra(const cstore_rp_extra *x, void *ctx)
+{
+  extra_ctx *c = ctx;
+
+  if (c->today < x->job_from) /* as the engine: reserved until the job starts */
+    *c->reserved += x->quantity > x->consumed ? x->quantity - x->consumed : 0;
+  return 0;
+}
+
+/* As the engine: special-order cartridges reserved for a job not started are not the rules'
+ * stock; after high use the rate is learned from the week that cleared it. */
+static asr_result load_reservations(cstore *st, site_ctx *sc, size_t i)
+{
+  int64_t eligible = 0;
+  supply_ctx c = {sc->v, &sc->v->devices[i], &sc->x[i], false};
+  asr_result r = cstore_rp_event_last(st, sc->x[i].id, "eligible", &eligible);
+
+  if (!r && eligible > 0)
+    rp_job(0, eligible - 8, &c);
+  for (size_t k = 0; !r && k < sc->v->devices[i].n_supplies; k++) {
+    extra_ctx e = {&sc->x[i].reserved[k], sc->v->today};
+    r = cstore_rp_extras(st, sc->x[i].id, sc->v->devices[i].supplies[k].index, sc->v->today,
+                         rp_extra, &e);
+  }
+  return r ? r : c.fail ? ASR_ERR_NOMEM : ASR_OK;
 }
 
 static asr_result load_engine_records(cstore *st, site_ctx *sc)
@@ -327,8 +413,16 @@ static asr_result load_engine_records(cstore *st, site_ctx *sc)
   asr_result r = cstore_rp_devices(st, rp_device, sc);
 
   for (size_t i = 0; !r && i < sc->v->n_devices; i++) {
-    supply_ctx c = {&sc->v->devices[i], sc->x[i].cover};
+    supply_ctx c = {sc->v, &sc->v->devices[i], &sc->x[i], false};
     r = cstore_rp_supplies(st, sc->x[i].id, rp_supply, &c);
+    if (!r)
+      r = cstore_rp_jobs(st, sc->x[i].id, rp_job, &c);
+    if (!r)
+      r = cstore_rp_event_last(st, sc->x[i].id, "reconnected", &sc->v->devices[i].reconnected_day);
+    if (!r && c.fail)
+      r = ASR_ERR_NOMEM;
+    if (!r)
+      r = load_reservations(st, sc, i);
   }
   return r;
 }
@@ -355,11 +449,39 @@ static int add_level(const cstore_rp_level *l, void *ctx)
   return 0;
 }
 
+/* The rules' stock: ordered, not installed, less what a job keeps. */
+static int rules_stock(int64_t stock, int64_t reserved)
+{
+  int64_t n = stock - reserved;
+
+  return n <= 0 ? 0 : n > 1000 ? 1000 : (int)n;
+}
+
+/* A supply's one state (before its orders are looked at, load_orders). */
+static view_supply_state supply_state(const asr_rp_conf *c, const view_site *v,
+                                      const asr_rp_supply *rs, const asr_rp_eval *e, view_supply *s)
+{
+  if (rs->type == 4) /* wasteToner: it ships with the black toner (rule 6) */
+    return VIEW_S_WITH_BLACK;
+  if (!asr_rp_type_forecast_ordered(rs->type))
+    return VIEW_S_NOT_ASR;
+  if (!e->fc.valid) {
+    int64_t have = rs->n_readings ? rs->readings[rs->n_readings - 1].day - rs->readings[0].day : 0;
+    s->no_rate_days = (int)(c->forecast.min_span_days - have);
+    s->no_rate_days = s->no_rate_days < 1 ? 1 : s->no_rate_days;
+    return VIEW_S_NO_RATE;
+  }
+  if (e->fc.days_left >= ASR_RP_FOREVER)
+    return VIEW_S_IDLE;
+  return e->trigger_day <= v->today ? VIEW_S_DUE : VIEW_S_OK;
+}
+
 /* Loads the chart of supply s and evaluates it with its stock and covered date; rs and
  * rd (VIEW_HISTORY_DAYS) receive the supply as the rules see it. */
-static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, int64_t id,
-                               int64_t cover, view_supply *s, asr_rp_supply *rs, asr_rp_reading *rd)
+static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, const dev_extra *x,
+                               size_t k, view_supply *s, asr_rp_supply *rs, asr_rp_reading *rd)
 {
+  int64_t id = x->id, cover = x->cover ? x->cover[k] : 0;
   view_point pts[VIEW_HISTORY_DAYS];
   level_ctx lc = {pts, rd, 0};
   asr_rp_eval e;
@@ -376,11 +498,15 @@ static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, i
   s->n_points = lc.n;
   *rs = (asr_rp_supply){.type = asr_supply_type_code(s->type),
                         .colorant = s->colorant,
+                        .colorant_std = x->std ? x->std[k] : NULL,
                         .capacity = 100.0,
                         .readings = rd,
                         .n_readings = lc.n,
-                        .stock = s->stock > 1000 ? 1000 : (int)s->stock,
-                        .covered_until = cover};
+                        .stock = rules_stock(s->stock, x->reserved ? x->reserved[k] : 0),
+                        .covered_until = cover,
+                        .covered_use = x->use ? x->use[k] : 0.0,
+                        .excluded = x->jobs,
+                        .n_excluded = x->n_jobs};
   if (asr_rp_eval_supply(c, rs, v->today, &e) != ASR_OK)
     return ASR_OK; /* no forecast: shown as unknown */
   s->eligible = e.eligible_type;
@@ -389,6 +515,7 @@ static asr_result judge_supply(cstore *st, const asr_rp_conf *c, view_site *v, i
   s->days_left = e.fc.valid ? e.fc.days_left : ASR_RP_FOREVER;
   s->order_day = e.fc.valid && e.eligible_type ? e.trigger_day : ASR_RP_NEVER;
   s->high_use = e.high_use;
+  s->sstate = supply_state(c, v, rs, &e, s);
   return ASR_OK;
 }
 
@@ -413,16 +540,19 @@ static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, c
                        .site = v->name,
                        .contact = v->contact,
                        .enrolled = true,
-                       .last_report = report_day(d)};
+                       .last_report = report_day(d),
+                       .judged = x->judged,
+                       .high_use = x->high_use};
+  asr_rp_judgement j;
   asr_result r = rs && rd ? ASR_OK : ASR_ERR_NOMEM;
 
   for (size_t i = 0; !r && i < d->n_supplies; i++)
-    r = judge_supply(st, c, v, x->id, x->cover ? x->cover[i] : 0, &d->supplies[i], &rs[i],
-                     rd + i * VIEW_HISTORY_DAYS);
+    r = judge_supply(st, c, v, x, i, &d->supplies[i], &rs[i], rd + i * VIEW_HISTORY_DAYS);
   if (r)
     goto out;
   dev.supplies = rs;
   dev.n_supplies = d->n_supplies;
+  asr_rp_judge(c, &dev, v->today, &j);
   switch (asr_rp_device_state(c, &dev, v->today)) {
   case ASR_RP_SILENT:
     d->state = VIEW_SILENT;
@@ -431,9 +561,10 @@ static asr_result judge_device(cstore *st, const asr_rp_conf *c, view_site *v, c
     d->state = VIEW_DISCONNECTED;
     break;
   default:
-    d->state =
-        x->high_use || asr_rp_device_high_use(c, &dev, v->today) ? VIEW_NOT_ELIGIBLE : VIEW_ACTIVE;
+    d->state = j.high_use ? VIEW_NOT_ELIGIBLE : j.judged ? VIEW_ACTIVE : VIEW_NO_RATE;
   }
+  if (!j.judged && j.ready_on != ASR_RP_NEVER)
+    d->no_rate_days = (int)(j.ready_on > v->today ? j.ready_on - v->today : 1);
   d->reporting = asr_rp_state_str(asr_rp_device_state(c, &dev, v->today));
 out:
   free(rs);
@@ -458,9 +589,14 @@ static int add_order(const cstore_order_row *o, void *ctx)
     return 1;
   }
   w = &v->orders[v->n_orders++];
-  *w = (view_order){.id = o->id, .created_at = o->created_at, .updated_at = o->updated_at};
+  *w = (view_order){.id = o->id,
+                    .created_at = o->created_at,
+                    .updated_at = o->updated_at,
+                    .day = o->day,
+                    .extra = o->kind && strcmp(o->kind, "extra") == 0};
   w->state = mem_str(&v->mem, o->state, &oc->fail);
   w->reason = mem_str(&v->mem, o->reason, &oc->fail);
+  w->contact = mem_str(&v->mem, o->contact, &oc->fail);
   w->lines = mem_array(&v->mem, o->n_lines, sizeof(*w->lines));
   for (size_t i = 0; w->lines && i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
@@ -469,6 +605,7 @@ static int add_order(const cstore_order_row *o, void *ctx)
     m->supply = mem_str(&v->mem, l->supply, &oc->fail);
     m->colorant = mem_str(&v->mem, l->colorant, &oc->fail);
     m->reason = mem_str(&v->mem, l->reason, &oc->fail);
+    m->state = mem_str(&v->mem, l->state, &oc->fail);
     m->supply_index = l->supply_index;
     m->quantity = l->quantity;
   }
@@ -476,13 +613,48 @@ static int add_order(const cstore_order_row *o, void *ctx)
   return oc->fail;
 }
 
-/* The site's open orders (created, shipped, backordered), newest first. */
+/* A supply with an open line (not delivered) of an order: ordered, its next delivery
+ * expected on the order's day + delivery_days (the earliest of its open lines), or
+ * backordered when all of them are. */
+static void mark_open_line(view_site *v, const view_order *o, const view_order_line *l)
+{
+  bool back = l->state && strcmp(l->state, "backordered") == 0;
+  int64_t when = o->day + v->delivery_days;
+
+  if (l->state && strcmp(l->state, "delivered") == 0)
+    return;
+  for (size_t i = 0; i < v->n_devices; i++) {
+    view_device *d = &v->devices[i];
+    for (size_t k = 0;
+         d->serial && l->serial && strcmp(d->serial, l->serial) == 0 && k < d->n_supplies; k++) {
+      view_supply *s = &d->supplies[k];
+      if (s->index != l->supply_index)
+        continue;
+      if (back && s->sstate != VIEW_S_ORDERED)
+        s->sstate = VIEW_S_BACKORDERED;
+      else if (!back && (s->sstate != VIEW_S_ORDERED || when < s->next_delivery))
+        s->sstate = VIEW_S_ORDERED;
+      if (!back && (s->next_delivery == 0 || when < s->next_delivery)) {
+        s->next_delivery = when;
+        s->open_order = o->id;
+      }
+      if (s->open_order == 0)
+        s->open_order = o->id;
+    }
+  }
+}
+
+/* The site's open orders (created, shipped, backordered), newest first; each open line
+ * marks its supply ordered, with the expected delivery. */
 static asr_result load_orders(cstore *st, view_site *v)
 {
   order_ctx oc = {.v = v};
   asr_result r = cstore_order_foreach(st, v->name, true, add_order, &oc);
 
   v->has_orders = true;
+  for (size_t i = 0; !r && !oc.fail && i < v->n_orders; i++)
+    for (size_t k = 0; k < v->orders[i].n_lines; k++)
+      mark_open_line(v, &v->orders[i], &v->orders[i].lines[k]);
   return r ? r : oc.fail ? ASR_ERR_NOMEM : ASR_OK;
 }
 
@@ -499,6 +671,7 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
   out->now = now;
   out->today = day_of(now);
   out->trigger_days = c->trigger_days;
+  out->delivery_days = c->delivery_days;
   r = cstore_site_foreach(st, site_row, &sc);
   if (!r && !sc.found)
     r = ASR_ERR_NOT_FOUND;

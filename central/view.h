@@ -23,13 +23,28 @@ typedef struct cstore cstore;
 
 #define VIEW_HISTORY_DAYS 90 /* days of levels in the charts */
 
-/* The state a device is shown in. */
+/* The one state a device is shown in (issue 11: one explicit state per device). */
 typedef enum {
-  VIEW_ACTIVE = 0,   /* reporting */
+  VIEW_ACTIVE = 0,   /* reporting, its usage rate known: ordered for */
   VIEW_SILENT,       /* no report for silent_days */
-  VIEW_DISCONNECTED, /* no report for disconnect_days */
+  VIEW_DISCONNECTED, /* no report for disconnect_days: not ordered for */
   VIEW_NOT_ELIGIBLE, /* reporting, but high usage: not ordered for */
+  VIEW_NO_RATE,      /* reporting, its use not judged on a whole week yet: no ASR supplies */
 } view_state;
+
+#define VIEW_STATES 5
+
+/* The one state a supply is shown in. */
+typedef enum {
+  VIEW_S_OK = 0,      /* its next order date is known */
+  VIEW_S_DUE,         /* an order is due now */
+  VIEW_S_ORDERED,     /* ordered, on its way: next delivery expected on a day */
+  VIEW_S_BACKORDERED, /* ordered, delayed (backordered) */
+  VIEW_S_NO_RATE,     /* no usage rate yet (some more days of reports) */
+  VIEW_S_IDLE,        /* not being used */
+  VIEW_S_WITH_BLACK,  /* a waste container: ships with the black toner */
+  VIEW_S_NOT_ASR,     /* a drum, a fuser...: not supplied by ASR */
+} view_supply_state;
 
 /* One day of a supply's chart. */
 typedef struct {
@@ -50,6 +65,12 @@ typedef struct {
   int64_t order_day;                   /* forecast order date, ASR_RP_NEVER when none */
   bool high_use;                       /* >= high_use_per_week cartridges a week */
   int64_t stock;                       /* cartridges ordered for it and not installed yet */
+  int64_t shelf;                       /* ... delivered: on the device's shelf */
+  int64_t in_transit;                  /* ... not delivered yet */
+  view_supply_state sstate;            /* its one state */
+  int64_t next_delivery; /* the expected day of its next delivery, 0 when none is open */
+  int64_t open_order;    /* the order of that delivery, 0 when none */
+  int no_rate_days;      /* VIEW_S_NO_RATE: days of reports still needed */
   size_t n_points;
   view_point *points; /* the daily levels of the last VIEW_HISTORY_DAYS days, oldest first */
 } view_supply;
@@ -63,6 +84,9 @@ typedef struct {
   const char *reporting; /* "active", "silent" or "disconnected" (static) */
   size_t n_supplies;
   view_supply *supplies;
+  int no_rate_days;        /* VIEW_NO_RATE: days of reports still needed */
+  int64_t reconnected_day; /* the day it last reported again after a disconnection, 0 */
+  char *contact;           /* its supplies contact's e-mail, NULL when unknown */
 } view_device;
 
 /* One line of an order. */
@@ -70,6 +94,7 @@ typedef struct {
   char *serial, *supply, *colorant, *reason;
   int32_t supply_index;
   int quantity;
+  char *state; /* created, backordered, shipped, delivered; NULL when unknown */
 } view_order_line;
 
 /* One open order of a site. */
@@ -79,6 +104,9 @@ typedef struct {
   int64_t created_at, updated_at;
   size_t n_lines;
   view_order_line *lines;
+  int64_t day;   /* the day it was made */
+  char *contact; /* the contact it goes to */
+  bool extra;    /* a special order */
 } view_order;
 
 /* A site's page. */
@@ -87,6 +115,7 @@ typedef struct {
   int64_t now;         /* Unix seconds the view was made at */
   int64_t today;       /* now in days since the epoch */
   double trigger_days; /* days left that trigger an order (for the colours) */
+  int delivery_days;   /* days from an order to its delivery, as expected */
   size_t n_devices;
   view_device *devices;
   bool has_orders; /* false: this store keeps no orders (the section says so) */
@@ -109,8 +138,13 @@ typedef struct {
   void *mem;
 } view_index;
 
-/* Short English name of a state ("active", "silent", "disconnected", "not eligible"). */
+/* Short English name of a state ("active", "silent", "disconnected", "not eligible", "no
+ * usage rate"). */
 const char *view_state_str(view_state s);
+
+/* Short key of a supply state ("ok", "due", "ordered", "backordered", "no usage rate",
+ * "not used", "with black toner", "not asr"). */
+const char *view_supply_state_str(view_supply_state s);
 
 /* Loads every site with its device counts by state at now (Unix seconds). */
 asr_result view_index_load(cstore *st, const asr_rp_conf *c, int64_t now, view_index *out);

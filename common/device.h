@@ -43,7 +43,8 @@ typedef struct {
   int32_t type;                    /* PrtMarkerSuppliesTypeTC code, 0 = not reported */
   int32_t klass;                   /* asr_supply_class (effective, possibly inferred) */
   int32_t unit;                    /* PrtMarkerSuppliesSupplyUnitTC code, 0 = not reported */
-  char colorant[32];               /* "black", "cyan", ... or "" (null) */
+  char colorant[32];               /* the printer's word: "black", "schwarz", "bk"... or "" */
+  char colorant_std[16];           /* its canonical word (snmp/colorant.h), or "" (unknown) */
   bool has_max, has_level;
   int64_t max;   /* prtMarkerSuppliesMaxCapacity exactly as reported */
   int64_t level; /* prtMarkerSuppliesLevel exactly as reported */

@@ -7,6 +7,7 @@
 #ifndef ASR_PLATFORM_H
 #define ASR_PLATFORM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,16 @@ bool asr_platform_isatty(int fd);
 /* Copies the absolute form of the existing path into out; false when it does not exist or
  * does not fit. */
 bool asr_platform_realpath(const char *path, char *out, size_t n);
+
+/* Catches Ctrl-C (SIGINT; Ctrl-C and Ctrl-Break in a Windows console): until
+ * asr_platform_interrupt_release, an interrupt sets *flag to 1 instead of ending the
+ * process, and ends a wait in progress (POSIX). Taken only when the process left SIGINT at
+ * its default: a daemon's own handler, or an interrupt a shell ignores for a background
+ * job, stays as it was. True when caught. */
+bool asr_platform_interrupt_catch(volatile sig_atomic_t *flag);
+
+/* Gives Ctrl-C back its default effect (after asr_platform_interrupt_catch). */
+void asr_platform_interrupt_release(void);
 
 /* Sleeps ms milliseconds (not interrupted early). */
 void asr_platform_sleep_ms(int64_t ms);

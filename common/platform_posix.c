@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <string.h>
@@ -97,6 +99,47 @@ bool asr_platform_realpath(const char *path, char *out, size_t n)
   char abs[PATH_MAX];
 
   return realpath(path, abs) && asr_strlcpy(out, abs, n) == ASR_OK;
+}
+
+static volatile sig_atomic_t *interrupt_flag;
+
+static void on_interrupt(int sig)
+{
+  (void)sig;
+  if (interrupt_flag)
+    *interrupt_flag = 1;
+}
+
+bool asr_platform_interrupt_catch(volatile sig_atomic_t *flag)
+{
+  struct sigaction sa, old;
+
+  if (sigaction(SIGINT, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+      old.sa_handler != SIG_DFL)
+    return false;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: a select() in progress returns at once */
+  interrupt_flag = flag;
+  if (sigaction(SIGINT, &sa, NULL) != 0) {
+    interrupt_flag = NULL;
+    return false;
+  }
+  return true;
+}
+
+void asr_platform_interrupt_release(void)
+{
+  struct sigaction sa;
+
+  if (!interrupt_flag)
+    return;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  interrupt_flag = NULL;
 }
 
 void asr_platform_sleep_ms(int64_t ms)

@@ -241,6 +241,37 @@ bool asr_platform_realpath(const char *path, char *out, size_t n)
   return asr_strlcpy(out, abs, n) == ASR_OK;
 }
 
+static volatile sig_atomic_t *interrupt_flag;
+
+/* Runs on a thread of its own: only sets the flag (the scan loop looks at least once a
+ * second). */
+static BOOL WINAPI on_console_ctrl(DWORD type)
+{
+  if ((type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT) && interrupt_flag) {
+    *interrupt_flag = 1;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+bool asr_platform_interrupt_catch(volatile sig_atomic_t *flag)
+{
+  interrupt_flag = flag;
+  if (!SetConsoleCtrlHandler(on_console_ctrl, TRUE)) {
+    interrupt_flag = NULL;
+    return false;
+  }
+  return true;
+}
+
+void asr_platform_interrupt_release(void)
+{
+  if (!interrupt_flag)
+    return;
+  SetConsoleCtrlHandler(on_console_ctrl, FALSE);
+  interrupt_flag = NULL;
+}
+
 void asr_platform_sleep_ms(int64_t ms)
 {
   while (ms > 0) {

@@ -148,3 +148,43 @@ void asr_time_iso(int64_t t, char *buf, size_t n)
   if ((!ok || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) && n > 0)
     buf[0] = '\0';
 }
+
+const char *asr_plural(long long n, const char *one, const char *many)
+{
+  return n == 1 ? one : many;
+}
+
+#define EDIT_WORD_MAX 64
+
+static size_t min3(size_t a, size_t b, size_t c)
+{
+  size_t m = a < b ? a : b;
+
+  return m < c ? m : c;
+}
+
+/* Optimal string alignment: Levenshtein plus the swap of two neighbours, the commonest
+ * typo, as one edit. Three rows: the one before last for the swaps. */
+size_t asr_edit_distance(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  size_t rows[3][EDIT_WORD_MAX + 1], *pp = rows[0], *p = rows[1], *r = rows[2], *t;
+
+  if (la > EDIT_WORD_MAX || lb > EDIT_WORD_MAX)
+    return SIZE_MAX;
+  for (size_t j = 0; j <= lb; j++)
+    p[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    r[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      r[j] = min3(p[j] + 1, r[j - 1] + 1, p[j - 1] + (a[i - 1] != b[j - 1]));
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < r[j])
+        r[j] = pp[j - 2] + 1;
+    }
+    t = pp;
+    pp = p;
+    p = r;
+    r = t;
+  }
+  return p[lb];
+}

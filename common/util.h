@@ -31,6 +31,14 @@ size_t asr_utf8_seq(const unsigned char *s);
 /* Value of a hexadecimal digit (either case), -1 for any other character. */
 int asr_hex_val(int c);
 
+/* one when n is 1, else many: "1 batch", "2 batches" (English messages only). */
+const char *asr_plural(long long n, const char *one, const char *many);
+
+/* Edit distance between two short ASCII words: insertions, deletions, substitutions and
+ * swaps of neighbours count one each (SIZE_MAX when either is longer than 64 bytes). What
+ * "did you mean" suggestions are ranked by. */
+size_t asr_edit_distance(const char *a, const char *b);
+
 /* Current wall-clock time as seconds since the epoch (UTC). */
 int64_t asr_now(void);
 

@@ -65,6 +65,20 @@ static size_t window_start(const asr_rp_reading *r, size_t n, int window)
   return i;
 }
 
+/* Days left out of the averages (asr_rp_window), NULL for none. */
+typedef struct {
+  const asr_rp_window *w;
+  size_t n;
+} excl;
+
+bool asr_rp_step_excluded(int64_t a, int64_t b, const asr_rp_window *w, size_t nw)
+{
+  for (size_t k = 0; w && k < nw; k++)
+    if (a + 1 <= w[k].to && b >= w[k].from)
+      return true;
+  return false;
+}
+
 /* The usable steps of the window: total drop and days, and per day of the week (index:
  * day mod 7) the drops of the one-day steps. A new cartridge, or days spent (partly)
  * empty, are left out: not a measure of use. */
@@ -75,7 +89,7 @@ typedef struct {
 } steps;
 
 static void sum_steps(const asr_rp_reading *r, size_t n, double capacity, int window,
-                      const asr_rp_forecast_conf *c, steps *st)
+                      const asr_rp_forecast_conf *c, const excl *x, steps *st)
 {
   double jump = c->jump_fraction * capacity;
   *st = (steps){0};
@@ -83,6 +97,8 @@ static void sum_steps(const asr_rp_reading *r, size_t n, double capacity, int wi
     double prev = level_at(r, n, i - 1, jump), cur = level_at(r, n, i, jump);
     if (cur - prev >= jump || prev <= 0.0 || cur <= 0.0)
       continue;
+    if (x && asr_rp_step_excluded(r[i - 1].day, r[i].day, x->w, x->n))
+      continue; /* a declared print job: not ordinary use */
     st->used += prev - cur;
     st->days += r[i].day - r[i - 1].day;
     if (r[i].day - r[i - 1].day == 1) {
@@ -95,11 +111,11 @@ static void sum_steps(const asr_rp_reading *r, size_t n, double capacity, int wi
 
 /* asr_rp_average_use; *balanced tells whether every day of the week had a one-day step. */
 static double average_use(const asr_rp_reading *r, size_t n, double capacity, int window,
-                          const asr_rp_forecast_conf *c, int *span, bool *balanced)
+                          const asr_rp_forecast_conf *c, const excl *x, int *span, bool *balanced)
 {
   steps st;
   double week = 0.0;
-  sum_steps(r, n, capacity, window, c, &st);
+  sum_steps(r, n, capacity, window, c, x, &st);
   *span = (int)st.days;
   *balanced = false;
   if (st.days <= 0 || st.used <= 0.0)
@@ -116,7 +132,7 @@ double asr_rp_average_use(const asr_rp_reading *r, size_t n, double capacity, in
                           const asr_rp_forecast_conf *c, int *span)
 {
   bool balanced;
-  return average_use(r, n, capacity, window, c, span, &balanced);
+  return average_use(r, n, capacity, window, c, NULL, span, &balanced);
 }
 
 static int count_jumps(const asr_rp_reading *r, size_t n, double capacity, int window,
@@ -138,13 +154,19 @@ static bool sorted_days(const asr_rp_reading *r, size_t n)
   return true;
 }
 
+static void weekday_use(const asr_rp_reading *r, size_t n, double capacity, int window,
+                        const asr_rp_forecast_conf *c, const excl *x, double prof[7])
+{
+  steps st;
+  sum_steps(r, n, capacity, window, c, x, &st);
+  for (int k = 0; k < 7; k++)
+    prof[k] = st.cnt[k] >= 2 ? fmax(st.sum[k] / st.cnt[k], 0.0) : NAN;
+}
+
 void asr_rp_weekday_use(const asr_rp_reading *r, size_t n, double capacity, int window,
                         const asr_rp_forecast_conf *c, double prof[7])
 {
-  steps st;
-  sum_steps(r, n, capacity, window, c, &st);
-  for (int k = 0; k < 7; k++)
-    prof[k] = st.cnt[k] >= 2 ? fmax(st.sum[k] / st.cnt[k], 0.0) : NAN;
+  weekday_use(r, n, capacity, window, c, NULL, prof);
 }
 
 /* The use expected on the days (from, to]: each day of the week at its own share of the
@@ -192,10 +214,11 @@ static void pick_use(asr_rp_forecast *f, bool mid_ok, int span_s, const asr_rp_f
     f->daily_use = f->short_use;
 }
 
-asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
-                                   int64_t today, const asr_rp_forecast_conf *c,
-                                   asr_rp_forecast *out)
+asr_result asr_rp_forecast_compute_ex(const asr_rp_reading *r, size_t n, double capacity,
+                                      int64_t today, const asr_rp_forecast_conf *c,
+                                      const asr_rp_window *w, size_t nw, asr_rp_forecast *out)
 {
+  excl x = {w, nw};
   int span_l = 0, span_m = 0, span_s = 0;
   bool mid_balanced = false;
   double prof[7];
@@ -206,17 +229,25 @@ asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double cap
     return ASR_OK;
   out->last_day = r[n - 1].day;
   out->remaining = r[n - 1].level;
-  out->long_use = asr_rp_average_use(r, n, capacity, c->long_window_days, c, &span_l);
-  out->mid_use = average_use(r, n, capacity, c->mid_window_days, c, &span_m, &mid_balanced);
-  out->short_use = asr_rp_average_use(r, n, capacity, c->short_window_days, c, &span_s);
+  bool balanced;
+  out->long_use = average_use(r, n, capacity, c->long_window_days, c, &x, &span_l, &balanced);
+  out->mid_use = average_use(r, n, capacity, c->mid_window_days, c, &x, &span_m, &mid_balanced);
+  out->short_use = average_use(r, n, capacity, c->short_window_days, c, &x, &span_s, &balanced);
   out->replacements = count_jumps(r, n, capacity, c->long_window_days, c);
   if (span_l < c->min_span_days)
     return ASR_OK;
   out->valid = true;
   pick_use(out, mid_balanced && span_m >= c->min_span_days, span_s, c);
-  asr_rp_weekday_use(r, n, capacity, c->long_window_days, c, prof);
+  weekday_use(r, n, capacity, c->long_window_days, c, &x, prof);
   fill_days_left(out, prof, capacity, today);
   return ASR_OK;
+}
+
+asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double capacity,
+                                   int64_t today, const asr_rp_forecast_conf *c,
+                                   asr_rp_forecast *out)
+{
+  return asr_rp_forecast_compute_ex(r, n, capacity, today, c, NULL, 0, out);
 }
 
 void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_forecast_conf *c,
@@ -232,7 +263,7 @@ void asr_rp_jump_apply_used(double prev, double cur, double capacity, double use
   if (cur - prev < c->jump_fraction * capacity)
     return;
   out->replaced = true;
-  out->early = prev - (used > 0.0 ? used : 0.0) >= c->early_fraction * capacity;
+  out->early = used >= 0.0 && prev - used >= c->early_fraction * capacity;
   if (*stock > 0) {
     (*stock)--;
     out->from_stock = true;

@@ -22,6 +22,13 @@ typedef struct {
   double level; /* remaining, in the supply's units, 0..capacity */
 } asr_rp_reading;
 
+/* Days whose use is left out of the estimates: [from, to], a declared print job (a special
+ * order's job window, docs/replenishment.md): a step of the readings that touches one of
+ * these days measures no ordinary use. */
+typedef struct {
+  int64_t from, to; /* days since the epoch, inclusive */
+} asr_rp_window;
+
 /* The numbers of the usage estimate (defaults in asr_rp_forecast_conf_default). */
 typedef struct {
   int long_window_days;  /* trailing window of the average daily use (28) */
@@ -76,6 +83,16 @@ asr_result asr_rp_forecast_compute(const asr_rp_reading *r, size_t n, double cap
                                    int64_t today, const asr_rp_forecast_conf *c,
                                    asr_rp_forecast *out);
 
+/* asr_rp_forecast_compute with the days of windows w[0..nw) left out of every average (a
+ * declared print job neither teaches the rate nor looks like a rise in use). */
+asr_result asr_rp_forecast_compute_ex(const asr_rp_reading *r, size_t n, double capacity,
+                                      int64_t today, const asr_rp_forecast_conf *c,
+                                      const asr_rp_window *w, size_t nw, asr_rp_forecast *out);
+
+/* True when the step of the readings from day a to day b (its use fell on days a+1 .. b)
+ * touches one of the windows w[0..nw). */
+bool asr_rp_step_excluded(int64_t a, int64_t b, const asr_rp_window *w, size_t nw);
+
 /* Use expected on each day of the week (index: day mod 7) from the one-day steps of
  * r[0..n) in the window; prof[k] is NAN for a day of the week with fewer than 2 steps. */
 void asr_rp_weekday_use(const asr_rp_reading *r, size_t n, double capacity, int window,
@@ -87,7 +104,9 @@ void asr_rp_jump_apply(double prev, double cur, double capacity, const asr_rp_fo
                        int *stock, asr_rp_jump *out);
 
 /* asr_rp_jump_apply, judging "early" on the level the old cartridge had when it was taken
- * out: prev minus used, the use forecast for the days since prev was read. */
+ * out: prev minus used, the use forecast for the days since prev was read. used < 0 says the
+ * old cartridge's history is too short for a forecast: nobody can tell how much it had left,
+ * so the replacement is never called early (issue 11, defect 8). */
 void asr_rp_jump_apply_used(double prev, double cur, double capacity, double used,
                             const asr_rp_forecast_conf *c, int *stock, asr_rp_jump *out);
 

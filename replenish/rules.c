@@ -12,6 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "replenish/colorant.h"
+
 /* The supply types that are ordered (RFC 3805 PrtMarkerSuppliesTypeTC). */
 static const int32_t eligible_types[] = {
     3,  /* toner */
@@ -31,7 +33,8 @@ void asr_rp_conf_default(asr_rp_conf *c)
   c->consolidate = true;
   c->consolidate_days = 45;
   c->high_use_per_week = 2.0;
-  c->high_use_window_days = 28;
+  c->high_use_weeks = 2;
+  c->delivery_days = 3;
   c->spike_margin_days = 3;
   c->silent_days = 2;
   c->disconnect_days = 7;
@@ -63,7 +66,9 @@ asr_result asr_rp_conf_check(const asr_rp_conf *c)
     return ASR_ERR_INVALID;
   if (!in_range(c->high_use_per_week, 0.1, 100.0))
     return ASR_ERR_INVALID;
-  if (c->high_use_window_days < 7 || c->high_use_window_days > 365)
+  if (c->high_use_weeks < 1 || c->high_use_weeks > 12)
+    return ASR_ERR_INVALID;
+  if (c->delivery_days < 0 || c->delivery_days > 60)
     return ASR_ERR_INVALID;
   if (c->spike_margin_days < 0 || c->spike_margin_days > 60)
     return ASR_ERR_INVALID;
@@ -86,9 +91,28 @@ bool asr_rp_type_eligible(int32_t type)
   return false;
 }
 
+static bool is_toner(int32_t type)
+{
+  return type == 3 || type == 21; /* toner, tonerCartridge */
+}
+
 bool asr_rp_is_black_toner(int32_t type, const char *colorant)
 {
-  return (type == 3 || type == 21) && colorant != NULL && strcmp(colorant, "black") == 0;
+  const char *std = asr_rp_colorant(NULL, colorant);
+
+  return is_toner(type) && std != NULL && strcmp(std, "black") == 0;
+}
+
+bool asr_rp_supply_black_toner(const asr_rp_supply *s)
+{
+  const char *std = asr_rp_colorant(s->colorant_std, s->colorant);
+
+  return is_toner(s->type) && std != NULL && strcmp(std, "black") == 0;
+}
+
+bool asr_rp_type_forecast_ordered(int32_t type)
+{
+  return asr_rp_type_eligible(type) && type != TYPE_WASTE_TONER;
 }
 
 double asr_rp_trigger_for(const asr_rp_conf *c, int32_t type)
@@ -109,6 +133,90 @@ asr_rp_dev_state asr_rp_device_state(const asr_rp_conf *c, const asr_rp_device *
   return ASR_RP_ACTIVE;
 }
 
+/* Cartridges of an order: cover_days of use at the daily use, in whole cartridges (at least
+ * one). Why the stock is not subtracted: it was already counted in the trigger (the days left
+ * counting the stock reached trigger_days), so it covers the days until the order arrives;
+ * the order adds cover_days on top of them, and the next order comes cover_days later. */
+static int cover_quantity(const asr_rp_conf *c, const asr_rp_supply *s, double use)
+{
+  double q = ceil(c->cover_days * use / s->capacity - 1e-9);
+
+  return q < 1.0 ? 1 : q > ASR_RP_QUANTITY_MAX ? ASR_RP_QUANTITY_MAX : (int)q;
+}
+
+int64_t asr_rp_week_start(int64_t day)
+{
+  return day - (((day + 3) % 7) + 7) % 7; /* day 0, 1970-01-01, was a Thursday */
+}
+
+/* The index of the first reading on or after day (n when none): binary search. */
+static size_t first_on_or_after(const asr_rp_reading *r, size_t n, int64_t day)
+{
+  size_t lo = 0, hi = n;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r[mid].day < day)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+bool asr_rp_week_cartridges(const asr_rp_supply *s, const asr_rp_conf *c, int64_t monday,
+                            double *out)
+{
+  const asr_rp_reading *r = s->readings;
+  double jump = c->forecast.jump_fraction * s->capacity, used[2] = {0.0, 0.0};
+  int64_t covered = 0, usable[2] = {0, 0}, sunday = monday + 6;
+  size_t i = first_on_or_after(r, s->n_readings, monday);
+
+  *out = 0.0;
+  for (i = i > 0 ? i : 1; i < s->n_readings && r[i - 1].day < sunday; i++) {
+    int64_t a = r[i - 1].day, b = r[i].day; /* the step's use fell on days a+1 .. b */
+    int64_t lo = a + 1 > monday ? a + 1 : monday, hi = b < sunday ? b : sunday;
+    if (hi < lo || b <= a || r[i - 1].level <= 0.0 || r[i].level <= 0.0 ||
+        asr_rp_step_excluded(a, b, s->excluded, s->n_excluded))
+      continue; /* outside the week, days spent empty (it could not print), a print job */
+    covered += hi - lo + 1;
+    if (r[i].level - r[i - 1].level >= jump)
+      continue; /* a replacement: its day's use is not known, the other days' rate stands */
+    int k = b - a == 1 ? 0 : 1;
+    used[k] += (r[i - 1].level - r[i].level) * (double)(hi - lo + 1) / (double)(b - a);
+    usable[k] += hi - lo + 1;
+  }
+  /* the rate of the one-day steps when there are two: a longer step may hide a cartridge
+   * replaced in between (700, a missing day, 500: 400 a day with a new cartridge, or 100) */
+  int k = usable[0] >= 2 ? 0 : 1;
+  if (k == 1) {
+    used[1] += used[0];
+    usable[1] += usable[0];
+  }
+  if (covered < ASR_RP_WEEK_MIN_DAYS || usable[k] < 2)
+    return false;
+  *out = (used[k] > 0.0 ? used[k] : 0.0) * 7.0 / (double)usable[k] / s->capacity;
+  return true;
+}
+
+/* The weeks of rule 4 for one supply: the last high_use_weeks complete calendar weeks before
+ * today; high use when every measured one reached high_use_per_week. */
+static void judge_weeks(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
+{
+  int64_t monday = asr_rp_week_start(today) - 7; /* the last complete week */
+  bool all_high = true;
+
+  for (int w = 0; w < c->high_use_weeks; w++, monday -= 7) {
+    double cart = 0.0;
+    if (!asr_rp_week_cartridges(s, c, monday, &cart))
+      continue;
+    if (e->weeks_measured++ == 0)
+      e->cartridges_per_week = cart;
+    all_high = all_high && cart >= c->high_use_per_week;
+  }
+  e->high_use = e->weeks_measured > 0 && all_high;
+}
+
 static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today, asr_rp_eval *e)
 {
   double use = e->fc.daily_use;
@@ -116,46 +224,76 @@ static void eval_due(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today
   double wait = ceil(e->eff_days - e->trigger_at);
   e->trigger_day = today + (wait > 0.0 ? (int64_t)wait : 0);
   e->due = e->eff_days <= e->trigger_at;
-  e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days;
-  e->quantity = (int)ceil(c->cover_days * use / s->capacity - 1e-9) - s->stock;
+  e->spike = e->due && s->covered_until > 0 && today < s->covered_until - c->spike_margin_days &&
+             (s->covered_use <= 0.0 || use >= s->covered_use * c->forecast.spike_ratio);
+  e->quantity = cover_quantity(c, s, use);
 }
 
 asr_result asr_rp_eval_supply(const asr_rp_conf *c, const asr_rp_supply *s, int64_t today,
                               asr_rp_eval *out)
 {
-  int span = 0;
   memset(out, 0, sizeof(*out));
   out->eff_days = ASR_RP_FOREVER;
   out->trigger_day = ASR_RP_NEVER;
-  asr_result r = asr_rp_forecast_compute(s->readings, s->n_readings, s->capacity, today,
-                                         &c->forecast, &out->fc);
+  asr_result r = asr_rp_forecast_compute_ex(s->readings, s->n_readings, s->capacity, today,
+                                            &c->forecast, s->excluded, s->n_excluded, &out->fc);
   if (r != ASR_OK)
     return r;
   out->eligible_type = asr_rp_type_eligible(s->type);
   out->trigger_at = asr_rp_trigger_for(c, s->type);
-  double hu = asr_rp_average_use(s->readings, s->n_readings, s->capacity, c->high_use_window_days,
-                                 &c->forecast, &span);
-  if (out->fc.valid)
-    out->cartridges_per_week = hu * 7.0 / s->capacity;
-  out->high_use = out->eligible_type && out->cartridges_per_week >= c->high_use_per_week;
+  if (asr_rp_type_forecast_ordered(s->type))
+    judge_weeks(c, s, today, out);
   if (out->fc.valid && out->fc.days_left < ASR_RP_FOREVER)
     eval_due(c, s, today, out);
   return ASR_OK;
 }
 
-bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+void asr_rp_judge(const asr_rp_conf *c, const asr_rp_device *d, int64_t today,
+                  asr_rp_judgement *out)
 {
   asr_rp_eval e;
-  for (size_t i = 0; i < d->n_supplies; i++)
-    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) == ASR_OK && e.high_use)
-      return true;
-  return false;
+  int64_t first = ASR_RP_NEVER;
+
+  *out = (asr_rp_judgement){.ready_on = ASR_RP_NEVER};
+  for (size_t i = 0; i < d->n_supplies; i++) {
+    const asr_rp_supply *s = &d->supplies[i];
+    if (!asr_rp_type_forecast_ordered(s->type) || asr_rp_eval_supply(c, s, today, &e) != ASR_OK)
+      continue;
+    if (s->n_readings > 0 && s->readings[0].day < first)
+      first = s->readings[0].day;
+    if (e.weeks_measured == 0)
+      continue;
+    out->measured = true;
+    out->high_use = out->high_use || e.high_use;
+    out->worst = e.cartridges_per_week > out->worst ? e.cartridges_per_week : out->worst;
+  }
+  out->judged = out->measured || d->judged;
+  if (!out->measured)
+    out->high_use = d->judged && d->high_use;
+  if (!out->judged && first != ASR_RP_NEVER) {
+    /* the first week it can be measured in: its own when enough of it follows the first
+     * report; judged once that week has ended */
+    int64_t m = asr_rp_week_start(first);
+    out->ready_on = m + 6 - first >= ASR_RP_WEEK_MIN_DAYS ? m + 7 : m + 14;
+  }
+}
+
+bool asr_rp_device_high_use(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
+{
+  asr_rp_judgement j;
+
+  asr_rp_judge(c, d, today, &j);
+  return j.high_use;
 }
 
 bool asr_rp_device_orderable(const asr_rp_conf *c, const asr_rp_device *d, int64_t today)
 {
-  return d->enrolled && asr_rp_device_state(c, d, today) != ASR_RP_DISCONNECTED &&
-         !asr_rp_device_high_use(c, d, today);
+  asr_rp_judgement j;
+
+  if (!d->enrolled || asr_rp_device_state(c, d, today) == ASR_RP_DISCONNECTED)
+    return false;
+  asr_rp_judge(c, d, today, &j);
+  return j.judged && !j.high_use;
 }
 
 int64_t asr_rp_covered_until(const asr_rp_eval *e, const asr_rp_supply *s, int quantity,
@@ -196,6 +334,10 @@ const char *asr_rp_reason_str(asr_rp_reason r)
     return "consolidated";
   case ASR_RP_REASON_SPIKE:
     return "usage spike";
+  case ASR_RP_REASON_WASTE:
+    return "with black toner";
+  case ASR_RP_REASON_EXTRA:
+    return "extra";
   }
   return "unknown";
 }
@@ -234,7 +376,7 @@ static bool device_due(const asr_rp_conf *c, const asr_rp_device *d, int64_t tod
   for (size_t i = 0; i < d->n_supplies; i++) {
     if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK)
       continue;
-    if (e.eligible_type && e.due && e.quantity > 0)
+    if (asr_rp_type_forecast_ordered(d->supplies[i].type) && e.due)
       return true;
   }
   return false;
@@ -249,45 +391,71 @@ static asr_result push_line(asr_rp_plan *p, size_t dev, size_t sup, int q, asr_r
   return ASR_OK;
 }
 
-/* Adds one waste toner container per black toner cartridge ordered for device dev (its
- * lines start at from): raises the waste line's quantity, or adds one. */
-static asr_result add_waste(asr_rp_plan *p, const asr_rp_device *d, size_t dev, size_t from)
+/* Days a black toner of device d lasts after today's lines from line from (its days left
+ * counting the stock, plus what is ordered): 0 when no black toner is ordered. */
+static double black_horizon(const asr_rp_conf *c, const asr_rp_device *d, const asr_rp_plan *p,
+                            size_t from, int64_t today)
 {
-  int black = 0;
-  asr_rp_reason why = ASR_RP_REASON_TRIGGER;
+  double days = 0.0;
+  asr_rp_eval e;
+
+  for (size_t l = from; l < p->n_lines; l++) {
+    const asr_rp_supply *s = &d->supplies[p->lines[l].supply];
+    if (!asr_rp_supply_black_toner(s) || asr_rp_eval_supply(c, s, today, &e) != ASR_OK ||
+        !e.fc.valid || e.fc.daily_use <= 0.0)
+      continue;
+    double after = e.eff_days + (double)p->lines[l].quantity * s->capacity / e.fc.daily_use;
+    days = after > days ? after : days;
+  }
+  return days;
+}
+
+/* Waste containers to ship with a black toner that lasts horizon days: as many as the
+ * container will fill by then (its room left and the containers in stock counted), and at
+ * least one when none is in stock, so that an empty container is at hand when the black
+ * toner is changed. */
+static int waste_quantity(const asr_rp_conf *c, const asr_rp_supply *w, double horizon,
+                          int64_t today)
+{
+  asr_rp_eval e;
+  double need = 0.0;
+
+  if (asr_rp_eval_supply(c, w, today, &e) == ASR_OK && e.fc.valid && e.fc.daily_use > 0.0)
+    need = ceil((horizon * e.fc.daily_use - e.fc.remaining - (double)w->stock * w->capacity) /
+                    w->capacity -
+                1e-9);
+  if (need < 1.0 && w->stock <= 0)
+    need = 1.0;
+  return need > ASR_RP_QUANTITY_MAX ? ASR_RP_QUANTITY_MAX : (int)need;
+}
+
+/* Adds device dev's waste toner container line when its lines (from line from) carry black
+ * toner: a waste container ships with black toner only (never on its own forecast). */
+static asr_result add_waste(const asr_rp_conf *c, asr_rp_plan *p, const asr_rp_device *d,
+                            size_t dev, size_t from, int64_t today)
+{
   size_t waste = SIZE_MAX;
+  double horizon = black_horizon(c, d, p, from, today);
+
   for (size_t i = 0; i < d->n_supplies && waste == SIZE_MAX; i++)
     if (d->supplies[i].type == TYPE_WASTE_TONER)
       waste = i;
-  for (size_t l = from; l < p->n_lines; l++) {
-    const asr_rp_supply *s = &d->supplies[p->lines[l].supply];
-    if (asr_rp_is_black_toner(s->type, s->colorant)) {
-      black += p->lines[l].quantity;
-      why = p->lines[l].reason;
-    }
-  }
-  if (black == 0 || waste == SIZE_MAX)
+  if (horizon <= 0.0 || waste == SIZE_MAX)
     return ASR_OK;
-  for (size_t l = from; l < p->n_lines; l++) {
-    if (p->lines[l].supply == waste) {
-      if (p->lines[l].quantity < black)
-        p->lines[l].quantity = black;
-      return ASR_OK;
-    }
-  }
-  return push_line(p, dev, waste, black, why);
+  int q = waste_quantity(c, &d->supplies[waste], horizon, today);
+  return q > 0 ? push_line(p, dev, waste, q, ASR_RP_REASON_WASTE) : ASR_OK;
 }
 
 /* Adds the lines of device dev: its due supplies, and with soon its supplies whose own
- * trigger falls within consolidate_days. */
+ * trigger falls within consolidate_days; then the waste container of its black toner. */
 static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_t dev,
                              int64_t today, bool soon, asr_rp_plan *p)
 {
   size_t from = p->n_lines;
   asr_rp_eval e;
   for (size_t i = 0; i < d->n_supplies; i++) {
-    if (asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || !e.eligible_type ||
-        e.quantity <= 0)
+    if (!asr_rp_type_forecast_ordered(d->supplies[i].type) ||
+        asr_rp_eval_supply(c, &d->supplies[i], today, &e) != ASR_OK || e.quantity < 1)
       continue;
     asr_rp_reason why = e.spike ? ASR_RP_REASON_SPIKE : ASR_RP_REASON_TRIGGER;
     if (!e.due && !(soon && e.trigger_day <= today + c->consolidate_days))
@@ -296,7 +464,7 @@ static asr_result add_device(const asr_rp_conf *c, const asr_rp_device *d, size_
     if (r != ASR_OK)
       return r;
   }
-  return add_waste(p, d, dev, from);
+  return add_waste(c, p, d, dev, from, today);
 }
 
 /* Opens the order of leader: with consolidation every orderable device of its group. */

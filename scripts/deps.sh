@@ -36,4 +36,7 @@ fi
 echo "deps.sh: installing:$missing"
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
 # shellcheck disable=SC2086
+n=$(apt-get install -s --no-install-recommends $missing 2>/dev/null | grep -c '^Inst ' || true)
+echo "deps.sh: $n packages in all with their dependencies"
+# shellcheck disable=SC2086
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null

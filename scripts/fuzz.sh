@@ -37,7 +37,7 @@ build() {
   mkdir -p "$work"
   # The library sources the targets reach: the parser, the model, the output.
   srcs="$top/common/result.c $top/common/log.c $top/common/util.c $top/common/cred.c
-    $top/common/device.c $top/common/clock.c $top/common/platform_posix.c $top/snmp/vbset.c $top/snmp/charset.c $top/snmp/quirks.c
+    $top/common/device.c $top/common/clock.c $top/common/platform_posix.c $top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c
     $top/snmp/printer.c $top/snmp/recording.c $top/agent/output.c"
   flags="-g -O1 -std=c11 -D_GNU_SOURCE -I$top -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -8,6 +8,16 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+win_note="Wine and mingw-w64 for the Windows job"
+[ "${ASR_SKIP_WINDOWS:-0}" = 1 ] && win_note="not the Windows job's Wine and mingw-w64 (ASR_SKIP_WINDOWS=1)"
+cat <<EOF
+test.sh: the whole suite, as CI runs it (about 10 minutes once installed).
+  It installs with apt-get what is missing of about 220 Debian packages with their
+  dependencies: Chromium (the status page test), clang, debhelper and lintian, snmpsim,
+  tinyproxy, and $win_note (scripts/deps.sh test lists them).
+  It writes about 600 MB under /tmp (the Windows dependency stack in /tmp/win, kept as a
+  cache; test directories, removed) and the build trees _build-gcc and _build-clang here.
+EOF
 "$top/scripts/deps.sh" test
 
 echo "== clang-format"

@@ -213,6 +213,34 @@ static size_t trim_padding(const uint8_t *in, size_t len)
   return len;
 }
 
+/* The byte order of in when it looks like UTF-16 of ASCII text without a byte-order mark:
+ * a NUL at every even place (big-endian) or every odd place (little-endian) of an even
+ * length, the other bytes not all NUL. -1 when it does not. */
+static int utf16_ascii_order(const uint8_t *in, size_t len)
+{
+  size_t zero[2] = {0, 0};
+
+  if (len < 2 || len % 2)
+    return -1;
+  for (size_t i = 0; i < len; i++)
+    zero[i % 2] += in[i] == 0;
+  if (zero[0] == len / 2 && zero[1] < len / 2)
+    return MIB_UTF16BE;
+  if (zero[1] == len / 2 && zero[0] < len / 2)
+    return MIB_UTF16LE;
+  return -1;
+}
+
+size_t asr_charset_decode_name(const uint8_t *in, size_t len, char *out, size_t n)
+{
+  int order;
+
+  if (in && len >= 2 && ((in[0] == 0xFE && in[1] == 0xFF) || (in[0] == 0xFF && in[1] == 0xFE)))
+    return asr_charset_decode(in, len, MIB_UTF16, out, n);
+  order = in ? utf16_ascii_order(in, len) : -1;
+  return asr_charset_decode(in, len, order > 0 ? order : 0, out, n);
+}
+
 size_t asr_charset_decode(const uint8_t *in, size_t len, int mibenum, char *out, size_t n)
 {
   writer w = {out, n, 0, false, false};

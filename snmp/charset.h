@@ -16,6 +16,12 @@
  * length written (excluding the NUL). */
 size_t asr_charset_decode(const uint8_t *in, size_t len, int mibenum, char *out, size_t n);
 
+/* Decodes a name the MIB defines in ASCII whatever the localization, such as
+ * prtMarkerColorantValue ("black"): UTF-16 when it starts with a byte-order mark or has the
+ * NUL bytes of UTF-16 ASCII at every other place (either byte order, as some printers set
+ * to UTF-16 send it), else as charset 0 (UTF-8, else Latin-1). Same output rules. */
+size_t asr_charset_decode_name(const uint8_t *in, size_t len, char *out, size_t n);
+
 /* True when s (len bytes) is valid UTF-8. */
 int asr_utf8_valid(const uint8_t *s, size_t len);
 

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "snmp/alerts.h"
 #include "snmp/charset.h"
+#include "snmp/colorant.h"
 #include "snmp/meters.h"
 #include "snmp/quirks.h"
 
@@ -675,65 +676,25 @@ static int32_t type_from_description(const char *d)
   return 0;
 }
 
-typedef struct {
-  const char *word; /* lower case, matched as a whole word */
-  const char *colorant;
-} colorant_word;
-
-/* Colorant from the description when the colorant table does not name it. */
-static const colorant_word colorant_words[] = {
-    {"light cyan", "light cyan"},
-    {"light magenta", "light magenta"},
-    {"photo black", "photo black"},
-    {"matte black", "matte black"},
-    {"black", "black"},
-    {"cyan", "cyan"},
-    {"magenta", "magenta"},
-    {"yellow", "yellow"},
-    {"schwarz", "black"},
-    {"noir", "black"},
-    {"nero", "black"},
-    {"negro", "black"},
-    {"preto", "black"},
-    {"gelb", "yellow"},
-    {"jaune", "yellow"},
-    {"giallo", "yellow"},
-    {"amarillo", "yellow"},
-    {"amarelo", "yellow"},
-    {"cian", "cyan"},
-    {"ciano", "cyan"},
-    {"red", "red"},
-    {"green", "green"},
-    {"blue", "blue"},
-    {"gray", "gray"},
-    {"grey", "gray"},
-    {"orange", "orange"},
-    {"violet", "violet"},
-    {"white", "white"},
-};
-
-static void colorant_from_description(asr_supply *s)
-{
-  for (size_t i = 0; i < sizeof(colorant_words) / sizeof(colorant_words[0]); i++) {
-    if (has_word(s->description, colorant_words[i].word, 1)) {
-      asr_strlcpy(s->colorant, colorant_words[i].colorant, sizeof(s->colorant));
-      return;
-    }
-  }
-}
-
-/* prtMarkerColorantValue.<hr>.<ColorantIndex> (ASCII lower-cased), else the description. */
-static void fill_colorant(const asr_vbset *vbs, const raw_row *r, int charset, asr_supply *s)
+/* prtMarkerColorantValue.<hr>.<ColorantIndex>, the printer's word (ASCII lower-cased): a
+ * name in ASCII by the MIB, so not read in the localization's charset (a printer set to
+ * UTF-16 would otherwise turn "black" into CJK), though a UTF-16 one is recognized. Else
+ * the colour a word of the description names. Then the canonical word of either. */
+static void fill_colorant(const asr_vbset *vbs, const raw_row *r, asr_supply *s)
 {
   int32_t ci = code_of(r->col[COL_COLORANT], 1);
   uint32_t idx[2] = {r->hr > 0 ? r->hr : 1, (uint32_t)ci};
+  const asr_vb *vb = ci > 0 ? get_at(vbs, OID_PRT_COLORANT_VALUE, idx, 2) : NULL;
+  const char *std;
 
-  if (ci > 0)
-    vb_text(get_at(vbs, OID_PRT_COLORANT_VALUE, idx, 2), charset, s->colorant, sizeof(s->colorant));
+  if (vb_is_octets(vb))
+    asr_charset_decode_name(vb->bytes, vb->len, s->colorant, sizeof(s->colorant));
   for (char *p = s->colorant; *p; p++)
     *p = (char)tolower((unsigned char)*p);
-  if (s->colorant[0] == '\0')
-    colorant_from_description(s);
+  if (s->colorant[0] == '\0' && (std = asr_colorant_in_text(s->description)) != NULL)
+    asr_strlcpy(s->colorant, std, sizeof(s->colorant));
+  std = asr_colorant_std(s->colorant);
+  asr_strlcpy(s->colorant_std, std ? std : "", sizeof(s->colorant_std));
 }
 
 static void fill_supply(const asr_vbset *vbs, const raw_row *r, uint32_t ent, asr_supply *s)
@@ -754,7 +715,7 @@ static void fill_supply(const asr_vbset *vbs, const raw_row *r, uint32_t ent, as
   fill_description(r, charset, ent, s);
   if (s->type == 0)
     s->type = type_from_description(s->description);
-  fill_colorant(vbs, r, charset, s);
+  fill_colorant(vbs, r, s);
   asr_supply_normalize(s, ent);
 }
 

@@ -973,7 +973,7 @@ asr_result asr_recording_load(const char *path, asr_vbset **out, char *err, size
     return ASR_ERR_IO;
   }
   r = asr_recording_read(f, out, err, n);
-  if (r == ASR_ERR_IO && err && n) {
+  if (r && err && n) {
     char tmp[256];
 
     asr_strlcpy(tmp, err, sizeof(tmp));

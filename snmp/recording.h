@@ -16,7 +16,8 @@
 #include "snmp/vbset.h"
 
 /* Parses the file at path into a new finished vbset (*out). On a parse error returns
- * ASR_ERR_PARSE and writes "line N: what" into err (size n). */
+ * ASR_ERR_PARSE and writes "PATH: line N: what" into err (size n); ASR_ERR_IO when the file
+ * cannot be read ("PATH: why"). The message always names the file once. */
 asr_result asr_recording_load(const char *path, asr_vbset **out, char *err, size_t n);
 
 /* Same, from an open stream. */

@@ -1360,6 +1360,11 @@ asr_result asr_scan_init(void)
   netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_NO_TOKEN_WARNINGS, 1);
   netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIB_WARNINGS, 0);
   netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIBDIRS, "");
+  /* init_snmp() would still try to load its default MIB modules (SNMPv2-MIB, IF-MIB...)
+   * from no directory, logging "Cannot find module" for each: an empty module list stops
+   * that. A lone separator is an empty list ("" would unset the variable on Windows). */
+  netsnmp_setenv("MIBS", ENV_SEPARATOR, 1);
+  netsnmp_setenv("MIBFILES", ENV_SEPARATOR, 1);
   /* quiet: no stderr handler, everything through on_netsnmp_log */
   snmp_disable_log();
   snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_netsnmp_log, NULL);

@@ -15,6 +15,7 @@
 #ifndef ASR_SCAN_H
 #define ASR_SCAN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
+#include "snmp/colorant.h"
 #include "store/alerts.h"
 #include "store/meters.h"
 #include "store/schema.h"
@@ -1390,6 +1391,8 @@ static asr_supply_state state_from_name(const char *name)
 
 static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
 {
+  const char *std;
+
   p->index = sqlite3_column_int(s, 0);
   p->hr_index = sqlite3_column_int(s, 1);
   col_str(s, 2, p->description, sizeof(p->description));
@@ -1398,6 +1401,9 @@ static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
   p->klass = sqlite3_column_int(s, 5);
   p->unit = sqlite3_column_int(s, 6);
   col_str(s, 7, p->colorant, sizeof(p->colorant));
+  /* derived, not stored: a name the table learns later applies to what is stored */
+  std = asr_colorant_std(p->colorant);
+  asr_strlcpy(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
   p->has_max = sqlite3_column_type(s, 8) != SQLITE_NULL;
   p->max = sqlite3_column_int64(s, 8);
   p->has_level = sqlite3_column_type(s, 9) != SQLITE_NULL;

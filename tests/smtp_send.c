@@ -39,8 +39,8 @@ static long compose(const char *what, const char *from, const char *to, char *bu
   static const cmail_line lines[] = {
       {"SN-1\r\nBcc: victim@evil.test", "Laser\xff 500", "Black Toner", "black", 2, "trigger"},
       {"SN-2", NULL, "Cyan Toner\x1b[0m", "cyan", 1, "consolidated"}};
-  static const cmail_device devs[] = {{"SN-3", "Inkjet \xc3\x28", "10.0.0.3", 1794300000},
-                                      {"SN-4\n.", NULL, NULL, 0}};
+  static const cmail_device devs[] = {{"SN-3", "Inkjet \xc3\x28", "10.0.0.3", 1794300000, NULL},
+                                      {"SN-4\n.", NULL, NULL, 0, NULL}};
   cmail_notice nt = {.kind = CMAIL_ORDER_CREATED,
                      .from = from,
                      .to = to,

@@ -211,6 +211,8 @@ static json_t *supply_meta_json(const asr_supply *s)
   bad |= json_object_set_new(o, "type", jcode(s->type, asr_supply_type_name(s->type)));
   bad |= json_object_set_new(o, "class", jcode(s->klass, asr_supply_class_name(s->klass)));
   bad |= json_object_set_new(o, "colorant", jtext(s->colorant));
+  if (s->colorant_std[0]) /* optional: absent when the agent knows no canonical word */
+    bad |= json_object_set_new(o, "colorant_std", jtext(s->colorant_std));
   bad |= json_object_set_new(o, "unit", jcode(s->unit, asr_supply_unit_name(s->unit)));
   if (bad) {
     json_decref(o);

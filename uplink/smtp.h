@@ -39,4 +39,11 @@ asr_result asr_smtp_send(const asr_smtp_conf *c, const char *rcpt, const char *m
  * printable ASCII, no spaces, angle brackets, quotes or CR/LF, at most 254 bytes. */
 bool asr_smtp_address_ok(const char *a);
 
+/* Splits a contact written the way mail programs show it, "Ops <ops@x.example>",
+ * "\"Ops, Site 7\" <ops@x.example>", "<ops@x.example>" or a bare address, into its name
+ * (quotes removed, blanks trimmed, "" when none) and its address. False when the address
+ * is not a plain one (asr_smtp_address_ok), the name holds a control character, '<', '>'
+ * or an unbalanced quote, or either does not fit. */
+bool asr_smtp_mailbox_parse(const char *in, char *name, size_t name_n, char *addr, size_t addr_n);
+
 #endif

@@ -25,3 +25,56 @@ bool asr_smtp_address_ok(const char *a)
   }
   return true;
 }
+
+/* Copies s[0..len) into out (n bytes) without the blanks around it; false when it does
+ * not fit. */
+static bool copy_trimmed(const char *s, size_t len, char *out, size_t n)
+{
+  while (len > 0 && (*s == ' ' || *s == '\t')) {
+    s++;
+    len--;
+  }
+  while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+    len--;
+  if (len >= n)
+    return false;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return true;
+}
+
+/* A display name: no controls, no angle brackets; quotes only around it all. */
+static bool name_ok(char *name)
+{
+  size_t len = strlen(name);
+
+  if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
+    memmove(name, name + 1, len - 2);
+    name[len - 2] = '\0';
+  }
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '"')
+      return false;
+  }
+  return true;
+}
+
+bool asr_smtp_mailbox_parse(const char *in, char *name, size_t name_n, char *addr, size_t addr_n)
+{
+  const char *lt = in ? strchr(in, '<') : NULL, *gt;
+
+  if (!in || name_n == 0 || addr_n == 0)
+    return false;
+  name[0] = addr[0] = '\0';
+  if (!lt) /* a bare address */
+    return copy_trimmed(in, strlen(in), addr, addr_n) && asr_smtp_address_ok(addr);
+  gt = strchr(lt, '>');
+  if (!gt || strchr(gt + 1, '<') || strchr(gt + 1, '>'))
+    return false;
+  for (const char *p = gt + 1; *p; p++) {
+    if (*p != ' ' && *p != '\t')
+      return false; /* something after the address */
+  }
+  return copy_trimmed(in, (size_t)(lt - in), name, name_n) && name_ok(name) &&
+         copy_trimmed(lt + 1, (size_t)(gt - lt - 1), addr, addr_n) && asr_smtp_address_ok(addr);
+}

@@ -306,8 +306,8 @@ static bool wait_retry(run_ctx *x, const asr_outbox_batch *b, unsigned attempt, 
 
   asr_outbox_attempt_failed(x->st, b->seq, reason, asr_now() + (wait > 0 ? wait / 1000 : 0));
   if (wait < 0) {
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "gave up after %u attempts: %s", attempt + 1,
-            reason);
+    asr_fmt(x->rep->error, sizeof(x->rep->error), "gave up after %u %s: %s", attempt + 1,
+            asr_plural(attempt + 1, "attempt", "attempts"), reason);
     return false;
   }
   asr_log(ASR_LOG_INFO, "batch %s: %s; retrying in %lld ms", b->batch_id, reason, (long long)wait);
@@ -477,7 +477,8 @@ static void finish_run(run_ctx *x, asr_result r)
   asr_outbox_status s;
 
   if (r == ASR_ERR_LIMIT && !x->rep->error[0])
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "%zu batches held aside", x->rep->held);
+    asr_fmt(x->rep->error, sizeof(x->rep->error), "%zu %s held aside", x->rep->held,
+            asr_plural((long long)x->rep->held, "batch", "batches"));
   else if (r && !x->rep->error[0])
     asr_strlcpy(x->rep->error, asr_store_errmsg(x->st), sizeof(x->rep->error));
   if (r)

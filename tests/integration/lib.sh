@@ -308,6 +308,20 @@ sim_kill()
   fi
 }
 
+# tick: the agent's following commands run one simulated second after the previous tick
+# (every asr-agent command honours ASR_TEST_CLOCK, exported here), never before the real
+# time. Readings are unique per device and second: tests step the clock, they do not sleep.
+tick()
+{
+  _now=$(date +%s)
+  if [ -z "${ITEST_CLOCK:-}" ] || [ "$ITEST_CLOCK" -lt "$_now" ]; then
+    ITEST_CLOCK=$_now
+  fi
+  ITEST_CLOCK=$((ITEST_CLOCK + 1))
+  ASR_TEST_CLOCK=$ITEST_CLOCK
+  export ASR_TEST_CLOCK
+}
+
 # now_ms: milliseconds since the epoch.
 now_ms()
 {
@@ -325,6 +339,30 @@ c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 c.execute('PRAGMA locking_mode=EXCLUSIVE')
 c.execute('BEGIN EXCLUSIVE')
 c.execute('SELECT count(*) FROM sqlite_master').fetchall()
+open(sys.argv[2], 'w').close()
+time.sleep(float(sys.argv[3]))
+c.execute('ROLLBACK')
+c.close()
+PYEOF
+  LOCK_PID=$!
+  _i=0
+  while [ ! -f "$TMPD/lock.ready" ] && [ $_i -lt 100 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  [ -f "$TMPD/lock.ready" ]
+}
+
+# db_write_lock DB SECONDS: a background process holds DB's write lock (BEGIN IMMEDIATE: in
+# WAL mode others still read and open it, only their writes wait) for SECONDS; returns once
+# held. db_unlock ends it.
+db_write_lock()
+{
+  rm -f "$TMPD/lock.ready"
+  python3 - "$1" "$TMPD/lock.ready" "$2" <<'PYEOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute('BEGIN IMMEDIATE')
 open(sys.argv[2], 'w').close()
 time.sleep(float(sys.argv[3]))
 c.execute('ROLLBACK')

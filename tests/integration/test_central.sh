@@ -22,6 +22,17 @@ tls_cert ca srv "IP:$A,DNS:central.test"
 central_start $A 18610 srv
 site_add acme
 check "site add printed a token st_ + 32 hex" test "${#SITE_TOKEN}" = 35
+# a contact as mail programs write it: name and address
+run "$O.sa" "$O.sa.err" "$ASR_CENTRAL" site add beta --contact 'Ops Team <ops@beta.example>' \
+  --db "$CENTRAL_DB"
+check_status "site add --contact 'Ops Team <ops@beta.example>'" 0 "$RC"
+run "$O.sl" "$O.sl.err" "$ASR_CENTRAL" site list --format json --db "$CENTRAL_DB"
+jcheck "the site's contact is the address" "$O.sl" \
+  '[s["contact"] for s in d["sites"] if s["name"] == "beta"] == ["ops@beta.example"]'
+run "$O.sa" "$O.sa.err" "$ASR_CENTRAL" site add gamma --contact 'Ops Team' --db "$CENTRAL_DB"
+check_status "site add --contact without an address -> exit 2" 2 "$RC"
+check "the message quotes the contact given and says what is wanted" \
+  sh -c "grep -q \"'Ops Team' is not an e-mail address\" '$O.sa.err'"
 
 # send NAME ARGS...: one signed POST through asrload.py; O.NAME receives its answer
 send()
@@ -77,7 +88,7 @@ jcheck "2 devices, 3 readings each (each reading stored once)" "$O.d1" \
 jcheck "device: site, agent, last_reading_at" "$O.d1" \
   'all(x["site"] == "acme" and x["agent"] == "'"$AG"'" and (x["last_reading_at"] if isinstance(x["last_reading_at"], int) else __import__("calendar").timegm(__import__("time").strptime(x["last_reading_at"], "%Y-%m-%dT%H:%M:%SZ"))) == '"$((T0 + 2 * 3600))"' for x in d["devices"])'
 jcheck "supplies: index, type, colorant, percent, level, max of the last reading" "$O.d1" \
-  'sup(dev_by(d["devices"], "serial", "CT0001"), 1) == {"index": 1, "type": "toner", "colorant": "black", "percent": 97, "level": 97, "max": 100} or print("#  ", sup(dev_by(d["devices"], "serial", "CT0001"), 1))'
+  'sup(dev_by(d["devices"], "serial", "CT0001"), 1) == {"index": 1, "type": "toner", "colorant": "black", "label": "black", "asr": True, "percent": 97, "level": 97, "max": 100} or print("#  ", sup(dev_by(d["devices"], "serial", "CT0001"), 1))'
 
 # authentication and replay
 python3 "$ASRLOAD" batch --agent "$AG" --seq 3 --devices 1 --readings 1 --t0 $NOW --prefix CX >"$TMPD/b3.json"

@@ -13,6 +13,8 @@ E="$TMPD/err"
 run "$O" "$E" "$ASR_AGENT" --help
 check_status "--help exits 0" 0 "$RC"
 check "--help lists the commands" grep -q "discover" "$O"
+check "--help says where this build keeps its database and configuration" \
+  sh -c "grep -q \"defaults: database .*/lib/asr-agent/agent.db\" '$O' && grep -q 'asr-agent.conf' '$O'"
 run "$O" "$E" "$ASR_AGENT" --version
 check_status "--version exits 0" 0 "$RC"
 check "--version prints 'asr-agent VERSION'" grep -Eq '^asr-agent [0-9]' "$O"
@@ -33,6 +35,33 @@ for c in discover poll status inspect; do
   check_status "$c --no-such-option -> usage error" 2 "$RC"
   check "$c: the unknown option is named on stderr" grep -q "no-such-option" "$E"
 done
+# a typo gets the option (or command) it resembles
+run "$O" "$E" "$ASR_AGENT" discover --comunity public --no-save 127.40.0.1
+check_status "discover --comunity -> usage error" 2 "$RC"
+check "--comunity: did you mean --community?" grep -q "did you mean --community?" "$E"
+run "$O" "$E" "$ASR_AGENT" status --fromat json
+check "status --fromat: did you mean --format?" grep -q "did you mean --format?" "$E"
+run "$O" "$E" "$ASR_AGENT" upload --max-wiat 3
+check "upload --max-wiat: did you mean --max-wait?" grep -q "did you mean --max-wait?" "$E"
+run "$O" "$E" "$ASR_AGENT" discover --co x 127.40.0.1
+check_status "an ambiguous abbreviation -> usage error" 2 "$RC"
+check "the ambiguous abbreviation lists its candidates" \
+  sh -c "grep -q -- '--community' '$E' && grep -q -- '--concurrency' '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --db
+check "a missing value names the option" grep -q "'--db' needs a value" "$E"
+run "$O" "$E" "$ASR_AGENT" discover --v3-auth-pass=Secret-Phrase-77 127.40.0.1
+check_status "a pass phrase glued to an abbreviated option -> usage error" 2 "$RC"
+check "the option is named, not its value" \
+  sh -c "grep -q \"'--v3-auth-pass' is not written whole: write --v3-auth-pass-file\" '$E' && ! grep -q Secret-Phrase-77 '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --v3-user u --v3-auth-proto SHA --v3-auth-pass Secret-Phrase-77 127.40.0.1
+check_status "--v3-auth-pass SECRET is not taken for --v3-auth-pass-file" 2 "$RC"
+check "the pass phrase is not shown as a file name" sh -c "! grep -q Secret-Phrase-77 '$E'"
+run "$O" "$E" "$ASR_AGENT" discover --comunity=x-value 127.40.0.1
+check "an unknown option with a value: only its name is shown" \
+  sh -c "grep -q \"unknown option '--comunity' (did you mean --community?)\" '$E' && ! grep -q x-value '$E'"
+run "$O" "$E" "$ASR_AGENT" stauts
+check_status "unknown command stauts -> usage error" 2 "$RC"
+check "stauts: did you mean status?" grep -q "did you mean status?" "$E"
 # service: Windows only; on Linux reload says to use systemctl (SIGHUP)
 run "$O" "$E" "$ASR_AGENT" service reload
 check_status "service reload on Linux -> usage error" 2 "$RC"
@@ -93,9 +122,33 @@ printf 'SQLite format 3\000' >"$TMPD/trunc.db"
 run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/trunc.db"
 check_status "a truncated SQLite header -> exit 4" 4 "$RC"
 
+# a --db PATH is never guessed at: a typo is an error, nothing is created (the default
+# location, $ASR_AGENT_DB here, is created below)
+for c in status poll upload "status --check" "enroll --update --proxy none"; do
+  # shellcheck disable=SC2086
+  run "$O" "$E" "$ASR_AGENT" $c --db "$TMPD/no/such/dir/typo.db"
+  if [ "$c" = "status --check" ]; then
+    check_status "$c --db on a missing path -> UNKNOWN" 3 "$RC"
+    check "$c: one UNKNOWN line naming the path" grep -q "^ASR-AGENT UNKNOWN - .*typo.db" "$O"
+  else
+    check_status "$c --db on a missing path -> exit 4" 4 "$RC"
+    check "$c: the message names the path" grep -qF "$TMPD/no/such/dir/typo.db" "$E"
+  fi
+done
+run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/typo.db"
+check_status "status --db on a missing file in an existing folder -> exit 4" 4 "$RC"
+run "$O" "$E" "$ASR_AGENT" discover --db "$TMPD/no/such/dir/typo.db" --timeout 100 --retries 0 127.40.0.250
+check_status "discover --db in a missing folder -> exit 4, before scanning" 4 "$RC"
+check "no folder and no file created for a mistyped --db" \
+  sh -c "test ! -e '$TMPD/no' && test ! -e '$TMPD/typo.db'"
+run "$O" "$E" "$ASR_AGENT" run --config "$TMPD/typo.conf"
+check_status "run --config on a missing file -> exit 3" 3 "$RC"
+check "run --config: the message names the file" grep -qF "$TMPD/typo.conf" "$E"
+check "run --config: the file is not created" test ! -e "$TMPD/typo.conf"
+
 # newer schema: a database created by this program, then marked with a far future version
-run "$O" "$E" "$ASR_AGENT" status --db "$TMPD/new.db" --format json
-check_status "status on a new database exits 0" 0 "$RC"
+run "$O" "$E" env ASR_AGENT_DB="$TMPD/new.db" "$ASR_AGENT" status --format json
+check_status "status on a new database (the default location) exits 0" 0 "$RC"
 check "status on a new database prints {\"devices\": []}" pyjson "$O" 'd["devices"] == []'
 check "the new database is created 0600" \
   test "$(stat -c %a "$TMPD/new.db" 2>/dev/null)" = 600
@@ -116,8 +169,8 @@ EOF
 fi
 
 # locked: another process holds an exclusive lock; nothing is lost afterwards
-run "$O" "$E" "$ASR_AGENT" status --db "$DB" --format json
-check_status "status creates the test database" 0 "$RC"
+run "$O" "$E" "$ASR_AGENT" status --format json
+check_status "status creates the test database (\$ASR_AGENT_DB)" 0 "$RC"
 python3 - "$DB" <<'EOF'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
@@ -161,5 +214,12 @@ fi
 run "$O" "$E" "$ASR_AGENT" inspect "$TMPD/no-such-file.walk"
 check_status "inspect on a missing file -> exit 3" 3 "$RC"
 check "the missing file is named" grep -qF "no-such-file.walk" "$E"
+check "the missing file is named once" \
+  test "$(grep -o "no-such-file.walk" "$E" | wc -l)" = 1
+printf '1.3.6.1.2.1.1.1.0|4|x\nnot a line\n' >"$TMPD/bad.snmprec"
+run "$O" "$E" "$ASR_AGENT" inspect "$TMPD/bad.snmprec"
+check_status "inspect of a file that does not parse -> exit 3" 3 "$RC"
+check "the parse error names the file once" test "$(grep -o "bad.snmprec" "$E" | wc -l)" = 1
+check "the parse error names the line" grep -q "line 2" "$E"
 
 finish

@@ -42,12 +42,12 @@ SEED=${CRASH_SEED:-$$}
 echo "# CRASH_SEED=$SEED"
 python3 -c 'import random,sys; random.seed(int(sys.argv[1])); print(" ".join("%.2f" % random.uniform(0.05, 1.25) for _ in range(int(sys.argv[2]))))' \
   "$SEED" "$ROUNDS" >"$TMPD/delays"
-sleep 1 # the discovery's reading and the first poll's are in different seconds
 polls=0
 killed=0
 finished=0
 crashed=0
 for d in $(cat "$TMPD/delays"); do
+  tick # a reading is unique per device and second
   run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
   [ "$RC" = 0 ] && polls=$((polls + 1))
   "$ASR_AGENT" upload --max-wait 30 --max-readings 3 >"$O.u" 2>"$E.u" &
@@ -64,8 +64,6 @@ for d in $(cat "$TMPD/delays"); do
     crashed=$((crashed + 1))
     show "$E.u"
   fi
-  # polls at least 1.1 s apart: a reading is unique per device and second
-  sleep "$(awk -v d="$d" 'BEGIN { x = 1.1 - d; if (x < 0) x = 0; printf "%.2f", x }')"
 done
 check "$ROUNDS rounds: $polls polls, $killed kills, $finished uploads finished first" test "$polls" = "$ROUNDS"
 check "no upload died of a signal other than our kill" test "$crashed" = 0

@@ -14,7 +14,7 @@
 #   - when it does not (a free page): nothing was lost, the dump of every table equals the
 #     original's, so accepting the file is right.
 # Also: an empty (0-byte) agent.db is an error for every command (exit 7, CRITICAL) and
-# stays 0 bytes; a missing one is created whole (never empty, even by 8 processes at once);
+# stays 0 bytes; a missing default one ($ASR_AGENT_DB) is created whole (never empty, even by 8 processes at once);
 # the daemon does not start on a damaged file (exit 7).
 # Addresses 127.52.9.x, port 18860.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
@@ -208,7 +208,7 @@ check "the 0-byte file is still empty, with no WAL" \
 N="$TMPD/new.db"
 pids=""
 for i in 1 2 3 4 5 6 7 8; do
-  "$ASR_AGENT" status --db "$N" --format json >"$O.$i" 2>"$E.$i" &
+  ASR_AGENT_DB="$N" "$ASR_AGENT" status --format json >"$O.$i" 2>"$E.$i" &
   pids="$pids $!"
 done
 bad=0

@@ -56,13 +56,21 @@ jcheck "--all still counts 5 printers" "$O.all" 'd["printers"] == 5'
 # --- CSV ---
 run "$O.csv" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format csv $OPTS $RANGE
 check_status "discover --format csv" 0 "$RC"
-check "CSV parses: a header and 5 rows of equal width" python3 - "$O.csv" <<'EOF'
-import csv, sys
+check "CSV parses: a header, then one row per supply (as many as the JSON lists), all as wide" \
+  python3 - "$O.csv" "$O.json" <<'EOF'
+import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], encoding='utf-8', newline='')))
 rows = [r for r in rows if r]
-ok = len(rows) == 6 and len(set(len(r) for r in rows)) == 1
+devs = json.load(open(sys.argv[2]))['devices']
+want = 1 + sum(max(1, len(d['supplies'])) for d in devs)
+h = rows[0]
+ok = len(rows) == want and len(set(len(r) for r in rows)) == 1
+# each supply row carries its printer and its own supply: the colour laser's 10 supplies
+colour = [r for r in rows[1:] if r[h.index('serial')] == 'LMC4410X0001']
+ok = ok and len(colour) == 10 and sorted(int(r[h.index('supply_index')]) for r in colour) == list(range(1, 11))
+ok = ok and all(r[h.index('ip')] == '127.40.0.1' for r in colour)
 if not ok:
-    print('#   rows: %r' % rows[:8])
+    print('#   %d rows, expected %d: %r' % (len(rows), want, rows[:4]))
 sys.exit(0 if ok else 1)
 EOF
 check "CSV has the serials" grep -q "LMC4410X0001" "$O.csv"
@@ -91,6 +99,20 @@ jcheck "status keeps the supplies of the last reading" "$O.st" \
 jcheck "status has one reading per device" "$O.st" 'all(x.get("readings") == 1 for x in d["devices"])'
 run "$O.st2" "$E" "$ASR_AGENT" status --format table
 check_status "status --format table" 0 "$RC"
+run "$O.stc" "$E" "$ASR_AGENT" status --format csv
+check_status "status --format csv" 0 "$RC"
+check "status CSV: one row per supply, with the history columns" python3 - "$O.stc" "$O.st" <<'EOF'
+import csv, json, sys
+rows = [r for r in csv.reader(open(sys.argv[1], encoding='utf-8', newline='')) if r]
+devs = json.load(open(sys.argv[2]))['devices']
+h = rows[0]
+ok = len(rows) == 1 + sum(max(1, len(d['supplies'])) for d in devs)
+ok = ok and {'failed_polls', 'last_good_poll', 'state', 'supply_percent'} <= set(h)
+ok = ok and len(set(len(r) for r in rows)) == 1
+if not ok:
+    print('#   header %r, %d rows' % (h, len(rows)))
+sys.exit(0 if ok else 1)
+EOF
 check "status table lists a serial" grep -q "SMXZ60600007" "$O.st2"
 run "$O.again" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $RANGE
 run "$O.st3" "$E" "$ASR_AGENT" status --format json
@@ -112,9 +134,32 @@ jcheck "the poll stored a second reading" "$O.st4" \
   'dev_by(d["devices"], "serial", "XZ7000K55").get("readings") == 2'
 jcheck "no failed poll" "$O.st4" 'dev_by(d["devices"], "serial", "XZ7000K55").get("failed_polls") == 0'
 
-# --- nothing answers ---
-run "$O.none" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
+# --- nothing answers: exit 5 and a hint; debug logging without net-snmp's MIB noise ---
+run "$O.none" "$E" "$ASR_AGENT" discover -v -v --port $SIM_PORT --no-save --format json --timeout 300 --retries 0 $NET.200-$NET.203
 check_status "discover where nothing answers -> exit 5" 5 "$RC"
 check "output still valid JSON" valid_json "$O.none"
+check "a hint: the community, the port, a firewall" \
+  sh -c "grep -q 'no SNMP answer from 4 addresses' '$E' && grep -q 'community' '$E' && grep -q -- '--port' '$E' && grep -qi 'firewall' '$E'"
+check "debug logging loads no MIB (no 'Cannot find module' lines)" \
+  sh -c "grep -q 'debug:' '$E' && ! grep -q 'Cannot find module' '$E'"
+run "$O.none" "$E" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $OPTS $NET.5
+check "hosts that answered but are no printers: said so" grep -q "none is a printer (--all lists them)" "$E"
+
+# --- Ctrl-C: the progress line ends, the user is told, what was found is printed and kept ---
+rm -f "$DB" "$DB-wal" "$DB-shm"
+python3 "$top_srcdir/tests/integration/ctrl_c.py" "$O.int" 2 "$ASR_AGENT" discover --port $SIM_PORT \
+  --format json --timeout 8000 --retries 0 $NET.1 $NET.200-$NET.210
+read -r int_rc int_s <"$O.int.rc"
+check_status "Ctrl-C during discover -> exit 130" 130 "$int_rc"
+check "it stops at once (${int_s} s after Ctrl-C)" awk -v s="$int_s" 'BEGIN { exit !(s < 2) }'
+check "the progress line ends with a newline before the message" python3 -c '
+import re, sys
+t = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+pat = r"scanning: [^\n]*\r?\nasr-agent: interrupted after \d+ of 12 addresses: 1 printer found and saved"
+sys.exit(0 if re.search(pat, t) else 1)' "$O.int"
+check "the printer found before Ctrl-C is listed" grep -q "LMC4410X0001" "$O.int"
+run "$O.st5" "$E" "$ASR_AGENT" status --format json
+jcheck "the printer found before Ctrl-C is saved" "$O.st5" \
+  '[x["serial"] for x in d["devices"]] == ["LMC4410X0001"]'
 
 finish

@@ -119,6 +119,13 @@ quirk_utf16	UTF-16 with BE BOM	s(1)['description'] == 'Тонер чёрный'
 quirk_utf16	UTF-16 with LE BOM	s(2)['description'] == 'Toner Cyan'
 quirk_utf16	UTF-16 without BOM (BE)	s(3)['description'] == 'Trommel Größe'
 quirk_utf16be	UTF-16BE (1013)	s(1)['description'] == 'Schwarz Tóner'
+quirk_utf16	colorants in ASCII under a UTF-16 localization, not read as UTF-16	[s(i)['colorant'] for i in (1, 2)] == ['black', 'cyan']
+quirk_utf16be	colorant in ASCII under UTF-16BE	s(1)['colorant'] == 'black' and s(1)['colorant_std'] == 'black'
+quirk_colorant_utf16	the printer's words kept	[s(i)['colorant'] for i in (1, 2, 3, 4)] == ['schwarz', 'c', 'magenta', 'gelb']
+quirk_colorant_utf16	canonical words beside them	[s(i)['colorant_std'] for i in (1, 2, 3, 4, 6)] == ['black', 'cyan', 'magenta', 'yellow', 'black']
+quirk_colorant_utf16	no colorant on the waste box	s(5)['colorant'] is None and s(5)['colorant_std'] is None
+quirk_colorant_utf16	UTF-16LE descriptions	s(5)['description'] == 'Resttonerbehälter'
+colour_laser	canonical colorants	[s(i)['colorant_std'] for i in (1, 2, 3, 4)] == ['black', 'cyan', 'magenta', 'yellow'] and s(10)['colorant_std'] is None
 no_localization	supplies read without localization	s(1)['description'] == 'Black Toner PL-10' and s(1)['percent'] == 55
 no_localization	drum 1000/20000 = 5 %	s(2)['percent'] == 5 and s(2)['state'] == 'low'
 no_serial	no serial	d['serial'] in (None, '')

@@ -19,7 +19,10 @@ SMTP_ADDR=127.60.6.2
 FROM=asr-central@provider.test
 FEED="$top_srcdir/tests/integration/orders_feed.py"
 SMTP_RUN=0
-DAY0=$(($(date +%s) / 86400 - 60)) # simulated day 0: the readings lie in the past
+# simulated day 0: a Monday 60 days ago (the readings lie in the past; a device's use is judged
+# on whole calendar weeks, so its first week is days 0-6 and it is judged on day 7)
+DAY0=$(($(date +%s) / 86400 - 60))
+DAY0=$((DAY0 - (DAY0 + 3) % 7))
 SMTP_PID=""
 O="$TMPD/out"
 
@@ -142,17 +145,22 @@ check_status "day 9: replenish --now" 0 "$RRC"
 orders_json
 jcheck "day 9: one order of site acme, state created, reason trigger" "$O.orders.json" \
   'len(d["orders"]) == 1 and d["orders"][0]["site"] == "acme" and d["orders"][0]["state"] == "created" and d["orders"][0]["reason"] == "trigger"'
-jcheck "order 1 lines: OR0001 toner x1 + waste toner x1 (trigger), OR0002 toner x1 (consolidated)" \
+jcheck "order 1 lines: OR0001 toner x1 (trigger) + waste toner x1 (with black toner), OR0002 toner x1 (consolidated)" \
   "$O.orders.json" \
-  '[(l["serial"], l["supply_index"], l["quantity"], l["reason"]) for l in d["orders"][0]["lines"]] == [("OR0001", 1, 1, "trigger"), ("OR0001", 2, 1, "trigger"), ("OR0002", 1, 1, "consolidated")]'
+  '[(l["serial"], l["supply_index"], l["quantity"], l["reason"]) for l in d["orders"][0]["lines"]] == [("OR0001", 1, 1, "trigger"), ("OR0001", 2, 1, "with black toner"), ("OR0002", 1, 1, "consolidated")]'
 jcheck "order lines name the supply and colorant" "$O.orders.json" \
   'd["orders"][0]["lines"][0]["supply"] == "Black Toner Cartridge" and d["orders"][0]["lines"][0]["colorant"] == "black"'
-check "the order-created mail reached ops@acme.example" test "$(mails_to ops@acme.example)" -eq 1
+check "the registration, OR0003's not-eligible notice and the order-created mails reached ops@acme.example" \
+  test "$(mails_to ops@acme.example)" -eq 3
+check "... the not-eligible notice names OR0003" \
+  sh -c "grep -l 'OR0003' '$TMPD'/smtp*/mail-*.eml | xargs grep -l 'not eligible for automatic supplies' | grep -q ."
+check "... the order's mail names the waste container's reason" \
+  sh -c "grep -l 'supplies order 1 created' '$TMPD'/smtp*/mail-*.eml | xargs grep -l 'ships with the black toner' | grep -q ."
 central replenish --now --mail-from "$FROM" --smtp-url "$SMTP_URL"
 check "a second run on day 9 adds nothing" grep -q "ran already" "$O.replenish"
 central orders --format json
 jcheck "still one order" "$O.orders" 'len(d["orders"]) == 1'
-check "still one mail to acme" test "$(mails_to ops@acme.example)" -eq 1
+check "still three mails to acme" test "$(mails_to ops@acme.example)" -eq 3
 central orders --format table --site acme
 check "orders --format table lists the order and its lines" \
   sh -c "grep -q '^1 .*acme .*created .*trigger' '$O.orders' && grep -q 'OR0002 .*consolidated' '$O.orders'"
@@ -178,7 +186,9 @@ central order frobnicate 1
 check_status "order frobnicate 1 (no such step)" 2 "$RC"
 central order ship 1x
 check_status "order ship 1x (not a number)" 2 "$RC"
-check "backordered and shipped mails reached acme (3 in all)" test "$(mails_to ops@acme.example)" -eq 3
+check "backordered and shipped mails reached acme (5 in all)" test "$(mails_to ops@acme.example)" -eq 5
+check "... the ship mail names the models" \
+  sh -c "grep -l 'supplies order 1 shipped' '$TMPD'/smtp*/mail-*.eml | xargs grep -l 'Label: OR0001 (Laser 500)' | grep -q ."
 feed_to 12
 central order deliver 1 --mail-from "$FROM"
 check_status "order deliver 1" 0 "$RC"
@@ -186,16 +196,18 @@ central orders --format json --open
 jcheck "a delivered order is not open" "$O.orders" 'd["orders"] == []'
 central orders --format json
 jcheck "order 1 is delivered" "$O.orders" 'd["orders"][0]["state"] == "delivered"'
-check "delivery sends no mail (still 3 to acme)" test "$(mails_to ops@acme.example)" -eq 3
+check "delivery sends no mail (still 5 to acme)" test "$(mails_to ops@acme.example)" -eq 5
 
 # Silent devices: beta's two devices stop on day 9 (their agent keeps sending heartbeats):
 # one disconnection notice naming both on day 16. gamma's contact is refused for good.
 feed_to 17
 check "day 16: one disconnection notice for site beta" \
   test "$(grep -c 'day 16: disconnection notice to ops@beta.example (site beta): 2 devices' "$O.days")" -eq 1
-check "the disconnection notice reached ops@beta.example once" test "$(mails_to ops@beta.example)" -eq 1
+check "the disconnection notice reached ops@beta.example once (and its registration)" \
+  test "$(mails_to ops@beta.example)" -eq 2
 central mail --status
-check "gamma's notice was refused (5xx): marked failed, not retried" grep -q "^failed 1$" "$O.mail"
+check "gamma's registration and notice were refused (5xx): marked failed, not retried" \
+  grep -q "^failed 2$" "$O.mail"
 check "... and logged" grep -q "refused for good" "$O.days.err"
 check "no notice for the active sites" test "$(grep -c 'notice to ops@acme' "$O.days")" -eq 0
 
@@ -219,24 +231,24 @@ check "while the server is down, replenish says so (exit 5)" test "$RRC" -eq 5
 central mail --status
 check "the final notice waits in the outbox" grep -q "^pending [1-9]" "$O.mail"
 check "day 39: a final notice for site beta" \
-  grep -q "day 39: final notice to ops@beta.example (site beta): 2 devices" "$O.days"
+  grep -q "day 39: final disconnection notice to ops@beta.example (site beta): 2 devices" "$O.days"
 smtp_start
 central mail --flush --smtp-url "$SMTP_URL" --mail-from "$FROM"
 check_status "mail --flush right after the outage waits for the retry delay" 0 "$RC"
 check "... nothing sent yet" grep -q "^mail: 0 sent" "$O.mail"
 feed_to 46
-check "the server is back: the final notice arrived once (2 mails to beta)" \
-  test "$(mails_to ops@beta.example)" -eq 2
+check "the server is back: the final notice arrived once (3 mails to beta)" \
+  test "$(mails_to ops@beta.example)" -eq 3
 central mail --status
-check "the outbox is empty: nothing pending; gamma's two notices failed" \
-  sh -c "grep -q '^pending 0$' '$O.mail' && grep -q '^failed 2$' '$O.mail'"
+check "the outbox is empty: nothing pending; gamma's three mails failed" \
+  sh -c "grep -q '^pending 0$' '$O.mail' && grep -q '^failed 3$' '$O.mail'"
 
 # OR0001's cartridge was installed on day 31 (consuming its stock): a new order when its
 # new cartridge reaches 21 days left.
 orders_json
 jcheck "a second order for OR0001 once its stock was installed" "$O.orders.json" \
   'len(d["orders"]) == 2 and d["orders"][0]["id"] == 2 and ("OR0001", 1, "trigger") in [(l["serial"], l["supply_index"], l["reason"]) for l in d["orders"][0]["lines"]]'
-check "its mail arrived once (4 mails to acme)" test "$(mails_to ops@acme.example)" -eq 4
+check "its mail arrived once (6 mails to acme)" test "$(mails_to ops@acme.example)" -eq 6
 check "no order ever for the high-use OR0003 or the drum" \
   pyjson "$O.orders.json" 'all(l["serial"] != "OR0003" and l["supply_index"] != 3 for o in d["orders"] for l in o["lines"])'
 
@@ -254,10 +266,10 @@ MSGIDS_RC=$?
 check "every mail has its own Message-ID (none sent twice)" test $MSGIDS_RC -eq 0
 check "order mails: created, backordered, shipped, created" \
   sh -c "grep -q 'order-1-created' '$O.msgids' && grep -q 'order-1-backorder' '$O.msgids' && grep -q 'order-1-ship' '$O.msgids' && grep -q 'order-2-created' '$O.msgids'"
-check "notices: disconnected and final for beta" \
-  sh -c "grep -q 'disconnected-site2-' '$O.msgids' && grep -q 'final-site2-' '$O.msgids'"
-check "6 mails in all reached the server (4 to acme, 2 to beta): none twice" \
-  test "$(ls "$TMPD"/smtp*/mail-*.eml | wc -l)" -eq 6
+check "notices: disconnected and final for beta's contact, registrations" \
+  sh -c "grep -q 'disconnection-notice-contact2-' '$O.msgids' && grep -q 'final-disconnection-notice-contact2-' '$O.msgids' && grep -q 'registration-contact1' '$O.msgids'"
+check "9 mails in all reached the server (6 to acme, 3 to beta): none twice" \
+  test "$(ls "$TMPD"/smtp*/mail-*.eml | wc -l)" -eq 9
 
 # serve runs the day's engine by itself, on its clock: day 47 at once, then day 48 when its
 # clock passes midnight (started 3 s before it).

@@ -36,7 +36,7 @@ run "$O.d" "$E.d" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NE
 check_status "discover 3 printers" 0 "$RC"
 run "$O.e" "$E.e" "$ASR_AGENT" enroll --endpoint "$FAULT_URL" --site-token "$SITE_TOKEN" --ca-file "$CA"
 check_status "enroll" 0 "$RC"
-sleep 1
+tick
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 run "$O.u" "$E.u" timeout 120 "$ASR_AGENT" upload --max-wait 30
 check_status "upload before the outage" 0 "$RC"
@@ -48,7 +48,7 @@ agent_status "$O.s0"
 before=$(total_readings "$O.s0")
 day=1
 while [ $day -le "$DAYS" ]; do
-  sleep 1
+  tick
   run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
   check_status "day $day: poll" 0 "$RC"
   run "$O.u" "$E.u" timeout 60 "$ASR_AGENT" upload --max-wait 2 --max-readings 4

@@ -4,7 +4,8 @@
 # Builds the .deb (make deb), checks the unit (systemd-analyze security --offline, verify)
 # and the package (lintian: no errors), installs it silently with a preseed
 # (DEBIAN_FRONTEND=noninteractive, debconf-set-selections) while an asr-central runs on
-# 127.57.0.1:18950 so that the agent enrolls at install time, checks files, user,
+# https://127.57.0.1:18950 with a certificate of a private CA, given by the preseed, so
+# that the agent enrolls at install time, checks files, user,
 # permissions, that the token is gone and that `asr-agent status` works as the user; then
 # upgrades to a rebuilt, bumped version (config and database kept) and purges (all gone).
 # It installs on this machine rather than into a debootstrap'ed root: debootstrap from
@@ -124,6 +125,7 @@ preseed()
     umask 077
     cat >"$_p" <<EOF
 asr-agent asr-agent/endpoint string $CENTRAL_URL
+asr-agent asr-agent/ca_file string $PROVIDER_CA
 asr-agent asr-agent/site_token password $SITE_TOKEN
 asr-agent asr-agent/scan_targets string 127.57.1.0/30 127.57.2.1
 EOF
@@ -172,6 +174,7 @@ check_installed()
   check_eq "state dir" "700 asr-agent:asr-agent" "$(mode_owner $STATE)"
   check_eq "config file" "640 root:asr-agent" "$(mode_owner $CONF)"
   check "config has the preseeded endpoint" grep -qx "endpoint $CENTRAL_URL" "$CONF"
+  check "config has the preseeded CA file" grep -qx "ca_file $PROVIDER_CA" "$CONF"
   check "config has the preseeded targets" grep -qx "scan_targets 127.57.1.0/30 127.57.2.1" "$CONF"
   check "the service is enabled" test -L /etc/systemd/system/multi-user.target.wants/asr-agent.service
   if systemd-analyze verify /lib/systemd/system/asr-agent.service >"$TMPD/verify.out" 2>&1; then
@@ -213,11 +216,26 @@ check_unit_offline
 build_deb DEB1
 lintian_ok "${DEB1%.deb}.changes"
 
-central_start "$ADDR" "$PORT"
+# the provider's own CA: the install enrols only if the CA question is answered
+tls_ca ca "asr provider's own CA"
+tls_cert ca srv "IP:$ADDR"
+mkdir -m 755 "$TMPD/pub"
+PROVIDER_CA="$TMPD/pub/provider-ca.pem"
+cp "$TMPD/tls/ca.pem" "$PROVIDER_CA"
+chmod 644 "$PROVIDER_CA"
+central_start "$ADDR" "$PORT" srv
 site_add acme
 preseed
 install_deb "$DEB1"
 check_installed
+# the questions a default (high priority) install asks: scan_targets among them
+DEBCONF_DEBUG=developer DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=high \
+  /usr/share/debconf/frontend /var/lib/dpkg/info/asr-agent.config configure \
+  </dev/null >"$TMPD/config.out" 2>"$TMPD/config.log"
+check "debconf asks scan_targets at high priority" \
+  grep -q "INPUT high asr-agent/scan_targets" "$TMPD/config.log"
+check "debconf asks the CA file when there is an endpoint" \
+  grep -q "INPUT [a-z]* asr-agent/ca_file" "$TMPD/config.log"
 check_token_gone
 check_status_as_user "$TMPD/status1.json"
 AGENT_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uplink"]["agent_id"])' \

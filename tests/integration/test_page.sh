@@ -157,8 +157,10 @@ get api "$HTTP/api/sites/$SITE_URL"
 check "GET /api/sites/NAME -> 200 JSON" grep -qi '^content-type: application/json' "$O.api.h"
 jcheck "api: the site, 6 devices, the hostile serial as sent" "$O.api" \
   'd["site"]["name"] == "Acme West & Co" and len(d["devices"]) == 6 and any(x["serial"] == "\"><script>alert(\x27pwn\x27)</script>" for x in d["devices"])'
-jcheck "api: states active, silent, disconnected, not eligible" "$O.api" \
-  '{x["serial"]: x["state"] for x in d["devices"] if x["serial"][0] != "\""} == {"LAB-0001": "active", "SIL-0003": "silent", "DIS-0004": "disconnected", "HOT-0005": "not eligible", "NEW-0006": "active"}'
+jcheck "api: states active, silent, disconnected, not eligible, no usage rate yet" "$O.api" \
+  '{x["serial"]: x["state"] for x in d["devices"] if x["serial"][0] != "\""} == {"LAB-0001": "active", "SIL-0003": "silent", "DIS-0004": "disconnected", "HOT-0005": "not eligible", "NEW-0006": "no usage rate"}'
+jcheck "api: the new device says how many more days of reports it needs" "$O.api" \
+  '(lambda x: x["no_rate_days"] >= 1 and x["state_text"].startswith("no usage rate yet (") and sup(x, 1)["state"] == "no usage rate")(dev_by(d["devices"], "serial", "NEW-0006"))'
 jcheck "api: black toner of LAB-0001: 10%, ~10 days left, order due, 90 days of history" "$O.api" \
   '(lambda s: s["percent"] == 10 and 8 <= s["days_left"] <= 12 and s["order_due"] and len(s["history"]) == 90 and s["history"][-1][1] == 10)(sup(dev_by(d["devices"], "serial", "LAB-0001"), 1))'
 jcheck "api: magenta after its replacement: ~27 days left, ordered within a week" "$O.api" \
@@ -183,7 +185,15 @@ check_status "asr-central order ship $OID" 0 "$RC"
 get site2 "$HTTP/sites/$SITE_URL"
 check "site page: the order, shipped" grep -q "#$OID</td><td><span class=\"badge b-order\">shipped</span>" "$O.site2"
 check "site page: its lines name the device" grep -q '× Black Toner <span class="mute">for</span> <span class="serial sm">LAB-0001' "$O.site2"
-check "site page: the stock shows" grep -q 'in stock</div>' "$O.site2"
+check "site page: the stock balance shows (on the shelf, on the way)" \
+  grep -q '0 on the shelf, [1-9][0-9]* on the way</div>' "$O.site2"
+check "site page: the ordered supply says when its delivery is expected" \
+  grep -q "next delivery expected [0-9-]* (order $OID)" "$O.site2"
+get api3 "$HTTP/api/sites/$SITE_URL"
+jcheck "api: its state is ordered, with the next delivery and the stock balance" "$O.api3" \
+  '(lambda s: s["state"] == "ordered" and s["next_delivery"] and s["shelf"] == 0 and s["in_transit"] >= 1)(sup(dev_by(d["devices"], "serial", "LAB-0001"), 1))'
+jcheck "api: one state per device, in words" "$O.api3" \
+  'all(x["state_text"] for x in d["devices"])'
 
 # Unknown sites, malformed and hostile paths, methods.
 get nosite "$HTTP/sites/nosuchsite"

@@ -46,7 +46,7 @@ r_colour0=$(readings "$O.s0" serial LMC4410X0001)
 r_mono0=$(readings "$O.s0" serial OSM220E7731)
 
 # poll all
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" "$ASR_AGENT" poll $OPTS
 check_status "poll (all)" 0 "$RC"
 run "$O.s1" "$E" "$ASR_AGENT" status --format json
@@ -61,13 +61,13 @@ jcheck "status: supplies of the last reading" "$O.s1" \
   'sup(dev_by(d["devices"], "serial", "LMC4410X0001"), 1)["percent"] == 60'
 
 # poll by serial, then by address
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" "$ASR_AGENT" poll $OPTS LMC4410X0001
 check_status "poll LMC4410X0001 (by serial)" 0 "$RC"
 run "$O.s2" "$E" "$ASR_AGENT" status --format json
 check "poll by serial: colour laser +1" test "$(readings "$O.s2" serial LMC4410X0001)" = "$((r_colour1 + 1))"
 check "poll by serial: mono laser unchanged" test "$(readings "$O.s2" serial OSM220E7731)" = "$r_mono1"
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" "$ASR_AGENT" poll $OPTS $NET.2
 check_status "poll $NET.2 (by address)" 0 "$RC"
 run "$O.s3" "$E" "$ASR_AGENT" status --format json
@@ -101,10 +101,29 @@ check "alerts: toner empty is an event at once (once, across discover and poll)"
 check "alerts: the jam is not an event yet (it must persist 10 minutes), the warning never" \
   test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert%'")" = 1
 
+# another process holds the database's write lock: poll reads the printers but cannot
+# store, says the database is locked and exits 4 (asr-agent(8)); nothing is lost
+if db_write_lock "$DB" 40; then
+  tick
+  t0=$(now_ms)
+  run "$O.p" "$E" timeout 60 "$ASR_AGENT" poll $OPTS
+  t1=$(now_ms)
+  db_unlock
+  check_status "poll with the database write-locked -> exit 4" 4 "$RC"
+  check "the message says 'locked'" grep -qi "locked" "$E"
+  check "the lock is reported once, not per printer" test "$(grep -ci "locked" "$E")" = 1
+  if [ $((t1 - t0)) -lt 15000 ]; then ok "gave up in $((t1 - t0)) ms (one busy timeout, < 15 s)"; else not_ok "took $((t1 - t0)) ms (>= 15 s)"; fi
+  run "$O.sl" "$E" "$ASR_AGENT" status --format json
+  check "readings unchanged after the locked poll" \
+    test "$(readings "$O.sl" serial OSM220E7731)" = "$((r_mono1 + 1))"
+else
+  not_ok "could not take the write lock"
+fi
+
 # the simulator dies: poll fails with a reason, the last good reading stays
 sim_kill
 t0=$(now_ms)
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" timeout 60 "$ASR_AGENT" poll $OPTS
 t1=$(now_ms)
 check_status "poll with every printer silent -> exit 1" 1 "$RC"
@@ -118,20 +137,22 @@ jcheck "readings unchanged by failures" "$O.s4" \
   'dev_by(d["devices"], "serial", "OSM220E7731")["readings"] == '"$((r_mono1 + 1))"
 jcheck "last good supplies kept" "$O.s4" \
   'sup(dev_by(d["devices"], "serial", "LMC4410X0001"), 1)["percent"] == 60'
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" timeout 60 "$ASR_AGENT" poll $OPTS
 run "$O.s5" "$E" "$ASR_AGENT" status --format json
 jcheck "a second failure counts 2" "$O.s5" 'all(x.get("failed_polls") == 2 for x in d["devices"])'
 run "$O.t" "$E" "$ASR_AGENT" status --format table
 check_status "status --format table after failures" 0 "$RC"
 check "status table clean" no_control "$O.t"
+check "the table shows the last poll FAILED, not only the last good one" grep -q "ago FAILED" "$O.t"
+check "the table says how many polls failed and why" grep -q "! 2 failed polls in a row: " "$O.t"
 
 # moved: the colour laser now answers at .20; an inkjet took its old address .1
 sim_reset
 sim_add $NET.1 inkjet
 sim_add $NET.20 colour_laser
 sim_start
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.d2" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1 $NET.20
 check_status "rediscover $NET.1 and $NET.20" 0 "$RC"
 run "$O.s6" "$E" "$ASR_AGENT" status --format json
@@ -142,7 +163,7 @@ jcheck "the colour laser kept its history (readings grew)" "$O.s6" \
   'dev_by(d["devices"], "serial", "LMC4410X0001")["readings"] == '"$((r_colour1 + 2))"
 jcheck "the inkjet at the old address is its own device" "$O.s6" \
   'dev_by(d["devices"], "serial", "PIP750K42QX").get("ip") == "127.40.1.1" and dev_by(d["devices"], "serial", "PIP750K42QX").get("readings") == 1'
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p" "$E" "$ASR_AGENT" poll $OPTS LMC4410X0001
 check_status "poll the moved printer by serial" 0 "$RC"
 run "$O.s7" "$E" "$ASR_AGENT" status --format json
@@ -150,5 +171,15 @@ jcheck "a good poll resets failed_polls" "$O.s7" \
   'dev_by(d["devices"], "serial", "LMC4410X0001")["failed_polls"] == 0'
 jcheck "the mono laser still failing, not forgotten" "$O.s7" \
   'dev_by(d["devices"], "serial", "OSM220E7731")["failed_polls"] == 2'
+
+# every command honours the test clock (tests step it instead of sleeping)
+run "$O.p" "$E" env ASR_TEST_CLOCK=2100-01-01T00:00:00Z "$ASR_AGENT" poll $OPTS LMC4410X0001
+check_status "poll on the test clock" 0 "$RC"
+run "$O.s8" "$E" env ASR_TEST_CLOCK=2100-01-01T00:00:30Z "$ASR_AGENT" status --format json
+jcheck "poll and status read ASR_TEST_CLOCK" "$O.s8" \
+  'dev_by(d["devices"], "serial", "LMC4410X0001")["last_good_poll"].startswith("2100-01-01T00:00:0") and 25 <= dev_by(d["devices"], "serial", "LMC4410X0001")["age_seconds"] <= 35'
+run "$O.p" "$E" env ASR_TEST_CLOCK=soon "$ASR_AGENT" status
+check_status "an ASR_TEST_CLOCK that does not parse -> exit 2" 2 "$RC"
+check "the message names ASR_TEST_CLOCK" grep -q ASR_TEST_CLOCK "$E"
 
 finish

@@ -53,7 +53,7 @@ check_status "enrol through tinyproxy" 0 "$RC"
 n0=$(connects "$OPEN_LOG")
 check "tinyproxy saw the CONNECT of the enrolment ($n0)" test "$n0" -ge 1
 run "$O.d" "$E.d" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1-$NET.2
-sleep 1
+tick
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 run "$O.u" "$E.u" timeout 120 "$ASR_AGENT" upload --max-wait 30
 check_status "upload through tinyproxy" 0 "$RC"
@@ -70,7 +70,7 @@ proxy_stop_open()
   pid_stop "$OPEN_PID"
 }
 proxy_stop_open
-sleep 1
+tick
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 run "$O.u" "$E.u" timeout 60 "$ASR_AGENT" upload --max-wait 3
 if [ "$RC" != 0 ] && not_crashed "$RC"; then ok "upload with the proxy down -> exit $RC"; else not_ok "upload with the proxy down -> exit $RC"; fi

@@ -4,8 +4,12 @@
 # real engine over a temporary central database. The JSON report is checked
 # with python3: no stock-out day on an eligible reporting device, every order within one
 # printing day of the day the supply's true days left crossed the trigger, fewer shipments
-# with consolidation, every scenario seen (spike, high usage, silence, early replacement),
-# and the exit status agrees. Then the table, --no-consolidation-compare, bad arguments.
+# with consolidation, every promise of issue 11 kept (30 days per order, consolidation within
+# 45 days, waste only with black, high use per calendar week, books equal to the shelves, no
+# pile-up, every notice once), every scenario seen (spike, high usage, alternating weeks,
+# heavy then light, silence, early replacement, customers' own cartridges while ours is on
+# its way, a special order, two contacts per site, "Black"/"schwarz"/"BK" colorants), and the
+# exit status agrees. Then the table, --no-consolidation-compare, bad arguments.
 central="${ASR_CENTRAL:-${top_builddir:-.}/asr-central}"
 [ -x "$central" ] || { echo "# $central not built"; exit 77; }
 command -v python3 >/dev/null || { echo "# no python3"; exit 77; }
@@ -44,8 +48,28 @@ check("disconnected and final notices sent once per silent device", nk["disconne
 check("the high-usage device reported, never ordered for",
       d["high_usage_devices"] == 1 and all(x["order_lines"] == 0 for x in d["per_device"] if x["high_usage"]))
 early = [x["serial"] for x in d["per_device"] if x["early_replacements"]]
-check("early replacements reported, on the two scenario devices only (%s)" % early,
-      d["early_replacements"] >= 1 and set(early) <= {"SIM0045", "SIM0046"})
+# early: the two scenario devices, the customers who swap half-used cartridges for their own,
+# and the device whose weeks alternate fivefold (its forecast cannot tell what was left)
+check("early replacements reported, on the scenario devices only (%s)" % early,
+      d["early_replacements"] >= 1 and set(early) <= {"SIM0012", "SIM0033", "SIM0034", "SIM0045", "SIM0046"})
+p = d["promises"]
+check("every promise of issue 11 kept (%s)" % p, len(p) == 10 and all(v == 0 for v in p.values()))
+check("two contacts at each site: a registration mail each (%s)" % nk.get("registration"),
+      nk.get("registration") == 12 and {x["contact"] for x in d["per_device"]} == {"a", "b"})
+check("the heavy-then-light device: not eligible, then eligible again, each mailed once",
+      nk.get("not_eligible") == 2 and nk.get("eligible_again") == 1 and
+      any(x["profile"] == "hot, then cold" and not x["high_usage"] and x["order_lines"] > 0 for x in d["per_device"]))
+check("the alternating device (3.5 and 0.7 a week) stays eligible and is ordered for",
+      any(x["profile"] == "alternating" and not x["high_usage"] and x["order_lines"] > 0 for x in d["per_device"]))
+check("a special order shipped (%s)" % d["special_orders"], d["special_orders"] == 1 and d["special_cartridges"] == 3)
+check("the customers' own cartridges on eligible devices told apart (%s of %s)" % (d["not_from_stock_eligible"], d["own_cartridges_eligible"]),
+      (d["own_cartridges_eligible"] > 0 or d["delivery_days"] == 0) and
+      d["not_from_stock_eligible"] == d["own_cartridges_eligible"])
+check("localized black colorants got their waste containers",
+      {x["colorant"] for x in d["per_device"]} >= {"Black", "schwarz", "BK"} and d["waste_lines"] > 0)
+sp = d["shipments_per_device_month"]
+check("shipments per device-month against the ideal (%s)" % sp,
+      sp["actual"] > 0 and sp["ideal"] > 0 and sp["groups"] == 12 and sp["ratio"] <= 1.2)
 check("usage spikes re-ordered (%s lines)" % d["changed_lines"], d["changed_lines"] > 0)
 check("shelf stock per device (%s devices)" % len(d["per_device"]),
       len(d["per_device"]) == d["devices"] and sum(x["shelf_stock"] for x in d["per_device"]) == d["shelf_stock_total"])
@@ -152,14 +176,17 @@ check("consolidation ships less (%s < %s)" % (e["shipments"], e["shipments_witho
 nk = e["notices_by_kind"]
 check("notices queued in the outbox (%s = sum of %s)" % (e["notices"], nk),
       e["notices"] > 0 and e["notices"] == sum(nk.values()))
-check("every order mailed as created and as shipped (%s)" % e["orders"],
-      e["orders"] > 0 and nk["order_created"] == e["orders"] and nk["order_shipped"] == e["orders"])
+check("every order mailed as created and as shipped (%s and %s special)" % (e["orders"], e["special_orders"]),
+      e["orders"] > 0 and nk["order_created"] == e["orders"] + e["special_orders"] and
+      nk["order_shipped"] == e["orders"] + e["special_orders"])
+check("every promise of issue 11 kept (%s)" % e["promises"], all(v == 0 for v in e["promises"].values()))
 check("disconnection and final notices mailed", nk["disconnected"] > 0 and nk["final"] > 0)
 check("the high-usage device marked by the engine, never ordered for",
       e["high_usage_devices"] == 1 and all(x["order_lines"] == 0 for x in e["per_device"] if x["high_usage"]))
 for k in ("orders", "shipments_without_consolidation", "order_lines", "cartridges", "notices",
           "trigger_lines", "changed_lines", "consolidated_lines", "trigger_lines_by_error_days",
-          "early_replacements"):
+          "early_replacements", "notices_by_kind", "promises", "special_orders",
+          "shipments_per_device_month", "not_from_stock_eligible", "waste_lines"):
     check("engine and rules agree on %s (%s, %s)" % (k, e[k], p[k]), e[k] == p[k])
 check("exit status 0", status == 0)
 sys.exit(1 if fails else 0)
@@ -200,17 +227,20 @@ for name in ("simulate.db", "simulate-no-consolidation.db"):
     assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, (p, oct(os.stat(p).st_mode))
 db = sqlite3.connect(os.path.join(sys.argv[1], "simulate.db"))
 q = lambda sql: db.execute(sql).fetchall()
-assert q("SELECT count(*) FROM orders")[0][0] == d["orders"], q("SELECT count(*) FROM orders")
+assert q("SELECT count(*) FROM orders")[0][0] == d["orders"] + d["special_orders"], q("SELECT count(*) FROM orders")
+assert q("SELECT count(*) FROM orders WHERE kind = 'extra'")[0][0] == d["special_orders"]
+assert q("SELECT count(*) FROM contacts")[0][0] == 12
+assert q("SELECT count(*) FROM device_contacts")[0][0] == len([x for x in d["per_device"] if x["contact"] == "b"])
 states = dict(q("SELECT state, count(*) FROM orders GROUP BY state"))
 assert set(states) <= {"delivered", "shipped"} and states.get("delivered", 0) > 0, states
 assert q("SELECT count(*) FROM outbox")[0][0] == d["notices"], q("SELECT count(*) FROM outbox")
-assert q("SELECT coalesce(sum(quantity), 0) FROM order_lines")[0][0] == d["cartridges"]
-last = q("SELECT max(day) FROM orders WHERE state = 'delivered'")[0][0]
-first = q("SELECT min(day) FROM orders WHERE state = 'shipped'")[0][0]
+assert q("SELECT coalesce(sum(quantity), 0) FROM order_lines")[0][0] == d["cartridges"] + d["special_cartridges"]
+last = q("SELECT max(day) FROM orders WHERE state = 'delivered' AND kind = 'asr'")[0][0]
+first = q("SELECT min(day) FROM orders WHERE state = 'shipped' AND kind = 'asr'")[0][0]
 assert first is None or last < first, (last, first)   # delivered in order of their day
 assert q("SELECT count(DISTINCT serial) FROM devices")[0][0] == d["devices"]
 db2 = sqlite3.connect(os.path.join(sys.argv[1], "simulate-no-consolidation.db"))
-assert db2.execute("SELECT count(*) FROM orders").fetchone()[0] == d["shipments_without_consolidation"]
+assert db2.execute("SELECT count(*) FROM orders WHERE kind = 'asr'").fetchone()[0] == d["shipments_without_consolidation"]
 EOF
 sum_before=$(cksum <"$tmp/keep/simulate.db")
 "$central" simulate --engine --keep-db "$tmp/keep" --days 10 --format json >"$tmp/again.out" 2>"$tmp/err"

@@ -48,7 +48,8 @@ cover_days = 30
 consolidate = yes
 consolidate_days = 45
 high_use_per_week = 2
-high_use_window_days = 28
+high_use_weeks = 2
+delivery_days = 3
 spike_margin_days = 3
 silent_days = 2
 disconnect_days = 7
@@ -72,6 +73,7 @@ bad "trigger_days.fuser = 30" "1: trigger_days.fuser: fuser is never ordered"
 bad "trigger_days.toner = 400" "1: trigger_days.toner: '400' is not a number from 1 to 365"
 bad "mid_ratio = 0.5" "1: mid_ratio: '0.5' is not a number from 1 to 10"
 bad "mid_window_days = 40" " mid_window_days (40) is not from short_window_days (7)"
+bad "high_use_window_days = 28" "1: high_use_window_days is no longer a rule"
 
 # serve refuses a bad file before it listens
 printf 'trigger_days.toner = 0\n' >"$RULES"

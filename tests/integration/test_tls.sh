@@ -93,7 +93,7 @@ check_status "enrol with --ca-file and the matching --pin" 0 "$RC"
 
 run "$O.d" "$E.d" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1-$NET.2
 check_status "discover 2 printers" 0 "$RC"
-sleep 1
+tick
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 agent_status "$O.s0"
 jcheck "readings pending" "$O.s0" '"uplink" in d'

@@ -66,7 +66,7 @@ run "$O.e" "$E.e" env ASR_SNMP_AUTH_PASS="$AUTH" ASR_SNMP_PRIV_PASS="$PRIV" "$AS
 check_status "discover v3 with pass phrases from the environment" 0 "$RC"
 jcheck "found the printer" "$O.e" 'd["printers"] == 1'
 check "pass phrases not on stdout/stderr" no_secret "$O.e" "$E.e"
-sleep 1 # readings are unique per device and second
+tick # readings are unique per device and second
 run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
 check_status "poll over v3 with the stored credentials" 0 "$RC"
 run "$O.s" "$E.s" "$ASR_AGENT" status --format json
@@ -95,6 +95,24 @@ run "$O.r" "$E.r" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json
 if [ "$RC" = 2 ] || [ "$RC" = 3 ]; then ok "a 0644 pass-phrase file is refused (exit $RC)"; else not_ok "a 0644 pass-phrase file is refused (exit $RC, expected 2 or 3)"; fi
 check "the refusal names the file" grep -qF "auth.pass" "$E.r"
 check "the refusal does not print the pass phrase" no_secret "$O.r" "$E.r"
+
+# a pass phrase shorter than 8 characters: refused before any packet, exit 2, not printed
+printf 'short7x\n' >"$TMPD/short.pass"
+chmod 600 "$TMPD/short.pass"
+t0=$(now_ms)
+run "$O.sh" "$E.sh" "$ASR_AGENT" discover --port $SIM_PORT --no-save --format json $V3 $OPTS \
+  --v3-auth-pass-file "$TMPD/short.pass" --v3-priv-pass-file "$TMPD/priv.pass" $NET.1-$NET.200
+t1=$(now_ms)
+check_status "a 7-character auth pass phrase is refused" 2 "$RC"
+check "the refusal says it is too short and names the file" \
+  sh -c "grep -q 'too short' '$E.sh' && grep -qF 'short.pass' '$E.sh'"
+check "refused before scanning: no output, at once ($((t1 - t0)) ms)" \
+  sh -c "test ! -s '$O.sh' && test $((t1 - t0)) -lt 900"
+check "the short pass phrase is not echoed" sh -c "! grep -q short7x '$O.sh' '$E.sh'"
+run "$O.sh" "$E.sh" env ASR_SNMP_AUTH_PASS="$AUTH" ASR_SNMP_PRIV_PASS=abc "$ASR_AGENT" discover \
+  --port $SIM_PORT --no-save --format json $V3 $OPTS $NET.1
+check_status "a 3-character priv pass phrase from the environment is refused" 2 "$RC"
+check "the refusal names ASR_SNMP_PRIV_PASS" grep -q "ASR_SNMP_PRIV_PASS" "$E.sh"
 
 # a pass phrase on the command line is not an option at all
 run "$O.c" "$E.c" "$ASR_AGENT" discover --port $SIM_PORT --no-save $V3 --v3-auth-pass "$AUTH" $NET.1

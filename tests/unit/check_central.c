@@ -76,11 +76,11 @@ static json_t *make_batch(const char *aid, int seq, int ndev, int nread, int64_t
   for (int d = 0; d < ndev; d++) {
     asr_fmt(key, sizeof(key), "serial:D%d", d);
     json_array_append_new(
-        devs,
-        json_pack("{s:s,s:s,s:s,s:{s:s,s:[s]},s:s,s:[{s:i,s:s,s:s},{s:i,s:s,s:n}]}", "key", key,
-                  "serial", key + 7, "ip", "192.0.2.7", "status", "printer", "idle", "errors",
-                  "lowToner", "state", "active", "supplies", "index", 1, "type", "toner",
-                  "colorant", "black", "index", 2, "type", "wasteToner", "colorant"));
+        devs, json_pack("{s:s,s:s,s:s,s:{s:s,s:[s]},s:s,s:[{s:i,s:s,s:s,s:s},{s:i,s:s,s:n}]}",
+                        "key", key, "serial", key + 7, "ip", "192.0.2.7", "status", "printer",
+                        "idle", "errors", "lowToner", "state", "active", "supplies", "index", 1,
+                        "type", "toner", "colorant", "black", "colorant_std", "black", "index", 2,
+                        "type", "wasteToner", "colorant"));
     for (int r = 0; r < nread; r++)
       json_array_append_new(reads, json_pack("{s:i,s:I,s:i,s:[[i,i,i,i],[i,i,i,n]]}", "device", d,
                                              "t", (json_int_t)(t0 + 60 * r), "page_count", 1000 + r,
@@ -325,6 +325,8 @@ static const struct {
     {"devices.0.failed_polls", "-1", "devices[0].failed_polls: out of range"},
     {"devices.0.supplies.1.index", "1.5", "devices[0].supplies[1].index: not an integer"},
     {"devices.0.supplies.1.index", "1", "devices[0].supplies[1].index: 1 described twice"},
+    {"devices.0.supplies.0.colorant_std", "[\"black\"]",
+     "devices[0].supplies[0].colorant_std: not a string"},
     {"devices.0.status.errors.0", "3", "devices[0].status.errors[0]: not a string"},
     {"readings.3.device", "9", "readings[3].device: out of range (0 to 1)"},
     {"readings.3.t", "\"x\"", "readings[3].t: not an integer"},

@@ -119,6 +119,34 @@ START_TEST(test_utf8_valid)
 }
 END_TEST
 
+static const char *name(const void *in, size_t len)
+{
+  asr_charset_decode_name(in, len, out, sizeof(out));
+  ck_assert(asr_utf8_valid((const uint8_t *)out, strlen(out)));
+  return out;
+}
+
+/* Names the MIB defines in ASCII: read as such, or as UTF-16 when they clearly are. */
+START_TEST(test_decode_name)
+{
+  ck_assert_str_eq(name("black", 5), "black");
+  ck_assert_str_eq(name("black\0", 6), "black");          /* NUL padding */
+  ck_assert_str_eq(name("b\0l\0a\0c\0k\0", 10), "black"); /* UTF-16LE */
+  ck_assert_str_eq(name("\0b\0l\0a\0c\0k", 10), "black"); /* UTF-16BE */
+  ck_assert_str_eq(name("\xff\xfe"
+                        "c\0y\0a\0n\0",
+                        10),
+                   "cyan");                                   /* LE with its mark */
+  ck_assert_str_eq(name("\xfe\xff\0g\0e\0l\0b", 10), "gelb"); /* BE with its mark */
+  ck_assert_str_eq(name("\xfe\xff\x30\xd6\x30\xe9", 6), "\xe3\x83\x96\xe3\x83\xa9");
+  ck_assert_str_eq(name("noir", 4), "noir"); /* even length, no NUL: not UTF-16 */
+  ck_assert_str_eq(name("n\xc3\xa9ro", 6), "n\xc3\xa9ro");
+  ck_assert_str_eq(name("\0\0", 2), "");
+  ck_assert_str_eq(name("", 0), "");
+  ck_assert_str_eq(name(NULL, 4), "");
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("charset");
@@ -134,6 +162,7 @@ int main(void)
   tcase_add_test(tc, test_truncation_on_boundary);
   tcase_add_test(tc, test_64k_garbage);
   tcase_add_test(tc, test_utf8_valid);
+  tcase_add_test(tc, test_decode_name);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -1,5 +1,6 @@
 /* check_cli.c: the CLI's shared pieces: pass-phrase files, SNMP options, exit statuses. */
 #include <check.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,44 @@ START_TEST(snmp_v3_errors)
   asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
   asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
   ck_assert_int_ne(asr_cli_snmp_finish(&s), ASR_OK); /* privacy without authentication */
+  /* pass phrases under 8 characters are refused (RFC 3414 11.2), 8 are fine */
+  tu_setenv("ASR_SNMP_AUTH_PASS", "1234567");
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
+  tu_setenv("ASR_SNMP_AUTH_PASS", "12345678");
+  tu_setenv("ASR_SNMP_PRIV_PASS", "short");
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_OK); /* no privacy: the priv one is unused */
+  asr_cli_snmp_wipe(&s);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_PRIV_PROTO, "AES");
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
+  tu_setenv("ASR_SNMP_AUTH_PASS", NULL);
+  tu_setenv("ASR_SNMP_PRIV_PASS", NULL);
+}
+END_TEST
+
+START_TEST(short_pass_file)
+{
+  char path[300];
+  asr_cli_snmp s;
+
+  snprintf(path, sizeof(path), "%s/auth.pass", tmpdir);
+  write_file(path, "seven77\n", 0600);
+  asr_cli_snmp_init(&s);
+  asr_cli_snmp_option(&s, ASR_OPT_V3_USER, "ops");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PROTO, "SHA");
+  asr_cli_snmp_option(&s, ASR_OPT_V3_AUTH_PASS_FILE, path);
+  ck_assert_int_eq(asr_cli_snmp_finish(&s), ASR_ERR_USAGE);
+  asr_cli_snmp_wipe(&s);
 }
 END_TEST
 
@@ -261,6 +300,79 @@ START_TEST(messages_to_a_service_log)
 }
 END_TEST
 
+START_TEST(db_named_must_exist)
+{
+  char path[300], msg[512];
+
+  ck_assert(asr_cli_db_usable(NULL, ASR_CLI_DB_EXISTING, msg, sizeof(msg))); /* the default */
+  snprintf(path, sizeof(path), "%s/typo.db", tmpdir);
+  ck_assert(!asr_cli_db_usable(path, ASR_CLI_DB_EXISTING, msg, sizeof(msg)));
+  ck_assert_ptr_nonnull(strstr(msg, path));
+  ck_assert(asr_cli_db_usable(path, ASR_CLI_DB_CREATE, msg, sizeof(msg))); /* folder exists */
+  tu_write_file(path, "");
+  ck_assert(asr_cli_db_usable(path, ASR_CLI_DB_EXISTING, msg, sizeof(msg)));
+  snprintf(path, sizeof(path), "%s/no/such/dir/x.db", tmpdir);
+  ck_assert(!asr_cli_db_usable(path, ASR_CLI_DB_CREATE, msg, sizeof(msg)));
+  ck_assert_ptr_nonnull(strstr(msg, "no/such/dir"));
+}
+END_TEST
+
+START_TEST(closest_option)
+{
+  static const char *const names[] = {"community", "concurrency", "timeout", "db", NULL};
+
+  ck_assert_str_eq(asr_cli_closest("comunity", names), "community");
+  ck_assert_str_eq(asr_cli_closest("timout", names), "timeout");
+  ck_assert_str_eq(asr_cli_closest("bd", names), "db");
+  ck_assert_str_eq(asr_cli_closest("concurency", names), "concurrency");
+  ck_assert_ptr_null(asr_cli_closest("frobnicate", names));
+  ck_assert_ptr_null(asr_cli_closest("x", names));
+  ck_assert_ptr_null(asr_cli_closest("comunity", NULL));
+}
+END_TEST
+
+/* The wrapper returns getopt_long's codes, and '?' for every kind of bad option. */
+START_TEST(getopt_errors)
+{
+  static const struct option lo[] = {
+      {"community", required_argument, NULL, 300},
+      {"concurrency", required_argument, NULL, 301},
+      {"all", no_argument, NULL, 302},
+      {NULL, 0, NULL, 0},
+  };
+  char a0[] = "discover", ok1[] = "--community", ok2[] = "x", typo[] = "--comunity", amb[] = "--co",
+       val[] = "--all=yes", miss[] = "--concurrency", shortbad[] = "-z";
+  char *good[] = {a0, ok1, ok2, NULL}, *t1[] = {a0, typo, ok2, NULL}, *t2[] = {a0, amb, NULL},
+       *t3[] = {a0, val, NULL}, *t4[] = {a0, miss, NULL}, *t5[] = {a0, shortbad, NULL};
+
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(3, good, "hv", lo), 300);
+  ck_assert_str_eq(optarg, "x");
+  ck_assert_int_eq(asr_cli_getopt(3, good, "hv", lo), -1);
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(3, t1, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t2, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t3, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t4, "hv", lo), '?');
+  optind = 1;
+  ck_assert_int_eq(asr_cli_getopt(2, t5, "hv", lo), '?');
+  /* an abbreviation GNU getopt would take is refused: "--comm x" is not --community */
+  {
+    char ab[] = "--comm", val2[] = "--concurrency=5";
+    char *t6[] = {a0, ab, ok2, NULL}, *t7[] = {a0, val2, NULL};
+
+    optind = 1;
+    ck_assert_int_eq(asr_cli_getopt(3, t6, "hv", lo), '?');
+    optind = 1;
+    ck_assert_int_eq(asr_cli_getopt(2, t7, "hv", lo), 301);
+    ck_assert_str_eq(optarg, "5");
+  }
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("cli");
@@ -279,9 +391,13 @@ int main(void)
   tcase_add_test(tc, snmp_bad_values);
   tcase_add_test(tc, snmp_v3_from_env);
   tcase_add_test(tc, snmp_v3_errors);
+  tcase_add_test(tc, short_pass_file);
   tcase_add_test(tc, exit_statuses);
   tcase_add_test(tc, db_path_precedence);
   tcase_add_test(tc, messages_to_a_service_log);
+  tcase_add_test(tc, db_named_must_exist);
+  tcase_add_test(tc, closest_option);
+  tcase_add_test(tc, getopt_errors);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

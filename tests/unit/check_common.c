@@ -386,6 +386,27 @@ START_TEST(test_install_lock)
 }
 END_TEST
 
+START_TEST(test_plural_and_distance)
+{
+  ck_assert_str_eq(asr_plural(1, "batch", "batches"), "batch");
+  ck_assert_str_eq(asr_plural(0, "batch", "batches"), "batches");
+  ck_assert_str_eq(asr_plural(2, "batch", "batches"), "batches");
+  ck_assert_str_eq(asr_plural(-1, "minute", "minutes"), "minutes");
+  ck_assert_uint_eq(asr_edit_distance("", ""), 0);
+  ck_assert_uint_eq(asr_edit_distance("community", "community"), 0);
+  ck_assert_uint_eq(asr_edit_distance("comunity", "community"), 1);
+  ck_assert_uint_eq(asr_edit_distance("fromat", "format"), 1);
+  ck_assert_uint_eq(asr_edit_distance("bd", "db"), 1);
+  ck_assert_uint_eq(asr_edit_distance("ca", "abc"), 3);
+  ck_assert_uint_eq(asr_edit_distance("", "db"), 2);
+  ck_assert_uint_eq(asr_edit_distance("kitten", "sitting"), 3);
+  char big[80];
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  ck_assert_uint_eq(asr_edit_distance(big, "a"), SIZE_MAX);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("common");
@@ -394,6 +415,7 @@ int main(void)
   int failed;
 
   tcase_add_test(tc, test_strlcpy);
+  tcase_add_test(tc, test_plural_and_distance);
   tcase_add_test(tc, test_platform_restrict);
   tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);

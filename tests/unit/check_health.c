@@ -469,6 +469,10 @@ START_TEST(test_check_upload)
   ck_assert_int_eq(check(st, T0 + 4 * HOUR, line), ASR_CHECK_OK);
   ck_assert_str_eq(line, "ASR-AGENT OK - 2 printers active, last upload 3 hours ago |"
                          " devices=2 silent=0 disconnected=0");
+  ck_assert_int_eq(check(st, T0 + HOUR + 90, line), ASR_CHECK_OK);
+  ck_assert_ptr_nonnull(strstr(line, "last upload 1 minute ago |"));
+  ck_assert_int_eq(check(st, T0 + HOUR + 150, line), ASR_CHECK_OK);
+  ck_assert_ptr_nonnull(strstr(line, "last upload 2 minutes ago |"));
   ck_assert_int_eq(check(st, T0 + HOUR + 2 * DAY, line), ASR_CHECK_WARNING);
   ck_assert_int_eq(check(st, T0 + HOUR + 7 * DAY - 1, line), ASR_CHECK_WARNING);
   ck_assert_int_eq(check(st, T0 + HOUR + 7 * DAY, line), ASR_CHECK_CRITICAL);

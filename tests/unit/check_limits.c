@@ -6,6 +6,7 @@
  * real server on 127.50.0.2). */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "common/device.h"
 #include "common/util.h"
 #include "store/events.h"
+#include "tests/unit/schema_v2.h"
 #include "uplink/batch.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"
@@ -411,24 +413,37 @@ END_TEST
 /* A database of schema 2 (before site tokens could rotate) keeps its token. */
 START_TEST(test_tokens_migration)
 {
-  char t1[40];
+  char t1[40], old[320], sql[1024];
   cstore *st = open_store();
   cstore_agent a1, x;
   cstore_lockout lo;
   sqlite3 *db = NULL;
+  char *msg = NULL;
 
   enrol(st, "acme", t1, &a1);
   cstore_close(st);
-  ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_exec(db,
-                                "ALTER TABLE sites DROP COLUMN token_gen;"
-                                "ALTER TABLE sites DROP COLUMN token_revoked;"
-                                "ALTER TABLE sites DROP COLUMN token_changed_at;"
-                                "ALTER TABLE agents DROP COLUMN token_gen;"
-                                "PRAGMA user_version = 2;",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  /* the same site and agent in a database of schema 2, before tokens had generations */
+  ck_assert_int_eq(asr_fmt(old, sizeof(old), "%s.v2", db_path), ASR_OK);
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "ATTACH '%s' AS cur;"
+                           "INSERT INTO sites SELECT id, name, contact, address, token, created_at"
+                           " FROM cur.sites;"
+                           "INSERT INTO agents SELECT id, site_id, secret, hostname, agent_version,"
+                           " enrolled_at, last_seen, revoked FROM cur.agents;"
+                           "DETACH cur; PRAGMA user_version = 2;",
+                           db_path),
+                   ASR_OK);
+  ck_assert_int_eq(sqlite3_open(old, &db), SQLITE_OK);
+  ck_assert_msg(sqlite3_exec(db, schema_v2, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+  ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
   sqlite3_close(db);
+  for (int i = 0; i < 2; i++) { /* no WAL of the database replaced may stay beside it */
+    char side[330];
+
+    ck_assert_int_eq(asr_fmt(side, sizeof(side), "%s%s", db_path, i ? "-shm" : "-wal"), ASR_OK);
+    ck_assert(remove(side) == 0 || errno == ENOENT);
+  }
+  ck_assert_int_eq(rename(old, db_path), 0);
   st = open_store();
   ck_assert_int_eq(cstore_schema_version(st), cstore_schema_latest());
   ck_assert_int_eq(enrol_with(st, t1, &x), ASR_OK);

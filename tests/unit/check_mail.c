@@ -19,8 +19,8 @@ static const cmail_line two_lines[] = {
 };
 
 static const cmail_device two_devices[] = {
-    {"SN-C3", "Brother HL-L8360", "192.0.2.3", NOW - 8 * 86400},
-    {"SN-D4", NULL, NULL, 0},
+    {"SN-C3", "Brother HL-L8360", "192.0.2.3", NOW - 8 * 86400, NULL},
+    {"SN-D4", NULL, NULL, 0, NULL},
 };
 
 static cmail_notice order(cmail_kind k)
@@ -315,9 +315,9 @@ END_TEST
 START_TEST(test_hostile_devices)
 {
   cmail_device d[] = {
-      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "192.0.2.1\r\nSubject: x", NOW + 86400},
-      {"", "", "", -1},
-      {"SN\xe2\x80\xa8Z", "\xf4\x90\x80\x80", "fe80::1%eth0", INT64_C(999999999999999)},
+      {"\xc0\xafSN\x00", "\xed\xa0\x80model", "192.0.2.1\r\nSubject: x", NOW + 86400, NULL},
+      {"", "", "", -1, NULL},
+      {"SN\xe2\x80\xa8Z", "\xf4\x90\x80\x80", "fe80::1%eth0", INT64_C(999999999999999), NULL},
   };
   cmail_notice n = silent(CMAIL_DISCONNECTED);
   size_t len;
@@ -424,7 +424,7 @@ START_TEST(test_long_lists)
   ck_assert_ptr_nonnull(d);
   for (size_t i = 0; i < many; i++) {
     l[i] = (cmail_line){"SN", "model", "Toner", "black", 1, "trigger"};
-    d[i] = (cmail_device){"SN", "model", "192.0.2.1", NOW - 86400 * 10};
+    d[i] = (cmail_device){"SN", "model", "192.0.2.1", NOW - 86400 * 10, NULL};
   }
   n.lines = l;
   n.n_lines = many;
@@ -486,6 +486,43 @@ START_TEST(test_address_ok)
 }
 END_TEST
 
+/* A contact as mail programs write it: name and address apart. */
+START_TEST(test_mailbox_parse)
+{
+  char name[64], addr[64];
+
+  ck_assert(asr_smtp_mailbox_parse("Ops <ops@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(name, "Ops");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("  \"Ops, Site 7\"  < ops@x.test >  ", name, sizeof(name), addr,
+                                   sizeof(addr)));
+  ck_assert_str_eq(name, "Ops, Site 7");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("<ops@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(name, "");
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse(" ops@x.test ", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert_str_eq(addr, "ops@x.test");
+  ck_assert(asr_smtp_mailbox_parse("J\xc3\xbcrgen M\xc3\xbcller <jm@x.test>", name, sizeof(name),
+                                   addr, sizeof(addr)));
+  ck_assert_str_eq(name, "J\xc3\xbcrgen M\xc3\xbcller");
+  /* refused: no address, two, junk after it, header injection, a bad address */
+  ck_assert(!asr_smtp_mailbox_parse("Ops", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(
+      !asr_smtp_mailbox_parse("Ops <a@x.test> <b@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <a@x.test> x", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops\r\nBcc: c@d.test <a@x.test>", name, sizeof(name), addr,
+                                    sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <a b@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("O\"ps <a@x.test>", name, sizeof(name), addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test>", name, 3, addr, sizeof(addr)));
+  ck_assert(!asr_smtp_mailbox_parse("Ops <ops@x.test>", name, sizeof(name), addr, 5));
+  ck_assert(!asr_smtp_mailbox_parse(NULL, name, sizeof(name), addr, sizeof(addr)));
+}
+END_TEST
+
 START_TEST(test_refused)
 {
   cmail_notice n;
@@ -543,6 +580,7 @@ static Suite *mail_suite(void)
   tcase_add_test(tc, test_message_id_escaped);
   tcase_add_test(tc, test_long_lists);
   tcase_add_test(tc, test_address_ok);
+  tcase_add_test(tc, test_mailbox_parse);
   tcase_add_test(tc, test_refused);
   suite_add_tcase(s, tc);
   return s;

@@ -53,6 +53,7 @@ static void fill(asr_device *d, const char *ip)
   d->supplies[0].klass = ASR_CLASS_CONSUMED;
   d->supplies[0].unit = 19;
   snprintf(d->supplies[0].colorant, sizeof(d->supplies[0].colorant), "black");
+  snprintf(d->supplies[0].colorant_std, sizeof(d->supplies[0].colorant_std), "black");
   d->supplies[0].has_max = d->supplies[0].has_level = true;
   d->supplies[0].max = 100;
   d->supplies[0].level = 45;
@@ -131,6 +132,7 @@ START_TEST(test_json_shape)
   ck_assert_str_eq(json_string_value(json_object_get(s, "class")), "consumed");
   ck_assert_str_eq(json_string_value(json_object_get(s, "unit")), "percent");
   ck_assert_str_eq(json_string_value(json_object_get(s, "colorant")), "black");
+  ck_assert_str_eq(json_string_value(json_object_get(s, "colorant_std")), "black");
   ck_assert_int_eq(json_integer_value(json_object_get(s, "percent")), 45);
   ck_assert_int_eq(json_integer_value(json_object_get(s, "max")), 100);
   ck_assert_str_eq(json_string_value(json_object_get(s, "state")), "ok");
@@ -140,6 +142,7 @@ START_TEST(test_json_shape)
   ck_assert(json_is_null(json_object_get(s, "class")));
   ck_assert(json_is_null(json_object_get(s, "unit")));
   ck_assert(json_is_null(json_object_get(s, "colorant")));
+  ck_assert(json_is_null(json_object_get(s, "colorant_std")));
   ck_assert(json_is_null(json_object_get(s, "description")));
   ck_assert(json_is_null(json_object_get(s, "max")));
   ck_assert(json_is_null(json_object_get(s, "level")));
@@ -218,7 +221,28 @@ START_TEST(test_stored)
   ck_assert_str_eq(json_string_value(json_object_get(d, "last_failure")), "timeout");
   ck_assert(json_is_null(json_object_get(d, "last_reading_at")));
   ck_assert_int_eq(json_integer_value(json_object_get(d, "readings")), 7);
+  ck_assert_int_eq(json_integer_value(json_object_get(d, "last_failure_seconds")), 200);
   json_decref(j);
+  /* the table shows the last attempt, failed, and why; not only the last good poll */
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "3m ago FAILED"));
+  ck_assert_ptr_nonnull(strstr(text, "! 2 failed polls in a row: timeout; last good poll 5m ago"));
+  /* one failure: singular; a good poll since: no failure line */
+  asr_report_free(rep);
+  rep = asr_report_new();
+  sd->failed_polls = 1;
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "! 1 failed poll in a row: timeout"));
+  asr_report_free(rep);
+  rep = asr_report_new();
+  sd->failed_polls = 0;
+  sd->last_good_poll = 1700000700;
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_null(strstr(text, "FAILED"));
+  ck_assert_ptr_null(strstr(text, "failed poll"));
+  ck_assert_ptr_nonnull(strstr(text, "100s ago"));
   /* never polled: nulls */
   asr_report_free(rep);
   rep = asr_report_new();
@@ -253,6 +277,7 @@ START_TEST(test_empty_report)
   ck_assert_str_eq(text, "no devices\n");
   ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
   ck_assert_ptr_null(strchr(strchr(text, '\n') + 1, '\n')); /* only the header */
+  ck_assert_ptr_nonnull(strstr(text, "supply_state"));
 }
 END_TEST
 
@@ -276,7 +301,9 @@ START_TEST(test_sorted_by_address)
 END_TEST
 
 /* Splits RFC 4180 CSV text into rows of cells (test helper; small inputs only). */
-static int csv_parse(const char *s, char cells[][16][256], int max_rows, int *ncols)
+#define CSV_COLS 40
+
+static int csv_parse(const char *s, char cells[][CSV_COLS][256], int max_rows, int *ncols)
 {
   int row = 0, col = 0;
   size_t len = 0;
@@ -307,15 +334,25 @@ static int csv_parse(const char *s, char cells[][16][256], int max_rows, int *nc
       cells[row][col][len++] = *s;
     }
     ck_assert_uint_lt(len, 255);
-    ck_assert_int_lt(col, 16);
+    ck_assert_int_lt(col, CSV_COLS);
   }
   return row;
 }
 
+/* The column of header name in a parsed CSV, -1 when absent. */
+static int csv_col_of(char cells[][CSV_COLS][256], int ncols, const char *name)
+{
+  for (int i = 0; i < ncols; i++) {
+    if (strcmp(cells[0][i], name) == 0)
+      return i;
+  }
+  return -1;
+}
+
 START_TEST(test_csv)
 {
-  static char cells[4][16][256];
-  int ncols[4], rows;
+  static char cells[8][CSV_COLS][256];
+  int ncols[8], rows, c;
 
   fill(dev, "127.0.0.4");
   snprintf(dev->model, sizeof(dev->model), "Model, \"X\"");
@@ -325,21 +362,80 @@ START_TEST(test_csv)
   fill(dev, "127.0.0.5");
   snprintf(dev->sys_name, sizeof(dev->sys_name), "-2+3");
   ck_assert_int_eq(asr_report_add_device(rep, dev), ASR_OK);
+  fill(dev, "127.0.0.6");
+  dev->n_supplies = 0; /* no supplies: one row all the same */
+  ck_assert_int_eq(asr_report_add_device(rep, dev), ASR_OK);
   ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
-  rows = csv_parse(text, cells, 4, ncols);
-  ck_assert_int_eq(rows, 3);
-  ck_assert_int_eq(ncols[0], ncols[1]);
-  ck_assert_int_eq(ncols[0], ncols[2]);
+  rows = csv_parse(text, cells, 8, ncols);
+  /* one row per supply, the printer's columns repeated: header + 2 + 2 + 1 */
+  ck_assert_int_eq(rows, 6);
+  for (int r = 1; r < rows; r++)
+    ck_assert_int_eq(ncols[r], ncols[0]);
   ck_assert_str_eq(cells[0][0], "ip");
   ck_assert_str_eq(cells[0][1], "serial");
   ck_assert_str_eq(cells[1][0], "127.0.0.4");
+  ck_assert_str_eq(cells[2][0], "127.0.0.4");
   ck_assert_str_eq(cells[1][1], "'=HYPERLINK(\"x\")");
+  ck_assert_str_eq(cells[2][1], "'=HYPERLINK(\"x\")");
   ck_assert_str_eq(cells[1][2], "'@vendor?");
   ck_assert_str_eq(cells[1][3], "Model, \"X\"");
-  ck_assert_str_eq(cells[2][4], "'-2+3");
+  ck_assert_str_eq(cells[3][4], "'-2+3");
   ck_assert_str_eq(cells[1][8], "5123456789");
-  ck_assert_ptr_nonnull(strstr(cells[1][9], "Black Toner: 45% ok"));
+  c = csv_col_of(cells, ncols[0], "supply_index");
+  ck_assert_int_ge(c, 0);
+  ck_assert_str_eq(cells[1][c], "1");
+  ck_assert_str_eq(cells[2][c], "2");
+  ck_assert_str_eq(cells[5][c], ""); /* the printer without supplies */
+  c = csv_col_of(cells, ncols[0], "supply_description");
+  ck_assert_str_eq(cells[1][c], "Black Toner");
+  c = csv_col_of(cells, ncols[0], "supply_percent");
+  ck_assert_str_eq(cells[1][c], "45");
+  ck_assert_str_eq(cells[2][c], "");
+  c = csv_col_of(cells, ncols[0], "supply_state");
+  ck_assert_str_eq(cells[1][c], "ok");
+  c = csv_col_of(cells, ncols[0], "supply_colorant");
+  ck_assert_str_eq(cells[1][c], "black");
+  c = csv_col_of(cells, ncols[0], "supply_colorant_std");
+  ck_assert_str_eq(cells[1][c], "black");
+  ck_assert_str_eq(cells[2][c], "");
+  ck_assert_int_eq(csv_col_of(cells, ncols[0], "failed_polls"), -1); /* live: no history */
   ck_assert_ptr_null(strchr(text, '\x07'));
+  ck_assert_ptr_nonnull(strstr(text, "\r\n"));
+}
+END_TEST
+
+/* status --format csv: the history columns too, on every supply row. */
+START_TEST(test_csv_stored)
+{
+  static char cells[8][CSV_COLS][256];
+  asr_store_device *sd = calloc(1, sizeof(*sd));
+  int ncols[8], rows, c;
+
+  ck_assert_ptr_nonnull(sd);
+  fill(&sd->dev, "127.0.0.3");
+  sd->first_seen = 1700000000;
+  sd->last_good_poll = 1700000500;
+  sd->failed_polls = 2;
+  sd->last_failure_at = 1700000600;
+  snprintf(sd->last_failure, sizeof(sd->last_failure), "timeout");
+  ck_assert_int_eq(asr_report_add_stored(rep, sd, 1700000800), ASR_OK);
+  ck_assert_int_eq(asr_report_set_state(rep, "active", 1700000000, 1700000800), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_CSV, 0, NULL, 0), ASR_OK);
+  rows = csv_parse(text, cells, 8, ncols);
+  ck_assert_int_eq(rows, 3);
+  ck_assert_int_eq(ncols[1], ncols[0]);
+  ck_assert_int_eq(ncols[2], ncols[0]);
+  c = csv_col_of(cells, ncols[0], "failed_polls");
+  ck_assert_int_ge(c, 0);
+  ck_assert_str_eq(cells[1][c], "2");
+  ck_assert_str_eq(cells[2][c], "2");
+  c = csv_col_of(cells, ncols[0], "last_failure");
+  ck_assert_str_eq(cells[2][c], "timeout");
+  c = csv_col_of(cells, ncols[0], "state");
+  ck_assert_str_eq(cells[1][c], "active");
+  c = csv_col_of(cells, ncols[0], "last_good_poll");
+  ck_assert_str_eq(cells[1][c], "2023-11-14T22:21:40Z");
+  free(sd);
 }
 END_TEST
 
@@ -374,6 +470,35 @@ START_TEST(test_print_one_table)
   ck_assert_ptr_nonnull(strstr(text, "127.0.0.7"));
   ck_assert_ptr_nonnull(strstr(text, "Black Toner"));
   ck_assert_ptr_nonnull(strstr(text, "[#########"));
+  /* the canonical colorant, with the printer's word when it differs */
+  snprintf(dev->supplies[0].colorant, sizeof(dev->supplies[0].colorant), "schwarz");
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 1), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, " black (schwarz) "));
+}
+END_TEST
+
+/* The uplink line counts in words: "1 batch", "2 batches". */
+START_TEST(test_uplink_line)
+{
+  asr_report_uplink u;
+
+  memset(&u, 0, sizeof(u));
+  u.enrolled = 1;
+  u.endpoint = "https://central.example";
+  u.agent_id = "ag_1";
+  u.site = "acme";
+  u.last_error = "";
+  u.stopped = "";
+  u.pending_batches = 1;
+  u.pending_readings = 1;
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "1 batch pending (1 reading), 0 held"));
+  u.pending_batches = 2;
+  u.pending_readings = 40;
+  ck_assert_int_eq(asr_report_set_uplink(rep, &u), ASR_OK);
+  ck_assert_int_eq(capture(ASR_FMT_TABLE, 0, NULL, 0), ASR_OK);
+  ck_assert_ptr_nonnull(strstr(text, "2 batches pending (40 readings), 0 held"));
 }
 END_TEST
 
@@ -393,8 +518,10 @@ int main(void)
   tcase_add_test(tc, test_empty_report);
   tcase_add_test(tc, test_sorted_by_address);
   tcase_add_test(tc, test_csv);
+  tcase_add_test(tc, test_csv_stored);
   tcase_add_test(tc, test_table);
   tcase_add_test(tc, test_print_one_table);
+  tcase_add_test(tc, test_uplink_line);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -201,8 +201,8 @@ static void make_site(view_site *v)
                              .supplies = supplies};
   devices[1] = (view_device){
       .serial = "SN2", .last_report = 0, .state = VIEW_DISCONNECTED, .reporting = "disconnected"};
-  lines[0] = (view_order_line){"SN<1>", "Black Toner", "black", "trigger", 1, 2};
-  lines[1] = (view_order_line){"SN2", "Waste", NULL, "consolidated", 4, 1};
+  lines[0] = (view_order_line){"SN<1>", "Black Toner", "black", "trigger", 1, 2, "shipped"};
+  lines[1] = (view_order_line){"SN2", "Waste", NULL, "consolidated", 4, 1, "backordered"};
   orders[0] = (view_order){.id = 7,
                            .state = "shipped",
                            .reason = "trigger",
@@ -423,6 +423,77 @@ START_TEST(test_site_json)
 }
 END_TEST
 
+/* Issue 11: one explicit state per device and supply, the stock balance beside it, and an
+ * empty supply that looks worst. */
+START_TEST(test_states_and_empty_bar)
+{
+  view_site v;
+  char *h = NULL, *out = NULL;
+  json_error_t err;
+
+  make_site(&v);
+  supplies[2].percent = 0; /* magenta: empty */
+  supplies[2].days_left = 0.0;
+  supplies[0].sstate = VIEW_S_ORDERED; /* black: on its way */
+  supplies[0].next_delivery = DAY + 3;
+  supplies[0].open_order = 12;
+  supplies[0].shelf = 1;
+  supplies[0].in_transit = 2;
+  supplies[1].sstate = VIEW_S_BACKORDERED;
+  supplies[1].open_order = 13;
+  h = site_html(&v);
+  ck_assert_ptr_nonnull(strstr(h, "class=\"bar bar-empty\""));
+  ck_assert_ptr_nonnull(strstr(h, "aria-valuetext=\"empty\""));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"empty-tag\">empty</span>"));
+  ck_assert_uint_eq(count(h, "bar-empty"), 2); /* the bar, and its style */
+  ck_assert_ptr_nonnull(strstr(h, "next delivery expected 2026-02-19 (order 12)"));
+  ck_assert_ptr_nonnull(strstr(h, "delayed (backordered, order 13)"));
+  ck_assert_ptr_nonnull(strstr(h, "1 on the shelf, 2 on the way"));
+  free(h);
+  /* a device whose use is not judged yet: its state, no order for it, not due */
+  devices[0].state = VIEW_NO_RATE;
+  devices[0].no_rate_days = 5;
+  supplies[0].sstate = VIEW_S_DUE;
+  h = site_html(&v);
+  ck_assert_ptr_nonnull(strstr(h, "b-norate\">no usage rate<"));
+  ck_assert_ptr_nonnull(strstr(h, "no usage rate yet (5 more days of reports)"));
+  ck_assert_ptr_null(strstr(h, "due now"));
+  ck_assert_ptr_nonnull(strstr(h, "<b>1</b>no usage rate yet"));
+  free(h);
+  ck_assert_int_eq(page_site_json(&v, &out), ASR_OK);
+  json_t *doc = json_loads(out, 0, &err);
+  ck_assert_msg(doc != NULL, "%s", err.text);
+  json_t *d0 = json_array_get(json_object_get(doc, "devices"), 0);
+  json_t *s0 = json_array_get(json_object_get(d0, "supplies"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(d0, "state")), "no usage rate");
+  ck_assert_str_eq(json_string_value(json_object_get(d0, "state_text")),
+                   "no usage rate yet (5 more days of reports)");
+  ck_assert_int_eq(json_integer_value(json_object_get(d0, "no_rate_days")), 5);
+  ck_assert_str_eq(json_string_value(json_object_get(s0, "state")), "no usage rate");
+  ck_assert_str_eq(json_string_value(json_object_get(s0, "on_hold")), "no usage rate");
+  ck_assert(json_is_false(json_object_get(s0, "order_due")));
+  ck_assert_int_eq(json_integer_value(json_object_get(s0, "shelf")), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(s0, "in_transit")), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(s0, "next_delivery")), "2026-02-19");
+  json_decref(doc);
+  free(out);
+  devices[0].state = VIEW_ACTIVE;
+  supplies[0].sstate = VIEW_S_ORDERED;
+  ck_assert_int_eq(page_site_json(&v, &out), ASR_OK);
+  doc = json_loads(out, 0, &err);
+  s0 = json_array_get(
+      json_object_get(json_array_get(json_object_get(doc, "devices"), 0), "supplies"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(s0, "state")), "ordered");
+  ck_assert_str_eq(json_string_value(json_object_get(s0, "status")),
+                   "next delivery expected 2026-02-19 (order 12)");
+  json_decref(doc);
+  free(out);
+  supplies[2].percent = 5;
+  supplies[2].days_left = 10.0;
+  memset(&supplies[0].sstate, 0, sizeof(supplies[0].sstate));
+}
+END_TEST
+
 START_TEST(test_index_and_error)
 {
   view_site_summary s[2] = {
@@ -557,9 +628,9 @@ START_TEST(test_view_from_store)
   ck_assert(v.has_orders && v.n_orders == 0);
   view_site_free(&v);
   /* an order of 2 cartridges for P1's toner: its stock, a later order date, the order */
-  ck_assert_int_eq(cstore_order_add(st, 2, "ops@east", "trigger", DAY, NOW, &order), ASR_OK);
-  ck_assert_int_eq(cstore_order_line_add(st, order, 1, 1, 1, "P1", 2, "trigger", DAY + 200),
-                   ASR_OK);
+  cstore_line_extra x = {.covered_until = DAY + 200};
+  ck_assert_int_eq(cstore_order_add(st, 2, 2, "asr", "trigger", NULL, DAY, NOW, &order), ASR_OK);
+  ck_assert_int_eq(cstore_order_line_add(st, order, 1, 1, 1, "P1", 2, "trigger", &x), ASR_OK);
   ck_assert_int_eq(view_site_load(st, "east", NULL, NOW, &v), ASR_OK);
   t = &v.devices[0].supplies[0];
   ck_assert_int_eq(t->stock, 2);
@@ -567,6 +638,12 @@ START_TEST(test_view_from_store)
                 (long long)(t->order_day - DAY));
   ck_assert_uint_eq(v.n_orders, 1);
   ck_assert_str_eq(v.orders[0].state, "created");
+  /* issue 11: the supply is ordered, its delivery expected delivery_days after the order */
+  ck_assert_int_eq(t->sstate, VIEW_S_ORDERED);
+  ck_assert_int_eq(t->next_delivery, DAY + 3);
+  ck_assert_int_eq(t->in_transit, 2);
+  ck_assert_int_eq(t->shelf, 0);
+  ck_assert_str_eq(v.devices[0].contact, "ops@east");
   ck_assert_uint_eq(v.orders[0].n_lines, 1);
   ck_assert_str_eq(v.orders[0].lines[0].serial, "P1");
   ck_assert_int_eq(v.orders[0].lines[0].quantity, 2);
@@ -602,6 +679,7 @@ int main(void)
   tcase_add_test(tc, test_charts);
   tcase_add_test(tc, test_orders_and_empty);
   tcase_add_test(tc, test_site_json);
+  tcase_add_test(tc, test_states_and_empty_bar);
   tcase_add_test(tc, test_index_and_error);
   suite_add_tcase(s, tc);
   tcase_add_checked_fixture(ts, store_setup, store_teardown);

@@ -388,6 +388,74 @@ START_TEST(test_colorant_from_table_and_description)
   ck_assert_str_eq(dev.supplies[2].colorant, "black");
   ck_assert_str_eq(dev.supplies[3].colorant, "");
   ck_assert_str_eq(dev.supplies[4].colorant, "light cyan");
+  ck_assert_str_eq(dev.supplies[0].colorant_std, "cyan");
+  ck_assert_str_eq(dev.supplies[2].colorant_std, "black");
+  ck_assert_str_eq(dev.supplies[3].colorant_std, "");
+  ck_assert_str_eq(dev.supplies[4].colorant_std, "light cyan");
+}
+END_TEST
+
+/* The printer's colorant word is kept (lower-cased) beside its canonical word. */
+START_TEST(test_colorant_std_localized)
+{
+  static const char *const lines[] = {
+      SUP "3.1.1|2|1",
+      SUP "3.1.2|2|2",
+      SUP "3.1.3|2|3",
+      SUP "3.1.4|2|4",
+      SUP "3.1.5|2|5",
+      SUP "6.1.5|4|Resttonerbeh\xc3\xa4lter",
+      "1.3.6.1.2.1.43.12.1.1.4.1.1|4|Schwarz",
+      "1.3.6.1.2.1.43.12.1.1.4.1.2|4|CYAAN",
+      "1.3.6.1.2.1.43.12.1.1.4.1.3|4|M",
+      "1.3.6.1.2.1.43.12.1.1.4.1.4|4|jaune",
+      "1.3.6.1.2.1.43.12.1.1.4.1.5|4|other",
+      NULL,
+  };
+
+  build(lines, NULL);
+  ck_assert_uint_eq(dev.n_supplies, 5);
+  ck_assert_str_eq(dev.supplies[0].colorant, "schwarz");
+  ck_assert_str_eq(dev.supplies[0].colorant_std, "black");
+  ck_assert_str_eq(dev.supplies[1].colorant, "cyaan");
+  ck_assert_str_eq(dev.supplies[1].colorant_std, "cyan");
+  ck_assert_str_eq(dev.supplies[2].colorant, "m");
+  ck_assert_str_eq(dev.supplies[2].colorant_std, "magenta");
+  ck_assert_str_eq(dev.supplies[3].colorant_std, "yellow");
+  ck_assert_str_eq(dev.supplies[4].colorant, "other");
+  ck_assert_str_eq(dev.supplies[4].colorant_std, "");
+}
+END_TEST
+
+/* prtMarkerColorantValue is ASCII by the MIB: a printer localized in UTF-16 sends "black"
+ * in ASCII, which must not be read as UTF-16 (CJK garbage); one that sends it in UTF-16
+ * anyway, with or without a byte-order mark, is read right too. */
+START_TEST(test_colorant_not_in_localization_charset)
+{
+  static const char *const lines[] = {
+      "1.3.6.1.2.1.43.5.1.1.2.1|2|1",
+      "1.3.6.1.2.1.43.7.1.1.4.1.1|2|1015",
+      SUP "3.1.1|2|1",
+      SUP "3.1.2|2|2",
+      SUP "3.1.3|2|3",
+      SUP "3.1.4|2|4",
+      SUP "6.1.1|4x|feff0054006f006e0065007200200053",
+      "1.3.6.1.2.1.43.12.1.1.4.1.1|4|black",
+      "1.3.6.1.2.1.43.12.1.1.4.1.2|4x|630079006100 6e00",
+      "1.3.6.1.2.1.43.12.1.1.4.1.3|4x|006d006100670065006e00740061",
+      "1.3.6.1.2.1.43.12.1.1.4.1.4|4x|fffe590065006c006c006f007700",
+      NULL,
+  };
+
+  build(lines, NULL);
+  ck_assert_uint_eq(dev.n_supplies, 4);
+  ck_assert_str_eq(dev.supplies[0].description, "Toner S");
+  ck_assert_str_eq(dev.supplies[0].colorant, "black");
+  ck_assert_str_eq(dev.supplies[0].colorant_std, "black");
+  ck_assert_str_eq(dev.supplies[1].colorant, "cyan");    /* UTF-16LE without a mark */
+  ck_assert_str_eq(dev.supplies[2].colorant, "magenta"); /* UTF-16BE without a mark */
+  ck_assert_str_eq(dev.supplies[3].colorant, "yellow");  /* UTF-16LE with its mark */
+  ck_assert_str_eq(dev.supplies[3].colorant_std, "yellow");
 }
 END_TEST
 
@@ -592,6 +660,8 @@ int main(void)
   tcase_add_test(tc, test_page_count_types);
   tcase_add_test(tc, test_status_bits);
   tcase_add_test(tc, test_colorant_from_table_and_description);
+  tcase_add_test(tc, test_colorant_std_localized);
+  tcase_add_test(tc, test_colorant_not_in_localization_charset);
   tcase_add_test(tc, test_type_inferred_when_missing);
   tcase_add_test(tc, test_exact_values_and_missing_columns);
   tcase_add_test(tc, test_charset_from_localization);

@@ -175,6 +175,23 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* A file that does not parse: the message names the file once, then the line. */
+START_TEST(test_parse_error_names_file)
+{
+  char dir[200], path[300], *first;
+
+  tu_tmpdir("check_recording", dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/bad.snmprec", dir);
+  tu_write_file(path, "1.3.6.1.2.1.1.1.0|4|x\nnot a line\n");
+  ck_assert_int_eq(asr_recording_load(path, &set, err, sizeof(err)), ASR_ERR_PARSE);
+  first = strstr(err, path);
+  ck_assert_ptr_eq(first, err);
+  ck_assert_ptr_null(strstr(first + 1, path));
+  ck_assert_ptr_nonnull(strstr(err, ": line 2: "));
+  tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_directory)
 {
   ck_assert_int_eq(asr_recording_load(TEST_SRCDIR "/recordings/unit", &set, err, sizeof(err)),
@@ -384,6 +401,7 @@ int main(void)
   tcase_add_test(tc, test_snmprec_fixture);
   tcase_add_test(tc, test_missing_file);
   tcase_add_test(tc, test_directory);
+  tcase_add_test(tc, test_parse_error_names_file);
   tcase_add_test(tc, test_out_of_order_and_duplicates);
   tcase_add_test(tc, test_walk_number_edges);
   tcase_add_test(tc, test_errors_with_line_numbers);

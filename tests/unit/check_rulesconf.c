@@ -67,21 +67,23 @@ START_TEST(test_every_directive)
   asr_rp_conf c;
 
   asr_rp_conf_default(&c);
-  ck_assert_msg(load("trigger_days = 25\ncover_days = 40\nconsolidate = no\n"
-                     "consolidate_days = 30\nhigh_use_per_week = 3.5\n"
-                     "high_use_window_days = 21\nspike_margin_days = 5\nsilent_days = 3\n"
-                     "disconnect_days = 9\nfinal_days = 40\nlong_window_days = 35\n"
-                     "short_window_days = 6\nspike_ratio = 1.5\njump_fraction = 0.2\n"
-                     "min_span_days = 4\nearly_fraction = 0.3\nmid_window_days = 12\n"
-                     "mid_ratio = 1.2\ntrigger_days.toner = 30\n",
-                     &c, err, sizeof(err)) == ASR_OK,
-                "%s", err);
+  ck_assert_msg(
+      load("trigger_days = 25\ncover_days = 40\nconsolidate = no\n"
+           "consolidate_days = 30\nhigh_use_per_week = 3.5\n"
+           "high_use_weeks = 3\ndelivery_days = 5\nspike_margin_days = 5\nsilent_days = 3\n"
+           "disconnect_days = 9\nfinal_days = 40\nlong_window_days = 35\n"
+           "short_window_days = 6\nspike_ratio = 1.5\njump_fraction = 0.2\n"
+           "min_span_days = 4\nearly_fraction = 0.3\nmid_window_days = 12\n"
+           "mid_ratio = 1.2\ntrigger_days.toner = 30\n",
+           &c, err, sizeof(err)) == ASR_OK,
+      "%s", err);
   ck_assert(c.trigger_days == 25.0);
   ck_assert(c.cover_days == 40.0);
   ck_assert(!c.consolidate);
   ck_assert_int_eq(c.consolidate_days, 30);
   ck_assert(c.high_use_per_week == 3.5);
-  ck_assert_int_eq(c.high_use_window_days, 21);
+  ck_assert_int_eq(c.high_use_weeks, 3);
+  ck_assert_int_eq(c.delivery_days, 5);
   ck_assert_int_eq(c.spike_margin_days, 5);
   ck_assert_int_eq(c.silent_days, 3);
   ck_assert_int_eq(c.disconnect_days, 9);
@@ -127,6 +129,11 @@ START_TEST(test_conflicts)
            "silent_days (9) is more than disconnect_days (8)");
   load_bad("disconnect_days = 12\nfinal_days = 10\n",
            "final_days (10) is not more than disconnect_days (12)");
+  /* issue 11: the 28-day average of high use is gone; an old file says what replaced it */
+  load_bad("high_use_window_days = 28\n", ":1: high_use_window_days is no longer a rule: high use"
+                                          " is judged per calendar week (high_use_weeks");
+  load_bad("high_use_weeks = 0\n", ":1: high_use_weeks: '0' is not a whole number from 1 to 12");
+  load_bad("delivery_days = 61\n", ":1: delivery_days: '61' is not a whole number from 0 to 60");
   load_bad("long_window_days = 7\nshort_window_days = 8\n",
            "short_window_days (8) is more than long_window_days (7)");
   load_bad("min_span_days = 8\n", "min_span_days (8) is more than short_window_days (7)");

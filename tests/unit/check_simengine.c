@@ -68,7 +68,9 @@ START_TEST(test_engine_day)
   asr_rp_line lines[8];
   asr_rp_plan plan = {.orders = orders, .max_orders = 4, .lines = lines, .max_lines = 8};
   csime_totals t;
-  bool high[2] = {true, true};
+  bool high[2] = {true, true}, judged[2] = {false, false};
+  long named[2] = {0, 0};
+  int64_t delivered = -1, installed = -1;
   csime *e = open_run(NULL, ASR_OK, err, sizeof(err));
   struct stat sb;
 
@@ -91,12 +93,22 @@ START_TEST(test_engine_day)
   ck_assert_int_eq(csime_deliver(e, D0 + DAYS + 1), ASR_OK); /* not yet */
   ck_assert_int_eq(csime_deliver(e, D0 + DAYS + 2), ASR_OK);
 
-  ck_assert_int_eq(csime_totals_get(e, dev, 2, &t, high), ASR_OK);
+  ck_assert_int_eq(csime_totals_get(e, dev, 2, &t, high, named), ASR_OK);
   ck_assert_int_eq(t.orders, 1);
-  ck_assert_int_eq(t.mails, 2);
+  ck_assert_int_eq(t.mails, 3); /* the site's registration, the order created and shipped */
   ck_assert_int_eq(json_integer_value(json_object_get(t.notices_by_kind, "order_created")), 1);
   ck_assert_int_eq(json_integer_value(json_object_get(t.notices_by_kind, "order_shipped")), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(t.notices_by_kind, "registration")), 1);
+  ck_assert_int_eq(t.orders_not_mailed_once, 0);
   ck_assert(!high[0] && !high[1]);
+  ck_assert(named[0] == 0 && named[1] == 0);
+  /* the engine's marks and books read back: judged on its weeks, the order delivered */
+  ck_assert_int_eq(csime_marks(e, dev, 2, judged, high), ASR_OK);
+  ck_assert(judged[0] && judged[1] && !high[0]);
+  ck_assert_int_eq(csime_settle(e, D0 + DAYS + 2), ASR_OK);
+  ck_assert_int_eq(csime_stock(e, dev, 0, 0, &delivered, &installed), ASR_OK);
+  ck_assert_int_eq(delivered, lines[0].quantity);
+  ck_assert_int_eq(installed, 0);
   json_decref(t.notices_by_kind);
   csime_close(e);
   ck_assert_int_ne(stat(path, &sb), 0); /* the temporary database is gone */

@@ -346,6 +346,12 @@ START_TEST(test_batch_json_shape)
   ck_assert_str_eq(json_string_value(json_object_get(
                        json_array_get(json_object_get(dev, "supplies"), 1), "class")),
                    "filled");
+  /* colorant_std: the canonical word when known, absent when not (optional) */
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_array_get(json_object_get(dev, "supplies"), 0), "colorant_std")),
+                   "black");
+  ck_assert_ptr_null(
+      json_object_get(json_array_get(json_object_get(dev, "supplies"), 1), "colorant_std"));
   rd = json_object_get(j, "readings");
   ck_assert_uint_eq(json_array_size(rd), 3);
   /* grouped by device, each in time order: CNB1@1794999000, CNB1@1794999100, CNB2@1794999000 */
@@ -367,6 +373,42 @@ START_TEST(test_batch_json_shape)
   json_decref(j);
   asr_outbox_batch_free(&b);
   asr_store_close(st);
+}
+END_TEST
+
+/* A printer's own colorant word goes as it is, its canonical word beside it. */
+START_TEST(test_batch_colorant_std)
+{
+  asr_store *st = NULL;
+  asr_batch_opts o = {AGENT, "0.1.0", 1795000000, 100};
+  asr_batch_built built;
+  asr_outbox_batch b;
+  asr_device *d = calloc(1, sizeof(*d));
+  json_t *j, *sup;
+  char err[256];
+
+  ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
+  asr_device_init(d);
+  asr_strlcpy(d->serial, "KM1", sizeof(d->serial));
+  d->n_supplies = 2;
+  d->supplies[0].index = 1;
+  asr_strlcpy(d->supplies[0].colorant, "schwarz", sizeof(d->supplies[0].colorant));
+  d->supplies[1].index = 2;
+  asr_strlcpy(d->supplies[1].colorant, "bk", sizeof(d->supplies[1].colorant));
+  ck_assert_int_eq(asr_store_save(st, d, 161, NULL, 1794999000, NULL), ASR_OK);
+  ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
+  j = pending_json(st, &b);
+  sup = json_object_get(json_array_get(json_object_get(j, "devices"), 0), "supplies");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sup, 0), "colorant")),
+                   "schwarz");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sup, 0), "colorant_std")),
+                   "black");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sup, 1), "colorant_std")),
+                   "black");
+  json_decref(j);
+  asr_outbox_batch_free(&b);
+  asr_store_close(st);
+  free(d);
 }
 END_TEST
 
@@ -417,6 +459,7 @@ int main(void)
   tcase_add_checked_fixture(tb, setup, teardown);
   tcase_add_test(tb, test_batch_json_shape);
   tcase_add_test(tb, test_heartbeat_json);
+  tcase_add_test(tb, test_batch_colorant_std);
   suite_add_tcase(s, tb);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
