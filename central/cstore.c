@@ -226,7 +226,7 @@ static const struct {
         "ALTER TABLE supplies ADD COLUMN colorant_std TEXT;"
         "ALTER TABLE rp_devices ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;"
         "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
-    {6, "SELECT 1;"}, /* a step of another branch; until it is there, nothing */
+    {6, "SELECT 1;"},        /* a step of another branch; until it is there, nothing */
     {7, cmeters_schema_sql}, /* billing meters (central/cmeters.c) */
 };
 
