@@ -85,7 +85,7 @@ run "$O.d9" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET
 check_status "discover the Sharp MFP at $NET.9" 0 "$RC"
 jcheck "discover: the Sharp's vendor meters and its 3 alerts (2 critical)" "$O.d9" \
   '[(m["name"], m["value"], m["source"]) for m in dev_by(d["devices"], "serial", "SHZ3071M0042")["meters"] if m["name"] in ("black", "color", "copy_black")] == [("black", 180696, "Sharp"), ("color", 50762, "Sharp"), ("copy_black", 60208, "Sharp")] and sum(a["critical"] for a in dev_by(d["devices"], "serial", "SHZ3071M0042")["alerts"]) == 2'
-sleep 1 # a reading is unique per device and second
+tick # a reading is unique per device and second
 run "$O.p9" "$E" "$ASR_AGENT" poll $OPTS SHZ3071M0042
 check_status "poll the Sharp MFP by serial" 0 "$RC"
 run "$O.m9" "$E" "$ASR_AGENT" meters --format json
