@@ -338,6 +338,12 @@ void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx)
   scan_tick.ctx = ctx;
 }
 
+asr_scan_tick asr_cli_scan_tick(void **ctx)
+{
+  *ctx = scan_tick.ctx;
+  return scan_tick.fn;
+}
+
 void asr_cli_snmp_init(asr_cli_snmp *s)
 {
   memset(s, 0, sizeof(*s));

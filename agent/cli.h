@@ -99,6 +99,10 @@ enum {
   ASR_OPT_VERBOSE,
   ASR_OPT_QUIET,
   ASR_OPT_NO_PROGRESS,
+  ASR_OPT_RATE,
+  ASR_OPT_EXCLUDE,
+  ASR_OPT_TARGETS_FROM,
+  ASR_OPT_TARGET_COMMUNITY,
   ASR_OPT_HOST_DEADLINE,
   ASR_OPT_DEADLINE,
 };
@@ -125,6 +129,9 @@ void asr_cli_snmp_init(asr_cli_snmp *s);
 /* Sets the tick every scan of a command calls from now on (the daemon: watchdog pings and
  * its stop flag, see asr_scan_tick); NULL for none. */
 void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx);
+/* The tick set by asr_cli_set_scan_tick (NULL when none), with its context in *ctx: other
+ * long waits of a command (an upload's transfer) ask it too. */
+asr_scan_tick asr_cli_scan_tick(void **ctx);
 
 /* Takes one SNMP option (an ASR_OPT_* code and its argument): --timeout MS, --retries N,
  * --concurrency N, --host-deadline MS, --deadline DURATION, the credentials. Returns 1

@@ -1,4 +1,13 @@
-/* asr-agent discover: scans targets for printers and remembers them. */
+/* asr-agent discover: scans targets for printers and remembers them.
+ *
+ * Two phases (snmp/sweep.h): the sweep asks every address one small question from one
+ * socket, paced at --rate; the addresses that answer get the detail phase (identity,
+ * supplies), --concurrency at a time, while the sweep goes on. The targets are walked one
+ * address at a time (agent/targets.h), with the credentials of their target: the v3 user
+ * first when given, then the target's own communities (--target-community) or the general
+ * ones (--community). Printers found at a new address go through agent/moves.h (a move, or
+ * an identity conflict). The daemon's tick (asr_cli_set_scan_tick) and --deadline end the
+ * run early: what was not reached is counted as skipped. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +17,17 @@
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"
+#include "agent/secret.h"
 #include "agent/targets.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"
+#include "snmp/sweep.h"
 #include "store/store.h"
+
+#define DISCOVER_FILES_MAX 16 /* --targets-from */
 
 static const struct option discover_options[] = {
     {"community", required_argument, NULL, ASR_OPT_COMMUNITY},
@@ -31,6 +44,10 @@ static const struct option discover_options[] = {
     {"concurrency", required_argument, NULL, ASR_OPT_CONCURRENCY},
     {"host-deadline", required_argument, NULL, ASR_OPT_HOST_DEADLINE},
     {"deadline", required_argument, NULL, ASR_OPT_DEADLINE},
+    {"rate", required_argument, NULL, ASR_OPT_RATE},
+    {"exclude", required_argument, NULL, ASR_OPT_EXCLUDE},
+    {"targets-from", required_argument, NULL, ASR_OPT_TARGETS_FROM},
+    {"target-community", required_argument, NULL, ASR_OPT_TARGET_COMMUNITY},
     {"format", required_argument, NULL, ASR_OPT_FORMAT},
     {"all", no_argument, NULL, ASR_OPT_ALL},
     {"db", required_argument, NULL, ASR_OPT_DB},
@@ -48,7 +65,17 @@ typedef struct {
   asr_format fmt;
   int all, no_save, force, progress, verbose, quiet;
   const char *db;
+  unsigned rate;
+  asr_targets targets; /* exclusions and communities from the options; targets after */
+  const char *files[DISCOVER_FILES_MAX];
+  size_t n_files;
 } discover_args;
+
+/* The credentials of one target with its own communities (the v3 user first). */
+typedef struct {
+  asr_snmp_cred *creds;
+  size_t n;
+} cred_set;
 
 typedef struct {
   const discover_args *a;
@@ -57,10 +84,13 @@ typedef struct {
   asr_device *dev;
   asr_moves *moves; /* printers found at a new address wait for the end of the scan */
   size_t scanned, responded, printers, failed_saves, skipped, conflicts, auth_failures;
-  char first_skipped[64]; /* the first address not scanned (deadline or stop) */
-  asr_result store_err;   /* the first save error: its exit status */
+  char first_skipped[ASR_ADDR_STRLEN]; /* the first address not scanned (deadline or stop) */
+  asr_result store_err;                /* the first save error: its exit status */
   int64_t now;
   int progress_shown;
+  asr_targets_iter it;
+  cred_set sets[ASR_TARGETS_COMMUNITY_SETS];
+  asr_sweep_stats stats;
 } discover_ctx;
 
 static void discover_usage(FILE *out)
@@ -68,8 +98,12 @@ static void discover_usage(FILE *out)
   fprintf(out,
           "usage: asr-agent discover [options] TARGET...\n"
           "TARGET: an IPv4 address, a CIDR block (a.b.c.0/24), a range (a.b.c.10-a.b.c.60 or\n"
-          "a.b.c.10-60) or a host name.\n"
+          "a.b.c.10-60), an IPv6 address, prefix (/120 or narrower) or range, or a host name.\n"
+          "  --targets-from FILE     targets from a file ('-': standard input), repeatable\n"
+          "  --exclude TARGET        never scan these addresses, repeatable\n"
           "  --community NAME        SNMP v1/v2c community, repeatable, tried in order (public)\n"
+          "  --target-community T=NAME  communities for the addresses of target T only,\n"
+          "                          repeatable, tried in order (instead of --community)\n"
           "  --snmp-version 1|2c     version used with communities (2c)\n"
           "  --v3-user NAME          SNMPv3 user (tried first)\n"
           "  --v3-auth-proto P       MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512\n"
@@ -80,7 +114,8 @@ static void discover_usage(FILE *out)
           "  --port N                UDP port (161)\n"
           "  --timeout MS            per request (1000)\n"
           "  --retries N             per request (1)\n"
-          "  --concurrency N         hosts queried at once (256)\n"
+          "  --rate PPS              first probes a second, retries included (%d)\n"
+          "  --concurrency N         answering hosts read at once (256)\n"
           "  --host-deadline MS      the whole conversation with one host (0: 16 requests'\n"
           "                          worth, timeout x (retries + 1) x 16)\n"
           "  --deadline DURATION     the whole scan (600, 90s, 10m; 0 = none): addresses not\n"
@@ -89,10 +124,63 @@ static void discover_usage(FILE *out)
           "  --all                   also list hosts that answered but are not printers\n"
           "  --db PATH               database (default $ASR_AGENT_DB or %s)\n"
           "  --no-save               do not save what was found\n"
-          "  --force                 allow targets larger than a /16\n"
+          "  --force                 allow more than 65,536 addresses (up to a /12)\n"
           "  --no-progress           no progress line on a terminal\n"
           "  -v, --verbose / -q, --quiet\n",
-          asr_cli_db_path(NULL));
+          ASR_SWEEP_RATE_DEFAULT, asr_cli_db_path(NULL));
+}
+
+/* --target-community TARGET=NAME: appends NAME to TARGET's communities. */
+static int take_target_community(discover_args *a, const char *arg)
+{
+  const char *eq = strchr(arg, '=');
+  char spec[ASR_TARGETS_SPEC_LEN], err[512];
+  asr_result r;
+
+  if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(spec)) {
+    asr_cli_error("--target-community: write TARGET=COMMUNITY");
+    return -1;
+  }
+  memcpy(spec, arg, (size_t)(eq - arg));
+  spec[eq - arg] = '\0';
+  r = asr_targets_add_community(&a->targets, spec, eq + 1, err, sizeof(err));
+  if (r) {
+    asr_cli_error("--target-community: %s", err[0] ? err : asr_result_str(r));
+    return -1;
+  }
+  return 1;
+}
+
+/* The options about what to scan. */
+static int target_option(discover_args *a, int c, const char *arg)
+{
+  char err[512];
+
+  switch (c) {
+  case ASR_OPT_EXCLUDE:
+    if (asr_targets_exclude(&a->targets, arg, err, sizeof(err)) != ASR_OK) {
+      asr_cli_error("--exclude: %s", err);
+      return -1;
+    }
+    return 1;
+  case ASR_OPT_TARGETS_FROM:
+    if (a->n_files >= DISCOVER_FILES_MAX) {
+      asr_cli_error("--targets-from: at most %d files", DISCOVER_FILES_MAX);
+      return -1;
+    }
+    a->files[a->n_files++] = arg;
+    return 1;
+  case ASR_OPT_TARGET_COMMUNITY:
+    return take_target_community(a, arg);
+  case ASR_OPT_RATE:
+    if (asr_parse_uint(arg, 1, ASR_SWEEP_RATE_MAX, &a->rate) != ASR_OK) {
+      asr_cli_error("--rate: '%s' is not a number from 1 to %d", arg, ASR_SWEEP_RATE_MAX);
+      return -1;
+    }
+    return 1;
+  default:
+    return asr_cli_snmp_option(&a->snmp, c, arg);
+  }
 }
 
 /* Options that belong to discover itself; 1 taken, 0 unknown, -1 bad value. */
@@ -129,7 +217,7 @@ static int discover_option(discover_args *a, int c, const char *arg)
     a->quiet++;
     return 1;
   default:
-    return asr_cli_snmp_option(&a->snmp, c, arg);
+    return target_option(a, c, arg);
   }
 }
 
@@ -142,6 +230,7 @@ static int discover_parse(discover_args *a, int argc, char **argv)
   asr_cli_snmp_init(&a->snmp);
   a->fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   a->progress = asr_cli_isatty(2);
+  a->rate = ASR_SWEEP_RATE_DEFAULT;
   optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "hvq", discover_options)) != -1) {
     if (c == ASR_OPT_HELP) {
@@ -155,8 +244,8 @@ static int discover_parse(discover_args *a, int argc, char **argv)
       return ASR_EXIT_USAGE;
     }
   }
-  if (optind >= argc) {
-    asr_cli_error("discover needs at least one TARGET");
+  if (optind >= argc && a->n_files == 0) {
+    asr_cli_error("discover needs at least one TARGET (or --targets-from FILE)");
     discover_usage(stderr);
     return ASR_EXIT_USAGE;
   }
@@ -164,20 +253,111 @@ static int discover_parse(discover_args *a, int argc, char **argv)
   return asr_cli_snmp_finish(&a->snmp) ? ASR_EXIT_USAGE : -1;
 }
 
-static int parse_targets(asr_targets *t, char **specs, int n, int force)
+static int exit_for_target(asr_result r)
 {
-  char err[256];
+  if (r == ASR_ERR_NOMEM)
+    return ASR_EXIT_INTERNAL;
+  return r == ASR_ERR_IO || r == ASR_ERR_PARSE ? ASR_EXIT_INPUT : ASR_EXIT_USAGE;
+}
 
-  for (int i = 0; i < n; i++) {
-    asr_result r = asr_targets_add(t, specs[i], force, err, sizeof(err));
+/* The targets of one --targets-from file ("-": standard input). */
+static asr_result add_file(discover_args *a, const char *path, char *err, size_t n)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  asr_result r;
 
-    if (r) {
-      asr_cli_error("bad target: %s", err[0] ? err : asr_result_str(r));
-      return r == ASR_ERR_NOMEM ? ASR_EXIT_INTERNAL : ASR_EXIT_USAGE;
-    }
+  if (!f) {
+    asr_fmt(err, n, "%s: cannot be read", path);
+    return ASR_ERR_IO;
+  }
+  r = asr_targets_add_file(&a->targets, strcmp(path, "-") == 0 ? "(stdin)" : path, f, a->force, err,
+                           n);
+  if (f != stdin)
+    fclose(f);
+  return r;
+}
+
+static int parse_targets(discover_args *a, char **specs, int n)
+{
+  char err[768];
+  asr_result r = ASR_OK;
+
+  for (int i = 0; i < n && !r; i++)
+    r = asr_targets_add(&a->targets, specs[i], a->force, err, sizeof(err));
+  for (size_t i = 0; i < a->n_files && !r; i++)
+    r = add_file(a, a->files[i], err, sizeof(err));
+  if (!r)
+    r = asr_targets_finish(&a->targets, a->force, err, sizeof(err));
+  if (r) {
+    asr_cli_error("bad target: %s", err[0] ? err : asr_result_str(r));
+    return exit_for_target(r);
+  }
+  if (asr_targets_count(&a->targets) == 0) {
+    asr_cli_error("nothing to scan: every address of the targets is excluded");
+    return ASR_EXIT_USAGE;
   }
   return -1;
 }
+
+/* ---- credentials per target ---------------------------------------------------------------- */
+
+/* The credentials of each target with its own communities: the v3 user (if any), then them. */
+static asr_result build_sets(discover_ctx *x)
+{
+  const asr_cli_snmp *s = &x->a->snmp;
+  const asr_targets *t = &x->a->targets;
+  int v3 = s->n_creds > 0 && s->creds[0].version == ASR_SNMP_V3;
+
+  for (size_t i = 0; i < t->n_sets; i++) {
+    const asr_target_communities *set = &t->sets[i];
+    cred_set *cs = &x->sets[i];
+
+    cs->creds = calloc(set->n + 1, sizeof(*cs->creds));
+    if (!cs->creds)
+      return ASR_ERR_NOMEM;
+    if (v3)
+      cs->creds[cs->n++] = s->creds[0];
+    for (size_t k = 0; k < set->n; k++) {
+      asr_snmp_cred *c = &cs->creds[cs->n++];
+
+      c->version = s->version;
+      asr_strlcpy(c->community, set->communities[k], sizeof(c->community));
+    }
+  }
+  return ASR_OK;
+}
+
+static void free_sets(discover_ctx *x)
+{
+  for (size_t i = 0; i < ASR_TARGETS_COMMUNITY_SETS; i++) {
+    if (x->sets[i].creds)
+      asr_secret_wipe(x->sets[i].creds, x->sets[i].n * sizeof(*x->sets[i].creds));
+    free(x->sets[i].creds);
+  }
+}
+
+/* The sweep's source: the next address, with the credentials of its target. */
+static int next_target(void *ctx, asr_sweep_target *out)
+{
+  discover_ctx *x = ctx;
+  const asr_targets *t = &x->a->targets;
+  const asr_target_communities *set;
+
+  if (!asr_targets_next(t, &x->it, &out->addr))
+    return 0;
+  out->port = (uint16_t)x->a->snmp.port;
+  set = asr_targets_communities(t, &out->addr);
+  if (set) {
+    out->creds = x->sets[set - t->sets].creds;
+    out->n_creds = x->sets[set - t->sets].n;
+  } else {
+    out->creds = x->a->snmp.creds;
+    out->n_creds = x->a->snmp.n_creds;
+  }
+  return 1;
+}
+
+/* ---- results ------------------------------------------------------------------------------- */
 
 static void report_failure(const asr_scan_result *res)
 {
@@ -277,30 +457,17 @@ out:
   asr_vbset_free(res->vbs);
 }
 
-static void on_progress(size_t done, size_t total, size_t responded, void *ctx)
+static void on_progress(const asr_sweep_stats *st, void *ctx)
 {
   discover_ctx *x = ctx;
 
   if (!x->a->progress)
     return;
-  fprintf(stderr, "\rscanning: %zu/%zu %s, %zu answered, %zu %s ", done, total,
-          asr_plural((long long)total, "address", "addresses"), responded, x->printers,
-          asr_plural((long long)x->printers, "printer", "printers"));
+  fprintf(stderr, "\rscanning: %llu/%llu addresses swept, %llu answered, %zu printers ",
+          (unsigned long long)st->swept, (unsigned long long)st->total,
+          (unsigned long long)st->answered, x->printers);
   fflush(stderr);
   x->progress_shown = 1;
-}
-
-static asr_scan_job *make_jobs(const asr_targets *t, const asr_cli_snmp *s)
-{
-  asr_scan_job *jobs = calloc(t->n ? t->n : 1, sizeof(*jobs));
-
-  for (size_t i = 0; jobs && i < t->n; i++) {
-    asr_targets_format(t->addrs[i], jobs[i].address, sizeof(jobs[i].address));
-    jobs[i].port = (uint16_t)s->port;
-    jobs[i].creds = s->creds;
-    jobs[i].n_creds = s->n_creds;
-  }
-  return jobs;
 }
 
 /* Nothing answered: the usual causes, with the settings that were tried (never a
@@ -414,29 +581,73 @@ static int open_store(const discover_args *a, asr_store **st)
   return asr_cli_open_store(a->db, ASR_CLI_DB_CREATE, st);
 }
 
-static int run_scan(discover_ctx *x, const asr_targets *t)
+static void log_sweep(const discover_ctx *x, int64_t ms)
 {
-  asr_scan_job *jobs = make_jobs(t, &x->a->snmp);
+  const asr_sweep_stats *st = &x->stats;
+
+  asr_log(ASR_LOG_INFO,
+          "sweep: %llu addresses in %lld ms, %llu probes, %llu answered, %llu datagrams "
+          "ignored, at most %llu in flight",
+          (unsigned long long)st->swept, (long long)ms, (unsigned long long)st->probes,
+          (unsigned long long)st->answered, (unsigned long long)st->ignored,
+          (unsigned long long)st->peak);
+  if (st->unreachable)
+    asr_log(ASR_LOG_WARN, "%llu addresses could not be probed (no route, or no IPv6 here)",
+            (unsigned long long)st->unreachable);
+}
+
+/* Adds what the sweep did to the counts: the silent addresses were scanned; those a stop or
+ * the deadline left unswept (or answered but never read) were skipped, the first named. */
+static void count_sweep(discover_ctx *x)
+{
+  const asr_sweep_stats *st = &x->stats;
+  asr_addr next;
+
+  x->scanned += (size_t)(st->swept - st->answered);
+  if (!st->skipped)
+    return;
+  if (x->skipped == 0 && st->first_skipped.family)
+    asr_addr_format(&st->first_skipped, x->first_skipped, sizeof(x->first_skipped));
+  else if (x->skipped == 0 && asr_targets_next(&x->a->targets, &x->it, &next))
+    asr_addr_format(&next, x->first_skipped, sizeof(x->first_skipped));
+  x->skipped += (size_t)st->skipped;
+}
+
+static int run_scan(discover_ctx *x)
+{
   asr_scan_opts o = x->a->snmp.scan;
   chained_tick chain = {o.tick, o.tick_ctx};
-  int64_t deadline = o.deadline_ms ? asr_monotonic_ms() + o.deadline_ms : 0;
+  int64_t t0 = asr_monotonic_ms(), deadline = o.deadline_ms ? t0 + o.deadline_ms : 0;
+  asr_sweep_opts so;
   asr_result r;
   bool caught;
 
-  if (!jobs)
-    return ASR_EXIT_INTERNAL;
+  asr_sweep_opts_init(&so);
+  so.rate = x->a->rate;
+  so.timeout_ms = o.timeout_ms;
+  so.retries = o.retries;
+  asr_targets_iter_init(&x->it);
   discover_interrupted = 0;
   o.tick = interrupt_tick;
   o.tick_ctx = &chain;
   caught = asr_platform_interrupt_catch(&discover_interrupted);
-  r = asr_scan_run(jobs, t->n, &o, on_result, on_progress, x);
+  r = build_sets(x);
+  asr_log(ASR_LOG_DEBUG, "sweep: %llu addresses at %u probes/s, timeout %u ms, %u retries",
+          (unsigned long long)asr_targets_count(&x->a->targets), so.rate, so.timeout_ms,
+          so.retries);
+  if (!r)
+    r = asr_sweep_run(next_target, x, asr_targets_count(&x->a->targets), &so, &o, on_result,
+                      on_progress, x, &x->stats);
+  if (!r) {
+    log_sweep(x, asr_monotonic_ms() - t0);
+    count_sweep(x);
+  }
   if (!r && x->moves && !discover_interrupted)
     r = asr_moves_settle(x->moves, &o, deadline);
   if (caught)
     asr_platform_interrupt_release();
-  free(jobs);
   if (discover_interrupted)
-    return print_interrupted(x, t->n);
+    return print_interrupted(x, (size_t)asr_targets_count(&x->a->targets));
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
   if (r) {
@@ -450,14 +661,13 @@ int asr_cmd_discover(int argc, char **argv)
 {
   discover_args a;
   discover_ctx x;
-  asr_targets t = {0};
   int status;
 
   memset(&x, 0, sizeof(x));
   status = discover_parse(&a, argc, argv);
   if (status >= 0)
     goto out;
-  status = parse_targets(&t, argv + optind, argc - optind, a.force);
+  status = parse_targets(&a, argv + optind, argc - optind);
   if (status >= 0)
     goto out;
   status = open_store(&a, &x.st);
@@ -473,14 +683,15 @@ int asr_cmd_discover(int argc, char **argv)
     status = ASR_EXIT_INTERNAL;
     goto out;
   }
-  status = run_scan(&x, &t);
+  status = run_scan(&x);
   asr_scan_fini();
 out:
   asr_moves_free(x.moves);
+  free_sets(&x);
   free(x.dev);
   asr_report_free(x.report);
   asr_store_close(x.st);
-  asr_targets_free(&t);
+  asr_targets_free(&a.targets);
   asr_cli_snmp_wipe(&a.snmp);
   return status;
 }

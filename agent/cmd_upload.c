@@ -191,6 +191,8 @@ static int run(asr_store *st, upload_args *a)
   asr_uplink_http_opts(&cred, proxy_user[0] ? proxy_user : NULL, &a->o.http);
   a->o.http.connect_timeout_ms = a->connect_s * 1000;
   a->o.http.timeout_ms = a->timeout_s * 1000;
+  /* under the daemon: a stop request ends the transfer, and the watchdog is pinged */
+  a->o.http.abort_cb = asr_cli_scan_tick(&a->o.http.abort_ctx);
   if (asr_http_global_init() != ASR_OK) {
     status = ASR_EXIT_INTERNAL;
     goto out;

@@ -48,6 +48,8 @@ typedef enum {
   T_DURATION,  /* seconds: "3600", "90s", "15m", "24h", "7d" */
   T_WINDOW,    /* "HH:MM-HH:MM" UTC */
   T_TARGETS,   /* one or more scan targets, repeatable */
+  T_EXCLUDE,   /* one or more targets never scanned, repeatable */
+  T_TCOMM,     /* a target and its communities, repeatable */
   T_COMMUNITY, /* one community, repeatable */
   T_LOGLEVEL,  /* error, warning, info, debug */
   T_AUTH,      /* an SNMPv3 authentication protocol (common/cred.h) */
@@ -81,7 +83,9 @@ static const directive directives[] = {
     {"proxy_user_file", T_PATH, F(proxy_user_file), 0, 0, "", 1},
     /* scanning and SNMP */
     {"scan_targets", T_TARGETS, F(targets), 0, 0, "", 1},
+    {"exclude", T_EXCLUDE, F(excludes), 0, 0, "", 1},
     {"community", T_COMMUNITY, F(communities), 0, 0, "public", 1},
+    {"target_community", T_TCOMM, F(target_communities), 0, 0, "", 1},
     {"v3_user", T_STRING, F(v3_user), 0, 0, "", 1},
     {"v3_auth_proto", T_AUTH, F(v3_auth_proto), 0, 0, "", 1},
     {"v3_priv_proto", T_PRIV, F(v3_priv_proto), 0, 0, "", 1},
@@ -90,6 +94,7 @@ static const directive directives[] = {
     {"snmp_timeout", T_MS, F(snmp_timeout_ms), 10, 60000, "1000", 1},
     {"snmp_retries", T_UINT, F(snmp_retries), 0, 10, "1", 1},
     {"concurrency", T_UINT, F(concurrency), 1, 900, "256", 1},
+    {"scan_rate", T_UINT, F(scan_rate), 1, 1000000, "20000", 1},
     {"snmp_host_deadline", T_MS, F(snmp_host_deadline_ms), 0, 3600000, "0", 1},
     {"discovery_deadline", T_DURATION, F(discovery_deadline), 1, DAY, "30m", 1},
     {"poll_deadline", T_DURATION, F(poll_deadline), 1, DAY, "10m", 1},
@@ -122,8 +127,8 @@ typedef struct {
   asr_conf_error_cb err;
   void *ctx;
   int errors;
-  int seen[N_DIRECTIVES]; /* line of the directive in the file, 0 = not there */
-  asr_targets scratch;    /* every scan target of the file, to bound the total */
+  int seen[N_DIRECTIVES];             /* line of the directive in the file, 0 = not there */
+  int target_line[ASR_CONF_MAX_LIST]; /* line of each scan target, for the total's message */
 } parser;
 
 static void perr(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -444,47 +449,58 @@ static asr_result check_hostname(const char *t, char *why, size_t n)
   return ASR_OK;
 }
 
-/* Numeric targets go through agent/targets.c into the file's scratch list (the same
- * rules, messages and bound as on the command line); the split between numeric targets
- * and host names is the one of targets.h. */
-static asr_result check_target(parser *p, const char *t, char *why, size_t n)
+/* Numeric when it has a ':' or starts with digits and then a dot, or has no letters (the
+ * split of targets.h); host names are only checked here, not resolved. */
+static int numeric_target(const char *t)
 {
   const char *q = t;
-  int numeric;
-  asr_result r;
 
   while (isdigit((unsigned char)*q))
     q++;
-  numeric =
-      q > t && (*q == '.' || !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"));
-  if (!numeric)
+  return strchr(t, ':') || *t == '[' || (q > t && *q == '.') ||
+         !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+}
+
+/* Numeric targets go through agent/targets.c (the same rules and messages as on the
+ * command line); the total is checked after the whole file (check_total). */
+static asr_result check_target(const char *t, int exclude, char *why, size_t n)
+{
+  asr_targets one = {0};
+  asr_result r;
+
+  if (!numeric_target(t))
     return check_hostname(t, why, n);
-  r = asr_targets_add(&p->scratch, t, 0, why, n);
-  if (r == ASR_ERR_TOO_LARGE)
+  r = exclude ? asr_targets_exclude(&one, t, why, n) : asr_targets_add(&one, t, 0, why, n);
+  if (r == ASR_ERR_TOO_LARGE && !exclude && !strchr(t, ':'))
     asr_fmt(why, n, "%s: more than %d addresses in all scan targets", t, ASR_TARGETS_MAX_UNFORCED);
+  asr_targets_free(&one);
   return r;
 }
 
+/* Adds one target to the list of d (scan_targets or exclude). */
 static asr_result add_target(parser *p, const directive *d, const char *t)
 {
-  asr_conf *c = p->c;
+  char(*list)[128] = field(p, d);
+  size_t *count = d->type == T_EXCLUDE ? &p->c->n_excludes : &p->c->n_targets;
   char why[512];
   asr_result r;
 
-  if (c->n_targets >= ASR_CONF_MAX_LIST) {
+  if (*count >= ASR_CONF_MAX_LIST) {
     perr(p, "%s: more than %d targets", d->name, ASR_CONF_MAX_LIST);
     return ASR_ERR_LIMIT;
   }
-  if (strlen(t) >= sizeof(c->targets[0])) {
-    perr(p, "%s: target longer than %zu characters", d->name, sizeof(c->targets[0]) - 1);
+  if (strlen(t) >= sizeof(list[0])) {
+    perr(p, "%s: target longer than %zu characters", d->name, sizeof(list[0]) - 1);
     return ASR_ERR_TOO_LARGE;
   }
-  r = check_target(p, t, why, sizeof(why));
+  r = check_target(t, d->type == T_EXCLUDE, why, sizeof(why));
   if (r) {
     perr(p, "%s: %s", d->name, why);
     return r;
   }
-  asr_strlcpy(c->targets[c->n_targets++], t, sizeof(c->targets[0]));
+  if (d->type == T_TARGETS)
+    p->target_line[*count] = p->line;
+  asr_strlcpy(list[(*count)++], t, sizeof(list[0]));
   return ASR_OK;
 }
 
@@ -507,6 +523,45 @@ static asr_result set_targets(parser *p, const directive *d, char *v)
     t += strspn(t, " \t,");
   }
   return r;
+}
+
+/* "TARGET NAME [NAME...]": checked through agent/targets.c, stored with single spaces. The
+ * communities are never echoed in a message. */
+static asr_result set_target_community(parser *p, const directive *d, char *v)
+{
+  asr_conf *c = p->c;
+  asr_targets one = {0};
+  char why[512], out[ASR_CONF_TC_LEN] = "", target[128] = "", *save = NULL;
+  size_t len = 0, words = 0;
+  asr_result r = ASR_OK;
+
+  if (c->n_target_communities >= ASR_CONF_MAX_LIST) {
+    perr(p, "%s: more than %d lines", d->name, ASR_CONF_MAX_LIST);
+    return ASR_ERR_LIMIT;
+  }
+  for (char *w = strtok_r(v, " \t", &save); w && !r; w = strtok_r(NULL, " \t", &save), words++) {
+    if (words > 0)
+      r = asr_targets_add_community(&one, target, w, why, sizeof(why));
+    else if (asr_strlcpy(target, w, sizeof(target)) != ASR_OK)
+      r = ASR_ERR_TOO_LARGE;
+    if (r == ASR_ERR_TOO_LARGE && words == 0)
+      asr_fmt(why, sizeof(why), "target longer than 127 characters");
+    if (!r && asr_append(out, sizeof(out), &len, "%s%s", words ? " " : "", w) != ASR_OK) {
+      asr_fmt(why, sizeof(why), "longer than %d characters", ASR_CONF_TC_LEN - 1);
+      r = ASR_ERR_TOO_LARGE;
+    }
+  }
+  asr_targets_free(&one);
+  if (!r && words < 2) {
+    asr_fmt(why, sizeof(why), "%s: give the target, then its communities", out);
+    r = ASR_ERR_INVALID;
+  }
+  if (r) {
+    perr(p, "%s: %s", d->name, why);
+    return r;
+  }
+  asr_strlcpy(c->target_communities[c->n_target_communities++], out, ASR_CONF_TC_LEN);
+  return ASR_OK;
 }
 
 /* ---- one directive ---- */
@@ -532,7 +587,10 @@ static asr_result set_value(parser *p, const directive *d, char *v)
   case T_WINDOW:
     return set_window(p, d, v);
   case T_TARGETS:
+  case T_EXCLUDE:
     return set_targets(p, d, v);
+  case T_TCOMM:
+    return set_target_community(p, d, v);
   case T_COMMUNITY:
     return set_community(p, d, v);
   case T_LOGLEVEL:
@@ -546,7 +604,8 @@ static asr_result set_value(parser *p, const directive *d, char *v)
 
 static int repeatable(const directive *d)
 {
-  return d->type == T_TARGETS || d->type == T_COMMUNITY;
+  return d->type == T_TARGETS || d->type == T_EXCLUDE || d->type == T_TCOMM ||
+         d->type == T_COMMUNITY;
 }
 
 static const directive *find(const char *name)
@@ -781,8 +840,33 @@ static void cross_v3(parser *p)
   }
 }
 
+/* The scan targets in order, less every exclusion: the first line that takes the total over
+ * the bound is named (host names count for nothing here: they are resolved at each scan). */
+static void check_total(parser *p)
+{
+  const asr_conf *c = p->c;
+  asr_targets all = {0};
+  char why[256];
+
+  for (size_t i = 0; i < c->n_excludes; i++)
+    asr_targets_exclude(&all, c->excludes[i], why, sizeof(why));
+  for (size_t i = 0; i < c->n_targets; i++) {
+    if (!numeric_target(c->targets[i]))
+      continue;
+    asr_targets_add(&all, c->targets[i], 0, why, sizeof(why));
+    if (asr_targets_finish(&all, 0, why, sizeof(why)) == ASR_ERR_TOO_LARGE) {
+      p->line = p->target_line[i];
+      perr(p, "scan_targets: %s: more than %d addresses in all scan targets", c->targets[i],
+           ASR_TARGETS_MAX_UNFORCED);
+      break;
+    }
+  }
+  asr_targets_free(&all);
+}
+
 static void cross_check(parser *p)
 {
+  check_total(p);
   cross_durations(p);
   cross_snmp(p);
   cross_v3(p);
@@ -813,7 +897,6 @@ void asr_conf_defaults(asr_conf *c)
     asr_platform_path(directives[i].def, v, sizeof(v)); /* %ProgramData% on Windows */
     set_value(&p, &directives[i], v);
   }
-  asr_targets_free(&p.scratch);
 }
 
 asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, void *ctx)
@@ -842,7 +925,6 @@ asr_result asr_conf_load(const char *path, asr_conf *c, asr_conf_error_cb err, v
   fclose(f);
   if (p.errors < MAX_ERRORS)
     cross_check(&p);
-  asr_targets_free(&p.scratch);
   return p.errors ? ASR_ERR_PARSE : ASR_OK;
 }
 

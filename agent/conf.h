@@ -19,6 +19,7 @@
 #define ASR_CONF_DEFAULT_PATH "/etc/asr-agent/asr-agent.conf"
 #endif
 #define ASR_CONF_MAX_LIST 64
+#define ASR_CONF_TC_LEN 512 /* a target_community value */
 
 typedef struct {
   /* where things are */
@@ -34,6 +35,12 @@ typedef struct {
   size_t n_targets;
   char communities[ASR_CONF_MAX_LIST][128]; /* community: repeatable, tried in order */
   size_t n_communities;
+  char excludes[ASR_CONF_MAX_LIST][128]; /* exclude: targets never scanned, repeatable */
+  size_t n_excludes;
+  /* target_community: "TARGET NAME [NAME...]" (single spaces), repeatable */
+  char target_communities[ASR_CONF_MAX_LIST][ASR_CONF_TC_LEN];
+  size_t n_target_communities;
+  unsigned scan_rate; /* scan_rate: sweep probes a second */
   char v3_user[64], v3_auth_proto[16], v3_priv_proto[16], v3_context[64];
   unsigned snmp_port, snmp_timeout_ms, snmp_retries, concurrency;
   unsigned snmp_host_deadline_ms; /* one host's whole conversation, 0 = 16 requests' worth */

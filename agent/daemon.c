@@ -237,12 +237,14 @@ out:
  * The steps: the command functions called in-process with an argv from the configuration.
  */
 
-#define ARGV_MAX 200
+/* room for every directive at its bound: 64 target lines, 64 exclusions, 64 targets with
+ * 16 communities each ("TARGET=NAME" an argument) */
+#define ARGV_MAX 4096
 
 typedef struct {
   char *argv[ARGV_MAX + 1];
   int argc;
-  char buf[16384];
+  char buf[393216];
   size_t used;
   bool overflow;
 } argv_buf;
@@ -331,6 +333,33 @@ static void args_credentials(argv_buf *a, const asr_conf *c)
   }
 }
 
+/* The exclusions, and the communities of targets that have their own ("TARGET=NAME" each,
+ * in order). */
+static void args_target_settings(argv_buf *a, const asr_conf *c)
+{
+  for (size_t i = 0; i < c->n_excludes; i++) {
+    arg_add(a, "--exclude");
+    arg_add(a, c->excludes[i]);
+  }
+  for (size_t i = 0; i < c->n_target_communities; i++) {
+    char line[sizeof(c->target_communities[0])], one[sizeof(line) + 1], *save = NULL;
+    const char *target;
+
+    asr_strlcpy(line, c->target_communities[i], sizeof(line));
+    target = strtok_r(line, " ", &save);
+    for (char *w = strtok_r(NULL, " ", &save); target && w; w = strtok_r(NULL, " ", &save)) {
+      if (asr_fmt(one, sizeof(one), "%s=%s", target, w) != ASR_OK) {
+        a->overflow = true;
+        continue;
+      }
+      arg_add(a, "--target-community");
+      arg_add(a, one);
+    }
+    asr_secret_wipe(line, sizeof(line));
+    asr_secret_wipe(one, sizeof(one));
+  }
+}
+
 /* Adds each scan target; a directive value may hold several, separated by blanks. */
 static void args_targets(argv_buf *a, const asr_conf *c)
 {
@@ -376,7 +405,9 @@ static int step_discover(const asr_conf *c)
   arg_add(a, "--no-progress");
   arg_addf(a, "--port=%u", c->snmp_port);
   args_snmp_engine(a, c, c->discovery_deadline, c->discovery_interval);
+  arg_addf(a, "--rate=%u", c->scan_rate);
   args_credentials(a, c);
+  args_target_settings(a, c);
   args_targets(a, c);
   status = run_step("discovery", asr_cmd_discover, a, c);
   free(a);
@@ -405,11 +436,13 @@ static int step_upload(const asr_conf *c)
   if (!a)
     return ASR_EXIT_INTERNAL;
   args_common(a, c, "upload");
-  /* bounded, so that a stop request is honoured within seconds; a failed run is retried
-   * by the schedule, not by a long wait here */
+  /* a failed run is retried by the schedule, not by a long wait here; a transfer has the
+   * time a slow link or proxy needs (a day's batch can be megabytes), and a stop request
+   * still ends it within a second (the scan tick is asked during the transfer, and pings
+   * the watchdog) */
   arg_add(a, "--max-wait=2");
-  arg_add(a, "--connect-timeout=2");
-  arg_add(a, "--timeout=4");
+  arg_add(a, "--connect-timeout=15");
+  arg_add(a, "--timeout=240");
   arg_addf(a, "--outbox-max-mb=%u", c->outbox_max_mb);
   status = run_step("upload", asr_cmd_upload, a, c);
   free(a);
@@ -462,8 +495,8 @@ static void publish_status(asr_daemon *d)
     int64_t s = ((d->last_upload % DAY) + DAY) % DAY;
     asr_fmt(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
   }
-  if (asr_fmt(line, sizeof(line), "%zu devices, %zu silent, last upload %s", x.devices, x.silent,
-              when) == ASR_OK)
+  if (asr_fmt(line, sizeof(line), "%zu %s, %zu silent, last upload %s", x.devices,
+              asr_plural((long long)x.devices, "device", "devices"), x.silent, when) == ASR_OK)
     asr_svc_status(line);
 }
 
@@ -811,9 +844,10 @@ int asr_daemon_prepare(asr_daemon *d)
   if (prepare_facts(d, &x) != ASR_OK)
     return ASR_EXIT_DB;
   plan_enroll(d, asr_clock_now());
-  asr_log(ASR_LOG_INFO, "%zu devices known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
-          d->conf.upload_window_start / 60, d->conf.upload_window_start % 60,
-          d->conf.upload_window_end / 60, d->conf.upload_window_end % 60);
+  asr_log(ASR_LOG_INFO, "%zu %s known; upload window %02d:%02d-%02d:%02d UTC", x.devices,
+          asr_plural((long long)x.devices, "device", "devices"), d->conf.upload_window_start / 60,
+          d->conf.upload_window_start % 60, d->conf.upload_window_end / 60,
+          d->conf.upload_window_end % 60);
   return -1;
 }
 

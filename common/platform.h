@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/addr.h"
 #include "common/result.h"
 
 /* Initialises what the platform needs before any other call (Windows: Winsock). */
@@ -144,5 +145,32 @@ unsigned long asr_platform_pid(void);
  * path meanwhile by another process is kept): 1 when tmp became path, 0 when path
  * existed (tmp is left as it was), -1 on another error (errno). */
 int asr_platform_rename_new(const char *tmp, const char *path);
+
+/* ---- UDP sockets (the sweep: snmp/sweep.c) ----------------------------------------------
+ * A non-blocking datagram socket of one family, bound to an ephemeral port of any local
+ * address. Sends and receives never wait: the caller selects on asr_udp_fd (snmp/scan.c's
+ * loop waits on these sockets and on net-snmp's together). */
+typedef struct asr_udp asr_udp;
+
+/* Opens a socket of family (ASR_AF_INET or ASR_AF_INET6) asking for a receive buffer of
+ * rcvbuf bytes (0: the system's default); ASR_ERR_IO when the system refuses (errno, or
+ * WSAGetLastError, logged). */
+asr_result asr_udp_open(int family, int rcvbuf, asr_udp **out);
+
+/* Sends one datagram to addr:port. ASR_ERR_LIMIT when the socket's buffer is full (try
+ * again later), ASR_ERR_IO for any other failure (e.g. no route). */
+asr_result asr_udp_send(asr_udp *u, const asr_addr *to, uint16_t port, const void *buf, size_t len);
+
+/* Receives one waiting datagram into buf (cap bytes): its size in *len, its source in
+ * *from and *port. ASR_ERR_NOT_FOUND when none is waiting, ASR_ERR_TOO_LARGE when it did not
+ * fit (dropped), ASR_ERR_IO on another error (e.g. an ICMP error reported by the system). */
+asr_result asr_udp_recv(asr_udp *u, void *buf, size_t cap, size_t *len, asr_addr *from,
+                        uint16_t *port);
+
+/* The socket's descriptor, for select() next to other sockets (a SOCKET on Windows). */
+int asr_udp_fd(const asr_udp *u);
+
+/* Closes the socket (NULL is fine). */
+void asr_udp_close(asr_udp *u);
 
 #endif

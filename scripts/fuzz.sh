@@ -2,20 +2,22 @@
 # fuzz.sh: builds the libFuzzer targets of fuzz/ with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs each for SECONDS (default 30) on the seed corpus.
 #
-#   scripts/fuzz.sh [SECONDS]             build, then fuzz both targets
-#   scripts/fuzz.sh repro TARGET FILE...  build, then run TARGET (recording or printer) once
-#                                         on each FILE (a reproducer) and show the report
+#   scripts/fuzz.sh [SECONDS]             build, then fuzz every target
+#   scripts/fuzz.sh repro TARGET FILE...  build, then run TARGET (recording, printer, targets
+#                                         or sweep) once on each FILE (a reproducer) and
+#                                         show the report
 #
 # Work files go to $FUZZ_WORK (default $TMPDIR/asr-agent-fuzz, never the source tree): the
 # binaries, the corpus grown from fuzz/corpus/<target> (the seeds in the tree are never
 # written), the logs, and crash-*/leak-*/timeout-* reproducers. Exits non-zero on the first
 # crash, leak, sanitizer report or invariant violation, printing the reproducer's path.
-# Needs clang and libclang-rt-14-dev (installed with apt-get when missing), libjansson-dev.
+# Needs clang and libclang-rt-14-dev (installed with apt-get when missing), libjansson-dev,
+# libsnmp-dev (the sweep target).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_WORK:-${TMPDIR:-/tmp}/asr-agent-fuzz}
 cc=${FUZZ_CC:-clang}
-targets="recording printer"
+targets="recording printer targets sweep"
 
 need_tools() {
   missing=""
@@ -33,20 +35,34 @@ need_tools() {
   fi
 }
 
+# The library sources a target reaches, and the libraries it links.
+sources() {
+  base="$top/common/result.c $top/common/log.c $top/common/util.c $top/common/cred.c
+    $top/common/device.c $top/common/clock.c $top/common/addr.c $top/common/platform_posix.c"
+  model="$top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c $top/snmp/printer.c"
+  case $1 in
+  recording | printer) echo "$base $model $top/snmp/recording.c $top/agent/output.c" ;;
+  targets) echo "$base $top/agent/targets.c" ;;
+  sweep) echo "$base $model $top/common/udp_posix.c $top/snmp/scan.c $top/snmp/sweep.c" ;;
+  esac
+}
+
+libs() {
+  case $1 in
+  recording | printer) pkg-config --cflags --libs jansson ;;
+  sweep) echo "$(net-snmp-config --cflags) $(net-snmp-config --libs)" ;;
+  esac
+}
+
 build() {
   mkdir -p "$work"
-  # The library sources the targets reach: the parser, the model, the output.
-  srcs="$top/common/result.c $top/common/log.c $top/common/util.c $top/common/cred.c
-    $top/common/device.c $top/common/clock.c $top/common/platform_posix.c $top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c
-    $top/snmp/printer.c $top/snmp/recording.c $top/agent/output.c"
-  flags="-g -O1 -std=c11 -D_GNU_SOURCE -I$top -fno-omit-frame-pointer
+  flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -I$top -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -Wall -Wextra -Werror"
   for t in $targets; do
     echo "fuzz.sh: building $work/fuzz_$t" >&2
     # shellcheck disable=SC2086,SC2046
-    "$cc" $flags -o "$work/fuzz_$t" "$top/fuzz/fuzz_$t.c" $srcs \
-      $(pkg-config --cflags --libs jansson)
+    "$cc" $flags -o "$work/fuzz_$t" "$top/fuzz/fuzz_$t.c" $(sources $t) $(libs $t)
   done
 }
 
@@ -80,7 +96,7 @@ run_one() {
 
 need_tools
 if [ "${1:-}" = repro ]; then
-  [ $# -ge 3 ] || { echo "usage: $0 repro recording|printer FILE..." >&2; exit 2; }
+  [ $# -ge 3 ] || { echo "usage: $0 repro recording|printer|targets|sweep FILE..." >&2; exit 2; }
   t=$2
   shift 2
   build

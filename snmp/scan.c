@@ -1,4 +1,4 @@
-/* scan.c: the asynchronous SNMP engine, and the only file that includes net-snmp.
+/* scan.c: the asynchronous SNMP detail engine; with sweep.c, the only files that include net-snmp.
  *
  * Why it looks like this. A discovery of a /24 must cost about one timeout, not 254
  * of them, so every host is a small state machine ("job") driven by net-snmp's
@@ -144,8 +144,9 @@ struct scan_run {
   scan_job **active;
   size_t nactive, done, total, responded;
   int64_t last_progress;
-  int64_t deadline; /* monotonic ms, 0 = none */
-  unsigned host_ms; /* the host deadline */
+  int64_t deadline;              /* monotonic ms, 0 = none */
+  unsigned host_ms;              /* the host deadline */
+  const asr_scan_feeder *feeder; /* jobs that arrive during the run (asr_scan_run_fed) */
 };
 
 /* Fixed OIDs the engine itself looks at (everything else comes from snmp/printer.c). */
@@ -800,12 +801,20 @@ static void on_response(scan_job *j, netsnmp_pdu *pdu)
   }
 }
 
-/* True when pdu came from the address and port the job's session sends to. */
+/* True when pdu came from the address and port the job's session sends to. The UDP
+ * transport hands the source over as an address pair, the UDPv6 one as a sockaddr_in6. */
 static int from_peer(const scan_job *j, const netsnmp_pdu *pdu)
 {
   const netsnmp_indexed_addr_pair *got = pdu->transport_data;
+  const struct sockaddr_in6 *got6 = pdu->transport_data;
 
-  if (!j->have_peer || !got || pdu->transport_data_length != (int)sizeof(*got))
+  if (!j->have_peer || !got)
+    return 0;
+  if (j->peer.sa.sa_family == AF_INET6)
+    return pdu->transport_data_length == (int)sizeof(*got6) && got6->sin6_family == AF_INET6 &&
+           got6->sin6_port == j->peer.sin6.sin6_port &&
+           memcmp(&got6->sin6_addr, &j->peer.sin6.sin6_addr, sizeof(got6->sin6_addr)) == 0;
+  if (pdu->transport_data_length != (int)sizeof(*got))
     return 0;
   if (got->remote_addr.sa.sa_family != AF_INET || j->peer.sa.sa_family != AF_INET)
     return 0;
@@ -940,7 +949,8 @@ static asr_result open_session(scan_job *j, const char **why)
 
   snmp_sess_init(&s);
   *why = "bad address";
-  if (asr_fmt(peer, sizeof(peer), "udp:%s:%u", j->job->address, (unsigned)j->job->port))
+  if (asr_fmt(peer, sizeof(peer), strchr(j->job->address, ':') ? "udp6:[%s]:%u" : "udp:%s:%u",
+              j->job->address, (unsigned)j->job->port))
     return ASR_ERR_TARGET;
   s.peername = peer;
   s.timeout = (long)j->run->o.timeout_ms * 1000L;
@@ -1115,6 +1125,24 @@ static void reap(scan_run *run)
   }
 }
 
+/* Adds the feeder's sockets to the wait and wakes up when it wants to run again. */
+static void feeder_wait(const asr_scan_feeder *f, netsnmp_large_fd_set *fds, int *nfds,
+                        struct timeval *tv, int64_t wake_ms)
+{
+  int socks[4];
+  size_t k = f->sockets(f->ctx, socks, 4);
+
+  for (size_t i = 0; i < k && i < 4; i++) {
+    NETSNMP_LARGE_FD_SET(socks[i], fds);
+    if (socks[i] + 1 > *nfds)
+      *nfds = socks[i] + 1;
+  }
+  if (wake_ms >= 0 && wake_ms < (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000) {
+    tv->tv_sec = (long)(wake_ms / 1000);
+    tv->tv_usec = (long)(wake_ms % 1000) * 1000;
+  }
+}
+
 /* Waits for answers or the next timer, and lets net-snmp dispatch them.
  *
  * Why a large fd set: with `concurrency` sessions in flight the set holds up to 900
@@ -1123,7 +1151,7 @@ static void reap(scan_run *run)
  * select() takes any count), so FD_SETSIZE here is only the initial size and must stay
  * the one net-snmp was built with (the struct embeds an fd_set). Tested with a /24 in
  * flight under Wine (scripts/win/test-fleet.sh). */
-static void wait_once(void)
+static void wait_once(const scan_run *run, int64_t wake_ms)
 {
   netsnmp_large_fd_set fds;
   struct timeval tv = {0, ASR_SCAN_TICK_MS * 1000};
@@ -1136,6 +1164,8 @@ static void wait_once(void)
     tv.tv_sec = 0;
     tv.tv_usec = ASR_SCAN_TICK_MS * 1000;
   }
+  if (run->feeder)
+    feeder_wait(run->feeder, &fds, &nfds, &tv, wake_ms);
   n = netsnmp_large_fd_set_select(nfds, &fds, NULL, NULL, &tv);
   if (n > 0)
     snmp_read2(&fds);
@@ -1282,7 +1312,7 @@ static void run_loop(scan_run *run, const asr_scan_job *jobs, size_t n)
       start_job(run, &jobs[next++]);
     reap(run);
     if (run->nactive > 0)
-      wait_once();
+      wait_once(run, -1);
     expire_hosts(run, asr_monotonic_ms());
     reap(run);
     progress(run, 0);
@@ -1318,6 +1348,88 @@ asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts 
   if (run->o.deadline_ms)
     run->deadline = run->last_progress + run->o.deadline_ms;
   run_loop(run, jobs, n);
+  progress(run, 1);
+out:
+  free(run->active);
+  free(run);
+  return r;
+}
+
+/* The next job the feeder has, while there is room; 0 when it has none now. */
+static int feed(scan_run *run, int *more)
+{
+  const asr_scan_job *job;
+
+  if (run->nactive >= run->o.concurrency || !*more)
+    return 0;
+  job = run->feeder->next(run->feeder->ctx, more);
+  if (!job)
+    return 0;
+  run->total++;
+  start_job(run, job);
+  return 1;
+}
+
+/* The loop of a fed run: the feeder runs after every wait (its input, its timers), its new
+ * jobs start while there is room, and the run ends when it has no more and none is left,
+ * or early, as asr_scan_run's, when the tick or the run's deadline says so. */
+static void run_fed(scan_run *run)
+{
+  const asr_scan_feeder *f = run->feeder;
+  int more = 1;
+
+  for (;;) {
+    asr_scan_end cut = run_cut(run, asr_monotonic_ms());
+    int64_t wake;
+
+    if (cut != ASR_SCAN_END_HOST) {
+      cut_run(run, NULL, 0, 0, cut);
+      if (f->stop)
+        f->stop(f->ctx);
+      return;
+    }
+    wake = f->service(f->ctx);
+    while (feed(run, &more))
+      ;
+    reap(run);
+    if (!more && run->nactive == 0)
+      break;
+    wait_once(run, wake);
+    expire_hosts(run, asr_monotonic_ms());
+    reap(run);
+    progress(run, 0);
+  }
+}
+
+asr_result asr_scan_run_fed(const asr_scan_feeder *feeder, const asr_scan_opts *opts,
+                            asr_scan_cb cb, asr_scan_progress progress_cb, void *ctx)
+{
+  scan_run *run;
+  asr_result r;
+
+  if (!cb || !feeder || !feeder->next || !feeder->service || !feeder->sockets)
+    return ASR_ERR_INVALID;
+  r = asr_scan_init();
+  if (r)
+    return r;
+  run = calloc(1, sizeof(*run));
+  if (!run)
+    return ASR_ERR_NOMEM;
+  run_opts(run, opts);
+  r = run_tables(run);
+  run->active = calloc(run->o.concurrency, sizeof(*run->active));
+  if (!r && !run->active)
+    r = ASR_ERR_NOMEM;
+  if (r)
+    goto out;
+  run->cb = cb;
+  run->progress = progress_cb;
+  run->ctx = ctx;
+  run->feeder = feeder;
+  run->last_progress = asr_monotonic_ms();
+  if (run->o.deadline_ms)
+    run->deadline = run->last_progress + run->o.deadline_ms;
+  run_fed(run);
   progress(run, 1);
 out:
   free(run->active);

@@ -1,4 +1,4 @@
-/* scan.h: the asynchronous SNMP engine (the only code that includes net-snmp).
+/* scan.h: the asynchronous SNMP detail engine (with sweep.c, the only code that includes net-snmp).
  *
  * Many hosts are queried at once from one thread: each job goes probe -> walk ->
  * extra GETs, with at most `concurrency` jobs in flight. A /24 of silent hosts costs
@@ -51,7 +51,7 @@ typedef enum {
 
 /* One host to query, with the credentials to try in order. */
 typedef struct {
-  char address[64]; /* numeric IPv4 address */
+  char address[64]; /* numeric IPv4 or IPv6 address */
   uint16_t port;
   const asr_snmp_cred *creds;
   size_t n_creds;
@@ -90,5 +90,27 @@ void asr_scan_fini(void);
  * every 100 ms. */
 asr_result asr_scan_run(const asr_scan_job *jobs, size_t n, const asr_scan_opts *opts,
                         asr_scan_cb cb, asr_scan_progress progress, void *ctx);
+
+/* Jobs that arrive while a run goes on (the sweep, snmp/sweep.h), and the feeder's own
+ * work, done in the engine's loop: one thread, one wait for both. */
+typedef struct {
+  /* The next job to start, or NULL when none is ready now; sets *more to 0 once no more
+   * will come. A job stays valid until its result was delivered. */
+  const asr_scan_job *(*next)(void *ctx, int *more);
+  /* Called after every wait: the feeder reads its sockets and sends what is due; returns
+   * the milliseconds until it wants to run again (-1: when its sockets have input). */
+  int64_t (*service)(void *ctx);
+  /* The feeder's sockets into fds (at most max); their count. */
+  size_t (*sockets)(void *ctx, int *fds, size_t max);
+  /* The run was cut (tick or deadline): no more jobs will be asked for (may be NULL). */
+  void (*stop)(void *ctx);
+  void *ctx;
+} asr_scan_feeder;
+
+/* Runs the jobs the feeder gives, at most `concurrency` at once, until it has no more and
+ * every job was delivered (cb as for asr_scan_run; total counts the jobs so far). The tick
+ * and the deadlines work as for asr_scan_run; a cut run tells the feeder (stop). */
+asr_result asr_scan_run_fed(const asr_scan_feeder *feeder, const asr_scan_opts *opts,
+                            asr_scan_cb cb, asr_scan_progress progress, void *ctx);
 
 #endif

@@ -236,6 +236,33 @@ static CURLcode set_proxy(CURL *c, const asr_http_opts *o)
   return rc;
 }
 
+/* libcurl's progress callback: the caller's abort question (asr_http_opts.abort_cb). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+  const asr_http_opts *o = ctx;
+
+  (void)dltotal;
+  (void)dlnow;
+  (void)ultotal;
+  (void)ulnow;
+  return o->abort_cb(o->abort_ctx) ? 1 : 0;
+}
+
+static CURLcode set_abort(CURL *c, const asr_http_opts *o)
+{
+  CURLcode rc;
+
+  if (!o->abort_cb)
+    return CURLE_OK;
+  rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  if (!rc)
+    rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)o);
+  if (!rc)
+    rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  return rc;
+}
+
 static CURLcode set_request(CURL *c, const asr_http_opts *o, const char *url,
                             struct curl_slist *hdrs, const void *body, size_t len,
                             asr_http_response *res, char *errbuf)
@@ -272,6 +299,8 @@ static CURLcode set_request(CURL *c, const asr_http_opts *o, const char *url,
     rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                           (long)(o->timeout_ms ? o->timeout_ms : TOTAL_TIMEOUT_MS));
   if (!rc)
+    rc = set_abort(c, o);
+  if (!rc)
     rc = set_tls(c, o);
   if (!rc)
     rc = set_proxy(c, o);
@@ -292,6 +321,8 @@ static const struct {
     {CURLE_COULDNT_RESOLVE_PROXY, ASR_ERR_RESOLVE, true, "proxy host name not found"},
     /* connect or total timeout */
     {CURLE_OPERATION_TIMEDOUT, ASR_ERR_TIMEOUT, true, "timed out"},
+    /* the caller's abort_cb said stop (a stop request): nothing was delivered */
+    {CURLE_ABORTED_BY_CALLBACK, ASR_ERR_TIMEOUT, true, "stopped before the end"},
     /* refused, reset, cut: the central may be restarting */
     {CURLE_COULDNT_CONNECT, ASR_ERR_PROTOCOL, true, "connection failed"},
     {CURLE_SEND_ERROR, ASR_ERR_PROTOCOL, true, "connection lost while sending"},

@@ -26,6 +26,11 @@ typedef struct {
   const char *proxy_userpwd;   /* "user:password" for the proxy; never logged */
   unsigned connect_timeout_ms; /* 0 = 10 s */
   unsigned timeout_ms;         /* whole request, 0 = 120 s */
+  /* Asked about once a second while a request runs (libcurl's progress callback); a
+   * non-zero answer ends the request at once (a stop request of the daemon, which also
+   * pings its watchdog from there). NULL: never. */
+  int (*abort_cb)(void *ctx);
+  void *abort_ctx;
 } asr_http_opts;
 
 /* The answer of a request. status 0 means no HTTP answer (see result and error). */

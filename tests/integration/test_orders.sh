@@ -112,10 +112,8 @@ done
 run "$O.badsite" "$O.badsite.err" "$ASR_CENTRAL" site add delta --contact "not an address" \
   --db "$CENTRAL_DB"
 check_status "site add with a contact that is no e-mail address is refused" 2 "$RC"
-run "$O.badsite" "$O.badsite.err" "$ASR_CENTRAL" site add delta --contact "Ops <ops@delta.example>" \
-  --db "$CENTRAL_DB"
-check_status "site add with a contact that is no plain address (a name, brackets) is refused" 2 "$RC"
-check "... saying what an address must be" grep -q "a plain address local@domain" "$O.badsite.err"
+check "... saying what an address must be" grep -q "local@domain" "$O.badsite.err"
+# (a contact written "Ops <ops@x.example>" is accepted: test_central.sh)
 python3 - "$CENTRAL_URL" "$TMPD" "$top_srcdir/tests/load" >"$TMPD/agents.json" 2>"$TMPD/enroll.err" <<'PYEOF'
 import json, sys
 sys.path.insert(0, sys.argv[3])

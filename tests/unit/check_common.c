@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/cred.h"
 #include "common/device.h"
 #include "common/platform.h"
@@ -407,6 +408,137 @@ START_TEST(test_plural_and_distance)
 }
 END_TEST
 
+/* Parses s as a whole address and formats it back. */
+static void roundtrip(const char *s, const char *want)
+{
+  asr_addr a;
+  char buf[ASR_ADDR_STRLEN];
+
+  ck_assert_msg(asr_addr_parse(s, &a) == ASR_OK, "%s refused", s);
+  asr_addr_format(&a, buf, sizeof(buf));
+  ck_assert_str_eq(buf, want);
+}
+
+/* Expects the IPv6 text s refused at 1-based position pos with why. */
+static void refused6(const char *s, size_t pos, const char *why)
+{
+  asr_addr a;
+  const char *end = NULL, *w = NULL;
+  asr_result r = asr_addr_parse6(s, &a, &end, &w);
+
+  if (r == ASR_OK && *end)
+    return; /* stopped early: the caller sees the rest */
+  ck_assert_msg(r == ASR_ERR_TARGET, "%s accepted", s);
+  ck_assert_uint_eq((size_t)(end - s) + 1, pos);
+  ck_assert_str_eq(w, why);
+}
+
+START_TEST(test_addr_text)
+{
+  asr_addr a;
+  const char *end, *why;
+
+  /* RFC 5952 output: lower case, longest zero run (leftmost on a tie), no lone "::0" */
+  roundtrip("2001:DB8:0:0:0:0:0:1", "2001:db8::1");
+  roundtrip("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1");
+  roundtrip("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1");
+  roundtrip("2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329");
+  roundtrip("::", "::");
+  roundtrip("::1", "::1");
+  roundtrip("1::", "1::");
+  roundtrip("1:0:0:2:0:0:0:3", "1:0:0:2::3");
+  roundtrip("::ffff:192.0.2.1", "::ffff:192.0.2.1");
+  roundtrip("64:ff9b::192.0.2.33", "64:ff9b::c000:221");
+  roundtrip("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8");
+  roundtrip("192.0.2.255", "192.0.2.255");
+  roundtrip("0.0.0.0", "0.0.0.0");
+  /* where each address ends: the target syntax goes on after it */
+  ck_assert_int_eq(asr_addr_parse6("fd00::1/120", &a, &end, &why), ASR_OK);
+  ck_assert_str_eq(end, "/120");
+  ck_assert_int_eq(asr_addr_parse6("fd00::1-fd00::5", &a, &end, &why), ASR_OK);
+  ck_assert_str_eq(end, "-fd00::5");
+  ck_assert_int_eq(a.b[15], 1);
+  ck_assert_int_eq(a.b[0], 0xfd);
+  /* refused, with the position of the problem */
+  refused6("1:2:3:4:5:6:7", 14, "too few groups (want 8, or '::' for zeros)");
+  refused6("1:2:3:4:5:6:7:8:9", 17, "too many groups (at most 8)");
+  refused6("1::2::3", 5, "more than one '::'");
+  refused6("12345::", 5, "group longer than 4 hexadecimal digits");
+  refused6(":1::", 1, "a leading ':' must be part of '::'");
+  refused6("1:2:", 5, "expected a hexadecimal group after ':'");
+  refused6("1:2:3:4:5:6:7::8", 17, "'::' stands for no group here (8 groups already)");
+  refused6("::1.2.3.256", 9, "octet out of range (0-255)");
+  refused6("::1.2.3", 8, "incomplete IPv4 part (want a.b.c.d)");
+  refused6("1:2:3:4:5:6:7:1.2.3.4", 15, "no room for an IPv4 part (at most 6 groups before it)");
+  refused6("::01.2.3.4", 3, "leading zero (octal?) not accepted");
+  /* whole strings */
+  ck_assert_int_eq(asr_addr_parse("::1 ", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("10.1.2", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("10.01.2.3", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("10.1.2.256", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("10.1.2.1000", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("printer", &a), ASR_ERR_TARGET);
+  ck_assert_int_eq(asr_addr_parse("", &a), ASR_ERR_TARGET);
+}
+END_TEST
+
+START_TEST(test_addr_arith)
+{
+  asr_addr a, b, f, l;
+  char buf[ASR_ADDR_STRLEN];
+
+  a = asr_addr_v4(0xc00002ffU);
+  ck_assert_uint_eq(asr_addr_v4_value(&a), 0xc00002ffU);
+  ck_assert_int_eq(asr_addr_inc(&a), 0);
+  asr_addr_format(&a, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "192.0.3.0");
+  ck_assert_int_eq(asr_addr_dec(&a), 0);
+  ck_assert_uint_eq(asr_addr_v4_value(&a), 0xc00002ffU);
+  a = asr_addr_v4(UINT32_MAX);
+  ck_assert_int_eq(asr_addr_inc(&a), 1); /* wraps */
+  ck_assert_uint_eq(asr_addr_v4_value(&a), 0);
+  ck_assert_int_eq(asr_addr_dec(&a), 1);
+  /* IPv6 carries across bytes; IPv4 sorts before IPv6 */
+  ck_assert_int_eq(asr_addr_parse("fd00::ff", &a), ASR_OK);
+  ck_assert_int_eq(asr_addr_inc(&a), 0);
+  asr_addr_format(&a, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "fd00::100");
+  b = asr_addr_v4(1);
+  ck_assert_int_lt(asr_addr_cmp(&b, &a), 0);
+  ck_assert_int_gt(asr_addr_cmp(&a, &b), 0);
+  ck_assert_int_eq(asr_addr_cmp(&a, &a), 0);
+  /* blocks and spans */
+  ck_assert_int_eq(asr_addr_parse("fd00::1:2345", &a), ASR_OK);
+  asr_addr_block(&a, 120, &f, &l);
+  asr_addr_format(&f, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "fd00::1:2300");
+  asr_addr_format(&l, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "fd00::1:23ff");
+  ck_assert_uint_eq(asr_addr_span(&f, &l), 256);
+  asr_addr_block(&a, 64, &f, &l);
+  ck_assert_uint_eq(asr_addr_span(&f, &l), UINT64_MAX); /* 2^64: saturated */
+  asr_addr_block(&a, 65, &f, &l);
+  ck_assert_uint_eq(asr_addr_span(&f, &l), UINT64_C(1) << 63);
+  asr_addr_block(&a, 0, &f, &l);
+  ck_assert_uint_eq(asr_addr_span(&f, &l), UINT64_MAX);
+  a = asr_addr_v4(0x0a010203U);
+  asr_addr_block(&a, 22, &f, &l);
+  ck_assert_uint_eq(asr_addr_v4_value(&f), 0x0a010000U);
+  ck_assert_uint_eq(asr_addr_v4_value(&l), 0x0a0103ffU);
+  ck_assert_uint_eq(asr_addr_span(&f, &l), 1024);
+  asr_addr_block(&a, 0, &f, &l);
+  ck_assert_uint_eq(asr_addr_span(&f, &l), UINT64_C(1) << 32);
+  /* loopback */
+  ck_assert(asr_addr_is_loopback(&(asr_addr){0}) == 0);
+  b = asr_addr_v4(0x7f000001U);
+  ck_assert(asr_addr_is_loopback(&b));
+  ck_assert_int_eq(asr_addr_parse("::1", &b), ASR_OK);
+  ck_assert(asr_addr_is_loopback(&b));
+  ck_assert_int_eq(asr_addr_parse("::2", &b), ASR_OK);
+  ck_assert(!asr_addr_is_loopback(&b));
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("common");
@@ -429,6 +561,8 @@ int main(void)
   tcase_add_test(tc, test_printer_errors);
   tcase_add_test(tc, test_device_init);
   tcase_add_test(tc, test_cred_names);
+  tcase_add_test(tc, test_addr_text);
+  tcase_add_test(tc, test_addr_arith);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

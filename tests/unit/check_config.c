@@ -315,6 +315,38 @@ START_TEST(test_targets_and_communities)
   bad("scan_targets 127.1.0.0/16\nscan_targets 127.2.0.0/16\n", 2,
       "scan_targets: 127.2.0.0/16: more than 65536 addresses in all scan targets");
   bad("scan_targets 10\n", 1, "scan_targets: 10: position 3: incomplete address (want a.b.c.d)");
+  /* IPv6 targets: /120 at most */
+  good("scan_targets fd00::/120 fd00::1:5\n");
+  ck_assert_uint_eq(c.n_targets, 2);
+  bad("scan_targets fd00::/112\n", 1,
+      "scan_targets: fd00::/112: wider than an IPv6 /120: a scan takes at most 256 IPv6 "
+      "addresses a target");
+  /* exclusions count: a /15 less a /16 fits; a /16 twice with one excluded too */
+  good("scan_targets 127.1.0.0/16\nscan_targets 127.2.0.0/16\nexclude 127.2.0.0/17\n"
+       "exclude 127.2.128.0/17, 127.1.0.7\n");
+  ck_assert_uint_eq(c.n_excludes, 3);
+  ck_assert_str_eq(c.excludes[2], "127.1.0.7");
+  bad("scan_targets 127.1.0.0/16\nexclude 10.0.0.0/8 fd00::/16\nscan_targets 127.2.0.0/16\n", 3,
+      "scan_targets: 127.2.0.0/16: more than 65536 addresses in all scan targets");
+  bad("exclude 127.1.2.300\n", 1, "exclude: 127.1.2.300: position 9: octet out of range (0-255)");
+  /* communities per target: the target first, the communities never echoed */
+  good("target_community 192.0.2.128/25   branch  public\ntarget_community fd00::/64 six\n");
+  ck_assert_uint_eq(c.n_target_communities, 2);
+  ck_assert_str_eq(c.target_communities[0], "192.0.2.128/25 branch public");
+  bad("target_community 192.0.2.0/24\n", 1,
+      "target_community: 192.0.2.0/24: give the target, then its communities");
+  bad("target_community printer-3 s3cret\n", 1,
+      "target_community: printer-3: position 1: an address, block or range is needed here, not "
+      "a host name");
+  bad("target_community 192.0.2.300 s3cret\n", 1,
+      "target_community: 192.0.2.300: position 9: octet out of range (0-255)");
+  /* the rate of the sweep */
+  good("scan_rate 500\n");
+  ck_assert_uint_eq(c.scan_rate, 500);
+  good("\n");
+  ck_assert_uint_eq(c.scan_rate, 20000);
+  ck_assert_uint_eq(load("scan_rate 0\n"), ASR_ERR_PARSE);
+  ck_assert_uint_eq(load("scan_rate 1000001\n"), ASR_ERR_PARSE);
   bad("community a b\n", 1, "community: a community is one word (no blanks)");
   bad("community=private\n", 1, "community: write 'name value', without '='");
   ck_assert_ptr_null(strstr(errs[0], "private"));
