@@ -31,6 +31,7 @@ enum {
 int asr_cmd_discover(int argc, char **argv);
 int asr_cmd_poll(int argc, char **argv);
 int asr_cmd_status(int argc, char **argv);
+int asr_cmd_meters(int argc, char **argv);
 int asr_cmd_inspect(int argc, char **argv);
 int asr_cmd_enroll(int argc, char **argv);
 int asr_cmd_upload(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct {
     {"discover", asr_cmd_discover, "find printers on the network (SNMP scan)"},
     {"poll", asr_cmd_poll, "read the supplies of known printers"},
     {"status", asr_cmd_status, "show known printers and their supplies"},
+    {"meters", asr_cmd_meters, "billing meters per printer for a month (start, end, usage)"},
     {"inspect", asr_cmd_inspect, "read a recorded printer (snmpwalk -On or snmprec)"},
     {"enroll", asr_cmd_enroll, "register this agent with the central service"},
     {"upload", asr_cmd_upload, "send the pending readings to the central service now"},

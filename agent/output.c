@@ -17,6 +17,8 @@
  * from printers that begin with = + - @ get a leading ' (CSV injection). */
 #include "agent/output.h"
 
+#include "snmp/alerts.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +201,73 @@ static int set_identity(json_t *o, const asr_device *d)
   return bad;
 }
 
+static json_t *meter_json(const asr_meter *m)
+{
+  json_t *o = json_object();
+
+  if (o && (set_str(o, "name", m->name) || set_str(o, "unit", m->unit) ||
+            set_str(o, "source", m->source) ||
+            json_object_set_new(o, "value", json_integer(m->value)))) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
+static json_t *alert_json(const asr_alert *a)
+{
+  char key[32];
+  json_t *o = json_object();
+  int bad = !o;
+
+  asr_alert_key(a, key, sizeof(key));
+  if (!bad) {
+    bad |= json_object_set_new(o, "index", json_integer(a->index));
+    bad |= set_code(o, "severity", a->severity, asr_alert_severity_name(a->severity));
+    bad |= set_code(o, "training", a->training, asr_alert_training_name(a->training));
+    bad |= set_code(o, "group", a->group, asr_alert_group_name(a->group));
+    bad |= set_int_or_null(o, "group_index", a->group_index >= 0, a->group_index);
+    bad |= set_int_or_null(o, "location", a->location >= 0, a->location);
+    bad |= set_code(o, "code", a->code, asr_alert_code_name(a->code));
+    bad |= set_str(o, "description", a->description);
+    bad |= json_object_set_new(o, "time", json_integer(a->time));
+    bad |= json_object_set_new(o, "critical", json_boolean(asr_alert_critical(a)));
+    bad |= set_str(o, "route", asr_alert_route(a));
+    bad |= set_str(o, "key", key);
+  }
+  if (bad) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
+/* "meters" (when the printer reported some) and "alerts" (when its prtAlertTable was
+ * read; "alerts_total" the rows it had); -1 when out of memory. */
+static int set_meters_alerts(json_t *o, const asr_device *d)
+{
+  json_t *arr;
+  int bad = 0;
+  size_t n = d->n_meters < ASR_METERS_MAX ? d->n_meters : ASR_METERS_MAX;
+
+  if (n) {
+    arr = json_array();
+    bad |= !arr || json_object_set_new(o, "meters", arr);
+    for (size_t i = 0; i < n && !bad; i++)
+      bad |= json_array_append_new(arr, meter_json(&d->meters[i]));
+  }
+  n = d->n_alerts < ASR_ALERTS_MAX ? d->n_alerts : ASR_ALERTS_MAX;
+  if (!bad && d->has_alert_table) {
+    arr = json_array();
+    bad |= !arr || json_object_set_new(o, "alerts", arr);
+    for (size_t i = 0; i < n && !bad; i++)
+      bad |= json_array_append_new(arr, alert_json(&d->alerts[i]));
+    if (!bad)
+      bad |= json_object_set_new(o, "alerts_total", json_integer((json_int_t)d->alerts_total));
+  }
+  return bad ? -1 : 0;
+}
+
 /* The DEVICE object of output.h; NULL when out of memory. */
 static json_t *device_json(const asr_device *d)
 {
@@ -214,6 +283,8 @@ static json_t *device_json(const asr_device *d)
     bad |= json_object_set_new(o, "supplies", supplies);
     supplies = NULL;
   }
+  if (!bad)
+    bad |= set_meters_alerts(o, d);
   json_decref(supplies);
   if (bad) {
     json_decref(o);

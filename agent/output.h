@@ -10,7 +10,13 @@
  *   (ISO time) and "state_seconds"; with asr_report_set_note "conflict" or "problem" (text).
  * SUPPLY = {"index", "description", "part_number", "type", "class", "colorant" (the
  *   printer's word), "colorant_std" (its canonical word, snmp/colorant.h), "unit", "max",
- *   "level", "percent", "state"}; unknown values are null. */
+ *   "level", "percent", "state"}; unknown values are null.
+ * A polled or inspected DEVICE also has "meters": [{"name", "unit", "source", "value"}]
+ * when the printer reported some, and "alerts": [ALERT...] with "alerts_total" when its
+ * prtAlertTable was read. ALERT = {"index", "severity", "training", "group",
+ * "group_index", "location", "code", "description", "time", "critical", "route", "key"}
+ * (names of docs/meters.md; "key" the alert's identity across polls). */
+
 #ifndef ASR_OUTPUT_H
 #define ASR_OUTPUT_H
 

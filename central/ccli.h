@@ -29,6 +29,7 @@ int ccli_devices(int argc, char **argv);
 int ccli_agent(int argc, char **argv);
 int ccli_problems(int argc, char **argv);
 int ccli_simulate(int argc, char **argv);
+int ccli_meters(int argc, char **argv); /* central/ccli_meters.c */
 
 struct cstore;
 

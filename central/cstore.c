@@ -1,4 +1,5 @@
-/* cstore.c: the database of asr-central; the only central code that includes sqlite3.h.
+/* cstore.c: the database of asr-central; the only central code that includes sqlite3.h
+ * (with central/cmeters.c, which borrows its handle through cstore_int.h).
  *
  * Reading order: the schema and its migrations (data), the statements (data), the
  * handle and error conversion, opening, sites and agents, applying a batch (the hot
@@ -14,6 +15,9 @@
  * - A batch is applied under BEGIN IMMEDIATE: writers queue on the busy timeout, and a
  *   batch that still meets a busy file is retried whole (it was rolled back). */
 #include "central/cstore.h"
+
+#include "central/cmeters.h"
+#include "central/cstore_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +270,7 @@ static const struct {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -410,6 +415,7 @@ struct cstore {
   char err[CSTORE_ERR_MAX];
   sqlite3_stmt *stmt[S_COUNT];
   sqlite3_stmt *ostmt[CSTORE_OSTMT_MAX]; /* replenishment statements (end of this file) */
+  sqlite3_stmt *xstmt[CSTORE_XSTMT_MAX]; /* the store's other files (cstore_int.h) */
 };
 
 static int busy_timeout_ms = 30000;
@@ -698,6 +704,40 @@ fail:
   return r;
 }
 
+asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
+{
+  if (slot < 0 || slot >= CSTORE_XSTMT_MAX)
+    return ASR_ERR_LIMIT;
+  if (!st->xstmt[slot]) {
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->xstmt[slot], NULL);
+    if (rc != SQLITE_OK)
+      return db_fail(st, rc, "preparing a statement");
+  }
+  *out = st->xstmt[slot];
+  return ASR_OK;
+}
+
+asr_result cstore_x_run(cstore *st, sqlite3_stmt *s, const char *what)
+{
+  return stmt_run(st, s, what);
+}
+
+asr_result cstore_x_row(cstore *st, sqlite3_stmt *s, const char *what, bool *row)
+{
+  return stmt_row(st, s, what, row);
+}
+
+void cstore_x_done(sqlite3_stmt *s)
+{
+  stmt_done(s);
+}
+
+asr_result cstore_x_not_found(cstore *st, const char *what, const char *name)
+{
+  set_err(st, "no such %s '%s'", what, name);
+  return ASR_ERR_NOT_FOUND;
+}
+
 void cstore_close(cstore *st)
 {
   if (!st)
@@ -706,6 +746,8 @@ void cstore_close(cstore *st)
     sqlite3_finalize(st->stmt[i]);
   for (int i = 0; i < CSTORE_OSTMT_MAX; i++)
     sqlite3_finalize(st->ostmt[i]);
+  for (int i = 0; i < CSTORE_XSTMT_MAX; i++)
+    sqlite3_finalize(st->xstmt[i]);
   sqlite3_close(st->db);
   free(st->path);
   free(st);
@@ -1094,6 +1136,8 @@ static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, in
     bind_level(ls, 4, &rd->levels[i]);
     r = stmt_run(st, ls, "storing a level");
   }
+  if (!r && rd->n_meters)
+    r = cmeters_store(st, dev, rd);
   return r;
 }
 
@@ -1561,8 +1605,9 @@ asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, c
 
 int64_t cstore_count(cstore *st, const char *table)
 {
-  static const char *const tables[] = {"devices", "readings", "levels",   "events",  "batches",
-                                       "agents",  "sites",    "supplies", "problems"};
+  static const char *const tables[] = {"devices",  "readings",   "levels", "events",
+                                       "batches",  "agents",     "sites",  "supplies",
+                                       "problems", "meter_reads"};
   char sql[64];
   sqlite3_stmt *s = NULL;
   int64_t n = -1;

@@ -53,6 +53,13 @@ typedef struct {
   int percent;
 } cstore_level;
 
+/* A billing meter read of a reading (protocol 2, docs/meters.md): kept as read; flag
+ * ("backwards", "jump", "reset") and note only when the agent flagged it, else NULL. */
+typedef struct {
+  const char *name, *unit, *source, *flag, *note;
+  int64_t value;
+} cstore_meter;
+
 typedef struct {
   size_t device; /* index into the batch's devices */
   int64_t t;
@@ -60,6 +67,8 @@ typedef struct {
   int64_t page_count;
   size_t n_levels;
   cstore_level *levels;
+  size_t n_meters; /* central/cmeters.c stores them */
+  cstore_meter *meters;
 } cstore_reading;
 
 typedef struct {

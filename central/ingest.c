@@ -236,6 +236,8 @@ struct ingest_doc {
   cstore_level *levels;         /* all readings' levels */
   size_t *dev_refusal;          /* per device: its entry in batch.refused + 1, 0 = none */
   char digest[ASR_SIGN_HEX_LEN + 1];
+  cstore_meter *meters; /* all readings' meters (protocol 2) */
+  int protocol;
 };
 
 typedef struct {
@@ -243,6 +245,7 @@ typedef struct {
   size_t errn;
   ingest_doc *doc;
   size_t n_supplies, n_levels; /* used of doc->supplies and doc->levels */
+  size_t n_meters;             /* used of doc->meters */
 } vctx;
 
 static asr_result bad(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -518,6 +521,59 @@ static asr_result check_levels(vctx *v, json_t *o, const char *path, cstore_read
   return r;
 }
 
+/* One meter read (protocol 2): {name, unit, source, value, flag?, note?}. */
+static asr_result check_meter(vctx *v, json_t *o, const char *path, cstore_meter *m)
+{
+  asr_result r;
+
+  if (!json_is_object(o))
+    return bad(v, "%s: not an object", path);
+  r = req_str(v, o, path, "name", INGEST_METER_STR_MAX, &m->name);
+  if (!r && strspn(m->name, "abcdefghijklmnopqrstuvwxyz0123456789._") != strlen(m->name))
+    r = bad(v, "%s.name: not of [a-z0-9._]", path);
+  if (!r)
+    r = opt_str(v, o, path, "unit", INGEST_METER_STR_MAX, &m->unit);
+  if (!r)
+    r = opt_str(v, o, path, "source", INGEST_METER_STR_MAX, &m->source);
+  if (!r)
+    r = req_int(v, o, path, "value", 0, INT64_MAX, &m->value);
+  if (!r)
+    r = opt_str(v, o, path, "flag", INGEST_STR_MAX, &m->flag);
+  if (!r && m->flag && strcmp(m->flag, "backwards") != 0 && strcmp(m->flag, "jump") != 0 &&
+      strcmp(m->flag, "reset") != 0)
+    r = bad(v, "%s.flag: not backwards, jump or reset", path);
+  if (!r)
+    r = opt_str(v, o, path, "note", INGEST_STR_MAX, &m->note);
+  return r;
+}
+
+static asr_result check_meters(vctx *v, json_t *o, const char *path, cstore_reading *rd)
+{
+  char mp[96];
+  json_t *arr = NULL;
+  asr_result r = ASR_OK;
+  size_t n;
+
+  if (v->doc->protocol < 2) /* version 1: no meters, as it always was */
+    return ASR_OK;
+  r = get_array(v, o, path, "meters", INGEST_MAX_READING_METERS, false, &arr);
+  n = arr ? json_array_size(arr) : 0;
+  if (r || !n)
+    return r;
+  rd->meters = v->doc->meters + v->n_meters;
+  v->n_meters += n;
+  rd->n_meters = n;
+  for (size_t i = 0; !r && i < n; i++) {
+    asr_fmt(mp, sizeof(mp), "%s.meters[%zu]", path, i);
+    r = check_meter(v, json_array_get(arr, i), mp, &rd->meters[i]);
+    for (size_t j = 0; !r && j < i; j++) {
+      if (strcmp(rd->meters[j].name, rd->meters[i].name) == 0)
+        r = bad(v, "%s: meter '%s' repeated", mp, rd->meters[i].name);
+    }
+  }
+  return r;
+}
+
 static asr_result check_reading(vctx *v, json_t *o, const char *path, cstore_reading *rd)
 {
   int64_t dev = 0, n_dev = (int64_t)v->doc->batch.n_devices;
@@ -534,6 +590,8 @@ static asr_result check_reading(vctx *v, json_t *o, const char *path, cstore_rea
   rd->has_page_count = rd->page_count >= 0;
   if (!r)
     r = check_levels(v, o, path, rd);
+  if (!r)
+    r = check_meters(v, o, path, rd);
   return r;
 }
 
@@ -573,7 +631,7 @@ static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs
 {
   ingest_doc *doc = v->doc;
   cstore_batch *b = &doc->batch;
-  size_t n_sup = 0, n_lev = 0;
+  size_t n_sup = 0, n_lev = 0, n_met = 0;
 
   b->n_devices = json_array_size(devs);
   b->n_readings = json_array_size(reads);
@@ -581,8 +639,14 @@ static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs
   b->n_readings_sent = b->n_readings;
   for (size_t i = 0; i < b->n_devices; i++)
     n_sup += json_array_size(json_object_get(json_array_get(devs, i), "supplies"));
-  for (size_t i = 0; i < b->n_readings; i++)
+  for (size_t i = 0; i < b->n_readings; i++) {
     n_lev += json_array_size(json_object_get(json_array_get(reads, i), "levels"));
+    n_met += json_array_size(json_object_get(json_array_get(reads, i), "meters"));
+  }
+  if (n_met > INGEST_MAX_METERS)
+    return too_large(
+        v, "readings: %zu meter reads in all, more than the %d a batch may hold: split it", n_met,
+        INGEST_MAX_METERS);
   if (n_lev > INGEST_MAX_LEVELS)
     return too_large(v, "readings: %zu levels in all, more than the %d a batch may hold: split it",
                      n_lev, INGEST_MAX_LEVELS);
@@ -595,8 +659,9 @@ static asr_result alloc_arrays(vctx *v, json_t *devs, json_t *reads, json_t *evs
   doc->supplies = metered_calloc(n_sup + 1, sizeof(*doc->supplies));
   doc->levels = metered_calloc(n_lev + 1, sizeof(*doc->levels));
   doc->dev_refusal = metered_calloc(b->n_devices + 1, sizeof(*doc->dev_refusal));
+  doc->meters = metered_calloc(n_met + 1, sizeof(*doc->meters));
   if (!b->devices || !b->readings || !b->events || !doc->supplies || !doc->levels ||
-      !doc->dev_refusal)
+      !doc->dev_refusal || !doc->meters)
     return ASR_ERR_NOMEM;
   return ASR_OK;
 }
@@ -735,11 +800,13 @@ static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t 
   asr_result r;
 
   if (!json_is_integer(p))
-    return bad(v, "protocol: missing or not an integer (this central speaks %d)", INGEST_PROTOCOL);
+    return bad(v, "protocol: missing or not an integer (this central speaks %d to %d)",
+               INGEST_PROTOCOL_MIN, INGEST_PROTOCOL);
   proto = json_integer_value(p);
-  if (proto != INGEST_PROTOCOL)
-    return bad(v, "protocol: version %lld is not supported (this central speaks %d)",
-               (long long)proto, INGEST_PROTOCOL);
+  if (proto < INGEST_PROTOCOL_MIN || proto > INGEST_PROTOCOL)
+    return bad(v, "protocol: version %lld is not supported (this central speaks %d to %d)",
+               (long long)proto, INGEST_PROTOCOL_MIN, INGEST_PROTOCOL);
+  v->doc->protocol = (int)proto;
   r = check_ids(v, root, agent_id, b);
   if (!r)
     r = opt_str(v, root, "batch", "agent_version", INGEST_STR_MAX, &b->agent_version);
@@ -877,7 +944,7 @@ asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ing
 {
   json_error_t jerr;
   ingest_doc *doc = calloc(1, sizeof(*doc));
-  vctx v = {err, errn, doc, 0, 0};
+  vctx v = {err, errn, doc, 0, 0, 0};
   asr_result r = ASR_ERR_NOMEM;
 
   *out = NULL;
@@ -930,6 +997,7 @@ void ingest_doc_free(ingest_doc *doc)
   budget_free_block(doc->levels);
   budget_free_block(doc->dev_refusal);
   budget_free_block(doc->batch.refused);
+  budget_free_block(doc->meters);
   json_decref(doc->root);
   free(doc);
 }

@@ -52,6 +52,30 @@ typedef struct {
   asr_supply_state state;
 } asr_supply;
 
+/* One billing meter read at a poll (snmp/meters.c, docs/meters.md). */
+#define ASR_METERS_MAX 32
+typedef struct {
+  char name[32];   /* "total", "black", "color", "duplex", "copy_black", "marker.1", ... */
+  char unit[24];   /* "impressions", "sheets", "clicks", or a prtMarkerCounterUnit name */
+  char source[24]; /* "printer-mib" or the vendor of the private counter ("HP", ...) */
+  int64_t value;   /* value * scale of the table row, >= 0 */
+} asr_meter;
+
+/* One row of prtAlertTable (RFC 3805), decoded (snmp/alerts.c, docs/meters.md). */
+#define ASR_ALERTS_MAX 32
+#define ASR_ALERT_DESCR_MAX 256
+typedef struct {
+  int32_t index;       /* prtAlertIndex (reused by printers: identity is the content) */
+  int32_t severity;    /* prtAlertSeverityLevel code, 0 = not reported */
+  int32_t training;    /* prtAlertTrainingLevel code */
+  int32_t group;       /* prtAlertGroup code */
+  int32_t group_index; /* prtAlertGroupIndex, -1 = not reported */
+  int32_t location;    /* prtAlertLocation, -1 = not reported */
+  int32_t code;        /* prtAlertCode code */
+  uint32_t time;       /* prtAlertTime (sysUpTime ticks when it was added) */
+  char description[ASR_ALERT_DESCR_MAX]; /* decoded, bounded UTF-8 */
+} asr_alert;
+
 typedef struct {
   char ip[48];
   char sys_object_id[256]; /* dotted, no leading dot */
@@ -69,6 +93,12 @@ typedef struct {
   bool has_error_state;
   size_t n_supplies;
   asr_supply supplies[ASR_SUPPLIES_MAX];
+  size_t n_meters;
+  asr_meter meters[ASR_METERS_MAX];
+  size_t n_alerts;      /* alerts kept (the most severe first when the table is larger) */
+  size_t alerts_total;  /* rows the printer's prtAlertTable had */
+  bool has_alert_table; /* prtAlertTable was read (an empty table clears every alert) */
+  asr_alert alerts[ASR_ALERTS_MAX];
 } asr_device;
 
 /* Sets every field of d to "unknown" (zero, empty strings, percent null). */

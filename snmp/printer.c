@@ -15,8 +15,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "snmp/alerts.h"
 #include "snmp/charset.h"
 #include "snmp/colorant.h"
+#include "snmp/meters.h"
 #include "snmp/quirks.h"
 
 /* The probe: one GET that every SNMP agent answers. */
@@ -38,9 +40,11 @@ const asr_oid_row asr_printer_walks[] = {
     {"prtGeneralCurrentLocalization", "1.3.6.1.2.1.43.5.1.1.2"},
     {"prtGeneralSerialNumber", "1.3.6.1.2.1.43.5.1.1.17"},
     {"prtLocalizationCharacterSet", "1.3.6.1.2.1.43.7.1.1.4"},
+    {"prtMarkerCounterUnit", "1.3.6.1.2.1.43.10.2.1.3"},
     {"prtMarkerLifeCount", "1.3.6.1.2.1.43.10.2.1.4"},
     {"prtMarkerSuppliesEntry", "1.3.6.1.2.1.43.11.1.1"},
     {"prtMarkerColorantValue", "1.3.6.1.2.1.43.12.1.1.4"},
+    {"prtAlertEntry", "1.3.6.1.2.1.43.18.1.1"},
     {"entPhysicalSerialNum", "1.3.6.1.2.1.47.1.1.1.1.11"},
     {NULL, NULL},
 };
@@ -411,10 +415,12 @@ static void fill_serial(const asr_vbset *vbs, uint32_t ent, uint32_t hr, asr_dev
 size_t asr_printer_extra_gets(const asr_vbset *vbs, const char **oids, size_t max)
 {
   char serial[128];
+  uint32_t ent = enterprise_of(vbs);
+  size_t n = 0;
 
-  if (standard_serial(vbs, printer_hr_index(vbs), serial, sizeof(serial)))
-    return 0;
-  return asr_quirks_serial_oids(enterprise_of(vbs), oids, max);
+  if (!standard_serial(vbs, printer_hr_index(vbs), serial, sizeof(serial)))
+    n = asr_quirks_serial_oids(ent, oids, max);
+  return n + asr_meters_oids(ent, oids + n, max - n); /* the vendor's billing meters */
 }
 
 /* ---- page count and status ------------------------------------------------------ */
@@ -856,5 +862,7 @@ asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *o
   fill_page_count(vbs, hr, out);
   fill_status(vbs, hr, out);
   fill_supplies(vbs, ent, hr, out);
+  asr_meters_read(vbs, ent, out);
+  asr_alerts_read(vbs, hr, out);
   return ASR_OK;
 }

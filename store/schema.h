@@ -293,6 +293,39 @@ static const asr_schema_step asr_schema_steps[] = {
         " last_start INTEGER NOT NULL DEFAULT 0,"
         " fingerprint TEXT NOT NULL DEFAULT ''"
         ") WITHOUT ROWID;"},
+    /* MERGE NOTE: version 6 belongs to another branch; this empty step keeps the versions
+     * contiguous until it is merged, and is replaced by its real step 6 then. */
+    {6, "SELECT 1;"},
+    {7, "CREATE TABLE IF NOT EXISTS meter_reads ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " t INTEGER NOT NULL,"
+        " name TEXT NOT NULL,"
+        " unit TEXT NOT NULL DEFAULT '',"
+        " source TEXT NOT NULL DEFAULT '',"
+        " value INTEGER NOT NULL,"
+        " flag TEXT NOT NULL DEFAULT '',"
+        " note TEXT NOT NULL DEFAULT '',"
+        " PRIMARY KEY (device_id, t, name)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS meter_reads_name ON meter_reads(device_id, name, t);"
+        "CREATE TABLE IF NOT EXISTS alerts ("
+        " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        " key TEXT NOT NULL,"
+        " idx INTEGER NOT NULL DEFAULT 0,"
+        " severity INTEGER NOT NULL DEFAULT 0,"
+        " training INTEGER NOT NULL DEFAULT 0,"
+        " grp INTEGER NOT NULL DEFAULT 0,"
+        " group_index INTEGER NOT NULL DEFAULT -1,"
+        " location INTEGER NOT NULL DEFAULT -1,"
+        " code INTEGER NOT NULL DEFAULT 0,"
+        " description TEXT NOT NULL DEFAULT '',"
+        " critical INTEGER NOT NULL DEFAULT 0,"
+        " first_seen INTEGER NOT NULL DEFAULT 0,"
+        " last_seen INTEGER NOT NULL DEFAULT 0,"
+        " cleared_at INTEGER NOT NULL DEFAULT 0,"
+        " raised INTEGER NOT NULL DEFAULT 0," /* 1: its critical event was recorded */
+        " PRIMARY KEY (device_id, key)"
+        ");"},
 };
 
 #define ASR_SCHEMA_STEPS (sizeof(asr_schema_steps) / sizeof(asr_schema_steps[0]))

@@ -26,6 +26,8 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "snmp/colorant.h"
+#include "store/alerts.h"
+#include "store/meters.h"
 #include "store/schema.h"
 
 #define LEVELS_FORMAT 1
@@ -1277,8 +1279,12 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
     r = save_identity(st, did, dev, &idn, port, now);
   if (!r && cred)
     r = save_cred(st, did, cred);
-  if (!r && (dev->n_supplies > 0 || dev->has_page_count))
+  if (!r && (dev->n_supplies > 0 || dev->has_page_count || dev->n_meters > 0))
     r = save_reading(st, did, dev, now);
+  if (!r && dev->n_meters > 0)
+    r = asr_meters_save(st, did, dev, now); /* store/meters.c: same time as the reading */
+  if (!r)
+    r = asr_alerts_track(st, did, dev, now); /* store/alerts.c: new, persisting, cleared */
   if (!r)
     r = tx_commit(st);
   if (r) {

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "store/events.h"
+#include "store/meters.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"
 
@@ -411,6 +412,42 @@ static json_t *levels_json(const builder *b, const dev_entry *e, const asr_store
   return arr;
 }
 
+/* One meter read as the protocol's object (docs/protocol.md, version 2). */
+static int add_meter(const asr_meter_read *m, void *ctx)
+{
+  json_t *arr = ctx, *o = json_object();
+  int bad = !o;
+
+  if (!bad) {
+    bad |= json_object_set_new(o, "name", jtext(m->name));
+    bad |= json_object_set_new(o, "unit", jtext(m->unit));
+    bad |= json_object_set_new(o, "source", jtext(m->source));
+    bad |= json_object_set_new(o, "value", json_integer(m->value));
+    if (m->flag[0]) {
+      bad |= json_object_set_new(o, "flag", jtext(m->flag));
+      bad |= json_object_set_new(o, "note", jtext(m->note));
+    }
+    bad |= json_array_append_new(arr, o);
+  }
+  return bad;
+}
+
+/* The meters read with a reading ("meters" member, only when there are some). */
+static int set_meters(builder *b, json_t *o, int64_t device_id, int64_t t)
+{
+  json_t *arr = json_array();
+  asr_result r;
+
+  if (!arr)
+    return 1;
+  r = asr_meters_at(b->st, device_id, t, add_meter, arr);
+  if (r || json_array_size(arr) == 0) {
+    json_decref(arr);
+    return r != ASR_OK;
+  }
+  return json_object_set_new(o, "meters", arr);
+}
+
 /* The walk's callback: one reading into the batch. */
 static int add_reading(int64_t device_id, int64_t t, bool has_pc, int64_t pc,
                        const asr_store_level *lv, size_t n, void *ctx)
@@ -436,6 +473,7 @@ static int add_reading(int64_t device_id, int64_t t, bool has_pc, int64_t pc,
     /* a counter: a negative value from a printer is no count (the central would refuse it) */
     bad |= json_object_set_new(o, "page_count", has_pc && pc >= 0 ? json_integer(pc) : json_null());
     bad |= json_object_set_new(o, "levels", levels_json(b, &b->devs[idx], lv, n));
+    bad |= set_meters(b, o, device_id, t);
     bad |= json_array_append_new(b->readings, o);
   }
   if (bad)
@@ -534,7 +572,7 @@ static asr_result finish_body(builder *b, int64_t seq, asr_outbox_batch *out, as
   int bad = !doc || !grouped || r;
 
   if (!bad) {
-    bad |= json_object_set_new(doc, "protocol", json_integer(1));
+    bad |= json_object_set_new(doc, "protocol", json_integer(ASR_PROTOCOL_VERSION));
     bad |= json_object_set_new(doc, "batch_id", json_string(out->batch_id));
     bad |= json_object_set_new(doc, "agent_id", json_string(b->o->agent_id));
     bad |= json_object_set_new(doc, "agent_version", json_string(b->o->agent_version));

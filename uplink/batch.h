@@ -18,6 +18,8 @@
 
 #define ASR_BATCH_MAX_READINGS_DEFAULT 100000
 #define ASR_BATCH_HEARTBEAT_SECONDS 86400 /* a quiet agent still sends a batch a day */
+/* The protocol version the agent sends: 2 = 1 + readings[].meters (docs/protocol.md). */
+#define ASR_PROTOCOL_VERSION 2
 
 typedef struct {
   const char *agent_id;

@@ -129,8 +129,8 @@ mutate()
     python3 -c 'import json,sys; b=json.load(sys.stdin); '"$2"'; json.dump(b, sys.stdout)' >"$TMPD/m$1.json"
   send "m$1" --agent "$AG" --secret "$SEC" --json "$TMPD/m$1.json" --gzip
 }
-mutate 10 'b["protocol"] = 2'
-jcheck "protocol 2 -> 400 naming the versions spoken" "$O.m10" 'd["status"] == 400 and "1" in d["body"].get("error", "")'
+mutate 10 'b["protocol"] = 3'
+jcheck "protocol 3 -> 400 naming the versions spoken" "$O.m10" 'd["status"] == 400 and "1" in d["body"].get("error", "")'
 # a fault inside one reading or device refuses that part only: 200, the rest stored, the
 # answer says what was refused and why (docs/protocol.md, "Refused parts")
 mutate 11 'b["readings"][1]["levels"] = "lots"'

@@ -145,6 +145,15 @@ out_of_order.walk	page count	d['page_count'] == 22222
 out_of_order.walk	mac	d['mac'] == '02:40:11:00:00:11'
 truncated.walk	first row complete	s(1)['percent'] == 33
 truncated.walk	cut rows kept, level unknown	len(d['supplies']) == 3 and s(3)['level'] is None and s(2)['description'] == 'Imaging Unit' and s(2)['level'] is None and s(2)['percent'] is None and s(2)['state'] == 'unknown'
+quirk_sharp_meters	vendor by enterprise 2385	d['vendor'] == 'Sharp' and d['serial'] == 'SHZ3071M0042'
+quirk_sharp_meters	Printer-MIB meter with its unit	m('marker.1') == (231458, 'impressions', 'printer-mib')
+quirk_sharp_meters	Sharp billing counters (Counter32)	[m(n)[0] for n in ('black', 'color', 'print_total', 'print_black', 'print_color', 'copy_black')] == [180696, 50762, 171250, 120488, 50762, 60208] and m('black')[2] == 'Sharp'
+quirk_sharp_meters	a counter answered as a string is not a meter, unmapped columns ignored	m('copy_color') is None and len(d['meters']) == 7
+quirk_sharp_meters	3 alerts of a moving window (indexes 3, 7, 12)	sorted(a['index'] for a in d['alerts']) == [3, 7, 12] and d['alerts_total'] == 3
+quirk_sharp_meters	toner empty: critical, supplies route, Latin-1 description decoded	al(3)['code'] == 'markerTonerEmpty' and al(3)['severity'] == 'critical' and al(3)['critical'] and al(3)['route'] == 'supplies' and al(3)['description'] == 'Toner noir \u00e9puis\u00e9 (K)' and al(3)['group'] == 'markerSupplies'
+quirk_sharp_meters	jam: critical, field service, location 3, trailing blanks cut	al(12)['code'] == 'jam' and al(12)['critical'] and al(12)['training'] == 'fieldService' and al(12)['location'] == 3 and al(12)['description'] == 'Jam in fuser area'
+quirk_sharp_meters	paper low: a warning, not critical, identity key	al(7)['code'] == 'inputMediaSupplyLow' and al(7)['severity'] == 'warning' and not al(7)['critical'] and len(al(7)['key']) == 16
+colour_laser	no alert table rows: alerts empty, page counter as a meter	d['alerts'] == [] and m('marker.1') == (48211, 'impressions', 'printer-mib')
 hostile_nosupplies	no supplies, still a printer	d['supplies'] == [] and d['serial'] == 'NOSUPPLY001'
 '''
 n = fails = 0
@@ -164,6 +173,16 @@ for line in checks.strip('\n').split('\n'):
                 return x
         return {}
     lc = lambda v: (v or '').lower()
+    def m(name, d=d):
+        for x in (d or {}).get('meters') or []:
+            if x.get('name') == name:
+                return (x.get('value'), x.get('unit'), x.get('source'))
+        return None
+    def al(i, d=d):
+        for x in (d or {}).get('alerts') or []:
+            if x.get('index') == i:
+                return x
+        return {}
     n += 1
     try:
         good = d is not None and bool(eval(expr))

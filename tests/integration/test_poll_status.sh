@@ -2,16 +2,19 @@
 # test_poll_status.sh: discover three printers on 127.40.1.x, poll all / by serial / by
 # address and watch the reading counts; kill the simulator: poll exits 1 and status shows
 # the failures with a reason while keeping the last good supplies; a printer that moves to
-# another address keeps its identity; a different printer at a known address is new.
+# another address keeps its identity; a different printer at a known address is new; a
+# Sharp MFP's vendor billing counters and alert table are read live, its meters stored.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 itest_init poll_status
 need_agent
 need_sim
+need_cmd sqlite3
 NET=127.40.1
 sim_add $NET.1 colour_laser
 sim_add $NET.2 mono_laser
 sim_add $NET.3 no_serial
+sim_add $NET.9 quirk_sharp_meters
 sim_start
 O="$TMPD/out"
 E="$TMPD/err"
@@ -75,6 +78,29 @@ run "$O.p" "$E" "$ASR_AGENT" poll $OPTS NO-SUCH-SERIAL
 if [ "$RC" = 1 ] || [ "$RC" = 2 ]; then ok "poll of an unknown device -> exit $RC (1 or 2)"; else not_ok "poll of an unknown device -> exit $RC"; fi
 check "the unknown device is named" grep -q "NO-SUCH-SERIAL" "$E"
 
+# a Sharp MFP with vendor billing counters and an alert table, found and polled live: its
+# meters (Printer-MIB, and the vendor's fetched by GET after the walk) and its alerts are
+# read, and the meters stored with each poll (asr-agent meters: first and last read)
+run "$O.d9" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.9
+check_status "discover the Sharp MFP at $NET.9" 0 "$RC"
+jcheck "discover: the Sharp's vendor meters and its 3 alerts (2 critical)" "$O.d9" \
+  '[(m["name"], m["value"], m["source"]) for m in dev_by(d["devices"], "serial", "SHZ3071M0042")["meters"] if m["name"] in ("black", "color", "copy_black")] == [("black", 180696, "Sharp"), ("color", 50762, "Sharp"), ("copy_black", 60208, "Sharp")] and sum(a["critical"] for a in dev_by(d["devices"], "serial", "SHZ3071M0042")["alerts"]) == 2'
+tick # a reading is unique per device and second
+run "$O.p9" "$E" "$ASR_AGENT" poll $OPTS SHZ3071M0042
+check_status "poll the Sharp MFP by serial" 0 "$RC"
+run "$O.m9" "$E" "$ASR_AGENT" meters --format json
+check_status "asr-agent meters" 0 "$RC"
+jcheck "meters: 7 of the Sharp, each read at discover and at the poll, nothing flagged" "$O.m9" \
+  'len([m for m in d["meters"] if m["device"] == "serial:SHZ3071M0042" and m["start_t"] < m["end_t"] and m["usage"] == 0 and m["flagged"] == 0]) == 7'
+jcheck "meters: the Sharp's print_total and the Printer-MIB counter" "$O.m9" \
+  'sorted((m["meter"], m["end"]) for m in d["meters"] if m["device"] == "serial:SHZ3071M0042" and m["meter"] in ("print_total", "marker.1")) == [("marker.1", 231458), ("print_total", 171250)]'
+check "alerts: the Sharp's 3 alerts tracked, open, their index reuse-proof keys stored" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM alerts WHERE cleared_at = 0")" = 3
+check "alerts: toner empty is an event at once (once, across discover and poll)" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert:%' AND detail LIKE '%markerTonerEmpty%'")" = 1
+check "alerts: the jam is not an event yet (it must persist 10 minutes), the warning never" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert%'")" = 1
+
 # another process holds the database's write lock: poll reads the printers but cannot
 # store, says the database is locked and exits 4 (asr-agent(8)); nothing is lost
 if db_write_lock "$DB" 40; then
@@ -130,7 +156,7 @@ tick # a reading is unique per device and second
 run "$O.d2" "$E" "$ASR_AGENT" discover --port $SIM_PORT --format json $OPTS $NET.1 $NET.20
 check_status "rediscover $NET.1 and $NET.20" 0 "$RC"
 run "$O.s6" "$E" "$ASR_AGENT" status --format json
-jcheck "4 devices now (the inkjet is new)" "$O.s6" 'len(d["devices"]) == 4'
+jcheck "5 devices now (the inkjet is new; the Sharp MFP)" "$O.s6" 'len(d["devices"]) == 5'
 jcheck "the colour laser is one device, at its new address" "$O.s6" \
   '[x["ip"] for x in d["devices"] if x["serial"] == "LMC4410X0001"] == ["127.40.1.20"]'
 jcheck "the colour laser kept its history (readings grew)" "$O.s6" \

@@ -2,7 +2,8 @@
 # test_uplink.sh: end to end on loopback: three snmpsim printers, the agent, and asr-central
 # over HTTPS with a test CA, reached through faultserver.py (a pass-through TLS proxy that
 # injects faults when restarted with fault options). Enrol, poll, upload: the central shows
-# every reading, its per-device "readings" equal the agent's; the secret never printed and
+# every reading, its per-device "readings" equal the agent's, and the meters the agent read
+# (asr-central meters = asr-agent meters); the secret never printed and
 # the database 0600; 500 then success (backoff), 503 with Retry-After (the agent waits as
 # told), a connection closed mid-request, 413 (the batch is split), 400 (the batch is kept
 # aside, never deleted), a replayed and a forged request made with the agent's own secret
@@ -109,6 +110,27 @@ for s, x in a.items():
         print('#   %s agent %s central %s' % (s, av, cv)); bad = 1
 sys.exit(bad)
 EOF
+
+# meters (protocol 2): what the agent read at its polls reaches the central, per device
+# and meter, and `asr-central meters` reports the same first and last reads as the agent
+run "$O.am" "$O.am.err" "$ASR_AGENT" meters --format json
+check_status "asr-agent meters" 0 "$RC"
+run "$O.cm" "$O.cm.err" "$ASR_CENTRAL" meters --site acme --from 2000-01-01 --format json --db "$CENTRAL_DB"
+check_status "asr-central meters --site acme" 0 "$RC"
+jcheck "the colour laser's page counter reached the central as a meter (48211, one read a poll)" "$O.cm" \
+  'any(m["device"] == "serial:LMC4410X0001" and m["end"] == 48211 and m["reads"] >= 2 and m["usage"] == 0 for m in d["meters"])'
+python3 - "$O.am" "$O.cm" <<'EOF2' && ok "central meters = agent meters (device, meter, unit, start, end)" || not_ok "meters differ between agent and central"
+import json, sys
+key = lambda m: (m['device'], m['meter'], m['unit'], m['start'], m['end'])
+a = sorted(key(m) for m in json.load(open(sys.argv[1]))['meters'])
+c = sorted(key(m) for m in json.load(open(sys.argv[2]))['meters'])
+if not a or a != c:
+    print('#   agent   %s\n#   central %s' % (a, c)); sys.exit(1)
+EOF2
+run "$O.cc" "$O.cc.err" "$ASR_CENTRAL" meters --from 2000-01-01 --format csv --db "$CENTRAL_DB"
+check "asr-central meters --format csv lists the three printers' meters" \
+  test "$(grep -c 'serial:' "$O.cc")" -ge 3
+
 run "$O.u" "$E.u" "$ASR_AGENT" upload --max-wait 10
 check_status "upload with nothing new" 0 "$RC"
 

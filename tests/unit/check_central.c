@@ -322,7 +322,7 @@ static const struct {
   const char *message; /* expected part of the error */
   int scope;           /* what is refused */
 } bad_rows[] = {
-    {"protocol", "2", "protocol: version 2 is not supported (this central speaks 1)", WHOLE},
+    {"protocol", "3", "protocol: version 3 is not supported (this central speaks 1 to 2)", WHOLE},
     {"protocol", NULL, "protocol: missing", WHOLE},
     {"batch_id", "\"ag_x-1\"", "batch_id: not the agent id", WHOLE},
     {"batch_id", "7", "batch.batch_id: not a string", WHOLE},

@@ -386,6 +386,7 @@ START_TEST(test_migration_queues_history)
                                 "DROP TABLE event_queue; DROP TABLE events;"
                                 "DROP TABLE upload_problems;"
                                 "DROP TABLE schedule;" /* version 5 */
+                                "DROP TABLE meter_reads; DROP TABLE alerts;" /* version 7 */
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
                                 "PRAGMA user_version = 1",

@@ -264,11 +264,13 @@ START_TEST(test_extra_gets)
   const char *oids[4];
   asr_vbset *s = vbfix_new(none);
 
-  ck_assert_uint_eq(asr_printer_extra_gets(s, oids, 4), 1);
+  /* the serial first, then the vendor's billing meters (snmp/meters.c) */
+  ck_assert_uint_eq(asr_printer_extra_gets(s, oids, 4), 4);
   ck_assert_str_eq(oids[0], "1.3.6.1.4.1.367.3.2.1.2.1.4.0");
+  ck_assert_str_eq(oids[1], "1.3.6.1.4.1.367.3.2.1.2.19.1.0");
   asr_vbset_free(s);
   s = vbfix_new(have);
-  ck_assert_uint_eq(asr_printer_extra_gets(s, oids, 4), 0);
+  ck_assert_uint_eq(asr_printer_extra_gets(s, oids, 4), 3); /* meters only */
   asr_vbset_free(s);
 }
 END_TEST

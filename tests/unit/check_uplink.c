@@ -332,7 +332,7 @@ START_TEST(test_batch_json_shape)
   ck_assert_uint_eq(built.n_readings, 3);
   ck_assert_uint_eq(built.n_devices, 2);
   j = pending_json(st, &b);
-  ck_assert_int_eq(json_integer_value(json_object_get(j, "protocol")), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(j, "protocol")), 2);
   ck_assert_str_eq(json_string_value(json_object_get(j, "batch_id")), b.batch_id);
   ck_assert_str_eq(json_string_value(json_object_get(j, "agent_id")), AGENT);
   ck_assert_int_eq(json_integer_value(json_object_get(j, "created_at")), 1795000000);

@@ -1,0 +1,197 @@
+/* asr-agent meters: start and end reads of every billing meter per printer for a period
+ * (a calendar month in UTC, the current one by default), as a billing clerk wants them. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/cli.h"
+#include "agent/output.h"
+#include "common/clock.h"
+#include "common/platform.h"
+#include "common/util.h"
+#include "store/meters.h"
+#include "store/store.h"
+
+#define OPT_MONTH 1000
+
+static const struct option meters_options[] = {
+    {"db", required_argument, NULL, ASR_OPT_DB},
+    {"format", required_argument, NULL, ASR_OPT_FORMAT},
+    {"month", required_argument, NULL, OPT_MONTH},
+    {"help", no_argument, NULL, ASR_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  asr_format fmt;
+  json_t *rows;
+  size_t n;
+} meters_ctx;
+
+static void meters_usage(FILE *out)
+{
+  fprintf(out, "usage: asr-agent meters [--db PATH] [--format table|json|csv] [--month YYYY-MM]\n"
+               "Shows, per printer and meter, the first and last read of the month (UTC; the\n"
+               "current month by default), the usage between them, and how many reads were\n"
+               "flagged (backwards, jump, reset: kept as read, see docs/meters.md).\n");
+}
+
+/* Days from 1970-01-01 to y-m-01 (proleptic Gregorian, m 1..12). */
+static int64_t days_from_civil(int64_t y, unsigned m)
+{
+  int64_t era;
+  unsigned yoe, doy, doe;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM" into [from, until) epoch seconds; 0 when malformed. */
+static int parse_month(const char *s, int64_t *from, int64_t *until)
+{
+  unsigned y, m;
+
+  if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789-") != 7 ||
+      asr_parse_uint((char[5]){s[0], s[1], s[2], s[3], 0}, 1970, 9999, &y) != ASR_OK ||
+      asr_parse_uint((char[3]){s[5], s[6], 0}, 1, 12, &m) != ASR_OK)
+    return 0;
+  *from = days_from_civil(y, m) * 86400;
+  *until = (m == 12 ? days_from_civil(y + 1, 1) : days_from_civil(y, m + 1)) * 86400;
+  return 1;
+}
+
+static int add_row(const asr_meter_period *p, void *ctx)
+{
+  meters_ctx *x = ctx;
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:s}", "device", p->device, "model", p->model,
+      "meter", p->start.name, "unit", p->start.unit, "source", p->start.source, "start_t",
+      (json_int_t)p->start.t, "start", (json_int_t)p->start.value, "end_t", (json_int_t)p->end.t,
+      "end", (json_int_t)p->end.value, "usage", (json_int_t)(p->end.value - p->start.value),
+      "flagged", p->flags, "last_flag", p->end.flag);
+
+  if (!o || json_array_append_new(x->rows, o))
+    return 1;
+  x->n++;
+  return 0;
+}
+
+/* One CSV field, quoted, quotes doubled, control characters as spaces, a leading = + - @
+ * defused with a quote (spreadsheet formulas). */
+static void csv_field(FILE *out, const char *v)
+{
+  fputc('"', out);
+  if (v && strchr("=+-@", v[0]) && v[0])
+    fputc('\'', out);
+  for (; v && *v; v++) {
+    if (*v == '"')
+      fputs("\"\"", out);
+    else
+      fputc((unsigned char)*v < 0x20 ? ' ' : *v, out);
+  }
+  fputs("\",", out);
+}
+
+static void print_table(const meters_ctx *x, FILE *out)
+{
+  size_t i;
+  json_t *o;
+
+  if (x->fmt == ASR_FMT_CSV)
+    fprintf(out, "device,model,meter,unit,source,start,end,usage,flagged\n");
+  else
+    fprintf(out, "%-28s %-14s %-12s %12s %12s %10s %s\n", "DEVICE", "METER", "UNIT", "START", "END",
+            "USAGE", "FLAGGED");
+  json_array_foreach(x->rows, i, o)
+  {
+    const char *dev = json_string_value(json_object_get(o, "device"));
+    const char *name = json_string_value(json_object_get(o, "meter"));
+    const char *unit = json_string_value(json_object_get(o, "unit"));
+    long long s = json_integer_value(json_object_get(o, "start"));
+    long long e = json_integer_value(json_object_get(o, "end"));
+    long long f = json_integer_value(json_object_get(o, "flagged"));
+
+    if (x->fmt == ASR_FMT_CSV) {
+      csv_field(out, dev);
+      csv_field(out, json_string_value(json_object_get(o, "model")));
+      csv_field(out, name);
+      csv_field(out, unit);
+      csv_field(out, json_string_value(json_object_get(o, "source")));
+      fprintf(out, "%lld,%lld,%lld,%lld\n", s, e, e - s, f);
+    } else
+      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n", dev, name, unit, s, e, e - s,
+              f);
+  }
+}
+
+int asr_cmd_meters(int argc, char **argv)
+{
+  const char *db = NULL, *month = NULL;
+  meters_ctx x = {ASR_FMT_TABLE, NULL, 0};
+  asr_store *st = NULL;
+  char err[512] = "", cur[8];
+  int64_t from, until, now = asr_now();
+  asr_result r;
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", meters_options, NULL)) != -1) {
+    if (c == ASR_OPT_HELP) {
+      meters_usage(stdout);
+      return ASR_EXIT_OK;
+    } else if (c == ASR_OPT_DB) {
+      db = optarg;
+    } else if (c == OPT_MONTH) {
+      month = optarg;
+    } else if (c == ASR_OPT_FORMAT && asr_format_parse(optarg, &x.fmt) == ASR_OK) {
+      continue;
+    } else {
+      if (c == ASR_OPT_FORMAT)
+        asr_cli_error("--format: '%s' is not table, json or csv", optarg);
+      else
+        meters_usage(stderr);
+      return ASR_EXIT_USAGE;
+    }
+  }
+  if (!month) {
+    struct tm tm;
+
+    if (!asr_platform_gmtime(now, &tm))
+      memset(&tm, 0, sizeof(tm));
+    asr_fmt(cur, sizeof(cur), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    month = cur;
+  }
+  if (!parse_month(month, &from, &until)) {
+    asr_cli_error("--month: '%s' is not YYYY-MM", month);
+    return ASR_EXIT_USAGE;
+  }
+  r = asr_store_open(asr_cli_db_path(db), &st, err, sizeof(err));
+  if (r) {
+    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
+    return asr_cli_exit_for(r);
+  }
+  x.rows = json_array();
+  r = x.rows ? asr_meters_period(st, from, until, add_row, &x) : ASR_ERR_NOMEM;
+  if (r) {
+    asr_cli_error("%s", asr_store_errmsg(st));
+  } else if (x.fmt == ASR_FMT_JSON) {
+    json_t *doc = json_pack("{s:s,s:I,s:I,s:O}", "month", month, "from", (json_int_t)from, "until",
+                            (json_int_t)until, "meters", x.rows);
+
+    if (doc)
+      json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(doc);
+  } else {
+    print_table(&x, stdout);
+  }
+  json_decref(x.rows);
+  asr_store_close(st);
+  return r ? asr_cli_exit_for(r) : ASR_EXIT_OK;
+}

@@ -1,0 +1,243 @@
+/* ccli_meters.c: asr-central meters: per device and meter, the first and last read of a
+ * period and the usage between them (central/cmeters.h), as a table, JSON or CSV. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "central/ccli.h"
+#include "central/cmeters.h"
+#include "central/cstore.h"
+#include "central/ingest.h"
+#include "common/clock.h"
+#include "common/platform.h"
+#include "common/util.h"
+
+enum { M_DB = 1, M_SITE, M_FROM, M_TO, M_FORMAT, M_HELP };
+enum { FMT_TABLE, FMT_JSON, FMT_CSV };
+
+typedef struct {
+  const char *db, *site, *from, *to;
+  int fmt;
+} meters_opts;
+
+typedef struct {
+  int fmt;
+  bool headed;  /* the table's or CSV's head is out */
+  json_t *rows; /* JSON: the rows gathered */
+} meters_out;
+
+static void meters_usage(FILE *out)
+{
+  fprintf(out,
+          "usage: asr-central meters [--site NAME] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+          "                          [--format table|json|csv] --db FILE\n"
+          "Per device and meter: the first and last read from --from (default: the first day\n"
+          "of the current month, UTC) to --to (inclusive; default: no end), the usage between\n"
+          "them (rises into reads the agent did not flag) and the reads flagged (backwards,\n"
+          "jump, reset; docs/meters.md).\n");
+}
+
+/* "YYYY-MM-DD" into the epoch second of its midnight (UTC). */
+static asr_result parse_day(const char *opt, const char *s, int64_t *out)
+{
+  char iso[32];
+
+  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) != ASR_OK ||
+      asr_clock_parse_iso(iso, out) != ASR_OK) {
+    ccli_error("%s: '%s' is not a date YYYY-MM-DD", opt, s);
+    return ASR_ERR_USAGE;
+  }
+  return ASR_OK;
+}
+
+static int parse_fmt(const char *s, int *fmt)
+{
+  static const char *const names[] = {"table", "json", "csv"};
+
+  for (int i = 0; i < 3; i++) {
+    if (strcmp(s, names[i]) == 0) {
+      *fmt = i;
+      return 0;
+    }
+  }
+  ccli_error("--format: '%s' is not table, json or csv", s);
+  return -1;
+}
+
+static int meters_args(int argc, char **argv, meters_opts *o)
+{
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, M_DB},
+      {"site", required_argument, NULL, M_SITE},
+      {"from", required_argument, NULL, M_FROM},
+      {"to", required_argument, NULL, M_TO},
+      {"format", required_argument, NULL, M_FORMAT},
+      {"help", no_argument, NULL, M_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == M_DB)
+      o->db = optarg;
+    else if (c == M_SITE)
+      o->site = optarg;
+    else if (c == M_FROM)
+      o->from = optarg;
+    else if (c == M_TO)
+      o->to = optarg;
+    else if (c == M_HELP || c == 'h')
+      return 1;
+    else if (c != M_FORMAT || parse_fmt(optarg, &o->fmt) != 0)
+      return -1;
+  }
+  return optind == argc ? 0 : -1;
+}
+
+/* The period [from, until) of the options. */
+static asr_result period(const meters_opts *o, int64_t *from, int64_t *until)
+{
+  struct tm tm;
+  asr_result r = ASR_OK;
+
+  *until = INT64_MAX;
+  if (o->from) {
+    r = parse_day("--from", o->from, from);
+  } else {
+    if (!asr_platform_gmtime(ingest_now(), &tm))
+      memset(&tm, 0, sizeof(tm));
+    *from = asr_clock_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, 1) * 86400;
+  }
+  if (!r && o->to) {
+    r = parse_day("--to", o->to, until);
+    *until += 86400;
+  }
+  if (!r && *from >= *until) {
+    ccli_error("--from %s is after --to %s", o->from ? o->from : "(this month)", o->to);
+    r = ASR_ERR_USAGE;
+  }
+  return r;
+}
+
+/* One CSV field, quoted, quotes doubled, control characters as spaces, and a leading
+ * = + - @ defused (spreadsheet formulas): device strings come from printers. */
+static void csv_field(const char *v, const char *sep)
+{
+  putchar('"');
+  if (v[0] && strchr("=+-@", v[0]))
+    putchar('\'');
+  for (; *v; v++) {
+    if (*v == '"')
+      fputs("\"\"", stdout);
+    else
+      putchar((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v);
+  }
+  printf("\"%s", sep);
+}
+
+/* A printable copy for the table: control characters as '?', at most n bytes. */
+static const char *cell(const char *v, char *buf, size_t n)
+{
+  size_t i = 0;
+
+  for (; v[i] && i + 1 < n; i++)
+    buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+  buf[i] = '\0';
+  return buf;
+}
+
+static json_t *row_json(const cmeters_row *m)
+{
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "site", m->site, "device",
+      m->device, "serial", m->serial, "model", m->model, "meter", m->meter, "unit", m->unit,
+      "source", m->source, "start_t", (json_int_t)m->start_t, "start", (json_int_t)m->start,
+      "end_t", (json_int_t)m->end_t, "end", (json_int_t)m->end, "usage", (json_int_t)m->usage,
+      "reads", (json_int_t)m->reads, "flagged", (json_int_t)m->flagged);
+
+  if (o && m->flagged &&
+      json_object_set_new(o, "last_flag",
+                          json_pack("{s:s,s:s}", "flag", m->last_flag, "note", m->last_note)) !=
+          0) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
+static void print_head(meters_out *x)
+{
+  if (x->headed)
+    return;
+  x->headed = true;
+  if (x->fmt == FMT_CSV)
+    printf("site,device,model,meter,unit,source,start_t,start,end_t,end,usage,flagged\n");
+  else if (x->fmt == FMT_TABLE)
+    printf("%-16s %-28s %-14s %-12s %12s %12s %10s %s\n", "SITE", "DEVICE", "METER", "UNIT",
+           "START", "END", "USAGE", "FLAGGED");
+}
+
+static int print_row(const cmeters_row *m, void *ctx)
+{
+  meters_out *x = ctx;
+  char a[32], b[40], c[20], d[16];
+
+  print_head(x);
+  if (x->fmt == FMT_JSON)
+    return json_array_append_new(x->rows, row_json(m)) != 0;
+  if (x->fmt == FMT_CSV) {
+    csv_field(m->site, ",");
+    csv_field(m->device, ",");
+    csv_field(m->model, ",");
+    csv_field(m->meter, ",");
+    csv_field(m->unit, ",");
+    csv_field(m->source, ",");
+    printf("%lld,%lld,%lld,%lld,%lld,", (long long)m->start_t, (long long)m->start,
+           (long long)m->end_t, (long long)m->end, (long long)m->usage);
+    printf("%lld\n", (long long)m->flagged);
+    return 0;
+  }
+  printf("%-16s %-28s %-14s %-12s %12lld %12lld %10lld %lld\n", cell(m->site, a, 17),
+         cell(m->device, b, 29), cell(m->meter, c, 15), cell(m->unit, d, 13), (long long)m->start,
+         (long long)m->end, (long long)m->usage, (long long)m->flagged);
+  return 0;
+}
+
+int ccli_meters(int argc, char **argv)
+{
+  meters_opts o = {NULL, NULL, NULL, NULL, FMT_TABLE};
+  meters_out x = {FMT_TABLE, false, NULL};
+  cstore *st = NULL;
+  int64_t from = 0, until = 0;
+  int a = meters_args(argc, argv, &o);
+  asr_result r;
+
+  if (a) {
+    meters_usage(a > 0 ? stdout : stderr);
+    return a > 0 ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
+  }
+  if (period(&o, &from, &until))
+    return CCLI_EXIT_USAGE;
+  r = ccli_open_db(o.db, &st);
+  if (r)
+    return ccli_exit_for(r);
+  x.fmt = o.fmt;
+  x.rows = o.fmt == FMT_JSON ? json_array() : NULL;
+  if (o.fmt == FMT_JSON && !x.rows)
+    r = ASR_ERR_NOMEM;
+  if (!r)
+    r = cmeters_period(st, o.site, from, until, print_row, &x);
+  if (r)
+    ccli_error("%s", r == ASR_ERR_NOMEM ? "out of memory" : cstore_errmsg(st));
+  else if (o.fmt == FMT_JSON)
+    ccli_print_doc("meters", x.rows);
+  else
+    print_head(&x);
+  json_decref(x.rows);
+  cstore_close(st);
+  return ccli_exit_for(r);
+}

@@ -1,0 +1,152 @@
+/* cmeters.c: asr-central's billing meters: the table (schema step 7), storing the reads of
+ * a batch, and the period report (cmeters.h). The SQL of the feature lives here; the
+ * handle, its statements and its errors are cstore.c's (cstore_int.h). */
+#include "central/cmeters.h"
+
+#include <string.h>
+
+#include "central/cstore_int.h"
+
+/* meter_reads: one per (device, meter name, t), as the agent read and checked it.
+ *   unit, source   what the meter counts and where it came from (docs/meters.md)
+ *   value          as read, never corrected
+ *   flag, note     the agent's check (backwards, jump, reset) and its explanation, or NULL
+ *   batch_id       the batch that brought it */
+const char cmeters_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meter_reads ("
+    " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, t INTEGER NOT NULL, value INTEGER NOT NULL,"
+    " unit TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', flag TEXT, note TEXT,"
+    " PRIMARY KEY (device_id, name, t)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS meter_reads_t ON meter_reads(t);";
+
+enum { X_METER_ADD, X_SITE, X_PERIOD };
+
+static const char *const x_sql[] = {
+    [X_METER_ADD] = "INSERT OR IGNORE INTO meter_reads (device_id, name, t, value, unit, source,"
+                    " flag, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [X_SITE] = "SELECT id FROM sites WHERE name = ?1",
+    /* per (device, meter): first and last read in [?2, ?3), the rises into unflagged
+     * reads, the reads flagged and the newest flag's note */
+    [X_PERIOD] =
+        "WITH r AS (SELECT m.device_id, m.name, m.t, m.value, m.unit, m.source, m.flag, m.note,"
+        "  m.value - lag(m.value) OVER w AS rise,"
+        "  row_number() OVER w AS first_n,"
+        "  row_number() OVER (PARTITION BY m.device_id, m.name ORDER BY m.t DESC) AS last_n,"
+        "  CASE WHEN m.flag IS NOT NULL THEN row_number() OVER (PARTITION BY m.device_id,"
+        "   m.name, m.flag IS NOT NULL ORDER BY m.t DESC) END AS flag_n"
+        " FROM meter_reads m JOIN devices d ON d.id = m.device_id"
+        " JOIN sites s ON s.id = d.site_id"
+        " WHERE (?1 IS NULL OR s.name = ?1) AND m.t >= ?2 AND m.t < ?3"
+        " WINDOW w AS (PARTITION BY m.device_id, m.name ORDER BY m.t))"
+        " SELECT s.name, d.key, coalesce(d.serial, ''), coalesce(d.model, ''), r.name,"
+        "  max(CASE WHEN last_n = 1 THEN r.unit END), max(CASE WHEN last_n = 1 THEN r.source END),"
+        "  max(CASE WHEN first_n = 1 THEN r.t END), max(CASE WHEN first_n = 1 THEN r.value END),"
+        "  max(CASE WHEN last_n = 1 THEN r.t END), max(CASE WHEN last_n = 1 THEN r.value END),"
+        "  total(CASE WHEN r.flag IS NULL AND rise > 0 THEN rise END), count(*),"
+        "  count(r.flag), coalesce(max(CASE WHEN flag_n = 1 THEN r.flag END), ''),"
+        "  coalesce(max(CASE WHEN flag_n = 1 THEN r.note END), '')"
+        " FROM r JOIN devices d ON d.id = r.device_id JOIN sites s ON s.id = d.site_id"
+        " GROUP BY r.device_id, r.name ORDER BY s.name, d.key, r.name",
+};
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+asr_result cmeters_store(cstore *st, int64_t dev, const cstore_reading *rd)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = cstore_x_stmt(st, X_METER_ADD, x_sql[X_METER_ADD], &s);
+
+  for (size_t i = 0; !r && i < rd->n_meters; i++) {
+    const cstore_meter *m = &rd->meters[i];
+    sqlite3_bind_int64(s, 1, dev);
+    sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, rd->t);
+    sqlite3_bind_int64(s, 4, m->value);
+    sqlite3_bind_text(s, 5, m->unit ? m->unit : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, m->source ? m->source : "", -1, SQLITE_STATIC);
+    bind_text_or_null(s, 7, m->flag);
+    bind_text_or_null(s, 8, m->flag ? m->note : NULL);
+    r = cstore_x_run(st, s, "storing a meter read");
+  }
+  return r;
+}
+
+static const char *col(sqlite3_stmt *s, int i)
+{
+  const unsigned char *v = sqlite3_column_text(s, i);
+
+  return v ? (const char *)v : "";
+}
+
+static void row_read(sqlite3_stmt *s, cmeters_row *m)
+{
+  double usage = sqlite3_column_double(s, 11); /* total(): a hostile agent cannot overflow it */
+
+  m->usage = usage >= 9.2e18 ? INT64_MAX : (int64_t)usage;
+  m->site = col(s, 0);
+  m->device = col(s, 1);
+  m->serial = col(s, 2);
+  m->model = col(s, 3);
+  m->meter = col(s, 4);
+  m->unit = col(s, 5);
+  m->source = col(s, 6);
+  m->start_t = sqlite3_column_int64(s, 7);
+  m->start = sqlite3_column_int64(s, 8);
+  m->end_t = sqlite3_column_int64(s, 9);
+  m->end = sqlite3_column_int64(s, 10);
+  m->reads = sqlite3_column_int64(s, 12);
+  m->flagged = sqlite3_column_int64(s, 13);
+  m->last_flag = col(s, 14);
+  m->last_note = col(s, 15);
+}
+
+static asr_result site_exists(cstore *st, const char *site)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = cstore_x_stmt(st, X_SITE, x_sql[X_SITE], &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "looking up a site", &row);
+  cstore_x_done(s);
+  if (!r && !row)
+    r = cstore_x_not_found(st, "site", site);
+  return r;
+}
+
+asr_result cmeters_period(cstore *st, const char *site, int64_t from, int64_t until, cmeters_cb cb,
+                          void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = site ? site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = cstore_x_stmt(st, X_PERIOD, x_sql[X_PERIOD], &s);
+  if (r)
+    return r;
+  bind_text_or_null(s, 1, site);
+  sqlite3_bind_int64(s, 2, from);
+  sqlite3_bind_int64(s, 3, until);
+  while (!r && row) {
+    cmeters_row m;
+    r = cstore_x_row(st, s, "reading the meters", &row);
+    if (r || !row)
+      break;
+    row_read(s, &m);
+    if (cb(&m, ctx))
+      break;
+  }
+  if (!r)
+    cstore_x_done(s);
+  return r;
+}
