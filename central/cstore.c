@@ -16,6 +16,7 @@
  *   batch that still meets a busy file is retried whole (it was rolled back). */
 #include "central/cstore.h"
 
+#include "central/calerts.h"
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
 
@@ -270,7 +271,8 @@ static const struct {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    {9, cmeters_schema_sql},  /* billing meters (issue 16; central/cmeters.c) */
+    {10, calerts_schema_sql}, /* device alerts (issue 16; central/calerts.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
@@ -1360,6 +1362,7 @@ static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore
                                 int64_t now, dev_state *ds, cstore_applied *res,
                                 int64_t *fresh_events)
 {
+  calerts_applied alerts;
   asr_result r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
 
   if (!r)
@@ -1368,6 +1371,8 @@ static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore
     r = apply_newest(st, b, ds);
   if (!r)
     r = apply_events(st, b, ds, fresh_events);
+  if (!r) /* alert events become alerts (issue 16) */
+    r = calerts_apply(st, ag->site_id, b, &alerts);
   return r;
 }
 

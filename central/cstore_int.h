@@ -1,4 +1,4 @@
-/* cstore_int.h: what cstore.c lends the store's other files (central/cmeters.c), so that
+/* cstore_int.h: what cstore.c lends the store's other files (central/cmeters.c, calerts.c), so that
  * their SQL lives beside their feature while the handle, its prepared statements and its
  * error conversion stay in cstore.c. Not for the rest of asr-central: use cstore.h. */
 #ifndef ASR_CSTORE_INT_H
@@ -9,7 +9,8 @@
 
 #include "central/cstore.h"
 
-#define CSTORE_XSTMT_MAX 8 /* statements of the store's other files (slots 0..7) */
+#define CSTORE_XSTMT_MAX                                                                           \
+  32 /* statements of the store's other files: cmeters.c 0..7, calerts.c 8.. */
 
 /* Statement sql in slot (prepared on first use, finalized by cstore_close). */
 asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out);

@@ -2,13 +2,15 @@
  *
  * Composes whole RFC 5322 messages (CRLF line ends, UTF-8 text/plain) for the notices of
  * docs/replenishment.md: an order created, shipped, backordered, shipped after a backorder;
- * a device disconnected, and the final follow-up. Printer-sent strings (serials, models,
+ * a device disconnected, and the final follow-up; a printer's alert raised and cleared
+ * (docs/meters.md). Printer-sent strings (serials, models,
  * supply descriptions) are untrusted: they never reach a header, control characters are
  * replaced, and long values are cut. The outbox (central/notify.c) stores the composed text
  * and sends it with uplink/smtp.h. */
 #ifndef ASR_CENTRAL_MAIL_H
 #define ASR_CENTRAL_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +26,8 @@ typedef enum {
   CMAIL_REGISTERED,   /* a site or contact registered: the confirmation */
   CMAIL_NOT_ELIGIBLE, /* devices that use too much: no automatic supplies */
   CMAIL_ELIGIBLE,     /* ... whose use fell back: automatic supplies again */
+  CMAIL_ALERT_RAISED, /* a printer reports a critical alert (issue 16) */
+  CMAIL_ALERT_CLEARED /* ... that no longer reports it */
 } cmail_kind;
 
 /* One line of an order, as the contact reads it. */
@@ -43,6 +47,14 @@ typedef struct {
   const char *note;                /* one more line about it (eligibility), NULL when none */
 } cmail_device;
 
+/* A printer's alert (the alert kinds): what the agent reported, untrusted. */
+typedef struct {
+  const char *serial, *model, *ip;                   /* the printer; NULL when unknown */
+  const char *severity, *code, *group, *description; /* NULL or "" when unknown */
+  int64_t group_index;                               /* -1 when unknown */
+  int64_t raised_at, cleared_at;                     /* Unix seconds; cleared_at 0: open */
+} cmail_alert;
+
 /* What to say. Unused members are NULL/0 for a kind that does not need them. */
 typedef struct {
   cmail_kind kind;
@@ -60,11 +72,14 @@ typedef struct {
   const char *contact_name; /* the contact's name (the greeting), NULL when unknown */
   const char *address;      /* the delivery address (orders, registration), NULL when none */
   const char *note;         /* a special order's reason (the helpdesk's words), NULL */
+  const cmail_alert *alert; /* the alert kinds */
+  bool to_service;          /* the alert kinds: to the provider's service address */
 } cmail_notice;
 
 /* Composes n into a new malloc'd message (*out, *len; NUL-terminated too); the caller frees.
  * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing
- * (order kinds: lines and order_id; device kinds: devices; a registration needs neither). */
+ * (order kinds: lines and order_id; device kinds: devices; alert kinds: alert; a
+ * registration needs neither). */
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len);
 
 /* Short English name of a kind ("order created", ...). */
