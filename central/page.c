@@ -658,8 +658,7 @@ static void device_alerts(asr_buf *b, const view_device *d)
   for (size_t i = 0; i < d->n_alerts; i++) {
     const view_alert *a = &d->alerts[i];
     time_str(a->raised_at, t, sizeof(t));
-    asr_buf_printf(b, "<li class=\"alert\"><span class=\"badge %s\">",
-                   severity_class(a->severity));
+    asr_buf_printf(b, "<li class=\"alert\"><span class=\"badge %s\">", severity_class(a->severity));
     pb_text(b, a->severity);
     asr_buf_puts(b, "</span> <b>");
     pb_text(b, a->code);
@@ -692,8 +691,9 @@ static void device_meters(asr_buf *b, const view_device *d)
     pb_text(b, m->name);
     asr_buf_puts(b, "</td><td>");
     pb_text(b, m->unit);
-    asr_buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"num\">%s</td>"
-                      "<td class=\"num\">%lld",
+    asr_buf_printf(b,
+                   "</td><td class=\"num\">%lld</td><td class=\"num\">%s</td>"
+                   "<td class=\"num\">%lld",
                    (long long)m->latest, t, (long long)m->usage);
     if (m->flagged)
       asr_buf_printf(b, " <span class=\"soon\">(%lld flagged)</span>", (long long)m->flagged);
@@ -1003,12 +1003,11 @@ static json_t *meters_json(const view_device *d)
   for (size_t i = 0; arr && i < d->n_meters; i++) {
     const view_meter *m = &d->meters[i];
     json_array_append_new(
-        arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter", jstr(m->name),
-                       "unit", jstr(m->unit), "source", jstr(m->source), "latest",
-                       (json_int_t)m->latest, "latest_at", jtime(m->latest_at), "month_start",
-                       (json_int_t)m->start, "month_start_at", jtime(m->start_at), "usage",
-                       (json_int_t)m->usage, "reads", (json_int_t)m->reads, "flagged",
-                       (json_int_t)m->flagged));
+        arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter", jstr(m->name), "unit",
+                       jstr(m->unit), "source", jstr(m->source), "latest", (json_int_t)m->latest,
+                       "latest_at", jtime(m->latest_at), "first", (json_int_t)m->start, "first_at",
+                       jtime(m->start_at), "usage", (json_int_t)m->usage, "reads",
+                       (json_int_t)m->reads, "flagged", (json_int_t)m->flagged));
   }
   return arr ? arr : json_array();
 }
@@ -1072,11 +1071,11 @@ asr_result page_site_json(const view_site *v, char **out)
     json_array_append_new(devs, device_json(v, &v->devices[i]));
   for (size_t i = 0; orders && v->has_orders && i < v->n_orders; i++)
     json_array_append_new(orders, order_json(&v->orders[i]));
-  json_t *doc = json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name", jstr(v->name),
-                          "contact", jstr(v->contact), "address", jstr(v->address),
-                          "generated_at", jtime(v->now), "today", jday(v->today), "trigger_days",
-                          jnum(v->trigger_days), "devices", devs ? devs : json_array(), "orders",
-                          orders ? orders : json_null());
+  json_t *doc =
+      json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name", jstr(v->name), "contact",
+                jstr(v->contact), "address", jstr(v->address), "generated_at", jtime(v->now),
+                "today", jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
+                devs ? devs : json_array(), "orders", orders ? orders : json_null());
   if (doc) {
     json_object_set_new(doc, "open_alerts", json_integer((json_int_t)v->n_open_alerts));
     json_object_set_new(doc, "meters_since",

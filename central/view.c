@@ -7,9 +7,9 @@
  * (cstore_rp_daily_levels), which feed both the chart and the rules (asr_rp_eval_supply:
  * days left counting the stock, forecast order date, high usage) and, per device, the
  * reporting state as the engine sees it. Then the site's open orders, and per device its open
- * alerts (central/calerts.h) and its meters of the month (central/cmeters.h). Strings and small arrays
- * live in a list of allocations (the view's "mem") freed at once; only the growing device and site
- * arrays are realloc'd apart. */
+ * alerts (central/calerts.h) and its meters of the month (central/cmeters.h). Strings and small
+ * arrays live in a list of allocations (the view's "mem") freed at once; only the growing device
+ * and site arrays are realloc'd apart. */
 #include "central/view.h"
 
 #include <stddef.h>

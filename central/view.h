@@ -142,7 +142,7 @@ typedef struct {
   int delivery_days;   /* days from an order to its delivery, as expected */
   size_t n_devices;
   view_device *devices;
-  bool has_orders; /* false: this store keeps no orders (the section says so) */
+  bool has_orders;      /* false: this store keeps no orders (the section says so) */
   int64_t month_start;  /* the meters' month: its first second (UTC) */
   size_t n_open_alerts; /* open alerts of all its devices */
   size_t n_orders;
