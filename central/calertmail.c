@@ -339,15 +339,29 @@ static asr_result round_once(pass *p, due_list *l, bool *more)
   return r;
 }
 
+static int count_one(const calerts_row *a, void *ctx)
+{
+  (void)a;
+  ++*(size_t *)ctx;
+  return 0;
+}
+
 asr_result calert_mail_queue(cstore *st, const calert_conf *c, const char *from, int64_t now,
                              calert_mail_report *rep)
 {
   pass p = {st, c, from && from[0] ? from : CENGINE_DEFAULT_FROM, now, 0, rep};
-  due_list l = {calloc(ROUND_MAX, sizeof(due_alert)), 0};
+  due_list l = {NULL, 0};
+  size_t due = 0;
   bool more = true;
-  asr_result r = l.rows ? ASR_OK : ASR_ERR_NOMEM;
+  asr_result r;
 
   memset(rep, 0, sizeof(*rep));
+  /* serve calls this every second: a read first, the write lock only when there is work */
+  r = calerts_due(st, 1, count_one, &due);
+  if (r || due == 0)
+    return r;
+  l.rows = calloc(ROUND_MAX, sizeof(due_alert));
+  r = l.rows ? ASR_OK : ASR_ERR_NOMEM;
   while (!r && more)
     r = round_once(&p, &l, &more);
   free(l.rows);

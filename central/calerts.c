@@ -51,8 +51,8 @@ enum {
   X_OPEN_COUNT,
   X_INSERT,
   X_CLEAR,
-  X_LIST,
-  X_DUE,
+  X_LIST, /* four: [site given][open only] */
+  X_DUE = X_LIST + 4,
   X_MARK_RAISE,
   X_MARK_CLEAR,
   X_MAILS_SINCE,
@@ -61,16 +61,32 @@ enum {
 
 _Static_assert(X_END <= CSTORE_XSTMT_MAX, "calerts.c needs more statement slots");
 
-/* The columns of a listing row (row_read). */
+/* The columns of a listing row (row_read), then its joins. */
 #define ROW_COLUMNS                                                                                \
-  "a.id, a.device_id, d.site_id, s.name, d.key, coalesce(d.serial, ''), coalesce(d.model, ''),"    \
-  " coalesce(d.ip, ''), a.severity, a.code, a.grp, coalesce(a.group_index, -1), a.description,"    \
-  " a.summary, a.raised_at, coalesce(a.cleared_at, 0), a.raise_mail, a.clear_mail, a.mail_to,"     \
-  " coalesce(c.email, s.contact), coalesce(c.name, '')"                                            \
-  " FROM alerts a JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = d.site_id"           \
+  "SELECT a.id, a.device_id, d.site_id, s.name, d.key, coalesce(d.serial, ''),"                    \
+  " coalesce(d.model, ''), coalesce(d.ip, ''), a.severity, a.code, a.grp,"                         \
+  " coalesce(a.group_index, -1), a.description, a.summary, a.raised_at,"                           \
+  " coalesce(a.cleared_at, 0), a.raise_mail, a.clear_mail, a.mail_to,"                             \
+  " coalesce(c.email, s.contact), coalesce(c.name, '')"
+#define ROW_CONTACT                                                                                \
   " LEFT JOIN device_contacts dc ON dc.device_id = d.id"                                           \
   " LEFT JOIN contacts c ON c.id = coalesce(dc.contact_id,"                                        \
   " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"
+/* From the site by name to its devices to their alerts (open ones through alerts_open). */
+#define FROM_SITE                                                                                  \
+  " FROM sites s JOIN devices d ON d.site_id = s.id JOIN alerts a ON a.device_id = "               \
+  "d.id" ROW_CONTACT " WHERE s.name = ?1"
+#define FROM_ALL                                                                                   \
+  " FROM alerts a JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = "                    \
+  "d.site_id" ROW_CONTACT " WHERE ?1 IS NULL"
+#define LIST_ORDER " ORDER BY s.name, d.key, a.raised_at, a.id"
+
+/* The listings: [site given][open only]. */
+static const char *const list_sql[2][2] = {
+    {ROW_COLUMNS FROM_ALL LIST_ORDER, ROW_COLUMNS FROM_ALL " AND a.cleared_at IS NULL" LIST_ORDER},
+    {ROW_COLUMNS FROM_SITE LIST_ORDER,
+     ROW_COLUMNS FROM_SITE " AND a.cleared_at IS NULL" LIST_ORDER},
+};
 
 static const char *x_sql(int slot)
 {
@@ -86,15 +102,22 @@ static const char *x_sql(int slot)
     return "INSERT OR IGNORE INTO alerts (device_id, key, raised_at, severity, code, grp,"
            " group_index, description, summary, batch_id)"
            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-  case X_CLEAR:
-    return "UPDATE alerts SET cleared_at = ?3, cleared_batch = ?4 WHERE device_id = ?1"
-           " AND key = ?2 AND cleared_at IS NULL AND raised_at <= ?3";
+  case X_CLEAR: /* the open occurrence raised before it; or raised after it when no cleared
+                  occurrence covers its time: the agent's clock went back, not an old clear */
+    return "UPDATE alerts SET cleared_at = max(raised_at, ?3), cleared_batch = ?4"
+           " WHERE device_id = ?1 AND key = ?2 AND cleared_at IS NULL AND (raised_at <= ?3"
+           " OR NOT EXISTS (SELECT 1 FROM alerts o WHERE o.device_id = ?1 AND o.key = ?2"
+           " AND o.raised_at <= ?3 AND o.cleared_at >= ?3))";
   case X_LIST:
-    return "SELECT " ROW_COLUMNS " WHERE (?1 IS NULL OR s.name = ?1)"
-           " AND (?2 = 0 OR a.cleared_at IS NULL) ORDER BY s.name, d.key, a.raised_at, a.id";
+  case X_LIST + 1:
+  case X_LIST + 2:
+  case X_LIST + 3:
+    return list_sql[(slot - X_LIST) / 2][(slot - X_LIST) % 2];
   case X_DUE:
-    return "SELECT " ROW_COLUMNS " WHERE a.raise_mail = 'due' OR (a.clear_mail = 'due'"
-           " AND a.cleared_at IS NOT NULL) ORDER BY a.id LIMIT ?1";
+    return ROW_COLUMNS " FROM alerts a JOIN devices d ON d.id = a.device_id"
+                       " JOIN sites s ON s.id = d.site_id" ROW_CONTACT
+                       " WHERE a.raise_mail = 'due' OR (a.clear_mail = 'due'"
+                       " AND a.cleared_at IS NOT NULL) ORDER BY a.id LIMIT ?1";
   case X_MARK_RAISE:
     return "UPDATE alerts SET raise_mail = ?2, raise_mailed_at = ?3, mail_to = ?4 WHERE id = ?1";
   case X_MARK_CLEAR:
@@ -350,7 +373,10 @@ static asr_result raise_one(cstore *st, int64_t dev, const cstore_batch *b, cons
   return r;
 }
 
-/* A clear: closes the open occurrence raised at or before it (none: already cleared). */
+/* A clear: closes the open occurrence raised at or before it (none: already cleared, or
+ * an orphan). A clear older than the open occurrence closes it too (at its raise time)
+ * unless an occurrence already cleared covers its time (then it is that one's, sent
+ * again). */
 static asr_result clear_one(cstore *st, int64_t dev, const cstore_batch *b, const alert_ev *e,
                             calerts_applied *out)
 {
@@ -488,14 +514,13 @@ asr_result calerts_foreach(cstore *st, const char *site, bool open_only, calerts
   if (r == ASR_ERR_NOT_FOUND)
     return cstore_x_not_found(st, "site", site);
   if (!r)
-    r = stmt(st, X_LIST, &s);
+    r = stmt(st, X_LIST + (site ? 2 : 0) + (open_only ? 1 : 0), &s);
   if (r)
     return r;
   if (site)
     sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(s, 1);
-  sqlite3_bind_int(s, 2, open_only ? 1 : 0);
   return each_row(st, s, cb, ctx);
 }
 

@@ -8,7 +8,8 @@
  * group, code and description (parsed from the raise event's detail, cleaned: printers'
  * strings are hostile). The same event sent twice (a re-sent batch, two batches) is one
  * alert: a raise while the alert is open, or inside an occurrence already cleared, changes
- * nothing; a clear closes the open occurrence raised at or before it. Each row also keeps
+ * nothing; a clear closes the open occurrence raised at or before it (or, when the agent's
+ * clock went back, after it: at its raise time). Each row also keeps
  * what became of its two mails (central/calertmail.c queues them): the "raised" mail and
  * the "cleared" notice, each decided once. */
 #ifndef ASR_CALERTS_H

@@ -268,6 +268,17 @@ START_TEST(test_clear)
   clear.t = T0 + 8000;
   send_ok(st, &ag, "7", &clear, 1);
   ck_assert_int_eq(alerts_of(st, "Acme", true).rows, 1);
+  /* the old clear of KEY1 once more: it belongs to the first occurrence, the open stays */
+  clear.kind = "alert_cleared:" KEY1;
+  clear.t = T0 + 600;
+  send_ok(st, &ag, "8", &clear, 1);
+  ck_assert_int_eq(alerts_of(st, "Acme", true).rows, 1);
+  /* the agent's clock went back: a clear older than the open raise, in no occurrence */
+  clear.t = T0 + 5000;
+  send_ok(st, &ag, "9", &clear, 1);
+  c = alerts_of(st, "Acme", false);
+  ck_assert_int_eq(alerts_of(st, "Acme", true).rows, 0);
+  ck_assert_msg(strstr(c.text, "|+7200|+7200;") != NULL, "%s", c.text);
   cstore_close(st);
 }
 END_TEST
