@@ -8,7 +8,28 @@
  * the 0600 file) is store/sqlutil.h's, shared with the agent's store: the handle embeds an
  * asr_sql, and a file of the store uses either asr_sql_* on &st->sql or the cstore_x_*
  * forms below, which are the same calls.
- */
+ *
+ * A second backend (PostgreSQL, issue 15; a design note, not built). cstore.h stays the
+ * interface: the engine, ingest, the portal and the commands do not change, and the
+ * schema stays one list of numbered steps so that both backends hold the same tables.
+ * It plugs in here, below the concern files:
+ * - struct cstore gains the backend and its connection (a PGconn beside the asr_sql);
+ *   cstore_open picks it from the name ("postgresql://..." or a file path).
+ * - The concern files keep their SQL beside their feature, but bind and read through
+ *   sqlite3_bind_* and sqlite3_column_* today: they would go through a neutral
+ *   statement (a cstore_stmt with bind/column calls) that cstore_x_stmt, cstore_x_run,
+ *   cstore_x_row, cstore_x_done and cstore_tx_* dispatch to the backend's functions
+ *   (prepared by name once per connection on PostgreSQL, as asr_sql_cached does here).
+ * - Each statement table gains the PostgreSQL text of the rows that differ: $1 for ?1,
+ *   ON CONFLICT DO NOTHING for INSERT OR IGNORE, no WITHOUT ROWID, the instance
+ *   id drawn otherwise (random() is a float there); the same for the schema steps, whose version
+ * lives in a table (no user_version), applied like asr_sql_migrate, one transaction per step.
+ * - Errors: SQLSTATE 40001 and 40P01 (serialization, deadlock) become ASR_ERR_DB_LOCKED,
+ *   so cstore_apply's retry of a whole batch works unchanged, and the messages keep the
+ *   form "DATABASE: what: why".
+ * Several nodes then share one PostgreSQL; what SQLite serializes with BEGIN IMMEDIATE
+ * (a batch, the engine's day, an outbox claim) needs its row locks (SELECT ... FOR
+ * UPDATE) or a serializable transaction there. */
 #ifndef ASR_CSTORE_INT_H
 #define ASR_CSTORE_INT_H
 
