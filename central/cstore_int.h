@@ -21,9 +21,10 @@
  *   cstore_x_row, cstore_x_done and cstore_tx_* dispatch to the backend's functions
  *   (prepared by name once per connection on PostgreSQL, as asr_sql_cached does here).
  * - Each statement table gains the PostgreSQL text of the rows that differ: $1 for ?1,
- *   ON CONFLICT DO NOTHING for INSERT OR IGNORE, no WITHOUT ROWID, the instance
- *   id drawn otherwise (random() is a float there); the same for the schema steps, whose version
- * lives in a table (no user_version), applied like asr_sql_migrate, one transaction per step.
+ *   ON CONFLICT DO NOTHING for INSERT OR IGNORE, no WITHOUT ROWID, the instance id drawn
+ *   otherwise (random() is a float there); the same for the schema steps, whose version
+ *   lives in a table (no user_version), applied like asr_sql_migrate, one transaction
+ *   per step.
  * - Errors: SQLSTATE 40001 and 40P01 (serialization, deadlock) become ASR_ERR_DB_LOCKED,
  *   so cstore_apply's retry of a whole batch works unchanged, and the messages keep the
  *   form "DATABASE: what: why".
