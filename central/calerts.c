@@ -44,9 +44,9 @@ const char calerts_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS alerts_mailed ON alerts(device_id, raise_mailed_at)"
     " WHERE raise_mail = 'queued';";
 
-/* This file's statement slots (cstore_int.h): after central/cmeters.c's. */
+/* This file's statements (its range of the handle's cache: cstore_int.h). */
 enum {
-  X_DEVICE = 8,
+  X_DEVICE = 0,
   X_KNOWN,
   X_OPEN_COUNT,
   X_INSERT,
@@ -59,7 +59,8 @@ enum {
   X_END
 };
 
-_Static_assert(X_END <= CSTORE_XSTMT_MAX, "calerts.c needs more statement slots");
+_Static_assert(CSTORE_SLOTS_ALERTS + X_END <= CSTORE_SLOTS_END,
+               "give this file more statement slots (cstore_int.h)");
 
 /* The columns of a listing row (row_read), then its joins. */
 #define ROW_COLUMNS                                                                                \
@@ -132,7 +133,7 @@ static const char *x_sql(int slot)
 
 static asr_result stmt(cstore *st, int slot, sqlite3_stmt **out)
 {
-  return cstore_x_stmt(st, slot, x_sql(slot), out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_ALERTS + (size_t)slot, x_sql(slot), out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -368,7 +369,7 @@ static asr_result raise_one(cstore *st, int64_t dev, const cstore_batch *b, cons
   bind_word(s, 9, d.summary);
   sqlite3_bind_text(s, 10, b->batch_id, -1, SQLITE_STATIC);
   r = cstore_x_run(st, s, "storing an alert");
-  if (!r && sqlite3_changes(cstore_sqlite(st)) > 0)
+  if (!r && sqlite3_changes(st->sql.db) > 0)
     out->raised++;
   return r;
 }
@@ -390,7 +391,7 @@ static asr_result clear_one(cstore *st, int64_t dev, const cstore_batch *b, cons
   sqlite3_bind_int64(s, 3, e->t);
   sqlite3_bind_text(s, 4, b->batch_id, -1, SQLITE_STATIC);
   r = cstore_x_run(st, s, "clearing an alert");
-  if (!r && sqlite3_changes(cstore_sqlite(st)) > 0)
+  if (!r && sqlite3_changes(st->sql.db) > 0)
     out->cleared++;
   return r;
 }
@@ -508,11 +509,8 @@ static asr_result each_row(cstore *st, sqlite3_stmt *s, calerts_cb cb, void *ctx
 asr_result calerts_foreach(cstore *st, const char *site, bool open_only, calerts_cb cb, void *ctx)
 {
   sqlite3_stmt *s = NULL;
-  int64_t id = 0;
-  asr_result r = site ? cstore_site_id(st, site, &id) : ASR_OK;
+  asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
 
-  if (r == ASR_ERR_NOT_FOUND)
-    return cstore_x_not_found(st, "site", site);
   if (!r)
     r = stmt(st, X_LIST + (site ? 2 : 0) + (open_only ? 1 : 0), &s);
   if (r)

@@ -230,7 +230,7 @@ START_TEST(test_store_dedup)
   send_ok(st, &ag, "4", &raise, 1);
   ck_assert_int_eq(alerts_of(st, "Acme", true).rows, 2);
   ck_assert_int_eq(calerts_foreach(st, "Nowhere", true, collect, &c), ASR_ERR_NOT_FOUND);
-  ck_assert_str_eq(cstore_errmsg(st), "no such site 'Nowhere'");
+  ck_assert_str_eq(cstore_errmsg(st), "no site 'Nowhere'");
   cstore_close(st);
 }
 END_TEST
