@@ -637,7 +637,7 @@ int ccli_mail(int argc, char **argv)
   r = o.flush ? rp_conf_all(&o, &rules, &alerts) : ASR_OK;
   if (!r)
     r = ccli_open_db(o.db, &st);
-  if (!r && o.flush)
+  if (!r && o.flush && o.rules) /* the settings serve uses: decisions are for good */
     r = rp_alert_mails(st, &alerts, o.mail_from, &queued);
   if (!r && o.flush)
     r = rp_flush(st, &o);
