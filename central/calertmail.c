@@ -9,6 +9,8 @@
  * of the alert. */
 #include "central/calertmail.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +96,21 @@ calert_to calert_route(const calert_conf *c, const char *group)
   return c->to[group_row(group)];
 }
 
+static asr_result conf_error(char *err, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes the message of a bad setting into err; ASR_ERR_INVALID. */
+static asr_result conf_error(char *err, size_t n, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (n > 0 && vsnprintf(err, n, fmt, ap) < 0)
+    err[0] = '\0';
+  va_end(ap);
+  return ASR_ERR_INVALID;
+}
+
 static asr_result set_group(calert_conf *c, const char *name, const char *value, char *err,
                             size_t n)
 {
@@ -113,8 +130,7 @@ static asr_result set_group(calert_conf *c, const char *name, const char *value,
       return ASR_OK;
     }
   }
-  asr_fmt(err, n, "%s: '%s' is not contact, service, both or none", name, value);
-  return ASR_ERR_INVALID;
+  return conf_error(err, n, "%s: '%s' is not contact, service, both or none", name, value);
 }
 
 asr_result calert_conf_set(calert_conf *c, const char *name, const char *value, char *err, size_t n)
@@ -124,18 +140,15 @@ asr_result calert_conf_set(calert_conf *c, const char *name, const char *value, 
   if (strncmp(name, PREFIX, strlen(PREFIX)) == 0)
     return set_group(c, name, value, err, n);
   if (strcmp(name, "alert_service_address") == 0) {
-    if (*value && !asr_smtp_address_ok(value)) {
-      asr_fmt(err, n, "%s: '%s' is not a plain e-mail address (local@domain)", name, value);
-      return ASR_ERR_INVALID;
-    }
+    if (*value && !asr_smtp_address_ok(value))
+      return conf_error(err, n, "%s: '%s' is not a plain e-mail address (local@domain)", name,
+                        value);
     return asr_strlcpy(c->service, value, sizeof(c->service)) ? ASR_ERR_INVALID : ASR_OK;
   }
   if (strcmp(name, "alert_mails_per_day") == 0) {
-    if (asr_parse_uint(value, 1, CALERT_MAILS_PER_DAY_MAX, &v) != ASR_OK) {
-      asr_fmt(err, n, "%s: '%s' is not a whole number from 1 to %d", name, value,
-              CALERT_MAILS_PER_DAY_MAX);
-      return ASR_ERR_INVALID;
-    }
+    if (asr_parse_uint(value, 1, CALERT_MAILS_PER_DAY_MAX, &v) != ASR_OK)
+      return conf_error(err, n, "%s: '%s' is not a whole number from 1 to %d", name, value,
+                        CALERT_MAILS_PER_DAY_MAX);
     c->mails_per_day = (int)v;
     return ASR_OK;
   }

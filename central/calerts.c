@@ -245,10 +245,9 @@ static bool parse_summary(const char *d, calerts_detail *o)
   copy_word(o->severity, d, (size_t)(sp - d));
   copy_word(o->code, sp + 1, (size_t)(open - sp - 1));
   copy_word(o->group, open + 2, glen);
-  o->group_index = idx;
-  if (close[1] != '\0')
-    asr_strlcpy(o->description, close + 3, sizeof(o->description)); /* cleaned with summary */
-  return true;
+  o->group_index = idx; /* the description was cleaned with the summary */
+  return close[1] == '\0' ||
+         asr_strlcpy(o->description, close + 3, sizeof(o->description)) == ASR_OK;
 }
 
 void calerts_parse_detail(const char *detail, calerts_detail *out)
@@ -261,7 +260,8 @@ void calerts_parse_detail(const char *detail, calerts_detail *out)
   if (!parse_summary(out->summary, out)) {
     memset(out, 0, offsetof(calerts_detail, summary));
     out->group_index = -1;
-    asr_strlcpy(out->description, out->summary, sizeof(out->description));
+    if (asr_strlcpy(out->description, out->summary, sizeof(out->description)) != ASR_OK)
+      out->description[0] = '\0'; /* cannot be: the two are of a size */
   }
 }
 

@@ -32,7 +32,7 @@ static char dir[256], db_path[300];
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_calerts.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_calerts.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
