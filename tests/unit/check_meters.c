@@ -42,7 +42,7 @@ static const asr_meter *meter(const char *name)
 /* The table has the rows the tests below were written for. */
 START_TEST(test_row_count)
 {
-  ck_assert_uint_eq(asr_meter_rows_count, 40); /* update with a test for each new row */
+  ck_assert_uint_eq(asr_meter_rows_count, 46); /* update with a test for each new row */
 }
 END_TEST
 
@@ -59,7 +59,11 @@ START_TEST(test_each_row)
   ck_assert(asr_meter_name_ok(r->meter));
   ck_assert_int_gt(r->scale, 0);
   snprintf(sysoid, sizeof(sysoid), "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.%u.1.1", r->enterprise);
-  snprintf(val, sizeof(val), "%s|65|%d", r->oid, 1000 + _i);
+  if (r->form == ASR_METER_BROTHER) /* a record of the row's code among others, then 0xFF */
+    snprintf(val, sizeof(val), "%s|4x|%02x01040000ffff%02x010400%06xff", r->oid,
+             (unsigned)(r->record ^ 0x40), (unsigned)r->record, (unsigned)(1000 + _i));
+  else
+    snprintf(val, sizeof(val), "%s|65|%d", r->oid, 1000 + _i);
   build(lines);
   m = meter(r->meter);
   ck_assert_msg(m != NULL, "row %d (%s) not read", _i, r->oid);
@@ -113,14 +117,14 @@ START_TEST(test_markers)
 }
 END_TEST
 
-/* Hostile values are not meters: negative, strings, absurd Counter64, NULL. */
+/* Hostile values are not meters: negative, words, absurd Counter64, NULL. */
 START_TEST(test_hostile_values)
 {
   static const char *const lines[] = {"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.11.2.3.9.1",
                                       SUP "5.1.1|2|3",
                                       "1.3.6.1.2.1.43.10.2.1.4.1.1|2|-5",
                                       "1.3.6.1.2.1.43.10.2.1.4.1.2|70|18446744073709551615",
-                                      "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.5.0|4|12345",
+                                      "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.5.0|4|12,345 pages",
                                       "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.6.0|5|",
                                       "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.7.0|2|-1",
                                       "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.22.0|66|7",
@@ -133,6 +137,60 @@ START_TEST(test_hostile_values)
   ck_assert(!asr_meter_name_ok("Total"));
   ck_assert(!asr_meter_name_ok("a b"));
   ck_assert(!asr_meter_name_ok("x234567890123456789012345678901234"));
+}
+END_TEST
+
+/* Brother brInfoCounter: records by code, a malformed string yields nothing after the
+ * break, the OID is asked once for its three rows. */
+START_TEST(test_brother_record)
+{
+  static const uint8_t ok[] = {0x00, 0x01, 0x04, 0x00, 0x00, 0x06, 0x4b, 0x02, 0x01,
+                               0x04, 0x00, 0x00, 0x03, 0x86, 0x01, 0x01, 0x04, 0x00,
+                               0x00, 0x02, 0xc5, 0x06, 0x01, 0x02, 0x02, 0x1a, 0xff};
+  static const uint8_t bad_len[] = {0x00, 0x01, 0x09, 0x00, 0x00, 0x06, 0x4b, 0xff};
+  static const uint8_t cut[] = {0x01, 0x01, 0x04, 0x00, 0x00};
+  static const uint8_t junk_then[] = {0x41, 0x42, 0x43, 0x01, 0x01, 0x04, 0, 0, 0, 9};
+  const char *oids[8];
+  int64_t v = -1;
+
+  ck_assert(asr_meters_brother_record(ok, sizeof(ok), 0x00, &v) && v == 1611);
+  ck_assert(asr_meters_brother_record(ok, sizeof(ok), 0x01, &v) && v == 709);
+  ck_assert(asr_meters_brother_record(ok, sizeof(ok), 0x02, &v) && v == 902);
+  ck_assert(asr_meters_brother_record(ok, sizeof(ok), 0x06, &v) && v == 538); /* 2 bytes */
+  ck_assert(!asr_meters_brother_record(ok, sizeof(ok), 0x12, &v));
+  ck_assert(!asr_meters_brother_record(bad_len, sizeof(bad_len), 0x00, &v));
+  ck_assert(!asr_meters_brother_record(cut, sizeof(cut), 0x01, &v));
+  ck_assert(!asr_meters_brother_record(junk_then, sizeof(junk_then), 0x01, &v));
+  ck_assert(!asr_meters_brother_record(ok, 0, 0x00, &v));
+  ck_assert(!asr_meters_brother_record(NULL, 7, 0x00, &v));
+  ck_assert_uint_eq(asr_meters_oids(2435, oids, 8), 1);
+  ck_assert_uint_eq(asr_meters_oids(641, oids, 8), 3);
+  ck_assert_uint_eq(asr_meters_oids(641, oids, 2), 2); /* bounded */
+}
+END_TEST
+
+/* A counter sent as a string of digits is read; any other string is not a counter. */
+START_TEST(test_string_counters)
+{
+  static const char *const lines[] = {
+      "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.641.2.1",           SUP "5.1.1|2|3",
+      "1.3.6.1.4.1.641.2.1.5.1.0|4x|20203132333435200000", "1.3.6.1.4.1.641.2.1.5.2.0|4|---",
+      "1.3.6.1.4.1.641.2.1.5.3.0|4|1234567890123456",      NULL};
+  static const char *const bad[] = {"-3", "12 34", "12.5", "0x10", "", "   ", "1e5", NULL};
+  char line[96];
+  const char *one[] = {"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.641.2.1", SUP "5.1.1|2|3", line, NULL};
+
+  build(lines);
+  ck_assert_uint_eq(dev.n_meters, 1);
+  ck_assert_int_eq(meter("total")->value, 12345);
+  for (size_t i = 0; bad[i]; i++) {
+    snprintf(line, sizeof(line), "1.3.6.1.4.1.641.2.1.5.1.0|4|%s", bad[i]);
+    build(one);
+    ck_assert_msg(dev.n_meters == 0, "'%s' read as a counter", bad[i]);
+  }
+  snprintf(line, sizeof(line), "1.3.6.1.4.1.641.2.1.5.1.0|4|999999999999999");
+  build(one);
+  ck_assert_int_eq(meter("total")->value, INT64_C(999999999999999));
 }
 END_TEST
 
@@ -380,6 +438,8 @@ static Suite *suite(void)
   tcase_add_test(t, test_extra_gets);
   tcase_add_test(t, test_markers);
   tcase_add_test(t, test_hostile_values);
+  tcase_add_test(t, test_brother_record);
+  tcase_add_test(t, test_string_counters);
   tcase_add_test(t, test_meter_check);
   tcase_add_test(t, test_alert_decode);
   tcase_add_test(t, test_alert_key_content);
