@@ -9,6 +9,7 @@
 #include "snmp/alerts.h"
 #include "snmp/meters.h"
 #include "snmp/printer.h"
+#include "snmp/recording.h"
 #include "store/alerts.h"
 #include "store/events.h"
 #include "store/meters.h"
@@ -214,6 +215,155 @@ START_TEST(test_meter_check)
   asr_meter_check(1000, 100, 4600, 100 + 23001, flag, sizeof(flag), note, sizeof(note));
   ck_assert_str_eq(flag, "jump");
   ck_assert_ptr_nonnull(strstr(note, "implausible"));
+}
+END_TEST
+
+/* ---- the project's vendor recordings (tests/recordings/quirk_*_meters.snmprec) ---- */
+
+typedef struct {
+  const char *name, *unit;
+  int64_t value; /* -1: the meter must be absent */
+} want_meter;
+
+typedef struct {
+  uint32_t enterprise;
+  const char *file, *vendor;
+  size_t n_meters;
+  want_meter m[8];
+} vendor_rec;
+
+/* One recording per vendor of the table, modelled on the real ones' quirks (see
+ * tests/recordings/README.md): each gives its vendor's meters, names, units and values
+ * (every row's scale is 1: the value is the one recorded). */
+static const vendor_rec vendor_recs[] = {
+    {253,
+     "quirk_xerox_meters",
+     "Xerox",
+     5, /* Integer32; copy colour column missing */
+     {{"total", "impressions", 81234},
+      {"black", "impressions", 60000},
+      {"color", "impressions", 21234},
+      {"copy_black", "impressions", 15000},
+      {"copy_color", NULL, -1}}},
+    {11,
+     "quirk_hp_meters",
+     "HP",
+     4, /* Integer, mono engine: no colour, duplex 0 */
+     {{"total", "impressions", 15232},
+      {"black", "impressions", 15232},
+      {"duplex", "sheets", 0},
+      {"color", NULL, -1}}},
+    {367,
+     "quirk_ricoh_meters",
+     "Ricoh",
+     4, /* Integer, Gauge32 and Counter32 mixed */
+     {{"total", "impressions", 271871},
+      {"print_total", "impressions", 190210},
+      {"copy_total", "impressions", 81661}}},
+    {1347,
+     "quirk_kyocera_meters",
+     "Kyocera",
+     6, /* Counter64 total; no fax board */
+     {{"total", "impressions", 432951},
+      {"print_total", "impressions", 301224},
+      {"copy_total", "impressions", 131727},
+      {"print_black", "impressions", 210001},
+      {"print_color", "impressions", 91223},
+      {"fax", NULL, -1}}},
+    {1602,
+     "quirk_canon_meters",
+     "Canon",
+     7, /* clicks and images; id 124 unmapped */
+     {{"total", "impressions", 98765},
+      {"total_2", "clicks", 104321},
+      {"black", "impressions", 70111},
+      {"color_large", "impressions", 5556},
+      {"color_small", "impressions", 23098},
+      {"scan", "images", 40404}}},
+    {18334,
+     "quirk_konica_meters",
+     "Konica Minolta",
+     6, /* no total column (as real ones) */
+     {{"total", NULL, -1},
+      {"duplex", "sheets", 7357},
+      {"copy_black", "impressions", 3672},
+      {"print_black", "impressions", 22876},
+      {"copy_color", "impressions", 544},
+      {"print_color", "impressions", 6711}}},
+    {2385,
+     "quirk_sharp_meters",
+     "Sharp",
+     7, /* Counter32; copy colour is "---" */
+     {{"black", "impressions", 180696},
+      {"color", "impressions", 50762},
+      {"print_total", "impressions", 171250},
+      {"copy_black", "impressions", 60208},
+      {"copy_color", NULL, -1}}},
+    {1248,
+     "quirk_epson_meters",
+     "Epson",
+     4, /* the marker counts in 1/10000 inch */
+     {{"total", "impressions", 81563},
+      {"black", "impressions", 39797},
+      {"color", "impressions", 41766},
+      {"marker.1", "tenThousandthsOfInches", 1789012}}},
+    {2435,
+     "quirk_brother_meters",
+     "Brother",
+     4, /* one binary string of records */
+     {{"total", "impressions", 1611},
+      {"black", "impressions", 709},
+      {"color", "impressions", 902}}},
+    {641,
+     "quirk_lexmark_meters",
+     "Lexmark",
+     4, /* colour as a string of digits */
+     {{"total", "impressions", 52010},
+      {"black", "impressions", 40007},
+      {"color", "impressions", 12003}}},
+};
+
+START_TEST(test_vendor_recording)
+{
+  const vendor_rec *v = &vendor_recs[_i];
+  char path[512], err[512];
+  asr_vbset *s = NULL;
+
+  snprintf(path, sizeof(path), "%s/recordings/%s.snmprec", TEST_SRCDIR, v->file);
+  ck_assert_msg(asr_recording_load(path, &s, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(asr_printer_build(s, NULL, &dev), ASR_OK);
+  asr_vbset_free(s);
+  ck_assert_str_eq(dev.vendor, v->vendor);
+  ck_assert_msg(dev.n_meters == v->n_meters, "%s: %zu meters", v->file, dev.n_meters);
+  ck_assert_ptr_nonnull(meter("marker.1"));
+  for (size_t i = 0; i < 8 && v->m[i].name; i++) {
+    const want_meter *w = &v->m[i];
+    const asr_meter *m = meter(w->name);
+
+    if (w->value < 0) {
+      ck_assert_msg(m == NULL, "%s: %s should be absent", v->file, w->name);
+      continue;
+    }
+    ck_assert_msg(m != NULL, "%s: no %s", v->file, w->name);
+    ck_assert_int_eq(m->value, w->value);
+    ck_assert_str_eq(m->unit, w->unit);
+    ck_assert_str_eq(m->source, strncmp(w->name, "marker.", 7) ? v->vendor : "printer-mib");
+  }
+}
+END_TEST
+
+/* Every enterprise of the table has its recording above. */
+START_TEST(test_every_vendor_recorded)
+{
+  for (size_t i = 0; i < asr_meter_rows_count; i++) {
+    size_t k = 0;
+
+    while (k < sizeof(vendor_recs) / sizeof(vendor_recs[0]) &&
+           vendor_recs[k].enterprise != asr_meter_rows[i].enterprise)
+      k++;
+    ck_assert_msg(k < sizeof(vendor_recs) / sizeof(vendor_recs[0]),
+                  "enterprise %u has no recording", asr_meter_rows[i].enterprise);
+  }
 }
 END_TEST
 
@@ -441,6 +591,9 @@ static Suite *suite(void)
   tcase_add_test(t, test_brother_record);
   tcase_add_test(t, test_string_counters);
   tcase_add_test(t, test_meter_check);
+  tcase_add_loop_test(t, test_vendor_recording, 0,
+                      (int)(sizeof(vendor_recs) / sizeof(vendor_recs[0])));
+  tcase_add_test(t, test_every_vendor_recorded);
   tcase_add_test(t, test_alert_decode);
   tcase_add_test(t, test_alert_key_content);
   tcase_add_test(t, test_alert_hostile);
