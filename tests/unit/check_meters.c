@@ -218,6 +218,114 @@ START_TEST(test_meter_check)
 }
 END_TEST
 
+/* Usage over reads: the rises, across a reset the rises on both sides, after a glitch
+ * backwards only what is above the highest read, a jump not billed, never negative. */
+static int64_t usage_of(const int64_t *v, const char *const *flags, size_t n)
+{
+  asr_meter_usage u = {false, 0, 0, 0};
+
+  for (size_t i = 0; i < n; i++)
+    asr_meter_usage_add(&u, v[i], flags[i]);
+  return u.usage;
+}
+
+START_TEST(test_meter_usage)
+{
+  ck_assert_int_eq(usage_of((int64_t[]){100, 150, 300}, (const char *[]){"", "", ""}, 3), 200);
+  ck_assert_int_eq(
+      usage_of((int64_t[]){50000, 50500, 12, 400}, (const char *[]){"", "", "reset", ""}, 4),
+      500 + 388);
+  ck_assert_int_eq(
+      usage_of((int64_t[]){50000, 49990, 50010}, (const char *[]){"", "backwards", ""}, 3), 10);
+  ck_assert_int_eq(usage_of((int64_t[]){50000, 49990, 49995, 50000, 50004},
+                            (const char *[]){"", "backwards", "", "", ""}, 5),
+                   4);
+  ck_assert_int_eq(usage_of((int64_t[]){100, 900000, 900050}, (const char *[]){"", "jump", ""}, 3),
+                   50);
+  /* two resets in a month: three counters' rises */
+  ck_assert_int_eq(usage_of((int64_t[]){9000, 9100, 5, 60, 2, 10},
+                            (const char *[]){"", "", "reset", "", "reset", ""}, 6),
+                   100 + 55 + 8);
+  ck_assert_int_eq(usage_of((int64_t[]){0, INT64_MAX, INT64_MAX - 1, INT64_MAX},
+                            (const char *[]){"", "", "backwards", ""}, 4),
+                   INT64_MAX);
+  ck_assert_int_eq(usage_of((int64_t[]){7}, (const char *[]){"reset"}, 1), 0);
+  ck_assert_int_eq(usage_of(NULL, NULL, 0), 0);
+}
+END_TEST
+
+/* The month of a meter whose counter was reset (a board swap) and of one that went
+ * backwards once, stored by polls and read back as `asr-agent meters` shows them. */
+typedef struct {
+  asr_meter_period p[4];
+  int n;
+} periods;
+
+static int add_period(const asr_meter_period *p, void *ctx)
+{
+  periods *x = ctx;
+
+  if (x->n < 4)
+    x->p[x->n++] = *p;
+  return 0;
+}
+
+START_TEST(test_meter_period_reset)
+{
+  char dir[512], path[600], err[256];
+  asr_store *st = NULL;
+  asr_device d;
+  periods x;
+  const int64_t t0 = 1798761600; /* 2027-01-01 */
+  static const int64_t total[] = {10000, 10500, 30, 530, 600};
+  static const int64_t black[] = {8000, 8200, 8195, 8300, 8310};
+
+  tu_tmpdir("meters", dir, sizeof(dir));
+  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  asr_device_init(&d);
+  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
+  asr_strlcpy(d.serial, "MR1", sizeof(d.serial));
+  d.is_printer = true;
+  d.n_meters = 2;
+  asr_strlcpy(d.meters[0].name, "total", sizeof(d.meters[0].name));
+  asr_strlcpy(d.meters[1].name, "black", sizeof(d.meters[1].name));
+  for (int i = 0; i < 2; i++) {
+    asr_strlcpy(d.meters[i].unit, "impressions", sizeof(d.meters[i].unit));
+    asr_strlcpy(d.meters[i].source, "Lexmark", sizeof(d.meters[i].source));
+  }
+  for (int day = 0; day < 5; day++) {
+    d.meters[0].value = total[day];
+    d.meters[1].value = black[day];
+    ck_assert_int_eq(asr_store_save(st, &d, 161, NULL, t0 + day * 86400 + 3600, NULL), ASR_OK);
+  }
+  memset(&x, 0, sizeof(x));
+  ck_assert_int_eq(asr_meters_period(st, t0, t0 + 31 * 86400, add_period, &x), ASR_OK);
+  ck_assert_int_eq(x.n, 2);
+  /* ordered by name: black, then total */
+  ck_assert_str_eq(x.p[1].start.name, "total");
+  ck_assert_int_eq(x.p[1].reads, 5);
+  ck_assert_int_eq(x.p[1].usage, 500 + 570); /* 10000->10500, then 30->600 */
+  ck_assert_int_eq(x.p[1].resets, 1);
+  ck_assert_int_eq(x.p[1].flags, 1);
+  ck_assert_str_eq(x.p[1].last_flag, "reset");
+  ck_assert_msg(strstr(x.p[1].explain, "counter reset at 2027-01-03T01:00:00Z (from 10500 to 30)"),
+                "%s", x.p[1].explain);
+  ck_assert_str_eq(x.p[0].start.name, "black");
+  ck_assert_int_eq(x.p[0].usage, 310); /* 8000->8200, then above 8200: 8300, 8310 */
+  ck_assert_int_eq(x.p[0].backwards, 1);
+  ck_assert_msg(strstr(x.p[0].explain, "counted again only above 8200"), "%s", x.p[0].explain);
+  /* a month that starts after the reset: nothing flagged inside it, plain rises */
+  memset(&x, 0, sizeof(x));
+  ck_assert_int_eq(asr_meters_period(st, t0 + 3 * 86400, t0 + 31 * 86400, add_period, &x), ASR_OK);
+  ck_assert_int_eq(x.p[1].usage, 70);
+  ck_assert_int_eq(x.p[1].flags, 0);
+  ck_assert_str_eq(x.p[1].explain, "");
+  asr_store_close(st);
+  tu_rmtree(dir);
+}
+END_TEST
+
 /* ---- the project's vendor recordings (tests/recordings/quirk_*_meters.snmprec) ---- */
 
 typedef struct {
@@ -591,6 +699,8 @@ static Suite *suite(void)
   tcase_add_test(t, test_brother_record);
   tcase_add_test(t, test_string_counters);
   tcase_add_test(t, test_meter_check);
+  tcase_add_test(t, test_meter_usage);
+  tcase_add_test(t, test_meter_period_reset);
   tcase_add_loop_test(t, test_vendor_recording, 0,
                       (int)(sizeof(vendor_recs) / sizeof(vendor_recs[0])));
   tcase_add_test(t, test_every_vendor_recorded);
