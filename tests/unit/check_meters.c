@@ -1,6 +1,7 @@
 /* check_meters.c: the billing meter table (snmp/meters.c), one test per row, and the
  * alert table decoding (snmp/alerts.c) with hostile tables. */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,156 @@ START_TEST(test_alert_tracking)
 }
 END_TEST
 
+/* Hostile rows: reused indexes (the same alert twice), negative and huge codes, missing
+ * columns, indexes past INT32_MAX: decoded without a crash, named or numbered. */
+START_TEST(test_alert_hostile_rows)
+{
+  static const char *const lines[] = {"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1",
+                                      SUP "5.1.1|2|3",
+                                      ALERT "2.1.1|2|3",
+                                      ALERT "2.1.2|2|3",
+                                      ALERT "2.1.4294967295|2|2147483647",
+                                      ALERT "4.1.1|2|11",
+                                      ALERT "4.1.2|2|11",
+                                      ALERT "4.1.4294967295|2|-2147483648",
+                                      ALERT "5.1.1|2|1",
+                                      ALERT "5.1.2|2|1",
+                                      ALERT "7.1.1|2|1101",
+                                      ALERT "7.1.2|2|1101",
+                                      ALERT "7.1.3|2|1101",
+                                      ALERT "7.1.4294967295|2|-5",
+                                      ALERT "7.1.5|4|1101",
+                                      ALERT "8.1.1|4|Toner empty",
+                                      ALERT "8.1.2|4|Toner empty",
+                                      ALERT "8.1.4294967295|4x|ff41c0af",
+                                      ALERT "9.1.1|2|-7",
+                                      NULL};
+  char sum[512], k1[32], k2[32];
+  const asr_alert *neg = NULL, *bare = NULL, *strcode = NULL;
+
+  build(lines);
+  ck_assert_uint_eq(dev.alerts_total, 5);
+  ck_assert_uint_eq(dev.n_alerts, 5);
+  /* the two rows of the same content (indexes 1 and 2) are one alert by identity */
+  ck_assert(asr_alert_critical(&dev.alerts[0]) && asr_alert_critical(&dev.alerts[1]));
+  asr_alert_key(&dev.alerts[0], k1, sizeof(k1));
+  asr_alert_key(&dev.alerts[1], k2, sizeof(k2));
+  ck_assert_str_eq(k1, k2);
+  for (size_t i = 0; i < dev.n_alerts; i++) {
+    if (dev.alerts[i].code == -5)
+      neg = &dev.alerts[i];
+    if (dev.alerts[i].index == 3)
+      bare = &dev.alerts[i];
+    if (dev.alerts[i].index == 5)
+      strcode = &dev.alerts[i];
+    asr_alert_summary(&dev.alerts[i], sum, sizeof(sum));
+    ck_assert_uint_lt(strlen(sum), sizeof(sum));
+    asr_alert_summary(&dev.alerts[i], sum, 8); /* a tiny buffer: cut, terminated */
+    ck_assert_uint_lt(strlen(sum), 8);
+  }
+  ck_assert_ptr_nonnull(neg); /* index 2^32-1: any number, no name */
+  ck_assert_ptr_null(asr_alert_code_name(neg->code));
+  ck_assert_ptr_null(asr_alert_severity_name(neg->severity));
+  ck_assert_int_eq(neg->group, INT32_MIN);
+  asr_alert_summary(neg, sum, sizeof(sum));
+  ck_assert_msg(strstr(sum, "code -5") && strstr(sum, "group -2147483648"), "%s", sum);
+  ck_assert(!asr_alert_critical(neg));
+  ck_assert_ptr_nonnull(bare); /* only a code: critical by its code, no description */
+  ck_assert(asr_alert_critical(bare));
+  ck_assert_int_eq(bare->severity, 0);
+  ck_assert_int_eq(bare->group_index, -1);
+  ck_assert_str_eq(bare->description, "");
+  ck_assert_ptr_nonnull(strcode); /* a code sent as a string is no code */
+  ck_assert_int_eq(strcode->code, 0);
+}
+END_TEST
+
+/* Thousands of rows: at most ASR_ALERT_ROWS_MAX decoded, all counted. */
+START_TEST(test_alert_rows_bound)
+{
+  size_t nrows = 5000, k = 0;
+  const char **lines = calloc(nrows + 4, sizeof(*lines));
+  char *buf = malloc(nrows * 48);
+
+  ck_assert(lines && buf);
+  lines[k++] = "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1";
+  lines[k++] = SUP "5.1.1|2|3";
+  for (size_t i = 0; i < nrows; i++) {
+    snprintf(buf + i * 48, 48, ALERT "7.1.%zu|2|%d", i + 1, i == nrows - 1 ? 1101 : 802);
+    lines[k++] = buf + i * 48;
+  }
+  lines[k] = NULL;
+  build(lines);
+  ck_assert_uint_eq(dev.alerts_total, nrows);
+  ck_assert_uint_eq(dev.n_alerts, ASR_ALERTS_MAX);
+  for (size_t i = 0; i < dev.n_alerts; i++) /* the critical one was past the bound */
+    ck_assert_int_le(dev.alerts[i].index, ASR_ALERT_ROWS_MAX);
+  free(buf);
+  free(lines);
+}
+END_TEST
+
+static int64_t count_rows(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  int64_t n = -1;
+
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW)
+    n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+/* A hostile printer cannot flood the batches nor the store: 20 new critical alerts give 8
+ * events a poll (the rest at the next polls, each once), and a printer that invents a new
+ * alert at every poll keeps at most ASR_ALERTS_KEEP_MAX tracked. */
+START_TEST(test_alert_flood)
+{
+  char dir[512], path[600], err[256], descr[32];
+  asr_store *st = NULL;
+  asr_device d;
+  asr_alert al[20];
+  const int64_t t0 = 1795000000;
+
+  tu_tmpdir("alertflood", dir, sizeof(dir));
+  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  asr_device_init(&d);
+  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
+  asr_strlcpy(d.serial, "FLOOD1", sizeof(d.serial));
+  d.is_printer = true;
+  for (int i = 0; i < 20; i++) {
+    snprintf(descr, sizeof(descr), "Failure %d", i);
+    al[i] = mk_alert(i + 1, 3, 5, 30, descr);
+  }
+  poll_at(st, &d, t0, al, 20);
+  ck_assert_int_eq(count_rows(path, "SELECT count(*) FROM events WHERE kind LIKE 'alert:%'"),
+                   ASR_ALERT_EVENTS_PER_POLL);
+  poll_at(st, &d, t0 + 3600, al, 20);
+  poll_at(st, &d, t0 + 7200, al, 20);
+  poll_at(st, &d, t0 + 10800, al, 20);
+  ck_assert_int_eq(count_rows(path, "SELECT count(DISTINCT kind) FROM events WHERE kind LIKE"
+                                    " 'alert:%'"),
+                   20);
+  ck_assert_int_eq(count_rows(path, "SELECT count(*) FROM events WHERE kind LIKE 'alert:%'"), 20);
+  for (int i = 0; i < ASR_ALERTS_KEEP_MAX + 40; i++) {
+    asr_alert w;
+
+    snprintf(descr, sizeof(descr), "Tray %d low", i);
+    w = mk_alert(1, 4, 8, 802, descr);
+    poll_at(st, &d, t0 + 20000 + i * 60, &w, 1);
+  }
+  ck_assert_int_le(count_rows(path, "SELECT count(*) FROM alerts"), ASR_ALERTS_KEEP_MAX);
+  ck_assert_int_ge(count_rows(path, "SELECT count(*) FROM alerts"), ASR_ALERTS_KEEP_MAX - 1);
+  asr_store_close(st);
+  tu_rmtree(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("meters");
@@ -709,6 +860,9 @@ static Suite *suite(void)
   tcase_add_test(t, test_alert_hostile);
   tcase_add_test(t, test_alert_other_device);
   tcase_add_test(t, test_alert_tracking);
+  tcase_add_test(t, test_alert_hostile_rows);
+  tcase_add_test(t, test_alert_rows_bound);
+  tcase_add_test(t, test_alert_flood);
   suite_add_tcase(s, t);
   return s;
 }
