@@ -207,3 +207,29 @@ asr_result asr_alerts_track(asr_store *st, int64_t id, const asr_device *dev, in
     r = keep_bounded(st, id);
   return r;
 }
+
+asr_result asr_alerts_events_waiting(asr_store *st, int64_t after_id, int64_t *n, int64_t *max_id)
+{
+  static const char sql[] =
+      "SELECT count(*), coalesce(max(e.id), ?1) FROM events e JOIN event_queue q"
+      " ON q.event_id = e.id WHERE q.batch IS NULL AND e.id > ?1"
+      " AND (substr(e.kind, 1, 6) = 'alert:' OR substr(e.kind, 1, 14) = 'alert_cleared:')";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(st, sql, &s);
+  int rc;
+
+  *n = 0;
+  *max_id = after_id;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, after_id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    *max_id = sqlite3_column_int64(s, 1);
+  } else {
+    r = asr_store_fail(st, rc, "reading alert events");
+  }
+  sqlite3_finalize(s);
+  return r;
+}

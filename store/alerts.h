@@ -29,4 +29,8 @@
  * ASR_ALERT_EVENTS_PER_POLL alert events a poll, ASR_ALERTS_KEEP_MAX alerts kept. */
 asr_result asr_alerts_track(asr_store *st, int64_t id, const asr_device *dev, int64_t t);
 
+/* The alert events ("alert:KEY", "alert_cleared:KEY") waiting for a batch with an id above
+ * after_id: how many (*n) and the highest id (*max_id, after_id when none). */
+asr_result asr_alerts_events_waiting(asr_store *st, int64_t after_id, int64_t *n, int64_t *max_id);
+
 #endif
