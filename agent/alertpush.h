@@ -1,4 +1,4 @@
-/* agent/alertpush.h: `alert_upload immediate` (asr-agent.conf(5)): a poll of the daemon
+/* agent/alertpush.h: `alert_upload immediate` (asr-agent.conf(5)): a poll (or discovery)
  * that raised or cleared a critical alert (store/alerts.h: events "alert:KEY" and
  * "alert_cleared:KEY") brings the next upload forward to now instead of the daily upload
  * window, at most once every ASR_ALERT_UPLOAD_GAP_S: an alert that comes sooner is
