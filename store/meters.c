@@ -152,8 +152,11 @@ void asr_meter_usage_add(asr_meter_usage *u, int64_t value, const char *flag)
   }
   /* after a fall that is no reset, bill only above the highest read before it */
   base = u->high > u->last ? u->high : u->last;
-  if (value > base)
-    u->usage = value - base > INT64_MAX - u->usage ? INT64_MAX : u->usage + (value - base);
+  if (value > base) { /* unsigned: a tampered store's negative reads cannot overflow it */
+    uint64_t rise = (uint64_t)value - (uint64_t)base;
+
+    u->usage = rise > (uint64_t)(INT64_MAX - u->usage) ? INT64_MAX : u->usage + (int64_t)rise;
+  }
   u->last = value;
   if (value > u->high)
     u->high = value;

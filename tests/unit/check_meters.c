@@ -251,6 +251,8 @@ START_TEST(test_meter_usage)
                             (const char *[]){"", "", "backwards", ""}, 4),
                    INT64_MAX);
   ck_assert_int_eq(usage_of((int64_t[]){7}, (const char *[]){"reset"}, 1), 0);
+  ck_assert_int_eq(usage_of((int64_t[]){INT64_MIN, INT64_MAX}, (const char *[]){"", ""}, 2),
+                   INT64_MAX); /* a tampered store */
   ck_assert_int_eq(usage_of(NULL, NULL, 0), 0);
 }
 END_TEST
