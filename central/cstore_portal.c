@@ -173,8 +173,7 @@ asr_result cportal_staff_remove(cstore *st, const char *name)
                       name, NULL, 0, 0, "ending a staff account's sessions", NULL);
 
   if (!r)
-    r = run4(st,
-             "DELETE FROM staff_tokens WHERE staff_id = (SELECT id FROM staff WHERE name = ?1)",
+    r = run4(st, "DELETE FROM staff_tokens WHERE staff_id = (SELECT id FROM staff WHERE name = ?1)",
              name, NULL, 0, 0, "revoking a staff token", NULL);
   if (!r)
     r = run4(st, "DELETE FROM staff WHERE name = ?1", name, NULL, 0, 0, "removing a staff account",
@@ -200,9 +199,10 @@ asr_result cportal_staff_foreach(cstore *st, int64_t now, cportal_staff_cb cb, v
     r = cstore_x_row(st, s, "listing the staff", &row);
     if (r || !row)
       break;
-    cportal_staff a = {sqlite3_column_int64(s, 0), col(s, 1), sqlite3_column_int64(s, 2),
-                       sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4),
-                       sqlite3_column_int(s, 5) != 0, sqlite3_column_int64(s, 6)};
+    cportal_staff a = {sqlite3_column_int64(s, 0), col(s, 1),
+                       sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+                       sqlite3_column_int64(s, 4), sqlite3_column_int(s, 5) != 0,
+                       sqlite3_column_int64(s, 6)};
     if (cb(&a, ctx))
       break;
   }
@@ -285,10 +285,10 @@ static asr_result link_why(cstore *st, const char *hash, int64_t now, cportal_li
   bind_text(s, 1, hash);
   r = cstore_x_row(st, s, "looking up a sign-in link", &row);
   if (!r)
-    *state = !row                               ? CPORTAL_LINK_UNKNOWN
-             : sqlite3_column_int64(s, 0) != 0  ? CPORTAL_LINK_USED
+    *state = !row                                ? CPORTAL_LINK_UNKNOWN
+             : sqlite3_column_int64(s, 0) != 0   ? CPORTAL_LINK_USED
              : sqlite3_column_int64(s, 1) <= now ? CPORTAL_LINK_EXPIRED
-                                                : CPORTAL_LINK_UNKNOWN;
+                                                 : CPORTAL_LINK_UNKNOWN;
   sqlite3_finalize(s);
   return r;
 }
@@ -514,7 +514,9 @@ asr_result cportal_audit_foreach(cstore *st, const char *actor, int64_t limit, c
     r = cstore_x_row(st, s, "reading the audit trail", &row);
     if (r || !row)
       break;
-    cportal_audit_row a = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2),
+    cportal_audit_row a = {sqlite3_column_int64(s, 0),
+                           sqlite3_column_int64(s, 1),
+                           col(s, 2),
                            col(s, 3),
                            col(s, 4),
                            col(s, 5),

@@ -18,7 +18,7 @@
 /* The SQL of schema step 12 (central/cstore.c lists it among its steps). */
 extern const char cportal_schema_sql[];
 
-#define CPORTAL_HASH_LEN 64  /* hex SHA-256 of a link, session id or token */
+#define CPORTAL_HASH_LEN 64   /* hex SHA-256 of a link, session id or token */
 #define CPORTAL_EMAIL_MAX 256 /* bytes of an e-mail address, NUL included */
 
 /* ---- Staff ---------------------------------------------------------------------------- */
@@ -67,7 +67,12 @@ asr_result cportal_link_add(cstore *st, const char *hash, const char *email, int
                             int64_t expires);
 
 /* Why a link does not sign in. */
-typedef enum { CPORTAL_LINK_OK = 0, CPORTAL_LINK_UNKNOWN, CPORTAL_LINK_USED, CPORTAL_LINK_EXPIRED } cportal_link_state;
+typedef enum {
+  CPORTAL_LINK_OK = 0,
+  CPORTAL_LINK_UNKNOWN,
+  CPORTAL_LINK_USED,
+  CPORTAL_LINK_EXPIRED
+} cportal_link_state;
 
 /* Uses the link of hash at now, once: *state OK and email (size n) set for exactly one
  * caller, however many try at once; else why not. */
@@ -89,7 +94,12 @@ typedef struct {
 asr_result cportal_session_add(cstore *st, const char *hash, const cportal_session *s);
 
 /* Why a session is not valid. */
-typedef enum { CPORTAL_SESSION_OK = 0, CPORTAL_SESSION_UNKNOWN, CPORTAL_SESSION_IDLE, CPORTAL_SESSION_EXPIRED } cportal_session_state;
+typedef enum {
+  CPORTAL_SESSION_OK = 0,
+  CPORTAL_SESSION_UNKNOWN,
+  CPORTAL_SESSION_IDLE,
+  CPORTAL_SESSION_EXPIRED
+} cportal_session_state;
 
 /* Loads the session of hash valid at now (idle: seconds without a request that end it), and
  * records the request (at most once a minute); an ended session is deleted. */

@@ -19,12 +19,12 @@ typedef enum {
   CMAIL_ORDER_SHIPPED,
   CMAIL_ORDER_BACKORDERED,
   CMAIL_ORDER_SHIPPED_AFTER_BACKORDER,
-  CMAIL_DISCONNECTED, /* devices silent for disconnect_days */
-  CMAIL_FINAL,        /* ... still silent after final_days */
-  CMAIL_REGISTERED,   /* a site or contact registered: the confirmation */
-  CMAIL_NOT_ELIGIBLE, /* devices that use too much: no automatic supplies */
-  CMAIL_ELIGIBLE,     /* ... whose use fell back: automatic supplies again */
-  CMAIL_SIGNIN,       /* the portal: a one-time sign-in link (link) */
+  CMAIL_DISCONNECTED,     /* devices silent for disconnect_days */
+  CMAIL_FINAL,            /* ... still silent after final_days */
+  CMAIL_REGISTERED,       /* a site or contact registered: the confirmation */
+  CMAIL_NOT_ELIGIBLE,     /* devices that use too much: no automatic supplies */
+  CMAIL_ELIGIBLE,         /* ... whose use fell back: automatic supplies again */
+  CMAIL_SIGNIN,           /* the portal: a one-time sign-in link (link) */
   CMAIL_REQUEST_RECEIVED, /* the portal: a customer's request, to the customer */
   CMAIL_REQUEST_STAFF,    /* ... the same request, to the helpdesk */
   CMAIL_REQUEST_APPROVED, /* ... approved by the staff (answer), to the customer */
@@ -67,8 +67,8 @@ typedef struct {
   const char *note;         /* a special order's reason (the helpdesk's words), NULL */
   const char *link;         /* CMAIL_SIGNIN: the link (printable ASCII), its minutes */
   int link_minutes;
-  int64_t request_id;   /* the request kinds: its number, what it asks (untrusted parts: */
-  const char *what;     /* serials, the customer's words), who sent it, the staff's answer */
+  int64_t request_id; /* the request kinds: its number, what it asks (untrusted parts: */
+  const char *what;   /* serials, the customer's words), who sent it, the staff's answer */
   const char *requester;
   const char *answer;
 } cmail_notice;

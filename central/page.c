@@ -220,8 +220,8 @@ static const char *level_class(const view_site *v, const view_supply *s)
 static const struct {
   const char *name, *cls, *css;
 } colours[] = {
-    {"black", "k", "#111827"},       {"cyan", "c", "#06b6d4"},        {"magenta", "m", "#db2777"},
-    {"yellow", "y", "#facc15"},      {"photo black", "pk", "#374151"}, {"matte black", "mk", "#1f2937"},
+    {"black", "k", "#111827"},  {"cyan", "c", "#06b6d4"},         {"magenta", "m", "#db2777"},
+    {"yellow", "y", "#facc15"}, {"photo black", "pk", "#374151"}, {"matte black", "mk", "#1f2937"},
 };
 
 static const char *swatch(const char *colorant)
@@ -626,11 +626,12 @@ asr_result page_index_html_as(const view_index *v, const page_nav *nav, char **o
     dis += v->sites[i].disconnected;
   }
   pb_open(&b, nav && !nav->staff ? "Your sites" : "All sites", nav);
-  asr_buf_puts(&b, nav && !nav->staff ? "<div class=\"sub\">The sites you are a supplies contact of</div>"
-                                        "</header><main>"
-                                      : "<div class=\"sub\">Every site enrolled at this asr-central</div>"
-                                        "</header><main>"
-                   "<div class=\"chips\">");
+  asr_buf_puts(&b, nav && !nav->staff
+                       ? "<div class=\"sub\">The sites you are a supplies contact of</div>"
+                         "</header><main>"
+                       : "<div class=\"sub\">Every site enrolled at this asr-central</div>"
+                         "</header><main>"
+                         "<div class=\"chips\">");
   pb_chip(&b, "", (int64_t)v->n_sites, "sites");
   pb_chip(&b, "", dev, "devices");
   pb_chip(&b, "c-ok", act, "active");

@@ -18,7 +18,7 @@
 #include "common/buf.h"
 #include "common/result.h"
 
-#define PAGE_MAX_BYTES (64u << 20) /* a rendering larger than this fails (ASR_ERR_LIMIT) */
+#define PAGE_MAX_BYTES (64u << 20)      /* a rendering larger than this fails (ASR_ERR_LIMIT) */
 #define PAGE_CSS_PATH "/static/asr.css" /* where the server serves page_stylesheet() */
 
 /* Who is signed in, for the portal's bar (NULL: no bar, as the read-only pages were). */

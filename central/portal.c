@@ -277,7 +277,10 @@ static void px_deny(px *x, int status, const char *why, const char *message)
   if (asr_fmt(action, sizeof(action), "%s %s", x->q->method, x->json ? "api" : "page"))
     asr_strlcpy(action, "request", sizeof(action));
   px_audit(x, action, x->q->path, "denied", why);
-  px_fail(x, status, status == 401 ? "Sign in" : status == 404 ? "Not found" : "Forbidden",
+  px_fail(x, status,
+          status == 401   ? "Sign in"
+          : status == 404 ? "Not found"
+                          : "Forbidden",
           message);
 }
 
@@ -444,8 +447,8 @@ asr_result px_mail(px *x, void *notice, int64_t site_id)
   if (r == ASR_ERR_NOMEM)
     return r;
   if (r) {
-    asr_log(ASR_LOG_WARN, "portal: cannot compose the %s mail to '%s': %s",
-            cmail_kind_str(n->kind), n->to ? n->to : "", asr_result_str(r));
+    asr_log(ASR_LOG_WARN, "portal: cannot compose the %s mail to '%s': %s", cmail_kind_str(n->kind),
+            n->to ? n->to : "", asr_result_str(r));
     return ASR_OK;
   }
   r = cstore_outbox_add(x->st, n->msgid_key, site_id, n->to, cmail_kind_str(n->kind), msg, len,
@@ -507,8 +510,8 @@ static bool throttle_ok(px *x, const char *kind, const char *value, int max)
   }
   if (allowed)
     return true;
-  px_audit(x, "sign-in", value, "denied", kind[0] == 'c' ? "throttled: this client"
-                                                         : "throttled: this address or name");
+  px_audit(x, "sign-in", value, "denied",
+           kind[0] == 'c' ? "throttled: this client" : "throttled: this address or name");
   signin_page(x, 429, NULL, "Too many sign-in attempts: wait a few minutes and try again.");
   return false;
 }

@@ -24,28 +24,28 @@
 #include "common/result.h"
 #include "replenish/rules.h"
 
-#define PORTAL_FORM_MAX 16384   /* bytes of a form's body */
-#define PORTAL_IDLE 1800        /* a session ends after 30 minutes without a request */
-#define PORTAL_LIFETIME 43200   /* ... and 12 hours after it began, whatever happens */
-#define PORTAL_LINK_TTL 900     /* a sign-in link works for 15 minutes, once */
-#define PORTAL_WINDOW 900       /* the sign-in throttle's window (seconds) */
-#define PORTAL_PER_ADDRESS 5    /* sign-in attempts per e-mail address or staff name a window */
-#define PORTAL_PER_CLIENT 30    /* sign-in attempts per client address a window */
-#define PORTAL_AUDIT_DAYS 400   /* audit rows are kept this long */
-#define PORTAL_COOKIE_MAX 320   /* bytes of one Set-Cookie value */
+#define PORTAL_FORM_MAX 16384 /* bytes of a form's body */
+#define PORTAL_IDLE 1800      /* a session ends after 30 minutes without a request */
+#define PORTAL_LIFETIME 43200 /* ... and 12 hours after it began, whatever happens */
+#define PORTAL_LINK_TTL 900   /* a sign-in link works for 15 minutes, once */
+#define PORTAL_WINDOW 900     /* the sign-in throttle's window (seconds) */
+#define PORTAL_PER_ADDRESS 5  /* sign-in attempts per e-mail address or staff name a window */
+#define PORTAL_PER_CLIENT 30  /* sign-in attempts per client address a window */
+#define PORTAL_AUDIT_DAYS 400 /* audit rows are kept this long */
+#define PORTAL_COOKIE_MAX 320 /* bytes of one Set-Cookie value */
 
 /* How the portal runs (portal_conf_init sets the defaults). */
 typedef struct {
-  const asr_rp_conf *rules;          /* of the status pages */
-  int64_t idle, lifetime, link_ttl;  /* seconds */
-  int64_t window;                    /* the throttle's window, seconds */
-  int per_address, per_client;       /* sign-in attempts a window */
-  const char *base_url;              /* "https://host[:port]": the links mailed */
-  const char *mail_from;             /* NULL: the engine's default */
-  const char *helpdesk;              /* the staff's address for new requests (NULL: none) */
-  void (*mail_kick)(void *ctx);      /* asks the outbox to be sent now (may be NULL) */
+  const asr_rp_conf *rules;         /* of the status pages */
+  int64_t idle, lifetime, link_ttl; /* seconds */
+  int64_t window;                   /* the throttle's window, seconds */
+  int per_address, per_client;      /* sign-in attempts a window */
+  const char *base_url;             /* "https://host[:port]": the links mailed */
+  const char *mail_from;            /* NULL: the engine's default */
+  const char *helpdesk;             /* the staff's address for new requests (NULL: none) */
+  void (*mail_kick)(void *ctx);     /* asks the outbox to be sent now (may be NULL) */
   void *kick_ctx;
-  const char *css;                   /* the stylesheet served at PAGE_CSS_PATH */
+  const char *css; /* the stylesheet served at PAGE_CSS_PATH */
 } portal_conf;
 
 void portal_conf_init(portal_conf *c);

@@ -92,8 +92,8 @@ bool portal_requests_route(px *x, const char *path);
 
 /* The sign-in page: the e-mail form (customers) and the name and password form (staff),
  * with the pre-session token csrf; notice (NULL: none) above them, error (NULL) too. */
-asr_result portal_page_signin(const char *csrf, const char *notice, const char *error,
-                              int64_t now, char **out);
+asr_result portal_page_signin(const char *csrf, const char *notice, const char *error, int64_t now,
+                              char **out);
 
 /* The page a mailed link opens: one button that signs in (a POST, so that a mail scanner
  * fetching the link does not use it). */

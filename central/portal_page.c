@@ -20,13 +20,14 @@ static void message(asr_buf *b, const char *text, bool error)
 {
   if (!text)
     return;
-  asr_buf_puts(b, error ? "<p class=\"error\" role=\"alert\">" : "<p class=\"notice\" role=\"status\">");
+  asr_buf_puts(b, error ? "<p class=\"error\" role=\"alert\">"
+                        : "<p class=\"notice\" role=\"status\">");
   page_text(b, text);
   asr_buf_puts(b, "</p>");
 }
 
-asr_result portal_page_signin(const char *csrf, const char *notice, const char *error,
-                              int64_t now, char **out)
+asr_result portal_page_signin(const char *csrf, const char *notice, const char *error, int64_t now,
+                              char **out)
 {
   asr_buf b = {.max = PAGE_MAX_BYTES};
 
@@ -68,8 +69,8 @@ asr_result portal_page_link(const char *token, const char *csrf, int64_t now, ch
   return asr_buf_finish(&b, out);
 }
 
-asr_result portal_page_message(const page_nav *nav, const char *title, const char *text,
-                               bool error, const char *back, int64_t now, char **out)
+asr_result portal_page_message(const page_nav *nav, const char *title, const char *text, bool error,
+                               const char *back, int64_t now, char **out)
 {
   asr_buf b = {.max = PAGE_MAX_BYTES};
 

@@ -106,9 +106,8 @@ static void request_what(const cportal_request *q, char *buf, size_t n)
   if (strcmp(q->kind, "toner") == 0) {
     day_text(q->job_from, from, sizeof(from));
     day_text(q->job_to, to, sizeof(to));
-    if (asr_fmt(buf, n, "extra toner: %d x %s for printer %s, for a job from %s to %s",
-                q->quantity, q->supply ? q->supply : "supply", q->serial ? q->serial : "?", from,
-                to))
+    if (asr_fmt(buf, n, "extra toner: %d x %s for printer %s, for a job from %s to %s", q->quantity,
+                q->supply ? q->supply : "supply", q->serial ? q->serial : "?", from, to))
       copy_str(buf, n, "extra toner");
     return;
   }
@@ -234,9 +233,8 @@ static int list_one(const cportal_request *q, void *ctx)
   request_what(q, what, sizeof(what));
   json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I}", "id", (json_int_t)q->id, "kind",
                         q->kind, "state", q->state, "site", jtext(q->site), "email",
-                        jtext(q->email), "what", jtext(what), "note", jtext(q->note),
-                        "created_at", (json_int_t)q->created_at, "order",
-                        (json_int_t)q->order_id);
+                        jtext(q->email), "what", jtext(what), "note", jtext(q->note), "created_at",
+                        (json_int_t)q->created_at, "order", (json_int_t)q->order_id);
   if (o)
     json_object_set_new(o, "answer", jtext(q->answer));
   json_array_append_new(l->arr, o);
@@ -327,8 +325,8 @@ static bool customer_only(px *x)
 static bool form_device(px *x, bool post, char *site, view_site *v, const view_device **d)
 {
   char device[CSTORE_NAME_MAX];
-  asr_result r = post ? px_form(x, "site", site, CSTORE_NAME_MAX)
-                      : px_query(x, "site", site, CSTORE_NAME_MAX);
+  asr_result r =
+      post ? px_form(x, "site", site, CSTORE_NAME_MAX) : px_query(x, "site", site, CSTORE_NAME_MAX);
 
   if (!r)
     r = post ? px_form(x, "device", device, sizeof(device))
@@ -494,8 +492,8 @@ static bool toner_fields(px *x, cportal_request *q)
   if (px_form(x, "supply", v, sizeof(v)) || asr_parse_i64(v, 0, INT32_MAX, &n))
     bad = "choose a supply";
   q->supply_idx = (int32_t)n;
-  if (!bad && (px_form(x, "quantity", v, sizeof(v)) ||
-               asr_parse_i64(v, 1, ASR_RP_QUANTITY_MAX, &n)))
+  if (!bad &&
+      (px_form(x, "quantity", v, sizeof(v)) || asr_parse_i64(v, 1, ASR_RP_QUANTITY_MAX, &n)))
     bad = "the number of cartridges is out of range";
   q->quantity = (int)n;
   if (!bad && (px_form(x, "from", v, sizeof(v)) || parse_day(v, &q->job_from) ||
@@ -533,8 +531,9 @@ static void toner_send(px *x)
       s = &d->supplies[i];
   q.serial = d->serial ? d->serial : d->key;
   q.supply = s ? (s->description ? s->description : s->type) : NULL;
-  asr_result r = s ? cportal_customer_device(x->st, x->w.who, site, q.serial, &q.device_id, &contact)
-                   : ASR_ERR_NOT_FOUND;
+  asr_result r =
+      s ? cportal_customer_device(x->st, x->w.who, site, q.serial, &q.device_id, &contact)
+        : ASR_ERR_NOT_FOUND;
   q.contact_id = contact;
   q.site = site;
   q.note = note;
@@ -636,15 +635,23 @@ static asr_result apply(px *x, const req_copy *c, int64_t *order, char *err, siz
 }
 
 /* The decision in one transaction: the request's state, what approval does, the mail. */
-static asr_result decide_tx(px *x, const req_copy *c, bool approve, const char *answer,
-                            char *err, size_t n)
+static asr_result decide_tx(px *x, const req_copy *c, bool approve, const char *answer, char *err,
+                            size_t n)
 {
   int64_t order = 0;
   char said[PX_NOTE_MAX + 64];
-  cportal_request q = {.id = c->id, .kind = c->kind, .email = c->email, .site = c->site,
-                       .site_id = c->site_id, .serial = c->serial, .supply = c->supply,
-                       .quantity = c->quantity, .job_from = c->job_from, .job_to = c->job_to,
-                       .note = c->note, .new_name = c->has_name ? c->new_name : NULL,
+  cportal_request q = {.id = c->id,
+                       .kind = c->kind,
+                       .email = c->email,
+                       .site = c->site,
+                       .site_id = c->site_id,
+                       .serial = c->serial,
+                       .supply = c->supply,
+                       .quantity = c->quantity,
+                       .job_from = c->job_from,
+                       .job_to = c->job_to,
+                       .note = c->note,
+                       .new_name = c->has_name ? c->new_name : NULL,
                        .new_email = c->has_email ? c->new_email : NULL,
                        .new_address = c->has_address ? c->new_address : NULL};
   asr_result r = cstore_tx_begin(x->st);
@@ -653,8 +660,9 @@ static asr_result decide_tx(px *x, const req_copy *c, bool approve, const char *
     return r;
   if (approve)
     r = apply(x, c, &order, err, n);
-  if (!r && approve && order > 0 && asr_fmt(said, sizeof(said), "special order %lld%s%s",
-                                            (long long)order, *answer ? ": " : "", answer))
+  if (!r && approve && order > 0 &&
+      asr_fmt(said, sizeof(said), "special order %lld%s%s", (long long)order, *answer ? ": " : "",
+              answer))
     r = ASR_ERR_LIMIT;
   if (!r && !(approve && order > 0))
     copy_str(said, sizeof(said), answer);

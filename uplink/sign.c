@@ -178,8 +178,9 @@ static asr_result pw_parse(const char *s, pw_params *pp)
   char salt[2 * PW_SALT + 2], key[2 * PW_KEY + 2];
   int used = 0;
 
-  if (!s || sscanf(s, "scrypt$%2u$%2u$%1u$%33[0-9a-f]$%65[0-9a-f]%n", &pp->logn, &pp->r, &pp->p,
-                   salt, key, &used) != 5 ||
+  if (!s ||
+      sscanf(s, "scrypt$%2u$%2u$%1u$%33[0-9a-f]$%65[0-9a-f]%n", &pp->logn, &pp->r, &pp->p, salt,
+             key, &used) != 5 ||
       s[used] != '\0')
     return ASR_ERR_INVALID;
   if (pp->logn < 10 || pp->logn > 20 || pp->r < 1 || pp->r > 16 || pp->p < 1 || pp->p > 4 ||
