@@ -384,8 +384,9 @@ static bool who_asks(px *x)
   return false;
 }
 
-/* True when the request comes from our own pages: no cross-site fetch, and an Origin (when
- * sent) whose host is the Host the request was sent to. */
+/* True when the request comes from our own pages: no cross-site fetch (Sec-Fetch-Site), and
+ * an Origin (when sent) whose host is the Host the request was sent to. Browsers send the
+ * Origin of a form's POST (the pages' Referrer-Policy is same-origin, which keeps it). */
 static bool same_origin(const px *x)
 {
   const char *o = x->q->origin, *host = x->q->host;
@@ -393,8 +394,10 @@ static bool same_origin(const px *x)
   if (x->q->fetch_site && strcmp(x->q->fetch_site, "same-origin") != 0 &&
       strcmp(x->q->fetch_site, "none") != 0)
     return false;
-  if (!o || strcmp(o, "null") == 0)
-    return !o;
+  if (!o)
+    return true;
+  if (strcmp(o, "null") == 0) /* an opaque origin: only the browser's own word counts */
+    return x->q->fetch_site && strcmp(x->q->fetch_site, "same-origin") == 0;
   if (strncmp(o, "https://", 8) == 0)
     o += 8;
   else if (strncmp(o, "http://", 7) == 0)
@@ -901,6 +904,10 @@ static bool public_route(px *x, const char *path)
       {"/signin/link", true, link_use},
   };
 
+  if (strcmp(path, "/favicon.ico") == 0 || strcmp(path, "/robots.txt") == 0) {
+    px_fail(x, 404, "Not found", "no such file"); /* asked by every browser: not audited */
+    return true;
+  }
   if (strcmp(path, PAGE_CSS_PATH) == 0 || strcmp(path, "/signin") == 0 ||
       (strcmp(path, "/signin/link") == 0 && is_get(x))) {
     if (!is_get(x)) {

@@ -550,7 +550,7 @@ static void page_headers(struct MHD_Response *resp, const portal_resp *a, bool t
                                     : "text/html; charset=utf-8");
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(resp, "Referrer-Policy", "same-origin"); /* keeps forms' Origin */
   MHD_add_response_header(resp, "X-Frame-Options", "DENY");
   MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
   MHD_add_response_header(resp, "Content-Security-Policy",
