@@ -26,6 +26,7 @@
 #define LIST_MAX 500      /* requests listed on a page */
 #define WINDOW_AHEAD 366  /* a job starts within a year */
 #define WINDOW_LENGTH 366 /* ... and lasts at most a year (the engine's bound) */
+#define QUANTITY_MAX 50   /* cartridges a customer asks for at once (more: the helpdesk) */
 
 /* A request read back, with copies of its strings. */
 typedef struct {
@@ -390,7 +391,7 @@ static void toner_form(px *x)
                  "<label>The job starts on<input name=\"from\" type=\"date\" value=\"%s\" "
                  "required></label><label>and ends on<input name=\"to\" type=\"date\" "
                  "value=\"%s\" required></label>",
-                 ASR_RP_QUANTITY_MAX, day, day);
+                 QUANTITY_MAX, day, day);
   if (n == 0)
     asr_buf_puts(&b, "<p class=\"error\">This printer reports no toner we supply.</p>");
   form_close(x, &b, "Send the request");
@@ -492,8 +493,7 @@ static bool toner_fields(px *x, cportal_request *q)
   if (px_form(x, "supply", v, sizeof(v)) || asr_parse_i64(v, 0, INT32_MAX, &n))
     bad = "choose a supply";
   q->supply_idx = (int32_t)n;
-  if (!bad &&
-      (px_form(x, "quantity", v, sizeof(v)) || asr_parse_i64(v, 1, ASR_RP_QUANTITY_MAX, &n)))
+  if (!bad && (px_form(x, "quantity", v, sizeof(v)) || asr_parse_i64(v, 1, QUANTITY_MAX, &n)))
     bad = "the number of cartridges is out of range";
   q->quantity = (int)n;
   if (!bad && (px_form(x, "from", v, sizeof(v)) || parse_day(v, &q->job_from) ||
