@@ -88,6 +88,7 @@ static asr_result form_decode(const char *in, size_t len, char *out, size_t n)
 asr_result portal_form_get(const char *form, size_t len, const char *name, char *out, size_t n)
 {
   size_t nl = strlen(name), i = 0;
+  asr_result r;
 
   if (n == 0)
     return ASR_ERR_TOO_LARGE;
@@ -96,8 +97,12 @@ asr_result portal_form_get(const char *form, size_t len, const char *name, char 
     size_t end = i;
     while (end < len && form[end] != '&')
       end++;
-    if (end - i > nl && memcmp(form + i, name, nl) == 0 && form[i + nl] == '=')
-      return form_decode(form + i + nl + 1, end - i - nl - 1, out, n);
+    if (end - i > nl && memcmp(form + i, name, nl) == 0 && form[i + nl] == '=') {
+      r = form_decode(form + i + nl + 1, end - i - nl - 1, out, n);
+      if (r)
+        out[0] = '\0'; /* never a part of a value */
+      return r;
+    }
     if (end - i == nl && memcmp(form + i, name, nl) == 0)
       return ASR_OK; /* "name" alone: empty */
     i = end + 1;

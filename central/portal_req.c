@@ -509,6 +509,17 @@ static bool toner_fields(px *x, cportal_request *q)
   return false;
 }
 
+/* The form's optional note (at most PX_NOTE_MAX bytes of text); false after answering 400. */
+static bool note_field(px *x, char *note, size_t n)
+{
+  asr_result r = px_form(x, "note", note, n);
+
+  if (r == ASR_OK || r == ASR_ERR_NOT_FOUND)
+    return true;
+  px_fail(x, 400, "Bad request", "the note is at most 500 characters of text");
+  return false;
+}
+
 /* POST /requests/toner. */
 static void toner_send(px *x)
 {
@@ -521,8 +532,7 @@ static void toner_send(px *x)
 
   if (!customer_only(x) || !px_csrf_ok(x) || !form_device(x, true, site, &v, &d))
     return;
-  if (!toner_fields(x, &q) || (px_form(x, "note", note, sizeof(note)) == ASR_ERR_INVALID &&
-                               (px_fail(x, 400, "Bad request", "the note is not text"), true))) {
+  if (!toner_fields(x, &q) || !note_field(x, note, sizeof(note))) {
     view_site_free(&v);
     return;
   }
@@ -590,8 +600,7 @@ static void contact_send(px *x)
   if (!changed_field(x, "name", ct.name, name, sizeof(name), &q.new_name) ||
       !changed_field(x, "email", ct.email, email, sizeof(email), &q.new_email) ||
       !changed_field(x, "address", ct.address, address, sizeof(address), &q.new_address) ||
-      px_form(x, "note", note, sizeof(note)) == ASR_ERR_INVALID ||
-      (q.new_email && !asr_smtp_address_ok(q.new_email))) {
+      !note_field(x, note, sizeof(note)) || (q.new_email && !asr_smtp_address_ok(q.new_email))) {
     px_fail(x, 400, "Bad request",
             "each field is at most 255 characters of text, the e-mail a plain address");
     return;
@@ -707,8 +716,13 @@ static void decide(px *x, const char *tail)
     return;
   r = asr_parse_i64(idtext, 1, INT64_MAX, &id) ? ASR_ERR_NOT_FOUND
                                                : cportal_request_get(x->st, id, copy_request, &c);
-  if (!r && px_form(x, "answer", answer, sizeof(answer)) == ASR_ERR_INVALID)
-    r = ASR_ERR_INVALID;
+  if (!r) {
+    asr_result f = px_form(x, "answer", answer, sizeof(answer));
+    if (f != ASR_OK && f != ASR_ERR_NOT_FOUND) {
+      copy_str(err, sizeof(err), "the answer is at most 500 characters of text");
+      r = ASR_ERR_INVALID;
+    }
+  }
   if (!r)
     r = decide_tx(x, &c, approve, answer, err, sizeof(err));
   if (asr_fmt(target, sizeof(target), "request %lld", (long long)id))
