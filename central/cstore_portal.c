@@ -2,17 +2,16 @@
  * the portal (cstore_portal.h). The handle and its error conversion are cstore.c's
  * (cstore_int.h).
  *
- * Why its statements are prepared per call instead of in cstore.c's shared slots: the
- * slots (cstore_x_stmt) are numbered by hand across the store's other files, and a second
- * file picking the same number would silently run the wrong statement. The portal's
- * statements run a few times per page view; preparing one costs microseconds. Stepping
- * goes through cstore_x_run/cstore_x_row, so its errors are converted as the others'. */
+ * Why its statements are prepared per call (asr_sql_prep) instead of in a range of the
+ * handle's statement cache: they are many (some thirty), and each runs a few times per page
+ * view or sign-in, where preparing one costs microseconds; the cache's ranges stay for the
+ * hot paths (a batch's apply). Stepping goes through cstore_x_run/cstore_x_row, so errors
+ * are converted as the others'. */
 #include "central/cstore_portal.h"
 
 #include <string.h>
 
 #include "central/cstore_int.h"
-#include "common/log.h"
 #include "common/util.h"
 
 /* staff           an account of the provider's staff: name, scrypt hash (uplink/sign.h).
@@ -64,19 +63,10 @@ const char cportal_schema_sql[] =
 /* ---------------------------------------------------------------------------------------
  * Statements. */
 
-/* Prepares sql on the store's handle (the caller finalizes). */
+/* Prepares sql on the store's handle, uncached (the caller finalizes); errors converted. */
 static asr_result prep(cstore *st, const char *sql, sqlite3_stmt **s)
 {
-  sqlite3 *db = cstore_sqlite(st);
-  int rc = sqlite3_prepare_v2(db, sql, -1, s, NULL);
-
-  if (rc == SQLITE_OK)
-    return ASR_OK;
-  asr_log(ASR_LOG_ERR, "portal store: preparing a statement: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(*s);
-  *s = NULL;
-  return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? ASR_ERR_DB_LOCKED
-                                                                    : ASR_ERR_DB;
+  return asr_sql_prep(&st->sql, sql, s);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
