@@ -1274,8 +1274,9 @@ asr_result cengine_extra_order(cstore *st, const cengine_extra *x, const cengine
     r = cstore_tx_commit(st);
   else
     cstore_tx_rollback(st);
-  if (r && r != ASR_ERR_NOT_FOUND && r != ASR_ERR_INVALID)
-    asr_fmt(err, n, "%s", cstore_errmsg(st));
+  if (r && r != ASR_ERR_NOT_FOUND && r != ASR_ERR_INVALID &&
+      asr_fmt(err, n, "%s", cstore_errmsg(st)) != ASR_OK)
+    return r; /* the message cut short: what fits says it */
   return r;
 }
 

@@ -569,9 +569,11 @@ static void headers(mbuf *b, const cmail_notice *n, const char *site)
   rfc5322_date(n->now, date, sizeof(date));
   if (is_order(n->kind))
     asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
-  else if (is_request(n->kind))
-    asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id, topic);
-  else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN)
+  else if (is_request(n->kind)) {
+    if (asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id,
+                topic) != ASR_OK)
+      subj[0] = '\0'; /* cannot happen: the site is cleaned to SITE_CHARS */
+  } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN)
     asr_fmt(subj, sizeof(subj), "%s: %s", site, topic);
   else
     asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,

@@ -233,7 +233,7 @@ void px_redirect(px *x, const char *location)
   x->a->status = 303;
   x->a->type = "text/html; charset=utf-8";
   if (asr_strlcpy(x->a->location, location, sizeof(x->a->location)))
-    asr_strlcpy(x->a->location, "/", sizeof(x->a->location));
+    memcpy(x->a->location, "/", 2); /* too long: not one of ours */
 }
 
 /* Adds a Set-Cookie value: name=value with our attributes (max_age < 0: a session cookie,
@@ -280,7 +280,7 @@ static void px_deny(px *x, int status, const char *why, const char *message)
   char action[64];
 
   if (asr_fmt(action, sizeof(action), "%s %s", x->q->method, x->json ? "api" : "page"))
-    asr_strlcpy(action, "request", sizeof(action));
+    memcpy(action, "request", sizeof("request"));
   px_audit(x, action, x->q->path, "denied", why);
   px_fail(x, status,
           status == 401   ? "Sign in"
@@ -670,7 +670,10 @@ static void signin_staff(px *x)
   }
   x->w.kind = WHO_STAFF;
   x->w.staff_id = id;
-  asr_strlcpy(x->w.who, name, sizeof(x->w.who));
+  if (asr_strlcpy(x->w.who, name, sizeof(x->w.who))) {
+    px_fail(x, 400, "Bad request", "the name is too long");
+    return;
+  }
   session_start(x);
 }
 
@@ -725,7 +728,10 @@ static void link_use(px *x)
     return;
   }
   x->w.kind = WHO_CUSTOMER;
-  asr_strlcpy(x->w.who, address, sizeof(x->w.who));
+  if (asr_strlcpy(x->w.who, address, sizeof(x->w.who))) { /* both CPORTAL_EMAIL_MAX */
+    px_fail(x, 500, "Error", "internal error");
+    return;
+  }
   session_start(x);
 }
 

@@ -412,7 +412,8 @@ static void client_address(central_server *sv, struct MHD_Connection *c, char *o
     if (!address_text(item, norm, sizeof(norm)))
       return;
     if (!trusted_proxy(sv, norm)) {
-      asr_strlcpy(out, norm, n);
+      if (asr_strlcpy(out, norm, n)) /* n is INET6_ADDRSTRLEN: it fits */
+        peer_address(c, out, n);
       return;
     }
     end = start ? start - 1 : 0;
@@ -954,8 +955,9 @@ static asr_result start_portal(central_server *sv, const central_server_opts *o,
   sv->portal.kick_ctx = o->kick_ctx;
   for (size_t i = 0; i < CENTRAL_PROXIES_MAX && o->trusted_proxies[i]; i++) {
     if (!address_text(o->trusted_proxies[i], sv->proxies[i], sizeof(sv->proxies[i]))) {
-      asr_fmt(err, n, "--trusted-proxy: '%s' is not an IPv4 or IPv6 address",
-              o->trusted_proxies[i]);
+      if (asr_fmt(err, n, "--trusted-proxy: '%s' is not an IPv4 or IPv6 address",
+                  o->trusted_proxies[i]) != ASR_OK)
+        return ASR_ERR_USAGE; /* cut short: what fits says it */
       return ASR_ERR_USAGE;
     }
     sv->n_proxies++;
@@ -980,7 +982,8 @@ static asr_result start_portal(central_server *sv, const central_server_opts *o,
   }
   sv->portal.base_url = sv->base_url;
   if (!sv->base_url || page_stylesheet(&sv->css) != ASR_OK) {
-    asr_strlcpy(err, "out of memory", n);
+    if (asr_strlcpy(err, "out of memory", n) != ASR_OK)
+      return ASR_ERR_NOMEM; /* cut short: what fits says it */
     return ASR_ERR_NOMEM;
   }
   sv->portal.css = sv->css;
