@@ -274,14 +274,33 @@ void px_audit(px *x, const char *action, const char *target, const char *outcome
     asr_log(ASR_LOG_ERR, "portal: cannot write the audit trail: %s", cstore_errmsg(x->st));
 }
 
-/* Audits a denial of this request and answers it. */
-static void px_deny(px *x, int status, const char *why, const char *message)
+/* Whether a denial that carried no credential at all (a page asked without a session) is
+ * written: 30 a minute per client at most, so that a flood of anonymous requests cannot fill
+ * the audit trail (their count stays in the throttle's row). */
+static bool audit_anonymous(px *x)
+{
+  char key[80];
+  bool allowed = false;
+
+  if (asr_fmt(key, sizeof(key), "audit:%s", x->q->client ? x->q->client : "") != ASR_OK)
+    return true;
+  return cportal_throttle(x->st, key, x->now, 60, 30, &allowed) != ASR_OK || allowed;
+}
+
+/* Audits a denial of this request ("GET page", "POST api"...: the path is its target). */
+static void audit_denied(px *x, const char *why)
 {
   char action[64];
 
   if (asr_fmt(action, sizeof(action), "%s %s", x->q->method, x->json ? "api" : "page"))
     memcpy(action, "request", sizeof("request"));
   px_audit(x, action, x->q->path, "denied", why);
+}
+
+/* Audits a denial of this request and answers it. */
+static void px_deny(px *x, int status, const char *why, const char *message)
+{
+  audit_denied(x, why);
   px_fail(x, status,
           status == 401   ? "Sign in"
           : status == 404 ? "Not found"
@@ -380,11 +399,18 @@ static bool who_asks(px *x)
   }
   if (c != ASR_ERR_NOT_FOUND)
     px_cookie(x, COOKIE_SESSION, "", 0); /* a dead session's cookie: cleared */
-  if (x->json) {
+  if (c == ASR_ERR_NOT_FOUND && !audit_anonymous(x)) {
+    x->w.kind = WHO_NONE; /* not written: answered all the same */
+  } else if (x->json) {
     px_deny(x, 401, why, "sign in first: a session or a staff API token is needed");
     return false;
+  } else {
+    audit_denied(x, why);
   }
-  px_audit(x, "GET page", x->q->path, "denied", why);
+  if (x->json) {
+    px_fail(x, 401, "Sign in", "sign in first: a session or a staff API token is needed");
+    return false;
+  }
   px_redirect(x, "/signin");
   return false;
 }
