@@ -272,6 +272,20 @@ static void ask(const char *method, const char *path, const char *query, const c
 #define WEST "2222222222222222222222222222222222222222222222222222222222222222"
 #define STAFF "3333333333333333333333333333333333333333333333333333333333333333"
 
+static int history_rows(const cstore_history *h, void *ctx)
+{
+  if (strcmp(h->what, "address") == 0 && h->now && strcmp(h->now, "Lab 7, 2nd floor") == 0)
+    (*(int *)ctx)++;
+  return 0;
+}
+
+static int contact_address(const cstore_contact *c, void *ctx)
+{
+  if (asr_strlcpy(ctx, c->address ? c->address : "", 64) != ASR_OK)
+    ((char *)ctx)[0] = '\0';
+  return 1;
+}
+
 static int count_orders(const cstore_order_row *o, void *ctx)
 {
   (void)o;
@@ -369,6 +383,26 @@ START_TEST(test_scope)
   ask("GET", "/api/requests", NULL, OPS, NULL, &a);
   ck_assert_ptr_nonnull(strstr(a.body, "\"approved\""));
   ck_assert_int_ge(cstore_outbox_count(st, "pending"), 3); /* received, order, approved */
+  /* a change of contact: nothing changes until the staff approve, then with its history */
+  int64_t lab = 0;
+  char addr[64];
+  ck_assert_int_eq(cstore_contact_find(st, "east", "lab@east.example", &lab), ASR_OK);
+  ask("POST", "/requests/contact", NULL, LAB,
+      "csrf=" HASH_B "&site=east&name=Lab&email=lab%40east.example&address=Lab+7%2C+2nd+floor", &a);
+  ck_assert_int_eq(a.status, 303);
+  ck_assert_int_eq(cstore_contact_get(st, lab, contact_address, addr), ASR_OK);
+  ck_assert_str_eq(addr, "Lab 2");
+  ask("POST", "/requests/contact", NULL, WEST, "csrf=" HASH_B "&site=east&address=x", &a);
+  ck_assert_int_eq(a.status, 404); /* not west's contact record */
+  ask("POST", "/requests/2/refuse", NULL, LAB, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 403);
+  ask("POST", "/requests/2/approve", NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 303);
+  ck_assert_int_eq(cstore_contact_get(st, lab, contact_address, addr), ASR_OK);
+  ck_assert_str_eq(addr, "Lab 7, 2nd floor");
+  int changed = 0;
+  ck_assert_int_eq(cstore_contact_history(st, lab, history_rows, &changed), ASR_OK);
+  ck_assert_int_eq(changed, 1);
   portal_resp_free(&a);
 }
 END_TEST
