@@ -192,14 +192,16 @@ static void clean_text(char *dst, size_t n, const char *src, size_t len)
   dst[o] = '\0';
 }
 
-/* A name of the detail: letters and digits ("code 12" and "group 40" have one space). */
+/* A name of the detail: letters and digits ("code -5" and "group 40", the agent's words for a
+ * number the MIB does not name, have a space and maybe a sign). */
 static bool word_ok(const char *s, size_t n)
 {
   if (n == 0 || n >= CALERTS_WORD_MAX)
     return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' '))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+          c == '-'))
       return false;
   }
   return true;

@@ -17,6 +17,7 @@
 #include "central/calerts.h"
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
+#include "central/cstore_portal.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -256,6 +257,7 @@ static const asr_sql_step schema_steps[] = {
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
     {9, cmeters_schema_sql},  /* billing meters (issue 16; central/cmeters.c) */
     {10, calerts_schema_sql}, /* device alerts (issue 16; central/calerts.c) */
+    {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))

@@ -161,11 +161,19 @@ EOF
 check "alert mails: valid UTF-8, no controls, printer, alert, group and time ($(head -c 200 "$O.mailcheck"))" \
   test "$(cat "$O.mailcheck")" = ok
 
-## 3. the page and /api show the alerts and the meters
+## 3. the page and /api show the alerts and the meters (to a signed-in staff member)
+printf 'alerts test password\n' >"$TMPD/pw" && chmod 600 "$TMPD/pw"
+"$ASR_CENTRAL" staff add ops --password-file "$TMPD/pw" --db "$CENTRAL_DB" >/dev/null 2>&1 || exit 99
+curl -sS --cacert "$CA" -D "$O.pre.h" -o /dev/null "$CENTRAL_URL/signin"
+PRE=$(grep -io '^set-cookie: __Host-asr_pre=[0-9a-f]*' "$O.pre.h" | sed 's/.*=//')
+curl -sS --cacert "$CA" -D "$O.in.h" -o /dev/null -H "Cookie: __Host-asr_pre=$PRE" \
+  --data "csrf=$PRE&name=ops&password=alerts+test+password" "$CENTRAL_URL/signin/staff"
+SID=$(grep -io '^set-cookie: __Host-asr_session=[0-9a-f]*' "$O.in.h" | sed 's/.*=//')
+[ -n "$SID" ] || { show "$O.in.h"; exit 99; }
 get()
 {
-  CODE=$(curl -sS --max-time 20 --cacert "$CA" -o "$O.$1" -w '%{http_code}' "$CENTRAL_URL$2" \
-    2>"$E.$1")
+  CODE=$(curl -sS --max-time 20 --cacert "$CA" -o "$O.$1" -w '%{http_code}' \
+    -H "Cookie: __Host-asr_session=$SID" "$CENTRAL_URL$2" 2>"$E.$1")
 }
 get page /sites/acme
 check "GET /sites/acme -> 200" test "$CODE" = 200

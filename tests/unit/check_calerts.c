@@ -297,6 +297,11 @@ START_TEST(test_detail)
   ck_assert_str_eq(d.group, "group 40");
   ck_assert_int_eq(d.group_index, 2);
   ck_assert_str_eq(d.description, "x");
+  calerts_parse_detail("other code -5 (group -3 -1): y", &d); /* numbers the MIB does not name */
+  ck_assert_str_eq(d.code, "code -5");
+  ck_assert_str_eq(d.group, "group -3");
+  ck_assert_int_eq(d.group_index, -1);
+  ck_assert_str_eq(d.description, "y");
   calerts_parse_detail("critical coverOpen (cover -1)", &d);
   ck_assert_str_eq(d.code, "coverOpen");
   ck_assert_str_eq(d.group, "cover");
