@@ -284,6 +284,8 @@ static asr_result http_of(const asr_outbox_cred *cred, char *proxy_user, size_t 
   asr_uplink_http_opts(cred, proxy_user[0] ? proxy_user : NULL, o);
   o->connect_timeout_ms = 5000;
   o->timeout_ms = 10000;
+  /* the daemon's tick: its watchdog is fed, and a stop request ends the check-in at once */
+  o->abort_cb = asr_cli_scan_tick(&o->abort_ctx);
   return ASR_OK;
 }
 
@@ -346,7 +348,8 @@ static asr_result checkin(const asr_conf *running, const state *s, asr_remote_do
     asr_http_global_fini();
   }
   if (r)
-    asr_log(r == ASR_ERR_AUTH ? ASR_LOG_ERR : ASR_LOG_WARN, "%s", err[0] ? err : asr_result_str(r));
+    asr_log(r == ASR_ERR_AUTH || r == ASR_ERR_TOO_LARGE ? ASR_LOG_ERR : ASR_LOG_WARN, "%s",
+            err[0] ? err : asr_result_str(r));
   memset(&cred, 0, sizeof(cred));
   memset(proxy_user, 0, sizeof(proxy_user));
   return r;
@@ -460,7 +463,7 @@ int asr_remoteconf_fetch(const char *conf_path)
   } else {
     asr_cli_error("config fetch: %s (see the log above)", asr_result_str(r));
     status = r == ASR_ERR_PARSE || r == ASR_ERR_SECRET || r == ASR_ERR_INVALID ? ASR_EXIT_INPUT
-             : r == ASR_ERR_AUTH                                               ? ASR_EXIT_FAILURE
+             : r == ASR_ERR_AUTH || r == ASR_ERR_TOO_LARGE                     ? ASR_EXIT_FAILURE
                                                                                : ASR_EXIT_NETWORK;
   }
 out:

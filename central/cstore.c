@@ -17,6 +17,7 @@
 #include "central/cstore.h"
 
 #include "central/cmeters.h"
+#include "central/cstore_conf.h"
 #include "central/cstore_int.h"
 
 #include <errno.h>
@@ -271,6 +272,8 @@ static const struct {
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
     {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    /* per-agent configuration (issue 17; central/cstore_conf.c) */
+    {11, cstore_conf_schema_11},
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))

@@ -1335,7 +1335,7 @@ asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_co
 
   asr_conf_defaults(c);
   memset(&p, 0, sizeof(p));
-  p.path = "(defaults)";
+  p.path = ov->label ? ov->label : "(defaults)"; /* names the checks between directives */
   p.c = c;
   p.err = err;
   p.ctx = ctx;

@@ -64,7 +64,7 @@ typedef struct {
   /* bound of the outbox's batches in MB (default 100) */
   unsigned outbox_max_mb;
   /* the central's configuration (issue 17) */
-  int remote_config;                             /* remote_config: on (1, default) or off */
+  int remote_config;      /* remote_config: on (1, default) or off */
   int64_t config_checkin; /* config_checkin: seconds between light check-ins, default 3600 */
   unsigned char source[ASR_CONF_MAX_DIRECTIVES]; /* asr_conf_source of each directive */
 } asr_conf;
