@@ -44,6 +44,9 @@ upload_window 01:00-05:00
 silent_after 24h
 disconnected_after 3d
 log_level info
+# the check-in besides the uploads once a day, not 720 times a month (test_remote_config
+# covers the hourly one)
+config_checkin 1d
 CONF
 
 # fleet ADDR=RECORDING...: (re)starts the simulator with these printers.
