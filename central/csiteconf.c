@@ -192,7 +192,7 @@ static asr_result check_config(const char *label, const layers *l, errs *e)
 #define MAX_SECRETS 4 /* v3_auth_pass, v3_priv_pass, community, target_community */
 
 typedef struct {
-  const char *db, *key_file, *who, *site, *agent;
+  const char *db, *who, *site, *agent;
   int json, show, history;
   size_t n;
   cstore_conf_change_t ch[MAX_CHANGES];
@@ -207,7 +207,6 @@ static void usage(FILE *out)
   fprintf(out,
           "usage: asr-central site config NAME --db FILE [--agent AGENT_ID] [--set KEY=VALUE]...\n"
           "         [--unset KEY]... [--show] [--history] [--format json|table] [--by WHO]\n"
-          "         [--key-file FILE]\n"
           "KEY is a directive of asr-agent.conf(5) the central may set, or v3_auth_pass /\n"
           "v3_priv_pass. Secrets (the pass phrases, community, target_community) never go on\n"
           "the command line: --set KEY=- reads one from stdin (one line; target_community:\n"
@@ -308,17 +307,12 @@ static int add_change(conf_args *a, const char *arg, bool unset)
 
 static int parse_args(int argc, char **argv, conf_args *a)
 {
-  static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                       {"set", required_argument, NULL, 's'},
-                                       {"unset", required_argument, NULL, 'u'},
-                                       {"show", no_argument, NULL, 'S'},
-                                       {"history", no_argument, NULL, 'H'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"by", required_argument, NULL, 'b'},
-                                       {"key-file", required_argument, NULL, 'k'},
-                                       {"agent", required_argument, NULL, 'a'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},    {"set", required_argument, NULL, 's'},
+      {"unset", required_argument, NULL, 'u'}, {"show", no_argument, NULL, 'S'},
+      {"history", no_argument, NULL, 'H'},     {"format", required_argument, NULL, 'f'},
+      {"by", required_argument, NULL, 'b'},    {"agent", required_argument, NULL, 'a'},
+      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
   int c;
 
   optind = 1;
@@ -336,8 +330,6 @@ static int parse_args(int argc, char **argv, conf_args *a)
       a->json = strcmp(optarg, "json") == 0;
     else if (c == 'b')
       a->who = optarg;
-    else if (c == 'k')
-      a->key_file = optarg;
     else if (c == 'a')
       a->agent = optarg;
     else if (c == 'h') {
@@ -380,10 +372,7 @@ static asr_result get_key(conf_args *a, bool create)
 
   if (a->have_key)
     return ASR_OK;
-  if (a->key_file)
-    r = asr_strlcpy(path, a->key_file, sizeof(path));
-  else
-    r = csiteconf_key_path(a->db, path, sizeof(path));
+  r = csiteconf_key_path(a->db, path, sizeof(path));
   if (!r)
     r = read_key(path, create, a->key, err, sizeof(err));
   if (r)
