@@ -534,7 +534,14 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
   if (!r)
     r = seal_changes(a, site_id, sealed);
   if (!r)
-    r = cstore_conf_change(st, site_id, a->agent, a->ch, a->n, who(a), ingest_now(), &version);
+    r = cstore_conf_change(st, site_id, a->agent, a->ch, a->n, who(a), ingest_now(), site->version,
+                           &version);
+  if (r == ASR_ERR_DB_LOCKED) {
+    ccli_error("site config: %s: changed by someone else meanwhile: nothing changed, try again",
+               a->site);
+    status = CCLI_EXIT_FAILURE;
+    goto out;
+  }
   if (r) {
     ccli_error("site config: %s: nothing changed: %s", a->site,
                r == ASR_ERR_DB ? cstore_errmsg(st) : asr_result_str(r));

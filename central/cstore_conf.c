@@ -264,7 +264,7 @@ static asr_result change_one(cstore *st, const scope *sc, int64_t version,
 
 asr_result cstore_conf_change(cstore *st, int64_t site_id, const char *agent_id,
                               const cstore_conf_change_t *ch, size_t n, const char *who,
-                              int64_t now, int64_t *version)
+                              int64_t now, int64_t base, int64_t *version)
 {
   scope sc = {site_id, agent_id};
   int64_t v = 0, at = 0;
@@ -273,6 +273,8 @@ asr_result cstore_conf_change(cstore *st, int64_t site_id, const char *agent_id,
   if (r)
     return r;
   r = get_version(st, site_id, &v, &at);
+  if (!r && base >= 0 && v != base)
+    r = ASR_ERR_DB_LOCKED; /* changed since it was checked */
   v++;
   for (size_t i = 0; !r && i < n; i++)
     r = change_one(st, &sc, v, &ch[i], who, now);

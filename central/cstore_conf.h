@@ -61,10 +61,12 @@ asr_result cstore_conf_get_agent(cstore *st, int64_t site_id, const char *agent_
 /* Applies changes in one transaction to the site's values (agent_id NULL) or to those of
  * one of its agents: each key set or removed and audited (who, now, old and new; a
  * sealed value or a key of asr_conf_remote_sealed audited as "(set)"), the site's version
- * raised by one. *version gets the new version. */
+ * raised by one. base is the version the changes were checked against: when another
+ * change came in between, nothing changes and ASR_ERR_DB_LOCKED says so (base -1: no
+ * such check). *version gets the new version. */
 asr_result cstore_conf_change(cstore *st, int64_t site_id, const char *agent_id,
                               const cstore_conf_change_t *ch, size_t n, const char *who,
-                              int64_t now, int64_t *version);
+                              int64_t now, int64_t base, int64_t *version);
 
 /* Replaces a value kept in clear by its sealed text, without a new version or audit row
  * (a database of schema 8 kept the communities in clear). */

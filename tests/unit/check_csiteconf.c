@@ -261,10 +261,13 @@ START_TEST(test_store)
   ck_assert_int_eq(
       sqlite3_exec(cstore_sqlite(st), cstore_conf_schema_11, NULL, NULL, NULL) == 0 ? 0 : 1, 0);
   ck_assert_int_eq(cstore_conf_site(st, "acme", &site_id), ASR_OK);
-  ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, site_ch, 2, "t", T0, &v), ASR_OK);
+  ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, site_ch, 2, "t", T0, 0, &v), ASR_OK);
   ck_assert_int_eq(v, 1);
-  ck_assert_int_eq(cstore_conf_change(st, site_id, ag_a.id, agent_ch, 1, "t", T0, &v), ASR_OK);
+  ck_assert_int_eq(cstore_conf_change(st, site_id, ag_a.id, agent_ch, 1, "t", T0, 1, &v), ASR_OK);
   ck_assert_int_eq(v, 2);
+  /* checked against version 1, but version 2 came in between: nothing changes */
+  ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, site_ch, 1, "t", T0, 1, &v),
+                   ASR_ERR_DB_LOCKED);
   ck_assert_int_eq(cstore_conf_get(st, site_id, c), ASR_OK);
   ck_assert_int_eq(c->version, 2);
   ck_assert_uint_eq(c->n, 2);
