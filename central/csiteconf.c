@@ -845,8 +845,14 @@ static int take_report(cstore *st, const cstore_agent *agent, const ingest_reque
   const char *id = json_string_value(json_object_get(j, "agent_id"));
   json_t *applied = json_object_get(j, "applied"), *ev = json_object_get(j, "error_version");
   json_t *err = json_object_get(j, "error");
+  char text[1001] = "";
   int status = 0;
 
+  /* one line, shown to operators: no control character reaches their terminal */
+  if (json_is_string(err) && asr_strlcpy(text, json_string_value(err), sizeof(text)) == ASR_OK) {
+    for (char *q = text; *q; q++)
+      *q = (unsigned char)*q < 0x20 || *q == 0x7f ? ' ' : *q;
+  }
   if (!json_is_object(j))
     status = fail(ans, 400, "body: not a JSON object");
   else if (!id || strcmp(id, agent->id) != 0)
@@ -857,8 +863,8 @@ static int take_report(cstore *st, const cstore_agent *agent, const ingest_reque
     status = fail(ans, 400, "error: not a string of at most 1000 bytes");
   else if (ev && !json_is_null(ev) && (!json_is_integer(ev) || json_integer_value(ev) < 0))
     status = fail(ans, 400, "error_version: not an integer >= 0");
-  else if (cstore_conf_agent_report(st, agent->id, json_integer_value(applied),
-                                    json_string_value(err), json_integer_value(ev), now))
+  else if (cstore_conf_agent_report(st, agent->id, json_integer_value(applied), text,
+                                    json_integer_value(ev), now))
     status = fail(ans, 503, "database busy");
   json_decref(j);
   return status;

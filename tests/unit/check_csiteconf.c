@@ -84,10 +84,11 @@ static int site_config(const char *in, ...)
   return csiteconf_cli(argc, argv);
 }
 
-/* POST /v1/config of agent ag: the signed document, its signature checked. */
-static json_t *checkin(const cstore_agent *ag)
+/* POST /v1/config of agent ag reporting error (JSON string contents): the signed
+ * document, its signature checked. */
+static json_t *checkin_report(const cstore_agent *ag, const char *error)
 {
-  char body[200], ts[32], sig[ASR_SIGN_HEADER_LEN + 1], err[256];
+  char body[400], ts[32], sig[ASR_SIGN_HEADER_LEN + 1], err[256];
   ingest_request req;
   ingest_answer ans;
   cstore *st = NULL;
@@ -96,7 +97,8 @@ static json_t *checkin(const cstore_agent *ag)
   const char *text;
 
   asr_fmt(body, sizeof(body),
-          "{\"agent_id\":\"%s\",\"applied\":0,\"error\":\"\",\"error_version\":0}", ag->id);
+          "{\"agent_id\":\"%s\",\"applied\":0,\"error\":\"%s\",\"error_version\":%d}", ag->id,
+          error, error[0] ? 1 : 0);
   asr_fmt(ts, sizeof(ts), "%lld", (long long)now);
   ck_assert_int_eq(asr_sign_request(ag->secret, "POST", CSITECONF_PATH, now, body, strlen(body),
                                     sig, sizeof(sig)),
@@ -125,6 +127,11 @@ static json_t *checkin(const cstore_agent *ag)
   json_decref(a);
   free(ans.body);
   return doc;
+}
+
+static json_t *checkin(const cstore_agent *ag)
+{
+  return checkin_report(ag, "");
 }
 
 static const char *value_of(json_t *doc, const char *part, const char *key)
@@ -244,6 +251,28 @@ static int count_row(const cstore_conf_audit *a, void *ctx)
   return 0;
 }
 
+static int agent_error(const cstore_conf_agent *g, void *ctx)
+{
+  asr_strlcpy(ctx, g->error ? g->error : "", 200);
+  return 0;
+}
+
+/* An agent's report reaches the operator's terminal: one line, no control character. */
+START_TEST(test_report_cleaned)
+{
+  cstore *st = NULL;
+  char err[256], shown[200];
+  int64_t site_id = 0;
+
+  json_decref(checkin_report(&ag_a, "bad\\u001b[2J\\nvalue\\u0007"));
+  ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
+  ck_assert_int_eq(cstore_conf_site(st, "acme", &site_id), ASR_OK);
+  ck_assert_int_eq(cstore_conf_agents(st, site_id, ag_a.id, agent_error, shown), ASR_OK);
+  cstore_close(st);
+  ck_assert_str_eq(shown, "bad [2J value ");
+}
+END_TEST
+
 START_TEST(test_store)
 {
   cstore *st = NULL;
@@ -308,6 +337,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_secrets_only_from_stdin);
   tcase_add_test(t, test_checked_with_each_agent);
   tcase_add_test(t, test_store);
+  tcase_add_test(t, test_report_cleaned);
   suite_add_tcase(s, t);
   return s;
 }
