@@ -537,7 +537,8 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
     r = cstore_conf_change(st, site_id, a->agent, a->ch, a->n, who(a), ingest_now(), site->version,
                            &version);
   if (r == ASR_ERR_DB_LOCKED) {
-    ccli_error("site config: %s: changed by someone else meanwhile: nothing changed, try again",
+    ccli_error("site config: %s: another change came first (or the database is busy): "
+               "nothing changed, try again",
                a->site);
     status = CCLI_EXIT_FAILURE;
     goto out;

@@ -2,6 +2,8 @@
  * path: each statement is prepared where it is used. */
 #include "central/cstore_conf.h"
 
+#include "central/cstore_int.h"
+
 #include <sqlite3.h>
 #include <string.h>
 
@@ -15,8 +17,10 @@
  *                       site_config: value as the file writes it, or sealed).
  *   agent_config_audit  each change of them: the site, the agent, the site's version it
  *                       raised, key, old and new ("(set)" for a secret), who and when.
- * and the step-8 audit's communities, kept in clear there, masked. */
+ * and the step-8 audit's communities, kept in clear there, masked (secure_delete: their
+ * bytes overwritten, not left in free pages; for this connection only). */
 const char cstore_conf_schema_11[] =
+    "PRAGMA secure_delete = ON;"
     "CREATE TABLE IF NOT EXISTS agent_config_value ("
     " agent_id TEXT NOT NULL REFERENCES agents(id), key TEXT NOT NULL,"
     " value TEXT NOT NULL, sealed INTEGER NOT NULL DEFAULT 0,"
@@ -64,10 +68,19 @@ static const char *shown(const char *key, const char *value, bool sealed)
   return sealed || asr_conf_remote_sealed(key) ? SECRET_SHOWN : value;
 }
 
-/* Prepares sql; ASR_ERR_DB when it cannot. */
+#define READING "reading the remote configuration"
+#define WRITING "changing the remote configuration"
+
+/* Prepares sql (uncached: not a hot path); the store's message says why it cannot. */
 static asr_result prep(cstore *st, const char *sql, sqlite3_stmt **s)
 {
-  return sqlite3_prepare_v2(cstore_sqlite(st), sql, -1, s, NULL) == SQLITE_OK ? ASR_OK : ASR_ERR_DB;
+  return asr_sql_prep(&st->sql, sql, s);
+}
+
+/* The end of stepping: a row or the end is fine, else the store's conversion of rc. */
+static asr_result done(cstore *st, int rc, const char *what)
+{
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : asr_sql_fail(&st->sql, rc, what);
 }
 
 static const char *col(sqlite3_stmt *s, int i)
@@ -89,7 +102,7 @@ asr_result cstore_conf_site(cstore *st, const char *name, int64_t *site_id)
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW)
     *site_id = sqlite3_column_int64(s, 0);
-  r = rc == SQLITE_ROW ? ASR_OK : rc == SQLITE_DONE ? ASR_ERR_NOT_FOUND : ASR_ERR_DB;
+  r = rc == SQLITE_DONE ? ASR_ERR_NOT_FOUND : done(st, rc, READING);
   sqlite3_finalize(s);
   return r;
 }
@@ -112,7 +125,7 @@ static asr_result get_version(cstore *st, int64_t site_id, int64_t *version, int
     *at = sqlite3_column_int64(s, 1);
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }
 
 /* Reads the values of a scope into out (its version is the site's). */
@@ -143,7 +156,7 @@ static asr_result read_values(cstore *st, const scope *sc, cstore_conf *out)
     v->sealed = sqlite3_column_int(s, 2) != 0;
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }
 
 asr_result cstore_conf_get(cstore *st, int64_t site_id, cstore_conf *out)
@@ -185,7 +198,7 @@ static asr_result old_shown(cstore *st, const scope *sc, const char *key, char *
     asr_strlcpy(buf, shown(key, col(s, 0) ? col(s, 0) : "", sqlite3_column_int(s, 1) != 0), n);
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }
 
 /* Runs sql of scope sc with :key, :value, :sealed and :n bound (those it names). */
@@ -203,7 +216,7 @@ static asr_result exec_bound(cstore *st, const char *sql, const scope *sc, const
   bind_named(s, ":value", value);
   if ((i = sqlite3_bind_parameter_index(s, ":n")) != 0)
     sqlite3_bind_int64(s, i, n);
-  r = sqlite3_step(s) == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  r = done(st, sqlite3_step(s), WRITING);
   sqlite3_finalize(s);
   return r;
 }
@@ -229,7 +242,7 @@ static asr_result audit(cstore *st, const scope *sc, int64_t version, const char
   bind_named(s, ":new", new_);
   bind_named(s, ":who", who);
   sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":at"), now);
-  r = sqlite3_step(s) == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  r = done(st, sqlite3_step(s), WRITING);
   sqlite3_finalize(s);
   return r;
 }
@@ -298,11 +311,14 @@ asr_result cstore_conf_change(cstore *st, int64_t site_id, const char *agent_id,
 asr_result cstore_conf_reseal(cstore *st, int64_t site_id, const char *key, const char *sealed)
 {
   scope sc = {site_id, NULL};
+  /* the clear text's bytes are overwritten, not left in a free page of the file */
+  asr_result r = asr_sql_exec(&st->sql, "PRAGMA secure_delete = ON", WRITING);
 
-  return exec_bound(st,
-                    "UPDATE site_config SET value = :value, sealed = 1"
-                    " WHERE site_id = :site AND key = :key AND sealed = 0",
-                    &sc, key, sealed, 0);
+  return r ? r
+           : exec_bound(st,
+                        "UPDATE site_config SET value = :value, sealed = 1"
+                        " WHERE site_id = :site AND key = :key AND sealed = 0",
+                        &sc, key, sealed, 0);
 }
 
 asr_result cstore_conf_clear_sites(cstore *st, int64_t *ids, size_t max, size_t *n)
@@ -322,7 +338,7 @@ asr_result cstore_conf_clear_sites(cstore *st, int64_t *ids, size_t max, size_t 
       ids[(*n)++] = id;
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }
 
 asr_result cstore_conf_history(cstore *st, int64_t site_id, const char *agent_id,
@@ -354,7 +370,7 @@ asr_result cstore_conf_history(cstore *st, int64_t site_id, const char *agent_id
       break;
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }
 
 asr_result cstore_conf_agent_report(cstore *st, const char *agent_id, int64_t applied,
@@ -374,7 +390,7 @@ asr_result cstore_conf_agent_report(cstore *st, const char *agent_id, int64_t ap
   sqlite3_bind_text(s, 3, error ? error : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, error_version);
   sqlite3_bind_int64(s, 5, now);
-  r = sqlite3_step(s) == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  r = done(st, sqlite3_step(s), WRITING);
   sqlite3_finalize(s);
   return r;
 }
@@ -409,5 +425,5 @@ asr_result cstore_conf_agents(cstore *st, int64_t site_id, const char *agent_id,
       break;
   }
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;
+  return done(st, rc, READING);
 }

@@ -313,6 +313,17 @@ START_TEST(test_store)
   rows[0] = rows[1] = 0;
   ck_assert_int_eq(cstore_conf_history(st, site_id, ag_b.id, count_row, rows), ASR_OK);
   ck_assert_int_eq(rows[0], 2);
+  /* schema 8 audited communities in clear: step 11 masks them */
+  ck_assert_int_eq(sqlite3_exec(cstore_sqlite(st),
+                                "INSERT INTO site_config_audit (site_id, version, key, old, new,"
+                                " who, at) VALUES (1, 1, 'community', 'old-c', 'new-c', 'x', 0)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(cstore_sqlite(st), cstore_conf_schema_11, NULL, NULL, NULL),
+                   SQLITE_OK);
+  rows[0] = rows[1] = 0;
+  ck_assert_int_eq(cstore_conf_history(st, site_id, NULL, count_row, rows), ASR_OK);
+  ck_assert_int_eq(rows[0], 4);
   /* a community in clear (a schema-8 database) is found, and sealed without a version */
   ck_assert_int_eq(cstore_conf_clear_sites(st, ids, 4, &n), ASR_OK);
   ck_assert_uint_eq(n, 1);
