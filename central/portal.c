@@ -983,7 +983,7 @@ static bool private_route(px *x, const char *path)
       method_not_allowed(x, "POST");
     return true;
   }
-  if (portal_requests_route(x, path))
+  if (portal_requests_route(x, path) || portal_staff_route(x, path))
     return true;
   if (strcmp(path, "/") != 0 && strcmp(path, "/api/sites") != 0 && strncmp(path, "/sites/", 7) &&
       strncmp(path, "/api/sites/", 11) && strcmp(path, "/audit") != 0)
