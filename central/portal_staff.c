@@ -338,8 +338,7 @@ static void orders_page(px *x)
     json_decref(c.arr);
     return;
   }
-  staff_open(x, &b, "Orders", "The open orders, line by line, with their warehouse steps",
-             given ? site : NULL);
+  staff_open(x, &b, "Orders", "Open orders, line by line,", given ? site : NULL);
   asr_buf_puts(&b, "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
                    "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
                    "<th>State</th><th>Record a warehouse step</th></tr>");
