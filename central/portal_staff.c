@@ -22,7 +22,6 @@
 
 #include "central/engine.h"
 #include "central/portal_int.h"
-#include "common/clock.h"
 #include "common/util.h"
 #include "replenish/rules.h"
 
@@ -84,19 +83,6 @@ static void when_text(int64_t t, char *buf, size_t n)
   iso[16] = '\0';
   iso[10] = ' ';
   copy_str(buf, n, iso);
-}
-
-/* "YYYY-MM-DD" -> days since the epoch. */
-static asr_result parse_day(const char *s, int64_t *day)
-{
-  char iso[32];
-  int64_t t = 0;
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) ||
-      asr_clock_parse_iso(iso, &t))
-    return ASR_ERR_INVALID;
-  *day = t / 86400;
-  return ASR_OK;
 }
 
 /* A path's or query's site name (empty: none) into site; false after answering 400/404. */
@@ -285,17 +271,6 @@ static void order_html(orders_ctx *c, const cstore_order_row *o)
   }
 }
 
-static json_t *jtext(const char *s)
-{
-  char *clean = NULL;
-  json_t *j = NULL;
-
-  if (s && page_clean(s, &clean) == ASR_OK)
-    j = json_string(clean);
-  free(clean);
-  return j ? j : json_null();
-}
-
 static json_t *order_json(const cstore_order_row *o)
 {
   json_t *lines = json_array();
@@ -303,14 +278,14 @@ static json_t *order_json(const cstore_order_row *o)
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
     json_array_append_new(lines, json_pack("{s:i,s:o,s:o,s:i,s:i,s:o}", "line", l->line, "serial",
-                                           jtext(l->serial), "supply", jtext(l->supply),
+                                           px_jtext(l->serial), "supply", px_jtext(l->supply),
                                            "supply_index", (int)l->supply_index, "quantity",
-                                           l->quantity, "state", jtext(l->state)));
+                                           l->quantity, "state", px_jtext(l->state)));
   }
   return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:o}", "id", (json_int_t)o->id, "site",
-                   jtext(o->site), "kind", jtext(o->kind), "state", jtext(o->state), "contact",
-                   jtext(o->contact), "created_at", (json_int_t)o->created_at, "updated_at",
-                   (json_int_t)o->updated_at, "lines", lines ? lines : json_array());
+                   px_jtext(o->site), "kind", px_jtext(o->kind), "state", px_jtext(o->state),
+                   "contact", px_jtext(o->contact), "created_at", (json_int_t)o->created_at,
+                   "updated_at", (json_int_t)o->updated_at, "lines", lines ? lines : json_array());
 }
 
 static int order_one(const cstore_order_row *o, void *ctx)
@@ -548,8 +523,8 @@ static const char *extra_fields(px *x, cengine_extra *e, char *reason, size_t n)
     return "the job's last day is malformed";
   if ((*v == '\0') != (*to == '\0'))
     return "give both days of the job, or neither";
-  if (*v && (parse_day(v, &e->job_from) || parse_day(to, &e->job_to) || e->job_to < e->job_from ||
-             e->job_to - e->job_from > JOB_LENGTH))
+  if (*v && (px_parse_day(v, &e->job_from) || px_parse_day(to, &e->job_to) ||
+             e->job_to < e->job_from || e->job_to - e->job_from > JOB_LENGTH))
     return "the job's days: YYYY-MM-DD, the last not before the first, within a year";
   r = px_form(x, "reason", reason, n);
   if (r == ASR_ERR_NOT_FOUND)
@@ -668,9 +643,9 @@ static int agent_one(const cstore_agent_row *a, void *ctx)
     return 0;
   }
   json_array_append_new(c->arr,
-                        json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", jtext(a->id), "site",
-                                  jtext(a->site), "hostname", jtext(a->hostname), "version",
-                                  jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
+                        json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", px_jtext(a->id), "site",
+                                  px_jtext(a->site), "hostname", px_jtext(a->hostname), "version",
+                                  px_jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
                                   "last_seen", (json_int_t)a->last_seen, "revoked", a->revoked));
   return 0;
 }
