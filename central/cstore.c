@@ -15,6 +15,7 @@
 
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
+#include "central/cstore_series.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -261,7 +262,8 @@ static const struct {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    {9, cmeters_schema_sql},        /* billing meters (issue 16; central/cmeters.c) */
+    {13, cstore_series_schema_sql}, /* daily roll-up, series (issue 15; cstore_series.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
