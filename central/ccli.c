@@ -164,6 +164,7 @@ static void serve_usage(FILE *out)
           "       [--request-timeout SECONDS] [--memory-budget BYTES] [--batch-memory BYTES]\n"
           "       [--page-threads N] [--page-queue N]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
+          "       [--retention-days N] [--rollup-days N]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
 }
