@@ -7,9 +7,12 @@
 # engine runs (`asr-central replenish --now`). Prints per day and in the end:
 #   ingest   levels stored per second (the day's upload, first batch to last answer); the
 #            last day against the first (a growing database must not slow it down)
-#   engine   seconds of `replenish --now` each day: first, last, and last / first
-#            full-window day (the first day after a whole calendar week: every device is
-#            judged and ordered for from then on)                        goal <= 1.2
+#   engine   seconds of `replenish --now` each day (the day's run and the retention's
+#            deletions): first, last, and last / first full-window day (the first day
+#            after a whole calendar week: every device is judged and ordered for from then
+#            on; every site's first order is made that day)              goal <= 1.2;
+#            and the trend of the days after it (seconds a day more, least squares) with
+#            what it projects for day 200
 #   memory   the server's peak RSS (VmHWM) over a day's upload, and under 4 concurrent
 #            maximal batches: the protocol's design day of a 10,000-printer site, the
 #            largest an agent sends as one (docs/protocol.md, "Limits": 60,000 readings of
@@ -195,6 +198,16 @@ print('engine   %.2f s on day 1, %.2f s on day %d (first full-window day), %.2f 
       ' last / day %d = %.2f (goal <= 1.2); at 100,000 printers ~%.0f s (goal <= 60 s)' % (
           eng[0], eng[full - 1], full, eng[-1], days, full, eng[-1] / eng[full - 1],
           eng[-1] * scale))
+# the trend of the days after the first full window (day `full` itself makes every site's
+# first order: left out), least squares: what a day costs more than the day before
+xs = list(range(full + 1, days + 1))
+ys = eng[full:]
+if len(xs) >= 2:
+    mx, my = sum(xs) / float(len(xs)), sum(ys) / float(len(ys))
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    at = lambda d: my + slope * (d - mx)
+    print('         trend from day %d: %+.3f s a day; projected day 200 / day %d = %.2f' % (
+        full + 1, slope, full + 1, at(200) / at(full + 1) if at(full + 1) > 0 else 0))
 print('memory   serve VmHWM %.0f MiB over a day\'s upload; idle %.0f MiB, under 4 concurrent'
       ' maximal batches %.0f MiB (goal <= 256 MiB); engine %.0f MiB' % (hwm, idle, flood, erss))
 print('database %.0f bytes per printer-day (day 1 to %d); by table and index:' % (per_day, days))

@@ -50,9 +50,9 @@ static const struct option ccli_rp_longopts[] = {
     {"smtp-ca-file", required_argument, NULL, CCLI_OPT_SMTP_CA_FILE},
     {"smtp-starttls", no_argument, NULL, CCLI_OPT_SMTP_STARTTLS},
     {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
-    {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
     {"retention-days", required_argument, NULL, CCLI_OPT_RETENTION_DAYS},
     {"rollup-days", required_argument, NULL, CCLI_OPT_ROLLUP_DAYS},
+    {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
     {NULL, 0, NULL, 0},
 };
 
