@@ -161,7 +161,10 @@ def send_all(o, creds, bodies):
             for attempt in range(30):
                 h = asrload.signed_headers(cred['agent_id'], cred['secret'], '/v1/batches', body,
                                            now())
-                st, rb, rh = asrload.request(o.url, o.ca, 'POST', '/v1/batches', body, h)
+                try:
+                    st, rb, rh = asrload.request(o.url, o.ca, 'POST', '/v1/batches', body, h)
+                except Exception as e:  # noqa: BLE001 (http.client fails in several ways)
+                    st, rb, rh = 0, str(e), {}
                 if 200 <= st < 300:
                     with lock:
                         acked[0] += 1
