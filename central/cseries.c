@@ -46,10 +46,10 @@ static asr_result grow(cseries *s)
   size_t cap = s->cap ? s->cap * 2 : 32;
   cstore_rp_level *d;
 
-  if (s->n < s->cap)
-    return ASR_OK;
   if (s->n >= CSERIES_DAYS_MAX)
     return ASR_ERR_LIMIT;
+  if (s->n < s->cap)
+    return ASR_OK;
   d = realloc(s->d, cap * sizeof(*d));
   if (!d)
     return ASR_ERR_NOMEM;

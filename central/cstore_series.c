@@ -210,19 +210,21 @@ static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from
   return r;
 }
 
+/* Stores series s of a supply; NULL stores "not built" (the roll-up is read instead). */
 static asr_result series_store(cstore *st, int64_t dev, int32_t idx, const cseries *s)
 {
   unsigned char *blob = NULL;
   size_t len = 0;
   sqlite3_stmt *q = NULL;
-  asr_result r = cseries_encode(s, &blob, &len);
+  asr_result r = s ? cseries_encode(s, &blob, &len) : ASR_OK;
 
   if (!r)
     r = q_get(st, Q_SERIES_SET, &q);
   if (!r) {
     sqlite3_bind_int64(q, 1, dev);
     sqlite3_bind_int(q, 2, idx);
-    sqlite3_bind_blob(q, 3, blob, (int)len, SQLITE_STATIC);
+    if (blob)
+      sqlite3_bind_blob(q, 3, blob, (int)len, SQLITE_STATIC);
     r = cstore_x_run(st, q, "storing a supply's series");
   }
   free(blob);
@@ -234,7 +236,7 @@ static asr_result series_store(cstore *st, int64_t dev, int32_t idx, const cseri
 static asr_result supply_rollup(cstore *st, const cstore_series_item *items, size_t n, int64_t from)
 {
   cseries s;
-  bool loaded = false, changed = false;
+  bool loaded = false, changed = false, overflow = false;
   asr_result r = ASR_OK;
 
   cseries_init(&s, from);
@@ -242,7 +244,7 @@ static asr_result supply_rollup(cstore *st, const cstore_series_item *items, siz
     if (i > 0 && day_of(items[i].t) == day_of(items[i - 1].t))
       continue; /* an older reading of the same day */
     r = day_upsert(st, &items[i], &changed);
-    if (r || !changed || day_of(items[i].t) < from)
+    if (r || !changed || day_of(items[i].t) < from || overflow)
       continue;
     if (!loaded) /* built from level_days, this batch's days included */
       r = series_load(st, items[0].dev, items[0].lv->index, from, &s);
@@ -250,11 +252,15 @@ static asr_result supply_rollup(cstore *st, const cstore_series_item *items, siz
     cstore_rp_level l = day_level(&items[i]);
     if (!r)
       r = cseries_put(&s, &l);
+    /* more days than a series holds (readings dated years ahead): the roll-up takes every
+     * day still, the engine reads it instead of a series */
+    overflow = r == ASR_ERR_LIMIT;
+    r = overflow ? ASR_OK : r;
   }
-  if (!r && loaded) {
+  if (!r && loaded && !overflow)
     cseries_trim(&s, from);
-    r = series_store(st, items[0].dev, items[0].lv->index, &s);
-  }
+  if (!r && loaded)
+    r = series_store(st, items[0].dev, items[0].lv->index, overflow ? NULL : &s);
   cseries_free(&s);
   return r;
 }
