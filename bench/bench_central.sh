@@ -206,8 +206,11 @@ if len(xs) >= 2:
     mx, my = sum(xs) / float(len(xs)), sum(ys) / float(len(ys))
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     at = lambda d: my + slope * (d - mx)
-    print('         trend from day %d: %+.3f s a day; projected day 200 / day %d = %.2f' % (
-        full + 1, slope, full + 1, at(200) / at(full + 1) if at(full + 1) > 0 else 0))
+    if slope > 0 and at(full + 1) > 0:
+        print('         trend from day %d: %+.3f s a day; projected day 200 / day %d = %.2f' % (
+            full + 1, slope, full + 1, at(200) / at(full + 1)))
+    else:
+        print('         trend from day %d: %+.3f s a day: no growth' % (full + 1, slope))
 print('memory   serve VmHWM %.0f MiB over a day\'s upload; idle %.0f MiB, under 4 concurrent'
       ' maximal batches %.0f MiB (goal <= 256 MiB); engine %.0f MiB' % (hwm, idle, flood, erss))
 print('database %.0f bytes per printer-day (day 1 to %d); by table and index:' % (per_day, days))
