@@ -1,7 +1,8 @@
 /* cstore.c: the database of asr-central: its schema and migrations, opening and closing,
- * the handle's statement cache, error conversion and transactions (cstore_int.h lends them
- * to the store's other files: cstore_sites.c, cstore_ingest.c, cstore_rp.c,
- * cstore_outbox.c, cstore_contacts.c, cstore_conf.c, cmeters.c).
+ * the handle's statement cache, error conversion and transactions, over the plumbing both
+ * stores share (store/sqlutil.h); cstore_int.h lends them to the store's other files:
+ * cstore_sites.c, cstore_ingest.c, cstore_rp.c, cstore_outbox.c, cstore_contacts.c,
+ * cmeters.c (cstore_conf.c uses the connection of cstore_sqlite()).
  *
  * Reading order: the schema and its migrations (data), the handle and its helpers,
  * opening, closing.
@@ -14,21 +15,17 @@
 #include "central/cstore.h"
 
 #include "central/cmeters.h"
+#include "central/cstore_conf.h"
 #include "central/cstore_int.h"
+#include "central/cstore_portal.h"
 #include "central/cstore_series.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/log.h"
 #include "common/util.h"
+#include "store/sqlutil.h"
 
 /* ---------------------------------------------------------------------------------------
  * Schema (version 1). Times are Unix seconds. Strings a batch did not carry are NULL.
@@ -46,10 +43,7 @@
  *   events    one per (device, t, kind): detail, and the batch that brought it.
  *   batches   every committed batch id, its agent, when, and its counts.
  * Version 2 adds replenishment, 3 what was refused, 4 site tokens, 5 contacts (below). */
-static const struct {
-  int version;
-  const char *sql;
-} schema_steps[] = {
+static const asr_sql_step schema_steps[] = {
     {1, "CREATE TABLE sites ("
         " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, contact TEXT NOT NULL,"
         " address TEXT NOT NULL DEFAULT '', token TEXT NOT NULL UNIQUE,"
@@ -262,7 +256,10 @@ static const struct {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-    {9, cmeters_schema_sql},        /* billing meters (issue 16; central/cmeters.c) */
+    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    /* per-agent configuration (issue 17; central/cstore_conf.c) */
+    {11, cstore_conf_schema_11},
+    {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */
     {13, cstore_series_schema_sql}, /* daily roll-up, series (issue 15; cstore_series.c) */
 };
 
@@ -288,7 +285,7 @@ void cstore_set_busy_timeout(int ms)
 
 void *cstore_sqlite(cstore *st)
 {
-  return st->db;
+  return st->sql.db;
 }
 
 const char *cstore_errmsg(cstore *st)
@@ -298,92 +295,50 @@ const char *cstore_errmsg(cstore *st)
   return st->err[0] ? st->err : "no error";
 }
 
-/* Sets the handle's message and logs it once (at INFO: callers report errmsg). */
-void cstore_set_err(cstore *st, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
+/* ---------------------------------------------------------------------------------------
+ * What the store's other files borrow (cstore_int.h): the plumbing is store/sqlutil.h's. */
 
-  va_start(ap, fmt);
-  n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    asr_strlcpy(st->err, "database error", sizeof(st->err));
-  asr_log(ASR_LOG_INFO, "%s", st->err);
-}
-
-/* Converts a failed SQLite call (rc) while doing `what` into an asr_result. */
-asr_result cstore_db_fail(cstore *st, int rc, const char *what)
+asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
 {
-  switch (rc & 0xff) {
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-    cstore_set_err(st, "%s: %s: database is busy", st->path, what);
-    return ASR_ERR_DB_LOCKED;
-  case SQLITE_NOMEM:
-    cstore_set_err(st, "%s: %s: out of memory", st->path, what);
-    return ASR_ERR_NOMEM;
-  default:
-    cstore_set_err(st, "%s: %s: %s", st->path, what,
-                   st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-    return ASR_ERR_DB;
-  }
-}
-
-asr_result cstore_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
-{
-  if (slot < 0 || slot >= CSTORE_SLOTS_END)
+  if (slot < 0 || slot >= CSTORE_XSTMT_MAX)
     return ASR_ERR_LIMIT;
-  if (!st->stmt[slot]) {
-    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[slot], NULL);
-    if (rc != SQLITE_OK)
-      return cstore_db_fail(st, rc, "preparing a statement");
-  }
-  *out = st->stmt[slot];
-  return ASR_OK;
-}
-
-void cstore_x_done(sqlite3_stmt *s)
-{
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_X + (size_t)slot, sql, out);
 }
 
 asr_result cstore_x_run(cstore *st, sqlite3_stmt *s, const char *what)
 {
-  asr_result r = ASR_OK;
-  int rc = sqlite3_step(s);
-
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = cstore_db_fail(st, rc, what);
-  cstore_x_done(s);
-  return r;
+  return asr_sql_run(&st->sql, s, what);
 }
 
 asr_result cstore_x_row(cstore *st, sqlite3_stmt *s, const char *what, bool *row)
 {
-  int rc = sqlite3_step(s);
+  return asr_sql_row(&st->sql, s, what, row);
+}
 
-  *row = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-    return ASR_OK;
-  cstore_x_done(s);
-  return cstore_db_fail(st, rc, what);
+void cstore_x_done(sqlite3_stmt *s)
+{
+  asr_sql_done(s);
+}
+
+asr_result cstore_x_not_found(cstore *st, const char *what, const char *name)
+{
+  asr_sql_set_err(&st->sql, "no such %s '%s'", what, name);
+  return ASR_ERR_NOT_FOUND;
 }
 
 asr_result cstore_run_i64(cstore *st, sqlite3_stmt *s, const char *what, const int64_t *v, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     sqlite3_bind_int64(s, (int)i + 1, v[i]);
-  return cstore_x_run(st, s, what);
+  return asr_sql_run(&st->sql, s, what);
 }
 
 static asr_result exec_id(cstore *st, stmt_id id, const char *what)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = cstore_stmt(st, CSTORE_SLOTS_CORE + (int)id, stmt_sql[id], &s);
+  asr_result r = asr_sql_cached(&st->sql, CSTORE_SLOTS_CORE + (size_t)id, stmt_sql[id], &s);
 
-  return r ? r : cstore_x_run(st, s, what);
+  return r ? r : asr_sql_run(&st->sql, s, what);
 }
 
 asr_result cstore_x_commit(cstore *st, const char *what)
@@ -391,172 +346,40 @@ asr_result cstore_x_commit(cstore *st, const char *what)
   return exec_id(st, S_COMMIT, what);
 }
 
-void cstore_bind_opt(sqlite3_stmt *s, int i, const char *v)
-{
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(s, i);
-}
-
-void cstore_bind_opt_i64(sqlite3_stmt *s, int i, int64_t v)
-{
-  if (v >= 0)
-    sqlite3_bind_int64(s, i, v);
-  else
-    sqlite3_bind_null(s, i);
-}
-
-const char *cstore_col_text(sqlite3_stmt *s, int col)
-{
-  return (const char *)sqlite3_column_text(s, col);
-}
-
-const char *cstore_col_copy(sqlite3_stmt *s, int col, char *buf)
-{
-  const char *v = cstore_col_text(s, col);
-
-  if (!v)
-    return NULL;
-  asr_strlcpy(buf, v, CSTORE_NAME_MAX);
-  return buf;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Opening: the file (0600), pragmas, version check, migrations. */
 
-static asr_result exec_sql(cstore *st, const char *sql, const char *what)
-{
-  int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-
-  return rc == SQLITE_OK ? ASR_OK : cstore_db_fail(st, rc, what);
-}
-
-static asr_result query_int(cstore *st, const char *sql, int *out)
-{
-  sqlite3_stmt *s = NULL;
-  asr_result r = ASR_OK;
-  int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW)
-    *out = sqlite3_column_int(s, 0);
-  else if (rc == SQLITE_DONE)
-    *out = 0;
-  else
-    r = cstore_db_fail(st, rc, "reading the schema");
-  sqlite3_finalize(s);
-  return r;
-}
-
 int cstore_schema_latest(void)
 {
-  return schema_steps[SCHEMA_STEPS - 1].version;
+  return asr_sql_schema_latest(schema_steps, SCHEMA_STEPS);
 }
 
 int cstore_schema_version(cstore *st)
 {
   int v = -1;
 
-  if (!st || query_int(st, "PRAGMA user_version", &v) != ASR_OK)
+  if (!st || asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema", &v))
     return -1;
   return v;
 }
 
-/* Creates the file 0600 when missing; narrows a wider mode (it holds secrets).
- * Never opens an existing database file: closing any descriptor of a file drops every
- * POSIX lock this process holds on it, which would break the SQLite connections other
- * threads have open (another process could then checkpoint and delete the WAL under
- * them). A new file is created before any connection can lock it. */
-static asr_result prepare_file(cstore *st)
-{
-  struct stat sb;
-  int fd;
-
-  if (stat(st->path, &sb) == 0) {
-    if (!S_ISREG(sb.st_mode)) {
-      cstore_set_err(st, "%s: not a regular file", st->path);
-      return ASR_ERR_DB;
-    }
-    if ((sb.st_mode & 077) && chmod(st->path, 0600) == 0)
-      asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds secrets)", st->path);
-    return ASR_OK;
-  }
-  fd = open(st->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno != EEXIST) {
-    cstore_set_err(st, "%s: cannot create: %s", st->path, strerror(errno));
-    return ASR_ERR_DB;
-  }
-  if (fd >= 0)
-    close(fd);
-  return ASR_OK;
-}
-
-static asr_result migrate_step(cstore *st, int version, const char *sql)
-{
-  char set[64];
-  int v = 0;
-  asr_result r = exec_id(st, S_BEGIN, "starting a migration");
-
-  if (r)
-    return r;
-  r = query_int(st, "PRAGMA user_version", &v);
-  if (r || v >= version)
-    goto out;
-  r = exec_sql(st, sql, "migrating the schema");
-  if (!r)
-    r = asr_fmt(set, sizeof(set), "PRAGMA user_version = %d", version);
-  if (!r)
-    r = exec_sql(st, set, "setting the schema version");
-out:
-  if (!r)
-    r = exec_id(st, S_COMMIT, "committing a migration");
-  if (r)
-    cstore_tx_rollback(st);
-  return r;
-}
-
-static asr_result check_version(cstore *st)
-{
-  int v = 0, tables = 0;
-  asr_result r = query_int(st, "PRAGMA user_version", &v);
-
-  if (r)
-    return r;
-  if (v > cstore_schema_latest()) {
-    cstore_set_err(
-        st, "%s: schema version %d is newer than this program's (%d): use a newer asr-central",
-        st->path, v, cstore_schema_latest());
-    return ASR_ERR_DB_VERSION;
-  }
-  if (v > 0)
-    return ASR_OK;
-  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables);
-  if (!r && tables > 0) {
-    cstore_set_err(st, "%s: not an asr-central database", st->path);
-    r = ASR_ERR_DB;
-  }
-  return r;
-}
-
 static asr_result open_db(cstore *st)
 {
-  int rc = sqlite3_open_v2(st->path, &st->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  asr_result r;
+  int v = 0;
+  asr_result r = asr_sql_open(
+      &st->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, busy_timeout_ms);
 
-  if (rc != SQLITE_OK)
-    return cstore_db_fail(st, rc, "opening");
-  sqlite3_busy_timeout(st->db, busy_timeout_ms);
-  r = check_version(st);
   if (!r)
-    r = exec_sql(st,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                 " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
-                 "setting pragmas");
-  for (size_t i = 0; !r && i < SCHEMA_STEPS; i++)
-    r = migrate_step(st, schema_steps[i].version, schema_steps[i].sql);
+    r = asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema", &v);
+  if (!r)
+    r = asr_sql_check_version(&st->sql, schema_steps, SCHEMA_STEPS, v, "asr-central");
+  if (!r)
+    r = asr_sql_exec(&st->sql,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                     " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
+                     "setting pragmas");
+  if (!r) /* every step: each checks the version again inside its transaction */
+    r = asr_sql_migrate(&st->sql, schema_steps, SCHEMA_STEPS, 0);
   return r;
 }
 
@@ -568,7 +391,12 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
   *out = NULL;
   if (!st || !(st->path = strdup(path)))
     goto fail;
-  r = prepare_file(st);
+  st->sql = (asr_sql){.path = st->path,
+                      .err = st->err,
+                      .errn = sizeof(st->err),
+                      .cache = st->stmt,
+                      .ncache = CSTORE_SLOTS_END};
+  r = asr_sql_file_private(&st->sql, "secrets");
   if (!r)
     r = open_db(st);
   if (r)
@@ -582,26 +410,11 @@ fail:
   return r;
 }
 
-asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
-{
-  if (slot < 0 || slot >= CSTORE_XSTMT_MAX)
-    return ASR_ERR_LIMIT;
-  return cstore_stmt(st, CSTORE_SLOTS_X + slot, sql, out);
-}
-
-asr_result cstore_x_not_found(cstore *st, const char *what, const char *name)
-{
-  cstore_set_err(st, "no such %s '%s'", what, name);
-  return ASR_ERR_NOT_FOUND;
-}
-
 void cstore_close(cstore *st)
 {
   if (!st)
     return;
-  for (int i = 0; i < CSTORE_SLOTS_END; i++)
-    sqlite3_finalize(st->stmt[i]);
-  sqlite3_close(st->db);
+  asr_sql_close(&st->sql);
   free(st->path);
   free(st);
 }
@@ -612,16 +425,14 @@ int64_t cstore_count(cstore *st, const char *table)
                                        "batches",  "agents",     "sites",  "supplies",
                                        "problems", "meter_reads"};
   char sql[64];
-  sqlite3_stmt *s = NULL;
   int64_t n = -1;
 
   for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
     if (strcmp(table, tables[i]) != 0 ||
         asr_fmt(sql, sizeof(sql), "SELECT count(*) FROM %s", table))
       continue;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-      n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (asr_sql_query_i64(&st->sql, sql, 0, "counting rows", &n, NULL))
+      n = -1;
   }
   return n;
 }
@@ -642,6 +453,5 @@ asr_result cstore_tx_commit(cstore *st)
 
 void cstore_tx_rollback(cstore *st)
 {
-  if (!sqlite3_get_autocommit(st->db))
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  asr_sql_rollback(&st->sql);
 }

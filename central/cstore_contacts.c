@@ -59,7 +59,7 @@ _Static_assert(CSTORE_SLOTS_CONTACTS + O_COUNT <= CSTORE_SLOTS_X,
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_CONTACTS + (int)id, o_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_CONTACTS + (size_t)id, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
@@ -82,10 +82,10 @@ static asr_result history_add(cstore *st, int64_t contact, int64_t device, const
     return r;
   sqlite3_bind_int64(s, 1, now);
   sqlite3_bind_int64(s, 2, contact);
-  cstore_bind_opt_i64(s, 3, device > 0 ? device : -1);
+  asr_sql_bind_opt_i64(s, 3, device > 0 ? device : -1);
   sqlite3_bind_text(s, 4, what, -1, SQLITE_STATIC);
-  cstore_bind_opt(s, 5, old);
-  cstore_bind_opt(s, 6, now_value);
+  asr_sql_bind_opt(s, 5, old);
+  asr_sql_bind_opt(s, 6, now_value);
   return cstore_x_run(st, s, "recording a contact's history");
 }
 
@@ -105,7 +105,7 @@ static asr_result email_taken(cstore *st, int64_t site_id, const char *email, in
   r = cstore_x_row(st, s, "looking up a contact", taken);
   cstore_x_done(s);
   if (!r && *taken)
-    cstore_set_err(st, "the site has a contact with the e-mail '%s' already", email);
+    asr_sql_set_err(&st->sql, "the site has a contact with the e-mail '%s' already", email);
   return r;
 }
 
@@ -131,7 +131,7 @@ asr_result cstore_contact_add(cstore *st, int64_t site_id, const char *name, con
   r = cstore_x_run(st, s, "adding a contact");
   if (r)
     return r;
-  *id = sqlite3_last_insert_rowid(st->db);
+  *id = sqlite3_last_insert_rowid(st->sql.db);
   return history_add(st, *id, 0, "created", NULL, email, now);
 }
 
@@ -139,10 +139,10 @@ static void contact_from_row(sqlite3_stmt *s, cstore_contact *c)
 {
   c->id = sqlite3_column_int64(s, 0);
   c->site_id = sqlite3_column_int64(s, 1);
-  c->site = cstore_col_text(s, 2);
-  c->name = cstore_col_text(s, 3);
-  c->email = cstore_col_text(s, 4);
-  c->address = cstore_col_text(s, 5);
+  c->site = asr_sql_col_text(s, 2);
+  c->name = asr_sql_col_text(s, 3);
+  c->email = asr_sql_col_text(s, 4);
+  c->address = asr_sql_col_text(s, 5);
   c->created_at = sqlite3_column_int64(s, 6);
   c->updated_at = sqlite3_column_int64(s, 7);
   c->devices = sqlite3_column_int64(s, 8);
@@ -160,7 +160,7 @@ static asr_result contacts_walk(cstore *st, const char *site, int64_t id, cstore
   *n = 0;
   if (r)
     return r;
-  cstore_bind_opt(s, 1, site);
+  asr_sql_bind_opt(s, 1, site);
   sqlite3_bind_int64(s, 2, id);
   while (!r && row) {
     cstore_contact c;
@@ -190,7 +190,7 @@ asr_result cstore_contact_get(cstore *st, int64_t id, cstore_contact_cb cb, void
   asr_result r = id > 0 ? contacts_walk(st, NULL, id, cb, ctx, &n) : ASR_OK;
 
   if (!r && n == 0) {
-    cstore_set_err(st, "no contact %lld", (long long)id);
+    asr_sql_set_err(&st->sql, "no contact %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -206,13 +206,14 @@ asr_result cstore_contact_find(cstore *st, const char *site, const char *email, 
   if (r)
     return r;
   sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
-  cstore_bind_opt(s, 2, email);
+  asr_sql_bind_opt(s, 2, email);
   r = cstore_x_row(st, s, "looking up a contact", &row);
   if (!r && row)
     *id = sqlite3_column_int64(s, 0);
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "site '%s' has no contact%s%s", site, email ? " " : "", email ? email : "");
+    asr_sql_set_err(&st->sql, "site '%s' has no contact%s%s", site, email ? " " : "",
+                    email ? email : "");
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -236,14 +237,15 @@ static asr_result contact_values_get(cstore *st, int64_t id, contact_values *v)
   sqlite3_bind_int64(s, 1, id);
   r = cstore_x_row(st, s, "looking up a contact", &row);
   if (!r && row) {
-    asr_strlcpy(v->name, cstore_col_text(s, 0) ? cstore_col_text(s, 0) : "", sizeof(v->name));
-    asr_strlcpy(v->email, cstore_col_text(s, 1) ? cstore_col_text(s, 1) : "", sizeof(v->email));
-    asr_strlcpy(v->address, cstore_col_text(s, 2) ? cstore_col_text(s, 2) : "", sizeof(v->address));
+    asr_strlcpy(v->name, asr_sql_col_text(s, 0) ? asr_sql_col_text(s, 0) : "", sizeof(v->name));
+    asr_strlcpy(v->email, asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "", sizeof(v->email));
+    asr_strlcpy(v->address, asr_sql_col_text(s, 2) ? asr_sql_col_text(s, 2) : "",
+                sizeof(v->address));
     v->site_id = sqlite3_column_int64(s, 3);
   }
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "no contact %lld", (long long)id);
+    asr_sql_set_err(&st->sql, "no contact %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -305,16 +307,16 @@ asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_
   r = cstore_x_row(st, s, "looking up a device", &row);
   if (!r && row) {
     site = sqlite3_column_int64(s, 0);
-    asr_strlcpy(serial, cstore_col_text(s, 1) ? cstore_col_text(s, 1) : "", sizeof(serial));
-    asr_strlcpy(before, cstore_col_text(s, 2) ? cstore_col_text(s, 2) : "", sizeof(before));
+    asr_strlcpy(serial, asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "", sizeof(serial));
+    asr_strlcpy(before, asr_sql_col_text(s, 2) ? asr_sql_col_text(s, 2) : "", sizeof(before));
   }
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "no device %lld", (long long)dev);
+    asr_sql_set_err(&st->sql, "no device %lld", (long long)dev);
     return ASR_ERR_NOT_FOUND;
   }
   if (!r && site != v.site_id) {
-    cstore_set_err(st, "device %s and contact %s are not of the same site", serial, v.email);
+    asr_sql_set_err(&st->sql, "device %s and contact %s are not of the same site", serial, v.email);
     return ASR_ERR_INVALID;
   }
   const int64_t a[] = {dev, contact, now};
@@ -341,9 +343,9 @@ asr_result cstore_contact_history(cstore *st, int64_t id, cstore_history_cb cb, 
       break;
     h.at = sqlite3_column_int64(s, 0);
     h.contact_id = sqlite3_column_int64(s, 1);
-    h.what = cstore_col_text(s, 2);
-    h.old = cstore_col_text(s, 3);
-    h.now = cstore_col_text(s, 4);
+    h.what = asr_sql_col_text(s, 2);
+    h.old = asr_sql_col_text(s, 3);
+    h.now = asr_sql_col_text(s, 4);
     if (cb(&h, ctx))
       break;
   }

@@ -110,7 +110,7 @@ _Static_assert(CSTORE_SLOTS_INGEST + S_COUNT <= CSTORE_SLOTS_RP,
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_INGEST + (int)id, stmt_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_INGEST + (size_t)id, stmt_sql[id], out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -139,10 +139,10 @@ static asr_result device_upsert(cstore *st, const cstore_agent *ag, const cstore
   sqlite3_bind_int64(s, 1, ag->site_id);
   sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
   for (int i = 0; i < (int)(sizeof(str) / sizeof(str[0])); i++)
-    cstore_bind_opt(s, 3 + i, str[i]);
-  cstore_bind_opt_i64(s, 14, d->state_since);
-  cstore_bind_opt_i64(s, 15, d->last_good_poll);
-  cstore_bind_opt_i64(s, 16, d->failed_polls);
+    asr_sql_bind_opt(s, 3 + i, str[i]);
+  asr_sql_bind_opt_i64(s, 14, d->state_since);
+  asr_sql_bind_opt_i64(s, 15, d->last_good_poll);
+  asr_sql_bind_opt_i64(s, 16, d->failed_polls);
   sqlite3_bind_text(s, 17, ag->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 18, when);
   r = cstore_x_run(st, s, "storing a device");
@@ -154,7 +154,7 @@ static asr_result device_upsert(cstore *st, const cstore_agent *ag, const cstore
   sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
   r = cstore_x_row(st, s, "finding a device", &row);
   if (!r && !row)
-    r = cstore_db_fail(st, SQLITE_INTERNAL, "finding a stored device");
+    r = asr_sql_fail(&st->sql, SQLITE_INTERNAL, "finding a stored device");
   if (!r)
     *id = sqlite3_column_int64(s, 0);
   cstore_x_done(s);
@@ -170,13 +170,13 @@ static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta 
     return r;
   sqlite3_bind_int64(s, 1, dev);
   sqlite3_bind_int(s, 2, m->index);
-  cstore_bind_opt(s, 3, m->description);
-  cstore_bind_opt(s, 4, m->part_number);
-  cstore_bind_opt(s, 5, m->type);
-  cstore_bind_opt(s, 6, m->klass);
-  cstore_bind_opt(s, 7, m->colorant);
-  cstore_bind_opt(s, 8, m->unit);
-  cstore_bind_opt(s, 9, m->colorant_std);
+  asr_sql_bind_opt(s, 3, m->description);
+  asr_sql_bind_opt(s, 4, m->part_number);
+  asr_sql_bind_opt(s, 5, m->type);
+  asr_sql_bind_opt(s, 6, m->klass);
+  asr_sql_bind_opt(s, 7, m->colorant);
+  asr_sql_bind_opt(s, 8, m->unit);
+  asr_sql_bind_opt(s, 9, m->colorant_std);
   return cstore_x_run(st, s, "storing a supply");
 }
 
@@ -224,7 +224,7 @@ static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, in
   else
     sqlite3_bind_null(rs, 3);
   r = cstore_x_run(st, rs, "storing a reading");
-  *fresh = !r && sqlite3_changes(st->db) > 0;
+  *fresh = !r && sqlite3_changes(st->sql.db) > 0;
   for (size_t i = 0; !r && i < rd->n_levels; i++) {
     sqlite3_bind_int64(ls, 1, dev);
     sqlite3_bind_int(ls, 2, rd->levels[i].index);
@@ -299,10 +299,10 @@ static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_stat
     sqlite3_bind_int64(s, 1, ds[b->events[i].device].id);
     sqlite3_bind_int64(s, 2, b->events[i].t);
     sqlite3_bind_text(s, 3, b->events[i].kind, -1, SQLITE_STATIC);
-    cstore_bind_opt(s, 4, b->events[i].detail);
+    asr_sql_bind_opt(s, 4, b->events[i].detail);
     sqlite3_bind_text(s, 5, b->batch_id, -1, SQLITE_STATIC);
     r = cstore_x_run(st, s, "storing an event");
-    *fresh += !r && sqlite3_changes(st->db) > 0;
+    *fresh += !r && sqlite3_changes(st->sql.db) > 0;
   }
   return r;
 }
@@ -330,7 +330,7 @@ static asr_result batch_lookup(cstore *st, const cstore_batch *b, batch_seen *se
   sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
   r = cstore_x_row(st, s, "looking up a batch", &found);
   if (!r && found) {
-    const char *digest = cstore_col_text(s, 1);
+    const char *digest = asr_sql_col_text(s, 1);
 
     *readings = sqlite3_column_int64(s, 0);
     no_digest = !digest;
@@ -361,7 +361,7 @@ static asr_result agent_seen(cstore *st, const cstore_agent *ag, const cstore_ba
     return r;
   sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, now);
-  cstore_bind_opt(s, 3, b->agent_version);
+  asr_sql_bind_opt(s, 3, b->agent_version);
   return cstore_x_run(st, s, "updating the agent");
 }
 
@@ -381,7 +381,7 @@ static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_
   sqlite3_bind_int64(s, 6, (int64_t)b->n_readings_sent);
   sqlite3_bind_int64(s, 7, fresh);
   sqlite3_bind_int64(s, 8, (int64_t)b->n_events);
-  cstore_bind_opt(s, 9, b->digest);
+  asr_sql_bind_opt(s, 9, b->digest);
   sqlite3_bind_int64(s, 10, b->readings_refused);
   sqlite3_bind_int64(s, 11, b->events_refused);
   r = cstore_x_run(st, s, "recording the batch");
@@ -403,12 +403,12 @@ static asr_result problem_add(cstore *st, const cstore_agent *ag, const cstore_b
   sqlite3_bind_text(s, 3, b->batch_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, now);
   sqlite3_bind_text(s, 5, what, -1, SQLITE_STATIC);
-  cstore_bind_opt(s, 6, p ? p->device : NULL);
-  cstore_bind_opt_i64(s, 7, p ? p->index : -1);
-  cstore_bind_opt_i64(s, 8, p ? p->t : -1);
+  asr_sql_bind_opt(s, 6, p ? p->device : NULL);
+  asr_sql_bind_opt_i64(s, 7, p ? p->index : -1);
+  asr_sql_bind_opt_i64(s, 8, p ? p->t : -1);
   sqlite3_bind_int64(s, 9, p ? p->readings : 0);
   sqlite3_bind_int64(s, 10, p ? p->events : 0);
-  cstore_bind_opt(s, 11, p ? NULL : b->digest);
+  asr_sql_bind_opt(s, 11, p ? NULL : b->digest);
   sqlite3_bind_text(s, 12, error, -1, SQLITE_STATIC);
   return cstore_x_run(st, s, "recording a problem");
 }
@@ -508,7 +508,7 @@ static asr_result record_seen(cstore *st, const cstore_agent *ag, const cstore_b
     if (r)
       return r;
     sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
-    cstore_bind_opt(s, 2, b->digest);
+    asr_sql_bind_opt(s, 2, b->digest);
     return cstore_x_run(st, s, "recording the digest of a batch");
   }
   res->id_reused = true;
@@ -588,7 +588,7 @@ asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, c
     r = stmt_get(st, S_PROBLEMS, &s);
   if (r)
     return r;
-  cstore_bind_opt(s, 1, site);
+  asr_sql_bind_opt(s, 1, site);
   sqlite3_bind_int64(s, 2, limit);
   while (!r && row) {
     cstore_problem_row p;
@@ -597,12 +597,12 @@ asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, c
     if (r || !row)
       break;
     p.id = sqlite3_column_int64(s, 0);
-    p.site = cstore_col_text(s, 1);
-    p.agent = cstore_col_text(s, 2);
-    p.batch_id = cstore_col_text(s, 3);
-    p.what = cstore_col_text(s, 4);
-    p.device = cstore_col_text(s, 5);
-    p.error = cstore_col_text(s, 6);
+    p.site = asr_sql_col_text(s, 1);
+    p.agent = asr_sql_col_text(s, 2);
+    p.batch_id = asr_sql_col_text(s, 3);
+    p.what = asr_sql_col_text(s, 4);
+    p.device = asr_sql_col_text(s, 5);
+    p.error = asr_sql_col_text(s, 6);
     p.received_at = sqlite3_column_int64(s, 7);
     p.index = col_i64_or(s, 8, -1);
     p.t = col_i64_or(s, 9, -1);

@@ -37,7 +37,7 @@ _Static_assert(CSTORE_SLOTS_OUTBOX + O_COUNT <= CSTORE_SLOTS_CONTACTS,
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_OUTBOX + (int)id, o_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_OUTBOX + (size_t)id, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
@@ -60,13 +60,13 @@ asr_result cstore_outbox_add(cstore *st, const char *key, int64_t site_id, const
   if (r)
     return r;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  cstore_bind_opt_i64(s, 2, site_id > 0 ? site_id : -1);
+  asr_sql_bind_opt_i64(s, 2, site_id > 0 ? site_id : -1);
   sqlite3_bind_text(s, 3, rcpt, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
   sqlite3_bind_blob64(s, 5, msg, len, SQLITE_STATIC);
   sqlite3_bind_int64(s, 6, now);
   r = cstore_x_run(st, s, "queueing a mail");
-  *added = !r && sqlite3_changes(st->db) > 0;
+  *added = !r && sqlite3_changes(st->sql.db) > 0;
   return r;
 }
 
@@ -81,7 +81,7 @@ void cstore_mail_free(cstore_mail *m)
 
 static char *col_dup(sqlite3_stmt *s, int col)
 {
-  const char *v = cstore_col_text(s, col);
+  const char *v = asr_sql_col_text(s, col);
 
   return strdup(v ? v : "");
 }
@@ -139,7 +139,7 @@ asr_result cstore_outbox_mark(cstore *st, int64_t id, const char *state, int64_t
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, next_try);
-  cstore_bind_opt(s, 4, error);
+  asr_sql_bind_opt(s, 4, error);
   sqlite3_bind_int64(s, 5, now);
   return cstore_x_run(st, s, "marking a mail");
 }
@@ -164,6 +164,6 @@ asr_result cstore_outbox_claim(cstore *st, int64_t id, int64_t now, int64_t unti
   const int64_t v[] = {id, now, until};
   asr_result r = o_run_i64(st, O_OUTBOX_CLAIM, "claiming a mail", v, 3);
 
-  *claimed = !r && sqlite3_changes(st->db) == 1;
+  *claimed = !r && sqlite3_changes(st->sql.db) == 1;
   return r;
 }

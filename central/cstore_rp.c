@@ -174,7 +174,7 @@ _Static_assert(CSTORE_SLOTS_RP + O_COUNT <= CSTORE_SLOTS_OUTBOX,
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_RP + (int)id, o_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_RP + (size_t)id, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
@@ -215,16 +215,16 @@ static asr_result lines_grow(order_lines_buf *b)
 
 static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
 {
-  l->serial = cstore_col_copy(s, 0, buf[0]);
-  l->supply = cstore_col_copy(s, 1, buf[1]);
-  l->colorant = cstore_col_copy(s, 2, buf[2]);
+  l->serial = asr_sql_col_cut(s, 0, buf[0], CSTORE_NAME_MAX);
+  l->supply = asr_sql_col_cut(s, 1, buf[1], CSTORE_NAME_MAX);
+  l->colorant = asr_sql_col_cut(s, 2, buf[2], CSTORE_NAME_MAX);
   l->supply_index = sqlite3_column_int(s, 3);
   l->quantity = sqlite3_column_int(s, 4);
-  l->reason = cstore_col_copy(s, 5, buf[3]);
+  l->reason = asr_sql_col_cut(s, 5, buf[3], CSTORE_NAME_MAX);
   l->line = sqlite3_column_int(s, 6);
-  l->state = cstore_col_copy(s, 7, buf[4]);
-  l->model = cstore_col_copy(s, 8, buf[5]);
-  l->type = cstore_col_copy(s, 9, buf[6]);
+  l->state = asr_sql_col_cut(s, 7, buf[4], CSTORE_NAME_MAX);
+  l->model = asr_sql_col_cut(s, 8, buf[5], CSTORE_NAME_MAX);
+  l->type = asr_sql_col_cut(s, 9, buf[6], CSTORE_NAME_MAX);
   l->job_from = sqlite3_column_int64(s, 10);
   l->job_to = sqlite3_column_int64(s, 11);
   l->was_backordered = sqlite3_column_int(s, 12) != 0;
@@ -272,16 +272,16 @@ static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
 static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
 {
   o->id = sqlite3_column_int64(s, 0);
-  o->site = cstore_col_text(s, 1);
-  o->state = cstore_col_text(s, 2);
-  o->reason = cstore_col_text(s, 3);
+  o->site = asr_sql_col_text(s, 1);
+  o->state = asr_sql_col_text(s, 2);
+  o->reason = asr_sql_col_text(s, 3);
   o->created_at = sqlite3_column_int64(s, 4);
   o->updated_at = sqlite3_column_int64(s, 5);
-  o->kind = cstore_col_text(s, 6);
-  o->contact = cstore_col_text(s, 7);
-  o->contact_name = cstore_col_text(s, 8);
-  o->address = cstore_col_text(s, 9);
-  o->note = cstore_col_text(s, 10);
+  o->kind = asr_sql_col_text(s, 6);
+  o->contact = asr_sql_col_text(s, 7);
+  o->contact_name = asr_sql_col_text(s, 8);
+  o->address = asr_sql_col_text(s, 9);
+  o->note = asr_sql_col_text(s, 10);
   o->day = sqlite3_column_int64(s, 11);
   o->contact_id = sqlite3_column_int64(s, 12);
 }
@@ -324,7 +324,7 @@ asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cs
     r = o_get(st, O_ORDERS, &s);
   if (r)
     return r;
-  cstore_bind_opt(s, 1, site);
+  asr_sql_bind_opt(s, 1, site);
   sqlite3_bind_int(s, 2, open_only ? 1 : 0);
   return orders_walk(st, s, cb, ctx, &n);
 }
@@ -340,7 +340,7 @@ asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ct
   sqlite3_bind_int64(s, 1, id);
   r = orders_walk(st, s, cb, ctx, &n);
   if (!r && n == 0) {
-    cstore_set_err(st, "no order %lld", (long long)id);
+    asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -360,21 +360,21 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
   if (!r && row) {
     out->id = id;
     out->site_id = sqlite3_column_int64(s, 0);
-    asr_strlcpy(out->site, cstore_col_text(s, 1), sizeof(out->site));
-    asr_strlcpy(out->contact, cstore_col_text(s, 2), sizeof(out->contact));
-    asr_strlcpy(out->state, cstore_col_text(s, 3), sizeof(out->state));
+    asr_strlcpy(out->site, asr_sql_col_text(s, 1), sizeof(out->site));
+    asr_strlcpy(out->contact, asr_sql_col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy(out->state, asr_sql_col_text(s, 3), sizeof(out->state));
     out->was_backordered = sqlite3_column_int(s, 4) != 0;
     out->contact_id = sqlite3_column_int64(s, 5);
-    asr_strlcpy(out->address, cstore_col_text(s, 6) ? cstore_col_text(s, 6) : "",
+    asr_strlcpy(out->address, asr_sql_col_text(s, 6) ? asr_sql_col_text(s, 6) : "",
                 sizeof(out->address));
-    asr_strlcpy(out->contact_name, cstore_col_text(s, 7) ? cstore_col_text(s, 7) : "",
+    asr_strlcpy(out->contact_name, asr_sql_col_text(s, 7) ? asr_sql_col_text(s, 7) : "",
                 sizeof(out->contact_name));
-    asr_strlcpy(out->kind, cstore_col_text(s, 8) ? cstore_col_text(s, 8) : "asr",
+    asr_strlcpy(out->kind, asr_sql_col_text(s, 8) ? asr_sql_col_text(s, 8) : "asr",
                 sizeof(out->kind));
   }
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "no order %lld", (long long)id);
+    asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -419,16 +419,16 @@ asr_result cstore_order_add(cstore *st, int64_t site_id, int64_t contact_id, con
   sqlite3_bind_int64(s, 2, contact_id);
   sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
-  cstore_bind_opt(s, 5, note);
+  asr_sql_bind_opt(s, 5, note);
   sqlite3_bind_int64(s, 6, day);
   sqlite3_bind_int64(s, 7, now);
   r = cstore_x_run(st, s, "adding an order");
-  if (!r && sqlite3_changes(st->db) != 1) {
-    cstore_set_err(st, "%s: no contact %lld of site %lld for an order", st->path,
-                   (long long)contact_id, (long long)site_id);
+  if (!r && sqlite3_changes(st->sql.db) != 1) {
+    asr_sql_set_err(&st->sql, "%s: no contact %lld of site %lld for an order", st->path,
+                    (long long)contact_id, (long long)site_id);
     return ASR_ERR_NOT_FOUND;
   }
-  *id = r ? 0 : sqlite3_last_insert_rowid(st->db);
+  *id = r ? 0 : sqlite3_last_insert_rowid(st->sql.db);
   return r;
 }
 
@@ -453,8 +453,8 @@ asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t de
     sqlite3_bind_double(s, 9, x->daily_use);
   else
     sqlite3_bind_null(s, 9);
-  cstore_bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
-  cstore_bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
+  asr_sql_bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
+  asr_sql_bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
   r = cstore_x_run(st, s, "adding an order line");
   if (r)
     return r;
@@ -469,19 +469,19 @@ static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
 {
   d->id = sqlite3_column_int64(s, 0);
   d->site_id = sqlite3_column_int64(s, 1);
-  d->site = cstore_col_text(s, 2);
-  d->contact = cstore_col_text(s, 3);
-  d->key = cstore_col_text(s, 4);
-  d->serial = cstore_col_text(s, 5);
-  d->model = cstore_col_text(s, 6);
-  d->ip = cstore_col_text(s, 7);
+  d->site = asr_sql_col_text(s, 2);
+  d->contact = asr_sql_col_text(s, 3);
+  d->key = asr_sql_col_text(s, 4);
+  d->serial = asr_sql_col_text(s, 5);
+  d->model = asr_sql_col_text(s, 6);
+  d->ip = asr_sql_col_text(s, 7);
   d->last_reading_at = sqlite3_column_int64(s, 8);
   d->agent_last_seen = sqlite3_column_int64(s, 9);
   d->high_use = sqlite3_column_int(s, 10) != 0;
   d->notices = (unsigned)sqlite3_column_int(s, 11);
   d->contact_id = sqlite3_column_int64(s, 12);
-  d->contact_name = cstore_col_text(s, 13);
-  d->address = cstore_col_text(s, 14);
+  d->contact_name = asr_sql_col_text(s, 13);
+  d->address = asr_sql_col_text(s, 14);
   d->judged = sqlite3_column_int(s, 15) != 0;
 }
 
@@ -542,9 +542,9 @@ asr_result cstore_rp_sites(cstore *st, cstore_rp_site_cb cb, void *ctx)
 static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
 {
   p->index = sqlite3_column_int(s, 0);
-  p->type = cstore_col_text(s, 1);
-  p->colorant = cstore_col_text(s, 2);
-  p->description = cstore_col_text(s, 3);
+  p->type = asr_sql_col_text(s, 1);
+  p->colorant = asr_sql_col_text(s, 2);
+  p->description = asr_sql_col_text(s, 3);
   p->has_max = sqlite3_column_type(s, 4) != SQLITE_NULL;
   p->max = sqlite3_column_int64(s, 4);
   p->ordered = sqlite3_column_int64(s, 5);
@@ -552,7 +552,7 @@ static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
   p->installed = sqlite3_column_int64(s, 7);
   p->jumps_day = sqlite3_column_int64(s, 8);
   p->covered_until = sqlite3_column_int64(s, 9);
-  p->colorant_std = cstore_col_text(s, 10);
+  p->colorant_std = asr_sql_col_text(s, 10);
   p->covered_use = sqlite3_column_double(s, 11);
 }
 
@@ -632,7 +632,7 @@ asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day
   sqlite3_bind_int64(s, 3, day);
   sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
   r = cstore_x_run(st, s, "recording an event");
-  *added = !r && sqlite3_changes(st->db) > 0;
+  *added = !r && sqlite3_changes(st->sql.db) > 0;
   return r;
 }
 

@@ -100,7 +100,7 @@ _Static_assert(CSTORE_SLOTS_SERIES + Q_COUNT <= CSTORE_SLOTS_END,
 
 static asr_result q_get(cstore *st, q_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_SERIES + (int)id, q_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_SERIES + (size_t)id, q_sql[id], out);
 }
 
 /* ---- The roll-up of a batch --------------------------------------------------------- */

@@ -71,7 +71,7 @@ _Static_assert(CSTORE_SLOTS_SITES + S_COUNT <= CSTORE_SLOTS_INGEST,
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
 {
-  return cstore_stmt(st, CSTORE_SLOTS_SITES + (int)id, stmt_sql[id], out);
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_SITES + (size_t)id, stmt_sql[id], out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ asr_result cstore_site_add(cstore *st, const char *name, const char *contact, co
     cstore_x_done(s);
   }
   if (!r && row) {
-    cstore_set_err(st, "site '%s' exists already", name);
+    asr_sql_set_err(&st->sql, "site '%s' exists already", name);
     return ASR_ERR_INVALID;
   }
   if (!r)
@@ -118,7 +118,7 @@ asr_result cstore_site_add(cstore *st, const char *name, const char *contact, co
   sqlite3_bind_int64(s, 5, now);
   r = cstore_x_run(st, s, "adding a site");
   if (!r) /* its first supplies contact: the default of its devices (schema 5) */
-    r = first_contact_add(st, sqlite3_last_insert_rowid(st->db), contact, address, now);
+    r = first_contact_add(st, sqlite3_last_insert_rowid(st->sql.db), contact, address, now);
   return r;
 }
 
@@ -134,9 +134,9 @@ asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
     if (r || !row)
       break;
     site.id = sqlite3_column_int64(s, 0);
-    site.name = cstore_col_text(s, 1);
-    site.contact = cstore_col_text(s, 2);
-    site.address = cstore_col_text(s, 3);
+    site.name = asr_sql_col_text(s, 1);
+    site.contact = asr_sql_col_text(s, 2);
+    site.address = asr_sql_col_text(s, 3);
     site.created_at = sqlite3_column_int64(s, 4);
     site.agents = sqlite3_column_int64(s, 5);
     site.devices = sqlite3_column_int64(s, 6);
@@ -168,7 +168,7 @@ static asr_result site_by_token(cstore *st, const char *token, int64_t *id, int6
   if (!r) {
     *id = sqlite3_column_int64(s, 0);
     *gen = sqlite3_column_int64(s, 3);
-    r = asr_strlcpy(site, cstore_col_text(s, 1), siten);
+    r = asr_strlcpy(site, asr_sql_col_text(s, 1), siten);
     if (!r && sqlite3_column_int(s, 2) != 0)
       r = ASR_ERR_AUTH;
   }
@@ -220,7 +220,7 @@ asr_result cstore_agent_get(cstore *st, const char *id, cstore_agent *out)
   if (!r) {
     out->site_id = sqlite3_column_int64(s, 0);
     out->revoked = sqlite3_column_int(s, 2) != 0;
-    if (asr_strlcpy(out->secret, cstore_col_text(s, 1), sizeof(out->secret)) ||
+    if (asr_strlcpy(out->secret, asr_sql_col_text(s, 1), sizeof(out->secret)) ||
         asr_strlcpy(out->id, id, sizeof(out->id)))
       r = ASR_ERR_INVALID;
   }
@@ -237,7 +237,7 @@ asr_result cstore_agent_revoke(cstore *st, const char *id)
     return r;
   sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
   r = cstore_x_run(st, s, "revoking an agent");
-  if (!r && sqlite3_changes(st->db) == 0)
+  if (!r && sqlite3_changes(st->sql.db) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
 }
@@ -256,7 +256,7 @@ static asr_result agent_site(cstore *st, const char *id, char *site, size_t n)
   if (!r && !row)
     r = ASR_ERR_NOT_FOUND;
   if (!r)
-    r = asr_strlcpy(site, cstore_col_text(s, 0), n);
+    r = asr_strlcpy(site, asr_sql_col_text(s, 0), n);
   cstore_x_done(s);
   return r;
 }
@@ -273,7 +273,7 @@ static asr_result revoke_token_of(cstore *st, const char *id, int64_t now, bool 
   sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, now);
   r = cstore_x_run(st, s, "revoking a site token");
-  *revoked = !r && sqlite3_changes(st->db) > 0;
+  *revoked = !r && sqlite3_changes(st->sql.db) > 0;
   return r;
 }
 
@@ -315,8 +315,8 @@ static asr_result site_update(cstore *st, stmt_id id, const char *name, const ch
     sqlite3_bind_int64(s, 2, now);
   }
   r = cstore_x_run(st, s, what);
-  if (!r && sqlite3_changes(st->db) == 0) {
-    cstore_set_err(st, "no site '%s'", name);
+  if (!r && sqlite3_changes(st->sql.db) == 0) {
+    asr_sql_set_err(&st->sql, "no site '%s'", name);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -350,7 +350,7 @@ asr_result cstore_site_exists(cstore *st, const char *site)
   r = cstore_x_row(st, s, "looking up a site", &row);
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "no site '%s'", site);
+    asr_sql_set_err(&st->sql, "no site '%s'", site);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -371,7 +371,7 @@ asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)
     *id = sqlite3_column_int64(s, 0);
   cstore_x_done(s);
   if (!r && !row) {
-    cstore_set_err(st, "no site '%s'", name);
+    asr_sql_set_err(&st->sql, "no site '%s'", name);
     r = ASR_ERR_NOT_FOUND;
   }
   return r;
@@ -399,9 +399,9 @@ static asr_result device_supplies(cstore *st, cstore_device_row *d, cstore_suppl
     if (r || !row)
       break;
     o->index = sqlite3_column_int(s, 0);
-    o->type = cstore_col_copy(s, 1, o->buf[0]);
-    o->colorant = cstore_col_copy(s, 2, o->buf[1]);
-    o->description = cstore_col_copy(s, 3, o->buf[2]);
+    o->type = asr_sql_col_cut(s, 1, o->buf[0], CSTORE_NAME_MAX);
+    o->colorant = asr_sql_col_cut(s, 2, o->buf[1], CSTORE_NAME_MAX);
+    o->description = asr_sql_col_cut(s, 3, o->buf[2], CSTORE_NAME_MAX);
     o->has_level = sqlite3_column_type(s, 4) != SQLITE_NULL;
     o->level = sqlite3_column_int64(s, 4);
     o->has_max = sqlite3_column_type(s, 5) != SQLITE_NULL;
@@ -416,14 +416,14 @@ static asr_result device_supplies(cstore *st, cstore_device_row *d, cstore_suppl
 static void device_from_row(sqlite3_stmt *s, cstore_device_row *d)
 {
   d->id = sqlite3_column_int64(s, 0);
-  d->key = cstore_col_text(s, 1);
-  d->serial = cstore_col_text(s, 2);
-  d->site = cstore_col_text(s, 3);
-  d->agent = cstore_col_text(s, 4);
-  d->ip = cstore_col_text(s, 5);
-  d->vendor = cstore_col_text(s, 6);
-  d->model = cstore_col_text(s, 7);
-  d->state = cstore_col_text(s, 8);
+  d->key = asr_sql_col_text(s, 1);
+  d->serial = asr_sql_col_text(s, 2);
+  d->site = asr_sql_col_text(s, 3);
+  d->agent = asr_sql_col_text(s, 4);
+  d->ip = asr_sql_col_text(s, 5);
+  d->vendor = asr_sql_col_text(s, 6);
+  d->model = asr_sql_col_text(s, 7);
+  d->state = asr_sql_col_text(s, 8);
   d->last_reading_at = sqlite3_column_int64(s, 9);
   d->readings = sqlite3_column_int64(s, 10);
 }
@@ -440,7 +440,7 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
   if (!r)
     r = stmt_get(st, S_DEVICES, &s);
   if (!r)
-    cstore_bind_opt(s, 1, site);
+    asr_sql_bind_opt(s, 1, site);
   while (!r && row) {
     cstore_device_row d;
     r = cstore_x_row(st, s, "listing devices", &row);
@@ -475,7 +475,7 @@ asr_result cstore_device_find(cstore *st, const char *site, const char *serial, 
     r = stmt_get(st, S_DEVICE_FIND, &s);
   if (r)
     return r;
-  cstore_bind_opt(s, 1, site);
+  asr_sql_bind_opt(s, 1, site);
   sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
   while (!r && (r = cstore_x_row(st, s, "looking up a device", &row)) == ASR_OK && row) {
     if (n++ == 0) {
@@ -485,10 +485,11 @@ asr_result cstore_device_find(cstore *st, const char *site, const char *serial, 
   }
   cstore_x_done(s);
   if (!r && n == 0) {
-    cstore_set_err(st, "no device '%s'%s%s", serial, site ? " at site " : "", site ? site : "");
+    asr_sql_set_err(&st->sql, "no device '%s'%s%s", serial, site ? " at site " : "",
+                    site ? site : "");
     r = ASR_ERR_NOT_FOUND;
   } else if (!r && n > 1) {
-    cstore_set_err(st, "several sites have a device '%s': name the site (--site)", serial);
+    asr_sql_set_err(&st->sql, "several sites have a device '%s': name the site (--site)", serial);
     r = ASR_ERR_INVALID;
   }
   return r;

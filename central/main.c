@@ -13,7 +13,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } commands[] = {
-    {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
+    {"serve", ccli_serve, "receive enrolments and batches, serve the supplies portal (HTTPS)"},
     {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
     {"contact", ccli_contact,
      "add, change, list the supplies contacts of sites, and their history"},
@@ -27,6 +27,7 @@ static const struct {
     {"orders", ccli_orders, "list the orders and their lines"},
     {"order", ccli_order, "a warehouse step (order ship|backorder|deliver ID), or order extra"},
     {"mail", ccli_mail, "send the pending notices now (--flush) or count them"},
+    {"staff", ccli_staff, "the portal's staff accounts, their API tokens, the audit trail"},
 };
 
 static void usage(FILE *out)

@@ -119,18 +119,17 @@
  *
  * Schema (version 5): the daemon's schedule (store/sched.c holds its SQL)
  * ------------------------------------------------------------------------
- * schedule: one row per periodic job of the daemon ("discovery", "poll"): last_start
+ * schedule: one row per periodic job of the daemon ("discovery", "poll", "checkin": the
+ *   check-in with the central, issue 17): last_start
  *   (epoch seconds, written before the job runs) and fingerprint (what it covered: a hash
  *   of the scan targets), so that a restart does not run them again at once. */
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
-typedef struct {
-  int version;     /* user_version after this step */
-  const char *sql; /* one or more statements */
-} asr_schema_step;
+#include "store/sqlutil.h"
 
-static const asr_schema_step asr_schema_steps[] = {
+/* applied by asr_sql_migrate (store/sqlutil.h) */
+static const asr_sql_step asr_schema_steps[] = {
     {1, "CREATE TABLE devices ("
         " id INTEGER PRIMARY KEY,"
         " key TEXT NOT NULL UNIQUE,"
