@@ -23,8 +23,8 @@
 #include "central/cstore.h"
 #include "common/result.h"
 
-#define CSERIES_DAYS_MAX 4096 /* days a series holds at most (a decoded blob is refused past it)   \
-                               */
+/* Days a series holds at most (a blob of more is refused). */
+#define CSERIES_DAYS_MAX 4096
 
 /* A supply's series: days d[0..n) by day, all >= from (has_max is never set: the engine
  * does not use a day's max). */

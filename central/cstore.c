@@ -259,7 +259,7 @@ static const asr_sql_step schema_steps[] = {
     {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
     /* per-agent configuration (issue 17; central/cstore_conf.c) */
     {11, cstore_conf_schema_11},
-    {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */
+    {12, cportal_schema_sql},       /* the supplies portal (issue 14; central/cstore_portal.c) */
     {13, cstore_series_schema_sql}, /* daily roll-up, series (issue 15; cstore_series.c) */
 };
 
