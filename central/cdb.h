@@ -1,0 +1,96 @@
+/* cdb.h: asr-central's neutral SQL statements, one interface over two backends: SQLite
+ * (a file path, the embedded default; through store/sqlutil.h) and PostgreSQL (a libpq
+ * URI "postgresql://user@host:port/dbname"; central/cdb_pg.c). The store's files
+ * (cstore_*.c) are to call these instead of sqlite3_* so that their SQL is written once
+ * (docs/postgresql-backend.md is the plan; not wired into cstore yet).
+ *
+ * The SQL is written with SQLite's numbered parameters ?1..?N (each may appear several
+ * times); the PostgreSQL backend rewrites them to $1..$N once, when it prepares. Binding
+ * is SQLITE_STATIC-like: text and blobs bound must stay valid until the statement is
+ * reset. Columns are read from the current row; text and blobs stay valid until the next
+ * step or reset. Errors are converted once: busy, locked, serialization failures and
+ * deadlocks (SQLSTATE 40001, 40P01, 55P03) are ASR_ERR_DB_LOCKED (retry the
+ * transaction), out of memory ASR_ERR_NOMEM, anything else ASR_ERR_DB; the message
+ * (cdb_errmsg) reads "DATABASE: what: why". */
+#ifndef ASR_CDB_H
+#define ASR_CDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+typedef struct cdb cdb;
+typedef struct cdb_stmt cdb_stmt;
+
+typedef enum { CDB_SQLITE, CDB_PG } cdb_kind;
+
+#define CDB_PARAMS_MAX 32 /* ?1..?32 */
+
+typedef struct {
+  size_t slots;              /* statement cache slots (cdb_prepare's slot < slots) */
+  int busy_ms;               /* SQLite's busy timeout; PostgreSQL's lock_timeout */
+  const char *password_file; /* PostgreSQL: a private (0600) file holding the password,
+                                or NULL: libpq's PGPASSFILE / ~/.pgpass */
+} cdb_opts;
+
+/* True when name is a PostgreSQL URI (postgresql:// or postgres://), else a file path. */
+bool cdb_is_pg_name(const char *name);
+
+/* Opens name (a file path: created when missing; or a PostgreSQL URI, which must not
+ * carry a password). On error *out is NULL and err (n bytes) says why. */
+asr_result cdb_open(const char *name, const cdb_opts *o, cdb **out, char *err, size_t n);
+
+/* Finalizes the cached statements and closes the connection. NULL is fine. */
+void cdb_close(cdb *db);
+
+/* The backend of db. */
+cdb_kind cdb_backend(const cdb *db);
+
+/* The last error's message ("no error" when none). */
+const char *cdb_errmsg(const cdb *db);
+
+/* The statement of slot, prepared from sql on first use (kept until cdb_close), ready to
+ * bind; reset it after use (cdb_run does). */
+asr_result cdb_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt **out);
+
+/* Binding parameter i (1..N). A bad index makes the next step fail (ASR_ERR_INVALID). */
+void cdb_bind_i64(cdb_stmt *s, int i, int64_t v);
+void cdb_bind_double(cdb_stmt *s, int i, double v);
+void cdb_bind_text(cdb_stmt *s, int i, const char *v); /* NULL binds NULL */
+void cdb_bind_blob(cdb_stmt *s, int i, const void *p, size_t n);
+void cdb_bind_null(cdb_stmt *s, int i);
+
+/* Steps s: *row tells whether a row is there (read it, step again or cdb_reset); on
+ * error s is reset. */
+asr_result cdb_step(cdb_stmt *s, const char *what, bool *row);
+
+/* Runs s to its end (no row needed), then resets it. */
+asr_result cdb_run(cdb_stmt *s, const char *what);
+
+/* Resets s (the next step runs it again) and clears its bindings. */
+void cdb_reset(cdb_stmt *s);
+
+/* The rows the last run of s inserted, updated or deleted (read it right after). */
+int64_t cdb_changes(cdb_stmt *s);
+
+/* Columns of the current row (col from 0): 0, 0.0 or NULL when NULL or out of range.
+ * Booleans read as 1 and 0 from either backend. */
+int64_t cdb_col_i64(cdb_stmt *s, int col);
+double cdb_col_double(cdb_stmt *s, int col);
+const char *cdb_col_text(cdb_stmt *s, int col);
+const void *cdb_col_blob(cdb_stmt *s, int col, size_t *n);
+bool cdb_col_null(cdb_stmt *s, int col);
+
+/* Runs SQL text without parameters (one or more statements). */
+asr_result cdb_exec(cdb *db, const char *sql, const char *what);
+
+/* Transactions: SQLite's BEGIN IMMEDIATE (the writer's lock at once), PostgreSQL's BEGIN
+ * (READ COMMITTED: rows are locked as they are written). After any error in a
+ * PostgreSQL transaction only cdb_rollback is possible. */
+asr_result cdb_begin(cdb *db);
+asr_result cdb_commit(cdb *db, const char *what);
+void cdb_rollback(cdb *db); /* nothing when no transaction is open */
+
+#endif

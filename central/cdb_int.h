@@ -1,0 +1,63 @@
+/* cdb_int.h: what cdb.c (the neutral layer and its SQLite backend) shares with cdb_pg.c
+ * (the PostgreSQL backend). Not for the rest of asr-central: use cdb.h. */
+#ifndef ASR_CDB_INT_H
+#define ASR_CDB_INT_H
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "central/cdb.h"
+#include "store/sqlutil.h"
+
+#define CDB_ERR_MAX 512
+#define CDB_NUM_MAX 32 /* an int64 or a double as text */
+
+struct cdb_stmt {
+  cdb *db;
+  sqlite3_stmt *lite; /* SQLite: the prepared statement (in db->lite_cache) */
+  bool bad;           /* a bind failed: the next step says so */
+  /* PostgreSQL: the prepared statement's name, its parameters as libpq takes them, and
+   * the result of its run (rows walked by cdb_step) */
+  char name[24];
+  int nparams;
+  const char *val[CDB_PARAMS_MAX];
+  int len[CDB_PARAMS_MAX];
+  int fmt[CDB_PARAMS_MAX];
+  char num[CDB_PARAMS_MAX][CDB_NUM_MAX];
+  PGresult *res;
+  int row; /* the current row of res, -1 before the first */
+  bool ran;
+  int64_t changes;
+  unsigned char *blob; /* the last blob column read (PQunescapeBytea), freed by reset */
+};
+
+struct cdb {
+  cdb_kind kind;
+  asr_sql sql; /* SQLite's connection; for both: the name and the message buffer */
+  PGconn *pg;
+  char *name;
+  char err[CDB_ERR_MAX];
+  sqlite3_stmt **lite_cache; /* SQLite: the statements of each slot (sql.cache) */
+  cdb_stmt *stmt;            /* the slots */
+  size_t slots;
+};
+
+/* ---- cdb_pg.c ---- */
+
+/* Rewrites ?N to $N outside quoted strings and names into *out (malloc'd); *nparams is the
+ * highest N. ASR_ERR_INVALID for a ? without a number, or N out of 1..CDB_PARAMS_MAX. */
+asr_result cdb_pg_rewrite(const char *sql, char **out, int *nparams);
+
+asr_result cdb_pg_open(cdb *db, const cdb_opts *o);
+void cdb_pg_close(cdb *db);
+asr_result cdb_pg_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt *s);
+void cdb_pg_bind(cdb_stmt *s, int i, const char *v, int len, int fmt);
+asr_result cdb_pg_step(cdb_stmt *s, const char *what, bool *row);
+void cdb_pg_reset(cdb_stmt *s);
+const char *cdb_pg_col(cdb_stmt *s, int col);
+const void *cdb_pg_col_blob(cdb_stmt *s, int col, size_t *n);
+asr_result cdb_pg_exec(cdb *db, const char *sql, const char *what);
+bool cdb_pg_in_tx(cdb *db);     /* a transaction is open (failed or not) */
+bool cdb_pg_tx_failed(cdb *db); /* the open transaction had an error */
+
+#endif
