@@ -2,8 +2,9 @@
 # pgtmp.sh: a throw-away PostgreSQL cluster for tests (Debian's postgresql 15).
 #
 # Sourced:   . tests/pg/pgtmp.sh; pgtmp_start PORT || skip; ...; pgtmp_stop
-# Or run:    tests/pg/pgtmp.sh PORT COMMAND [ARG...]   (the cluster lives while COMMAND runs;
-#            the command's exit status is the script's; 77 when the cluster cannot start)
+# Or run:    tests/pg/pgtmp.sh [-k] PORT COMMAND [ARG...]   (the cluster lives while COMMAND
+#            runs; the command's exit status is the script's; 77 when the cluster cannot
+#            start, unless -k: see below)
 #
 # pgtmp_start PORT: initdb in a fresh temporary folder (as user nobody when run as root:
 # initdb refuses root), scram-sha-256 with a random password, listening on 127.0.0.1:PORT
@@ -101,18 +102,24 @@ pgtmp_psql() {
     -p "$PGTMP_PORT" -U asr -d "$db" "$@"
 }
 
-# Run as a program: pgtmp.sh PORT COMMAND [ARG...]
+# Run as a program: pgtmp.sh [-k] PORT COMMAND [ARG...]
+# -k: when the cluster cannot start, say why and run COMMAND all the same, with PGTMP_URI
+# unset and PGTMP_WHY exported (a test that has a part without PostgreSQL)
 case $0 in
 *pgtmp.sh)
+  keep=
+  [ "$1" = -k ] && keep=1 && shift
   if [ $# -lt 2 ]; then
-    echo "usage: $0 PORT COMMAND [ARG...]" >&2
+    echo "usage: $0 [-k] PORT COMMAND [ARG...]" >&2
     exit 2
   fi
   port=$1
   shift
   if ! pgtmp_start "$port"; then
     echo "pgtmp: PostgreSQL not available: $PGTMP_WHY" >&2
-    exit 77
+    [ -n "$keep" ] || exit 77
+    export PGTMP_WHY
+    exec "$@"
   fi
   trap pgtmp_stop EXIT
   trap 'exit 143' INT TERM
