@@ -20,9 +20,9 @@ static asr_result lite_open(cdb *db, const cdb_opts *o)
   db->lite_cache = calloc(db->slots, sizeof(*db->lite_cache));
   if (!db->lite_cache)
     return ASR_ERR_NOMEM;
-  db->sql.cache = db->lite_cache;
-  db->sql.ncache = db->slots;
-  return asr_sql_open(&db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  db->own.cache = db->lite_cache;
+  db->own.ncache = db->slots;
+  return asr_sql_open(db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       o->busy_ms);
 }
 
@@ -36,7 +36,8 @@ asr_result cdb_open(const char *name, const cdb_opts *o, cdb **out, char *err, s
     goto fail;
   db->kind = cdb_is_pg_name(name) ? CDB_PG : CDB_SQLITE;
   db->slots = o->slots;
-  db->sql = (asr_sql){.path = db->name, .err = db->err, .errn = sizeof(db->err)};
+  db->own = (asr_sql){.path = db->name, .err = db->err, .errn = sizeof(db->err)};
+  db->sql = &db->own;
   db->stmt = calloc(db->slots ? db->slots : 1, sizeof(*db->stmt));
   if (!db->stmt)
     goto fail;
@@ -46,7 +47,7 @@ asr_result cdb_open(const char *name, const cdb_opts *o, cdb **out, char *err, s
   *out = db;
   return ASR_OK;
 fail:
-  if (err && n && asr_strlcpy(err, db && db->err[0] ? db->err : "out of memory", n) != ASR_OK) {
+  if (err && n && asr_strlcpy(err, db ? cdb_errmsg(db) : "out of memory", n) != ASR_OK) {
     /* cut to n bytes: its start says what failed */
   }
   cdb_close(db);
@@ -57,11 +58,10 @@ void cdb_close(cdb *db)
 {
   if (!db)
     return;
-  if (db->kind == CDB_PG) {
+  if (db->kind == CDB_PG)
     cdb_pg_close(db);
-  } else {
-    asr_sql_close(&db->sql);
-  }
+  else if (!db->borrowed)
+    asr_sql_close(db->sql);
   free(db->lite_cache);
   free(db->stmt);
   free(db->name);
@@ -75,9 +75,26 @@ cdb_kind cdb_backend(const cdb *db)
 
 const char *cdb_errmsg(const cdb *db)
 {
-  if (!db)
-    return "no database";
-  return db->err[0] ? db->err : "no error";
+  if (!db || !db->sql)
+    return db ? "out of memory" : "no database";
+  return db->sql->err[0] ? db->sql->err : "no error";
+}
+
+asr_result cdb_wrap_sqlite(asr_sql *c, cdb **out)
+{
+  cdb *db = calloc(1, sizeof(*db));
+
+  *out = NULL;
+  if (!db || !(db->name = strdup(c->path)) || !(db->stmt = calloc(c->ncache, sizeof(*db->stmt)))) {
+    cdb_close(db);
+    return ASR_ERR_NOMEM;
+  }
+  db->kind = CDB_SQLITE;
+  db->sql = c;
+  db->borrowed = true;
+  db->slots = c->ncache;
+  *out = db;
+  return ASR_OK;
 }
 
 /* ---- statements ---- */
@@ -94,7 +111,7 @@ asr_result cdb_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt **out)
   if (db->kind == CDB_PG && !s->name[0])
     r = cdb_pg_prepare(db, slot, sql, s);
   else if (db->kind == CDB_SQLITE && !s->lite)
-    r = asr_sql_cached(&db->sql, slot, sql, &s->lite);
+    r = asr_sql_cached(db->sql, slot, sql, &s->lite);
   if (r)
     return r;
   s->db = db;
@@ -163,13 +180,13 @@ asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
 {
   *row = false;
   if (s->bad) {
-    asr_sql_set_err(&s->db->sql, "%s: %s: a parameter could not be bound", s->db->name, what);
+    asr_sql_set_err(s->db->sql, "%s: %s: a parameter could not be bound", s->db->name, what);
     cdb_reset(s);
     return ASR_ERR_INVALID;
   }
   if (s->db->kind == CDB_PG)
     return cdb_pg_step(s, what, row);
-  return asr_sql_row(&s->db->sql, s->lite, what, row);
+  return asr_sql_row(s->db->sql, s->lite, what, row);
 }
 
 void cdb_reset(cdb_stmt *s)
@@ -189,7 +206,7 @@ asr_result cdb_run(cdb_stmt *s, const char *what)
   while (!r && row)
     r = cdb_step(s, what, &row);
   if (s->db->kind == CDB_SQLITE) /* before the reset: a RETURNING statement's count too */
-    s->changes = sqlite3_changes64(s->db->sql.db);
+    s->changes = sqlite3_changes64(s->db->sql->db);
   cdb_reset(s);
   return r;
 }
@@ -258,7 +275,7 @@ asr_result cdb_exec(cdb *db, const char *sql, const char *what)
 {
   if (db->kind == CDB_PG)
     return cdb_pg_exec(db, sql, what);
-  return asr_sql_exec(&db->sql, sql, what);
+  return asr_sql_exec(db->sql, sql, what);
 }
 
 asr_result cdb_begin(cdb *db)
@@ -271,7 +288,7 @@ asr_result cdb_commit(cdb *db, const char *what)
   asr_result r;
 
   if (db->kind == CDB_PG && cdb_pg_tx_failed(db)) { /* PostgreSQL "commits" it as a rollback */
-    asr_sql_set_err(&db->sql, "%s: %s: the transaction failed earlier", db->name, what);
+    asr_sql_set_err(db->sql, "%s: %s: the transaction failed earlier", db->name, what);
     cdb_rollback(db);
     return ASR_ERR_DB;
   }
@@ -285,7 +302,7 @@ asr_result cdb_commit(cdb *db, const char *what)
 void cdb_rollback(cdb *db)
 {
   if (db->kind == CDB_SQLITE)
-    asr_sql_rollback(&db->sql);
+    asr_sql_rollback(db->sql);
   else if (cdb_pg_in_tx(db))
     (void)cdb_pg_exec(db, "ROLLBACK", "rolling back");
 }

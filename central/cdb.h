@@ -42,6 +42,12 @@ bool cdb_is_pg_name(const char *name);
  * carry a password). On error *out is NULL and err (n bytes) says why. */
 asr_result cdb_open(const char *name, const cdb_opts *o, cdb **out, char *err, size_t n);
 
+/* A cdb over a store's open SQLite connection c (its statement cache and message
+ * buffer): cdb_prepare's slots are c's cache slots, and cdb_close leaves c open (the
+ * store closes it). For the store's files converted one at a time. */
+struct asr_sql;
+asr_result cdb_wrap_sqlite(struct asr_sql *c, cdb **out);
+
 /* Finalizes the cached statements and closes the connection. NULL is fine. */
 void cdb_close(cdb *db);
 

@@ -33,7 +33,10 @@ struct cdb_stmt {
 
 struct cdb {
   cdb_kind kind;
-  asr_sql sql; /* SQLite's connection; for both: the name and the message buffer */
+  asr_sql *sql; /* SQLite's connection (own, or a store's: cdb_wrap_sqlite); for both
+                   backends the name and the message buffer */
+  asr_sql own;
+  bool borrowed; /* sql is the store's: cdb_close leaves it open */
   PGconn *pg;
   char *name;
   char err[CDB_ERR_MAX];

@@ -45,14 +45,14 @@ static asr_result pg_fail(cdb *db, const PGresult *res, const char *what)
 
   first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg), why, sizeof(why));
   if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))) {
-    asr_sql_set_err(&db->sql, "%s: %s: database is busy (%s)", db->name, what, why);
+    asr_sql_set_err(db->sql, "%s: %s: database is busy (%s)", db->name, what, why);
     return ASR_ERR_DB_LOCKED;
   }
   if (state && !strcmp(state, "53200")) {
-    asr_sql_set_err(&db->sql, "%s: %s: out of memory", db->name, what);
+    asr_sql_set_err(db->sql, "%s: %s: out of memory", db->name, what);
     return ASR_ERR_NOMEM;
   }
-  asr_sql_set_err(&db->sql, "%s: %s: %s", db->name, what, why[0] ? why : "failed");
+  asr_sql_set_err(db->sql, "%s: %s: %s", db->name, what, why[0] ? why : "failed");
   return ASR_ERR_DB;
 }
 
@@ -75,21 +75,21 @@ static asr_result read_password(cdb *db, const char *path, char *pw, size_t cap)
   asr_result r = ASR_ERR_INVALID;
 
   if (fd < 0) {
-    asr_sql_set_err(&db->sql, "%s: the password file %s: %s", db->name, path, strerror(errno));
+    asr_sql_set_err(db->sql, "%s: the password file %s: %s", db->name, path, strerror(errno));
     return ASR_ERR_IO;
   }
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    asr_sql_set_err(&db->sql, "%s: the password file %s is not a regular file", db->name, path);
+    asr_sql_set_err(db->sql, "%s: the password file %s is not a regular file", db->name, path);
     goto done;
   }
   if (sb.st_mode & 077) {
-    asr_sql_set_err(&db->sql, "%s: the password file %s is mode %03o: make it private (chmod 600)",
+    asr_sql_set_err(db->sql, "%s: the password file %s is mode %03o: make it private (chmod 600)",
                     db->name, path, (unsigned)(sb.st_mode & 0777));
     goto done;
   }
   got = read(fd, pw, cap - 1);
   if (got < 0) {
-    asr_sql_set_err(&db->sql, "%s: the password file %s: %s", db->name, path, strerror(errno));
+    asr_sql_set_err(db->sql, "%s: the password file %s: %s", db->name, path, strerror(errno));
     r = ASR_ERR_IO;
     goto done;
   }
@@ -97,7 +97,7 @@ static asr_result read_password(cdb *db, const char *path, char *pw, size_t cap)
   pw[strcspn(pw, "\r\n")] = '\0';
   r = ASR_OK;
   if (!pw[0]) {
-    asr_sql_set_err(&db->sql, "%s: the password file %s is empty", db->name, path);
+    asr_sql_set_err(db->sql, "%s: the password file %s is empty", db->name, path);
     r = ASR_ERR_INVALID;
   }
 done:
@@ -115,13 +115,13 @@ static asr_result check_uri(cdb *db)
   if (!opts) {
     char why[200];
     first_line(msg ? msg : "out of memory", why, sizeof(why));
-    asr_sql_set_err(&db->sql, "%s: not a PostgreSQL URI: %s", db->name, why);
+    asr_sql_set_err(db->sql, "%s: not a PostgreSQL URI: %s", db->name, why);
     PQfreemem(msg);
     return ASR_ERR_INVALID;
   }
   for (PQconninfoOption *o = opts; o->keyword; o++) {
     if (!strcmp(o->keyword, "password") && o->val && o->val[0]) {
-      asr_sql_set_err(&db->sql,
+      asr_sql_set_err(db->sql,
                       "postgresql URI: a password in --db is refused (others can read the command "
                       "line): put it in a 0600 file (--db-password-file) or PGPASSFILE");
       r = ASR_ERR_INVALID;
@@ -269,7 +269,7 @@ asr_result cdb_pg_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt *s)
   asr_result r = cdb_pg_rewrite(sql, &text, &np);
 
   if (r) {
-    asr_sql_set_err(&db->sql, "%s: preparing a statement: a parameter is not ?1..?%d", db->name,
+    asr_sql_set_err(db->sql, "%s: preparing a statement: a parameter is not ?1..?%d", db->name,
                     CDB_PARAMS_MAX);
     return r;
   }

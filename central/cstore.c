@@ -401,6 +401,8 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
   r = asr_sql_file_private(&st->sql, "secrets");
   if (!r)
     r = open_db(st);
+  if (!r)
+    r = cdb_wrap_sqlite(&st->sql, &st->db);
   if (r)
     goto fail;
   *out = st;
@@ -416,6 +418,7 @@ void cstore_close(cstore *st)
 {
   if (!st)
     return;
+  cdb_close(st->db);
   asr_sql_close(&st->sql);
   free(st->path);
   free(st);

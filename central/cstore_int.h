@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "central/cdb.h"
 #include "central/cstore.h"
 #include "store/sqlutil.h"
 
@@ -63,6 +64,8 @@ enum {
 
 struct cstore {
   asr_sql sql; /* the connection: db, and path, err, stmt as its own */
+  cdb *db;     /* the same connection through the neutral statements (central/cdb.h), for
+                  the files converted so far (cstore_outbox.c); its slots are stmt's */
   char *path;
   char err[CSTORE_ERR_MAX];
   sqlite3_stmt *stmt[CSTORE_SLOTS_END];
