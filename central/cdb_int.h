@@ -51,6 +51,8 @@ struct cdb {
  * highest N. ASR_ERR_INVALID for a ? without a number, or N out of 1..CDB_PARAMS_MAX. */
 asr_result cdb_pg_rewrite(const char *sql, char **out, int *nparams);
 
+/* Converts a failed result (or a connection failure when res is NULL) while doing what. */
+asr_result cdb_pg_fail(cdb *db, const PGresult *res, const char *what);
 asr_result cdb_pg_open(cdb *db, const cdb_opts *o);
 void cdb_pg_close(cdb *db);
 asr_result cdb_pg_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt *s);

@@ -38,7 +38,7 @@ static void first_line(const char *msg, char *dst, size_t cap)
 }
 
 /* Converts a failed result (or a connection failure when res is NULL) while doing what. */
-static asr_result pg_fail(cdb *db, const PGresult *res, const char *what)
+asr_result cdb_pg_fail(cdb *db, const PGresult *res, const char *what)
 {
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   char why[256];
@@ -175,7 +175,7 @@ asr_result cdb_pg_open(cdb *db, const cdb_opts *o)
     goto done;
   }
   if (PQstatus(db->pg) != CONNECTION_OK) {
-    r = pg_fail(db, NULL, "connecting");
+    r = cdb_pg_fail(db, NULL, "connecting");
     goto done;
   }
   PQsetNoticeProcessor(db->pg, quiet_notices, NULL);
@@ -283,9 +283,9 @@ asr_result cdb_pg_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt *s)
   res = PQprepare(db->pg, s->name, text, np, NULL);
   free(text);
   if (!res)
-    r = pg_fail(db, NULL, "preparing a statement");
+    r = cdb_pg_fail(db, NULL, "preparing a statement");
   else if (PQresultStatus(res) != PGRES_COMMAND_OK)
-    r = pg_fail(db, res, "preparing a statement");
+    r = cdb_pg_fail(db, res, "preparing a statement");
   PQclear(res);
   if (r)
     s->name[0] = '\0';
@@ -314,10 +314,10 @@ static asr_result pg_run(cdb_stmt *s, const char *what)
   s->row = -1;
   s->changes = 0;
   if (!s->res)
-    return pg_fail(s->db, NULL, what);
+    return cdb_pg_fail(s->db, NULL, what);
   st = PQresultStatus(s->res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    return pg_fail(s->db, s->res, what);
+    return cdb_pg_fail(s->db, s->res, what);
   s->changes = strtoll(PQcmdTuples(s->res), NULL, 10); /* "" for a SELECT: 0 */
   if (st == PGRES_TUPLES_OK && !strncmp(PQcmdStatus(s->res), "SELECT", 6))
     s->changes = 0;
@@ -389,9 +389,9 @@ asr_result cdb_pg_exec(cdb *db, const char *sql, const char *what)
   asr_result r = ASR_OK;
 
   if (!res)
-    r = pg_fail(db, NULL, what);
+    r = cdb_pg_fail(db, NULL, what);
   else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
-    r = pg_fail(db, res, what);
+    r = cdb_pg_fail(db, res, what);
   PQclear(res);
   return r;
 }

@@ -267,6 +267,36 @@ static const asr_sql_step schema_steps[] = {
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
 
+/* The steps PostgreSQL cannot take as cdb_dialect_pg rewrites them (cdb.h): 13's copy
+ * of each day's last level uses SQLite's bare column beside max(). */
+static const cdb_step_pg schema_steps_pg[] = {
+    {13, "CREATE TABLE IF NOT EXISTS level_days ("
+         " device_id BIGINT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+         " idx BIGINT NOT NULL, day BIGINT NOT NULL, t BIGINT NOT NULL,"
+         " level BIGINT, max BIGINT, percent BIGINT, PRIMARY KEY (device_id, idx, day));"
+         "CREATE TABLE IF NOT EXISTS supply_series ("
+         " device_id BIGINT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+         " idx BIGINT NOT NULL, days BYTEA, PRIMARY KEY (device_id, idx));"
+         "INSERT INTO level_days (device_id, idx, day, t, level, max, percent)"
+         " SELECT DISTINCT ON (device_id, idx, t / 86400) device_id, idx, t / 86400, t, level,"
+         " \"max\", percent FROM levels ORDER BY device_id, idx, t / 86400, t DESC"
+         " ON CONFLICT DO NOTHING;"
+         "INSERT INTO supply_series (device_id, idx)"
+         " SELECT DISTINCT device_id, idx FROM level_days ON CONFLICT DO NOTHING;"},
+};
+
+const asr_sql_step *cstore_schema_steps(size_t *n)
+{
+  *n = SCHEMA_STEPS;
+  return schema_steps;
+}
+
+const cdb_step_pg *cstore_schema_steps_pg(size_t *n)
+{
+  *n = sizeof(schema_steps_pg) / sizeof(schema_steps_pg[0]);
+  return schema_steps_pg;
+}
+
 /* ---------------------------------------------------------------------------------------
  * The statements of this file: the transaction's (the others are their files'). */
 typedef enum { S_BEGIN, S_COMMIT, S_COUNT } stmt_id;

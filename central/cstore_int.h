@@ -71,6 +71,11 @@ struct cstore {
   sqlite3_stmt *stmt[CSTORE_SLOTS_END];
 };
 
+/* The schema's steps (n of them), and the PostgreSQL texts of those the rewrite cannot
+ * take (cdb_migrate). */
+const asr_sql_step *cstore_schema_steps(size_t *n);
+const cdb_step_pg *cstore_schema_steps_pg(size_t *n);
+
 /* Statement sql in slot (0..CSTORE_XSTMT_MAX-1 of the CSTORE_SLOTS_X range). */
 asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out);
 
