@@ -324,6 +324,8 @@ const char *cstore_errmsg(cstore *st)
 {
   if (!st)
     return "no database";
+  if (st->db && cdb_backend(st->db) == CDB_PG) /* its messages are the cdb's */
+    return cdb_errmsg(st->db);
   return st->err[0] ? st->err : "no error";
 }
 
@@ -440,6 +442,36 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
 fail:
   if (err && n)
     asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n);
+  cstore_close(st);
+  return r;
+}
+
+asr_result cstore_open_pg(const char *uri, const char *password_file, cstore **out, char *err,
+                          size_t n)
+{
+  cdb_opts o = {
+      .slots = CSTORE_SLOTS_END, .busy_ms = busy_timeout_ms, .password_file = password_file};
+  size_t nsteps = 0, npg = 0;
+  const asr_sql_step *steps = cstore_schema_steps(&nsteps);
+  const cdb_step_pg *pg = cstore_schema_steps_pg(&npg);
+  cstore *st = calloc(1, sizeof(*st));
+  asr_result r = ASR_ERR_NOMEM;
+
+  *out = NULL;
+  if (!st || !(st->path = strdup(uri)))
+    goto fail;
+  st->sql = (asr_sql){.path = st->path, .err = st->err, .errn = sizeof(st->err)};
+  r = cdb_open(uri, &o, &st->db, st->err, sizeof(st->err));
+  if (!r)
+    r = cdb_migrate(st->db, steps, nsteps, pg, npg, "asr-central");
+  if (r)
+    goto fail;
+  *out = st;
+  return ASR_OK;
+fail:
+  if (err && n && asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n) != ASR_OK) {
+    /* cut: its start says what failed */
+  }
   cstore_close(st);
   return r;
 }

@@ -76,6 +76,12 @@ struct cstore {
 const asr_sql_step *cstore_schema_steps(size_t *n);
 const cdb_step_pg *cstore_schema_steps_pg(size_t *n);
 
+/* Opens and migrates a PostgreSQL database for the files converted to cdb so far (their
+ * tests; the other files need SQLite's connection, which this handle does not have):
+ * cstore_open takes URIs once every file is converted (docs/postgresql-backend.md). */
+asr_result cstore_open_pg(const char *uri, const char *password_file, cstore **out, char *err,
+                          size_t n);
+
 /* Statement sql in slot (0..CSTORE_XSTMT_MAX-1 of the CSTORE_SLOTS_X range). */
 asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out);
 

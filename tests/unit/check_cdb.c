@@ -417,6 +417,107 @@ START_TEST(test_schema)
 }
 END_TEST
 
+/* Opens the store of backend b on a fresh database (PostgreSQL: "asr_<name>"); NULL when
+ * PostgreSQL is skipped. */
+static cstore *open_store(int b, const char *name)
+{
+  char uri[512], sql[128], err[512];
+  cstore *st = NULL;
+  cdb *db;
+
+  if (b == CDB_SQLITE) {
+    ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+    return st;
+  }
+  if (!(db = open_backend(CDB_PG, 1000)))
+    return NULL;
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql), "DROP DATABASE IF EXISTS asr_%s", name), ASR_OK);
+  ck_assert_int_eq(cdb_exec(db, sql, "dropping"), ASR_OK);
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql), "CREATE DATABASE asr_%s", name), ASR_OK);
+  ck_assert_int_eq(cdb_exec(db, sql, "creating"), ASR_OK);
+  cdb_close(db);
+  ck_assert_int_eq(asr_fmt(uri, sizeof(uri), "%s_%s", pg_uri, name), ASR_OK);
+  ck_assert_msg(cstore_open_pg(uri, pg_pwfile, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  return st;
+}
+
+/* A second handle on the same database (another node). */
+static cstore *open_again(int b, const char *name)
+{
+  char uri[512], err[512];
+  cstore *st = NULL;
+
+  if (b == CDB_SQLITE)
+    ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  else
+    ck_assert_int_eq(asr_fmt(uri, sizeof(uri), "%s_%s", pg_uri, name), ASR_OK);
+  if (b == CDB_PG)
+    ck_assert_msg(cstore_open_pg(uri, pg_pwfile, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  return st;
+}
+
+/* cstore_outbox.c, the first file on cdb, behaves alike on both backends: each key
+ * queued once, messages byte for byte (NUL bytes, 100 KB), a claim taken by one of two
+ * nodes only, marks and counts. */
+START_TEST(test_outbox)
+{
+  cstore *st = open_store(_i, "outbox"), *node2;
+  const int64_t now = 1795000000;
+  size_t big = 100000;
+  char *msg = malloc(big);
+  cstore_mail m;
+  bool added = false, found = false, claimed = false;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_outbox: PostgreSQL half skipped\n");
+    free(msg);
+    return;
+  }
+  ck_assert_ptr_nonnull(msg);
+  for (size_t i = 0; i < big; i++)
+    msg[i] = (char)(i * 7);
+  ck_assert_int_eq(cstore_outbox_add(st, "k1", 0, "a@example.org", "order", msg, big, now, &added),
+                   ASR_OK);
+  ck_assert(added);
+  ck_assert_int_eq(cstore_outbox_add(st, "k1", 0, "b@example.org", "order", "x", 1, now, &added),
+                   ASR_OK);
+  ck_assert(!added);
+  ck_assert_int_eq(cstore_outbox_add(st, "k2", 0, "c@example.org", "ship", "", 0, now, &added),
+                   ASR_OK);
+  ck_assert(added);
+  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 2);
+
+  ck_assert_int_eq(cstore_outbox_next(st, now, 0, &m, &found), ASR_OK);
+  ck_assert(found);
+  ck_assert_str_eq(m.key, "k1");
+  ck_assert_str_eq(m.rcpt, "a@example.org");
+  ck_assert_uint_eq(m.len, big);
+  ck_assert_mem_eq(m.msg, msg, big);
+  node2 = open_again(_i, "outbox");
+  ck_assert_int_eq(cstore_outbox_claim(st, m.id, now, now + 60, &claimed), ASR_OK);
+  ck_assert(claimed);
+  ck_assert_int_eq(cstore_outbox_claim(node2, m.id, now, now + 60, &claimed), ASR_OK);
+  ck_assert(!claimed); /* the other node's claim holds */
+  ck_assert_int_eq(cstore_outbox_mark(st, m.id, "sent", 0, NULL, now), ASR_OK);
+  cstore_mail_free(&m);
+  ck_assert_int_eq(cstore_outbox_count(node2, "sent"), 1);
+  ck_assert_int_eq(cstore_outbox_next(node2, now, 0, &m, &found), ASR_OK);
+  ck_assert(found);
+  ck_assert_str_eq(m.key, "k2");
+  ck_assert_uint_eq(m.len, 0);
+  ck_assert_str_eq(m.msg, "");
+  ck_assert_int_eq(cstore_outbox_mark(node2, m.id, "failed", 0, "550 no such user", now), ASR_OK);
+  cstore_mail_free(&m);
+  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 0);
+  ck_assert_int_eq(cstore_outbox_count(st, "failed"), 1);
+  ck_assert_int_eq(cstore_outbox_next(st, now, 0, &m, &found), ASR_OK);
+  ck_assert(!found);
+  cstore_close(node2);
+  cstore_close(st);
+  free(msg);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -462,6 +563,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, test_password);
   tcase_add_test(tc, test_dialect);
   tcase_add_loop_test(tc, test_schema, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_outbox, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
