@@ -176,6 +176,14 @@ void cdb_bind_null(cdb_stmt *s, int i)
     cdb_pg_bind(s, i, NULL, 0, 0);
 }
 
+void cdb_bind_opt_i64(cdb_stmt *s, int i, int64_t v)
+{
+  if (v >= 0)
+    cdb_bind_i64(s, i, v);
+  else
+    cdb_bind_null(s, i);
+}
+
 asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
 {
   *row = false;
@@ -267,6 +275,16 @@ bool cdb_col_null(cdb_stmt *s, int col)
   if (s->db->kind == CDB_SQLITE)
     return sqlite3_column_type(s->lite, col) == SQLITE_NULL;
   return cdb_pg_col(s, col) == NULL;
+}
+
+void cdb_col_copy(cdb_stmt *s, int col, char *dst, size_t cap)
+{
+  asr_sql_text_copy(cdb_col_text(s, col), dst, cap);
+}
+
+const char *cdb_col_cut(cdb_stmt *s, int col, char *dst, size_t cap)
+{
+  return asr_sql_text_cut(cdb_col_text(s, col), dst, cap);
 }
 
 /* ---- text and transactions ---- */

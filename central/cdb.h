@@ -67,6 +67,7 @@ void cdb_bind_double(cdb_stmt *s, int i, double v);
 void cdb_bind_text(cdb_stmt *s, int i, const char *v); /* NULL binds NULL */
 void cdb_bind_blob(cdb_stmt *s, int i, const void *p, size_t n);
 void cdb_bind_null(cdb_stmt *s, int i);
+void cdb_bind_opt_i64(cdb_stmt *s, int i, int64_t v); /* NULL when v < 0 (absent) */
 
 /* Steps s: *row tells whether a row is there (read it, step again or cdb_reset); on
  * error s is reset. */
@@ -88,6 +89,14 @@ double cdb_col_double(cdb_stmt *s, int col);
 const char *cdb_col_text(cdb_stmt *s, int col);
 const void *cdb_col_blob(cdb_stmt *s, int col, size_t *n);
 bool cdb_col_null(cdb_stmt *s, int col);
+
+/* Copies a text column into dst (size cap): "" when NULL or too long (never half a
+ * value: secrets, paths, addresses), as asr_sql_col_copy. */
+void cdb_col_copy(cdb_stmt *s, int col, char *dst, size_t cap);
+
+/* Copies a text column into dst (size cap), cut on a UTF-8 boundary when longer; returns
+ * dst, or NULL when the column is NULL (dst is then ""), as asr_sql_col_cut. */
+const char *cdb_col_cut(cdb_stmt *s, int col, char *dst, size_t cap);
 
 /* Runs SQL text without parameters (one or more statements). */
 asr_result cdb_exec(cdb *db, const char *sql, const char *what);

@@ -52,10 +52,7 @@ asr_result cstore_outbox_add(cstore *st, const char *key, int64_t site_id, const
   if (r)
     return r;
   cdb_bind_text(s, 1, key);
-  if (site_id > 0)
-    cdb_bind_i64(s, 2, site_id);
-  else
-    cdb_bind_null(s, 2);
+  cdb_bind_opt_i64(s, 2, site_id > 0 ? site_id : -1);
   cdb_bind_text(s, 3, rcpt);
   cdb_bind_text(s, 4, kind);
   cdb_bind_blob(s, 5, msg, len);

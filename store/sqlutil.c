@@ -213,17 +213,14 @@ const char *asr_sql_col_text(sqlite3_stmt *s, int col)
   return (const char *)sqlite3_column_text(s, col);
 }
 
-void asr_sql_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
+void asr_sql_text_copy(const char *v, char *dst, size_t cap)
 {
-  const char *v = asr_sql_col_text(s, col);
-
   if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK)
     dst[0] = '\0';
 }
 
-const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap)
+const char *asr_sql_text_cut(const char *v, char *dst, size_t cap)
 {
-  const char *v = asr_sql_col_text(s, col);
   size_t n;
 
   if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK) {
@@ -235,6 +232,16 @@ const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap)
     dst[n] = '\0';
   }
   return v ? dst : NULL;
+}
+
+void asr_sql_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+  asr_sql_text_copy(asr_sql_col_text(s, col), dst, cap);
+}
+
+const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+  return asr_sql_text_cut(asr_sql_col_text(s, col), dst, cap);
 }
 
 /* ---- the schema ---- */

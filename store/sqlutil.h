@@ -118,6 +118,11 @@ const char *asr_sql_col_text(sqlite3_stmt *s, int col);
  * secrets, paths, addresses). */
 void asr_sql_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap);
 
+/* The same two copies of a text v (NULL: NULL) however it was read (central/cdb.h's
+ * columns too). */
+void asr_sql_text_copy(const char *v, char *dst, size_t cap);
+const char *asr_sql_text_cut(const char *v, char *dst, size_t cap);
+
 /* Copies a text column into dst (size cap), cut on a UTF-8 character boundary when
  * longer; returns dst, or NULL when the column is NULL (dst is then ""). */
 const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap);

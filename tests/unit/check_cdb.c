@@ -178,6 +178,14 @@ START_TEST(test_values)
   ck_assert_str_eq(cdb_col_text(s, 1), quoted); /* 'O' sorts before 'a' in C collation */
   ck_assert(cdb_col_null(s, 2));
   ck_assert_int_eq(cdb_col_i64(s, 2), 0);
+  char cut8[8], whole[64];
+  cdb_col_copy(s, 1, cut8, sizeof(cut8));
+  ck_assert_str_eq(cut8, ""); /* never half a value */
+  ck_assert_ptr_eq(cdb_col_cut(s, 1, cut8, sizeof(cut8)), cut8);
+  ck_assert_str_eq(cut8, "O'Brien");
+  cdb_col_copy(s, 1, whole, sizeof(whole));
+  ck_assert_str_eq(whole, quoted);
+  ck_assert_ptr_null(cdb_col_cut(s, 2, cut8, sizeof(cut8)));
   ck_assert(cdb_col_blob(s, 3, &n) != NULL || n == 0);
   ck_assert_uint_eq(n, 0);
   ck_assert(cdb_col_double(s, 4) == 3.25);
