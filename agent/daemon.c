@@ -517,6 +517,7 @@ static void due_discovery(asr_daemon *d)
   remember_start(d, JOB_DISCOVERY, asr_clock_now());
   step_env(d, &env);
   asr_step_discover(c, &env, &rep);
+  d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   d->runs[0]++;
   d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
   keepalive();
@@ -534,6 +535,7 @@ static void due_poll(asr_daemon *d, size_t devices)
     remember_start(d, JOB_POLL, asr_clock_now());
     step_env(d, &env);
     asr_step_poll(c, &env, &rep);
+    d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   }
   d->runs[1]++;
   d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());

@@ -44,7 +44,7 @@ static asr_result lookup(asr_store *st, int64_t id, const char *key, tracked *tr
   static const char sql[] = "SELECT first_seen, cleared_at, raised FROM alerts"
                             " WHERE device_id = ?1 AND key = ?2";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(tr, 0, sizeof(*tr));
@@ -59,7 +59,7 @@ static asr_result lookup(asr_store *st, int64_t id, const char *key, tracked *tr
     tr->open = sqlite3_column_int64(s, 1) == 0;
     tr->raised = sqlite3_column_int64(s, 2) != 0;
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading an alert");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading an alert");
   }
   sqlite3_finalize(s);
   return r;
@@ -74,7 +74,7 @@ static asr_result insert_new(asr_store *st, int64_t id, const char *key, const a
       " group_index, location, code, description, critical, first_seen, last_seen, cleared_at,"
       " raised) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, 0, 0)";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -90,7 +90,7 @@ static asr_result insert_new(asr_store *st, int64_t id, const char *key, const a
   asr_sql_bind_text(s, 10, descr);
   sqlite3_bind_int(s, 11, asr_alert_critical(a) ? 1 : 0);
   sqlite3_bind_int64(s, 12, t);
-  return asr_sql_finish(st, s, "saving an alert");
+  return asr_sql_finish(asr_store_sql(st), s, "saving an alert");
 }
 
 /* Seen again at t (its index may have moved); raised: its event is recorded now. */
@@ -99,7 +99,7 @@ static asr_result touch(asr_store *st, int64_t id, const char *key, int idx, int
   static const char sql[] = "UPDATE alerts SET idx = ?3, last_seen = ?4,"
                             " raised = max(raised, ?5) WHERE device_id = ?1 AND key = ?2";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -108,11 +108,12 @@ static asr_result touch(asr_store *st, int64_t id, const char *key, int idx, int
   sqlite3_bind_int(s, 3, idx);
   sqlite3_bind_int64(s, 4, t);
   sqlite3_bind_int(s, 5, raised ? 1 : 0);
-  return asr_sql_finish(st, s, "updating an alert");
+  return asr_sql_finish(asr_store_sql(st), s, "updating an alert");
 }
 
-/* One alert of the poll: new or persisting, and its event when it is due. */
-static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64_t t)
+/* One alert of the poll: new or persisting, and its event when it is due and the poll's
+ * budget of events (*budget) allows. */
+static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64_t t, int *budget)
 {
   char key[32], kind[ASR_EVENTS_KIND_MAX], line[ASR_EVENTS_DETAIL_MAX], descr[ASR_ALERT_DESCR_MAX];
   tracked tr;
@@ -129,8 +130,10 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
   }
   if (r)
     return r;
-  due = asr_alert_critical(a) && !tr.raised && t - tr.first_seen >= asr_alert_persist_seconds(a);
+  due = asr_alert_critical(a) && !tr.raised && t - tr.first_seen >= asr_alert_persist_seconds(a) &&
+        *budget > 0;
   if (due) {
+    (*budget)--;
     asr_fmt(kind, sizeof(kind), "alert:%s", key);
     asr_alert_summary(a, line, sizeof(line));
     one_line_utf8(descr, DETAIL_BYTES, line);
@@ -157,28 +160,76 @@ static asr_result clear_gone(asr_store *st, int64_t id, int64_t t)
 
   for (size_t i = 0; !r && i < sizeof(sql) / sizeof(sql[0]); i++) {
     sqlite3_stmt *s = NULL;
-    r = asr_sql_prep(st, sql[i], &s);
+    r = asr_sql_prep(asr_store_sql(st), sql[i], &s);
     if (r)
       break;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, t);
     if (i == 2)
       sqlite3_bind_int64(s, 3, t - ASR_ALERTS_KEEP_CLEARED);
-    r = asr_sql_finish(st, s, "clearing alerts");
+    r = asr_sql_finish(asr_store_sql(st), s, "clearing alerts");
   }
   return r;
+}
+
+/* Past ASR_ALERTS_KEEP_MAX alerts of a printer, the cleared ones cleared longest ago are
+ * forgotten (a printer that invents a new alert at every poll cannot fill the store). */
+static asr_result keep_bounded(asr_store *st, int64_t id)
+{
+  static const char sql[] =
+      "DELETE FROM alerts WHERE device_id = ?1 AND cleared_at > 0 AND key IN (SELECT key FROM"
+      " alerts WHERE device_id = ?1 AND cleared_at > 0 ORDER BY cleared_at DESC, key"
+      " LIMIT -1 OFFSET max(0, ?2 - (SELECT count(*) FROM alerts WHERE device_id = ?1"
+      " AND cleared_at = 0)))";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int(s, 2, ASR_ALERTS_KEEP_MAX);
+  return asr_sql_finish(asr_store_sql(st), s, "forgetting old alerts");
 }
 
 asr_result asr_alerts_track(asr_store *st, int64_t id, const asr_device *dev, int64_t t)
 {
   size_t n = dev->n_alerts < ASR_ALERTS_MAX ? dev->n_alerts : ASR_ALERTS_MAX;
+  int budget = ASR_ALERT_EVENTS_PER_POLL;
   asr_result r = ASR_OK;
 
   if (!dev->has_alert_table)
     return ASR_OK;
   for (size_t i = 0; !r && i < n; i++)
-    r = track_one(st, id, &dev->alerts[i], t);
+    r = track_one(st, id, &dev->alerts[i], t, &budget);
   if (!r && dev->alerts_total <= n)
     r = clear_gone(st, id, t);
+  if (!r)
+    r = keep_bounded(st, id);
+  return r;
+}
+
+asr_result asr_alerts_events_waiting(asr_store *st, int64_t after_id, int64_t *n, int64_t *max_id)
+{
+  static const char sql[] =
+      "SELECT count(*), coalesce(max(e.id), ?1) FROM events e JOIN event_queue q"
+      " ON q.event_id = e.id WHERE q.batch IS NULL AND e.id > ?1"
+      " AND (substr(e.kind, 1, 6) = 'alert:' OR substr(e.kind, 1, 14) = 'alert_cleared:')";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
+  int rc;
+
+  *n = 0;
+  *max_id = after_id;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, after_id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    *max_id = sqlite3_column_int64(s, 1);
+  } else {
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading alert events");
+  }
+  sqlite3_finalize(s);
   return r;
 }
