@@ -30,6 +30,21 @@ int ccli_agent(int argc, char **argv);
 int ccli_problems(int argc, char **argv);
 int ccli_simulate(int argc, char **argv);
 int ccli_meters(int argc, char **argv); /* central/ccli_meters.c */
+int ccli_alerts(int argc, char **argv); /* central/ccli_alerts.c */
+
+/* Output formats of meters and alerts (--format table|json|csv). */
+enum { CCLI_FMT_TABLE, CCLI_FMT_JSON, CCLI_FMT_CSV };
+
+/* --format's word into *fmt; -1 (message printed) when it is none of them. */
+int ccli_parse_format(const char *s, int *fmt);
+
+/* Prints one CSV field, quoted, quotes doubled, control characters as spaces, and a
+ * leading = + - @ defused (spreadsheet formulas: device strings come from printers), then
+ * sep. */
+void ccli_csv_field(const char *v, const char *sep);
+
+/* A printable copy of v for a table: control characters as '?', at most n - 1 bytes. */
+const char *ccli_cell(const char *v, char *buf, size_t n);
 
 struct cstore;
 
@@ -68,6 +83,14 @@ int ccli_rp_start(const char *db);
 
 /* Stops that thread (no effect when not started). */
 void ccli_rp_stop(void);
+
+/* Asks that thread to send the outbox at its next tick (the portal's sign-in links; ctx
+ * unused), and serve's --mail-from (NULL when not given). */
+void ccli_rp_kick(void *ctx);
+const char *ccli_rp_mail_from(void);
+
+/* The staff accounts of the portal (central/ccli_staff.c). */
+int ccli_staff(int argc, char **argv);
 
 /* Queues the registration confirmation of contact (after site add, contact add) with the mail
  * options taken by ccli_rp_serve_option (--mail-from), and sends the outbox now when

@@ -265,6 +265,16 @@ static bool is_order(cmail_kind k)
   return k >= CMAIL_ORDER_CREATED && k <= CMAIL_ORDER_SHIPPED_AFTER_BACKORDER;
 }
 
+static bool is_alert(cmail_kind k)
+{
+  return k == CMAIL_ALERT_RAISED || k == CMAIL_ALERT_CLEARED;
+}
+
+static bool is_request(cmail_kind k)
+{
+  return k >= CMAIL_REQUEST_RECEIVED && k <= CMAIL_REQUEST_REFUSED;
+}
+
 static bool is_devices(cmail_kind k)
 {
   return k == CMAIL_DISCONNECTED || k == CMAIL_FINAL || k == CMAIL_NOT_ELIGIBLE ||
@@ -308,6 +318,25 @@ static const struct {
     {CMAIL_ELIGIBLE, "eligible again", "eligible again for automatic supplies",
      "The use of the printers below has fallen below two cartridges of one colour a week: we "
      "order their supplies automatically again."},
+    {CMAIL_SIGNIN, "sign-in link", "your sign-in link",
+     "Someone, hopefully you, asked to sign in to the supplies portal with this address. Open "
+     "the link below to sign in. It works once, for a short time; if you did not ask for it, "
+     "ignore this message: nobody can sign in without it."},
+    {CMAIL_REQUEST_RECEIVED, "request received", "your request was received",
+     "We have received your request below. Our helpdesk will look at it and write to you when "
+     "it is approved or refused."},
+    {CMAIL_REQUEST_STAFF, "request to review", "a customer's request to review",
+     "A customer sent the request below through the supplies portal. Approve or refuse it on "
+     "the portal's Requests page."},
+    {CMAIL_REQUEST_APPROVED, "request approved", "your request was approved",
+     "Our helpdesk approved your request below."},
+    {CMAIL_REQUEST_REFUSED, "request refused", "your request was refused",
+     "Our helpdesk could not approve your request below."},
+    {CMAIL_ALERT_RAISED, "alert raised", "printer alert",
+     "A printer of this site reports the alert below, which needs attention. We will write "
+     "again when the printer no longer reports it."},
+    {CMAIL_ALERT_CLEARED, "alert cleared", "printer alert cleared",
+     "The printer below no longer reports the alert we wrote to you about: it has cleared."},
 };
 
 static size_t kind_index(cmail_kind k)
@@ -397,6 +426,14 @@ static void order_body(mbuf *b, const cmail_notice *n, const char *site)
     mb_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
 }
 
+/* "2026-11-14 08:00" of t (0 < t <= DATE_MAX) into iso (>= 32 bytes). */
+static void utc_minutes(int64_t t, char *iso, size_t n)
+{
+  asr_time_iso(t, iso, n);
+  iso[10] = ' ';
+  iso[16] = '\0';
+}
+
 /* "2026-11-14 08:00 UTC (7 days ago)", or "never". */
 static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
 {
@@ -406,9 +443,7 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
     asr_strlcpy(buf, t <= 0 ? "never" : "unknown", bn);
     return;
   }
-  asr_time_iso(t, iso, sizeof(iso));
-  iso[10] = ' ';
-  iso[16] = '\0';
+  utc_minutes(t, iso, sizeof(iso));
   asr_fmt(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
 }
 
@@ -457,6 +492,50 @@ static void devices_body(mbuf *b, const cmail_notice *n, const char *site)
     mb_add(b, reconnect, sizeof(reconnect) - 1);
 }
 
+/* "Name: 2026-11-14 08:00 UTC" when t is a time. */
+static void time_line(mbuf *b, const char *name, int64_t t)
+{
+  char iso[32];
+
+  if (t <= 0 || t > DATE_MAX)
+    return;
+  utc_minutes(t, iso, sizeof(iso));
+  mb_printf(b, "%s: %s UTC\r\n", name, iso);
+}
+
+static const char alert_service_text[] =
+    "You receive this as the service address of the printers' supplies provider: the "
+    "alert's group is routed to service.";
+
+/* The printer and its alert, every printer-sent string cleaned. */
+static void alert_body(mbuf *b, const cmail_notice *n, const char *site)
+{
+  const cmail_alert *a = n->alert;
+  char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], code[FIELD_MAX], sev[FIELD_MAX];
+  char group[FIELD_MAX], descr[FIELD_MAX];
+
+  clean(serial, a->serial, SERIAL_CHARS, "(no serial)");
+  clean(model, a->model, TEXT_CHARS, "model unknown");
+  clean(ip, a->ip, IP_CHARS, "unknown");
+  clean(code, a->code, TEXT_CHARS, "alert");
+  clean(sev, a->severity, TEXT_CHARS, "unknown");
+  clean(group, a->group, TEXT_CHARS, "unknown");
+  clean(descr, a->description, TEXT_CHARS * 3, "(none)");
+  mb_printf(b, "Site: %s\r\nPrinter: %s (%s)\r\nAddress: %s\r\n\r\n", site, serial, model, ip);
+  mb_printf(b, "Alert: %s (severity %s)\r\n", code, sev);
+  if (a->group_index >= 0)
+    mb_printf(b, "Group: %s %lld\r\n", group, (long long)a->group_index);
+  else
+    mb_printf(b, "Group: %s\r\n", group);
+  mb_printf(b, "Description: %s\r\n", descr);
+  time_line(b, "Raised", a->raised_at);
+  if (n->kind == CMAIL_ALERT_CLEARED)
+    time_line(b, "Cleared", a->cleared_at);
+  mb_add(b, "\r\n", 2);
+  if (n->to_service)
+    mb_paragraph(b, alert_service_text);
+}
+
 static const char registered_text[] =
     "We will write to you when we order supplies for your printers, when an order ships or is "
     "delayed, and when a printer stops reporting. Each box is labelled with the serial number "
@@ -474,6 +553,41 @@ static void registered_body(mbuf *b, const cmail_notice *n, const char *site)
   address_line(b, n->address);
   mb_add(b, "\r\n", 2);
   mb_paragraph(b, registered_text);
+}
+
+/* The portal's mails: a sign-in link, or a request and its answer. */
+static void portal_body(mbuf *b, const cmail_notice *n, const char *site)
+{
+  char what[FIELD_MAX], who[FIELD_MAX], note[FIELD_MAX], answer[FIELD_MAX];
+
+  if (n->kind == CMAIL_SIGNIN) {
+    mb_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes, n->link);
+    return;
+  }
+  clean(what, n->what, TEXT_CHARS * 2, "-");
+  clean(who, n->requester, TEXT_CHARS, "-");
+  mb_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n", (long long)n->request_id,
+            site, who, what);
+  if (n->note && *n->note) {
+    clean(note, n->note, TEXT_CHARS * 2, "");
+    mb_printf(b, "Note: %s\r\n", note);
+  }
+  if (n->answer && *n->answer) {
+    clean(answer, n->answer, TEXT_CHARS * 2, "");
+    mb_printf(b, "Answer: %s\r\n", answer);
+  }
+  mb_add(b, "\r\n", 2);
+}
+
+/* A link we send: printable ASCII without spaces, of a sane length. */
+static bool link_ok(const char *s)
+{
+  size_t n = s ? strlen(s) : 0;
+
+  for (size_t i = 0; i < n; i++)
+    if (s[i] <= ' ' || s[i] > '~')
+      return false;
+  return n > 0 && n < 900;
 }
 
 /* ---- the message ---- */
@@ -500,6 +614,12 @@ static asr_result check_notice(const cmail_notice *n)
     return ASR_ERR_INVALID;
   if (is_devices(n->kind) && (!n->devices || n->n_devices == 0))
     return ASR_ERR_INVALID;
+  if (is_alert(n->kind) && !n->alert)
+    return ASR_ERR_INVALID;
+  if (n->kind == CMAIL_SIGNIN && !link_ok(n->link))
+    return ASR_ERR_INVALID;
+  if (is_request(n->kind) && (n->request_id <= 0 || !n->what))
+    return ASR_ERR_INVALID;
   return ASR_OK;
 }
 
@@ -511,7 +631,11 @@ static void headers(mbuf *b, const cmail_notice *n, const char *site)
   rfc5322_date(n->now, date, sizeof(date));
   if (is_order(n->kind))
     asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
-  else if (n->kind == CMAIL_REGISTERED)
+  else if (is_request(n->kind)) {
+    if (asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id,
+                topic) != ASR_OK)
+      subj[0] = '\0'; /* cannot happen: the site is cleaned to SITE_CHARS */
+  } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN || is_alert(n->kind))
     asr_fmt(subj, sizeof(subj), "%s: %s", site, topic);
   else
     asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
@@ -543,6 +667,10 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
     order_body(&b, n, site);
   else if (n->kind == CMAIL_REGISTERED)
     registered_body(&b, n, site);
+  else if (is_alert(n->kind))
+    alert_body(&b, n, site);
+  else if (n->kind == CMAIL_SIGNIN || is_request(n->kind))
+    portal_body(&b, n, site);
   else
     devices_body(&b, n, site);
   mb_add(&b, footer, sizeof(footer) - 1);

@@ -13,12 +13,13 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } commands[] = {
-    {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
+    {"serve", ccli_serve, "receive enrolments and batches, serve the supplies portal (HTTPS)"},
     {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
     {"contact", ccli_contact,
      "add, change, list the supplies contacts of sites, and their history"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"meters", ccli_meters, "billing meters per device: start, end and usage of a period"},
+    {"alerts", ccli_alerts, "the printers' alerts per site: open ones or all, and their mails"},
     {"device", ccli_device, "assign a device to a supplies contact: device assign SERIAL"},
     {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
     {"problems", ccli_problems, "list what agents sent that was refused or reused a batch id"},
@@ -27,6 +28,7 @@ static const struct {
     {"orders", ccli_orders, "list the orders and their lines"},
     {"order", ccli_order, "a warehouse step (order ship|backorder|deliver ID), or order extra"},
     {"mail", ccli_mail, "send the pending notices now (--flush) or count them"},
+    {"staff", ccli_staff, "the portal's staff accounts, their API tokens, the audit trail"},
 };
 
 static void usage(FILE *out)

@@ -215,20 +215,21 @@ static const char *level_class(const view_site *v, const view_supply *s)
   return s->percent <= 25 ? "warn" : "ok";
 }
 
-/* A colour swatch for the well-known colorants (a fixed table: never the printer's text). */
+/* A colour swatch class for the well-known colorants (a fixed table: never the printer's
+ * text); the stylesheet gives each its colour. */
+static const struct {
+  const char *name, *cls, *css;
+} colours[] = {
+    {"black", "k", "#111827"},  {"cyan", "c", "#06b6d4"},         {"magenta", "m", "#db2777"},
+    {"yellow", "y", "#facc15"}, {"photo black", "pk", "#374151"}, {"matte black", "mk", "#1f2937"},
+};
+
 static const char *swatch(const char *colorant)
 {
-  static const struct {
-    const char *name, *css;
-  } colours[] = {
-      {"black", "#111827"},  {"cyan", "#06b6d4"},        {"magenta", "#db2777"},
-      {"yellow", "#facc15"}, {"photo black", "#374151"}, {"matte black", "#1f2937"},
-  };
-
   for (size_t i = 0; colorant && i < sizeof(colours) / sizeof(colours[0]); i++)
     if (strcmp(colorant, colours[i].name) == 0)
-      return colours[i].css;
-  return "#d1d5db";
+      return colours[i].cls;
+  return "x";
 }
 
 /* A level bar. An empty supply (0 %) has no fill to colour: its whole track is drawn in the
@@ -245,8 +246,8 @@ static void pb_bar(asr_buf *b, const view_site *v, const view_supply *s)
     asr_buf_puts(b, "?");
   asr_buf_printf(b,
                  "</span><span class=\"bar%s\" role=\"meter\" aria-valuemin=\"0\" "
-                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"%s><span class=\"fill-%s\" "
-                 "style=\"width:%d%%\"></span></span>%s</div>",
+                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"%s><span class=\"fill-%s w%d\">"
+                 "</span></span>%s</div>",
                  empty ? " bar-empty" : "", s->has_percent ? s->percent : 0,
                  empty ? " aria-valuetext=\"empty\"" : "", cls, s->has_percent ? s->percent : 100,
                  empty ? "<span class=\"empty-tag\">empty</span>" : "");
@@ -483,19 +484,76 @@ static const char css[] =
     ".soon{color:var(--warn);font-weight:600}.stock{font-size:12px;color:#075985}"
     ".empty{padding:14px 16px;color:var(--mute)}"
     "a{color:#1d4ed8}"
-    "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}";
+    "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}"
+    ".nav{display:flex;gap:16px;align-items:center;font-size:13px;margin:0 0 8px}"
+    ".nav a{color:#e2e8f0}.nav .who{margin-left:auto;color:#94a3b8}"
+    ".count{background:#dc2626;color:#fff;border-radius:999px;padding:0 7px;font-size:11px}"
+    "form.inline{display:inline;margin:0}"
+    "button,.button{font:inherit;font-size:13px;padding:5px 12px;border-radius:8px;"
+    "border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer;"
+    "text-decoration:none;display:inline-block}"
+    ".nav button{background:transparent;border-color:#64748b;color:#e2e8f0;padding:2px 10px}"
+    "button.refuse{background:#fff;color:#b91c1c;border-color:#b91c1c}"
+    ".ask{padding:8px 16px;border-bottom:1px solid var(--line)}"
+    ".form{padding:14px 16px;display:grid;gap:10px;max-width:560px}"
+    ".form label{display:grid;gap:4px;font-size:13px;color:#374151}"
+    ".form input,.form select,.form textarea{font:inherit;padding:6px 8px;border:1px solid "
+    "#cbd5e1;border-radius:6px}"
+    ".notice{padding:12px 16px;background:#ecfdf5;color:#065f46}"
+    ".error{padding:12px 16px;background:#fef2f2;color:#991b1b}"
+    ".signin{max-width:460px;margin:24px auto}"
+    ".b-pending{background:#fef3c7;color:#92400e}.b-approved{background:#dcfce7;color:#166534}"
+    ".b-refused{background:#fee2e2;color:#991b1b}"
+    ".alerts{margin:0;padding:8px 16px 8px 34px;border-bottom:1px solid var(--line);"
+    "background:#fff7f7;font-size:13px}.alerts li{margin:2px 0;overflow-wrap:anywhere}"
+    "table.meters{border-top:1px solid var(--line)}table.meters td,table.meters th{"
+    "padding:4px 16px;font-size:13px}";
 
-/* The document's head and the top of its header. */
-static void pb_open(asr_buf *b, const char *title)
+asr_result page_stylesheet(char **out)
+{
+  asr_buf b = {.max = PAGE_MAX_BYTES};
+
+  asr_buf_puts(&b, css);
+  for (size_t i = 0; i < sizeof(colours) / sizeof(colours[0]); i++)
+    asr_buf_printf(&b, ".sw-%s{background:%s}", colours[i].cls, colours[i].css);
+  asr_buf_puts(&b, ".sw-x{background:#d1d5db}");
+  for (int i = 0; i <= 100; i++) /* bar fills and columns: no style attribute (the CSP) */
+    asr_buf_printf(&b, ".w%d{width:%d%%}", i, i);
+  asr_buf_puts(&b, "\n");
+  return asr_buf_finish(&b, out);
+}
+
+/* The signed-in person's bar: who, the pages, and sign-out (a form: it changes state). */
+static void pb_nav(asr_buf *b, const page_nav *nav)
+{
+  asr_buf_puts(b, "<nav class=\"nav\"><a href=\"/\">Sites</a><a href=\"/requests\">Requests");
+  if (nav->pending > 0)
+    asr_buf_printf(b, " <span class=\"count\">%lld</span>", (long long)nav->pending);
+  asr_buf_puts(b, "</a>");
+  if (nav->staff)
+    asr_buf_puts(b, "<a href=\"/audit\">Audit</a>");
+  asr_buf_puts(b, "<span class=\"who\">");
+  pb_text(b, nav->who);
+  asr_buf_puts(b, nav->staff ? " (staff)" : "");
+  asr_buf_puts(b, "</span><form method=\"post\" action=\"/signout\" class=\"inline\">"
+                  "<input type=\"hidden\" name=\"csrf\" value=\"");
+  pb_clean(b, nav->csrf ? nav->csrf : "", true);
+  asr_buf_puts(b, "\"><button type=\"submit\">Sign out</button></form></nav>");
+}
+
+/* The document's head and the top of its header (the stylesheet is served apart:
+ * /static/asr.css; the Content-Security-Policy allows no inline style or script). */
+static void pb_open(asr_buf *b, const char *title, const page_nav *nav)
 {
   asr_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<title>");
   pb_text(b, title);
-  asr_buf_puts(b, " \xc2\xb7 asr-central</title><style>");
-  asr_buf_puts(b, css);
-  asr_buf_puts(b, "</style></head><body><header><div class=\"top\">"
-                  "<span class=\"app\">Supplies status</span><h1>");
+  asr_buf_puts(b, " \xc2\xb7 asr-central</title>"
+                  "<link rel=\"stylesheet\" href=\"" PAGE_CSS_PATH "\"></head><body><header>");
+  if (nav)
+    pb_nav(b, nav);
+  asr_buf_puts(b, "<div class=\"top\"><span class=\"app\">Supplies status</span><h1>");
   pb_text(b, title);
   asr_buf_puts(b, "</h1></div>");
 }
@@ -505,10 +563,32 @@ static void pb_close(asr_buf *b, int64_t now)
   char t[40];
 
   time_str(now, t, sizeof(t));
-  asr_buf_printf(b,
-                 "</main><footer>asr-central \xc2\xb7 as of %s \xc2\xb7 read-only</footer>"
-                 "</body></html>\n",
-                 t);
+  asr_buf_printf(b, "</main><footer>asr-central \xc2\xb7 as of %s</footer></body></html>\n", t);
+}
+
+void page_open(asr_buf *b, const char *title, const page_nav *nav)
+{
+  pb_open(b, title, nav);
+}
+
+void page_close(asr_buf *b, int64_t now)
+{
+  pb_close(b, now);
+}
+
+void page_text(asr_buf *b, const char *s)
+{
+  pb_text(b, s);
+}
+
+void page_attr(asr_buf *b, const char *s)
+{
+  pb_clean(b, s ? s : "", true);
+}
+
+void page_url(asr_buf *b, const char *s)
+{
+  pb_url(b, s);
 }
 
 static void pb_chip(asr_buf *b, const char *cls, int64_t n, const char *label)
@@ -535,6 +615,11 @@ static void index_row(asr_buf *b, const view_site_summary *s)
 
 asr_result page_index_html(const view_index *v, char **out)
 {
+  return page_index_html_as(v, NULL, out);
+}
+
+asr_result page_index_html_as(const view_index *v, const page_nav *nav, char **out)
+{
   asr_buf b = {.max = PAGE_MAX_BYTES};
   int64_t dev = 0, act = 0, sil = 0, dis = 0;
 
@@ -544,9 +629,13 @@ asr_result page_index_html(const view_index *v, char **out)
     sil += v->sites[i].silent;
     dis += v->sites[i].disconnected;
   }
-  pb_open(&b, "All sites");
-  asr_buf_puts(&b, "<div class=\"sub\">Every site enrolled at this asr-central</div></header><main>"
-                   "<div class=\"chips\">");
+  pb_open(&b, nav && !nav->staff ? "Your sites" : "All sites", nav);
+  asr_buf_puts(&b, nav && !nav->staff
+                       ? "<div class=\"sub\">The sites you are a supplies contact of</div>"
+                         "</header><main>"
+                       : "<div class=\"sub\">Every site enrolled at this asr-central</div>"
+                         "</header><main>"
+                         "<div class=\"chips\">");
   pb_chip(&b, "", (int64_t)v->n_sites, "sites");
   pb_chip(&b, "", dev, "devices");
   pb_chip(&b, "c-ok", act, "active");
@@ -569,8 +658,8 @@ asr_result page_index_html(const view_index *v, char **out)
 static void supply_row(asr_buf *b, const view_site *v, const view_device *d, const view_supply *s)
 {
   asr_buf_printf(b,
-                 "<tr class=\"supply\"><td class=\"name\"><span class=\"sw\" "
-                 "style=\"background:%s\"></span>",
+                 "<tr class=\"supply\"><td class=\"name\"><span class=\"sw sw-%s\">"
+                 "</span>",
                  swatch(s->colorant));
   pb_text(b, s->description ? s->description : s->type);
   asr_buf_puts(b, " <span class=\"mute\">");
@@ -633,23 +722,106 @@ static bool supply_due(const view_site *v, const view_device *d, const view_supp
          s->sstate != VIEW_S_NOT_ASR;
 }
 
-static void device_card(asr_buf *b, const view_site *v, const view_device *d)
+/* A fixed badge class for an alert's severity (never the printer's text). */
+static const char *severity_class(const char *severity)
+{
+  if (severity && strcmp(severity, "critical") == 0)
+    return "b-disconnected";
+  if (severity && strncmp(severity, "warning", 7) == 0)
+    return "b-silent";
+  return "b-norate";
+}
+
+/* The device's open alerts (the agents' critical alerts, docs/meters.md), escaped. */
+static void device_alerts(asr_buf *b, const view_device *d)
+{
+  char t[40];
+
+  if (d->n_alerts == 0)
+    return;
+  asr_buf_puts(b, "<ul class=\"alerts\">");
+  for (size_t i = 0; i < d->n_alerts; i++) {
+    const view_alert *a = &d->alerts[i];
+    time_str(a->raised_at, t, sizeof(t));
+    asr_buf_printf(b, "<li class=\"alert\"><span class=\"badge %s\">", severity_class(a->severity));
+    pb_text(b, a->severity);
+    asr_buf_puts(b, "</span> <b>");
+    pb_text(b, a->code);
+    asr_buf_puts(b, "</b> ");
+    pb_text(b, a->description);
+    asr_buf_puts(b, " <span class=\"mute\">(");
+    pb_text(b, a->group);
+    if (a->group_index >= 0)
+      asr_buf_printf(b, " %lld", (long long)a->group_index);
+    asr_buf_printf(b, ", since %s)</span></li>", t);
+  }
+  if (d->alerts_more)
+    asr_buf_printf(b, "<li class=\"mute\">and %zu more open alerts</li>", d->alerts_more);
+  asr_buf_puts(b, "</ul>");
+}
+
+/* The device's meters read this month: the newest read and the month's usage. */
+static void device_meters(asr_buf *b, const view_device *d)
+{
+  char t[40];
+
+  if (d->n_meters == 0)
+    return;
+  asr_buf_puts(b, "<table class=\"meters\"><tr><th>Meter</th><th>Unit</th><th>Latest read</th>"
+                  "<th>Read at</th><th>Usage this month</th></tr>");
+  for (size_t i = 0; i < d->n_meters; i++) {
+    const view_meter *m = &d->meters[i];
+    time_str(m->latest_at, t, sizeof(t));
+    asr_buf_puts(b, "<tr class=\"meter\"><td>");
+    pb_text(b, m->name);
+    asr_buf_puts(b, "</td><td>");
+    pb_text(b, m->unit);
+    asr_buf_printf(b,
+                   "</td><td class=\"num\">%lld</td><td class=\"num\">%s</td>"
+                   "<td class=\"num\">%lld",
+                   (long long)m->latest, t, (long long)m->usage);
+    if (m->flagged)
+      asr_buf_printf(b, " <span class=\"soon\">(%lld flagged)</span>", (long long)m->flagged);
+    asr_buf_puts(b, "</td></tr>");
+  }
+  if (d->meters_more)
+    asr_buf_printf(b, "<tr><td class=\"mute\" colspan=\"5\">and %zu more meters</td></tr>",
+                   d->meters_more);
+  asr_buf_puts(b, "</table>");
+}
+
+/* A customer's link to ask for extra toner for device d (a form: nothing is ordered here). */
+static void extra_link(asr_buf *b, const view_site *v, const view_device *d)
+{
+  asr_buf_puts(b, "<div class=\"ask\"><a class=\"button\" href=\"/requests/toner?site=");
+  pb_url(b, v->name);
+  asr_buf_puts(b, "&amp;device=");
+  pb_url(b, d->serial ? d->serial : d->key);
+  asr_buf_puts(b, "\">Request extra toner for a big job</a></div>");
+}
+
+static void device_card(asr_buf *b, const view_site *v, const view_device *d, bool customer)
 {
   asr_buf_puts(b, "<section class=\"card device\" data-serial=\"");
   pb_clean(b, d->serial ? d->serial : "", true);
   asr_buf_puts(b, "\">");
   device_head(b, v, d);
+  if (customer && (d->serial || d->key))
+    extra_link(b, v, d);
+  device_alerts(b, d);
   if (d->n_supplies == 0) {
-    asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
-    return;
+    asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p>");
+  } else {
+    asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col class=\"w29\">"
+                    "<col class=\"w23\"><col class=\"w10\"><col class=\"w19\">"
+                    "<col class=\"w19\"></colgroup><tr><th>Supply</th><th>Level</th>"
+                    "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
+    for (size_t i = 0; i < d->n_supplies; i++)
+      supply_row(b, v, d, &d->supplies[i]);
+    asr_buf_puts(b, "</table>");
   }
-  asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col style=\"width:29%\">"
-                  "<col style=\"width:23%\"><col style=\"width:10%\"><col style=\"width:19%\">"
-                  "<col style=\"width:19%\"></colgroup><tr><th>Supply</th><th>Level</th>"
-                  "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
-  for (size_t i = 0; i < d->n_supplies; i++)
-    supply_row(b, v, d, &d->supplies[i]);
-  asr_buf_puts(b, "</table></section>");
+  device_meters(b, d);
+  asr_buf_puts(b, "</section>");
 }
 
 static void order_row(asr_buf *b, const view_order *o)
@@ -714,21 +886,33 @@ static void site_chips(asr_buf *b, const view_site *v)
   pb_chip(b, due ? "c-crit" : "", due, "supplies due for order");
   if (v->has_orders)
     pb_chip(b, "", (int64_t)v->n_orders, "open orders");
+  pb_chip(b, v->n_open_alerts ? "c-crit" : "", (int64_t)v->n_open_alerts, "open alerts");
   asr_buf_puts(b, "</div>");
 }
 
 asr_result page_site_html(const view_site *v, char **out)
 {
+  return page_site_html_as(v, NULL, out);
+}
+
+asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out)
+{
   asr_buf b = {.max = PAGE_MAX_BYTES};
 
-  pb_open(&b, v->name);
+  pb_open(&b, v->name, nav);
   asr_buf_puts(&b, "<div class=\"sub\">Supplies contact: ");
   pb_text(&b, v->contact);
   asr_buf_puts(&b, " \xc2\xb7 ");
   pb_text(&b, v->address);
   asr_buf_puts(&b, " \xc2\xb7 <a href=\"/\">all sites</a> \xc2\xb7 <a href=\"/api/sites/");
   pb_url(&b, v->name);
-  asr_buf_puts(&b, "\">JSON</a></div></header><main>");
+  asr_buf_puts(&b, "\">JSON</a>");
+  if (nav && !nav->staff) {
+    asr_buf_puts(&b, " \xc2\xb7 <a href=\"/requests/contact?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">change the delivery address or contact</a>");
+  }
+  asr_buf_puts(&b, "</div></header><main>");
   site_chips(&b, v);
   orders_card(&b, v);
   asr_buf_puts(&b, "<div id=\"devices\">");
@@ -736,7 +920,7 @@ asr_result page_site_html(const view_site *v, char **out)
     asr_buf_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
                      "</p></section>");
   for (size_t i = 0; i < v->n_devices; i++)
-    device_card(&b, v, &v->devices[i]);
+    device_card(&b, v, &v->devices[i], nav && !nav->staff);
   asr_buf_puts(&b, "</div>");
   pb_close(&b, v->now);
   return asr_buf_finish(&b, out);
@@ -746,7 +930,7 @@ asr_result page_error_html(int status, const char *title, const char *message, c
 {
   asr_buf b = {.max = PAGE_MAX_BYTES};
 
-  pb_open(&b, title);
+  pb_open(&b, title, NULL);
   asr_buf_printf(&b,
                  "<div class=\"sub\">HTTP %d</div></header><main><section class=\"card\">"
                  "<p class=\"empty\">",
@@ -905,6 +1089,37 @@ static void device_state_text(const view_device *d, char *buf, size_t n)
     asr_strlcpy(buf, "communicating, usage rate known", n);
 }
 
+static json_t *alerts_json(const view_device *d)
+{
+  json_t *arr = json_array();
+
+  for (size_t i = 0; arr && i < d->n_alerts; i++) {
+    const view_alert *a = &d->alerts[i];
+    json_array_append_new(
+        arr, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "severity", jstr(a->severity), "code",
+                       jstr(a->code), "group", jstr(a->group), "group_index",
+                       a->group_index >= 0 ? json_integer(a->group_index) : json_null(),
+                       "description", jstr(a->description), "raised_at", jtime(a->raised_at)));
+  }
+  return arr ? arr : json_array();
+}
+
+static json_t *meters_json(const view_device *d)
+{
+  json_t *arr = json_array();
+
+  for (size_t i = 0; arr && i < d->n_meters; i++) {
+    const view_meter *m = &d->meters[i];
+    json_array_append_new(
+        arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter", jstr(m->name), "unit",
+                       jstr(m->unit), "source", jstr(m->source), "latest", (json_int_t)m->latest,
+                       "latest_at", jtime(m->latest_at), "first", (json_int_t)m->start, "first_at",
+                       jtime(m->start_at), "usage", (json_int_t)m->usage, "reads",
+                       (json_int_t)m->reads, "flagged", (json_int_t)m->flagged));
+  }
+  return arr ? arr : json_array();
+}
+
 static json_t *device_json(const view_site *v, const view_device *d)
 {
   json_t *sup = json_array(), *o;
@@ -924,6 +1139,10 @@ static json_t *device_json(const view_site *v, const view_device *d)
     json_object_set_new(o, "reconnected_on",
                         d->reconnected_day > 0 ? jday(d->reconnected_day) : json_null());
     json_object_set_new(o, "contact", jstr(d->contact));
+    json_object_set_new(o, "alerts", alerts_json(d));
+    json_object_set_new(o, "alerts_more", json_integer((json_int_t)d->alerts_more));
+    json_object_set_new(o, "meters", meters_json(d));
+    json_object_set_new(o, "meters_more", json_integer((json_int_t)d->meters_more));
   }
   return o;
 }
@@ -960,12 +1179,17 @@ asr_result page_site_json(const view_site *v, char **out)
     json_array_append_new(devs, device_json(v, &v->devices[i]));
   for (size_t i = 0; orders && v->has_orders && i < v->n_orders; i++)
     json_array_append_new(orders, order_json(&v->orders[i]));
-  return json_finish(json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name",
-                               jstr(v->name), "contact", jstr(v->contact), "address",
-                               jstr(v->address), "generated_at", jtime(v->now), "today",
-                               jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
-                               devs ? devs : json_array(), "orders", orders ? orders : json_null()),
-                     out);
+  json_t *doc =
+      json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name", jstr(v->name), "contact",
+                jstr(v->contact), "address", jstr(v->address), "generated_at", jtime(v->now),
+                "today", jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
+                devs ? devs : json_array(), "orders", orders ? orders : json_null());
+  if (doc) {
+    json_object_set_new(doc, "open_alerts", json_integer((json_int_t)v->n_open_alerts));
+    json_object_set_new(doc, "meters_since",
+                        v->month_start > 0 ? jtime(v->month_start) : json_null());
+  }
+  return json_finish(doc, out);
 }
 
 asr_result page_index_json(const view_index *v, char **out)

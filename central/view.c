@@ -6,17 +6,24 @@
  * cstore_rp_supplies), then per supply the daily levels of the last VIEW_HISTORY_DAYS days
  * (cstore_rp_daily_levels), which feed both the chart and the rules (asr_rp_eval_supply:
  * days left counting the stock, forecast order date, high usage) and, per device, the
- * reporting state as the engine sees it. Last, the site's open orders. Strings and small arrays
- * live in a list of allocations (the view's "mem") freed at once; only the growing device and site
- * arrays are realloc'd apart. */
+ * reporting state as the engine sees it. Then the site's open orders, and per device its open
+ * alerts (central/calerts.h) and its meters of the month (central/cmeters.h). Strings and small
+ * arrays live in a list of allocations (the view's "mem") freed at once; only the growing device
+ * and site arrays are realloc'd apart. */
 #include "central/view.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "central/calerts.h"
+#include "central/cmeters.h"
 #include "central/cstore.h"
+#include "common/clock.h"
 #include "common/device.h"
+#include "common/platform.h"
 
 /* ---------------------------------------------------------------------------------------
  * Allocations owned by a view. */
@@ -658,6 +665,113 @@ static asr_result load_orders(cstore *st, view_site *v)
   return r ? r : oc.fail ? ASR_ERR_NOMEM : ASR_OK;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Alerts and meters, matched to the devices by key (both come ordered by device key, as
+ * the devices do: a cursor finds each one's device). */
+
+typedef struct {
+  view_site *v;
+  size_t cursor;
+  bool fail;
+} key_ctx;
+
+/* The device of key, or NULL. */
+static view_device *device_of(key_ctx *k, const char *key)
+{
+  view_site *v = k->v;
+
+  while (k->cursor < v->n_devices && v->devices[k->cursor].key &&
+         strcmp(v->devices[k->cursor].key, key) < 0)
+    k->cursor++;
+  if (k->cursor < v->n_devices && v->devices[k->cursor].key &&
+      strcmp(v->devices[k->cursor].key, key) == 0)
+    return &v->devices[k->cursor];
+  for (size_t i = 0; i < v->n_devices; i++) { /* not in order after all */
+    if (v->devices[i].key && strcmp(v->devices[i].key, key) == 0)
+      return &v->devices[i];
+  }
+  return NULL;
+}
+
+static int add_alert(const calerts_row *a, void *ctx)
+{
+  key_ctx *k = ctx;
+  view_device *d = device_of(k, a->device);
+  view_alert *o;
+
+  if (!d)
+    return 0;
+  k->v->n_open_alerts++;
+  if (d->n_alerts >= VIEW_ALERTS_MAX) {
+    d->alerts_more++;
+    return 0;
+  }
+  if (!d->alerts && !(d->alerts = mem_array(&k->v->mem, VIEW_ALERTS_MAX, sizeof(*d->alerts)))) {
+    k->fail = true;
+    return 1;
+  }
+  o = &d->alerts[d->n_alerts++];
+  o->severity = mem_str(&k->v->mem, a->severity, &k->fail);
+  o->code = mem_str(&k->v->mem, a->code, &k->fail);
+  o->group = mem_str(&k->v->mem, a->group, &k->fail);
+  o->description = mem_str(&k->v->mem, a->description, &k->fail);
+  o->group_index = a->group_index;
+  o->raised_at = a->raised_at;
+  return k->fail;
+}
+
+static int add_meter(const cmeters_row *m, void *ctx)
+{
+  key_ctx *k = ctx;
+  view_device *d = device_of(k, m->device);
+  view_meter *o;
+
+  if (!d)
+    return 0;
+  if (d->n_meters >= VIEW_METERS_MAX) {
+    d->meters_more++;
+    return 0;
+  }
+  if (!d->meters && !(d->meters = mem_array(&k->v->mem, VIEW_METERS_MAX, sizeof(*d->meters)))) {
+    k->fail = true;
+    return 1;
+  }
+  o = &d->meters[d->n_meters++];
+  *o = (view_meter){.latest = m->end,
+                    .latest_at = m->end_t,
+                    .start = m->start,
+                    .start_at = m->start_t,
+                    .usage = m->usage,
+                    .reads = m->reads,
+                    .flagged = m->flagged};
+  o->name = mem_str(&k->v->mem, m->meter, &k->fail);
+  o->unit = mem_str(&k->v->mem, m->unit, &k->fail);
+  o->source = mem_str(&k->v->mem, m->source, &k->fail);
+  return k->fail;
+}
+
+/* The first second of now's month (UTC). */
+static int64_t month_start(int64_t now)
+{
+  struct tm tm;
+
+  if (!asr_platform_gmtime(now, &tm))
+    return now - now % 86400;
+  return asr_clock_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, 1) * 86400;
+}
+
+static asr_result load_alerts_meters(cstore *st, view_site *v)
+{
+  key_ctx k = {v, 0, false};
+  asr_result r = calerts_foreach(st, v->name, true, add_alert, &k);
+
+  v->month_start = month_start(v->now);
+  k.cursor = 0;
+  if (!r && !k.fail)
+    r = cmeters_period(st, v->name, v->month_start, INT64_MAX, add_meter, &k);
+  return r ? r : k.fail ? ASR_ERR_NOMEM : ASR_OK;
+}
+
 asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, int64_t now,
                           view_site *out)
 {
@@ -685,6 +799,8 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
     r = judge_device(st, c, out, &sc.x[i], &out->devices[i]);
   if (!r)
     r = load_orders(st, out);
+  if (!r)
+    r = load_alerts_meters(st, out);
   free(sc.x);
   if (r)
     view_site_free(out);
@@ -699,4 +815,67 @@ void view_site_free(view_site *v)
   free(v->orders);
   mem_free(v->mem);
   memset(v, 0, sizeof(*v));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A customer's part of a site (the portal, central/portal.c). */
+
+static bool same_address(const char *a, const char *b)
+{
+  return a && b && strcasecmp(a, b) == 0;
+}
+
+/* True when some line of o is for a device still in v. */
+static bool order_of_kept(const view_site *v, const view_order *o)
+{
+  for (size_t i = 0; i < o->n_lines; i++)
+    for (size_t k = 0; o->lines[i].serial && k < v->n_devices; k++)
+      if (v->devices[k].serial && strcmp(v->devices[k].serial, o->lines[i].serial) == 0)
+        return true;
+  return false;
+}
+
+asr_result view_site_restrict(view_site *v, const char *email, const char *contact,
+                              const char *address)
+{
+  size_t n = 0;
+  bool fail = false;
+
+  for (size_t i = 0; i < v->n_devices; i++)
+    if (same_address(v->devices[i].contact, email))
+      v->devices[n++] = v->devices[i];
+  v->n_devices = n;
+  n = 0;
+  for (size_t i = 0; i < v->n_orders; i++)
+    if (same_address(v->orders[i].contact, email) || order_of_kept(v, &v->orders[i]))
+      v->orders[n++] = v->orders[i];
+  v->n_orders = n;
+  v->contact = mem_str(&v->mem, contact, &fail);
+  v->address = mem_str(&v->mem, address, &fail);
+  return fail ? ASR_ERR_NOMEM : ASR_OK;
+}
+
+asr_result view_index_add(view_index *v, const view_site *s, size_t *cap)
+{
+  view_site_summary *o;
+  bool fail = false;
+  asr_result r = grow((void **)&v->sites, cap, v->n_sites, sizeof(*v->sites));
+
+  if (r)
+    return r;
+  o = &v->sites[v->n_sites];
+  memset(o, 0, sizeof(*o));
+  o->name = mem_str(&v->mem, s->name, &fail);
+  o->contact = mem_str(&v->mem, s->contact, &fail);
+  if (fail || !o->name)
+    return ASR_ERR_NOMEM;
+  o->devices = (int64_t)s->n_devices;
+  for (size_t i = 0; i < s->n_devices; i++) {
+    const char *rep = s->devices[i].reporting ? s->devices[i].reporting : "active";
+    o->active += strcmp(rep, "active") == 0;
+    o->silent += strcmp(rep, "silent") == 0;
+    o->disconnected += strcmp(rep, "disconnected") == 0;
+  }
+  v->n_sites++;
+  return ASR_OK;
 }
