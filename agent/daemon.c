@@ -210,6 +210,8 @@ static void adopt(asr_daemon *d, const asr_conf *fresh, asr_conf *old)
   reschedule(d, old, asr_clock_now());
 }
 
+static int scan_tick(void *ctx); /* the watchdog and the stop request (below) */
+
 /* The central's configuration, checked in after each upload (agent/remoteconf.h): a new
  * version applies all-or-nothing, like a reload. */
 static void remote_sync(asr_daemon *d)
@@ -217,7 +219,8 @@ static void remote_sync(asr_daemon *d)
   asr_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
   bool changed = false;
 
-  if (fresh && old && asr_remoteconf_sync(d->conf_path, &d->conf, fresh, &changed) == ASR_OK &&
+  if (fresh && old &&
+      asr_remoteconf_sync(d->conf_path, &d->conf, fresh, &changed, scan_tick, NULL) == ASR_OK &&
       changed)
     adopt(d, fresh, old);
   if (fresh)
