@@ -402,11 +402,15 @@ static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev
   pb_date(b, v, s);
 }
 
-/* The stock balance: delivered and not installed (on the shelf), ordered and on the way. */
+/* The stock balance of a supply we send: delivered and not installed (on the shelf),
+ * ordered and on the way; "none" said too (the customers are promised their balance). */
 static void pb_stock(asr_buf *b, const view_supply *s)
 {
-  if (s->shelf <= 0 && s->in_transit <= 0 && s->stock <= 0)
+  if (s->shelf <= 0 && s->in_transit <= 0 && s->stock <= 0) {
+    if (s->eligible && s->sstate != VIEW_S_NOT_ASR)
+      asr_buf_puts(b, "<div class=\"stock\">stock: none on the shelf or on the way</div>");
     return;
+  }
   asr_buf_puts(b, "<div class=\"stock\" title=\"cartridges of ours for this device: delivered and "
                   "not installed, and on their way\">");
   if (s->shelf > 0 || s->in_transit > 0)
@@ -504,6 +508,8 @@ static const char css[] =
     ".signin{max-width:460px;margin:24px auto}"
     ".b-pending{background:#fef3c7;color:#92400e}.b-approved{background:#dcfce7;color:#166534}"
     ".b-refused{background:#fee2e2;color:#991b1b}"
+    ".b-line{background:#f1f5f9;color:#334155;font-weight:500}"
+    "form.step,form.revoke{white-space:nowrap}form.step button{padding:2px 9px}"
     ".alerts{margin:0;padding:8px 16px 8px 34px;border-bottom:1px solid var(--line);"
     "background:#fff7f7;font-size:13px}.alerts li{margin:2px 0;overflow-wrap:anywhere}"
     "table.meters{border-top:1px solid var(--line)}table.meters td,table.meters th{"
@@ -531,7 +537,8 @@ static void pb_nav(asr_buf *b, const page_nav *nav)
     asr_buf_printf(b, " <span class=\"count\">%lld</span>", (long long)nav->pending);
   asr_buf_puts(b, "</a>");
   if (nav->staff)
-    asr_buf_puts(b, "<a href=\"/audit\">Audit</a>");
+    asr_buf_puts(b, "<a href=\"/orders\">Orders</a><a href=\"/agents\">Agents</a>"
+                    "<a href=\"/audit\">Audit</a>");
   asr_buf_puts(b, "<span class=\"who\">");
   pb_text(b, nav->who);
   asr_buf_puts(b, nav->staff ? " (staff)" : "");
@@ -800,14 +807,28 @@ static void extra_link(asr_buf *b, const view_site *v, const view_device *d)
   asr_buf_puts(b, "\">Request extra toner for a big job</a></div>");
 }
 
-static void device_card(asr_buf *b, const view_site *v, const view_device *d, bool customer)
+/* The staff's link to place a special order for device d. */
+static void special_link(asr_buf *b, const view_site *v, const view_device *d)
 {
+  asr_buf_puts(b, "<div class=\"ask\"><a class=\"button\" href=\"/orders/extra?site=");
+  pb_url(b, v->name);
+  asr_buf_puts(b, "&amp;device=");
+  pb_url(b, d->serial ? d->serial : d->key);
+  asr_buf_puts(b, "\">Place a special order</a></div>");
+}
+
+static void device_card(asr_buf *b, const view_site *v, const view_device *d, const page_nav *nav)
+{
+  bool customer = nav && !nav->staff;
+
   asr_buf_puts(b, "<section class=\"card device\" data-serial=\"");
   pb_clean(b, d->serial ? d->serial : "", true);
   asr_buf_puts(b, "\">");
   device_head(b, v, d);
   if (customer && (d->serial || d->key))
     extra_link(b, v, d);
+  else if (nav && nav->staff && (d->serial || d->key))
+    special_link(b, v, d);
   device_alerts(b, d);
   if (d->n_supplies == 0) {
     asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p>");
@@ -846,6 +867,11 @@ static void order_row(asr_buf *b, const view_order *o)
     asr_buf_puts(b, " <span class=\"mute\">for</span> <span class=\"serial sm\">");
     pb_text(b, l->serial);
     asr_buf_puts(b, "</span>");
+    if (l->state) { /* each line's own step: a backorder holds one line, the others ship */
+      asr_buf_puts(b, " <span class=\"badge b-line\">");
+      pb_text(b, l->state);
+      asr_buf_puts(b, "</span>");
+    }
   }
   asr_buf_puts(b, "</td></tr>");
 }
@@ -911,6 +937,12 @@ asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out
     asr_buf_puts(&b, " \xc2\xb7 <a href=\"/requests/contact?site=");
     pb_url(&b, v->name);
     asr_buf_puts(&b, "\">change the delivery address or contact</a>");
+  } else if (nav) {
+    asr_buf_puts(&b, " \xc2\xb7 <a href=\"/orders?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">warehouse steps</a> \xc2\xb7 <a href=\"/agents?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">agents</a>");
   }
   asr_buf_puts(&b, "</div></header><main>");
   site_chips(&b, v);
@@ -920,7 +952,7 @@ asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out
     asr_buf_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
                      "</p></section>");
   for (size_t i = 0; i < v->n_devices; i++)
-    device_card(&b, v, &v->devices[i], nav && !nav->staff);
+    device_card(&b, v, &v->devices[i], nav);
   asr_buf_puts(&b, "</div>");
   pb_close(&b, v->now);
   return asr_buf_finish(&b, out);
@@ -1153,10 +1185,11 @@ static json_t *order_json(const view_order *o)
 
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const view_order_line *l = &o->lines[i];
-    json_array_append_new(lines, json_pack("{s:o,s:o,s:o,s:i,s:i,s:o}", "serial", jstr(l->serial),
-                                           "supply", jstr(l->supply), "colorant", jstr(l->colorant),
-                                           "supply_index", (int)l->supply_index, "quantity",
-                                           l->quantity, "reason", jstr(l->reason)));
+    json_array_append_new(lines,
+                          json_pack("{s:o,s:o,s:o,s:i,s:i,s:o,s:o}", "serial", jstr(l->serial),
+                                    "supply", jstr(l->supply), "colorant", jstr(l->colorant),
+                                    "supply_index", (int)l->supply_index, "quantity", l->quantity,
+                                    "reason", jstr(l->reason), "state", jstr(l->state)));
   }
   return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)o->id, "state", jstr(o->state),
                    "reason", jstr(o->reason), "created_at", jtime(o->created_at), "updated_at",

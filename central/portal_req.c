@@ -85,8 +85,7 @@ static void day_text(int64_t day, char *buf, size_t n)
   copy_str(buf, n, iso);
 }
 
-/* "YYYY-MM-DD" -> days since the epoch. */
-static asr_result parse_day(const char *s, int64_t *day)
+asr_result px_parse_day(const char *s, int64_t *day)
 {
   char iso[32];
   int64_t t = 0;
@@ -210,7 +209,7 @@ static void request_row(list_ctx *l, const cportal_request *q)
   asr_buf_puts(&l->b, "</td></tr>");
 }
 
-static json_t *jtext(const char *s)
+json_t *px_jtext(const char *s)
 {
   char *c = NULL;
   json_t *j = NULL;
@@ -233,11 +232,11 @@ static int list_one(const cportal_request *q, void *ctx)
   }
   request_what(q, what, sizeof(what));
   json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I}", "id", (json_int_t)q->id, "kind",
-                        q->kind, "state", q->state, "site", jtext(q->site), "email",
-                        jtext(q->email), "what", jtext(what), "note", jtext(q->note), "created_at",
-                        (json_int_t)q->created_at, "order", (json_int_t)q->order_id);
+                        q->kind, "state", q->state, "site", px_jtext(q->site), "email",
+                        px_jtext(q->email), "what", px_jtext(what), "note", px_jtext(q->note),
+                        "created_at", (json_int_t)q->created_at, "order", (json_int_t)q->order_id);
   if (o)
-    json_object_set_new(o, "answer", jtext(q->answer));
+    json_object_set_new(o, "answer", px_jtext(q->answer));
   json_array_append_new(l->arr, o);
   return 0;
 }
@@ -496,8 +495,8 @@ static bool toner_fields(px *x, cportal_request *q)
   if (!bad && (px_form(x, "quantity", v, sizeof(v)) || asr_parse_i64(v, 1, QUANTITY_MAX, &n)))
     bad = "the number of cartridges is out of range";
   q->quantity = (int)n;
-  if (!bad && (px_form(x, "from", v, sizeof(v)) || parse_day(v, &q->job_from) ||
-               px_form(x, "to", v, sizeof(v)) || parse_day(v, &q->job_to)))
+  if (!bad && (px_form(x, "from", v, sizeof(v)) || px_parse_day(v, &q->job_from) ||
+               px_form(x, "to", v, sizeof(v)) || px_parse_day(v, &q->job_to)))
     bad = "give the job's first and last days (YYYY-MM-DD)";
   if (!bad && (q->job_from < today || q->job_from > today + WINDOW_AHEAD ||
                q->job_to < q->job_from || q->job_to - q->job_from > WINDOW_LENGTH))
