@@ -330,11 +330,13 @@ asr_result asr_poll_summary(const asr_poll_report *rep, char *out, size_t n)
   char conflicts[64] = "", stopped[64] = "";
 
   if (rep->conflicts &&
-      asr_fmt(conflicts, sizeof(conflicts), ", %zu identity conflicts", rep->conflicts) != ASR_OK)
+      asr_fmt(conflicts, sizeof(conflicts), ", %zu identity %s", rep->conflicts,
+              asr_plural((long long)rep->conflicts, "conflict", "conflicts")) != ASR_OK)
     return ASR_ERR_LIMIT;
   if (rep->stopped &&
       asr_fmt(stopped, sizeof(stopped), ", %zu not polled (stopped)", rep->stopped) != ASR_OK)
     return ASR_ERR_LIMIT;
-  return asr_fmt(out, n, "polled %zu devices: %zu read, %zu failed%s%s", rep->devices, rep->read,
-                 rep->failed, conflicts, stopped);
+  return asr_fmt(out, n, "polled %zu %s: %zu read, %zu failed%s%s", rep->devices,
+                 asr_plural((long long)rep->devices, "device", "devices"), rep->read, rep->failed,
+                 conflicts, stopped);
 }

@@ -556,7 +556,7 @@ START_TEST(test_steps_from_conf)
   ck_assert_uint_eq(pr.failed, 1);
   ck_assert_int_eq(silent_count(), 1);
   ck_assert(was_logged(ASR_LOG_WARN, SILENT1 ": not polled: "));
-  ck_assert(was_logged(ASR_LOG_INFO, "polled 1 devices: 0 read, 1 failed"));
+  ck_assert(was_logged(ASR_LOG_INFO, "polled 1 device: 0 read, 1 failed"));
   ck_assert(was_logged(ASR_LOG_WARN, "poll: exit 1 after "));
   sent_all();
   ck_assert_int_eq(asr_step_prune(c, asr_now() + 500 * DAY, &pru), ASR_OK);
