@@ -68,6 +68,12 @@ void cdb_close(cdb *db)
   free(db);
 }
 
+void cdb_use_errbuf(cdb *db, char *buf, size_t n)
+{
+  db->sql->err = buf;
+  db->sql->errn = n;
+}
+
 cdb_kind cdb_backend(const cdb *db)
 {
   return db->kind;

@@ -54,6 +54,10 @@ void cdb_close(cdb *db);
 /* The backend of db. */
 cdb_kind cdb_backend(const cdb *db);
 
+/* Makes buf (n bytes, which outlives db) the buffer of db's messages: a store that sets
+ * its own messages too keeps one. */
+void cdb_use_errbuf(cdb *db, char *buf, size_t n);
+
 /* The last error's message ("no error" when none). */
 const char *cdb_errmsg(const cdb *db);
 

@@ -324,8 +324,6 @@ const char *cstore_errmsg(cstore *st)
 {
   if (!st)
     return "no database";
-  if (st->db && cdb_backend(st->db) == CDB_PG) /* its messages are the cdb's */
-    return cdb_errmsg(st->db);
   return st->err[0] ? st->err : "no error";
 }
 
@@ -375,9 +373,15 @@ static asr_result exec_id(cstore *st, stmt_id id, const char *what)
   return r ? r : asr_sql_run(&st->sql, s, what);
 }
 
+/* True on PostgreSQL (cstore_open_pg): transactions are the cdb's. */
+static bool on_pg(const cstore *st)
+{
+  return st->db && cdb_backend(st->db) == CDB_PG;
+}
+
 asr_result cstore_x_commit(cstore *st, const char *what)
 {
-  return exec_id(st, S_COMMIT, what);
+  return on_pg(st) ? cdb_commit(st->db, what) : exec_id(st, S_COMMIT, what);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -463,6 +467,8 @@ asr_result cstore_open_pg(const char *uri, const char *password_file, cstore **o
   st->sql = (asr_sql){.path = st->path, .err = st->err, .errn = sizeof(st->err)};
   r = cdb_open(uri, &o, &st->db, st->err, sizeof(st->err));
   if (!r)
+    cdb_use_errbuf(st->db, st->err, sizeof(st->err)); /* one buffer: cstore_errmsg */
+  if (!r)
     r = cdb_migrate(st->db, steps, nsteps, pg, npg, "asr-central");
   if (r)
     goto fail;
@@ -506,12 +512,12 @@ int64_t cstore_count(cstore *st, const char *table)
 
 asr_result cstore_tx_begin(cstore *st)
 {
-  return exec_id(st, S_BEGIN, "starting a transaction");
+  return on_pg(st) ? cdb_begin(st->db) : exec_id(st, S_BEGIN, "starting a transaction");
 }
 
 asr_result cstore_tx_commit(cstore *st)
 {
-  asr_result r = exec_id(st, S_COMMIT, "committing");
+  asr_result r = cstore_x_commit(st, "committing");
 
   if (r)
     cstore_tx_rollback(st);
@@ -520,5 +526,9 @@ asr_result cstore_tx_commit(cstore *st)
 
 void cstore_tx_rollback(cstore *st)
 {
+  if (on_pg(st)) {
+    cdb_rollback(st->db);
+    return;
+  }
   asr_sql_rollback(&st->sql);
 }

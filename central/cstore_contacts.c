@@ -2,7 +2,6 @@
  * (schema 5; cstore.h). The handle and its helpers are cstore.c's (cstore_int.h). */
 #include "central/cstore.h"
 
-#include <sqlite3.h>
 #include <string.h>
 
 #include "central/cstore_int.h"
@@ -25,7 +24,7 @@ typedef enum {
 static const char *const o_sql[O_COUNT] = {
     /* contacts (schema 5) */
     [O_CONTACT_ADD] = "INSERT INTO contacts (site_id, name, email, address, created_at, updated_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
     [O_CONTACT_DUP] = "SELECT id FROM contacts WHERE site_id = ?1 AND email = ?2 AND id <> ?3",
     [O_CONTACTS] =
         "SELECT c.id, c.site_id, s.name, c.name, c.email, c.address, c.created_at, c.updated_at,"
@@ -57,53 +56,55 @@ _Static_assert(CSTORE_SLOTS_CONTACTS + O_COUNT <= CSTORE_SLOTS_X,
                "give this file more statement slots (cstore_int.h)");
 
 /* The cached statement id, prepared on first use, ready to bind. */
-static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
+static asr_result o_get(cstore *st, o_stmt_id id, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_CONTACTS + (size_t)id, o_sql[id], out);
+  return cdb_prepare(st->db, CSTORE_SLOTS_CONTACTS + (size_t)id, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
 static asr_result o_run_i64(cstore *st, o_stmt_id id, const char *what, const int64_t *v, size_t n)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, id, &s);
 
-  return r ? r : cstore_run_i64(st, s, what, v, n);
+  for (size_t i = 0; !r && i < n; i++)
+    cdb_bind_i64(s, (int)i + 1, v[i]);
+  return r ? r : cdb_run(s, what);
 }
 
 /* Records one change of contact (device: 0 for none). */
 static asr_result history_add(cstore *st, int64_t contact, int64_t device, const char *what,
                               const char *old, const char *now_value, int64_t now)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_HISTORY_ADD, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, now);
-  sqlite3_bind_int64(s, 2, contact);
-  asr_sql_bind_opt_i64(s, 3, device > 0 ? device : -1);
-  sqlite3_bind_text(s, 4, what, -1, SQLITE_STATIC);
-  asr_sql_bind_opt(s, 5, old);
-  asr_sql_bind_opt(s, 6, now_value);
-  return cstore_x_run(st, s, "recording a contact's history");
+  cdb_bind_i64(s, 1, now);
+  cdb_bind_i64(s, 2, contact);
+  cdb_bind_opt_i64(s, 3, device > 0 ? device : -1);
+  cdb_bind_text(s, 4, what);
+  cdb_bind_text(s, 5, old);
+  cdb_bind_text(s, 6, now_value);
+  return cdb_run(s, "recording a contact's history");
 }
 
 /* Whether another contact (not except) of site_id has e-mail email. */
 static asr_result email_taken(cstore *st, int64_t site_id, const char *email, int64_t except,
                               bool *taken)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_CONTACT_DUP, &s);
 
   *taken = false;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, site_id);
-  sqlite3_bind_text(s, 2, email, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, except);
-  r = cstore_x_row(st, s, "looking up a contact", taken);
-  cstore_x_done(s);
+  cdb_bind_i64(s, 1, site_id);
+  cdb_bind_text(s, 2, email);
+  cdb_bind_i64(s, 3, except);
+  r = cdb_step(s, "looking up a contact", taken);
+  cdb_reset(s);
   if (!r && *taken)
     asr_sql_set_err(&st->sql, "the site has a contact with the e-mail '%s' already", email);
   return r;
@@ -112,8 +113,8 @@ static asr_result email_taken(cstore *st, int64_t site_id, const char *email, in
 asr_result cstore_contact_add(cstore *st, int64_t site_id, const char *name, const char *email,
                               const char *address, int64_t now, int64_t *id)
 {
-  sqlite3_stmt *s = NULL;
-  bool taken = false;
+  cdb_stmt *s = NULL;
+  bool taken = false, row = false;
   asr_result r = email_taken(st, site_id, email, 0, &taken);
 
   *id = 0;
@@ -123,48 +124,50 @@ asr_result cstore_contact_add(cstore *st, int64_t site_id, const char *name, con
     r = o_get(st, O_CONTACT_ADD, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, site_id);
-  sqlite3_bind_text(s, 2, name ? name : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, email, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, address ? address : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 5, now);
-  r = cstore_x_run(st, s, "adding a contact");
+  cdb_bind_i64(s, 1, site_id);
+  cdb_bind_text(s, 2, name ? name : "");
+  cdb_bind_text(s, 3, email);
+  cdb_bind_text(s, 4, address ? address : "");
+  cdb_bind_i64(s, 5, now);
+  r = cdb_step(s, "adding a contact", &row);
+  *id = !r && row ? cdb_col_i64(s, 0) : 0;
+  if (!r)
+    r = cdb_run(s, "adding a contact");
   if (r)
     return r;
-  *id = sqlite3_last_insert_rowid(st->sql.db);
   return history_add(st, *id, 0, "created", NULL, email, now);
 }
 
-static void contact_from_row(sqlite3_stmt *s, cstore_contact *c)
+static void contact_from_row(cdb_stmt *s, cstore_contact *c)
 {
-  c->id = sqlite3_column_int64(s, 0);
-  c->site_id = sqlite3_column_int64(s, 1);
-  c->site = asr_sql_col_text(s, 2);
-  c->name = asr_sql_col_text(s, 3);
-  c->email = asr_sql_col_text(s, 4);
-  c->address = asr_sql_col_text(s, 5);
-  c->created_at = sqlite3_column_int64(s, 6);
-  c->updated_at = sqlite3_column_int64(s, 7);
-  c->devices = sqlite3_column_int64(s, 8);
-  c->first = sqlite3_column_int(s, 9) != 0;
+  c->id = cdb_col_i64(s, 0);
+  c->site_id = cdb_col_i64(s, 1);
+  c->site = cdb_col_text(s, 2);
+  c->name = cdb_col_text(s, 3);
+  c->email = cdb_col_text(s, 4);
+  c->address = cdb_col_text(s, 5);
+  c->created_at = cdb_col_i64(s, 6);
+  c->updated_at = cdb_col_i64(s, 7);
+  c->devices = cdb_col_i64(s, 8);
+  c->first = (int)cdb_col_i64(s, 9) != 0;
 }
 
 /* Calls cb for the contacts of site (NULL: all) or the one of id (0: all); *n counts them. */
 static asr_result contacts_walk(cstore *st, const char *site, int64_t id, cstore_contact_cb cb,
                                 void *ctx, size_t *n)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_CONTACTS, &s);
 
   *n = 0;
   if (r)
     return r;
-  asr_sql_bind_opt(s, 1, site);
-  sqlite3_bind_int64(s, 2, id);
+  cdb_bind_text(s, 1, site);
+  cdb_bind_i64(s, 2, id);
   while (!r && row) {
     cstore_contact c;
-    r = cstore_x_row(st, s, "listing contacts", &row);
+    r = cdb_step(s, "listing contacts", &row);
     if (r || !row)
       break;
     contact_from_row(s, &c);
@@ -172,7 +175,7 @@ static asr_result contacts_walk(cstore *st, const char *site, int64_t id, cstore
     if (cb(&c, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
@@ -198,19 +201,19 @@ asr_result cstore_contact_get(cstore *st, int64_t id, cstore_contact_cb cb, void
 
 asr_result cstore_contact_find(cstore *st, const char *site, const char *email, int64_t *id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = o_get(st, O_CONTACT_FIND, &s);
 
   *id = 0;
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
-  asr_sql_bind_opt(s, 2, email);
-  r = cstore_x_row(st, s, "looking up a contact", &row);
+  cdb_bind_text(s, 1, site);
+  cdb_bind_text(s, 2, email);
+  r = cdb_step(s, "looking up a contact", &row);
   if (!r && row)
-    *id = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *id = cdb_col_i64(s, 0);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "site '%s' has no contact%s%s", site, email ? " " : "",
                     email ? email : "");
@@ -227,23 +230,22 @@ typedef struct {
 
 static asr_result contact_values_get(cstore *st, int64_t id, contact_values *v)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = o_get(st, O_CONTACT_ROW, &s);
 
   memset(v, 0, sizeof(*v));
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  r = cstore_x_row(st, s, "looking up a contact", &row);
+  cdb_bind_i64(s, 1, id);
+  r = cdb_step(s, "looking up a contact", &row);
   if (!r && row) {
-    asr_strlcpy(v->name, asr_sql_col_text(s, 0) ? asr_sql_col_text(s, 0) : "", sizeof(v->name));
-    asr_strlcpy(v->email, asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "", sizeof(v->email));
-    asr_strlcpy(v->address, asr_sql_col_text(s, 2) ? asr_sql_col_text(s, 2) : "",
-                sizeof(v->address));
-    v->site_id = sqlite3_column_int64(s, 3);
+    asr_strlcpy(v->name, cdb_col_text(s, 0) ? cdb_col_text(s, 0) : "", sizeof(v->name));
+    asr_strlcpy(v->email, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(v->email));
+    asr_strlcpy(v->address, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(v->address));
+    v->site_id = cdb_col_i64(s, 3);
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "no contact %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
@@ -264,7 +266,7 @@ asr_result cstore_contact_update(cstore *st, int64_t id, const char *name, const
                                  const char *address, int64_t now)
 {
   contact_values v;
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool taken = false;
   asr_result r = contact_values_get(st, id, &v);
 
@@ -282,18 +284,18 @@ asr_result cstore_contact_update(cstore *st, int64_t id, const char *name, const
     r = o_get(st, O_CONTACT_SET, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, name ? name : v.name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, email ? email : v.email, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, address ? address : v.address, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 5, now);
-  return cstore_x_run(st, s, "changing a contact");
+  cdb_bind_i64(s, 1, id);
+  cdb_bind_text(s, 2, name ? name : v.name);
+  cdb_bind_text(s, 3, email ? email : v.email);
+  cdb_bind_text(s, 4, address ? address : v.address);
+  cdb_bind_i64(s, 5, now);
+  return cdb_run(s, "changing a contact");
 }
 
 asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_t now)
 {
   contact_values v;
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   char serial[CSTORE_NAME_MAX] = "", before[CSTORE_NAME_MAX] = "";
   int64_t site = 0;
   bool row = false;
@@ -303,14 +305,14 @@ asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_
     r = o_get(st, O_DEVICE_SITE, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  r = cstore_x_row(st, s, "looking up a device", &row);
+  cdb_bind_i64(s, 1, dev);
+  r = cdb_step(s, "looking up a device", &row);
   if (!r && row) {
-    site = sqlite3_column_int64(s, 0);
-    asr_strlcpy(serial, asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "", sizeof(serial));
-    asr_strlcpy(before, asr_sql_col_text(s, 2) ? asr_sql_col_text(s, 2) : "", sizeof(before));
+    site = cdb_col_i64(s, 0);
+    asr_strlcpy(serial, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(serial));
+    asr_strlcpy(before, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(before));
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "no device %lld", (long long)dev);
     return ASR_ERR_NOT_FOUND;
@@ -329,26 +331,26 @@ asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_
 
 asr_result cstore_contact_history(cstore *st, int64_t id, cstore_history_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_HISTORY, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
+  cdb_bind_i64(s, 1, id);
   while (!r && row) {
     cstore_history h;
-    r = cstore_x_row(st, s, "reading a contact's history", &row);
+    r = cdb_step(s, "reading a contact's history", &row);
     if (r || !row)
       break;
-    h.at = sqlite3_column_int64(s, 0);
-    h.contact_id = sqlite3_column_int64(s, 1);
-    h.what = asr_sql_col_text(s, 2);
-    h.old = asr_sql_col_text(s, 3);
-    h.now = asr_sql_col_text(s, 4);
+    h.at = cdb_col_i64(s, 0);
+    h.contact_id = cdb_col_i64(s, 1);
+    h.what = cdb_col_text(s, 2);
+    h.old = cdb_col_text(s, 3);
+    h.now = cdb_col_text(s, 4);
     if (cb(&h, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }

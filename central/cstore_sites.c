@@ -2,7 +2,6 @@
  * the devices as listed (cstore.h). The handle and its helpers are cstore.c's (cstore_int.h). */
 #include "central/cstore.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +30,7 @@ typedef enum {
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_SITE_ADD] = "INSERT INTO sites (name, contact, address, token, created_at,"
-                   " token_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                   " token_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
     [S_SITE_BY_NAME] = "SELECT id FROM sites WHERE name = ?1",
     [S_SITE_BY_TOKEN] = "SELECT id, name, token_revoked, token_gen FROM sites WHERE token = ?1",
     /* the site's contact and address: its first contact's (the default of its devices) */
@@ -73,9 +72,9 @@ _Static_assert(CSTORE_SLOTS_SITES + S_COUNT <= CSTORE_SLOTS_INGEST,
                "give this file more statement slots (cstore_int.h)");
 
 /* The cached statement id, prepared on first use, ready to bind. */
-static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
+static asr_result stmt_get(cstore *st, stmt_id id, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_SITES + (size_t)id, stmt_sql[id], out);
+  return cdb_prepare(st->db, CSTORE_SLOTS_SITES + (size_t)id, stmt_sql[id], out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -93,17 +92,18 @@ asr_result cstore_site_add(cstore *st, const char *name, const char *contact, co
                            int64_t now, char *token, size_t tokenn)
 {
   char hex[33];
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
+  int64_t site_id = 0;
   asr_result r;
 
   if (tokenn < CSTORE_TOKEN_LEN + 1 || asr_sign_random_hex(hex, 16) != ASR_OK)
     return ASR_ERR_INVALID;
   r = stmt_get(st, S_SITE_BY_NAME, &s);
   if (!r) {
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    r = cstore_x_row(st, s, "looking up a site", &row);
-    cstore_x_done(s);
+    cdb_bind_text(s, 1, name);
+    r = cdb_step(s, "looking up a site", &row);
+    cdb_reset(s);
   }
   if (!r && row) {
     asr_sql_set_err(&st->sql, "site '%s' exists already", name);
@@ -115,42 +115,45 @@ asr_result cstore_site_add(cstore *st, const char *name, const char *contact, co
     r = stmt_get(st, S_SITE_ADD, &s);
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, address ? address : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, token, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 5, now);
-  r = cstore_x_run(st, s, "adding a site");
+  cdb_bind_text(s, 1, name);
+  cdb_bind_text(s, 2, contact);
+  cdb_bind_text(s, 3, address ? address : "");
+  cdb_bind_text(s, 4, token);
+  cdb_bind_i64(s, 5, now);
+  r = cdb_step(s, "adding a site", &row);
+  site_id = !r && row ? cdb_col_i64(s, 0) : 0;
+  if (!r)
+    r = cdb_run(s, "adding a site");
   if (!r) /* its first supplies contact: the default of its devices (schema 5) */
-    r = first_contact_add(st, sqlite3_last_insert_rowid(st->sql.db), contact, address, now);
+    r = first_contact_add(st, site_id, contact, address, now);
   return r;
 }
 
 asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = stmt_get(st, S_SITES, &s);
 
   while (!r && row) {
     cstore_site site;
-    r = cstore_x_row(st, s, "listing sites", &row);
+    r = cdb_step(s, "listing sites", &row);
     if (r || !row)
       break;
-    site.id = sqlite3_column_int64(s, 0);
-    site.name = asr_sql_col_text(s, 1);
-    site.contact = asr_sql_col_text(s, 2);
-    site.address = asr_sql_col_text(s, 3);
-    site.created_at = sqlite3_column_int64(s, 4);
-    site.agents = sqlite3_column_int64(s, 5);
-    site.devices = sqlite3_column_int64(s, 6);
-    site.token_revoked = sqlite3_column_int(s, 7) != 0;
-    site.token_changed_at = sqlite3_column_int64(s, 8);
+    site.id = cdb_col_i64(s, 0);
+    site.name = cdb_col_text(s, 1);
+    site.contact = cdb_col_text(s, 2);
+    site.address = cdb_col_text(s, 3);
+    site.created_at = cdb_col_i64(s, 4);
+    site.agents = cdb_col_i64(s, 5);
+    site.devices = cdb_col_i64(s, 6);
+    site.token_revoked = (int)cdb_col_i64(s, 7) != 0;
+    site.token_changed_at = cdb_col_i64(s, 8);
     if (cb(&site, ctx))
       break;
   }
   if (s)
-    cstore_x_done(s);
+    cdb_reset(s);
   return r;
 }
 
@@ -159,24 +162,24 @@ asr_result cstore_site_foreach(cstore *st, cstore_site_cb cb, void *ctx)
 static asr_result site_by_token(cstore *st, const char *token, int64_t *id, int64_t *gen,
                                 char *site, size_t siten)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_SITE_BY_TOKEN, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a site token", &row);
+  cdb_bind_text(s, 1, token);
+  r = cdb_step(s, "looking up a site token", &row);
   if (!r && !row)
     r = ASR_ERR_NOT_FOUND;
   if (!r) {
-    *id = sqlite3_column_int64(s, 0);
-    *gen = sqlite3_column_int64(s, 3);
-    r = asr_strlcpy(site, asr_sql_col_text(s, 1), siten);
-    if (!r && sqlite3_column_int(s, 2) != 0)
+    *id = cdb_col_i64(s, 0);
+    *gen = cdb_col_i64(s, 3);
+    r = asr_strlcpy(site, cdb_col_text(s, 1), siten);
+    if (!r && (int)cdb_col_i64(s, 2) != 0)
       r = ASR_ERR_AUTH;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
@@ -184,7 +187,7 @@ asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, co
                          int64_t now, cstore_agent *agent, char *site, size_t siten)
 {
   char hex[33];
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   int64_t gen = 1;
   asr_result r;
 
@@ -198,57 +201,57 @@ asr_result cstore_enroll(cstore *st, const char *token, const char *hostname, co
     r = stmt_get(st, S_AGENT_ADD, &s);
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, agent->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, agent->site_id);
-  sqlite3_bind_text(s, 3, agent->secret, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, hostname ? hostname : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 5, version ? version : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 6, now);
-  sqlite3_bind_int64(s, 7, gen);
-  return cstore_x_run(st, s, "adding an agent");
+  cdb_bind_text(s, 1, agent->id);
+  cdb_bind_i64(s, 2, agent->site_id);
+  cdb_bind_text(s, 3, agent->secret);
+  cdb_bind_text(s, 4, hostname ? hostname : "");
+  cdb_bind_text(s, 5, version ? version : "");
+  cdb_bind_i64(s, 6, now);
+  cdb_bind_i64(s, 7, gen);
+  return cdb_run(s, "adding an agent");
 }
 
 asr_result cstore_agent_get(cstore *st, const char *id, cstore_agent *out)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_AGENT_GET, &s);
 
   memset(out, 0, sizeof(*out));
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up an agent", &row);
+  cdb_bind_text(s, 1, id);
+  r = cdb_step(s, "looking up an agent", &row);
   if (!r && !row)
     r = ASR_ERR_NOT_FOUND;
   if (!r) {
-    out->site_id = sqlite3_column_int64(s, 0);
-    out->revoked = sqlite3_column_int(s, 2) != 0;
-    if (asr_strlcpy(out->secret, asr_sql_col_text(s, 1), sizeof(out->secret)) ||
+    out->site_id = cdb_col_i64(s, 0);
+    out->revoked = (int)cdb_col_i64(s, 2) != 0;
+    if (asr_strlcpy(out->secret, cdb_col_text(s, 1), sizeof(out->secret)) ||
         asr_strlcpy(out->id, id, sizeof(out->id)))
       r = ASR_ERR_INVALID;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_agent_revoke(cstore *st, const char *id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_AGENT_REVOKE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  r = cstore_x_run(st, s, "revoking an agent");
-  if (!r && sqlite3_changes(st->sql.db) == 0)
+  cdb_bind_text(s, 1, id);
+  r = cdb_run(s, "revoking an agent");
+  if (!r && cdb_changes(s) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
 }
 
 asr_result cstore_agent_foreach(cstore *st, const char *site, cstore_agent_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   int64_t id = 0;
   asr_result r = site ? cstore_site_id(st, site, &id) : ASR_OK;
@@ -258,42 +261,42 @@ asr_result cstore_agent_foreach(cstore *st, const char *site, cstore_agent_cb cb
   if (r)
     return r;
   if (site)
-    sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+    cdb_bind_text(s, 1, site);
   while (!r && row) {
     cstore_agent_row a;
-    r = cstore_x_row(st, s, "listing agents", &row);
+    r = cdb_step(s, "listing agents", &row);
     if (r || !row)
       break;
-    a.id = asr_sql_col_text(s, 0);
-    a.site = asr_sql_col_text(s, 1);
-    a.hostname = asr_sql_col_text(s, 2);
-    a.version = asr_sql_col_text(s, 3);
-    a.enrolled_at = sqlite3_column_int64(s, 4);
-    a.last_seen = sqlite3_column_int64(s, 5);
-    a.revoked = sqlite3_column_int(s, 6) != 0;
+    a.id = cdb_col_text(s, 0);
+    a.site = cdb_col_text(s, 1);
+    a.hostname = cdb_col_text(s, 2);
+    a.version = cdb_col_text(s, 3);
+    a.enrolled_at = cdb_col_i64(s, 4);
+    a.last_seen = cdb_col_i64(s, 5);
+    a.revoked = (int)cdb_col_i64(s, 6) != 0;
     if (cb(&a, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 /* The name of agent id's site. */
 static asr_result agent_site(cstore *st, const char *id, char *site, size_t n)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_AGENT_SITE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up an agent's site", &row);
+  cdb_bind_text(s, 1, id);
+  r = cdb_step(s, "looking up an agent's site", &row);
   if (!r && !row)
     r = ASR_ERR_NOT_FOUND;
   if (!r)
-    r = asr_strlcpy(site, asr_sql_col_text(s, 0), n);
-  cstore_x_done(s);
+    r = asr_strlcpy(site, cdb_col_text(s, 0), n);
+  cdb_reset(s);
   return r;
 }
 
@@ -301,15 +304,15 @@ static asr_result agent_site(cstore *st, const char *id, char *site, size_t n)
  * tells whether it was. */
 static asr_result revoke_token_of(cstore *st, const char *id, int64_t now, bool *revoked)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_TOKEN_REVOKE_OF_AGENT, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, now);
-  r = cstore_x_run(st, s, "revoking a site token");
-  *revoked = !r && sqlite3_changes(st->sql.db) > 0;
+  cdb_bind_text(s, 1, id);
+  cdb_bind_i64(s, 2, now);
+  r = cdb_run(s, "revoking a site token");
+  *revoked = !r && cdb_changes(s) > 0;
   return r;
 }
 
@@ -338,20 +341,20 @@ asr_result cstore_agent_lock_out(cstore *st, const char *id, bool keep_token, in
 static asr_result site_update(cstore *st, stmt_id id, const char *name, const char *text,
                               int64_t now, const char *what)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, id, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  cdb_bind_text(s, 1, name);
   if (text) {
-    sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
+    cdb_bind_text(s, 2, text);
+    cdb_bind_i64(s, 3, now);
   } else {
-    sqlite3_bind_int64(s, 2, now);
+    cdb_bind_i64(s, 2, now);
   }
-  r = cstore_x_run(st, s, what);
-  if (!r && sqlite3_changes(st->sql.db) == 0) {
+  r = cdb_run(s, what);
+  if (!r && cdb_changes(s) == 0) {
     asr_sql_set_err(&st->sql, "no site '%s'", name);
     r = ASR_ERR_NOT_FOUND;
   }
@@ -376,15 +379,15 @@ asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now)
 
 asr_result cstore_site_exists(cstore *st, const char *site)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a site", &row);
-  cstore_x_done(s);
+  cdb_bind_text(s, 1, site);
+  r = cdb_step(s, "looking up a site", &row);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "no site '%s'", site);
     r = ASR_ERR_NOT_FOUND;
@@ -394,18 +397,18 @@ asr_result cstore_site_exists(cstore *st, const char *site)
 
 asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
 
   *id = 0;
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a site", &row);
+  cdb_bind_text(s, 1, name);
+  r = cdb_step(s, "looking up a site", &row);
   if (!r && row)
-    *id = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *id = cdb_col_i64(s, 0);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "no site '%s'", name);
     r = ASR_ERR_NOT_FOUND;
@@ -420,54 +423,54 @@ asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)
 
 static asr_result device_supplies(cstore *st, cstore_device_row *d, cstore_supply_row *rows)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = stmt_get(st, S_DEVICE_SUPPLIES, &s);
 
   d->n_supplies = 0;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, d->id);
-  sqlite3_bind_int64(s, 2, d->last_reading_at);
+  cdb_bind_i64(s, 1, d->id);
+  cdb_bind_i64(s, 2, d->last_reading_at);
   while (!r && d->n_supplies < SUPPLY_ROWS_MAX) {
     cstore_supply_row *o = &rows[d->n_supplies];
-    r = cstore_x_row(st, s, "listing supplies", &row);
+    r = cdb_step(s, "listing supplies", &row);
     if (r || !row)
       break;
-    o->index = sqlite3_column_int(s, 0);
-    o->type = asr_sql_col_cut(s, 1, o->buf[0], CSTORE_NAME_MAX);
-    o->colorant = asr_sql_col_cut(s, 2, o->buf[1], CSTORE_NAME_MAX);
-    o->description = asr_sql_col_cut(s, 3, o->buf[2], CSTORE_NAME_MAX);
-    o->has_level = sqlite3_column_type(s, 4) != SQLITE_NULL;
-    o->level = sqlite3_column_int64(s, 4);
-    o->has_max = sqlite3_column_type(s, 5) != SQLITE_NULL;
-    o->max = sqlite3_column_int64(s, 5);
-    o->has_percent = sqlite3_column_type(s, 6) != SQLITE_NULL;
-    o->percent = sqlite3_column_int(s, 6);
+    o->index = (int)cdb_col_i64(s, 0);
+    o->type = cdb_col_cut(s, 1, o->buf[0], CSTORE_NAME_MAX);
+    o->colorant = cdb_col_cut(s, 2, o->buf[1], CSTORE_NAME_MAX);
+    o->description = cdb_col_cut(s, 3, o->buf[2], CSTORE_NAME_MAX);
+    o->has_level = !cdb_col_null(s, 4);
+    o->level = cdb_col_i64(s, 4);
+    o->has_max = !cdb_col_null(s, 5);
+    o->max = cdb_col_i64(s, 5);
+    o->has_percent = !cdb_col_null(s, 6);
+    o->percent = (int)cdb_col_i64(s, 6);
     d->n_supplies++;
   }
   return r;
 }
 
-static void device_from_row(sqlite3_stmt *s, cstore_device_row *d)
+static void device_from_row(cdb_stmt *s, cstore_device_row *d)
 {
-  d->id = sqlite3_column_int64(s, 0);
-  d->key = asr_sql_col_text(s, 1);
-  d->serial = asr_sql_col_text(s, 2);
-  d->site = asr_sql_col_text(s, 3);
-  d->agent = asr_sql_col_text(s, 4);
-  d->ip = asr_sql_col_text(s, 5);
-  d->vendor = asr_sql_col_text(s, 6);
-  d->model = asr_sql_col_text(s, 7);
-  d->state = asr_sql_col_text(s, 8);
-  d->last_reading_at = sqlite3_column_int64(s, 9);
-  d->readings = sqlite3_column_int64(s, 10);
+  d->id = cdb_col_i64(s, 0);
+  d->key = cdb_col_text(s, 1);
+  d->serial = cdb_col_text(s, 2);
+  d->site = cdb_col_text(s, 3);
+  d->agent = cdb_col_text(s, 4);
+  d->ip = cdb_col_text(s, 5);
+  d->vendor = cdb_col_text(s, 6);
+  d->model = cdb_col_text(s, 7);
+  d->state = cdb_col_text(s, 8);
+  d->last_reading_at = cdb_col_i64(s, 9);
+  d->readings = cdb_col_i64(s, 10);
 }
 
 asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb cb, void *ctx)
 {
   cstore_supply_row *rows = calloc(SUPPLY_ROWS_MAX, sizeof(*rows));
-  sqlite3_stmt *s = NULL, *ss = NULL;
+  cdb_stmt *s = NULL, *ss = NULL;
   bool row = true;
   asr_result r = rows ? ASR_OK : ASR_ERR_NOMEM;
 
@@ -476,10 +479,10 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
   if (!r)
     r = stmt_get(st, S_DEVICES, &s);
   if (!r)
-    asr_sql_bind_opt(s, 1, site);
+    cdb_bind_text(s, 1, site);
   while (!r && row) {
     cstore_device_row d;
-    r = cstore_x_row(st, s, "listing devices", &row);
+    r = cdb_step(s, "listing devices", &row);
     if (r || !row)
       break;
     device_from_row(s, &d);
@@ -488,12 +491,12 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
     if (!r && cb(&d, ctx))
       break;
     if (!r && !stmt_get(st, S_DEVICE_SUPPLIES, &ss))
-      cstore_x_done(ss);
+      cdb_reset(ss);
   }
   if (s)
-    cstore_x_done(s);
+    cdb_reset(s);
   if (!stmt_get(st, S_DEVICE_SUPPLIES, &ss))
-    cstore_x_done(ss);
+    cdb_reset(ss);
   free(rows);
   return r;
 }
@@ -501,7 +504,7 @@ asr_result cstore_device_foreach(cstore *st, const char *site, cstore_device_cb 
 asr_result cstore_device_find(cstore *st, const char *site, const char *serial, int64_t *dev,
                               int64_t *site_id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   int n = 0;
   asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
@@ -511,15 +514,15 @@ asr_result cstore_device_find(cstore *st, const char *site, const char *serial, 
     r = stmt_get(st, S_DEVICE_FIND, &s);
   if (r)
     return r;
-  asr_sql_bind_opt(s, 1, site);
-  sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
-  while (!r && (r = cstore_x_row(st, s, "looking up a device", &row)) == ASR_OK && row) {
+  cdb_bind_text(s, 1, site);
+  cdb_bind_text(s, 2, serial);
+  while (!r && (r = cdb_step(s, "looking up a device", &row)) == ASR_OK && row) {
     if (n++ == 0) {
-      *dev = sqlite3_column_int64(s, 0);
-      *site_id = sqlite3_column_int64(s, 1);
+      *dev = cdb_col_i64(s, 0);
+      *site_id = cdb_col_i64(s, 1);
     }
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (!r && n == 0) {
     asr_sql_set_err(&st->sql, "no device '%s'%s%s", serial, site ? " at site " : "",
                     site ? site : "");

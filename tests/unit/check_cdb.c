@@ -526,6 +526,73 @@ START_TEST(test_outbox)
 }
 END_TEST
 
+static int site_seen(const cstore_site *site, void *ctx)
+{
+  cstore_site *out = ctx;
+
+  ck_assert_str_eq(site->name, "acme");
+  ck_assert_str_eq(site->contact, "ops@example.org");
+  out->id = site->id;
+  out->agents = site->agents;
+  out->token_revoked = site->token_revoked;
+  return 0;
+}
+
+/* cstore_sites.c and cstore_contacts.c alike on both backends: sites and their first
+ * contact (RETURNING id), enrolment, a lock-out in one transaction, token rotation,
+ * contacts' unique e-mails; a second handle (node) sees it all. */
+START_TEST(test_sites)
+{
+  cstore *st = open_store(_i, "sites"), *node2;
+  char token[CSTORE_TOKEN_LEN + 1], token2[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX];
+  const int64_t now = 1795000000;
+  cstore_agent ag, got;
+  cstore_site seen = {0};
+  cstore_lockout lo;
+  int64_t id = 0, id2 = 0, c2 = 0;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_sites: PostgreSQL half skipped\n");
+    return;
+  }
+  ck_assert_msg(
+      cstore_site_add(st, "acme", "ops@example.org", "1 Road", now, token, sizeof(token)) == ASR_OK,
+      "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_site_add(st, "acme", "x@example.org", NULL, now, token2, sizeof(token2)),
+                   ASR_ERR_INVALID);
+  ck_assert_msg(strstr(cstore_errmsg(st), "exists already") != NULL, "%s", cstore_errmsg(st));
+  ck_assert_msg(cstore_enroll(st, token, "host", "0.1.0", now, &ag, name, sizeof(name)) == ASR_OK,
+                "%s", cstore_errmsg(st));
+  ck_assert_str_eq(name, "acme");
+  ck_assert_int_eq(cstore_agent_get(st, ag.id, &got), ASR_OK);
+  ck_assert_str_eq(got.secret, ag.secret);
+  ck_assert(!got.revoked);
+  ck_assert_int_eq(cstore_site_foreach(st, site_seen, &seen), ASR_OK);
+  ck_assert_int_eq(seen.agents, 1);
+  ck_assert_int_eq(cstore_contact_add(st, seen.id, "Bo", "bo@example.org", "", now, &c2), ASR_OK);
+  ck_assert_int_gt(c2, 0);
+  ck_assert_int_eq(cstore_contact_add(st, seen.id, "", "bo@example.org", "", now, &id),
+                   ASR_ERR_INVALID);
+
+  node2 = open_again(_i, "sites");
+  ck_assert_int_eq(cstore_site_id(node2, "acme", &id2), ASR_OK);
+  ck_assert_int_eq(id2, seen.id);
+  ck_assert_int_eq(cstore_site_id(node2, "nope", &id2), ASR_ERR_NOT_FOUND);
+  ck_assert_msg(strstr(cstore_errmsg(node2), "no site 'nope'") != NULL, "%s", cstore_errmsg(node2));
+  ck_assert_int_eq(cstore_agent_lock_out(node2, ag.id, false, now, &lo), ASR_OK);
+  ck_assert_str_eq(lo.site, "acme");
+  ck_assert(lo.token_revoked);
+  ck_assert_int_eq(cstore_agent_get(st, ag.id, &got), ASR_OK);
+  ck_assert(got.revoked);
+  ck_assert_int_eq(cstore_enroll(st, token, "h", "v", now, &ag, name, sizeof(name)), ASR_ERR_AUTH);
+  ck_assert_int_eq(cstore_agent_lock_out(node2, "ag_none", false, now, &lo), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(cstore_site_token_rotate(st, "acme", now, token2, sizeof(token2)), ASR_OK);
+  ck_assert_int_eq(cstore_enroll(node2, token2, "h", "v", now, &ag, name, sizeof(name)), ASR_OK);
+  cstore_close(node2);
+  cstore_close(st);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -572,6 +639,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, test_dialect);
   tcase_add_loop_test(tc, test_schema, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_outbox, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_sites, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
