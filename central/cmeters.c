@@ -1,6 +1,7 @@
 /* cmeters.c: asr-central's billing meters: the table (schema step 7), storing the reads of
  * a batch, and the period report (cmeters.h). The SQL of the feature lives here; the
- * handle, its statements and its errors are cstore.c's (cstore_int.h). */
+ * handle, its statements and its errors are cstore.c's (cstore_int.h). On the neutral
+ * statements (central/cdb.h): the SQL is what SQLite and PostgreSQL both run. */
 #include "central/cmeters.h"
 
 #include <string.h>
@@ -23,8 +24,8 @@ const char cmeters_schema_sql[] =
 enum { X_METER_ADD, X_SITE, X_PERIOD };
 
 static const char *const x_sql[] = {
-    [X_METER_ADD] = "INSERT OR IGNORE INTO meter_reads (device_id, name, t, value, unit, source,"
-                    " flag, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [X_METER_ADD] = "INSERT INTO meter_reads (device_id, name, t, value, unit, source,"
+                    " flag, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     [X_SITE] = "SELECT id FROM sites WHERE name = ?1",
     /* per (device, meter): first and last read in [?2, ?3), the usage, the reads flagged
      * and the newest flag's note. The usage is the agent's (store/meters.c,
@@ -37,7 +38,7 @@ static const char *const x_sql[] = {
         "   OVER (PARTITION BY m.device_id, m.name ORDER BY m.t) AS seg"
         " FROM meter_reads m JOIN devices d ON d.id = m.device_id"
         " JOIN sites s ON s.id = d.site_id"
-        " WHERE (?1 IS NULL OR s.name = ?1) AND m.t >= ?2 AND m.t < ?3),"
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR s.name = ?1) AND m.t >= ?2 AND m.t < ?3),"
         " r AS (SELECT g.*,"
         "  g.value - max(g.value) OVER (PARTITION BY g.device_id, g.name, g.seg ORDER BY g.t"
         "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS rise,"
@@ -50,51 +51,51 @@ static const char *const x_sql[] = {
         "  max(CASE WHEN last_n = 1 THEN r.unit END), max(CASE WHEN last_n = 1 THEN r.source END),"
         "  max(CASE WHEN first_n = 1 THEN r.t END), max(CASE WHEN first_n = 1 THEN r.value END),"
         "  max(CASE WHEN last_n = 1 THEN r.t END), max(CASE WHEN last_n = 1 THEN r.value END),"
-        "  total(CASE WHEN r.flag IS NULL AND rise > 0 THEN rise END), count(*),"
+        "  coalesce(sum(CAST(CASE WHEN r.flag IS NULL AND rise > 0 THEN rise END"
+        "   AS DOUBLE PRECISION)), 0), count(*),"
         "  count(r.flag), coalesce(max(CASE WHEN flag_n = 1 THEN r.flag END), ''),"
         "  coalesce(max(CASE WHEN flag_n = 1 THEN r.note END), '')"
         " FROM r JOIN devices d ON d.id = r.device_id JOIN sites s ON s.id = d.site_id"
-        " GROUP BY r.device_id, r.name ORDER BY s.name, d.key, r.name",
+        " GROUP BY r.device_id, r.name, s.name, d.key, d.serial, d.model"
+        " ORDER BY s.name, d.key, r.name",
 };
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+/* The cached statement id (its slot in cstore_x_stmt's range), ready to bind. */
+static asr_result x_get(cstore *st, int id, cdb_stmt **out)
 {
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(s, i);
+  return cdb_prepare(st->db, CSTORE_SLOTS_X + (size_t)id, x_sql[id], out);
 }
 
 asr_result cmeters_store(cstore *st, int64_t dev, const cstore_reading *rd)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = cstore_x_stmt(st, X_METER_ADD, x_sql[X_METER_ADD], &s);
+  cdb_stmt *s = NULL;
+  asr_result r = x_get(st, X_METER_ADD, &s);
 
   for (size_t i = 0; !r && i < rd->n_meters; i++) {
     const cstore_meter *m = &rd->meters[i];
-    sqlite3_bind_int64(s, 1, dev);
-    sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, rd->t);
-    sqlite3_bind_int64(s, 4, m->value);
-    sqlite3_bind_text(s, 5, m->unit ? m->unit : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, m->source ? m->source : "", -1, SQLITE_STATIC);
-    bind_text_or_null(s, 7, m->flag);
-    bind_text_or_null(s, 8, m->flag ? m->note : NULL);
-    r = cstore_x_run(st, s, "storing a meter read");
+    cdb_bind_i64(s, 1, dev);
+    cdb_bind_text(s, 2, m->name);
+    cdb_bind_i64(s, 3, rd->t);
+    cdb_bind_i64(s, 4, m->value);
+    cdb_bind_text(s, 5, m->unit ? m->unit : "");
+    cdb_bind_text(s, 6, m->source ? m->source : "");
+    cdb_bind_text(s, 7, m->flag);
+    cdb_bind_text(s, 8, m->flag ? m->note : NULL);
+    r = cdb_run(s, "storing a meter read");
   }
   return r;
 }
 
-static const char *col(sqlite3_stmt *s, int i)
+static const char *col(cdb_stmt *s, int i)
 {
-  const unsigned char *v = sqlite3_column_text(s, i);
+  const char *v = cdb_col_text(s, i);
 
-  return v ? (const char *)v : "";
+  return v ? v : "";
 }
 
-static void row_read(sqlite3_stmt *s, cmeters_row *m)
+static void row_read(cdb_stmt *s, cmeters_row *m)
 {
-  double usage = sqlite3_column_double(s, 11); /* total(): a hostile agent cannot overflow it */
+  double usage = cdb_col_double(s, 11); /* a sum of doubles: a hostile agent cannot overflow it */
 
   m->usage = usage >= 9.2e18 ? INT64_MAX : (int64_t)usage;
   m->site = col(s, 0);
@@ -104,27 +105,27 @@ static void row_read(sqlite3_stmt *s, cmeters_row *m)
   m->meter = col(s, 4);
   m->unit = col(s, 5);
   m->source = col(s, 6);
-  m->start_t = sqlite3_column_int64(s, 7);
-  m->start = sqlite3_column_int64(s, 8);
-  m->end_t = sqlite3_column_int64(s, 9);
-  m->end = sqlite3_column_int64(s, 10);
-  m->reads = sqlite3_column_int64(s, 12);
-  m->flagged = sqlite3_column_int64(s, 13);
+  m->start_t = cdb_col_i64(s, 7);
+  m->start = cdb_col_i64(s, 8);
+  m->end_t = cdb_col_i64(s, 9);
+  m->end = cdb_col_i64(s, 10);
+  m->reads = cdb_col_i64(s, 12);
+  m->flagged = cdb_col_i64(s, 13);
   m->last_flag = col(s, 14);
   m->last_note = col(s, 15);
 }
 
 static asr_result site_exists(cstore *st, const char *site)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
-  asr_result r = cstore_x_stmt(st, X_SITE, x_sql[X_SITE], &s);
+  asr_result r = x_get(st, X_SITE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a site", &row);
-  cstore_x_done(s);
+  cdb_bind_text(s, 1, site);
+  r = cdb_step(s, "looking up a site", &row);
+  cdb_reset(s);
   if (!r && !row)
     r = cstore_x_not_found(st, "site", site);
   return r;
@@ -133,20 +134,20 @@ static asr_result site_exists(cstore *st, const char *site)
 asr_result cmeters_period(cstore *st, const char *site, int64_t from, int64_t until, cmeters_cb cb,
                           void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = site ? site_exists(st, site) : ASR_OK;
 
   if (!r)
-    r = cstore_x_stmt(st, X_PERIOD, x_sql[X_PERIOD], &s);
+    r = x_get(st, X_PERIOD, &s);
   if (r)
     return r;
-  bind_text_or_null(s, 1, site);
-  sqlite3_bind_int64(s, 2, from);
-  sqlite3_bind_int64(s, 3, until);
+  cdb_bind_text(s, 1, site);
+  cdb_bind_i64(s, 2, from);
+  cdb_bind_i64(s, 3, until);
   while (!r && row) {
     cmeters_row m;
-    r = cstore_x_row(st, s, "reading the meters", &row);
+    r = cdb_step(s, "reading the meters", &row);
     if (r || !row)
       break;
     row_read(s, &m);
@@ -154,6 +155,6 @@ asr_result cmeters_period(cstore *st, const char *site, int64_t from, int64_t un
       break;
   }
   if (!r)
-    cstore_x_done(s);
+    cdb_reset(s);
   return r;
 }

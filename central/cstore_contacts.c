@@ -33,9 +33,11 @@ static const char *const o_sql[O_COUNT] = {
         " FROM contacts c2 WHERE c2.site_id = c.site_id)) = c.id),"
         " c.id = (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = c.site_id)"
         " FROM contacts c JOIN sites s ON s.id = c.site_id"
-        " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR c.id = ?2) ORDER BY s.name, c.id",
-    [O_CONTACT_FIND] = "SELECT c.id FROM contacts c JOIN sites s ON s.id = c.site_id"
-                       " WHERE s.name = ?1 AND (?2 IS NULL OR c.email = ?2) ORDER BY c.id LIMIT 1",
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR s.name = ?1) AND (?2 = 0 OR c.id = ?2) ORDER BY "
+        "s.name, c.id",
+    [O_CONTACT_FIND] =
+        "SELECT c.id FROM contacts c JOIN sites s ON s.id = c.site_id"
+        " WHERE s.name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR c.email = ?2) ORDER BY c.id LIMIT 1",
     [O_CONTACT_ROW] = "SELECT name, email, address, site_id FROM contacts WHERE id = ?1",
     [O_CONTACT_SET] = "UPDATE contacts SET name = ?2, email = ?3, address = ?4, updated_at = ?5"
                       " WHERE id = ?1",

@@ -54,18 +54,20 @@ static const char *const stmt_sql[S_COUNT] = {
         " AND (id, token_gen) = (SELECT site_id, token_gen FROM agents WHERE id = ?1)",
     [S_DEVICES] = "SELECT d.id, d.key, d.serial, s.name, d.agent_id, d.ip, d.vendor, d.model,"
                   " d.state, d.last_reading_at, d.readings FROM devices d"
-                  " JOIN sites s ON s.id = d.site_id WHERE ?1 IS NULL OR s.name = ?1"
+                  " JOIN sites s ON s.id = d.site_id WHERE CAST(?1 AS TEXT) IS NULL OR s.name = ?1"
                   " ORDER BY s.name, d.key",
     /* the supplies of the last reading (all described ones before any reading) */
     [S_DEVICE_SUPPLIES] = "SELECT idx, type, colorant, description, level, max, percent"
                           " FROM supplies WHERE device_id = ?1 AND (?2 = 0 OR level_t = ?2)"
                           " ORDER BY idx",
-    [S_DEVICE_FIND] = "SELECT d.id, d.site_id FROM devices d JOIN sites s ON s.id = d.site_id"
-                      " WHERE (?1 IS NULL OR s.name = ?1) AND (d.serial = ?2 OR d.key = ?2)"
-                      " ORDER BY d.id LIMIT 2",
-    [S_AGENTS] = "SELECT a.id, s.name, a.hostname, a.agent_version, a.enrolled_at, a.last_seen,"
-                 " a.revoked FROM agents a JOIN sites s ON s.id = a.site_id"
-                 " WHERE ?1 IS NULL OR s.name = ?1 ORDER BY s.name, a.enrolled_at, a.id",
+    [S_DEVICE_FIND] =
+        "SELECT d.id, d.site_id FROM devices d JOIN sites s ON s.id = d.site_id"
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR s.name = ?1) AND (d.serial = ?2 OR d.key = ?2)"
+        " ORDER BY d.id LIMIT 2",
+    [S_AGENTS] =
+        "SELECT a.id, s.name, a.hostname, a.agent_version, a.enrolled_at, a.last_seen,"
+        " a.revoked FROM agents a JOIN sites s ON s.id = a.site_id"
+        " WHERE CAST(?1 AS TEXT) IS NULL OR s.name = ?1 ORDER BY s.name, a.enrolled_at, a.id",
 };
 
 _Static_assert(CSTORE_SLOTS_SITES + S_COUNT <= CSTORE_SLOTS_INGEST,

@@ -13,6 +13,7 @@
 
 #include "central/cdb.h"
 #include "central/cdb_int.h"
+#include "central/cmeters.h"
 #include "central/cstore.h"
 #include "central/cstore_int.h"
 #include "common/log.h"
@@ -538,6 +539,29 @@ static int site_seen(const cstore_site *site, void *ctx)
   return 0;
 }
 
+static int count_agent(const cstore_agent_row *a, void *ctx)
+{
+  (void)a;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int count_contact(const cstore_contact *c, void *ctx)
+{
+  int *n = ctx;
+
+  ck_assert(c->first == (*n == 0)); /* a boolean column, as 1/0 on both */
+  ++*n;
+  return 0;
+}
+
+static int count_device(const cstore_device_row *d, void *ctx)
+{
+  ck_assert_str_eq(d->serial, "S1");
+  ++*(int *)ctx;
+  return 0;
+}
+
 /* cstore_sites.c and cstore_contacts.c alike on both backends: sites and their first
  * contact (RETURNING id), enrolment, a lock-out in one transaction, token rotation,
  * contacts' unique e-mails; a second handle (node) sees it all. */
@@ -550,6 +574,7 @@ START_TEST(test_sites)
   cstore_site seen = {0};
   cstore_lockout lo;
   int64_t id = 0, id2 = 0, c2 = 0;
+  int n = 0;
 
   if (!st) {
     fprintf(stderr, "check_cdb: test_sites: PostgreSQL half skipped\n");
@@ -588,7 +613,102 @@ START_TEST(test_sites)
   ck_assert_int_eq(cstore_agent_lock_out(node2, "ag_none", false, now, &lo), ASR_ERR_NOT_FOUND);
   ck_assert_int_eq(cstore_site_token_rotate(st, "acme", now, token2, sizeof(token2)), ASR_OK);
   ck_assert_int_eq(cstore_enroll(node2, token2, "h", "v", now, &ag, name, sizeof(name)), ASR_OK);
+  n = 0;
+  ck_assert_msg(cstore_agent_foreach(node2, NULL, count_agent, &n) == ASR_OK, "%s",
+                cstore_errmsg(node2));
+  ck_assert_int_eq(n, 2);
+  n = 0;
+  ck_assert_msg(cstore_contact_foreach(node2, NULL, count_contact, &n) == ASR_OK, "%s",
+                cstore_errmsg(node2));
+  ck_assert_int_eq(n, 2);
+  ck_assert_int_eq(cstore_contact_find(node2, "acme", NULL, &id), ASR_OK);
+  ck_assert_int_eq(cstore_contact_find(node2, "acme", "bo@example.org", &id), ASR_OK);
+  ck_assert_int_eq(id, c2);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "INSERT INTO devices (site_id, key, serial) SELECT id, 'k1', 'S1'"
+                            " FROM sites WHERE name = 'acme'",
+                            "adding a device"),
+                   ASR_OK);
+  n = 0;
+  ck_assert_msg(cstore_device_foreach(node2, NULL, count_device, &n) == ASR_OK, "%s",
+                cstore_errmsg(node2));
+  ck_assert_int_eq(n, 1);
+  ck_assert_int_eq(cstore_device_find(node2, NULL, "S1", &id, &id2), ASR_OK);
+  ck_assert_int_eq(id2, seen.id);
   cstore_close(node2);
+  cstore_close(st);
+}
+END_TEST
+
+typedef struct {
+  int rows;
+  cmeters_row first; /* strings not kept */
+  int64_t big_usage;
+} meters_seen;
+
+static int meter_seen(const cmeters_row *m, void *ctx)
+{
+  meters_seen *seen = ctx;
+
+  if (seen->rows++ == 0) {
+    seen->first = *m;
+    ck_assert_str_eq(m->meter, "a_total");
+    ck_assert_str_eq(m->serial, "S1");
+    ck_assert_str_eq(m->last_flag, "reset");
+    ck_assert_str_eq(m->unit, "pages");
+  } else {
+    ck_assert_str_eq(m->meter, "big");
+    seen->big_usage = m->usage;
+  }
+  return 0;
+}
+
+/* cmeters.c alike on both backends: reads kept once, the usage across a read that went
+ * backwards and a reset (window functions), a hostile INT64_MAX rise bounded. */
+START_TEST(test_meters)
+{
+  cstore *st = open_store(_i, "meters");
+  char token[CSTORE_TOKEN_LEN + 1];
+  static const int64_t t0 = 1795000000, values[] = {1000, 1100, 1050, 1200, 10, 60};
+  static const char *const flags[] = {NULL, NULL, "backwards", NULL, "reset", NULL};
+  meters_seen seen = {0};
+  int64_t dev = 0;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_meters: PostgreSQL half skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", t0, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_msg(cdb_exec(st->db,
+                         "INSERT INTO devices (site_id, key, serial, model) SELECT id, 'k1', 'S1',"
+                         " 'M' FROM sites WHERE name = 'acme'",
+                         "adding a device") == ASR_OK,
+                "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cdb_query_i64(st->db, "SELECT id FROM devices", "reading", &dev, NULL), ASR_OK);
+  for (size_t i = 0; i < 6; i++) {
+    cstore_meter m[2] = {{.name = "a_total",
+                          .unit = "pages",
+                          .source = "mib",
+                          .flag = flags[i],
+                          .note = flags[i] ? "as read" : NULL,
+                          .value = values[i]},
+                         {.name = "big", .value = i == 5 ? INT64_MAX : 0}};
+    cstore_reading rd = {.t = t0 + (int64_t)i * 3600, .n_meters = 2, .meters = m};
+    ck_assert_msg(cmeters_store(st, dev, &rd) == ASR_OK, "%s", cstore_errmsg(st));
+    ck_assert_int_eq(cmeters_store(st, dev, &rd), ASR_OK); /* again: kept once */
+  }
+  ck_assert_msg(cmeters_period(st, "acme", t0, t0 + 86400, meter_seen, &seen) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(seen.rows, 2);
+  ck_assert_int_eq(seen.first.reads, 6);
+  ck_assert_int_eq(seen.first.flagged, 2);
+  ck_assert_int_eq(seen.first.start, 1000);
+  ck_assert_int_eq(seen.first.end, 60);
+  ck_assert_int_eq(seen.first.usage, 250); /* 100 + 100 (above 1100) + 50 after the reset */
+  ck_assert_int_eq(seen.big_usage, INT64_MAX);
+  ck_assert_int_eq(cmeters_period(st, "nope", t0, t0 + 86400, meter_seen, &seen),
+                   ASR_ERR_NOT_FOUND);
   cstore_close(st);
 }
 END_TEST
@@ -640,6 +760,7 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_schema, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_outbox, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_sites, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_meters, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
