@@ -79,7 +79,7 @@ _Static_assert(CSTORE_SLOTS_ALERTS + X_END <= CSTORE_SLOTS_END,
   "d.id" ROW_CONTACT " WHERE s.name = ?1"
 #define FROM_ALL                                                                                   \
   " FROM alerts a JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = "                    \
-  "d.site_id" ROW_CONTACT " WHERE ?1 IS NULL"
+  "d.site_id" ROW_CONTACT " WHERE CAST(?1 AS TEXT) IS NULL"
 #define LIST_ORDER " ORDER BY s.name, d.key, a.raised_at, a.id"
 
 /* The listings: [site given][open only]. */
@@ -100,12 +100,13 @@ static const char *x_sql(int slot)
   case X_OPEN_COUNT:
     return "SELECT count(*) FROM alerts WHERE device_id = ?1 AND cleared_at IS NULL";
   case X_INSERT:
-    return "INSERT OR IGNORE INTO alerts (device_id, key, raised_at, severity, code, grp,"
+    return "INSERT INTO alerts (device_id, key, raised_at, severity, code, grp,"
            " group_index, description, summary, batch_id)"
-           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING";
   case X_CLEAR: /* the open occurrence raised before it; or raised after it when no cleared
                   occurrence covers its time: the agent's clock went back, not an old clear */
-    return "UPDATE alerts SET cleared_at = max(raised_at, ?3), cleared_batch = ?4"
+    return "UPDATE alerts SET cleared_at = CASE WHEN raised_at > ?3 THEN raised_at ELSE ?3 END,"
+           " cleared_batch = ?4"
            " WHERE device_id = ?1 AND key = ?2 AND cleared_at IS NULL AND (raised_at <= ?3"
            " OR NOT EXISTS (SELECT 1 FROM alerts o WHERE o.device_id = ?1 AND o.key = ?2"
            " AND o.raised_at <= ?3 AND o.cleared_at >= ?3))";
@@ -131,9 +132,9 @@ static const char *x_sql(int slot)
   }
 }
 
-static asr_result stmt(cstore *st, int slot, sqlite3_stmt **out)
+static asr_result stmt(cstore *st, int slot, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_ALERTS + (size_t)slot, x_sql(slot), out);
+  return cdb_prepare(st->db, CSTORE_SLOTS_ALERTS + (size_t)slot, x_sql(slot), out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ static int ev_cmp(const void *pa, const void *pb)
 static asr_result device_id(cstore *st, int64_t site_id, const cstore_batch *b, size_t i,
                             int64_t *ids)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r;
 
@@ -301,11 +302,11 @@ static asr_result device_id(cstore *st, int64_t site_id, const cstore_batch *b, 
   r = stmt(st, X_DEVICE, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, site_id);
-  sqlite3_bind_text(s, 2, b->devices[i].key, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "finding a device of an alert", &row);
-  ids[i] = !r && row ? sqlite3_column_int64(s, 0) : -1;
-  cstore_x_done(s);
+  cdb_bind_i64(s, 1, site_id);
+  cdb_bind_text(s, 2, b->devices[i].key);
+  r = cdb_step(s, "finding a device of an alert", &row);
+  ids[i] = !r && row ? cdb_col_i64(s, 0) : -1;
+  cdb_reset(s);
   return r;
 }
 
@@ -313,27 +314,28 @@ static asr_result device_id(cstore *st, int64_t site_id, const cstore_batch *b, 
 static asr_result query_int(cstore *st, int slot, int64_t dev, const char *key, int64_t t,
                             int64_t *v)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt(st, slot, &s);
 
   *v = 0;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
+  cdb_bind_i64(s, 1, dev);
   if (key)
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, key ? 3 : 2, t);
-  r = cstore_x_row(st, s, "reading the alerts", &row);
+    cdb_bind_text(s, 2, key);
+  if (slot != X_OPEN_COUNT) /* its one parameter is dev */
+    cdb_bind_i64(s, key ? 3 : 2, t);
+  r = cdb_step(s, "reading the alerts", &row);
   if (!r && row)
-    *v = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *v = cdb_col_i64(s, 0);
+  cdb_reset(s);
   return r;
 }
 
-static void bind_word(sqlite3_stmt *s, int i, const char *v)
+static void bind_word(cdb_stmt *s, int i, const char *v)
 {
-  sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+  cdb_bind_text(s, i, v); /* v lives until the run, in the caller */
 }
 
 /* A raise: a new alert unless it is open or an occurrence covers its time. */
@@ -341,7 +343,7 @@ static asr_result raise_one(cstore *st, int64_t dev, const cstore_batch *b, cons
                             calerts_applied *out)
 {
   calerts_detail d;
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   int64_t known = 0, open = 0;
   asr_result r = query_int(st, X_KNOWN, dev, e->key, e->t, &known);
 
@@ -357,21 +359,21 @@ static asr_result raise_one(cstore *st, int64_t dev, const cstore_batch *b, cons
   r = stmt(st, X_INSERT, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_text(s, 2, e->key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, e->t);
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_text(s, 2, e->key);
+  cdb_bind_i64(s, 3, e->t);
   bind_word(s, 4, d.severity);
   bind_word(s, 5, d.code);
   bind_word(s, 6, d.group);
   if (d.group_index >= 0)
-    sqlite3_bind_int64(s, 7, d.group_index);
+    cdb_bind_i64(s, 7, d.group_index);
   else
-    sqlite3_bind_null(s, 7);
+    cdb_bind_null(s, 7);
   bind_word(s, 8, d.description);
   bind_word(s, 9, d.summary);
-  sqlite3_bind_text(s, 10, b->batch_id, -1, SQLITE_STATIC);
-  r = cstore_x_run(st, s, "storing an alert");
-  if (!r && sqlite3_changes(st->sql.db) > 0)
+  cdb_bind_text(s, 10, b->batch_id);
+  r = cdb_run(s, "storing an alert");
+  if (!r && cdb_changes(s) > 0)
     out->raised++;
   return r;
 }
@@ -383,17 +385,17 @@ static asr_result raise_one(cstore *st, int64_t dev, const cstore_batch *b, cons
 static asr_result clear_one(cstore *st, int64_t dev, const cstore_batch *b, const alert_ev *e,
                             calerts_applied *out)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt(st, X_CLEAR, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_text(s, 2, e->key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, e->t);
-  sqlite3_bind_text(s, 4, b->batch_id, -1, SQLITE_STATIC);
-  r = cstore_x_run(st, s, "clearing an alert");
-  if (!r && sqlite3_changes(st->sql.db) > 0)
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_text(s, 2, e->key);
+  cdb_bind_i64(s, 3, e->t);
+  cdb_bind_text(s, 4, b->batch_id);
+  r = cdb_run(s, "clearing an alert");
+  if (!r && cdb_changes(s) > 0)
     out->cleared++;
   return r;
 }
@@ -456,18 +458,18 @@ asr_result calerts_apply(cstore *st, int64_t site_id, const cstore_batch *b, cal
 /* ---------------------------------------------------------------------------------------
  * Listings and mail bookkeeping. */
 
-static const char *col(sqlite3_stmt *s, int i)
+static const char *col(cdb_stmt *s, int i)
 {
-  const unsigned char *v = sqlite3_column_text(s, i);
+  const char *v = cdb_col_text(s, i);
 
-  return v ? (const char *)v : "";
+  return v ? v : "";
 }
 
-static void row_read(sqlite3_stmt *s, calerts_row *a)
+static void row_read(cdb_stmt *s, calerts_row *a)
 {
-  a->id = sqlite3_column_int64(s, 0);
-  a->device_id = sqlite3_column_int64(s, 1);
-  a->site_id = sqlite3_column_int64(s, 2);
+  a->id = cdb_col_i64(s, 0);
+  a->device_id = cdb_col_i64(s, 1);
+  a->site_id = cdb_col_i64(s, 2);
   a->site = col(s, 3);
   a->device = col(s, 4);
   a->serial = col(s, 5);
@@ -476,11 +478,11 @@ static void row_read(sqlite3_stmt *s, calerts_row *a)
   a->severity = col(s, 8);
   a->code = col(s, 9);
   a->group = col(s, 10);
-  a->group_index = sqlite3_column_int64(s, 11);
+  a->group_index = cdb_col_i64(s, 11);
   a->description = col(s, 12);
   a->summary = col(s, 13);
-  a->raised_at = sqlite3_column_int64(s, 14);
-  a->cleared_at = sqlite3_column_int64(s, 15);
+  a->raised_at = cdb_col_i64(s, 14);
+  a->cleared_at = cdb_col_i64(s, 15);
   a->raise_mail = col(s, 16);
   a->clear_mail = col(s, 17);
   a->mail_to = col(s, 18);
@@ -489,14 +491,14 @@ static void row_read(sqlite3_stmt *s, calerts_row *a)
 }
 
 /* Steps query s to its end, calling cb per row. */
-static asr_result each_row(cstore *st, sqlite3_stmt *s, calerts_cb cb, void *ctx)
+static asr_result each_row(cdb_stmt *s, calerts_cb cb, void *ctx)
 {
   bool row = true;
   asr_result r = ASR_OK;
 
   while (!r && row) {
     calerts_row a;
-    r = cstore_x_row(st, s, "reading the alerts", &row);
+    r = cdb_step(s, "reading the alerts", &row);
     if (r || !row)
       break;
     row_read(s, &a);
@@ -504,13 +506,13 @@ static asr_result each_row(cstore *st, sqlite3_stmt *s, calerts_cb cb, void *ctx
       break;
   }
   if (!r)
-    cstore_x_done(s);
+    cdb_reset(s);
   return r;
 }
 
 asr_result calerts_foreach(cstore *st, const char *site, bool open_only, calerts_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
 
   if (!r)
@@ -518,48 +520,48 @@ asr_result calerts_foreach(cstore *st, const char *site, bool open_only, calerts
   if (r)
     return r;
   if (site)
-    sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+    cdb_bind_text(s, 1, site);
   else
-    sqlite3_bind_null(s, 1);
-  return each_row(st, s, cb, ctx);
+    cdb_bind_null(s, 1);
+  return each_row(s, cb, ctx);
 }
 
 asr_result calerts_due(cstore *st, size_t max, calerts_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt(st, X_DUE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-  return each_row(st, s, cb, ctx);
+  cdb_bind_i64(s, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+  return each_row(s, cb, ctx);
 }
 
 asr_result calerts_mark_raise(cstore *st, int64_t id, const char *state, int64_t now,
                               const char *mail_to)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt(st, X_MARK_RAISE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, now);
-  sqlite3_bind_text(s, 4, mail_to ? mail_to : "", -1, SQLITE_TRANSIENT);
-  return cstore_x_run(st, s, "recording an alert's mail");
+  cdb_bind_i64(s, 1, id);
+  cdb_bind_text(s, 2, state);
+  cdb_bind_i64(s, 3, now);
+  cdb_bind_text(s, 4, mail_to ? mail_to : "");
+  return cdb_run(s, "recording an alert's mail");
 }
 
 asr_result calerts_mark_clear(cstore *st, int64_t id, const char *state)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt(st, X_MARK_CLEAR, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
-  return cstore_x_run(st, s, "recording an alert's cleared notice");
+  cdb_bind_i64(s, 1, id);
+  cdb_bind_text(s, 2, state);
+  return cdb_run(s, "recording an alert's cleared notice");
 }
 
 asr_result calerts_mails_since(cstore *st, int64_t dev, int64_t since, int64_t *n)

@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include "central/cdb.h"
+#include "central/calerts.h"
 #include "central/cdb_int.h"
 #include "central/cmeters.h"
 #include "central/cstore.h"
 #include "central/cstore_int.h"
 #include "common/log.h"
 #include "common/util.h"
+
+#define ALERT_KEY "0123456789abcdef" /* an alert event's key (the agent's content hash) */
 
 static char dir[256], lite_path[300];
 static const char *pg_uri;    /* NULL: the PostgreSQL half is skipped */
@@ -713,6 +716,72 @@ START_TEST(test_meters)
 }
 END_TEST
 
+static int alert_seen(const calerts_row *a, void *ctx)
+{
+  calerts_row *out = ctx;
+
+  if (!out->id) {
+    *out = *a; /* strings not kept */
+    ck_assert_str_eq(a->severity, "critical");
+    ck_assert_str_eq(a->code, "markerTonerEmpty");
+    ck_assert_str_eq(a->contact, "ops@example.org");
+  }
+  out->group_index++; /* counts the rows */
+  return 0;
+}
+
+/* calerts.c alike on both backends: a raise stored once, its clear, a new occurrence;
+ * listings of all and of the open ones; a mail's decision recorded. */
+START_TEST(test_alerts)
+{
+  cstore *st = open_store(_i, "alerts");
+  char token[CSTORE_TOKEN_LEN + 1];
+  const int64_t t0 = 1795000000;
+  const char *detail = "critical markerTonerEmpty (markerSupplies 1): Toner empty";
+  cstore_dev dev = {.key = "k1"};
+  cstore_event ev[] = {{0, t0, "alert:" ALERT_KEY, detail},
+                       {0, t0, "alert:" ALERT_KEY, detail},
+                       {0, t0 + 100, "alert_cleared:" ALERT_KEY, NULL},
+                       {0, t0 + 200, "alert:" ALERT_KEY, detail}};
+  cstore_batch b = {.batch_id = "b1", .n_devices = 1, .devices = &dev, .n_events = 4, .events = ev};
+  calerts_applied ap = {0};
+  calerts_row all = {0}, open = {0};
+  int64_t site_id = 0, n = 0;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_alerts: PostgreSQL half skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", t0, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_site_id(st, "acme", &site_id), ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "INSERT INTO devices (site_id, key, serial) SELECT id, 'k1', 'S1'"
+                            " FROM sites WHERE name = 'acme'",
+                            "adding a device"),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_msg(calerts_apply(st, site_id, &b, &ap) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
+  ck_assert_uint_eq(ap.raised, 2);
+  ck_assert_uint_eq(ap.cleared, 1);
+  memset(&ap, 0, sizeof(ap));
+  ck_assert_int_eq(calerts_apply(st, site_id, &b, &ap), ASR_OK); /* again: nothing new */
+  ck_assert_uint_eq(ap.raised + ap.cleared, 0);
+  ck_assert_msg(calerts_foreach(st, NULL, false, alert_seen, &all) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(all.group_index, 2 + 1); /* two rows, from 1 (the first's index) */
+  ck_assert_int_eq(all.cleared_at, t0 + 100);
+  ck_assert_int_eq(calerts_foreach(st, "acme", true, alert_seen, &open), ASR_OK);
+  ck_assert_int_eq(open.raised_at, t0 + 200);
+  ck_assert_int_eq(
+      calerts_mark_raise(st, open.id, CALERTS_MAIL_QUEUED, t0 + 300, "ops@example.org"), ASR_OK);
+  ck_assert_int_eq(calerts_mails_since(st, open.device_id, t0, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+  cstore_close(st);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -761,6 +830,7 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_outbox, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_sites, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_meters, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
