@@ -24,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/buf.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define BAR_CELLS 20
@@ -53,43 +55,20 @@ asr_result asr_format_parse(const char *s, asr_format *out)
 
 /* ---- text cleaning ---- */
 
-/* True for C0 controls, DEL, and C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
-static int is_control(const unsigned char *s, size_t len)
-{
-  if (len == 1)
-    return s[0] < 0x20 || s[0] == 0x7f;
-  return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
-}
-
-/* Copies s into a new buffer: for JSON (text == 0) invalid bytes become U+FFFD; for text
- * output, invalid bytes and control characters become '?'. NULL when out of memory. */
+/* Copies s into a new buffer: for JSON (text == 0) malformed bytes become U+FFFD (jansson
+ * escapes the controls; a JSON reader gets the printer's exact text), for text output
+ * (tables, CSV) every unsafe character (common/text.h) becomes '?'. NULL when out of
+ * memory. */
 static char *clean_utf8(const char *s, int text)
 {
-  size_t n = strlen(s), o = 0;
-  char *out = malloc(n * 3 + 1);
-  const unsigned char *p = (const unsigned char *)s;
+  asr_buf b = {0};
+  char *out;
 
-  if (!out)
-    return NULL;
-  while (*p) {
-    size_t len = asr_utf8_seq(p);
-
-    if (len == 0 || (text && is_control(p, len))) {
-      if (text) {
-        out[o++] = '?';
-      } else {
-        memcpy(out + o, "\xef\xbf\xbd", 3);
-        o += 3;
-      }
-      p += len ? len : 1;
-      continue;
-    }
-    memcpy(out + o, p, len);
-    o += len;
-    p += len;
-  }
-  out[o] = '\0';
-  return out;
+  if (text)
+    asr_text_add(&b, s, ASR_TEXT_QMARK);
+  else
+    asr_utf8_repair(&b, s);
+  return asr_buf_finish(&b, &out) == ASR_OK ? out : NULL;
 }
 
 /* ---- JSON building ---- */

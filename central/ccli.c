@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
 
@@ -919,15 +920,12 @@ static json_t *problem_json(const cstore_problem_row *p)
                    (json_int_t)p->events, "error", p->error ? p->error : "");
 }
 
-/* Prints agent-sent text on a terminal line: control characters as '?'. */
+/* Prints agent-sent text on a terminal line, cleaned (common/text.h), padded to width. */
 static void put_clean(const char *s, int width)
 {
-  int n = 0;
+  char buf[1024];
 
-  for (; s && *s; s++, n++)
-    putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-  for (; n < width; n++)
-    putchar(' ');
+  printf("%-*s", width, asr_text_tty(s, buf, sizeof(buf)));
 }
 
 static int print_problem(const cstore_problem_row *p, void *ctx)

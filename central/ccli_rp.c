@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "replenish/colorant.h"
 
@@ -312,17 +313,6 @@ int ccli_replenish(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * orders */
 
-/* Copies s for a terminal: control characters (printer-sent text) become '?'. */
-static const char *term_safe(const char *s, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; s && s[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-  buf[i] = '\0';
-  return buf;
-}
-
 static json_t *line_json(const cstore_order_line *l)
 {
   json_t *o = json_pack("{s:i,s:s?,s:i,s:s?,s:s?,s:s?,s:s?,s:i,s:s?,s:s?}", "line", l->line,
@@ -365,15 +355,16 @@ static void order_table(const cstore_order_row *o)
   char when[32], a[CSTORE_NAME_MAX], b[CSTORE_NAME_MAX], c[CSTORE_NAME_MAX];
 
   asr_time_iso(o->created_at, when, sizeof(when));
-  printf("%-6lld %-16s %-12s %-13s %s %s%s\n", (long long)o->id, term_safe(o->site, a, sizeof(a)),
-         o->state, o->reason, when, term_safe(o->contact, b, sizeof(b)),
+  printf("%-6lld %-16s %-12s %-13s %s %s%s\n", (long long)o->id,
+         asr_text_tty(o->site, a, sizeof(a)), o->state, o->reason, when,
+         asr_text_tty(o->contact, b, sizeof(b)),
          o->kind && strcmp(o->kind, "extra") == 0 ? " (special order)" : "");
   for (size_t i = 0; i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
     printf("  %2d   %-28s %3d  %-28s %-8s x%-3d %-12s %s\n", l->line,
-           term_safe(l->serial, a, sizeof(a)), (int)l->supply_index,
-           term_safe(l->supply, b, sizeof(b)),
-           term_safe(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity,
+           asr_text_tty(l->serial, a, sizeof(a)), (int)l->supply_index,
+           asr_text_tty(l->supply, b, sizeof(b)),
+           asr_text_tty(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity,
            l->state ? l->state : "-", l->reason);
   }
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
 
@@ -108,59 +109,23 @@ static void mb_paragraph(mbuf *b, const char *text)
 
 /* ---- untrusted strings ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n) and its code point; 0 when invalid
- * (overlong, surrogate, beyond U+10FFFF, cut). */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
-{
-  static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-
-  if (len == 0 || s[0] > 0xF4 || len > n)
-    return 0;
-  *cp = len == 1 ? s[0] : s[0] & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    *cp = (*cp << 6) | (s[i] & 0x3F);
-  }
-  if (*cp < min[len] || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp < 0xE000))
-    return 0;
-  return len;
-}
-
-static bool is_control(unsigned long cp)
-{
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
-}
-
-/* Copies src into dst (FIELD_MAX bytes) as clean UTF-8 of at most max characters: invalid
- * bytes and control characters become U+FFFD (tab, CR, LF a space), a longer text is cut
- * and ends with "...". NULL or "" becomes dflt. */
+/* Copies src into dst (FIELD_MAX bytes) as clean UTF-8 of at most max characters: unsafe
+ * characters (common/text.h: malformed bytes, controls, bidirectional and invisible ones)
+ * become U+FFFD (tab, CR, LF a space), a longer text is cut and ends with "...". NULL or ""
+ * becomes dflt. */
 static void clean(char *dst, const char *src, size_t max, const char *dflt)
 {
-  const unsigned char *s = (const unsigned char *)(src && *src ? src : dflt);
-  size_t n = strlen((const char *)s), out = 0, chars = 0;
+  const char *s = src && *src ? src : dflt;
+  size_t out = 0, chars = 0, len, k;
 
-  while (n > 0 && chars < max && out + 8 < FIELD_MAX) {
-    unsigned long cp = 0;
-    size_t len = utf8_seq(s, n, &cp);
-    const char *rep = len == 0 || is_control(cp) ? "\xEF\xBF\xBD" : NULL;
+  for (; *s && chars < max && out + 8 < FIELD_MAX; s += len, chars++) {
+    const char *rep = asr_text_step(s, &len, ASR_TEXT_FFFD);
 
-    if (cp == '\t' || cp == '\r' || cp == '\n')
-      rep = " ";
-    if (rep) {
-      memcpy(dst + out, rep, strlen(rep));
-      out += strlen(rep);
-    } else {
-      memcpy(dst + out, s, len);
-      out += len;
-    }
-    len = len ? len : 1;
-    s += len;
-    n -= len;
-    chars++;
+    k = rep ? strlen(rep) : len;
+    memcpy(dst + out, rep ? rep : s, k);
+    out += k;
   }
-  if (n > 0) {
+  if (*s) {
     memcpy(dst + out, "...", 3);
     out += 3;
   }

@@ -18,25 +18,11 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/text.h"
 #include "common/util.h"
 
 /* ---------------------------------------------------------------------------------------
  * Text safety. */
-
-/* True for characters shown as U+FFFD although well formed: C0 and C1 controls, DEL, and
- * the bidirectional embeddings, overrides and isolates that could disguise a serial. */
-static bool unwanted(const unsigned char *s, size_t n)
-{
-  if (n == 1)
-    return s[0] < 0x20 || s[0] == 0x7f;
-  if (n == 2)
-    return s[0] == 0xc2 && s[1] < 0xa0;
-  if (n == 3 && s[0] == 0xe2 && s[1] == 0x80)
-    return s[2] >= 0xaa && s[2] <= 0xae; /* U+202A..U+202E */
-  if (n == 3 && s[0] == 0xe2 && s[1] == 0x81)
-    return s[2] >= 0xa6 && s[2] <= 0xa9; /* U+2066..U+2069 */
-  return false;
-}
 
 /* The HTML entity of an ASCII character that needs one, else NULL. */
 static const char *entity(unsigned char c)
@@ -57,21 +43,20 @@ static const char *entity(unsigned char c)
   }
 }
 
-/* Appends s cleaned (and HTML-escaped when html). */
+/* Appends s cleaned (common/text.h: malformed bytes, controls, bidirectional and invisible
+ * characters shown as U+FFFD) and HTML-escaped when html. */
 static void pb_clean(asr_buf *b, const char *s, bool html)
 {
-  const unsigned char *p = (const unsigned char *)s;
+  size_t n;
 
-  while (p && *p && !b->err) {
-    size_t n = asr_utf8_seq(p);
-    const char *ent = html && n == 1 ? entity(*p) : NULL;
-    if (n == 0 || unwanted(p, n))
-      asr_buf_puts(b, "\xef\xbf\xbd");
-    else if (ent)
-      asr_buf_puts(b, ent);
+  for (; s && *s && !b->err; s += n) {
+    const char *rep = asr_text_step(s, &n, ASR_TEXT_FFFD);
+    const char *ent = html && !rep && n == 1 ? entity((unsigned char)*s) : NULL;
+
+    if (rep || ent)
+      asr_buf_puts(b, rep ? rep : ent);
     else
-      asr_buf_add(b, (const char *)p, n);
-    p += n ? n : 1;
+      asr_buf_add(b, s, n);
   }
 }
 

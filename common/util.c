@@ -25,31 +25,6 @@ asr_result asr_strlcpy(char *dst, const char *src, size_t n)
   return ASR_OK;
 }
 
-size_t asr_utf8_seq(const unsigned char *s)
-{
-  unsigned c = s[0];
-
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-      return 0; /* overlong, or a UTF-16 surrogate */
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-      return 0; /* overlong, or above U+10FFFF */
-    return 4;
-  }
-  return 0;
-}
-
 int asr_hex_val(int c)
 {
   if (c >= '0' && c <= '9')

@@ -24,10 +24,6 @@ asr_result asr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parses a whole decimal unsigned integer in [min, max]; ASR_ERR_INVALID otherwise. */
 asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
-/* Length (1..4) of the well-formed UTF-8 sequence at s, 0 when it is not one (overlongs,
- * surrogates and code points above U+10FFFF are not). Reads no byte past a NUL. */
-size_t asr_utf8_seq(const unsigned char *s);
-
 /* Value of a hexadecimal digit (either case), -1 for any other character. */
 int asr_hex_val(int c);
 

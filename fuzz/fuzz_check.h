@@ -18,6 +18,7 @@
 #include "agent/output.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "snmp/charset.h"
 #include "snmp/printer.h"
 #include "snmp/quirks.h"

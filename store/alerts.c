@@ -4,34 +4,13 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "snmp/alerts.h"
 #include "store/events.h"
 #include "store/sqlutil.h"
 
 #define DETAIL_BYTES 240 /* an event detail the central takes (at most 255 bytes) */
-
-/* Copies src into dst as one line of at most max bytes, cut between UTF-8 sequences
- * (control characters and malformed bytes become spaces). */
-static void one_line_utf8(char *dst, size_t max, const char *src)
-{
-  size_t o = 0;
-
-  while (*src && o + 1 < max) {
-    size_t k = asr_utf8_seq((const unsigned char *)src);
-    if (k == 0 || (k == 1 && ((unsigned char)*src < 0x20 || *src == 0x7f))) {
-      dst[o++] = ' ';
-      src++;
-      continue;
-    }
-    if (o + k + 1 > max)
-      break;
-    memcpy(dst + o, src, k);
-    o += k;
-    src += k;
-  }
-  dst[o] = '\0';
-}
 
 /* An alert's tracked state. */
 typedef struct {
@@ -122,7 +101,8 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
   asr_alert_key(a, key, sizeof(key));
   r = lookup(st, id, key, &tr);
   if (!r && (!tr.found || !tr.open)) {
-    one_line_utf8(descr, DETAIL_BYTES - 16, a->description); /* the cleared event quotes it */
+    asr_text_clean(descr, DETAIL_BYTES - 16, a->description,
+                   ASR_TEXT_SPACE); /* the cleared event quotes it */
     r = insert_new(st, id, key, a, descr, t);
     tr.first_seen = t;
     tr.raised = false;
@@ -133,7 +113,7 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
   if (due) {
     asr_fmt(kind, sizeof(kind), "alert:%s", key);
     asr_alert_summary(a, line, sizeof(line));
-    one_line_utf8(descr, DETAIL_BYTES, line);
+    asr_text_clean(descr, DETAIL_BYTES, line, ASR_TEXT_SPACE); /* one line, cut to fit */
     r = asr_events_add(st, id, t, kind, descr);
   }
   if (!r)

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "uplink/batch.h"
 #include "uplink/sign.h"
@@ -116,34 +117,9 @@ static void answer_error(const char *body, char *out, size_t n)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
   const char *e = json_string_value(json_object_get(j, "error"));
-  size_t i;
 
-  asr_strlcpy(out, e ? e : "no error text", n);
-  for (i = 0; out[i]; i++) {
-    if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-      out[i] = ' ';
-  }
+  asr_text_clean(out, n, e ? e : "no error text", ASR_TEXT_SPACE); /* cut to fit */
   json_decref(j);
-}
-
-/* Copies src into dst (size n) as one printable line: control characters become spaces,
- * and a cut never splits a UTF-8 character (jansson hands over valid UTF-8 only). */
-static void clean_copy(char *dst, size_t n, const char *src)
-{
-  size_t i = 0, k;
-
-  if (n == 0)
-    return;
-  while (src && src[i] && i + 1 < n) {
-    k = asr_utf8_seq((const unsigned char *)src + i);
-    if (k == 0 || i + k + 1 > n)
-      break;
-    memcpy(dst + i, src + i, k);
-    if (k == 1 && ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f))
-      dst[i] = ' ';
-    i += k;
-  }
-  dst[i] = '\0';
 }
 
 /* ---- the answer to a batch ---- */
@@ -163,9 +139,11 @@ static bool refused_entry(const json_t *e, asr_outbox_problem *p)
   memset(p, 0, sizeof(*p));
   if (!json_is_object(e) || !what)
     return false;
-  clean_copy(p->what, sizeof(p->what), what);
-  clean_copy(p->device, sizeof(p->device), json_string_value(json_object_get(e, "device")));
-  clean_copy(p->error, sizeof(p->error), json_string_value(json_object_get(e, "error")));
+  asr_text_clean(p->what, sizeof(p->what), what, ASR_TEXT_SPACE);
+  asr_text_clean(p->device, sizeof(p->device), json_string_value(json_object_get(e, "device")),
+                 ASR_TEXT_SPACE);
+  asr_text_clean(p->error, sizeof(p->error), json_string_value(json_object_get(e, "error")),
+                 ASR_TEXT_SPACE);
   p->t = member_int(e, "t", -1);
   p->readings = member_int(e, "readings", strcmp(what, "reading") == 0);
   p->events = member_int(e, "events", strcmp(what, "event") == 0);
@@ -208,7 +186,8 @@ asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out)
   out->id_reused = json_is_true(json_object_get(j, "id_reused"));
   out->readings_refused = member_int(j, "readings_refused", 0);
   out->events_refused = member_int(j, "events_refused", 0);
-  clean_copy(out->warning, sizeof(out->warning), json_string_value(json_object_get(j, "warning")));
+  asr_text_clean(out->warning, sizeof(out->warning),
+                 json_string_value(json_object_get(j, "warning")), ASR_TEXT_SPACE);
   for (size_t i = 0; i < n && out->n < ASR_UPLINK_PROBLEMS_MAX; i++) {
     if (!refused_entry(json_array_get(list, i), &out->problems[out->n]))
       continue;
