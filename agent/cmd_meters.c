@@ -4,12 +4,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent/cli.h"
 #include "agent/output.h"
 #include "common/clock.h"
-#include "common/platform.h"
+#include "common/date.h"
 #include "common/util.h"
 #include "store/meters.h"
 #include "store/store.h"
@@ -38,31 +37,13 @@ static void meters_usage(FILE *out)
                "flagged (backwards, jump, reset: kept as read, see docs/meters.md).\n");
 }
 
-/* Days from 1970-01-01 to y-m-01 (proleptic Gregorian, m 1..12). */
-static int64_t days_from_civil(int64_t y, unsigned m)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* "YYYY-MM" into [from, until) epoch seconds; 0 when malformed. */
 static int parse_month(const char *s, int64_t *from, int64_t *until)
 {
-  unsigned y, m;
-
-  if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789-") != 7 ||
-      asr_parse_uint((char[5]){s[0], s[1], s[2], s[3], 0}, 1970, 9999, &y) != ASR_OK ||
-      asr_parse_uint((char[3]){s[5], s[6], 0}, 1, 12, &m) != ASR_OK)
+  if (asr_date_parse_month(s, from, until) != ASR_OK)
     return 0;
-  *from = days_from_civil(y, m) * 86400;
-  *until = (m == 12 ? days_from_civil(y + 1, 1) : days_from_civil(y, m + 1)) * 86400;
+  *from *= 86400;
+  *until *= 86400;
   return 1;
 }
 
@@ -160,11 +141,9 @@ int asr_cmd_meters(int argc, char **argv)
     }
   }
   if (!month) {
-    struct tm tm;
+    asr_civil today = asr_date_civil(now / 86400);
 
-    if (!asr_platform_gmtime(now, &tm))
-      memset(&tm, 0, sizeof(tm));
-    asr_fmt(cur, sizeof(cur), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    asr_fmt(cur, sizeof(cur), "%04d-%02u", (int)today.year, today.month);
     month = cur;
   }
   if (!parse_month(month, &from, &until)) {

@@ -15,6 +15,7 @@
 #include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -114,7 +115,7 @@ static int run_clock(const run_args *a, asr_daemon *d)
     asr_cli_error("ASR_TEST_CLOCK: not START[:FACTOR]");
     return ASR_EXIT_USAGE;
   }
-  if (a->until && asr_clock_parse_iso(a->until, &d->until) != ASR_OK &&
+  if (a->until && asr_date_parse_iso(a->until, &d->until) != ASR_OK &&
       asr_parse_i64(a->until, 1, INT64_MAX, &d->until) != ASR_OK) {
     asr_cli_error("--test-until: '%s' is not a time", a->until);
     return ASR_EXIT_USAGE;

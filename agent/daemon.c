@@ -28,6 +28,7 @@
 #include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
 

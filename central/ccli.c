@@ -22,6 +22,7 @@
 #include "central/server.h"
 #include "central/simulate.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
 #include "common/text.h"

@@ -12,6 +12,7 @@
 #include "central/ccli.h"
 #include "central/cstore.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "uplink/smtp.h"

@@ -5,14 +5,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "central/ccli.h"
 #include "central/cmeters.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "common/clock.h"
-#include "common/platform.h"
+#include "common/date.h"
 #include "common/util.h"
 
 enum { M_DB = 1, M_SITE, M_FROM, M_TO, M_FORMAT, M_HELP };
@@ -43,13 +42,11 @@ static void meters_usage(FILE *out)
 /* "YYYY-MM-DD" into the epoch second of its midnight (UTC). */
 static asr_result parse_day(const char *opt, const char *s, int64_t *out)
 {
-  char iso[32];
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) != ASR_OK ||
-      asr_clock_parse_iso(iso, out) != ASR_OK) {
+  if (asr_date_parse_day(s, out) != ASR_OK) {
     ccli_error("%s: '%s' is not a date YYYY-MM-DD", opt, s);
     return ASR_ERR_USAGE;
   }
+  *out *= 86400;
   return ASR_OK;
 }
 
@@ -101,16 +98,15 @@ static int meters_args(int argc, char **argv, meters_opts *o)
 /* The period [from, until) of the options. */
 static asr_result period(const meters_opts *o, int64_t *from, int64_t *until)
 {
-  struct tm tm;
   asr_result r = ASR_OK;
+  asr_civil today;
 
   *until = INT64_MAX;
   if (o->from) {
     r = parse_day("--from", o->from, from);
   } else {
-    if (!asr_platform_gmtime(ingest_now(), &tm))
-      memset(&tm, 0, sizeof(tm));
-    *from = asr_clock_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, 1) * 86400;
+    today = asr_date_civil(ingest_now() / 86400);
+    *from = asr_date_days(today.year, today.month, 1) * 86400;
   }
   if (!r && o->to) {
     r = parse_day("--to", o->to, until);

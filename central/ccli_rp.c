@@ -16,6 +16,7 @@
 #include "central/notify.h"
 #include "central/rulesconf.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -409,19 +410,6 @@ int ccli_orders(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * order ship|backorder|deliver ID [--line N]..., order extra SERIAL SUPPLY QUANTITY */
 
-/* "YYYY-MM-DD" -> days since the epoch. */
-static asr_result parse_day(const char *s, int64_t *day)
-{
-  char iso[32];
-  int64_t t = 0;
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) ||
-      asr_clock_parse_iso(iso, &t))
-    return ASR_ERR_INVALID;
-  *day = t / 86400;
-  return ASR_OK;
-}
-
 /* --job FROM..TO (dates, inclusive) into x. */
 static asr_result parse_job(const char *s, cengine_extra *x)
 {
@@ -432,7 +420,8 @@ static asr_result parse_job(const char *s, cengine_extra *x)
     return ASR_ERR_INVALID;
   memcpy(from, s, (size_t)(dots - s));
   from[dots - s] = '\0';
-  if (parse_day(from, &x->job_from) || parse_day(dots + 2, &x->job_to) || x->job_to < x->job_from)
+  if (asr_date_parse_day(from, &x->job_from) || asr_date_parse_day(dots + 2, &x->job_to) ||
+      x->job_to < x->job_from)
     return ASR_ERR_INVALID;
   return ASR_OK;
 }

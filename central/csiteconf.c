@@ -13,6 +13,7 @@
 
 #include "central/ccli.h"
 #include "central/cstore_conf.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"

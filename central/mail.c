@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
@@ -33,7 +34,7 @@
 #define KEY_MAX 128     /* the outbox key that becomes the Message-ID */
 #define LIST_MAX 500    /* items listed in one mail; the rest are counted */
 #define DAY 86400
-#define DATE_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define DATE_MAX ASR_DATE_MAX
 
 /* ---- a growing buffer ---- */
 
@@ -135,27 +136,21 @@ static void clean(char *dst, const char *src, size_t max, const char *dflt)
 /* ---- headers ---- */
 
 /* "Sat, 21 Nov 2026 08:00:00 +0000" (RFC 5322 3.3) from epoch seconds, UTC, computed
- * (H. Hinnant's civil_from_days) rather than through the C library's locale and zones. */
+ * (common/date.h) rather than through the C library's locale and zones. */
 static void rfc5322_date(int64_t t, char *buf, size_t n)
 {
-  static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  int64_t days = t / DAY, secs = t % DAY, z, era, doe, yoe, doy, mp, y, d, m;
+  int64_t days = t / DAY, secs = t % DAY;
+  asr_civil c;
 
   days -= secs < 0;
   secs += secs < 0 ? DAY : 0;
-  z = days + 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = z - era * 146097;
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = yoe + era * 400 + (m <= 2);
-  asr_fmt(buf, n, "%s, %02d %s %04lld %02d:%02d:%02d +0000", wd[((days % 7) + 7) % 7], (int)d,
-          mon[m - 1], (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+  c = asr_date_civil(days);
+  asr_fmt(buf, n, "%s, %02u %s %04lld %02d:%02d:%02d +0000", wd[asr_date_weekday(days)], c.day,
+          mon[c.month - 1], (long long)c.year, (int)(secs / 3600), (int)(secs / 60 % 60),
+          (int)(secs % 60));
 }
 
 /* "<KEY@DOMAIN>": the key with every byte but [A-Za-z0-9_-] as "=XX", the domain of from. */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -132,15 +133,9 @@ static void pb_url(asr_buf *b, const char *s)
 /* "YYYY-MM-DD" of a day since the epoch into buf (>= 11), "—" when out of range. */
 static void day_str(int64_t day, char *buf, size_t n)
 {
-  char iso[32];
-
-  if (day < 0 || day > DAY_MAX) {
+  asr_date_format_day(day, buf, n);
+  if (day < 0 || day > DAY_MAX || !buf[0])
     asr_strlcpy(buf, "\xe2\x80\x94", n);
-    return;
-  }
-  asr_time_iso(day * 86400, iso, sizeof(iso));
-  iso[10] = '\0';
-  asr_strlcpy(buf, iso, n);
 }
 
 /* "YYYY-MM-DD HH:MM UTC" of Unix seconds. */

@@ -75,9 +75,6 @@ void asr_platform_sleep_ms(int64_t ms);
 /* Milliseconds of a monotonic clock (arbitrary origin). */
 int64_t asr_platform_monotonic_ms(void);
 
-/* Breaks t (seconds since the epoch) into UTC fields; false when it cannot. */
-bool asr_platform_gmtime(int64_t t, struct tm *out);
-
 /* True when the platform has a service manager that `asr-agent service` drives (the
  * Windows SCM); false on POSIX, where the package installs systemd units. */
 bool asr_platform_service_supported(void);

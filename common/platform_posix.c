@@ -160,13 +160,6 @@ int64_t asr_platform_monotonic_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool asr_platform_gmtime(int64_t t, struct tm *out)
-{
-  time_t tt = (time_t)t;
-
-  return gmtime_r(&tt, out) != NULL;
-}
-
 bool asr_platform_service_supported(void)
 {
   return false;

@@ -287,13 +287,6 @@ int64_t asr_platform_monotonic_ms(void)
   return (int64_t)GetTickCount64();
 }
 
-bool asr_platform_gmtime(int64_t t, struct tm *out)
-{
-  __time64_t tt = (__time64_t)t;
-
-  return _gmtime64_s(out, &tt) == 0;
-}
-
 /* True when path's owner is SYSTEM or Administrators. */
 static bool owned_by_admins(const char *path)
 {

@@ -108,16 +108,6 @@ int64_t asr_monotonic_ms(void)
   return asr_platform_monotonic_ms();
 }
 
-void asr_time_iso(int64_t t, char *buf, size_t n)
-{
-  struct tm tm;
-  bool ok = asr_platform_gmtime(t, &tm);
-
-  /* A time gmtime cannot represent, or a buffer too small, gives "". */
-  if ((!ok || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) && n > 0)
-    buf[0] = '\0';
-}
-
 const char *asr_plural(long long n, const char *one, const char *many)
 {
   return n == 1 ? one : many;

@@ -38,7 +38,4 @@ size_t asr_edit_distance(const char *a, const char *b);
 /* Monotonic milliseconds, for timeouts and durations. */
 int64_t asr_monotonic_ms(void);
 
-/* Formats epoch seconds as ISO 8601 UTC ("2026-11-21T08:00:00Z") into buf (>= 21). */
-void asr_time_iso(int64_t t, char *buf, size_t n);
-
 #endif

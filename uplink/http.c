@@ -11,26 +11,13 @@
 
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define TOTAL_TIMEOUT_MS 120000
 
 /* ---- pure parts ---- */
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
 
 /* Reads exactly n digits at *p into *v. */
 static bool digits(const char **p, int n, unsigned *v)
@@ -78,7 +65,7 @@ static int64_t parse_http_date(const char *s)
     return -1;
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
     return -1;
-  return days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
+  return asr_date_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
 int64_t asr_http_retry_after(const char *value, int64_t now)

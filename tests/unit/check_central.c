@@ -20,6 +20,7 @@
 #include "central/server.h"
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/util.h"
 #include "uplink/gz.h"
 #include "uplink/sign.h"

@@ -7,6 +7,7 @@
 
 #include "common/addr.h"
 #include "common/cred.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/platform.h"
 #include "common/result.h"
