@@ -73,7 +73,7 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
     line[0] = '\0';
   fclose(f);
   line[strcspn(line, "\r\n")] = '\0';
-  if (strlen(line) != ASR_SEAL_KEY_HEX || strspn(line, "0123456789abcdef") != ASR_SEAL_KEY_HEX) {
+  if (!asr_hex_is(line, ASR_SEAL_KEY_HEX)) {
     memset(line, 0, sizeof(line));
     asr_fmt(err, n, "%s: not a key (64 lowercase hex digits)", path);
     return ASR_ERR_SECRET;

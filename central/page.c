@@ -112,16 +112,13 @@ asr_result page_url_decode(const char *in, char *out, size_t n)
 /* Appends s percent-encoded as a URL path segment (unreserved characters kept). */
 static void pb_url(asr_buf *b, const char *s)
 {
-  static const char hex[] = "0123456789ABCDEF";
-
   for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-    char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
     bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
                 strchr("-._~", *p);
     if (keep)
       asr_buf_add(b, (const char *)p, 1);
     else
-      asr_buf_add(b, e, 3);
+      asr_buf_printf(b, "%%%02X", *p); /* RFC 3986 2.1: upper case */
   }
 }
 

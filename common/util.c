@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,40 @@ int asr_hex_val(int c)
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
+}
+
+void asr_hex_encode(const void *b, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = b;
+
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+long asr_hex_decode(const char *s, void *out, size_t cap)
+{
+  size_t len = strlen(s);
+  unsigned char *o = out;
+
+  if (len % 2 || len / 2 > cap || len / 2 > LONG_MAX)
+    return -1;
+  for (size_t i = 0; i < len / 2; i++) {
+    int hi = asr_hex_val((unsigned char)s[2 * i]), lo = asr_hex_val((unsigned char)s[2 * i + 1]);
+
+    if (hi < 0 || lo < 0)
+      return -1;
+    o[i] = (unsigned char)(hi << 4 | lo);
+  }
+  return (long)(len / 2);
+}
+
+bool asr_hex_is(const char *s, size_t n)
+{
+  return s && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
 }
 
 __attribute__((format(printf, 3, 0))) static asr_result vfmt(char *dst, size_t n, const char *fmt,

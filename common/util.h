@@ -3,6 +3,7 @@
 #ifndef ASR_UTIL_H
 #define ASR_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,17 @@ asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *o
 
 /* Value of a hexadecimal digit (either case), -1 for any other character. */
 int asr_hex_val(int c);
+
+/* Writes the lowercase hex of b[0..n) and a NUL into out (2n + 1 bytes). */
+void asr_hex_encode(const void *b, size_t n, char *out);
+
+/* Decodes the whole hex text s (either case) into out (room for cap bytes): the number of
+ * bytes, or -1 when s has an odd length, a character that is no hex digit, or more than cap
+ * bytes. */
+long asr_hex_decode(const char *s, void *out, size_t cap);
+
+/* True when s is exactly n lowercase hex digits (the form of our keys and secrets). */
+bool asr_hex_is(const char *s, size_t n);
 
 /* one when n is 1, else many: "1 batch", "2 batches" (English messages only). */
 const char *asr_plural(long long n, const char *one, const char *many);

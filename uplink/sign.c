@@ -10,50 +10,13 @@
 
 #include "common/util.h"
 
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[b[i] >> 4];
-    out[2 * i + 1] = digits[b[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
-static int hex_nibble(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Decodes exactly n bytes of hex; ASR_ERR_INVALID on a bad digit or length. */
-static asr_result from_hex(const char *hex, unsigned char *out, size_t n)
-{
-  if (strlen(hex) != 2 * n)
-    return ASR_ERR_INVALID;
-  for (size_t i = 0; i < n; i++) {
-    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-
-    if (hi < 0 || lo < 0)
-      return ASR_ERR_INVALID;
-    out[i] = (unsigned char)(hi << 4 | lo);
-  }
-  return ASR_OK;
-}
-
 asr_result asr_sign_random_hex(char *out, size_t n)
 {
   unsigned char buf[64];
 
   if (n > sizeof(buf) || RAND_bytes(buf, (int)n) != 1)
     return ASR_ERR_INVALID;
-  to_hex(buf, n, out);
+  asr_hex_encode(buf, n, out);
   OPENSSL_cleanse(buf, sizeof(buf));
   return ASR_OK;
 }
@@ -67,7 +30,7 @@ asr_result asr_sign_sha256_hex(const void *data, size_t len, char *hex, size_t h
     return ASR_ERR_TOO_LARGE;
   if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
     return ASR_ERR_INVALID;
-  to_hex(md, 32, hex);
+  asr_hex_encode(md, 32, hex);
   return ASR_OK;
 }
 
@@ -81,7 +44,7 @@ static asr_result request_mac(const char *secret_hex, const char *method, const 
   unsigned int maclen = 0;
   asr_result r;
 
-  r = from_hex(secret_hex, key, sizeof(key));
+  r = asr_hex_decode(secret_hex, key, sizeof(key)) == (long)sizeof(key) ? ASR_OK : ASR_ERR_INVALID;
   if (r == ASR_OK)
     r = asr_sign_sha256_hex(body, body_len, digest, sizeof(digest));
   if (r == ASR_OK)
@@ -108,7 +71,7 @@ asr_result asr_sign_request(const char *secret_hex, const char *method, const ch
   if (r)
     return r;
   memcpy(out, "v1=", 3);
-  to_hex(mac, sizeof(mac), out + 3);
+  asr_hex_encode(mac, sizeof(mac), out + 3);
   return ASR_OK;
 }
 
@@ -118,7 +81,8 @@ asr_result asr_sign_verify(const char *secret_hex, const char *method, const cha
   unsigned char want[32], got[32];
   asr_result r;
 
-  if (!header || strncmp(header, "v1=", 3) != 0 || from_hex(header + 3, got, sizeof(got)))
+  if (!header || strncmp(header, "v1=", 3) != 0 ||
+      asr_hex_decode(header + 3, got, sizeof(got)) != (long)sizeof(got))
     return ASR_ERR_INVALID;
   r = request_mac(secret_hex, method, path, timestamp, body, body_len, want);
   if (r)

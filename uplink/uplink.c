@@ -229,13 +229,6 @@ static void wipe(void *p, size_t n)
     *v++ = 0;
 }
 
-static bool hex_of(const char *s, size_t n)
-{
-  if (!s || strlen(s) != n)
-    return false;
-  return strspn(s, "0123456789abcdef") == n;
-}
-
 asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *out)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
@@ -245,7 +238,7 @@ asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *ou
   asr_result r = ASR_ERR_PROTOCOL;
 
   memset(out, 0, sizeof(*out));
-  if (id && strncmp(id, "ag_", 3) == 0 && hex_of(id + 3, 32) && hex_of(secret, 64)) {
+  if (id && strncmp(id, "ag_", 3) == 0 && asr_hex_is(id + 3, 32) && asr_hex_is(secret, 64)) {
     asr_strlcpy(out->agent_id, id, sizeof(out->agent_id));
     asr_strlcpy(out->secret, secret, sizeof(out->secret));
     if (site && asr_strlcpy(out->site, site, sizeof(out->site)) != ASR_OK)

@@ -52,6 +52,31 @@ START_TEST(test_fmt_append)
 }
 END_TEST
 
+START_TEST(test_hex)
+{
+  unsigned char b[4] = {0x00, 0x9f, 0xa0, 0xff}, back[4];
+  char hex[9];
+
+  asr_hex_encode(b, sizeof(b), hex);
+  ck_assert_str_eq(hex, "009fa0ff");
+  ck_assert_int_eq(asr_hex_decode(hex, back, sizeof(back)), 4);
+  ck_assert_mem_eq(back, b, sizeof(b));
+  ck_assert_int_eq(asr_hex_decode("009FA0FF", back, sizeof(back)), 4); /* either case */
+  ck_assert_mem_eq(back, b, sizeof(b));
+  ck_assert_int_eq(asr_hex_decode("", back, sizeof(back)), 0);
+  ck_assert_int_eq(asr_hex_decode("abc", back, sizeof(back)), -1);        /* odd */
+  ck_assert_int_eq(asr_hex_decode("0g", back, sizeof(back)), -1);         /* not a digit */
+  ck_assert_int_eq(asr_hex_decode(" 0a", back, sizeof(back)), -1);        /* no blanks */
+  ck_assert_int_eq(asr_hex_decode("0011223344", back, sizeof(back)), -1); /* too long */
+  ck_assert(asr_hex_is("00ff", 4));
+  ck_assert(!asr_hex_is("00FF", 4)); /* keys and secrets are lower case */
+  ck_assert(!asr_hex_is("00ff", 5));
+  ck_assert(!asr_hex_is(NULL, 0));
+  ck_assert_int_eq(asr_hex_val('F'), 15);
+  ck_assert_int_eq(asr_hex_val('g'), -1);
+}
+END_TEST
+
 START_TEST(test_parse_i64)
 {
   int64_t v = 0;
@@ -553,6 +578,7 @@ int main(void)
   tcase_add_test(tc, test_platform_restrict);
   tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);
+  tcase_add_test(tc, test_hex);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);
   tcase_add_test(tc, test_time);
