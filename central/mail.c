@@ -10,16 +10,16 @@
  * Message-ID (the outbox key, escaped) and the Subject, whose only outside part is the
  * cleaned site name; a Subject that is not ASCII is sent as RFC 2047 encoded-words.
  *
- * Reading order: the growing buffer, clean(), the header helpers (date, Message-ID,
+ * Reading order: paragraphs, clean(), the header helpers (date, Message-ID,
  * Subject), the body parts per kind, cmail_compose. */
 #include "central/mail.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/date.h"
 #include "common/text.h"
@@ -36,59 +36,11 @@
 #define DAY 86400
 #define DATE_MAX ASR_DATE_MAX
 
-/* ---- a growing buffer ---- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-  bool failed; /* out of memory or a format error: the compose fails */
-} mbuf;
-
-static void mb_add(mbuf *b, const char *s, size_t n)
-{
-  if (b->failed)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *p;
-
-    while (b->len + n + 1 > cap)
-      cap *= 2;
-    p = realloc(b->p, cap);
-    if (!p) {
-      b->failed = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-/* Appends formatted text; every line of the message goes through here or mb_add. */
-static void mb_printf(mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mb_printf(mbuf *b, const char *fmt, ...)
-{
-  char line[2048];
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(line)) {
-    b->failed = true;
-    return;
-  }
-  mb_add(b, line, (size_t)n);
-}
+/* ---- the message: a growing buffer (common/buf.h) ---- */
 
 /* Appends text (ASCII, one paragraph) broken at spaces into lines of at most 76 columns,
  * then a blank line. */
-static void mb_paragraph(mbuf *b, const char *text)
+static void paragraph(asr_buf *b, const char *text)
 {
   size_t n = strlen(text);
 
@@ -99,13 +51,13 @@ static void mb_paragraph(mbuf *b, const char *text)
       cut--;
     if (cut == 0)
       cut = 76;
-    mb_add(b, text, cut);
-    mb_add(b, "\r\n", 2);
+    asr_buf_add(b, text, cut);
+    asr_buf_add(b, "\r\n", 2);
     text += cut + (text[cut] == ' ');
     n = strlen(text);
   }
-  mb_add(b, text, n);
-  mb_add(b, "\r\n\r\n", 4);
+  asr_buf_add(b, text, n);
+  asr_buf_add(b, "\r\n\r\n", 4);
 }
 
 /* ---- untrusted strings ---- */
@@ -154,21 +106,21 @@ static void rfc5322_date(int64_t t, char *buf, size_t n)
 }
 
 /* "<KEY@DOMAIN>": the key with every byte but [A-Za-z0-9_-] as "=XX", the domain of from. */
-static void message_id(mbuf *b, const char *key, const char *from)
+static void message_id(asr_buf *b, const char *key, const char *from)
 {
-  mb_add(b, "Message-ID: <", 13);
+  asr_buf_add(b, "Message-ID: <", 13);
   for (const unsigned char *k = (const unsigned char *)key; *k; k++) {
     if ((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
         *k == '_' || *k == '-')
-      mb_add(b, (const char *)k, 1);
+      asr_buf_add(b, (const char *)k, 1);
     else
-      mb_printf(b, "=%02X", *k);
+      asr_buf_printf(b, "=%02X", *k);
   }
-  mb_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
+  asr_buf_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
 }
 
 /* Appends the base64 of s[0..n). */
-static void base64(mbuf *b, const unsigned char *s, size_t n)
+static void base64(asr_buf *b, const unsigned char *s, size_t n)
 {
   static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -182,14 +134,14 @@ static void base64(mbuf *b, const unsigned char *s, size_t n)
     q[1] = al[v >> 12 & 63];
     q[2] = i + 1 < n ? al[v >> 6 & 63] : '=';
     q[3] = i + 2 < n ? al[v & 63] : '=';
-    mb_add(b, q, 4);
+    asr_buf_add(b, q, 4);
   }
 }
 
 /* "Subject: TEXT": as is when it is ASCII, else as RFC 2047 encoded-words of at most 42
  * bytes of UTF-8 each (56 of base64: a line of 77) (cut between characters), folded one per line.
  */
-static void subject(mbuf *b, const char *text)
+static void subject(asr_buf *b, const char *text)
 {
   const unsigned char *s = (const unsigned char *)text;
   size_t n = strlen(text);
@@ -198,24 +150,24 @@ static void subject(mbuf *b, const char *text)
   for (size_t i = 0; i < n; i++)
     ascii = ascii && s[i] < 0x80;
   if (ascii) {
-    mb_printf(b, "Subject: %s\r\n", text);
+    asr_buf_printf(b, "Subject: %s\r\n", text);
     return;
   }
-  mb_add(b, "Subject:", 8);
+  asr_buf_add(b, "Subject:", 8);
   while (n > 0) {
     size_t take = n < 42 ? n : 42;
 
     while (take < n && take > 0 && (s[take] & 0xC0) == 0x80)
       take--; /* text is clean UTF-8: back up to a character's first byte */
-    mb_add(b, " =?utf-8?B?", 11);
+    asr_buf_add(b, " =?utf-8?B?", 11);
     base64(b, s, take);
-    mb_add(b, "?=", 2);
+    asr_buf_add(b, "?=", 2);
     s += take;
     n -= take;
     if (n > 0)
-      mb_add(b, "\r\n", 2);
+      asr_buf_add(b, "\r\n", 2);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
 }
 
 /* ---- what each kind says ---- */
@@ -306,7 +258,7 @@ static const char *reason_text(const char *reason, char *buf)
   return buf;
 }
 
-static void order_line(mbuf *b, size_t i, const cmail_line *l)
+static void order_line(asr_buf *b, size_t i, const cmail_line *l)
 {
   char serial[FIELD_MAX], model[FIELD_MAX], supply[FIELD_MAX], colour[FIELD_MAX];
   char why[FIELD_MAX];
@@ -315,46 +267,46 @@ static void order_line(mbuf *b, size_t i, const cmail_line *l)
   clean(model, l->model, TEXT_CHARS, "");
   clean(supply, l->supply, TEXT_CHARS, "(supply)");
   clean(colour, l->colorant, TEXT_CHARS, "");
-  mb_printf(b, "%zu. Label: %s%s%s%s\r\n", i + 1, serial, model[0] ? " (" : "", model,
-            model[0] ? ")" : "");
-  mb_printf(b, "   Supply: %s%s%s\r\n", supply, colour[0] ? ", colour " : "", colour);
-  mb_printf(b, "   Quantity: %d\r\n", l->quantity);
-  mb_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
+  asr_buf_printf(b, "%zu. Label: %s%s%s%s\r\n", i + 1, serial, model[0] ? " (" : "", model,
+                 model[0] ? ")" : "");
+  asr_buf_printf(b, "   Supply: %s%s%s\r\n", supply, colour[0] ? ", colour " : "", colour);
+  asr_buf_printf(b, "   Quantity: %d\r\n", l->quantity);
+  asr_buf_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
 }
 
 /* "Delivery address: ..." when there is one (cleaned: it is typed by people). */
-static void address_line(mbuf *b, const char *address)
+static void address_line(asr_buf *b, const char *address)
 {
   char a[FIELD_MAX];
 
   if (!address || !*address)
     return;
   clean(a, address, TEXT_CHARS * 2, "");
-  mb_printf(b, "Delivery address: %s\r\n", a);
+  asr_buf_printf(b, "Delivery address: %s\r\n", a);
 }
 
-static void order_body(mbuf *b, const cmail_notice *n, const char *site)
+static void order_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_lines < LIST_MAX ? n->n_lines : LIST_MAX;
   char text[512], note[FIELD_MAX];
 
-  mb_printf(b, "Order: %lld\r\nSite: %s\r\n", (long long)n->order_id, site);
+  asr_buf_printf(b, "Order: %lld\r\nSite: %s\r\n", (long long)n->order_id, site);
   address_line(b, n->address);
   if (n->note && *n->note) {
     clean(note, n->note, TEXT_CHARS, "");
-    mb_printf(b, "Your request: %s\r\n", note);
+    asr_buf_printf(b, "Your request: %s\r\n", note);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
   asr_fmt(text, sizeof(text),
           "It holds %zu line%s. Each box is labelled with the serial number of the printer "
           "it is for: please keep it near that printer and install it when the printer asks "
           "for it.",
           n->n_lines, n->n_lines == 1 ? "" : "s");
-  mb_paragraph(b, text);
+  paragraph(b, text);
   for (size_t i = 0; i < shown; i++)
     order_line(b, i, &n->lines[i]);
   if (shown < n->n_lines)
-    mb_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
+    asr_buf_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
 }
 
 /* "2026-11-14 08:00 UTC (7 days ago)", or "never". */
@@ -372,7 +324,7 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
   asr_fmt(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
 }
 
-static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
+static void device_item(asr_buf *b, size_t i, const cmail_device *d, int64_t now)
 {
   char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], last[64], note[FIELD_MAX];
 
@@ -380,13 +332,13 @@ static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
   clean(model, d->model, TEXT_CHARS, "model unknown");
   clean(ip, d->ip, IP_CHARS, "unknown");
   last_report(last, sizeof(last), d->last_report, now);
-  mb_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
-  mb_printf(b, "   Address: %s\r\n   Last report: %s\r\n", ip, last);
+  asr_buf_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
+  asr_buf_printf(b, "   Address: %s\r\n   Last report: %s\r\n", ip, last);
   if (d->note && *d->note) {
     clean(note, d->note, TEXT_CHARS, "");
-    mb_printf(b, "   %s\r\n", note);
+    asr_buf_printf(b, "   %s\r\n", note);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
 }
 
 static const char reconnect[] =
@@ -399,22 +351,23 @@ static const char reconnect[] =
     "- If a printer was replaced, moved or retired, or if you need help, contact your\r\n"
     "  supplies provider and quote the serial numbers above.\r\n\r\n";
 
-static void devices_body(mbuf *b, const cmail_notice *n, const char *site)
+static void devices_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_devices < LIST_MAX ? n->n_devices : LIST_MAX;
   bool silent = n->kind == CMAIL_DISCONNECTED || n->kind == CMAIL_FINAL;
 
   if (silent)
-    mb_printf(b, "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
-              site, n->n_devices, n->silent_days);
+    asr_buf_printf(b,
+                   "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
+                   site, n->n_devices, n->silent_days);
   else
-    mb_printf(b, "Site: %s\r\nPrinters: %zu\r\n\r\n", site, n->n_devices);
+    asr_buf_printf(b, "Site: %s\r\nPrinters: %zu\r\n\r\n", site, n->n_devices);
   for (size_t i = 0; i < shown; i++)
     device_item(b, i, &n->devices[i], n->now);
   if (shown < n->n_devices)
-    mb_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
+    asr_buf_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
   if (silent)
-    mb_add(b, reconnect, sizeof(reconnect) - 1);
+    asr_buf_add(b, reconnect, sizeof(reconnect) - 1);
 }
 
 static const char registered_text[] =
@@ -424,27 +377,27 @@ static const char registered_text[] =
     "some of them to another contact. If the delivery address or the contact changes, tell "
     "your provider: the orders made after the change use the new one.";
 
-static void registered_body(mbuf *b, const cmail_notice *n, const char *site)
+static void registered_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   char to[FIELD_MAX];
 
   clean(to, n->contact_name, TEXT_CHARS, "");
-  mb_printf(b, "Site: %s\r\nSupplies contact: %s%s%s%s\r\n", site, to, to[0] ? " <" : "", n->to,
-            to[0] ? ">" : "");
+  asr_buf_printf(b, "Site: %s\r\nSupplies contact: %s%s%s%s\r\n", site, to, to[0] ? " <" : "",
+                 n->to, to[0] ? ">" : "");
   address_line(b, n->address);
-  mb_add(b, "\r\n", 2);
-  mb_paragraph(b, registered_text);
+  asr_buf_add(b, "\r\n", 2);
+  paragraph(b, registered_text);
 }
 
 /* ---- the message ---- */
 
 /* "Hello NAME," (the contact's name, cleaned), or "Hello,". */
-static void greeting(mbuf *b, const char *name)
+static void greeting(asr_buf *b, const char *name)
 {
   char who[FIELD_MAX];
 
   clean(who, name, SITE_CHARS, "");
-  mb_printf(b, "Hello%s%s,\r\n\r\n", who[0] ? " " : "", who);
+  asr_buf_printf(b, "Hello%s%s,\r\n\r\n", who[0] ? " " : "", who);
 }
 
 static const char footer[] =
@@ -463,7 +416,7 @@ static asr_result check_notice(const cmail_notice *n)
   return ASR_OK;
 }
 
-static void headers(mbuf *b, const cmail_notice *n, const char *site)
+static void headers(asr_buf *b, const cmail_notice *n, const char *site)
 {
   const char *topic = kinds[kind_index(n->kind)].topic;
   char date[64], subj[FIELD_MAX + 160];
@@ -477,17 +430,17 @@ static void headers(mbuf *b, const cmail_notice *n, const char *site)
     asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
             n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
             n->n_devices == 1 ? "" : "s", topic);
-  mb_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
+  asr_buf_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
   subject(b, subj);
-  mb_printf(b, "Date: %s\r\n", date);
+  asr_buf_printf(b, "Date: %s\r\n", date);
   message_id(b, n->msgid_key, n->from);
-  mb_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-               "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
+  asr_buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
 }
 
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
 {
-  mbuf b = {0};
+  asr_buf b = {0};
   char site[FIELD_MAX];
   asr_result r = check_notice(n);
 
@@ -498,19 +451,17 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
   clean(site, n->site, SITE_CHARS, "(unnamed site)");
   headers(&b, n, site);
   greeting(&b, n->contact_name);
-  mb_paragraph(&b, kinds[kind_index(n->kind)].intro);
+  paragraph(&b, kinds[kind_index(n->kind)].intro);
   if (is_order(n->kind))
     order_body(&b, n, site);
   else if (n->kind == CMAIL_REGISTERED)
     registered_body(&b, n, site);
   else
     devices_body(&b, n, site);
-  mb_add(&b, footer, sizeof(footer) - 1);
-  if (b.failed) {
-    free(b.p);
-    return ASR_ERR_NOMEM;
-  }
-  *out = b.p;
+  asr_buf_add(&b, footer, sizeof(footer) - 1);
   *len = b.len;
-  return ASR_OK;
+  r = asr_buf_finish(&b, out);
+  if (r)
+    *len = 0;
+  return r;
 }

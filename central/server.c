@@ -49,6 +49,7 @@
 #include "central/page.h"
 #include "central/pagepool.h"
 #include "central/view.h"
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -89,8 +90,8 @@ typedef struct {
   req_kind kind;
   char method[16], path[96];
   const char *allow; /* the Allow header of a 405 (NULL: POST) */
-  uint8_t *buf;
-  size_t len, cap, limit, dropped;
+  asr_buf body;      /* the body, bounded by limit */
+  size_t limit, dropped;
   size_t reserved; /* bytes of the memory budget held for the body */
   int drop_status; /* 413 or 503: the body is read and dropped, then this answered */
   int64_t start_ms;
@@ -288,8 +289,8 @@ static void fill_request(struct MHD_Connection *c, central_server *sv, const req
   ir->timestamp = header(c, "X-ASR-Timestamp");
   ir->signature = header(c, "X-ASR-Signature");
   ir->content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
-  ir->body = rq->buf;
-  ir->body_len = rq->len;
+  ir->body = (const uint8_t *)rq->body.p;
+  ir->body_len = rq->body.len;
   ir->max_body = sv->max_body;
   ir->max_memory = sv->batch_memory;
   ir->memory = sv->memory;
@@ -564,31 +565,16 @@ static enum MHD_Result on_body(request *rq, const char *data, size_t n)
 {
   if (rq->kind == R_DONE)
     return MHD_YES;
-  if (rq->drop_status || n > rq->limit - rq->len) {
+  if (rq->drop_status || n > rq->limit - rq->body.len) {
     if (!rq->drop_status)
       rq->drop_status = 413;
     rq->dropped += n;
-    free(rq->buf);
-    rq->buf = NULL;
-    rq->len = rq->cap = 0;
+    asr_buf_free(&rq->body);
     return rq->dropped > rq->limit + DISCARD_MAX ? MHD_NO : MHD_YES;
   }
-  if (rq->len + n > rq->cap) {
-    size_t cap = rq->cap ? rq->cap : 16384;
-    uint8_t *p;
-    while (cap < rq->len + n)
-      cap *= 2;
-    if (cap > rq->limit)
-      cap = rq->limit;
-    p = realloc(rq->buf, cap + 1);
-    if (!p)
-      return MHD_NO;
-    rq->buf = p;
-    rq->cap = cap;
-  }
-  memcpy(rq->buf + rq->len, data, n);
-  rq->len += n;
-  return MHD_YES;
+  rq->body.max = rq->limit;
+  asr_buf_add(&rq->body, data, n);
+  return rq->body.err ? MHD_NO : MHD_YES;
 }
 
 /* The whole body is there: ingest it and answer. */
@@ -608,7 +594,8 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   if (!st)
     return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
   if (rq->kind == R_ENROLL) {
-    ingest_enroll(st, rq->buf ? rq->buf : (const uint8_t *)"", rq->len, ingest_now(), &rq->ans);
+    ingest_enroll(st, (const uint8_t *)(rq->body.p ? rq->body.p : ""), rq->body.len, ingest_now(),
+                  &rq->ans);
     return send_answer(c, rq);
   }
   fill_request(c, sv, rq, &ir);
@@ -680,7 +667,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   connguard_phase(sv->guard, conn_guard(c), CG_HEADERS); /* the next request's clock */
   ingest_answer_free(&rq->ans);
   memset(&rq->agent, 0, sizeof(rq->agent));
-  free(rq->buf);
+  asr_buf_free(&rq->body);
   free(rq->url);
   free(rq->page.body);
   free(rq);

@@ -6,6 +6,8 @@
 
 #include <zlib.h>
 
+#include "common/buf.h"
+
 #define GZ_WINDOW (15 + 16) /* 15-bit window, gzip wrapper */
 
 asr_result asr_gz_compress(const void *in, size_t len, uint8_t **out, size_t *out_len)
@@ -40,68 +42,56 @@ out:
   return r;
 }
 
-/* Grows the output buffer, never past max + 1 bytes. */
-static asr_result grow(uint8_t **buf, size_t *cap, size_t max)
-{
-  size_t ncap = *cap * 2;
-  uint8_t *nb;
+#define GZ_CHUNK 16384 /* inflated bytes per step, appended to the output buffer */
 
-  if (*cap > max)
-    return ASR_ERR_TOO_LARGE;
-  if (ncap > max + 1)
-    ncap = max + 1;
-  nb = realloc(*buf, ncap + 1);
-  if (!nb)
-    return ASR_ERR_NOMEM;
-  *buf = nb;
-  *cap = ncap;
+/* Inflates the whole of z into b (bounded by its max); ASR_ERR_PARSE when the stream is
+ * not a whole gzip stream, ASR_ERR_TOO_LARGE past max. */
+static asr_result inflate_all(z_stream *z, asr_buf *b)
+{
+  unsigned char chunk[GZ_CHUNK];
+  int zr = Z_OK;
+
+  while (zr != Z_STREAM_END) {
+    z->next_out = chunk;
+    z->avail_out = sizeof(chunk);
+    zr = inflate(z, Z_NO_FLUSH);
+    if (zr != Z_OK && zr != Z_STREAM_END)
+      return zr == Z_MEM_ERROR ? ASR_ERR_NOMEM : ASR_ERR_PARSE;
+    asr_buf_add(b, chunk, sizeof(chunk) - z->avail_out);
+    if (b->err)
+      return b->err == ASR_ERR_LIMIT ? ASR_ERR_TOO_LARGE : b->err;
+    if (zr == Z_OK && z->avail_in == 0 && z->avail_out > 0)
+      return ASR_ERR_PARSE; /* truncated stream */
+  }
   return ASR_OK;
 }
 
 asr_result asr_gz_decompress(const void *in, size_t len, size_t max, uint8_t **out, size_t *out_len)
 {
   z_stream z;
-  size_t cap = 65536;
-  uint8_t *buf = malloc(cap + 1);
-  asr_result r = ASR_ERR_NOMEM;
-  int zr = Z_OK;
+  asr_buf b = {.max = max ? max : 1};
+  asr_result r;
+  char *text;
 
   memset(&z, 0, sizeof(z));
-  if (!buf || len > UINT32_MAX || inflateInit2(&z, GZ_WINDOW) != Z_OK) {
-    free(buf);
-    return len > UINT32_MAX ? ASR_ERR_TOO_LARGE : ASR_ERR_NOMEM;
-  }
+  if (len > UINT32_MAX)
+    return ASR_ERR_TOO_LARGE;
+  if (inflateInit2(&z, GZ_WINDOW) != Z_OK)
+    return ASR_ERR_NOMEM;
   z.next_in = (Bytef *)(uintptr_t)in;
   z.avail_in = (uInt)len;
-  while (zr != Z_STREAM_END) {
-    if (z.total_out == cap) {
-      r = grow(&buf, &cap, max);
-      if (r)
-        goto out;
-    }
-    z.next_out = buf + z.total_out;
-    z.avail_out = (uInt)(cap - z.total_out);
-    zr = inflate(&z, Z_NO_FLUSH);
-    if (zr != Z_OK && zr != Z_STREAM_END) {
-      r = zr == Z_MEM_ERROR ? ASR_ERR_NOMEM : ASR_ERR_PARSE;
-      goto out;
-    }
-    if (zr == Z_OK && z.avail_in == 0 && z.avail_out > 0) {
-      r = ASR_ERR_PARSE; /* truncated stream */
-      goto out;
-    }
-  }
-  if (z.total_out > max) {
-    r = ASR_ERR_TOO_LARGE;
-    goto out;
-  }
-  buf[z.total_out] = '\0';
-  *out = buf;
-  *out_len = z.total_out;
-  buf = NULL;
-  r = ASR_OK;
-out:
-  free(buf);
+  r = inflate_all(&z, &b);
   inflateEnd(&z);
-  return r;
+  if (!r && b.len > max)
+    r = ASR_ERR_TOO_LARGE; /* max 0: the buffer's bound is 1 */
+  *out_len = b.len;
+  if (r) {
+    asr_buf_free(&b);
+    return r;
+  }
+  r = asr_buf_finish(&b, &text);
+  if (r)
+    return r;
+  *out = (uint8_t *)text;
+  return ASR_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/buf.h"
 #include "common/cred.h"
 #include "common/date.h"
 #include "common/device.h"
@@ -49,6 +50,39 @@ START_TEST(test_fmt_append)
   ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%s", "q"), ASR_ERR_TOO_LARGE);
   ck_assert_str_eq(buf, "abc12xy");
   ck_assert_uint_eq(len, 7);
+}
+END_TEST
+
+/* The growing buffer: bytes (NULs too), its bound and never more memory than max + 1, a
+ * failure that sticks until a reset, a reset that keeps the memory. */
+START_TEST(test_buf)
+{
+  asr_buf b = {.max = 3000};
+  char big[2000], *out;
+  char *kept;
+
+  memset(big, 'x', sizeof(big));
+  asr_buf_add(&b, "a\0b", 3);
+  ck_assert_uint_eq(b.len, 3);
+  ck_assert_mem_eq(b.p, "a\0b", 4);
+  asr_buf_add(&b, big, sizeof(big));
+  ck_assert_int_eq(b.err, ASR_OK);
+  ck_assert_uint_le(b.cap, 3001);    /* 4096 would be the next power of two */
+  asr_buf_add(&b, big, sizeof(big)); /* 4003 > 3000 */
+  ck_assert_int_eq(b.err, ASR_ERR_LIMIT);
+  ck_assert_uint_eq(b.len, 2003);
+  asr_buf_puts(&b, "y"); /* the failure sticks */
+  ck_assert_uint_eq(b.len, 2003);
+  kept = b.p;
+  asr_buf_reset(&b);
+  ck_assert_int_eq(b.err, ASR_OK);
+  ck_assert_uint_eq(b.len, 0);
+  ck_assert_ptr_eq(b.p, kept);
+  asr_buf_printf(&b, "%d-%s", 42, "z");
+  ck_assert_int_eq(asr_buf_finish(&b, &out), ASR_OK);
+  ck_assert_str_eq(out, "42-z");
+  ck_assert_uint_eq(b.max, 3000);
+  free(out);
 }
 END_TEST
 
@@ -578,6 +612,7 @@ int main(void)
   tcase_add_test(tc, test_platform_restrict);
   tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);
+  tcase_add_test(tc, test_buf);
   tcase_add_test(tc, test_hex);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);
