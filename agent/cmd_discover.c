@@ -17,7 +17,6 @@
 #include "agent/health.h"
 #include "agent/moves.h"
 #include "agent/output.h"
-#include "agent/secret.h"
 #include "conf/targets.h"
 #include "common/log.h"
 #include "common/platform.h"

@@ -12,7 +12,6 @@
 #include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/daemon.h"
-#include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/date.h"

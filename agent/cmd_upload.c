@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/secret.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "config.h"
 #include "store/outbox.h"

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/secret.h"
 #include "common/platform.h"
 #include "common/util.h"
 #include "uplink/http.h"

@@ -25,7 +25,6 @@
 #include "agent/health.h"
 #include "agent/remoteconf.h"
 #include "store/events.h"
-#include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/date.h"

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "store/events.h"
@@ -294,7 +295,7 @@ static asr_store_device *load(asr_store *st, int64_t id, asr_result *r)
     free(d);
     return NULL;
   }
-  memset(&d->cred, 0, sizeof(d->cred)); /* never needed here: do not keep secrets around */
+  asr_secret_wipe(&d->cred, sizeof(d->cred)); /* never needed here: do not keep secrets around */
   return d;
 }
 
@@ -444,7 +445,7 @@ static asr_check_status check_upload(asr_store *st, const asr_check_limits *l, i
   }
   *r = asr_outbox_get_cred(st, &c);
   ref = u.last_upload > 0 ? u.last_upload : (*r ? 0 : c.enrolled_at);
-  memset(c.secret, 0, sizeof(c.secret));
+  asr_secret_wipe(c.secret, sizeof(c.secret));
   age = now - ref;
   fmt_ago(age, ago, sizeof(ago));
   if (u.last_upload > 0)

@@ -347,7 +347,7 @@ static asr_result checkin(const asr_conf *running, const state *s, asr_remote_do
   }
   if (r)
     asr_log(r == ASR_ERR_AUTH ? ASR_LOG_ERR : ASR_LOG_WARN, "%s", err[0] ? err : asr_result_str(r));
-  memset(&cred, 0, sizeof(cred));
+  asr_secret_wipe(&cred, sizeof(cred));
   memset(proxy_user, 0, sizeof(proxy_user));
   return r;
 }

@@ -8,14 +8,6 @@
 #include "common/platform.h"
 #include "common/util.h"
 
-void asr_secret_wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Group or others may read the file: refuse, as ssh does for keys. */
 static asr_result check_mode(FILE *f, const char *path, char *err, size_t errn)
 {

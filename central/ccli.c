@@ -25,6 +25,7 @@
 #include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "uplink/smtp.h"
@@ -492,7 +493,7 @@ static asr_result token_file_write(int fd, const char *path, const char *token)
     cli_error("--token-file %s: %s", path, strerror(errno));
     r = ASR_ERR_IO;
   }
-  memset(line, 0, sizeof(line));
+  asr_secret_wipe(line, sizeof(line));
   if (close(fd) != 0 && !r) {
     cli_error("--token-file %s: %s", path, strerror(errno));
     r = ASR_ERR_IO;
@@ -596,7 +597,7 @@ static int site_add(const char *name, const site_opts *o)
       fd = -1;
     }
   }
-  memset(token, 0, sizeof(token));
+  asr_secret_wipe(token, sizeof(token));
   if (fd >= 0)
     close(fd);
   if (!r) {
@@ -640,7 +641,7 @@ static int site_token(const char *name, const site_opts *o)
   }
   if (fd >= 0)
     close(fd);
-  memset(token, 0, sizeof(token));
+  asr_secret_wipe(token, sizeof(token));
   cstore_close(st);
   return exit_for(r);
 }

@@ -74,12 +74,12 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
   fclose(f);
   line[strcspn(line, "\r\n")] = '\0';
   if (!asr_hex_is(line, ASR_SEAL_KEY_HEX)) {
-    memset(line, 0, sizeof(line));
+    asr_secret_wipe(line, sizeof(line));
     asr_fmt(err, n, "%s: not a key (64 lowercase hex digits)", path);
     return ASR_ERR_SECRET;
   }
   asr_strlcpy(key, line, ASR_SEAL_KEY_HEX + 1);
-  memset(line, 0, sizeof(line));
+  asr_secret_wipe(line, sizeof(line));
   return ASR_OK;
 }
 
@@ -312,7 +312,7 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
     r = asr_seal(key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
     a->ch[i].value = sealed[k++];
   }
-  memset(key, 0, sizeof(key));
+  asr_secret_wipe(key, sizeof(key));
   if (r)
     ccli_error("site config: cannot seal the pass phrase");
   return r;
@@ -356,7 +356,7 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
   printf("site %s: configuration version %lld\n", a->site, (long long)version);
   status = CCLI_EXIT_OK;
 out:
-  memset(a->secret, 0, sizeof(a->secret));
+  asr_secret_wipe(a->secret, sizeof(a->secret));
   free(cur);
   return status;
 }
@@ -578,7 +578,7 @@ static int open_values(const cstore_conf *cur, const char *db_path, json_t *vals
     json_object_set_new(secrets, cur->v[i].key, json_string(plain));
     memset(plain, 0, sizeof(plain));
   }
-  memset(key, 0, sizeof(key));
+  asr_secret_wipe(key, sizeof(key));
   return status;
 }
 

@@ -52,6 +52,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 #define PEM_MAX (1u << 20)
@@ -894,7 +895,7 @@ void central_server_stop(central_server *s)
   pthread_key_delete(s->db_key);
   free(s->cert);
   if (s->key) {
-    memset(s->key, 0, strlen(s->key));
+    asr_secret_wipe(s->key, strlen(s->key));
     free(s->key);
   }
   free(s->db_path);

@@ -69,6 +69,11 @@ bool asr_platform_interrupt_catch(volatile sig_atomic_t *flag);
 /* Gives Ctrl-C back its default effect (after asr_platform_interrupt_catch). */
 void asr_platform_interrupt_release(void);
 
+/* Overwrites n bytes at p with zeros in a way the compiler keeps even when p is freed or
+ * goes out of scope next (explicit_bzero; SecureZeroMemory on Windows): the one way to wipe
+ * a secret (pass phrases, keys, tokens, credentials). */
+void asr_secret_wipe(void *p, size_t n);
+
 /* Sleeps ms milliseconds (not interrupted early). */
 void asr_platform_sleep_ms(int64_t ms);
 

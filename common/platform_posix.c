@@ -152,6 +152,12 @@ void asr_platform_sleep_ms(int64_t ms)
     ;
 }
 
+void asr_secret_wipe(void *p, size_t n)
+{
+  if (p && n)
+    explicit_bzero(p, n);
+}
+
 int64_t asr_platform_monotonic_ms(void)
 {
   struct timespec ts;

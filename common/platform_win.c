@@ -282,6 +282,12 @@ void asr_platform_sleep_ms(int64_t ms)
   }
 }
 
+void asr_secret_wipe(void *p, size_t n)
+{
+  if (p && n)
+    SecureZeroMemory(p, n);
+}
+
 int64_t asr_platform_monotonic_ms(void)
 {
   return (int64_t)GetTickCount64();

@@ -1032,15 +1032,6 @@ const char *asr_conf_directive_name(size_t i)
 
 /* ---- the secrets file ---- */
 
-/* Overwrites a buffer that held a pass phrase. */
-static void conf_wipe(void *b, size_t n)
-{
-  volatile unsigned char *v = b;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Group or others may read it, or it is not a regular file: refuse (as ssh does). */
 static int secrets_mode_ok(parser *p, FILE *f)
 {
@@ -1099,7 +1090,7 @@ static void secrets_read(parser *p, FILE *f, int have[2])
     else
       secrets_line(p, buf, have);
   }
-  conf_wipe(buf, sizeof(buf));
+  asr_secret_wipe(buf, sizeof(buf));
 }
 
 asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void *ctx)

@@ -61,6 +61,7 @@
 #undef non_repeaters
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 
@@ -921,14 +922,6 @@ static asr_result set_v3(netsnmp_session *s, const asr_snmp_cred *c, const char 
   return ASR_OK;
 }
 
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Keeps the address the session sends to: answers must come from there (from_peer). */
 static void note_peer(scan_job *j)
 {
@@ -976,8 +969,8 @@ static asr_result open_session(scan_job *j, const char **why)
   }
   if (!r)
     note_peer(j);
-  wipe(s.securityAuthKey, sizeof(s.securityAuthKey));
-  wipe(s.securityPrivKey, sizeof(s.securityPrivKey));
+  asr_secret_wipe(s.securityAuthKey, sizeof(s.securityAuthKey));
+  asr_secret_wipe(s.securityPrivKey, sizeof(s.securityPrivKey));
   return r;
 }
 

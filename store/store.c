@@ -1534,14 +1534,6 @@ static asr_result list_ids(asr_store *st, const char *const *sel, size_t n_sel, 
 }
 
 /* Overwrites secrets before memory is released. */
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
                                     asr_store_device_cb cb, void *ctx)
 {
@@ -1567,7 +1559,7 @@ asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_
       break;
   }
   if (d) {
-    wipe(&d->cred, sizeof(d->cred));
+    asr_secret_wipe(&d->cred, sizeof(d->cred));
     free(d);
   }
   free(ids.v);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "store/events.h"
@@ -104,7 +105,7 @@ static void builder_free(builder *b)
   free(b->slots);
   free(b->sup);
   if (b->scratch)
-    memset(&b->scratch->cred, 0, sizeof(b->scratch->cred));
+    asr_secret_wipe(&b->scratch->cred, sizeof(b->scratch->cred));
   free(b->scratch);
 }
 

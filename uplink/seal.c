@@ -3,10 +3,10 @@
 
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/platform.h"
 #include "common/util.h"
 
 #define NONCE 12
@@ -57,8 +57,8 @@ asr_result asr_seal(const char *key_hex, const char *aad, const char *plain, cha
     asr_hex_encode(buf, NONCE + len + TAG, out + 3);
   }
 out:
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(buf, sizeof(buf));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(buf, sizeof(buf));
   return r;
 }
 
@@ -83,8 +83,8 @@ asr_result asr_unseal(const char *key_hex, const char *aad, const char *sealed, 
     out[plen] = '\0';
   }
 out:
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(buf, sizeof(buf));
-  OPENSSL_cleanse(plain, sizeof(plain));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(buf, sizeof(buf));
+  asr_secret_wipe(plain, sizeof(plain));
   return r;
 }

@@ -3,11 +3,11 @@
 
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "common/platform.h"
 #include "common/util.h"
 
 asr_result asr_sign_random_hex(char *out, size_t n)
@@ -17,7 +17,7 @@ asr_result asr_sign_random_hex(char *out, size_t n)
   if (n > sizeof(buf) || RAND_bytes(buf, (int)n) != 1)
     return ASR_ERR_INVALID;
   asr_hex_encode(buf, n, out);
-  OPENSSL_cleanse(buf, sizeof(buf));
+  asr_secret_wipe(buf, sizeof(buf));
   return ASR_OK;
 }
 
@@ -54,7 +54,7 @@ static asr_result request_mac(const char *secret_hex, const char *method, const 
                             strlen(canonical), mac, &maclen) ||
                       maclen != 32))
     r = ASR_ERR_INVALID;
-  OPENSSL_cleanse(key, sizeof(key));
+  asr_secret_wipe(key, sizeof(key));
   return r;
 }
 

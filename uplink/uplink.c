@@ -221,14 +221,6 @@ void asr_uplink_answer_free(asr_uplink_answer *a)
 /* ---- enrolment ---- */
 
 /* Overwrites a buffer that held the site token. */
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *out)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
@@ -308,7 +300,7 @@ asr_result asr_uplink_enroll(const asr_http_opts *o, const char *endpoint, const
   else
     r = enroll_answer(&res, out, err, n);
   asr_log(ASR_LOG_INFO, "POST %s -> %ld %s", url, res.status, asr_result_str(r));
-  wipe(body, strlen(body));
+  asr_secret_wipe(body, strlen(body));
   free(body);
   asr_http_response_free(&res);
   return r;

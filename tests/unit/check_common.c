@@ -86,6 +86,17 @@ START_TEST(test_buf)
 }
 END_TEST
 
+START_TEST(test_secret_wipe)
+{
+  char secret[16] = "pass phrase";
+  static const char zero[16];
+
+  asr_secret_wipe(secret, sizeof(secret));
+  ck_assert_mem_eq(secret, zero, sizeof(zero));
+  asr_secret_wipe(NULL, 0); /* nothing to wipe is fine */
+}
+END_TEST
+
 START_TEST(test_hex)
 {
   unsigned char b[4] = {0x00, 0x9f, 0xa0, 0xff}, back[4];
@@ -614,6 +625,7 @@ int main(void)
   tcase_add_test(tc, test_fmt_append);
   tcase_add_test(tc, test_buf);
   tcase_add_test(tc, test_hex);
+  tcase_add_test(tc, test_secret_wipe);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);
   tcase_add_test(tc, test_time);
