@@ -16,7 +16,7 @@
 #include "config.h"
 #include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 #include "uplink/uplink.h"
 
 enum {

@@ -13,7 +13,7 @@
 #include "store/outbox.h"
 #include "store/store.h"
 #include "uplink/batch.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 #include "uplink/uplink.h"
 
 #define EXIT_STOPPED 6 /* the central refused our credentials (401/403): uploads stopped */

@@ -22,7 +22,7 @@
 
 #include "common/platform.h"
 #include "common/util.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #define TOKEN_MAX 200     /* the longest site token accepted */
 #define LINE_BUF 4096     /* copying the old file: a longer line goes through in pieces */

@@ -11,7 +11,7 @@
 #include "common/util.h"
 #include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 #include "uplink/remote.h"
 #include "uplink/uplink.h"
 

@@ -28,7 +28,7 @@
 #include "common/platform.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 enum {
   OPT_HELP = 'h',
@@ -512,7 +512,7 @@ static asr_result token_out(int fd, const site_opts *o, const char *token)
 }
 
 /* The supplies contact: an address the notices can be sent to, given bare or as mail
- * programs show it ("Ops <ops@acme.example>", uplink/smtp.h); *addr receives the address. */
+ * programs show it ("Ops <ops@acme.example>", wire/smtp.h); *addr receives the address. */
 static bool contact_ok(const char *s, char *name, size_t name_n, char *addr, size_t addr_n)
 {
   return s && asr_smtp_mailbox_parse(s, name, name_n, addr, addr_n) &&

@@ -15,7 +15,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 typedef struct {
   const char *db, *site, *email, *name, *address, *contact;

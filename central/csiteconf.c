@@ -18,8 +18,8 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "conf/conf.h"
-#include "uplink/seal.h"
-#include "uplink/sign.h"
+#include "wire/seal.h"
+#include "wire/sign.h"
 
 #define MAX_CHANGES 64
 #define ERR_MAX 1024

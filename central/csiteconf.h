@@ -4,7 +4,7 @@
  *
  * Values are checked with the agent's own table (conf/conf.h, asr_conf_check_remote), so
  * the central accepts exactly what an agent would. SNMPv3 pass phrases are sealed at rest
- * (uplink/seal.h) with the key of a 0600 file: DB.key beside the database unless
+ * (wire/seal.h) with the key of a 0600 file: DB.key beside the database unless
  * --key-file names another; the first pass phrase set creates it. */
 #ifndef ASR_CSITECONF_H
 #define ASR_CSITECONF_H

@@ -32,7 +32,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #define CSTORE_ERR_MAX 512
 #define APPLY_TRIES 20      /* whole-transaction retries of a batch meeting a busy file */
@@ -248,7 +248,7 @@ static const struct {
         "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
     /* Remote configuration (issue 17; central/cstore_conf.c has its statements).
      *   site_config          a site's directives: value as the agent's file writes it, or
-     *                        a pass phrase sealed (uplink/seal.h) when sealed is 1.
+     *                        a pass phrase sealed (wire/seal.h) when sealed is 1.
      *   site_config_version  the site's configuration version, raised by each change.
      *   site_config_audit    each change: version, key, old and new ("(set)" for a
      *                        secret), who and when.

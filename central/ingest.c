@@ -23,8 +23,8 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/util.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define ERR_MAX 300
 #define TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */

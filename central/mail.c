@@ -24,7 +24,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #define SITE_CHARS 64   /* the site name in the Subject and the text */
 #define SERIAL_CHARS 64 /* a serial number */

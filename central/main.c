@@ -6,7 +6,7 @@
 #include "config.h"
 #include "central/ccli.h"
 #include "common/clock.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 static const struct {
   const char *name;

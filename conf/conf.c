@@ -24,7 +24,7 @@
 #include "common/cred.h"
 #include "common/platform.h"
 #include "common/util.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #ifndef ASR_STATEDIR
 #define ASR_STATEDIR "/var/lib/asr-agent"

@@ -21,7 +21,7 @@ EOF
 "$top/scripts/deps.sh" test
 
 echo "== clang-format"
-files=$(find common snmp store agent uplink central replenish tests/unit fuzz -name '*.[ch]' | sort)
+files=$(find common wire snmp store agent uplink central replenish tests/unit fuzz -name '*.[ch]' | sort)
 # shellcheck disable=SC2086
 if ! clang-format --dry-run --Werror $files; then
   echo "clang-format: the files above need 'clang-format -i'" >&2

@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/device.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
-#include "snmp/printer.h"
 #include "store/events.h"
 #include "store/meters.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 /* ---- pure helpers ---- */
 

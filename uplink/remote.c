@@ -8,7 +8,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 #include "uplink/uplink.h"
 
 void asr_remote_doc_free(asr_remote_doc *d)

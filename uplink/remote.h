@@ -16,7 +16,7 @@
 
 #include "common/result.h"
 #include "store/outbox.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #define ASR_REMOTE_PATH "/v1/config"
 #define ASR_REMOTE_MAX_ANSWER (256u << 10)

@@ -23,7 +23,7 @@
 #include "common/text.h"
 #include "common/util.h"
 #include "uplink/batch.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 /* ---- the retry policy ---- */
 

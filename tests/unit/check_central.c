@@ -22,8 +22,8 @@
 #include "common/clock.h"
 #include "common/date.h"
 #include "common/util.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define NOW INT64_C(1795000000)
 

@@ -18,7 +18,7 @@
 #include "store/outbox.h"
 #include "store/store.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
+#include "wire/gz.h"
 #include "tests/unit/testutil.h"
 
 #define AGENT "ag_0123456789abcdef0123456789abcdef"

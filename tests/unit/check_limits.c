@@ -31,8 +31,8 @@
 #include "store/events.h"
 #include "tests/unit/schema_v2.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 /* The agent's batches stay within the central's bounds (docs/protocol.md, "Limits"): a
  * batch of the default size is never refused, a larger one only split. */

@@ -9,7 +9,7 @@
 
 #include "central/mail.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #define NOW INT64_C(1795000000) /* Wed, 18 Nov 2026 11:06:40 +0000 */
 

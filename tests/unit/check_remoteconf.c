@@ -2,7 +2,7 @@
  * asr-central uses it (conf/conf.c, asr_conf_check_remote), the precedence of the file's
  * `local` values over the central's and of the central's over the file's, the signed
  * answer of POST /v1/config (uplink/remote.c) and the sealing of pass phrases at rest
- * (uplink/seal.c). */
+ * (wire/seal.c). */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -14,8 +14,8 @@
 #include "conf/conf.h"
 #include "tests/unit/testutil.h"
 #include "uplink/remote.h"
-#include "uplink/seal.h"
-#include "uplink/sign.h"
+#include "wire/seal.h"
+#include "wire/sign.h"
 
 #define SECRET "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define AGENT "ag_0123456789abcdef0123456789abcdef"

@@ -1,4 +1,4 @@
-/* check_sign.c: request signatures (uplink/sign.c) and gzip (uplink/gz.c).
+/* check_sign.c: request signatures (wire/sign.c) and gzip (wire/gz.c).
  * The HMAC vector was computed with openssl(1):
  *   printf 'v1\nPOST\n/v1/batches\n1795000000\n%s' "$(printf hello | sha256sum | cut -c1-64)" |
  *   openssl dgst -sha256 -mac HMAC -macopt hexkey:000102...1f */
@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"

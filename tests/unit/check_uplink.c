@@ -13,8 +13,8 @@
 #include "store/outbox.h"
 #include "store/store.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
-#include "uplink/http.h"
+#include "wire/gz.h"
+#include "wire/http.h"
 #include "uplink/uplink.h"
 #include "tests/unit/testutil.h"
 

@@ -1,5 +1,5 @@
 /* gz.c: gzip with zlib, bounded on the way in. */
-#include "uplink/gz.h"
+#include "wire/gz.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* uplink/smtp.c: one e-mail over SMTP with libcurl.
+/* wire/smtp.c: one e-mail over SMTP with libcurl.
  *
  * Why a debug callback: libcurl reports an SMTP failure as a generic transfer error
  * (CURLE_SEND_ERROR, CURLE_WEIRD_SERVER_REPLY...) and CURLINFO_RESPONSE_CODE gives only the
@@ -10,7 +10,7 @@
  *
  * Reading order: the checks (addresses, URL, conf), the callbacks, the options, the
  * error conversion, the send. Dot-stuffing and the final "." are libcurl's job. */
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #include <curl/curl.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* seal.c: AES-256-GCM sealing of secrets at rest (see seal.h). */
-#include "uplink/seal.h"
+#include "wire/seal.h"
 
 #include <string.h>
 

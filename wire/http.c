@@ -1,8 +1,9 @@
-/* uplink/http.c: one HTTPS POST with libcurl (the only code that includes curl/curl.h).
+/* wire/http.c: one HTTPS POST with libcurl (with smtp.c the only code that includes
+ * curl/curl.h).
  *
  * Reading order: the pure parts (Retry-After, endpoint check), the response callbacks
  * (bounded body, Retry-After header), the options, the error conversion, the POST. */
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* sign.c: HMAC-SHA256 request signatures, SHA-256 digests and random secrets (OpenSSL). */
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #include <string.h>
 
