@@ -24,6 +24,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "common/util.h"
+#include "wire/b64.h"
 #include "wire/smtp.h"
 
 #define SITE_CHARS 64   /* the site name in the Subject and the text */
@@ -119,23 +120,16 @@ static void message_id(asr_buf *b, const char *key, const char *from)
   asr_buf_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
 }
 
-/* Appends the base64 of s[0..n). */
+/* Appends the base64 of s[0..n) (n <= 42: one encoded-word). */
 static void base64(asr_buf *b, const unsigned char *s, size_t n)
 {
-  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char text[64];
 
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned long v = (unsigned long)s[i] << 16;
-    char q[4];
-
-    v |= i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0;
-    v |= i + 2 < n ? s[i + 2] : 0;
-    q[0] = al[v >> 18 & 63];
-    q[1] = al[v >> 12 & 63];
-    q[2] = i + 1 < n ? al[v >> 6 & 63] : '=';
-    q[3] = i + 2 < n ? al[v & 63] : '=';
-    asr_buf_add(b, q, 4);
+  if (asr_b64_encode(s, n, text, sizeof(text)) != ASR_OK) {
+    b->err = b->err ? b->err : ASR_ERR_INVALID; /* the compose fails */
+    return;
   }
+  asr_buf_puts(b, text);
 }
 
 /* "Subject: TEXT": as is when it is ASCII, else as RFC 2047 encoded-words of at most 42
