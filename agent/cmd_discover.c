@@ -267,7 +267,7 @@ static asr_result add_file(discover_args *a, const char *path, char *err, size_t
   asr_result r;
 
   if (!f) {
-    asr_fmt(err, n, "%s: cannot be read", path);
+    asr_fmt_cut(err, n, "%s: cannot be read", path);
     return ASR_ERR_IO;
   }
   r = asr_targets_add_file(&a->targets, strcmp(path, "-") == 0 ? "(stdin)" : path, f, a->force, err,
@@ -321,7 +321,8 @@ static asr_result build_sets(discover_ctx *x)
       asr_snmp_cred *c = &cs->creds[cs->n++];
 
       c->version = s->version;
-      asr_strlcpy(c->community, set->communities[k], sizeof(c->community));
+      if (asr_strlcpy(c->community, set->communities[k], sizeof(c->community)) != ASR_OK)
+        return ASR_ERR_INVALID; /* never a cut community (same size: cannot happen) */
     }
   }
   return ASR_OK;
@@ -413,7 +414,7 @@ static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool confl
   (void)port;
   (void)id;
   x->conflicts += conflict;
-  asr_fmt(note, sizeof(note), "%s: not saved", detail);
+  asr_fmt_cut(note, sizeof(note), "%s: not saved", detail);
   list_device(x, dev, conflict ? "conflict" : "problem", note);
 }
 
@@ -421,7 +422,7 @@ static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool confl
 static void skipped(discover_ctx *x, const asr_scan_result *res)
 {
   if (x->skipped++ == 0)
-    asr_strlcpy(x->first_skipped, res->job->address, sizeof(x->first_skipped));
+    asr_strlcpy_cut(x->first_skipped, res->job->address, sizeof(x->first_skipped));
 }
 
 static void on_result(const asr_scan_result *res, void *ctx)
@@ -502,11 +503,11 @@ static int print_discovery(discover_ctx *x)
   const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers,
                          "skipped", skip,    "conflicts", conflicts, NULL};
 
-  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
-  asr_fmt(responded, sizeof(responded), "%zu", x->responded);
-  asr_fmt(printers, sizeof(printers), "%zu", x->printers);
-  asr_fmt(skip, sizeof(skip), "%zu", x->skipped);
-  asr_fmt(conflicts, sizeof(conflicts), "%zu", x->conflicts);
+  asr_fmt_cut(scanned, sizeof(scanned), "%zu", x->scanned);
+  asr_fmt_cut(responded, sizeof(responded), "%zu", x->responded);
+  asr_fmt_cut(printers, sizeof(printers), "%zu", x->printers);
+  asr_fmt_cut(skip, sizeof(skip), "%zu", x->skipped);
+  asr_fmt_cut(conflicts, sizeof(conflicts), "%zu", x->conflicts);
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   if (x->a->fmt == ASR_FMT_TABLE)
@@ -565,9 +566,9 @@ static int print_interrupted(discover_ctx *x, size_t total)
                 asr_plural((long long)x->printers, "printer", "printers"),
                 x->st ? (x->failed_saves ? ", some not saved" : " and saved")
                       : " (not saved: --no-save)");
-  asr_fmt(scanned, sizeof(scanned), "%zu", x->scanned);
-  asr_fmt(responded, sizeof(responded), "%zu", x->responded);
-  asr_fmt(printers, sizeof(printers), "%zu", x->printers);
+  asr_fmt_cut(scanned, sizeof(scanned), "%zu", x->scanned);
+  asr_fmt_cut(responded, sizeof(responded), "%zu", x->responded);
+  asr_fmt_cut(printers, sizeof(printers), "%zu", x->printers);
   if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   return ASR_EXIT_INTERRUPTED;

@@ -279,10 +279,13 @@ static int do_enroll(asr_store *st, enroll_args *a, const char *token, const cha
   r = asr_uplink_enroll(&ho, a->c.endpoint, token, host, PACKAGE_VERSION, &e, err, sizeof(err));
   if (r)
     return request_failed(r, err);
-  asr_strlcpy(a->c.agent_id, e.agent_id, sizeof(a->c.agent_id));
-  asr_strlcpy(a->c.secret, e.secret, sizeof(a->c.secret));
-  asr_strlcpy(a->c.site, e.site, sizeof(a->c.site));
-  r = asr_outbox_enroll(st, &a->c, asr_now());
+  r = asr_strlcpy(a->c.agent_id, e.agent_id, sizeof(a->c.agent_id));
+  if (!r)
+    r = asr_strlcpy(a->c.secret, e.secret, sizeof(a->c.secret));
+  if (!r)
+    r = asr_strlcpy(a->c.site, e.site, sizeof(a->c.site));
+  if (!r)
+    r = asr_outbox_enroll(st, &a->c, asr_now());
   if (r) {
     asr_cli_error("enrolled as %s but not saved: %s", e.agent_id, asr_store_errmsg(st));
     status = asr_cli_exit_for(r);
@@ -294,11 +297,12 @@ static int do_enroll(asr_store *st, enroll_args *a, const char *token, const cha
   return status;
 }
 
-/* Copies the settings given on the command line over the stored ones. */
+/* Copies the settings given on the command line over the stored ones (the same fields of
+ * the same struct: nothing is cut). */
 #define MERGE(opt, field)                                                                          \
   do {                                                                                             \
     if (a->given[(opt)-OPT_ENDPOINT])                                                              \
-      asr_strlcpy(old->field, a->c.field, sizeof(old->field));                                     \
+      asr_strlcpy_cut(old->field, a->c.field, sizeof(old->field));                                 \
   } while (0)
 
 static void merge(asr_outbox_cred *old, const enroll_args *a)

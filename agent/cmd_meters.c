@@ -143,7 +143,7 @@ int asr_cmd_meters(int argc, char **argv)
   if (!month) {
     asr_civil today = asr_date_civil(now / 86400);
 
-    asr_fmt(cur, sizeof(cur), "%04d-%02u", (int)today.year, today.month);
+    asr_fmt_cut(cur, sizeof(cur), "%04d-%02u", (int)today.year, today.month);
     month = cur;
   }
   if (!parse_month(month, &from, &until)) {

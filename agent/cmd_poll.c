@@ -91,8 +91,8 @@ static int collect(const asr_store_device *d, void *ctx)
   t = &x->targets[x->n];
   t->id = d->id;
   t->cred = d->cred;
-  asr_strlcpy(t->serial, d->dev.serial, sizeof(t->serial));
-  asr_strlcpy(t->address, d->dev.ip, sizeof(t->address));
+  asr_strlcpy_cut(t->serial, d->dev.serial, sizeof(t->serial));
+  asr_strlcpy_cut(t->address, d->dev.ip, sizeof(t->address));
   t->port = d->port ? d->port : 161;
   t->last_try = d->last_good_poll > d->last_failure_at ? d->last_good_poll : d->last_failure_at;
   x->n++;
@@ -149,8 +149,8 @@ static int other_printer(poll_ctx *x, const poll_target *t, const asr_scan_resul
 
   if (!t->serial[0] || !x->dev->serial[0] || strcmp(t->serial, x->dev->serial) == 0)
     return 0;
-  asr_fmt(reason, sizeof(reason), "a different printer (serial %.40s) answers at this address",
-          x->dev->serial);
+  asr_fmt_cut(reason, sizeof(reason), "a different printer (serial %.40s) answers at this address",
+              x->dev->serial);
   record_failure(x, t->id, res->job->address, ASR_ERR_NOT_FOUND, reason);
   return 1;
 }
@@ -198,8 +198,8 @@ static void not_reached(poll_ctx *x, const poll_target *t, const asr_scan_result
     x->stopped++;
     return;
   }
-  asr_fmt(reason, sizeof(reason), "poll deadline (%u s) reached %s", x->deadline_s,
-          res->requests ? "while it answered" : "before its turn");
+  asr_fmt_cut(reason, sizeof(reason), "poll deadline (%u s) reached %s", x->deadline_s,
+              res->requests ? "while it answered" : "before its turn");
   record_failure(x, t->id, res->job->address, ASR_ERR_TIMEOUT, reason);
 }
 
@@ -273,7 +273,7 @@ static void make_jobs(poll_ctx *x)
     asr_scan_job *j = &x->jobs[i];
 
     memset(j, 0, sizeof(*j));
-    asr_strlcpy(j->address, x->targets[i].address, sizeof(j->address));
+    asr_strlcpy_cut(j->address, x->targets[i].address, sizeof(j->address));
     j->port = x->targets[i].port;
     j->creds = &x->targets[i].cred;
     j->n_creds = 1;
@@ -288,9 +288,9 @@ static void poll_summary(const poll_ctx *x)
   if (x->quiet)
     return;
   if (x->conflicts)
-    (void)asr_fmt(conflicts, sizeof(conflicts), ", %zu identity conflicts", x->conflicts);
+    asr_fmt_cut(conflicts, sizeof(conflicts), ", %zu identity conflicts", x->conflicts);
   if (x->stopped)
-    (void)asr_fmt(stopped, sizeof(stopped), ", %zu not polled (stopped)", x->stopped);
+    asr_fmt_cut(stopped, sizeof(stopped), ", %zu not polled (stopped)", x->stopped);
   asr_cli_note("polled %zu devices: %zu read, %zu failed%s%s", x->n, x->ok, x->failed, conflicts,
                stopped);
 }

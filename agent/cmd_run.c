@@ -158,10 +158,10 @@ static int run_config_exists(const run_args *a)
 
   if (!a->config || asr_platform_realpath(a->config, abs, sizeof(abs)))
     return -1;
-  asr_fmt(msg, sizeof(msg),
-          "run: %s: no such configuration file (a --config FILE must exist): not "
-          "starting",
-          a->config);
+  asr_fmt_cut(msg, sizeof(msg),
+              "run: %s: no such configuration file (a --config FILE must exist): not "
+              "starting",
+              a->config);
   if (a->service)
     asr_log(ASR_LOG_ERR, "%s", msg);
   asr_cli_error("%s", msg);

@@ -370,7 +370,7 @@ static void args_target_settings(argv_buf *a, const asr_conf *c)
     char line[sizeof(c->target_communities[0])], one[sizeof(line) + 1], *save = NULL;
     const char *target;
 
-    asr_strlcpy(line, c->target_communities[i], sizeof(line));
+    asr_strlcpy_cut(line, c->target_communities[i], sizeof(line));
     target = strtok_r(line, " ", &save);
     for (char *w = strtok_r(NULL, " ", &save); target && w; w = strtok_r(NULL, " ", &save)) {
       if (asr_fmt(one, sizeof(one), "%s=%s", target, w) != ASR_OK) {
@@ -390,7 +390,7 @@ static void args_targets(argv_buf *a, const asr_conf *c)
 {
   for (size_t i = 0; i < c->n_targets; i++) {
     char line[sizeof(c->targets[0])], *save = NULL;
-    asr_strlcpy(line, c->targets[i], sizeof(line));
+    asr_strlcpy_cut(line, c->targets[i], sizeof(line));
     for (char *t = strtok_r(line, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save))
       arg_add(a, t);
   }
@@ -518,7 +518,7 @@ static void publish_status(asr_daemon *d)
     return;
   if (d->last_upload > 0) {
     int64_t s = ((d->last_upload % DAY) + DAY) % DAY;
-    asr_fmt(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
+    asr_fmt_cut(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
   }
   if (asr_fmt(line, sizeof(line), "%zu %s, %zu silent, last upload %s", x.devices,
               asr_plural((long long)x.devices, "device", "devices"), x.silent, when) == ASR_OK)
@@ -726,7 +726,7 @@ static void targets_fingerprint(const asr_conf *c, char *out, size_t n)
     h = (h ^ '\n') * UINT64_C(1099511628211);
   }
   h = (h ^ c->snmp_port) * UINT64_C(1099511628211);
-  asr_fmt(out, n, "%016llx", (unsigned long long)h);
+  asr_fmt_cut(out, n, "%016llx", (unsigned long long)h);
 }
 
 /* Writes the start of job now, before it runs (a crash in it still counts as a run). */

@@ -550,13 +550,13 @@ static void put_cell(FILE *out, const char *s, size_t cols, int pad)
 static void format_age(json_int_t age, char *buf, size_t n)
 {
   if (age < 120)
-    asr_fmt(buf, n, "%llds ago", (long long)age);
+    asr_fmt_cut(buf, n, "%llds ago", (long long)age);
   else if (age < 7200)
-    asr_fmt(buf, n, "%lldm ago", (long long)(age / 60));
+    asr_fmt_cut(buf, n, "%lldm ago", (long long)(age / 60));
   else if (age < 172800)
-    asr_fmt(buf, n, "%lldh ago", (long long)(age / 3600));
+    asr_fmt_cut(buf, n, "%lldh ago", (long long)(age / 3600));
   else
-    asr_fmt(buf, n, "%lldd ago", (long long)(age / 86400));
+    asr_fmt_cut(buf, n, "%lldd ago", (long long)(age / 86400));
 }
 
 /* The "lowToner,doorOpen" list of a device's error names. */
@@ -591,9 +591,9 @@ static void colorant_cell(const json_t *s, char *buf, size_t n)
   const char *own = jstr(s, "colorant"), *std = jstr(s, "colorant_std");
 
   if (!*std || !*own || strcmp(own, std) == 0)
-    asr_strlcpy(buf, *std ? std : own, n);
+    asr_strlcpy_cut(buf, *std ? std : own, n);
   else
-    asr_fmt(buf, n, "%s (%s)", std, own);
+    asr_fmt_cut(buf, n, "%s (%s)", std, own);
 }
 
 static void print_supply_row(FILE *out, const json_t *s, int bars)
@@ -603,7 +603,7 @@ static void print_supply_row(FILE *out, const json_t *s, int bars)
   int known = jint(s, "percent", &pct);
 
   if (known)
-    asr_fmt(buf, sizeof(buf), "%lld%%", (long long)pct);
+    asr_fmt_cut(buf, sizeof(buf), "%lld%%", (long long)pct);
   colorant_cell(s, colorant, sizeof(colorant));
   fputs("    ", out);
   put_cell(out, jstr(s, "description"), DESCR_COLS, 1);
@@ -628,7 +628,7 @@ static void print_state_cell(FILE *out, const json_t *dev, int pad)
     format_age(v, age, sizeof(age));
     age[strcspn(age, " ")] = '\0'; /* "3d ago" -> "3d" */
   }
-  asr_fmt(cell, sizeof(cell), "%s%s%s", *state ? state : "-", age[0] ? " " : "", age);
+  asr_fmt_cut(cell, sizeof(cell), "%s%s%s", *state ? state : "-", age[0] ? " " : "", age);
   fputs("  ", out);
   put_cell(out, cell, 15, pad);
 }
@@ -649,11 +649,11 @@ static void last_poll_cell(const json_t *dev, char *buf, size_t n)
 
   if (last_poll_failed(dev) && jint(dev, "last_failure_seconds", &v)) {
     format_age(v, age, sizeof(age));
-    asr_fmt(buf, n, "%s FAILED", age);
+    asr_fmt_cut(buf, n, "%s FAILED", age);
   } else if (jint(dev, "age_seconds", &v)) {
     format_age(v, buf, n);
   } else {
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
   }
 }
 
@@ -678,7 +678,7 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   char pages[24] = "-", age[40], errors[512];
 
   if (jint(dev, "page_count", &v))
-    asr_fmt(pages, sizeof(pages), "%lld", (long long)v);
+    asr_fmt_cut(pages, sizeof(pages), "%lld", (long long)v);
   last_poll_cell(dev, age, sizeof(age));
   put_cell(out, jstr(dev, "ip"), 15, 1);
   fputc(' ', out);
@@ -846,7 +846,7 @@ static void csv_num(FILE *out, const json_t *o, const char *key, int last)
   char buf[32] = "";
 
   if (jint(o, key, &v))
-    asr_fmt(buf, sizeof(buf), "%lld", (long long)v);
+    asr_fmt_cut(buf, sizeof(buf), "%lld", (long long)v);
   csv_cell(out, buf, 0, last);
 }
 

@@ -755,16 +755,16 @@ static void supply_label(const cstore_supply_row *s, char *buf, size_t n)
   bool asr = type && asr_rp_type_forecast_ordered(asr_supply_type_code(type));
 
   if (asr || !type) {
-    asr_strlcpy(buf, col ? col : type ? type : "?", n);
+    asr_strlcpy_cut(buf, col ? col : type ? type : "?", n);
     return;
   }
   for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
     if (strcmp(type, type_names[i].type) == 0)
       type = type_names[i].name;
   if (col && strcmp(s->type, "wasteToner") != 0)
-    asr_fmt(buf, n, "%s (%s)", type, col);
+    asr_fmt_cut(buf, n, "%s (%s)", type, col);
   else
-    asr_strlcpy(buf, type, n);
+    asr_strlcpy_cut(buf, type, n);
 }
 
 static json_t *supplies_json(const cstore_device_row *d)

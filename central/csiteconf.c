@@ -46,27 +46,28 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
     if (fd < 0 || asr_sign_random_hex(hex, 32) != ASR_OK) {
       if (fd >= 0)
         close(fd);
-      asr_fmt(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
+      asr_fmt_cut(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
       return ASR_ERR_IO;
     }
     hex[ASR_SEAL_KEY_HEX] = '\n';
     r = write(fd, hex, ASR_SEAL_KEY_HEX + 1) == ASR_SEAL_KEY_HEX + 1 ? ASR_OK : ASR_ERR_IO;
     close(fd);
-    asr_strlcpy(key, hex, ASR_SEAL_KEY_HEX + 1);
+    asr_strlcpy_cut(key, hex, ASR_SEAL_KEY_HEX + 1);
     key[ASR_SEAL_KEY_HEX] = '\0';
     memset(hex, 0, sizeof(hex));
     if (r)
-      asr_fmt(err, n, "%s: cannot write the key file", path);
+      asr_fmt_cut(err, n, "%s: cannot write the key file", path);
     return r;
   }
   if (!f) {
-    asr_fmt(err, n, "%s: cannot read the key of the pass phrases: %s", path, strerror(errno));
+    asr_fmt_cut(err, n, "%s: cannot read the key of the pass phrases: %s", path, strerror(errno));
     return ASR_ERR_IO;
   }
   r = asr_platform_file_private(f);
   if (r) {
     fclose(f);
-    asr_fmt(err, n, "%s: readable by group or others (or not a regular file): chmod 600 it", path);
+    asr_fmt_cut(err, n, "%s: readable by group or others (or not a regular file): chmod 600 it",
+                path);
     return ASR_ERR_SECRET;
   }
   if (!fgets(line, sizeof(line), f))
@@ -75,18 +76,19 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
   line[strcspn(line, "\r\n")] = '\0';
   if (!asr_hex_is(line, ASR_SEAL_KEY_HEX)) {
     asr_secret_wipe(line, sizeof(line));
-    asr_fmt(err, n, "%s: not a key (64 lowercase hex digits)", path);
+    asr_fmt_cut(err, n, "%s: not a key (64 lowercase hex digits)", path);
     return ASR_ERR_SECRET;
   }
-  asr_strlcpy(key, line, ASR_SEAL_KEY_HEX + 1);
+  asr_strlcpy_cut(key, line, ASR_SEAL_KEY_HEX + 1);
   asr_secret_wipe(line, sizeof(line));
   return ASR_OK;
 }
 
-/* The additional data of a sealed value: where it belongs. */
-static void seal_aad(int64_t site_id, const char *key, char *out, size_t n)
+/* The additional data of a sealed value: where it belongs. ASR_ERR_TOO_LARGE when it does
+ * not fit out (a cut one would bind the value to another place). */
+static asr_result seal_aad(int64_t site_id, const char *key, char *out, size_t n)
 {
-  asr_fmt(out, n, "asr-site-config:%lld:%s", (long long)site_id, key);
+  return asr_fmt(out, n, "asr-site-config:%lld:%s", (long long)site_id, key);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -296,11 +298,13 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
     any |= a->ch[i].sealed && a->ch[i].value;
   if (!any)
     return ASR_OK;
-  if (a->key_file)
-    asr_strlcpy(path, a->key_file, sizeof(path));
+  r = a->key_file ? asr_strlcpy(path, a->key_file, sizeof(path))
+                  : csiteconf_key_path(a->db, path, sizeof(path));
+  if (r)
+    asr_fmt_cut(err, sizeof(err), "%s: the key file's path is too long",
+                a->key_file ? a->key_file : a->db);
   else
-    csiteconf_key_path(a->db, path, sizeof(path));
-  r = read_key(path, true, key, err, sizeof(err));
+    r = read_key(path, true, key, err, sizeof(err));
   if (r) {
     ccli_error("site config: %s", err);
     return r;
@@ -308,8 +312,9 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
   for (size_t i = 0; !r && i < a->n; i++) {
     if (!a->ch[i].sealed || !a->ch[i].value)
       continue;
-    seal_aad(site_id, a->ch[i].key, aad, sizeof(aad));
-    r = asr_seal(key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
+    r = seal_aad(site_id, a->ch[i].key, aad, sizeof(aad));
+    if (!r)
+      r = asr_seal(key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
     a->ch[i].value = sealed[k++];
   }
   asr_secret_wipe(key, sizeof(key));
@@ -568,15 +573,15 @@ static int open_values(const cstore_conf *cur, const char *db_path, json_t *vals
       break;
     }
     have_key = true;
-    seal_aad(cur->site_id, cur->v[i].key, aad, sizeof(aad));
-    if (asr_unseal(key, aad, cur->v[i].value, plain, sizeof(plain)) != ASR_OK) {
+    if (seal_aad(cur->site_id, cur->v[i].key, aad, sizeof(aad)) != ASR_OK ||
+        asr_unseal(key, aad, cur->v[i].value, plain, sizeof(plain)) != ASR_OK) {
       asr_log(ASR_LOG_ERR, "configuration: site %lld: %s does not open with the key",
               (long long)cur->site_id, cur->v[i].key);
       status = fail(ans, 500, "configuration: the pass phrases cannot be opened");
       break;
     }
     json_object_set_new(secrets, cur->v[i].key, json_string(plain));
-    memset(plain, 0, sizeof(plain));
+    asr_secret_wipe(plain, sizeof(plain));
   }
   asr_secret_wipe(key, sizeof(key));
   return status;

@@ -449,7 +449,7 @@ static void set_err(cstore *st, const char *fmt, ...)
   n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
   va_end(ap);
   if (n < 0)
-    asr_strlcpy(st->err, "database error", sizeof(st->err));
+    asr_strlcpy_cut(st->err, "database error", sizeof(st->err));
   asr_log(ASR_LOG_INFO, "%s", st->err);
 }
 
@@ -699,7 +699,7 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
   return ASR_OK;
 fail:
   if (err && n)
-    asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n);
+    asr_strlcpy_cut(err, st ? cstore_errmsg(st) : "out of memory", n);
   cstore_close(st);
   return r;
 }
@@ -1335,8 +1335,8 @@ static asr_result refusals_record(cstore *st, const cstore_agent *ag, const csto
     more.events -= b->refused[i].events;
   }
   if (!r && b->refused_more > 0) {
-    asr_fmt(more.error, sizeof(more.error), "%lld more refused parts, not listed",
-            (long long)b->refused_more);
+    asr_fmt_cut(more.error, sizeof(more.error), "%lld more refused parts, not listed",
+                (long long)b->refused_more);
     r = problem_add(st, ag, b, now, "more", &more, more.error);
   }
   return r;
@@ -1458,7 +1458,7 @@ static const char *col_copy(sqlite3_stmt *s, int col, char *buf)
 
   if (!v)
     return NULL;
-  asr_strlcpy(buf, v, CSTORE_NAME_MAX);
+  asr_strlcpy_cut(buf, v, CSTORE_NAME_MAX);
   return buf;
 }
 
@@ -2036,14 +2036,15 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
   if (!r && row) {
     out->id = id;
     out->site_id = sqlite3_column_int64(s, 0);
-    asr_strlcpy(out->site, col_text(s, 1), sizeof(out->site));
-    asr_strlcpy(out->contact, col_text(s, 2), sizeof(out->contact));
-    asr_strlcpy(out->state, col_text(s, 3), sizeof(out->state));
+    asr_strlcpy_cut(out->site, col_text(s, 1), sizeof(out->site));
+    asr_strlcpy_cut(out->contact, col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy_cut(out->state, col_text(s, 3), sizeof(out->state));
     out->was_backordered = sqlite3_column_int(s, 4) != 0;
     out->contact_id = sqlite3_column_int64(s, 5);
-    asr_strlcpy(out->address, col_text(s, 6) ? col_text(s, 6) : "", sizeof(out->address));
-    asr_strlcpy(out->contact_name, col_text(s, 7) ? col_text(s, 7) : "", sizeof(out->contact_name));
-    asr_strlcpy(out->kind, col_text(s, 8) ? col_text(s, 8) : "asr", sizeof(out->kind));
+    asr_strlcpy_cut(out->address, col_text(s, 6) ? col_text(s, 6) : "", sizeof(out->address));
+    asr_strlcpy_cut(out->contact_name, col_text(s, 7) ? col_text(s, 7) : "",
+                    sizeof(out->contact_name));
+    asr_strlcpy_cut(out->kind, col_text(s, 8) ? col_text(s, 8) : "asr", sizeof(out->kind));
   }
   stmt_done(s);
   if (!r && !row) {
@@ -2729,9 +2730,9 @@ static asr_result contact_values_get(cstore *st, int64_t id, contact_values *v)
   sqlite3_bind_int64(s, 1, id);
   r = stmt_row(st, s, "looking up a contact", &row);
   if (!r && row) {
-    asr_strlcpy(v->name, col_text(s, 0) ? col_text(s, 0) : "", sizeof(v->name));
-    asr_strlcpy(v->email, col_text(s, 1) ? col_text(s, 1) : "", sizeof(v->email));
-    asr_strlcpy(v->address, col_text(s, 2) ? col_text(s, 2) : "", sizeof(v->address));
+    asr_strlcpy_cut(v->name, col_text(s, 0) ? col_text(s, 0) : "", sizeof(v->name));
+    asr_strlcpy_cut(v->email, col_text(s, 1) ? col_text(s, 1) : "", sizeof(v->email));
+    asr_strlcpy_cut(v->address, col_text(s, 2) ? col_text(s, 2) : "", sizeof(v->address));
     v->site_id = sqlite3_column_int64(s, 3);
   }
   stmt_done(s);
@@ -2798,8 +2799,8 @@ asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_
   r = stmt_row(st, s, "looking up a device", &row);
   if (!r && row) {
     site = sqlite3_column_int64(s, 0);
-    asr_strlcpy(serial, col_text(s, 1) ? col_text(s, 1) : "", sizeof(serial));
-    asr_strlcpy(before, col_text(s, 2) ? col_text(s, 2) : "", sizeof(before));
+    asr_strlcpy_cut(serial, col_text(s, 1) ? col_text(s, 1) : "", sizeof(serial));
+    asr_strlcpy_cut(before, col_text(s, 2) ? col_text(s, 2) : "", sizeof(before));
   }
   stmt_done(s);
   if (!r && !row) {

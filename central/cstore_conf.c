@@ -77,8 +77,8 @@ asr_result cstore_conf_get(cstore *st, int64_t site_id, cstore_conf *out)
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n < CSTORE_CONF_MAX_KEYS) {
     cstore_conf_value *v = &out->v[out->n++];
 
-    asr_strlcpy(v->key, col(s, 0) ? col(s, 0) : "", sizeof(v->key));
-    asr_strlcpy(v->value, col(s, 1) ? col(s, 1) : "", sizeof(v->value));
+    asr_strlcpy_cut(v->key, col(s, 0) ? col(s, 0) : "", sizeof(v->key));
+    asr_strlcpy_cut(v->value, col(s, 1) ? col(s, 1) : "", sizeof(v->value));
     v->sealed = sqlite3_column_int(s, 2) != 0;
   }
   sqlite3_finalize(s);
@@ -102,7 +102,7 @@ static asr_result old_shown(cstore *st, int64_t site_id, const char *key, char *
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *set = true;
-    asr_strlcpy(buf, sqlite3_column_int(s, 1) ? SECRET_SHOWN : (col(s, 0) ? col(s, 0) : ""), n);
+    asr_strlcpy_cut(buf, sqlite3_column_int(s, 1) ? SECRET_SHOWN : (col(s, 0) ? col(s, 0) : ""), n);
   }
   sqlite3_finalize(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : ASR_ERR_DB;

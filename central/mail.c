@@ -101,9 +101,9 @@ static void rfc5322_date(int64_t t, char *buf, size_t n)
   days -= secs < 0;
   secs += secs < 0 ? DAY : 0;
   c = asr_date_civil(days);
-  asr_fmt(buf, n, "%s, %02u %s %04lld %02d:%02d:%02d +0000", wd[asr_date_weekday(days)], c.day,
-          mon[c.month - 1], (long long)c.year, (int)(secs / 3600), (int)(secs / 60 % 60),
-          (int)(secs % 60));
+  asr_fmt_cut(buf, n, "%s, %02u %s %04lld %02d:%02d:%02d +0000", wd[asr_date_weekday(days)], c.day,
+              mon[c.month - 1], (long long)c.year, (int)(secs / 3600), (int)(secs / 60 % 60),
+              (int)(secs % 60));
 }
 
 /* "<KEY@DOMAIN>": the key with every byte but [A-Za-z0-9_-] as "=XX", the domain of from. */
@@ -291,11 +291,11 @@ static void order_body(asr_buf *b, const cmail_notice *n, const char *site)
     asr_buf_printf(b, "Your request: %s\r\n", note);
   }
   asr_buf_add(b, "\r\n", 2);
-  asr_fmt(text, sizeof(text),
-          "It holds %zu line%s. Each box is labelled with the serial number of the printer "
-          "it is for: please keep it near that printer and install it when the printer asks "
-          "for it.",
-          n->n_lines, n->n_lines == 1 ? "" : "s");
+  asr_fmt_cut(text, sizeof(text),
+              "It holds %zu line%s. Each box is labelled with the serial number of the printer "
+              "it is for: please keep it near that printer and install it when the printer asks "
+              "for it.",
+              n->n_lines, n->n_lines == 1 ? "" : "s");
   paragraph(b, text);
   for (size_t i = 0; i < shown; i++)
     order_line(b, i, &n->lines[i]);
@@ -309,13 +309,13 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
   char iso[32];
 
   if (t <= 0 || t > DATE_MAX) {
-    asr_strlcpy(buf, t <= 0 ? "never" : "unknown", bn);
+    asr_strlcpy_cut(buf, t <= 0 ? "never" : "unknown", bn);
     return;
   }
   asr_time_iso(t, iso, sizeof(iso));
   iso[10] = ' ';
   iso[16] = '\0';
-  asr_fmt(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
+  asr_fmt_cut(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
 }
 
 static void device_item(asr_buf *b, size_t i, const cmail_device *d, int64_t now)
@@ -417,13 +417,14 @@ static void headers(asr_buf *b, const cmail_notice *n, const char *site)
 
   rfc5322_date(n->now, date, sizeof(date));
   if (is_order(n->kind))
-    asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
+    asr_fmt_cut(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id,
+                topic);
   else if (n->kind == CMAIL_REGISTERED)
-    asr_fmt(subj, sizeof(subj), "%s: %s", site, topic);
+    asr_fmt_cut(subj, sizeof(subj), "%s: %s", site, topic);
   else
-    asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
-            n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
-            n->n_devices == 1 ? "" : "s", topic);
+    asr_fmt_cut(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
+                n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
+                n->n_devices == 1 ? "" : "s", topic);
   asr_buf_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
   subject(b, subj);
   asr_buf_printf(b, "Date: %s\r\n", date);

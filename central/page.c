@@ -132,7 +132,7 @@ static void day_str(int64_t day, char *buf, size_t n)
 {
   asr_date_format_day(day, buf, n);
   if (day < 0 || day > DAY_MAX || !buf[0])
-    asr_strlcpy(buf, "\xe2\x80\x94", n);
+    asr_strlcpy_cut(buf, "\xe2\x80\x94", n);
 }
 
 /* "YYYY-MM-DD HH:MM UTC" of Unix seconds. */
@@ -141,13 +141,13 @@ static void time_str(int64_t t, char *buf, size_t n)
   char iso[32];
 
   if (t <= 0 || t / 86400 > DAY_MAX) {
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
     return;
   }
   asr_time_iso(t, iso, sizeof(iso));
   iso[10] = ' ';
   iso[16] = '\0';
-  asr_fmt(buf, n, "%s UTC", iso);
+  asr_fmt_cut(buf, n, "%s UTC", iso);
 }
 
 /* How long ago t was, compactly ("5 min ago", "3 h ago", "12 d ago"). */
@@ -156,15 +156,15 @@ static void age_str(int64_t now, int64_t t, char *buf, size_t n)
   int64_t s = now - t;
 
   if (t <= 0)
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
   else if (s < 60)
-    asr_strlcpy(buf, "just now", n);
+    asr_strlcpy_cut(buf, "just now", n);
   else if (s < 3600)
-    asr_fmt(buf, n, "%lld min ago", (long long)(s / 60));
+    asr_fmt_cut(buf, n, "%lld min ago", (long long)(s / 60));
   else if (s < 2 * 86400)
-    asr_fmt(buf, n, "%lld h ago", (long long)(s / 3600));
+    asr_fmt_cut(buf, n, "%lld h ago", (long long)(s / 3600));
   else
-    asr_fmt(buf, n, "%lld d ago", (long long)(s / 86400));
+    asr_fmt_cut(buf, n, "%lld d ago", (long long)(s / 86400));
 }
 
 static void pb_badge(asr_buf *b, view_state s)
@@ -805,28 +805,29 @@ static void supply_state_text(const view_site *v, const view_device *d, const vi
   int nd = d->state == VIEW_NO_RATE ? d->no_rate_days : s->no_rate_days;
 
   if (strcmp(key, "on hold") == 0)
-    asr_fmt(buf, n, "on hold (%s)", d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
+    asr_fmt_cut(buf, n, "on hold (%s)",
+                d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
   else if (strcmp(key, "no usage rate") == 0)
-    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)", nd > 0 ? nd : 1,
-            nd == 1 ? "" : "s");
+    asr_fmt_cut(buf, n, "no usage rate yet (%d more day%s of reports)", nd > 0 ? nd : 1,
+                nd == 1 ? "" : "s");
   else if (s->sstate == VIEW_S_ORDERED && s->next_delivery > 0) {
     day_str(s->next_delivery, day, sizeof(day));
-    asr_fmt(buf, n, "next delivery expected %s (order %lld)", day, (long long)s->open_order);
+    asr_fmt_cut(buf, n, "next delivery expected %s (order %lld)", day, (long long)s->open_order);
   } else if (s->sstate == VIEW_S_BACKORDERED)
-    asr_fmt(buf, n, "delayed: backordered (order %lld)", (long long)s->open_order);
+    asr_fmt_cut(buf, n, "delayed: backordered (order %lld)", (long long)s->open_order);
   else if (s->sstate == VIEW_S_WITH_BLACK)
-    asr_strlcpy(buf, "ships with the black toner", n);
+    asr_strlcpy_cut(buf, "ships with the black toner", n);
   else if (s->sstate == VIEW_S_NOT_ASR || !s->eligible)
-    asr_strlcpy(buf, "not supplied by ASR", n);
+    asr_strlcpy_cut(buf, "not supplied by ASR", n);
   else if (s->sstate == VIEW_S_IDLE)
-    asr_strlcpy(buf, "not used", n);
+    asr_strlcpy_cut(buf, "not used", n);
   else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today)
-    asr_strlcpy(buf, "order due now", n);
+    asr_strlcpy_cut(buf, "order due now", n);
   else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today + DAY_MAX) {
     day_str(s->order_day, day, sizeof(day));
-    asr_fmt(buf, n, "next order %s", day);
+    asr_fmt_cut(buf, n, "next order %s", day);
   } else
-    asr_strlcpy(buf, "no forecast", n);
+    asr_strlcpy_cut(buf, "no forecast", n);
 }
 
 static json_t *supply_json(const view_site *v, const view_device *d, const view_supply *s)
@@ -870,16 +871,16 @@ static json_t *supply_json(const view_site *v, const view_device *d, const view_
 static void device_state_text(const view_device *d, char *buf, size_t n)
 {
   if (d->state == VIEW_NO_RATE)
-    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)",
-            d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
+    asr_fmt_cut(buf, n, "no usage rate yet (%d more day%s of reports)",
+                d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
   else if (d->state == VIEW_NOT_ELIGIBLE)
-    asr_strlcpy(buf, "not eligible: high usage, not ordered for", n);
+    asr_strlcpy_cut(buf, "not eligible: high usage, not ordered for", n);
   else if (d->state == VIEW_DISCONNECTED)
-    asr_strlcpy(buf, "disconnected: not ordered for until it reports", n);
+    asr_strlcpy_cut(buf, "disconnected: not ordered for until it reports", n);
   else if (d->state == VIEW_SILENT)
-    asr_strlcpy(buf, "silent: no report lately", n);
+    asr_strlcpy_cut(buf, "silent: no report lately", n);
   else
-    asr_strlcpy(buf, "communicating, usage rate known", n);
+    asr_strlcpy_cut(buf, "communicating, usage rate known", n);
 }
 
 static json_t *device_json(const view_site *v, const view_device *d)

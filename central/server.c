@@ -729,12 +729,12 @@ static asr_result read_pem(const char *path, char **out, char *err, size_t n)
   asr_result r = ASR_ERR_IO;
 
   if (!f || !buf) {
-    asr_fmt(err, n, "%s: cannot read", path);
+    asr_fmt_cut(err, n, "%s: cannot read", path);
     goto out;
   }
   len = fread(buf, 1, PEM_MAX + 1, f);
   if (len == 0 || len > PEM_MAX || ferror(f)) {
-    asr_fmt(err, n, "%s: empty, unreadable or larger than %u bytes", path, PEM_MAX);
+    asr_fmt_cut(err, n, "%s: empty, unreadable or larger than %u bytes", path, PEM_MAX);
     goto out;
   }
   buf[len] = '\0';
@@ -755,11 +755,11 @@ static asr_result load_tls(central_server *sv, const central_server_opts *o, cha
   if (!o->tls_cert && !o->tls_key)
     return ASR_OK;
   if (!o->tls_cert || !o->tls_key) {
-    asr_strlcpy(err, "--tls-cert and --tls-key go together", n);
+    asr_strlcpy_cut(err, "--tls-cert and --tls-key go together", n);
     return ASR_ERR_USAGE;
   }
   if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-    asr_strlcpy(err, "this libmicrohttpd was built without TLS", n);
+    asr_strlcpy_cut(err, "this libmicrohttpd was built without TLS", n);
     return ASR_ERR_INVALID;
   }
   r = read_pem(o->tls_cert, &sv->cert, err, n);
@@ -801,8 +801,9 @@ static asr_result start_mhd(central_server *sv, const central_server_opts *o,
   sv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
                              MHD_OPTION_END);
   if (!sv->mhd) {
-    asr_fmt(err, n, "cannot listen on %s (address in use, not local, bad certificate%s)", o->listen,
-            o->tls_priorities ? ", or --tls-priorities not a GnuTLS priority string" : "");
+    asr_fmt_cut(err, n, "cannot listen on %s (address in use, not local, bad certificate%s)",
+                o->listen,
+                o->tls_priorities ? ", or --tls-priorities not a GnuTLS priority string" : "");
     return ASR_ERR_IO;
   }
   return ASR_OK;
@@ -817,7 +818,7 @@ static asr_result start_limits(central_server *sv, const central_server_opts *o,
   asr_result r = ASR_ERR_NOMEM;
 
   if (!central_tls_priorities(o->tls_min_version)) {
-    asr_fmt(err, n, "--tls-min-version: '%s' is not 1.2 or 1.3", o->tls_min_version);
+    asr_fmt_cut(err, n, "--tls-min-version: '%s' is not 1.2 or 1.3", o->tls_min_version);
     return ASR_ERR_USAGE;
   }
   /* one batch alone (its body, then its decoding) always fits in the budget */
@@ -831,7 +832,7 @@ static asr_result start_limits(central_server *sv, const central_server_opts *o,
   if (!r)
     r = pagepool_start(o->page_threads, o->page_queue, &sv->pages);
   if (r)
-    asr_strlcpy(err, "out of memory", n);
+    asr_strlcpy_cut(err, "out of memory", n);
   ingest_init();
   return r;
 }
@@ -847,7 +848,7 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
 
   *out = NULL;
   if (!sv || !(sv->db_path = strdup(o->db_path)) || pthread_key_create(&sv->db_key, close_db)) {
-    asr_strlcpy(err, "out of memory", n);
+    asr_strlcpy_cut(err, "out of memory", n);
     free(sv ? sv->db_path : NULL);
     free(sv);
     return r;
@@ -861,7 +862,7 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
   sv->log_ctx = o->log_ctx;
   r = central_parse_listen(o->listen, &ss, &sslen, &loopback);
   if (r)
-    asr_fmt(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
+    asr_fmt_cut(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
   if (!r)
     r = start_limits(sv, o, err, n);
   if (!r)

@@ -288,7 +288,7 @@ static void sync_parent(const char *path)
     return;
   slash = strrchr(dir, '/');
   if (!slash)
-    asr_strlcpy(dir, ".", sizeof(dir));
+    asr_strlcpy_cut(dir, ".", sizeof(dir));
   else if (slash == dir)
     dir[1] = '\0';
   else

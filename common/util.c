@@ -26,6 +26,12 @@ asr_result asr_strlcpy(char *dst, const char *src, size_t n)
   return ASR_OK;
 }
 
+void asr_strlcpy_cut(char *dst, const char *src, size_t n)
+{
+  if (asr_strlcpy(dst, src, n) != ASR_OK)
+    return; /* cut (or n 0): what fits is the text wanted */
+}
+
 int asr_hex_val(int c)
 {
   if (c >= '0' && c <= '9')
@@ -95,6 +101,18 @@ asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...)
   r = vfmt(dst, n, fmt, ap);
   va_end(ap);
   return r;
+}
+
+void asr_fmt_cut(char *dst, size_t n, const char *fmt, ...)
+{
+  va_list ap;
+  asr_result r;
+
+  va_start(ap, fmt);
+  r = vfmt(dst, n, fmt, ap);
+  va_end(ap);
+  if (r == ASR_ERR_INVALID && n > 0)
+    dst[0] = '\0'; /* vfmt did so already: a bad format leaves no text */
 }
 
 asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)

@@ -9,11 +9,28 @@
 
 #include "common/result.h"
 
+/* A result that must be looked at (GCC and clang check it; a (void) cast does not silence
+ * GCC): a cut string is either an error to report or a choice the caller says with the
+ * *_cut forms below. Empty for compilers without the attribute. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ASR_MUST_USE __attribute__((warn_unused_result))
+#else
+#define ASR_MUST_USE
+#endif
+
 /* Copies src into dst of size n, always NUL-terminated; ASR_ERR_TOO_LARGE if cut. */
-asr_result asr_strlcpy(char *dst, const char *src, size_t n);
+asr_result asr_strlcpy(char *dst, const char *src, size_t n) ASR_MUST_USE;
 
 /* Formats into dst of size n, always NUL-terminated; ASR_ERR_TOO_LARGE if cut. */
-asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...) ASR_MUST_USE
+    __attribute__((format(printf, 3, 4)));
+
+/* asr_strlcpy where a cut text is what the caller wants (a display, a log line, a message
+ * that stays readable cut): the deliberate form, without a result. */
+void asr_strlcpy_cut(char *dst, const char *src, size_t n);
+
+/* asr_fmt where a cut text is what the caller wants: the deliberate form. */
+void asr_fmt_cut(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends formatted text at dst+*len (bounded by n), advancing *len; cut -> TOO_LARGE. */
 asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)

@@ -258,7 +258,7 @@ static void fill_identity(const asr_vbset *vbs, uint32_t ent, uint32_t hr, asr_d
   if (!vendor)
     vendor = asr_quirks_vendor_from_descr(d->sys_descr);
   if (vendor)
-    asr_strlcpy(d->vendor, vendor, sizeof(d->vendor));
+    asr_strlcpy_cut(d->vendor, vendor, sizeof(d->vendor));
   if (hr > 0)
     vb_text(get_at(vbs, OID_HR_DEVICE_DESCR, &hr, 1), 0, d->model, sizeof(d->model));
   if (d->model[0] == '\0')
@@ -719,9 +719,9 @@ static void fill_colorant(const asr_vbset *vbs, const raw_row *r, asr_supply *s)
   for (char *p = s->colorant; *p; p++)
     *p = (char)tolower((unsigned char)*p);
   if (s->colorant[0] == '\0' && (std = asr_colorant_in_text(s->description)) != NULL)
-    asr_strlcpy(s->colorant, std, sizeof(s->colorant));
+    asr_strlcpy_cut(s->colorant, std, sizeof(s->colorant));
   std = asr_colorant_std(s->colorant);
-  asr_strlcpy(s->colorant_std, std ? std : "", sizeof(s->colorant_std));
+  asr_strlcpy_cut(s->colorant_std, std ? std : "", sizeof(s->colorant_std));
 }
 
 static void fill_supply(const asr_vbset *vbs, const raw_row *r, uint32_t ent, asr_supply *s)
@@ -788,7 +788,7 @@ asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *o
 
   asr_device_init(out);
   if (ip)
-    asr_strlcpy(out->ip, ip, sizeof(out->ip));
+    asr_strlcpy_cut(out->ip, ip, sizeof(out->ip));
   fill_identity(vbs, ent, hr, out);
   fill_mac(vbs, ip, out);
   out->is_printer = asr_printer_is_printer(vbs) != 0;

@@ -51,7 +51,7 @@ static asr_result rec_fail(rec_reader *rd, asr_result code, const char *what)
   if (rd->fail == ASR_OK) {
     rd->fail = code;
     rd->err_line = rd->lineno;
-    asr_strlcpy(rd->what, what, sizeof(rd->what));
+    asr_strlcpy_cut(rd->what, what, sizeof(rd->what));
   }
   return code;
 }
@@ -903,9 +903,9 @@ static void rec_message(const rec_reader *rd, char *err, size_t n)
   if (!err || n == 0)
     return;
   if (rd->err_line)
-    asr_fmt(err, n, "line %zu: %s", rd->err_line, rd->what);
+    asr_fmt_cut(err, n, "line %zu: %s", rd->err_line, rd->what);
   else
-    asr_strlcpy(err, rd->what, n);
+    asr_strlcpy_cut(err, rd->what, n);
 }
 
 asr_result asr_recording_read(FILE *f, asr_vbset **out, char *err, size_t n)
@@ -921,7 +921,7 @@ asr_result asr_recording_read(FILE *f, asr_vbset **out, char *err, size_t n)
   p.scratch = malloc(REC_LINE_MAX + 1);
   p.set = asr_vbset_new();
   if (!rd.line || !p.scratch || !p.set) {
-    asr_strlcpy(rd.what, "out of memory", sizeof(rd.what));
+    asr_strlcpy_cut(rd.what, "out of memory", sizeof(rd.what));
     goto out;
   }
   asr_vbset_set_limit(p.set, REC_VB_MAX);
@@ -949,15 +949,15 @@ asr_result asr_recording_load(const char *path, asr_vbset **out, char *err, size
   *out = NULL;
   if (!f) {
     if (err && n)
-      asr_fmt(err, n, "%s: %s", path, strerror(errno));
+      asr_fmt_cut(err, n, "%s: %s", path, strerror(errno));
     return ASR_ERR_IO;
   }
   r = asr_recording_read(f, out, err, n);
   if (r && err && n) {
     char tmp[256];
 
-    asr_strlcpy(tmp, err, sizeof(tmp));
-    asr_fmt(err, n, "%s: %s", path, tmp);
+    asr_strlcpy_cut(tmp, err, sizeof(tmp));
+    asr_fmt_cut(err, n, "%s: %s", path, tmp);
   }
   fclose(f);
   return r;

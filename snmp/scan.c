@@ -363,7 +363,7 @@ static void cred_failed(scan_job *j, asr_result status, const char *reason)
   /* an authentication failure says more than a later timeout: keep it */
   if (j->cred_status != ASR_ERR_AUTH || status == ASR_ERR_AUTH) {
     j->cred_status = status;
-    asr_strlcpy(j->cred_reason, reason, sizeof(j->cred_reason));
+    asr_strlcpy_cut(j->cred_reason, reason, sizeof(j->cred_reason));
   }
   j->action = JA_NEXT_CRED;
 }
@@ -765,7 +765,7 @@ static void on_timeout(scan_job *j)
   case JS_PROBE: {
     char reason[64];
 
-    asr_fmt(reason, sizeof(reason), "no answer after %u tries", (unsigned)j->ss->retries + 1);
+    asr_fmt_cut(reason, sizeof(reason), "no answer after %u tries", (unsigned)j->ss->retries + 1);
     cred_failed(j, ASR_ERR_TIMEOUT, reason);
     break;
   }
@@ -1039,7 +1039,7 @@ static void deliver(scan_run *run, scan_job *j)
   asr_vbset_finish(j->vbs);
   res.job = j->job;
   res.status = j->status;
-  asr_strlcpy(res.reason, j->status ? j->reason : "", sizeof(res.reason));
+  asr_strlcpy_cut(res.reason, j->status ? j->reason : "", sizeof(res.reason));
   res.cred_index = j->answered ? j->cred : -1;
   res.is_printer = j->answered && asr_printer_is_printer(j->vbs);
   res.vbs = j->vbs;
@@ -1070,7 +1070,7 @@ static void deliver_unstarted(scan_run *run, const asr_scan_job *job, asr_result
   res.status = status;
   res.cred_index = -1;
   res.end = end;
-  asr_strlcpy(res.reason, reason, sizeof(res.reason));
+  asr_strlcpy_cut(res.reason, reason, sizeof(res.reason));
   run->done++;
   run->cb(&res, run->ctx);
 }

@@ -111,10 +111,11 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
     return r;
   due = asr_alert_critical(a) && !tr.raised && t - tr.first_seen >= asr_alert_persist_seconds(a);
   if (due) {
-    asr_fmt(kind, sizeof(kind), "alert:%s", key);
+    r = asr_fmt(kind, sizeof(kind), "alert:%s", key);
     asr_alert_summary(a, line, sizeof(line));
     asr_text_clean(descr, DETAIL_BYTES, line, ASR_TEXT_SPACE); /* one line, cut to fit */
-    r = asr_events_add(st, id, t, kind, descr);
+    if (!r)
+      r = asr_events_add(st, id, t, kind, descr);
   }
   if (!r)
     r = touch(st, id, key, a->index, t, due);
@@ -129,8 +130,8 @@ static asr_result clear_gone(asr_store *st, int64_t id, int64_t t)
       "INSERT INTO events (device_id, t, kind, detail) SELECT device_id, ?2,"
       " 'alert_cleared:' || key, 'cleared: ' || description FROM alerts"
       " WHERE device_id = ?1 AND cleared_at = 0 AND last_seen < ?2 AND raised = 1",
-      "UPDATE alerts SET cleared_at = ?2 WHERE device_id = ?1 AND cleared_at = 0"
-      " AND last_seen < ?2",
+      ("UPDATE alerts SET cleared_at = ?2 WHERE device_id = ?1 AND cleared_at = 0"
+       " AND last_seen < ?2"), /* parentheses: one element (clang -Wstring-concatenation) */
       "DELETE FROM alerts WHERE device_id = ?1 AND cleared_at > 0 AND cleared_at < ?3",
   };
   asr_result r = ASR_OK;

@@ -299,7 +299,7 @@ static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
   n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
   va_end(ap);
   if (n < 0)
-    asr_strlcpy(st->err, "database error", sizeof(st->err));
+    asr_strlcpy_cut(st->err, "database error", sizeof(st->err));
   asr_log(level, "%s", st->err);
 }
 
@@ -313,9 +313,9 @@ static void folder_of(const char *path, char *dir, size_t n)
   while (len > 1 && asr_platform_is_sep(path[len - 1]))
     len--;
   if (len == 0)
-    asr_strlcpy(dir, ".", n);
+    asr_strlcpy_cut(dir, ".", n);
   else if (asr_fmt(dir, n, "%.*s", (int)len, path) != ASR_OK)
-    asr_strlcpy(dir, "its folder", n);
+    asr_strlcpy_cut(dir, "its folder", n);
 }
 
 /* SQLite's text of a problem as one line of printable ASCII, at most 160 bytes (quick_check
@@ -901,7 +901,7 @@ asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store 
     err[0] = '\0';
   if (!path || !path[0]) {
     if (err && n)
-      asr_strlcpy(err, "no database path", n);
+      asr_strlcpy_cut(err, "no database path", n);
     return ASR_ERR_INVALID;
   }
   st = store_new(path);
@@ -916,7 +916,7 @@ asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store 
     narrow_mode(st);
   if (r) {
     if (err && n)
-      asr_strlcpy(err, st->err, n);
+      asr_strlcpy_cut(err, st->err, n);
     asr_store_close(st);
     return r;
   }
@@ -1069,7 +1069,7 @@ asr_result asr_store_match_device(asr_store *st, const asr_device *dev, asr_stor
   if (r || !f.id)
     return r;
   out->id = f.id;
-  asr_strlcpy(out->ip, f.ip, sizeof(out->ip));
+  asr_strlcpy_cut(out->ip, f.ip, sizeof(out->ip));
   out->port = f.port;
   out->current = f.ip_current;
   return ASR_OK;
@@ -1088,9 +1088,9 @@ static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t n
     return r;
   if (f.id) {
     if (!idn->serial[0])
-      asr_strlcpy(idn->serial, f.serial, sizeof(idn->serial));
+      asr_strlcpy_cut(idn->serial, f.serial, sizeof(idn->serial));
     if (!idn->mac[0])
-      asr_strlcpy(idn->mac, f.mac, sizeof(idn->mac));
+      asr_strlcpy_cut(idn->mac, f.mac, sizeof(idn->mac));
     *id = f.id;
     return make_key(idn);
   }
@@ -1419,7 +1419,7 @@ static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
   col_str(s, 7, p->colorant, sizeof(p->colorant));
   /* derived, not stored: a name the table learns later applies to what is stored */
   std = asr_colorant_std(p->colorant);
-  asr_strlcpy(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
+  asr_strlcpy_cut(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
   p->has_max = sqlite3_column_type(s, 8) != SQLITE_NULL;
   p->max = sqlite3_column_int64(s, 8);
   p->has_level = sqlite3_column_type(s, 9) != SQLITE_NULL;
@@ -1533,7 +1533,6 @@ static asr_result list_ids(asr_store *st, const char *const *sel, size_t n_sel, 
   return r;
 }
 
-/* Overwrites secrets before memory is released. */
 asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
                                     asr_store_device_cb cb, void *ctx)
 {

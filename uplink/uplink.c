@@ -159,12 +159,12 @@ static void refused_more(asr_uplink_answer *a, int64_t listed_r, int64_t listed_
   if (more <= 0 && r <= 0 && e <= 0)
     return;
   memset(p, 0, sizeof(*p));
-  asr_strlcpy(p->what, "more", sizeof(p->what));
+  asr_strlcpy_cut(p->what, "more", sizeof(p->what));
   p->t = -1;
   p->readings = r > 0 ? r : 0;
   p->events = e > 0 ? e : 0;
-  asr_fmt(p->error, sizeof(p->error), "%lld more refused parts not listed by the central",
-          (long long)(more > 0 ? more : 0));
+  asr_fmt_cut(p->error, sizeof(p->error), "%lld more refused parts not listed by the central",
+              (long long)(more > 0 ? more : 0));
   a->n++;
 }
 
@@ -200,10 +200,10 @@ asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out)
     asr_outbox_problem *p = &out->problems[out->n++];
 
     memset(p, 0, sizeof(*p));
-    asr_strlcpy(p->what, "id_reused", sizeof(p->what));
+    asr_strlcpy_cut(p->what, "id_reused", sizeof(p->what));
     p->t = -1;
-    asr_strlcpy(p->error, out->warning[0] ? out->warning : "the batch id was already committed",
-                sizeof(p->error));
+    asr_strlcpy_cut(p->error, out->warning[0] ? out->warning : "the batch id was already committed",
+                    sizeof(p->error));
   }
   json_decref(j);
   return ASR_OK;
@@ -220,7 +220,6 @@ void asr_uplink_answer_free(asr_uplink_answer *a)
 
 /* ---- enrolment ---- */
 
-/* Overwrites a buffer that held the site token. */
 asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *out)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
@@ -231,11 +230,11 @@ asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *ou
 
   memset(out, 0, sizeof(*out));
   if (id && strncmp(id, "ag_", 3) == 0 && asr_hex_is(id + 3, 32) && asr_hex_is(secret, 64)) {
-    asr_strlcpy(out->agent_id, id, sizeof(out->agent_id));
-    asr_strlcpy(out->secret, secret, sizeof(out->secret));
+    r = asr_strlcpy(out->agent_id, id, sizeof(out->agent_id)); /* 35 and 64 bytes: they fit */
+    if (!r)
+      r = asr_strlcpy(out->secret, secret, sizeof(out->secret));
     if (site && asr_strlcpy(out->site, site, sizeof(out->site)) != ASR_OK)
       out->site[0] = '\0';
-    r = ASR_OK;
   }
   json_decref(j);
   return r;
@@ -264,15 +263,15 @@ static asr_result enroll_answer(const asr_http_response *res, asr_uplink_enrolme
   if (res->status == 201 || res->status == 200) {
     if (asr_uplink_parse_enrolment(res->body, out) == ASR_OK)
       return ASR_OK;
-    asr_strlcpy(err, "the central's answer is not an enrolment (agent_id, secret)", n);
+    asr_strlcpy_cut(err, "the central's answer is not an enrolment (agent_id, secret)", n);
     return ASR_ERR_PROTOCOL;
   }
   answer_error(res->body, why, sizeof(why));
   if (res->status == 401 || res->status == 403) {
-    asr_fmt(err, n, "the central refused the site token (%ld): %s", res->status, why);
+    asr_fmt_cut(err, n, "the central refused the site token (%ld): %s", res->status, why);
     return ASR_ERR_AUTH;
   }
-  asr_fmt(err, n, "the central answered %ld: %s", res->status, why);
+  asr_fmt_cut(err, n, "the central answered %ld: %s", res->status, why);
   return ASR_ERR_PROTOCOL;
 }
 
@@ -296,7 +295,7 @@ asr_result asr_uplink_enroll(const asr_http_opts *o, const char *endpoint, const
   asr_log(ASR_LOG_INFO, "POST %s (enrolment)", url);
   r = asr_http_post(o, url, headers, body, strlen(body), &res);
   if (r)
-    asr_fmt(err, n, "%s: %s", url, res.error);
+    asr_fmt_cut(err, n, "%s: %s", url, res.error);
   else
     r = enroll_answer(&res, out, err, n);
   asr_log(ASR_LOG_INFO, "POST %s -> %ld %s", url, res.status, asr_result_str(r));
@@ -336,8 +335,8 @@ static asr_result post_batch(run_ctx *x, const asr_outbox_batch *b, asr_http_res
     r = asr_fmt(sighdr, sizeof(sighdr), "X-ASR-Signature: %s", sig);
   if (r) {
     memset(res, 0, sizeof(*res));
-    asr_strlcpy(res->error, "cannot sign the request (is the stored secret intact?)",
-                sizeof(res->error));
+    asr_strlcpy_cut(res->error, "cannot sign the request (is the stored secret intact?)",
+                    sizeof(res->error));
     return ASR_ERR_INVALID;
   }
   return asr_http_post(&x->o->http, x->url, headers, b->body, b->body_len, res);
@@ -397,11 +396,11 @@ static void attempt_reason(asr_result net, const asr_http_response *res, char *o
   char why[200];
 
   if (net != ASR_OK) {
-    asr_strlcpy(out, res->error[0] ? res->error : asr_result_str(net), n);
+    asr_strlcpy_cut(out, res->error[0] ? res->error : asr_result_str(net), n);
     return;
   }
   answer_error(res->body, why, sizeof(why));
-  asr_fmt(out, n, "HTTP %ld: %s", res->status, why);
+  asr_fmt_cut(out, n, "HTTP %ld: %s", res->status, why);
 }
 
 /* Waits before a retry; false when the run's budget is spent. */
@@ -413,8 +412,8 @@ static bool wait_retry(run_ctx *x, const asr_outbox_batch *b, unsigned attempt, 
 
   asr_outbox_attempt_failed(x->st, b->seq, reason, asr_now() + (wait > 0 ? wait / 1000 : 0));
   if (wait < 0) {
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "gave up after %u %s: %s", attempt + 1,
-            asr_plural(attempt + 1, "attempt", "attempts"), reason);
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "gave up after %u %s: %s", attempt + 1,
+                asr_plural(attempt + 1, "attempt", "attempts"), reason);
     return false;
   }
   asr_log(ASR_LOG_INFO, "batch %s: %s; retrying in %lld ms", b->batch_id, reason, (long long)wait);
@@ -444,7 +443,7 @@ static asr_result on_refused(run_ctx *x, const asr_outbox_batch *b, asr_uplink_a
     asr_log(ASR_LOG_ERR, "the central refused our credentials: uploads stopped (%s)", reason);
     asr_outbox_set_stopped(x->st, reason);
     x->rep->stopped = true;
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "uploads stopped: %s", reason);
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "uploads stopped: %s", reason);
     return ASR_ERR_AUTH;
   case ASR_UPLINK_HOLD:
     asr_log(ASR_LOG_ERR, "batch %s held aside: %s", b->batch_id, reason);
@@ -452,7 +451,7 @@ static asr_result on_refused(run_ctx *x, const asr_outbox_batch *b, asr_uplink_a
     return asr_outbox_hold(x->st, b->seq, reason, asr_now());
   default:
     asr_outbox_attempt_failed(x->st, b->seq, reason, asr_now());
-    asr_strlcpy(x->rep->error, reason, sizeof(x->rep->error));
+    asr_strlcpy_cut(x->rep->error, reason, sizeof(x->rep->error));
     return ASR_ERR_AUTH;
   }
 }
@@ -564,8 +563,8 @@ static asr_result check_stopped(run_ctx *x)
     return asr_outbox_set_stopped(x->st, "");
   }
   x->rep->stopped = true;
-  asr_fmt(x->rep->error, sizeof(x->rep->error),
-          "uploads are stopped: %s (re-enroll, or upload --retry-auth)", s.stopped);
+  asr_fmt_cut(x->rep->error, sizeof(x->rep->error),
+              "uploads are stopped: %s (re-enroll, or upload --retry-auth)", s.stopped);
   return ASR_ERR_AUTH;
 }
 
@@ -584,10 +583,10 @@ static void finish_run(run_ctx *x, asr_result r)
   asr_outbox_status s;
 
   if (r == ASR_ERR_LIMIT && !x->rep->error[0])
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "%zu %s held aside", x->rep->held,
-            asr_plural((long long)x->rep->held, "batch", "batches"));
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "%zu %s held aside", x->rep->held,
+                asr_plural((long long)x->rep->held, "batch", "batches"));
   else if (r && !x->rep->error[0])
-    asr_strlcpy(x->rep->error, asr_store_errmsg(x->st), sizeof(x->rep->error));
+    asr_strlcpy_cut(x->rep->error, asr_store_errmsg(x->st), sizeof(x->rep->error));
   if (r)
     asr_outbox_set_error(x->st, x->rep->error, asr_now());
   else

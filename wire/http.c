@@ -122,24 +122,24 @@ asr_result asr_http_check_endpoint(const char *url, char *err, size_t n)
 
   err[0] = '\0';
   if (!url || strlen(url) > 900) {
-    asr_strlcpy(err, "missing or too long", n);
+    asr_strlcpy_cut(err, "missing or too long", n);
     return ASR_ERR_INVALID;
   }
   https = strncasecmp(url, "https://", 8) == 0;
   if (!https && strncasecmp(url, "http://", 7) != 0) {
-    asr_strlcpy(err, "not an https:// URL", n);
+    asr_strlcpy_cut(err, "not an https:// URL", n);
     return ASR_ERR_INVALID;
   }
   host = url + (https ? 8 : 7);
   end = host[0] == '[' ? strchr(host, ']') : host + strcspn(host, ":/?#");
   if (!end || end == host || strpbrk(url, " \t\r\n@?#")) {
-    asr_strlcpy(err, "not a URL of the form https://HOST[:PORT][/PATH]", n);
+    asr_strlcpy_cut(err, "not a URL of the form https://HOST[:PORT][/PATH]", n);
     return ASR_ERR_INVALID;
   }
   if (host[0] == '[')
     end++;
   if (!https && !loopback_host(host, (size_t)(end - host))) {
-    asr_strlcpy(err, "plain http:// is only allowed for a loopback host (use https://)", n);
+    asr_strlcpy_cut(err, "plain http:// is only allowed for a loopback host (use https://)", n);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -357,7 +357,7 @@ static asr_result convert(CURL *c, CURLcode rc, const char *errbuf, asr_http_res
     what = "the proxy refused the connection";
     res->retryable = true;
   }
-  asr_fmt(res->error, sizeof(res->error), "%s: %s", what, detail);
+  asr_fmt_cut(res->error, sizeof(res->error), "%s: %s", what, detail);
   return r;
 }
 
@@ -429,7 +429,7 @@ asr_result asr_http_post(const asr_http_opts *o, const char *url, const char *co
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
   if (res->status == 407) {
-    asr_strlcpy(res->error, "the proxy refused our credentials (407)", sizeof(res->error));
+    asr_strlcpy_cut(res->error, "the proxy refused our credentials (407)", sizeof(res->error));
     r = ASR_ERR_AUTH;
   }
 out:

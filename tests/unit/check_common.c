@@ -27,6 +27,14 @@ START_TEST(test_strlcpy)
   ck_assert_int_eq(asr_strlcpy(buf, "", sizeof(buf)), ASR_OK);
   ck_assert_str_eq(buf, "");
   ck_assert_int_eq(asr_strlcpy(buf, "x", 0), ASR_ERR_TOO_LARGE);
+  /* the deliberate forms: the cut text, no result */
+  asr_strlcpy_cut(buf, "hello world", sizeof(buf));
+  ck_assert_str_eq(buf, "hello");
+  asr_fmt_cut(buf, sizeof(buf), "%d%s", 1234, "567");
+  ck_assert_str_eq(buf, "12345");
+  asr_fmt_cut(buf, 0, "x"); /* nothing to write: nothing written */
+  asr_strlcpy_cut(buf, "x", 0);
+  ck_assert_str_eq(buf, "12345");
 }
 END_TEST
 

@@ -220,7 +220,7 @@ START_TEST(test_alert_key_content)
   asr_alert_key(&b, kb, sizeof(kb));
   ck_assert_str_eq(ka, kb);
   ck_assert_uint_eq(strlen(ka), 16);
-  asr_strlcpy(b.description, "Cyan toner empty", sizeof(b.description));
+  ck_assert_int_eq(asr_strlcpy(b.description, "Cyan toner empty", sizeof(b.description)), ASR_OK);
   asr_alert_key(&b, kb, sizeof(kb));
   ck_assert_str_ne(ka, kb);
 }
@@ -302,7 +302,8 @@ static int add_event(const asr_event *e, void *ctx)
   size_t k = strlen(l->text);
 
   l->n++;
-  asr_fmt(l->text + k, sizeof(l->text) - k, "%lld %.14s|", (long long)e->t, e->kind);
+  ck_assert_int_eq(
+      asr_fmt(l->text + k, sizeof(l->text) - k, "%lld %.14s|", (long long)e->t, e->kind), ASR_OK);
   return 0;
 }
 
@@ -318,7 +319,7 @@ static asr_alert mk_alert(int32_t idx, int32_t sev, int32_t group, int32_t code,
   a.group_index = 1;
   a.location = -1;
   a.code = code;
-  asr_strlcpy(a.description, d, sizeof(a.description));
+  ck_assert_int_eq(asr_strlcpy(a.description, d, sizeof(a.description)), ASR_OK);
   return a;
 }
 
@@ -343,11 +344,11 @@ START_TEST(test_alert_tracking)
   asr_alert low = mk_alert(7, 4, 8, 802, "Tray 2 low");
 
   tu_tmpdir("alerts", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "AL1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "AL1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   poll_at(st, &d, t0, (asr_alert[]){toner, jam, low}, 3);
   toner.index = 4; /* the window moved: same content, another index */

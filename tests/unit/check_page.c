@@ -536,7 +536,7 @@ static char dir[64], db_path[128];
 
 static void store_setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_page.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_page.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
