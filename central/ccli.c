@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/csiteconf.h"
 #include "central/ingest.h"
@@ -62,68 +63,6 @@ enum {
 };
 
 #define cli_error ccli_error
-
-void ccli_error(const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs("asr-central: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-static void log_sink(asr_log_level level, const char *msg, void *ctx)
-{
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-
-  (void)ctx;
-  fprintf(stderr, "asr-central: %s: %s\n", names[level], msg);
-}
-
-void ccli_log_init(int verbose)
-{
-  int level = ASR_LOG_WARN + verbose;
-
-  asr_log_set_sink(log_sink, NULL);
-  asr_log_set_level((asr_log_level)(level > ASR_LOG_DEBUG ? ASR_LOG_DEBUG : level));
-}
-
-static int exit_for(asr_result r)
-{
-  switch (r) {
-  case ASR_OK:
-    return CCLI_EXIT_OK;
-  case ASR_ERR_DB:
-  case ASR_ERR_DB_LOCKED:
-  case ASR_ERR_DB_VERSION:
-    return CCLI_EXIT_DB;
-  case ASR_ERR_INVALID:
-  case ASR_ERR_NOT_FOUND:
-    return CCLI_EXIT_FAILURE;
-  case ASR_ERR_USAGE:
-    return CCLI_EXIT_USAGE;
-  default:
-    return CCLI_EXIT_INTERNAL;
-  }
-}
-
-/* Opens the database of --db (required), printing the problem. */
-static asr_result open_db(const char *path, cstore **st)
-{
-  char err[512];
-  asr_result r;
-
-  if (!path || !*path) {
-    cli_error("--db FILE is required");
-    return ASR_ERR_USAGE;
-  }
-  r = cstore_open(path, st, err, sizeof(err));
-  if (r)
-    cli_error("%s", err);
-  return r;
-}
 
 /* "json" or "table" into *json; -1 with a message otherwise. */
 static int parse_format(const char *arg, int *json)
@@ -344,7 +283,7 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
 static asr_result serve_check_db(const char *path)
 {
   cstore *st = NULL;
-  asr_result r = open_db(path, &st);
+  asr_result r = ccli_open_db(path, &st);
 
   cstore_close(st);
   return r;
@@ -389,7 +328,7 @@ int ccli_serve(int argc, char **argv)
               o.listen);
   r = serve_check_db(o.db_path);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   rc = ccli_rp_serve_conf(&rules);
   if (rc)
     return rc;
@@ -584,7 +523,7 @@ static int site_add(const char *name, const site_opts *o)
     cli_error("site add: --name (the contact's) must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o->db, &st);
+  r = ccli_open_db(o->db, &st);
   fd = !r && o->token_file ? token_file_open(o->token_file) : -1;
   if (!r && o->token_file && fd < 0)
     r = ASR_ERR_IO;
@@ -604,10 +543,10 @@ static int site_add(const char *name, const site_opts *o)
     /* the confirmation mail: queued in the outbox now (sent now with --smtp-url) */
     r = ccli_rp_registered(st, contact);
     cstore_close(st);
-    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : exit_for(r);
+    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : ccli_exit_for(r);
   }
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* site token NAME --rotate|--revoke */
@@ -616,7 +555,7 @@ static int site_token(const char *name, const site_opts *o)
   char token[CSTORE_TOKEN_LEN + 1] = "";
   cstore *st = NULL;
   int fd = -1;
-  asr_result r = open_db(o->db, &st);
+  asr_result r = ccli_open_db(o->db, &st);
 
   if (!r && o->token_op == OPT_ROTATE && o->token_file) {
     fd = token_file_open(o->token_file);
@@ -643,7 +582,7 @@ static int site_token(const char *name, const site_opts *o)
     close(fd);
   asr_secret_wipe(token, sizeof(token));
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 static int print_site(const cstore_site *s, void *ctx)
@@ -668,7 +607,7 @@ static int site_list(const site_opts *o)
 {
   cstore *st = NULL;
   json_t *arr = o->json ? json_array() : NULL;
-  asr_result r = open_db(o->db, &st);
+  asr_result r = ccli_open_db(o->db, &st);
 
   if (!r && !o->json)
     printf("%-24s %-32s %6s %8s  %-20s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED",
@@ -681,7 +620,7 @@ static int site_list(const site_opts *o)
     ccli_print_doc("sites", arr);
   json_decref(arr);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 static int site_usage(const char *sub)
@@ -882,9 +821,9 @@ int ccli_devices(int argc, char **argv)
     fprintf(stderr, "usage: asr-central devices [--site NAME] --format json|table --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o.db, &st);
+  r = ccli_open_db(o.db, &st);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   if (o.json) {
     doc = ccli_devices_json(st, site);
     r = doc ? ASR_OK : ASR_ERR_NOT_FOUND;
@@ -899,7 +838,7 @@ int ccli_devices(int argc, char **argv)
       cli_error("%s", cstore_errmsg(st));
   }
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -985,9 +924,9 @@ int ccli_problems(int argc, char **argv)
                     " --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o.db, &st);
+  r = ccli_open_db(o.db, &st);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   if (o.json && !(arr = json_array()))
     r = ASR_ERR_NOMEM;
   if (!r && !o.json)
@@ -1003,7 +942,7 @@ int ccli_problems(int argc, char **argv)
     ccli_print_doc("problems", arr);
   json_decref(arr);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1051,7 +990,7 @@ int ccli_agent(int argc, char **argv)
   }
   if (optind != argc - 2)
     return CCLI_EXIT_USAGE;
-  r = open_db(db, &st);
+  r = ccli_open_db(db, &st);
   if (!r)
     r = cstore_agent_lock_out(st, argv[optind + 1], keep, asr_now(), &lo);
   if (r == ASR_ERR_NOT_FOUND)
@@ -1061,7 +1000,7 @@ int ccli_agent(int argc, char **argv)
   else if (!r)
     say_locked_out(argv[optind + 1], &lo, keep);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1092,7 +1031,7 @@ int ccli_simulate(int argc, char **argv)
   asr_result r = csim_run(&o, &report, why, sizeof(why));
   if (r != ASR_OK) {
     cli_error("simulate: %s", why);
-    return exit_for(r);
+    return ccli_exit_for(r);
   }
   if (o.json && json_dumpf(report, stdout, JSON_COMPACT) == 0)
     putchar('\n');
@@ -1105,26 +1044,4 @@ int ccli_simulate(int argc, char **argv)
     cli_error("simulate: promise broken: %s", why);
   json_decref(report);
   return broken ? CCLI_EXIT_FAILURE : CCLI_EXIT_OK;
-}
-
-/* ---------------------------------------------------------------------------------------
- * For the replenishment commands (central/ccli_rp.c). */
-
-asr_result ccli_open_db(const char *path, struct cstore **st)
-{
-  return open_db(path, st);
-}
-
-int ccli_exit_for(asr_result r)
-{
-  return exit_for(r);
-}
-
-void ccli_print_doc(const char *key, void *arr)
-{
-  json_t *doc = json_pack("{s:O}", key, (json_t *)arr);
-
-  if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
-    putchar('\n');
-  json_decref(doc);
 }

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "central/ccli.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "common/clock.h"
 #include "common/date.h"

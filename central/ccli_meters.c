@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "central/ccli.h"
+#include "central/ccli_meters.h"
 #include "central/cmeters.h"
 #include "central/cstore.h"
 #include "central/ingest.h"

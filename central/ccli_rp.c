@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "central/ccli.h"
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/engine.h"
 #include "central/notify.h"

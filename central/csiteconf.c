@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "central/ccli.h"
+#include "central/ccli_common.h"
 #include "central/cstore_conf.h"
 #include "common/date.h"
 #include "common/log.h"

@@ -5,6 +5,9 @@
 
 #include "config.h"
 #include "central/ccli.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_meters.h"
+#include "central/ccli_rp.h"
 #include "common/clock.h"
 #include "wire/http.h"
 

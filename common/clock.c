@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/date.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 static struct {
@@ -92,6 +93,11 @@ asr_result asr_clock_from_env(void)
     return ASR_ERR_INVALID;
   asr_clock_simulate(start, factor);
   return ASR_OK;
+}
+
+int64_t asr_monotonic_ms(void)
+{
+  return asr_platform_monotonic_ms();
 }
 
 int64_t asr_now(void)

@@ -40,6 +40,10 @@ bool asr_clock_is_simulated(void);
 /* Jumps a simulated clock forward by seconds (no effect on the real clock). */
 void asr_clock_advance(int64_t seconds);
 
+/* Monotonic milliseconds (the real ones, even under a simulated clock), for timeouts,
+ * deadlines and durations. */
+int64_t asr_monotonic_ms(void);
+
 /* Current wall-clock time as seconds since the epoch (UTC). */
 int64_t asr_now(void);
 

@@ -1,5 +1,4 @@
 #include "common/util.h"
-#include "common/platform.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 asr_result asr_strlcpy(char *dst, const char *src, size_t n)
 {
@@ -154,11 +152,6 @@ asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *o
     return ASR_ERR_INVALID;
   *out = (unsigned)v;
   return ASR_OK;
-}
-
-int64_t asr_monotonic_ms(void)
-{
-  return asr_platform_monotonic_ms();
 }
 
 const char *asr_plural(long long n, const char *one, const char *many)

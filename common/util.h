@@ -64,7 +64,4 @@ const char *asr_plural(long long n, const char *one, const char *many);
  * "did you mean" suggestions are ranked by. */
 size_t asr_edit_distance(const char *a, const char *b);
 
-/* Monotonic milliseconds, for timeouts and durations. */
-int64_t asr_monotonic_ms(void);
-
 #endif

@@ -60,6 +60,7 @@
 #undef max_repetitions
 #undef non_repeaters
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "central/ccli.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_meters.h"
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
