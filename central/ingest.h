@@ -48,7 +48,7 @@
    INGEST_MAX_METERS + 1 + 1024)
 #define INGEST_BATCH_MEMORY (384u << 20) /* decoding one batch, by default: 413 beyond */
 #define INGEST_STR_MAX 255               /* bytes of a string (sys_descr: 512) */
-#define INGEST_MAX_REFUSALS_LISTED 100 /* refused parts named in an answer (the rest counted) */
+#define INGEST_MAX_REFUSALS_LISTED 100   /* refused parts named in an answer (the rest counted) */
 #define INGEST_PROTOCOL 2                /* the newest version spoken (2: readings[].meters) */
 #define INGEST_PROTOCOL_MIN 1            /* the oldest still accepted: version 1 batches as ever */
 

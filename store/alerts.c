@@ -23,7 +23,7 @@ static asr_result lookup(asr_store *st, int64_t id, const char *key, tracked *tr
   static const char sql[] = "SELECT first_seen, cleared_at, raised FROM alerts"
                             " WHERE device_id = ?1 AND key = ?2";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(tr, 0, sizeof(*tr));
@@ -38,7 +38,7 @@ static asr_result lookup(asr_store *st, int64_t id, const char *key, tracked *tr
     tr->open = sqlite3_column_int64(s, 1) == 0;
     tr->raised = sqlite3_column_int64(s, 2) != 0;
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading an alert");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading an alert");
   }
   sqlite3_finalize(s);
   return r;
@@ -53,7 +53,7 @@ static asr_result insert_new(asr_store *st, int64_t id, const char *key, const a
       " group_index, location, code, description, critical, first_seen, last_seen, cleared_at,"
       " raised) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, 0, 0)";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -69,7 +69,7 @@ static asr_result insert_new(asr_store *st, int64_t id, const char *key, const a
   asr_sql_bind_text(s, 10, descr);
   sqlite3_bind_int(s, 11, asr_alert_critical(a) ? 1 : 0);
   sqlite3_bind_int64(s, 12, t);
-  return asr_sql_finish(st, s, "saving an alert");
+  return asr_sql_finish(asr_store_sql(st), s, "saving an alert");
 }
 
 /* Seen again at t (its index may have moved); raised: its event is recorded now. */
@@ -78,7 +78,7 @@ static asr_result touch(asr_store *st, int64_t id, const char *key, int idx, int
   static const char sql[] = "UPDATE alerts SET idx = ?3, last_seen = ?4,"
                             " raised = max(raised, ?5) WHERE device_id = ?1 AND key = ?2";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -87,7 +87,7 @@ static asr_result touch(asr_store *st, int64_t id, const char *key, int idx, int
   sqlite3_bind_int(s, 3, idx);
   sqlite3_bind_int64(s, 4, t);
   sqlite3_bind_int(s, 5, raised ? 1 : 0);
-  return asr_sql_finish(st, s, "updating an alert");
+  return asr_sql_finish(asr_store_sql(st), s, "updating an alert");
 }
 
 /* One alert of the poll: new or persisting, and its event when it is due. */
@@ -138,14 +138,14 @@ static asr_result clear_gone(asr_store *st, int64_t id, int64_t t)
 
   for (size_t i = 0; !r && i < sizeof(sql) / sizeof(sql[0]); i++) {
     sqlite3_stmt *s = NULL;
-    r = asr_sql_prep(st, sql[i], &s);
+    r = asr_sql_prep(asr_store_sql(st), sql[i], &s);
     if (r)
       break;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, t);
     if (i == 2)
       sqlite3_bind_int64(s, 3, t - ASR_ALERTS_KEEP_CLEARED);
-    r = asr_sql_finish(st, s, "clearing alerts");
+    r = asr_sql_finish(asr_store_sql(st), s, "clearing alerts");
   }
   return r;
 }

@@ -5,7 +5,8 @@
  * the uplink's walk and mark (run inside a batch's transaction, like the readings').
  *
  * Statements are prepared per call: health runs a handful per polled device, far fewer
- * than the save itself. Errors go through asr_store_fail(): one message, logged once. */
+ * than the save itself. Errors go through asr_sql_fail() (store/sqlutil.h): one message,
+ * logged once. */
 #include "store/events.h"
 
 #include <sqlite3.h>
@@ -24,24 +25,7 @@
 /* One integer from a one-row query with one integer parameter. */
 static asr_result query_i64(asr_store *st, const char *sql, int64_t p1, int64_t *out, bool *row)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
-  int rc;
-
-  *out = 0;
-  if (r)
-    return r;
-  if (sqlite3_bind_parameter_count(s) > 0)
-    sqlite3_bind_int64(s, 1, p1);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW)
-    *out = sqlite3_column_int64(s, 0);
-  if (row)
-    *row = rc == SQLITE_ROW;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading events");
-  sqlite3_finalize(s);
-  return r;
+  return asr_sql_query_i64(asr_store_sql(st), sql, p1, "reading events", out, row);
 }
 
 /* ---- states ---- */
@@ -50,7 +34,7 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
 {
   static const char sql[] = "SELECT state, " SINCE_SQL " FROM devices WHERE id = ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (n)
@@ -66,7 +50,7 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
   } else if (rc == SQLITE_DONE) {
     r = ASR_ERR_NOT_FOUND;
   } else {
-    r = asr_store_fail(st, rc, "reading a device state");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading a device state");
   }
   sqlite3_finalize(s);
   return r;
@@ -75,15 +59,15 @@ asr_result asr_events_get_state(asr_store *st, int64_t id, char *state, size_t n
 static asr_result update_state(asr_store *st, int64_t id, const char *state, int64_t t)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r =
-      asr_sql_prep(st, "UPDATE devices SET state = ?2, state_since = ?3 WHERE id = ?1", &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st),
+                              "UPDATE devices SET state = ?2, state_since = ?3 WHERE id = ?1", &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, t);
-  r = asr_sql_finish(st, s, "changing a device state");
+  r = asr_sql_finish(asr_store_sql(st), s, "changing a device state");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
@@ -93,7 +77,8 @@ asr_result asr_events_set_state(asr_store *st, int64_t id, const char *state, in
                                 const char *kind, const char *detail)
 {
   bool own = sqlite3_get_autocommit(asr_store_sqlite(st)) != 0;
-  asr_result r = own ? asr_sql_exec(st, "BEGIN IMMEDIATE", "starting a state change") : ASR_OK;
+  asr_result r =
+      own ? asr_sql_exec(asr_store_sql(st), "BEGIN IMMEDIATE", "starting a state change") : ASR_OK;
 
   if (r)
     return r;
@@ -101,9 +86,9 @@ asr_result asr_events_set_state(asr_store *st, int64_t id, const char *state, in
   if (!r && kind)
     r = asr_events_add(st, id, t, kind, detail);
   if (own && !r)
-    r = asr_sql_exec(st, "COMMIT", "committing a state change");
-  if (own && r && !sqlite3_get_autocommit(asr_store_sqlite(st)))
-    sqlite3_exec(asr_store_sqlite(st), "ROLLBACK", NULL, NULL, NULL);
+    r = asr_sql_exec(asr_store_sql(st), "COMMIT", "committing a state change");
+  if (own && r)
+    asr_sql_rollback(asr_store_sql(st));
   return r;
 }
 
@@ -121,14 +106,14 @@ asr_result asr_events_add(asr_store *st, int64_t id, int64_t t, const char *kind
   if (!kind || !kind[0] || strlen(kind) >= ASR_EVENTS_KIND_MAX)
     return ASR_ERR_INVALID;
   asr_text_clean(line, sizeof(line), detail, ASR_TEXT_SPACE); /* one line, cut to fit */
-  r = asr_sql_prep(st, sql, &s);
+  r = asr_sql_prep(asr_store_sql(st), sql, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, t);
   sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, line, -1, SQLITE_STATIC);
-  r = asr_sql_finish(st, s, "recording an event");
+  r = asr_sql_finish(asr_store_sql(st), s, "recording an event");
   if (!r)
     asr_log(ASR_LOG_INFO, "device %lld: %s: %s", (long long)id, kind, line);
   return r;
@@ -158,7 +143,7 @@ static asr_result step_events(asr_store *st, sqlite3_stmt *s, asr_events_cb cb, 
     if (cb(&e, ctx))
       return ASR_ERR_LIMIT;
   }
-  return rc == SQLITE_DONE ? ASR_OK : asr_store_fail(st, rc, "reading events");
+  return rc == SQLITE_DONE ? ASR_OK : asr_sql_fail(asr_store_sql(st), rc, "reading events");
 }
 
 asr_result asr_events_foreach(asr_store *st, int64_t id, int64_t since, asr_events_cb cb, void *ctx)
@@ -166,7 +151,7 @@ asr_result asr_events_foreach(asr_store *st, int64_t id, int64_t since, asr_even
   static const char sql[] = "SELECT id, device_id, t, kind, detail FROM events"
                             " WHERE (?1 = 0 OR device_id = ?1) AND t >= ?2 ORDER BY t, id";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -186,7 +171,7 @@ asr_result asr_events_last_levels(asr_store *st, int64_t id, asr_store_level *cu
   static const char sql[] = "SELECT t, levels FROM readings WHERE device_id = ?1"
                             " ORDER BY t DESC LIMIT 2";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc, row = 0;
 
   *n_cur = *n_prev = 0;
@@ -213,7 +198,7 @@ asr_result asr_events_last_levels(asr_store *st, int64_t id, asr_store_level *cu
     row++;
   }
   if (rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading the last readings");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the last readings");
   sqlite3_finalize(s);
   return r;
 }
@@ -237,7 +222,7 @@ asr_result asr_events_count_states(asr_store *st, asr_events_counts *out)
   static const char sql[] = "SELECT count(*), total(state = 'active'), total(state = 'silent'),"
                             " total(state = 'disconnected') FROM devices";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -250,7 +235,7 @@ asr_result asr_events_count_states(asr_store *st, asr_events_counts *out)
     out->silent = (int64_t)sqlite3_column_double(s, 2);
     out->disconnected = (int64_t)sqlite3_column_double(s, 3);
   } else {
-    r = asr_store_fail(st, rc, "counting device states");
+    r = asr_sql_fail(asr_store_sql(st), rc, "counting device states");
   }
   sqlite3_finalize(s);
   return r;
@@ -263,7 +248,7 @@ asr_result asr_events_foreach_flagged(asr_store *st, asr_events_state_cb cb, voi
       " FROM devices WHERE state <> 'active'"
       " ORDER BY state = 'silent', " SINCE_SQL ", id";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (r)
@@ -281,7 +266,7 @@ asr_result asr_events_foreach_flagged(asr_store *st, asr_events_state_cb cb, voi
       break;
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = asr_store_fail(st, rc, "listing flagged devices");
+    r = asr_sql_fail(asr_store_sql(st), rc, "listing flagged devices");
   sqlite3_finalize(s);
   return r;
 }
@@ -299,7 +284,7 @@ asr_result asr_events_walk(asr_store *st, int64_t from_seq, size_t limit, asr_ev
       " JOIN events e ON e.id = q.event_id WHERE q.batch > 0 AND q.batch = ?2"
       " ORDER BY q.event_id LIMIT ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), from_seq > 0 ? carried : fresh, &s);
 
   *last_id = 0;
   *count = 0;
@@ -325,14 +310,14 @@ asr_result asr_events_mark(asr_store *st, int64_t seq, int64_t from_seq, int64_t
 
   if (count == 0)
     return ASR_OK;
-  r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
+  r = asr_sql_prep(asr_store_sql(st), from_seq > 0 ? carried : fresh, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_int64(s, 2, last_id);
   if (from_seq > 0)
     sqlite3_bind_int64(s, 3, from_seq);
-  r = asr_sql_finish(st, s, "marking batched events");
+  r = asr_sql_finish(asr_store_sql(st), s, "marking batched events");
   if (!r && (size_t)sqlite3_changes(asr_store_sqlite(st)) != count) {
     asr_store_set_error(st, "the events of a batch changed while it was built");
     r = ASR_ERR_DB;

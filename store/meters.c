@@ -45,7 +45,7 @@ static asr_result previous(asr_store *st, int64_t id, const char *name, int64_t 
   static const char sql[] = "SELECT t, value FROM meter_reads WHERE device_id = ?1 AND name = ?2"
                             " AND t < ?3 ORDER BY t DESC LIMIT 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   *pt = *pv = 0;
@@ -59,7 +59,7 @@ static asr_result previous(asr_store *st, int64_t id, const char *name, int64_t 
     *pt = sqlite3_column_int64(s, 0);
     *pv = sqlite3_column_int64(s, 1);
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading a meter");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading a meter");
   }
   sqlite3_finalize(s);
   return r;
@@ -75,7 +75,7 @@ static asr_result save_one(asr_store *st, int64_t id, const asr_meter *m, int64_
   asr_result r = previous(st, id, m->name, t, &pt, &pv);
 
   if (!r)
-    r = asr_sql_prep(st, sql, &s);
+    r = asr_sql_prep(asr_store_sql(st), sql, &s);
   if (r)
     return r;
   asr_meter_check(pt, pv, t, m->value, flag, sizeof(flag), note, sizeof(note));
@@ -87,7 +87,7 @@ static asr_result save_one(asr_store *st, int64_t id, const asr_meter *m, int64_
   sqlite3_bind_int64(s, 6, m->value);
   asr_sql_bind_text(s, 7, flag);
   asr_sql_bind_text(s, 8, note);
-  return asr_sql_finish(st, s, "saving a meter");
+  return asr_sql_finish(asr_store_sql(st), s, "saving a meter");
 }
 
 asr_result asr_meters_save(asr_store *st, int64_t id, const asr_device *dev, int64_t t)
@@ -118,7 +118,7 @@ asr_result asr_meters_at(asr_store *st, int64_t id, int64_t t, asr_meters_cb cb,
   static const char sql[] = "SELECT " READ_COLS " FROM meter_reads WHERE device_id = ?1"
                             " AND t = ?2 ORDER BY name";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   asr_meter_read m;
   int rc;
 
@@ -132,7 +132,7 @@ asr_result asr_meters_at(asr_store *st, int64_t id, int64_t t, asr_meters_cb cb,
       break;
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading meters");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading meters");
   sqlite3_finalize(s);
   return r;
 }
@@ -146,7 +146,7 @@ static asr_result period_end(asr_store *st, asr_meter_period *p, int64_t from, i
       " FROM meter_reads WHERE device_id = ?1 AND name = ?2 AND t >= ?3 AND t < ?4"
       " ORDER BY t DESC LIMIT 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (r)
@@ -160,7 +160,7 @@ static asr_result period_end(asr_store *st, asr_meter_period *p, int64_t from, i
     read_row(s, 0, &p->end);
     p->flags = sqlite3_column_int(s, 7);
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading meters");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading meters");
   }
   sqlite3_finalize(s);
   return r;
@@ -176,7 +176,7 @@ asr_result asr_meters_period(asr_store *st, int64_t from, int64_t until, asr_met
       " WHERE x.device_id = m.device_id AND x.name = m.name AND x.t >= ?1 AND x.t < ?2)"
       " ORDER BY d.key, m.name";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   asr_meter_period p;
   int rc;
 
@@ -195,7 +195,7 @@ asr_result asr_meters_period(asr_store *st, int64_t from, int64_t until, asr_met
       break;
   }
   if (!r && rc != SQLITE_ROW && rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading meters");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading meters");
   sqlite3_finalize(s);
   return r;
 }

@@ -5,7 +5,8 @@
  *
  * Statements are prepared per call: an upload runs a few dozen of them, and the one that
  * matters for speed (the walk over a day of readings) is one statement stepped 60,000
- * times. Errors go through asr_store_fail(): one message per handle, logged once. */
+ * times. Errors go through asr_sql_fail() (store/sqlutil.h): one message per handle,
+ * logged once. */
 #include "store/outbox.h"
 
 #include <sqlite3.h>
@@ -21,20 +22,7 @@
 /* One integer from a one-row query with up to one integer parameter. */
 static asr_result query_i64(asr_store *st, const char *sql, int64_t p1, int64_t *out)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
-  int rc;
-
-  if (r)
-    return r;
-  if (sqlite3_bind_parameter_count(s) > 0)
-    sqlite3_bind_int64(s, 1, p1);
-  rc = sqlite3_step(s);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading the outbox");
-  sqlite3_finalize(s);
-  return r;
+  return asr_sql_query_i64(asr_store_sql(st), sql, p1, "reading the outbox", out, NULL);
 }
 
 /* ---- enrolment and status ---- */
@@ -45,7 +33,7 @@ asr_result asr_outbox_get_cred(asr_store *st, asr_outbox_cred *out)
                             " ca_path, pin, client_cert, client_key, proxy, proxy_user_file"
                             " FROM uplink WHERE id = 1 AND agent_id <> ''";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -68,7 +56,7 @@ asr_result asr_outbox_get_cred(asr_store *st, asr_outbox_cred *out)
   } else if (rc == SQLITE_DONE) {
     r = ASR_ERR_NOT_FOUND;
   } else {
-    r = asr_store_fail(st, rc, "reading the enrolment");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the enrolment");
   }
   sqlite3_finalize(s);
   return r;
@@ -85,7 +73,7 @@ static asr_result write_cred(asr_store *st, const asr_outbox_cred *c, int64_t no
       " client_key = ?10, proxy = ?11, proxy_user_file = ?12, stopped = '', last_error = '',"
       " last_error_at = 0";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -101,7 +89,7 @@ static asr_result write_cred(asr_store *st, const asr_outbox_cred *c, int64_t no
   asr_sql_bind_text(s, 10, c->client_key);
   asr_sql_bind_text(s, 11, c->proxy);
   asr_sql_bind_text(s, 12, c->proxy_user_file);
-  return asr_sql_finish(st, s, "saving the enrolment");
+  return asr_sql_finish(asr_store_sql(st), s, "saving the enrolment");
 }
 
 asr_result asr_outbox_enroll(asr_store *st, const asr_outbox_cred *c, int64_t now)
@@ -110,7 +98,7 @@ asr_result asr_outbox_enroll(asr_store *st, const asr_outbox_cred *c, int64_t no
 
   if (r)
     return r;
-  r = asr_sql_exec(st,
+  r = asr_sql_exec(asr_store_sql(st),
                    "UPDATE upload_queue SET batch = NULL WHERE batch > 0;"
                    "UPDATE event_queue SET batch = NULL WHERE batch > 0;"
                    "DELETE FROM outbox WHERE state <> 'delivered'",
@@ -132,13 +120,13 @@ asr_result asr_outbox_save_settings(asr_store *st, const asr_outbox_cred *c)
   const char *v[] = {c->endpoint,    c->ca_file,    c->ca_path, c->pin,
                      c->client_cert, c->client_key, c->proxy,   c->proxy_user_file};
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
   for (int i = 0; i < 8; i++)
     asr_sql_bind_text(s, i + 1, v[i]);
-  r = asr_sql_finish(st, s, "saving the connection settings");
+  r = asr_sql_finish(asr_store_sql(st), s, "saving the connection settings");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) == 0)
     r = ASR_ERR_NOT_FOUND;
   return r;
@@ -149,14 +137,14 @@ static asr_result update_uplink(asr_store *st, const char *sql, const char *text
                                 const char *what)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
   asr_sql_bind_text(s, 1, text);
   if (sqlite3_bind_parameter_count(s) > 1)
     sqlite3_bind_int64(s, 2, t);
-  return asr_sql_finish(st, s, what);
+  return asr_sql_finish(asr_store_sql(st), s, what);
 }
 
 asr_result asr_outbox_set_stopped(asr_store *st, const char *reason)
@@ -184,7 +172,7 @@ static asr_result status_uplink(asr_store *st, asr_outbox_status *out)
   static const char sql[] = "SELECT endpoint, agent_id, site, last_upload, last_error,"
                             " last_error_at, stopped, outbox_full FROM uplink WHERE id = 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (r)
@@ -201,7 +189,7 @@ static asr_result status_uplink(asr_store *st, asr_outbox_status *out)
     out->outbox_full = sqlite3_column_int(s, 7) != 0;
     out->enrolled = out->agent_id[0] != '\0';
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading the upload state");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the upload state");
   }
   sqlite3_finalize(s);
   return r;
@@ -213,7 +201,7 @@ static asr_result status_counts(asr_store *st, asr_outbox_status *out)
   static const char sql[] = "SELECT state, count(*), total(n_readings),"
                             " total(length(body)) FROM outbox GROUP BY state";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc = SQLITE_OK;
 
   while (!r) {
@@ -241,7 +229,7 @@ static asr_result status_counts(asr_store *st, asr_outbox_status *out)
     }
   }
   if (!r && rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "counting batches");
+    r = asr_sql_fail(asr_store_sql(st), rc, "counting batches");
   sqlite3_finalize(s);
   return r;
 }
@@ -266,7 +254,7 @@ asr_result asr_outbox_held_reason(asr_store *st, char *out, size_t n)
   static const char sql[] = "SELECT last_error FROM outbox WHERE state = 'held'"
                             " ORDER BY position, seq LIMIT 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (n)
@@ -277,7 +265,7 @@ asr_result asr_outbox_held_reason(asr_store *st, char *out, size_t n)
   if (rc == SQLITE_ROW)
     asr_sql_col_copy(s, 0, out, n);
   else if (rc != SQLITE_DONE)
-    r = asr_store_fail(st, rc, "reading the held batches");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the held batches");
   sqlite3_finalize(s);
   return r;
 }
@@ -286,27 +274,25 @@ asr_result asr_outbox_held_reason(asr_store *st, char *out, size_t n)
 
 asr_result asr_outbox_begin(asr_store *st)
 {
-  return asr_sql_exec(st, "BEGIN IMMEDIATE", "starting a batch");
+  return asr_sql_exec(asr_store_sql(st), "BEGIN IMMEDIATE", "starting a batch");
 }
 
 asr_result asr_outbox_commit(asr_store *st)
 {
-  return asr_sql_exec(st, "COMMIT", "committing a batch");
+  return asr_sql_exec(asr_store_sql(st), "COMMIT", "committing a batch");
 }
 
 void asr_outbox_rollback(asr_store *st)
 {
-  sqlite3 *db = asr_store_sqlite(st);
-
-  if (db && !sqlite3_get_autocommit(db))
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  if (st && asr_store_sqlite(st))
+    asr_sql_rollback(asr_store_sql(st));
 }
 
 asr_result asr_outbox_next_seq(asr_store *st, int64_t *seq)
 {
   asr_result r;
 
-  r = asr_sql_exec(st,
+  r = asr_sql_exec(asr_store_sql(st),
                    "INSERT OR IGNORE INTO uplink (id) VALUES (1);"
                    "UPDATE uplink SET next_seq = max(next_seq, (SELECT coalesce(max(seq), 0) + 1"
                    " FROM outbox)) WHERE id = 1",
@@ -314,7 +300,7 @@ asr_result asr_outbox_next_seq(asr_store *st, int64_t *seq)
   if (!r)
     r = query_i64(st, "SELECT next_seq FROM uplink WHERE id = 1", 0, seq);
   if (!r)
-    r = asr_sql_exec(st, "UPDATE uplink SET next_seq = next_seq + 1 WHERE id = 1",
+    r = asr_sql_exec(asr_store_sql(st), "UPDATE uplink SET next_seq = next_seq + 1 WHERE id = 1",
                      "allocating a batch number");
   return r;
 }
@@ -330,7 +316,7 @@ static asr_result walk_prepare(asr_store *st, int64_t from_seq, size_t limit, sq
       " JOIN readings r ON r.device_id = q.device_id AND r.t = q.t"
       " WHERE q.batch > 0 AND q.batch = ?2 ORDER BY q.t, q.device_id"
       " LIMIT ?1";
-  asr_result r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), from_seq > 0 ? carried : fresh, s);
 
   if (r)
     return r;
@@ -356,7 +342,7 @@ asr_result asr_outbox_walk(asr_store *st, int64_t from_seq, size_t limit, asr_ou
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
       if (rc != SQLITE_DONE)
-        r = asr_store_fail(st, rc, "reading readings to send");
+        r = asr_sql_fail(asr_store_sql(st), rc, "reading readings to send");
       break;
     }
     n = asr_store_levels_decode(sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3), lv,
@@ -387,7 +373,7 @@ static asr_result mark_readings(asr_store *st, int64_t seq, int64_t from_seq,
 
   if (cut->count == 0)
     return ASR_OK;
-  r = asr_sql_prep(st, from_seq > 0 ? carried : fresh, &s);
+  r = asr_sql_prep(asr_store_sql(st), from_seq > 0 ? carried : fresh, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
@@ -395,7 +381,7 @@ static asr_result mark_readings(asr_store *st, int64_t seq, int64_t from_seq,
   sqlite3_bind_int64(s, 3, cut->last_device);
   if (from_seq > 0)
     sqlite3_bind_int64(s, 4, from_seq);
-  r = asr_sql_finish(st, s, "marking batched readings");
+  r = asr_sql_finish(asr_store_sql(st), s, "marking batched readings");
   if (!r && (size_t)sqlite3_changes(asr_store_sqlite(st)) != cut->count) {
     asr_store_set_error(st, "the readings of a batch changed while it was built");
     r = ASR_ERR_DB;
@@ -410,7 +396,7 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
       "INSERT INTO outbox (seq, position, batch_id, state, body, body_size,"
       " n_readings, created_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7)";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -421,7 +407,7 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
   sqlite3_bind_int64(s, 5, (int64_t)b->body_len);
   sqlite3_bind_int64(s, 6, b->n_readings);
   sqlite3_bind_int64(s, 7, now);
-  r = asr_sql_finish(st, s, "adding a batch to the outbox");
+  r = asr_sql_finish(asr_store_sql(st), s, "adding a batch to the outbox");
   if (!r)
     r = mark_readings(st, b->seq, from_seq, cut);
   return r;
@@ -430,12 +416,13 @@ asr_result asr_outbox_add(asr_store *st, const asr_outbox_batch *b, int64_t from
 asr_result asr_outbox_remove(asr_store *st, int64_t seq)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, "DELETE FROM outbox WHERE seq = ?1 AND state <> 'delivered'", &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st),
+                              "DELETE FROM outbox WHERE seq = ?1 AND state <> 'delivered'", &s);
 
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, seq);
-  return asr_sql_finish(st, s, "removing a split batch");
+  return asr_sql_finish(asr_store_sql(st), s, "removing a split batch");
 }
 
 asr_result asr_outbox_has_new(asr_store *st, bool *out)
@@ -472,7 +459,7 @@ asr_result asr_outbox_next_pending(asr_store *st, int64_t position, int64_t seq,
                             " FROM outbox WHERE state = 'pending' AND (position > ?1"
                             " OR (position = ?1 AND seq > ?2)) ORDER BY position, seq LIMIT 1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -499,7 +486,7 @@ asr_result asr_outbox_next_pending(asr_store *st, int64_t position, int64_t seq,
   } else if (rc == SQLITE_DONE) {
     r = ASR_ERR_NOT_FOUND;
   } else {
-    r = asr_store_fail(st, rc, "loading a pending batch");
+    r = asr_sql_fail(asr_store_sql(st), rc, "loading a pending batch");
   }
   sqlite3_finalize(s);
   return r;
@@ -519,7 +506,7 @@ static asr_result update_batch(asr_store *st, const char *sql, int64_t seq, cons
                                int64_t t, const char *what)
 {
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
@@ -528,7 +515,7 @@ static asr_result update_batch(asr_store *st, const char *sql, int64_t seq, cons
     asr_sql_bind_text(s, 2, text);
   if (sqlite3_bind_parameter_count(s) >= 3)
     sqlite3_bind_int64(s, 3, t);
-  return asr_sql_finish(st, s, what);
+  return asr_sql_finish(asr_store_sql(st), s, what);
 }
 
 /* The delivery of batch seq (inside a transaction). */
@@ -566,7 +553,7 @@ static asr_result insert_problems(asr_store *st, const char *batch_id, int64_t a
 
   if (n == 0)
     return ASR_OK;
-  r = asr_sql_prep(st, sql, &s);
+  r = asr_sql_prep(asr_store_sql(st), sql, &s);
   for (size_t i = 0; !r && i < n; i++) {
     sqlite3_bind_int64(s, 1, at);
     asr_sql_bind_text(s, 2, batch_id ? batch_id : "");
@@ -581,7 +568,7 @@ static asr_result insert_problems(asr_store *st, const char *batch_id, int64_t a
     asr_sql_bind_text(s, 8, p[i].error);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
-      r = asr_store_fail(st, rc, "recording a refusal");
+      r = asr_sql_fail(asr_store_sql(st), rc, "recording a refusal");
     sqlite3_reset(s);
   }
   sqlite3_finalize(s);
@@ -638,7 +625,7 @@ static asr_result last_problem(asr_store *st, int64_t since, asr_outbox_problems
                             " ORDER BY what = 'id_reused', id DESC LIMIT 1";
   asr_outbox_problem *p = &out->last;
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   if (r)
@@ -655,7 +642,7 @@ static asr_result last_problem(asr_store *st, int64_t since, asr_outbox_problems
     p->events = sqlite3_column_int64(s, 6);
     asr_sql_col_copy(s, 7, p->error, sizeof(p->error));
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading the refusals");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the refusals");
   }
   sqlite3_finalize(s);
   return r;
@@ -668,7 +655,7 @@ asr_result asr_outbox_problems_since(asr_store *st, int64_t since, asr_outbox_pr
       " total(CASE WHEN what <> 'id_reused' THEN events END),"
       " total(CASE WHEN what = 'id_reused' THEN 1 END) FROM upload_problems WHERE at >= ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -683,7 +670,7 @@ asr_result asr_outbox_problems_since(asr_store *st, int64_t since, asr_outbox_pr
     out->events_refused = (int64_t)sqlite3_column_double(s, 2);
     out->id_reused = (int64_t)sqlite3_column_double(s, 3);
   } else {
-    r = asr_store_fail(st, rc, "counting the refusals");
+    r = asr_sql_fail(asr_store_sql(st), rc, "counting the refusals");
   }
   sqlite3_finalize(s);
   if (!r && out->count > 0)
@@ -710,8 +697,9 @@ asr_result asr_outbox_attempt_failed(asr_store *st, int64_t seq, const char *rea
 
 asr_result asr_outbox_release_held(asr_store *st, int64_t *n)
 {
-  asr_result r = asr_sql_exec(st, "UPDATE outbox SET state = 'pending' WHERE state = 'held'",
-                              "releasing held batches");
+  asr_result r =
+      asr_sql_exec(asr_store_sql(st), "UPDATE outbox SET state = 'pending' WHERE state = 'held'",
+                   "releasing held batches");
 
   *n = r ? 0 : sqlite3_changes(asr_store_sqlite(st));
   return r;
@@ -734,11 +722,11 @@ asr_result asr_outbox_prune(asr_store *st, int64_t max_bytes, int64_t *undeliver
   if (r)
     return r;
   kept = max_bytes - *undelivered;
-  r = asr_sql_prep(st, drop, &s);
+  r = asr_sql_prep(asr_store_sql(st), drop, &s);
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, kept < 0 ? 0 : kept);
-  r = asr_sql_finish(st, s, "pruning delivered batches");
+  r = asr_sql_finish(asr_store_sql(st), s, "pruning delivered batches");
   if (!r && sqlite3_changes(asr_store_sqlite(st)) > 0)
     asr_log(ASR_LOG_INFO, "outbox: dropped the bodies of %d delivered batches (bound %lld bytes)",
             sqlite3_changes(asr_store_sqlite(st)), (long long)max_bytes);

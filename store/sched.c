@@ -10,7 +10,7 @@ asr_result asr_sched_get(asr_store *st, const char *job, int64_t *last, char *fp
 {
   static const char sql[] = "SELECT last_start, fingerprint FROM schedule WHERE job = ?1";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
   int rc;
 
   *last = 0;
@@ -24,7 +24,7 @@ asr_result asr_sched_get(asr_store *st, const char *job, int64_t *last, char *fp
     *last = sqlite3_column_int64(s, 0);
     asr_sql_col_copy(s, 1, fp, n);
   } else if (rc != SQLITE_DONE) {
-    r = asr_store_fail(st, rc, "reading the schedule");
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading the schedule");
   }
   sqlite3_finalize(s);
   return r;
@@ -37,12 +37,12 @@ asr_result asr_sched_set(asr_store *st, const char *job, int64_t t, const char *
       " ON CONFLICT (job) DO UPDATE SET last_start = excluded.last_start,"
       " fingerprint = excluded.fingerprint";
   sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_prep(st, sql, &s);
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
 
   if (r)
     return r;
   sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, t);
   asr_sql_bind_text(s, 3, fp ? fp : "");
-  return asr_sql_finish(st, s, "recording the schedule");
+  return asr_sql_finish(asr_store_sql(st), s, "recording the schedule");
 }

@@ -125,12 +125,10 @@
 #ifndef ASR_SCHEMA_H
 #define ASR_SCHEMA_H
 
-typedef struct {
-  int version;     /* user_version after this step */
-  const char *sql; /* one or more statements */
-} asr_schema_step;
+#include "store/sqlutil.h"
 
-static const asr_schema_step asr_schema_steps[] = {
+/* applied by asr_sql_migrate (store/sqlutil.h) */
+static const asr_sql_step asr_schema_steps[] = {
     {1, "CREATE TABLE devices ("
         " id INTEGER PRIMARY KEY,"
         " key TEXT NOT NULL UNIQUE,"

@@ -1,47 +1,336 @@
-/* sqlutil.c: SQLite helpers shared by store/outbox.c and store/events.c. */
+/* sqlutil.c: the SQL plumbing of both stores (sqlutil.h says why it is shared). */
 #include "store/sqlutil.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
-asr_result asr_sql_prep(asr_store *st, const char *sql, sqlite3_stmt **s)
+/* ---- the connection ---- */
+
+asr_result asr_sql_open(asr_sql *c, int flags, int busy_ms)
 {
-  int rc = sqlite3_prepare_v2(asr_store_sqlite(st), sql, -1, s, NULL);
+  int rc = sqlite3_open_v2(c->path, &c->db, flags, NULL);
+
+  if (rc != SQLITE_OK)
+    return asr_sql_fail(c, rc, "opening");
+  sqlite3_busy_timeout(c->db, busy_ms);
+  return ASR_OK;
+}
+
+void asr_sql_close(asr_sql *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; c->cache && i < c->ncache; i++) {
+    sqlite3_finalize(c->cache[i]);
+    c->cache[i] = NULL;
+  }
+  if (c->db && sqlite3_close(c->db) != SQLITE_OK)
+    asr_log(ASR_LOG_WARN, "%s: closing: %s", c->path, sqlite3_errmsg(c->db));
+  c->db = NULL;
+}
+
+/* ---- errors ---- */
+
+void asr_sql_set_err(asr_sql *c, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(c->err, c->errn, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    asr_strlcpy_cut(c->err, "database error", c->errn);
+  asr_log(ASR_LOG_INFO, "%s", c->err);
+}
+
+asr_result asr_sql_fail(asr_sql *c, int rc, const char *what)
+{
+  return c->fail ? c->fail(c, rc, what) : asr_sql_fail_plain(c, rc, what);
+}
+
+asr_result asr_sql_fail_plain(asr_sql *c, int rc, const char *what)
+{
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    asr_sql_set_err(c, "%s: %s: database is busy", c->path, what);
+    return ASR_ERR_DB_LOCKED;
+  case SQLITE_NOMEM:
+    asr_sql_set_err(c, "%s: %s: out of memory", c->path, what);
+    return ASR_ERR_NOMEM;
+  default:
+    asr_sql_set_err(c, "%s: %s: %s", c->path, what,
+                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    return ASR_ERR_DB;
+  }
+}
+
+/* ---- statements ---- */
+
+asr_result asr_sql_cached(asr_sql *c, size_t slot, const char *sql, sqlite3_stmt **out)
+{
+  if (slot >= c->ncache)
+    return ASR_ERR_LIMIT;
+  if (!c->cache[slot]) {
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache[slot], NULL);
+    if (rc != SQLITE_OK)
+      return asr_sql_fail(c, rc, "preparing a statement");
+  }
+  *out = c->cache[slot];
+  return ASR_OK;
+}
+
+asr_result asr_sql_prep(asr_sql *c, const char *sql, sqlite3_stmt **s)
+{
+  int rc = sqlite3_prepare_v2(c->db, sql, -1, s, NULL);
 
   if (rc != SQLITE_OK) {
     sqlite3_finalize(*s);
     *s = NULL;
-    return asr_store_fail(st, rc, "preparing a statement");
+    return asr_sql_fail(c, rc, "preparing a statement");
   }
   return ASR_OK;
 }
 
-asr_result asr_sql_finish(asr_store *st, sqlite3_stmt *s, const char *what)
+void asr_sql_done(sqlite3_stmt *s)
+{
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+asr_result asr_sql_run(asr_sql *c, sqlite3_stmt *s, const char *what)
+{
+  asr_result r = ASR_OK;
+  int rc = sqlite3_step(s);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    r = asr_sql_fail(c, rc, what);
+  asr_sql_done(s);
+  return r;
+}
+
+asr_result asr_sql_row(asr_sql *c, sqlite3_stmt *s, const char *what, bool *row)
+{
+  int rc = sqlite3_step(s);
+
+  asr_result r;
+
+  *row = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return ASR_OK;
+  r = asr_sql_fail(c, rc, what); /* before the reset: the message is the step's */
+  asr_sql_done(s);
+  return r;
+}
+
+asr_result asr_sql_finish(asr_sql *c, sqlite3_stmt *s, const char *what)
 {
   int rc = sqlite3_step(s);
   asr_result r = ASR_OK;
 
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = asr_store_fail(st, rc, what);
+    r = asr_sql_fail(c, rc, what);
   sqlite3_finalize(s);
   return r;
 }
 
-asr_result asr_sql_exec(asr_store *st, const char *sql, const char *what)
+asr_result asr_sql_exec(asr_sql *c, const char *sql, const char *what)
 {
-  int rc = sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL);
+  int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
-  return rc == SQLITE_OK ? ASR_OK : asr_store_fail(st, rc, what);
+  return rc == SQLITE_OK ? ASR_OK : asr_sql_fail(c, rc, what);
+}
+
+asr_result asr_sql_query_i64(asr_sql *c, const char *sql, int64_t p1, const char *what,
+                             int64_t *out, bool *row)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = ASR_OK;
+  int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+
+  *out = 0;
+  if (rc == SQLITE_OK && sqlite3_bind_parameter_count(s) > 0)
+    sqlite3_bind_int64(s, 1, p1);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int64(s, 0);
+  else if (rc != SQLITE_DONE)
+    r = asr_sql_fail(c, rc, what);
+  if (row)
+    *row = rc == SQLITE_ROW;
+  sqlite3_finalize(s);
+  return r;
+}
+
+asr_result asr_sql_query_int(asr_sql *c, const char *sql, const char *what, int *out)
+{
+  int64_t v = 0;
+  asr_result r = asr_sql_query_i64(c, sql, 0, what, &v, NULL);
+
+  *out = (int)v;
+  return r;
+}
+
+void asr_sql_rollback(asr_sql *c)
+{
+  if (!sqlite3_get_autocommit(c->db))
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- binding and columns ---- */
+
+void asr_sql_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+  sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+void asr_sql_bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+void asr_sql_bind_opt_i64(sqlite3_stmt *s, int i, int64_t v)
+{
+  if (v >= 0)
+    sqlite3_bind_int64(s, i, v);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+const char *asr_sql_col_text(sqlite3_stmt *s, int col)
+{
+  return (const char *)sqlite3_column_text(s, col);
 }
 
 void asr_sql_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
 {
-  const char *v = (const char *)sqlite3_column_text(s, col);
+  const char *v = asr_sql_col_text(s, col);
 
   if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK)
     dst[0] = '\0';
 }
 
-void asr_sql_bind_text(sqlite3_stmt *s, int i, const char *v)
+const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap)
 {
-  sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+  const char *v = asr_sql_col_text(s, col);
+  size_t n;
+
+  if (asr_strlcpy(dst, v ? v : "", cap) != ASR_OK) {
+    n = strlen(dst);
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xc0) == 0x80)
+      n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0x80))
+      n--;
+    dst[n] = '\0';
+  }
+  return v ? dst : NULL;
+}
+
+/* ---- the schema ---- */
+
+int asr_sql_schema_latest(const asr_sql_step *steps, size_t n)
+{
+  return n ? steps[n - 1].version : 0;
+}
+
+asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n, int version,
+                                 const char *program)
+{
+  int latest = asr_sql_schema_latest(steps, n), tables = 0;
+  asr_result r;
+
+  if (version > latest) {
+    asr_sql_set_err(c,
+                    "%s: database schema version %d is newer than this program's (%d):"
+                    " use a newer %s",
+                    c->path, version, latest, program);
+    return ASR_ERR_DB_VERSION;
+  }
+  if (version > 0)
+    return ASR_OK;
+  r = asr_sql_query_int(c, "SELECT count(*) FROM sqlite_master", "reading the schema", &tables);
+  if (!r && tables > 0) {
+    asr_sql_set_err(c, "%s: not an %s database (it has tables but no version)", c->path, program);
+    r = ASR_ERR_DB;
+  }
+  return r;
+}
+
+/* Applies one step in its own transaction (unless another process did meanwhile). */
+static asr_result migrate_step(asr_sql *c, const asr_sql_step *step)
+{
+  char set[64];
+  int v = 0;
+  asr_result r = asr_sql_exec(c, "BEGIN IMMEDIATE", "starting a migration");
+
+  if (r)
+    return r;
+  r = asr_sql_query_int(c, "PRAGMA user_version", "reading the schema version", &v);
+  if (r || v >= step->version)
+    goto out;
+  r = asr_sql_exec(c, step->sql, "migrating the schema");
+  if (!r)
+    r = asr_fmt(set, sizeof(set), "PRAGMA user_version = %d", step->version);
+  if (!r)
+    r = asr_sql_exec(c, set, "setting the schema version");
+out:
+  if (!r)
+    r = asr_sql_exec(c, "COMMIT", "committing a migration");
+  if (r)
+    asr_sql_rollback(c);
+  else if (v < step->version)
+    asr_log(ASR_LOG_INFO, "%s: schema migrated to version %d", c->path, step->version);
+  return r;
+}
+
+asr_result asr_sql_migrate(asr_sql *c, const asr_sql_step *steps, size_t n, int from)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < n; i++) {
+    if (steps[i].version > from)
+      r = migrate_step(c, &steps[i]);
+  }
+  return r;
+}
+
+/* ---- the file ---- */
+
+void asr_sql_narrow(const char *path, const char *holds)
+{
+  if (asr_platform_narrow(path))
+    asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds %s)", path, holds);
+}
+
+asr_result asr_sql_file_private(asr_sql *c, const char *holds)
+{
+  int created = asr_platform_create_private(c->path);
+
+  if (created < 0) {
+    asr_sql_set_err(c, "%s: cannot create: %s", c->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  if (created == 1)
+    return ASR_OK;
+  errno = 0;
+  if (!asr_platform_is_rw_file(c->path)) {
+    if (errno == 0 || errno == EINVAL)
+      asr_sql_set_err(c, "%s: not a regular file", c->path);
+    else
+      asr_sql_set_err(c, "%s: cannot open: %s", c->path, strerror(errno));
+    return ASR_ERR_DB;
+  }
+  asr_sql_narrow(c->path, holds);
+  return ASR_OK;
 }

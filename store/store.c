@@ -4,8 +4,9 @@
  * and migrating, saving a device (the hot path of a poll), failures, and the walks.
  *
  * Why it looks like this:
- * - Every SQLite call is checked where it is made and converted by db_fail() into an
- *   asr_result with a message "PATH: what: why" kept in the handle and logged once.
+ * - Every SQLite call is checked where it is made and converted (store_fail(), through
+ *   store/sqlutil.h, the plumbing shared with asr-central's store) into an asr_result
+ *   with a message "PATH: what: why" kept in the handle and logged once.
  * - Every statement of the agent is a row of stmt_sql[]: prepared once per handle on
  *   first use (SQLITE_PREPARE_PERSISTENT), reset after each use. A poll of 1000
  *   printers is 1000 short transactions of a dozen cached statements each.
@@ -29,12 +30,10 @@
 #include "store/alerts.h"
 #include "store/meters.h"
 #include "store/schema.h"
+#include "store/sqlutil.h"
 
 #define LEVELS_FORMAT 1
 #define STORE_ERR_MAX 512
-/* Errors are logged once here at INFO, with their context: the caller gets the same
- * text from asr_store_errmsg() and reports it, so the default log shows it once. */
-#define STORE_ERR_LOG ASR_LOG_INFO
 
 /* ---------------------------------------------------------------------------------------
  * The levels blob (format in store/schema.h): a format byte, then per supply
@@ -244,7 +243,7 @@ static const char *const stmt_sql[S_COUNT] = {
 };
 
 struct asr_store {
-  sqlite3 *db;
+  asr_sql sql; /* the connection (store/sqlutil.h): db, and path, err, stmt as its own */
   char *path;
   char err[STORE_ERR_MAX];
   sqlite3_stmt *stmt[S_COUNT];
@@ -286,23 +285,6 @@ static asr_result result_for(int rc, int sys_err)
   }
 }
 
-/* Sets the handle's message and logs it once. */
-static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(asr_store *st, asr_log_level level, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(st->err, sizeof(st->err), fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    asr_strlcpy_cut(st->err, "database error", sizeof(st->err));
-  asr_log(level, "%s", st->err);
-}
-
 /* The folder holding path ("." when path has none), for messages about its disk. */
 static void folder_of(const char *path, char *dir, size_t n)
 {
@@ -332,95 +314,64 @@ static void one_line(const char *src, char *dst, size_t n)
 }
 
 /* The message of a damaged database: what, and how to recover (asr-agent(8), RECOVERY). */
-static asr_result damaged(asr_store *st, const char *why)
+static asr_result damaged(asr_sql *c, const char *why)
 {
-  set_err(st, STORE_ERR_LOG,
-          "%s: the database is damaged (%s): nothing is written to it; to recover, move it"
-          " aside and enrol again (the readings already uploaded are at the central):"
-          " see RECOVERY in asr-agent(8)",
-          st->path, why);
+  asr_sql_set_err(c,
+                  "%s: the database is damaged (%s): nothing is written to it; to recover,"
+                  " move it aside and enrol again (the readings already uploaded are at the"
+                  " central): see RECOVERY in asr-agent(8)",
+                  c->path, why);
   return ASR_ERR_DB_CORRUPT;
 }
 
 /* The message of a full disk, naming the folder; what was stored stays. */
-static asr_result disk_full(asr_store *st, const char *what)
+static asr_result disk_full(asr_sql *c, const char *what)
 {
   char dir[512];
 
-  folder_of(st->path, dir, sizeof(dir));
-  set_err(st, STORE_ERR_LOG,
-          "%s: %s: the disk is full (no space left in %s): free some space there;"
-          " everything stored before is kept",
-          st->path, what, dir);
+  folder_of(c->path, dir, sizeof(dir));
+  asr_sql_set_err(c,
+                  "%s: %s: the disk is full (no space left in %s): free some space there;"
+                  " everything stored before is kept",
+                  c->path, what, dir);
   return ASR_ERR_DISK_FULL;
 }
 
-/* Converts a failed SQLite call (rc) while doing `what` into an asr_result. */
-static asr_result db_fail(asr_store *st, int rc, const char *what)
+/* The agent's conversion of a failed SQLite call (rc) while doing `what` (asr_sql.fail):
+ * a locked, full, damaged or foreign file gets a message that says what to do. */
+static asr_result store_fail(asr_sql *c, int rc, const char *what)
 {
-  asr_result r = result_for(rc, st->db ? sqlite3_system_errno(st->db) : 0);
+  asr_result r = result_for(rc, c->db ? sqlite3_system_errno(c->db) : 0);
   char why[256];
 
   if (r == ASR_ERR_DB_LOCKED) {
-    set_err(st, STORE_ERR_LOG, "%s: database is locked by another process", st->path);
+    asr_sql_set_err(c, "%s: database is locked by another process", c->path);
   } else if (r == ASR_ERR_DISK_FULL) {
-    disk_full(st, what);
+    disk_full(c, what);
   } else if (r == ASR_ERR_DB_CORRUPT) {
-    one_line(st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), why, sizeof(why));
-    damaged(st, why);
+    one_line(c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), why, sizeof(why));
+    damaged(c, why);
   } else if ((rc & 0xff) == SQLITE_NOTADB) {
-    set_err(st, STORE_ERR_LOG,
-            "%s: file is not a database (or its first page is damaged): nothing is written"
-            " to it; see RECOVERY in asr-agent(8)",
-            st->path);
+    asr_sql_set_err(c,
+                    "%s: file is not a database (or its first page is damaged): nothing is"
+                    " written to it; see RECOVERY in asr-agent(8)",
+                    c->path);
   } else {
-    set_err(st, STORE_ERR_LOG, "%s: %s: %s", st->path, what,
-            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    asr_sql_set_err(c, "%s: %s: %s", c->path, what,
+                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
   }
   return r;
+}
+
+static asr_result db_fail(asr_store *st, int rc, const char *what)
+{
+  return asr_sql_fail(&st->sql, rc, what);
 }
 
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result stmt_get(asr_store *st, stmt_id id, sqlite3_stmt **out)
 {
-  if (!st->stmt[id]) {
-    int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
-                                NULL);
-    if (rc != SQLITE_OK)
-      return db_fail(st, rc, "preparing a statement");
-  }
-  *out = st->stmt[id];
-  return ASR_OK;
-}
-
-/* Steps a statement that returns no row we need, then resets it. */
-static asr_result stmt_run(asr_store *st, sqlite3_stmt *s, const char *what)
-{
-  asr_result r = ASR_OK;
-  int rc = sqlite3_step(s);
-
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    r = db_fail(st, rc, what);
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  return r;
-}
-
-/* Steps a query: *row tells whether a row is there (then the caller reads and resets). */
-static asr_result stmt_row(asr_store *st, sqlite3_stmt *s, const char *what, bool *row)
-{
-  int rc = sqlite3_step(s);
-
-  *row = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-    return ASR_OK;
-  return db_fail(st, rc, what);
-}
-
-static void stmt_done(sqlite3_stmt *s)
-{
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+  return asr_sql_cached(&st->sql, id, stmt_sql[id], out);
 }
 
 /* Runs a cached statement without parameters. */
@@ -431,7 +382,7 @@ static asr_result exec_id(asr_store *st, stmt_id id, const char *what)
 
   if (r)
     return r;
-  return stmt_run(st, s, what);
+  return asr_sql_run(&st->sql, s, what);
 }
 
 static asr_result tx_begin(asr_store *st)
@@ -444,13 +395,6 @@ static asr_result tx_commit(asr_store *st)
   return exec_id(st, S_COMMIT, "committing");
 }
 
-/* Rolls back the open transaction, if any (after an error: its own error is logged). */
-static void tx_rollback(asr_store *st)
-{
-  if (!sqlite3_get_autocommit(st->db))
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 /* Binds a bounded string field (printers' strings may lack their NUL: never trusted). */
 static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap)
 {
@@ -460,24 +404,6 @@ static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap)
 }
 
 #define BIND_FIELD(s, i, field) bind_str((s), (i), (field), sizeof(field))
-
-/* Copies a text column into a field, never cutting a UTF-8 sequence in half. */
-static void col_str(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-  const char *v = (const char *)sqlite3_column_text(s, col);
-  size_t n;
-
-  if (!v)
-    v = "";
-  if (asr_strlcpy(dst, v, cap) != ASR_OK) {
-    n = strlen(dst);
-    while (n > 0 && ((unsigned char)dst[n - 1] & 0xc0) == 0x80)
-      n--;
-    if (n > 0 && ((unsigned char)dst[n - 1] & 0x80))
-      n--;
-    dst[n] = '\0';
-  }
-}
 
 /* ---------------------------------------------------------------------------------------
  * Opening: the file and its directory, the version check, pragmas, migrations. */
@@ -534,7 +460,7 @@ static asr_result make_parents(asr_store *st)
   asr_result r = asr_strlcpy(dir, st->path, sizeof(dir));
 
   if (r) {
-    set_err(st, STORE_ERR_LOG, "%s: path too long", st->path);
+    asr_sql_set_err(&st->sql, "%s: path too long", st->path);
     return ASR_ERR_DB;
   }
   for (char *p = dir + 1; *p; p++) {
@@ -542,8 +468,8 @@ static asr_result make_parents(asr_store *st)
       continue;
     *p = '\0';
     if (asr_platform_mkdir_private(dir) != ASR_OK) {
-      set_err(st, STORE_ERR_LOG, "%s: cannot create directory %s: %s", st->path, dir,
-              strerror(errno));
+      asr_sql_set_err(&st->sql, "%s: cannot create directory %s: %s", st->path, dir,
+                      strerror(errno));
       return ASR_ERR_DB;
     }
     *p = '/';
@@ -572,15 +498,15 @@ static bool has_journal(const char *path)
 static asr_result check_existing(asr_store *st, int64_t size)
 {
   if (!asr_platform_is_rw_file(st->path)) {
-    set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
+    asr_sql_set_err(&st->sql, "%s: cannot open: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
   if (size == 0 && !has_journal(st->path)) {
-    set_err(st, STORE_ERR_LOG,
-            "%s: the file is empty (0 bytes), not an asr-agent database: nothing is written"
-            " to it; if it held the agent's data see RECOVERY in asr-agent(8), else remove"
-            " it and a new database is created",
-            st->path);
+    asr_sql_set_err(&st->sql,
+                    "%s: the file is empty (0 bytes), not an asr-agent database: nothing is written"
+                    " to it; if it held the agent's data see RECOVERY in asr-agent(8), else remove"
+                    " it and a new database is created",
+                    st->path);
     return ASR_ERR_DB_CORRUPT;
   }
   return ASR_OK;
@@ -596,113 +522,25 @@ static asr_result prepare_file(asr_store *st)
   if (asr_platform_file_size(st->path, &size))
     return check_existing(st, size);
   if (errno != ENOENT) {
-    set_err(st, STORE_ERR_LOG, "%s: cannot open: %s", st->path, strerror(errno));
+    asr_sql_set_err(&st->sql, "%s: cannot open: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
   return create_db(st);
 }
 
-/* Narrows the mode of our database when others could read it (it holds credentials). */
-static void narrow_mode(asr_store *st)
-{
-  if (asr_platform_narrow(st->path))
-    asr_log(ASR_LOG_WARN, "%s: was readable by others, now 0600 (it holds credentials)", st->path);
-}
-
-/* Runs one SQL text (possibly several statements) outside the cache. */
-static asr_result exec_sql(asr_store *st, const char *sql, const char *what)
-{
-  int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    return db_fail(st, rc, what);
-  return ASR_OK;
-}
-
-/* Reads an integer pragma or the first column of a one-row query. */
-static asr_result query_int(asr_store *st, const char *sql, int *out, const char *what)
-{
-  sqlite3_stmt *s = NULL;
-  asr_result r = ASR_OK;
-  int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW)
-    *out = sqlite3_column_int(s, 0);
-  else if (rc == SQLITE_DONE)
-    *out = 0;
-  else
-    r = db_fail(st, rc, what);
-  sqlite3_finalize(s);
-  return r;
-}
-
 int asr_store_schema_latest(void)
 {
-  return asr_schema_steps[ASR_SCHEMA_STEPS - 1].version;
+  return asr_sql_schema_latest(asr_schema_steps, ASR_SCHEMA_STEPS);
 }
 
 int asr_store_schema_version(asr_store *st)
 {
   int v = -1;
 
-  if (!st || query_int(st, "PRAGMA user_version", &v, "reading the schema version") != ASR_OK)
+  if (!st || asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema version", &v) !=
+                 ASR_OK)
     return -1;
   return v;
-}
-
-/* Applies one migration step in its own transaction (unless another process did). */
-static asr_result migrate_step(asr_store *st, const asr_schema_step *step)
-{
-  char sql[64];
-  int v = 0;
-  asr_result r = tx_begin(st);
-
-  if (r)
-    return r;
-  r = query_int(st, "PRAGMA user_version", &v, "reading the schema version");
-  if (r || v >= step->version)
-    goto out;
-  r = exec_sql(st, step->sql, "migrating the schema");
-  if (!r)
-    r = asr_fmt(sql, sizeof(sql), "PRAGMA user_version = %d", step->version);
-  if (!r)
-    r = exec_sql(st, sql, "setting the schema version");
-out:
-  if (!r)
-    r = tx_commit(st);
-  if (r)
-    tx_rollback(st);
-  else if (v < step->version)
-    asr_log(ASR_LOG_INFO, "%s: schema migrated to version %d", st->path, step->version);
-  return r;
-}
-
-/* Refuses files we must not touch: newer schema, or someone else's database. */
-static asr_result check_version(asr_store *st, int version)
-{
-  int tables = 0;
-  asr_result r;
-
-  if (version > asr_store_schema_latest()) {
-    set_err(st, STORE_ERR_LOG,
-            "%s: database schema version %d is newer than this program's (%d):"
-            " use a newer asr-agent",
-            st->path, version, asr_store_schema_latest());
-    return ASR_ERR_DB_VERSION;
-  }
-  if (version > 0)
-    return ASR_OK;
-  r = query_int(st, "SELECT count(*) FROM sqlite_master", &tables, "reading the schema");
-  if (r)
-    return r;
-  if (tables > 0) {
-    set_err(st, STORE_ERR_LOG, "%s: not an asr-agent database (it has tables but no version)",
-            st->path);
-    return ASR_ERR_DB;
-  }
-  return ASR_OK;
 }
 
 /* WAL, synchronous NORMAL (safe with WAL), foreign keys. */
@@ -711,7 +549,7 @@ static asr_result set_pragmas(asr_store *st)
   sqlite3_stmt *s = NULL;
   const char *mode;
   asr_result r = ASR_OK;
-  int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+  int rc = sqlite3_prepare_v2(st->sql.db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
 
   if (rc == SQLITE_OK)
     rc = sqlite3_step(s);
@@ -723,8 +561,8 @@ static asr_result set_pragmas(asr_store *st)
   if (!mode || strcmp(mode, "wal") != 0)
     asr_log(ASR_LOG_WARN, "%s: WAL mode unavailable, journal mode is %s", st->path,
             mode ? mode : "unknown");
-  r = exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
-               "setting the connection options");
+  r = asr_sql_exec(&st->sql, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+                   "setting the connection options");
 out:
   sqlite3_finalize(s);
   return r;
@@ -738,7 +576,7 @@ static asr_result check_integrity(asr_store *st)
   sqlite3_stmt *s = NULL;
   asr_result r = ASR_OK;
   char why[256];
-  int rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &s, NULL);
+  int rc = sqlite3_prepare_v2(st->sql.db, "PRAGMA quick_check(1)", -1, &s, NULL);
 
   if (rc == SQLITE_OK)
     rc = sqlite3_step(s);
@@ -750,7 +588,7 @@ static asr_result check_integrity(asr_store *st)
       if (v && strncmp(v, prefix, sizeof(prefix) - 1) == 0)
         v += sizeof(prefix) - 1 + strspn(v + sizeof(prefix) - 1, " \n");
       one_line(v ? v : "no answer from the check", why, sizeof(why));
-      r = damaged(st, why);
+      r = damaged(&st->sql, why);
     }
   } else if (rc != SQLITE_DONE) {
     r = db_fail(st, rc, "checking the database");
@@ -762,13 +600,13 @@ static asr_result check_integrity(asr_store *st)
 /* Opens the SQLite connection with the agent's options (no I/O on the file yet). */
 static asr_result connect_db(asr_store *st)
 {
-  int rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL);
+  asr_result r = asr_sql_open(&st->sql, SQLITE_OPEN_READWRITE, busy_timeout_ms);
+  int rc;
 
-  if (rc != SQLITE_OK)
-    return db_fail(st, rc, "opening");
-  sqlite3_extended_result_codes(st->db, 1);
-  sqlite3_busy_timeout(st->db, busy_timeout_ms);
-  rc = sqlite3_create_collation(st->db, "asr_ip", SQLITE_UTF8, NULL, ip_collate);
+  if (r)
+    return r;
+  sqlite3_extended_result_codes(st->sql.db, 1);
+  rc = sqlite3_create_collation(st->sql.db, "asr_ip", SQLITE_UTF8, NULL, ip_collate);
   if (rc != SQLITE_OK)
     return db_fail(st, rc, "registering the address order");
   return ASR_OK;
@@ -781,21 +619,19 @@ static asr_result open_db(asr_store *st, asr_store_mode mode)
   asr_result r = connect_db(st);
 
   if (!r)
-    r = query_int(st, "PRAGMA user_version", &version, "opening");
+    r = asr_sql_query_int(&st->sql, "PRAGMA user_version", "opening", &version);
   if (!r)
-    r = check_version(st, version);
-  if (!r && sqlite3_db_readonly(st->db, "main") == 1) {
-    set_err(st, STORE_ERR_LOG, "%s: cannot write the database (permission denied)", st->path);
+    r = asr_sql_check_version(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, version, "asr-agent");
+  if (!r && sqlite3_db_readonly(st->sql.db, "main") == 1) {
+    asr_sql_set_err(&st->sql, "%s: cannot write the database (permission denied)", st->path);
     r = ASR_ERR_DB;
   }
   if (!r && (mode == ASR_STORE_VERIFY || version < asr_store_schema_latest()))
     r = check_integrity(st);
   if (!r)
     r = set_pragmas(st);
-  for (size_t i = 0; !r && i < ASR_SCHEMA_STEPS; i++) {
-    if (asr_schema_steps[i].version > version)
-      r = migrate_step(st, &asr_schema_steps[i]);
-  }
+  if (!r)
+    r = asr_sql_migrate(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, version);
   return r;
 }
 
@@ -817,8 +653,15 @@ static asr_store *store_new(const char *path)
     st->path = dup_str(path);
   if (st && !st->path) {
     free(st);
-    st = NULL;
+    return NULL;
   }
+  if (st)
+    st->sql = (asr_sql){.path = st->path,
+                        .err = st->err,
+                        .errn = sizeof(st->err),
+                        .fail = store_fail,
+                        .cache = st->stmt,
+                        .ncache = S_COUNT};
   return st;
 }
 
@@ -843,14 +686,14 @@ static asr_result init_tmp(asr_store *st, const char *tmp)
   int rc;
 
   if (!r) {
-    rc = sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    rc = sqlite3_wal_checkpoint_v2(t->sql.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     if (rc != SQLITE_OK)
       r = db_fail(t, rc, "writing the new database");
   }
   if (r == ASR_ERR_DISK_FULL)
-    disk_full(st, "creating the database");
+    disk_full(&st->sql, "creating the database");
   else if (r && t)
-    set_err(st, STORE_ERR_LOG, "%s: cannot create the database: %s", st->path, t->err);
+    asr_sql_set_err(&st->sql, "%s: cannot create the database: %s", st->path, t->err);
   asr_store_close(t);
   return r;
 }
@@ -866,21 +709,21 @@ static asr_result create_db(asr_store *st)
   asr_result r;
 
   if (asr_fmt(tmp, sizeof(tmp), "%s.new-%lu", st->path, asr_platform_pid()) != ASR_OK) {
-    set_err(st, STORE_ERR_LOG, "%s: path too long", st->path);
+    asr_sql_set_err(&st->sql, "%s: path too long", st->path);
     return ASR_ERR_DB;
   }
   remove_db_files(tmp); /* left by a crashed process that had our id */
   created = asr_platform_create_private(tmp);
   if (created != 1) {
     if (errno == ENOSPC || asr_platform_disk_full_error(errno))
-      return disk_full(st, "creating the database");
-    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
+      return disk_full(&st->sql, "creating the database");
+    asr_sql_set_err(&st->sql, "%s: cannot create: %s", st->path, strerror(errno));
     return ASR_ERR_DB;
   }
   r = init_tmp(st, tmp);
   moved = r ? -1 : asr_platform_rename_new(tmp, st->path);
   if (!r && moved < 0) {
-    set_err(st, STORE_ERR_LOG, "%s: cannot create: %s", st->path, strerror(errno));
+    asr_sql_set_err(&st->sql, "%s: cannot create: %s", st->path, strerror(errno));
     r = ASR_ERR_DB;
   }
   if (moved != 1)
@@ -913,7 +756,7 @@ asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store 
   if (!r)
     r = open_db(st, mode);
   if (!r)
-    narrow_mode(st);
+    asr_sql_narrow(st->path, "credentials");
   if (r) {
     if (err && n)
       asr_strlcpy_cut(err, st->err, n);
@@ -946,10 +789,7 @@ void asr_store_close(asr_store *st)
 {
   if (!st)
     return;
-  for (size_t i = 0; i < S_COUNT; i++)
-    sqlite3_finalize(st->stmt[i]);
-  if (st->db && sqlite3_close(st->db) != SQLITE_OK)
-    asr_log(ASR_LOG_WARN, "%s: closing: %s", st->path, sqlite3_errmsg(st->db));
+  asr_sql_close(&st->sql);
   free(st->path);
   free(st);
 }
@@ -978,16 +818,16 @@ static asr_result lookup(asr_store *st, stmt_id sid, const char *a, const char *
   sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
   if (b)
     sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
-  r = stmt_row(st, s, "looking up a device", &row);
+  r = asr_sql_row(&st->sql, s, "looking up a device", &row);
   if (!r && row) {
     f->id = sqlite3_column_int64(s, 0);
-    col_str(s, 2, f->serial, sizeof(f->serial));
-    col_str(s, 3, f->mac, sizeof(f->mac));
-    col_str(s, 4, f->ip, sizeof(f->ip));
+    asr_sql_col_cut(s, 2, f->serial, sizeof(f->serial));
+    asr_sql_col_cut(s, 3, f->mac, sizeof(f->mac));
+    asr_sql_col_cut(s, 4, f->ip, sizeof(f->ip));
     f->port = (uint16_t)sqlite3_column_int(s, 5);
     f->ip_current = sqlite3_column_int(s, 6) != 0;
   }
-  stmt_done(s);
+  asr_sql_done(s);
   return r;
 }
 
@@ -1050,7 +890,7 @@ static asr_result identify(asr_store *st, const asr_device *dev, identity *idn, 
   copy_field(idn->mac, sizeof(idn->mac), dev->mac, sizeof(dev->mac));
   copy_field(idn->ip, sizeof(idn->ip), dev->ip, sizeof(dev->ip));
   if (make_key(idn) != ASR_OK) {
-    set_err(st, STORE_ERR_LOG, "%s: a device without serial, MAC or address", st->path);
+    asr_sql_set_err(&st->sql, "%s: a device without serial, MAC or address", st->path);
     return ASR_ERR_INVALID;
   }
   return find_device(st, idn->serial, idn->mac, idn->key, f);
@@ -1099,8 +939,8 @@ static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t n
     return r;
   sqlite3_bind_text(s, 1, idn->key, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, now);
-  r = stmt_run(st, s, "adding a device");
-  *id = sqlite3_last_insert_rowid(st->db);
+  r = asr_sql_run(&st->sql, s, "adding a device");
+  *id = sqlite3_last_insert_rowid(st->sql.db);
   return r;
 }
 
@@ -1126,7 +966,7 @@ static asr_result save_identity(asr_store *st, int64_t id, const asr_device *dev
   BIND_FIELD(s, 11, dev->sys_name);
   sqlite3_bind_int(s, 12, dev->is_printer ? 1 : 0);
   sqlite3_bind_int64(s, 13, now);
-  r = stmt_run(st, s, "updating a device");
+  r = asr_sql_run(&st->sql, s, "updating a device");
   if (r || !idn->ip[0])
     return r;
   r = stmt_get(st, S_SUPERSEDE, &s);
@@ -1134,7 +974,7 @@ static asr_result save_identity(asr_store *st, int64_t id, const asr_device *dev
     return r;
   sqlite3_bind_text(s, 1, idn->ip, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, id);
-  return stmt_run(st, s, "marking the previous device at an address");
+  return asr_sql_run(&st->sql, s, "marking the previous device at an address");
 }
 
 static asr_result save_cred(asr_store *st, int64_t id, const asr_snmp_cred *c)
@@ -1153,7 +993,7 @@ static asr_result save_cred(asr_store *st, int64_t id, const asr_snmp_cred *c)
   sqlite3_bind_text(s, 7, asr_snmp_priv_name(c->priv_proto), -1, SQLITE_STATIC);
   BIND_FIELD(s, 8, c->priv_pass);
   BIND_FIELD(s, 9, c->context);
-  return stmt_run(st, s, "saving the credentials of a device");
+  return asr_sql_run(&st->sql, s, "saving the credentials of a device");
 }
 
 static asr_result save_supply(asr_store *st, sqlite3_stmt *s, int64_t id, const asr_supply *p)
@@ -1173,7 +1013,7 @@ static asr_result save_supply(asr_store *st, sqlite3_stmt *s, int64_t id, const 
     sqlite3_bind_int64(s, 11, p->level);
   sqlite3_bind_int(s, 12, p->percent);
   sqlite3_bind_text(s, 13, asr_supply_state_name(p->state), -1, SQLITE_STATIC);
-  return stmt_run(st, s, "saving a supply");
+  return asr_sql_run(&st->sql, s, "saving a supply");
 }
 
 /* Replaces the current supplies of device id with those of dev. */
@@ -1185,7 +1025,7 @@ static asr_result save_supplies(asr_store *st, int64_t id, const asr_device *dev
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
-  r = stmt_run(st, s, "removing old supplies");
+  r = asr_sql_run(&st->sql, s, "removing old supplies");
   if (!r)
     r = stmt_get(st, S_INSERT_SUPPLY, &s);
   for (size_t i = 0; !r && i < n; i++)
@@ -1233,7 +1073,7 @@ static asr_result save_levels(asr_store *st, int64_t id, const asr_device *dev, 
   if (dev->has_page_count)
     sqlite3_bind_int64(s, 3, dev->page_count);
   sqlite3_bind_blob(s, 4, blob, (int)len, SQLITE_STATIC);
-  return stmt_run(st, s, "saving a reading");
+  return asr_sql_run(&st->sql, s, "saving a reading");
 }
 
 /* A good poll: supplies, the reading row, the device's status and poll counters. */
@@ -1259,7 +1099,7 @@ static asr_result save_reading(asr_store *st, int64_t id, const asr_device *dev,
     sqlite3_bind_int64(s, 4, dev->error_bits);
   if (dev->has_page_count)
     sqlite3_bind_int64(s, 5, dev->page_count);
-  return stmt_run(st, s, "saving the status of a device");
+  return asr_sql_run(&st->sql, s, "saving the status of a device");
 }
 
 asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
@@ -1288,7 +1128,7 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
   if (!r)
     r = tx_commit(st);
   if (r) {
-    tx_rollback(st);
+    asr_sql_rollback(&st->sql);
     return r;
   }
   if (id)
@@ -1317,9 +1157,9 @@ asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, now);
   bind_str(s, 3, reason, 1024);
-  r = stmt_run(st, s, "recording a failed poll");
-  if (!r && sqlite3_changes(st->db) == 0) {
-    set_err(st, STORE_ERR_LOG, "%s: no device %lld", st->path, (long long)id);
+  r = asr_sql_run(&st->sql, s, "recording a failed poll");
+  if (!r && sqlite3_changes(st->sql.db) == 0) {
+    asr_sql_set_err(&st->sql, "%s: no device %lld", st->path, (long long)id);
     r = ASR_ERR_NOT_FOUND;
   }
   if (!r)
@@ -1330,12 +1170,12 @@ asr_result asr_store_record_failure(asr_store *st, int64_t id, int64_t now, asr_
   sqlite3_bind_int64(s, 2, now);
   sqlite3_bind_int(s, 3, (int)code);
   bind_str(s, 4, reason, 1024);
-  r = stmt_run(st, s, "recording a failed poll");
+  r = asr_sql_run(&st->sql, s, "recording a failed poll");
   if (!r)
     r = tx_commit(st);
 out:
   if (r)
-    tx_rollback(st);
+    asr_sql_rollback(&st->sql);
   return r;
 }
 
@@ -1350,17 +1190,17 @@ static asr_snmp_cred load_cred(sqlite3_stmt *s, int col)
 
   memset(&c, 0, sizeof(c));
   c.version = (v >= ASR_SNMP_V1 && v <= ASR_SNMP_V3) ? (asr_snmp_version)v : ASR_SNMP_V2C;
-  col_str(s, col + 1, c.community, sizeof(c.community));
-  col_str(s, col + 2, c.user, sizeof(c.user));
+  asr_sql_col_cut(s, col + 1, c.community, sizeof(c.community));
+  asr_sql_col_cut(s, col + 2, c.user, sizeof(c.user));
   name = (const char *)sqlite3_column_text(s, col + 3);
   if (!name || asr_snmp_auth_parse(name, &c.auth_proto) != ASR_OK)
     c.auth_proto = ASR_AUTH_NONE;
-  col_str(s, col + 4, c.auth_pass, sizeof(c.auth_pass));
+  asr_sql_col_cut(s, col + 4, c.auth_pass, sizeof(c.auth_pass));
   name = (const char *)sqlite3_column_text(s, col + 5);
   if (!name || asr_snmp_priv_parse(name, &c.priv_proto) != ASR_OK)
     c.priv_proto = ASR_PRIV_NONE;
-  col_str(s, col + 6, c.priv_pass, sizeof(c.priv_pass));
-  col_str(s, col + 7, c.context, sizeof(c.context));
+  asr_sql_col_cut(s, col + 6, c.priv_pass, sizeof(c.priv_pass));
+  asr_sql_col_cut(s, col + 7, c.context, sizeof(c.context));
   return c;
 }
 
@@ -1369,15 +1209,15 @@ static void load_device_row(sqlite3_stmt *s, asr_store_device *d)
 {
   asr_device *dev = &d->dev;
 
-  col_str(s, 0, dev->serial, sizeof(dev->serial));
-  col_str(s, 1, dev->mac, sizeof(dev->mac));
-  col_str(s, 2, dev->ip, sizeof(dev->ip));
+  asr_sql_col_cut(s, 0, dev->serial, sizeof(dev->serial));
+  asr_sql_col_cut(s, 1, dev->mac, sizeof(dev->mac));
+  asr_sql_col_cut(s, 2, dev->ip, sizeof(dev->ip));
   d->port = (uint16_t)sqlite3_column_int(s, 3);
-  col_str(s, 4, dev->sys_object_id, sizeof(dev->sys_object_id));
-  col_str(s, 5, dev->vendor, sizeof(dev->vendor));
-  col_str(s, 6, dev->model, sizeof(dev->model));
-  col_str(s, 7, dev->sys_descr, sizeof(dev->sys_descr));
-  col_str(s, 8, dev->sys_name, sizeof(dev->sys_name));
+  asr_sql_col_cut(s, 4, dev->sys_object_id, sizeof(dev->sys_object_id));
+  asr_sql_col_cut(s, 5, dev->vendor, sizeof(dev->vendor));
+  asr_sql_col_cut(s, 6, dev->model, sizeof(dev->model));
+  asr_sql_col_cut(s, 7, dev->sys_descr, sizeof(dev->sys_descr));
+  asr_sql_col_cut(s, 8, dev->sys_name, sizeof(dev->sys_name));
   dev->is_printer = sqlite3_column_int(s, 9) != 0;
   d->cred = load_cred(s, 10);
   d->first_seen = sqlite3_column_int64(s, 18);
@@ -1385,7 +1225,7 @@ static void load_device_row(sqlite3_stmt *s, asr_store_device *d)
   d->last_good_poll = sqlite3_column_int64(s, 20);
   d->last_reading_at = sqlite3_column_int64(s, 21);
   d->last_failure_at = sqlite3_column_int64(s, 22);
-  col_str(s, 23, d->last_failure, sizeof(d->last_failure));
+  asr_sql_col_cut(s, 23, d->last_failure, sizeof(d->last_failure));
   d->failed_polls = (unsigned)sqlite3_column_int64(s, 24);
   dev->printer_status = sqlite3_column_int(s, 25);
   dev->has_error_state = sqlite3_column_type(s, 26) != SQLITE_NULL;
@@ -1411,12 +1251,12 @@ static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
 
   p->index = sqlite3_column_int(s, 0);
   p->hr_index = sqlite3_column_int(s, 1);
-  col_str(s, 2, p->description, sizeof(p->description));
-  col_str(s, 3, p->part_number, sizeof(p->part_number));
+  asr_sql_col_cut(s, 2, p->description, sizeof(p->description));
+  asr_sql_col_cut(s, 3, p->part_number, sizeof(p->part_number));
   p->type = sqlite3_column_int(s, 4);
   p->klass = sqlite3_column_int(s, 5);
   p->unit = sqlite3_column_int(s, 6);
-  col_str(s, 7, p->colorant, sizeof(p->colorant));
+  asr_sql_col_cut(s, 7, p->colorant, sizeof(p->colorant));
   /* derived, not stored: a name the table learns later applies to what is stored */
   std = asr_colorant_std(p->colorant);
   asr_strlcpy_cut(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
@@ -1438,12 +1278,12 @@ static asr_result load_supplies(asr_store *st, int64_t id, asr_device *dev)
     return r;
   sqlite3_bind_int64(s, 1, id);
   while (!r && dev->n_supplies < ASR_SUPPLIES_MAX) {
-    r = stmt_row(st, s, "reading supplies", &row);
+    r = asr_sql_row(&st->sql, s, "reading supplies", &row);
     if (r || !row)
       break;
     load_supply_row(s, &dev->supplies[dev->n_supplies++]);
   }
-  stmt_done(s);
+  asr_sql_done(s);
   return r;
 }
 
@@ -1462,10 +1302,10 @@ asr_result asr_store_get(asr_store *st, int64_t id, asr_store_device *out)
   if (r)
     return r;
   sqlite3_bind_int64(s, 1, id);
-  r = stmt_row(st, s, "reading a device", &row);
+  r = asr_sql_row(&st->sql, s, "reading a device", &row);
   if (!r && row)
     load_device_row(s, out);
-  stmt_done(s);
+  asr_sql_done(s);
   if (!r && !row)
     return ASR_ERR_NOT_FOUND;
   if (!r)
@@ -1522,14 +1362,14 @@ static asr_result list_ids(asr_store *st, const char *const *sel, size_t n_sel, 
   asr_result r = stmt_get(st, S_LIST, &s);
 
   while (!r) {
-    r = stmt_row(st, s, "listing devices", &row);
+    r = asr_sql_row(&st->sql, s, "listing devices", &row);
     if (r || !row)
       break;
     if (row_selected(s, sel, n_sel))
       r = ids_push(l, sqlite3_column_int64(s, 0));
   }
   if (s)
-    stmt_done(s);
+    asr_sql_done(s);
   return r;
 }
 
@@ -1577,8 +1417,8 @@ asr_result asr_store_unmatched(asr_store *st, const char *const *sel, size_t n_s
   r = stmt_get(st, S_MATCH, &s);
   for (size_t i = 0; !r && i < n_sel; i++) {
     sqlite3_bind_text(s, 1, sel[i] ? sel[i] : "", -1, SQLITE_STATIC);
-    r = stmt_row(st, s, "matching selectors", &row);
-    stmt_done(s);
+    r = asr_sql_row(&st->sql, s, "matching selectors", &row);
+    asr_sql_done(s);
     if (!r && !row && cb)
       cb(sel[i] ? sel[i] : "", ctx);
   }
@@ -1586,21 +1426,21 @@ asr_result asr_store_unmatched(asr_store *st, const char *const *sel, size_t n_s
 }
 
 /* ---------------------------------------------------------------------------------------
- * For store/outbox.c: the connection and the error conversion. */
+ * For the store's other files (outbox.c, events.c...): the connection. */
 
 sqlite3 *asr_store_sqlite(asr_store *st)
 {
-  return st ? st->db : NULL;
+  return st ? st->sql.db : NULL;
 }
 
-asr_result asr_store_fail(asr_store *st, int rc, const char *what)
+asr_sql *asr_store_sql(asr_store *st)
 {
-  return db_fail(st, rc, what);
+  return &st->sql;
 }
 
 void asr_store_set_error(asr_store *st, const char *msg)
 {
-  set_err(st, STORE_ERR_LOG, "%s: %s", st->path, msg);
+  asr_sql_set_err(&st->sql, "%s: %s", st->path, msg);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1615,20 +1455,19 @@ asr_result asr_store_foreach_reading(asr_store *st, int64_t id, int64_t since, i
   sqlite3_stmt *s = NULL;
   bool row = true;
   asr_result r = ASR_OK;
-  int rc;
 
   if (!st || !cb)
     return ASR_ERR_INVALID;
-  rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-  if (rc != SQLITE_OK)
-    return db_fail(st, rc, "preparing a statement");
+  r = asr_sql_prep(&st->sql, sql, &s);
+  if (r)
+    return r;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, since);
   sqlite3_bind_int64(s, 3, until);
   while (!r) {
     const uint8_t *blob;
     size_t n;
-    r = stmt_row(st, s, "reading readings", &row);
+    r = asr_sql_row(&st->sql, s, "reading readings", &row);
     if (r || !row)
       break;
     blob = sqlite3_column_blob(s, 2);
@@ -1658,12 +1497,12 @@ asr_result asr_store_prune(asr_store *st, int64_t before, int64_t *n)
 
   if (!st)
     return ASR_ERR_INVALID;
-  rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  rc = sqlite3_exec(st->sql.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     return db_fail(st, rc, "starting the pruning");
   for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && !r; i++) {
     sqlite3_stmt *s = NULL;
-    rc = sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL);
+    rc = sqlite3_prepare_v2(st->sql.db, sql[i], -1, &s, NULL);
     if (rc == SQLITE_OK) {
       sqlite3_bind_int64(s, 1, before);
       rc = sqlite3_step(s);
@@ -1671,10 +1510,10 @@ asr_result asr_store_prune(asr_store *st, int64_t before, int64_t *n)
     if (rc != SQLITE_OK && rc != SQLITE_DONE)
       r = db_fail(st, rc, "pruning old readings");
     else if (i == 0)
-      deleted = sqlite3_changes(st->db);
+      deleted = sqlite3_changes(st->sql.db);
     sqlite3_finalize(s);
   }
-  rc = sqlite3_exec(st->db, r ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  rc = sqlite3_exec(st->sql.db, r ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
   if (!r && rc != SQLITE_OK)
     r = db_fail(st, rc, "committing the pruning");
   if (!r && n)

@@ -162,12 +162,13 @@ size_t asr_store_levels_encode(const asr_store_level *lv, size_t n, uint8_t *buf
  * Corrupt or truncated data stops the decoding at the last whole entry. */
 size_t asr_store_levels_decode(const uint8_t *buf, size_t len, asr_store_level *out, size_t cap);
 
-/* For store/outbox.c only (the other SQL of the agent): the SQLite connection, the
- * conversion of a failed SQLite call rc while doing `what` into an asr_result (message
- * kept for asr_store_errmsg and logged once), and setting that message directly. */
+/* For the store's other files (the other SQL of the agent): the SQLite connection; the
+ * handle's connection for store/sqlutil.h (its errors are kept for asr_store_errmsg and
+ * logged once); and setting that message directly. */
 struct sqlite3;
+struct asr_sql;
 struct sqlite3 *asr_store_sqlite(asr_store *st);
-asr_result asr_store_fail(asr_store *st, int rc, const char *what);
+struct asr_sql *asr_store_sql(asr_store *st);
 void asr_store_set_error(asr_store *st, const char *msg);
 
 #endif

@@ -1,6 +1,6 @@
 /* check_limits.c: what one client and one request may take at asr-central (issue 10,
  * items 9-13): the memory budget and meters (central/budget.c), the bounds of a batch and
- * their answers (central/ingest.c), site tokens that rotate and revoke (central/cstore.c),
+ * their answers (central/ingest.c), site tokens that rotate and revoke (central/cstore_sites.c),
  * request deadlines (central/connguard.c), the page pool (central/pagepool.c), the TLS
  * priorities and the server's per-address limit and header deadline (central/server.c, a
  * real server on 127.50.0.2). */

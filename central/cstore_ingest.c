@@ -1,0 +1,588 @@
+/* cstore_ingest.c: applying a batch to the central store (the hot path) and the problems
+ * it recorded (cstore.h).
+ *
+ * - Readings, levels and events are INSERT OR IGNORE into WITHOUT ROWID tables keyed by
+ *   what makes them unique, so the same reading in two batches is stored once; each
+ *   device's "readings" column counts the rows that were really inserted.
+ * - A batch is applied under BEGIN IMMEDIATE: writers queue on the busy timeout, and a
+ *   batch that still meets a busy file is retried whole (it was rolled back). */
+#include "central/cstore.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "central/cmeters.h"
+#include "central/cstore_int.h"
+#include "common/util.h"
+
+#define APPLY_TRIES 20 /* whole-transaction retries of a batch meeting a busy file */
+
+typedef enum {
+  S_AGENT_SEEN,
+  S_BATCH_GET,
+  S_BATCH_ADD,
+  S_DEVICE_UPSERT,
+  S_DEVICE_ID,
+  S_DEVICE_COUNT,
+  S_SUPPLY_META,
+  S_SUPPLY_LEVEL,
+  S_READING_ADD,
+  S_LEVEL_ADD,
+  S_EVENT_ADD,
+  S_REUSE_GET,
+  S_PROBLEM_ADD,
+  S_BATCH_DIGEST,
+  S_PROBLEMS,
+  S_COUNT
+} stmt_id;
+
+static const char *const stmt_sql[S_COUNT] = {
+    /* every batch, heartbeats included, says the agent is alive */
+    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = max(last_seen, ?2),"
+                     " agent_version = coalesce(?3, agent_version) WHERE id = ?1",
+    [S_BATCH_GET] = "SELECT readings, digest FROM batches WHERE id = ?1",
+    [S_BATCH_ADD] = "INSERT INTO batches (id, agent_id, received_at, created_at, devices,"
+                    " readings, readings_new, events, digest, readings_refused, events_refused)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* identity and state: what the newest batch said (an older batch arriving late does
+     * not overwrite it); a value the batch did not carry keeps the stored one */
+    [S_DEVICE_UPSERT] =
+        "INSERT INTO devices (site_id, key, serial, mac, ip, vendor, model, sys_object_id,"
+        " sys_descr, sys_name, printer_status, errors, state, state_since, last_good_poll,"
+        " failed_polls, agent_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        " ON CONFLICT (site_id, key) DO UPDATE SET"
+        " serial = coalesce(excluded.serial, serial), mac = coalesce(excluded.mac, mac),"
+        " ip = coalesce(excluded.ip, ip), vendor = coalesce(excluded.vendor, vendor),"
+        " model = coalesce(excluded.model, model),"
+        " sys_object_id = coalesce(excluded.sys_object_id, sys_object_id),"
+        " sys_descr = coalesce(excluded.sys_descr, sys_descr),"
+        " sys_name = coalesce(excluded.sys_name, sys_name),"
+        " printer_status = coalesce(excluded.printer_status, printer_status),"
+        " errors = coalesce(excluded.errors, errors), state = coalesce(excluded.state, state),"
+        " state_since = coalesce(excluded.state_since, state_since),"
+        " last_good_poll = coalesce(excluded.last_good_poll, last_good_poll),"
+        " failed_polls = coalesce(excluded.failed_polls, failed_polls),"
+        " agent_id = excluded.agent_id, updated_at = excluded.updated_at"
+        " WHERE excluded.updated_at >= devices.updated_at",
+    [S_DEVICE_ID] = "SELECT id FROM devices WHERE site_id = ?1 AND key = ?2",
+    [S_DEVICE_COUNT] = "UPDATE devices SET readings = readings + ?2,"
+                       " last_reading_at = max(last_reading_at, ?3) WHERE id = ?1",
+    [S_SUPPLY_META] =
+        "INSERT INTO supplies (device_id, idx, description, part_number, type, class,"
+        " colorant, unit, colorant_std) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT (device_id, idx) DO UPDATE SET description = excluded.description,"
+        " part_number = excluded.part_number, type = excluded.type, class = excluded.class,"
+        " colorant = excluded.colorant, unit = excluded.unit,"
+        " colorant_std = excluded.colorant_std",
+    /* the values of the newest reading that reported the supply */
+    [S_SUPPLY_LEVEL] = "INSERT INTO supplies (device_id, idx, level, max, percent, level_t)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET level = excluded.level, max = excluded.max,"
+                       " percent = excluded.percent, level_t = excluded.level_t"
+                       " WHERE excluded.level_t >= supplies.level_t",
+    [S_READING_ADD] = "INSERT OR IGNORE INTO readings (device_id, t, page_count)"
+                      " VALUES (?1, ?2, ?3)",
+    [S_LEVEL_ADD] = "INSERT OR IGNORE INTO levels (device_id, idx, t, level, max, percent)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_EVENT_ADD] = "INSERT OR IGNORE INTO events (device_id, t, kind, detail, batch_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* a committed id whose other content was stored already (a reused id sent again) */
+    [S_REUSE_GET] = "SELECT 1 FROM problems WHERE batch_id = ?1 AND digest = ?2"
+                    " AND what = 'id_reused' LIMIT 1",
+    [S_PROBLEM_ADD] = "INSERT INTO problems (site_id, agent_id, batch_id, received_at, what,"
+                      " device, idx, t, readings, events, digest, error)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    /* a batch committed before version 3 gets its digest once its content is known */
+    [S_BATCH_DIGEST] = "UPDATE batches SET digest = ?2 WHERE id = ?1 AND digest IS NULL",
+    [S_PROBLEMS] = "SELECT p.id, s.name, p.agent_id, p.batch_id, p.what, p.device, p.error,"
+                   " p.received_at, p.idx, p.t, p.readings, p.events FROM problems p"
+                   " JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.name = ?1"
+                   " ORDER BY p.id DESC LIMIT ?2",
+};
+
+_Static_assert(CSTORE_SLOTS_INGEST + S_COUNT <= CSTORE_SLOTS_RP,
+               "give this file more statement slots (cstore_int.h)");
+
+/* The cached statement id, prepared on first use, ready to bind. */
+static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
+{
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_INGEST + (size_t)id, stmt_sql[id], out);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Applying a batch. Per device of the batch: its row id, how many of its readings were
+ * new, and which of its readings is the newest (whose levels become the supplies'). */
+
+typedef struct {
+  int64_t id;
+  int64_t fresh;
+  size_t newest; /* index into readings, valid when has_newest */
+  bool has_newest;
+} dev_state;
+
+static asr_result device_upsert(cstore *st, const cstore_agent *ag, const cstore_dev *d,
+                                int64_t when, int64_t *id)
+{
+  const char *str[] = {d->serial,         d->mac,           d->ip,        d->vendor,
+                       d->model,          d->sys_object_id, d->sys_descr, d->sys_name,
+                       d->printer_status, d->errors_json,   d->state};
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = stmt_get(st, S_DEVICE_UPSERT, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
+  for (int i = 0; i < (int)(sizeof(str) / sizeof(str[0])); i++)
+    asr_sql_bind_opt(s, 3 + i, str[i]);
+  asr_sql_bind_opt_i64(s, 14, d->state_since);
+  asr_sql_bind_opt_i64(s, 15, d->last_good_poll);
+  asr_sql_bind_opt_i64(s, 16, d->failed_polls);
+  sqlite3_bind_text(s, 17, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 18, when);
+  r = cstore_x_run(st, s, "storing a device");
+  if (!r)
+    r = stmt_get(st, S_DEVICE_ID, &s);
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "finding a device", &row);
+  if (!r && !row)
+    r = asr_sql_fail(&st->sql, SQLITE_INTERNAL, "finding a stored device");
+  if (!r)
+    *id = sqlite3_column_int64(s, 0);
+  cstore_x_done(s);
+  return r;
+}
+
+static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta *m)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_SUPPLY_META, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, m->index);
+  asr_sql_bind_opt(s, 3, m->description);
+  asr_sql_bind_opt(s, 4, m->part_number);
+  asr_sql_bind_opt(s, 5, m->type);
+  asr_sql_bind_opt(s, 6, m->klass);
+  asr_sql_bind_opt(s, 7, m->colorant);
+  asr_sql_bind_opt(s, 8, m->unit);
+  asr_sql_bind_opt(s, 9, m->colorant_std);
+  return cstore_x_run(st, s, "storing a supply");
+}
+
+static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                int64_t when, dev_state *ds)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < b->n_devices; i++) {
+    if (b->devices[i].refused)
+      continue; /* its readings and events were refused with it */
+    r = device_upsert(st, ag, &b->devices[i], when, &ds[i].id);
+    for (size_t j = 0; !r && j < b->devices[i].n_supplies; j++)
+      r = supply_meta(st, ds[i].id, &b->devices[i].supplies[j]);
+  }
+  return r;
+}
+
+/* Binds the level, max, percent of lv at parameters i, i+1, i+2. */
+static void bind_level(sqlite3_stmt *s, int i, const cstore_level *lv)
+{
+  if (lv->has_level)
+    sqlite3_bind_int64(s, i, lv->level);
+  else
+    sqlite3_bind_null(s, i);
+  if (lv->has_max)
+    sqlite3_bind_int64(s, i + 1, lv->max);
+  else
+    sqlite3_bind_null(s, i + 1);
+  if (lv->has_percent)
+    sqlite3_bind_int(s, i + 2, lv->percent);
+  else
+    sqlite3_bind_null(s, i + 2);
+}
+
+static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, int64_t dev,
+                              const cstore_reading *rd, bool *fresh)
+{
+  asr_result r;
+
+  sqlite3_bind_int64(rs, 1, dev);
+  sqlite3_bind_int64(rs, 2, rd->t);
+  if (rd->has_page_count)
+    sqlite3_bind_int64(rs, 3, rd->page_count);
+  else
+    sqlite3_bind_null(rs, 3);
+  r = cstore_x_run(st, rs, "storing a reading");
+  *fresh = !r && sqlite3_changes(st->sql.db) > 0;
+  for (size_t i = 0; !r && i < rd->n_levels; i++) {
+    sqlite3_bind_int64(ls, 1, dev);
+    sqlite3_bind_int(ls, 2, rd->levels[i].index);
+    sqlite3_bind_int64(ls, 3, rd->t);
+    bind_level(ls, 4, &rd->levels[i]);
+    r = cstore_x_run(st, ls, "storing a level");
+  }
+  if (!r && rd->n_meters)
+    r = cmeters_store(st, dev, rd);
+  return r;
+}
+
+static asr_result apply_readings(cstore *st, const cstore_batch *b, dev_state *ds,
+                                 int64_t *fresh_total)
+{
+  sqlite3_stmt *rs = NULL, *ls = NULL;
+  asr_result r = stmt_get(st, S_READING_ADD, &rs);
+
+  if (!r)
+    r = stmt_get(st, S_LEVEL_ADD, &ls);
+  for (size_t i = 0; !r && i < b->n_readings; i++) {
+    const cstore_reading *rd = &b->readings[i];
+    dev_state *d = &ds[rd->device];
+    bool fresh = false;
+
+    r = reading_add(st, rs, ls, d->id, rd, &fresh);
+    d->fresh += fresh;
+    *fresh_total += fresh;
+    if (!d->has_newest || rd->t >= b->readings[d->newest].t) {
+      d->newest = i;
+      d->has_newest = true;
+    }
+  }
+  return r;
+}
+
+/* Per device with readings: its counters, and the supplies' values of its newest one. */
+static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_state *ds)
+{
+  sqlite3_stmt *cs = NULL, *ss = NULL;
+  asr_result r = stmt_get(st, S_DEVICE_COUNT, &cs);
+
+  if (!r)
+    r = stmt_get(st, S_SUPPLY_LEVEL, &ss);
+  for (size_t i = 0; !r && i < b->n_devices; i++) {
+    const cstore_reading *rd = &b->readings[ds[i].newest];
+    if (!ds[i].has_newest)
+      continue;
+    sqlite3_bind_int64(cs, 1, ds[i].id);
+    sqlite3_bind_int64(cs, 2, ds[i].fresh);
+    sqlite3_bind_int64(cs, 3, rd->t);
+    r = cstore_x_run(st, cs, "counting readings");
+    for (size_t j = 0; !r && j < rd->n_levels; j++) {
+      sqlite3_bind_int64(ss, 1, ds[i].id);
+      sqlite3_bind_int(ss, 2, rd->levels[j].index);
+      bind_level(ss, 3, &rd->levels[j]);
+      sqlite3_bind_int64(ss, 6, rd->t);
+      r = cstore_x_run(st, ss, "storing a supply level");
+    }
+  }
+  return r;
+}
+
+/* The events; *fresh counts those not stored before. */
+static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_state *ds,
+                               int64_t *fresh)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_EVENT_ADD, &s);
+
+  for (size_t i = 0; !r && i < b->n_events; i++) {
+    sqlite3_bind_int64(s, 1, ds[b->events[i].device].id);
+    sqlite3_bind_int64(s, 2, b->events[i].t);
+    sqlite3_bind_text(s, 3, b->events[i].kind, -1, SQLITE_STATIC);
+    asr_sql_bind_opt(s, 4, b->events[i].detail);
+    sqlite3_bind_text(s, 5, b->batch_id, -1, SQLITE_STATIC);
+    r = cstore_x_run(st, s, "storing an event");
+    *fresh += !r && sqlite3_changes(st->sql.db) > 0;
+  }
+  return r;
+}
+
+/* What the central already knows of a batch id. */
+typedef enum {
+  SEEN_NEW,       /* never committed */
+  SEEN_SAME,      /* committed with this content: a duplicate */
+  SEEN_REUSED,    /* committed with another content (a restored or copied database) */
+  SEEN_REUSED_AS, /* committed with another content, and this content stored too before */
+  SEEN_NO_DIGEST  /* committed before schema 3: the content is not known */
+} batch_seen;
+
+/* How batch b was seen before; *readings the readings of the committed batch. */
+static asr_result batch_lookup(cstore *st, const cstore_batch *b, batch_seen *seen,
+                               int64_t *readings)
+{
+  sqlite3_stmt *s = NULL;
+  bool found = false, same = false, no_digest = false;
+  asr_result r = stmt_get(st, S_BATCH_GET, &s);
+
+  *seen = SEEN_NEW;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "looking up a batch", &found);
+  if (!r && found) {
+    const char *digest = asr_sql_col_text(s, 1);
+
+    *readings = sqlite3_column_int64(s, 0);
+    no_digest = !digest;
+    same = digest && b->digest && strcmp(digest, b->digest) == 0;
+  }
+  cstore_x_done(s);
+  if (r || !found)
+    return r;
+  *seen = same ? SEEN_SAME : no_digest ? SEEN_NO_DIGEST : SEEN_REUSED;
+  if (*seen != SEEN_REUSED || !b->digest || (r = stmt_get(st, S_REUSE_GET, &s)))
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, b->digest, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "looking up a reused batch id", &found);
+  cstore_x_done(s);
+  if (!r && found)
+    *seen = SEEN_REUSED_AS;
+  return r;
+}
+
+/* Every batch, heartbeats and reused ids included, says the agent is alive. */
+static asr_result agent_seen(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_AGENT_SEEN, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  asr_sql_bind_opt(s, 3, b->agent_version);
+  return cstore_x_run(st, s, "updating the agent");
+}
+
+static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                               int64_t now, int64_t fresh)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_BATCH_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, now);
+  sqlite3_bind_int64(s, 4, b->created_at);
+  sqlite3_bind_int64(s, 5, (int64_t)b->n_devices);
+  sqlite3_bind_int64(s, 6, (int64_t)b->n_readings_sent);
+  sqlite3_bind_int64(s, 7, fresh);
+  sqlite3_bind_int64(s, 8, (int64_t)b->n_events);
+  asr_sql_bind_opt(s, 9, b->digest);
+  sqlite3_bind_int64(s, 10, b->readings_refused);
+  sqlite3_bind_int64(s, 11, b->events_refused);
+  r = cstore_x_run(st, s, "recording the batch");
+  return r ? r : agent_seen(st, ag, b, now);
+}
+
+/* One row of problems; p NULL for the id reuse, else a refusal ("more" when what is). */
+static asr_result problem_add(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                              int64_t now, const char *what, const cstore_refusal *p,
+                              const char *error)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_PROBLEM_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, ag->site_id);
+  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, b->batch_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, now);
+  sqlite3_bind_text(s, 5, what, -1, SQLITE_STATIC);
+  asr_sql_bind_opt(s, 6, p ? p->device : NULL);
+  asr_sql_bind_opt_i64(s, 7, p ? p->index : -1);
+  asr_sql_bind_opt_i64(s, 8, p ? p->t : -1);
+  sqlite3_bind_int64(s, 9, p ? p->readings : 0);
+  sqlite3_bind_int64(s, 10, p ? p->events : 0);
+  asr_sql_bind_opt(s, 11, p ? NULL : b->digest);
+  sqlite3_bind_text(s, 12, error, -1, SQLITE_STATIC);
+  return cstore_x_run(st, s, "recording a problem");
+}
+
+/* The refusals of b: one row each, and one for those counted but not listed. */
+static asr_result refusals_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                  int64_t now)
+{
+  cstore_refusal more;
+  asr_result r = ASR_OK;
+
+  memset(&more, 0, sizeof(more));
+  more.index = -1;
+  more.t = -1;
+  more.readings = b->readings_refused;
+  more.events = b->events_refused;
+  for (size_t i = 0; !r && i < b->n_refused; i++) {
+    r = problem_add(st, ag, b, now, b->refused[i].what, &b->refused[i], b->refused[i].error);
+    more.readings -= b->refused[i].readings;
+    more.events -= b->refused[i].events;
+  }
+  if (!r && b->refused_more > 0) {
+    asr_fmt_cut(more.error, sizeof(more.error), "%lld more refused parts, not listed",
+                (long long)b->refused_more);
+    r = problem_add(st, ag, b, now, "more", &more, more.error);
+  }
+  return r;
+}
+
+/* A committed id with this other content: stored, flagged with its digest. */
+static asr_result reuse_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                               int64_t now)
+{
+  asr_result r = problem_add(st, ag, b, now, "id_reused", NULL,
+                             "batch_id committed before with another content: stored as well"
+                             " (agent database restored from a backup, or copied?)");
+
+  if (!r)
+    r = refusals_record(st, ag, b, now);
+  return r ? r : agent_seen(st, ag, b, now);
+}
+
+/* Stores the content of b; *fresh_events the events not stored before. */
+static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                int64_t now, dev_state *ds, cstore_applied *res,
+                                int64_t *fresh_events)
+{
+  asr_result r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
+
+  if (!r)
+    r = apply_readings(st, b, ds, &res->readings_new);
+  if (!r)
+    r = apply_newest(st, b, ds);
+  if (!r)
+    r = apply_events(st, b, ds, fresh_events);
+  return r;
+}
+
+/* After the content of a batch whose id was seen: what it was, and its record. */
+static asr_result record_seen(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                              int64_t now, batch_seen seen, int64_t fresh_events,
+                              cstore_applied *res)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r;
+
+  if (seen == SEEN_NO_DIGEST && res->readings_new == 0 && fresh_events == 0) {
+    res->duplicate = true; /* nothing new: the content committed before this version */
+    r = stmt_get(st, S_BATCH_DIGEST, &s);
+    if (r)
+      return r;
+    sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
+    asr_sql_bind_opt(s, 2, b->digest);
+    return cstore_x_run(st, s, "recording the digest of a batch");
+  }
+  res->id_reused = true;
+  res->readings = (int64_t)b->n_readings_sent;
+  return reuse_record(st, ag, b, now);
+}
+
+/* One attempt: the whole batch in one transaction, rolled back on any error. */
+static asr_result apply_once(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now,
+                             dev_state *ds, cstore_applied *res)
+{
+  batch_seen seen = SEEN_NEW;
+  int64_t fresh_events = 0, committed = 0;
+  asr_result r = cstore_tx_begin(st);
+
+  memset(res, 0, sizeof(*res));
+  memset(ds, 0, sizeof(*ds) * b->n_devices);
+  if (!r)
+    r = batch_lookup(st, b, &seen, &committed);
+  if (!r && (seen == SEEN_SAME || seen == SEEN_REUSED_AS)) {
+    res->duplicate = true; /* this very content is stored: nothing to do */
+    res->id_reused = seen == SEEN_REUSED_AS;
+    res->readings = seen == SEEN_SAME ? committed : (int64_t)b->n_readings_sent;
+    goto out;
+  }
+  res->readings = seen == SEEN_NEW ? (int64_t)b->n_readings_sent : committed;
+  if (!r)
+    r = apply_content(st, ag, b, now, ds, res, &fresh_events);
+  if (!r && seen == SEEN_NEW)
+    r = batch_record(st, ag, b, now, res->readings_new);
+  if (!r && seen == SEEN_NEW)
+    r = refusals_record(st, ag, b, now);
+  if (!r && seen != SEEN_NEW)
+    r = record_seen(st, ag, b, now, seen, fresh_events, res);
+  if (!r)
+    r = cstore_x_commit(st, "committing the batch");
+out:
+  cstore_tx_rollback(st);
+  return r;
+}
+
+asr_result cstore_apply(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
+                        cstore_applied *res)
+{
+  dev_state *ds = calloc(b->n_devices ? b->n_devices : 1, sizeof(*ds));
+  asr_result r = ASR_ERR_NOMEM;
+
+  if (!ds)
+    return r;
+  for (int i = 0; i < APPLY_TRIES; i++) {
+    r = apply_once(st, agent, b, now, ds, res);
+    if (r != ASR_ERR_DB_LOCKED)
+      break;
+    struct timespec ts = {0, 20000000L * (i + 1)};
+    nanosleep(&ts, NULL);
+  }
+  free(ds);
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * What was refused. */
+
+static int64_t col_i64_or(sqlite3_stmt *s, int col, int64_t dflt)
+{
+  return sqlite3_column_type(s, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, col);
+}
+
+asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, cstore_problem_cb cb,
+                                  void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = stmt_get(st, S_PROBLEMS, &s);
+  if (r)
+    return r;
+  asr_sql_bind_opt(s, 1, site);
+  sqlite3_bind_int64(s, 2, limit);
+  while (!r && row) {
+    cstore_problem_row p;
+
+    r = cstore_x_row(st, s, "listing problems", &row);
+    if (r || !row)
+      break;
+    p.id = sqlite3_column_int64(s, 0);
+    p.site = asr_sql_col_text(s, 1);
+    p.agent = asr_sql_col_text(s, 2);
+    p.batch_id = asr_sql_col_text(s, 3);
+    p.what = asr_sql_col_text(s, 4);
+    p.device = asr_sql_col_text(s, 5);
+    p.error = asr_sql_col_text(s, 6);
+    p.received_at = sqlite3_column_int64(s, 7);
+    p.index = col_i64_or(s, 8, -1);
+    p.t = col_i64_or(s, 9, -1);
+    p.readings = sqlite3_column_int64(s, 10);
+    p.events = sqlite3_column_int64(s, 11);
+    if (cb(&p, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}

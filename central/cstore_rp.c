@@ -1,0 +1,747 @@
+/* cstore_rp.c: the replenishment side of the central store (schema 2, 5): orders and
+ * their lines, stock, the devices' flags and events, the engine's state (cstore.h). The
+ * handle and its helpers are cstore.c's (cstore_int.h). */
+#include "central/cstore.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "central/cstore_int.h"
+#include "common/util.h"
+
+typedef enum {
+  O_ORDERS,
+  O_ORDER_LINES,
+  O_ORDER_ONE,
+  O_ORDER_HEAD,
+  O_LINE_STATE,
+  O_LINE_DELIVER,
+  O_ORDER_SYNC,
+  O_ORDER_ADD,
+  O_LINE_ADD,
+  O_STOCK_ORDERED,
+  O_RP_DEVICES,
+  O_RP_SUPPLIES,
+  O_RP_LEVELS,
+  O_STOCK_UPDATE,
+  O_EVENT_ADD,
+  O_RPDEV_SET,
+  O_STATE_GET,
+  O_STATE_SET,
+  O_INSTANCE_ADD,
+  O_RP_DELIVERIES,
+  O_RP_JOBS,
+  O_RP_EXTRAS,
+  O_EXTRA_CONSUMED,
+  O_EVENT_LAST,
+  O_COUNT
+} o_stmt_id;
+
+static const char *const o_sql[O_COUNT] = {
+    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
+                 " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
+                 " FROM orders o JOIN sites s ON s.id = o.site_id"
+                 " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
+                 " ORDER BY o.created_at DESC, o.id DESC",
+    [O_ORDER_LINES] = "SELECT l.serial, coalesce(p.description, p.type, 'supply ' || l.idx),"
+                      " p.colorant, l.idx, l.quantity, l.reason, l.line, l.state, d.model, p.type,"
+                      " coalesce(l.job_from, 0), coalesce(l.job_to, 0),"
+                      " l.backordered_at IS NOT NULL FROM order_lines l"
+                      " LEFT JOIN supplies p ON p.device_id = l.device_id AND p.idx = l.idx"
+                      " LEFT JOIN devices d ON d.id = l.device_id"
+                      " WHERE l.order_id = ?1 ORDER BY l.line",
+    [O_ORDER_ONE] =
+        "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
+        " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
+        " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
+    [O_ORDER_HEAD] = "SELECT o.site_id, s.name, o.contact, o.state, EXISTS (SELECT 1 FROM"
+                     " order_lines l WHERE l.order_id = o.id AND l.backordered_at IS NOT NULL),"
+                     " coalesce(o.contact_id, 0), o.address, o.contact_name, o.kind"
+                     " FROM orders o JOIN sites s ON s.id = o.site_id WHERE o.id = ?1",
+    [O_LINE_STATE] =
+        "UPDATE order_lines SET state = ?3,"
+        " shipped_at = CASE WHEN ?3 = 'shipped' THEN ?4 ELSE shipped_at END,"
+        " backordered_at = CASE WHEN ?3 = 'backordered' THEN ?4 ELSE backordered_at END,"
+        " delivered_at = CASE WHEN ?3 = 'delivered' THEN ?4 ELSE delivered_at END"
+        " WHERE order_id = ?1 AND line = ?2",
+    /* a delivered line becomes its device's stock on the shelf */
+    [O_LINE_DELIVER] = "INSERT INTO stock (device_id, idx, delivered)"
+                       " SELECT device_id, idx, quantity FROM order_lines"
+                       " WHERE order_id = ?1 AND line = ?2 ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET delivered = delivered + excluded.delivered",
+    /* an order's state is its lines': all delivered, or the most advanced step one reached */
+    [O_ORDER_SYNC] =
+        "UPDATE orders SET updated_at = ?2, state = CASE"
+        " WHEN NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state <> 'delivered') THEN 'delivered'"
+        " WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state IN ('shipped', 'delivered')) THEN 'shipped'"
+        " WHEN EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id"
+        " AND l.state = 'backordered') THEN 'backordered' ELSE 'created' END,"
+        " shipped_at = coalesce(shipped_at, (SELECT min(l.shipped_at) FROM order_lines l"
+        " WHERE l.order_id = orders.id)),"
+        " backordered_at = coalesce(backordered_at, (SELECT min(l.backordered_at)"
+        " FROM order_lines l WHERE l.order_id = orders.id)),"
+        " delivered_at = CASE WHEN NOT EXISTS (SELECT 1 FROM order_lines l"
+        " WHERE l.order_id = orders.id AND l.state <> 'delivered') THEN coalesce(delivered_at, ?2)"
+        " END WHERE id = ?1",
+    /* the contact's e-mail, name and address are kept with the order: a later change of the
+     * contact leaves the order as it was made */
+    [O_ORDER_ADD] = "INSERT INTO orders (site_id, contact, contact_id, contact_name, address, kind,"
+                    " reason, note, day, created_at, updated_at)"
+                    " SELECT ?1, c.email, c.id, c.name, c.address, ?3, ?4, ?5, ?6, ?7, ?7"
+                    " FROM contacts c WHERE c.id = ?2 AND c.site_id = ?1",
+    [O_LINE_ADD] = "INSERT INTO order_lines (order_id, line, device_id, idx, serial, quantity,"
+                   " reason, covered_until, daily_use, job_from, job_to)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [O_STOCK_ORDERED] = "INSERT INTO stock (device_id, idx, ordered) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT (device_id, idx) DO UPDATE"
+                        " SET ordered = ordered + excluded.ordered",
+    /* a device's contact: the one it was assigned, else its site's first */
+    [O_RP_DEVICES] =
+        "SELECT d.id, d.site_id, s.name, coalesce(c.email, s.contact), d.key, d.serial,"
+        " d.model, d.ip, d.last_reading_at, coalesce(a.last_seen, 0),"
+        " coalesce(r.high_use, 0), coalesce(r.notices, 0), coalesce(c.id, 0),"
+        " coalesce(c.name, ''), coalesce(c.address, s.address), coalesce(r.judged, 0)"
+        " FROM devices d JOIN sites s ON s.id = d.site_id"
+        " LEFT JOIN device_contacts dc ON dc.device_id = d.id"
+        " LEFT JOIN contacts c ON c.id = coalesce(dc.contact_id,"
+        " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"
+        " LEFT JOIN agents a ON a.id = d.agent_id"
+        " LEFT JOIN rp_devices r ON r.device_id = d.id ORDER BY s.name, d.key",
+    [O_RP_SUPPLIES] =
+        "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
+        " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
+        /* the newest ASR line's covered date, not the largest: a usage spike's line re-dates
+         * the cover earlier than the line before it (rules.h, "usage spike"); a special
+         * order is no part of ASR's plan */
+        " coalesce((SELECT l.covered_until FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
+        " ORDER BY l.order_id DESC LIMIT 1), 0), p.colorant_std,"
+        " coalesce((SELECT l.daily_use FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
+        " ORDER BY l.order_id DESC LIMIT 1), 0)"
+        " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
+        " WHERE p.device_id = ?1 ORDER BY p.idx",
+    [O_RP_LEVELS] = "SELECT t / 86400, level, \"max\", percent, max(t) FROM levels"
+                    " WHERE device_id = ?1 AND idx = ?2 AND t >= ?3 * 86400"
+                    " AND t < (?4 + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
+    [O_STOCK_UPDATE] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, idx) DO UPDATE"
+                       " SET installed = installed + excluded.installed,"
+                       " jumps_day = max(jumps_day, excluded.jumps_day)",
+    [O_EVENT_ADD] = "INSERT OR IGNORE INTO rp_events (device_id, idx, day, kind)"
+                    " VALUES (?1, ?2, ?3, ?4)",
+    [O_RPDEV_SET] =
+        "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices, judged)"
+        " VALUES (?1, ?2, CASE WHEN ?2 THEN ?3 END, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
+        " high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL WHEN high_use = 1"
+        " THEN high_use_since ELSE excluded.high_use_since END,"
+        " high_use = excluded.high_use, notices = excluded.notices, judged = excluded.judged",
+    [O_STATE_GET] = "SELECT v FROM rp_state WHERE k = ?1",
+    [O_STATE_SET] = "INSERT INTO rp_state (k, v) VALUES (?1, ?2)"
+                    " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    /* the database's instance: 62 random bits, drawn once (SQLite's randomness source is
+     * the operating system's) */
+    [O_INSTANCE_ADD] = "INSERT OR IGNORE INTO rp_state (k, v)"
+                       " VALUES ('instance', (random() & 0x3fffffffffffffff) + 1)",
+    [O_RP_DELIVERIES] = "SELECT delivered_at / 86400, quantity FROM order_lines"
+                        " WHERE device_id = ?1 AND idx = ?2 AND state = 'delivered'"
+                        " ORDER BY delivered_at",
+    [O_RP_JOBS] = "SELECT job_from, job_to FROM order_lines"
+                  " WHERE device_id = ?1 AND job_from IS NOT NULL AND job_to IS NOT NULL",
+    [O_RP_EXTRAS] = "SELECT l.order_id, l.line, l.quantity, l.consumed, l.job_from, l.job_to"
+                    " FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.kind = 'extra'"
+                    " AND l.device_id = ?1 AND l.idx = ?2 AND l.job_to >= ?3"
+                    " ORDER BY l.job_from, l.order_id",
+    [O_EXTRA_CONSUMED] = "UPDATE order_lines SET consumed = min(quantity, consumed + ?3)"
+                         " WHERE order_id = ?1 AND line = ?2",
+    [O_EVENT_LAST] =
+        "SELECT coalesce(max(day), 0) FROM rp_events WHERE device_id = ?1 AND kind = ?2",
+};
+
+_Static_assert(CSTORE_SLOTS_RP + O_COUNT <= CSTORE_SLOTS_OUTBOX,
+               "give this file more statement slots (cstore_int.h)");
+
+/* The cached statement id, prepared on first use, ready to bind. */
+static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
+{
+  return asr_sql_cached(&st->sql, CSTORE_SLOTS_RP + (size_t)id, o_sql[id], out);
+}
+
+/* Runs statement id with the integers v[0..n) bound to ?1..?n. */
+static asr_result o_run_i64(cstore *st, o_stmt_id id, const char *what, const int64_t *v, size_t n)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, id, &s);
+
+  return r ? r : cstore_run_i64(st, s, what, v, n);
+}
+
+#define ORDER_LINES_MAX 4096 /* lines listed per order */
+#define LINE_STRINGS 7       /* copied strings of a line (line_from_row) */
+
+/* An order's lines with copies of their strings (valid while the callback runs). */
+typedef struct {
+  cstore_order_line *lines;
+  char (*buf)[LINE_STRINGS][CSTORE_NAME_MAX];
+  size_t n, cap;
+} order_lines_buf;
+
+static asr_result lines_grow(order_lines_buf *b)
+{
+  size_t cap = b->cap ? b->cap * 2 : 16;
+  cstore_order_line *l = realloc(b->lines, cap * sizeof(*l));
+  char(*buf)[LINE_STRINGS][CSTORE_NAME_MAX];
+
+  if (!l)
+    return ASR_ERR_NOMEM;
+  b->lines = l;
+  buf = realloc(b->buf, cap * sizeof(*buf));
+  if (!buf)
+    return ASR_ERR_NOMEM;
+  b->buf = buf;
+  b->cap = cap;
+  return ASR_OK;
+}
+
+static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
+{
+  l->serial = asr_sql_col_cut(s, 0, buf[0], CSTORE_NAME_MAX);
+  l->supply = asr_sql_col_cut(s, 1, buf[1], CSTORE_NAME_MAX);
+  l->colorant = asr_sql_col_cut(s, 2, buf[2], CSTORE_NAME_MAX);
+  l->supply_index = sqlite3_column_int(s, 3);
+  l->quantity = sqlite3_column_int(s, 4);
+  l->reason = asr_sql_col_cut(s, 5, buf[3], CSTORE_NAME_MAX);
+  l->line = sqlite3_column_int(s, 6);
+  l->state = asr_sql_col_cut(s, 7, buf[4], CSTORE_NAME_MAX);
+  l->model = asr_sql_col_cut(s, 8, buf[5], CSTORE_NAME_MAX);
+  l->type = asr_sql_col_cut(s, 9, buf[6], CSTORE_NAME_MAX);
+  l->job_from = sqlite3_column_int64(s, 10);
+  l->job_to = sqlite3_column_int64(s, 11);
+  l->was_backordered = sqlite3_column_int(s, 12) != 0;
+}
+
+/* Points the strings of line i at b's copies again (the buffers may have moved). */
+static void line_fixup(order_lines_buf *b, size_t i)
+{
+  cstore_order_line *l = &b->lines[i];
+  const char **f[LINE_STRINGS] = {&l->serial, &l->supply, &l->colorant, &l->reason,
+                                  &l->state,  &l->model,  &l->type};
+
+  for (size_t k = 0; k < LINE_STRINGS; k++)
+    *f[k] = *f[k] ? b->buf[i][k] : NULL;
+}
+
+/* Loads the lines of order id into b (pointers are fixed up after the last grow). */
+static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_ORDER_LINES, &s);
+
+  b->n = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  while (!r && b->n < ORDER_LINES_MAX) {
+    r = cstore_x_row(st, s, "listing order lines", &row);
+    if (r || !row)
+      break;
+    if (b->n == b->cap)
+      r = lines_grow(b);
+    if (!r) {
+      line_from_row(s, &b->lines[b->n], b->buf[b->n]);
+      b->n++;
+    }
+  }
+  cstore_x_done(s);
+  for (size_t i = 0; i < b->n; i++)
+    line_fixup(b, i);
+  return r;
+}
+
+static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
+{
+  o->id = sqlite3_column_int64(s, 0);
+  o->site = asr_sql_col_text(s, 1);
+  o->state = asr_sql_col_text(s, 2);
+  o->reason = asr_sql_col_text(s, 3);
+  o->created_at = sqlite3_column_int64(s, 4);
+  o->updated_at = sqlite3_column_int64(s, 5);
+  o->kind = asr_sql_col_text(s, 6);
+  o->contact = asr_sql_col_text(s, 7);
+  o->contact_name = asr_sql_col_text(s, 8);
+  o->address = asr_sql_col_text(s, 9);
+  o->note = asr_sql_col_text(s, 10);
+  o->day = sqlite3_column_int64(s, 11);
+  o->contact_id = sqlite3_column_int64(s, 12);
+}
+
+/* Calls cb for each order row of the bound statement s (then resets it); *n counts them. */
+static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, void *ctx, size_t *n)
+{
+  order_lines_buf b = {0};
+  bool row = true;
+  asr_result r = ASR_OK;
+
+  *n = 0;
+  while (!r && row) {
+    cstore_order_row o;
+    r = cstore_x_row(st, s, "listing orders", &row);
+    if (r || !row)
+      break;
+    order_from_row(s, &o);
+    (*n)++;
+    r = order_lines_load(st, o.id, &b);
+    o.n_lines = b.n;
+    o.lines = b.lines;
+    if (!r && cb(&o, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  free(b.lines);
+  free(b.buf);
+  return r;
+}
+
+asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
+                                void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  size_t n = 0;
+  asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
+
+  if (!r)
+    r = o_get(st, O_ORDERS, &s);
+  if (r)
+    return r;
+  asr_sql_bind_opt(s, 1, site);
+  sqlite3_bind_int(s, 2, open_only ? 1 : 0);
+  return orders_walk(st, s, cb, ctx, &n);
+}
+
+asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  size_t n = 0;
+  asr_result r = o_get(st, O_ORDER_ONE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = orders_walk(st, s, cb, ctx, &n);
+  if (!r && n == 0) {
+    asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_ORDER_HEAD, &s);
+
+  memset(out, 0, sizeof(*out));
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  r = cstore_x_row(st, s, "looking up an order", &row);
+  if (!r && row) {
+    out->id = id;
+    out->site_id = sqlite3_column_int64(s, 0);
+    asr_strlcpy_cut(out->site, asr_sql_col_text(s, 1), sizeof(out->site));
+    asr_strlcpy_cut(out->contact, asr_sql_col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy_cut(out->state, asr_sql_col_text(s, 3), sizeof(out->state));
+    out->was_backordered = sqlite3_column_int(s, 4) != 0;
+    out->contact_id = sqlite3_column_int64(s, 5);
+    asr_strlcpy_cut(out->address, asr_sql_col_text(s, 6) ? asr_sql_col_text(s, 6) : "",
+                    sizeof(out->address));
+    asr_strlcpy_cut(out->contact_name, asr_sql_col_text(s, 7) ? asr_sql_col_text(s, 7) : "",
+                    sizeof(out->contact_name));
+    asr_strlcpy_cut(out->kind, asr_sql_col_text(s, 8) ? asr_sql_col_text(s, 8) : "asr",
+                    sizeof(out->kind));
+  }
+  cstore_x_done(s);
+  if (!r && !row) {
+    asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
+asr_result cstore_line_set_state(cstore *st, int64_t id, int line, const char *state, int64_t now)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_LINE_STATE, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int(s, 2, line);
+  sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, now);
+  r = cstore_x_run(st, s, "changing an order line's state");
+  if (r || strcmp(state, "delivered") != 0)
+    return r;
+  const int64_t v[] = {id, line};
+  return o_run_i64(st, O_LINE_DELIVER, "adding a delivery to the stock", v, 2);
+}
+
+asr_result cstore_order_sync(cstore *st, int64_t id, int64_t now)
+{
+  const int64_t v[] = {id, now};
+
+  return o_run_i64(st, O_ORDER_SYNC, "changing an order's state", v, 2);
+}
+
+asr_result cstore_order_add(cstore *st, int64_t site_id, int64_t contact_id, const char *kind,
+                            const char *reason, const char *note, int64_t day, int64_t now,
+                            int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_ORDER_ADD, &s);
+
+  *id = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, site_id);
+  sqlite3_bind_int64(s, 2, contact_id);
+  sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+  asr_sql_bind_opt(s, 5, note);
+  sqlite3_bind_int64(s, 6, day);
+  sqlite3_bind_int64(s, 7, now);
+  r = cstore_x_run(st, s, "adding an order");
+  if (!r && sqlite3_changes(st->sql.db) != 1) {
+    asr_sql_set_err(&st->sql, "%s: no contact %lld of site %lld for an order", st->path,
+                    (long long)contact_id, (long long)site_id);
+    return ASR_ERR_NOT_FOUND;
+  }
+  *id = r ? 0 : sqlite3_last_insert_rowid(st->sql.db);
+  return r;
+}
+
+asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t dev, int32_t idx,
+                                 const char *serial, int quantity, const char *reason,
+                                 const cstore_line_extra *x)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_LINE_ADD, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, order);
+  sqlite3_bind_int(s, 2, line);
+  sqlite3_bind_int64(s, 3, dev);
+  sqlite3_bind_int(s, 4, idx);
+  sqlite3_bind_text(s, 5, serial, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 6, quantity);
+  sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 8, x ? x->covered_until : 0);
+  if (x && x->daily_use > 0.0)
+    sqlite3_bind_double(s, 9, x->daily_use);
+  else
+    sqlite3_bind_null(s, 9);
+  asr_sql_bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
+  asr_sql_bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
+  r = cstore_x_run(st, s, "adding an order line");
+  if (r)
+    return r;
+  const int64_t v[] = {dev, idx, quantity};
+  return o_run_i64(st, O_STOCK_ORDERED, "counting ordered stock", v, 3);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The engine's view of the devices and their supplies, stock and flags, its state. */
+
+static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
+{
+  d->id = sqlite3_column_int64(s, 0);
+  d->site_id = sqlite3_column_int64(s, 1);
+  d->site = asr_sql_col_text(s, 2);
+  d->contact = asr_sql_col_text(s, 3);
+  d->key = asr_sql_col_text(s, 4);
+  d->serial = asr_sql_col_text(s, 5);
+  d->model = asr_sql_col_text(s, 6);
+  d->ip = asr_sql_col_text(s, 7);
+  d->last_reading_at = sqlite3_column_int64(s, 8);
+  d->agent_last_seen = sqlite3_column_int64(s, 9);
+  d->high_use = sqlite3_column_int(s, 10) != 0;
+  d->notices = (unsigned)sqlite3_column_int(s, 11);
+  d->contact_id = sqlite3_column_int64(s, 12);
+  d->contact_name = asr_sql_col_text(s, 13);
+  d->address = asr_sql_col_text(s, 14);
+  d->judged = sqlite3_column_int(s, 15) != 0;
+}
+
+asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_DEVICES, &s);
+
+  while (!r && row) {
+    cstore_rp_device d;
+    r = cstore_x_row(st, s, "listing devices", &row);
+    if (r || !row)
+      break;
+    rp_device_from_row(s, &d);
+    if (cb(&d, ctx))
+      break;
+  }
+  if (s)
+    cstore_x_done(s);
+  return r;
+}
+
+static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
+{
+  p->index = sqlite3_column_int(s, 0);
+  p->type = asr_sql_col_text(s, 1);
+  p->colorant = asr_sql_col_text(s, 2);
+  p->description = asr_sql_col_text(s, 3);
+  p->has_max = sqlite3_column_type(s, 4) != SQLITE_NULL;
+  p->max = sqlite3_column_int64(s, 4);
+  p->ordered = sqlite3_column_int64(s, 5);
+  p->delivered = sqlite3_column_int64(s, 6);
+  p->installed = sqlite3_column_int64(s, 7);
+  p->jumps_day = sqlite3_column_int64(s, 8);
+  p->covered_until = sqlite3_column_int64(s, 9);
+  p->colorant_std = asr_sql_col_text(s, 10);
+  p->covered_use = sqlite3_column_double(s, 11);
+}
+
+asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_SUPPLIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  while (!r && row) {
+    cstore_rp_supply p;
+    r = cstore_x_row(st, s, "listing supplies", &row);
+    if (r || !row)
+      break;
+    rp_supply_from_row(s, &p);
+    if (cb(&p, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
+                                  cstore_rp_level_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_LEVELS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, from);
+  sqlite3_bind_int64(s, 4, to);
+  while (!r && row) {
+    cstore_rp_level l;
+    r = cstore_x_row(st, s, "reading levels", &row);
+    if (r || !row)
+      break;
+    l.day = sqlite3_column_int64(s, 0);
+    l.has_level = sqlite3_column_type(s, 1) != SQLITE_NULL;
+    l.level = sqlite3_column_int64(s, 1);
+    l.has_max = sqlite3_column_type(s, 2) != SQLITE_NULL;
+    l.max = sqlite3_column_int64(s, 2);
+    l.has_percent = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    l.percent = sqlite3_column_int(s, 3);
+    if (cb(&l, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
+                                  int64_t jumps_day)
+{
+  const int64_t v[] = {dev, idx, installed, jumps_day};
+
+  return o_run_i64(st, O_STOCK_UPDATE, "updating the stock", v, 4);
+}
+
+asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
+                               bool *added)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_EVENT_ADD, &s);
+
+  *added = false;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, day);
+  sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+  r = cstore_x_run(st, s, "recording an event");
+  *added = !r && sqlite3_changes(st->sql.db) > 0;
+  return r;
+}
+
+asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool judged, bool high_use, int64_t day,
+                                unsigned notices)
+{
+  const int64_t v[] = {dev, high_use ? 1 : 0, day, notices, judged ? 1 : 0};
+
+  return o_run_i64(st, O_RPDEV_SET, "storing a device's flags", v, 5);
+}
+
+asr_result cstore_rp_deliveries(cstore *st, int64_t dev, int32_t idx, cstore_rp_delivery_cb cb,
+                                void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_DELIVERIES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  while (!r && row) {
+    r = cstore_x_row(st, s, "reading deliveries", &row);
+    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1), ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_JOBS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  while (!r && row) {
+    r = cstore_x_row(st, s, "reading job windows", &row);
+    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
+                            cstore_rp_extra_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_EXTRAS, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_int(s, 2, idx);
+  sqlite3_bind_int64(s, 3, since);
+  while (!r && row) {
+    cstore_rp_extra x;
+    r = cstore_x_row(st, s, "reading special orders", &row);
+    if (r || !row)
+      break;
+    x.order = sqlite3_column_int64(s, 0);
+    x.line = sqlite3_column_int(s, 1);
+    x.quantity = sqlite3_column_int(s, 2);
+    x.consumed = sqlite3_column_int(s, 3);
+    x.job_from = sqlite3_column_int64(s, 4);
+    x.job_to = sqlite3_column_int64(s, 5);
+    if (cb(&x, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int more)
+{
+  const int64_t v[] = {order, line, more};
+
+  return o_run_i64(st, O_EXTRA_CONSUMED, "counting a special order's cartridges", v, 3);
+}
+
+asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_EVENT_LAST, &s);
+
+  *day = 0;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, dev);
+  sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "reading events", &row);
+  if (!r && row)
+    *day = sqlite3_column_int64(s, 0);
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_last_day(cstore *st, int64_t *day)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_STATE_GET, &s);
+
+  *day = -1;
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "reading the engine's state", &row);
+  if (!r && row)
+    *day = sqlite3_column_int64(s, 0);
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_set_last_day(cstore *st, int64_t day)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_STATE_SET, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, day);
+  return cstore_x_run(st, s, "storing the engine's state");
+}
+
+asr_result cstore_rp_instance(cstore *st, int64_t *id)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_INSTANCE_ADD, &s);
+
+  *id = 0;
+  if (!r)
+    r = cstore_x_run(st, s, "drawing the database's instance");
+  if (!r)
+    r = o_get(st, O_STATE_GET, &s);
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, "instance", -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "reading the database's instance", &row);
+  if (!r && row)
+    *id = sqlite3_column_int64(s, 0);
+  cstore_x_done(s);
+  return r || row ? r : ASR_ERR_NOT_FOUND;
+}
