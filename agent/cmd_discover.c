@@ -25,6 +25,7 @@
 #include "snmp/printer.h"
 #include "snmp/scan.h"
 #include "snmp/sweep.h"
+#include "store/save.h"
 #include "store/store.h"
 
 #define DISCOVER_FILES_MAX 16 /* --targets-from */

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/scan.h"
+#include "store/save.h"
 #include "store/store.h"
 
 static const struct option poll_options[] = {

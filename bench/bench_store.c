@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "store/save.h"
 #include "store/store.h"
 
 #define T0 1700000000

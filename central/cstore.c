@@ -259,12 +259,14 @@ static const asr_sql_step schema_steps[] = {
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))
 
 /* ---------------------------------------------------------------------------------------
- * The statements of this file: the transaction's (the others are their files'). */
-typedef enum { S_BEGIN, S_COMMIT, S_COUNT } stmt_id;
+ * The statements of this file: the transaction's and the site check every other file makes
+ * (the others are their files'). */
+typedef enum { S_BEGIN, S_COMMIT, S_SITE_EXISTS, S_COUNT } stmt_id;
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
+    [S_SITE_EXISTS] = "SELECT id FROM sites WHERE name = ?1",
 };
 
 _Static_assert(CSTORE_SLOTS_CORE + S_COUNT <= CSTORE_SLOTS_SITES, "raise CSTORE_SLOTS_SITES");
@@ -337,6 +339,25 @@ static asr_result exec_id(cstore *st, stmt_id id, const char *what)
 asr_result cstore_x_commit(cstore *st, const char *what)
 {
   return exec_id(st, S_COMMIT, what);
+}
+
+asr_result cstore_site_exists(cstore *st, const char *site)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = false;
+  asr_result r = asr_sql_cached(&st->sql, CSTORE_SLOTS_CORE + S_SITE_EXISTS,
+                                stmt_sql[S_SITE_EXISTS], &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+  r = cstore_x_row(st, s, "looking up a site", &row);
+  cstore_x_done(s);
+  if (!r && !row) {
+    asr_sql_set_err(&st->sql, "no site '%s'", site);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -338,24 +338,6 @@ asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now)
   return site_update(st, S_TOKEN_REVOKE, name, NULL, now, "revoking a site token");
 }
 
-asr_result cstore_site_exists(cstore *st, const char *site)
-{
-  sqlite3_stmt *s = NULL;
-  bool row = false;
-  asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
-
-  if (r)
-    return r;
-  sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a site", &row);
-  cstore_x_done(s);
-  if (!r && !row) {
-    asr_sql_set_err(&st->sql, "no site '%s'", site);
-    r = ASR_ERR_NOT_FOUND;
-  }
-  return r;
-}
-
 asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)
 {
   sqlite3_stmt *s = NULL;

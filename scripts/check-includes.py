@@ -4,7 +4,8 @@
 Two graphs, each without a circle:
 - modules: a file's module is its path without .c/.h (common/util.c and common/util.h are
   common/util); module a depends on b when a.c or a.h includes b.h. A circle (a.c includes
-  b.h and b.c includes a.h) is reported with its members.
+  b.h and b.c includes a.h) is reported with its members. An internal header X_int.h and
+  the files that include it (they borrow X's insides) are part of module X.
 - files: a.c depends on b.c when a.c uses (names) a function that a header a.c includes
   (directly or through another header) declares and b.c defines. This finds the circles that one header hides when it declares
   the functions of several files (ccli.h for ccli.c and ccli_rp.c, each calling the other).
@@ -22,20 +23,41 @@ NOT_CODE = ('tests', 'fuzz', 'bench')  # top folders that only call the code
 
 
 def graph(root):
-    edges = {}
+    incs = {}
     for d, subdirs, files in os.walk(root):
         subdirs[:] = [s for s in subdirs if s not in SKIP and not s.startswith('_build')]
         for f in files:
             if not f.endswith(('.c', '.h')):
                 continue
             path = os.path.relpath(os.path.join(d, f), root)
-            mod = path[:-2]
             with open(os.path.join(root, path), encoding='utf-8', errors='replace') as fh:
-                for inc in INC.findall(fh.read()):
-                    if inc.endswith('.h') and os.path.exists(os.path.join(root, inc)):
-                        if inc[:-2] != mod:
-                            edges.setdefault(mod, set()).add(inc[:-2])
+                incs[path] = [i for i in INC.findall(fh.read())
+                              if i.endswith('.h') and os.path.exists(os.path.join(root, i))]
+    owner = internal_owners(incs)
+    edges = {}
+    for path, found in incs.items():
+        mod = owner.get(path[:-2], path[:-2])
+        for inc in found:
+            dep = owner.get(inc[:-2], inc[:-2])
+            if dep != mod:
+                edges.setdefault(mod, set()).add(dep)
     return edges
+
+
+def internal_owners(incs):
+    """{module: the module it is part of}: X_int.h is the internal side of module X, and a
+    module whose files include X_int.h borrows X's insides, so it is part of X (the central
+    store split by concern over one handle: cstore_*.c, cmeters.c). Circles inside X are
+    the files graph's to find."""
+    owner = {}
+    for path, found in incs.items():
+        for inc in found:
+            if inc[:-2].endswith('_int'):
+                whole = inc[:-len('_int.h')]
+                owner[inc[:-2]] = whole
+                if path[:-2] != whole:
+                    owner[path[:-2]] = whole
+    return owner
 
 
 def circles(edges):

@@ -27,8 +27,6 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "snmp/colorant.h"
-#include "store/alerts.h"
-#include "store/meters.h"
 #include "store/schema.h"
 #include "store/sqlutil.h"
 
@@ -1102,8 +1100,24 @@ static asr_result save_reading(asr_store *st, int64_t id, const asr_device *dev,
   return asr_sql_run(&st->sql, s, "saving the status of a device");
 }
 
-asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
-                          const asr_snmp_cred *cred, int64_t now, int64_t *id)
+asr_result asr_store_begin(asr_store *st)
+{
+  return st ? tx_begin(st) : ASR_ERR_INVALID;
+}
+
+asr_result asr_store_commit(asr_store *st)
+{
+  return st ? tx_commit(st) : ASR_ERR_INVALID;
+}
+
+void asr_store_rollback(asr_store *st)
+{
+  if (st)
+    asr_sql_rollback(&st->sql);
+}
+
+asr_result asr_store_save_device(asr_store *st, const asr_device *dev, uint16_t port,
+                                 const asr_snmp_cred *cred, int64_t now, int64_t *id)
 {
   identity idn;
   int64_t did = 0;
@@ -1111,9 +1125,6 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
 
   if (!st || !dev)
     return ASR_ERR_INVALID;
-  r = tx_begin(st);
-  if (r)
-    return r;
   r = resolve_device(st, dev, now, &idn, &did);
   if (!r)
     r = save_identity(st, did, dev, &idn, port, now);
@@ -1121,19 +1132,9 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
     r = save_cred(st, did, cred);
   if (!r && (dev->n_supplies > 0 || dev->has_page_count || dev->n_meters > 0))
     r = save_reading(st, did, dev, now);
-  if (!r && dev->n_meters > 0)
-    r = asr_meters_save(st, did, dev, now); /* store/meters.c: same time as the reading */
-  if (!r)
-    r = asr_alerts_track(st, did, dev, now); /* store/alerts.c: new, persisting, cleared */
-  if (!r)
-    r = tx_commit(st);
-  if (r) {
-    asr_sql_rollback(&st->sql);
-    return r;
-  }
-  if (id)
+  if (!r && id)
     *id = did;
-  return ASR_OK;
+  return r;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "snmp/printer.h"
 #include "store/events.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "uplink/batch.h"
 #include "wire/gz.h"

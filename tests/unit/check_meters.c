@@ -12,6 +12,7 @@
 #include "store/alerts.h"
 #include "store/events.h"
 #include "store/meters.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "testutil.h"
 #include "vbfixture.h"

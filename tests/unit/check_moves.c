@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/events.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "store/sched.h"
 #include "store/schema.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 

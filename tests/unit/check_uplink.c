@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "uplink/batch.h"
 #include "wire/gz.h"
