@@ -34,7 +34,10 @@ static void meters_usage(FILE *out)
   fprintf(out, "usage: asr-agent meters [--db PATH] [--format table|json|csv] [--month YYYY-MM]\n"
                "Shows, per printer and meter, the first and last read of the month (UTC; the\n"
                "current month by default), the usage between them, and how many reads were\n"
-               "flagged (backwards, jump, reset: kept as read, see docs/meters.md).\n");
+               "flagged (backwards, jump, reset: kept as read, see docs/meters.md). Usage sums\n"
+               "the rises between reads: across a counter reset (a board swap) the rises before\n"
+               "and after it count, never the change across it; after a read that went\n"
+               "backwards only the rise above the highest read counts. Never negative.\n");
 }
 
 /* "YYYY-MM" into [from, until) epoch seconds; 0 when malformed. */
@@ -50,12 +53,13 @@ static int parse_month(const char *s, int64_t *from, int64_t *until)
 static int add_row(const asr_meter_period *p, void *ctx)
 {
   meters_ctx *x = ctx;
-  json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:s}", "device", p->device, "model", p->model,
-      "meter", p->start.name, "unit", p->start.unit, "source", p->start.source, "start_t",
-      (json_int_t)p->start.t, "start", (json_int_t)p->start.value, "end_t", (json_int_t)p->end.t,
-      "end", (json_int_t)p->end.value, "usage", (json_int_t)(p->end.value - p->start.value),
-      "flagged", p->flags, "last_flag", p->end.flag);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:s,s:i,s:i,s:i,s:s}",
+                        "device", p->device, "model", p->model, "meter", p->start.name, "unit",
+                        p->start.unit, "source", p->start.source, "start_t", (json_int_t)p->start.t,
+                        "start", (json_int_t)p->start.value, "end_t", (json_int_t)p->end.t, "end",
+                        (json_int_t)p->end.value, "usage", (json_int_t)p->usage, "reads", p->reads,
+                        "flagged", p->flags, "last_flag", p->last_flag, "resets", p->resets,
+                        "backwards", p->backwards, "jumps", p->jumps, "note", p->explain);
 
   if (!o || json_array_append_new(x->rows, o))
     return 1;
@@ -64,8 +68,8 @@ static int add_row(const asr_meter_period *p, void *ctx)
 }
 
 /* One CSV field, quoted, quotes doubled, control characters as spaces, a leading = + - @
- * defused with a quote (spreadsheet formulas). */
-static void csv_field(FILE *out, const char *v)
+ * defused with a quote (spreadsheet formulas), then sep (',' or the line's end). */
+static void csv_field(FILE *out, const char *v, char sep)
 {
   fputc('"', out);
   if (v && strchr("=+-@", v[0]) && v[0])
@@ -76,7 +80,8 @@ static void csv_field(FILE *out, const char *v)
     else
       fputc((unsigned char)*v < 0x20 ? ' ' : *v, out);
   }
-  fputs("\",", out);
+  fputc('"', out);
+  fputc(sep, out);
 }
 
 static void print_table(const meters_ctx *x, FILE *out)
@@ -85,7 +90,7 @@ static void print_table(const meters_ctx *x, FILE *out)
   json_t *o;
 
   if (x->fmt == ASR_FMT_CSV)
-    fprintf(out, "device,model,meter,unit,source,start,end,usage,flagged\n");
+    fprintf(out, "device,model,meter,unit,source,start,end,usage,flagged,resets,note\n");
   else
     fprintf(out, "%-28s %-14s %-12s %12s %12s %10s %s\n", "DEVICE", "METER", "UNIT", "START", "END",
             "USAGE", "FLAGGED");
@@ -94,20 +99,26 @@ static void print_table(const meters_ctx *x, FILE *out)
     const char *dev = json_string_value(json_object_get(o, "device"));
     const char *name = json_string_value(json_object_get(o, "meter"));
     const char *unit = json_string_value(json_object_get(o, "unit"));
+    const char *note = json_string_value(json_object_get(o, "note"));
     long long s = json_integer_value(json_object_get(o, "start"));
     long long e = json_integer_value(json_object_get(o, "end"));
+    long long u = json_integer_value(json_object_get(o, "usage"));
     long long f = json_integer_value(json_object_get(o, "flagged"));
 
     if (x->fmt == ASR_FMT_CSV) {
-      csv_field(out, dev);
-      csv_field(out, json_string_value(json_object_get(o, "model")));
-      csv_field(out, name);
-      csv_field(out, unit);
-      csv_field(out, json_string_value(json_object_get(o, "source")));
-      fprintf(out, "%lld,%lld,%lld,%lld\n", s, e, e - s, f);
-    } else
-      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n", dev, name, unit, s, e, e - s,
-              f);
+      csv_field(out, dev, ',');
+      csv_field(out, json_string_value(json_object_get(o, "model")), ',');
+      csv_field(out, name, ',');
+      csv_field(out, unit, ',');
+      csv_field(out, json_string_value(json_object_get(o, "source")), ',');
+      fprintf(out, "%lld,%lld,%lld,%lld,%lld,", s, e, u, f,
+              (long long)json_integer_value(json_object_get(o, "resets")));
+      csv_field(out, note, '\n');
+    } else {
+      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n", dev, name, unit, s, e, u, f);
+      if (note && note[0]) /* how the usage was counted across a reset or a glitch */
+        fprintf(out, "  note: %s\n", note);
+    }
   }
 }
 

@@ -773,6 +773,7 @@ static void due_discovery(asr_daemon *d)
     return;
   remember_start(d, JOB_DISCOVERY, asr_clock_now());
   step_discover(c);
+  d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   d->runs[0]++;
   d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
   keepalive();
@@ -787,6 +788,7 @@ static void due_poll(asr_daemon *d, size_t devices)
   if (devices) {
     remember_start(d, JOB_POLL, asr_clock_now());
     step_poll(c);
+    d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   }
   d->runs[1]++;
   d->next_poll = asr_sched_next(d->next_poll, c->poll_interval, asr_clock_now());

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/alertpush.h"
 #include "conf/conf.h"
 #include "common/result.h"
 
@@ -25,12 +26,13 @@ typedef struct {
   int64_t next_poll;
   int64_t next_upload;
   int64_t next_prune;
-  int64_t last_upload;     /* last delivered upload (from the store), 0 = never */
-  bool enrolled;           /* the store holds an enrolment */
-  unsigned upload_retries; /* failed uploads since the last window */
-  int64_t next_enroll;     /* a site token waits: next enrolment try, 0 = none */
-  int64_t enroll_backoff;  /* seconds before the next try after a failure */
-  unsigned runs[4];        /* discoveries, polls, uploads, prunes run */
+  int64_t last_upload;       /* last delivered upload (from the store), 0 = never */
+  bool enrolled;             /* the store holds an enrolment */
+  unsigned upload_retries;   /* failed uploads since the last window */
+  int64_t next_enroll;       /* a site token waits: next enrolment try, 0 = none */
+  int64_t enroll_backoff;    /* seconds before the next try after a failure */
+  unsigned runs[4];          /* discoveries, polls, uploads, prunes run */
+  asr_alert_push alert_push; /* alert_upload immediate (agent/alertpush.h) */
 } asr_daemon;
 
 /* The next due time of a job of period interval that was due at due and ran at now:

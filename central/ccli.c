@@ -60,6 +60,10 @@ enum {
   OPT_REVOKE,
   OPT_TOKEN_FILE,
   OPT_KEEP_TOKEN,
+  OPT_NO_PORTAL,
+  OPT_TRUSTED_PROXY,
+  OPT_PORTAL_URL,
+  OPT_HELPDESK,
 };
 
 #define cli_error ccli_error
@@ -105,6 +109,8 @@ static void serve_usage(FILE *out)
           "       [--max-connections N] [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
           "       [--request-timeout SECONDS] [--memory-budget BYTES] [--batch-memory BYTES]\n"
           "       [--page-threads N] [--page-queue N]\n"
+          "       [--no-portal] [--portal-url URL] [--helpdesk-mail ADDRESS]"
+          " [--trusted-proxy ADDR ...]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
@@ -174,6 +180,55 @@ static int serve_limit_option(central_server_opts *o, int c, const char *arg)
   return -1;
 }
 
+/* A portal URL: http(s)://, printable ASCII, no spaces, no query; the links are built on it. */
+static bool portal_url_ok(const char *s)
+{
+  size_t n = strlen(s);
+
+  if ((strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) || n > 200 ||
+      s[n - 1] == '/')
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] <= ' ' || s[i] > '~' || s[i] == '?' || s[i] == '#' || s[i] == '"' || s[i] == '\\')
+      return false;
+  return true;
+}
+
+/* serve's portal options; -1 with a message on a bad value. */
+static int serve_portal_option(central_server_opts *o, int c, const char *arg)
+{
+  size_t i = 0;
+
+  switch (c) {
+  case OPT_NO_PORTAL:
+    o->no_portal = true;
+    return 0;
+  case OPT_PORTAL_URL:
+    if (!portal_url_ok(arg)) {
+      cli_error("--portal-url: '%s' is not http(s)://HOST[:PORT][/PATH] without a final '/'", arg);
+      return -1;
+    }
+    o->portal_url = arg;
+    return 0;
+  case OPT_HELPDESK:
+    if (!asr_smtp_address_ok(arg)) {
+      cli_error("--helpdesk-mail: '%s' is not a plain address local@domain", arg);
+      return -1;
+    }
+    o->helpdesk = arg;
+    return 0;
+  default:
+    while (i < CENTRAL_PROXIES_MAX && o->trusted_proxies[i])
+      i++;
+    if (i == CENTRAL_PROXIES_MAX) {
+      cli_error("--trusted-proxy: at most %d addresses", CENTRAL_PROXIES_MAX);
+      return -1;
+    }
+    o->trusted_proxies[i] = arg;
+    return 0;
+  }
+}
+
 static int serve_option(central_server_opts *o, int c, const char *arg, int *verbose)
 {
   unsigned v = 0;
@@ -198,6 +253,11 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
   case OPT_TLS_PRIO:
     o->tls_priorities = arg;
     return 0;
+  case OPT_NO_PORTAL:
+  case OPT_TRUSTED_PROXY:
+  case OPT_PORTAL_URL:
+  case OPT_HELPDESK:
+    return serve_portal_option(o, c, arg);
   case OPT_LISTEN:
     o->listen = arg;
     return 0;
@@ -250,6 +310,10 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"page-queue", required_argument, NULL, OPT_PAGE_QUEUE},
       {"tls-min-version", required_argument, NULL, OPT_TLS_MIN},
       {"tls-priorities", required_argument, NULL, OPT_TLS_PRIO},
+      {"no-portal", no_argument, NULL, OPT_NO_PORTAL},
+      {"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
+      {"portal-url", required_argument, NULL, OPT_PORTAL_URL},
+      {"helpdesk-mail", required_argument, NULL, OPT_HELPDESK},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
   };
@@ -326,6 +390,9 @@ int ccli_serve(int argc, char **argv)
   if (!o.tls_cert && !loopback)
     cli_error("warning: plain HTTP on a non-loopback address (%s): use --tls-cert/--tls-key",
               o.listen);
+  if (!o.tls_cert && !o.no_portal && !o.trusted_proxies[0])
+    cli_error("warning: the portal's cookies are Secure: browsers keep them over HTTPS (or a"
+              " TLS reverse proxy, --trusted-proxy) only; plain HTTP is for loopback tests");
   r = serve_check_db(o.db_path);
   if (r)
     return ccli_exit_for(r);
@@ -334,6 +401,8 @@ int ccli_serve(int argc, char **argv)
     return rc;
   o.rules = &rules;
   o.log_cb = request_log;
+  o.mail_from = ccli_rp_mail_from();
+  o.mail_kick = ccli_rp_kick;
   r = central_server_start(&o, &sv, err, sizeof(err));
   if (r) {
     cli_error("%s", err);

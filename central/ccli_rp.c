@@ -615,7 +615,33 @@ static struct {
   asr_smtp_conf smtp;
   char pw[CNOTIFY_PASSWORD_MAX];
   bool mail;
+  bool kick; /* under mu: the portal asks for a flush now */
 } runner = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The portal queued a mail (a sign-in link): flush at the next tick, not after
+ * --mail-interval. */
+void ccli_rp_kick(void *ctx)
+{
+  (void)ctx;
+  pthread_mutex_lock(&runner.mu);
+  runner.kick = true;
+  pthread_mutex_unlock(&runner.mu);
+}
+
+const char *ccli_rp_mail_from(void)
+{
+  return serve_rp.mail_from;
+}
+
+/* Takes the kick (true once after ccli_rp_kick). */
+static bool runner_kicked(void)
+{
+  pthread_mutex_lock(&runner.mu);
+  bool k = runner.kick;
+  runner.kick = false;
+  pthread_mutex_unlock(&runner.mu);
+  return k;
+}
 
 static bool runner_stopping(void)
 {
@@ -641,7 +667,8 @@ static void runner_tick(cstore *st, int64_t *last_flush)
   else if (!rep.already_ran)
     asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
             (long long)rep.day, rep.orders, rep.notices, rep.mails);
-  if (!runner.mail || (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0))
+  if (!runner.mail ||
+      (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0 && !runner_kicked()))
     return;
   *last_flush = mono;
   if (cnotify_flush(st, &runner.smtp, now, 0, &nrep) != ASR_OK)

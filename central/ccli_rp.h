@@ -47,6 +47,11 @@ int ccli_rp_start(const char *db);
 /* Stops that thread (no effect when not started). */
 void ccli_rp_stop(void);
 
+/* Asks that thread to send the outbox at its next tick (the portal's sign-in links; ctx
+ * unused), and serve's --mail-from (NULL when not given). */
+void ccli_rp_kick(void *ctx);
+const char *ccli_rp_mail_from(void);
+
 /* Queues the registration confirmation of contact (after site add, contact add) with the mail
  * options taken by ccli_rp_serve_option (--mail-from), and sends the outbox now when
  * --smtp-url was given; prints what went wrong. */

@@ -16,6 +16,7 @@
 
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
+#include "central/cstore_portal.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -253,7 +254,8 @@ static const asr_sql_step schema_steps[] = {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    {9, cmeters_schema_sql},  /* billing meters (issue 16; central/cmeters.c) */
+    {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))

@@ -1264,12 +1264,31 @@ static asr_result extra_store(cstore *st, const cengine_extra *x, const extra_ct
 asr_result cengine_extra_order(cstore *st, const cengine_extra *x, const cengine_opts *o,
                                int64_t *id, char *err, size_t n)
 {
-  extra_ctx c = {.dev = x->device, .idx = x->supply};
   asr_result r = extra_check(x, err, n);
 
   *id = 0;
   if (!r)
     r = cstore_tx_begin(st);
+  if (r)
+    return r;
+  r = cengine_extra_order_in(st, x, o, id, err, n);
+  if (!r)
+    r = cstore_tx_commit(st);
+  else
+    cstore_tx_rollback(st);
+  if (r && r != ASR_ERR_NOT_FOUND && r != ASR_ERR_INVALID &&
+      asr_fmt(err, n, "%s", cstore_errmsg(st)) != ASR_OK)
+    return r; /* the message cut short: what fits says it */
+  return r;
+}
+
+asr_result cengine_extra_order_in(cstore *st, const cengine_extra *x, const cengine_opts *o,
+                                  int64_t *id, char *err, size_t n)
+{
+  extra_ctx c = {.dev = x->device, .idx = x->supply};
+  asr_result r = extra_check(x, err, n);
+
+  *id = 0;
   if (r)
     return r;
   r = cstore_rp_devices(st, extra_device, &c);
@@ -1283,12 +1302,6 @@ asr_result cengine_extra_order(cstore *st, const cengine_extra *x, const cengine
     r = ASR_ERR_NOT_FOUND;
   if (!r)
     r = extra_store(st, x, &c, o, id);
-  if (!r)
-    r = cstore_tx_commit(st);
-  else
-    cstore_tx_rollback(st);
-  if (r && r != ASR_ERR_NOT_FOUND && r != ASR_ERR_INVALID)
-    asr_fmt_cut(err, n, "%s", cstore_errmsg(st));
   return r;
 }
 

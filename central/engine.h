@@ -85,6 +85,12 @@ typedef struct {
 asr_result cengine_extra_order(cstore *st, const cengine_extra *x, const cengine_opts *o,
                                int64_t *id, char *err, size_t n);
 
+/* cengine_extra_order inside the caller's transaction (the portal's approval of a request
+ * stores the order and the request's answer together): nothing is committed or rolled back
+ * here. */
+asr_result cengine_extra_order_in(cstore *st, const cengine_extra *x, const cengine_opts *o,
+                                  int64_t *id, char *err, size_t n);
+
 /* Queues the registration confirmation of contact (a site or contact just added) in the
  * outbox, once: *queued false when it was queued before. */
 asr_result cengine_registered(cstore *st, int64_t contact, const cengine_opts *o, bool *queued);

@@ -171,6 +171,11 @@ static bool is_order(cmail_kind k)
   return k >= CMAIL_ORDER_CREATED && k <= CMAIL_ORDER_SHIPPED_AFTER_BACKORDER;
 }
 
+static bool is_request(cmail_kind k)
+{
+  return k >= CMAIL_REQUEST_RECEIVED && k <= CMAIL_REQUEST_REFUSED;
+}
+
 static bool is_devices(cmail_kind k)
 {
   return k == CMAIL_DISCONNECTED || k == CMAIL_FINAL || k == CMAIL_NOT_ELIGIBLE ||
@@ -214,6 +219,20 @@ static const struct {
     {CMAIL_ELIGIBLE, "eligible again", "eligible again for automatic supplies",
      "The use of the printers below has fallen below two cartridges of one colour a week: we "
      "order their supplies automatically again."},
+    {CMAIL_SIGNIN, "sign-in link", "your sign-in link",
+     "Someone, hopefully you, asked to sign in to the supplies portal with this address. Open "
+     "the link below to sign in. It works once, for a short time; if you did not ask for it, "
+     "ignore this message: nobody can sign in without it."},
+    {CMAIL_REQUEST_RECEIVED, "request received", "your request was received",
+     "We have received your request below. Our helpdesk will look at it and write to you when "
+     "it is approved or refused."},
+    {CMAIL_REQUEST_STAFF, "request to review", "a customer's request to review",
+     "A customer sent the request below through the supplies portal. Approve or refuse it on "
+     "the portal's Requests page."},
+    {CMAIL_REQUEST_APPROVED, "request approved", "your request was approved",
+     "Our helpdesk approved your request below."},
+    {CMAIL_REQUEST_REFUSED, "request refused", "your request was refused",
+     "Our helpdesk could not approve your request below."},
 };
 
 static size_t kind_index(cmail_kind k)
@@ -383,6 +402,41 @@ static void registered_body(asr_buf *b, const cmail_notice *n, const char *site)
   paragraph(b, registered_text);
 }
 
+/* The portal's mails: a sign-in link, or a request and its answer. */
+static void portal_body(asr_buf *b, const cmail_notice *n, const char *site)
+{
+  char what[FIELD_MAX], who[FIELD_MAX], note[FIELD_MAX], answer[FIELD_MAX];
+
+  if (n->kind == CMAIL_SIGNIN) {
+    asr_buf_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes, n->link);
+    return;
+  }
+  clean(what, n->what, TEXT_CHARS * 2, "-");
+  clean(who, n->requester, TEXT_CHARS, "-");
+  asr_buf_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n", (long long)n->request_id,
+            site, who, what);
+  if (n->note && *n->note) {
+    clean(note, n->note, TEXT_CHARS * 2, "");
+    asr_buf_printf(b, "Note: %s\r\n", note);
+  }
+  if (n->answer && *n->answer) {
+    clean(answer, n->answer, TEXT_CHARS * 2, "");
+    asr_buf_printf(b, "Answer: %s\r\n", answer);
+  }
+  asr_buf_add(b, "\r\n", 2);
+}
+
+/* A link we send: printable ASCII without spaces, of a sane length. */
+static bool link_ok(const char *s)
+{
+  size_t n = s ? strlen(s) : 0;
+
+  for (size_t i = 0; i < n; i++)
+    if (s[i] <= ' ' || s[i] > '~')
+      return false;
+  return n > 0 && n < 900;
+}
+
 /* ---- the message ---- */
 
 /* "Hello NAME," (the contact's name, cleaned), or "Hello,". */
@@ -407,6 +461,10 @@ static asr_result check_notice(const cmail_notice *n)
     return ASR_ERR_INVALID;
   if (is_devices(n->kind) && (!n->devices || n->n_devices == 0))
     return ASR_ERR_INVALID;
+  if (n->kind == CMAIL_SIGNIN && !link_ok(n->link))
+    return ASR_ERR_INVALID;
+  if (is_request(n->kind) && (n->request_id <= 0 || !n->what))
+    return ASR_ERR_INVALID;
   return ASR_OK;
 }
 
@@ -419,7 +477,11 @@ static void headers(asr_buf *b, const cmail_notice *n, const char *site)
   if (is_order(n->kind))
     asr_fmt_cut(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id,
                 topic);
-  else if (n->kind == CMAIL_REGISTERED)
+  else if (is_request(n->kind)) {
+    if (asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id,
+                topic) != ASR_OK)
+      subj[0] = '\0'; /* cannot happen: the site is cleaned to SITE_CHARS */
+  } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN)
     asr_fmt_cut(subj, sizeof(subj), "%s: %s", site, topic);
   else
     asr_fmt_cut(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
@@ -451,6 +513,8 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
     order_body(&b, n, site);
   else if (n->kind == CMAIL_REGISTERED)
     registered_body(&b, n, site);
+  else if (n->kind == CMAIL_SIGNIN || is_request(n->kind))
+    portal_body(&b, n, site);
   else
     devices_body(&b, n, site);
   asr_buf_add(&b, footer, sizeof(footer) - 1);

@@ -19,11 +19,16 @@ typedef enum {
   CMAIL_ORDER_SHIPPED,
   CMAIL_ORDER_BACKORDERED,
   CMAIL_ORDER_SHIPPED_AFTER_BACKORDER,
-  CMAIL_DISCONNECTED, /* devices silent for disconnect_days */
-  CMAIL_FINAL,        /* ... still silent after final_days */
-  CMAIL_REGISTERED,   /* a site or contact registered: the confirmation */
-  CMAIL_NOT_ELIGIBLE, /* devices that use too much: no automatic supplies */
-  CMAIL_ELIGIBLE,     /* ... whose use fell back: automatic supplies again */
+  CMAIL_DISCONNECTED,     /* devices silent for disconnect_days */
+  CMAIL_FINAL,            /* ... still silent after final_days */
+  CMAIL_REGISTERED,       /* a site or contact registered: the confirmation */
+  CMAIL_NOT_ELIGIBLE,     /* devices that use too much: no automatic supplies */
+  CMAIL_ELIGIBLE,         /* ... whose use fell back: automatic supplies again */
+  CMAIL_SIGNIN,           /* the portal: a one-time sign-in link (link) */
+  CMAIL_REQUEST_RECEIVED, /* the portal: a customer's request, to the customer */
+  CMAIL_REQUEST_STAFF,    /* ... the same request, to the helpdesk */
+  CMAIL_REQUEST_APPROVED, /* ... approved by the staff (answer), to the customer */
+  CMAIL_REQUEST_REFUSED,  /* ... refused by the staff (answer), to the customer */
 } cmail_kind;
 
 /* One line of an order, as the contact reads it. */
@@ -60,11 +65,18 @@ typedef struct {
   const char *contact_name; /* the contact's name (the greeting), NULL when unknown */
   const char *address;      /* the delivery address (orders, registration), NULL when none */
   const char *note;         /* a special order's reason (the helpdesk's words), NULL */
+  const char *link;         /* CMAIL_SIGNIN: the link (printable ASCII), its minutes */
+  int link_minutes;
+  int64_t request_id; /* the request kinds: its number, what it asks (untrusted parts: */
+  const char *what;   /* serials, the customer's words), who sent it, the staff's answer */
+  const char *requester;
+  const char *answer;
 } cmail_notice;
 
 /* Composes n into a new malloc'd message (*out, *len; NUL-terminated too); the caller frees.
  * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing
- * (order kinds: lines and order_id; device kinds: devices; a registration needs neither). */
+ * (order kinds: lines and order_id; device kinds: devices; a sign-in: a link of printable
+ * ASCII; request kinds: request_id and what; a registration needs neither). */
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len);
 
 /* Short English name of a kind ("order created", ...). */

@@ -8,6 +8,7 @@
 #include "central/ccli_ct.h"
 #include "central/ccli_meters.h"
 #include "central/ccli_rp.h"
+#include "central/ccli_staff.h"
 #include "common/clock.h"
 #include "wire/http.h"
 
@@ -16,7 +17,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } commands[] = {
-    {"serve", ccli_serve, "receive enrolments and batches over HTTPS"},
+    {"serve", ccli_serve, "receive enrolments and batches, serve the supplies portal (HTTPS)"},
     {"site", ccli_site, "add or list sites, rotate or revoke a site's token"},
     {"contact", ccli_contact,
      "add, change, list the supplies contacts of sites, and their history"},
@@ -30,6 +31,7 @@ static const struct {
     {"orders", ccli_orders, "list the orders and their lines"},
     {"order", ccli_order, "a warehouse step (order ship|backorder|deliver ID), or order extra"},
     {"mail", ccli_mail, "send the pending notices now (--flush) or count them"},
+    {"staff", ccli_staff, "the portal's staff accounts, their API tokens, the audit trail"},
 };
 
 static void usage(FILE *out)

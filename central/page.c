@@ -192,20 +192,21 @@ static const char *level_class(const view_site *v, const view_supply *s)
   return s->percent <= 25 ? "warn" : "ok";
 }
 
-/* A colour swatch for the well-known colorants (a fixed table: never the printer's text). */
+/* A colour swatch class for the well-known colorants (a fixed table: never the printer's
+ * text); the stylesheet gives each its colour. */
+static const struct {
+  const char *name, *cls, *css;
+} colours[] = {
+    {"black", "k", "#111827"},  {"cyan", "c", "#06b6d4"},         {"magenta", "m", "#db2777"},
+    {"yellow", "y", "#facc15"}, {"photo black", "pk", "#374151"}, {"matte black", "mk", "#1f2937"},
+};
+
 static const char *swatch(const char *colorant)
 {
-  static const struct {
-    const char *name, *css;
-  } colours[] = {
-      {"black", "#111827"},  {"cyan", "#06b6d4"},        {"magenta", "#db2777"},
-      {"yellow", "#facc15"}, {"photo black", "#374151"}, {"matte black", "#1f2937"},
-  };
-
   for (size_t i = 0; colorant && i < sizeof(colours) / sizeof(colours[0]); i++)
     if (strcmp(colorant, colours[i].name) == 0)
-      return colours[i].css;
-  return "#d1d5db";
+      return colours[i].cls;
+  return "x";
 }
 
 /* A level bar. An empty supply (0 %) has no fill to colour: its whole track is drawn in the
@@ -222,8 +223,8 @@ static void pb_bar(asr_buf *b, const view_site *v, const view_supply *s)
     asr_buf_puts(b, "?");
   asr_buf_printf(b,
                  "</span><span class=\"bar%s\" role=\"meter\" aria-valuemin=\"0\" "
-                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"%s><span class=\"fill-%s\" "
-                 "style=\"width:%d%%\"></span></span>%s</div>",
+                 "aria-valuemax=\"100\" aria-valuenow=\"%d\"%s><span class=\"fill-%s w%d\">"
+                 "</span></span>%s</div>",
                  empty ? " bar-empty" : "", s->has_percent ? s->percent : 0,
                  empty ? " aria-valuetext=\"empty\"" : "", cls, s->has_percent ? s->percent : 100,
                  empty ? "<span class=\"empty-tag\">empty</span>" : "");
@@ -460,19 +461,72 @@ static const char css[] =
     ".soon{color:var(--warn);font-weight:600}.stock{font-size:12px;color:#075985}"
     ".empty{padding:14px 16px;color:var(--mute)}"
     "a{color:#1d4ed8}"
-    "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}";
+    "footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 28px}"
+    ".nav{display:flex;gap:16px;align-items:center;font-size:13px;margin:0 0 8px}"
+    ".nav a{color:#e2e8f0}.nav .who{margin-left:auto;color:#94a3b8}"
+    ".count{background:#dc2626;color:#fff;border-radius:999px;padding:0 7px;font-size:11px}"
+    "form.inline{display:inline;margin:0}"
+    "button,.button{font:inherit;font-size:13px;padding:5px 12px;border-radius:8px;"
+    "border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer;"
+    "text-decoration:none;display:inline-block}"
+    ".nav button{background:transparent;border-color:#64748b;color:#e2e8f0;padding:2px 10px}"
+    "button.refuse{background:#fff;color:#b91c1c;border-color:#b91c1c}"
+    ".ask{padding:8px 16px;border-bottom:1px solid var(--line)}"
+    ".form{padding:14px 16px;display:grid;gap:10px;max-width:560px}"
+    ".form label{display:grid;gap:4px;font-size:13px;color:#374151}"
+    ".form input,.form select,.form textarea{font:inherit;padding:6px 8px;border:1px solid "
+    "#cbd5e1;border-radius:6px}"
+    ".notice{padding:12px 16px;background:#ecfdf5;color:#065f46}"
+    ".error{padding:12px 16px;background:#fef2f2;color:#991b1b}"
+    ".signin{max-width:460px;margin:24px auto}"
+    ".b-pending{background:#fef3c7;color:#92400e}.b-approved{background:#dcfce7;color:#166534}"
+    ".b-refused{background:#fee2e2;color:#991b1b}";
 
-/* The document's head and the top of its header. */
-static void pb_open(asr_buf *b, const char *title)
+asr_result page_stylesheet(char **out)
+{
+  asr_buf b = {.max = PAGE_MAX_BYTES};
+
+  asr_buf_puts(&b, css);
+  for (size_t i = 0; i < sizeof(colours) / sizeof(colours[0]); i++)
+    asr_buf_printf(&b, ".sw-%s{background:%s}", colours[i].cls, colours[i].css);
+  asr_buf_puts(&b, ".sw-x{background:#d1d5db}");
+  for (int i = 0; i <= 100; i++) /* bar fills and columns: no style attribute (the CSP) */
+    asr_buf_printf(&b, ".w%d{width:%d%%}", i, i);
+  asr_buf_puts(&b, "\n");
+  return asr_buf_finish(&b, out);
+}
+
+/* The signed-in person's bar: who, the pages, and sign-out (a form: it changes state). */
+static void pb_nav(asr_buf *b, const page_nav *nav)
+{
+  asr_buf_puts(b, "<nav class=\"nav\"><a href=\"/\">Sites</a><a href=\"/requests\">Requests");
+  if (nav->pending > 0)
+    asr_buf_printf(b, " <span class=\"count\">%lld</span>", (long long)nav->pending);
+  asr_buf_puts(b, "</a>");
+  if (nav->staff)
+    asr_buf_puts(b, "<a href=\"/audit\">Audit</a>");
+  asr_buf_puts(b, "<span class=\"who\">");
+  pb_text(b, nav->who);
+  asr_buf_puts(b, nav->staff ? " (staff)" : "");
+  asr_buf_puts(b, "</span><form method=\"post\" action=\"/signout\" class=\"inline\">"
+                  "<input type=\"hidden\" name=\"csrf\" value=\"");
+  pb_clean(b, nav->csrf ? nav->csrf : "", true);
+  asr_buf_puts(b, "\"><button type=\"submit\">Sign out</button></form></nav>");
+}
+
+/* The document's head and the top of its header (the stylesheet is served apart:
+ * /static/asr.css; the Content-Security-Policy allows no inline style or script). */
+static void pb_open(asr_buf *b, const char *title, const page_nav *nav)
 {
   asr_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<title>");
   pb_text(b, title);
-  asr_buf_puts(b, " \xc2\xb7 asr-central</title><style>");
-  asr_buf_puts(b, css);
-  asr_buf_puts(b, "</style></head><body><header><div class=\"top\">"
-                  "<span class=\"app\">Supplies status</span><h1>");
+  asr_buf_puts(b, " \xc2\xb7 asr-central</title>"
+                  "<link rel=\"stylesheet\" href=\"" PAGE_CSS_PATH "\"></head><body><header>");
+  if (nav)
+    pb_nav(b, nav);
+  asr_buf_puts(b, "<div class=\"top\"><span class=\"app\">Supplies status</span><h1>");
   pb_text(b, title);
   asr_buf_puts(b, "</h1></div>");
 }
@@ -482,10 +536,32 @@ static void pb_close(asr_buf *b, int64_t now)
   char t[40];
 
   time_str(now, t, sizeof(t));
-  asr_buf_printf(b,
-                 "</main><footer>asr-central \xc2\xb7 as of %s \xc2\xb7 read-only</footer>"
-                 "</body></html>\n",
-                 t);
+  asr_buf_printf(b, "</main><footer>asr-central \xc2\xb7 as of %s</footer></body></html>\n", t);
+}
+
+void page_open(asr_buf *b, const char *title, const page_nav *nav)
+{
+  pb_open(b, title, nav);
+}
+
+void page_close(asr_buf *b, int64_t now)
+{
+  pb_close(b, now);
+}
+
+void page_text(asr_buf *b, const char *s)
+{
+  pb_text(b, s);
+}
+
+void page_attr(asr_buf *b, const char *s)
+{
+  pb_clean(b, s ? s : "", true);
+}
+
+void page_url(asr_buf *b, const char *s)
+{
+  pb_url(b, s);
 }
 
 static void pb_chip(asr_buf *b, const char *cls, int64_t n, const char *label)
@@ -512,6 +588,11 @@ static void index_row(asr_buf *b, const view_site_summary *s)
 
 asr_result page_index_html(const view_index *v, char **out)
 {
+  return page_index_html_as(v, NULL, out);
+}
+
+asr_result page_index_html_as(const view_index *v, const page_nav *nav, char **out)
+{
   asr_buf b = {.max = PAGE_MAX_BYTES};
   int64_t dev = 0, act = 0, sil = 0, dis = 0;
 
@@ -521,9 +602,13 @@ asr_result page_index_html(const view_index *v, char **out)
     sil += v->sites[i].silent;
     dis += v->sites[i].disconnected;
   }
-  pb_open(&b, "All sites");
-  asr_buf_puts(&b, "<div class=\"sub\">Every site enrolled at this asr-central</div></header><main>"
-                   "<div class=\"chips\">");
+  pb_open(&b, nav && !nav->staff ? "Your sites" : "All sites", nav);
+  asr_buf_puts(&b, nav && !nav->staff
+                       ? "<div class=\"sub\">The sites you are a supplies contact of</div>"
+                         "</header><main>"
+                       : "<div class=\"sub\">Every site enrolled at this asr-central</div>"
+                         "</header><main>"
+                         "<div class=\"chips\">");
   pb_chip(&b, "", (int64_t)v->n_sites, "sites");
   pb_chip(&b, "", dev, "devices");
   pb_chip(&b, "c-ok", act, "active");
@@ -546,8 +631,8 @@ asr_result page_index_html(const view_index *v, char **out)
 static void supply_row(asr_buf *b, const view_site *v, const view_device *d, const view_supply *s)
 {
   asr_buf_printf(b,
-                 "<tr class=\"supply\"><td class=\"name\"><span class=\"sw\" "
-                 "style=\"background:%s\"></span>",
+                 "<tr class=\"supply\"><td class=\"name\"><span class=\"sw sw-%s\">"
+                 "</span>",
                  swatch(s->colorant));
   pb_text(b, s->description ? s->description : s->type);
   asr_buf_puts(b, " <span class=\"mute\">");
@@ -610,19 +695,31 @@ static bool supply_due(const view_site *v, const view_device *d, const view_supp
          s->sstate != VIEW_S_NOT_ASR;
 }
 
-static void device_card(asr_buf *b, const view_site *v, const view_device *d)
+/* A customer's link to ask for extra toner for device d (a form: nothing is ordered here). */
+static void extra_link(asr_buf *b, const view_site *v, const view_device *d)
+{
+  asr_buf_puts(b, "<div class=\"ask\"><a class=\"button\" href=\"/requests/toner?site=");
+  pb_url(b, v->name);
+  asr_buf_puts(b, "&amp;device=");
+  pb_url(b, d->serial ? d->serial : d->key);
+  asr_buf_puts(b, "\">Request extra toner for a big job</a></div>");
+}
+
+static void device_card(asr_buf *b, const view_site *v, const view_device *d, bool customer)
 {
   asr_buf_puts(b, "<section class=\"card device\" data-serial=\"");
   pb_clean(b, d->serial ? d->serial : "", true);
   asr_buf_puts(b, "\">");
   device_head(b, v, d);
+  if (customer && (d->serial || d->key))
+    extra_link(b, v, d);
   if (d->n_supplies == 0) {
     asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
     return;
   }
-  asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col style=\"width:29%\">"
-                  "<col style=\"width:23%\"><col style=\"width:10%\"><col style=\"width:19%\">"
-                  "<col style=\"width:19%\"></colgroup><tr><th>Supply</th><th>Level</th>"
+  asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col class=\"w29\">"
+                  "<col class=\"w23\"><col class=\"w10\"><col class=\"w19\">"
+                  "<col class=\"w19\"></colgroup><tr><th>Supply</th><th>Level</th>"
                   "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
   for (size_t i = 0; i < d->n_supplies; i++)
     supply_row(b, v, d, &d->supplies[i]);
@@ -696,16 +793,27 @@ static void site_chips(asr_buf *b, const view_site *v)
 
 asr_result page_site_html(const view_site *v, char **out)
 {
+  return page_site_html_as(v, NULL, out);
+}
+
+asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out)
+{
   asr_buf b = {.max = PAGE_MAX_BYTES};
 
-  pb_open(&b, v->name);
+  pb_open(&b, v->name, nav);
   asr_buf_puts(&b, "<div class=\"sub\">Supplies contact: ");
   pb_text(&b, v->contact);
   asr_buf_puts(&b, " \xc2\xb7 ");
   pb_text(&b, v->address);
   asr_buf_puts(&b, " \xc2\xb7 <a href=\"/\">all sites</a> \xc2\xb7 <a href=\"/api/sites/");
   pb_url(&b, v->name);
-  asr_buf_puts(&b, "\">JSON</a></div></header><main>");
+  asr_buf_puts(&b, "\">JSON</a>");
+  if (nav && !nav->staff) {
+    asr_buf_puts(&b, " \xc2\xb7 <a href=\"/requests/contact?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">change the delivery address or contact</a>");
+  }
+  asr_buf_puts(&b, "</div></header><main>");
   site_chips(&b, v);
   orders_card(&b, v);
   asr_buf_puts(&b, "<div id=\"devices\">");
@@ -713,7 +821,7 @@ asr_result page_site_html(const view_site *v, char **out)
     asr_buf_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
                      "</p></section>");
   for (size_t i = 0; i < v->n_devices; i++)
-    device_card(&b, v, &v->devices[i]);
+    device_card(&b, v, &v->devices[i], nav && !nav->staff);
   asr_buf_puts(&b, "</div>");
   pb_close(&b, v->now);
   return asr_buf_finish(&b, out);
@@ -723,7 +831,7 @@ asr_result page_error_html(int status, const char *title, const char *message, c
 {
   asr_buf b = {.max = PAGE_MAX_BYTES};
 
-  pb_open(&b, title);
+  pb_open(&b, title, NULL);
   asr_buf_printf(&b,
                  "<div class=\"sub\">HTTP %d</div></header><main><section class=\"card\">"
                  "<p class=\"empty\">",

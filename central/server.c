@@ -48,6 +48,7 @@
 #include "central/ingest.h"
 #include "central/page.h"
 #include "central/pagepool.h"
+#include "central/portal.h"
 #include "central/view.h"
 #include "common/buf.h"
 #include "common/clock.h"
@@ -74,17 +75,24 @@ struct central_server {
   budget *memory;    /* bodies and their decoding, all requests together */
   connguard *guard;  /* request deadlines */
   pagepool *pages;   /* everything that is not the agents' protocol */
+  bool no_portal;    /* --no-portal: /v1/ only */
+  portal_conf portal;
+  char *css;                                           /* the stylesheet, made once */
+  char proxies[CENTRAL_PROXIES_MAX][INET6_ADDRSTRLEN]; /* trusted reverse proxies */
+  size_t n_proxies;
+  bool tls;
+  char *base_url; /* of the links mailed */
 };
 
-typedef enum { R_ENROLL, R_BATCH, R_CONFIG, R_PAGE, R_DONE } req_kind;
+typedef enum { R_ENROLL, R_BATCH, R_CONFIG, R_FORM, R_PAGE, R_DONE } req_kind;
 
-/* A rendered page: status, content type and a malloc'd body. */
+/* What the portal is told of a request: copied from the connection by MHD's thread before
+ * the page pool's thread answers it (bounded; a longer value counts as absent). */
 typedef struct {
-  int status;
-  bool json;
-  const char *allow; /* the Allow header of a 405 */
-  char *body;
-} page_answer;
+  char cookie[4096], authorization[256], origin[256], fetch_site[32], content_type[128];
+  char host[256], client[INET6_ADDRSTRLEN], query[2048];
+  bool has_cookie, has_authorization, has_origin, has_fetch_site, has_content_type, has_host;
+} page_headers_copy;
 
 /* One request in progress. */
 typedef struct {
@@ -103,7 +111,8 @@ typedef struct {
   central_server *sv;
   struct MHD_Connection *conn;
   char *url;
-  page_answer page;
+  page_headers_copy *hdr;
+  portal_resp page;
 } request;
 
 void central_server_opts_init(central_server_opts *o)
@@ -338,124 +347,145 @@ static enum MHD_Result batch_headers(central_server *sv, struct MHD_Connection *
 }
 
 /* ---------------------------------------------------------------------------------------
- * The supplies status pages (read-only). */
+ * The portal (central/portal.h): everything that is not the agents' protocol. */
 
-static bool is_page(const char *url)
+/* The address of a connection's peer as text ("" when unknown). */
+static void peer_address(struct MHD_Connection *c, char *out, size_t n)
 {
-  return strcmp(url, "/") == 0 || strncmp(url, "/sites/", 7) == 0 ||
-         strcmp(url, "/api/sites") == 0 || strncmp(url, "/api/sites/", 11) == 0;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+  out[0] = '\0';
+  if (sa && sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)n);
+  else if (sa && sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)n);
 }
 
-/* An error answer of a page route: JSON for the API, a small HTML page otherwise. */
-static void page_fail(page_answer *a, int status, const char *title, const char *message)
+static bool trusted_proxy(const central_server *sv, const char *addr)
 {
-  char json[256];
+  for (size_t i = 0; i < sv->n_proxies; i++)
+    if (strcmp(sv->proxies[i], addr) == 0)
+      return true;
+  return false;
+}
 
-  free(a->body);
-  a->body = NULL;
-  a->status = status;
-  if (!a->json) {
-    page_error_html(status, title, message, &a->body);
+/* Normalizes an address (v4 or v6) into out; false when s is not one. */
+static bool address_text(const char *s, char *out, size_t n)
+{
+  unsigned char a[sizeof(struct in6_addr)];
+
+  if (inet_pton(AF_INET, s, a) == 1)
+    return inet_ntop(AF_INET, a, out, (socklen_t)n) != NULL;
+  if (inet_pton(AF_INET6, s, a) == 1)
+    return inet_ntop(AF_INET6, a, out, (socklen_t)n) != NULL;
+  return false;
+}
+
+/* The client: the peer, or when the peer is a trusted proxy, the last address of
+ * X-Forwarded-For that is not a trusted proxy itself (the ones left of it could be forged
+ * by the client). */
+static void client_address(central_server *sv, struct MHD_Connection *c, char *out, size_t n)
+{
+  const char *xff = header(c, "X-Forwarded-For");
+  char item[INET6_ADDRSTRLEN + 8], norm[INET6_ADDRSTRLEN];
+  size_t end;
+
+  peer_address(c, out, n);
+  if (!xff || !trusted_proxy(sv, out))
     return;
+  end = strlen(xff);
+  while (end > 0) {
+    size_t start = end;
+    while (start > 0 && xff[start - 1] != ',')
+      start--;
+    size_t a = start, b = end;
+    while (a < b && xff[a] == ' ')
+      a++;
+    while (b > a && xff[b - 1] == ' ')
+      b--;
+    if (b - a >= sizeof(item) || b == a)
+      return; /* not an address: the proxy's peer stands */
+    memcpy(item, xff + a, b - a);
+    item[b - a] = '\0';
+    if (!address_text(item, norm, sizeof(norm)))
+      return;
+    if (!trusted_proxy(sv, norm)) {
+      if (asr_strlcpy(out, norm, n)) /* n is INET6_ADDRSTRLEN: it fits */
+        peer_address(c, out, n);
+      return;
+    }
+    end = start ? start - 1 : 0;
   }
-  if (asr_fmt(json, sizeof(json), "{\"error\":\"%s\"}", message) == ASR_OK)
-    a->body = strdup(json);
 }
 
-/* The status of a store error: 503 while the database is busy, 500 otherwise. */
-static void page_store_fail(page_answer *a, asr_result r)
+/* Copies header name into out (size n): false when absent or longer. */
+static bool copy_header(struct MHD_Connection *c, const char *name, char *out, size_t n)
 {
-  if (r == ASR_ERR_DB_LOCKED)
-    page_fail(a, 503, "Busy", "database busy, try again");
-  else
-    page_fail(a, 500, "Error", "internal error");
+  const char *v = header(c, name);
+
+  return v && asr_strlcpy(out, v, n) == ASR_OK;
 }
 
-/* /sites/SEG or /api/sites/SEG: the site named by the decoded segment. */
-static void page_site(cstore *st, const asr_rp_conf *rules, const char *seg, page_answer *a)
-{
-  char name[CSTORE_NAME_MAX];
-  view_site v;
-  asr_result r = strchr(seg, '/') ? ASR_ERR_NOT_FOUND : page_url_decode(seg, name, sizeof(name));
+typedef struct {
+  char *out;
+  size_t n, len;
+  bool over;
+} query_ctx;
 
-  if (r == ASR_ERR_INVALID) {
-    page_fail(a, 400, "Bad request", "malformed %-escape in the site name");
-    return;
-  }
-  if (!r && !*name)
-    r = ASR_ERR_NOT_FOUND;
-  if (!r)
-    r = view_site_load(st, name, rules, asr_clock_now(), &v);
-  if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_TOO_LARGE) {
-    page_fail(a, 404, "Not found", "no such site");
-    return;
-  }
-  if (r) {
-    page_store_fail(a, r);
-    return;
-  }
-  r = a->json ? page_site_json(&v, &a->body) : page_site_html(&v, &a->body);
-  view_site_free(&v);
-  if (r)
-    page_fail(a, 500, "Error", "the page could not be rendered");
+/* Rebuilds the query string from MHD's arguments (left as sent: unescape_none). */
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+  query_ctx *q = cls;
+
+  (void)kind;
+  if (asr_append(q->out, q->n, &q->len, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
+                 value ? value : ""))
+    q->over = true;
+  return q->over ? MHD_NO : MHD_YES;
 }
 
-/* / and /api/sites: every site. */
-static void page_index(cstore *st, const asr_rp_conf *rules, page_answer *a)
+static bool copy_headers(central_server *sv, struct MHD_Connection *c, page_headers_copy *h)
 {
-  view_index v;
-  asr_result r = view_index_load(st, rules, asr_clock_now(), &v);
+  query_ctx q = {h->query, sizeof(h->query), 0, false};
 
-  if (r) {
-    page_store_fail(a, r);
-    return;
-  }
-  r = a->json ? page_index_json(&v, &a->body) : page_index_html(&v, &a->body);
-  view_index_free(&v);
-  if (r)
-    page_fail(a, 500, "Error", "the page could not be rendered");
+  h->has_cookie = copy_header(c, MHD_HTTP_HEADER_COOKIE, h->cookie, sizeof(h->cookie));
+  h->has_authorization =
+      copy_header(c, MHD_HTTP_HEADER_AUTHORIZATION, h->authorization, sizeof(h->authorization));
+  h->has_origin = copy_header(c, "Origin", h->origin, sizeof(h->origin));
+  h->has_fetch_site = copy_header(c, "Sec-Fetch-Site", h->fetch_site, sizeof(h->fetch_site));
+  h->has_content_type =
+      copy_header(c, MHD_HTTP_HEADER_CONTENT_TYPE, h->content_type, sizeof(h->content_type));
+  h->has_host = copy_header(c, MHD_HTTP_HEADER_HOST, h->host, sizeof(h->host));
+  client_address(sv, c, h->client, sizeof(h->client));
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+  return !q.over;
 }
 
-static void page_route(cstore *st, const asr_rp_conf *rules, const char *url, page_answer *a)
+/* Any request that is not the agents' protocol (on a pool thread). */
+static void page_request(central_server *sv, request *rq)
 {
-  a->status = 200;
-  a->json = strncmp(url, "/api/", 5) == 0;
-  if (!st)
-    page_fail(a, 503, "Unavailable", "database unavailable");
-  else if (strcmp(url, "/") == 0 || strcmp(url, "/api/sites") == 0)
-    page_index(st, rules, a);
-  else
-    page_site(st, rules, url + (a->json ? 11 : 7), a);
-}
+  const page_headers_copy *h = rq->hdr;
+  const char *ct = h->has_content_type ? h->content_type : NULL;
+  bool form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+  portal_req q = {.method = rq->method,
+                  .path = rq->url,
+                  .query = h->query,
+                  .cookie = h->has_cookie ? h->cookie : NULL,
+                  .authorization = h->has_authorization ? h->authorization : NULL,
+                  .origin = h->has_origin ? h->origin : NULL,
+                  .fetch_site = h->has_fetch_site ? h->fetch_site : NULL,
+                  .content_type = ct,
+                  .host = h->has_host ? h->host : NULL,
+                  .client = h->client,
+                  .body = form && rq->buf ? (const char *)rq->buf : NULL,
+                  .body_len = form ? rq->len : 0};
 
-/* The headers of every page: no caching, no sniffing, nothing loaded from elsewhere. */
-static void page_headers(struct MHD_Response *resp, bool json)
-{
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          json ? "application/json" : "text/html; charset=utf-8");
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-  MHD_add_response_header(resp, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-}
-
-/* Any request that is not the agents' protocol: a page, or 404/405 (on a pool thread). */
-static void page_request(central_server *sv, const char *url, const char *method, page_answer *a)
-{
-  a->json = strncmp(url, "/api/", 5) == 0 || !is_page(url);
-  if (!is_page(url)) {
-    a->status = 404;
-    a->body = strdup("{\"error\":\"no such path\"}");
-  } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-    a->json = true;
-    a->status = 405;
-    a->allow = "GET, HEAD";
-    a->body = strdup("{\"error\":\"method not allowed: use GET\"}");
-  } else {
-    page_route(thread_db(sv), &sv->rules, url, a);
-  }
+  portal_handle(&sv->portal, thread_db(sv), &q, &rq->page);
 }
 
 /* The page pool's job: render, then let MHD carry on with the connection. */
@@ -464,14 +494,14 @@ static void page_run(void *arg)
   request *rq = arg;
   size_t len;
 
-  page_request(rq->sv, rq->url, rq->method, &rq->page);
+  page_request(rq->sv, rq);
   /* the rendered page waits for its reader (maybe a slow one): it holds memory of the
    * budget until the request ends (on_completed gives it back) */
   len = rq->page.body ? strlen(rq->page.body) : 0;
   if (budget_take(rq->sv->memory, len))
     rq->reserved = len;
   else
-    page_fail(&rq->page, 503, "Busy", "the server's memory is in use, try again");
+    portal_fail(&rq->page, rq->page.json, 503, "Busy", "the server's memory is in use, try again");
   MHD_resume_connection(rq->conn);
 }
 
@@ -480,7 +510,7 @@ static void page_cancel(void *arg)
 {
   request *rq = arg;
 
-  page_fail(&rq->page, 503, "Unavailable", "the server is stopping");
+  portal_fail(&rq->page, rq->page.json, 503, "Unavailable", "the server is stopping");
   MHD_resume_connection(rq->conn);
 }
 
@@ -492,23 +522,59 @@ static enum MHD_Result page_submit(central_server *sv, struct MHD_Connection *c,
   rq->kind = R_PAGE;
   rq->sv = sv;
   rq->conn = c;
-  rq->url = strdup(url);
   if (!rq->url)
+    rq->url = strdup(url);
+  if (!rq->hdr)
+    rq->hdr = calloc(1, sizeof(*rq->hdr));
+  if (!rq->url || !rq->hdr)
     return MHD_NO;
+  rq->page.json = strncmp(url, "/api/", 5) == 0;
+  if (!copy_headers(sv, c, rq->hdr)) {
+    portal_fail(&rq->page, rq->page.json, 414, "Too long", "the query is too long");
+    return MHD_YES; /* answered by send_page at the next call */
+  }
   connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
   MHD_suspend_connection(c);
   if (!pagepool_submit(sv->pages, page_run, page_cancel, rq)) {
-    rq->page.json = strncmp(url, "/api/", 5) == 0;
-    page_fail(&rq->page, 503, "Busy", "too many pages asked for at once, try again");
+    portal_fail(&rq->page, rq->page.json, 503, "Busy",
+                "too many pages asked for at once, try again");
     MHD_resume_connection(c);
   }
   return MHD_YES;
 }
 
+/* The headers of every page: no caching, no sniffing, nothing loaded from elsewhere, no
+ * script at all, styles from our own stylesheet only, forms posted to us only. */
+static void page_headers(struct MHD_Response *resp, const portal_resp *a, bool tls)
+{
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          a->type   ? a->type
+                          : a->json ? "application/json"
+                                    : "text/html; charset=utf-8");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "same-origin"); /* keeps forms' Origin */
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                          "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+  if (tls)
+    MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+  for (size_t i = 0; i < a->n_cookies; i++)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, a->cookies[i]);
+  if (a->location[0])
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, a->location);
+  if (a->allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
+  if (a->status == 503 || a->status == 429)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, a->status == 503 ? "5" : "60");
+}
+
 /* The page is rendered: queue it (libmicrohttpd leaves out the body of a HEAD answer). */
 static enum MHD_Result send_page(struct MHD_Connection *c, request *rq)
 {
-  page_answer *a = &rq->page;
+  portal_resp *a = &rq->page;
   struct MHD_Response *resp;
   enum MHD_Result ret;
 
@@ -518,16 +584,33 @@ static enum MHD_Result send_page(struct MHD_Connection *c, request *rq)
   if (!resp)
     return MHD_NO;
   a->body = NULL; /* the response's now */
-  page_headers(resp, a->json);
-  if (a->allow)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
-  if (a->status == 503)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+  page_headers(resp, a, rq->sv->tls);
   ret = MHD_queue_response(c, (unsigned)a->status, resp);
   MHD_destroy_response(resp);
   rq->ans.status = a->status;
   rq->kind = R_DONE;
   return ret;
+}
+
+/* The start of a request that is not the agents': a form's body is read first (bounded),
+ * anything else goes to the page pool at once. */
+static enum MHD_Result page_headers_in(central_server *sv, struct MHD_Connection *c, request *rq,
+                                       const char *url, const char *method)
+{
+  rq->sv = sv;
+  if (sv->no_portal)
+    return send_error(c, rq, 404,
+                      "{\"error\":\"no such path: this node serves the agents' protocol only\"}");
+  if (strcmp(method, "POST") != 0)
+    return page_submit(sv, c, rq, url);
+  rq->kind = R_FORM;
+  rq->limit = PORTAL_FORM_MAX;
+  rq->url = strdup(url);
+  if (!rq->url)
+    return MHD_NO;
+  if (content_length(c) > (int64_t)rq->limit)
+    return send_error(c, rq, 413, "{\"error\":\"body: too large for a form\"}");
+  return MHD_YES;
 }
 
 /* First call: route, and check what can be checked before the body. */
@@ -539,7 +622,7 @@ static enum MHD_Result on_headers(central_server *sv, struct MHD_Connection *c, 
   bool post = strcmp(method, "POST") == 0;
 
   if (strncmp(url, "/v1/", 4) != 0)
-    return page_submit(sv, c, rq, url);
+    return page_headers_in(sv, c, rq, url, method);
   if (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/batches") != 0 &&
       strcmp(url, CSITECONF_PATH) != 0)
     return send_error(c, rq, 404, "{\"error\":\"no such path\"}");
@@ -587,6 +670,13 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   if (rq->kind == R_DONE)
     return MHD_YES;
   connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
+  if (rq->kind == R_FORM && rq->drop_status == 413)
+    return send_error(c, rq, 413, "{\"error\":\"body: too large for a form\"}");
+  if (rq->kind == R_FORM) {
+    if (rq->buf)
+      rq->buf[rq->len] = '\0'; /* the buffer has room for it */
+    return page_submit(sv, c, rq, rq->url);
+  }
   if (rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: more than the compressed size limit\"}");
   if (rq->drop_status == 503)
@@ -670,7 +760,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   memset(&rq->agent, 0, sizeof(rq->agent));
   asr_buf_free(&rq->body);
   free(rq->url);
-  free(rq->page.body);
+  free(rq->hdr);
+  portal_resp_free(&rq->page);
   free(rq);
   *con_cls = NULL;
 }
@@ -837,6 +928,57 @@ static asr_result start_limits(central_server *sv, const central_server_opts *o,
   return r;
 }
 
+/* The portal's settings: its base URL (given, or made from --listen), the trusted proxies,
+ * the stylesheet. */
+static asr_result start_portal(central_server *sv, const central_server_opts *o,
+                               const struct sockaddr_storage *ss, char *err, size_t n)
+{
+  char host[INET6_ADDRSTRLEN];
+  uint16_t port = 0;
+
+  portal_conf_init(&sv->portal);
+  sv->portal.rules = &sv->rules;
+  sv->portal.helpdesk = o->helpdesk;
+  sv->portal.mail_from = o->mail_from;
+  sv->portal.mail_kick = o->mail_kick;
+  sv->portal.kick_ctx = o->kick_ctx;
+  for (size_t i = 0; i < CENTRAL_PROXIES_MAX && o->trusted_proxies[i]; i++) {
+    if (!address_text(o->trusted_proxies[i], sv->proxies[i], sizeof(sv->proxies[i]))) {
+      if (asr_fmt(err, n, "--trusted-proxy: '%s' is not an IPv4 or IPv6 address",
+                  o->trusted_proxies[i]) != ASR_OK)
+        return ASR_ERR_USAGE; /* cut short: what fits says it */
+      return ASR_ERR_USAGE;
+    }
+    sv->n_proxies++;
+  }
+  if (o->portal_url) {
+    sv->base_url = strdup(o->portal_url);
+  } else {
+    if (ss->ss_family == AF_INET6) {
+      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+      port = ntohs(a->sin6_port);
+    } else {
+      const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+      inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+      port = ntohs(a->sin_port);
+    }
+    char url[INET6_ADDRSTRLEN + 32];
+    if (asr_fmt(url, sizeof(url), "%s://%s%s%s:%u", o->tls_cert ? "https" : "http",
+                ss->ss_family == AF_INET6 ? "[" : "", host, ss->ss_family == AF_INET6 ? "]" : "",
+                (unsigned)port) == ASR_OK)
+      sv->base_url = strdup(url);
+  }
+  sv->portal.base_url = sv->base_url;
+  if (!sv->base_url || page_stylesheet(&sv->css) != ASR_OK) {
+    if (asr_strlcpy(err, "out of memory", n) != ASR_OK)
+      return ASR_ERR_NOMEM; /* cut short: what fits says it */
+    return ASR_ERR_NOMEM;
+  }
+  sv->portal.css = sv->css;
+  return ASR_OK;
+}
+
 asr_result central_server_start(const central_server_opts *o, central_server **out, char *err,
                                 size_t n)
 {
@@ -860,11 +1002,15 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
     asr_rp_conf_default(&sv->rules);
   sv->log_cb = o->log_cb;
   sv->log_ctx = o->log_ctx;
+  sv->no_portal = o->no_portal;
+  sv->tls = o->tls_cert != NULL;
   r = central_parse_listen(o->listen, &ss, &sslen, &loopback);
   if (r)
     asr_fmt_cut(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
   if (!r)
     r = start_limits(sv, o, err, n);
+  if (!r)
+    r = start_portal(sv, o, &ss, err, n);
   if (!r)
     r = load_tls(sv, o, err, n);
   if (!r)
@@ -900,5 +1046,7 @@ void central_server_stop(central_server *s)
     free(s->key);
   }
   free(s->db_path);
+  free(s->css);
+  free(s->base_url);
   free(s);
 }

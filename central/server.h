@@ -1,8 +1,8 @@
 /* server.h: the HTTP(S) endpoint of asr-central on libmicrohttpd (the only code that
  * includes microhttpd.h). Routes POST /v1/enroll and POST /v1/batches to central/ingest.c,
- * and GET/HEAD of the read-only supplies status pages (/, /sites/NAME, /api/sites,
- * /api/sites/NAME) to central/view.c and central/page.c; 404 for other paths, 405 for
- * other methods.
+ * and every other path to the supplies portal (central/portal.h: sign-in, the status
+ * pages, /api/..., the customers' requests), which decides who may see what; with
+ * --no-portal only /v1/... is served (404 for anything else).
  *
  * What one client or one request may take is bounded: connections in all and from one
  * address, a deadline for a request's headers and for the whole request (central/
@@ -32,6 +32,8 @@ typedef struct {
 
 typedef void (*central_log_cb)(const central_request_log *l, void *ctx);
 
+#define CENTRAL_PROXIES_MAX 8 /* --trusted-proxy addresses */
+
 typedef struct {
   const char *listen;             /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
   const char *db_path;            /* the database (opened once per worker thread) */
@@ -52,6 +54,14 @@ typedef struct {
   const asr_rp_conf *rules;       /* the rules of the status pages (copied; NULL: defaults) */
   central_log_cb log_cb;          /* called once per request (may be NULL) */
   void *log_ctx;
+  bool no_portal;                                   /* serve the agents' protocol only */
+  const char *trusted_proxies[CENTRAL_PROXIES_MAX]; /* reverse proxies whose X-Forwarded-For
+                                                       is believed (addresses), NULL-ended */
+  const char *portal_url;       /* the portal's public base URL (links mailed); NULL: derived */
+  const char *helpdesk;         /* the staff's address for new requests, NULL: none */
+  const char *mail_from;        /* From: of the portal's mails, NULL: the engine's default */
+  void (*mail_kick)(void *ctx); /* asks the outbox to be sent soon (may be NULL) */
+  void *kick_ctx;
 } central_server_opts;
 
 #define CENTRAL_MEMORY_BUDGET ((size_t)1 << 30) /* default memory_budget */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "central/cstore.h"
 #include "common/device.h"
@@ -699,4 +700,67 @@ void view_site_free(view_site *v)
   free(v->orders);
   mem_free(v->mem);
   memset(v, 0, sizeof(*v));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A customer's part of a site (the portal, central/portal.c). */
+
+static bool same_address(const char *a, const char *b)
+{
+  return a && b && strcasecmp(a, b) == 0;
+}
+
+/* True when some line of o is for a device still in v. */
+static bool order_of_kept(const view_site *v, const view_order *o)
+{
+  for (size_t i = 0; i < o->n_lines; i++)
+    for (size_t k = 0; o->lines[i].serial && k < v->n_devices; k++)
+      if (v->devices[k].serial && strcmp(v->devices[k].serial, o->lines[i].serial) == 0)
+        return true;
+  return false;
+}
+
+asr_result view_site_restrict(view_site *v, const char *email, const char *contact,
+                              const char *address)
+{
+  size_t n = 0;
+  bool fail = false;
+
+  for (size_t i = 0; i < v->n_devices; i++)
+    if (same_address(v->devices[i].contact, email))
+      v->devices[n++] = v->devices[i];
+  v->n_devices = n;
+  n = 0;
+  for (size_t i = 0; i < v->n_orders; i++)
+    if (same_address(v->orders[i].contact, email) || order_of_kept(v, &v->orders[i]))
+      v->orders[n++] = v->orders[i];
+  v->n_orders = n;
+  v->contact = mem_str(&v->mem, contact, &fail);
+  v->address = mem_str(&v->mem, address, &fail);
+  return fail ? ASR_ERR_NOMEM : ASR_OK;
+}
+
+asr_result view_index_add(view_index *v, const view_site *s, size_t *cap)
+{
+  view_site_summary *o;
+  bool fail = false;
+  asr_result r = grow((void **)&v->sites, cap, v->n_sites, sizeof(*v->sites));
+
+  if (r)
+    return r;
+  o = &v->sites[v->n_sites];
+  memset(o, 0, sizeof(*o));
+  o->name = mem_str(&v->mem, s->name, &fail);
+  o->contact = mem_str(&v->mem, s->contact, &fail);
+  if (fail || !o->name)
+    return ASR_ERR_NOMEM;
+  o->devices = (int64_t)s->n_devices;
+  for (size_t i = 0; i < s->n_devices; i++) {
+    const char *rep = s->devices[i].reporting ? s->devices[i].reporting : "active";
+    o->active += strcmp(rep, "active") == 0;
+    o->silent += strcmp(rep, "silent") == 0;
+    o->disconnected += strcmp(rep, "disconnected") == 0;
+  }
+  v->n_sites++;
+  return ASR_OK;
 }

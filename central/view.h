@@ -160,4 +160,15 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
 /* Frees what view_site_load allocated (a zeroed view is fine). */
 void view_site_free(view_site *v);
 
+/* Keeps of a loaded site only what a customer may see (the portal, central/portal.c): the
+ * devices whose supplies contact is email (compared without case) and the orders made for
+ * it or for those devices; the site's contact and address become contact and address (the
+ * customer's own record). */
+asr_result view_site_restrict(view_site *v, const char *email, const char *contact,
+                              const char *address);
+
+/* Appends site s (as loaded, maybe restricted) to the index v (zeroed at first; *cap its
+ * room, 0 at first) with its devices counted by reporting state. */
+asr_result view_index_add(view_index *v, const view_site *s, size_t *cap);
+
 #endif

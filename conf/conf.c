@@ -53,7 +53,8 @@ typedef enum {
   T_LOGLEVEL,  /* error, warning, info, debug */
   T_AUTH,      /* an SNMPv3 authentication protocol (common/cred.h) */
   T_PRIV,      /* an SNMPv3 privacy protocol */
-  T_ONOFF      /* on or off */
+  T_ONOFF,     /* on or off */
+  T_ALERTUP    /* alert_upload: batch or immediate */
 } dtype;
 
 typedef struct {
@@ -102,6 +103,7 @@ static const directive directives[] = {
     {"discovery_interval", T_DURATION, F(discovery_interval), HOUR, 30 * DAY, "24h", 1},
     {"poll_interval", T_DURATION, F(poll_interval), MINUTE, 7 * DAY, "1h", 1},
     {"upload_window", T_WINDOW, F(upload_window_start), 0, 0, "01:00-05:00", 1},
+    {"alert_upload", T_ALERTUP, F(alert_upload_immediate), 0, 0, "batch", 1},
     /* health */
     {"silent_after", T_DURATION, F(silent_after), MINUTE, 365 * DAY, "24h", 1},
     {"silent_min_failures", T_UINT, F(silent_min_failures), 1, 1000, "3", 1},
@@ -403,6 +405,18 @@ static asr_result set_onoff(parser *p, const directive *d, const char *v)
   return ASR_OK;
 }
 
+/* alert_upload: batch (0, the daily upload) or immediate (1, soon after a poll that
+ * raised or cleared a critical alert: agent/alertpush.h). */
+static asr_result set_alert_upload(parser *p, const directive *d, const char *v)
+{
+  if (strcmp(v, "batch") != 0 && strcmp(v, "immediate") != 0) {
+    perr(p, "%s: '%s': expected batch or immediate", d->name, v);
+    return ASR_ERR_INVALID;
+  }
+  *(int *)field(p, d) = strcmp(v, "immediate") == 0;
+  return ASR_OK;
+}
+
 /* v3 protocols are kept under their canonical name (common/cred.c); "none" is "". */
 static asr_result set_proto(parser *p, const directive *d, const char *v)
 {
@@ -615,6 +629,8 @@ static asr_result set_value(parser *p, const directive *d, char *v)
     return set_proto(p, d, v);
   case T_ONOFF:
     return set_onoff(p, d, v);
+  case T_ALERTUP:
+    return set_alert_upload(p, d, v);
   }
   return ASR_ERR_INVALID;
 }
@@ -1392,6 +1408,8 @@ asr_result asr_conf_format(const asr_conf *c, size_t i, char *out, size_t n)
     return asr_fmt(out, n, "(%zu set)", c->n_target_communities);
   case T_ONOFF:
     return asr_strlcpy(out, *(const int *)(const void *)f ? "on" : "off", n);
+  case T_ALERTUP:
+    return asr_strlcpy(out, *(const int *)(const void *)f ? "immediate" : "batch", n);
   default:
     return asr_strlcpy(out, f, n);
   }

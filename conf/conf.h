@@ -52,6 +52,7 @@ typedef struct {
   int64_t poll_interval;      /* default 3600 */
   int upload_window_start;    /* minutes after midnight UTC, default 60 (01:00) */
   int upload_window_end;      /* default 300 (05:00) */
+  int alert_upload_immediate; /* alert_upload: batch (0, default) or immediate (1) */
   /* health */
   int64_t silent_after;          /* default 86400 */
   unsigned silent_min_failures;  /* default 3 */

@@ -3,8 +3,8 @@
 # UndefinedBehaviorSanitizer and runs each for SECONDS (default 30) on the seed corpus.
 #
 #   scripts/fuzz.sh [SECONDS]             build, then fuzz every target
-#   scripts/fuzz.sh repro TARGET FILE...  build, then run TARGET (recording, printer, targets
-#                                         or sweep) once on each FILE (a reproducer) and
+#   scripts/fuzz.sh repro TARGET FILE...  build, then run TARGET (recording, printer, targets,
+#                                         sweep or alerts) once on each FILE (a reproducer) and
 #                                         show the report
 #
 # Work files go to $FUZZ_WORK (default $TMPDIR/asr-agent-fuzz, never the source tree): the
@@ -17,7 +17,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_WORK:-${TMPDIR:-/tmp}/asr-agent-fuzz}
 cc=${FUZZ_CC:-clang}
-targets="recording printer targets sweep"
+targets="recording printer targets sweep alerts"
 
 need_tools() {
   missing=""
@@ -40,10 +40,11 @@ sources() {
   base="$top/common/result.c $top/common/log.c $top/common/util.c $top/common/cred.c
     $top/common/buf.c $top/common/text.c $top/common/date.c
     $top/common/device.c $top/common/clock.c $top/common/addr.c $top/common/platform_posix.c"
-  model="$top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c $top/snmp/printer.c
-    $top/snmp/meters.c $top/snmp/alerts.c"
+  model="$top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c
+    $top/snmp/meters.c $top/snmp/alerts.c $top/snmp/printer.c"
   case $1 in
   recording | printer) echo "$base $model $top/snmp/recording.c $top/agent/output.c" ;;
+  alerts) echo "$base $model $top/agent/output.c" ;;
   targets) echo "$base $top/conf/targets.c" ;;
   sweep) echo "$base $model $top/common/udp_posix.c $top/snmp/scan.c $top/snmp/sweep.c" ;;
   esac
@@ -51,7 +52,7 @@ sources() {
 
 libs() {
   case $1 in
-  recording | printer) pkg-config --cflags --libs jansson ;;
+  recording | printer | alerts) pkg-config --cflags --libs jansson ;;
   sweep) echo "$(net-snmp-config --cflags) $(net-snmp-config --libs)" ;;
   esac
 }
@@ -98,7 +99,7 @@ run_one() {
 
 need_tools
 if [ "${1:-}" = repro ]; then
-  [ $# -ge 3 ] || { echo "usage: $0 repro recording|printer|targets|sweep FILE..." >&2; exit 2; }
+  [ $# -ge 3 ] || { echo "usage: $0 repro recording|printer|targets|sweep|alerts FILE..." >&2; exit 2; }
   t=$2
   shift 2
   build

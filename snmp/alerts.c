@@ -280,7 +280,8 @@ typedef struct {
   const asr_vb *vb;
 } alert_cell;
 
-#define ALERT_CELLS_LIMIT 80000 /* cells looked at (10,000 rows); the rest are ignored */
+/* Bounds (docs/meters.md): the cells looked at, and the rows decoded of them. */
+#define ALERT_CELLS_LIMIT 80000 /* 10,000 full rows; the cells past it are ignored */
 
 static int cell_cmp(const void *pa, const void *pb)
 {
@@ -376,23 +377,37 @@ static int alert_cmp(const void *pa, const void *pb)
   return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* Rows of hrDevice hr (every row when hr is 0 or owns none) into a new array. */
-static asr_alert *rows_of(const alert_cell *c, size_t nc, uint32_t hr, size_t *count)
+/* True when cell i starts a new row (another hrDevice or another index than i - 1). */
+static int row_start(const alert_cell *c, size_t i)
 {
-  asr_alert *rows = nc ? calloc(nc, sizeof(*rows)) : NULL;
-  size_t n = 0, mine = 0;
+  return i == 0 || c[i].hr != c[i - 1].hr || c[i].index != c[i - 1].index;
+}
 
-  *count = 0;
-  if (!rows)
-    return NULL;
+/* Rows of hrDevice hr (every row when hr is 0 or owns none): the first ASR_ALERT_ROWS_MAX
+ * (by index) decoded into a new array of *count; *total says how many there were. */
+static asr_alert *rows_of(const alert_cell *c, size_t nc, uint32_t hr, size_t *count, size_t *total)
+{
+  asr_alert *rows;
+  size_t n = 0, nrows = 0, mine = 0;
+
+  *count = *total = 0;
   for (size_t i = 0; i < nc; i++)
     mine += c[i].hr == hr;
+  for (size_t i = 0; i < nc; i++)
+    nrows += (mine == 0 || c[i].hr == hr) && row_start(c, i);
+  *total = nrows;
+  if (nrows > ASR_ALERT_ROWS_MAX)
+    nrows = ASR_ALERT_ROWS_MAX;
+  rows = nrows ? calloc(nrows, sizeof(*rows)) : NULL;
+  if (!rows)
+    return NULL;
   for (size_t i = 0; i < nc; i++) {
     if (mine > 0 && c[i].hr != hr)
       continue;
-    if (n == 0 || rows[n - 1].index != (int32_t)c[i].index || c[i].hr != c[i > 0 ? i - 1 : 0].hr) {
-      rows[n] = (asr_alert){.index = (int32_t)c[i].index, .group_index = -1, .location = -1};
-      n++;
+    if (row_start(c, i)) {
+      if (n == nrows)
+        break;
+      rows[n++] = (asr_alert){.index = (int32_t)c[i].index, .group_index = -1, .location = -1};
     }
     set_column(&rows[n - 1], c[i].col, c[i].vb);
   }
@@ -402,14 +417,14 @@ static asr_alert *rows_of(const alert_cell *c, size_t nc, uint32_t hr, size_t *c
 
 void asr_alerts_read(const asr_vbset *vbs, uint32_t hr, asr_device *d)
 {
-  size_t nc, nr;
+  size_t nc, nr, total;
   alert_cell *cells = collect(vbs, &nc);
-  asr_alert *rows = rows_of(cells, nc, hr, &nr);
+  asr_alert *rows = rows_of(cells, nc, hr, &nr, &total);
 
   /* Called for printers only: an absent table is a table without alerts. */
   d->has_alert_table = true;
   d->n_alerts = 0;
-  d->alerts_total = nr;
+  d->alerts_total = total;
   if (rows)
     qsort(rows, nr, sizeof(*rows), alert_cmp);
   for (size_t i = 0; i < nr && i < ASR_ALERTS_MAX; i++)

@@ -14,9 +14,15 @@
 #include "common/device.h"
 #include "snmp/vbset.h"
 
+/* Bounds of a hostile table (docs/meters.md): the first 80,000 cells of prtAlertTable are
+ * looked at, the first ASR_ALERT_ROWS_MAX rows (by index) decoded, ASR_ALERTS_MAX kept;
+ * a description is decoded to at most ASR_ALERT_DESCR_MAX - 1 bytes of UTF-8. */
+#define ASR_ALERT_ROWS_MAX 1024
+
 /* Fills d->alerts from prtAlertTable (rows of hrDevice hr, or all rows when hr is 0 or has
  * none). Keeps at most ASR_ALERTS_MAX: critical ones first, then by index; d->alerts_total
- * says how many rows there were. Sets d->has_alert_table when any row or column answered. */
+ * says how many rows there were. Sets d->has_alert_table (an absent table is an empty
+ * one: called for printers only). */
 void asr_alerts_read(const asr_vbset *vbs, uint32_t hr, asr_device *d);
 
 /* RFC 3805 names of the codes, or NULL when the code is not one of the MIB's. */

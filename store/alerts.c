@@ -90,8 +90,9 @@ static asr_result touch(asr_store *st, int64_t id, const char *key, int idx, int
   return asr_sql_finish(asr_store_sql(st), s, "updating an alert");
 }
 
-/* One alert of the poll: new or persisting, and its event when it is due. */
-static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64_t t)
+/* One alert of the poll: new or persisting, and its event when it is due and the poll's
+ * budget of events (*budget) allows. */
+static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64_t t, int *budget)
 {
   char key[32], kind[ASR_EVENTS_KIND_MAX], line[ASR_EVENTS_DETAIL_MAX], descr[ASR_ALERT_DESCR_MAX];
   tracked tr;
@@ -109,8 +110,10 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
   }
   if (r)
     return r;
-  due = asr_alert_critical(a) && !tr.raised && t - tr.first_seen >= asr_alert_persist_seconds(a);
+  due = asr_alert_critical(a) && !tr.raised && t - tr.first_seen >= asr_alert_persist_seconds(a) &&
+        *budget > 0;
   if (due) {
+    (*budget)--;
     r = asr_fmt(kind, sizeof(kind), "alert:%s", key);
     asr_alert_summary(a, line, sizeof(line));
     asr_text_clean(descr, DETAIL_BYTES, line, ASR_TEXT_SPACE); /* one line, cut to fit */
@@ -150,16 +153,64 @@ static asr_result clear_gone(asr_store *st, int64_t id, int64_t t)
   return r;
 }
 
+/* Past ASR_ALERTS_KEEP_MAX alerts of a printer, the cleared ones cleared longest ago are
+ * forgotten (a printer that invents a new alert at every poll cannot fill the store). */
+static asr_result keep_bounded(asr_store *st, int64_t id)
+{
+  static const char sql[] =
+      "DELETE FROM alerts WHERE device_id = ?1 AND cleared_at > 0 AND key IN (SELECT key FROM"
+      " alerts WHERE device_id = ?1 AND cleared_at > 0 ORDER BY cleared_at DESC, key"
+      " LIMIT -1 OFFSET max(0, ?2 - (SELECT count(*) FROM alerts WHERE device_id = ?1"
+      " AND cleared_at = 0)))";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int(s, 2, ASR_ALERTS_KEEP_MAX);
+  return asr_sql_finish(asr_store_sql(st), s, "forgetting old alerts");
+}
+
 asr_result asr_alerts_track(asr_store *st, int64_t id, const asr_device *dev, int64_t t)
 {
   size_t n = dev->n_alerts < ASR_ALERTS_MAX ? dev->n_alerts : ASR_ALERTS_MAX;
+  int budget = ASR_ALERT_EVENTS_PER_POLL;
   asr_result r = ASR_OK;
 
   if (!dev->has_alert_table)
     return ASR_OK;
   for (size_t i = 0; !r && i < n; i++)
-    r = track_one(st, id, &dev->alerts[i], t);
+    r = track_one(st, id, &dev->alerts[i], t, &budget);
   if (!r && dev->alerts_total <= n)
     r = clear_gone(st, id, t);
+  if (!r)
+    r = keep_bounded(st, id);
+  return r;
+}
+
+asr_result asr_alerts_events_waiting(asr_store *st, int64_t after_id, int64_t *n, int64_t *max_id)
+{
+  static const char sql[] =
+      "SELECT count(*), coalesce(max(e.id), ?1) FROM events e JOIN event_queue q"
+      " ON q.event_id = e.id WHERE q.batch IS NULL AND e.id > ?1"
+      " AND (substr(e.kind, 1, 6) = 'alert:' OR substr(e.kind, 1, 14) = 'alert_cleared:')";
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
+  int rc;
+
+  *n = 0;
+  *max_id = after_id;
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, after_id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    *max_id = sqlite3_column_int64(s, 1);
+  } else {
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading alert events");
+  }
+  sqlite3_finalize(s);
   return r;
 }

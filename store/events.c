@@ -97,8 +97,11 @@ asr_result asr_events_set_state(asr_store *st, int64_t id, const char *state, in
 asr_result asr_events_add(asr_store *st, int64_t id, int64_t t, const char *kind,
                           const char *detail)
 {
-  static const char sql[] =
-      "INSERT INTO events (device_id, t, kind, detail) VALUES (?1, ?2, ?3, ?4)";
+  /* The same event twice (a discovery and a poll in one second compare the same pair of
+   * readings) is recorded once. */
+  static const char sql[] = "INSERT INTO events (device_id, t, kind, detail)"
+                            " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM events"
+                            " WHERE device_id = ?1 AND t = ?2 AND kind = ?3 AND detail = ?4)";
   char line[ASR_EVENTS_DETAIL_MAX];
   sqlite3_stmt *s = NULL;
   asr_result r;
@@ -114,7 +117,7 @@ asr_result asr_events_add(asr_store *st, int64_t id, int64_t t, const char *kind
   sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, line, -1, SQLITE_STATIC);
   r = asr_sql_finish(asr_store_sql(st), s, "recording an event");
-  if (!r)
+  if (!r && sqlite3_changes(asr_store_sql(st)->db) > 0)
     asr_log(ASR_LOG_INFO, "device %lld: %s: %s", (long long)id, kind, line);
   return r;
 }

@@ -137,16 +137,69 @@ asr_result asr_meters_at(asr_store *st, int64_t id, int64_t t, asr_meters_cb cb,
   return r;
 }
 
-/* Fills the end read and the flag count of p from the period's rows of its meter. */
-static asr_result period_end(asr_store *st, asr_meter_period *p, int64_t from, int64_t until)
+void asr_meter_usage_add(asr_meter_usage *u, int64_t value, const char *flag)
 {
-  static const char sql[] =
-      "SELECT " READ_COLS ", (SELECT count(*) FROM meter_reads f WHERE f.device_id = ?1"
-      " AND f.name = ?2 AND f.t >= ?3 AND f.t < ?4 AND f.flag <> '')"
-      " FROM meter_reads WHERE device_id = ?1 AND name = ?2 AND t >= ?3 AND t < ?4"
-      " ORDER BY t DESC LIMIT 1";
+  int64_t base;
+
+  if (!u->started) {
+    u->started = true;
+    u->last = u->high = value;
+    return;
+  }
+  if (strcmp(flag, "reset") == 0 || strcmp(flag, "jump") == 0) {
+    u->last = u->high = value; /* a new counter, or a rise not to bill: count on from here */
+    return;
+  }
+  /* after a fall that is no reset, bill only above the highest read before it */
+  base = u->high > u->last ? u->high : u->last;
+  if (value > base) { /* unsigned: a tampered store's negative reads cannot overflow it */
+    uint64_t rise = (uint64_t)value - (uint64_t)base;
+
+    u->usage = rise > (uint64_t)(INT64_MAX - u->usage) ? INT64_MAX : u->usage + (int64_t)rise;
+  }
+  u->last = value;
+  if (value > u->high)
+    u->high = value;
+}
+
+/* One flagged read's part of the explanation, counted in its kind. */
+static void explain_flag(asr_meter_period *p, const asr_meter_read *m, int64_t prev, int64_t high,
+                         size_t *len)
+{
+  char iso[32];
+  int *n = strcmp(m->flag, "reset") == 0       ? &p->resets
+           : strcmp(m->flag, "backwards") == 0 ? &p->backwards
+                                               : &p->jumps;
+
+  p->flags++;
+  if ((*n)++ > 0)
+    return; /* the first of each kind is described */
+  asr_time_iso(m->t, iso, sizeof(iso));
+  if (n == &p->resets)
+    asr_append(p->explain, sizeof(p->explain), len,
+               "%scounter reset at %s (from %lld to %lld): the rises before and after it are"
+               " counted, the change across it is not",
+               *len ? "; " : "", iso, (long long)prev, (long long)m->value);
+  else if (n == &p->backwards)
+    asr_append(p->explain, sizeof(p->explain), len,
+               "%swent backwards at %s (from %lld to %lld): counted again only above %lld",
+               *len ? "; " : "", iso, (long long)prev, (long long)m->value, (long long)high);
+  else
+    asr_append(p->explain, sizeof(p->explain), len,
+               "%simplausible jump at %s (from %lld to %lld): not counted", *len ? "; " : "", iso,
+               (long long)prev, (long long)m->value);
+}
+
+/* Walks the period's reads of p's meter: end read, usage, flags and their explanation. */
+static asr_result period_walk(asr_store *st, asr_meter_period *p, int64_t from, int64_t until)
+{
+  static const char sql[] = "SELECT " READ_COLS " FROM meter_reads WHERE device_id = ?1"
+                            " AND name = ?2 AND t >= ?3 AND t < ?4 ORDER BY t";
   sqlite3_stmt *s = NULL;
   asr_result r = asr_sql_prep(asr_store_sql(st), sql, &s);
+  asr_meter_usage u = {false, 0, 0, 0};
+  asr_meter_read m;
+  size_t len = 0;
   int rc;
 
   if (r)
@@ -155,13 +208,22 @@ static asr_result period_end(asr_store *st, asr_meter_period *p, int64_t from, i
   asr_sql_bind_text(s, 2, p->start.name);
   sqlite3_bind_int64(s, 3, from);
   sqlite3_bind_int64(s, 4, until);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    read_row(s, 0, &p->end);
-    p->flags = sqlite3_column_int(s, 7);
-  } else if (rc != SQLITE_DONE) {
-    r = asr_sql_fail(asr_store_sql(st), rc, "reading meters");
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    read_row(s, 0, &m);
+    if (p->reads++ > 0 && m.flag[0]) { /* the first read's flag looks before the period */
+      explain_flag(p, &m, p->end.value, u.high > u.last ? u.high : u.last, &len);
+      memcpy(p->last_flag, m.flag, sizeof(p->last_flag));
+      memcpy(p->last_note, m.note, sizeof(p->last_note));
+    }
+    asr_meter_usage_add(&u, m.value, p->reads > 1 ? m.flag : "");
+    p->end = m;
   }
+  if (rc != SQLITE_DONE)
+    r = asr_sql_fail(asr_store_sql(st), rc, "reading meters");
+  p->usage = u.usage;
+  if (p->resets > 1 || p->backwards > 1 || p->jumps > 1)
+    asr_append(p->explain, sizeof(p->explain), &len, " (%d resets, %d backwards, %d jumps)",
+               p->resets, p->backwards, p->jumps);
   sqlite3_finalize(s);
   return r;
 }
@@ -190,7 +252,7 @@ asr_result asr_meters_period(asr_store *st, int64_t from, int64_t until, asr_met
     asr_sql_col_copy(s, 1, p.device, sizeof(p.device));
     asr_sql_col_copy(s, 2, p.model, sizeof(p.model));
     read_row(s, 3, &p.start);
-    r = period_end(st, &p, from, until);
+    r = period_walk(st, &p, from, until);
     if (r || cb(&p, ctx))
       break;
   }

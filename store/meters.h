@@ -38,15 +38,33 @@ typedef int (*asr_meters_cb)(const asr_meter_read *m, void *ctx);
 /* Calls cb for each meter read of device id at exactly time t (what one reading carries). */
 asr_result asr_meters_at(asr_store *st, int64_t id, int64_t t, asr_meters_cb cb, void *ctx);
 
-/* One meter of one device over a period: first and last read in [from, until). */
+/* One meter of one device over a period: first and last read in [from, until), and the
+ * usage between them as a billing clerk needs it when the counter did not simply rise. */
 typedef struct {
   int64_t device_id;
   char device[160]; /* key of the device ("serial:...") */
   char model[128];
   asr_meter_read start, end;
-  int flags; /* reads flagged in the period */
+  int reads;                    /* reads in the period */
+  int flags;                    /* reads flagged in the period (the first read excepted) */
+  int resets, backwards, jumps; /* of those, by flag */
+  int64_t usage;                /* asr_meter_usage of the reads, >= 0 */
   char last_flag[16], last_note[160];
+  char explain[320]; /* how usage was counted when a read was flagged, else "" */
 } asr_meter_period;
+
+/* Usage over consecutive reads, fed one at a time (pure, exposed for tests): the sum of the
+ * rises between reads, where the change into a read flagged "reset" (a new counter: the
+ * rises before and after it count, the change across it cannot be known) or "jump"
+ * (implausible) is not counted, and after a read flagged "backwards" the counter is
+ * billed again only above the highest read before it (a glitch is not billed twice).
+ * Never negative; saturates at INT64_MAX. */
+typedef struct {
+  bool started;
+  int64_t last, high, usage;
+} asr_meter_usage;
+
+void asr_meter_usage_add(asr_meter_usage *u, int64_t value, const char *flag);
 
 typedef int (*asr_meter_period_cb)(const asr_meter_period *p, void *ctx);
 

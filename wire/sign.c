@@ -1,6 +1,8 @@
 /* sign.c: HMAC-SHA256 request signatures, SHA-256 digests and random secrets (OpenSSL). */
 #include "wire/sign.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -88,4 +90,90 @@ asr_result asr_sign_verify(const char *secret_hex, const char *method, const cha
   if (r)
     return r;
   return CRYPTO_memcmp(want, got, sizeof(want)) == 0 ? ASR_OK : ASR_ERR_AUTH;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Passwords: scrypt (sign.h). */
+
+#define PW_SALT 16
+#define PW_KEY 32
+#define PW_MAXMEM ((uint64_t)256 << 20) /* what EVP_PBE_scrypt may take for the largest N */
+
+typedef struct {
+  unsigned logn, r, p;
+  unsigned char salt[PW_SALT], key[PW_KEY];
+} pw_params;
+
+static asr_result pw_derive(const char *pw, size_t len, const pw_params *pp, unsigned char *key)
+{
+  if (len > ASR_PASSWORD_MAX)
+    return ASR_ERR_TOO_LARGE;
+  if (EVP_PBE_scrypt(pw, len, pp->salt, PW_SALT, (uint64_t)1 << pp->logn, pp->r, pp->p, PW_MAXMEM,
+                     key, PW_KEY) != 1)
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
+asr_result asr_sign_password_hash(const char *pw, size_t len, char *out, size_t n)
+{
+  pw_params pp = {.logn = ASR_PWHASH_LOGN, .r = 8, .p = 1};
+  char salt[2 * PW_SALT + 1], key[2 * PW_KEY + 1];
+  asr_result r;
+
+  if (n < ASR_PWHASH_MAX)
+    return ASR_ERR_TOO_LARGE;
+  if (RAND_bytes(pp.salt, PW_SALT) != 1)
+    return ASR_ERR_INVALID;
+  r = pw_derive(pw, len, &pp, pp.key);
+  if (r)
+    return r;
+  to_hex(pp.salt, PW_SALT, salt);
+  to_hex(pp.key, PW_KEY, key);
+  r = asr_fmt(out, n, "scrypt$%u$%u$%u$%s$%s", pp.logn, pp.r, pp.p, salt, key);
+  OPENSSL_cleanse(&pp, sizeof(pp));
+  OPENSSL_cleanse(key, sizeof(key));
+  return r;
+}
+
+/* Parses "scrypt$LOGN$R$P$SALT$HASH" within sane bounds (a stored value is ours, but a
+ * damaged database must not make us allocate gigabytes). */
+static asr_result pw_parse(const char *s, pw_params *pp)
+{
+  char salt[2 * PW_SALT + 2], key[2 * PW_KEY + 2];
+  int used = 0;
+
+  if (!s ||
+      sscanf(s, "scrypt$%2u$%2u$%1u$%33[0-9a-f]$%65[0-9a-f]%n", &pp->logn, &pp->r, &pp->p, salt,
+             key, &used) != 5 ||
+      s[used] != '\0')
+    return ASR_ERR_INVALID;
+  if (pp->logn < 10 || pp->logn > 20 || pp->r < 1 || pp->r > 16 || pp->p < 1 || pp->p > 4 ||
+      ((uint64_t)128 * pp->r << pp->logn) > PW_MAXMEM / 2)
+    return ASR_ERR_INVALID;
+  if (from_hex(salt, pp->salt, PW_SALT) || from_hex(key, pp->key, PW_KEY))
+    return ASR_ERR_INVALID;
+  return ASR_OK;
+}
+
+asr_result asr_sign_password_verify(const char *pw, size_t len, const char *stored)
+{
+  pw_params pp = {.logn = ASR_PWHASH_LOGN, .r = 8, .p = 1};
+  unsigned char key[PW_KEY];
+  asr_result parsed = pw_parse(stored, &pp), r;
+
+  if (parsed) /* still one hash, with the default parameters: the same time as a check */
+    pp = (pw_params){.logn = ASR_PWHASH_LOGN, .r = 8, .p = 1};
+  r = pw_derive(pw, len > ASR_PASSWORD_MAX ? ASR_PASSWORD_MAX : len, &pp, key);
+  if (!r && !parsed)
+    r = CRYPTO_memcmp(key, pp.key, PW_KEY) == 0 && len <= ASR_PASSWORD_MAX ? ASR_OK : ASR_ERR_AUTH;
+  else if (!r)
+    r = stored ? ASR_ERR_INVALID : ASR_ERR_AUTH;
+  OPENSSL_cleanse(key, sizeof(key));
+  OPENSSL_cleanse(&pp, sizeof(pp));
+  return r;
+}
+
+int asr_sign_equal(const void *a, const void *b, size_t n)
+{
+  return CRYPTO_memcmp(a, b, n) == 0;
 }

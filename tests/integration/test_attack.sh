@@ -160,7 +160,10 @@ jcheck "trickling connections are cut at the header deadline (10 s)" "$O.slow2" 
 ## ---- page flood during uploads (item 13) --------------------------------------------
 attack fill fill "$URL" --ca "$CA" --token "$SITE_TOKEN" --devices 1500 --days 90
 jcheck "a 1,500-device site stored" "$O.fill" 'd.get("batches", 0) >= 2 and all(a["status"] == 200 for a in d["answers"])'
-attack pages pages "$URL" --ca "$CA" --token "$SITE_TOKEN" --path /sites/big --conns 16 --seconds 8 \
+printf 'attack test password\n' >"$TMPD/pw" && chmod 600 "$TMPD/pw"
+"$ASR_CENTRAL" staff add ops --password-file "$TMPD/pw" --db "$CENTRAL_DB" >/dev/null 2>&1
+STAFF_TOKEN=$("$ASR_CENTRAL" staff token ops --db "$CENTRAL_DB" 2>/dev/null)
+attack pages pages "$URL" --ca "$CA" --token "$SITE_TOKEN" --path /api/sites/big --bearer "$STAFF_TOKEN" --conns 16 --seconds 8 \
   --probe-source 127.53.20.62
 jcheck "16 clients flooding the site's page: pages served" "$O.pages" \
   'd["pages"].get("200", 0) >= 4 or print("#  ", d)'

@@ -2,10 +2,14 @@
 # test_daemon.sh: `asr-agent run` under the test clock against snmpsim printers and a real
 # asr-central over TLS: 30 simulated days in phases (the daemon restarts at each phase's
 # start time): printers that go silent (their packets dropped with nft: needs root), come
-# back, move address, are replaced by another printer, and get new cartridges. Checks the
-# events, the states, one upload a day, and that the central received every reading the
-# agent took. Then SIGTERM at random points of a running daemon (polls and uploads): the
-# exit is within 5 s and nothing is lost (central + pending at the agent == taken).
+# back, move address, are replaced by another printer, and get new cartridges; an MFP with
+# billing counters and an alert table joins (issue 16): its critical alerts raise events
+# uploaded at once (alert_upload immediate) and clear, its counter rises, is reset by a
+# board swap and rises again. Checks the events, the states, one upload a day (plus the
+# early alert uploads), `asr-agent meters --month` across the reset, and that the central
+# received every reading, the meter reads and the alert events. Then SIGTERM at random
+# points of a running daemon (polls and uploads): the exit is within 5 s and nothing is lost
+# (central + pending at the agent == taken).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/uplinklib.sh"
 
@@ -41,6 +45,7 @@ snmp_retries 0
 poll_interval 2h
 discovery_interval 24h
 upload_window 01:00-05:00
+alert_upload immediate
 silent_after 24h
 disconnected_after 3d
 log_level info
@@ -93,6 +98,14 @@ REC_D="$RECDIR/quirk_ricoh.snmprec"
 # A with new cartridges: black (7200 of 12000, not low) and yellow (empty) replaced
 sed -e 's/^\(1\.3\.6\.1\.2\.1\.43\.11\.1\.1\.9\.1\.1|2|\).*/\112000/' \
   -e 's/^\(1\.3\.6\.1\.2\.1\.43\.11\.1\.1\.9\.1\.4|2|\).*/\18000/' "$REC_A" >"$TMPD/a_new.snmprec"
+# E, the Sharp MFP with billing counters and 3 alerts (toner empty and a jam for field
+# service are critical): its black counter at 180696, then +500, then a new controller
+# board (the counter restarts: 100) and +500 again, with the alerts gone
+REC_E="$RECDIR/quirk_sharp_meters.snmprec"
+E_BLACK='1\.3\.6\.1\.4\.1\.2385\.1\.1\.19\.2\.1\.3\.5\.4\.61|65|'
+sed -e "s/^\($E_BLACK\).*/\1181196/" "$REC_E" >"$TMPD/e_more.snmprec"
+sed -e "s/^\($E_BLACK\).*/\1100/" -e '/^1\.3\.6\.1\.2\.1\.43\.18\.1\.1\./d' "$REC_E" >"$TMPD/e_swap.snmprec"
+sed -e "s/^\($E_BLACK\).*/\1600/" -e '/^1\.3\.6\.1\.2\.1\.43\.18\.1\.1\./d' "$REC_E" >"$TMPD/e_swap_more.snmprec"
 
 t0=$(now_ms)
 fleet "$NET.1=$REC_A" "$NET.2=$REC_B" "$NET.3=$REC_C"
@@ -109,26 +122,43 @@ else
 fi
 phase 13 17
 check_status "days 13-17: B back" 0 "$RC"
-# B moves to .5 (DHCP); C is replaced by another printer (D) at its address
-fleet "$NET.1=$REC_A" "$NET.5=$REC_B" "$NET.3=$REC_D"
-phase 17 23
-check_status "days 17-23: B moved, C replaced by D" 0 "$RC"
-fleet "$NET.1=$TMPD/a_new.snmprec" "$NET.5=$REC_B" "$NET.3=$REC_D"
-phase 23 30
-check_status "days 23-30: new cartridges in A" 0 "$RC"
+# B moves to .5 (DHCP); C is replaced by another printer (D) at its address; E joins
+fleet "$NET.1=$REC_A" "$NET.5=$REC_B" "$NET.3=$REC_D" "$NET.6=$REC_E"
+phase 17 20
+check_status "days 17-20: B moved, C replaced by D, E with alerts" 0 "$RC"
+fleet "$NET.1=$REC_A" "$NET.5=$REC_B" "$NET.3=$REC_D" "$NET.6=$TMPD/e_more.snmprec"
+phase 20 23
+check_status "days 20-23: E printed 500 pages" 0 "$RC"
+fleet "$NET.1=$TMPD/a_new.snmprec" "$NET.5=$REC_B" "$NET.3=$REC_D" "$NET.6=$TMPD/e_swap.snmprec"
+phase 23 27
+check_status "days 23-27: new cartridges in A, E's board swapped and its alerts cleared" 0 "$RC"
+fleet "$NET.1=$TMPD/a_new.snmprec" "$NET.5=$REC_B" "$NET.3=$REC_D" "$NET.6=$TMPD/e_swap_more.snmprec"
+phase 27 30
+check_status "days 27-30: E printed 500 pages more" 0 "$RC"
 t1=$(now_ms)
 # the speed of a simulated month is bench/bench_daemon.sh's figure, not a pass/fail here
 echo "# 30 simulated days took $((t1 - t0)) ms"
 
 agent_status "$O.s"
-jcheck "4 devices: B kept its history after the move, D is a new device" "$O.s" \
-  "len(d['devices']) == 4"
+jcheck "5 devices: B kept its history after the move, D is a new device, and E" "$O.s" \
+  "len(d['devices']) == 5"
 jcheck "B is at its new address" "$O.s" \
   "dev_by(d['devices'], 'serial', dev_by(d['devices'], 'ip', '$NET.5').get('serial')).get('ip') == '$NET.5'"
 jcheck "states: C (replaced by D) disconnected, the others active" "$O.s" \
-  "sorted(x.get('state') for x in d['devices']) == ['active', 'active', 'active', 'disconnected']"
-uploads=$(grep -c 'upload: exit 0' "$LOG")
-check "one upload a day ($uploads)" test "$uploads" -ge 29 -a "$uploads" -le 31
+  "sorted(x.get('state') for x in d['devices']) == ['active', 'active', 'active', 'active', 'disconnected']"
+early=$(grep -c 'alert upload: .* waiting: upload at' "$LOG")
+uploads=$(($(grep -c 'upload: exit 0' "$LOG") - early))
+check "one upload a day ($uploads), besides the early alert uploads" test "$uploads" -ge 29 -a "$uploads" -le 31
+# toner empty when E is found, the jam once it persisted, both cleared after the swap:
+# each an upload at once (in the same round as the poll: a due discovery may go first, the
+# next poll may not), the first at midnight, outside the window
+check "alert_upload immediate: early uploads ($early)" test "$early" -ge 3
+check "each early alert upload runs at once" awk '
+  /alert upload: .* waiting/ { want = 1; next }
+  want && /(poll|upload): exit/ { if ($0 !~ /upload: exit 0/) bad = 1; want = 0 }
+  END { exit bad || want }' "$LOG"
+check "an early alert upload outside the upload window" \
+  grep -q 'alert upload: .* waiting: upload at 2025-01-18T00:' "$LOG"
 check "a new upload minute each day" test "$(grep -o 'next upload at [0-9T:-]*Z' "$LOG" | \
   sed 's/.*T//' | sort -u | wc -l)" -gt 10
 check "uploads inside the window 01:00-05:00" \
@@ -143,9 +173,29 @@ if [ "$CAN_DROP" = 1 ]; then
   check "event: reconnected ($(ev reconnected))" test "$(ev reconnected)" -ge 1
 fi
 check "event: C disconnected after its replacement ($(ev disconnected))" test "$(ev disconnected)" -ge 1
-check "event: replaced cartridges ($(ev replaced))" test "$(ev replaced)" -ge 2
+# (one event names both cartridges; a discovery in the same second as the poll may record
+# it once more)
+check "event: replaced cartridges, black and yellow ($(ev replaced))" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind = 'replaced' AND detail LIKE '%Black%' AND detail LIKE '%Yellow%';" 2>/dev/null || echo 0)" -ge 1
 check "event: the early replacement says so" \
   test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind = 'replaced' AND detail LIKE '%early%';" 2>/dev/null || echo 0)" -ge 1
+
+# E's alerts: events raised once each and cleared (agent side)
+check "E's critical alerts raised: toner empty and the persisting jam ($(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert:%';"))" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert:%';")" -eq 2
+check "E's alerts cleared after the swap" \
+  test "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind LIKE 'alert_cleared:%';")" -eq 2
+
+# asr-agent meters for January: E's black counter across the reset counts the rises on
+# both sides (500 + 500), flagged and explained; nothing negative or huge anywhere
+run "$O.m" "$E.m" "$ASR_AGENT" meters --month 2025-01 --format json
+check_status "asr-agent meters --month 2025-01" 0 "$RC"
+jcheck "E's black meter: reset flagged, usage 1000 across it, explained" "$O.m" \
+  "[(m['start'], m['end'], m['usage'], m['resets'], 'reset' in m['note']) for m in d['meters'] if m['device'] == 'serial:SHZ3071M0042' and m['meter'] == 'black'] == [(180696, 600, 1000, 1, True)]"
+jcheck "every usage between 0 and the end read's scale" "$O.m" \
+  "all(0 <= m['usage'] <= max(m['end'], m['start']) + 10**6 for m in d['meters']) and len(d['meters']) > 10"
+run "$O.mt" "$E.mt" "$ASR_AGENT" meters --month 2025-01
+check "meters table: the reset explained under its row" grep -q '^  note: counter reset at 2025-01-2' "$O.mt"
 
 # everything the agent took reached the central (after a last upload)
 run "$O" "$E" "$ASR_AGENT" upload
@@ -153,6 +203,18 @@ check_status "final upload" 0 "$RC"
 agent_status "$O.s"
 central_devices "$O.c"
 check "the central has every reading the agent took" readings_match "$O.s" "$O.c"
+# the central has E's meter reads and its alert events
+run "$O.cm" "$E.cm" "$ASR_CENTRAL" meters --site acme --from 2025-01-01 --to 2025-02-01 \
+  --format json --db "$CENTRAL_DB"
+check_status "asr-central meters" 0 "$RC"
+jcheck "central: E's black meter reads, start and end as the agent's, the reset flagged" "$O.cm" \
+  "[(m['start'], m['end'], m['flagged'] >= 1, m['reads'] > 20) for m in d['meters'] if m['device'] == 'serial:SHZ3071M0042' and m['meter'] == 'black'] == [(180696, 600, True, True)]"
+cev()
+{
+  sqlite3 "$CENTRAL_DB" "SELECT count(*) FROM events WHERE kind LIKE '$1';" 2>/dev/null || echo 0
+}
+check "central: E's alert events ($(cev 'alert:%') raised, $(cev 'alert_cleared:%') cleared)" \
+  test "$(cev 'alert:%')" -eq 2 -a "$(cev 'alert_cleared:%')" -eq 2
 
 # SIGTERM at random points of a running daemon: no loss, exit within 5 s
 for delay in 0.7 1.3 2.1; do

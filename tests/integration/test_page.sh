@@ -4,8 +4,10 @@
 # batch of 90 days of a simulated site: a colour laser with a supply due, one amber and a
 # cartridge replacement; a device with hostile strings; a silent, a disconnected, a
 # high-usage and a brand-new device. curl fetches /, /sites/NAME and /api/sites/NAME and
-# checks their content, escaping, 404/400/405 and hostile paths; headless Chromium renders
-# /sites/NAME (--dump-dom checked) and saves a screenshot as a test artifact:
+# checks their content, escaping, 404/400/405 and hostile paths as a signed-in staff member
+# (the portal, issue 14: a session cookie, or an API token for /api); headless Chromium
+# (tests/integration/cdp_shot.py: signed in over HTTPS) renders /sites/NAME (its DOM checked)
+# and saves a screenshot as a test artifact:
 #   $top_builddir/tests/artifacts/page-site.png (and page-index.png)
 # Chromium is kept off the network: a dead proxy on loopback for everything but loopback,
 # a host resolver that resolves nothing, and background services off.
@@ -107,14 +109,27 @@ python3 "$ASRLOAD" send "$HTTP" --agent "$AG" --secret "$SEC" --json "$TMPD/batc
 jcheck "a signed batch of 90 days for 6 devices is stored" "$O.send" \
   'd["status"] == 200 and d["body"]["status"] == "stored"'
 
+# A staff member's session (the pages are the portal's: asr-central staff, sign-in form).
+printf 'page test password\n' >"$TMPD/pw" && chmod 600 "$TMPD/pw"
+"$ASR_CENTRAL" staff add ops --password-file "$TMPD/pw" --db "$CENTRAL_DB" >/dev/null 2>&1 || exit 99
+curl -sS -D "$O.pre.h" -o /dev/null "$HTTP/signin"
+PRE=$(grep -io '^set-cookie: __Host-asr_pre=[0-9a-f]*' "$O.pre.h" | sed 's/.*=//')
+curl -sS -D "$O.in.h" -o /dev/null -H "Cookie: __Host-asr_pre=$PRE" \
+  --data "csrf=$PRE&name=ops&password=page+test+password" "$HTTP/signin/staff"
+SID=$(grep -io '^set-cookie: __Host-asr_session=[0-9a-f]*' "$O.in.h" | sed 's/.*=//')
+[ -n "$SID" ] || { show "$O.in.h"; exit 99; }
+
 # get NAME URL [CURL ARGS...]: the answer's body in O.NAME, headers in O.NAME.h, status in CODE
 get()
 {
   _n=$1
   _u=$2
   shift 2
-  CODE=$(curl -sS --max-time 20 -o "$O.$_n" -D "$O.$_n.h" -w '%{http_code}' "$@" "$_u" 2>"$O.$_n.err")
+  CODE=$(curl -sS --max-time 20 -o "$O.$_n" -D "$O.$_n.h" -w '%{http_code}' \
+    -H "Cookie: __Host-asr_session=$SID" "$@" "$_u" 2>"$O.$_n.err")
 }
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$HTTP/sites/$SITE_URL")
+check "without a session: a redirection to the sign-in page ($CODE)" test "$CODE" = 303
 
 # The index.
 get index "$HTTP/"
@@ -146,9 +161,10 @@ for b in '"badge b-active">active' '"badge b-silent">silent' '"badge b-disconnec
   '"badge b-noteligible">not eligible'; do
   check "site page: state badge $b" grep -q "$b" "$O.site"
 done
-check "site page: the black toner at 10% is red and due" grep -q 'class="fill-crit" style="width:10%"' "$O.site"
+check "site page: the black toner at 10% is red and due" grep -q 'class="fill-crit w10"' "$O.site"
+check "site page: no inline style (the CSP allows the stylesheet only)" sh -c '! grep -q "style=" "$1"' _ "$O.site"
 check "site page: a supply due now" grep -q 'class="due">due now' "$O.site"
-check "site page: an unknown level (yellow) is hatched" grep -q 'class="fill-unknown"' "$O.site"
+check "site page: an unknown level (yellow) is hatched" grep -q 'class="fill-unknown w' "$O.site"
 check "site page: the new device's one reading is a dot" grep -q '<circle class=' "$O.site"
 check "site page: 90-day lines" grep -q '<polyline class="ln-' "$O.site"
 check "site page: no open orders yet" grep -q 'No open orders.' "$O.site"
@@ -217,14 +233,15 @@ check "... Allow: GET, HEAD" grep -qi '^allow: GET, HEAD' "$O.post.h"
 get head "$HTTP/sites/$SITE_URL" -I
 check "HEAD /sites/NAME -> 200, headers only" sh -c \
   '[ "$1" = 200 ] && grep -qi "^content-length: [1-9]" "$2" && ! grep -q DOCTYPE "$2"' _ "$CODE" "$O.head"
-python3 - "$A" 18770 >"$O.raw" 2>&1 <<'EOF'
+python3 - "$A" 18770 "$SID" >"$O.raw" 2>&1 <<'EOF'
 import socket, sys
 paths = [b'/sites/\xff\xfe\x00x', b'/sites/%C3%28%E2%80%AE', b'/sites/\x1b[31m', b'/api/sites/' + b'%' * 500,
          b'/sites/..%2F..%2Fetc%2Fpasswd', b'/sites/' + b'\xc3' * 2000]
 codes = []
 for p in paths:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 10)
-    s.sendall(b'GET ' + p + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    s.sendall(b'GET ' + p + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: __Host-asr_session='
+              + sys.argv[3].encode() + b'\r\n\r\n')
     data = b''
     while True:
         b = s.recv(65536)
@@ -246,29 +263,24 @@ get tls "https://$A:$HTTPS_PORT/sites/$SITE_URL" --cacert "$TMPD/tls/ca.pem"
 check "GET /sites/NAME over HTTPS -> 200, the same devices" sh -c \
   '[ "$1" = 200 ] && [ "$(grep -o "<section class=\"card device\"" "$2" | wc -l)" = 6 ]' _ "$CODE" "$O.tls"
 
-# Headless Chromium: the rendered DOM and a screenshot.
+# Headless Chromium: the rendered DOM and a screenshot, signed in over HTTPS (the portal's
+# cookies are Secure).
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROMIUM" ]; then
-  not_ok "chromium not installed (scripts/deps.sh test): no rendering checked"
+if [ -z "$CHROMIUM" ] || ! /usr/bin/python3 -c 'import websocket' 2>/dev/null; then
+  not_ok "chromium and python3-websocket not installed (scripts/deps.sh test): no rendering checked"
   finish
 fi
-# chrome URL OUT ARGS...: one headless run, kept off the network
-chrome()
-{
-  _u=$1
-  _o=$2
-  shift 2
-  timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --user-data-dir="$TMPD/chromium" --no-first-run --no-default-browser-check \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --disable-default-apps --disable-extensions --disable-domain-reliability \
-    --disable-client-side-phishing-detection --disable-breakpad --no-pings \
-    --proxy-server="http://127.0.0.1:9" --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE $A" \
-    --window-size=1280,1600 "$@" "$_u" >"$_o" 2>"$_o.err"
-  RC=$?
-}
-chrome "$HTTP/sites/$SITE_URL" "$O.dom" --dump-dom
-check_status "chromium --dump-dom" 0 "$RC"
+rm -f "$ART/page-site.png" "$ART/page-index.png"
+SPKI=$(openssl x509 -in "$TMPD/tls/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+  openssl dgst -sha256 -binary | base64)
+HTTPS="https://$A:$HTTPS_PORT"
+timeout 180 /usr/bin/python3 "$top_srcdir/tests/integration/cdp_shot.py" --chromium "$CHROMIUM" \
+  --tmp "$TMPD" --allow "$A" --spki "$SPKI" --base "$HTTPS" --staff ops --password-file "$TMPD/pw" \
+  --shot "$HTTPS/sites/$SITE_URL" "$O.dom" "$ART/page-site.png" 1280 1600 \
+  --shot "$HTTPS/" "$O.dom2" "$ART/page-index.png" 1280 700 >"$O.shot" 2>&1
+RC=$?
+check_status "chromium (DevTools protocol): signed in, the site and the index rendered" 0 "$RC"
+[ "$RC" = 0 ] || show "$O.shot"
 check "DOM: 6 device cards" test "$(grep -o '<section class="card device"' "$O.dom" | wc -l)" = 6
 check "DOM: 11 charts" test "$(grep -o '<svg class="chart"' "$O.dom" | wc -l)" = 11
 check "DOM: the site's title" grep -q '<h1>Acme West &amp; Co</h1>' "$O.dom"
@@ -276,10 +288,6 @@ check "DOM: the hostile serial is text, not a script" grep -q '&lt;script&gt;ale
 check "DOM: no script, img or injected element" sh -c '! grep -qi "<script\|<img\|<b>Bold" "$1"' _ "$O.dom"
 check "DOM: badges, held orders, the shipped order" sh -c \
   'grep -q "not eligible" "$1" && grep -q "on hold (high usage)" "$1" && grep -q ">shipped<" "$1"' _ "$O.dom"
-rm -f "$ART/page-site.png" "$ART/page-index.png"
-chrome "$HTTP/sites/$SITE_URL" "$O.shot" --screenshot="$ART/page-site.png"
-check_status "chromium --screenshot of /sites/NAME" 0 "$RC"
-chrome "$HTTP/" "$O.shot2" --screenshot="$ART/page-index.png" --window-size=1280,700
 # png_ok FILE WIDTH HEIGHT: a PNG of that size with more than a few colours (not blank)
 png_ok()
 {

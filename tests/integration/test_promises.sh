@@ -84,13 +84,18 @@ get_api()
   _api=$!
   pid_track "$_api"
   wait_port "$A" 18731 100 "$_api" || { show "$TMPD/run/api.log"; exit 99; }
-  curl -sS "http://$A:18731/api/sites/north" >"$O.api.$1" 2>>"$O.curl.err"
+  curl -sS -H "Authorization: Bearer $STAFF_TOKEN" "http://$A:18731/api/sites/north" \
+    >"$O.api.$1" 2>>"$O.curl.err"
   pid_stop "$_api"
 }
 
 DAY=0
 CENTRAL_OPTS=--no-replenish
 central_start $A 18730
+# the status API is the staff's: an API token (asr-central staff token)
+printf 'promises test password\n' >"$TMPD/pw" && chmod 600 "$TMPD/pw"
+"$ASR_CENTRAL" staff add ops --password-file "$TMPD/pw" --db "$CENTRAL_DB" >/dev/null 2>&1
+STAFF_TOKEN=$("$ASR_CENTRAL" staff token ops --db "$CENTRAL_DB" 2>/dev/null)
 
 # Registration: the site with its first contact (the mail queued at once), a second contact
 # (its mail sent at once with --smtp-url).

@@ -20,7 +20,8 @@ JSON object with what it saw. Agents are enrolled with --token (asrload.py's pro
   asrattack.py flood URL --token T [--agents A] [--devices D] [--readings R] [--levels L]
       A agents send one big valid batch each, all at once, retrying 503/429 after their
       Retry-After (as the agent does) for at most --seconds; reports what was stored.
-  asrattack.py pages URL --token T --path P [--conns N] [--seconds S] [--probe-source ADDR]
+  asrattack.py pages URL --token T --path P [--bearer SK] [--conns N] [--seconds S]
+                  [--probe-source ADDR]
       N clients GET P in a loop for S seconds while an agent uploads every half second.
   asrattack.py fill URL --token T [--devices D] [--days N]
       one agent stores D devices with N days of daily readings (a large site's page).
@@ -388,7 +389,8 @@ def cmd_pages(o):
         while not stop.is_set():
             try:
                 c = http_conn(o.url, o.ca, o.source, timeout=30)
-                c.request('GET', o.path)
+                c.request('GET', o.path, headers={'Authorization': 'Bearer ' + o.bearer}
+                          if o.bearer else {})
                 st = c.getresponse()
                 st.read()
                 st = st.status
@@ -474,6 +476,7 @@ def main():
     s.add_argument('--levels', type=int, default=5)
     s = common('pages')
     s.add_argument('--path', required=True)
+    s.add_argument('--bearer', default='')
     s.add_argument('--conns', type=int, default=16)
     s = common('fill')
     s.add_argument('--devices', type=int, default=2000)

@@ -405,6 +405,20 @@ START_TEST(test_both_supplies_one_event)
 }
 END_TEST
 
+/* A discovery and a poll in the same second save the same reading twice: the cartridge
+ * replaced between the two readings is one event, not two. */
+START_TEST(test_same_second_one_event)
+{
+  asr_store *st = open_db();
+  int64_t id = save(st, "SAME", "127.0.0.72", 4, 50, T0);
+
+  save(st, "SAME", "127.0.0.72", 100, 50, T0 + HOUR);
+  save(st, "SAME", "127.0.0.72", 100, 50, T0 + HOUR);
+  ck_assert_uint_eq(events_of(st, id).n, 1);
+  asr_store_close(st);
+}
+END_TEST
+
 /* ---- status --check ---- */
 
 static void set_uplink(asr_store *st, int64_t last_upload, const char *stopped)
@@ -823,6 +837,7 @@ int main(void)
   tcase_add_test(tc, test_replacement_normal_early_receptacle);
   tcase_add_test(tc, test_no_event_when_levels_drop);
   tcase_add_test(tc, test_both_supplies_one_event);
+  tcase_add_test(tc, test_same_second_one_event);
   tcase_add_test(tc, test_check_printers);
   tcase_add_test(tc, test_check_upload);
   tcase_add_test(tc, test_check_unknown_and_names);

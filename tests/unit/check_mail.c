@@ -613,6 +613,51 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* The portal's mails: a sign-in link (plain ASCII only), a request and its answer with the
+ * customer's words and a printer's serial cleaned (no header can be forged). */
+START_TEST(test_portal_mails)
+{
+  cmail_notice n = {.kind = CMAIL_SIGNIN,
+                    .from = "asr-central@provider.test",
+                    .to = "supplies@acme.test",
+                    .site = "Supplies portal",
+                    .now = NOW,
+                    .msgid_key = "signin-1",
+                    .link = "https://portal.test/signin/link?t=abc",
+                    .link_minutes = 15};
+  size_t len;
+  char *m = NULL, v[256];
+
+  m = compose_ok(&n, &len);
+  ck_assert_ptr_nonnull(strstr(m, "\r\nhttps://portal.test/signin/link?t=abc\r\n"));
+  ck_assert_ptr_nonnull(strstr(m, "valid for 15 minutes, once"));
+  free(m);
+  n.link = "https://portal.test/x y";
+  ck_assert_int_eq(cmail_compose(&n, &m, &len), ASR_ERR_INVALID);
+  n.link = NULL;
+  ck_assert_int_eq(cmail_compose(&n, &m, &len), ASR_ERR_INVALID);
+  n = (cmail_notice){.kind = CMAIL_REQUEST_APPROVED,
+                     .from = "asr-central@provider.test",
+                     .to = "supplies@acme.test",
+                     .site = "Acme HQ",
+                     .now = NOW,
+                     .msgid_key = "request-7-approved",
+                     .request_id = 7,
+                     .what = "extra toner: 2 x Black for printer SN\r\nBcc: x@evil.test",
+                     .requester = "supplies@acme.test",
+                     .note = "big\r\nX-Evil: 1",
+                     .answer = "special order 9"};
+  m = compose_ok(&n, &len);
+  expect_header(m, "Subject", "Acme HQ: request 7: your request was approved");
+  ck_assert(!header(m, "Bcc", v, sizeof(v)));
+  ck_assert(!header(m, "X-Evil", v, sizeof(v)));
+  ck_assert_ptr_nonnull(strstr(m, "Answer: special order 9"));
+  free(m);
+  n.request_id = 0;
+  ck_assert_int_eq(cmail_compose(&n, &m, &len), ASR_ERR_INVALID);
+}
+END_TEST
+
 static Suite *mail_suite(void)
 {
   Suite *s = suite_create("mail");
@@ -632,6 +677,7 @@ static Suite *mail_suite(void)
   tcase_add_test(tc, test_address_ok);
   tcase_add_test(tc, test_mailbox_parse);
   tcase_add_test(tc, test_refused);
+  tcase_add_test(tc, test_portal_mails);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -274,11 +274,12 @@ START_TEST(test_bars_and_colours)
   make_site(&v);
   h = site_html(&v);
   /* 200 days left: green; 30: amber; 10 (<= 21): red; unknown level: hatched, full */
-  ck_assert_ptr_nonnull(
-      strstr(h, "aria-valuenow=\"54\"><span class=\"fill-ok\" style=\"width:54%\">"));
-  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-warn\" style=\"width:30%\">"));
-  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-crit\" style=\"width:5%\">"));
-  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-unknown\" style=\"width:100%\">"));
+  ck_assert_ptr_nonnull(strstr(h, "aria-valuenow=\"54\"><span class=\"fill-ok w54\">"));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-warn w30\">"));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-crit w5\">"));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"fill-unknown w100\">"));
+  /* no inline style anywhere (the Content-Security-Policy allows none) */
+  ck_assert_ptr_null(strstr(h, "style="));
   ck_assert_ptr_nonnull(strstr(h, "<span class=\"pct\">?</span>"));
   /* days left and order dates: 200 d -> 2026-08-14 (179 d); 10 d: due now */
   ck_assert_ptr_nonnull(strstr(h, ">200 d<"));
@@ -286,8 +287,16 @@ START_TEST(test_bars_and_colours)
   ck_assert_ptr_nonnull(strstr(h, "2026-02-25</span> <span class=\"mute\">in 9 d"));
   ck_assert_ptr_nonnull(strstr(h, "class=\"due\">due now"));
   /* colorant swatches from the fixed table only; an unknown one is grey */
-  ck_assert_ptr_nonnull(strstr(h, "background:#06b6d4"));
-  ck_assert_uint_eq(count(h, "background:#d1d5db\"></span>"), 1);
+  ck_assert_ptr_nonnull(strstr(h, "class=\"sw sw-c\""));
+  ck_assert_uint_eq(count(h, "class=\"sw sw-x\"></span>"), 1);
+  {
+    char *css = NULL; /* ... whose colours and widths the served stylesheet holds */
+    ck_assert_int_eq(page_stylesheet(&css), ASR_OK);
+    ck_assert_ptr_nonnull(strstr(css, ".sw-c{background:#06b6d4}"));
+    ck_assert_ptr_nonnull(strstr(css, ".sw-x{background:#d1d5db}"));
+    ck_assert_ptr_nonnull(strstr(css, ".w54{width:54%}"));
+    free(css);
+  }
   /* supplies due: the magenta one */
   ck_assert_ptr_nonnull(strstr(h, "<b>1</b>supplies due for order"));
   free(h);
@@ -454,7 +463,7 @@ START_TEST(test_states_and_empty_bar)
   ck_assert_ptr_nonnull(strstr(h, "class=\"bar bar-empty\""));
   ck_assert_ptr_nonnull(strstr(h, "aria-valuetext=\"empty\""));
   ck_assert_ptr_nonnull(strstr(h, "<span class=\"empty-tag\">empty</span>"));
-  ck_assert_uint_eq(count(h, "bar-empty"), 2); /* the bar, and its style */
+  ck_assert_uint_eq(count(h, "bar-empty"), 1); /* the bar (its style: the stylesheet's) */
   ck_assert_ptr_nonnull(strstr(h, "next delivery expected 2026-02-19 (order 12)"));
   ck_assert_ptr_nonnull(strstr(h, "delayed (backordered, order 13)"));
   ck_assert_ptr_nonnull(strstr(h, "1 on the shelf, 2 on the way"));
