@@ -19,6 +19,7 @@
 #include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "replenish/colorant.h"
@@ -179,7 +180,7 @@ static asr_result rp_flush_to(cstore *st, const rp_opts *o, FILE *out)
 
   if (!r)
     r = cnotify_flush(st, &c, asr_clock_now(), 0, &rep);
-  memset(pw, 0, sizeof(pw));
+  asr_secret_wipe(pw, sizeof(pw));
   if (r == ASR_ERR_USAGE)
     return r;
   if (r) {
@@ -726,7 +727,7 @@ void ccli_rp_stop(void)
   pthread_mutex_unlock(&runner.mu);
   pthread_join(runner.th, NULL);
   runner.running = false;
-  memset(runner.pw, 0, sizeof(runner.pw));
+  asr_secret_wipe(runner.pw, sizeof(runner.pw));
 }
 
 asr_result ccli_rp_registered(cstore *st, int64_t contact)

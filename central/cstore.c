@@ -232,7 +232,7 @@ static const asr_sql_step schema_steps[] = {
         "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
     /* Remote configuration (issue 17; central/cstore_conf.c has its statements).
      *   site_config          a site's directives: value as the agent's file writes it, or
-     *                        a pass phrase sealed (uplink/seal.h) when sealed is 1.
+     *                        a pass phrase sealed (wire/seal.h) when sealed is 1.
      *   site_config_version  the site's configuration version, raised by each change.
      *   site_config_audit    each change: version, key, old and new ("(set)" for a
      *                        secret), who and when.
@@ -347,8 +347,8 @@ asr_result cstore_site_exists(cstore *st, const char *site)
 {
   sqlite3_stmt *s = NULL;
   bool row = false;
-  asr_result r = asr_sql_cached(&st->sql, CSTORE_SLOTS_CORE + S_SITE_EXISTS,
-                                stmt_sql[S_SITE_EXISTS], &s);
+  asr_result r =
+      asr_sql_cached(&st->sql, CSTORE_SLOTS_CORE + S_SITE_EXISTS, stmt_sql[S_SITE_EXISTS], &s);
 
   if (r)
     return r;

@@ -408,13 +408,14 @@ static void portal_body(asr_buf *b, const cmail_notice *n, const char *site)
   char what[FIELD_MAX], who[FIELD_MAX], note[FIELD_MAX], answer[FIELD_MAX];
 
   if (n->kind == CMAIL_SIGNIN) {
-    asr_buf_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes, n->link);
+    asr_buf_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes,
+                   n->link);
     return;
   }
   clean(what, n->what, TEXT_CHARS * 2, "-");
   clean(who, n->requester, TEXT_CHARS, "-");
-  asr_buf_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n", (long long)n->request_id,
-            site, who, what);
+  asr_buf_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n",
+                 (long long)n->request_id, site, who, what);
   if (n->note && *n->note) {
     clean(note, n->note, TEXT_CHARS * 2, "");
     asr_buf_printf(b, "Note: %s\r\n", note);

@@ -482,8 +482,8 @@ static void page_request(central_server *sv, request *rq)
                   .content_type = ct,
                   .host = h->has_host ? h->host : NULL,
                   .client = h->client,
-                  .body = form && rq->buf ? (const char *)rq->buf : NULL,
-                  .body_len = form ? rq->len : 0};
+                  .body = form ? rq->body.p : NULL,
+                  .body_len = form ? rq->body.len : 0};
 
   portal_handle(&sv->portal, thread_db(sv), &q, &rq->page);
 }
@@ -672,11 +672,8 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
   if (rq->kind == R_FORM && rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: too large for a form\"}");
-  if (rq->kind == R_FORM) {
-    if (rq->buf)
-      rq->buf[rq->len] = '\0'; /* the buffer has room for it */
+  if (rq->kind == R_FORM) /* the body is NUL-terminated: asr_buf keeps a NUL after it */
     return page_submit(sv, c, rq, rq->url);
-  }
   if (rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: more than the compressed size limit\"}");
   if (rq->drop_status == 503)

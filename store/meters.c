@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "common/date.h"
 #include "common/util.h"
 #include "store/sqlutil.h"
 

@@ -127,11 +127,11 @@ asr_result asr_sign_password_hash(const char *pw, size_t len, char *out, size_t 
   r = pw_derive(pw, len, &pp, pp.key);
   if (r)
     return r;
-  to_hex(pp.salt, PW_SALT, salt);
-  to_hex(pp.key, PW_KEY, key);
+  asr_hex_encode(pp.salt, PW_SALT, salt);
+  asr_hex_encode(pp.key, PW_KEY, key);
   r = asr_fmt(out, n, "scrypt$%u$%u$%u$%s$%s", pp.logn, pp.r, pp.p, salt, key);
-  OPENSSL_cleanse(&pp, sizeof(pp));
-  OPENSSL_cleanse(key, sizeof(key));
+  asr_secret_wipe(&pp, sizeof(pp));
+  asr_secret_wipe(key, sizeof(key));
   return r;
 }
 
@@ -150,7 +150,8 @@ static asr_result pw_parse(const char *s, pw_params *pp)
   if (pp->logn < 10 || pp->logn > 20 || pp->r < 1 || pp->r > 16 || pp->p < 1 || pp->p > 4 ||
       ((uint64_t)128 * pp->r << pp->logn) > PW_MAXMEM / 2)
     return ASR_ERR_INVALID;
-  if (from_hex(salt, pp->salt, PW_SALT) || from_hex(key, pp->key, PW_KEY))
+  if (asr_hex_decode(salt, pp->salt, PW_SALT) != PW_SALT ||
+      asr_hex_decode(key, pp->key, PW_KEY) != PW_KEY)
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -168,8 +169,8 @@ asr_result asr_sign_password_verify(const char *pw, size_t len, const char *stor
     r = CRYPTO_memcmp(key, pp.key, PW_KEY) == 0 && len <= ASR_PASSWORD_MAX ? ASR_OK : ASR_ERR_AUTH;
   else if (!r)
     r = stored ? ASR_ERR_INVALID : ASR_ERR_AUTH;
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(&pp, sizeof(pp));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(&pp, sizeof(pp));
   return r;
 }
 

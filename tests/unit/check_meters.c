@@ -285,18 +285,20 @@ START_TEST(test_meter_period_reset)
   static const int64_t black[] = {8000, 8200, 8195, 8300, 8310};
 
   tu_tmpdir("meters", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "MR1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "MR1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   d.n_meters = 2;
-  asr_strlcpy(d.meters[0].name, "total", sizeof(d.meters[0].name));
-  asr_strlcpy(d.meters[1].name, "black", sizeof(d.meters[1].name));
+  ck_assert_int_eq(asr_strlcpy(d.meters[0].name, "total", sizeof(d.meters[0].name)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.meters[1].name, "black", sizeof(d.meters[1].name)), ASR_OK);
   for (int i = 0; i < 2; i++) {
-    asr_strlcpy(d.meters[i].unit, "impressions", sizeof(d.meters[i].unit));
-    asr_strlcpy(d.meters[i].source, "Lexmark", sizeof(d.meters[i].source));
+    ck_assert_int_eq(asr_strlcpy(d.meters[i].unit, "impressions", sizeof(d.meters[i].unit)),
+                     ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(d.meters[i].source, "Lexmark", sizeof(d.meters[i].source)),
+                     ASR_OK);
   }
   for (int day = 0; day < 5; day++) {
     d.meters[0].value = total[day];
@@ -807,11 +809,11 @@ START_TEST(test_alert_flood)
   const int64_t t0 = 1795000000;
 
   tu_tmpdir("alertflood", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "FLOOD1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "FLOOD1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   for (int i = 0; i < 20; i++) {
     snprintf(descr, sizeof(descr), "Failure %d", i);

@@ -79,7 +79,7 @@ static void store_setup(void)
 {
   char err[256];
 
-  asr_strlcpy(dir, "/tmp/check_portal.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_portal.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
