@@ -104,13 +104,10 @@ asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...)
 void asr_fmt_cut(char *dst, size_t n, const char *fmt, ...)
 {
   va_list ap;
-  asr_result r;
 
   va_start(ap, fmt);
-  r = vfmt(dst, n, fmt, ap);
+  vfmt(dst, n, fmt, ap); /* cut (or n 0): what fits is the text wanted */
   va_end(ap);
-  if (r == ASR_ERR_INVALID && n > 0)
-    dst[0] = '\0'; /* vfmt did so already: a bad format leaves no text */
 }
 
 asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)
