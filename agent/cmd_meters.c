@@ -9,6 +9,7 @@
 #include "agent/output.h"
 #include "common/clock.h"
 #include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "store/meters.h"
 #include "store/store.h"
@@ -74,11 +75,15 @@ static void csv_field(FILE *out, const char *v, char sep)
   fputc('"', out);
   if (v && strchr("=+-@", v[0]) && v[0])
     fputc('\'', out);
-  for (; v && *v; v++) {
-    if (*v == '"')
+  for (size_t k; v && *v; v += k) { /* printer-sent text: nothing unsafe (common/text.h) */
+    const char *rep = asr_text_step(v, &k, ASR_TEXT_QMARK);
+
+    if (rep)
+      fputs(rep, out);
+    else if (*v == '"')
       fputs("\"\"", out);
     else
-      fputc((unsigned char)*v < 0x20 ? ' ' : *v, out);
+      fwrite(v, 1, k, out);
   }
   fputc('"', out);
   fputc(sep, out);
@@ -114,10 +119,14 @@ static void print_table(const meters_ctx *x, FILE *out)
       fprintf(out, "%lld,%lld,%lld,%lld,%lld,", s, e, u, f,
               (long long)json_integer_value(json_object_get(o, "resets")));
       csv_field(out, note, '\n');
-    } else {
-      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n", dev, name, unit, s, e, u, f);
+    } else { /* printer-sent text: nothing unsafe reaches the terminal (common/text.h) */
+      char d[256], m[64], un[64], n[512];
+
+      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n",
+              asr_text_tty(dev, d, sizeof(d)), asr_text_tty(name, m, sizeof(m)),
+              asr_text_tty(unit, un, sizeof(un)), s, e, u, f);
       if (note && note[0]) /* how the usage was counted across a reset or a glitch */
-        fprintf(out, "  note: %s\n", note);
+        fprintf(out, "  note: %s\n", asr_text_tty(note, n, sizeof(n)));
     }
   }
 }

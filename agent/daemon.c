@@ -116,7 +116,14 @@ void asr_daemon_start_schedule(asr_daemon *d, int64_t now)
   d->next_upload = asr_sched_first_upload(d->seed, now, d->last_upload, c->upload_window_start,
                                           c->upload_window_end);
   d->next_prune = now;
+  d->next_checkin = now;
   d->upload_retries = 0;
+}
+
+/* The light check-in runs on its own timer while the agent is enrolled and listens. */
+static bool checkin_on(const asr_daemon *d)
+{
+  return d->enrolled && d->conf.remote_config;
 }
 
 int64_t asr_daemon_next_due(const asr_daemon *d)
@@ -131,6 +138,8 @@ int64_t asr_daemon_next_due(const asr_daemon *d)
     t = d->next_prune;
   if (d->next_enroll && d->next_enroll < t)
     t = d->next_enroll;
+  if (checkin_on(d) && d->next_checkin < t)
+    t = d->next_checkin;
   return t;
 }
 
@@ -192,6 +201,8 @@ static void reschedule(asr_daemon *d, const asr_conf *old, int64_t now)
       c->upload_window_end != old->upload_window_end)
     d->next_upload =
         asr_sched_next_upload(d->seed, now, c->upload_window_start, c->upload_window_end);
+  if (d->next_checkin > now + c->config_checkin)
+    d->next_checkin = now + c->config_checkin;
 }
 
 /* Makes fresh the running configuration (old receives the previous one). */
@@ -220,6 +231,20 @@ static void remote_sync(asr_daemon *d)
     asr_secret_wipe(old, sizeof(*old));
   free(fresh);
   free(old);
+}
+
+/* The check-in, on its own timer (config_checkin) and after each upload: its start is
+ * kept in the store like a poll's, so that a restart resumes the timer (store/sched.h). */
+#define JOB_CHECKIN "checkin"
+static void remember_start(const asr_daemon *d, const char *job, int64_t now);
+
+static void checkin(asr_daemon *d)
+{
+  int64_t now = asr_clock_now();
+
+  remember_start(d, JOB_CHECKIN, now);
+  remote_sync(d);
+  d->next_checkin = asr_sched_next(now, d->conf.config_checkin, asr_clock_now());
 }
 
 asr_result asr_daemon_reload(asr_daemon *d, const char *path)
@@ -604,7 +629,7 @@ static void due_upload(asr_daemon *d, bool enrolled)
     status = step_upload(&d->conf);
     d->runs[2]++;
     if (d->conf.remote_config && status != ASR_EXIT_NETWORK && !asr_svc_stop_requested())
-      remote_sync(d);
+      checkin(d);
   } else {
     asr_log(ASR_LOG_INFO, "upload: not enrolled yet: skipped");
   }
@@ -760,6 +785,8 @@ static void resume_schedule(asr_daemon *d, asr_store *st, size_t devices, int64_
     d->next_discovery = asr_sched_resume(last, d->conf.discovery_interval, now);
   if (asr_sched_get(st, JOB_POLL, &last, fp, sizeof(fp)) == ASR_OK)
     d->next_poll = asr_sched_resume(last, d->conf.poll_interval, now);
+  if (asr_sched_get(st, JOB_CHECKIN, &last, fp, sizeof(fp)) == ASR_OK)
+    d->next_checkin = asr_sched_resume(last, d->conf.config_checkin, now);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -819,6 +846,10 @@ static void run_due(asr_daemon *d)
   }
   if (asr_clock_now() >= d->next_upload && !asr_svc_stop_requested()) {
     due_upload(d, d->enrolled);
+    keepalive();
+  }
+  if (checkin_on(d) && asr_clock_now() >= d->next_checkin && !asr_svc_stop_requested()) {
+    checkin(d);
     keepalive();
   }
   if (asr_clock_now() >= d->next_prune && !asr_svc_stop_requested()) {

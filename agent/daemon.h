@@ -26,6 +26,7 @@ typedef struct {
   int64_t next_poll;
   int64_t next_upload;
   int64_t next_prune;
+  int64_t next_checkin;      /* the central's configuration (config_checkin), when enrolled */
   int64_t last_upload;       /* last delivered upload (from the store), 0 = never */
   bool enrolled;             /* the store holds an enrolment */
   unsigned upload_retries;   /* failed uploads since the last window */
@@ -56,8 +57,9 @@ int64_t asr_sched_first_upload(uint64_t seed, int64_t now, int64_t last_upload, 
  * when it never ran, or when last is in the future (the clock went back). */
 int64_t asr_sched_resume(int64_t last, int64_t interval, int64_t now);
 
-/* Sets the schedule of a daemon starting at now (discovery and poll due at once;
- * asr_daemon_prepare then resumes them from the store with asr_sched_resume). */
+/* Sets the schedule of a daemon starting at now (discovery, poll and the check-in with the
+ * central due at once; asr_daemon_prepare then resumes them from the store with
+ * asr_sched_resume). */
 void asr_daemon_start_schedule(asr_daemon *d, int64_t now);
 
 /* Loads path into a scratch copy and applies it to d only when all of it is valid and no

@@ -37,6 +37,20 @@ static asr_result beside_db(const asr_conf *c, const char *name, char *out, size
   return asr_fmt(out, n, "%.*s%s", (int)dir, c->database, name);
 }
 
+/* Puts tmp (private) in place of path. The file in place is narrowed first: a replace keeps
+ * its mode (less others'), and a private file must not inherit a widened one. */
+static asr_result replace_private(const char *tmp, const char *path)
+{
+  FILE *f = fopen(path, "r");
+  asr_result r = asr_platform_restrict(tmp);
+
+  if (f)
+    fclose(f);
+  if (!r && f)
+    r = asr_platform_restrict(path);
+  return r ? r : asr_platform_replace(tmp, path);
+}
+
 /* Writes text to path, 0600 (Administrators-only on Windows), through a temporary file. */
 static asr_result write_private(const char *path, const char *text)
 {
@@ -53,9 +67,7 @@ static asr_result write_private(const char *path, const char *text)
   if (fclose(f) != 0)
     r = ASR_ERR_IO;
   if (!r)
-    r = asr_platform_restrict(tmp);
-  if (!r)
-    r = asr_platform_replace(tmp, path);
+    r = replace_private(tmp, path);
   if (r)
     remove(tmp);
   return r;
@@ -166,6 +178,11 @@ asr_result asr_remoteconf_load(const char *path, asr_conf *c, asr_conf_error_cb 
     asr_log(ASR_LOG_ERR, "%s no longer fits %s: ignored until the central sends another", label,
             path);
     r = asr_conf_load(path, c, err, ctx);
+  } else if (ov.secrets_file && asr_conf_check_secrets(c, log_error, NULL) != ASR_OK) {
+    /* the pass phrases the agent keeps for it, changed by someone else */
+    asr_log(ASR_LOG_ERR, "%s: %s is not usable: ignored until the central sends another", label,
+            secrets);
+    r = asr_conf_load(path, c, err, ctx);
   }
   state_free(&s);
   return r;
@@ -248,7 +265,7 @@ static asr_result try_apply(const char *conf_path, const asr_conf *running, json
       remove(spath);
     return r;
   }
-  r = asr_platform_replace(snew, spath);
+  r = replace_private(snew, spath);
   if (!r && strcmp(fresh->secrets_file, snew) == 0)
     r = asr_strlcpy(fresh->secrets_file, spath, sizeof(fresh->secrets_file));
   return r;
@@ -284,6 +301,8 @@ static asr_result http_of(const asr_outbox_cred *cred, char *proxy_user, size_t 
   asr_uplink_http_opts(cred, proxy_user[0] ? proxy_user : NULL, o);
   o->connect_timeout_ms = 5000;
   o->timeout_ms = 10000;
+  /* the daemon's tick: its watchdog is fed, and a stop request ends the check-in at once */
+  o->abort_cb = asr_cli_scan_tick(&o->abort_ctx);
   return ASR_OK;
 }
 
@@ -346,7 +365,8 @@ static asr_result checkin(const asr_conf *running, const state *s, asr_remote_do
     asr_http_global_fini();
   }
   if (r)
-    asr_log(r == ASR_ERR_AUTH ? ASR_LOG_ERR : ASR_LOG_WARN, "%s", err[0] ? err : asr_result_str(r));
+    asr_log(r == ASR_ERR_AUTH || r == ASR_ERR_TOO_LARGE ? ASR_LOG_ERR : ASR_LOG_WARN, "%s",
+            err[0] ? err : asr_result_str(r));
   asr_secret_wipe(&cred, sizeof(cred));
   memset(proxy_user, 0, sizeof(proxy_user));
   return r;
@@ -417,11 +437,18 @@ int asr_remoteconf_show(const char *conf_path, FILE *out)
             asr_conf_source_name(asr_conf_directive_source(c, i)));
   }
   if (c->remote_config && state_read(c, &s) == ASR_OK) {
+    bool used = false;
+
+    for (i = 0; i < asr_conf_directive_count(); i++)
+      used |= asr_conf_directive_source(c, i) == ASR_CONF_SRC_REMOTE;
     json_array_foreach(json_object_get(s.doc, "secrets"), i, name)
+    {
+      if (used)
         fprintf(out, "%-22s %-40s %s\n", json_string_value(name), "(set)", "central");
+    }
     fprintf(out, "# remote configuration: %s", s.doc ? "version " : "none received yet\n");
     if (s.doc)
-      fprintf(out, "%lld\n", (long long)s.version);
+      fprintf(out, "%lld%s\n", (long long)s.version, used ? "" : " (none of its values in effect)");
     if (s.error[0])
       fprintf(out, "# refused version %lld: %s\n", (long long)s.error_version, s.error);
     state_free(&s);
@@ -460,7 +487,7 @@ int asr_remoteconf_fetch(const char *conf_path)
   } else {
     asr_cli_error("config fetch: %s (see the log above)", asr_result_str(r));
     status = r == ASR_ERR_PARSE || r == ASR_ERR_SECRET || r == ASR_ERR_INVALID ? ASR_EXIT_INPUT
-             : r == ASR_ERR_AUTH                                               ? ASR_EXIT_FAILURE
+             : r == ASR_ERR_AUTH || r == ASR_ERR_TOO_LARGE                     ? ASR_EXIT_FAILURE
                                                                                : ASR_EXIT_NETWORK;
   }
 out:

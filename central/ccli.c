@@ -818,11 +818,10 @@ static void device_table(const cstore_device_row *d)
     asr_time_iso(d->last_reading_at, when, sizeof(when));
   for (size_t i = 0; i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    char name[CSTORE_NAME_MAX + 32];
+    char label[CSTORE_NAME_MAX + 32], name[CSTORE_NAME_MAX + 32];
 
-    supply_label(s, name, sizeof(name));
-    for (char *c = name; *c; c++) /* printer-sent text: no control characters */
-      *c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    supply_label(s, label, sizeof(label));
+    asr_text_tty(label, name, sizeof(name)); /* printer-sent text: nothing unsafe */
     if (s->has_percent)
       asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
     else

@@ -12,6 +12,7 @@
 #include "central/ingest.h"
 #include "common/clock.h"
 #include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 
 enum { M_DB = 1, M_SITE, M_FROM, M_TO, M_FORMAT, M_HELP };
@@ -126,24 +127,17 @@ static void csv_field(const char *v, const char *sep)
   putchar('"');
   if (v[0] && strchr("=+-@", v[0]))
     putchar('\'');
-  for (; *v; v++) {
-    if (*v == '"')
+  for (size_t k; *v; v += k) { /* printer-sent text: nothing unsafe (common/text.h) */
+    const char *rep = asr_text_step(v, &k, ASR_TEXT_QMARK);
+
+    if (rep)
+      fputs(rep, stdout);
+    else if (*v == '"')
       fputs("\"\"", stdout);
     else
-      putchar((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v);
+      fwrite(v, 1, k, stdout);
   }
   printf("\"%s", sep);
-}
-
-/* A printable copy for the table: control characters as '?', at most n bytes. */
-static const char *cell(const char *v, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; v[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
-  buf[i] = '\0';
-  return buf;
 }
 
 static json_t *row_json(const cmeters_row *m)
@@ -197,9 +191,10 @@ static int print_row(const cmeters_row *m, void *ctx)
     printf("%lld\n", (long long)m->flagged);
     return 0;
   }
-  printf("%-16s %-28s %-14s %-12s %12lld %12lld %10lld %lld\n", cell(m->site, a, 17),
-         cell(m->device, b, 29), cell(m->meter, c, 15), cell(m->unit, d, 13), (long long)m->start,
-         (long long)m->end, (long long)m->usage, (long long)m->flagged);
+  printf("%-16s %-28s %-14s %-12s %12lld %12lld %10lld %lld\n", asr_text_tty(m->site, a, 17),
+         asr_text_tty(m->device, b, 29), asr_text_tty(m->meter, c, 15),
+         asr_text_tty(m->unit, d, 13), (long long)m->start, (long long)m->end, (long long)m->usage,
+         (long long)m->flagged);
   return 0;
 }
 

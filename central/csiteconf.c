@@ -16,6 +16,7 @@
 #include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "conf/conf.h"
 #include "wire/seal.h"
@@ -52,9 +53,9 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
     hex[ASR_SEAL_KEY_HEX] = '\n';
     r = write(fd, hex, ASR_SEAL_KEY_HEX + 1) == ASR_SEAL_KEY_HEX + 1 ? ASR_OK : ASR_ERR_IO;
     close(fd);
-    asr_strlcpy_cut(key, hex, ASR_SEAL_KEY_HEX + 1);
+    asr_strlcpy_cut(key, hex, ASR_SEAL_KEY_HEX + 1); /* the key without its line end */
     key[ASR_SEAL_KEY_HEX] = '\0';
-    memset(hex, 0, sizeof(hex));
+    asr_secret_wipe(hex, sizeof(hex));
     if (r)
       asr_fmt_cut(err, n, "%s: cannot write the key file", path);
     return r;
@@ -79,16 +80,83 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
     asr_fmt_cut(err, n, "%s: not a key (64 lowercase hex digits)", path);
     return ASR_ERR_SECRET;
   }
-  asr_strlcpy_cut(key, line, ASR_SEAL_KEY_HEX + 1);
+  asr_strlcpy_cut(key, line, ASR_SEAL_KEY_HEX + 1); /* exactly 64 digits: checked above */
   asr_secret_wipe(line, sizeof(line));
   return ASR_OK;
 }
 
-/* The additional data of a sealed value: where it belongs. ASR_ERR_TOO_LARGE when it does
- * not fit out (a cut one would bind the value to another place). */
-static asr_result seal_aad(int64_t site_id, const char *key, char *out, size_t n)
+/* The additional data of a sealed value: where it belongs (a site's value, or an agent's
+ * own), so that a sealed text moved to another row does not open. ASR_ERR_TOO_LARGE when it
+ * does not fit out (a cut one would bind the value to another place). */
+static asr_result seal_aad(int64_t site_id, const char *agent, const char *key, char *out, size_t n)
 {
+  if (agent)
+    return asr_fmt(out, n, "asr-agent-config:%s:%s", agent, key);
   return asr_fmt(out, n, "asr-site-config:%lld:%s", (long long)site_id, key);
+}
+
+/* Opens the sealed values of c in place (c->v[i].value then holds the plain text); the
+ * caller wipes c. ASR_ERR_AUTH (logged with the key's name) when one does not open. */
+static asr_result open_conf(const char *key, const char *agent, cstore_conf *c)
+{
+  char aad[200], plain[ASR_SEAL_MAX_PLAIN + 1];
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < c->n; i++) {
+    if (!c->v[i].sealed)
+      continue;
+    r = seal_aad(c->site_id, agent, c->v[i].key, aad, sizeof(aad));
+    if (!r)
+      r = asr_unseal(key, aad, c->v[i].value, plain, sizeof(plain));
+    if (r)
+      asr_log(ASR_LOG_ERR, "configuration: site %lld%s%s: %s does not open with the key",
+              (long long)c->site_id, agent ? ", agent " : "", agent ? agent : "", c->v[i].key);
+    else
+      r = asr_strlcpy(c->v[i].value, plain, sizeof(c->v[i].value));
+    c->v[i].sealed = false;
+  }
+  asr_secret_wipe(plain, sizeof(plain));
+  return r;
+}
+
+static bool any_sealed(const cstore_conf *c)
+{
+  for (size_t i = 0; i < c->n; i++) {
+    if (c->v[i].sealed)
+      return true;
+  }
+  return false;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Layers of values: the site's, then an agent's own over them. */
+
+#define MAX_PAIRS (CSTORE_CONF_MAX_KEYS + MAX_CHANGES)
+
+typedef struct {
+  asr_conf_pair p[MAX_PAIRS];
+  size_t n;
+} layers;
+
+/* Sets name to value in l (value NULL: removes it). */
+static void put(layers *l, const char *name, const char *value)
+{
+  size_t i;
+
+  for (i = 0; i < l->n && strcmp(l->p[i].name, name) != 0; i++)
+    ;
+  if (i < l->n && !value)
+    l->p[i] = l->p[--l->n];
+  else if (i < l->n)
+    l->p[i].value = value;
+  else if (value && l->n < MAX_PAIRS)
+    l->p[l->n++] = (asr_conf_pair){name, value};
+}
+
+static void put_conf(layers *l, const cstore_conf *c)
+{
+  for (size_t i = 0; i < c->n; i++)
+    put(l, c->v[i].key, c->v[i].value);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -108,37 +176,16 @@ static void collect(const char *msg, void *ctx)
   asr_append(e->msg, sizeof(e->msg), &e->len, "%s%s", e->len ? "\n" : "", msg);
 }
 
-/* The pairs of a configuration with changes applied (secrets: a placeholder of a valid
- * length for those already sealed, the new pass phrase for those being set). */
-static size_t merged_pairs(const cstore_conf *cur, const cstore_conf_change_t *ch, size_t nch,
-                           asr_conf_pair *out, size_t max)
-{
-  size_t n = 0;
-
-  for (size_t i = 0; i < cur->n && n < max; i++) {
-    bool changed = false;
-
-    for (size_t k = 0; k < nch; k++)
-      changed |= strcmp(ch[k].key, cur->v[i].key) == 0;
-    if (!changed)
-      out[n++] = (asr_conf_pair){cur->v[i].key, cur->v[i].sealed ? "(sealed)" : cur->v[i].value};
-  }
-  for (size_t k = 0; k < nch && n < max; k++) {
-    if (ch[k].value)
-      out[n++] = (asr_conf_pair){ch[k].key, ch[k].value};
-  }
-  return n;
-}
-
-static asr_result check_config(const char *site, const asr_conf_pair *pairs, size_t n, errs *e)
+static asr_result check_config(const char *label, const layers *l, errs *e)
 {
   asr_conf *c = malloc(sizeof(*c));
-  asr_conf_overlay ov = {pairs, n, site, NULL};
+  asr_conf_overlay ov = {l->p, l->n, label, NULL};
   asr_result r;
 
   if (!c)
     return ASR_ERR_NOMEM;
   r = asr_conf_check_remote(&ov, c, collect, e);
+  asr_secret_wipe(c, sizeof(*c));
   free(c);
   return r;
 }
@@ -146,32 +193,78 @@ static asr_result check_config(const char *site, const asr_conf_pair *pairs, siz
 /* ---------------------------------------------------------------------------------------
  * asr-central site config NAME */
 
+#define MAX_SECRETS 4 /* v3_auth_pass, v3_priv_pass, community, target_community */
+
 typedef struct {
-  const char *db, *key_file, *who, *site;
+  const char *db, *who, *site, *agent;
   int json, show, history;
   size_t n;
   cstore_conf_change_t ch[MAX_CHANGES];
-  char secret[2][ASR_SEAL_MAX_PLAIN + 1]; /* pass phrases read from stdin */
+  char secret[MAX_SECRETS][ASR_SEAL_MAX_PLAIN + 2]; /* secrets read from stdin */
   int n_secret;
+  char key[ASR_SEAL_KEY_HEX + 1]; /* the sealing key, once read */
+  bool have_key;
 } conf_args;
 
 static void usage(FILE *out)
 {
   fprintf(out,
-          "usage: asr-central site config NAME --db FILE [--set KEY=VALUE]... [--unset KEY]...\n"
-          "         [--show] [--history] [--format json|table] [--by WHO] [--key-file FILE]\n"
+          "usage: asr-central site config NAME --db FILE [--agent AGENT_ID] [--set KEY=VALUE]...\n"
+          "         [--unset KEY]... [--show] [--history] [--format json|table] [--by WHO]\n"
           "KEY is a directive of asr-agent.conf(5) the central may set, or v3_auth_pass /\n"
-          "v3_priv_pass: a pass phrase is never given on the command line: --set KEY=- reads\n"
-          "it from the first line of stdin.\n");
+          "v3_priv_pass. Secrets (the pass phrases, community, target_community) never go on\n"
+          "the command line: --set KEY=- reads one from stdin (one line; target_community:\n"
+          "its lines, up to an empty line). --agent sets that agent's own values, over the\n"
+          "site's.\n");
 }
 
-/* Reads one line of stdin as a pass phrase into buf. */
-static asr_result read_stdin_line(char *buf, size_t n)
+/* Reads the value of key from stdin into buf: one line; for target_community, lines up
+ * to an empty line or the end, joined by newlines (the protocol's form). */
+static asr_result read_stdin_value(const char *key, char *buf, size_t n)
 {
-  if (!fgets(buf, (int)n, stdin))
-    return ASR_ERR_INVALID;
-  buf[strcspn(buf, "\r\n")] = '\0';
-  return ASR_OK;
+  bool lines = strcmp(key, "target_community") == 0;
+  size_t len = 0;
+  char line[ASR_SEAL_MAX_PLAIN + 2];
+
+  buf[0] = '\0';
+  while (fgets(line, sizeof(line), stdin)) {
+    size_t l = strcspn(line, "\r\n");
+
+    if (!line[l] && !feof(stdin))
+      return ASR_ERR_TOO_LARGE; /* no end of line within the bound */
+    line[l] = '\0';
+    if (lines && !l)
+      break;
+    if (asr_append(buf, n, &len, "%s%s", len ? "\n" : "", line) != ASR_OK)
+      return ASR_ERR_TOO_LARGE;
+    if (!lines)
+      break;
+  }
+  asr_secret_wipe(line, sizeof(line));
+  return len ? ASR_OK : ASR_ERR_INVALID;
+}
+
+/* A secret's value: "-" only, read from stdin. */
+static int secret_value(conf_args *a, cstore_conf_change_t *c)
+{
+  asr_result r;
+
+  if (strcmp(c->value, "-") != 0) {
+    ccli_error("site config: %s: a secret never goes on the command line: use --set %s=- "
+               "and give it on stdin",
+               c->key, c->key);
+    return -1;
+  }
+  r = a->n_secret < MAX_SECRETS
+          ? read_stdin_value(c->key, a->secret[a->n_secret], sizeof(a->secret[0]))
+          : ASR_ERR_LIMIT;
+  if (r) {
+    ccli_error("site config: %s: %s", c->key,
+               r == ASR_ERR_TOO_LARGE ? "longer than 1024 bytes on stdin" : "nothing on stdin");
+    return -1;
+  }
+  c->value = a->secret[a->n_secret++];
+  return 0;
 }
 
 static int add_change(conf_args *a, const char *arg, bool unset)
@@ -209,20 +302,9 @@ static int add_change(conf_args *a, const char *arg, bool unset)
   }
   c->key = arg;
   c->value = eq ? eq + 1 : NULL;
-  c->sealed = kind == ASR_CONF_KEY_SECRET;
-  if (c->sealed && c->value) {
-    if (strcmp(c->value, "-") != 0) {
-      ccli_error("site config: %s: a pass phrase never goes on the command line: use --set "
-                 "%s=- and give it on stdin",
-                 arg, arg);
-      return -1;
-    }
-    if (a->n_secret >= 2 || read_stdin_line(a->secret[a->n_secret], sizeof(a->secret[0]))) {
-      ccli_error("site config: %s: no pass phrase on stdin", arg);
-      return -1;
-    }
-    c->value = a->secret[a->n_secret++];
-  }
+  c->sealed = asr_conf_remote_sealed(arg) != 0;
+  if (c->sealed && c->value && secret_value(a, c))
+    return -1;
   a->n++;
   return 0;
 }
@@ -233,7 +315,7 @@ static int parse_args(int argc, char **argv, conf_args *a)
       {"db", required_argument, NULL, 'd'},    {"set", required_argument, NULL, 's'},
       {"unset", required_argument, NULL, 'u'}, {"show", no_argument, NULL, 'S'},
       {"history", no_argument, NULL, 'H'},     {"format", required_argument, NULL, 'f'},
-      {"by", required_argument, NULL, 'b'},    {"key-file", required_argument, NULL, 'k'},
+      {"by", required_argument, NULL, 'b'},    {"agent", required_argument, NULL, 'a'},
       {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
   int c;
 
@@ -252,8 +334,8 @@ static int parse_args(int argc, char **argv, conf_args *a)
       a->json = strcmp(optarg, "json") == 0;
     else if (c == 'b')
       a->who = optarg;
-    else if (c == 'k')
-      a->key_file = optarg;
+    else if (c == 'a')
+      a->agent = optarg;
     else if (c == 'h') {
       usage(stdout);
       return CCLI_EXIT_OK;
@@ -286,158 +368,364 @@ static const char *who(const conf_args *a)
   return u && *u ? u : "unknown";
 }
 
-/* Seals the pass phrases being set (the key file is created when missing). */
+/* The sealing key (the file is created when missing and create is set), read once. */
+static asr_result get_key(conf_args *a, bool create)
+{
+  char path[1100], err[600];
+  asr_result r;
+
+  if (a->have_key)
+    return ASR_OK;
+  r = csiteconf_key_path(a->db, path, sizeof(path));
+  if (!r)
+    r = read_key(path, create, a->key, err, sizeof(err));
+  if (r)
+    ccli_error("site config: %s", err);
+  a->have_key = !r;
+  return r;
+}
+
+/* Seals the secrets being set (the key file is created when missing). */
 static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_SEAL_TEXT_MAX])
 {
-  char key[ASR_SEAL_KEY_HEX + 1], path[1100], err[600], aad[200];
+  char aad[200];
   int k = 0;
   asr_result r = ASR_OK;
-  bool any = false;
 
-  for (size_t i = 0; i < a->n; i++)
-    any |= a->ch[i].sealed && a->ch[i].value;
-  if (!any)
-    return ASR_OK;
-  r = a->key_file ? asr_strlcpy(path, a->key_file, sizeof(path))
-                  : csiteconf_key_path(a->db, path, sizeof(path));
-  if (r)
-    asr_fmt_cut(err, sizeof(err), "%s: the key file's path is too long",
-                a->key_file ? a->key_file : a->db);
-  else
-    r = read_key(path, true, key, err, sizeof(err));
-  if (r) {
-    ccli_error("site config: %s", err);
-    return r;
-  }
   for (size_t i = 0; !r && i < a->n; i++) {
     if (!a->ch[i].sealed || !a->ch[i].value)
       continue;
-    r = seal_aad(site_id, a->ch[i].key, aad, sizeof(aad));
+    r = get_key(a, true);
+    if (r)
+      return r;
+    r = seal_aad(site_id, a->agent, a->ch[i].key, aad, sizeof(aad));
     if (!r)
-      r = asr_seal(key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
+      r = asr_seal(a->key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
     a->ch[i].value = sealed[k++];
   }
-  asr_secret_wipe(key, sizeof(key));
   if (r)
-    ccli_error("site config: cannot seal the pass phrase");
+    ccli_error("site config: cannot seal the secret");
   return r;
+}
+
+/* Reads the site's values (agent NULL) or an agent's own, secrets opened. */
+static asr_result read_open(cstore *st, conf_args *a, int64_t site_id, const char *agent,
+                            cstore_conf *out)
+{
+  asr_result r =
+      agent ? cstore_conf_get_agent(st, site_id, agent, out) : cstore_conf_get(st, site_id, out);
+
+  if (r) {
+    ccli_error("site config: %s", cstore_errmsg(st));
+    return r;
+  }
+  if (!any_sealed(out))
+    return ASR_OK;
+  r = get_key(a, false);
+  if (!r)
+    r = open_conf(a->key, agent, out);
+  if (r)
+    ccli_error("site config: %s: the stored secrets do not open with the key", a->site);
+  return r;
+}
+
+/* The changes over the values of the scope they go to (own: the site's or the agent's). */
+static void put_changes(layers *l, const cstore_conf *own, const conf_args *a)
+{
+  put_conf(l, own);
+  for (size_t i = 0; i < a->n; i++)
+    put(l, a->ch[i].key, a->ch[i].value);
+}
+
+/* Checks each other agent of the site that has values of its own over the site's new
+ * values (cstore_conf_agents' callback). */
+typedef struct {
+  cstore *st;
+  conf_args *a;
+  int64_t site_id;
+  const layers *site;
+  errs *e;
+  asr_result r;
+  bool bad;
+} others_ctx;
+
+static int check_other(const cstore_conf_agent *g, void *ctx)
+{
+  others_ctx *o = ctx;
+  cstore_conf *own;
+  layers *l;
+  char label[160];
+
+  if (!g->own)
+    return 0;
+  own = malloc(sizeof(*own));
+  l = malloc(sizeof(*l));
+  o->r = own && l ? read_open(o->st, o->a, o->site_id, g->agent_id, own) : ASR_ERR_NOMEM;
+  if (!o->r) {
+    *l = *o->site;
+    put_conf(l, own);
+    asr_fmt_cut(label, sizeof(label), "site %s, agent %s", o->a->site, g->agent_id);
+    if (check_config(label, l, o->e) != ASR_OK)
+      o->bad = true;
+  }
+  if (own)
+    asr_secret_wipe(own, sizeof(*own));
+  free(own);
+  free(l);
+  return o->r != ASR_OK;
+}
+
+/* Checks the configuration as the changes make it: the site's, then each agent's with
+ * values of its own over it; or, with --agent, that agent's over the site's. ASR_ERR_PARSE
+ * with every problem in e. */
+static asr_result check_changes(cstore *st, conf_args *a, int64_t site_id, const cstore_conf *site,
+                                const cstore_conf *own, layers *l, errs *e)
+{
+  others_ctx o = {st, a, site_id, l, e, ASR_OK, false};
+  layers mine = {.n = 0};
+  char label[160];
+  asr_result r;
+
+  l->n = 0;
+  if (a->agent) {
+    put_changes(&mine, own, a);
+    put_conf(l, site);
+    for (size_t i = 0; i < mine.n; i++)
+      put(l, mine.p[i].name, mine.p[i].value);
+    asr_fmt_cut(label, sizeof(label), "site %s, agent %s", a->site, a->agent);
+    return check_config(label, l, e);
+  }
+  put_changes(l, site, a);
+  r = check_config(a->site, l, e);
+  if (r && r != ASR_ERR_PARSE)
+    return r;
+  if (cstore_conf_agents(st, site_id, NULL, check_other, &o) != ASR_OK && !o.r)
+    o.r = ASR_ERR_DB;
+  if (o.r)
+    return o.r;
+  return r || o.bad ? ASR_ERR_PARSE : ASR_OK;
 }
 
 static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
 {
-  cstore_conf *cur = malloc(sizeof(*cur));
-  asr_conf_pair pairs[CSTORE_CONF_MAX_KEYS + MAX_CHANGES];
-  char sealed[2][ASR_SEAL_TEXT_MAX];
+  cstore_conf *site = malloc(sizeof(*site)), *own = malloc(sizeof(*own));
+  layers *l = malloc(sizeof(*l));
+  char sealed[MAX_SECRETS][ASR_SEAL_TEXT_MAX];
   errs e = {"", 0, 0};
   int64_t version = 0;
-  size_t n;
-  asr_result r = ASR_ERR_NOMEM;
+  asr_result r = site && own && l ? ASR_OK : ASR_ERR_NOMEM;
   int status = CCLI_EXIT_INTERNAL;
 
-  if (!cur)
-    goto out;
-  r = cstore_conf_get(st, site_id, cur);
+  if (!r)
+    r = read_open(st, a, site_id, NULL, site);
+  if (!r && a->agent)
+    r = read_open(st, a, site_id, a->agent, own);
+  else if (!r)
+    own->n = 0;
   if (r) {
-    ccli_error("site config: %s", cstore_errmsg(st));
-    status = ccli_exit_for(r);
+    status = r == ASR_ERR_NOMEM ? CCLI_EXIT_INTERNAL
+             : r == ASR_ERR_DB  ? ccli_exit_for(r)
+                                : CCLI_EXIT_FAILURE;
     goto out;
   }
-  n = merged_pairs(cur, a->ch, a->n, pairs, sizeof(pairs) / sizeof(pairs[0]));
-  if (check_config(a->site, pairs, n, &e) != ASR_OK) {
+  r = check_changes(st, a, site_id, site, own, l, &e);
+  if (r == ASR_ERR_PARSE) {
     fprintf(stderr, "%s\n", e.msg);
-    ccli_error("site config: %s: nothing changed (%d problems)", a->site, e.n);
+    ccli_error("site config: %s: nothing changed (%d %s)", a->site, e.n,
+               e.n == 1 ? "problem" : "problems");
     status = CCLI_EXIT_FAILURE;
     goto out;
   }
-  r = seal_changes(a, site_id, sealed);
   if (!r)
-    r = cstore_conf_change(st, site_id, a->ch, a->n, who(a), ingest_now(), &version);
+    r = seal_changes(a, site_id, sealed);
+  if (!r)
+    r = cstore_conf_change(st, site_id, a->agent, a->ch, a->n, who(a), ingest_now(), site->version,
+                           &version);
+  if (r == ASR_ERR_DB_LOCKED) {
+    ccli_error("site config: %s: another change came first (or the database is busy): "
+               "nothing changed, try again",
+               a->site);
+    status = CCLI_EXIT_FAILURE;
+    goto out;
+  }
   if (r) {
     ccli_error("site config: %s: nothing changed: %s", a->site,
                r == ASR_ERR_DB ? cstore_errmsg(st) : asr_result_str(r));
     status = ccli_exit_for(r);
     goto out;
   }
-  printf("site %s: configuration version %lld\n", a->site, (long long)version);
+  printf("site %s%s%s: configuration version %lld\n", a->site, a->agent ? ", agent " : "",
+         a->agent ? a->agent : "", (long long)version);
   status = CCLI_EXIT_OK;
 out:
   asr_secret_wipe(a->secret, sizeof(a->secret));
-  free(cur);
+  asr_secret_wipe(sealed, sizeof(sealed));
+  if (site)
+    asr_secret_wipe(site, sizeof(*site));
+  if (own)
+    asr_secret_wipe(own, sizeof(*own));
+  free(site);
+  free(own);
+  free(l);
   return status;
+}
+
+/* Seals the values a database of schema 8 kept in clear (the communities), in every
+ * site; said on stderr. */
+static asr_result seal_clear(cstore *st, conf_args *a)
+{
+  int64_t ids[256];
+  size_t n = 0, sealed = 0;
+  cstore_conf *c = NULL;
+  char text[ASR_SEAL_TEXT_MAX], aad[200];
+  asr_result r = cstore_conf_clear_sites(st, ids, sizeof(ids) / sizeof(ids[0]), &n);
+
+  if (!r && n)
+    r = get_key(a, true);
+  if (!r && n && !(c = malloc(sizeof(*c))))
+    r = ASR_ERR_NOMEM;
+  for (size_t i = 0; !r && i < n; i++) {
+    r = cstore_conf_get(st, ids[i], c);
+    for (size_t k = 0; !r && k < c->n; k++) {
+      if (c->v[k].sealed || !asr_conf_remote_sealed(c->v[k].key))
+        continue;
+      r = seal_aad(ids[i], NULL, c->v[k].key, aad, sizeof(aad));
+      if (!r)
+        r = asr_seal(a->key, aad, c->v[k].value, text, sizeof(text));
+      if (!r)
+        r = cstore_conf_reseal(st, ids[i], c->v[k].key, text);
+      sealed++;
+    }
+  }
+  if (c)
+    asr_secret_wipe(c, sizeof(*c));
+  free(c);
+  if (r)
+    ccli_error("site config: cannot seal the communities kept in clear: %s",
+               r == ASR_ERR_DB ? cstore_errmsg(st) : asr_result_str(r));
+  else if (sealed)
+    fprintf(stderr, "site config: %zu %s kept in clear (communities) now sealed\n", sealed,
+            sealed == 1 ? "value" : "values");
+  return r;
 }
 
 /* ---- --show and --history ---- */
 
+static const char *masked(const cstore_conf_value *v)
+{
+  return v->sealed || asr_conf_remote_sealed(v->key) ? "(set)" : v->value;
+}
+
+static json_t *agent_json(const cstore_conf_agent *g)
+{
+  return json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:I}", "agent", g->agent_id, "hostname",
+                   g->hostname ? g->hostname : "", "applied", (json_int_t)g->applied, "error",
+                   g->error ? g->error : "", "error_version", (json_int_t)g->error_version,
+                   "checked_at", (json_int_t)g->checked_at, "own", (json_int_t)g->own);
+}
+
 static int agent_row(const cstore_conf_agent *g, void *ctx)
 {
-  json_t *arr = ctx;
-
-  json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s,s:I,s:I}", "agent", g->agent_id,
-                                       "hostname", g->hostname ? g->hostname : "", "applied",
-                                       (json_int_t)g->applied, "error", g->error ? g->error : "",
-                                       "error_version", (json_int_t)g->error_version, "checked_at",
-                                       (json_int_t)g->checked_at));
+  json_array_append_new(ctx, agent_json(g));
   return 0;
 }
 
-static json_t *show_doc(cstore *st, const char *site, int64_t site_id, asr_result *r)
+/* {"values": {key: shown}} of c into obj; with from, {key: {"value", "from"}}. */
+static void values_json(const cstore_conf *c, json_t *obj, const char *from)
 {
-  cstore_conf *cur = malloc(sizeof(*cur));
-  json_t *doc = NULL, *vals = json_object(), *agents = json_array();
+  for (size_t i = 0; i < c->n; i++) {
+    json_t *v = json_string(masked(&c->v[i]));
 
-  *r = cur ? cstore_conf_get(st, site_id, cur) : ASR_ERR_NOMEM;
+    json_object_set_new(obj, c->v[i].key,
+                        from ? json_pack("{s:o,s:s}", "value", v, "from", from) : v);
+  }
+}
+
+static json_t *show_doc(cstore *st, const conf_args *a, int64_t site_id, asr_result *r)
+{
+  cstore_conf *site = malloc(sizeof(*site)), *own = a->agent ? malloc(sizeof(*own)) : NULL;
+  json_t *doc = NULL, *vals = json_object(), *eff = json_object(), *agents = json_array();
+
+  *r = site && (own || !a->agent) ? cstore_conf_get(st, site_id, site) : ASR_ERR_NOMEM;
+  if (!*r && own)
+    *r = cstore_conf_get_agent(st, site_id, a->agent, own);
   if (!*r)
-    *r = cstore_conf_agents(st, site_id, agent_row, agents);
-  if (!*r) {
-    for (size_t i = 0; i < cur->n; i++)
-      json_object_set_new(vals, cur->v[i].key,
-                          json_string(cur->v[i].sealed ? "(set)" : cur->v[i].value));
-    doc = json_pack("{s:s,s:I,s:O,s:O}", "site", site, "version", (json_int_t)cur->version,
+    *r = cstore_conf_agents(st, site_id, a->agent, agent_row, agents);
+  if (!*r && own) {
+    values_json(own, vals, NULL);
+    values_json(site, eff, "site");
+    values_json(own, eff, "agent");
+    doc = json_pack("{s:s,s:s,s:I,s:O,s:O,s:O}", "site", a->site, "agent", a->agent, "version",
+                    (json_int_t)site->version, "values", vals, "effective", eff, "agents", agents);
+  } else if (!*r) {
+    values_json(site, vals, NULL);
+    doc = json_pack("{s:s,s:I,s:O,s:O}", "site", a->site, "version", (json_int_t)site->version,
                     "values", vals, "agents", agents);
   }
   json_decref(vals);
+  json_decref(eff);
   json_decref(agents);
-  free(cur);
+  free(site);
+  free(own);
   return doc;
+}
+
+static void print_agent(const json_t *v)
+{
+  const char *err = json_string_value(json_object_get(v, "error"));
+  json_int_t own = json_integer_value(json_object_get(v, "own"));
+
+  printf("agent %s (%s): applied version %lld", json_string_value(json_object_get(v, "agent")),
+         json_string_value(json_object_get(v, "hostname")),
+         (long long)json_integer_value(json_object_get(v, "applied")));
+  if (err && *err)
+    printf("; refused version %lld: %s",
+           (long long)json_integer_value(json_object_get(v, "error_version")), err);
+  if (own)
+    printf("; %lld %s of its own", (long long)own, own == 1 ? "value" : "values");
+  printf("\n");
 }
 
 static void print_show(const json_t *doc)
 {
-  const char *k;
+  const json_t *eff = json_object_get(doc, "effective");
+  const char *k, *agent = json_string_value(json_object_get(doc, "agent"));
   json_t *v;
   size_t i;
 
-  printf("site %s: configuration version %lld\n", json_string_value(json_object_get(doc, "site")),
-         (long long)json_integer_value(json_object_get(doc, "version")));
-  json_object_foreach((json_t *)json_object_get(doc, "values"), k, v)
-      printf("  %-22s %s\n", k, json_string_value(v));
-  json_array_foreach(json_object_get(doc, "agents"), i, v)
-  {
-    const char *err = json_string_value(json_object_get(v, "error"));
-
-    printf("agent %s (%s): applied version %lld", json_string_value(json_object_get(v, "agent")),
-           json_string_value(json_object_get(v, "hostname")),
-           (long long)json_integer_value(json_object_get(v, "applied")));
-    if (err && *err)
-      printf("; refused version %lld: %s",
-             (long long)json_integer_value(json_object_get(v, "error_version")), err);
-    printf("\n");
+  printf("site %s%s%s: configuration version %lld\n",
+         json_string_value(json_object_get(doc, "site")), agent ? ", agent " : "",
+         agent ? agent : "", (long long)json_integer_value(json_object_get(doc, "version")));
+  if (eff) {
+    json_object_foreach((json_t *)eff, k, v)
+        printf("  %-22s %-40s %s\n", k, json_string_value(json_object_get(v, "value")),
+               json_string_value(json_object_get(v, "from")));
+  } else {
+    json_object_foreach((json_t *)json_object_get(doc, "values"), k, v)
+        printf("  %-22s %s\n", k, json_string_value(v));
   }
+  json_array_foreach(json_object_get(doc, "agents"), i, v) print_agent(v);
 }
 
-static int history_row(const cstore_conf_audit *a, void *ctx)
+static int history_row(const cstore_conf_audit *r, void *ctx)
 {
   json_t *arr = ctx;
   char when[32];
+  cstore_conf_audit m = *r, *a = &m;
 
+  if (asr_conf_remote_sealed(a->key)) { /* a secret's old and new are "(set)" or unset */
+    a->old = a->old ? "(set)" : NULL;
+    a->new_ = a->new_ ? "(set)" : NULL;
+  }
   asr_time_iso(a->at, when, sizeof(when));
   if (arr) {
-    json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s}", "version",
+    json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s,s:s?}", "version",
                                          (json_int_t)a->version, "at", when, "key", a->key, "old",
-                                         a->old, "new", a->new_, "who", a->who));
+                                         a->old, "new", a->new_, "who", a->who, "agent", a->agent));
     return 0;
   }
-  printf("%s v%lld %s %s: %s -> %s\n", when, (long long)a->version, a->who, a->key,
+  printf("%s v%lld %s %s%s%s%s: %s -> %s\n", when, (long long)a->version, a->who,
+         a->agent ? "agent " : "", a->agent ? a->agent : "", a->agent ? " " : "", a->key,
          a->old ? a->old : "(unset)", a->new_ ? a->new_ : "(unset)");
   return 0;
 }
@@ -448,15 +736,16 @@ static int show(cstore *st, const conf_args *a, int64_t site_id)
   json_t *doc = NULL, *hist = NULL;
 
   if (a->show) {
-    doc = show_doc(st, a->site, site_id, &r);
+    doc = show_doc(st, a, site_id, &r);
     if (!r && !a->json)
       print_show(doc);
   }
   if (!r && a->history) {
     hist = a->json ? json_array() : NULL;
     if (!a->json)
-      printf("history of site %s:\n", a->site);
-    r = cstore_conf_history(st, site_id, history_row, hist);
+      printf("history of site %s%s%s:\n", a->site, a->agent ? ", agent " : "",
+             a->agent ? a->agent : "");
+    r = cstore_conf_history(st, site_id, a->agent, history_row, hist);
     if (!r && a->json)
       json_object_set_new(doc ? doc : (doc = json_object()), "history", json_incref(hist));
   }
@@ -473,6 +762,38 @@ static int show(cstore *st, const conf_args *a, int64_t site_id)
   return ccli_exit_for(r);
 }
 
+static int count_agent(const cstore_conf_agent *g, void *ctx)
+{
+  (void)g;
+  ++*(int *)ctx;
+  return 0;
+}
+
+/* The site, and the agent --agent names, which must be one of the site's. */
+static int find_scope(cstore *st, const conf_args *a, int64_t *site_id)
+{
+  asr_result r = cstore_conf_site(st, a->site, site_id);
+  int found = 0;
+
+  if (r) {
+    ccli_error("site config: %s: %s", a->site,
+               r == ASR_ERR_NOT_FOUND ? "no such site" : cstore_errmsg(st));
+    return r == ASR_ERR_NOT_FOUND ? CCLI_EXIT_FAILURE : ccli_exit_for(r);
+  }
+  if (!a->agent)
+    return -1;
+  r = cstore_conf_agents(st, *site_id, a->agent, count_agent, &found);
+  if (r) {
+    ccli_error("site config: %s", cstore_errmsg(st));
+    return ccli_exit_for(r);
+  }
+  if (!found) {
+    ccli_error("site config: %s: no such agent in site %s", a->agent, a->site);
+    return CCLI_EXIT_FAILURE;
+  }
+  return -1;
+}
+
 int csiteconf_cli(int argc, char **argv)
 {
   conf_args *a = calloc(1, sizeof(*a));
@@ -487,23 +808,21 @@ int csiteconf_cli(int argc, char **argv)
   if (status >= 0)
     goto out;
   r = ccli_open_db(a->db, &st);
+  if (!r)
+    r = seal_clear(st, a);
   if (r) {
     status = ccli_exit_for(r);
     goto out;
   }
-  r = cstore_conf_site(st, a->site, &site_id);
-  if (r) {
-    ccli_error("site config: %s: %s", a->site,
-               r == ASR_ERR_NOT_FOUND ? "no such site" : cstore_errmsg(st));
-    status = r == ASR_ERR_NOT_FOUND ? CCLI_EXIT_FAILURE : ccli_exit_for(r);
+  status = find_scope(st, a, &site_id);
+  if (status >= 0)
     goto out;
-  }
   status = a->n ? apply_changes(st, a, site_id) : CCLI_EXIT_OK;
-  if (status == CCLI_EXIT_OK && (a->show || a->history) && (!a->n || a->show || a->history))
+  if (status == CCLI_EXIT_OK && (a->show || a->history))
     status = show(st, a, site_id);
 out:
   cstore_close(st);
-  memset(a, 0, sizeof(*a));
+  asr_secret_wipe(a, sizeof(*a));
   free(a);
   return status;
 }
@@ -533,8 +852,13 @@ static int take_report(cstore *st, const cstore_agent *agent, const ingest_reque
   const char *id = json_string_value(json_object_get(j, "agent_id"));
   json_t *applied = json_object_get(j, "applied"), *ev = json_object_get(j, "error_version");
   json_t *err = json_object_get(j, "error");
+  char text[1001] = "";
   int status = 0;
 
+  /* one line, shown to operators: no control character reaches their terminal */
+  if (json_is_string(err) &&
+      asr_text_clean(text, sizeof(text), json_string_value(err), ASR_TEXT_SPACE) != ASR_OK)
+    text[0] = '\0'; /* longer than a report's line: none kept, never half of one */
   if (!json_is_object(j))
     status = fail(ans, 400, "body: not a JSON object");
   else if (!id || strcmp(id, agent->id) != 0)
@@ -545,54 +869,57 @@ static int take_report(cstore *st, const cstore_agent *agent, const ingest_reque
     status = fail(ans, 400, "error: not a string of at most 1000 bytes");
   else if (ev && !json_is_null(ev) && (!json_is_integer(ev) || json_integer_value(ev) < 0))
     status = fail(ans, 400, "error_version: not an integer >= 0");
-  else if (cstore_conf_agent_report(st, agent->id, json_integer_value(applied),
-                                    json_string_value(err), json_integer_value(ev), now))
+  else if (cstore_conf_agent_report(st, agent->id, json_integer_value(applied), text,
+                                    json_integer_value(ev), now))
     status = fail(ans, 503, "database busy");
   json_decref(j);
   return status;
 }
 
-/* The values of the configuration, pass phrases opened, into vals and secrets. */
-static int open_values(const cstore_conf *cur, const char *db_path, json_t *vals, json_t *secrets,
-                       ingest_answer *ans)
+/* The values of the agent: the site's, its own over them, secrets opened; pass phrases
+ * into secrets, the rest (communities too) into vals. site and own are scratch. */
+static int agent_values(cstore *st, const char *db_path, const cstore_agent *agent,
+                        cstore_conf *site, cstore_conf *own, json_t *vals, json_t *secrets,
+                        ingest_answer *ans)
 {
-  char key[ASR_SEAL_KEY_HEX + 1] = "", path[1100], err[600], aad[200];
-  char plain[ASR_SEAL_MAX_PLAIN + 1];
-  bool have_key = false;
-  int status = 0;
+  char key[ASR_SEAL_KEY_HEX + 1] = "", path[1100], err[600] = "";
+  const cstore_conf *layer[2] = {site, own};
+  asr_result r = cstore_conf_get(st, agent->site_id, site);
 
-  for (size_t i = 0; i < cur->n && !status; i++) {
-    if (!cur->v[i].sealed) {
-      json_object_set_new(vals, cur->v[i].key, json_string(cur->v[i].value));
-      continue;
-    }
-    if (!have_key && (csiteconf_key_path(db_path, path, sizeof(path)) != ASR_OK ||
-                      read_key(path, false, key, err, sizeof(err)) != ASR_OK)) {
+  if (!r)
+    r = cstore_conf_get_agent(st, agent->site_id, agent->id, own);
+  if (r)
+    return fail(ans, 503, "database busy");
+  if (any_sealed(site) || any_sealed(own)) {
+    r = csiteconf_key_path(db_path, path, sizeof(path));
+    if (!r && (r = read_key(path, false, key, err, sizeof(err))) != ASR_OK)
       asr_log(ASR_LOG_ERR, "configuration: %s", err);
-      status = fail(ans, 500, "configuration: the pass phrases cannot be opened");
-      break;
-    }
-    have_key = true;
-    if (seal_aad(cur->site_id, cur->v[i].key, aad, sizeof(aad)) != ASR_OK ||
-        asr_unseal(key, aad, cur->v[i].value, plain, sizeof(plain)) != ASR_OK) {
-      asr_log(ASR_LOG_ERR, "configuration: site %lld: %s does not open with the key",
-              (long long)cur->site_id, cur->v[i].key);
-      status = fail(ans, 500, "configuration: the pass phrases cannot be opened");
-      break;
-    }
-    json_object_set_new(secrets, cur->v[i].key, json_string(plain));
-    asr_secret_wipe(plain, sizeof(plain));
+    if (!r)
+      r = open_conf(key, NULL, site);
+    if (!r)
+      r = open_conf(key, agent->id, own);
+    asr_secret_wipe(key, sizeof(key));
+    if (r)
+      return fail(ans, 500, "configuration: the secrets cannot be opened");
   }
-  asr_secret_wipe(key, sizeof(key));
-  return status;
+  for (size_t k = 0; k < 2; k++) {
+    for (size_t i = 0; i < layer[k]->n; i++) {
+      const cstore_conf_value *v = &layer[k]->v[i];
+      json_t *to = asr_conf_remote_key(v->key) == ASR_CONF_KEY_SECRET ? secrets : vals;
+
+      json_object_set_new(to, v->key, json_string(v->value));
+    }
+  }
+  return 0;
 }
 
-/* {"config": "<signed document>", "signature": "v1=..."} */
-static int signed_answer(const cstore_agent *agent, const cstore_conf *cur, json_t *vals,
-                         json_t *secrets, int64_t now, ingest_answer *ans)
+/* {"config": "<signed document>", "signature": "v1=..."}, at most CSITECONF_MAX_ANSWER
+ * bytes (what an agent keeps of an answer). */
+static int signed_answer(const cstore_agent *agent, int64_t version, json_t *vals, json_t *secrets,
+                         int64_t now, ingest_answer *ans)
 {
   json_t *doc =
-      json_pack("{s:s,s:I,s:I,s:O,s:O}", "agent_id", agent->id, "version", (json_int_t)cur->version,
+      json_pack("{s:s,s:I,s:I,s:O,s:O}", "agent_id", agent->id, "version", (json_int_t)version,
                 "issued_at", (json_int_t)now, "values", vals, "secrets", secrets);
   char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   char sig[ASR_SIGN_HEADER_LEN + 1];
@@ -603,8 +930,14 @@ static int signed_answer(const cstore_agent *agent, const cstore_conf *cur, json
     status = fail(ans, 500, "configuration: cannot sign the answer");
   else
     status = answer(ans, 200, json_pack("{s:s,s:s}", "config", text, "signature", sig));
+  if (status == 200 && strlen(ans->body) > CSITECONF_MAX_ANSWER) {
+    asr_log(ASR_LOG_ERR, "configuration: agent %s: the answer would be %zu bytes (at most %u)",
+            agent->id, strlen(ans->body), CSITECONF_MAX_ANSWER);
+    asr_secret_wipe(ans->body, strlen(ans->body));
+    status = fail(ans, 500, "configuration: larger than an agent takes");
+  }
   if (text)
-    memset(text, 0, strlen(text));
+    asr_secret_wipe(text, strlen(text));
   free(text);
   json_decref(doc);
   return status;
@@ -613,7 +946,7 @@ static int signed_answer(const cstore_agent *agent, const cstore_conf *cur, json
 int csiteconf_checkin(cstore *st, const char *db_path, const cstore_agent *agent,
                       const ingest_request *req, int64_t now, ingest_answer *ans)
 {
-  cstore_conf *cur = NULL;
+  cstore_conf *site = NULL, *own = NULL;
   json_t *vals = json_object(), *secrets = json_object();
   int64_t ts = 0;
   int status;
@@ -631,17 +964,21 @@ int csiteconf_checkin(cstore *st, const char *db_path, const cstore_agent *agent
   status = take_report(st, agent, req, now, ans);
   if (status)
     goto out;
-  cur = malloc(sizeof(*cur));
-  if (!cur || cstore_conf_get(st, agent->site_id, cur) != ASR_OK) {
-    status = fail(ans, 503, "database busy");
-    goto out;
-  }
-  status = open_values(cur, db_path, vals, secrets, ans);
+  site = malloc(sizeof(*site));
+  own = malloc(sizeof(*own));
+  status = site && own && vals && secrets
+               ? agent_values(st, db_path, agent, site, own, vals, secrets, ans)
+               : fail(ans, 500, "out of memory");
   if (!status)
-    status = signed_answer(agent, cur, vals, secrets, now, ans);
+    status = signed_answer(agent, site->version, vals, secrets, now, ans);
 out:
   json_decref(vals);
   json_decref(secrets);
-  free(cur);
+  if (site)
+    asr_secret_wipe(site, sizeof(*site));
+  if (own)
+    asr_secret_wipe(own, sizeof(*own));
+  free(site);
+  free(own);
   return status;
 }

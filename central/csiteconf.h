@@ -2,10 +2,13 @@
  * `asr-central site config` and the agents' check-in, POST /v1/config
  * (docs/protocol.md, "Remote configuration").
  *
- * Values are checked with the agent's own table (conf/conf.h, asr_conf_check_remote), so
- * the central accepts exactly what an agent would. SNMPv3 pass phrases are sealed at rest
- * (wire/seal.h) with the key of a 0600 file: DB.key beside the database unless
- * --key-file names another; the first pass phrase set creates it. */
+ * A site has values, and each of its agents may have values of its own over them
+ * (--agent). Values are checked with the agent's own table (conf/conf.h,
+ * asr_conf_check_remote), so the central accepts exactly what an agent would: a change of
+ * the site's is checked with each agent's own values over it too. The secrets (SNMPv3
+ * pass phrases and communities, asr_conf_remote_sealed) never come from the command line,
+ * are never shown, and are sealed at rest (wire/seal.h) with the key of a 0600 file,
+ * DB.key beside the database (serve reads it there), which the first secret set creates. */
 #ifndef ASR_CSITECONF_H
 #define ASR_CSITECONF_H
 
@@ -17,6 +20,8 @@
 
 #define CSITECONF_PATH "/v1/config"
 #define CSITECONF_MAX_BODY (64u << 10)
+/* the longest answer: an agent keeps 64 KiB of one (uplink/http.h, ASR_HTTP_BODY_MAX) */
+#define CSITECONF_MAX_ANSWER ((64u << 10) - 1)
 
 /* asr-central site config NAME ... (argv[0] is "config"). */
 int csiteconf_cli(int argc, char **argv);

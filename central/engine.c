@@ -19,6 +19,7 @@
 #include "central/mail.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define TYPE_CODE_MAX 64 /* PrtMarkerSuppliesTypeTC codes tried when mapping a name */
@@ -93,17 +94,15 @@ static void say(const eng *e, const char *fmt, ...) __attribute__((format(printf
  * printer-sent strings replaced. */
 static void say(const eng *e, const char *fmt, ...)
 {
-  char line[1024];
+  char raw[1024], line[1024];
   va_list ap;
 
   va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof(line), fmt, ap);
+  int n = vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
   if (n < 0)
     return;
-  for (char *c = line; *c; c++) /* printer-sent text: no control characters */
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '?';
+  asr_text_tty(raw, line, sizeof(line)); /* printer-sent text: nothing unsafe (common/text.h) */
   asr_log(ASR_LOG_INFO, "replenish: %s", line);
   if (e->o && e->o->say)
     e->o->say(e->o->say_ctx, line);

@@ -116,6 +116,7 @@ static const directive directives[] = {
     {"log_level", T_LOGLEVEL, F(log_level), 0, 0, "info", 1},
     /* the central's configuration (issue 17) */
     {"remote_config", T_ONOFF, F(remote_config), 0, 0, "on", 1},
+    {"config_checkin", T_DURATION, F(config_checkin), 5 * MINUTE, DAY, "1h", 1},
 };
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -1201,6 +1202,15 @@ int asr_conf_remote_key(const char *name)
   return ASR_CONF_KEY_DIRECTIVE;
 }
 
+int asr_conf_remote_sealed(const char *name)
+{
+  const directive *d = find(name);
+
+  if (asr_conf_remote_key(name) == ASR_CONF_KEY_SECRET)
+    return 1;
+  return d && (d->type == T_COMMUNITY || d->type == T_TCOMM);
+}
+
 asr_result asr_conf_check_pass(const char *name, const char *v, char *why, size_t n)
 {
   size_t len = strlen(v);
@@ -1336,7 +1346,7 @@ asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_co
 
   asr_conf_defaults(c);
   memset(&p, 0, sizeof(p));
-  p.path = "(defaults)";
+  p.path = ov->label ? ov->label : "(defaults)"; /* names the checks between directives */
   p.c = c;
   p.err = err;
   p.ctx = ctx;

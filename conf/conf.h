@@ -65,7 +65,8 @@ typedef struct {
   /* bound of the outbox's batches in MB (default 100) */
   unsigned outbox_max_mb;
   /* the central's configuration (issue 17) */
-  int remote_config;                             /* remote_config: on (1, default) or off */
+  int remote_config;      /* remote_config: on (1, default) or off */
+  int64_t config_checkin; /* config_checkin: seconds between light check-ins, default 3600 */
   unsigned char source[ASR_CONF_MAX_DIRECTIVES]; /* asr_conf_source of each directive */
 } asr_conf;
 
@@ -121,6 +122,10 @@ asr_result asr_conf_check_remote(const asr_conf_overlay *ov, asr_conf *c, asr_co
  * a pass phrase (v3_auth_pass, v3_priv_pass), 0 for a directive only the file sets
  * (database, endpoint, proxy, remote_config...), -1 for an unknown name. */
 int asr_conf_remote_key(const char *name);
+
+/* 1 when the central keeps the value of name sealed at rest and never shows it: the
+ * SNMPv3 pass phrases and the communities (community, target_community); else 0. */
+int asr_conf_remote_sealed(const char *name);
 
 /* Checks an SNMPv3 pass phrase (8 to 127 bytes, no control character); why names the
  * problem, never the pass phrase. */

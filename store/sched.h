@@ -1,8 +1,9 @@
 /* store/sched.h: what the daemon remembers of its schedule across restarts (schema version
  * 5 in store/schema.h; the SQL lives in store/sched.c).
  *
- * The daemon records when it last started each periodic job ("discovery", "poll"), before
- * running it, with a fingerprint of what the job covered (the scan targets). After a
+ * The daemon records when it last started each periodic job ("discovery", "poll",
+ * "checkin"), before running it, with a fingerprint of what the job covered (the scan
+ * targets). After a
  * restart, by hand, by a crash or by the watchdog, a job is due one interval after its
  * last start, not at once: a discovery that crashes or runs long cannot hold polls and
  * uploads back by running again at every start. */

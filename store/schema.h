@@ -119,7 +119,8 @@
  *
  * Schema (version 5): the daemon's schedule (store/sched.c holds its SQL)
  * ------------------------------------------------------------------------
- * schedule: one row per periodic job of the daemon ("discovery", "poll"): last_start
+ * schedule: one row per periodic job of the daemon ("discovery", "poll", "checkin": the
+ *   check-in with the central, issue 17): last_start
  *   (epoch seconds, written before the job runs) and fingerprint (what it covered: a hash
  *   of the scan targets), so that a restart does not run them again at once. */
 #ifndef ASR_SCHEMA_H

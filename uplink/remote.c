@@ -131,6 +131,10 @@ asr_result asr_remote_checkin(const asr_http_opts *o, const asr_outbox_cred *cre
   else if (res.status != 200) {
     asr_fmt_cut(err, n, "configuration: the central answered %ld", res.status);
     r = ASR_ERR_PROTOCOL;
+  } else if (res.body_len > ASR_REMOTE_MAX_ANSWER) {
+    asr_fmt_cut(err, n, "configuration: the answer is larger than %u bytes: refused",
+                (unsigned)ASR_REMOTE_MAX_ANSWER);
+    r = ASR_ERR_TOO_LARGE;
   } else
     r = asr_remote_verify(cred->secret, cred->agent_id, res.body, asr_clock_wall(), out, err, n);
 out:

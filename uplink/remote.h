@@ -19,7 +19,9 @@
 #include "wire/http.h"
 
 #define ASR_REMOTE_PATH "/v1/config"
-#define ASR_REMOTE_MAX_ANSWER (256u << 10)
+/* the longest answer taken: what asr_http_post keeps of one, less a byte (a longer one is
+ * refused as too large, never parsed cut) */
+#define ASR_REMOTE_MAX_ANSWER (ASR_HTTP_BODY_MAX - 1)
 
 /* What the agent reports at a check-in. */
 typedef struct {
@@ -41,8 +43,9 @@ typedef struct {
 asr_result asr_remote_verify(const char *secret_hex, const char *agent_id, const char *body,
                              int64_t now, asr_remote_doc *out, char *err, size_t n);
 
-/* POSTs the report, signed, and verifies the answer into out. Transport errors and
- * non-200 answers come back with err set. */
+/* POSTs the report, signed, and verifies the answer into out. Transport errors, non-200
+ * answers and answers over ASR_REMOTE_MAX_ANSWER (ASR_ERR_TOO_LARGE) come back with err
+ * set. */
 asr_result asr_remote_checkin(const asr_http_opts *o, const asr_outbox_cred *cred,
                               const asr_remote_report *rep, asr_remote_doc *out, char *err,
                               size_t n);

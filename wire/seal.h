@@ -1,6 +1,6 @@
 /* seal.h: secrets encrypted at rest (AES-256-GCM, OpenSSL EVP), for asr-central's copy of
- * the SNMPv3 pass phrases it sends to agents (issue 17). With sign.c and b64.c the only OpenSSL
- * code of the project (wire/).
+ * the SNMPv3 pass phrases and communities it sends to agents (issue 17). With sign.c and b64.c
+ * the only OpenSSL code of the project (wire/).
  *
  * A sealed value is text: "g1:" + hex(12-byte random nonce | ciphertext | 16-byte tag),
  * the additional data binding it to where it is stored (e.g. "site:NAME:v3_auth_pass"),
@@ -12,8 +12,8 @@
 
 #include "common/result.h"
 
-#define ASR_SEAL_KEY_HEX 64    /* a key: 32 random bytes as hex */
-#define ASR_SEAL_MAX_PLAIN 512 /* longest secret sealed */
+#define ASR_SEAL_KEY_HEX 64     /* a key: 32 random bytes as hex */
+#define ASR_SEAL_MAX_PLAIN 1024 /* longest secret sealed (a community list: a line) */
 #define ASR_SEAL_TEXT_MAX (3 + 2 * (12 + ASR_SEAL_MAX_PLAIN + 16) + 1)
 
 /* Seals plain (at most ASR_SEAL_MAX_PLAIN bytes) under key_hex with the additional data

@@ -15,7 +15,10 @@
 #   - refuses to enrol when the CA file does not match the central's certificate (OpenSSL
 #     checks it; curl's Schannel did not under Wine), then enrols with the right CA file;
 #   - uploads, and `asr-central devices --format json` has every printer with as many
-#     readings as the agent sent.
+#     readings as the agent sent;
+#   - takes a remote configuration change made at the central (issue 17): `config fetch`
+#     applies it (its pass phrase written beside the database) and `config show` has the
+#     central's values, never the secrets.
 # Paths given to the agent are Windows paths (Z:\..., Wine's drive for /). Only the exit status's being
 # zero or not is checked (Wine's non-zero codes differ). Exit 0 pass, 1 fail, 77 skip.
 # Everything started here (snmpsimd, asr-central, wineserver) is stopped on exit.
@@ -141,4 +144,26 @@ jcheck "254 devices at the central, site winfleet, with supplies" "$O.cd" \
 check "central readings = agent readings, per device" readings_match "$O.as" "$O.cd"
 jcheck "nothing pending at the agent" "$O.as" \
   'd["uplink"]["pending_batches"] == 0 and d["uplink"]["pending_readings"] == 0'
+
+# --- a remote configuration change reaches the agent under Wine (issue 17) ----------------
+CONF=$TMPD/agent.conf
+printf 'database %s\nscan_targets %s\n' "$ASR_AGENT_DB" "$NET.1" >"$CONF"
+printf 'public win-s3cret\nauthpass-w1n\n' >"$TMPD/secrets.in"
+run "$O.sc" "$E.sc" "$ASR_CENTRAL" site config winfleet --db "$CENTRAL_DB" --by wine-test \
+  --set "scan_targets=$NET.1-20" --set poll_interval=30m --set community=- --set v3_user=ops \
+  --set v3_auth_proto=SHA --set v3_auth_pass=- <"$TMPD/secrets.in"
+check "site config: a change at the central (exit 0)" test "$RC" = 0
+[ "$RC" = 0 ] || show "$E.sc"
+run "$O.cf" "$E.cf" "$ASR_AGENT" config fetch --config "$(winpath "$CONF")"
+check "config fetch under Wine: applied (exit 0)" grep -q "new version of the central applied" "$O.cf"
+[ "$RC" = 0 ] || show "$E.cf"
+check "the remote configuration and its pass phrase are kept beside the database" \
+  test -s "$TMPD/remote-config.json" -a -s "$TMPD/remote-secrets"
+run "$O.cs" "$E.cs" "$ASR_AGENT" config show --config "$(winpath "$CONF")"
+check "config show: the central's range and poll interval" sh -c \
+  "grep -q '^scan_targets *$NET.1-20 *central' '$O.cs' && grep -q '^poll_interval *30m *central' '$O.cs'"
+check "config show: the pass phrase and communities set, never shown" sh -c \
+  "grep -q '^v3_auth_pass *(set) *central' '$O.cs' && grep -q '^community *(2 set) *central' '$O.cs' && ! grep -q -e authpass-w1n -e win-s3cret '$O.cs' '$E.cs' '$E.cf'"
+run "$O.sa" "$E.sa" "$ASR_CENTRAL" site config winfleet --db "$CENTRAL_DB" --show --format json
+jcheck "the central sees the version applied" "$O.sa" 'd["agents"][0]["applied"] == d["version"] == 1'
 finish

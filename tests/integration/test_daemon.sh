@@ -49,6 +49,9 @@ alert_upload immediate
 silent_after 24h
 disconnected_after 3d
 log_level info
+# the check-in besides the uploads once a day, not 720 times a month (test_remote_config
+# covers the hourly one)
+config_checkin 1d
 CONF
 
 # fleet ADDR=RECORDING...: (re)starts the simulator with these printers.

@@ -148,6 +148,14 @@ START_TEST(test_start_schedule)
   d.next_prune = T0 + 60;
   d.next_discovery = T0 + 10;
   ck_assert_int_eq(asr_daemon_next_due(&d), T0 + 50);
+  /* the check-in with the central counts once enrolled, unless remote_config is off */
+  ck_assert_int_eq(d.next_checkin, T0);
+  d.next_checkin = T0 + 20;
+  ck_assert_int_eq(asr_daemon_next_due(&d), T0 + 50);
+  d.enrolled = true;
+  ck_assert_int_eq(asr_daemon_next_due(&d), T0 + 20);
+  d.conf.remote_config = 0;
+  ck_assert_int_eq(asr_daemon_next_due(&d), T0 + 50);
 }
 END_TEST
 

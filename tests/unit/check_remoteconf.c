@@ -79,6 +79,40 @@ START_TEST(test_remote_keys)
   ck_assert_int_eq(asr_conf_remote_key("database"), 0);
   ck_assert_int_eq(asr_conf_remote_key("secrets_file"), 0);
   ck_assert_int_eq(asr_conf_remote_key("no_such_thing"), -1);
+  /* the light check-in's schedule is the central's to tune too */
+  ck_assert_int_eq(asr_conf_remote_key("config_checkin"), ASR_CONF_KEY_DIRECTIVE);
+  /* secrets at the central: the pass phrases and the communities, nothing else */
+  ck_assert_int_eq(asr_conf_remote_sealed("v3_auth_pass"), 1);
+  ck_assert_int_eq(asr_conf_remote_sealed("v3_priv_pass"), 1);
+  ck_assert_int_eq(asr_conf_remote_sealed("community"), 1);
+  ck_assert_int_eq(asr_conf_remote_sealed("target_community"), 1);
+  ck_assert_int_eq(asr_conf_remote_sealed("scan_targets"), 0);
+  ck_assert_int_eq(asr_conf_remote_sealed("v3_user"), 0);
+  ck_assert_int_eq(asr_conf_remote_sealed("no_such_thing"), 0);
+}
+END_TEST
+
+/* asr_conf_check_remote of one value. */
+static asr_result remote_check(const char *name, const char *value)
+{
+  asr_conf_pair p = {name, value};
+  asr_conf_overlay ov = {&p, 1, "site", NULL};
+
+  n_errs = 0;
+  return asr_conf_check_remote(&ov, &c, collect, NULL);
+}
+
+/* config_checkin: a duration from 5m to 1d, 1h by default, reloadable. */
+START_TEST(test_config_checkin)
+{
+  asr_conf_defaults(&c);
+  ck_assert_int_eq(c.config_checkin, 3600);
+  ck_assert_int_eq(asr_conf_reloadable("config_checkin"), 1);
+  ck_assert_int_eq(remote_check("config_checkin", "5m"), ASR_OK);
+  ck_assert_int_eq(remote_check("config_checkin", "1d"), ASR_OK);
+  ck_assert_int_eq(remote_check("config_checkin", "4m"), ASR_ERR_PARSE);
+  ck_assert_int_eq(remote_check("config_checkin", "25h"), ASR_ERR_PARSE);
+  ck_assert_int_eq(remote_check("config_checkin", "often"), ASR_ERR_PARSE);
 }
 END_TEST
 
@@ -134,7 +168,8 @@ START_TEST(test_central_check_accepts_and_cross_checks)
   ov = (asr_conf_overlay){cross, 1, "site", NULL};
   n_errs = 0;
   ck_assert_int_eq(asr_conf_check_remote(&ov, &c, collect, NULL), ASR_ERR_PARSE);
-  ck_assert_msg(strstr(errs[0], "silent_after (1d) is shorter than poll_interval (2d)"), "%s",
+  /* a check between directives names the configuration too (a site, or an agent of one) */
+  ck_assert_msg(strstr(errs[0], "site: silent_after (1d) is shorter than poll_interval (2d)"), "%s",
                 errs[0]);
   ov = (asr_conf_overlay){bad, 2, "site", NULL};
   n_errs = 0;
@@ -382,6 +417,7 @@ static Suite *suite(void)
 
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, test_remote_keys);
+  tcase_add_test(t, test_config_checkin);
   tcase_add_test(t, test_central_check_is_the_file_check);
   tcase_add_test(t, test_central_check_accepts_and_cross_checks);
   tcase_add_test(t, test_precedence);
