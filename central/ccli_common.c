@@ -4,9 +4,11 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "central/cstore.h"
 #include "common/log.h"
+#include "common/text.h"
 
 void ccli_error(const char *fmt, ...)
 {
@@ -76,4 +78,36 @@ void ccli_print_doc(const char *key, void *arr)
   if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
     putchar('\n');
   json_decref(doc);
+}
+
+int ccli_parse_format(const char *s, int *fmt)
+{
+  static const char *const names[] = {"table", "json", "csv"};
+
+  for (int i = 0; i < 3; i++) {
+    if (strcmp(s, names[i]) == 0) {
+      *fmt = i;
+      return 0;
+    }
+  }
+  ccli_error("--format: '%s' is not table, json or csv", s);
+  return -1;
+}
+
+void ccli_csv_field(const char *v, const char *sep)
+{
+  putchar('"');
+  if (v[0] && strchr("=+-@", v[0]))
+    putchar('\'');
+  for (size_t k; *v; v += k) { /* printer-sent text: nothing unsafe (common/text.h) */
+    const char *rep = asr_text_step(v, &k, ASR_TEXT_QMARK);
+
+    if (rep)
+      fputs(rep, stdout);
+    else if (*v == '"')
+      fputs("\"\"", stdout);
+    else
+      fwrite(v, 1, k, stdout);
+  }
+  printf("\"%s", sep);
 }

@@ -31,6 +31,17 @@ int ccli_exit_for(asr_result r);
 /* Prints {"KEY": arr} (arr a JSON array) as indented JSON on stdout. */
 void ccli_print_doc(const char *key, void *arr);
 
+/* Output formats of the commands that have three (--format table|json|csv). */
+enum { CCLI_FMT_TABLE, CCLI_FMT_JSON, CCLI_FMT_CSV };
+
+/* --format's word into *fmt; -1 (message printed) when it is none of them. */
+int ccli_parse_format(const char *s, int *fmt);
+
+/* Prints one CSV field, quoted, quotes doubled, unsafe characters (common/text.h) as '?'
+ * and line breaks as spaces, and a leading = + - @ defused (spreadsheet formulas: device
+ * strings come from printers), then sep. */
+void ccli_csv_field(const char *v, const char *sep);
+
 /* Routes asr_log() to stderr as "asr-central: LEVEL: message" at the given verbosity. */
 void ccli_log_init(int verbose);
 

@@ -16,7 +16,6 @@
 #include "common/util.h"
 
 enum { M_DB = 1, M_SITE, M_FROM, M_TO, M_FORMAT, M_HELP };
-enum { FMT_TABLE, FMT_JSON, FMT_CSV };
 
 typedef struct {
   const char *db, *site, *from, *to;
@@ -51,20 +50,6 @@ static asr_result parse_day(const char *opt, const char *s, int64_t *out)
   return ASR_OK;
 }
 
-static int parse_fmt(const char *s, int *fmt)
-{
-  static const char *const names[] = {"table", "json", "csv"};
-
-  for (int i = 0; i < 3; i++) {
-    if (strcmp(s, names[i]) == 0) {
-      *fmt = i;
-      return 0;
-    }
-  }
-  ccli_error("--format: '%s' is not table, json or csv", s);
-  return -1;
-}
-
 static int meters_args(int argc, char **argv, meters_opts *o)
 {
   static const struct option longopts[] = {
@@ -90,7 +75,7 @@ static int meters_args(int argc, char **argv, meters_opts *o)
       o->to = optarg;
     else if (c == M_HELP || c == 'h')
       return 1;
-    else if (c != M_FORMAT || parse_fmt(optarg, &o->fmt) != 0)
+    else if (c != M_FORMAT || ccli_parse_format(optarg, &o->fmt) != 0)
       return -1;
   }
   return optind == argc ? 0 : -1;
@@ -120,26 +105,6 @@ static asr_result period(const meters_opts *o, int64_t *from, int64_t *until)
   return r;
 }
 
-/* One CSV field, quoted, quotes doubled, control characters as spaces, and a leading
- * = + - @ defused (spreadsheet formulas): device strings come from printers. */
-static void csv_field(const char *v, const char *sep)
-{
-  putchar('"');
-  if (v[0] && strchr("=+-@", v[0]))
-    putchar('\'');
-  for (size_t k; *v; v += k) { /* printer-sent text: nothing unsafe (common/text.h) */
-    const char *rep = asr_text_step(v, &k, ASR_TEXT_QMARK);
-
-    if (rep)
-      fputs(rep, stdout);
-    else if (*v == '"')
-      fputs("\"\"", stdout);
-    else
-      fwrite(v, 1, k, stdout);
-  }
-  printf("\"%s", sep);
-}
-
 static json_t *row_json(const cmeters_row *m)
 {
   json_t *o = json_pack(
@@ -164,9 +129,9 @@ static void print_head(meters_out *x)
   if (x->headed)
     return;
   x->headed = true;
-  if (x->fmt == FMT_CSV)
+  if (x->fmt == CCLI_FMT_CSV)
     printf("site,device,model,meter,unit,source,start_t,start,end_t,end,usage,flagged\n");
-  else if (x->fmt == FMT_TABLE)
+  else if (x->fmt == CCLI_FMT_TABLE)
     printf("%-16s %-28s %-14s %-12s %12s %12s %10s %s\n", "SITE", "DEVICE", "METER", "UNIT",
            "START", "END", "USAGE", "FLAGGED");
 }
@@ -177,15 +142,15 @@ static int print_row(const cmeters_row *m, void *ctx)
   char a[32], b[40], c[20], d[16];
 
   print_head(x);
-  if (x->fmt == FMT_JSON)
+  if (x->fmt == CCLI_FMT_JSON)
     return json_array_append_new(x->rows, row_json(m)) != 0;
-  if (x->fmt == FMT_CSV) {
-    csv_field(m->site, ",");
-    csv_field(m->device, ",");
-    csv_field(m->model, ",");
-    csv_field(m->meter, ",");
-    csv_field(m->unit, ",");
-    csv_field(m->source, ",");
+  if (x->fmt == CCLI_FMT_CSV) {
+    ccli_csv_field(m->site, ",");
+    ccli_csv_field(m->device, ",");
+    ccli_csv_field(m->model, ",");
+    ccli_csv_field(m->meter, ",");
+    ccli_csv_field(m->unit, ",");
+    ccli_csv_field(m->source, ",");
     printf("%lld,%lld,%lld,%lld,%lld,", (long long)m->start_t, (long long)m->start,
            (long long)m->end_t, (long long)m->end, (long long)m->usage);
     printf("%lld\n", (long long)m->flagged);
@@ -200,8 +165,8 @@ static int print_row(const cmeters_row *m, void *ctx)
 
 int ccli_meters(int argc, char **argv)
 {
-  meters_opts o = {NULL, NULL, NULL, NULL, FMT_TABLE};
-  meters_out x = {FMT_TABLE, false, NULL};
+  meters_opts o = {NULL, NULL, NULL, NULL, CCLI_FMT_TABLE};
+  meters_out x = {CCLI_FMT_TABLE, false, NULL};
   cstore *st = NULL;
   int64_t from = 0, until = 0;
   int a = meters_args(argc, argv, &o);
@@ -217,14 +182,14 @@ int ccli_meters(int argc, char **argv)
   if (r)
     return ccli_exit_for(r);
   x.fmt = o.fmt;
-  x.rows = o.fmt == FMT_JSON ? json_array() : NULL;
-  if (o.fmt == FMT_JSON && !x.rows)
+  x.rows = o.fmt == CCLI_FMT_JSON ? json_array() : NULL;
+  if (o.fmt == CCLI_FMT_JSON && !x.rows)
     r = ASR_ERR_NOMEM;
   if (!r)
     r = cmeters_period(st, o.site, from, until, print_row, &x);
   if (r)
     ccli_error("%s", r == ASR_ERR_NOMEM ? "out of memory" : cstore_errmsg(st));
-  else if (o.fmt == FMT_JSON)
+  else if (o.fmt == CCLI_FMT_JSON)
     ccli_print_doc("meters", x.rows);
   else
     print_head(&x);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "central/calertmail.h"
 #include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/engine.h"
@@ -121,13 +122,15 @@ int ccli_rp_serve_option(int c, const char *arg)
   return rp_option(&serve_rp, c, arg);
 }
 
-/* The rules: defaults, then --rules FILE, then --disconnect-days. */
-static asr_result rp_conf(const rp_opts *o, asr_rp_conf *c)
+/* The rules: defaults, then --rules FILE, then --disconnect-days; the file's alert mail
+ * settings into *a. */
+static asr_result rp_conf_all(const rp_opts *o, asr_rp_conf *c, calert_conf *a)
 {
   char err[512];
 
   asr_rp_conf_default(c);
-  if (o->rules && crules_load(o->rules, c, err, sizeof(err)) != ASR_OK) {
+  calert_conf_default(a);
+  if (o->rules && crules_load_all(o->rules, c, a, err, sizeof(err)) != ASR_OK) {
     ccli_error("%s", err);
     return ASR_ERR_USAGE;
   }
@@ -138,6 +141,27 @@ static asr_result rp_conf(const rp_opts *o, asr_rp_conf *c)
     return ASR_ERR_USAGE;
   }
   return ASR_OK;
+}
+
+static asr_result rp_conf(const rp_opts *o, asr_rp_conf *c)
+{
+  calert_conf a;
+
+  return rp_conf_all(o, c, &a);
+}
+
+/* Decides the alert mails still to decide (calertmail.h), queuing them in the outbox. */
+static asr_result rp_alert_mails(cstore *st, const calert_conf *a, const char *from, size_t *mails)
+{
+  calert_mail_report rep;
+  asr_result r = calert_mail_queue(st, a, from, asr_clock_now(), &rep);
+
+  *mails = rep.mails;
+  if (r)
+    asr_log(ASR_LOG_ERR, "alert mails: %s", cstore_errmsg(st));
+  else if (rep.mails)
+    asr_log(ASR_LOG_INFO, "alert mails: %zu queued", rep.mails);
+  return r;
 }
 
 /* The SMTP settings of o (password read from its 0600 file into pw). */
@@ -578,17 +602,24 @@ int ccli_order(int argc, char **argv)
 int ccli_mail(int argc, char **argv)
 {
   rp_opts o = {.disconnect_days = -1};
+  asr_rp_conf rules;
+  calert_conf alerts;
+  size_t queued = 0;
   cstore *st = NULL;
   asr_result r;
 
   if (rp_args(argc, argv, &o) || optind != argc || o.flush == o.status) {
     fprintf(stderr, "usage: asr-central mail --flush --db FILE --smtp-url URL --mail-from ADDRESS\n"
                     "         [--smtp-user USER --smtp-password-file FILE] [--smtp-ca-file FILE]"
-                    " [--smtp-starttls]\n"
+                    " [--smtp-starttls] [--rules FILE]\n"
                     "       asr-central mail --status --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
-  r = ccli_open_db(o.db, &st);
+  r = o.flush ? rp_conf_all(&o, &rules, &alerts) : ASR_OK;
+  if (!r)
+    r = ccli_open_db(o.db, &st);
+  if (!r && o.flush && o.rules) /* the settings serve uses: decisions are for good */
+    r = rp_alert_mails(st, &alerts, o.mail_from, &queued);
   if (!r && o.flush)
     r = rp_flush(st, &o);
   if (!r && o.status)
@@ -613,6 +644,7 @@ static struct {
   pthread_mutex_t mu;
   char db[4096];
   asr_rp_conf conf;
+  calert_conf alerts;
   asr_smtp_conf smtp;
   char pw[CNOTIFY_PASSWORD_MAX];
   bool mail;
@@ -652,11 +684,13 @@ static bool runner_stopping(void)
   return s;
 }
 
-/* One tick: the day's run when a new day began, the outbox when due. */
+/* One tick: the day's run when a new day began, the alert mails, the outbox when due (at
+ * once when something was queued). */
 static void runner_tick(cstore *st, int64_t *last_flush)
 {
   cengine_report rep;
   cnotify_report nrep;
+  size_t alert_mails = 0;
   int64_t now = asr_clock_now(), mono = asr_monotonic_ms() / 1000;
   cengine_opts eo = {.mail_from = serve_rp.mail_from, .now = now};
 
@@ -668,8 +702,9 @@ static void runner_tick(cstore *st, int64_t *last_flush)
   else if (!rep.already_ran)
     asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
             (long long)rep.day, rep.orders, rep.notices, rep.mails);
-  if (!runner.mail ||
-      (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0 && !runner_kicked()))
+  rp_alert_mails(st, &runner.alerts, serve_rp.mail_from, &alert_mails);
+  if (!runner.mail || (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0 &&
+                       alert_mails == 0 && !runner_kicked()))
     return;
   *last_flush = mono;
   if (cnotify_flush(st, &runner.smtp, now, 0, &nrep) != ASR_OK)
@@ -699,7 +734,7 @@ static void *runner_main(void *arg)
 
 int ccli_rp_start(const char *db)
 {
-  asr_result r = rp_conf(&serve_rp, &runner.conf);
+  asr_result r = rp_conf_all(&serve_rp, &runner.conf, &runner.alerts);
 
   if (r || asr_strlcpy(runner.db, db, sizeof(runner.db)) != ASR_OK)
     return CCLI_EXIT_USAGE;
@@ -709,6 +744,9 @@ int ccli_rp_start(const char *db)
   runner.smtp.timeout_ms = CCLI_SMTP_TIMEOUT_MS; /* a stop waits at most this long */
   if (!runner.mail)
     asr_log(ASR_LOG_WARN, "no --smtp-url: the notices wait in the outbox");
+  if (!runner.alerts.service[0])
+    asr_log(ASR_LOG_INFO, "no alert_service_address in the rules: alerts routed to service"
+                          " are not mailed");
   runner.stop = 0;
   if (pthread_create(&runner.th, NULL, runner_main, NULL) != 0) {
     ccli_error("cannot start the replenishment thread");

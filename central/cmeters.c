@@ -26,19 +26,26 @@ static const char *const x_sql[] = {
     [X_METER_ADD] = "INSERT OR IGNORE INTO meter_reads (device_id, name, t, value, unit, source,"
                     " flag, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [X_SITE] = "SELECT id FROM sites WHERE name = ?1",
-    /* per (device, meter): first and last read in [?2, ?3), the rises into unflagged
-     * reads, the reads flagged and the newest flag's note */
+    /* per (device, meter): first and last read in [?2, ?3), the usage, the reads flagged
+     * and the newest flag's note. The usage is the agent's (store/meters.c,
+     * asr_meter_usage_add; docs/meters.md): a reset or a jump starts a new segment of
+     * reads; an unflagged read bills what it rises above the highest read before it in its
+     * segment, so the pages after a read that went backwards are not billed twice. */
     [X_PERIOD] =
-        "WITH r AS (SELECT m.device_id, m.name, m.t, m.value, m.unit, m.source, m.flag, m.note,"
-        "  m.value - lag(m.value) OVER w AS rise,"
-        "  row_number() OVER w AS first_n,"
-        "  row_number() OVER (PARTITION BY m.device_id, m.name ORDER BY m.t DESC) AS last_n,"
-        "  CASE WHEN m.flag IS NOT NULL THEN row_number() OVER (PARTITION BY m.device_id,"
-        "   m.name, m.flag IS NOT NULL ORDER BY m.t DESC) END AS flag_n"
+        "WITH g AS (SELECT m.device_id, m.name, m.t, m.value, m.unit, m.source, m.flag, m.note,"
+        "  sum(CASE WHEN m.flag IN ('reset', 'jump') THEN 1 ELSE 0 END)"
+        "   OVER (PARTITION BY m.device_id, m.name ORDER BY m.t) AS seg"
         " FROM meter_reads m JOIN devices d ON d.id = m.device_id"
         " JOIN sites s ON s.id = d.site_id"
-        " WHERE (?1 IS NULL OR s.name = ?1) AND m.t >= ?2 AND m.t < ?3"
-        " WINDOW w AS (PARTITION BY m.device_id, m.name ORDER BY m.t))"
+        " WHERE (?1 IS NULL OR s.name = ?1) AND m.t >= ?2 AND m.t < ?3),"
+        " r AS (SELECT g.*,"
+        "  g.value - max(g.value) OVER (PARTITION BY g.device_id, g.name, g.seg ORDER BY g.t"
+        "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS rise,"
+        "  row_number() OVER w AS first_n,"
+        "  row_number() OVER (PARTITION BY g.device_id, g.name ORDER BY g.t DESC) AS last_n,"
+        "  CASE WHEN g.flag IS NOT NULL THEN row_number() OVER (PARTITION BY g.device_id,"
+        "   g.name, g.flag IS NOT NULL ORDER BY g.t DESC) END AS flag_n"
+        " FROM g WINDOW w AS (PARTITION BY g.device_id, g.name ORDER BY g.t))"
         " SELECT s.name, d.key, coalesce(d.serial, ''), coalesce(d.model, ''), r.name,"
         "  max(CASE WHEN last_n = 1 THEN r.unit END), max(CASE WHEN last_n = 1 THEN r.source END),"
         "  max(CASE WHEN first_n = 1 THEN r.t END), max(CASE WHEN first_n = 1 THEN r.value END),"

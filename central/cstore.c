@@ -14,6 +14,7 @@
  *   statements. */
 #include "central/cstore.h"
 
+#include "central/calerts.h"
 #include "central/cmeters.h"
 #include "central/cstore_conf.h"
 #include "central/cstore_int.h"
@@ -255,7 +256,8 @@ static const asr_sql_step schema_steps[] = {
         " agent_id TEXT PRIMARY KEY REFERENCES agents(id), applied INTEGER NOT NULL DEFAULT 0,"
         " error TEXT NOT NULL DEFAULT '', error_version INTEGER NOT NULL DEFAULT 0,"
         " checked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-    {9, cmeters_schema_sql}, /* billing meters (issue 16; central/cmeters.c) */
+    {9, cmeters_schema_sql},  /* billing meters (issue 16; central/cmeters.c) */
+    {10, calerts_schema_sql}, /* device alerts (issue 16; central/calerts.c) */
     /* per-agent configuration (issue 17; central/cstore_conf.c) */
     {11, cstore_conf_schema_11},
     {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */

@@ -196,6 +196,19 @@ asr_result cstore_agent_get(cstore *st, const char *id, cstore_agent *out);
 /* Revokes agent id (its requests are then refused with 403); NOT_FOUND when unknown. */
 asr_result cstore_agent_revoke(cstore *st, const char *id);
 
+/* One enrolled agent, for listing (strings valid while the callback runs). */
+typedef struct {
+  const char *id, *site, *hostname, *version;
+  int64_t enrolled_at, last_seen; /* Unix seconds; last_seen 0 = never */
+  bool revoked;
+} cstore_agent_row;
+
+typedef int (*cstore_agent_cb)(const cstore_agent_row *a, void *ctx);
+
+/* Calls cb for each agent (of site only when not NULL) by site and enrolment;
+ * ASR_ERR_NOT_FOUND when site is given and does not exist. */
+asr_result cstore_agent_foreach(cstore *st, const char *site, cstore_agent_cb cb, void *ctx);
+
 /* Locks agent id out, in one transaction: revokes it (its requests get 403) and, unless
  * keep_token, its site's token when that is still the token the agent enrolled with, so
  * that whoever holds the agent cannot enrol again with it (a new token must be issued:

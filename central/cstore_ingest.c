@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "central/calerts.h"
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
 #include "common/util.h"
@@ -455,6 +456,7 @@ static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore
                                 int64_t now, dev_state *ds, cstore_applied *res,
                                 int64_t *fresh_events)
 {
+  calerts_applied alerts;
   asr_result r = apply_devices(st, ag, b, b->created_at > 0 ? b->created_at : now, ds);
 
   if (!r)
@@ -463,6 +465,8 @@ static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore
     r = apply_newest(st, b, ds);
   if (!r)
     r = apply_events(st, b, ds, fresh_events);
+  if (!r) /* alert events become alerts (issue 16) */
+    r = calerts_apply(st, ag->site_id, b, &alerts);
   return r;
 }
 

@@ -1,5 +1,5 @@
 /* cstore_int.h: what cstore.c lends the store's other files (cstore_sites.c,
- * cstore_ingest.c, cstore_rp.c, cstore_outbox.c, cstore_contacts.c, cmeters.c; a new
+ * cstore_ingest.c, cstore_rp.c, cstore_outbox.c, cstore_contacts.c, cmeters.c, calerts.c; a new
  * concern gets a file of its own beside them), so that their SQL lives beside their
  * feature while the handle, its prepared statements and its error conversion stay in
  * cstore.c. Not for the rest of asr-central: use cstore.h.
@@ -55,7 +55,8 @@ enum {
   CSTORE_SLOTS_OUTBOX = 92,    /* cstore_outbox.c */
   CSTORE_SLOTS_CONTACTS = 100, /* cstore_contacts.c */
   CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
-  CSTORE_SLOTS_END = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX
+  CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
+  CSTORE_SLOTS_END = CSTORE_SLOTS_ALERTS + 16
 };
 
 struct cstore {

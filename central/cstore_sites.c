@@ -25,6 +25,7 @@ typedef enum {
   S_DEVICES,
   S_DEVICE_SUPPLIES,
   S_DEVICE_FIND,
+  S_AGENTS,
   S_COUNT
 } stmt_id;
 
@@ -63,6 +64,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_FIND] = "SELECT d.id, d.site_id FROM devices d JOIN sites s ON s.id = d.site_id"
                       " WHERE (?1 IS NULL OR s.name = ?1) AND (d.serial = ?2 OR d.key = ?2)"
                       " ORDER BY d.id LIMIT 2",
+    [S_AGENTS] = "SELECT a.id, s.name, a.hostname, a.agent_version, a.enrolled_at, a.last_seen,"
+                 " a.revoked FROM agents a JOIN sites s ON s.id = a.site_id"
+                 " WHERE ?1 IS NULL OR s.name = ?1 ORDER BY s.name, a.enrolled_at, a.id",
 };
 
 _Static_assert(CSTORE_SLOTS_SITES + S_COUNT <= CSTORE_SLOTS_INGEST,
@@ -239,6 +243,38 @@ asr_result cstore_agent_revoke(cstore *st, const char *id)
   r = cstore_x_run(st, s, "revoking an agent");
   if (!r && sqlite3_changes(st->sql.db) == 0)
     r = ASR_ERR_NOT_FOUND;
+  return r;
+}
+
+asr_result cstore_agent_foreach(cstore *st, const char *site, cstore_agent_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  int64_t id = 0;
+  asr_result r = site ? cstore_site_id(st, site, &id) : ASR_OK;
+
+  if (!r)
+    r = stmt_get(st, S_AGENTS, &s);
+  if (r)
+    return r;
+  if (site)
+    sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
+  while (!r && row) {
+    cstore_agent_row a;
+    r = cstore_x_row(st, s, "listing agents", &row);
+    if (r || !row)
+      break;
+    a.id = asr_sql_col_text(s, 0);
+    a.site = asr_sql_col_text(s, 1);
+    a.hostname = asr_sql_col_text(s, 2);
+    a.version = asr_sql_col_text(s, 3);
+    a.enrolled_at = sqlite3_column_int64(s, 4);
+    a.last_seen = sqlite3_column_int64(s, 5);
+    a.revoked = sqlite3_column_int(s, 6) != 0;
+    if (cb(&a, ctx))
+      break;
+  }
+  cstore_x_done(s);
   return r;
 }
 

@@ -171,6 +171,11 @@ static bool is_order(cmail_kind k)
   return k >= CMAIL_ORDER_CREATED && k <= CMAIL_ORDER_SHIPPED_AFTER_BACKORDER;
 }
 
+static bool is_alert(cmail_kind k)
+{
+  return k == CMAIL_ALERT_RAISED || k == CMAIL_ALERT_CLEARED;
+}
+
 static bool is_request(cmail_kind k)
 {
   return k >= CMAIL_REQUEST_RECEIVED && k <= CMAIL_REQUEST_REFUSED;
@@ -233,6 +238,11 @@ static const struct {
      "Our helpdesk approved your request below."},
     {CMAIL_REQUEST_REFUSED, "request refused", "your request was refused",
      "Our helpdesk could not approve your request below."},
+    {CMAIL_ALERT_RAISED, "alert raised", "printer alert",
+     "A printer of this site reports the alert below, which needs attention. We will write "
+     "again when the printer no longer reports it."},
+    {CMAIL_ALERT_CLEARED, "alert cleared", "printer alert cleared",
+     "The printer below no longer reports the alert we wrote to you about: it has cleared."},
 };
 
 static size_t kind_index(cmail_kind k)
@@ -322,6 +332,14 @@ static void order_body(asr_buf *b, const cmail_notice *n, const char *site)
     asr_buf_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
 }
 
+/* "2026-11-14 08:00" of t (0 < t <= DATE_MAX) into iso (>= 32 bytes). */
+static void utc_minutes(int64_t t, char *iso, size_t n)
+{
+  asr_time_iso(t, iso, n);
+  iso[10] = ' ';
+  iso[16] = '\0';
+}
+
 /* "2026-11-14 08:00 UTC (7 days ago)", or "never". */
 static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
 {
@@ -331,9 +349,7 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
     asr_strlcpy_cut(buf, t <= 0 ? "never" : "unknown", bn);
     return;
   }
-  asr_time_iso(t, iso, sizeof(iso));
-  iso[10] = ' ';
-  iso[16] = '\0';
+  utc_minutes(t, iso, sizeof(iso));
   asr_fmt_cut(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
 }
 
@@ -381,6 +397,50 @@ static void devices_body(asr_buf *b, const cmail_notice *n, const char *site)
     asr_buf_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
   if (silent)
     asr_buf_add(b, reconnect, sizeof(reconnect) - 1);
+}
+
+/* "Name: 2026-11-14 08:00 UTC" when t is a time. */
+static void time_line(asr_buf *b, const char *name, int64_t t)
+{
+  char iso[32];
+
+  if (t <= 0 || t > DATE_MAX)
+    return;
+  utc_minutes(t, iso, sizeof(iso));
+  asr_buf_printf(b, "%s: %s UTC\r\n", name, iso);
+}
+
+static const char alert_service_text[] =
+    "You receive this as the service address of the printers' supplies provider: the "
+    "alert's group is routed to service.";
+
+/* The printer and its alert, every printer-sent string cleaned. */
+static void alert_body(asr_buf *b, const cmail_notice *n, const char *site)
+{
+  const cmail_alert *a = n->alert;
+  char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], code[FIELD_MAX], sev[FIELD_MAX];
+  char group[FIELD_MAX], descr[FIELD_MAX];
+
+  clean(serial, a->serial, SERIAL_CHARS, "(no serial)");
+  clean(model, a->model, TEXT_CHARS, "model unknown");
+  clean(ip, a->ip, IP_CHARS, "unknown");
+  clean(code, a->code, TEXT_CHARS, "alert");
+  clean(sev, a->severity, TEXT_CHARS, "unknown");
+  clean(group, a->group, TEXT_CHARS, "unknown");
+  clean(descr, a->description, TEXT_CHARS * 3, "(none)");
+  asr_buf_printf(b, "Site: %s\r\nPrinter: %s (%s)\r\nAddress: %s\r\n\r\n", site, serial, model, ip);
+  asr_buf_printf(b, "Alert: %s (severity %s)\r\n", code, sev);
+  if (a->group_index >= 0)
+    asr_buf_printf(b, "Group: %s %lld\r\n", group, (long long)a->group_index);
+  else
+    asr_buf_printf(b, "Group: %s\r\n", group);
+  asr_buf_printf(b, "Description: %s\r\n", descr);
+  time_line(b, "Raised", a->raised_at);
+  if (n->kind == CMAIL_ALERT_CLEARED)
+    time_line(b, "Cleared", a->cleared_at);
+  asr_buf_add(b, "\r\n", 2);
+  if (n->to_service)
+    paragraph(b, alert_service_text);
 }
 
 static const char registered_text[] =
@@ -462,6 +522,8 @@ static asr_result check_notice(const cmail_notice *n)
     return ASR_ERR_INVALID;
   if (is_devices(n->kind) && (!n->devices || n->n_devices == 0))
     return ASR_ERR_INVALID;
+  if (is_alert(n->kind) && !n->alert)
+    return ASR_ERR_INVALID;
   if (n->kind == CMAIL_SIGNIN && !link_ok(n->link))
     return ASR_ERR_INVALID;
   if (is_request(n->kind) && (n->request_id <= 0 || !n->what))
@@ -482,7 +544,7 @@ static void headers(asr_buf *b, const cmail_notice *n, const char *site)
     if (asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id,
                 topic) != ASR_OK)
       subj[0] = '\0'; /* cannot happen: the site is cleaned to SITE_CHARS */
-  } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN)
+  } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN || is_alert(n->kind))
     asr_fmt_cut(subj, sizeof(subj), "%s: %s", site, topic);
   else
     asr_fmt_cut(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
@@ -514,6 +576,8 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
     order_body(&b, n, site);
   else if (n->kind == CMAIL_REGISTERED)
     registered_body(&b, n, site);
+  else if (is_alert(n->kind))
+    alert_body(&b, n, site);
   else if (n->kind == CMAIL_SIGNIN || is_request(n->kind))
     portal_body(&b, n, site);
   else

@@ -2,13 +2,15 @@
  *
  * Composes whole RFC 5322 messages (CRLF line ends, UTF-8 text/plain) for the notices of
  * docs/replenishment.md: an order created, shipped, backordered, shipped after a backorder;
- * a device disconnected, and the final follow-up. Printer-sent strings (serials, models,
+ * a device disconnected, and the final follow-up; a printer's alert raised and cleared
+ * (docs/meters.md). Printer-sent strings (serials, models,
  * supply descriptions) are untrusted: they never reach a header, control characters are
  * replaced, and long values are cut. The outbox (central/notify.c) stores the composed text
  * and sends it with wire/smtp.h. */
 #ifndef ASR_CENTRAL_MAIL_H
 #define ASR_CENTRAL_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +31,8 @@ typedef enum {
   CMAIL_REQUEST_STAFF,    /* ... the same request, to the helpdesk */
   CMAIL_REQUEST_APPROVED, /* ... approved by the staff (answer), to the customer */
   CMAIL_REQUEST_REFUSED,  /* ... refused by the staff (answer), to the customer */
+  CMAIL_ALERT_RAISED,     /* a printer reports a critical alert (issue 16) */
+  CMAIL_ALERT_CLEARED,    /* ... that no longer reports it */
 } cmail_kind;
 
 /* One line of an order, as the contact reads it. */
@@ -47,6 +51,14 @@ typedef struct {
   int64_t last_report;             /* Unix seconds of its last report, 0 = never */
   const char *note;                /* one more line about it (eligibility), NULL when none */
 } cmail_device;
+
+/* A printer's alert (the alert kinds): what the agent reported, untrusted. */
+typedef struct {
+  const char *serial, *model, *ip;                   /* the printer; NULL when unknown */
+  const char *severity, *code, *group, *description; /* NULL or "" when unknown */
+  int64_t group_index;                               /* -1 when unknown */
+  int64_t raised_at, cleared_at;                     /* Unix seconds; cleared_at 0: open */
+} cmail_alert;
 
 /* What to say. Unused members are NULL/0 for a kind that does not need them. */
 typedef struct {
@@ -71,12 +83,15 @@ typedef struct {
   const char *what;   /* serials, the customer's words), who sent it, the staff's answer */
   const char *requester;
   const char *answer;
+  const cmail_alert *alert; /* the alert kinds */
+  bool to_service;          /* the alert kinds: to the provider's service address */
 } cmail_notice;
 
 /* Composes n into a new malloc'd message (*out, *len; NUL-terminated too); the caller frees.
  * ASR_ERR_INVALID when to/from are not plain addresses or a required member is missing
  * (order kinds: lines and order_id; device kinds: devices; a sign-in: a link of printable
- * ASCII; request kinds: request_id and what; a registration needs neither). */
+ * ASCII; request kinds: request_id and what; alert kinds: alert; a registration needs
+ * neither). */
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len);
 
 /* Short English name of a kind ("order created", ...). */

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "central/ccli.h"
+#include "central/ccli_alerts.h"
 #include "central/ccli_ct.h"
 #include "central/ccli_meters.h"
 #include "central/ccli_rp.h"
@@ -23,6 +24,7 @@ static const struct {
      "add, change, list the supplies contacts of sites, and their history"},
     {"devices", ccli_devices, "list the devices and their last supplies"},
     {"meters", ccli_meters, "billing meters per device: start, end and usage of a period"},
+    {"alerts", ccli_alerts, "the printers' alerts per site: open ones or all, and their mails"},
     {"device", ccli_device, "assign a device to a supplies contact: device assign SERIAL"},
     {"agent", ccli_agent, "revoke an enrolled agent (403; and the token it enrolled with)"},
     {"problems", ccli_problems, "list what agents sent that was refused or reused a batch id"},

@@ -379,11 +379,15 @@ static void pb_order_date(asr_buf *b, const view_site *v, const view_device *dev
   pb_date(b, v, s);
 }
 
-/* The stock balance: delivered and not installed (on the shelf), ordered and on the way. */
+/* The stock balance of a supply we send: delivered and not installed (on the shelf),
+ * ordered and on the way; "none" said too (the customers are promised their balance). */
 static void pb_stock(asr_buf *b, const view_supply *s)
 {
-  if (s->shelf <= 0 && s->in_transit <= 0 && s->stock <= 0)
+  if (s->shelf <= 0 && s->in_transit <= 0 && s->stock <= 0) {
+    if (s->eligible && s->sstate != VIEW_S_NOT_ASR)
+      asr_buf_puts(b, "<div class=\"stock\">stock: none on the shelf or on the way</div>");
     return;
+  }
   asr_buf_puts(b, "<div class=\"stock\" title=\"cartridges of ours for this device: delivered and "
                   "not installed, and on their way\">");
   if (s->shelf > 0 || s->in_transit > 0)
@@ -480,7 +484,13 @@ static const char css[] =
     ".error{padding:12px 16px;background:#fef2f2;color:#991b1b}"
     ".signin{max-width:460px;margin:24px auto}"
     ".b-pending{background:#fef3c7;color:#92400e}.b-approved{background:#dcfce7;color:#166534}"
-    ".b-refused{background:#fee2e2;color:#991b1b}";
+    ".b-refused{background:#fee2e2;color:#991b1b}"
+    ".b-line{background:#f1f5f9;color:#334155;font-weight:500}"
+    "form.step,form.revoke{white-space:nowrap}form.step button{padding:2px 9px}"
+    ".alerts{margin:0;padding:8px 16px 8px 34px;border-bottom:1px solid var(--line);"
+    "background:#fff7f7;font-size:13px}.alerts li{margin:2px 0;overflow-wrap:anywhere}"
+    "table.meters{border-top:1px solid var(--line)}table.meters td,table.meters th{"
+    "padding:4px 16px;font-size:13px}";
 
 asr_result page_stylesheet(char **out)
 {
@@ -504,7 +514,8 @@ static void pb_nav(asr_buf *b, const page_nav *nav)
     asr_buf_printf(b, " <span class=\"count\">%lld</span>", (long long)nav->pending);
   asr_buf_puts(b, "</a>");
   if (nav->staff)
-    asr_buf_puts(b, "<a href=\"/audit\">Audit</a>");
+    asr_buf_puts(b, "<a href=\"/orders\">Orders</a><a href=\"/agents\">Agents</a>"
+                    "<a href=\"/audit\">Audit</a>");
   asr_buf_puts(b, "<span class=\"who\">");
   pb_text(b, nav->who);
   asr_buf_puts(b, nav->staff ? " (staff)" : "");
@@ -695,6 +706,74 @@ static bool supply_due(const view_site *v, const view_device *d, const view_supp
          s->sstate != VIEW_S_NOT_ASR;
 }
 
+/* A fixed badge class for an alert's severity (never the printer's text). */
+static const char *severity_class(const char *severity)
+{
+  if (severity && strcmp(severity, "critical") == 0)
+    return "b-disconnected";
+  if (severity && strncmp(severity, "warning", 7) == 0)
+    return "b-silent";
+  return "b-norate";
+}
+
+/* The device's open alerts (the agents' critical alerts, docs/meters.md), escaped. */
+static void device_alerts(asr_buf *b, const view_device *d)
+{
+  char t[40];
+
+  if (d->n_alerts == 0)
+    return;
+  asr_buf_puts(b, "<ul class=\"alerts\">");
+  for (size_t i = 0; i < d->n_alerts; i++) {
+    const view_alert *a = &d->alerts[i];
+    time_str(a->raised_at, t, sizeof(t));
+    asr_buf_printf(b, "<li class=\"alert\"><span class=\"badge %s\">", severity_class(a->severity));
+    pb_text(b, a->severity);
+    asr_buf_puts(b, "</span> <b>");
+    pb_text(b, a->code);
+    asr_buf_puts(b, "</b> ");
+    pb_text(b, a->description);
+    asr_buf_puts(b, " <span class=\"mute\">(");
+    pb_text(b, a->group);
+    if (a->group_index >= 0)
+      asr_buf_printf(b, " %lld", (long long)a->group_index);
+    asr_buf_printf(b, ", since %s)</span></li>", t);
+  }
+  if (d->alerts_more)
+    asr_buf_printf(b, "<li class=\"mute\">and %zu more open alerts</li>", d->alerts_more);
+  asr_buf_puts(b, "</ul>");
+}
+
+/* The device's meters read this month: the newest read and the month's usage. */
+static void device_meters(asr_buf *b, const view_device *d)
+{
+  char t[40];
+
+  if (d->n_meters == 0)
+    return;
+  asr_buf_puts(b, "<table class=\"meters\"><tr><th>Meter</th><th>Unit</th><th>Latest read</th>"
+                  "<th>Read at</th><th>Usage this month</th></tr>");
+  for (size_t i = 0; i < d->n_meters; i++) {
+    const view_meter *m = &d->meters[i];
+    time_str(m->latest_at, t, sizeof(t));
+    asr_buf_puts(b, "<tr class=\"meter\"><td>");
+    pb_text(b, m->name);
+    asr_buf_puts(b, "</td><td>");
+    pb_text(b, m->unit);
+    asr_buf_printf(b,
+                   "</td><td class=\"num\">%lld</td><td class=\"num\">%s</td>"
+                   "<td class=\"num\">%lld",
+                   (long long)m->latest, t, (long long)m->usage);
+    if (m->flagged)
+      asr_buf_printf(b, " <span class=\"soon\">(%lld flagged)</span>", (long long)m->flagged);
+    asr_buf_puts(b, "</td></tr>");
+  }
+  if (d->meters_more)
+    asr_buf_printf(b, "<tr><td class=\"mute\" colspan=\"5\">and %zu more meters</td></tr>",
+                   d->meters_more);
+  asr_buf_puts(b, "</table>");
+}
+
 /* A customer's link to ask for extra toner for device d (a form: nothing is ordered here). */
 static void extra_link(asr_buf *b, const view_site *v, const view_device *d)
 {
@@ -705,25 +784,42 @@ static void extra_link(asr_buf *b, const view_site *v, const view_device *d)
   asr_buf_puts(b, "\">Request extra toner for a big job</a></div>");
 }
 
-static void device_card(asr_buf *b, const view_site *v, const view_device *d, bool customer)
+/* The staff's link to place a special order for device d. */
+static void special_link(asr_buf *b, const view_site *v, const view_device *d)
 {
+  asr_buf_puts(b, "<div class=\"ask\"><a class=\"button\" href=\"/orders/extra?site=");
+  pb_url(b, v->name);
+  asr_buf_puts(b, "&amp;device=");
+  pb_url(b, d->serial ? d->serial : d->key);
+  asr_buf_puts(b, "\">Place a special order</a></div>");
+}
+
+static void device_card(asr_buf *b, const view_site *v, const view_device *d, const page_nav *nav)
+{
+  bool customer = nav && !nav->staff;
+
   asr_buf_puts(b, "<section class=\"card device\" data-serial=\"");
   pb_clean(b, d->serial ? d->serial : "", true);
   asr_buf_puts(b, "\">");
   device_head(b, v, d);
   if (customer && (d->serial || d->key))
     extra_link(b, v, d);
+  else if (nav && nav->staff && (d->serial || d->key))
+    special_link(b, v, d);
+  device_alerts(b, d);
   if (d->n_supplies == 0) {
-    asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p></section>");
-    return;
+    asr_buf_puts(b, "<p class=\"empty\">No supplies reported.</p>");
+  } else {
+    asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col class=\"w29\">"
+                    "<col class=\"w23\"><col class=\"w10\"><col class=\"w19\">"
+                    "<col class=\"w19\"></colgroup><tr><th>Supply</th><th>Level</th>"
+                    "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
+    for (size_t i = 0; i < d->n_supplies; i++)
+      supply_row(b, v, d, &d->supplies[i]);
+    asr_buf_puts(b, "</table>");
   }
-  asr_buf_puts(b, "<table class=\"supplies\"><colgroup><col class=\"w29\">"
-                  "<col class=\"w23\"><col class=\"w10\"><col class=\"w19\">"
-                  "<col class=\"w19\"></colgroup><tr><th>Supply</th><th>Level</th>"
-                  "<th>Days left</th><th>Order date</th><th>Last 90 days</th></tr>");
-  for (size_t i = 0; i < d->n_supplies; i++)
-    supply_row(b, v, d, &d->supplies[i]);
-  asr_buf_puts(b, "</table></section>");
+  device_meters(b, d);
+  asr_buf_puts(b, "</section>");
 }
 
 static void order_row(asr_buf *b, const view_order *o)
@@ -748,6 +844,11 @@ static void order_row(asr_buf *b, const view_order *o)
     asr_buf_puts(b, " <span class=\"mute\">for</span> <span class=\"serial sm\">");
     pb_text(b, l->serial);
     asr_buf_puts(b, "</span>");
+    if (l->state) { /* each line's own step: a backorder holds one line, the others ship */
+      asr_buf_puts(b, " <span class=\"badge b-line\">");
+      pb_text(b, l->state);
+      asr_buf_puts(b, "</span>");
+    }
   }
   asr_buf_puts(b, "</td></tr>");
 }
@@ -788,6 +889,7 @@ static void site_chips(asr_buf *b, const view_site *v)
   pb_chip(b, due ? "c-crit" : "", due, "supplies due for order");
   if (v->has_orders)
     pb_chip(b, "", (int64_t)v->n_orders, "open orders");
+  pb_chip(b, v->n_open_alerts ? "c-crit" : "", (int64_t)v->n_open_alerts, "open alerts");
   asr_buf_puts(b, "</div>");
 }
 
@@ -812,6 +914,12 @@ asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out
     asr_buf_puts(&b, " \xc2\xb7 <a href=\"/requests/contact?site=");
     pb_url(&b, v->name);
     asr_buf_puts(&b, "\">change the delivery address or contact</a>");
+  } else if (nav) {
+    asr_buf_puts(&b, " \xc2\xb7 <a href=\"/orders?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">warehouse steps</a> \xc2\xb7 <a href=\"/agents?site=");
+    pb_url(&b, v->name);
+    asr_buf_puts(&b, "\">agents</a>");
   }
   asr_buf_puts(&b, "</div></header><main>");
   site_chips(&b, v);
@@ -821,7 +929,7 @@ asr_result page_site_html_as(const view_site *v, const page_nav *nav, char **out
     asr_buf_puts(&b, "<section class=\"card\"><p class=\"empty\">No device has reported yet."
                      "</p></section>");
   for (size_t i = 0; i < v->n_devices; i++)
-    device_card(&b, v, &v->devices[i], nav && !nav->staff);
+    device_card(&b, v, &v->devices[i], nav);
   asr_buf_puts(&b, "</div>");
   pb_close(&b, v->now);
   return asr_buf_finish(&b, out);
@@ -991,6 +1099,37 @@ static void device_state_text(const view_device *d, char *buf, size_t n)
     asr_strlcpy_cut(buf, "communicating, usage rate known", n);
 }
 
+static json_t *alerts_json(const view_device *d)
+{
+  json_t *arr = json_array();
+
+  for (size_t i = 0; arr && i < d->n_alerts; i++) {
+    const view_alert *a = &d->alerts[i];
+    json_array_append_new(
+        arr, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "severity", jstr(a->severity), "code",
+                       jstr(a->code), "group", jstr(a->group), "group_index",
+                       a->group_index >= 0 ? json_integer(a->group_index) : json_null(),
+                       "description", jstr(a->description), "raised_at", jtime(a->raised_at)));
+  }
+  return arr ? arr : json_array();
+}
+
+static json_t *meters_json(const view_device *d)
+{
+  json_t *arr = json_array();
+
+  for (size_t i = 0; arr && i < d->n_meters; i++) {
+    const view_meter *m = &d->meters[i];
+    json_array_append_new(
+        arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter", jstr(m->name), "unit",
+                       jstr(m->unit), "source", jstr(m->source), "latest", (json_int_t)m->latest,
+                       "latest_at", jtime(m->latest_at), "first", (json_int_t)m->start, "first_at",
+                       jtime(m->start_at), "usage", (json_int_t)m->usage, "reads",
+                       (json_int_t)m->reads, "flagged", (json_int_t)m->flagged));
+  }
+  return arr ? arr : json_array();
+}
+
 static json_t *device_json(const view_site *v, const view_device *d)
 {
   json_t *sup = json_array(), *o;
@@ -1010,6 +1149,10 @@ static json_t *device_json(const view_site *v, const view_device *d)
     json_object_set_new(o, "reconnected_on",
                         d->reconnected_day > 0 ? jday(d->reconnected_day) : json_null());
     json_object_set_new(o, "contact", jstr(d->contact));
+    json_object_set_new(o, "alerts", alerts_json(d));
+    json_object_set_new(o, "alerts_more", json_integer((json_int_t)d->alerts_more));
+    json_object_set_new(o, "meters", meters_json(d));
+    json_object_set_new(o, "meters_more", json_integer((json_int_t)d->meters_more));
   }
   return o;
 }
@@ -1020,10 +1163,11 @@ static json_t *order_json(const view_order *o)
 
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const view_order_line *l = &o->lines[i];
-    json_array_append_new(lines, json_pack("{s:o,s:o,s:o,s:i,s:i,s:o}", "serial", jstr(l->serial),
-                                           "supply", jstr(l->supply), "colorant", jstr(l->colorant),
-                                           "supply_index", (int)l->supply_index, "quantity",
-                                           l->quantity, "reason", jstr(l->reason)));
+    json_array_append_new(lines,
+                          json_pack("{s:o,s:o,s:o,s:i,s:i,s:o,s:o}", "serial", jstr(l->serial),
+                                    "supply", jstr(l->supply), "colorant", jstr(l->colorant),
+                                    "supply_index", (int)l->supply_index, "quantity", l->quantity,
+                                    "reason", jstr(l->reason), "state", jstr(l->state)));
   }
   return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)o->id, "state", jstr(o->state),
                    "reason", jstr(o->reason), "created_at", jtime(o->created_at), "updated_at",
@@ -1046,12 +1190,17 @@ asr_result page_site_json(const view_site *v, char **out)
     json_array_append_new(devs, device_json(v, &v->devices[i]));
   for (size_t i = 0; orders && v->has_orders && i < v->n_orders; i++)
     json_array_append_new(orders, order_json(&v->orders[i]));
-  return json_finish(json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name",
-                               jstr(v->name), "contact", jstr(v->contact), "address",
-                               jstr(v->address), "generated_at", jtime(v->now), "today",
-                               jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
-                               devs ? devs : json_array(), "orders", orders ? orders : json_null()),
-                     out);
+  json_t *doc =
+      json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name", jstr(v->name), "contact",
+                jstr(v->contact), "address", jstr(v->address), "generated_at", jtime(v->now),
+                "today", jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
+                devs ? devs : json_array(), "orders", orders ? orders : json_null());
+  if (doc) {
+    json_object_set_new(doc, "open_alerts", json_integer((json_int_t)v->n_open_alerts));
+    json_object_set_new(doc, "meters_since",
+                        v->month_start > 0 ? jtime(v->month_start) : json_null());
+  }
+  return json_finish(doc, out);
 }
 
 asr_result page_index_json(const view_index *v, char **out)

@@ -33,6 +33,7 @@
 #define PORTAL_PER_CLIENT 30  /* sign-in attempts per client address a window */
 #define PORTAL_AUDIT_DAYS 400 /* audit rows are kept this long */
 #define PORTAL_COOKIE_MAX 320 /* bytes of one Set-Cookie value */
+#define PORTAL_CLIENT_MAX 64  /* bytes of a client address (IPv6 text) */
 
 /* How the portal runs (portal_conf_init sets the defaults). */
 typedef struct {
@@ -66,6 +67,11 @@ typedef struct {
   size_t body_len;
 } portal_req;
 
+/* Work an answer leaves for after it is sent (portal_after_run): today the sign-in link's
+ * lookup and mail, so that the answer to "mail me a link" costs the same whether the address
+ * is known or not. */
+typedef struct portal_after portal_after;
+
 /* The answer. */
 typedef struct {
   int status;
@@ -74,15 +80,21 @@ typedef struct {
   bool json;
   char cookies[2][PORTAL_COOKIE_MAX]; /* Set-Cookie values */
   size_t n_cookies;
-  char location[512]; /* a redirection's Location, "" when none */
-  const char *allow;  /* the Allow header of a 405, or NULL */
+  char location[512];  /* a redirection's Location, "" when none */
+  const char *allow;   /* the Allow header of a 405, or NULL */
+  portal_after *after; /* work for after the answer is sent, or NULL (portal_after_run) */
 } portal_resp;
 
 /* Answers q on the store st (NULL: the database is unavailable, 503). */
 void portal_handle(const portal_conf *c, cstore *st, const portal_req *q, portal_resp *a);
 
-/* Frees the answer's body. */
+/* Frees the answer's body (and work left undone in a->after). */
 void portal_resp_free(portal_resp *a);
+
+/* Does the work an answer left (taken from portal_resp.after before the answer is handed to
+ * the client: its owner runs it once the answer is on its way) on st, and frees it. NULL is
+ * fine; st NULL drops the work (logged). */
+void portal_after_run(const portal_conf *c, cstore *st, portal_after *w);
 
 /* An answer for a path the portal has no business with (--no-portal: 404), or an error the
  * server decides itself (503 busy...): a small page, or JSON when json. */

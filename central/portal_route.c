@@ -1,7 +1,8 @@
 /* portal_route.c: the supplies portal's router (portal_handle, portal.h): the pages anyone
  * may open (the stylesheet, sign-in), then who is asking, then the pages of the signed-in:
- * portal.c's (sign-out, status pages, audit) and portal_req.c's (requests). Apart from
- * both, so that neither calls the other in a circle (scripts/check-includes.py). */
+ * portal.c's (sign-out, status pages, audit), portal_req.c's (requests) and
+ * portal_staff.c's (the staff's actions). Apart from them, so that none calls another in a
+ * circle (scripts/check-includes.py). */
 #include "central/portal.h"
 
 #include <stdlib.h>
@@ -81,7 +82,7 @@ static bool private_route(px *x, const char *path)
       method_not_allowed(x, "POST");
     return true;
   }
-  if (portal_requests_route(x, path))
+  if (portal_requests_route(x, path) || portal_staff_route(x, path))
     return true;
   if (strcmp(path, "/") != 0 && strcmp(path, "/api/sites") != 0 && strncmp(path, "/sites/", 7) &&
       strncmp(path, "/api/sites/", 11) && strcmp(path, "/audit") != 0)

@@ -169,12 +169,14 @@ static char *trim(char *s)
   return s;
 }
 
-/* Applies one line (number no) of a rules file to c. */
-static asr_result apply_line(asr_rp_conf *c, char *line, const char *path, int no, char *err,
-                             size_t n)
+/* Applies one line (number no) of a rules file to c, or to a when it is an alert mail
+ * setting (central/calertmail.h). */
+static asr_result apply_line(asr_rp_conf *c, calert_conf *a, char *line, const char *path, int no,
+                             char *err, size_t n)
 {
   char why[256];
   char *eq, *name;
+  asr_result r;
 
   line[strcspn(line, "#")] = '\0';
   name = trim(line);
@@ -186,7 +188,11 @@ static asr_result apply_line(asr_rp_conf *c, char *line, const char *path, int n
     return ASR_ERR_INVALID;
   }
   *eq = '\0';
-  if (crules_set(c, trim(name), trim(eq + 1), why, sizeof(why)) != ASR_OK) {
+  name = trim(name);
+  r = calert_conf_set(a, name, trim(eq + 1), why, sizeof(why));
+  if (r == ASR_ERR_NOT_FOUND)
+    r = crules_set(c, name, trim(eq + 1), why, sizeof(why));
+  if (r != ASR_OK) {
     asr_fmt_cut(err, n, "%s:%d: %s", path, no, why);
     return ASR_ERR_INVALID;
   }
@@ -222,8 +228,18 @@ static void explain_conflict(const asr_rp_conf *c, const char *path, char *err, 
 
 asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
 {
+  calert_conf ignored;
+
+  calert_conf_default(&ignored);
+  return crules_load_all(path, c, &ignored, err, n);
+}
+
+asr_result crules_load_all(const char *path, asr_rp_conf *c, calert_conf *alerts, char *err,
+                           size_t n)
+{
   char line[512];
   asr_rp_conf tmp = *c;
+  calert_conf atmp = *alerts;
   asr_result r = ASR_OK;
   int no = 0;
   FILE *f = fopen(path, "r");
@@ -238,14 +254,16 @@ asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
       asr_fmt_cut(err, n, "%s:%d: line too long", path, no);
       r = ASR_ERR_INVALID;
     } else
-      r = apply_line(&tmp, line, path, no, err, n);
+      r = apply_line(&tmp, &atmp, line, path, no, err, n);
   }
   fclose(f);
   if (!r && asr_rp_conf_check(&tmp) != ASR_OK) {
     explain_conflict(&tmp, path, err, n);
     r = ASR_ERR_INVALID;
   }
-  if (!r)
+  if (!r) {
     *c = tmp;
+    *alerts = atmp;
+  }
   return r;
 }

@@ -492,9 +492,13 @@ static void page_request(central_server *sv, request *rq)
 static void page_run(void *arg)
 {
   request *rq = arg;
+  central_server *sv = rq->sv;
+  portal_after *after;
   size_t len;
 
-  page_request(rq->sv, rq);
+  page_request(sv, rq);
+  after = rq->page.after; /* done once the answer is on its way (rq may be gone by then) */
+  rq->page.after = NULL;
   /* the rendered page waits for its reader (maybe a slow one): it holds memory of the
    * budget until the request ends (on_completed gives it back) */
   len = rq->page.body ? strlen(rq->page.body) : 0;
@@ -503,6 +507,7 @@ static void page_run(void *arg)
   else
     portal_fail(&rq->page, rq->page.json, 503, "Busy", "the server's memory is in use, try again");
   MHD_resume_connection(rq->conn);
+  portal_after_run(&sv->portal, thread_db(sv), after);
 }
 
 /* The pool stopped before rendering it. */

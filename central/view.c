@@ -6,18 +6,25 @@
  * cstore_rp_supplies), then per supply the daily levels of the last VIEW_HISTORY_DAYS days
  * (cstore_rp_daily_levels), which feed both the chart and the rules (asr_rp_eval_supply:
  * days left counting the stock, forecast order date, high usage) and, per device, the
- * reporting state as the engine sees it. Last, the site's open orders. Strings and small arrays
- * live in a list of allocations (the view's "mem") freed at once; only the growing device and site
- * arrays are realloc'd apart. */
+ * reporting state as the engine sees it. Then the site's open orders, and per device its open
+ * alerts (central/calerts.h) and its meters of the month (central/cmeters.h). Strings and small
+ * arrays live in a list of allocations (the view's "mem") freed at once; only the growing device
+ * and site arrays are realloc'd apart. */
 #include "central/view.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "central/calerts.h"
+#include "central/cmeters.h"
 #include "central/cstore.h"
+#include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
+#include "common/platform.h"
 
 /* ---------------------------------------------------------------------------------------
  * Allocations owned by a view. */
@@ -659,6 +666,111 @@ static asr_result load_orders(cstore *st, view_site *v)
   return r ? r : oc.fail ? ASR_ERR_NOMEM : ASR_OK;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Alerts and meters, matched to the devices by key (both come ordered by device key, as
+ * the devices do: a cursor finds each one's device). */
+
+typedef struct {
+  view_site *v;
+  size_t cursor;
+  bool fail;
+} key_ctx;
+
+/* The device of key, or NULL. */
+static view_device *device_of(key_ctx *k, const char *key)
+{
+  view_site *v = k->v;
+
+  while (k->cursor < v->n_devices && v->devices[k->cursor].key &&
+         strcmp(v->devices[k->cursor].key, key) < 0)
+    k->cursor++;
+  if (k->cursor < v->n_devices && v->devices[k->cursor].key &&
+      strcmp(v->devices[k->cursor].key, key) == 0)
+    return &v->devices[k->cursor];
+  for (size_t i = 0; i < v->n_devices; i++) { /* not in order after all */
+    if (v->devices[i].key && strcmp(v->devices[i].key, key) == 0)
+      return &v->devices[i];
+  }
+  return NULL;
+}
+
+static int add_alert(const calerts_row *a, void *ctx)
+{
+  key_ctx *k = ctx;
+  view_device *d = device_of(k, a->device);
+  view_alert *o;
+
+  if (!d)
+    return 0;
+  k->v->n_open_alerts++;
+  if (d->n_alerts >= VIEW_ALERTS_MAX) {
+    d->alerts_more++;
+    return 0;
+  }
+  if (!d->alerts && !(d->alerts = mem_array(&k->v->mem, VIEW_ALERTS_MAX, sizeof(*d->alerts)))) {
+    k->fail = true;
+    return 1;
+  }
+  o = &d->alerts[d->n_alerts++];
+  o->severity = mem_str(&k->v->mem, a->severity, &k->fail);
+  o->code = mem_str(&k->v->mem, a->code, &k->fail);
+  o->group = mem_str(&k->v->mem, a->group, &k->fail);
+  o->description = mem_str(&k->v->mem, a->description, &k->fail);
+  o->group_index = a->group_index;
+  o->raised_at = a->raised_at;
+  return k->fail;
+}
+
+static int add_meter(const cmeters_row *m, void *ctx)
+{
+  key_ctx *k = ctx;
+  view_device *d = device_of(k, m->device);
+  view_meter *o;
+
+  if (!d)
+    return 0;
+  if (d->n_meters >= VIEW_METERS_MAX) {
+    d->meters_more++;
+    return 0;
+  }
+  if (!d->meters && !(d->meters = mem_array(&k->v->mem, VIEW_METERS_MAX, sizeof(*d->meters)))) {
+    k->fail = true;
+    return 1;
+  }
+  o = &d->meters[d->n_meters++];
+  *o = (view_meter){.latest = m->end,
+                    .latest_at = m->end_t,
+                    .start = m->start,
+                    .start_at = m->start_t,
+                    .usage = m->usage,
+                    .reads = m->reads,
+                    .flagged = m->flagged};
+  o->name = mem_str(&k->v->mem, m->meter, &k->fail);
+  o->unit = mem_str(&k->v->mem, m->unit, &k->fail);
+  o->source = mem_str(&k->v->mem, m->source, &k->fail);
+  return k->fail;
+}
+
+/* The first second of now's month (UTC). */
+static int64_t month_start(int64_t now)
+{
+  asr_civil today = asr_date_civil(now / 86400);
+
+  return asr_date_days(today.year, today.month, 1) * 86400;
+}
+
+static asr_result load_alerts_meters(cstore *st, view_site *v)
+{
+  key_ctx k = {v, 0, false};
+  asr_result r = calerts_foreach(st, v->name, true, add_alert, &k);
+
+  v->month_start = month_start(v->now);
+  k.cursor = 0;
+  if (!r && !k.fail)
+    r = cmeters_period(st, v->name, v->month_start, INT64_MAX, add_meter, &k);
+  return r ? r : k.fail ? ASR_ERR_NOMEM : ASR_OK;
+}
+
 asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, int64_t now,
                           view_site *out)
 {
@@ -686,6 +798,8 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
     r = judge_device(st, c, out, &sc.x[i], &out->devices[i]);
   if (!r)
     r = load_orders(st, out);
+  if (!r)
+    r = load_alerts_meters(st, out);
   free(sc.x);
   if (r)
     view_site_free(out);

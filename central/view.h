@@ -22,6 +22,8 @@
 typedef struct cstore cstore;
 
 #define VIEW_HISTORY_DAYS 90 /* days of levels in the charts */
+#define VIEW_ALERTS_MAX 20   /* open alerts shown per device (the rest counted) */
+#define VIEW_METERS_MAX 64   /* meters shown per device (the rest counted) */
 
 /* The one state a device is shown in (issue 11: one explicit state per device). */
 typedef enum {
@@ -75,6 +77,22 @@ typedef struct {
   view_point *points; /* the daily levels of the last VIEW_HISTORY_DAYS days, oldest first */
 } view_supply;
 
+/* An open alert of a device (central/calerts.h; strings cleaned when stored). */
+typedef struct {
+  char *severity, *code, *group, *description; /* "" when unknown */
+  int64_t group_index;                         /* -1 when unknown */
+  int64_t raised_at;                           /* Unix seconds */
+} view_alert;
+
+/* A billing meter of a device this month (central/cmeters.h). */
+typedef struct {
+  char *name, *unit, *source;
+  int64_t latest, latest_at; /* the newest read of the month and its time */
+  int64_t start, start_at;   /* the first read of the month */
+  int64_t usage;             /* the month's usage (rises into unflagged reads) */
+  int64_t reads, flagged;
+} view_meter;
+
 /* One device of a site. */
 typedef struct {
   char *serial, *key, *model, *vendor, *ip; /* NULL when not reported */
@@ -87,6 +105,12 @@ typedef struct {
   int no_rate_days;        /* VIEW_NO_RATE: days of reports still needed */
   int64_t reconnected_day; /* the day it last reported again after a disconnection, 0 */
   char *contact;           /* its supplies contact's e-mail, NULL when unknown */
+  size_t n_alerts;         /* its open alerts, oldest first (at most VIEW_ALERTS_MAX) */
+  view_alert *alerts;
+  size_t alerts_more; /* open alerts not in alerts[] */
+  size_t n_meters;    /* its meters read this month, by name (at most VIEW_METERS_MAX) */
+  view_meter *meters;
+  size_t meters_more;
 } view_device;
 
 /* One line of an order. */
@@ -118,7 +142,9 @@ typedef struct {
   int delivery_days;   /* days from an order to its delivery, as expected */
   size_t n_devices;
   view_device *devices;
-  bool has_orders; /* false: this store keeps no orders (the section says so) */
+  bool has_orders;      /* false: this store keeps no orders (the section says so) */
+  int64_t month_start;  /* the meters' month: its first second (UTC) */
+  size_t n_open_alerts; /* open alerts of all its devices */
   size_t n_orders;
   view_order *orders;
   void *mem; /* the view's allocations */

@@ -2,6 +2,7 @@
 # deps.sh: installs, with apt-get, the Debian 12 packages asr-agent needs and that are
 # missing. `deps.sh build` for building and the quick start; `deps.sh test` adds what the
 # test suite uses (check, snmpsim, nftables, clang, clang-format, sqlite3, chromium and python3-websocket,
+# libnss3-tools (certutil: Chromium trusting the portal test's CA),
 # python3-aiosmtpd, qemu-system-x86 and debootstrap for the systemd VM test) and, unless
 # ASR_SKIP_WINDOWS=1, what the Windows job needs (`deps.sh windows`: mingw-w64, Wine, wixl;
 # scripts/win/build-deps.sh builds the rest from Debian's sources).
@@ -10,7 +11,7 @@ set -eu
 build_pkgs="build-essential autoconf automake pkg-config libsnmp-dev libsqlite3-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libmicrohttpd-dev snmp snmpsim python3 openssl"
 win_pkgs="mingw-w64 libz-mingw-w64-dev dpkg-dev tcl libtool wine64 msitools wixl"
-test_pkgs="check python3-aiosmtpd clang clang-format nftables sqlite3 valgrind openssl tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd chromium python3-websocket fonts-dejavu-core qemu-system-x86 debootstrap"
+test_pkgs="check python3-aiosmtpd clang clang-format nftables sqlite3 valgrind openssl libnss3-tools tinyproxy libclang-rt-14-dev debhelper lintian debconf-utils fakeroot systemd chromium python3-websocket fonts-dejavu-core qemu-system-x86 debootstrap"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

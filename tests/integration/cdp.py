@@ -2,6 +2,7 @@
 DevTools Protocol, over python3-websocket. For the portal's browser test.
 
     b = Browser(chromium, tmpdir, allow_host="127.58.14.1,127.58.14.3", spki="BASE64")
+    b = Browser(chromium, tmpdir, allow_host="127.58.14.1", ca="tls/ca.pem")  # or a CA
     p = b.page()                       # a fresh browser context: its own cookies
     p.goto("https://127.58.14.1:18800/signin")
     p.js("document.title")
@@ -12,7 +13,9 @@ DevTools Protocol, over python3-websocket. For the portal's browser test.
 Chromium is kept off the network: a dead proxy for everything but loopback, a host
 resolver that resolves nothing but the allowed address, background services off; the
 test's own certificate is accepted by its SPKI pin only (--ignore-certificate-errors-spki-
-list). Every wait has a deadline.
+list), or, with ca=PEM, by a test CA that this browser's own NSS database trusts (the
+way a user's browser trusts a real certificate: no certificate error is ignored). Every
+wait has a deadline.
 """
 import base64
 import json
@@ -28,9 +31,12 @@ class CDPError(Exception):
 
 
 class Browser:
-    def __init__(self, chromium, tmpdir, allow_host, spki=None, timeout=60):
+    def __init__(self, chromium, tmpdir, allow_host, spki=None, timeout=60, ca=None):
         self.dir = os.path.join(tmpdir, "chromium")
         os.makedirs(self.dir, exist_ok=True)
+        env = dict(os.environ)
+        if ca:
+            env["HOME"] = self._trust(tmpdir, ca, timeout)
         args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                 "--user-data-dir=" + self.dir, "--no-first-run", "--no-default-browser-check",
                 "--disable-background-networking", "--disable-component-update",
@@ -44,7 +50,7 @@ class Browser:
         if spki:
             args.insert(1, "--ignore-certificate-errors-spki-list=" + spki)
         self.log = open(os.path.join(tmpdir, "chromium.log"), "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         port_file = os.path.join(self.dir, "DevToolsActivePort")
         deadline = time.time() + timeout
         while not os.path.exists(port_file):
@@ -58,6 +64,21 @@ class Browser:
                                               timeout=timeout, suppress_origin=True)
         self.next_id = 0
         self.events = []
+
+    @staticmethod
+    def _trust(tmpdir, ca, timeout):
+        """A home whose NSS database (Chromium's on Linux) trusts the CA ca for servers."""
+        home = os.path.join(tmpdir, "chromium-home")
+        db = os.path.join(home, ".pki", "nssdb")
+        os.makedirs(db, exist_ok=True)
+        for cmd in (["certutil", "-N", "-d", "sql:" + db, "--empty-password"],
+                    ["certutil", "-A", "-d", "sql:" + db, "-n", "asr test CA", "-t", "C,,",
+                     "-i", ca]):
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=timeout)
+            if r.returncode != 0 and "-N" not in cmd:
+                raise CDPError("certutil: %s" % r.stdout.decode("utf-8", "replace")[:300])
+        return home
 
     def _recv(self, deadline):
         self.ws.settimeout(max(0.1, deadline - time.time()))

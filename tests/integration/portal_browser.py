@@ -7,11 +7,19 @@ go to --art. The scenario:
   2. a staff member signs in with name and password, sees both sites, approves it;
   3. customer B signs in and cannot see site A by URL, by the API (fetch) or by guessing;
   4. a page on another origin posts the toner form with A's browser (CSRF): refused;
-  5. the used link does not sign in again.
+  5. the used link does not sign in again;
+  6. the staff record a warehouse step on the approved order's line (A sees it shipped),
+     place a special order from a device's card, revoke site A's agent;
+  7. customer B tries each staff action (by URL, by the API, by a form with its own CSRF
+     token): refused; a page on another origin posts a step with the staff's browser:
+     refused.
+The browser trusts the server's certificate through the test CA (--ca: its own NSS
+database), or by its SPKI pin (--spki).
 
-    portal_browser.py --chromium PATH --base URL --allow ADDR --spki PIN --maildir DIR
-        --tmp DIR --art DIR --site-a NAME --site-b NAME --email-a ADDR --email-b ADDR
-        --device-a SERIAL --device-b SERIAL --staff NAME --password PW --evil URL
+    portal_browser.py --chromium PATH --base URL --allow ADDR (--ca PEM | --spki PIN)
+        --maildir DIR --tmp DIR --art DIR --site-a NAME --site-b NAME --email-a ADDR
+        --email-b ADDR --device-a SERIAL --device-b SERIAL --staff NAME --password PW
+        --evil URL --agent-a ID
 """
 import argparse
 import datetime
@@ -69,6 +77,9 @@ def sign_in_customer(b, o, email, seen):
     p.goto(link)
     p.click("#continue")
     check("%s: the link signs in (lands on the index)" % email, p.path() == "/", p.path())
+    check("%s: over HTTPS, the server's certificate trusted by the browser (%s)"
+          % (email, o.ca and "through the test CA" or "by its pin"),
+          p.js("location.protocol") == "https:" and p.js("document.cookie") == "")
     return p, link
 
 
@@ -134,6 +145,74 @@ def staff(b, o):
     check("staff: the audit trail shows the approval and the denials",
           "approve" in t and "denied" in t, t[:300])
     p.screenshot(os.path.join(o.art, "portal-staff-audit.png"))
+    return p
+
+
+def staff_actions(b, o, p, page_a):
+    """The staff's warehouse step, special order and revocation; A sees the step."""
+    p.goto(o.base + "/orders")
+    line = "tr.line[data-order='1'][data-line='1']"
+    check("staff: the approved order's line is listed with its steps",
+          p.js("document.querySelectorAll(\"%s form\").length" % line) == 2)
+    p.click("%s form[action$=ship] button" % line)
+    t = p.js("document.querySelector(\"%s\").innerText" % line)
+    check("staff: the line is recorded shipped, and may now be delivered (%s)"
+          % " ".join((t or "").split()),
+          "shipped" in t and p.js("!!document.querySelector(\"%s form[action$=deliver]\")"
+                                  % line), t)
+    p.screenshot(os.path.join(o.art, "portal-staff-orders.png"))
+    page_a.goto(o.base + "/sites/" + urllib.parse.quote(o.site_a))
+    t = page_a.js("document.querySelector('#orders').innerText")
+    check("A sees its open order's line shipped", "#1" in t and "shipped" in t, t[:300])
+    page_a.screenshot(os.path.join(o.art, "portal-customer-order-shipped.png"))
+    p.goto(o.base + "/sites/" + urllib.parse.quote(o.site_a))
+    p.click("section.device[data-serial=%s] a.button" % o.device_a)
+    check("staff: the special order form opens from the device's card",
+          p.path() == "/orders/extra", p.path())
+    p.fill({"input[name=quantity]": "2", "input[name=reason]": "<i class=pwn>trade show</i>"})
+    p.click("#extra button")
+    rows = p.js("[...document.querySelectorAll('tr.line')].map(e => e.innerText)")
+    check("staff: the special order is placed (order #2, 2 cartridges)", p.path() == "/orders"
+          and any("#2" in r and "2 \u00d7" in r for r in rows or []), rows)
+    p.goto(o.base + "/agents?site=" + urllib.parse.quote(o.site_a))
+    row = "tr.agent[data-id='%s']" % o.agent_a
+    check("staff: site A's agent is listed, active",
+          "active" in (p.js("document.querySelector(\"%s\").innerText" % row) or ""))
+    p.click("%s form.revoke button" % row)
+    t = p.js("document.querySelector(\"%s\").innerText" % row) or ""
+    check("staff: the agent is revoked", "revoked" in t, t)
+    p.screenshot(os.path.join(o.art, "portal-staff-agents.png"))
+
+
+def customer_b_staff_actions(b, o, p):
+    """B (signed in, CSP lifted for its scripts) tries each staff action: all refused."""
+    for path in ("/orders", "/agents", "/orders/extra?site=%s&device=%s"
+                 % (urllib.parse.quote(o.site_a), o.device_a)):
+        p.goto(o.base + path)
+        check("B opening the staff's %s is refused (%s)" % (path, p.status), p.status == 403
+              and o.device_a not in p.text() and o.agent_a not in p.text())
+    p.goto(o.base + "/requests")
+    csrf = p.js("document.querySelector('input[name=csrf]').value")
+    posts = [("/orders/1/deliver", "line=1"), ("/api/orders/1/deliver", ""),
+             ("/orders/extra", "site=%s&device=%s&supply=1&quantity=9"
+              % (urllib.parse.quote(o.site_a), o.device_a)),
+             ("/agents/%s/revoke" % o.agent_a, "")]
+    for path, form in posts:
+        st = p.js("fetch(%r, {method: 'POST', headers: {'Content-Type': "
+                  "'application/x-www-form-urlencoded'}, body: %r}).then(r => r.status)"
+                  % (path, "csrf=%s&%s" % (csrf, form)))
+        check("B posting %s with its own CSRF token is refused (%s)" % (path, st), st == 403)
+
+
+def csrf_staff(b, o, staff_page):
+    """A page on another origin posts the delivery of order 1 with the staff's browser."""
+    staff_page.goto(o.evil)
+    staff_page._forget()
+    staff_page.js("document.forms[1].submit(), true")
+    staff_page._loaded(60)
+    check("the other origin's POST of a warehouse step with the staff's browser is refused "
+          "(%s %s)" % (staff_page.status, staff_page.path()),
+          staff_page.path() == "/signin" or staff_page.status == 403)
 
 
 def customer_b(b, o, seen):
@@ -160,6 +239,7 @@ def customer_b(b, o, seen):
               and o.device_a not in p.text())
     st = p.js("fetch('/requests/1/approve', {method: 'POST'}).then(r => r.status)")
     check("B cannot approve (403: staff only)", st == 403, st)
+    customer_b_staff_actions(b, o, p)
 
 
 def csrf(b, o, page_a):
@@ -184,21 +264,26 @@ def reuse(b, o, link):
 
 def main():
     ap = argparse.ArgumentParser()
-    for a in ("chromium", "base", "allow", "spki", "maildir", "tmp", "art", "site-a", "site-b",
-              "email-a", "email-b", "device-a", "device-b", "staff", "password", "evil"):
+    for a in ("chromium", "base", "allow", "maildir", "tmp", "art", "site-a", "site-b",
+              "email-a", "email-b", "device-a", "device-b", "staff", "password", "evil",
+              "agent-a"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--spki")
+    ap.add_argument("--ca")
     o = ap.parse_args()
     seen = set()
     try:
-        b = Browser(o.chromium, o.tmp, o.allow, o.spki)
+        b = Browser(o.chromium, o.tmp, o.allow, o.spki, ca=o.ca)
     except CDPError as e:
         check("chromium starts", False, e)
         return 1
     try:
         page_a, link = customer_a(b, o, seen)
-        staff(b, o)
+        staff_page = staff(b, o)
+        staff_actions(b, o, staff_page, page_a)
         customer_b(b, o, seen)
         csrf(b, o, page_a)
+        csrf_staff(b, o, staff_page)
         if link:
             reuse(b, o, link)
     except (CDPError, OSError) as e:

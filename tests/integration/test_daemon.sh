@@ -218,6 +218,11 @@ cev()
 }
 check "central: E's alert events ($(cev 'alert:%') raised, $(cev 'alert_cleared:%') cleared)" \
   test "$(cev 'alert:%')" -eq 2 -a "$(cev 'alert_cleared:%')" -eq 2
+# ... and shows them as two alerts of site acme, both cleared (asr-central alerts)
+run "$O.ca" "$E.ca" "$ASR_CENTRAL" alerts --site acme --all --format json --db "$CENTRAL_DB"
+check_status "asr-central alerts --all" 0 "$RC"
+jcheck "central: E's two alerts, raised and cleared" "$O.ca" \
+  "len(d['alerts']) == 2 and all(a['cleared_at'] for a in d['alerts'])"
 
 # SIGTERM at random points of a running daemon: no loss, exit within 5 s
 for delay in 0.7 1.3 2.1; do

@@ -6,7 +6,11 @@
 #   tests/integration/portal_browser.py): customer A signs in from the mailed link, sees
 #   only its site and devices, asks for extra toner; a staff member signs in and approves it
 #   (a special order); customer B cannot see A's site by URL, API, guessing or CSRF; the used
-#   link does not sign in again. Screenshots: $top_builddir/tests/artifacts/portal-*.png
+#   link does not sign in again; the staff record a warehouse step (A sees its order's line
+#   shipped), place a special order and revoke A's agent (its next upload: 403); B tries
+#   each staff action by URL, API and form: refused and audited. Chromium trusts the
+#   server's certificate through the test CA (an NSS database of its own: a real TLS check,
+#   the Secure cookies over HTTPS). Screenshots: $top_builddir/tests/artifacts/portal-*.png
 # - curl, each denial: no cookie, an unknown or expired session (serve on a later clock), a
 #   reused link, a missing CSRF token, the wrong customer, a staff API token's absence or
 #   forgery, the sign-in throttle; the mails to both sides; the audit trail; the reverse
@@ -120,20 +124,22 @@ EOF
 }
 check "site A's two printers reported" feed "$TOKEN_A" a ANORTH-1 ANORTH-2
 check "site B's printer reported" feed "$TOKEN_B" b BETA-1
+AGENT_A=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$O.enroll.a")
+SECRET_A=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$O.enroll.a")
 
 ## ---- the browser -------------------------------------------------------------------------
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ] || ! "$PY" -c 'import websocket' 2>/dev/null; then
   not_ok "chromium and python3-websocket are needed (scripts/deps.sh test)"
 else
-  SPKI=$(openssl x509 -in "$TMPD/tls/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-    openssl dgst -sha256 -binary | base64)
   mkdir -p "$TMPD/evil"
   cat >"$TMPD/evil/evil.html" <<EOF
 <!DOCTYPE html><html><head><title>evil</title></head><body><p>evil page</p>
 <form method="post" action="$BASE/requests/toner"><input name="site" value="$SITE_A">
 <input name="device" value="ANORTH-1"><input name="supply" value="1"><input name="quantity" value="9">
 <input name="from" value="$(date -u -d '+2 days' +%F)"><input name="to" value="$(date -u -d '+3 days' +%F)">
+<input name="csrf" value="guess"></form>
+<form method="post" action="$BASE/orders/1/deliver"><input name="line" value="1">
 <input name="csrf" value="guess"></form></body></html>
 EOF
   python3 -m http.server 18803 --bind 127.58.14.3 --directory "$TMPD/evil" >"$TMPD/evil.log" 2>&1 &
@@ -141,10 +147,10 @@ EOF
   wait_port 127.58.14.3 18803 50 $! || exit 99
   rm -f "$ART"/portal-*.png
   "$PY" "$top_srcdir/tests/integration/portal_browser.py" --chromium "$CHROMIUM" --base "$BASE" \
-    --allow "$A,127.58.14.3" --spki "$SPKI" --maildir "$MAILDIR" --tmp "$TMPD" --art "$ART" \
+    --allow "$A,127.58.14.3" --ca "$CA" --maildir "$MAILDIR" --tmp "$TMPD" --art "$ART" \
     --site-a "$SITE_A" --site-b "$SITE_B" --email-a "$EMAIL_A" --email-b "$EMAIL_B" \
     --device-a ANORTH-1 --device-b BETA-1 --staff alice --password "$PW" \
-    --evil "http://127.58.14.3:18803/evil.html" >"$O.browser" 2>&1
+    --evil "http://127.58.14.3:18803/evil.html" --agent-a "$AGENT_A" >"$O.browser" 2>&1
   while IFS= read -r line; do
     case $line in
       "ok - "*) ok "browser: ${line#ok - }" ;;
@@ -153,11 +159,24 @@ EOF
     esac
   done <"$O.browser"
   for f in portal-customer-index portal-customer-site portal-customer-requests \
-    portal-staff-requests portal-staff-approved portal-denied; do
+    portal-staff-requests portal-staff-approved portal-denied portal-staff-orders \
+    portal-customer-order-shipped portal-staff-agents; do
     check "screenshot $f.png saved" test -s "$ART/$f.png"
   done
   echo "# screenshots: $ART/portal-*.png"
 fi
+
+## ---- the staff's actions, as the store and the agents see them ---------------------------
+python3 "$ASRLOAD" send "$BASE" --agent "$AGENT_A" --secret "$SECRET_A" --json "$TMPD/batch.a.json" \
+  --gzip --ca "$CA" >"$O.send.revoked" 2>&1
+jcheck "the revoked agent's next upload is refused (403)" "$O.send.revoked" 'd["status"] == 403'
+python3 "$ASRLOAD" enroll "$BASE" "$TOKEN_A" --ca "$CA" >"$O.enroll.revoked" 2>&1
+check "... and the site token it enrolled with enrols no agent any more" sh -c '! grep -q agent_id "$1"' _ "$O.enroll.revoked"
+run "$O.orders1" "$O.orders1.err" "$C" orders --format json --db "$CENTRAL_DB"
+jcheck "order 1's line shipped by the staff (the cross-site POST did not deliver it)" "$O.orders1" \
+  '[o["lines"][0]["state"] for o in d["orders"] if o["id"] == 1] == ["shipped"]'
+jcheck "order 2: the staff's special order of 2, with its reason" "$O.orders1" \
+  '[(o["kind"], o["lines"][0]["quantity"]) for o in d["orders"] if o["id"] == 2] == [("extra", 2)]'
 
 ## ---- curl: each denial -------------------------------------------------------------------
 # get NAME URL [CURL ARGS...]: body in O.NAME, headers in O.NAME.h, status in CODE
@@ -183,6 +202,13 @@ get tokpage "$BASE/sites/beta" -H "Authorization: Bearer $API_TOKEN"
 check "an API token opens /api only, not the pages ($CODE)" test "$CODE" = 303
 get api "$BASE/api/sites" -H "Authorization: Bearer $API_TOKEN"
 jcheck "the staff API token lists both sites" "$O.api" 'sorted(s["name"] for s in d["sites"]) == ["Acme North & Co", "beta"]'
+get apiorders "$BASE/api/orders" -H "Authorization: Bearer $API_TOKEN"
+jcheck "the staff API token lists the open orders with their lines' states" "$O.apiorders" \
+  'sorted((o["id"], o["lines"][0]["state"]) for o in d["orders"]) == [(1, "shipped"), (2, "created")]'
+get apiship "$BASE/api/orders/2/ship" -H "Authorization: Bearer $API_TOKEN" --data "line=1"
+jcheck "a warehouse step by the API with the staff token (no CSRF token needed)" "$O.apiship" 'd["status"] == "ok"'
+get apiagents "$BASE/api/agents?site=beta" -H "Authorization: Bearer $API_TOKEN"
+jcheck "the staff API token lists site B's agent, active" "$O.apiagents" '[a["revoked"] for a in d["agents"]] == [False]'
 get unknown "$BASE/" -H "Cookie: __Host-asr_session=$(printf '%064d' 7)"
 check "an unknown session -> /signin, its cookie cleared" sh -c '[ "$1" = 303 ] && grep -qi "^set-cookie: __Host-asr_session=;.*Max-Age=0" "$2"' _ "$CODE" "$O.unknown.h"
 get css "$BASE/static/asr.css"
@@ -262,6 +288,10 @@ jcheck "audit: another peer's X-Forwarded-For is not believed" "$O.audit" \
   'not any(a["ip"] == "203.0.113.8" for a in d["audit"]) and any(a["ip"] == "127.58.14.8" for a in d["audit"])'
 jcheck "audit: each denial is there (no session, unknown token, CSRF, wrong customer, used link, throttle)" "$O.audit" \
   'all(any(w in a["detail"] for a in d["audit"] if a["outcome"] == "denied") for w in ("no session", "unknown API token", "CSRF", "not a supplies contact", "used already", "throttled", "unknown session"))'
+jcheck "audit: the staff's step, special order and revocation" "$O.audit" \
+  'all(any(a["action"] == w and a["actor"] == "alice" and a["outcome"] == "ok" for a in d["audit"]) for w in ("order ship", "special order", "revoke agent"))'
+jcheck "audit: each of B's attempts at a staff action, denied" "$O.audit" \
+  'all(any(a["action"] == w and a["actor"] == "ops@beta.example" and a["outcome"] == "denied" and a["detail"] == "staff only" for a in d["audit"]) for w in ("orders", "agents", "special order", "order deliver", "revoke agent"))'
 jcheck "audit: the staff's approval and sign-in, the customers' requests" "$O.audit" \
   'any(a["action"] == "approve" and a["actor"] == "alice" and a["outcome"] == "ok" for a in d["audit"]) and sum(a["action"] == "request" and a["outcome"] == "ok" for a in d["audit"]) == 2'
 
@@ -274,7 +304,7 @@ check "A was mailed the approval and its special order" sh -c \
   '[ "$1" -ge 1 ] && [ "$2" -ge 1 ]' _ "$(count_mails "$EMAIL_A" 'request 1: your request was approved')" "$(count_mails "$EMAIL_A" 'supplies order')"
 run "$O.orders" "$O.orders.err" "$C" orders --format json --db "$CENTRAL_DB"
 jcheck "the approval became one special order of 3 cartridges, with its job window" "$O.orders" \
-  'len(d["orders"]) == 1 and d["orders"][0]["kind"] == "extra" and d["orders"][0]["lines"][0]["quantity"] == 3'
+  '[(o["kind"], o["lines"][0]["quantity"]) for o in d["orders"] if o["id"] == 1] == [("extra", 3)]'
 
 # Expiry: the same staff session on a clock 13 hours later (serve restarted on it).
 get pre2 "$BASE/signin"

@@ -153,6 +153,37 @@ START_TEST(test_store_and_period)
 }
 END_TEST
 
+/* The central counts usage as the agent does (docs/meters.md): after a read that went
+ * backwards only the rise above the highest read before it (50000 -> 49990 -> 50010 bills
+ * 10, not 20), the rise into a jump not at all, the rises after it from the jump's value
+ * (check_meters gives the agent the same reads: 120 too). */
+START_TEST(test_usage_as_agent)
+{
+  static const struct {
+    int64_t v;
+    const char *flag;
+  } reads[] = {{50000, NULL},    {49990, "backwards"}, {50010, NULL}, {50030, NULL},
+               {900000, "jump"}, {900050, NULL},       {60, "reset"}, {100, NULL}};
+  cstore_agent ag;
+  cstore *st = open_enrolled("Acme", &ag);
+  collected c = {"", 0};
+
+  for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+    char m[256];
+    ck_assert_int_eq(asr_fmt(m, sizeof(m),
+                             "[{\"name\":\"total\",\"unit\":\"impressions\",\"value\":%lld%s%s%s}]",
+                             (long long)reads[i].v, reads[i].flag ? ",\"flag\":\"" : "",
+                             reads[i].flag ? reads[i].flag : "", reads[i].flag ? "\"" : ""),
+                     ASR_OK);
+    send_ok(st, &ag, (int)i + 1, 2, T0 + (int64_t)i * DAY, m);
+  }
+  ck_assert_int_eq(cmeters_period(st, NULL, 0, INT64_MAX, collect, &c), ASR_OK);
+  /* 10 above 50000, 20, 50 after the jump, 40 after the reset: 120 */
+  ck_assert_str_eq(c.text, "Acme|serial:M1|total|impressions|50000|100|120|3|reset;");
+  cstore_close(st);
+}
+END_TEST
+
 /* One site's clerk sees only that site's devices. */
 START_TEST(test_sites_apart)
 {
@@ -269,6 +300,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_store_and_period);
+  tcase_add_test(tc, test_usage_as_agent);
   tcase_add_test(tc, test_sites_apart);
   tcase_add_test(tc, test_protocol_1_ignores_meters);
   tcase_add_loop_test(tc, test_bad_meters, 0, (int)(sizeof(bad_meters) / sizeof(bad_meters[0])));

@@ -255,6 +255,10 @@ START_TEST(test_meter_usage)
   ck_assert_int_eq(usage_of((int64_t[]){INT64_MIN, INT64_MAX}, (const char *[]){"", ""}, 2),
                    INT64_MAX); /* a tampered store */
   ck_assert_int_eq(usage_of(NULL, NULL, 0), 0);
+  /* the reads of check_cmeters' test_usage_as_agent: the central counts 120 too */
+  ck_assert_int_eq(usage_of((int64_t[]){50000, 49990, 50010, 50030, 900000, 900050, 60, 100},
+                            (const char *[]){"", "backwards", "", "", "jump", "", "reset", ""}, 8),
+                   120);
 }
 END_TEST
 

@@ -679,6 +679,70 @@ START_TEST(test_view_from_store)
 }
 END_TEST
 
+/* Issue 16: a device's open alerts and meters of the month, on a device without supplies
+ * too; printer strings escaped, the badge's class from a fixed table, the rest counted. */
+START_TEST(test_alerts_and_meters)
+{
+  view_site v;
+  view_alert al[2] = {{"critical", "markerTonerEmpty", "markerSupplies",
+                       "Toner <b>empty</b>\xe2\x80\xae\x1b[31m", 1, NOW - 3600},
+                      {"\"><x", "jam'", "mediaPath", "", -1, NOW - 60}};
+  view_meter me[1] = {
+      {"total", "<i>impressions</i>", "HP", 1500, NOW - 60, 1000, NOW - 9 * 86400, 500, 7, 1}};
+  json_t *j;
+  char *h, *js = NULL;
+
+  make_site(&v);
+  devices[1].n_alerts = 2;
+  devices[1].alerts = al;
+  devices[1].alerts_more = 3;
+  devices[1].n_meters = 1;
+  devices[1].meters = me;
+  v.n_open_alerts = 5;
+  v.month_start = NOW - 15 * 86400;
+  h = site_html(&v);
+  ck_assert_ptr_nonnull(strstr(h, "<b>5</b>open alerts"));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"badge b-disconnected\">critical</span> "
+                                  "<b>markerTonerEmpty</b> Toner &lt;b&gt;empty&lt;/b&gt;"
+                                  "\xef\xbf\xbd\xef\xbf\xbd[31m"));
+  ck_assert_ptr_nonnull(strstr(h, "(markerSupplies 1, since "));
+  ck_assert_ptr_nonnull(strstr(h, "<span class=\"badge b-norate\">&quot;&gt;&lt;x</span> "
+                                  "<b>jam&#39;</b>"));
+  ck_assert_ptr_nonnull(strstr(h, "(mediaPath, since "));
+  ck_assert_ptr_nonnull(strstr(h, "and 3 more open alerts"));
+  ck_assert_ptr_nonnull(strstr(h, "<tr class=\"meter\"><td>total</td><td>&lt;i&gt;impressions"
+                                  "&lt;/i&gt;</td><td class=\"num\">1500</td>"));
+  ck_assert_ptr_nonnull(strstr(h, "<td class=\"num\">500 <span class=\"soon\">(1 flagged)"));
+  ck_assert_ptr_nonnull(strstr(h, "No supplies reported.</p><table class=\"meters\">"));
+  ck_assert_ptr_null(strstr(h, "<b>empty"));
+  ck_assert_ptr_null(strstr(h, "<i>"));
+  ck_assert_uint_eq(count(h, "<li class=\"alert\">"), 2);
+  free(h);
+  ck_assert_int_eq(page_site_json(&v, &js), ASR_OK);
+  j = json_loads(js, 0, NULL);
+  ck_assert_ptr_nonnull(j);
+  ck_assert_int_eq(json_integer_value(json_object_get(j, "open_alerts")), 5);
+  json_t *d = json_array_get(json_object_get(j, "devices"), 1);
+  json_t *a = json_array_get(json_object_get(d, "alerts"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(a, "code")), "markerTonerEmpty");
+  ck_assert_str_eq(json_string_value(json_object_get(a, "description")),
+                   "Toner <b>empty</b>\xef\xbf\xbd\xef\xbf\xbd[31m");
+  ck_assert_int_eq(json_integer_value(json_object_get(a, "group_index")), 1);
+  ck_assert(json_is_null(
+      json_object_get(json_array_get(json_object_get(d, "alerts"), 1), "group_index")));
+  ck_assert_int_eq(json_integer_value(json_object_get(d, "alerts_more")), 3);
+  json_t *m = json_array_get(json_object_get(d, "meters"), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(m, "latest")), 1500);
+  ck_assert_int_eq(json_integer_value(json_object_get(m, "usage")), 500);
+  ck_assert_int_eq(json_integer_value(json_object_get(m, "flagged")), 1);
+  ck_assert_int_eq(
+      json_array_size(json_object_get(json_array_get(json_object_get(j, "devices"), 0), "alerts")),
+      0);
+  json_decref(j);
+  free(js);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("page");
@@ -699,6 +763,7 @@ int main(void)
   tcase_add_test(tc, test_site_json);
   tcase_add_test(tc, test_states_and_empty_bar);
   tcase_add_test(tc, test_index_and_error);
+  tcase_add_test(tc, test_alerts_and_meters);
   suite_add_tcase(s, tc);
   tcase_add_checked_fixture(ts, store_setup, store_teardown);
   tcase_add_test(ts, test_view_from_store);

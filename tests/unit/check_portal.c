@@ -1,8 +1,11 @@
 /* check_portal.c: the supplies portal (issue 14): password hashes, one-time links, session
  * ends, the throttle, form and cookie parsing, and, through portal_handle on a real SQLite
  * store, who sees what: a customer only its site and its devices (whatever the URL), the
- * staff everything; CSRF; a request approved into a special order. */
+ * staff everything; CSRF; a request approved into a special order; the staff's actions
+ * (warehouse steps, special orders, agent revocation) and every customer's attempt at them
+ * refused; the same work for a known and an unknown address asking for a link. */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +410,256 @@ START_TEST(test_scope)
 }
 END_TEST
 
+/* Rows of the tables a sign-in touches, read by a connection of its own. */
+static void table_counts(int64_t out[5])
+{
+  static const char *const q[] = {
+      "SELECT count(*) FROM portal_links", "SELECT count(*) FROM outbox",
+      "SELECT count(*) FROM portal_audit", "SELECT count(*) FROM portal_throttle",
+      "SELECT count(*) FROM portal_sessions"};
+  sqlite3 *db = NULL;
+
+  ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  for (size_t i = 0; i < 5; i++) {
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    out[i] = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+}
+
+/* Asks for a sign-in link for address from client (with a valid pre-session token); *a the
+ * answer. */
+static void ask_link(const char *address, const char *client, portal_resp *a)
+{
+  char body[512];
+  portal_req q = {.method = "POST",
+                  .path = "/signin/email",
+                  .query = "",
+                  .cookie = "__Host-asr_pre=" HASH_A,
+                  .client = client,
+                  .host = "portal.test",
+                  .origin = "https://portal.test",
+                  .content_type = "application/x-www-form-urlencoded",
+                  .body = body};
+
+  ck_assert_int_eq(asr_fmt(body, sizeof(body), "csrf=" HASH_A "&email=%s", address), ASR_OK);
+  q.body_len = strlen(body);
+  portal_resp_free(a);
+  portal_handle(&conf, st, &q, a);
+  ck_assert_ptr_nonnull(a->body);
+}
+
+/* The body without its random tokens (value="HEX"). */
+static void strip_tokens(char *s)
+{
+  for (char *p = strstr(s, "value=\""); p; p = strstr(p + 1, "value=\""))
+    for (char *h = p + 7; (*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f'); h++)
+      *h = 'x';
+}
+
+static int audit_has(const cportal_audit_row *r, void *ctx)
+{
+  const char **want = ctx; /* action, outcome, detail part */
+
+  if (strcmp(r->action, want[0]) == 0 && strcmp(r->outcome, want[1]) == 0 &&
+      strstr(r->detail, want[2]))
+    want[3] = "found";
+  return 0;
+}
+
+static bool audited(const char *actor, const char *action, const char *outcome, const char *detail)
+{
+  const char *want[4] = {action, outcome, detail, NULL};
+
+  ck_assert_int_eq(cportal_audit_foreach(st, actor, 1000, audit_has, want), ASR_OK);
+  return want[3] != NULL;
+}
+
+/* A known and an unknown address: the same answer after the same store writes; the lookup,
+ * the link and its mail come after the answer (portal_resp.after). */
+START_TEST(test_signin_same_work)
+{
+  portal_resp known = {0}, unknown = {0};
+  int64_t c0[5], c1[5], c2[5], c3[5];
+
+  fill();
+  portal_conf_init(&conf);
+  conf.base_url = "https://portal.test";
+  table_counts(c0);
+  ask_link("ops@east.example", "192.0.2.7", &known);
+  table_counts(c1);
+  ask_link("nobody@nowhere.example", "192.0.2.8", &unknown);
+  table_counts(c2);
+  ck_assert_int_eq(known.status, 200);
+  ck_assert_int_eq(unknown.status, known.status);
+  strip_tokens(known.body);
+  strip_tokens(unknown.body);
+  ck_assert_str_eq(known.body, unknown.body);
+  ck_assert_ptr_nonnull(known.after);
+  ck_assert_ptr_nonnull(unknown.after);
+  for (size_t i = 0; i < 5; i++) /* the same rows written by each */
+    ck_assert_int_eq(c2[i] - c1[i], c1[i] - c0[i]);
+  ck_assert_int_eq(c1[0] - c0[0], 0); /* no link, no mail yet */
+  ck_assert_int_eq(c1[1] - c0[1], 0);
+  /* after the answers: the known address gets its link and mail, the unknown nothing */
+  portal_after_run(&conf, st, known.after);
+  known.after = NULL;
+  table_counts(c3);
+  ck_assert_int_eq(c3[0] - c2[0], 1);
+  ck_assert_int_eq(c3[1] - c2[1], 1);
+  portal_after_run(&conf, st, unknown.after);
+  unknown.after = NULL;
+  table_counts(c2);
+  ck_assert_int_eq(c2[0], c3[0]);
+  ck_assert_int_eq(c2[1], c3[1]);
+  ck_assert(audited("-", "sign-in link", "ok", "link mailed"));
+  ck_assert(audited("-", "sign-in link", "denied", "unknown address"));
+  portal_after_run(&conf, NULL, NULL); /* nothing to do: fine */
+  portal_resp_free(&known);
+  portal_resp_free(&unknown);
+}
+END_TEST
+
+static int first_agent(const cstore_agent_row *r, void *ctx)
+{
+  ck_assert_int_eq(asr_strlcpy(ctx, r->id, 64), ASR_OK);
+  return 1;
+}
+
+/* The staff's actions through the CLI's functions; every customer's attempt refused (403,
+ * audited); the customer sees each step on its site page. */
+START_TEST(test_staff_actions)
+{
+  portal_resp a = {0};
+  int64_t alice = 0;
+  char h[8], agent[64] = "", path[128];
+  cstore_agent ag;
+  int orders = 0;
+
+  fill();
+  portal_conf_init(&conf);
+  conf.base_url = "https://portal.test";
+  ck_assert_int_eq(cportal_staff_get(st, "alice", &alice, h, sizeof(h)), ASR_OK);
+  session(OPS, 0, "ops@east.example");
+  session(WEST, 0, "ops@west.example");
+  session(STAFF, alice, "alice");
+  ck_assert_int_eq(cstore_agent_foreach(st, "east", first_agent, agent), ASR_OK);
+  ck_assert_str_ne(agent, "");
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "/agents/%s/revoke", agent), ASR_OK);
+  /* a customer, by URL, by a forged form with its own CSRF token, by the API: 403 */
+  static const char *const gets[] = {"/orders",     "/api/orders",   "/agents",
+                                     "/api/agents", "/orders/extra", "/orders/1/ship"};
+  for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+    ask("GET", gets[i], "site=east&device=P1", OPS, NULL, &a);
+    ck_assert_int_eq(a.status, 403);
+    ck_assert_ptr_null(strstr(a.body, "P1"));
+  }
+  ask("POST", "/orders/extra", NULL, OPS, "csrf=" HASH_B "&site=east&device=P1&supply=1&quantity=5",
+      &a);
+  ck_assert_int_eq(a.status, 403);
+  ask("POST", "/api/orders/extra", NULL, WEST,
+      "csrf=" HASH_B "&site=east&device=P1&supply=1&quantity=5", &a);
+  ck_assert_int_eq(a.status, 403);
+  ask("POST", path, NULL, OPS, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 403);
+  ck_assert_int_eq(cstore_order_foreach(st, NULL, false, count_orders, &orders), ASR_OK);
+  ck_assert_int_eq(orders, 0);
+  ck_assert_int_eq(cstore_agent_get(st, agent, &ag), ASR_OK);
+  ck_assert(!ag.revoked);
+  ck_assert(audited("ops@east.example", "special order", "denied", "staff only"));
+  ck_assert(audited("ops@east.example", "revoke agent", "denied", "staff only"));
+  ck_assert(audited("ops@east.example", "orders", "denied", "staff only"));
+  /* nobody signed in: the sign-in page */
+  ask("POST", "/orders/1/ship", NULL, NULL, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 303);
+  /* the staff: a special order (the form, then without and with the CSRF token) */
+  ask("GET", "/orders/extra", "site=east&device=P1", STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_ptr_nonnull(strstr(a.body, "name=\"supply\""));
+  ask("GET", "/orders/extra", "site=east&device=NOPE", STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 404);
+  ask("POST", "/orders/extra", NULL, STAFF, "site=east&device=P1&supply=1&quantity=5", &a);
+  ck_assert_int_eq(a.status, 403); /* no CSRF token */
+  ask("POST", "/orders/extra", NULL, STAFF,
+      "csrf=" HASH_B "&site=east&device=P1&supply=1&quantity=5&from=2026-02-20", &a);
+  ck_assert_int_eq(a.status, 400); /* one day of the job only */
+  ask("POST", "/orders/extra", NULL, STAFF,
+      "csrf=" HASH_B "&site=east&device=P1&supply=9&quantity=5", &a);
+  ck_assert_int_eq(a.status, 409); /* no such supply */
+  ask("POST", "/orders/extra", NULL, STAFF,
+      "csrf=" HASH_B "&site=west&device=P1&supply=1&quantity=5", &a);
+  ck_assert_int_eq(a.status, 404); /* not west's printer */
+  ask("POST", "/orders/extra", NULL, STAFF,
+      "csrf=" HASH_B "&site=east&device=P1&supply=1&quantity=5&from=2026-02-20&to=2026-02-21"
+      "&reason=%3Cb%3Ebig%3C%2Fb%3E",
+      &a);
+  ck_assert_int_eq(a.status, 303);
+  ck_assert_str_eq(a.location, "/orders#o1");
+  orders = 0;
+  ck_assert_int_eq(cstore_order_foreach(st, NULL, false, count_orders, &orders), ASR_OK);
+  ck_assert_int_eq(orders, 1);
+  ck_assert(audited("alice", "special order", "ok", "order 1: 5 of supply 1 for P1 at east"));
+  ask("GET", "/orders", "site=east", STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_ptr_nonnull(strstr(a.body, "action=\"/orders/1/ship\""));
+  ck_assert_ptr_nonnull(strstr(a.body, "action=\"/orders/1/backorder\""));
+  ck_assert_ptr_null(strstr(a.body, "<b>big")); /* escaped */
+  ask("GET", "/orders", "site=nosuch", STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 404);
+  /* the customer sees its open order and its line's state */
+  ask("GET", "/api/sites/east", NULL, OPS, NULL, &a);
+  ck_assert_ptr_nonnull(strstr(a.body, "\"state\": \"created\""));
+  /* a warehouse step on line 1: customers refused, staff with the token */
+  ask("POST", "/orders/1/ship", NULL, OPS, "csrf=" HASH_B "&line=1", &a);
+  ck_assert_int_eq(a.status, 403);
+  ask("POST", "/orders/1/ship", NULL, STAFF, "line=1", &a);
+  ck_assert_int_eq(a.status, 403);
+  ask("POST", "/orders/1/ship", NULL, STAFF, "csrf=" HASH_B "&line=2", &a);
+  ck_assert_int_eq(a.status, 409); /* no line 2 */
+  ask("POST", "/orders/1/ship", NULL, STAFF, "csrf=" HASH_B "&line=1,", &a);
+  ck_assert_int_eq(a.status, 400);
+  ask("POST", "/orders/1/fly", NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 404);
+  ask("GET", "/orders/1/ship", NULL, STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 405);
+  ask("POST", "/orders/1/ship", NULL, STAFF, "csrf=" HASH_B "&line=1", &a);
+  ck_assert_int_eq(a.status, 303);
+  ask("GET", "/sites/east", NULL, OPS, NULL, &a);
+  ck_assert_ptr_nonnull(strstr(a.body, "b-line\">shipped<"));
+  ask("POST", "/orders/1/ship", NULL, STAFF, "csrf=" HASH_B "&line=1", &a);
+  ck_assert_int_eq(a.status, 409); /* shipped already */
+  ck_assert(audited("alice", "order ship", "failed", "cannot ship"));
+  ask("POST", "/orders/1/deliver", NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 303);
+  ask("GET", "/sites/east", NULL, OPS, NULL, &a);
+  ck_assert_ptr_nonnull(strstr(a.body, "5 on the shelf"));
+  ck_assert(audited("alice", "order deliver", "ok", "every line"));
+  ck_assert(audited("alice", "order ship", "ok", "line 1"));
+  /* the agents; a revocation */
+  ask("GET", "/api/agents", "site=east", STAFF, NULL, &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_ptr_nonnull(strstr(a.body, agent));
+  ask("GET", "/agents", NULL, STAFF, NULL, &a);
+  ck_assert_ptr_nonnull(strstr(a.body, path));
+  ask("POST", "/agents/ag_nosuch/revoke", NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 404);
+  ask("POST", "/agents/..%2F/revoke", NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 404);
+  ask("POST", path, NULL, STAFF, "csrf=" HASH_B, &a);
+  ck_assert_int_eq(a.status, 303);
+  ck_assert_str_eq(a.location, "/agents?site=east");
+  ck_assert_int_eq(cstore_agent_get(st, agent, &ag), ASR_OK);
+  ck_assert(ag.revoked);
+  ck_assert(audited("alice", "revoke agent", "ok", "site token it enrolled with is revoked"));
+  ask("GET", "/agents", "site=east", STAFF, NULL, &a);
+  ck_assert_ptr_nonnull(strstr(a.body, "b-refused\">revoked<"));
+  portal_resp_free(&a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("portal");
@@ -421,6 +674,8 @@ static Suite *suite(void)
   tcase_add_test(ts, test_session_ends);
   tcase_add_test(ts, test_throttle);
   tcase_add_test(ts, test_scope);
+  tcase_add_test(ts, test_signin_same_work);
+  tcase_add_test(ts, test_staff_actions);
   suite_add_tcase(s, tc);
   suite_add_tcase(s, ts);
   return s;
