@@ -112,6 +112,7 @@ static void serve_usage(FILE *out)
           "       [--no-portal] [--portal-url URL] [--helpdesk-mail ADDRESS]"
           " [--trusted-proxy ADDR ...]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
+          "       [--retention-days N] [--rollup-days N]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
 }

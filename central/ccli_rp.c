@@ -12,6 +12,7 @@
 
 #include "central/calertmail.h"
 #include "central/ccli_rp.h"
+#include "central/cretain.h"
 #include "central/cstore.h"
 #include "central/engine.h"
 #include "central/notify.h"
@@ -34,8 +35,9 @@ typedef struct {
   const char *db, *site, *rules, *mail_from, *smtp_url, *smtp_user, *smtp_password_file;
   const char *smtp_ca_file;
   int json, open_only, now, flush, status, starttls, disconnect_days, mail_interval;
-  int no_replenish;
-  int lines[RP_LINES_MAX]; /* order STEP ID --line N ... */
+  int no_replenish, recompute;
+  int retention_days, rollup_days; /* 0: the rules file's (or the default) */
+  int lines[RP_LINES_MAX];         /* order STEP ID --line N ... */
   size_t n_lines;
   const char *job, *reason; /* order extra */
 } rp_opts;
@@ -52,9 +54,26 @@ static const struct option ccli_rp_longopts[] = {
     {"smtp-ca-file", required_argument, NULL, CCLI_OPT_SMTP_CA_FILE},
     {"smtp-starttls", no_argument, NULL, CCLI_OPT_SMTP_STARTTLS},
     {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
+    {"retention-days", required_argument, NULL, CCLI_OPT_RETENTION_DAYS},
+    {"rollup-days", required_argument, NULL, CCLI_OPT_ROLLUP_DAYS},
     {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
     {NULL, 0, NULL, 0},
 };
+
+/* --retention-days N, --rollup-days N: 0 on success, -2 on a bad value. */
+static int keep_option(rp_opts *o, int c, const char *arg)
+{
+  bool raw = c == CCLI_OPT_RETENTION_DAYS;
+  unsigned min = raw ? ASR_RP_RETENTION_MIN : ASR_RP_ROLLUP_MIN, v = 0;
+
+  if (asr_parse_uint(arg, min, ASR_RP_KEEP_MAX, &v) != ASR_OK) {
+    ccli_error("--%s: '%s' is not a number of days from %u to %d",
+               raw ? "retention-days" : "rollup-days", arg, min, ASR_RP_KEEP_MAX);
+    return -2;
+  }
+  *(raw ? &o->retention_days : &o->rollup_days) = (int)v;
+  return 0;
+}
 
 /* Takes one of ccli_rp_longopts into o; -1 when c is not one, -2 on a bad value. */
 static int rp_option(rp_opts *o, int c, const char *arg)
@@ -93,6 +112,9 @@ static int rp_option(rp_opts *o, int c, const char *arg)
   case CCLI_OPT_NO_REPLENISH:
     o->no_replenish = 1;
     return 0;
+  case CCLI_OPT_RETENTION_DAYS:
+  case CCLI_OPT_ROLLUP_DAYS:
+    return keep_option(o, c, arg);
   case CCLI_OPT_MAIL_INTERVAL:
     if (asr_parse_uint(arg, 1, 86400, &v) != ASR_OK) {
       ccli_error("--mail-interval: '%s' is not a number of seconds from 1 to 86400", arg);
@@ -122,8 +144,8 @@ int ccli_rp_serve_option(int c, const char *arg)
   return rp_option(&serve_rp, c, arg);
 }
 
-/* The rules: defaults, then --rules FILE, then --disconnect-days; the file's alert mail
- * settings into *a. */
+/* The rules: defaults, then --rules FILE, then --disconnect-days, --retention-days and
+ * --rollup-days; the file's alert mail settings into *a. */
 static asr_result rp_conf_all(const rp_opts *o, asr_rp_conf *c, calert_conf *a)
 {
   char err[512];
@@ -136,6 +158,16 @@ static asr_result rp_conf_all(const rp_opts *o, asr_rp_conf *c, calert_conf *a)
   }
   if (o->disconnect_days > 0)
     c->disconnect_days = o->disconnect_days;
+  if (o->retention_days > 0)
+    c->retention_days = o->retention_days;
+  if (o->rollup_days > 0)
+    c->rollup_days = o->rollup_days;
+  if (c->rollup_days < c->retention_days) {
+    ccli_error("the daily roll-up must be kept at least as long as the raw readings:"
+               " rollup days %d < retention days %d",
+               c->rollup_days, c->retention_days);
+    return ASR_ERR_USAGE;
+  }
   if (asr_rp_conf_check(c) != ASR_OK) {
     ccli_error("the rules do not fit together (--disconnect-days and the --rules file)");
     return ASR_ERR_USAGE;
@@ -240,7 +272,7 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       {"now", no_argument, NULL, 'n'},          {"flush", no_argument, NULL, 'F'},
       {"status", no_argument, NULL, 'S'},       {"help", no_argument, NULL, 'h'},
       {"line", required_argument, NULL, 'L'},   {"job", required_argument, NULL, 'J'},
-      {"reason", required_argument, NULL, 'R'},
+      {"reason", required_argument, NULL, 'R'}, {"recompute", no_argument, NULL, 'C'},
   };
   struct option all[sizeof(own) / sizeof(own[0]) + CCLI_RP_NOPTS + 1];
   int c;
@@ -272,6 +304,8 @@ static int rp_args(int argc, char **argv, rp_opts *o)
       o->job = optarg;
     else if (c == 'R')
       o->reason = optarg;
+    else if (c == 'C')
+      o->recompute = 1;
     else if (c == 'h' || rp_option(o, c, optarg) != 0)
       return -1;
   }
@@ -306,6 +340,30 @@ static void print_report(const cengine_report *rep)
                rep->mail_errors);
 }
 
+/* Deletes what the rules c no longer keep (cretain.h) after day today's run; says it. */
+static asr_result rp_retain(cstore *st, const asr_rp_conf *c, int64_t today, FILE *out)
+{
+  cstore_prune_report p;
+  asr_result r = cretain_run(st, c, today, &p);
+
+  if (r) {
+    asr_log(ASR_LOG_ERR, "retention: %s", cstore_errmsg(st));
+    return r;
+  }
+  if (out)
+    fprintf(out,
+            "retention: %lld levels, %lld readings, %lld events, %lld meter reads, %lld batch"
+            " records, %lld refusals older than %d days, %lld daily levels older than %d days"
+            " deleted\n",
+            (long long)p.levels, (long long)p.readings, (long long)p.events,
+            (long long)p.meter_reads, (long long)p.batches, (long long)p.problems,
+            c->retention_days, (long long)p.level_days, c->rollup_days);
+  else if (p.levels || p.level_days || p.readings)
+    asr_log(ASR_LOG_INFO, "retention: %lld levels, %lld readings, %lld daily levels deleted",
+            (long long)p.levels, (long long)p.readings, (long long)p.level_days);
+  return ASR_OK;
+}
+
 int ccli_replenish(int argc, char **argv)
 {
   rp_opts o = {.disconnect_days = -1};
@@ -316,7 +374,8 @@ int ccli_replenish(int argc, char **argv)
 
   if (rp_args(argc, argv, &o) || optind != argc || !o.now) {
     fprintf(stderr, "usage: asr-central replenish --now --db FILE [--rules FILE]"
-                    " [--disconnect-days N]\n       [--mail-from ADDRESS] [--smtp-url URL ...]\n");
+                    " [--disconnect-days N]\n       [--retention-days N] [--rollup-days N]"
+                    " [--recompute] [--mail-from ADDRESS] [--smtp-url URL ...]\n");
     return CCLI_EXIT_USAGE;
   }
   r = rp_conf(&o, &conf);
@@ -324,12 +383,17 @@ int ccli_replenish(int argc, char **argv)
     r = ccli_open_db(o.db, &st);
   if (r)
     return rp_exit(r);
-  cengine_opts eo = {.mail_from = o.mail_from, .now = asr_clock_now(), .say = say_stdout};
+  cengine_opts eo = {.mail_from = o.mail_from,
+                     .now = asr_clock_now(),
+                     .say = say_stdout,
+                     .source = o.recompute ? CENGINE_RAW : CENGINE_SERIES};
   r = cengine_run_day(st, &conf, eo.now / 86400, &eo, &rep);
   if (r)
     ccli_error("replenish: %s", cstore_errmsg(st));
   else
     print_report(&rep);
+  if (!r && !rep.already_ran)
+    r = rp_retain(st, &conf, rep.day, stdout);
   if (!r && o.smtp_url)
     r = rp_flush(st, &o);
   cstore_close(st);
@@ -699,9 +763,12 @@ static void runner_tick(cstore *st, int64_t *last_flush)
     rep.already_ran = true;
   else if (cengine_run_day(st, &runner.conf, now / 86400, &eo, &rep) != ASR_OK)
     asr_log(ASR_LOG_ERR, "replenish: %s", cstore_errmsg(st));
-  else if (!rep.already_ran)
+  else if (!rep.already_ran) {
     asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
             (long long)rep.day, rep.orders, rep.notices, rep.mails);
+    if (rp_retain(st, &runner.conf, rep.day, NULL) != ASR_OK)
+      asr_log(ASR_LOG_WARN, "retention: stopped; the next day's run goes on");
+  }
   rp_alert_mails(st, &runner.alerts, serve_rp.mail_from, &alert_mails);
   if (!runner.mail || (mono - *last_flush < serve_rp.mail_interval && rep.mails == 0 &&
                        alert_mails == 0 && !runner_kicked()))

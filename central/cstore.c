@@ -19,6 +19,7 @@
 #include "central/cstore_conf.h"
 #include "central/cstore_int.h"
 #include "central/cstore_portal.h"
+#include "central/cstore_series.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -260,7 +261,8 @@ static const asr_sql_step schema_steps[] = {
     {10, calerts_schema_sql}, /* device alerts (issue 16; central/calerts.c) */
     /* per-agent configuration (issue 17; central/cstore_conf.c) */
     {11, cstore_conf_schema_11},
-    {12, cportal_schema_sql}, /* the supplies portal (issue 14; central/cstore_portal.c) */
+    {12, cportal_schema_sql},       /* the supplies portal (issue 14; central/cstore_portal.c) */
+    {13, cstore_series_schema_sql}, /* daily roll-up, series (issue 15; cstore_series.c) */
 };
 
 #define SCHEMA_STEPS (sizeof(schema_steps) / sizeof(schema_steps[0]))

@@ -369,6 +369,14 @@ typedef int (*cstore_rp_device_cb)(const cstore_rp_device *d, void *ctx);
 /* Calls cb for each device of every site, by site and key. */
 asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx);
 
+/* Calls cb for each device of site site_id, by key. */
+asr_result cstore_rp_site_devices(cstore *st, int64_t site_id, cstore_rp_device_cb cb, void *ctx);
+
+typedef int (*cstore_rp_site_cb)(int64_t site_id, void *ctx);
+
+/* Calls cb with the id of each site, by name (the order of cstore_rp_devices). */
+asr_result cstore_rp_sites(cstore *st, cstore_rp_site_cb cb, void *ctx);
+
 /* A supply of a device with its stock, for the engine. */
 typedef struct {
   int32_t index;

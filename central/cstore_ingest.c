@@ -16,6 +16,7 @@
 #include "central/calerts.h"
 #include "central/cmeters.h"
 #include "central/cstore_int.h"
+#include "central/cstore_series.h"
 #include "common/util.h"
 
 #define APPLY_TRIES 20 /* whole-transaction retries of a batch meeting a busy file */
@@ -451,6 +452,31 @@ static asr_result reuse_record(cstore *st, const cstore_agent *ag, const cstore_
   return r ? r : agent_seen(st, ag, b, now);
 }
 
+/* The batch's levels into the daily roll-up and the supplies' series (cstore_series.h). */
+static asr_result apply_series(cstore *st, const cstore_batch *b, const dev_state *ds, int64_t now)
+{
+  cstore_series_item *it;
+  size_t n = 0;
+  asr_result r;
+
+  for (size_t i = 0; i < b->n_readings; i++)
+    n += b->readings[i].n_levels;
+  if (n == 0)
+    return ASR_OK;
+  it = malloc(n * sizeof(*it));
+  if (!it)
+    return ASR_ERR_NOMEM;
+  n = 0;
+  for (size_t i = 0; i < b->n_readings; i++) {
+    const cstore_reading *rd = &b->readings[i];
+    for (size_t j = 0; j < rd->n_levels; j++, n++)
+      it[n] = (cstore_series_item){ds[rd->device].id, rd->t, &rd->levels[j], (uint32_t)n};
+  }
+  r = cstore_series_rollup(st, it, n, now);
+  free(it);
+  return r;
+}
+
 /* Stores the content of b; *fresh_events the events not stored before. */
 static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore_batch *b,
                                 int64_t now, dev_state *ds, cstore_applied *res,
@@ -463,6 +489,8 @@ static asr_result apply_content(cstore *st, const cstore_agent *ag, const cstore
     r = apply_readings(st, b, ds, &res->readings_new);
   if (!r)
     r = apply_newest(st, b, ds);
+  if (!r)
+    r = apply_series(st, b, ds, now);
   if (!r)
     r = apply_events(st, b, ds, fresh_events);
   if (!r) /* alert events become alerts (issue 16) */

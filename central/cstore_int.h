@@ -1,5 +1,6 @@
 /* cstore_int.h: what cstore.c lends the store's other files (cstore_sites.c,
- * cstore_ingest.c, cstore_rp.c, cstore_outbox.c, cstore_contacts.c, cmeters.c, calerts.c; a new
+ * cstore_ingest.c, cstore_rp.c, cstore_outbox.c, cstore_contacts.c, cstore_series.c,
+ * cmeters.c, calerts.c; a new
  * concern gets a file of its own beside them), so that their SQL lives beside their
  * feature while the handle, its prepared statements and its error conversion stay in
  * cstore.c. Not for the rest of asr-central: use cstore.h.
@@ -56,7 +57,8 @@ enum {
   CSTORE_SLOTS_CONTACTS = 100, /* cstore_contacts.c */
   CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
   CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
-  CSTORE_SLOTS_END = CSTORE_SLOTS_ALERTS + 16
+  CSTORE_SLOTS_SERIES = CSTORE_SLOTS_ALERTS + 16,          /* cstore_series.c */
+  CSTORE_SLOTS_END = CSTORE_SLOTS_SERIES + 16
 };
 
 struct cstore {

@@ -22,6 +22,8 @@ typedef enum {
   O_LINE_ADD,
   O_STOCK_ORDERED,
   O_RP_DEVICES,
+  O_RP_SITE_DEVICES,
+  O_RP_SITES,
   O_RP_SUPPLIES,
   O_RP_LEVELS,
   O_STOCK_UPDATE,
@@ -37,6 +39,19 @@ typedef enum {
   O_EVENT_LAST,
   O_COUNT
 } o_stmt_id;
+
+/* The engine's view of the devices (cstore_rp_device), every site's or one site's. */
+#define RP_DEVICES_SQL                                                                             \
+  "SELECT d.id, d.site_id, s.name, coalesce(c.email, s.contact), d.key, d.serial,"                 \
+  " d.model, d.ip, d.last_reading_at, coalesce(a.last_seen, 0),"                                   \
+  " coalesce(r.high_use, 0), coalesce(r.notices, 0), coalesce(c.id, 0),"                           \
+  " coalesce(c.name, ''), coalesce(c.address, s.address), coalesce(r.judged, 0)"                   \
+  " FROM devices d JOIN sites s ON s.id = d.site_id"                                               \
+  " LEFT JOIN device_contacts dc ON dc.device_id = d.id"                                           \
+  " LEFT JOIN contacts c ON c.id = coalesce(dc.contact_id,"                                        \
+  " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"                            \
+  " LEFT JOIN agents a ON a.id = d.agent_id"                                                       \
+  " LEFT JOIN rp_devices r ON r.device_id = d.id"
 
 static const char *const o_sql[O_COUNT] = {
     [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
@@ -99,17 +114,9 @@ static const char *const o_sql[O_COUNT] = {
                         " ON CONFLICT (device_id, idx) DO UPDATE"
                         " SET ordered = ordered + excluded.ordered",
     /* a device's contact: the one it was assigned, else its site's first */
-    [O_RP_DEVICES] =
-        "SELECT d.id, d.site_id, s.name, coalesce(c.email, s.contact), d.key, d.serial,"
-        " d.model, d.ip, d.last_reading_at, coalesce(a.last_seen, 0),"
-        " coalesce(r.high_use, 0), coalesce(r.notices, 0), coalesce(c.id, 0),"
-        " coalesce(c.name, ''), coalesce(c.address, s.address), coalesce(r.judged, 0)"
-        " FROM devices d JOIN sites s ON s.id = d.site_id"
-        " LEFT JOIN device_contacts dc ON dc.device_id = d.id"
-        " LEFT JOIN contacts c ON c.id = coalesce(dc.contact_id,"
-        " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"
-        " LEFT JOIN agents a ON a.id = d.agent_id"
-        " LEFT JOIN rp_devices r ON r.device_id = d.id ORDER BY s.name, d.key",
+    [O_RP_DEVICES] = RP_DEVICES_SQL " ORDER BY s.name, d.key",
+    [O_RP_SITE_DEVICES] = RP_DEVICES_SQL " WHERE d.site_id = ?1 ORDER BY d.key",
+    [O_RP_SITES] = "SELECT id FROM sites ORDER BY name",
     [O_RP_SUPPLIES] =
         "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
         " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
@@ -124,9 +131,9 @@ static const char *const o_sql[O_COUNT] = {
         " ORDER BY l.order_id DESC LIMIT 1), 0)"
         " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
         " WHERE p.device_id = ?1 ORDER BY p.idx",
-    [O_RP_LEVELS] = "SELECT t / 86400, level, \"max\", percent, max(t) FROM levels"
-                    " WHERE device_id = ?1 AND idx = ?2 AND t >= ?3 * 86400"
-                    " AND t < (?4 + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
+    /* the daily roll-up (cstore_series.h): each day's last reading */
+    [O_RP_LEVELS] = "SELECT day, level, max, percent FROM level_days"
+                    " WHERE device_id = ?1 AND idx = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day",
     [O_STOCK_UPDATE] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, idx) DO UPDATE"
                        " SET installed = installed + excluded.installed,"
@@ -478,11 +485,11 @@ static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
   d->judged = sqlite3_column_int(s, 15) != 0;
 }
 
-asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
+/* Calls cb per row of the bound device query s (then resets it). */
+static asr_result rp_devices_walk(cstore *st, sqlite3_stmt *s, cstore_rp_device_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
   bool row = true;
-  asr_result r = o_get(st, O_RP_DEVICES, &s);
+  asr_result r = ASR_OK;
 
   while (!r && row) {
     cstore_rp_device d;
@@ -491,6 +498,40 @@ asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
       break;
     rp_device_from_row(s, &d);
     if (cb(&d, ctx))
+      break;
+  }
+  cstore_x_done(s);
+  return r;
+}
+
+asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_RP_DEVICES, &s);
+
+  return r ? r : rp_devices_walk(st, s, cb, ctx);
+}
+
+asr_result cstore_rp_site_devices(cstore *st, int64_t site_id, cstore_rp_device_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_RP_SITE_DEVICES, &s);
+
+  if (r)
+    return r;
+  sqlite3_bind_int64(s, 1, site_id);
+  return rp_devices_walk(st, s, cb, ctx);
+}
+
+asr_result cstore_rp_sites(cstore *st, cstore_rp_site_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, O_RP_SITES, &s);
+
+  while (!r && row) {
+    r = cstore_x_row(st, s, "listing sites", &row);
+    if (!r && row && cb(sqlite3_column_int64(s, 0), ctx))
       break;
   }
   if (s)

@@ -1,14 +1,21 @@
 /* engine.c: the daily replenishment engine (engine.h, docs/replenishment.md).
  *
- * Reading order: loading the fleet from the store into memory (devices, supplies, daily
+ * Reading order: loading a site from the store into memory (devices, supplies, daily
  * remaining levels), replacements consuming stock, the day's orders and their mails, the
- * disconnection notices, the day itself, and the warehouse steps.
+ * disconnection notices, the day itself (site after site), and the warehouse steps.
  *
- * Why in memory: the rules consolidate across every device of a site and contact, so the
- * whole fleet's histories are needed at once; a fleet of thousands of devices with 120
- * days of 4 supplies is a few megabytes. Everything the day decides is written in one
- * transaction together with the day itself: a crash leaves either the whole day or none
- * of it, and a second run on the same day finds the day stored and adds nothing. */
+ * Why a site at a time: the rules consolidate across the devices of a site and contact,
+ * never across sites, so a site's histories are all a decision needs; holding one site in
+ * memory keeps the engine's memory bounded by the largest site, not the fleet. The sites
+ * go by name and their devices by key, as the fleet always went: the same orders, with the
+ * same numbers. Everything the day decides is written in one transaction together with
+ * the day itself: a crash leaves either the whole day or none of it, and a second run on
+ * the same day finds the day stored and adds nothing.
+ *
+ * Why the daily levels come from the supplies' series (cstore_series.h): the ingest keeps
+ * each supply's recent days in one row, so the day costs one read per supply whatever the
+ * history; CENGINE_RAW computes the same days from the raw readings, as before (the
+ * reference the tests and `replenish --recompute` compare with). */
 #include "central/engine.h"
 
 #include <stdarg.h>
@@ -16,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "central/cstore_series.h"
 #include "central/mail.h"
 #include "common/device.h"
 #include "common/log.h"
@@ -305,8 +313,8 @@ static asr_result load_device(eng *e, eng_device *d)
   if (!r && d->oom)
     r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < d->n_sup; i++) {
-    r = cstore_rp_daily_levels(e->st, d->id, d->sup[i].index, e->today - lookback(e->c), e->today,
-                               add_level, &d->sup[i]);
+    r = (e->o && e->o->source == CENGINE_RAW ? cstore_series_levels_raw : cstore_series_levels)(
+        e->st, d->id, d->sup[i].index, e->today - lookback(e->c), e->today, add_level, &d->sup[i]);
     if (!r)
       r = cstore_rp_deliveries(e->st, d->id, d->sup[i].index, add_delivery, &d->sup[i]);
     if (!r)
@@ -322,9 +330,10 @@ static asr_result load_device(eng *e, eng_device *d)
   return r;
 }
 
-static asr_result load_fleet(eng *e)
+/* Loads the devices of site site_id (by key) and their histories. */
+static asr_result load_site(eng *e, int64_t site_id)
 {
-  asr_result r = cstore_rp_devices(e->st, add_device, e);
+  asr_result r = cstore_rp_site_devices(e->st, site_id, add_device, e);
 
   if (!r && e->oom)
     r = ASR_ERR_NOMEM;
@@ -338,7 +347,8 @@ static asr_result load_fleet(eng *e)
   return r;
 }
 
-static void free_fleet(eng *e)
+/* Frees the site in memory (the device array stays for the next site). */
+static void free_site(eng *e)
 {
   for (size_t i = 0; i < e->n_dev; i++) {
     for (size_t k = 0; k < e->dev[i].n_sup; k++) {
@@ -350,8 +360,17 @@ static void free_fleet(eng *e)
     free(e->dev[i].rsup);
     free(e->dev[i].jobs);
   }
-  free(e->dev);
+  e->n_dev = 0;
   free(e->rdev);
+  e->rdev = NULL;
+}
+
+static void free_fleet(eng *e)
+{
+  free_site(e);
+  free(e->dev);
+  e->dev = NULL;
+  e->cap_dev = 0;
 }
 
 /* ---- Replacements ------------------------------------------------------------------- */
@@ -876,21 +895,18 @@ static asr_result store_flags(eng *e, const unsigned *before)
   return r;
 }
 
-/* Everything of the day inside the open transaction. */
-static asr_result run_in_tx(eng *e)
+/* Everything of the day for the site in memory. */
+static asr_result run_site(eng *e)
 {
   unsigned *before = NULL;
-  asr_result r = cstore_rp_instance(e->st, &e->instance);
-
-  if (!r)
-    r = load_fleet(e);
+  asr_result r = ASR_OK;
 
   for (size_t i = 0; !r && i < e->n_dev; i++)
     for (size_t k = 0; !r && k < e->dev[i].n_sup; k++)
       r = apply_jumps(e, &e->dev[i], &e->dev[i].sup[k]);
   if (r)
     return r;
-  e->rep->devices = e->n_dev;
+  e->rep->devices += e->n_dev;
   build_rules_view(e);
   r = judge_fleet(e);
   if (r)
@@ -905,9 +921,49 @@ static asr_result run_in_tx(eng *e)
     r = send_notices(e);
   if (!r)
     r = store_flags(e, before);
+  free(before);
+  return r;
+}
+
+/* The sites' ids, by name. */
+typedef struct {
+  int64_t *id;
+  size_t n, cap;
+  bool oom;
+} site_list;
+
+static int add_site(int64_t id, void *ctx)
+{
+  site_list *l = ctx;
+  int64_t *m = grow(l->id, &l->cap, l->n, sizeof(*l->id));
+
+  l->oom = !m;
+  if (!m)
+    return 1;
+  l->id = m;
+  l->id[l->n++] = id;
+  return 0;
+}
+
+/* Everything of the day inside the open transaction: site after site. */
+static asr_result run_in_tx(eng *e)
+{
+  site_list sites = {0};
+  asr_result r = cstore_rp_instance(e->st, &e->instance);
+
+  if (!r)
+    r = cstore_rp_sites(e->st, add_site, &sites);
+  if (!r && sites.oom)
+    r = ASR_ERR_NOMEM;
+  for (size_t i = 0; !r && i < sites.n; i++) {
+    r = load_site(e, sites.id[i]);
+    if (!r)
+      r = run_site(e);
+    free_site(e);
+  }
   if (!r)
     r = cstore_rp_set_last_day(e->st, e->today);
-  free(before);
+  free(sites.id);
   return r;
 }
 

@@ -25,12 +25,19 @@
 /* Receives one line of what the engine did (for the CLI to print); may be NULL. */
 typedef void (*cengine_say_fn)(void *ctx, const char *line);
 
+/* Where the engine's daily levels come from. */
+typedef enum {
+  CENGINE_SERIES = 0, /* the supplies' series kept by the ingest (cstore_series.h) */
+  CENGINE_RAW,        /* recomputed from the raw readings: the reference (--recompute) */
+} cengine_source;
+
 /* How to run. */
 typedef struct {
   const char *mail_from; /* From: of the notices; NULL = CENGINE_DEFAULT_FROM */
   int64_t now;           /* Unix seconds stored as the time of what is made (mail Date:) */
   cengine_say_fn say;
   void *say_ctx;
+  cengine_source source;
 } cengine_opts;
 
 /* What one day's run did. */

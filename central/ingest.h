@@ -35,11 +35,13 @@
 #define INGEST_MAX_LEVELS 1000000           /* levels of all its readings: 413 beyond */
 #define INGEST_MAX_SUPPLIES_ALL 200000      /* supplies of all its devices: 413 beyond */
 #define INGEST_MAX_EVENTS 10000             /* events of a batch: 413 beyond */
-#define INGEST_MAX_METERS 1000000           /* meter reads of a batch (protocol 2): 413 beyond */
-#define INGEST_MAX_READING_METERS 64        /* meters of a reading: 400 */
-#define INGEST_METER_STR_MAX 31             /* bytes of a meter's name, unit, source */
-#define INGEST_MAX_SUPPLIES 64              /* supplies of a device, levels of a reading: 400 */
-#define INGEST_MAX_ERRORS 64                /* status.errors entries: 400 */
+#define INGEST_MAX_METERS                                                                          \
+  200000 /* meter reads of a batch (protocol 2): 413 beyond; small enough                          \
+          * that the JSON objects counted before parsing stay bounded */
+#define INGEST_MAX_READING_METERS 64 /* meters of a reading: 400 */
+#define INGEST_METER_STR_MAX 31      /* bytes of a meter's name, unit, source */
+#define INGEST_MAX_SUPPLIES 64       /* supplies of a device, levels of a reading: 400 */
+#define INGEST_MAX_ERRORS 64         /* status.errors entries: 400 */
 /* JSON containers a batch within those bounds may hold, counted before it is parsed. */
 #define INGEST_MAX_ARRAYS                                                                          \
   (INGEST_MAX_LEVELS + 2 * INGEST_MAX_READINGS + 2 * INGEST_MAX_DEVICES + 3 + 1024)

@@ -31,6 +31,9 @@ static const struct {
     {"disconnect_days", K_INT, 7, 14, offsetof(asr_rp_conf, disconnect_days)},
     {"final_days", K_INT, 8, 365, offsetof(asr_rp_conf, final_days)},
     {"delivery_days", K_INT, 0, 60, offsetof(asr_rp_conf, delivery_days)},
+    {"retention_days", K_INT, ASR_RP_RETENTION_MIN, ASR_RP_KEEP_MAX,
+     offsetof(asr_rp_conf, retention_days)},
+    {"rollup_days", K_INT, ASR_RP_ROLLUP_MIN, ASR_RP_KEEP_MAX, offsetof(asr_rp_conf, rollup_days)},
     {"long_window_days", K_INT, 7, 365, offsetof(asr_rp_conf, forecast.long_window_days)},
     {"short_window_days", K_INT, 2, 365, offsetof(asr_rp_conf, forecast.short_window_days)},
     {"spike_ratio", K_DOUBLE, 1, 10, offsetof(asr_rp_conf, forecast.spike_ratio)},
@@ -211,6 +214,9 @@ static void explain_conflict(const asr_rp_conf *c, const char *path, char *err, 
   else if (c->final_days <= c->disconnect_days)
     asr_fmt_cut(err, n, "%s: final_days (%d) is not more than disconnect_days (%d)", path,
                 c->final_days, c->disconnect_days);
+  else if (c->rollup_days < c->retention_days)
+    asr_fmt_cut(err, n, "%s: rollup_days (%d) is less than retention_days (%d)", path,
+                c->rollup_days, c->retention_days);
   else if (f->short_window_days > f->long_window_days)
     asr_fmt_cut(err, n, "%s: short_window_days (%d) is more than long_window_days (%d)", path,
                 f->short_window_days, f->long_window_days);

@@ -39,6 +39,8 @@ void asr_rp_conf_default(asr_rp_conf *c)
   c->silent_days = 2;
   c->disconnect_days = 7;
   c->final_days = 30;
+  c->retention_days = ASR_RP_RETENTION_DAYS;
+  c->rollup_days = ASR_RP_ROLLUP_DAYS;
   asr_rp_forecast_conf_default(&c->forecast);
   c->n_overrides = 0;
 }
@@ -77,6 +79,11 @@ asr_result asr_rp_conf_check(const asr_rp_conf *c)
   if (c->silent_days < 1 || c->silent_days > c->disconnect_days)
     return ASR_ERR_INVALID;
   if (c->final_days <= c->disconnect_days || c->final_days > 365)
+    return ASR_ERR_INVALID;
+  if (c->retention_days < ASR_RP_RETENTION_MIN || c->retention_days > ASR_RP_KEEP_MAX)
+    return ASR_ERR_INVALID;
+  if (c->rollup_days < ASR_RP_ROLLUP_MIN || c->rollup_days > ASR_RP_KEEP_MAX ||
+      c->rollup_days < c->retention_days)
     return ASR_ERR_INVALID;
   if (check_overrides(c) != ASR_OK)
     return ASR_ERR_INVALID;

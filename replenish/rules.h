@@ -17,6 +17,14 @@
 #define ASR_RP_OVERRIDES_MAX 8
 #define ASR_RP_NEVER INT64_MAX   /* a day that never comes */
 #define ASR_RP_QUANTITY_MAX 1000 /* cartridges of one order line at most */
+/* What asr-central keeps (asr-central(8), "Retention"): raw readings retention_days
+ * (ASR_RP_RETENTION_MIN..ASR_RP_KEEP_MAX), their daily roll-up rollup_days (at least a
+ * year and a week, the longest window the engine reads, and at least retention_days). */
+#define ASR_RP_RETENTION_DAYS 400
+#define ASR_RP_ROLLUP_DAYS 1100
+#define ASR_RP_RETENTION_MIN 7
+#define ASR_RP_ROLLUP_MIN 400
+#define ASR_RP_KEEP_MAX 36500
 
 /* A product type that orders at another number of days left than trigger_days. */
 typedef struct {
@@ -40,6 +48,8 @@ typedef struct {
   int disconnect_days;           /* ... disconnected, first notice; 7..14 (7) */
   int final_days;                /* ... final follow-up notice (30) */
   int delivery_days;             /* days from an order to its delivery, as expected (3) */
+  int retention_days;            /* days asr-central keeps the raw readings (400) ... */
+  int rollup_days;               /* ... and their daily roll-up, >= retention_days (1100) */
   asr_rp_forecast_conf forecast; /* the usage estimate (forecast.h) */
   size_t n_overrides;            /* per-type triggers in use (0) */
   asr_rp_type_trigger overrides[ASR_RP_OVERRIDES_MAX];
