@@ -330,29 +330,10 @@ void asr_cli_log_level(int verbose, int quiet)
   asr_log_set_level((asr_log_level)level);
 }
 
-static struct {
-  asr_scan_tick fn;
-  void *ctx;
-} scan_tick;
-
-void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx)
-{
-  scan_tick.fn = tick;
-  scan_tick.ctx = ctx;
-}
-
-asr_scan_tick asr_cli_scan_tick(void **ctx)
-{
-  *ctx = scan_tick.ctx;
-  return scan_tick.fn;
-}
-
 void asr_cli_snmp_init(asr_cli_snmp *s)
 {
   memset(s, 0, sizeof(*s));
   asr_scan_opts_init(&s->scan);
-  s->scan.tick = scan_tick.fn;
-  s->scan.tick_ctx = scan_tick.ctx;
   s->port = 161;
   s->version = ASR_SNMP_V2C;
 }
@@ -590,22 +571,10 @@ void asr_cli_snmp_wipe(asr_cli_snmp *s)
 
 int asr_cli_proxy_user(const char *file, char *out, size_t n)
 {
-  char err[512];
+  char err[640];
 
-  out[0] = '\0';
-  if (file && *file) {
-    if (asr_secret_from_file(file, "proxy", out, n, err, sizeof(err)) != ASR_OK) {
-      asr_cli_error("proxy credentials: %s", err);
-      return ASR_EXIT_USAGE;
-    }
-  } else if (asr_secret_from_env("ASR_PROXY_USER", out, n) == ASR_ERR_SECRET) {
-    asr_cli_error("proxy credentials: ASR_PROXY_USER is too long");
-    return ASR_EXIT_USAGE;
-  }
-  if (out[0] && !strchr(out, ':')) {
-    asr_secret_wipe(out, n);
-    asr_cli_error("proxy credentials: give them as user:password");
-    return ASR_EXIT_USAGE;
-  }
-  return -1;
+  if (asr_proxy_user_read(file, out, n, err, sizeof(err)) == ASR_OK)
+    return -1;
+  asr_cli_error("%s", err);
+  return ASR_EXIT_USAGE;
 }

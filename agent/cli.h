@@ -1,14 +1,15 @@
 /* cli.h: the asr-agent commands and what they share.
  *
  * main() picks a command by name; each command parses its own options, does its work
- * through the modules, prints results on stdout and diagnostics on stderr, and returns
- * an exit status (documented in asr-agent(8)). */
+ * through the library (agent/ops.h and the modules), prints results on stdout and
+ * diagnostics on stderr, and returns an exit status (documented in asr-agent(8)). */
 #ifndef ASR_CLI_H
 #define ASR_CLI_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "agent/ops.h"
 #include "common/cred.h"
 #include "common/result.h"
 #include "snmp/scan.h"
@@ -123,15 +124,8 @@ typedef struct {
 } asr_cli_snmp;
 
 /* Sets defaults (community "public", v2c, port 161, timeout 1000 ms, retries 1, the
- * default host deadline, no run deadline, the tick set by asr_cli_set_scan_tick). */
+ * default host deadline, no run deadline, no tick). */
 void asr_cli_snmp_init(asr_cli_snmp *s);
-
-/* Sets the tick every scan of a command calls from now on (the daemon: watchdog pings and
- * its stop flag, see asr_scan_tick); NULL for none. */
-void asr_cli_set_scan_tick(asr_scan_tick tick, void *ctx);
-/* The tick set by asr_cli_set_scan_tick (NULL when none), with its context in *ctx: other
- * long waits of a command (an upload's transfer) ask it too. */
-asr_scan_tick asr_cli_scan_tick(void **ctx);
 
 /* Takes one SNMP option (an ASR_OPT_* code and its argument): --timeout MS, --retries N,
  * --concurrency N, --host-deadline MS, --deadline DURATION, the credentials. Returns 1
@@ -148,9 +142,16 @@ asr_result asr_cli_snmp_finish(asr_cli_snmp *s);
 void asr_cli_snmp_wipe(asr_cli_snmp *s);
 
 /* Reads the proxy credentials ("user:password") from file when given, else from
- * ASR_PROXY_USER; out is "" when there are none. Returns -1 to go on, or an exit status
- * after printing the problem. */
+ * ASR_PROXY_USER (asr_proxy_user_read); out is "" when there are none. Returns -1 to go
+ * on, or an exit status after printing the problem. */
 int asr_cli_proxy_user(const char *file, char *out, size_t n);
+
+/* The exit status of an operation (agent/ops.h) for its result and report, as the
+ * commands exit (asr-agent(8), EXIT STATUS); the daemon logs them ("poll: exit 1 ..."). */
+int asr_cli_discover_status(asr_result r, const asr_discover_report *rep);
+int asr_cli_poll_status(asr_result r, const asr_poll_report *rep);
+int asr_cli_upload_status(asr_result r, const asr_upload_report *rep);
+int asr_cli_enroll_status(asr_result r, const asr_enroll_report *rep);
 
 struct option;
 

@@ -78,7 +78,6 @@ static int options(int argc, char **argv, const char **path)
                                            {NULL, 0, NULL, 0}};
   int code;
 
-  optind = 1;
   import_step = 0;
   while ((code = asr_cli_getopt(argc, argv, "h", longopts)) != -1) {
     if (code == OPT_CONFIG) {

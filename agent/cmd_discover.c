@@ -1,31 +1,24 @@
 /* asr-agent discover: scans targets for printers and remembers them.
  *
- * Two phases (snmp/sweep.h): the sweep asks every address one small question from one
- * socket, paced at --rate; the addresses that answer get the detail phase (identity,
- * supplies), --concurrency at a time, while the sweep goes on. The targets are walked one
- * address at a time (conf/targets.h), with the credentials of their target: the v3 user
- * first when given, then the target's own communities (--target-community) or the general
- * ones (--community). Printers found at a new address go through agent/moves.h (a move, or
- * an identity conflict). The daemon's tick (asr_cli_set_scan_tick) and --deadline end the
- * run early: what was not reached is counted as skipped. */
+ * The command line: the targets (conf/targets.h: addresses, blocks, ranges, names, files,
+ * exclusions, communities per target), the credentials and the engine options; the work
+ * is asr_discover (agent/ops.h: the sweep, the detail phase, address changes and identity
+ * conflicts, saving); here the devices it lists are printed as a table, JSON or CSV, with
+ * the counts, the progress line on a terminal, and what went wrong with a hint. Ctrl-C
+ * stops the scan; what was found is printed (and was saved as it came). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/cli.h"
-#include "agent/health.h"
-#include "agent/moves.h"
+#include "agent/ops.h"
 #include "agent/output.h"
 #include "conf/targets.h"
 #include "common/log.h"
 #include "common/platform.h"
-#include "common/clock.h"
 #include "common/util.h"
-#include "snmp/printer.h"
-#include "snmp/scan.h"
 #include "snmp/sweep.h"
-#include "store/save.h"
 #include "store/store.h"
 
 #define DISCOVER_FILES_MAX 16 /* --targets-from */
@@ -71,28 +64,6 @@ typedef struct {
   const char *files[DISCOVER_FILES_MAX];
   size_t n_files;
 } discover_args;
-
-/* The credentials of one target with its own communities (the v3 user first). */
-typedef struct {
-  asr_snmp_cred *creds;
-  size_t n;
-} cred_set;
-
-typedef struct {
-  const discover_args *a;
-  asr_store *st;
-  asr_report *report;
-  asr_device *dev;
-  asr_moves *moves; /* printers found at a new address wait for the end of the scan */
-  size_t scanned, responded, printers, failed_saves, skipped, conflicts, auth_failures;
-  char first_skipped[ASR_ADDR_STRLEN]; /* the first address not scanned (deadline or stop) */
-  asr_result store_err;                /* the first save error: its exit status */
-  int64_t now;
-  int progress_shown;
-  asr_targets_iter it;
-  cred_set sets[ASR_TARGETS_COMMUNITY_SETS];
-  asr_sweep_stats stats;
-} discover_ctx;
 
 static void discover_usage(FILE *out)
 {
@@ -232,7 +203,6 @@ static int discover_parse(discover_args *a, int argc, char **argv)
   a->fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   a->progress = asr_cli_isatty(2);
   a->rate = ASR_SWEEP_RATE_DEFAULT;
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "hvq", discover_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       discover_usage(stdout);
@@ -300,166 +270,26 @@ static int parse_targets(discover_args *a, char **specs, int n)
   return -1;
 }
 
-/* ---- credentials per target ---------------------------------------------------------------- */
+/* ---- the output: a thin caller of asr_discover (agent/ops.h) ----------------------------- */
 
-/* The credentials of each target with its own communities: the v3 user (if any), then them. */
-static asr_result build_sets(discover_ctx *x)
-{
-  const asr_cli_snmp *s = &x->a->snmp;
-  const asr_targets *t = &x->a->targets;
-  int v3 = s->n_creds > 0 && s->creds[0].version == ASR_SNMP_V3;
+typedef struct {
+  const discover_args *a;
+  asr_store *st;
+  asr_report *report;
+  int progress_shown;
+} discover_ctx;
 
-  for (size_t i = 0; i < t->n_sets; i++) {
-    const asr_target_communities *set = &t->sets[i];
-    cred_set *cs = &x->sets[i];
-
-    cs->creds = calloc(set->n + 1, sizeof(*cs->creds));
-    if (!cs->creds)
-      return ASR_ERR_NOMEM;
-    if (v3)
-      cs->creds[cs->n++] = s->creds[0];
-    for (size_t k = 0; k < set->n; k++) {
-      asr_snmp_cred *c = &cs->creds[cs->n++];
-
-      c->version = s->version;
-      if (asr_strlcpy(c->community, set->communities[k], sizeof(c->community)) != ASR_OK)
-        return ASR_ERR_INVALID; /* never a cut community (same size: cannot happen) */
-    }
-  }
-  return ASR_OK;
-}
-
-static void free_sets(discover_ctx *x)
-{
-  for (size_t i = 0; i < ASR_TARGETS_COMMUNITY_SETS; i++) {
-    if (x->sets[i].creds)
-      asr_secret_wipe(x->sets[i].creds, x->sets[i].n * sizeof(*x->sets[i].creds));
-    free(x->sets[i].creds);
-  }
-}
-
-/* The sweep's source: the next address, with the credentials of its target. */
-static int next_target(void *ctx, asr_sweep_target *out)
+/* A device the run lists (asr_discover_device_cb). */
+static void list_device(const asr_device *dev, const char *note_key, const char *note, void *ctx)
 {
   discover_ctx *x = ctx;
-  const asr_targets *t = &x->a->targets;
-  const asr_target_communities *set;
 
-  if (!asr_targets_next(t, &x->it, &out->addr))
-    return 0;
-  out->port = (uint16_t)x->a->snmp.port;
-  set = asr_targets_communities(t, &out->addr);
-  if (set) {
-    out->creds = x->sets[set - t->sets].creds;
-    out->n_creds = x->sets[set - t->sets].n;
-  } else {
-    out->creds = x->a->snmp.creds;
-    out->n_creds = x->a->snmp.n_creds;
-  }
-  return 1;
-}
-
-/* ---- results ------------------------------------------------------------------------------- */
-
-static void report_failure(const asr_scan_result *res)
-{
-  /* Silence is normal while scanning; a host that answered and then failed is not. */
-  if (res->status == ASR_ERR_TIMEOUT && res->cred_index < 0)
-    return;
-  asr_log(res->status == ASR_ERR_AUTH ? ASR_LOG_WARN : ASR_LOG_INFO, "%s: %s", res->job->address,
-          res->reason[0] ? res->reason : asr_result_str(res->status));
-}
-
-static void list_device(discover_ctx *x, const asr_device *dev, const char *note_key,
-                        const char *note)
-{
   if (asr_report_add_device(x->report, dev) != ASR_OK ||
       (note_key && asr_report_set_note(x->report, note_key, note) != ASR_OK))
     asr_log(ASR_LOG_ERR, "out of memory listing %s", dev->ip);
 }
 
-/* Saves a printer that answered (asr_moves_save_cb): listed, stored, and not silent. */
-static asr_result save_printer(const asr_device *dev, uint16_t port, const asr_snmp_cred *cred,
-                               int64_t *id, void *ctx)
-{
-  discover_ctx *x = ctx;
-  asr_result r;
-
-  list_device(x, dev, NULL, NULL);
-  /* a full disk, a damaged or locked file: said once, and nothing more is tried (each later
-   * save would wait out the busy timeout again) */
-  if (x->store_err) {
-    x->failed_saves++;
-    return x->store_err;
-  }
-  r = asr_store_save(x->st, dev, port, cred, x->now, id);
-  if (r) {
-    x->failed_saves++;
-    x->store_err = r;
-    asr_log(ASR_LOG_ERR, "%s: not saved: %s", dev->ip, asr_store_errmsg(x->st));
-    return r;
-  }
-  /* an answer: a printer that moved address (found by its serial) is not silent */
-  asr_health_after_poll(x->st, *id, true, ASR_OK, "", x->now, NULL);
-  return ASR_OK;
-}
-
-/* A printer not saved (asr_moves_held_cb): it claims the identity of one that answers
- * elsewhere, or its move could not be decided in this run. */
-static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool conflict,
-                    const char *detail, void *ctx)
-{
-  discover_ctx *x = ctx;
-  char note[640];
-
-  (void)port;
-  (void)id;
-  x->conflicts += conflict;
-  asr_fmt_cut(note, sizeof(note), "%s: not saved", detail);
-  list_device(x, dev, conflict ? "conflict" : "problem", note);
-}
-
-/* A host the scan did not reach (deadline or stop): counted, the first one named. */
-static void skipped(discover_ctx *x, const asr_scan_result *res)
-{
-  if (x->skipped++ == 0)
-    asr_strlcpy_cut(x->first_skipped, res->job->address, sizeof(x->first_skipped));
-}
-
-static void on_result(const asr_scan_result *res, void *ctx)
-{
-  discover_ctx *x = ctx;
-  asr_result r;
-
-  if (res->end != ASR_SCAN_END_HOST) {
-    skipped(x, res);
-    goto out;
-  }
-  x->scanned++;
-  if (res->cred_index >= 0)
-    x->responded++;
-  if (res->status == ASR_ERR_AUTH)
-    x->auth_failures++;
-  if (res->status != ASR_OK)
-    report_failure(res);
-  if (!res->vbs || res->cred_index < 0)
-    goto out;
-  r = asr_printer_build(res->vbs, res->job->address, x->dev);
-  if (r == ASR_OK)
-    x->printers++;
-  if (r != ASR_OK && x->a->all)
-    list_device(x, x->dev, NULL, NULL);
-  else if (r == ASR_OK && res->status != ASR_OK) /* partial answers: listed, never saved */
-    list_device(x, x->dev, "problem", res->reason);
-  else if (r == ASR_OK && !x->st)
-    list_device(x, x->dev, NULL, NULL);
-  else if (r == ASR_OK)
-    asr_moves_offer(x->moves, x->dev, res->job->port, &res->job->creds[res->cred_index]);
-out:
-  asr_vbset_free(res->vbs);
-}
-
-static void on_progress(const asr_sweep_stats *st, void *ctx)
+static void on_progress(const asr_sweep_stats *st, size_t printers, void *ctx)
 {
   discover_ctx *x = ctx;
 
@@ -467,26 +297,26 @@ static void on_progress(const asr_sweep_stats *st, void *ctx)
     return;
   fprintf(stderr, "\rscanning: %llu/%llu addresses swept, %llu answered, %zu printers ",
           (unsigned long long)st->swept, (unsigned long long)st->total,
-          (unsigned long long)st->answered, x->printers);
+          (unsigned long long)st->answered, printers);
   fflush(stderr);
   x->progress_shown = 1;
 }
 
 /* Nothing answered: the usual causes, with the settings that were tried (never a
  * community: it is a password). */
-static void hint_no_answer(const discover_ctx *x)
+static void hint_no_answer(const discover_ctx *x, const asr_discover_report *rep)
 {
   const asr_cli_snmp *s = &x->a->snmp;
 
-  if (x->auth_failures) {
+  if (rep->auth_failures) {
     asr_cli_error("%zu %s refused the SNMPv3 credentials: check --v3-user, the protocols and "
                   "the pass phrases",
-                  x->auth_failures, asr_plural((long long)x->auth_failures, "host", "hosts"));
+                  rep->auth_failures, asr_plural((long long)rep->auth_failures, "host", "hosts"));
     return;
   }
   asr_cli_error(
-      "no SNMP answer from %zu %s (UDP port %u, %u ms timeout, %u %s). Check:", x->scanned,
-      asr_plural((long long)x->scanned, "address", "addresses"), s->port, s->scan.timeout_ms,
+      "no SNMP answer from %zu %s (UDP port %u, %u ms timeout, %u %s). Check:", rep->scanned,
+      asr_plural((long long)rep->scanned, "address", "addresses"), s->port, s->scan.timeout_ms,
       s->scan.retries, asr_plural(s->scan.retries, "retry", "retries"));
   if (!s->v3_user && s->n_communities == 1 && strcmp(s->communities[0], "public") == 0)
     fputs("  - the community: only 'public' was tried (--community NAME, repeatable)\n", stderr);
@@ -498,63 +328,60 @@ static void hint_no_answer(const discover_ctx *x)
         stderr);
 }
 
-static int print_discovery(discover_ctx *x)
+int asr_cli_discover_status(asr_result r, const asr_discover_report *rep)
 {
-  char scanned[24], responded[24], printers[24], skip[24], conflicts[24];
+  if (r)
+    return asr_cli_exit_for(r);
+  if (rep->failed_saves)
+    return asr_cli_exit_for(rep->store_error);
+  if (rep->skipped)
+    return ASR_EXIT_FAILURE;
+  return rep->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
+}
+
+static int print_discovery(discover_ctx *x, const asr_discover_report *rep)
+{
+  char scanned[24], responded[24], printers[24], skip[24], conflicts[24], line[160];
   const char *extra[] = {"scanned", scanned, "responded", responded, "printers", printers,
                          "skipped", skip,    "conflicts", conflicts, NULL};
 
-  asr_fmt_cut(scanned, sizeof(scanned), "%zu", x->scanned);
-  asr_fmt_cut(responded, sizeof(responded), "%zu", x->responded);
-  asr_fmt_cut(printers, sizeof(printers), "%zu", x->printers);
-  asr_fmt_cut(skip, sizeof(skip), "%zu", x->skipped);
-  asr_fmt_cut(conflicts, sizeof(conflicts), "%zu", x->conflicts);
-  if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
+  if (asr_fmt(scanned, sizeof(scanned), "%zu", rep->scanned) ||
+      asr_fmt(responded, sizeof(responded), "%zu", rep->responded) ||
+      asr_fmt(printers, sizeof(printers), "%zu", rep->printers) ||
+      asr_fmt(skip, sizeof(skip), "%zu", rep->skipped) ||
+      asr_fmt(conflicts, sizeof(conflicts), "%zu", rep->conflicts) ||
+      asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
-  if (x->a->fmt == ASR_FMT_TABLE)
-    printf("%zu %s scanned, %zu answered, %zu %s, %zu not scanned\n", x->scanned,
-           asr_plural((long long)x->scanned, "address", "addresses"), x->responded, x->printers,
-           asr_plural((long long)x->printers, "printer", "printers"), x->skipped);
-  if (x->skipped)
-    asr_cli_error("%zu %s not scanned (deadline or stop), from %s on", x->skipped,
-                  asr_plural((long long)x->skipped, "address", "addresses"), x->first_skipped);
-  if (x->failed_saves) {
-    asr_cli_error("%zu %s not saved: %s", x->failed_saves,
-                  asr_plural((long long)x->failed_saves, "printer", "printers"),
+  if (x->a->fmt == ASR_FMT_TABLE && asr_discover_summary(rep, line, sizeof(line)) == ASR_OK)
+    printf("%s\n", line);
+  if (rep->skipped)
+    asr_cli_error("%zu %s not scanned (deadline or stop), from %s on", rep->skipped,
+                  asr_plural((long long)rep->skipped, "address", "addresses"), rep->first_skipped);
+  if (rep->failed_saves) {
+    asr_cli_error("%zu %s not saved: %s", rep->failed_saves,
+                  asr_plural((long long)rep->failed_saves, "printer", "printers"),
                   asr_store_errmsg(x->st));
-    return asr_cli_exit_for(x->store_err);
+  } else if (!rep->skipped && !rep->responded) {
+    hint_no_answer(x, rep);
+  } else if (!rep->skipped && !rep->printers && !x->a->all) {
+    asr_cli_error("%zu %s answered, none is a printer (--all lists them)", rep->responded,
+                  asr_plural((long long)rep->responded, "host", "hosts"));
   }
-  if (x->skipped)
-    return ASR_EXIT_FAILURE;
-  if (!x->responded)
-    hint_no_answer(x);
-  else if (!x->printers && !x->a->all)
-    asr_cli_error("%zu %s answered, none is a printer (--all lists them)", x->responded,
-                  asr_plural((long long)x->responded, "host", "hosts"));
-  return x->responded ? ASR_EXIT_OK : ASR_EXIT_NETWORK;
+  return asr_cli_discover_status(ASR_OK, rep);
 }
 
 static volatile sig_atomic_t discover_interrupted;
 
-/* The scan's tick (asr_scan_tick) during a discover: Ctrl-C stops it, and so does the
- * tick it had (the daemon's stop request and watchdog). */
-typedef struct {
-  asr_scan_tick tick;
-  void *ctx;
-} chained_tick;
-
+/* The scan's tick during a discover: Ctrl-C stops it. */
 static int interrupt_tick(void *ctx)
 {
-  const chained_tick *c = ctx;
-
-  if (discover_interrupted)
-    return 1;
-  return c->tick ? c->tick(c->ctx) : 0;
+  (void)ctx;
+  return discover_interrupted != 0;
 }
 
 /* Ctrl-C: the progress line ends, the user is told, and what was found is printed (and
  * was saved as it came). */
-static int print_interrupted(discover_ctx *x, size_t total)
+static int print_interrupted(discover_ctx *x, const asr_discover_report *rep)
 {
   char scanned[24], responded[24], printers[24];
   const char *extra[] = {"scanned", scanned,       "responded", responded, "printers",
@@ -562,15 +389,15 @@ static int print_interrupted(discover_ctx *x, size_t total)
 
   if (x->progress_shown)
     fputc('\n', stderr);
-  asr_cli_error("interrupted after %zu of %zu %s: %zu %s found%s", x->scanned, total,
-                asr_plural((long long)total, "address", "addresses"), x->printers,
-                asr_plural((long long)x->printers, "printer", "printers"),
-                x->st ? (x->failed_saves ? ", some not saved" : " and saved")
-                      : " (not saved: --no-save)");
-  asr_fmt_cut(scanned, sizeof(scanned), "%zu", x->scanned);
-  asr_fmt_cut(responded, sizeof(responded), "%zu", x->responded);
-  asr_fmt_cut(printers, sizeof(printers), "%zu", x->printers);
-  if (asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
+  asr_cli_error(
+      "interrupted after %zu of %llu %s: %zu %s found%s", rep->scanned,
+      (unsigned long long)rep->total, asr_plural((long long)rep->total, "address", "addresses"),
+      rep->printers, asr_plural((long long)rep->printers, "printer", "printers"),
+      x->st ? (rep->failed_saves ? ", some not saved" : " and saved") : " (not saved: --no-save)");
+  if (asr_fmt(scanned, sizeof(scanned), "%zu", rep->scanned) ||
+      asr_fmt(responded, sizeof(responded), "%zu", rep->responded) ||
+      asr_fmt(printers, sizeof(printers), "%zu", rep->printers) ||
+      asr_report_print(x->report, stdout, x->a->fmt, asr_cli_isatty(1), extra) != ASR_OK)
     return ASR_EXIT_INTERNAL;
   return ASR_EXIT_INTERRUPTED;
 }
@@ -583,80 +410,43 @@ static int open_store(const discover_args *a, asr_store **st)
   return asr_cli_open_store(a->db, ASR_CLI_DB_CREATE, st);
 }
 
-static void log_sweep(const discover_ctx *x, int64_t ms)
-{
-  const asr_sweep_stats *st = &x->stats;
-
-  asr_log(ASR_LOG_INFO,
-          "sweep: %llu addresses in %lld ms, %llu probes, %llu answered, %llu datagrams "
-          "ignored, at most %llu in flight",
-          (unsigned long long)st->swept, (long long)ms, (unsigned long long)st->probes,
-          (unsigned long long)st->answered, (unsigned long long)st->ignored,
-          (unsigned long long)st->peak);
-  if (st->unreachable)
-    asr_log(ASR_LOG_WARN, "%llu addresses could not be probed (no route, or no IPv6 here)",
-            (unsigned long long)st->unreachable);
-}
-
-/* Adds what the sweep did to the counts: the silent addresses were scanned; those a stop or
- * the deadline left unswept (or answered but never read) were skipped, the first named. */
-static void count_sweep(discover_ctx *x)
-{
-  const asr_sweep_stats *st = &x->stats;
-  asr_addr next;
-
-  x->scanned += (size_t)(st->swept - st->answered);
-  if (!st->skipped)
-    return;
-  if (x->skipped == 0 && st->first_skipped.family)
-    asr_addr_format(&st->first_skipped, x->first_skipped, sizeof(x->first_skipped));
-  else if (x->skipped == 0 && asr_targets_next(&x->a->targets, &x->it, &next))
-    asr_addr_format(&next, x->first_skipped, sizeof(x->first_skipped));
-  x->skipped += (size_t)st->skipped;
-}
-
+/* The run, with Ctrl-C caught (it stops the scan; what was found is printed). */
 static int run_scan(discover_ctx *x)
 {
-  asr_scan_opts o = x->a->snmp.scan;
-  chained_tick chain = {o.tick, o.tick_ctx};
-  int64_t t0 = asr_monotonic_ms(), deadline = o.deadline_ms ? t0 + o.deadline_ms : 0;
-  asr_sweep_opts so;
+  const discover_args *a = x->a;
+  asr_discover_opts o;
+  asr_discover_report rep;
   asr_result r;
   bool caught;
 
-  asr_sweep_opts_init(&so);
-  so.rate = x->a->rate;
-  so.timeout_ms = o.timeout_ms;
-  so.retries = o.retries;
-  asr_targets_iter_init(&x->it);
+  asr_discover_opts_init(&o);
+  o.st = x->st;
+  o.targets = &a->targets;
+  o.creds = a->snmp.creds;
+  o.n_creds = a->snmp.n_creds;
+  o.version = a->snmp.version;
+  o.port = (uint16_t)a->snmp.port;
+  o.rate = a->rate;
+  o.scan = a->snmp.scan;
+  o.scan.tick = interrupt_tick;
+  o.all = a->all;
+  o.on_device = list_device;
+  o.on_progress = on_progress;
+  o.ctx = x;
   discover_interrupted = 0;
-  o.tick = interrupt_tick;
-  o.tick_ctx = &chain;
   caught = asr_platform_interrupt_catch(&discover_interrupted);
-  r = build_sets(x);
-  asr_log(ASR_LOG_DEBUG, "sweep: %llu addresses at %u probes/s, timeout %u ms, %u retries",
-          (unsigned long long)asr_targets_count(&x->a->targets), so.rate, so.timeout_ms,
-          so.retries);
-  if (!r)
-    r = asr_sweep_run(next_target, x, asr_targets_count(&x->a->targets), &so, &o, on_result,
-                      on_progress, x, &x->stats);
-  if (!r) {
-    log_sweep(x, asr_monotonic_ms() - t0);
-    count_sweep(x);
-  }
-  if (!r && x->moves && !discover_interrupted)
-    r = asr_moves_settle(x->moves, &o, deadline);
+  r = asr_discover(&o, &rep);
   if (caught)
     asr_platform_interrupt_release();
   if (discover_interrupted)
-    return print_interrupted(x, (size_t)asr_targets_count(&x->a->targets));
+    return print_interrupted(x, &rep);
   if (x->progress_shown)
     fputs("\r\033[K", stderr);
   if (r) {
     asr_cli_error("scan failed: %s", asr_result_str(r));
     return asr_cli_exit_for(r);
   }
-  return print_discovery(x);
+  return print_discovery(x, &rep);
 }
 
 int asr_cmd_discover(int argc, char **argv)
@@ -676,21 +466,9 @@ int asr_cmd_discover(int argc, char **argv)
   if (status >= 0)
     goto out;
   x.a = &a;
-  x.now = asr_now();
   x.report = asr_report_new();
-  x.dev = malloc(sizeof(*x.dev));
-  if (x.st)
-    x.moves = asr_moves_new(x.st, x.now, save_printer, on_held, &x);
-  if (!x.report || !x.dev || (x.st && !x.moves) || asr_scan_init() != ASR_OK) {
-    status = ASR_EXIT_INTERNAL;
-    goto out;
-  }
-  status = run_scan(&x);
-  asr_scan_fini();
+  status = x.report ? run_scan(&x) : ASR_EXIT_INTERNAL;
 out:
-  asr_moves_free(x.moves);
-  free_sets(&x);
-  free(x.dev);
   asr_report_free(x.report);
   asr_store_close(x.st);
   asr_targets_free(&a.targets);

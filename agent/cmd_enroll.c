@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/ops.h"
 #include "agent/secret.h"
 #include "common/log.h"
 #include "common/platform.h"
-#include "common/clock.h"
 #include "common/util.h"
-#include "config.h"
 #include "store/outbox.h"
 #include "store/store.h"
 #include "wire/http.h"
@@ -174,39 +173,21 @@ static int take_option(enroll_args *a, int c, const char *arg)
   }
 }
 
-/* The settings must make sense together. */
+/* The settings must make sense together (asr_enroll_check_settings). */
 static int check_settings(const asr_outbox_cred *c)
 {
-  char err[160];
+  char err[1280];
 
-  if (asr_http_check_endpoint(c->endpoint, err, sizeof(err)) != ASR_OK) {
-    asr_cli_error("--endpoint: %s: %s", c->endpoint[0] ? c->endpoint : "(none)", err);
-    return -1;
-  }
-  if (c->pin[0] && strncmp(c->pin, "sha256//", 8) != 0) {
-    asr_cli_error("--pin: give the key's hash as sha256//BASE64");
-    return -1;
-  }
-  if (c->client_key[0] && !c->client_cert[0]) {
-    asr_cli_error("--client-key needs --client-cert");
-    return -1;
-  }
-  if (c->proxy[0] && strcmp(c->proxy, "none") != 0 && !strstr(c->proxy, "://")) {
-    asr_cli_error("--proxy: give a URL (http://HOST:PORT) or 'none'");
-    return -1;
-  }
-  if (c->proxy[0] && strchr(c->proxy, '@')) {
-    asr_cli_error("--proxy: no credentials in the URL (argv is visible): use --proxy-user-file");
-    return -1;
-  }
-  return 0;
+  if (asr_enroll_check_settings(c, err, sizeof(err)) == ASR_OK)
+    return 0;
+  asr_cli_error("%s", err);
+  return -1;
 }
 
 static int enroll_parse(int argc, char **argv, enroll_args *a)
 {
   int c;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "hvq", enroll_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       enroll_usage(stdout);
@@ -246,55 +227,46 @@ static int read_token(const enroll_args *a, char *out, size_t n)
     asr_cli_error("give the site token: --site-token-file FILE, ASR_SITE_TOKEN or --site-token");
     return ASR_EXIT_USAGE;
   }
-  if (r || !*out || strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(out)) {
+  if (r || asr_enroll_check_token(out) != ASR_OK) {
     asr_cli_error("the site token is malformed (it looks like st_ and 32 hex digits)");
     return ASR_EXIT_USAGE;
   }
   return -1;
 }
 
-/* The exit status of a failed enrolment request. */
-static int request_failed(asr_result r, const char *err)
+int asr_cli_enroll_status(asr_result r, const asr_enroll_report *rep)
 {
-  asr_cli_error("enrolment failed: %s", err[0] ? err : asr_result_str(r));
-  if (r == ASR_ERR_RESOLVE || r == ASR_ERR_TIMEOUT || r == ASR_ERR_AUTH || r == ASR_ERR_INVALID ||
-      r == ASR_ERR_PROTOCOL)
-    return r == ASR_ERR_AUTH && strstr(err, "site token") ? ASR_EXIT_FAILURE : ASR_EXIT_NETWORK;
+  if (r == ASR_OK)
+    return ASR_EXIT_OK;
+  if (rep->already)
+    return ASR_EXIT_USAGE;
+  if (!rep->enrolled && (r == ASR_ERR_RESOLVE || r == ASR_ERR_TIMEOUT || r == ASR_ERR_AUTH ||
+                         r == ASR_ERR_INVALID || r == ASR_ERR_PROTOCOL))
+    return rep->token_refused ? ASR_EXIT_FAILURE : ASR_EXIT_NETWORK;
   return asr_cli_exit_for(r);
 }
 
-/* Registers with the central and stores the credential. */
-static int do_enroll(asr_store *st, enroll_args *a, const char *token, const char *proxy_user)
+/* Registers with the central and stores the credential (asr_enroll, agent/ops.h). */
+static int do_enroll(asr_store *st, const enroll_args *a, const char *token, const char *proxy_user)
 {
-  asr_uplink_enrolment e;
-  asr_http_opts ho;
-  char host[256] = "", err[512];
-  int status = ASR_EXIT_OK;
-  asr_result r;
+  asr_enroll_opts o = {.st = st,
+                       .settings = &a->c,
+                       .token = token,
+                       .proxy_user = proxy_user,
+                       .connect_timeout_ms = a->connect_s * 1000,
+                       .timeout_ms = a->timeout_s * 1000,
+                       .force = a->force != 0};
+  asr_enroll_report rep;
+  asr_result r = asr_enroll(&o, &rep);
 
-  asr_platform_hostname(host, sizeof(host));
-  asr_uplink_http_opts(&a->c, proxy_user[0] ? proxy_user : NULL, &ho);
-  ho.connect_timeout_ms = a->connect_s * 1000;
-  ho.timeout_ms = a->timeout_s * 1000;
-  r = asr_uplink_enroll(&ho, a->c.endpoint, token, host, PACKAGE_VERSION, &e, err, sizeof(err));
-  if (r)
-    return request_failed(r, err);
-  r = asr_strlcpy(a->c.agent_id, e.agent_id, sizeof(a->c.agent_id));
-  if (!r)
-    r = asr_strlcpy(a->c.secret, e.secret, sizeof(a->c.secret));
-  if (!r)
-    r = asr_strlcpy(a->c.site, e.site, sizeof(a->c.site));
-  if (!r)
-    r = asr_outbox_enroll(st, &a->c, asr_now());
-  if (r) {
-    asr_cli_error("enrolled as %s but not saved: %s", e.agent_id, asr_store_errmsg(st));
-    status = asr_cli_exit_for(r);
-  } else {
-    printf("enrolled: agent %s, site %s, endpoint %s\n", e.agent_id, e.site[0] ? e.site : "-",
+  if (r == ASR_OK)
+    printf("enrolled: agent %s, site %s, endpoint %s\n", rep.agent_id, rep.site[0] ? rep.site : "-",
            a->c.endpoint);
-  }
-  asr_secret_wipe(&e, sizeof(e));
-  return status;
+  else if (rep.enrolled)
+    asr_cli_error("enrolled as %s but not saved: %s", rep.agent_id, rep.error);
+  else if (!rep.already)
+    asr_cli_error("enrolment failed: %s", rep.error[0] ? rep.error : asr_result_str(r));
+  return asr_cli_enroll_status(r, &rep);
 }
 
 /* Copies the settings given on the command line over the stored ones (the same fields of
@@ -364,12 +336,8 @@ int asr_cmd_enroll(int argc, char **argv)
     status = read_token(&a, token, sizeof(token));
   if (status < 0)
     status = asr_cli_proxy_user(a.c.proxy_user_file, proxy_user, sizeof(proxy_user));
-  if (status < 0 && asr_http_global_init() != ASR_OK)
-    status = ASR_EXIT_INTERNAL;
-  if (status < 0) {
+  if (status < 0)
     status = do_enroll(st, &a, token, proxy_user);
-    asr_http_global_fini();
-  }
 out:
   asr_secret_wipe(token, sizeof(token));
   asr_secret_wipe(proxy_user, sizeof(proxy_user));

@@ -63,7 +63,6 @@ int asr_cmd_inspect(int argc, char **argv)
   asr_format fmt = asr_cli_isatty(1) ? ASR_FMT_TABLE : ASR_FMT_JSON;
   int c, verbose = 0;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "hv", inspect_options)) != -1) {
     switch (c) {
     case ASR_OPT_FORMAT:

@@ -141,7 +141,6 @@ int asr_cmd_meters(int argc, char **argv)
   asr_result r;
   int c;
 
-  optind = 1;
   while ((c = getopt_long(argc, argv, "h", meters_options, NULL)) != -1) {
     if (c == ASR_OPT_HELP) {
       meters_usage(stdout);

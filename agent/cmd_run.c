@@ -69,7 +69,6 @@ static int run_parse(int argc, char **argv, run_args *a)
   };
   int c;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == OPT_CONFIG) {
       a->config = optarg;

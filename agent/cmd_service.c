@@ -127,7 +127,6 @@ static int service_parse(int argc, char **argv, const char **config)
   };
   int c;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == 'c') {
       *config = optarg;

@@ -95,7 +95,6 @@ static int status_parse(int argc, char **argv, status_args *a)
 {
   int c;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "h", status_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       status_usage(stdout);

@@ -1,20 +1,15 @@
 /* asr-agent upload: builds batches of the readings not sent yet and sends every pending
- * batch to the central service now (uplink/uplink.h has the policy). */
+ * batch to the central service now: the options and the messages; the work is asr_upload
+ * (agent/ops.h; uplink/uplink.h has the policy). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/cli.h"
-#include "common/log.h"
-#include "common/platform.h"
+#include "agent/ops.h"
 #include "common/util.h"
-#include "config.h"
-#include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/batch.h"
-#include "wire/http.h"
-#include "uplink/uplink.h"
 
 #define EXIT_STOPPED 6 /* the central refused our credentials (401/403): uploads stopped */
 
@@ -45,7 +40,7 @@ static const struct option upload_options[] = {
 };
 
 typedef struct {
-  asr_uplink_opts o;
+  asr_upload_opts o;
   const char *db;
   unsigned connect_s, timeout_s;
   int verbose, quiet;
@@ -80,27 +75,27 @@ static int take_option(upload_args *a, int c, const char *arg)
   case OPT_MAX_READINGS:
     if (take_number("max-readings", arg, 2, 1000000, &v))
       return -1;
-    a->o.max_readings = v;
+    a->o.uplink.max_readings = v;
     return 0;
   case OPT_MAX_WAIT:
-    return take_number("max-wait", arg, 0, 86400, &a->o.max_wait_s);
+    return take_number("max-wait", arg, 0, 86400, &a->o.uplink.max_wait_s);
   case OPT_OUTBOX_MAX_MB:
     if (take_number("outbox-max-mb", arg, 1, 1000000, &v))
       return -1;
-    a->o.outbox_max_bytes = (int64_t)v << 20;
+    a->o.uplink.outbox_max_bytes = (int64_t)v << 20;
     return 0;
   case OPT_CONNECT_TIMEOUT:
     return take_number("connect-timeout", arg, 1, 3600, &a->connect_s);
   case ASR_OPT_TIMEOUT:
     return take_number("timeout", arg, 1, 3600, &a->timeout_s);
   case OPT_RETRY_AUTH:
-    a->o.retry_auth = true;
+    a->o.uplink.retry_auth = true;
     return 0;
   case OPT_RETRY_HELD:
-    a->o.retry_held = true;
+    a->o.uplink.retry_held = true;
     return 0;
   case OPT_NO_BUILD:
-    a->o.no_build = true;
+    a->o.uplink.no_build = true;
     return 0;
   default:
     return -1;
@@ -111,7 +106,6 @@ static int upload_parse(int argc, char **argv, upload_args *a)
 {
   int c;
 
-  optind = 1;
   while ((c = asr_cli_getopt(argc, argv, "hvq", upload_options)) != -1) {
     if (c == ASR_OPT_HELP) {
       upload_usage(stdout);
@@ -134,88 +128,60 @@ static int upload_parse(int argc, char **argv, upload_args *a)
   return -1;
 }
 
-/* The exit status of a run (asr-agent(8), EXIT STATUS). */
-static int run_status(asr_result r, const asr_uplink_report *rep)
+int asr_cli_upload_status(asr_result r, const asr_upload_report *rep)
 {
   if (r == ASR_OK)
     return ASR_EXIT_OK;
-  if (rep->stopped)
+  if (!rep->enrolled)
+    return ASR_EXIT_USAGE;
+  if (rep->ran && rep->up.stopped)
     return EXIT_STOPPED;
-  switch (r) {
-  case ASR_ERR_LIMIT:
+  if (rep->ran && r == ASR_ERR_LIMIT)
     return ASR_EXIT_FAILURE; /* batches held aside */
-  case ASR_ERR_TIMEOUT:
-  case ASR_ERR_AUTH:
-  case ASR_ERR_RESOLVE:
-  case ASR_ERR_PROTOCOL:
-  case ASR_ERR_INVALID:
+  if (rep->in_transit)
     return ASR_EXIT_NETWORK;
-  default:
-    return asr_cli_exit_for(r);
-  }
+  return asr_cli_exit_for(r);
 }
 
-static void report(const upload_args *a, asr_result r, const asr_uplink_report *rep)
+static void report(const upload_args *a, asr_result r, const asr_upload_report *rep)
 {
+  const asr_uplink_report *u = &rep->up;
+  char line[320];
+
   if (r)
-    asr_cli_error("upload: %s", rep->error[0] ? rep->error : asr_result_str(r));
-  if (rep->outbox_full)
+    asr_cli_error("upload: %s", u->error[0] ? u->error : asr_result_str(r));
+  if (u->outbox_full)
     asr_cli_error("upload: the outbox is over its bound with undelivered batches (all kept)");
-  if (rep->readings_refused > 0 || rep->events_refused > 0)
+  if (u->readings_refused > 0 || u->events_refused > 0)
     fprintf(stderr,
             "asr-agent: warning: upload: the central refused %lld readings and %lld events"
             " (everything else is stored; `asr-agent status` says which and why)\n",
-            (long long)rep->readings_refused, (long long)rep->events_refused);
-  if (rep->ids_reused > 0)
+            (long long)u->readings_refused, (long long)u->events_refused);
+  if (u->ids_reused > 0)
     fprintf(stderr,
             "asr-agent: warning: upload: the central had committed %zu of these batch ids with"
             " another content (stored as well): was this database restored from a backup or"
             " copied to another machine?\n",
-            rep->ids_reused);
-  if (a->quiet)
-    return;
-  asr_cli_note("upload: %zu %s built%s, %zu delivered (%lld %s, %zu %s), %zu split, %zu held,"
-               " %lld pending",
-               rep->built, asr_plural((long long)rep->built, "batch", "batches"),
-               rep->heartbeats ? " + heartbeat" : "", rep->delivered,
-               (long long)rep->readings_delivered,
-               asr_plural(rep->readings_delivered, "reading", "readings"), rep->duplicates,
-               asr_plural((long long)rep->duplicates, "duplicate", "duplicates"), rep->splits,
-               rep->held, (long long)rep->pending_batches);
+            u->ids_reused);
+  if (!a->quiet && asr_upload_summary(rep, line, sizeof(line)) == ASR_OK)
+    asr_cli_note("%s", line);
 }
 
+/* The run (asr_upload, agent/ops.h) and its messages. */
 static int run(asr_store *st, upload_args *a)
 {
-  asr_outbox_cred cred;
-  asr_uplink_report rep;
-  char proxy_user[512] = "";
-  int status;
+  asr_upload_report rep;
   asr_result r;
 
-  if (asr_outbox_get_cred(st, &cred) != ASR_OK) {
+  a->o.st = st;
+  r = asr_upload(&a->o, &rep);
+  if (!rep.enrolled)
     asr_cli_error("not enrolled: run 'asr-agent enroll --endpoint URL' first");
-    return ASR_EXIT_USAGE;
-  }
-  status = asr_cli_proxy_user(cred.proxy_user_file, proxy_user, sizeof(proxy_user));
-  if (status >= 0)
-    goto out;
-  asr_uplink_http_opts(&cred, proxy_user[0] ? proxy_user : NULL, &a->o.http);
-  a->o.http.connect_timeout_ms = a->connect_s * 1000;
-  a->o.http.timeout_ms = a->timeout_s * 1000;
-  /* under the daemon: a stop request ends the transfer, and the watchdog is pinged */
-  a->o.http.abort_cb = asr_cli_scan_tick(&a->o.http.abort_ctx);
-  if (asr_http_global_init() != ASR_OK) {
-    status = ASR_EXIT_INTERNAL;
-    goto out;
-  }
-  r = asr_uplink_upload(st, &cred, &a->o, &rep);
-  asr_http_global_fini();
-  report(a, r, &rep);
-  status = run_status(r, &rep);
-out:
-  asr_secret_wipe(proxy_user, sizeof(proxy_user));
-  asr_secret_wipe(&cred, sizeof(cred));
-  return status;
+  else if (!rep.ran)
+    asr_cli_error("%s", rep.error[0] ? rep.error : asr_result_str(r));
+  else
+    report(a, r, &rep);
+  return asr_cli_upload_status(r, &rep);
 }
 
 int asr_cmd_upload(int argc, char **argv)
@@ -225,11 +191,12 @@ int asr_cmd_upload(int argc, char **argv)
   int status;
 
   memset(&a, 0, sizeof(a));
-  asr_uplink_opts_init(&a.o);
-  a.o.agent_version = PACKAGE_VERSION;
+  asr_upload_opts_init(&a.o);
   status = upload_parse(argc, argv, &a);
   if (status >= 0)
     return status;
+  a.o.connect_timeout_ms = a.connect_s * 1000;
+  a.o.timeout_ms = a.timeout_s * 1000;
   status = asr_cli_open_store(a.db, ASR_CLI_DB_EXISTING, &st);
   if (status >= 0)
     return status;

@@ -1,16 +1,16 @@
 /* agent/daemon.c: the daemon's schedule and main loop (see daemon.h).
  *
- * Why the work runs through the command functions: discovery, polls and uploads already
- * exist as `asr-agent discover/poll/upload`, with their option parsing, credentials,
- * store transactions and health updates. The daemon builds their argv from the
- * configuration and calls them in-process, one step at a time, checking the stop and
- * reload flags between steps; a step's transactions are committed or rolled back by the
- * step itself.
+ * How the work runs: discovery, polls, uploads, enrolment and pruning are the library's
+ * operations (agent/ops.h), the same ones the commands call; agent/daemon_steps.c gives
+ * them typed options from the configuration and logs their typed reports. The daemon runs
+ * them one step at a time, checking the stop and reload flags between steps; a step's
+ * transactions are committed or rolled back by the operation itself.
  *
  * Why no step can hold the daemon: each is bounded (discovery and polls by their deadline
- * and a deadline per host, uploads by --max-wait), and while the SNMP engine runs it calls
- * scan_tick at least every ASR_SCAN_TICK_MS: the watchdog is pinged from there, and a stop
- * request ends the step within a fraction of a second. Every periodic job's start is
+ * and a deadline per host, uploads by their retry budget and transfer timeouts), and while
+ * the SNMP engine or a transfer runs it calls scan_tick at least every ASR_SCAN_TICK_MS:
+ * the watchdog is pinged from there, and a stop request ends the step within a fraction of
+ * a second. Every periodic job's start is
  * written to the store before it runs (store/sched.h), so a restart (by hand, by the
  * watchdog, after a crash) resumes the schedule instead of discovering again at once, and
  * when devices are known a due poll runs before a due discovery. */
@@ -22,15 +22,16 @@
 #include <string.h>
 
 #include "agent/cli.h"
+#include "agent/daemon_steps.h"
 #include "agent/health.h"
 #include "agent/remoteconf.h"
-#include "store/events.h"
 #include "agent/svc.h"
 #include "common/clock.h"
 #include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
+#include "store/events.h"
 #include "store/outbox.h"
 #include "store/sched.h"
 #include "store/store.h"
@@ -152,16 +153,10 @@ static void log_conf_error(const char *msg, void *ctx)
   asr_log(ASR_LOG_ERR, "%s", msg);
 }
 
-/* The health rules of the configuration, for every poll this process runs. */
-static void apply_health_policy(const asr_conf *c)
+/* The health rules of the configuration, for every step that polls (asr_step_env). */
+static void apply_health_policy(asr_daemon *d)
 {
-  asr_health_policy p;
-
-  asr_health_policy_init(&p);
-  p.silent_after = c->silent_after;
-  p.min_failures = c->silent_min_failures;
-  p.disconnected_after = c->disconnected_after;
-  asr_health_set_policy(&p);
+  asr_step_health_policy(&d->conf, &d->health);
 }
 
 static void apply_log_level(const asr_conf *c)
@@ -211,9 +206,11 @@ static void adopt(asr_daemon *d, const asr_conf *fresh, asr_conf *old)
   *old = d->conf;
   d->conf = *fresh;
   apply_log_level(&d->conf);
-  apply_health_policy(&d->conf);
+  apply_health_policy(d);
   reschedule(d, old, asr_clock_now());
 }
+
+static int scan_tick(void *ctx); /* the watchdog and the stop request (below) */
 
 /* The central's configuration, checked in after each upload (agent/remoteconf.h): a new
  * version applies all-or-nothing, like a reload. */
@@ -222,7 +219,8 @@ static void remote_sync(asr_daemon *d)
   asr_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
   bool changed = false;
 
-  if (fresh && old && asr_remoteconf_sync(d->conf_path, &d->conf, fresh, &changed) == ASR_OK &&
+  if (fresh && old &&
+      asr_remoteconf_sync(d->conf_path, &d->conf, fresh, &changed, scan_tick, NULL) == ASR_OK &&
       changed)
     adopt(d, fresh, old);
   if (fresh)
@@ -284,222 +282,6 @@ out:
 }
 
 /* ---------------------------------------------------------------------------------------
- * The steps: the command functions called in-process with an argv from the configuration.
- */
-
-/* room for every directive at its bound: 64 target lines, 64 exclusions, 64 targets with
- * 16 communities each ("TARGET=NAME" an argument) */
-#define ARGV_MAX 4096
-
-typedef struct {
-  char *argv[ARGV_MAX + 1];
-  int argc;
-  char buf[393216];
-  size_t used;
-  bool overflow;
-} argv_buf;
-
-static void arg_add(argv_buf *a, const char *s)
-{
-  size_t n = strlen(s) + 1;
-
-  if (a->argc >= ARGV_MAX || n > sizeof(a->buf) - a->used) {
-    a->overflow = true;
-    return;
-  }
-  memcpy(a->buf + a->used, s, n);
-  a->argv[a->argc++] = a->buf + a->used;
-  a->argv[a->argc] = NULL;
-  a->used += n;
-}
-
-static void arg_addf(argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void arg_addf(argv_buf *a, const char *fmt, ...)
-{
-  char tmp[64];
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(tmp))
-    a->overflow = true;
-  else
-    arg_add(a, tmp);
-}
-
-/* The options every step shares: database and verbosity. */
-static void args_common(argv_buf *a, const asr_conf *c, const char *cmd)
-{
-  memset(a, 0, sizeof(*a));
-  arg_add(a, cmd);
-  arg_add(a, "--db");
-  arg_add(a, c->database);
-  if (strcmp(c->log_level, "error") == 0)
-    arg_add(a, "-q");
-  else if (strcmp(c->log_level, "info") == 0)
-    arg_add(a, "-v");
-  else if (strcmp(c->log_level, "debug") == 0)
-    arg_add(a, "-vv");
-}
-
-/* The engine options and the step's deadline: its directive, at most one interval. */
-static void args_snmp_engine(argv_buf *a, const asr_conf *c, int64_t deadline, int64_t interval)
-{
-  arg_addf(a, "--timeout=%u", c->snmp_timeout_ms);
-  arg_addf(a, "--retries=%u", c->snmp_retries);
-  arg_addf(a, "--concurrency=%u", c->concurrency);
-  arg_addf(a, "--host-deadline=%u", c->snmp_host_deadline_ms);
-  arg_addf(a, "--deadline=%lld", (long long)(deadline < interval ? deadline : interval));
-}
-
-static void args_credentials(argv_buf *a, const asr_conf *c)
-{
-  for (size_t i = 0; i < c->n_communities && i < ASR_CLI_COMMUNITIES_MAX; i++) {
-    arg_add(a, "--community");
-    arg_add(a, c->communities[i]);
-  }
-  if (!c->v3_user[0])
-    return;
-  arg_add(a, "--v3-user");
-  arg_add(a, c->v3_user);
-  if (c->v3_auth_proto[0]) {
-    arg_add(a, "--v3-auth-proto");
-    arg_add(a, c->v3_auth_proto);
-    arg_add(a, "--v3-auth-pass-file");
-    arg_add(a, c->secrets_file);
-  }
-  if (c->v3_priv_proto[0]) {
-    arg_add(a, "--v3-priv-proto");
-    arg_add(a, c->v3_priv_proto);
-    arg_add(a, "--v3-priv-pass-file");
-    arg_add(a, c->secrets_file);
-  }
-  if (c->v3_context[0]) {
-    arg_add(a, "--v3-context");
-    arg_add(a, c->v3_context);
-  }
-}
-
-/* The exclusions, and the communities of targets that have their own ("TARGET=NAME" each,
- * in order). */
-static void args_target_settings(argv_buf *a, const asr_conf *c)
-{
-  for (size_t i = 0; i < c->n_excludes; i++) {
-    arg_add(a, "--exclude");
-    arg_add(a, c->excludes[i]);
-  }
-  for (size_t i = 0; i < c->n_target_communities; i++) {
-    char line[sizeof(c->target_communities[0])], one[sizeof(line) + 1], *save = NULL;
-    const char *target;
-
-    asr_strlcpy_cut(line, c->target_communities[i], sizeof(line));
-    target = strtok_r(line, " ", &save);
-    for (char *w = strtok_r(NULL, " ", &save); target && w; w = strtok_r(NULL, " ", &save)) {
-      if (asr_fmt(one, sizeof(one), "%s=%s", target, w) != ASR_OK) {
-        a->overflow = true;
-        continue;
-      }
-      arg_add(a, "--target-community");
-      arg_add(a, one);
-    }
-    asr_secret_wipe(line, sizeof(line));
-    asr_secret_wipe(one, sizeof(one));
-  }
-}
-
-/* Adds each scan target; a directive value may hold several, separated by blanks. */
-static void args_targets(argv_buf *a, const asr_conf *c)
-{
-  for (size_t i = 0; i < c->n_targets; i++) {
-    char line[sizeof(c->targets[0])], *save = NULL;
-    asr_strlcpy_cut(line, c->targets[i], sizeof(line));
-    for (char *t = strtok_r(line, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save))
-      arg_add(a, t);
-  }
-}
-
-typedef int (*step_fn)(int argc, char **argv);
-
-/* Runs one command with its argv; the log level is restored afterwards (the commands set
- * it from -v/-q). */
-static int run_step(const char *name, step_fn fn, argv_buf *a, const asr_conf *c)
-{
-  int64_t t0 = asr_monotonic_ms();
-  int status;
-
-  if (a->overflow) {
-    asr_log(ASR_LOG_ERR, "%s: too many targets or credentials for one run", name);
-    status = ASR_EXIT_USAGE;
-  } else {
-    status = fn(a->argc, a->argv);
-  }
-  fflush(stdout);
-  apply_log_level(c);
-  asr_log(status == ASR_EXIT_OK ? ASR_LOG_INFO : ASR_LOG_WARN, "%s: exit %d after %lld ms", name,
-          status, (long long)(asr_monotonic_ms() - t0));
-  asr_secret_wipe(a->buf, sizeof(a->buf));
-  return status;
-}
-
-static int step_discover(const asr_conf *c)
-{
-  argv_buf *a = malloc(sizeof(*a));
-  int status;
-
-  if (!a)
-    return ASR_EXIT_INTERNAL;
-  args_common(a, c, "discover");
-  arg_add(a, "--no-progress");
-  arg_addf(a, "--port=%u", c->snmp_port);
-  args_snmp_engine(a, c, c->discovery_deadline, c->discovery_interval);
-  arg_addf(a, "--rate=%u", c->scan_rate);
-  args_credentials(a, c);
-  args_target_settings(a, c);
-  args_targets(a, c);
-  status = run_step("discovery", asr_cmd_discover, a, c);
-  free(a);
-  return status;
-}
-
-static int step_poll(const asr_conf *c)
-{
-  argv_buf *a = malloc(sizeof(*a));
-  int status;
-
-  if (!a)
-    return ASR_EXIT_INTERNAL;
-  args_common(a, c, "poll");
-  args_snmp_engine(a, c, c->poll_deadline, c->poll_interval);
-  status = run_step("poll", asr_cmd_poll, a, c);
-  free(a);
-  return status;
-}
-
-static int step_upload(const asr_conf *c)
-{
-  argv_buf *a = malloc(sizeof(*a));
-  int status;
-
-  if (!a)
-    return ASR_EXIT_INTERNAL;
-  args_common(a, c, "upload");
-  /* a failed run is retried by the schedule, not by a long wait here; a transfer has the
-   * time a slow link or proxy needs (a day's batch can be megabytes), and a stop request
-   * still ends it within a second (the scan tick is asked during the transfer, and pings
-   * the watchdog) */
-  arg_add(a, "--max-wait=2");
-  arg_add(a, "--connect-timeout=15");
-  arg_add(a, "--timeout=240");
-  arg_addf(a, "--outbox-max-mb=%u", c->outbox_max_mb);
-  status = run_step("upload", asr_cmd_upload, a, c);
-  free(a);
-  return status;
-}
-
-/* ---------------------------------------------------------------------------------------
  * What the store says: device counts for the status line, the last upload, pruning. */
 
 typedef struct {
@@ -550,24 +332,6 @@ static void publish_status(asr_daemon *d)
     asr_svc_status(line);
 }
 
-static void step_prune(asr_daemon *d, int64_t now)
-{
-  asr_store *st = NULL;
-  char err[512] = "";
-  int64_t n = 0;
-  asr_result r;
-
-  r = asr_store_open(d->conf.database, &st, err, sizeof(err));
-  if (!r)
-    r = asr_store_prune(st, now - d->conf.retention, &n);
-  if (r)
-    asr_log(ASR_LOG_ERR, "pruning: %s", st ? asr_store_errmsg(st) : err);
-  else
-    asr_log(ASR_LOG_INFO, "pruning: %lld readings older than %lld days removed", (long long)n,
-            (long long)(d->conf.retention / DAY));
-  asr_store_close(st);
-}
-
 /* ---------------------------------------------------------------------------------------
  * The main loop. */
 
@@ -587,12 +351,21 @@ static void keepalive(void)
   }
 }
 
-/* The SNMP engine's tick during discovery and polls (asr_scan_tick): alive, and stop? */
+/* The tick of the steps (asr_scan_tick): asked by the SNMP engine during discovery and
+ * polls, and during an upload's transfers: alive, and stop? */
 static int scan_tick(void *ctx)
 {
   (void)ctx;
   keepalive();
   return asr_svc_stop_requested();
+}
+
+/* What the steps get from the daemon: the tick and the configuration's health rules. */
+static void step_env(const asr_daemon *d, asr_step_env *env)
+{
+  env->tick = scan_tick;
+  env->tick_ctx = NULL;
+  env->health = &d->health;
 }
 
 static void log_time(const char *what, int64_t t)
@@ -603,15 +376,14 @@ static void log_time(const char *what, int64_t t)
   asr_log(ASR_LOG_INFO, "%s %s", what, iso);
 }
 
-static void schedule_upload(asr_daemon *d, int status)
+static void schedule_upload(asr_daemon *d, bool in_transit)
 {
   const asr_conf *c = &d->conf;
   int64_t now = asr_clock_now();
   int64_t next = asr_sched_next_upload(d->seed, now, c->upload_window_start, c->upload_window_end);
 
   /* a network failure is tried again soon, a few times, before the next window */
-  if (status == ASR_EXIT_NETWORK && d->upload_retries < UPLOAD_RETRIES_MAX &&
-      now + UPLOAD_RETRY_S < next) {
+  if (in_transit && d->upload_retries < UPLOAD_RETRIES_MAX && now + UPLOAD_RETRY_S < next) {
     d->upload_retries++;
     next = now + UPLOAD_RETRY_S;
   } else {
@@ -623,54 +395,25 @@ static void schedule_upload(asr_daemon *d, int status)
 
 static void due_upload(asr_daemon *d, bool enrolled)
 {
-  int status = ASR_EXIT_OK;
+  asr_step_env env;
+  asr_upload_report rep;
+  bool in_transit = false;
 
   if (enrolled) {
-    status = step_upload(&d->conf);
+    step_env(d, &env);
+    asr_step_upload(&d->conf, &env, &rep);
+    in_transit = rep.in_transit;
     d->runs[2]++;
-    if (d->conf.remote_config && status != ASR_EXIT_NETWORK && !asr_svc_stop_requested())
+    if (d->conf.remote_config && !in_transit && !asr_svc_stop_requested())
       checkin(d);
   } else {
     asr_log(ASR_LOG_INFO, "upload: not enrolled yet: skipped");
   }
-  schedule_upload(d, status);
+  schedule_upload(d, in_transit);
 }
 
 /* ---------------------------------------------------------------------------------------
  * Enrolment with a site token the installer left (asr_conf_token_path). */
-
-/* Adds "opt value" when value is set. */
-static void arg_opt(argv_buf *a, const char *opt, const char *value)
-{
-  if (!value[0])
-    return;
-  arg_add(a, opt);
-  arg_add(a, value);
-}
-
-static int step_enroll(const asr_conf *c, const char *token_file)
-{
-  argv_buf *a = malloc(sizeof(*a));
-  int status;
-
-  if (!a)
-    return ASR_EXIT_INTERNAL;
-  args_common(a, c, "enroll");
-  arg_opt(a, "--endpoint", c->endpoint);
-  arg_opt(a, "--site-token-file", token_file);
-  arg_opt(a, "--ca-file", c->ca_file);
-  arg_opt(a, "--ca-path", c->ca_path);
-  arg_opt(a, "--pin", c->pin);
-  arg_opt(a, "--client-cert", c->client_cert);
-  arg_opt(a, "--client-key", c->client_key);
-  arg_opt(a, "--proxy", c->proxy);
-  arg_opt(a, "--proxy-user-file", c->proxy_user_file);
-  arg_add(a, "--connect-timeout=5");
-  arg_add(a, "--timeout=10");
-  status = run_step("enrolment", asr_cmd_enroll, a, c);
-  free(a);
-  return status;
-}
 
 /* Plans an enrolment at now when a site token waits and the store holds none; a token
  * left over once enrolled is deleted. */
@@ -696,6 +439,7 @@ static void plan_enroll(asr_daemon *d, int64_t now)
  * waits for the administrator (a reload plans it again). */
 static void due_enroll(asr_daemon *d)
 {
+  asr_enroll_report rep;
   char path[600];
   int status;
 
@@ -705,7 +449,7 @@ static void due_enroll(asr_daemon *d)
   }
   if (asr_conf_token_path(&d->conf, path, sizeof(path)) != ASR_OK)
     return;
-  status = d->conf.endpoint[0] ? step_enroll(&d->conf, path) : ASR_EXIT_USAGE;
+  status = d->conf.endpoint[0] ? asr_step_enroll(&d->conf, path, &rep) : ASR_EXIT_USAGE;
   if (!d->conf.endpoint[0])
     asr_log(ASR_LOG_ERR, "enrolment: a site token waits in %s, but %s sets no endpoint", path,
             d->conf_path);
@@ -795,11 +539,14 @@ static void resume_schedule(asr_daemon *d, asr_store *st, size_t devices, int64_
 static void due_discovery(asr_daemon *d)
 {
   const asr_conf *c = &d->conf;
+  asr_discover_report rep;
+  asr_step_env env;
 
   if (!c->n_targets || asr_clock_now() < d->next_discovery || asr_svc_stop_requested())
     return;
   remember_start(d, JOB_DISCOVERY, asr_clock_now());
-  step_discover(c);
+  step_env(d, &env);
+  asr_step_discover(c, &env, &rep);
   d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   d->runs[0]++;
   d->next_discovery = asr_sched_next(d->next_discovery, c->discovery_interval, asr_clock_now());
@@ -809,12 +556,15 @@ static void due_discovery(asr_daemon *d)
 static void due_poll(asr_daemon *d, size_t devices)
 {
   const asr_conf *c = &d->conf;
+  asr_poll_report rep;
+  asr_step_env env;
 
   if (asr_clock_now() < d->next_poll || asr_svc_stop_requested())
     return;
   if (devices) {
     remember_start(d, JOB_POLL, asr_clock_now());
-    step_poll(c);
+    step_env(d, &env);
+    asr_step_poll(c, &env, &rep);
     d->next_upload = asr_alert_push_after_poll(&d->alert_push, c, asr_clock_now(), d->next_upload);
   }
   d->runs[1]++;
@@ -853,7 +603,9 @@ static void run_due(asr_daemon *d)
     keepalive();
   }
   if (asr_clock_now() >= d->next_prune && !asr_svc_stop_requested()) {
-    step_prune(d, asr_clock_now());
+    asr_prune_report pruned;
+
+    asr_step_prune(&d->conf, asr_clock_now(), &pruned);
     d->runs[3]++;
     d->next_prune = asr_sched_next(d->next_prune, DAY, asr_clock_now());
   }
@@ -897,7 +649,7 @@ int asr_daemon_prepare(asr_daemon *d)
   int status;
 
   apply_log_level(&d->conf);
-  apply_health_policy(&d->conf);
+  apply_health_policy(d);
   status = verify_store(d);
   if (status >= 0)
     return status;
@@ -947,7 +699,6 @@ int asr_daemon_run(asr_daemon *d)
   wd.interval_ms = asr_svc_watchdog_interval_ms();
   wd.next_ms = asr_monotonic_ms();
   keepalive();
-  asr_cli_set_scan_tick(scan_tick, NULL);
   log_time("next upload at", d->next_upload);
   asr_svc_ready();
   asr_log(ASR_LOG_INFO, "running: poll every %lld s, discovery every %lld s",
@@ -963,7 +714,6 @@ int asr_daemon_run(asr_daemon *d)
     if (!asr_svc_stop_requested() && !(d->until && asr_clock_now() >= d->until))
       wait_next(d);
   }
-  asr_cli_set_scan_tick(NULL, NULL);
   asr_svc_stopping();
   asr_log(ASR_LOG_INFO, "stopping: %u discoveries, %u polls, %u uploads run", d->runs[0],
           d->runs[1], d->runs[2]);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "agent/alertpush.h"
+#include "agent/health.h"
 #include "conf/conf.h"
 #include "common/result.h"
 
@@ -20,9 +21,10 @@
 typedef struct {
   asr_conf conf;
   char conf_path[512];
-  uint64_t seed;          /* of the upload minute */
-  int64_t until;          /* tests: stop when the clock reaches it, 0 = never */
-  int64_t next_discovery; /* due times, epoch seconds */
+  asr_health_policy health; /* the configuration's health rules, for the steps */
+  uint64_t seed;            /* of the upload minute */
+  int64_t until;            /* tests: stop when the clock reaches it, 0 = never */
+  int64_t next_discovery;   /* due times, epoch seconds */
   int64_t next_poll;
   int64_t next_upload;
   int64_t next_prune;

@@ -293,8 +293,10 @@ static json_t *new_state(const state *old, json_t *doc, int64_t version, const c
                    "secrets", names, "error", "", "error_version", (json_int_t)0);
 }
 
-/* The HTTP settings of the enrolment, with a proxy user when one is configured. */
-static asr_result http_of(const asr_outbox_cred *cred, char *proxy_user, size_t n, asr_http_opts *o)
+/* The HTTP settings of the enrolment, with a proxy user when one is configured; tick (may
+ * be NULL) is asked during the transfer. */
+static asr_result http_of(const asr_outbox_cred *cred, char *proxy_user, size_t n,
+                          int (*tick)(void *ctx), void *tick_ctx, asr_http_opts *o)
 {
   if (asr_cli_proxy_user(cred->proxy_user_file, proxy_user, n) >= 0)
     return ASR_ERR_SECRET;
@@ -302,7 +304,8 @@ static asr_result http_of(const asr_outbox_cred *cred, char *proxy_user, size_t 
   o->connect_timeout_ms = 5000;
   o->timeout_ms = 10000;
   /* the daemon's tick: its watchdog is fed, and a stop request ends the check-in at once */
-  o->abort_cb = asr_cli_scan_tick(&o->abort_ctx);
+  o->abort_cb = tick;
+  o->abort_ctx = tick_ctx;
   return ASR_OK;
 }
 
@@ -341,7 +344,8 @@ static json_t *handle(const char *conf_path, const asr_conf *running, const stat
 }
 
 /* One check-in: the report of s, the answer verified into d. */
-static asr_result checkin(const asr_conf *running, const state *s, asr_remote_doc *d)
+static asr_result checkin(const asr_conf *running, const state *s, int (*tick)(void *ctx),
+                          void *tick_ctx, asr_remote_doc *d)
 {
   asr_store *st = NULL;
   asr_outbox_cred cred;
@@ -357,7 +361,7 @@ static asr_result checkin(const asr_conf *running, const state *s, asr_remote_do
     asr_log(ASR_LOG_INFO, "configuration: not enrolled: no check-in");
     return r;
   }
-  r = http_of(&cred, proxy_user, sizeof(proxy_user), &o);
+  r = http_of(&cred, proxy_user, sizeof(proxy_user), tick, tick_ctx, &o);
   if (!r)
     r = asr_http_global_init();
   if (!r) {
@@ -373,7 +377,7 @@ static asr_result checkin(const asr_conf *running, const state *s, asr_remote_do
 }
 
 asr_result asr_remoteconf_sync(const char *conf_path, const asr_conf *running, asr_conf *fresh,
-                               bool *changed)
+                               bool *changed, int (*tick)(void *ctx), void *tick_ctx)
 {
   asr_remote_doc d = {0, 0, NULL};
   json_t *next = NULL;
@@ -385,7 +389,7 @@ asr_result asr_remoteconf_sync(const char *conf_path, const asr_conf *running, a
     return ASR_OK;
   if (state_read(running, &s) != ASR_OK)
     memset(&s, 0, sizeof(s)), s.error = "";
-  r = checkin(running, &s, &d);
+  r = checkin(running, &s, tick, tick_ctx, &d);
   if (!r)
     next = handle(conf_path, running, &s, &d, fresh, changed, &r);
   asr_remote_doc_free(&d);
@@ -394,7 +398,7 @@ asr_result asr_remoteconf_sync(const char *conf_path, const asr_conf *running, a
 
     /* report at once what became of it (the answer carries the same version) */
     if (state_read(running, &s2) == ASR_OK) {
-      if (checkin(running, &s2, &d) == ASR_OK)
+      if (checkin(running, &s2, tick, tick_ctx, &d) == ASR_OK)
         asr_remote_doc_free(&d);
       state_free(&s2);
     }
@@ -479,7 +483,7 @@ int asr_remoteconf_fetch(const char *conf_path)
     status = ASR_EXIT_USAGE;
     goto out;
   }
-  r = asr_remoteconf_sync(conf_path, c, fresh, &changed);
+  r = asr_remoteconf_sync(conf_path, c, fresh, &changed, NULL, NULL);
   if (r == ASR_OK) {
     printf("%s\n", changed ? "configuration: a new version of the central applied"
                            : "configuration: nothing new");

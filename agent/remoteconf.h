@@ -27,9 +27,10 @@ asr_result asr_remoteconf_load(const char *path, asr_conf *c, asr_conf_error_cb 
  * with the file's rules and, when all of it is valid, keeps it on disk and loads the
  * result into fresh (*changed true). A refused configuration is logged, kept aside for
  * the next report, and nothing changes. ASR_ERR_AUTH for a forged, stale or older
- * configuration. */
+ * configuration. tick (may be NULL: the command) is asked during the transfers: the daemon's
+ * watchdog and stop request. */
 asr_result asr_remoteconf_sync(const char *conf_path, const asr_conf *running, asr_conf *fresh,
-                               bool *changed);
+                               bool *changed, int (*tick)(void *ctx), void *tick_ctx);
 
 /* asr-agent config fetch: one check-in now (what the daemon does after each upload); the
  * daemon takes a new version at its next reload or check-in. Returns an exit status. */

@@ -43,7 +43,7 @@ site_add acme
 # poll_once: one more reading of every printer (a reading is unique per device and second)
 poll_once()
 {
-  sleep 1
+  tick
   run "$O.p" "$E.p" "$ASR_AGENT" poll $OPTS
   [ "$RC" = 0 ] || {
     not_ok "poll failed (exit $RC)"

@@ -58,8 +58,8 @@ NOW=$(date +%s)
   --test-until $((NOW - 120)) --test-seed 7 >"$O" 2>"$TMPD/run.log"
 check_status "the daemon ran 4 simulated days" 0 "$?"
 for i in 1 2; do
+  tick
   run "$O" "$E" "$ASR_AGENT" poll $OPTS
-  sleep 1
 done
 check_status "polls after the daemon" 0 "$RC"
 run "$O" "$E" "$ASR_AGENT" status --format json

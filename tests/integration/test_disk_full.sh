@@ -58,11 +58,11 @@ run "$O" "$E" "$ASR_AGENT" discover --port "$SIM_PORT" $OPTS $NET.21-24
 check_status "discover on the small disk" 0 "$RC"
 run "$O" "$E" "$ASR_AGENT" enroll --endpoint "$CENTRAL_URL" --site-token "$SITE_TOKEN"
 check_status "enroll" 0 "$RC"
-sleep 1
+tick
 run "$O" "$E" "$ASR_AGENT" poll $OPTS
 run "$O" "$E" "$ASR_AGENT" upload --max-wait 5
 check_status "upload" 0 "$RC"
-sleep 1
+tick
 run "$O" "$E" "$ASR_AGENT" poll $OPTS
 check_status "poll (pending readings)" 0 "$RC"
 run "$O" "$E" "$ASR_AGENT" status --check --config "$TMPD/empty.conf"
@@ -168,7 +168,7 @@ python3 "$TMPD/dump.py" "$DB" "$TMPD/after.sql"
 check "the database holds exactly what it held before the disk filled" \
   cmp -s "$TMPD/before.sql" "$TMPD/after.sql"
 check "... and is whole" grep -q "^-- quick_check: ok" "$TMPD/after.sql"
-sleep 1
+tick
 run "$O" "$E" "$ASR_AGENT" poll $OPTS
 check_status "with space again, poll works" 0 "$RC"
 run "$O" "$E" env ASR_AGENT_DB="$MNT/new.db" "$ASR_AGENT" status --format json
