@@ -1,6 +1,7 @@
 /* agent/alertpush.c: `alert_upload immediate` (agent/alertpush.h). */
 #include "agent/alertpush.h"
 
+#include "common/date.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "store/alerts.h"

@@ -133,7 +133,7 @@ static void typed_name(const char *arg, char *out, size_t n)
 {
   while (*arg == '-')
     arg++;
-  asr_strlcpy(out, arg, n);
+  asr_strlcpy_cut(out, arg, n);
   out[strcspn(out, "=")] = '\0';
 }
 
@@ -265,7 +265,7 @@ static void parent_of(const char *path, char *out, size_t n)
       last = i;
   }
   if (last == SIZE_MAX) {
-    asr_strlcpy(out, ".", n);
+    asr_strlcpy_cut(out, ".", n);
     return;
   }
   if (asr_strlcpy(out, path, n) != ASR_OK)
@@ -282,17 +282,17 @@ bool asr_cli_db_usable(const char *opt, asr_cli_db_mode mode, char *msg, size_t 
   if (!opt || !*opt || asr_platform_realpath(opt, found, sizeof(found)))
     return true;
   if (mode == ASR_CLI_DB_EXISTING) {
-    asr_fmt(msg, n,
-            "%s: no database there (a --db PATH must exist; 'discover' or 'enroll' creates a "
-            "new one)",
-            opt);
+    asr_fmt_cut(msg, n,
+                "%s: no database there (a --db PATH must exist; 'discover' or 'enroll' creates a "
+                "new one)",
+                opt);
     return false;
   }
   parent_of(opt, dir, sizeof(dir));
   if (dir[0] && asr_platform_realpath(dir, found, sizeof(found)))
     return true;
-  asr_fmt(msg, n, "%s: no folder %s (--db creates a database file, never its folders)", opt,
-          dir[0] ? dir : "for it");
+  asr_fmt_cut(msg, n, "%s: no folder %s (--db creates a database file, never its folders)", opt,
+              dir[0] ? dir : "for it");
   return false;
 }
 
@@ -557,7 +557,9 @@ asr_result asr_cli_snmp_finish(asr_cli_snmp *s)
     asr_snmp_cred *c = &s->creds[s->n_creds++];
 
     c->version = s->version;
-    asr_strlcpy(c->community, s->communities[i], sizeof(c->community));
+    r = asr_strlcpy(c->community, s->communities[i], sizeof(c->community));
+    if (r)
+      return r; /* take_community refused it already: never cut a community */
   }
   return ASR_OK;
 }

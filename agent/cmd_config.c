@@ -15,7 +15,6 @@
 #include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/remoteconf.h"
-#include "agent/secret.h"
 #include "common/platform.h"
 #include "common/util.h"
 

@@ -238,7 +238,7 @@ static asr_result add_file(discover_args *a, const char *path, char *err, size_t
   asr_result r;
 
   if (!f) {
-    asr_fmt(err, n, "%s: cannot be read", path);
+    asr_fmt_cut(err, n, "%s: cannot be read", path);
     return ASR_ERR_IO;
   }
   r = asr_targets_add_file(&a->targets, strcmp(path, "-") == 0 ? "(stdin)" : path, f, a->force, err,

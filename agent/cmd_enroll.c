@@ -15,7 +15,7 @@
 #include "common/util.h"
 #include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 #include "uplink/uplink.h"
 
 enum {
@@ -269,11 +269,12 @@ static int do_enroll(asr_store *st, const enroll_args *a, const char *token, con
   return asr_cli_enroll_status(r, &rep);
 }
 
-/* Copies the settings given on the command line over the stored ones. */
+/* Copies the settings given on the command line over the stored ones (the same fields of
+ * the same struct: nothing is cut). */
 #define MERGE(opt, field)                                                                          \
   do {                                                                                             \
     if (a->given[(opt)-OPT_ENDPOINT])                                                              \
-      asr_strlcpy(old->field, a->c.field, sizeof(old->field));                                     \
+      asr_strlcpy_cut(old->field, a->c.field, sizeof(old->field));                                 \
   } while (0)
 
 static void merge(asr_outbox_cred *old, const enroll_args *a)

@@ -4,12 +4,12 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent/cli.h"
 #include "agent/output.h"
 #include "common/clock.h"
-#include "common/platform.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "store/meters.h"
 #include "store/store.h"
@@ -41,31 +41,13 @@ static void meters_usage(FILE *out)
                "backwards only the rise above the highest read counts. Never negative.\n");
 }
 
-/* Days from 1970-01-01 to y-m-01 (proleptic Gregorian, m 1..12). */
-static int64_t days_from_civil(int64_t y, unsigned m)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* "YYYY-MM" into [from, until) epoch seconds; 0 when malformed. */
 static int parse_month(const char *s, int64_t *from, int64_t *until)
 {
-  unsigned y, m;
-
-  if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789-") != 7 ||
-      asr_parse_uint((char[5]){s[0], s[1], s[2], s[3], 0}, 1970, 9999, &y) != ASR_OK ||
-      asr_parse_uint((char[3]){s[5], s[6], 0}, 1, 12, &m) != ASR_OK)
+  if (asr_date_parse_month(s, from, until) != ASR_OK)
     return 0;
-  *from = days_from_civil(y, m) * 86400;
-  *until = (m == 12 ? days_from_civil(y + 1, 1) : days_from_civil(y, m + 1)) * 86400;
+  *from *= 86400;
+  *until *= 86400;
   return 1;
 }
 
@@ -93,11 +75,15 @@ static void csv_field(FILE *out, const char *v, char sep)
   fputc('"', out);
   if (v && strchr("=+-@", v[0]) && v[0])
     fputc('\'', out);
-  for (; v && *v; v++) {
-    if (*v == '"')
+  for (size_t k; v && *v; v += k) { /* printer-sent text: nothing unsafe (common/text.h) */
+    const char *rep = asr_text_step(v, &k, ASR_TEXT_QMARK);
+
+    if (rep)
+      fputs(rep, out);
+    else if (*v == '"')
       fputs("\"\"", out);
     else
-      fputc((unsigned char)*v < 0x20 ? ' ' : *v, out);
+      fwrite(v, 1, k, out);
   }
   fputc('"', out);
   fputc(sep, out);
@@ -133,10 +119,14 @@ static void print_table(const meters_ctx *x, FILE *out)
       fprintf(out, "%lld,%lld,%lld,%lld,%lld,", s, e, u, f,
               (long long)json_integer_value(json_object_get(o, "resets")));
       csv_field(out, note, '\n');
-    } else {
-      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n", dev, name, unit, s, e, u, f);
+    } else { /* printer-sent text: nothing unsafe reaches the terminal (common/text.h) */
+      char d[256], m[64], un[64], n[512];
+
+      fprintf(out, "%-28.28s %-14s %-12s %12lld %12lld %10lld %lld\n",
+              asr_text_tty(dev, d, sizeof(d)), asr_text_tty(name, m, sizeof(m)),
+              asr_text_tty(unit, un, sizeof(un)), s, e, u, f);
       if (note && note[0]) /* how the usage was counted across a reset or a glitch */
-        fprintf(out, "  note: %s\n", note);
+        fprintf(out, "  note: %s\n", asr_text_tty(note, n, sizeof(n)));
     }
   }
 }
@@ -170,11 +160,9 @@ int asr_cmd_meters(int argc, char **argv)
     }
   }
   if (!month) {
-    struct tm tm;
+    asr_civil today = asr_date_civil(now / 86400);
 
-    if (!asr_platform_gmtime(now, &tm))
-      memset(&tm, 0, sizeof(tm));
-    asr_fmt(cur, sizeof(cur), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    asr_fmt_cut(cur, sizeof(cur), "%04d-%02u", (int)today.year, today.month);
     month = cur;
   }
   if (!parse_month(month, &from, &until)) {

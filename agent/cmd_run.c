@@ -12,9 +12,9 @@
 #include "conf/conf.h"
 #include "agent/confwrite.h"
 #include "agent/daemon.h"
-#include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -113,7 +113,7 @@ static int run_clock(const run_args *a, asr_daemon *d)
     asr_cli_error("ASR_TEST_CLOCK: not START[:FACTOR]");
     return ASR_EXIT_USAGE;
   }
-  if (a->until && asr_clock_parse_iso(a->until, &d->until) != ASR_OK &&
+  if (a->until && asr_date_parse_iso(a->until, &d->until) != ASR_OK &&
       asr_parse_i64(a->until, 1, INT64_MAX, &d->until) != ASR_OK) {
     asr_cli_error("--test-until: '%s' is not a time", a->until);
     return ASR_EXIT_USAGE;
@@ -157,10 +157,10 @@ static int run_config_exists(const run_args *a)
 
   if (!a->config || asr_platform_realpath(a->config, abs, sizeof(abs)))
     return -1;
-  asr_fmt(msg, sizeof(msg),
-          "run: %s: no such configuration file (a --config FILE must exist): not "
-          "starting",
-          a->config);
+  asr_fmt_cut(msg, sizeof(msg),
+              "run: %s: no such configuration file (a --config FILE must exist): not "
+              "starting",
+              a->config);
   if (a->service)
     asr_log(ASR_LOG_ERR, "%s", msg);
   asr_cli_error("%s", msg);

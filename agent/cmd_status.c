@@ -52,7 +52,7 @@ static void status_usage(FILE *out)
 static int keep_conflict(const asr_event *e, void *ctx)
 {
   if (strcmp(e->kind, ASR_MOVES_CONFLICT_KIND) == 0)
-    asr_strlcpy(ctx, e->detail, ASR_EVENTS_DETAIL_MAX);
+    asr_strlcpy_cut(ctx, e->detail, ASR_EVENTS_DETAIL_MAX);
   return 0;
 }
 
@@ -160,7 +160,7 @@ static void first_problem(const char *msg, void *ctx)
   char *out = ctx;
 
   if (!out[0])
-    asr_strlcpy(out, msg, 512);
+    asr_strlcpy_cut(out, msg, 512);
 }
 
 /* The limits of status --check from the configuration file (asr-agent.conf(5)): the
@@ -174,7 +174,7 @@ static void check_limits(const char *config, asr_check_limits *l, char problem[5
   asr_check_limits_init(l);
   problem[0] = '\0';
   if (!c) {
-    asr_strlcpy(problem, "out of memory", 512);
+    asr_strlcpy_cut(problem, "out of memory", 512);
     l->config_problem = problem;
     return;
   }

@@ -20,10 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/secret.h"
 #include "common/platform.h"
 #include "common/util.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #define TOKEN_MAX 200     /* the longest site token accepted */
 #define LINE_BUF 4096     /* copying the old file: a longer line goes through in pieces */
@@ -94,7 +93,7 @@ asr_result asr_confwrite_parse_line(asr_confwrite_props *p, const char *line, ch
   if (!*s || *s == '#')
     return ASR_OK;
   if (!eq) {
-    asr_strlcpy(err, "expected NAME=VALUE", n); /* never echo: it may be a secret */
+    asr_strlcpy_cut(err, "expected NAME=VALUE", n); /* never echo: it may be a secret */
     return ASR_ERR_INVALID;
   }
   len = (size_t)(eq - s);
@@ -104,15 +103,15 @@ asr_result asr_confwrite_parse_line(asr_confwrite_props *p, const char *line, ch
     if (strlen(names[i]) != len || strncasecmp(s, names[i], len) != 0)
       continue;
     if (trimmed(eq + 1, strlen(eq + 1), p->v[i], sizeof(p->v[i])) != ASR_OK) {
-      asr_fmt(err, n, "%s: longer than %d characters", names[i], ASR_CONFWRITE_VALUE_MAX - 1);
+      asr_fmt_cut(err, n, "%s: longer than %d characters", names[i], ASR_CONFWRITE_VALUE_MAX - 1);
       return ASR_ERR_TOO_LARGE;
     }
     return ASR_OK;
   }
-  asr_fmt(err, n,
-          "unknown property '%.*s' (ENDPOINT, SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY,"
-          " REMOTE_CONFIG)",
-          (int)(len < 64 ? len : 64), s);
+  asr_fmt_cut(err, n,
+              "unknown property '%.*s' (ENDPOINT, SITE_TOKEN, SCAN_TARGETS, COMMUNITY, PROXY,"
+              " REMOTE_CONFIG)",
+              (int)(len < 64 ? len : 64), s);
   return ASR_ERR_INVALID;
 }
 
@@ -153,8 +152,10 @@ static bool communities_ok(const char *v)
   char buf[ASR_CONFWRITE_VALUE_MAX], *save = NULL;
   size_t count = 0;
 
-  asr_strlcpy(buf, v, sizeof(buf));
-  for (char *w = strtok_r(buf, SEPARATORS, &save); w; w = strtok_r(NULL, SEPARATORS, &save)) {
+  if (asr_strlcpy(buf, v, sizeof(buf)) != ASR_OK)
+    count = ASR_CONF_MAX_LIST + 1; /* longer than a value may be: never judged cut */
+  for (char *w = strtok_r(buf, SEPARATORS, &save); w && count <= ASR_CONF_MAX_LIST;
+       w = strtok_r(NULL, SEPARATORS, &save)) {
     if (*w == '#' || strlen(w) > COMMUNITY_MAX || ++count > ASR_CONF_MAX_LIST)
       count = ASR_CONF_MAX_LIST + 1;
   }
@@ -261,7 +262,7 @@ static void put_words(FILE *out, const char *name, const char *v)
 {
   char buf[ASR_CONFWRITE_VALUE_MAX], *save = NULL;
 
-  asr_strlcpy(buf, v, sizeof(buf));
+  asr_strlcpy_cut(buf, v, sizeof(buf)); /* fits: check_one refused longer values */
   for (char *w = strtok_r(buf, SEPARATORS, &save); w; w = strtok_r(NULL, SEPARATORS, &save))
     fprintf(out, "%s %s\n", name, w);
   asr_secret_wipe(buf, sizeof(buf));
@@ -558,7 +559,8 @@ static void kept_list(const char *conf_path, kept_files *k)
   asr_conf *c = malloc(sizeof(*c));
 
   memset(k, 0, sizeof(*k));
-  asr_strlcpy(k->f[0], conf_path, sizeof(k->f[0]));
+  if (asr_strlcpy(k->f[0], conf_path, sizeof(k->f[0])) != ASR_OK)
+    k->f[0][0] = '\0'; /* a path this long is not kept: the loops skip "" */
   sibling(conf_path, "proxy-user", k->f[1], sizeof(k->f[1]));
   if (!c)
     return;

@@ -25,9 +25,9 @@
 #include "agent/daemon_steps.h"
 #include "agent/health.h"
 #include "agent/remoteconf.h"
-#include "agent/secret.h"
 #include "agent/svc.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
 #include "common/util.h"
@@ -325,7 +325,7 @@ static void publish_status(asr_daemon *d)
     return;
   if (d->last_upload > 0) {
     int64_t s = ((d->last_upload % DAY) + DAY) % DAY;
-    asr_fmt(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
+    asr_fmt_cut(when, sizeof(when), "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
   }
   if (asr_fmt(line, sizeof(line), "%zu %s, %zu silent, last upload %s", x.devices,
               asr_plural((long long)x.devices, "device", "devices"), x.silent, when) == ASR_OK)
@@ -495,7 +495,7 @@ static void targets_fingerprint(const asr_conf *c, char *out, size_t n)
     h = (h ^ '\n') * UINT64_C(1099511628211);
   }
   h = (h ^ c->snmp_port) * UINT64_C(1099511628211);
-  asr_fmt(out, n, "%016llx", (unsigned long long)h);
+  asr_fmt_cut(out, n, "%016llx", (unsigned long long)h);
 }
 
 /* Writes the start of job now, before it runs (a crash in it still counts as a run). */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "store/events.h"
@@ -131,11 +132,11 @@ static void fmt_duration(int64_t s, char *buf, size_t n)
   if (s < 0)
     s = 0;
   if (s >= 86400)
-    asr_fmt(buf, n, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    asr_fmt_cut(buf, n, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
   else if (s >= 3600)
-    asr_fmt(buf, n, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    asr_fmt_cut(buf, n, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
   else
-    asr_fmt(buf, n, "%lldm", (long long)(s / 60));
+    asr_fmt_cut(buf, n, "%lldm", (long long)(s / 60));
 }
 
 /* Copies at most cols bytes of printer text, on a UTF-8 boundary, for a detail line. */
@@ -170,13 +171,14 @@ static void transition_detail(const asr_store_device *d, asr_dev_state cur, asr_
 
   if (next == ASR_DEV_ACTIVE) {
     fmt_duration(now - since, quiet, sizeof(quiet));
-    asr_fmt(buf, n, "answers again at %s after %s %s", d->dev.ip, quiet, asr_dev_state_name(cur));
+    asr_fmt_cut(buf, n, "answers again at %s after %s %s", d->dev.ip, quiet,
+                asr_dev_state_name(cur));
     return;
   }
   fmt_duration(now - last_answer(d), quiet, sizeof(quiet));
   clip(why, sizeof(why), reason && reason[0] ? reason : d->last_failure, 100);
-  asr_fmt(buf, n, "%s: no answer for %s, %u failed polls in a row (last: %s)",
-          asr_health_reason(code), quiet, d->failed_polls, why[0] ? why : "no reason given");
+  asr_fmt_cut(buf, n, "%s: no answer for %s, %u failed polls in a row (last: %s)",
+              asr_health_reason(code), quiet, d->failed_polls, why[0] ? why : "no reason given");
 }
 
 /* Applies the transition rule to d; records the change and its event. */
@@ -294,7 +296,7 @@ static asr_store_device *load(asr_store *st, int64_t id, asr_result *r)
     free(d);
     return NULL;
   }
-  memset(&d->cred, 0, sizeof(d->cred)); /* never needed here: do not keep secrets around */
+  asr_secret_wipe(&d->cred, sizeof(d->cred)); /* never needed here: do not keep secrets around */
   return d;
 }
 
@@ -404,11 +406,11 @@ static void fmt_ago(int64_t s, char *buf, size_t n)
   if (s < 0)
     s = 0;
   if (s >= 2 * 86400)
-    asr_fmt(buf, n, "%lld days", (long long)(s / 86400));
+    asr_fmt_cut(buf, n, "%lld days", (long long)(s / 86400));
   else if (s >= 2 * 3600)
-    asr_fmt(buf, n, "%lld hours", (long long)(s / 3600));
+    asr_fmt_cut(buf, n, "%lld hours", (long long)(s / 3600));
   else
-    asr_fmt(buf, n, "%lld %s", (long long)(s / 60), asr_plural(s / 60, "minute", "minutes"));
+    asr_fmt_cut(buf, n, "%lld %s", (long long)(s / 60), asr_plural(s / 60, "minute", "minutes"));
 }
 
 static asr_check_status worse(asr_check_status a, asr_check_status b)
@@ -435,22 +437,22 @@ static asr_check_status check_upload(asr_store *st, const asr_check_limits *l, i
 
   *r = asr_outbox_get_status(st, &u);
   if (*r || !u.enrolled) {
-    asr_strlcpy(buf, "not enrolled", n);
+    asr_strlcpy_cut(buf, "not enrolled", n);
     return ASR_CHECK_OK;
   }
   if (u.stopped[0]) {
-    asr_fmt(buf, n, "uploads stopped");
+    asr_fmt_cut(buf, n, "uploads stopped");
     return ASR_CHECK_CRITICAL;
   }
   *r = asr_outbox_get_cred(st, &c);
   ref = u.last_upload > 0 ? u.last_upload : (*r ? 0 : c.enrolled_at);
-  memset(c.secret, 0, sizeof(c.secret));
+  asr_secret_wipe(c.secret, sizeof(c.secret));
   age = now - ref;
   fmt_ago(age, ago, sizeof(ago));
   if (u.last_upload > 0)
-    asr_fmt(buf, n, "last upload %s ago", ago);
+    asr_fmt_cut(buf, n, "last upload %s ago", ago);
   else
-    asr_fmt(buf, n, "no upload since enrolment %s ago", ago);
+    asr_fmt_cut(buf, n, "no upload since enrolment %s ago", ago);
   if (age >= l->upload_critical_after)
     return ASR_CHECK_CRITICAL;
   return age >= l->upload_warning_after ? ASR_CHECK_WARNING : ASR_CHECK_OK;
@@ -469,7 +471,7 @@ static void safe_text(const char *src, char *dst, size_t cap, size_t cols)
 /* "12.3 MB" (MB of 2^20 bytes, as outbox_max_mb). */
 static void fmt_mb(int64_t bytes, char *buf, size_t n)
 {
-  asr_fmt(buf, n, "%.1f MB", (double)bytes / (1 << 20));
+  asr_fmt_cut(buf, n, "%.1f MB", (double)bytes / (1 << 20));
 }
 
 /* Held batches: the central refused them (4xx); their readings wait for an operator. */
@@ -532,10 +534,10 @@ static asr_check_status check_disk(const asr_store *st, char *buf, size_t n)
     return ASR_CHECK_OK;
   fmt_mb(free_bytes, left, sizeof(left));
   if (free_bytes < ASR_HEALTH_DISK_CRITICAL) {
-    asr_fmt(buf, n, "disk full: %s free in %s (readings cannot be stored)", left, dir);
+    asr_fmt_cut(buf, n, "disk full: %s free in %s (readings cannot be stored)", left, dir);
     return ASR_CHECK_CRITICAL;
   }
-  asr_fmt(buf, n, "disk nearly full: %s free in %s", left, dir);
+  asr_fmt_cut(buf, n, "disk nearly full: %s free in %s", left, dir);
   return ASR_CHECK_WARNING;
 }
 
@@ -624,8 +626,8 @@ asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *
   if (!r)
     r = asr_events_foreach_flagged(st, add_flagged, &f);
   if (r) {
-    asr_fmt(line, n, "ASR-AGENT UNKNOWN - database not readable%s%s", st ? ": " : "",
-            st ? asr_store_errmsg(st) : "");
+    asr_fmt_cut(line, n, "ASR-AGENT UNKNOWN - database not readable%s%s", st ? ": " : "",
+                st ? asr_store_errmsg(st) : "");
     return ASR_CHECK_UNKNOWN;
   }
   s = check_printers(&c, &f, printers, sizeof(printers));
@@ -640,11 +642,11 @@ asr_check_status asr_health_check_limits(asr_store *st, const asr_check_limits *
   if (!r)
     s = worse(s, check_more(st, l, text, sizeof(text), &len, &r));
   if (r) {
-    asr_fmt(line, n, "ASR-AGENT UNKNOWN - upload state not readable: %s", asr_store_errmsg(st));
+    asr_fmt_cut(line, n, "ASR-AGENT UNKNOWN - upload state not readable: %s", asr_store_errmsg(st));
     return ASR_CHECK_UNKNOWN;
   }
-  asr_fmt(line, n, "ASR-AGENT %s - %s | devices=%lld silent=%lld disconnected=%lld", names[s], text,
-          (long long)c.devices, (long long)c.silent, (long long)c.disconnected);
+  asr_fmt_cut(line, n, "ASR-AGENT %s - %s | devices=%lld silent=%lld disconnected=%lld", names[s],
+              text, (long long)c.devices, (long long)c.silent, (long long)c.disconnected);
   return s;
 }
 

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/secret.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 #include "store/events.h"
@@ -109,7 +110,7 @@ static asr_result note_seen(asr_moves *m, int64_t id, const char *ip, uint16_t p
   }
   s = &m->seen[m->nseen++];
   s->id = id;
-  asr_strlcpy(s->ip, ip, sizeof(s->ip));
+  asr_strlcpy_cut(s->ip, ip, sizeof(s->ip));
   s->port = port;
   return ASR_OK;
 }
@@ -214,11 +215,11 @@ static size_t addresses_of(const asr_moves *m, int64_t id, char *out, size_t n)
 static void identity_label(const asr_device *dev, char *out, size_t n)
 {
   if (dev->serial[0])
-    asr_fmt(out, n, "serial %.80s", dev->serial);
+    asr_fmt_cut(out, n, "serial %.80s", dev->serial);
   else if (dev->mac[0])
-    asr_fmt(out, n, "MAC %s", dev->mac);
+    asr_fmt_cut(out, n, "MAC %s", dev->mac);
   else
-    asr_fmt(out, n, "address %s", dev->ip);
+    asr_fmt_cut(out, n, "address %s", dev->ip);
 }
 
 /* The identity answered at several addresses in this run: a conflict, nothing moves
@@ -230,8 +231,9 @@ static void decide_by_run(asr_moves *m, waiting *w)
   if (w->state == W_UNDECIDED || addresses_of(m, w->id, where, sizeof(where)) < 2)
     return;
   identity_label(w->dev, who, sizeof(who));
-  asr_fmt(w->detail, sizeof(w->detail), "%s answered at %s in one scan; the device stays at %s:%u",
-          who, where, w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
+  asr_fmt_cut(w->detail, sizeof(w->detail),
+              "%s answered at %s in one scan; the device stays at %s:%u", who, where,
+              w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
   w->state = W_CONFLICT;
 }
 
@@ -278,9 +280,9 @@ static void on_probe(const asr_scan_result *res, void *ctx)
              asr_printer_build(res->vbs, res->job->address, m->scratch) == ASR_OK &&
              asr_store_match_device(m->st, m->scratch, &mt) == ASR_OK && mt.id == w->id) {
     identity_label(w->dev, who, sizeof(who));
-    asr_fmt(w->detail, sizeof(w->detail),
-            "%s answered at %s:%u while the device still answers at %s:%u, where it stays", who,
-            w->dev->ip, (unsigned)w->port, res->job->address, (unsigned)res->job->port);
+    asr_fmt_cut(w->detail, sizeof(w->detail),
+                "%s answered at %s:%u while the device still answers at %s:%u, where it stays", who,
+                w->dev->ip, (unsigned)w->port, res->job->address, (unsigned)res->job->port);
     w->state = W_CONFLICT;
     if (save_now(m, m->scratch, res->job->port, &p->cred) != ASR_OK)
       asr_log(ASR_LOG_WARN, "%s: answer not saved", res->job->address);
@@ -311,7 +313,7 @@ static asr_result ask_old_addresses(asr_moves *m, const asr_scan_opts *opts, int
     p[n].m = m;
     p[n].w = w;
     p[n].cred = d->cred;
-    asr_strlcpy(jobs[n].address, w->old.ip, sizeof(jobs[n].address));
+    asr_strlcpy_cut(jobs[n].address, w->old.ip, sizeof(jobs[n].address));
     jobs[n].port = w->old.port;
     jobs[n].creds = &p[n].cred;
     jobs[n].n_creds = 1;
@@ -382,10 +384,10 @@ static void conclude(asr_moves *m, waiting *w)
       asr_log(ASR_LOG_WARN, "%s: not saved", w->dev->ip);
     break;
   default:
-    asr_fmt(w->detail, sizeof(w->detail),
-            "claims the identity of the device at %s:%u; not decided in this run (stopped or"
-            " out of time): left to the next run",
-            w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
+    asr_fmt_cut(w->detail, sizeof(w->detail),
+                "claims the identity of the device at %s:%u; not decided in this run (stopped or"
+                " out of time): left to the next run",
+                w->old.ip[0] ? w->old.ip : "?", (unsigned)w->old.port);
     asr_log(ASR_LOG_WARN, "%s: %s", w->dev->ip, w->detail);
     m->held(w->dev, w->port, w->id, false, w->detail, m->ctx);
     break;

@@ -13,11 +13,12 @@
 
 #include "agent/moves.h"
 #include "agent/ops.h"
-#include "agent/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
+#include "store/save.h"
 
 /* The credentials of one target with its own communities (the v3 user first). */
 typedef struct {
@@ -66,7 +67,8 @@ static asr_result build_sets(discover_ctx *x)
       asr_snmp_cred *c = &cs->creds[cs->n++];
 
       c->version = o->version;
-      asr_strlcpy(c->community, set->communities[k], sizeof(c->community));
+      if (asr_strlcpy(c->community, set->communities[k], sizeof(c->community)) != ASR_OK)
+        return ASR_ERR_INVALID; /* never a cut community (same size: cannot happen) */
     }
   }
   return ASR_OK;
@@ -159,7 +161,7 @@ static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool confl
   (void)id;
   x->rep->conflicts += conflict;
   if (asr_fmt(note, sizeof(note), "%s: not saved", detail) != ASR_OK)
-    asr_strlcpy(note, "not saved", sizeof(note));
+    asr_strlcpy_cut(note, "not saved", sizeof(note));
   list_device(x, dev, conflict ? "conflict" : "problem", note);
 }
 
@@ -167,7 +169,7 @@ static void on_held(const asr_device *dev, uint16_t port, int64_t id, bool confl
 static void skipped(discover_ctx *x, const asr_scan_result *res)
 {
   if (x->rep->skipped++ == 0)
-    asr_strlcpy(x->rep->first_skipped, res->job->address, sizeof(x->rep->first_skipped));
+    asr_strlcpy_cut(x->rep->first_skipped, res->job->address, sizeof(x->rep->first_skipped));
 }
 
 /* What the detail phase read of a host that answered. */

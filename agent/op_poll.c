@@ -11,11 +11,12 @@
 
 #include "agent/moves.h"
 #include "agent/ops.h"
-#include "agent/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
+#include "store/save.h"
 
 /* One device to poll: its id, what the store knows, and its credentials. */
 typedef struct {
@@ -86,8 +87,8 @@ static int collect(const asr_store_device *d, void *ctx)
   t = &x->targets[x->n];
   t->id = d->id;
   t->cred = d->cred;
-  asr_strlcpy(t->serial, d->dev.serial, sizeof(t->serial));
-  asr_strlcpy(t->address, d->dev.ip, sizeof(t->address));
+  asr_strlcpy_cut(t->serial, d->dev.serial, sizeof(t->serial));
+  asr_strlcpy_cut(t->address, d->dev.ip, sizeof(t->address));
   t->port = d->port ? d->port : 161;
   t->last_try = d->last_good_poll > d->last_failure_at ? d->last_good_poll : d->last_failure_at;
   x->n++;
@@ -171,7 +172,7 @@ static void other_printer(poll_ctx *x, const poll_target *t, const asr_scan_resu
     return;
   if (asr_fmt(reason, sizeof(reason), "a different printer (serial %.40s) answers at this address",
               x->dev->serial) != ASR_OK)
-    asr_strlcpy(reason, "a different printer answers at this address", sizeof(reason));
+    asr_strlcpy_cut(reason, "a different printer answers at this address", sizeof(reason));
   record_failure(x, t->id, res->job->address, ASR_ERR_NOT_FOUND, reason);
 }
 
@@ -222,7 +223,7 @@ static void not_reached(poll_ctx *x, const poll_target *t, const asr_scan_result
   }
   if (asr_fmt(reason, sizeof(reason), "poll deadline (%u s) reached %s", x->deadline_s,
               res->requests ? "while it answered" : "before its turn") != ASR_OK)
-    asr_strlcpy(reason, "poll deadline reached", sizeof(reason));
+    asr_strlcpy_cut(reason, "poll deadline reached", sizeof(reason));
   record_failure(x, t->id, res->job->address, ASR_ERR_TIMEOUT, reason);
 }
 
@@ -264,7 +265,7 @@ static void make_jobs(poll_ctx *x)
     asr_scan_job *j = &x->jobs[i];
 
     memset(j, 0, sizeof(*j));
-    asr_strlcpy(j->address, x->targets[i].address, sizeof(j->address));
+    asr_strlcpy_cut(j->address, x->targets[i].address, sizeof(j->address));
     j->port = x->targets[i].port;
     j->creds = &x->targets[i].cred;
     j->n_creds = 1;

@@ -11,7 +11,7 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "config.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 asr_result asr_proxy_user_read(const char *file, char *out, size_t n, char *err, size_t errn)
 {
@@ -22,16 +22,16 @@ asr_result asr_proxy_user_read(const char *file, char *out, size_t n, char *err,
   if (file && *file) {
     if (asr_secret_from_file(file, "proxy", out, n, why, sizeof(why)) != ASR_OK) {
       if (asr_fmt(err, errn, "proxy credentials: %s", why) != ASR_OK)
-        asr_strlcpy(err, "proxy credentials: cannot be read", errn);
+        asr_strlcpy_cut(err, "proxy credentials: cannot be read", errn);
       return ASR_ERR_SECRET;
     }
   } else if (asr_secret_from_env("ASR_PROXY_USER", out, n) == ASR_ERR_SECRET) {
-    asr_strlcpy(err, "proxy credentials: ASR_PROXY_USER is too long", errn);
+    asr_strlcpy_cut(err, "proxy credentials: ASR_PROXY_USER is too long", errn);
     return ASR_ERR_SECRET;
   }
   if (out[0] && !strchr(out, ':')) {
     asr_secret_wipe(out, n);
-    asr_strlcpy(err, "proxy credentials: give them as user:password", errn);
+    asr_strlcpy_cut(err, "proxy credentials: give them as user:password", errn);
     return ASR_ERR_SECRET;
   }
   return ASR_OK;
@@ -132,16 +132,16 @@ asr_result asr_enroll_check_settings(const asr_outbox_cred *c, char *err, size_t
   err[0] = '\0';
   if (asr_http_check_endpoint(c->endpoint, why, sizeof(why)) != ASR_OK) {
     if (asr_fmt(err, n, "--endpoint: %s: %s", c->endpoint[0] ? c->endpoint : "(none)", why))
-      asr_strlcpy(err, "--endpoint: not a usable URL", n);
+      asr_strlcpy_cut(err, "--endpoint: not a usable URL", n);
   } else if (c->pin[0] && strncmp(c->pin, "sha256//", 8) != 0) {
-    asr_strlcpy(err, "--pin: give the key's hash as sha256//BASE64", n);
+    asr_strlcpy_cut(err, "--pin: give the key's hash as sha256//BASE64", n);
   } else if (c->client_key[0] && !c->client_cert[0]) {
-    asr_strlcpy(err, "--client-key needs --client-cert", n);
+    asr_strlcpy_cut(err, "--client-key needs --client-cert", n);
   } else if (c->proxy[0] && strcmp(c->proxy, "none") != 0 && !strstr(c->proxy, "://")) {
-    asr_strlcpy(err, "--proxy: give a URL (http://HOST:PORT) or 'none'", n);
+    asr_strlcpy_cut(err, "--proxy: give a URL (http://HOST:PORT) or 'none'", n);
   } else if (c->proxy[0] && strchr(c->proxy, '@')) {
-    asr_strlcpy(err, "--proxy: no credentials in the URL (argv is visible): use --proxy-user-file",
-                n);
+    asr_strlcpy_cut(
+        err, "--proxy: no credentials in the URL (argv is visible): use --proxy-user-file", n);
   }
   return err[0] ? ASR_ERR_INVALID : ASR_OK;
 }
@@ -161,8 +161,8 @@ static bool enrolled_already(const asr_enroll_opts *o, asr_enroll_report *rep)
 
   if (found && !o->force) {
     rep->already = true;
-    asr_strlcpy(rep->old_agent_id, old.agent_id, sizeof(rep->old_agent_id));
-    asr_strlcpy(rep->old_endpoint, old.endpoint, sizeof(rep->old_endpoint));
+    asr_strlcpy_cut(rep->old_agent_id, old.agent_id, sizeof(rep->old_agent_id));
+    asr_strlcpy_cut(rep->old_endpoint, old.endpoint, sizeof(rep->old_endpoint));
   }
   asr_secret_wipe(&old, sizeof(old));
   return rep->already;
@@ -188,14 +188,17 @@ static asr_result enroll_request(const asr_enroll_opts *o, asr_outbox_cred *c,
     goto out;
   }
   rep->enrolled = true;
-  asr_strlcpy(rep->agent_id, e.agent_id, sizeof(rep->agent_id));
-  asr_strlcpy(rep->site, e.site, sizeof(rep->site));
-  asr_strlcpy(c->agent_id, e.agent_id, sizeof(c->agent_id));
-  asr_strlcpy(c->secret, e.secret, sizeof(c->secret));
-  asr_strlcpy(c->site, e.site, sizeof(c->site));
-  r = asr_outbox_enroll(o->st, c, asr_now());
+  asr_strlcpy_cut(rep->agent_id, e.agent_id, sizeof(rep->agent_id));
+  asr_strlcpy_cut(rep->site, e.site, sizeof(rep->site));
+  r = asr_strlcpy(c->agent_id, e.agent_id, sizeof(c->agent_id)); /* the same sizes */
+  if (!r)
+    r = asr_strlcpy(c->secret, e.secret, sizeof(c->secret));
+  if (!r)
+    r = asr_strlcpy(c->site, e.site, sizeof(c->site));
+  if (!r)
+    r = asr_outbox_enroll(o->st, c, asr_now());
   if (r)
-    asr_strlcpy(rep->error, asr_store_errmsg(o->st), sizeof(rep->error));
+    asr_strlcpy_cut(rep->error, asr_store_errmsg(o->st), sizeof(rep->error));
 out:
   asr_secret_wipe(&e, sizeof(e));
   return r;

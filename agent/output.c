@@ -24,6 +24,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/buf.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define BAR_CELLS 20
@@ -53,43 +56,20 @@ asr_result asr_format_parse(const char *s, asr_format *out)
 
 /* ---- text cleaning ---- */
 
-/* True for C0 controls, DEL, and C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"). */
-static int is_control(const unsigned char *s, size_t len)
-{
-  if (len == 1)
-    return s[0] < 0x20 || s[0] == 0x7f;
-  return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
-}
-
-/* Copies s into a new buffer: for JSON (text == 0) invalid bytes become U+FFFD; for text
- * output, invalid bytes and control characters become '?'. NULL when out of memory. */
+/* Copies s into a new buffer: for JSON (text == 0) malformed bytes become U+FFFD (jansson
+ * escapes the controls; a JSON reader gets the printer's exact text), for text output
+ * (tables, CSV) every unsafe character (common/text.h) becomes '?'. NULL when out of
+ * memory. */
 static char *clean_utf8(const char *s, int text)
 {
-  size_t n = strlen(s), o = 0;
-  char *out = malloc(n * 3 + 1);
-  const unsigned char *p = (const unsigned char *)s;
+  asr_buf b = {0};
+  char *out;
 
-  if (!out)
-    return NULL;
-  while (*p) {
-    size_t len = asr_utf8_seq(p);
-
-    if (len == 0 || (text && is_control(p, len))) {
-      if (text) {
-        out[o++] = '?';
-      } else {
-        memcpy(out + o, "\xef\xbf\xbd", 3);
-        o += 3;
-      }
-      p += len ? len : 1;
-      continue;
-    }
-    memcpy(out + o, p, len);
-    o += len;
-    p += len;
-  }
-  out[o] = '\0';
-  return out;
+  if (text)
+    asr_text_add(&b, s, ASR_TEXT_QMARK);
+  else
+    asr_utf8_repair(&b, s);
+  return asr_buf_finish(&b, &out) == ASR_OK ? out : NULL;
 }
 
 /* ---- JSON building ---- */
@@ -570,13 +550,13 @@ static void put_cell(FILE *out, const char *s, size_t cols, int pad)
 static void format_age(json_int_t age, char *buf, size_t n)
 {
   if (age < 120)
-    asr_fmt(buf, n, "%llds ago", (long long)age);
+    asr_fmt_cut(buf, n, "%llds ago", (long long)age);
   else if (age < 7200)
-    asr_fmt(buf, n, "%lldm ago", (long long)(age / 60));
+    asr_fmt_cut(buf, n, "%lldm ago", (long long)(age / 60));
   else if (age < 172800)
-    asr_fmt(buf, n, "%lldh ago", (long long)(age / 3600));
+    asr_fmt_cut(buf, n, "%lldh ago", (long long)(age / 3600));
   else
-    asr_fmt(buf, n, "%lldd ago", (long long)(age / 86400));
+    asr_fmt_cut(buf, n, "%lldd ago", (long long)(age / 86400));
 }
 
 /* The "lowToner,doorOpen" list of a device's error names. */
@@ -611,9 +591,9 @@ static void colorant_cell(const json_t *s, char *buf, size_t n)
   const char *own = jstr(s, "colorant"), *std = jstr(s, "colorant_std");
 
   if (!*std || !*own || strcmp(own, std) == 0)
-    asr_strlcpy(buf, *std ? std : own, n);
+    asr_strlcpy_cut(buf, *std ? std : own, n);
   else
-    asr_fmt(buf, n, "%s (%s)", std, own);
+    asr_fmt_cut(buf, n, "%s (%s)", std, own);
 }
 
 static void print_supply_row(FILE *out, const json_t *s, int bars)
@@ -623,7 +603,7 @@ static void print_supply_row(FILE *out, const json_t *s, int bars)
   int known = jint(s, "percent", &pct);
 
   if (known)
-    asr_fmt(buf, sizeof(buf), "%lld%%", (long long)pct);
+    asr_fmt_cut(buf, sizeof(buf), "%lld%%", (long long)pct);
   colorant_cell(s, colorant, sizeof(colorant));
   fputs("    ", out);
   put_cell(out, jstr(s, "description"), DESCR_COLS, 1);
@@ -648,7 +628,7 @@ static void print_state_cell(FILE *out, const json_t *dev, int pad)
     format_age(v, age, sizeof(age));
     age[strcspn(age, " ")] = '\0'; /* "3d ago" -> "3d" */
   }
-  asr_fmt(cell, sizeof(cell), "%s%s%s", *state ? state : "-", age[0] ? " " : "", age);
+  asr_fmt_cut(cell, sizeof(cell), "%s%s%s", *state ? state : "-", age[0] ? " " : "", age);
   fputs("  ", out);
   put_cell(out, cell, 15, pad);
 }
@@ -669,11 +649,11 @@ static void last_poll_cell(const json_t *dev, char *buf, size_t n)
 
   if (last_poll_failed(dev) && jint(dev, "last_failure_seconds", &v)) {
     format_age(v, age, sizeof(age));
-    asr_fmt(buf, n, "%s FAILED", age);
+    asr_fmt_cut(buf, n, "%s FAILED", age);
   } else if (jint(dev, "age_seconds", &v)) {
     format_age(v, buf, n);
   } else {
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
   }
 }
 
@@ -698,7 +678,7 @@ static void print_device_row(FILE *out, const json_t *dev, int stored)
   char pages[24] = "-", age[40], errors[512];
 
   if (jint(dev, "page_count", &v))
-    asr_fmt(pages, sizeof(pages), "%lld", (long long)v);
+    asr_fmt_cut(pages, sizeof(pages), "%lld", (long long)v);
   last_poll_cell(dev, age, sizeof(age));
   put_cell(out, jstr(dev, "ip"), 15, 1);
   fputc(' ', out);
@@ -866,7 +846,7 @@ static void csv_num(FILE *out, const json_t *o, const char *key, int last)
   char buf[32] = "";
 
   if (jint(o, key, &v))
-    asr_fmt(buf, sizeof(buf), "%lld", (long long)v);
+    asr_fmt_cut(buf, sizeof(buf), "%lld", (long long)v);
   csv_cell(out, buf, 0, last);
 }
 

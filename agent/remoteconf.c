@@ -11,7 +11,7 @@
 #include "common/util.h"
 #include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 #include "uplink/remote.h"
 #include "uplink/uplink.h"
 
@@ -169,7 +169,7 @@ asr_result asr_remoteconf_load(const char *path, asr_conf *c, asr_conf_error_cb 
   if (r || !c->remote_config || state_read(c, &s) != ASR_OK || !s.doc)
     return r;
   ov.n = overlay_of(json_object_get(s.doc, "values"), NULL, pairs, MAX_PAIRS);
-  asr_fmt(label, sizeof(label), "remote configuration %lld", (long long)s.version);
+  asr_fmt_cut(label, sizeof(label), "remote configuration %lld", (long long)s.version);
   ov.label = label;
   if (json_array_size(json_object_get(s.doc, "secrets")) &&
       beside_db(c, ASR_REMOTECONF_SECRETS, secrets, sizeof(secrets)) == ASR_OK)
@@ -240,7 +240,7 @@ static asr_result try_apply(const char *conf_path, const asr_conf *running, json
   asr_result r;
 
   ov.n = overlay_of(values, secrets, pairs, MAX_PAIRS);
-  asr_fmt(label, sizeof(label), "remote configuration %lld", (long long)version);
+  asr_fmt_cut(label, sizeof(label), "remote configuration %lld", (long long)version);
   ov.label = label;
   r = beside_db(running, ASR_REMOTECONF_SECRETS, spath, sizeof(spath));
   if (!r)
@@ -267,7 +267,7 @@ static asr_result try_apply(const char *conf_path, const asr_conf *running, json
   }
   r = replace_private(snew, spath);
   if (!r && strcmp(fresh->secrets_file, snew) == 0)
-    asr_strlcpy(fresh->secrets_file, spath, sizeof(fresh->secrets_file));
+    r = asr_strlcpy(fresh->secrets_file, spath, sizeof(fresh->secrets_file));
   return r;
 }
 
@@ -371,7 +371,7 @@ static asr_result checkin(const asr_conf *running, const state *s, int (*tick)(v
   if (r)
     asr_log(r == ASR_ERR_AUTH || r == ASR_ERR_TOO_LARGE ? ASR_LOG_ERR : ASR_LOG_WARN, "%s",
             err[0] ? err : asr_result_str(r));
-  memset(&cred, 0, sizeof(cred));
+  asr_secret_wipe(&cred, sizeof(cred));
   memset(proxy_user, 0, sizeof(proxy_user));
   return r;
 }

@@ -8,25 +8,17 @@
 #include "common/platform.h"
 #include "common/util.h"
 
-void asr_secret_wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Group or others may read the file: refuse, as ssh does for keys. */
 static asr_result check_mode(FILE *f, const char *path, char *err, size_t errn)
 {
   asr_result r = asr_platform_file_private(f);
 
   if (r == ASR_ERR_IO)
-    asr_fmt(err, errn, "%s: %s", path, strerror(errno));
+    asr_fmt_cut(err, errn, "%s: %s", path, strerror(errno));
   else if (r == ASR_ERR_INVALID)
-    asr_fmt(err, errn, "%s: not a regular file", path);
+    asr_fmt_cut(err, errn, "%s: not a regular file", path);
   else if (r != ASR_OK)
-    asr_fmt(err, errn, "%s: readable by group or others (chmod 600 it)", path);
+    asr_fmt_cut(err, errn, "%s: readable by group or others (chmod 600 it)", path);
   return r == ASR_OK ? ASR_OK : ASR_ERR_SECRET;
 }
 
@@ -60,11 +52,11 @@ static asr_result take_value(const char *v, char *out, size_t n, const char *pat
                              size_t errn)
 {
   if (!*v) {
-    asr_fmt(err, errn, "%s: empty pass phrase", path);
+    asr_fmt_cut(err, errn, "%s: empty pass phrase", path);
     return ASR_ERR_SECRET;
   }
   if (asr_strlcpy(out, v, n) != ASR_OK) {
-    asr_fmt(err, errn, "%s: pass phrase longer than %zu bytes", path, n - 1);
+    asr_fmt_cut(err, errn, "%s: pass phrase longer than %zu bytes", path, n - 1);
     return ASR_ERR_SECRET;
   }
   return ASR_OK;
@@ -82,14 +74,14 @@ static asr_result read_value(FILE *f, const char *path, const char *key, char *o
   while (fgets(line, sizeof(line), f)) {
     line_no++;
     if (!strchr(line, '\n') && !feof(f)) {
-      asr_fmt(err, errn, "%s: line %d is too long", path, line_no);
+      asr_fmt_cut(err, errn, "%s: line %d is too long", path, line_no);
       goto out;
     }
     chomp(line);
     v = keyed_line(line, k);
     if (!v) {
       if (line_no == 1)
-        asr_strlcpy(first, line, sizeof(first));
+        asr_strlcpy_cut(first, line, sizeof(first));
       continue;
     }
     keyed = 1;
@@ -99,7 +91,7 @@ static asr_result read_value(FILE *f, const char *path, const char *key, char *o
     }
   }
   if (keyed)
-    asr_fmt(err, errn, "%s: no '%s = ...' line", path, key);
+    asr_fmt_cut(err, errn, "%s: no '%s = ...' line", path, key);
   else
     r = take_value(first, out, n, path, err, errn);
 out:
@@ -115,7 +107,7 @@ asr_result asr_secret_from_file(const char *path, const char *key, char *out, si
   asr_result r;
 
   if (!f) {
-    asr_fmt(err, errn, "%s: %s", path, strerror(errno));
+    asr_fmt_cut(err, errn, "%s: %s", path, strerror(errno));
     return ASR_ERR_SECRET;
   }
   r = check_mode(f, path, err, errn);

@@ -22,7 +22,4 @@ asr_result asr_secret_from_file(const char *path, const char *key, char *out, si
  * ASR_ERR_SECRET when longer than n - 1 bytes. */
 asr_result asr_secret_from_env(const char *var, char *out, size_t n);
 
-/* Overwrites a secret buffer with zeros in a way the compiler keeps. */
-void asr_secret_wipe(void *p, size_t n);
-
 #endif

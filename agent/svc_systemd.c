@@ -21,6 +21,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -126,7 +127,7 @@ void asr_svc_reloading(void)
   /* systemd >= 253 wants the monotonic time with RELOADING=1 (Type=notify-reload) */
   if (asr_fmt(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld",
               (long long)asr_monotonic_ms() * 1000) != ASR_OK)
-    asr_strlcpy(msg, "RELOADING=1", sizeof(msg));
+    asr_strlcpy_cut(msg, "RELOADING=1", sizeof(msg));
   asr_svc_notify(msg);
 }
 

@@ -180,9 +180,8 @@ static void rotate_files(void)
   char from[MAX_PATH + 8], to[MAX_PATH + 8];
 
   for (int i = LOG_KEEP - 1; i >= 0; i--) {
-    if (i == 0)
-      asr_strlcpy(from, lg.path, sizeof(from));
-    else if (asr_fmt(from, sizeof(from), "%s.%d", lg.path, i) != ASR_OK)
+    if (i == 0 ? asr_strlcpy(from, lg.path, sizeof(from)) != ASR_OK
+               : asr_fmt(from, sizeof(from), "%s.%d", lg.path, i) != ASR_OK)
       continue;
     if (asr_fmt(to, sizeof(to), "%s.%d", lg.path, i + 1) != ASR_OK)
       continue;

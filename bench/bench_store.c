@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "store/save.h"
 #include "store/store.h"
 
 #define T0 1700000000
@@ -28,9 +29,10 @@ static double seconds(void)
 static void fill(asr_device *d, int printer, int hour)
 {
   asr_device_init(d);
-  asr_fmt(d->serial, sizeof(d->serial), "BENCH%06d", printer);
-  asr_fmt(d->ip, sizeof(d->ip), "127.1.%d.%d", printer / 250, printer % 250 + 1);
-  asr_strlcpy(d->model, "Bench Printer", sizeof(d->model));
+  /* short texts of our own: they fit */
+  asr_fmt_cut(d->serial, sizeof(d->serial), "BENCH%06d", printer);
+  asr_fmt_cut(d->ip, sizeof(d->ip), "127.1.%d.%d", printer / 250, printer % 250 + 1);
+  asr_strlcpy_cut(d->model, "Bench Printer", sizeof(d->model));
   d->is_printer = true;
   d->has_page_count = true;
   d->page_count = 100000 + hour * 37;
@@ -42,7 +44,7 @@ static void fill(asr_device *d, int printer, int hour)
     p->max = i < 4 ? 20000 : 100;
     p->level = p->max - (hour * (i + 3) + i * 17) % (p->max + 1);
     p->percent = (int)(p->level * 100 / p->max);
-    asr_fmt(p->description, sizeof(p->description), "Supply %d", i + 1);
+    asr_fmt_cut(p->description, sizeof(p->description), "Supply %d", i + 1);
   }
 }
 
@@ -147,7 +149,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: bench_store DIR\n");
     return 2;
   }
-  asr_fmt(poll_db, sizeof(poll_db), "%s/poll.db", argv[1]);
-  asr_fmt(year_db, sizeof(year_db), "%s/year.db", argv[1]);
+  if (asr_fmt(poll_db, sizeof(poll_db), "%s/poll.db", argv[1]) != ASR_OK ||
+      asr_fmt(year_db, sizeof(year_db), "%s/year.db", argv[1]) != ASR_OK) {
+    fprintf(stderr, "bench_store: %s: path too long\n", argv[1]);
+    return 2;
+  }
   return bench_poll(poll_db) || bench_year(year_db) || bench_check(poll_db);
 }

@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 build=$(cd "${1:-.}" && pwd)
-for lib in store/libasrstore.a common/libasrcommon.a; do
+for lib in store/libasrstore.a snmp/libasrsnmp.a common/libasrcommon.a; do
   if [ ! -f "$build/$lib" ]; then
     echo "bench_store: $build/$lib missing: run make in the build directory first" >&2
     exit 2
@@ -16,5 +16,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bench_store.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 ${CC:-cc} -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$top" -I"$build" \
   $(pkg-config --cflags sqlite3) -o "$work/bench_store" "$here/bench_store.c" \
-  "$build/store/libasrstore.a" "$build/common/libasrcommon.a" $(pkg-config --libs sqlite3)
+  "$build/store/libasrstore.a" "$build/snmp/libasrsnmp.a" "$build/common/libasrcommon.a" \
+  $(pkg-config --libs sqlite3)
 "$work/bench_store" "$work"

@@ -19,7 +19,7 @@
 #include "central/mail.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 /* The PrtAlertGroupTC groups (RFC 3805, the names snmp/alerts.c gives) and who hears of a
  * critical alert of each by default. The agent sends only critical alerts (snmp/alerts.c:
@@ -118,10 +118,10 @@ static asr_result set_group(calert_conf *c, const char *name, const char *value,
   size_t row = group_row(g);
 
   if (row == UNKNOWN_ROW && strcmp(g, "unknown") != 0) {
-    asr_fmt(err, n,
-            "%s: unknown alert group '%s' (a PrtAlertGroupTC name such as cover, "
-            "markerSupplies, mediaPath, generalPrinter, or unknown; docs/meters.md)",
-            name, g);
+    asr_fmt_cut(err, n,
+                "%s: unknown alert group '%s' (a PrtAlertGroupTC name such as cover, "
+                "markerSupplies, mediaPath, generalPrinter, or unknown; docs/meters.md)",
+                name, g);
     return ASR_ERR_INVALID;
   }
   for (size_t i = 0; i < 4; i++) {

@@ -16,6 +16,7 @@
 
 #include "central/cstore_int.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 /* alerts: one row per occurrence of an alert of a device.
@@ -159,40 +160,6 @@ bool calerts_kind(const char *kind, bool *clear, const char **key)
   return n > 0 && n <= CALERTS_KEY_MAX && strspn(*key, key_chars) == n;
 }
 
-/* True for a bidirectional embedding, override or isolate (U+202A..E, U+2066..9): they
- * could make a description read backwards in a mail or a page. */
-static bool is_bidi(const unsigned char *p, size_t k)
-{
-  return k == 3 && p[0] == 0xe2 &&
-         ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-          (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
-}
-
-/* Copies src[0..len) into dst (n bytes) as valid UTF-8: malformed bytes and bidi controls
- * become U+FFFD, C0/C1 controls and DEL a space; cut between characters. */
-static void clean_text(char *dst, size_t n, const char *src, size_t len)
-{
-  const unsigned char *p = (const unsigned char *)src, *end = p + len;
-  size_t o = 0;
-
-  while (p < end && *p) {
-    size_t k = asr_utf8_seq(p);
-    const char *rep = NULL;
-
-    if (k == 0 || p + k > end || is_bidi(p, k))
-      rep = "\xef\xbf\xbd";
-    else if ((k == 1 && (*p < 0x20 || *p == 0x7f)) || (k == 2 && p[0] == 0xc2 && p[1] < 0xa0))
-      rep = " ";
-    size_t w = rep ? strlen(rep) : k;
-    if (o + w + 1 > n)
-      break;
-    memcpy(dst + o, rep ? rep : (const char *)p, w);
-    o += w;
-    p += k && p + k <= end ? k : 1;
-  }
-  dst[o] = '\0';
-}
-
 /* A name of the detail: letters and digits ("code -5" and "group 40", the agent's words for a
  * number the MIB does not name, have a space and maybe a sign). */
 static bool word_ok(const char *s, size_t n)
@@ -259,7 +226,8 @@ void calerts_parse_detail(const char *detail, calerts_detail *out)
   out->group_index = -1;
   if (!detail)
     return;
-  clean_text(out->summary, sizeof(out->summary), detail, strlen(detail));
+  /* unsafe characters (common/text.h) as U+FFFD, line breaks as spaces, cut to fit */
+  asr_text_clean(out->summary, sizeof(out->summary), detail, ASR_TEXT_FFFD);
   if (!parse_summary(out->summary, out)) {
     memset(out, 0, offsetof(calerts_detail, summary));
     out->group_index = -1;

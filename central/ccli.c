@@ -16,16 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/csiteconf.h"
 #include "central/ingest.h"
 #include "central/server.h"
 #include "central/simulate.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 enum {
   OPT_HELP = 'h',
@@ -63,68 +67,6 @@ enum {
 };
 
 #define cli_error ccli_error
-
-void ccli_error(const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs("asr-central: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-static void log_sink(asr_log_level level, const char *msg, void *ctx)
-{
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-
-  (void)ctx;
-  fprintf(stderr, "asr-central: %s: %s\n", names[level], msg);
-}
-
-void ccli_log_init(int verbose)
-{
-  int level = ASR_LOG_WARN + verbose;
-
-  asr_log_set_sink(log_sink, NULL);
-  asr_log_set_level((asr_log_level)(level > ASR_LOG_DEBUG ? ASR_LOG_DEBUG : level));
-}
-
-static int exit_for(asr_result r)
-{
-  switch (r) {
-  case ASR_OK:
-    return CCLI_EXIT_OK;
-  case ASR_ERR_DB:
-  case ASR_ERR_DB_LOCKED:
-  case ASR_ERR_DB_VERSION:
-    return CCLI_EXIT_DB;
-  case ASR_ERR_INVALID:
-  case ASR_ERR_NOT_FOUND:
-    return CCLI_EXIT_FAILURE;
-  case ASR_ERR_USAGE:
-    return CCLI_EXIT_USAGE;
-  default:
-    return CCLI_EXIT_INTERNAL;
-  }
-}
-
-/* Opens the database of --db (required), printing the problem. */
-static asr_result open_db(const char *path, cstore **st)
-{
-  char err[512];
-  asr_result r;
-
-  if (!path || !*path) {
-    cli_error("--db FILE is required");
-    return ASR_ERR_USAGE;
-  }
-  r = cstore_open(path, st, err, sizeof(err));
-  if (r)
-    cli_error("%s", err);
-  return r;
-}
 
 /* "json" or "table" into *json; -1 with a message otherwise. */
 static int parse_format(const char *arg, int *json)
@@ -406,7 +348,7 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
 static asr_result serve_check_db(const char *path)
 {
   cstore *st = NULL;
-  asr_result r = open_db(path, &st);
+  asr_result r = ccli_open_db(path, &st);
 
   cstore_close(st);
   return r;
@@ -454,7 +396,7 @@ int ccli_serve(int argc, char **argv)
               " TLS reverse proxy, --trusted-proxy) only; plain HTTP is for loopback tests");
   r = serve_check_db(o.db_path);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   rc = ccli_rp_serve_conf(&rules);
   if (rc)
     return rc;
@@ -560,7 +502,7 @@ static asr_result token_file_write(int fd, const char *path, const char *token)
     cli_error("--token-file %s: %s", path, strerror(errno));
     r = ASR_ERR_IO;
   }
-  memset(line, 0, sizeof(line));
+  asr_secret_wipe(line, sizeof(line));
   if (close(fd) != 0 && !r) {
     cli_error("--token-file %s: %s", path, strerror(errno));
     r = ASR_ERR_IO;
@@ -579,7 +521,7 @@ static asr_result token_out(int fd, const site_opts *o, const char *token)
 }
 
 /* The supplies contact: an address the notices can be sent to, given bare or as mail
- * programs show it ("Ops <ops@acme.example>", uplink/smtp.h); *addr receives the address. */
+ * programs show it ("Ops <ops@acme.example>", wire/smtp.h); *addr receives the address. */
 static bool contact_ok(const char *s, char *name, size_t name_n, char *addr, size_t addr_n)
 {
   return s && asr_smtp_mailbox_parse(s, name, name_n, addr, addr_n) &&
@@ -651,7 +593,7 @@ static int site_add(const char *name, const site_opts *o)
     cli_error("site add: --name (the contact's) must be 1 to 255 printable bytes");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o->db, &st);
+  r = ccli_open_db(o->db, &st);
   fd = !r && o->token_file ? token_file_open(o->token_file) : -1;
   if (!r && o->token_file && fd < 0)
     r = ASR_ERR_IO;
@@ -664,17 +606,17 @@ static int site_add(const char *name, const site_opts *o)
       fd = -1;
     }
   }
-  memset(token, 0, sizeof(token));
+  asr_secret_wipe(token, sizeof(token));
   if (fd >= 0)
     close(fd);
   if (!r) {
     /* the confirmation mail: queued in the outbox now (sent now with --smtp-url) */
     r = ccli_rp_registered(st, contact);
     cstore_close(st);
-    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : exit_for(r);
+    return r == ASR_ERR_IO ? CCLI_EXIT_NETWORK : ccli_exit_for(r);
   }
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* site token NAME --rotate|--revoke */
@@ -683,7 +625,7 @@ static int site_token(const char *name, const site_opts *o)
   char token[CSTORE_TOKEN_LEN + 1] = "";
   cstore *st = NULL;
   int fd = -1;
-  asr_result r = open_db(o->db, &st);
+  asr_result r = ccli_open_db(o->db, &st);
 
   if (!r && o->token_op == OPT_ROTATE && o->token_file) {
     fd = token_file_open(o->token_file);
@@ -708,9 +650,9 @@ static int site_token(const char *name, const site_opts *o)
   }
   if (fd >= 0)
     close(fd);
-  memset(token, 0, sizeof(token));
+  asr_secret_wipe(token, sizeof(token));
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 static int print_site(const cstore_site *s, void *ctx)
@@ -735,7 +677,7 @@ static int site_list(const site_opts *o)
 {
   cstore *st = NULL;
   json_t *arr = o->json ? json_array() : NULL;
-  asr_result r = open_db(o->db, &st);
+  asr_result r = ccli_open_db(o->db, &st);
 
   if (!r && !o->json)
     printf("%-24s %-32s %6s %8s  %-20s  %s\n", "SITE", "CONTACT", "AGENTS", "DEVICES", "CREATED",
@@ -748,7 +690,7 @@ static int site_list(const site_opts *o)
     ccli_print_doc("sites", arr);
   json_decref(arr);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 static int site_usage(const char *sub)
@@ -822,16 +764,16 @@ static void supply_label(const cstore_supply_row *s, char *buf, size_t n)
   bool asr = type && asr_rp_type_forecast_ordered(asr_supply_type_code(type));
 
   if (asr || !type) {
-    asr_strlcpy(buf, col ? col : type ? type : "?", n);
+    asr_strlcpy_cut(buf, col ? col : type ? type : "?", n);
     return;
   }
   for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
     if (strcmp(type, type_names[i].type) == 0)
       type = type_names[i].name;
   if (col && strcmp(s->type, "wasteToner") != 0)
-    asr_fmt(buf, n, "%s (%s)", type, col);
+    asr_fmt_cut(buf, n, "%s (%s)", type, col);
   else
-    asr_strlcpy(buf, type, n);
+    asr_strlcpy_cut(buf, type, n);
 }
 
 static json_t *supplies_json(const cstore_device_row *d)
@@ -877,11 +819,10 @@ static void device_table(const cstore_device_row *d)
     asr_time_iso(d->last_reading_at, when, sizeof(when));
   for (size_t i = 0; i < d->n_supplies; i++) {
     const cstore_supply_row *s = &d->supplies[i];
-    char name[CSTORE_NAME_MAX + 32];
+    char label[CSTORE_NAME_MAX + 32], name[CSTORE_NAME_MAX + 32];
 
-    supply_label(s, name, sizeof(name));
-    for (char *c = name; *c; c++) /* printer-sent text: no control characters */
-      *c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    supply_label(s, label, sizeof(label));
+    asr_text_tty(label, name, sizeof(name)); /* printer-sent text: nothing unsafe */
     if (s->has_percent)
       asr_append(sup, sizeof(sup), &len, "%s%s %d%%", i ? ", " : "", name, s->percent);
     else
@@ -949,9 +890,9 @@ int ccli_devices(int argc, char **argv)
     fprintf(stderr, "usage: asr-central devices [--site NAME] --format json|table --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o.db, &st);
+  r = ccli_open_db(o.db, &st);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   if (o.json) {
     doc = ccli_devices_json(st, site);
     r = doc ? ASR_OK : ASR_ERR_NOT_FOUND;
@@ -966,7 +907,7 @@ int ccli_devices(int argc, char **argv)
       cli_error("%s", cstore_errmsg(st));
   }
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -989,15 +930,12 @@ static json_t *problem_json(const cstore_problem_row *p)
                    (json_int_t)p->events, "error", p->error ? p->error : "");
 }
 
-/* Prints agent-sent text on a terminal line: control characters as '?'. */
+/* Prints agent-sent text on a terminal line, cleaned (common/text.h), padded to width. */
 static void put_clean(const char *s, int width)
 {
-  int n = 0;
+  char buf[1024];
 
-  for (; s && *s; s++, n++)
-    putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-  for (; n < width; n++)
-    putchar(' ');
+  printf("%-*s", width, asr_text_tty(s, buf, sizeof(buf)));
 }
 
 static int print_problem(const cstore_problem_row *p, void *ctx)
@@ -1055,9 +993,9 @@ int ccli_problems(int argc, char **argv)
                     " --db FILE\n");
     return CCLI_EXIT_USAGE;
   }
-  r = open_db(o.db, &st);
+  r = ccli_open_db(o.db, &st);
   if (r)
-    return exit_for(r);
+    return ccli_exit_for(r);
   if (o.json && !(arr = json_array()))
     r = ASR_ERR_NOMEM;
   if (!r && !o.json)
@@ -1073,7 +1011,7 @@ int ccli_problems(int argc, char **argv)
     ccli_print_doc("problems", arr);
   json_decref(arr);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1121,7 +1059,7 @@ int ccli_agent(int argc, char **argv)
   }
   if (optind != argc - 2)
     return CCLI_EXIT_USAGE;
-  r = open_db(db, &st);
+  r = ccli_open_db(db, &st);
   if (!r)
     r = cstore_agent_lock_out(st, argv[optind + 1], keep, asr_now(), &lo);
   if (r == ASR_ERR_NOT_FOUND)
@@ -1131,7 +1069,7 @@ int ccli_agent(int argc, char **argv)
   else if (!r)
     say_locked_out(argv[optind + 1], &lo, keep);
   cstore_close(st);
-  return exit_for(r);
+  return ccli_exit_for(r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1162,7 +1100,7 @@ int ccli_simulate(int argc, char **argv)
   asr_result r = csim_run(&o, &report, why, sizeof(why));
   if (r != ASR_OK) {
     cli_error("simulate: %s", why);
-    return exit_for(r);
+    return ccli_exit_for(r);
   }
   if (o.json && json_dumpf(report, stdout, JSON_COMPACT) == 0)
     putchar('\n');
@@ -1175,26 +1113,4 @@ int ccli_simulate(int argc, char **argv)
     cli_error("simulate: promise broken: %s", why);
   json_decref(report);
   return broken ? CCLI_EXIT_FAILURE : CCLI_EXIT_OK;
-}
-
-/* ---------------------------------------------------------------------------------------
- * For the replenishment commands (central/ccli_rp.c). */
-
-asr_result ccli_open_db(const char *path, struct cstore **st)
-{
-  return open_db(path, st);
-}
-
-int ccli_exit_for(asr_result r)
-{
-  return exit_for(r);
-}
-
-void ccli_print_doc(const char *key, void *arr)
-{
-  json_t *doc = json_pack("{s:O}", key, (json_t *)arr);
-
-  if (doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
-    putchar('\n');
-  json_decref(doc);
 }

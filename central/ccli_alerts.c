@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "central/calerts.h"
-#include "central/ccli.h"
+#include "central/ccli_alerts.h"
 #include "central/cstore.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 
 enum { A_DB = 1, A_SITE, A_OPEN, A_ALL, A_FORMAT, A_HELP };
@@ -152,11 +154,11 @@ static int print_row(const calerts_row *a, void *ctx)
   }
   when(a->raised_at, r, sizeof(r));
   when(a->cleared_at, cl, sizeof(cl));
-  printf("%-16s %-24s %-9s %-28s %-16s %-20s %-20s %-7s %s\n", ccli_cell(a->site, s, sizeof(s)),
-         ccli_cell(a->serial[0] ? a->serial : a->device, d, sizeof(d)),
-         ccli_cell(a->severity, v, sizeof(v)), ccli_cell(a->code, c, sizeof(c)),
-         ccli_cell(a->group, g, sizeof(g)), r, cl[0] ? cl : "-", a->raise_mail,
-         ccli_cell(a->description, de, sizeof(de)));
+  printf("%-16s %-24s %-9s %-28s %-16s %-20s %-20s %-7s %s\n", asr_text_tty(a->site, s, sizeof(s)),
+         asr_text_tty(a->serial[0] ? a->serial : a->device, d, sizeof(d)),
+         asr_text_tty(a->severity, v, sizeof(v)), asr_text_tty(a->code, c, sizeof(c)),
+         asr_text_tty(a->group, g, sizeof(g)), r, cl[0] ? cl : "-", a->raise_mail,
+         asr_text_tty(a->description, de, sizeof(de)));
   return 0;
 }
 

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "central/ccli.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "common/clock.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 typedef struct {
   const char *db, *site, *email, *name, *address, *contact;
@@ -242,17 +245,6 @@ static int contact_change(const ct_opts *o, const char *which)
 
 /* ---- contact list ----------------------------------------------------------------------- */
 
-/* Copies s for a terminal: control characters become '?'. */
-static const char *safe(const char *s, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; s && s[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-  buf[i] = '\0';
-  return buf;
-}
-
 static int print_contact(const cstore_contact *c, void *ctx)
 {
   char a[CSTORE_NAME_MAX], b[CSTORE_NAME_MAX], d[CSTORE_NAME_MAX], e[CSTORE_NAME_MAX], when[32];
@@ -265,8 +257,9 @@ static int print_contact(const cstore_contact *c, void *ctx)
                        "devices", (json_int_t)c->devices, "first", c->first, "updated_at", when));
   else
     printf("%-6lld %-16s %-32s %-20s %7lld %-5s %s\n", (long long)c->id,
-           safe(c->site, a, sizeof(a)), safe(c->email, b, sizeof(b)), safe(c->name, d, sizeof(d)),
-           (long long)c->devices, c->first ? "yes" : "-", safe(c->address, e, sizeof(e)));
+           asr_text_tty(c->site, a, sizeof(a)), asr_text_tty(c->email, b, sizeof(b)),
+           asr_text_tty(c->name, d, sizeof(d)), (long long)c->devices, c->first ? "yes" : "-",
+           asr_text_tty(c->address, e, sizeof(e)));
   return 0;
 }
 
@@ -302,8 +295,9 @@ static int print_history(const cstore_history *h, void *ctx)
     json_array_append_new(ctx, json_pack("{s:s,s:s,s:s?,s:s?}", "at", when, "what", h->what, "old",
                                          h->old, "new", h->now));
   else
-    printf("%-20s %-8s %-32s %s\n", when, h->what, safe(h->old ? h->old : "-", a, sizeof(a)),
-           safe(h->now ? h->now : "-", b, sizeof(b)));
+    printf("%-20s %-8s %-32s %s\n", when, h->what,
+           asr_text_tty(h->old ? h->old : "-", a, sizeof(a)),
+           asr_text_tty(h->now ? h->now : "-", b, sizeof(b)));
   return 0;
 }
 
@@ -397,7 +391,7 @@ static int device_assign(const ct_opts *o, const char *serial)
   }
   if (!r)
     printf("device %s%s%s: contact %lld; the orders made from now on go to it\n",
-           safe(serial, site_name, sizeof(site_name)), o->site ? " at site " : "",
+           asr_text_tty(serial, site_name, sizeof(site_name)), o->site ? " at site " : "",
            o->site ? o->site : "", (long long)contact);
   cstore_close(st);
   return ccli_exit_for(r);

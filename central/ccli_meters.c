@@ -5,14 +5,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "central/ccli.h"
+#include "central/ccli_meters.h"
 #include "central/cmeters.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "common/clock.h"
-#include "common/platform.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 
 enum { M_DB = 1, M_SITE, M_FROM, M_TO, M_FORMAT, M_HELP };
@@ -42,28 +42,12 @@ static void meters_usage(FILE *out)
 /* "YYYY-MM-DD" into the epoch second of its midnight (UTC). */
 static asr_result parse_day(const char *opt, const char *s, int64_t *out)
 {
-  char iso[32];
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) != ASR_OK ||
-      asr_clock_parse_iso(iso, out) != ASR_OK) {
+  if (asr_date_parse_day(s, out) != ASR_OK) {
     ccli_error("%s: '%s' is not a date YYYY-MM-DD", opt, s);
     return ASR_ERR_USAGE;
   }
+  *out *= 86400;
   return ASR_OK;
-}
-
-int ccli_parse_format(const char *s, int *fmt)
-{
-  static const char *const names[] = {"table", "json", "csv"};
-
-  for (int i = 0; i < 3; i++) {
-    if (strcmp(s, names[i]) == 0) {
-      *fmt = i;
-      return 0;
-    }
-  }
-  ccli_error("--format: '%s' is not table, json or csv", s);
-  return -1;
 }
 
 static int meters_args(int argc, char **argv, meters_opts *o)
@@ -100,16 +84,15 @@ static int meters_args(int argc, char **argv, meters_opts *o)
 /* The period [from, until) of the options. */
 static asr_result period(const meters_opts *o, int64_t *from, int64_t *until)
 {
-  struct tm tm;
   asr_result r = ASR_OK;
+  asr_civil today;
 
   *until = INT64_MAX;
   if (o->from) {
     r = parse_day("--from", o->from, from);
   } else {
-    if (!asr_platform_gmtime(ingest_now(), &tm))
-      memset(&tm, 0, sizeof(tm));
-    *from = asr_clock_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, 1) * 86400;
+    today = asr_date_civil(ingest_now() / 86400);
+    *from = asr_date_days(today.year, today.month, 1) * 86400;
   }
   if (!r && o->to) {
     r = parse_day("--to", o->to, until);
@@ -120,30 +103,6 @@ static asr_result period(const meters_opts *o, int64_t *from, int64_t *until)
     r = ASR_ERR_USAGE;
   }
   return r;
-}
-
-void ccli_csv_field(const char *v, const char *sep)
-{
-  putchar('"');
-  if (v[0] && strchr("=+-@", v[0]))
-    putchar('\'');
-  for (; *v; v++) {
-    if (*v == '"')
-      fputs("\"\"", stdout);
-    else
-      putchar((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v);
-  }
-  printf("\"%s", sep);
-}
-
-const char *ccli_cell(const char *v, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; v[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
-  buf[i] = '\0';
-  return buf;
 }
 
 static json_t *row_json(const cmeters_row *m)
@@ -197,9 +156,10 @@ static int print_row(const cmeters_row *m, void *ctx)
     printf("%lld\n", (long long)m->flagged);
     return 0;
   }
-  printf("%-16s %-28s %-14s %-12s %12lld %12lld %10lld %lld\n", ccli_cell(m->site, a, 17),
-         ccli_cell(m->device, b, 29), ccli_cell(m->meter, c, 15), ccli_cell(m->unit, d, 13),
-         (long long)m->start, (long long)m->end, (long long)m->usage, (long long)m->flagged);
+  printf("%-16s %-28s %-14s %-12s %12lld %12lld %10lld %lld\n", asr_text_tty(m->site, a, 17),
+         asr_text_tty(m->device, b, 29), asr_text_tty(m->meter, c, 15),
+         asr_text_tty(m->unit, d, 13), (long long)m->start, (long long)m->end, (long long)m->usage,
+         (long long)m->flagged);
   return 0;
 }
 

@@ -11,15 +11,18 @@
 #include <time.h>
 
 #include "central/calertmail.h"
-#include "central/ccli.h"
+#include "central/ccli_rp.h"
 #include "central/cretain.h"
 #include "central/cstore.h"
 #include "central/engine.h"
 #include "central/notify.h"
 #include "central/rulesconf.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "replenish/colorant.h"
 
@@ -233,7 +236,7 @@ static asr_result rp_flush_to(cstore *st, const rp_opts *o, FILE *out)
 
   if (!r)
     r = cnotify_flush(st, &c, asr_clock_now(), 0, &rep);
-  memset(pw, 0, sizeof(pw));
+  asr_secret_wipe(pw, sizeof(pw));
   if (r == ASR_ERR_USAGE)
     return r;
   if (r) {
@@ -400,17 +403,6 @@ int ccli_replenish(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * orders */
 
-/* Copies s for a terminal: control characters (printer-sent text) become '?'. */
-static const char *term_safe(const char *s, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; s && s[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-  buf[i] = '\0';
-  return buf;
-}
-
 static json_t *line_json(const cstore_order_line *l)
 {
   json_t *o = json_pack("{s:i,s:s?,s:i,s:s?,s:s?,s:s?,s:s?,s:i,s:s?,s:s?}", "line", l->line,
@@ -453,15 +445,16 @@ static void order_table(const cstore_order_row *o)
   char when[32], a[CSTORE_NAME_MAX], b[CSTORE_NAME_MAX], c[CSTORE_NAME_MAX];
 
   asr_time_iso(o->created_at, when, sizeof(when));
-  printf("%-6lld %-16s %-12s %-13s %s %s%s\n", (long long)o->id, term_safe(o->site, a, sizeof(a)),
-         o->state, o->reason, when, term_safe(o->contact, b, sizeof(b)),
+  printf("%-6lld %-16s %-12s %-13s %s %s%s\n", (long long)o->id,
+         asr_text_tty(o->site, a, sizeof(a)), o->state, o->reason, when,
+         asr_text_tty(o->contact, b, sizeof(b)),
          o->kind && strcmp(o->kind, "extra") == 0 ? " (special order)" : "");
   for (size_t i = 0; i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
     printf("  %2d   %-28s %3d  %-28s %-8s x%-3d %-12s %s\n", l->line,
-           term_safe(l->serial, a, sizeof(a)), (int)l->supply_index,
-           term_safe(l->supply, b, sizeof(b)),
-           term_safe(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity,
+           asr_text_tty(l->serial, a, sizeof(a)), (int)l->supply_index,
+           asr_text_tty(l->supply, b, sizeof(b)),
+           asr_text_tty(l->colorant ? l->colorant : "-", c, sizeof(c)), l->quantity,
            l->state ? l->state : "-", l->reason);
   }
 }
@@ -506,19 +499,6 @@ int ccli_orders(int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * order ship|backorder|deliver ID [--line N]..., order extra SERIAL SUPPLY QUANTITY */
 
-/* "YYYY-MM-DD" -> days since the epoch. */
-static asr_result parse_day(const char *s, int64_t *day)
-{
-  char iso[32];
-  int64_t t = 0;
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) ||
-      asr_clock_parse_iso(iso, &t))
-    return ASR_ERR_INVALID;
-  *day = t / 86400;
-  return ASR_OK;
-}
-
 /* --job FROM..TO (dates, inclusive) into x. */
 static asr_result parse_job(const char *s, cengine_extra *x)
 {
@@ -529,7 +509,8 @@ static asr_result parse_job(const char *s, cengine_extra *x)
     return ASR_ERR_INVALID;
   memcpy(from, s, (size_t)(dots - s));
   from[dots - s] = '\0';
-  if (parse_day(from, &x->job_from) || parse_day(dots + 2, &x->job_to) || x->job_to < x->job_from)
+  if (asr_date_parse_day(from, &x->job_from) || asr_date_parse_day(dots + 2, &x->job_to) ||
+      x->job_to < x->job_from)
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -851,7 +832,7 @@ void ccli_rp_stop(void)
   pthread_mutex_unlock(&runner.mu);
   pthread_join(runner.th, NULL);
   runner.running = false;
-  memset(runner.pw, 0, sizeof(runner.pw));
+  asr_secret_wipe(runner.pw, sizeof(runner.pw));
 }
 
 asr_result ccli_rp_registered(cstore *st, int64_t contact)

@@ -2,7 +2,7 @@
  * remove, an API token for /api/..., and the audit trail. A password is read from the
  * terminal without echo (twice), or from a file readable by its owner only
  * (--password-file): never from the command line, never logged; only its scrypt hash is
- * stored (uplink/sign.h). The terminal code is POSIX (termios): asr-central is built for
+ * stored (wire/sign.h). The terminal code is POSIX (termios): asr-central is built for
  * Linux only (configure.ac), the agent's Windows build leaves central/ out. */
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,13 +13,16 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "central/ccli.h"
+#include "central/ccli_staff.h"
 #include "central/cstore.h"
 #include "central/cstore_portal.h"
 #include "central/notify.h"
 #include "common/clock.h"
+#include "common/date.h"
+#include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #define PASSWORD_MIN 12 /* characters of a staff password at least */
 #define NAME_MAX_LEN 64
@@ -171,7 +174,7 @@ static asr_result new_password_hash(const staff_opts *o, char *hash, size_t n)
   }
   if (!r)
     r = asr_sign_password_hash(pw, strlen(pw), hash, n);
-  memset(pw, 0, sizeof(pw));
+  asr_secret_wipe(pw, sizeof(pw));
   return r;
 }
 
@@ -306,20 +309,9 @@ static int staff_token(const staff_opts *o, const char *name)
     else
       printf("sk_%s\n", token); /* the only time it is shown: the store keeps its hash */
   }
-  memset(token, 0, sizeof(token));
+  asr_secret_wipe(token, sizeof(token));
   cstore_close(st);
   return ccli_exit_for(r);
-}
-
-/* Text for a terminal: control characters as '?'. */
-static const char *safe(const char *s, char *buf, size_t n)
-{
-  size_t i = 0;
-
-  for (; s && s[i] && i + 1 < n; i++)
-    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-  buf[i] = '\0';
-  return buf;
 }
 
 static int print_audit(const cportal_audit_row *a, void *ctx)
@@ -333,10 +325,10 @@ static int print_audit(const cportal_audit_row *a, void *ctx)
                                          a->ip, "action", a->action, "target", a->target, "outcome",
                                          a->outcome, "detail", a->detail));
   else
-    printf("%-20s %-24s %-15s %-18s %-7s %s %s\n", when, safe(a->actor, b[0], sizeof(b[0])),
-           safe(a->ip, b[1], sizeof(b[1])), safe(a->action, b[2], sizeof(b[2])),
-           a->outcome[0] == 'o' ? "ok" : "DENIED", safe(a->target, b[3], sizeof(b[3])),
-           safe(a->detail, b[4], sizeof(b[4])));
+    printf("%-20s %-24s %-15s %-18s %-7s %s %s\n", when, asr_text_tty(a->actor, b[0], sizeof(b[0])),
+           asr_text_tty(a->ip, b[1], sizeof(b[1])), asr_text_tty(a->action, b[2], sizeof(b[2])),
+           a->outcome[0] == 'o' ? "ok" : "DENIED", asr_text_tty(a->target, b[3], sizeof(b[3])),
+           asr_text_tty(a->detail, b[4], sizeof(b[4])));
   return 0;
 }
 

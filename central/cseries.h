@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "central/cstore.h"
+#include "central/cday.h"
 #include "common/result.h"
 
 /* Days a series holds at most (a blob of more is refused). */

@@ -11,14 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "central/ccli.h"
+#include "central/ccli_common.h"
 #include "central/cstore_conf.h"
+#include "common/date.h"
 #include "common/log.h"
 #include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "conf/conf.h"
-#include "uplink/seal.h"
-#include "uplink/sign.h"
+#include "wire/seal.h"
+#include "wire/sign.h"
 
 #define MAX_CHANGES 64
 #define ERR_MAX 1024
@@ -45,51 +47,52 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
     if (fd < 0 || asr_sign_random_hex(hex, 32) != ASR_OK) {
       if (fd >= 0)
         close(fd);
-      asr_fmt(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
+      asr_fmt_cut(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
       return ASR_ERR_IO;
     }
     hex[ASR_SEAL_KEY_HEX] = '\n';
     r = write(fd, hex, ASR_SEAL_KEY_HEX + 1) == ASR_SEAL_KEY_HEX + 1 ? ASR_OK : ASR_ERR_IO;
     close(fd);
-    asr_strlcpy(key, hex, ASR_SEAL_KEY_HEX + 1);
+    asr_strlcpy_cut(key, hex, ASR_SEAL_KEY_HEX + 1); /* the key without its line end */
     key[ASR_SEAL_KEY_HEX] = '\0';
-    memset(hex, 0, sizeof(hex));
+    asr_secret_wipe(hex, sizeof(hex));
     if (r)
-      asr_fmt(err, n, "%s: cannot write the key file", path);
+      asr_fmt_cut(err, n, "%s: cannot write the key file", path);
     return r;
   }
   if (!f) {
-    asr_fmt(err, n, "%s: cannot read the key of the pass phrases: %s", path, strerror(errno));
+    asr_fmt_cut(err, n, "%s: cannot read the key of the pass phrases: %s", path, strerror(errno));
     return ASR_ERR_IO;
   }
   r = asr_platform_file_private(f);
   if (r) {
     fclose(f);
-    asr_fmt(err, n, "%s: readable by group or others (or not a regular file): chmod 600 it", path);
+    asr_fmt_cut(err, n, "%s: readable by group or others (or not a regular file): chmod 600 it",
+                path);
     return ASR_ERR_SECRET;
   }
   if (!fgets(line, sizeof(line), f))
     line[0] = '\0';
   fclose(f);
   line[strcspn(line, "\r\n")] = '\0';
-  if (strlen(line) != ASR_SEAL_KEY_HEX || strspn(line, "0123456789abcdef") != ASR_SEAL_KEY_HEX) {
-    memset(line, 0, sizeof(line));
-    asr_fmt(err, n, "%s: not a key (64 lowercase hex digits)", path);
+  if (!asr_hex_is(line, ASR_SEAL_KEY_HEX)) {
+    asr_secret_wipe(line, sizeof(line));
+    asr_fmt_cut(err, n, "%s: not a key (64 lowercase hex digits)", path);
     return ASR_ERR_SECRET;
   }
-  asr_strlcpy(key, line, ASR_SEAL_KEY_HEX + 1);
-  memset(line, 0, sizeof(line));
+  asr_strlcpy_cut(key, line, ASR_SEAL_KEY_HEX + 1); /* exactly 64 digits: checked above */
+  asr_secret_wipe(line, sizeof(line));
   return ASR_OK;
 }
 
 /* The additional data of a sealed value: where it belongs (a site's value, or an agent's
- * own), so that a sealed text moved to another row does not open. */
-static void seal_aad(int64_t site_id, const char *agent, const char *key, char *out, size_t n)
+ * own), so that a sealed text moved to another row does not open. ASR_ERR_TOO_LARGE when it
+ * does not fit out (a cut one would bind the value to another place). */
+static asr_result seal_aad(int64_t site_id, const char *agent, const char *key, char *out, size_t n)
 {
   if (agent)
-    asr_fmt(out, n, "asr-agent-config:%s:%s", agent, key);
-  else
-    asr_fmt(out, n, "asr-site-config:%lld:%s", (long long)site_id, key);
+    return asr_fmt(out, n, "asr-agent-config:%s:%s", agent, key);
+  return asr_fmt(out, n, "asr-site-config:%lld:%s", (long long)site_id, key);
 }
 
 /* Opens the sealed values of c in place (c->v[i].value then holds the plain text); the
@@ -102,8 +105,9 @@ static asr_result open_conf(const char *key, const char *agent, cstore_conf *c)
   for (size_t i = 0; !r && i < c->n; i++) {
     if (!c->v[i].sealed)
       continue;
-    seal_aad(c->site_id, agent, c->v[i].key, aad, sizeof(aad));
-    r = asr_unseal(key, aad, c->v[i].value, plain, sizeof(plain));
+    r = seal_aad(c->site_id, agent, c->v[i].key, aad, sizeof(aad));
+    if (!r)
+      r = asr_unseal(key, aad, c->v[i].value, plain, sizeof(plain));
     if (r)
       asr_log(ASR_LOG_ERR, "configuration: site %lld%s%s: %s does not open with the key",
               (long long)c->site_id, agent ? ", agent " : "", agent ? agent : "", c->v[i].key);
@@ -111,7 +115,7 @@ static asr_result open_conf(const char *key, const char *agent, cstore_conf *c)
       r = asr_strlcpy(c->v[i].value, plain, sizeof(c->v[i].value));
     c->v[i].sealed = false;
   }
-  memset(plain, 0, sizeof(plain));
+  asr_secret_wipe(plain, sizeof(plain));
   return r;
 }
 
@@ -181,7 +185,7 @@ static asr_result check_config(const char *label, const layers *l, errs *e)
   if (!c)
     return ASR_ERR_NOMEM;
   r = asr_conf_check_remote(&ov, c, collect, e);
-  memset(c, 0, sizeof(*c));
+  asr_secret_wipe(c, sizeof(*c));
   free(c);
   return r;
 }
@@ -236,7 +240,7 @@ static asr_result read_stdin_value(const char *key, char *buf, size_t n)
     if (!lines)
       break;
   }
-  memset(line, 0, sizeof(line));
+  asr_secret_wipe(line, sizeof(line));
   return len ? ASR_OK : ASR_ERR_INVALID;
 }
 
@@ -394,8 +398,9 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
     r = get_key(a, true);
     if (r)
       return r;
-    seal_aad(site_id, a->agent, a->ch[i].key, aad, sizeof(aad));
-    r = asr_seal(a->key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
+    r = seal_aad(site_id, a->agent, a->ch[i].key, aad, sizeof(aad));
+    if (!r)
+      r = asr_seal(a->key, aad, a->ch[i].value, sealed[k], ASR_SEAL_TEXT_MAX);
     a->ch[i].value = sealed[k++];
   }
   if (r)
@@ -459,12 +464,12 @@ static int check_other(const cstore_conf_agent *g, void *ctx)
   if (!o->r) {
     *l = *o->site;
     put_conf(l, own);
-    asr_fmt(label, sizeof(label), "site %s, agent %s", o->a->site, g->agent_id);
+    asr_fmt_cut(label, sizeof(label), "site %s, agent %s", o->a->site, g->agent_id);
     if (check_config(label, l, o->e) != ASR_OK)
       o->bad = true;
   }
   if (own)
-    memset(own, 0, sizeof(*own));
+    asr_secret_wipe(own, sizeof(*own));
   free(own);
   free(l);
   return o->r != ASR_OK;
@@ -487,7 +492,7 @@ static asr_result check_changes(cstore *st, conf_args *a, int64_t site_id, const
     put_conf(l, site);
     for (size_t i = 0; i < mine.n; i++)
       put(l, mine.p[i].name, mine.p[i].value);
-    asr_fmt(label, sizeof(label), "site %s, agent %s", a->site, a->agent);
+    asr_fmt_cut(label, sizeof(label), "site %s, agent %s", a->site, a->agent);
     return check_config(label, l, e);
   }
   put_changes(l, site, a);
@@ -553,12 +558,12 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
          a->agent ? a->agent : "", (long long)version);
   status = CCLI_EXIT_OK;
 out:
-  memset(a->secret, 0, sizeof(a->secret));
-  memset(sealed, 0, sizeof(sealed));
+  asr_secret_wipe(a->secret, sizeof(a->secret));
+  asr_secret_wipe(sealed, sizeof(sealed));
   if (site)
-    memset(site, 0, sizeof(*site));
+    asr_secret_wipe(site, sizeof(*site));
   if (own)
-    memset(own, 0, sizeof(*own));
+    asr_secret_wipe(own, sizeof(*own));
   free(site);
   free(own);
   free(l);
@@ -584,15 +589,16 @@ static asr_result seal_clear(cstore *st, conf_args *a)
     for (size_t k = 0; !r && k < c->n; k++) {
       if (c->v[k].sealed || !asr_conf_remote_sealed(c->v[k].key))
         continue;
-      seal_aad(ids[i], NULL, c->v[k].key, aad, sizeof(aad));
-      r = asr_seal(a->key, aad, c->v[k].value, text, sizeof(text));
+      r = seal_aad(ids[i], NULL, c->v[k].key, aad, sizeof(aad));
+      if (!r)
+        r = asr_seal(a->key, aad, c->v[k].value, text, sizeof(text));
       if (!r)
         r = cstore_conf_reseal(st, ids[i], c->v[k].key, text);
       sealed++;
     }
   }
   if (c)
-    memset(c, 0, sizeof(*c));
+    asr_secret_wipe(c, sizeof(*c));
   free(c);
   if (r)
     ccli_error("site config: cannot seal the communities kept in clear: %s",
@@ -816,7 +822,7 @@ int csiteconf_cli(int argc, char **argv)
     status = show(st, a, site_id);
 out:
   cstore_close(st);
-  memset(a, 0, sizeof(*a));
+  asr_secret_wipe(a, sizeof(*a));
   free(a);
   return status;
 }
@@ -850,10 +856,9 @@ static int take_report(cstore *st, const cstore_agent *agent, const ingest_reque
   int status = 0;
 
   /* one line, shown to operators: no control character reaches their terminal */
-  if (json_is_string(err) && asr_strlcpy(text, json_string_value(err), sizeof(text)) == ASR_OK) {
-    for (char *q = text; *q; q++)
-      *q = (unsigned char)*q < 0x20 || *q == 0x7f ? ' ' : *q;
-  }
+  if (json_is_string(err) &&
+      asr_text_clean(text, sizeof(text), json_string_value(err), ASR_TEXT_SPACE) != ASR_OK)
+    text[0] = '\0'; /* longer than a report's line: none kept, never half of one */
   if (!json_is_object(j))
     status = fail(ans, 400, "body: not a JSON object");
   else if (!id || strcmp(id, agent->id) != 0)
@@ -893,7 +898,7 @@ static int agent_values(cstore *st, const char *db_path, const cstore_agent *age
       r = open_conf(key, NULL, site);
     if (!r)
       r = open_conf(key, agent->id, own);
-    memset(key, 0, sizeof(key));
+    asr_secret_wipe(key, sizeof(key));
     if (r)
       return fail(ans, 500, "configuration: the secrets cannot be opened");
   }
@@ -928,11 +933,11 @@ static int signed_answer(const cstore_agent *agent, int64_t version, json_t *val
   if (status == 200 && strlen(ans->body) > CSITECONF_MAX_ANSWER) {
     asr_log(ASR_LOG_ERR, "configuration: agent %s: the answer would be %zu bytes (at most %u)",
             agent->id, strlen(ans->body), CSITECONF_MAX_ANSWER);
-    memset(ans->body, 0, strlen(ans->body));
+    asr_secret_wipe(ans->body, strlen(ans->body));
     status = fail(ans, 500, "configuration: larger than an agent takes");
   }
   if (text)
-    memset(text, 0, strlen(text));
+    asr_secret_wipe(text, strlen(text));
   free(text);
   json_decref(doc);
   return status;
@@ -970,9 +975,9 @@ out:
   json_decref(vals);
   json_decref(secrets);
   if (site)
-    memset(site, 0, sizeof(*site));
+    asr_secret_wipe(site, sizeof(*site));
   if (own)
-    memset(own, 0, sizeof(*own));
+    asr_secret_wipe(own, sizeof(*own));
   free(site);
   free(own);
   return status;

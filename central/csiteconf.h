@@ -7,7 +7,7 @@
  * asr_conf_check_remote), so the central accepts exactly what an agent would: a change of
  * the site's is checked with each agent's own values over it too. The secrets (SNMPv3
  * pass phrases and communities, asr_conf_remote_sealed) never come from the command line,
- * are never shown, and are sealed at rest (uplink/seal.h) with the key of a 0600 file,
+ * are never shown, and are sealed at rest (wire/seal.h) with the key of a 0600 file,
  * DB.key beside the database (serve reads it there), which the first secret set creates. */
 #ifndef ASR_CSITECONF_H
 #define ASR_CSITECONF_H

@@ -235,7 +235,7 @@ static const asr_sql_step schema_steps[] = {
         "UPDATE rp_devices SET judged = 1 WHERE high_use = 1;"},
     /* Remote configuration (issue 17; central/cstore_conf.c has its statements).
      *   site_config          a site's directives: value as the agent's file writes it, or
-     *                        a pass phrase sealed (uplink/seal.h) when sealed is 1.
+     *                        a pass phrase sealed (wire/seal.h) when sealed is 1.
      *   site_config_version  the site's configuration version, raised by each change.
      *   site_config_audit    each change: version, key, old and new ("(set)" for a
      *                        secret), who and when.
@@ -298,12 +298,14 @@ const cdb_step_pg *cstore_schema_steps_pg(size_t *n)
 }
 
 /* ---------------------------------------------------------------------------------------
- * The statements of this file: the transaction's (the others are their files'). */
-typedef enum { S_BEGIN, S_COMMIT, S_COUNT } stmt_id;
+ * The statements of this file: the transaction's and the site check every other file makes
+ * (the others are their files'). */
+typedef enum { S_BEGIN, S_COMMIT, S_SITE_EXISTS, S_COUNT } stmt_id;
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
+    [S_SITE_EXISTS] = "SELECT id FROM sites WHERE name = ?1",
 };
 
 _Static_assert(CSTORE_SLOTS_CORE + S_COUNT <= CSTORE_SLOTS_SITES, "raise CSTORE_SLOTS_SITES");
@@ -384,6 +386,25 @@ asr_result cstore_x_commit(cstore *st, const char *what)
   return on_pg(st) ? cdb_commit(st->db, what) : exec_id(st, S_COMMIT, what);
 }
 
+asr_result cstore_site_exists(cstore *st, const char *site)
+{
+  cdb_stmt *s = NULL;
+  bool row = false;
+  asr_result r =
+      cdb_prepare(st->db, CSTORE_SLOTS_CORE + S_SITE_EXISTS, stmt_sql[S_SITE_EXISTS], &s);
+
+  if (r)
+    return r;
+  cdb_bind_text(s, 1, site);
+  r = cdb_step(s, "looking up a site", &row);
+  cdb_reset(s);
+  if (!r && !row) {
+    asr_sql_set_err(&st->sql, "no site '%s'", site);
+    r = ASR_ERR_NOT_FOUND;
+  }
+  return r;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Opening: the file (0600), pragmas, version check, migrations. */
 
@@ -445,7 +466,7 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
   return ASR_OK;
 fail:
   if (err && n)
-    asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n);
+    asr_strlcpy_cut(err, st ? cstore_errmsg(st) : "out of memory", n);
   cstore_close(st);
   return r;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "central/cday.h"
 #include "common/result.h"
 
 typedef struct cstore cstore;
@@ -395,13 +396,7 @@ typedef int (*cstore_rp_supply_cb)(const cstore_rp_supply *s, void *ctx);
 /* Calls cb for each supply of device dev by index. */
 asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx);
 
-/* The last level of one day of a supply. */
-typedef struct {
-  int64_t day;
-  bool has_level, has_max, has_percent;
-  int64_t level, max;
-  int percent;
-} cstore_rp_level;
+/* The last level of one day of a supply: cstore_rp_level (central/cday.h). */
 
 typedef int (*cstore_rp_level_cb)(const cstore_rp_level *l, void *ctx);
 

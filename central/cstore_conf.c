@@ -151,8 +151,8 @@ static asr_result read_values(cstore *st, const scope *sc, cstore_conf *out)
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n < CSTORE_CONF_MAX_KEYS) {
     cstore_conf_value *v = &out->v[out->n++];
 
-    asr_strlcpy(v->key, col(s, 0) ? col(s, 0) : "", sizeof(v->key));
-    asr_strlcpy(v->value, col(s, 1) ? col(s, 1) : "", sizeof(v->value));
+    asr_strlcpy_cut(v->key, col(s, 0) ? col(s, 0) : "", sizeof(v->key));
+    asr_strlcpy_cut(v->value, col(s, 1) ? col(s, 1) : "", sizeof(v->value));
     v->sealed = sqlite3_column_int(s, 2) != 0;
   }
   sqlite3_finalize(s);
@@ -195,7 +195,7 @@ static asr_result old_shown(cstore *st, const scope *sc, const char *key, char *
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *set = true;
-    asr_strlcpy(buf, shown(key, col(s, 0) ? col(s, 0) : "", sqlite3_column_int(s, 1) != 0), n);
+    asr_strlcpy_cut(buf, shown(key, col(s, 0) ? col(s, 0) : "", sqlite3_column_int(s, 1) != 0), n);
   }
   sqlite3_finalize(s);
   return done(st, rc, READING);

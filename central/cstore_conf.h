@@ -14,7 +14,7 @@
 
 #include "central/cstore.h"
 #include "common/result.h"
-#include "uplink/seal.h"
+#include "wire/seal.h"
 
 #define CSTORE_CONF_MAX_KEYS 128
 #define CSTORE_CONF_VALUE_MAX ASR_SEAL_TEXT_MAX /* a value as stored: text or sealed */

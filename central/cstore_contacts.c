@@ -242,9 +242,9 @@ static asr_result contact_values_get(cstore *st, int64_t id, contact_values *v)
   cdb_bind_i64(s, 1, id);
   r = cdb_step(s, "looking up a contact", &row);
   if (!r && row) {
-    asr_strlcpy(v->name, cdb_col_text(s, 0) ? cdb_col_text(s, 0) : "", sizeof(v->name));
-    asr_strlcpy(v->email, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(v->email));
-    asr_strlcpy(v->address, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(v->address));
+    asr_strlcpy_cut(v->name, cdb_col_text(s, 0) ? cdb_col_text(s, 0) : "", sizeof(v->name));
+    asr_strlcpy_cut(v->email, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(v->email));
+    asr_strlcpy_cut(v->address, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(v->address));
     v->site_id = cdb_col_i64(s, 3);
   }
   cdb_reset(s);
@@ -311,8 +311,8 @@ asr_result cstore_device_assign(cstore *st, int64_t dev, int64_t contact, int64_
   r = cdb_step(s, "looking up a device", &row);
   if (!r && row) {
     site = cdb_col_i64(s, 0);
-    asr_strlcpy(serial, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(serial));
-    asr_strlcpy(before, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(before));
+    asr_strlcpy_cut(serial, cdb_col_text(s, 1) ? cdb_col_text(s, 1) : "", sizeof(serial));
+    asr_strlcpy_cut(before, cdb_col_text(s, 2) ? cdb_col_text(s, 2) : "", sizeof(before));
   }
   cdb_reset(s);
   if (!r && !row) {

@@ -432,8 +432,8 @@ static asr_result refusals_record(cstore *st, const cstore_agent *ag, const csto
     more.events -= b->refused[i].events;
   }
   if (!r && b->refused_more > 0) {
-    asr_fmt(more.error, sizeof(more.error), "%lld more refused parts, not listed",
-            (long long)b->refused_more);
+    asr_fmt_cut(more.error, sizeof(more.error), "%lld more refused parts, not listed",
+                (long long)b->refused_more);
     r = problem_add(st, ag, b, now, "more", &more, more.error);
   }
   return r;

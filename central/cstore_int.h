@@ -104,7 +104,7 @@ asr_result cstore_x_commit(cstore *st, const char *what);
 asr_result cstore_x_not_found(cstore *st, const char *what, const char *name);
 
 /* ASR_OK when a site is named site, else ASR_ERR_NOT_FOUND with the message set
- * (cstore_sites.c). */
+ * (cstore.c: the sites', contacts', orders' and problems' files all check it). */
 asr_result cstore_site_exists(cstore *st, const char *site);
 
 #endif

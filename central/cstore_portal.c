@@ -14,7 +14,7 @@
 #include "central/cstore_int.h"
 #include "common/util.h"
 
-/* staff           an account of the provider's staff: name, scrypt hash (uplink/sign.h).
+/* staff           an account of the provider's staff: name, scrypt hash (wire/sign.h).
  * staff_tokens    its API token (one): the SHA-256 of the bearer token, when last used.
  * portal_links    one-time sign-in links: SHA-256 of the link's secret, the address it was
  *                 mailed to, its expiry and when it was used (0: not yet).

@@ -3,7 +3,7 @@
  * sign-in throttle, customers' requests and the audit trail. And the customer's scope:
  * which sites, contacts and devices an e-mail address may see.
  *
- * Secrets are never stored: a staff password as its scrypt hash (uplink/sign.h), a sign-in
+ * Secrets are never stored: a staff password as its scrypt hash (wire/sign.h), a sign-in
  * link, a session id and an API token as the SHA-256 (hex) of the random value the client
  * holds. A customer is an e-mail address: the supplies contacts of every site with that
  * address (compared without case). */

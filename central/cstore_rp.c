@@ -360,17 +360,17 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
   if (!r && row) {
     out->id = id;
     out->site_id = sqlite3_column_int64(s, 0);
-    asr_strlcpy(out->site, asr_sql_col_text(s, 1), sizeof(out->site));
-    asr_strlcpy(out->contact, asr_sql_col_text(s, 2), sizeof(out->contact));
-    asr_strlcpy(out->state, asr_sql_col_text(s, 3), sizeof(out->state));
+    asr_strlcpy_cut(out->site, asr_sql_col_text(s, 1), sizeof(out->site));
+    asr_strlcpy_cut(out->contact, asr_sql_col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy_cut(out->state, asr_sql_col_text(s, 3), sizeof(out->state));
     out->was_backordered = sqlite3_column_int(s, 4) != 0;
     out->contact_id = sqlite3_column_int64(s, 5);
-    asr_strlcpy(out->address, asr_sql_col_text(s, 6) ? asr_sql_col_text(s, 6) : "",
-                sizeof(out->address));
-    asr_strlcpy(out->contact_name, asr_sql_col_text(s, 7) ? asr_sql_col_text(s, 7) : "",
-                sizeof(out->contact_name));
-    asr_strlcpy(out->kind, asr_sql_col_text(s, 8) ? asr_sql_col_text(s, 8) : "asr",
-                sizeof(out->kind));
+    asr_strlcpy_cut(out->address, asr_sql_col_text(s, 6) ? asr_sql_col_text(s, 6) : "",
+                    sizeof(out->address));
+    asr_strlcpy_cut(out->contact_name, asr_sql_col_text(s, 7) ? asr_sql_col_text(s, 7) : "",
+                    sizeof(out->contact_name));
+    asr_strlcpy_cut(out->kind, asr_sql_col_text(s, 8) ? asr_sql_col_text(s, 8) : "asr",
+                    sizeof(out->kind));
   }
   cstore_x_done(s);
   if (!r && !row) {

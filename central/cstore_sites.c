@@ -7,7 +7,7 @@
 
 #include "central/cstore_int.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 typedef enum {
   S_SITE_ADD,
@@ -377,24 +377,6 @@ asr_result cstore_site_token_rotate(cstore *st, const char *name, int64_t now, c
 asr_result cstore_site_token_revoke(cstore *st, const char *name, int64_t now)
 {
   return site_update(st, S_TOKEN_REVOKE, name, NULL, now, "revoking a site token");
-}
-
-asr_result cstore_site_exists(cstore *st, const char *site)
-{
-  cdb_stmt *s = NULL;
-  bool row = false;
-  asr_result r = stmt_get(st, S_SITE_BY_NAME, &s);
-
-  if (r)
-    return r;
-  cdb_bind_text(s, 1, site);
-  r = cdb_step(s, "looking up a site", &row);
-  cdb_reset(s);
-  if (!r && !row) {
-    asr_sql_set_err(&st->sql, "no site '%s'", site);
-    r = ASR_ERR_NOT_FOUND;
-  }
-  return r;
 }
 
 asr_result cstore_site_id(cstore *st, const char *name, int64_t *id)

@@ -27,6 +27,7 @@
 #include "central/mail.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define TYPE_CODE_MAX 64 /* PrtMarkerSuppliesTypeTC codes tried when mapping a name */
@@ -101,17 +102,15 @@ static void say(const eng *e, const char *fmt, ...) __attribute__((format(printf
  * printer-sent strings replaced. */
 static void say(const eng *e, const char *fmt, ...)
 {
-  char line[1024];
+  char raw[1024], line[1024];
   va_list ap;
 
   va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof(line), fmt, ap);
+  int n = vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
   if (n < 0)
     return;
-  for (char *c = line; *c; c++) /* printer-sent text: no control characters */
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '?';
+  asr_text_tty(raw, line, sizeof(line)); /* printer-sent text: nothing unsafe (common/text.h) */
   asr_log(ASR_LOG_INFO, "replenish: %s", line);
   if (e->o && e->o->say)
     e->o->say(e->o->say_ctx, line);
@@ -158,10 +157,10 @@ static int add_supply(const cstore_rp_supply *p, void *ctx)
   memset(s, 0, sizeof(*s));
   s->index = p->index;
   s->type = type_code(p->type);
-  asr_strlcpy(s->colorant, p->colorant ? p->colorant : "", sizeof(s->colorant));
-  asr_strlcpy(s->colorant_std, p->colorant_std ? p->colorant_std : "", sizeof(s->colorant_std));
-  asr_strlcpy(s->desc, p->description ? p->description : (p->type ? p->type : "supply"),
-              sizeof(s->desc));
+  asr_strlcpy_cut(s->colorant, p->colorant ? p->colorant : "", sizeof(s->colorant));
+  asr_strlcpy_cut(s->colorant_std, p->colorant_std ? p->colorant_std : "", sizeof(s->colorant_std));
+  asr_strlcpy_cut(s->desc, p->description ? p->description : (p->type ? p->type : "supply"),
+                  sizeof(s->desc));
   s->percent_only = !p->has_max || p->max <= 0;
   s->capacity = s->percent_only ? 100.0 : (double)p->max;
   s->stock = p->ordered - p->installed;
@@ -269,15 +268,15 @@ static int add_device(const cstore_rp_device *p, void *ctx)
   d->judged_stored = p->judged;
   d->notices = p->notices;
   d->contact_id = p->contact_id;
-  asr_strlcpy(d->site, p->site ? p->site : "", sizeof(d->site));
-  asr_strlcpy(d->contact, p->contact ? p->contact : "", sizeof(d->contact));
-  asr_strlcpy(d->contact_name, p->contact_name ? p->contact_name : "", sizeof(d->contact_name));
-  asr_strlcpy(d->address, p->address ? p->address : "", sizeof(d->address));
+  asr_strlcpy_cut(d->site, p->site ? p->site : "", sizeof(d->site));
+  asr_strlcpy_cut(d->contact, p->contact ? p->contact : "", sizeof(d->contact));
+  asr_strlcpy_cut(d->contact_name, p->contact_name ? p->contact_name : "", sizeof(d->contact_name));
+  asr_strlcpy_cut(d->address, p->address ? p->address : "", sizeof(d->address));
   /* orders are grouped by site and contact: the contact's id is the group */
-  asr_fmt(d->group, sizeof(d->group), "contact-%lld", (long long)p->contact_id);
-  asr_strlcpy(d->serial, p->serial ? p->serial : (p->key ? p->key : "?"), sizeof(d->serial));
-  asr_strlcpy(d->model, p->model ? p->model : "", sizeof(d->model));
-  asr_strlcpy(d->ip, p->ip ? p->ip : "", sizeof(d->ip));
+  asr_fmt_cut(d->group, sizeof(d->group), "contact-%lld", (long long)p->contact_id); /* <= 28 */
+  asr_strlcpy_cut(d->serial, p->serial ? p->serial : (p->key ? p->key : "?"), sizeof(d->serial));
+  asr_strlcpy_cut(d->model, p->model ? p->model : "", sizeof(d->model));
+  asr_strlcpy_cut(d->ip, p->ip ? p->ip : "", sizeof(d->ip));
   return 0;
 }
 
@@ -828,7 +827,7 @@ static asr_result contact_mail(eng *e, size_t i, cmail_kind kind, unsigned bit, 
 /* The device's note in an eligibility mail: its busiest colour's weekly use. */
 static void use_note(const eng_device *d, char *buf, size_t n)
 {
-  asr_fmt(buf, n, "Use: %.1f cartridges of one colour a week", d->worst);
+  asr_fmt_cut(buf, n, "Use: %.1f cartridges of one colour a week", d->worst);
 }
 
 /* Records a reconnection (an event, said) of each device that reported again. */
@@ -1075,12 +1074,12 @@ static asr_result choose_lines(step_ctx *x, const cstore_order_row *o, int *take
     while (i < o->n_lines && o->lines[i].line != x->want[k])
       i++;
     if (i == o->n_lines) {
-      asr_fmt(x->err, x->errn, "order %lld has no line %d", (long long)o->id, x->want[k]);
+      asr_fmt_cut(x->err, x->errn, "order %lld has no line %d", (long long)o->id, x->want[k]);
       return ASR_ERR_INVALID;
     }
     if (step_from(x->step, o->lines[i].state) < 0) {
-      asr_fmt(x->err, x->errn, "order %lld line %d is %s: cannot %s it", (long long)o->id,
-              x->want[k], o->lines[i].state, steps[x->step].name);
+      asr_fmt_cut(x->err, x->errn, "order %lld line %d is %s: cannot %s it", (long long)o->id,
+                  x->want[k], o->lines[i].state, steps[x->step].name);
       return ASR_ERR_INVALID;
     }
   }
@@ -1094,8 +1093,8 @@ static asr_result choose_lines(step_ctx *x, const cstore_order_row *o, int *take
     take[i] = f >= 0 && named(x, o->lines[i].line) && (x->n_want > 0 || f == pref) ? f + 1 : 0;
   }
   if (pref < 0) {
-    asr_fmt(x->err, x->errn, "order %lld is %s: cannot %s it", (long long)o->id, o->state,
-            steps[x->step].name);
+    asr_fmt_cut(x->err, x->errn, "order %lld is %s: cannot %s it", (long long)o->id, o->state,
+                steps[x->step].name);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -1195,7 +1194,7 @@ asr_result cengine_order_step_lines(cstore *st, int64_t id, cengine_step step, c
     err[0] = '\0';
   r = cstore_order_head_get(st, id, &h);
   if (r == ASR_ERR_NOT_FOUND)
-    asr_fmt(err, n, "no order %lld", (long long)id);
+    asr_fmt_cut(err, n, "no order %lld", (long long)id);
   if (!r)
     r = cstore_rp_instance(st, &x.instance);
   if (!r)
@@ -1207,7 +1206,7 @@ asr_result cengine_order_step_lines(cstore *st, int64_t id, cengine_step step, c
   else
     cstore_tx_rollback(st);
   if (r && r != ASR_ERR_NOT_FOUND && r != ASR_ERR_INVALID)
-    asr_fmt(err, n, "%s", cstore_errmsg(st));
+    asr_fmt_cut(err, n, "%s", cstore_errmsg(st));
   return r;
 }
 
@@ -1238,12 +1237,14 @@ static int extra_device(const cstore_rp_device *p, void *ctx)
   x->d.id = p->id;
   x->d.site_id = p->site_id;
   x->d.contact_id = p->contact_id;
-  asr_strlcpy(x->d.site, p->site ? p->site : "", sizeof(x->d.site));
-  asr_strlcpy(x->d.contact, p->contact ? p->contact : "", sizeof(x->d.contact));
-  asr_strlcpy(x->d.contact_name, p->contact_name ? p->contact_name : "", sizeof(x->d.contact_name));
-  asr_strlcpy(x->d.address, p->address ? p->address : "", sizeof(x->d.address));
-  asr_strlcpy(x->d.serial, p->serial ? p->serial : (p->key ? p->key : "?"), sizeof(x->d.serial));
-  asr_strlcpy(x->d.model, p->model ? p->model : "", sizeof(x->d.model));
+  asr_strlcpy_cut(x->d.site, p->site ? p->site : "", sizeof(x->d.site));
+  asr_strlcpy_cut(x->d.contact, p->contact ? p->contact : "", sizeof(x->d.contact));
+  asr_strlcpy_cut(x->d.contact_name, p->contact_name ? p->contact_name : "",
+                  sizeof(x->d.contact_name));
+  asr_strlcpy_cut(x->d.address, p->address ? p->address : "", sizeof(x->d.address));
+  asr_strlcpy_cut(x->d.serial, p->serial ? p->serial : (p->key ? p->key : "?"),
+                  sizeof(x->d.serial));
+  asr_strlcpy_cut(x->d.model, p->model ? p->model : "", sizeof(x->d.model));
   return 1;
 }
 
@@ -1254,20 +1255,20 @@ static int extra_supply(const cstore_rp_supply *p, void *ctx)
   if (p->index != x->idx)
     return 0;
   x->found_supply = true;
-  asr_strlcpy(x->supply, p->description ? p->description : (p->type ? p->type : "supply"),
-              sizeof(x->supply));
-  asr_strlcpy(x->colorant, p->colorant ? p->colorant : "", sizeof(x->colorant));
+  asr_strlcpy_cut(x->supply, p->description ? p->description : (p->type ? p->type : "supply"),
+                  sizeof(x->supply));
+  asr_strlcpy_cut(x->colorant, p->colorant ? p->colorant : "", sizeof(x->colorant));
   return 1;
 }
 
 static asr_result extra_check(const cengine_extra *x, char *err, size_t n)
 {
   if (x->quantity < 1 || x->quantity > ASR_RP_QUANTITY_MAX) {
-    asr_fmt(err, n, "quantity %d is not from 1 to %d", x->quantity, ASR_RP_QUANTITY_MAX);
+    asr_fmt_cut(err, n, "quantity %d is not from 1 to %d", x->quantity, ASR_RP_QUANTITY_MAX);
     return ASR_ERR_INVALID;
   }
   if ((x->job_from || x->job_to) && (x->job_to < x->job_from || x->job_to - x->job_from > 366)) {
-    asr_fmt(err, n, "the job window must end on or after its start, within a year");
+    asr_fmt_cut(err, n, "the job window must end on or after its start, within a year");
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -1349,9 +1350,9 @@ asr_result cengine_extra_order_in(cstore *st, const cengine_extra *x, const ceng
   if (!r && c.found)
     r = cstore_rp_supplies(st, x->device, extra_supply, &c);
   if (!r && !c.found)
-    asr_fmt(err, n, "no device %lld", (long long)x->device);
+    asr_fmt_cut(err, n, "no device %lld", (long long)x->device);
   else if (!r && !c.found_supply)
-    asr_fmt(err, n, "the device has no supply %d", (int)x->supply);
+    asr_fmt_cut(err, n, "the device has no supply %d", (int)x->supply);
   if (!r && (!c.found || !c.found_supply))
     r = ASR_ERR_NOT_FOUND;
   if (!r)

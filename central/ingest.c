@@ -23,8 +23,8 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/util.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define ERR_MAX 300
 #define TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
@@ -61,7 +61,7 @@ static int answer_error(ingest_answer *a, int status, const char *fmt, ...)
 
   va_start(ap, fmt);
   if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-    asr_strlcpy(msg, "error", sizeof(msg));
+    asr_strlcpy_cut(msg, "error", sizeof(msg));
   va_end(ap);
   return answer_json(a, status, json_pack("{s:s}", "error", msg));
 }
@@ -165,7 +165,7 @@ int ingest_enroll(cstore *st, const void *body, size_t len, int64_t now, ingest_
   else if (r)
     status = answer_error(ans, 500, "internal error: the agent was not enrolled");
   else {
-    asr_strlcpy(ans->agent_id, ag.id, sizeof(ans->agent_id));
+    asr_strlcpy_cut(ans->agent_id, ag.id, sizeof(ans->agent_id));
     status = answer_json(
         ans, 201, json_pack("{s:s,s:s,s:s}", "agent_id", ag.id, "secret", ag.secret, "site", site));
     asr_log(ASR_LOG_INFO, "enrolled agent %s for site %s", ag.id, site);
@@ -208,7 +208,7 @@ int ingest_check_headers(cstore *st, const ingest_request *req, int64_t content_
 
   if (status)
     return status;
-  asr_strlcpy(ans->agent_id, req->agent, sizeof(ans->agent_id));
+  asr_strlcpy_cut(ans->agent_id, req->agent, sizeof(ans->agent_id));
   r = cstore_agent_get(st, req->agent, agent);
   if (r == ASR_ERR_NOT_FOUND)
     return answer_error(ans, 401, "X-ASR-Agent: unknown agent");
@@ -256,7 +256,7 @@ static asr_result bad(vctx *v, const char *fmt, ...)
 
   va_start(ap, fmt);
   if (vsnprintf(v->err, v->errn, fmt, ap) < 0)
-    asr_strlcpy(v->err, "invalid batch", v->errn);
+    asr_strlcpy_cut(v->err, "invalid batch", v->errn);
   va_end(ap);
   return ASR_ERR_INVALID;
 }
@@ -270,7 +270,7 @@ static asr_result too_large(vctx *v, const char *fmt, ...)
 
   va_start(ap, fmt);
   if (vsnprintf(v->err, v->errn, fmt, ap) < 0)
-    asr_strlcpy(v->err, "batch too large", v->errn);
+    asr_strlcpy_cut(v->err, "batch too large", v->errn);
   va_end(ap);
   return ASR_ERR_TOO_LARGE;
 }
@@ -390,7 +390,7 @@ static asr_result check_supplies(vctx *v, json_t *dev, const char *path, cstore_
   v->n_supplies += n;
   d->n_supplies = n;
   for (size_t i = 0; !r && i < n; i++) {
-    asr_fmt(sp, sizeof(sp), "%s.supplies[%zu]", path, i);
+    asr_fmt_cut(sp, sizeof(sp), "%s.supplies[%zu]", path, i);
     r = check_supply(v, json_array_get(arr, i), sp, &d->supplies[i]);
     for (size_t j = 0; !r && j < i; j++) {
       if (d->supplies[j].index == d->supplies[i].index)
@@ -408,7 +408,7 @@ static asr_result check_status(vctx *v, json_t *dev, const char *path, cstore_de
 
   if (!st || json_is_null(st))
     return ASR_OK;
-  asr_fmt(sp, sizeof(sp), "%s.status", path);
+  asr_fmt_cut(sp, sizeof(sp), "%s.status", path);
   if (!json_is_object(st))
     return bad(v, "%s: not an object", sp);
   r = opt_str(v, st, sp, "printer", INGEST_STR_MAX, &d->printer_status);
@@ -511,7 +511,7 @@ static asr_result check_levels(vctx *v, json_t *o, const char *path, cstore_read
   v->n_levels += n;
   rd->n_levels = n;
   for (size_t i = 0; !r && i < n; i++) {
-    asr_fmt(lp, sizeof(lp), "%s.levels[%zu]", path, i);
+    asr_fmt_cut(lp, sizeof(lp), "%s.levels[%zu]", path, i);
     r = check_level(v, json_array_get(arr, i), lp, &rd->levels[i]);
     for (size_t j = 0; !r && j < i; j++) {
       if (rd->levels[j].index == rd->levels[i].index)
@@ -564,7 +564,7 @@ static asr_result check_meters(vctx *v, json_t *o, const char *path, cstore_read
   v->n_meters += n;
   rd->n_meters = n;
   for (size_t i = 0; !r && i < n; i++) {
-    asr_fmt(mp, sizeof(mp), "%s.meters[%zu]", path, i);
+    asr_fmt_cut(mp, sizeof(mp), "%s.meters[%zu]", path, i);
     r = check_meter(v, json_array_get(arr, i), mp, &rd->meters[i]);
     for (size_t j = 0; !r && j < i; j++) {
       if (strcmp(rd->meters[j].name, rd->meters[i].name) == 0)
@@ -688,7 +688,7 @@ static cstore_refusal *refusal_new(vctx *v, const char *what, size_t index, cons
   p->index = (int64_t)index;
   p->device = device;
   p->t = t;
-  asr_strlcpy(p->error, v->err, sizeof(p->error));
+  asr_strlcpy_cut(p->error, v->err, sizeof(p->error));
   return p;
 }
 
@@ -833,7 +833,7 @@ static asr_result check_readings(vctx *v, json_t *devs, json_t *reads)
   for (size_t i = 0; !r && i < n; i++) {
     cstore_reading *rd = &b->readings[b->n_readings];
 
-    asr_fmt(path, sizeof(path), "readings[%zu]", i);
+    asr_fmt_cut(path, sizeof(path), "readings[%zu]", i);
     r = check_reading(v, json_array_get(reads, i), path, rd);
     if (r == ASR_ERR_INVALID) {
       refuse_part(v, "reading", devs, json_array_get(reads, i), i);
@@ -859,7 +859,7 @@ static asr_result check_events(vctx *v, json_t *devs, json_t *evs)
   for (size_t i = 0; !r && i < n; i++) {
     cstore_event *ev = &b->events[b->n_events];
 
-    asr_fmt(path, sizeof(path), "events[%zu]", i);
+    asr_fmt_cut(path, sizeof(path), "events[%zu]", i);
     r = check_event(v, json_array_get(evs, i), path, ev);
     if (r == ASR_ERR_INVALID) {
       refuse_part(v, "event", devs, json_array_get(evs, i), i);
@@ -883,7 +883,7 @@ static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
   if (!r)
     r = alloc_arrays(v, devs, reads, evs);
   for (size_t i = 0; !r && i < b->n_devices; i++) {
-    asr_fmt(path, sizeof(path), "devices[%zu]", i);
+    asr_fmt_cut(path, sizeof(path), "devices[%zu]", i);
     r = check_device(v, json_array_get(devs, i), path, &b->devices[i]);
     if (r == ASR_ERR_INVALID) {
       refuse_device(v, devs, i);
@@ -956,8 +956,8 @@ asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ing
   doc->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!doc->root) {
     r = ASR_ERR_PARSE;
-    asr_fmt(err, errn, "body: not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-            jerr.column);
+    asr_fmt_cut(err, errn, "body: not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                jerr.column);
     goto fail;
   }
   if (!json_is_object(doc->root)) {
@@ -968,7 +968,7 @@ asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ing
   if (!r)
     r = asr_sign_sha256_hex(json, len, doc->digest, sizeof(doc->digest));
   if (r == ASR_ERR_NOMEM)
-    asr_strlcpy(err, "out of memory", errn);
+    asr_strlcpy_cut(err, "out of memory", errn);
   if (r)
     goto fail;
   doc->batch.digest = doc->digest;
@@ -1211,7 +1211,7 @@ static int decode_and_store(cstore *st, const cstore_agent *agent, const uint8_t
     status = answer_error(ans, 400, "%s", err);
   if (r)
     goto out;
-  asr_strlcpy(ans->batch_id, doc->batch.batch_id, sizeof(ans->batch_id));
+  asr_strlcpy_cut(ans->batch_id, doc->batch.batch_id, sizeof(ans->batch_id));
   status = store_batch(st, agent, &doc->batch, now, ans);
 out:
   ingest_doc_free(doc);

@@ -10,19 +10,22 @@
  * Message-ID (the outbox key, escaped) and the Subject, whose only outside part is the
  * cleaned site name; a Subject that is not ASCII is sent as RFC 2047 encoded-words.
  *
- * Reading order: the growing buffer, clean(), the header helpers (date, Message-ID,
+ * Reading order: paragraphs, clean(), the header helpers (date, Message-ID,
  * Subject), the body parts per kind, cmail_compose. */
 #include "central/mail.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/b64.h"
+#include "wire/smtp.h"
 
 #define SITE_CHARS 64   /* the site name in the Subject and the text */
 #define SERIAL_CHARS 64 /* a serial number */
@@ -32,61 +35,13 @@
 #define KEY_MAX 128     /* the outbox key that becomes the Message-ID */
 #define LIST_MAX 500    /* items listed in one mail; the rest are counted */
 #define DAY 86400
-#define DATE_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define DATE_MAX ASR_DATE_MAX
 
-/* ---- a growing buffer ---- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-  bool failed; /* out of memory or a format error: the compose fails */
-} mbuf;
-
-static void mb_add(mbuf *b, const char *s, size_t n)
-{
-  if (b->failed)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *p;
-
-    while (b->len + n + 1 > cap)
-      cap *= 2;
-    p = realloc(b->p, cap);
-    if (!p) {
-      b->failed = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-/* Appends formatted text; every line of the message goes through here or mb_add. */
-static void mb_printf(mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mb_printf(mbuf *b, const char *fmt, ...)
-{
-  char line[2048];
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(line)) {
-    b->failed = true;
-    return;
-  }
-  mb_add(b, line, (size_t)n);
-}
+/* ---- the message: a growing buffer (common/buf.h) ---- */
 
 /* Appends text (ASCII, one paragraph) broken at spaces into lines of at most 76 columns,
  * then a blank line. */
-static void mb_paragraph(mbuf *b, const char *text)
+static void paragraph(asr_buf *b, const char *text)
 {
   size_t n = strlen(text);
 
@@ -97,70 +52,34 @@ static void mb_paragraph(mbuf *b, const char *text)
       cut--;
     if (cut == 0)
       cut = 76;
-    mb_add(b, text, cut);
-    mb_add(b, "\r\n", 2);
+    asr_buf_add(b, text, cut);
+    asr_buf_add(b, "\r\n", 2);
     text += cut + (text[cut] == ' ');
     n = strlen(text);
   }
-  mb_add(b, text, n);
-  mb_add(b, "\r\n\r\n", 4);
+  asr_buf_add(b, text, n);
+  asr_buf_add(b, "\r\n\r\n", 4);
 }
 
 /* ---- untrusted strings ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n) and its code point; 0 when invalid
- * (overlong, surrogate, beyond U+10FFFF, cut). */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
-{
-  static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-
-  if (len == 0 || s[0] > 0xF4 || len > n)
-    return 0;
-  *cp = len == 1 ? s[0] : s[0] & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    *cp = (*cp << 6) | (s[i] & 0x3F);
-  }
-  if (*cp < min[len] || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp < 0xE000))
-    return 0;
-  return len;
-}
-
-static bool is_control(unsigned long cp)
-{
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
-}
-
-/* Copies src into dst (FIELD_MAX bytes) as clean UTF-8 of at most max characters: invalid
- * bytes and control characters become U+FFFD (tab, CR, LF a space), a longer text is cut
- * and ends with "...". NULL or "" becomes dflt. */
+/* Copies src into dst (FIELD_MAX bytes) as clean UTF-8 of at most max characters: unsafe
+ * characters (common/text.h: malformed bytes, controls, bidirectional and invisible ones)
+ * become U+FFFD (tab, CR, LF a space), a longer text is cut and ends with "...". NULL or ""
+ * becomes dflt. */
 static void clean(char *dst, const char *src, size_t max, const char *dflt)
 {
-  const unsigned char *s = (const unsigned char *)(src && *src ? src : dflt);
-  size_t n = strlen((const char *)s), out = 0, chars = 0;
+  const char *s = src && *src ? src : dflt;
+  size_t out = 0, chars = 0, len, k;
 
-  while (n > 0 && chars < max && out + 8 < FIELD_MAX) {
-    unsigned long cp = 0;
-    size_t len = utf8_seq(s, n, &cp);
-    const char *rep = len == 0 || is_control(cp) ? "\xEF\xBF\xBD" : NULL;
+  for (; *s && chars < max && out + 8 < FIELD_MAX; s += len, chars++) {
+    const char *rep = asr_text_step(s, &len, ASR_TEXT_FFFD);
 
-    if (cp == '\t' || cp == '\r' || cp == '\n')
-      rep = " ";
-    if (rep) {
-      memcpy(dst + out, rep, strlen(rep));
-      out += strlen(rep);
-    } else {
-      memcpy(dst + out, s, len);
-      out += len;
-    }
-    len = len ? len : 1;
-    s += len;
-    n -= len;
-    chars++;
+    k = rep ? strlen(rep) : len;
+    memcpy(dst + out, rep ? rep : s, k);
+    out += k;
   }
-  if (n > 0) {
+  if (*s) {
     memcpy(dst + out, "...", 3);
     out += 3;
   }
@@ -170,66 +89,53 @@ static void clean(char *dst, const char *src, size_t max, const char *dflt)
 /* ---- headers ---- */
 
 /* "Sat, 21 Nov 2026 08:00:00 +0000" (RFC 5322 3.3) from epoch seconds, UTC, computed
- * (H. Hinnant's civil_from_days) rather than through the C library's locale and zones. */
+ * (common/date.h) rather than through the C library's locale and zones. */
 static void rfc5322_date(int64_t t, char *buf, size_t n)
 {
-  static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  int64_t days = t / DAY, secs = t % DAY, z, era, doe, yoe, doy, mp, y, d, m;
+  int64_t days = t / DAY, secs = t % DAY;
+  asr_civil c;
 
   days -= secs < 0;
   secs += secs < 0 ? DAY : 0;
-  z = days + 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = z - era * 146097;
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = yoe + era * 400 + (m <= 2);
-  asr_fmt(buf, n, "%s, %02d %s %04lld %02d:%02d:%02d +0000", wd[((days % 7) + 7) % 7], (int)d,
-          mon[m - 1], (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+  c = asr_date_civil(days);
+  asr_fmt_cut(buf, n, "%s, %02u %s %04lld %02d:%02d:%02d +0000", wd[asr_date_weekday(days)], c.day,
+              mon[c.month - 1], (long long)c.year, (int)(secs / 3600), (int)(secs / 60 % 60),
+              (int)(secs % 60));
 }
 
 /* "<KEY@DOMAIN>": the key with every byte but [A-Za-z0-9_-] as "=XX", the domain of from. */
-static void message_id(mbuf *b, const char *key, const char *from)
+static void message_id(asr_buf *b, const char *key, const char *from)
 {
-  mb_add(b, "Message-ID: <", 13);
+  asr_buf_add(b, "Message-ID: <", 13);
   for (const unsigned char *k = (const unsigned char *)key; *k; k++) {
     if ((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
         *k == '_' || *k == '-')
-      mb_add(b, (const char *)k, 1);
+      asr_buf_add(b, (const char *)k, 1);
     else
-      mb_printf(b, "=%02X", *k);
+      asr_buf_printf(b, "=%02X", *k);
   }
-  mb_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
+  asr_buf_printf(b, "@%s>\r\n", strchr(from, '@') + 1);
 }
 
-/* Appends the base64 of s[0..n). */
-static void base64(mbuf *b, const unsigned char *s, size_t n)
+/* Appends the base64 of s[0..n) (n <= 42: one encoded-word). */
+static void base64(asr_buf *b, const unsigned char *s, size_t n)
 {
-  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char text[64];
 
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned long v = (unsigned long)s[i] << 16;
-    char q[4];
-
-    v |= i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0;
-    v |= i + 2 < n ? s[i + 2] : 0;
-    q[0] = al[v >> 18 & 63];
-    q[1] = al[v >> 12 & 63];
-    q[2] = i + 1 < n ? al[v >> 6 & 63] : '=';
-    q[3] = i + 2 < n ? al[v & 63] : '=';
-    mb_add(b, q, 4);
+  if (asr_b64_encode(s, n, text, sizeof(text)) != ASR_OK) {
+    b->err = b->err ? b->err : ASR_ERR_INVALID; /* the compose fails */
+    return;
   }
+  asr_buf_puts(b, text);
 }
 
 /* "Subject: TEXT": as is when it is ASCII, else as RFC 2047 encoded-words of at most 42
  * bytes of UTF-8 each (56 of base64: a line of 77) (cut between characters), folded one per line.
  */
-static void subject(mbuf *b, const char *text)
+static void subject(asr_buf *b, const char *text)
 {
   const unsigned char *s = (const unsigned char *)text;
   size_t n = strlen(text);
@@ -238,24 +144,24 @@ static void subject(mbuf *b, const char *text)
   for (size_t i = 0; i < n; i++)
     ascii = ascii && s[i] < 0x80;
   if (ascii) {
-    mb_printf(b, "Subject: %s\r\n", text);
+    asr_buf_printf(b, "Subject: %s\r\n", text);
     return;
   }
-  mb_add(b, "Subject:", 8);
+  asr_buf_add(b, "Subject:", 8);
   while (n > 0) {
     size_t take = n < 42 ? n : 42;
 
     while (take < n && take > 0 && (s[take] & 0xC0) == 0x80)
       take--; /* text is clean UTF-8: back up to a character's first byte */
-    mb_add(b, " =?utf-8?B?", 11);
+    asr_buf_add(b, " =?utf-8?B?", 11);
     base64(b, s, take);
-    mb_add(b, "?=", 2);
+    asr_buf_add(b, "?=", 2);
     s += take;
     n -= take;
     if (n > 0)
-      mb_add(b, "\r\n", 2);
+      asr_buf_add(b, "\r\n", 2);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
 }
 
 /* ---- what each kind says ---- */
@@ -375,7 +281,7 @@ static const char *reason_text(const char *reason, char *buf)
   return buf;
 }
 
-static void order_line(mbuf *b, size_t i, const cmail_line *l)
+static void order_line(asr_buf *b, size_t i, const cmail_line *l)
 {
   char serial[FIELD_MAX], model[FIELD_MAX], supply[FIELD_MAX], colour[FIELD_MAX];
   char why[FIELD_MAX];
@@ -384,46 +290,46 @@ static void order_line(mbuf *b, size_t i, const cmail_line *l)
   clean(model, l->model, TEXT_CHARS, "");
   clean(supply, l->supply, TEXT_CHARS, "(supply)");
   clean(colour, l->colorant, TEXT_CHARS, "");
-  mb_printf(b, "%zu. Label: %s%s%s%s\r\n", i + 1, serial, model[0] ? " (" : "", model,
-            model[0] ? ")" : "");
-  mb_printf(b, "   Supply: %s%s%s\r\n", supply, colour[0] ? ", colour " : "", colour);
-  mb_printf(b, "   Quantity: %d\r\n", l->quantity);
-  mb_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
+  asr_buf_printf(b, "%zu. Label: %s%s%s%s\r\n", i + 1, serial, model[0] ? " (" : "", model,
+                 model[0] ? ")" : "");
+  asr_buf_printf(b, "   Supply: %s%s%s\r\n", supply, colour[0] ? ", colour " : "", colour);
+  asr_buf_printf(b, "   Quantity: %d\r\n", l->quantity);
+  asr_buf_printf(b, "   Why: %s\r\n\r\n", reason_text(l->reason, why));
 }
 
 /* "Delivery address: ..." when there is one (cleaned: it is typed by people). */
-static void address_line(mbuf *b, const char *address)
+static void address_line(asr_buf *b, const char *address)
 {
   char a[FIELD_MAX];
 
   if (!address || !*address)
     return;
   clean(a, address, TEXT_CHARS * 2, "");
-  mb_printf(b, "Delivery address: %s\r\n", a);
+  asr_buf_printf(b, "Delivery address: %s\r\n", a);
 }
 
-static void order_body(mbuf *b, const cmail_notice *n, const char *site)
+static void order_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_lines < LIST_MAX ? n->n_lines : LIST_MAX;
   char text[512], note[FIELD_MAX];
 
-  mb_printf(b, "Order: %lld\r\nSite: %s\r\n", (long long)n->order_id, site);
+  asr_buf_printf(b, "Order: %lld\r\nSite: %s\r\n", (long long)n->order_id, site);
   address_line(b, n->address);
   if (n->note && *n->note) {
     clean(note, n->note, TEXT_CHARS, "");
-    mb_printf(b, "Your request: %s\r\n", note);
+    asr_buf_printf(b, "Your request: %s\r\n", note);
   }
-  mb_add(b, "\r\n", 2);
-  asr_fmt(text, sizeof(text),
-          "It holds %zu line%s. Each box is labelled with the serial number of the printer "
-          "it is for: please keep it near that printer and install it when the printer asks "
-          "for it.",
-          n->n_lines, n->n_lines == 1 ? "" : "s");
-  mb_paragraph(b, text);
+  asr_buf_add(b, "\r\n", 2);
+  asr_fmt_cut(text, sizeof(text),
+              "It holds %zu line%s. Each box is labelled with the serial number of the printer "
+              "it is for: please keep it near that printer and install it when the printer asks "
+              "for it.",
+              n->n_lines, n->n_lines == 1 ? "" : "s");
+  paragraph(b, text);
   for (size_t i = 0; i < shown; i++)
     order_line(b, i, &n->lines[i]);
   if (shown < n->n_lines)
-    mb_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
+    asr_buf_printf(b, "... and %zu more lines.\r\n\r\n", n->n_lines - shown);
 }
 
 /* "2026-11-14 08:00" of t (0 < t <= DATE_MAX) into iso (>= 32 bytes). */
@@ -440,14 +346,14 @@ static void last_report(char *buf, size_t bn, int64_t t, int64_t now)
   char iso[32];
 
   if (t <= 0 || t > DATE_MAX) {
-    asr_strlcpy(buf, t <= 0 ? "never" : "unknown", bn);
+    asr_strlcpy_cut(buf, t <= 0 ? "never" : "unknown", bn);
     return;
   }
   utc_minutes(t, iso, sizeof(iso));
-  asr_fmt(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
+  asr_fmt_cut(buf, bn, "%s UTC (%lld days ago)", iso, (long long)(t < now ? (now - t) / DAY : 0));
 }
 
-static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
+static void device_item(asr_buf *b, size_t i, const cmail_device *d, int64_t now)
 {
   char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], last[64], note[FIELD_MAX];
 
@@ -455,13 +361,13 @@ static void device_item(mbuf *b, size_t i, const cmail_device *d, int64_t now)
   clean(model, d->model, TEXT_CHARS, "model unknown");
   clean(ip, d->ip, IP_CHARS, "unknown");
   last_report(last, sizeof(last), d->last_report, now);
-  mb_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
-  mb_printf(b, "   Address: %s\r\n   Last report: %s\r\n", ip, last);
+  asr_buf_printf(b, "%zu. Serial: %s (%s)\r\n", i + 1, serial, model);
+  asr_buf_printf(b, "   Address: %s\r\n   Last report: %s\r\n", ip, last);
   if (d->note && *d->note) {
     clean(note, d->note, TEXT_CHARS, "");
-    mb_printf(b, "   %s\r\n", note);
+    asr_buf_printf(b, "   %s\r\n", note);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
 }
 
 static const char reconnect[] =
@@ -474,33 +380,34 @@ static const char reconnect[] =
     "- If a printer was replaced, moved or retired, or if you need help, contact your\r\n"
     "  supplies provider and quote the serial numbers above.\r\n\r\n";
 
-static void devices_body(mbuf *b, const cmail_notice *n, const char *site)
+static void devices_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   size_t shown = n->n_devices < LIST_MAX ? n->n_devices : LIST_MAX;
   bool silent = n->kind == CMAIL_DISCONNECTED || n->kind == CMAIL_FINAL;
 
   if (silent)
-    mb_printf(b, "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
-              site, n->n_devices, n->silent_days);
+    asr_buf_printf(b,
+                   "Site: %s\r\nPrinters not reporting: %zu\r\nSilent for: %d days or more\r\n\r\n",
+                   site, n->n_devices, n->silent_days);
   else
-    mb_printf(b, "Site: %s\r\nPrinters: %zu\r\n\r\n", site, n->n_devices);
+    asr_buf_printf(b, "Site: %s\r\nPrinters: %zu\r\n\r\n", site, n->n_devices);
   for (size_t i = 0; i < shown; i++)
     device_item(b, i, &n->devices[i], n->now);
   if (shown < n->n_devices)
-    mb_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
+    asr_buf_printf(b, "... and %zu more printers.\r\n\r\n", n->n_devices - shown);
   if (silent)
-    mb_add(b, reconnect, sizeof(reconnect) - 1);
+    asr_buf_add(b, reconnect, sizeof(reconnect) - 1);
 }
 
 /* "Name: 2026-11-14 08:00 UTC" when t is a time. */
-static void time_line(mbuf *b, const char *name, int64_t t)
+static void time_line(asr_buf *b, const char *name, int64_t t)
 {
   char iso[32];
 
   if (t <= 0 || t > DATE_MAX)
     return;
   utc_minutes(t, iso, sizeof(iso));
-  mb_printf(b, "%s: %s UTC\r\n", name, iso);
+  asr_buf_printf(b, "%s: %s UTC\r\n", name, iso);
 }
 
 static const char alert_service_text[] =
@@ -508,7 +415,7 @@ static const char alert_service_text[] =
     "alert's group is routed to service.";
 
 /* The printer and its alert, every printer-sent string cleaned. */
-static void alert_body(mbuf *b, const cmail_notice *n, const char *site)
+static void alert_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   const cmail_alert *a = n->alert;
   char serial[FIELD_MAX], model[FIELD_MAX], ip[FIELD_MAX], code[FIELD_MAX], sev[FIELD_MAX];
@@ -521,19 +428,19 @@ static void alert_body(mbuf *b, const cmail_notice *n, const char *site)
   clean(sev, a->severity, TEXT_CHARS, "unknown");
   clean(group, a->group, TEXT_CHARS, "unknown");
   clean(descr, a->description, TEXT_CHARS * 3, "(none)");
-  mb_printf(b, "Site: %s\r\nPrinter: %s (%s)\r\nAddress: %s\r\n\r\n", site, serial, model, ip);
-  mb_printf(b, "Alert: %s (severity %s)\r\n", code, sev);
+  asr_buf_printf(b, "Site: %s\r\nPrinter: %s (%s)\r\nAddress: %s\r\n\r\n", site, serial, model, ip);
+  asr_buf_printf(b, "Alert: %s (severity %s)\r\n", code, sev);
   if (a->group_index >= 0)
-    mb_printf(b, "Group: %s %lld\r\n", group, (long long)a->group_index);
+    asr_buf_printf(b, "Group: %s %lld\r\n", group, (long long)a->group_index);
   else
-    mb_printf(b, "Group: %s\r\n", group);
-  mb_printf(b, "Description: %s\r\n", descr);
+    asr_buf_printf(b, "Group: %s\r\n", group);
+  asr_buf_printf(b, "Description: %s\r\n", descr);
   time_line(b, "Raised", a->raised_at);
   if (n->kind == CMAIL_ALERT_CLEARED)
     time_line(b, "Cleared", a->cleared_at);
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
   if (n->to_service)
-    mb_paragraph(b, alert_service_text);
+    paragraph(b, alert_service_text);
 }
 
 static const char registered_text[] =
@@ -543,40 +450,41 @@ static const char registered_text[] =
     "some of them to another contact. If the delivery address or the contact changes, tell "
     "your provider: the orders made after the change use the new one.";
 
-static void registered_body(mbuf *b, const cmail_notice *n, const char *site)
+static void registered_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   char to[FIELD_MAX];
 
   clean(to, n->contact_name, TEXT_CHARS, "");
-  mb_printf(b, "Site: %s\r\nSupplies contact: %s%s%s%s\r\n", site, to, to[0] ? " <" : "", n->to,
-            to[0] ? ">" : "");
+  asr_buf_printf(b, "Site: %s\r\nSupplies contact: %s%s%s%s\r\n", site, to, to[0] ? " <" : "",
+                 n->to, to[0] ? ">" : "");
   address_line(b, n->address);
-  mb_add(b, "\r\n", 2);
-  mb_paragraph(b, registered_text);
+  asr_buf_add(b, "\r\n", 2);
+  paragraph(b, registered_text);
 }
 
 /* The portal's mails: a sign-in link, or a request and its answer. */
-static void portal_body(mbuf *b, const cmail_notice *n, const char *site)
+static void portal_body(asr_buf *b, const cmail_notice *n, const char *site)
 {
   char what[FIELD_MAX], who[FIELD_MAX], note[FIELD_MAX], answer[FIELD_MAX];
 
   if (n->kind == CMAIL_SIGNIN) {
-    mb_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes, n->link);
+    asr_buf_printf(b, "Sign in (valid for %d minutes, once):\r\n%s\r\n\r\n", n->link_minutes,
+                   n->link);
     return;
   }
   clean(what, n->what, TEXT_CHARS * 2, "-");
   clean(who, n->requester, TEXT_CHARS, "-");
-  mb_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n", (long long)n->request_id,
-            site, who, what);
+  asr_buf_printf(b, "Request: %lld\r\nSite: %s\r\nFrom: %s\r\nWhat: %s\r\n",
+                 (long long)n->request_id, site, who, what);
   if (n->note && *n->note) {
     clean(note, n->note, TEXT_CHARS * 2, "");
-    mb_printf(b, "Note: %s\r\n", note);
+    asr_buf_printf(b, "Note: %s\r\n", note);
   }
   if (n->answer && *n->answer) {
     clean(answer, n->answer, TEXT_CHARS * 2, "");
-    mb_printf(b, "Answer: %s\r\n", answer);
+    asr_buf_printf(b, "Answer: %s\r\n", answer);
   }
-  mb_add(b, "\r\n", 2);
+  asr_buf_add(b, "\r\n", 2);
 }
 
 /* A link we send: printable ASCII without spaces, of a sane length. */
@@ -593,12 +501,12 @@ static bool link_ok(const char *s)
 /* ---- the message ---- */
 
 /* "Hello NAME," (the contact's name, cleaned), or "Hello,". */
-static void greeting(mbuf *b, const char *name)
+static void greeting(asr_buf *b, const char *name)
 {
   char who[FIELD_MAX];
 
   clean(who, name, SITE_CHARS, "");
-  mb_printf(b, "Hello%s%s,\r\n\r\n", who[0] ? " " : "", who);
+  asr_buf_printf(b, "Hello%s%s,\r\n\r\n", who[0] ? " " : "", who);
 }
 
 static const char footer[] =
@@ -623,35 +531,36 @@ static asr_result check_notice(const cmail_notice *n)
   return ASR_OK;
 }
 
-static void headers(mbuf *b, const cmail_notice *n, const char *site)
+static void headers(asr_buf *b, const cmail_notice *n, const char *site)
 {
   const char *topic = kinds[kind_index(n->kind)].topic;
   char date[64], subj[FIELD_MAX + 160];
 
   rfc5322_date(n->now, date, sizeof(date));
   if (is_order(n->kind))
-    asr_fmt(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id, topic);
+    asr_fmt_cut(subj, sizeof(subj), "%s: supplies order %lld %s", site, (long long)n->order_id,
+                topic);
   else if (is_request(n->kind)) {
     if (asr_fmt(subj, sizeof(subj), "%s: request %lld: %s", site, (long long)n->request_id,
                 topic) != ASR_OK)
       subj[0] = '\0'; /* cannot happen: the site is cleaned to SITE_CHARS */
   } else if (n->kind == CMAIL_REGISTERED || n->kind == CMAIL_SIGNIN || is_alert(n->kind))
-    asr_fmt(subj, sizeof(subj), "%s: %s", site, topic);
+    asr_fmt_cut(subj, sizeof(subj), "%s: %s", site, topic);
   else
-    asr_fmt(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
-            n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
-            n->n_devices == 1 ? "" : "s", topic);
-  mb_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
+    asr_fmt_cut(subj, sizeof(subj), "%s: %s%zu printer%s %s", site,
+                n->kind == CMAIL_FINAL ? "final notice, " : "", n->n_devices,
+                n->n_devices == 1 ? "" : "s", topic);
+  asr_buf_printf(b, "From: asr-central <%s>\r\nTo: <%s>\r\n", n->from, n->to);
   subject(b, subj);
-  mb_printf(b, "Date: %s\r\n", date);
+  asr_buf_printf(b, "Date: %s\r\n", date);
   message_id(b, n->msgid_key, n->from);
-  mb_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-               "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
+  asr_buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
 }
 
 asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
 {
-  mbuf b = {0};
+  asr_buf b = {0};
   char site[FIELD_MAX];
   asr_result r = check_notice(n);
 
@@ -662,7 +571,7 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
   clean(site, n->site, SITE_CHARS, "(unnamed site)");
   headers(&b, n, site);
   greeting(&b, n->contact_name);
-  mb_paragraph(&b, kinds[kind_index(n->kind)].intro);
+  paragraph(&b, kinds[kind_index(n->kind)].intro);
   if (is_order(n->kind))
     order_body(&b, n, site);
   else if (n->kind == CMAIL_REGISTERED)
@@ -673,12 +582,10 @@ asr_result cmail_compose(const cmail_notice *n, char **out, size_t *len)
     portal_body(&b, n, site);
   else
     devices_body(&b, n, site);
-  mb_add(&b, footer, sizeof(footer) - 1);
-  if (b.failed) {
-    free(b.p);
-    return ASR_ERR_NOMEM;
-  }
-  *out = b.p;
+  asr_buf_add(&b, footer, sizeof(footer) - 1);
   *len = b.len;
-  return ASR_OK;
+  r = asr_buf_finish(&b, out);
+  if (r)
+    *len = 0;
+  return r;
 }

@@ -6,7 +6,7 @@
  * (docs/meters.md). Printer-sent strings (serials, models,
  * supply descriptions) are untrusted: they never reach a header, control characters are
  * replaced, and long values are cut. The outbox (central/notify.c) stores the composed text
- * and sends it with uplink/smtp.h. */
+ * and sends it with wire/smtp.h. */
 #ifndef ASR_CENTRAL_MAIL_H
 #define ASR_CENTRAL_MAIL_H
 

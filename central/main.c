@@ -5,8 +5,13 @@
 
 #include "config.h"
 #include "central/ccli.h"
+#include "central/ccli_alerts.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_meters.h"
+#include "central/ccli_rp.h"
+#include "central/ccli_staff.h"
 #include "common/clock.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 static const struct {
   const char *name;

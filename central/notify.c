@@ -116,18 +116,18 @@ asr_result cnotify_read_password(const char *path, char *out, size_t n, char *er
 
   out[0] = '\0';
   if (fd < 0) {
-    asr_fmt(err, errn, "%s: cannot open: %s", path, strerror(errno));
+    asr_fmt_cut(err, errn, "%s: cannot open: %s", path, strerror(errno));
     return r;
   }
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-    asr_fmt(err, errn, "%s: not a regular file", path);
+    asr_fmt_cut(err, errn, "%s: not a regular file", path);
   else if (sb.st_mode & 077)
-    asr_fmt(err, errn, "%s: readable by others (mode %03o): chmod 600 it", path,
-            (unsigned)(sb.st_mode & 0777));
+    asr_fmt_cut(err, errn, "%s: readable by others (mode %03o): chmod 600 it", path,
+                (unsigned)(sb.st_mode & 0777));
   else if (read_line(fd, out, n) != ASR_OK)
-    asr_fmt(err, errn, "%s: cannot read one line of at most %zu bytes", path, n - 1);
+    asr_fmt_cut(err, errn, "%s: cannot read one line of at most %zu bytes", path, n - 1);
   else if (!out[0])
-    asr_fmt(err, errn, "%s: empty", path);
+    asr_fmt_cut(err, errn, "%s: empty", path);
   else
     r = ASR_OK;
   close(fd);

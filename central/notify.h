@@ -2,7 +2,7 @@
  *
  * The engine and the warehouse steps store each composed mail in the outbox (cstore.h) in
  * the same transaction as what caused it. cnotify_flush sends the mails that are due with
- * asr_smtp_send (uplink/smtp.h), each claimed first (two flushes at once never both send
+ * asr_smtp_send (wire/smtp.h), each claimed first (two flushes at once never both send
  * it) and marked right after the server accepted it, so nothing is sent twice unless the
  * process dies between the server's acceptance and the mark (then once more, after the
  * claim ends); a server that cannot be reached leaves the mail pending with a
@@ -16,7 +16,7 @@
 
 #include "central/cstore.h"
 #include "common/result.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #define CNOTIFY_BACKOFF_MIN 60    /* seconds before the first retry */
 #define CNOTIFY_BACKOFF_MAX 3600  /* the delay doubles up to this */

@@ -18,25 +18,12 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/date.h"
+#include "common/text.h"
 #include "common/util.h"
 
 /* ---------------------------------------------------------------------------------------
  * Text safety. */
-
-/* True for characters shown as U+FFFD although well formed: C0 and C1 controls, DEL, and
- * the bidirectional embeddings, overrides and isolates that could disguise a serial. */
-static bool unwanted(const unsigned char *s, size_t n)
-{
-  if (n == 1)
-    return s[0] < 0x20 || s[0] == 0x7f;
-  if (n == 2)
-    return s[0] == 0xc2 && s[1] < 0xa0;
-  if (n == 3 && s[0] == 0xe2 && s[1] == 0x80)
-    return s[2] >= 0xaa && s[2] <= 0xae; /* U+202A..U+202E */
-  if (n == 3 && s[0] == 0xe2 && s[1] == 0x81)
-    return s[2] >= 0xa6 && s[2] <= 0xa9; /* U+2066..U+2069 */
-  return false;
-}
 
 /* The HTML entity of an ASCII character that needs one, else NULL. */
 static const char *entity(unsigned char c)
@@ -57,21 +44,20 @@ static const char *entity(unsigned char c)
   }
 }
 
-/* Appends s cleaned (and HTML-escaped when html). */
+/* Appends s cleaned (common/text.h: malformed bytes, controls, bidirectional and invisible
+ * characters shown as U+FFFD) and HTML-escaped when html. */
 static void pb_clean(asr_buf *b, const char *s, bool html)
 {
-  const unsigned char *p = (const unsigned char *)s;
+  size_t n;
 
-  while (p && *p && !b->err) {
-    size_t n = asr_utf8_seq(p);
-    const char *ent = html && n == 1 ? entity(*p) : NULL;
-    if (n == 0 || unwanted(p, n))
-      asr_buf_puts(b, "\xef\xbf\xbd");
-    else if (ent)
-      asr_buf_puts(b, ent);
+  for (; s && *s && !b->err; s += n) {
+    const char *rep = asr_text_step(s, &n, ASR_TEXT_FFFD);
+    const char *ent = html && !rep && n == 1 ? entity((unsigned char)*s) : NULL;
+
+    if (rep || ent)
+      asr_buf_puts(b, rep ? rep : ent);
     else
-      asr_buf_add(b, (const char *)p, n);
-    p += n ? n : 1;
+      asr_buf_add(b, s, n);
   }
 }
 
@@ -126,16 +112,13 @@ asr_result page_url_decode(const char *in, char *out, size_t n)
 /* Appends s percent-encoded as a URL path segment (unreserved characters kept). */
 static void pb_url(asr_buf *b, const char *s)
 {
-  static const char hex[] = "0123456789ABCDEF";
-
   for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-    char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
     bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
                 strchr("-._~", *p);
     if (keep)
       asr_buf_add(b, (const char *)p, 1);
     else
-      asr_buf_add(b, e, 3);
+      asr_buf_printf(b, "%%%02X", *p); /* RFC 3986 2.1: upper case */
   }
 }
 
@@ -147,15 +130,9 @@ static void pb_url(asr_buf *b, const char *s)
 /* "YYYY-MM-DD" of a day since the epoch into buf (>= 11), "—" when out of range. */
 static void day_str(int64_t day, char *buf, size_t n)
 {
-  char iso[32];
-
-  if (day < 0 || day > DAY_MAX) {
-    asr_strlcpy(buf, "\xe2\x80\x94", n);
-    return;
-  }
-  asr_time_iso(day * 86400, iso, sizeof(iso));
-  iso[10] = '\0';
-  asr_strlcpy(buf, iso, n);
+  asr_date_format_day(day, buf, n);
+  if (day < 0 || day > DAY_MAX || !buf[0])
+    asr_strlcpy_cut(buf, "\xe2\x80\x94", n);
 }
 
 /* "YYYY-MM-DD HH:MM UTC" of Unix seconds. */
@@ -164,13 +141,13 @@ static void time_str(int64_t t, char *buf, size_t n)
   char iso[32];
 
   if (t <= 0 || t / 86400 > DAY_MAX) {
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
     return;
   }
   asr_time_iso(t, iso, sizeof(iso));
   iso[10] = ' ';
   iso[16] = '\0';
-  asr_fmt(buf, n, "%s UTC", iso);
+  asr_fmt_cut(buf, n, "%s UTC", iso);
 }
 
 /* How long ago t was, compactly ("5 min ago", "3 h ago", "12 d ago"). */
@@ -179,15 +156,15 @@ static void age_str(int64_t now, int64_t t, char *buf, size_t n)
   int64_t s = now - t;
 
   if (t <= 0)
-    asr_strlcpy(buf, "never", n);
+    asr_strlcpy_cut(buf, "never", n);
   else if (s < 60)
-    asr_strlcpy(buf, "just now", n);
+    asr_strlcpy_cut(buf, "just now", n);
   else if (s < 3600)
-    asr_fmt(buf, n, "%lld min ago", (long long)(s / 60));
+    asr_fmt_cut(buf, n, "%lld min ago", (long long)(s / 60));
   else if (s < 2 * 86400)
-    asr_fmt(buf, n, "%lld h ago", (long long)(s / 3600));
+    asr_fmt_cut(buf, n, "%lld h ago", (long long)(s / 3600));
   else
-    asr_fmt(buf, n, "%lld d ago", (long long)(s / 86400));
+    asr_fmt_cut(buf, n, "%lld d ago", (long long)(s / 86400));
 }
 
 static void pb_badge(asr_buf *b, view_state s)
@@ -1044,28 +1021,29 @@ static void supply_state_text(const view_site *v, const view_device *d, const vi
   int nd = d->state == VIEW_NO_RATE ? d->no_rate_days : s->no_rate_days;
 
   if (strcmp(key, "on hold") == 0)
-    asr_fmt(buf, n, "on hold (%s)", d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
+    asr_fmt_cut(buf, n, "on hold (%s)",
+                d->state == VIEW_DISCONNECTED ? "disconnected" : "high usage");
   else if (strcmp(key, "no usage rate") == 0)
-    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)", nd > 0 ? nd : 1,
-            nd == 1 ? "" : "s");
+    asr_fmt_cut(buf, n, "no usage rate yet (%d more day%s of reports)", nd > 0 ? nd : 1,
+                nd == 1 ? "" : "s");
   else if (s->sstate == VIEW_S_ORDERED && s->next_delivery > 0) {
     day_str(s->next_delivery, day, sizeof(day));
-    asr_fmt(buf, n, "next delivery expected %s (order %lld)", day, (long long)s->open_order);
+    asr_fmt_cut(buf, n, "next delivery expected %s (order %lld)", day, (long long)s->open_order);
   } else if (s->sstate == VIEW_S_BACKORDERED)
-    asr_fmt(buf, n, "delayed: backordered (order %lld)", (long long)s->open_order);
+    asr_fmt_cut(buf, n, "delayed: backordered (order %lld)", (long long)s->open_order);
   else if (s->sstate == VIEW_S_WITH_BLACK)
-    asr_strlcpy(buf, "ships with the black toner", n);
+    asr_strlcpy_cut(buf, "ships with the black toner", n);
   else if (s->sstate == VIEW_S_NOT_ASR || !s->eligible)
-    asr_strlcpy(buf, "not supplied by ASR", n);
+    asr_strlcpy_cut(buf, "not supplied by ASR", n);
   else if (s->sstate == VIEW_S_IDLE)
-    asr_strlcpy(buf, "not used", n);
+    asr_strlcpy_cut(buf, "not used", n);
   else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today)
-    asr_strlcpy(buf, "order due now", n);
+    asr_strlcpy_cut(buf, "order due now", n);
   else if (s->forecast && s->order_day != ASR_RP_NEVER && s->order_day <= v->today + DAY_MAX) {
     day_str(s->order_day, day, sizeof(day));
-    asr_fmt(buf, n, "next order %s", day);
+    asr_fmt_cut(buf, n, "next order %s", day);
   } else
-    asr_strlcpy(buf, "no forecast", n);
+    asr_strlcpy_cut(buf, "no forecast", n);
 }
 
 static json_t *supply_json(const view_site *v, const view_device *d, const view_supply *s)
@@ -1109,16 +1087,16 @@ static json_t *supply_json(const view_site *v, const view_device *d, const view_
 static void device_state_text(const view_device *d, char *buf, size_t n)
 {
   if (d->state == VIEW_NO_RATE)
-    asr_fmt(buf, n, "no usage rate yet (%d more day%s of reports)",
-            d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
+    asr_fmt_cut(buf, n, "no usage rate yet (%d more day%s of reports)",
+                d->no_rate_days > 0 ? d->no_rate_days : 1, d->no_rate_days == 1 ? "" : "s");
   else if (d->state == VIEW_NOT_ELIGIBLE)
-    asr_strlcpy(buf, "not eligible: high usage, not ordered for", n);
+    asr_strlcpy_cut(buf, "not eligible: high usage, not ordered for", n);
   else if (d->state == VIEW_DISCONNECTED)
-    asr_strlcpy(buf, "disconnected: not ordered for until it reports", n);
+    asr_strlcpy_cut(buf, "disconnected: not ordered for until it reports", n);
   else if (d->state == VIEW_SILENT)
-    asr_strlcpy(buf, "silent: no report lately", n);
+    asr_strlcpy_cut(buf, "silent: no report lately", n);
   else
-    asr_strlcpy(buf, "communicating, usage rate known", n);
+    asr_strlcpy_cut(buf, "communicating, usage rate known", n);
 }
 
 static json_t *alerts_json(const view_device *d)

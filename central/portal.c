@@ -2,8 +2,8 @@
  * pages as the asker may see them, and the audit trail.
  *
  * Reading order: parsing (forms, cookies), the answer helpers, the audit, who is asking
- * (session cookie or API token), the sign-in flows, the status pages (the scope), the
- * router (portal_handle).
+ * (session cookie or API token), the sign-in flows, the status pages (the scope). The
+ * router (portal_handle) is portal_route.c.
  *
  * Why sign-in forms carry a "pre-session" token: before anyone is signed in there is no
  * session to hold a CSRF token, yet a sign-in form must not be postable from another site
@@ -26,9 +26,11 @@
 #include "central/portal_int.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
-#include "uplink/sign.h"
-#include "uplink/smtp.h"
+#include "wire/sign.h"
+#include "wire/smtp.h"
 
 #define COOKIE_SESSION "__Host-asr_session"
 #define COOKIE_PRE "__Host-asr_pre"
@@ -76,13 +78,7 @@ static asr_result form_decode(const char *in, size_t len, char *out, size_t n)
     out[o++] = (char)c;
   }
   out[o] = '\0';
-  for (size_t i = 0; i < o;) {
-    size_t k = asr_utf8_seq((const unsigned char *)out + i);
-    if (k == 0)
-      return ASR_ERR_INVALID;
-    i += k;
-  }
-  return ASR_OK;
+  return asr_utf8_valid((const unsigned char *)out, o) ? ASR_OK : ASR_ERR_INVALID;
 }
 
 asr_result portal_form_get(const char *form, size_t len, const char *name, char *out, size_t n)
@@ -300,7 +296,7 @@ static void audit_denied(px *x, const char *why)
 }
 
 /* Audits a denial of this request and answers it. */
-static void px_deny(px *x, int status, const char *why, const char *message)
+void px_deny(px *x, int status, const char *why, const char *message)
 {
   audit_denied(x, why);
   px_fail(x, status,
@@ -380,7 +376,7 @@ static bool who_by_session(px *x, const char *sid, const char **why, asr_result 
 
 /* Finds who sent the request; false after answering when nobody (a page: a redirection to
  * the sign-in page; /api/...: 401), audited. */
-static bool who_asks(px *x)
+bool px_who_asks(px *x)
 {
   char token[TOKEN_HEX + 8], sid[TOKEN_HEX + 8];
   const char *why = "no session";
@@ -516,7 +512,7 @@ static bool pre_ok(px *x)
 }
 
 /* Answers the sign-in page (status) with a new pre-session token. */
-static void signin_page(px *x, int status, const char *notice, const char *error)
+void px_signin_page(px *x, int status, const char *notice, const char *error)
 {
   char pre[TOKEN_HEX + 1], *body = NULL;
 
@@ -548,7 +544,7 @@ static bool throttle_ok(px *x, const char *kind, const char *value, int max)
     return true;
   px_audit(x, "sign-in", value, "denied",
            kind[0] == 'c' ? "throttled: this client" : "throttled: this address or name");
-  signin_page(x, 429, NULL, "Too many sign-in attempts: wait a few minutes and try again.");
+  px_signin_page(x, 429, NULL, "Too many sign-in attempts: wait a few minutes and try again.");
   return false;
 }
 
@@ -673,7 +669,7 @@ void portal_after_run(const portal_conf *c, cstore *st, portal_after *w)
 /* POST /signin/email: the same answer, after the same work, whether the address is known or
  * not: the form's checks and the throttle's two rows here; the lookup, the link and its mail
  * after the answer is sent (portal_after_run). */
-static void signin_email(px *x)
+void px_signin_email(px *x)
 {
   static const char sent[] = "If this address is a supplies contact, a sign-in link is on its "
                              "way to it. The link works once, for a few minutes.";
@@ -681,11 +677,11 @@ static void signin_email(px *x)
   portal_after *w;
 
   if (!pre_ok(x)) {
-    signin_page(x, 403, NULL, "The form was stale: please try again.");
+    px_signin_page(x, 403, NULL, "The form was stale: please try again.");
     return;
   }
   if (px_form(x, "email", address, sizeof(address)) || !asr_smtp_address_ok(address)) {
-    signin_page(x, 400, NULL, "Enter an e-mail address (name@example.com).");
+    px_signin_page(x, 400, NULL, "Enter an e-mail address (name@example.com).");
     return;
   }
   lowercase(address);
@@ -701,24 +697,24 @@ static void signin_email(px *x)
   if (asr_strlcpy(w->client, x->q->client ? x->q->client : "", sizeof(w->client)))
     w->client[0] = '\0'; /* longer than an address: not one */
   w->now = x->now;
-  signin_page(x, 200, sent, NULL);
+  px_signin_page(x, 200, sent, NULL);
   free(x->a->after);
   x->a->after = w;
 }
 
 /* POST /signin/staff: name and password. */
-static void signin_staff(px *x)
+void px_signin_staff(px *x)
 {
   char name[CSTORE_NAME_MAX], pw[ASR_PASSWORD_MAX + 1], hash[ASR_PWHASH_MAX];
   int64_t id = 0;
   asr_result r, found;
 
   if (!pre_ok(x)) {
-    signin_page(x, 403, NULL, "The form was stale: please try again.");
+    px_signin_page(x, 403, NULL, "The form was stale: please try again.");
     return;
   }
   if (px_form(x, "name", name, sizeof(name)) || !*name) {
-    signin_page(x, 400, NULL, "Enter your staff name and password.");
+    px_signin_page(x, 400, NULL, "Enter your staff name and password.");
     return;
   }
   if (!throttle_ok(x, "client", x->q->client ? x->q->client : "", x->c->per_client) ||
@@ -733,10 +729,10 @@ static void signin_staff(px *x)
   /* an unknown name costs one hash too: the time does not tell names apart */
   if (!r)
     r = asr_sign_password_verify(pw, strlen(pw), found ? NULL : hash);
-  memset(pw, 0, sizeof(pw));
+  asr_secret_wipe(pw, sizeof(pw));
   if (r || found) {
     px_audit(x, "sign-in", name, "denied", found ? "unknown staff name" : "wrong password");
-    signin_page(x, 401, NULL, "Wrong name or password.");
+    px_signin_page(x, 401, NULL, "Wrong name or password.");
     return;
   }
   x->w.kind = WHO_STAFF;
@@ -749,13 +745,13 @@ static void signin_staff(px *x)
 }
 
 /* GET /signin/link?t=TOKEN: the page with the button (nothing used yet). */
-static void link_page(px *x)
+void px_link_page(px *x)
 {
   char token[TOKEN_HEX + 8], pre[TOKEN_HEX + 1], *body = NULL;
 
   if (px_query(x, "t", token, sizeof(token)) || !token_ok(token)) {
     px_audit(x, "sign-in link", x->q->path, "denied", "malformed link");
-    signin_page(x, 400, NULL, "This link is not a sign-in link: ask for a new one below.");
+    px_signin_page(x, 400, NULL, "This link is not a sign-in link: ask for a new one below.");
     return;
   }
   if (asr_sign_random_hex(pre, TOKEN_HEX / 2)) {
@@ -770,7 +766,7 @@ static void link_page(px *x)
 }
 
 /* POST /signin/link: uses the link, once. */
-static void link_use(px *x)
+void px_link_use(px *x)
 {
   static const char *const why[] = {"", "unknown link", "link used already", "link expired"};
   char token[TOKEN_HEX + 8], hash[CPORTAL_HASH_LEN + 1], address[CPORTAL_EMAIL_MAX];
@@ -778,7 +774,7 @@ static void link_use(px *x)
   asr_result r;
 
   if (!pre_ok(x)) {
-    signin_page(x, 403, NULL, "The form was stale: open the link from your mail again.");
+    px_signin_page(x, 403, NULL, "The form was stale: open the link from your mail again.");
     return;
   }
   if (!throttle_ok(x, "client", x->q->client ? x->q->client : "", x->c->per_client))
@@ -794,8 +790,8 @@ static void link_use(px *x)
   }
   if (r || state != CPORTAL_LINK_OK) {
     px_audit(x, "sign-in", x->q->path, "denied", r ? "malformed link" : why[state]);
-    signin_page(x, 410, NULL,
-                "This sign-in link was used already or is too old: ask for a new one below.");
+    px_signin_page(x, 410, NULL,
+                   "This sign-in link was used already or is too old: ask for a new one below.");
     return;
   }
   x->w.kind = WHO_CUSTOMER;
@@ -807,7 +803,7 @@ static void link_use(px *x)
 }
 
 /* POST /signout. */
-static void signout(px *x)
+void px_signout(px *x)
 {
   if (!px_csrf_ok(x))
     return;
@@ -882,7 +878,7 @@ static asr_result index_view(px *x, view_index *v)
   return r;
 }
 
-static void page_index(px *x)
+void px_page_index(px *x)
 {
   view_index v;
   page_nav nav;
@@ -900,7 +896,7 @@ static void page_index(px *x)
 }
 
 /* /sites/SEG or /api/sites/SEG. */
-static void page_site(px *x, const char *seg)
+void px_page_site(px *x, const char *seg)
 {
   char name[CSTORE_NAME_MAX], *body = NULL;
   view_site v;
@@ -936,7 +932,7 @@ static int audit_row(const cportal_audit_row *a, void *ctx)
 }
 
 /* GET /audit: the newest 500 rows (staff). */
-static void page_audit(px *x)
+void px_page_audit(px *x)
 {
   portal_audit_page p = {.b = {.max = PAGE_MAX_BYTES}, .now = x->now};
   page_nav nav;
@@ -952,115 +948,4 @@ static void page_audit(px *x)
     return;
   }
   px_body(x, 200, portal_page_audit_close(&p, &body) ? NULL : body);
-}
-
-/* ---------------------------------------------------------------------------------------
- * The router. */
-
-static bool is_get(const px *x)
-{
-  return strcmp(x->q->method, "GET") == 0 || strcmp(x->q->method, "HEAD") == 0;
-}
-
-static bool is_post(const px *x)
-{
-  return strcmp(x->q->method, "POST") == 0;
-}
-
-static void method_not_allowed(px *x, const char *allow)
-{
-  px_fail(x, 405, "Method not allowed", strcmp(allow, "POST") == 0 ? "use POST" : "use GET");
-  x->a->allow = allow;
-}
-
-/* The pages anyone may open: the stylesheet and the sign-in pages. True when answered. */
-static bool public_route(px *x, const char *path)
-{
-  static const struct {
-    const char *path;
-    bool post;
-    void (*fn)(px *x);
-  } routes[] = {
-      {"/signin/email", true, signin_email},
-      {"/signin/staff", true, signin_staff},
-      {"/signin/link", true, link_use},
-  };
-
-  if (strcmp(path, "/favicon.ico") == 0 || strcmp(path, "/robots.txt") == 0) {
-    px_fail(x, 404, "Not found", "no such file"); /* asked by every browser: not audited */
-    return true;
-  }
-  if (strcmp(path, PAGE_CSS_PATH) == 0 || strcmp(path, "/signin") == 0 ||
-      (strcmp(path, "/signin/link") == 0 && is_get(x))) {
-    if (!is_get(x)) {
-      method_not_allowed(x, "GET, HEAD");
-    } else if (path[1] == 's' && path[2] == 't') {
-      px_body(x, 200, x->c->css ? strdup(x->c->css) : NULL);
-      x->a->type = "text/css; charset=utf-8";
-    } else if (strcmp(path, "/signin") == 0) {
-      signin_page(x, 200, NULL, NULL);
-    } else {
-      link_page(x);
-    }
-    return true;
-  }
-  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-    if (strcmp(path, routes[i].path) != 0)
-      continue;
-    if (!is_post(x))
-      method_not_allowed(x, "POST");
-    else
-      routes[i].fn(x);
-    return true;
-  }
-  return false;
-}
-
-/* The pages of the signed-in: true when path was one of them. */
-static bool private_route(px *x, const char *path)
-{
-  bool get = is_get(x);
-
-  if (strcmp(path, "/signout") == 0) {
-    if (is_post(x))
-      signout(x);
-    else
-      method_not_allowed(x, "POST");
-    return true;
-  }
-  if (portal_requests_route(x, path) || portal_staff_route(x, path))
-    return true;
-  if (strcmp(path, "/") != 0 && strcmp(path, "/api/sites") != 0 && strncmp(path, "/sites/", 7) &&
-      strncmp(path, "/api/sites/", 11) && strcmp(path, "/audit") != 0)
-    return false;
-  if (!get)
-    method_not_allowed(x, "GET, HEAD");
-  else if (strcmp(path, "/audit") == 0 && x->w.kind != WHO_STAFF)
-    px_deny(x, 403, "staff only", "the audit trail is for the staff");
-  else if (strcmp(path, "/audit") == 0)
-    page_audit(x);
-  else if (strcmp(path, "/") == 0 || strcmp(path, "/api/sites") == 0)
-    page_index(x);
-  else
-    page_site(x, path + (x->json ? 11 : 7));
-  return true;
-}
-
-void portal_handle(const portal_conf *c, cstore *st, const portal_req *q, portal_resp *a)
-{
-  px x = {.c = c, .st = st, .q = q, .a = a, .now = asr_clock_now()};
-  const char *path = q->path ? q->path : "/";
-
-  memset(a, 0, sizeof(*a));
-  x.json = strncmp(path, "/api/", 5) == 0;
-  if (!st) {
-    portal_fail(a, x.json, 503, "Unavailable", "database unavailable");
-    return;
-  }
-  if (public_route(&x, path))
-    return;
-  if (!who_asks(&x))
-    return;
-  if (!private_route(&x, path))
-    px_fail(&x, 404, "Not found", "no such page");
 }

@@ -1,6 +1,7 @@
 /* portal_int.h: what the portal's files share (central/portal.c: sign-in, sessions and the
  * status pages; central/portal_req.c: the customers' requests; central/portal_page.c: the
- * portal's own HTML). Not for the rest of asr-central: use portal.h. */
+ * portal's own HTML; central/portal_route.c: the router, which calls portal.c's pages and
+ * portal_req.c's). Not for the rest of asr-central: use portal.h. */
 #ifndef ASR_PORTAL_INT_H
 #define ASR_PORTAL_INT_H
 
@@ -83,13 +84,34 @@ void px_kick(px *x);
 /* Today, in days since the epoch. */
 int64_t px_today(const px *x);
 
+/* ---- portal.c: what the router (portal_route.c) calls ---- */
+
+/* Answers status and audits a denial (why) of the one asking. */
+void px_deny(px *x, int status, const char *why, const char *message);
+
+/* Finds who is asking (session cookie or API token) into x->w; false after answering
+ * (401, or the sign-in page for a browser). */
+bool px_who_asks(px *x);
+
+/* The sign-in page (with a notice or an error), the sign-in forms' posts (a customer's
+ * address, a staff account), the mailed link's page and its use, the sign-out. */
+void px_signin_page(px *x, int status, const char *notice, const char *error);
+void px_signin_email(px *x);
+void px_signin_staff(px *x);
+void px_link_page(px *x);
+void px_link_use(px *x);
+void px_signout(px *x);
+
+/* The status pages as x->w may see them: the index of sites, a site (seg: its URL name),
+ * the audit trail (staff). */
+void px_page_index(px *x);
+void px_page_site(px *x, const char *seg);
+void px_page_audit(px *x);
+
 /* ---- portal_req.c ---- */
 
 /* The request pages and actions: true when path was one of theirs (answered). */
 bool portal_requests_route(px *x, const char *path);
-
-/* "YYYY-MM-DD" -> days since the epoch; ASR_ERR_INVALID otherwise. */
-asr_result px_parse_day(const char *s, int64_t *day);
 
 /* Untrusted text as a JSON string (cleaned: valid UTF-8, no control characters), or null. */
 struct json_t;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "central/portal_int.h"
+#include "common/date.h"
 #include "common/util.h"
 
 /* A hidden CSRF field. */

@@ -19,8 +19,9 @@
 #include "central/mail.h"
 #include "central/portal_int.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #define PENDING_MAX 20    /* pending requests of one customer at most */
 #define LIST_MAX 500      /* requests listed on a page */
@@ -83,18 +84,6 @@ static void day_text(int64_t day, char *buf, size_t n)
   asr_time_iso(day * 86400, iso, sizeof(iso));
   iso[10] = '\0';
   copy_str(buf, n, iso);
-}
-
-asr_result px_parse_day(const char *s, int64_t *day)
-{
-  char iso[32];
-  int64_t t = 0;
-
-  if (strlen(s) != 10 || asr_fmt(iso, sizeof(iso), "%sT00:00:00Z", s) ||
-      asr_clock_parse_iso(iso, &t))
-    return ASR_ERR_INVALID;
-  *day = t / 86400;
-  return ASR_OK;
 }
 
 /* What a request asks, in one line (its untrusted parts as they are: every output escapes
@@ -495,8 +484,8 @@ static bool toner_fields(px *x, cportal_request *q)
   if (!bad && (px_form(x, "quantity", v, sizeof(v)) || asr_parse_i64(v, 1, QUANTITY_MAX, &n)))
     bad = "the number of cartridges is out of range";
   q->quantity = (int)n;
-  if (!bad && (px_form(x, "from", v, sizeof(v)) || px_parse_day(v, &q->job_from) ||
-               px_form(x, "to", v, sizeof(v)) || px_parse_day(v, &q->job_to)))
+  if (!bad && (px_form(x, "from", v, sizeof(v)) || asr_date_parse_day(v, &q->job_from) ||
+               px_form(x, "to", v, sizeof(v)) || asr_date_parse_day(v, &q->job_to)))
     bad = "give the job's first and last days (YYYY-MM-DD)";
   if (!bad && (q->job_from < today || q->job_from > today + WINDOW_AHEAD ||
                q->job_to < q->job_from || q->job_to - q->job_from > WINDOW_LENGTH))

@@ -22,6 +22,7 @@
 
 #include "central/engine.h"
 #include "central/portal_int.h"
+#include "common/date.h"
 #include "common/util.h"
 #include "replenish/rules.h"
 
@@ -523,7 +524,7 @@ static const char *extra_fields(px *x, cengine_extra *e, char *reason, size_t n)
     return "the job's last day is malformed";
   if ((*v == '\0') != (*to == '\0'))
     return "give both days of the job, or neither";
-  if (*v && (px_parse_day(v, &e->job_from) || px_parse_day(to, &e->job_to) ||
+  if (*v && (asr_date_parse_day(v, &e->job_from) || asr_date_parse_day(to, &e->job_to) ||
              e->job_to < e->job_from || e->job_to - e->job_from > JOB_LENGTH))
     return "the job's days: YYYY-MM-DD, the last not before the first, within a year";
   r = px_form(x, "reason", reason, n);

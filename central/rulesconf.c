@@ -99,22 +99,22 @@ static asr_result set_type_trigger(asr_rp_conf *c, const char *name, const char 
 
   eligible_names(names, sizeof(names));
   if (type == 0) {
-    asr_fmt(err, n, "%s: unknown supply type '%s' (one of %s)", name, tname, names);
+    asr_fmt_cut(err, n, "%s: unknown supply type '%s' (one of %s)", name, tname, names);
     return ASR_ERR_INVALID;
   }
   if (!asr_rp_type_eligible(type)) {
-    asr_fmt(err, n, "%s: %s is never ordered (only %s are)", name, tname, names);
+    asr_fmt_cut(err, n, "%s: %s is never ordered (only %s are)", name, tname, names);
     return ASR_ERR_INVALID;
   }
   if (!parse_double(value, &v) || v < TYPE_TRIGGER_MIN || v > TYPE_TRIGGER_MAX) {
-    asr_fmt(err, n, "%s: '%s' is not a number from %g to %g", name, value, TYPE_TRIGGER_MIN,
-            TYPE_TRIGGER_MAX);
+    asr_fmt_cut(err, n, "%s: '%s' is not a number from %g to %g", name, value, TYPE_TRIGGER_MIN,
+                TYPE_TRIGGER_MAX);
     return ASR_ERR_INVALID;
   }
   while (i < c->n_overrides && i < ASR_RP_OVERRIDES_MAX && c->overrides[i].type != type)
     i++;
   if (i >= ASR_RP_OVERRIDES_MAX) {
-    asr_fmt(err, n, "%s: more than %d per-type triggers", name, ASR_RP_OVERRIDES_MAX);
+    asr_fmt_cut(err, n, "%s: more than %d per-type triggers", name, ASR_RP_OVERRIDES_MAX);
     return ASR_ERR_INVALID;
   }
   c->overrides[i].type = type;
@@ -137,9 +137,9 @@ asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char 
     if (ok && directives[i].k == K_INT)
       ok = v == floor(v);
     if (!ok || v < directives[i].min || v > directives[i].max) {
-      asr_fmt(err, n, "%s: '%s' is not %s from %g to %g", name, value,
-              directives[i].k == K_INT ? "a whole number" : "a number", directives[i].min,
-              directives[i].max);
+      asr_fmt_cut(err, n, "%s: '%s' is not %s from %g to %g", name, value,
+                  directives[i].k == K_INT ? "a whole number" : "a number", directives[i].min,
+                  directives[i].max);
       return ASR_ERR_INVALID;
     }
     if (directives[i].k == K_INT)
@@ -151,11 +151,11 @@ asr_result crules_set(asr_rp_conf *c, const char *name, const char *value, char 
     return ASR_OK;
   }
   if (strcmp(name, "high_use_window_days") == 0)
-    asr_fmt(err, n,
-            "high_use_window_days is no longer a rule: high use is judged per calendar"
-            " week (high_use_weeks, docs/replenishment.md)");
+    asr_fmt_cut(err, n,
+                "high_use_window_days is no longer a rule: high use is judged per calendar"
+                " week (high_use_weeks, docs/replenishment.md)");
   else
-    asr_fmt(err, n, "unknown rule '%s'", name);
+    asr_fmt_cut(err, n, "unknown rule '%s'", name);
   return ASR_ERR_INVALID;
 }
 
@@ -187,7 +187,7 @@ static asr_result apply_line(asr_rp_conf *c, calert_conf *a, char *line, const c
     return ASR_OK;
   eq = strchr(name, '=');
   if (!eq) {
-    asr_fmt(err, n, "%s:%d: expected NAME = VALUE", path, no);
+    asr_fmt_cut(err, n, "%s:%d: expected NAME = VALUE", path, no);
     return ASR_ERR_INVALID;
   }
   *eq = '\0';
@@ -196,7 +196,7 @@ static asr_result apply_line(asr_rp_conf *c, calert_conf *a, char *line, const c
   if (r == ASR_ERR_NOT_FOUND)
     r = crules_set(c, name, trim(eq + 1), why, sizeof(why));
   if (r != ASR_OK) {
-    asr_fmt(err, n, "%s:%d: %s", path, no, why);
+    asr_fmt_cut(err, n, "%s:%d: %s", path, no, why);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -209,27 +209,27 @@ static void explain_conflict(const asr_rp_conf *c, const char *path, char *err, 
   const asr_rp_forecast_conf *f = &c->forecast;
 
   if (c->silent_days > c->disconnect_days)
-    asr_fmt(err, n, "%s: silent_days (%d) is more than disconnect_days (%d)", path, c->silent_days,
-            c->disconnect_days);
+    asr_fmt_cut(err, n, "%s: silent_days (%d) is more than disconnect_days (%d)", path,
+                c->silent_days, c->disconnect_days);
   else if (c->final_days <= c->disconnect_days)
-    asr_fmt(err, n, "%s: final_days (%d) is not more than disconnect_days (%d)", path,
-            c->final_days, c->disconnect_days);
+    asr_fmt_cut(err, n, "%s: final_days (%d) is not more than disconnect_days (%d)", path,
+                c->final_days, c->disconnect_days);
   else if (c->rollup_days < c->retention_days)
-    asr_fmt(err, n, "%s: rollup_days (%d) is less than retention_days (%d)", path, c->rollup_days,
-            c->retention_days);
+    asr_fmt_cut(err, n, "%s: rollup_days (%d) is less than retention_days (%d)", path,
+                c->rollup_days, c->retention_days);
   else if (f->short_window_days > f->long_window_days)
-    asr_fmt(err, n, "%s: short_window_days (%d) is more than long_window_days (%d)", path,
-            f->short_window_days, f->long_window_days);
+    asr_fmt_cut(err, n, "%s: short_window_days (%d) is more than long_window_days (%d)", path,
+                f->short_window_days, f->long_window_days);
   else if (f->min_span_days > f->short_window_days)
-    asr_fmt(err, n, "%s: min_span_days (%d) is more than short_window_days (%d)", path,
-            f->min_span_days, f->short_window_days);
+    asr_fmt_cut(err, n, "%s: min_span_days (%d) is more than short_window_days (%d)", path,
+                f->min_span_days, f->short_window_days);
   else if (f->mid_window_days < f->short_window_days || f->mid_window_days > f->long_window_days)
-    asr_fmt(err, n,
-            "%s: mid_window_days (%d) is not from short_window_days (%d) to"
-            " long_window_days (%d)",
-            path, f->mid_window_days, f->short_window_days, f->long_window_days);
+    asr_fmt_cut(err, n,
+                "%s: mid_window_days (%d) is not from short_window_days (%d) to"
+                " long_window_days (%d)",
+                path, f->mid_window_days, f->short_window_days, f->long_window_days);
   else
-    asr_fmt(err, n, "%s: the rules do not fit together", path);
+    asr_fmt_cut(err, n, "%s: the rules do not fit together", path);
 }
 
 asr_result crules_load(const char *path, asr_rp_conf *c, char *err, size_t n)
@@ -251,13 +251,13 @@ asr_result crules_load_all(const char *path, asr_rp_conf *c, calert_conf *alerts
   FILE *f = fopen(path, "r");
 
   if (!f) {
-    asr_fmt(err, n, "%s: cannot open: %s", path, strerror(errno));
+    asr_fmt_cut(err, n, "%s: cannot open: %s", path, strerror(errno));
     return ASR_ERR_IO;
   }
   while (!r && fgets(line, sizeof(line), f)) {
     no++;
     if (!strchr(line, '\n') && !feof(f)) {
-      asr_fmt(err, n, "%s:%d: line too long", path, no);
+      asr_fmt_cut(err, n, "%s:%d: line too long", path, no);
       r = ASR_ERR_INVALID;
     } else
       r = apply_line(&tmp, &atmp, line, path, no, err, n);

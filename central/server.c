@@ -50,8 +50,10 @@
 #include "central/pagepool.h"
 #include "central/portal.h"
 #include "central/view.h"
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 
 #define PEM_MAX (1u << 20)
@@ -97,8 +99,8 @@ typedef struct {
   req_kind kind;
   char method[16], path[96];
   const char *allow; /* the Allow header of a 405 (NULL: POST) */
-  uint8_t *buf;
-  size_t len, cap, limit, dropped;
+  asr_buf body;      /* the body, bounded by limit */
+  size_t limit, dropped;
   size_t reserved; /* bytes of the memory budget held for the body */
   int drop_status; /* 413 or 503: the body is read and dropped, then this answered */
   int64_t start_ms;
@@ -297,8 +299,8 @@ static void fill_request(struct MHD_Connection *c, central_server *sv, const req
   ir->timestamp = header(c, "X-ASR-Timestamp");
   ir->signature = header(c, "X-ASR-Signature");
   ir->content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
-  ir->body = rq->buf;
-  ir->body_len = rq->len;
+  ir->body = (const uint8_t *)rq->body.p;
+  ir->body_len = rq->body.len;
   ir->max_body = sv->max_body;
   ir->max_memory = sv->batch_memory;
   ir->memory = sv->memory;
@@ -480,8 +482,8 @@ static void page_request(central_server *sv, request *rq)
                   .content_type = ct,
                   .host = h->has_host ? h->host : NULL,
                   .client = h->client,
-                  .body = form && rq->buf ? (const char *)rq->buf : NULL,
-                  .body_len = form ? rq->len : 0};
+                  .body = form ? rq->body.p : NULL,
+                  .body_len = form ? rq->body.len : 0};
 
   portal_handle(&sv->portal, thread_db(sv), &q, &rq->page);
 }
@@ -652,31 +654,16 @@ static enum MHD_Result on_body(request *rq, const char *data, size_t n)
 {
   if (rq->kind == R_DONE)
     return MHD_YES;
-  if (rq->drop_status || n > rq->limit - rq->len) {
+  if (rq->drop_status || n > rq->limit - rq->body.len) {
     if (!rq->drop_status)
       rq->drop_status = 413;
     rq->dropped += n;
-    free(rq->buf);
-    rq->buf = NULL;
-    rq->len = rq->cap = 0;
+    asr_buf_free(&rq->body);
     return rq->dropped > rq->limit + DISCARD_MAX ? MHD_NO : MHD_YES;
   }
-  if (rq->len + n > rq->cap) {
-    size_t cap = rq->cap ? rq->cap : 16384;
-    uint8_t *p;
-    while (cap < rq->len + n)
-      cap *= 2;
-    if (cap > rq->limit)
-      cap = rq->limit;
-    p = realloc(rq->buf, cap + 1);
-    if (!p)
-      return MHD_NO;
-    rq->buf = p;
-    rq->cap = cap;
-  }
-  memcpy(rq->buf + rq->len, data, n);
-  rq->len += n;
-  return MHD_YES;
+  rq->body.max = rq->limit;
+  asr_buf_add(&rq->body, data, n);
+  return rq->body.err ? MHD_NO : MHD_YES;
 }
 
 /* The whole body is there: ingest it and answer. */
@@ -690,11 +677,8 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   connguard_phase(sv->guard, rq->guard, CG_ANSWERING);
   if (rq->kind == R_FORM && rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: too large for a form\"}");
-  if (rq->kind == R_FORM) {
-    if (rq->buf)
-      rq->buf[rq->len] = '\0'; /* the buffer has room for it */
+  if (rq->kind == R_FORM) /* the body is NUL-terminated: asr_buf keeps a NUL after it */
     return page_submit(sv, c, rq, rq->url);
-  }
   if (rq->drop_status == 413)
     return send_error(c, rq, 413, "{\"error\":\"body: more than the compressed size limit\"}");
   if (rq->drop_status == 503)
@@ -703,7 +687,8 @@ static enum MHD_Result on_complete(central_server *sv, struct MHD_Connection *c,
   if (!st)
     return send_error(c, rq, 503, "{\"error\":\"database unavailable\"}");
   if (rq->kind == R_ENROLL) {
-    ingest_enroll(st, rq->buf ? rq->buf : (const uint8_t *)"", rq->len, ingest_now(), &rq->ans);
+    ingest_enroll(st, (const uint8_t *)(rq->body.p ? rq->body.p : ""), rq->body.len, ingest_now(),
+                  &rq->ans);
     return send_answer(c, rq);
   }
   fill_request(c, sv, rq, &ir);
@@ -775,7 +760,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   connguard_phase(sv->guard, conn_guard(c), CG_HEADERS); /* the next request's clock */
   ingest_answer_free(&rq->ans);
   memset(&rq->agent, 0, sizeof(rq->agent));
-  free(rq->buf);
+  asr_buf_free(&rq->body);
   free(rq->url);
   free(rq->hdr);
   portal_resp_free(&rq->page);
@@ -837,12 +822,12 @@ static asr_result read_pem(const char *path, char **out, char *err, size_t n)
   asr_result r = ASR_ERR_IO;
 
   if (!f || !buf) {
-    asr_fmt(err, n, "%s: cannot read", path);
+    asr_fmt_cut(err, n, "%s: cannot read", path);
     goto out;
   }
   len = fread(buf, 1, PEM_MAX + 1, f);
   if (len == 0 || len > PEM_MAX || ferror(f)) {
-    asr_fmt(err, n, "%s: empty, unreadable or larger than %u bytes", path, PEM_MAX);
+    asr_fmt_cut(err, n, "%s: empty, unreadable or larger than %u bytes", path, PEM_MAX);
     goto out;
   }
   buf[len] = '\0';
@@ -863,11 +848,11 @@ static asr_result load_tls(central_server *sv, const central_server_opts *o, cha
   if (!o->tls_cert && !o->tls_key)
     return ASR_OK;
   if (!o->tls_cert || !o->tls_key) {
-    asr_strlcpy(err, "--tls-cert and --tls-key go together", n);
+    asr_strlcpy_cut(err, "--tls-cert and --tls-key go together", n);
     return ASR_ERR_USAGE;
   }
   if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-    asr_strlcpy(err, "this libmicrohttpd was built without TLS", n);
+    asr_strlcpy_cut(err, "this libmicrohttpd was built without TLS", n);
     return ASR_ERR_INVALID;
   }
   r = read_pem(o->tls_cert, &sv->cert, err, n);
@@ -909,8 +894,9 @@ static asr_result start_mhd(central_server *sv, const central_server_opts *o,
   sv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
                              MHD_OPTION_END);
   if (!sv->mhd) {
-    asr_fmt(err, n, "cannot listen on %s (address in use, not local, bad certificate%s)", o->listen,
-            o->tls_priorities ? ", or --tls-priorities not a GnuTLS priority string" : "");
+    asr_fmt_cut(err, n, "cannot listen on %s (address in use, not local, bad certificate%s)",
+                o->listen,
+                o->tls_priorities ? ", or --tls-priorities not a GnuTLS priority string" : "");
     return ASR_ERR_IO;
   }
   return ASR_OK;
@@ -925,7 +911,7 @@ static asr_result start_limits(central_server *sv, const central_server_opts *o,
   asr_result r = ASR_ERR_NOMEM;
 
   if (!central_tls_priorities(o->tls_min_version)) {
-    asr_fmt(err, n, "--tls-min-version: '%s' is not 1.2 or 1.3", o->tls_min_version);
+    asr_fmt_cut(err, n, "--tls-min-version: '%s' is not 1.2 or 1.3", o->tls_min_version);
     return ASR_ERR_USAGE;
   }
   /* one batch alone (its body, then its decoding) always fits in the budget */
@@ -939,7 +925,7 @@ static asr_result start_limits(central_server *sv, const central_server_opts *o,
   if (!r)
     r = pagepool_start(o->page_threads, o->page_queue, &sv->pages);
   if (r)
-    asr_strlcpy(err, "out of memory", n);
+    asr_strlcpy_cut(err, "out of memory", n);
   ingest_init();
   return r;
 }
@@ -1006,7 +992,7 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
 
   *out = NULL;
   if (!sv || !(sv->db_path = strdup(o->db_path)) || pthread_key_create(&sv->db_key, close_db)) {
-    asr_strlcpy(err, "out of memory", n);
+    asr_strlcpy_cut(err, "out of memory", n);
     free(sv ? sv->db_path : NULL);
     free(sv);
     return r;
@@ -1022,7 +1008,7 @@ asr_result central_server_start(const central_server_opts *o, central_server **o
   sv->tls = o->tls_cert != NULL;
   r = central_parse_listen(o->listen, &ss, &sslen, &loopback);
   if (r)
-    asr_fmt(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
+    asr_fmt_cut(err, n, "--listen: '%s' is not ADDR:PORT", o->listen);
   if (!r)
     r = start_limits(sv, o, err, n);
   if (!r)
@@ -1058,7 +1044,7 @@ void central_server_stop(central_server *s)
   pthread_key_delete(s->db_key);
   free(s->cert);
   if (s->key) {
-    memset(s->key, 0, strlen(s->key));
+    asr_secret_wipe(s->key, strlen(s->key));
     free(s->key);
   }
   free(s->db_path);

@@ -65,25 +65,28 @@ static asr_result make_dir(csime *e, const char *keep, const char *name, char *e
   if (keep) {
     e->temp = false;
     if (mkdir(keep, 0700) != 0 && errno != EEXIST) {
-      asr_fmt(err, n, "%s: cannot create: %s", keep, strerror(errno));
+      asr_fmt_cut(err, n, "%s: cannot create: %s", keep, strerror(errno));
       return ASR_ERR_INVALID; /* the user's directory: a failed command, not ours */
     }
-    asr_strlcpy(e->dir, keep, sizeof(e->dir));
+    if (asr_strlcpy(e->dir, keep, sizeof(e->dir)) != ASR_OK) {
+      asr_fmt_cut(err, n, "%s: path too long", keep);
+      return ASR_ERR_INVALID;
+    }
   } else {
     e->temp = true;
     if (asr_fmt(e->dir, sizeof(e->dir), "%s/asr-simulate.XXXXXX", tmp && *tmp ? tmp : "/tmp") ||
         mkdtemp(e->dir) == NULL) {
-      asr_fmt(err, n, "cannot create a temporary directory: %s", strerror(errno));
+      asr_fmt_cut(err, n, "cannot create a temporary directory: %s", strerror(errno));
       e->dir[0] = '\0';
       return ASR_ERR_IO;
     }
   }
   if (asr_fmt(e->path, sizeof(e->path), "%s/%s.db", e->dir, name) != ASR_OK) {
-    asr_fmt(err, n, "%s: path too long", e->dir);
+    asr_fmt_cut(err, n, "%s: path too long", e->dir);
     return ASR_ERR_INVALID;
   }
   if (!e->temp && access(e->path, F_OK) == 0) {
-    asr_fmt(err, n, "%s exists already: not overwritten", e->path);
+    asr_fmt_cut(err, n, "%s exists already: not overwritten", e->path);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -117,8 +120,8 @@ static asr_result site_add(csime *e, const char *name, const char *contact, int6
   if (r)
     return r;
   s->id = s->ag.site_id;
-  asr_strlcpy(s->name, name, sizeof(s->name));
-  asr_strlcpy(s->contact, contact, sizeof(s->contact));
+  asr_strlcpy_cut(s->name, name, sizeof(s->name));
+  asr_strlcpy_cut(s->contact, contact, sizeof(s->contact));
   e->n_sites++;
   return ASR_OK;
 }
@@ -203,8 +206,8 @@ static void describe_supply(csime *e, size_t at, const asr_rp_supply *s, int32_t
   const char *type = asr_supply_type_name(s->type);
   bool waste = s->type == 4 || s->type == 8; /* wasteToner, wasteInk: receptacles */
 
-  (void)asr_fmt(e->desc[at], DESC_LEN, "%s %s", s->colorant ? s->colorant : "waste",
-                type ? type : "supply");
+  asr_fmt_cut(e->desc[at], DESC_LEN, "%s %s", s->colorant ? s->colorant : "waste",
+              type ? type : "supply");
   e->sm[at] = (cstore_supply_meta){.index = index,
                                    .description = e->desc[at],
                                    .type = type,
@@ -222,7 +225,7 @@ static void describe_fleet(csime *e, const asr_rp_device *v, size_t n)
     e->lv_off[i] = at;
     for (size_t k = 0; k < v[i].n_supplies; k++)
       describe_supply(e, at + k, &v[i].supplies[k], (int32_t)k + 1);
-    (void)asr_fmt(e->key[i], KEY_LEN, "serial:%s", v[i].serial);
+    asr_fmt_cut(e->key[i], KEY_LEN, "serial:%s", v[i].serial); /* SIM%04u serials: they fit */
     e->devs[i] = (cstore_dev){.key = e->key[i],
                               .serial = v[i].serial,
                               .vendor = "Simulated",
@@ -257,7 +260,7 @@ asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf 
     describe_fleet(e, v, n);
     r = make_sites(e, v, n, now);
     if (r)
-      asr_fmt(err, errn, "%s", cstore_errmsg(e->st));
+      asr_fmt_cut(err, errn, "%s", cstore_errmsg(e->st));
   }
   if (r) {
     csime_close(e);
@@ -607,7 +610,7 @@ static void kind_key(const char *kind, char *out, size_t n)
     kind = "final";
   else if (strcmp(kind, "eligible again") == 0)
     kind = "eligible_again";
-  asr_strlcpy(out, kind, n);
+  asr_strlcpy_cut(out, kind, n);
   for (char *c = out; *c; c++)
     if (*c == ' ')
       *c = '_';

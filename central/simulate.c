@@ -263,10 +263,10 @@ static void add_other_scenarios(const sim_ctx *x, sim_device *d, unsigned i)
 static void make_device(sim_ctx *x, sim_device *d, unsigned i)
 {
   memset(d, 0, sizeof(*d));
-  (void)asr_fmt(d->serial, sizeof(d->serial), "SIM%04u", i);
-  (void)asr_fmt(d->site, sizeof(d->site), "site-%u", i % x->o.sites + 1);
+  asr_fmt_cut(d->serial, sizeof(d->serial), "SIM%04u", i);
+  asr_fmt_cut(d->site, sizeof(d->site), "site-%u", i % x->o.sites + 1);
   /* two supplies contacts at every site: a third of its devices are the second's */
-  (void)asr_fmt(d->contact, sizeof(d->contact), "%s", (i / x->o.sites) % 3 == 2 ? "b" : "a");
+  asr_fmt_cut(d->contact, sizeof(d->contact), "%s", (i / x->o.sites) % 3 == 2 ? "b" : "a");
   d->prof = i % 4 == 1 ? WEEKLY : STEADY;
   d->base = 6.0 + 20.0 * rnd(x);
   d->spike_day = -1;
@@ -875,7 +875,7 @@ static asr_result run_store_engine(sim_ctx *x, int day)
     x->eng_orders += (long)plan.n_orders;
   }
   if (r != ASR_OK)
-    (void)asr_fmt(x->why, sizeof(x->why), "the engine on day %d: %s", day, asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "the engine on day %d: %s", day, asr_result_str(r));
   return r;
 }
 
@@ -911,8 +911,8 @@ static asr_result store_day(sim_ctx *x, int day, bool morning)
   build_view(x->dev, x->o.devices, x->v, x->vs);
   r = csime_report(x->eng, x->v, x->o.devices, D0 + day);
   if (r != ASR_OK)
-    (void)asr_fmt(x->why, sizeof(x->why), "storing the reports of day %d: %s", day,
-                  asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "storing the reports of day %d: %s", day,
+                asr_result_str(r));
   return r;
 }
 
@@ -1052,8 +1052,8 @@ static asr_result engine_totals(sim_ctx *x)
   long *named = calloc(n, sizeof(*named));
   asr_result r = high && named ? csime_totals_get(x->eng, x->v, n, &t, high, named) : ASR_ERR_NOMEM;
   if (r == ASR_OK && t.orders != x->eng_orders + x->st.special_orders) {
-    (void)asr_fmt(x->why, sizeof(x->why), "the store holds %ld orders, the days made %ld", t.orders,
-                  x->eng_orders + x->st.special_orders);
+    asr_fmt_cut(x->why, sizeof(x->why), "the store holds %ld orders, the days made %ld", t.orders,
+                x->eng_orders + x->st.special_orders);
     r = ASR_ERR_INVALID;
   }
   if (r == ASR_OK) {
@@ -1133,7 +1133,7 @@ static asr_result simulate(sim_ctx *x, bool consolidate)
   if (r == ASR_OK)
     r = check_balance(x);
   if (r != ASR_OK && !x->why[0] && x->eng)
-    (void)asr_fmt(x->why, sizeof(x->why), "%s: %s", csime_path(x->eng), asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "%s: %s", csime_path(x->eng), asr_result_str(r));
   csime_close(x->eng);
   x->eng = NULL;
   return r;
@@ -1354,7 +1354,7 @@ asr_result csim_run(const csim_opts *o, json_t **report, char *why, size_t why_l
   *report = NULL;
   why[0] = '\0';
   if (check_opts(o) != ASR_OK) {
-    (void)asr_fmt(why, why_len, "options out of range");
+    asr_fmt_cut(why, why_len, "options out of range");
     return ASR_ERR_INVALID;
   }
   asr_result r = ctx_alloc(&x, o);
@@ -1369,7 +1369,7 @@ asr_result csim_run(const csim_opts *o, json_t **report, char *why, size_t why_l
     r = *report ? ASR_OK : ASR_ERR_NOMEM;
   }
   if (r != ASR_OK)
-    (void)asr_fmt(why, why_len, "%s", x.why[0] ? x.why : asr_result_str(r));
+    asr_fmt_cut(why, why_len, "%s", x.why[0] ? x.why : asr_result_str(r));
   ctx_free(&x);
   return r;
 }
@@ -1461,18 +1461,17 @@ asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_
       continue;
     }
     if (i + 1 >= argc || strncmp(argv[i], "--", 2) != 0) {
-      (void)asr_fmt(why, why_len, "'%s': unknown option or missing value", argv[i]);
+      asr_fmt_cut(why, why_len, "'%s': unknown option or missing value", argv[i]);
       return ASR_ERR_USAGE;
     }
     if (parse_one(argv[i], argv[i + 1], o) != ASR_OK) {
-      (void)asr_fmt(why, why_len, "%s: '%s' is not valid (see asr-central(8))", argv[i],
-                    argv[i + 1]);
+      asr_fmt_cut(why, why_len, "%s: '%s' is not valid (see asr-central(8))", argv[i], argv[i + 1]);
       return ASR_ERR_USAGE;
     }
     i++;
   }
   if (o->keep_db && !o->engine) {
-    (void)asr_fmt(why, why_len, "--keep-db needs --engine");
+    asr_fmt_cut(why, why_len, "--keep-db needs --engine");
     return ASR_ERR_USAGE;
   }
   return ASR_OK;

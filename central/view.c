@@ -22,6 +22,7 @@
 #include "central/cmeters.h"
 #include "central/cstore.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/platform.h"
 
@@ -753,11 +754,9 @@ static int add_meter(const cmeters_row *m, void *ctx)
 /* The first second of now's month (UTC). */
 static int64_t month_start(int64_t now)
 {
-  struct tm tm;
+  asr_civil today = asr_date_civil(now / 86400);
 
-  if (!asr_platform_gmtime(now, &tm))
-    return now - now % 86400;
-  return asr_clock_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, 1) * 86400;
+  return asr_date_days(today.year, today.month, 1) * 86400;
 }
 
 static asr_result load_alerts_meters(cstore *st, view_site *v)

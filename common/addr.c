@@ -250,7 +250,7 @@ static void format6(const asr_addr *a, char *buf, size_t n)
     g[i] = (uint16_t)(a->b[2 * i] << 8 | a->b[2 * i + 1]);
   buf[0] = '\0';
   if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xffff) { /* IPv4-mapped */
-    asr_fmt(buf, n, "::ffff:%u.%u.%u.%u", a->b[12], a->b[13], a->b[14], a->b[15]);
+    asr_fmt_cut(buf, n, "::ffff:%u.%u.%u.%u", a->b[12], a->b[13], a->b[14], a->b[15]);
     return;
   }
   zero_run(g, &at, &run);
@@ -271,9 +271,9 @@ void asr_addr_format(const asr_addr *a, char *buf, size_t n)
   if (a->family == ASR_AF_INET6)
     format6(a, buf, n);
   else if (a->family == ASR_AF_INET)
-    asr_fmt(buf, n, "%u.%u.%u.%u", a->b[0], a->b[1], a->b[2], a->b[3]);
+    asr_fmt_cut(buf, n, "%u.%u.%u.%u", a->b[0], a->b[1], a->b[2], a->b[3]);
   else
-    asr_strlcpy(buf, "-", n);
+    asr_strlcpy_cut(buf, "-", n);
 }
 
 int asr_addr_cmp(const asr_addr *a, const asr_addr *b)

@@ -26,6 +26,8 @@ static bool reserve(asr_buf *b, size_t n)
     return true;
   while (cap <= b->len + n)
     cap *= 2;
+  if (b->max && cap > b->max + 1)
+    cap = b->max + 1; /* n fits: len + n <= max */
   p = realloc(b->p, cap);
   if (!p) {
     b->err = ASR_ERR_NOMEM;
@@ -81,6 +83,14 @@ asr_result asr_buf_finish(asr_buf *b, char **out)
   }
   asr_buf_free(b);
   return r;
+}
+
+void asr_buf_reset(asr_buf *b)
+{
+  b->len = 0;
+  b->err = ASR_OK;
+  if (b->p)
+    b->p[0] = '\0';
 }
 
 void asr_buf_free(asr_buf *b)

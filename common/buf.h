@@ -1,5 +1,7 @@
 /* buf.h: a growing text buffer with a bound, whose first failure sticks (as curl's dynbuf):
  * a writer appends without checking each step and looks at the result once, at the end.
+ * It holds bytes as well as text (asr_buf_add counts, never looks for a NUL), and never
+ * allocates more than max + 1 bytes.
  *
  *   asr_buf b = {.max = 1 << 20};   // zeroed = empty; max 0 = no bound of its own
  *   asr_buf_puts(&b, "<p>");
@@ -33,6 +35,9 @@ void asr_buf_printf(asr_buf *b, const char *fmt, ...) __attribute__((format(prin
 /* Hands the text over to *out (the caller frees it; "" when nothing was added) and
  * empties b; on a failure frees it, sets *out to NULL and returns the failure. */
 asr_result asr_buf_finish(asr_buf *b, char **out);
+
+/* Empties b for reuse, keeping its allocation and max, and forgets a failure. */
+void asr_buf_reset(asr_buf *b);
 
 /* Frees the text and empties b (keeping max). */
 void asr_buf_free(asr_buf *b);

@@ -40,12 +40,9 @@ bool asr_clock_is_simulated(void);
 /* Jumps a simulated clock forward by seconds (no effect on the real clock). */
 void asr_clock_advance(int64_t seconds);
 
-/* "YYYY-MM-DDTHH:MM:SSZ" -> epoch seconds (UTC), without the C library's time zone code.
- * ASR_ERR_INVALID when the text is not exactly that form with valid fields. */
-asr_result asr_clock_parse_iso(const char *s, int64_t *out);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
-int64_t asr_clock_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* Monotonic milliseconds (the real ones, even under a simulated clock), for timeouts,
+ * deadlines and durations. */
+int64_t asr_monotonic_ms(void);
 
 /* Current wall-clock time as seconds since the epoch (UTC). */
 int64_t asr_now(void);

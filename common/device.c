@@ -1,5 +1,6 @@
 #include "common/device.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void asr_device_init(asr_device *d)
@@ -154,4 +155,111 @@ const char *asr_printer_error_name(unsigned bit)
   if (bit >= COUNT_OF(printer_error_names))
     return NULL;
   return printer_error_names[bit];
+}
+
+/* ---- percent and state (docs/supplies.md) ---------------------------------------- */
+
+#define UNIT_PERCENT 19 /* PrtMarkerSuppliesSupplyUnitTC percent(19) */
+
+/* The vendor level codes: matched on (enterprise, max, level). */
+const asr_level_code asr_level_codes[] = {
+    /* Ricoh (and OEMs): -100 = toner (near) end; the RicohPrivateMIB documents -3 for
+     * 1..100 % and -100 for empty; LibreNMS and Observium read it as 0. */
+    {367, -100, ASR_LEVEL_MAX_ANY, ASR_STATE_EMPTY, 0, "Ricoh level -100: empty"},
+    /* Brother: with an unknown maximum, level 0 is not "empty" (LibreNMS's Brother rule
+     * reads Brother level codes as 0 = full, 1 = low, 2 = empty); we say unknown. */
+    {2435, 0, ASR_LEVEL_MAX_UNKNOWN, ASR_STATE_UNKNOWN, ASR_PERCENT_NULL,
+     "Brother level 0 with unknown max: unknown"},
+    /* Brother: with an unknown maximum, level 2 is the "empty" code. */
+    {2435, 2, ASR_LEVEL_MAX_UNKNOWN, ASR_STATE_EMPTY, 0, "Brother level 2 with unknown max: empty"},
+    /* Canon MF: prtMarkerSuppliesLevel is three-staged: 100 other (ok), 10 tonerLow,
+     * 1 tonerNearlyOut (Canon MF4700/4800 MIB; LibreNMS issue #5637). */
+    {1602, 10, ASR_LEVEL_MAX_100, ASR_STATE_LOW, 10, "Canon level 10: toner low"},
+    {1602, 1, ASR_LEVEL_MAX_100, ASR_STATE_LOW, 1, "Canon level 1: nearly out"},
+};
+const size_t asr_level_codes_count = sizeof(asr_level_codes) / sizeof(asr_level_codes[0]);
+
+static bool max_matches(asr_level_max m, bool has_max, int64_t max)
+{
+  switch (m) {
+  case ASR_LEVEL_MAX_UNKNOWN:
+    return !has_max || max < 0;
+  case ASR_LEVEL_MAX_100:
+    return has_max && max == 100;
+  default:
+    return true;
+  }
+}
+
+const asr_level_code *asr_level_code_find(uint32_t enterprise, bool has_max, int64_t max,
+                                          int64_t level)
+{
+  for (size_t i = 0; i < asr_level_codes_count; i++) {
+    const asr_level_code *q = &asr_level_codes[i];
+
+    if (q->enterprise == enterprise && q->level == level && max_matches(q->max, has_max, max))
+      return q;
+  }
+  return NULL;
+}
+
+static int is_receptacle_type(int32_t type)
+{
+  return type == 4 || type == 8 || type == 14 || type == 24 || type == 26; /* waste* */
+}
+
+static void infer_class(asr_supply *s)
+{
+  if (s->klass != ASR_CLASS_UNKNOWN)
+    return;
+  if (is_receptacle_type(s->type))
+    s->klass = ASR_CLASS_RECEPTACLE;
+  else if (s->type > 2)
+    s->klass = ASR_CLASS_CONSUMED;
+}
+
+/* level (>= 0) as a percent of a usable max, or as a percent when the unit says so. */
+static int compute_percent(const asr_supply *s)
+{
+  if (s->has_max && s->max > 0 && s->max <= INT32_MAX) {
+    if (s->level >= s->max)
+      return 100;
+    return (int)((s->level * 100 + s->max / 2) / s->max);
+  }
+  if (s->unit == UNIT_PERCENT)
+    return s->level > 100 ? 100 : (int)s->level;
+  return ASR_PERCENT_NULL;
+}
+
+void asr_supply_normalize(asr_supply *s, uint32_t enterprise)
+{
+  const asr_level_code *q;
+
+  infer_class(s);
+  s->percent = ASR_PERCENT_NULL;
+  s->state = ASR_STATE_UNKNOWN;
+  if (!s->has_level)
+    return;
+  q = asr_level_code_find(enterprise, s->has_max, s->max, s->level);
+  if (q) { /* a vendor's "empty" code on a receptacle means no space left: full */
+    s->state =
+        q->state == ASR_STATE_EMPTY && s->klass == ASR_CLASS_RECEPTACLE ? ASR_STATE_FULL : q->state;
+    s->percent = q->percent;
+    return;
+  }
+  if (s->level == -3) /* some remaining (or some space left) */
+    s->state = ASR_STATE_SOME_REMAINING;
+  else if (s->level == -1) /* other: no restriction */
+    s->state = ASR_STATE_OK;
+  if (s->level < 0) /* -2 unknown, and any other negative */
+    return;
+  s->percent = compute_percent(s);
+  if (s->level == 0)
+    s->state = s->klass == ASR_CLASS_RECEPTACLE ? ASR_STATE_FULL : ASR_STATE_EMPTY;
+  else if (s->percent == ASR_PERCENT_NULL)
+    s->state = ASR_STATE_SOME_REMAINING;
+  else if (s->percent <= ASR_SUPPLY_LOW_PERCENT)
+    s->state = ASR_STATE_LOW;
+  else
+    s->state = ASR_STATE_OK;
 }

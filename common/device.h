@@ -101,6 +101,42 @@ typedef struct {
   asr_alert alerts[ASR_ALERTS_MAX];
 } asr_device;
 
+/* A consumable at or under this percent (a receptacle with this percent of space left or
+ * less) is in state "low" (docs/supplies.md). */
+#define ASR_SUPPLY_LOW_PERCENT 10
+
+/* Which prtMarkerSuppliesMaxCapacity a vendor level code goes with. */
+typedef enum {
+  ASR_LEVEL_MAX_ANY = 0, /* whatever the maximum */
+  ASR_LEVEL_MAX_UNKNOWN, /* a negative maximum (-1, -2, -3 or garbage) or none */
+  ASR_LEVEL_MAX_100,     /* a maximum of exactly 100 */
+} asr_level_max;
+
+/* A vendor's prtMarkerSuppliesLevel code that means a state, not an amount (docs/supplies.md,
+ * "Vendor level codes"): vendor knowledge as data, each row tested in check_quirks. */
+typedef struct {
+  uint32_t enterprise;    /* IANA enterprise number of sysObjectID */
+  int64_t level;          /* the reported level code */
+  asr_level_max max;      /* which maximum the code goes with */
+  asr_supply_state state; /* the state it means */
+  int percent;            /* the percent it means, or ASR_PERCENT_NULL */
+  const char *what;       /* one line for logs and docs */
+} asr_level_code;
+
+/* The vendor level codes and their number. */
+extern const asr_level_code asr_level_codes[];
+extern const size_t asr_level_codes_count;
+
+/* The level code row matching (enterprise, max, level), or NULL. */
+const asr_level_code *asr_level_code_find(uint32_t enterprise, bool has_max, int64_t max,
+                                          int64_t level);
+
+/* Sets s->percent, s->state and (when not reported) s->klass from the raw type, class,
+ * unit, max and level of s, with the level codes of the vendor (IANA enterprise number,
+ * 0 = unknown): the rules of docs/supplies.md. The poll (snmp/printer.c), the batch
+ * (uplink/batch.c) and the health checks (agent/health.c) all judge a level with it. */
+void asr_supply_normalize(asr_supply *s, uint32_t enterprise);
+
 /* Sets every field of d to "unknown" (zero, empty strings, percent null). */
 void asr_device_init(asr_device *d);
 

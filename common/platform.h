@@ -69,14 +69,16 @@ bool asr_platform_interrupt_catch(volatile sig_atomic_t *flag);
 /* Gives Ctrl-C back its default effect (after asr_platform_interrupt_catch). */
 void asr_platform_interrupt_release(void);
 
+/* Overwrites n bytes at p with zeros in a way the compiler keeps even when p is freed or
+ * goes out of scope next (explicit_bzero; SecureZeroMemory on Windows): the one way to wipe
+ * a secret (pass phrases, keys, tokens, credentials). */
+void asr_secret_wipe(void *p, size_t n);
+
 /* Sleeps ms milliseconds (not interrupted early). */
 void asr_platform_sleep_ms(int64_t ms);
 
 /* Milliseconds of a monotonic clock (arbitrary origin). */
 int64_t asr_platform_monotonic_ms(void);
-
-/* Breaks t (seconds since the epoch) into UTC fields; false when it cannot. */
-bool asr_platform_gmtime(int64_t t, struct tm *out);
 
 /* True when the platform has a service manager that `asr-agent service` drives (the
  * Windows SCM); false on POSIX, where the package installs systemd units. */

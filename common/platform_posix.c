@@ -152,19 +152,18 @@ void asr_platform_sleep_ms(int64_t ms)
     ;
 }
 
+void asr_secret_wipe(void *p, size_t n)
+{
+  if (p && n)
+    explicit_bzero(p, n);
+}
+
 int64_t asr_platform_monotonic_ms(void)
 {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-bool asr_platform_gmtime(int64_t t, struct tm *out)
-{
-  time_t tt = (time_t)t;
-
-  return gmtime_r(&tt, out) != NULL;
 }
 
 bool asr_platform_service_supported(void)
@@ -289,7 +288,7 @@ static void sync_parent(const char *path)
     return;
   slash = strrchr(dir, '/');
   if (!slash)
-    asr_strlcpy(dir, ".", sizeof(dir));
+    asr_strlcpy_cut(dir, ".", sizeof(dir));
   else if (slash == dir)
     dir[1] = '\0';
   else

@@ -282,16 +282,15 @@ void asr_platform_sleep_ms(int64_t ms)
   }
 }
 
+void asr_secret_wipe(void *p, size_t n)
+{
+  if (p && n)
+    SecureZeroMemory(p, n);
+}
+
 int64_t asr_platform_monotonic_ms(void)
 {
   return (int64_t)GetTickCount64();
-}
-
-bool asr_platform_gmtime(int64_t t, struct tm *out)
-{
-  __time64_t tt = (__time64_t)t;
-
-  return _gmtime64_s(out, &tt) == 0;
 }
 
 /* True when path's owner is SYSTEM or Administrators. */

@@ -1,13 +1,12 @@
 #include "common/util.h"
-#include "common/platform.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 asr_result asr_strlcpy(char *dst, const char *src, size_t n)
 {
@@ -25,29 +24,10 @@ asr_result asr_strlcpy(char *dst, const char *src, size_t n)
   return ASR_OK;
 }
 
-size_t asr_utf8_seq(const unsigned char *s)
+void asr_strlcpy_cut(char *dst, const char *src, size_t n)
 {
-  unsigned c = s[0];
-
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-      return 0; /* overlong, or a UTF-16 surrogate */
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-      return 0;
-    if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-      return 0; /* overlong, or above U+10FFFF */
-    return 4;
-  }
-  return 0;
+  if (asr_strlcpy(dst, src, n) != ASR_OK)
+    return; /* cut (or n 0): what fits is the text wanted */
 }
 
 int asr_hex_val(int c)
@@ -59,6 +39,40 @@ int asr_hex_val(int c)
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
+}
+
+void asr_hex_encode(const void *b, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = b;
+
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+long asr_hex_decode(const char *s, void *out, size_t cap)
+{
+  size_t len = strlen(s);
+  unsigned char *o = out;
+
+  if (len % 2 || len / 2 > cap || len / 2 > LONG_MAX)
+    return -1;
+  for (size_t i = 0; i < len / 2; i++) {
+    int hi = asr_hex_val((unsigned char)s[2 * i]), lo = asr_hex_val((unsigned char)s[2 * i + 1]);
+
+    if (hi < 0 || lo < 0)
+      return -1;
+    o[i] = (unsigned char)(hi << 4 | lo);
+  }
+  return (long)(len / 2);
+}
+
+bool asr_hex_is(const char *s, size_t n)
+{
+  return s && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
 }
 
 __attribute__((format(printf, 3, 0))) static asr_result vfmt(char *dst, size_t n, const char *fmt,
@@ -85,6 +99,15 @@ asr_result asr_fmt(char *dst, size_t n, const char *fmt, ...)
   r = vfmt(dst, n, fmt, ap);
   va_end(ap);
   return r;
+}
+
+void asr_fmt_cut(char *dst, size_t n, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  vfmt(dst, n, fmt, ap); /* cut (or n 0): what fits is the text wanted */
+  va_end(ap);
 }
 
 asr_result asr_append(char *dst, size_t n, size_t *len, const char *fmt, ...)
@@ -126,21 +149,6 @@ asr_result asr_parse_uint(const char *s, unsigned min, unsigned max, unsigned *o
     return ASR_ERR_INVALID;
   *out = (unsigned)v;
   return ASR_OK;
-}
-
-int64_t asr_monotonic_ms(void)
-{
-  return asr_platform_monotonic_ms();
-}
-
-void asr_time_iso(int64_t t, char *buf, size_t n)
-{
-  struct tm tm;
-  bool ok = asr_platform_gmtime(t, &tm);
-
-  /* A time gmtime cannot represent, or a buffer too small, gives "". */
-  if ((!ok || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) && n > 0)
-    buf[0] = '\0';
 }
 
 const char *asr_plural(long long n, const char *one, const char *many)

@@ -24,7 +24,7 @@
 #include "common/cred.h"
 #include "common/platform.h"
 #include "common/util.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #ifndef ASR_STATEDIR
 #define ASR_STATEDIR "/var/lib/asr-agent"
@@ -154,9 +154,9 @@ static void perr(parser *p, const char *fmt, ...)
     msg[0] = '\0';
   va_end(ap);
   if (p->line > 0)
-    asr_fmt(full, sizeof(full), "%s:%d: %s", p->path, p->line, msg);
+    asr_fmt_cut(full, sizeof(full), "%s:%d: %s", p->path, p->line, msg);
   else
-    asr_fmt(full, sizeof(full), "%s: %s", p->path, msg);
+    asr_fmt_cut(full, sizeof(full), "%s: %s", p->path, msg);
   p->err(full, p->ctx);
 }
 
@@ -228,13 +228,13 @@ static asr_result parse_ms(const char *s, int64_t *out)
 static void fmt_duration(int64_t v, char *buf, size_t n)
 {
   if (v > 0 && v % DAY == 0)
-    asr_fmt(buf, n, "%lldd", (long long)(v / DAY));
+    asr_fmt_cut(buf, n, "%lldd", (long long)(v / DAY));
   else if (v > 0 && v % HOUR == 0)
-    asr_fmt(buf, n, "%lldh", (long long)(v / HOUR));
+    asr_fmt_cut(buf, n, "%lldh", (long long)(v / HOUR));
   else if (v > 0 && v % MINUTE == 0)
-    asr_fmt(buf, n, "%lldm", (long long)(v / MINUTE));
+    asr_fmt_cut(buf, n, "%lldm", (long long)(v / MINUTE));
   else
-    asr_fmt(buf, n, "%llds", (long long)v);
+    asr_fmt_cut(buf, n, "%llds", (long long)v);
 }
 
 static asr_result set_uint(parser *p, const directive *d, const char *v)
@@ -467,12 +467,12 @@ static asr_result check_hostname(const char *t, char *why, size_t n)
 
   for (size_t i = 0; i < len; i++) {
     if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '_' && t[i] != '.') {
-      asr_fmt(why, n, "%s: position %zu: character not allowed in a host name", t, i + 1);
+      asr_fmt_cut(why, n, "%s: position %zu: character not allowed in a host name", t, i + 1);
       return ASR_ERR_TARGET;
     }
   }
   if (len > 253) {
-    asr_fmt(why, n, "%s: position 254: host name longer than 253 characters", t);
+    asr_fmt_cut(why, n, "%s: position 254: host name longer than 253 characters", t);
     return ASR_ERR_TARGET;
   }
   return ASR_OK;
@@ -501,7 +501,8 @@ static asr_result check_target(const char *t, int exclude, char *why, size_t n)
     return check_hostname(t, why, n);
   r = exclude ? asr_targets_exclude(&one, t, why, n) : asr_targets_add(&one, t, 0, why, n);
   if (r == ASR_ERR_TOO_LARGE && !exclude && !strchr(t, ':'))
-    asr_fmt(why, n, "%s: more than %d addresses in all scan targets", t, ASR_TARGETS_MAX_UNFORCED);
+    asr_fmt_cut(why, n, "%s: more than %d addresses in all scan targets", t,
+                ASR_TARGETS_MAX_UNFORCED);
   asr_targets_free(&one);
   return r;
 }
@@ -529,7 +530,7 @@ static asr_result add_target(parser *p, const directive *d, const char *t)
   }
   if (d->type == T_TARGETS)
     p->target_line[*count] = p->line;
-  asr_strlcpy(list[(*count)++], t, sizeof(list[0]));
+  asr_strlcpy_cut(list[(*count)++], t, sizeof(list[0]));
   return ASR_OK;
 }
 
@@ -574,22 +575,22 @@ static asr_result set_target_community(parser *p, const directive *d, char *v)
     else if (asr_strlcpy(target, w, sizeof(target)) != ASR_OK)
       r = ASR_ERR_TOO_LARGE;
     if (r == ASR_ERR_TOO_LARGE && words == 0)
-      asr_fmt(why, sizeof(why), "target longer than 127 characters");
+      asr_fmt_cut(why, sizeof(why), "target longer than 127 characters");
     if (!r && asr_append(out, sizeof(out), &len, "%s%s", words ? " " : "", w) != ASR_OK) {
-      asr_fmt(why, sizeof(why), "longer than %d characters", ASR_CONF_TC_LEN - 1);
+      asr_fmt_cut(why, sizeof(why), "longer than %d characters", ASR_CONF_TC_LEN - 1);
       r = ASR_ERR_TOO_LARGE;
     }
   }
   asr_targets_free(&one);
   if (!r && words < 2) {
-    asr_fmt(why, sizeof(why), "%s: give the target, then its communities", out);
+    asr_fmt_cut(why, sizeof(why), "%s: give the target, then its communities", out);
     r = ASR_ERR_INVALID;
   }
   if (r) {
     perr(p, "%s: %s", d->name, why);
     return r;
   }
-  asr_strlcpy(c->target_communities[c->n_target_communities++], out, ASR_CONF_TC_LEN);
+  asr_strlcpy_cut(c->target_communities[c->n_target_communities++], out, ASR_CONF_TC_LEN);
   return ASR_OK;
 }
 
@@ -1049,15 +1050,6 @@ const char *asr_conf_directive_name(size_t i)
 
 /* ---- the secrets file ---- */
 
-/* Overwrites a buffer that held a pass phrase. */
-static void conf_wipe(void *b, size_t n)
-{
-  volatile unsigned char *v = b;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Group or others may read it, or it is not a regular file: refuse (as ssh does). */
 static int secrets_mode_ok(parser *p, FILE *f)
 {
@@ -1116,7 +1108,7 @@ static void secrets_read(parser *p, FILE *f, int have[2])
     else
       secrets_line(p, buf, have);
   }
-  conf_wipe(buf, sizeof(buf));
+  asr_secret_wipe(buf, sizeof(buf));
 }
 
 asr_result asr_conf_check_secrets(const asr_conf *c, asr_conf_error_cb err, void *ctx)
@@ -1225,14 +1217,16 @@ asr_result asr_conf_check_pass(const char *name, const char *v, char *why, size_
 
   for (size_t i = 0; i < len; i++) {
     if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-      return asr_fmt(why, n, "%s: control character in the pass phrase", name), ASR_ERR_INVALID;
+      return asr_fmt_cut(why, n, "%s: control character in the pass phrase", name), ASR_ERR_INVALID;
   }
   if (len < PASS_MIN)
-    return asr_fmt(why, n, "%s: pass phrase shorter than %d characters (SNMPv3 needs at least %d)",
-                   name, PASS_MIN, PASS_MIN),
+    return asr_fmt_cut(why, n,
+                       "%s: pass phrase shorter than %d characters (SNMPv3 needs at least %d)",
+                       name, PASS_MIN, PASS_MIN),
            ASR_ERR_INVALID;
   if (len > PASS_MAX)
-    return asr_fmt(why, n, "%s: pass phrase longer than %d bytes", name, PASS_MAX), ASR_ERR_INVALID;
+    return asr_fmt_cut(why, n, "%s: pass phrase longer than %d bytes", name, PASS_MAX),
+           ASR_ERR_INVALID;
   return ASR_OK;
 }
 
@@ -1335,7 +1329,8 @@ static void apply_overlay(parser *p, const asr_conf_overlay *ov)
     p->c->source[d - directives] = ASR_CONF_SRC_REMOTE;
   }
   if (ov->secrets_file && ov->secrets_file[0] && !p->local[find("v3_auth_proto") - directives]) {
-    asr_strlcpy(p->c->secrets_file, ov->secrets_file, sizeof(p->c->secrets_file));
+    if (asr_strlcpy(p->c->secrets_file, ov->secrets_file, sizeof(p->c->secrets_file)) != ASR_OK)
+      perr(p, "secrets_file: longer than %zu bytes", sizeof(p->c->secrets_file) - 1);
     p->c->source[find("secrets_file") - directives] = ASR_CONF_SRC_REMOTE;
     p->seen[find("secrets_file") - directives] = -1;
   }

@@ -38,7 +38,8 @@ typedef struct {
 static asr_result terr(tparse *tp, const char *at, const char *what)
 {
   if (tp->err && tp->n)
-    asr_fmt(tp->err, tp->n, "%s: position %zu: %s", tp->spec, (size_t)(at - tp->spec) + 1, what);
+    asr_fmt_cut(tp->err, tp->n, "%s: position %zu: %s", tp->spec, (size_t)(at - tp->spec) + 1,
+                what);
   return ASR_ERR_TARGET;
 }
 
@@ -309,7 +310,7 @@ static asr_result resolve(tparse *tp, range_fn fn, void *ctx)
   rc = getaddrinfo(tp->spec, NULL, &hints, &res);
   if (rc != 0) {
     if (tp->err && tp->n)
-      asr_fmt(tp->err, tp->n, "%s: %s", tp->spec, gai_strerror(rc));
+      asr_fmt_cut(tp->err, tp->n, "%s: %s", tp->spec, gai_strerror(rc));
     return ASR_ERR_RESOLVE;
   }
   for (struct addrinfo *ai = res; ai && !r; ai = ai->ai_next) {
@@ -356,19 +357,19 @@ static asr_result check_size(tparse *tp, const asr_range *r, int force)
     if (count <= ASR_TARGETS_V6_MAX)
       return ASR_OK;
     if (tp->err && tp->n)
-      asr_fmt(tp->err, tp->n,
-              "%s: wider than an IPv6 /120: a scan takes at most %d IPv6 addresses a target",
-              tp->spec, ASR_TARGETS_V6_MAX);
+      asr_fmt_cut(tp->err, tp->n,
+                  "%s: wider than an IPv6 /120: a scan takes at most %d IPv6 addresses a target",
+                  tp->spec, ASR_TARGETS_V6_MAX);
     return ASR_ERR_TOO_LARGE;
   }
   if (count > ASR_TARGETS_MAX_FORCED) {
-    asr_fmt(tp->err, tp->n, "%s: %llu addresses: more than %d, even with --force", tp->spec,
-            (unsigned long long)count, ASR_TARGETS_MAX_FORCED);
+    asr_fmt_cut(tp->err, tp->n, "%s: %llu addresses: more than %d, even with --force", tp->spec,
+                (unsigned long long)count, ASR_TARGETS_MAX_FORCED);
     return ASR_ERR_TOO_LARGE;
   }
   if (!force && count > ASR_TARGETS_MAX_UNFORCED) {
-    asr_fmt(tp->err, tp->n, "%s: %llu addresses: more than %d in all; use --force to scan them",
-            tp->spec, (unsigned long long)count, ASR_TARGETS_MAX_UNFORCED);
+    asr_fmt_cut(tp->err, tp->n, "%s: %llu addresses: more than %d in all; use --force to scan them",
+                tp->spec, (unsigned long long)count, ASR_TARGETS_MAX_UNFORCED);
     return ASR_ERR_TOO_LARGE;
   }
   return ASR_OK;
@@ -377,7 +378,8 @@ static asr_result check_size(tparse *tp, const asr_range *r, int force)
 static asr_result too_many(tparse *tp, asr_result r)
 {
   if (r == ASR_ERR_TOO_LARGE)
-    asr_fmt(tp->err, tp->n, "%s: more than %d separate targets", tp->spec, ASR_TARGETS_MAX_FORCED);
+    asr_fmt_cut(tp->err, tp->n, "%s: more than %d separate targets", tp->spec,
+                ASR_TARGETS_MAX_FORCED);
   return r;
 }
 
@@ -472,7 +474,7 @@ static asr_result add_line(asr_targets *t, char *line, const char *name, unsigne
       r = asr_targets_add(t, s, force, why, sizeof(why));
       s[len] = keep;
       if (r) {
-        asr_fmt(err, n, "%s:%u: %s", name, no, why[0] ? why : asr_result_str(r));
+        asr_fmt_cut(err, n, "%s:%u: %s", name, no, why[0] ? why : asr_result_str(r));
         return r;
       }
     }
@@ -497,17 +499,17 @@ asr_result asr_targets_add_file(asr_targets *t, const char *name, FILE *f, int f
   while (!r && (s = read_line(f, buf)) != L_EOF) {
     no++;
     if (s == L_LONG) {
-      asr_fmt(err, n, "%s:%u: line longer than %d characters", name, no, ASR_TARGETS_LINE_MAX);
+      asr_fmt_cut(err, n, "%s:%u: line longer than %d characters", name, no, ASR_TARGETS_LINE_MAX);
       r = ASR_ERR_PARSE;
     } else if (s == L_CONTROL) {
-      asr_fmt(err, n, "%s:%u: control character or NUL byte (is this a text file?)", name, no);
+      asr_fmt_cut(err, n, "%s:%u: control character or NUL byte (is this a text file?)", name, no);
       r = ASR_ERR_PARSE;
     } else {
       r = add_line(t, buf, name, no, force, err, n);
     }
   }
   if (!r && ferror(f)) {
-    asr_fmt(err, n, "%s: read error", name);
+    asr_fmt_cut(err, n, "%s: read error", name);
     r = ASR_ERR_IO;
   }
   free(buf);
@@ -539,8 +541,8 @@ static asr_result new_set(asr_targets *t, tparse *tp, asr_target_communities **o
   if (parse_numeric(tp, &r))
     return ASR_ERR_TARGET;
   if (t->n_sets >= ASR_TARGETS_COMMUNITY_SETS) {
-    asr_fmt(tp->err, tp->n, "%s: more than %d targets with their own communities", tp->spec,
-            ASR_TARGETS_COMMUNITY_SETS);
+    asr_fmt_cut(tp->err, tp->n, "%s: more than %d targets with their own communities", tp->spec,
+                ASR_TARGETS_COMMUNITY_SETS);
     return ASR_ERR_LIMIT;
   }
   sets = realloc(t->sets, (t->n_sets + 1) * sizeof(*sets));
@@ -549,7 +551,7 @@ static asr_result new_set(asr_targets *t, tparse *tp, asr_target_communities **o
   t->sets = sets;
   set = &sets[t->n_sets++];
   memset(set, 0, sizeof(*set));
-  asr_strlcpy(set->spec, tp->spec, sizeof(set->spec));
+  asr_strlcpy_cut(set->spec, tp->spec, sizeof(set->spec)); /* length checked above */
   set->range = r;
   set->size = asr_addr_span(&r.first, &r.last);
   *out = set;
@@ -567,7 +569,8 @@ asr_result asr_targets_add_community(asr_targets *t, const char *spec, const cha
   if (err && n)
     err[0] = '\0';
   if (clen == 0 || clen >= ASR_TARGETS_COMMUNITY_LEN) {
-    asr_fmt(err, n, "%s: a community is 1 to %d characters", spec, ASR_TARGETS_COMMUNITY_LEN - 1);
+    asr_fmt_cut(err, n, "%s: a community is 1 to %d characters", spec,
+                ASR_TARGETS_COMMUNITY_LEN - 1);
     return ASR_ERR_INVALID;
   }
   if (!set) {
@@ -576,7 +579,7 @@ asr_result asr_targets_add_community(asr_targets *t, const char *spec, const cha
       return r;
   }
   if (set->n >= ASR_TARGETS_COMMUNITIES) {
-    asr_fmt(err, n, "%s: more than %d communities", spec, ASR_TARGETS_COMMUNITIES);
+    asr_fmt_cut(err, n, "%s: more than %d communities", spec, ASR_TARGETS_COMMUNITIES);
     return ASR_ERR_LIMIT;
   }
   memcpy(set->communities[set->n++], community, clen + 1);
@@ -663,11 +666,11 @@ asr_result asr_targets_finish(asr_targets *t, int force, char *err, size_t n)
   if (t->count <= cap)
     return ASR_OK;
   if (force)
-    asr_fmt(err, n, "%llu addresses in all targets: more than %d, even with --force",
-            (unsigned long long)t->count, ASR_TARGETS_MAX_FORCED);
+    asr_fmt_cut(err, n, "%llu addresses in all targets: more than %d, even with --force",
+                (unsigned long long)t->count, ASR_TARGETS_MAX_FORCED);
   else
-    asr_fmt(err, n, "%llu addresses in all targets: more than %d; use --force to scan them",
-            (unsigned long long)t->count, ASR_TARGETS_MAX_UNFORCED);
+    asr_fmt_cut(err, n, "%llu addresses in all targets: more than %d; use --force to scan them",
+                (unsigned long long)t->count, ASR_TARGETS_MAX_UNFORCED);
   return ASR_ERR_TOO_LARGE;
 }
 

@@ -18,6 +18,7 @@
 #include "agent/output.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "snmp/charset.h"
 #include "snmp/printer.h"
 #include "snmp/quirks.h"
@@ -82,14 +83,14 @@ static void fz_check_supply(const asr_supply *s)
  * the enterprise ent (an independent reading of the documented rules). */
 static void fz_expected(const asr_supply *s, uint32_t ent, int *percent, asr_supply_state *state)
 {
-  const asr_quirk *q;
+  const asr_level_code *q;
   int recept = s->klass == ASR_CLASS_RECEPTACLE;
 
   *percent = ASR_PERCENT_NULL;
   *state = ASR_STATE_UNKNOWN;
   if (!s->has_level) /* 1 */
     return;
-  q = asr_quirks_level(ent, s->has_max, s->max, s->level);
+  q = asr_level_code_find(ent, s->has_max, s->max, s->level);
   if (q) { /* 2 */
     *percent = q->percent;
     *state = q->state == ASR_STATE_EMPTY && recept ? ASR_STATE_FULL : q->state;

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "common/util.h"
 #include "snmp/printer.h"
 #include "snmp/recording.h"
 #include "snmp/vbset.h"
@@ -58,16 +59,15 @@ static void check_order(const asr_vbset *s, const asr_device *d)
  * chunks (fprintf per byte made this check the fuzzer's bottleneck). */
 static void write_hex(FILE *f, const uint8_t *b, size_t n, int spaced)
 {
-  static const char digits[] = "0123456789ABCDEF";
   char buf[3 * 256];
   size_t k = 0;
 
   for (size_t i = 0; i < n; i++) {
     if (spaced)
       buf[k++] = ' ';
-    buf[k++] = digits[b[i] >> 4];
-    buf[k++] = digits[b[i] & 15];
-    if (k + 3 > sizeof(buf)) {
+    asr_hex_encode(b + i, 1, buf + k);
+    k += 2;
+    if (k + 4 > sizeof(buf)) {
       fwrite(buf, 1, k, f);
       k = 0;
     }

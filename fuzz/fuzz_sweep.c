@@ -74,13 +74,13 @@ static void setup(void)
   done = 1;
   asr_log_set_level(ASR_LOG_ERR);
   creds[0].version = ASR_SNMP_V2C;
-  asr_strlcpy(creds[0].community, "public", sizeof(creds[0].community));
+  asr_strlcpy_cut(creds[0].community, "public", sizeof(creds[0].community));
   creds[1].version = ASR_SNMP_V2C;
-  asr_strlcpy(creds[1].community, "private", sizeof(creds[1].community));
+  asr_strlcpy_cut(creds[1].community, "private", sizeof(creds[1].community));
   creds[2].version = ASR_SNMP_V1;
-  asr_strlcpy(creds[2].community, "public", sizeof(creds[2].community));
+  asr_strlcpy_cut(creds[2].community, "public", sizeof(creds[2].community));
   creds[3].version = ASR_SNMP_V3;
-  asr_strlcpy(creds[3].user, "fuzz", sizeof(creds[3].user));
+  asr_strlcpy_cut(creds[3].user, "fuzz", sizeof(creds[3].user));
   targets[0] = (asr_sweep_target){asr_addr_v4(0x7f000001), 161, creds, 2};
   targets[1] = (asr_sweep_target){asr_addr_v4(0x7f000002), 1161, creds + 2, 1};
   asr_addr_parse("::1", &targets[2].addr);

@@ -38,6 +38,7 @@ need_tools() {
 # The library sources a target reaches, and the libraries it links.
 sources() {
   base="$top/common/result.c $top/common/log.c $top/common/util.c $top/common/cred.c
+    $top/common/buf.c $top/common/text.c $top/common/date.c
     $top/common/device.c $top/common/clock.c $top/common/addr.c $top/common/platform_posix.c"
   model="$top/snmp/vbset.c $top/snmp/charset.c $top/snmp/colorant.c $top/snmp/quirks.c
     $top/snmp/meters.c $top/snmp/alerts.c $top/snmp/printer.c"

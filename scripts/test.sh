@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh: the whole test suite, as CI runs it (.ci/run). Installs what is missing, checks
-# the formatting, builds with gcc and clang with -Werror, runs the unit and integration
-# tests, the systemd VM test (tests/vm: the .deb in a Debian 12 guest under qemu), the
+# the formatting and that no files depend on each other in a circle
+# (scripts/check-includes.py), builds with gcc and clang with -Werror, runs the unit and
+# integration tests, the systemd VM test (tests/vm: the .deb in a Debian 12 guest under qemu), the
 # Windows job (scripts/win/ci.sh: cross-build, tests under Wine; skipped with
 # ASR_SKIP_WINDOWS=1), checks the agent against ../shared/printers/train when present,
 # and runs make distcheck.
@@ -21,10 +22,16 @@ EOF
 "$top/scripts/deps.sh" test
 
 echo "== clang-format"
-files=$(find common snmp store agent uplink central replenish tests/unit fuzz -name '*.[ch]' | sort)
+files=$(find common wire snmp store agent uplink central replenish tests/unit fuzz -name '*.[ch]' | sort)
 # shellcheck disable=SC2086
 if ! clang-format --dry-run --Werror $files; then
   echo "clang-format: the files above need 'clang-format -i'" >&2
+  exit 1
+fi
+
+echo "== include circles (scripts/check-includes.py: modules and files, none in a circle)"
+if ! python3 scripts/check-includes.py; then
+  echo "check-includes: break the circle above (README, Source layout: who may call whom)" >&2
   exit 1
 fi
 

@@ -250,13 +250,13 @@ void asr_alert_key(const asr_alert *a, char *out, size_t n)
   uint64_t h = UINT64_C(1469598103934665603);
   const unsigned char *p;
 
-  asr_fmt(head, sizeof(head), "%d/%d/%d/%d/%d/%d/", (int)a->group, (int)a->group_index,
-          (int)a->location, (int)a->code, (int)a->severity, (int)a->training);
+  asr_fmt_cut(head, sizeof(head), "%d/%d/%d/%d/%d/%d/", (int)a->group, (int)a->group_index,
+              (int)a->location, (int)a->code, (int)a->severity, (int)a->training);
   for (p = (const unsigned char *)head; *p; p++)
     h = (h ^ *p) * UINT64_C(1099511628211);
   for (p = (const unsigned char *)a->description; *p; p++)
     h = (h ^ *p) * UINT64_C(1099511628211);
-  asr_fmt(out, n, "%016llx", (unsigned long long)h);
+  asr_fmt_cut(out, n, "%016llx", (unsigned long long)h);
 }
 
 void asr_alert_summary(const asr_alert *a, char *out, size_t n)
@@ -266,10 +266,10 @@ void asr_alert_summary(const asr_alert *a, char *out, size_t n)
   const char *grp = asr_alert_group_name(a->group);
   char c[24], g[24];
 
-  asr_fmt(c, sizeof(c), "code %d", (int)a->code);
-  asr_fmt(g, sizeof(g), "group %d", (int)a->group);
-  asr_fmt(out, n, "%s %s (%s %d)%s%s", sev ? sev : "other", code ? code : c, grp ? grp : g,
-          (int)a->group_index, a->description[0] ? ": " : "", a->description);
+  asr_fmt_cut(c, sizeof(c), "code %d", (int)a->code);
+  asr_fmt_cut(g, sizeof(g), "group %d", (int)a->group);
+  asr_fmt_cut(out, n, "%s %s (%s %d)%s%s", sev ? sev : "other", code ? code : c, grp ? grp : g,
+              (int)a->group_index, a->description[0] ? ": " : "", a->description);
 }
 
 /* ---- reading the table ---------------------------------------------------------- */

@@ -1,13 +1,16 @@
 /* snmp/charset.c: printer bytes -> clean, bounded UTF-8.
  *
  * Decoding runs in two stages. A decoder (UTF-8, Latin-1, windows-1252, UTF-16) turns
- * the input into code points one at a time; a writer cleans them (controls dropped,
- * separators collapsed into one space, leading and trailing blanks removed) and
+ * the input into code points one at a time; a writer cleans them (the unsafe characters
+ * of every output, common/text.h, dropped: controls, bidirectional controls, invisible
+ * ones; separators collapsed into one space, leading and trailing blanks removed) and
  * encodes them into the caller's buffer without ever cutting a character. Every
  * rule is listed in docs/supplies.md ("Character sets"). */
 #include "snmp/charset.h"
 
 #include <stdbool.h>
+
+#include "common/text.h"
 
 #define REPLACEMENT 0xFFFDu
 
@@ -38,46 +41,21 @@ typedef struct {
   bool full;          /* a character did not fit: stop writing */
 } writer;
 
-static size_t utf8_encode(uint32_t cp, uint8_t *b)
-{
-  if (cp < 0x80) {
-    b[0] = (uint8_t)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    b[0] = (uint8_t)(0xC0 | (cp >> 6));
-    b[1] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    b[0] = (uint8_t)(0xE0 | (cp >> 12));
-    b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    b[2] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  b[0] = (uint8_t)(0xF0 | (cp >> 18));
-  b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-  b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-  b[3] = (uint8_t)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
 /* Separators: blanks and the NUL/CR/LF that split HP descriptions into pieces. */
 static bool is_separator(uint32_t cp)
 {
-  return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0 || cp == 0x0B ||
-         cp == 0x0C || cp == 0xA0 || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
+  return cp == ' ' || cp == 0 || cp == 0xA0 || asr_text_is_break(cp);
 }
 
+/* The unsafe characters of every output (common/text.h), and what is no character. */
 static bool is_dropped(uint32_t cp)
 {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF ||
-         (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF;
+  return asr_text_unsafe(cp) || (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF;
 }
 
 static void put(writer *w, uint32_t cp)
 {
-  uint8_t b[5];
+  unsigned char b[5];
   size_t k, need;
 
   if (w->full)
@@ -91,7 +69,7 @@ static void put(writer *w, uint32_t cp)
   k = 0;
   if (w->pending_space)
     b[k++] = ' ';
-  k += utf8_encode(cp, b + k);
+  k += asr_utf8_encode(cp, b + k);
   need = w->len + k + 1;
   if (need > w->n) {
     w->full = true;
@@ -103,62 +81,17 @@ static void put(writer *w, uint32_t cp)
   w->pending_space = false;
 }
 
-/* Decodes one UTF-8 sequence at in[*i]; invalid -> REPLACEMENT (one byte consumed). */
-static uint32_t utf8_next(const uint8_t *in, size_t len, size_t *i, bool *bad)
-{
-  uint8_t c = in[*i];
-  uint32_t cp, min;
-  size_t extra;
-
-  if (c < 0x80) {
-    (*i)++;
-    return c;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    extra = 1, cp = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    extra = 2, cp = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    extra = 3, cp = c & 0x07, min = 0x10000;
-  } else {
-    goto invalid;
-  }
-  if (len - *i <= extra)
-    goto invalid;
-  for (size_t k = 1; k <= extra; k++) {
-    uint8_t cc = in[*i + k];
-
-    if ((cc & 0xC0) != 0x80)
-      goto invalid;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
-    goto invalid;
-  *i += extra + 1;
-  return cp;
-invalid:
-  *bad = true;
-  (*i)++;
-  return REPLACEMENT;
-}
-
-int asr_utf8_valid(const uint8_t *s, size_t len)
-{
-  size_t i = 0;
-  bool bad = false;
-
-  while (i < len && !bad)
-    utf8_next(s, len, &i, &bad);
-  return !bad;
-}
-
+/* UTF-8: a malformed byte becomes U+FFFD (one byte consumed). */
 static void decode_utf8(writer *w, const uint8_t *in, size_t len)
 {
-  size_t i = 0;
-  bool bad = false;
+  size_t i = 0, k;
+  uint32_t cp;
 
-  while (i < len && !w->full)
-    put(w, utf8_next(in, len, &i, &bad));
+  while (i < len && !w->full) {
+    k = asr_utf8_decode(in + i, len - i, &cp);
+    put(w, k ? cp : REPLACEMENT);
+    i += k ? k : 1;
+  }
 }
 
 static void decode_8bit(writer *w, const uint8_t *in, size_t len, bool cp1252)

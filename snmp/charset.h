@@ -22,7 +22,4 @@ size_t asr_charset_decode(const uint8_t *in, size_t len, int mibenum, char *out,
  * to UTF-16 send it), else as charset 0 (UTF-8, else Latin-1). Same output rules. */
 size_t asr_charset_decode_name(const uint8_t *in, size_t len, char *out, size_t n);
 
-/* True when s (len bytes) is valid UTF-8. */
-int asr_utf8_valid(const uint8_t *s, size_t len);
-
 #endif

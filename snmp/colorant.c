@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/text.h"
+
 #define ABBR 1
 
 static const asr_colorant_row table[] = {
@@ -175,25 +177,6 @@ static uint32_t fold(uint32_t c)
   return c;
 }
 
-/* Decodes the UTF-8 sequence at s (length *len, 1 for a byte that starts none). */
-static uint32_t utf8_at(const unsigned char *s, size_t *len)
-{
-  if (s[0] >= 0xC2 && s[0] <= 0xDF && (s[1] & 0xC0) == 0x80) {
-    *len = 2;
-    return ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-  }
-  *len = 1;
-  return s[0];
-}
-
-/* The 2-byte encoding of c (U+0080..U+07FF). */
-static size_t put2(uint32_t c, char *out)
-{
-  out[0] = (char)(0xC0 | (c >> 6));
-  out[1] = (char)(0x80 | (c & 0x3F));
-  return 2;
-}
-
 /* text -> out: letters folded, '-' '_' and blanks as one space, none at the ends. Bytes
  * of longer characters (CJK) are copied as they are. */
 static void normalize(const char *text, char *out, size_t n)
@@ -203,9 +186,10 @@ static void normalize(const char *text, char *out, size_t n)
   bool space = false;
 
   while (*p && o + 5 < n) {
-    uint32_t c = utf8_at(p, &len);
+    uint32_t c = *p;
 
-    p += len;
+    len = asr_utf8_decode(p, 4, &c); /* a malformed byte is copied as it is */
+    p += len ? len : 1;
     if (c == ' ' || c == '\t' || c == '-' || c == '_') {
       space = o > 0;
       continue;
@@ -213,10 +197,14 @@ static void normalize(const char *text, char *out, size_t n)
     if (space)
       out[o++] = ' ';
     space = false;
-    if (len == 2)
-      o += put2(fold(c), out + o); /* folding keeps these below U+0800 */
-    else
+    if (len == 2) {
+      o += asr_utf8_encode(fold(c), (unsigned char *)out + o); /* folding keeps them 2 bytes */
+    } else if (len > 2) {
+      memcpy(out + o, p - len, len);
+      o += len;
+    } else {
       out[o++] = (char)(c < 0x80 ? fold(c) : c);
+    }
   }
   out[o] = '\0';
 }

@@ -255,9 +255,9 @@ static void add_meter(asr_device *d, const char *name, const char *unit, const c
   if (d->n_meters >= ASR_METERS_MAX || has_meter(d, name))
     return;
   m = &d->meters[d->n_meters++];
-  asr_strlcpy(m->name, name, sizeof(m->name));
-  asr_strlcpy(m->unit, unit, sizeof(m->unit));
-  asr_strlcpy(m->source, source, sizeof(m->source));
+  asr_strlcpy_cut(m->name, name, sizeof(m->name));
+  asr_strlcpy_cut(m->unit, unit, sizeof(m->unit));
+  asr_strlcpy_cut(m->source, source, sizeof(m->source));
   m->value = v;
 }
 

@@ -82,7 +82,6 @@ enum {
   COL_COUNT = 10
 };
 
-#define UNIT_PERCENT 19   /* PrtMarkerSuppliesSupplyUnitTC percent(19) */
 #define ENTERPRISES_LEN 6 /* 1.3.6.1.4.1 */
 
 typedef struct {
@@ -259,7 +258,7 @@ static void fill_identity(const asr_vbset *vbs, uint32_t ent, uint32_t hr, asr_d
   if (!vendor)
     vendor = asr_quirks_vendor_from_descr(d->sys_descr);
   if (vendor)
-    asr_strlcpy(d->vendor, vendor, sizeof(d->vendor));
+    asr_strlcpy_cut(d->vendor, vendor, sizeof(d->vendor));
   if (hr > 0)
     vb_text(get_at(vbs, OID_HR_DEVICE_DESCR, &hr, 1), 0, d->model, sizeof(d->model));
   if (d->model[0] == '\0')
@@ -720,9 +719,9 @@ static void fill_colorant(const asr_vbset *vbs, const raw_row *r, asr_supply *s)
   for (char *p = s->colorant; *p; p++)
     *p = (char)tolower((unsigned char)*p);
   if (s->colorant[0] == '\0' && (std = asr_colorant_in_text(s->description)) != NULL)
-    asr_strlcpy(s->colorant, std, sizeof(s->colorant));
+    asr_strlcpy_cut(s->colorant, std, sizeof(s->colorant));
   std = asr_colorant_std(s->colorant);
-  asr_strlcpy(s->colorant_std, std ? std : "", sizeof(s->colorant_std));
+  asr_strlcpy_cut(s->colorant_std, std ? std : "", sizeof(s->colorant_std));
 }
 
 static void fill_supply(const asr_vbset *vbs, const raw_row *r, uint32_t ent, asr_supply *s)
@@ -780,69 +779,6 @@ static void fill_supplies(const asr_vbset *vbs, uint32_t ent, uint32_t hr, asr_d
   free(t);
 }
 
-/* ---- percent and state ---------------------------------------------------------- */
-
-static int is_receptacle_type(int32_t type)
-{
-  return type == 4 || type == 8 || type == 14 || type == 24 || type == 26; /* waste* */
-}
-
-static void infer_class(asr_supply *s)
-{
-  if (s->klass != ASR_CLASS_UNKNOWN)
-    return;
-  if (is_receptacle_type(s->type))
-    s->klass = ASR_CLASS_RECEPTACLE;
-  else if (s->type > 2)
-    s->klass = ASR_CLASS_CONSUMED;
-}
-
-/* level (>= 0) as a percent of a usable max, or as a percent when the unit says so. */
-static int compute_percent(const asr_supply *s)
-{
-  if (s->has_max && s->max > 0 && s->max <= INT32_MAX) {
-    if (s->level >= s->max)
-      return 100;
-    return (int)((s->level * 100 + s->max / 2) / s->max);
-  }
-  if (s->unit == UNIT_PERCENT)
-    return s->level > 100 ? 100 : (int)s->level;
-  return ASR_PERCENT_NULL;
-}
-
-void asr_supply_normalize(asr_supply *s, uint32_t enterprise)
-{
-  const asr_quirk *q;
-
-  infer_class(s);
-  s->percent = ASR_PERCENT_NULL;
-  s->state = ASR_STATE_UNKNOWN;
-  if (!s->has_level)
-    return;
-  q = asr_quirks_level(enterprise, s->has_max, s->max, s->level);
-  if (q) { /* a vendor's "empty" code on a receptacle means no space left: full */
-    s->state =
-        q->state == ASR_STATE_EMPTY && s->klass == ASR_CLASS_RECEPTACLE ? ASR_STATE_FULL : q->state;
-    s->percent = q->percent;
-    return;
-  }
-  if (s->level == -3) /* some remaining (or some space left) */
-    s->state = ASR_STATE_SOME_REMAINING;
-  else if (s->level == -1) /* other: no restriction */
-    s->state = ASR_STATE_OK;
-  if (s->level < 0) /* -2 unknown, and any other negative */
-    return;
-  s->percent = compute_percent(s);
-  if (s->level == 0)
-    s->state = s->klass == ASR_CLASS_RECEPTACLE ? ASR_STATE_FULL : ASR_STATE_EMPTY;
-  else if (s->percent == ASR_PERCENT_NULL)
-    s->state = ASR_STATE_SOME_REMAINING;
-  else if (s->percent <= ASR_SUPPLY_LOW_PERCENT)
-    s->state = ASR_STATE_LOW;
-  else
-    s->state = ASR_STATE_OK;
-}
-
 /* ---- the device ----------------------------------------------------------------- */
 
 asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *out)
@@ -852,7 +788,7 @@ asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *o
 
   asr_device_init(out);
   if (ip)
-    asr_strlcpy(out->ip, ip, sizeof(out->ip));
+    asr_strlcpy_cut(out->ip, ip, sizeof(out->ip));
   fill_identity(vbs, ent, hr, out);
   fill_mac(vbs, ip, out);
   out->is_printer = asr_printer_is_printer(vbs) != 0;

@@ -13,10 +13,6 @@
 #include "common/device.h"
 #include "snmp/vbset.h"
 
-/* A consumable at or under this percent (a receptacle with this percent of space left or
- * less) is in state "low" (docs/supplies.md). */
-#define ASR_SUPPLY_LOW_PERCENT 10
-
 /* One object the engine fetches for the model: a scalar to GET or a subtree to walk. */
 typedef struct {
   const char *name; /* MIB object name, for logs */
@@ -44,10 +40,5 @@ int asr_printer_is_printer(const asr_vbset *vbs);
  * data: garbage becomes unknown values. ASR_ERR_NOT_PRINTER when it is not a printer
  * (the identity fields are still filled). */
 asr_result asr_printer_build(const asr_vbset *vbs, const char *ip, asr_device *out);
-
-/* Sets s->percent, s->state and (when not reported) s->klass from the raw type, class,
- * unit, max and level of s, with the level quirks of the vendor (IANA enterprise
- * number, 0 = unknown). The rules of docs/supplies.md, exposed for tests. */
-void asr_supply_normalize(asr_supply *s, uint32_t enterprise);
 
 #endif

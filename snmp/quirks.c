@@ -70,39 +70,21 @@ static const serial_row serial_oids[] = {
     {2435, "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0"}, /* BROTHER-MIB brInfoSerialNumber */
 };
 
-/* The quirk rows. LEVEL rows are matched on (enterprise, max, level); the other kinds
- * switch a behaviour of snmp/printer.c on (enterprise 0: for every vendor, since the
- * same firmware families are sold under many names). */
+/* The quirk rows: each switches a behaviour of snmp/printer.c on (enterprise 0: for every
+ * vendor, since the same firmware families are sold under many names). The vendor codes of
+ * prtMarkerSuppliesLevel are common/device.c's level codes: the batch and the health
+ * checks judge stored levels with them too. */
 const asr_quirk asr_quirks[] = {
-    /* Ricoh (and OEMs): -100 = toner (near) end; the RicohPrivateMIB documents -3 for
-     * 1..100 % and -100 for empty; LibreNMS and Observium read it as 0. */
-    {ASR_QUIRK_LEVEL, 367, -100, ASR_QMAX_ANY, ASR_STATE_EMPTY, 0, "Ricoh level -100: empty"},
-    /* Brother: with an unknown maximum, level 0 is not "empty" (LibreNMS's Brother rule
-     * reads Brother level codes as 0 = full, 1 = low, 2 = empty); we say unknown. */
-    {ASR_QUIRK_LEVEL, 2435, 0, ASR_QMAX_UNKNOWN, ASR_STATE_UNKNOWN, ASR_PERCENT_NULL,
-     "Brother level 0 with unknown max: unknown"},
-    /* Brother: with an unknown maximum, level 2 is the "empty" code. */
-    {ASR_QUIRK_LEVEL, 2435, 2, ASR_QMAX_UNKNOWN, ASR_STATE_EMPTY, 0,
-     "Brother level 2 with unknown max: empty"},
-    /* Canon MF: prtMarkerSuppliesLevel is three-staged: 100 other (ok), 10 tonerLow,
-     * 1 tonerNearlyOut (Canon MF4700/4800 MIB; LibreNMS issue #5637). */
-    {ASR_QUIRK_LEVEL, 1602, 10, ASR_QMAX_100, ASR_STATE_LOW, 10, "Canon level 10: toner low"},
-    {ASR_QUIRK_LEVEL, 1602, 1, ASR_QMAX_100, ASR_STATE_LOW, 1, "Canon level 1: nearly out"},
     /* HP: descriptions end with NUL or hold NUL/CR/LF between pieces ("Black Cartridge\0"). */
-    {ASR_QUIRK_DESCR_JOIN, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
-     "NUL/CR/LF inside a description: pieces joined by one space (HP)"},
+    {ASR_QUIRK_DESCR_JOIN, 0, "NUL/CR/LF inside a description: pieces joined by one space (HP)"},
     /* Xerox: "Black Toner, PN 006R01509;SN48178080E0000481". */
-    {ASR_QUIRK_DESCR_PN, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
-     "', PN <part>;SN<serial>' suffix cut, part number kept (Xerox)"},
+    {ASR_QUIRK_DESCR_PN, 0, "', PN <part>;SN<serial>' suffix cut, part number kept (Xerox)"},
     /* HP: "Black Cartridge HP CF410A": the order number follows "HP". */
-    {ASR_QUIRK_DESCR_HP_PN, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
-     "'HP <part>' at the end of a description: part number kept (HP)"},
+    {ASR_QUIRK_DESCR_HP_PN, 0, "'HP <part>' at the end of a description: part number kept (HP)"},
     /* Pantum and other small agents: 43.11.1.1.<col>.<supply>, no hrDeviceIndex. */
-    {ASR_QUIRK_SCALAR_ROW, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
-     "supply rows with one index sub-identifier (Pantum)"},
+    {ASR_QUIRK_SCALAR_ROW, 0, "supply rows with one index sub-identifier (Pantum)"},
     /* Agents that answer out of OID order: the vbset is sorted before the model reads. */
-    {ASR_QUIRK_ANY_ORDER, 0, 0, ASR_QMAX_ANY, ASR_STATE_UNKNOWN, 0,
-     "OIDs out of order: read from the sorted set"},
+    {ASR_QUIRK_ANY_ORDER, 0, "OIDs out of order: read from the sorted set"},
 };
 const size_t asr_quirks_count = COUNT_OF(asr_quirks);
 
@@ -141,30 +123,6 @@ const char *asr_quirks_vendor_from_descr(const char *sys_descr)
     return "HP";
   if (starts_with_word(sys_descr, "Fuji"))
     return "FUJIFILM";
-  return NULL;
-}
-
-static int max_matches(asr_quirk_max want, bool has_max, int64_t max)
-{
-  switch (want) {
-  case ASR_QMAX_UNKNOWN:
-    return !has_max || max < 0;
-  case ASR_QMAX_100:
-    return has_max && max == 100;
-  default:
-    return 1;
-  }
-}
-
-const asr_quirk *asr_quirks_level(uint32_t enterprise, bool has_max, int64_t max, int64_t level)
-{
-  for (size_t i = 0; i < asr_quirks_count; i++) {
-    const asr_quirk *q = &asr_quirks[i];
-
-    if (q->kind == ASR_QUIRK_LEVEL && q->enterprise == enterprise && q->level == level &&
-        max_matches(q->max, has_max, max))
-      return q;
-  }
   return NULL;
 }
 

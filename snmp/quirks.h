@@ -11,29 +11,17 @@
 
 /* What a quirk row changes. */
 typedef enum {
-  ASR_QUIRK_LEVEL = 1,   /* a vendor prtMarkerSuppliesLevel code -> state and percent */
-  ASR_QUIRK_DESCR_JOIN,  /* NUL/CR/LF inside a description: the pieces joined by one space */
-  ASR_QUIRK_DESCR_PN,    /* ", PN <part>;SN<serial>" suffix cut, the part number kept */
+  ASR_QUIRK_DESCR_JOIN = 1, /* NUL/CR/LF inside a description: the pieces joined by one space */
+  ASR_QUIRK_DESCR_PN,       /* ", PN <part>;SN<serial>" suffix cut, the part number kept */
   ASR_QUIRK_DESCR_HP_PN, /* "... HP CF410A": the HP part number after "HP" kept (description too) */
   ASR_QUIRK_SCALAR_ROW,  /* supply rows indexed by one sub-identifier (<col>.<supply>) */
   ASR_QUIRK_ANY_ORDER,   /* OIDs answered out of order: the model reads the sorted vbset */
 } asr_quirk_kind;
 
-/* Which prtMarkerSuppliesMaxCapacity a LEVEL row applies to. */
-typedef enum {
-  ASR_QMAX_ANY = 0, /* whatever the maximum */
-  ASR_QMAX_UNKNOWN, /* a negative maximum (-1, -2, -3 or garbage) or none */
-  ASR_QMAX_100,     /* a maximum of exactly 100 */
-} asr_quirk_max;
-
 typedef struct {
   asr_quirk_kind kind;
-  uint32_t enterprise;    /* IANA enterprise number of sysObjectID; 0 = every vendor */
-  int64_t level;          /* LEVEL: the reported level code */
-  asr_quirk_max max;      /* LEVEL: which maximum the code goes with */
-  asr_supply_state state; /* LEVEL: the state it means */
-  int percent;            /* LEVEL: the percent it means, or ASR_PERCENT_NULL */
-  const char *what;       /* one line for logs and docs */
+  uint32_t enterprise; /* IANA enterprise number of sysObjectID; 0 = every vendor */
+  const char *what;    /* one line for logs and docs */
 } asr_quirk;
 
 /* The quirk table and its length. */
@@ -45,9 +33,6 @@ const char *asr_quirks_vendor(uint32_t enterprise);
 
 /* Vendor name guessed from the first words of sysDescr ("RICOH Aficio" -> "Ricoh"), or NULL. */
 const char *asr_quirks_vendor_from_descr(const char *sys_descr);
-
-/* The LEVEL row matching (enterprise, max, level), or NULL. */
-const asr_quirk *asr_quirks_level(uint32_t enterprise, bool has_max, int64_t max, int64_t level);
 
 /* True when a row of this kind applies to the enterprise (rows with enterprise 0 apply to all). */
 int asr_quirks_has(asr_quirk_kind kind, uint32_t enterprise);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -27,12 +28,6 @@
 #define REC_VB_MAX 100000                 /* varbinds in a file */
 
 typedef enum { REC_FMT_UNKNOWN = 0, REC_FMT_WALK, REC_FMT_SNMPREC } rec_format;
-
-/* A growing byte buffer bounded by REC_LINE_MAX. */
-typedef struct {
-  uint8_t *p;
-  size_t len, cap;
-} rec_buf;
 
 typedef struct {
   FILE *f;
@@ -45,7 +40,7 @@ typedef struct {
   asr_result fail;
   char what[160]; /* the problem, for "line N: what" */
   size_t err_line;
-  rec_buf val;                  /* the value being decoded */
+  asr_buf val;                  /* the value being decoded (max REC_LINE_MAX) */
   size_t skipped;               /* snmprec lines skipped (variations without a static value) */
   uint32_t oidval[ASR_OID_MAX]; /* the OID value being decoded */
 } rec_reader;
@@ -56,33 +51,18 @@ static asr_result rec_fail(rec_reader *rd, asr_result code, const char *what)
   if (rd->fail == ASR_OK) {
     rd->fail = code;
     rd->err_line = rd->lineno;
-    asr_strlcpy(rd->what, what, sizeof(rd->what));
+    asr_strlcpy_cut(rd->what, what, sizeof(rd->what));
   }
   return code;
 }
 
 static asr_result buf_put(rec_reader *rd, const void *src, size_t n)
 {
-  rec_buf *b = &rd->val;
-
-  if (n > REC_LINE_MAX - b->len)
+  asr_buf_add(&rd->val, src, n);
+  if (rd->val.err == ASR_ERR_LIMIT)
     return rec_fail(rd, ASR_ERR_TOO_LARGE, "value longer than 1 MB");
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    uint8_t *p;
-
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    p = realloc(b->p, cap);
-    if (!p)
-      return rec_fail(rd, ASR_ERR_NOMEM, "out of memory");
-    b->p = p;
-    b->cap = cap;
-  }
-  if (n)
-    memcpy(b->p + b->len, src, n);
-  b->len += n;
-  b->p[b->len] = 0;
+  if (rd->val.err)
+    return rec_fail(rd, ASR_ERR_NOMEM, "out of memory");
   return ASR_OK;
 }
 
@@ -368,7 +348,7 @@ static void set_octets(rec_reader *rd, asr_vb *vb, asr_vb_type type)
   static uint8_t empty[1];
 
   vb->type = type;
-  vb->bytes = rd->val.p ? rd->val.p : empty; /* an empty string is "", never NULL */
+  vb->bytes = rd->val.p ? (uint8_t *)rd->val.p : empty; /* an empty string is "", never NULL */
   vb->len = rd->val.len;
 }
 
@@ -427,7 +407,7 @@ static asr_result val_unquoted(rec_reader *rd, const char *s, asr_vb *vb)
 {
   int got;
 
-  rd->val.len = 0;
+  asr_buf_reset(&rd->val);
   if (buf_put(rd, s, strlen(s)))
     return rd->fail;
   for (;;) {
@@ -870,7 +850,7 @@ static asr_result rec_one(rec_parse *p)
   asr_vb vb = {.oid = p->oid};
   asr_result r;
 
-  rd->val.len = 0;
+  asr_buf_reset(&rd->val);
   if (p->fmt == REC_FMT_UNKNOWN) {
     p->fmt = detect(rd->line);
     if (p->fmt == REC_FMT_UNKNOWN)
@@ -923,14 +903,14 @@ static void rec_message(const rec_reader *rd, char *err, size_t n)
   if (!err || n == 0)
     return;
   if (rd->err_line)
-    asr_fmt(err, n, "line %zu: %s", rd->err_line, rd->what);
+    asr_fmt_cut(err, n, "line %zu: %s", rd->err_line, rd->what);
   else
-    asr_strlcpy(err, rd->what, n);
+    asr_strlcpy_cut(err, rd->what, n);
 }
 
 asr_result asr_recording_read(FILE *f, asr_vbset **out, char *err, size_t n)
 {
-  rec_reader rd = {.f = f};
+  rec_reader rd = {.f = f, .val = {.max = REC_LINE_MAX}};
   rec_parse p = {.rd = &rd};
   asr_result r = ASR_ERR_NOMEM;
 
@@ -941,7 +921,7 @@ asr_result asr_recording_read(FILE *f, asr_vbset **out, char *err, size_t n)
   p.scratch = malloc(REC_LINE_MAX + 1);
   p.set = asr_vbset_new();
   if (!rd.line || !p.scratch || !p.set) {
-    asr_strlcpy(rd.what, "out of memory", sizeof(rd.what));
+    asr_strlcpy_cut(rd.what, "out of memory", sizeof(rd.what));
     goto out;
   }
   asr_vbset_set_limit(p.set, REC_VB_MAX);
@@ -956,7 +936,7 @@ out:
     rec_message(&rd, err, n);
   asr_vbset_free(p.set);
   free(rd.line);
-  free(rd.val.p);
+  asr_buf_free(&rd.val);
   free(p.scratch);
   return r;
 }
@@ -969,15 +949,15 @@ asr_result asr_recording_load(const char *path, asr_vbset **out, char *err, size
   *out = NULL;
   if (!f) {
     if (err && n)
-      asr_fmt(err, n, "%s: %s", path, strerror(errno));
+      asr_fmt_cut(err, n, "%s: %s", path, strerror(errno));
     return ASR_ERR_IO;
   }
   r = asr_recording_read(f, out, err, n);
   if (r && err && n) {
     char tmp[256];
 
-    asr_strlcpy(tmp, err, sizeof(tmp));
-    asr_fmt(err, n, "%s: %s", path, tmp);
+    asr_strlcpy_cut(tmp, err, sizeof(tmp));
+    asr_fmt_cut(err, n, "%s: %s", path, tmp);
   }
   fclose(f);
   return r;

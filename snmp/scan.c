@@ -60,7 +60,9 @@
 #undef max_repetitions
 #undef non_repeaters
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "snmp/printer.h"
 
@@ -362,7 +364,7 @@ static void cred_failed(scan_job *j, asr_result status, const char *reason)
   /* an authentication failure says more than a later timeout: keep it */
   if (j->cred_status != ASR_ERR_AUTH || status == ASR_ERR_AUTH) {
     j->cred_status = status;
-    asr_strlcpy(j->cred_reason, reason, sizeof(j->cred_reason));
+    asr_strlcpy_cut(j->cred_reason, reason, sizeof(j->cred_reason));
   }
   j->action = JA_NEXT_CRED;
 }
@@ -764,7 +766,7 @@ static void on_timeout(scan_job *j)
   case JS_PROBE: {
     char reason[64];
 
-    asr_fmt(reason, sizeof(reason), "no answer after %u tries", (unsigned)j->ss->retries + 1);
+    asr_fmt_cut(reason, sizeof(reason), "no answer after %u tries", (unsigned)j->ss->retries + 1);
     cred_failed(j, ASR_ERR_TIMEOUT, reason);
     break;
   }
@@ -921,14 +923,6 @@ static asr_result set_v3(netsnmp_session *s, const asr_snmp_cred *c, const char 
   return ASR_OK;
 }
 
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 /* Keeps the address the session sends to: answers must come from there (from_peer). */
 static void note_peer(scan_job *j)
 {
@@ -976,8 +970,8 @@ static asr_result open_session(scan_job *j, const char **why)
   }
   if (!r)
     note_peer(j);
-  wipe(s.securityAuthKey, sizeof(s.securityAuthKey));
-  wipe(s.securityPrivKey, sizeof(s.securityPrivKey));
+  asr_secret_wipe(s.securityAuthKey, sizeof(s.securityAuthKey));
+  asr_secret_wipe(s.securityPrivKey, sizeof(s.securityPrivKey));
   return r;
 }
 
@@ -1046,7 +1040,7 @@ static void deliver(scan_run *run, scan_job *j)
   asr_vbset_finish(j->vbs);
   res.job = j->job;
   res.status = j->status;
-  asr_strlcpy(res.reason, j->status ? j->reason : "", sizeof(res.reason));
+  asr_strlcpy_cut(res.reason, j->status ? j->reason : "", sizeof(res.reason));
   res.cred_index = j->answered ? j->cred : -1;
   res.is_printer = j->answered && asr_printer_is_printer(j->vbs);
   res.vbs = j->vbs;
@@ -1077,7 +1071,7 @@ static void deliver_unstarted(scan_run *run, const asr_scan_job *job, asr_result
   res.status = status;
   res.cred_index = -1;
   res.end = end;
-  asr_strlcpy(res.reason, reason, sizeof(res.reason));
+  asr_strlcpy_cut(res.reason, reason, sizeof(res.reason));
   run->done++;
   run->cb(&res, run->ctx);
 }

@@ -4,34 +4,13 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "snmp/alerts.h"
 #include "store/events.h"
 #include "store/sqlutil.h"
 
 #define DETAIL_BYTES 240 /* an event detail the central takes (at most 255 bytes) */
-
-/* Copies src into dst as one line of at most max bytes, cut between UTF-8 sequences
- * (control characters and malformed bytes become spaces). */
-static void one_line_utf8(char *dst, size_t max, const char *src)
-{
-  size_t o = 0;
-
-  while (*src && o + 1 < max) {
-    size_t k = asr_utf8_seq((const unsigned char *)src);
-    if (k == 0 || (k == 1 && ((unsigned char)*src < 0x20 || *src == 0x7f))) {
-      dst[o++] = ' ';
-      src++;
-      continue;
-    }
-    if (o + k + 1 > max)
-      break;
-    memcpy(dst + o, src, k);
-    o += k;
-    src += k;
-  }
-  dst[o] = '\0';
-}
 
 /* An alert's tracked state. */
 typedef struct {
@@ -123,7 +102,8 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
   asr_alert_key(a, key, sizeof(key));
   r = lookup(st, id, key, &tr);
   if (!r && (!tr.found || !tr.open)) {
-    one_line_utf8(descr, DETAIL_BYTES - 16, a->description); /* the cleared event quotes it */
+    asr_text_clean(descr, DETAIL_BYTES - 16, a->description,
+                   ASR_TEXT_SPACE); /* the cleared event quotes it */
     r = insert_new(st, id, key, a, descr, t);
     tr.first_seen = t;
     tr.raised = false;
@@ -134,10 +114,11 @@ static asr_result track_one(asr_store *st, int64_t id, const asr_alert *a, int64
         *budget > 0;
   if (due) {
     (*budget)--;
-    asr_fmt(kind, sizeof(kind), "alert:%s", key);
+    r = asr_fmt(kind, sizeof(kind), "alert:%s", key);
     asr_alert_summary(a, line, sizeof(line));
-    one_line_utf8(descr, DETAIL_BYTES, line);
-    r = asr_events_add(st, id, t, kind, descr);
+    asr_text_clean(descr, DETAIL_BYTES, line, ASR_TEXT_SPACE); /* one line, cut to fit */
+    if (!r)
+      r = asr_events_add(st, id, t, kind, descr);
   }
   if (!r)
     r = touch(st, id, key, a->index, t, due);
@@ -152,8 +133,8 @@ static asr_result clear_gone(asr_store *st, int64_t id, int64_t t)
       "INSERT INTO events (device_id, t, kind, detail) SELECT device_id, ?2,"
       " 'alert_cleared:' || key, 'cleared: ' || description FROM alerts"
       " WHERE device_id = ?1 AND cleared_at = 0 AND last_seen < ?2 AND raised = 1",
-      "UPDATE alerts SET cleared_at = ?2 WHERE device_id = ?1 AND cleared_at = 0"
-      " AND last_seen < ?2",
+      ("UPDATE alerts SET cleared_at = ?2 WHERE device_id = ?1 AND cleared_at = 0"
+       " AND last_seen < ?2"), /* parentheses: one element (clang -Wstring-concatenation) */
       "DELETE FROM alerts WHERE device_id = ?1 AND cleared_at > 0 AND cleared_at < ?3",
   };
   asr_result r = ASR_OK;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "store/sqlutil.h"
 
@@ -20,22 +21,6 @@
 #define SINCE_SQL "CASE WHEN state_since > 0 THEN state_since ELSE first_seen END"
 
 /* ---- helpers ---- */
-
-/* Copies text into dst as one line: control characters become spaces, cut to cap bytes
- * on a UTF-8 boundary. */
-static void one_line(char *dst, size_t cap, const char *src)
-{
-  size_t n = strlen(src);
-
-  if (n >= cap) {
-    n = cap - 1;
-    while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-      n--; /* src[n] would be the first byte dropped: never inside a sequence */
-  }
-  for (size_t i = 0; i < n; i++)
-    dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-  dst[n] = '\0';
-}
 
 /* One integer from a one-row query with one integer parameter. */
 static asr_result query_i64(asr_store *st, const char *sql, int64_t p1, int64_t *out, bool *row)
@@ -123,7 +108,7 @@ asr_result asr_events_add(asr_store *st, int64_t id, int64_t t, const char *kind
 
   if (!kind || !kind[0] || strlen(kind) >= ASR_EVENTS_KIND_MAX)
     return ASR_ERR_INVALID;
-  one_line(line, sizeof(line), detail ? detail : "");
+  asr_text_clean(line, sizeof(line), detail, ASR_TEXT_SPACE); /* one line, cut to fit */
   r = asr_sql_prep(asr_store_sql(st), sql, &s);
   if (r)
     return r;

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "common/date.h"
 #include "common/util.h"
 #include "store/sqlutil.h"
 
@@ -23,18 +24,18 @@ void asr_meter_check(int64_t prev_t, int64_t prev, int64_t t, int64_t value, cha
     /* a fall to under a tenth of the old count is a new counter (board swap, reset) */
     int reset = value < prev / 10;
 
-    asr_strlcpy(flag, reset ? "reset" : "backwards", flag_n);
-    asr_fmt(note, note_n,
-            reset ? "fell from %lld to %lld: counter reset (controller board replaced?)"
-                  : "went backwards from %lld to %lld",
-            (long long)prev, (long long)value);
+    asr_strlcpy_cut(flag, reset ? "reset" : "backwards", flag_n);
+    asr_fmt_cut(note, note_n,
+                reset ? "fell from %lld to %lld: counter reset (controller board replaced?)"
+                      : "went backwards from %lld to %lld",
+                (long long)prev, (long long)value);
     return;
   }
   allowed = (minutes < 0 ? 0 : minutes) * ASR_METER_JUMP_PPM + ASR_METER_JUMP_SLACK;
   if (value - prev > allowed) {
-    asr_strlcpy(flag, "jump", flag_n);
-    asr_fmt(note, note_n, "rose by %lld in %lld min (from %lld to %lld): implausible",
-            (long long)(value - prev), (long long)minutes, (long long)prev, (long long)value);
+    asr_strlcpy_cut(flag, "jump", flag_n);
+    asr_fmt_cut(note, note_n, "rose by %lld in %lld min (from %lld to %lld): implausible",
+                (long long)(value - prev), (long long)minutes, (long long)prev, (long long)value);
   }
 }
 

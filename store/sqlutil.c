@@ -46,7 +46,7 @@ void asr_sql_set_err(asr_sql *c, const char *fmt, ...)
   n = vsnprintf(c->err, c->errn, fmt, ap);
   va_end(ap);
   if (n < 0)
-    asr_strlcpy(c->err, "database error", c->errn);
+    asr_strlcpy_cut(c->err, "database error", c->errn);
   asr_log(ASR_LOG_INFO, "%s", c->err);
 }
 

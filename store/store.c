@@ -27,8 +27,6 @@
 #include "common/platform.h"
 #include "common/util.h"
 #include "snmp/colorant.h"
-#include "store/alerts.h"
-#include "store/meters.h"
 #include "store/schema.h"
 #include "store/sqlutil.h"
 
@@ -295,9 +293,9 @@ static void folder_of(const char *path, char *dir, size_t n)
   while (len > 1 && asr_platform_is_sep(path[len - 1]))
     len--;
   if (len == 0)
-    asr_strlcpy(dir, ".", n);
+    asr_strlcpy_cut(dir, ".", n);
   else if (asr_fmt(dir, n, "%.*s", (int)len, path) != ASR_OK)
-    asr_strlcpy(dir, "its folder", n);
+    asr_strlcpy_cut(dir, "its folder", n);
 }
 
 /* SQLite's text of a problem as one line of printable ASCII, at most 160 bytes (quick_check
@@ -744,7 +742,7 @@ asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store 
     err[0] = '\0';
   if (!path || !path[0]) {
     if (err && n)
-      asr_strlcpy(err, "no database path", n);
+      asr_strlcpy_cut(err, "no database path", n);
     return ASR_ERR_INVALID;
   }
   st = store_new(path);
@@ -759,7 +757,7 @@ asr_result asr_store_open_mode(const char *path, asr_store_mode mode, asr_store 
     asr_sql_narrow(st->path, "credentials");
   if (r) {
     if (err && n)
-      asr_strlcpy(err, st->err, n);
+      asr_strlcpy_cut(err, st->err, n);
     asr_store_close(st);
     return r;
   }
@@ -909,7 +907,7 @@ asr_result asr_store_match_device(asr_store *st, const asr_device *dev, asr_stor
   if (r || !f.id)
     return r;
   out->id = f.id;
-  asr_strlcpy(out->ip, f.ip, sizeof(out->ip));
+  asr_strlcpy_cut(out->ip, f.ip, sizeof(out->ip));
   out->port = f.port;
   out->current = f.ip_current;
   return ASR_OK;
@@ -928,9 +926,9 @@ static asr_result resolve_device(asr_store *st, const asr_device *dev, int64_t n
     return r;
   if (f.id) {
     if (!idn->serial[0])
-      asr_strlcpy(idn->serial, f.serial, sizeof(idn->serial));
+      asr_strlcpy_cut(idn->serial, f.serial, sizeof(idn->serial));
     if (!idn->mac[0])
-      asr_strlcpy(idn->mac, f.mac, sizeof(idn->mac));
+      asr_strlcpy_cut(idn->mac, f.mac, sizeof(idn->mac));
     *id = f.id;
     return make_key(idn);
   }
@@ -1102,8 +1100,24 @@ static asr_result save_reading(asr_store *st, int64_t id, const asr_device *dev,
   return asr_sql_run(&st->sql, s, "saving the status of a device");
 }
 
-asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
-                          const asr_snmp_cred *cred, int64_t now, int64_t *id)
+asr_result asr_store_begin(asr_store *st)
+{
+  return st ? tx_begin(st) : ASR_ERR_INVALID;
+}
+
+asr_result asr_store_commit(asr_store *st)
+{
+  return st ? tx_commit(st) : ASR_ERR_INVALID;
+}
+
+void asr_store_rollback(asr_store *st)
+{
+  if (st)
+    asr_sql_rollback(&st->sql);
+}
+
+asr_result asr_store_save_device(asr_store *st, const asr_device *dev, uint16_t port,
+                                 const asr_snmp_cred *cred, int64_t now, int64_t *id)
 {
   identity idn;
   int64_t did = 0;
@@ -1111,9 +1125,6 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
 
   if (!st || !dev)
     return ASR_ERR_INVALID;
-  r = tx_begin(st);
-  if (r)
-    return r;
   r = resolve_device(st, dev, now, &idn, &did);
   if (!r)
     r = save_identity(st, did, dev, &idn, port, now);
@@ -1121,19 +1132,9 @@ asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
     r = save_cred(st, did, cred);
   if (!r && (dev->n_supplies > 0 || dev->has_page_count || dev->n_meters > 0))
     r = save_reading(st, did, dev, now);
-  if (!r && dev->n_meters > 0)
-    r = asr_meters_save(st, did, dev, now); /* store/meters.c: same time as the reading */
-  if (!r)
-    r = asr_alerts_track(st, did, dev, now); /* store/alerts.c: new, persisting, cleared */
-  if (!r)
-    r = tx_commit(st);
-  if (r) {
-    asr_sql_rollback(&st->sql);
-    return r;
-  }
-  if (id)
+  if (!r && id)
     *id = did;
-  return ASR_OK;
+  return r;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1259,7 +1260,7 @@ static void load_supply_row(sqlite3_stmt *s, asr_supply *p)
   asr_sql_col_cut(s, 7, p->colorant, sizeof(p->colorant));
   /* derived, not stored: a name the table learns later applies to what is stored */
   std = asr_colorant_std(p->colorant);
-  asr_strlcpy(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
+  asr_strlcpy_cut(p->colorant_std, std ? std : "", sizeof(p->colorant_std));
   p->has_max = sqlite3_column_type(s, 8) != SQLITE_NULL;
   p->max = sqlite3_column_int64(s, 8);
   p->has_level = sqlite3_column_type(s, 9) != SQLITE_NULL;
@@ -1373,15 +1374,6 @@ static asr_result list_ids(asr_store *st, const char *const *sel, size_t n_sel, 
   return r;
 }
 
-/* Overwrites secrets before memory is released. */
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
 asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_t n_sel,
                                     asr_store_device_cb cb, void *ctx)
 {
@@ -1407,7 +1399,7 @@ asr_result asr_store_foreach_device(asr_store *st, const char *const *sel, size_
       break;
   }
   if (d) {
-    wipe(&d->cred, sizeof(d->cred));
+    asr_secret_wipe(&d->cred, sizeof(d->cred));
     free(d);
   }
   free(ids.v);

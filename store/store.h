@@ -91,20 +91,25 @@ int asr_store_schema_version(asr_store *st);
  * caller reports errmsg to the user, so the default log level does not repeat it). */
 const char *asr_store_errmsg(asr_store *st);
 
-/* Records a device that answered at time now: finds it by serial (else MAC, else
- * address), creates it when new, updates identity, address, port and credentials, and
- * when dev has supplies or a page count stores a reading in the same transaction.
- * *id receives the device id (id may be NULL).
+/* Starts a write transaction (BEGIN IMMEDIATE), commits it, rolls it back. */
+asr_result asr_store_begin(asr_store *st);
+asr_result asr_store_commit(asr_store *st);
+void asr_store_rollback(asr_store *st);
+
+/* The device part of a poll's save (store/save.h: asr_store_save), inside the caller's
+ * transaction: records a device that answered at time now: finds it by serial (else MAC,
+ * else address), creates it when new, updates identity, address, port and credentials, and
+ * when dev has supplies, a page count or meters stores a reading. *id receives the device
+ * id (id may be NULL).
  * Identity: a serial wins (the device follows its serial across address changes); a
  * MAC matches a device of that MAC (one without serial when dev has a serial: its key
  * is then upgraded to the serial); with neither, the key is the address. A device with
  * another key at the same address becomes superseded (asr_store_device.superseded).
  * Empty identity strings in dev keep the stored values. cred NULL keeps the stored
  * credentials. Storing a reading (a good poll, whether from discovery or poll)
- * replaces the device's current supplies, sets last_good_poll and resets failed_polls.
- * One transaction: on any error nothing of this call remains. */
-asr_result asr_store_save(asr_store *st, const asr_device *dev, uint16_t port,
-                          const asr_snmp_cred *cred, int64_t now, int64_t *id);
+ * replaces the device's current supplies, sets last_good_poll and resets failed_polls. */
+asr_result asr_store_save_device(asr_store *st, const asr_device *dev, uint16_t port,
+                                 const asr_snmp_cred *cred, int64_t now, int64_t *id);
 
 /* The stored device that a save of dev would update, found the way asr_store_save finds
  * it (serial, else MAC, else address): id (0 when dev would be a new device), the address

@@ -12,8 +12,8 @@
 
 #include "central/mail.h"
 #include "common/util.h"
-#include "uplink/http.h"
-#include "uplink/smtp.h"
+#include "wire/http.h"
+#include "wire/smtp.h"
 
 #define MSG_MAX (1024 * 1024)
 

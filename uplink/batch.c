@@ -15,13 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
-#include "snmp/printer.h"
 #include "store/events.h"
 #include "store/meters.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 /* ---- pure helpers ---- */
 
@@ -104,7 +105,7 @@ static void builder_free(builder *b)
   free(b->slots);
   free(b->sup);
   if (b->scratch)
-    memset(&b->scratch->cred, 0, sizeof(b->scratch->cred));
+    asr_secret_wipe(&b->scratch->cred, sizeof(b->scratch->cred));
   free(b->scratch);
 }
 
@@ -261,12 +262,12 @@ static int set_identity(json_t *o, const asr_store_device *sd, const char *state
   char key[256];
   int bad = 0;
 
-  if (d->serial[0])
-    asr_fmt(key, sizeof(key), "serial:%s", d->serial);
+  if (d->serial[0]) /* a cut key would merge two devices: bad */
+    bad |= asr_fmt(key, sizeof(key), "serial:%s", d->serial) != ASR_OK;
   else if (d->mac[0])
-    asr_fmt(key, sizeof(key), "mac:%s", d->mac);
+    bad |= asr_fmt(key, sizeof(key), "mac:%s", d->mac) != ASR_OK;
   else
-    asr_fmt(key, sizeof(key), "ip:%s", d->ip);
+    bad |= asr_fmt(key, sizeof(key), "ip:%s", d->ip) != ASR_OK;
   bad |= json_object_set_new(o, "key", jtext(key));
   bad |= json_object_set_new(o, "serial", jtext(d->serial));
   bad |= json_object_set_new(o, "mac", jtext(d->mac));

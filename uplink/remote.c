@@ -8,7 +8,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 #include "uplink/uplink.h"
 
 void asr_remote_doc_free(asr_remote_doc *d)
@@ -32,12 +32,12 @@ static asr_result check_doc(const char *agent_id, const char *text, int64_t now,
   if (!json_is_object(j) || !json_is_integer(v) || json_integer_value(v) < 0 ||
       !json_is_integer(at) || !json_is_object(json_object_get(j, "values")) ||
       !json_is_object(json_object_get(j, "secrets")))
-    asr_strlcpy(err, "configuration: not a configuration document", n);
+    asr_strlcpy_cut(err, "configuration: not a configuration document", n);
   else if (!id || strcmp(id, agent_id) != 0)
-    asr_strlcpy(err, "configuration: for another agent: refused", n), r = ASR_ERR_AUTH;
+    asr_strlcpy_cut(err, "configuration: for another agent: refused", n), r = ASR_ERR_AUTH;
   else if (json_integer_value(at) < now - ASR_SIGN_MAX_SKEW ||
            json_integer_value(at) > now + ASR_SIGN_MAX_SKEW)
-    asr_strlcpy(
+    asr_strlcpy_cut(
         err, "configuration: issued more than 300 s away from our clock (a replay?): refused", n),
         r = ASR_ERR_AUTH;
   else {
@@ -62,7 +62,7 @@ asr_result asr_remote_verify(const char *secret_hex, const char *agent_id, const
   memset(out, 0, sizeof(*out));
   err[0] = '\0';
   if (!doc || !sig) {
-    asr_strlcpy(err, "configuration: the answer has no config and signature", n);
+    asr_strlcpy_cut(err, "configuration: the answer has no config and signature", n);
     goto out;
   }
   inner = json_loads(doc, 0, NULL);
@@ -70,7 +70,7 @@ asr_result asr_remote_verify(const char *secret_hex, const char *agent_id, const
     at = json_integer_value(json_object_get(inner, "issued_at"));
   if (at < 0 ||
       asr_sign_verify(secret_hex, "CONFIG", ASR_REMOTE_PATH, at, doc, strlen(doc), sig) != ASR_OK) {
-    asr_strlcpy(err, "configuration: the signature does not match: refused", n);
+    asr_strlcpy_cut(err, "configuration: the signature does not match: refused", n);
     r = ASR_ERR_AUTH;
     goto out;
   }
@@ -120,20 +120,20 @@ asr_result asr_remote_checkin(const asr_http_opts *o, const asr_outbox_cred *cre
   if (!r)
     r = asr_fmt(sighdr, sizeof(sighdr), "X-ASR-Signature: %s", sig);
   if (r) {
-    asr_strlcpy(err, "configuration: cannot build the check-in", n);
+    asr_strlcpy_cut(err, "configuration: cannot build the check-in", n);
     goto out;
   }
   r = asr_http_post(o, url, headers, body, strlen(body), &res);
   asr_log(ASR_LOG_INFO, "POST %s (configuration check-in) -> %ld %s", url, res.status,
           r ? res.error : "");
   if (r)
-    asr_fmt(err, n, "configuration: %s: %s", url, res.error);
+    asr_fmt_cut(err, n, "configuration: %s: %s", url, res.error);
   else if (res.status != 200) {
-    asr_fmt(err, n, "configuration: the central answered %ld", res.status);
+    asr_fmt_cut(err, n, "configuration: the central answered %ld", res.status);
     r = ASR_ERR_PROTOCOL;
   } else if (res.body_len > ASR_REMOTE_MAX_ANSWER) {
-    asr_fmt(err, n, "configuration: the answer is larger than %u bytes: refused",
-            (unsigned)ASR_REMOTE_MAX_ANSWER);
+    asr_fmt_cut(err, n, "configuration: the answer is larger than %u bytes: refused",
+                (unsigned)ASR_REMOTE_MAX_ANSWER);
     r = ASR_ERR_TOO_LARGE;
   } else
     r = asr_remote_verify(cred->secret, cred->agent_id, res.body, asr_clock_wall(), out, err, n);

@@ -16,7 +16,7 @@
 
 #include "common/result.h"
 #include "store/outbox.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #define ASR_REMOTE_PATH "/v1/config"
 /* the longest answer taken: what asr_http_post keeps of one, less a byte (a longer one is

@@ -20,9 +20,10 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/platform.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "uplink/batch.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 /* ---- the retry policy ---- */
 
@@ -116,34 +117,9 @@ static void answer_error(const char *body, char *out, size_t n)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
   const char *e = json_string_value(json_object_get(j, "error"));
-  size_t i;
 
-  asr_strlcpy(out, e ? e : "no error text", n);
-  for (i = 0; out[i]; i++) {
-    if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-      out[i] = ' ';
-  }
+  asr_text_clean(out, n, e ? e : "no error text", ASR_TEXT_SPACE); /* cut to fit */
   json_decref(j);
-}
-
-/* Copies src into dst (size n) as one printable line: control characters become spaces,
- * and a cut never splits a UTF-8 character (jansson hands over valid UTF-8 only). */
-static void clean_copy(char *dst, size_t n, const char *src)
-{
-  size_t i = 0, k;
-
-  if (n == 0)
-    return;
-  while (src && src[i] && i + 1 < n) {
-    k = asr_utf8_seq((const unsigned char *)src + i);
-    if (k == 0 || i + k + 1 > n)
-      break;
-    memcpy(dst + i, src + i, k);
-    if (k == 1 && ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f))
-      dst[i] = ' ';
-    i += k;
-  }
-  dst[i] = '\0';
 }
 
 /* ---- the answer to a batch ---- */
@@ -163,9 +139,11 @@ static bool refused_entry(const json_t *e, asr_outbox_problem *p)
   memset(p, 0, sizeof(*p));
   if (!json_is_object(e) || !what)
     return false;
-  clean_copy(p->what, sizeof(p->what), what);
-  clean_copy(p->device, sizeof(p->device), json_string_value(json_object_get(e, "device")));
-  clean_copy(p->error, sizeof(p->error), json_string_value(json_object_get(e, "error")));
+  asr_text_clean(p->what, sizeof(p->what), what, ASR_TEXT_SPACE);
+  asr_text_clean(p->device, sizeof(p->device), json_string_value(json_object_get(e, "device")),
+                 ASR_TEXT_SPACE);
+  asr_text_clean(p->error, sizeof(p->error), json_string_value(json_object_get(e, "error")),
+                 ASR_TEXT_SPACE);
   p->t = member_int(e, "t", -1);
   p->readings = member_int(e, "readings", strcmp(what, "reading") == 0);
   p->events = member_int(e, "events", strcmp(what, "event") == 0);
@@ -181,12 +159,12 @@ static void refused_more(asr_uplink_answer *a, int64_t listed_r, int64_t listed_
   if (more <= 0 && r <= 0 && e <= 0)
     return;
   memset(p, 0, sizeof(*p));
-  asr_strlcpy(p->what, "more", sizeof(p->what));
+  asr_strlcpy_cut(p->what, "more", sizeof(p->what));
   p->t = -1;
   p->readings = r > 0 ? r : 0;
   p->events = e > 0 ? e : 0;
-  asr_fmt(p->error, sizeof(p->error), "%lld more refused parts not listed by the central",
-          (long long)(more > 0 ? more : 0));
+  asr_fmt_cut(p->error, sizeof(p->error), "%lld more refused parts not listed by the central",
+              (long long)(more > 0 ? more : 0));
   a->n++;
 }
 
@@ -208,7 +186,8 @@ asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out)
   out->id_reused = json_is_true(json_object_get(j, "id_reused"));
   out->readings_refused = member_int(j, "readings_refused", 0);
   out->events_refused = member_int(j, "events_refused", 0);
-  clean_copy(out->warning, sizeof(out->warning), json_string_value(json_object_get(j, "warning")));
+  asr_text_clean(out->warning, sizeof(out->warning),
+                 json_string_value(json_object_get(j, "warning")), ASR_TEXT_SPACE);
   for (size_t i = 0; i < n && out->n < ASR_UPLINK_PROBLEMS_MAX; i++) {
     if (!refused_entry(json_array_get(list, i), &out->problems[out->n]))
       continue;
@@ -221,10 +200,10 @@ asr_result asr_uplink_parse_answer(const char *body, asr_uplink_answer *out)
     asr_outbox_problem *p = &out->problems[out->n++];
 
     memset(p, 0, sizeof(*p));
-    asr_strlcpy(p->what, "id_reused", sizeof(p->what));
+    asr_strlcpy_cut(p->what, "id_reused", sizeof(p->what));
     p->t = -1;
-    asr_strlcpy(p->error, out->warning[0] ? out->warning : "the batch id was already committed",
-                sizeof(p->error));
+    asr_strlcpy_cut(p->error, out->warning[0] ? out->warning : "the batch id was already committed",
+                    sizeof(p->error));
   }
   json_decref(j);
   return ASR_OK;
@@ -241,22 +220,6 @@ void asr_uplink_answer_free(asr_uplink_answer *a)
 
 /* ---- enrolment ---- */
 
-/* Overwrites a buffer that held the site token. */
-static void wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-
-  while (n--)
-    *v++ = 0;
-}
-
-static bool hex_of(const char *s, size_t n)
-{
-  if (!s || strlen(s) != n)
-    return false;
-  return strspn(s, "0123456789abcdef") == n;
-}
-
 asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *out)
 {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
@@ -266,12 +229,12 @@ asr_result asr_uplink_parse_enrolment(const char *body, asr_uplink_enrolment *ou
   asr_result r = ASR_ERR_PROTOCOL;
 
   memset(out, 0, sizeof(*out));
-  if (id && strncmp(id, "ag_", 3) == 0 && hex_of(id + 3, 32) && hex_of(secret, 64)) {
-    asr_strlcpy(out->agent_id, id, sizeof(out->agent_id));
-    asr_strlcpy(out->secret, secret, sizeof(out->secret));
+  if (id && strncmp(id, "ag_", 3) == 0 && asr_hex_is(id + 3, 32) && asr_hex_is(secret, 64)) {
+    r = asr_strlcpy(out->agent_id, id, sizeof(out->agent_id)); /* 35 and 64 bytes: they fit */
+    if (!r)
+      r = asr_strlcpy(out->secret, secret, sizeof(out->secret));
     if (site && asr_strlcpy(out->site, site, sizeof(out->site)) != ASR_OK)
       out->site[0] = '\0';
-    r = ASR_OK;
   }
   json_decref(j);
   return r;
@@ -300,15 +263,15 @@ static asr_result enroll_answer(const asr_http_response *res, asr_uplink_enrolme
   if (res->status == 201 || res->status == 200) {
     if (asr_uplink_parse_enrolment(res->body, out) == ASR_OK)
       return ASR_OK;
-    asr_strlcpy(err, "the central's answer is not an enrolment (agent_id, secret)", n);
+    asr_strlcpy_cut(err, "the central's answer is not an enrolment (agent_id, secret)", n);
     return ASR_ERR_PROTOCOL;
   }
   answer_error(res->body, why, sizeof(why));
   if (res->status == 401 || res->status == 403) {
-    asr_fmt(err, n, "the central refused the site token (%ld): %s", res->status, why);
+    asr_fmt_cut(err, n, "the central refused the site token (%ld): %s", res->status, why);
     return ASR_ERR_AUTH;
   }
-  asr_fmt(err, n, "the central answered %ld: %s", res->status, why);
+  asr_fmt_cut(err, n, "the central answered %ld: %s", res->status, why);
   return ASR_ERR_PROTOCOL;
 }
 
@@ -332,11 +295,11 @@ asr_result asr_uplink_enroll(const asr_http_opts *o, const char *endpoint, const
   asr_log(ASR_LOG_INFO, "POST %s (enrolment)", url);
   r = asr_http_post(o, url, headers, body, strlen(body), &res);
   if (r)
-    asr_fmt(err, n, "%s: %s", url, res.error);
+    asr_fmt_cut(err, n, "%s: %s", url, res.error);
   else
     r = enroll_answer(&res, out, err, n);
   asr_log(ASR_LOG_INFO, "POST %s -> %ld %s", url, res.status, asr_result_str(r));
-  wipe(body, strlen(body));
+  asr_secret_wipe(body, strlen(body));
   free(body);
   asr_http_response_free(&res);
   return r;
@@ -372,8 +335,8 @@ static asr_result post_batch(run_ctx *x, const asr_outbox_batch *b, asr_http_res
     r = asr_fmt(sighdr, sizeof(sighdr), "X-ASR-Signature: %s", sig);
   if (r) {
     memset(res, 0, sizeof(*res));
-    asr_strlcpy(res->error, "cannot sign the request (is the stored secret intact?)",
-                sizeof(res->error));
+    asr_strlcpy_cut(res->error, "cannot sign the request (is the stored secret intact?)",
+                    sizeof(res->error));
     return ASR_ERR_INVALID;
   }
   return asr_http_post(&x->o->http, x->url, headers, b->body, b->body_len, res);
@@ -433,11 +396,11 @@ static void attempt_reason(asr_result net, const asr_http_response *res, char *o
   char why[200];
 
   if (net != ASR_OK) {
-    asr_strlcpy(out, res->error[0] ? res->error : asr_result_str(net), n);
+    asr_strlcpy_cut(out, res->error[0] ? res->error : asr_result_str(net), n);
     return;
   }
   answer_error(res->body, why, sizeof(why));
-  asr_fmt(out, n, "HTTP %ld: %s", res->status, why);
+  asr_fmt_cut(out, n, "HTTP %ld: %s", res->status, why);
 }
 
 /* Waits before a retry; false when the run's budget is spent. */
@@ -449,8 +412,8 @@ static bool wait_retry(run_ctx *x, const asr_outbox_batch *b, unsigned attempt, 
 
   asr_outbox_attempt_failed(x->st, b->seq, reason, asr_now() + (wait > 0 ? wait / 1000 : 0));
   if (wait < 0) {
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "gave up after %u %s: %s", attempt + 1,
-            asr_plural(attempt + 1, "attempt", "attempts"), reason);
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "gave up after %u %s: %s", attempt + 1,
+                asr_plural(attempt + 1, "attempt", "attempts"), reason);
     return false;
   }
   asr_log(ASR_LOG_INFO, "batch %s: %s; retrying in %lld ms", b->batch_id, reason, (long long)wait);
@@ -480,7 +443,7 @@ static asr_result on_refused(run_ctx *x, const asr_outbox_batch *b, asr_uplink_a
     asr_log(ASR_LOG_ERR, "the central refused our credentials: uploads stopped (%s)", reason);
     asr_outbox_set_stopped(x->st, reason);
     x->rep->stopped = true;
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "uploads stopped: %s", reason);
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "uploads stopped: %s", reason);
     return ASR_ERR_AUTH;
   case ASR_UPLINK_HOLD:
     asr_log(ASR_LOG_ERR, "batch %s held aside: %s", b->batch_id, reason);
@@ -488,7 +451,7 @@ static asr_result on_refused(run_ctx *x, const asr_outbox_batch *b, asr_uplink_a
     return asr_outbox_hold(x->st, b->seq, reason, asr_now());
   default:
     asr_outbox_attempt_failed(x->st, b->seq, reason, asr_now());
-    asr_strlcpy(x->rep->error, reason, sizeof(x->rep->error));
+    asr_strlcpy_cut(x->rep->error, reason, sizeof(x->rep->error));
     return ASR_ERR_AUTH;
   }
 }
@@ -600,8 +563,8 @@ static asr_result check_stopped(run_ctx *x)
     return asr_outbox_set_stopped(x->st, "");
   }
   x->rep->stopped = true;
-  asr_fmt(x->rep->error, sizeof(x->rep->error),
-          "uploads are stopped: %s (re-enroll, or upload --retry-auth)", s.stopped);
+  asr_fmt_cut(x->rep->error, sizeof(x->rep->error),
+              "uploads are stopped: %s (re-enroll, or upload --retry-auth)", s.stopped);
   return ASR_ERR_AUTH;
 }
 
@@ -620,10 +583,10 @@ static void finish_run(run_ctx *x, asr_result r)
   asr_outbox_status s;
 
   if (r == ASR_ERR_LIMIT && !x->rep->error[0])
-    asr_fmt(x->rep->error, sizeof(x->rep->error), "%zu %s held aside", x->rep->held,
-            asr_plural((long long)x->rep->held, "batch", "batches"));
+    asr_fmt_cut(x->rep->error, sizeof(x->rep->error), "%zu %s held aside", x->rep->held,
+                asr_plural((long long)x->rep->held, "batch", "batches"));
   else if (r && !x->rep->error[0])
-    asr_strlcpy(x->rep->error, asr_store_errmsg(x->st), sizeof(x->rep->error));
+    asr_strlcpy_cut(x->rep->error, asr_store_errmsg(x->st), sizeof(x->rep->error));
   if (r)
     asr_outbox_set_error(x->st, x->rep->error, asr_now());
   else

@@ -15,7 +15,7 @@
 #include "common/result.h"
 #include "store/outbox.h"
 #include "store/store.h"
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #define ASR_UPLINK_BACKOFF_BASE_MS 1000
 #define ASR_UPLINK_BACKOFF_CAP_MS 60000

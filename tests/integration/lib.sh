@@ -190,13 +190,15 @@ valid_utf8()
 }
 
 # no_control FILE: no C0 control bytes other than tab/newline (and the CR of a CRLF line end,
-# as RFC 4180 CSV has), no DEL, no C1 (U+0080..9F).
+# as RFC 4180 CSV has), no DEL, no C1 (U+0080..9F), no bidirectional control (LRM, RLM, ALM,
+# U+202A..202E, U+2066..2069) nor invisible ZWSP or BOM (a printer's text that reads
+# backwards or hides characters).
 no_control()
 {
   python3 - "$1" <<'EOF'
 import re, sys
 t = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace').replace('\r\n', '\n')
-bad = re.findall('[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]', t)
+bad = re.findall('[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]', t)
 if bad:
     print('#   control characters in %s: %r' % (sys.argv[1], sorted(set(bad))))
 sys.exit(1 if bad else 0)

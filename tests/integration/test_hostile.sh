@@ -2,7 +2,8 @@
 # test_hostile.sh: discover, poll, status and inspect the hostile printers (huge strings,
 # control characters, invalid UTF-8, absurd numbers, no supplies, a router, wrong types)
 # plus a UDP responder that answers garbage: never a crash (exit < 64, never 134/139), JSON
-# and UTF-8 valid, descriptions <= 255 bytes, no raw control characters in table output.
+# and UTF-8 valid, descriptions <= 255 bytes, no raw control characters, bidirectional
+# overrides or invisible characters in any output.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 itest_init hostile
@@ -83,6 +84,8 @@ jcheck "wrong types: level given as a string is not a number" "$O.json" \
   'all(s.get("level") is None or isinstance(s.get("level"), int) for x in d["devices"] for s in x.get("supplies") or [])'
 jcheck "control printer: no ESC anywhere in JSON strings" "$O.json" \
   '"\x1b" not in json.dumps(d, ensure_ascii=False)'
+jcheck "control printer: bidi overrides, isolates, ZWSP and ALM dropped from its text" "$O.json" \
+  'any(s.get("description") == "Fuser ,\"; DROP TABLE devices; -- x" for s in dev_by(d["devices"], "ip", "127.40.2.2").get("supplies") or [])'
 check "CSV parses with rows of one width" python3 - "$O.csv" <<'EOF'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1], encoding='utf-8', newline='')) if r]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_smtp.sh: uplink/smtp.c against a real SMTP server on loopback (aiosmtpd, driven by
+# test_smtp.sh: wire/smtp.c against a real SMTP server on loopback (aiosmtpd, driven by
 # tests/integration/smtpserver.py) through the tests/smtp_send program: a message arrives
 # byte for byte (headers, UTF-8 body, lines starting with "."), a refused recipient or
 # message is a permanent error, a deferral, a server that is down or silent a transient

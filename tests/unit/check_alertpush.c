@@ -8,6 +8,7 @@
 #include "common/device.h"
 #include "common/util.h"
 #include "store/events.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -42,8 +43,8 @@ static void add_event(const char *kind, int64_t t)
 
   ck_assert_msg(asr_store_open(db, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "AP1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "AP1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   ck_assert_int_eq(asr_store_save(st, &d, 161, NULL, t, &id), ASR_OK);
   ck_assert_int_eq(asr_events_add(st, id, t, kind, "detail"), ASR_OK);
@@ -59,9 +60,9 @@ START_TEST(test_hook)
   const int64_t t = 1800000000, daily = t + 30000;
 
   tu_tmpdir("alertpush", dir, sizeof(dir));
-  asr_fmt(db, sizeof(db), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(db, sizeof(db), "%s/agent.db", dir), ASR_OK);
   memset(&c, 0, sizeof(c));
-  asr_strlcpy(c.database, db, sizeof(c.database));
+  ck_assert_int_eq(asr_strlcpy(c.database, db, sizeof(c.database)), ASR_OK);
   add_event("replaced", t);
   c.alert_upload_immediate = 1;
   ck_assert_int_eq(asr_alert_push_after_poll(&p, &c, t, daily), daily); /* no alert event */
@@ -76,7 +77,8 @@ START_TEST(test_hook)
   add_event("alert:fedcba9876543210", t + 4000);
   ck_assert_int_eq(asr_alert_push_after_poll(&p, &c, t + 4000, daily), t + 4000);
   /* a store that cannot be opened changes nothing */
-  asr_strlcpy(c.database, "/nonexistent/dir/agent.db", sizeof(c.database));
+  ck_assert_int_eq(asr_strlcpy(c.database, "/nonexistent/dir/agent.db", sizeof(c.database)),
+                   ASR_OK);
   add_event("alert:1111111111111111", t + 9000);
   ck_assert_int_eq(asr_alert_push_after_poll(&p, &c, t + 9000, daily), daily);
   tu_rmtree(dir);

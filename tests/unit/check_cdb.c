@@ -51,7 +51,7 @@ static const char *const q_sql[Q_SLOTS] = {
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_cdb.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_cdb.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(lite_path, sizeof(lite_path), "%s/c.db", dir), ASR_OK);
 }

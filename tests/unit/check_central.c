@@ -15,14 +15,18 @@
 #include <unistd.h>
 
 #include "central/ccli.h"
+#include "central/ccli_ct.h"
+#include "central/ccli_meters.h"
+#include "central/ccli_rp.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/util.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define NOW INT64_C(1795000000)
 
@@ -30,7 +34,7 @@ static char dir[256], db_path[300];
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_central.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_central.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
@@ -41,7 +45,7 @@ static void teardown(void)
   const char *sfx[] = {"", "-wal", "-shm"};
 
   for (size_t i = 0; i < 3; i++) {
-    asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
     unlink(p);
   }
   rmdir(dir);
@@ -74,9 +78,9 @@ static json_t *make_batch(const char *aid, int seq, int ndev, int nread, int64_t
   char id[128], key[32];
   json_t *devs = json_array(), *reads = json_array();
 
-  asr_fmt(id, sizeof(id), "%s-%010d", aid, seq);
+  ck_assert_int_eq(asr_fmt(id, sizeof(id), "%s-%010d", aid, seq), ASR_OK);
   for (int d = 0; d < ndev; d++) {
-    asr_fmt(key, sizeof(key), "serial:D%d", d);
+    ck_assert_int_eq(asr_fmt(key, sizeof(key), "serial:D%d", d), ASR_OK);
     json_array_append_new(
         devs, json_pack("{s:s,s:s,s:s,s:{s:s,s:[s]},s:s,s:[{s:i,s:s,s:s,s:s},{s:i,s:s,s:n}]}",
                         "key", key, "serial", key + 7, "ip", "192.0.2.7", "status", "printer",
@@ -108,7 +112,7 @@ static int send_json(cstore *st, const cstore_agent *ag, const char *secret, jso
   ck_assert_int_eq(asr_gz_compress(text, strlen(text), &gz, &gzlen), ASR_OK);
   ck_assert_int_eq(asr_sign_request(secret, "POST", "/v1/batches", ts, gz, gzlen, sig, sizeof(sig)),
                    ASR_OK);
-  asr_fmt(tss, sizeof(tss), "%lld", (long long)ts);
+  ck_assert_int_eq(asr_fmt(tss, sizeof(tss), "%lld", (long long)ts), ASR_OK);
   ingest_request req = {0};
   req.body = gz;
   req.body_len = gzlen;
@@ -131,11 +135,12 @@ static const char *answer_str(const ingest_answer *ans, const char *field, char 
 
   ck_assert_ptr_nonnull(o);
   if (json_is_string(json_object_get(o, field)))
-    asr_strlcpy(buf, json_string_value(json_object_get(o, field)), n);
+    ck_assert_int_eq(asr_strlcpy(buf, json_string_value(json_object_get(o, field)), n), ASR_OK);
   else if (json_is_integer(json_object_get(o, field)))
-    asr_fmt(buf, n, "%lld", (long long)json_integer_value(json_object_get(o, field)));
+    ck_assert_int_eq(
+        asr_fmt(buf, n, "%lld", (long long)json_integer_value(json_object_get(o, field))), ASR_OK);
   else
-    asr_strlcpy(buf, "(none)", n);
+    ck_assert_int_eq(asr_strlcpy(buf, "(none)", n), ASR_OK);
   json_decref(o);
   return buf;
 }
@@ -178,7 +183,7 @@ START_TEST(test_handles_keep_locks)
   }
   ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
   ck_assert_int_eq(WEXITSTATUS(ws), 0);
-  asr_fmt(p, sizeof(p), "%s-wal", db_path);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s-wal", db_path), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), 0); /* a still holds the database open */
   ck_assert_int_eq(cstore_site_add(a, "two", "a@b", NULL, NOW, token, sizeof(token)), ASR_OK);
   b = open_store();
@@ -214,8 +219,10 @@ START_TEST(test_enroll)
   cstore *st = open_store();
 
   ck_assert_int_eq(cstore_site_add(st, "Site", "a@b", NULL, NOW, token, sizeof(token)), ASR_OK);
-  asr_fmt(body, sizeof(body),
-          "{\"site_token\":\"%s\",\"hostname\":\"h\",\"agent_version\":\"0.1\"}", token);
+  ck_assert_int_eq(asr_fmt(body, sizeof(body),
+                           "{\"site_token\":\"%s\",\"hostname\":\"h\",\"agent_version\":\"0.1\"}",
+                           token),
+                   ASR_OK);
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 201);
   answer_str(&ans, "agent_id", buf, sizeof(buf));
   ck_assert(strncmp(buf, "ag_", 3) == 0 && strlen(buf) == 35);
@@ -228,7 +235,9 @@ START_TEST(test_enroll)
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 201);
   ingest_answer_free(&ans);
   ck_assert_int_eq(cstore_count(st, "agents"), 2);
-  asr_strlcpy(body, "{\"site_token\":\"st_00000000000000000000000000000000\"}", sizeof(body));
+  ck_assert_int_eq(
+      asr_strlcpy(body, "{\"site_token\":\"st_00000000000000000000000000000000\"}", sizeof(body)),
+      ASR_OK);
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 401);
   ck_assert_ptr_nonnull(strstr(ans.body, "unknown site token"));
   ingest_answer_free(&ans);
@@ -360,7 +369,7 @@ static void set_path(json_t *doc, const char *path, const char *value)
   char buf[128], *save = NULL, *tok, *next;
   json_t *cur = doc, *v = value ? json_loads(value, JSON_DECODE_ANY, NULL) : NULL;
 
-  asr_strlcpy(buf, path, sizeof(buf));
+  ck_assert_int_eq(asr_strlcpy(buf, path, sizeof(buf)), ASR_OK);
   tok = strtok_r(buf, ".", &save);
   while ((next = strtok_r(NULL, ".", &save))) {
     cur = json_is_array(cur) ? json_array_get(cur, strtoul(tok, NULL, 10))
@@ -452,9 +461,11 @@ static int keep_problem(const cstore_problem_row *p, void *ctx)
 {
   (void)ctx;
   if (seen_problems++ == 0) {
-    asr_strlcpy(seen_problem.what, p->what, sizeof(seen_problem.what));
-    asr_strlcpy(seen_problem.device, p->device ? p->device : "", sizeof(seen_problem.device));
-    asr_strlcpy(seen_problem.agent, p->agent, sizeof(seen_problem.agent));
+    ck_assert_int_eq(asr_strlcpy(seen_problem.what, p->what, sizeof(seen_problem.what)), ASR_OK);
+    ck_assert_int_eq(
+        asr_strlcpy(seen_problem.device, p->device ? p->device : "", sizeof(seen_problem.device)),
+        ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(seen_problem.agent, p->agent, sizeof(seen_problem.agent)), ASR_OK);
     seen_problem.t = p->t;
   }
   return 0;
@@ -629,8 +640,8 @@ START_TEST(test_strings_unknown_heartbeat)
   ingest_answer_free(&ans);
   json_decref(b);
   /* a heartbeat: no devices, readings or events */
-  b = json_pack("{s:i,s:s,s:s,s:[],s:[],s:[]}", "protocol", 1, "batch_id",
-                (asr_fmt(buf, sizeof(buf), "%s-0000000002", ag.id), buf), "agent_id", ag.id,
+  ck_assert_int_eq(asr_fmt(buf, sizeof(buf), "%s-0000000002", ag.id), ASR_OK);
+  b = json_pack("{s:i,s:s,s:s,s:[],s:[],s:[]}", "protocol", 1, "batch_id", buf, "agent_id", ag.id,
                 "devices", "readings", "events");
   ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW, &ans), 200);
   ck_assert_ptr_nonnull(strstr(ans.body, "\"readings\":0"));
@@ -663,7 +674,8 @@ START_TEST(test_signature_checks)
   ck_assert_int_eq(send_json(st, &ag, ag.secret, b, NOW - ASR_SIGN_MAX_SKEW, &ans), 200);
   ingest_answer_free(&ans);
   stranger = ag;
-  asr_strlcpy(stranger.id, "ag_0123456789abcdef0123456789abcdef", sizeof(stranger.id));
+  ck_assert_int_eq(
+      asr_strlcpy(stranger.id, "ag_0123456789abcdef0123456789abcdef", sizeof(stranger.id)), ASR_OK);
   ck_assert_int_eq(send_json(st, &stranger, ag.secret, b, NOW, &ans), 401);
   ck_assert_ptr_nonnull(strstr(ans.body, "unknown agent"));
   ingest_answer_free(&ans);
@@ -712,7 +724,7 @@ START_TEST(test_size_limits)
   ck_assert_uint_lt(gzlen, INGEST_MAX_COMPRESSED);
   ck_assert_int_eq(
       asr_sign_request(ag.secret, "POST", "/v1/batches", NOW, gz, gzlen, sig, sizeof(sig)), ASR_OK);
-  asr_fmt(tss, sizeof(tss), "%lld", (long long)NOW);
+  ck_assert_int_eq(asr_fmt(tss, sizeof(tss), "%lld", (long long)NOW), ASR_OK);
   ingest_request req = {0};
   req.method = "POST";
   req.path = "/v1/batches";
@@ -873,7 +885,7 @@ START_TEST(test_concurrency)
 
   for (int i = 0; i < THREADS; i++) {
     char site[16];
-    asr_fmt(site, sizeof(site), "site%d", i);
+    ck_assert_int_eq(asr_fmt(site, sizeof(site), "site%d", i), ASR_OK);
     memset(&w[i], 0, sizeof(w[i]));
     enrol(st, site, &w[i].ag);
   }
@@ -925,10 +937,11 @@ static int http_post(uint16_t port, const char *path, const char *extra, const v
 {
   char head[1024];
 
-  asr_fmt(head, sizeof(head),
-          "POST %s HTTP/1.1\r\nHost: 127.50.0.1\r\nConnection: close\r\n%s"
-          "Content-Length: %zu\r\n\r\n",
-          path, extra, len);
+  ck_assert_int_eq(asr_fmt(head, sizeof(head),
+                           "POST %s HTTP/1.1\r\nHost: 127.50.0.1\r\nConnection: close\r\n%s"
+                           "Content-Length: %zu\r\n\r\n",
+                           path, extra, len),
+                   ASR_OK);
   return http_raw(port, head, body, len, resp, n);
 }
 
@@ -954,7 +967,7 @@ START_TEST(test_http_server)
   ck_assert_int_eq(central_server_start(&o, &sv, body, sizeof(body)), ASR_OK);
   port = central_server_port(sv);
   ck_assert_uint_gt(port, 0);
-  asr_fmt(body, sizeof(body), "{\"site_token\":\"%s\"}", token);
+  ck_assert_int_eq(asr_fmt(body, sizeof(body), "{\"site_token\":\"%s\"}", token), ASR_OK);
   ck_assert_int_eq(http_post(port, "/v1/enroll", "", body, strlen(body), resp, sizeof(resp)), 201);
   enr = json_loads(strstr(resp, "\r\n\r\n") + 4, 0, NULL);
   ck_assert_ptr_nonnull(enr);
@@ -963,10 +976,12 @@ START_TEST(test_http_server)
   ck_assert_int_eq(asr_gz_compress(text, strlen(text), &gz, &gzlen), ASR_OK);
   asr_sign_request(json_string_value(json_object_get(enr, "secret")), "POST", "/v1/batches", now,
                    gz, gzlen, sig, sizeof(sig));
-  asr_fmt(extra, sizeof(extra),
-          "X-ASR-Agent: %s\r\nX-ASR-Timestamp: %lld\r\nX-ASR-Signature: %s\r\n"
-          "Content-Type: application/json\r\nContent-Encoding: gzip\r\n",
-          json_string_value(json_object_get(enr, "agent_id")), (long long)now, sig);
+  ck_assert_int_eq(asr_fmt(extra, sizeof(extra),
+                           "X-ASR-Agent: %s\r\nX-ASR-Timestamp: %lld\r\nX-ASR-Signature: %s\r\n"
+                           "Content-Type: application/json\r\nContent-Encoding: gzip\r\n",
+                           json_string_value(json_object_get(enr, "agent_id")), (long long)now,
+                           sig),
+                   ASR_OK);
   ck_assert_int_eq(http_post(port, "/v1/batches", extra, gz, gzlen, resp, sizeof(resp)), 200);
   ck_assert_ptr_nonnull(strstr(resp, "\"status\":\"stored\""));
   ck_assert_ptr_nonnull(strstr(resp, "application/json"));

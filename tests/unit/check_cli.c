@@ -8,6 +8,7 @@
 #include "agent/cli.h"
 #include "agent/secret.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "tests/unit/testutil.h"
 
 static char tmpdir[200];

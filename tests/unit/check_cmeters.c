@@ -21,7 +21,7 @@ static char dir[256], db_path[300];
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_cmeters.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_cmeters.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
@@ -32,7 +32,7 @@ static void teardown(void)
   const char *sfx[] = {"", "-wal", "-shm"};
 
   for (size_t i = 0; i < 3; i++) {
-    asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
     unlink(p);
   }
   rmdir(dir);
@@ -59,7 +59,7 @@ static char *batch_text(const cstore_agent *ag, int seq, int proto, int64_t t, c
   char *s;
 
   ck_assert_ptr_nonnull(m);
-  asr_fmt(id, sizeof(id), "%s-%d", ag->id, seq);
+  ck_assert_int_eq(asr_fmt(id, sizeof(id), "%s-%d", ag->id, seq), ASR_OK);
   b = json_pack("{s:i,s:s,s:s,s:[{s:s,s:s,s:s}],s:[{s:i,s:I,s:I,s:o}]}", "protocol", proto,
                 "batch_id", id, "agent_id", ag->id, "devices", "key", "serial:M1", "serial", "M1",
                 "model", "Test MFP", "readings", "device", 0, "t", (json_int_t)t, "page_count",
@@ -104,9 +104,11 @@ static int collect(const cmeters_row *m, void *ctx)
   size_t n = strlen(c->text);
 
   c->rows++;
-  asr_fmt(c->text + n, sizeof(c->text) - n, "%s|%s|%s|%s|%lld|%lld|%lld|%lld|%s;", m->site,
-          m->device, m->meter, m->unit, (long long)m->start, (long long)m->end, (long long)m->usage,
-          (long long)m->flagged, m->last_flag);
+  ck_assert_int_eq(asr_fmt(c->text + n, sizeof(c->text) - n, "%s|%s|%s|%s|%lld|%lld|%lld|%lld|%s;",
+                           m->site, m->device, m->meter, m->unit, (long long)m->start,
+                           (long long)m->end, (long long)m->usage, (long long)m->flagged,
+                           m->last_flag),
+                   ASR_OK);
   return 0;
 }
 
@@ -267,7 +269,7 @@ START_TEST(test_too_many_meters)
 
   for (int i = 0; i < 65; i++) {
     char n[16];
-    asr_fmt(n, sizeof(n), "m%d", i);
+    ck_assert_int_eq(asr_fmt(n, sizeof(n), "m%d", i), ASR_OK);
     json_array_append_new(arr, json_pack("{s:s,s:i}", "name", n, "value", i));
   }
   char *text = json_dumps(arr, JSON_COMPACT);

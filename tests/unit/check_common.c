@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/buf.h"
 #include "common/cred.h"
+#include "common/date.h"
 #include "common/device.h"
 #include "common/platform.h"
 #include "common/result.h"
@@ -25,6 +27,14 @@ START_TEST(test_strlcpy)
   ck_assert_int_eq(asr_strlcpy(buf, "", sizeof(buf)), ASR_OK);
   ck_assert_str_eq(buf, "");
   ck_assert_int_eq(asr_strlcpy(buf, "x", 0), ASR_ERR_TOO_LARGE);
+  /* the deliberate forms: the cut text, no result */
+  asr_strlcpy_cut(buf, "hello world", sizeof(buf));
+  ck_assert_str_eq(buf, "hello");
+  asr_fmt_cut(buf, sizeof(buf), "%d%s", 1234, "567");
+  ck_assert_str_eq(buf, "12345");
+  asr_fmt_cut(buf, 0, "x"); /* nothing to write: nothing written */
+  asr_strlcpy_cut(buf, "x", 0);
+  ck_assert_str_eq(buf, "12345");
 }
 END_TEST
 
@@ -48,6 +58,75 @@ START_TEST(test_fmt_append)
   ck_assert_int_eq(asr_append(buf, sizeof(buf), &len, "%s", "q"), ASR_ERR_TOO_LARGE);
   ck_assert_str_eq(buf, "abc12xy");
   ck_assert_uint_eq(len, 7);
+}
+END_TEST
+
+/* The growing buffer: bytes (NULs too), its bound and never more memory than max + 1, a
+ * failure that sticks until a reset, a reset that keeps the memory. */
+START_TEST(test_buf)
+{
+  asr_buf b = {.max = 3000};
+  char big[2000], *out;
+  char *kept;
+
+  memset(big, 'x', sizeof(big));
+  asr_buf_add(&b, "a\0b", 3);
+  ck_assert_uint_eq(b.len, 3);
+  ck_assert_mem_eq(b.p, "a\0b", 4);
+  asr_buf_add(&b, big, sizeof(big));
+  ck_assert_int_eq(b.err, ASR_OK);
+  ck_assert_uint_le(b.cap, 3001);    /* 4096 would be the next power of two */
+  asr_buf_add(&b, big, sizeof(big)); /* 4003 > 3000 */
+  ck_assert_int_eq(b.err, ASR_ERR_LIMIT);
+  ck_assert_uint_eq(b.len, 2003);
+  asr_buf_puts(&b, "y"); /* the failure sticks */
+  ck_assert_uint_eq(b.len, 2003);
+  kept = b.p;
+  asr_buf_reset(&b);
+  ck_assert_int_eq(b.err, ASR_OK);
+  ck_assert_uint_eq(b.len, 0);
+  ck_assert_ptr_eq(b.p, kept);
+  asr_buf_printf(&b, "%d-%s", 42, "z");
+  ck_assert_int_eq(asr_buf_finish(&b, &out), ASR_OK);
+  ck_assert_str_eq(out, "42-z");
+  ck_assert_uint_eq(b.max, 3000);
+  free(out);
+}
+END_TEST
+
+START_TEST(test_secret_wipe)
+{
+  char secret[16] = "pass phrase";
+  static const char zero[16];
+
+  asr_secret_wipe(secret, sizeof(secret));
+  ck_assert_mem_eq(secret, zero, sizeof(zero));
+  asr_secret_wipe(NULL, 0); /* nothing to wipe is fine */
+}
+END_TEST
+
+START_TEST(test_hex)
+{
+  unsigned char b[4] = {0x00, 0x9f, 0xa0, 0xff}, back[4];
+  char hex[9];
+
+  asr_hex_encode(b, sizeof(b), hex);
+  ck_assert_str_eq(hex, "009fa0ff");
+  ck_assert_int_eq(asr_hex_decode(hex, back, sizeof(back)), 4);
+  ck_assert_mem_eq(back, b, sizeof(b));
+  ck_assert_int_eq(asr_hex_decode("009FA0FF", back, sizeof(back)), 4); /* either case */
+  ck_assert_mem_eq(back, b, sizeof(b));
+  ck_assert_int_eq(asr_hex_decode("", back, sizeof(back)), 0);
+  ck_assert_int_eq(asr_hex_decode("abc", back, sizeof(back)), -1);        /* odd */
+  ck_assert_int_eq(asr_hex_decode("0g", back, sizeof(back)), -1);         /* not a digit */
+  ck_assert_int_eq(asr_hex_decode(" 0a", back, sizeof(back)), -1);        /* no blanks */
+  ck_assert_int_eq(asr_hex_decode("0011223344", back, sizeof(back)), -1); /* too long */
+  ck_assert(asr_hex_is("00ff", 4));
+  ck_assert(!asr_hex_is("00FF", 4)); /* keys and secrets are lower case */
+  ck_assert(!asr_hex_is("00ff", 5));
+  ck_assert(!asr_hex_is(NULL, 0));
+  ck_assert_int_eq(asr_hex_val('F'), 15);
+  ck_assert_int_eq(asr_hex_val('g'), -1);
 }
 END_TEST
 
@@ -552,6 +631,9 @@ int main(void)
   tcase_add_test(tc, test_platform_restrict);
   tcase_add_test(tc, test_install_lock);
   tcase_add_test(tc, test_fmt_append);
+  tcase_add_test(tc, test_buf);
+  tcase_add_test(tc, test_hex);
+  tcase_add_test(tc, test_secret_wipe);
   tcase_add_test(tc, test_parse_i64);
   tcase_add_test(tc, test_parse_uint);
   tcase_add_test(tc, test_time);

@@ -21,15 +21,15 @@ static void collect(const char *msg, void *ctx)
 {
   (void)ctx;
   if (n_errs < 64)
-    asr_strlcpy(errs[n_errs], msg, sizeof(errs[0]));
+    ck_assert_int_eq(asr_strlcpy(errs[n_errs], msg, sizeof(errs[0])), ASR_OK);
   n_errs++;
 }
 
 static void setup(void)
 {
   tu_tmpdir("check_config", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir);
-  asr_fmt(secrets, sizeof(secrets), "%s/secrets", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir), ASR_OK);
+  ck_assert_int_eq(asr_fmt(secrets, sizeof(secrets), "%s/secrets", dir), ASR_OK);
   n_errs = 0;
 }
 
@@ -63,7 +63,7 @@ static void bad(const char *text, int line, const char *want)
 
   ck_assert_int_eq(load(text), ASR_ERR_PARSE);
   ck_assert_uint_eq(n_errs, 1);
-  asr_fmt(full, sizeof(full), "%s:%d: %s", path, line, want);
+  ck_assert_int_eq(asr_fmt(full, sizeof(full), "%s:%d: %s", path, line, want), ASR_OK);
   ck_assert_str_eq(errs[0], full);
 }
 
@@ -235,9 +235,11 @@ START_TEST(test_windows)
   for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
     char text[100], want[200];
 
-    asr_fmt(text, sizeof(text), "upload_window %s\n", no[i]);
-    asr_fmt(want, sizeof(want), "upload_window: '%s': expected HH:MM-HH:MM (UTC, 00:00 to 23:59)",
-            no[i]);
+    ck_assert_int_eq(asr_fmt(text, sizeof(text), "upload_window %s\n", no[i]), ASR_OK);
+    ck_assert_int_eq(asr_fmt(want, sizeof(want),
+                             "upload_window: '%s': expected HH:MM-HH:MM (UTC, 00:00 to 23:59)",
+                             no[i]),
+                     ASR_OK);
     bad(text, 1, want);
   }
 }
@@ -363,10 +365,12 @@ START_TEST(test_unknown_duplicate_secrets)
   for (size_t i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
     char text[100], want[200];
 
-    asr_fmt(text, sizeof(text), "%s hunter2hunter2\n", secret_names[i]);
-    asr_fmt(want, sizeof(want),
-            "%s: secrets do not belong in this file: put them in the 0600 secrets_file",
-            secret_names[i]);
+    ck_assert_int_eq(asr_fmt(text, sizeof(text), "%s hunter2hunter2\n", secret_names[i]), ASR_OK);
+    ck_assert_int_eq(
+        asr_fmt(want, sizeof(want),
+                "%s: secrets do not belong in this file: put them in the 0600 secrets_file",
+                secret_names[i]),
+        ASR_OK);
     bad(text, 1, want);
     ck_assert_ptr_null(strstr(errs[0], "hunter2"));
   }
@@ -412,7 +416,7 @@ START_TEST(test_lines)
   for (size_t i = 0; i < 3; i++) {
     char pre[400];
 
-    asr_fmt(pre, sizeof(pre), "%s:%zu: ", path, i + 1);
+    ck_assert_int_eq(asr_fmt(pre, sizeof(pre), "%s:%zu: ", path, i + 1), ASR_OK);
     ck_assert_int_eq(strncmp(errs[i], pre, strlen(pre)), 0);
   }
 }
@@ -420,7 +424,7 @@ END_TEST
 
 START_TEST(test_missing_file)
 {
-  asr_fmt(path, sizeof(path), "%s/none.conf", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/none.conf", dir), ASR_OK);
   ck_assert_int_eq(asr_conf_load(path, &c, collect, NULL), ASR_ERR_NOT_FOUND);
   ck_assert_uint_eq(n_errs, 1);
   ck_assert_ptr_nonnull(strstr(errs[0], "none.conf: "));
@@ -432,8 +436,10 @@ START_TEST(test_secrets_file)
   char text[400];
   asr_result r;
 
-  asr_fmt(text, sizeof(text), "secrets_file %s\nv3_user u\nv3_auth_proto SHA\nv3_priv_proto AES\n",
-          secrets);
+  ck_assert_int_eq(asr_fmt(text, sizeof(text),
+                           "secrets_file %s\nv3_user u\nv3_auth_proto SHA\nv3_priv_proto AES\n",
+                           secrets),
+                   ASR_OK);
   good(text);
   write_file(secrets, "# v3\nauth = an auth phrase\npriv=a priv phrase\n", 45, 0600);
   n_errs = 0;
@@ -448,15 +454,18 @@ START_TEST(test_secrets_file)
   }
   write_file(secrets, "auth = an auth phrase\n", 22, 0600);
   ck_assert_int_eq(asr_conf_check_secrets(&c, collect, NULL), ASR_ERR_SECRET);
-  asr_fmt(text, sizeof(text), "%s: no 'priv = ...' line, and v3_priv_proto is set", secrets);
+  ck_assert_int_eq(
+      asr_fmt(text, sizeof(text), "%s: no 'priv = ...' line, and v3_priv_proto is set", secrets),
+      ASR_OK);
   ck_assert_str_eq(errs[0], text);
   n_errs = 0;
   write_file(secrets, "auth = an auth phrase\nhunter2\npriv = short\n", 42, 0600);
   r = asr_conf_check_secrets(&c, collect, NULL);
   ck_assert_int_eq(r, ASR_ERR_SECRET);
   ck_assert_uint_eq(n_errs, 2);
-  asr_fmt(text, sizeof(text), "%s:2: expected 'auth = PASS PHRASE' or 'priv = PASS PHRASE'",
-          secrets);
+  ck_assert_int_eq(asr_fmt(text, sizeof(text),
+                           "%s:2: expected 'auth = PASS PHRASE' or 'priv = PASS PHRASE'", secrets),
+                   ASR_OK);
   ck_assert_str_eq(errs[0], text);
   ck_assert_ptr_nonnull(strstr(errs[1], ":3: priv: pass phrase shorter than 8"));
   ck_assert_ptr_null(strstr(errs[0], "hunter2"));
@@ -478,10 +487,10 @@ START_TEST(test_not_reloadable)
   b.n_targets = 1;
   asr_conf_not_reloadable(&a, &b, out, sizeof(out));
   ck_assert_str_eq(out, "");
-  asr_strlcpy(b.database, "/other.db", sizeof(b.database));
+  ck_assert_int_eq(asr_strlcpy(b.database, "/other.db", sizeof(b.database)), ASR_OK);
   asr_conf_not_reloadable(&a, &b, out, sizeof(out));
   ck_assert_str_eq(out, "database");
-  asr_strlcpy(b.secrets_file, "/s", sizeof(b.secrets_file));
+  ck_assert_int_eq(asr_strlcpy(b.secrets_file, "/s", sizeof(b.secrets_file)), ASR_OK);
   asr_conf_not_reloadable(&a, &b, out, sizeof(out));
   ck_assert_str_eq(out, "database, secrets_file");
 }
@@ -510,7 +519,7 @@ START_TEST(test_packaged_file)
     for (size_t i = 0; i < asr_conf_directive_count(); i++) {
       char want[100];
 
-      asr_fmt(want, sizeof(want), "\n#%s ", asr_conf_directive_name(i));
+      ck_assert_int_eq(asr_fmt(want, sizeof(want), "\n#%s ", asr_conf_directive_name(i)), ASR_OK);
       ck_assert_msg(strstr(text, want) != NULL, "%s missing", asr_conf_directive_name(i));
     }
   }

@@ -20,18 +20,18 @@ static void collect(const char *msg, void *ctx)
 {
   (void)ctx;
   if (n_errs < 32)
-    asr_strlcpy(errs[n_errs], msg, sizeof(errs[0]));
+    ck_assert_int_eq(asr_strlcpy(errs[n_errs], msg, sizeof(errs[0])), ASR_OK);
   n_errs++;
 }
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_confwrite.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_confwrite.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir);
-  asr_fmt(dbdir, sizeof(dbdir), "%s/db", dir);
-  asr_fmt(token, sizeof(token), "%s/db/site-token", dir);
-  asr_fmt(puser, sizeof(puser), "%s/proxy-user", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir), ASR_OK);
+  ck_assert_int_eq(asr_fmt(dbdir, sizeof(dbdir), "%s/db", dir), ASR_OK);
+  ck_assert_int_eq(asr_fmt(token, sizeof(token), "%s/db/site-token", dir), ASR_OK);
+  ck_assert_int_eq(asr_fmt(puser, sizeof(puser), "%s/proxy-user", dir), ASR_OK);
   memset(&props, 0, sizeof(props));
   n_errs = 0;
 }
@@ -44,7 +44,7 @@ static void teardown(void)
   rmdir(dbdir);
   unlink(puser);
   unlink(path);
-  asr_fmt(p, sizeof(p), "%s.new", path);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.new", path), ASR_OK);
   unlink(p);
   rmdir(dir);
 }
@@ -77,7 +77,9 @@ static void base_conf(const char *extra)
 {
   char text[1024];
 
-  asr_fmt(text, sizeof(text), "# by hand\ndatabase %s/agent.db\nlog_level debug\n%s", dbdir, extra);
+  ck_assert_int_eq(asr_fmt(text, sizeof(text),
+                           "# by hand\ndatabase %s/agent.db\nlog_level debug\n%s", dbdir, extra),
+                   ASR_OK);
   write_text(path, text);
 }
 
@@ -154,7 +156,7 @@ START_TEST(test_check_values)
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     memset(&props, 0, sizeof(props));
     n_errs = 0;
-    asr_strlcpy(props.v[bad[i].p], bad[i].v, sizeof(props.v[0]));
+    ck_assert_int_eq(asr_strlcpy(props.v[bad[i].p], bad[i].v, sizeof(props.v[0])), ASR_OK);
     ck_assert_int_eq(asr_confwrite_check(&props, collect, NULL), ASR_ERR_INVALID);
     ck_assert_uint_eq(n_errs, 1);
     ck_assert_msg(strstr(errs[0], bad[i].says), "%zu: %s", i, errs[0]);
@@ -268,7 +270,7 @@ START_TEST(test_bad_changes_nothing)
   read_text(path, after, sizeof(after));
   ck_assert_str_eq(before, after);
   ck_assert_int_eq(access(token, F_OK), -1);
-  asr_fmt(tmp, sizeof(tmp), "%s.new", path);
+  ck_assert_int_eq(asr_fmt(tmp, sizeof(tmp), "%s.new", path), ASR_OK);
   ck_assert_int_eq(access(tmp, F_OK), -1);
   /* too many targets for the configuration: refused by the parser */
   memset(&props, 0, sizeof(props));
@@ -293,19 +295,19 @@ START_TEST(test_new_file_and_import)
   ck_assert_int_eq(asr_conf_load(path, &c, collect, NULL), ASR_OK);
   ck_assert_str_eq(c.endpoint, "https://c.example/asr");
   /* a missing folder is created, private; two missing levels are an error */
-  asr_fmt(p, sizeof(p), "%s/new/asr-agent.conf", dir);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/new/asr-agent.conf", dir), ASR_OK);
   ck_assert_int_eq(asr_confwrite_apply(p, &props, collect, NULL), ASR_OK);
   {
     struct stat st;
     char d[340];
 
-    asr_fmt(d, sizeof(d), "%s/new", dir);
+    ck_assert_int_eq(asr_fmt(d, sizeof(d), "%s/new", dir), ASR_OK);
     ck_assert_int_eq(stat(d, &st), 0);
     ck_assert_int_eq(st.st_mode & 077, 0);
     unlink(p);
     rmdir(d);
   }
-  asr_fmt(p, sizeof(p), "%s/nope/deeper/asr-agent.conf", dir);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/nope/deeper/asr-agent.conf", dir), ASR_OK);
   ck_assert_int_eq(asr_confwrite_apply(p, &props, collect, NULL), ASR_ERR_IO);
   /* POSIX has no installer values */
   ck_assert_int_eq(asr_confwrite_import(path, true, collect, NULL), ASR_ERR_NOT_FOUND);
@@ -331,9 +333,9 @@ START_TEST(test_save_undo_commit)
   ck_assert_str_eq(before, after);
   ck_assert_int_eq(access(token, F_OK), -1); /* did not exist before: deleted */
   ck_assert_int_eq(access(puser, F_OK), -1);
-  asr_fmt(p, sizeof(p), "%s.rollback", path);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback", path), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1); /* no copy left */
-  asr_fmt(p, sizeof(p), "%s.rollback-none", token);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback-none", token), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1);
   /* undo without a save: nothing changes */
   ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
@@ -346,9 +348,9 @@ START_TEST(test_save_undo_commit)
   read_text(path, after, sizeof(after));
   ck_assert_ptr_nonnull(strstr(after, "endpoint https://new.example/asr\n"));
   ck_assert_int_eq(access(token, F_OK), 0);
-  asr_fmt(p, sizeof(p), "%s.rollback", path);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback", path), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1);
-  asr_fmt(p, sizeof(p), "%s.rollback-none", puser);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback-none", puser), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1);
   ck_assert_uint_eq(n_errs, 0);
 }
@@ -387,11 +389,11 @@ START_TEST(test_undo_keeps_log)
 {
   char log[340], p[360], text[256];
 
-  asr_fmt(log, sizeof(log), "%s/asr-agent.log", dir);
+  ck_assert_int_eq(asr_fmt(log, sizeof(log), "%s/asr-agent.log", dir), ASR_OK);
   base_conf("");
   write_text(log, "before\n");
   ck_assert_int_eq(asr_confwrite_save(path, collect, NULL), ASR_OK);
-  asr_fmt(p, sizeof(p), "%s.rollback", log);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback", log), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1); /* no copy of the log */
   write_text(log, "before\nthe service logged this\n");
   set("ENDPOINT=https://new.example/asr");
@@ -405,7 +407,7 @@ START_TEST(test_undo_keeps_log)
   write_text(log, "new\n");
   ck_assert_int_eq(asr_confwrite_undo(path, collect, NULL), ASR_OK);
   ck_assert_int_eq(access(log, F_OK), 0);
-  asr_fmt(p, sizeof(p), "%s.rollback-none", log);
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s.rollback-none", log), ASR_OK);
   ck_assert_int_eq(access(p, F_OK), -1);
   unlink(log);
   ck_assert_uint_eq(n_errs, 0);
@@ -418,10 +420,11 @@ START_TEST(test_token_path)
   char out[600];
 
   asr_conf_defaults(&c);
-  asr_strlcpy(c.database, "/var/lib/asr-agent/agent.db", sizeof(c.database));
+  ck_assert_int_eq(asr_strlcpy(c.database, "/var/lib/asr-agent/agent.db", sizeof(c.database)),
+                   ASR_OK);
   ck_assert_int_eq(asr_conf_token_path(&c, out, sizeof(out)), ASR_OK);
   ck_assert_str_eq(out, "/var/lib/asr-agent/site-token");
-  asr_strlcpy(c.database, "agent.db", sizeof(c.database)); /* no folder */
+  ck_assert_int_eq(asr_strlcpy(c.database, "agent.db", sizeof(c.database)), ASR_OK); /* no folder */
   ck_assert_int_eq(asr_conf_token_path(&c, out, sizeof(out)), ASR_OK);
   ck_assert_str_eq(out, "site-token");
   ck_assert_int_eq(asr_conf_token_path(&c, out, 10), ASR_ERR_TOO_LARGE);

@@ -19,7 +19,7 @@
 #include "central/cstore_conf.h"
 #include "central/ingest.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #define T0 INT64_C(1795000000)
 #define COMM "pub-s3cret"
@@ -33,7 +33,7 @@ static void setup(void)
   char err[256], token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX];
   cstore *st = NULL;
 
-  asr_strlcpy(dir, "/tmp/check_csiteconf.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_csiteconf.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
   ck_assert_int_eq(asr_fmt(in_path, sizeof(in_path), "%s/stdin", dir), ASR_OK);
@@ -51,7 +51,7 @@ static void teardown(void)
   const char *sfx[] = {"", "-wal", "-shm", ".key"};
 
   for (size_t i = 0; i < 4; i++) {
-    asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
     unlink(p);
   }
   unlink(in_path);
@@ -96,10 +96,12 @@ static json_t *checkin_report(const cstore_agent *ag, const char *error)
   json_t *a, *doc;
   const char *text;
 
-  asr_fmt(body, sizeof(body),
-          "{\"agent_id\":\"%s\",\"applied\":0,\"error\":\"%s\",\"error_version\":%d}", ag->id,
-          error, error[0] ? 1 : 0);
-  asr_fmt(ts, sizeof(ts), "%lld", (long long)now);
+  ck_assert_int_eq(
+      asr_fmt(body, sizeof(body),
+              "{\"agent_id\":\"%s\",\"applied\":0,\"error\":\"%s\",\"error_version\":%d}", ag->id,
+              error, error[0] ? 1 : 0),
+      ASR_OK);
+  ck_assert_int_eq(asr_fmt(ts, sizeof(ts), "%lld", (long long)now), ASR_OK);
   ck_assert_int_eq(asr_sign_request(ag->secret, "POST", CSITECONF_PATH, now, body, strlen(body),
                                     sig, sizeof(sig)),
                    ASR_OK);
@@ -189,7 +191,7 @@ START_TEST(test_site_and_agent_values)
   ck_assert_str_eq(value_of(doc, "values", "community"), COMM);
   json_decref(doc);
   /* the secrets are nowhere in clear in the database (nor its WAL) */
-  asr_fmt(wal, sizeof(wal), "%s-wal", db_path);
+  ck_assert_int_eq(asr_fmt(wal, sizeof(wal), "%s-wal", db_path), ASR_OK);
   ck_assert(!file_holds(db_path, COMM) && !file_holds(db_path, PASS));
   ck_assert(!file_holds(wal, COMM) && !file_holds(wal, PASS));
 }
@@ -253,7 +255,7 @@ static int count_row(const cstore_conf_audit *a, void *ctx)
 
 static int agent_error(const cstore_conf_agent *g, void *ctx)
 {
-  asr_strlcpy(ctx, g->error ? g->error : "", 200);
+  ck_assert_int_eq(asr_strlcpy(ctx, g->error ? g->error : "", 200), ASR_OK);
   return 0;
 }
 

@@ -34,7 +34,7 @@ static int64_t feed_secs = 3600; /* time of day of the readings feed() stores */
 static void setup(void)
 {
   feed_secs = 3600;
-  asr_strlcpy(dir, "/tmp/check_engine.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_engine.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
@@ -45,7 +45,7 @@ static void teardown(void)
   const char *sfx[] = {"", "-wal", "-shm", ".rules", ".pw"};
 
   for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-    asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
     unlink(p);
   }
   rmdir(dir);
@@ -65,7 +65,7 @@ static void enrol(cstore *st, const char *site, cstore_agent *ag)
 {
   char token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX], contact[64];
 
-  asr_fmt(contact, sizeof(contact), "ops@%s.example", site);
+  ck_assert_int_eq(asr_fmt(contact, sizeof(contact), "ops@%s.example", site), ASR_OK);
   ck_assert_int_eq(cstore_site_add(st, site, contact, NULL, NOW, token, sizeof(token)), ASR_OK);
   ck_assert_int_eq(cstore_enroll(st, token, "host", "0.1.0", NOW, ag, name, sizeof(name)), ASR_OK);
 }
@@ -96,8 +96,8 @@ static void feed(cstore *st, const cstore_agent *ag, const char *serial, int fro
   cstore_reading *rd = calloc(n, sizeof(*rd));
   cstore_applied res;
 
-  asr_fmt(key, sizeof(key), "serial:%s", serial);
-  asr_fmt(bid, sizeof(bid), "%s-%d", ag->id, ++seq);
+  ck_assert_int_eq(asr_fmt(key, sizeof(key), "serial:%s", serial), ASR_OK);
+  ck_assert_int_eq(asr_fmt(bid, sizeof(bid), "%s-%d", ag->id, ++seq), ASR_OK);
   for (size_t i = 0; i < n; i++) {
     int64_t level = start - use * (from + (int64_t)i);
     lv[i] = (cstore_level){1, true, true, true, level < 0 ? 0 : level, CAP, 0};
@@ -132,9 +132,11 @@ static int collect(const cstore_order_row *o, void *ctx)
 
   if (s->n < 8) {
     s->ids[s->n] = o->id;
-    asr_strlcpy(s->states[s->n], o->state, sizeof(s->states[0]));
+    ck_assert_int_eq(asr_strlcpy(s->states[s->n], o->state, sizeof(s->states[0])), ASR_OK);
     s->lines[s->n] = o->n_lines;
-    asr_strlcpy(s->serial0[s->n], o->n_lines ? o->lines[0].serial : "", sizeof(s->serial0[0]));
+    ck_assert_int_eq(
+        asr_strlcpy(s->serial0[s->n], o->n_lines ? o->lines[0].serial : "", sizeof(s->serial0[0])),
+        ASR_OK);
   }
   s->n++;
   return 0;
@@ -362,7 +364,7 @@ START_TEST(test_rules_file)
   char path[400], err[512];
   asr_rp_conf c;
 
-  asr_fmt(path, sizeof(path), "%s.rules", db_path);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s.rules", db_path), ASR_OK);
   asr_rp_conf_default(&c);
   write_file(path,
              "# rules\ntrigger_days = 28\n\nconsolidate = no # one device per order\n"
@@ -595,7 +597,7 @@ static void tf_report(tfleet *f, int day)
                                        .colorant_std = s->std};
       lv[nd][k] = (cstore_level){k + 1, true, true, true, l, s->cap, (int)(l * 100 / s->cap)};
     }
-    asr_fmt(keys[nd], sizeof(keys[nd]), "serial:%s", d->serial);
+    ck_assert_int_eq(asr_fmt(keys[nd], sizeof(keys[nd]), "serial:%s", d->serial), ASR_OK);
     devs[nd] = (cstore_dev){.key = keys[nd],
                             .serial = d->serial,
                             .model = "M1",
@@ -612,7 +614,7 @@ static void tf_report(tfleet *f, int day)
   }
   if (nd == 0)
     return;
-  asr_fmt(bid, sizeof(bid), "%s-tf%d", f->ag.id, ++seq);
+  ck_assert_int_eq(asr_fmt(bid, sizeof(bid), "%s-tf%d", f->ag.id, ++seq), ASR_OK);
   cstore_batch b = {.batch_id = bid,
                     .agent_id = f->ag.id,
                     .created_at = (D0 + day) * 86400 + 7200,
@@ -733,9 +735,9 @@ static int tf_lines_cb(const cstore_order_row *o, void *ctx)
     l->order = o->id;
     l->line = o->lines[k].line;
     l->day = (int)(o->day - D0);
-    asr_strlcpy(l->serial, o->lines[k].serial, sizeof(l->serial));
-    asr_strlcpy(l->reason, o->lines[k].reason, sizeof(l->reason));
-    asr_strlcpy(l->state, o->lines[k].state, sizeof(l->state));
+    ck_assert_int_eq(asr_strlcpy(l->serial, o->lines[k].serial, sizeof(l->serial)), ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(l->reason, o->lines[k].reason, sizeof(l->reason)), ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(l->state, o->lines[k].state, sizeof(l->state)), ASR_OK);
     l->supply = o->lines[k].supply_index;
     l->quantity = o->lines[k].quantity;
   }
@@ -1052,8 +1054,8 @@ static int orders_contacts_cb(const cstore_order_row *o, void *ctx)
   contacts_seen *c = ctx;
 
   if (c->n < 4) {
-    asr_strlcpy(c->email[c->n], o->contact, sizeof(c->email[0]));
-    asr_strlcpy(c->address[c->n], o->address, sizeof(c->address[0]));
+    ck_assert_int_eq(asr_strlcpy(c->email[c->n], o->contact, sizeof(c->email[0])), ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(c->address[c->n], o->address, sizeof(c->address[0])), ASR_OK);
     c->n++;
   }
   return 0;
@@ -1288,7 +1290,7 @@ START_TEST(test_notify_errors)
   ck_assert_int_eq(cnotify_backoff(1), CNOTIFY_BACKOFF_MIN);
   ck_assert_int_eq(cnotify_backoff(2), 2 * CNOTIFY_BACKOFF_MIN);
   ck_assert_int_eq(cnotify_backoff(40), CNOTIFY_BACKOFF_MAX);
-  asr_fmt(path, sizeof(path), "%s.pw", db_path);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s.pw", db_path), ASR_OK);
   write_file(path, "s3cret\n", 0644);
   ck_assert_int_eq(cnotify_read_password(path, pw, sizeof(pw), err, sizeof(err)), ASR_ERR_SECRET);
   ck_assert_msg(strstr(err, "readable by others") && !strstr(err, "s3cret"), "%s", err);
@@ -1400,7 +1402,7 @@ START_TEST(test_notify_concurrent)
   pthread_t th;
   cnotify_report rep;
 
-  asr_fmt(url, sizeof(url), "smtp://127.0.0.1:%d", silent_server(&fd));
+  ck_assert_int_eq(asr_fmt(url, sizeof(url), "smtp://127.0.0.1:%d", silent_server(&fd)), ASR_OK);
   asr_smtp_conf c = {.url = url, .from = "central@provider.test", .timeout_ms = 2000};
   flush_job j = {.st = a, .c = &c};
   ck_assert_int_eq(
@@ -1433,7 +1435,7 @@ START_TEST(test_engine_instance)
   ck_assert_int_eq(cstore_rp_instance(st, &i2), ASR_OK);
   ck_assert(i1 > 0);
   ck_assert_int_eq(i1, i2);
-  asr_fmt(other_path, sizeof(other_path), "%s/other.db", dir);
+  ck_assert_int_eq(asr_fmt(other_path, sizeof(other_path), "%s/other.db", dir), ASR_OK);
   ck_assert_msg(cstore_open(other_path, &o, err, sizeof(err)) == ASR_OK, "%s", err);
   ck_assert_int_eq(cstore_rp_instance(o, &other), ASR_OK);
   ck_assert(other > 0 && other != i1);
@@ -1441,7 +1443,7 @@ START_TEST(test_engine_instance)
   const char *sfx[] = {"", "-wal", "-shm"};
   for (size_t k = 0; k < 3; k++) {
     char p[420];
-    asr_fmt(p, sizeof(p), "%s%s", other_path, sfx[k]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", other_path, sfx[k]), ASR_OK);
     unlink(p);
   }
 
@@ -1453,7 +1455,8 @@ START_TEST(test_engine_instance)
   enrol(st, "inst", &ag);
   feed(st, &ag, "I1", 0, 9, 9000, 300, (D0 + 9) * 86400 + 7200);
   ck_assert_uint_eq(run_day(st, &c, 9).mails, 1);
-  asr_fmt(want, sizeof(want), "%llx-order-1-created", (unsigned long long)i1);
+  ck_assert_int_eq(asr_fmt(want, sizeof(want), "%llx-order-1-created", (unsigned long long)i1),
+                   ASR_OK);
   cstore_mail m;
   bool found = false;
   ck_assert_int_eq(cstore_outbox_next(st, NOW * 2, 0, &m, &found), ASR_OK);

@@ -16,9 +16,10 @@
 #include "snmp/printer.h"
 #include "store/events.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
+#include "wire/gz.h"
 #include "tests/unit/testutil.h"
 
 #define AGENT "ag_0123456789abcdef0123456789abcdef"
@@ -31,7 +32,7 @@ static char tmpdir[256], dbpath[512];
 static void setup(void)
 {
   tu_tmpdir("check_health", tmpdir, sizeof(tmpdir));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir), ASR_OK);
   asr_log_set_level(ASR_LOG_ERR);
   asr_health_set_policy(NULL);
 }
@@ -59,9 +60,10 @@ static int64_t save(asr_store *st, const char *serial, const char *ip, int toner
 
   ck_assert_ptr_nonnull(d);
   asr_device_init(d);
-  asr_strlcpy(d->serial, serial, sizeof(d->serial));
-  asr_strlcpy(d->ip, ip, sizeof(d->ip));
-  asr_strlcpy(d->sys_object_id, "1.3.6.1.4.1.99999.1", sizeof(d->sys_object_id));
+  ck_assert_int_eq(asr_strlcpy(d->serial, serial, sizeof(d->serial)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->ip, ip, sizeof(d->ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->sys_object_id, "1.3.6.1.4.1.99999.1", sizeof(d->sys_object_id)),
+                   ASR_OK);
   d->is_printer = true;
   d->n_supplies = 2;
   d->supplies[0].index = 1;
@@ -70,8 +72,12 @@ static int64_t save(asr_store *st, const char *serial, const char *ip, int toner
   d->supplies[1].index = 2;
   d->supplies[1].type = 8; /* wasteToner */
   d->supplies[1].klass = ASR_CLASS_RECEPTACLE;
-  asr_strlcpy(d->supplies[0].description, "Black Toner", sizeof(d->supplies[0].description));
-  asr_strlcpy(d->supplies[1].description, "Waste Box", sizeof(d->supplies[1].description));
+  ck_assert_int_eq(
+      asr_strlcpy(d->supplies[0].description, "Black Toner", sizeof(d->supplies[0].description)),
+      ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(d->supplies[1].description, "Waste Box", sizeof(d->supplies[1].description)),
+      ASR_OK);
   for (int i = 0; i < 2; i++) {
     d->supplies[i].has_level = d->supplies[i].has_max = true;
     d->supplies[i].max = 100;
@@ -257,7 +263,7 @@ START_TEST(test_reasons_in_events)
     int64_t id;
     event_list l;
 
-    asr_fmt(serial, sizeof(serial), "R%zu", i);
+    ck_assert_int_eq(asr_fmt(serial, sizeof(serial), "R%zu", i), ASR_OK);
     id = save(st, serial, "127.0.0.20", 50, 80, T0);
     for (int k = 1; k <= 3; k++)
       fail_poll(st, id, cases[i].code, "why\nnot", T0 + k * 12 * HOUR);
@@ -421,12 +427,16 @@ static void set_uplink(asr_store *st, int64_t last_upload, const char *stopped)
   char sql[256];
 
   memset(&c, 0, sizeof(c));
-  asr_strlcpy(c.endpoint, "https://central.example", sizeof(c.endpoint));
-  asr_strlcpy(c.agent_id, AGENT, sizeof(c.agent_id));
-  asr_strlcpy(c.secret, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-              sizeof(c.secret));
+  ck_assert_int_eq(asr_strlcpy(c.endpoint, "https://central.example", sizeof(c.endpoint)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c.agent_id, AGENT, sizeof(c.agent_id)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c.secret,
+                               "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                               sizeof(c.secret)),
+                   ASR_OK);
   ck_assert_int_eq(asr_outbox_enroll(st, &c, T0), ASR_OK);
-  asr_fmt(sql, sizeof(sql), "UPDATE uplink SET last_upload = %lld", (long long)last_upload);
+  ck_assert_int_eq(
+      asr_fmt(sql, sizeof(sql), "UPDATE uplink SET last_upload = %lld", (long long)last_upload),
+      ASR_OK);
   ck_assert_int_eq(sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL), SQLITE_OK);
   if (stopped)
     ck_assert_int_eq(asr_outbox_set_stopped(st, stopped), ASR_OK);
@@ -516,9 +526,11 @@ START_TEST(test_check_refused)
   set_uplink(st, T0 + HOUR, NULL);
   ck_assert_int_eq(check(st, T0 + 2 * HOUR, line), ASR_CHECK_OK);
   memset(&p, 0, sizeof(p));
-  asr_strlcpy(p.what, "reading", sizeof(p.what));
-  asr_strlcpy(p.device, "serial:CNB1", sizeof(p.device));
-  asr_strlcpy(p.error, "readings[3].levels[2]: supply index 1 repeated", sizeof(p.error));
+  ck_assert_int_eq(asr_strlcpy(p.what, "reading", sizeof(p.what)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(p.device, "serial:CNB1", sizeof(p.device)), ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(p.error, "readings[3].levels[2]: supply index 1 repeated", sizeof(p.error)),
+      ASR_OK);
   p.t = T0;
   p.readings = 3;
   ck_assert_int_eq(asr_outbox_problems_add(st, AGENT "-0000000001", T0 + HOUR, &p, 1), ASR_OK);
@@ -528,7 +540,7 @@ START_TEST(test_check_refused)
   set_uplink(st, T0 + 8 * DAY, NULL);
   ck_assert_int_eq(check(st, T0 + 8 * DAY + HOUR, line), ASR_CHECK_OK); /* a week later */
   memset(&p, 0, sizeof(p));
-  asr_strlcpy(p.what, "id_reused", sizeof(p.what));
+  ck_assert_int_eq(asr_strlcpy(p.what, "id_reused", sizeof(p.what)), ASR_OK);
   ck_assert_int_eq(asr_outbox_problems_add(st, AGENT "-0000000002", T0 + 8 * DAY, &p, 1), ASR_OK);
   ck_assert_int_eq(check(st, T0 + 8 * DAY + HOUR, line), ASR_CHECK_WARNING);
   ck_assert_ptr_nonnull(strstr(line, "batch id reused"));
@@ -548,7 +560,7 @@ START_TEST(test_check_unknown_and_names)
     char serial[32];
     int64_t id;
 
-    asr_fmt(serial, sizeof(serial), "X|%d\x01,", i);
+    ck_assert_int_eq(asr_fmt(serial, sizeof(serial), "X|%d\x01,", i), ASR_OK);
     id = save(st, serial, "127.0.0.99", 50, 80, T0);
     for (int k = 1; k <= 3; k++)
       fail_poll(st, id, ASR_ERR_TIMEOUT, "t", T0 + k * 12 * HOUR);
@@ -576,7 +588,7 @@ static int64_t add_batch(asr_store *st, size_t body_len, int64_t readings)
   memset(&cut, 0, sizeof(cut));
   ck_assert_int_eq(asr_outbox_begin(st), ASR_OK);
   ck_assert_int_eq(asr_outbox_next_seq(st, &b.seq), ASR_OK);
-  asr_fmt(b.batch_id, sizeof(b.batch_id), "b-%lld", (long long)b.seq);
+  ck_assert_int_eq(asr_fmt(b.batch_id, sizeof(b.batch_id), "b-%lld", (long long)b.seq), ASR_OK);
   b.body = body;
   b.body_len = body_len;
   b.n_readings = readings;

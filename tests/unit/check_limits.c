@@ -31,8 +31,8 @@
 #include "store/events.h"
 #include "tests/unit/schema_v2.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 /* The agent's batches stay within the central's bounds (docs/protocol.md, "Limits"): a
  * batch of the default size is never refused, a larger one only split. */
@@ -46,7 +46,7 @@ static char dir[256], db_path[300];
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_limits.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_limits.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }
@@ -57,7 +57,7 @@ static void teardown(void)
   const char *sfx[] = {"", "-wal", "-shm"};
 
   for (size_t i = 0; i < 3; i++) {
-    asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
     unlink(p);
   }
   rmdir(dir);
@@ -157,7 +157,7 @@ static int send_text(cstore *st, const cstore_agent *ag, const char *text, size_
   ck_assert_int_eq(
       asr_sign_request(ag->secret, "POST", "/v1/batches", NOW, gz, gzlen, sig, sizeof(sig)),
       ASR_OK);
-  asr_fmt(tss, sizeof(tss), "%lld", (long long)NOW);
+  ck_assert_int_eq(asr_fmt(tss, sizeof(tss), "%lld", (long long)NOW), ASR_OK);
   req.body = gz;
   req.body_len = gzlen;
   req.method = "POST";
@@ -207,7 +207,7 @@ static const char *error_of(const ingest_answer *ans, char *buf, size_t n)
 
   const char *e = json_string_value(json_object_get(o, "error"));
 
-  asr_strlcpy(buf, e ? e : "", n);
+  ck_assert_int_eq(asr_strlcpy(buf, e ? e : "", n), ASR_OK);
   json_decref(o);
   return buf;
 }
@@ -320,7 +320,7 @@ START_TEST(test_batch_memory)
     }
     noise[sizeof(noise) - 1] = '\0';
     char *extra = malloc(sizeof(noise) + 32);
-    asr_fmt(extra, sizeof(noise) + 32, ",\"x_noise\":\"%s\"", noise);
+    ck_assert_int_eq(asr_fmt(extra, sizeof(noise) + 32, ",\"x_noise\":\"%s\"", noise), ASR_OK);
     small = batch_text(ag.id, 2, 2, 10, 2, extra);
     free(extra);
     ck_assert_int_eq(asr_gz_compress(small, strlen(small), &gz, &gzlen), ASR_OK);
@@ -372,7 +372,7 @@ START_TEST(test_tokens)
   ck_assert_int_eq(cstore_agent_get(st, a1.id, &x), ASR_OK);
   ck_assert(x.revoked);
   ck_assert_int_eq(enrol_with(st, t1, &x), ASR_ERR_AUTH);
-  asr_fmt(body, sizeof(body), "{\"site_token\":\"%s\"}", t1);
+  ck_assert_int_eq(asr_fmt(body, sizeof(body), "{\"site_token\":\"%s\"}", t1), ASR_OK);
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 401);
   ck_assert_ptr_nonnull(strstr(error_of(&ans, err, sizeof(err)), "revoked"));
   ingest_answer_free(&ans);
@@ -610,7 +610,9 @@ static int get_status(int fd, const char *path)
   int status = 0;
   ssize_t n;
 
-  asr_fmt(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  ck_assert_int_eq(
+      asr_fmt(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path),
+      ASR_OK);
   if (write(fd, req, strlen(req)) < 0)
     return 0;
   n = read(fd, resp, sizeof(resp) - 1);

@@ -9,7 +9,8 @@
 
 #include "central/mail.h"
 #include "common/util.h"
-#include "uplink/smtp.h"
+#include "wire/b64.h"
+#include "wire/smtp.h"
 
 #define NOW INT64_C(1795000000) /* Wed, 18 Nov 2026 11:06:40 +0000 */
 
@@ -330,7 +331,7 @@ START_TEST(test_hostile_devices)
   ck_assert_ptr_nonnull(strstr(m, "Address: 192.0.2.1  Subject: x\r\n"));
   ck_assert_ptr_nonnull(strstr(m, "(0 days ago)")); /* a report from the future */
   ck_assert_ptr_nonnull(strstr(m, "2. Serial: (no serial) (model unknown)\r\n"));
-  ck_assert_ptr_nonnull(strstr(m, "3. Serial: SN\xef\xbf\xbdZ"));
+  ck_assert_ptr_nonnull(strstr(m, "3. Serial: SN Z")); /* a line separator: a space */
   ck_assert_ptr_nonnull(strstr(m, "Address: fe80::1%eth0\r\n   Last report: unknown\r\n"));
   free(m);
 }
@@ -339,30 +340,22 @@ END_TEST
 /* Decodes the RFC 2047 B encoded-words of a (folded) Subject back into UTF-8. */
 static void decode_subject(const char *m, char *out, size_t n)
 {
-  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const char *p = strstr(m, "\r\nSubject:");
   const char *end = strstr(m, "\r\nDate:");
-  size_t o = 0;
-  unsigned long acc = 0;
-  int bits = 0;
+  char word[128];
+  size_t o = 0, got, len;
 
   ck_assert_ptr_nonnull(p);
   for (p = strstr(p, "=?utf-8?B?"); p && p < end; p = strstr(p, "=?utf-8?B?")) {
-    for (p += 10; *p != '?'; p++) {
-      const char *c = strchr(al, *p);
-
-      if (*p == '=' || !c)
-        continue;
-      acc = acc << 6 | (unsigned long)(c - al);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        ck_assert_uint_lt(o + 1, n);
-        out[o++] = (char)(acc >> bits & 0xFF);
-      }
-    }
-    bits = 0;
-    acc = 0;
+    p += 10;
+    len = strcspn(p, "?");
+    ck_assert_uint_lt(len, sizeof(word));
+    memcpy(word, p, len);
+    word[len] = '\0';
+    ck_assert_uint_lt(o + len, n);
+    ck_assert_int_eq(asr_b64_decode(word, out + o, n - o, &got), ASR_OK);
+    o += got;
+    p += len;
   }
   out[o] = '\0';
 }
@@ -391,6 +384,62 @@ START_TEST(test_subject_site)
   n.site = NULL;
   m = compose_ok(&n, &len);
   expect_header(m, "Subject", "(unnamed site): supplies order 42 created");
+  free(m);
+}
+END_TEST
+
+/* No bidirectional control nor invisible character (a serial that reads backwards, a
+ * site name that hides a part) in s. */
+static void no_bidi(const char *s)
+{
+  static const char *const bad[] = {"\xe2\x80\xae", "\xe2\x80\xab", "\xe2\x81\xa6", "\xe2\x81\xa9",
+                                    "\xe2\x80\x8b", "\xe2\x80\x8f", "\xd8\x9c",     "\xef\xbb\xbf"};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(strstr(s, bad[i]) == NULL, "unsafe character %zu reached the mail", i);
+}
+
+/* A hostile printer's or agent's text with U+202E and its kin reaches neither the Subject
+ * nor the body as it is: each becomes U+FFFD. */
+START_TEST(test_bidi_neutralised)
+{
+  static const cmail_line l[] = {{"SN\xe2\x80\xae"
+                                  "321",
+                                  "\xe2\x81\xa6Model\xe2\x81\xa9", "Black\xe2\x80\x8bToner",
+                                  "bl\xe2\x80\x8f"
+                                  "ack",
+                                  1, "trigger"}};
+  static const cmail_device d[] = {{"CN\xe2\x80\xae"
+                                    "XB",
+                                    "M\xd8\x9codel\xef\xbb\xbf", "192.0.2.9", NOW - 86400, NULL}};
+  cmail_notice n = order(CMAIL_ORDER_CREATED);
+  char v[1024];
+  size_t len;
+  char *m;
+
+  n.site = "Evil\xe2\x80\xae"
+           "proC";
+  n.lines = l;
+  n.n_lines = 1;
+  n.address = "Main St\xe2\x80\xab 1";
+  m = compose_ok(&n, &len);
+  no_bidi(m);
+  decode_subject(m, v, sizeof(v));
+  no_bidi(v);
+  ck_assert_str_eq(v, "Evil\xef\xbf\xbdproC: supplies order 42 created");
+  ck_assert_ptr_nonnull(strstr(m, "Label: SN\xef\xbf\xbd"
+                                  "321 (\xef\xbf\xbdModel\xef\xbf\xbd)"));
+  free(m);
+
+  n = silent(CMAIL_DISCONNECTED);
+  n.site = "Evil\xe2\x81\xa7Site";
+  n.devices = d;
+  n.n_devices = 1;
+  m = compose_ok(&n, &len);
+  no_bidi(m);
+  decode_subject(m, v, sizeof(v));
+  no_bidi(v);
+  ck_assert_ptr_nonnull(strstr(m, "Serial: CN\xef\xbf\xbdXB"));
   free(m);
 }
 END_TEST
@@ -622,6 +671,7 @@ static Suite *mail_suite(void)
   tcase_add_test(tc, test_hostile_lines);
   tcase_add_test(tc, test_hostile_devices);
   tcase_add_test(tc, test_subject_site);
+  tcase_add_test(tc, test_bidi_neutralised);
   tcase_add_test(tc, test_message_id_escaped);
   tcase_add_test(tc, test_long_lists);
   tcase_add_test(tc, test_address_ok);

@@ -14,6 +14,7 @@
 #include "store/alerts.h"
 #include "store/events.h"
 #include "store/meters.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "testutil.h"
 #include "vbfixture.h"
@@ -288,18 +289,20 @@ START_TEST(test_meter_period_reset)
   static const int64_t black[] = {8000, 8200, 8195, 8300, 8310};
 
   tu_tmpdir("meters", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "MR1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "MR1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   d.n_meters = 2;
-  asr_strlcpy(d.meters[0].name, "total", sizeof(d.meters[0].name));
-  asr_strlcpy(d.meters[1].name, "black", sizeof(d.meters[1].name));
+  ck_assert_int_eq(asr_strlcpy(d.meters[0].name, "total", sizeof(d.meters[0].name)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.meters[1].name, "black", sizeof(d.meters[1].name)), ASR_OK);
   for (int i = 0; i < 2; i++) {
-    asr_strlcpy(d.meters[i].unit, "impressions", sizeof(d.meters[i].unit));
-    asr_strlcpy(d.meters[i].source, "Lexmark", sizeof(d.meters[i].source));
+    ck_assert_int_eq(asr_strlcpy(d.meters[i].unit, "impressions", sizeof(d.meters[i].unit)),
+                     ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(d.meters[i].source, "Lexmark", sizeof(d.meters[i].source)),
+                     ASR_OK);
   }
   for (int day = 0; day < 5; day++) {
     d.meters[0].value = total[day];
@@ -543,7 +546,7 @@ START_TEST(test_alert_key_content)
   asr_alert_key(&b, kb, sizeof(kb));
   ck_assert_str_eq(ka, kb);
   ck_assert_uint_eq(strlen(ka), 16);
-  asr_strlcpy(b.description, "Cyan toner empty", sizeof(b.description));
+  ck_assert_int_eq(asr_strlcpy(b.description, "Cyan toner empty", sizeof(b.description)), ASR_OK);
   asr_alert_key(&b, kb, sizeof(kb));
   ck_assert_str_ne(ka, kb);
 }
@@ -625,7 +628,8 @@ static int add_event(const asr_event *e, void *ctx)
   size_t k = strlen(l->text);
 
   l->n++;
-  asr_fmt(l->text + k, sizeof(l->text) - k, "%lld %.14s|", (long long)e->t, e->kind);
+  ck_assert_int_eq(
+      asr_fmt(l->text + k, sizeof(l->text) - k, "%lld %.14s|", (long long)e->t, e->kind), ASR_OK);
   return 0;
 }
 
@@ -641,7 +645,7 @@ static asr_alert mk_alert(int32_t idx, int32_t sev, int32_t group, int32_t code,
   a.group_index = 1;
   a.location = -1;
   a.code = code;
-  asr_strlcpy(a.description, d, sizeof(a.description));
+  ck_assert_int_eq(asr_strlcpy(a.description, d, sizeof(a.description)), ASR_OK);
   return a;
 }
 
@@ -666,11 +670,11 @@ START_TEST(test_alert_tracking)
   asr_alert low = mk_alert(7, 4, 8, 802, "Tray 2 low");
 
   tu_tmpdir("alerts", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "AL1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "AL1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   poll_at(st, &d, t0, (asr_alert[]){toner, jam, low}, 3);
   toner.index = 4; /* the window moved: same content, another index */
@@ -809,11 +813,11 @@ START_TEST(test_alert_flood)
   const int64_t t0 = 1795000000;
 
   tu_tmpdir("alertflood", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/agent.db", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/agent.db", dir), ASR_OK);
   ck_assert_msg(asr_store_open(path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   asr_device_init(&d);
-  asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip));
-  asr_strlcpy(d.serial, "FLOOD1", sizeof(d.serial));
+  ck_assert_int_eq(asr_strlcpy(d.ip, "127.0.0.9", sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.serial, "FLOOD1", sizeof(d.serial)), ASR_OK);
   d.is_printer = true;
   for (int i = 0; i < 20; i++) {
     snprintf(descr, sizeof(descr), "Failure %d", i);

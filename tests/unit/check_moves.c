@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/events.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -32,7 +33,7 @@ static void setup(void)
   char err[256];
 
   tu_tmpdir("check_moves", tmpdir, sizeof(tmpdir));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir), ASR_OK);
   asr_log_set_level(ASR_LOG_ERR);
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
 }
@@ -50,7 +51,7 @@ static asr_result save_cb(const asr_device *dev, uint16_t port, const asr_snmp_c
   counts *c = ctx;
 
   c->saves++;
-  asr_strlcpy(c->last_saved, dev->ip, sizeof(c->last_saved));
+  ck_assert_int_eq(asr_strlcpy(c->last_saved, dev->ip, sizeof(c->last_saved)), ASR_OK);
   return asr_store_save(st, dev, port, cred, T0, id);
 }
 
@@ -66,8 +67,8 @@ static void held_cb(const asr_device *dev, uint16_t port, int64_t id, bool confl
     return;
   }
   c->conflicts++;
-  asr_strlcpy(c->last_conflict, dev->ip, sizeof(c->last_conflict));
-  asr_strlcpy(c->detail, detail, sizeof(c->detail));
+  ck_assert_int_eq(asr_strlcpy(c->last_conflict, dev->ip, sizeof(c->last_conflict)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c->detail, detail, sizeof(c->detail)), ASR_OK);
 }
 
 static asr_device *device(const char *serial, const char *ip)
@@ -75,9 +76,9 @@ static asr_device *device(const char *serial, const char *ip)
   static asr_device d;
 
   asr_device_init(&d);
-  asr_strlcpy(d.serial, serial, sizeof(d.serial));
-  asr_strlcpy(d.ip, ip, sizeof(d.ip));
-  asr_strlcpy(d.model, "Model M", sizeof(d.model));
+  ck_assert_int_eq(asr_strlcpy(d.serial, serial, sizeof(d.serial)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.ip, ip, sizeof(d.ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d.model, "Model M", sizeof(d.model)), ASR_OK);
   d.is_printer = true;
   return &d;
 }
@@ -88,7 +89,7 @@ static asr_snmp_cred cred(void)
 
   memset(&c, 0, sizeof(c));
   c.version = ASR_SNMP_V2C;
-  asr_strlcpy(c.community, "public", sizeof(c.community));
+  ck_assert_int_eq(asr_strlcpy(c.community, "public", sizeof(c.community)), ASR_OK);
   return c;
 }
 

@@ -23,11 +23,13 @@
 #include "agent/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "conf/conf.h"
 #include "snmp/printer.h"
 #include "store/events.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -66,7 +68,7 @@ static asr_snmp_cred public_cred(void)
 
   memset(&c, 0, sizeof(c));
   c.version = ASR_SNMP_V2C;
-  asr_strlcpy(c.community, "public", sizeof(c.community));
+  ck_assert_int_eq(asr_strlcpy(c.community, "public", sizeof(c.community)), ASR_OK);
   return c;
 }
 
@@ -85,9 +87,9 @@ static int64_t save_printer(const char *serial, const char *ip, int pct, int64_t
 
   ck_assert_ptr_nonnull(d);
   asr_device_init(d);
-  asr_strlcpy(d->serial, serial, sizeof(d->serial));
-  asr_strlcpy(d->ip, ip, sizeof(d->ip));
-  asr_strlcpy(d->model, "Model M", sizeof(d->model));
+  ck_assert_int_eq(asr_strlcpy(d->serial, serial, sizeof(d->serial)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->ip, ip, sizeof(d->ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->model, "Model M", sizeof(d->model)), ASR_OK);
   d->is_printer = true;
   d->n_supplies = 1;
   d->supplies[0].index = 1;
@@ -136,7 +138,8 @@ static void on_device(const asr_device *dev, const char *key, const char *note, 
   (void)key;
   (void)note;
   if (l->devices < 4)
-    asr_strlcpy(l->serials[l->devices], dev->serial, sizeof(l->serials[0]));
+    ck_assert_int_eq(asr_strlcpy(l->serials[l->devices], dev->serial, sizeof(l->serials[0])),
+                     ASR_OK);
   l->devices++;
 }
 
@@ -231,7 +234,7 @@ static void on_event(const asr_poll_event *e, void *ctx)
     ev->unmatched++;
   else
     ev->other++;
-  asr_strlcpy(ev->last, e->address, sizeof(ev->last));
+  ck_assert_int_eq(asr_strlcpy(ev->last, e->address, sizeof(ev->last)), ASR_OK);
   ck_assert_ptr_nonnull(e->detail);
 }
 
@@ -360,8 +363,9 @@ static void enrol(const char *endpoint)
   asr_outbox_cred c;
 
   memset(&c, 0, sizeof(c));
-  asr_strlcpy(c.endpoint, endpoint, sizeof(c.endpoint));
-  asr_strlcpy(c.agent_id, "ag_0123456789abcdef0123456789abcdef", sizeof(c.agent_id));
+  ck_assert_int_eq(asr_strlcpy(c.endpoint, endpoint, sizeof(c.endpoint)), ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(c.agent_id, "ag_0123456789abcdef0123456789abcdef", sizeof(c.agent_id)), ASR_OK);
   memset(c.secret, 'a', 64);
   ck_assert_int_eq(asr_outbox_enroll(st, &c, T0 - DAY), ASR_OK);
 }
@@ -425,9 +429,9 @@ START_TEST(test_enroll_checks)
   memset(&s, 0, sizeof(s));
   ck_assert_int_eq(asr_enroll_check_settings(&s, err, sizeof(err)), ASR_ERR_INVALID);
   ck_assert_ptr_nonnull(strstr(err, "(none)"));
-  asr_strlcpy(s.endpoint, "http://" SILENT1 ":9", sizeof(s.endpoint));
+  ck_assert_int_eq(asr_strlcpy(s.endpoint, "http://" SILENT1 ":9", sizeof(s.endpoint)), ASR_OK);
   ck_assert_int_eq(asr_enroll_check_settings(&s, err, sizeof(err)), ASR_OK);
-  asr_strlcpy(s.pin, "md5//x", sizeof(s.pin));
+  ck_assert_int_eq(asr_strlcpy(s.pin, "md5//x", sizeof(s.pin)), ASR_OK);
   ck_assert_int_eq(asr_enroll_check_settings(&s, err, sizeof(err)), ASR_ERR_INVALID);
   ck_assert_str_eq(err, "--pin: give the key's hash as sha256//BASE64");
   s.pin[0] = '\0';

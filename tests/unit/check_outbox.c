@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "uplink/batch.h"
 #include "tests/unit/testutil.h"
@@ -22,7 +23,7 @@ static char tmpdir[256], dbpath[512];
 static void setup(void)
 {
   tu_tmpdir("check_outbox", tmpdir, sizeof(tmpdir));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir), ASR_OK);
   asr_log_set_level(ASR_LOG_ERR);
 }
 
@@ -47,8 +48,8 @@ static void poll_all(asr_store *st, int n, int64_t t)
 
   for (int i = 0; i < n; i++) {
     asr_device_init(d);
-    asr_fmt(d->serial, sizeof(d->serial), "SN%04d", i);
-    asr_fmt(d->ip, sizeof(d->ip), "192.0.2.%d", i + 1);
+    ck_assert_int_eq(asr_fmt(d->serial, sizeof(d->serial), "SN%04d", i), ASR_OK);
+    ck_assert_int_eq(asr_fmt(d->ip, sizeof(d->ip), "192.0.2.%d", i + 1), ASR_OK);
     d->n_supplies = 1;
     d->supplies[0].index = 1;
     d->supplies[0].has_level = d->supplies[0].has_max = true;
@@ -79,11 +80,13 @@ static void enroll(asr_store *st)
   asr_outbox_cred c;
 
   memset(&c, 0, sizeof(c));
-  asr_strlcpy(c.endpoint, "https://central.example", sizeof(c.endpoint));
-  asr_strlcpy(c.agent_id, AGENT, sizeof(c.agent_id));
-  asr_strlcpy(c.secret, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-              sizeof(c.secret));
-  asr_strlcpy(c.proxy, "none", sizeof(c.proxy));
+  ck_assert_int_eq(asr_strlcpy(c.endpoint, "https://central.example", sizeof(c.endpoint)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c.agent_id, AGENT, sizeof(c.agent_id)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c.secret,
+                               "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                               sizeof(c.secret)),
+                   ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(c.proxy, "none", sizeof(c.proxy)), ASR_OK);
   ck_assert_int_eq(asr_outbox_enroll(st, &c, T0), ASR_OK);
 }
 
@@ -321,7 +324,7 @@ START_TEST(test_enrolment_and_stop)
   ck_assert_str_eq(s.stopped, "HTTP 401: unknown agent");
   ck_assert_int_eq(asr_outbox_set_error(st, "timed out", T0), ASR_OK);
   ck_assert_str_eq(status(st).last_error, "timed out");
-  asr_strlcpy(c.endpoint, "https://other.example", sizeof(c.endpoint));
+  ck_assert_int_eq(asr_strlcpy(c.endpoint, "https://other.example", sizeof(c.endpoint)), ASR_OK);
   ck_assert_int_eq(asr_outbox_save_settings(st, &c), ASR_OK);
   ck_assert_str_eq(status(st).endpoint, "https://other.example");
   /* re-enrolling: a pending batch of the old agent goes back to the queue */
@@ -385,7 +388,7 @@ START_TEST(test_migration_queues_history)
                                 "DROP TABLE outbox; DROP TABLE uplink;"
                                 "DROP TABLE event_queue; DROP TABLE events;"
                                 "DROP TABLE upload_problems;"
-                                "DROP TABLE schedule;" /* version 5 */
+                                "DROP TABLE schedule;"                       /* version 5 */
                                 "DROP TABLE meter_reads; DROP TABLE alerts;" /* version 7 */
                                 "ALTER TABLE devices DROP COLUMN state;"
                                 "ALTER TABLE devices DROP COLUMN state_since;"
@@ -406,9 +409,11 @@ static asr_outbox_problem problem(const char *what, const char *device, int64_t 
   asr_outbox_problem p;
 
   memset(&p, 0, sizeof(p));
-  asr_strlcpy(p.what, what, sizeof(p.what));
-  asr_strlcpy(p.device, device, sizeof(p.device));
-  asr_strlcpy(p.error, "readings[0].levels[2]: supply index 1 repeated", sizeof(p.error));
+  ck_assert_int_eq(asr_strlcpy(p.what, what, sizeof(p.what)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(p.device, device, sizeof(p.device)), ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(p.error, "readings[0].levels[2]: supply index 1 repeated", sizeof(p.error)),
+      ASR_OK);
   p.t = t;
   p.readings = readings;
   return p;

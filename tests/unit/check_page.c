@@ -53,7 +53,16 @@ static const struct {
     {"end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd"},             /* truncated sequence */
     {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
     {"a\x01\x1b[31m\x7f", "a\xef\xbf\xbd\xef\xbf\xbd[31m\xef\xbf\xbd"},       /* controls */
-    {"\xc2\x85x", "\xef\xbf\xbdx"},                                           /* a C1 control */
+    {"\xc2\x9bx", "\xef\xbf\xbdx"},                                           /* a C1 control */
+    {"a\tb\r\nc\xc2\x85"
+     "d",
+     "a b  c d"}, /* line breaks: spaces */
+    {"\xe2\x81\xa7"
+     "a\xe2\x80\x8f"
+     "b\xef\xbb\xbf",
+     "\xef\xbf\xbd"
+     "a\xef\xbf\xbd"
+     "b\xef\xbf\xbd"}, /* isolate, RLM, BOM */
     {"SN\xe2\x80\xae"
      "123",
      "SN\xef\xbf\xbd"
@@ -536,7 +545,7 @@ static char dir[64], db_path[128];
 
 static void store_setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_page.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_page.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
 }

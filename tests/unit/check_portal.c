@@ -16,7 +16,7 @@
 #include "central/portal.h"
 #include "common/clock.h"
 #include "common/util.h"
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #define DAY INT64_C(20500) /* 2026-02-16 */
 #define NOW (DAY * 86400 + 12 * 3600)
@@ -82,7 +82,7 @@ static void store_setup(void)
 {
   char err[256];
 
-  asr_strlcpy(dir, "/tmp/check_portal.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_portal.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);

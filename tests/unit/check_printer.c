@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "snmp/charset.h"
 #include "snmp/printer.h"
 #include "vbfixture.h"

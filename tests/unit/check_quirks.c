@@ -1,5 +1,6 @@
-/* check_quirks.c: one test per row of the quirk table (snmp/quirks.c), plus the vendor
- * and serial tables. A new row without a test fails test_row_count. */
+/* check_quirks.c: one test per row of the quirk table (snmp/quirks.c) and of the vendor level
+ * codes (common/device.c), plus the vendor and serial tables. A new row without a test
+ * fails test_row_count. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static const asr_supply *one_supply(const char *enterprise, const char *max, con
 
 START_TEST(test_row_count)
 {
-  ck_assert_uint_eq(asr_quirks_count, 10); /* update with a test for each new row */
+  ck_assert_uint_eq(asr_quirks_count, 5);      /* update with a test for each new row */
+  ck_assert_uint_eq(asr_level_codes_count, 5); /* the level codes (common/device.c) too */
 }
 END_TEST
 
@@ -99,12 +101,12 @@ START_TEST(test_canon_stages)
 
   ck_assert_int_eq(s->state, ASR_STATE_LOW);
   ck_assert_int_eq(s->percent, 10);
-  ck_assert_ptr_nonnull(asr_quirks_level(1602, true, 100, 10));
+  ck_assert_ptr_nonnull(asr_level_code_find(1602, true, 100, 10));
   s = one_supply("1602", "100", "1");
   ck_assert_int_eq(s->state, ASR_STATE_LOW);
   ck_assert_int_eq(s->percent, 1);
-  ck_assert_ptr_nonnull(asr_quirks_level(1602, true, 100, 1));
-  ck_assert_ptr_null(asr_quirks_level(1602, true, 3000, 10));
+  ck_assert_ptr_nonnull(asr_level_code_find(1602, true, 100, 1));
+  ck_assert_ptr_null(asr_level_code_find(1602, true, 3000, 10));
   s = one_supply("1602", "100", "100");
   ck_assert_int_eq(s->state, ASR_STATE_OK);
 }

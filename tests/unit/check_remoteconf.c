@@ -2,7 +2,7 @@
  * asr-central uses it (conf/conf.c, asr_conf_check_remote), the precedence of the file's
  * `local` values over the central's and of the central's over the file's, the signed
  * answer of POST /v1/config (uplink/remote.c) and the sealing of pass phrases at rest
- * (uplink/seal.c). */
+ * (wire/seal.c). */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -14,8 +14,8 @@
 #include "conf/conf.h"
 #include "tests/unit/testutil.h"
 #include "uplink/remote.h"
-#include "uplink/seal.h"
-#include "uplink/sign.h"
+#include "wire/seal.h"
+#include "wire/sign.h"
 
 #define SECRET "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define AGENT "ag_0123456789abcdef0123456789abcdef"
@@ -29,14 +29,14 @@ static void collect(const char *msg, void *ctx)
 {
   (void)ctx;
   if (n_errs < 16)
-    asr_strlcpy(errs[n_errs], msg, sizeof(errs[0]));
+    ck_assert_int_eq(asr_strlcpy(errs[n_errs], msg, sizeof(errs[0])), ASR_OK);
   n_errs++;
 }
 
 static void setup(void)
 {
   tu_tmpdir("check_remoteconf", dir, sizeof(dir));
-  asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/asr-agent.conf", dir), ASR_OK);
   n_errs = 0;
 }
 
@@ -137,8 +137,8 @@ START_TEST(test_central_check_is_the_file_check)
     ck_assert_int_eq(asr_conf_check_remote(&ov, &c, collect, NULL), ASR_ERR_PARSE);
     ck_assert_uint_ge(n_errs, 1);
     ck_assert_msg(strncmp(errs[0], "site: ", 6) == 0, "%s", errs[0]);
-    asr_strlcpy(file_err, errs[0] + 6, sizeof(file_err));
-    asr_fmt(line, sizeof(line), "%s %s\n", cases[i].name, cases[i].value);
+    ck_assert_int_eq(asr_strlcpy(file_err, errs[0] + 6, sizeof(file_err)), ASR_OK);
+    ck_assert_int_eq(asr_fmt(line, sizeof(line), "%s %s\n", cases[i].name, cases[i].value), ASR_OK);
     write_conf(line);
     n_errs = 0;
     ck_assert_int_eq(asr_conf_load(path, &c, collect, NULL), ASR_ERR_PARSE);
@@ -321,10 +321,12 @@ static char *answer(const char *key, const char *agent, int64_t version, int64_t
   json_t *o;
   char *text;
 
-  asr_fmt(doc, sizeof(doc),
-          "{\"agent_id\":\"%s\",\"issued_at\":%lld,\"secrets\":{},\"values\":{\"log_level\":"
-          "\"debug\"},\"version\":%lld}",
-          agent, (long long)at, (long long)version);
+  ck_assert_int_eq(
+      asr_fmt(doc, sizeof(doc),
+              "{\"agent_id\":\"%s\",\"issued_at\":%lld,\"secrets\":{},\"values\":{\"log_level\":"
+              "\"debug\"},\"version\":%lld}",
+              agent, (long long)at, (long long)version),
+      ASR_OK);
   ck_assert_int_eq(
       asr_sign_request(key, "CONFIG", "/v1/config", at, doc, strlen(doc), sig, sizeof(sig)),
       ASR_OK);

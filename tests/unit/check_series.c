@@ -26,7 +26,7 @@ static char dir[256];
 
 static void setup(void)
 {
-  asr_strlcpy(dir, "/tmp/check_series.XXXXXX", sizeof(dir));
+  ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_series.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 

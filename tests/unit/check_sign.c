@@ -1,4 +1,4 @@
-/* check_sign.c: request signatures (uplink/sign.c) and gzip (uplink/gz.c).
+/* check_sign.c: request signatures (wire/sign.c), gzip (wire/gz.c) and base64 (wire/b64.c).
  * The HMAC vector was computed with openssl(1):
  *   printf 'v1\nPOST\n/v1/batches\n1795000000\n%s' "$(printf hello | sha256sum | cut -c1-64)" |
  *   openssl dgst -sha256 -mac HMAC -macopt hexkey:000102...1f */
@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uplink/gz.h"
-#include "uplink/sign.h"
+#include "wire/b64.h"
+#include "wire/gz.h"
+#include "wire/sign.h"
 
 #define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -95,6 +96,32 @@ START_TEST(test_random_hex)
 }
 END_TEST
 
+/* RFC 4648 section 10's vectors both ways, then what is not padded base64. */
+START_TEST(test_b64)
+{
+  static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+  static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  static const char *const bad[] = {"Zg=",    "Zg",       "Z===",     "Zm9v YmFy",
+                                    "Zm9\nv", "Zg==Zg==", "Zm9v!mFy", "=Zm9"};
+  char out[16], dec[16];
+  size_t n;
+
+  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+    ck_assert_uint_eq(asr_b64_len(strlen(plain[i])), strlen(enc[i]));
+    ck_assert_int_eq(asr_b64_encode(plain[i], strlen(plain[i]), out, sizeof(out)), ASR_OK);
+    ck_assert_str_eq(out, enc[i]);
+    ck_assert_int_eq(asr_b64_decode(enc[i], dec, sizeof(dec), &n), ASR_OK);
+    ck_assert_uint_eq(n, strlen(plain[i]));
+    ck_assert_mem_eq(dec, plain[i], n);
+  }
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(asr_b64_decode(bad[i], dec, sizeof(dec), &n) == ASR_ERR_INVALID, "%s", bad[i]);
+  ck_assert_int_eq(asr_b64_encode("foobar", 6, out, 8), ASR_ERR_TOO_LARGE); /* no room for NUL */
+  ck_assert_int_eq(asr_b64_decode("Zm9vYmFy", dec, 5, &n), ASR_ERR_TOO_LARGE);
+  ck_assert_int_eq(asr_b64_decode("\xff\xfe\xfd\xfc", dec, sizeof(dec), &n), ASR_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(test_gzip_round_trip)
 {
   static char text[200000];
@@ -165,6 +192,7 @@ int main(void)
   tcase_add_test(tc, test_hmac_vector);
   tcase_add_test(tc, test_verify_good_bad_malformed);
   tcase_add_test(tc, test_random_hex);
+  tcase_add_test(tc, test_b64);
   tcase_add_test(tc, test_gzip_round_trip);
   tcase_add_test(tc, test_gzip_truncated_and_garbage);
   tcase_add_test(tc, test_gzip_bomb_bound);

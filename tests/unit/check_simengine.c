@@ -74,7 +74,7 @@ START_TEST(test_engine_day)
   csime *e = open_run(NULL, ASR_OK, err, sizeof(err));
   struct stat sb;
 
-  asr_strlcpy(path, csime_path(e), sizeof(path));
+  ck_assert_int_eq(asr_strlcpy(path, csime_path(e), sizeof(path)), ASR_OK);
   ck_assert_int_eq(stat(path, &sb), 0);
   ck_assert_int_eq(sb.st_mode & 0777, 0600);
   report_all(e);
@@ -136,9 +136,9 @@ START_TEST(test_keep_db)
   ck_assert_msg(strstr(err, "exists already") != NULL, "%s", err);
   ck_assert_int_eq(access(db, F_OK), 0);
   unlink(db);
-  asr_fmt(db, sizeof(db), "%s/simulate.db-wal", dir);
+  ck_assert_int_eq(asr_fmt(db, sizeof(db), "%s/simulate.db-wal", dir), ASR_OK);
   unlink(db);
-  asr_fmt(db, sizeof(db), "%s/simulate.db-shm", dir);
+  ck_assert_int_eq(asr_fmt(db, sizeof(db), "%s/simulate.db-shm", dir), ASR_OK);
   unlink(db);
   ck_assert_int_eq(rmdir(dir), 0);
 }

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "store/sched.h"
 #include "store/schema.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -35,7 +36,7 @@ static void capture_log(asr_log_level level, const char *msg, void *ctx)
 static void setup(void)
 {
   tu_tmpdir("check_store", tmpdir, sizeof(tmpdir));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir), ASR_OK);
   loglen = 0;
   logbuf[0] = '\0';
   asr_log_set_sink(capture_log, NULL);
@@ -92,10 +93,10 @@ static size_t slurp(const char *path, char *buf, size_t cap)
 static void make_device(asr_device *d, const char *serial, const char *mac, const char *ip)
 {
   asr_device_init(d);
-  asr_strlcpy(d->serial, serial, sizeof(d->serial));
-  asr_strlcpy(d->mac, mac, sizeof(d->mac));
-  asr_strlcpy(d->ip, ip, sizeof(d->ip));
-  asr_strlcpy(d->model, "Model X", sizeof(d->model));
+  ck_assert_int_eq(asr_strlcpy(d->serial, serial, sizeof(d->serial)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->mac, mac, sizeof(d->mac)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->ip, ip, sizeof(d->ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->model, "Model X", sizeof(d->model)), ASR_OK);
   d->is_printer = true;
 }
 
@@ -110,7 +111,8 @@ static void add_supply(asr_device *d, int32_t index, int64_t level, int64_t max)
   p->max = max;
   p->percent = max > 0 && level >= 0 ? (int)(level * 100 / max) : ASR_PERCENT_NULL;
   p->state = ASR_STATE_OK;
-  asr_fmt(p->description, sizeof(p->description), "Supply %d", (int)index);
+  ck_assert_int_eq(asr_fmt(p->description, sizeof(p->description), "Supply %d", (int)index),
+                   ASR_OK);
 }
 
 static asr_snmp_cred community(const char *c)
@@ -119,7 +121,7 @@ static asr_snmp_cred community(const char *c)
 
   memset(&cred, 0, sizeof(cred));
   cred.version = ASR_SNMP_V2C;
-  asr_strlcpy(cred.community, c, sizeof(cred.community));
+  ck_assert_int_eq(asr_strlcpy(cred.community, c, sizeof(cred.community)), ASR_OK);
   return cred;
 }
 
@@ -147,7 +149,7 @@ static int walk_cb(const asr_store_device *d, void *ctx)
 
   if (w->n < 16) {
     w->ids[w->n] = d->id;
-    asr_strlcpy(w->ips[w->n], d->dev.ip, sizeof(w->ips[0]));
+    ck_assert_int_eq(asr_strlcpy(w->ips[w->n], d->dev.ip, sizeof(w->ips[0])), ASR_OK);
     w->superseded[w->n] = d->superseded;
   }
   w->n++;
@@ -175,7 +177,7 @@ START_TEST(test_create_modes)
   struct stat sb;
   asr_store *st;
 
-  asr_fmt(dbpath, sizeof(dbpath), "%s/a/b/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/a/b/agent.db", tmpdir), ASR_OK);
   st = open_ok();
   ck_assert_int_eq(asr_store_schema_version(st), asr_store_schema_latest());
   ck_assert_int_ge(asr_store_schema_latest(), 1);
@@ -183,13 +185,13 @@ START_TEST(test_create_modes)
   if (tu_posix_modes())
     ck_assert_int_eq(sb.st_mode & 0777, 0600);
   asr_store_close(st);
-  asr_fmt(dbpath, sizeof(dbpath), "%s/a/b", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/a/b", tmpdir), ASR_OK);
   ck_assert_int_eq(stat(dbpath, &sb), 0);
   if (tu_posix_modes())
     ck_assert_int_eq(sb.st_mode & 0777, 0700);
   else
     tu_skip("test_create_modes: the modes", "no POSIX file modes (ACLs)");
-  asr_fmt(dbpath, sizeof(dbpath), "%s/a/b/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/a/b/agent.db", tmpdir), ASR_OK);
   st = open_ok(); /* reopening an up-to-date file */
   ck_assert_int_eq(asr_store_schema_version(st), asr_store_schema_latest());
   asr_store_close(st);
@@ -242,7 +244,7 @@ START_TEST(test_empty_file_refused)
   }
   ck_assert_int_eq(stat(dbpath, &sb), 0);
   ck_assert_int_eq(sb.st_size, 0);
-  asr_fmt(aside, sizeof(aside), "%s-wal", dbpath);
+  ck_assert_int_eq(asr_fmt(aside, sizeof(aside), "%s-wal", dbpath), ASR_OK);
   ck_assert_int_ne(stat(aside, &sb), 0);
   ck_assert_str_eq(asr_result_str(ASR_ERR_DB_CORRUPT), "database is damaged");
   /* removed: a new database is made whole */
@@ -267,9 +269,9 @@ START_TEST(test_new_database_whole)
   ck_assert_int_eq(stat(dbpath, &sb), 0);
   ck_assert_int_ge(sb.st_size, 4096);
   ck_assert_str_eq(asr_store_path(st), dbpath);
-  asr_fmt(tmp, sizeof(tmp), "%s.new-%lu", dbpath, asr_platform_pid());
+  ck_assert_int_eq(asr_fmt(tmp, sizeof(tmp), "%s.new-%lu", dbpath, asr_platform_pid()), ASR_OK);
   ck_assert_int_ne(stat(tmp, &sb), 0);
-  asr_fmt(tmp, sizeof(tmp), "%s.new-%lu-wal", dbpath, asr_platform_pid());
+  ck_assert_int_eq(asr_fmt(tmp, sizeof(tmp), "%s.new-%lu-wal", dbpath, asr_platform_pid()), ASR_OK);
   ck_assert_int_ne(stat(tmp, &sb), 0);
   /* another process sees a whole database at once, read from the main file alone */
   db = raw_open(dbpath);
@@ -325,8 +327,8 @@ START_TEST(test_damaged_page_refused)
 
   for (int i = 0; i < 40; i++) {
     char serial[16], ip[16];
-    asr_fmt(serial, sizeof(serial), "DMG%d", i);
-    asr_fmt(ip, sizeof(ip), "10.0.9.%d", i + 1);
+    ck_assert_int_eq(asr_fmt(serial, sizeof(serial), "DMG%d", i), ASR_OK);
+    ck_assert_int_eq(asr_fmt(ip, sizeof(ip), "10.0.9.%d", i + 1), ASR_OK);
     make_device(&d, serial, "", ip);
     add_supply(&d, 1, 50, 100);
     save(st, &d, T0 + i);
@@ -372,11 +374,12 @@ START_TEST(test_disk_full_named)
   ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
   pages = sqlite3_column_int(s, 0);
   sqlite3_finalize(s);
-  asr_fmt(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages + 3);
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages + 3), ASR_OK);
   ck_assert_int_eq(sqlite3_exec(asr_store_sqlite(st), sql, NULL, NULL, NULL), SQLITE_OK);
   for (int i = 0; i < 2000 && r == ASR_OK; i++) {
     char serial[32];
-    asr_fmt(serial, sizeof(serial), "FULL-%04d-%s", i, "padding-padding-padding-padding");
+    /* cut to 31 bytes: a long serial fills the pages sooner */
+    asr_fmt_cut(serial, sizeof(serial), "FULL-%04d-%s", i, "padding-padding-padding-padding");
     make_device(&d, serial, "", "10.0.10.1");
     add_supply(&d, 1, 50, 100);
     r = asr_store_save(st, &d, 161, NULL, T0 + i, NULL);
@@ -384,7 +387,8 @@ START_TEST(test_disk_full_named)
   }
   ck_assert_int_eq(r, ASR_ERR_DISK_FULL);
   ck_assert_int_gt(saved, 0);
-  asr_fmt(dir, sizeof(dir), "the disk is full (no space left in %s)", tmpdir);
+  ck_assert_int_eq(asr_fmt(dir, sizeof(dir), "the disk is full (no space left in %s)", tmpdir),
+                   ASR_OK);
   ck_assert_msg(strstr(asr_store_errmsg(st), dir), "%s", asr_store_errmsg(st));
   ck_assert_ptr_null(strstr(asr_store_errmsg(st), "disk I/O error"));
   asr_store_close(st);
@@ -403,7 +407,8 @@ START_TEST(test_future_version_untouched)
   size_t n1, n2;
 
   raw_exec(db, "CREATE TABLE future (x); INSERT INTO future VALUES (42)");
-  asr_fmt(sql, sizeof(sql), "PRAGMA user_version = %d", asr_store_schema_latest() + 5);
+  ck_assert_int_eq(
+      asr_fmt(sql, sizeof(sql), "PRAGMA user_version = %d", asr_store_schema_latest() + 5), ASR_OK);
   raw_exec(db, sql);
   sqlite3_close(db);
   n1 = slurp(dbpath, before, sizeof(before));
@@ -460,18 +465,18 @@ START_TEST(test_unusable_paths)
   char err[512];
 
   /* a directory where the file should be */
-  asr_fmt(dbpath, sizeof(dbpath), "%s", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s", tmpdir), ASR_OK);
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_ERR_DB);
   ck_assert_ptr_nonnull(strstr(err, tmpdir));
   /* a regular file where a directory should be */
-  asr_fmt(dbpath, sizeof(dbpath), "%s/file", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/file", tmpdir), ASR_OK);
   fclose(fopen(dbpath, "w"));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/file/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/file/agent.db", tmpdir), ASR_OK);
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_ERR_DB);
   ck_assert_ptr_nonnull(strstr(err, dbpath));
   ck_assert_int_eq(asr_store_open("", &st, err, sizeof(err)), ASR_ERR_INVALID);
   if (tu_modes_deny_access()) { /* root reads anything: permissions cannot be tested */
-    asr_fmt(dbpath, sizeof(dbpath), "%s/locked.db", tmpdir);
+    ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/locked.db", tmpdir), ASR_OK);
     fclose(fopen(dbpath, "w"));
     tu_chmod(dbpath, 0);
     ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_ERR_DB);
@@ -562,8 +567,9 @@ START_TEST(test_save_update_by_serial_and_move)
 
   make_device(&d, "SER-1", "00:11:22:33:44:55", "10.0.0.5");
   id1 = save(st, &d, T0);
-  asr_strlcpy(d.model, "", sizeof(d.model));    /* unreadable this time: kept */
-  asr_strlcpy(d.ip, "10.0.0.77", sizeof(d.ip)); /* DHCP moved it */
+  ck_assert_int_eq(asr_strlcpy(d.model, "", sizeof(d.model)),
+                   ASR_OK); /* unreadable this time: kept */
+  ck_assert_int_eq(asr_strlcpy(d.ip, "10.0.0.77", sizeof(d.ip)), ASR_OK); /* DHCP moved it */
   id2 = save(st, &d, T0 + 60);
   ck_assert_int_eq(id1, id2);
   ck_assert_int_eq(asr_store_get(st, id1, &sd), ASR_OK);
@@ -631,7 +637,8 @@ START_TEST(test_match_device)
   ck_assert_int_eq(asr_store_match_device(st, &d, &mt), ASR_OK);
   ck_assert_int_eq(mt.id, 0); /* a new device */
   id = save(st, &d, T0);
-  asr_strlcpy(d.ip, "10.0.0.99", sizeof(d.ip)); /* the same serial elsewhere */
+  ck_assert_int_eq(asr_strlcpy(d.ip, "10.0.0.99", sizeof(d.ip)),
+                   ASR_OK); /* the same serial elsewhere */
   ck_assert_int_eq(asr_store_match_device(st, &d, &mt), ASR_OK);
   ck_assert_int_eq(mt.id, id);
   ck_assert_str_eq(mt.ip, "10.0.0.5"); /* where it lives: unchanged by a lookup */
@@ -681,13 +688,16 @@ START_TEST(test_mac_and_ip_keys)
   make_device(&d, "", "aa:bb:cc:dd:ee:ff", "10.0.1.1");
   id_mac = save(st, &d, T0);
   ck_assert_uint_eq(walk_one(st, "mac:aa:bb:cc:dd:ee:ff").n, 1);
-  asr_strlcpy(d.ip, "10.0.1.2", sizeof(d.ip)); /* moved, still no serial: same by MAC */
+  ck_assert_int_eq(asr_strlcpy(d.ip, "10.0.1.2", sizeof(d.ip)),
+                   ASR_OK); /* moved, still no serial: same by MAC */
   ck_assert_int_eq(save(st, &d, T0 + 1), id_mac);
-  asr_strlcpy(d.serial, "LATE-SERIAL", sizeof(d.serial)); /* serial read at last */
+  ck_assert_int_eq(asr_strlcpy(d.serial, "LATE-SERIAL", sizeof(d.serial)),
+                   ASR_OK); /* serial read at last */
   ck_assert_int_eq(save(st, &d, T0 + 2), id_mac);
   ck_assert_uint_eq(walk_one(st, "serial:LATE-SERIAL").n, 1);
   ck_assert_uint_eq(walk_one(st, "mac:aa:bb:cc:dd:ee:ff").n, 0);
-  asr_strlcpy(d.serial, "", sizeof(d.serial)); /* serial unreadable once: MAC finds it */
+  ck_assert_int_eq(asr_strlcpy(d.serial, "", sizeof(d.serial)),
+                   ASR_OK); /* serial unreadable once: MAC finds it */
   ck_assert_int_eq(save(st, &d, T0 + 3), id_mac);
   ck_assert_int_eq(asr_store_get(st, id_mac, &sd), ASR_OK);
   ck_assert_str_eq(sd.dev.serial, "LATE-SERIAL");
@@ -712,16 +722,16 @@ START_TEST(test_hostile_strings_and_cred)
   int64_t id;
 
   make_device(&d, evil, "", "10.0.2.1");
-  asr_strlcpy(d.sys_descr, evil, sizeof(d.sys_descr));
+  ck_assert_int_eq(asr_strlcpy(d.sys_descr, evil, sizeof(d.sys_descr)), ASR_OK);
   memset(d.sys_name, 'A', sizeof(d.sys_name)); /* no NUL at all */
   memset(&cred, 0, sizeof(cred));
   cred.version = ASR_SNMP_V3;
-  asr_strlcpy(cred.user, "admin", sizeof(cred.user));
+  ck_assert_int_eq(asr_strlcpy(cred.user, "admin", sizeof(cred.user)), ASR_OK);
   cred.auth_proto = ASR_AUTH_SHA256;
-  asr_strlcpy(cred.auth_pass, "auth-pass-phrase", sizeof(cred.auth_pass));
+  ck_assert_int_eq(asr_strlcpy(cred.auth_pass, "auth-pass-phrase", sizeof(cred.auth_pass)), ASR_OK);
   cred.priv_proto = ASR_PRIV_AES256;
-  asr_strlcpy(cred.priv_pass, "priv-pass-phrase", sizeof(cred.priv_pass));
-  asr_strlcpy(cred.context, "ctx", sizeof(cred.context));
+  ck_assert_int_eq(asr_strlcpy(cred.priv_pass, "priv-pass-phrase", sizeof(cred.priv_pass)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(cred.context, "ctx", sizeof(cred.context)), ASR_OK);
   ck_assert_int_eq(asr_store_save(st, &d, 1161, &cred, T0, &id), ASR_OK);
   ck_assert_int_eq(asr_store_get(st, id, &sd), ASR_OK);
   ck_assert_str_eq(sd.dev.serial, evil);
@@ -790,8 +800,10 @@ START_TEST(test_reading_round_trip)
   add_supply(&d, 4, INT64_MIN, INT64_MAX);
   d.supplies[1].has_max = false;
   d.supplies[2].state = ASR_STATE_SOME_REMAINING;
-  asr_strlcpy(d.supplies[0].colorant, "black", sizeof(d.supplies[0].colorant));
-  asr_strlcpy(d.supplies[0].part_number, "TN-2420", sizeof(d.supplies[0].part_number));
+  ck_assert_int_eq(asr_strlcpy(d.supplies[0].colorant, "black", sizeof(d.supplies[0].colorant)),
+                   ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(d.supplies[0].part_number, "TN-2420", sizeof(d.supplies[0].part_number)), ASR_OK);
   d.supplies[0].type = 3;
   d.supplies[0].klass = ASR_CLASS_CONSUMED;
   d.supplies[0].unit = 7;
@@ -951,7 +963,7 @@ START_TEST(test_foreach_order_and_selectors)
 
   for (size_t i = 0; i < 6; i++) {
     char serial[16];
-    asr_fmt(serial, sizeof(serial), "SN%zu", i);
+    ck_assert_int_eq(asr_fmt(serial, sizeof(serial), "SN%zu", i), ASR_OK);
     make_device(&d, serial, "", ips[i]);
     save(st, &d, T0);
   }
@@ -1133,10 +1145,11 @@ START_TEST(test_corrupt_blob_in_database)
   add_supply(&d, 1, 50, 100);
   id = save(st, &d, T0);
   db = raw_open(dbpath);
-  asr_fmt(sql, sizeof(sql),
-          "INSERT INTO readings VALUES (%lld, %d, NULL, x'010464c801ff');"
-          "INSERT INTO readings VALUES (%lld, %d, 7, 'text, not a blob')",
-          (long long)id, T0 + 1, (long long)id, T0 + 2);
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "INSERT INTO readings VALUES (%lld, %d, NULL, x'010464c801ff');"
+                           "INSERT INTO readings VALUES (%lld, %d, 7, 'text, not a blob')",
+                           (long long)id, T0 + 1, (long long)id, T0 + 2),
+                   ASR_OK);
   raw_exec(db, sql);
   sqlite3_close(db);
   memset(&rd, 0, sizeof(rd));

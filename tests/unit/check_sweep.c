@@ -97,11 +97,11 @@ static void setup(void)
   ck_assert_ptr_nonnull(net.sent);
   memset(creds, 0, sizeof(creds));
   creds[0].version = ASR_SNMP_V2C;
-  asr_strlcpy(creds[0].community, "public", sizeof(creds[0].community));
+  ck_assert_int_eq(asr_strlcpy(creds[0].community, "public", sizeof(creds[0].community)), ASR_OK);
   creds[1].version = ASR_SNMP_V2C;
-  asr_strlcpy(creds[1].community, "private", sizeof(creds[1].community));
+  ck_assert_int_eq(asr_strlcpy(creds[1].community, "private", sizeof(creds[1].community)), ASR_OK);
   creds[2].version = ASR_SNMP_V1;
-  asr_strlcpy(creds[2].community, "old", sizeof(creds[2].community));
+  ck_assert_int_eq(asr_strlcpy(creds[2].community, "old", sizeof(creds[2].community)), ASR_OK);
 }
 
 static void teardown(void)
@@ -477,7 +477,7 @@ START_TEST(test_ipv6_and_v3)
 
   memset(v3, 0, sizeof(v3));
   v3[0].version = ASR_SNMP_V3;
-  asr_strlcpy(v3[0].user, "admin", sizeof(v3[0].user));
+  ck_assert_int_eq(asr_strlcpy(v3[0].user, "admin", sizeof(v3[0].user)), ASR_OK);
   v3[1] = creds[0];
   ck_assert_int_eq(asr_addr_parse("fd00::fe", &g.next), ASR_OK);
   s = new_sweep(&g, 1000, 100, 0);

@@ -11,10 +11,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/outbox.h"
+#include "store/save.h"
 #include "store/store.h"
 #include "uplink/batch.h"
-#include "uplink/gz.h"
-#include "uplink/http.h"
+#include "wire/gz.h"
+#include "wire/http.h"
 #include "uplink/uplink.h"
 #include "tests/unit/testutil.h"
 
@@ -184,18 +185,27 @@ START_TEST(test_parse_enrolment)
   const char *secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
   char good[400], bad[400];
 
-  asr_fmt(good, sizeof(good), "{\"agent_id\": \"%s\", \"secret\": \"%s\", \"site\": \"HQ\"}", AGENT,
-          secret);
+  ck_assert_int_eq(asr_fmt(good, sizeof(good),
+                           "{\"agent_id\": \"%s\", \"secret\": \"%s\", \"site\": \"HQ\"}", AGENT,
+                           secret),
+                   ASR_OK);
   ck_assert_int_eq(asr_uplink_parse_enrolment(good, &e), ASR_OK);
   ck_assert_str_eq(e.agent_id, AGENT);
   ck_assert_str_eq(e.secret, secret);
   ck_assert_str_eq(e.site, "HQ");
-  asr_fmt(bad, sizeof(bad), "{\"agent_id\": \"%s\", \"secret\": \"%.63s\"}", AGENT, secret);
+  ck_assert_int_eq(
+      asr_fmt(bad, sizeof(bad), "{\"agent_id\": \"%s\", \"secret\": \"%.63s\"}", AGENT, secret),
+      ASR_OK);
   ck_assert_int_eq(asr_uplink_parse_enrolment(bad, &e), ASR_ERR_PROTOCOL); /* short secret */
-  asr_fmt(bad, sizeof(bad),
-          "{\"agent_id\": \"AG_0123456789ABCDEF0123456789ABCDEF\", \"secret\": \"%s\"}", secret);
+  ck_assert_int_eq(
+      asr_fmt(bad, sizeof(bad),
+              "{\"agent_id\": \"AG_0123456789ABCDEF0123456789ABCDEF\", \"secret\": \"%s\"}",
+              secret),
+      ASR_OK);
   ck_assert_int_eq(asr_uplink_parse_enrolment(bad, &e), ASR_ERR_PROTOCOL);
-  asr_fmt(bad, sizeof(bad), "{\"agent_id\": \"%s/../x\", \"secret\": \"%s\"}", AGENT, secret);
+  ck_assert_int_eq(
+      asr_fmt(bad, sizeof(bad), "{\"agent_id\": \"%s/../x\", \"secret\": \"%s\"}", AGENT, secret),
+      ASR_OK);
   ck_assert_int_eq(asr_uplink_parse_enrolment(bad, &e), ASR_ERR_PROTOCOL);
   ck_assert_int_eq(asr_uplink_parse_enrolment("{\"error\": \"x\"}", &e), ASR_ERR_PROTOCOL);
   ck_assert_int_eq(asr_uplink_parse_enrolment("not json", &e), ASR_ERR_PROTOCOL);
@@ -262,7 +272,7 @@ static char tmpdir[256], dbpath[512];
 static void setup(void)
 {
   tu_tmpdir("check_uplink", tmpdir, sizeof(tmpdir));
-  asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(dbpath, sizeof(dbpath), "%s/agent.db", tmpdir), ASR_OK);
   asr_log_set_level(ASR_LOG_ERR);
 }
 
@@ -276,10 +286,11 @@ static void save_printer(asr_store *st, const char *serial, int64_t t, int64_t l
   asr_device *d = calloc(1, sizeof(*d));
 
   asr_device_init(d);
-  asr_strlcpy(d->serial, serial, sizeof(d->serial));
-  asr_strlcpy(d->ip, "192.0.2.7", sizeof(d->ip));
-  asr_strlcpy(d->model, "Model \xc3\xa9 \"Q\"", sizeof(d->model));
-  asr_strlcpy(d->sys_object_id, "1.3.6.1.4.1.11.2.3.9.1", sizeof(d->sys_object_id));
+  ck_assert_int_eq(asr_strlcpy(d->serial, serial, sizeof(d->serial)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->ip, "192.0.2.7", sizeof(d->ip)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(d->model, "Model \xc3\xa9 \"Q\"", sizeof(d->model)), ASR_OK);
+  ck_assert_int_eq(
+      asr_strlcpy(d->sys_object_id, "1.3.6.1.4.1.11.2.3.9.1", sizeof(d->sys_object_id)), ASR_OK);
   d->has_page_count = true;
   d->page_count = 48211;
   d->printer_status = 3;
@@ -293,8 +304,10 @@ static void save_printer(asr_store *st, const char *serial, int64_t t, int64_t l
     s->has_level = s->has_max = true;
     s->level = i ? -3 : level;
     s->max = 200;
-    asr_strlcpy(s->description, i ? "Waste" : "Black Cartridge CF410A", sizeof(s->description));
-    asr_strlcpy(s->colorant, i ? "" : "black", sizeof(s->colorant));
+    ck_assert_int_eq(
+        asr_strlcpy(s->description, i ? "Waste" : "Black Cartridge CF410A", sizeof(s->description)),
+        ASR_OK);
+    ck_assert_int_eq(asr_strlcpy(s->colorant, i ? "" : "black", sizeof(s->colorant)), ASR_OK);
   }
   ck_assert_int_eq(asr_store_save(st, d, 161, NULL, t, NULL), ASR_OK);
   free(d);
@@ -393,12 +406,14 @@ START_TEST(test_batch_colorant_std)
 
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
   asr_device_init(d);
-  asr_strlcpy(d->serial, "KM1", sizeof(d->serial));
+  ck_assert_int_eq(asr_strlcpy(d->serial, "KM1", sizeof(d->serial)), ASR_OK);
   d->n_supplies = 2;
   d->supplies[0].index = 1;
-  asr_strlcpy(d->supplies[0].colorant, "schwarz", sizeof(d->supplies[0].colorant));
+  ck_assert_int_eq(asr_strlcpy(d->supplies[0].colorant, "schwarz", sizeof(d->supplies[0].colorant)),
+                   ASR_OK);
   d->supplies[1].index = 2;
-  asr_strlcpy(d->supplies[1].colorant, "bk", sizeof(d->supplies[1].colorant));
+  ck_assert_int_eq(asr_strlcpy(d->supplies[1].colorant, "bk", sizeof(d->supplies[1].colorant)),
+                   ASR_OK);
   ck_assert_int_eq(asr_store_save(st, d, 161, NULL, 1794999000, NULL), ASR_OK);
   ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
   j = pending_json(st, &b);
@@ -468,13 +483,13 @@ START_TEST(test_restored_database_new_batch_ids)
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
   save_printer(st, "CNB1", 1794999000, 108);
   asr_store_close(st);
-  asr_fmt(backup, sizeof(backup), "%s/backup.db", tmpdir);
+  ck_assert_int_eq(asr_fmt(backup, sizeof(backup), "%s/backup.db", tmpdir), ASR_OK);
   copy_file(dbpath, backup);
   ck_assert_int_eq(asr_store_open(dbpath, &st, err, sizeof(err)), ASR_OK);
   ck_assert_int_eq(asr_batch_build(st, &o, false, &built), ASR_OK);
   ck_assert_int_eq(built.seq, 1);
   ck_assert_int_eq(asr_outbox_next_pending(st, -1, -1, &b), ASR_OK);
-  asr_strlcpy(first, b.batch_id, sizeof(first));
+  ck_assert_int_eq(asr_strlcpy(first, b.batch_id, sizeof(first)), ASR_OK);
   asr_outbox_batch_free(&b);
   asr_store_close(st);
   copy_file(backup, dbpath); /* the restore */

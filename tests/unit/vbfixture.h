@@ -16,18 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "snmp/vbset.h"
-
-static inline int vbfix_hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /* Decodes hex text (spaces allowed) into a new buffer; NULL on bad input. */
 static inline uint8_t *vbfix_hex(const char *s, size_t *len)
@@ -44,8 +34,8 @@ static inline uint8_t *vbfix_hex(const char *s, size_t *len)
       s++;
       continue;
     }
-    hi = vbfix_hexval(s[0]);
-    lo = s[1] ? vbfix_hexval(s[1]) : -1;
+    hi = asr_hex_val(s[0]);
+    lo = s[1] ? asr_hex_val(s[1]) : -1;
     if (hi < 0 || lo < 0) {
       free(b);
       return NULL;

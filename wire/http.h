@@ -1,4 +1,5 @@
-/* uplink/http.h: one HTTPS POST (the only code that includes libcurl).
+/* wire/http.h: one HTTPS POST (libcurl: wire/ holds the only code that includes it, here and
+ * in smtp.c).
  *
  * TLS peer and host verification are always on: a CA file or directory may replace the
  * system store, a public key may be pinned, a client certificate presented. Proxies: an

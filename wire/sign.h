@@ -1,6 +1,6 @@
 /* sign.h: request signing of the asr protocol (docs/protocol.md, "Signed requests"), and
- * the random identifiers and secrets. The only code that includes OpenSSL; asr-central
- * links it to verify what the agent signs. */
+ * the random identifiers and secrets. With seal.c and b64.c the only code that includes OpenSSL
+ * (wire/); asr-central links it to verify what the agent signs. */
 #ifndef ASR_SIGN_H
 #define ASR_SIGN_H
 

@@ -1,8 +1,9 @@
-/* uplink/http.c: one HTTPS POST with libcurl (the only code that includes curl/curl.h).
+/* wire/http.c: one HTTPS POST with libcurl (with smtp.c the only code that includes
+ * curl/curl.h).
  *
  * Reading order: the pure parts (Retry-After, endpoint check), the response callbacks
  * (bounded body, Retry-After header), the options, the error conversion, the POST. */
-#include "uplink/http.h"
+#include "wire/http.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -11,26 +12,13 @@
 
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/date.h"
 #include "common/util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define TOTAL_TIMEOUT_MS 120000
 
 /* ---- pure parts ---- */
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
 
 /* Reads exactly n digits at *p into *v. */
 static bool digits(const char **p, int n, unsigned *v)
@@ -78,7 +66,7 @@ static int64_t parse_http_date(const char *s)
     return -1;
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
     return -1;
-  return days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
+  return asr_date_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
 int64_t asr_http_retry_after(const char *value, int64_t now)
@@ -134,24 +122,24 @@ asr_result asr_http_check_endpoint(const char *url, char *err, size_t n)
 
   err[0] = '\0';
   if (!url || strlen(url) > 900) {
-    asr_strlcpy(err, "missing or too long", n);
+    asr_strlcpy_cut(err, "missing or too long", n);
     return ASR_ERR_INVALID;
   }
   https = strncasecmp(url, "https://", 8) == 0;
   if (!https && strncasecmp(url, "http://", 7) != 0) {
-    asr_strlcpy(err, "not an https:// URL", n);
+    asr_strlcpy_cut(err, "not an https:// URL", n);
     return ASR_ERR_INVALID;
   }
   host = url + (https ? 8 : 7);
   end = host[0] == '[' ? strchr(host, ']') : host + strcspn(host, ":/?#");
   if (!end || end == host || strpbrk(url, " \t\r\n@?#")) {
-    asr_strlcpy(err, "not a URL of the form https://HOST[:PORT][/PATH]", n);
+    asr_strlcpy_cut(err, "not a URL of the form https://HOST[:PORT][/PATH]", n);
     return ASR_ERR_INVALID;
   }
   if (host[0] == '[')
     end++;
   if (!https && !loopback_host(host, (size_t)(end - host))) {
-    asr_strlcpy(err, "plain http:// is only allowed for a loopback host (use https://)", n);
+    asr_strlcpy_cut(err, "plain http:// is only allowed for a loopback host (use https://)", n);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -369,7 +357,7 @@ static asr_result convert(CURL *c, CURLcode rc, const char *errbuf, asr_http_res
     what = "the proxy refused the connection";
     res->retryable = true;
   }
-  asr_fmt(res->error, sizeof(res->error), "%s: %s", what, detail);
+  asr_fmt_cut(res->error, sizeof(res->error), "%s: %s", what, detail);
   return r;
 }
 
@@ -441,7 +429,7 @@ asr_result asr_http_post(const asr_http_opts *o, const char *url, const char *co
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
   if (res->status == 407) {
-    asr_strlcpy(res->error, "the proxy refused our credentials (407)", sizeof(res->error));
+    asr_strlcpy_cut(res->error, "the proxy refused our credentials (407)", sizeof(res->error));
     r = ASR_ERR_AUTH;
   }
 out:

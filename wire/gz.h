@@ -1,4 +1,5 @@
-/* gz.h: gzip compression of batch bodies (the only code that includes zlib). */
+/* gz.h: gzip compression of batch bodies (the only code that includes zlib): the agent
+ * compresses, asr-central inflates, bounded. */
 #ifndef ASR_GZ_H
 #define ASR_GZ_H
 

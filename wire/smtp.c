@@ -1,4 +1,4 @@
-/* uplink/smtp.c: one e-mail over SMTP with libcurl.
+/* wire/smtp.c: one e-mail over SMTP with libcurl.
  *
  * Why a debug callback: libcurl reports an SMTP failure as a generic transfer error
  * (CURLE_SEND_ERROR, CURLE_WEIRD_SERVER_REPLY...) and CURLINFO_RESPONSE_CODE gives only the
@@ -10,7 +10,7 @@
  *
  * Reading order: the checks (addresses, URL, conf), the callbacks, the options, the
  * error conversion, the send. Dot-stuffing and the final "." are libcurl's job. */
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -35,23 +35,23 @@ static asr_result check_args(const asr_smtp_conf *c, const char *rcpt, const cha
                              char *err, size_t errn)
 {
   if (!c || !c->url || !scheme_ok(c->url) || strlen(c->url) > 900 || strpbrk(c->url, " \t\r\n@")) {
-    asr_strlcpy(err, "smtp: the URL must be smtp://HOST[:PORT] or smtps://HOST[:PORT]", errn);
+    asr_strlcpy_cut(err, "smtp: the URL must be smtp://HOST[:PORT] or smtps://HOST[:PORT]", errn);
     return ASR_ERR_USAGE;
   }
   if (!asr_smtp_address_ok(c->from)) {
-    asr_strlcpy(err, "smtp: the sender (from) is not a plain e-mail address", errn);
+    asr_strlcpy_cut(err, "smtp: the sender (from) is not a plain e-mail address", errn);
     return ASR_ERR_USAGE;
   }
   if ((c->user && *c->user) != (c->password && *c->password)) {
-    asr_strlcpy(err, "smtp: AUTH needs both a user and a password", errn);
+    asr_strlcpy_cut(err, "smtp: AUTH needs both a user and a password", errn);
     return ASR_ERR_USAGE;
   }
   if (!asr_smtp_address_ok(rcpt)) {
-    asr_strlcpy(err, "smtp: the recipient is not a plain e-mail address", errn);
+    asr_strlcpy_cut(err, "smtp: the recipient is not a plain e-mail address", errn);
     return ASR_ERR_INVALID;
   }
   if (!msg || len == 0 || len > SMTP_MSG_MAX) {
-    asr_strlcpy(err, "smtp: the message is empty or larger than 16 MiB", errn);
+    asr_strlcpy_cut(err, "smtp: the message is empty or larger than 16 MiB", errn);
     return ASR_ERR_INVALID;
   }
   return ASR_OK;
@@ -101,7 +101,7 @@ static void note_verb(smtp_xfer *x, const char *data, size_t n)
     size_t v = strlen(verbs[i]);
 
     if (n >= v && memcmp(data, verbs[i], v) == 0 && (n == v || data[v] == ' ' || data[v] == '\r')) {
-      asr_strlcpy(x->verb, verbs[i], sizeof(x->verb));
+      asr_strlcpy_cut(x->verb, verbs[i], sizeof(x->verb));
       return;
     }
   }
@@ -118,7 +118,7 @@ static void note_reply(smtp_xfer *x, const char *data, size_t n)
       return;
   }
   x->code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
-  asr_strlcpy(x->failed, x->verb[0] ? x->verb : "connect", sizeof(x->failed));
+  asr_strlcpy_cut(x->failed, x->verb[0] ? x->verb : "connect", sizeof(x->failed));
   copy_line(x->reply, sizeof(x->reply), data, n);
 }
 
@@ -268,9 +268,9 @@ static asr_result convert(CURL *c, CURLcode rc, const smtp_xfer *x, const char *
                         : "the mail server refused the sender or our settings";
   }
   if (x->code)
-    asr_fmt(err, errn, "smtp: %s: %s (after %s)", what, x->reply, x->failed);
+    asr_fmt_cut(err, errn, "smtp: %s: %s (after %s)", what, x->reply, x->failed);
   else
-    asr_fmt(err, errn, "smtp: %s: %s", what, detail);
+    asr_fmt_cut(err, errn, "smtp: %s: %s", what, detail);
   for (char *p = err; *p; p++) {
     if ((unsigned char)*p < 0x20)
       *p = ' '; /* one line, whatever libcurl's text holds */
@@ -298,7 +298,7 @@ asr_result asr_smtp_send(const asr_smtp_conf *c, const char *rcpt, const char *m
     rcpts = curl_slist_append(NULL, angle);
   curl = rcpts ? curl_easy_init() : NULL;
   if (!curl) {
-    asr_strlcpy(err, "smtp: out of memory", errn);
+    asr_strlcpy_cut(err, "smtp: out of memory", errn);
     r = ASR_ERR_NOMEM;
     goto out;
   }

@@ -1,6 +1,6 @@
 /* seal.h: secrets encrypted at rest (AES-256-GCM, OpenSSL EVP), for asr-central's copy of
- * the SNMPv3 pass phrases and communities it sends to agents (issue 17). With sign.c the only
- * OpenSSL code of the project.
+ * the SNMPv3 pass phrases and communities it sends to agents (issue 17). With sign.c and b64.c
+ * the only OpenSSL code of the project (wire/).
  *
  * A sealed value is text: "g1:" + hex(12-byte random nonce | ciphertext | 16-byte tag),
  * the additional data binding it to where it is stored (e.g. "site:NAME:v3_auth_pass"),

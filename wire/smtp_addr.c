@@ -1,8 +1,8 @@
-/* uplink/smtp_addr.c: the plain-address check of uplink/smtp.h, apart from smtp.c so that
+/* wire/smtp_addr.c: the plain-address check of wire/smtp.h, apart from smtp.c so that
  * pure code (central/mail.c composes messages) can use it without linking libcurl. */
 #include <string.h>
 
-#include "uplink/smtp.h"
+#include "wire/smtp.h"
 
 #define ADDR_MAX 254 /* RFC 5321 4.5.3.1.3: a path holds at most 256 octets with <> */
 

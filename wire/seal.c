@@ -1,54 +1,17 @@
 /* seal.c: AES-256-GCM sealing of secrets at rest (see seal.h). */
-#include "uplink/seal.h"
+#include "wire/seal.h"
 
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/platform.h"
 #include "common/util.h"
 
 #define NONCE 12
 #define TAG 16
 #define KEY 32
-
-static int nibble(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-/* Decodes lowercase hex of even length into out (room n); the number of bytes, or -1. */
-static long unhex(const char *hex, unsigned char *out, size_t n)
-{
-  size_t len = strlen(hex);
-
-  if (len % 2 || len / 2 > n)
-    return -1;
-  for (size_t i = 0; i < len / 2; i++) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-
-    if (hi < 0 || lo < 0)
-      return -1;
-    out[i] = (unsigned char)(hi << 4 | lo);
-  }
-  return (long)(len / 2);
-}
-
-static void tohex(const unsigned char *b, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[b[i] >> 4];
-    out[2 * i + 1] = digits[b[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
 
 /* One GCM pass: encrypt (tag out) or decrypt (tag in); ASR_ERR_AUTH on a bad tag. */
 static asr_result gcm(int enc, const unsigned char *key, const unsigned char *nonce,
@@ -84,18 +47,18 @@ asr_result asr_seal(const char *key_hex, const char *aad, const char *plain, cha
   size_t len = strlen(plain);
   asr_result r = ASR_ERR_INVALID;
 
-  if (n < ASR_SEAL_TEXT_MAX || len > ASR_SEAL_MAX_PLAIN || unhex(key_hex, key, KEY) != KEY)
+  if (n < ASR_SEAL_TEXT_MAX || len > ASR_SEAL_MAX_PLAIN || asr_hex_decode(key_hex, key, KEY) != KEY)
     goto out;
   if (RAND_bytes(buf, NONCE) != 1)
     goto out;
   r = gcm(1, key, buf, aad, (const unsigned char *)plain, (int)len, buf + NONCE, buf + NONCE + len);
   if (!r) {
     memcpy(out, "g1:", 3);
-    tohex(buf, NONCE + len + TAG, out + 3);
+    asr_hex_encode(buf, NONCE + len + TAG, out + 3);
   }
 out:
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(buf, sizeof(buf));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(buf, sizeof(buf));
   return r;
 }
 
@@ -106,9 +69,9 @@ asr_result asr_unseal(const char *key_hex, const char *aad, const char *sealed, 
   size_t plen;
   asr_result r = ASR_ERR_INVALID;
 
-  if (strncmp(sealed, "g1:", 3) != 0 || unhex(key_hex, key, KEY) != KEY)
+  if (strncmp(sealed, "g1:", 3) != 0 || asr_hex_decode(key_hex, key, KEY) != KEY)
     goto out;
-  len = unhex(sealed + 3, buf, sizeof(buf));
+  len = asr_hex_decode(sealed + 3, buf, sizeof(buf));
   if (len < NONCE + TAG)
     goto out;
   plen = (size_t)len - NONCE - TAG;
@@ -120,8 +83,8 @@ asr_result asr_unseal(const char *key_hex, const char *aad, const char *sealed, 
     out[plen] = '\0';
   }
 out:
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(buf, sizeof(buf));
-  OPENSSL_cleanse(plain, sizeof(plain));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(buf, sizeof(buf));
+  asr_secret_wipe(plain, sizeof(plain));
   return r;
 }

@@ -1,4 +1,4 @@
-/* uplink/smtp.h: sends one e-mail over SMTP with libcurl (libcurl stays in uplink/).
+/* wire/smtp.h: sends one e-mail over SMTP with libcurl (libcurl stays in wire/).
  *
  * Used by asr-central's notification outbox (central/notify.c): the outbox keeps each
  * message until asr_smtp_send says it was accepted, so a mail server that is down loses

@@ -1,53 +1,16 @@
 /* sign.c: HMAC-SHA256 request signatures, SHA-256 digests and random secrets (OpenSSL). */
-#include "uplink/sign.h"
+#include "wire/sign.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "common/platform.h"
 #include "common/util.h"
-
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[b[i] >> 4];
-    out[2 * i + 1] = digits[b[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
-static int hex_nibble(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Decodes exactly n bytes of hex; ASR_ERR_INVALID on a bad digit or length. */
-static asr_result from_hex(const char *hex, unsigned char *out, size_t n)
-{
-  if (strlen(hex) != 2 * n)
-    return ASR_ERR_INVALID;
-  for (size_t i = 0; i < n; i++) {
-    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-
-    if (hi < 0 || lo < 0)
-      return ASR_ERR_INVALID;
-    out[i] = (unsigned char)(hi << 4 | lo);
-  }
-  return ASR_OK;
-}
 
 asr_result asr_sign_random_hex(char *out, size_t n)
 {
@@ -55,8 +18,8 @@ asr_result asr_sign_random_hex(char *out, size_t n)
 
   if (n > sizeof(buf) || RAND_bytes(buf, (int)n) != 1)
     return ASR_ERR_INVALID;
-  to_hex(buf, n, out);
-  OPENSSL_cleanse(buf, sizeof(buf));
+  asr_hex_encode(buf, n, out);
+  asr_secret_wipe(buf, sizeof(buf));
   return ASR_OK;
 }
 
@@ -69,7 +32,7 @@ asr_result asr_sign_sha256_hex(const void *data, size_t len, char *hex, size_t h
     return ASR_ERR_TOO_LARGE;
   if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
     return ASR_ERR_INVALID;
-  to_hex(md, 32, hex);
+  asr_hex_encode(md, 32, hex);
   return ASR_OK;
 }
 
@@ -83,7 +46,7 @@ static asr_result request_mac(const char *secret_hex, const char *method, const 
   unsigned int maclen = 0;
   asr_result r;
 
-  r = from_hex(secret_hex, key, sizeof(key));
+  r = asr_hex_decode(secret_hex, key, sizeof(key)) == (long)sizeof(key) ? ASR_OK : ASR_ERR_INVALID;
   if (r == ASR_OK)
     r = asr_sign_sha256_hex(body, body_len, digest, sizeof(digest));
   if (r == ASR_OK)
@@ -93,7 +56,7 @@ static asr_result request_mac(const char *secret_hex, const char *method, const 
                             strlen(canonical), mac, &maclen) ||
                       maclen != 32))
     r = ASR_ERR_INVALID;
-  OPENSSL_cleanse(key, sizeof(key));
+  asr_secret_wipe(key, sizeof(key));
   return r;
 }
 
@@ -110,7 +73,7 @@ asr_result asr_sign_request(const char *secret_hex, const char *method, const ch
   if (r)
     return r;
   memcpy(out, "v1=", 3);
-  to_hex(mac, sizeof(mac), out + 3);
+  asr_hex_encode(mac, sizeof(mac), out + 3);
   return ASR_OK;
 }
 
@@ -120,7 +83,8 @@ asr_result asr_sign_verify(const char *secret_hex, const char *method, const cha
   unsigned char want[32], got[32];
   asr_result r;
 
-  if (!header || strncmp(header, "v1=", 3) != 0 || from_hex(header + 3, got, sizeof(got)))
+  if (!header || strncmp(header, "v1=", 3) != 0 ||
+      asr_hex_decode(header + 3, got, sizeof(got)) != (long)sizeof(got))
     return ASR_ERR_INVALID;
   r = request_mac(secret_hex, method, path, timestamp, body, body_len, want);
   if (r)
@@ -163,11 +127,11 @@ asr_result asr_sign_password_hash(const char *pw, size_t len, char *out, size_t 
   r = pw_derive(pw, len, &pp, pp.key);
   if (r)
     return r;
-  to_hex(pp.salt, PW_SALT, salt);
-  to_hex(pp.key, PW_KEY, key);
+  asr_hex_encode(pp.salt, PW_SALT, salt);
+  asr_hex_encode(pp.key, PW_KEY, key);
   r = asr_fmt(out, n, "scrypt$%u$%u$%u$%s$%s", pp.logn, pp.r, pp.p, salt, key);
-  OPENSSL_cleanse(&pp, sizeof(pp));
-  OPENSSL_cleanse(key, sizeof(key));
+  asr_secret_wipe(&pp, sizeof(pp));
+  asr_secret_wipe(key, sizeof(key));
   return r;
 }
 
@@ -186,7 +150,8 @@ static asr_result pw_parse(const char *s, pw_params *pp)
   if (pp->logn < 10 || pp->logn > 20 || pp->r < 1 || pp->r > 16 || pp->p < 1 || pp->p > 4 ||
       ((uint64_t)128 * pp->r << pp->logn) > PW_MAXMEM / 2)
     return ASR_ERR_INVALID;
-  if (from_hex(salt, pp->salt, PW_SALT) || from_hex(key, pp->key, PW_KEY))
+  if (asr_hex_decode(salt, pp->salt, PW_SALT) != PW_SALT ||
+      asr_hex_decode(key, pp->key, PW_KEY) != PW_KEY)
     return ASR_ERR_INVALID;
   return ASR_OK;
 }
@@ -204,8 +169,8 @@ asr_result asr_sign_password_verify(const char *pw, size_t len, const char *stor
     r = CRYPTO_memcmp(key, pp.key, PW_KEY) == 0 && len <= ASR_PASSWORD_MAX ? ASR_OK : ASR_ERR_AUTH;
   else if (!r)
     r = stored ? ASR_ERR_INVALID : ASR_ERR_AUTH;
-  OPENSSL_cleanse(key, sizeof(key));
-  OPENSSL_cleanse(&pp, sizeof(pp));
+  asr_secret_wipe(key, sizeof(key));
+  asr_secret_wipe(&pp, sizeof(pp));
   return r;
 }
 
