@@ -284,31 +284,6 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
 
 /* ---- Reading a supply's days --------------------------------------------------------- */
 
-/* Runs the bound day query s, a cstore_rp_level per row to cb. */
-static asr_result days_walk(cstore *st, sqlite3_stmt *s, cstore_rp_level_cb cb, void *ctx)
-{
-  bool row = true;
-  asr_result r = ASR_OK;
-
-  while (!r && row) {
-    cstore_rp_level l;
-    r = cstore_x_row(st, s, "reading levels", &row);
-    if (r || !row)
-      break;
-    l.day = sqlite3_column_int64(s, 0);
-    l.has_level = sqlite3_column_type(s, 1) != SQLITE_NULL;
-    l.level = sqlite3_column_int64(s, 1);
-    l.has_max = sqlite3_column_type(s, 2) != SQLITE_NULL;
-    l.max = sqlite3_column_int64(s, 2);
-    l.has_percent = sqlite3_column_type(s, 3) != SQLITE_NULL;
-    l.percent = sqlite3_column_int(s, 3);
-    if (cb(&l, ctx))
-      break;
-  }
-  cstore_x_done(s);
-  return r;
-}
-
 static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int64_t from,
                              int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
@@ -321,7 +296,7 @@ static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int6
   sqlite3_bind_int(s, 2, idx);
   sqlite3_bind_int64(s, 3, from);
   sqlite3_bind_int64(s, 4, to);
-  return days_walk(st, s, cb, ctx);
+  return cstore_rp_levels_walk(st, s, cb, ctx);
 }
 
 asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,

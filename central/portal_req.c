@@ -323,11 +323,8 @@ static bool form_device(px *x, bool post, char *site, view_site *v, const view_d
   if (!r)
     r = px_site_view(x, site, v);
   *d = NULL;
-  for (size_t i = 0; !r && i < v->n_devices && !*d; i++) {
-    const view_device *e = &v->devices[i];
-    if ((e->serial && strcmp(e->serial, device) == 0) || (e->key && strcmp(e->key, device) == 0))
-      *d = e;
-  }
+  if (!r)
+    *d = view_site_device(v, device);
   if (!r && !*d) {
     px_audit(x, "request", device, "denied", "not a device of this customer");
     view_site_free(v);

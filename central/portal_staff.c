@@ -429,11 +429,8 @@ static bool staff_device(px *x, char *site, view_site *v, const view_device **d)
     r = px_query(x, "device", device, sizeof(device));
   if (!r)
     r = px_site_view(x, site, v);
-  for (size_t i = 0; !r && i < v->n_devices && !*d; i++) {
-    const view_device *e = &v->devices[i];
-    if ((e->serial && strcmp(e->serial, device) == 0) || (e->key && strcmp(e->key, device) == 0))
-      *d = e;
-  }
+  if (!r)
+    *d = view_site_device(v, device);
   if (!r && !*d) {
     view_site_free(v);
     r = ASR_ERR_NOT_FOUND;
