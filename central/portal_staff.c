@@ -203,15 +203,47 @@ static void answer(px *x, asr_buf *b, json_t *doc, asr_result r)
   px_body(x, 200, asr_buf_finish(b, &body) ? NULL : body);
 }
 
-/* ---------------------------------------------------------------------------------------
- * The open orders, with a form for each step a line can take. */
-
+/* A staff list page (orders, agents): its rows go to arr (JSON) or to b (HTML); n counts
+ * them. */
 typedef struct {
   px *x;
   asr_buf *b;
   json_t *arr;
   size_t n;
-} orders_ctx;
+} list_ctx;
+
+/* The top of a list page: the method and ?site= checked (false: answered, c->arr freed),
+ * the page opened (title, the line sub under it) and the card's head (html) put. */
+static bool list_open(list_ctx *c, char *site, size_t n, bool *given, const char *title,
+                      const char *sub, const char *html)
+{
+  if (!method_ok(c->x, false) || !site_arg(c->x, false, site, n, given)) {
+    json_decref(c->arr);
+    return false;
+  }
+  staff_open(c->x, c->b, title, sub, *given ? site : NULL);
+  asr_buf_puts(c->b, html);
+  return true;
+}
+
+/* The end of a list page: its table closed, empty (a paragraph) when no row came, the card
+ * closed; answered as the page or as {key: rows} (r: the listing's result). */
+static void list_close(list_ctx *c, const char *empty, const char *key, asr_result r)
+{
+  asr_buf_puts(c->b, "</table>");
+  if (c->n == 0) {
+    asr_buf_puts(c->b, "<p class=\"empty\">");
+    asr_buf_puts(c->b, empty);
+    asr_buf_puts(c->b, "</p>");
+  }
+  asr_buf_puts(c->b, "</section>");
+  answer(c->x, c->b, c->arr ? json_pack("{s:o}", key, c->arr) : NULL, r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The open orders, with a form for each step a line can take. */
+
+typedef list_ctx orders_ctx;
 
 /* The steps a line in state can take (the engine's transitions, engine.c). */
 static const struct {
@@ -308,22 +340,14 @@ static void orders_page(px *x)
   asr_buf b = {.max = PAGE_MAX_BYTES};
   bool given = false;
   orders_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
-  asr_result r;
 
-  if (!method_ok(x, false) || !site_arg(x, false, site, sizeof(site), &given)) {
-    json_decref(c.arr);
+  if (!list_open(&c, site, sizeof(site), &given, "Orders", "Open orders, line by line,",
+                 "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
+                 "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
+                 "<th>State</th><th>Record a warehouse step</th></tr>"))
     return;
-  }
-  staff_open(x, &b, "Orders", "Open orders, line by line,", given ? site : NULL);
-  asr_buf_puts(&b, "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
-                   "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
-                   "<th>State</th><th>Record a warehouse step</th></tr>");
-  r = cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c);
-  asr_buf_puts(&b, "</table>");
-  if (c.n == 0)
-    asr_buf_puts(&b, "<p class=\"empty\">No open orders.</p>");
-  asr_buf_puts(&b, "</section>");
-  answer(x, &b, c.arr ? json_pack("{s:o}", "orders", c.arr) : NULL, r);
+  list_close(&c, "No open orders.", "orders",
+             cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -590,12 +614,7 @@ static void extra_place(px *x)
 /* ---------------------------------------------------------------------------------------
  * The agents, and their revocation (cstore_agent_lock_out, as `asr-central agent revoke`). */
 
-typedef struct {
-  px *x;
-  asr_buf *b;
-  json_t *arr;
-  size_t n;
-} agents_ctx;
+typedef list_ctx agents_ctx;
 
 static void agent_html(agents_ctx *c, const cstore_agent_row *a)
 {
@@ -655,25 +674,17 @@ static void agents_page(px *x)
   asr_buf b = {.max = PAGE_MAX_BYTES};
   bool given = false;
   agents_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
-  asr_result r;
 
-  if (!method_ok(x, false) || !site_arg(x, false, site, sizeof(site), &given)) {
-    json_decref(c.arr);
+  if (!list_open(&c, site, sizeof(site), &given, "Agents", "The enrolled agents",
+                 "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
+                 "revoked agent's uploads are refused (403). Unless the site token is kept, "
+                 "the token it enrolled with is revoked too (when it is still the site's): "
+                 "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
+                 "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
+                 "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>"))
     return;
-  }
-  staff_open(x, &b, "Agents", "The enrolled agents", given ? site : NULL);
-  asr_buf_puts(&b, "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
-                   "revoked agent's uploads are refused (403). Unless the site token is kept, "
-                   "the token it enrolled with is revoked too (when it is still the site's): "
-                   "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
-                   "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
-                   "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>");
-  r = cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c);
-  asr_buf_puts(&b, "</table>");
-  if (c.n == 0)
-    asr_buf_puts(&b, "<p class=\"empty\">No agents.</p>");
-  asr_buf_puts(&b, "</section>");
-  answer(x, &b, c.arr ? json_pack("{s:o}", "agents", c.arr) : NULL, r);
+  list_close(&c, "No agents.", "agents",
+             cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c));
 }
 
 /* True for an agent id as the store makes them (letters, digits, '_', '-'). */
