@@ -210,12 +210,12 @@ typedef struct {
   asr_buf *b;
   json_t *arr;
   size_t n;
-} list_ctx;
+} staff_list;
 
 /* The top of a list page: the method and ?site= checked (false: answered, c->arr freed),
  * the page opened (title, the line sub under it) and the card's head (html) put. */
-static bool list_open(list_ctx *c, char *site, size_t n, bool *given, const char *title,
-                      const char *sub, const char *html)
+static bool staff_list_open(staff_list *c, char *site, size_t n, bool *given, const char *title,
+                            const char *sub, const char *html)
 {
   if (!method_ok(c->x, false) || !site_arg(c->x, false, site, n, given)) {
     json_decref(c->arr);
@@ -228,7 +228,7 @@ static bool list_open(list_ctx *c, char *site, size_t n, bool *given, const char
 
 /* The end of a list page: its table closed, empty (a paragraph) when no row came, the card
  * closed; answered as the page or as {key: rows} (r: the listing's result). */
-static void list_close(list_ctx *c, const char *empty, const char *key, asr_result r)
+static void staff_list_close(staff_list *c, const char *empty, const char *key, asr_result r)
 {
   asr_buf_puts(c->b, "</table>");
   if (c->n == 0) {
@@ -243,7 +243,7 @@ static void list_close(list_ctx *c, const char *empty, const char *key, asr_resu
 /* ---------------------------------------------------------------------------------------
  * The open orders, with a form for each step a line can take. */
 
-typedef list_ctx orders_ctx;
+typedef staff_list orders_ctx;
 
 /* The steps a line in state can take (the engine's transitions, engine.c). */
 static const struct {
@@ -341,13 +341,13 @@ static void orders_page(px *x)
   bool given = false;
   orders_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
 
-  if (!list_open(&c, site, sizeof(site), &given, "Orders", "Open orders, line by line,",
-                 "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
-                 "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
-                 "<th>State</th><th>Record a warehouse step</th></tr>"))
+  if (!staff_list_open(&c, site, sizeof(site), &given, "Orders", "Open orders, line by line,",
+                       "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
+                       "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
+                       "<th>State</th><th>Record a warehouse step</th></tr>"))
     return;
-  list_close(&c, "No open orders.", "orders",
-             cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c));
+  staff_list_close(&c, "No open orders.", "orders",
+                   cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -614,7 +614,7 @@ static void extra_place(px *x)
 /* ---------------------------------------------------------------------------------------
  * The agents, and their revocation (cstore_agent_lock_out, as `asr-central agent revoke`). */
 
-typedef list_ctx agents_ctx;
+typedef staff_list agents_ctx;
 
 static void agent_html(agents_ctx *c, const cstore_agent_row *a)
 {
@@ -675,16 +675,16 @@ static void agents_page(px *x)
   bool given = false;
   agents_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
 
-  if (!list_open(&c, site, sizeof(site), &given, "Agents", "The enrolled agents",
-                 "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
-                 "revoked agent's uploads are refused (403). Unless the site token is kept, "
-                 "the token it enrolled with is revoked too (when it is still the site's): "
-                 "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
-                 "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
-                 "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>"))
+  if (!staff_list_open(&c, site, sizeof(site), &given, "Agents", "The enrolled agents",
+                       "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
+                       "revoked agent's uploads are refused (403). Unless the site token is kept, "
+                       "the token it enrolled with is revoked too (when it is still the site's): "
+                       "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
+                       "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
+                       "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>"))
     return;
-  list_close(&c, "No agents.", "agents",
-             cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c));
+  staff_list_close(&c, "No agents.", "agents",
+                   cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c));
 }
 
 /* True for an agent id as the store makes them (letters, digits, '_', '-'). */
