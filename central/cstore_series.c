@@ -292,11 +292,7 @@ static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int6
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, from);
-  sqlite3_bind_int64(s, 4, to);
-  return cstore_rp_levels_walk(st, s, cb, ctx);
+  return cstore_rp_levels_walk(st, s, dev, idx, from, to, cb, ctx);
 }
 
 asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
