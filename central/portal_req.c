@@ -198,17 +198,6 @@ static void request_row(list_ctx *l, const cportal_request *q)
   asr_buf_puts(&l->b, "</td></tr>");
 }
 
-json_t *px_jtext(const char *s)
-{
-  char *c = NULL;
-  json_t *j = NULL;
-
-  if (s && page_clean(s, &c) == ASR_OK)
-    j = json_string(c);
-  free(c);
-  return j ? j : json_null();
-}
-
 static int list_one(const cportal_request *q, void *ctx)
 {
   list_ctx *l = ctx;
@@ -221,11 +210,11 @@ static int list_one(const cportal_request *q, void *ctx)
   }
   request_what(q, what, sizeof(what));
   json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I}", "id", (json_int_t)q->id, "kind",
-                        q->kind, "state", q->state, "site", px_jtext(q->site), "email",
-                        px_jtext(q->email), "what", px_jtext(what), "note", px_jtext(q->note),
+                        q->kind, "state", q->state, "site", page_jtext(q->site), "email",
+                        page_jtext(q->email), "what", page_jtext(what), "note", page_jtext(q->note),
                         "created_at", (json_int_t)q->created_at, "order", (json_int_t)q->order_id);
   if (o)
-    json_object_set_new(o, "answer", px_jtext(q->answer));
+    json_object_set_new(o, "answer", page_jtext(q->answer));
   json_array_append_new(l->arr, o);
   return 0;
 }

@@ -168,15 +168,6 @@ static void staff_open(px *x, asr_buf *b, const char *title, const char *sub, co
   asr_buf_puts(b, "</div></header><main>");
 }
 
-static void hidden(asr_buf *b, const char *name, const char *value)
-{
-  asr_buf_puts(b, "<input type=\"hidden\" name=\"");
-  asr_buf_puts(b, name);
-  asr_buf_puts(b, "\" value=\"");
-  page_attr(b, value);
-  asr_buf_puts(b, "\">");
-}
-
 /* Finishes a page (or the JSON doc, stolen, when x->json) and answers it. */
 static void answer(px *x, asr_buf *b, json_t *doc, asr_result r)
 {
@@ -263,7 +254,7 @@ static void step_form(orders_ctx *c, int64_t order, int line, cengine_step step,
                  "<form method=\"post\" action=\"/orders/%lld/%s\" class=\"inline step\">"
                  "<input type=\"hidden\" name=\"line\" value=\"%d\">",
                  (long long)order, cengine_step_str(step), line);
-  hidden(c->b, "csrf", c->x->w.csrf);
+  page_hidden(c->b, "csrf", c->x->w.csrf);
   asr_buf_printf(c->b, "<button type=\"submit\" class=\"%s\">%s</button></form> ",
                  step == CENGINE_BACKORDER ? "refuse" : "", label);
 }
@@ -311,13 +302,13 @@ static json_t *order_json(const cstore_order_row *o)
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
     json_array_append_new(lines, json_pack("{s:i,s:o,s:o,s:i,s:i,s:o}", "line", l->line, "serial",
-                                           px_jtext(l->serial), "supply", px_jtext(l->supply),
+                                           page_jtext(l->serial), "supply", page_jtext(l->supply),
                                            "supply_index", (int)l->supply_index, "quantity",
-                                           l->quantity, "state", px_jtext(l->state)));
+                                           l->quantity, "state", page_jtext(l->state)));
   }
   return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:o}", "id", (json_int_t)o->id, "site",
-                   px_jtext(o->site), "kind", px_jtext(o->kind), "state", px_jtext(o->state),
-                   "contact", px_jtext(o->contact), "created_at", (json_int_t)o->created_at,
+                   page_jtext(o->site), "kind", page_jtext(o->kind), "state", page_jtext(o->state),
+                   "contact", page_jtext(o->contact), "created_at", (json_int_t)o->created_at,
                    "updated_at", (json_int_t)o->updated_at, "lines", lines ? lines : json_array());
 }
 
@@ -487,9 +478,9 @@ static void extra_form(px *x)
   page_text(&b, site);
   asr_buf_puts(&b, "</a></div></header><main><section class=\"card\"><form method=\"post\" "
                    "action=\"/orders/extra\" class=\"form\" id=\"extra\">");
-  hidden(&b, "csrf", x->w.csrf);
-  hidden(&b, "site", site);
-  hidden(&b, "device", d->serial ? d->serial : d->key);
+  page_hidden(&b, "csrf", x->w.csrf);
+  page_hidden(&b, "site", site);
+  page_hidden(&b, "device", d->serial ? d->serial : d->key);
   asr_buf_puts(&b, "<p>Extra cartridges for printer <b>");
   page_text(&b, d->serial ? d->serial : d->key);
   asr_buf_puts(&b, "</b> ");
@@ -644,7 +635,7 @@ static void agent_html(agents_ctx *c, const cstore_agent_row *a)
                      "action=\"/agents/");
   page_url(c->b, a->id);
   asr_buf_puts(c->b, "/revoke\" class=\"inline revoke\">");
-  hidden(c->b, "csrf", c->x->w.csrf);
+  page_hidden(c->b, "csrf", c->x->w.csrf);
   asr_buf_puts(c->b, "<label class=\"mute\"><input type=\"checkbox\" name=\"keep_token\" "
                      "value=\"1\"> keep the site token</label> <button type=\"submit\" "
                      "class=\"refuse\">Revoke</button></form></td></tr>");
@@ -659,11 +650,11 @@ static int agent_one(const cstore_agent_row *a, void *ctx)
     agent_html(c, a);
     return 0;
   }
-  json_array_append_new(c->arr,
-                        json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", px_jtext(a->id), "site",
-                                  px_jtext(a->site), "hostname", px_jtext(a->hostname), "version",
-                                  px_jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
-                                  "last_seen", (json_int_t)a->last_seen, "revoked", a->revoked));
+  json_array_append_new(
+      c->arr, json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", page_jtext(a->id), "site",
+                        page_jtext(a->site), "hostname", page_jtext(a->hostname), "version",
+                        page_jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
+                        "last_seen", (json_int_t)a->last_seen, "revoked", a->revoked));
   return 0;
 }
 
