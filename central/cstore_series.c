@@ -166,24 +166,37 @@ static asr_result day_upsert(cstore *st, const cstore_series_item *it, bool *cha
   return r;
 }
 
-/* The stored series of a supply; a missing, unbuilt or unreadable one is built again from
- * level_days (days from `from` on). */
-static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from, cseries *s)
+/* The stored series of a supply into s (initialised by the caller); *decoded when there is
+ * one and it decodes (s is then its days). */
+static asr_result series_read(cstore *st, int64_t dev, int32_t idx, cseries *s, bool *decoded)
 {
   sqlite3_stmt *q = NULL;
   bool row = false;
-  asr_result r = q_get(st, Q_SERIES_GET, &q), dr = ASR_ERR_INVALID;
+  asr_result r = q_get(st, Q_SERIES_GET, &q);
 
-  cseries_init(s, from);
+  *decoded = false;
   if (r)
     return r;
   sqlite3_bind_int64(q, 1, dev);
   sqlite3_bind_int(q, 2, idx);
   r = cstore_x_row(st, q, "reading a supply's series", &row);
   if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    dr = cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s);
+    *decoded =
+        cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s) == ASR_OK;
   cstore_x_done(q);
-  if (r || dr == ASR_OK)
+  return r;
+}
+
+/* The stored series of a supply; a missing, unbuilt or unreadable one is built again from
+ * level_days (days from `from` on). */
+static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from, cseries *s)
+{
+  bool row = false, decoded = false;
+  asr_result r;
+
+  cseries_init(s, from);
+  r = series_read(st, dev, idx, s, &decoded);
+  if (r || decoded)
     return r;
   cseries_free(s);
   cseries_init(s, from);
@@ -304,21 +317,13 @@ asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_
 asr_result cstore_series_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
                                 cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *q = NULL;
   cseries s;
-  bool row = false;
-  asr_result r = q_get(st, Q_SERIES_GET, &q), dr = ASR_ERR_INVALID;
+  bool decoded = false;
+  asr_result r;
 
   cseries_init(&s, 0);
-  if (r)
-    return r;
-  sqlite3_bind_int64(q, 1, dev);
-  sqlite3_bind_int(q, 2, idx);
-  r = cstore_x_row(st, q, "reading a supply's series", &row);
-  if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    dr = cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), &s);
-  cstore_x_done(q);
-  if (!r && dr == ASR_OK && s.from <= from) {
+  r = series_read(st, dev, idx, &s, &decoded);
+  if (!r && decoded && s.from <= from) {
     for (size_t i = 0; i < s.n; i++)
       if (s.d[i].day >= from && s.d[i].day <= to && cb(&s.d[i], ctx))
         break;
