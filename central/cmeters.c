@@ -57,14 +57,6 @@ static const char *const x_sql[] = {
         " GROUP BY r.device_id, r.name ORDER BY s.name, d.key, r.name",
 };
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(s, i);
-}
-
 asr_result cmeters_store(cstore *st, int64_t dev, const cstore_reading *rd)
 {
   sqlite3_stmt *s = NULL;
@@ -78,8 +70,8 @@ asr_result cmeters_store(cstore *st, int64_t dev, const cstore_reading *rd)
     sqlite3_bind_int64(s, 4, m->value);
     sqlite3_bind_text(s, 5, m->unit ? m->unit : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, m->source ? m->source : "", -1, SQLITE_STATIC);
-    bind_text_or_null(s, 7, m->flag);
-    bind_text_or_null(s, 8, m->flag ? m->note : NULL);
+    asr_sql_bind_opt(s, 7, m->flag);
+    asr_sql_bind_opt(s, 8, m->flag ? m->note : NULL);
     r = cstore_x_run(st, s, "storing a meter read");
   }
   return r;
@@ -141,7 +133,7 @@ asr_result cmeters_period(cstore *st, const char *site, int64_t from, int64_t un
     r = cstore_x_stmt(st, X_PERIOD, x_sql[X_PERIOD], &s);
   if (r)
     return r;
-  bind_text_or_null(s, 1, site);
+  asr_sql_bind_opt(s, 1, site);
   sqlite3_bind_int64(s, 2, from);
   sqlite3_bind_int64(s, 3, until);
   while (!r && row) {
