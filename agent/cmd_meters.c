@@ -136,10 +136,10 @@ int asr_cmd_meters(int argc, char **argv)
   const char *db = NULL, *month = NULL;
   meters_ctx x = {ASR_FMT_TABLE, NULL, 0};
   asr_store *st = NULL;
-  char err[512] = "", cur[8];
+  char cur[8];
   int64_t from, until, now = asr_now();
   asr_result r;
-  int c;
+  int c, status;
 
   while ((c = getopt_long(argc, argv, "h", meters_options, NULL)) != -1) {
     if (c == ASR_OPT_HELP) {
@@ -169,11 +169,9 @@ int asr_cmd_meters(int argc, char **argv)
     asr_cli_error("--month: '%s' is not YYYY-MM", month);
     return ASR_EXIT_USAGE;
   }
-  r = asr_store_open(asr_cli_db_path(db), &st, err, sizeof(err));
-  if (r) {
-    asr_cli_error("%s", err[0] ? err : asr_result_str(r));
-    return asr_cli_exit_for(r);
-  }
+  status = asr_cli_open_store(db, ASR_CLI_DB_EXISTING, &st);
+  if (status >= 0)
+    return status;
   x.rows = json_array();
   r = x.rows ? asr_meters_period(st, from, until, add_row, &x) : ASR_ERR_NOMEM;
   if (r) {

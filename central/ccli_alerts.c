@@ -178,20 +178,12 @@ int ccli_alerts(int argc, char **argv)
   if (r)
     return ccli_exit_for(r);
   x.fmt = o.fmt;
-  x.rows = o.fmt == CCLI_FMT_JSON ? json_array() : NULL;
-  if (o.fmt == CCLI_FMT_JSON && !x.rows)
-    r = ASR_ERR_NOMEM;
+  r = ccli_rows_new(o.fmt, &x.rows);
   if (!r)
     r = calerts_foreach(st, o.site, !o.all, print_row, &x);
   if (!r && x.failed)
     r = ASR_ERR_NOMEM;
-  if (r)
-    ccli_error("%s", r == ASR_ERR_NOMEM ? "out of memory" : cstore_errmsg(st));
-  else if (o.fmt == CCLI_FMT_JSON)
-    ccli_print_doc("alerts", x.rows);
-  else
-    print_head(&x);
-  json_decref(x.rows);
-  cstore_close(st);
-  return ccli_exit_for(r);
+  if (!r && o.fmt != CCLI_FMT_JSON)
+    print_head(&x); /* an empty listing still has its head */
+  return ccli_rows_end(r, st, "alerts", x.rows);
 }

@@ -80,6 +80,23 @@ void ccli_print_doc(const char *key, void *arr)
   json_decref(doc);
 }
 
+asr_result ccli_rows_new(int fmt, json_t **rows)
+{
+  *rows = fmt == CCLI_FMT_JSON ? json_array() : NULL;
+  return fmt == CCLI_FMT_JSON && !*rows ? ASR_ERR_NOMEM : ASR_OK;
+}
+
+int ccli_rows_end(asr_result r, struct cstore *st, const char *key, json_t *rows)
+{
+  if (r)
+    ccli_error("%s", r == ASR_ERR_NOMEM ? "out of memory" : cstore_errmsg(st));
+  else if (rows)
+    ccli_print_doc(key, rows);
+  json_decref(rows);
+  cstore_close(st);
+  return ccli_exit_for(r);
+}
+
 int ccli_parse_format(const char *s, int *fmt)
 {
   static const char *const names[] = {"table", "json", "csv"};

@@ -18,6 +18,7 @@ enum {
 };
 
 struct cstore;
+struct json_t;
 
 /* Opens the database of --db (required), printing the problem; for the commands. */
 asr_result ccli_open_db(const char *path, struct cstore **st);
@@ -30,6 +31,15 @@ int ccli_exit_for(asr_result r);
 
 /* Prints {"KEY": arr} (arr a JSON array) as indented JSON on stdout. */
 void ccli_print_doc(const char *key, void *arr);
+
+/* A listing's JSON rows: a new array in *rows for CCLI_FMT_JSON (ASR_ERR_NOMEM when none
+ * can be made), NULL for the other formats. */
+asr_result ccli_rows_new(int fmt, struct json_t **rows);
+
+/* Ends a listing command: r's message on stderr (out of memory, or st's), else
+ * {"KEY": rows} on stdout when there are rows (JSON); frees rows, closes st, and returns
+ * r's exit status. */
+int ccli_rows_end(asr_result r, struct cstore *st, const char *key, struct json_t *rows);
 
 /* Output formats of the commands that have three (--format table|json|csv). */
 enum { CCLI_FMT_TABLE, CCLI_FMT_JSON, CCLI_FMT_CSV };

@@ -83,13 +83,6 @@ static asr_result done(cstore *st, int rc, const char *what)
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? ASR_OK : asr_sql_fail(&st->sql, rc, what);
 }
 
-static const char *col(sqlite3_stmt *s, int i)
-{
-  const unsigned char *t = sqlite3_column_text(s, i);
-
-  return t ? (const char *)t : NULL;
-}
-
 asr_result cstore_conf_site(cstore *st, const char *name, int64_t *site_id)
 {
   sqlite3_stmt *s = NULL;
@@ -151,8 +144,9 @@ static asr_result read_values(cstore *st, const scope *sc, cstore_conf *out)
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n < CSTORE_CONF_MAX_KEYS) {
     cstore_conf_value *v = &out->v[out->n++];
 
-    asr_strlcpy_cut(v->key, col(s, 0) ? col(s, 0) : "", sizeof(v->key));
-    asr_strlcpy_cut(v->value, col(s, 1) ? col(s, 1) : "", sizeof(v->value));
+    asr_strlcpy_cut(v->key, asr_sql_col_text(s, 0) ? asr_sql_col_text(s, 0) : "", sizeof(v->key));
+    asr_strlcpy_cut(v->value, asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "",
+                    sizeof(v->value));
     v->sealed = sqlite3_column_int(s, 2) != 0;
   }
   sqlite3_finalize(s);
@@ -195,7 +189,10 @@ static asr_result old_shown(cstore *st, const scope *sc, const char *key, char *
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *set = true;
-    asr_strlcpy_cut(buf, shown(key, col(s, 0) ? col(s, 0) : "", sqlite3_column_int(s, 1) != 0), n);
+    asr_strlcpy_cut(buf,
+                    shown(key, asr_sql_col_text(s, 0) ? asr_sql_col_text(s, 0) : "",
+                          sqlite3_column_int(s, 1) != 0),
+                    n);
   }
   sqlite3_finalize(s);
   return done(st, rc, READING);
@@ -334,7 +331,8 @@ asr_result cstore_conf_clear_sites(cstore *st, int64_t *ids, size_t max, size_t 
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
     int64_t id = sqlite3_column_int64(s, 0);
 
-    if (asr_conf_remote_sealed(col(s, 1) ? col(s, 1) : "") && (!*n || ids[*n - 1] != id))
+    if (asr_conf_remote_sealed(asr_sql_col_text(s, 1) ? asr_sql_col_text(s, 1) : "") &&
+        (!*n || ids[*n - 1] != id))
       ids[(*n)++] = id;
   }
   sqlite3_finalize(s);
@@ -359,13 +357,10 @@ asr_result cstore_conf_history(cstore *st, int64_t site_id, const char *agent_id
     return r;
   bind_scope(s, &sc);
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    cstore_conf_audit a = {sqlite3_column_int64(s, 0),
-                           sqlite3_column_int64(s, 1),
-                           col(s, 2),
-                           col(s, 3),
-                           col(s, 4),
-                           col(s, 5),
-                           col(s, 6)};
+    cstore_conf_audit a = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                           asr_sql_col_text(s, 2),     asr_sql_col_text(s, 3),
+                           asr_sql_col_text(s, 4),     asr_sql_col_text(s, 5),
+                           asr_sql_col_text(s, 6)};
     if (cb(&a, ctx))
       break;
   }
@@ -414,12 +409,9 @@ asr_result cstore_conf_agents(cstore *st, int64_t site_id, const char *agent_id,
     return r;
   bind_scope(s, &sc);
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    cstore_conf_agent a = {col(s, 0),
-                           col(s, 1),
-                           col(s, 3),
-                           sqlite3_column_int64(s, 2),
-                           sqlite3_column_int64(s, 4),
-                           sqlite3_column_int64(s, 5),
+    cstore_conf_agent a = {asr_sql_col_text(s, 0),     asr_sql_col_text(s, 1),
+                           asr_sql_col_text(s, 3),     sqlite3_column_int64(s, 2),
+                           sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5),
                            sqlite3_column_int64(s, 6)};
     if (cb(&a, ctx))
       break;

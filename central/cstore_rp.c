@@ -578,15 +578,13 @@ asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, v
   return r;
 }
 
-asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
-                                  cstore_rp_level_cb cb, void *ctx)
+/* Runs the day query s (day, level, max, percent), a cstore_rp_level per row to cb. */
+asr_result cstore_rp_levels_walk(cstore *st, sqlite3_stmt *s, int64_t dev, int32_t idx,
+                                 int64_t from, int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
   bool row = true;
-  asr_result r = o_get(st, O_RP_LEVELS, &s);
+  asr_result r = ASR_OK;
 
-  if (r)
-    return r;
   sqlite3_bind_int64(s, 1, dev);
   sqlite3_bind_int(s, 2, idx);
   sqlite3_bind_int64(s, 3, from);
@@ -608,6 +606,17 @@ asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t 
   }
   cstore_x_done(s);
   return r;
+}
+
+asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
+                                  cstore_rp_level_cb cb, void *ctx)
+{
+  sqlite3_stmt *s = NULL;
+  asr_result r = o_get(st, O_RP_LEVELS, &s);
+
+  if (r)
+    return r;
+  return cstore_rp_levels_walk(st, s, dev, idx, from, to, cb, ctx);
 }
 
 asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,

@@ -166,24 +166,37 @@ static asr_result day_upsert(cstore *st, const cstore_series_item *it, bool *cha
   return r;
 }
 
-/* The stored series of a supply; a missing, unbuilt or unreadable one is built again from
- * level_days (days from `from` on). */
-static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from, cseries *s)
+/* The stored series of a supply into s (initialised by the caller); *decoded when there is
+ * one and it decodes (s is then its days). */
+static asr_result series_read(cstore *st, int64_t dev, int32_t idx, cseries *s, bool *decoded)
 {
   sqlite3_stmt *q = NULL;
   bool row = false;
-  asr_result r = q_get(st, Q_SERIES_GET, &q), dr = ASR_ERR_INVALID;
+  asr_result r = q_get(st, Q_SERIES_GET, &q);
 
-  cseries_init(s, from);
+  *decoded = false;
   if (r)
     return r;
   sqlite3_bind_int64(q, 1, dev);
   sqlite3_bind_int(q, 2, idx);
   r = cstore_x_row(st, q, "reading a supply's series", &row);
   if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    dr = cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s);
+    *decoded =
+        cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s) == ASR_OK;
   cstore_x_done(q);
-  if (r || dr == ASR_OK)
+  return r;
+}
+
+/* The stored series of a supply; a missing, unbuilt or unreadable one is built again from
+ * level_days (days from `from` on). */
+static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from, cseries *s)
+{
+  bool row = false, decoded = false;
+  asr_result r;
+
+  cseries_init(s, from);
+  r = series_read(st, dev, idx, s, &decoded);
+  if (r || decoded)
     return r;
   cseries_free(s);
   cseries_init(s, from);
@@ -284,31 +297,6 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
 
 /* ---- Reading a supply's days --------------------------------------------------------- */
 
-/* Runs the bound day query s, a cstore_rp_level per row to cb. */
-static asr_result days_walk(cstore *st, sqlite3_stmt *s, cstore_rp_level_cb cb, void *ctx)
-{
-  bool row = true;
-  asr_result r = ASR_OK;
-
-  while (!r && row) {
-    cstore_rp_level l;
-    r = cstore_x_row(st, s, "reading levels", &row);
-    if (r || !row)
-      break;
-    l.day = sqlite3_column_int64(s, 0);
-    l.has_level = sqlite3_column_type(s, 1) != SQLITE_NULL;
-    l.level = sqlite3_column_int64(s, 1);
-    l.has_max = sqlite3_column_type(s, 2) != SQLITE_NULL;
-    l.max = sqlite3_column_int64(s, 2);
-    l.has_percent = sqlite3_column_type(s, 3) != SQLITE_NULL;
-    l.percent = sqlite3_column_int(s, 3);
-    if (cb(&l, ctx))
-      break;
-  }
-  cstore_x_done(s);
-  return r;
-}
-
 static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int64_t from,
                              int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
@@ -317,11 +305,7 @@ static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int6
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, from);
-  sqlite3_bind_int64(s, 4, to);
-  return days_walk(st, s, cb, ctx);
+  return cstore_rp_levels_walk(st, s, dev, idx, from, to, cb, ctx);
 }
 
 asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
@@ -333,21 +317,13 @@ asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_
 asr_result cstore_series_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
                                 cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *q = NULL;
   cseries s;
-  bool row = false;
-  asr_result r = q_get(st, Q_SERIES_GET, &q), dr = ASR_ERR_INVALID;
+  bool decoded = false;
+  asr_result r;
 
   cseries_init(&s, 0);
-  if (r)
-    return r;
-  sqlite3_bind_int64(q, 1, dev);
-  sqlite3_bind_int(q, 2, idx);
-  r = cstore_x_row(st, q, "reading a supply's series", &row);
-  if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    dr = cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), &s);
-  cstore_x_done(q);
-  if (!r && dr == ASR_OK && s.from <= from) {
+  r = series_read(st, dev, idx, &s, &decoded);
+  if (!r && decoded && s.from <= from) {
     for (size_t i = 0; i < s.n; i++)
       if (s.d[i].day >= from && s.d[i].day <= to && cb(&s.d[i], ctx))
         break;

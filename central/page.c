@@ -5,7 +5,7 @@
  * small pieces (dates, badges, level bars, charts), the pages, then the JSON.
  *
  * Why the text safety sits in one place: every untrusted string reaches the output through
- * pb_text (HTML) or jstr (JSON), and both go through the same cleaner, so there is no
+ * pb_text (HTML) or page_jtext (JSON), and both go through the same cleaner, so there is no
  * second path to forget. Numbers are formatted by us; colours and classes come from
  * fixed tables, never from a printer's string. */
 #include "central/page.h"
@@ -575,6 +575,15 @@ void page_url(asr_buf *b, const char *s)
   pb_url(b, s);
 }
 
+void page_hidden(asr_buf *b, const char *name, const char *value)
+{
+  asr_buf_puts(b, "<input type=\"hidden\" name=\"");
+  asr_buf_puts(b, name);
+  asr_buf_puts(b, "\" value=\"");
+  page_attr(b, value);
+  asr_buf_puts(b, "\">");
+}
+
 static void pb_chip(asr_buf *b, const char *cls, int64_t n, const char *label)
 {
   asr_buf_printf(b, "<div class=\"chip %s\"><b>%lld</b>%s</div>", cls, (long long)n, label);
@@ -953,8 +962,7 @@ asr_result page_error_html(int status, const char *title, const char *message, c
 /* ---------------------------------------------------------------------------------------
  * JSON. */
 
-/* An untrusted string as JSON (cleaned), null for NULL. Never NULL itself. */
-static json_t *jstr(const char *s)
+json_t *page_jtext(const char *s)
 {
   char *c = NULL;
   json_t *j = NULL;
@@ -1057,9 +1065,10 @@ static json_t *supply_json(const view_site *v, const view_device *d, const view_
   for (size_t i = 0; hist && i < s->n_points; i++)
     json_array_append_new(hist, json_pack("[o,i]", jday(s->points[i].day), s->points[i].percent));
   o = json_pack("{s:i,s:o,s:o,s:o,s:o,s:s,s:b,s:b,s:o,s:o}", "index", (int)s->index, "description",
-                jstr(s->description), "type", jstr(s->type), "colorant", jstr(s->colorant),
-                "percent", s->has_percent ? json_integer(s->percent) : json_null(), "level",
-                level_class(v, s), "eligible", s->eligible, "forecast", s->forecast, "days_left",
+                page_jtext(s->description), "type", page_jtext(s->type), "colorant",
+                page_jtext(s->colorant), "percent",
+                s->has_percent ? json_integer(s->percent) : json_null(), "level", level_class(v, s),
+                "eligible", s->eligible, "forecast", s->forecast, "days_left",
                 days ? jnum(s->days_left) : json_null(), "daily_use",
                 s->forecast ? jnum(s->daily_use) : json_null());
   if (o) {
@@ -1106,10 +1115,11 @@ static json_t *alerts_json(const view_device *d)
   for (size_t i = 0; arr && i < d->n_alerts; i++) {
     const view_alert *a = &d->alerts[i];
     json_array_append_new(
-        arr, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "severity", jstr(a->severity), "code",
-                       jstr(a->code), "group", jstr(a->group), "group_index",
-                       a->group_index >= 0 ? json_integer(a->group_index) : json_null(),
-                       "description", jstr(a->description), "raised_at", jtime(a->raised_at)));
+        arr,
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "severity", page_jtext(a->severity), "code",
+                  page_jtext(a->code), "group", page_jtext(a->group), "group_index",
+                  a->group_index >= 0 ? json_integer(a->group_index) : json_null(), "description",
+                  page_jtext(a->description), "raised_at", jtime(a->raised_at)));
   }
   return arr ? arr : json_array();
 }
@@ -1120,12 +1130,13 @@ static json_t *meters_json(const view_device *d)
 
   for (size_t i = 0; arr && i < d->n_meters; i++) {
     const view_meter *m = &d->meters[i];
-    json_array_append_new(
-        arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter", jstr(m->name), "unit",
-                       jstr(m->unit), "source", jstr(m->source), "latest", (json_int_t)m->latest,
-                       "latest_at", jtime(m->latest_at), "first", (json_int_t)m->start, "first_at",
-                       jtime(m->start_at), "usage", (json_int_t)m->usage, "reads",
-                       (json_int_t)m->reads, "flagged", (json_int_t)m->flagged));
+    json_array_append_new(arr, json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I}", "meter",
+                                         page_jtext(m->name), "unit", page_jtext(m->unit), "source",
+                                         page_jtext(m->source), "latest", (json_int_t)m->latest,
+                                         "latest_at", jtime(m->latest_at), "first",
+                                         (json_int_t)m->start, "first_at", jtime(m->start_at),
+                                         "usage", (json_int_t)m->usage, "reads",
+                                         (json_int_t)m->reads, "flagged", (json_int_t)m->flagged));
   }
   return arr ? arr : json_array();
 }
@@ -1138,9 +1149,9 @@ static json_t *device_json(const view_site *v, const view_device *d)
   for (size_t i = 0; sup && i < d->n_supplies; i++)
     json_array_append_new(sup, supply_json(v, d, &d->supplies[i]));
   device_state_text(d, text, sizeof(text));
-  o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:o}", "serial", jstr(d->serial), "key",
-                jstr(d->key), "model", jstr(d->model), "vendor", jstr(d->vendor), "address",
-                jstr(d->ip), "last_report", jtime(d->last_report), "state",
+  o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:o}", "serial", page_jtext(d->serial), "key",
+                page_jtext(d->key), "model", page_jtext(d->model), "vendor", page_jtext(d->vendor),
+                "address", page_jtext(d->ip), "last_report", jtime(d->last_report), "state",
                 view_state_str(d->state), "state_text", text, "reporting",
                 d->reporting ? d->reporting : "active", "supplies", sup ? sup : json_array());
   if (o) {
@@ -1148,7 +1159,7 @@ static json_t *device_json(const view_site *v, const view_device *d)
                         d->state == VIEW_NO_RATE ? json_integer(d->no_rate_days) : json_null());
     json_object_set_new(o, "reconnected_on",
                         d->reconnected_day > 0 ? jday(d->reconnected_day) : json_null());
-    json_object_set_new(o, "contact", jstr(d->contact));
+    json_object_set_new(o, "contact", page_jtext(d->contact));
     json_object_set_new(o, "alerts", alerts_json(d));
     json_object_set_new(o, "alerts_more", json_integer((json_int_t)d->alerts_more));
     json_object_set_new(o, "meters", meters_json(d));
@@ -1163,15 +1174,16 @@ static json_t *order_json(const view_order *o)
 
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const view_order_line *l = &o->lines[i];
-    json_array_append_new(lines,
-                          json_pack("{s:o,s:o,s:o,s:i,s:i,s:o,s:o}", "serial", jstr(l->serial),
-                                    "supply", jstr(l->supply), "colorant", jstr(l->colorant),
-                                    "supply_index", (int)l->supply_index, "quantity", l->quantity,
-                                    "reason", jstr(l->reason), "state", jstr(l->state)));
+    json_array_append_new(lines, json_pack("{s:o,s:o,s:o,s:i,s:i,s:o,s:o}", "serial",
+                                           page_jtext(l->serial), "supply", page_jtext(l->supply),
+                                           "colorant", page_jtext(l->colorant), "supply_index",
+                                           (int)l->supply_index, "quantity", l->quantity, "reason",
+                                           page_jtext(l->reason), "state", page_jtext(l->state)));
   }
-  return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)o->id, "state", jstr(o->state),
-                   "reason", jstr(o->reason), "created_at", jtime(o->created_at), "updated_at",
-                   jtime(o->updated_at), "lines", lines ? lines : json_array());
+  return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)o->id, "state",
+                   page_jtext(o->state), "reason", page_jtext(o->reason), "created_at",
+                   jtime(o->created_at), "updated_at", jtime(o->updated_at), "lines",
+                   lines ? lines : json_array());
 }
 
 /* Serializes doc (stolen) into *out. */
@@ -1190,11 +1202,11 @@ asr_result page_site_json(const view_site *v, char **out)
     json_array_append_new(devs, device_json(v, &v->devices[i]));
   for (size_t i = 0; orders && v->has_orders && i < v->n_orders; i++)
     json_array_append_new(orders, order_json(&v->orders[i]));
-  json_t *doc =
-      json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name", jstr(v->name), "contact",
-                jstr(v->contact), "address", jstr(v->address), "generated_at", jtime(v->now),
-                "today", jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
-                devs ? devs : json_array(), "orders", orders ? orders : json_null());
+  json_t *doc = json_pack("{s:{s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "site", "name",
+                          page_jtext(v->name), "contact", page_jtext(v->contact), "address",
+                          page_jtext(v->address), "generated_at", jtime(v->now), "today",
+                          jday(v->today), "trigger_days", jnum(v->trigger_days), "devices",
+                          devs ? devs : json_array(), "orders", orders ? orders : json_null());
   if (doc) {
     json_object_set_new(doc, "open_alerts", json_integer((json_int_t)v->n_open_alerts));
     json_object_set_new(doc, "meters_since",
@@ -1210,8 +1222,8 @@ asr_result page_index_json(const view_index *v, char **out)
   for (size_t i = 0; sites && i < v->n_sites; i++) {
     const view_site_summary *s = &v->sites[i];
     json_array_append_new(
-        sites, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I}", "name", jstr(s->name), "contact",
-                         jstr(s->contact), "agents", (json_int_t)s->agents, "devices",
+        sites, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I}", "name", page_jtext(s->name), "contact",
+                         page_jtext(s->contact), "agents", (json_int_t)s->agents, "devices",
                          (json_int_t)s->devices, "active", (json_int_t)s->active, "silent",
                          (json_int_t)s->silent, "disconnected", (json_int_t)s->disconnected));
   }

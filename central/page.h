@@ -65,11 +65,18 @@ void page_text(asr_buf *b, const char *s);
 void page_attr(asr_buf *b, const char *s);
 void page_url(asr_buf *b, const char *s);
 
+/* A hidden form field name=value (the value escaped as an attribute). */
+void page_hidden(asr_buf *b, const char *name, const char *value);
+
 /* s as valid UTF-8 and HTML-escaped (& < > " ' as entities) into *out. */
 asr_result page_escape(const char *s, char **out);
 
 /* s as valid UTF-8 with control and bidi-override characters replaced (for JSON). */
 asr_result page_clean(const char *s, char **out);
+
+/* Untrusted text as a JSON string (page_clean's), null for NULL. Never NULL itself. */
+struct json_t;
+struct json_t *page_jtext(const char *s);
 
 /* Decodes a %-encoded URL path segment into out (size n, NUL-terminated): ASR_ERR_INVALID
  * for a malformed escape or an encoded NUL, ASR_ERR_TOO_LARGE when out is too small. */

@@ -113,10 +113,6 @@ void px_page_audit(px *x);
 /* The request pages and actions: true when path was one of theirs (answered). */
 bool portal_requests_route(px *x, const char *path);
 
-/* Untrusted text as a JSON string (cleaned: valid UTF-8, no control characters), or null. */
-struct json_t;
-struct json_t *px_jtext(const char *s);
-
 /* ---- portal_staff.c ---- */
 
 /* The staff's pages and actions (orders and their warehouse steps, special orders,

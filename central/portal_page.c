@@ -7,16 +7,6 @@
 #include "common/date.h"
 #include "common/util.h"
 
-/* A hidden CSRF field. */
-static void hidden(asr_buf *b, const char *name, const char *value)
-{
-  asr_buf_puts(b, "<input type=\"hidden\" name=\"");
-  asr_buf_puts(b, name);
-  asr_buf_puts(b, "\" value=\"");
-  page_attr(b, value);
-  asr_buf_puts(b, "\">");
-}
-
 static void message(asr_buf *b, const char *text, bool error)
 {
   if (!text)
@@ -38,14 +28,14 @@ asr_result portal_page_signin(const char *csrf, const char *notice, const char *
   message(&b, error, true);
   asr_buf_puts(&b, "<section class=\"card\" id=\"customer\"><h2>Supplies contacts</h2>"
                    "<form method=\"post\" action=\"/signin/email\" class=\"form\">");
-  hidden(&b, "csrf", csrf);
+  page_hidden(&b, "csrf", csrf);
   asr_buf_puts(&b, "<label>Your e-mail address<input name=\"email\" type=\"email\" "
                    "maxlength=\"254\" autocomplete=\"email\" required></label>"
                    "<div><button type=\"submit\">Mail me a sign-in link</button></div>"
                    "<p class=\"mute\">No password: we mail a link that signs you in once.</p>"
                    "</form></section><section class=\"card\" id=\"staff\"><h2>Staff</h2>"
                    "<form method=\"post\" action=\"/signin/staff\" class=\"form\">");
-  hidden(&b, "csrf", csrf);
+  page_hidden(&b, "csrf", csrf);
   asr_buf_puts(&b, "<label>Name<input name=\"name\" maxlength=\"255\" autocomplete=\"username\" "
                    "required></label><label>Password<input name=\"password\" type=\"password\" "
                    "maxlength=\"1024\" autocomplete=\"current-password\" required></label>"
@@ -62,8 +52,8 @@ asr_result portal_page_link(const char *token, const char *csrf, int64_t now, ch
   asr_buf_puts(&b, "<div class=\"sub\">The supplies portal</div></header><main class=\"signin\">"
                    "<section class=\"card\"><h2>Your sign-in link</h2>"
                    "<form method=\"post\" action=\"/signin/link\" class=\"form\">");
-  hidden(&b, "csrf", csrf);
-  hidden(&b, "t", token);
+  page_hidden(&b, "csrf", csrf);
+  page_hidden(&b, "t", token);
   asr_buf_puts(&b, "<p>This link signs you in once.</p><div><button type=\"submit\" "
                    "id=\"continue\">Sign in</button></div></form></section>");
   page_close(&b, now);

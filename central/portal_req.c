@@ -198,17 +198,6 @@ static void request_row(list_ctx *l, const cportal_request *q)
   asr_buf_puts(&l->b, "</td></tr>");
 }
 
-json_t *px_jtext(const char *s)
-{
-  char *c = NULL;
-  json_t *j = NULL;
-
-  if (s && page_clean(s, &c) == ASR_OK)
-    j = json_string(c);
-  free(c);
-  return j ? j : json_null();
-}
-
 static int list_one(const cportal_request *q, void *ctx)
 {
   list_ctx *l = ctx;
@@ -221,11 +210,11 @@ static int list_one(const cportal_request *q, void *ctx)
   }
   request_what(q, what, sizeof(what));
   json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I}", "id", (json_int_t)q->id, "kind",
-                        q->kind, "state", q->state, "site", px_jtext(q->site), "email",
-                        px_jtext(q->email), "what", px_jtext(what), "note", px_jtext(q->note),
+                        q->kind, "state", q->state, "site", page_jtext(q->site), "email",
+                        page_jtext(q->email), "what", page_jtext(what), "note", page_jtext(q->note),
                         "created_at", (json_int_t)q->created_at, "order", (json_int_t)q->order_id);
   if (o)
-    json_object_set_new(o, "answer", px_jtext(q->answer));
+    json_object_set_new(o, "answer", page_jtext(q->answer));
   json_array_append_new(l->arr, o);
   return 0;
 }
@@ -323,11 +312,8 @@ static bool form_device(px *x, bool post, char *site, view_site *v, const view_d
   if (!r)
     r = px_site_view(x, site, v);
   *d = NULL;
-  for (size_t i = 0; !r && i < v->n_devices && !*d; i++) {
-    const view_device *e = &v->devices[i];
-    if ((e->serial && strcmp(e->serial, device) == 0) || (e->key && strcmp(e->key, device) == 0))
-      *d = e;
-  }
+  if (!r)
+    *d = view_site_device(v, device);
   if (!r && !*d) {
     px_audit(x, "request", device, "denied", "not a device of this customer");
     view_site_free(v);
@@ -387,28 +373,35 @@ static void toner_form(px *x)
   px_body(x, 200, asr_buf_finish(&b, &body) ? NULL : body);
 }
 
+/* The customer's own contact record ct at site (the form's field when post, else the
+ * query's): false after answering 404 (audited) or the store's failure. */
+static bool own_contact(px *x, bool post, char *site, size_t n, cportal_contact *ct)
+{
+  asr_result r = post ? px_form(x, "site", site, n) : px_query(x, "site", site, n);
+
+  if (!r)
+    r = cportal_customer_contact(x->st, x->w.who, site, ct);
+  if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_INVALID || r == ASR_ERR_TOO_LARGE) {
+    px_audit(x, "request", x->q->path, "denied", "not a supplies contact of this site");
+    px_fail(x, 404, "Not found", "no such site among yours");
+    return false;
+  }
+  if (r) {
+    px_store_fail(x, r);
+    return false;
+  }
+  return true;
+}
+
 /* GET /requests/contact?site=S: the customer's record, to change. */
 static void contact_form(px *x)
 {
   char site[CSTORE_NAME_MAX], *body = NULL;
   cportal_contact ct;
   asr_buf b = {.max = PAGE_MAX_BYTES};
-  asr_result r;
 
-  if (!customer_only(x))
+  if (!customer_only(x) || !own_contact(x, false, site, sizeof(site), &ct))
     return;
-  r = px_query(x, "site", site, sizeof(site));
-  if (!r)
-    r = cportal_customer_contact(x->st, x->w.who, site, &ct);
-  if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_INVALID || r == ASR_ERR_TOO_LARGE) {
-    px_audit(x, "request", x->q->path, "denied", "not a supplies contact of this site");
-    px_fail(x, 404, "Not found", "no such site among yours");
-    return;
-  }
-  if (r) {
-    px_store_fail(x, r);
-    return;
-  }
   form_open(x, &b, "Change the delivery address or contact", "/requests/contact", site);
   asr_buf_puts(&b, "<p>Change what should change; our helpdesk applies it once approved. Open "
                    "orders keep the address they were made with.</p>"
@@ -569,22 +562,9 @@ static void contact_send(px *x)
   char address[CSTORE_NAME_MAX], note[PX_NOTE_MAX + 1] = "";
   cportal_contact ct;
   cportal_request q = {.kind = "contact", .email = x->w.who, .site = site, .note = note};
-  asr_result r;
 
-  if (!customer_only(x) || !px_csrf_ok(x))
+  if (!customer_only(x) || !px_csrf_ok(x) || !own_contact(x, true, site, sizeof(site), &ct))
     return;
-  r = px_form(x, "site", site, sizeof(site));
-  if (!r)
-    r = cportal_customer_contact(x->st, x->w.who, site, &ct);
-  if (r == ASR_ERR_NOT_FOUND || r == ASR_ERR_INVALID || r == ASR_ERR_TOO_LARGE) {
-    px_audit(x, "request", x->q->path, "denied", "not a supplies contact of this site");
-    px_fail(x, 404, "Not found", "no such site among yours");
-    return;
-  }
-  if (r) {
-    px_store_fail(x, r);
-    return;
-  }
   if (!changed_field(x, "name", ct.name, name, sizeof(name), &q.new_name) ||
       !changed_field(x, "email", ct.email, email, sizeof(email), &q.new_email) ||
       !changed_field(x, "address", ct.address, address, sizeof(address), &q.new_address) ||

@@ -168,15 +168,6 @@ static void staff_open(px *x, asr_buf *b, const char *title, const char *sub, co
   asr_buf_puts(b, "</div></header><main>");
 }
 
-static void hidden(asr_buf *b, const char *name, const char *value)
-{
-  asr_buf_puts(b, "<input type=\"hidden\" name=\"");
-  asr_buf_puts(b, name);
-  asr_buf_puts(b, "\" value=\"");
-  page_attr(b, value);
-  asr_buf_puts(b, "\">");
-}
-
 /* Finishes a page (or the JSON doc, stolen, when x->json) and answers it. */
 static void answer(px *x, asr_buf *b, json_t *doc, asr_result r)
 {
@@ -203,15 +194,47 @@ static void answer(px *x, asr_buf *b, json_t *doc, asr_result r)
   px_body(x, 200, asr_buf_finish(b, &body) ? NULL : body);
 }
 
-/* ---------------------------------------------------------------------------------------
- * The open orders, with a form for each step a line can take. */
-
+/* A staff list page (orders, agents): its rows go to arr (JSON) or to b (HTML); n counts
+ * them. */
 typedef struct {
   px *x;
   asr_buf *b;
   json_t *arr;
   size_t n;
-} orders_ctx;
+} staff_list;
+
+/* The top of a list page: the method and ?site= checked (false: answered, c->arr freed),
+ * the page opened (title, the line sub under it) and the card's head (html) put. */
+static bool staff_list_open(staff_list *c, char *site, size_t n, bool *given, const char *title,
+                            const char *sub, const char *html)
+{
+  if (!method_ok(c->x, false) || !site_arg(c->x, false, site, n, given)) {
+    json_decref(c->arr);
+    return false;
+  }
+  staff_open(c->x, c->b, title, sub, *given ? site : NULL);
+  asr_buf_puts(c->b, html);
+  return true;
+}
+
+/* The end of a list page: its table closed, empty (a paragraph) when no row came, the card
+ * closed; answered as the page or as {key: rows} (r: the listing's result). */
+static void staff_list_close(staff_list *c, const char *empty, const char *key, asr_result r)
+{
+  asr_buf_puts(c->b, "</table>");
+  if (c->n == 0) {
+    asr_buf_puts(c->b, "<p class=\"empty\">");
+    asr_buf_puts(c->b, empty);
+    asr_buf_puts(c->b, "</p>");
+  }
+  asr_buf_puts(c->b, "</section>");
+  answer(c->x, c->b, c->arr ? json_pack("{s:o}", key, c->arr) : NULL, r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The open orders, with a form for each step a line can take. */
+
+typedef staff_list orders_ctx;
 
 /* The steps a line in state can take (the engine's transitions, engine.c). */
 static const struct {
@@ -231,7 +254,7 @@ static void step_form(orders_ctx *c, int64_t order, int line, cengine_step step,
                  "<form method=\"post\" action=\"/orders/%lld/%s\" class=\"inline step\">"
                  "<input type=\"hidden\" name=\"line\" value=\"%d\">",
                  (long long)order, cengine_step_str(step), line);
-  hidden(c->b, "csrf", c->x->w.csrf);
+  page_hidden(c->b, "csrf", c->x->w.csrf);
   asr_buf_printf(c->b, "<button type=\"submit\" class=\"%s\">%s</button></form> ",
                  step == CENGINE_BACKORDER ? "refuse" : "", label);
 }
@@ -279,13 +302,13 @@ static json_t *order_json(const cstore_order_row *o)
   for (size_t i = 0; lines && i < o->n_lines; i++) {
     const cstore_order_line *l = &o->lines[i];
     json_array_append_new(lines, json_pack("{s:i,s:o,s:o,s:i,s:i,s:o}", "line", l->line, "serial",
-                                           px_jtext(l->serial), "supply", px_jtext(l->supply),
+                                           page_jtext(l->serial), "supply", page_jtext(l->supply),
                                            "supply_index", (int)l->supply_index, "quantity",
-                                           l->quantity, "state", px_jtext(l->state)));
+                                           l->quantity, "state", page_jtext(l->state)));
   }
   return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:o}", "id", (json_int_t)o->id, "site",
-                   px_jtext(o->site), "kind", px_jtext(o->kind), "state", px_jtext(o->state),
-                   "contact", px_jtext(o->contact), "created_at", (json_int_t)o->created_at,
+                   page_jtext(o->site), "kind", page_jtext(o->kind), "state", page_jtext(o->state),
+                   "contact", page_jtext(o->contact), "created_at", (json_int_t)o->created_at,
                    "updated_at", (json_int_t)o->updated_at, "lines", lines ? lines : json_array());
 }
 
@@ -308,22 +331,14 @@ static void orders_page(px *x)
   asr_buf b = {.max = PAGE_MAX_BYTES};
   bool given = false;
   orders_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
-  asr_result r;
 
-  if (!method_ok(x, false) || !site_arg(x, false, site, sizeof(site), &given)) {
-    json_decref(c.arr);
+  if (!staff_list_open(&c, site, sizeof(site), &given, "Orders", "Open orders, line by line,",
+                       "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
+                       "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
+                       "<th>State</th><th>Record a warehouse step</th></tr>"))
     return;
-  }
-  staff_open(x, &b, "Orders", "Open orders, line by line,", given ? site : NULL);
-  asr_buf_puts(&b, "<section class=\"card\" id=\"orders\"><h2>Open orders</h2><table>"
-                   "<tr><th>Order</th><th>Site</th><th>Made</th><th>Line</th><th>What</th>"
-                   "<th>State</th><th>Record a warehouse step</th></tr>");
-  r = cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c);
-  asr_buf_puts(&b, "</table>");
-  if (c.n == 0)
-    asr_buf_puts(&b, "<p class=\"empty\">No open orders.</p>");
-  asr_buf_puts(&b, "</section>");
-  answer(x, &b, c.arr ? json_pack("{s:o}", "orders", c.arr) : NULL, r);
+  staff_list_close(&c, "No open orders.", "orders",
+                   cstore_order_foreach(x->st, given ? site : NULL, true, order_one, &c));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -429,11 +444,8 @@ static bool staff_device(px *x, char *site, view_site *v, const view_device **d)
     r = px_query(x, "device", device, sizeof(device));
   if (!r)
     r = px_site_view(x, site, v);
-  for (size_t i = 0; !r && i < v->n_devices && !*d; i++) {
-    const view_device *e = &v->devices[i];
-    if ((e->serial && strcmp(e->serial, device) == 0) || (e->key && strcmp(e->key, device) == 0))
-      *d = e;
-  }
+  if (!r)
+    *d = view_site_device(v, device);
   if (!r && !*d) {
     view_site_free(v);
     r = ASR_ERR_NOT_FOUND;
@@ -466,9 +478,9 @@ static void extra_form(px *x)
   page_text(&b, site);
   asr_buf_puts(&b, "</a></div></header><main><section class=\"card\"><form method=\"post\" "
                    "action=\"/orders/extra\" class=\"form\" id=\"extra\">");
-  hidden(&b, "csrf", x->w.csrf);
-  hidden(&b, "site", site);
-  hidden(&b, "device", d->serial ? d->serial : d->key);
+  page_hidden(&b, "csrf", x->w.csrf);
+  page_hidden(&b, "site", site);
+  page_hidden(&b, "device", d->serial ? d->serial : d->key);
   asr_buf_puts(&b, "<p>Extra cartridges for printer <b>");
   page_text(&b, d->serial ? d->serial : d->key);
   asr_buf_puts(&b, "</b> ");
@@ -593,12 +605,7 @@ static void extra_place(px *x)
 /* ---------------------------------------------------------------------------------------
  * The agents, and their revocation (cstore_agent_lock_out, as `asr-central agent revoke`). */
 
-typedef struct {
-  px *x;
-  asr_buf *b;
-  json_t *arr;
-  size_t n;
-} agents_ctx;
+typedef staff_list agents_ctx;
 
 static void agent_html(agents_ctx *c, const cstore_agent_row *a)
 {
@@ -628,7 +635,7 @@ static void agent_html(agents_ctx *c, const cstore_agent_row *a)
                      "action=\"/agents/");
   page_url(c->b, a->id);
   asr_buf_puts(c->b, "/revoke\" class=\"inline revoke\">");
-  hidden(c->b, "csrf", c->x->w.csrf);
+  page_hidden(c->b, "csrf", c->x->w.csrf);
   asr_buf_puts(c->b, "<label class=\"mute\"><input type=\"checkbox\" name=\"keep_token\" "
                      "value=\"1\"> keep the site token</label> <button type=\"submit\" "
                      "class=\"refuse\">Revoke</button></form></td></tr>");
@@ -643,11 +650,11 @@ static int agent_one(const cstore_agent_row *a, void *ctx)
     agent_html(c, a);
     return 0;
   }
-  json_array_append_new(c->arr,
-                        json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", px_jtext(a->id), "site",
-                                  px_jtext(a->site), "hostname", px_jtext(a->hostname), "version",
-                                  px_jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
-                                  "last_seen", (json_int_t)a->last_seen, "revoked", a->revoked));
+  json_array_append_new(
+      c->arr, json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "id", page_jtext(a->id), "site",
+                        page_jtext(a->site), "hostname", page_jtext(a->hostname), "version",
+                        page_jtext(a->version), "enrolled_at", (json_int_t)a->enrolled_at,
+                        "last_seen", (json_int_t)a->last_seen, "revoked", a->revoked));
   return 0;
 }
 
@@ -658,25 +665,17 @@ static void agents_page(px *x)
   asr_buf b = {.max = PAGE_MAX_BYTES};
   bool given = false;
   agents_ctx c = {.x = x, .b = &b, .arr = x->json ? json_array() : NULL};
-  asr_result r;
 
-  if (!method_ok(x, false) || !site_arg(x, false, site, sizeof(site), &given)) {
-    json_decref(c.arr);
+  if (!staff_list_open(&c, site, sizeof(site), &given, "Agents", "The enrolled agents",
+                       "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
+                       "revoked agent's uploads are refused (403). Unless the site token is kept, "
+                       "the token it enrolled with is revoked too (when it is still the site's): "
+                       "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
+                       "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
+                       "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>"))
     return;
-  }
-  staff_open(x, &b, "Agents", "The enrolled agents", given ? site : NULL);
-  asr_buf_puts(&b, "<section class=\"card\" id=\"agents\"><h2>Agents</h2><p class=\"empty\">A "
-                   "revoked agent's uploads are refused (403). Unless the site token is kept, "
-                   "the token it enrolled with is revoked too (when it is still the site's): "
-                   "issue a new one with <code>asr-central site token NAME --rotate</code>.</p>"
-                   "<table><tr><th>Agent</th><th>Site</th><th>Host</th><th>Version</th>"
-                   "<th>Enrolled</th><th>Last seen</th><th>State</th></tr>");
-  r = cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c);
-  asr_buf_puts(&b, "</table>");
-  if (c.n == 0)
-    asr_buf_puts(&b, "<p class=\"empty\">No agents.</p>");
-  asr_buf_puts(&b, "</section>");
-  answer(x, &b, c.arr ? json_pack("{s:o}", "agents", c.arr) : NULL, r);
+  staff_list_close(&c, "No agents.", "agents",
+                   cstore_agent_foreach(x->st, given ? site : NULL, agent_one, &c));
 }
 
 /* True for an agent id as the store makes them (letters, digits, '_', '-'). */

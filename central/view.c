@@ -806,6 +806,16 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
   return r;
 }
 
+const view_device *view_site_device(const view_site *v, const char *device)
+{
+  for (size_t i = 0; i < v->n_devices; i++) {
+    const view_device *e = &v->devices[i];
+    if ((e->serial && strcmp(e->serial, device) == 0) || (e->key && strcmp(e->key, device) == 0))
+      return e;
+  }
+  return NULL;
+}
+
 void view_site_free(view_site *v)
 {
   if (!v)

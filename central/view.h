@@ -186,6 +186,10 @@ asr_result view_site_load(cstore *st, const char *name, const asr_rp_conf *c, in
 /* Frees what view_site_load allocated (a zeroed view is fine). */
 void view_site_free(view_site *v);
 
+/* The device of v whose serial or key is device, or NULL (the portal's pages that take a
+ * ?device= look it up here, among what the one asking may see). */
+const view_device *view_site_device(const view_site *v, const char *device);
+
 /* Keeps of a loaded site only what a customer may see (the portal, central/portal.c): the
  * devices whose supplies contact is email (compared without case) and the orders made for
  * it or for those devices; the site's contact and address become contact and address (the

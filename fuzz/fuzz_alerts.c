@@ -19,6 +19,7 @@
  * string and a string of digits) and asr_meters_brother_record() on every string; the
  * device printed in every format (fz_check_output). Built and run by scripts/fuzz.sh. */
 #include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_reader.h"
 
 #include <stdint.h>
 
@@ -29,7 +30,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-#define HUGE_VALUE 70000 /* more than ASR_VB_VALUE_MAX: the set must cut it */
 #define ALERT_ENTRY "1.3.6.1.2.1.43.18.1.1"
 
 /* Vendor meter OIDs whose values are strings or records to decode. */
@@ -46,31 +46,6 @@ static const int64_t special_nums[] = {
     INT32_MIN, INT64_MAX, INT64_MIN, UINT32_MAX, 4294967296, 65535, 1002, 36, 12,   6,
 };
 
-typedef struct {
-  const uint8_t *p;
-  size_t n;
-} reader;
-
-static uint8_t next(reader *r)
-{
-  uint8_t b;
-
-  if (r->n == 0)
-    return 0;
-  b = *r->p++;
-  r->n--;
-  return b;
-}
-
-static uint64_t next_u64(reader *r)
-{
-  uint64_t v = 0;
-
-  for (int i = 0; i < 8; i++)
-    v = (v << 8) | next(r);
-  return v;
-}
-
 /* A sub-identifier: mostly small (rows collide, indexes are reused), sometimes a limit. */
 static uint32_t subid(uint8_t b)
 {
@@ -81,52 +56,17 @@ static uint32_t subid(uint8_t b)
   return b < 0xF0 ? (uint32_t)(b & 0x0F) : special[b & 0x0F];
 }
 
-static int64_t number(reader *r)
+static int64_t number(fz_reader *r)
 {
-  uint8_t b = next(r);
-
-  if (b < COUNT_OF(special_nums))
-    return special_nums[b];
-  if (b < 0xE0)
-    return (int64_t)b - 64;
-  return (int64_t)next_u64(r);
-}
-
-/* The bytes of an OCTETS value; *owned is set when they were allocated. */
-static const uint8_t *octets(reader *r, size_t *len, uint8_t **owned)
-{
-  uint8_t b = next(r);
-  const uint8_t *p;
-
-  *owned = NULL;
-  if (b == 0xFF) { /* huge: the rest of the input repeated (or 'A's) */
-    uint8_t *h = malloc(HUGE_VALUE);
-
-    if (!h)
-      abort();
-    for (size_t i = 0; i < HUGE_VALUE; i++)
-      h[i] = r->n ? r->p[i % r->n] : 'A';
-    *owned = h;
-    *len = HUGE_VALUE;
-    return h;
-  }
-  *len = b;
-  if (b == 0xFE)
-    *len = ((size_t)next(r) << 8) | next(r);
-  if (*len > r->n)
-    *len = r->n;
-  p = r->p;
-  r->p += *len;
-  r->n -= *len;
-  return p;
+  return fz_number(r, special_nums, COUNT_OF(special_nums));
 }
 
 /* The type and value of vb from the reader; returns a buffer to free (or NULL). */
-static uint8_t *value(reader *r, asr_vb *vb)
+static uint8_t *value(fz_reader *r, asr_vb *vb)
 {
   uint8_t *owned = NULL;
 
-  vb->type = (asr_vb_type)(next(r) & 7);
+  vb->type = (asr_vb_type)(fz_next(r) & 7);
   switch (vb->type) {
   case ASR_VB_INTEGER:
   case ASR_VB_UNSIGNED:
@@ -134,7 +74,7 @@ static uint8_t *value(reader *r, asr_vb *vb)
     vb->num = number(r);
     break;
   case ASR_VB_OCTETS:
-    vb->bytes = (uint8_t *)octets(r, &vb->len, &owned);
+    vb->bytes = (uint8_t *)fz_octets(r, &vb->len, &owned);
     break;
   default:
     vb->type = ASR_VB_NULL;
@@ -150,7 +90,7 @@ static void add(asr_vbset *s, const asr_vb *vb)
 }
 
 /* A cell of prtAlertEntry at <col>.<hr>.<index>. */
-static void add_cell(reader *r, asr_vbset *s, uint8_t col)
+static void add_cell(fz_reader *r, asr_vbset *s, uint8_t col)
 {
   uint32_t oid[ASR_OID_MAX];
   asr_vb vb = {.oid = oid};
@@ -159,8 +99,8 @@ static void add_cell(reader *r, asr_vbset *s, uint8_t col)
   if (asr_oid_parse(ALERT_ENTRY, oid, ASR_OID_MAX, &vb.oid_len))
     abort();
   oid[vb.oid_len++] = col % 12;
-  oid[vb.oid_len++] = subid(next(r));
-  oid[vb.oid_len++] = subid(next(r));
+  oid[vb.oid_len++] = subid(fz_next(r));
+  oid[vb.oid_len++] = subid(fz_next(r));
   owned = value(r, &vb);
   add(s, &vb);
   free(owned);
@@ -168,12 +108,12 @@ static void add_cell(reader *r, asr_vbset *s, uint8_t col)
 
 /* A burst: one column for up to 255 * 16 rows <col>.<hr>.<i> with one number, so that
  * tables past the bounds (rows decoded, cells looked at) are reached with a few bytes. */
-static void add_burst(reader *r, asr_vbset *s, uint8_t b)
+static void add_burst(fz_reader *r, asr_vbset *s, uint8_t b)
 {
   uint32_t oid[ASR_OID_MAX];
   asr_vb vb = {.oid = oid, .type = ASR_VB_INTEGER};
-  size_t count = (size_t)next(r) * 16;
-  uint32_t hr = subid(next(r));
+  size_t count = (size_t)fz_next(r) * 16;
+  uint32_t hr = subid(fz_next(r));
 
   if (asr_oid_parse(ALERT_ENTRY, oid, ASR_OID_MAX, &vb.oid_len))
     abort();
@@ -188,7 +128,7 @@ static void add_burst(reader *r, asr_vbset *s, uint8_t b)
 }
 
 /* A vendor meter OID with any value. */
-static void add_meter(reader *r, asr_vbset *s, uint8_t b)
+static void add_meter(fz_reader *r, asr_vbset *s, uint8_t b)
 {
   uint32_t oid[ASR_OID_MAX];
   asr_vb vb = {.oid = oid};
@@ -301,9 +241,9 @@ static void check_meters(const asr_vbset *s, asr_device *d)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static int quiet;
-  reader r = {data, size};
-  uint32_t hr = next(&r) & 3;
-  size_t sum_n = 1 + next(&r), cells = 0;
+  fz_reader r = {data, size};
+  uint32_t hr = fz_next(&r) & 3;
+  size_t sum_n = 1 + fz_next(&r), cells = 0;
   asr_vbset *s = asr_vbset_new();
   asr_device *d = calloc(1, sizeof(*d));
 
@@ -314,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (!s || !d)
     abort();
   while (r.n > 0) {
-    uint8_t b = next(&r);
+    uint8_t b = fz_next(&r);
 
     if (b >= 0xF8)
       add_meter(&r, s, b);

@@ -17,6 +17,7 @@
  * Then asr_printer_build() and the invariants of fuzz/fuzz_check.h. Built and run by
  * scripts/fuzz.sh. */
 #include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_reader.h"
 
 #include <stdint.h>
 
@@ -160,7 +161,6 @@ static void check_text_roundtrip(const asr_vbset *s, const asr_device *d, int wa
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-#define HUGE_VALUE 70000 /* more than ASR_VB_VALUE_MAX: the set must cut it */
 
 /* The objects a varbind can be put under (dotted, an instance may follow). */
 static const char *const prefixes[] = {
@@ -216,31 +216,6 @@ static const int64_t special_nums[] = {
 /* Charsets for the direct decode check (IANA MIBenum, 0 = unknown). */
 static const int charsets[] = {0, 3, 4, 106, 1000, 1013, 1014, 1015, 2252, 65535};
 
-typedef struct {
-  const uint8_t *p;
-  size_t n;
-} reader;
-
-static uint8_t next(reader *r)
-{
-  uint8_t b;
-
-  if (r->n == 0)
-    return 0;
-  b = *r->p++;
-  r->n--;
-  return b;
-}
-
-static uint64_t next_u64(reader *r)
-{
-  uint64_t v = 0;
-
-  for (int i = 0; i < 8; i++)
-    v = (v << 8) | next(r);
-  return v;
-}
-
 /* A sub-identifier: mostly small (rows collide), sometimes a limit. */
 static uint32_t subid(uint8_t b)
 {
@@ -266,28 +241,22 @@ static uint32_t subid(uint8_t b)
   return b < 0xF0 ? (uint32_t)(b & 0x0F) : special[b & 0x0F];
 }
 
-static int64_t number(reader *r)
+static int64_t number(fz_reader *r)
 {
-  uint8_t b = next(r);
-
-  if (b < COUNT_OF(special_nums))
-    return special_nums[b];
-  if (b < 0xE0)
-    return (int64_t)b - 64;
-  return (int64_t)next_u64(r);
+  return fz_number(r, special_nums, COUNT_OF(special_nums));
 }
 
 /* An OID value: hrDevicePrinter, an enterprise's sysObjectID, or raw sub-identifiers. */
-static void oid_value(reader *r, uint32_t *o, size_t *len)
+static void oid_value(fz_reader *r, uint32_t *o, size_t *len)
 {
   static const uint32_t printer[] = {1, 3, 6, 1, 2, 1, 25, 3, 1, 5};
   static const uint32_t ent[] = {1, 3, 6, 1, 4, 1};
-  uint8_t b = next(r);
+  uint8_t b = fz_next(r);
 
   if (b < 0x80) {
     *len = b % 24;
     for (size_t i = 0; i < *len; i++)
-      o[i] = subid(next(r));
+      o[i] = subid(fz_next(r));
   } else if (b < 0xA0) {
     memcpy(o, printer, sizeof(printer));
     *len = COUNT_OF(printer);
@@ -295,42 +264,13 @@ static void oid_value(reader *r, uint32_t *o, size_t *len)
     memcpy(o, ent, sizeof(ent));
     o[6] = enterprises[b % COUNT_OF(enterprises)];
     o[7] = 1;
-    o[8] = subid(next(r));
+    o[8] = subid(fz_next(r));
     *len = 6 + 1 + (b & 3);
   }
 }
 
-/* The bytes of an OCTETS value; *owned is set when they were allocated. */
-static const uint8_t *octets(reader *r, size_t *len, uint8_t **owned)
-{
-  uint8_t b = next(r);
-  const uint8_t *p;
-
-  *owned = NULL;
-  if (b == 0xFF) { /* huge: the rest of the input repeated (or 'A's) */
-    uint8_t *h = malloc(HUGE_VALUE);
-
-    if (!h)
-      abort();
-    for (size_t i = 0; i < HUGE_VALUE; i++)
-      h[i] = r->n ? r->p[i % r->n] : 'A';
-    *owned = h;
-    *len = HUGE_VALUE;
-    return h;
-  }
-  *len = b;
-  if (b == 0xFE)
-    *len = ((size_t)next(r) << 8) | next(r);
-  if (*len > r->n)
-    *len = r->n;
-  p = r->p;
-  r->p += *len;
-  r->n -= *len;
-  return p;
-}
-
 /* Decodes the value in vb->type; returns a buffer to free (or NULL). */
-static uint8_t *value(reader *r, asr_vb *vb, uint32_t *oidval, int null_bytes)
+static uint8_t *value(fz_reader *r, asr_vb *vb, uint32_t *oidval, int null_bytes)
 {
   uint8_t *owned = NULL;
 
@@ -342,7 +282,7 @@ static uint8_t *value(reader *r, asr_vb *vb, uint32_t *oidval, int null_bytes)
     break;
   case ASR_VB_OCTETS:
   case ASR_VB_IPADDR:
-    vb->bytes = (uint8_t *)octets(r, &vb->len, &owned);
+    vb->bytes = (uint8_t *)fz_octets(r, &vb->len, &owned);
     if (vb->len == 0 && null_bytes)
       vb->bytes = NULL; /* what snmp/scan.c passes for an empty net-snmp string */
     break;
@@ -375,11 +315,11 @@ static void check_decode(const asr_vb *vb, int charset, size_t n)
 
 /* A burst: one supplies column (2..9) for up to 255 rows <col>.1.<i> with one number, so
  * that tables past ASR_SUPPLIES_MAX rows are reached with a few bytes. */
-static void add_burst(reader *r, asr_vbset *s, uint8_t b)
+static void add_burst(fz_reader *r, asr_vbset *s, uint8_t b)
 {
   uint32_t oid[ASR_OID_MAX];
   asr_vb vb = {.oid = oid, .type = ASR_VB_INTEGER};
-  size_t count = next(r);
+  size_t count = fz_next(r);
 
   if (asr_oid_parse(prefixes[15 + (b & 7)], oid, ASR_OID_MAX, &vb.oid_len))
     abort();
@@ -394,12 +334,12 @@ static void add_burst(reader *r, asr_vbset *s, uint8_t b)
 }
 
 /* One varbind (prefix byte < 0xF8) or a burst (0xF8..0xFF) from the reader into the set. */
-static void add_one(reader *r, asr_vbset *s, int charset, size_t outn)
+static void add_one(fz_reader *r, asr_vbset *s, int charset, size_t outn)
 {
   uint32_t oid[ASR_OID_MAX], oidval[ASR_OID_MAX];
   asr_vb vb = {.oid = oid};
   uint8_t *owned;
-  uint8_t b = next(r);
+  uint8_t b = fz_next(r);
 
   if (b >= 0xF8) {
     add_burst(r, s, b);
@@ -407,10 +347,10 @@ static void add_one(reader *r, asr_vbset *s, int charset, size_t outn)
   }
   if (asr_oid_parse(prefixes[b % COUNT_OF(prefixes)], oid, ASR_OID_MAX, &vb.oid_len))
     abort();
-  b = next(r);
+  b = fz_next(r);
   for (int i = 0; i < (b & 3); i++)
-    oid[vb.oid_len++] = subid(next(r));
-  b = next(r);
+    oid[vb.oid_len++] = subid(fz_next(r));
+  b = fz_next(r);
   vb.type = (asr_vb_type)(b & 7);
   owned = value(r, &vb, oidval, b & 0x80);
   check_decode(&vb, charset, outn);
@@ -437,9 +377,9 @@ static void check_extra_gets(const asr_vbset *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static int quiet;
-  reader r = {data, size};
-  int charset = charsets[next(&r) % COUNT_OF(charsets)];
-  size_t outn = 1 + next(&r) % 40;
+  fz_reader r = {data, size};
+  int charset = charsets[fz_next(&r) % COUNT_OF(charsets)];
+  size_t outn = 1 + fz_next(&r) % 40;
   asr_vbset *s = asr_vbset_new();
   asr_device *d = malloc(sizeof(*d));
   asr_result res;

@@ -120,7 +120,13 @@ cross_build()
 unit_tests()
 (
   cd "$build" || exit 1
-  make -j2 check || { cat test-suite.log; exit 1; }
+  # A test that fails under Wine is run once more (make recheck): one check_charset.exe
+  # exited 1 without a line of output on a loaded machine and passed when run again. What
+  # failed the first time is printed either way; a test failing twice fails the step.
+  make -j2 check && exit 0
+  echo "unit: failed under Wine, run once more:" >&2
+  grep '^FAIL' test-suite.log >&2
+  make recheck || { cat test-suite.log; exit 1; }
 )
 
 step deps deps

@@ -124,7 +124,7 @@ check_status "a truncated SQLite header -> exit 4" 4 "$RC"
 
 # a --db PATH is never guessed at: a typo is an error, nothing is created (the default
 # location, $ASR_AGENT_DB here, is created below)
-for c in status poll upload "status --check" "enroll --update --proxy none"; do
+for c in status poll upload meters "status --check" "enroll --update --proxy none"; do
   # shellcheck disable=SC2086
   run "$O" "$E" "$ASR_AGENT" $c --db "$TMPD/no/such/dir/typo.db"
   if [ "$c" = "status --check" ]; then
