@@ -846,17 +846,17 @@ static int print_device(const cstore_device_row *d, void *ctx)
 static int devices_args(int argc, char **argv, site_opts *o, const char **site)
 {
   static const struct option longopts[] = {
-      {"db", required_argument, NULL, OPT_DB},
-      {"site", required_argument, NULL, OPT_SITE},
-      {"format", required_argument, NULL, OPT_FORMAT},
-      {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0},
+      {"db", required_argument, NULL, OPT_DB},     CCLI_DB_PASSWORD_ROW,
+      {"site", required_argument, NULL, OPT_SITE}, {"format", required_argument, NULL, OPT_FORMAT},
+      {"help", no_argument, NULL, OPT_HELP},       {NULL, 0, NULL, 0},
   };
   int c;
 
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == OPT_SITE)
       *site = optarg;
     else if (c != OPT_FORMAT || parse_format(optarg, &o->json) != 0)
@@ -958,6 +958,7 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
+      CCLI_DB_PASSWORD_ROW,
       {"site", required_argument, NULL, OPT_SITE},
       {"format", required_argument, NULL, OPT_FORMAT},
       {"limit", required_argument, NULL, OPT_LIMIT},
@@ -969,6 +970,8 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == OPT_SITE)
       *site = optarg;
     else if (c == OPT_LIMIT && asr_parse_i64(optarg, 1, PROBLEMS_LIMIT_MAX, limit) == ASR_OK)
@@ -1036,6 +1039,7 @@ static void say_locked_out(const char *id, const cstore_lockout *lo, bool keep)
 int ccli_agent(int argc, char **argv)
 {
   static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                           CCLI_DB_PASSWORD_ROW,
                                            {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
                                            {NULL, 0, NULL, 0}};
   const char *db = NULL;
@@ -1054,7 +1058,7 @@ int ccli_agent(int argc, char **argv)
       keep = true;
     else if (c == OPT_DB)
       db = optarg;
-    else
+    else if (c != CCLI_OPT_DB_PASSWORD_FILE || ccli_db_password_file(optarg) != 0)
       return CCLI_EXIT_USAGE;
   }
   if (optind != argc - 2)

@@ -53,13 +53,10 @@ static asr_result parse_day(const char *opt, const char *s, int64_t *out)
 static int meters_args(int argc, char **argv, meters_opts *o)
 {
   static const struct option longopts[] = {
-      {"db", required_argument, NULL, M_DB},
-      {"site", required_argument, NULL, M_SITE},
-      {"from", required_argument, NULL, M_FROM},
-      {"to", required_argument, NULL, M_TO},
-      {"format", required_argument, NULL, M_FORMAT},
-      {"help", no_argument, NULL, M_HELP},
-      {NULL, 0, NULL, 0},
+      {"db", required_argument, NULL, M_DB},     CCLI_DB_PASSWORD_ROW,
+      {"site", required_argument, NULL, M_SITE}, {"from", required_argument, NULL, M_FROM},
+      {"to", required_argument, NULL, M_TO},     {"format", required_argument, NULL, M_FORMAT},
+      {"help", no_argument, NULL, M_HELP},       {NULL, 0, NULL, 0},
   };
   int c;
 
@@ -67,6 +64,8 @@ static int meters_args(int argc, char **argv, meters_opts *o)
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == M_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == M_SITE)
       o->site = optarg;
     else if (c == M_FROM)

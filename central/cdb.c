@@ -199,7 +199,7 @@ asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
     return ASR_ERR_INVALID;
   }
   if (s->db->kind == CDB_PG)
-    return cdb_pg_step(s, what, row);
+    return cdb_pg_step(s, what, row); /* a lost transaction's statements fail there */
   return asr_sql_row(s->db->sql, s->lite, what, row);
 }
 
@@ -297,14 +297,22 @@ const char *cdb_col_cut(cdb_stmt *s, int col, char *dst, size_t cap)
 
 asr_result cdb_exec(cdb *db, const char *sql, const char *what)
 {
-  if (db->kind == CDB_PG)
-    return cdb_pg_exec(db, sql, what);
+  asr_result r;
+
+  if (db->kind == CDB_PG) {
+    r = cdb_pg_tx_check(db, what);
+    return r ? r : cdb_pg_exec(db, sql, what);
+  }
   return asr_sql_exec(db->sql, sql, what);
 }
 
 asr_result cdb_begin(cdb *db)
 {
-  return cdb_exec(db, db->kind == CDB_PG ? "BEGIN" : "BEGIN IMMEDIATE", "starting a transaction");
+  asr_result r =
+      cdb_exec(db, db->kind == CDB_PG ? "BEGIN" : "BEGIN IMMEDIATE", "starting a transaction");
+
+  db->in_tx = !r;
+  return r;
 }
 
 asr_result cdb_commit(cdb *db, const char *what)
@@ -317,14 +325,16 @@ asr_result cdb_commit(cdb *db, const char *what)
     return ASR_ERR_DB;
   }
   r = cdb_exec(db, "COMMIT", what);
-
   if (r)
     cdb_rollback(db);
+  db->in_tx = false;
   return r;
 }
 
 void cdb_rollback(cdb *db)
 {
+  db->in_tx = false;
+  db->tx_lost = false;
   if (db->kind == CDB_SQLITE)
     asr_sql_rollback(db->sql);
   else if (cdb_pg_in_tx(db))

@@ -311,18 +311,25 @@ static int add_change(conf_args *a, const char *arg, bool unset)
 
 static int parse_args(int argc, char **argv, conf_args *a)
 {
-  static const struct option opts[] = {
-      {"db", required_argument, NULL, 'd'},    {"set", required_argument, NULL, 's'},
-      {"unset", required_argument, NULL, 'u'}, {"show", no_argument, NULL, 'S'},
-      {"history", no_argument, NULL, 'H'},     {"format", required_argument, NULL, 'f'},
-      {"by", required_argument, NULL, 'b'},    {"agent", required_argument, NULL, 'a'},
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                       {"set", required_argument, NULL, 's'},
+                                       CCLI_DB_PASSWORD_ROW,
+                                       {"unset", required_argument, NULL, 'u'},
+                                       {"show", no_argument, NULL, 'S'},
+                                       {"history", no_argument, NULL, 'H'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"by", required_argument, NULL, 'b'},
+                                       {"agent", required_argument, NULL, 'a'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   int c;
 
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'd')
       a->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == 's' || c == 'u') {
       if (add_change(a, optarg, c == 'u'))
         return CCLI_EXIT_USAGE;
