@@ -846,9 +846,12 @@ static int print_device(const cstore_device_row *d, void *ctx)
 static int devices_args(int argc, char **argv, site_opts *o, const char **site)
 {
   static const struct option longopts[] = {
-      {"db", required_argument, NULL, OPT_DB},     CCLI_DB_PASSWORD_ROW,
-      {"site", required_argument, NULL, OPT_SITE}, {"format", required_argument, NULL, OPT_FORMAT},
-      {"help", no_argument, NULL, OPT_HELP},       {NULL, 0, NULL, 0},
+      {"db", required_argument, NULL, OPT_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"site", required_argument, NULL, OPT_SITE},
+      {"format", required_argument, NULL, OPT_FORMAT},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
   };
   int c;
 
@@ -958,7 +961,7 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
-      CCLI_DB_PASSWORD_ROW,
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"site", required_argument, NULL, OPT_SITE},
       {"format", required_argument, NULL, OPT_FORMAT},
       {"limit", required_argument, NULL, OPT_LIMIT},
@@ -1038,10 +1041,12 @@ static void say_locked_out(const char *id, const cstore_lockout *lo, bool keep)
 
 int ccli_agent(int argc, char **argv)
 {
-  static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
-                                           CCLI_DB_PASSWORD_ROW,
-                                           {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, OPT_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
+      {NULL, 0, NULL, 0},
+  };
   const char *db = NULL;
   cstore *st = NULL;
   cstore_lockout lo;

@@ -41,10 +41,14 @@ static void alerts_usage(FILE *out)
 static int alerts_args(int argc, char **argv, alerts_opts *o)
 {
   static const struct option longopts[] = {
-      {"db", required_argument, NULL, A_DB},     CCLI_DB_PASSWORD_ROW,
-      {"site", required_argument, NULL, A_SITE}, {"open", no_argument, NULL, A_OPEN},
-      {"all", no_argument, NULL, A_ALL},         {"format", required_argument, NULL, A_FORMAT},
-      {"help", no_argument, NULL, A_HELP},       {NULL, 0, NULL, 0},
+      {"db", required_argument, NULL, A_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"site", required_argument, NULL, A_SITE},
+      {"open", no_argument, NULL, A_OPEN},
+      {"all", no_argument, NULL, A_ALL},
+      {"format", required_argument, NULL, A_FORMAT},
+      {"help", no_argument, NULL, A_HELP},
+      {NULL, 0, NULL, 0},
   };
   int c, open = 0;
 

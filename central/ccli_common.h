@@ -24,14 +24,10 @@ struct json_t;
  * problem; for the commands. */
 asr_result ccli_open_db(const char *path, struct cstore **st);
 
-/* --db-password-file FILE, taken by every command that takes --db: a getopt_long row
- * (CCLI_DB_PASSWORD_ROW, in files that include getopt.h) whose value goes to
- * ccli_db_password_file. */
+/* --db-password-file FILE, taken by every command that takes --db: its getopt_long row
+ * {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE} hands the value
+ * to ccli_db_password_file. */
 enum { CCLI_OPT_DB_PASSWORD_FILE = 500 };
-#define CCLI_DB_PASSWORD_ROW                                                                       \
-  {                                                                                                \
-    "db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE                         \
-  }
 
 /* Takes --db-password-file's FILE: the PostgreSQL password's file for every database the
  * command opens (cstore_set_password_file; its mode is checked when it is read). 0, or -1

@@ -53,10 +53,14 @@ static asr_result parse_day(const char *opt, const char *s, int64_t *out)
 static int meters_args(int argc, char **argv, meters_opts *o)
 {
   static const struct option longopts[] = {
-      {"db", required_argument, NULL, M_DB},     CCLI_DB_PASSWORD_ROW,
-      {"site", required_argument, NULL, M_SITE}, {"from", required_argument, NULL, M_FROM},
-      {"to", required_argument, NULL, M_TO},     {"format", required_argument, NULL, M_FORMAT},
-      {"help", no_argument, NULL, M_HELP},       {NULL, 0, NULL, 0},
+      {"db", required_argument, NULL, M_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"site", required_argument, NULL, M_SITE},
+      {"from", required_argument, NULL, M_FROM},
+      {"to", required_argument, NULL, M_TO},
+      {"format", required_argument, NULL, M_FORMAT},
+      {"help", no_argument, NULL, M_HELP},
+      {NULL, 0, NULL, 0},
   };
   int c;
 

@@ -57,7 +57,8 @@ static const struct option ccli_rp_longopts[] = {
     {"retention-days", required_argument, NULL, CCLI_OPT_RETENTION_DAYS},
     {"rollup-days", required_argument, NULL, CCLI_OPT_ROLLUP_DAYS},
     {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
-    CCLI_DB_PASSWORD_ROW, /* every command that merges these rows takes --db */
+    {"db-password-file", required_argument, NULL,
+     CCLI_OPT_DB_PASSWORD_FILE}, /* every command that merges these rows takes --db */
     {NULL, 0, NULL, 0},
 };
 

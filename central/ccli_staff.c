@@ -54,7 +54,7 @@ static int staff_args(int argc, char **argv, staff_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, SO_DB},
-      CCLI_DB_PASSWORD_ROW,
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"password-file", required_argument, NULL, SO_PASSWORD_FILE},
       {"format", required_argument, NULL, SO_FORMAT},
       {"limit", required_argument, NULL, SO_LIMIT},

@@ -311,17 +311,18 @@ static int add_change(conf_args *a, const char *arg, bool unset)
 
 static int parse_args(int argc, char **argv, conf_args *a)
 {
-  static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                       {"set", required_argument, NULL, 's'},
-                                       CCLI_DB_PASSWORD_ROW,
-                                       {"unset", required_argument, NULL, 'u'},
-                                       {"show", no_argument, NULL, 'S'},
-                                       {"history", no_argument, NULL, 'H'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"by", required_argument, NULL, 'b'},
-                                       {"agent", required_argument, NULL, 'a'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"set", required_argument, NULL, 's'},
+      {"unset", required_argument, NULL, 'u'},
+      {"show", no_argument, NULL, 'S'},
+      {"history", no_argument, NULL, 'H'},
+      {"format", required_argument, NULL, 'f'},
+      {"by", required_argument, NULL, 'b'},
+      {"agent", required_argument, NULL, 'a'},
+      {"help", no_argument, NULL, 'h'},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {NULL, 0, NULL, 0}};
   int c;
 
   optind = 1;
