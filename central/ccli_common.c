@@ -85,6 +85,8 @@ asr_result ccli_open_db(const char *path, struct cstore **st)
   r = cstore_open(path, st, err, sizeof(err));
   if (r)
     ccli_error("%s", err);
+  if (cdb_is_pg_name(path) && (r == ASR_ERR_INVALID || r == ASR_ERR_IO))
+    r = ASR_ERR_USAGE; /* the URI or its password file: the command line's (exit 2) */
   return r;
 }
 
