@@ -56,9 +56,9 @@ static const struct option ccli_rp_longopts[] = {
     {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
     {"retention-days", required_argument, NULL, CCLI_OPT_RETENTION_DAYS},
     {"rollup-days", required_argument, NULL, CCLI_OPT_ROLLUP_DAYS},
+    /* every command that merges these rows takes --db */
+    {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
     {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
-    {"db-password-file", required_argument, NULL,
-     CCLI_OPT_DB_PASSWORD_FILE}, /* every command that merges these rows takes --db */
     {NULL, 0, NULL, 0},
 };
 
