@@ -141,6 +141,11 @@ static asr_result read_password(cdb *db, const char *path, char *pw, size_t cap)
     goto done;
   }
   pw[got] = '\0';
+  if ((size_t)got == cap - 1 && !strpbrk(pw, "\r\n")) { /* never a cut password */
+    asr_sql_set_err(db->sql, "%s: the password file %s: its first line is longer than %zu bytes",
+                    db->name, path, cap - 2);
+    goto done;
+  }
   pw[strcspn(pw, "\r\n")] = '\0';
   r = ASR_OK;
   if (!pw[0]) {

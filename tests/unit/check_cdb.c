@@ -883,6 +883,17 @@ START_TEST(test_password_modes)
   o.password_file = pw_file("pw", "\n", 0600);
   ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
   ck_assert_msg(strstr(err, "empty") != NULL, "%s", err);
+  {
+    char longpw[400];
+    memset(longpw, 'x', sizeof(longpw) - 1);
+    longpw[sizeof(longpw) - 1] = '\0';
+    o.password_file = pw_file("pw", longpw, 0600); /* refused, never cut */
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "longer than") != NULL, "%s", err);
+  }
+  o.password_file = pw_file("pw", "s3cret", 0600); /* no newline: fine */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
+  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
   o.password_file = dir; /* a folder */
   ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
   ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
