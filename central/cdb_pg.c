@@ -225,6 +225,8 @@ static asr_result check_uri(cdb *db)
   }
   for (PQconninfoOption *o = opts; o->keyword; o++) {
     if (!strcmp(o->keyword, "password") && o->val && o->val[0]) {
+      if (strstr(shown, o->val)) /* spelled so that the mask missed it (%70assword=) */
+        asr_strlcpy_cut(shown, "the --db URI", sizeof(shown));
       asr_sql_set_err(db->sql,
                       "%s: a password in --db is refused (others can read the command line):"
                       " put it in a 0600 file (--db-password-file) or PGPASSFILE",

@@ -818,6 +818,7 @@ START_TEST(test_open_uri)
   static const char *const with_pw[] = {
       "postgresql://asr:s3cret@127.0.0.1:1/asr",
       "postgres://asr@127.0.0.1:1/asr?password=s3cret",
+      "postgresql://asr@127.0.0.1:1/asr?%70assword=s3cret",
       "postgresql://asr:s3cret@127.0.0.1:1/asr?nosuchoption=1",
   };
   char err[512];
@@ -828,7 +829,7 @@ START_TEST(test_open_uri)
     ck_assert_int_eq(cstore_open(with_pw[i], &st, err, sizeof(err)), ASR_ERR_INVALID);
     ck_assert_ptr_null(st);
     ck_assert_msg(strstr(err, "s3cret") == NULL, "%s", err);
-    ck_assert_msg(strstr(err, "***") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "***") != NULL || strstr(err, "the --db URI") != NULL, "%s", err);
   }
   ck_assert_msg(strstr(err, "not a PostgreSQL URI") != NULL, "%s", err);
   ck_assert_int_eq(cstore_open("postgresql://asr@127.0.0.1:1/asr", &st, err, sizeof(err)),
