@@ -114,7 +114,10 @@ static void serve_usage(FILE *out)
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
           "       [--retention-days N] [--rollup-days N]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
-          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
+          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n"
+          "--db is a SQLite FILE or a PostgreSQL URI postgresql://USER@HOST:PORT/DB (its password"
+          " in\n--db-password-file FILE, mode 0600, or PGPASSFILE: never in the URI), for every"
+          " command.\n");
 }
 
 /* A size in bytes, with an optional K, M or G (binary) suffix, within [min, max]. */
