@@ -7,9 +7,9 @@
  * clear (a schema-8 database) is resealed with SQLite's secure_delete on, so that its old
  * bytes are overwritten rather than left in a free page of the file. PostgreSQL has no
  * such switch: the old row version stays in the table's pages until VACUUM (autovacuum)
- * reuses them, and in the WAL until it is recycled. A PostgreSQL database never held
- * clear communities (it starts at the current schema, which seals them), so nothing is
- * lost there. */
+ * reuses them, and in the WAL until it is recycled. Values are sealed before they are
+ * stored (csiteconf.c), so only data copied from a schema-8 SQLite file could be in clear
+ * there: a copy tool should VACUUM after resealing. */
 #include "central/cstore_conf.h"
 
 #include "central/cstore_int.h"
