@@ -929,13 +929,25 @@ START_TEST(test_conf)
   ck_assert_int_eq(cstore_conf_get(node2, site_id, c), ASR_OK);
   ck_assert_int_eq(c->version, 3);
   ck_assert(c->v[0].sealed);
+  /* keys removed: the site's and the agent's own */
+  ck_assert_int_eq(cstore_conf_change(node2, site_id, NULL, drop, 1, "t", now, 3, &v), ASR_OK);
+  ck_assert_int_eq(cstore_conf_change(st, site_id, ag.id, drop, 1, "t", now, 4, &v), ASR_OK);
+  ck_assert_int_eq(v, 5);
+  ck_assert_int_eq(cstore_conf_get(st, site_id, c), ASR_OK);
+  ck_assert_uint_eq(c->n, 1);
+  ck_assert_int_eq(cstore_conf_get_agent(node2, site_id, ag.id, c), ASR_OK);
+  ck_assert_uint_eq(c->n, 0);
+  rows[0] = rows[1] = 0;
+  ck_assert_int_eq(cstore_conf_history(node2, site_id, NULL, conf_rows, rows), ASR_OK);
+  ck_assert_int_eq(rows[0], 3);
+  ck_assert_int_eq(rows[1], 2);
 
   ck_assert_int_eq(cstore_conf_agent_report(st, ag.id, 3, NULL, 0, now), ASR_OK);
   ck_assert_int_eq(cstore_conf_agent_report(st, ag.id, 3, "bad", 3, now + 1), ASR_OK);
   ck_assert_int_eq(cstore_conf_agents(node2, site_id, NULL, conf_agent_seen, &seen), ASR_OK);
   ck_assert_int_eq(seen.checked_at, 1);
   ck_assert_int_eq(seen.applied, 3);
-  ck_assert_int_eq(seen.own, 1);
+  ck_assert_int_eq(seen.own, 0);
   ck_assert_int_eq(cstore_agent_lock_out(st, ag.id, false, now, &(cstore_lockout){0}), ASR_OK);
   seen.checked_at = 0;
   ck_assert_int_eq(cstore_conf_agents(node2, site_id, NULL, conf_agent_seen, &seen), ASR_OK);
@@ -1000,6 +1012,13 @@ static int staff_seen(const cportal_staff *a, void *ctx)
 static int count_audit(const cportal_audit_row *a, void *ctx)
 {
   (void)a;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int count_site(const char *site, void *ctx)
+{
+  ck_assert_str_eq(site, "acme");
   ++*(int *)ctx;
   return 0;
 }
@@ -1172,6 +1191,11 @@ START_TEST(test_portal)
                    ASR_OK);
   ck_assert_int_eq(cportal_email_known(node2, "OPS@example.org", &ok, &id), ASR_OK);
   ck_assert(ok);
+  n = 0;
+  ck_assert_int_eq(cportal_customer_sites(node2, "ops@example.ORG", count_site, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert_int_eq(cportal_customer_sites(node2, "eve@example.org", count_site, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
   ck_assert_int_eq(cportal_customer_contact(node2, "eve@example.org", "acme", &ct),
                    ASR_ERR_NOT_FOUND);
   ck_assert_int_eq(cportal_customer_contact(node2, "ops@example.org", "acme", &ct), ASR_OK);
