@@ -159,8 +159,8 @@ typedef struct {
   const cstore_supply_row *supplies;
 } cstore_device_row;
 
-/* The SQLite handle, for the store's other files (central/cstore_conf.c) only; NULL on
- * PostgreSQL. */
+/* The SQLite handle, for the store's files not yet on cdb.h (cstore_series.c) only; NULL
+ * on PostgreSQL. */
 void *cstore_sqlite(cstore *st);
 
 /* Opens and migrates the database name: a PostgreSQL URI (postgresql://USER@HOST:PORT/DB
