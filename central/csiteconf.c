@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "central/ccli_common.h"
+#include "central/cdb.h"
 #include "central/cstore_conf.h"
 #include "common/date.h"
 #include "common/log.h"
@@ -30,8 +31,15 @@
 
 asr_result csiteconf_key_path(const char *db_path, char *out, size_t n)
 {
+  if (cdb_is_pg_name(db_path)) /* a URI is no path: docs/postgresql-backend.md, Next 4 */
+    return ASR_ERR_INVALID;
   return asr_fmt(out, n, "%s.key", db_path);
 }
+
+/* Why a sealed secret cannot be used with this --db. */
+#define KEY_NOT_PG                                                                                 \
+  "the key of the sealed secrets (pass phrases) lives beside a SQLite --db file: not"              \
+  " available on PostgreSQL yet"
 
 /* Reads the key (64 hex in a 0600 file); create makes one when the file is missing. */
 static asr_result read_key(const char *path, bool create, char *key, char *err, size_t n)
@@ -385,6 +393,8 @@ static asr_result get_key(conf_args *a, bool create)
   if (a->have_key)
     return ASR_OK;
   r = csiteconf_key_path(a->db, path, sizeof(path));
+  if (r)
+    asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
   if (!r)
     r = read_key(path, create, a->key, err, sizeof(err));
   if (r)
@@ -900,7 +910,11 @@ static int agent_values(cstore *st, const char *db_path, const cstore_agent *age
     return fail(ans, 503, "database busy");
   if (any_sealed(site) || any_sealed(own)) {
     r = csiteconf_key_path(db_path, path, sizeof(path));
-    if (!r && (r = read_key(path, false, key, err, sizeof(err))) != ASR_OK)
+    if (r)
+      asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
+    if (!r)
+      r = read_key(path, false, key, err, sizeof(err));
+    if (r)
       asr_log(ASR_LOG_ERR, "configuration: %s", err);
     if (!r)
       r = open_conf(key, NULL, site);
