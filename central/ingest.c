@@ -162,7 +162,10 @@ int ingest_enroll(cstore *st, const void *body, size_t len, int64_t now, ingest_
   else if (r == ASR_ERR_AUTH)
     status = answer_error(
         ans, 401, "site_token: this site token was revoked: ask the provider for a new one");
-  else if (r)
+  else if (r == ASR_ERR_DB_LOCKED) { /* busy, or a database connection made again */
+    ans->retry_after = 5;
+    status = answer_error(ans, 503, "busy: the agent was not enrolled, retry later");
+  } else if (r)
     status = answer_error(ans, 500, "internal error: the agent was not enrolled");
   else {
     asr_strlcpy_cut(ans->agent_id, ag.id, sizeof(ans->agent_id));
