@@ -211,6 +211,26 @@ START_TEST(test_site_add)
 }
 END_TEST
 
+/* An enrolment meeting a busy database (another writer; on PostgreSQL also a connection
+ * made again) is 503 with Retry-After: the agent retries; nothing is stored. */
+static void enroll_busy(cstore *st, const char *body)
+{
+  ingest_answer ans = {0};
+  cstore *other = NULL;
+  char err[256];
+
+  cstore_set_busy_timeout(50);
+  ck_assert_msg(cstore_open(db_path, &other, err, sizeof(err)) == ASR_OK, "%s", err);
+  cstore_set_busy_timeout(30000);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* st holds the writer's lock */
+  ck_assert_int_eq(ingest_enroll(other, body, strlen(body), NOW, &ans), 503);
+  ck_assert_int_eq(ans.retry_after, 5);
+  ck_assert_ptr_nonnull(strstr(ans.body, "retry later"));
+  ingest_answer_free(&ans);
+  cstore_tx_rollback(st);
+  cstore_close(other);
+}
+
 START_TEST(test_enroll)
 {
   char token[CSTORE_TOKEN_LEN + 1], body[256], buf[128];
@@ -235,6 +255,7 @@ START_TEST(test_enroll)
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 201);
   ingest_answer_free(&ans);
   ck_assert_int_eq(cstore_count(st, "agents"), 2);
+  enroll_busy(st, body);
   ck_assert_int_eq(
       asr_strlcpy(body, "{\"site_token\":\"st_00000000000000000000000000000000\"}", sizeof(body)),
       ASR_OK);
