@@ -300,8 +300,8 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
 static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int64_t from,
                              int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = q_get(st, id, &s);
+  cdb_stmt *s = NULL; /* the same cached statement on SQLite */
+  asr_result r = cdb_prepare(st->db, CSTORE_SLOTS_SERIES + (size_t)id, q_sql[id], &s);
 
   if (r)
     return r;
