@@ -149,7 +149,9 @@ static const char *const o_sql[O_COUNT] = {
                     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     [O_RPDEV_SET] =
         "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices, judged)"
-        " VALUES (?1, ?2, CASE WHEN ?2 <> 0 THEN ?3 END, ?4, ?5) ON CONFLICT (device_id) DO UPDATE"
+        " VALUES (?1, ?2, CASE WHEN CAST(?2 AS BIGINT) <> 0 THEN CAST(?3 AS BIGINT) END, ?4, ?5) "
+        "ON CONFLICT "
+        "(device_id) DO UPDATE"
         " SET high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL"
         " WHEN rp_devices.high_use = 1 THEN rp_devices.high_use_since"
         " ELSE excluded.high_use_since END,"
@@ -189,10 +191,18 @@ static const char *const o_sql[O_COUNT] = {
 _Static_assert(CSTORE_SLOTS_RP + O_COUNT <= CSTORE_SLOTS_OUTBOX,
                "give this file more statement slots (cstore_int.h)");
 
+/* The walks over every site, device or order of the fleet: cursors on PostgreSQL inside
+ * the engine's transaction (cdb_prepare_scan), not a whole result in memory. */
+static const bool o_scan[O_COUNT] = {
+    [O_ORDERS] = true, [O_RP_DEVICES] = true, [O_RP_SITE_DEVICES] = true, [O_RP_SITES] = true};
+
 /* The cached statement id, prepared on first use, ready to bind. */
 static asr_result o_get(cstore *st, o_stmt_id id, cdb_stmt **out)
 {
-  return cdb_prepare(st->db, CSTORE_SLOTS_RP + (size_t)id, o_sql[id], out);
+  size_t slot = CSTORE_SLOTS_RP + (size_t)id;
+
+  return o_scan[id] ? cdb_prepare_scan(st->db, slot, o_sql[id], out)
+                    : cdb_prepare(st->db, slot, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
