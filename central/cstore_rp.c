@@ -259,7 +259,7 @@ static void line_from_row(cdb_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_
   l->type = cdb_col_cut(s, 9, buf[6], CSTORE_NAME_MAX);
   l->job_from = cdb_col_i64(s, 10);
   l->job_to = cdb_col_i64(s, 11);
-  l->was_backordered = (int)cdb_col_i64(s, 12) != 0;
+  l->was_backordered = cdb_col_i64(s, 12) != 0;
 }
 
 /* Points the strings of line i at b's copies again (the buffers may have moved). */
@@ -395,7 +395,7 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
     asr_strlcpy_cut(out->site, cdb_col_text(s, 1), sizeof(out->site));
     asr_strlcpy_cut(out->contact, cdb_col_text(s, 2), sizeof(out->contact));
     asr_strlcpy_cut(out->state, cdb_col_text(s, 3), sizeof(out->state));
-    out->was_backordered = (int)cdb_col_i64(s, 4) != 0;
+    out->was_backordered = cdb_col_i64(s, 4) != 0;
     out->contact_id = cdb_col_i64(s, 5);
     asr_strlcpy_cut(out->address, cdb_col_text(s, 6) ? cdb_col_text(s, 6) : "",
                     sizeof(out->address));
@@ -516,12 +516,12 @@ static void rp_device_from_row(cdb_stmt *s, cstore_rp_device *d)
   d->ip = cdb_col_text(s, 7);
   d->last_reading_at = cdb_col_i64(s, 8);
   d->agent_last_seen = cdb_col_i64(s, 9);
-  d->high_use = (int)cdb_col_i64(s, 10) != 0;
-  d->notices = (unsigned)(int)cdb_col_i64(s, 11);
+  d->high_use = cdb_col_i64(s, 10) != 0;
+  d->notices = (unsigned)cdb_col_i64(s, 11);
   d->contact_id = cdb_col_i64(s, 12);
   d->contact_name = cdb_col_text(s, 13);
   d->address = cdb_col_text(s, 14);
-  d->judged = (int)cdb_col_i64(s, 15) != 0;
+  d->judged = cdb_col_i64(s, 15) != 0;
 }
 
 /* Calls cb per row of the bound device query s (then resets it). */

@@ -819,9 +819,42 @@ static void scan_walk(cdb *db, int stop, int *rows)
   cdb_reset(s);
 }
 
+/* A statement failing under a scan: PostgreSQL's transaction is dead, so the scan's next
+ * FETCH fails, saying what it did; SQLite's scan goes on. Then the rollback. */
+static void scan_failed_tx(cdb *db)
+{
+  cdb_stmt *s = NULL, *bad;
+  bool row = true;
+  int rows = 0;
+  asr_result r = ASR_OK;
+
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(db, Q_SCAN, q_sql[Q_SCAN], &s), ASR_OK);
+  cdb_bind_i64(s, 1, 0);
+  for (; !r && row; rows++) {
+    r = cdb_step(s, "scanning", &row);
+    if (rows == 10) {
+      bad = q(db, Q_ADD); /* k NOT NULL */
+      cdb_bind_null(bad, 1);
+      ck_assert_int_eq(cdb_run(bad, "adding a bad row"), ASR_ERR_DB);
+    }
+  }
+  if (cdb_backend(db) == CDB_PG) {
+    ck_assert_int_eq(r, ASR_ERR_DB);
+    ck_assert_int_eq(rows, CDB_SCAN_FETCH + 1); /* the rows fetched, then the failed FETCH */
+    ck_assert_msg(strstr(cdb_errmsg(db), "scanning") != NULL, "%s", cdb_errmsg(db));
+  } else {
+    ck_assert_int_eq(r, ASR_OK);
+    ck_assert_int_eq(rows, SCAN_ROWS + 1);
+  }
+  cdb_reset(s);
+  cdb_rollback(db);
+}
+
 /* A scan bigger than one FETCH: every row once and in order on both backends, inside a
  * transaction (PostgreSQL: a cursor holding one batch) and outside one, other statements
- * running between its rows, stopped early and run again (its cursor closed). */
+ * running between its rows, stopped early and run again (its cursor closed), a failed
+ * transaction ending it. */
 START_TEST(test_scan)
 {
   cdb *db = open_backend(_i, 1000);
@@ -849,6 +882,11 @@ START_TEST(test_scan)
   ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
   scan_walk(db, 0, &rows); /* outside a transaction: the plain statement */
   ck_assert_int_eq(rows, SCAN_ROWS);
+  scan_failed_tx(db);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK); /* the next scan runs whole */
+  scan_walk(db, 0, &rows);
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
   cdb_close(db);
 }
 END_TEST
