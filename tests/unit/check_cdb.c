@@ -1002,6 +1002,47 @@ static int rp_order_text(const cstore_order_row *o, void *ctx)
   return 0;
 }
 
+/* A supply's stock and cover as text. */
+static int rp_supply_text(const cstore_rp_supply *p, void *ctx)
+{
+  rp_text *t = ctx;
+
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                           "supply %d %s %s max %" PRId64 " ordered %" PRId64 " delivered %" PRId64
+                           " installed %" PRId64 " jumps %" PRId64 " covered %" PRId64
+                           " use %.3f\n",
+                           p->index, p->type, p->colorant, p->max, p->ordered, p->delivered,
+                           p->installed, p->jumps_day, p->covered_until, p->covered_use),
+                   ASR_OK);
+  t->len += strlen(t->buf + t->len);
+  return 0;
+}
+
+/* The warehouse's steps on the day's orders (backorder, ship, deliver: the lines' states,
+ * the orders' and the stock) and a special order for a print job. */
+static void rp_warehouse(cstore *st)
+{
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + 9) * 86400 + 50000};
+  cengine_extra x = {.supply = 1,
+                     .quantity = 2,
+                     .job_from = RP_D0 + 10,
+                     .job_to = RP_D0 + 12,
+                     .note = "a big job"};
+  char err[256];
+  int64_t site = 0, id = 0;
+
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_BACKORDER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_DELIVER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_int_eq(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(cengine_order_step(st, 2, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(cstore_device_find(st, "acme", "E1", &x.device, &site), ASR_OK);
+  ck_assert_msg(cengine_extra_order(st, &x, &o, &id, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(id, 3);
+}
+
 /* An engine day over a fresh database of backend b: the orders as text. */
 static void rp_engine_days(int b, rp_text *t)
 {
@@ -1022,12 +1063,17 @@ static void rp_engine_days(int b, rp_text *t)
   ck_assert_uint_eq(rep.mails, 2);
   rep = rp_day(st, 9, ASR_OK);
   ck_assert(rep.already_ran && !rep.other_node);
+  rp_warehouse(st);
+  rp_fleet(st, 10, 10);
+  rep = rp_day(st, 10, ASR_OK);
   ck_assert_int_eq(cstore_order_foreach(st, NULL, false, rp_order_text, t), ASR_OK);
-  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 2);
+  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 6);
+  ck_assert_int_eq(cstore_rp_supplies(st, 1, rp_supply_text, t), ASR_OK);
   cstore_close(st);
 }
 
-/* The engine's day gives the same orders on both backends (cstore_rp.c on cdb). */
+/* The engine's day, the warehouse's steps and a special order give the same orders and
+ * stock on both backends (cstore_rp.c on cdb). */
 START_TEST(test_rp_engine)
 {
   rp_text lite, pg;
@@ -1035,6 +1081,9 @@ START_TEST(test_rp_engine)
   rp_engine_days(CDB_SQLITE, &lite);
   ck_assert_msg(strstr(lite.buf, " E1 Black Toner black 1 ") != NULL, "%s", lite.buf);
   ck_assert_msg(strstr(lite.buf, " F1 ") != NULL && !strstr(lite.buf, " E2 "), "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "1 acme asr delivered trigger") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "3 acme extra created") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "ordered 3 delivered 1") != NULL, "%s", lite.buf);
   if (!pg_uri) {
     fprintf(stderr, "check_cdb: test_rp_engine: PostgreSQL half skipped\n");
     return;
