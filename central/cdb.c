@@ -125,6 +125,15 @@ asr_result cdb_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt **out)
   return ASR_OK;
 }
 
+asr_result cdb_prepare_scan(cdb *db, size_t slot, const char *sql, cdb_stmt **out)
+{
+  asr_result r = cdb_prepare(db, slot, sql, out);
+
+  if (!r)
+    (*out)->scan_sql = sql; /* set each time: a new connection's prepare clears it */
+  return r;
+}
+
 /* Records a failed bind (SQLite's rc): the next step reports it. */
 static void lite_bound(cdb_stmt *s, int rc)
 {
@@ -192,20 +201,27 @@ void cdb_bind_opt_i64(cdb_stmt *s, int i, int64_t v)
 
 asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
 {
+  asr_result r = s->db->kind == CDB_PG ? cdb_pg_tx_check(s->db, what) : ASR_OK;
+
   *row = false;
-  if (s->bad) {
+  if (!r && s->bad) {
     asr_sql_set_err(s->db->sql, "%s: %s: a parameter could not be bound", s->db->name, what);
+    r = ASR_ERR_INVALID;
+  }
+  if (r) { /* a bad bind, or a transaction lost with its connection (a scan's cursor too) */
     cdb_reset(s);
-    return ASR_ERR_INVALID;
+    return r;
   }
   if (s->db->kind == CDB_PG)
-    return cdb_pg_step(s, what, row); /* a lost transaction's statements fail there */
+    return s->scan_sql ? cdb_pg_scan_step(s, what, row) : cdb_pg_step(s, what, row);
   return asr_sql_row(s->db->sql, s->lite, what, row);
 }
 
 void cdb_reset(cdb_stmt *s)
 {
   s->bad = false;
+  if (s->db->kind == CDB_PG && s->cursor)
+    cdb_pg_scan_close(s);
   if (s->db->kind == CDB_PG)
     cdb_pg_reset(s);
   else

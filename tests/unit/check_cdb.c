@@ -20,6 +20,7 @@
 #include "central/cstore_conf.h"
 #include "central/cstore_int.h"
 #include "central/cstore_portal.h"
+#include "central/engine.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -39,7 +40,7 @@ static const char *const ddl[2] = {
 };
 
 /* The statements both backends run as written (slots). */
-enum { Q_ADD, Q_GET, Q_UPSERT, Q_BUMP, Q_COUNT, Q_POSITIVE, Q_DEL, Q_SLOTS };
+enum { Q_ADD, Q_GET, Q_UPSERT, Q_BUMP, Q_COUNT, Q_POSITIVE, Q_DEL, Q_SCAN, Q_SLOTS };
 static const char *const q_sql[Q_SLOTS] = {
     [Q_ADD] = "INSERT INTO t (k, n, b, x) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"
               " RETURNING id",
@@ -50,6 +51,7 @@ static const char *const q_sql[Q_SLOTS] = {
     [Q_COUNT] = "SELECT count(*) FROM t",
     [Q_POSITIVE] = "SELECT n > 0, n IS NULL FROM t WHERE k = ?1",
     [Q_DEL] = "DELETE FROM t WHERE k = ?1",
+    [Q_SCAN] = "SELECT k, n FROM t WHERE n >= ?1 ORDER BY n",
 };
 
 static void setup(void)
@@ -789,258 +791,6 @@ START_TEST(test_alerts)
 }
 END_TEST
 
-/* Messages show a URI's password as "***"; a file path as it is. */
-START_TEST(test_redact)
-{
-  static const char *const cases[][2] = {
-      {"postgresql://asr:s3cret@127.0.0.1:5432/asr", "postgresql://asr:***@127.0.0.1:5432/asr"},
-      {"postgres://a:b:c@h/d?sslmode=require", "postgres://a:***@h/d?sslmode=require"},
-      {"postgresql://asr@h/d?password=s3cret&connect_timeout=2",
-       "postgresql://asr@h/d?password=***&connect_timeout=2"},
-      {"postgresql://asr@h/d?connect_timeout=2&password=s3cret",
-       "postgresql://asr@h/d?connect_timeout=2&password=***"},
-      {"postgresql://asr@127.0.0.1/asr", "postgresql://asr@127.0.0.1/asr"},
-      {"postgresql://h:5432/d", "postgresql://h:5432/d"},
-      {"/var/lib/a:b@c.db", "/var/lib/a:b@c.db"},
-  };
-  char out[128];
-
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    cdb_redact(cases[i][0], out, sizeof(out));
-    ck_assert_str_eq(out, cases[i][1]);
-  }
-  cdb_redact("postgresql://asr:s3cret@h/d", out, 16); /* cut, never a part of the secret */
-  ck_assert_str_eq(out, "postgresql://as");
-}
-END_TEST
-
-/* cstore_open picks the backend by the name; a URI with a password is refused, the
- * message naming the URI without it; a server that is not there fails at once, named. */
-START_TEST(test_open_uri)
-{
-  static const char *const with_pw[] = {
-      "postgresql://asr:s3cret@127.0.0.1:1/asr",
-      "postgres://asr@127.0.0.1:1/asr?password=s3cret",
-      "postgresql://asr@127.0.0.1:1/asr?%70assword=s3cret",
-      "postgresql://asr:s3cret@127.0.0.1:1/asr?nosuchoption=1",
-  };
-  char err[512];
-  cstore *st = NULL;
-
-  ck_assert_int_eq(cstore_set_password_file(NULL), ASR_OK);
-  for (size_t i = 0; i < sizeof(with_pw) / sizeof(with_pw[0]); i++) {
-    ck_assert_int_eq(cstore_open(with_pw[i], &st, err, sizeof(err)), ASR_ERR_INVALID);
-    ck_assert_ptr_null(st);
-    ck_assert_msg(strstr(err, "s3cret") == NULL, "%s", err);
-    ck_assert_msg(strstr(err, "***") != NULL || strstr(err, "the --db URI") != NULL, "%s", err);
-  }
-  ck_assert_msg(strstr(err, "not a PostgreSQL URI") != NULL, "%s", err);
-  ck_assert_int_eq(cstore_open("postgresql://asr@127.0.0.1:1/asr", &st, err, sizeof(err)),
-                   ASR_ERR_DB);
-  ck_assert_msg(strncmp(err, "postgresql://asr@127.0.0.1:1/asr: connecting: ", 46) == 0, "%s", err);
-  /* a file path stays SQLite's (a name that merely starts with "postgres") */
-  ck_assert_int_eq(asr_fmt(lite_path, sizeof(lite_path), "%s/postgresql.db", dir), ASR_OK);
-  ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
-  ck_assert(!cstore_is_pg(st));
-  ck_assert_int_eq(cstore_schema_version(st), cstore_schema_latest());
-  ck_assert_int_eq(cstore_count(st, "sites"), 0);
-  cstore_close(st);
-  unlink(lite_path);
-}
-END_TEST
-
-/* Writes text into dir/name with mode; returns the path (static buffer). */
-static const char *pw_file(const char *name, const char *text, mode_t mode)
-{
-  static char p[400];
-  FILE *f;
-
-  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/%s", dir, name), ASR_OK);
-  unlink(p);
-  f = fopen(p, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-  ck_assert_int_eq(chmod(p, mode), 0);
-  return p;
-}
-
-/* The password file: regular, ours, no group/other bits; else refused naming why, before
- * any connection (port 1: nobody listens). */
-START_TEST(test_password_modes)
-{
-  cdb_opts o = {.slots = 1, .busy_ms = 100};
-  const char *uri = "postgresql://asr@127.0.0.1:1/asr";
-  char err[512], link[400], fifo[400];
-  cdb *db = NULL;
-  const mode_t bad[] = {0644, 0640, 0604, 0660, 0601};
-
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    o.password_file = pw_file("pw", "s3cret\n", bad[i]);
-    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-    ck_assert_msg(strstr(err, "chmod 600") != NULL, "%s", err);
-    ck_assert_ptr_null(strstr(err, "s3cret"));
-  }
-  o.password_file = pw_file("pw", "s3cret\n", 0400); /* stricter is fine: on to connecting */
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
-  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
-  o.password_file = pw_file("pw", "\n", 0600);
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-  ck_assert_msg(strstr(err, "empty") != NULL, "%s", err);
-  {
-    char longpw[400];
-    memset(longpw, 'x', sizeof(longpw) - 1);
-    longpw[sizeof(longpw) - 1] = '\0';
-    o.password_file = pw_file("pw", longpw, 0600); /* refused, never cut */
-    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-    ck_assert_msg(strstr(err, "longer than") != NULL, "%s", err);
-  }
-  o.password_file = pw_file("pw", "s3cret", 0600); /* no newline: fine */
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
-  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
-  o.password_file = dir; /* a folder */
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
-  ck_assert_int_eq(asr_fmt(link, sizeof(link), "%s/link", dir), ASR_OK);
-  ck_assert_int_eq(symlink(pw_file("pw", "s3cret\n", 0600), link), 0);
-  o.password_file = link;
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-  ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
-  unlink(link);
-  ck_assert_int_eq(asr_fmt(fifo, sizeof(fifo), "%s/fifo", dir), ASR_OK);
-  ck_assert_int_eq(mkfifo(fifo, 0600), 0); /* no writer: refused at once, no wait */
-  o.password_file = fifo;
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
-  unlink(fifo);
-  o.password_file = "/nonexistent/pw";
-  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_IO);
-  ck_assert_msg(strstr(err, "/nonexistent/pw") != NULL, "%s", err);
-  if (geteuid() == 0) { /* someone else's file */
-    o.password_file = pw_file("pw", "s3cret\n", 0600);
-    ck_assert_int_eq(chown(o.password_file, 65534, 65534), 0);
-    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
-    ck_assert_msg(strstr(err, "not by us") != NULL, "%s", err);
-  }
-  unlink(pw_file("pw", "", 0600));
-}
-END_TEST
-
-/* Ends every other session of database datname (a server restart as its clients see it). */
-static void kill_sessions(const char *datname)
-{
-  char sql[256];
-  cdb *db = open_backend(CDB_PG, 1000);
-
-  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
-                           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                           " WHERE datname = '%s' AND pid <> pg_backend_pid()",
-                           datname),
-                   ASR_OK);
-  ck_assert_int_eq(cdb_exec(db, sql, "ending sessions"), ASR_OK);
-  cdb_close(db);
-  usleep(100000); /* the backends exit */
-}
-
-/* A lost connection: the call that meets it is ASR_ERR_DB_LOCKED (retry) with the
- * connection made again, statements prepared again; a transaction open then is lost
- * whole (nothing of it committed, everything fails until the rollback), and its retry
- * commits. */
-START_TEST(test_reconnect)
-{
-  cstore *st = open_store(CDB_PG, "reconnect");
-  char token[CSTORE_TOKEN_LEN + 1];
-  asr_result r;
-
-  if (!st) {
-    fprintf(stderr, "check_cdb: test_reconnect: PostgreSQL skipped\n");
-    return;
-  }
-  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", 1, token, sizeof(token)),
-                   ASR_OK);
-  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK); /* prepared */
-  kill_sessions("asr_reconnect");
-  r = cstore_site_exists(st, "acme");
-  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
-  ck_assert_msg(strstr(cstore_errmsg(st), "made again") != NULL, "%s", cstore_errmsg(st));
-  ck_assert_msg(strncmp(cstore_errmsg(st), "postgresql://", 13) == 0, "%s", cstore_errmsg(st));
-  ck_assert_msg(cstore_site_exists(st, "acme") == ASR_OK, "%s", cstore_errmsg(st));
-  ck_assert_int_eq(cstore_count(st, "sites"), 1);
-
-  /* inside a transaction */
-  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
-  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'half' WHERE name = 'acme'", "x"),
-                   ASR_OK);
-  kill_sessions("asr_reconnect");
-  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'lost'", "x"), ASR_ERR_DB_LOCKED);
-  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'autocommit?'", "x"),
-                   ASR_ERR_DB_LOCKED); /* not run outside the transaction it was part of */
-  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_ERR_DB_LOCKED);
-  ck_assert_int_ne(cstore_tx_commit(st), ASR_OK);
-  cstore_tx_rollback(st);
-  ck_assert_int_eq(cstore_count(st, "sites"), 1);
-  ck_assert_int_eq(cdb_exec(st->db,
-                            "DELETE FROM sites WHERE address = 'half' OR contact <> "
-                            "'ops@example.org'",
-                            "x"),
-                   ASR_OK);
-  ck_assert_int_eq(cstore_count(st, "sites"), 1); /* nothing of the lost transaction */
-  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);  /* the retry */
-  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'whole'", "x"), ASR_OK);
-  ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
-  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK);
-  cstore_close(st);
-}
-END_TEST
-
-/* A real restart of the server (pg_ctl restart) under a live handle: the first call after
- * it is ASR_ERR_DB_LOCKED, the next ones work. */
-START_TEST(test_restart)
-{
-  cstore *st = open_store(CDB_PG, "restart");
-  const char *pgdir = getenv("PGTMP_DIR");
-  char cmd[1024];
-  asr_result r;
-
-  if (!st || !pgdir) {
-    fprintf(stderr, "check_cdb: test_restart: skipped (no pgtmp.sh cluster)\n");
-    cstore_close(st);
-    return;
-  }
-  ck_assert_int_eq(cstore_site_exists(st, "none"), ASR_ERR_NOT_FOUND);
-  ck_assert_int_eq(asr_fmt(cmd, sizeof(cmd),
-                           "%s /usr/lib/postgresql/15/bin/pg_ctl -D %s/run/data -m fast -w -t 30"
-                           " restart >/dev/null 2>&1",
-                           geteuid() == 0 ? "runuser -u nobody --" : "", pgdir),
-                   ASR_OK);
-  ck_assert_int_eq(system(cmd), 0);
-  r = cstore_site_exists(st, "none");
-  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
-  ck_assert_msg(cstore_site_exists(st, "none") == ASR_ERR_NOT_FOUND, "%s", cstore_errmsg(st));
-  ck_assert_int_eq(cstore_count(st, "sites"), 0);
-  cstore_close(st);
-}
-END_TEST
-
-/* On PostgreSQL a part that is SQLite-only says so (never crashes). */
-START_TEST(test_sqlite_only)
-{
-  cstore *st = open_store(CDB_PG, "sqliteonly");
-  sqlite3_stmt *s = NULL;
-
-  if (!st) {
-    fprintf(stderr, "check_cdb: test_sqlite_only: PostgreSQL skipped\n");
-    return;
-  }
-  ck_assert_ptr_null(cstore_sqlite(st));
-  ck_assert_int_eq(cstore_x_stmt(st, 0, "SELECT 1", &s), ASR_ERR_DB);
-  ck_assert_ptr_null(s);
-  ck_assert_msg(strstr(cstore_errmsg(st), "not available on PostgreSQL") != NULL, "%s",
-                cstore_errmsg(st));
-  cstore_close(st);
-}
-END_TEST
-
 /* ---- cstore_conf.c and cstore_portal.c: what must happen once, on two nodes ---- */
 
 /* Waits until a second connection waits for a row lock (PostgreSQL: one ungranted lock in
@@ -1499,6 +1249,682 @@ START_TEST(test_portal)
 }
 END_TEST
 
+/* ---- scans and the replenishment engine's store (cstore_rp.c) ---- */
+
+#define SCAN_ROWS 2500 /* two and a half FETCHes */
+
+/* Walks a scan of t from n >= 0: *rows counted; at row `stop` it stops (reset) when
+ * stop > 0; in the middle other statements run (count, update). */
+static void scan_walk(cdb *db, int stop, int *rows)
+{
+  cdb_stmt *s = NULL;
+  bool row = true;
+
+  ck_assert_int_eq(cdb_prepare_scan(db, Q_SCAN, q_sql[Q_SCAN], &s), ASR_OK);
+  cdb_bind_i64(s, 1, 0);
+  for (*rows = 0; row; ++*rows) {
+    ck_assert_msg(cdb_step(s, "scanning", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    if (!row)
+      break;
+    ck_assert_int_eq(cdb_col_i64(s, 1), *rows); /* in order, none twice, none missed */
+    if (cdb_backend(db) == CDB_PG && s->cursor)
+      ck_assert_int_le(PQntuples(s->res), CDB_SCAN_FETCH); /* one batch in memory */
+    if (*rows == 1500) {
+      cdb_stmt *b = q(db, Q_BUMP);
+      cdb_bind_text(b, 1, "k0001%");
+      ck_assert_int_eq(cdb_run(b, "bumping"), ASR_OK);
+      ck_assert_int_eq(count(db), SCAN_ROWS);
+    }
+    if (stop > 0 && *rows == stop) {
+      cdb_reset(s);
+      return;
+    }
+  }
+  cdb_reset(s);
+}
+
+/* A statement failing under a scan: PostgreSQL's transaction is dead, so the scan's next
+ * FETCH fails, saying what it did; SQLite's scan goes on. Then the rollback. */
+static void scan_failed_tx(cdb *db)
+{
+  cdb_stmt *s = NULL, *bad;
+  bool row = true;
+  int rows = 0;
+  asr_result r = ASR_OK;
+
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(db, Q_SCAN, q_sql[Q_SCAN], &s), ASR_OK);
+  cdb_bind_i64(s, 1, 0);
+  for (; !r && row; rows++) {
+    r = cdb_step(s, "scanning", &row);
+    if (rows == 10) {
+      bad = q(db, Q_ADD); /* k NOT NULL */
+      cdb_bind_null(bad, 1);
+      ck_assert_int_eq(cdb_run(bad, "adding a bad row"), ASR_ERR_DB);
+    }
+  }
+  if (cdb_backend(db) == CDB_PG) {
+    ck_assert_int_eq(r, ASR_ERR_DB);
+    ck_assert_int_eq(rows, CDB_SCAN_FETCH + 1); /* the rows fetched, then the failed FETCH */
+    ck_assert_msg(strstr(cdb_errmsg(db), "scanning") != NULL, "%s", cdb_errmsg(db));
+  } else {
+    ck_assert_int_eq(r, ASR_OK);
+    ck_assert_int_eq(rows, SCAN_ROWS + 1);
+  }
+  cdb_reset(s);
+  cdb_rollback(db);
+}
+
+/* A scan bigger than one FETCH: every row once and in order on both backends, inside a
+ * transaction (PostgreSQL: a cursor holding one batch) and outside one, other statements
+ * running between its rows, stopped early and run again (its cursor closed), a failed
+ * transaction ending it. */
+START_TEST(test_scan)
+{
+  cdb *db = open_backend(_i, 1000);
+  char k[16];
+  int rows = 0;
+
+  if (!db) {
+    fprintf(stderr, "check_cdb: test_scan: PostgreSQL half skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cdb_exec(db, ddl[_i], "creating"), ASR_OK);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  for (int64_t i = 0; i < SCAN_ROWS; i++) {
+    ck_assert_int_eq(asr_fmt(k, sizeof(k), "k%05" PRId64, i), ASR_OK);
+    ck_assert_int_gt(add(db, k, &i, NULL, 0, 0.5), 0);
+  }
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  scan_walk(db, 0, &rows);
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  scan_walk(db, 1200, &rows);
+  ck_assert_int_eq(rows, 1200);
+  scan_walk(db, 0, &rows); /* the same cursor's name again */
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  scan_walk(db, 0, &rows); /* outside a transaction: the plain statement */
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  scan_failed_tx(db);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK); /* the next scan runs whole */
+  scan_walk(db, 0, &rows);
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  cdb_close(db);
+}
+END_TEST
+
+#define RP_NOW INT64_C(1795000000)
+#define RP_D0 asr_rp_week_start(RP_NOW / 86400 - 40) /* day 0: a Monday */
+
+/* Runs one statement of test data (both backends take it as written). */
+static void rp_exec(cstore *st, const char *sql)
+{
+  ck_assert_msg(cdb_exec(st->db, sql, "test data") == ASR_OK, "%s: %s", sql, cstore_errmsg(st));
+}
+
+/* A printer with one black toner at site `site` (its one agent's): days from..to of `use`
+ * units a day from 9000 in the daily roll-up (what the ingest keeps), its agent heard. */
+static void rp_printer(cstore *st, const char *site, const char *serial, int from, int to,
+                       int64_t use)
+{
+  char sql[512];
+  int64_t t = (RP_D0 + to) * 86400 + 3600;
+
+  if (from == 0) {
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO devices (site_id, key, serial, model, agent_id)"
+                             " SELECT s.id, 'serial:%s', '%s', 'M1', a.id FROM sites s"
+                             " JOIN agents a ON a.site_id = s.id WHERE s.name = '%s'",
+                             serial, serial, site),
+                     ASR_OK);
+    rp_exec(st, sql);
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO supplies (device_id, idx, description, type, class,"
+                             " colorant, unit, max) SELECT id, 1, 'Black Toner', 'toner',"
+                             " 'consumed', 'black', 'impressions', 10000 FROM devices"
+                             " WHERE serial = '%s'",
+                             serial),
+                     ASR_OK);
+    rp_exec(st, sql);
+  }
+  for (int64_t d = from; d <= to; d++) {
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO level_days (device_id, idx, day, t, level, max)"
+                             " SELECT id, 1, %" PRId64 ", %" PRId64 ", %" PRId64
+                             ", 10000 FROM devices WHERE serial = '%s'",
+                             RP_D0 + d, (RP_D0 + d) * 86400 + 3600, 9000 - use * d, serial),
+                     ASR_OK);
+    rp_exec(st, sql);
+  }
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "UPDATE devices SET last_reading_at = %" PRId64 " WHERE serial = '%s';"
+                           " UPDATE agents SET last_seen = %" PRId64,
+                           t, serial, t + 3600),
+                   ASR_OK);
+  rp_exec(st, sql);
+}
+
+/* Two sites, three printers: acme's E1 and beta's F1 reach 21 days left on day 9 (an
+ * order each), acme's E2 prints little. Days 0..to. */
+static void rp_fleet(cstore *st, int from, int to)
+{
+  char token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX];
+  const char *sites[] = {"acme", "beta"};
+  cstore_agent ag;
+
+  for (size_t i = 0; from == 0 && i < 2; i++) {
+    ck_assert_msg(cstore_site_add(st, sites[i], "ops@example.org", "1 Road", RP_NOW, token,
+                                  sizeof(token)) == ASR_OK,
+                  "%s", cstore_errmsg(st));
+    ck_assert_int_eq(cstore_enroll(st, token, "h", "v", RP_NOW, &ag, name, sizeof(name)), ASR_OK);
+  }
+  rp_printer(st, "acme", "E1", from, to, 300);
+  rp_printer(st, "acme", "E2", from, to, 10);
+  rp_printer(st, "beta", "F1", from, to, 300);
+}
+
+static cengine_report rp_day(cstore *st, int d, asr_result want)
+{
+  asr_rp_conf c;
+  cengine_report rep;
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + d) * 86400 + 43200};
+
+  asr_rp_conf_default(&c);
+  ck_assert_msg(cengine_run_day(st, &c, RP_D0 + d, &o, &rep) == want, "%s", cstore_errmsg(st));
+  return rep;
+}
+
+/* The orders as text, to compare the backends. */
+typedef struct {
+  char buf[4096];
+  size_t len;
+} rp_text;
+
+static int rp_order_text(const cstore_order_row *o, void *ctx)
+{
+  rp_text *t = ctx;
+
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                           "%" PRId64 " %s %s %s %s %s %s %" PRId64 " %zu:", o->id, o->site,
+                           o->kind, o->state, o->reason, o->contact, o->address, o->day,
+                           o->n_lines),
+                   ASR_OK);
+  t->len += strlen(t->buf + t->len);
+  for (size_t i = 0; i < o->n_lines; i++) {
+    const cstore_order_line *l = &o->lines[i];
+    ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                             " [%d %s %s %s %d %d %s %s %s]", l->line, l->serial, l->supply,
+                             l->colorant, l->supply_index, l->quantity, l->reason, l->state,
+                             l->model ? l->model : "-"),
+                     ASR_OK);
+    t->len += strlen(t->buf + t->len);
+  }
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len, "\n"), ASR_OK);
+  t->len++;
+  return 0;
+}
+
+/* A supply's stock and cover as text. */
+static int rp_supply_text(const cstore_rp_supply *p, void *ctx)
+{
+  rp_text *t = ctx;
+
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                           "supply %d %s %s max %" PRId64 " ordered %" PRId64 " delivered %" PRId64
+                           " installed %" PRId64 " jumps %" PRId64 " covered %" PRId64
+                           " use %.3f\n",
+                           p->index, p->type, p->colorant, p->max, p->ordered, p->delivered,
+                           p->installed, p->jumps_day, p->covered_until, p->covered_use),
+                   ASR_OK);
+  t->len += strlen(t->buf + t->len);
+  return 0;
+}
+
+/* The warehouse's steps on the day's orders (backorder, ship, deliver: the lines' states,
+ * the orders' and the stock) and a special order for a print job. */
+static void rp_warehouse(cstore *st)
+{
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + 9) * 86400 + 50000};
+  cengine_extra x = {.supply = 1,
+                     .quantity = 2,
+                     .job_from = RP_D0 + 10,
+                     .job_to = RP_D0 + 12,
+                     .note = "a big job"};
+  char err[256];
+  int64_t site = 0, id = 0;
+
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_BACKORDER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_DELIVER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_int_eq(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(cengine_order_step(st, 2, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(cstore_device_find(st, "acme", "E1", &x.device, &site), ASR_OK);
+  ck_assert_msg(cengine_extra_order(st, &x, &o, &id, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(id, 3);
+}
+
+/* An engine day over a fresh database of backend b: the orders as text. */
+static void rp_engine_days(int b, rp_text *t)
+{
+  cstore *st = open_store(b, "rp");
+  cengine_report rep;
+
+  t->len = 0;
+  t->buf[0] = '\0';
+  if (!st)
+    return;
+  rp_fleet(st, 0, 8);
+  rep = rp_day(st, 8, ASR_OK);
+  ck_assert_uint_eq(rep.devices, 3);
+  ck_assert_uint_eq(rep.orders, 0);
+  rp_fleet(st, 9, 9);
+  rep = rp_day(st, 9, ASR_OK);
+  ck_assert_uint_eq(rep.orders, 2);
+  ck_assert_uint_eq(rep.mails, 2);
+  rep = rp_day(st, 9, ASR_OK);
+  ck_assert(rep.already_ran && !rep.other_node);
+  rp_warehouse(st);
+  rp_fleet(st, 10, 10);
+  rep = rp_day(st, 10, ASR_OK);
+  ck_assert_int_eq(cstore_order_foreach(st, NULL, false, rp_order_text, t), ASR_OK);
+  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 6);
+  ck_assert_int_eq(cstore_rp_supplies(st, 1, rp_supply_text, t), ASR_OK);
+  cstore_close(st);
+}
+
+/* The engine's day, the warehouse's steps and a special order give the same orders and
+ * stock on both backends (cstore_rp.c on cdb). */
+START_TEST(test_rp_engine)
+{
+  rp_text lite, pg;
+
+  rp_engine_days(CDB_SQLITE, &lite);
+  ck_assert_msg(strstr(lite.buf, " E1 Black Toner black 1 ") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, " F1 ") != NULL && !strstr(lite.buf, " E2 "), "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "1 acme asr delivered trigger") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "3 acme extra created") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "ordered 3 delivered 1") != NULL, "%s", lite.buf);
+  if (!pg_uri) {
+    fprintf(stderr, "check_cdb: test_rp_engine: PostgreSQL half skipped\n");
+    return;
+  }
+  rp_engine_days(CDB_PG, &pg);
+  ck_assert_str_eq(pg.buf, lite.buf);
+}
+END_TEST
+
+typedef struct {
+  cstore *st;
+  pthread_barrier_t *go;
+  cengine_report rep;
+  asr_result r;
+} rp_node;
+
+static void *rp_node_run(void *arg)
+{
+  rp_node *n = arg;
+  asr_rp_conf c;
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + 9) * 86400 + 43200};
+
+  asr_rp_conf_default(&c);
+  pthread_barrier_wait(n->go);
+  n->r = cengine_run_day(n->st, &c, RP_D0 + 9, &o, &n->rep);
+  return NULL;
+}
+
+/* Two nodes on one database and one day: run at once, exactly one runs it (the other
+ * waits for SQLite's lock, or cedes at once on PostgreSQL); a node that dies holding the
+ * day's claim leaves it to the other; on PostgreSQL a node finding the day claimed does
+ * nothing and says so (other_node) without waiting. */
+START_TEST(test_rp_two_nodes)
+{
+  cstore *a = open_store(_i, "rp2"), *b;
+  cstore_day_claim claim;
+  pthread_barrier_t go;
+  pthread_t th[2];
+  rp_node n[2];
+  rp_text t = {.len = 0};
+  cengine_report rep;
+
+  if (!a) {
+    fprintf(stderr, "check_cdb: test_rp_two_nodes: PostgreSQL half skipped\n");
+    return;
+  }
+  rp_fleet(a, 0, 8);
+  b = open_again(_i, "rp2");
+  rp_day(a, 8, ASR_OK);
+  rp_fleet(a, 9, 9);
+  /* node a claims day 9 and dies before its commit */
+  ck_assert_int_eq(cstore_tx_begin(a), ASR_OK);
+  ck_assert_int_eq(cstore_rp_claim_day(a, RP_D0 + 9, &claim), ASR_OK);
+  ck_assert_int_eq(claim, CSTORE_DAY_CLAIMED);
+  if (_i == CDB_PG) { /* the other node cedes, at once */
+    rep = rp_day(b, 9, ASR_OK);
+    ck_assert(rep.already_ran && rep.other_node);
+    ck_assert_uint_eq(rep.orders, 0);
+  }
+  cstore_close(a);
+  a = open_again(_i, "rp2");
+  ck_assert_int_eq(cstore_order_foreach(a, NULL, false, rp_order_text, &t), ASR_OK);
+  ck_assert_uint_eq(t.len, 0); /* nothing of the dead node's */
+  /* both at once: one runs the day */
+  ck_assert_int_eq(pthread_barrier_init(&go, NULL, 2), 0);
+  n[0] = (rp_node){.st = a, .go = &go};
+  n[1] = (rp_node){.st = b, .go = &go};
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, rp_node_run, &n[i]), 0);
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+  pthread_barrier_destroy(&go);
+  ck_assert_msg(n[0].r == ASR_OK && n[1].r == ASR_OK, "%s / %s", cstore_errmsg(a),
+                cstore_errmsg(b));
+  ck_assert_msg(n[0].rep.already_ran != n[1].rep.already_ran, "ran: %d %d", !n[0].rep.already_ran,
+                !n[1].rep.already_ran);
+  ck_assert_uint_eq(n[0].rep.orders + n[1].rep.orders, 2);
+  ck_assert_int_eq(cstore_order_foreach(b, NULL, false, rp_order_text, &t), ASR_OK);
+  ck_assert_msg(strstr(t.buf, " F1 ") != NULL, "%s", t.buf);
+  ck_assert_int_eq(cstore_outbox_count(b, "pending"), 2);
+  rep = rp_day(b, 9, ASR_OK); /* the day is done for both */
+  ck_assert(rep.already_ran && !rep.other_node);
+  cstore_close(b);
+  cstore_close(a);
+}
+END_TEST
+
+/* Messages show a URI's password as "***"; a file path as it is. */
+START_TEST(test_redact)
+{
+  static const char *const cases[][2] = {
+      {"postgresql://asr:s3cret@127.0.0.1:5432/asr", "postgresql://asr:***@127.0.0.1:5432/asr"},
+      {"postgres://a:b:c@h/d?sslmode=require", "postgres://a:***@h/d?sslmode=require"},
+      {"postgresql://asr@h/d?password=s3cret&connect_timeout=2",
+       "postgresql://asr@h/d?password=***&connect_timeout=2"},
+      {"postgresql://asr@h/d?connect_timeout=2&password=s3cret",
+       "postgresql://asr@h/d?connect_timeout=2&password=***"},
+      {"postgresql://asr@127.0.0.1/asr", "postgresql://asr@127.0.0.1/asr"},
+      {"postgresql://h:5432/d", "postgresql://h:5432/d"},
+      {"/var/lib/a:b@c.db", "/var/lib/a:b@c.db"},
+  };
+  char out[128];
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cdb_redact(cases[i][0], out, sizeof(out));
+    ck_assert_str_eq(out, cases[i][1]);
+  }
+  cdb_redact("postgresql://asr:s3cret@h/d", out, 16); /* cut, never a part of the secret */
+  ck_assert_str_eq(out, "postgresql://as");
+}
+END_TEST
+
+/* cstore_open picks the backend by the name; a URI with a password is refused, the
+ * message naming the URI without it; a server that is not there fails at once, named. */
+START_TEST(test_open_uri)
+{
+  static const char *const with_pw[] = {
+      "postgresql://asr:s3cret@127.0.0.1:1/asr",
+      "postgres://asr@127.0.0.1:1/asr?password=s3cret",
+      "postgresql://asr@127.0.0.1:1/asr?%70assword=s3cret",
+      "postgresql://asr:s3cret@127.0.0.1:1/asr?nosuchoption=1",
+  };
+  char err[512];
+  cstore *st = NULL;
+
+  ck_assert_int_eq(cstore_set_password_file(NULL), ASR_OK);
+  for (size_t i = 0; i < sizeof(with_pw) / sizeof(with_pw[0]); i++) {
+    ck_assert_int_eq(cstore_open(with_pw[i], &st, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, "s3cret") == NULL, "%s", err);
+    ck_assert_msg(strstr(err, "***") != NULL || strstr(err, "the --db URI") != NULL, "%s", err);
+  }
+  ck_assert_msg(strstr(err, "not a PostgreSQL URI") != NULL, "%s", err);
+  ck_assert_int_eq(cstore_open("postgresql://asr@127.0.0.1:1/asr", &st, err, sizeof(err)),
+                   ASR_ERR_DB);
+  ck_assert_msg(strncmp(err, "postgresql://asr@127.0.0.1:1/asr: connecting: ", 46) == 0, "%s", err);
+  /* a file path stays SQLite's (a name that merely starts with "postgres") */
+  ck_assert_int_eq(asr_fmt(lite_path, sizeof(lite_path), "%s/postgresql.db", dir), ASR_OK);
+  ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert(!cstore_is_pg(st));
+  ck_assert_int_eq(cstore_schema_version(st), cstore_schema_latest());
+  ck_assert_int_eq(cstore_count(st, "sites"), 0);
+  cstore_close(st);
+  unlink(lite_path);
+}
+END_TEST
+
+/* Writes text into dir/name with mode; returns the path (static buffer). */
+static const char *pw_file(const char *name, const char *text, mode_t mode)
+{
+  static char p[400];
+  FILE *f;
+
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/%s", dir, name), ASR_OK);
+  unlink(p);
+  f = fopen(p, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  ck_assert_int_eq(chmod(p, mode), 0);
+  return p;
+}
+
+/* The password file: regular, ours, no group/other bits; else refused naming why, before
+ * any connection (port 1: nobody listens). */
+START_TEST(test_password_modes)
+{
+  cdb_opts o = {.slots = 1, .busy_ms = 100};
+  const char *uri = "postgresql://asr@127.0.0.1:1/asr";
+  char err[512], link[400], fifo[400];
+  cdb *db = NULL;
+  const mode_t bad[] = {0644, 0640, 0604, 0660, 0601};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    o.password_file = pw_file("pw", "s3cret\n", bad[i]);
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "chmod 600") != NULL, "%s", err);
+    ck_assert_ptr_null(strstr(err, "s3cret"));
+  }
+  o.password_file = pw_file("pw", "s3cret\n", 0400); /* stricter is fine: on to connecting */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
+  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
+  o.password_file = pw_file("pw", "\n", 0600);
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "empty") != NULL, "%s", err);
+  {
+    char longpw[400];
+    memset(longpw, 'x', sizeof(longpw) - 1);
+    longpw[sizeof(longpw) - 1] = '\0';
+    o.password_file = pw_file("pw", longpw, 0600); /* refused, never cut */
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "longer than") != NULL, "%s", err);
+  }
+  o.password_file = pw_file("pw", "s3cret", 0600); /* no newline: fine */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
+  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
+  o.password_file = dir; /* a folder */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+  ck_assert_int_eq(asr_fmt(link, sizeof(link), "%s/link", dir), ASR_OK);
+  ck_assert_int_eq(symlink(pw_file("pw", "s3cret\n", 0600), link), 0);
+  o.password_file = link;
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+  unlink(link);
+  ck_assert_int_eq(asr_fmt(fifo, sizeof(fifo), "%s/fifo", dir), ASR_OK);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0); /* no writer: refused at once, no wait */
+  o.password_file = fifo;
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+  unlink(fifo);
+  o.password_file = "/nonexistent/pw";
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_IO);
+  ck_assert_msg(strstr(err, "/nonexistent/pw") != NULL, "%s", err);
+  if (geteuid() == 0) { /* someone else's file */
+    o.password_file = pw_file("pw", "s3cret\n", 0600);
+    ck_assert_int_eq(chown(o.password_file, 65534, 65534), 0);
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "not by us") != NULL, "%s", err);
+  }
+  unlink(pw_file("pw", "", 0600));
+}
+END_TEST
+
+/* Ends every other session of database datname (a server restart as its clients see it). */
+static void kill_sessions(const char *datname)
+{
+  char sql[256];
+  cdb *db = open_backend(CDB_PG, 1000);
+
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                           " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+                           datname),
+                   ASR_OK);
+  ck_assert_int_eq(cdb_exec(db, sql, "ending sessions"), ASR_OK);
+  cdb_close(db);
+  usleep(100000); /* the backends exit */
+}
+
+/* A scan (a cursor in a transaction) whose connection is lost between two FETCHes: the
+ * next FETCH is ASR_ERR_DB_LOCKED, and so is every step after it until the rollback. */
+static void scan_lost(cstore *st)
+{
+  const char *sql = "SELECT x FROM generate_series(1, 2500) x";
+  cdb_stmt *s = NULL;
+  bool row = true;
+  int rows = 0;
+  asr_result r = ASR_OK;
+
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_OK);
+  kill_sessions("asr_reconnect");
+  while (!r && row && ++rows < 3000)
+    r = cdb_step(s, "scanning", &row);
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_int_eq(rows, CDB_SCAN_FETCH); /* the rows fetched before, then the loss */
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_ERR_DB_LOCKED);
+  cstore_tx_rollback(st);
+  /* the loss met by another statement while the scan holds rows: the scan fails too */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_OK);
+  kill_sessions("asr_reconnect");
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_ERR_DB_LOCKED);
+  cstore_tx_rollback(st);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* again: the whole scan */
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  for (rows = 0, row = true; row; rows++)
+    ck_assert_msg(cdb_step(s, "scanning", &row) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(rows, 2500 + 1);
+  cstore_tx_rollback(st);
+}
+
+/* A lost connection: the call that meets it is ASR_ERR_DB_LOCKED (retry) with the
+ * connection made again, statements prepared again; a transaction open then is lost
+ * whole (nothing of it committed, everything fails until the rollback), and its retry
+ * commits. */
+START_TEST(test_reconnect)
+{
+  cstore *st = open_store(CDB_PG, "reconnect");
+  char token[CSTORE_TOKEN_LEN + 1];
+  asr_result r;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_reconnect: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", 1, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK); /* prepared */
+  kill_sessions("asr_reconnect");
+  r = cstore_site_exists(st, "acme");
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_msg(strstr(cstore_errmsg(st), "made again") != NULL, "%s", cstore_errmsg(st));
+  ck_assert_msg(strncmp(cstore_errmsg(st), "postgresql://", 13) == 0, "%s", cstore_errmsg(st));
+  ck_assert_msg(cstore_site_exists(st, "acme") == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_count(st, "sites"), 1);
+
+  /* inside a transaction */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'half' WHERE name = 'acme'", "x"),
+                   ASR_OK);
+  kill_sessions("asr_reconnect");
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'lost'", "x"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'autocommit?'", "x"),
+                   ASR_ERR_DB_LOCKED); /* not run outside the transaction it was part of */
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_ne(cstore_tx_commit(st), ASR_OK);
+  cstore_tx_rollback(st);
+  ck_assert_int_eq(cstore_count(st, "sites"), 1);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "DELETE FROM sites WHERE address = 'half' OR contact <> "
+                            "'ops@example.org'",
+                            "x"),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_count(st, "sites"), 1); /* nothing of the lost transaction */
+  scan_lost(st);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* the retry */
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'whole'", "x"), ASR_OK);
+  ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK);
+  cstore_close(st);
+}
+END_TEST
+
+/* A real restart of the server (pg_ctl restart) under a live handle: the first call after
+ * it is ASR_ERR_DB_LOCKED, the next ones work. */
+START_TEST(test_restart)
+{
+  cstore *st = open_store(CDB_PG, "restart");
+  const char *pgdir = getenv("PGTMP_DIR");
+  char cmd[1024];
+  asr_result r;
+
+  if (!st || !pgdir) {
+    fprintf(stderr, "check_cdb: test_restart: skipped (no pgtmp.sh cluster)\n");
+    cstore_close(st);
+    return;
+  }
+  ck_assert_int_eq(cstore_site_exists(st, "none"), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(asr_fmt(cmd, sizeof(cmd),
+                           "%s /usr/lib/postgresql/15/bin/pg_ctl -D %s/run/data -m fast -w -t 30"
+                           " restart >/dev/null 2>&1",
+                           geteuid() == 0 ? "runuser -u nobody --" : "", pgdir),
+                   ASR_OK);
+  ck_assert_int_eq(system(cmd), 0);
+  r = cstore_site_exists(st, "none");
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_msg(cstore_site_exists(st, "none") == ASR_ERR_NOT_FOUND, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_count(st, "sites"), 0);
+  cstore_close(st);
+}
+END_TEST
+
+/* On PostgreSQL a part that is SQLite-only says so (never crashes). */
+START_TEST(test_sqlite_only)
+{
+  cstore *st = open_store(CDB_PG, "sqliteonly");
+  sqlite3_stmt *s = NULL;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_sqlite_only: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_ptr_null(cstore_sqlite(st));
+  ck_assert_int_eq(cstore_x_stmt(st, 0, "SELECT 1", &s), ASR_ERR_DB);
+  ck_assert_ptr_null(s);
+  ck_assert_msg(strstr(cstore_errmsg(st), "not available on PostgreSQL") != NULL, "%s",
+                cstore_errmsg(st));
+  cstore_close(st);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -1550,6 +1976,9 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_conf, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_portal, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_scan, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_test(tc, test_rp_engine);
+  tcase_add_loop_test(tc, test_rp_two_nodes, CDB_SQLITE, CDB_PG + 1);
   tcase_add_test(tc, test_redact);
   tcase_add_test(tc, test_open_uri);
   tcase_add_test(tc, test_password_modes);
