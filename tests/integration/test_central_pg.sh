@@ -65,7 +65,7 @@ pending_or()
     ok "$_t"
   elif grep -q "$SQLITE_ONLY" "$_log" 2>/dev/null; then
     ok "$_t # SKIP pending: $_what not on PostgreSQL yet (refused cleanly)"
-    PENDING="$PENDING $_what"
+    case $PENDING in *"$_what"*) ;; *) PENDING="$PENDING; $_what" ;; esac
   else
     not_ok "$_t"
   fi
@@ -197,5 +197,5 @@ check_status "a server that never answers: devices -> exit 4" 4 "$RC"
 check "... after the connect deadline, not a hang (${T}s, 10 s default)" \
   sh -c "[ $T -ge 8 ] && [ $T -le 20 ]"
 check "... the message says it timed out" sh -c "grep -q 'timeout' '$O.mute.err'"
-[ -z "$PENDING" ] || echo "# pending (not on PostgreSQL yet):$PENDING"
+[ -z "$PENDING" ] || echo "# pending (not on PostgreSQL yet)$PENDING"
 finish
