@@ -8,7 +8,6 @@
  *   batch that still meets a busy file is retried whole (it was rolled back). */
 #include "central/cstore.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,12 +36,14 @@ typedef enum {
   S_PROBLEM_ADD,
   S_BATCH_DIGEST,
   S_PROBLEMS,
+  S_BATCH_LOCK,
   S_COUNT
 } stmt_id;
 
 static const char *const stmt_sql[S_COUNT] = {
     /* every batch, heartbeats included, says the agent is alive */
-    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = max(last_seen, ?2),"
+    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = CASE WHEN last_seen > ?2"
+                     " THEN last_seen ELSE ?2 END,"
                      " agent_version = coalesce(?3, agent_version) WHERE id = ?1",
     [S_BATCH_GET] = "SELECT readings, digest FROM batches WHERE id = ?1",
     [S_BATCH_ADD] = "INSERT INTO batches (id, agent_id, received_at, created_at, devices,"
@@ -71,7 +72,8 @@ static const char *const stmt_sql[S_COUNT] = {
         " WHERE excluded.updated_at >= devices.updated_at",
     [S_DEVICE_ID] = "SELECT id FROM devices WHERE site_id = ?1 AND key = ?2",
     [S_DEVICE_COUNT] = "UPDATE devices SET readings = readings + ?2,"
-                       " last_reading_at = max(last_reading_at, ?3) WHERE id = ?1",
+                       " last_reading_at = CASE WHEN last_reading_at > ?3"
+                       " THEN last_reading_at ELSE ?3 END WHERE id = ?1",
     [S_SUPPLY_META] =
         "INSERT INTO supplies (device_id, idx, description, part_number, type, class,"
         " colorant, unit, colorant_std) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -85,12 +87,12 @@ static const char *const stmt_sql[S_COUNT] = {
                        " SET level = excluded.level, max = excluded.max,"
                        " percent = excluded.percent, level_t = excluded.level_t"
                        " WHERE excluded.level_t >= supplies.level_t",
-    [S_READING_ADD] = "INSERT OR IGNORE INTO readings (device_id, t, page_count)"
-                      " VALUES (?1, ?2, ?3)",
-    [S_LEVEL_ADD] = "INSERT OR IGNORE INTO levels (device_id, idx, t, level, max, percent)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_EVENT_ADD] = "INSERT OR IGNORE INTO events (device_id, t, kind, detail, batch_id)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_READING_ADD] = "INSERT INTO readings (device_id, t, page_count)"
+                      " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    [S_LEVEL_ADD] = "INSERT INTO levels (device_id, idx, t, level, max, percent)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    [S_EVENT_ADD] = "INSERT INTO events (device_id, t, kind, detail, batch_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
     /* a committed id whose other content was stored already (a reused id sent again) */
     [S_REUSE_GET] = "SELECT 1 FROM problems WHERE batch_id = ?1 AND digest = ?2"
                     " AND what = 'id_reused' LIMIT 1",
@@ -101,17 +103,21 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BATCH_DIGEST] = "UPDATE batches SET digest = ?2 WHERE id = ?1 AND digest IS NULL",
     [S_PROBLEMS] = "SELECT p.id, s.name, p.agent_id, p.batch_id, p.what, p.device, p.error,"
                    " p.received_at, p.idx, p.t, p.readings, p.events FROM problems p"
-                   " JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.name = ?1"
+                   " JOIN sites s ON s.id = p.site_id WHERE CAST(?1 AS TEXT) IS NULL OR s.name = ?1"
                    " ORDER BY p.id DESC LIMIT ?2",
+    /* PostgreSQL only: a batch id is applied by one node at a time (held to the commit; the
+     * second node then sees the first's batch row, a duplicate, as SQLite's serialized
+     * transactions show it); 1634955874 is "asrb", apart from the migrations' lock */
+    [S_BATCH_LOCK] = "SELECT pg_advisory_xact_lock(1634955874, hashtext(?1))",
 };
 
 _Static_assert(CSTORE_SLOTS_INGEST + S_COUNT <= CSTORE_SLOTS_RP,
                "give this file more statement slots (cstore_int.h)");
 
 /* The cached statement id, prepared on first use, ready to bind. */
-static asr_result stmt_get(cstore *st, stmt_id id, sqlite3_stmt **out)
+static asr_result stmt_get(cstore *st, stmt_id id, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_INGEST + (size_t)id, stmt_sql[id], out);
+  return cdb_prepare(st->db, CSTORE_SLOTS_INGEST + (size_t)id, stmt_sql[id], out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -125,60 +131,67 @@ typedef struct {
   bool has_newest;
 } dev_state;
 
+/* A device row missing right after its upsert (never, unless the database is tampered with). */
+static asr_result stored_device_missing(cstore *st)
+{
+  asr_sql_set_err(&st->sql, "%s: finding a stored device: it is not there", st->path);
+  return ASR_ERR_DB;
+}
+
 static asr_result device_upsert(cstore *st, const cstore_agent *ag, const cstore_dev *d,
                                 int64_t when, int64_t *id)
 {
   const char *str[] = {d->serial,         d->mac,           d->ip,        d->vendor,
                        d->model,          d->sys_object_id, d->sys_descr, d->sys_name,
                        d->printer_status, d->errors_json,   d->state};
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = stmt_get(st, S_DEVICE_UPSERT, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, ag->site_id);
-  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
+  cdb_bind_i64(s, 1, ag->site_id);
+  cdb_bind_text(s, 2, d->key);
   for (int i = 0; i < (int)(sizeof(str) / sizeof(str[0])); i++)
-    asr_sql_bind_opt(s, 3 + i, str[i]);
-  asr_sql_bind_opt_i64(s, 14, d->state_since);
-  asr_sql_bind_opt_i64(s, 15, d->last_good_poll);
-  asr_sql_bind_opt_i64(s, 16, d->failed_polls);
-  sqlite3_bind_text(s, 17, ag->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 18, when);
-  r = cstore_x_run(st, s, "storing a device");
+    cdb_bind_text(s, 3 + i, str[i]);
+  cdb_bind_opt_i64(s, 14, d->state_since);
+  cdb_bind_opt_i64(s, 15, d->last_good_poll);
+  cdb_bind_opt_i64(s, 16, d->failed_polls);
+  cdb_bind_text(s, 17, ag->id);
+  cdb_bind_i64(s, 18, when);
+  r = cdb_run(s, "storing a device");
   if (!r)
     r = stmt_get(st, S_DEVICE_ID, &s);
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, ag->site_id);
-  sqlite3_bind_text(s, 2, d->key, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "finding a device", &row);
+  cdb_bind_i64(s, 1, ag->site_id);
+  cdb_bind_text(s, 2, d->key);
+  r = cdb_step(s, "finding a device", &row);
   if (!r && !row)
-    r = asr_sql_fail(&st->sql, SQLITE_INTERNAL, "finding a stored device");
+    r = stored_device_missing(st);
   if (!r)
-    *id = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *id = cdb_col_i64(s, 0);
+  cdb_reset(s);
   return r;
 }
 
 static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta *m)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_SUPPLY_META, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, m->index);
-  asr_sql_bind_opt(s, 3, m->description);
-  asr_sql_bind_opt(s, 4, m->part_number);
-  asr_sql_bind_opt(s, 5, m->type);
-  asr_sql_bind_opt(s, 6, m->klass);
-  asr_sql_bind_opt(s, 7, m->colorant);
-  asr_sql_bind_opt(s, 8, m->unit);
-  asr_sql_bind_opt(s, 9, m->colorant_std);
-  return cstore_x_run(st, s, "storing a supply");
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, m->index);
+  cdb_bind_text(s, 3, m->description);
+  cdb_bind_text(s, 4, m->part_number);
+  cdb_bind_text(s, 5, m->type);
+  cdb_bind_text(s, 6, m->klass);
+  cdb_bind_text(s, 7, m->colorant);
+  cdb_bind_text(s, 8, m->unit);
+  cdb_bind_text(s, 9, m->colorant_std);
+  return cdb_run(s, "storing a supply");
 }
 
 static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore_batch *b,
@@ -196,42 +209,25 @@ static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore
   return r;
 }
 
-/* Binds the level, max, percent of lv at parameters i, i+1, i+2. */
-static void bind_level(sqlite3_stmt *s, int i, const cstore_level *lv)
-{
-  if (lv->has_level)
-    sqlite3_bind_int64(s, i, lv->level);
-  else
-    sqlite3_bind_null(s, i);
-  if (lv->has_max)
-    sqlite3_bind_int64(s, i + 1, lv->max);
-  else
-    sqlite3_bind_null(s, i + 1);
-  if (lv->has_percent)
-    sqlite3_bind_int(s, i + 2, lv->percent);
-  else
-    sqlite3_bind_null(s, i + 2);
-}
-
-static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, int64_t dev,
+static asr_result reading_add(cstore *st, cdb_stmt *rs, cdb_stmt *ls, int64_t dev,
                               const cstore_reading *rd, bool *fresh)
 {
   asr_result r;
 
-  sqlite3_bind_int64(rs, 1, dev);
-  sqlite3_bind_int64(rs, 2, rd->t);
+  cdb_bind_i64(rs, 1, dev);
+  cdb_bind_i64(rs, 2, rd->t);
   if (rd->has_page_count)
-    sqlite3_bind_int64(rs, 3, rd->page_count);
+    cdb_bind_i64(rs, 3, rd->page_count);
   else
-    sqlite3_bind_null(rs, 3);
-  r = cstore_x_run(st, rs, "storing a reading");
-  *fresh = !r && sqlite3_changes(st->sql.db) > 0;
+    cdb_bind_null(rs, 3);
+  r = cdb_run(rs, "storing a reading");
+  *fresh = !r && cdb_changes(rs) > 0;
   for (size_t i = 0; !r && i < rd->n_levels; i++) {
-    sqlite3_bind_int64(ls, 1, dev);
-    sqlite3_bind_int(ls, 2, rd->levels[i].index);
-    sqlite3_bind_int64(ls, 3, rd->t);
-    bind_level(ls, 4, &rd->levels[i]);
-    r = cstore_x_run(st, ls, "storing a level");
+    cdb_bind_i64(ls, 1, dev);
+    cdb_bind_i64(ls, 2, rd->levels[i].index);
+    cdb_bind_i64(ls, 3, rd->t);
+    cstore_bind_level(ls, 4, &rd->levels[i]);
+    r = cdb_run(ls, "storing a level");
   }
   if (!r && rd->n_meters)
     r = cmeters_store(st, dev, rd);
@@ -241,7 +237,7 @@ static asr_result reading_add(cstore *st, sqlite3_stmt *rs, sqlite3_stmt *ls, in
 static asr_result apply_readings(cstore *st, const cstore_batch *b, dev_state *ds,
                                  int64_t *fresh_total)
 {
-  sqlite3_stmt *rs = NULL, *ls = NULL;
+  cdb_stmt *rs = NULL, *ls = NULL;
   asr_result r = stmt_get(st, S_READING_ADD, &rs);
 
   if (!r)
@@ -265,7 +261,7 @@ static asr_result apply_readings(cstore *st, const cstore_batch *b, dev_state *d
 /* Per device with readings: its counters, and the supplies' values of its newest one. */
 static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_state *ds)
 {
-  sqlite3_stmt *cs = NULL, *ss = NULL;
+  cdb_stmt *cs = NULL, *ss = NULL;
   asr_result r = stmt_get(st, S_DEVICE_COUNT, &cs);
 
   if (!r)
@@ -274,16 +270,16 @@ static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_stat
     const cstore_reading *rd = &b->readings[ds[i].newest];
     if (!ds[i].has_newest)
       continue;
-    sqlite3_bind_int64(cs, 1, ds[i].id);
-    sqlite3_bind_int64(cs, 2, ds[i].fresh);
-    sqlite3_bind_int64(cs, 3, rd->t);
-    r = cstore_x_run(st, cs, "counting readings");
+    cdb_bind_i64(cs, 1, ds[i].id);
+    cdb_bind_i64(cs, 2, ds[i].fresh);
+    cdb_bind_i64(cs, 3, rd->t);
+    r = cdb_run(cs, "counting readings");
     for (size_t j = 0; !r && j < rd->n_levels; j++) {
-      sqlite3_bind_int64(ss, 1, ds[i].id);
-      sqlite3_bind_int(ss, 2, rd->levels[j].index);
-      bind_level(ss, 3, &rd->levels[j]);
-      sqlite3_bind_int64(ss, 6, rd->t);
-      r = cstore_x_run(st, ss, "storing a supply level");
+      cdb_bind_i64(ss, 1, ds[i].id);
+      cdb_bind_i64(ss, 2, rd->levels[j].index);
+      cstore_bind_level(ss, 3, &rd->levels[j]);
+      cdb_bind_i64(ss, 6, rd->t);
+      r = cdb_run(ss, "storing a supply level");
     }
   }
   return r;
@@ -293,17 +289,17 @@ static asr_result apply_newest(cstore *st, const cstore_batch *b, const dev_stat
 static asr_result apply_events(cstore *st, const cstore_batch *b, const dev_state *ds,
                                int64_t *fresh)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_EVENT_ADD, &s);
 
   for (size_t i = 0; !r && i < b->n_events; i++) {
-    sqlite3_bind_int64(s, 1, ds[b->events[i].device].id);
-    sqlite3_bind_int64(s, 2, b->events[i].t);
-    sqlite3_bind_text(s, 3, b->events[i].kind, -1, SQLITE_STATIC);
-    asr_sql_bind_opt(s, 4, b->events[i].detail);
-    sqlite3_bind_text(s, 5, b->batch_id, -1, SQLITE_STATIC);
-    r = cstore_x_run(st, s, "storing an event");
-    *fresh += !r && sqlite3_changes(st->sql.db) > 0;
+    cdb_bind_i64(s, 1, ds[b->events[i].device].id);
+    cdb_bind_i64(s, 2, b->events[i].t);
+    cdb_bind_text(s, 3, b->events[i].kind);
+    cdb_bind_text(s, 4, b->events[i].detail);
+    cdb_bind_text(s, 5, b->batch_id);
+    r = cdb_run(s, "storing an event");
+    *fresh += !r && cdb_changes(s) > 0;
   }
   return r;
 }
@@ -321,32 +317,32 @@ typedef enum {
 static asr_result batch_lookup(cstore *st, const cstore_batch *b, batch_seen *seen,
                                int64_t *readings)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool found = false, same = false, no_digest = false;
   asr_result r = stmt_get(st, S_BATCH_GET, &s);
 
   *seen = SEEN_NEW;
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a batch", &found);
+  cdb_bind_text(s, 1, b->batch_id);
+  r = cdb_step(s, "looking up a batch", &found);
   if (!r && found) {
-    const char *digest = asr_sql_col_text(s, 1);
+    const char *digest = cdb_col_text(s, 1);
 
-    *readings = sqlite3_column_int64(s, 0);
+    *readings = cdb_col_i64(s, 0);
     no_digest = !digest;
     same = digest && b->digest && strcmp(digest, b->digest) == 0;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (r || !found)
     return r;
   *seen = same ? SEEN_SAME : no_digest ? SEEN_NO_DIGEST : SEEN_REUSED;
   if (*seen != SEEN_REUSED || !b->digest || (r = stmt_get(st, S_REUSE_GET, &s)))
     return r;
-  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, b->digest, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "looking up a reused batch id", &found);
-  cstore_x_done(s);
+  cdb_bind_text(s, 1, b->batch_id);
+  cdb_bind_text(s, 2, b->digest);
+  r = cdb_step(s, "looking up a reused batch id", &found);
+  cdb_reset(s);
   if (!r && found)
     *seen = SEEN_REUSED_AS;
   return r;
@@ -355,37 +351,37 @@ static asr_result batch_lookup(cstore *st, const cstore_batch *b, batch_seen *se
 /* Every batch, heartbeats and reused ids included, says the agent is alive. */
 static asr_result agent_seen(cstore *st, const cstore_agent *ag, const cstore_batch *b, int64_t now)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_AGENT_SEEN, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, ag->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, now);
-  asr_sql_bind_opt(s, 3, b->agent_version);
-  return cstore_x_run(st, s, "updating the agent");
+  cdb_bind_text(s, 1, ag->id);
+  cdb_bind_i64(s, 2, now);
+  cdb_bind_text(s, 3, b->agent_version);
+  return cdb_run(s, "updating the agent");
 }
 
 static asr_result batch_record(cstore *st, const cstore_agent *ag, const cstore_batch *b,
                                int64_t now, int64_t fresh)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_BATCH_ADD, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, now);
-  sqlite3_bind_int64(s, 4, b->created_at);
-  sqlite3_bind_int64(s, 5, (int64_t)b->n_devices);
-  sqlite3_bind_int64(s, 6, (int64_t)b->n_readings_sent);
-  sqlite3_bind_int64(s, 7, fresh);
-  sqlite3_bind_int64(s, 8, (int64_t)b->n_events);
-  asr_sql_bind_opt(s, 9, b->digest);
-  sqlite3_bind_int64(s, 10, b->readings_refused);
-  sqlite3_bind_int64(s, 11, b->events_refused);
-  r = cstore_x_run(st, s, "recording the batch");
+  cdb_bind_text(s, 1, b->batch_id);
+  cdb_bind_text(s, 2, ag->id);
+  cdb_bind_i64(s, 3, now);
+  cdb_bind_i64(s, 4, b->created_at);
+  cdb_bind_i64(s, 5, (int64_t)b->n_devices);
+  cdb_bind_i64(s, 6, (int64_t)b->n_readings_sent);
+  cdb_bind_i64(s, 7, fresh);
+  cdb_bind_i64(s, 8, (int64_t)b->n_events);
+  cdb_bind_text(s, 9, b->digest);
+  cdb_bind_i64(s, 10, b->readings_refused);
+  cdb_bind_i64(s, 11, b->events_refused);
+  r = cdb_run(s, "recording the batch");
   return r ? r : agent_seen(st, ag, b, now);
 }
 
@@ -394,24 +390,24 @@ static asr_result problem_add(cstore *st, const cstore_agent *ag, const cstore_b
                               int64_t now, const char *what, const cstore_refusal *p,
                               const char *error)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = stmt_get(st, S_PROBLEM_ADD, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, ag->site_id);
-  sqlite3_bind_text(s, 2, ag->id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, b->batch_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, now);
-  sqlite3_bind_text(s, 5, what, -1, SQLITE_STATIC);
-  asr_sql_bind_opt(s, 6, p ? p->device : NULL);
-  asr_sql_bind_opt_i64(s, 7, p ? p->index : -1);
-  asr_sql_bind_opt_i64(s, 8, p ? p->t : -1);
-  sqlite3_bind_int64(s, 9, p ? p->readings : 0);
-  sqlite3_bind_int64(s, 10, p ? p->events : 0);
-  asr_sql_bind_opt(s, 11, p ? NULL : b->digest);
-  sqlite3_bind_text(s, 12, error, -1, SQLITE_STATIC);
-  return cstore_x_run(st, s, "recording a problem");
+  cdb_bind_i64(s, 1, ag->site_id);
+  cdb_bind_text(s, 2, ag->id);
+  cdb_bind_text(s, 3, b->batch_id);
+  cdb_bind_i64(s, 4, now);
+  cdb_bind_text(s, 5, what);
+  cdb_bind_text(s, 6, p ? p->device : NULL);
+  cdb_bind_opt_i64(s, 7, p ? p->index : -1);
+  cdb_bind_opt_i64(s, 8, p ? p->t : -1);
+  cdb_bind_i64(s, 9, p ? p->readings : 0);
+  cdb_bind_i64(s, 10, p ? p->events : 0);
+  cdb_bind_text(s, 11, p ? NULL : b->digest);
+  cdb_bind_text(s, 12, error);
+  return cdb_run(s, "recording a problem");
 }
 
 /* The refusals of b: one row each, and one for those counted but not listed. */
@@ -503,7 +499,7 @@ static asr_result record_seen(cstore *st, const cstore_agent *ag, const cstore_b
                               int64_t now, batch_seen seen, int64_t fresh_events,
                               cstore_applied *res)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r;
 
   if (seen == SEEN_NO_DIGEST && res->readings_new == 0 && fresh_events == 0) {
@@ -511,13 +507,25 @@ static asr_result record_seen(cstore *st, const cstore_agent *ag, const cstore_b
     r = stmt_get(st, S_BATCH_DIGEST, &s);
     if (r)
       return r;
-    sqlite3_bind_text(s, 1, b->batch_id, -1, SQLITE_STATIC);
-    asr_sql_bind_opt(s, 2, b->digest);
-    return cstore_x_run(st, s, "recording the digest of a batch");
+    cdb_bind_text(s, 1, b->batch_id);
+    cdb_bind_text(s, 2, b->digest);
+    return cdb_run(s, "recording the digest of a batch");
   }
   res->id_reused = true;
   res->readings = (int64_t)b->n_readings_sent;
   return reuse_record(st, ag, b, now);
+}
+
+/* PostgreSQL: waits for another node applying the same batch id (cdb.h's lock timeout). */
+static asr_result batch_lock(cstore *st, const cstore_batch *b)
+{
+  cdb_stmt *s = NULL;
+  asr_result r = stmt_get(st, S_BATCH_LOCK, &s);
+
+  if (r)
+    return r;
+  cdb_bind_text(s, 1, b->batch_id);
+  return cdb_run(s, "waiting for the batch on another node");
 }
 
 /* One attempt: the whole batch in one transaction, rolled back on any error. */
@@ -530,6 +538,8 @@ static asr_result apply_once(cstore *st, const cstore_agent *ag, const cstore_ba
 
   memset(res, 0, sizeof(*res));
   memset(ds, 0, sizeof(*ds) * b->n_devices);
+  if (!r && cdb_backend(st->db) == CDB_PG)
+    r = batch_lock(st, b);
   if (!r)
     r = batch_lookup(st, b, &seen, &committed);
   if (!r && (seen == SEEN_SAME || seen == SEEN_REUSED_AS)) {
@@ -576,15 +586,15 @@ asr_result cstore_apply(cstore *st, const cstore_agent *agent, const cstore_batc
 /* ---------------------------------------------------------------------------------------
  * What was refused. */
 
-static int64_t col_i64_or(sqlite3_stmt *s, int col, int64_t dflt)
+static int64_t col_i64_or(cdb_stmt *s, int col, int64_t dflt)
 {
-  return sqlite3_column_type(s, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, col);
+  return cdb_col_null(s, col) ? dflt : cdb_col_i64(s, col);
 }
 
 asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, cstore_problem_cb cb,
                                   void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
 
@@ -592,29 +602,29 @@ asr_result cstore_problem_foreach(cstore *st, const char *site, int64_t limit, c
     r = stmt_get(st, S_PROBLEMS, &s);
   if (r)
     return r;
-  asr_sql_bind_opt(s, 1, site);
-  sqlite3_bind_int64(s, 2, limit);
+  cdb_bind_text(s, 1, site);
+  cdb_bind_i64(s, 2, limit);
   while (!r && row) {
     cstore_problem_row p;
 
-    r = cstore_x_row(st, s, "listing problems", &row);
+    r = cdb_step(s, "listing problems", &row);
     if (r || !row)
       break;
-    p.id = sqlite3_column_int64(s, 0);
-    p.site = asr_sql_col_text(s, 1);
-    p.agent = asr_sql_col_text(s, 2);
-    p.batch_id = asr_sql_col_text(s, 3);
-    p.what = asr_sql_col_text(s, 4);
-    p.device = asr_sql_col_text(s, 5);
-    p.error = asr_sql_col_text(s, 6);
-    p.received_at = sqlite3_column_int64(s, 7);
+    p.id = cdb_col_i64(s, 0);
+    p.site = cdb_col_text(s, 1);
+    p.agent = cdb_col_text(s, 2);
+    p.batch_id = cdb_col_text(s, 3);
+    p.what = cdb_col_text(s, 4);
+    p.device = cdb_col_text(s, 5);
+    p.error = cdb_col_text(s, 6);
+    p.received_at = cdb_col_i64(s, 7);
     p.index = col_i64_or(s, 8, -1);
     p.t = col_i64_or(s, 9, -1);
-    p.readings = sqlite3_column_int64(s, 10);
-    p.events = sqlite3_column_int64(s, 11);
+    p.readings = cdb_col_i64(s, 10);
+    p.events = cdb_col_i64(s, 11);
     if (cb(&p, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }

@@ -11,7 +11,6 @@
  * and the engine then reads one row per supply, whatever the history. */
 #include "central/cstore_series.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,8 +69,8 @@ static const char *const q_sql[Q_COUNT] = {
                " WHERE device_id = ?1 AND idx = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day",
     /* the reference: the raw levels grouped by day, as the engine read them before */
     [Q_DAYS_RAW] = "SELECT t / 86400, level, \"max\", percent, max(t) FROM levels"
-                   " WHERE device_id = ?1 AND idx = ?2 AND t >= ?3 * 86400"
-                   " AND t < (?4 + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
+                   " WHERE device_id = ?1 AND idx = ?2 AND t >= CAST(?3 AS BIGINT) * 86400"
+                   " AND t < (CAST(?4 AS BIGINT) + 1) * 86400 GROUP BY t / 86400 ORDER BY 1",
     /* one chunk of devices [?1, ?2): each (device, supply) a range of its primary key */
     [Q_PRUNE_LEVELS] = "DELETE FROM levels WHERE (device_id, idx) IN (SELECT device_id, idx"
                        " FROM supply_series WHERE device_id >= ?1 AND device_id < ?2) AND t < ?3",
@@ -95,12 +94,27 @@ static const char *const q_sql[Q_COUNT] = {
                          " LIMIT ?2)",
 };
 
+/* PostgreSQL's texts of the statements it cannot take as written (NULL: as written):
+ * bare columns beside max() are SQLite's (DISTINCT ON there), and CROSS JOIN with ON (a
+ * join order for SQLite's planner) is a plain JOIN there. */
+static const char *const q_sql_pg[Q_COUNT] = {
+    [Q_DAYS_RAW] = "SELECT DISTINCT ON (t / 86400) t / 86400, level, max, percent, t FROM levels"
+                   " WHERE device_id = ?1 AND idx = ?2 AND t >= CAST(?3 AS BIGINT) * 86400"
+                   " AND t < (CAST(?4 AS BIGINT) + 1) * 86400 ORDER BY t / 86400, t DESC",
+    [Q_PRUNE_BATCHES] = "DELETE FROM batches WHERE id IN (SELECT b.id FROM agents a"
+                        " JOIN batches b ON b.agent_id = a.id AND b.received_at < ?1 LIMIT ?2)",
+    [Q_PRUNE_PROBLEMS] = "DELETE FROM problems WHERE id IN (SELECT p.id FROM sites s"
+                         " JOIN problems p ON p.site_id = s.id AND p.received_at < ?1 LIMIT ?2)",
+};
+
 _Static_assert(CSTORE_SLOTS_SERIES + Q_COUNT <= CSTORE_SLOTS_END,
                "give this file more statement slots (cstore_int.h)");
 
-static asr_result q_get(cstore *st, q_id id, sqlite3_stmt **out)
+static asr_result q_get(cstore *st, q_id id, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_SERIES + (size_t)id, q_sql[id], out);
+  const char *sql = cdb_backend(st->db) == CDB_PG && q_sql_pg[id] ? q_sql_pg[id] : q_sql[id];
+
+  return cdb_prepare(st->db, CSTORE_SLOTS_SERIES + (size_t)id, sql, out);
 }
 
 /* ---- The roll-up of a batch --------------------------------------------------------- */
@@ -142,27 +156,38 @@ static cstore_rp_level day_level(const cstore_series_item *it)
                            .percent = it->lv->percent};
 }
 
+void cstore_bind_level(cdb_stmt *s, int i, const cstore_level *lv)
+{
+  if (lv->has_level)
+    cdb_bind_i64(s, i, lv->level);
+  else
+    cdb_bind_null(s, i);
+  if (lv->has_max)
+    cdb_bind_i64(s, i + 1, lv->max);
+  else
+    cdb_bind_null(s, i + 1);
+  if (lv->has_percent)
+    cdb_bind_i64(s, i + 2, lv->percent);
+  else
+    cdb_bind_null(s, i + 2);
+}
+
 /* Upserts the day of item it into level_days; *changed when it became the day's newest. */
 static asr_result day_upsert(cstore *st, const cstore_series_item *it, bool *changed)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = q_get(st, Q_DAY_UPSERT, &s);
 
   *changed = false;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, it->dev);
-  sqlite3_bind_int(s, 2, it->lv->index);
-  sqlite3_bind_int64(s, 3, day_of(it->t));
-  sqlite3_bind_int64(s, 4, it->t);
-  if (it->lv->has_level) /* unbound parameters are NULL (cstore_x_done clears them) */
-    sqlite3_bind_int64(s, 5, it->lv->level);
-  if (it->lv->has_max)
-    sqlite3_bind_int64(s, 6, it->lv->max);
-  if (it->lv->has_percent)
-    sqlite3_bind_int(s, 7, it->lv->percent);
-  r = cstore_x_run(st, s, "storing a day's level");
-  *changed = !r && sqlite3_changes(cstore_sqlite(st)) > 0;
+  cdb_bind_i64(s, 1, it->dev);
+  cdb_bind_i64(s, 2, it->lv->index);
+  cdb_bind_i64(s, 3, day_of(it->t));
+  cdb_bind_i64(s, 4, it->t);
+  cstore_bind_level(s, 5, it->lv);
+  r = cdb_run(s, "storing a day's level");
+  *changed = !r && cdb_changes(s) > 0;
   return r;
 }
 
@@ -170,20 +195,22 @@ static asr_result day_upsert(cstore *st, const cstore_series_item *it, bool *cha
  * one and it decodes (s is then its days). */
 static asr_result series_read(cstore *st, int64_t dev, int32_t idx, cseries *s, bool *decoded)
 {
-  sqlite3_stmt *q = NULL;
+  cdb_stmt *q = NULL;
   bool row = false;
   asr_result r = q_get(st, Q_SERIES_GET, &q);
 
   *decoded = false;
   if (r)
     return r;
-  sqlite3_bind_int64(q, 1, dev);
-  sqlite3_bind_int(q, 2, idx);
-  r = cstore_x_row(st, q, "reading a supply's series", &row);
-  if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    *decoded =
-        cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s) == ASR_OK;
-  cstore_x_done(q);
+  cdb_bind_i64(q, 1, dev);
+  cdb_bind_i64(q, 2, idx);
+  r = cdb_step(q, "reading a supply's series", &row);
+  if (!r && row && !cdb_col_null(q, 0)) {
+    size_t n = 0;
+    const void *p = cdb_col_blob(q, 0, &n);
+    *decoded = p && cseries_decode(p, n, s) == ASR_OK;
+  }
+  cdb_reset(q);
   return r;
 }
 
@@ -200,26 +227,26 @@ static asr_result series_load(cstore *st, int64_t dev, int32_t idx, int64_t from
     return r;
   cseries_free(s);
   cseries_init(s, from);
-  sqlite3_stmt *d = NULL;
+  cdb_stmt *d = NULL;
   r = q_get(st, Q_DAYS, &d);
   if (r)
     return r;
-  sqlite3_bind_int64(d, 1, dev);
-  sqlite3_bind_int(d, 2, idx);
-  sqlite3_bind_int64(d, 3, from);
-  sqlite3_bind_int64(d, 4, INT64_MAX);
+  cdb_bind_i64(d, 1, dev);
+  cdb_bind_i64(d, 2, idx);
+  cdb_bind_i64(d, 3, from);
+  cdb_bind_i64(d, 4, INT64_MAX);
   for (row = true; !r && row;) {
-    r = cstore_x_row(st, d, "reading a supply's days", &row);
+    r = cdb_step(d, "reading a supply's days", &row);
     if (!r && row) {
-      cstore_rp_level l = {.day = sqlite3_column_int64(d, 0),
-                           .has_level = sqlite3_column_type(d, 1) != SQLITE_NULL,
-                           .level = sqlite3_column_int64(d, 1),
-                           .has_percent = sqlite3_column_type(d, 3) != SQLITE_NULL,
-                           .percent = sqlite3_column_int(d, 3)};
+      cstore_rp_level l = {.day = cdb_col_i64(d, 0),
+                           .has_level = !cdb_col_null(d, 1),
+                           .level = cdb_col_i64(d, 1),
+                           .has_percent = !cdb_col_null(d, 3),
+                           .percent = (int)cdb_col_i64(d, 3)};
       r = cseries_put(s, &l);
     }
   }
-  cstore_x_done(d);
+  cdb_reset(d);
   return r;
 }
 
@@ -228,17 +255,19 @@ static asr_result series_store(cstore *st, int64_t dev, int32_t idx, const cseri
 {
   unsigned char *blob = NULL;
   size_t len = 0;
-  sqlite3_stmt *q = NULL;
+  cdb_stmt *q = NULL;
   asr_result r = s ? cseries_encode(s, &blob, &len) : ASR_OK;
 
   if (!r)
     r = q_get(st, Q_SERIES_SET, &q);
   if (!r) {
-    sqlite3_bind_int64(q, 1, dev);
-    sqlite3_bind_int(q, 2, idx);
+    cdb_bind_i64(q, 1, dev);
+    cdb_bind_i64(q, 2, idx);
     if (blob)
-      sqlite3_bind_blob(q, 3, blob, (int)len, SQLITE_STATIC);
-    r = cstore_x_run(st, q, "storing a supply's series");
+      cdb_bind_blob(q, 3, blob, len);
+    else
+      cdb_bind_null(q, 3);
+    r = cdb_run(q, "storing a supply's series");
   }
   free(blob);
   return r;
@@ -297,15 +326,39 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
 
 /* ---- Reading a supply's days --------------------------------------------------------- */
 
+/* The days from..to of a supply (columns day, level, max, percent) to cb until it returns
+ * non-zero. The days are bounded so that the raw query's day * 86400 stays an integer
+ * (PostgreSQL refuses an overflow where SQLite made it a REAL). */
 static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int64_t from,
                              int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  const int64_t last = INT64_MAX / 86400 - 1;
+  cdb_stmt *s = NULL;
+  bool row = true;
   asr_result r = q_get(st, id, &s);
 
   if (r)
     return r;
-  return cstore_rp_levels_walk(st, s, dev, idx, from, to, cb, ctx);
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, idx);
+  cdb_bind_i64(s, 3, from < 0 ? 0 : from > last ? last : from);
+  cdb_bind_i64(s, 4, to < 0 ? -1 : to > last ? last : to);
+  while (!r && row) {
+    r = cdb_step(s, "reading levels", &row);
+    if (r || !row)
+      break;
+    cstore_rp_level l = {.day = cdb_col_i64(s, 0),
+                         .has_level = !cdb_col_null(s, 1),
+                         .level = cdb_col_i64(s, 1),
+                         .has_max = !cdb_col_null(s, 2),
+                         .max = cdb_col_i64(s, 2),
+                         .has_percent = !cdb_col_null(s, 3),
+                         .percent = (int)cdb_col_i64(s, 3)};
+    if (cb(&l, ctx))
+      break;
+  }
+  cdb_reset(s);
+  return r;
 }
 
 asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
@@ -338,34 +391,36 @@ asr_result cstore_series_levels(cstore *st, int64_t dev, int32_t idx, int64_t fr
 
 static asr_result prune_run(cstore *st, q_id id, const int64_t *v, size_t n, int64_t *count)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = q_get(st, id, &s);
 
+  for (size_t i = 0; !r && i < n; i++)
+    cdb_bind_i64(s, (int)i + 1, v[i]);
   if (!r)
-    r = cstore_run_i64(st, s, "pruning old readings", v, n);
+    r = cdb_run(s, "pruning old readings");
   if (!r)
-    *count += sqlite3_changes(cstore_sqlite(st));
+    *count += cdb_changes(s);
   return r;
 }
 
 asr_result cstore_series_prune(cstore *st, int64_t raw_before, int64_t rollup_before,
                                size_t devices, int64_t *cursor, cstore_prune_report *rep)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   int64_t from = *cursor > 0 ? *cursor : 1, to = 0;
   bool row = false, any = false;
   asr_result r = q_get(st, Q_PRUNE_NEXT, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, from);
-  sqlite3_bind_int64(s, 2, (int64_t)(devices ? devices : 1));
-  r = cstore_x_row(st, s, "choosing devices to prune", &row);
+  cdb_bind_i64(s, 1, from);
+  cdb_bind_i64(s, 2, (int64_t)(devices ? devices : 1));
+  r = cdb_step(s, "choosing devices to prune", &row);
   if (!r && row) {
-    to = sqlite3_column_int64(s, 0);
-    any = sqlite3_column_int(s, 1) != 0;
+    to = cdb_col_i64(s, 0);
+    any = (int)cdb_col_i64(s, 1) != 0;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (r || !any) {
     *cursor = 0;
     return r;
