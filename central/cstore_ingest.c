@@ -57,17 +57,20 @@ static const char *const stmt_sql[S_COUNT] = {
         " failed_polls, agent_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
         " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         " ON CONFLICT (site_id, key) DO UPDATE SET"
-        " serial = coalesce(excluded.serial, serial), mac = coalesce(excluded.mac, mac),"
-        " ip = coalesce(excluded.ip, ip), vendor = coalesce(excluded.vendor, vendor),"
-        " model = coalesce(excluded.model, model),"
-        " sys_object_id = coalesce(excluded.sys_object_id, sys_object_id),"
-        " sys_descr = coalesce(excluded.sys_descr, sys_descr),"
-        " sys_name = coalesce(excluded.sys_name, sys_name),"
-        " printer_status = coalesce(excluded.printer_status, printer_status),"
-        " errors = coalesce(excluded.errors, errors), state = coalesce(excluded.state, state),"
-        " state_since = coalesce(excluded.state_since, state_since),"
-        " last_good_poll = coalesce(excluded.last_good_poll, last_good_poll),"
-        " failed_polls = coalesce(excluded.failed_polls, failed_polls),"
+        " serial = coalesce(excluded.serial, devices.serial), mac = coalesce(excluded.mac, "
+        "devices.mac),"
+        " ip = coalesce(excluded.ip, devices.ip), vendor = coalesce(excluded.vendor, "
+        "devices.vendor),"
+        " model = coalesce(excluded.model, devices.model),"
+        " sys_object_id = coalesce(excluded.sys_object_id, devices.sys_object_id),"
+        " sys_descr = coalesce(excluded.sys_descr, devices.sys_descr),"
+        " sys_name = coalesce(excluded.sys_name, devices.sys_name),"
+        " printer_status = coalesce(excluded.printer_status, devices.printer_status),"
+        " errors = coalesce(excluded.errors, devices.errors), state = coalesce(excluded.state, "
+        "devices.state),"
+        " state_since = coalesce(excluded.state_since, devices.state_since),"
+        " last_good_poll = coalesce(excluded.last_good_poll, devices.last_good_poll),"
+        " failed_polls = coalesce(excluded.failed_polls, devices.failed_polls),"
         " agent_id = excluded.agent_id, updated_at = excluded.updated_at"
         " WHERE excluded.updated_at >= devices.updated_at",
     [S_DEVICE_ID] = "SELECT id FROM devices WHERE site_id = ?1 AND key = ?2",
@@ -194,18 +197,39 @@ static asr_result supply_meta(cstore *st, int64_t dev, const cstore_supply_meta 
   return cdb_run(s, "storing a supply");
 }
 
+static int dev_key_cmp(const void *pa, const void *pb)
+{
+  const cstore_dev *const *a = pa, *const *b = pb;
+
+  if (!(*a)->key || !(*b)->key) /* a refused device may have none: never upserted */
+    return !(*b)->key - !(*a)->key;
+  return strcmp((*a)->key, (*b)->key);
+}
+
+/* The devices upserted in the order of their keys, whatever the batch's order: two
+ * batches of one site applied at once on two nodes (PostgreSQL) lock the rows of the
+ * devices they share in the same order, so one waits for the other instead of both
+ * deadlocking. */
 static asr_result apply_devices(cstore *st, const cstore_agent *ag, const cstore_batch *b,
                                 int64_t when, dev_state *ds)
 {
-  asr_result r = ASR_OK;
+  const cstore_dev **order = malloc((b->n_devices ? b->n_devices : 1) * sizeof(*order));
+  asr_result r = order ? ASR_OK : ASR_ERR_NOMEM;
 
-  for (size_t i = 0; !r && i < b->n_devices; i++) {
-    if (b->devices[i].refused)
+  for (size_t i = 0; order && i < b->n_devices; i++)
+    order[i] = &b->devices[i];
+  if (order)
+    qsort(order, b->n_devices, sizeof(*order), dev_key_cmp);
+  for (size_t k = 0; !r && k < b->n_devices; k++) {
+    const cstore_dev *d = order[k];
+    size_t i = (size_t)(d - b->devices);
+    if (d->refused)
       continue; /* its readings and events were refused with it */
-    r = device_upsert(st, ag, &b->devices[i], when, &ds[i].id);
-    for (size_t j = 0; !r && j < b->devices[i].n_supplies; j++)
-      r = supply_meta(st, ds[i].id, &b->devices[i].supplies[j]);
+    r = device_upsert(st, ag, d, when, &ds[i].id);
+    for (size_t j = 0; !r && j < d->n_supplies; j++)
+      r = supply_meta(st, ds[i].id, &d->supplies[j]);
   }
+  free(order);
   return r;
 }
 
