@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/result.h"
 #include "store/sqlutil.h"
 
@@ -115,6 +116,26 @@ void cdb_rollback(cdb *db); /* nothing when no transaction is open */
 /* The first column of the first row of sql (no parameters): *out 0 and *row false when
  * there is no row (row may be NULL); a boolean reads 1 or 0. */
 asr_result cdb_query_i64(cdb *db, const char *sql, const char *what, int64_t *out, bool *row);
+
+/* ---- array parameters (cdb_array.c) ----
+ * PostgreSQL's bulk statements take a column of rows as one array parameter, written as
+ * its text literal ({1,NULL,"a \"b\""}) and bound with cdb_bind_text:
+ *   INSERT INTO t (a, b) SELECT * FROM unnest(?1::bigint[], ?2::text[]) ...
+ * Append the elements, then bind cdb_arr_done's text (valid until the next append, reset
+ * or free; NULL when memory ran out). For PostgreSQL only: SQLite has no arrays. */
+typedef struct {
+  asr_buf b;
+  size_t n; /* elements */
+} cdb_arr;
+
+void cdb_arr_i64(cdb_arr *a, int64_t v);
+void cdb_arr_opt_i64(cdb_arr *a, bool has, int64_t v); /* NULL unless has */
+void cdb_arr_null(cdb_arr *a);
+void cdb_arr_text(cdb_arr *a, const char *v);            /* any text; NULL: NULL */
+void cdb_arr_bytea(cdb_arr *a, const void *p, size_t n); /* p NULL: NULL */
+const char *cdb_arr_done(cdb_arr *a);                    /* closes it: the literal */
+void cdb_arr_reset(cdb_arr *a);                          /* empty, memory kept */
+void cdb_arr_free(cdb_arr *a);
 
 /* ---- the schema (cdb_dialect.c) ---- */
 
