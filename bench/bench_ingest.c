@@ -5,6 +5,7 @@
  *   bench_ingest DATABASE PRINTERS PER_SITE DAYS [PASSWORD_FILE]
  * DATABASE: a SQLite file (created) or a PostgreSQL URI (an empty database). Built and run
  * by bench/bench_ingest.sh. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #define POLLS 24
 #define TONERS 4
 #define DAY0 1795000000LL
+#define JOBS_MAX 16
 
 typedef struct {
   size_t n;
@@ -118,27 +120,71 @@ static int open_store(const char *name, const char *pwfile, cstore **st)
   return r ? -1 : 0;
 }
 
+/* One worker: its own handle (a serve thread's, or another node's), sites w, w + jobs, ... */
+typedef struct {
+  const char *db, *pwfile;
+  const cstore_agent *ag;
+  size_t sites, per, w, jobs;
+  int day;
+  double fill;
+  int failed;
+  cstore *st;
+} worker;
+
+static void *work_day(void *arg)
+{
+  worker *w = arg;
+  site_batch sb;
+
+  w->fill = 0;
+  if (batch_alloc(&sb, w->per)) {
+    w->failed = 1;
+    return NULL;
+  }
+  for (size_t i = w->w; !w->failed && i < w->sites; i += w->jobs) {
+    cstore_applied res;
+    double f = now_s();
+    if (batch_fill(&sb, i, w->day)) {
+      w->failed = 1;
+      break;
+    }
+    w->fill += now_s() - f;
+    if (cstore_apply(w->st, &w->ag[i], &sb.b, DAY0 + (int64_t)(w->day + 1) * 86400, &res) ||
+        res.readings_new != (int64_t)(w->per * POLLS)) {
+      fprintf(stderr, "bench_ingest: %s\n", cstore_errmsg(w->st));
+      w->failed = 1;
+    }
+  }
+  free(sb.key);
+  free(sb.dev);
+  free(sb.meta);
+  free(sb.rd);
+  free(sb.lv);
+  return NULL;
+}
+
 int main(int argc, char **argv)
 {
   char token[CSTORE_TOKEN_LEN + 1], site[CSTORE_NAME_MAX], name[64];
   cstore *st = NULL;
   cstore_agent *ag;
-  site_batch sb;
-  size_t printers, per, sites;
+  worker wk[JOBS_MAX];
+  pthread_t th[JOBS_MAX];
+  size_t printers, per, sites, jobs;
   int days;
 
-  if (argc < 5) {
-    fprintf(stderr, "usage: bench_ingest DATABASE PRINTERS PER_SITE DAYS [PASSWORD_FILE]\n");
+  if (argc < 6) {
+    fprintf(stderr, "usage: bench_ingest DATABASE PRINTERS PER_SITE DAYS JOBS [PASSWORD_FILE]\n");
     return 2;
   }
   printers = strtoul(argv[2], NULL, 10);
   per = strtoul(argv[3], NULL, 10);
   days = (int)strtol(argv[4], NULL, 10);
-  if (!printers || !per || days < 1 || printers % per)
+  jobs = strtoul(argv[5], NULL, 10);
+  if (!printers || !per || days < 1 || printers % per || !jobs || jobs > JOBS_MAX)
     return 2;
   sites = printers / per;
-  if (open_store(argv[1], argc > 5 ? argv[5] : NULL, &st) || batch_alloc(&sb, per) ||
-      !(ag = calloc(sites, sizeof(*ag))))
+  if (open_store(argv[1], argc > 6 ? argv[6] : NULL, &st) || !(ag = calloc(sites, sizeof(*ag))))
     return 1;
   for (size_t i = 0; i < sites; i++) {
     if (asr_fmt(name, sizeof(name), "site%zu", i) ||
@@ -148,26 +194,35 @@ int main(int argc, char **argv)
       return 1;
     }
   }
+  for (size_t j = 0; j < jobs; j++) {
+    wk[j] = (worker){.db = argv[1], .ag = ag, .sites = sites, .per = per, .w = j, .jobs = jobs};
+    if (j == 0)
+      wk[j].st = st;
+    else if (open_store(argv[1], argc > 6 ? argv[6] : NULL, &wk[j].st))
+      return 1;
+  }
   for (int d = 0; d < days; d++) {
     double t = now_s(), fill = 0;
-    for (size_t i = 0; i < sites; i++) {
-      cstore_applied res;
-      double f = now_s();
-      if (batch_fill(&sb, i, d))
+    for (size_t j = 0; j < jobs; j++) {
+      wk[j].day = d;
+      if (pthread_create(&th[j], NULL, work_day, &wk[j]))
         return 1;
-      fill += now_s() - f;
-      if (cstore_apply(st, &ag[i], &sb.b, DAY0 + (int64_t)(d + 1) * 86400, &res) ||
-          res.readings_new != (int64_t)(per * POLLS)) {
-        fprintf(stderr, "bench_ingest: %s\n", cstore_errmsg(st));
+    }
+    for (size_t j = 0; j < jobs; j++) {
+      pthread_join(th[j], NULL);
+      if (wk[j].failed)
         return 1;
-      }
+      fill = wk[j].fill > fill ? wk[j].fill : fill;
     }
     t = now_s() - t - fill;
-    printf("ingest %s day %d: %zu printers, %zu levels in %.2f s: %.0f levels/s\n",
+    printf("ingest %s day %d: %zu printers, %zu levels in %.2f s: %.0f levels/s (%zu jobs)\n",
            cdb_is_pg_name(argv[1]) ? "postgresql" : "sqlite", d + 1, printers,
-           printers * POLLS * TONERS, t, (double)(printers * POLLS * TONERS) / t);
+           printers * POLLS * TONERS, t, (double)(printers * POLLS * TONERS) / t, jobs);
     fflush(stdout);
   }
+  for (size_t j = 1; j < jobs; j++)
+    cstore_close(wk[j].st);
   cstore_close(st);
+  free(ag);
   return 0;
 }

@@ -59,7 +59,7 @@ enum {
   CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
   CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
   CSTORE_SLOTS_SERIES = CSTORE_SLOTS_ALERTS + 16,          /* cstore_series.c */
-  CSTORE_SLOTS_END = CSTORE_SLOTS_SERIES + 16
+  CSTORE_SLOTS_END = CSTORE_SLOTS_SERIES + 20
 };
 
 struct cstore {

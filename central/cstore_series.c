@@ -51,6 +51,10 @@ typedef enum {
   Q_PRUNE_METERS,
   Q_PRUNE_BATCHES,
   Q_PRUNE_PROBLEMS,
+  B_DAYS_UPSERT,
+  B_SERIES_GET,
+  B_DAYS_GET,
+  B_SERIES_SET,
   Q_COUNT
 } q_id;
 
@@ -92,6 +96,24 @@ static const char *const q_sql[Q_COUNT] = {
     [Q_PRUNE_PROBLEMS] = "DELETE FROM problems WHERE id IN (SELECT p.id FROM sites s"
                          " CROSS JOIN problems p ON p.site_id = s.id AND p.received_at < ?1"
                          " LIMIT ?2)",
+    /* PostgreSQL only: the bulk forms for all the supplies of a batch (array parameters,
+     * cdb.h): the days' upsert returns the days that changed */
+    [B_DAYS_UPSERT] = "INSERT INTO level_days (device_id, idx, day, t, level, max, percent)"
+                      " SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[],"
+                      " ?4::bigint[], ?5::bigint[], ?6::bigint[], ?7::bigint[])"
+                      " ON CONFLICT (device_id, idx, day) DO UPDATE SET t = excluded.t,"
+                      " level = excluded.level, max = excluded.max, percent = excluded.percent"
+                      " WHERE excluded.t > level_days.t RETURNING device_id, idx, day",
+    [B_SERIES_GET] = "SELECT s.device_id, s.idx, s.days FROM supply_series s"
+                     " JOIN unnest(?1::bigint[], ?2::bigint[]) AS u (d, i)"
+                     " ON s.device_id = u.d AND s.idx = u.i",
+    [B_DAYS_GET] = "SELECT l.device_id, l.idx, l.day, l.level, l.percent FROM level_days l"
+                   " JOIN unnest(?1::bigint[], ?2::bigint[]) AS u (d, i)"
+                   " ON l.device_id = u.d AND l.idx = u.i WHERE l.day >= ?3"
+                   " ORDER BY l.device_id, l.idx, l.day",
+    [B_SERIES_SET] = "INSERT INTO supply_series (device_id, idx, days) SELECT * FROM"
+                     " unnest(?1::bigint[], ?2::bigint[], ?3::bytea[])"
+                     " ON CONFLICT (device_id, idx) DO UPDATE SET days = excluded.days",
 };
 
 /* PostgreSQL's texts of the statements it cannot take as written (NULL: as written):
@@ -307,6 +329,274 @@ static asr_result supply_rollup(cstore *st, const cstore_series_item *items, siz
   return r;
 }
 
+/* ---- The roll-up of a batch on PostgreSQL: the same, in four statements ------------- *
+ * One upsert of every supply's days (returning those that changed), one read of the
+ * series of the supplies to update, one read of level_days for those without a readable
+ * series, one write of the series: per supply and day a round trip and the server's
+ * per-statement work otherwise (~4 statements of ~30 us per supply and batch). */
+
+/* A supply of the batch whose series changes: its days are heads[first..end). */
+typedef struct {
+  int64_t dev;
+  int32_t idx;
+  size_t first, end;
+  cseries s;
+  bool decoded, overflow;
+} bulk_supply;
+
+static int bulk_supply_cmp(const void *pa, const void *pb)
+{
+  const bulk_supply *a = pa, *b = pb;
+
+  if (a->dev != b->dev)
+    return a->dev < b->dev ? -1 : 1;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bulk_supply *bulk_find(bulk_supply *sup, size_t n, int64_t dev, int64_t idx)
+{
+  bulk_supply key = {.dev = dev, .idx = (int32_t)idx};
+
+  if (idx < INT32_MIN || idx > INT32_MAX)
+    return NULL;
+  return bsearch(&key, sup, n, sizeof(*sup), bulk_supply_cmp);
+}
+
+/* The day heads (each (device, supply, day)'s newest item, items sorted) into the roll-up;
+ * changed[i] tells whether head i (of heads[0..nh)) became its day's newest. */
+static asr_result bulk_days(cstore *st, const cstore_series_item *items, const size_t *heads,
+                            size_t nh, bool *changed)
+{
+  cdb_arr a[7];
+  cdb_stmt *s = NULL;
+  bool row = true;
+  asr_result r = q_get(st, B_DAYS_UPSERT, &s);
+
+  memset(a, 0, sizeof(a));
+  for (size_t k = 0; !r && k < nh; k++) {
+    const cstore_series_item *it = &items[heads[k]];
+    cdb_arr_i64(&a[0], it->dev);
+    cdb_arr_i64(&a[1], it->lv->index);
+    cdb_arr_i64(&a[2], day_of(it->t));
+    cdb_arr_i64(&a[3], it->t);
+    cdb_arr_opt_i64(&a[4], it->lv->has_level, it->lv->level);
+    cdb_arr_opt_i64(&a[5], it->lv->has_max, it->lv->max);
+    cdb_arr_opt_i64(&a[6], it->lv->has_percent, it->lv->percent);
+  }
+  for (int i = 0; !r && i < 7; i++) {
+    const char *v = cdb_arr_done(&a[i]);
+    if (!v)
+      r = ASR_ERR_NOMEM;
+    else
+      cdb_bind_text(s, i + 1, v);
+  }
+  while (!r && row) {
+    r = cdb_step(s, "storing the days' levels", &row);
+    if (r || !row)
+      break;
+    const int64_t dev = cdb_col_i64(s, 0), idx = cdb_col_i64(s, 1), day = cdb_col_i64(s, 2);
+    size_t lo = 0, hi = nh; /* the heads are sorted by device, supply, day */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      const cstore_series_item *it = &items[heads[mid]];
+      int c = it->dev != dev         ? (it->dev < dev ? -1 : 1)
+              : it->lv->index != idx ? (it->lv->index < idx ? -1 : 1)
+              : day_of(it->t) != day ? (day_of(it->t) < day ? -1 : 1)
+                                     : 0;
+      if (!c) {
+        changed[mid] = true;
+        break;
+      }
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  }
+  if (s)
+    cdb_reset(s);
+  for (int i = 0; i < 7; i++)
+    cdb_arr_free(&a[i]);
+  return r;
+}
+
+/* Binds the supplies' devices and indexes to ?1 and ?2 of s (only those not decoded when
+ * undecoded_only); *any whether there was one. */
+static asr_result bulk_bind_supplies(cdb_stmt *s, const bulk_supply *sup, size_t n,
+                                     bool undecoded_only, cdb_arr *a, bool *any)
+{
+  const char *d, *i;
+
+  *any = false;
+  for (size_t k = 0; k < n; k++) {
+    if (undecoded_only && (sup[k].decoded || sup[k].overflow))
+      continue;
+    cdb_arr_i64(&a[0], sup[k].dev);
+    cdb_arr_i64(&a[1], sup[k].idx);
+    *any = true;
+  }
+  d = cdb_arr_done(&a[0]);
+  i = cdb_arr_done(&a[1]);
+  if (!d || !i)
+    return ASR_ERR_NOMEM;
+  cdb_bind_text(s, 1, d);
+  cdb_bind_text(s, 2, i);
+  return ASR_OK;
+}
+
+/* The stored series of the supplies; those without a readable one are built from
+ * level_days (days from `from` on). */
+static asr_result bulk_series_load(cstore *st, bulk_supply *sup, size_t n, int64_t from)
+{
+  cdb_arr a[2];
+  cdb_stmt *s = NULL;
+  bool row = true, any = false;
+  asr_result r = q_get(st, B_SERIES_GET, &s);
+
+  memset(a, 0, sizeof(a));
+  if (!r)
+    r = bulk_bind_supplies(s, sup, n, false, a, &any);
+  while (!r && row) {
+    r = cdb_step(s, "reading the supplies' series", &row);
+    if (r || !row || cdb_col_null(s, 2))
+      continue;
+    bulk_supply *p = bulk_find(sup, n, cdb_col_i64(s, 0), cdb_col_i64(s, 1));
+    size_t len = 0;
+    const void *blob = cdb_col_blob(s, 2, &len);
+    if (!p || p->decoded || !blob)
+      continue;
+    cseries_free(&p->s);
+    p->decoded = cseries_decode(blob, len, &p->s) == ASR_OK;
+    if (!p->decoded) {
+      cseries_free(&p->s);
+      cseries_init(&p->s, from);
+    }
+  }
+  if (s)
+    cdb_reset(s);
+  for (int i = 0; i < 2; i++)
+    cdb_arr_reset(&a[i]);
+  if (!r)
+    r = q_get(st, B_DAYS_GET, &s);
+  if (!r)
+    r = bulk_bind_supplies(s, sup, n, true, a, &any);
+  if (!r && !any) {
+    cdb_reset(s);
+    goto out;
+  }
+  if (!r)
+    cdb_bind_i64(s, 3, from);
+  for (row = true; !r && row;) {
+    r = cdb_step(s, "reading the supplies' days", &row);
+    if (r || !row)
+      break;
+    bulk_supply *p = bulk_find(sup, n, cdb_col_i64(s, 0), cdb_col_i64(s, 1));
+    if (!p || p->decoded || p->overflow)
+      continue;
+    cstore_rp_level l = {.day = cdb_col_i64(s, 2),
+                         .has_level = !cdb_col_null(s, 3),
+                         .level = cdb_col_i64(s, 3),
+                         .has_percent = !cdb_col_null(s, 4),
+                         .percent = (int)cdb_col_i64(s, 4)};
+    asr_result put = cseries_put(&p->s, &l);
+    p->overflow = put == ASR_ERR_LIMIT;
+    r = p->overflow ? ASR_OK : put;
+  }
+  if (s)
+    cdb_reset(s);
+out:
+  for (int i = 0; i < 2; i++)
+    cdb_arr_free(&a[i]);
+  return r;
+}
+
+/* The batch's changed days into each supply's series, then the series stored. */
+static asr_result bulk_series_store(cstore *st, const cstore_series_item *items,
+                                    const size_t *heads, const bool *changed, bulk_supply *sup,
+                                    size_t n, int64_t from)
+{
+  cdb_arr a[3];
+  cdb_stmt *s = NULL;
+  asr_result r = q_get(st, B_SERIES_SET, &s);
+
+  memset(a, 0, sizeof(a));
+  for (size_t k = 0; !r && k < n; k++) {
+    bulk_supply *p = &sup[k];
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    for (size_t h = p->first; !r && !p->overflow && h < p->end; h++) {
+      if (!changed[h] || day_of(items[heads[h]].t) < from)
+        continue;
+      cstore_rp_level l = day_level(&items[heads[h]]);
+      r = cseries_put(&p->s, &l);
+      p->overflow = r == ASR_ERR_LIMIT;
+      r = p->overflow ? ASR_OK : r;
+    }
+    if (!r && !p->overflow) {
+      cseries_trim(&p->s, from);
+      r = cseries_encode(&p->s, &blob, &len);
+    }
+    cdb_arr_i64(&a[0], p->dev);
+    cdb_arr_i64(&a[1], p->idx);
+    cdb_arr_bytea(&a[2], blob, len); /* NULL when it overflowed: "not built" */
+    free(blob);
+  }
+  for (int i = 0; !r && i < 3; i++) {
+    const char *v = cdb_arr_done(&a[i]);
+    if (!v)
+      r = ASR_ERR_NOMEM;
+    else
+      cdb_bind_text(s, i + 1, v);
+  }
+  if (!r)
+    r = cdb_run(s, "storing the supplies' series");
+  else if (s)
+    cdb_reset(s);
+  for (int i = 0; i < 3; i++)
+    cdb_arr_free(&a[i]);
+  return r;
+}
+
+/* items[0..n) sorted: the roll-up and the series of their supplies (cstore_series_rollup). */
+static asr_result rollup_bulk(cstore *st, const cstore_series_item *items, size_t n, int64_t from)
+{
+  size_t *heads = malloc(n * sizeof(*heads)), nh = 0, ns = 0;
+  bool *changed = calloc(n, sizeof(*changed));
+  bulk_supply *sup = calloc(n, sizeof(*sup));
+  asr_result r = heads && changed && sup ? ASR_OK : ASR_ERR_NOMEM;
+
+  for (size_t i = 0; !r && i < n; i++)
+    if (i == 0 || !same_supply(&items[i], &items[i - 1]) ||
+        day_of(items[i].t) != day_of(items[i - 1].t))
+      heads[nh++] = i;
+  if (!r)
+    r = bulk_days(st, items, heads, nh, changed);
+  for (size_t h = 0; !r && h < nh;) { /* the supplies with a changed day in the window */
+    size_t e = h + 1;
+    bool want = changed[h] && day_of(items[heads[h]].t) >= from;
+    while (e < nh && same_supply(&items[heads[e]], &items[heads[h]])) {
+      want = want || (changed[e] && day_of(items[heads[e]].t) >= from);
+      e++;
+    }
+    if (want) {
+      sup[ns] = (bulk_supply){
+          .dev = items[heads[h]].dev, .idx = items[heads[h]].lv->index, .first = h, .end = e};
+      cseries_init(&sup[ns++].s, from);
+    }
+    h = e;
+  }
+  if (!r && ns)
+    r = bulk_series_load(st, sup, ns, from);
+  if (!r && ns)
+    r = bulk_series_store(st, items, heads, changed, sup, ns, from);
+  for (size_t k = 0; sup && k < ns; k++)
+    cseries_free(&sup[k].s);
+  free(heads);
+  free(changed);
+  free(sup);
+  return r;
+}
+
 asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n, int64_t now)
 {
   int64_t from = day_of(now > 0 ? now : 0) - CSERIES_KEEP_DAYS;
@@ -314,6 +604,8 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
   size_t i = 0;
 
   qsort(items, n, sizeof(*items), item_cmp);
+  if (n && cdb_backend(st->db) == CDB_PG)
+    return rollup_bulk(st, items, n, from);
   while (!r && i < n) {
     size_t j = i + 1;
     while (j < n && same_supply(&items[i], &items[j]))
