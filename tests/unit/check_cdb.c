@@ -920,7 +920,9 @@ START_TEST(test_ingest)
   f->rd[0].page_count = INT64_MAX; /* hostile: kept as sent */
   f->lv[0][0].level = INT64_MAX;
   f->lv[1][0].max = INT64_MIN;
-  f->lv[5][1].level = -3;               /* an unknown level (Printer-MIB) */
+  f->lv[5][1].level = -3;        /* an unknown level (Printer-MIB) */
+  f->lv[5][0].level = INT64_MAX; /* the day's newest: into the roll-up and the series */
+  f->lv[5][2].percent = INT32_MIN;
   f->rd[1].t = t0 + 50LL * 365 * 86400; /* dated years ahead: the roll-up, no series */
   ck_assert_msg(cstore_apply(st, &ag, &f->b, now, &res) == ASR_OK, "%s", cstore_errmsg(st));
   ck_assert(!res.duplicate && !res.id_reused);
@@ -980,6 +982,111 @@ START_TEST(test_ingest)
   cstore_close(node2);
   cstore_close(st);
   free(f);
+}
+END_TEST
+
+/* A batch a bulk statement would touch one row twice in (a device key twice, a supply
+ * index twice in a reading): stored as SQLite stores it, row by row. */
+START_TEST(test_ingest_twice_in_batch)
+{
+  static const char *const keys[] = {"k1", "k2", "k1"};
+  const int64_t t0 = 1795000000;
+  cstore *st = open_store(_i, "twice");
+  cstore_applied res;
+  cstore_agent ag;
+  fx_batch *f = calloc(1, sizeof(*f));
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_ingest_twice_in_batch: PostgreSQL half skipped\n");
+    free(f);
+    return;
+  }
+  fx_site(st, t0, &ag);
+  fx_build(f, "b1", keys, 3, t0, 90);
+  f->dev[2].serial = "S-later";
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 86400, &res) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(res.readings_new, 12); /* k1's readings once: the same times */
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices"), 2);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices WHERE serial = 'S-later'"), 1);
+  ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 12);
+  fx_build(f, "b2", keys, 2, t0 + 86400, 80);
+  f->lv[0][1].index = 1; /* supply 1 twice in one reading */
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 2 * 86400, &res) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(res.readings_new, 12);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM levels"), 12 * 4 + 12 * 4 - 1);
+  cstore_close(st);
+  free(f);
+}
+END_TEST
+
+/* PostgreSQL's array parameters (the bulk path's): any text, bytea and int64 round-trip. */
+START_TEST(test_arrays)
+{
+  static const char *const texts[] = {
+      "", "NULL", "a,b", "{x}", "\"q\"", "back\\slash", "\xc3\xa9t\xc3\xa9", " sp ", NULL};
+  static const int64_t nums[] = {INT64_MIN, -1, 0, 1, INT64_MAX};
+  static const unsigned char bin[] = {0, '\\', '"', 0xff, ',', '}'};
+  const size_t nt = sizeof(texts) / sizeof(texts[0]), nn = sizeof(nums) / sizeof(nums[0]);
+  cdb *db = open_backend(CDB_PG, 1000);
+  cdb_arr a = {0};
+  cdb_stmt *s = NULL;
+  bool row = false;
+  size_t i = 0, n = 0;
+
+  if (!db) {
+    fprintf(stderr, "check_cdb: test_arrays: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cdb_prepare(db, 0,
+                               "SELECT v FROM unnest(?1::text[]) WITH ORDINALITY AS u (v, o)"
+                               " ORDER BY o",
+                               &s),
+                   ASR_OK);
+  for (i = 0; i < nt; i++)
+    cdb_arr_text(&a, texts[i]);
+  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  for (i = 0; i < nt; i++) {
+    ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    ck_assert(row);
+    if (texts[i])
+      ck_assert_str_eq(cdb_col_text(s, 0), texts[i]);
+    else
+      ck_assert(cdb_col_null(s, 0));
+  }
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_int_eq(cdb_prepare(db, 1,
+                               "SELECT v FROM unnest(?1::bigint[]) WITH ORDINALITY AS u (v, o)"
+                               " ORDER BY o",
+                               &s),
+                   ASR_OK);
+  for (i = 0; i < nn; i++)
+    cdb_arr_i64(&a, nums[i]);
+  cdb_arr_opt_i64(&a, false, 5);
+  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  for (i = 0; i <= nn; i++) {
+    ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    ck_assert(row);
+    if (i < nn)
+      ck_assert_int_eq(cdb_col_i64(s, 0), nums[i]);
+    else
+      ck_assert(cdb_col_null(s, 0));
+  }
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_int_eq(cdb_prepare(db, 2, "SELECT v FROM unnest(?1::bytea[]) AS u (v)", &s), ASR_OK);
+  cdb_arr_bytea(&a, bin, sizeof(bin));
+  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+  ck_assert(row);
+  ck_assert_mem_eq(cdb_col_blob(s, 0, &n), bin, sizeof(bin));
+  ck_assert_uint_eq(n, sizeof(bin));
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_str_eq(cdb_arr_done(&a), "{}");
+  cdb_arr_free(&a);
+  cdb_close(db);
 }
 END_TEST
 
@@ -1114,6 +1221,8 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_ingest, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_ingest_race, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_ingest_twice_in_batch, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_test(tc, test_arrays);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
