@@ -1,11 +1,21 @@
 /* cstore_ingest.c: applying a batch to the central store (the hot path) and the problems
- * it recorded (cstore.h).
+ * it recorded (cstore.h), on SQLite or PostgreSQL (central/cdb.h).
  *
- * - Readings, levels and events are INSERT OR IGNORE into WITHOUT ROWID tables keyed by
+ * - Readings, levels and events are inserted ON CONFLICT DO NOTHING into tables keyed by
  *   what makes them unique, so the same reading in two batches is stored once; each
  *   device's "readings" column counts the rows that were really inserted.
- * - A batch is applied under BEGIN IMMEDIATE: writers queue on the busy timeout, and a
- *   batch that still meets a busy file is retried whole (it was rolled back). */
+ * - A batch is applied in one transaction (SQLite: BEGIN IMMEDIATE, writers queue on the
+ *   busy timeout); a batch that meets a busy database, a deadlock or a serialization
+ *   failure is retried whole (it was rolled back; PostgreSQL's failed statement ends the
+ *   transaction, so nothing carries on after one).
+ * - Several nodes on one PostgreSQL: a batch id is applied by one node at a time (an
+ *   advisory lock held to the commit: the second node then finds the batch stored, a
+ *   duplicate, as SQLite's serialized transactions show it), and a batch's devices are
+ *   upserted in the order of their keys, so two batches of one site lock the devices they
+ *   share in one order (one waits, neither deadlocks).
+ * - On PostgreSQL a batch's rows go as array parameters, a few statements per batch
+ *   whatever its size ("the bulk path" below); SQLite, in the process, runs one cached
+ *   statement per row. */
 #include "central/cstore.h"
 
 #include <stdlib.h>
