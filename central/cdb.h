@@ -137,6 +137,10 @@ const char *cdb_arr_done(cdb_arr *a);                    /* closes it: the liter
 void cdb_arr_reset(cdb_arr *a);                          /* empty, memory kept */
 void cdb_arr_free(cdb_arr *a);
 
+/* Closes a[0..n) and binds them to parameters first..first + n - 1 of s; ASR_ERR_NOMEM
+ * (s reset) when one ran out of memory. */
+asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n);
+
 /* ---- the schema (cdb_dialect.c) ---- */
 
 /* A step's own PostgreSQL text, for a step the rewrite cannot take (its data part). */

@@ -102,3 +102,16 @@ void cdb_arr_free(cdb_arr *a)
   asr_buf_free(&a->b);
   a->n = 0;
 }
+
+asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n)
+{
+  for (int i = 0; i < n; i++) {
+    const char *v = cdb_arr_done(&a[i]);
+    if (!v) {
+      cdb_reset(s);
+      return ASR_ERR_NOMEM;
+    }
+    cdb_bind_text(s, first + i, v);
+  }
+  return ASR_OK;
+}

@@ -131,7 +131,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BATCH_LOCK] = "SELECT pg_advisory_xact_lock(1634955874, hashtext(?1))",
     /* PostgreSQL only: the bulk forms of the statements above, one statement for all the
      * rows of a batch (array parameters, cdb.h), the same effects row by row in the arrays'
-     * order (devices by key) */
+     * order (devices by key); a supply's description is only rewritten when it changed
+     * (every batch repeats it: a new row version each time costs) */
     [B_DEVICES] =
         "INSERT INTO devices (site_id, key, serial, mac, ip, vendor, model, sys_object_id,"
         " sys_descr, sys_name, printer_status, errors, state, state_since, last_good_poll,"
@@ -163,7 +164,11 @@ static const char *const stmt_sql[S_COUNT] = {
         " ON CONFLICT (device_id, idx) DO UPDATE SET description = excluded.description,"
         " part_number = excluded.part_number, type = excluded.type, class = excluded.class,"
         " colorant = excluded.colorant, unit = excluded.unit,"
-        " colorant_std = excluded.colorant_std",
+        " colorant_std = excluded.colorant_std WHERE (supplies.description,"
+        " supplies.part_number, supplies.type, supplies.class, supplies.colorant,"
+        " supplies.unit, supplies.colorant_std) IS DISTINCT FROM (excluded.description,"
+        " excluded.part_number, excluded.type, excluded.class, excluded.colorant,"
+        " excluded.unit, excluded.colorant_std)",
     [B_READINGS] = "INSERT INTO readings (device_id, t, page_count) SELECT * FROM"
                    " unnest(?1::bigint[], ?2::bigint[], ?3::bigint[]) ON CONFLICT DO NOTHING"
                    " RETURNING device_id",
@@ -589,15 +594,9 @@ static void bulk_free(bulk_cols *c)
  * NULL) gets them read through cb. */
 static asr_result bulk_run(cdb_stmt *s, bulk_cols *c, int first, int n, const char *what)
 {
-  for (int i = 0; i < n; i++) {
-    const char *v = cdb_arr_done(&c->a[i]);
-    if (!v) {
-      cdb_reset(s);
-      return ASR_ERR_NOMEM;
-    }
-    cdb_bind_text(s, first + i, v);
-  }
-  return cdb_run(s, what);
+  asr_result r = cdb_bind_arrs(s, first, c->a, n);
+
+  return r ? r : cdb_run(s, what);
 }
 
 static int level_idx_dup(const cstore_level *lv, size_t n)
@@ -669,12 +668,7 @@ static asr_result bulk_device_ids(cstore *st, const cstore_agent *ag, const csto
   cdb_arr_reset(&c->a[0]);
   for (size_t k = 0; k < want; k++)
     cdb_arr_text(&c->a[0], order[k]->key);
-  const char *keys = cdb_arr_done(&c->a[0]);
-  if (!keys) {
-    cdb_reset(s);
-    return ASR_ERR_NOMEM;
-  }
-  cdb_bind_text(s, 2, keys);
+  r = cdb_bind_arrs(s, 2, c->a, 1);
   while (!r && row) {
     r = cdb_step(s, "finding devices", &row);
     if (r || !row)
@@ -765,13 +759,8 @@ static asr_result bulk_readings(cstore *st, const cstore_batch *b, dev_state *ds
       d->has_newest = true;
     }
   }
-  for (int i = 0; !r && i < 3; i++) {
-    const char *v = cdb_arr_done(&c->a[i]);
-    if (!v)
-      r = ASR_ERR_NOMEM;
-    else
-      cdb_bind_text(s, i + 1, v);
-  }
+  if (!r)
+    r = cdb_bind_arrs(s, 1, c->a, 3);
   while (!r && row) {
     r = cdb_step(s, "storing readings", &row);
     if (r || !row)

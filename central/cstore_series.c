@@ -383,13 +383,8 @@ static asr_result bulk_days(cstore *st, const cstore_series_item *items, const s
     cdb_arr_opt_i64(&a[5], it->lv->has_max, it->lv->max);
     cdb_arr_opt_i64(&a[6], it->lv->has_percent, it->lv->percent);
   }
-  for (int i = 0; !r && i < 7; i++) {
-    const char *v = cdb_arr_done(&a[i]);
-    if (!v)
-      r = ASR_ERR_NOMEM;
-    else
-      cdb_bind_text(s, i + 1, v);
-  }
+  if (!r)
+    r = cdb_bind_arrs(s, 1, a, 7);
   while (!r && row) {
     r = cdb_step(s, "storing the days' levels", &row);
     if (r || !row)
@@ -425,8 +420,6 @@ static asr_result bulk_days(cstore *st, const cstore_series_item *items, const s
 static asr_result bulk_bind_supplies(cdb_stmt *s, const bulk_supply *sup, size_t n,
                                      bool undecoded_only, cdb_arr *a, bool *any)
 {
-  const char *d, *i;
-
   *any = false;
   for (size_t k = 0; k < n; k++) {
     if (undecoded_only && (sup[k].decoded || sup[k].overflow))
@@ -435,13 +428,7 @@ static asr_result bulk_bind_supplies(cdb_stmt *s, const bulk_supply *sup, size_t
     cdb_arr_i64(&a[1], sup[k].idx);
     *any = true;
   }
-  d = cdb_arr_done(&a[0]);
-  i = cdb_arr_done(&a[1]);
-  if (!d || !i)
-    return ASR_ERR_NOMEM;
-  cdb_bind_text(s, 1, d);
-  cdb_bind_text(s, 2, i);
-  return ASR_OK;
+  return cdb_bind_arrs(s, 1, a, 2);
 }
 
 /* The stored series of the supplies; those without a readable one are built from
@@ -541,13 +528,8 @@ static asr_result bulk_series_store(cstore *st, const cstore_series_item *items,
     cdb_arr_bytea(&a[2], blob, len); /* NULL when it overflowed: "not built" */
     free(blob);
   }
-  for (int i = 0; !r && i < 3; i++) {
-    const char *v = cdb_arr_done(&a[i]);
-    if (!v)
-      r = ASR_ERR_NOMEM;
-    else
-      cdb_bind_text(s, i + 1, v);
-  }
+  if (!r)
+    r = cdb_bind_arrs(s, 1, a, 3);
   if (!r)
     r = cdb_run(s, "storing the supplies' series");
   else if (s)

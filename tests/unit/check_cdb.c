@@ -1010,11 +1010,21 @@ START_TEST(test_ingest_twice_in_batch)
   ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices WHERE serial = 'S-later'"), 1);
   ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 12);
   fx_build(f, "b2", keys, 2, t0 + 86400, 80);
-  f->lv[0][1].index = 1; /* supply 1 twice in one reading */
+  f->lv[0][1].index = 1;                     /* supply 1 twice in one reading */
+  f->meta[1][2].description = "Toner (new)"; /* a description that changed is stored */
   ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 2 * 86400, &res) == ASR_OK, "%s",
                 cstore_errmsg(st));
   ck_assert_int_eq(res.readings_new, 12);
   ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM levels"), 12 * 4 + 12 * 4 - 1);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'Toner (new)'"),
+                   1);
+  fx_build(f, "b3", keys + 1, 1, t0 + 2 * 86400, 70); /* k2 alone: the bulk path */
+  f->meta[0][0].description = "K2 (new)";
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 3 * 86400, &res) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'K2 (new)'"), 1);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'Toner, \"K\"'"),
+                   8 - 1);
   cstore_close(st);
   free(f);
 }
