@@ -129,7 +129,7 @@ static const char *const q_sql_pg[Q_COUNT] = {
                          " JOIN problems p ON p.site_id = s.id AND p.received_at < ?1 LIMIT ?2)",
 };
 
-_Static_assert(CSTORE_SLOTS_SERIES + Q_COUNT <= CSTORE_SLOTS_END,
+_Static_assert(CSTORE_SLOTS_SERIES + Q_COUNT <= CSTORE_SLOTS_CONF,
                "give this file more statement slots (cstore_int.h)");
 
 static asr_result q_get(cstore *st, q_id id, cdb_stmt **out)
