@@ -1,54 +1,91 @@
-/* cdb_array.c: array parameters (cdb.h, "Array parameters"): PostgreSQL's array literals
- * ({1,NULL,"text"}) built in one growing buffer, for the bulk statements of the hot path
- * (unnest(?1::bigint[], ...): one statement and one round trip for thousands of rows). */
+/* cdb_array.c: array parameters (cdb.h, "Array parameters"): a column of rows in one
+ * PostgreSQL array, for the bulk statements of the hot path (unnest(?1::bigint[], ...):
+ * one statement and one round trip for thousands of rows).
+ *
+ * Integers go in PostgreSQL's binary array format (array_send's: ndim, has-nulls flag,
+ * element type int8, the dimension, then each element as a length and 8 big-endian
+ * bytes; -1 for NULL): the server reads them without parsing text, a fifth of a level's
+ * cost otherwise. Text and bytea go as the array's text literal ({"a \"b\"",NULL}). */
 #include <string.h>
 
 #include "central/cdb.h"
 
-/* Before an element: "{" for the first, "," for the others. */
-static void arr_sep(cdb_arr *a)
+#define ARR_HEAD 20  /* ndim, flags, element type, length, lower bound: 5 x int32 */
+#define INT8_OID 20u /* PostgreSQL's bigint */
+
+static void put32(unsigned char *p, uint32_t v)
 {
-  asr_buf_add(&a->b, a->n++ ? "," : "{", 1);
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
+}
+
+/* ---- integers: binary ---- */
+
+/* Before an integer element: the room of the header for the first; a text array taking
+ * integers is a mistake of the caller (the array fails). */
+static bool int_start(cdb_arr *a)
+{
+  static const unsigned char zero[ARR_HEAD];
+
+  if (!a->n) {
+    a->bin = true;
+    asr_buf_add(&a->b, zero, sizeof(zero));
+  }
+  if (!a->bin && !a->b.err)
+    a->b.err = ASR_ERR_INVALID;
+  a->n++;
+  return a->bin;
 }
 
 void cdb_arr_i64(cdb_arr *a, int64_t v)
 {
-  char d[24];
-  size_t i = sizeof(d);
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN included */
+  unsigned char e[12];
+  uint64_t u = (uint64_t)v;
 
-  do {
-    d[--i] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (v < 0)
-    d[--i] = '-';
-  arr_sep(a);
-  asr_buf_add(&a->b, d + i, sizeof(d) - i);
-}
-
-void cdb_arr_null(cdb_arr *a)
-{
-  arr_sep(a);
-  asr_buf_add(&a->b, "NULL", 4);
+  if (!int_start(a))
+    return;
+  put32(e, 8);
+  put32(e + 4, (uint32_t)(u >> 32));
+  put32(e + 8, (uint32_t)u);
+  asr_buf_add(&a->b, e, sizeof(e));
 }
 
 void cdb_arr_opt_i64(cdb_arr *a, bool has, int64_t v)
 {
-  if (has)
+  unsigned char e[4];
+
+  if (has) {
     cdb_arr_i64(a, v);
-  else
-    cdb_arr_null(a);
+    return;
+  }
+  if (!int_start(a))
+    return;
+  put32(e, UINT32_MAX); /* -1: NULL */
+  asr_buf_add(&a->b, e, sizeof(e));
+  a->nulls = true;
+}
+
+/* ---- text and bytea: the text literal ---- */
+
+/* Before a text element: "{" for the first, "," for the others. */
+static void text_sep(cdb_arr *a)
+{
+  if (a->bin && !a->b.err)
+    a->b.err = ASR_ERR_INVALID;
+  asr_buf_add(&a->b, a->n++ ? "," : "{", 1);
 }
 
 /* Quoted: any text, "NULL" and braces included; \ and " escaped. */
 void cdb_arr_text(cdb_arr *a, const char *v)
 {
   if (!v) {
-    cdb_arr_null(a);
+    text_sep(a);
+    asr_buf_add(&a->b, "NULL", 4);
     return;
   }
-  arr_sep(a);
+  text_sep(a);
   asr_buf_add(&a->b, "\"", 1);
   while (*v) {
     size_t run = strcspn(v, "\"\\");
@@ -70,10 +107,10 @@ void cdb_arr_bytea(cdb_arr *a, const void *p, size_t n)
   char pair[2];
 
   if (!p) {
-    cdb_arr_null(a);
+    cdb_arr_text(a, NULL);
     return;
   }
-  arr_sep(a);
+  text_sep(a);
   asr_buf_add(&a->b, "\"\\\\x", 4);
   for (size_t i = 0; i < n; i++) {
     pair[0] = hex[b[i] >> 4];
@@ -83,35 +120,64 @@ void cdb_arr_bytea(cdb_arr *a, const void *p, size_t n)
   asr_buf_add(&a->b, "\"", 1);
 }
 
-const char *cdb_arr_done(cdb_arr *a)
+/* ---- closing, binding ---- */
+
+const void *cdb_arr_done(cdb_arr *a, size_t *len)
 {
-  if (!a->n)
-    asr_buf_add(&a->b, "{", 1);
-  asr_buf_add(&a->b, "}", 1);
+  unsigned char *h;
+
+  *len = 0;
+  if (a->bin && !a->b.err && a->n > INT32_MAX)
+    a->b.err = ASR_ERR_LIMIT;
+  if (a->b.err)
+    return NULL;
+  if (a->bin) { /* the header, now that the elements are counted */
+    h = (unsigned char *)a->b.p;
+    put32(h, 1);
+    put32(h + 4, a->nulls);
+    put32(h + 8, INT8_OID);
+    put32(h + 12, (uint32_t)a->n);
+    put32(h + 16, 1);
+    *len = a->b.len;
+    return a->b.p;
+  }
+  if (!a->closed) {
+    if (!a->n)
+      asr_buf_add(&a->b, "{", 1);
+    asr_buf_add(&a->b, "}", 1);
+    a->closed = true;
+  }
+  *len = a->b.len;
   return a->b.err ? NULL : a->b.p;
+}
+
+asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n)
+{
+  for (int i = 0; i < n; i++) {
+    size_t len = 0;
+    const void *v = cdb_arr_done(&a[i], &len);
+    if (!v) {
+      cdb_reset(s);
+      return a[i].b.err == ASR_ERR_NOMEM ? ASR_ERR_NOMEM : ASR_ERR_INVALID;
+    }
+    if (a[i].bin)
+      cdb_bind_blob(s, first + i, v, len); /* binary: the parameter's type reads it */
+    else
+      cdb_bind_text(s, first + i, v);
+  }
+  return ASR_OK;
 }
 
 void cdb_arr_reset(cdb_arr *a)
 {
   asr_buf_reset(&a->b);
   a->n = 0;
+  a->bin = a->nulls = a->closed = false;
 }
 
 void cdb_arr_free(cdb_arr *a)
 {
   asr_buf_free(&a->b);
   a->n = 0;
-}
-
-asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n)
-{
-  for (int i = 0; i < n; i++) {
-    const char *v = cdb_arr_done(&a[i]);
-    if (!v) {
-      cdb_reset(s);
-      return ASR_ERR_NOMEM;
-    }
-    cdb_bind_text(s, first + i, v);
-  }
-  return ASR_OK;
+  a->bin = a->nulls = a->closed = false;
 }

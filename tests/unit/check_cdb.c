@@ -1490,7 +1490,8 @@ START_TEST(test_ingest_twice_in_batch)
 }
 END_TEST
 
-/* PostgreSQL's array parameters (the bulk path's): any text, bytea and int64 round-trip. */
+/* PostgreSQL's array parameters (the bulk path's): any text, bytea and int64 (binary, NULLs
+ * among them) round-trip. */
 START_TEST(test_arrays)
 {
   static const char *const texts[] = {
@@ -1515,7 +1516,7 @@ START_TEST(test_arrays)
                    ASR_OK);
   for (i = 0; i < nt; i++)
     cdb_arr_text(&a, texts[i]);
-  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
   for (i = 0; i < nt; i++) {
     ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
     ck_assert(row);
@@ -1534,7 +1535,7 @@ START_TEST(test_arrays)
   for (i = 0; i < nn; i++)
     cdb_arr_i64(&a, nums[i]);
   cdb_arr_opt_i64(&a, false, 5);
-  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
   for (i = 0; i <= nn; i++) {
     ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
     ck_assert(row);
@@ -1547,14 +1548,18 @@ START_TEST(test_arrays)
   cdb_arr_reset(&a);
   ck_assert_int_eq(cdb_prepare(db, 2, "SELECT v FROM unnest(?1::bytea[]) AS u (v)", &s), ASR_OK);
   cdb_arr_bytea(&a, bin, sizeof(bin));
-  cdb_bind_text(s, 1, cdb_arr_done(&a));
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
   ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
   ck_assert(row);
   ck_assert_mem_eq(cdb_col_blob(s, 0, &n), bin, sizeof(bin));
   ck_assert_uint_eq(n, sizeof(bin));
   cdb_reset(s);
   cdb_arr_reset(&a);
-  ck_assert_str_eq(cdb_arr_done(&a), "{}");
+  ck_assert_str_eq(cdb_arr_done(&a, &n), "{}");
+  cdb_arr_reset(&a);
+  cdb_arr_i64(&a, 1); /* kinds mixed: refused */
+  cdb_arr_text(&a, "x");
+  ck_assert_ptr_null(cdb_arr_done(&a, &n));
   cdb_arr_free(&a);
   cdb_close(db);
 }
