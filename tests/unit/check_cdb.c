@@ -1376,6 +1376,13 @@ START_TEST(test_ingest)
     return;
   }
   fx_site(st, t0, &ag);
+  if (_i == CDB_PG) { /* a statement failing mid-batch: nothing kept, the handle goes on */
+    static const char *const bad[] = {"ok", "\xff\xfe"}; /* not UTF-8: PostgreSQL refuses */
+    fx_build(f, "b0", bad, 2, t0, 90);
+    ck_assert_int_eq(cstore_apply(st, &ag, &f->b, now, &res), ASR_ERR_DB);
+    ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices"), 0);
+    ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM batches"), 0);
+  }
   fx_build(f, "b1", keys, 3, t0, 90);
   f->rd[0].page_count = INT64_MAX; /* hostile: kept as sent */
   f->lv[0][0].level = INT64_MAX;
