@@ -608,31 +608,18 @@ static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int6
 {
   const int64_t last = INT64_MAX / 86400 - 1;
   cdb_stmt *s = NULL;
-  bool row = true;
   asr_result r = q_get(st, id, &s);
 
   if (r)
     return r;
-  cdb_bind_i64(s, 1, dev);
-  cdb_bind_i64(s, 2, idx);
-  cdb_bind_i64(s, 3, from < 0 ? 0 : from > last ? last : from);
-  cdb_bind_i64(s, 4, to < 0 ? -1 : to > last ? last : to);
-  while (!r && row) {
-    r = cdb_step(s, "reading levels", &row);
-    if (r || !row)
-      break;
-    cstore_rp_level l = {.day = cdb_col_i64(s, 0),
-                         .has_level = !cdb_col_null(s, 1),
-                         .level = cdb_col_i64(s, 1),
-                         .has_max = !cdb_col_null(s, 2),
-                         .max = cdb_col_i64(s, 2),
-                         .has_percent = !cdb_col_null(s, 3),
-                         .percent = (int)cdb_col_i64(s, 3)};
-    if (cb(&l, ctx))
-      break;
-  }
-  cdb_reset(s);
-  return r;
+  return cstore_rp_levels_walk(st, s, dev, idx,
+                               from < 0      ? 0
+                               : from > last ? last
+                                             : from,
+                               to < 0      ? -1
+                               : to > last ? last
+                                           : to,
+                               cb, ctx);
 }
 
 asr_result cstore_series_levels_raw(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
