@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/csiteconf.h"
 #include "central/cstore.h"
 #include "central/cstore_conf.h"
@@ -35,7 +36,7 @@ static void setup(void)
 
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_csiteconf.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
   ck_assert_int_eq(asr_fmt(in_path, sizeof(in_path), "%s/stdin", dir), ASR_OK);
   ck_assert_msg(cstore_open(db_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", NULL, T0, token, sizeof(token)),
@@ -349,17 +350,19 @@ static Suite *suite(void)
   tcase_add_test(t, test_site_and_agent_values);
   tcase_add_test(t, test_secrets_only_from_stdin);
   tcase_add_test(t, test_checked_with_each_agent);
-  tcase_add_test(t, test_store);
+  TESTDB_SQLITE_TEST(t, test_store, "runs step 11's SQLite text through cstore_sqlite()");
   tcase_add_test(t, test_report_cleaned);
   suite_add_tcase(s, t);
   return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   SRunner *r = srunner_create(suite());
   int failed;
 
+  (void)argc;
+  testdb_main(argv);
   srunner_run_all(r, CK_NORMAL);
   failed = srunner_ntests_failed(r);
   srunner_free(r);
