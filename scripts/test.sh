@@ -87,7 +87,8 @@ echo "== fuzzing the untrusted paths (15 s a target; scripts/fuzz.sh SECONDS for
 sh "$top/scripts/fuzz.sh" 15 >/tmp/asr-fuzz.log 2>&1 || { tail -30 /tmp/asr-fuzz.log >&2; exit 1; }
 
 echo "== make distcheck"
-(cd _build-gcc && make --quiet distcheck >/dev/null 2>&1) || {
+# the PostgreSQL pass ran in the gcc build above: not again in the tarball's (~3 minutes)
+(cd _build-gcc && ASR_PG_PASS=off make --quiet distcheck >/dev/null 2>&1) || {
   echo "make distcheck failed; rerun 'make distcheck' in _build-gcc for details" >&2; exit 1; }
 summary() { sed -n "s/^# $1: *//p" _build-gcc/test-suite.log; }
 vm=0
