@@ -348,7 +348,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_site_and_agent_values);
   tcase_add_test(t, test_secrets_only_from_stdin);
   tcase_add_test(t, test_checked_with_each_agent);
-  TESTDB_SQLITE_TEST(t, test_store, "runs step 11's SQLite text through cstore_sqlite()");
+  tcase_add_test(t, test_store);
   tcase_add_test(t, test_report_cleaned);
   suite_add_tcase(s, t);
   return s;

@@ -411,9 +411,8 @@ START_TEST(test_scope)
 }
 END_TEST
 
-/* Rows of the tables a sign-in touches, read by a connection of its own (SQLite only: this
- * suite runs on a SQLite file; the portal's statements on PostgreSQL are check_cdb's
- * test_portal). */
+/* Rows of the tables a sign-in touches, read by a connection of its own (either backend:
+ * tests/unit/testdb.h). */
 static void table_counts(int64_t out[5])
 {
   static const char *const q[] = {
