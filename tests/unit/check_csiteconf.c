@@ -356,11 +356,12 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-  SRunner *r = srunner_create(suite());
+  SRunner *r;
   int failed;
 
   (void)argc;
-  testdb_main(argv);
+  testdb_main(argv); /* before the suite: it asks testdb_pg() */
+  r = srunner_create(suite());
   srunner_run_all(r, CK_NORMAL);
   failed = srunner_ntests_failed(r);
   srunner_free(r);

@@ -677,11 +677,12 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-  SRunner *sr = srunner_create(suite());
+  SRunner *sr;
   int failed;
 
   (void)argc;
-  testdb_main(argv);
+  testdb_main(argv); /* before the suite: it asks testdb_pg() */
+  sr = srunner_create(suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);

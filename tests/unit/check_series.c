@@ -322,12 +322,13 @@ static char *dump(cstore *st, const char *sql)
   return t.s ? t.s : strdup("");
 }
 
+/* The first column of sql's first row (either backend). */
 static int64_t count(cstore *st, const char *sql)
 {
-  char *s = dump(st, sql);
-  int64_t n = strtoll(s, NULL, 10);
+  int64_t n = 0;
 
-  free(s);
+  ck_assert_msg(cdb_query_i64(st->db, sql, "a test's count", &n, NULL) == ASR_OK, "%s: %s", sql,
+                cstore_errmsg(st));
   return n;
 }
 
@@ -839,7 +840,10 @@ static Suite *series_suite(void)
   tcase_add_test(tc, test_codec);
   TESTDB_SQLITE_TEST(tc, test_codec_hostile, "reads supply_series through cstore_sqlite()");
   TESTDB_SQLITE_TEST(tc, test_rollup_exact, "reads the series through cstore_sqlite()");
-  tcase_add_loop_test(tc, test_engine_state_equals_recompute, 0, 2);
+  if (!testdb_pg())
+    tcase_add_loop_test(tc, test_engine_state_equals_recompute, 0, 2);
+  else
+    testdb_skip("test_engine_state_equals_recompute", "compares rows read through cstore_sqlite()");
   tcase_add_test(tc, test_retention);
   TESTDB_SQLITE_TEST(tc, test_migrate_13, "a SQLite schema 9 (PRAGMA user_version)");
   suite_add_tcase(s, tc);
@@ -848,11 +852,12 @@ static Suite *series_suite(void)
 
 int main(int argc, char **argv)
 {
-  SRunner *sr = srunner_create(series_suite());
+  SRunner *sr;
   int failed;
 
   (void)argc;
-  testdb_main(argv);
+  testdb_main(argv); /* before the suite: it asks testdb_pg() */
+  sr = srunner_create(series_suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
