@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/ccli.h"
 #include "central/ccli_ct.h"
 #include "central/ccli_meters.h"
@@ -36,7 +37,7 @@ static void setup(void)
 {
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_central.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void teardown(void)
@@ -1105,7 +1106,7 @@ static int open_close(const char *path)
   return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("central");
   TCase *tc = tcase_create("core");
@@ -1114,11 +1115,13 @@ int main(void)
 
   if (getenv("CHECK_CENTRAL_OPEN_CLOSE"))
     return open_close(getenv("CHECK_CENTRAL_OPEN_CLOSE"));
+  (void)argc;
+  testdb_main(argv);
   asr_log_set_level(ASR_LOG_ERR);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_open_schema_mode);
-  tcase_add_test(tc, test_handles_keep_locks);
+  TESTDB_SQLITE_TEST(tc, test_open_schema_mode, "the database file's mode and user_version");
+  TESTDB_SQLITE_TEST(tc, test_handles_keep_locks, "SQLite's POSIX locks across handles");
   tcase_add_test(tc, test_site_add);
   tcase_add_test(tc, test_enroll);
   tcase_add_test(tc, test_ingest_valid_and_duplicate);

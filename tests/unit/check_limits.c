@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/budget.h"
 #include "central/connguard.h"
 #include "central/cstore.h"
@@ -48,7 +49,7 @@ static void setup(void)
 {
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_limits.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void teardown(void)
@@ -673,13 +674,15 @@ START_TEST(test_server_limits)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("limits");
   TCase *tc = tcase_create("core");
   SRunner *sr;
   int failed;
 
+  (void)argc;
+  testdb_main(argv);
   asr_log_set_level(ASR_LOG_ERR);
   ingest_init();
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -688,7 +691,7 @@ int main(void)
   tcase_add_test(tc, test_batch_bounds);
   tcase_add_test(tc, test_batch_memory);
   tcase_add_test(tc, test_tokens);
-  tcase_add_test(tc, test_tokens_migration);
+  TESTDB_SQLITE_TEST(tc, test_tokens_migration, "a SQLite database of schema 2");
   tcase_add_test(tc, test_connguard);
   tcase_add_test(tc, test_pagepool);
   tcase_add_test(tc, test_tls_priorities);
