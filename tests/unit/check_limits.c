@@ -400,12 +400,13 @@ START_TEST(test_decode_parts)
 
   /* a refused device (named by its key) takes its reading along; a reading that is not an
    * object is refused alone; a refused reading's levels do not stick to the next one */
-  ck_assert_int_eq(decode(HEAD "\"devices\":[{\"key\":\"serial:A\",\"supplies\":7},"
-                               "{\"key\":\"serial:B\"}],\"readings\":[{\"device\":0,\"t\":1},"
-                               "{\"device\":1,\"t\":-1,\"levels\":[[1,2,3,4]]},{\"device\":1,"
-                               "\"t\":2},17]}",
-                          &doc, err, sizeof(err)),
-                   ASR_OK);
+  ck_assert_int_eq(
+      decode(HEAD "\"devices\":[{\"key\":\"serial:A\",\"supplies\":7},"
+                  "{\"key\":\"serial:B\"}],\"readings\":[{\"device\":0,\"t\":1},"
+                  "{\"device\":1,\"t\":3,\"levels\":[[1,2,3,4]],\"meters\":5},{\"device\":1,"
+                  "\"t\":2},17]}",
+             &doc, err, sizeof(err)),
+      ASR_OK);
   b = ingest_doc_batch(doc);
   ck_assert_int_eq(b->devices_refused, 1);
   ck_assert_str_eq(b->refused[0].device, "serial:A");
