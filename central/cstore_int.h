@@ -59,7 +59,9 @@ enum {
   CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
   CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
   CSTORE_SLOTS_SERIES = CSTORE_SLOTS_ALERTS + 16,          /* cstore_series.c */
-  CSTORE_SLOTS_END = CSTORE_SLOTS_SERIES + 16
+  CSTORE_SLOTS_CONF = CSTORE_SLOTS_SERIES + 16,            /* cstore_conf.c */
+  CSTORE_SLOTS_PORTAL = CSTORE_SLOTS_CONF + 24,            /* cstore_portal.c */
+  CSTORE_SLOTS_END = CSTORE_SLOTS_PORTAL + 40
 };
 
 struct cstore {
@@ -110,7 +112,7 @@ asr_result cstore_site_exists(cstore *st, const char *site);
 /* Binds dev, idx, from, to to ?1..?4 of the day query s (columns day, level, max,
  * percent), runs it, a cstore_rp_level per row to cb until cb returns non-zero, then resets
  * s (cstore_rp.c: the daily levels' and the series' readers share it). */
-asr_result cstore_rp_levels_walk(cstore *st, sqlite3_stmt *s, int64_t dev, int32_t idx,
-                                 int64_t from, int64_t to, cstore_rp_level_cb cb, void *ctx);
+asr_result cstore_rp_levels_walk(cstore *st, cdb_stmt *s, int64_t dev, int32_t idx, int64_t from,
+                                 int64_t to, cstore_rp_level_cb cb, void *ctx);
 
 #endif
