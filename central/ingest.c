@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/clock.h"
@@ -1407,8 +1408,8 @@ static asr_result decode_parts(vctx *v, const char *json, size_t len, const char
   return check_batch_parts(v, doc->root, json, agent_id);
 }
 
-/* Parses the whole document and checks it. */
-static asr_result decode_whole(vctx *v, const char *json, size_t len, const char *agent_id)
+/* Parses the whole document with jansson and checks it. */
+static asr_result decode_tree(vctx *v, const char *json, size_t len, const char *agent_id)
 {
   json_error_t jerr;
 
@@ -1421,6 +1422,32 @@ static asr_result decode_whole(vctx *v, const char *json, size_t len, const char
   if (!json_is_object(v->doc->root))
     return bad(v, "body: not a JSON object");
   return check_batch(v, v->doc->root, agent_id);
+}
+
+#define WHOLE_GATE_MIN ((size_t)1 << 20) /* a text this long is decoded whole one at a time */
+#define WHOLE_WAIT_S 3                   /* ... waiting this long for the one before */
+
+static pthread_mutex_t whole_gate = PTHREAD_MUTEX_INITIALIZER;
+
+/* Parses the whole document and checks it. A long text decoded whole (one the agents never
+ * send: decoding part by part did not take it) builds jansson's tree of all of it, about
+ * 15 times the text, so such texts take turns: ASR_ERR_TIMEOUT (busy) when the one before
+ * holds the gate past WHOLE_WAIT_S. */
+static asr_result decode_whole(vctx *v, const char *json, size_t len, const char *agent_id)
+{
+  struct timespec until;
+  asr_result r;
+
+  if (len < WHOLE_GATE_MIN)
+    return decode_tree(v, json, len, agent_id);
+  if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+    return ASR_ERR_TIMEOUT;
+  until.tv_sec += WHOLE_WAIT_S;
+  if (pthread_mutex_timedlock(&whole_gate, &until) != 0)
+    return ASR_ERR_TIMEOUT;
+  r = decode_tree(v, json, len, agent_id);
+  pthread_mutex_unlock(&whole_gate);
+  return r;
 }
 
 asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
@@ -1650,6 +1677,13 @@ static void log_problems(const cstore_agent *agent, const cstore_batch *b,
             b->batch_id, agent->id);
 }
 
+/* 503 with Retry-After: nothing stored, the agent retries later. */
+static int answer_busy(ingest_answer *ans)
+{
+  ans->retry_after = 5;
+  return answer_error(ans, 503, "busy: the batch was not stored, retry later");
+}
+
 static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
                        ingest_answer *ans)
 {
@@ -1658,10 +1692,8 @@ static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch
   int bad;
   asr_result r = cstore_apply(st, agent, b, now, &res);
 
-  if (r == ASR_ERR_DB_LOCKED) {
-    ans->retry_after = 5;
-    return answer_error(ans, 503, "busy: the batch was not stored, retry later");
-  }
+  if (r == ASR_ERR_DB_LOCKED)
+    return answer_busy(ans);
   if (r) {
     asr_log(ASR_LOG_ERR, "batch %s: %s", b->batch_id, cstore_errmsg(st));
     return answer_error(ans, 500, "internal error: the batch was not stored");
@@ -1701,6 +1733,8 @@ static int decode_and_store(cstore *st, const cstore_agent *agent, uint8_t **jso
     status = OVER_MEMORY;
   else if (r == ASR_ERR_NOMEM)
     status = answer_error(ans, 503, "out of memory");
+  else if (r == ASR_ERR_TIMEOUT)
+    status = answer_busy(ans);
   else if (r == ASR_ERR_TOO_LARGE)
     status = answer_error(ans, 413, "%s", err);
   else if (r)
