@@ -232,9 +232,13 @@ int ingest_check_headers(cstore *st, const ingest_request *req, int64_t content_
 
 typedef struct pool_chunk pool_chunk;
 
+/* The turn of the documents decoded whole (decode_whole). */
+static pthread_mutex_t whole_gate = PTHREAD_MUTEX_INITIALIZER;
+
 struct ingest_doc {
   json_t *root;
   pool_chunk *pool; /* strings of the parts decoded one at a time */
+  bool gated;       /* decoded whole: holds the turn (whole_gate) until freed */
   cstore_batch batch;
   cstore_supply_meta *supplies; /* all devices' supplies */
   cstore_level *levels;         /* all readings' levels */
@@ -1427,17 +1431,13 @@ static asr_result decode_tree(vctx *v, const char *json, size_t len, const char 
 #define WHOLE_GATE_MIN ((size_t)1 << 20) /* a text this long is decoded whole one at a time */
 #define WHOLE_WAIT_S 3                   /* ... waiting this long for the one before */
 
-static pthread_mutex_t whole_gate = PTHREAD_MUTEX_INITIALIZER;
-
 /* Parses the whole document and checks it. A long text decoded whole (one the agents never
  * send: decoding part by part did not take it) builds jansson's tree of all of it, about
- * 15 times the text, so such texts take turns: ASR_ERR_TIMEOUT (busy) when the one before
- * holds the gate past WHOLE_WAIT_S. */
+ * 15 times the text, so such documents take turns, each holding the gate until it is
+ * freed (stored): ASR_ERR_TIMEOUT (busy) when the one before holds it past WHOLE_WAIT_S. */
 static asr_result decode_whole(vctx *v, const char *json, size_t len, const char *agent_id)
 {
   struct timespec until;
-  asr_result r;
-
   if (len < WHOLE_GATE_MIN)
     return decode_tree(v, json, len, agent_id);
   if (clock_gettime(CLOCK_REALTIME, &until) != 0)
@@ -1445,9 +1445,8 @@ static asr_result decode_whole(vctx *v, const char *json, size_t len, const char
   until.tv_sec += WHOLE_WAIT_S;
   if (pthread_mutex_timedlock(&whole_gate, &until) != 0)
     return ASR_ERR_TIMEOUT;
-  r = decode_tree(v, json, len, agent_id);
-  pthread_mutex_unlock(&whole_gate);
-  return r;
+  v->doc->gated = true;
+  return decode_tree(v, json, len, agent_id);
 }
 
 asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
@@ -1518,6 +1517,8 @@ void ingest_doc_free(ingest_doc *doc)
     budget_free_block(doc->pool);
     doc->pool = next;
   }
+  if (doc->gated)
+    pthread_mutex_unlock(&whole_gate);
   free(doc);
 }
 
