@@ -1438,6 +1438,7 @@ static asr_result decode_tree(vctx *v, const char *json, size_t len, const char 
 static asr_result decode_whole(vctx *v, const char *json, size_t len, const char *agent_id)
 {
   struct timespec until;
+
   if (len < WHOLE_GATE_MIN)
     return decode_tree(v, json, len, agent_id);
   if (clock_gettime(CLOCK_REALTIME, &until) != 0)
