@@ -6,11 +6,13 @@
  * event), and the batch request that chains them.
  *
  * The schema check converts the JSON document into the plain arrays of a cstore_batch
- * (strings point into the document) in one pass. A fault in the batch's frame (protocol,
- * ids, the arrays themselves) refuses the whole batch with the path of the first bad
- * field. A fault inside one device, reading or event refuses only that part (a device
- * with its readings and events): the rest is stored and the answer lists what was refused
- * and why (issue 10: one printer's data must not hold a site's uploads). */
+ * (strings point into the document or its pool) in one pass; the devices and readings
+ * are decoded one element at a time (see "Decoding part by part"). A fault in the
+ * batch's frame (protocol, ids, the arrays themselves) refuses the whole batch with the
+ * path of the first bad field. A fault inside one device, reading or event refuses only
+ * that part (a device with its readings and events): the rest is stored and the answer
+ * lists what was refused and why (issue 10: one printer's data must not hold a site's
+ * uploads). */
 #include "central/ingest.h"
 
 #include <jansson.h>
