@@ -390,6 +390,16 @@ START_TEST(test_dialect)
                         " blobs BIGINT, PRIMARY KEY (d));"
                         "INSERT INTO c (d) SELECT id FROM a ON CONFLICT DO NOTHING;");
   free(out);
+  /* the tables of a row per level or reading keep their reference on SQLite only */
+  const char *hot = "CREATE TABLE levels (device_id INTEGER NOT NULL REFERENCES devices(id)"
+                    " ON DELETE CASCADE, t INTEGER);"
+                    "CREATE TABLE events (device_id INTEGER NOT NULL REFERENCES devices(id)"
+                    " ON DELETE CASCADE);";
+  ck_assert_int_eq(cdb_dialect_pg(hot, &out), ASR_OK);
+  ck_assert_str_eq(out, "CREATE TABLE levels (device_id BIGINT NOT NULL, t BIGINT);"
+                        "CREATE TABLE events (device_id BIGINT NOT NULL REFERENCES devices(id)"
+                        " ON DELETE CASCADE);");
+  free(out);
 }
 END_TEST
 
