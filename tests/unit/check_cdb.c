@@ -445,6 +445,53 @@ START_TEST(test_schema)
 }
 END_TEST
 
+/* A PostgreSQL database made by an earlier asr-central (schema steps 1..k, each shipped
+ * version k) is migrated by this one to the latest, and its rows kept (SQLite's twin:
+ * the old-schema tests of check_central and check_series). */
+START_TEST(test_schema_from_each)
+{
+  cdb_opts o = {.slots = 1, .busy_ms = 1000, .password_file = pg_pwfile};
+  size_t n = 0, npg = 0;
+  const asr_sql_step *steps = cstore_schema_steps(&n);
+  const cdb_step_pg *pg = cstore_schema_steps_pg(&npg);
+  char uri[512], err[512];
+  cdb *admin = open_backend(CDB_PG, 1000), *db = NULL;
+  int64_t v = 0;
+
+  if (!admin) {
+    fprintf(stderr, "check_cdb: test_schema_from_each: PostgreSQL skipped\n");
+    return;
+  }
+  for (size_t k = 1; k < n; k++) {
+    ck_assert_int_eq(cdb_exec(admin, "DROP DATABASE IF EXISTS asr_from", "dropping"), ASR_OK);
+    ck_assert_int_eq(cdb_exec(admin, "CREATE DATABASE asr_from", "creating"), ASR_OK);
+    ck_assert_int_eq(asr_fmt(uri, sizeof(uri), "%s_from", pg_uri), ASR_OK);
+    ck_assert_msg(cdb_open(uri, &o, &db, err, sizeof(err)) == ASR_OK, "%s", err);
+    ck_assert_msg(cdb_migrate(db, steps, k, pg, npg, "asr-central") == ASR_OK, "%s",
+                  cdb_errmsg(db));
+    ck_assert_int_eq(cdb_schema_version(db), steps[k - 1].version);
+    ck_assert_int_eq(
+        cdb_exec(db,
+                 "INSERT INTO sites (name, contact, token, created_at)"
+                 " VALUES ('kept', 'c', 'st_k', 1);"
+                 "INSERT INTO devices (site_id, key) SELECT id, 'serial:K1' FROM sites",
+                 "filling"),
+        ASR_OK);
+    ck_assert_msg(cdb_migrate(db, steps, n, pg, npg, "asr-central") == ASR_OK,
+                  "from version %d: %s", steps[k - 1].version, cdb_errmsg(db));
+    ck_assert_int_eq(cdb_schema_version(db), cstore_schema_latest());
+    ck_assert_int_eq(cdb_query_i64(db,
+                                   "SELECT count(*) FROM devices d JOIN sites s"
+                                   " ON s.id = d.site_id WHERE s.name = 'kept'",
+                                   "counting", &v, NULL),
+                     ASR_OK);
+    ck_assert_int_eq(v, 1);
+    cdb_close(db);
+  }
+  cdb_close(admin);
+}
+END_TEST
+
 /* Opens the store of backend b on a fresh database (PostgreSQL: "asr_<name>"); NULL when
  * PostgreSQL is skipped. */
 static cstore *open_store(int b, const char *name)
@@ -2431,6 +2478,7 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_conf, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_portal, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_request_lock, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_test(tc, test_schema_from_each);
   tcase_add_loop_test(tc, test_scan, CDB_SQLITE, CDB_PG + 1);
   tcase_add_test(tc, test_rp_engine);
   tcase_add_loop_test(tc, test_rp_two_nodes, CDB_SQLITE, CDB_PG + 1);
