@@ -1,0 +1,418 @@
+#!/bin/sh
+# test_central_2nodes.sh: two `asr-central serve` nodes on ONE PostgreSQL database
+# (issue 15, docs/postgresql-backend.md section 5), as a provider runs them behind a load
+# balancer. One cluster started here (tests/pg/pgtmp.sh), nodes A and B on two loopback
+# addresses, a real SMTP sink (aiosmtpd, smtpserver.py).
+#   1. ingest: 8 sites' agents (fleetday.py's fleet: 10 printers x 4 toners, 24 polls a day,
+#      10 days: one batch a site and day) spread over both nodes, two of them sending every
+#      batch to BOTH nodes at once; node A is killed with -9 while a batch is in flight to
+#      it, and its agents retry on B. Every reading is stored exactly once (PostgreSQL's
+#      counts against what the agents sent; no batch answered "stored" twice).
+#   2. the engine's day, `replenish --now` on both nodes at the same moment: one run (one
+#      report, the other finds it done), one order set (no supply ordered twice, one order a
+#      site and contact), rp_state's last day once.
+#   3. both nodes' timers: `serve` on both with a clock 3 s before midnight: the day before
+#      and the new day each run once across the nodes; both flush the outbox at once: every
+#      mail arrives once at the sink, under its outbox key.
+# SKIP (77) when PostgreSQL cannot start; FAIL when the product is wrong.
+# Addresses 127.62.15.1 (A, port 18920), 127.62.15.2 (B, 18921), 127.62.15.3 (SMTP, port
+# 0); PostgreSQL on 127.0.0.1:25620. Run it under the integration lock.
+# ASR_TEST_2NODES_DB=sqlite runs the same on one SQLite file shared by both nodes (the
+# test's own check, before the PostgreSQL backend is there).
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/uplinklib.sh"
+. "$top_srcdir/tests/pg/pgtmp.sh"
+
+uplink_init central_2nodes
+trap 'uplink_cleanup; pgtmp_stop; itest_cleanup' EXIT
+need_central
+need_aiosmtpd
+A=127.62.15.1
+B=127.62.15.2
+PORT_A=18920
+PORT_B=18921
+SMTP_ADDR=127.62.15.3
+PG_PORT=25620
+FROM=asr-central@provider.test
+SITES=8
+PER=10
+DAYS=10
+O="$TMPD/out"
+mkdir -p "$O"
+# day 0 of the fleet: a Monday about 40 days ago (the readings lie in the past: the nodes
+# of part 1 run on the real clock); the first whole calendar week is days 0-6
+DAY0=$(($(date +%s) / 86400 - 40))
+DAY0=$((DAY0 - (DAY0 + 3) % 7))
+ENGINE_DAY=$((DAY0 + DAYS))
+
+if [ "${ASR_TEST_2NODES_DB:-pg}" = sqlite ]; then
+  DBNAME="$TMPD/central.db"
+  set -- --db "$DBNAME"
+  echo "# both nodes on one SQLite file ($DBNAME)"
+else
+  pgtmp_start "$PG_PORT" || skip "PostgreSQL cannot start: $PGTMP_WHY"
+  DBNAME=$PGTMP_URI
+  set -- --db "$PGTMP_URI" --db-password-file "$PGTMP_PWFILE"
+  echo "# PostgreSQL $PGTMP_URI ($PGTMP_DIR)"
+fi
+DBARGS="$*" # the database options of every command (no password in them)
+set --
+
+# sql QUERY: one value (or rows joined by '|') from the shared database
+sql()
+{
+  if [ -n "${PGTMP_URI:-}" ]; then
+    pgtmp_psql -c "$1" 2>>"$O/sql.err"
+  else
+    python3 - "$DBNAME" "$1" 2>>"$O/sql.err" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True, timeout=10)
+for r in c.execute(sys.argv[2]):
+    print('|'.join('' if v is None else str(v) for v in r))
+EOF
+  fi
+}
+
+# central CMD ARGS...: asr-central CMD on the shared database; $O/CMD(.err), RC
+central()
+{
+  _c=$1
+  shift
+  # shellcheck disable=SC2086 # DBARGS holds words on purpose
+  run "$O/$_c" "$O/$_c.err" "$ASR_CENTRAL" "$_c" "$@" $DBARGS
+}
+
+# node_start NAME ADDR PORT [SERVE OPTIONS...]: `serve` on the shared database, its log in
+# $TMPD/run/NAME.log; sets NODE_PID. ASR_TEST_CLOCK from the caller, if any.
+node_start()
+{
+  _n=$1
+  _a=$2
+  _p=$3
+  shift 3
+  # shellcheck disable=SC2086
+  "$ASR_CENTRAL" serve --listen "$_a:$_p" $DBARGS "$@" >>"$TMPD/run/$_n.log" 2>&1 &
+  NODE_PID=$!
+  pid_track "$NODE_PID"
+  if ! wait_port "$_a" "$_p" 150 "$NODE_PID"; then
+    echo "# node $_n did not come up on $_a:$_p"
+    show "$TMPD/run/$_n.log"
+    exit 1
+  fi
+}
+
+# count_in PATTERN FILE...: lines matching PATTERN in all the files
+count_in()
+{
+  _p=$1
+  shift
+  cat "$@" 2>/dev/null | grep -c -- "$_p"
+}
+
+## 0. sites (each queues its contact's registration mail)
+i=0
+while [ $i -lt $SITES ]; do
+  name=$(printf 'site%02d' $i)
+  central site add "$name" --contact "ops@$name.example"
+  tok=$(grep -o 'st_[0-9a-f]\{32\}' "$O/site" | head -n 1)
+  if [ -z "$tok" ]; then
+    not_ok "site add $name on the shared database (exit $RC)"
+    show "$O/site.err"
+    finish
+  fi
+  echo "$name $tok" >>"$TMPD/tokens"
+  i=$((i + 1))
+done
+ok "$SITES sites added on the shared database"
+
+## 1. ingest on both nodes; A killed with -9 while a batch is in flight to it
+node_start a $A $PORT_A --no-replenish
+PID_A=$NODE_PID
+node_start b $B $PORT_B --no-replenish
+PID_B=$NODE_PID
+
+cat >"$TMPD/feed.py" <<'EOF'
+"""Enrols one agent a site (alternately through A and B), then each agent sends its 10
+days, one batch a day, in order: agents 0, 2, 4, 6 to A, 1 and 5 to B, 3 and 7 to both
+at once. A failed send (connection refused or reset, no answer, 5xx, 429) goes to the
+other node, as an agent behind a balancer does. Once a third of the batches are
+acknowledged, node A gets SIGKILL at a moment a batch is in flight to it."""
+import json, os, signal, sys, threading, time
+top, urls, pid_a, tokens, out = sys.argv[1], sys.argv[2:4], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+per, day0, days = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+sys.path.insert(0, os.path.join(top, 'tests', 'load'))
+sys.path.insert(0, os.path.join(top, 'bench'))
+import asrload, fleetday  # noqa: E402
+
+sites = [l.split() for l in open(tokens) if l.strip()]
+creds = []
+for i, (name, token) in enumerate(sites):
+    st, body, _ = asrload.enroll(urls[i % 2], token, None, 'node-%s' % name)
+    if st != 201:
+        sys.exit('enrol %s through %s: %s %s' % (name, urls[i % 2], st, body))
+    creds.append({'agent_id': body['agent_id'], 'secret': body['secret']})
+
+lock = threading.Lock()
+total = len(creds) * days
+st = {'acked': 0, 'inflight_a': 0, 'killed': False, 'killed_inflight': 0, 'failovers': 0,
+      'answers': {}, 'errors': [], 'levels': 0, 'readings': 0}
+deadline = time.time() + 90
+
+
+def post(node, cred, body):
+    h = asrload.signed_headers(cred['agent_id'], cred['secret'], '/v1/batches', body)
+    with lock:
+        if node == 0:
+            st['inflight_a'] += 1
+    try:
+        code, rb, _ = asrload.request(urls[node], None, 'POST', '/v1/batches', body, h)
+    except Exception as e:  # noqa: BLE001 (a killed server fails in several ways)
+        code, rb = 0, str(e)
+    with lock:
+        if node == 0:
+            st['inflight_a'] -= 1
+    return code, rb
+
+
+def note(bid, node, code, rb):
+    with lock:
+        if 200 <= code < 300:
+            s = rb.get('status') if isinstance(rb, dict) else repr(rb)
+            st['answers'].setdefault(bid, []).append('%s:%s' % ('AB'[node], s))
+
+
+def killer():
+    while time.time() < deadline:
+        with lock:
+            if st['acked'] * 3 >= total and st['inflight_a'] > 0:
+                os.kill(pid_a, signal.SIGKILL)
+                st['killed'], st['killed_inflight'] = True, st['inflight_a']
+                return
+        time.sleep(0.002)
+
+
+def agent(i, cred):
+    mode = 'both' if i % 4 == 3 else ('A' if i % 2 == 0 else 'B')
+    for d in range(days):
+        _, body, nlev = fleetday.site_batch((i, cred['agent_id'], per, day0 + d, i * per))
+        bid = '%s-d%07d' % (cred['agent_id'], day0 + d)
+        done = False
+        if mode == 'both':
+            res = [None, None]
+            ths = [threading.Thread(target=lambda k: res.__setitem__(k, post(k, cred, body)),
+                                    args=(k,)) for k in (0, 1)]
+            for t in ths:
+                t.start()
+            for t in ths:
+                t.join()
+            for k in (0, 1):
+                note(bid, k, *res[k])
+            done = any(200 <= r[0] < 300 for r in res)
+        node, attempt = (1 if mode == 'B' else 0), 0
+        while not done and time.time() < deadline:
+            code, rb = post(node, cred, body)
+            note(bid, node, code, rb)
+            if 200 <= code < 300:
+                done = True
+            elif code and code < 500 and code not in (408, 429):
+                with lock:
+                    st['errors'].append('%s: %s %s' % (bid, code, rb))
+                break
+            else:
+                with lock:
+                    st['failovers'] += 1
+                node, attempt = 1 - node, attempt + 1
+                time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        with lock:
+            if done:
+                st['acked'] += 1
+                st['levels'] += nlev
+                st['readings'] += nlev // 4
+            elif len(st['errors']) < 20:
+                st['errors'].append('%s: not acknowledged' % bid)
+
+
+threads = [threading.Thread(target=agent, args=(i, c)) for i, c in enumerate(creds)]
+kt = threading.Thread(target=killer)
+kt.start()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+kt.join()
+expected = {'BC%07d' % g: fleetday.POLLS * days for g in range(len(creds) * per)}
+stored_twice = [b for b, a in st['answers'].items() if sum(x.endswith(':stored') for x in a) > 1]
+json.dump({'batches': total, 'acked': st['acked'], 'levels': st['levels'],
+           'readings': st['readings'], 'killed': st['killed'],
+           'killed_inflight': st['killed_inflight'], 'failovers': st['failovers'],
+           'errors': st['errors'][:10], 'expected': expected, 'stored_twice': stored_twice,
+           'answers': st['answers'],
+           'duplicates': sum(x.endswith(':duplicate') for a in st['answers'].values() for x in a)},
+          open(out, 'w'), indent=1)
+sys.exit(0 if st['acked'] == total and not st['errors'] else 1)
+EOF
+F="$O/feed.json"
+python3 "$TMPD/feed.py" "$top_srcdir" "http://$A:$PORT_A" "http://$B:$PORT_B" "$PID_A" \
+  "$TMPD/tokens" "$F" $PER $DAY0 $DAYS >"$O/feed.log" 2>&1
+FEED_RC=$?
+wait "$PID_A" 2>/dev/null
+A_RC=$?
+pid_untrack "$PID_A"
+if [ ! -s "$F" ]; then
+  not_ok "the agents' feed ran (exit $FEED_RC)"
+  show "$O/feed.log"
+  finish
+fi
+check_status "every batch acknowledged by one node or the other" 0 "$FEED_RC"
+[ "$FEED_RC" = 0 ] || { show "$O/feed.log"; pyjson "$F" 'print(d["errors"]) or 1'; }
+jcheck "node A was killed with a batch in flight to it" "$F" \
+  'd["killed"] and d["killed_inflight"] >= 1'
+check_status "node A died of SIGKILL" 137 "$A_RC"
+jcheck "A's agents retried on B" "$F" 'd["failovers"] >= 1'
+jcheck "the batches sent to both nodes at once: the second answer is a duplicate" "$F" \
+  'd["duplicates"] >= 1'
+jcheck "no batch was answered 'stored' twice" "$F" 'd["stored_twice"] == []'
+check "node B still serves after A's death" kill -0 "$PID_B"
+
+# what the database holds against what the agents sent
+EXP_READINGS=$(pyjson "$F" 'print(d["readings"]) or 1' | head -n 1)
+EXP_LEVELS=$(pyjson "$F" 'print(d["levels"]) or 1' | head -n 1)
+GOT_READINGS=$(sql "SELECT count(*) FROM readings")
+GOT_LEVELS=$(sql "SELECT count(*) FROM levels")
+GOT_NEW=$(sql "SELECT sum(readings_new) FROM batches")
+GOT_BATCHES=$(sql "SELECT count(*) FROM batches")
+echo "# sent $EXP_READINGS readings, $EXP_LEVELS levels; stored $GOT_READINGS readings," \
+  "$GOT_LEVELS levels, $GOT_BATCHES batches"
+check "every reading stored exactly once ($GOT_READINGS of $EXP_READINGS)" \
+  test "$GOT_READINGS" = "$EXP_READINGS"
+check "every level stored exactly once ($GOT_LEVELS of $EXP_LEVELS)" \
+  test "$GOT_LEVELS" = "$EXP_LEVELS"
+check "each batch recorded once ($GOT_BATCHES of $((SITES * DAYS)))" \
+  test "$GOT_BATCHES" = "$((SITES * DAYS))"
+check "each reading counted new by exactly one batch ($GOT_NEW)" test "$GOT_NEW" = "$EXP_READINGS"
+central devices --format json
+python3 - "$F" "$O/devices" >"$O/devices.cmp" 2>&1 <<'EOF'
+import json, sys
+exp = json.load(open(sys.argv[1]))['expected']
+got = {x.get('serial'): x.get('readings') for x in json.load(open(sys.argv[2]))['devices']}
+bad = sorted(s for s in set(exp) | set(got) if exp.get(s) != got.get(s))
+for s in bad[:5]:
+    print('#   %s: sent %s readings, the central has %s' % (s, exp.get(s), got.get(s)))
+sys.exit(1 if bad or not exp else 0)
+EOF
+DEV_RC=$?
+check "devices: each printer has the readings its agent sent, none more" test $DEV_RC = 0
+[ $DEV_RC = 0 ] || show "$O/devices.cmp"
+pid_stop "$PID_B"
+
+## 2. the engine's day: `replenish --now` on both nodes at the same moment
+run_engine()
+{
+  # shellcheck disable=SC2086
+  ASR_TEST_CLOCK=$((ENGINE_DAY * 86400 + 43200)) "$ASR_CENTRAL" replenish --now $DBARGS \
+    --mail-from "$FROM" >"$O/engine.$1" 2>"$O/engine.$1.err"
+  echo $? >"$O/engine.$1.rc"
+}
+run_engine a &
+E1=$!
+run_engine b &
+E2=$!
+wait $E1 $E2
+check "replenish --now on node A: exit 0" test "$(cat "$O/engine.a.rc")" = 0
+check "replenish --now on node B: exit 0" test "$(cat "$O/engine.b.rc")" = 0
+RUNS=$(count_in ' devices, .* orders (' "$O/engine.a" "$O/engine.b")
+check "the day ran once across the nodes ($RUNS reports)" test "$RUNS" = 1
+check "... the other node found it done" \
+  test "$(count_in 'ran already' "$O/engine.a" "$O/engine.b")" = 1
+if [ "$RUNS" != 1 ]; then
+  for f in a a.err b b.err; do show "$O/engine.$f"; done
+fi
+check "rp_state: the last day is the engine's day" \
+  test "$(sql "SELECT v FROM rp_state WHERE k = 'last_day'")" = "$ENGINE_DAY"
+ORDERS=$(sql "SELECT count(*) FROM orders")
+echo "# day $ENGINE_DAY: $ORDERS orders, $(sql "SELECT count(*) FROM order_lines") lines"
+check "the day made orders ($ORDERS)" test "${ORDERS:-0}" -ge 1
+TWICE="SELECT count(*) FROM (SELECT device_id, idx FROM order_lines GROUP BY device_id, idx
+  HAVING count(*) > 1) x"
+check "one order set: no supply ordered twice" test "$(sql "$TWICE")" = 0
+check "one order set: one order a site, contact and day" \
+  test "$(sql "SELECT count(*) FROM (SELECT site_id, contact, day FROM orders
+    GROUP BY site_id, contact, day HAVING count(*) > 1) x")" = 0
+
+## 3. both nodes' timers and outboxes, started 3 s before midnight of the day after next
+MAILDIR="$TMPD/smtp"
+mkdir -p "$MAILDIR"
+"$PY" "$top_srcdir/tests/integration/smtpserver.py" --addr "$SMTP_ADDR" --dir "$MAILDIR" \
+  >>"$TMPD/smtp.log" 2>&1 &
+SMTP_PID=$!
+pid_track $SMTP_PID
+_i=0
+while [ ! -f "$MAILDIR/port" ] && [ $_i -lt 100 ] && kill -0 $SMTP_PID 2>/dev/null; do
+  sleep 0.1
+  _i=$((_i + 1))
+done
+[ -f "$MAILDIR/port" ] || { show "$TMPD/smtp.log"; exit 99; }
+SMTP_URL="smtp://$SMTP_ADDR:$(cat "$MAILDIR/port")"
+D1=$((ENGINE_DAY + 1))
+D2=$((ENGINE_DAY + 2))
+ASR_TEST_CLOCK=$((D2 * 86400 - 3))
+export ASR_TEST_CLOCK
+node_start a2 $A $PORT_A -v --smtp-url "$SMTP_URL" --mail-from "$FROM" --mail-interval 1
+PID_A=$NODE_PID
+node_start b2 $B $PORT_B -v --smtp-url "$SMTP_URL" --mail-from "$FROM" --mail-interval 1
+PID_B=$NODE_PID
+unset ASR_TEST_CLOCK
+LOGS="$TMPD/run/a2.log $TMPD/run/b2.log"
+_i=0
+# shellcheck disable=SC2086 # LOGS holds two names
+while [ $_i -lt 200 ] && [ "$(count_in "replenish: day $D2:" $LOGS)" -lt 1 ]; do
+  sleep 0.1
+  _i=$((_i + 1))
+done
+# both nodes flush the outbox every second: wait until nothing is pending
+_i=0
+while [ $_i -lt 200 ] && [ "$(sql "SELECT count(*) FROM outbox WHERE state = 'pending'")" != 0 ]; do
+  sleep 0.1
+  _i=$((_i + 1))
+done
+sleep 2 # a mail sent twice would arrive now
+pid_stop "$PID_A"
+pid_stop "$PID_B"
+# shellcheck disable=SC2086
+N1=$(count_in "replenish: day $D1:" $LOGS)
+# shellcheck disable=SC2086
+N2=$(count_in "replenish: day $D2:" $LOGS)
+check "the timers: day $D1 ran once across the nodes ($N1 runs logged)" test "$N1" = 1
+check "the timers: day $D2 (at midnight) ran once across the nodes ($N2 runs logged)" \
+  test "$N2" = 1
+[ "$N1$N2" = 11 ] || { show "$TMPD/run/a2.log"; show "$TMPD/run/b2.log"; }
+check "rp_state: the last day is $D2" \
+  test "$(sql "SELECT v FROM rp_state WHERE k = 'last_day'")" = "$D2"
+check "still one order set: no supply ordered twice" test "$(sql "$TWICE")" = 0
+
+# every mail once at the sink, under its outbox key (the Message-ID)
+sql "SELECT key FROM outbox WHERE state = 'sent' ORDER BY key" >"$O/sent.keys"
+PENDING=$(sql "SELECT count(*) FROM outbox WHERE state <> 'sent'")
+check "the outbox is empty: every mail sent ($PENDING not sent)" test "$PENDING" = 0
+"$PY" - "$MAILDIR" "$O/sent.keys" >"$O/mails.cmp" 2>&1 <<'EOF'
+import email, glob, sys
+ids = []
+for f in sorted(glob.glob(sys.argv[1] + '/mail-*.eml')):
+    m = email.message_from_bytes(open(f, 'rb').read())
+    ids.append(m.get('Message-ID', '').strip())
+keys = [k.strip() for k in open(sys.argv[2]) if k.strip()]
+twice = sorted(set(i for i in ids if ids.count(i) > 1))
+missing = [k for k in keys if not any(k in i for i in ids)]
+print('# %d mails at the sink, %d sent in the outbox' % (len(ids), len(keys)))
+for i in twice[:5]:
+    print('#   twice: %s' % i)
+for k in missing[:5]:
+    print('#   never arrived: %s' % k)
+sys.exit(0 if ids and not twice and not missing and len(ids) == len(keys) else 1)
+EOF
+MAIL_RC=$?
+cat "$O/mails.cmp"
+check "every mail arrived once at the sink, one per outbox key" test $MAIL_RC = 0
+check "the registrations and the orders' mails are among them" \
+  test "$(grep -c . "$O/sent.keys")" -ge $((SITES + ORDERS))
+finish
