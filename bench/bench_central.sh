@@ -307,8 +307,8 @@ EOF
 
   # 4 concurrent maximal batches (the bounds of docs/protocol.md) against one node (the
   # second node of pg2 would see the same: each node bounds its own memory)
-  FLOOD_HWM=0
-  IDLE_HWM=0
+  FLOOD_HWM=-1 # not measured
+  IDLE_HWM=-1
   if [ "$FLOOD" = 1 ] && [ "$NODES" = 1 ]; then
     CLOCK=$(date +%s) # the flood's batches are signed with the real time
     node_up "$BACKEND-flood" $A $PORT
@@ -362,8 +362,13 @@ if len(xs) >= 2:
             full + 1, slope, full + 1, at(200) / at(full + 1)))
     else:
         print('         trend from day %d: %+.3f s a day: no growth' % (full + 1, slope))
-print('memory   serve VmHWM %.0f MiB over a day\'s upload; idle %.0f MiB, under 4 concurrent'
-      ' maximal batches %.0f MiB (goal <= 256 MiB); engine %.0f MiB' % (hwm, idle, flood, erss))
+if flood >= 0:
+    print('memory   serve VmHWM %.0f MiB over a day\'s upload; idle %.0f MiB, under 4 concurrent'
+          ' maximal batches %.0f MiB (goal <= 256 MiB); engine %.0f MiB' % (hwm, idle, flood, erss))
+else:
+    print('memory   serve VmHWM %.0f MiB over a day\'s upload (the larger node); 4 maximal'
+          ' batches: not measured here (--no-flood, or two nodes: each bounds its own, see pg);'
+          ' engine %.0f MiB' % (hwm, erss))
 print('database %.0f bytes per printer-day (day 1 to %d); by table and index:' % (per_day, days))
 for name in sorted(tn, key=lambda k: -(tn[k] - t1.get(k, 0))):
     grow = (tn[name] - t1.get(name, 0)) / float(printers * (days - 1))
@@ -387,7 +392,7 @@ json.dump({'backend': backend, 'printers': printers, 'days': days,
            'ingest_s': max(x['seconds'] for x in ing), 'engine1': eng[0],
            'engine_full': eng[full - 1], 'engine_last': eng[-1],
            'engine_max': max(eng[full - 1:]), 'slope': slope, 'serve_mib': hwm,
-           'flood_mib': flood if fl else None,
+           'flood_mib': flood if fl and flood >= 0 else None,
            'flood_stored': '%d/%d' % (fl['stored'], fl['agents']) if fl else None,
            'engine_mib': erss, 'bytes_per_printer_day': per_day},
           open('%s/summary.json' % r, 'w'))
