@@ -159,7 +159,7 @@ typedef struct {
   const cstore_supply_row *supplies;
 } cstore_device_row;
 
-/* The SQLite handle, for the store's other files (central/cstore_conf.c) only. */
+/* The SQLite handle, for the store's files not yet on cdb.h (cstore_series.c) only. */
 void *cstore_sqlite(cstore *st);
 
 /* Opens (creating 0600 if needed) and migrates the database. ASR_ERR_DB_VERSION when

@@ -5,6 +5,7 @@
  * (default: 26000 + pid % 1000); ASR_TEST_PG_URI with PGPASSFILE uses a running server. */
 #include <check.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "central/cdb_int.h"
 #include "central/cmeters.h"
 #include "central/cstore.h"
+#include "central/cstore_conf.h"
 #include "central/cstore_int.h"
+#include "central/cstore_portal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -782,6 +785,464 @@ START_TEST(test_alerts)
 }
 END_TEST
 
+/* ---- cstore_conf.c and cstore_portal.c: what must happen once, on two nodes ---- */
+
+/* Waits until a second connection waits for a row lock (PostgreSQL: one ungranted lock in
+ * pg_locks, up to 10 s); SQLite cannot tell, so it gives the other thread 300 ms. */
+static void other_waits(cstore *st)
+{
+  int64_t n = 0;
+
+  if (cdb_backend(st->db) == CDB_SQLITE) {
+    usleep(300 * 1000);
+    return;
+  }
+  for (int i = 0; i < 1000 && n == 0; i++) {
+    ck_assert_int_eq(cdb_query_i64(st->db, "SELECT count(*) FROM pg_locks WHERE NOT granted",
+                                   "reading the locks", &n, NULL),
+                     ASR_OK);
+    if (n == 0)
+      usleep(10 * 1000);
+  }
+  ck_assert_msg(n > 0, "the other node never waited for the lock");
+}
+
+typedef struct {
+  cstore *st;
+  int64_t site_id, base, version;
+  asr_result r;
+} conf_try;
+
+static void *conf_thread(void *p)
+{
+  conf_try *t = p;
+  cstore_conf_change_t ch = {"log_level", "info", false};
+
+  t->r = cstore_conf_change(t->st, t->site_id, NULL, &ch, 1, "node2", 1795000100, t->base,
+                            &t->version);
+  return NULL;
+}
+
+static int conf_rows(const cstore_conf_audit *a, void *ctx)
+{
+  int *n = ctx;
+
+  if (strcmp(a->key, "community") == 0)
+    ck_assert_str_eq(a->new_ ? a->new_ : "(null)", "(set)");
+  n[a->agent ? 1 : 0]++;
+  return 0;
+}
+
+static int conf_agent_seen(const cstore_conf_agent *a, void *ctx)
+{
+  cstore_conf_agent *out = ctx;
+
+  out->applied = a->applied;
+  out->own = a->own;
+  out->checked_at++; /* counts the rows */
+  return 0;
+}
+
+/* cstore_conf.c alike on both backends: a site's and an agent's values, one version per
+ * site, the audit (a community shown "(set)"), a clear community resealed, the agents'
+ * reports; and a change checked against a version that another node raised meanwhile is
+ * refused, even while that node's transaction is still open (the version's row lock). */
+START_TEST(test_conf)
+{
+  cstore *st = open_store(_i, "conf"), *node2;
+  char token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX], sql[160];
+  const int64_t now = 1795000000;
+  cstore_conf_change_t site_ch[] = {{"log_level", "debug", false}, {"community", "clear", false}};
+  cstore_conf_change_t agent_ch[] = {{"log_level", "warning", false}};
+  cstore_conf_change_t drop[] = {{"log_level", NULL, false}};
+  cstore_conf *c = malloc(sizeof(*c));
+  cstore_conf_agent seen = {0};
+  cstore_agent ag;
+  conf_try t = {0};
+  pthread_t th;
+  int64_t site_id = 0, v = 0, ids[4];
+  size_t n = 0;
+  int rows[2] = {0, 0};
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_conf: PostgreSQL half skipped\n");
+    free(c);
+    return;
+  }
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", now, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_enroll(st, token, "host", "0.1.0", now, &ag, name, sizeof(name)), ASR_OK);
+  ck_assert_int_eq(cstore_conf_site(st, "acme", &site_id), ASR_OK);
+  ck_assert_int_eq(cstore_conf_site(st, "nope", &v), ASR_ERR_NOT_FOUND);
+  ck_assert_msg(cstore_conf_change(st, site_id, NULL, site_ch, 2, "t", now, 0, &v) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(v, 1);
+  node2 = open_again(_i, "conf");
+  ck_assert_msg(cstore_conf_change(node2, site_id, ag.id, agent_ch, 1, "t", now, 1, &v) == ASR_OK,
+                "%s", cstore_errmsg(node2));
+  ck_assert_int_eq(v, 2);
+  /* checked against version 1, but node2 made 2: nothing changes */
+  ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, drop, 1, "t", now, 1, &v),
+                   ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cstore_conf_get(st, site_id, c), ASR_OK);
+  ck_assert_int_eq(c->version, 2);
+  ck_assert_int_eq(c->changed_at, now); /* the caller's clock */
+  ck_assert_uint_eq(c->n, 2);
+  ck_assert_str_eq(c->v[0].key, "community");
+  ck_assert_str_eq(c->v[1].value, "debug");
+  ck_assert_int_eq(cstore_conf_get_agent(node2, site_id, ag.id, c), ASR_OK);
+  ck_assert_uint_eq(c->n, 1);
+  ck_assert_str_eq(c->v[0].value, "warning");
+  ck_assert_int_eq(cstore_conf_history(node2, site_id, NULL, conf_rows, rows), ASR_OK);
+  ck_assert_int_eq(rows[0], 2);
+  ck_assert_int_eq(rows[1], 1);
+  rows[0] = rows[1] = 0;
+  ck_assert_int_eq(cstore_conf_history(node2, site_id, "ag_other", conf_rows, rows), ASR_OK);
+  ck_assert_int_eq(rows[0] + rows[1], 2);
+
+  /* node 1 is raising the version (its transaction open); node 2 checked against 2 */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "UPDATE site_config_version SET version = version + 1"
+                           " WHERE site_id = %lld",
+                           (long long)site_id),
+                   ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db, sql, "raising the version"), ASR_OK);
+  t = (conf_try){.st = node2, .site_id = site_id, .base = 2};
+  ck_assert_int_eq(pthread_create(&th, NULL, conf_thread, &t), 0);
+  other_waits(st);
+  ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
+  ck_assert_int_eq(pthread_join(th, NULL), 0);
+  ck_assert_int_eq(t.r, ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cstore_conf_get(node2, site_id, c), ASR_OK);
+  ck_assert_int_eq(c->version, 3);
+  ck_assert_str_eq(c->v[1].value, "debug");
+
+  /* the community kept in clear is found and sealed, no new version */
+  ck_assert_int_eq(cstore_conf_clear_sites(node2, ids, 4, &n), ASR_OK);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(ids[0], site_id);
+  ck_assert_int_eq(cstore_conf_reseal(st, site_id, "community", "g1:00"), ASR_OK);
+  ck_assert_int_eq(cstore_conf_clear_sites(node2, ids, 4, &n), ASR_OK);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_int_eq(cstore_conf_get(node2, site_id, c), ASR_OK);
+  ck_assert_int_eq(c->version, 3);
+  ck_assert(c->v[0].sealed);
+  /* keys removed: the site's and the agent's own */
+  ck_assert_int_eq(cstore_conf_change(node2, site_id, NULL, drop, 1, "t", now, 3, &v), ASR_OK);
+  ck_assert_int_eq(cstore_conf_change(st, site_id, ag.id, drop, 1, "t", now, 4, &v), ASR_OK);
+  ck_assert_int_eq(v, 5);
+  ck_assert_int_eq(cstore_conf_get(st, site_id, c), ASR_OK);
+  ck_assert_uint_eq(c->n, 1);
+  ck_assert_int_eq(cstore_conf_get_agent(node2, site_id, ag.id, c), ASR_OK);
+  ck_assert_uint_eq(c->n, 0);
+  rows[0] = rows[1] = 0;
+  ck_assert_int_eq(cstore_conf_history(node2, site_id, NULL, conf_rows, rows), ASR_OK);
+  ck_assert_int_eq(rows[0], 3);
+  ck_assert_int_eq(rows[1], 2);
+
+  ck_assert_int_eq(cstore_conf_agent_report(st, ag.id, 3, NULL, 0, now), ASR_OK);
+  ck_assert_int_eq(cstore_conf_agent_report(st, ag.id, 3, "bad", 3, now + 1), ASR_OK);
+  ck_assert_int_eq(cstore_conf_agents(node2, site_id, NULL, conf_agent_seen, &seen), ASR_OK);
+  ck_assert_int_eq(seen.checked_at, 1);
+  ck_assert_int_eq(seen.applied, 3);
+  ck_assert_int_eq(seen.own, 0);
+  ck_assert_int_eq(cstore_agent_lock_out(st, ag.id, false, now, &(cstore_lockout){0}), ASR_OK);
+  seen.checked_at = 0;
+  ck_assert_int_eq(cstore_conf_agents(node2, site_id, NULL, conf_agent_seen, &seen), ASR_OK);
+  ck_assert_int_eq(seen.checked_at, 0); /* revoked: listed only when asked for */
+  ck_assert_int_eq(cstore_conf_agents(node2, site_id, ag.id, conf_agent_seen, &seen), ASR_OK);
+  ck_assert_int_eq(seen.checked_at, 1);
+  cstore_close(node2);
+  cstore_close(st);
+  free(c);
+}
+END_TEST
+
+typedef struct {
+  cstore *st;
+  const char *hash;
+  asr_result r;
+  cportal_link_state state;
+  char email[CPORTAL_EMAIL_MAX];
+} link_try;
+
+static void *link_thread(void *p)
+{
+  link_try *t = p;
+
+  t->r = cportal_link_use(t->st, t->hash, 1795000010, &t->state, t->email, sizeof(t->email));
+  return NULL;
+}
+
+/* Node 1 uses link hash inside a transaction while node 2 tries it at once; node 1 then
+ * commits (or rolls back): node 2's answer. */
+static link_try link_race(cstore *st, cstore *node2, const char *hash, bool commit)
+{
+  link_try t = {.st = node2, .hash = hash};
+  cportal_link_state state;
+  char email[CPORTAL_EMAIL_MAX];
+  pthread_t th;
+
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cportal_link_use(st, hash, 1795000010, &state, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(state, CPORTAL_LINK_OK);
+  ck_assert_int_eq(pthread_create(&th, NULL, link_thread, &t), 0);
+  other_waits(st);
+  if (commit)
+    ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
+  else
+    cstore_tx_rollback(st);
+  ck_assert_int_eq(pthread_join(th, NULL), 0);
+  return t;
+}
+
+static int staff_seen(const cportal_staff *a, void *ctx)
+{
+  cportal_staff *out = ctx;
+
+  ck_assert_str_eq(a->name, "ann");
+  out->sessions = a->sessions;
+  out->token = a->token;
+  out->id++; /* counts the rows */
+  return 0;
+}
+
+static int count_audit(const cportal_audit_row *a, void *ctx)
+{
+  (void)a;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int count_site(const char *site, void *ctx)
+{
+  ck_assert_str_eq(site, "acme");
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int request_seen(const cportal_request *q, void *ctx)
+{
+  cportal_request *out = ctx;
+
+  ck_assert_str_eq(q->site, "acme");
+  ck_assert_str_eq(q->serial, "S1");
+  ck_assert_ptr_null(q->new_name);
+  out->quantity = q->quantity;
+  out->order_id = q->order_id;
+  out->id++; /* counts the rows */
+  return 0;
+}
+
+#define H(c) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde" c
+
+/* cstore_portal.c alike on both backends, with two handles = two nodes: a one-time link
+ * works once (also when both nodes use it at once), an ended or expired session and a
+ * revoked token are refused on the other node, the throttle counts across nodes; staff,
+ * audit, a customer's scope and requests (RETURNING id, a decision taken once). */
+START_TEST(test_portal)
+{
+  cstore *st = open_store(_i, "portal"), *node2;
+  char token[CSTORE_TOKEN_LEN + 1], email[CPORTAL_EMAIL_MAX], name[64], hash[128];
+  const int64_t now = 1795000000;
+  cportal_link_state ls;
+  cportal_session se = {.staff_id = 0, .created_at = now, .expires_at = now + 3600}, got;
+  cportal_session_state ss;
+  cportal_staff staff = {0};
+  cportal_contact ct;
+  cportal_request rq = {.kind = "toner", .email = "Ops@Example.org", .quantity = 2}, seen = {0};
+  link_try t;
+  bool ok = false;
+  int64_t staff_id = 0, id = 0, dev = 0, contact = 0;
+  int n = 0;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_portal: PostgreSQL half skipped\n");
+    return;
+  }
+  node2 = open_again(_i, "portal");
+  /* staff and their API tokens */
+  ck_assert_msg(cportal_staff_add(st, "ann", "$scrypt$x", now) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cportal_staff_add(node2, "ann", "$scrypt$y", now), ASR_ERR_INVALID);
+  ck_assert_int_eq(cportal_staff_password(node2, "ann", "$scrypt$z", now + 1), ASR_OK);
+  ck_assert_int_eq(cportal_staff_password(node2, "bob", "$scrypt$z", now + 1), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(cportal_staff_get(st, "ann", &staff_id, hash, sizeof(hash)), ASR_OK);
+  ck_assert_str_eq(hash, "$scrypt$z");
+  ck_assert_int_eq(cportal_token_set(st, staff_id, H("t"), now), ASR_OK);
+  ck_assert_int_eq(cportal_token_staff(node2, H("t"), now + 100, &id, name, sizeof(name)), ASR_OK);
+  ck_assert_int_eq(id, staff_id);
+  ck_assert_str_eq(name, "ann");
+  ck_assert_int_eq(cportal_staff_foreach(node2, now, staff_seen, &staff), ASR_OK);
+  ck_assert(staff.token);
+  staff.id = 0;
+  ck_assert_int_eq(cportal_token_revoke(st, "ann"), ASR_OK);
+  ck_assert_int_eq(cportal_token_staff(node2, H("t"), now + 200, &id, name, sizeof(name)),
+                   ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(cportal_token_revoke(st, "ann"), ASR_ERR_NOT_FOUND);
+
+  /* one-time links */
+  ck_assert_int_eq(cportal_link_add(st, H("1"), "ops@example.org", now, now + 900), ASR_OK);
+  ck_assert_int_eq(cportal_link_use(node2, H("1"), now + 5, &ls, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(ls, CPORTAL_LINK_OK);
+  ck_assert_str_eq(email, "ops@example.org");
+  ck_assert_int_eq(cportal_link_use(st, H("1"), now + 6, &ls, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(ls, CPORTAL_LINK_USED);
+  ck_assert_str_eq(email, "");
+  ck_assert_int_eq(cportal_link_add(st, H("2"), "ops@example.org", now, now + 10), ASR_OK);
+  ck_assert_int_eq(cportal_link_use(node2, H("2"), now + 10, &ls, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(ls, CPORTAL_LINK_EXPIRED);
+  ck_assert_int_eq(cportal_link_use(node2, H("x"), now, &ls, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(ls, CPORTAL_LINK_UNKNOWN);
+  /* both nodes at once: node 2 waits for node 1's row lock, then finds the link used */
+  ck_assert_int_eq(cportal_link_add(st, H("3"), "ops@example.org", now, now + 900), ASR_OK);
+  t = link_race(st, node2, H("3"), true);
+  ck_assert_msg(t.r == ASR_OK, "%s", cstore_errmsg(node2));
+  ck_assert_int_eq(t.state, CPORTAL_LINK_USED);
+  ck_assert_str_eq(t.email, "");
+  /* node 1's use rolled back: node 2's, which waited, is the one */
+  ck_assert_int_eq(cportal_link_add(st, H("4"), "ops@example.org", now, now + 900), ASR_OK);
+  t = link_race(st, node2, H("4"), false);
+  ck_assert_int_eq(t.r, ASR_OK);
+  ck_assert_int_eq(t.state, CPORTAL_LINK_OK);
+  ck_assert_str_eq(t.email, "ops@example.org");
+  ck_assert_int_eq(cportal_link_use(st, H("4"), now + 20, &ls, email, sizeof(email)), ASR_OK);
+  ck_assert_int_eq(ls, CPORTAL_LINK_USED);
+
+  /* sessions: the CSRF token read on the other node; an end on one is an end on both */
+  ck_assert_int_eq(asr_strlcpy(se.who, "ops@example.org", sizeof(se.who)), ASR_OK);
+  ck_assert_int_eq(asr_strlcpy(se.csrf, H("c"), sizeof(se.csrf)), ASR_OK);
+  se.seen_at = now;
+  ck_assert_int_eq(cportal_session_add(st, H("s"), &se), ASR_OK);
+  ck_assert_int_eq(cportal_session_get(node2, H("s"), now + 120, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_OK);
+  ck_assert_str_eq(got.csrf, H("c"));
+  ck_assert_str_eq(got.who, "ops@example.org");
+  ck_assert_int_eq(got.staff_id, 0);
+  ck_assert_int_eq(cportal_session_get(st, H("s"), now + 130, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(got.seen_at, now + 120); /* node 2 recorded the request */
+  ck_assert_int_eq(cportal_session_end(st, H("s")), ASR_OK);
+  ck_assert_int_eq(cportal_session_get(node2, H("s"), now + 140, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_UNKNOWN);
+  /* expired on node 2: deleted, so unknown on node 1 */
+  ck_assert_int_eq(cportal_session_add(st, H("e"), &se), ASR_OK);
+  ck_assert_int_eq(cportal_session_get(node2, H("e"), now + 3600, 7200, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_EXPIRED);
+  ck_assert_int_eq(cportal_session_get(st, H("e"), now + 10, 7200, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_UNKNOWN);
+  ck_assert_int_eq(cportal_session_add(st, H("i"), &se), ASR_OK);
+  ck_assert_int_eq(cportal_session_get(node2, H("i"), now + 1800, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_IDLE);
+  /* a staff session ends with its account, removed on the other node */
+  se = (cportal_session){
+      .staff_id = staff_id, .created_at = now, .seen_at = now, .expires_at = now + 3600};
+  ck_assert_int_eq(asr_strlcpy(se.csrf, H("d"), sizeof(se.csrf)), ASR_OK);
+  ck_assert_int_eq(cportal_session_add(st, H("f"), &se), ASR_OK);
+  ck_assert_int_eq(cportal_staff_foreach(node2, now, staff_seen, &staff), ASR_OK);
+  ck_assert_int_eq(staff.id, 1);
+  ck_assert_int_eq(staff.sessions, 1);
+  ck_assert(!staff.token); /* a boolean column, as 1/0 on both */
+  ck_assert_int_eq(cportal_session_get(node2, H("f"), now + 1, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_OK);
+  ck_assert_str_eq(got.who, "ann");
+  ck_assert_int_eq(cportal_staff_remove(node2, "ann"), ASR_OK);
+  ck_assert_int_eq(cportal_session_get(st, H("f"), now + 2, 1800, &got, &ss), ASR_OK);
+  ck_assert_int_eq(ss, CPORTAL_SESSION_UNKNOWN);
+  ck_assert_int_eq(cportal_staff_remove(st, "ann"), ASR_ERR_NOT_FOUND);
+
+  /* the throttle: attempts on both nodes count together; a new window later */
+  ck_assert_int_eq(cportal_throttle(st, "ip:127.0.0.1", now, 60, 2, &ok), ASR_OK);
+  ck_assert(ok);
+  ck_assert_int_eq(cportal_throttle(node2, "ip:127.0.0.1", now + 1, 60, 2, &ok), ASR_OK);
+  ck_assert(ok);
+  ck_assert_int_eq(cportal_throttle(st, "ip:127.0.0.1", now + 2, 60, 2, &ok), ASR_OK);
+  ck_assert(!ok);
+  ck_assert_int_eq(cportal_throttle(node2, "ip:127.0.0.1", now + 60, 60, 2, &ok), ASR_OK);
+  ck_assert(ok);
+
+  /* the audit: all, or one actor's */
+  ck_assert_int_eq(cportal_audit(st, &(cportal_audit_row){.at = now,
+                                                          .actor = "ann",
+                                                          .ip = "::1",
+                                                          .action = "signin",
+                                                          .outcome = "ok"}),
+                   ASR_OK);
+  ck_assert_int_eq(
+      cportal_audit(
+          node2,
+          &(cportal_audit_row){.at = now, .ip = "::1", .action = "signin", .outcome = "denied"}),
+      ASR_OK);
+  ck_assert_int_eq(cportal_audit_foreach(st, NULL, 10, count_audit, &n), ASR_OK);
+  ck_assert_int_eq(n, 2);
+  n = 0;
+  ck_assert_int_eq(cportal_audit_foreach(st, "ann", 10, count_audit, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+
+  /* a customer's scope and a request, decided once */
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", now, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "INSERT INTO devices (site_id, key, serial) SELECT id, 'k1', 'S1'"
+                            " FROM sites WHERE name = 'acme';"
+                            "INSERT INTO devices (site_id, key) SELECT id, 'S1'"
+                            " FROM sites WHERE name = 'acme'",
+                            "adding devices"),
+                   ASR_OK);
+  ck_assert_int_eq(cportal_email_known(node2, "OPS@example.org", &ok, &id), ASR_OK);
+  ck_assert(ok);
+  n = 0;
+  ck_assert_int_eq(cportal_customer_sites(node2, "ops@example.ORG", count_site, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert_int_eq(cportal_customer_sites(node2, "eve@example.org", count_site, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert_int_eq(cportal_customer_contact(node2, "eve@example.org", "acme", &ct),
+                   ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(cportal_customer_contact(node2, "ops@example.org", "acme", &ct), ASR_OK);
+  /* S1 is one device's serial and another's key (no serial): the serial's device */
+  ck_assert_int_eq(cportal_customer_device(node2, "ops@example.org", "acme", "S1", &dev, &contact),
+                   ASR_OK);
+  ck_assert_int_eq(
+      cdb_query_i64(st->db, "SELECT id FROM devices WHERE serial = 'S1'", "reading", &id, NULL),
+      ASR_OK);
+  ck_assert_int_eq(dev, id);
+  ck_assert_int_eq(contact, ct.id);
+  ck_assert_int_eq(cportal_customer_device(node2, "eve@example.org", "acme", "S1", &dev, &contact),
+                   ASR_ERR_NOT_FOUND);
+  rq.site_id = ct.site_id;
+  rq.contact_id = ct.id;
+  rq.device_id = dev;
+  rq.supply_idx = 1;
+  ck_assert_msg(cportal_request_add(st, &rq, now, &id) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_gt(id, 0);
+  ck_assert_int_eq(cportal_request_pending(node2), 1);
+  ck_assert_int_eq(cportal_request_foreach(node2, "ops@EXAMPLE.org", 10, request_seen, &seen),
+                   ASR_OK);
+  ck_assert_int_eq(seen.id, 1);
+  ck_assert_int_eq(seen.quantity, 2);
+  ck_assert_int_eq(cportal_request_decide(node2, id, "approved", "ann", "ok", 0, now), ASR_OK);
+  ck_assert_int_eq(cportal_request_decide(st, id, "refused", "bob", "no", 0, now), ASR_ERR_INVALID);
+  seen.id = 0;
+  ck_assert_int_eq(cportal_request_get(st, id, request_seen, &seen), ASR_OK);
+  ck_assert_int_eq(seen.id, 1);
+  ck_assert_int_eq(cportal_request_get(st, id + 1, request_seen, &seen), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(cportal_request_pending(st), 0);
+
+  /* everything ended by a day later is pruned */
+  ck_assert_int_eq(cportal_prune(node2, now + 2 * 86400, 1800, 1), ASR_OK);
+  ck_assert_int_eq(cdb_query_i64(st->db,
+                                 "SELECT (SELECT count(*) FROM portal_sessions)"
+                                 " + (SELECT count(*) FROM portal_links)"
+                                 " + (SELECT count(*) FROM portal_throttle)"
+                                 " + (SELECT count(*) FROM portal_audit)",
+                                 "counting", &id, NULL),
+                   ASR_OK);
+  ck_assert_int_eq(id, 0);
+  cstore_close(node2);
+  cstore_close(st);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -831,6 +1292,8 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_sites, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_meters, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_conf, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_portal, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

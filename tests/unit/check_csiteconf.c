@@ -7,7 +7,6 @@
  * sealing of the communities a schema-8 database kept in clear (central/cstore_conf.c). */
 #include <check.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "central/csiteconf.h"
 #include "central/cstore.h"
 #include "central/cstore_conf.h"
+#include "central/cstore_int.h" /* st->db: step 11 run again */
 #include "central/ingest.h"
 #include "common/util.h"
 #include "wire/sign.h"
@@ -289,8 +289,7 @@ START_TEST(test_store)
   ck_assert_ptr_nonnull(c);
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
   /* step 11 is idempotent */
-  ck_assert_int_eq(
-      sqlite3_exec(cstore_sqlite(st), cstore_conf_schema_11, NULL, NULL, NULL) == 0 ? 0 : 1, 0);
+  ck_assert_int_eq(cdb_exec(st->db, cstore_conf_schema_11, "step 11"), ASR_OK);
   ck_assert_int_eq(cstore_conf_site(st, "acme", &site_id), ASR_OK);
   ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, site_ch, 2, "t", T0, 0, &v), ASR_OK);
   ck_assert_int_eq(v, 1);
@@ -316,13 +315,12 @@ START_TEST(test_store)
   ck_assert_int_eq(cstore_conf_history(st, site_id, ag_b.id, count_row, rows), ASR_OK);
   ck_assert_int_eq(rows[0], 2);
   /* schema 8 audited communities in clear: step 11 masks them */
-  ck_assert_int_eq(sqlite3_exec(cstore_sqlite(st),
-                                "INSERT INTO site_config_audit (site_id, version, key, old, new,"
-                                " who, at) VALUES (1, 1, 'community', 'old-c', 'new-c', 'x', 0)",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
-  ck_assert_int_eq(sqlite3_exec(cstore_sqlite(st), cstore_conf_schema_11, NULL, NULL, NULL),
-                   SQLITE_OK);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "INSERT INTO site_config_audit (site_id, version, key, old, new,"
+                            " who, at) VALUES (1, 1, 'community', 'old-c', 'new-c', 'x', 0)",
+                            "an audit row of schema 8"),
+                   ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db, cstore_conf_schema_11, "step 11"), ASR_OK);
   rows[0] = rows[1] = 0;
   ck_assert_int_eq(cstore_conf_history(st, site_id, NULL, count_row, rows), ASR_OK);
   ck_assert_int_eq(rows[0], 4);

@@ -410,7 +410,9 @@ START_TEST(test_scope)
 }
 END_TEST
 
-/* Rows of the tables a sign-in touches, read by a connection of its own. */
+/* Rows of the tables a sign-in touches, read by a connection of its own (SQLite only: this
+ * suite runs on a SQLite file; the portal's statements on PostgreSQL are check_cdb's
+ * test_portal). */
 static void table_counts(int64_t out[5])
 {
   static const char *const q[] = {
