@@ -327,6 +327,10 @@ static void print_report(const cengine_report *rep)
 
   asr_time_iso(rep->day * 86400, when, sizeof(when));
   when[10] = '\0';
+  if (rep->other_node) {
+    printf("day %s: another node is running the engine now: nothing done here\n", when);
+    return;
+  }
   if (rep->already_ran) {
     printf("day %s: the engine ran already today: nothing to do\n", when);
     return;
@@ -712,7 +716,8 @@ static struct {
   asr_smtp_conf smtp;
   char pw[CNOTIFY_PASSWORD_MAX];
   bool mail;
-  bool kick; /* under mu: the portal asks for a flush now */
+  bool kick;     /* under mu: the portal asks for a flush now */
+  int64_t ceded; /* the runner thread's: the last day another node was seen running */
 } runner = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* The portal queued a mail (a sign-in link): flush at the next tick, not after
@@ -763,7 +768,13 @@ static void runner_tick(cstore *st, int64_t *last_flush)
     rep.already_ran = true;
   else if (cengine_run_day(st, &runner.conf, now / 86400, &eo, &rep) != ASR_OK)
     asr_log(ASR_LOG_ERR, "replenish: %s", cstore_errmsg(st));
-  else if (!rep.already_ran) {
+  else if (rep.other_node && runner.ceded != rep.day) { /* said once a day, not each tick */
+    runner.ceded = rep.day;
+    asr_log(ASR_LOG_INFO,
+            "replenish: day %lld: another node is running the engine; this node"
+            " does nothing",
+            (long long)rep.day);
+  } else if (!rep.already_ran) {
     asr_log(ASR_LOG_INFO, "replenish: day %lld: %zu orders, %zu notices, %zu mails queued",
             (long long)rep.day, rep.orders, rep.notices, rep.mails);
     if (rp_retain(st, &runner.conf, rep.day, NULL) != ASR_OK)

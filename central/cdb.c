@@ -125,6 +125,15 @@ asr_result cdb_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt **out)
   return ASR_OK;
 }
 
+asr_result cdb_prepare_scan(cdb *db, size_t slot, const char *sql, cdb_stmt **out)
+{
+  asr_result r = cdb_prepare(db, slot, sql, out);
+
+  if (!r)
+    (*out)->scan_sql = sql; /* set each time: a new connection's prepare clears it */
+  return r;
+}
+
 /* Records a failed bind (SQLite's rc): the next step reports it. */
 static void lite_bound(cdb_stmt *s, int rc)
 {
@@ -199,13 +208,15 @@ asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
     return ASR_ERR_INVALID;
   }
   if (s->db->kind == CDB_PG)
-    return cdb_pg_step(s, what, row);
+    return s->scan_sql ? cdb_pg_scan_step(s, what, row) : cdb_pg_step(s, what, row);
   return asr_sql_row(s->db->sql, s->lite, what, row);
 }
 
 void cdb_reset(cdb_stmt *s)
 {
   s->bad = false;
+  if (s->db->kind == CDB_PG && s->cursor)
+    cdb_pg_scan_close(s);
   if (s->db->kind == CDB_PG)
     cdb_pg_reset(s);
   else

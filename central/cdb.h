@@ -65,6 +65,13 @@ const char *cdb_errmsg(const cdb *db);
  * bind; reset it after use (cdb_run does). */
 asr_result cdb_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt **out);
 
+/* As cdb_prepare, for a statement whose rows may be many (a walk over the fleet): on
+ * PostgreSQL, inside a transaction, it runs as a cursor fetched 1000 rows at a time
+ * (outside one, and on SQLite, it is the plain statement). sql must be a static text
+ * (kept for each run). Other statements may run between its rows; after the
+ * transaction's end the scan is over (reset it). */
+asr_result cdb_prepare_scan(cdb *db, size_t slot, const char *sql, cdb_stmt **out);
+
 /* Binding parameter i (1..N). A bad index makes the next step fail (ASR_ERR_INVALID). */
 void cdb_bind_i64(cdb_stmt *s, int i, int64_t v);
 void cdb_bind_double(cdb_stmt *s, int i, double v);

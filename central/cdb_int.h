@@ -29,6 +29,10 @@ struct cdb_stmt {
   bool ran;
   int64_t changes;
   unsigned char *blob; /* the last blob column read (PQunescapeBytea), freed by reset */
+  /* a scan (cdb_prepare_scan; cdb_pg_scan.c): its SQL (static), a cursor declared in the
+   * open transaction, more rows to fetch after res */
+  const char *scan_sql;
+  bool cursor, more;
 };
 
 struct cdb {
@@ -64,5 +68,16 @@ const void *cdb_pg_col_blob(cdb_stmt *s, int col, size_t *n);
 asr_result cdb_pg_exec(cdb *db, const char *sql, const char *what);
 bool cdb_pg_in_tx(cdb *db);     /* a transaction is open (failed or not) */
 bool cdb_pg_tx_failed(cdb *db); /* the open transaction had an error */
+
+/* ---- cdb_pg_scan.c ---- */
+
+#define CDB_SCAN_FETCH 1000 /* a scan's rows in memory at most (one FETCH) */
+
+/* Steps scan s: a cursor when a transaction is open (declared on the first step, fetched
+ * batch by batch), else the plain statement (cdb_pg_step). */
+asr_result cdb_pg_scan_step(cdb_stmt *s, const char *what, bool *row);
+
+/* Closes the scan's cursor when one is open (before cdb_pg_reset). */
+void cdb_pg_scan_close(cdb_stmt *s);
 
 #endif

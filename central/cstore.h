@@ -454,6 +454,20 @@ asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool judged, bool high_
 asr_result cstore_rp_last_day(cstore *st, int64_t *day);
 asr_result cstore_rp_set_last_day(cstore *st, int64_t day);
 
+/* The engine's day, claimed by the one node that runs it (cstore_rp_claim_day). */
+typedef enum {
+  CSTORE_DAY_CLAIMED, /* last_day is the day now: this node runs it, then commits */
+  CSTORE_DAY_DONE,    /* the day (or a later one) was run already */
+  CSTORE_DAY_BUSY     /* PostgreSQL: another node is running the engine now */
+} cstore_day_claim;
+
+/* Claims day for this node inside the open transaction (cstore_tx_begin): on PostgreSQL
+ * under an advisory lock taken without waiting (another node's run: CSTORE_DAY_BUSY), then
+ * last_day moved on to day when it was before it (one row: CSTORE_DAY_CLAIMED). A rollback,
+ * or a node dying before its commit, leaves the day claimable again. SQLite's BEGIN
+ * IMMEDIATE serializes the runs already. */
+asr_result cstore_rp_claim_day(cstore *st, int64_t day, cstore_day_claim *out);
+
 /* One mail of the outbox (malloc'd copies: free with cstore_mail_free). */
 typedef struct {
   int64_t id;

@@ -112,7 +112,7 @@ asr_result cstore_site_exists(cstore *st, const char *site);
 /* Binds dev, idx, from, to to ?1..?4 of the day query s (columns day, level, max,
  * percent), runs it, a cstore_rp_level per row to cb until cb returns non-zero, then resets
  * s (cstore_rp.c: the daily levels' and the series' readers share it). */
-asr_result cstore_rp_levels_walk(cstore *st, sqlite3_stmt *s, int64_t dev, int32_t idx,
-                                 int64_t from, int64_t to, cstore_rp_level_cb cb, void *ctx);
+asr_result cstore_rp_levels_walk(cstore *st, cdb_stmt *s, int64_t dev, int32_t idx, int64_t from,
+                                 int64_t to, cstore_rp_level_cb cb, void *ctx);
 
 #endif

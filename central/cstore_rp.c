@@ -3,12 +3,12 @@
  * handle and its helpers are cstore.c's (cstore_int.h). */
 #include "central/cstore.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "central/cstore_int.h"
 #include "common/util.h"
+#include "wire/sign.h"
 
 typedef enum {
   O_ORDERS,
@@ -37,6 +37,8 @@ typedef enum {
   O_RP_EXTRAS,
   O_EXTRA_CONSUMED,
   O_EVENT_LAST,
+  O_DAY_CLAIM,
+  O_ENGINE_LOCK,
   O_COUNT
 } o_stmt_id;
 
@@ -54,11 +56,12 @@ typedef enum {
   " LEFT JOIN rp_devices r ON r.device_id = d.id"
 
 static const char *const o_sql[O_COUNT] = {
-    [O_ORDERS] = "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
-                 " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
-                 " FROM orders o JOIN sites s ON s.id = o.site_id"
-                 " WHERE (?1 IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
-                 " ORDER BY o.created_at DESC, o.id DESC",
+    [O_ORDERS] =
+        "SELECT o.id, s.name, o.state, o.reason, o.created_at, o.updated_at, o.kind,"
+        " o.contact, o.contact_name, o.address, o.note, o.day, coalesce(o.contact_id, 0)"
+        " FROM orders o JOIN sites s ON s.id = o.site_id"
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR s.name = ?1) AND (?2 = 0 OR o.state <> 'delivered')"
+        " ORDER BY o.created_at DESC, o.id DESC",
     [O_ORDER_LINES] = "SELECT l.serial, coalesce(p.description, p.type, 'supply ' || l.idx),"
                       " p.colorant, l.idx, l.quantity, l.reason, l.line, l.state, d.model, p.type,"
                       " coalesce(l.job_from, 0), coalesce(l.job_to, 0),"
@@ -84,7 +87,7 @@ static const char *const o_sql[O_COUNT] = {
     [O_LINE_DELIVER] = "INSERT INTO stock (device_id, idx, delivered)"
                        " SELECT device_id, idx, quantity FROM order_lines"
                        " WHERE order_id = ?1 AND line = ?2 ON CONFLICT (device_id, idx) DO UPDATE"
-                       " SET delivered = delivered + excluded.delivered",
+                       " SET delivered = stock.delivered + excluded.delivered",
     /* an order's state is its lines': all delivered, or the most advanced step one reached */
     [O_ORDER_SYNC] =
         "UPDATE orders SET updated_at = ?2, state = CASE"
@@ -105,14 +108,16 @@ static const char *const o_sql[O_COUNT] = {
      * contact leaves the order as it was made */
     [O_ORDER_ADD] = "INSERT INTO orders (site_id, contact, contact_id, contact_name, address, kind,"
                     " reason, note, day, created_at, updated_at)"
-                    " SELECT ?1, c.email, c.id, c.name, c.address, ?3, ?4, ?5, ?6, ?7, ?7"
-                    " FROM contacts c WHERE c.id = ?2 AND c.site_id = ?1",
+                    " SELECT c.site_id, c.email, c.id, c.name, c.address, CAST(?3 AS TEXT),"
+                    " CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS BIGINT), CAST(?7 AS BIGINT),"
+                    " CAST(?7 AS BIGINT) FROM contacts c WHERE c.id = ?2 AND c.site_id = ?1"
+                    " RETURNING id",
     [O_LINE_ADD] = "INSERT INTO order_lines (order_id, line, device_id, idx, serial, quantity,"
                    " reason, covered_until, daily_use, job_from, job_to)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [O_STOCK_ORDERED] = "INSERT INTO stock (device_id, idx, ordered) VALUES (?1, ?2, ?3)"
                         " ON CONFLICT (device_id, idx) DO UPDATE"
-                        " SET ordered = ordered + excluded.ordered",
+                        " SET ordered = stock.ordered + excluded.ordered",
     /* a device's contact: the one it was assigned, else its site's first */
     [O_RP_DEVICES] = RP_DEVICES_SQL " ORDER BY s.name, d.key",
     [O_RP_SITE_DEVICES] = RP_DEVICES_SQL " WHERE d.site_id = ?1 ORDER BY d.key",
@@ -136,23 +141,27 @@ static const char *const o_sql[O_COUNT] = {
                     " WHERE device_id = ?1 AND idx = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day",
     [O_STOCK_UPDATE] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, idx) DO UPDATE"
-                       " SET installed = installed + excluded.installed,"
-                       " jumps_day = max(jumps_day, excluded.jumps_day)",
-    [O_EVENT_ADD] = "INSERT OR IGNORE INTO rp_events (device_id, idx, day, kind)"
-                    " VALUES (?1, ?2, ?3, ?4)",
+                       " SET installed = stock.installed + excluded.installed,"
+                       /* max(a, b), written for both (both are NOT NULL) */
+                       " jumps_day = CASE WHEN excluded.jumps_day > stock.jumps_day"
+                       " THEN excluded.jumps_day ELSE stock.jumps_day END",
+    [O_EVENT_ADD] = "INSERT INTO rp_events (device_id, idx, day, kind)"
+                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     [O_RPDEV_SET] =
         "INSERT INTO rp_devices (device_id, high_use, high_use_since, notices, judged)"
-        " VALUES (?1, ?2, CASE WHEN ?2 THEN ?3 END, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
-        " high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL WHEN high_use = 1"
-        " THEN high_use_since ELSE excluded.high_use_since END,"
+        " VALUES (?1, ?2, CASE WHEN CAST(?2 AS BIGINT) <> 0 THEN CAST(?3 AS BIGINT) END, ?4, ?5) "
+        "ON CONFLICT "
+        "(device_id) DO UPDATE"
+        " SET high_use_since = CASE WHEN excluded.high_use = 0 THEN NULL"
+        " WHEN rp_devices.high_use = 1 THEN rp_devices.high_use_since"
+        " ELSE excluded.high_use_since END,"
         " high_use = excluded.high_use, notices = excluded.notices, judged = excluded.judged",
     [O_STATE_GET] = "SELECT v FROM rp_state WHERE k = ?1",
     [O_STATE_SET] = "INSERT INTO rp_state (k, v) VALUES (?1, ?2)"
                     " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-    /* the database's instance: 62 random bits, drawn once (SQLite's randomness source is
-     * the operating system's) */
-    [O_INSTANCE_ADD] = "INSERT OR IGNORE INTO rp_state (k, v)"
-                       " VALUES ('instance', (random() & 0x3fffffffffffffff) + 1)",
+    /* the database's instance: 62 random bits drawn in C (instance_draw), kept by the
+     * first to store it */
+    [O_INSTANCE_ADD] = "INSERT INTO rp_state (k, v) VALUES ('instance', ?1) ON CONFLICT DO NOTHING",
     [O_RP_DELIVERIES] = "SELECT delivered_at / 86400, quantity FROM order_lines"
                         " WHERE device_id = ?1 AND idx = ?2 AND state = 'delivered'"
                         " ORDER BY delivered_at",
@@ -162,28 +171,51 @@ static const char *const o_sql[O_COUNT] = {
                     " FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.kind = 'extra'"
                     " AND l.device_id = ?1 AND l.idx = ?2 AND l.job_to >= ?3"
                     " ORDER BY l.job_from, l.order_id",
-    [O_EXTRA_CONSUMED] = "UPDATE order_lines SET consumed = min(quantity, consumed + ?3)"
-                         " WHERE order_id = ?1 AND line = ?2",
+    /* min(a, b), written for both (quantity and consumed are NOT NULL) */
+    [O_EXTRA_CONSUMED] = "UPDATE order_lines SET consumed = CASE WHEN consumed + ?3 < quantity"
+                         " THEN consumed + ?3 ELSE quantity END WHERE order_id = ?1 AND line = ?2",
     [O_EVENT_LAST] =
         "SELECT coalesce(max(day), 0) FROM rp_events WHERE device_id = ?1 AND kind = ?2",
+    /* the day claimed by the node that runs it: one row changed (inserted or moved on) */
+    [O_DAY_CLAIM] = "INSERT INTO rp_state (k, v) VALUES ('last_day', ?1) ON CONFLICT (k)"
+                    " DO UPDATE SET v = excluded.v WHERE rp_state.v < excluded.v",
+    /* PostgreSQL only: one engine at a time across the nodes, without waiting (released by
+     * the transaction's end, a crash's too) */
+    [O_ENGINE_LOCK] = "SELECT pg_try_advisory_xact_lock(?1)",
 };
+
+/* The key of the engine's advisory lock: "asr-engi" in ASCII (cdb_dialect.c's migrations
+ * take "asr-cent"). */
+#define ENGINE_LOCK_KEY INT64_C(0x6173722d656e6769)
 
 _Static_assert(CSTORE_SLOTS_RP + O_COUNT <= CSTORE_SLOTS_OUTBOX,
                "give this file more statement slots (cstore_int.h)");
 
+/* The walks over every site, device or order of the fleet: cursors on PostgreSQL inside
+ * the engine's transaction (cdb_prepare_scan), not a whole result in memory. */
+static const bool o_scan[O_COUNT] = {
+    [O_ORDERS] = true, [O_RP_DEVICES] = true, [O_RP_SITE_DEVICES] = true, [O_RP_SITES] = true};
+
 /* The cached statement id, prepared on first use, ready to bind. */
-static asr_result o_get(cstore *st, o_stmt_id id, sqlite3_stmt **out)
+static asr_result o_get(cstore *st, o_stmt_id id, cdb_stmt **out)
 {
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_RP + (size_t)id, o_sql[id], out);
+  size_t slot = CSTORE_SLOTS_RP + (size_t)id;
+
+  return o_scan[id] ? cdb_prepare_scan(st->db, slot, o_sql[id], out)
+                    : cdb_prepare(st->db, slot, o_sql[id], out);
 }
 
 /* Runs statement id with the integers v[0..n) bound to ?1..?n. */
 static asr_result o_run_i64(cstore *st, o_stmt_id id, const char *what, const int64_t *v, size_t n)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, id, &s);
 
-  return r ? r : cstore_run_i64(st, s, what, v, n);
+  if (r)
+    return r;
+  for (size_t i = 0; i < n; i++)
+    cdb_bind_i64(s, (int)i + 1, v[i]);
+  return cdb_run(s, what);
 }
 
 #define ORDER_LINES_MAX 4096 /* lines listed per order */
@@ -213,21 +245,21 @@ static asr_result lines_grow(order_lines_buf *b)
   return ASR_OK;
 }
 
-static void line_from_row(sqlite3_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
+static void line_from_row(cdb_stmt *s, cstore_order_line *l, char (*buf)[CSTORE_NAME_MAX])
 {
-  l->serial = asr_sql_col_cut(s, 0, buf[0], CSTORE_NAME_MAX);
-  l->supply = asr_sql_col_cut(s, 1, buf[1], CSTORE_NAME_MAX);
-  l->colorant = asr_sql_col_cut(s, 2, buf[2], CSTORE_NAME_MAX);
-  l->supply_index = sqlite3_column_int(s, 3);
-  l->quantity = sqlite3_column_int(s, 4);
-  l->reason = asr_sql_col_cut(s, 5, buf[3], CSTORE_NAME_MAX);
-  l->line = sqlite3_column_int(s, 6);
-  l->state = asr_sql_col_cut(s, 7, buf[4], CSTORE_NAME_MAX);
-  l->model = asr_sql_col_cut(s, 8, buf[5], CSTORE_NAME_MAX);
-  l->type = asr_sql_col_cut(s, 9, buf[6], CSTORE_NAME_MAX);
-  l->job_from = sqlite3_column_int64(s, 10);
-  l->job_to = sqlite3_column_int64(s, 11);
-  l->was_backordered = sqlite3_column_int(s, 12) != 0;
+  l->serial = cdb_col_cut(s, 0, buf[0], CSTORE_NAME_MAX);
+  l->supply = cdb_col_cut(s, 1, buf[1], CSTORE_NAME_MAX);
+  l->colorant = cdb_col_cut(s, 2, buf[2], CSTORE_NAME_MAX);
+  l->supply_index = (int)cdb_col_i64(s, 3);
+  l->quantity = (int)cdb_col_i64(s, 4);
+  l->reason = cdb_col_cut(s, 5, buf[3], CSTORE_NAME_MAX);
+  l->line = (int)cdb_col_i64(s, 6);
+  l->state = cdb_col_cut(s, 7, buf[4], CSTORE_NAME_MAX);
+  l->model = cdb_col_cut(s, 8, buf[5], CSTORE_NAME_MAX);
+  l->type = cdb_col_cut(s, 9, buf[6], CSTORE_NAME_MAX);
+  l->job_from = cdb_col_i64(s, 10);
+  l->job_to = cdb_col_i64(s, 11);
+  l->was_backordered = cdb_col_i64(s, 12) != 0;
 }
 
 /* Points the strings of line i at b's copies again (the buffers may have moved). */
@@ -244,16 +276,16 @@ static void line_fixup(order_lines_buf *b, size_t i)
 /* Loads the lines of order id into b (pointers are fixed up after the last grow). */
 static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_ORDER_LINES, &s);
 
   b->n = 0;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
+  cdb_bind_i64(s, 1, id);
   while (!r && b->n < ORDER_LINES_MAX) {
-    r = cstore_x_row(st, s, "listing order lines", &row);
+    r = cdb_step(s, "listing order lines", &row);
     if (r || !row)
       break;
     if (b->n == b->cap)
@@ -263,31 +295,31 @@ static asr_result order_lines_load(cstore *st, int64_t id, order_lines_buf *b)
       b->n++;
     }
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   for (size_t i = 0; i < b->n; i++)
     line_fixup(b, i);
   return r;
 }
 
-static void order_from_row(sqlite3_stmt *s, cstore_order_row *o)
+static void order_from_row(cdb_stmt *s, cstore_order_row *o)
 {
-  o->id = sqlite3_column_int64(s, 0);
-  o->site = asr_sql_col_text(s, 1);
-  o->state = asr_sql_col_text(s, 2);
-  o->reason = asr_sql_col_text(s, 3);
-  o->created_at = sqlite3_column_int64(s, 4);
-  o->updated_at = sqlite3_column_int64(s, 5);
-  o->kind = asr_sql_col_text(s, 6);
-  o->contact = asr_sql_col_text(s, 7);
-  o->contact_name = asr_sql_col_text(s, 8);
-  o->address = asr_sql_col_text(s, 9);
-  o->note = asr_sql_col_text(s, 10);
-  o->day = sqlite3_column_int64(s, 11);
-  o->contact_id = sqlite3_column_int64(s, 12);
+  o->id = cdb_col_i64(s, 0);
+  o->site = cdb_col_text(s, 1);
+  o->state = cdb_col_text(s, 2);
+  o->reason = cdb_col_text(s, 3);
+  o->created_at = cdb_col_i64(s, 4);
+  o->updated_at = cdb_col_i64(s, 5);
+  o->kind = cdb_col_text(s, 6);
+  o->contact = cdb_col_text(s, 7);
+  o->contact_name = cdb_col_text(s, 8);
+  o->address = cdb_col_text(s, 9);
+  o->note = cdb_col_text(s, 10);
+  o->day = cdb_col_i64(s, 11);
+  o->contact_id = cdb_col_i64(s, 12);
 }
 
 /* Calls cb for each order row of the bound statement s (then resets it); *n counts them. */
-static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, void *ctx, size_t *n)
+static asr_result orders_walk(cstore *st, cdb_stmt *s, cstore_order_cb cb, void *ctx, size_t *n)
 {
   order_lines_buf b = {0};
   bool row = true;
@@ -296,7 +328,7 @@ static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, v
   *n = 0;
   while (!r && row) {
     cstore_order_row o;
-    r = cstore_x_row(st, s, "listing orders", &row);
+    r = cdb_step(s, "listing orders", &row);
     if (r || !row)
       break;
     order_from_row(s, &o);
@@ -307,7 +339,7 @@ static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, v
     if (!r && cb(&o, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   free(b.lines);
   free(b.buf);
   return r;
@@ -316,7 +348,7 @@ static asr_result orders_walk(cstore *st, sqlite3_stmt *s, cstore_order_cb cb, v
 asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cstore_order_cb cb,
                                 void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   size_t n = 0;
   asr_result r = site ? cstore_site_exists(st, site) : ASR_OK;
 
@@ -324,20 +356,20 @@ asr_result cstore_order_foreach(cstore *st, const char *site, bool open_only, cs
     r = o_get(st, O_ORDERS, &s);
   if (r)
     return r;
-  asr_sql_bind_opt(s, 1, site);
-  sqlite3_bind_int(s, 2, open_only ? 1 : 0);
+  cdb_bind_text(s, 1, site);
+  cdb_bind_i64(s, 2, open_only ? 1 : 0);
   return orders_walk(st, s, cb, ctx, &n);
 }
 
 asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   size_t n = 0;
   asr_result r = o_get(st, O_ORDER_ONE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
+  cdb_bind_i64(s, 1, id);
   r = orders_walk(st, s, cb, ctx, &n);
   if (!r && n == 0) {
     asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
@@ -348,31 +380,30 @@ asr_result cstore_order_get(cstore *st, int64_t id, cstore_order_cb cb, void *ct
 
 asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = o_get(st, O_ORDER_HEAD, &s);
 
   memset(out, 0, sizeof(*out));
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  r = cstore_x_row(st, s, "looking up an order", &row);
+  cdb_bind_i64(s, 1, id);
+  r = cdb_step(s, "looking up an order", &row);
   if (!r && row) {
     out->id = id;
-    out->site_id = sqlite3_column_int64(s, 0);
-    asr_strlcpy_cut(out->site, asr_sql_col_text(s, 1), sizeof(out->site));
-    asr_strlcpy_cut(out->contact, asr_sql_col_text(s, 2), sizeof(out->contact));
-    asr_strlcpy_cut(out->state, asr_sql_col_text(s, 3), sizeof(out->state));
-    out->was_backordered = sqlite3_column_int(s, 4) != 0;
-    out->contact_id = sqlite3_column_int64(s, 5);
-    asr_strlcpy_cut(out->address, asr_sql_col_text(s, 6) ? asr_sql_col_text(s, 6) : "",
+    out->site_id = cdb_col_i64(s, 0);
+    asr_strlcpy_cut(out->site, cdb_col_text(s, 1), sizeof(out->site));
+    asr_strlcpy_cut(out->contact, cdb_col_text(s, 2), sizeof(out->contact));
+    asr_strlcpy_cut(out->state, cdb_col_text(s, 3), sizeof(out->state));
+    out->was_backordered = cdb_col_i64(s, 4) != 0;
+    out->contact_id = cdb_col_i64(s, 5);
+    asr_strlcpy_cut(out->address, cdb_col_text(s, 6) ? cdb_col_text(s, 6) : "",
                     sizeof(out->address));
-    asr_strlcpy_cut(out->contact_name, asr_sql_col_text(s, 7) ? asr_sql_col_text(s, 7) : "",
+    asr_strlcpy_cut(out->contact_name, cdb_col_text(s, 7) ? cdb_col_text(s, 7) : "",
                     sizeof(out->contact_name));
-    asr_strlcpy_cut(out->kind, asr_sql_col_text(s, 8) ? asr_sql_col_text(s, 8) : "asr",
-                    sizeof(out->kind));
+    asr_strlcpy_cut(out->kind, cdb_col_text(s, 8) ? cdb_col_text(s, 8) : "asr", sizeof(out->kind));
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   if (!r && !row) {
     asr_sql_set_err(&st->sql, "no order %lld", (long long)id);
     r = ASR_ERR_NOT_FOUND;
@@ -382,16 +413,16 @@ asr_result cstore_order_head_get(cstore *st, int64_t id, cstore_order_head *out)
 
 asr_result cstore_line_set_state(cstore *st, int64_t id, int line, const char *state, int64_t now)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_LINE_STATE, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int(s, 2, line);
-  sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, now);
-  r = cstore_x_run(st, s, "changing an order line's state");
+  cdb_bind_i64(s, 1, id);
+  cdb_bind_i64(s, 2, line);
+  cdb_bind_text(s, 3, state);
+  cdb_bind_i64(s, 4, now);
+  r = cdb_run(s, "changing an order line's state");
   if (r || strcmp(state, "delivered") != 0)
     return r;
   const int64_t v[] = {id, line};
@@ -409,26 +440,34 @@ asr_result cstore_order_add(cstore *st, int64_t site_id, int64_t contact_id, con
                             const char *reason, const char *note, int64_t day, int64_t now,
                             int64_t *id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
+  bool row = false;
   asr_result r = o_get(st, O_ORDER_ADD, &s);
 
   *id = 0;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, site_id);
-  sqlite3_bind_int64(s, 2, contact_id);
-  sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
-  asr_sql_bind_opt(s, 5, note);
-  sqlite3_bind_int64(s, 6, day);
-  sqlite3_bind_int64(s, 7, now);
-  r = cstore_x_run(st, s, "adding an order");
-  if (!r && sqlite3_changes(st->sql.db) != 1) {
+  cdb_bind_i64(s, 1, site_id);
+  cdb_bind_i64(s, 2, contact_id);
+  cdb_bind_text(s, 3, kind);
+  cdb_bind_text(s, 4, reason);
+  cdb_bind_text(s, 5, note);
+  cdb_bind_i64(s, 6, day);
+  cdb_bind_i64(s, 7, now);
+  r = cdb_step(s, "adding an order", &row);
+  if (!r && row)
+    *id = cdb_col_i64(s, 0);
+  if (!r)
+    r = cdb_run(s, "adding an order"); /* to its end: SQLite makes the change there */
+  else
+    cdb_reset(s);
+  if (!r && *id <= 0) {
     asr_sql_set_err(&st->sql, "%s: no contact %lld of site %lld for an order", st->path,
                     (long long)contact_id, (long long)site_id);
     return ASR_ERR_NOT_FOUND;
   }
-  *id = r ? 0 : sqlite3_last_insert_rowid(st->sql.db);
+  if (r)
+    *id = 0;
   return r;
 }
 
@@ -436,26 +475,26 @@ asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t de
                                  const char *serial, int quantity, const char *reason,
                                  const cstore_line_extra *x)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_LINE_ADD, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, order);
-  sqlite3_bind_int(s, 2, line);
-  sqlite3_bind_int64(s, 3, dev);
-  sqlite3_bind_int(s, 4, idx);
-  sqlite3_bind_text(s, 5, serial, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 6, quantity);
-  sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 8, x ? x->covered_until : 0);
+  cdb_bind_i64(s, 1, order);
+  cdb_bind_i64(s, 2, line);
+  cdb_bind_i64(s, 3, dev);
+  cdb_bind_i64(s, 4, idx);
+  cdb_bind_text(s, 5, serial);
+  cdb_bind_i64(s, 6, quantity);
+  cdb_bind_text(s, 7, reason);
+  cdb_bind_i64(s, 8, x ? x->covered_until : 0);
   if (x && x->daily_use > 0.0)
-    sqlite3_bind_double(s, 9, x->daily_use);
+    cdb_bind_double(s, 9, x->daily_use);
   else
-    sqlite3_bind_null(s, 9);
-  asr_sql_bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
-  asr_sql_bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
-  r = cstore_x_run(st, s, "adding an order line");
+    cdb_bind_null(s, 9);
+  cdb_bind_opt_i64(s, 10, x && x->job_to > 0 ? x->job_from : -1);
+  cdb_bind_opt_i64(s, 11, x && x->job_to > 0 ? x->job_to : -1);
+  r = cdb_run(s, "adding an order line");
   if (r)
     return r;
   const int64_t v[] = {dev, idx, quantity};
@@ -465,153 +504,155 @@ asr_result cstore_order_line_add(cstore *st, int64_t order, int line, int64_t de
 /* ---------------------------------------------------------------------------------------
  * The engine's view of the devices and their supplies, stock and flags, its state. */
 
-static void rp_device_from_row(sqlite3_stmt *s, cstore_rp_device *d)
+static void rp_device_from_row(cdb_stmt *s, cstore_rp_device *d)
 {
-  d->id = sqlite3_column_int64(s, 0);
-  d->site_id = sqlite3_column_int64(s, 1);
-  d->site = asr_sql_col_text(s, 2);
-  d->contact = asr_sql_col_text(s, 3);
-  d->key = asr_sql_col_text(s, 4);
-  d->serial = asr_sql_col_text(s, 5);
-  d->model = asr_sql_col_text(s, 6);
-  d->ip = asr_sql_col_text(s, 7);
-  d->last_reading_at = sqlite3_column_int64(s, 8);
-  d->agent_last_seen = sqlite3_column_int64(s, 9);
-  d->high_use = sqlite3_column_int(s, 10) != 0;
-  d->notices = (unsigned)sqlite3_column_int(s, 11);
-  d->contact_id = sqlite3_column_int64(s, 12);
-  d->contact_name = asr_sql_col_text(s, 13);
-  d->address = asr_sql_col_text(s, 14);
-  d->judged = sqlite3_column_int(s, 15) != 0;
+  d->id = cdb_col_i64(s, 0);
+  d->site_id = cdb_col_i64(s, 1);
+  d->site = cdb_col_text(s, 2);
+  d->contact = cdb_col_text(s, 3);
+  d->key = cdb_col_text(s, 4);
+  d->serial = cdb_col_text(s, 5);
+  d->model = cdb_col_text(s, 6);
+  d->ip = cdb_col_text(s, 7);
+  d->last_reading_at = cdb_col_i64(s, 8);
+  d->agent_last_seen = cdb_col_i64(s, 9);
+  d->high_use = cdb_col_i64(s, 10) != 0;
+  d->notices = (unsigned)cdb_col_i64(s, 11);
+  d->contact_id = cdb_col_i64(s, 12);
+  d->contact_name = cdb_col_text(s, 13);
+  d->address = cdb_col_text(s, 14);
+  d->judged = cdb_col_i64(s, 15) != 0;
 }
 
 /* Calls cb per row of the bound device query s (then resets it). */
-static asr_result rp_devices_walk(cstore *st, sqlite3_stmt *s, cstore_rp_device_cb cb, void *ctx)
+static asr_result rp_devices_walk(cdb_stmt *s, cstore_rp_device_cb cb, void *ctx)
 {
   bool row = true;
   asr_result r = ASR_OK;
 
   while (!r && row) {
     cstore_rp_device d;
-    r = cstore_x_row(st, s, "listing devices", &row);
+    r = cdb_step(s, "listing devices", &row);
     if (r || !row)
       break;
     rp_device_from_row(s, &d);
     if (cb(&d, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_devices(cstore *st, cstore_rp_device_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_RP_DEVICES, &s);
 
-  return r ? r : rp_devices_walk(st, s, cb, ctx);
+  return r ? r : rp_devices_walk(s, cb, ctx);
 }
 
 asr_result cstore_rp_site_devices(cstore *st, int64_t site_id, cstore_rp_device_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_RP_SITE_DEVICES, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, site_id);
-  return rp_devices_walk(st, s, cb, ctx);
+  cdb_bind_i64(s, 1, site_id);
+  return rp_devices_walk(s, cb, ctx);
 }
 
 asr_result cstore_rp_sites(cstore *st, cstore_rp_site_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_RP_SITES, &s);
 
   while (!r && row) {
-    r = cstore_x_row(st, s, "listing sites", &row);
-    if (!r && row && cb(sqlite3_column_int64(s, 0), ctx))
+    r = cdb_step(s, "listing sites", &row);
+    if (!r && row && cb(cdb_col_i64(s, 0), ctx))
       break;
   }
   if (s)
-    cstore_x_done(s);
+    cdb_reset(s);
   return r;
 }
 
-static void rp_supply_from_row(sqlite3_stmt *s, cstore_rp_supply *p)
+static void rp_supply_from_row(cdb_stmt *s, cstore_rp_supply *p)
 {
-  p->index = sqlite3_column_int(s, 0);
-  p->type = asr_sql_col_text(s, 1);
-  p->colorant = asr_sql_col_text(s, 2);
-  p->description = asr_sql_col_text(s, 3);
-  p->has_max = sqlite3_column_type(s, 4) != SQLITE_NULL;
-  p->max = sqlite3_column_int64(s, 4);
-  p->ordered = sqlite3_column_int64(s, 5);
-  p->delivered = sqlite3_column_int64(s, 6);
-  p->installed = sqlite3_column_int64(s, 7);
-  p->jumps_day = sqlite3_column_int64(s, 8);
-  p->covered_until = sqlite3_column_int64(s, 9);
-  p->colorant_std = asr_sql_col_text(s, 10);
-  p->covered_use = sqlite3_column_double(s, 11);
+  p->index = (int)cdb_col_i64(s, 0);
+  p->type = cdb_col_text(s, 1);
+  p->colorant = cdb_col_text(s, 2);
+  p->description = cdb_col_text(s, 3);
+  p->has_max = !cdb_col_null(s, 4);
+  p->max = cdb_col_i64(s, 4);
+  p->ordered = cdb_col_i64(s, 5);
+  p->delivered = cdb_col_i64(s, 6);
+  p->installed = cdb_col_i64(s, 7);
+  p->jumps_day = cdb_col_i64(s, 8);
+  p->covered_until = cdb_col_i64(s, 9);
+  p->colorant_std = cdb_col_text(s, 10);
+  p->covered_use = cdb_col_double(s, 11);
 }
 
 asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_RP_SUPPLIES, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
+  cdb_bind_i64(s, 1, dev);
   while (!r && row) {
     cstore_rp_supply p;
-    r = cstore_x_row(st, s, "listing supplies", &row);
+    r = cdb_step(s, "listing supplies", &row);
     if (r || !row)
       break;
     rp_supply_from_row(s, &p);
     if (cb(&p, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 /* Runs the day query s (day, level, max, percent), a cstore_rp_level per row to cb. */
-asr_result cstore_rp_levels_walk(cstore *st, sqlite3_stmt *s, int64_t dev, int32_t idx,
-                                 int64_t from, int64_t to, cstore_rp_level_cb cb, void *ctx)
+asr_result cstore_rp_levels_walk(cstore *st, cdb_stmt *s, int64_t dev, int32_t idx, int64_t from,
+                                 int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
   bool row = true;
   asr_result r = ASR_OK;
 
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, from);
-  sqlite3_bind_int64(s, 4, to);
+  (void)st; /* its messages are the statement's connection's */
+
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, idx);
+  cdb_bind_i64(s, 3, from);
+  cdb_bind_i64(s, 4, to);
   while (!r && row) {
     cstore_rp_level l;
-    r = cstore_x_row(st, s, "reading levels", &row);
+    r = cdb_step(s, "reading levels", &row);
     if (r || !row)
       break;
-    l.day = sqlite3_column_int64(s, 0);
-    l.has_level = sqlite3_column_type(s, 1) != SQLITE_NULL;
-    l.level = sqlite3_column_int64(s, 1);
-    l.has_max = sqlite3_column_type(s, 2) != SQLITE_NULL;
-    l.max = sqlite3_column_int64(s, 2);
-    l.has_percent = sqlite3_column_type(s, 3) != SQLITE_NULL;
-    l.percent = sqlite3_column_int(s, 3);
+    l.day = cdb_col_i64(s, 0);
+    l.has_level = !cdb_col_null(s, 1);
+    l.level = cdb_col_i64(s, 1);
+    l.has_max = !cdb_col_null(s, 2);
+    l.max = cdb_col_i64(s, 2);
+    l.has_percent = !cdb_col_null(s, 3);
+    l.percent = (int)cdb_col_i64(s, 3);
     if (cb(&l, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
                                   cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_RP_LEVELS, &s);
 
   if (r)
@@ -630,18 +671,18 @@ asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t 
 asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,
                                bool *added)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_EVENT_ADD, &s);
 
   *added = false;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, day);
-  sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
-  r = cstore_x_run(st, s, "recording an event");
-  *added = !r && sqlite3_changes(st->sql.db) > 0;
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, idx);
+  cdb_bind_i64(s, 3, day);
+  cdb_bind_text(s, 4, kind);
+  r = cdb_run(s, "recording an event");
+  *added = !r && cdb_changes(s) > 0;
   return r;
 }
 
@@ -656,68 +697,68 @@ asr_result cstore_rp_device_set(cstore *st, int64_t dev, bool judged, bool high_
 asr_result cstore_rp_deliveries(cstore *st, int64_t dev, int32_t idx, cstore_rp_delivery_cb cb,
                                 void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_RP_DELIVERIES, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, idx);
   while (!r && row) {
-    r = cstore_x_row(st, s, "reading deliveries", &row);
-    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1), ctx))
+    r = cdb_step(s, "reading deliveries", &row);
+    if (!r && row && cb(cdb_col_i64(s, 0), (int)cdb_col_i64(s, 1), ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_jobs(cstore *st, int64_t dev, cstore_rp_job_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_RP_JOBS, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
+  cdb_bind_i64(s, 1, dev);
   while (!r && row) {
-    r = cstore_x_row(st, s, "reading job windows", &row);
-    if (!r && row && cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ctx))
+    r = cdb_step(s, "reading job windows", &row);
+    if (!r && row && cb(cdb_col_i64(s, 0), cdb_col_i64(s, 1), ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_extras(cstore *st, int64_t dev, int32_t idx, int64_t since,
                             cstore_rp_extra_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = true;
   asr_result r = o_get(st, O_RP_EXTRAS, &s);
 
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_int(s, 2, idx);
-  sqlite3_bind_int64(s, 3, since);
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_i64(s, 2, idx);
+  cdb_bind_i64(s, 3, since);
   while (!r && row) {
     cstore_rp_extra x;
-    r = cstore_x_row(st, s, "reading special orders", &row);
+    r = cdb_step(s, "reading special orders", &row);
     if (r || !row)
       break;
-    x.order = sqlite3_column_int64(s, 0);
-    x.line = sqlite3_column_int(s, 1);
-    x.quantity = sqlite3_column_int(s, 2);
-    x.consumed = sqlite3_column_int(s, 3);
-    x.job_from = sqlite3_column_int64(s, 4);
-    x.job_to = sqlite3_column_int64(s, 5);
+    x.order = cdb_col_i64(s, 0);
+    x.line = (int)cdb_col_i64(s, 1);
+    x.quantity = (int)cdb_col_i64(s, 2);
+    x.consumed = (int)cdb_col_i64(s, 3);
+    x.job_from = cdb_col_i64(s, 4);
+    x.job_to = cdb_col_i64(s, 5);
     if (cb(&x, ctx))
       break;
   }
-  cstore_x_done(s);
+  cdb_reset(s);
   return r;
 }
 
@@ -730,68 +771,127 @@ asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int mor
 
 asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = o_get(st, O_EVENT_LAST, &s);
 
   *day = 0;
   if (r)
     return r;
-  sqlite3_bind_int64(s, 1, dev);
-  sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "reading events", &row);
+  cdb_bind_i64(s, 1, dev);
+  cdb_bind_text(s, 2, kind);
+  r = cdb_step(s, "reading events", &row);
   if (!r && row)
-    *day = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *day = cdb_col_i64(s, 0);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_last_day(cstore *st, int64_t *day)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
   asr_result r = o_get(st, O_STATE_GET, &s);
 
   *day = -1;
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "reading the engine's state", &row);
+  cdb_bind_text(s, 1, "last_day");
+  r = cdb_step(s, "reading the engine's state", &row);
   if (!r && row)
-    *day = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *day = cdb_col_i64(s, 0);
+  cdb_reset(s);
   return r;
 }
 
 asr_result cstore_rp_set_last_day(cstore *st, int64_t day)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   asr_result r = o_get(st, O_STATE_SET, &s);
 
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, "last_day", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, day);
-  return cstore_x_run(st, s, "storing the engine's state");
+  cdb_bind_text(s, 1, "last_day");
+  cdb_bind_i64(s, 2, day);
+  return cdb_run(s, "storing the engine's state");
+}
+
+/* 62 random bits + 1 (> 0), from the operating system's source (wire/sign.h). */
+static asr_result instance_draw(int64_t *v)
+{
+  char hex[17];
+  asr_result r = asr_sign_random_hex(hex, 8);
+
+  if (r)
+    return r;
+  *v = (int64_t)(strtoull(hex, NULL, 16) & 0x3fffffffffffffffULL) + 1;
+  return ASR_OK;
 }
 
 asr_result cstore_rp_instance(cstore *st, int64_t *id)
 {
-  sqlite3_stmt *s = NULL;
+  cdb_stmt *s = NULL;
   bool row = false;
-  asr_result r = o_get(st, O_INSTANCE_ADD, &s);
+  int64_t drawn = 0;
+  asr_result r = instance_draw(&drawn);
 
   *id = 0;
   if (!r)
-    r = cstore_x_run(st, s, "drawing the database's instance");
+    r = o_get(st, O_INSTANCE_ADD, &s);
+  if (!r) {
+    cdb_bind_i64(s, 1, drawn);
+    r = cdb_run(s, "drawing the database's instance");
+  }
   if (!r)
     r = o_get(st, O_STATE_GET, &s);
   if (r)
     return r;
-  sqlite3_bind_text(s, 1, "instance", -1, SQLITE_STATIC);
-  r = cstore_x_row(st, s, "reading the database's instance", &row);
+  cdb_bind_text(s, 1, "instance");
+  r = cdb_step(s, "reading the database's instance", &row);
   if (!r && row)
-    *id = sqlite3_column_int64(s, 0);
-  cstore_x_done(s);
+    *id = cdb_col_i64(s, 0);
+  cdb_reset(s);
   return r || row ? r : ASR_ERR_NOT_FOUND;
+}
+
+/* PostgreSQL: takes the engine's lock for the open transaction; *got false when another
+ * node holds it. */
+static asr_result engine_lock(cstore *st, bool *got)
+{
+  cdb_stmt *s = NULL;
+  bool row = false;
+  asr_result r = o_get(st, O_ENGINE_LOCK, &s);
+
+  *got = false;
+  if (r)
+    return r;
+  cdb_bind_i64(s, 1, ENGINE_LOCK_KEY);
+  r = cdb_step(s, "taking the engine's lock", &row);
+  *got = !r && row && cdb_col_i64(s, 0) != 0;
+  cdb_reset(s);
+  return r;
+}
+
+asr_result cstore_rp_claim_day(cstore *st, int64_t day, cstore_day_claim *out)
+{
+  cdb_stmt *s = NULL;
+  bool got = true;
+  asr_result r = ASR_OK;
+
+  *out = CSTORE_DAY_DONE;
+  if (cdb_backend(st->db) == CDB_PG)
+    r = engine_lock(st, &got);
+  if (!r && !got) {
+    *out = CSTORE_DAY_BUSY;
+    return ASR_OK;
+  }
+  if (!r)
+    r = o_get(st, O_DAY_CLAIM, &s);
+  if (r)
+    return r;
+  cdb_bind_i64(s, 1, day);
+  r = cdb_run(s, "claiming the engine's day");
+  if (!r && cdb_changes(s) == 1)
+    *out = CSTORE_DAY_CLAIMED;
+  return r;
 }

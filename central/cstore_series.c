@@ -170,20 +170,22 @@ static asr_result day_upsert(cstore *st, const cstore_series_item *it, bool *cha
  * one and it decodes (s is then its days). */
 static asr_result series_read(cstore *st, int64_t dev, int32_t idx, cseries *s, bool *decoded)
 {
-  sqlite3_stmt *q = NULL;
+  cdb_stmt *q = NULL; /* on cdb: the engine reads it (cstore_series_levels) */
   bool row = false;
-  asr_result r = q_get(st, Q_SERIES_GET, &q);
+  size_t n = 0;
+  asr_result r = cdb_prepare(st->db, CSTORE_SLOTS_SERIES + Q_SERIES_GET, q_sql[Q_SERIES_GET], &q);
 
   *decoded = false;
   if (r)
     return r;
-  sqlite3_bind_int64(q, 1, dev);
-  sqlite3_bind_int(q, 2, idx);
-  r = cstore_x_row(st, q, "reading a supply's series", &row);
-  if (!r && row && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-    *decoded =
-        cseries_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), s) == ASR_OK;
-  cstore_x_done(q);
+  cdb_bind_i64(q, 1, dev);
+  cdb_bind_i64(q, 2, idx);
+  r = cdb_step(q, "reading a supply's series", &row);
+  if (!r && row && !cdb_col_null(q, 0)) {
+    const void *p = cdb_col_blob(q, 0, &n);
+    *decoded = p && cseries_decode(p, n, s) == ASR_OK;
+  }
+  cdb_reset(q);
   return r;
 }
 
@@ -300,8 +302,8 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
 static asr_result days_query(cstore *st, q_id id, int64_t dev, int32_t idx, int64_t from,
                              int64_t to, cstore_rp_level_cb cb, void *ctx)
 {
-  sqlite3_stmt *s = NULL;
-  asr_result r = q_get(st, id, &s);
+  cdb_stmt *s = NULL; /* the same cached statement on SQLite */
+  asr_result r = cdb_prepare(st->db, CSTORE_SLOTS_SERIES + (size_t)id, q_sql[id], &s);
 
   if (r)
     return r;

@@ -972,6 +972,7 @@ asr_result cengine_run_day(cstore *st, const asr_rp_conf *c, int64_t today, cons
 {
   eng e = {.st = st, .c = c, .o = o, .today = today, .rep = rep};
   int64_t last = -1;
+  cstore_day_claim claim = CSTORE_DAY_DONE;
   asr_result r;
 
   memset(rep, 0, sizeof(*rep));
@@ -983,9 +984,12 @@ asr_result cengine_run_day(cstore *st, const asr_rp_conf *c, int64_t today, cons
   r = cstore_tx_begin(st);
   if (r)
     return r;
-  r = cstore_rp_last_day(st, &last);
-  if (!r && last >= today) {
+  r = cstore_rp_last_day(st, &last); /* most ticks end here, without a write */
+  if (!r && last < today)
+    r = cstore_rp_claim_day(st, today, &claim);
+  if (!r && (last >= today || claim != CSTORE_DAY_CLAIMED)) {
     rep->already_ran = true;
+    rep->other_node = last < today && claim == CSTORE_DAY_BUSY;
     cstore_tx_rollback(st);
     return ASR_OK;
   }

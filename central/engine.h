@@ -44,14 +44,18 @@ typedef struct {
 typedef struct {
   int64_t day;
   bool already_ran; /* the engine had run on this day (or later): nothing was done */
+  bool other_node;  /* (with already_ran) another node is running the engine now
+                       (PostgreSQL): nothing was done here */
   size_t devices, orders, lines, high_use, early, notices, mails, mail_errors;
   size_t not_eligible, eligible_again; /* devices whose judgement changed today */
   size_t reconnected;                  /* disconnected devices that reported again */
   size_t not_from_stock;               /* replacements with no delivered cartridge of ours */
 } cengine_report;
 
-/* Runs the engine for day today (days since the epoch) under conf c: one transaction.
- * ASR_ERR_INVALID when c is out of range. */
+/* Runs the engine for day today (days since the epoch) under conf c: one transaction,
+ * which claims the day first (cstore_rp_claim_day): of several nodes on one database one
+ * runs it, the others report already_ran (other_node while it runs); a node dying mid-run
+ * leaves the day to the next. ASR_ERR_INVALID when c is out of range. */
 asr_result cengine_run_day(cstore *st, const asr_rp_conf *c, int64_t today, const cengine_opts *o,
                            cengine_report *rep);
 

@@ -20,6 +20,7 @@
 #include "central/cstore_conf.h"
 #include "central/cstore_int.h"
 #include "central/cstore_portal.h"
+#include "central/engine.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -39,7 +40,7 @@ static const char *const ddl[2] = {
 };
 
 /* The statements both backends run as written (slots). */
-enum { Q_ADD, Q_GET, Q_UPSERT, Q_BUMP, Q_COUNT, Q_POSITIVE, Q_DEL, Q_SLOTS };
+enum { Q_ADD, Q_GET, Q_UPSERT, Q_BUMP, Q_COUNT, Q_POSITIVE, Q_DEL, Q_SCAN, Q_SLOTS };
 static const char *const q_sql[Q_SLOTS] = {
     [Q_ADD] = "INSERT INTO t (k, n, b, x) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"
               " RETURNING id",
@@ -50,6 +51,7 @@ static const char *const q_sql[Q_SLOTS] = {
     [Q_COUNT] = "SELECT count(*) FROM t",
     [Q_POSITIVE] = "SELECT n > 0, n IS NULL FROM t WHERE k = ?1",
     [Q_DEL] = "DELETE FROM t WHERE k = ?1",
+    [Q_SCAN] = "SELECT k, n FROM t WHERE n >= ?1 ORDER BY n",
 };
 
 static void setup(void)
@@ -1243,6 +1245,392 @@ START_TEST(test_portal)
 }
 END_TEST
 
+/* ---- scans and the replenishment engine's store (cstore_rp.c) ---- */
+
+#define SCAN_ROWS 2500 /* two and a half FETCHes */
+
+/* Walks a scan of t from n >= 0: *rows counted; at row `stop` it stops (reset) when
+ * stop > 0; in the middle other statements run (count, update). */
+static void scan_walk(cdb *db, int stop, int *rows)
+{
+  cdb_stmt *s = NULL;
+  bool row = true;
+
+  ck_assert_int_eq(cdb_prepare_scan(db, Q_SCAN, q_sql[Q_SCAN], &s), ASR_OK);
+  cdb_bind_i64(s, 1, 0);
+  for (*rows = 0; row; ++*rows) {
+    ck_assert_msg(cdb_step(s, "scanning", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    if (!row)
+      break;
+    ck_assert_int_eq(cdb_col_i64(s, 1), *rows); /* in order, none twice, none missed */
+    if (cdb_backend(db) == CDB_PG && s->cursor)
+      ck_assert_int_le(PQntuples(s->res), CDB_SCAN_FETCH); /* one batch in memory */
+    if (*rows == 1500) {
+      cdb_stmt *b = q(db, Q_BUMP);
+      cdb_bind_text(b, 1, "k0001%");
+      ck_assert_int_eq(cdb_run(b, "bumping"), ASR_OK);
+      ck_assert_int_eq(count(db), SCAN_ROWS);
+    }
+    if (stop > 0 && *rows == stop) {
+      cdb_reset(s);
+      return;
+    }
+  }
+  cdb_reset(s);
+}
+
+/* A statement failing under a scan: PostgreSQL's transaction is dead, so the scan's next
+ * FETCH fails, saying what it did; SQLite's scan goes on. Then the rollback. */
+static void scan_failed_tx(cdb *db)
+{
+  cdb_stmt *s = NULL, *bad;
+  bool row = true;
+  int rows = 0;
+  asr_result r = ASR_OK;
+
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(db, Q_SCAN, q_sql[Q_SCAN], &s), ASR_OK);
+  cdb_bind_i64(s, 1, 0);
+  for (; !r && row; rows++) {
+    r = cdb_step(s, "scanning", &row);
+    if (rows == 10) {
+      bad = q(db, Q_ADD); /* k NOT NULL */
+      cdb_bind_null(bad, 1);
+      ck_assert_int_eq(cdb_run(bad, "adding a bad row"), ASR_ERR_DB);
+    }
+  }
+  if (cdb_backend(db) == CDB_PG) {
+    ck_assert_int_eq(r, ASR_ERR_DB);
+    ck_assert_int_eq(rows, CDB_SCAN_FETCH + 1); /* the rows fetched, then the failed FETCH */
+    ck_assert_msg(strstr(cdb_errmsg(db), "scanning") != NULL, "%s", cdb_errmsg(db));
+  } else {
+    ck_assert_int_eq(r, ASR_OK);
+    ck_assert_int_eq(rows, SCAN_ROWS + 1);
+  }
+  cdb_reset(s);
+  cdb_rollback(db);
+}
+
+/* A scan bigger than one FETCH: every row once and in order on both backends, inside a
+ * transaction (PostgreSQL: a cursor holding one batch) and outside one, other statements
+ * running between its rows, stopped early and run again (its cursor closed), a failed
+ * transaction ending it. */
+START_TEST(test_scan)
+{
+  cdb *db = open_backend(_i, 1000);
+  char k[16];
+  int rows = 0;
+
+  if (!db) {
+    fprintf(stderr, "check_cdb: test_scan: PostgreSQL half skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cdb_exec(db, ddl[_i], "creating"), ASR_OK);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  for (int64_t i = 0; i < SCAN_ROWS; i++) {
+    ck_assert_int_eq(asr_fmt(k, sizeof(k), "k%05" PRId64, i), ASR_OK);
+    ck_assert_int_gt(add(db, k, &i, NULL, 0, 0.5), 0);
+  }
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK);
+  scan_walk(db, 0, &rows);
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  scan_walk(db, 1200, &rows);
+  ck_assert_int_eq(rows, 1200);
+  scan_walk(db, 0, &rows); /* the same cursor's name again */
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  scan_walk(db, 0, &rows); /* outside a transaction: the plain statement */
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  scan_failed_tx(db);
+  ck_assert_int_eq(cdb_begin(db), ASR_OK); /* the next scan runs whole */
+  scan_walk(db, 0, &rows);
+  ck_assert_int_eq(rows, SCAN_ROWS);
+  ck_assert_int_eq(cdb_commit(db, "committing"), ASR_OK);
+  cdb_close(db);
+}
+END_TEST
+
+#define RP_NOW INT64_C(1795000000)
+#define RP_D0 asr_rp_week_start(RP_NOW / 86400 - 40) /* day 0: a Monday */
+
+/* Runs one statement of test data (both backends take it as written). */
+static void rp_exec(cstore *st, const char *sql)
+{
+  ck_assert_msg(cdb_exec(st->db, sql, "test data") == ASR_OK, "%s: %s", sql, cstore_errmsg(st));
+}
+
+/* A printer with one black toner at site `site` (its one agent's): days from..to of `use`
+ * units a day from 9000 in the daily roll-up (what the ingest keeps), its agent heard. */
+static void rp_printer(cstore *st, const char *site, const char *serial, int from, int to,
+                       int64_t use)
+{
+  char sql[512];
+  int64_t t = (RP_D0 + to) * 86400 + 3600;
+
+  if (from == 0) {
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO devices (site_id, key, serial, model, agent_id)"
+                             " SELECT s.id, 'serial:%s', '%s', 'M1', a.id FROM sites s"
+                             " JOIN agents a ON a.site_id = s.id WHERE s.name = '%s'",
+                             serial, serial, site),
+                     ASR_OK);
+    rp_exec(st, sql);
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO supplies (device_id, idx, description, type, class,"
+                             " colorant, unit, max) SELECT id, 1, 'Black Toner', 'toner',"
+                             " 'consumed', 'black', 'impressions', 10000 FROM devices"
+                             " WHERE serial = '%s'",
+                             serial),
+                     ASR_OK);
+    rp_exec(st, sql);
+  }
+  for (int64_t d = from; d <= to; d++) {
+    ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                             "INSERT INTO level_days (device_id, idx, day, t, level, max)"
+                             " SELECT id, 1, %" PRId64 ", %" PRId64 ", %" PRId64
+                             ", 10000 FROM devices WHERE serial = '%s'",
+                             RP_D0 + d, (RP_D0 + d) * 86400 + 3600, 9000 - use * d, serial),
+                     ASR_OK);
+    rp_exec(st, sql);
+  }
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "UPDATE devices SET last_reading_at = %" PRId64 " WHERE serial = '%s';"
+                           " UPDATE agents SET last_seen = %" PRId64,
+                           t, serial, t + 3600),
+                   ASR_OK);
+  rp_exec(st, sql);
+}
+
+/* Two sites, three printers: acme's E1 and beta's F1 reach 21 days left on day 9 (an
+ * order each), acme's E2 prints little. Days 0..to. */
+static void rp_fleet(cstore *st, int from, int to)
+{
+  char token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX];
+  const char *sites[] = {"acme", "beta"};
+  cstore_agent ag;
+
+  for (size_t i = 0; from == 0 && i < 2; i++) {
+    ck_assert_msg(cstore_site_add(st, sites[i], "ops@example.org", "1 Road", RP_NOW, token,
+                                  sizeof(token)) == ASR_OK,
+                  "%s", cstore_errmsg(st));
+    ck_assert_int_eq(cstore_enroll(st, token, "h", "v", RP_NOW, &ag, name, sizeof(name)), ASR_OK);
+  }
+  rp_printer(st, "acme", "E1", from, to, 300);
+  rp_printer(st, "acme", "E2", from, to, 10);
+  rp_printer(st, "beta", "F1", from, to, 300);
+}
+
+static cengine_report rp_day(cstore *st, int d, asr_result want)
+{
+  asr_rp_conf c;
+  cengine_report rep;
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + d) * 86400 + 43200};
+
+  asr_rp_conf_default(&c);
+  ck_assert_msg(cengine_run_day(st, &c, RP_D0 + d, &o, &rep) == want, "%s", cstore_errmsg(st));
+  return rep;
+}
+
+/* The orders as text, to compare the backends. */
+typedef struct {
+  char buf[4096];
+  size_t len;
+} rp_text;
+
+static int rp_order_text(const cstore_order_row *o, void *ctx)
+{
+  rp_text *t = ctx;
+
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                           "%" PRId64 " %s %s %s %s %s %s %" PRId64 " %zu:", o->id, o->site,
+                           o->kind, o->state, o->reason, o->contact, o->address, o->day,
+                           o->n_lines),
+                   ASR_OK);
+  t->len += strlen(t->buf + t->len);
+  for (size_t i = 0; i < o->n_lines; i++) {
+    const cstore_order_line *l = &o->lines[i];
+    ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                             " [%d %s %s %s %d %d %s %s %s]", l->line, l->serial, l->supply,
+                             l->colorant, l->supply_index, l->quantity, l->reason, l->state,
+                             l->model ? l->model : "-"),
+                     ASR_OK);
+    t->len += strlen(t->buf + t->len);
+  }
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len, "\n"), ASR_OK);
+  t->len++;
+  return 0;
+}
+
+/* A supply's stock and cover as text. */
+static int rp_supply_text(const cstore_rp_supply *p, void *ctx)
+{
+  rp_text *t = ctx;
+
+  ck_assert_int_eq(asr_fmt(t->buf + t->len, sizeof(t->buf) - t->len,
+                           "supply %d %s %s max %" PRId64 " ordered %" PRId64 " delivered %" PRId64
+                           " installed %" PRId64 " jumps %" PRId64 " covered %" PRId64
+                           " use %.3f\n",
+                           p->index, p->type, p->colorant, p->max, p->ordered, p->delivered,
+                           p->installed, p->jumps_day, p->covered_until, p->covered_use),
+                   ASR_OK);
+  t->len += strlen(t->buf + t->len);
+  return 0;
+}
+
+/* The warehouse's steps on the day's orders (backorder, ship, deliver: the lines' states,
+ * the orders' and the stock) and a special order for a print job. */
+static void rp_warehouse(cstore *st)
+{
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + 9) * 86400 + 50000};
+  cengine_extra x = {.supply = 1,
+                     .quantity = 2,
+                     .job_from = RP_D0 + 10,
+                     .job_to = RP_D0 + 12,
+                     .note = "a big job"};
+  char err[256];
+  int64_t site = 0, id = 0;
+
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_BACKORDER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_msg(cengine_order_step(st, 1, CENGINE_DELIVER, &o, err, sizeof(err)) == ASR_OK, "%s",
+                err);
+  ck_assert_int_eq(cengine_order_step(st, 1, CENGINE_SHIP, &o, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(cengine_order_step(st, 2, CENGINE_SHIP, &o, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(cstore_device_find(st, "acme", "E1", &x.device, &site), ASR_OK);
+  ck_assert_msg(cengine_extra_order(st, &x, &o, &id, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(id, 3);
+}
+
+/* An engine day over a fresh database of backend b: the orders as text. */
+static void rp_engine_days(int b, rp_text *t)
+{
+  cstore *st = open_store(b, "rp");
+  cengine_report rep;
+
+  t->len = 0;
+  t->buf[0] = '\0';
+  if (!st)
+    return;
+  rp_fleet(st, 0, 8);
+  rep = rp_day(st, 8, ASR_OK);
+  ck_assert_uint_eq(rep.devices, 3);
+  ck_assert_uint_eq(rep.orders, 0);
+  rp_fleet(st, 9, 9);
+  rep = rp_day(st, 9, ASR_OK);
+  ck_assert_uint_eq(rep.orders, 2);
+  ck_assert_uint_eq(rep.mails, 2);
+  rep = rp_day(st, 9, ASR_OK);
+  ck_assert(rep.already_ran && !rep.other_node);
+  rp_warehouse(st);
+  rp_fleet(st, 10, 10);
+  rep = rp_day(st, 10, ASR_OK);
+  ck_assert_int_eq(cstore_order_foreach(st, NULL, false, rp_order_text, t), ASR_OK);
+  ck_assert_int_eq(cstore_outbox_count(st, "pending"), 6);
+  ck_assert_int_eq(cstore_rp_supplies(st, 1, rp_supply_text, t), ASR_OK);
+  cstore_close(st);
+}
+
+/* The engine's day, the warehouse's steps and a special order give the same orders and
+ * stock on both backends (cstore_rp.c on cdb). */
+START_TEST(test_rp_engine)
+{
+  rp_text lite, pg;
+
+  rp_engine_days(CDB_SQLITE, &lite);
+  ck_assert_msg(strstr(lite.buf, " E1 Black Toner black 1 ") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, " F1 ") != NULL && !strstr(lite.buf, " E2 "), "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "1 acme asr delivered trigger") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "3 acme extra created") != NULL, "%s", lite.buf);
+  ck_assert_msg(strstr(lite.buf, "ordered 3 delivered 1") != NULL, "%s", lite.buf);
+  if (!pg_uri) {
+    fprintf(stderr, "check_cdb: test_rp_engine: PostgreSQL half skipped\n");
+    return;
+  }
+  rp_engine_days(CDB_PG, &pg);
+  ck_assert_str_eq(pg.buf, lite.buf);
+}
+END_TEST
+
+typedef struct {
+  cstore *st;
+  pthread_barrier_t *go;
+  cengine_report rep;
+  asr_result r;
+} rp_node;
+
+static void *rp_node_run(void *arg)
+{
+  rp_node *n = arg;
+  asr_rp_conf c;
+  cengine_opts o = {.mail_from = "central@provider.test", .now = (RP_D0 + 9) * 86400 + 43200};
+
+  asr_rp_conf_default(&c);
+  pthread_barrier_wait(n->go);
+  n->r = cengine_run_day(n->st, &c, RP_D0 + 9, &o, &n->rep);
+  return NULL;
+}
+
+/* Two nodes on one database and one day: run at once, exactly one runs it (the other
+ * waits for SQLite's lock, or cedes at once on PostgreSQL); a node that dies holding the
+ * day's claim leaves it to the other; on PostgreSQL a node finding the day claimed does
+ * nothing and says so (other_node) without waiting. */
+START_TEST(test_rp_two_nodes)
+{
+  cstore *a = open_store(_i, "rp2"), *b;
+  cstore_day_claim claim;
+  pthread_barrier_t go;
+  pthread_t th[2];
+  rp_node n[2];
+  rp_text t = {.len = 0};
+  cengine_report rep;
+
+  if (!a) {
+    fprintf(stderr, "check_cdb: test_rp_two_nodes: PostgreSQL half skipped\n");
+    return;
+  }
+  rp_fleet(a, 0, 8);
+  b = open_again(_i, "rp2");
+  rp_day(a, 8, ASR_OK);
+  rp_fleet(a, 9, 9);
+  /* node a claims day 9 and dies before its commit */
+  ck_assert_int_eq(cstore_tx_begin(a), ASR_OK);
+  ck_assert_int_eq(cstore_rp_claim_day(a, RP_D0 + 9, &claim), ASR_OK);
+  ck_assert_int_eq(claim, CSTORE_DAY_CLAIMED);
+  if (_i == CDB_PG) { /* the other node cedes, at once */
+    rep = rp_day(b, 9, ASR_OK);
+    ck_assert(rep.already_ran && rep.other_node);
+    ck_assert_uint_eq(rep.orders, 0);
+  }
+  cstore_close(a);
+  a = open_again(_i, "rp2");
+  ck_assert_int_eq(cstore_order_foreach(a, NULL, false, rp_order_text, &t), ASR_OK);
+  ck_assert_uint_eq(t.len, 0); /* nothing of the dead node's */
+  /* both at once: one runs the day */
+  ck_assert_int_eq(pthread_barrier_init(&go, NULL, 2), 0);
+  n[0] = (rp_node){.st = a, .go = &go};
+  n[1] = (rp_node){.st = b, .go = &go};
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, rp_node_run, &n[i]), 0);
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+  pthread_barrier_destroy(&go);
+  ck_assert_msg(n[0].r == ASR_OK && n[1].r == ASR_OK, "%s / %s", cstore_errmsg(a),
+                cstore_errmsg(b));
+  ck_assert_msg(n[0].rep.already_ran != n[1].rep.already_ran, "ran: %d %d", !n[0].rep.already_ran,
+                !n[1].rep.already_ran);
+  ck_assert_uint_eq(n[0].rep.orders + n[1].rep.orders, 2);
+  ck_assert_int_eq(cstore_order_foreach(b, NULL, false, rp_order_text, &t), ASR_OK);
+  ck_assert_msg(strstr(t.buf, " F1 ") != NULL, "%s", t.buf);
+  ck_assert_int_eq(cstore_outbox_count(b, "pending"), 2);
+  rep = rp_day(b, 9, ASR_OK); /* the day is done for both */
+  ck_assert(rep.already_ran && !rep.other_node);
+  cstore_close(b);
+  cstore_close(a);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -1294,6 +1682,9 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_conf, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_portal, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_scan, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_test(tc, test_rp_engine);
+  tcase_add_loop_test(tc, test_rp_two_nodes, CDB_SQLITE, CDB_PG + 1);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
