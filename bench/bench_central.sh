@@ -6,7 +6,9 @@
 # to `asr-central serve` running on that day's clock (ASR_TEST_CLOCK, common/clock.c), then
 # the day's engine runs (`asr-central replenish --now`). The same fleet and days run on
 #   sqlite   one node on a SQLite file (the embedded default)
-#   pg       one node on PostgreSQL (a throw-away cluster started here: tests/pg/pgtmp.sh)
+#   pg       one node on PostgreSQL (a throw-away cluster started here: tests/pg/pgtmp.sh,
+#            with its settings: fsync, full_page_writes and synchronous_commit off,
+#            shared_buffers 32MB; a production server writes more and caches more)
 #   pg2      two nodes on one PostgreSQL database, the sites' agents spread over both (as
 #            behind a load balancer), the day's engine started on both nodes at once (one
 #            runs it, the other finds it done: docs/postgresql-backend.md, section 5)
@@ -256,6 +258,10 @@ bench_backend()
 {
   echo ""
   echo "## $BACKEND ($NODES node$([ "$NODES" = 2 ] && echo s)): $DBNAME"
+  [ "$BACKEND" = sqlite ] ||
+    echo "# PostgreSQL $(pg_one "SHOW server_version") as tests/pg/pgtmp.sh starts it: fsync" \
+      "$(pg_one "SHOW fsync"), synchronous_commit $(pg_one "SHOW synchronous_commit")," \
+      "shared_buffers $(pg_one "SHOW shared_buffers")"
   t=$(now_ms)
   i=0
   while [ $i -lt $SITES ]; do
