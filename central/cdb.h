@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/result.h"
 #include "store/sqlutil.h"
 
@@ -122,6 +123,33 @@ void cdb_rollback(cdb *db); /* nothing when no transaction is open */
 /* The first column of the first row of sql (no parameters): *out 0 and *row false when
  * there is no row (row may be NULL); a boolean reads 1 or 0. */
 asr_result cdb_query_i64(cdb *db, const char *sql, const char *what, int64_t *out, bool *row);
+
+/* ---- array parameters (cdb_array.c) ----
+ * PostgreSQL's bulk statements take a column of rows as one array parameter:
+ *   INSERT INTO t (a, b) SELECT * FROM unnest(?1::bigint[], ?2::text[]) ...
+ * Append one kind of element to an array (integers: its type must be bigint[]; or text
+ * and bytea), then bind the arrays with cdb_bind_arrs (their bytes stay valid until the
+ * next append, reset or free). For PostgreSQL only: SQLite has no arrays. */
+typedef struct {
+  asr_buf b;
+  size_t n;                /* elements */
+  bool bin, nulls, closed; /* integers (binary); one of them NULL; text closed */
+} cdb_arr;
+
+void cdb_arr_i64(cdb_arr *a, int64_t v);
+void cdb_arr_opt_i64(cdb_arr *a, bool has, int64_t v);   /* NULL unless has */
+void cdb_arr_text(cdb_arr *a, const char *v);            /* any text; NULL: NULL */
+void cdb_arr_bytea(cdb_arr *a, const void *p, size_t n); /* p NULL: NULL */
+void cdb_arr_reset(cdb_arr *a);                          /* empty, memory kept */
+void cdb_arr_free(cdb_arr *a);
+
+/* Closes a (an empty one is an empty text array: "{}") and returns its bytes (*len of
+ * them; text is NUL-terminated), NULL when memory ran out or kinds were mixed. */
+const void *cdb_arr_done(cdb_arr *a, size_t *len);
+
+/* Closes a[0..n) and binds them to parameters first..first + n - 1 of s (integers in
+ * binary, text as text); ASR_ERR_NOMEM or ASR_ERR_INVALID (s reset) when one failed. */
+asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n);
 
 /* ---- the schema (cdb_dialect.c) ---- */
 

@@ -59,7 +59,7 @@ enum {
   CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
   CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
   CSTORE_SLOTS_SERIES = CSTORE_SLOTS_ALERTS + 16,          /* cstore_series.c */
-  CSTORE_SLOTS_CONF = CSTORE_SLOTS_SERIES + 16,            /* cstore_conf.c */
+  CSTORE_SLOTS_CONF = CSTORE_SLOTS_SERIES + 20,            /* cstore_conf.c */
   CSTORE_SLOTS_PORTAL = CSTORE_SLOTS_CONF + 24,            /* cstore_portal.c */
   CSTORE_SLOTS_END = CSTORE_SLOTS_PORTAL + 40
 };

@@ -45,6 +45,11 @@ typedef struct {
  * CSERIES_KEEP_DAYS days before it). */
 asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n, int64_t now);
 
+/* Binds lv's level, max and percent to parameters i, i + 1, i + 2 of s (NULL when absent);
+ * the ingest's statements share it (cdb.h). */
+typedef struct cdb_stmt cdb_stmt;
+void cstore_bind_level(cdb_stmt *s, int i, const cstore_level *lv);
+
 /* Calls cb with the last level of each day from..to (inclusive) of supply idx of device
  * dev, by day, from the supply's series when it holds those days, else from the roll-up:
  * the same days either way (has_max and max are not set from a series). */

@@ -20,6 +20,7 @@
 #include "central/cstore_conf.h"
 #include "central/cstore_int.h"
 #include "central/cstore_portal.h"
+#include "central/cstore_series.h"
 #include "central/engine.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -1631,6 +1632,414 @@ START_TEST(test_rp_two_nodes)
 }
 END_TEST
 
+/* ---- cstore_ingest.c and cstore_series.c: batches on both backends ---- */
+
+#define FX_DEV_MAX 8
+#define FX_POLLS 6
+#define FX_TONERS 4
+
+/* A batch of nd devices of one site (keys in the order of keys[]), FX_POLLS readings of
+ * FX_TONERS levels each, from t0 an hour apart; one event per device. */
+typedef struct {
+  cstore_dev dev[FX_DEV_MAX];
+  cstore_supply_meta meta[FX_DEV_MAX][FX_TONERS];
+  cstore_reading rd[FX_DEV_MAX * FX_POLLS];
+  cstore_level lv[FX_DEV_MAX * FX_POLLS][FX_TONERS];
+  cstore_event ev[FX_DEV_MAX];
+  cstore_batch b;
+} fx_batch;
+
+static void fx_build(fx_batch *f, const char *id, const char *const *keys, size_t nd, int64_t t0,
+                     int64_t level0)
+{
+  size_t n = 0;
+
+  memset(f, 0, sizeof(*f));
+  for (size_t d = 0; d < nd; d++) {
+    f->dev[d] = (cstore_dev){.key = keys[d],
+                             .serial = keys[d],
+                             .model = "M \"x\" \\ {NULL}",
+                             .state = "idle",
+                             .state_since = -1,
+                             .last_good_poll = -1,
+                             .failed_polls = -1,
+                             .n_supplies = FX_TONERS,
+                             .supplies = f->meta[d]};
+    for (int j = 0; j < FX_TONERS; j++)
+      f->meta[d][j] = (cstore_supply_meta){
+          .index = j + 1, .description = "Toner, \"K\"", .type = "toner", .unit = "percent"};
+    for (int p = 0; p < FX_POLLS; p++, n++) {
+      f->rd[n] = (cstore_reading){.device = d,
+                                  .t = t0 + p * 3600,
+                                  .has_page_count = true,
+                                  .page_count = 1000 + p,
+                                  .n_levels = FX_TONERS,
+                                  .levels = f->lv[n]};
+      for (int j = 0; j < FX_TONERS; j++)
+        f->lv[n][j] = (cstore_level){.index = j + 1,
+                                     .has_level = j != 3,
+                                     .has_max = true,
+                                     .level = level0 - p,
+                                     .max = 100,
+                                     .has_percent = j != 2,
+                                     .percent = (int)(level0 - p)};
+    }
+    f->ev[d] = (cstore_event){d, t0, "state", keys[d]};
+  }
+  f->b = (cstore_batch){.batch_id = id,
+                        .agent_version = "0.1 'v'",
+                        .created_at = t0,
+                        .digest = id,
+                        .n_devices = nd,
+                        .devices = f->dev,
+                        .n_readings = n,
+                        .readings = f->rd,
+                        .n_readings_sent = n,
+                        .n_events = nd,
+                        .events = f->ev};
+}
+
+static int64_t fx_count(cstore *st, const char *sql)
+{
+  int64_t v = -1;
+
+  ck_assert_msg(cdb_query_i64(st->db, sql, "counting", &v, NULL) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  return v;
+}
+
+/* A site and an enrolled agent on st. */
+static void fx_site(cstore *st, int64_t now, cstore_agent *ag)
+{
+  char token[CSTORE_TOKEN_LEN + 1], name[CSTORE_NAME_MAX];
+
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", now, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_msg(cstore_enroll(st, token, "host", "0.1", now, ag, name, sizeof(name)) == ASR_OK,
+                "%s", cstore_errmsg(st));
+}
+
+typedef struct {
+  int n;
+  int64_t last_day, last_level;
+  bool last_has_level;
+} fx_days;
+
+static int fx_day(const cstore_rp_level *l, void *ctx)
+{
+  fx_days *d = ctx;
+
+  d->n++;
+  d->last_day = l->day;
+  d->last_level = l->level;
+  d->last_has_level = l->has_level;
+  return 0;
+}
+
+static int fx_problem(const cstore_problem_row *p, void *ctx)
+{
+  ck_assert_str_eq(p->what, "id_reused");
+  ++*(int *)ctx;
+  return 0;
+}
+
+/* A batch stored, then seen again by a second node (a duplicate, the same answer), its id
+ * reused with another content, hostile values kept as sent, the day's roll-up and the
+ * series equal to the raw levels grouped by day. */
+START_TEST(test_ingest)
+{
+  static const char *const keys[] = {"k'1", "k\\2", "k\"3\xc3\xa9"};
+  const int64_t t0 = 1795000000, now = t0 + 86400;
+  cstore *st = open_store(_i, "ingest"), *node2;
+  cstore_applied res;
+  cstore_agent ag;
+  fx_batch *f = calloc(1, sizeof(*f));
+  fx_days raw = {0}, ser = {0};
+  int64_t dev = 0;
+  int n = 0;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_ingest: PostgreSQL half skipped\n");
+    free(f);
+    return;
+  }
+  fx_site(st, t0, &ag);
+  if (_i == CDB_PG) { /* a statement failing mid-batch: nothing kept, the handle goes on */
+    static const char *const bad[] = {"ok", "\xff\xfe"}; /* not UTF-8: PostgreSQL refuses */
+    fx_build(f, "b0", bad, 2, t0, 90);
+    ck_assert_int_eq(cstore_apply(st, &ag, &f->b, now, &res), ASR_ERR_DB);
+    ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices"), 0);
+    ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM batches"), 0);
+  }
+  fx_build(f, "b1", keys, 3, t0, 90);
+  f->rd[0].page_count = INT64_MAX; /* hostile: kept as sent */
+  f->lv[0][0].level = INT64_MAX;
+  f->lv[1][0].max = INT64_MIN;
+  f->lv[5][1].level = -3;        /* an unknown level (Printer-MIB) */
+  f->lv[5][0].level = INT64_MAX; /* the day's newest: into the roll-up and the series */
+  f->lv[5][2].percent = INT32_MIN;
+  f->rd[1].t = t0 + 50LL * 365 * 86400; /* dated years ahead: the roll-up, no series */
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, now, &res) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert(!res.duplicate && !res.id_reused);
+  ck_assert_int_eq(res.readings, 18);
+  ck_assert_int_eq(res.readings_new, 18);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM readings"), 18);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM levels"), 72);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM events"), 3);
+  ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 18);
+  ck_assert_int_eq(fx_count(st, "SELECT max(page_count) FROM readings"), INT64_MAX);
+  ck_assert_int_eq(fx_count(st, "SELECT max(level) FROM levels"), INT64_MAX);
+  ck_assert_int_eq(fx_count(st, "SELECT min(max) FROM levels"), INT64_MIN);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices WHERE model = 'M \"x\" \\ {NULL}'"),
+                   3);
+  ck_assert_int_eq(fx_count(st, "SELECT max(last_reading_at) FROM devices"), f->rd[1].t);
+  /* the supplies hold their newest reading's values */
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE level IS NULL"), 3);
+  ck_assert_int_eq(fx_count(st, "SELECT max(level_t) FROM supplies"), f->rd[1].t);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM level_days"), 3 * 4 + 4);
+
+  node2 = open_again(_i, "ingest");
+  ck_assert_msg(cstore_apply(node2, &ag, &f->b, now, &res) == ASR_OK, "%s", cstore_errmsg(node2));
+  ck_assert(res.duplicate && !res.id_reused);
+  ck_assert_int_eq(res.readings, 18);
+  ck_assert_int_eq(fx_count(node2, "SELECT count(*) FROM batches"), 1);
+  ck_assert_int_eq(fx_count(node2, "SELECT count(*) FROM levels"), 72);
+
+  f->b.digest = "other"; /* the id again with another content: stored, flagged */
+  f->rd[2].t += 60;
+  ck_assert_msg(cstore_apply(node2, &ag, &f->b, now, &res) == ASR_OK, "%s", cstore_errmsg(node2));
+  ck_assert(res.id_reused && !res.duplicate);
+  ck_assert_int_eq(res.readings_new, 1);
+  ck_assert_int_eq(cstore_problem_foreach(st, "acme", 10, fx_problem, &n), ASR_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert_int_eq(cstore_apply(st, &ag, &f->b, now, &res), ASR_OK);
+  ck_assert(res.duplicate && res.id_reused);
+  ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 19);
+
+  /* the roll-up and the series against the raw levels */
+  ck_assert_int_eq(
+      cdb_query_i64(st->db, "SELECT id FROM devices WHERE key = 'k''1'", "reading", &dev, NULL),
+      ASR_OK);
+  for (int32_t idx = 1; idx <= FX_TONERS; idx++) {
+    memset(&raw, 0, sizeof(raw));
+    memset(&ser, 0, sizeof(ser));
+    ck_assert_msg(cstore_series_levels_raw(st, dev, idx, 0, INT64_MAX, fx_day, &raw) == ASR_OK,
+                  "%s", cstore_errmsg(st));
+    ck_assert_msg(cstore_series_levels(node2, dev, idx, t0 / 86400 - 1, INT64_MAX, fx_day, &ser) ==
+                      ASR_OK,
+                  "%s", cstore_errmsg(node2));
+    ck_assert_int_eq(raw.n, ser.n);
+    ck_assert_int_eq(raw.last_day, ser.last_day);
+    ck_assert_int_eq(raw.last_level, ser.last_level);
+    ck_assert_int_eq(raw.last_has_level, ser.last_has_level);
+  }
+  ck_assert_int_ge(raw.n, 2);
+  cstore_close(node2);
+  cstore_close(st);
+  free(f);
+}
+END_TEST
+
+/* A batch a bulk statement would touch one row twice in (a device key twice, a supply
+ * index twice in a reading): stored as SQLite stores it, row by row. */
+START_TEST(test_ingest_twice_in_batch)
+{
+  static const char *const keys[] = {"k1", "k2", "k1"};
+  const int64_t t0 = 1795000000;
+  cstore *st = open_store(_i, "twice");
+  cstore_applied res;
+  cstore_agent ag;
+  fx_batch *f = calloc(1, sizeof(*f));
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_ingest_twice_in_batch: PostgreSQL half skipped\n");
+    free(f);
+    return;
+  }
+  fx_site(st, t0, &ag);
+  fx_build(f, "b1", keys, 3, t0, 90);
+  f->dev[2].serial = "S-later";
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 86400, &res) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(res.readings_new, 12); /* k1's readings once: the same times */
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices"), 2);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices WHERE serial = 'S-later'"), 1);
+  ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 12);
+  fx_build(f, "b2", keys, 2, t0 + 86400, 80);
+  f->lv[0][1].index = 1;                     /* supply 1 twice in one reading */
+  f->meta[1][2].description = "Toner (new)"; /* a description that changed is stored */
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 2 * 86400, &res) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(res.readings_new, 12);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM levels"), 12 * 4 + 12 * 4 - 1);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'Toner (new)'"),
+                   1);
+  fx_build(f, "b3", keys + 1, 1, t0 + 2 * 86400, 70); /* k2 alone: the bulk path */
+  f->meta[0][0].description = "K2 (new)";
+  ck_assert_msg(cstore_apply(st, &ag, &f->b, t0 + 3 * 86400, &res) == ASR_OK, "%s",
+                cstore_errmsg(st));
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'K2 (new)'"), 1);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM supplies WHERE description = 'Toner, \"K\"'"),
+                   8 - 1);
+  cstore_close(st);
+  free(f);
+}
+END_TEST
+
+/* PostgreSQL's array parameters (the bulk path's): any text, bytea and int64 (binary, NULLs
+ * among them) round-trip. */
+START_TEST(test_arrays)
+{
+  static const char *const texts[] = {
+      "", "NULL", "a,b", "{x}", "\"q\"", "back\\slash", "\xc3\xa9t\xc3\xa9", " sp ", NULL};
+  static const int64_t nums[] = {INT64_MIN, -1, 0, 1, INT64_MAX};
+  static const unsigned char bin[] = {0, '\\', '"', 0xff, ',', '}'};
+  const size_t nt = sizeof(texts) / sizeof(texts[0]), nn = sizeof(nums) / sizeof(nums[0]);
+  cdb *db = open_backend(CDB_PG, 1000);
+  cdb_arr a = {0};
+  cdb_stmt *s = NULL;
+  bool row = false;
+  size_t i = 0, n = 0;
+
+  if (!db) {
+    fprintf(stderr, "check_cdb: test_arrays: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cdb_prepare(db, 0,
+                               "SELECT v FROM unnest(?1::text[]) WITH ORDINALITY AS u (v, o)"
+                               " ORDER BY o",
+                               &s),
+                   ASR_OK);
+  for (i = 0; i < nt; i++)
+    cdb_arr_text(&a, texts[i]);
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
+  for (i = 0; i < nt; i++) {
+    ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    ck_assert(row);
+    if (texts[i])
+      ck_assert_str_eq(cdb_col_text(s, 0), texts[i]);
+    else
+      ck_assert(cdb_col_null(s, 0));
+  }
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_int_eq(cdb_prepare(db, 1,
+                               "SELECT v FROM unnest(?1::bigint[]) WITH ORDINALITY AS u (v, o)"
+                               " ORDER BY o",
+                               &s),
+                   ASR_OK);
+  for (i = 0; i < nn; i++)
+    cdb_arr_i64(&a, nums[i]);
+  cdb_arr_opt_i64(&a, false, 5);
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
+  for (i = 0; i <= nn; i++) {
+    ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+    ck_assert(row);
+    if (i < nn)
+      ck_assert_int_eq(cdb_col_i64(s, 0), nums[i]);
+    else
+      ck_assert(cdb_col_null(s, 0));
+  }
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_int_eq(cdb_prepare(db, 2, "SELECT v FROM unnest(?1::bytea[]) AS u (v)", &s), ASR_OK);
+  cdb_arr_bytea(&a, bin, sizeof(bin));
+  ck_assert_int_eq(cdb_bind_arrs(s, 1, &a, 1), ASR_OK);
+  ck_assert_msg(cdb_step(s, "reading", &row) == ASR_OK, "%s", cdb_errmsg(db));
+  ck_assert(row);
+  ck_assert_mem_eq(cdb_col_blob(s, 0, &n), bin, sizeof(bin));
+  ck_assert_uint_eq(n, sizeof(bin));
+  cdb_reset(s);
+  cdb_arr_reset(&a);
+  ck_assert_str_eq(cdb_arr_done(&a, &n), "{}");
+  cdb_arr_reset(&a);
+  cdb_arr_i64(&a, 1); /* kinds mixed: refused */
+  cdb_arr_text(&a, "x");
+  ck_assert_ptr_null(cdb_arr_done(&a, &n));
+  cdb_arr_free(&a);
+  cdb_close(db);
+}
+END_TEST
+
+typedef struct {
+  cstore *st;
+  cstore_agent ag;
+  const char *const *keys;
+  int first, rounds;
+  int duplicates;
+  asr_result r;
+  char err[CSTORE_ERR_MAX];
+} fx_node;
+
+/* One node's batches: rounds batches of every device in the order of keys, a day apart;
+ * odd rounds share their id with the other node's (the same batch sent to both). */
+static void *fx_node_run(void *arg)
+{
+  fx_node *n = arg;
+  fx_batch *f = calloc(1, sizeof(*f));
+  char id[32];
+
+  n->r = f ? ASR_OK : ASR_ERR_NOMEM;
+  for (int i = 0; !n->r && i < n->rounds; i++) {
+    cstore_applied res;
+    if (asr_fmt(id, sizeof(id), "b%d", i % 2 ? i : n->first + i)) {
+      n->r = ASR_ERR_LIMIT;
+      break;
+    }
+    fx_build(f, id, n->keys, 6, 1795000000 + (int64_t)(i % 2 ? i : n->first + i) * 86400, 90 - i);
+    n->r = cstore_apply(n->st, &n->ag, &f->b, 1795000000 + 40 * 86400, &res);
+    n->duplicates += !n->r && res.duplicate;
+  }
+  if (n->r)
+    asr_strlcpy_cut(n->err, cstore_errmsg(n->st), sizeof(n->err));
+  free(f);
+  return NULL;
+}
+
+/* Two nodes ingesting batches of one site at once, the same devices listed in opposite
+ * orders (deadlock bait), half the batches sent to both: all stored, each once. */
+START_TEST(test_ingest_race)
+{
+  static const char *const fwd[] = {"a", "b", "c", "d", "e", "f"};
+  static const char *const back[] = {"f", "e", "d", "c", "b", "a"};
+  const int rounds = 12;
+  cstore *st = open_store(_i, "race");
+  fx_node n[2];
+  pthread_t th[2];
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_ingest_race: PostgreSQL half skipped\n");
+    return;
+  }
+  memset(n, 0, sizeof(n));
+  fx_site(st, 1795000000, &n[0].ag);
+  n[1].ag = n[0].ag;
+  n[0].st = st;
+  n[1].st = open_again(_i, "race");
+  n[0].keys = fwd;
+  n[1].keys = back;
+  n[0].first = 100;
+  n[1].first = 200;
+  for (int i = 0; i < 2; i++) {
+    n[i].rounds = rounds;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, fx_node_run, &n[i]), 0);
+  }
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+  ck_assert_msg(n[0].r == ASR_OK, "%s", n[0].err);
+  ck_assert_msg(n[1].r == ASR_OK, "%s", n[1].err);
+  /* 6 shared batch ids: each applied once, the other node's a duplicate */
+  ck_assert_int_eq(n[0].duplicates + n[1].duplicates, rounds / 2);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM batches"), rounds + rounds / 2);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM devices"), 6);
+  /* every reading once: 18 distinct days, 6 devices, FX_POLLS each */
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM readings"), 18 * 6 * FX_POLLS);
+  ck_assert_int_eq(fx_count(st, "SELECT sum(readings) FROM devices"), 18 * 6 * FX_POLLS);
+  ck_assert_int_eq(fx_count(st, "SELECT count(*) FROM level_days"), 18 * 6 * FX_TONERS);
+  cstore_close(n[1].st);
+  cstore_close(st);
+}
+END_TEST
+
 /* Runs this program again under tests/pg/pgtmp.sh -k (once): the cluster lives while it
  * runs. Returns only when that cannot be done. */
 static void rerun_under_pgtmp(char **argv)
@@ -1685,6 +2094,10 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_scan, CDB_SQLITE, CDB_PG + 1);
   tcase_add_test(tc, test_rp_engine);
   tcase_add_loop_test(tc, test_rp_two_nodes, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_ingest, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_ingest_race, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_ingest_twice_in_batch, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_test(tc, test_arrays);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
