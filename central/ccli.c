@@ -114,7 +114,10 @@ static void serve_usage(FILE *out)
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
           "       [--retention-days N] [--rollup-days N]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
-          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n");
+          " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n"
+          "--db is a SQLite FILE or a PostgreSQL URI postgresql://USER@HOST:PORT/DB (its password"
+          " in\n--db-password-file FILE, mode 0600, or PGPASSFILE: never in the URI), for every"
+          " command.\n");
 }
 
 /* A size in bytes, with an optional K, M or G (binary) suffix, within [min, max]. */
@@ -847,6 +850,7 @@ static int devices_args(int argc, char **argv, site_opts *o, const char **site)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"site", required_argument, NULL, OPT_SITE},
       {"format", required_argument, NULL, OPT_FORMAT},
       {"help", no_argument, NULL, OPT_HELP},
@@ -857,6 +861,8 @@ static int devices_args(int argc, char **argv, site_opts *o, const char **site)
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == OPT_SITE)
       *site = optarg;
     else if (c != OPT_FORMAT || parse_format(optarg, &o->json) != 0)
@@ -958,6 +964,7 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"site", required_argument, NULL, OPT_SITE},
       {"format", required_argument, NULL, OPT_FORMAT},
       {"limit", required_argument, NULL, OPT_LIMIT},
@@ -969,6 +976,8 @@ static int problems_args(int argc, char **argv, site_opts *o, const char **site,
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == OPT_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == OPT_SITE)
       *site = optarg;
     else if (c == OPT_LIMIT && asr_parse_i64(optarg, 1, PROBLEMS_LIMIT_MAX, limit) == ASR_OK)
@@ -1035,9 +1044,12 @@ static void say_locked_out(const char *id, const cstore_lockout *lo, bool keep)
 
 int ccli_agent(int argc, char **argv)
 {
-  static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
-                                           {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"db", required_argument, NULL, OPT_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"keep-site-token", no_argument, NULL, OPT_KEEP_TOKEN},
+      {NULL, 0, NULL, 0},
+  };
   const char *db = NULL;
   cstore *st = NULL;
   cstore_lockout lo;
@@ -1054,7 +1066,7 @@ int ccli_agent(int argc, char **argv)
       keep = true;
     else if (c == OPT_DB)
       db = optarg;
-    else
+    else if (c != CCLI_OPT_DB_PASSWORD_FILE || ccli_db_password_file(optarg) != 0)
       return CCLI_EXIT_USAGE;
   }
   if (optind != argc - 2)

@@ -42,6 +42,7 @@ static int alerts_args(int argc, char **argv, alerts_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, A_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"site", required_argument, NULL, A_SITE},
       {"open", no_argument, NULL, A_OPEN},
       {"all", no_argument, NULL, A_ALL},
@@ -55,6 +56,8 @@ static int alerts_args(int argc, char **argv, alerts_opts *o)
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == A_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == A_SITE)
       o->site = optarg;
     else if (c == A_OPEN)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "central/cdb.h"
 #include "central/cstore.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -56,18 +57,36 @@ int ccli_exit_for(asr_result r)
   }
 }
 
+static bool db_password_given; /* --db-password-file was given */
+
+int ccli_db_password_file(const char *path)
+{
+  if (!*path || cstore_set_password_file(path) != ASR_OK) {
+    ccli_error("--db-password-file: '%s' is not a usable path", path);
+    return -1;
+  }
+  db_password_given = true;
+  return 0;
+}
+
 asr_result ccli_open_db(const char *path, struct cstore **st)
 {
   char err[512];
   asr_result r;
 
   if (!path || !*path) {
-    ccli_error("--db FILE is required");
+    ccli_error("--db FILE (or a postgresql:// URI) is required");
+    return ASR_ERR_USAGE;
+  }
+  if (db_password_given && !cdb_is_pg_name(path)) {
+    ccli_error("--db-password-file is for a PostgreSQL --db (postgresql://...), not a file");
     return ASR_ERR_USAGE;
   }
   r = cstore_open(path, st, err, sizeof(err));
   if (r)
     ccli_error("%s", err);
+  if (cdb_is_pg_name(path) && (r == ASR_ERR_INVALID || r == ASR_ERR_IO))
+    r = ASR_ERR_USAGE; /* the URI or its password file: the command line's (exit 2) */
   return r;
 }
 

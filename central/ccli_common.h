@@ -20,8 +20,19 @@ enum {
 struct cstore;
 struct json_t;
 
-/* Opens the database of --db (required), printing the problem; for the commands. */
+/* Opens the database of --db (required: a SQLite file or a PostgreSQL URI), printing the
+ * problem; for the commands. */
 asr_result ccli_open_db(const char *path, struct cstore **st);
+
+/* --db-password-file FILE, taken by every command that takes --db: its getopt_long row
+ * {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE} hands the value
+ * to ccli_db_password_file. */
+enum { CCLI_OPT_DB_PASSWORD_FILE = 500 };
+
+/* Takes --db-password-file's FILE: the PostgreSQL password's file for every database the
+ * command opens (cstore_set_password_file; its mode is checked when it is read). 0, or -1
+ * with the message printed. */
+int ccli_db_password_file(const char *path);
 
 /* Prints "asr-central: MESSAGE" on stderr (diagnostics of the commands). */
 void ccli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

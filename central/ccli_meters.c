@@ -54,6 +54,7 @@ static int meters_args(int argc, char **argv, meters_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, M_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"site", required_argument, NULL, M_SITE},
       {"from", required_argument, NULL, M_FROM},
       {"to", required_argument, NULL, M_TO},
@@ -67,6 +68,8 @@ static int meters_args(int argc, char **argv, meters_opts *o)
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == M_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == M_SITE)
       o->site = optarg;
     else if (c == M_FROM)

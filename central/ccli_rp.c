@@ -56,6 +56,8 @@ static const struct option ccli_rp_longopts[] = {
     {"mail-interval", required_argument, NULL, CCLI_OPT_MAIL_INTERVAL},
     {"retention-days", required_argument, NULL, CCLI_OPT_RETENTION_DAYS},
     {"rollup-days", required_argument, NULL, CCLI_OPT_ROLLUP_DAYS},
+    /* every command that merges these rows takes --db */
+    {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
     {"no-replenish", no_argument, NULL, CCLI_OPT_NO_REPLENISH},
     {NULL, 0, NULL, 0},
 };
@@ -112,6 +114,8 @@ static int rp_option(rp_opts *o, int c, const char *arg)
   case CCLI_OPT_NO_REPLENISH:
     o->no_replenish = 1;
     return 0;
+  case CCLI_OPT_DB_PASSWORD_FILE:
+    return ccli_db_password_file(arg) ? -2 : 0;
   case CCLI_OPT_RETENTION_DAYS:
   case CCLI_OPT_ROLLUP_DAYS:
     return keep_option(o, c, arg);

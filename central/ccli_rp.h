@@ -34,7 +34,7 @@ enum {
   CCLI_OPT_ROLLUP_DAYS,
 };
 #define CCLI_MAIL_INTERVAL 60 /* seconds between two flushes of the outbox in serve */
-#define CCLI_RP_NOPTS 12      /* serve's replenishment and mail options (rows) */
+#define CCLI_RP_NOPTS 13      /* serve's replenishment and mail options, --db-password-file */
 struct option;
 /* Writes the nown rows of own, then the CCLI_RP_NOPTS rows of serve's replenishment and
  * mail options (getopt_long rows) and the zero row into all, which has room for cap rows (nown +

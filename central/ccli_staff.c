@@ -54,6 +54,7 @@ static int staff_args(int argc, char **argv, staff_opts *o)
 {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, SO_DB},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
       {"password-file", required_argument, NULL, SO_PASSWORD_FILE},
       {"format", required_argument, NULL, SO_FORMAT},
       {"limit", required_argument, NULL, SO_LIMIT},
@@ -67,6 +68,8 @@ static int staff_args(int argc, char **argv, staff_opts *o)
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     if (c == SO_DB)
       o->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == SO_PASSWORD_FILE)
       o->password_file = optarg;
     else if (c == SO_REVOKE)

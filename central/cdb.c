@@ -8,11 +8,6 @@
 #include "central/cdb_int.h"
 #include "common/util.h"
 
-bool cdb_is_pg_name(const char *name)
-{
-  return name && (strncmp(name, "postgresql://", 13) == 0 || strncmp(name, "postgres://", 11) == 0);
-}
-
 /* ---- opening and closing ---- */
 
 static asr_result lite_open(cdb *db, const cdb_opts *o)
@@ -201,11 +196,16 @@ void cdb_bind_opt_i64(cdb_stmt *s, int i, int64_t v)
 
 asr_result cdb_step(cdb_stmt *s, const char *what, bool *row)
 {
+  asr_result r = s->db->kind == CDB_PG ? cdb_pg_tx_check(s->db, what) : ASR_OK;
+
   *row = false;
-  if (s->bad) {
+  if (!r && s->bad) {
     asr_sql_set_err(s->db->sql, "%s: %s: a parameter could not be bound", s->db->name, what);
+    r = ASR_ERR_INVALID;
+  }
+  if (r) { /* a bad bind, or a transaction lost with its connection (a scan's cursor too) */
     cdb_reset(s);
-    return ASR_ERR_INVALID;
+    return r;
   }
   if (s->db->kind == CDB_PG)
     return s->scan_sql ? cdb_pg_scan_step(s, what, row) : cdb_pg_step(s, what, row);
@@ -308,14 +308,22 @@ const char *cdb_col_cut(cdb_stmt *s, int col, char *dst, size_t cap)
 
 asr_result cdb_exec(cdb *db, const char *sql, const char *what)
 {
-  if (db->kind == CDB_PG)
-    return cdb_pg_exec(db, sql, what);
+  asr_result r;
+
+  if (db->kind == CDB_PG) {
+    r = cdb_pg_tx_check(db, what);
+    return r ? r : cdb_pg_exec(db, sql, what);
+  }
   return asr_sql_exec(db->sql, sql, what);
 }
 
 asr_result cdb_begin(cdb *db)
 {
-  return cdb_exec(db, db->kind == CDB_PG ? "BEGIN" : "BEGIN IMMEDIATE", "starting a transaction");
+  asr_result r =
+      cdb_exec(db, db->kind == CDB_PG ? "BEGIN" : "BEGIN IMMEDIATE", "starting a transaction");
+
+  db->in_tx = !r;
+  return r;
 }
 
 asr_result cdb_commit(cdb *db, const char *what)
@@ -328,14 +336,16 @@ asr_result cdb_commit(cdb *db, const char *what)
     return ASR_ERR_DB;
   }
   r = cdb_exec(db, "COMMIT", what);
-
   if (r)
     cdb_rollback(db);
+  db->in_tx = false;
   return r;
 }
 
 void cdb_rollback(cdb *db)
 {
+  db->in_tx = false;
+  db->tx_lost = false;
   if (db->kind == CDB_SQLITE)
     asr_sql_rollback(db->sql);
   else if (cdb_pg_in_tx(db))

@@ -40,6 +40,10 @@ typedef struct {
 /* True when name is a PostgreSQL URI (postgresql:// or postgres://), else a file path. */
 bool cdb_is_pg_name(const char *name);
 
+/* Copies name into dst (cap bytes, cut when longer) as messages show it: a PostgreSQL
+ * URI's password (user:PASSWORD@, password=VALUE) as "***". */
+void cdb_redact(const char *name, char *dst, size_t cap);
+
 /* Opens name (a file path: created when missing; or a PostgreSQL URI, which must not
  * carry a password). On error *out is NULL and err (n bytes) says why. */
 asr_result cdb_open(const char *name, const cdb_opts *o, cdb **out, char *err, size_t n);

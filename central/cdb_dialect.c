@@ -189,6 +189,9 @@ asr_result cdb_query_i64(cdb *db, const char *sql, const char *what, int64_t *ou
   *out = 0;
   if (row)
     *row = false;
+  r = cdb_pg_tx_check(db, what);
+  if (r)
+    return r;
   res = PQexec(db->pg, sql);
   if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
     r = cdb_pg_fail(db, res, what);

@@ -47,6 +47,12 @@ struct cdb {
   sqlite3_stmt **lite_cache; /* SQLite: the statements of each slot (sql.cache) */
   cdb_stmt *stmt;            /* the slots */
   size_t slots;
+  int busy_ms;    /* PostgreSQL: lock_timeout, set again after a reconnection */
+  bool in_tx;     /* cdb_begin ran, no commit or rollback yet */
+  bool tx_lost;   /* PostgreSQL: the connection was lost (and made again) inside that
+                     transaction: everything fails until cdb_rollback */
+  bool connected; /* PostgreSQL: opened once (a later loss is made good: cdb_pg_fail) */
+  bool resetting; /* PostgreSQL: making the connection again (no second attempt) */
 };
 
 /* ---- cdb_pg.c ---- */
@@ -66,7 +72,10 @@ void cdb_pg_reset(cdb_stmt *s);
 const char *cdb_pg_col(cdb_stmt *s, int col);
 const void *cdb_pg_col_blob(cdb_stmt *s, int col, size_t *n);
 asr_result cdb_pg_exec(cdb *db, const char *sql, const char *what);
-bool cdb_pg_in_tx(cdb *db);     /* a transaction is open (failed or not) */
+bool cdb_pg_in_tx(cdb *db); /* a transaction is open (failed or not) */
+/* ASR_ERR_DB_LOCKED with the message set when db's transaction was lost with its
+ * connection (cdb_rollback clears it), else ASR_OK. */
+asr_result cdb_pg_tx_check(cdb *db, const char *what);
 bool cdb_pg_tx_failed(cdb *db); /* the open transaction had an error */
 
 /* ---- cdb_pg_scan.c ---- */

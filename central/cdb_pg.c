@@ -22,6 +22,7 @@
 
 #define PASSWORD_MAX 256
 #define CONNECT_TIMEOUT "10" /* seconds, unless the URI says otherwise */
+#define CONN_KEYS 10         /* conn_keywords: 7 defaults, dbname, password, NULL */
 
 /* ---- errors ---- */
 
@@ -37,6 +38,34 @@ static void first_line(const char *msg, char *dst, size_t cap)
   dst[n] = '\0';
 }
 
+static asr_result session_settings(cdb *db);
+
+/* The connection is gone (a server restart, a failover, a session ended by the server):
+ * made again once (PQreset, within connect_timeout), the prepared statements forgotten
+ * (the new session has none: cdb_prepare prepares them again), and ASR_ERR_DB_LOCKED
+ * returned so that the caller's retry runs its whole transaction again. A transaction that
+ * was open is lost with the session: everything fails until cdb_rollback. */
+static asr_result pg_lost(cdb *db, const char *what, const char *why)
+{
+  char again[200];
+
+  for (size_t i = 0; db->stmt && i < db->slots; i++)
+    db->stmt[i].name[0] = '\0';
+  db->tx_lost = db->in_tx;
+  PQreset(db->pg);
+  if (PQstatus(db->pg) != CONNECTION_OK) {
+    first_line(PQerrorMessage(db->pg), again, sizeof(again));
+    asr_sql_set_err(db->sql, "%s: %s: the connection was lost (%s) and cannot be made again: %s",
+                    db->name, what, why, again[0] ? again : "failed");
+    return ASR_ERR_DB;
+  }
+  if (session_settings(db) != ASR_OK)
+    return ASR_ERR_DB; /* its message is set */
+  asr_sql_set_err(db->sql, "%s: %s: the connection was lost (%s) and made again: retry", db->name,
+                  what, why);
+  return ASR_ERR_DB_LOCKED;
+}
+
 /* Converts a failed result (or a connection failure when res is NULL) while doing what. */
 asr_result cdb_pg_fail(cdb *db, const PGresult *res, const char *what)
 {
@@ -44,6 +73,13 @@ asr_result cdb_pg_fail(cdb *db, const PGresult *res, const char *what)
   char why[256];
 
   first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg), why, sizeof(why));
+  if (db->connected && !db->resetting && db->pg && PQstatus(db->pg) == CONNECTION_BAD) {
+    asr_result r;
+    db->resetting = true; /* once: a failure while making it again is not retried */
+    r = pg_lost(db, what, why[0] ? why : "no answer");
+    db->resetting = false;
+    return r;
+  }
   if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))) {
     asr_sql_set_err(db->sql, "%s: %s: database is busy (%s)", db->name, what, why);
     return ASR_ERR_DB_LOCKED;
@@ -66,20 +102,31 @@ static void wipe(char *p, size_t n)
     *v++ = 0;
 }
 
-/* Reads the first line of a private file into pw (cap bytes). */
+/* Reads the first line of a private file into pw (cap bytes): a regular file (not a link:
+ * O_NOFOLLOW), ours, no group or other bits. */
 static asr_result read_password(cdb *db, const char *path, char *pw, size_t cap)
 {
   struct stat sb;
   ssize_t got;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
   asr_result r = ASR_ERR_INVALID;
 
+  if (fd < 0 && errno == ELOOP) {
+    asr_sql_set_err(db->sql, "%s: the password file %s is a symbolic link: give the file itself",
+                    db->name, path);
+    return ASR_ERR_INVALID;
+  }
   if (fd < 0) {
     asr_sql_set_err(db->sql, "%s: the password file %s: %s", db->name, path, strerror(errno));
     return ASR_ERR_IO;
   }
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     asr_sql_set_err(db->sql, "%s: the password file %s is not a regular file", db->name, path);
+    goto done;
+  }
+  if (sb.st_uid != geteuid()) {
+    asr_sql_set_err(db->sql, "%s: the password file %s is owned by uid %u, not by us (uid %u)",
+                    db->name, path, (unsigned)sb.st_uid, (unsigned)geteuid());
     goto done;
   }
   if (sb.st_mode & 077) {
@@ -94,6 +141,11 @@ static asr_result read_password(cdb *db, const char *path, char *pw, size_t cap)
     goto done;
   }
   pw[got] = '\0';
+  if ((size_t)got == cap - 1 && !strpbrk(pw, "\r\n")) { /* never a cut password */
+    asr_sql_set_err(db->sql, "%s: the password file %s: its first line is longer than %zu bytes",
+                    db->name, path, cap - 2);
+    goto done;
+  }
   pw[strcspn(pw, "\r\n")] = '\0';
   r = ASR_OK;
   if (!pw[0]) {
@@ -105,25 +157,86 @@ done:
   return r;
 }
 
-/* Refuses a URI that carries a password (argv and ps show it) or does not parse. */
+/* Appends n bytes of p to dst (cap bytes, *len used), cut when full. */
+static void put(char *dst, size_t cap, size_t *len, const char *p, size_t n)
+{
+  if (*len + n >= cap)
+    n = cap - 1 - *len;
+  memcpy(dst + *len, p, n);
+  *len += n;
+  dst[*len] = '\0';
+}
+
+/* (here, not in cdb.c: cdb.c calls into this file, never the other way) */
+bool cdb_is_pg_name(const char *name)
+{
+  return name && (strncmp(name, "postgresql://", 13) == 0 || strncmp(name, "postgres://", 11) == 0);
+}
+
+void cdb_redact(const char *uri, char *dst, size_t cap)
+{
+  const char *p = strstr(uri, "://"), *auth, *end, *at = NULL, *colon = NULL;
+  size_t len = 0;
+
+  if (!cap)
+    return;
+  dst[0] = '\0';
+  if (!cdb_is_pg_name(uri)) {
+    put(dst, cap, &len, uri, strlen(uri));
+    return;
+  }
+  auth = p ? p + 3 : uri;
+  end = auth + strcspn(auth, "/?#");
+  for (const char *q = auth; q < end; q++) /* the last '@' ends the user part */
+    at = *q == '@' ? q : at;
+  for (const char *q = auth; at && q < at && !colon; q++)
+    colon = *q == ':' ? q : NULL;
+  if (colon) {
+    put(dst, cap, &len, uri, (size_t)(colon + 1 - uri));
+    put(dst, cap, &len, "***", 3);
+    p = at;
+  } else {
+    p = uri;
+  }
+  while (*p) { /* the query's password=VALUE */
+    size_t n = strcspn(p, "?&");
+    bool pw = p > uri && (p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9);
+    if (pw) {
+      put(dst, cap, &len, "password=***", 12);
+      p += n;
+    } else {
+      put(dst, cap, &len, p, n ? n : 1);
+      p += n ? n : 1;
+    }
+  }
+}
+
+/* Refuses a URI that carries a password (argv and ps show it) or does not parse; the
+ * message names the URI with any password as "***". */
 static asr_result check_uri(cdb *db)
 {
-  char *msg = NULL;
+  char *msg = NULL, shown[CDB_ERR_MAX / 2];
   PQconninfoOption *opts = PQconninfoParse(db->name, &msg);
   asr_result r = ASR_OK;
 
+  cdb_redact(db->name, shown, sizeof(shown));
   if (!opts) {
     char why[200];
     first_line(msg ? msg : "out of memory", why, sizeof(why));
-    asr_sql_set_err(db->sql, "%s: not a PostgreSQL URI: %s", db->name, why);
+    if (strcmp(shown, db->name) != 0) /* libpq's words may quote the password */
+      asr_strlcpy_cut(why, "it does not parse", sizeof(why));
+    asr_sql_set_err(db->sql, "%s: not a PostgreSQL URI: %s", shown, why);
     PQfreemem(msg);
     return ASR_ERR_INVALID;
   }
   for (PQconninfoOption *o = opts; o->keyword; o++) {
     if (!strcmp(o->keyword, "password") && o->val && o->val[0]) {
+      if (strstr(shown, o->val)) /* spelled so that the mask missed it (%70assword=) */
+        asr_strlcpy_cut(shown, "the --db URI", sizeof(shown));
       asr_sql_set_err(db->sql,
-                      "postgresql URI: a password in --db is refused (others can read the command "
-                      "line): put it in a 0600 file (--db-password-file) or PGPASSFILE");
+                      "%s: a password in --db is refused (others can read the command line):"
+                      " put it in a 0600 file (--db-password-file) or PGPASSFILE",
+                      shown);
       r = ASR_ERR_INVALID;
     }
   }
@@ -139,36 +252,69 @@ static void quiet_notices(void *arg, const char *msg)
   (void)msg; /* NOTICEs (IF NOT EXISTS ...) are not errors: libpq would print them */
 }
 
-static asr_result session_settings(cdb *db, int busy_ms)
+/* The session's settings, on each connection (made again too): lock_timeout is the busy
+ * timeout, a transaction left idle by a hung node ends after a minute. Run with PQexec so
+ * that a failure here is not taken for a lost connection again. */
+static asr_result session_settings(cdb *db)
 {
   char sql[160];
+  PGresult *res;
+  asr_result r = ASR_OK;
 
   if (asr_fmt(sql, sizeof(sql),
               "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = 60000;"
               " SET client_min_messages = warning",
-              busy_ms > 0 ? busy_ms : 1))
+              db->busy_ms > 0 ? db->busy_ms : 1))
     return ASR_ERR_LIMIT;
-  return cdb_pg_exec(db, sql, "setting up the session");
+  res = PQexec(db->pg, sql);
+  if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    char why[200];
+    first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg), why, sizeof(why));
+    asr_sql_set_err(db->sql, "%s: setting up the session: %s", db->name, why);
+    r = ASR_ERR_DB;
+  }
+  PQclear(res);
+  return r;
+}
+
+/* The connection's keywords: our defaults first (the URI's own settings, expanded from
+ * dbname, override them), then the password when read from its file. Every wait on the
+ * server has a deadline: the connection (connect_timeout), a dead peer or network
+ * (keepalives, tcp_user_timeout); lock waits end with lock_timeout (session_settings). */
+static int conn_keywords(cdb *db, const char *pw, const char **keys, const char **vals)
+{
+  static const char *const dflt[][2] = {
+      {"connect_timeout", CONNECT_TIMEOUT},
+      {"application_name", "asr-central"},
+      {"keepalives", "1"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "60000"},
+  };
+  int k = 0;
+
+  for (size_t i = 0; i < sizeof(dflt) / sizeof(dflt[0]); i++)
+    keys[k] = dflt[i][0], vals[k++] = dflt[i][1];
+  keys[k] = "dbname", vals[k++] = db->name;
+  if (pw[0])
+    keys[k] = "password", vals[k++] = pw;
+  keys[k] = NULL, vals[k] = NULL;
+  return k;
 }
 
 asr_result cdb_pg_open(cdb *db, const cdb_opts *o)
 {
   char pw[PASSWORD_MAX] = "";
-  const char *keys[5], *vals[5];
-  int k = 0;
+  const char *keys[CONN_KEYS], *vals[CONN_KEYS];
   asr_result r = check_uri(db);
 
   if (!r && o->password_file)
     r = read_password(db, o->password_file, pw, sizeof(pw));
   if (r)
     goto done;
-  /* later keywords override earlier ones: the URI's own connect_timeout wins */
-  keys[k] = "connect_timeout", vals[k++] = CONNECT_TIMEOUT;
-  keys[k] = "application_name", vals[k++] = "asr-central";
-  keys[k] = "dbname", vals[k++] = db->name;
-  if (pw[0])
-    keys[k] = "password", vals[k++] = pw;
-  keys[k] = NULL, vals[k] = NULL;
+  db->busy_ms = o->busy_ms;
+  conn_keywords(db, pw, keys, vals);
   db->pg = PQconnectdbParams(keys, vals, 1);
   if (!db->pg) {
     r = ASR_ERR_NOMEM;
@@ -179,7 +325,8 @@ asr_result cdb_pg_open(cdb *db, const cdb_opts *o)
     goto done;
   }
   PQsetNoticeProcessor(db->pg, quiet_notices, NULL);
-  r = session_settings(db, o->busy_ms);
+  r = session_settings(db);
+  db->connected = !r;
 done:
   wipe(pw, sizeof(pw));
   return r;
@@ -199,6 +346,15 @@ bool cdb_pg_in_tx(cdb *db)
   PGTransactionStatusType t = db->pg ? PQtransactionStatus(db->pg) : PQTRANS_UNKNOWN;
 
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+asr_result cdb_pg_tx_check(cdb *db, const char *what)
+{
+  if (!db->tx_lost)
+    return ASR_OK;
+  asr_sql_set_err(db->sql, "%s: %s: the transaction was lost with the connection: retry", db->name,
+                  what);
+  return ASR_ERR_DB_LOCKED;
 }
 
 bool cdb_pg_tx_failed(cdb *db)
@@ -273,6 +429,7 @@ asr_result cdb_pg_prepare(cdb *db, size_t slot, const char *sql, cdb_stmt *s)
                     CDB_PARAMS_MAX);
     return r;
   }
+  cdb_pg_reset(s); /* a slot prepared again (after a reconnection) keeps nothing */
   memset(s, 0, sizeof(*s));
   s->db = db;
   s->row = -1;
@@ -308,7 +465,14 @@ void cdb_pg_bind(cdb_stmt *s, int i, const char *v, int len, int fmt)
 static asr_result pg_run(cdb_stmt *s, const char *what)
 {
   ExecStatusType st;
+  asr_result r = cdb_pg_tx_check(s->db, what);
 
+  if (r)
+    return r;
+  if (!s->name[0]) { /* forgotten with a lost connection while held: prepare it again */
+    asr_sql_set_err(s->db->sql, "%s: %s: the connection was made again: retry", s->db->name, what);
+    return ASR_ERR_DB_LOCKED;
+  }
   s->res = PQexecPrepared(s->db->pg, s->name, s->nparams, s->val, s->len, s->fmt, 0);
   s->ran = true;
   s->row = -1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "central/ccli_common.h"
+#include "central/cdb.h"
 #include "central/cstore_conf.h"
 #include "common/date.h"
 #include "common/log.h"
@@ -30,8 +31,15 @@
 
 asr_result csiteconf_key_path(const char *db_path, char *out, size_t n)
 {
+  if (cdb_is_pg_name(db_path)) /* a URI is no path: docs/postgresql-backend.md, Next 4 */
+    return ASR_ERR_INVALID;
   return asr_fmt(out, n, "%s.key", db_path);
 }
+
+/* Why a sealed secret cannot be used with this --db. */
+#define KEY_NOT_PG                                                                                 \
+  "the key of the sealed secrets (pass phrases) lives beside a SQLite --db file: not"              \
+  " available on PostgreSQL yet"
 
 /* Reads the key (64 hex in a 0600 file); create makes one when the file is missing. */
 static asr_result read_key(const char *path, bool create, char *key, char *err, size_t n)
@@ -312,17 +320,25 @@ static int add_change(conf_args *a, const char *arg, bool unset)
 static int parse_args(int argc, char **argv, conf_args *a)
 {
   static const struct option opts[] = {
-      {"db", required_argument, NULL, 'd'},    {"set", required_argument, NULL, 's'},
-      {"unset", required_argument, NULL, 'u'}, {"show", no_argument, NULL, 'S'},
-      {"history", no_argument, NULL, 'H'},     {"format", required_argument, NULL, 'f'},
-      {"by", required_argument, NULL, 'b'},    {"agent", required_argument, NULL, 'a'},
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+      {"db", required_argument, NULL, 'd'},
+      {"set", required_argument, NULL, 's'},
+      {"unset", required_argument, NULL, 'u'},
+      {"show", no_argument, NULL, 'S'},
+      {"history", no_argument, NULL, 'H'},
+      {"format", required_argument, NULL, 'f'},
+      {"by", required_argument, NULL, 'b'},
+      {"agent", required_argument, NULL, 'a'},
+      {"help", no_argument, NULL, 'h'},
+      {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {NULL, 0, NULL, 0}};
   int c;
 
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'd')
       a->db = optarg;
+    else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
     else if (c == 's' || c == 'u') {
       if (add_change(a, optarg, c == 'u'))
         return CCLI_EXIT_USAGE;
@@ -377,6 +393,8 @@ static asr_result get_key(conf_args *a, bool create)
   if (a->have_key)
     return ASR_OK;
   r = csiteconf_key_path(a->db, path, sizeof(path));
+  if (r)
+    asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
   if (!r)
     r = read_key(path, create, a->key, err, sizeof(err));
   if (r)
@@ -892,7 +910,11 @@ static int agent_values(cstore *st, const char *db_path, const cstore_agent *age
     return fail(ans, 503, "database busy");
   if (any_sealed(site) || any_sealed(own)) {
     r = csiteconf_key_path(db_path, path, sizeof(path));
-    if (!r && (r = read_key(path, false, key, err, sizeof(err))) != ASR_OK)
+    if (r)
+      asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
+    if (!r)
+      r = read_key(path, false, key, err, sizeof(err));
+    if (r)
       asr_log(ASR_LOG_ERR, "configuration: %s", err);
     if (!r)
       r = open_conf(key, NULL, site);

@@ -298,28 +298,41 @@ const cdb_step_pg *cstore_schema_steps_pg(size_t *n)
 }
 
 /* ---------------------------------------------------------------------------------------
- * The statements of this file: the transaction's and the site check every other file makes
- * (the others are their files'). */
-typedef enum { S_BEGIN, S_COMMIT, S_SITE_EXISTS, S_COUNT } stmt_id;
+ * The statement of this file: the site check every other file makes (the others are their
+ * files'). Transactions are cdb's (cdb_begin: SQLite's BEGIN IMMEDIATE, PostgreSQL's BEGIN). */
+typedef enum { S_SITE_EXISTS, S_COUNT } stmt_id;
 
 static const char *const stmt_sql[S_COUNT] = {
-    [S_BEGIN] = "BEGIN IMMEDIATE",
-    [S_COMMIT] = "COMMIT",
     [S_SITE_EXISTS] = "SELECT id FROM sites WHERE name = ?1",
 };
 
 _Static_assert(CSTORE_SLOTS_CORE + S_COUNT <= CSTORE_SLOTS_SITES, "raise CSTORE_SLOTS_SITES");
 
 static int busy_timeout_ms = 30000;
+static char password_file[4096]; /* "": libpq's PGPASSFILE or ~/.pgpass */
 
 void cstore_set_busy_timeout(int ms)
 {
   busy_timeout_ms = ms < 0 ? 0 : ms;
 }
 
+asr_result cstore_set_password_file(const char *path)
+{
+  if (!path) {
+    password_file[0] = '\0';
+    return ASR_OK;
+  }
+  return asr_strlcpy(password_file, path, sizeof(password_file));
+}
+
 void *cstore_sqlite(cstore *st)
 {
   return st->sql.db;
+}
+
+bool cstore_is_pg(const cstore *st)
+{
+  return st && st->db && cdb_backend(st->db) == CDB_PG;
 }
 
 const char *cstore_errmsg(cstore *st)
@@ -330,7 +343,9 @@ const char *cstore_errmsg(cstore *st)
 }
 
 /* ---------------------------------------------------------------------------------------
- * What the store's other files borrow (cstore_int.h): the plumbing is store/sqlutil.h's. */
+ * What the store's other files borrow (cstore_int.h). The cstore_x_* forms take SQLite's
+ * statements (files not on cdb yet): on PostgreSQL the handle has no SQLite connection and
+ * store/sqlutil.h refuses them with a message ("not on PostgreSQL"), never a crash. */
 
 asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
 {
@@ -367,23 +382,9 @@ asr_result cstore_run_i64(cstore *st, sqlite3_stmt *s, const char *what, const i
   return asr_sql_run(&st->sql, s, what);
 }
 
-static asr_result exec_id(cstore *st, stmt_id id, const char *what)
-{
-  sqlite3_stmt *s = NULL;
-  asr_result r = asr_sql_cached(&st->sql, CSTORE_SLOTS_CORE + (size_t)id, stmt_sql[id], &s);
-
-  return r ? r : asr_sql_run(&st->sql, s, what);
-}
-
-/* True on PostgreSQL (cstore_open_pg): transactions are the cdb's. */
-static bool on_pg(const cstore *st)
-{
-  return st->db && cdb_backend(st->db) == CDB_PG;
-}
-
 asr_result cstore_x_commit(cstore *st, const char *what)
 {
-  return on_pg(st) ? cdb_commit(st->db, what) : exec_id(st, S_COMMIT, what);
+  return cdb_commit(st->db, what);
 }
 
 asr_result cstore_site_exists(cstore *st, const char *site)
@@ -406,7 +407,8 @@ asr_result cstore_site_exists(cstore *st, const char *site)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Opening: the file (0600), pragmas, version check, migrations. */
+ * Opening: a SQLite file (0600, pragmas, version check, migrations) or a PostgreSQL
+ * database (cdb_open: the URI's rules, the password file; cdb_migrate). */
 
 int cstore_schema_latest(void)
 {
@@ -415,19 +417,17 @@ int cstore_schema_latest(void)
 
 int cstore_schema_version(cstore *st)
 {
-  int v = -1;
-
-  if (!st || asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema", &v))
-    return -1;
-  return v;
+  return st && st->db ? cdb_schema_version(st->db) : -1;
 }
 
-static asr_result open_db(cstore *st)
+static asr_result open_sqlite(cstore *st)
 {
   int v = 0;
-  asr_result r = asr_sql_open(
-      &st->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, busy_timeout_ms);
+  asr_result r = asr_sql_file_private(&st->sql, "secrets");
 
+  if (!r)
+    r = asr_sql_open(&st->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                     busy_timeout_ms);
   if (!r)
     r = asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema", &v);
   if (!r)
@@ -439,27 +439,42 @@ static asr_result open_db(cstore *st)
                      "setting pragmas");
   if (!r) /* every step: each checks the version again inside its transaction */
     r = asr_sql_migrate(&st->sql, schema_steps, SCHEMA_STEPS, 0);
+  if (!r)
+    r = cdb_wrap_sqlite(&st->sql, &st->db);
   return r;
 }
 
-asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
+/* PostgreSQL: the handle's asr_sql keeps the name and the message buffer (shared with the
+ * cdb) and has no SQLite connection, so a file not on cdb yet is refused, not crashed. */
+static asr_result open_pg(cstore *st)
+{
+  cdb_opts o = {.slots = CSTORE_SLOTS_END,
+                .busy_ms = busy_timeout_ms,
+                .password_file = password_file[0] ? password_file : NULL};
+  asr_result r = cdb_open(st->path, &o, &st->db, st->err, sizeof(st->err));
+
+  if (!r)
+    cdb_use_errbuf(st->db, st->err, sizeof(st->err)); /* one buffer: cstore_errmsg */
+  if (!r)
+    r = cdb_migrate(st->db, schema_steps, SCHEMA_STEPS, schema_steps_pg,
+                    sizeof(schema_steps_pg) / sizeof(schema_steps_pg[0]), "asr-central");
+  return r;
+}
+
+asr_result cstore_open(const char *name, cstore **out, char *err, size_t n)
 {
   cstore *st = calloc(1, sizeof(*st));
   asr_result r = ASR_ERR_NOMEM;
 
   *out = NULL;
-  if (!st || !(st->path = strdup(path)))
+  if (!st || !(st->path = strdup(name)))
     goto fail;
   st->sql = (asr_sql){.path = st->path,
                       .err = st->err,
                       .errn = sizeof(st->err),
                       .cache = st->stmt,
                       .ncache = CSTORE_SLOTS_END};
-  r = asr_sql_file_private(&st->sql, "secrets");
-  if (!r)
-    r = open_db(st);
-  if (!r)
-    r = cdb_wrap_sqlite(&st->sql, &st->db);
+  r = cdb_is_pg_name(name) ? open_pg(st) : open_sqlite(st);
   if (r)
     goto fail;
   *out = st;
@@ -467,38 +482,6 @@ asr_result cstore_open(const char *path, cstore **out, char *err, size_t n)
 fail:
   if (err && n)
     asr_strlcpy_cut(err, st ? cstore_errmsg(st) : "out of memory", n);
-  cstore_close(st);
-  return r;
-}
-
-asr_result cstore_open_pg(const char *uri, const char *password_file, cstore **out, char *err,
-                          size_t n)
-{
-  cdb_opts o = {
-      .slots = CSTORE_SLOTS_END, .busy_ms = busy_timeout_ms, .password_file = password_file};
-  size_t nsteps = 0, npg = 0;
-  const asr_sql_step *steps = cstore_schema_steps(&nsteps);
-  const cdb_step_pg *pg = cstore_schema_steps_pg(&npg);
-  cstore *st = calloc(1, sizeof(*st));
-  asr_result r = ASR_ERR_NOMEM;
-
-  *out = NULL;
-  if (!st || !(st->path = strdup(uri)))
-    goto fail;
-  st->sql = (asr_sql){.path = st->path, .err = st->err, .errn = sizeof(st->err)};
-  r = cdb_open(uri, &o, &st->db, st->err, sizeof(st->err));
-  if (!r)
-    cdb_use_errbuf(st->db, st->err, sizeof(st->err)); /* one buffer: cstore_errmsg */
-  if (!r)
-    r = cdb_migrate(st->db, steps, nsteps, pg, npg, "asr-central");
-  if (r)
-    goto fail;
-  *out = st;
-  return ASR_OK;
-fail:
-  if (err && n && asr_strlcpy(err, st ? cstore_errmsg(st) : "out of memory", n) != ASR_OK) {
-    /* cut: its start says what failed */
-  }
   cstore_close(st);
   return r;
 }
@@ -525,7 +508,7 @@ int64_t cstore_count(cstore *st, const char *table)
     if (strcmp(table, tables[i]) != 0 ||
         asr_fmt(sql, sizeof(sql), "SELECT count(*) FROM %s", table))
       continue;
-    if (asr_sql_query_i64(&st->sql, sql, 0, "counting rows", &n, NULL))
+    if (cdb_query_i64(st->db, sql, "counting rows", &n, NULL))
       n = -1;
   }
   return n;
@@ -533,23 +516,15 @@ int64_t cstore_count(cstore *st, const char *table)
 
 asr_result cstore_tx_begin(cstore *st)
 {
-  return on_pg(st) ? cdb_begin(st->db) : exec_id(st, S_BEGIN, "starting a transaction");
+  return cdb_begin(st->db);
 }
 
 asr_result cstore_tx_commit(cstore *st)
 {
-  asr_result r = cstore_x_commit(st, "committing");
-
-  if (r)
-    cstore_tx_rollback(st);
-  return r;
+  return cdb_commit(st->db, "committing"); /* rolled back when it fails */
 }
 
 void cstore_tx_rollback(cstore *st)
 {
-  if (on_pg(st)) {
-    cdb_rollback(st->db);
-    return;
-  }
-  asr_sql_rollback(&st->sql);
+  cdb_rollback(st->db);
 }

@@ -159,12 +159,19 @@ typedef struct {
   const cstore_supply_row *supplies;
 } cstore_device_row;
 
-/* The SQLite handle, for the store's files not yet on cdb.h (cstore_series.c) only. */
+/* The SQLite handle, for the store's files not yet on cdb.h (cstore_series.c) only; NULL
+ * on PostgreSQL. */
 void *cstore_sqlite(cstore *st);
 
-/* Opens (creating 0600 if needed) and migrates the database. ASR_ERR_DB_VERSION when
- * it was written by a newer asr-central; err receives "PATH: what is wrong". */
-asr_result cstore_open(const char *path, cstore **out, char *err, size_t n);
+/* Opens and migrates the database name: a PostgreSQL URI (postgresql://USER@HOST:PORT/DB
+ * or postgres://..., never with a password: refused; the password comes from
+ * cstore_set_password_file's file or libpq's PGPASSFILE / ~/.pgpass), else a SQLite file
+ * path (created 0600 if needed). ASR_ERR_DB_VERSION when it was written by a newer
+ * asr-central; err receives "DATABASE: what is wrong" (a URI without any password). */
+asr_result cstore_open(const char *name, cstore **out, char *err, size_t n);
+
+/* True when the handle is on PostgreSQL (what is SQLite-only says so there). */
+bool cstore_is_pg(const cstore *st);
 
 /* Closes the handle (NULL is fine). */
 void cstore_close(cstore *st);
@@ -569,7 +576,13 @@ typedef int (*cstore_history_cb)(const cstore_history *h, void *ctx);
 /* Calls cb for each change of contact id, oldest first. */
 asr_result cstore_contact_history(cstore *st, int64_t id, cstore_history_cb cb, void *ctx);
 
-/* Busy timeout in milliseconds for handles opened from now on (default 30000). */
+/* Busy timeout in milliseconds for handles opened from now on (default 30000; PostgreSQL's
+ * lock_timeout). */
 void cstore_set_busy_timeout(int ms);
+
+/* The file holding the PostgreSQL password (--db-password-file: a regular file of ours,
+ * mode 0600 or stricter, its first line), read by each PostgreSQL handle opened from now
+ * on; NULL: libpq's PGPASSFILE or ~/.pgpass. ASR_ERR_LIMIT when the path is too long. */
+asr_result cstore_set_password_file(const char *path);
 
 #endif

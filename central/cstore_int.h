@@ -65,9 +65,10 @@ enum {
 };
 
 struct cstore {
-  asr_sql sql; /* the connection: db, and path, err, stmt as its own */
-  cdb *db;     /* the same connection through the neutral statements (central/cdb.h), for
-                  the files converted so far (cstore_outbox.c); its slots are stmt's */
+  asr_sql sql; /* SQLite's connection: db, and path, err, stmt as its own; on PostgreSQL
+                  only path (the URI) and err (shared with db): db is NULL */
+  cdb *db;     /* the connection through the neutral statements (central/cdb.h): over sql
+                  on SQLite (its slots are stmt's), its own on PostgreSQL */
   char *path;
   char err[CSTORE_ERR_MAX];
   sqlite3_stmt *stmt[CSTORE_SLOTS_END];
@@ -77,12 +78,6 @@ struct cstore {
  * take (cdb_migrate). */
 const asr_sql_step *cstore_schema_steps(size_t *n);
 const cdb_step_pg *cstore_schema_steps_pg(size_t *n);
-
-/* Opens and migrates a PostgreSQL database for the files converted to cdb so far (their
- * tests; the other files need SQLite's connection, which this handle does not have):
- * cstore_open takes URIs once every file is converted (docs/postgresql-backend.md). */
-asr_result cstore_open_pg(const char *uri, const char *password_file, cstore **out, char *err,
-                          size_t n);
 
 /* Statement sql in slot (0..CSTORE_XSTMT_MAX-1 of the CSTORE_SLOTS_X range). */
 asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out);

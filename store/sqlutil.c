@@ -72,12 +72,22 @@ asr_result asr_sql_fail_plain(asr_sql *c, int rc, const char *what)
   }
 }
 
+/* A handle without a SQLite connection (asr-central's handle on PostgreSQL, reached by a
+ * part of it that is SQLite-only) refuses with a message: never a crash. */
+static asr_result no_connection(asr_sql *c)
+{
+  asr_sql_set_err(c, "%s: this needs a SQLite database (not available on PostgreSQL)", c->path);
+  return ASR_ERR_DB;
+}
+
 /* ---- statements ---- */
 
 asr_result asr_sql_cached(asr_sql *c, size_t slot, const char *sql, sqlite3_stmt **out)
 {
   if (slot >= c->ncache)
     return ASR_ERR_LIMIT;
+  if (!c->db)
+    return no_connection(c);
   if (!c->cache[slot]) {
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache[slot], NULL);
     if (rc != SQLITE_OK)
@@ -89,8 +99,12 @@ asr_result asr_sql_cached(asr_sql *c, size_t slot, const char *sql, sqlite3_stmt
 
 asr_result asr_sql_prep(asr_sql *c, const char *sql, sqlite3_stmt **s)
 {
-  int rc = sqlite3_prepare_v2(c->db, sql, -1, s, NULL);
+  int rc;
 
+  *s = NULL;
+  if (!c->db)
+    return no_connection(c);
+  rc = sqlite3_prepare_v2(c->db, sql, -1, s, NULL);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(*s);
     *s = NULL;
@@ -143,7 +157,11 @@ asr_result asr_sql_finish(asr_sql *c, sqlite3_stmt *s, const char *what)
 
 asr_result asr_sql_exec(asr_sql *c, const char *sql, const char *what)
 {
-  int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+  int rc;
+
+  if (!c->db)
+    return no_connection(c);
+  rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
   return rc == SQLITE_OK ? ASR_OK : asr_sql_fail(c, rc, what);
 }
@@ -153,9 +171,12 @@ asr_result asr_sql_query_i64(asr_sql *c, const char *sql, int64_t p1, const char
 {
   sqlite3_stmt *s = NULL;
   asr_result r = ASR_OK;
-  int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+  int rc;
 
   *out = 0;
+  if (!c->db)
+    return no_connection(c);
+  rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
   if (rc == SQLITE_OK && sqlite3_bind_parameter_count(s) > 0)
     sqlite3_bind_int64(s, 1, p1);
   if (rc == SQLITE_OK)
@@ -181,7 +202,7 @@ asr_result asr_sql_query_int(asr_sql *c, const char *sql, const char *what, int 
 
 void asr_sql_rollback(asr_sql *c)
 {
-  if (!sqlite3_get_autocommit(c->db))
+  if (c->db && !sqlite3_get_autocommit(c->db))
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -199,10 +199,14 @@ SEC2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"]
 # resend SEQ: a batch of AG2 carrying every alert event the central stored, as sent
 resend()
 {
-  python3 - "$CENTRAL_DB" "$AG2" "$1" >"$TMPD/resend.json" <<'EOF'
-import json, sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-rows = c.execute("SELECT d.key, e.t, e.kind, e.detail FROM events e JOIN devices d ON d.id = e.device_id WHERE e.kind LIKE 'alert%' ORDER BY e.t").fetchall()
+  central_sql -s "$(printf '\037')" "SELECT d.key, e.t, e.kind, CASE WHEN e.detail IS NULL THEN 1 ELSE 0 END, e.detail FROM events e JOIN devices d ON d.id = e.device_id WHERE e.kind LIKE 'alert%' ORDER BY e.t" \
+    >"$TMPD/resend.rows" || return 1
+  python3 - "$TMPD/resend.rows" "$AG2" "$1" >"$TMPD/resend.json" <<'EOF'
+import json, sys
+rows = []
+for line in open(sys.argv[1], encoding='utf-8'):
+    key, t, kind, null, detail = line.rstrip('\n').split('\x1f')
+    rows.append((key, int(t), kind, None if null == '1' else detail))
 keys = sorted({r[0] for r in rows})
 print(json.dumps({'protocol': 2, 'batch_id': '%s-%s' % (sys.argv[2], sys.argv[3]),
                   'agent_id': sys.argv[2], 'devices': [{'key': k} for k in keys], 'readings': [],

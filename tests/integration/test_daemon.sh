@@ -214,7 +214,7 @@ jcheck "central: E's black meter reads, start and end as the agent's, the reset 
   "[(m['start'], m['end'], m['flagged'] >= 1, m['reads'] > 20) for m in d['meters'] if m['device'] == 'serial:SHZ3071M0042' and m['meter'] == 'black'] == [(180696, 600, True, True)]"
 cev()
 {
-  sqlite3 "$CENTRAL_DB" "SELECT count(*) FROM events WHERE kind LIKE '$1';" 2>/dev/null || echo 0
+  central_sql "SELECT count(*) FROM events WHERE kind LIKE '$1';" 2>/dev/null || echo 0
 }
 check "central: E's alert events ($(cev 'alert:%') raised, $(cev 'alert_cleared:%') cleared)" \
   test "$(cev 'alert:%')" -eq 2 -a "$(cev 'alert_cleared:%')" -eq 2

@@ -29,7 +29,6 @@ mkdir -p "$ART"
 
 tls_ca ca
 tls_cert ca srv "IP:$A"
-CENTRAL_DB="$TMPD/central.db"
 SITE_TOKEN=$("$ASR_CENTRAL" site add "$SITE" --contact "supplies@acme.example" \
   --address "1 Harbour Road" --db "$CENTRAL_DB" 2>"$O.site.err" | grep -o 'st_[0-9a-f]\{32\}')
 [ -n "$SITE_TOKEN" ] || { show "$O.site.err"; exit 99; }

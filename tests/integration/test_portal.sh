@@ -52,7 +52,6 @@ SMTP_URL="smtp://127.58.14.2:$(cat "$MAILDIR/port")"
 tls_ca ca
 tls_cert ca srv "IP:$A"
 CA="$TMPD/tls/ca.pem"
-CENTRAL_DB="$TMPD/central.db"
 C="$ASR_CENTRAL"
 for s in "$SITE_A:$EMAIL_A" "$SITE_B:$EMAIL_B"; do
   "$C" site add "${s%%:*}" --contact "${s#*:}" --db "$CENTRAL_DB" >"$O.site" 2>&1 || { show "$O.site"; exit 99; }
@@ -78,12 +77,13 @@ run "$O.st3" "$O.st3.err" "$C" staff add bob --password-file "$TMPD/pw2" --db "$
 check_status "staff add: a password under 12 characters is refused" 2 "$RC"
 run "$O.st4" "$O.st4.err" setsid "$C" staff add carol --db "$CENTRAL_DB" </dev/null
 check_status "staff add without a terminal or --password-file is refused" 2 "$RC"
-check "the password is nowhere in the database" sh -c '! grep -a -q "correct horse" "$1"' _ "$CENTRAL_DB"
-check "... it is an scrypt hash" sh -c 'sqlite3 "$1" "select pwhash from staff" | grep -qF "scrypt\$15\$8\$1\$"' _ "$CENTRAL_DB"
+check "the password is nowhere in the database" central_lacks "correct horse"
+central_sql "select pwhash from staff" >"$O.pwhash" 2>&1
+check "... it is an scrypt hash" grep -qF 'scrypt$15$8$1$' "$O.pwhash"
 run "$O.tok" "$O.tok.err" "$C" staff token alice --db "$CENTRAL_DB"
 check_status "staff token alice" 0 "$RC"
 API_TOKEN=$(grep -o 'sk_[0-9a-f]\{64\}' "$O.tok")
-check "the API token is stored hashed only" sh -c '! sqlite3 "$1" .dump | grep -q "$2"' _ "$CENTRAL_DB" "${API_TOKEN#sk_}"
+check "the API token is stored hashed only" central_lacks "${API_TOKEN#sk_}"
 
 ## ---- the central, and two sites' devices -----------------------------------------------
 CENTRAL_OPTS="--smtp-url $SMTP_URL --mail-from asr-central@provider.test --helpdesk-mail $HELPDESK --mail-interval 1 --no-replenish --trusted-proxy 127.58.14.9"

@@ -116,8 +116,10 @@ check "... and not echoed" sh -c "! grep -q inline-secret '$E'"
 printf 'authpass-123\n' >"$TMPD/pass"
 run "$O" "$E" sconf --set v3_user=ops --set v3_auth_proto=SHA --set v3_auth_pass=- <"$TMPD/pass"
 check_status "a pass phrase from stdin" 0 "$RC"
-check "the secrets are sealed at rest" sh -c \
-  "sqlite3 '$CENTRAL_DB' 'SELECT value FROM site_config' | grep -q '^g1:' && ! sqlite3 '$CENTRAL_DB' .dump | grep -q -e authpass -e '$SECRET_COMM'"
+central_sql 'SELECT value FROM site_config' >"$TMPD/site_config.rows" 2>&1
+check "the secrets are sealed at rest" grep -q '^g1:' "$TMPD/site_config.rows"
+check "... none in clear in the database" central_lacks authpass
+check "... nor the community" central_lacks "$SECRET_COMM"
 check "the key file is 0600" [ "$(stat -c %a "$CENTRAL_DB.key")" = 600 ]
 run "$O" "$E" sconf --show --history
 check "--show and --history show the secrets as (set)" sh -c \

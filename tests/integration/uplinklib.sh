@@ -12,9 +12,15 @@
 #   proxy_start 127.52.1.5 18611 [USER PASS]   # tinyproxy; PROXY_URL
 #   fault_start 127.52.1.6 18612 srv ARGS...   # faultserver.py in front of the central
 #   central_devices OUT                   # asr-central devices --format json
+#   central_sql "SELECT ..."; central_dump    # the central's database, either backend
 # Addresses: the uplink tests use 127.52.0.0-127.59.255.255 (one /24 per script) and TCP
 # ports 18600-18999 (a decade per script), so that `make check -j` can run them together.
 # Everything started here is stopped on exit, by its pid.
+# The central's database: $CENTRAL_DB, a SQLite file ($TMPD/central.db), or with
+# ASR_TEST_DB=pg a database of a PostgreSQL cluster the script starts itself on its own
+# port (central_db_init: tests/pg/pgtmp.sh, 127.0.0.1:25500-25599) and removes on exit.
+# Scripts pass "$CENTRAL_DB" to every asr-central command and read it through central_sql
+# and central_dump, never sqlite3 directly, so that both passes run the same script.
 
 : "${ASR_CENTRAL:=$top_builddir/asr-central}"
 FAULTSERVER="$top_srcdir/tests/integration/faultserver.py"
@@ -24,13 +30,20 @@ CENTRAL_PID=""
 PROXY_PID=""
 FAULT_PID=""
 
-# uplink_init NAME: itest_init, then a trap that stops centrals, proxies and fault servers.
+# uplink_init NAME: itest_init, then a trap that stops centrals, proxies and fault servers,
+# and the central's database (central_db_init). A script's SQLite and PostgreSQL passes
+# use the same fixed addresses: the lock named after the script keeps them apart (make -j).
 uplink_init()
 {
   itest_init "$1"
-  trap 'uplink_cleanup; itest_cleanup' EXIT
+  trap 'uplink_cleanup; central_db_stop; itest_cleanup' EXIT
   mkdir -p "$TMPD/tls" "$TMPD/run"
   unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+  if command -v flock >/dev/null 2>&1; then
+    exec 7>"${TMPDIR:-/tmp}/asr-itest-$1.lock"
+    flock -w 1800 7 || bail "another run of $1 held its lock for 30 minutes"
+  fi
+  central_db_init
 }
 
 # uplink_cleanup: stops every process this script started through these helpers.
@@ -215,15 +228,132 @@ tls_pin()
 }
 
 ## ---------------------------------------------------------------------------------------
+## The central's database: SQLite, or PostgreSQL with ASR_TEST_DB=pg
+
+# central_db_port NAME: the PostgreSQL port reserved for the script that called
+# uplink_init NAME (25500 + its place in this list; 25500-25599 are the integration
+# scripts'), or exit status 1.
+central_db_port()
+{
+  _i=0
+  for _n in central uplink orders promises page portal outage crash alerts dataloss attack \
+    daemon remote_config confwrite rules outbox_check slow_central tls proxy; do
+    if [ "$_n" = "$1" ]; then
+      echo $((25500 + _i))
+      return 0
+    fi
+    _i=$((_i + 1))
+  done
+  return 1
+}
+
+# central_db_init: CENTRAL_DB for the pass ASR_TEST_DB names. sqlite (default):
+# $TMPD/central.db. pg: a throw-away cluster on the script's port (tests/pg/pgtmp.sh),
+# CENTRAL_DB its database's URI, PGPASSFILE its 0600 password file for every asr-central
+# command (central_start gives serve --db-password-file instead); skips (77) naming why
+# when PostgreSQL cannot start.
+central_db_init()
+{
+  CENTRAL_PG=""
+  case ${ASR_TEST_DB:-sqlite} in
+  sqlite)
+    CENTRAL_DB="$TMPD/central.db"
+    return 0
+    ;;
+  pg) ;;
+  *) bail "ASR_TEST_DB=$ASR_TEST_DB: use sqlite or pg" ;;
+  esac
+  _port=$(central_db_port "$ITEST_NAME") ||
+    bail "no PostgreSQL port reserved for $ITEST_NAME (uplinklib.sh, central_db_port)"
+  # shellcheck source=../pg/pgtmp.sh
+  . "$top_srcdir/tests/pg/pgtmp.sh"
+  pgtmp_start "$_port" 7>&- || skip "the PostgreSQL pass cannot run: $PGTMP_WHY"
+  CENTRAL_PG=1
+  CENTRAL_DB=$PGTMP_URI
+  PGPASSFILE=$PGTMP_PASSFILE
+  export PGPASSFILE
+  echo "# $ITEST_NAME: the PostgreSQL pass, on $CENTRAL_DB"
+}
+
+# central_db_stop: removes the cluster central_db_init started (nothing on SQLite).
+central_db_stop()
+{
+  [ -n "${CENTRAL_PG:-}" ] || return 0
+  pgtmp_stop
+  CENTRAL_PG=""
+}
+
+# central_db_name NAME: prints the name of another central database of the script (SQLite:
+# $TMPD/NAME.db; PostgreSQL: a new database NAME in the cluster, its URI).
+central_db_name()
+{
+  if [ -z "${CENTRAL_PG:-}" ]; then
+    echo "$TMPD/$1.db"
+    return 0
+  fi
+  pgtmp_psql postgres -c "CREATE DATABASE $1" >/dev/null || bail "cannot create database $1"
+  echo "${PGTMP_URI%/*}/$1"
+}
+
+# central_sql [-s SEP] SQL [DB]: runs SQL on the central's database (DB, default
+# $CENTRAL_DB) with sqlite3 or psql: rows one a line, columns separated by SEP (default |),
+# NULL as nothing, no header. Write SQL both take (docs/postgresql-backend.md, section 3).
+central_sql()
+{
+  _sep="|"
+  if [ "$1" = -s ]; then
+    _sep=$2
+    shift 2
+  fi
+  _db=${2:-$CENTRAL_DB}
+  if [ -n "${CENTRAL_PG:-}" ]; then
+    pgtmp_psql "${_db##*/}" -F "$_sep" -c "$1"
+  else
+    sqlite3 -batch -separator "$_sep" "$_db" "$1"
+  fi
+}
+
+# central_dump [DB]: every row of the central's database as SQL text (sqlite3 .dump,
+# pg_dump), for "this secret is nowhere in the database".
+central_dump()
+{
+  _db=${1:-$CENTRAL_DB}
+  if [ -n "${CENTRAL_PG:-}" ]; then
+    PGPASSFILE=$PGTMP_PASSFILE "$PGTMP_BIN/pg_dump" -h 127.0.0.1 -p "$PGTMP_PORT" -U asr \
+      -d "${_db##*/}"
+  else
+    sqlite3 -batch "$_db" .dump
+  fi
+}
+
+# central_lacks TEXT: true when TEXT is nowhere in the central's database (SQLite: neither
+# its files' bytes, free pages included, nor its rows; PostgreSQL: none of its rows).
+central_lacks()
+{
+  if [ -z "${CENTRAL_PG:-}" ]; then
+    for _f in "$CENTRAL_DB" "$CENTRAL_DB-wal"; do
+      if [ -f "$_f" ] && grep -a -q -F -e "$1" "$_f"; then
+        return 1
+      fi
+    done
+  fi
+  ! central_dump | grep -a -q -F -e "$1"
+}
+
+## ---------------------------------------------------------------------------------------
 ## asr-central
 
 # central_start ADDR PORT [CERTNAME] [DB]: starts `asr-central serve` (HTTPS with
 # CERTNAME.pem/.key, plain HTTP without) and waits for its port. Sets CENTRAL_PID,
-# CENTRAL_URL, CENTRAL_DB (default $TMPD/central.db). Extra serve options: CENTRAL_OPTS.
+# CENTRAL_URL, CENTRAL_DB (default: central_db_init's). Extra serve options: CENTRAL_OPTS.
+# On PostgreSQL the password reaches serve through --db-password-file only.
 central_start()
 {
   CENTRAL_DB=${4:-${CENTRAL_DB:-$TMPD/central.db}}
   set -- "$1" "$2" "${3:-}"
+  if [ -n "${CENTRAL_PG:-}" ]; then
+    set -- "$@" --db-password-file "$PGTMP_PWFILE"
+  fi
   if [ -n "$3" ]; then
     CENTRAL_URL="https://$1:$2"
     set -- "$@" --tls-cert "$TMPD/tls/$3.pem" --tls-key "$TMPD/tls/$3.key"
@@ -234,8 +364,8 @@ central_start()
   _p=$2
   shift 3
   # shellcheck disable=SC2086
-  "$ASR_CENTRAL" serve --listen "$_a:$_p" --db "$CENTRAL_DB" "$@" ${CENTRAL_OPTS:-} \
-    >>"$TMPD/run/central.log" 2>&1 &
+  env -u PGPASSFILE "$ASR_CENTRAL" serve --listen "$_a:$_p" --db "$CENTRAL_DB" "$@" \
+    ${CENTRAL_OPTS:-} >>"$TMPD/run/central.log" 2>&1 &
   CENTRAL_PID=$!
   pid_track "$CENTRAL_PID"
   if ! wait_port "$_a" "$_p" 100 "$CENTRAL_PID"; then

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/calertmail.h"
 #include "central/calerts.h"
 #include "central/cstore.h"
@@ -34,7 +35,7 @@ static void setup(void)
 {
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_calerts.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void teardown(void)
@@ -609,13 +610,15 @@ START_TEST(test_rules_file)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("calerts");
   TCase *tc = tcase_create("core");
   SRunner *sr;
   int failed;
 
+  (void)argc;
+  testdb_main(argv);
   asr_log_set_level(ASR_LOG_ERR);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);

@@ -455,7 +455,9 @@ static cstore *open_store(int b, const char *name)
   ck_assert_int_eq(cdb_exec(db, sql, "creating"), ASR_OK);
   cdb_close(db);
   ck_assert_int_eq(asr_fmt(uri, sizeof(uri), "%s_%s", pg_uri, name), ASR_OK);
-  ck_assert_msg(cstore_open_pg(uri, pg_pwfile, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert_int_eq(cstore_set_password_file(pg_pwfile), ASR_OK);
+  ck_assert_msg(cstore_open(uri, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert(cstore_is_pg(st));
   return st;
 }
 
@@ -469,8 +471,10 @@ static cstore *open_again(int b, const char *name)
     ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   else
     ck_assert_int_eq(asr_fmt(uri, sizeof(uri), "%s_%s", pg_uri, name), ASR_OK);
-  if (b == CDB_PG)
-    ck_assert_msg(cstore_open_pg(uri, pg_pwfile, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  if (b == CDB_PG) {
+    ck_assert_int_eq(cstore_set_password_file(pg_pwfile), ASR_OK);
+    ck_assert_msg(cstore_open(uri, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  }
   return st;
 }
 
@@ -1632,6 +1636,296 @@ START_TEST(test_rp_two_nodes)
 }
 END_TEST
 
+/* Messages show a URI's password as "***"; a file path as it is. */
+START_TEST(test_redact)
+{
+  static const char *const cases[][2] = {
+      {"postgresql://asr:s3cret@127.0.0.1:5432/asr", "postgresql://asr:***@127.0.0.1:5432/asr"},
+      {"postgres://a:b:c@h/d?sslmode=require", "postgres://a:***@h/d?sslmode=require"},
+      {"postgresql://asr@h/d?password=s3cret&connect_timeout=2",
+       "postgresql://asr@h/d?password=***&connect_timeout=2"},
+      {"postgresql://asr@h/d?connect_timeout=2&password=s3cret",
+       "postgresql://asr@h/d?connect_timeout=2&password=***"},
+      {"postgresql://asr@127.0.0.1/asr", "postgresql://asr@127.0.0.1/asr"},
+      {"postgresql://h:5432/d", "postgresql://h:5432/d"},
+      {"/var/lib/a:b@c.db", "/var/lib/a:b@c.db"},
+  };
+  char out[128];
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cdb_redact(cases[i][0], out, sizeof(out));
+    ck_assert_str_eq(out, cases[i][1]);
+  }
+  cdb_redact("postgresql://asr:s3cret@h/d", out, 16); /* cut, never a part of the secret */
+  ck_assert_str_eq(out, "postgresql://as");
+}
+END_TEST
+
+/* cstore_open picks the backend by the name; a URI with a password is refused, the
+ * message naming the URI without it; a server that is not there fails at once, named. */
+START_TEST(test_open_uri)
+{
+  static const char *const with_pw[] = {
+      "postgresql://asr:s3cret@127.0.0.1:1/asr",
+      "postgres://asr@127.0.0.1:1/asr?password=s3cret",
+      "postgresql://asr@127.0.0.1:1/asr?%70assword=s3cret",
+      "postgresql://asr:s3cret@127.0.0.1:1/asr?nosuchoption=1",
+  };
+  char err[512];
+  cstore *st = NULL;
+
+  ck_assert_int_eq(cstore_set_password_file(NULL), ASR_OK);
+  for (size_t i = 0; i < sizeof(with_pw) / sizeof(with_pw[0]); i++) {
+    ck_assert_int_eq(cstore_open(with_pw[i], &st, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, "s3cret") == NULL, "%s", err);
+    ck_assert_msg(strstr(err, "***") != NULL || strstr(err, "the --db URI") != NULL, "%s", err);
+  }
+  ck_assert_msg(strstr(err, "not a PostgreSQL URI") != NULL, "%s", err);
+  ck_assert_int_eq(cstore_open("postgresql://asr@127.0.0.1:1/asr", &st, err, sizeof(err)),
+                   ASR_ERR_DB);
+  ck_assert_msg(strncmp(err, "postgresql://asr@127.0.0.1:1/asr: connecting: ", 46) == 0, "%s", err);
+  /* a file path stays SQLite's (a name that merely starts with "postgres") */
+  ck_assert_int_eq(asr_fmt(lite_path, sizeof(lite_path), "%s/postgresql.db", dir), ASR_OK);
+  ck_assert_msg(cstore_open(lite_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
+  ck_assert(!cstore_is_pg(st));
+  ck_assert_int_eq(cstore_schema_version(st), cstore_schema_latest());
+  ck_assert_int_eq(cstore_count(st, "sites"), 0);
+  cstore_close(st);
+  unlink(lite_path);
+}
+END_TEST
+
+/* Writes text into dir/name with mode; returns the path (static buffer). */
+static const char *pw_file(const char *name, const char *text, mode_t mode)
+{
+  static char p[400];
+  FILE *f;
+
+  ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/%s", dir, name), ASR_OK);
+  unlink(p);
+  f = fopen(p, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  ck_assert_int_eq(chmod(p, mode), 0);
+  return p;
+}
+
+/* The password file: regular, ours, no group/other bits; else refused naming why, before
+ * any connection (port 1: nobody listens). */
+START_TEST(test_password_modes)
+{
+  cdb_opts o = {.slots = 1, .busy_ms = 100};
+  const char *uri = "postgresql://asr@127.0.0.1:1/asr";
+  char err[512], link[400], fifo[400];
+  cdb *db = NULL;
+  const mode_t bad[] = {0644, 0640, 0604, 0660, 0601};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    o.password_file = pw_file("pw", "s3cret\n", bad[i]);
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "chmod 600") != NULL, "%s", err);
+    ck_assert_ptr_null(strstr(err, "s3cret"));
+  }
+  o.password_file = pw_file("pw", "s3cret\n", 0400); /* stricter is fine: on to connecting */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
+  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
+  o.password_file = pw_file("pw", "\n", 0600);
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "empty") != NULL, "%s", err);
+  {
+    char longpw[400];
+    memset(longpw, 'x', sizeof(longpw) - 1);
+    longpw[sizeof(longpw) - 1] = '\0';
+    o.password_file = pw_file("pw", longpw, 0600); /* refused, never cut */
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "longer than") != NULL, "%s", err);
+  }
+  o.password_file = pw_file("pw", "s3cret", 0600); /* no newline: fine */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_DB);
+  ck_assert_msg(strstr(err, "connecting") != NULL, "%s", err);
+  o.password_file = dir; /* a folder */
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+  ck_assert_int_eq(asr_fmt(link, sizeof(link), "%s/link", dir), ASR_OK);
+  ck_assert_int_eq(symlink(pw_file("pw", "s3cret\n", 0600), link), 0);
+  o.password_file = link;
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+  unlink(link);
+  ck_assert_int_eq(asr_fmt(fifo, sizeof(fifo), "%s/fifo", dir), ASR_OK);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0); /* no writer: refused at once, no wait */
+  o.password_file = fifo;
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+  ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+  unlink(fifo);
+  o.password_file = "/nonexistent/pw";
+  ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_IO);
+  ck_assert_msg(strstr(err, "/nonexistent/pw") != NULL, "%s", err);
+  if (geteuid() == 0) { /* someone else's file */
+    o.password_file = pw_file("pw", "s3cret\n", 0600);
+    ck_assert_int_eq(chown(o.password_file, 65534, 65534), 0);
+    ck_assert_int_eq(cdb_open(uri, &o, &db, err, sizeof(err)), ASR_ERR_INVALID);
+    ck_assert_msg(strstr(err, "not by us") != NULL, "%s", err);
+  }
+  unlink(pw_file("pw", "", 0600));
+}
+END_TEST
+
+/* Ends every other session of database datname (a server restart as its clients see it). */
+static void kill_sessions(const char *datname)
+{
+  char sql[256];
+  cdb *db = open_backend(CDB_PG, 1000);
+
+  ck_assert_int_eq(asr_fmt(sql, sizeof(sql),
+                           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                           " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+                           datname),
+                   ASR_OK);
+  ck_assert_int_eq(cdb_exec(db, sql, "ending sessions"), ASR_OK);
+  cdb_close(db);
+  usleep(100000); /* the backends exit */
+}
+
+/* A scan (a cursor in a transaction) whose connection is lost between two FETCHes: the
+ * next FETCH is ASR_ERR_DB_LOCKED, and so is every step after it until the rollback. */
+static void scan_lost(cstore *st)
+{
+  const char *sql = "SELECT x FROM generate_series(1, 2500) x";
+  cdb_stmt *s = NULL;
+  bool row = true;
+  int rows = 0;
+  asr_result r = ASR_OK;
+
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_OK);
+  kill_sessions("asr_reconnect");
+  while (!r && row && ++rows < 3000)
+    r = cdb_step(s, "scanning", &row);
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_int_eq(rows, CDB_SCAN_FETCH); /* the rows fetched before, then the loss */
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_ERR_DB_LOCKED);
+  cstore_tx_rollback(st);
+  /* the loss met by another statement while the scan holds rows: the scan fails too */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_OK);
+  kill_sessions("asr_reconnect");
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cdb_step(s, "scanning", &row), ASR_ERR_DB_LOCKED);
+  cstore_tx_rollback(st);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* again: the whole scan */
+  ck_assert_int_eq(cdb_prepare_scan(st->db, CSTORE_SLOTS_END - 1, sql, &s), ASR_OK);
+  for (rows = 0, row = true; row; rows++)
+    ck_assert_msg(cdb_step(s, "scanning", &row) == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(rows, 2500 + 1);
+  cstore_tx_rollback(st);
+}
+
+/* A lost connection: the call that meets it is ASR_ERR_DB_LOCKED (retry) with the
+ * connection made again, statements prepared again; a transaction open then is lost
+ * whole (nothing of it committed, everything fails until the rollback), and its retry
+ * commits. */
+START_TEST(test_reconnect)
+{
+  cstore *st = open_store(CDB_PG, "reconnect");
+  char token[CSTORE_TOKEN_LEN + 1];
+  asr_result r;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_reconnect: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", "", 1, token, sizeof(token)),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK); /* prepared */
+  kill_sessions("asr_reconnect");
+  r = cstore_site_exists(st, "acme");
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_msg(strstr(cstore_errmsg(st), "made again") != NULL, "%s", cstore_errmsg(st));
+  ck_assert_msg(strncmp(cstore_errmsg(st), "postgresql://", 13) == 0, "%s", cstore_errmsg(st));
+  ck_assert_msg(cstore_site_exists(st, "acme") == ASR_OK, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_count(st, "sites"), 1);
+
+  /* inside a transaction */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'half' WHERE name = 'acme'", "x"),
+                   ASR_OK);
+  kill_sessions("asr_reconnect");
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'lost'", "x"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET contact = 'autocommit?'", "x"),
+                   ASR_ERR_DB_LOCKED); /* not run outside the transaction it was part of */
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_ERR_DB_LOCKED);
+  ck_assert_int_ne(cstore_tx_commit(st), ASR_OK);
+  cstore_tx_rollback(st);
+  ck_assert_int_eq(cstore_count(st, "sites"), 1);
+  ck_assert_int_eq(cdb_exec(st->db,
+                            "DELETE FROM sites WHERE address = 'half' OR contact <> "
+                            "'ops@example.org'",
+                            "x"),
+                   ASR_OK);
+  ck_assert_int_eq(cstore_count(st, "sites"), 1); /* nothing of the lost transaction */
+  scan_lost(st);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* the retry */
+  ck_assert_int_eq(cdb_exec(st->db, "UPDATE sites SET address = 'whole'", "x"), ASR_OK);
+  ck_assert_int_eq(cstore_tx_commit(st), ASR_OK);
+  ck_assert_int_eq(cstore_site_exists(st, "acme"), ASR_OK);
+  cstore_close(st);
+}
+END_TEST
+
+/* A real restart of the server (pg_ctl restart) under a live handle: the first call after
+ * it is ASR_ERR_DB_LOCKED, the next ones work. */
+START_TEST(test_restart)
+{
+  cstore *st = open_store(CDB_PG, "restart");
+  const char *pgdir = getenv("PGTMP_DIR");
+  char cmd[1024];
+  asr_result r;
+
+  if (!st || !pgdir) {
+    fprintf(stderr, "check_cdb: test_restart: skipped (no pgtmp.sh cluster)\n");
+    cstore_close(st);
+    return;
+  }
+  ck_assert_int_eq(cstore_site_exists(st, "none"), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(asr_fmt(cmd, sizeof(cmd),
+                           "%s /usr/lib/postgresql/15/bin/pg_ctl -D %s/run/data -m fast -w -t 30"
+                           " restart >/dev/null 2>&1",
+                           geteuid() == 0 ? "runuser -u nobody --" : "", pgdir),
+                   ASR_OK);
+  ck_assert_int_eq(system(cmd), 0);
+  r = cstore_site_exists(st, "none");
+  ck_assert_msg(r == ASR_ERR_DB_LOCKED, "%d %s", r, cstore_errmsg(st));
+  ck_assert_msg(cstore_site_exists(st, "none") == ASR_ERR_NOT_FOUND, "%s", cstore_errmsg(st));
+  ck_assert_int_eq(cstore_count(st, "sites"), 0);
+  cstore_close(st);
+}
+END_TEST
+
+/* On PostgreSQL a part that is SQLite-only says so (never crashes). */
+START_TEST(test_sqlite_only)
+{
+  cstore *st = open_store(CDB_PG, "sqliteonly");
+  sqlite3_stmt *s = NULL;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_sqlite_only: PostgreSQL skipped\n");
+    return;
+  }
+  ck_assert_ptr_null(cstore_sqlite(st));
+  ck_assert_int_eq(cstore_x_stmt(st, 0, "SELECT 1", &s), ASR_ERR_DB);
+  ck_assert_ptr_null(s);
+  ck_assert_msg(strstr(cstore_errmsg(st), "not available on PostgreSQL") != NULL, "%s",
+                cstore_errmsg(st));
+  cstore_close(st);
+}
+END_TEST
+
 /* ---- cstore_ingest.c and cstore_series.c: batches on both backends ---- */
 
 #define FX_DEV_MAX 8
@@ -2098,6 +2392,12 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_ingest_race, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_ingest_twice_in_batch, CDB_SQLITE, CDB_PG + 1);
   tcase_add_test(tc, test_arrays);
+  tcase_add_test(tc, test_redact);
+  tcase_add_test(tc, test_open_uri);
+  tcase_add_test(tc, test_password_modes);
+  tcase_add_test(tc, test_reconnect);
+  tcase_add_test(tc, test_sqlite_only);
+  tcase_add_test(tc, test_restart); /* last: the cluster restarts */
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -14,10 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/ccli.h"
 #include "central/ccli_ct.h"
 #include "central/ccli_meters.h"
 #include "central/ccli_rp.h"
+#include "central/cdb.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
@@ -36,7 +38,7 @@ static void setup(void)
 {
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_central.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void teardown(void)
@@ -211,6 +213,37 @@ START_TEST(test_site_add)
 }
 END_TEST
 
+/* An enrolment meeting a busy database (another writer; on PostgreSQL also a connection
+ * made again) is 503 with Retry-After: the agent retries; nothing is stored. */
+static void enroll_busy(cstore *st, const char *body)
+{
+  ingest_answer ans = {0};
+  cstore *other = NULL;
+  char err[256];
+
+  cstore_set_busy_timeout(50);
+  ck_assert_msg(cstore_open(db_path, &other, err, sizeof(err)) == ASR_OK, "%s", err);
+  cstore_set_busy_timeout(30000);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* st holds the writer's lock (SQLite) */
+  cdb *locker = NULL;
+  if (testdb_pg()) { /* PostgreSQL's BEGIN locks nothing: another node holds the table */
+    cdb_opts o = {.slots = 1, .busy_ms = 30000};
+    ck_assert_msg(cdb_open(db_path, &o, &locker, err, sizeof(err)) == ASR_OK, "%s", err);
+    ck_assert_int_eq(cdb_begin(locker), ASR_OK);
+    ck_assert_int_eq(cdb_exec(locker, "LOCK TABLE agents IN ACCESS EXCLUSIVE MODE", "locking"),
+                     ASR_OK);
+  }
+  ck_assert_int_eq(ingest_enroll(other, body, strlen(body), NOW, &ans), 503);
+  if (locker)
+    cdb_rollback(locker);
+  cdb_close(locker);
+  ck_assert_int_eq(ans.retry_after, 5);
+  ck_assert_ptr_nonnull(strstr(ans.body, "retry later"));
+  ingest_answer_free(&ans);
+  cstore_tx_rollback(st);
+  cstore_close(other);
+}
+
 START_TEST(test_enroll)
 {
   char token[CSTORE_TOKEN_LEN + 1], body[256], buf[128];
@@ -235,6 +268,7 @@ START_TEST(test_enroll)
   ck_assert_int_eq(ingest_enroll(st, body, strlen(body), NOW, &ans), 201);
   ingest_answer_free(&ans);
   ck_assert_int_eq(cstore_count(st, "agents"), 2);
+  enroll_busy(st, body);
   ck_assert_int_eq(
       asr_strlcpy(body, "{\"site_token\":\"st_00000000000000000000000000000000\"}", sizeof(body)),
       ASR_OK);
@@ -1084,7 +1118,7 @@ static int open_close(const char *path)
   return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("central");
   TCase *tc = tcase_create("core");
@@ -1093,11 +1127,13 @@ int main(void)
 
   if (getenv("CHECK_CENTRAL_OPEN_CLOSE"))
     return open_close(getenv("CHECK_CENTRAL_OPEN_CLOSE"));
+  (void)argc;
+  testdb_main(argv);
   asr_log_set_level(ASR_LOG_ERR);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_open_schema_mode);
-  tcase_add_test(tc, test_handles_keep_locks);
+  TESTDB_SQLITE_TEST(tc, test_open_schema_mode, "the database file's mode and user_version");
+  TESTDB_SQLITE_TEST(tc, test_handles_keep_locks, "SQLite's POSIX locks across handles");
   tcase_add_test(tc, test_site_add);
   tcase_add_test(tc, test_enroll);
   tcase_add_test(tc, test_ingest_valid_and_duplicate);

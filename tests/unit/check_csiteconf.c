@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/csiteconf.h"
 #include "central/cstore.h"
 #include "central/cstore_conf.h"
@@ -35,7 +36,7 @@ static void setup(void)
 
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_csiteconf.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
   ck_assert_int_eq(asr_fmt(in_path, sizeof(in_path), "%s/stdin", dir), ASR_OK);
   ck_assert_msg(cstore_open(db_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", NULL, T0, token, sizeof(token)),
@@ -275,6 +276,20 @@ START_TEST(test_report_cleaned)
 }
 END_TEST
 
+/* Runs schema step 11 again on st, in its backend's dialect (cdb_dialect_pg). */
+static asr_result step_11(cstore *st)
+{
+  char *pg = NULL;
+  asr_result r;
+
+  if (cdb_backend(st->db) != CDB_PG)
+    return cdb_exec(st->db, cstore_conf_schema_11, "step 11");
+  ck_assert_int_eq(cdb_dialect_pg(cstore_conf_schema_11, &pg), ASR_OK);
+  r = cdb_exec(st->db, pg, "step 11");
+  free(pg);
+  return r;
+}
+
 START_TEST(test_store)
 {
   cstore *st = NULL;
@@ -289,7 +304,7 @@ START_TEST(test_store)
   ck_assert_ptr_nonnull(c);
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
   /* step 11 is idempotent */
-  ck_assert_int_eq(cdb_exec(st->db, cstore_conf_schema_11, "step 11"), ASR_OK);
+  ck_assert_int_eq(step_11(st), ASR_OK);
   ck_assert_int_eq(cstore_conf_site(st, "acme", &site_id), ASR_OK);
   ck_assert_int_eq(cstore_conf_change(st, site_id, NULL, site_ch, 2, "t", T0, 0, &v), ASR_OK);
   ck_assert_int_eq(v, 1);
@@ -320,7 +335,7 @@ START_TEST(test_store)
                             " who, at) VALUES (1, 1, 'community', 'old-c', 'new-c', 'x', 0)",
                             "an audit row of schema 8"),
                    ASR_OK);
-  ck_assert_int_eq(cdb_exec(st->db, cstore_conf_schema_11, "step 11"), ASR_OK);
+  ck_assert_int_eq(step_11(st), ASR_OK);
   rows[0] = rows[1] = 0;
   ck_assert_int_eq(cstore_conf_history(st, site_id, NULL, count_row, rows), ASR_OK);
   ck_assert_int_eq(rows[0], 4);
@@ -353,11 +368,14 @@ static Suite *suite(void)
   return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  SRunner *r = srunner_create(suite());
+  SRunner *r;
   int failed;
 
+  (void)argc;
+  testdb_main(argv); /* before the suite: it asks testdb_pg() */
+  r = srunner_create(suite());
   srunner_run_all(r, CK_NORMAL);
   failed = srunner_ntests_failed(r);
   srunner_free(r);

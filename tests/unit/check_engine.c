@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "testdb.h"
 #include "central/cstore.h"
 #include "central/engine.h"
 #include "central/notify.h"
@@ -36,16 +37,16 @@ static void setup(void)
   feed_secs = 3600;
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_engine.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void teardown(void)
 {
   char p[400];
-  const char *sfx[] = {"", "-wal", "-shm", ".rules", ".pw"};
+  const char *sfx[] = {"/central.db", "/central.db-wal", "/central.db-shm", "/rules", "/pw"};
 
   for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", db_path, sfx[i]), ASR_OK);
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s%s", dir, sfx[i]), ASR_OK);
     unlink(p);
   }
   rmdir(dir);
@@ -364,7 +365,7 @@ START_TEST(test_rules_file)
   char path[400], err[512];
   asr_rp_conf c;
 
-  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s.rules", db_path), ASR_OK);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/rules", dir), ASR_OK);
   asr_rp_conf_default(&c);
   write_file(path,
              "# rules\ntrigger_days = 28\n\nconsolidate = no # one device per order\n"
@@ -376,7 +377,7 @@ START_TEST(test_rules_file)
   ck_assert_int_eq(c.disconnect_days, 10);
   write_file(path, "trigger_days = 14\ndisconnect_days = 15\n", 0644);
   ck_assert_int_eq(crules_load(path, &c, err, sizeof(err)), ASR_ERR_INVALID);
-  ck_assert_msg(strstr(err, ".rules:2: disconnect_days: '15' is not a whole number from 7 to 14"),
+  ck_assert_msg(strstr(err, "rules:2: disconnect_days: '15' is not a whole number from 7 to 14"),
                 "%s", err);
   ck_assert(c.trigger_days == 28.0); /* all or nothing */
   write_file(path, "frobs = 1\n", 0644);
@@ -1290,7 +1291,7 @@ START_TEST(test_notify_errors)
   ck_assert_int_eq(cnotify_backoff(1), CNOTIFY_BACKOFF_MIN);
   ck_assert_int_eq(cnotify_backoff(2), 2 * CNOTIFY_BACKOFF_MIN);
   ck_assert_int_eq(cnotify_backoff(40), CNOTIFY_BACKOFF_MAX);
-  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s.pw", db_path), ASR_OK);
+  ck_assert_int_eq(asr_fmt(path, sizeof(path), "%s/pw", dir), ASR_OK);
   write_file(path, "s3cret\n", 0644);
   ck_assert_int_eq(cnotify_read_password(path, pw, sizeof(pw), err, sizeof(err)), ASR_ERR_SECRET);
   ck_assert_msg(strstr(err, "readable by others") && !strstr(err, "s3cret"), "%s", err);
@@ -1435,7 +1436,7 @@ START_TEST(test_engine_instance)
   ck_assert_int_eq(cstore_rp_instance(st, &i2), ASR_OK);
   ck_assert(i1 > 0);
   ck_assert_int_eq(i1, i2);
-  ck_assert_int_eq(asr_fmt(other_path, sizeof(other_path), "%s/other.db", dir), ASR_OK);
+  testdb_name(dir, "other.db", other_path, sizeof(other_path));
   ck_assert_msg(cstore_open(other_path, &o, err, sizeof(err)) == ASR_OK, "%s", err);
   ck_assert_int_eq(cstore_rp_instance(o, &other), ASR_OK);
   ck_assert(other > 0 && other != i1);
@@ -1468,13 +1469,15 @@ START_TEST(test_engine_instance)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("engine");
   TCase *tc = tcase_create("core");
   SRunner *sr;
   int failed;
 
+  (void)argc;
+  testdb_main(argv);
   asr_log_set_level(ASR_LOG_ERR);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
@@ -1500,7 +1503,7 @@ int main(void)
   tcase_add_test(tc, test_fleet_two_contacts);
   tcase_add_test(tc, test_contacts_store);
   tcase_add_test(tc, test_fleet_extra_order);
-  tcase_add_test(tc, test_migrate_from_2);
+  TESTDB_SQLITE_TEST(tc, test_migrate_from_2, "a SQLite database of schema 2");
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/cstore.h"
 #include "central/page.h"
 #include "central/view.h"
@@ -547,7 +548,7 @@ static void store_setup(void)
 {
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_page.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
 }
 
 static void store_teardown(void)
@@ -743,7 +744,7 @@ START_TEST(test_alerts_and_meters)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
   Suite *s = suite_create("page");
   TCase *tc = tcase_create("page");
@@ -751,6 +752,8 @@ int main(void)
   SRunner *sr;
   int failed;
 
+  (void)argc;
+  testdb_main(argv);
   tcase_add_loop_test(tc, test_escape_table, 0, (int)(sizeof(escapes) / sizeof(escapes[0])));
   tcase_add_test(tc, test_escape_long_and_clean);
   tcase_add_test(tc, test_url_decode);

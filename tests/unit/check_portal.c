@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "central/cstore.h"
 #include "central/cstore_portal.h"
 #include "central/portal.h"
@@ -84,7 +85,7 @@ static void store_setup(void)
 
   ck_assert_int_eq(asr_strlcpy(dir, "/tmp/check_portal.XXXXXX", sizeof(dir)), ASR_OK);
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(asr_fmt(db_path, sizeof(db_path), "%s/central.db", dir), ASR_OK);
+  testdb_name(dir, "central.db", db_path, sizeof(db_path));
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
   asr_clock_simulate(NOW, 1);
 }
@@ -410,26 +411,17 @@ START_TEST(test_scope)
 }
 END_TEST
 
-/* Rows of the tables a sign-in touches, read by a connection of its own (SQLite only: this
- * suite runs on a SQLite file; the portal's statements on PostgreSQL are check_cdb's
- * test_portal). */
+/* Rows of the tables a sign-in touches, read by a connection of its own (either backend:
+ * tests/unit/testdb.h). */
 static void table_counts(int64_t out[5])
 {
   static const char *const q[] = {
       "SELECT count(*) FROM portal_links", "SELECT count(*) FROM outbox",
       "SELECT count(*) FROM portal_audit", "SELECT count(*) FROM portal_throttle",
       "SELECT count(*) FROM portal_sessions"};
-  sqlite3 *db = NULL;
 
-  ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  for (size_t i = 0; i < 5; i++) {
-    sqlite3_stmt *s = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    out[i] = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(db);
+  for (size_t i = 0; i < 5; i++)
+    out[i] = testdb_i64(db_path, q[i]);
 }
 
 /* Asks for a sign-in link for address from client (with a valid pre-session token); *a the
@@ -683,11 +675,14 @@ static Suite *suite(void)
   return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  SRunner *sr = srunner_create(suite());
+  SRunner *sr;
   int failed;
 
+  (void)argc;
+  testdb_main(argv); /* before the suite: it asks testdb_pg() */
+  sr = srunner_create(suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
