@@ -83,6 +83,9 @@ for b in $(echo "$BACKENDS" | tr ',' ' '); do
   esac
 done
 
+# this script starts its own PostgreSQL: not the PostgreSQL pass's cluster of uplinklib.sh
+# shellcheck disable=SC2034 # read by uplink_init
+ASR_TEST_DB=sqlite
 uplink_init bench_central
 trap 'uplink_cleanup; pgtmp_stop; itest_cleanup' EXIT
 need_cmd openssl python3

@@ -26,6 +26,9 @@
 . "$top_srcdir/tests/integration/uplinklib.sh"
 . "$top_srcdir/tests/pg/pgtmp.sh"
 
+# this script starts its own PostgreSQL: not the PostgreSQL pass's cluster of uplinklib.sh
+# shellcheck disable=SC2034 # read by uplink_init
+ASR_TEST_DB=sqlite
 uplink_init central_2nodes
 trap 'uplink_cleanup; pgtmp_stop; itest_cleanup' EXIT
 need_central
