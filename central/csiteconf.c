@@ -464,15 +464,27 @@ static const char *who(const conf_args *a)
   return u && *u ? u : "unknown";
 }
 
-/* The sealing key (the file is created when missing and create is set), read once. */
-static asr_result get_key(conf_args *a, bool create)
+/* The sealing key, read once. create: a missing file is created, unless the database
+ * already holds sealed values (their key is elsewhere: a new one would not open them). */
+static asr_result get_key(cstore *st, conf_args *a, bool create)
 {
-  char err[600] = "";
+  char err[600] = "", path[sizeof(key_file) + 8] = "";
+  bool any = true;
   asr_result r;
 
   if (a->have_key)
     return ASR_OK;
-  r = load_key(a->db, create, a->key, err, sizeof(err));
+  if (csiteconf_key_path(a->db, path, sizeof(path)) != ASR_OK)
+    path[0] = '\0';
+  r = load_key(a->db, false, a->key, err, sizeof(err));
+  if (r == ASR_ERR_NOT_FOUND && create && cstore_conf_any_sealed(st, &any) == ASR_OK && !any)
+    r = load_key(a->db, true, a->key, err, sizeof(err));
+  else if (r == ASR_ERR_NOT_FOUND && create)
+    asr_fmt_cut(err, sizeof(err),
+                "the database already holds secrets sealed with a key, and %.300s is missing:"
+                " give the key file they were sealed with (the same file for every command"
+                " and node; a new key would not open them)",
+                path);
   if (r)
     ccli_error("site config: %s", err);
   a->have_key = !r;
@@ -481,7 +493,8 @@ static asr_result get_key(conf_args *a, bool create)
 }
 
 /* Seals the secrets being set (the key file is created when missing). */
-static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_SEAL_TEXT_MAX])
+static asr_result seal_changes(cstore *st, conf_args *a, int64_t site_id,
+                               char sealed[][ASR_SEAL_TEXT_MAX])
 {
   char aad[200];
   int k = 0;
@@ -490,7 +503,7 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
   for (size_t i = 0; !r && i < a->n; i++) {
     if (!a->ch[i].sealed || !a->ch[i].value)
       continue;
-    r = get_key(a, true);
+    r = get_key(st, a, true);
     if (r)
       return r;
     r = seal_aad(site_id, a->agent, a->ch[i].key, aad, sizeof(aad));
@@ -516,7 +529,7 @@ static asr_result read_open(cstore *st, conf_args *a, int64_t site_id, const cha
   }
   if (!any_sealed(out))
     return ASR_OK;
-  r = get_key(a, false);
+  r = get_key(st, a, false);
   if (r)
     return r == ASR_ERR_USAGE ? r : ASR_ERR_SECRET; /* said by get_key */
   r = open_conf(a->key, agent, out);
@@ -632,7 +645,7 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
     status = CCLI_EXIT_FAILURE;
     goto out;
   }
-  if (!r && seal_changes(a, site_id, sealed) != ASR_OK) {
+  if (!r && seal_changes(st, a, site_id, sealed) != ASR_OK) {
     ccli_error("site config: %s: nothing changed", a->site); /* why: said by get_key */
     status = a->key_err == ASR_ERR_USAGE ? CCLI_EXIT_USAGE
              : a->key_err                ? CCLI_EXIT_FAILURE
@@ -682,7 +695,7 @@ static asr_result seal_clear(cstore *st, conf_args *a)
   asr_result r = cstore_conf_clear_sites(st, ids, sizeof(ids) / sizeof(ids[0]), &n);
 
   if (!r && n)
-    r = get_key(a, true);
+    r = get_key(st, a, true);
   if (!r && n && !(c = malloc(sizeof(*c))))
     r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < n; i++) {

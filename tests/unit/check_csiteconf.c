@@ -389,8 +389,9 @@ static void kpath(char *out, size_t n, int i)
  * key is refused, naming the problem, and nothing leaks. */
 START_TEST(test_key_file_option)
 {
-  char k0[300], k1[300], k2[300], dbkey[400], err[600];
+  char k0[300], k1[300], k2[300], dbkey[400], err[600], token[CSTORE_TOKEN_LEN + 1];
   struct stat sb;
+  cstore *st = NULL;
   json_t *doc = NULL;
   FILE *f;
 
@@ -436,6 +437,19 @@ START_TEST(test_key_file_option)
                                "log_level=debug", NULL),
                    1);
   ck_assert_int_ne(access(k1, F_OK), 0);
+  /* nor by a new secret while others are sealed (a node without its copy of the key):
+   * a new key would split the secrets between two keys */
+  ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
+  ck_assert_int_eq(cstore_site_add(st, "beta", "ops@example.org", NULL, T0, token, sizeof(token)),
+                   ASR_OK);
+  cstore_close(st);
+  ck_assert_int_eq(site_config(COMM "\n", "beta", "--db", db_path, "--secrets-key-file", k1,
+                               "--set", "community=-", NULL),
+                   1);
+  ck_assert_int_ne(access(k1, F_OK), 0);
+  ck_assert_int_eq(site_config(NULL, "beta", "--db", db_path, "--secrets-key-file", k1, "--set",
+                               "log_level=debug", NULL),
+                   0);
   /* another key: the secrets do not open */
   f = fopen(k1, "w");
   ck_assert_ptr_nonnull(f);
