@@ -112,9 +112,13 @@ static int batch_fill(site_batch *s, size_t si, int d)
 static int open_store(const char *name, const char *pwfile, cstore **st)
 {
   char err[512];
-  asr_result r = cdb_is_pg_name(name) ? cstore_open_pg(name, pwfile, st, err, sizeof(err))
-                                      : cstore_open(name, st, err, sizeof(err));
+  asr_result r = cstore_set_password_file(pwfile);
 
+  if (r) {
+    fprintf(stderr, "bench_ingest: the password file: %s\n", asr_result_str(r));
+    return -1;
+  }
+  r = cstore_open(name, st, err, sizeof(err));
   if (r)
     fprintf(stderr, "bench_ingest: %s\n", err);
   return r ? -1 : 0;

@@ -8,11 +8,6 @@
 #include "central/cdb_int.h"
 #include "common/util.h"
 
-bool cdb_is_pg_name(const char *name)
-{
-  return name && (strncmp(name, "postgresql://", 13) == 0 || strncmp(name, "postgres://", 11) == 0);
-}
-
 /* ---- opening and closing ---- */
 
 static asr_result lite_open(cdb *db, const cdb_opts *o)

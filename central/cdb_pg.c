@@ -167,6 +167,12 @@ static void put(char *dst, size_t cap, size_t *len, const char *p, size_t n)
   dst[*len] = '\0';
 }
 
+/* (here, not in cdb.c: cdb.c calls into this file, never the other way) */
+bool cdb_is_pg_name(const char *name)
+{
+  return name && (strncmp(name, "postgresql://", 13) == 0 || strncmp(name, "postgres://", 11) == 0);
+}
+
 void cdb_redact(const char *uri, char *dst, size_t cap)
 {
   const char *p = strstr(uri, "://"), *auth, *end, *at = NULL, *colon = NULL;

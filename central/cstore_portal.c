@@ -99,6 +99,7 @@ typedef enum {
   P_REQUEST_GET,
   P_REQUEST_DECIDE,
   P_REQUEST_PENDING,
+  P_REQUEST_LOCK,
   P_COUNT
 } stmt_id;
 
@@ -183,6 +184,8 @@ static const char *const stmt_sql[P_COUNT] = {
                                       " OR lower(r.email) = lower(?1)"
                                       " ORDER BY r.state = 'pending' DESC, r.id DESC LIMIT ?2",
     [P_REQUEST_GET] = REQUEST_SELECT " WHERE r.id = ?1",
+    /* PostgreSQL only: "requ" and the address (SQLite's write lock serializes anyway) */
+    [P_REQUEST_LOCK] = "SELECT pg_advisory_xact_lock(1919251317, hashtext(lower(?1)))",
     [P_REQUEST_DECIDE] = "UPDATE portal_requests SET state = ?2, decided_by = ?3, answer = ?4,"
                          " order_id = ?5, decided_at = ?6 WHERE id = ?1 AND state = 'pending'",
     [P_REQUEST_PENDING] = "SELECT count(*) FROM portal_requests WHERE state = 'pending'",
@@ -793,6 +796,17 @@ asr_result cportal_request_foreach(cstore *st, const char *email, int64_t limit,
   cdb_bind_text(s, 1, email);
   cdb_bind_i64(s, 2, limit);
   return request_rows(s, cb, ctx, &n);
+}
+
+asr_result cportal_request_lock(cstore *st, const char *email)
+{
+  cdb_stmt *s = NULL;
+  asr_result r = cstore_is_pg(st) ? stmt_get(st, P_REQUEST_LOCK, &s) : ASR_OK;
+
+  if (r || !s)
+    return r;
+  cdb_bind_text(s, 1, email);
+  return cdb_run(s, "waiting for the customer's other request");
 }
 
 asr_result cportal_request_get(cstore *st, int64_t id, cportal_request_cb cb, void *ctx)

@@ -186,6 +186,11 @@ asr_result cportal_request_add(cstore *st, const cportal_request *r, int64_t now
 
 typedef int (*cportal_request_cb)(const cportal_request *r, void *ctx);
 
+/* Inside a transaction: the customer email's requests are this transaction's until its
+ * end, so counting them and adding one is not raced by another node (PostgreSQL: an
+ * advisory lock on the address; SQLite's write lock serializes already). */
+asr_result cportal_request_lock(cstore *st, const char *email);
+
 /* Calls cb for each request (of email only when not NULL), pending first, then newest. */
 asr_result cportal_request_foreach(cstore *st, const char *email, int64_t limit,
                                    cportal_request_cb cb, void *ctx);

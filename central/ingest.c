@@ -6,11 +6,13 @@
  * event), and the batch request that chains them.
  *
  * The schema check converts the JSON document into the plain arrays of a cstore_batch
- * (strings point into the document) in one pass. A fault in the batch's frame (protocol,
- * ids, the arrays themselves) refuses the whole batch with the path of the first bad
- * field. A fault inside one device, reading or event refuses only that part (a device
- * with its readings and events): the rest is stored and the answer lists what was refused
- * and why (issue 10: one printer's data must not hold a site's uploads). */
+ * (strings point into the document or its pool) in one pass; the devices and readings
+ * are decoded one element at a time (see "Decoding part by part"). A fault in the
+ * batch's frame (protocol, ids, the arrays themselves) refuses the whole batch with the
+ * path of the first bad field. A fault inside one device, reading or event refuses only
+ * that part (a device with its readings and events): the rest is stored and the answer
+ * lists what was refused and why (issue 10: one printer's data must not hold a site's
+ * uploads). */
 #include "central/ingest.h"
 
 #include <jansson.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/clock.h"
@@ -232,8 +235,15 @@ int ingest_check_headers(cstore *st, const ingest_request *req, int64_t content_
  * The schema check. Each check_* takes a JSON value and the path of its owner, and on a
  * bad field writes "path.field: problem" into the context's message. */
 
+typedef struct pool_chunk pool_chunk;
+
+/* The turn of the documents decoded whole (decode_whole). */
+static pthread_mutex_t whole_gate = PTHREAD_MUTEX_INITIALIZER;
+
 struct ingest_doc {
   json_t *root;
+  pool_chunk *pool; /* strings of the parts decoded one at a time */
+  bool gated;       /* decoded whole: holds the turn (whole_gate) until freed */
   cstore_batch batch;
   cstore_supply_meta *supplies; /* all devices' supplies */
   cstore_level *levels;         /* all readings' levels */
@@ -243,13 +253,45 @@ struct ingest_doc {
   int protocol;
 };
 
+typedef struct text_scan text_scan;
+
 typedef struct {
   char *err;
   size_t errn;
   ingest_doc *doc;
   size_t n_supplies, n_levels; /* used of doc->supplies and doc->levels */
   size_t n_meters;             /* used of doc->meters */
+  /* decoding part by part (NULL scan: the whole document at once) */
+  const text_scan *scan;
+  size_t cap_supplies, cap_levels, cap_meters; /* allocated of the three arrays */
+  size_t all_supplies, all_levels, all_meters; /* in the batch, refused parts included */
+  bool redo; /* the text is not as that path expects: decode it whole */
 } vctx;
+
+/* Where a top-level array member lies in a batch's text (central/ingest.c's scan). */
+typedef struct {
+  size_t open, close;     /* offsets of its [ and its ] (close 0: not closed) */
+  size_t elements;        /* its elements */
+  size_t arrays, objects; /* containers inside it */
+  int seen;               /* times the member was found */
+} member_span;
+
+struct text_scan {
+  size_t arrays, objects; /* of the whole text */
+  member_span devs, reads;
+  bool root_object; /* the text starts with { */
+};
+
+/* The elements of a top-level array: counted in the text when its elements are decoded
+ * one at a time (the document holds [] in its place). */
+static size_t elements_of(const vctx *v, const char *name, json_t *arr)
+{
+  if (v->scan && strcmp(name, "devices") == 0)
+    return v->scan->devs.elements;
+  if (v->scan && strcmp(name, "readings") == 0)
+    return v->scan->reads.elements;
+  return json_array_size(arr);
+}
 
 static asr_result bad(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -695,11 +737,18 @@ static cstore_refusal *refusal_new(vctx *v, const char *what, size_t index, cons
   return p;
 }
 
-/* The key of device i when it is a valid one, else NULL. */
-static const char *key_of(json_t *devs, size_t i)
+/* The key of device i when it is a valid one, else NULL (devs NULL: the devices were
+ * decoded one at a time, their checked keys kept). */
+static const char *key_of(const vctx *v, json_t *devs, size_t i)
 {
-  json_t *k = json_object_get(json_array_get(devs, i), "key");
+  json_t *k;
+  const char *kept;
 
+  if (!devs) {
+    kept = v->doc->batch.devices[i].key;
+    return kept && *kept ? kept : NULL;
+  }
+  k = json_object_get(json_array_get(devs, i), "key");
   return str_ok(k, INGEST_STR_MAX) && json_string_length(k) > 0 ? json_string_value(k) : NULL;
 }
 
@@ -726,7 +775,7 @@ static int64_t time_of(json_t *o)
 
 static void refuse_device(vctx *v, json_t *devs, size_t i)
 {
-  cstore_refusal *p = refusal_new(v, "device", i, key_of(devs, i), -1);
+  cstore_refusal *p = refusal_new(v, "device", i, key_of(v, devs, i), -1);
 
   v->doc->batch.devices[i].refused = true;
   v->doc->batch.devices_refused++;
@@ -759,7 +808,7 @@ static void refuse_part(vctx *v, const char *what, json_t *devs, json_t *o, size
     b->readings_refused++;
   else
     b->events_refused++;
-  refusal_new(v, what, i, dev >= 0 ? key_of(devs, (size_t)dev) : NULL, time_of(o));
+  refusal_new(v, what, i, dev >= 0 ? key_of(v, devs, (size_t)dev) : NULL, time_of(o));
 }
 
 /* batch_id: the agent id, a dash, then 1 to 64 of [A-Za-z0-9._-] (docs/protocol.md). */
@@ -787,10 +836,11 @@ static asr_result top_array(vctx *v, json_t *root, const char *name, size_t max,
                             json_t **out)
 {
   asr_result r = get_array(v, root, "", name, SIZE_MAX, required, out);
+  size_t n = r || !*out ? 0 : elements_of(v, name, *out);
 
-  if (!r && *out && json_array_size(*out) > max)
-    return too_large(v, "%s: %zu elements, more than the %zu a batch may hold: split it", name,
-                     json_array_size(*out), max);
+  if (n > max)
+    return too_large(v, "%s: %zu elements, more than the %zu a batch may hold: split it", name, n,
+                     max);
   return r;
 }
 
@@ -824,29 +874,38 @@ static asr_result check_top(vctx *v, json_t *root, const char *agent_id, json_t 
   return r;
 }
 
-/* The readings: the valid ones of valid devices kept (compacted), the others refused. */
-static asr_result check_readings(vctx *v, json_t *devs, json_t *reads)
+/* Reading i (o): kept when valid and of a valid device (into the next free slot of the
+ * compacted array), else refused. */
+static asr_result check_reading_at(vctx *v, json_t *devs, json_t *o, size_t i)
 {
   char path[64];
   cstore_batch *b = &v->doc->batch;
-  size_t n = b->n_readings;
+  cstore_reading *rd = &b->readings[b->n_readings];
+  asr_result r;
+
+  memset(rd, 0, sizeof(*rd)); /* nothing of a refused reading that used the slot before */
+  asr_fmt_cut(path, sizeof(path), "readings[%zu]", i);
+  r = check_reading(v, o, path, rd);
+  if (r == ASR_ERR_INVALID) {
+    refuse_part(v, "reading", devs, o, i);
+    r = ASR_OK;
+  } else if (!r && b->devices[rd->device].refused) {
+    refuse_with_device(v, rd->device, true);
+  } else if (!r) {
+    b->n_readings++;
+  }
+  return r;
+}
+
+/* The readings: the valid ones of valid devices kept (compacted), the others refused. */
+static asr_result check_readings(vctx *v, json_t *devs, json_t *reads)
+{
+  size_t n = v->doc->batch.n_readings;
   asr_result r = ASR_OK;
 
-  b->n_readings = 0;
-  for (size_t i = 0; !r && i < n; i++) {
-    cstore_reading *rd = &b->readings[b->n_readings];
-
-    asr_fmt_cut(path, sizeof(path), "readings[%zu]", i);
-    r = check_reading(v, json_array_get(reads, i), path, rd);
-    if (r == ASR_ERR_INVALID) {
-      refuse_part(v, "reading", devs, json_array_get(reads, i), i);
-      r = ASR_OK;
-    } else if (!r && b->devices[rd->device].refused) {
-      refuse_with_device(v, rd->device, true);
-    } else if (!r) {
-      b->n_readings++;
-    }
-  }
+  v->doc->batch.n_readings = 0;
+  for (size_t i = 0; !r && i < n; i++)
+    r = check_reading_at(v, devs, json_array_get(reads, i), i);
   return r;
 }
 
@@ -900,74 +959,530 @@ static asr_result check_batch(vctx *v, json_t *root, const char *agent_id)
   return r;
 }
 
-/* Counts the arrays and objects of a JSON text (brackets outside strings) without
- * building anything, so that a document holding more than a batch may is refused before
- * jansson spends memory on it. Not a parser: jansson checks the text afterwards. */
-static void count_containers(const char *s, size_t n, size_t *arrays, size_t *objects)
-{
-  bool in_string = false;
+/* ---------------------------------------------------------------------------------------
+ * Decoding part by part. jansson's tree of a whole batch costs about 15 times its text (a
+ * design-day batch of 60,000 readings, 16 MB of JSON: 250 MB), and four such batches at
+ * once would pass issue 15's 256 MB. Nearly all of it is the devices and readings arrays,
+ * so those are decoded one element at a time: a scan of the text finds the two top-level
+ * arrays, jansson parses the frame with [] in their place, then each element on its own
+ * (JSON_DISABLE_EOF_CHECK stops at its end and says where), which is checked exactly as
+ * in the whole document, its strings copied into a pool and its tree freed before the
+ * next. A text this path does not expect (a member twice or missing, not an array, a
+ * syntax error, an element that is not an object) is decoded whole as ever, so every
+ * answer stays the same. */
 
-  *arrays = *objects = 0;
+#define POOL_CHUNK ((size_t)64 << 10)
+
+struct pool_chunk {
+  pool_chunk *next;
+  size_t used, size;
+  char data[];
+};
+
+static bool json_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The member span of a top-level key (the bytes between its quotes), or NULL. */
+static member_span *span_named(text_scan *ts, const char *key, size_t len)
+{
+  if (len == 7 && memcmp(key, "devices", 7) == 0)
+    return &ts->devs;
+  if (len == 8 && memcmp(key, "readings", 8) == 0)
+    return &ts->reads;
+  return NULL;
+}
+
+/* Counts the arrays and objects of a JSON text (brackets outside strings) and finds its
+ * top-level "devices" and "readings" arrays, without building anything: a document
+ * holding more than a batch may is refused before jansson spends memory on it. Not a
+ * parser: jansson checks the text afterwards. */
+static void scan_text(const char *s, size_t n, text_scan *ts)
+{
+  size_t depth = 0, key_at = 0, key_len = 0;
+  member_span *in = NULL, *next = NULL;
+  bool in_string = false, element = false;
+
+  memset(ts, 0, sizeof(*ts));
   for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+
     if (in_string) {
-      if (s[i] == '\\')
+      if (c == '\\') {
         i++;
-      else if (s[i] == '"')
+      } else if (c == '"') {
         in_string = false;
-    } else if (s[i] == '"') {
+        if (depth == 1)
+          key_len = i - key_at;
+      }
+      continue;
+    }
+    if (json_space(c))
+      continue;
+    if (depth == 0 && !ts->arrays && !ts->objects)
+      ts->root_object = c == '{';
+    if (c == ':' && depth == 1) {
+      next = span_named(ts, s + key_at, key_len);
+      continue;
+    }
+    if (next && c == '[') {
+      next->seen++;
+      next->open = i;
+      next->close = next->elements = next->arrays = next->objects = 0;
+      in = next;
+      element = false;
+    }
+    next = NULL;
+    if (in && depth == 2 && c != ',' && c != ']')
+      element = true;
+    if (c == '"') {
       in_string = true;
-    } else if (s[i] == '[') {
-      (*arrays)++;
-    } else if (s[i] == '{') {
-      (*objects)++;
+      key_at = i + 1;
+    } else if (c == '[' || c == '{') {
+      *(c == '[' ? &ts->arrays : &ts->objects) += 1;
+      if (in && depth >= 2)
+        *(c == '[' ? &in->arrays : &in->objects) += 1;
+      depth++;
+    } else if (c == ']' || c == '}') {
+      depth -= depth > 0;
+      if (in && depth == 1) {
+        in->close = i;
+        in->elements += element;
+        in = NULL;
+      }
+    } else if (c == ',' && in && depth == 2) {
+      in->elements++;
     }
   }
 }
 
-static asr_result check_size(vctx *v, const char *json, size_t len)
+static asr_result check_size(vctx *v, const text_scan *ts)
 {
-  size_t arrays = 0, objects = 0;
-
-  count_containers(json, len, &arrays, &objects);
-  if (arrays > INGEST_MAX_ARRAYS)
+  if (ts->arrays > INGEST_MAX_ARRAYS)
     return too_large(v,
                      "body: %zu JSON arrays, more than a batch may hold (at most %d readings"
                      " and %d levels): split it",
-                     arrays, INGEST_MAX_READINGS, INGEST_MAX_LEVELS);
-  if (objects > INGEST_MAX_OBJECTS)
+                     ts->arrays, INGEST_MAX_READINGS, INGEST_MAX_LEVELS);
+  if (ts->objects > INGEST_MAX_OBJECTS)
     return too_large(v,
                      "body: %zu JSON objects, more than a batch may hold (at most %d readings,"
                      " %d devices, %d supplies): split it",
-                     objects, INGEST_MAX_READINGS, INGEST_MAX_DEVICES, INGEST_MAX_SUPPLIES_ALL);
+                     ts->objects, INGEST_MAX_READINGS, INGEST_MAX_DEVICES, INGEST_MAX_SUPPLIES_ALL);
   return ASR_OK;
+}
+
+/* Whether the scan found what decoding part by part needs. */
+static bool by_parts(const text_scan *ts)
+{
+  return ts->root_object && ts->devs.seen == 1 && ts->reads.seen == 1 &&
+         ts->devs.close > ts->devs.open && ts->reads.close > ts->reads.open;
+}
+
+/* Copies *s (a checked string, or NULL) into the document's pool and points *s there. */
+static asr_result keep_str(ingest_doc *doc, const char **s)
+{
+  size_t n;
+  pool_chunk *c = doc->pool;
+
+  if (!*s)
+    return ASR_OK;
+  n = strlen(*s) + 1;
+  if (!c || c->size - c->used < n) {
+    size_t size = n > POOL_CHUNK ? n : POOL_CHUNK;
+
+    if (!(c = budget_malloc(sizeof(*c) + size)))
+      return ASR_ERR_NOMEM;
+    c->next = doc->pool;
+    c->used = 0;
+    c->size = size;
+    doc->pool = c;
+  }
+  memcpy(c->data + c->used, *s, n);
+  *s = c->data + c->used;
+  c->used += n;
+  return ASR_OK;
+}
+
+/* Copies a list of string fields into the pool. */
+static asr_result keep_strs(ingest_doc *doc, const char **const *fields, size_t n)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < n; i++)
+    r = keep_str(doc, fields[i]);
+  return r;
+}
+
+/* A device's strings into the pool (its tree is freed next). */
+static asr_result keep_device(ingest_doc *doc, cstore_dev *d)
+{
+  const char **const f[] = {&d->key,      &d->serial, &d->mac,           &d->ip,
+                            &d->vendor,   &d->model,  &d->sys_object_id, &d->sys_descr,
+                            &d->sys_name, &d->state,  &d->printer_status};
+  asr_result r = keep_strs(doc, f, sizeof(f) / sizeof(f[0]));
+
+  for (size_t i = 0; !r && i < d->n_supplies; i++) {
+    cstore_supply_meta *m = &d->supplies[i];
+    const char **const g[] = {&m->description, &m->part_number, &m->type,        &m->klass,
+                              &m->colorant,    &m->unit,        &m->colorant_std};
+
+    r = keep_strs(doc, g, sizeof(g) / sizeof(g[0]));
+  }
+  return r;
+}
+
+/* A reading's meter strings into the pool. */
+static asr_result keep_meters(ingest_doc *doc, cstore_reading *rd)
+{
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && i < rd->n_meters; i++) {
+    cstore_meter *m = &rd->meters[i];
+    const char **const f[] = {&m->name, &m->unit, &m->source, &m->flag, &m->note};
+
+    r = keep_strs(doc, f, sizeof(f) / sizeof(f[0]));
+  }
+  return r;
+}
+
+/* Room for more elements (of size bytes) past used in *arr of *cap: a bigger block when
+ * needed, *old then the block it replaces (the caller moves its pointers and frees it). */
+static asr_result grow(void **arr, size_t *cap, size_t used, size_t more, size_t size, void **old)
+{
+  size_t n = *cap ? *cap : used + more; /* the first: as asked (the scan's count) */
+  void *p;
+
+  *old = NULL;
+  if (used + more <= *cap)
+    return ASR_OK;
+  while (n < used + more)
+    n *= 2;
+  if (!(p = metered_calloc(n + 1, size)))
+    return ASR_ERR_NOMEM;
+  if (*arr)
+    memcpy(p, *arr, used * size);
+  *old = *arr;
+  *arr = p;
+  *cap = n;
+  return ASR_OK;
+}
+
+/* Room for one more device's supplies (the devices before it follow a moved array). */
+static asr_result room_supplies(vctx *v, size_t dev)
+{
+  ingest_doc *doc = v->doc;
+  cstore_supply_meta *old;
+  asr_result r = grow((void **)&doc->supplies, &v->cap_supplies, v->n_supplies, INGEST_MAX_SUPPLIES,
+                      sizeof(*doc->supplies), (void **)&old);
+
+  for (size_t i = 0; old && i < dev; i++) {
+    if (doc->batch.devices[i].supplies)
+      doc->batch.devices[i].supplies = doc->supplies + (doc->batch.devices[i].supplies - old);
+  }
+  budget_free_block(old);
+  return r;
+}
+
+/* Room for one more reading's levels and meters (the kept readings follow). */
+static asr_result room_levels(vctx *v)
+{
+  ingest_doc *doc = v->doc;
+  cstore_batch *b = &doc->batch;
+  cstore_level *old_lv;
+  cstore_meter *old_m = NULL;
+  asr_result r = grow((void **)&doc->levels, &v->cap_levels, v->n_levels, INGEST_MAX_SUPPLIES,
+                      sizeof(*doc->levels), (void **)&old_lv);
+
+  if (!r)
+    r = grow((void **)&doc->meters, &v->cap_meters, v->n_meters, INGEST_MAX_READING_METERS,
+             sizeof(*doc->meters), (void **)&old_m);
+  for (size_t i = 0; (old_lv || old_m) && i < b->n_readings; i++) {
+    if (old_lv && b->readings[i].levels)
+      b->readings[i].levels = doc->levels + (b->readings[i].levels - old_lv);
+    if (old_m && b->readings[i].meters)
+      b->readings[i].meters = doc->meters + (b->readings[i].meters - old_m);
+  }
+  budget_free_block(old_lv);
+  budget_free_block(old_m);
+  return r;
+}
+
+/* Whether a bound of the whole batch is passed: the rest is only counted (413). */
+static bool over_bounds(const vctx *v)
+{
+  return v->all_meters > INGEST_MAX_METERS || v->all_levels > INGEST_MAX_LEVELS ||
+         v->all_supplies > INGEST_MAX_SUPPLIES_ALL;
+}
+
+/* Device i, decoded on its own (e): checked, refused or kept, its strings pooled. */
+static asr_result part_device(vctx *v, json_t *e, size_t i)
+{
+  char path[64];
+  cstore_dev *d = &v->doc->batch.devices[i];
+  asr_result r;
+
+  v->all_supplies += json_array_size(json_object_get(e, "supplies"));
+  if (over_bounds(v))
+    return ASR_OK;
+  r = room_supplies(v, i);
+  if (r)
+    return r;
+  asr_fmt_cut(path, sizeof(path), "devices[%zu]", i);
+  r = check_device(v, e, path, d);
+  if (r && r != ASR_ERR_INVALID)
+    return r;
+  if (keep_device(v->doc, d))
+    return ASR_ERR_NOMEM;
+  if (r == ASR_ERR_INVALID)
+    refuse_device(v, NULL, i);
+  return ASR_OK;
+}
+
+/* Reading i, decoded on its own (e). */
+static asr_result part_reading(vctx *v, json_t *e, size_t i)
+{
+  cstore_batch *b = &v->doc->batch;
+  size_t kept = b->n_readings;
+  asr_result r;
+
+  v->all_levels += json_array_size(json_object_get(e, "levels"));
+  v->all_meters += json_array_size(json_object_get(e, "meters"));
+  if (over_bounds(v))
+    return ASR_OK;
+  r = room_levels(v);
+  if (!r)
+    r = check_reading_at(v, NULL, e, i);
+  if (!r && b->n_readings > kept)
+    r = keep_meters(v->doc, &b->readings[kept]);
+  return r;
+}
+
+typedef asr_result (*part_fn)(vctx *v, json_t *e, size_t i);
+
+static size_t skip_space(const char *s, size_t p, size_t end)
+{
+  while (p < end && json_space(s[p]))
+    p++;
+  return p;
+}
+
+/* Decodes the elements of the array at sp one at a time, each handed to fn and freed.
+ * v->redo when the text is not as expected (then ASR_ERR_PARSE). */
+static asr_result each_part(vctx *v, const char *s, const member_span *sp, part_fn fn)
+{
+  const size_t flags = JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY;
+  size_t p = skip_space(s, sp->open + 1, sp->close);
+  json_error_t jerr;
+  asr_result r = ASR_OK;
+
+  for (size_t i = 0; !r && p < sp->close; i++) {
+    json_t *e = i < sp->elements ? json_loadb(s + p, sp->close - p, flags, &jerr) : NULL;
+
+    if (!e && i < sp->elements && json_error_code(&jerr) == json_error_out_of_memory)
+      return ASR_ERR_NOMEM;
+    if (!json_is_object(e) || jerr.position <= 0) {
+      json_decref(e);
+      v->redo = true;
+      return ASR_ERR_PARSE;
+    }
+    p = skip_space(s, p + (size_t)jerr.position, sp->close);
+    r = fn(v, e, i);
+    json_decref(e);
+    if (p < sp->close && s[p] == ',')
+      p = skip_space(s, p + 1, sp->close);
+    else if (p < sp->close || i + 1 != sp->elements)
+      v->redo = true;
+  }
+  return v->redo ? ASR_ERR_PARSE : r;
+}
+
+/* The frame of the batch: the text with [] for its devices and readings arrays. */
+static char *frame_text(const char *s, size_t n, const text_scan *ts, size_t *len)
+{
+  const member_span *a = ts->devs.open < ts->reads.open ? &ts->devs : &ts->reads;
+  const member_span *b = a == &ts->devs ? &ts->reads : &ts->devs;
+  const size_t cut[][2] = {{0, a->open}, {a->close + 1, b->open}, {b->close + 1, n}};
+  char *out = budget_malloc(n - (a->close - a->open) - (b->close - b->open) + 2);
+  size_t k = 0;
+
+  if (!out)
+    return NULL;
+  for (int i = 0; i < 3; i++) {
+    memcpy(out + k, s + cut[i][0], cut[i][1] - cut[i][0]);
+    k += cut[i][1] - cut[i][0];
+    if (i < 2) {
+      memcpy(out + k, "[]", 2);
+      k += 2;
+    }
+  }
+  *len = k;
+  return out;
+}
+
+/* A count from the scan, at most bound, plus the room one part asks for. */
+static size_t bounded(size_t n, size_t bound, size_t part)
+{
+  return (n < bound ? n : bound) + part;
+}
+
+/* The arrays of a batch decoded part by part: the supplies, levels and meters sized by
+ * the containers the scan counted (grown when that was too few). */
+static asr_result alloc_parts(vctx *v, json_t *evs)
+{
+  ingest_doc *doc = v->doc;
+  cstore_batch *b = &doc->batch;
+  const text_scan *ts = v->scan;
+  size_t lv = ts->reads.arrays > ts->reads.elements ? ts->reads.arrays - ts->reads.elements : 0;
+  size_t me = ts->reads.objects > ts->reads.elements ? ts->reads.objects - ts->reads.elements : 0;
+  size_t sup = ts->devs.objects;
+  void *none;
+
+  b->n_devices = ts->devs.elements;
+  b->n_readings = b->n_readings_sent = ts->reads.elements;
+  b->n_events = evs ? json_array_size(evs) : 0;
+  b->devices = metered_calloc(b->n_devices + 1, sizeof(*b->devices));
+  b->readings = metered_calloc(b->n_readings + 1, sizeof(*b->readings));
+  b->events = metered_calloc(b->n_events + 1, sizeof(*b->events));
+  doc->dev_refusal = metered_calloc(b->n_devices + 1, sizeof(*doc->dev_refusal));
+  if (!b->devices || !b->readings || !b->events || !doc->dev_refusal)
+    return ASR_ERR_NOMEM;
+  /* each part makes room for its most before it is checked: that much more */
+  if (grow((void **)&doc->supplies, &v->cap_supplies, 0,
+           bounded(sup, INGEST_MAX_SUPPLIES_ALL, INGEST_MAX_SUPPLIES), sizeof(*doc->supplies),
+           &none) ||
+      grow((void **)&doc->levels, &v->cap_levels, 0,
+           bounded(lv, INGEST_MAX_LEVELS, INGEST_MAX_SUPPLIES), sizeof(*doc->levels), &none) ||
+      grow((void **)&doc->meters, &v->cap_meters, 0,
+           bounded(me, INGEST_MAX_METERS, INGEST_MAX_READING_METERS), sizeof(*doc->meters), &none))
+    return ASR_ERR_NOMEM;
+  return ASR_OK;
+}
+
+/* The bounds of the whole batch, in the order of alloc_arrays. */
+static asr_result check_totals(vctx *v)
+{
+  if (v->all_meters > INGEST_MAX_METERS)
+    return too_large(
+        v, "readings: %zu meter reads in all, more than the %d a batch may hold: split it",
+        v->all_meters, INGEST_MAX_METERS);
+  if (v->all_levels > INGEST_MAX_LEVELS)
+    return too_large(v, "readings: %zu levels in all, more than the %d a batch may hold: split it",
+                     v->all_levels, INGEST_MAX_LEVELS);
+  if (v->all_supplies > INGEST_MAX_SUPPLIES_ALL)
+    return too_large(v, "devices: %zu supplies in all, more than the %d a batch may hold: split it",
+                     v->all_supplies, INGEST_MAX_SUPPLIES_ALL);
+  return ASR_OK;
+}
+
+/* check_batch of a document whose devices and readings are decoded from the text. */
+static asr_result check_batch_parts(vctx *v, json_t *root, const char *json, const char *agent_id)
+{
+  json_t *devs = NULL, *reads = NULL, *evs = NULL;
+  asr_result r = check_top(v, root, agent_id, &devs, &reads, &evs);
+
+  if (!r)
+    r = alloc_parts(v, evs);
+  if (!r)
+    r = each_part(v, json, &v->scan->devs, part_device);
+  if (!r) {
+    v->doc->batch.n_readings = 0;
+    r = each_part(v, json, &v->scan->reads, part_reading);
+  }
+  if (!r)
+    r = check_totals(v);
+  if (!r)
+    r = check_events(v, NULL, evs);
+  return r;
+}
+
+/* Parses the frame and decodes the batch part by part (v->redo: decode it whole). */
+static asr_result decode_parts(vctx *v, const char *json, size_t len, const char *agent_id)
+{
+  json_error_t jerr;
+  size_t flen = 0;
+  char *frame = frame_text(json, len, v->scan, &flen);
+  ingest_doc *doc = v->doc;
+
+  if (!frame)
+    return ASR_ERR_NOMEM;
+  doc->root = json_loadb(frame, flen, JSON_REJECT_DUPLICATES, &jerr);
+  budget_free_block(frame);
+  if (!doc->root && json_error_code(&jerr) == json_error_out_of_memory)
+    return ASR_ERR_NOMEM;
+  if (!json_is_object(doc->root)) {
+    v->redo = true;
+    return ASR_ERR_PARSE;
+  }
+  return check_batch_parts(v, doc->root, json, agent_id);
+}
+
+/* Parses the whole document with jansson and checks it. */
+static asr_result decode_tree(vctx *v, const char *json, size_t len, const char *agent_id)
+{
+  json_error_t jerr;
+
+  v->doc->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!v->doc->root) {
+    asr_fmt_cut(v->err, v->errn, "body: not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                jerr.column);
+    return ASR_ERR_PARSE;
+  }
+  if (!json_is_object(v->doc->root))
+    return bad(v, "body: not a JSON object");
+  return check_batch(v, v->doc->root, agent_id);
+}
+
+#define WHOLE_GATE_MIN ((size_t)1 << 20) /* a text this long is decoded whole one at a time */
+#define WHOLE_WAIT_S 3                   /* ... waiting this long for the one before */
+
+/* Parses the whole document and checks it. A long text decoded whole (one the agents never
+ * send: decoding part by part did not take it) builds jansson's tree of all of it, about
+ * 15 times the text, so such documents take turns, each holding the gate until it is
+ * freed (stored): ASR_ERR_TIMEOUT (busy) when the one before holds it past WHOLE_WAIT_S. */
+static asr_result decode_whole(vctx *v, const char *json, size_t len, const char *agent_id)
+{
+  struct timespec until;
+
+  if (len < WHOLE_GATE_MIN)
+    return decode_tree(v, json, len, agent_id);
+  if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+    return ASR_ERR_TIMEOUT;
+  until.tv_sec += WHOLE_WAIT_S;
+  if (pthread_mutex_timedlock(&whole_gate, &until) != 0)
+    return ASR_ERR_TIMEOUT;
+  v->doc->gated = true;
+  return decode_tree(v, json, len, agent_id);
 }
 
 asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
                          char *err, size_t errn)
 {
-  json_error_t jerr;
+  text_scan ts;
   ingest_doc *doc = calloc(1, sizeof(*doc));
-  vctx v = {err, errn, doc, 0, 0, 0};
+  vctx v = {.err = err, .errn = errn, .doc = doc};
   asr_result r = ASR_ERR_NOMEM;
 
   *out = NULL;
   if (!doc)
     goto fail;
-  r = check_size(&v, json, len);
+  scan_text(json, len, &ts);
+  r = check_size(&v, &ts);
   if (r)
     goto fail;
-  doc->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!doc->root) {
-    r = ASR_ERR_PARSE;
-    asr_fmt_cut(err, errn, "body: not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                jerr.column);
-    goto fail;
+  if (by_parts(&ts)) {
+    v.scan = &ts;
+    r = decode_parts(&v, json, len, agent_id);
   }
-  if (!json_is_object(doc->root)) {
-    r = bad(&v, "body: not a JSON object");
-    goto fail;
+  if (!v.scan || v.redo) { /* decoded whole as it always was */
+    ingest_doc_free(doc);
+    if (!(doc = calloc(1, sizeof(*doc)))) {
+      r = ASR_ERR_NOMEM;
+      goto fail;
+    }
+    v = (vctx){.err = err, .errn = errn, .doc = doc};
+    r = decode_whole(&v, json, len, agent_id);
   }
-  r = check_batch(&v, doc->root, agent_id);
   if (!r)
     r = asr_sign_sha256_hex(json, len, doc->digest, sizeof(doc->digest));
   if (r == ASR_ERR_NOMEM)
@@ -1002,6 +1517,14 @@ void ingest_doc_free(ingest_doc *doc)
   budget_free_block(doc->batch.refused);
   budget_free_block(doc->meters);
   json_decref(doc->root);
+  while (doc->pool) {
+    pool_chunk *next = doc->pool->next;
+
+    budget_free_block(doc->pool);
+    doc->pool = next;
+  }
+  if (doc->gated)
+    pthread_mutex_unlock(&whole_gate);
   free(doc);
 }
 
@@ -1161,6 +1684,13 @@ static void log_problems(const cstore_agent *agent, const cstore_batch *b,
             b->batch_id, agent->id);
 }
 
+/* 503 with Retry-After: nothing stored, the agent retries later. */
+static int answer_busy(ingest_answer *ans)
+{
+  ans->retry_after = 5;
+  return answer_error(ans, 503, "busy: the batch was not stored, retry later");
+}
+
 static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch *b, int64_t now,
                        ingest_answer *ans)
 {
@@ -1169,10 +1699,8 @@ static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch
   int bad;
   asr_result r = cstore_apply(st, agent, b, now, &res);
 
-  if (r == ASR_ERR_DB_LOCKED) {
-    ans->retry_after = 5;
-    return answer_error(ans, 503, "busy: the batch was not stored, retry later");
-  }
+  if (r == ASR_ERR_DB_LOCKED)
+    return answer_busy(ans);
   if (r) {
     asr_log(ASR_LOG_ERR, "batch %s: %s", b->batch_id, cstore_errmsg(st));
     return answer_error(ans, 500, "internal error: the batch was not stored");
@@ -1195,19 +1723,25 @@ static int store_batch(cstore *st, const cstore_agent *agent, const cstore_batch
   return answer_json(ans, 200, o);
 }
 
-/* Decodes the JSON text and stores the batch: the status (OVER_MEMORY: no answer yet). */
-static int decode_and_store(cstore *st, const cstore_agent *agent, const uint8_t *json,
-                            size_t json_len, int64_t now, const budget_meter *m, ingest_answer *ans)
+/* Decodes the JSON text (freed once decoded: the store may wait for the database with
+ * the decoded batch alone) and stores the batch: the status (OVER_MEMORY: no answer yet). */
+static int decode_and_store(cstore *st, const cstore_agent *agent, uint8_t **json, size_t json_len,
+                            int64_t now, const budget_meter *m, ingest_answer *ans)
 {
   char err[ERR_MAX];
   ingest_doc *doc = NULL;
-  asr_result r = ingest_decode((const char *)json, json_len, agent->id, &doc, err, sizeof(err));
+  asr_result r = ingest_decode((const char *)*json, json_len, agent->id, &doc, err, sizeof(err));
   int status;
+
+  budget_free_block(*json);
+  *json = NULL;
 
   if (r && m->status)
     status = OVER_MEMORY;
   else if (r == ASR_ERR_NOMEM)
     status = answer_error(ans, 503, "out of memory");
+  else if (r == ASR_ERR_TIMEOUT)
+    status = answer_busy(ans);
   else if (r == ASR_ERR_TOO_LARGE)
     status = answer_error(ans, 413, "%s", err);
   else if (r)
@@ -1233,7 +1767,7 @@ int ingest_batch_body(cstore *st, const cstore_agent *agent, const ingest_reques
   budget_meter_begin(&m, req->memory, memory_cap(req));
   status = open_body(agent, req, &m, &json, &json_len, ans);
   if (!status)
-    status = decode_and_store(st, agent, json, json_len, now, &m, ans);
+    status = decode_and_store(st, agent, &json, json_len, now, &m, ans);
   budget_free_block(json);
   budget_meter_end(&m);
   if (status == OVER_MEMORY)

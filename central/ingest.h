@@ -114,7 +114,10 @@ typedef struct ingest_doc ingest_doc;
 
 /* Parses and checks a batch's JSON text of agent agent_id (the batch's agent_id must be
  * it). ASR_ERR_PARSE (not JSON) or ASR_ERR_INVALID (schema) with the message in err,
- * e.g. "readings[3].levels[1]: level is not an integer". */
+ * e.g. "readings[3].levels[1]: level is not an integer". Its devices and readings are
+ * decoded one element at a time (memory: the arrays, not jansson's tree of the whole
+ * text); a long text that path does not take (never the agents') is decoded whole, one
+ * at a time: ASR_ERR_TIMEOUT when another held that turn for seconds (busy: retry). */
 asr_result ingest_decode(const char *json, size_t len, const char *agent_id, ingest_doc **out,
                          char *err, size_t errn);
 

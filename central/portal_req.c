@@ -431,20 +431,23 @@ static int count_pending(const cportal_request *q, void *ctx)
 static void request_store(px *x, cportal_request *q)
 {
   int pending = 0;
-  asr_result r = cportal_request_foreach(x->st, x->w.who, PENDING_MAX + 1, count_pending, &pending);
+  asr_result r = cstore_tx_begin(x->st);
 
+  if (r) {
+    px_store_fail(x, r);
+    return;
+  }
+  r = cportal_request_lock(x->st, x->w.who); /* counted and added by one node at a time */
+  if (!r)
+    r = cportal_request_foreach(x->st, x->w.who, PENDING_MAX + 1, count_pending, &pending);
   if (!r && pending >= PENDING_MAX) {
+    cstore_tx_rollback(x->st);
     px_audit(x, "request", q->site, "denied", "too many pending requests");
     px_fail(x, 429, "Too many requests", "you have many requests waiting: wait for the answers");
     return;
   }
   if (!r)
-    r = cstore_tx_begin(x->st);
-  if (r) {
-    px_store_fail(x, r);
-    return;
-  }
-  r = cportal_request_add(x->st, q, x->now, &q->id);
+    r = cportal_request_add(x->st, q, x->now, &q->id);
   if (!r)
     r = request_mail(x, CMAIL_REQUEST_RECEIVED, q, x->w.who, NULL);
   if (!r && x->c->helpdesk && *x->c->helpdesk)

@@ -390,6 +390,16 @@ START_TEST(test_dialect)
                         " blobs BIGINT, PRIMARY KEY (d));"
                         "INSERT INTO c (d) SELECT id FROM a ON CONFLICT DO NOTHING;");
   free(out);
+  /* the tables of a row per level or reading keep their reference on SQLite only */
+  const char *hot = "CREATE TABLE levels (device_id INTEGER NOT NULL REFERENCES devices(id)"
+                    " ON DELETE CASCADE, t INTEGER);"
+                    "CREATE TABLE events (device_id INTEGER NOT NULL REFERENCES devices(id)"
+                    " ON DELETE CASCADE);";
+  ck_assert_int_eq(cdb_dialect_pg(hot, &out), ASR_OK);
+  ck_assert_str_eq(out, "CREATE TABLE levels (device_id BIGINT NOT NULL, t BIGINT);"
+                        "CREATE TABLE events (device_id BIGINT NOT NULL REFERENCES devices(id)"
+                        " ON DELETE CASCADE);");
+  free(out);
 }
 END_TEST
 
@@ -1044,6 +1054,41 @@ static int request_seen(const cportal_request *q, void *ctx)
 }
 
 #define H(c) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde" c
+
+/* A customer's requests are counted and added by one node at a time (the cap of pending
+ * requests): while node 1 holds an address, node 2 waits for it (here: gives up after its
+ * lock timeout), not for another address (PostgreSQL); SQLite's writer lock serializes. */
+START_TEST(test_request_lock)
+{
+  cstore *st = open_store(_i, "reqlock"), *node2;
+
+  if (!st) {
+    fprintf(stderr, "check_cdb: test_request_lock: PostgreSQL half skipped\n");
+    return;
+  }
+  cstore_set_busy_timeout(100);
+  node2 = open_again(_i, "reqlock");
+  cstore_set_busy_timeout(30000);
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK);
+  ck_assert_int_eq(cportal_request_lock(st, "Ops@Example.org"), ASR_OK);
+  if (_i == CDB_SQLITE) {
+    ck_assert_int_eq(cstore_tx_begin(node2), ASR_ERR_DB_LOCKED);
+  } else {
+    ck_assert_int_eq(cstore_tx_begin(node2), ASR_OK);
+    ck_assert_int_eq(cportal_request_lock(node2, "ops@example.org"), ASR_ERR_DB_LOCKED);
+    cstore_tx_rollback(node2);
+    ck_assert_int_eq(cstore_tx_begin(node2), ASR_OK);
+    ck_assert_int_eq(cportal_request_lock(node2, "other@example.org"), ASR_OK);
+    cstore_tx_rollback(node2);
+  }
+  cstore_tx_rollback(st);
+  ck_assert_int_eq(cstore_tx_begin(node2), ASR_OK);
+  ck_assert_int_eq(cportal_request_lock(node2, "ops@example.org"), ASR_OK);
+  cstore_tx_rollback(node2);
+  cstore_close(node2);
+  cstore_close(st);
+}
+END_TEST
 
 /* cstore_portal.c alike on both backends, with two handles = two nodes: a one-time link
  * works once (also when both nodes use it at once), an ended or expired session and a
@@ -2385,6 +2430,7 @@ int main(int argc, char **argv)
   tcase_add_loop_test(tc, test_alerts, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_conf, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_portal, CDB_SQLITE, CDB_PG + 1);
+  tcase_add_loop_test(tc, test_request_lock, CDB_SQLITE, CDB_PG + 1);
   tcase_add_loop_test(tc, test_scan, CDB_SQLITE, CDB_PG + 1);
   tcase_add_test(tc, test_rp_engine);
   tcase_add_loop_test(tc, test_rp_two_nodes, CDB_SQLITE, CDB_PG + 1);

@@ -19,6 +19,7 @@
 #include "central/ccli_ct.h"
 #include "central/ccli_meters.h"
 #include "central/ccli_rp.h"
+#include "central/cdb.h"
 #include "central/cstore.h"
 #include "central/ingest.h"
 #include "central/server.h"
@@ -223,8 +224,19 @@ static void enroll_busy(cstore *st, const char *body)
   cstore_set_busy_timeout(50);
   ck_assert_msg(cstore_open(db_path, &other, err, sizeof(err)) == ASR_OK, "%s", err);
   cstore_set_busy_timeout(30000);
-  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* st holds the writer's lock */
+  ck_assert_int_eq(cstore_tx_begin(st), ASR_OK); /* st holds the writer's lock (SQLite) */
+  cdb *locker = NULL;
+  if (testdb_pg()) { /* PostgreSQL's BEGIN locks nothing: another node holds the table */
+    cdb_opts o = {.slots = 1, .busy_ms = 30000};
+    ck_assert_msg(cdb_open(db_path, &o, &locker, err, sizeof(err)) == ASR_OK, "%s", err);
+    ck_assert_int_eq(cdb_begin(locker), ASR_OK);
+    ck_assert_int_eq(cdb_exec(locker, "LOCK TABLE agents IN ACCESS EXCLUSIVE MODE", "locking"),
+                     ASR_OK);
+  }
   ck_assert_int_eq(ingest_enroll(other, body, strlen(body), NOW, &ans), 503);
+  if (locker)
+    cdb_rollback(locker);
+  cdb_close(locker);
   ck_assert_int_eq(ans.retry_after, 5);
   ck_assert_ptr_nonnull(strstr(ans.body, "retry later"));
   ingest_answer_free(&ans);
