@@ -159,8 +159,7 @@ asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n);
  * CDB_ARR_BYTES bytes together. A bulk statement sends a batch's rows in chunks (several
  * runs of it in one transaction, the arrays reset between them): libpq copies every
  * parameter into its output buffer, which keeps its largest size for the connection's
- * life, so one array per column of a whole batch cost twice its size per connection
- * (4 maximal batches at once: 277 MiB of serve's RSS, 180 MiB of it these copies). */
+ * life: one array per column of a whole batch cost its size twice per connection. */
 #define CDB_ARR_ROWS 8192
 #define CDB_ARR_BYTES (1u << 20)
 bool cdb_arrs_full(const cdb_arr *a, int n);
