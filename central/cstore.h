@@ -416,6 +416,14 @@ asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t 
 asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
                                   int64_t jumps_day);
 
+/* cstore_rp_stock_update for n supplies, each at most once (PostgreSQL: one statement). */
+typedef struct {
+  int64_t dev;
+  int32_t idx;
+  int64_t installed, jumps_day;
+} cstore_rp_stock_row;
+asr_result cstore_rp_stock_updates(cstore *st, const cstore_rp_stock_row *u, size_t n);
+
 /* One delivery of a supply: the day and the cartridges of a delivered line. */
 typedef int (*cstore_rp_delivery_cb)(int64_t day, int quantity, void *ctx);
 

@@ -44,6 +44,7 @@ typedef enum {
   O_SITE_JOBS,
   O_SITE_EXTRAS,
   O_SITE_EVENT_LAST,
+  O_STOCK_UPDATES,
   O_COUNT
 } o_stmt_id;
 
@@ -205,6 +206,13 @@ static const char *const o_sql[O_COUNT] = {
                       " l.device_id, l.idx FROM order_lines l JOIN orders o ON o.id = l.order_id"
                       " WHERE o.kind = 'extra' AND l.device_id" IN_SITE " AND l.job_to >= ?2"
                       " ORDER BY l.device_id, l.idx, l.job_from, l.order_id",
+    /* PostgreSQL only: O_STOCK_UPDATE for many supplies (each once) in one statement */
+    [O_STOCK_UPDATES] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
+                        " SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[],"
+                        " ?4::bigint[]) ON CONFLICT (device_id, idx) DO UPDATE"
+                        " SET installed = stock.installed + excluded.installed,"
+                        " jumps_day = CASE WHEN excluded.jumps_day > stock.jumps_day"
+                        " THEN excluded.jumps_day ELSE stock.jumps_day END",
     [O_SITE_EVENT_LAST] = "SELECT device_id, max(day) FROM rp_events WHERE device_id" IN_SITE
                           " AND kind = ?2 GROUP BY device_id",
 };
@@ -1030,4 +1038,38 @@ asr_result cstore_rp_site_event_last(cstore *st, int64_t site_id, const char *ki
 {
   return site_walk(st, O_SITE_EVENT_LAST, site_id, kind, NULL, "reading a site's events",
                    site_event_row, &(site_cbs){.day = cb}, ctx);
+}
+
+/* PostgreSQL: the updates in one statement (array parameters). */
+static asr_result stock_updates_bulk(cstore *st, const cstore_rp_stock_row *u, size_t n)
+{
+  cdb_arr a[4];
+  cdb_stmt *s = NULL;
+  asr_result r = o_get(st, O_STOCK_UPDATES, &s);
+
+  memset(a, 0, sizeof(a));
+  for (size_t i = 0; !r && i < n; i++) {
+    cdb_arr_i64(&a[0], u[i].dev);
+    cdb_arr_i64(&a[1], u[i].idx);
+    cdb_arr_i64(&a[2], u[i].installed);
+    cdb_arr_i64(&a[3], u[i].jumps_day);
+  }
+  if (!r)
+    r = cdb_bind_arrs(s, 1, a, 4);
+  if (!r)
+    r = cdb_run(s, "updating the stock");
+  for (int i = 0; i < 4; i++)
+    cdb_arr_free(&a[i]);
+  return r;
+}
+
+asr_result cstore_rp_stock_updates(cstore *st, const cstore_rp_stock_row *u, size_t n)
+{
+  asr_result r = ASR_OK;
+
+  if (n > 1 && cdb_backend(st->db) == CDB_PG)
+    return stock_updates_bulk(st, u, n);
+  for (size_t i = 0; !r && i < n; i++)
+    r = cstore_rp_stock_update(st, u[i].dev, u[i].idx, u[i].installed, u[i].jumps_day);
+  return r;
 }

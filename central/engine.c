@@ -92,7 +92,9 @@ typedef struct {
   const char *from;
   eng_device *dev;
   size_t n_dev, cap_dev;
-  struct eng_by_id *by_id; /* the site's devices by id (dev_by_id) */
+  struct eng_by_id *by_id;    /* the site's devices by id (dev_by_id) */
+  cstore_rp_stock_row *stock; /* the site's stock updates (apply_jumps), stored together */
+  size_t n_stock, cap_stock;
   asr_rp_device *rdev;
   cengine_report *rep;
   bool oom;
@@ -495,6 +497,7 @@ static void free_site(eng *e)
     free(e->dev[i].jobs);
   }
   e->n_dev = 0;
+  e->n_stock = 0;
   free(e->rdev);
   e->rdev = NULL;
   free(e->by_id);
@@ -507,6 +510,8 @@ static void free_fleet(eng *e)
   free(e->dev);
   e->dev = NULL;
   e->cap_dev = 0;
+  free(e->stock);
+  e->stock = NULL;
 }
 
 /* ---- Replacements ------------------------------------------------------------------- */
@@ -625,6 +630,28 @@ static int64_t extras_reserved(const eng *e, const eng_supply *s)
   return n > 0 ? n : 0;
 }
 
+/* Keeps the stock update of supply s (checked to day done) for the site's (store_stock). */
+static asr_result stock_later(eng *e, const eng_device *d, const eng_supply *s, int64_t done)
+{
+  cstore_rp_stock_row *m = grow(e->stock, &e->cap_stock, e->n_stock, sizeof(*e->stock));
+
+  if (!m)
+    return ASR_ERR_NOMEM;
+  e->stock = m;
+  e->stock[e->n_stock++] = (cstore_rp_stock_row){
+      .dev = d->id, .idx = s->index, .installed = s->installed_new, .jumps_day = done};
+  return ASR_OK;
+}
+
+/* The site's stock updates, in one statement where the backend can (each supply once). */
+static asr_result store_stock(eng *e)
+{
+  asr_result r = cstore_rp_stock_updates(e->st, e->stock, e->n_stock);
+
+  e->n_stock = 0;
+  return r;
+}
+
 static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
 {
   int consumed = 0, settled = 0;
@@ -654,7 +681,7 @@ static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
     return r;
   s->installed_new = settled;
   r = extras_store(e, s);
-  return r ? r : cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);
+  return r ? r : stock_later(e, d, s, done);
 }
 
 /* The rules' view of device i (after the replacements). */
@@ -1040,6 +1067,8 @@ static asr_result run_site(eng *e)
   for (size_t i = 0; !r && i < e->n_dev; i++)
     for (size_t k = 0; !r && k < e->dev[i].n_sup; k++)
       r = apply_jumps(e, &e->dev[i], &e->dev[i].sup[k]);
+  if (!r)
+    r = store_stock(e);
   if (r)
     return r;
   e->rep->devices += e->n_dev;
