@@ -416,6 +416,14 @@ asr_result cstore_rp_daily_levels(cstore *st, int64_t dev, int32_t idx, int64_t 
 asr_result cstore_rp_stock_update(cstore *st, int64_t dev, int32_t idx, int64_t installed,
                                   int64_t jumps_day);
 
+/* cstore_rp_stock_update for n supplies, each at most once (PostgreSQL: one statement). */
+typedef struct {
+  int64_t dev;
+  int32_t idx;
+  int64_t installed, jumps_day;
+} cstore_rp_stock_row;
+asr_result cstore_rp_stock_updates(cstore *st, const cstore_rp_stock_row *u, size_t n);
+
 /* One delivery of a supply: the day and the cartridges of a delivered line. */
 typedef int (*cstore_rp_delivery_cb)(int64_t day, int quantity, void *ctx);
 
@@ -447,6 +455,27 @@ asr_result cstore_rp_extra_consumed(cstore *st, int64_t order, int line, int mor
 
 /* The latest day of event kind of device dev (any supply); 0 when there is none. */
 asr_result cstore_rp_event_last(cstore *st, int64_t dev, const char *kind, int64_t *day);
+
+/* The engine's set-based reads of a site: the reads above for every device of site site_id
+ * in one statement each (not one per device or supply: a round trip each on PostgreSQL),
+ * by device id, then in each device's order as above; cb gets the device (and supply). */
+typedef int (*cstore_rp_site_supply_cb)(int64_t dev, const cstore_rp_supply *s, void *ctx);
+asr_result cstore_rp_site_supplies(cstore *st, int64_t site_id, cstore_rp_site_supply_cb cb,
+                                   void *ctx);
+typedef int (*cstore_rp_site_delivery_cb)(int64_t dev, int32_t idx, int64_t day, int quantity,
+                                          void *ctx);
+asr_result cstore_rp_site_deliveries(cstore *st, int64_t site_id, cstore_rp_site_delivery_cb cb,
+                                     void *ctx);
+typedef int (*cstore_rp_site_job_cb)(int64_t dev, int64_t from, int64_t to, void *ctx);
+asr_result cstore_rp_site_jobs(cstore *st, int64_t site_id, cstore_rp_site_job_cb cb, void *ctx);
+typedef int (*cstore_rp_site_extra_cb)(int64_t dev, int32_t idx, const cstore_rp_extra *x,
+                                       void *ctx);
+asr_result cstore_rp_site_extras(cstore *st, int64_t site_id, int64_t since,
+                                 cstore_rp_site_extra_cb cb, void *ctx);
+/* ... the latest day of event kind of each device of the site that has one */
+typedef int (*cstore_rp_site_day_cb)(int64_t dev, int64_t day, void *ctx);
+asr_result cstore_rp_site_event_last(cstore *st, int64_t site_id, const char *kind,
+                                     cstore_rp_site_day_cb cb, void *ctx);
 
 /* Records event kind of supply idx (-1: the device) on day once; *added says it is new. */
 asr_result cstore_rp_event_add(cstore *st, int64_t dev, int32_t idx, int64_t day, const char *kind,

@@ -39,6 +39,12 @@ typedef enum {
   O_EVENT_LAST,
   O_DAY_CLAIM,
   O_ENGINE_LOCK,
+  O_SITE_SUPPLIES,
+  O_SITE_DELIVERIES,
+  O_SITE_JOBS,
+  O_SITE_EXTRAS,
+  O_SITE_EVENT_LAST,
+  O_STOCK_UPDATES,
   O_COUNT
 } o_stmt_id;
 
@@ -54,6 +60,24 @@ typedef enum {
   " (SELECT min(c2.id) FROM contacts c2 WHERE c2.site_id = d.site_id))"                            \
   " LEFT JOIN agents a ON a.id = d.agent_id"                                                       \
   " LEFT JOIN rp_devices r ON r.device_id = d.id"
+
+/* A supply with its stock and its newest ASR line (cstore_rp_supply): the newest line's
+ * covered date, not the largest: a usage spike's line re-dates the cover earlier than the
+ * line before it (rules.h, "usage spike"); a special order is no part of ASR's plan. */
+#define RP_SUPPLIES_SQL                                                                            \
+  "p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"                       \
+  " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"                \
+  " coalesce((SELECT l.covered_until FROM order_lines l JOIN orders o ON o.id = l.order_id"        \
+  " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"                          \
+  " ORDER BY l.order_id DESC LIMIT 1), 0), p.colorant_std,"                                        \
+  " coalesce((SELECT l.daily_use FROM order_lines l JOIN orders o ON o.id = l.order_id"            \
+  " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"                          \
+  " ORDER BY l.order_id DESC LIMIT 1), 0)"                                                         \
+  " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
+
+/* The devices of site ?1: the engine's set-based reads of a site (one statement for all
+ * its devices, not one per device or supply: a round trip each on PostgreSQL). */
+#define IN_SITE " IN (SELECT id FROM devices WHERE site_id = ?1)"
 
 static const char *const o_sql[O_COUNT] = {
     [O_ORDERS] =
@@ -122,20 +146,7 @@ static const char *const o_sql[O_COUNT] = {
     [O_RP_DEVICES] = RP_DEVICES_SQL " ORDER BY s.name, d.key",
     [O_RP_SITE_DEVICES] = RP_DEVICES_SQL " WHERE d.site_id = ?1 ORDER BY d.key",
     [O_RP_SITES] = "SELECT id FROM sites ORDER BY name",
-    [O_RP_SUPPLIES] =
-        "SELECT p.idx, p.type, p.colorant, p.description, p.max, coalesce(k.ordered, 0),"
-        " coalesce(k.delivered, 0), coalesce(k.installed, 0), coalesce(k.jumps_day, -1),"
-        /* the newest ASR line's covered date, not the largest: a usage spike's line re-dates
-         * the cover earlier than the line before it (rules.h, "usage spike"); a special
-         * order is no part of ASR's plan */
-        " coalesce((SELECT l.covered_until FROM order_lines l JOIN orders o ON o.id = l.order_id"
-        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
-        " ORDER BY l.order_id DESC LIMIT 1), 0), p.colorant_std,"
-        " coalesce((SELECT l.daily_use FROM order_lines l JOIN orders o ON o.id = l.order_id"
-        " WHERE l.device_id = p.device_id AND l.idx = p.idx AND o.kind = 'asr'"
-        " ORDER BY l.order_id DESC LIMIT 1), 0)"
-        " FROM supplies p LEFT JOIN stock k ON k.device_id = p.device_id AND k.idx = p.idx"
-        " WHERE p.device_id = ?1 ORDER BY p.idx",
+    [O_RP_SUPPLIES] = "SELECT " RP_SUPPLIES_SQL " WHERE p.device_id = ?1 ORDER BY p.idx",
     /* the daily roll-up (cstore_series.h): each day's last reading */
     [O_RP_LEVELS] = "SELECT day, level, max, percent FROM level_days"
                     " WHERE device_id = ?1 AND idx = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day",
@@ -182,6 +193,28 @@ static const char *const o_sql[O_COUNT] = {
     /* PostgreSQL only: one engine at a time across the nodes, without waiting (released by
      * the transaction's end, a crash's too) */
     [O_ENGINE_LOCK] = "SELECT pg_try_advisory_xact_lock(?1)",
+    /* the per-device reads above for every device of a site, by device id (then as they) */
+    [O_SITE_SUPPLIES] = "SELECT p.device_id, " RP_SUPPLIES_SQL " WHERE p.device_id" IN_SITE
+                        " ORDER BY p.device_id, p.idx",
+    [O_SITE_DELIVERIES] = "SELECT delivered_at / 86400, quantity, device_id, idx FROM order_lines"
+                          " WHERE device_id" IN_SITE " AND state = 'delivered'"
+                          " ORDER BY device_id, idx, delivered_at, order_id, line",
+    [O_SITE_JOBS] = "SELECT job_from, job_to, device_id FROM order_lines WHERE device_id" IN_SITE
+                    " AND job_from IS NOT NULL AND job_to IS NOT NULL"
+                    " ORDER BY device_id, idx, order_id, line",
+    [O_SITE_EXTRAS] = "SELECT l.order_id, l.line, l.quantity, l.consumed, l.job_from, l.job_to,"
+                      " l.device_id, l.idx FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                      " WHERE o.kind = 'extra' AND l.device_id" IN_SITE " AND l.job_to >= ?2"
+                      " ORDER BY l.device_id, l.idx, l.job_from, l.order_id",
+    /* PostgreSQL only: O_STOCK_UPDATE for many supplies (each once) in one statement */
+    [O_STOCK_UPDATES] = "INSERT INTO stock (device_id, idx, installed, jumps_day)"
+                        " SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[],"
+                        " ?4::bigint[]) ON CONFLICT (device_id, idx) DO UPDATE"
+                        " SET installed = stock.installed + excluded.installed,"
+                        " jumps_day = CASE WHEN excluded.jumps_day > stock.jumps_day"
+                        " THEN excluded.jumps_day ELSE stock.jumps_day END",
+    [O_SITE_EVENT_LAST] = "SELECT device_id, max(day) FROM rp_events WHERE device_id" IN_SITE
+                          " AND kind = ?2 GROUP BY device_id",
 };
 
 /* The key of the engine's advisory lock: "asr-engi" in ASCII (cdb_dialect.c's migrations
@@ -578,21 +611,22 @@ asr_result cstore_rp_sites(cstore *st, cstore_rp_site_cb cb, void *ctx)
   return r;
 }
 
-static void rp_supply_from_row(cdb_stmt *s, cstore_rp_supply *p)
+/* A supply from the columns of RP_SUPPLIES_SQL from column c on. */
+static void rp_supply_from_row(cdb_stmt *s, int c, cstore_rp_supply *p)
 {
-  p->index = (int)cdb_col_i64(s, 0);
-  p->type = cdb_col_text(s, 1);
-  p->colorant = cdb_col_text(s, 2);
-  p->description = cdb_col_text(s, 3);
-  p->has_max = !cdb_col_null(s, 4);
-  p->max = cdb_col_i64(s, 4);
-  p->ordered = cdb_col_i64(s, 5);
-  p->delivered = cdb_col_i64(s, 6);
-  p->installed = cdb_col_i64(s, 7);
-  p->jumps_day = cdb_col_i64(s, 8);
-  p->covered_until = cdb_col_i64(s, 9);
-  p->colorant_std = cdb_col_text(s, 10);
-  p->covered_use = cdb_col_double(s, 11);
+  p->index = (int)cdb_col_i64(s, c);
+  p->type = cdb_col_text(s, c + 1);
+  p->colorant = cdb_col_text(s, c + 2);
+  p->description = cdb_col_text(s, c + 3);
+  p->has_max = !cdb_col_null(s, c + 4);
+  p->max = cdb_col_i64(s, c + 4);
+  p->ordered = cdb_col_i64(s, c + 5);
+  p->delivered = cdb_col_i64(s, c + 6);
+  p->installed = cdb_col_i64(s, c + 7);
+  p->jumps_day = cdb_col_i64(s, c + 8);
+  p->covered_until = cdb_col_i64(s, c + 9);
+  p->colorant_std = cdb_col_text(s, c + 10);
+  p->covered_use = cdb_col_double(s, c + 11);
 }
 
 asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, void *ctx)
@@ -609,7 +643,7 @@ asr_result cstore_rp_supplies(cstore *st, int64_t dev, cstore_rp_supply_cb cb, v
     r = cdb_step(s, "listing supplies", &row);
     if (r || !row)
       break;
-    rp_supply_from_row(s, &p);
+    rp_supply_from_row(s, 0, &p);
     if (cb(&p, ctx))
       break;
   }
@@ -893,5 +927,149 @@ asr_result cstore_rp_claim_day(cstore *st, int64_t day, cstore_day_claim *out)
   r = cdb_run(s, "claiming the engine's day");
   if (!r && cdb_changes(s) == 1)
     *out = CSTORE_DAY_CLAIMED;
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The engine's set-based reads of a site (cstore.h). */
+
+/* The caller's callback of a site walk (one of them set). */
+typedef struct {
+  cstore_rp_site_supply_cb supply;
+  cstore_rp_site_delivery_cb delivery;
+  cstore_rp_site_job_cb job;
+  cstore_rp_site_extra_cb extra;
+  cstore_rp_site_day_cb day;
+} site_cbs;
+
+typedef int (*site_row_fn)(cdb_stmt *s, const site_cbs *cb, void *ctx);
+
+/* Runs statement id with site_id as ?1 (and arg as ?2 unless NULL: an integer when
+ * text is NULL), row(s, cb, ctx) per row until it returns non-zero. */
+static asr_result site_walk(cstore *st, o_stmt_id id, int64_t site_id, const char *text,
+                            const int64_t *arg, const char *what, site_row_fn row_fn,
+                            const site_cbs *cb, void *ctx)
+{
+  cdb_stmt *s = NULL;
+  bool row = true;
+  asr_result r = o_get(st, id, &s);
+
+  if (r)
+    return r;
+  cdb_bind_i64(s, 1, site_id);
+  if (text)
+    cdb_bind_text(s, 2, text);
+  else if (arg)
+    cdb_bind_i64(s, 2, *arg);
+  while (!r && row) {
+    r = cdb_step(s, what, &row);
+    if (!r && row && row_fn(s, cb, ctx))
+      break;
+  }
+  cdb_reset(s);
+  return r;
+}
+
+static int site_supply_row(cdb_stmt *s, const site_cbs *cb, void *ctx)
+{
+  cstore_rp_supply p;
+
+  rp_supply_from_row(s, 1, &p);
+  return cb->supply(cdb_col_i64(s, 0), &p, ctx);
+}
+
+asr_result cstore_rp_site_supplies(cstore *st, int64_t site_id, cstore_rp_site_supply_cb cb,
+                                   void *ctx)
+{
+  return site_walk(st, O_SITE_SUPPLIES, site_id, NULL, NULL, "listing a site's supplies",
+                   site_supply_row, &(site_cbs){.supply = cb}, ctx);
+}
+
+static int site_delivery_row(cdb_stmt *s, const site_cbs *cb, void *ctx)
+{
+  return cb->delivery(cdb_col_i64(s, 2), (int32_t)cdb_col_i64(s, 3), cdb_col_i64(s, 0),
+                      (int)cdb_col_i64(s, 1), ctx);
+}
+
+asr_result cstore_rp_site_deliveries(cstore *st, int64_t site_id, cstore_rp_site_delivery_cb cb,
+                                     void *ctx)
+{
+  return site_walk(st, O_SITE_DELIVERIES, site_id, NULL, NULL, "reading a site's deliveries",
+                   site_delivery_row, &(site_cbs){.delivery = cb}, ctx);
+}
+
+static int site_job_row(cdb_stmt *s, const site_cbs *cb, void *ctx)
+{
+  return cb->job(cdb_col_i64(s, 2), cdb_col_i64(s, 0), cdb_col_i64(s, 1), ctx);
+}
+
+asr_result cstore_rp_site_jobs(cstore *st, int64_t site_id, cstore_rp_site_job_cb cb, void *ctx)
+{
+  return site_walk(st, O_SITE_JOBS, site_id, NULL, NULL, "reading a site's job windows",
+                   site_job_row, &(site_cbs){.job = cb}, ctx);
+}
+
+static int site_extra_row(cdb_stmt *s, const site_cbs *cb, void *ctx)
+{
+  cstore_rp_extra x = {.order = cdb_col_i64(s, 0),
+                       .line = (int)cdb_col_i64(s, 1),
+                       .quantity = (int)cdb_col_i64(s, 2),
+                       .consumed = (int)cdb_col_i64(s, 3),
+                       .job_from = cdb_col_i64(s, 4),
+                       .job_to = cdb_col_i64(s, 5)};
+
+  return cb->extra(cdb_col_i64(s, 6), (int32_t)cdb_col_i64(s, 7), &x, ctx);
+}
+
+asr_result cstore_rp_site_extras(cstore *st, int64_t site_id, int64_t since,
+                                 cstore_rp_site_extra_cb cb, void *ctx)
+{
+  return site_walk(st, O_SITE_EXTRAS, site_id, NULL, &since, "reading a site's special orders",
+                   site_extra_row, &(site_cbs){.extra = cb}, ctx);
+}
+
+static int site_event_row(cdb_stmt *s, const site_cbs *cb, void *ctx)
+{
+  return cb->day(cdb_col_i64(s, 0), cdb_col_i64(s, 1), ctx);
+}
+
+asr_result cstore_rp_site_event_last(cstore *st, int64_t site_id, const char *kind,
+                                     cstore_rp_site_day_cb cb, void *ctx)
+{
+  return site_walk(st, O_SITE_EVENT_LAST, site_id, kind, NULL, "reading a site's events",
+                   site_event_row, &(site_cbs){.day = cb}, ctx);
+}
+
+/* PostgreSQL: the updates in one statement (array parameters). */
+static asr_result stock_updates_bulk(cstore *st, const cstore_rp_stock_row *u, size_t n)
+{
+  cdb_arr a[4];
+  cdb_stmt *s = NULL;
+  asr_result r = o_get(st, O_STOCK_UPDATES, &s);
+
+  memset(a, 0, sizeof(a));
+  for (size_t i = 0; !r && i < n; i++) {
+    cdb_arr_i64(&a[0], u[i].dev);
+    cdb_arr_i64(&a[1], u[i].idx);
+    cdb_arr_i64(&a[2], u[i].installed);
+    cdb_arr_i64(&a[3], u[i].jumps_day);
+  }
+  if (!r)
+    r = cdb_bind_arrs(s, 1, a, 4);
+  if (!r)
+    r = cdb_run(s, "updating the stock");
+  for (int i = 0; i < 4; i++)
+    cdb_arr_free(&a[i]);
+  return r;
+}
+
+asr_result cstore_rp_stock_updates(cstore *st, const cstore_rp_stock_row *u, size_t n)
+{
+  asr_result r = ASR_OK;
+
+  if (n > 1 && cdb_backend(st->db) == CDB_PG)
+    return stock_updates_bulk(st, u, n);
+  for (size_t i = 0; !r && i < n; i++)
+    r = cstore_rp_stock_update(st, u[i].dev, u[i].idx, u[i].installed, u[i].jumps_day);
   return r;
 }

@@ -55,6 +55,7 @@ typedef enum {
   B_SERIES_GET,
   B_DAYS_GET,
   B_SERIES_SET,
+  Q_SITE_SERIES,
   Q_COUNT
 } q_id;
 
@@ -114,6 +115,10 @@ static const char *const q_sql[Q_COUNT] = {
     [B_SERIES_SET] = "INSERT INTO supply_series (device_id, idx, days) SELECT * FROM"
                      " unnest(?1::bigint[], ?2::bigint[], ?3::bytea[])"
                      " ON CONFLICT (device_id, idx) DO UPDATE SET days = excluded.days",
+    /* the engine: the series of every supply of site ?1 in one statement */
+    [Q_SITE_SERIES] = "SELECT device_id, idx, days FROM supply_series"
+                      " WHERE device_id IN (SELECT id FROM devices WHERE site_id = ?1)"
+                      " ORDER BY device_id, idx",
 };
 
 /* PostgreSQL's texts of the statements it cannot take as written (NULL: as written):
@@ -653,6 +658,51 @@ asr_result cstore_series_levels(cstore *st, int64_t dev, int32_t idx, int64_t fr
     r = days_query(st, Q_DAYS, dev, idx, from, to, cb, ctx);
   }
   cseries_free(&s);
+  return r;
+}
+
+/* The days from..to of series s (decoded) to cb for supply idx of dev, after a NULL that says
+ * they follow; non-zero when cb stopped. */
+static int site_series_days(const cseries *s, int64_t dev, int32_t idx, int64_t from, int64_t to,
+                            cstore_series_site_cb cb, void *ctx)
+{
+  if (cb(dev, idx, NULL, ctx))
+    return 1;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->d[i].day >= from && s->d[i].day <= to && cb(dev, idx, &s->d[i], ctx))
+      return 1;
+  return 0;
+}
+
+asr_result cstore_series_site_levels(cstore *st, int64_t site_id, int64_t from, int64_t to,
+                                     cstore_series_site_cb cb, void *ctx)
+{
+  cdb_stmt *q = NULL;
+  bool row = true;
+  asr_result r = q_get(st, Q_SITE_SERIES, &q);
+
+  if (r)
+    return r;
+  cdb_bind_i64(q, 1, site_id);
+  while (!r && row) {
+    r = cdb_step(q, "reading a site's series", &row);
+    if (r || !row || cdb_col_null(q, 2))
+      continue;
+    size_t n = 0;
+    const void *p = cdb_col_blob(q, 2, &n);
+    cseries s;
+    cseries_init(&s, 0);
+    bool decoded = p && cseries_decode(p, n, &s) == ASR_OK;
+    /* not decoded, or shorter than asked: left to cstore_series_levels (the roll-up) */
+    int stop =
+        decoded && s.from <= from
+            ? site_series_days(&s, cdb_col_i64(q, 0), (int32_t)cdb_col_i64(q, 1), from, to, cb, ctx)
+            : 0;
+    cseries_free(&s);
+    if (stop)
+      break;
+  }
+  cdb_reset(q);
   return r;
 }
 

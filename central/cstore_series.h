@@ -56,6 +56,15 @@ void cstore_bind_level(cdb_stmt *s, int i, const cstore_level *lv);
 asr_result cstore_series_levels(cstore *st, int64_t dev, int32_t idx, int64_t from, int64_t to,
                                 cstore_rp_level_cb cb, void *ctx);
 
+/* The engine's read of a site (one statement, not one per supply): for each supply of a
+ * device of site site_id whose series holds the days from..to, cb(dev, idx, NULL) then
+ * cb(dev, idx, day) for each of those days, as cstore_series_levels gives them; the other
+ * supplies (no series, or a shorter one) are the caller's to read with
+ * cstore_series_levels. Stops when cb returns non-zero. */
+typedef int (*cstore_series_site_cb)(int64_t dev, int32_t idx, const cstore_rp_level *l, void *ctx);
+asr_result cstore_series_site_levels(cstore *st, int64_t site_id, int64_t from, int64_t to,
+                                     cstore_series_site_cb cb, void *ctx);
+
 /* cstore_series_levels computed again from the raw levels (grouped by day, as before the
  * roll-up): the reference the tests compare the state with (asr-central replenish
  * --recompute). */

@@ -63,6 +63,7 @@ typedef struct {
   asr_rp_reading *r;
   size_t n, cap;
   bool oom;
+  bool levels_read; /* its days came with its site's series (cstore_series_site_levels) */
 } eng_supply;
 
 typedef struct {
@@ -91,6 +92,9 @@ typedef struct {
   const char *from;
   eng_device *dev;
   size_t n_dev, cap_dev;
+  struct eng_by_id *by_id;    /* the site's devices by id (dev_by_id) */
+  cstore_rp_stock_row *stock; /* the site's stock updates (apply_jumps), stored together */
+  size_t n_stock, cap_stock;
   asr_rp_device *rdev;
   cengine_report *rep;
   bool oom;
@@ -300,33 +304,157 @@ static int64_t lookback(const asr_rp_conf *c)
   return w + 7 > CENGINE_LOOKBACK_DAYS ? w + 7 : CENGINE_LOOKBACK_DAYS;
 }
 
-static asr_result load_device(eng *e, eng_device *d)
-{
-  asr_result r = cstore_rp_supplies(e->st, d->id, add_supply, d);
+/* ---- Loading a site: one statement per kind of row for all its devices ---- */
 
-  if (!r)
-    r = cstore_rp_jobs(e->st, d->id, add_job, d);
-  if (!r)
-    r = cstore_rp_event_last(e->st, d->id, "eligible", &d->eligible_day);
-  if (!r && d->eligible_day > 0) /* learned again from the week that cleared it */
-    add_job(0, d->eligible_day - 8, d);
-  if (!r && d->oom)
-    r = ASR_ERR_NOMEM;
+struct eng_by_id {
+  int64_t id;
+  size_t i;
+};
+
+static int by_id_cmp(const void *pa, const void *pb)
+{
+  const struct eng_by_id *a = pa, *b = pb;
+
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The site's device dev (NULL when it is not one: a row of a device added since). */
+static eng_device *dev_by_id(eng *e, int64_t dev)
+{
+  struct eng_by_id k = {.id = dev}, *f;
+
+  if (!e->n_dev)
+    return NULL;
+  f = bsearch(&k, e->by_id, e->n_dev, sizeof(*e->by_id), by_id_cmp);
+  return f ? &e->dev[f->i] : NULL;
+}
+
+/* Supply idx of the site's device dev (NULL when it has none: rows of other supplies are
+ * not the engine's, as with the per-supply reads). */
+static eng_supply *sup_by_idx(eng *e, int64_t dev, int32_t idx)
+{
+  eng_device *d = dev_by_id(e, dev);
+
+  for (size_t k = 0; d && k < d->n_sup; k++)
+    if (d->sup[k].index == idx)
+      return &d->sup[k];
+  return NULL;
+}
+
+static int site_supply(int64_t dev, const cstore_rp_supply *p, void *ctx)
+{
+  eng *e = ctx;
+  eng_device *d = dev_by_id(e, dev);
+
+  e->oom = d && add_supply(p, d);
+  return e->oom;
+}
+
+static int site_job(int64_t dev, int64_t from, int64_t to, void *ctx)
+{
+  eng *e = ctx;
+  eng_device *d = dev_by_id(e, dev);
+
+  e->oom = d && add_job(from, to, d);
+  return e->oom;
+}
+
+static int site_eligible(int64_t dev, int64_t day, void *ctx)
+{
+  eng_device *d = dev_by_id(ctx, dev);
+
+  if (d)
+    d->eligible_day = day;
+  return 0;
+}
+
+static int site_level(int64_t dev, int32_t idx, const cstore_rp_level *l, void *ctx)
+{
+  eng *e = ctx;
+  eng_supply *s = sup_by_idx(e, dev, idx);
+
+  if (s && !l)
+    s->levels_read = true;
+  e->oom = s && l && add_level(l, s);
+  return e->oom;
+}
+
+static int site_delivery(int64_t dev, int32_t idx, int64_t day, int quantity, void *ctx)
+{
+  eng *e = ctx;
+  eng_supply *s = sup_by_idx(e, dev, idx);
+
+  e->oom = s && add_delivery(day, quantity, s);
+  return e->oom;
+}
+
+static int site_extra(int64_t dev, int32_t idx, const cstore_rp_extra *x, void *ctx)
+{
+  eng *e = ctx;
+  eng_supply *s = sup_by_idx(e, dev, idx);
+
+  e->oom = s && add_extra(x, s);
+  return e->oom;
+}
+
+/* The days of the supplies whose series did not hold them (and every supply's when the
+ * engine reads the raw levels), one supply at a time. */
+static asr_result load_levels_left(eng *e, eng_device *d)
+{
+  asr_result r = ASR_OK;
+  bool raw = e->o && e->o->source == CENGINE_RAW;
+
   for (size_t i = 0; !r && i < d->n_sup; i++) {
-    r = (e->o && e->o->source == CENGINE_RAW ? cstore_series_levels_raw : cstore_series_levels)(
+    if (d->sup[i].levels_read)
+      continue;
+    r = (raw ? cstore_series_levels_raw : cstore_series_levels)(
         e->st, d->id, d->sup[i].index, e->today - lookback(e->c), e->today, add_level, &d->sup[i]);
-    if (!r)
-      r = cstore_rp_deliveries(e->st, d->id, d->sup[i].index, add_delivery, &d->sup[i]);
-    if (!r)
-      r = cstore_rp_extras(e->st, d->id, d->sup[i].index, e->today - lookback(e->c), add_extra,
-                           &d->sup[i]);
     if (!r && d->sup[i].oom)
       r = ASR_ERR_NOMEM;
   }
+  return r;
+}
+
+/* What the site's rows left to each device: its eligibility's job window, the days its
+ * series did not hold, its rules' view. */
+static asr_result finish_device(eng *e, eng_device *d)
+{
+  asr_result r = ASR_OK;
+
+  if (d->eligible_day > 0) /* learned again from the week that cleared it */
+    add_job(0, d->eligible_day - 8, d);
+  if (d->oom)
+    r = ASR_ERR_NOMEM;
+  if (!r)
+    r = load_levels_left(e, d);
   d->last_report_day = last_report_day(d);
   d->rsup = calloc(d->n_sup ? d->n_sup : 1, sizeof(*d->rsup));
   if (!r && !d->rsup)
     r = ASR_ERR_NOMEM;
+  return r;
+}
+
+/* The histories of the site's devices: supplies, job windows, eligibility, series,
+ * deliveries, special orders, a statement each for the whole site. */
+static asr_result load_histories(eng *e, int64_t site_id)
+{
+  int64_t from = e->today - lookback(e->c);
+  asr_result r = cstore_rp_site_supplies(e->st, site_id, site_supply, e);
+
+  if (!r)
+    r = cstore_rp_site_jobs(e->st, site_id, site_job, e);
+  if (!r)
+    r = cstore_rp_site_event_last(e->st, site_id, "eligible", site_eligible, e);
+  if (!r && !(e->o && e->o->source == CENGINE_RAW))
+    r = cstore_series_site_levels(e->st, site_id, from, e->today, site_level, e);
+  if (!r)
+    r = cstore_rp_site_deliveries(e->st, site_id, site_delivery, e);
+  if (!r)
+    r = cstore_rp_site_extras(e->st, site_id, from, site_extra, e);
+  if (!r && e->oom)
+    r = ASR_ERR_NOMEM;
+  for (size_t i = 0; !r && i < e->n_dev; i++)
+    r = finish_device(e, &e->dev[i]);
   return r;
 }
 
@@ -337,8 +465,16 @@ static asr_result load_site(eng *e, int64_t site_id)
 
   if (!r && e->oom)
     r = ASR_ERR_NOMEM;
+  if (!r) {
+    e->by_id = calloc(e->n_dev ? e->n_dev : 1, sizeof(*e->by_id));
+    r = e->by_id ? ASR_OK : ASR_ERR_NOMEM;
+  }
   for (size_t i = 0; !r && i < e->n_dev; i++)
-    r = load_device(e, &e->dev[i]);
+    e->by_id[i] = (struct eng_by_id){e->dev[i].id, i};
+  if (!r && e->n_dev)
+    qsort(e->by_id, e->n_dev, sizeof(*e->by_id), by_id_cmp);
+  if (!r)
+    r = load_histories(e, site_id);
   if (!r) {
     e->rdev = calloc(e->n_dev ? e->n_dev : 1, sizeof(*e->rdev));
     if (!e->rdev)
@@ -361,8 +497,11 @@ static void free_site(eng *e)
     free(e->dev[i].jobs);
   }
   e->n_dev = 0;
+  e->n_stock = 0;
   free(e->rdev);
   e->rdev = NULL;
+  free(e->by_id);
+  e->by_id = NULL;
 }
 
 static void free_fleet(eng *e)
@@ -371,6 +510,8 @@ static void free_fleet(eng *e)
   free(e->dev);
   e->dev = NULL;
   e->cap_dev = 0;
+  free(e->stock);
+  e->stock = NULL;
 }
 
 /* ---- Replacements ------------------------------------------------------------------- */
@@ -489,6 +630,28 @@ static int64_t extras_reserved(const eng *e, const eng_supply *s)
   return n > 0 ? n : 0;
 }
 
+/* Keeps the stock update of supply s (checked to day done) for the site's (store_stock). */
+static asr_result stock_later(eng *e, const eng_device *d, const eng_supply *s, int64_t done)
+{
+  cstore_rp_stock_row *m = grow(e->stock, &e->cap_stock, e->n_stock, sizeof(*e->stock));
+
+  if (!m)
+    return ASR_ERR_NOMEM;
+  e->stock = m;
+  e->stock[e->n_stock++] = (cstore_rp_stock_row){
+      .dev = d->id, .idx = s->index, .installed = s->installed_new, .jumps_day = done};
+  return ASR_OK;
+}
+
+/* The site's stock updates, in one statement where the backend can (each supply once). */
+static asr_result store_stock(eng *e)
+{
+  asr_result r = cstore_rp_stock_updates(e->st, e->stock, e->n_stock);
+
+  e->n_stock = 0;
+  return r;
+}
+
 static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
 {
   int consumed = 0, settled = 0;
@@ -518,7 +681,7 @@ static asr_result apply_jumps(eng *e, eng_device *d, eng_supply *s)
     return r;
   s->installed_new = settled;
   r = extras_store(e, s);
-  return r ? r : cstore_rp_stock_update(e->st, d->id, s->index, s->installed_new, done);
+  return r ? r : stock_later(e, d, s, done);
 }
 
 /* The rules' view of device i (after the replacements). */
@@ -904,6 +1067,8 @@ static asr_result run_site(eng *e)
   for (size_t i = 0; !r && i < e->n_dev; i++)
     for (size_t k = 0; !r && k < e->dev[i].n_sup; k++)
       r = apply_jumps(e, &e->dev[i], &e->dev[i].sup[k]);
+  if (!r)
+    r = store_stock(e);
   if (r)
     return r;
   e->rep->devices += e->n_dev;
