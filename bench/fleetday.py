@@ -6,10 +6,12 @@ cyan, magenta, yellow), 24 hourly polls a day in one signed gzip batch a site.
   fleetday.py enroll URL --tokens FILE --creds FILE [--ca F] [--clock START]
       enrols one agent per site (FILE: "SITE TOKEN" lines, from `asr-central site add`);
       writes their credentials as JSON to --creds.
-  fleetday.py day URL --creds FILE --day D --per-site P [--senders K] [--ca F]
+  fleetday.py day URL[,URL...] --creds FILE --day D --per-site P [--senders K] [--ca F]
                   [--clock START]
       builds every site's batch of day D (days since the epoch) in parallel (not timed),
       then sends them all, K at a time, retrying 429/503/5xx as an agent does (timed).
+      Several URLs (nodes on one database, as behind a load balancer): site i's agent
+      sends to URL i modulo their number.
       Prints one JSON object: levels, readings, batches, seconds, levels_per_s, errors.
 
 --clock START: the central runs on a simulated clock (ASR_TEST_CLOCK=START, common/clock.c)
@@ -161,8 +163,9 @@ def send_all(o, creds, bodies):
             for attempt in range(30):
                 h = asrload.signed_headers(cred['agent_id'], cred['secret'], '/v1/batches', body,
                                            now())
+                url = o.urls[i % len(o.urls)]
                 try:
-                    st, rb, rh = asrload.request(o.url, o.ca, 'POST', '/v1/batches', body, h)
+                    st, rb, rh = asrload.request(url, o.ca, 'POST', '/v1/batches', body, h)
                 except Exception as e:  # noqa: BLE001 (http.client fails in several ways)
                     st, rb, rh = 0, str(e), {}
                 if 200 <= st < 300:
@@ -226,7 +229,9 @@ def main():
     d.add_argument('--ca')
     d.add_argument('--clock', type=int)
     o = p.parse_args()
-    asrload_url_check(o.url)
+    o.urls = o.url.split(',')
+    for u in o.urls:
+        asrload_url_check(u)
     CLOCK[0] = o.clock
     return {'enroll': cmd_enroll, 'day': cmd_day}[o.cmd](o)
 

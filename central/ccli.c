@@ -112,12 +112,14 @@ static void serve_usage(FILE *out)
           "       [--no-portal] [--portal-url URL] [--helpdesk-mail ADDRESS]"
           " [--trusted-proxy ADDR ...]\n"
           "       [--rules FILE] [--disconnect-days N] [--mail-interval SECONDS] [--no-replenish]\n"
-          "       [--retention-days N] [--rollup-days N]\n"
+          "       [--retention-days N] [--rollup-days N] [--secrets-key-file FILE]\n"
           "       [--smtp-url URL --mail-from ADDRESS [--smtp-user USER"
           " --smtp-password-file FILE]\n        [--smtp-ca-file FILE] [--smtp-starttls]]\n"
           "--db is a SQLite FILE or a PostgreSQL URI postgresql://USER@HOST:PORT/DB (its password"
           " in\n--db-password-file FILE, mode 0600, or PGPASSFILE: never in the URI), for every"
-          " command.\n");
+          " command.\n--secrets-key-file FILE: the key of the sealed configuration secrets"
+          " (default FILE.key beside\na SQLite --db; PostgreSQL: give it, the same file on"
+          " every node).\n");
 }
 
 /* A size in bytes, with an optional K, M or G (binary) suffix, within [min, max]. */
@@ -265,6 +267,8 @@ static int serve_option(central_server_opts *o, int c, const char *arg, int *ver
   case OPT_LISTEN:
     o->listen = arg;
     return 0;
+  case CCLI_OPT_SECRETS_KEY_FILE:
+    return csiteconf_key_file_option(arg);
   case OPT_DB:
     o->db_path = arg;
     return 0;
@@ -318,6 +322,7 @@ static int serve_args(int argc, char **argv, central_server_opts *o, int *verbos
       {"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
       {"portal-url", required_argument, NULL, OPT_PORTAL_URL},
       {"helpdesk-mail", required_argument, NULL, OPT_HELPDESK},
+      {"secrets-key-file", required_argument, NULL, CCLI_OPT_SECRETS_KEY_FILE},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"help", no_argument, NULL, OPT_HELP},
   };
@@ -355,6 +360,23 @@ static asr_result serve_check_db(const char *path)
 
   cstore_close(st);
   return r;
+}
+
+/* Checks --secrets-key-file's file before listening: a bad one stops serve (exit 2), a
+ * missing one is said (the first secret set creates it; check-ins with secrets fail until a
+ * copy is there). */
+static int serve_check_key(void)
+{
+  char err[600] = "";
+  asr_result r = csiteconf_key_check(err, sizeof(err));
+
+  if (r == ASR_ERR_NOT_FOUND)
+    cli_error("warning: --secrets-key-file: %s (check-ins with sealed secrets fail until the"
+              " file is there)",
+              err);
+  else if (r)
+    cli_error("--secrets-key-file: %s", err);
+  return r && r != ASR_ERR_NOT_FOUND ? -1 : 0;
 }
 
 static void serve_wait(void)
@@ -400,6 +422,8 @@ int ccli_serve(int argc, char **argv)
   r = serve_check_db(o.db_path);
   if (r)
     return ccli_exit_for(r);
+  if (serve_check_key())
+    return CCLI_EXIT_USAGE;
   rc = ccli_rp_serve_conf(&rules);
   if (rc)
     return rc;

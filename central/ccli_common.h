@@ -26,8 +26,9 @@ asr_result ccli_open_db(const char *path, struct cstore **st);
 
 /* --db-password-file FILE, taken by every command that takes --db: its getopt_long row
  * {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE} hands the value
- * to ccli_db_password_file. */
-enum { CCLI_OPT_DB_PASSWORD_FILE = 500 };
+ * to ccli_db_password_file. CCLI_OPT_SECRETS_KEY_FILE: --secrets-key-file FILE, the
+ * commands that seal or open secrets (site config, serve: csiteconf.h). */
+enum { CCLI_OPT_DB_PASSWORD_FILE = 500, CCLI_OPT_SECRETS_KEY_FILE = 501 };
 
 /* Takes --db-password-file's FILE: the PostgreSQL password's file for every database the
  * command opens (cstore_set_password_file; its mode is checked when it is read). 0, or -1

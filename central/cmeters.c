@@ -60,7 +60,7 @@ static const char *const x_sql[] = {
         " ORDER BY s.name, d.key, r.name",
 };
 
-/* The cached statement id (its slot in cstore_x_stmt's range), ready to bind. */
+/* The cached statement id (its slot in CSTORE_SLOTS_X's range), ready to bind. */
 static asr_result x_get(cstore *st, int id, cdb_stmt **out)
 {
   return cdb_prepare(st->db, CSTORE_SLOTS_X + (size_t)id, x_sql[id], out);

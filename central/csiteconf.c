@@ -29,48 +29,84 @@
 /* ---------------------------------------------------------------------------------------
  * The key of the sealed pass phrases. */
 
+static char key_file[4096]; /* --secrets-key-file FILE; "": DB.key beside a SQLite --db */
+
+asr_result csiteconf_set_key_file(const char *path)
+{
+  if (!path) {
+    key_file[0] = '\0';
+    return ASR_OK;
+  }
+  if (!*path)
+    return ASR_ERR_INVALID;
+  return asr_strlcpy(key_file, path, sizeof(key_file));
+}
+
 asr_result csiteconf_key_path(const char *db_path, char *out, size_t n)
 {
-  if (cdb_is_pg_name(db_path)) /* a URI is no path: docs/postgresql-backend.md, Next 4 */
-    return ASR_ERR_INVALID;
+  if (key_file[0])
+    return asr_strlcpy(out, key_file, n);
+  if (!db_path || cdb_is_pg_name(db_path)) /* a URI is no path: the key needs its option */
+    return ASR_ERR_USAGE;
   return asr_fmt(out, n, "%s.key", db_path);
 }
 
-/* Why a sealed secret cannot be used with this --db. */
-#define KEY_NOT_PG                                                                                 \
-  "the key of the sealed secrets (pass phrases) lives beside a SQLite --db file: not"              \
-  " available on PostgreSQL yet"
+/* Why a sealed secret cannot be used with a PostgreSQL --db and no --secrets-key-file. */
+#define KEY_NOT_GIVEN                                                                              \
+  "a PostgreSQL --db keeps no key beside it: give the key of the sealed secrets with"              \
+  " --secrets-key-file FILE (mode 0600, the same file on every node)"
 
-/* Reads the key (64 hex in a 0600 file); create makes one when the file is missing. */
+/* Makes a new key in path (0600, never over an existing file) into key. */
+static asr_result new_key(const char *path, char *key, char *err, size_t n)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  char hex[ASR_SEAL_KEY_HEX + 2];
+  asr_result r;
+
+  if (fd < 0 || asr_sign_random_hex(hex, 32) != ASR_OK) {
+    if (fd >= 0) {
+      close(fd);
+      unlink(path);
+    }
+    asr_fmt_cut(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
+    return ASR_ERR_IO;
+  }
+  hex[ASR_SEAL_KEY_HEX] = '\n';
+  r = write(fd, hex, ASR_SEAL_KEY_HEX + 1) == ASR_SEAL_KEY_HEX + 1 ? ASR_OK : ASR_ERR_IO;
+  if (close(fd) != 0)
+    r = ASR_ERR_IO;
+  hex[ASR_SEAL_KEY_HEX] = '\0';
+  if (!r)
+    r = asr_strlcpy(key, hex, ASR_SEAL_KEY_HEX + 1);
+  asr_secret_wipe(hex, sizeof(hex));
+  if (r) {
+    unlink(path); /* never half a key left for the next command to refuse */
+    asr_fmt_cut(err, n, "%s: cannot write the key file", path);
+  }
+  return r;
+}
+
+/* Reads the key (64 hex in a 0600 regular file, not a link); create makes one when the file
+ * is missing. ASR_ERR_NOT_FOUND (err set) when it is missing and create is not set. */
 static asr_result read_key(const char *path, bool create, char *key, char *err, size_t n)
 {
-  FILE *f = fopen(path, "r");
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
   char line[128] = "";
   asr_result r;
 
-  if (!f && errno == ENOENT && create) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    char hex[ASR_SEAL_KEY_HEX + 2];
-
-    if (fd < 0 || asr_sign_random_hex(hex, 32) != ASR_OK) {
-      if (fd >= 0)
-        close(fd);
-      asr_fmt_cut(err, n, "%s: cannot create the key file: %s", path, strerror(errno));
-      return ASR_ERR_IO;
-    }
-    hex[ASR_SEAL_KEY_HEX] = '\n';
-    r = write(fd, hex, ASR_SEAL_KEY_HEX + 1) == ASR_SEAL_KEY_HEX + 1 ? ASR_OK : ASR_ERR_IO;
-    close(fd);
-    asr_strlcpy_cut(key, hex, ASR_SEAL_KEY_HEX + 1); /* the key without its line end */
-    key[ASR_SEAL_KEY_HEX] = '\0';
-    asr_secret_wipe(hex, sizeof(hex));
-    if (r)
-      asr_fmt_cut(err, n, "%s: cannot write the key file", path);
-    return r;
-  }
+  if (fd < 0 && errno == ENOENT && create)
+    return new_key(path, key, err, n);
   if (!f) {
-    asr_fmt_cut(err, n, "%s: cannot read the key of the pass phrases: %s", path, strerror(errno));
-    return ASR_ERR_IO;
+    if (fd < 0 && errno == ELOOP)
+      asr_fmt_cut(err, n, "%s: the key file is a symbolic link: give the file itself", path);
+    else
+      asr_fmt_cut(err, n, "%s: cannot read the key of the sealed secrets: %s", path,
+                  strerror(errno));
+    r = fd < 0 && errno == ENOENT ? ASR_ERR_NOT_FOUND : ASR_ERR_IO;
+    if (fd >= 0)
+      close(fd);
+    return r;
   }
   r = asr_platform_file_private(f);
   if (r) {
@@ -91,6 +127,43 @@ static asr_result read_key(const char *path, bool create, char *key, char *err, 
   asr_strlcpy_cut(key, line, ASR_SEAL_KEY_HEX + 1); /* exactly 64 digits: checked above */
   asr_secret_wipe(line, sizeof(line));
   return ASR_OK;
+}
+
+/* The key of db_path's sealed secrets into key (ASR_SEAL_KEY_HEX + 1 bytes), the problem
+ * in err: ASR_ERR_USAGE when a PostgreSQL --db has no --secrets-key-file. */
+static asr_result load_key(const char *db_path, bool create, char *key, char *err, size_t n)
+{
+  char path[sizeof(key_file) + 8];
+  asr_result r = csiteconf_key_path(db_path, path, sizeof(path));
+
+  if (r == ASR_ERR_USAGE)
+    asr_strlcpy_cut(err, KEY_NOT_GIVEN, n);
+  else if (r)
+    asr_strlcpy_cut(err, "the key file's path is too long", n);
+  else
+    r = read_key(path, create, key, err, n);
+  return r;
+}
+
+int csiteconf_key_file_option(const char *path)
+{
+  if (csiteconf_set_key_file(path) != ASR_OK) {
+    ccli_error("--secrets-key-file: '%.200s' is not a usable path", path);
+    return -1;
+  }
+  return 0;
+}
+
+asr_result csiteconf_key_check(char *err, size_t n)
+{
+  char key[ASR_SEAL_KEY_HEX + 1];
+  asr_result r;
+
+  if (!key_file[0])
+    return ASR_OK;
+  r = read_key(key_file, false, key, err, n);
+  asr_secret_wipe(key, sizeof(key));
+  return r;
 }
 
 /* The additional data of a sealed value: where it belongs (a site's value, or an agent's
@@ -212,18 +285,22 @@ typedef struct {
   int n_secret;
   char key[ASR_SEAL_KEY_HEX + 1]; /* the sealing key, once read */
   bool have_key;
+  asr_result key_err; /* why the key could not be had (said) */
 } conf_args;
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "usage: asr-central site config NAME --db FILE [--agent AGENT_ID] [--set KEY=VALUE]...\n"
-          "         [--unset KEY]... [--show] [--history] [--format json|table] [--by WHO]\n"
-          "KEY is a directive of asr-agent.conf(5) the central may set, or v3_auth_pass /\n"
-          "v3_priv_pass. Secrets (the pass phrases, community, target_community) never go on\n"
-          "the command line: --set KEY=- reads one from stdin (one line; target_community:\n"
-          "its lines, up to an empty line). --agent sets that agent's own values, over the\n"
-          "site's.\n");
+  fprintf(
+      out,
+      "usage: asr-central site config NAME --db FILE|URI [--agent AGENT_ID] [--set KEY=VALUE]...\n"
+      "         [--unset KEY]... [--show] [--history] [--format json|table] [--by WHO]\n"
+      "         [--db-password-file FILE] [--secrets-key-file FILE]\n"
+      "KEY is a directive of asr-agent.conf(5) the central may set, or v3_auth_pass /\n"
+      "v3_priv_pass. Secrets (the pass phrases, community, target_community) never go on\n"
+      "the command line: --set KEY=- reads one from stdin (one line; target_community:\n"
+      "its lines, up to an empty line). --agent sets that agent's own values, over the\n"
+      "site's. Secrets are sealed with the key of --secrets-key-file FILE (0600; made by the\n"
+      "first secret set when missing), by default FILE.key beside a SQLite --db.\n");
 }
 
 /* Reads the value of key from stdin into buf: one line; for target_community, lines up
@@ -330,6 +407,7 @@ static int parse_args(int argc, char **argv, conf_args *a)
       {"agent", required_argument, NULL, 'a'},
       {"help", no_argument, NULL, 'h'},
       {"db-password-file", required_argument, NULL, CCLI_OPT_DB_PASSWORD_FILE},
+      {"secrets-key-file", required_argument, NULL, CCLI_OPT_SECRETS_KEY_FILE},
       {NULL, 0, NULL, 0}};
   int c;
 
@@ -338,6 +416,8 @@ static int parse_args(int argc, char **argv, conf_args *a)
     if (c == 'd')
       a->db = optarg;
     else if (c == CCLI_OPT_DB_PASSWORD_FILE && ccli_db_password_file(optarg) == 0)
+      continue;
+    else if (c == CCLI_OPT_SECRETS_KEY_FILE && csiteconf_key_file_option(optarg) == 0)
       continue;
     else if (c == 's' || c == 'u') {
       if (add_change(a, optarg, c == 'u'))
@@ -384,27 +464,37 @@ static const char *who(const conf_args *a)
   return u && *u ? u : "unknown";
 }
 
-/* The sealing key (the file is created when missing and create is set), read once. */
-static asr_result get_key(conf_args *a, bool create)
+/* The sealing key, read once. create: a missing file is created, unless the database
+ * already holds sealed values (their key is elsewhere: a new one would not open them). */
+static asr_result get_key(cstore *st, conf_args *a, bool create)
 {
-  char path[1100], err[600];
+  char err[600] = "", path[sizeof(key_file) + 8] = "";
+  bool any = true;
   asr_result r;
 
   if (a->have_key)
     return ASR_OK;
-  r = csiteconf_key_path(a->db, path, sizeof(path));
-  if (r)
-    asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
-  if (!r)
-    r = read_key(path, create, a->key, err, sizeof(err));
+  if (csiteconf_key_path(a->db, path, sizeof(path)) != ASR_OK)
+    path[0] = '\0';
+  r = load_key(a->db, false, a->key, err, sizeof(err));
+  if (r == ASR_ERR_NOT_FOUND && create && cstore_conf_any_sealed(st, &any) == ASR_OK && !any)
+    r = load_key(a->db, true, a->key, err, sizeof(err));
+  else if (r == ASR_ERR_NOT_FOUND && create)
+    asr_fmt_cut(err, sizeof(err),
+                "the database already holds secrets sealed with a key, and %.300s is missing:"
+                " give the key file they were sealed with (the same file for every command"
+                " and node; a new key would not open them)",
+                path);
   if (r)
     ccli_error("site config: %s", err);
   a->have_key = !r;
+  a->key_err = r;
   return r;
 }
 
 /* Seals the secrets being set (the key file is created when missing). */
-static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_SEAL_TEXT_MAX])
+static asr_result seal_changes(cstore *st, conf_args *a, int64_t site_id,
+                               char sealed[][ASR_SEAL_TEXT_MAX])
 {
   char aad[200];
   int k = 0;
@@ -413,7 +503,7 @@ static asr_result seal_changes(conf_args *a, int64_t site_id, char sealed[][ASR_
   for (size_t i = 0; !r && i < a->n; i++) {
     if (!a->ch[i].sealed || !a->ch[i].value)
       continue;
-    r = get_key(a, true);
+    r = get_key(st, a, true);
     if (r)
       return r;
     r = seal_aad(site_id, a->agent, a->ch[i].key, aad, sizeof(aad));
@@ -439,9 +529,10 @@ static asr_result read_open(cstore *st, conf_args *a, int64_t site_id, const cha
   }
   if (!any_sealed(out))
     return ASR_OK;
-  r = get_key(a, false);
-  if (!r)
-    r = open_conf(a->key, agent, out);
+  r = get_key(st, a, false);
+  if (r)
+    return r == ASR_ERR_USAGE ? r : ASR_ERR_SECRET; /* said by get_key */
+  r = open_conf(a->key, agent, out);
   if (r)
     ccli_error("site config: %s: the stored secrets do not open with the key", a->site);
   return r;
@@ -541,9 +632,9 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
   else if (!r)
     own->n = 0;
   if (r) {
-    status = r == ASR_ERR_NOMEM ? CCLI_EXIT_INTERNAL
-             : r == ASR_ERR_DB  ? ccli_exit_for(r)
-                                : CCLI_EXIT_FAILURE;
+    status = r == ASR_ERR_NOMEM                      ? CCLI_EXIT_INTERNAL
+             : r == ASR_ERR_DB || r == ASR_ERR_USAGE ? ccli_exit_for(r)
+                                                     : CCLI_EXIT_FAILURE;
     goto out;
   }
   r = check_changes(st, a, site_id, site, own, l, &e);
@@ -554,8 +645,13 @@ static int apply_changes(cstore *st, conf_args *a, int64_t site_id)
     status = CCLI_EXIT_FAILURE;
     goto out;
   }
-  if (!r)
-    r = seal_changes(a, site_id, sealed);
+  if (!r && seal_changes(st, a, site_id, sealed) != ASR_OK) {
+    ccli_error("site config: %s: nothing changed", a->site); /* why: said by get_key */
+    status = a->key_err == ASR_ERR_USAGE ? CCLI_EXIT_USAGE
+             : a->key_err                ? CCLI_EXIT_FAILURE
+                                         : CCLI_EXIT_INTERNAL;
+    goto out;
+  }
   if (!r)
     r = cstore_conf_change(st, site_id, a->agent, a->ch, a->n, who(a), ingest_now(), site->version,
                            &version);
@@ -599,7 +695,7 @@ static asr_result seal_clear(cstore *st, conf_args *a)
   asr_result r = cstore_conf_clear_sites(st, ids, sizeof(ids) / sizeof(ids[0]), &n);
 
   if (!r && n)
-    r = get_key(a, true);
+    r = get_key(st, a, true);
   if (!r && n && !(c = malloc(sizeof(*c))))
     r = ASR_ERR_NOMEM;
   for (size_t i = 0; !r && i < n; i++) {
@@ -900,7 +996,7 @@ static int agent_values(cstore *st, const char *db_path, const cstore_agent *age
                         cstore_conf *site, cstore_conf *own, json_t *vals, json_t *secrets,
                         ingest_answer *ans)
 {
-  char key[ASR_SEAL_KEY_HEX + 1] = "", path[1100], err[600] = "";
+  char key[ASR_SEAL_KEY_HEX + 1] = "", err[600] = "";
   const cstore_conf *layer[2] = {site, own};
   asr_result r = cstore_conf_get(st, agent->site_id, site);
 
@@ -909,11 +1005,7 @@ static int agent_values(cstore *st, const char *db_path, const cstore_agent *age
   if (r)
     return fail(ans, 503, "database busy");
   if (any_sealed(site) || any_sealed(own)) {
-    r = csiteconf_key_path(db_path, path, sizeof(path));
-    if (r)
-      asr_strlcpy_cut(err, KEY_NOT_PG, sizeof(err));
-    if (!r)
-      r = read_key(path, false, key, err, sizeof(err));
+    r = load_key(db_path, false, key, err, sizeof(err));
     if (r)
       asr_log(ASR_LOG_ERR, "configuration: %s", err);
     if (!r)

@@ -343,43 +343,12 @@ const char *cstore_errmsg(cstore *st)
 }
 
 /* ---------------------------------------------------------------------------------------
- * What the store's other files borrow (cstore_int.h). The cstore_x_* forms take SQLite's
- * statements (files not on cdb yet): on PostgreSQL the handle has no SQLite connection and
- * store/sqlutil.h refuses them with a message ("not on PostgreSQL"), never a crash. */
-
-asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out)
-{
-  if (slot < 0 || slot >= CSTORE_XSTMT_MAX)
-    return ASR_ERR_LIMIT;
-  return asr_sql_cached(&st->sql, CSTORE_SLOTS_X + (size_t)slot, sql, out);
-}
-
-asr_result cstore_x_run(cstore *st, sqlite3_stmt *s, const char *what)
-{
-  return asr_sql_run(&st->sql, s, what);
-}
-
-asr_result cstore_x_row(cstore *st, sqlite3_stmt *s, const char *what, bool *row)
-{
-  return asr_sql_row(&st->sql, s, what, row);
-}
-
-void cstore_x_done(sqlite3_stmt *s)
-{
-  asr_sql_done(s);
-}
+ * What the store's other files borrow (cstore_int.h). */
 
 asr_result cstore_x_not_found(cstore *st, const char *what, const char *name)
 {
   asr_sql_set_err(&st->sql, "no such %s '%s'", what, name);
   return ASR_ERR_NOT_FOUND;
-}
-
-asr_result cstore_run_i64(cstore *st, sqlite3_stmt *s, const char *what, const int64_t *v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    sqlite3_bind_int64(s, (int)i + 1, v[i]);
-  return asr_sql_run(&st->sql, s, what);
 }
 
 asr_result cstore_x_commit(cstore *st, const char *what)

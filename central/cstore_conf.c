@@ -60,6 +60,7 @@ typedef enum {
   C_AUDIT_AGENT,
   C_RESEAL,
   C_CLEAR,
+  C_ANY_SEALED,
   C_HISTORY,
   C_REPORT,
   C_AGENTS,
@@ -93,6 +94,8 @@ static const char *const stmt_sql[C_COUNT] = {
     [C_RESEAL] = "UPDATE site_config SET value = ?3, sealed = 1"
                  " WHERE site_id = ?1 AND key = ?2 AND sealed = 0",
     [C_CLEAR] = "SELECT site_id, key FROM site_config WHERE sealed = 0 ORDER BY site_id",
+    [C_ANY_SEALED] = "SELECT 1 FROM site_config WHERE sealed = 1 UNION ALL"
+                     " SELECT 1 FROM agent_config_value WHERE sealed = 1 LIMIT 1",
     [C_HISTORY] = "SELECT version, at, key, old, new, who, NULL, id FROM site_config_audit"
                   " WHERE site_id = ?1 UNION ALL"
                   " SELECT version, at, key, old, new, who, agent_id, id"
@@ -372,6 +375,21 @@ asr_result cstore_conf_clear_sites(cstore *st, int64_t *ids, size_t max, size_t 
         (!*n || ids[*n - 1] != id))
       ids[(*n)++] = id;
   }
+  cdb_reset(s);
+  return r;
+}
+
+asr_result cstore_conf_any_sealed(cstore *st, bool *any)
+{
+  cdb_stmt *s = NULL;
+  asr_result r = stmt_get(st, C_ANY_SEALED, &s);
+
+  *any = true; /* on an error: as if there were (never a new key over old secrets) */
+  if (r)
+    return r;
+  r = cdb_step(s, READING, any);
+  if (r)
+    *any = true;
   cdb_reset(s);
   return r;
 }

@@ -75,6 +75,9 @@ asr_result cstore_conf_reseal(cstore *st, int64_t site_id, const char *key, cons
 /* The sites that keep in clear a value that must be sealed (asr_conf_remote_sealed). */
 asr_result cstore_conf_clear_sites(cstore *st, int64_t *ids, size_t max, size_t *n);
 
+/* Whether any value of any site or agent is sealed (the key of the secrets is in use). */
+asr_result cstore_conf_any_sealed(cstore *st, bool *any);
+
 /* One audit row. */
 typedef struct {
   int64_t version, at;

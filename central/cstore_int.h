@@ -5,33 +5,12 @@
  * feature while the handle, its prepared statements and its error conversion stay in
  * cstore.c. Not for the rest of asr-central: use cstore.h.
  *
- * The plumbing (error conversion, statement cache, stepping, binding, columns, migrations,
- * the 0600 file) is store/sqlutil.h's, shared with the agent's store: the handle embeds an
- * asr_sql, and a file of the store uses either asr_sql_* on &st->sql or the cstore_x_*
- * forms below, which are the same calls.
- *
- * A second backend (PostgreSQL, issue 15; a design note, not built). cstore.h stays the
- * interface: the engine, ingest, the portal and the commands do not change, and the
- * schema stays one list of numbered steps so that both backends hold the same tables.
- * It plugs in here, below the concern files:
- * - struct cstore gains the backend and its connection (a PGconn beside the asr_sql);
- *   cstore_open picks it from the name ("postgresql://..." or a file path).
- * - The concern files keep their SQL beside their feature, but bind and read through
- *   sqlite3_bind_* and sqlite3_column_* today: they would go through a neutral
- *   statement (a cstore_stmt with bind/column calls) that cstore_x_stmt, cstore_x_run,
- *   cstore_x_row, cstore_x_done and cstore_tx_* dispatch to the backend's functions
- *   (prepared by name once per connection on PostgreSQL, as asr_sql_cached does here).
- * - Each statement table gains the PostgreSQL text of the rows that differ: $1 for ?1,
- *   ON CONFLICT DO NOTHING for INSERT OR IGNORE, no WITHOUT ROWID, the instance id drawn
- *   otherwise (random() is a float there); the same for the schema steps, whose version
- *   lives in a table (no user_version), applied like asr_sql_migrate, one transaction
- *   per step.
- * - Errors: SQLSTATE 40001 and 40P01 (serialization, deadlock) become ASR_ERR_DB_LOCKED,
- *   so cstore_apply's retry of a whole batch works unchanged, and the messages keep the
- *   form "DATABASE: what: why".
- * Several nodes then share one PostgreSQL; what SQLite serializes with BEGIN IMMEDIATE
- * (a batch, the engine's day, an outbox claim) needs its row locks (SELECT ... FOR
- * UPDATE) or a serializable transaction there. */
+ * Every file of the store states its SQL once and runs it through the handle's cdb
+ * (st->db, central/cdb.h) on either backend: SQLite (the handle's asr_sql, the plumbing
+ * shared with the agent's store, store/sqlutil.h) or PostgreSQL (libpq, cdb_pg.c). Where
+ * the dialects differ, cdb_dialect.c rewrites the schema and a statement table keeps a
+ * second text; several nodes on one PostgreSQL take what SQLite's BEGIN IMMEDIATE
+ * serializes with advisory or row locks (docs/postgresql-backend.md). */
 #ifndef ASR_CSTORE_INT_H
 #define ASR_CSTORE_INT_H
 
@@ -50,13 +29,13 @@
 /* The handle's statement cache: one range of slots per file, each file's statements
  * prepared on first use in its range (asr_sql_cached), all finalized by cstore_close. */
 enum {
-  CSTORE_SLOTS_CORE = 0,       /* cstore.c */
-  CSTORE_SLOTS_SITES = 4,      /* cstore_sites.c */
-  CSTORE_SLOTS_INGEST = 28,    /* cstore_ingest.c */
-  CSTORE_SLOTS_RP = 52,        /* cstore_rp.c */
-  CSTORE_SLOTS_OUTBOX = 92,    /* cstore_outbox.c */
-  CSTORE_SLOTS_CONTACTS = 100, /* cstore_contacts.c */
-  CSTORE_SLOTS_X = 120,        /* cstore_x_stmt's slots (cmeters.c and others) */
+  CSTORE_SLOTS_CORE = 0,                                   /* cstore.c */
+  CSTORE_SLOTS_SITES = 4,                                  /* cstore_sites.c */
+  CSTORE_SLOTS_INGEST = 28,                                /* cstore_ingest.c */
+  CSTORE_SLOTS_RP = 52,                                    /* cstore_rp.c */
+  CSTORE_SLOTS_OUTBOX = 92,                                /* cstore_outbox.c */
+  CSTORE_SLOTS_CONTACTS = 100,                             /* cstore_contacts.c */
+  CSTORE_SLOTS_X = 120,                                    /* cmeters.c's slots */
   CSTORE_SLOTS_ALERTS = CSTORE_SLOTS_X + CSTORE_XSTMT_MAX, /* calerts.c */
   CSTORE_SLOTS_SERIES = CSTORE_SLOTS_ALERTS + 16,          /* cstore_series.c */
   CSTORE_SLOTS_CONF = CSTORE_SLOTS_SERIES + 20,            /* cstore_conf.c */
@@ -78,20 +57,6 @@ struct cstore {
  * take (cdb_migrate). */
 const asr_sql_step *cstore_schema_steps(size_t *n);
 const cdb_step_pg *cstore_schema_steps_pg(size_t *n);
-
-/* Statement sql in slot (0..CSTORE_XSTMT_MAX-1 of the CSTORE_SLOTS_X range). */
-asr_result cstore_x_stmt(cstore *st, int slot, const char *sql, sqlite3_stmt **out);
-
-/* Steps s (no row needed) and resets it; a failure while doing `what` is converted. */
-asr_result cstore_x_run(cstore *st, sqlite3_stmt *s, const char *what);
-
-/* Steps a query; *row tells whether a row is there (the caller reads, then cstore_x_done). */
-asr_result cstore_x_row(cstore *st, sqlite3_stmt *s, const char *what, bool *row);
-void cstore_x_done(sqlite3_stmt *s);
-
-/* Binds the integers v[0..n) to ?1..?n of s, then runs it (cstore_x_run). */
-asr_result cstore_run_i64(cstore *st, sqlite3_stmt *s, const char *what, const int64_t *v,
-                          size_t n);
 
 /* Commits the transaction cstore_tx_begin started; a failure while doing `what` is
  * converted (the caller rolls back). */

@@ -9,6 +9,9 @@
 # kept; forged, replayed, stale and oversized answers (from a front that forges, records
 # and replays them) are refused; a state file others can read is ignored; the last good
 # configuration survives without the central; `remote_config off` ignores it.
+# PostgreSQL pass (pg_test_remote_config.sh): the key of the sealed secrets is
+# --secrets-key-file's (a URI has no DB.key beside it), refused without it only when a
+# secret is sealed; a second serve node with the same key file opens the secrets too.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/uplinklib.sh"
 
@@ -28,6 +31,15 @@ CONF="$TMPD/agent.conf"
 START=1735689600 # 2025-01-01T00:00:00Z
 DAY=86400
 
+# the key of the sealed secrets: DB.key beside a SQLite file; a URI's needs its option
+if [ -n "$CENTRAL_PG" ]; then
+  KEYFILE=$TMPD/secrets.key
+  KEYOPT="--secrets-key-file $KEYFILE"
+else
+  KEYFILE=$CENTRAL_DB.key
+  KEYOPT=""
+fi
+CENTRAL_OPTS=$KEYOPT
 tls_ca ca
 tls_cert ca srv "IP:$NET.10"
 central_start $NET.10 18970 srv
@@ -90,7 +102,8 @@ devices_known()
 
 sconf()
 {
-  "$ASR_CENTRAL" site config acme --db "$CENTRAL_DB" --by tester "$@"
+  # shellcheck disable=SC2086
+  "$ASR_CENTRAL" site config acme --db "$CENTRAL_DB" --by tester $KEYOPT "$@"
 }
 
 phase 0 1
@@ -102,6 +115,15 @@ run "$O" "$E" sconf --set "community=public $SECRET_COMM"
 check_status "a community on the command line is refused" 2 "$RC"
 check "... and not echoed" no_secret "$E"
 printf 'public %s\n' "$SECRET_COMM" >"$TMPD/comm"
+if [ -n "$CENTRAL_PG" ]; then
+  check "serve started with --secrets-key-file not there yet, and said so" \
+    grep -q "warning: --secrets-key-file: .*secrets.key" "$TMPD/run/central.log"
+  run "$O" "$E" "$ASR_CENTRAL" site config acme --db "$CENTRAL_DB" --set community=- <"$TMPD/comm"
+  check_status "PostgreSQL, no --secrets-key-file: sealing a community is refused" 2 "$RC"
+  check "... naming the option" grep -q -- "--secrets-key-file FILE" "$E"
+  check "... the secret not echoed" no_secret "$O" "$E"
+  check "... and no key file made" [ ! -e "$KEYFILE" ]
+fi
 run "$O" "$E" sconf --set "scan_targets=$NET.1 $NET.21" --set concurrency=16 \
   --set community=- <"$TMPD/comm"
 check_status "site config --set, the communities from stdin" 0 "$RC"
@@ -120,7 +142,7 @@ central_sql 'SELECT value FROM site_config' >"$TMPD/site_config.rows" 2>&1
 check "the secrets are sealed at rest" grep -q '^g1:' "$TMPD/site_config.rows"
 check "... none in clear in the database" central_lacks authpass
 check "... nor the community" central_lacks "$SECRET_COMM"
-check "the key file is 0600" [ "$(stat -c %a "$CENTRAL_DB.key")" = 600 ]
+check "the key file is 0600" [ "$(stat -c %a "$KEYFILE")" = 600 ]
 run "$O" "$E" sconf --show --history
 check "--show and --history show the secrets as (set)" sh -c \
   "grep -q '^  community  *(set)' '$O' && grep -q 'v3_auth_pass: (unset) -> (set)' '$O'"
@@ -142,6 +164,36 @@ check "silent_after is the file's local" grep -q "^silent_after .*local$" "$O"
 check "config show never prints a secret" no_secret "$O"
 check "no secret in a log, the central's database or its WAL" \
   no_secret "$LOG" "$TMPD/run/central.log" "$CENTRAL_DB" "$CENTRAL_DB-wal"
+check "... nor in a row of it, after the check-ins" central_lacks authpass-123
+check "... nor the community" central_lacks "$SECRET_COMM"
+
+if [ -n "$CENTRAL_PG" ]; then
+  # a second serve node of the same database, with a copy of the same key file
+  N1_PID=$CENTRAL_PID
+  N1_URL=$CENTRAL_URL
+  cp -p "$KEYFILE" "$TMPD/node2.key"
+  CENTRAL_OPTS="--secrets-key-file $TMPD/node2.key"
+  central_start $NET.10 18973 srv
+  N2_PID=$CENTRAL_PID
+  CENTRAL_PID=$N1_PID
+  CENTRAL_URL=$N1_URL
+  sqlite3 "$DB" "UPDATE uplink SET endpoint = 'https://$NET.10:18973'"
+  run "$O" "$E" "$ASR_AGENT" config fetch --config "$CONF"
+  check_status "a check-in at node 2 (same key file): the sealed secrets open there too" 0 "$RC"
+  chmod 644 "$TMPD/node2.key"
+  run "$O" "$E" "$ASR_AGENT" config fetch --config "$CONF"
+  check_status "node 2's key file made readable by others: its check-in fails (a 500)" 5 "$RC"
+  check "... and node 2 logs why, naming chmod 600" grep -q "node2.key: .*chmod 600" \
+    "$TMPD/run/central.log"
+  pid_stop "$N2_PID"
+  sqlite3 "$DB" "UPDATE uplink SET endpoint = '$CENTRAL_URL'"
+  run "$O" "$E" timeout 30 "$ASR_CENTRAL" serve --listen $NET.10:18974 --db "$CENTRAL_DB" \
+    --secrets-key-file "$TMPD/node2.key"
+  check_status "serve refuses to start with a key file others can read" 2 "$RC"
+  check "... naming chmod 600" grep -q "chmod 600" "$E"
+  CENTRAL_OPTS=$KEYOPT
+  check "no secret in node 2's log either" no_secret "$TMPD/run/central.log"
+fi
 
 # an agent's own values over the site's, and the daemon's hourly check-in
 run "$O" "$E" sconf --set upload_warning_after=4d

@@ -4,13 +4,16 @@
  * only from stdin, sealed at rest and audited as "(set)"; a site change checked with each
  * agent's own values; the signed answer of POST /v1/config each agent gets (its signature
  * checked here, the agent's whole check in check_remoteconf); the store's schema step 11 and the
- * sealing of the communities a schema-8 database kept in clear (central/cstore_conf.c). */
+ * sealing of the communities a schema-8 database kept in clear (central/cstore_conf.c); the
+ * key of the sealed secrets: DB.key beside a SQLite file, or --secrets-key-file (both
+ * backends; the only one a PostgreSQL URI has). */
 #include <check.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testdb.h"
@@ -26,7 +29,7 @@
 #define COMM "pub-s3cret"
 #define PASS "authpass-1"
 
-static char dir[256], db_path[300], in_path[300];
+static char dir[256], db_path[300], in_path[300], key_path[300];
 static cstore_agent ag_a, ag_b;
 
 static void setup(void)
@@ -38,6 +41,9 @@ static void setup(void)
   ck_assert_ptr_nonnull(mkdtemp(dir));
   testdb_name(dir, "central.db", db_path, sizeof(db_path));
   ck_assert_int_eq(asr_fmt(in_path, sizeof(in_path), "%s/stdin", dir), ASR_OK);
+  ck_assert_int_eq(asr_fmt(key_path, sizeof(key_path), "%s/secrets.key", dir), ASR_OK);
+  /* a URI keeps no key beside it: the PostgreSQL pass gives --secrets-key-file's */
+  ck_assert_int_eq(csiteconf_set_key_file(testdb_pg() ? key_path : NULL), ASR_OK);
   ck_assert_msg(cstore_open(db_path, &st, err, sizeof(err)) == ASR_OK, "%s", err);
   ck_assert_int_eq(cstore_site_add(st, "acme", "ops@example.org", NULL, T0, token, sizeof(token)),
                    ASR_OK);
@@ -56,6 +62,12 @@ static void teardown(void)
     unlink(p);
   }
   unlink(in_path);
+  unlink(key_path);
+  csiteconf_set_key_file(NULL);
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(asr_fmt(p, sizeof(p), "%s/k%zu", dir, i), ASR_OK);
+    unlink(p);
+  }
   rmdir(dir);
 }
 
@@ -85,17 +97,18 @@ static int site_config(const char *in, ...)
   return csiteconf_cli(argc, argv);
 }
 
-/* POST /v1/config of agent ag reporting error (JSON string contents): the signed
- * document, its signature checked. */
-static json_t *checkin_report(const cstore_agent *ag, const char *error)
+/* POST /v1/config of agent ag reporting error (JSON string contents): its status; on 200
+ * the signed document in *doc, its signature checked. */
+static int checkin_status(const cstore_agent *ag, const char *error, json_t **doc)
 {
   char body[400], ts[32], sig[ASR_SIGN_HEADER_LEN + 1], err[256];
   ingest_request req;
   ingest_answer ans;
   cstore *st = NULL;
   int64_t now = ingest_now();
-  json_t *a, *doc;
+  json_t *a;
   const char *text;
+  int status;
 
   ck_assert_int_eq(
       asr_fmt(body, sizeof(body),
@@ -116,19 +129,32 @@ static json_t *checkin_report(const cstore_agent *ag, const char *error)
   req.body = body;
   req.body_len = strlen(body);
   ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
-  ck_assert_int_eq(csiteconf_checkin(st, db_path, ag, &req, now, &ans), 200);
+  status = csiteconf_checkin(st, db_path, ag, &req, now, &ans);
   cstore_close(st);
+  *doc = NULL;
+  if (status != 200) {
+    free(ans.body);
+    return status;
+  }
   a = json_loads(ans.body, 0, NULL);
   text = json_string_value(json_object_get(a, "config"));
   ck_assert_ptr_nonnull(text);
   ck_assert_int_eq(asr_sign_verify(ag->secret, "CONFIG", CSITECONF_PATH, now, text, strlen(text),
                                    json_string_value(json_object_get(a, "signature"))),
                    ASR_OK);
-  doc = json_loads(text, 0, NULL);
-  ck_assert_ptr_nonnull(doc);
-  ck_assert_str_eq(json_string_value(json_object_get(doc, "agent_id")), ag->id);
+  *doc = json_loads(text, 0, NULL);
+  ck_assert_ptr_nonnull(*doc);
+  ck_assert_str_eq(json_string_value(json_object_get(*doc, "agent_id")), ag->id);
   json_decref(a);
   free(ans.body);
+  return status;
+}
+
+static json_t *checkin_report(const cstore_agent *ag, const char *error)
+{
+  json_t *doc = NULL;
+
+  ck_assert_int_eq(checkin_status(ag, error, &doc), 200);
   return doc;
 }
 
@@ -352,6 +378,133 @@ START_TEST(test_store)
 }
 END_TEST
 
+/* dir/kN */
+static void kpath(char *out, size_t n, int i)
+{
+  ck_assert_int_eq(asr_fmt(out, n, "%s/k%d", dir, i), ASR_OK);
+}
+
+/* --secrets-key-file FILE, on both backends: the first secret set creates it (0600, and no
+ * DB.key); the check-in opens the secrets with it; a readable, missing, linked or other
+ * key is refused, naming the problem, and nothing leaks. */
+START_TEST(test_key_file_option)
+{
+  char k0[300], k1[300], k2[300], dbkey[400], err[600], token[CSTORE_TOKEN_LEN + 1];
+  struct stat sb;
+  cstore *st = NULL;
+  json_t *doc = NULL;
+  FILE *f;
+
+  kpath(k0, sizeof(k0), 0);
+  kpath(k1, sizeof(k1), 1);
+  kpath(k2, sizeof(k2), 2);
+  ck_assert_int_eq(asr_fmt(dbkey, sizeof(dbkey), "%s.key", db_path), ASR_OK);
+  ck_assert_int_eq(site_config(COMM "\n", "acme", "--db", db_path, "--secrets-key-file", k0,
+                               "--set", "community=-", NULL),
+                   0);
+  ck_assert_int_eq(stat(k0, &sb), 0);
+  ck_assert_int_eq(sb.st_mode & 0777, 0600);
+  ck_assert_int_ne(access(dbkey, F_OK), 0); /* not beside the database */
+  ck_assert(!file_holds(k0, COMM));
+  /* serve's node: the same file */
+  ck_assert_int_eq(csiteconf_set_key_file(k0), ASR_OK);
+  ck_assert_int_eq(csiteconf_key_check(err, sizeof(err)), ASR_OK);
+  doc = checkin(&ag_a);
+  ck_assert_str_eq(value_of(doc, "values", "community"), COMM);
+  json_decref(doc);
+  /* a second secret with the same file: both open */
+  ck_assert_int_eq(site_config(PASS "\n", "acme", "--db", db_path, "--secrets-key-file", k0,
+                               "--set", "v3_user=ops", "--set", "v3_auth_proto=SHA", "--set",
+                               "v3_auth_pass=-", NULL),
+                   0);
+  doc = checkin(&ag_b);
+  ck_assert_str_eq(value_of(doc, "secrets", "v3_auth_pass"), PASS);
+  json_decref(doc);
+  /* group-readable: refused by serve's start check, the check-in and site config */
+  ck_assert_int_eq(chmod(k0, 0640), 0);
+  ck_assert_int_eq(csiteconf_key_check(err, sizeof(err)), ASR_ERR_SECRET);
+  ck_assert_msg(strstr(err, "chmod 600") != NULL, "%s", err);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--secrets-key-file", k0, "--set",
+                               "log_level=debug", NULL),
+                   1);
+  ck_assert_int_eq(chmod(k0, 0600), 0);
+  /* missing: never created by a check-in, nor by a change that only opens */
+  ck_assert_int_eq(csiteconf_set_key_file(k1), ASR_OK);
+  ck_assert_int_eq(csiteconf_key_check(err, sizeof(err)), ASR_ERR_NOT_FOUND);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--secrets-key-file", k1, "--set",
+                               "log_level=debug", NULL),
+                   1);
+  ck_assert_int_ne(access(k1, F_OK), 0);
+  /* nor by a new secret while others are sealed (a node without its copy of the key):
+   * a new key would split the secrets between two keys */
+  ck_assert_int_eq(cstore_open(db_path, &st, err, sizeof(err)), ASR_OK);
+  ck_assert_int_eq(cstore_site_add(st, "beta", "ops@example.org", NULL, T0, token, sizeof(token)),
+                   ASR_OK);
+  cstore_close(st);
+  ck_assert_int_eq(site_config(COMM "\n", "beta", "--db", db_path, "--secrets-key-file", k1,
+                               "--set", "community=-", NULL),
+                   1);
+  ck_assert_int_ne(access(k1, F_OK), 0);
+  ck_assert_int_eq(site_config(NULL, "beta", "--db", db_path, "--secrets-key-file", k1, "--set",
+                               "log_level=debug", NULL),
+                   0);
+  /* another key: the secrets do not open */
+  f = fopen(k1, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+  fclose(f);
+  ck_assert_int_eq(chmod(k1, 0600), 0);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  /* not a key */
+  f = fopen(k1, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("not a key\n", f);
+  fclose(f);
+  ck_assert_int_eq(csiteconf_key_check(err, sizeof(err)), ASR_ERR_SECRET);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  /* a symbolic link to the right key: refused, as --db-password-file's */
+  ck_assert_int_eq(symlink(k0, k2), 0);
+  ck_assert_int_eq(csiteconf_set_key_file(k2), ASR_OK);
+  ck_assert_int_ne(csiteconf_key_check(err, sizeof(err)), ASR_OK);
+  ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  /* the right file again */
+  ck_assert_int_eq(csiteconf_set_key_file(k0), ASR_OK);
+  doc = checkin(&ag_a);
+  ck_assert_str_eq(value_of(doc, "values", "community"), COMM);
+  json_decref(doc);
+}
+END_TEST
+
+/* A PostgreSQL --db without --secrets-key-file: a secret cannot be sealed nor opened
+ * (exit 2, the option named), but what has no secret works: changes, --show, check-ins. */
+START_TEST(test_key_uri_without_option)
+{
+  json_t *doc = NULL;
+  char path[300];
+
+  ck_assert_int_eq(csiteconf_set_key_file(NULL), ASR_OK);
+  ck_assert_int_eq(csiteconf_key_path(db_path, path, sizeof(path)), ASR_ERR_USAGE);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--set", "log_level=debug", NULL), 0);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--show", NULL), 0);
+  doc = checkin(&ag_a);
+  ck_assert_str_eq(value_of(doc, "values", "log_level"), "debug");
+  json_decref(doc);
+  ck_assert_int_eq(site_config(COMM "\n", "acme", "--db", db_path, "--set", "community=-", NULL),
+                   2);
+  /* sealed with the option, then asked for without it */
+  ck_assert_int_eq(site_config(COMM "\n", "acme", "--db", db_path, "--secrets-key-file", key_path,
+                               "--set", "community=-", NULL),
+                   0);
+  ck_assert_int_eq(csiteconf_set_key_file(NULL), ASR_OK);
+  ck_assert_int_eq(checkin_status(&ag_a, "", &doc), 500);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--set", "log_level=info", NULL), 2);
+  ck_assert_int_eq(site_config(NULL, "acme", "--db", db_path, "--show", NULL), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("csiteconf");
@@ -364,6 +517,11 @@ static Suite *suite(void)
   tcase_add_test(t, test_checked_with_each_agent);
   tcase_add_test(t, test_store);
   tcase_add_test(t, test_report_cleaned);
+  tcase_add_test(t, test_key_file_option);
+  if (testdb_pg())
+    tcase_add_test(t, test_key_uri_without_option);
+  else
+    testdb_skip("test_key_uri_without_option", "a PostgreSQL --db's (SQLite has DB.key)");
   suite_add_tcase(s, t);
   return s;
 }
