@@ -23,6 +23,7 @@
 #include "central/engine.h"
 #include "common/device.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
 #include "wire/sign.h"
 
@@ -44,6 +45,7 @@ struct csime {
   char schema[CSTORE_PG_SCHEMA_MAX + 1]; /* PostgreSQL: the run's schema */
   bool created;                          /* ... created by this run */
   char *uri;                             /* ... the run's URI (its search_path) */
+  char err[256];                         /* a message of this file's own (csime_errmsg) */
   sie_site *sites;
   size_t n_sites;
   size_t *dev_site;       /* each device's site */
@@ -375,7 +377,7 @@ const char *csime_path(const csime *e)
 
 const char *csime_errmsg(const csime *e)
 {
-  return cstore_errmsg(e->st);
+  return e->err[0] ? e->err : cstore_errmsg(e->st);
 }
 
 const char *csime_schema(const csime *e)
@@ -545,13 +547,33 @@ static asr_result ship(csime *e, int64_t id, int64_t arrive, int64_t now)
   return r;
 }
 
+/* The engine's day. PostgreSQL: the engine's lock is the database's, so an asr-central
+ * engine running its day in another schema of the database at this instant makes ours cede
+ * the day (other_node); waited for (5 s), else an error: never a day silently skipped. */
+static asr_result engine_day(csime *e, int64_t day, const cengine_opts *o, cengine_report *rep)
+{
+  asr_result r = ASR_OK;
+
+  for (int i = 0; !r && i < 50; i++) {
+    r = cengine_run_day(e->st, &e->c, day, o, rep);
+    if (r || !rep->other_node)
+      return r;
+    asr_platform_sleep_ms(100);
+  }
+  asr_fmt_cut(e->err, sizeof(e->err),
+              "%s: another asr-central engine of this database held the engine's lock for 5 s:"
+              " run again",
+              e->path);
+  return ASR_ERR_DB_LOCKED;
+}
+
 asr_result csime_run_day(csime *e, const asr_rp_device *v, size_t n, int64_t day, int delivery,
                          asr_rp_plan *plan)
 {
   cengine_opts o = {.now = day * 86400 + 79200}; /* 22:00, after the day's reports */
   cengine_report rep;
   day_orders x = {.e = e, .v = v, .n = n, .plan = plan};
-  asr_result r = cengine_run_day(e->st, &e->c, day, &o, &rep);
+  asr_result r = engine_day(e, day, &o, &rep);
 
   plan->n_orders = plan->n_lines = 0;
   e->n_ship_ids = 0;
@@ -663,7 +685,7 @@ asr_result csime_settle(csime *e, int64_t day)
   cengine_opts o = {.now = day * 86400 + 79200};
   cengine_report rep;
 
-  return cengine_run_day(e->st, &e->c, day, &o, &rep);
+  return engine_day(e, day, &o, &rep);
 }
 
 /* ---- Totals --------------------------------------------------------------------------- */

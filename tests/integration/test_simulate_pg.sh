@@ -5,7 +5,7 @@
 # table); no asr_sim_ schema left after it, also after a run failing midway (an order refused
 # by a trigger) and after a refused CREATE; the database's public tables (one named like a
 # store table) untouched; --keep-db PREFIX keeps the runs' schemas and says so, refuses an
-# existing one; refusals: --db a file path, --db without --engine, a password in the URI
+# existing one; the engine's lock held elsewhere: an error, not a day skipped; refusals: --db a file path, --db without --engine, a password in the URI
 # (never echoed), the server down (within the deadline), a role without CREATE.
 # Port 25420 (25421 for the server that is down).
 
@@ -120,6 +120,18 @@ check "a run failing midway: non-zero, the reason said (exit $RC)" sh -c "[ $RC 
   grep -q 'orders refused by the test' '$O.fail.err'"
 check "... its schema dropped ($(schemas))" test "$(schemas)" = none
 pgtmp_psql -c "DROP EVENT TRIGGER arm; DROP FUNCTION public.arm(); DROP FUNCTION public.no_orders()"
+
+# --- the engine's lock held elsewhere in the database: waited for, then an error ---------
+# (the lock of cstore_rp.c, "asr-engi", is the database's: a serve's engine in another schema)
+pgtmp_psql -c "SELECT pg_advisory_lock(7022081783301564265); SELECT pg_sleep(8)" >/dev/null &
+LOCKER=$!
+sleep 1
+run "$O.lock" "$O.lock.err" "$ASR_CENTRAL" simulate --engine --days 10 --devices 4 --sites 1 \
+  --db "$URI" --db-password-file "$PW"
+check "the engine's lock held by another engine: non-zero, said, no day skipped (exit $RC)" \
+  sh -c "[ $RC -ne 0 ] && grep -q 'held the engine.s lock' '$O.lock.err'"
+check "... no schema left ($(schemas))" test "$(schemas)" = none
+wait "$LOCKER" 2>/dev/null
 
 # --- refusals -----------------------------------------------------------------------------
 run "$O.path" "$O.path.err" "$ASR_CENTRAL" simulate --engine --db "$TMPD/x.db"
