@@ -155,6 +155,15 @@ const void *cdb_arr_done(cdb_arr *a, size_t *len);
  * binary, text as text); ASR_ERR_NOMEM or ASR_ERR_INVALID (s reset) when one failed. */
 asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n);
 
+/* Whether arrays a[0..n) hold a chunk's worth: CDB_ARR_ROWS elements in a[0] or
+ * CDB_ARR_BYTES bytes together. A bulk statement sends a batch's rows in chunks (several
+ * runs of it in one transaction, the arrays reset between them): libpq copies every
+ * parameter into its output buffer, which keeps its largest size for the connection's
+ * life: one array per column of a whole batch cost its size twice per connection. */
+#define CDB_ARR_ROWS 8192
+#define CDB_ARR_BYTES (1u << 20)
+bool cdb_arrs_full(const cdb_arr *a, int n);
+
 /* ---- the schema (cdb_dialect.c) ---- */
 
 /* A step's own PostgreSQL text, for a step the rewrite cannot take (its data part). */

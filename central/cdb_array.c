@@ -168,6 +168,15 @@ asr_result cdb_bind_arrs(cdb_stmt *s, int first, cdb_arr *a, int n)
   return ASR_OK;
 }
 
+bool cdb_arrs_full(const cdb_arr *a, int n)
+{
+  size_t bytes = 0;
+
+  for (int i = 0; i < n; i++)
+    bytes += a[i].b.len;
+  return n > 0 && (a[0].n >= CDB_ARR_ROWS || bytes >= CDB_ARR_BYTES);
+}
+
 void cdb_arr_reset(cdb_arr *a)
 {
   asr_buf_reset(&a->b);

@@ -296,13 +296,8 @@ asr_result cdb_migrate(cdb *db, const asr_sql_step *steps, size_t n, const cdb_s
   int64_t v = 0;
   asr_result r;
 
-  if (db->kind == CDB_SQLITE) {
-    int iv = 0;
-    r = asr_sql_query_int(db->sql, "PRAGMA user_version", "reading the schema", &iv);
-    if (!r)
-      r = asr_sql_check_version(db->sql, steps, n, iv, program);
-    return r ? r : asr_sql_migrate(db->sql, steps, n, 0);
-  }
+  if (db->kind == CDB_SQLITE) /* checks the version first, then in each step's transaction */
+    return asr_sql_migrate(db->sql, steps, n, program);
   r = pg_version_table(db);
   if (!r)
     r = cdb_query_i64(db, "SELECT v FROM schema_version", "reading the schema", &v, NULL);

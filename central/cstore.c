@@ -397,17 +397,17 @@ static asr_result open_sqlite(cstore *st)
   if (!r)
     r = asr_sql_open(&st->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                      busy_timeout_ms);
+  if (!r) /* before anything is written: someone else's file stays as it is */
+    r = asr_sql_check_version(&st->sql, schema_steps, SCHEMA_STEPS, "asr-central", &v);
   if (!r)
-    r = asr_sql_query_int(&st->sql, "PRAGMA user_version", "reading the schema", &v);
-  if (!r)
-    r = asr_sql_check_version(&st->sql, schema_steps, SCHEMA_STEPS, v, "asr-central");
+    r = asr_sql_journal_wal(&st->sql, NULL, 0);
   if (!r)
     r = asr_sql_exec(&st->sql,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
+                     "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                     " PRAGMA cache_size = -32768;",
                      "setting pragmas");
-  if (!r) /* every step: each checks the version again inside its transaction */
-    r = asr_sql_migrate(&st->sql, schema_steps, SCHEMA_STEPS, 0);
+  if (!r) /* checks the version again, in the transaction of each step */
+    r = asr_sql_migrate(&st->sql, schema_steps, SCHEMA_STEPS, "asr-central");
   if (!r)
     r = cdb_wrap_sqlite(&st->sql, &st->db);
   return r;

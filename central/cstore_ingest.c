@@ -13,8 +13,8 @@
  *   duplicate, as SQLite's serialized transactions show it), and a batch's devices are
  *   upserted in the order of their keys, so two batches of one site lock the devices they
  *   share in one order (one waits, neither deadlocks).
- * - On PostgreSQL a batch's rows go as array parameters, a few statements per batch
- *   whatever its size ("the bulk path" below); SQLite, in the process, runs one cached
+ * - On PostgreSQL a batch's rows go as array parameters, a few statements per chunk of
+ *   8,192 rows ("the bulk path" below); SQLite, in the process, runs one cached
  *   statement per row. */
 #include "central/cstore.h"
 
@@ -573,8 +573,10 @@ static asr_result apply_series(cstore *st, const cstore_batch *b, const dev_stat
 
 /* ---------------------------------------------------------------------------------------
  * PostgreSQL's bulk path: the devices, readings, levels and supplies of a batch in seven
- * statements whatever its size (each row its own statement costs a round trip and the
- * server's per-statement work: ~30 us, 8 s for a 1,000-printer day). Taken when the batch
+ * statements per chunk of rows (cdb_arrs_full: 8,192 rows or 1 MiB of arrays; each row its
+ * own statement costs a round trip and the server's per-statement work: ~30 us, 8 s for a
+ * 1,000-printer day; a whole batch in one statement costs its arrays twice in memory, in
+ * ours and in libpq's output buffer, which keeps that size). Taken when the batch
  * has no duplicate device key, supply index or level index (a conflict would touch one
  * row twice in one statement, which PostgreSQL refuses): such a batch goes row by row. */
 
@@ -590,13 +592,29 @@ static void bulk_free(bulk_cols *c)
     cdb_arr_free(&c->a[i]);
 }
 
-/* Binds columns c[0..n) to parameters first.. of s and runs it; with rows, fresh (may be
- * NULL) gets them read through cb. */
+static void bulk_reset(bulk_cols *c)
+{
+  for (int i = 0; i < BULK_COLS; i++)
+    cdb_arr_reset(&c->a[i]);
+}
+
+/* Whether columns c[0..n) hold a chunk: a bulk statement runs once per chunk of rows
+ * (cdb_arrs_full), so neither the arrays nor libpq's copy of them grow with the batch. */
+static bool bulk_full(const bulk_cols *c, int n)
+{
+  return cdb_arrs_full(c->a, n);
+}
+
+/* Binds columns c[0..n) to parameters first.. of s (got by id, its other parameters bound
+ * by the caller) and runs it, then empties the columns for the next chunk. */
 static asr_result bulk_run(cdb_stmt *s, bulk_cols *c, int first, int n, const char *what)
 {
   asr_result r = cdb_bind_arrs(s, first, c->a, n);
 
-  return r ? r : cdb_run(s, what);
+  if (!r)
+    r = cdb_run(s, what);
+  bulk_reset(c);
+  return r;
 }
 
 static int level_idx_dup(const cstore_level *lv, size_t n)
@@ -626,48 +644,50 @@ static bool bulk_fits(const cstore_batch *b, const cstore_dev *const *order, siz
   return true;
 }
 
-/* The devices order[0..n) (by key, none refused). */
+/* The devices order[0..n) (by key, none refused), chunk by chunk in that order. */
 static asr_result bulk_devices(cstore *st, const cstore_agent *ag, int64_t when,
                                const cstore_dev *const *order, size_t n, bulk_cols *c)
 {
   cdb_stmt *s = NULL;
-  asr_result r = stmt_get(st, B_DEVICES, &s);
+  asr_result r = ASR_OK;
 
-  for (size_t k = 0; !r && k < n; k++) {
-    const cstore_dev *d = order[k];
-    const char *str[] = {d->key,      d->serial,         d->mac,           d->ip,
-                         d->vendor,   d->model,          d->sys_object_id, d->sys_descr,
-                         d->sys_name, d->printer_status, d->errors_json,   d->state};
-    for (int i = 0; i < 12; i++)
-      cdb_arr_text(&c->a[i], str[i]);
-    cdb_arr_opt_i64(&c->a[12], d->state_since >= 0, d->state_since);
-    cdb_arr_opt_i64(&c->a[13], d->last_good_poll >= 0, d->last_good_poll);
-    cdb_arr_opt_i64(&c->a[14], d->failed_polls >= 0, d->failed_polls);
+  for (size_t k = 0; !r && k < n;) {
+    for (; k < n && !bulk_full(c, 15); k++) {
+      const cstore_dev *d = order[k];
+      const char *str[] = {d->key,      d->serial,         d->mac,           d->ip,
+                           d->vendor,   d->model,          d->sys_object_id, d->sys_descr,
+                           d->sys_name, d->printer_status, d->errors_json,   d->state};
+      for (int i = 0; i < 12; i++)
+        cdb_arr_text(&c->a[i], str[i]);
+      cdb_arr_opt_i64(&c->a[12], d->state_since >= 0, d->state_since);
+      cdb_arr_opt_i64(&c->a[13], d->last_good_poll >= 0, d->last_good_poll);
+      cdb_arr_opt_i64(&c->a[14], d->failed_polls >= 0, d->failed_polls);
+    }
+    r = stmt_get(st, B_DEVICES, &s);
+    if (r)
+      break;
+    cdb_bind_i64(s, 1, ag->site_id);
+    cdb_bind_text(s, 17, ag->id);
+    cdb_bind_i64(s, 18, when);
+    r = bulk_run(s, c, 2, 15, "storing devices");
   }
-  if (r)
-    return r;
-  cdb_bind_i64(s, 1, ag->site_id);
-  cdb_bind_text(s, 17, ag->id);
-  cdb_bind_i64(s, 18, when);
-  return bulk_run(s, c, 2, 15, "storing devices");
+  bulk_reset(c);
+  return r;
 }
 
-/* The ids of the devices just stored: ds[i].id of each device i not refused. */
-static asr_result bulk_device_ids(cstore *st, const cstore_agent *ag, const cstore_batch *b,
-                                  const cstore_dev *const *order, size_t want, dev_state *ds,
-                                  bulk_cols *c)
+/* The ids of the chunk of devices whose keys c->a[0] holds: ds[i].id of each; *found
+ * counts them. */
+static asr_result bulk_ids_chunk(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                 const cstore_dev *const *order, size_t want, dev_state *ds,
+                                 bulk_cols *c, size_t *found)
 {
   cdb_stmt *s = NULL;
   bool row = true;
-  size_t found = 0;
   asr_result r = stmt_get(st, B_DEVICE_IDS, &s);
 
   if (r)
     return r;
   cdb_bind_i64(s, 1, ag->site_id);
-  cdb_arr_reset(&c->a[0]);
-  for (size_t k = 0; k < want; k++)
-    cdb_arr_text(&c->a[0], order[k]->key);
   r = cdb_bind_arrs(s, 2, c->a, 1);
   while (!r && row) {
     r = cdb_step(s, "finding devices", &row);
@@ -677,10 +697,28 @@ static asr_result bulk_device_ids(cstore *st, const cstore_agent *ag, const csto
     const cstore_dev **hit = bsearch(&kp, order, want, sizeof(*order), dev_key_cmp);
     if (hit && key.key) {
       ds[*hit - b->devices].id = cdb_col_i64(s, 1);
-      found++;
+      ++*found;
     }
   }
   cdb_reset(s);
+  bulk_reset(c);
+  return r;
+}
+
+/* The ids of the devices just stored: ds[i].id of each device i not refused. */
+static asr_result bulk_device_ids(cstore *st, const cstore_agent *ag, const cstore_batch *b,
+                                  const cstore_dev *const *order, size_t want, dev_state *ds,
+                                  bulk_cols *c)
+{
+  size_t found = 0;
+  asr_result r = ASR_OK;
+
+  for (size_t k = 0; !r && k < want;) {
+    for (; k < want && !bulk_full(c, 1); k++)
+      cdb_arr_text(&c->a[0], order[k]->key);
+    r = bulk_ids_chunk(st, ag, b, order, want, ds, c, &found);
+  }
+  bulk_reset(c);
   return !r && found != want ? stored_device_missing(st) : r;
 }
 
@@ -689,36 +727,32 @@ static asr_result bulk_supply_meta(cstore *st, const cstore_batch *b,
                                    bulk_cols *c)
 {
   cdb_stmt *s = NULL;
-  size_t n = 0;
-  asr_result r = stmt_get(st, B_SUPPLY_META, &s);
+  asr_result r = ASR_OK;
 
-  for (size_t k = 0; !r && k < nd; k++) {
-    const cstore_dev *d = order[k];
-    for (size_t j = 0; j < d->n_supplies; j++, n++) {
-      const cstore_supply_meta *m = &d->supplies[j];
-      cdb_arr_i64(&c->a[0], ds[d - b->devices].id);
-      cdb_arr_i64(&c->a[1], m->index);
-      cdb_arr_text(&c->a[2], m->description);
-      cdb_arr_text(&c->a[3], m->part_number);
-      cdb_arr_text(&c->a[4], m->type);
-      cdb_arr_text(&c->a[5], m->klass);
-      cdb_arr_text(&c->a[6], m->colorant);
-      cdb_arr_text(&c->a[7], m->unit);
-      cdb_arr_text(&c->a[8], m->colorant_std);
+  for (size_t k = 0; !r && k < nd;) {
+    for (; k < nd && !bulk_full(c, 9); k++) {
+      const cstore_dev *d = order[k];
+      for (size_t j = 0; j < d->n_supplies; j++) {
+        const cstore_supply_meta *m = &d->supplies[j];
+        cdb_arr_i64(&c->a[0], ds[d - b->devices].id);
+        cdb_arr_i64(&c->a[1], m->index);
+        cdb_arr_text(&c->a[2], m->description);
+        cdb_arr_text(&c->a[3], m->part_number);
+        cdb_arr_text(&c->a[4], m->type);
+        cdb_arr_text(&c->a[5], m->klass);
+        cdb_arr_text(&c->a[6], m->colorant);
+        cdb_arr_text(&c->a[7], m->unit);
+        cdb_arr_text(&c->a[8], m->colorant_std);
+      }
     }
+    if (!c->a[0].n)
+      continue;
+    r = stmt_get(st, B_SUPPLY_META, &s);
+    if (!r)
+      r = bulk_run(s, c, 1, 9, "storing supplies");
   }
-  if (r || !n) {
-    if (s)
-      cdb_reset(s);
-    return r;
-  }
-  return bulk_run(s, c, 1, 9, "storing supplies");
-}
-
-static void bulk_reset(bulk_cols *c)
-{
-  for (int i = 0; i < BULK_COLS; i++)
-    cdb_arr_reset(&c->a[i]);
+  bulk_reset(c);
+  return r;
 }
 
 /* A device's index in ds from its id (ids sorted in ids[0..n) with their index). */
@@ -734,31 +768,15 @@ static int id_index_cmp(const void *pa, const void *pb)
   return a->id < b->id ? -1 : a->id > b->id;
 }
 
-/* The readings (their devices' new ones counted) and the levels. */
-static asr_result bulk_readings(cstore *st, const cstore_batch *b, dev_state *ds, bulk_cols *c,
-                                int64_t *fresh_total)
+/* The chunk of readings in c: each one inserted counted for its device (ids) and in
+ * *fresh_total. */
+static asr_result bulk_readings_chunk(cstore *st, const cstore_batch *b, dev_state *ds,
+                                      const id_index *ids, bulk_cols *c, int64_t *fresh_total)
 {
-  id_index *ids = malloc((b->n_devices ? b->n_devices : 1) * sizeof(*ids));
   cdb_stmt *s = NULL;
   bool row = true;
-  size_t nl = 0;
-  asr_result r = ids ? stmt_get(st, B_READINGS, &s) : ASR_ERR_NOMEM;
+  asr_result r = stmt_get(st, B_READINGS, &s);
 
-  for (size_t i = 0; !r && i < b->n_devices; i++)
-    ids[i] = (id_index){ds[i].id, i};
-  if (!r)
-    qsort(ids, b->n_devices, sizeof(*ids), id_index_cmp);
-  for (size_t i = 0; !r && i < b->n_readings; i++) {
-    const cstore_reading *rd = &b->readings[i];
-    dev_state *d = &ds[rd->device];
-    cdb_arr_i64(&c->a[0], d->id);
-    cdb_arr_i64(&c->a[1], rd->t);
-    cdb_arr_opt_i64(&c->a[2], rd->has_page_count, rd->page_count);
-    if (!d->has_newest || rd->t >= b->readings[d->newest].t) {
-      d->newest = i;
-      d->has_newest = true;
-    }
-  }
   if (!r)
     r = cdb_bind_arrs(s, 1, c->a, 3);
   while (!r && row) {
@@ -773,24 +791,67 @@ static asr_result bulk_readings(cstore *st, const cstore_batch *b, dev_state *ds
   }
   if (s)
     cdb_reset(s);
+  bulk_reset(c);
+  return r;
+}
+
+/* The readings, chunk by chunk, their devices' new ones counted and newest found. */
+static asr_result bulk_reading_rows(cstore *st, const cstore_batch *b, dev_state *ds, bulk_cols *c,
+                                    int64_t *fresh_total)
+{
+  id_index *ids = malloc((b->n_devices ? b->n_devices : 1) * sizeof(*ids));
+  asr_result r = ids ? ASR_OK : ASR_ERR_NOMEM;
+
+  for (size_t i = 0; !r && i < b->n_devices; i++)
+    ids[i] = (id_index){ds[i].id, i};
+  if (!r)
+    qsort(ids, b->n_devices, sizeof(*ids), id_index_cmp);
+  for (size_t i = 0; !r && i < b->n_readings;) {
+    for (; i < b->n_readings && !bulk_full(c, 3); i++) {
+      const cstore_reading *rd = &b->readings[i];
+      dev_state *d = &ds[rd->device];
+      cdb_arr_i64(&c->a[0], d->id);
+      cdb_arr_i64(&c->a[1], rd->t);
+      cdb_arr_opt_i64(&c->a[2], rd->has_page_count, rd->page_count);
+      if (!d->has_newest || rd->t >= b->readings[d->newest].t) {
+        d->newest = i;
+        d->has_newest = true;
+      }
+    }
+    r = bulk_readings_chunk(st, b, ds, ids, c, fresh_total);
+  }
   free(ids);
   bulk_reset(c);
-  if (!r)
-    r = stmt_get(st, B_LEVELS, &s);
-  for (size_t i = 0; !r && i < b->n_readings; i++) {
-    const cstore_reading *rd = &b->readings[i];
-    for (size_t j = 0; j < rd->n_levels; j++, nl++) {
-      const cstore_level *lv = &rd->levels[j];
-      cdb_arr_i64(&c->a[0], ds[rd->device].id);
-      cdb_arr_i64(&c->a[1], lv->index);
-      cdb_arr_i64(&c->a[2], rd->t);
-      cdb_arr_opt_i64(&c->a[3], lv->has_level, lv->level);
-      cdb_arr_opt_i64(&c->a[4], lv->has_max, lv->max);
-      cdb_arr_opt_i64(&c->a[5], lv->has_percent, lv->percent);
+  return r;
+}
+
+/* The readings (their devices' new ones counted), the levels, the meters. */
+static asr_result bulk_readings(cstore *st, const cstore_batch *b, dev_state *ds, bulk_cols *c,
+                                int64_t *fresh_total)
+{
+  cdb_stmt *s = NULL;
+  asr_result r = bulk_reading_rows(st, b, ds, c, fresh_total);
+
+  for (size_t i = 0; !r && i < b->n_readings;) {
+    for (; i < b->n_readings && !bulk_full(c, 6); i++) {
+      const cstore_reading *rd = &b->readings[i];
+      for (size_t j = 0; j < rd->n_levels; j++) {
+        const cstore_level *lv = &rd->levels[j];
+        cdb_arr_i64(&c->a[0], ds[rd->device].id);
+        cdb_arr_i64(&c->a[1], lv->index);
+        cdb_arr_i64(&c->a[2], rd->t);
+        cdb_arr_opt_i64(&c->a[3], lv->has_level, lv->level);
+        cdb_arr_opt_i64(&c->a[4], lv->has_max, lv->max);
+        cdb_arr_opt_i64(&c->a[5], lv->has_percent, lv->percent);
+      }
     }
+    if (!c->a[0].n)
+      continue;
+    r = stmt_get(st, B_LEVELS, &s);
+    if (!r)
+      r = bulk_run(s, c, 1, 6, "storing levels");
   }
-  if (!r && nl)
-    r = bulk_run(s, c, 1, 6, "storing levels");
+  bulk_reset(c);
   for (size_t i = 0; !r && i < b->n_readings; i++)
     if (b->readings[i].n_meters)
       r = cmeters_store(st, ds[b->readings[i].device].id, &b->readings[i]);
@@ -801,42 +862,43 @@ static asr_result bulk_readings(cstore *st, const cstore_batch *b, dev_state *ds
 static asr_result bulk_newest(cstore *st, const cstore_batch *b, const dev_state *ds, bulk_cols *c)
 {
   cdb_stmt *s = NULL;
-  size_t nd = 0, nl = 0;
-  asr_result r = stmt_get(st, B_COUNTS, &s);
+  asr_result r = ASR_OK;
 
-  for (size_t i = 0; !r && i < b->n_devices; i++) {
-    if (!ds[i].has_newest)
-      continue;
-    cdb_arr_i64(&c->a[0], ds[i].id);
-    cdb_arr_i64(&c->a[1], ds[i].fresh);
-    cdb_arr_i64(&c->a[2], b->readings[ds[i].newest].t);
-    nd++;
-  }
-  if (r || !nd) {
-    if (s)
-      cdb_reset(s);
-    return r;
-  }
-  r = bulk_run(s, c, 1, 3, "counting readings");
-  bulk_reset(c);
-  if (!r)
-    r = stmt_get(st, B_SUPPLY_LEVELS, &s);
-  for (size_t i = 0; !r && i < b->n_devices; i++) {
-    const cstore_reading *rd = &b->readings[ds[i].newest];
-    for (size_t j = 0; ds[i].has_newest && j < rd->n_levels; j++, nl++) {
-      const cstore_level *lv = &rd->levels[j];
+  for (size_t i = 0; !r && i < b->n_devices;) {
+    for (; i < b->n_devices && !bulk_full(c, 3); i++) {
+      if (!ds[i].has_newest)
+        continue;
       cdb_arr_i64(&c->a[0], ds[i].id);
-      cdb_arr_i64(&c->a[1], lv->index);
-      cdb_arr_opt_i64(&c->a[2], lv->has_level, lv->level);
-      cdb_arr_opt_i64(&c->a[3], lv->has_max, lv->max);
-      cdb_arr_opt_i64(&c->a[4], lv->has_percent, lv->percent);
-      cdb_arr_i64(&c->a[5], rd->t);
+      cdb_arr_i64(&c->a[1], ds[i].fresh);
+      cdb_arr_i64(&c->a[2], b->readings[ds[i].newest].t);
     }
+    if (!c->a[0].n)
+      continue;
+    r = stmt_get(st, B_COUNTS, &s);
+    if (!r)
+      r = bulk_run(s, c, 1, 3, "counting readings");
   }
-  if (!r && nl)
-    r = bulk_run(s, c, 1, 6, "storing supply levels");
-  else if (!r)
-    cdb_reset(s);
+  bulk_reset(c);
+  for (size_t i = 0; !r && i < b->n_devices;) {
+    for (; i < b->n_devices && !bulk_full(c, 6); i++) {
+      const cstore_reading *rd = &b->readings[ds[i].newest];
+      for (size_t j = 0; ds[i].has_newest && j < rd->n_levels; j++) {
+        const cstore_level *lv = &rd->levels[j];
+        cdb_arr_i64(&c->a[0], ds[i].id);
+        cdb_arr_i64(&c->a[1], lv->index);
+        cdb_arr_opt_i64(&c->a[2], lv->has_level, lv->level);
+        cdb_arr_opt_i64(&c->a[3], lv->has_max, lv->max);
+        cdb_arr_opt_i64(&c->a[4], lv->has_percent, lv->percent);
+        cdb_arr_i64(&c->a[5], rd->t);
+      }
+    }
+    if (!c->a[0].n)
+      continue;
+    r = stmt_get(st, B_SUPPLY_LEVELS, &s);
+    if (!r)
+      r = bulk_run(s, c, 1, 6, "storing supply levels");
+  }
+  bulk_reset(c);
   return r;
 }
 

@@ -586,8 +586,16 @@ asr_result cstore_series_rollup(cstore *st, cstore_series_item *items, size_t n,
   size_t i = 0;
 
   qsort(items, n, sizeof(*items), item_cmp);
-  if (n && cdb_backend(st->db) == CDB_PG)
-    return rollup_bulk(st, items, n, from);
+  /* PostgreSQL: whole supplies in chunks of about CDB_ARR_ROWS items, whose series are held
+   * together (32 days each at least: a maximal batch's 50,000 supplies at once were 64 MiB
+   * a batch, with the arrays and results that grow with them) */
+  while (cdb_backend(st->db) == CDB_PG && !r && i < n) {
+    size_t j = i + 1;
+    while (j < n && (j - i < CDB_ARR_ROWS || same_supply(&items[j - 1], &items[j])))
+      j++;
+    r = rollup_bulk(st, items + i, j - i, from);
+    i = j;
+  }
   while (!r && i < n) {
     size_t j = i + 1;
     while (j < n && same_supply(&items[i], &items[j]))

@@ -10,6 +10,9 @@
 #include "common/platform.h"
 #include "common/util.h"
 
+/* How long asr_sql_journal_wal waits between tries. */
+#define WAL_RETRY_MS 10
+
 /* ---- the connection ---- */
 
 asr_result asr_sql_open(asr_sql *c, int flags, int busy_ms)
@@ -18,6 +21,7 @@ asr_result asr_sql_open(asr_sql *c, int flags, int busy_ms)
 
   if (rc != SQLITE_OK)
     return asr_sql_fail(c, rc, "opening");
+  c->busy_ms = busy_ms;
   sqlite3_busy_timeout(c->db, busy_ms);
   return ASR_OK;
 }
@@ -272,11 +276,30 @@ int asr_sql_schema_latest(const asr_sql_step *steps, size_t n)
   return n ? steps[n - 1].version : 0;
 }
 
-asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n, int version,
-                                 const char *program)
+/* The version and the number of tables, read by one statement: one snapshot. */
+static asr_result read_version(asr_sql *c, int *version, int64_t *tables)
 {
-  int latest = asr_sql_schema_latest(steps, n), tables = 0;
-  asr_result r;
+  sqlite3_stmt *s = NULL;
+  asr_result r = asr_sql_prep(c,
+                              "SELECT (SELECT user_version FROM pragma_user_version),"
+                              " (SELECT count(*) FROM sqlite_master)",
+                              &s);
+  bool row = false;
+
+  if (r)
+    return r;
+  r = asr_sql_row(c, s, "reading the schema", &row);
+  *version = row ? sqlite3_column_int(s, 0) : 0;
+  *tables = row ? sqlite3_column_int64(s, 1) : 0;
+  sqlite3_finalize(s);
+  return r;
+}
+
+/* The refusals of asr_sql_check_version, on what read_version read. */
+static asr_result refuse_foreign(asr_sql *c, const asr_sql_step *steps, size_t n,
+                                 const char *program, int version, int64_t tables)
+{
+  int latest = asr_sql_schema_latest(steps, n);
 
   if (version > latest) {
     asr_sql_set_err(c,
@@ -285,27 +308,51 @@ asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n
                     c->path, version, latest, program);
     return ASR_ERR_DB_VERSION;
   }
-  if (version > 0)
-    return ASR_OK;
-  r = asr_sql_query_int(c, "SELECT count(*) FROM sqlite_master", "reading the schema", &tables);
-  if (!r && tables > 0) {
+  if (version == 0 && tables > 0) {
     asr_sql_set_err(c, "%s: not an %s database (it has tables but no version)", c->path, program);
-    r = ASR_ERR_DB;
+    return ASR_ERR_DB;
   }
-  return r;
+  return ASR_OK;
 }
 
-/* Applies one step in its own transaction (unless another process did meanwhile). */
-static asr_result migrate_step(asr_sql *c, const asr_sql_step *step)
+asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n,
+                                 const char *program, int *version)
 {
+  int64_t tables = 0;
+  asr_result r = read_version(c, version, &tables);
+
+  return r ? r : refuse_foreign(c, steps, n, program, *version, tables);
+}
+
+/* The first step above version (NULL: none). */
+static const asr_sql_step *next_step(const asr_sql_step *steps, size_t n, int version)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (steps[i].version > version)
+      return &steps[i];
+  }
+  return NULL;
+}
+
+/* In one transaction that holds the write lock from its start: the version read and
+ * checked again, then the next missing step (unless another process applied them all
+ * meanwhile: *done). Checking and migrating under one lock is what makes two processes
+ * creating one file at once safe: neither sees the other's tables without its version. */
+static asr_result migrate_next(asr_sql *c, const asr_sql_step *steps, size_t n, const char *program,
+                               bool *done)
+{
+  const asr_sql_step *step = NULL;
   char set[64];
   int v = 0;
   asr_result r = asr_sql_exec(c, "BEGIN IMMEDIATE", "starting a migration");
 
   if (r)
     return r;
-  r = asr_sql_query_int(c, "PRAGMA user_version", "reading the schema version", &v);
-  if (r || v >= step->version)
+  r = asr_sql_check_version(c, steps, n, program, &v);
+  if (!r)
+    step = next_step(steps, n, v);
+  *done = !step;
+  if (r || !step)
     goto out;
   r = asr_sql_exec(c, step->sql, "migrating the schema");
   if (!r)
@@ -317,20 +364,59 @@ out:
     r = asr_sql_exec(c, "COMMIT", "committing a migration");
   if (r)
     asr_sql_rollback(c);
-  else if (v < step->version)
+  else if (step)
     asr_log(ASR_LOG_INFO, "%s: schema migrated to version %d", c->path, step->version);
   return r;
 }
 
-asr_result asr_sql_migrate(asr_sql *c, const asr_sql_step *steps, size_t n, int from)
+asr_result asr_sql_migrate(asr_sql *c, const asr_sql_step *steps, size_t n, const char *program)
 {
-  asr_result r = ASR_OK;
+  int v = 0;
+  bool done = false;
+  asr_result r = asr_sql_check_version(c, steps, n, program, &v);
 
-  for (size_t i = 0; !r && i < n; i++) {
-    if (steps[i].version > from)
-      r = migrate_step(c, &steps[i]);
-  }
+  if (r || v == asr_sql_schema_latest(steps, n))
+    return r;
+  /* each pass applies a step of a higher version: n passes at most, one more to see it */
+  for (size_t i = 0; !r && !done && i <= n; i++)
+    r = migrate_next(c, steps, n, program, &done);
   return r;
+}
+
+/* One try at WAL: SQLite's result code (SQLITE_OK when it answered). */
+static int wal_once(asr_sql *c, char *mode, size_t cap)
+{
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    if (mode && cap)
+      asr_sql_text_copy(asr_sql_col_text(s, 0), mode, cap);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(s); /* keeps the connection's message of a failed step */
+  return rc;
+}
+
+/* Switching a file into WAL takes the write lock while holding a read lock, where SQLite
+ * never waits (two connections waiting so could deadlock): the switch answers busy at
+ * once while another process writes, e.g. migrates the file both are creating. */
+asr_result asr_sql_journal_wal(asr_sql *c, char *mode, size_t cap)
+{
+  int64_t deadline;
+  int rc;
+
+  if (!c->db)
+    return no_connection(c);
+  deadline = asr_platform_monotonic_ms() + c->busy_ms;
+  rc = wal_once(c, mode, cap);
+  while ((rc & 0xff) == SQLITE_BUSY && asr_platform_monotonic_ms() < deadline) {
+    asr_platform_sleep_ms(WAL_RETRY_MS);
+    rc = wal_once(c, mode, cap);
+  }
+  return rc == SQLITE_OK ? ASR_OK : asr_sql_fail(c, rc, "setting WAL mode");
 }
 
 /* ---- the file ---- */

@@ -36,6 +36,7 @@ struct asr_sql {
   asr_sql_fail_fn fail; /* the store's conversion; NULL: asr_sql_fail_plain */
   sqlite3_stmt **cache; /* the statement cache: ncache slots (asr_sql_cached) */
   size_t ncache;
+  int busy_ms; /* the busy timeout (asr_sql_open sets it) */
 };
 
 /* One migration: the SQL that takes the schema from version - 1 to version. */
@@ -132,17 +133,28 @@ const char *asr_sql_col_cut(sqlite3_stmt *s, int col, char *dst, size_t cap);
 /* The version of the last of n steps (0 for none). */
 int asr_sql_schema_latest(const asr_sql_step *steps, size_t n);
 
-/* Refuses a file this program must not touch: a schema newer than its steps
- * (ASR_ERR_DB_VERSION: "use a newer PROGRAM"), or tables without a version (ASR_ERR_DB:
- * someone else's database). version is the file's user_version. */
-asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n, int version,
-                                 const char *program);
+/* Reads the file's schema version (*version: its PRAGMA user_version) and refuses a file
+ * this program must not touch: a schema newer than its steps (ASR_ERR_DB_VERSION: "use a
+ * newer PROGRAM"), or tables without a version (ASR_ERR_DB: someone else's database).
+ * The version and the tables are read in one snapshot: another process creating the
+ * schema meanwhile is seen whole or not at all. Only reads: call it before anything
+ * changes the file (asr_sql_journal_wal). */
+asr_result asr_sql_check_version(asr_sql *c, const asr_sql_step *steps, size_t n,
+                                 const char *program, int *version);
 
-/* Applies each step whose version is above from, each in its own transaction (BEGIN
- * IMMEDIATE, user_version read again, the SQL, user_version = version, COMMIT), so a
- * crash or an error leaves the file at the last complete version and two processes
- * migrating at once apply each step once. The version lives in PRAGMA user_version. */
-asr_result asr_sql_migrate(asr_sql *c, const asr_sql_step *steps, size_t n, int from);
+/* Brings the schema to the last step: nothing but a read when it is there already, else
+ * each missing step in its own transaction (BEGIN IMMEDIATE, which waits on the busy
+ * timeout; the version read and checked again as asr_sql_check_version does; the SQL;
+ * user_version = version; COMMIT), so a crash or an error leaves the file at the last
+ * complete version and two processes migrating at once apply each step once. The version
+ * lives in PRAGMA user_version. */
+asr_result asr_sql_migrate(asr_sql *c, const asr_sql_step *steps, size_t n, const char *program);
+
+/* PRAGMA journal_mode = WAL, retried until the busy timeout passes while another process
+ * holds the database (SQLite does not wait on its busy timeout for this switch); mode
+ * (cap bytes, may be NULL) gets the journal mode SQLite reports ("wal", or why not:
+ * "memory" for an in-memory database). */
+asr_result asr_sql_journal_wal(asr_sql *c, char *mode, size_t cap);
 
 /* ---- the file ---- */
 

@@ -544,26 +544,16 @@ int asr_store_schema_version(asr_store *st)
 /* WAL, synchronous NORMAL (safe with WAL), foreign keys. */
 static asr_result set_pragmas(asr_store *st)
 {
-  sqlite3_stmt *s = NULL;
-  const char *mode;
-  asr_result r = ASR_OK;
-  int rc = sqlite3_prepare_v2(st->sql.db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+  char mode[16] = "";
+  asr_result r = asr_sql_journal_wal(&st->sql, mode, sizeof(mode));
 
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW) {
-    r = db_fail(st, rc, "setting WAL mode");
-    goto out;
-  }
-  mode = (const char *)sqlite3_column_text(s, 0);
-  if (!mode || strcmp(mode, "wal") != 0)
+  if (r)
+    return r;
+  if (strcmp(mode, "wal") != 0)
     asr_log(ASR_LOG_WARN, "%s: WAL mode unavailable, journal mode is %s", st->path,
-            mode ? mode : "unknown");
-  r = asr_sql_exec(&st->sql, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
-                   "setting the connection options");
-out:
-  sqlite3_finalize(s);
-  return r;
+            mode[0] ? mode : "unknown");
+  return asr_sql_exec(&st->sql, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+                      "setting the connection options");
 }
 
 /* SQLite's quick_check (every page of every table and index, without comparing indexes
@@ -617,9 +607,7 @@ static asr_result open_db(asr_store *st, asr_store_mode mode)
   asr_result r = connect_db(st);
 
   if (!r)
-    r = asr_sql_query_int(&st->sql, "PRAGMA user_version", "opening", &version);
-  if (!r)
-    r = asr_sql_check_version(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, version, "asr-agent");
+    r = asr_sql_check_version(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, "asr-agent", &version);
   if (!r && sqlite3_db_readonly(st->sql.db, "main") == 1) {
     asr_sql_set_err(&st->sql, "%s: cannot write the database (permission denied)", st->path);
     r = ASR_ERR_DB;
@@ -629,7 +617,7 @@ static asr_result open_db(asr_store *st, asr_store_mode mode)
   if (!r)
     r = set_pragmas(st);
   if (!r)
-    r = asr_sql_migrate(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, version);
+    r = asr_sql_migrate(&st->sql, asr_schema_steps, ASR_SCHEMA_STEPS, "asr-agent");
   return r;
 }
 

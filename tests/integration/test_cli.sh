@@ -210,6 +210,19 @@ else
   not_ok "could not take the test lock"
 fi
 
+# two commands creating one new database at once (the default one: a status while the
+# daemon starts): both work, 10 times
+bad=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  ASR_AGENT_DB="$TMPD/race$i/agent.db" "$ASR_AGENT" status --format json >"$O.r1" 2>"$E.r1" &
+  p1=$!
+  ASR_AGENT_DB="$TMPD/race$i/agent.db" "$ASR_AGENT" status --format json >"$O.r2" 2>"$E.r2" &
+  p2=$!
+  wait $p1 || { bad=$((bad + 1)) && sed 's/^/#   /' "$E.r1"; }
+  wait $p2 || { bad=$((bad + 1)) && sed 's/^/#   /' "$E.r2"; }
+done
+check "two commands creating one database at once: both work, 10 times" test "$bad" = 0
+
 # inspect on a missing file
 run "$O" "$E" "$ASR_AGENT" inspect "$TMPD/no-such-file.walk"
 check_status "inspect on a missing file -> exit 3" 3 "$RC"

@@ -237,7 +237,8 @@ central_db_port()
 {
   _i=0
   for _n in central uplink orders promises page portal outage crash alerts dataloss attack \
-    daemon remote_config confwrite rules outbox_check slow_central tls proxy; do
+    daemon remote_config confwrite rules outbox_check slow_central tls proxy \
+    ingest_memory; do
     if [ "$_n" = "$1" ]; then
       echo $((25500 + _i))
       return 0
