@@ -1118,7 +1118,7 @@ static int simulate_usage(FILE *out, const char *why)
   fprintf(out, "usage: asr-central simulate [--days N] [--devices N] [--sites N] "
                "[--delivery DAYS] [--seed N] [--format table|json] "
                "[--no-consolidation-compare] [--gauge-error PERCENT] "
-               "[--engine [--keep-db DIR]]\n");
+               "[--engine [--keep-db DIR|PREFIX] [--db URI [--db-password-file FILE]]]\n");
   return out == stdout ? CCLI_EXIT_OK : CCLI_EXIT_USAGE;
 }
 
@@ -1133,11 +1133,17 @@ int ccli_simulate(int argc, char **argv)
     return simulate_usage(stdout, NULL);
   if (csim_parse_args(argc, argv, &o, why, sizeof(why)) != ASR_OK)
     return simulate_usage(stderr, why);
+  if (o.db_password_file && ccli_db_password_file(o.db_password_file) != 0)
+    return CCLI_EXIT_USAGE;
   asr_result r = csim_run(&o, &report, why, sizeof(why));
   if (r != ASR_OK) {
     cli_error("simulate: %s", why);
     return ccli_exit_for(r);
   }
+  if (o.db && o.keep_db)
+    cli_error("simulate: the runs are kept in schemas %s_simulate%s%s%s of %s", o.keep_db,
+              o.compare ? " and " : "", o.compare ? o.keep_db : "",
+              o.compare ? "_simulate_no_consolidation" : "", o.db);
   if (o.json && json_dumpf(report, stdout, JSON_COMPACT) == 0)
     putchar('\n');
   table = o.json ? NULL : csim_table(report);

@@ -19,9 +19,13 @@
 #include <unistd.h>
 
 #include "central/cstore.h"
+#include "central/cstore_pgschema.h"
 #include "central/engine.h"
 #include "common/device.h"
+#include "common/log.h"
+#include "common/platform.h"
 #include "common/util.h"
+#include "wire/sign.h"
 
 #define DESC_LEN 48
 #define KEY_LEN 48
@@ -37,6 +41,11 @@ struct csime {
   asr_rp_conf c;
   char dir[512], path[640];
   bool temp;
+  const char *db, *pwfile;               /* PostgreSQL: the URI and its password file */
+  char schema[CSTORE_PG_SCHEMA_MAX + 1]; /* PostgreSQL: the run's schema */
+  bool created;                          /* ... created by this run */
+  char *uri;                             /* ... the run's URI (its search_path) */
+  char err[256];                         /* a message of this file's own (csime_errmsg) */
   sie_site *sites;
   size_t n_sites;
   size_t *dev_site;       /* each device's site */
@@ -240,7 +249,51 @@ static void describe_fleet(csime *e, const asr_rp_device *v, size_t n)
   }
 }
 
-asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf *c,
+asr_result csime_schema_name(const char *keep, const char *name, char *out, size_t cap)
+{
+  if (!keep || !*keep || asr_fmt(out, cap, "%s_%s", keep, name))
+    return ASR_ERR_INVALID;
+  for (char *c = out; *c; c++)
+    if (*c == '-')
+      *c = '_';
+  return cstore_pg_schema_valid(out) ? ASR_OK : ASR_ERR_INVALID;
+}
+
+/* PostgreSQL: the run's schema, created, and the URI that selects it. */
+static asr_result make_schema(csime *e, const csime_where *w, const char *name, char *err, size_t n)
+{
+  char hex[17], prefix[32];
+  size_t cap = strlen(w->db) + sizeof(e->schema) + 64;
+  asr_result r;
+
+  e->db = w->db;
+  e->pwfile = w->password_file;
+  e->temp = !w->keep;
+  if (!w->keep && (asr_sign_random_hex(hex, 8) != ASR_OK ||
+                   asr_fmt(prefix, sizeof(prefix), "asr_sim_%s", hex) != ASR_OK)) {
+    asr_fmt_cut(err, n, "cannot draw a schema name");
+    return ASR_ERR_IO;
+  }
+  if (csime_schema_name(w->keep ? w->keep : prefix, name, e->schema, sizeof(e->schema))) {
+    asr_fmt_cut(err, n,
+                "--keep-db '%s': with a PostgreSQL --db, the prefix of the run's schema"
+                " PREFIX_%s: [a-z_][a-z0-9_]*, not pg_, at most 37 bytes",
+                w->keep, name);
+    return ASR_ERR_INVALID;
+  }
+  e->uri = malloc(cap);
+  if (!e->uri)
+    return ASR_ERR_NOMEM;
+  r = cstore_pg_schema_uri(w->db, e->schema, e->uri, cap, err, n);
+  if (!r)
+    r = cstore_pg_schema_create(w->db, w->password_file, e->schema, err, n);
+  e->created = !r;
+  if (!r && asr_fmt(e->path, sizeof(e->path), "%s schema %s", w->db, e->schema))
+    asr_strlcpy_cut(e->path, e->schema, sizeof(e->path));
+  return r;
+}
+
+asr_result csime_open(const csime_where *w, const char *name, const asr_rp_conf *c,
                       const asr_rp_device *v, size_t n, int64_t now, csime **out, char *err,
                       size_t errn)
 {
@@ -253,9 +306,9 @@ asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf 
     r = alloc_fleet(e, n, total_supplies(v, n));
   }
   if (!r)
-    r = make_dir(e, keep_dir, name, err, errn);
+    r = w->db ? make_schema(e, w, name, err, errn) : make_dir(e, w->keep, name, err, errn);
   if (!r)
-    r = cstore_open(e->path, &e->st, err, errn);
+    r = cstore_open(e->uri ? e->uri : e->path, &e->st, err, errn);
   if (!r) {
     describe_fleet(e, v, n);
     r = make_sites(e, v, n, now);
@@ -281,6 +334,16 @@ static void remove_db(const csime *e)
   (void)rmdir(e->dir);
 }
 
+/* PostgreSQL: drops the run's schema; a failure is said (the schema is left). */
+static void drop_schema(const csime *e)
+{
+  char err[512];
+
+  if (cstore_pg_schema_drop(e->db, e->pwfile, e->schema, err, sizeof(err)) != ASR_OK)
+    asr_log(ASR_LOG_ERR, "%s; the simulation's schema %s is left: DROP SCHEMA %s CASCADE", err,
+            e->schema, e->schema);
+}
+
 void csime_close(csime *e)
 {
   if (!e)
@@ -288,6 +351,9 @@ void csime_close(csime *e)
   cstore_close(e->st);
   if (e->temp && e->dir[0])
     remove_db(e);
+  if (e->temp && e->created)
+    drop_schema(e);
+  free(e->uri);
   free(e->sites);
   free(e->dev_site);
   free(e->lv_off);
@@ -307,6 +373,16 @@ void csime_close(csime *e)
 const char *csime_path(const csime *e)
 {
   return e->path;
+}
+
+const char *csime_errmsg(const csime *e)
+{
+  return e->err[0] ? e->err : cstore_errmsg(e->st);
+}
+
+const char *csime_schema(const csime *e)
+{
+  return e->schema[0] ? e->schema : NULL;
 }
 
 /* ---- A day's reports ------------------------------------------------------------------ */
@@ -471,13 +547,33 @@ static asr_result ship(csime *e, int64_t id, int64_t arrive, int64_t now)
   return r;
 }
 
+/* The engine's day. PostgreSQL: the engine's lock is the database's, so an asr-central
+ * engine running its day in another schema of the database at this instant makes ours cede
+ * the day (other_node); waited for (5 s), else an error: never a day silently skipped. */
+static asr_result engine_day(csime *e, int64_t day, const cengine_opts *o, cengine_report *rep)
+{
+  asr_result r = ASR_OK;
+
+  for (int i = 0; !r && i < 50; i++) {
+    r = cengine_run_day(e->st, &e->c, day, o, rep);
+    if (r || !rep->other_node)
+      return r;
+    asr_platform_sleep_ms(100);
+  }
+  asr_fmt_cut(e->err, sizeof(e->err),
+              "%s: another asr-central engine of this database held the engine's lock for 5 s:"
+              " run again",
+              e->path);
+  return ASR_ERR_DB_LOCKED;
+}
+
 asr_result csime_run_day(csime *e, const asr_rp_device *v, size_t n, int64_t day, int delivery,
                          asr_rp_plan *plan)
 {
   cengine_opts o = {.now = day * 86400 + 79200}; /* 22:00, after the day's reports */
   cengine_report rep;
   day_orders x = {.e = e, .v = v, .n = n, .plan = plan};
-  asr_result r = cengine_run_day(e->st, &e->c, day, &o, &rep);
+  asr_result r = engine_day(e, day, &o, &rep);
 
   plan->n_orders = plan->n_lines = 0;
   e->n_ship_ids = 0;
@@ -589,7 +685,7 @@ asr_result csime_settle(csime *e, int64_t day)
   cengine_opts o = {.now = day * 86400 + 79200};
   cengine_report rep;
 
-  return cengine_run_day(e->st, &e->c, day, &o, &rep);
+  return engine_day(e, day, &o, &rep);
 }
 
 /* ---- Totals --------------------------------------------------------------------------- */

@@ -1,11 +1,11 @@
 /* simengine.h: the engine mode of `asr-central simulate --engine` (docs/replenishment.md).
  *
  * Drives the real engine (central/engine.h) over a temporary central database
- * (central/cstore.h) with the simulated fleet of central/simulate.c: each day the
- * printers' reports go into the store as one batch per site (cstore_apply), the engine
- * runs the day (cengine_run_day), the orders it created are shipped, and delivered after
- * the delivery time (cengine_order_step). What the engine ordered is read back from the
- * store (cstore_order_foreach), the notices from its outbox. */
+ * (central/cstore.h: SQLite files, or a schema of a PostgreSQL database) with the simulated fleet
+ * of central/simulate.c: each day the printers' reports go into the store as one batch per site
+ * (cstore_apply), the engine runs the day (cengine_run_day), the orders it created are shipped, and
+ * delivered after the delivery time (cengine_order_step). What the engine ordered is read back from
+ * the store (cstore_order_foreach), the notices from its outbox. */
 #ifndef ASR_CSIMENGINE_H
 #define ASR_CSIMENGINE_H
 
@@ -19,15 +19,31 @@
 
 typedef struct csime csime;
 
-/* Creates the database of one run: in a new temporary directory (removed by csime_close),
- * or as keep_dir/NAME.db when keep_dir is not NULL (kept; an existing file is refused).
+/* Where a run's database is: SQLite files (db NULL) or schemas of a PostgreSQL database. */
+typedef struct {
+  const char *keep;          /* SQLite: keep the file in this directory; PostgreSQL: keep the
+                                schema, named csime_schema_name(keep, NAME); NULL: removed */
+  const char *db;            /* NULL, or a postgresql:// URI: each run in a schema of its own */
+  const char *password_file; /* PostgreSQL: --db-password-file (NULL: PGPASSFILE) */
+} csime_where;
+
+/* Creates the database of one run. SQLite: in a new temporary directory (removed by
+ * csime_close), or as keep/NAME.db (kept; an existing file is refused). PostgreSQL: in a
+ * new schema of w->db, asr_sim_RANDOM_NAME (dropped by csime_close, also after a failure),
+ * or csime_schema_name(keep, NAME) (kept; an existing schema is refused); the run's
+ * connections see that schema alone (search_path), nothing else of the database is touched.
  * One site per site of the fleet v of n devices, with its supplies contacts: "a" the site's
  * first, another ("b") added to it, its devices assigned to it once they have reported; each
- * contact's registration mail queued. ASR_ERR_IO or a store error with the reason in err.
- * The sites are made at now (Unix seconds). */
-asr_result csime_open(const char *keep_dir, const char *name, const asr_rp_conf *c,
+ * contact's registration mail queued. ASR_ERR_IO, ASR_ERR_INVALID (a bad keep or URI) or a
+ * store error with the reason in err. The sites are made at now (Unix seconds). */
+asr_result csime_open(const csime_where *w, const char *name, const asr_rp_conf *c,
                       const asr_rp_device *v, size_t n, int64_t now, csime **out, char *err,
                       size_t errn);
+
+/* The schema that keeps run name with --keep-db keep on PostgreSQL: KEEP_NAME, '-' as '_'
+ * ("x", "simulate-no-consolidation": "x_simulate_no_consolidation"). ASR_ERR_INVALID when
+ * keep is not a schema name prefix ([a-z_][a-z0-9_]*, the whole at most 63 bytes). */
+asr_result csime_schema_name(const char *keep, const char *name, char *out, size_t cap);
 
 /* Frees e, removing its temporary database (NULL is fine). */
 void csime_close(csime *e);
@@ -77,7 +93,13 @@ typedef struct {
 asr_result csime_totals_get(csime *e, const asr_rp_device *v, size_t n, csime_totals *t,
                             bool *high_use, long *named);
 
-/* The path of the database (for messages). */
+/* The path of the database, or the URI and schema (for messages). */
 const char *csime_path(const csime *e);
+
+/* The store's message of its last error ("DATABASE: what: why"). */
+const char *csime_errmsg(const csime *e);
+
+/* PostgreSQL: the run's schema; NULL on SQLite. */
+const char *csime_schema(const csime *e);
 
 #endif

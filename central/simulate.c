@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "central/cdb.h"
 #include "central/simengine.h"
 #include "common/util.h"
 #include "replenish/rules.h"
@@ -858,6 +859,16 @@ static asr_result run_engine(sim_ctx *x, int day)
   return ASR_OK;
 }
 
+/* Engine mode: why r happened, the store's message for a database error. */
+static const char *eng_why(const sim_ctx *x, asr_result r)
+{
+  const char *m = x->eng ? csime_errmsg(x->eng) : NULL;
+
+  return (r == ASR_ERR_DB || r == ASR_ERR_DB_LOCKED || r == ASR_ERR_DB_VERSION) && m && *m
+             ? m
+             : asr_result_str(r);
+}
+
 /* Engine mode: the real engine's day over the store; its orders ship like the rules'; the
  * engine's marks are read back. */
 static asr_result run_store_engine(sim_ctx *x, int day)
@@ -875,7 +886,7 @@ static asr_result run_store_engine(sim_ctx *x, int day)
     x->eng_orders += (long)plan.n_orders;
   }
   if (r != ASR_OK)
-    asr_fmt_cut(x->why, sizeof(x->why), "the engine on day %d: %s", day, asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "the engine on day %d: %s", day, eng_why(x, r));
   return r;
 }
 
@@ -911,8 +922,7 @@ static asr_result store_day(sim_ctx *x, int day, bool morning)
   build_view(x->dev, x->o.devices, x->v, x->vs);
   r = csime_report(x->eng, x->v, x->o.devices, D0 + day);
   if (r != ASR_OK)
-    asr_fmt_cut(x->why, sizeof(x->why), "storing the reports of day %d: %s", day,
-                asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "storing the reports of day %d: %s", day, eng_why(x, r));
   return r;
 }
 
@@ -1122,8 +1132,9 @@ static asr_result simulate(sim_ctx *x, bool consolidate)
   x->st.notices_registration = x->groups; /* a confirmation to each contact */
   if (x->o.engine) {
     build_view(x->dev, x->o.devices, x->v, x->vs);
-    r = csime_open(x->o.keep_db, consolidate ? "simulate" : "simulate-no-consolidation", &x->c,
-                   x->v, x->o.devices, (int64_t)(D0 - WARMUP - 1) * 86400, &x->eng, x->why,
+    csime_where w = {.keep = x->o.keep_db, .db = x->o.db, .password_file = x->o.db_password_file};
+    r = csime_open(&w, consolidate ? "simulate" : "simulate-no-consolidation", &x->c, x->v,
+                   x->o.devices, (int64_t)(D0 - WARMUP - 1) * 86400, &x->eng, x->why,
                    sizeof(x->why));
   }
   for (int day = -WARMUP; r == ASR_OK && day < (int)x->o.days; day++)
@@ -1133,7 +1144,7 @@ static asr_result simulate(sim_ctx *x, bool consolidate)
   if (r == ASR_OK)
     r = check_balance(x);
   if (r != ASR_OK && !x->why[0] && x->eng)
-    asr_fmt_cut(x->why, sizeof(x->why), "%s: %s", csime_path(x->eng), asr_result_str(r));
+    asr_fmt_cut(x->why, sizeof(x->why), "%s: %s", csime_path(x->eng), eng_why(x, r));
   csime_close(x->eng);
   x->eng = NULL;
   return r;
@@ -1443,11 +1454,42 @@ static asr_result parse_one(const char *a, const char *v, csim_opts *o)
     o->keep_db = v;
     return ASR_OK;
   }
+  if (strcmp(a, "--db") == 0 || strcmp(a, "--db-password-file") == 0) {
+    *(strcmp(a, "--db") == 0 ? &o->db : &o->db_password_file) = v;
+    return v[0] ? ASR_OK : ASR_ERR_USAGE;
+  }
   if (strcmp(a, "--format") == 0 && (strcmp(v, "json") == 0 || strcmp(v, "table") == 0)) {
     o->json = strcmp(v, "json") == 0;
     return ASR_OK;
   }
   return ASR_ERR_USAGE;
+}
+
+/* --keep-db, --db and --db-password-file: the engine mode's; --db a PostgreSQL URI. */
+static asr_result check_db_args(const csim_opts *o, char *why, size_t why_len)
+{
+  char schema[64];
+
+  if ((o->keep_db || o->db || o->db_password_file) && !o->engine)
+    asr_fmt_cut(why, why_len, "%s needs --engine",
+                o->db        ? "--db"
+                : o->keep_db ? "--keep-db"
+                             : "--db-password-file");
+  else if (o->db && !cdb_is_pg_name(o->db))
+    asr_fmt_cut(why, why_len,
+                "--db '%s': simulate uses temporary databases; --db takes a PostgreSQL URI here"
+                " (postgresql://...): to keep SQLite files, --keep-db DIR",
+                o->db);
+  else if (o->db_password_file && !o->db)
+    asr_fmt_cut(why, why_len, "--db-password-file is for a PostgreSQL --db (postgresql://...)");
+  else if (o->db && o->keep_db &&
+           csime_schema_name(o->keep_db, "simulate_no_consolidation", schema, sizeof(schema)))
+    asr_fmt_cut(why, why_len,
+                "--keep-db '%s': with a PostgreSQL --db, the prefix of the runs' schemas"
+                " (PREFIX_simulate, PREFIX_simulate_no_consolidation): [a-z_][a-z0-9_]*, not pg_,"
+                " at most 37 bytes",
+                o->keep_db);
+  return why[0] ? ASR_ERR_USAGE : ASR_OK;
 }
 
 asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_t why_len)
@@ -1470,11 +1512,7 @@ asr_result csim_parse_args(int argc, char **argv, csim_opts *o, char *why, size_
     }
     i++;
   }
-  if (o->keep_db && !o->engine) {
-    asr_fmt_cut(why, why_len, "--keep-db needs --engine");
-    return ASR_ERR_USAGE;
-  }
-  return ASR_OK;
+  return check_db_args(o, why, why_len);
 }
 
 static void table_devices(const json_t *r, char *b, size_t n, size_t *len)

@@ -28,7 +28,10 @@ typedef struct {
   bool json;           /* the caller's output format (not used by the simulation) */
   int gauge_error;     /* printers report their use this many percent off (0; -50..50) */
   bool engine;         /* drive the engine over a database (false: the rules only) */
-  const char *keep_db; /* engine mode: keep the databases in this directory (NULL: remove) */
+  const char *keep_db; /* engine mode: keep the databases in this directory, or on
+                          PostgreSQL in schemas KEEP_DB_simulate... (NULL: remove) */
+  const char *db;      /* engine mode: a postgresql:// URI (NULL: temporary SQLite files) */
+  const char *db_password_file; /* with db: --db-password-file (NULL: PGPASSFILE) */
 } csim_opts;
 
 /* Fills o with the defaults. */

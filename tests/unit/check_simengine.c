@@ -45,10 +45,11 @@ static csime *open_run(const char *keep, asr_result want, char *err, size_t n)
 {
   asr_rp_conf c;
   csime *e = NULL;
+  csime_where w = {.keep = keep};
 
   asr_rp_conf_default(&c);
   fleet(0);
-  ck_assert_int_eq(csime_open(keep, "simulate", &c, dev, 2, (int64_t)D0 * 86400, &e, err, n), want);
+  ck_assert_int_eq(csime_open(&w, "simulate", &c, dev, 2, (int64_t)D0 * 86400, &e, err, n), want);
   return e;
 }
 
